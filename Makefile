@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench dist clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[collector,agent,postgres,test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/opsmon serve
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/scheduler_bench.py
+
+dist: $(STAMP)
+	$(PY) -m pip wheel --no-deps -w dist .
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info

@@ -1,0 +1,225 @@
+"""The HTTP API. Reads are outputs; the only writes are inventory and maintenance edits, each audited.
+
+Authentication: `Authorization: Bearer <token>` (see `opsmon tokens create`).
+Reads are open when `api.public_read` is true; writes always need an operator.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from collector import __version__, audit, tokens
+from collector.config.types import AwareDatetime
+from collector.errors import InvalidInput, NotFound
+from collector.history import asset_history
+from collector.inventory import AssetSpec, list_assets, remove_asset, upsert_assets, validate_asset
+from collector.maintenance import WindowSpec
+from collector.store.models import MaintenanceWindow
+
+if TYPE_CHECKING:
+    from collector.service import Service
+
+RANK = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(AwareDatetime).validate_python(value)
+    except ValidationError:
+        raise HTTPException(422, f"{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
+
+
+def create_app(service: "Service") -> FastAPI:
+    # Handlers that read or change the timeline are `async`: they then run on the
+    # event loop that owns it, never on a worker thread racing it.
+    app = FastAPI(title="opsmon collector", version=__version__,
+                  description="Assets, states and their history; metrics at /metrics.")
+    store = service.store
+
+    def who(required: str) -> Callable[[Request], str]:
+        def dep(request: Request) -> str:
+            header = request.headers.get("authorization", "")
+            if not header:
+                if required == "viewer" and service.config.api.public_read:
+                    return "anonymous"
+                raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+            scheme, _, token = header.partition(" ")
+            found = tokens.authenticate(store, token.strip()) if scheme.lower() == "bearer" else None
+            if found is None:
+                raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            name, role = found
+            if RANK[role] < RANK[required]:
+                raise HTTPException(403, f"this needs the {required} role; {name} has {role}")
+            return name
+
+        return dep
+
+    viewer, operator = who("viewer"), who("operator")
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def _missing(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/api/v1/health")
+    async def health() -> dict[str, Any]:
+        """Liveness plus the numbers that tell whether the collector keeps up."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "started": service.started.isoformat(),
+            "assets": len(service.assets),
+            "checks": service.scheduler.job_count,
+            "store_queue": service.writer.queue.qsize(),
+            "store_write_failures": service.writer.failures,
+        }
+
+    def _state_doc(asset_id: str) -> dict[str, Any]:
+        track = service.timeline.tracks.get(asset_id)
+        if track is None:
+            return {"state": None}
+        return {"state": track.state, "since": track.since.isoformat(), "reason": track.reason,
+                "checks": {cid: {"status": ct.confirmed, "reason": ct.reason,
+                                 "last_result": ct.last_status,
+                                 "last_ts": ct.last_ts.isoformat() if ct.last_ts else None}
+                           for cid, ct in track.checks.items()}}
+
+    @app.get("/api/v1/assets")
+    async def assets(_: str = Depends(viewer), category: str | None = None, site: str | None = None,
+               include_removed: bool = False) -> list[dict[str, Any]]:
+        out = []
+        for row in list_assets(store, include_removed):
+            if (category and row.category != category) or (site and row.site != site):
+                continue
+            doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+            doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
+            doc.update(_state_doc(row.id))
+            out.append(doc)
+        return out
+
+    @app.get("/api/v1/assets/{asset_id}")
+    async def asset(asset_id: str, _: str = Depends(viewer)) -> dict[str, Any]:
+        for row in list_assets(store, include_removed=True):
+            if row.id == asset_id:
+                doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+                doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
+                doc.update(_state_doc(asset_id))
+                return doc
+        raise NotFound(f"no asset {asset_id!r}")
+
+    @app.put("/api/v1/assets/{asset_id}")
+    async def put_asset(asset_id: str, body: dict[str, Any] = Body(...), actor: str = Depends(operator)) -> dict[str, Any]:
+        """Create or update one asset (same rules as `opsmon assets import`)."""
+        if body.get("id", asset_id) != asset_id:
+            raise InvalidInput(f"id in the body ({body.get('id')!r}) differs from the URL ({asset_id!r})")
+        spec = validate_asset({**body, "id": asset_id})
+        result = upsert_assets(store, [spec], f"api:{actor}")
+        service.reload_inventory()
+        return {k: v for k, v in result.items() if v}
+
+    @app.delete("/api/v1/assets/{asset_id}")
+    async def delete_asset(asset_id: str, actor: str = Depends(operator)) -> dict[str, Any]:
+        """Mark removed: monitoring stops, history is kept."""
+        remove_asset(store, asset_id, f"api:{actor}")
+        service.reload_inventory()
+        return {"removed": asset_id}
+
+    @app.get("/api/v1/states")
+    async def states(_: str = Depends(viewer)) -> list[dict[str, Any]]:
+        """Current state of every monitored asset."""
+        out = []
+        for asset_id, track in sorted(service.timeline.tracks.items()):
+            meta = service.assets.get(asset_id)
+            out.append({"asset": asset_id, "category": meta.category if meta else None,
+                        "site": meta.site if meta else None, "state": track.state,
+                        "since": track.since.isoformat(), "reason": track.reason})
+        return out
+
+    @app.get("/api/v1/assets/{asset_id}/history")
+    def history(asset_id: str, _: str = Depends(viewer),
+                from_: str | None = Query(None, alias="from", description="ISO 8601; default 24 h ago"),
+                to: str | None = Query(None, description="ISO 8601; default now")) -> dict[str, Any]:
+        """State intervals clipped to [from, to), with seconds per state."""
+        now = service.clock()
+        end = _parse_time(to, "to") or now
+        start = _parse_time(from_, "from") or end - timedelta(days=1)
+        if end <= start:
+            raise HTTPException(422, "to must be after from")
+        if end - start > timedelta(days=3660):
+            raise HTTPException(422, "the range may span at most 10 years")
+        if asset_id not in {r.id for r in list_assets(store, include_removed=True)}:
+            raise NotFound(f"no asset {asset_id!r}")
+        spans, totals = asset_history(store, asset_id, start, end, now)
+        return {
+            "asset": asset_id, "from": start.isoformat(), "to": end.isoformat(),
+            "seconds": {k: round(v, 3) for k, v in totals.items()},
+            "intervals": [{"state": s.state, "start": s.start.isoformat(),
+                           "end": s.end.isoformat() if s.end else None, "reason": s.reason} for s in spans],
+        }
+
+    @app.get("/api/v1/maintenance")
+    async def windows(_: str = Depends(viewer)) -> list[dict[str, Any]]:
+        config_ids = {w.id for w in service.config.maintenance}
+        return [{**w.model_dump(mode="json", exclude_none=True),
+                 "source": "config" if w.id in config_ids else "api"} for w in service.book.specs()]
+
+    @app.post("/api/v1/maintenance", status_code=201)
+    async def add_window(body: dict[str, Any] = Body(...), actor: str = Depends(operator)) -> dict[str, Any]:
+        try:
+            spec = WindowSpec.model_validate(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(body)"
+            raise InvalidInput(f"{where}: {err['msg']}") from None
+        now = datetime.now(timezone.utc)
+        with store.session.begin() as session:
+            if spec.id in {w.id for w in service.config.maintenance} or session.get(MaintenanceWindow, spec.id):
+                raise HTTPException(409, f"a window with id {spec.id!r} exists")
+            session.add(MaintenanceWindow(id=spec.id, spec=spec.model_dump(mode="json"), created_by=actor,
+                                          created_at=now))
+            audit.record(session, f"api:{actor}", "maintenance.add", spec.id, spec.model_dump(mode="json"), now)
+        service.reload_windows()
+        return spec.model_dump(mode="json", exclude_none=True)
+
+    @app.delete("/api/v1/maintenance/{window_id}")
+    async def remove_window(window_id: str, actor: str = Depends(operator)) -> dict[str, Any]:
+        now = datetime.now(timezone.utc)
+        with store.session.begin() as session:
+            row = session.get(MaintenanceWindow, window_id)
+            if row is None or row.removed_at is not None:
+                if window_id in {w.id for w in service.config.maintenance}:
+                    raise HTTPException(409, f"{window_id!r} is declared in the config file; remove it there")
+                raise NotFound(f"no maintenance window {window_id!r}")
+            row.removed_at = now
+            audit.record(session, f"api:{actor}", "maintenance.remove", window_id, {}, now)
+        service.reload_windows()
+        return {"removed": window_id}
+
+    @app.get("/api/v1/audit")
+    def audit_log(_: str = Depends(operator), limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
+        with store.session() as session:
+            return [{"ts": e.ts.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+                     "detail": e.detail} for e in audit.read(session, limit)]
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(_: str = Depends(viewer)) -> Response:
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,108 @@
+"""HTTP(S): status, optional body match, latency threshold, TLS certificate expiry."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+from typing import Literal
+
+import httpx
+from cryptography import x509
+from pydantic import Field, field_validator, model_validator
+
+from collector.checks.base import Check, CheckSpecBase, Outcome
+from collector.config.types import PositiveDuration
+from collector.states import DEGRADED, DOWN, UP
+
+BODY_LIMIT = 1 << 20
+
+
+class HttpSpec(CheckSpecBase):
+    type: Literal["http"]
+    url: str
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: tuple[int, ...] = Field((), description="Accepted codes; empty = 200-399")
+    body_match: str | None = Field(None, description="Regular expression the body must contain")
+    latency_warn: PositiveDuration | None = Field(None, description="Slower than this -> degraded")
+    tls_warn_days: int = Field(14, ge=0, le=3650, description="Certificate expiring sooner -> degraded")
+    tls_verify: bool = True
+    ca_file: str | None = None
+    follow_redirects: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    def default_id(self) -> str:
+        return f"http:{self.url}"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("url must start with http:// or https:// and name a host")
+        return value
+
+    @field_validator("body_match")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"body_match is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _codes(self) -> "HttpSpec":
+        if any(not 100 <= c <= 599 for c in self.expect_status):
+            raise ValueError("expect_status codes must be between 100 and 599")
+        return self
+
+
+def cert_days_left(der: bytes, now: datetime) -> tuple[float, datetime]:
+    cert = x509.load_der_x509_certificate(der)
+    not_after = cert.not_valid_after_utc
+    return (not_after - now).total_seconds() / 86400, not_after
+
+
+class HttpCheck(Check):
+    type_name = "http"
+    Spec = HttpSpec
+
+    async def probe(self) -> Outcome:
+        spec: HttpSpec = self.spec
+        # A cached context: building one per run would reload the CA bundle every time.
+        verify = self.ctx.ssl_context(spec.tls_verify, spec.ca_file)
+        t0 = time.perf_counter()
+        async with httpx.AsyncClient(
+            verify=verify, timeout=self.timeout, follow_redirects=spec.follow_redirects, trust_env=False
+        ) as client:
+            async with client.stream(spec.method, spec.url, headers=spec.headers) as resp:
+                body = b""
+                if spec.body_match is not None:
+                    async for chunk in resp.aiter_bytes():
+                        body += chunk
+                        if len(body) >= BODY_LIMIT:
+                            break
+                der = None
+                stream = resp.extensions.get("network_stream")
+                ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+                if ssl_object is not None:
+                    der = ssl_object.getpeercert(binary_form=True)
+        elapsed = time.perf_counter() - t0
+        ok_codes = spec.expect_status
+        if (resp.status_code not in ok_codes) if ok_codes else not (200 <= resp.status_code < 400):
+            wanted = ",".join(map(str, ok_codes)) if ok_codes else "200-399"
+            return Outcome(DOWN, f"HTTP {resp.status_code} (expected {wanted})")
+        if spec.body_match is not None:
+            text = body.decode(resp.encoding or "utf-8", errors="replace")
+            if not re.search(spec.body_match, text):
+                return Outcome(DOWN, f"body does not match /{spec.body_match}/")
+        problems = []
+        if spec.latency_warn is not None and elapsed > spec.latency_warn:
+            problems.append(f"slow: {elapsed * 1000:.0f} ms > {spec.latency_warn * 1000:.0f} ms")
+        if der is not None:
+            days, not_after = cert_days_left(der, datetime.now(timezone.utc))
+            if days < spec.tls_warn_days:
+                problems.append(f"TLS certificate expires in {days:.1f} days ({not_after:%Y-%m-%d})")
+        if problems:
+            return Outcome(DEGRADED, "; ".join(problems))
+        return Outcome(UP)

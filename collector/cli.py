@@ -1,0 +1,280 @@
+"""The `opsmon` command: argument parsing and printing only; the work lives in the modules.
+
+Exit codes: 0 done, 1 failed at run time (database, network), 2 bad input
+(config, file, arguments). Errors are one line on stderr naming the cause.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Sequence
+
+from collector import __version__
+from collector.errors import ConfigError, InvalidInput, NotFound, OpsmonError, StoreError
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "cli:unknown"
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from collector.config import load_config, resolve_config_path
+
+    return load_config(resolve_config_path(args.config))
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from collector.store import open_store
+
+    config = _config(args)
+    return open_store(config.database_url(), config.database.connect_timeout)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from collector import logs
+    from collector.service import serve
+
+    config = _config(args)
+    logs.setup(config.logging.level, config.logging.format)
+    return serve(config)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from collector.config import load_config, resolve_config_path
+    from collector.inventory import parse_inventory
+
+    path = args.file or resolve_config_path(args.config)
+    config = load_config(path)
+    count = 0
+    for name in config.inventory.files:
+        count += len(parse_inventory(str(config.resolve(name))))
+    print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {count} asset(s), "
+          f"{len(config.maintenance)} maintenance window(s))")
+    return 0
+
+
+def cmd_assets_import(args: argparse.Namespace) -> int:
+    from collector.inventory import import_file, parse_inventory
+
+    parse_inventory(args.file)  # validate before touching the database
+    result = import_file(_store(args), args.file, _actor())
+    print(", ".join(f"{len(v)} {k}" for k, v in result.items()))
+    return 0
+
+
+def cmd_assets_list(args: argparse.Namespace) -> int:
+    from collector.history import current_states
+    from collector.inventory import AssetSpec, list_assets
+
+    store = _store(args)
+    rows = list_assets(store, args.all)
+    states = current_states(store)
+    if args.format == "json":
+        docs = []
+        for row in rows:
+            doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+            span = states.get(row.id)
+            doc["state"] = span.state if span else None
+            doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
+            docs.append(doc)
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return 0
+    table = [("ID", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
+    for row in rows:
+        span = states.get(row.id)
+        table.append((row.id + (" (removed)" if row.removed_at else ""), row.category, row.site or "-",
+                      row.address or "-", row.parent_id or "-", str(len(row.checks or [])),
+                      span.state if span else "-"))
+    _print_table(table)
+    return 0
+
+
+def cmd_assets_remove(args: argparse.Namespace) -> int:
+    from collector.inventory import remove_asset
+
+    remove_asset(_store(args), args.id, _actor())
+    print(f"removed {args.id} (its history is kept)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from collector.history import current_states
+    from collector.inventory import list_assets
+
+    store = _store(args)
+    states = current_states(store)
+    now = datetime.now(timezone.utc)
+    table = [("ASSET", "CATEGORY", "SITE", "STATE", "FOR", "REASON")]
+    from collector.durations import format_duration
+
+    for row in list_assets(store):
+        span = states.get(row.id)
+        if span is None:
+            table.append((row.id, row.category, row.site or "-", "-", "-", "not tracked yet"))
+            continue
+        table.append((row.id, row.category, row.site or "-", span.state,
+                      format_duration(max(0.0, (now - span.start).total_seconds())), span.reason[:70]))
+    _print_table(table)
+    return 0
+
+
+def _time_arg(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+
+    from collector.config.types import AwareDatetime
+
+    try:
+        return TypeAdapter(AwareDatetime).validate_python(value)
+    except ValidationError:
+        raise InvalidInput(f"--{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from collector.durations import format_duration
+    from collector.history import asset_exists, asset_history
+
+    store = _store(args)
+    if not asset_exists(store, args.asset):
+        raise NotFound(f"no asset {args.asset!r}")
+    now = datetime.now(timezone.utc)
+    end = _time_arg(args.to, "to") or now
+    start = _time_arg(args.from_, "from") or end - timedelta(days=1)
+    if end <= start:
+        raise InvalidInput("--to must be after --from")
+    spans, totals = asset_history(store, args.asset, start, end, now)
+    if args.format == "json":
+        print(json.dumps({"asset": args.asset, "from": start.isoformat(), "to": end.isoformat(),
+                          "seconds": totals,
+                          "intervals": [{"state": s.state, "start": s.start.isoformat(),
+                                         "end": s.end.isoformat() if s.end else None, "reason": s.reason}
+                                        for s in spans]}, indent=2, ensure_ascii=False))
+        return 0
+    table = [("START (UTC)", "END (UTC)", "STATE", "LENGTH", "REASON")]
+    for s in spans:
+        e = s.end or now
+        table.append((f"{s.start:%Y-%m-%d %H:%M:%S}", f"{s.end:%Y-%m-%d %H:%M:%S}" if s.end else "(open)",
+                      s.state, format_duration((min(e, end) - s.start).total_seconds()), s.reason[:60]))
+    _print_table(table)
+    print("totals: " + ", ".join(f"{k} {format_duration(v)}" for k, v in totals.items() if v))
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from collector import tokens
+
+    token = tokens.create(_store(args), args.name, args.role, _actor())
+    print(token)
+    print(f"# token for {args.name} ({args.role}); shown once, only its hash is stored", file=sys.stderr)
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    from collector import tokens
+
+    tokens.revoke(_store(args), args.name, _actor())
+    print(f"revoked {args.name}")
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from collector import tokens
+
+    table = [("NAME", "ROLE", "CREATED", "REVOKED")]
+    for t in tokens.list_tokens(_store(args)):
+        table.append((t.name, t.role, f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "-"))
+    _print_table(table)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from collector import audit
+
+    store = _store(args)
+    with store.session() as session:
+        entries = audit.read(session, args.limit)
+    for e in reversed(entries):
+        print(f"{e.ts:%Y-%m-%d %H:%M:%S}Z {e.actor} {e.action} {e.target} "
+              f"{json.dumps(e.detail, ensure_ascii=False)}")
+    return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="opsmon", description="opsmon collector and admin CLI")
+    p.add_argument("--config", help="collector.yaml (default: $OPSMON_CONFIG, else the bundled demo config)")
+    p.add_argument("--version", action="version", version=f"opsmon {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        sp = parent.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=fn)
+        return sp
+
+    add("serve", cmd_serve, "run the collector: checks, timeline, API and /metrics")
+    sp = add("check-config", cmd_check_config, "validate a collector.yaml and its inventory files; change nothing")
+    sp.add_argument("file", nargs="?")
+    add("status", cmd_status, "current state of every asset")
+
+    assets = sub.add_parser("assets", help="inventory").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    sp = add("import", cmd_assets_import, "create or update the assets in a YAML file (idempotent)", assets)
+    sp.add_argument("file")
+    sp = add("list", cmd_assets_list, "list assets", assets)
+    sp.add_argument("--all", action="store_true", help="include removed assets")
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+    sp = add("remove", cmd_assets_remove, "stop monitoring an asset; its history is kept", assets)
+    sp.add_argument("id")
+
+    sp = add("history", cmd_history, "an asset's state intervals over a time range")
+    sp.add_argument("asset")
+    sp.add_argument("--from", dest="from_", help="ISO 8601 with offset; default 24 h before --to")
+    sp.add_argument("--to", help="ISO 8601 with offset; default now")
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+
+    toks = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    sp = add("create", cmd_tokens_create, "create a token for a person and print it once", toks)
+    sp.add_argument("name")
+    sp.add_argument("--role", choices=("viewer", "operator", "admin"), default="viewer")
+    sp = add("revoke", cmd_tokens_revoke, "revoke a person's token", toks)
+    sp.add_argument("name")
+    add("list", cmd_tokens_list, "list tokens (never their values)", toks)
+
+    sp = add("audit", cmd_audit, "print the audit log (oldest first)")
+    sp.add_argument("--limit", type=int, default=100)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"opsmon: config error: {exc}", file=sys.stderr)
+        return 2
+    except (InvalidInput, NotFound) as exc:
+        print(f"opsmon: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"opsmon: database error: {exc}", file=sys.stderr)
+        return 1
+    except OpsmonError as exc:
+        print(f"opsmon: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"opsmon: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

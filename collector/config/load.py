@@ -1,0 +1,32 @@
+"""Find, read and validate collector.yaml."""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from collector.config.schema import CollectorConfig
+from collector.config.yamlfile import read_yaml
+from collector.errors import ConfigError
+
+DEMO_CONFIG = str(resources.files("collector") / "demo" / "collector.yaml")
+
+
+def resolve_config_path(cli_value: str | None) -> str:
+    """--config wins, then $OPSMON_CONFIG, then the bundled demo config."""
+    return cli_value or os.environ.get("OPSMON_CONFIG") or DEMO_CONFIG
+
+
+def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
+    """Read and validate; raises ConfigError naming file, key and reason. Touches nothing else."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(str(path), "", "the file must hold a mapping of settings (it is empty or a list)")
+    config = doc.validate(CollectorConfig)
+    base = str(Path(path).resolve().parent)
+    config = config.model_copy(update={"base_dir": base})
+    for i, name in enumerate(config.inventory.files):
+        if not config.resolve(name).is_file():
+            raise ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
+                              f"no such file: {config.resolve(name)}")
+    return config

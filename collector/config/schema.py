@@ -1,0 +1,119 @@
+"""The schema of collector.yaml: the single source of truth for validation and docs.
+
+Every model is frozen and forbids unknown keys, so a typo is an error at load
+time instead of a silently ignored setting.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from collector.config.types import FROZEN, Duration, PositiveDuration, check_timezone
+from collector.maintenance import WindowSpec
+
+
+class DatabaseConfig(BaseModel):
+    """Either `path` (embedded SQLite, WAL mode) or `url` (PostgreSQL), not both."""
+
+    model_config = FROZEN
+    path: str | None = None
+    url: str | None = None
+    connect_timeout: PositiveDuration = 10.0
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "DatabaseConfig":
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of database.path (SQLite) or database.url (PostgreSQL)")
+        if self.url is not None and not self.url.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
+            raise ValueError("database.url must start with postgresql:// (or postgresql+psycopg://, sqlite:///)")
+        return self
+
+
+class ListenConfig(BaseModel):
+    model_config = FROZEN
+    host: str = "127.0.0.1"
+    port: int = Field(8470, ge=0, le=65535)
+
+
+class ApiConfig(BaseModel):
+    model_config = FROZEN
+    public_read: bool = Field(
+        False, description="Allow reads (assets, states, history, /metrics) without a token."
+    )
+
+
+class SchedulerConfig(BaseModel):
+    model_config = FROZEN
+    max_concurrency: int = Field(256, ge=1, le=100_000)
+    default_interval: PositiveDuration = 60.0
+    default_timeout: PositiveDuration = 5.0
+
+
+class TimelineConfig(BaseModel):
+    model_config = FROZEN
+    down_after: int = Field(3, ge=1, le=100, description="Consecutive bad results before a check counts as down")
+    up_after: int = Field(1, ge=1, le=100, description="Consecutive good results before it counts as up again")
+    stale_after_intervals: float = Field(3.0, ge=1.5, description="No result for this many intervals -> unknown")
+    heartbeat_interval: PositiveDuration = 5.0
+    tick: PositiveDuration = Field(1.0, description="How often time-driven changes (maintenance, staleness) are applied")
+
+
+class RetentionConfig(BaseModel):
+    model_config = FROZEN
+    observations: Duration = Field(7 * 86400.0, description="Raw check results kept this long (0 = forever)")
+
+
+class InventoryConfig(BaseModel):
+    model_config = FROZEN
+    files: tuple[str, ...] = Field((), description="Asset files imported (idempotently) at every start")
+
+
+class LoggingConfig(BaseModel):
+    model_config = FROZEN
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class CollectorConfig(BaseModel):
+    """Root of collector.yaml."""
+
+    model_config = FROZEN
+    organisation: str = "opsmon"
+    timezone: str = "UTC"
+    database: DatabaseConfig
+    listen: ListenConfig = ListenConfig()
+    api: ApiConfig = ApiConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    timeline: TimelineConfig = TimelineConfig()
+    retention: RetentionConfig = RetentionConfig()
+    inventory: InventoryConfig = InventoryConfig()
+    maintenance: tuple[WindowSpec, ...] = ()
+    logging: LoggingConfig = LoggingConfig()
+    # Set by the loader, not by the file: where relative paths are resolved from.
+    base_dir: str = Field("", exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _unique_windows(self) -> "CollectorConfig":
+        seen: set[str] = set()
+        for window in self.maintenance:
+            if window.id in seen:
+                raise ValueError(f"maintenance window id {window.id!r} is used twice")
+            seen.add(window.id)
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """A path from the file: '~' expanded, relative paths taken from the config's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir or ".") / p
+
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.resolve(self.database.path or '').resolve()}"

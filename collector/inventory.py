@@ -1,0 +1,217 @@
+"""The inventory: what opsmon watches, and how assets depend on each other.
+
+Import is idempotent: the file is validated as a whole (ids, categories,
+parents, cycles) before anything is written, then every asset in it is created
+or updated in one transaction. Removing is explicit and soft: the row stays, so
+its history stays reportable.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterable, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.audit import record
+from collector.checks import CheckSpec
+from collector.config.types import FROZEN
+from collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
+from collector.errors import ConfigError, InvalidInput, NotFound
+from collector.states import CATEGORIES, CRITICALITIES
+from collector.store import Store
+from collector.store.models import Asset
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+Category = Literal["server", "computer", "peripheral", "network", "security", "link", "system"]
+Criticality = Literal["low", "medium", "high", "critical"]
+assert set(Category.__args__) == set(CATEGORIES) and set(Criticality.__args__) == set(CRITICALITIES)  # type: ignore[attr-defined]
+
+
+class AssetSpec(BaseModel):
+    """One asset as written in an inventory file or sent to the API."""
+
+    model_config = FROZEN
+    id: str
+    name: str | None = Field(None, max_length=256)
+    category: Category
+    site: str | None = Field(None, max_length=128)
+    address: str | None = Field(None, max_length=256)
+    tags: tuple[str, ...] = ()
+    criticality: Criticality = "medium"
+    parent: str | None = None
+    checks: tuple[CheckSpec, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("ids are 1-128 characters of letters, digits and _ . : - starting with a letter or digit")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AssetSpec":
+        if self.parent == self.id:
+            raise ValueError("an asset cannot be its own parent")
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.check_id in seen:
+                raise ValueError(f"two checks share the id {check.check_id!r}; give one an explicit id")
+            seen.add(check.check_id)
+            if getattr(check, "host", "n/a") is None and not self.address:
+                raise ValueError(f"check {check.check_id!r} needs a host, or the asset an address")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    def row_fields(self) -> dict[str, Any]:
+        return {
+            "name": self.display_name,
+            "category": self.category,
+            "site": self.site,
+            "address": self.address,
+            "tags": list(self.tags),
+            "criticality": self.criticality,
+            "parent_id": self.parent,
+            "checks": [c.model_dump(mode="json", exclude_none=True) for c in self.checks],
+        }
+
+    @classmethod
+    def from_row(cls, row: Asset) -> "AssetSpec":
+        return cls.model_validate(
+            {
+                "id": row.id,
+                "name": row.name,
+                "category": row.category,
+                "site": row.site,
+                "address": row.address,
+                "tags": row.tags or [],
+                "criticality": row.criticality,
+                "parent": row.parent_id,
+                "checks": row.checks or [],
+            }
+        )
+
+
+class InventoryFile(BaseModel):
+    model_config = FROZEN
+    assets: tuple[AssetSpec, ...]
+
+
+def parse_inventory(path: str) -> list[AssetSpec]:
+    """Read and validate an inventory file; ConfigError names file, line, key and reason."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(path, "", "expected a mapping with an 'assets:' list")
+    inv: InventoryFile = doc.validate(InventoryFile)
+    seen: dict[str, int] = {}
+    for i, asset in enumerate(inv.assets):
+        if asset.id in seen:
+            raise ConfigError(doc.where(("assets", i, "id")), f"assets[{i}].id",
+                              f"duplicate id {asset.id!r} (first at assets[{seen[asset.id]}])")
+        seen[asset.id] = i
+    _check_graph(inv.assets, {}, doc)
+    return list(inv.assets)
+
+
+def _check_graph(new: Iterable[AssetSpec], existing_parents: dict[str, str | None], doc: YamlDoc | None) -> None:
+    """Every parent exists (in the batch or the store) and no chain of parents loops."""
+    parents = dict(existing_parents)
+    batch = list(new)
+    for asset in batch:
+        parents[asset.id] = asset.parent
+    for i, asset in enumerate(batch):
+        if asset.parent is not None and asset.parent not in parents:
+            msg = f"parent {asset.parent!r} is not a known asset"
+            if doc is not None:
+                raise ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg)
+            raise InvalidInput(msg)
+        node, path = asset.id, [asset.id]
+        while parents.get(node) is not None:
+            node = parents[node]  # type: ignore[assignment]
+            if node in path:
+                msg = "parent chain loops: " + " -> ".join(path + [node])
+                if doc is not None:
+                    raise ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg)
+                raise InvalidInput(msg)
+            path.append(node)
+
+
+def _live_parents(session: Session) -> dict[str, str | None]:
+    rows = session.execute(select(Asset.id, Asset.parent_id).where(Asset.removed_at.is_(None)))
+    return {r.id: r.parent_id for r in rows}
+
+
+def upsert_assets(store: Store, specs: list[AssetSpec], actor: str, now: datetime | None = None) -> dict[str, list[str]]:
+    """Create or update specs in one transaction; returns ids by outcome. Audited."""
+    now = now or datetime.now(timezone.utc)
+    result: dict[str, list[str]] = {"created": [], "updated": [], "restored": [], "unchanged": []}
+    with store.session.begin() as session:
+        _check_graph(specs, _live_parents(session), None)
+        rows = {r.id: r for r in session.scalars(select(Asset).where(Asset.id.in_([s.id for s in specs])))}
+        for spec in specs:
+            fields = spec.row_fields()
+            row = rows.get(spec.id)
+            if row is None:
+                session.add(Asset(id=spec.id, created_at=now, updated_at=now, removed_at=None, **fields))
+                result["created"].append(spec.id)
+                continue
+            changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+            if row.removed_at is not None:
+                row.removed_at = None
+                result["restored"].append(spec.id)
+            elif changed:
+                result["updated"].append(spec.id)
+            else:
+                result["unchanged"].append(spec.id)
+                continue
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = now
+        if any(result[k] for k in ("created", "updated", "restored")):
+            record(session, actor, "assets.upsert", ",".join(s.id for s in specs)[:256],
+                   {k: v for k, v in result.items() if k != "unchanged" and v}, now)
+    return result
+
+
+def import_file(store: Store, path: str, actor: str) -> dict[str, list[str]]:
+    return upsert_assets(store, parse_inventory(path), actor)
+
+
+def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None = None) -> None:
+    """Mark removed (history kept). Refused while live assets name it as their parent."""
+    now = now or datetime.now(timezone.utc)
+    with store.session.begin() as session:
+        row = session.get(Asset, asset_id)
+        if row is None or row.removed_at is not None:
+            raise NotFound(f"no asset {asset_id!r}")
+        children = session.scalars(
+            select(Asset.id).where(Asset.parent_id == asset_id, Asset.removed_at.is_(None))
+        ).all()
+        if children:
+            raise InvalidInput(f"{asset_id!r} is the parent of {', '.join(sorted(children))}; change or remove those first")
+        row.removed_at = now
+        row.updated_at = now
+        record(session, actor, "assets.remove", asset_id, {}, now)
+
+
+def list_assets(store: Store, include_removed: bool = False) -> list[Asset]:
+    with store.session() as session:
+        q = select(Asset).order_by(Asset.id)
+        if not include_removed:
+            q = q.where(Asset.removed_at.is_(None))
+        return list(session.scalars(q))
+
+
+def validate_asset(data: Any) -> AssetSpec:
+    """For the API: a 4xx-ready InvalidInput instead of a pydantic traceback."""
+    try:
+        return AssetSpec.model_validate(data)
+    except ValidationError as exc:
+        err = validation_to_config_error(exc, YamlDoc("request body", data, {}))
+        raise InvalidInput(f"{err.keypath}: {err.reason}") from None

@@ -1,0 +1,64 @@
+"""Prometheus metrics of the collector: one registry per service, no module globals.
+
+Asset state gauges are produced at scrape time from the timeline (a custom
+collector), so /metrics only reads and never drifts from the API.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from collector.states import STATES, UP
+
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class StateCollector(Collector):
+    """opsmon_asset_up and opsmon_asset_state from a snapshot function."""
+
+    def __init__(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
+        self.snapshot = snapshot  # yields (asset, category, site, state)
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("opsmon_asset_up", "1 when the asset's state is up, else 0",
+                               labels=["asset", "category", "site"])
+        state = GaugeMetricFamily("opsmon_asset_state", "1 for the asset's current state, 0 for the others",
+                                  labels=["asset", "state"])
+        for asset, category, site, current in self.snapshot():
+            up.add_metric([asset, category, site], 1.0 if current == UP else 0.0)
+            for name in STATES:
+                state.add_metric([asset, name], 1.0 if current == name else 0.0)
+        yield up
+        yield state
+
+
+class CollectorMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.check_duration = Histogram("opsmon_check_duration_seconds", "Time a check run took",
+                                        ["type"], buckets=DURATION_BUCKETS, registry=self.registry)
+        self.check_results = Counter("opsmon_check_results_total", "Check results by type and status",
+                                     ["type", "status"], registry=self.registry)
+        self.scheduler_lag = Histogram("opsmon_scheduler_lag_seconds",
+                                       "Delay from a check's scheduled time to its start, slot wait included",
+                                       buckets=LAG_BUCKETS, registry=self.registry)
+        self.scheduler_skipped = Counter("opsmon_scheduler_skipped_total",
+                                         "Check runs skipped because the previous run had not finished",
+                                         registry=self.registry)
+        self.store_queue = Gauge("opsmon_store_queue_length", "Timeline operations waiting to be written",
+                                 registry=self.registry)
+        self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
+                                    registry=self.registry)
+
+    def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
+        self.registry.register(StateCollector(snapshot))

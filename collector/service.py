@@ -1,0 +1,270 @@
+"""`opsmon serve`: wires store, inventory, timeline, scheduler and API into one process.
+
+Order at start: connect and migrate -> recover the timeline (gap = unknown) ->
+import inventory files -> load assets and windows -> start the writer, the
+scheduler, the periodic jobs and the API. On SIGINT/SIGTERM everything stops
+in reverse and the writer flushes, so nothing observed is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import json
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+
+from collector import __version__
+from collector.checks import CHECKS, Check, CheckContext
+from collector.checks.pinger import Pinger
+from collector.config import CollectorConfig
+from collector.inventory import AssetSpec, import_file
+from collector.maintenance import MaintenanceBook, WindowSpec
+from collector.metrics import CollectorMetrics
+from collector.recovery import recover
+from collector.scheduler import CheckScheduler
+from collector.store import Store, open_store
+from collector.store.models import Asset, MaintenanceWindow
+from collector.store.writer import StoreWriter
+from collector.timeline import CheckConf, Op, Timeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AssetMeta:
+    category: str
+    site: str
+    updated_at: datetime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Service:
+    """The running collector. Components receive what they need; nothing is global."""
+
+    def __init__(self, config: CollectorConfig, store: Store | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store or open_store(config.database_url(), config.database.connect_timeout)
+        self.metrics = CollectorMetrics()
+        self.started = clock()
+        self.book = MaintenanceBook(config.maintenance, config.timezone)
+        self.writer = StoreWriter(self.store, self.started, clock)
+        self.timeline = Timeline(self._emit, self.book, config.timeline.stale_after_intervals)
+        self.ctx = CheckContext(clock=clock, pinger=Pinger())
+        self.scheduler = CheckScheduler(self.timeline.observe, config.scheduler.max_concurrency, self.metrics)
+        self.assets: dict[str, AssetMeta] = {}
+        self._inventory_mark: tuple[Any, ...] | None = None
+        self._windows_mark: tuple[Any, ...] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.metrics.watch_states(self._state_snapshot)
+        self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
+        self.metrics.store_failures.set_function(lambda: self.writer.failures)
+
+    # -- wiring ------------------------------------------------------------
+    def _emit(self, op: Op) -> None:
+        self.writer.put(op)
+
+    def _state_snapshot(self) -> list[tuple[str, str, str, str]]:
+        out = []
+        for asset_id, track in list(self.timeline.tracks.items()):
+            meta = self.assets.get(asset_id)
+            if meta is not None:
+                out.append((asset_id, meta.category, meta.site, track.state))
+        return out
+
+    def prepare(self) -> None:
+        """Everything before the event loop work: recovery, inventory files, first load."""
+        actor = f"config:{getpass.getuser()}"
+        for name in self.config.inventory.files:
+            result = import_file(self.store, str(self.config.resolve(name)), actor)
+            changed = {f"assets_{k}": len(v) for k, v in result.items() if v}
+            log.info("inventory file imported", extra={"file": name, **changed})
+        resume = recover(self.store, self.clock())
+        self.writer.start()
+        self.reload_inventory(at=resume)
+        self.reload_windows()
+
+    # -- inventory ---------------------------------------------------------
+    def _build_check(self, asset: AssetSpec, spec: Any) -> tuple[Check, float, str, CheckConf]:
+        cfg = self.config
+        interval = spec.interval or cfg.scheduler.default_interval
+        timeout = min(spec.timeout or cfg.scheduler.default_timeout, interval * 0.9)
+        check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
+        fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
+        conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
+                         spec.up_after or cfg.timeline.up_after)
+        return check, interval, fingerprint, conf
+
+    def reload_inventory(self, at: datetime | None = None, force: bool = False) -> bool:
+        """Bring timeline and scheduler in line with the assets table; cheap when nothing changed."""
+        with self.store.session() as session:
+            mark = tuple(session.execute(select(func.count(Asset.id), func.max(Asset.updated_at))).one())
+            if mark == self._inventory_mark and not force:
+                return False
+            rows = list(session.scalars(select(Asset).where(Asset.removed_at.is_(None))))
+        at = at or self.clock()
+        jobs: dict[str, tuple[Check, float, str]] = {}
+        live: dict[str, AssetMeta] = {}
+        # Parents first, so a child's parent is tracked when the child is evaluated.
+        for row in _parents_first(rows):
+            spec = AssetSpec.from_row(row)
+            confs = []
+            for check_spec in spec.checks:
+                check, interval, fingerprint, conf = self._build_check(spec, check_spec)
+                jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
+                confs.append(conf)
+            self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
+            live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)
+        for gone in set(self.timeline.tracks) - set(live):
+            self.timeline.remove_asset(gone, at)
+        self.assets = live
+        self.scheduler.sync(jobs, at)
+        self._inventory_mark = mark
+        return True
+
+    def reload_windows(self) -> None:
+        with self.store.session() as session:
+            rows = list(session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.removed_at.is_(None))))
+        mark = tuple(sorted((r.id, json.dumps(r.spec, sort_keys=True)) for r in rows))
+        if mark == self._windows_mark:
+            return
+        fresh = MaintenanceBook(self.config.maintenance, self.config.timezone)
+        for row in rows:
+            fresh.put(WindowSpec.model_validate(row.spec))
+        self.book._windows = fresh._windows
+        self._windows_mark = mark
+
+    # -- loops -------------------------------------------------------------
+    async def _every(self, seconds: float, fn: Callable[[], Any], name: str) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                fn()
+            except Exception:
+                log.exception("periodic job failed", extra={"job": name})
+
+    def _tick(self) -> None:
+        self.timeline.tick(self.clock())
+
+    def _reload(self) -> None:
+        self.reload_inventory()
+        self.reload_windows()
+
+    def _prune(self) -> None:
+        keep = self.config.retention.observations
+        if keep <= 0:
+            return
+        self.writer.put(Op("prune", "", (self.clock() - timedelta(seconds=keep),)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then shut down in order and flush the store."""
+        import uvicorn
+
+        from collector.api.app import create_app
+
+        self.scheduler.start()
+        tl = self.config.timeline
+        self._tasks = [
+            asyncio.create_task(self._every(tl.tick, self._tick, "tick")),
+            asyncio.create_task(self._every(tl.heartbeat_interval, self.writer.heartbeat, "heartbeat")),
+            asyncio.create_task(self._every(10.0, self._reload, "reload")),
+            asyncio.create_task(self._every(3600.0, self._prune, "prune")),
+        ]
+        app = create_app(self)
+        server = _QuietServer(uvicorn.Config(app, host=self.config.listen.host, port=self.config.listen.port,
+                                             log_level="warning", access_log=False, lifespan="off"))
+        serve = asyncio.create_task(server.serve())
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serve, 10)
+        stopper.cancel()
+        self.scheduler.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        self.ctx.pinger.close()
+        self.writer.stop()
+        self.store.close()
+        if serve in done and serve.exception() is not None:
+            raise serve.exception()  # type: ignore[misc]
+        if not server.started:
+            raise OSError(f"the API could not listen on {self.config.listen.host}:{self.config.listen.port}")
+
+
+def _parents_first(rows: list[Asset]) -> list[Asset]:
+    by_id = {r.id: r for r in rows}
+    out: list[Asset] = []
+    seen: set[str] = set()
+
+    def visit(row: Asset) -> None:
+        if row.id in seen:
+            return
+        seen.add(row.id)
+        if row.parent_id in by_id:
+            visit(by_id[row.parent_id])
+        out.append(row)
+
+    for row in sorted(rows, key=lambda r: r.id):
+        visit(row)
+    return out
+
+
+class _QuietServer:
+    """uvicorn.Server without its own signal handling: opsmon owns SIGINT/SIGTERM."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):  # type: ignore[override]
+                yield
+
+        return Server(config)
+
+
+def serve(config: CollectorConfig) -> int:
+    """Blocking entry point for `opsmon serve`."""
+    service = Service(config)
+    service.prepare()
+    host, port = config.listen.host, config.listen.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    base = f"http://{shown}:{port}"
+    print(
+        f"opsmon {__version__} collector running (Ctrl-C to stop)\n"
+        f"  API:        {base}/api/v1/states\n"
+        f"  API docs:   {base}/docs\n"
+        f"  metrics:    {base}/metrics\n"
+        f"  health:     {base}/api/v1/health\n"
+        f"  database:   {_safe_db(config)}\n"
+        f"  assets:     {len(service.assets)} monitored, {service.scheduler.job_count} checks",
+        flush=True,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.run(stop)
+
+    asyncio.run(main())
+    print("opsmon stopped; all observations written.", flush=True)
+    return 0
+
+
+def _safe_db(config: CollectorConfig) -> str:
+    from collector.store.db import safe_url
+
+    return safe_url(config.database_url())

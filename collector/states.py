@@ -1,0 +1,30 @@
+"""The vocabulary of the timeline: states, and check results that lead to them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+UP = "up"
+DOWN = "down"
+DEGRADED = "degraded"
+UNREACHABLE = "unreachable"
+UNKNOWN = "unknown"
+MAINTENANCE = "maintenance"
+
+STATES = (UP, DOWN, DEGRADED, UNREACHABLE, UNKNOWN, MAINTENANCE)
+RESULT_STATUSES = (UP, DOWN, DEGRADED, UNKNOWN)
+
+CATEGORIES = ("server", "computer", "peripheral", "network", "security", "link", "system")
+CRITICALITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One check result: what a probe saw at `ts` (when it started), and why."""
+
+    asset_id: str
+    check_id: str
+    ts: datetime
+    status: str
+    reason: str = ""
+    latency_ms: float | None = None

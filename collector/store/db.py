@@ -1,0 +1,112 @@
+"""Engine setup and schema migrations.
+
+SQLite (the embedded default) runs in WAL mode so the API can read while the
+writer commits; PostgreSQL is chosen by URL. Alembic migrations run at start,
+so an upgraded collector brings its database along by itself.
+"""
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Store:
+    """An engine plus a session factory; the one handle every component receives."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(resources.files("collector.store") / "migrations"))
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"schema migration failed on {safe_url(str(self.engine.url))}: {_short(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+def open_store(url: str, connect_timeout: float = 10.0, migrate: bool = True) -> Store:
+    """Connect (creating the SQLite file and its folder if needed) and migrate.
+
+    Raises StoreError with a one-line reason and the URL without its password.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError("the database URL cannot be parsed") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for {parsed.database}: {exc.strerror}") from None
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout))}
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise StoreError(f"no driver for {safe_url(url)}: {exc} (install opsmon[postgres])") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, SQLAlchemyError) as exc:
+        engine.dispose()
+        raise StoreError(f"cannot connect to database {safe_url(url)}: {_short(exc)}") from None
+    store = Store(engine)
+    if migrate:
+        store.migrate()
+    return store

@@ -1,0 +1,136 @@
+"""The tables. Observations flow in; intervals and transitions are derived by the timeline.
+
+Design notes:
+- state_intervals tile each asset's history: [start, end) with end NULL for the
+  one open interval (a partial unique index enforces "at most one open").
+- transitions are first-class rows (healthchecks' Flip): incidents consume the
+  unprocessed ones; SLA figures are computed from intervals only.
+- audit_log is append-only: the code has no update or delete path for it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from collector.store.types import UTCMillis
+
+# BigInteger autoincrement on SQLite needs the INTEGER affinity to alias ROWID.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    site: Mapped[str | None] = mapped_column(String(128), index=True)
+    address: Mapped[str | None] = mapped_column(String(256))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    criticality: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(String(128))
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    updated_at: Mapped[datetime] = mapped_column(UTCMillis)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
+class Observation(Base):
+    __tablename__ = "observations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    check_id: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[datetime] = mapped_column(UTCMillis)
+    status: Mapped[str] = mapped_column(String(16))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index("ix_observations_asset_ts", "asset_id", "ts"), Index("ix_observations_ts", "ts"))
+
+
+class StateInterval(Base):
+    __tablename__ = "state_intervals"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        Index("ix_intervals_asset_start", "asset_id", "start_ts"),
+        Index("ix_intervals_end", "end_ts"),
+        Index(
+            "ux_intervals_one_open",
+            "asset_id",
+            unique=True,
+            sqlite_where=text("end_ts IS NULL"),
+            postgresql_where=text("end_ts IS NULL"),
+        ),
+    )
+
+
+class Transition(Base):
+    __tablename__ = "transitions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    at_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    detected_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    old_state: Mapped[str] = mapped_column(String(16))
+    new_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    processed: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        Index("ix_transitions_asset_at", "asset_id", "at_ts"),
+        Index(
+            "ix_transitions_unprocessed",
+            "id",
+            sqlite_where=text("processed = 0"),
+            postgresql_where=text("processed = false"),
+        ),
+    )
+
+
+class Heartbeat(Base):
+    """One row: the last moment the collector is known to have been running."""
+
+    __tablename__ = "heartbeat"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCMillis)
+    started_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    pid: Mapped[int] = mapped_column(Integer)
+
+
+class MaintenanceWindow(Base):
+    """Windows declared through the API (config windows live in collector.yaml)."""
+
+    __tablename__ = "maintenance_windows"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCMillis, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,37 @@
+"""Column types that behave the same on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger
+from sqlalchemy.types import TypeDecorator
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def to_ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; opsmon stores only UTC-aware times")
+    return int(round(value.timestamp() * 1000))
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+
+
+class UTCMillis(TypeDecorator[datetime]):
+    """An aware datetime stored as integer milliseconds since the Unix epoch (UTC).
+
+    Why not DATETIME: SQLite has no such type (SQLAlchemy stores text and parses
+    it back slowly), and the SLA engine sums millions of intervals; integers are
+    unambiguous across both databases and fast to aggregate in SQL.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> int | None:
+        return None if value is None else to_ms(value)
+
+    def process_result_value(self, value: int | None, dialect: object) -> datetime | None:
+        return None if value is None else from_ms(value)

@@ -1,0 +1,149 @@
+"""Batched, ordered writes of timeline operations on a thread of their own.
+
+Why a thread: SQLAlchemy is synchronous; committing on the event loop would
+stall every check. The timeline emits operations in order; this writer applies
+them in that order, many per transaction, and bumps the heartbeat in the same
+transaction, so the heartbeat is never older than what it has written. A failed
+batch is retried, never dropped.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import delete, insert, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from collector.store.db import Store
+from collector.store.models import Heartbeat, Observation, StateInterval, Transition
+from collector.timeline import Op
+
+log = logging.getLogger(__name__)
+
+_STOP = Op("stop", "", ())
+
+
+class StoreWriter:
+    def __init__(self, store: Store, started: datetime, clock: Callable[[], datetime] | None = None,
+                 max_batch: int = 5000, max_delay: float = 0.5) -> None:
+        self.store = store
+        self.started = started
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self.queue: queue.Queue[Op] = queue.Queue()
+        self.batches = 0
+        self.failures = 0
+        self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
+        self._idle = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, op: Op) -> None:
+        self.queue.put(op)
+
+    def heartbeat(self) -> None:
+        self.queue.put(Op("heartbeat", "", ()))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Flush everything queued, write a last heartbeat, and end the thread."""
+        self.queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until what is queued now is committed (for tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self.queue.get(timeout=self.max_delay)
+            except queue.Empty:
+                continue
+            got = [first]
+            deadline = time.monotonic() + 0.05
+            while len(got) < self.max_batch:
+                try:
+                    got.append(self.queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            stopping = any(op is _STOP for op in got)
+            self._commit_with_retry([op for op in got if op is not _STOP])
+            for _ in got:
+                self.queue.task_done()
+            if stopping:
+                return
+
+    def _commit_with_retry(self, batch: list[Op]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self._commit(batch)
+                self.batches += 1
+                return
+            except SQLAlchemyError as exc:
+                self.failures += 1
+                log.error("store write failed; retrying", extra={"error": str(getattr(exc, "orig", exc))[:200],
+                                                                 "ops": len(batch), "retry_in": delay})
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _commit(self, batch: list[Op]) -> None:
+        observations = []
+        with self.store.engine.begin() as conn:
+            for op in batch:
+                kind, asset, args = op
+                if kind == "observation":
+                    check_id, ts, status, reason, latency = args
+                    observations.append({"asset_id": asset, "check_id": check_id, "ts": ts, "status": status,
+                                         "reason": reason, "latency_ms": latency})
+                elif kind == "open":
+                    state, start, reason = args
+                    conn.execute(insert(StateInterval).values(asset_id=asset, state=state, start_ts=start,
+                                                              end_ts=None, reason=reason))
+                elif kind == "close":
+                    conn.execute(update(StateInterval)
+                                 .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None))
+                                 .values(end_ts=args[0]))
+                elif kind == "relabel":
+                    state, reason = args
+                    conn.execute(update(StateInterval)
+                                 .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None))
+                                 .values(state=state, reason=reason))
+                elif kind == "merge":
+                    prev_start, prev_end = args
+                    conn.execute(delete(StateInterval)
+                                 .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None)))
+                    conn.execute(update(StateInterval)
+                                 .where(StateInterval.asset_id == asset, StateInterval.start_ts == prev_start,
+                                        StateInterval.end_ts == prev_end)
+                                 .values(end_ts=None))
+                elif kind == "transition":
+                    at, detected, old, new, reason = args
+                    conn.execute(insert(Transition).values(asset_id=asset, at_ts=at, detected_ts=detected,
+                                                           old_state=old, new_state=new, reason=reason,
+                                                           processed=False))
+                elif kind == "prune":
+                    conn.execute(delete(Observation).where(Observation.ts < args[0]))
+                elif kind == "heartbeat":
+                    pass
+                else:  # pragma: no cover - programming error
+                    raise ValueError(f"unknown op {kind}")
+            if observations:
+                conn.execute(insert(Observation), observations)
+            now = self.clock()
+            values = {"ts": now, "started_ts": self.started, "pid": os.getpid()}
+            updated = conn.execute(update(Heartbeat.__table__).where(Heartbeat.__table__.c.id == 1).values(**values))
+            if updated.rowcount == 0:
+                conn.execute(insert(Heartbeat.__table__).values(id=1, **values))
