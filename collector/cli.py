@@ -29,10 +29,10 @@ def _config(args: argparse.Namespace) -> Any:
     return load_config(resolve_config_path(args.config))
 
 
-def _store(args: argparse.Namespace) -> Any:
+def _store(args: argparse.Namespace, config: Any = None) -> Any:
     from collector.store import open_store
 
-    config = _config(args)
+    config = config or _config(args)
     return open_store(config.database_url(), config.database.connect_timeout)
 
 
@@ -129,7 +129,7 @@ def _time_arg(value: str | None, name: str) -> datetime | None:
         return None
     from pydantic import TypeAdapter, ValidationError
 
-    from collector.config.types import AwareDatetime
+    from collector.fields import AwareDatetime
 
     try:
         return TypeAdapter(AwareDatetime).validate_python(value)
@@ -139,17 +139,22 @@ def _time_arg(value: str | None, name: str) -> datetime | None:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from collector.durations import format_duration
-    from collector.history import asset_exists, asset_history
+    from collector.history import asset_exists, asset_history, last_heartbeat
 
-    store = _store(args)
+    config = _config(args)
+    store = _store(args, config)
     if not asset_exists(store, args.asset):
         raise NotFound(f"no asset {args.asset!r}")
     now = datetime.now(timezone.utc)
+    beat = last_heartbeat(store)
+    # A heartbeat older than three beats means no collector is running now.
+    stale = beat is not None and (now - beat).total_seconds() > 3 * config.timeline.heartbeat_interval + 5
+    live_until = beat if stale else None
     end = _time_arg(args.to, "to") or now
     start = _time_arg(args.from_, "from") or end - timedelta(days=1)
     if end <= start:
         raise InvalidInput("--to must be after --from")
-    spans, totals = asset_history(store, args.asset, start, end, now)
+    spans, totals = asset_history(store, args.asset, start, end, now, live_until)
     if args.format == "json":
         print(json.dumps({"asset": args.asset, "from": start.isoformat(), "to": end.isoformat(),
                           "seconds": totals,

@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import or_, select
 
-from collector.states import STATES
+from collector.recovery import GAP_REASON
+from collector.states import STATES, UNKNOWN
 from collector.store import Store
-from collector.store.models import Asset, StateInterval
+from collector.store.models import Asset, Heartbeat, StateInterval
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,20 @@ def current_states(store: Store) -> dict[str, Span]:
         return {r.asset_id: Span(r.state, r.start_ts, None, r.reason) for r in rows}
 
 
+def last_heartbeat(store: Store) -> datetime | None:
+    with store.session() as session:
+        beat = session.get(Heartbeat, 1)
+        return beat.ts if beat is not None else None
+
+
 def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
-                  now: datetime | None = None) -> tuple[list[Span], dict[str, float]]:
+                  now: datetime | None = None, live_until: datetime | None = None,
+                  ) -> tuple[list[Span], dict[str, float]]:
     """Intervals overlapping [start, end), clipped to it, and seconds per state.
 
-    The open interval counts up to `now` (not beyond), so totals never include the future.
+    The open interval counts up to `now` (never the future). When the collector
+    is not running, pass its last heartbeat as `live_until`: the open interval
+    then ends there and the rest is shown as unknown, as the next start will record it.
     """
     now = now or datetime.now(timezone.utc)
     with store.session() as session:
@@ -50,6 +60,14 @@ def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
             continue
         spans.append(Span(r.state, s, e if (r.end_ts is not None or e < e_raw) else None, r.reason))
         totals[r.state] += (e - s).total_seconds()
+    if live_until is not None and spans and spans[-1].end is None and live_until < now:
+        last = spans[-1]
+        cut = max(last.start, min(live_until, end))
+        totals[last.state] -= ((min(now, end)) - cut).total_seconds()
+        spans[-1] = Span(last.state, last.start, cut, last.reason)
+        if cut < min(now, end):
+            spans.append(Span(UNKNOWN, cut, None, GAP_REASON))
+            totals[UNKNOWN] += (min(now, end) - cut).total_seconds()
     return spans, totals
 
 

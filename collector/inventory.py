@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from collector.audit import record
 from collector.checks import CheckSpec
-from collector.config.types import FROZEN
+from collector.fields import FROZEN
 from collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
 from collector.errors import ConfigError, InvalidInput, NotFound
 from collector.states import CATEGORIES, CRITICALITIES

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from collector.config.types import FROZEN, AwareDatetime, PositiveDuration
+from collector.fields import FROZEN, AwareDatetime, PositiveDuration
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 

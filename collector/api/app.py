@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from collector import __version__, audit, tokens
-from collector.config.types import AwareDatetime
+from collector.fields import AwareDatetime
 from collector.errors import InvalidInput, NotFound
 from collector.history import asset_history
 from collector.inventory import AssetSpec, list_assets, remove_asset, upsert_assets, validate_asset

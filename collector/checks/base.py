@@ -19,7 +19,7 @@ from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
-from collector.config.types import FROZEN, PositiveDuration
+from collector.fields import FROZEN, PositiveDuration
 from collector.errors import AuthFailed, PeerTimeout, ProtocolError
 from collector.states import DEGRADED, DOWN, UNKNOWN, UP, Observation
 

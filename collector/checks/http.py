@@ -11,7 +11,7 @@ from cryptography import x509
 from pydantic import Field, field_validator, model_validator
 
 from collector.checks.base import Check, CheckSpecBase, Outcome
-from collector.config.types import PositiveDuration
+from collector.fields import PositiveDuration
 from collector.states import DEGRADED, DOWN, UP
 
 BODY_LIMIT = 1 << 20

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from collector.config.types import FROZEN, Duration, PositiveDuration, check_timezone
+from collector.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from collector.maintenance import WindowSpec
 
 

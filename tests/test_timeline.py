@@ -1,0 +1,241 @@
+"""The state machine, scenario by scenario, with times computed by hand."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from collector.maintenance import MaintenanceBook, WindowSpec
+from collector.states import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UNREACHABLE, UP, Observation
+from collector.timeline import CheckConf, Timeline
+from tests.conftest import MemorySink, utc
+
+T0 = utc(2026, 7, 1, 0, 0, 0)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def make(windows: list[WindowSpec] | None = None, down_after: int = 3, up_after: int = 1,
+         interval: float = 10.0) -> tuple[Timeline, MemorySink]:
+    sink = MemorySink()
+    tl = Timeline(sink, MaintenanceBook(windows or [], "Asia/Shanghai"))
+    tl._conf = lambda cid="c": CheckConf(cid, interval, down_after, up_after)  # type: ignore[attr-defined]
+    return tl, sink
+
+
+def add(tl: Timeline, asset: str, parent: str | None = None, checks: tuple[str, ...] = ("c",), site: str | None = None,
+        tags: tuple[str, ...] = (), t: float = 0) -> None:
+    tl.upsert_asset(asset, parent, site, tags, [tl._conf(c) for c in checks], at(t))  # type: ignore[attr-defined]
+
+
+def obs(tl: Timeline, asset: str, t: float, status: str, check: str = "c") -> None:
+    tl.observe(Observation(asset, check, at(t), status, "" if status == UP else f"{status} at {t}"))
+
+
+def test_debounce_down_needs_three_and_is_dated_to_the_first_failure() -> None:
+    """Two failures change nothing; the third confirms down from the first failure's time."""
+    tl, sink = make()
+    add(tl, "a")
+    obs(tl, "a", 5, UP)
+    obs(tl, "a", 15, DOWN)
+    obs(tl, "a", 25, DOWN)
+    assert tl.tracks["a"].state == UP
+    obs(tl, "a", 35, DOWN)
+    assert sink.states("a") == [(UNKNOWN, at(0), at(5)), (UP, at(5), at(15)), (DOWN, at(15), None)]
+    # The transition is dated to the first failure and records when it was detected.
+    asset, (when, detected, old, new, _reason) = sink.transitions[-1]
+    assert (when, detected, old, new) == (at(15), at(35), UP, DOWN)
+
+
+def test_one_good_result_brings_it_back_up() -> None:
+    tl, sink = make()
+    add(tl, "a")
+    for t in (5, 15, 25):
+        obs(tl, "a", t, DOWN)
+    obs(tl, "a", 35, UP)
+    assert sink.states("a") == [(UNKNOWN, at(0), at(5)), (DOWN, at(5), at(35)), (UP, at(35), None)]
+
+
+def test_flapping_never_reaches_down() -> None:
+    """down, down, up, down, down, up ... never three in a row: the asset stays up."""
+    tl, sink = make()
+    add(tl, "a")
+    obs(tl, "a", 1, UP)
+    for i in range(10):
+        base = 10 + i * 30
+        obs(tl, "a", base, DOWN)
+        obs(tl, "a", base + 10, DOWN)
+        obs(tl, "a", base + 20, UP)
+    assert sink.states("a") == [(UNKNOWN, at(0), at(1)), (UP, at(1), None)]
+
+
+def test_mixed_checks_make_degraded_and_all_failing_make_down() -> None:
+    tl, sink = make(down_after=1)
+    add(tl, "a", checks=("icmp", "http"))
+    obs(tl, "a", 1, UP, "icmp")
+    obs(tl, "a", 1, UP, "http")
+    obs(tl, "a", 10, DOWN, "http")
+    assert tl.tracks["a"].state == DEGRADED
+    obs(tl, "a", 20, DOWN, "icmp")
+    assert tl.tracks["a"].state == DOWN
+    assert [s for s, _, _ in sink.states("a")] == [UNKNOWN, UP, DEGRADED, DOWN]
+    assert sink.states("a")[2][1:] == (at(10), at(20))
+
+
+def test_parent_down_makes_child_unreachable_not_down() -> None:
+    tl, sink = make()
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    for t in (1,):
+        obs(tl, "link", t, UP)
+        obs(tl, "srv", t, UP)
+    for t in (10, 20, 30):
+        obs(tl, "link", t, DOWN)
+        obs(tl, "srv", t + 2, DOWN)
+    assert tl.tracks["link"].state == DOWN
+    assert tl.tracks["srv"].state == UNREACHABLE
+    assert sink.states("srv") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(12)), (UNREACHABLE, at(12), None)]
+    assert DOWN not in [s for s, _, _ in sink.states("srv")]
+
+
+def test_child_confirmed_before_parent_is_relabelled_when_the_parent_fault_began_earlier() -> None:
+    """Child checks every 10 s fail from t=12; the link (checked later) fails from t=10.
+
+    The child is confirmed down first (t=32), the link at t=40 dated t=10: the
+    child's open down interval began after the link fault, so it becomes unreachable.
+    """
+    tl, sink = make()
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    obs(tl, "link", 1, UP)
+    obs(tl, "srv", 2, UP)
+    for t in (12, 22, 32):
+        obs(tl, "srv", t, DOWN)
+    assert tl.tracks["srv"].state == DOWN
+    for t in (10, 25, 40):
+        obs(tl, "link", t, DOWN)
+    assert sink.states("srv") == [(UNKNOWN, at(0), at(2)), (UP, at(2), at(12)), (UNREACHABLE, at(12), None)]
+
+
+def test_child_down_before_parent_keeps_its_own_down_time() -> None:
+    """A child that failed well before its parent is down until the parent fails, then unreachable."""
+    tl, sink = make(down_after=1)
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    obs(tl, "link", 1, UP)
+    obs(tl, "srv", 1, UP)
+    obs(tl, "srv", 10, DOWN)
+    obs(tl, "link", 50, DOWN)
+    assert sink.states("srv") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(10)), (DOWN, at(10), at(50)),
+                                  (UNREACHABLE, at(50), None)]
+
+
+def test_child_stays_unreachable_after_parent_recovers_until_its_own_result() -> None:
+    tl, sink = make(down_after=1)
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    obs(tl, "link", 1, DOWN)
+    obs(tl, "srv", 2, DOWN)
+    assert tl.tracks["srv"].state == UNREACHABLE
+    obs(tl, "link", 30, UP)
+    assert tl.tracks["srv"].state == UNREACHABLE  # not charged with the parent's recovery
+    obs(tl, "srv", 32, UP)
+    assert sink.states("srv")[-2:] == [(UNREACHABLE, at(2), at(32)), (UP, at(32), None)]
+
+
+def test_child_still_failing_after_parent_recovers_becomes_down_from_its_own_result() -> None:
+    tl, sink = make(down_after=1)
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    obs(tl, "link", 1, DOWN)
+    obs(tl, "srv", 2, DOWN)
+    obs(tl, "link", 30, UP)
+    obs(tl, "srv", 35, DOWN)
+    assert sink.states("srv")[-2:] == [(UNREACHABLE, at(2), at(35)), (DOWN, at(35), None)]
+
+
+def test_grandchildren_follow_the_chain() -> None:
+    tl, _ = make(down_after=1)
+    add(tl, "link")
+    add(tl, "switch", parent="link")
+    add(tl, "srv", parent="switch")
+    for a in ("link", "switch", "srv"):
+        obs(tl, a, 1, DOWN)
+    assert [tl.tracks[a].state for a in ("link", "switch", "srv")] == [DOWN, UNREACHABLE, UNREACHABLE]
+
+
+def test_maintenance_overlapping_a_down_state_is_cut_at_the_window_edges() -> None:
+    """Down from t=100; window [200, 500); still down after: down, maintenance, down — exact edges."""
+    window = WindowSpec(id="w", assets=("a",), start=at(200), end=at(500))
+    tl, sink = make([window], down_after=1, interval=60)
+    add(tl, "a")
+    obs(tl, "a", 50, UP)
+    obs(tl, "a", 100, DOWN)
+    for now in (150, 201.5, 300, 499, 500.7, 600):
+        tl.tick(at(now))
+        obs(tl, "a", now, DOWN)
+    assert sink.states("a") == [
+        (UNKNOWN, at(0), at(50)), (UP, at(50), at(100)), (DOWN, at(100), at(200)),
+        (MAINTENANCE, at(200), at(500)), (DOWN, at(500), None),
+    ]
+
+
+def test_recurring_window_in_local_time() -> None:
+    """'0 2 * * sun' in Asia/Shanghai = Saturday 18:00 UTC; 2026-07-04 is a Saturday."""
+    window = WindowSpec(id="w", tags=("db",), cron="0 2 * * sun", duration="1h")
+    tl, sink = make([window], interval=86400 * 7)
+    add(tl, "a", tags=("db",))
+    obs(tl, "a", 1, UP)
+    start = utc(2026, 7, 4, 18, 0, 0)
+    for minutes in (-1, 0.5, 30, 59, 61):
+        now = start + timedelta(minutes=minutes)
+        tl.tick(now)
+        tl.observe(Observation("a", "c", now, UP))
+    states = sink.states("a")
+    assert states[-3:] == [(UP, at(1), start), (MAINTENANCE, start, start + timedelta(hours=1)),
+                           (UP, start + timedelta(hours=1), None)]
+
+
+def test_silent_check_becomes_unknown() -> None:
+    tl, sink = make()
+    add(tl, "a")
+    obs(tl, "a", 1, UP)
+    tl.tick(at(30))
+    assert tl.tracks["a"].state == UP  # 3 intervals (30 s) not yet passed
+    tl.tick(at(31))
+    assert sink.states("a")[-1] == (UNKNOWN, at(11), None)  # unknown from when the next result was due
+
+
+def test_clock_stepping_back_never_makes_intervals_run_backwards() -> None:
+    tl, sink = make(down_after=1)
+    add(tl, "a", t=100)
+    obs(tl, "a", 110, UP)
+    obs(tl, "a", 50, DOWN)  # the clock went back 60 s
+    rows = sink.states("a")
+    for state, start, end in rows:
+        assert end is None or end >= start
+    assert tl.tracks["a"].state == DOWN
+
+
+def test_removed_asset_closes_its_interval() -> None:
+    tl, sink = make()
+    add(tl, "a")
+    obs(tl, "a", 1, UP)
+    tl.remove_asset("a", at(40))
+    assert sink.states("a") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(40))]
+    obs(tl, "a", 50, DOWN)  # a late result for a removed asset is ignored
+    assert sink.states("a")[-1][2] == at(40)
+
+
+@pytest.mark.parametrize("down_after", [1, 2, 5])
+def test_down_after_is_configurable(down_after: int) -> None:
+    tl, _ = make(down_after=down_after)
+    add(tl, "a")
+    obs(tl, "a", 1, UP)
+    for i in range(down_after - 1):
+        obs(tl, "a", 10 + i, DOWN)
+        assert tl.tracks["a"].state == UP
+    obs(tl, "a", 100, DOWN)
+    assert tl.tracks["a"].state == DOWN
