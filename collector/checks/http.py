@@ -11,6 +11,7 @@ from cryptography import x509
 from pydantic import Field, field_validator, model_validator
 
 from collector.checks.base import Check, CheckSpecBase, Outcome
+from collector.errors import ProtocolError
 from collector.fields import PositiveDuration
 from collector.states import DEGRADED, DOWN, UP
 
@@ -63,6 +64,15 @@ def cert_days_left(der: bytes, now: datetime) -> tuple[float, datetime]:
     return (not_after - now).total_seconds() / 86400, not_after
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (OSError, TimeoutError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return ProtocolError(str(exc) or type(exc).__name__)
+
+
 class HttpCheck(Check):
     type_name = "http"
     Spec = HttpSpec
@@ -72,21 +82,27 @@ class HttpCheck(Check):
         # A cached context: building one per run would reload the CA bundle every time.
         verify = self.ctx.ssl_context(spec.tls_verify, spec.ca_file)
         t0 = time.perf_counter()
-        async with httpx.AsyncClient(
-            verify=verify, timeout=self.timeout, follow_redirects=spec.follow_redirects, trust_env=False
-        ) as client:
-            async with client.stream(spec.method, spec.url, headers=spec.headers) as resp:
-                body = b""
-                if spec.body_match is not None:
-                    async for chunk in resp.aiter_bytes():
-                        body += chunk
-                        if len(body) >= BODY_LIMIT:
-                            break
-                der = None
-                stream = resp.extensions.get("network_stream")
-                ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-                if ssl_object is not None:
-                    der = ssl_object.getpeercert(binary_form=True)
+        try:
+            async with httpx.AsyncClient(
+                verify=verify, timeout=self.timeout, follow_redirects=spec.follow_redirects, trust_env=False
+            ) as client:
+                async with client.stream(spec.method, spec.url, headers=spec.headers) as resp:
+                    body = b""
+                    if spec.body_match is not None:
+                        async for chunk in resp.aiter_bytes():
+                            body += chunk
+                            if len(body) >= BODY_LIMIT:
+                                break
+                    der = None
+                    stream = resp.extensions.get("network_stream")
+                    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+                    if ssl_object is not None:
+                        der = ssl_object.getpeercert(binary_form=True)
+        except httpx.TimeoutException:
+            raise TimeoutError from None
+        except httpx.HTTPError as exc:
+            # httpx wraps socket and TLS errors; hand the base class the original so the reason is exact.
+            raise _root_cause(exc) from None
         elapsed = time.perf_counter() - t0
         ok_codes = spec.expect_status
         if (resp.status_code not in ok_codes) if ok_codes else not (200 <= resp.status_code < 400):
