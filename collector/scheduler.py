@@ -47,8 +47,11 @@ class CheckScheduler:
         self.in_flight = 0
 
     def start(self) -> None:
+        """Start on the running loop; jobs synced before now are anchored to this moment."""
         self._sem = asyncio.Semaphore(self.max_concurrency)
         self.scheduler.start()
+        pending, self._jobs = self._jobs, {}
+        self.sync(pending)
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -63,6 +66,9 @@ class CheckScheduler:
     def sync(self, checks: dict[str, tuple[Check, float, str]], now: datetime | None = None) -> None:
         """Make the scheduled jobs equal `checks` ({job_id: (check, interval, fingerprint)})."""
         now = now or datetime.now(timezone.utc)
+        if not self.scheduler.running:
+            self._jobs = dict(checks)  # added by start(), so first runs are not late by the start-up time
+            return
         for job_id in list(self._jobs):
             if job_id not in checks:
                 self.scheduler.remove_job(job_id)

@@ -1,0 +1,279 @@
+"""`opsmon serve` as a real process: states, API, metrics, restarts and clean stops."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import OPSMON, ROOT, closed_port, free_port, run_cli, write_config
+
+
+class Collector:
+    def __init__(self, tmp_path: Path, assets: str, extra: str = "") -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        (tmp_path / "assets.yaml").write_text(assets)
+        self.config = write_config(tmp_path, textwrap.dedent(f"""
+            timezone: Asia/Shanghai
+            database:
+              path: opsmon.db
+            listen:
+              host: 127.0.0.1
+              port: {self.port}
+            scheduler:
+              default_interval: 1s
+              default_timeout: 0.8s
+            timeline:
+              down_after: 2
+              heartbeat_interval: 1s
+              tick: 0.2s
+            inventory:
+              files: [assets.yaml]
+        """) + extra)
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([*OPSMON, "--config", str(self.config), "serve"], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: self._healthy(), 30, "collector API to answer")
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"collector exited: {self.proc.communicate()}")
+        try:
+            return httpx.get(self.base + "/api/v1/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=30)
+        code = self.proc.returncode
+        self.proc = None
+        return code, out, err
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(self.base + path, headers=headers, timeout=5, **kw)
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        return {s["asset"]: s for s in self.get("/api/v1/states", self.token).json()}
+
+    token: str | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("--config", str(self.config), *args)
+
+
+def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
+    made: list[Collector] = []
+
+    def make(assets: str, extra: str = "") -> Collector:
+        c = Collector(tmp_path, assets, extra)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        if c.proc is not None:
+            c.proc.kill()
+            c.proc.communicate()
+
+
+def test_serve_watches_real_targets_and_stops_cleanly(collector_factory, http_server, tcp_listener) -> None:
+    """HTTP, TCP, ICMP up; a closed port down; its child unreachable; metrics; Ctrl-C exits 0."""
+    web = http_server({"/health": (200, b'{"status":"ok"}', 0)})
+    c = collector_factory(f"""
+assets:
+  - {{id: web, category: system, site: urumqi, address: 127.0.0.1,
+      checks: [{{type: http, url: "{web}/health", body_match: ok}}]}}
+  - {{id: db, category: server, site: urumqi, address: 127.0.0.1, checks: [{{type: tcp, port: {tcp_listener}}}]}}
+  - {{id: host, category: server, site: urumqi, address: 127.0.0.1, checks: [{{type: icmp}}]}}
+  - {{id: link, category: link, site: kashgar, address: 127.0.0.1, checks: [{{type: tcp, port: {closed_port()}}}]}}
+  - {{id: office-pc, category: computer, site: kashgar, address: 127.0.0.1, parent: link,
+      checks: [{{type: tcp, port: {closed_port()}}}]}}
+""", extra="api:\n  public_read: true\n")
+    c.start()
+    expected = {"web": "up", "db": "up", "host": "up", "link": "down", "office-pc": "unreachable"}
+    wait_for(lambda: {k: v["state"] for k, v in c.states().items()} == expected, 20, f"states {expected}")
+    assert c.states()["link"]["reason"].endswith("connection refused")
+    metrics = c.get("/metrics").text
+    assert 'opsmon_asset_up{asset="web",category="system",site="urumqi"} 1.0' in metrics
+    assert 'opsmon_asset_up{asset="link",category="link",site="kashgar"} 0.0' in metrics
+    assert 'opsmon_asset_state{asset="office-pc",state="unreachable"} 1.0' in metrics
+    for name in ("opsmon_check_duration_seconds_bucket{le=", "opsmon_scheduler_lag_seconds_count",
+                 "process_resident_memory_bytes", 'opsmon_check_results_total{status="up",type="icmp"}'):
+        assert name.split("{")[0] in metrics
+    code, out, err = c.stop()
+    assert code == 0, err
+    assert f"{c.base}/docs" in out and f"{c.base}/metrics" in out and "stopped" in out
+    assert "Traceback" not in err
+
+
+def test_restart_gap_is_recorded_as_unknown(collector_factory, tcp_listener) -> None:
+    c = collector_factory(f"""
+assets:
+  - {{id: db, category: server, address: 127.0.0.1, checks: [{{type: tcp, port: {tcp_listener}}}]}}
+""")
+    c.start()
+    c.token = c.cli("tokens", "create", "tester", "--role", "viewer").stdout.strip()
+    wait_for(lambda: c.states().get("db", {}).get("state") == "up", 15, "db up")
+    time.sleep(1.5)  # let a heartbeat land after the up
+    killed = time.time()
+    c.proc.kill()  # a crash: no flush, no goodbye
+    c.proc.communicate()
+    c.proc = None
+    time.sleep(4)
+    restarted = time.time()
+    c.start()
+    wait_for(lambda: c.states().get("db", {}).get("state") == "up", 15, "db up again")
+    hist = c.get("/api/v1/assets/db/history", c.token).json()
+    states = [(i["state"], i["reason"]) for i in hist["intervals"]]
+    assert ("unknown", "collector not running") in states
+    assert "down" not in [s for s, _ in states]
+    gap = next(i for i in hist["intervals"] if i["reason"] == "collector not running")
+    from datetime import datetime
+
+    gap_start = datetime.fromisoformat(gap["start"]).timestamp()
+    gap_end = datetime.fromisoformat(gap["end"]).timestamp()
+    assert killed - 2.5 <= gap_start <= killed + 0.1  # the last heartbeat, at most one beat (+ flush) before the crash
+    assert killed + 3.9 <= gap_end <= restarted + 10
+    for a, b in zip(hist["intervals"], hist["intervals"][1:]):
+        assert a["end"] == b["start"]  # still tiles
+    assert c.stop()[0] == 0
+
+
+def test_api_requires_tokens_validates_input_and_audits(collector_factory, tcp_listener) -> None:
+    c = collector_factory(f"""
+assets:
+  - {{id: db, category: server, site: hotan, address: 127.0.0.1, tags: [db],
+      checks: [{{type: tcp, port: {tcp_listener}}}]}}
+""")
+    c.start()
+    viewer = c.cli("tokens", "create", "wang.viewer", "--role", "viewer").stdout.strip()
+    operator = c.cli("tokens", "create", "li.operator", "--role", "operator").stdout.strip()
+    assert c.get("/api/v1/states").status_code == 401
+    assert c.get("/api/v1/states", "opsmon_wrong").status_code == 401
+    assert c.get("/api/v1/states", viewer).status_code == 200
+    asset = {"category": "server", "address": "127.0.0.1", "checks": [{"type": "tcp", "port": tcp_listener}]}
+
+    def put(token: str, body: dict[str, Any], asset_id: str = "db2") -> httpx.Response:
+        return httpx.put(f"{c.base}/api/v1/assets/{asset_id}", json=body,
+                         headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+    r = put(viewer, asset)
+    assert r.status_code == 403 and "operator" in r.json()["detail"]
+    r = put(operator, {**asset, "category": "toaster"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("category:")
+    r = put(operator, {**asset, "parent": "ghost"})
+    assert r.status_code == 422 and "not a known asset" in r.json()["detail"]
+    r = put(operator, {**asset, "checks": [{"type": "tcp", "port": 99999}]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("checks[0].port:")
+    assert c.get("/api/v1/assets/db2", viewer).status_code == 404  # nothing stored by bad requests
+    r = put(operator, asset)
+    assert r.status_code == 200 and r.json() == {"created": ["db2"]}
+    wait_for(lambda: c.states().get("db2", {}).get("state") == "up" if (c.__setattr__("token", viewer) or True) else 0,
+             15, "db2 up")
+
+    # Maintenance through the API puts the site's asset into maintenance at once.
+    now = time.time()
+    from datetime import datetime, timezone
+
+    window = {"id": "swap-ups", "sites": ["hotan"], "reason": "UPS replacement",
+              "start": datetime.fromtimestamp(now - 1, timezone.utc).isoformat(),
+              "end": datetime.fromtimestamp(now + 3600, timezone.utc).isoformat()}
+    r = httpx.post(f"{c.base}/api/v1/maintenance", json={**window, "end": window["start"]},
+                   headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+    assert r.status_code == 422 and "end after start" in r.json()["detail"]
+    r = httpx.post(f"{c.base}/api/v1/maintenance", json=window, headers={"Authorization": f"Bearer {operator}"},
+                   timeout=5)
+    assert r.status_code == 201, r.text
+    wait_for(lambda: c.states()["db"]["state"] == "maintenance", 5, "db in maintenance")
+    assert c.states()["db2"]["state"] == "up"
+    r = httpx.delete(f"{c.base}/api/v1/maintenance/swap-ups", headers={"Authorization": f"Bearer {operator}"},
+                     timeout=5)
+    assert r.status_code == 200
+    wait_for(lambda: c.states()["db"]["state"] == "up", 5, "db out of maintenance")
+
+    r = httpx.delete(f"{c.base}/api/v1/assets/db2", headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+    assert r.status_code == 200
+    assert "db2" not in c.states()
+    assert c.get("/api/v1/assets/db2", viewer).json()["removed_at"] is not None  # history kept
+
+    assert c.get("/api/v1/assets/db/history?from=2026-01-01&to=2026-02-01", viewer).status_code == 422
+    r = c.get("/api/v1/assets/db/history?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", viewer)
+    assert r.status_code == 422 and "after" in r.json()["detail"]
+    assert c.get("/api/v1/assets/nope/history", viewer).status_code == 404
+
+    assert c.get("/api/v1/audit", viewer).status_code == 403
+    entries = c.get("/api/v1/audit", operator).json()
+    actions = [(e["actor"], e["action"], e["target"]) for e in entries]
+    assert ("api:li.operator", "assets.upsert", "db2") in actions
+    assert ("api:li.operator", "maintenance.add", "swap-ups") in actions
+    assert ("api:li.operator", "maintenance.remove", "swap-ups") in actions
+    assert ("api:li.operator", "assets.remove", "db2") in actions
+    assert not any(e["action"] == "assets.upsert" and e["actor"].startswith("api:wang") for e in entries)
+    assert c.stop()[0] == 0
+    # Tokens are never in the log output.
+    assert viewer not in c.config.read_text()
+
+
+def test_a_hanging_target_does_not_delay_the_others(collector_factory, tcp_listener) -> None:
+    """One target whose SYNs are dropped (full backlog) and twenty fast ones, all every second."""
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(0)
+    hang_port = hang.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", hang_port))
+        fillers.append(s)
+    fast = "\n".join(
+        f"  - {{id: fast{i}, category: server, address: 127.0.0.1, checks: [{{type: tcp, port: {tcp_listener}}}]}}"
+        for i in range(20))
+    c = collector_factory(f"""
+assets:
+  - {{id: stuck, category: server, address: 127.0.0.1, checks: [{{type: tcp, port: {hang_port}, timeout: 0.9s}}]}}
+{fast}
+""", extra="api:\n  public_read: true\n")
+    try:
+        c.start()
+        time.sleep(8)
+        states = c.states()
+        assert all(states[f"fast{i}"]["state"] == "up" for i in range(20))
+        assert states["stuck"]["state"] == "down" and "no answer" in states["stuck"]["reason"]
+        metrics = c.get("/metrics").text
+        lag = {line.split(" ")[0]: float(line.split(" ")[1]) for line in metrics.splitlines()
+               if line.startswith("opsmon_scheduler_lag_seconds_bucket")}
+        count = lag['opsmon_scheduler_lag_seconds_bucket{le="+Inf"}']
+        assert count >= 20 * 6  # about 21 checks a second for 8 s
+        assert lag['opsmon_scheduler_lag_seconds_bucket{le="1.0"}'] / count >= 0.99
+    finally:
+        c.stop()
+        for s in fillers:
+            s.close()
+        hang.close()
