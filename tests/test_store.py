@@ -1,0 +1,112 @@
+"""The store on both databases: migrations, UTC storage, and the same behaviour on PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
+
+from collector.errors import StoreError
+from collector.history import asset_history
+from collector.inventory import import_file
+from collector.maintenance import MaintenanceBook
+from collector.states import Observation
+from collector.store import open_store
+from collector.store.models import Base, StateInterval
+from collector.store.writer import StoreWriter
+from collector.timeline import CheckConf, Timeline
+from tests.conftest import utc, write_config
+from tests.peers.postgres import postgres_url  # noqa: F401 - fixture
+
+T0 = utc(2026, 7, 1, 0, 0, 0)
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    """A model change without a migration would silently differ between new and upgraded databases."""
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    open_store(f"sqlite:///{tmp_path / 'm.db'}").close()  # migrating twice is a no-op
+    store.close()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    store.close()
+
+
+def test_timestamps_are_stored_as_utc_epoch_milliseconds(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'u.db'}")
+    shanghai = timezone(timedelta(hours=8))
+    with store.session.begin() as s:
+        s.add(StateInterval(asset_id="a", state="up", start_ts=datetime(2026, 7, 1, 8, 0, tzinfo=shanghai),
+                            end_ts=None, reason=""))
+    with store.engine.connect() as conn:
+        raw = conn.execute(text("SELECT start_ts FROM state_intervals")).scalar()
+    assert raw == int(datetime(2026, 7, 1, 0, 0, tzinfo=timezone.utc).timestamp() * 1000)
+    with store.session() as s:
+        assert s.scalar(select(StateInterval.start_ts)) == utc(2026, 7, 1, 0, 0)
+    store.close()
+
+
+def test_unreachable_database_is_a_store_error_without_password() -> None:
+    from tests.conftest import closed_port
+
+    with pytest.raises(StoreError) as err:
+        open_store(f"postgresql://ops:hunter2@127.0.0.1:{closed_port()}/x", connect_timeout=2)
+    assert "hunter2" not in str(err.value) and "***" in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_unwritable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot"):
+        open_store(f"sqlite:///{blocker / 'sub' / 'db.sqlite'}")
+
+
+def _exercise(url: str, tmp_path: Path) -> None:
+    store = open_store(url)
+    with store.engine.begin() as conn:  # the session-wide PostgreSQL is shared: start clean
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    inv = write_config(tmp_path, """
+        assets:
+          - {id: link, category: link, address: 127.0.0.1, checks: [{type: icmp}]}
+          - {id: srv, category: server, address: 127.0.0.1, parent: link, checks: [{type: tcp, port: 22}]}
+    """, "assets.yaml")
+    assert sorted(import_file(store, str(inv), "test")["created"]) == ["link", "srv"]
+    assert import_file(store, str(inv), "test")["unchanged"] == ["link", "srv"]
+    writer = StoreWriter(store, T0)
+    writer.start()
+    tl = Timeline(writer.put, MaintenanceBook([], "Asia/Shanghai"))
+    tl.upsert_asset("link", None, None, (), [CheckConf("icmp", 10, 1, 1)], T0)
+    tl.upsert_asset("srv", "link", None, (), [CheckConf("tcp:22", 10, 1, 1)], T0)
+    for t, link, srv in [(5, "up", "up"), (15, "down", "down"), (25, "up", "down"), (35, "up", "up")]:
+        tl.observe(Observation("link", "icmp", T0 + timedelta(seconds=t), link))
+        tl.observe(Observation("srv", "tcp:22", T0 + timedelta(seconds=t + 1), srv))
+    writer.stop()
+    spans, totals = asset_history(store, "srv", T0, T0 + timedelta(seconds=100), now=T0 + timedelta(seconds=100))
+    assert [(s.state, (s.start - T0).total_seconds()) for s in spans] == [
+        ("unknown", 0), ("up", 6), ("unreachable", 16), ("down", 26), ("up", 36)]
+    assert totals["unreachable"] == 10 and totals["down"] == 10 and totals["up"] == 10 + 64
+    store.close()
+
+
+def test_store_behaviour_on_sqlite(tmp_path: Path) -> None:
+    _exercise(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+
+
+def test_store_behaviour_on_postgresql(postgres_url: str, tmp_path: Path) -> None:  # noqa: F811
+    _exercise(postgres_url, tmp_path)
+    store = open_store(postgres_url)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    store.close()
