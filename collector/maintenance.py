@@ -27,15 +27,15 @@ class WindowSpec(BaseModel):
     """
 
     model_config = FROZEN
-    id: str
-    assets: tuple[str, ...] = ()
-    sites: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    cron: str | None = None
-    duration: PositiveDuration | None = None
-    reason: str = Field("", max_length=500)
+    id: str = Field(description="Unique name of the window")
+    assets: tuple[str, ...] = Field((), description="Asset ids it covers")
+    sites: tuple[str, ...] = Field((), description="Sites whose assets it covers")
+    tags: tuple[str, ...] = Field((), description="Tags whose assets it covers")
+    start: AwareDatetime | None = Field(None, description="One-off: ISO 8601 start with UTC offset")
+    end: AwareDatetime | None = Field(None, description="One-off: ISO 8601 end with UTC offset")
+    cron: str | None = Field(None, description="Recurring: 5-field cron in the configured time zone")
+    duration: PositiveDuration | None = Field(None, description="Recurring: length of each occurrence")
+    reason: str = Field("", max_length=500, description="Shown in state reasons and reports")
 
     @field_validator("id")
     @classmethod

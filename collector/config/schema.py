@@ -18,9 +18,9 @@ class DatabaseConfig(BaseModel):
     """Either `path` (embedded SQLite, WAL mode) or `url` (PostgreSQL), not both."""
 
     model_config = FROZEN
-    path: str | None = None
-    url: str | None = None
-    connect_timeout: PositiveDuration = 10.0
+    path: str | None = Field(None, description="SQLite file (created with its folder); the embedded default")
+    url: str | None = Field(None, description="postgresql://user:password@host/db instead of path")
+    connect_timeout: PositiveDuration = Field(10.0, description="Give up connecting after this long")
 
     @model_validator(mode="after")
     def _one_of(self) -> "DatabaseConfig":
@@ -33,8 +33,8 @@ class DatabaseConfig(BaseModel):
 
 class ListenConfig(BaseModel):
     model_config = FROZEN
-    host: str = "127.0.0.1"
-    port: int = Field(8470, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="Address the API and /metrics listen on")
+    port: int = Field(8470, ge=0, le=65535, description="Port of the API and /metrics")
 
 
 class ApiConfig(BaseModel):
@@ -46,9 +46,9 @@ class ApiConfig(BaseModel):
 
 class SchedulerConfig(BaseModel):
     model_config = FROZEN
-    max_concurrency: int = Field(256, ge=1, le=100_000)
-    default_interval: PositiveDuration = 60.0
-    default_timeout: PositiveDuration = 5.0
+    max_concurrency: int = Field(256, ge=1, le=100_000, description="Checks in flight at once")
+    default_interval: PositiveDuration = Field(60.0, description="For checks without their own interval")
+    default_timeout: PositiveDuration = Field(5.0, description="For checks without their own timeout (capped at 90% of the interval)")
 
 
 class TimelineConfig(BaseModel):
@@ -56,7 +56,7 @@ class TimelineConfig(BaseModel):
     down_after: int = Field(3, ge=1, le=100, description="Consecutive bad results before a check counts as down")
     up_after: int = Field(1, ge=1, le=100, description="Consecutive good results before it counts as up again")
     stale_after_intervals: float = Field(3.0, ge=1.5, description="No result for this many intervals -> unknown")
-    heartbeat_interval: PositiveDuration = 5.0
+    heartbeat_interval: PositiveDuration = Field(5.0, description="How often the collector records that it is alive; a restart counts the time since the last one as unknown")
     tick: PositiveDuration = Field(1.0, description="How often time-driven changes (maintenance, staleness) are applied")
 
 
@@ -72,16 +72,16 @@ class InventoryConfig(BaseModel):
 
 class LoggingConfig(BaseModel):
     model_config = FROZEN
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    format: Literal["text", "json"] = Field("text", description="text (key=value) or json (one object a line)")
 
 
 class CollectorConfig(BaseModel):
     """Root of collector.yaml."""
 
     model_config = FROZEN
-    organisation: str = "opsmon"
-    timezone: str = "UTC"
+    organisation: str = Field("opsmon", description="Name shown on reports")
+    timezone: str = Field("UTC", description="IANA zone in which days, months, quarters and cron windows are cut")
     database: DatabaseConfig
     listen: ListenConfig = ListenConfig()
     api: ApiConfig = ApiConfig()
@@ -89,7 +89,7 @@ class CollectorConfig(BaseModel):
     timeline: TimelineConfig = TimelineConfig()
     retention: RetentionConfig = RetentionConfig()
     inventory: InventoryConfig = InventoryConfig()
-    maintenance: tuple[WindowSpec, ...] = ()
+    maintenance: tuple[WindowSpec, ...] = Field((), description="Maintenance windows; more can be added through the API")
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)
