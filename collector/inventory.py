@@ -105,9 +105,13 @@ class InventoryFile(BaseModel):
 
 def parse_inventory(path: str) -> list[AssetSpec]:
     """Read and validate an inventory file; ConfigError names file, line, key and reason."""
-    doc = read_yaml(path)
+    return parse_inventory_doc(read_yaml(path))
+
+
+def parse_inventory_doc(doc: YamlDoc) -> list[AssetSpec]:
+    """Validate a whole inventory (file or API body): every asset, unique ids, parents, no loops."""
     if not isinstance(doc.data, dict):
-        raise ConfigError(path, "", "expected a mapping with an 'assets:' list")
+        raise ConfigError(doc.file, "", "expected a mapping with an 'assets:' list")
     inv: InventoryFile = doc.validate(InventoryFile)
     seen: dict[str, int] = {}
     for i, asset in enumerate(inv.assets):

@@ -13,6 +13,7 @@ import getpass
 import json
 import logging
 import signal
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -29,6 +30,7 @@ from collector.metrics import CollectorMetrics
 from collector.recovery import recover
 from collector.scheduler import CheckScheduler
 from collector.store import Store, open_store
+from collector.store.lock import InstanceLock
 from collector.store.models import Asset, MaintenanceWindow
 from collector.store.writer import StoreWriter
 from collector.timeline import CheckConf, Op, Timeline
@@ -66,6 +68,8 @@ class Service:
         self._inventory_mark: tuple[Any, ...] | None = None
         self._windows_mark: tuple[Any, ...] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.lock = InstanceLock(self.store)
+        self.socket: socket.socket | None = None
         self.metrics.watch_states(self._state_snapshot)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
@@ -83,7 +87,18 @@ class Service:
         return out
 
     def prepare(self) -> None:
-        """Everything before the event loop work: recovery, inventory files, first load."""
+        """Everything before the event loop work: lock, listen, recovery, inventory, first load.
+
+        The lock and the listening socket come first: a second collector, or one whose
+        port is taken, must fail before it touches the timeline.
+        """
+        self.lock.acquire()
+        try:
+            self.socket = socket.create_server((self.config.listen.host, self.config.listen.port), reuse_port=False)
+        except OSError as exc:
+            self.lock.release()
+            raise OSError(f"cannot listen on {self.config.listen.host}:{self.config.listen.port}: "
+                          f"{exc.strerror}") from None
         actor = f"config:{getpass.getuser()}"
         for name in self.config.inventory.files:
             result = import_file(self.store, str(self.config.resolve(name)), actor)
@@ -183,7 +198,7 @@ class Service:
         app = create_app(self)
         server = _QuietServer(uvicorn.Config(app, host=self.config.listen.host, port=self.config.listen.port,
                                              log_level="warning", access_log=False, lifespan="off"))
-        serve = asyncio.create_task(server.serve())
+        serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
@@ -195,11 +210,10 @@ class Service:
             task.cancel()
         self.ctx.pinger.close()
         self.writer.stop()
+        self.lock.release()
         self.store.close()
         if serve in done and serve.exception() is not None:
             raise serve.exception()  # type: ignore[misc]
-        if not server.started:
-            raise OSError(f"the API could not listen on {self.config.listen.host}:{self.config.listen.port}")
 
 
 def _parents_first(rows: list[Asset]) -> list[Asset]:
@@ -238,7 +252,8 @@ def serve(config: CollectorConfig) -> int:
     """Blocking entry point for `opsmon serve`."""
     service = Service(config)
     service.prepare()
-    host, port = config.listen.host, config.listen.port
+    host = config.listen.host
+    port = service.socket.getsockname()[1] if service.socket else config.listen.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base = f"http://{shown}:{port}"
     print(

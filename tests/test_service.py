@@ -217,6 +217,19 @@ assets:
     assert r.status_code == 200
     wait_for(lambda: c.states()["db"]["state"] == "up", 5, "db out of maintenance")
 
+    # Bulk import through the API: all or nothing, same rules as the file import.
+    bulk = {"assets": [{"id": "sw1", "category": "network", "address": "127.0.0.1", "checks": []},
+                       {"id": "sw2", "category": "network", "parent": "sw3"}]}
+    r = httpx.post(f"{c.base}/api/v1/assets/import", json=bulk, headers={"Authorization": f"Bearer {operator}"},
+                   timeout=5)
+    assert r.status_code == 422 and r.json()["detail"] == "assets[1].parent: parent 'sw3' is not a known asset"
+    assert c.get("/api/v1/assets/sw1", viewer).status_code == 404
+    bulk["assets"][1]["parent"] = "sw1"
+    r = httpx.post(f"{c.base}/api/v1/assets/import", json=bulk, headers={"Authorization": f"Bearer {operator}"},
+                   timeout=5)
+    assert r.status_code == 200 and r.json() == {"created": ["sw1", "sw2"]}
+    wait_for(lambda: c.states().get("sw2", {}).get("state") == "unknown", 5, "sw2 tracked")
+
     r = httpx.delete(f"{c.base}/api/v1/assets/db2", headers={"Authorization": f"Bearer {operator}"}, timeout=5)
     assert r.status_code == 200
     assert "db2" not in c.states()
@@ -277,3 +290,25 @@ assets:
         for s in fillers:
             s.close()
         hang.close()
+
+
+def test_a_second_collector_on_the_same_database_is_refused(collector_factory, tcp_listener, tmp_path) -> None:
+    """It must fail before recovery, or it would close the running collector's open intervals."""
+    c = collector_factory(f"""
+assets:
+  - {{id: db, category: server, address: 127.0.0.1, checks: [{{type: tcp, port: {tcp_listener}}}]}}
+""", extra="api:\n  public_read: true\n")
+    c.start()
+    wait_for(lambda: c.states().get("db", {}).get("state") == "up", 15, "db up")
+    second = subprocess.run([*OPSMON, "--config", str(c.config), "serve"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert second.returncode == 1
+    assert "another collector (pid" in second.stderr and "is running on" in second.stderr
+    # A collector on another database but the same port fails on the port, before touching its store.
+    other = write_config(tmp_path, f"database:\n  path: other.db\nlisten:\n  port: {c.port}\n", "other.yaml")
+    third = subprocess.run([*OPSMON, "--config", str(other), "serve"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=30)
+    assert third.returncode == 1 and f"cannot listen on 127.0.0.1:{c.port}" in third.stderr
+    hist = c.get("/api/v1/assets/db/history").json()["intervals"]
+    assert [i["state"] for i in hist] == ["unknown", "up"] and hist[-1]["end"] is None
+    assert c.stop()[0] == 0

@@ -15,6 +15,7 @@ from collector.inventory import import_file
 from collector.maintenance import MaintenanceBook
 from collector.states import Observation
 from collector.store import open_store
+from collector.store.lock import InstanceLock
 from collector.store.models import Base, StateInterval
 from collector.store.writer import StoreWriter
 from collector.timeline import CheckConf, Timeline
@@ -101,6 +102,21 @@ def _exercise(url: str, tmp_path: Path) -> None:
 
 def test_store_behaviour_on_sqlite(tmp_path: Path) -> None:
     _exercise(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+
+
+def test_one_collector_per_database(tmp_path: Path, postgres_url: str) -> None:  # noqa: F811
+    for url in (f"sqlite:///{tmp_path / 'l.db'}", postgres_url):
+        first, second = open_store(url), open_store(url)
+        lock = InstanceLock(first)
+        lock.acquire()
+        with pytest.raises(StoreError, match="another collector"):
+            InstanceLock(second).acquire()
+        lock.release()
+        again = InstanceLock(second)
+        again.acquire()  # free once the holder lets go
+        again.release()
+        first.close()
+        second.close()
 
 
 def test_store_behaviour_on_postgresql(postgres_url: str, tmp_path: Path) -> None:  # noqa: F811

@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from collector import __version__, audit, tokens
 from collector.fields import AwareDatetime
-from collector.errors import InvalidInput, NotFound
+from collector.errors import ConfigError, InvalidInput, NotFound
 from collector.history import asset_history
-from collector.inventory import AssetSpec, list_assets, remove_asset, upsert_assets, validate_asset
+from collector.config.yamlfile import YamlDoc
+from collector.inventory import (AssetSpec, list_assets, parse_inventory_doc, remove_asset, upsert_assets,
+                                 validate_asset)
 from collector.maintenance import WindowSpec
 from collector.store.models import MaintenanceWindow
 
@@ -131,6 +133,20 @@ def create_app(service: "Service") -> FastAPI:
             raise InvalidInput(f"id in the body ({body.get('id')!r}) differs from the URL ({asset_id!r})")
         spec = validate_asset({**body, "id": asset_id})
         result = upsert_assets(store, [spec], f"api:{actor}")
+        service.reload_inventory()
+        return {k: v for k, v in result.items() if v}
+
+    @app.post("/api/v1/assets/import")
+    async def import_assets(body: dict[str, Any] = Body(..., examples=[{"assets": [
+            {"id": "wan-hami", "category": "link", "site": "hami", "address": "10.65.1.1",
+             "checks": [{"type": "icmp"}]}]}]),
+            actor: str = Depends(operator)) -> dict[str, Any]:
+        """Create or update many assets at once, exactly like `opsmon assets import` (all or nothing)."""
+        try:
+            specs = parse_inventory_doc(YamlDoc("request body", body, {}))
+        except ConfigError as exc:
+            raise InvalidInput(f"{exc.keypath}: {exc.reason}") from None
+        result = upsert_assets(store, specs, f"api:{actor}")
         service.reload_inventory()
         return {k: v for k, v in result.items() if v}
 

@@ -1,0 +1,40 @@
+"""The agent installs and runs without the collector's dependencies."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+AGENT_ALLOWED = {"agent", "psutil", "prometheus_client"}
+
+
+def test_agent_imports_only_stdlib_psutil_and_prometheus_client() -> None:
+    for path in (ROOT / "agent").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in AGENT_ALLOWED or top in sys.stdlib_module_names, f"{path}: imports {name}"
+
+
+def test_agent_extra_installs_alone_and_runs(tmp_path: Path) -> None:
+    """A real install of opsmon[agent] into an empty venv: no FastAPI, SQLAlchemy, pydantic..."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    py = env_dir / "bin" / "python"
+    subprocess.run([py, "-m", "pip", "install", "--quiet", f"{ROOT}[agent]"], check=True, timeout=300,
+                   capture_output=True)
+    installed = subprocess.run([py, "-m", "pip", "list", "--format=freeze"], check=True, capture_output=True,
+                               text=True).stdout.lower()
+    for heavy in ("fastapi", "sqlalchemy", "pydantic", "apscheduler", "uvicorn", "alembic"):
+        assert heavy not in installed, f"{heavy} came with opsmon[agent]"
+    out = subprocess.run([env_dir / "bin" / "opsmon-agent", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "opsmon-agent 0.1.0"
