@@ -1,7 +1,7 @@
 """The append-only audit log: who changed what, when. There is no update or delete path."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from collector.store.models import AuditEntry
 def record(session: Session, actor: str, action: str, target: str, detail: dict[str, Any],
            now: datetime | None = None) -> None:
     """Add an entry inside the caller's transaction, so the change and its record commit together."""
-    session.add(AuditEntry(ts=now or datetime.now(timezone.utc), actor=actor, action=action,
+    session.add(AuditEntry(ts=now or datetime.now(UTC), actor=actor, action=action,
                            target=target, detail=detail))
 
 

@@ -9,11 +9,18 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from collector import __version__
-from collector.errors import ConfigError, InvalidInput, NotFound, OpsmonError, StoreError
+from collector.errors import (
+    ConfigError,
+    InvalidInput,
+    NotFound,
+    OpsmonError,
+    StoreError,
+)
 
 
 def _actor() -> str:
@@ -109,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     store = _store(args)
     states = current_states(store)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     table = [("ASSET", "CATEGORY", "SITE", "STATE", "FOR", "REASON")]
     from collector.durations import format_duration
 
@@ -127,13 +134,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _time_arg(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
-    from pydantic import TypeAdapter, ValidationError
-
-    from collector.fields import AwareDatetime
+    from collector.fields import parse_timestamp
 
     try:
-        return TypeAdapter(AwareDatetime).validate_python(value)
-    except ValidationError:
+        return parse_timestamp(value)
+    except ValueError:
         raise InvalidInput(f"--{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
 
 
@@ -145,7 +150,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     store = _store(args, config)
     if not asset_exists(store, args.asset):
         raise NotFound(f"no asset {args.asset!r}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     beat = last_heartbeat(store)
     # A heartbeat older than three beats means no collector is running now.
     stale = beat is not None and (now - beat).total_seconds() > 3 * config.timeline.heartbeat_interval + 5
@@ -215,7 +220,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"opsmon {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str, parent: Any = sub) -> argparse.ArgumentParser:
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str,
+            parent: Any = sub) -> argparse.ArgumentParser:
         sp = parent.add_parser(name, help=help, description=help)
         sp.set_defaults(func=fn)
         return sp

@@ -1,7 +1,8 @@
 """Field types shared by the config, inventory and API models."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,10 +38,28 @@ def _aware(value: object) -> datetime:
         raise ValueError("expected an ISO 8601 timestamp with a UTC offset")
     if value.tzinfo is None:
         raise ValueError("timestamp needs a UTC offset (e.g. +08:00 or Z) so it is not ambiguous")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 AwareDatetime = Annotated[datetime, BeforeValidator(_aware)]
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO 8601 timestamp with offset, as UTC; ValueError with a readable reason otherwise."""
+    return _aware(value)
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def _object_id(value: object) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError("ids are 1-128 characters of letters, digits and _ . : - starting with a letter or digit")
+    return value
+
+
+ObjectId = Annotated[str, BeforeValidator(_object_id)]
+"""Ids of assets, windows and the like: safe in URLs, labels and file names."""
 
 
 def check_timezone(name: str) -> str:

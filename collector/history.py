@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 
@@ -42,7 +42,7 @@ def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
     is not running, pass its last heartbeat as `live_until`: the open interval
     then ends there and the rest is shown as unknown, as the next start will record it.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with store.session() as session:
         rows = session.scalars(
             select(StateInterval)

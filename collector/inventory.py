@@ -7,24 +7,22 @@ its history stays reportable.
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Literal
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.audit import record
 from collector.checks import CheckSpec
-from collector.fields import FROZEN
 from collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
 from collector.errors import ConfigError, InvalidInput, NotFound
+from collector.fields import FROZEN, ObjectId
 from collector.states import CATEGORIES, CRITICALITIES
 from collector.store import Store
 from collector.store.models import Asset
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 Category = Literal["server", "computer", "peripheral", "network", "security", "link", "system"]
 Criticality = Literal["low", "medium", "high", "critical"]
@@ -35,7 +33,7 @@ class AssetSpec(BaseModel):
     """One asset as written in an inventory file or sent to the API."""
 
     model_config = FROZEN
-    id: str
+    id: ObjectId
     name: str | None = Field(None, max_length=256)
     category: Category
     site: str | None = Field(None, max_length=128)
@@ -45,15 +43,8 @@ class AssetSpec(BaseModel):
     parent: str | None = None
     checks: tuple[CheckSpec, ...] = ()
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("ids are 1-128 characters of letters, digits and _ . : - starting with a letter or digit")
-        return value
-
     @model_validator(mode="after")
-    def _consistent(self) -> "AssetSpec":
+    def _consistent(self) -> AssetSpec:
         if self.parent == self.id:
             raise ValueError("an asset cannot be its own parent")
         seen: set[str] = set()
@@ -82,7 +73,7 @@ class AssetSpec(BaseModel):
         }
 
     @classmethod
-    def from_row(cls, row: Asset) -> "AssetSpec":
+    def from_row(cls, row: Asset) -> AssetSpec:
         return cls.model_validate(
             {
                 "id": row.id,
@@ -151,9 +142,10 @@ def _live_parents(session: Session) -> dict[str, str | None]:
     return {r.id: r.parent_id for r in rows}
 
 
-def upsert_assets(store: Store, specs: list[AssetSpec], actor: str, now: datetime | None = None) -> dict[str, list[str]]:
+def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
+                  now: datetime | None = None) -> dict[str, list[str]]:
     """Create or update specs in one transaction; returns ids by outcome. Audited."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     result: dict[str, list[str]] = {"created": [], "updated": [], "restored": [], "unchanged": []}
     with store.session.begin() as session:
         _check_graph(specs, _live_parents(session), None)
@@ -189,7 +181,7 @@ def import_file(store: Store, path: str, actor: str) -> dict[str, list[str]]:
 
 def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None = None) -> None:
     """Mark removed (history kept). Refused while live assets name it as their parent."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with store.session.begin() as session:
         row = session.get(Asset, asset_id)
         if row is None or row.removed_at is not None:
@@ -198,7 +190,8 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
             select(Asset.id).where(Asset.parent_id == asset_id, Asset.removed_at.is_(None))
         ).all()
         if children:
-            raise InvalidInput(f"{asset_id!r} is the parent of {', '.join(sorted(children))}; change or remove those first")
+            raise InvalidInput(f"{asset_id!r} is the parent of {', '.join(sorted(children))}; "
+                               "change or remove those first")
         row.removed_at = now
         row.updated_at = now
         record(session, actor, "assets.remove", asset_id, {}, now)

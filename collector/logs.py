@@ -17,7 +17,8 @@ def _extras(record: logging.LogRecord) -> dict[str, object]:
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        base = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        when = self.formatTime(record, '%Y-%m-%dT%H:%M:%S')
+        base = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
         extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
         out = f"{base} {extras}" if extras else base
         if record.exc_info:

@@ -7,17 +7,16 @@ Recurring windows are cut in the configured time zone, so "0 2 * * sun" means
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from collector.fields import FROZEN, AwareDatetime, PositiveDuration
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+from collector.fields import FROZEN, AwareDatetime, ObjectId, PositiveDuration
 
 
 class WindowSpec(BaseModel):
@@ -27,7 +26,7 @@ class WindowSpec(BaseModel):
     """
 
     model_config = FROZEN
-    id: str = Field(description="Unique name of the window")
+    id: ObjectId = Field(description="Unique name of the window")
     assets: tuple[str, ...] = Field((), description="Asset ids it covers")
     sites: tuple[str, ...] = Field((), description="Sites whose assets it covers")
     tags: tuple[str, ...] = Field((), description="Tags whose assets it covers")
@@ -36,13 +35,6 @@ class WindowSpec(BaseModel):
     cron: str | None = Field(None, description="Recurring: 5-field cron in the configured time zone")
     duration: PositiveDuration | None = Field(None, description="Recurring: length of each occurrence")
     reason: str = Field("", max_length=500, description="Shown in state reasons and reports")
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("ids are 1-128 characters of letters, digits and _ . : - starting with a letter or digit")
-        return value
 
     @field_validator("cron")
     @classmethod
@@ -62,7 +54,7 @@ class WindowSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _shape(self) -> "WindowSpec":
+    def _shape(self) -> WindowSpec:
         if not (self.assets or self.sites or self.tags):
             raise ValueError("a window needs a scope: at least one of assets, sites or tags")
         one_off = self.start is not None or self.end is not None
@@ -112,12 +104,12 @@ class Window:
         length = timedelta(seconds=spec.duration)
         first = self._trigger.get_next_fire_time(None, t - length + timedelta(microseconds=1))
         if first is not None and first <= t:
-            begin = first.astimezone(timezone.utc)
+            begin = first.astimezone(UTC)
             # Overlapping occurrences of one cron (duration longer than its period) chain together.
             end = begin + length
             nxt = self._trigger.get_next_fire_time(first, first)
-            while nxt is not None and nxt.astimezone(timezone.utc) < end and nxt > first:
-                end = nxt.astimezone(timezone.utc) + length
+            while nxt is not None and nxt.astimezone(UTC) < end and nxt > first:
+                end = nxt.astimezone(UTC) + length
                 first = nxt
                 nxt = self._trigger.get_next_fire_time(first, first)
             return ActiveWindow(spec.id, begin, end, spec.reason)

@@ -13,10 +13,15 @@ import asyncio
 import hashlib
 import logging
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent, JobSubmissionEvent
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -41,7 +46,7 @@ class CheckScheduler:
         self._sem: asyncio.Semaphore | None = None
         self._scheduled: dict[str, datetime] = {}
         self._jobs: dict[str, tuple[Check, float, str]] = {}
-        self.scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1})
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
         self.in_flight = 0
@@ -65,7 +70,7 @@ class CheckScheduler:
 
     def sync(self, checks: dict[str, tuple[Check, float, str]], now: datetime | None = None) -> None:
         """Make the scheduled jobs equal `checks` ({job_id: (check, interval, fingerprint)})."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         if not self.scheduler.running:
             self._jobs = dict(checks)  # added by start(), so first runs are not late by the start-up time
             return
@@ -81,7 +86,7 @@ class CheckScheduler:
                 self.scheduler.remove_job(job_id)
             start = now + timedelta(seconds=spread_offset(job_id, interval))
             self.scheduler.add_job(
-                self._run, IntervalTrigger(seconds=interval, start_date=start, timezone=timezone.utc),
+                self._run, IntervalTrigger(seconds=interval, start_date=start, timezone=UTC),
                 args=(job_id, check), id=job_id, name=job_id, misfire_grace_time=max(1, int(interval)),
                 next_run_time=start,
             )

@@ -23,12 +23,21 @@ store writer in production, a list in tests), so it is fast and testable alone.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 
 from collector.maintenance import ActiveWindow, MaintenanceBook
-from collector.states import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UNREACHABLE, UP, Observation
+from collector.states import (
+    DEGRADED,
+    DOWN,
+    MAINTENANCE,
+    UNKNOWN,
+    UNREACHABLE,
+    UP,
+    Observation,
+)
 
 WAITING = "waiting for the first check result"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -27,7 +27,7 @@ def create(store: Store, name: str, role: str, actor: str) -> str:
     if not name or len(name) > 128:
         raise InvalidInput("a token needs a name of 1-128 characters (the person it belongs to)")
     token = PREFIX + secrets.token_urlsafe(32)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.session.begin() as session:
         if session.scalar(select(ApiToken).where(ApiToken.name == name)) is not None:
             raise InvalidInput(f"a token named {name!r} exists; revoke it first")
@@ -37,7 +37,7 @@ def create(store: Store, name: str, role: str, actor: str) -> str:
 
 
 def revoke(store: Store, name: str, actor: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.session.begin() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
         if row is None:

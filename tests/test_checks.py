@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import datetime as dt
+import re
 import shutil
 import socket
 import ssl
@@ -109,7 +109,7 @@ def test_http_that_never_answers_times_out() -> None:
 
 def _tls_files(tmp: Path, days: int) -> tuple[str, ssl.SSLContext]:
     """A private CA and a server certificate for 127.0.0.1 valid for `days` more days."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "opsmon test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())

@@ -1,7 +1,6 @@
 """Inventory import: idempotent, validated as a whole, and never half-applied."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -84,7 +83,8 @@ def test_removal_is_explicit_keeps_the_row_and_reimport_restores(store: Store, t
         (lambda s: s.replace("parent: wan-kashgar", "parent: nowhere"), "assets[1].parent", "not a known asset"),
         (lambda s: s.replace("id: wan-kashgar", "id: ks-file"), "assets[1].id", "duplicate id"),
         (lambda s: s.replace("port: 445", "port: 0"), "assets[1].checks[0].port", "greater than or equal to 1"),
-        (lambda s: s.replace("{type: icmp}", "{type: smoke}"), "assets[0].checks[0]", "does not match any of the expected tags"),
+        (lambda s: s.replace("{type: icmp}", "{type: smoke}"), "assets[0].checks[0]",
+         "does not match any of the expected tags"),
         (lambda s: s.replace("url: \"http://127.0.0.1:8080/\"", "url: ftp://x"), "assets[1].checks[1].url", "http://"),
         (lambda s: s.replace("    criticality: high\n", "    criticality: high\n    parent: ks-file\n"),
          "assets[0].parent", "loops"),

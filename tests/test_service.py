@@ -1,15 +1,15 @@
 """`opsmon serve` as a real process: states, API, metrics, restarts and clean stops."""
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import subprocess
 import textwrap
 import time
+from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -160,7 +160,7 @@ assets:
     gap_end = datetime.fromisoformat(gap["end"]).timestamp()
     assert killed - 2.5 <= gap_start <= killed + 0.1  # the last heartbeat, at most one beat (+ flush) before the crash
     assert killed + 3.9 <= gap_end <= restarted + 10
-    for a, b in zip(hist["intervals"], hist["intervals"][1:]):
+    for a, b in zip(hist["intervals"], hist["intervals"][1:], strict=False):
         assert a["end"] == b["start"]  # still tiles
     assert c.stop()[0] == 0
 
@@ -199,11 +199,11 @@ assets:
 
     # Maintenance through the API puts the site's asset into maintenance at once.
     now = time.time()
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     window = {"id": "swap-ups", "sites": ["hotan"], "reason": "UPS replacement",
-              "start": datetime.fromtimestamp(now - 1, timezone.utc).isoformat(),
-              "end": datetime.fromtimestamp(now + 3600, timezone.utc).isoformat()}
+              "start": datetime.fromtimestamp(now - 1, UTC).isoformat(),
+              "end": datetime.fromtimestamp(now + 3600, UTC).isoformat()}
     r = httpx.post(f"{c.base}/api/v1/maintenance", json={**window, "end": window["start"]},
                    headers={"Authorization": f"Bearer {operator}"}, timeout=5)
     assert r.status_code == 422 and "end after start" in r.json()["detail"]

@@ -1,7 +1,7 @@
 """The store on both databases: migrations, UTC storage, and the same behaviour on PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,7 @@ def test_timestamps_are_stored_as_utc_epoch_milliseconds(tmp_path: Path) -> None
                             end_ts=None, reason=""))
     with store.engine.connect() as conn:
         raw = conn.execute(text("SELECT start_ts FROM state_intervals")).scalar()
-    assert raw == int(datetime(2026, 7, 1, 0, 0, tzinfo=timezone.utc).timestamp() * 1000)
+    assert raw == int(datetime(2026, 7, 1, 0, 0, tzinfo=UTC).timestamp() * 1000)
     with store.session() as s:
         assert s.scalar(select(StateInterval.start_ts)) == utc(2026, 7, 1, 0, 0)
     store.close()

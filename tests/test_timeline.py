@@ -6,7 +6,15 @@ from datetime import datetime, timedelta
 import pytest
 
 from collector.maintenance import MaintenanceBook, WindowSpec
-from collector.states import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UNREACHABLE, UP, Observation
+from collector.states import (
+    DEGRADED,
+    DOWN,
+    MAINTENANCE,
+    UNKNOWN,
+    UNREACHABLE,
+    UP,
+    Observation,
+)
 from collector.timeline import CheckConf, Timeline
 from tests.conftest import MemorySink, utc
 
@@ -214,7 +222,7 @@ def test_clock_stepping_back_never_makes_intervals_run_backwards() -> None:
     obs(tl, "a", 110, UP)
     obs(tl, "a", 50, DOWN)  # the clock went back 60 s
     rows = sink.states("a")
-    for state, start, end in rows:
+    for _state, start, end in rows:
         assert end is None or end >= start
     assert tl.tracks["a"].state == DOWN
 

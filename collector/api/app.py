@@ -5,22 +5,28 @@ Reads are open when `api.public_read` is true; writes always need an operator.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from collector import __version__, audit, tokens
-from collector.fields import AwareDatetime
-from collector.errors import ConfigError, InvalidInput, NotFound
-from collector.history import asset_history
 from collector.config.yamlfile import YamlDoc
-from collector.inventory import (AssetSpec, list_assets, parse_inventory_doc, remove_asset, upsert_assets,
-                                 validate_asset)
+from collector.errors import ConfigError, InvalidInput, NotFound
+from collector.fields import parse_timestamp
+from collector.history import asset_history
+from collector.inventory import (
+    AssetSpec,
+    list_assets,
+    parse_inventory_doc,
+    remove_asset,
+    upsert_assets,
+    validate_asset,
+)
 from collector.maintenance import WindowSpec
 from collector.store.models import MaintenanceWindow
 
@@ -34,14 +40,12 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        from pydantic import TypeAdapter
-
-        return TypeAdapter(AwareDatetime).validate_python(value)
-    except ValidationError:
+        return parse_timestamp(value)
+    except ValueError:
         raise HTTPException(422, f"{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
 
 
-def create_app(service: "Service") -> FastAPI:
+def create_app(service: Service) -> FastAPI:
     # Handlers that read or change the timeline are `async`: they then run on the
     # event loop that owns it, never on a worker thread racing it.
     app = FastAPI(title="opsmon collector", version=__version__,
@@ -127,7 +131,8 @@ def create_app(service: "Service") -> FastAPI:
         raise NotFound(f"no asset {asset_id!r}")
 
     @app.put("/api/v1/assets/{asset_id}")
-    async def put_asset(asset_id: str, body: dict[str, Any] = Body(...), actor: str = Depends(operator)) -> dict[str, Any]:
+    async def put_asset(asset_id: str, body: dict[str, Any] = Body(...),
+                        actor: str = Depends(operator)) -> dict[str, Any]:
         """Create or update one asset (same rules as `opsmon assets import`)."""
         if body.get("id", asset_id) != asset_id:
             raise InvalidInput(f"id in the body ({body.get('id')!r}) differs from the URL ({asset_id!r})")
@@ -204,7 +209,7 @@ def create_app(service: "Service") -> FastAPI:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "(body)"
             raise InvalidInput(f"{where}: {err['msg']}") from None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with store.session.begin() as session:
             if spec.id in {w.id for w in service.config.maintenance} or session.get(MaintenanceWindow, spec.id):
                 raise HTTPException(409, f"a window with id {spec.id!r} exists")
@@ -216,7 +221,7 @@ def create_app(service: "Service") -> FastAPI:
 
     @app.delete("/api/v1/maintenance/{window_id}")
     async def remove_window(window_id: str, actor: str = Depends(operator)) -> dict[str, Any]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with store.session.begin() as session:
             row = session.get(MaintenanceWindow, window_id)
             if row is None or row.removed_at is not None:

@@ -5,7 +5,7 @@ shadow each other.
 """
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import Field
 
@@ -27,6 +27,6 @@ def register(cls: type[Check]) -> type[Check]:
 for _cls in (IcmpCheck, TcpCheck, HttpCheck):
     register(_cls)
 
-CheckSpec = Annotated[Union[IcmpSpec, TcpSpec, HttpSpec], Field(discriminator="type")]
+CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec, Field(discriminator="type")]
 
 __all__ = ["CHECKS", "Check", "CheckContext", "CheckSpec", "CheckSpecBase", "Outcome", "register"]

@@ -13,14 +13,15 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar, Literal
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
-from collector.fields import FROZEN, PositiveDuration
 from collector.errors import AuthFailed, PeerTimeout, ProtocolError
+from collector.fields import FROZEN, PositiveDuration
 from collector.states import DEGRADED, DOWN, UNKNOWN, UP, Observation
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Outcome:
 class CheckContext:
     """Shared, injectable resources: tests swap the clock; the pinger is one per process."""
 
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     pinger: Any = None
     ssl_contexts: dict[tuple[bool, str | None], ssl.SSLContext] = field(default_factory=dict)
 

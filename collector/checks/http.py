@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 import httpx
@@ -52,7 +52,7 @@ class HttpSpec(CheckSpecBase):
         return value
 
     @model_validator(mode="after")
-    def _codes(self) -> "HttpSpec":
+    def _codes(self) -> HttpSpec:
         if any(not 100 <= c <= 599 for c in self.expect_status):
             raise ValueError("expect_status codes must be between 100 and 599")
         return self
@@ -116,7 +116,7 @@ class HttpCheck(Check):
         if spec.latency_warn is not None and elapsed > spec.latency_warn:
             problems.append(f"slow: {elapsed * 1000:.0f} ms > {spec.latency_warn * 1000:.0f} ms")
         if der is not None:
-            days, not_after = cert_days_left(der, datetime.now(timezone.utc))
+            days, not_after = cert_days_left(der, datetime.now(UTC))
             if days < spec.tls_warn_days:
                 problems.append(f"TLS certificate expires in {days:.1f} days ({not_after:%Y-%m-%d})")
         if problems:

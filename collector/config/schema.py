@@ -23,7 +23,7 @@ class DatabaseConfig(BaseModel):
     connect_timeout: PositiveDuration = Field(10.0, description="Give up connecting after this long")
 
     @model_validator(mode="after")
-    def _one_of(self) -> "DatabaseConfig":
+    def _one_of(self) -> DatabaseConfig:
         if (self.path is None) == (self.url is None):
             raise ValueError("give exactly one of database.path (SQLite) or database.url (PostgreSQL)")
         if self.url is not None and not self.url.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
@@ -48,7 +48,8 @@ class SchedulerConfig(BaseModel):
     model_config = FROZEN
     max_concurrency: int = Field(256, ge=1, le=100_000, description="Checks in flight at once")
     default_interval: PositiveDuration = Field(60.0, description="For checks without their own interval")
-    default_timeout: PositiveDuration = Field(5.0, description="For checks without their own timeout (capped at 90% of the interval)")
+    default_timeout: PositiveDuration = Field(
+        5.0, description="For checks without their own timeout (capped at 90% of the interval)")
 
 
 class TimelineConfig(BaseModel):
@@ -56,8 +57,10 @@ class TimelineConfig(BaseModel):
     down_after: int = Field(3, ge=1, le=100, description="Consecutive bad results before a check counts as down")
     up_after: int = Field(1, ge=1, le=100, description="Consecutive good results before it counts as up again")
     stale_after_intervals: float = Field(3.0, ge=1.5, description="No result for this many intervals -> unknown")
-    heartbeat_interval: PositiveDuration = Field(5.0, description="How often the collector records that it is alive; a restart counts the time since the last one as unknown")
-    tick: PositiveDuration = Field(1.0, description="How often time-driven changes (maintenance, staleness) are applied")
+    heartbeat_interval: PositiveDuration = Field(5.0, description=(
+        "How often the collector records that it is alive; a restart counts the time since the last one as unknown"))
+    tick: PositiveDuration = Field(
+        1.0, description="How often time-driven changes (maintenance, staleness) are applied")
 
 
 class RetentionConfig(BaseModel):
@@ -89,7 +92,8 @@ class CollectorConfig(BaseModel):
     timeline: TimelineConfig = TimelineConfig()
     retention: RetentionConfig = RetentionConfig()
     inventory: InventoryConfig = InventoryConfig()
-    maintenance: tuple[WindowSpec, ...] = Field((), description="Maintenance windows; more can be added through the API")
+    maintenance: tuple[WindowSpec, ...] = Field(
+        (), description="Maintenance windows; more can be added through the API")
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)
@@ -100,7 +104,7 @@ class CollectorConfig(BaseModel):
         return check_timezone(value)
 
     @model_validator(mode="after")
-    def _unique_windows(self) -> "CollectorConfig":
+    def _unique_windows(self) -> CollectorConfig:
         seen: set[str] = set()
         for window in self.maintenance:
             if window.id in seen:

@@ -13,8 +13,8 @@ import os
 import queue
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +33,7 @@ class StoreWriter:
                  max_batch: int = 5000, max_delay: float = 0.5) -> None:
         self.store = store
         self.started = started
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.max_batch = max_batch
         self.max_delay = max_delay
         self.queue: queue.Queue[Op] = queue.Queue()

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-29 00:05:42.438867
 """
-from alembic import op
 import sqlalchemy as sa
-import collector.store.types
+from alembic import op
 
+import collector.store.types
 
 revision = '0001'
 down_revision = None
