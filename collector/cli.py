@@ -61,8 +61,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     count = 0
     for name in config.inventory.files:
         count += len(parse_inventory(str(config.resolve(name))))
+    from collector.sla.targets import load_targets
+
+    table = load_targets(config.targets_path())
     print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {count} asset(s), "
-          f"{len(config.maintenance)} maintenance window(s))")
+          f"{len(config.maintenance)} maintenance window(s), {len(table.targets)} target(s))")
     return 0
 
 
@@ -177,6 +180,77 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _period(args: argparse.Namespace, config: Any) -> Any:
+    from collector.sla.periods import containing, parse_period, range_period
+
+    if args.from_ or args.to:
+        if not (args.from_ and args.to):
+            raise InvalidInput("give both --from and --to, or --period")
+        return range_period(args.from_, args.to, config.timezone)
+    if args.period:
+        return parse_period(args.period, config.timezone)
+    return containing("quarter", datetime.now(UTC), config.timezone)
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    from collector.sla.engine import evaluate
+    from collector.sla.render import render_table
+    from collector.sla.targets import load_targets
+
+    config = _config(args)
+    table = load_targets(config.targets_path())
+    result = evaluate(_store(args, config), table, _period(args, config))
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(render_table(result, args.lang))
+    return 0
+
+
+def cmd_sla_set_value(args: argparse.Namespace) -> int:
+    from collector.sla.entries import set_value
+    from collector.sla.periods import parse_period
+    from collector.sla.targets import load_targets
+
+    config = _config(args)
+    target = _target(load_targets(config.targets_path()), args.target, "manual")
+    period = parse_period(args.period, config.timezone)
+    set_value(_store(args, config), target.id, period, args.value, args.note, _actor())
+    print(f"{target.id} = {args.value:g} for {period.label}")
+    return 0
+
+
+def cmd_sla_record(args: argparse.Namespace) -> int:
+    from collector.sla.entries import record_event
+    from collector.sla.targets import load_targets
+
+    config = _config(args)
+    target = _target(load_targets(config.targets_path()), args.target, "count")
+    at = _time_arg(args.at, "at") or datetime.now(UTC)
+    record_event(_store(args, config), target.id, at, args.count, args.note, _actor())
+    print(f"recorded {args.count:g} for {target.id} at {at.isoformat()}")
+    return 0
+
+
+def _target(table: Any, target_id: str, measure: str) -> Any:
+    try:
+        target = table.get(target_id)
+    except KeyError:
+        raise InvalidInput(f"no target {target_id!r} in the target table") from None
+    if target.measure != measure:
+        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {measure}")
+    return target
+
+
+def cmd_history_import(args: argparse.Namespace) -> int:
+    from collector.history_import import import_history
+
+    result = import_history(_store(args), args.file, _actor())
+    print(f"states: {result['states']['imported']} imported, {result['states']['unchanged']} unchanged; "
+          f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged")
+    return 0
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     from collector import tokens
 
@@ -249,11 +323,36 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("remove", cmd_assets_remove, "stop monitoring an asset; its history is kept", assets)
     sp.add_argument("id")
 
-    sp = add("history", cmd_history, "an asset's state intervals over a time range")
+    hist = sub.add_parser("history", help="state history").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    sp = add("show", cmd_history, "an asset's state intervals over a time range", hist)
     sp.add_argument("asset")
     sp.add_argument("--from", dest="from_", help="ISO 8601 with offset; default 24 h before --to")
     sp.add_argument("--to", help="ISO 8601 with offset; default now")
     sp.add_argument("--format", choices=("table", "json"), default="table")
+
+    sp = add("import", cmd_history_import, "load past state intervals and incidents from JSON lines", hist)
+    sp.add_argument("file")
+
+    sla = sub.add_parser("sla", help="service-level figures against the target table",
+                         description="service-level figures against the target table")
+    sla.set_defaults(func=cmd_sla)
+    sla.add_argument("--period", help="2026Q3, 2026-08 or 2026 (default: this quarter, to date)")
+    sla.add_argument("--from", dest="from_", help="ISO 8601 start of a custom range")
+    sla.add_argument("--to", help="ISO 8601 end of a custom range")
+    sla.add_argument("--format", choices=("table", "json"), default="table")
+    sla.add_argument("--lang", choices=("zh", "en"), default="en")
+    sla_sub = sla.add_subparsers(dest="sub", metavar="ACTION")
+    sp = add("set-value", cmd_sla_set_value, "enter a figure measured elsewhere (e.g. a survey) for a period",
+             sla_sub)
+    sp.add_argument("target")
+    sp.add_argument("value", type=float)
+    sp.add_argument("--period", required=True, help="the period the value is for: 2026, 2026Q3 or 2026-08")
+    sp.add_argument("--note", default="")
+    sp = add("record", cmd_sla_record, "record a delivery counted by a count target (e.g. a report)", sla_sub)
+    sp.add_argument("target")
+    sp.add_argument("--at", help="when it was delivered (ISO 8601); default now")
+    sp.add_argument("--count", type=float, default=1.0)
+    sp.add_argument("--note", default="")
 
     toks = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="sub", required=True, metavar="ACTION")
     sp = add("create", cmd_tokens_create, "create a token for a person and print it once", toks)

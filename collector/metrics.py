@@ -39,6 +39,34 @@ class StateCollector(Collector):
         yield state
 
 
+class SlaCollector(Collector):
+    """Quarter-to-date target figures from the last computed snapshot (the service refreshes it)."""
+
+    def __init__(self, snapshot: Callable[[], dict | None]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        value = GaugeMetricFamily("opsmon_sla_value", "Quarter-to-date measured value of a target", labels=["target"])
+        threshold = GaugeMetricFamily("opsmon_sla_threshold", "Threshold of a target", labels=["target"])
+        budget = GaugeMetricFamily("opsmon_sla_budget_left_seconds",
+                                   "More down time the target can absorb this quarter (negative: exceeded)",
+                                   labels=["target"])
+        coverage = GaugeMetricFamily("opsmon_sla_coverage", "Share of expected time with known state",
+                                     labels=["target"])
+        passing = GaugeMetricFamily("opsmon_sla_pass", "1 when the target passes quarter-to-date", labels=["target"])
+        result = self.snapshot()
+        for t in (result or {}).get("targets", []):
+            threshold.add_metric([t["id"]], t["threshold"])
+            passing.add_metric([t["id"]], 1.0 if t["pass"] else 0.0)
+            if t["value"] is not None:
+                value.add_metric([t["id"]], t["value"])
+            if t["budget_left_seconds"] is not None:
+                budget.add_metric([t["id"]], t["budget_left_seconds"])
+            if t["coverage"] is not None:
+                coverage.add_metric([t["id"]], t["coverage"])
+        yield from (value, threshold, budget, coverage, passing)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -59,6 +87,9 @@ class CollectorMetrics:
                                  registry=self.registry)
         self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
                                     registry=self.registry)
+
+    def watch_sla(self, snapshot: Callable[[], dict | None]) -> None:
+        self.registry.register(SlaCollector(snapshot))
 
     def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
         self.registry.register(StateCollector(snapshot))

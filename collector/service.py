@@ -72,6 +72,8 @@ class Service:
         self.lock = InstanceLock(self.store)
         self.socket: socket.socket | None = None
         self.metrics.watch_states(self._state_snapshot)
+        self.sla_snapshot: dict[str, Any] | None = None
+        self.metrics.watch_sla(lambda: self.sla_snapshot)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
 
@@ -172,6 +174,24 @@ class Service:
     def _tick(self) -> None:
         self.timeline.tick(self.clock())
 
+    def refresh_sla(self) -> None:
+        """Quarter-to-date figures for /metrics; runs on a worker thread, never on the loop."""
+        from collector.sla.engine import evaluate
+        from collector.sla.periods import containing
+        from collector.sla.targets import load_targets
+
+        now = self.clock()
+        table = load_targets(self.config.targets_path())
+        self.sla_snapshot = evaluate(self.store, table, containing("quarter", now, self.config.timezone), now)
+
+    async def _sla_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.refresh_sla)
+            except Exception:
+                log.exception("SLA refresh failed")
+            await asyncio.sleep(self.config.sla.refresh)
+
     def _reload(self) -> None:
         self.reload_inventory()
         self.reload_windows()
@@ -195,6 +215,7 @@ class Service:
             asyncio.create_task(self._every(tl.heartbeat_interval, self.writer.heartbeat, "heartbeat")),
             asyncio.create_task(self._every(10.0, self._reload, "reload")),
             asyncio.create_task(self._every(3600.0, self._prune, "prune")),
+            asyncio.create_task(self._sla_loop()),
         ]
         app = create_app(self)
         server = _QuietServer(uvicorn.Config(app, host=self.config.listen.host, port=self.config.listen.port,

@@ -195,6 +195,25 @@ def create_app(service: Service) -> FastAPI:
                            "end": s.end.isoformat() if s.end else None, "reason": s.reason} for s in spans],
         }
 
+    @app.get("/api/v1/sla")
+    def sla(_: str = Depends(viewer),
+            period: str | None = Query(None, description="2026Q3, 2026-08 or 2026; default: this quarter"),
+            from_: str | None = Query(None, alias="from", description="ISO 8601 start of a custom range"),
+            to: str | None = Query(None, description="ISO 8601 end of a custom range")) -> dict[str, Any]:
+        """Every target of the target table, measured over the period (the same as `opsmon sla`)."""
+        from collector.sla.engine import evaluate
+        from collector.sla.periods import containing, parse_period, range_period
+        from collector.sla.targets import load_targets
+
+        tz = service.config.timezone
+        if from_ or to:
+            if not (from_ and to):
+                raise InvalidInput("give both from and to, or period")
+            chosen = range_period(from_, to, tz)
+        else:
+            chosen = parse_period(period, tz) if period else containing("quarter", service.clock(), tz)
+        return evaluate(store, load_targets(service.config.targets_path()), chosen, service.clock())
+
     @app.get("/api/v1/maintenance")
     async def windows(_: str = Depends(viewer)) -> list[dict[str, Any]]:
         config_ids = {w.id for w in service.config.maintenance}

@@ -25,6 +25,9 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
     config = doc.validate(CollectorConfig)
     base = str(Path(path).resolve().parent)
     config = config.model_copy(update={"base_dir": base})
+    if config.sla.targets_file and not config.targets_path().is_file():
+        raise ConfigError(doc.where(("sla", "targets_file")), "sla.targets_file",
+                          f"no such file: {config.targets_path()}")
     for i, name in enumerate(config.inventory.files):
         if not config.resolve(name).is_file():
             raise ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",

@@ -73,6 +73,12 @@ class InventoryConfig(BaseModel):
     files: tuple[str, ...] = Field((), description="Asset files imported (idempotently) at every start")
 
 
+class SlaConfig(BaseModel):
+    model_config = FROZEN
+    targets_file: str | None = Field(None, description="The target table; default: rules/targets.yaml of opsmon")
+    refresh: PositiveDuration = Field(60.0, description="How often quarter-to-date figures for /metrics are computed")
+
+
 class LoggingConfig(BaseModel):
     model_config = FROZEN
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
@@ -94,6 +100,7 @@ class CollectorConfig(BaseModel):
     inventory: InventoryConfig = InventoryConfig()
     maintenance: tuple[WindowSpec, ...] = Field(
         (), description="Maintenance windows; more can be added through the API")
+    sla: SlaConfig = SlaConfig()
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)
@@ -116,6 +123,11 @@ class CollectorConfig(BaseModel):
         """A path from the file: '~' expanded, relative paths taken from the config's folder."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else Path(self.base_dir or ".") / p
+
+    def targets_path(self) -> Path:
+        from collector.sla.targets import bundled_targets_path
+
+        return self.resolve(self.sla.targets_file) if self.sla.targets_file else bundled_targets_path()
 
     def database_url(self) -> str:
         if self.database.url:

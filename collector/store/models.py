@@ -144,3 +144,38 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(256))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Incident(Base):
+    """A fault and its response. The incident issue fills it live; history import fills it from the past.
+
+    The SLA engine reads only: opened_ts, acknowledged_ts, kind and the asset.
+    """
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    opened_ts: Mapped[datetime] = mapped_column(UTCMillis, index=True)
+    acknowledged_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    source: Mapped[str] = mapped_column(String(32), default="opsmon")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TargetValue(Base):
+    """Figures entered by hand: a value for a period (survey) or a dated delivery (a report)."""
+
+    __tablename__ = "target_values"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    target_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # value | event
+    period_start: Mapped[datetime | None] = mapped_column(UTCMillis)
+    period_end: Mapped[datetime | None] = mapped_column(UTCMillis)
+    ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    entered_by: Mapped[str] = mapped_column(String(128))
+    entered_at: Mapped[datetime] = mapped_column(UTCMillis)

@@ -1,0 +1,89 @@
+"""Pure arithmetic of availability: seconds per state in, figures out. No I/O here.
+
+Definitions (docs/sla.md has them with examples):
+  good      = up (+ degraded when the target says degraded_as: up)
+  bad       = down (+ degraded by default) (+ unreachable when unreachable_as: down)
+  observed  = good + bad
+  expected  = time the asset existed in the period - maintenance
+  coverage  = observed / expected      (unknown and excluded time lower it)
+  value     = good / observed          (None when nothing was observed)
+A fleet sums good and observed over its assets (time-weighted), never averages ratios.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from collector.states import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UNREACHABLE, UP
+
+
+@dataclass
+class AssetTime:
+    """Seconds per state of one asset inside a period, and how long it existed there."""
+
+    asset_id: str
+    exist: float
+    by_state: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def no_data(self) -> float:
+        """Existing time with no interval at all (before tracking began, or lost)."""
+        return max(0.0, self.exist - sum(self.by_state.values()))
+
+
+@dataclass(frozen=True)
+class Figures:
+    good: float
+    bad: float
+    maintenance: float
+    unknown: float
+    excluded: float  # unreachable time charged to the parent
+    expected: float
+
+    @property
+    def observed(self) -> float:
+        return self.good + self.bad
+
+    @property
+    def value(self) -> float | None:
+        return self.good / self.observed if self.observed > 0 else None
+
+    @property
+    def coverage(self) -> float | None:
+        return min(1.0, self.observed / self.expected) if self.expected > 0 else None
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(self.good + other.good, self.bad + other.bad, self.maintenance + other.maintenance,
+                       self.unknown + other.unknown, self.excluded + other.excluded, self.expected + other.expected)
+
+
+ZERO = Figures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def asset_figures(t: AssetTime, degraded_as: str = "down", unreachable_as: str = "excluded") -> Figures:
+    s = t.by_state
+    good = s.get(UP, 0.0) + (s.get(DEGRADED, 0.0) if degraded_as == "up" else 0.0)
+    bad = s.get(DOWN, 0.0) + (s.get(DEGRADED, 0.0) if degraded_as == "down" else 0.0)
+    excluded = 0.0
+    if unreachable_as == "down":
+        bad += s.get(UNREACHABLE, 0.0)
+    else:
+        excluded = s.get(UNREACHABLE, 0.0)
+    maintenance = s.get(MAINTENANCE, 0.0)
+    unknown = s.get(UNKNOWN, 0.0) + t.no_data
+    return Figures(good, bad, maintenance, unknown, excluded, max(0.0, t.exist - maintenance))
+
+
+def fleet(figures: list[Figures]) -> Figures:
+    total = ZERO
+    for f in figures:
+        total = total + f
+    return total
+
+
+def budget_left(good: float, observed: float, threshold: float, remaining: float) -> float:
+    """More down seconds the fleet can absorb and still reach `threshold` at the period's end.
+
+    `remaining` is the observable time still to come (live assets x seconds left), assumed up.
+    Negative: the budget is exceeded by that much and cannot be recovered.
+    """
+    return (good + remaining) - threshold * (observed + remaining)

@@ -1,0 +1,79 @@
+"""Reporting periods cut in the configured time zone.
+
+`2026Q3` in Asia/Shanghai is [2026-07-01 00:00+08:00, 2026-10-01 00:00+08:00).
+Periods are half-open, so consecutive periods tile time exactly.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from collector.errors import InvalidInput
+from collector.fields import parse_timestamp
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: datetime  # UTC
+    end: datetime  # UTC, exclusive
+    timezone: str
+    kind: str  # year, quarter, month, range
+
+    def to_json(self) -> dict[str, str]:
+        tz = ZoneInfo(self.timezone)
+        return {"label": self.label, "kind": self.kind, "timezone": self.timezone,
+                "start": self.start.astimezone(tz).isoformat(), "end": self.end.astimezone(tz).isoformat()}
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def _local(year: int, month: int, tz: ZoneInfo) -> datetime:
+    return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
+
+
+def parse_period(text: str, tz_name: str) -> Period:
+    """'2026', '2026Q3', '2026-08' -> Period in tz_name; InvalidInput with the accepted forms otherwise."""
+    tz = ZoneInfo(tz_name)
+    text = text.strip()
+    if m := re.fullmatch(r"(\d{4})", text):
+        y = int(m.group(1))
+        return Period(text, _local(y, 1, tz), _local(y + 1, 1, tz), tz_name, "year")
+    if m := re.fullmatch(r"(\d{4})-?[Qq]([1-4])", text):
+        y, q = int(m.group(1)), int(m.group(2))
+        start = _local(y, 3 * q - 2, tz)
+        end = _local(y + 1, 1, tz) if q == 4 else _local(y, 3 * q + 1, tz)
+        return Period(f"{y}Q{q}", start, end, tz_name, "quarter")
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        y, mo = int(m.group(1)), int(m.group(2))
+        if not 1 <= mo <= 12:
+            raise InvalidInput(f"period {text!r}: month must be 01-12")
+        end = _local(y + 1, 1, tz) if mo == 12 else _local(y, mo + 1, tz)
+        return Period(text, _local(y, mo, tz), end, tz_name, "month")
+    raise InvalidInput(f"period {text!r}: use a year (2026), a quarter (2026Q3) or a month (2026-08)")
+
+
+def range_period(start: str, end: str, tz_name: str) -> Period:
+    try:
+        s, e = parse_timestamp(start), parse_timestamp(end)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if e <= s:
+        raise InvalidInput("the end of the range must be after its start")
+    return Period(f"{start}/{end}", s, e, tz_name, "range")
+
+
+def containing(kind: str, at: datetime, tz_name: str) -> Period:
+    """The year, quarter or month that contains instant `at`."""
+    local = at.astimezone(ZoneInfo(tz_name))
+    if kind == "year":
+        return parse_period(f"{local.year}", tz_name)
+    if kind == "quarter":
+        return parse_period(f"{local.year}Q{(local.month - 1) // 3 + 1}", tz_name)
+    if kind == "month":
+        return parse_period(f"{local.year}-{local.month:02d}", tz_name)
+    raise ValueError(kind)

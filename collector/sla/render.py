@@ -1,0 +1,57 @@
+"""The target table for people, in Chinese or English."""
+from __future__ import annotations
+
+from typing import Any
+
+from collector.durations import format_duration
+
+TEXT = {
+    "en": {"target": "TARGET", "threshold": "THRESHOLD", "value": "MEASURED", "status": "RESULT",
+           "coverage": "COVERAGE", "budget": "BUDGET LEFT", "period": "Period",
+           "pass": "pass", "fail": "FAIL", "low_coverage": "LOW COVERAGE", "no_data": "no data",
+           "partial": "(to date)"},
+    "zh": {"target": "绩效目标", "threshold": "指标值", "value": "实际值", "status": "结论",
+           "coverage": "数据覆盖率", "budget": "剩余停机预算", "period": "统计周期",
+           "pass": "达标", "fail": "未达标", "low_coverage": "数据不足", "no_data": "无数据",
+           "partial": "(截至目前)"},
+}
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ratio":
+        return f"{value * 100:.3f}%"
+    if unit == "seconds":
+        return format_duration(value)
+    return f"{value:g}"
+
+
+def render_table(result: dict[str, Any], lang: str = "en") -> str:
+    t = TEXT[lang]
+    p = result["period"]
+    head = f"{t['period']}: {p['label']} [{p['start']} .. {p['end']}) {p['timezone']}"
+    if not p.get("complete", True):
+        head += f" {t['partial']}"
+    rows = [(t["target"], t["threshold"], t["value"], t["status"], t["coverage"], t["budget"])]
+    for tg in result["targets"]:
+        budget = tg["budget_left_seconds"]
+        shown_budget = "-" if budget is None else ("-" if budget < 0 else "") + format_duration(abs(budget))
+        rows.append((
+            tg["name_zh"] if lang == "zh" else tg["name_en"],
+            f"{tg['comparator']} {fmt_value(tg['threshold'], tg['unit'])}",
+            fmt_value(tg["value"], tg["unit"]),
+            t[tg["status"]],
+            "-" if tg["coverage"] is None else f"{tg['coverage'] * 100:.1f}%",
+            shown_budget,
+        ))
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [head, ""]
+    for r in rows:
+        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

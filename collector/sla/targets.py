@@ -1,0 +1,110 @@
+"""rules/targets.yaml: the performance-target table as data, validated like the config."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from collector.config.yamlfile import read_yaml
+from collector.errors import ConfigError
+from collector.fields import FROZEN, Duration, ObjectId
+from collector.inventory import Category
+
+Measure = Literal["availability", "response_time", "response_rate", "count", "manual"]
+Comparator = Literal[">=", ">", "<=", "<"]
+
+
+class Scope(BaseModel):
+    """Which assets (and, for incident measures, which incident kinds) a target covers; empty = all."""
+
+    model_config = FROZEN
+    categories: tuple[Category, ...] = ()
+    tags: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    assets: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = Field((), description="Incident kinds (hardware, availability, ...); incident measures")
+
+
+def compare(comparator: str, value: float, threshold: float) -> bool:
+    return {">=": value >= threshold, ">": value > threshold,
+            "<=": value <= threshold, "<": value < threshold}[comparator]
+
+
+class Target(BaseModel):
+    model_config = FROZEN
+    id: ObjectId
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    project: str = ""
+    measure: Measure
+    scope: Scope = Scope()
+    comparator: Comparator
+    threshold: float
+    unit: Literal["ratio", "seconds", "count", "value"] = "ratio"
+    period: Literal["year", "quarter", "month"] = Field("year", description="The period it is officially judged over")
+    degraded_as: Literal["down", "up"] = "down"
+    unreachable_as: Literal["excluded", "down"] = Field(
+        "excluded", description="excluded: charged to the parent, not the child (default); down: charged to both")
+    limit: Duration | None = Field(None, description="response_rate: acknowledged within this counts as responded")
+    coverage_floor: float | None = Field(None, ge=0, le=1)
+    worst: int = Field(10, ge=0, le=1000, description="How many worst assets or incidents to list")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Target:
+        if self.measure in ("availability", "response_rate", "manual") and self.unit == "ratio":
+            if not 0 <= self.threshold <= 1:
+                raise ValueError("a ratio threshold is between 0 and 1 (write 0.95 for 95%)")
+        if self.measure == "response_rate" and self.limit is None:
+            raise ValueError("a response_rate target needs a limit (e.g. 1h)")
+        if self.measure == "response_time" and self.unit != "seconds":
+            raise ValueError("a response_time target has unit: seconds (threshold in seconds)")
+        if self.measure == "count" and self.unit != "count":
+            raise ValueError("a count target has unit: count")
+        if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
+            raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
+        return self
+
+    def passes(self, value: float, threshold: float | None = None) -> bool:
+        """Compare against the threshold (or a prorated one, for counts over a shorter period)."""
+        return compare(self.comparator, value, self.threshold if threshold is None else threshold)
+
+
+class TargetTable(BaseModel):
+    model_config = FROZEN
+    coverage_floor: float = Field(0.9, ge=0, le=1, description="Below this share of known time a target is flagged")
+    targets: tuple[Target, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> TargetTable:
+        seen: set[str] = set()
+        for t in self.targets:
+            if t.id in seen:
+                raise ValueError(f"target id {t.id!r} is used twice")
+            seen.add(t.id)
+        return self
+
+    def floor(self, target: Target) -> float:
+        return self.coverage_floor if target.coverage_floor is None else target.coverage_floor
+
+    def get(self, target_id: str) -> Target:
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        raise KeyError(target_id)
+
+
+def bundled_targets_path() -> Path:
+    """rules/targets.yaml in a checkout; the packaged copy when installed."""
+    here = Path(__file__).resolve().parents[2] / "rules" / "targets.yaml"
+    if here.is_file():
+        return here
+    return Path(str(resources.files("collector") / "sla" / "targets.yaml"))
+
+
+def load_targets(path: str | Path) -> TargetTable:
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(str(path), "", "expected a mapping with a 'targets:' list")
+    return doc.validate(TargetTable)
