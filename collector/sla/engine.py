@@ -24,9 +24,9 @@ MONTHS = {"year": 12, "quarter": 3, "month": 1}
 
 _SUM = """
 SELECT asset_id, state,
-       SUM({least}(COALESCE(end_ts, :asof), :pe) - {greatest}(start_ts, :ps)) AS ms
+       SUM({least}(COALESCE(end_ts, :asof), :asof) - {greatest}(start_ts, :ps)) AS ms
 FROM state_intervals
-WHERE start_ts < :pe AND start_ts < :asof AND (end_ts IS NULL OR end_ts > :ps)
+WHERE start_ts < :asof AND (end_ts IS NULL OR end_ts > :ps)
 GROUP BY asset_id, state
 """
 _FIRST = "SELECT asset_id, MIN(start_ts) FROM state_intervals GROUP BY asset_id"
@@ -60,13 +60,14 @@ class Evaluation:
         self._load(store)
 
     def _load(self, store: Store) -> None:
+        # as_of = min(now, period end): nothing after it is counted, even if stamped so by a skewed clock.
         ps, pe, asof = to_ms(self.period.start), to_ms(self.period.end), to_ms(self.as_of)
         sqlite = store.dialect == "sqlite"
         query = _SUM.format(least="MIN" if sqlite else "LEAST", greatest="MAX" if sqlite else "GREATEST")
         with store.session() as session:
             rows = session.scalars(select(Asset)).all()
             firsts = dict(session.execute(text(_FIRST)).all())
-            sums = session.execute(text(query), {"ps": ps, "pe": pe, "asof": asof}).all()
+            sums = session.execute(text(query), {"ps": ps, "asof": asof}).all()
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end)
