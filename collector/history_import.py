@@ -104,9 +104,9 @@ def _parse(path: str) -> tuple[list[tuple[int, StateLine]], list[tuple[int, Inci
                 item = model.model_validate(data)
             except ValidationError as exc:
                 e = exc.errors()[0]
-                where = ".".join(str(p) for p in e["loc"]) or "(line)"
+                where = "".join(f"{p}: " for p in e["loc"])
                 msg = e["msg"].removeprefix("Value error, ")
-                errors.append(f"line {n}: {where}: {'unknown key' if e['type'] == 'extra_forbidden' else msg}")
+                errors.append(f"line {n}: {where}{'unknown key' if e['type'] == 'extra_forbidden' else msg}")
                 continue
             (states if kind == "state" else incidents).append((n, item))  # type: ignore[arg-type]
     return states, incidents, errors
