@@ -114,12 +114,23 @@ assets:
   - {{id: link, category: link, site: kashgar, address: 127.0.0.1, checks: [{{type: tcp, port: {closed_port()}}}]}}
   - {{id: office-pc, category: computer, site: kashgar, address: 127.0.0.1, parent: link,
       checks: [{{type: tcp, port: {closed_port()}}}]}}
-""", extra="api:\n  public_read: true\n")
+""", extra="api:\n  public_read: true\nsla:\n  refresh: 1s\n")
     c.start()
     expected = {"web": "up", "db": "up", "host": "up", "link": "down", "office-pc": "unreachable"}
     wait_for(lambda: {k: v["state"] for k, v in c.states().items()} == expected, 20, f"states {expected}")
     assert c.states()["link"]["reason"].endswith("connection refused")
+    sla = c.get("/api/v1/sla").json()
+    assert sla["period"]["kind"] == "quarter" and sla["period"]["complete"] is False
+    targets = {t["id"]: t for t in sla["targets"]}
+    assert set(targets) >= {"servers_ok", "network_connectivity", "hardware_fault_response_time"}
+    assert c.get("/api/v1/sla?period=2026Q9").status_code == 422
+    assert c.get("/api/v1/sla?from=2026-07-01T00:00:00Z").status_code == 422
+    # The only link has been down since it was first checked: connectivity to date is 0.
+    wait_for(lambda: 'opsmon_sla_value{target="network_connectivity"} 0.0' in c.get("/metrics").text, 10,
+             "quarter-to-date SLA gauges")
     metrics = c.get("/metrics").text
+    assert 'opsmon_sla_threshold{target="servers_ok"} 0.95' in metrics
+    assert 'opsmon_sla_budget_left_seconds{target="servers_ok"}' in metrics
     assert 'opsmon_asset_up{asset="web",category="system",site="urumqi"} 1.0' in metrics
     assert 'opsmon_asset_up{asset="link",category="link",site="kashgar"} 0.0' in metrics
     assert 'opsmon_asset_state{asset="office-pc",state="unreachable"} 1.0' in metrics
