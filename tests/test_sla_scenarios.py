@@ -347,3 +347,40 @@ def test_nothing_after_now_is_counted(store: Store) -> None:
     result = evaluate(store, TABLE, parse_period("2026Q3", "Asia/Shanghai"), now)
     t = {x["id"]: x for x in result["targets"]}["servers"]
     assert t["value"] == 1.0 and t["detail"]["observed_seconds"] == 46 * D
+
+
+@pytest.mark.parametrize("body, key, reason", [
+    ("targets:\n  - {id: x, name_zh: a, name_en: a, measure: availability, comparator: '>=', threshold: 95}\n",
+     "targets[0]", "between 0 and 1"),
+    ("targets:\n  - {id: x, name_zh: a, name_en: a, measure: uptime, comparator: '>=', threshold: 0.9}\n",
+     "targets[0].measure", "Input should be"),
+    ("targets:\n  - {id: x, name_zh: a, name_en: a, measure: response_rate, comparator: '>=', threshold: 1}\n",
+     "targets[0]", "needs a limit"),
+    ("targets:\n  - {id: x, name_zh: a, name_en: a, measure: availability, comparator: '=>', threshold: 0.9}\n",
+     "targets[0].comparator", "Input should be"),
+    ("targets:\n  - {id: x, name_zh: a, name_en: a, measure: availability, comparator: '>=', threshold: 0.9,"
+     " scope: {categories: [toaster]}}\n", "targets[0].scope.categories[0]", "Input should be"),
+    ("coverage_floor: 2\ntargets: []\n", "coverage_floor", "less than or equal to 1"),
+])
+def test_target_table_errors_name_the_key(tmp_path, body: str, key: str, reason: str) -> None:
+    from collector.errors import ConfigError
+    from collector.sla.targets import load_targets
+    from tests.conftest import write_config
+
+    path = write_config(tmp_path, body, "targets.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_targets(path)
+    assert err.value.keypath == key and reason in err.value.reason, str(err.value)
+    assert "targets.yaml:" in err.value.file
+
+
+def test_bundled_target_table_holds_the_budget_targets() -> None:
+    from collector.sla.targets import bundled_targets_path, load_targets
+
+    table = load_targets(bundled_targets_path())
+    want = {"hardware_fault_response_time": ("<=", 3600), "fault_response_rate": (">=", 1.0),
+            "monitoring_analysis_reports": (">=", 24), "servers_ok": (">=", 0.95), "computers_ok": (">=", 0.90),
+            "network_security_devices_ok": (">=", 0.95), "network_connectivity": (">=", 0.90),
+            "system_availability": (">=", 0.95), "satisfaction": (">=", 0.95),
+            "data_transmission_effective_rate": (">=", 0.90), "self_monitoring_publication_rate": (">=", 0.95)}
+    assert {t.id: (t.comparator, t.threshold) for t in table.targets} == want
