@@ -251,6 +251,35 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agents_enroll(args: argparse.Namespace) -> int:
+    from collector import agents
+
+    token = agents.enroll(_store(args), args.name, args.category, args.site, _actor())
+    print(token)
+    print(f"# agent token for {args.name}; shown once. Put it in agent.toml (token = ...) with mode 0600.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_agents_revoke(args: argparse.Namespace) -> int:
+    from collector import agents
+
+    agents.revoke(_store(args), args.name, _actor())
+    print(f"revoked {args.name}; its reports are refused from now on (within seconds on a running collector)")
+    return 0
+
+
+def cmd_agents_list(args: argparse.Namespace) -> int:
+    from collector import agents
+
+    table = [("NAME", "ASSET", "ENROLLED", "REVOKED")]
+    for a in agents.list_agents(_store(args)):
+        table.append((a.name, a.asset_id, f"{a.created_at:%Y-%m-%d %H:%M}",
+                      f"{a.revoked_at:%Y-%m-%d %H:%M}" if a.revoked_at else "-"))
+    _print_table(table)
+    return 0
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     from collector import tokens
 
@@ -353,6 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--at", help="when it was delivered (ISO 8601); default now")
     sp.add_argument("--count", type=float, default=1.0)
     sp.add_argument("--note", default="")
+
+    agents = sub.add_parser("agents", help="host agents").add_subparsers(dest="sub", required=True,
+                                                                        metavar="ACTION")
+    sp = add("enroll", cmd_agents_enroll, "enroll a host: creates its asset and prints its agent token once", agents)
+    sp.add_argument("name")
+    sp.add_argument("--category", choices=("server", "computer"), default="server")
+    sp.add_argument("--site")
+    sp = add("revoke", cmd_agents_revoke, "refuse an agent's reports from now on", agents)
+    sp.add_argument("name")
+    add("list", cmd_agents_list, "list enrolled agents", agents)
 
     toks = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="sub", required=True, metavar="ACTION")
     sp = add("create", cmd_tokens_create, "create a token for a person and print it once", toks)

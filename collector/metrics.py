@@ -6,6 +6,7 @@ collector), so /metrics only reads and never drifts from the API.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -67,6 +68,35 @@ class SlaCollector(Collector):
         yield from (value, threshold, budget, coverage, passing)
 
 
+class AgentCollector(Collector):
+    """Host metrics from each agent's latest report, labelled with its asset."""
+
+    def __init__(self, ingest: Any) -> None:
+        self.ingest = ingest
+
+    def collect(self) -> Iterator[Metric]:
+        from agent.exposition import families
+
+        last = GaugeMetricFamily("opsmon_agent_last_report_timestamp_seconds",
+                                 "Time of the agent's latest report (clock-corrected)", labels=["asset"])
+        offset = GaugeMetricFamily("opsmon_agent_clock_offset_seconds",
+                                   "Collector clock minus agent clock at the last send", labels=["asset"])
+        merged: dict[str, Metric] = {}
+        for name, state in list(self.ingest.agents.items()):
+            if state.last_ts is None:
+                continue
+            last.add_metric([name], state.last_ts.timestamp())
+            offset.add_metric([name], state.offset)
+            for fam in families(state.metrics, {"asset": name}):
+                if fam.name in merged:
+                    merged[fam.name].samples.extend(fam.samples)
+                else:
+                    merged[fam.name] = fam
+        yield last
+        yield offset
+        yield from merged.values()
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -87,6 +117,9 @@ class CollectorMetrics:
                                  registry=self.registry)
         self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
                                     registry=self.registry)
+
+    def watch_agents(self, ingest: Any) -> None:
+        self.registry.register(AgentCollector(ingest))
 
     def watch_sla(self, snapshot: Callable[[], dict | None]) -> None:
         self.registry.register(SlaCollector(snapshot))

@@ -22,17 +22,21 @@ from typing import Any
 from sqlalchemy import func, select
 
 from collector import __version__
+from collector.agents import AgentAuth
 from collector.checks import CHECKS, Check, CheckContext
 from collector.checks.pinger import Pinger
 from collector.config import CollectorConfig
+from collector.ingest import CHECK_ID as AGENT_CHECK
+from collector.ingest import Ingest
 from collector.inventory import AssetSpec, import_file
 from collector.maintenance import MaintenanceBook, WindowSpec
 from collector.metrics import CollectorMetrics
 from collector.recovery import recover
 from collector.scheduler import CheckScheduler
+from collector.states import DOWN
 from collector.store import Store, open_store
 from collector.store.lock import InstanceLock
-from collector.store.models import Asset, MaintenanceWindow
+from collector.store.models import AgentRow, Asset, MaintenanceWindow
 from collector.store.writer import StoreWriter
 from collector.timeline import CheckConf, Op, Timeline
 
@@ -71,6 +75,9 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self.lock = InstanceLock(self.store)
         self.socket: socket.socket | None = None
+        self.ingest = Ingest(self.store, self._emit, self.timeline.observe, clock)
+        self.agent_auth = AgentAuth(self.store)
+        self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
         self.sla_snapshot: dict[str, Any] | None = None
         self.metrics.watch_sla(lambda: self.sla_snapshot)
@@ -126,10 +133,13 @@ class Service:
     def reload_inventory(self, at: datetime | None = None, force: bool = False) -> bool:
         """Bring timeline and scheduler in line with the assets table; cheap when nothing changed."""
         with self.store.session() as session:
-            mark = tuple(session.execute(select(func.count(Asset.id), func.max(Asset.updated_at))).one())
+            mark = (tuple(session.execute(select(func.count(Asset.id), func.max(Asset.updated_at))).one())
+                    + tuple(session.execute(select(func.count(AgentRow.name), func.max(AgentRow.created_at))
+                                            .where(AgentRow.revoked_at.is_(None))).one()))
             if mark == self._inventory_mark and not force:
                 return False
             rows = list(session.scalars(select(Asset).where(Asset.removed_at.is_(None))))
+            with_agent = set(session.scalars(select(AgentRow.asset_id).where(AgentRow.revoked_at.is_(None))))
         at = at or self.clock()
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
@@ -141,6 +151,8 @@ class Service:
                 check, interval, fingerprint, conf = self._build_check(spec, check_spec)
                 jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
                 confs.append(conf)
+            if spec.id in with_agent:
+                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
             self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
             live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)
         for gone in set(self.timeline.tracks) - set(live):

@@ -12,7 +12,8 @@ The rules (docs/timeline.md explains them with examples):
   while the parent is down or unreachable -> unreachable (the fault is charged to
   the parent). After the parent recovers, a child stays unreachable until its own
   next result decides, so the parent's recovery is not charged to the child.
-- A check without a result for `stale_after_intervals` intervals becomes unknown.
+- A check without a result for `stale_after_intervals` intervals becomes unknown
+  (a pushed agent report check becomes down: "agent not reporting").
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
   relabels that open interval instead (closed intervals are never rewritten),
@@ -59,6 +60,8 @@ class CheckConf:
     interval: float
     down_after: int
     up_after: int
+    silence: str = UNKNOWN  # what a check without results becomes: unknown, or down for pushed agent reports
+    silence_reason: str = ""
 
 
 @dataclass
@@ -164,10 +167,11 @@ class Timeline:
             for ct in track.checks.values():
                 if ct.confirmed != UNKNOWN and ct.last_ts is not None:
                     due = ct.last_ts + timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
-                    if now >= due:
-                        ct.confirmed, ct.pending, ct.pending_count = UNKNOWN, None, 0
+                    if now >= due and ct.confirmed != ct.conf.silence:
+                        ct.confirmed, ct.pending, ct.pending_count = ct.conf.silence, None, 0
                         ct.since = ct.last_ts + timedelta(seconds=ct.conf.interval)
-                        ct.reason = f"no result since {ct.last_ts.isoformat(timespec='seconds')}"
+                        ct.reason = ct.conf.silence_reason or (
+                            f"no result since {ct.last_ts.isoformat(timespec='seconds')}")
                         self._own_changed(track, ct.since, now)
             occ = MaintenanceBook.for_asset(active, track) if active or track.maint else None
             if track.maint is not None and occ is None:

@@ -19,6 +19,7 @@ from collector.config.yamlfile import YamlDoc
 from collector.errors import ConfigError, InvalidInput, NotFound
 from collector.fields import parse_timestamp
 from collector.history import asset_history
+from collector.ingest import MAX_BYTES as MAX_REPORT
 from collector.inventory import (
     AssetSpec,
     list_assets,
@@ -213,6 +214,24 @@ def create_app(service: Service) -> FastAPI:
         else:
             chosen = parse_period(period, tz) if period else containing("quarter", service.clock(), tz)
         return evaluate(store, load_targets(service.config.targets_path()), chosen, service.clock())
+
+    @app.post("/api/v1/agent/report", include_in_schema=True)
+    async def agent_report(request: Request) -> JSONResponse:
+        """Where agents push reports (agent token, not a person's). Answers with the settings to use."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        found = service.agent_auth.check(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            return JSONResponse({"detail": "invalid, revoked or missing agent token"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_REPORT:
+            return JSONResponse({"detail": f"report larger than {MAX_REPORT} bytes"}, status_code=413)
+        body = await request.body()
+        agent, asset_id = found
+        report = service.ingest.parse(body)
+        status = service.ingest.accept(agent, asset_id, report, request.headers.get("x-opsmon-sent-at"))
+        return JSONResponse({"status": status, "interval": service.config.agents.interval})
 
     @app.get("/api/v1/maintenance")
     async def windows(_: str = Depends(viewer)) -> list[dict[str, Any]]:

@@ -73,6 +73,11 @@ class InventoryConfig(BaseModel):
     files: tuple[str, ...] = Field((), description="Asset files imported (idempotently) at every start")
 
 
+class AgentsConfig(BaseModel):
+    model_config = FROZEN
+    interval: PositiveDuration = Field(30.0, description="Report interval the collector asks agents to use")
+
+
 class SlaConfig(BaseModel):
     model_config = FROZEN
     targets_file: str | None = Field(None, description="The target table; default: rules/targets.yaml of opsmon")
@@ -100,6 +105,7 @@ class CollectorConfig(BaseModel):
     inventory: InventoryConfig = InventoryConfig()
     maintenance: tuple[WindowSpec, ...] = Field(
         (), description="Maintenance windows; more can be added through the API")
+    agents: AgentsConfig = AgentsConfig()
     sla: SlaConfig = SlaConfig()
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.

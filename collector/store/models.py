@@ -46,6 +46,7 @@ class Asset(Base):
     criticality: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[str | None] = mapped_column(String(128))
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCMillis)
     updated_at: Mapped[datetime] = mapped_column(UTCMillis)
     removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
@@ -58,6 +59,7 @@ class Observation(Base):
     check_id: Mapped[str] = mapped_column(String(128))
     ts: Mapped[datetime] = mapped_column(UTCMillis)
     status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default="check", server_default="check")
     latency_ms: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (Index("ix_observations_asset_ts", "asset_id", "ts"), Index("ix_observations_ts", "ts"))
@@ -179,3 +181,24 @@ class TargetValue(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     entered_by: Mapped[str] = mapped_column(String(128))
     entered_at: Mapped[datetime] = mapped_column(UTCMillis)
+
+
+class AgentRow(Base):
+    """An enrolled host agent: its token's hash and the asset its reports feed."""
+
+    __tablename__ = "agents"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
+class AgentStream(Base):
+    """Highest sequence number accepted per agent spool stream: replays below it are duplicates."""
+
+    __tablename__ = "agent_streams"
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCMillis)

@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.store.db import Store
-from collector.store.models import Heartbeat, Observation, StateInterval, Transition
+from collector.store.models import AgentStream, Asset, Heartbeat, Observation, StateInterval, Transition
 from collector.timeline import Op
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,20 @@ class StoreWriter:
             for op in batch:
                 kind, asset, args = op
                 if kind == "observation":
-                    check_id, ts, status, reason, latency = args
+                    check_id, ts, status, reason, latency = args[:5]
                     observations.append({"asset_id": asset, "check_id": check_id, "ts": ts, "status": status,
-                                         "reason": reason, "latency_ms": latency})
+                                         "reason": reason, "latency_ms": latency,
+                                         "kind": args[5] if len(args) > 5 else "check"})
+                elif kind == "stream":
+                    stream, seq, at = args
+                    done = conn.execute(update(AgentStream).where(AgentStream.agent == asset,
+                                                                  AgentStream.stream == stream)
+                                        .values(max_seq=seq, updated_at=at))
+                    if done.rowcount == 0:
+                        conn.execute(insert(AgentStream).values(agent=asset, stream=stream, max_seq=seq,
+                                                                updated_at=at))
+                elif kind == "facts":
+                    conn.execute(update(Asset).where(Asset.id == asset).values(facts=args[0]))
                 elif kind == "open":
                     state, start, reason = args
                     conn.execute(insert(StateInterval).values(asset_id=asset, state=state, start_ts=start,

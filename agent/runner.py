@@ -1,0 +1,147 @@
+"""The agent loop: collect, report, and forward what the collector has not yet accepted.
+
+Every report gets the next sequence number of this spool's stream (both kept on
+disk, so a restart continues them) and the agent's own timestamp. At send time
+the header X-Opsmon-Sent-At carries the agent's clock, so the collector can
+measure and correct the clock offset of every report, replayed ones included.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent.collectors import build
+from agent.collectors.facts import host_facts
+from agent.config import AgentConfig
+from agent.errors import Rejected, TransportError
+from agent.hardware import FaultDetector
+from agent.spool import Spool
+from agent.transport import Transport
+
+log = logging.getLogger("opsmon.agent")
+SCHEMA = 1
+
+
+class Agent:
+    def __init__(self, cfg: AgentConfig, transport: Transport | None = None) -> None:
+        self.cfg = cfg
+        self.interval = cfg.interval
+        self.registry = build(list(cfg.services), cfg.smartctl)
+        self.spool = Spool(cfg.spool_dir, cfg.spool_max_bytes, cfg.spool_max_age)
+        self.transport = transport or Transport(cfg.collector_url, cfg.token, cfg.ca_file, cfg.timeout)
+        self.faults = FaultDetector()
+        self._stream_file = Path(cfg.spool_dir) / "stream.json"
+        self.stream, self.seq = self._load_stream()
+        self._facts_digest: str | None = None
+        self.last_metrics: dict[str, Any] = {}
+        self.sent = 0
+        self.rejected = 0
+        self.stop = threading.Event()
+        self.connected = True
+
+    def _load_stream(self) -> tuple[str, int]:
+        try:
+            doc = json.loads(self._stream_file.read_text())
+            return str(doc["stream"]), int(doc["seq"])
+        except (OSError, ValueError, KeyError):
+            return uuid.uuid4().hex, 0
+
+    def _save_stream(self) -> None:
+        tmp = self._stream_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"stream": self.stream, "seq": self.seq}))
+        os.replace(tmp, self._stream_file)
+
+    def make_report(self, now: float | None = None) -> tuple[int, bytes]:
+        metrics = self.registry.collect()
+        self.last_metrics = metrics
+        self.seq += 1
+        self._save_stream()
+        doc: dict[str, Any] = {
+            "schema": SCHEMA, "stream": self.stream, "seq": self.seq, "ts": now or time.time(),
+            "interval": self.interval, "metrics": metrics, "hardware": self.faults.faults(metrics),
+            "agent": {"version": __version__, "collector_errors": self.registry.errors,
+                      "spool_dropped": self.spool.dropped},
+        }
+        facts = host_facts()
+        digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+        if digest != self._facts_digest:
+            doc["facts"] = facts
+            self._facts_digest = digest
+        return self.seq, json.dumps(doc, separators=(",", ":")).encode()
+
+    def _unreachable(self, error: str) -> None:
+        if self.connected:  # log the change, not every interval of an outage
+            log.warning("collector unreachable; spooling reports", extra={"error": error[:200]})
+            self.connected = False
+
+    def _send(self, body: bytes) -> None:
+        answer = self.transport.send(body)
+        if not self.connected:
+            log.info("collector reachable again", extra={"spooled": len(self.spool)})
+            self.connected = True
+        self.sent += 1
+        interval = answer.get("interval")
+        if isinstance(interval, (int, float)) and 1 <= interval <= 3600 and interval != self.interval:
+            log.info("collector set the interval", extra={"interval": interval})
+            self.interval = float(interval)
+
+    def forward_backlog(self) -> bool:
+        """Replay spooled reports oldest first; False when the collector is unreachable."""
+        while not self.stop.is_set():
+            batch = self.spool.oldest(100)
+            if not batch:
+                return True
+            for path, body in batch:
+                try:
+                    self._send(body)
+                except TransportError as exc:
+                    self._unreachable(str(exc))
+                    return False
+                except Rejected as exc:
+                    if "HTTP 401" in str(exc) or "HTTP 403" in str(exc):
+                        log.error("collector refuses the token; keeping reports", extra={"error": str(exc)[:200]})
+                        return False
+                    self.rejected += 1
+                    log.error("collector rejected a spooled report; dropping it", extra={"error": str(exc)[:200]})
+                self.spool.remove(path)
+        return True
+
+    def cycle(self) -> None:
+        seq, body = self.make_report()
+        if len(self.spool) and not self.forward_backlog():
+            self.spool.put(seq, body)
+            return
+        try:
+            self._send(body)
+        except TransportError as exc:
+            self._unreachable(str(exc))
+            self.spool.put(seq, body)
+        except Rejected as exc:
+            if "HTTP 401" in str(exc) or "HTTP 403" in str(exc):
+                log.error("collector refuses the token; spooling", extra={"error": str(exc)[:200]})
+                self.spool.put(seq, body)
+            else:
+                self.rejected += 1
+                log.error("collector rejected the report", extra={"error": str(exc)[:200]})
+
+    def run(self) -> None:
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            try:
+                self.cycle()
+            except Exception:
+                log.exception("report cycle failed")
+            next_at += self.interval
+            delay = next_at - time.monotonic()
+            if delay < 0:  # fell behind (suspend, slow disk): skip, do not burst
+                next_at = time.monotonic() + self.interval
+                delay = self.interval
+            self.stop.wait(delay)

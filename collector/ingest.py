@@ -1,0 +1,124 @@
+"""Agent reports in: validate, de-duplicate, correct the clock, feed the timeline.
+
+- Schema and size are checked before anything is stored; a bad report is a 4xx.
+- De-duplication: per agent spool stream the highest accepted sequence number is
+  kept; the agent replays oldest first, so anything at or below it is a duplicate.
+- Clock: the agent stamps each send with its clock (X-Opsmon-Sent-At). The
+  difference to ours is its offset; every report's timestamp is corrected by it,
+  so an agent 1 h fast reports at the right time, and a replayed report keeps
+  its own (corrected) time. Without the header, a timestamp more than
+  MAX_FUTURE ahead of us is refused.
+- A report means the host is up at its time (the pseudo-check "agent"); silence
+  for 3 intervals makes that check down ("agent not reporting").
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from collector.errors import InvalidInput
+from collector.states import UP, Observation
+from collector.store import Store
+from collector.store.models import AgentStream
+from collector.timeline import Op
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 1 << 20
+MAX_FUTURE = 300.0
+CHECK_ID = "agent"
+
+
+class AgentReport(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_: Literal[1] = Field(alias="schema")
+    stream: str = Field(pattern=r"^[0-9a-f]{8,64}$")
+    seq: int = Field(ge=1)
+    ts: float
+    interval: float = Field(gt=0, le=86400)
+    metrics: dict[str, Any]
+    hardware: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
+    facts: dict[str, Any] | None = None
+    agent: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass
+class AgentState:
+    streams: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    last_ts: datetime | None = None
+    offset: float = 0.0
+    warned_offset: bool = False
+
+
+class Ingest:
+    """Owned by the event loop (like the timeline); the writer thread persists what it emits."""
+
+    def __init__(self, store: Store, emit: Any, observe: Any, clock: Any) -> None:
+        self.emit = emit
+        self.observe = observe
+        self.clock = clock
+        self.agents: dict[str, AgentState] = {}
+        with store.session() as session:
+            for row in session.scalars(select(AgentStream)):
+                self.agents.setdefault(row.agent, AgentState()).streams[row.stream] = row.max_seq
+        self.accepted = 0
+        self.duplicates = 0
+
+    def parse(self, body: bytes) -> AgentReport:
+        if len(body) > MAX_BYTES:
+            raise InvalidInput(f"report larger than {MAX_BYTES} bytes")
+        try:
+            return AgentReport.model_validate_json(body)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            where = ".".join(str(p) for p in e["loc"]) or "(report)"
+            raise InvalidInput(f"{where}: {e['msg']}") from None
+
+    def accept(self, agent: str, asset_id: str, report: AgentReport, sent_at: str | None) -> str:
+        """Returns 'accepted' or 'duplicate'; raises InvalidInput for an unusable timestamp."""
+        state = self.agents.setdefault(agent, AgentState())
+        now = self.clock()
+        if report.seq <= state.streams.get(report.stream, 0):
+            self.duplicates += 1
+            return "duplicate"
+        offset = 0.0
+        if sent_at is not None:
+            try:
+                agent_now = float(sent_at)
+            except ValueError:
+                raise InvalidInput("X-Opsmon-Sent-At must be Unix seconds") from None
+            if not math.isfinite(agent_now):
+                raise InvalidInput("X-Opsmon-Sent-At must be Unix seconds")
+            offset = now.timestamp() - agent_now
+            state.offset = offset
+            if abs(offset) > 60 and not state.warned_offset:
+                log.warning("agent clock is off; correcting its timestamps",
+                            extra={"agent": agent, "offset_seconds": round(offset, 1)})
+                state.warned_offset = True
+        if not math.isfinite(report.ts):
+            raise InvalidInput("ts must be Unix seconds")
+        corrected = report.ts + offset
+        if corrected > now.timestamp() + MAX_FUTURE:
+            raise InvalidInput(f"ts is {corrected - now.timestamp():.0f}s in the future; is the agent's clock set?")
+        ts = datetime.fromtimestamp(corrected, UTC)
+        state.streams[report.stream] = report.seq
+        self.emit(Op("stream", agent, (report.stream, report.seq, now)))
+        if report.facts is not None:
+            self.emit(Op("facts", asset_id, (report.facts,)))
+        for fault in report.hardware:
+            component = str(fault.get("component", "?"))[:100]
+            self.emit(Op("observation", asset_id, (f"hw:{component}", ts, "down",
+                                                   str(fault.get("problem", ""))[:500], None, "hardware")))
+        if state.last_ts is None or ts >= state.last_ts:
+            state.metrics = report.metrics
+            state.last_ts = ts
+        self.observe(Observation(asset_id, CHECK_ID, ts, UP, ""))
+        self.accepted += 1
+        return "accepted"
