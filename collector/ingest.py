@@ -60,9 +60,10 @@ class AgentState:
 class Ingest:
     """Owned by the event loop (like the timeline); the writer thread persists what it emits."""
 
-    def __init__(self, store: Store, emit: Any, observe: Any, clock: Any) -> None:
+    def __init__(self, store: Store, emit: Any, observe: Any, clock: Any, ensure_tracked: Any = None) -> None:
         self.emit = emit
         self.observe = observe
+        self.ensure_tracked = ensure_tracked or (lambda asset_id: None)
         self.clock = clock
         self.agents: dict[str, AgentState] = {}
         with store.session() as session:
@@ -119,6 +120,7 @@ class Ingest:
         if state.last_ts is None or ts >= state.last_ts:
             state.metrics = report.metrics
             state.last_ts = ts
+        self.ensure_tracked(asset_id)
         self.observe(Observation(asset_id, CHECK_ID, ts, UP, ""))
         self.accepted += 1
         return "accepted"

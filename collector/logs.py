@@ -13,5 +13,7 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "uvicorn.access", "alembic", "httpx", "httpcore"):
+    for noisy in ("uvicorn.access", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Missed and skipped runs are counted in /metrics; APScheduler's per-run warnings would flood the log.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)

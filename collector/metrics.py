@@ -113,6 +113,9 @@ class CollectorMetrics:
         self.scheduler_skipped = Counter("opsmon_scheduler_skipped_total",
                                          "Check runs skipped because the previous run had not finished",
                                          registry=self.registry)
+        self.scheduler_missed = Counter("opsmon_scheduler_missed_total",
+                                        "Check runs dropped because they were later than their misfire grace time",
+                                        registry=self.registry)
         self.store_queue = Gauge("opsmon_store_queue_length", "Timeline operations waiting to be written",
                                  registry=self.registry)
         self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",

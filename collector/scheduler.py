@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
     EVENT_JOB_SUBMITTED,
     JobEvent,
     JobSubmissionEvent,
@@ -49,6 +50,7 @@ class CheckScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         self.in_flight = 0
 
     def start(self) -> None:
@@ -67,6 +69,10 @@ class CheckScheduler:
 
     def _on_skipped(self, event: JobEvent) -> None:
         self.metrics.scheduler_skipped.inc()
+
+    def _on_missed(self, event: JobEvent) -> None:
+        # Counted, not logged: APScheduler's own warning per missed run would flood the log under load.
+        self.metrics.scheduler_missed.inc()
 
     def sync(self, checks: dict[str, tuple[Check, float, str]], now: datetime | None = None) -> None:
         """Make the scheduled jobs equal `checks` ({job_id: (check, interval, fingerprint)})."""

@@ -75,7 +75,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self.lock = InstanceLock(self.store)
         self.socket: socket.socket | None = None
-        self.ingest = Ingest(self.store, self._emit, self.timeline.observe, clock)
+        self.ingest = Ingest(self.store, self._emit, self.timeline.observe, clock, self._ensure_agent_tracked)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
@@ -162,6 +162,12 @@ class Service:
         self._inventory_mark = mark
         return True
 
+    def _ensure_agent_tracked(self, asset_id: str) -> None:
+        """A just-enrolled agent's first report must not wait for the periodic inventory reload."""
+        track = self.timeline.tracks.get(asset_id)
+        if track is None or AGENT_CHECK not in track.checks:
+            self.reload_inventory(force=True)
+
     def reload_windows(self) -> None:
         with self.store.session() as session:
             rows = list(session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.removed_at.is_(None))))
@@ -230,8 +236,13 @@ class Service:
             asyncio.create_task(self._sla_loop()),
         ]
         app = create_app(self)
-        server = _QuietServer(uvicorn.Config(app, host=self.config.listen.host, port=self.config.listen.port,
-                                             log_level="warning", access_log=False, lifespan="off"))
+        listen = self.config.listen
+        tls = {}
+        if listen.tls_cert and listen.tls_key:
+            tls = {"ssl_certfile": str(self.config.resolve(listen.tls_cert)),
+                   "ssl_keyfile": str(self.config.resolve(listen.tls_key))}
+        server = _QuietServer(uvicorn.Config(app, host=listen.host, port=listen.port, log_level="warning",
+                                             access_log=False, lifespan="off", **tls))
         serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -289,7 +300,7 @@ def serve(config: CollectorConfig) -> int:
     host = config.listen.host
     port = service.socket.getsockname()[1] if service.socket else config.listen.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    base = f"http://{shown}:{port}"
+    base = f"{'https' if config.listen.tls_cert else 'http'}://{shown}:{port}"
     print(
         f"opsmon {__version__} collector running (Ctrl-C to stop)\n"
         f"  API:        {base}/api/v1/states\n"

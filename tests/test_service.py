@@ -1,105 +1,16 @@
 """`opsmon serve` as a real process: states, API, metrics, restarts and clean stops."""
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
-import textwrap
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import OPSMON, ROOT, closed_port, free_port, run_cli, write_config
-
-
-class Collector:
-    def __init__(self, tmp_path: Path, assets: str, extra: str = "") -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        (tmp_path / "assets.yaml").write_text(assets)
-        self.config = write_config(tmp_path, textwrap.dedent(f"""
-            timezone: Asia/Shanghai
-            database:
-              path: opsmon.db
-            listen:
-              host: 127.0.0.1
-              port: {self.port}
-            scheduler:
-              default_interval: 1s
-              default_timeout: 0.8s
-            timeline:
-              down_after: 2
-              heartbeat_interval: 1s
-              tick: 0.2s
-            inventory:
-              files: [assets.yaml]
-        """) + extra)
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([*OPSMON, "--config", str(self.config), "serve"], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: self._healthy(), 30, "collector API to answer")
-
-    def _healthy(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"collector exited: {self.proc.communicate()}")
-        try:
-            return httpx.get(self.base + "/api/v1/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=30)
-        code = self.proc.returncode
-        self.proc = None
-        return code, out, err
-
-    def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.get(self.base + path, headers=headers, timeout=5, **kw)
-
-    def states(self) -> dict[str, dict[str, Any]]:
-        return {s["asset"]: s for s in self.get("/api/v1/states", self.token).json()}
-
-    token: str | None = None
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_cli("--config", str(self.config), *args)
-
-
-def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture
-def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
-    made: list[Collector] = []
-
-    def make(assets: str, extra: str = "") -> Collector:
-        c = Collector(tmp_path, assets, extra)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        if c.proc is not None:
-            c.proc.kill()
-            c.proc.communicate()
+from tests.conftest import OPSMON, ROOT, closed_port, write_config
+from tests.peers.collector import wait_for
 
 
 def test_serve_watches_real_targets_and_stops_cleanly(collector_factory, http_server, tcp_listener) -> None:
@@ -153,9 +64,7 @@ assets:
     wait_for(lambda: c.states().get("db", {}).get("state") == "up", 15, "db up")
     time.sleep(1.5)  # let a heartbeat land after the up
     killed = time.time()
-    c.proc.kill()  # a crash: no flush, no goodbye
-    c.proc.communicate()
-    c.proc = None
+    c.crash()
     time.sleep(4)
     restarted = time.time()
     c.start()

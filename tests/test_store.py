@@ -20,7 +20,6 @@ from collector.store.models import Base, StateInterval
 from collector.store.writer import StoreWriter
 from collector.timeline import CheckConf, Timeline
 from tests.conftest import utc, write_config
-from tests.peers.postgres import postgres_url  # noqa: F401 - fixture
 
 T0 = utc(2026, 7, 1, 0, 0, 0)
 
@@ -104,7 +103,7 @@ def test_store_behaviour_on_sqlite(tmp_path: Path) -> None:
     _exercise(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
 
 
-def test_one_collector_per_database(tmp_path: Path, postgres_url: str) -> None:  # noqa: F811
+def test_one_collector_per_database(tmp_path: Path, postgres_url: str) -> None:
     for url in (f"sqlite:///{tmp_path / 'l.db'}", postgres_url):
         first, second = open_store(url), open_store(url)
         lock = InstanceLock(first)
@@ -119,7 +118,7 @@ def test_one_collector_per_database(tmp_path: Path, postgres_url: str) -> None: 
         second.close()
 
 
-def test_store_behaviour_on_postgresql(postgres_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_store_behaviour_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     _exercise(postgres_url, tmp_path)
     store = open_store(postgres_url)
     with store.engine.connect() as conn:

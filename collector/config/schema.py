@@ -35,6 +35,14 @@ class ListenConfig(BaseModel):
     model_config = FROZEN
     host: str = Field("127.0.0.1", description="Address the API and /metrics listen on")
     port: int = Field(8470, ge=0, le=65535, description="Port of the API and /metrics")
+    tls_cert: str | None = Field(None, description="PEM certificate (chain) to serve HTTPS; agents verify it")
+    tls_key: str | None = Field(None, description="PEM private key for tls_cert")
+
+    @model_validator(mode="after")
+    def _pair(self) -> ListenConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("give both tls_cert and tls_key, or neither")
+        return self
 
 
 class ApiConfig(BaseModel):

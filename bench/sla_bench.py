@@ -1,0 +1,809 @@
+#!/usr/bin/env python3
+"""SLA benchmark: `opsmon sla --period 2026Q3` over a quarter of a large estate, beside Prometheus.
+
+What it measures
+  1. A deterministic synthetic estate (seeded): 10,000 assets across every category the availability
+     targets of rules/targets.yaml cover, and 1,000,000 state intervals that tile each asset's history
+     through 2026Q3 in Asia/Shanghai ([2026-06-30 16:00Z, 2026-09-30 16:00Z)): mostly up, with down,
+     degraded, maintenance, unknown and unreachable spells; histories start before the quarter (or
+     inside it, for assets added mid-quarter), some assets are removed mid-quarter, the rest run past
+     its end with one open interval. It is loaded once into SQLite and once into PostgreSQL.
+  2. `opsmon --config <tmp>/collector.yaml sla --period 2026Q3 --format json` exactly as a user runs it
+     (a fresh process each time: interpreter start, imports, migrations check, the query, JSON out):
+     wall time and peak RSS (os.wait4's rusage of that very child), best time of --runs (3) runs,
+     largest peak RSS. Goal: under 2 s and under 500 MB, on SQLite and on PostgreSQL.
+     Also evaluate() alone, timed inside a fresh child process after imports and open_store(), with
+     the RSS it adds (peak-RSS counter reset just before it), and a breakdown of its three reads.
+  3. Side by side, a real Prometheus (Debian's package, installed with apt-get when missing) computing
+     the same availability as `avg_over_time` of a 0/1 `up` series over the period, for a subset of
+     --prom-assets assets sampled every --prom-step seconds (backfilled with `promtool tsdb
+     create-blocks-from openmetrics`), and opsmon computing it from the same intervals (up/down only:
+     Prometheus has no notion of maintenance or unknown time). Both times, their ratio, both values.
+
+Why the Prometheus subset is 100 assets at 60 s by default: measured here (2 cores), one asset-quarter
+at 60 s is 135,360 samples (94 days incl. a day either side), i.e. ~7.3 MB of OpenMetrics text;
+promtool needs ~0.24 s per asset and peaks at roughly the input size in RSS (it maps the whole file),
+and the query scans ~18 M samples/s. 100 assets (0.73 GB of text, ~25 s backfill, ~0.7 s query) keeps
+the whole run within a few minutes; everything scales linearly, so 1,000 assets would be a 7.3 GB file,
+~4 min of backfill and a ~7 s query for the same answer.
+
+Why the values agree exactly: in the subset every interval boundary is on the sample grid (multiples
+of --prom-step), so each sample stands for exactly one step of one state and the sample mean over the
+period equals up-time / (up + down)-time; the query is evaluated at period end - 1 ms over a range of
+exactly the period, selecting the samples in [start, end). The only difference left is float rounding
+(Prometheus' running mean vs opsmon's integer-millisecond sums), hence the tolerance of 1e-9. With
+boundaries off the grid, each state change could shift up to one step of time between up and down, so
+the bound would be transitions x step / observed time (printed as "off-grid bound" for reference).
+
+How to run (from the repository root):
+    .venv/bin/python bench/sla_bench.py                 # full defaults, ~5 minutes here
+    .venv/bin/python bench/sla_bench.py --assets 1000 --intervals 100000 --prom-assets 20   # quick
+    flags: --assets --intervals --prom-assets --prom-step --runs --seed --skip-postgres
+           --skip-prometheus --json --keep
+
+What it needs: the opsmon venv (.venv, with psycopg), PostgreSQL server binaries
+(/usr/lib/postgresql/*/bin; a throwaway cluster on 127.0.0.1 run as the `postgres` user when root,
+as tests/peers/postgres.py does; stopped at the end), Debian's `prometheus` package (prometheus and
+promtool; installed with apt-get if missing, root only), ~2 GB free under /tmp. Nothing listens on any
+address but 127.0.0.1, and all servers started are stopped at the end. Before each measured batch it
+waits while another benchmark (`pgrep -f scheduler_bench`) runs, so CPU contention does not skew figures.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import pwd
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PERIOD = "2026Q3"
+TZ = "Asia/Shanghai"
+GOAL_SECONDS = 2.0
+GOAL_MB = 500.0
+MINUTE = 60_000
+HOUR = 3_600_000
+DAY = 24 * HOUR
+CATEGORIES = (("server", 30), ("computer", 22), ("peripheral", 5), ("network", 15), ("security", 5),
+              ("link", 10), ("system", 13))
+OTHER_STATES = (("down", 45), ("degraded", 20), ("maintenance", 15), ("unknown", 15), ("unreachable", 5))
+OUTAGE_FACTOR = {"link": 2.0, "peripheral": 1.5, "system": 0.5}  # mean length of non-up spells, x 40 min
+SITES = ("urumqi", "kashgar", "korla", "yining", "hami", "aksu")
+TAGS = ("rack-a", "rack-b", "dmz", "backup-window", "core", "edge")
+AVAILABILITY_TARGETS = ("servers_ok", "computers_ok", "network_security_devices_ok", "network_connectivity",
+                        "system_availability")
+ASSET_COLUMNS = ("id", "name", "category", "site", "address", "tags", "criticality", "parent_id", "checks",
+                 "facts", "created_at", "updated_at", "removed_at")
+INTERVAL_COLUMNS = ("asset_id", "state", "start_ts", "end_ts", "reason")
+PROM_JOB = "sla_bench"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- the synthetic estate ------------------------------------------------------------------------------------
+
+@dataclass
+class Estate:
+    assets: list[tuple[Any, ...]] = field(default_factory=list)
+    intervals: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _weighted(pairs: tuple[tuple[str, int], ...]) -> list[str]:
+    return [name for name, weight in pairs for _ in range(weight)]
+
+
+def _asset_row(aid: str, category: str, rng: random.Random, created: int, removed: int | None) -> tuple[Any, ...]:
+    tags = json.dumps(sorted(rng.sample(TAGS, rng.randint(0, 2))))
+    return (aid, f"{category} {aid}", category, rng.choice(SITES), f"127.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            tags, rng.choice(("high", "medium", "low")), None, "[]", None, created, created, removed)
+
+
+def _split_counts(total: int, n: int, rng: random.Random, minimum: int) -> list[int]:
+    """total intervals over n assets: about total/n each, varied by +-50 %, never under `minimum`."""
+    counts = [total // n + (1 if i < total % n else 0) for i in range(n)]
+    for i in range(n):
+        j = rng.randrange(n)
+        k = rng.randint(0, max(0, min(counts[i] - minimum, counts[i] // 2)))
+        counts[i] -= k
+        counts[j] += k
+    return counts
+
+
+def _cut(total: int, parts: int, rng: random.Random) -> list[int]:
+    """`total` split into `parts` positive integers at random."""
+    if parts == 1:
+        return [total]
+    cuts = sorted(rng.sample(range(1, total), parts - 1))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+
+
+def make_estate(n_assets: int, n_intervals: int, ps: int, pe: int, seed: int) -> Estate:
+    """The full estate (times in epoch ms). Deterministic for a given seed and sizes."""
+    rng = random.Random(seed)
+    categories, others = _weighted(CATEGORIES), _weighted(OTHER_STATES)
+    counts = _split_counts(n_intervals, n_assets, rng, 2)
+    est = Estate()
+    for i, k in enumerate(counts):
+        aid, category = f"a{i:05d}", rng.choice(categories)
+        r = rng.random()
+        removed: int | None = None
+        if r < 0.80:  # tracked since before the quarter: its first interval crosses the start
+            start = ps - rng.randint(HOUR, 20 * DAY)
+        elif r < 0.95:  # added during the quarter
+            start = ps + rng.randint(0, 60 * DAY)
+        else:  # removed during the quarter
+            start = ps - rng.randint(HOUR, 20 * DAY)
+            removed = ps + rng.randint(10 * DAY, 80 * DAY)
+        end = removed if removed is not None else pe + rng.randint(0, 30 * DAY)
+        closed = k if removed is not None else k - 1  # a live asset has one open interval after `end`
+        n_other = closed // 2
+        mean = 40 * MINUTE * OUTAGE_FACTOR.get(category, 1.0)
+        spells = [max(1000, int(rng.expovariate(1 / mean))) for _ in range(n_other)]
+        cap = (end - start) // 5
+        if sum(spells) > cap:  # never more than a fifth of the time outside `up`
+            spells = [max(1000, s * cap // sum(spells)) for s in spells]
+        ups = _cut(end - start - sum(spells), closed - n_other, rng)
+        est.assets.append(_asset_row(aid, category, rng, start, removed))
+        t = start
+        for j in range(closed):
+            state, length = ("up", ups[j // 2]) if j % 2 == 0 else (rng.choice(others), spells[j // 2])
+            est.intervals.append((aid, state, t, t + length, ""))
+            t += length
+        assert t == end, (aid, t, end)
+        if removed is None:
+            est.intervals.append((aid, "up", end, None, ""))
+    return est
+
+
+def make_subset(n_assets: int, ps: int, pe: int, step_ms: int, seed: int, per_asset: int = 100) -> Estate:
+    """Up/down-only servers for the Prometheus comparison; every boundary on the step grid.
+
+    Each history tiles [period start - 1 day, period end + 1 day), so intervals cross both boundaries.
+    """
+    rng = random.Random(seed + 1)
+    lo, hi = ps - DAY, pe + DAY
+    steps = (hi - lo) // step_ms
+    est = Estate()
+    for i in range(n_assets):
+        aid = f"prom-{i:04d}"
+        n_down = per_asset // 2
+        mean = max(1.0, 30 * MINUTE / step_ms)  # down spells of ~30 min
+        downs = [max(1, round(rng.expovariate(1 / mean))) for _ in range(n_down)]
+        if sum(downs) > steps // 10:
+            downs = [max(1, d * (steps // 10) // sum(downs)) for d in downs]
+        ups = _cut(steps - sum(downs), per_asset - n_down, rng)
+        est.assets.append(_asset_row(aid, "server", rng, lo, None))
+        t = lo
+        for j in range(per_asset):
+            state, n = ("up", ups[j // 2]) if j % 2 == 0 else ("down", downs[j // 2])
+            est.intervals.append((aid, state, t, t + n * step_ms, ""))
+            t += n * step_ms
+        assert t == lo + steps * step_ms
+    return est
+
+
+def write_openmetrics(est: Estate, path: Path, step_ms: int) -> int:
+    """One 0/1 `up` gauge per asset, one sample per step at the state of that instant. Returns samples."""
+    by_asset: dict[str, list[tuple[Any, ...]]] = {}
+    for row in est.intervals:
+        by_asset.setdefault(row[0], []).append(row)
+    step, count = step_ms // 1000, 0
+    with path.open("w", encoding="ascii") as f:
+        f.write("# HELP up 1 when the asset was up, 0 when down (sla_bench).\n# TYPE up gauge\n")
+        for aid, rows in by_asset.items():
+            prefix = {v: f'up{{instance="{aid}",job="{PROM_JOB}"}} {v} ' for v in (0, 1)}
+            parts = []
+            for _, state, s, e, _ in rows:
+                p = prefix[1 if state == "up" else 0]
+                ts = range(s // 1000, e // 1000, step)
+                count += len(ts)
+                parts.append("".join(f"{p}{t}\n" for t in ts))
+            f.write("".join(parts))
+        f.write("# EOF\n")
+    return count
+
+
+# -- loading -------------------------------------------------------------------------------------------------
+
+def _migrate(url: str) -> None:
+    from collector.store import open_store
+
+    open_store(url).close()
+
+
+def load_sqlite(path: Path, est: Estate) -> None:
+    _migrate(f"sqlite:///{path}")
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.executemany(f"INSERT INTO assets ({', '.join(ASSET_COLUMNS)}) "
+                            f"VALUES ({', '.join('?' * len(ASSET_COLUMNS))})", est.assets)
+            con.executemany(f"INSERT INTO state_intervals ({', '.join(INTERVAL_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+                            est.intervals)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+
+
+def load_postgres(url: str, est: Estate) -> None:
+    import psycopg
+
+    _migrate(url)
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY assets ({', '.join(ASSET_COLUMNS)}) FROM STDIN") as cp:
+            for row in est.assets:
+                cp.write_row(row)
+        with cur.copy(f"COPY state_intervals ({', '.join(INTERVAL_COLUMNS)}) FROM STDIN") as cp:
+            for row in est.intervals:
+                cp.write_row(row)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # what autovacuum does shortly after a bulk load
+
+
+def write_config(folder: Path, database: dict[str, str]) -> Path:
+    key, value = next(iter(database.items()))
+    path = folder / "collector.yaml"
+    path.write_text(f"organisation: sla bench\ntimezone: {TZ}\ndatabase:\n  {key}: {json.dumps(value)}\n",
+                    encoding="utf-8")
+    return path
+
+
+# -- servers -------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Postgres:
+    """A throwaway cluster on a loopback port, as tests/peers/postgres.py starts one."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        initdb = found[-1] if found else shutil.which("initdb")
+        if not initdb:
+            raise RuntimeError("PostgreSQL server binaries (initdb, postgres) are not installed")
+        self.bindir = os.path.dirname(initdb)
+        self.root = tempfile.mkdtemp(prefix="opsmon-slabench-pg-")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        prefix: list[str] = []
+        if os.geteuid() == 0:  # initdb and postgres refuse root
+            user = pwd.getpwnam("postgres")
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            prefix = ["runuser", "-u", "postgres", "--"]
+        data = os.path.join(self.root, "data")
+        subprocess.run([*prefix, f"{self.bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                        "--no-locale"], check=True, capture_output=True)
+        port = free_port()
+        self.proc = subprocess.Popen([*prefix, f"{self.bindir}/postgres", "-D", data, "-p", str(port), "-k", self.root,
+                                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            ready = subprocess.run([f"{self.bindir}/pg_isready", "-h", "127.0.0.1", "-p", str(port)],
+                                   capture_output=True)
+            if ready.returncode == 0:
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("postgres did not start")
+            time.sleep(0.2)
+        subprocess.run([f"{self.bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "opsmon"],
+                       check=True, capture_output=True)
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/opsmon"
+        return self.url
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def ensure_prometheus() -> None:
+    if shutil.which("prometheus") and shutil.which("promtool"):
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError("prometheus/promtool missing: apt-get install prometheus (as root)")
+    log("installing Debian's prometheus package (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-q", "prometheus"], check=True, capture_output=True, env=env)
+
+
+def block_hours(lo_ms: int, hi_ms: int) -> int:
+    """The smallest promtool block length (2h x 3^k) that holds [lo, hi) in one block.
+
+    promtool re-parses the whole input once per block, so one block is one pass.
+    """
+    r = 2 * HOUR
+    while lo_ms // r != (hi_ms - 1) // r:
+        r *= 3
+    return r // HOUR
+
+
+class Prometheus:
+    def __init__(self, folder: Path, tsdb: Path) -> None:
+        self.folder, self.tsdb = folder, tsdb
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = ""
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+
+    def start(self) -> float:
+        cfg = self.folder / "prometheus.yml"
+        cfg.write_text("global:\n  scrape_interval: 1h\n", encoding="utf-8")
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        with (self.folder / "prometheus.log").open("wb") as out:
+            self.proc = subprocess.Popen(
+                ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.tsdb}",
+                 "--storage.tsdb.retention.time=10y", f"--web.listen-address=127.0.0.1:{port}"],
+                stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with self.opener.open(f"{self.base}/-/ready", timeout=2) as resp:
+                    if resp.status == 200:
+                        return time.perf_counter() - t0
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prometheus did not become ready; see {self.folder / 'prometheus.log'}")
+            time.sleep(0.2)
+
+    def query(self, expr: str, at: str) -> tuple[float, dict[str, Any]]:
+        body = urllib.parse.urlencode({"query": expr, "time": at, "stats": "all"}).encode()
+        t0 = time.perf_counter()
+        with self.opener.open(f"{self.base}/api/v1/query", data=body, timeout=600) as resp:
+            doc = json.load(resp)
+        elapsed = time.perf_counter() - t0
+        if doc.get("status") != "success":
+            raise RuntimeError(f"query {expr!r} failed: {doc}")
+        return elapsed, doc["data"]
+
+    def peak_rss_kb(self) -> int:
+        assert self.proc is not None
+        return _status_kb("VmHWM", self.proc.pid)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+# -- measuring -----------------------------------------------------------------------------------------------
+
+def _status_kb(key: str, pid: int | str = "self") -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_quiet(report: dict[str, Any], limit: float = 3600.0) -> None:
+    """Wait while another benchmark runs, so CPU contention does not skew the figures."""
+    waited, t0 = False, time.monotonic()
+    while subprocess.run(["pgrep", "-f", "scheduler_bench"], capture_output=True).stdout.strip():
+        if not waited:
+            log("scheduler_bench is running: waiting for it to finish before measuring")
+            waited = True
+        if time.monotonic() - t0 > limit:
+            log("still running after the limit: measuring anyway (figures may be skewed)")
+            report["contention"] = True
+            return
+        time.sleep(5)
+    if waited:
+        report["waited_for_other_bench_s"] = round(time.monotonic() - t0, 1)
+
+
+def run_child(cmd: list[str], out: Path) -> tuple[float, int]:
+    """Run cmd with stdout to `out`; (wall seconds, peak RSS in kB of that child alone)."""
+    with out.open("wb") as stdout, out.with_suffix(".err").open("wb") as stderr:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {out.with_suffix('.err').read_text()[-2000:]}")
+    return elapsed, int(usage.ru_maxrss)
+
+
+def opsmon_bin() -> str:
+    here = Path(sys.executable).parent / "opsmon"
+    found = str(here) if here.exists() else shutil.which("opsmon")
+    if not found:
+        raise RuntimeError("the opsmon command is not installed (make: .venv/bin/opsmon)")
+    return found
+
+
+def measure_cli(config: Path, folder: Path, runs: int, label: str) -> dict[str, Any]:
+    cmd = [opsmon_bin(), "--config", str(config), "sla", "--period", PERIOD, "--format", "json"]
+    times, rss = [], []
+    out = folder / f"sla-{label}.json"
+    for i in range(runs):
+        t, kb = run_child(cmd, out)
+        times.append(t)
+        rss.append(kb)
+        log(f"  {label} CLI run {i + 1}: {t:.3f} s, {kb / 1024:.0f} MB")
+    result = json.loads(out.read_text(encoding="utf-8"))
+    values = {t["id"]: t["value"] for t in result["targets"] if t["id"] in AVAILABILITY_TARGETS}
+    assets = {t["id"]: t["detail"].get("assets") for t in result["targets"] if t["id"] in AVAILABILITY_TARGETS}
+    return {"command": " ".join(cmd), "seconds": min(times), "runs_s": times, "peak_rss_mb": max(rss) / 1024,
+            "values": values, "assets_in_scope": assets, "complete": result["period"]["complete"]}
+
+
+def measure_evaluate(url: str, folder: Path, runs: int, label: str, per_asset: bool = False) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child-evaluate", url]
+    if per_asset:
+        cmd.append("--child-per-asset")
+    best: dict[str, Any] | None = None
+    times = []
+    for i in range(runs):
+        _, kb = run_child(cmd, folder / f"eval-{label}.json")
+        doc = json.loads((folder / f"eval-{label}.json").read_text(encoding="utf-8"))
+        doc["process_peak_rss_mb"] = kb / 1024
+        times.append(doc["seconds"])
+        log(f"  {label} evaluate() run {i + 1}: {doc['seconds']:.3f} s, +{doc['rss_added_mb']:.0f} MB "
+            f"(process peak {kb / 1024:.0f} MB); breakdown {doc['breakdown']}")
+        if best is None or doc["seconds"] < best["seconds"]:
+            best = doc
+    assert best is not None
+    best["runs_s"] = times
+    return best
+
+
+def child_evaluate(url: str, per_asset: bool) -> int:
+    """In a fresh process: import, open the store, then time evaluate() alone (printed as JSON)."""
+    t0 = time.perf_counter()
+    from sqlalchemy import select, text
+
+    from collector.sla import engine
+    from collector.sla.periods import parse_period
+    from collector.sla.targets import bundled_targets_path, load_targets
+    from collector.store import open_store
+    from collector.store.models import Asset
+    from collector.store.types import to_ms
+
+    t_import = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store = open_store(url)
+    table = load_targets(bundled_targets_path())
+    period = parse_period(PERIOD, TZ)
+    t_open = time.perf_counter() - t0
+    try:  # reset the peak-RSS counter so VmHWM below is the peak during evaluate() alone
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        pass
+    rss0 = _status_kb("VmRSS")
+    t0 = time.perf_counter()
+    result = engine.evaluate(store, table, period)
+    seconds = time.perf_counter() - t0
+    added = max(0, _status_kb("VmHWM") - rss0)
+    # Where the time goes: the engine's three reads, run again the same way (warm).
+    sqlite = store.dialect == "sqlite"
+    q = engine._SUM.format(least="MIN" if sqlite else "LEAST", greatest="MAX" if sqlite else "GREATEST")
+    params = {"ps": to_ms(period.start), "asof": to_ms(min(period.end, engine.datetime.now(engine.UTC)))}
+    br: dict[str, float] = {}
+    with store.session() as session:
+        t = time.perf_counter()
+        session.scalars(select(Asset)).all()
+        br["assets_orm"] = time.perf_counter() - t
+        t = time.perf_counter()
+        session.execute(text(engine._FIRST)).all()
+        br["first_starts"] = time.perf_counter() - t
+        t = time.perf_counter()
+        session.execute(text(q), params).all()
+        br["sum_by_state"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ev = engine.Evaluation(store, period)
+    br["load_total"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ev.evaluate(table, store)
+    br["targets"] = time.perf_counter() - t
+    doc: dict[str, Any] = {
+        "seconds": seconds, "import_s": t_import, "open_store_s": t_open, "rss_added_mb": added / 1024,
+        "breakdown": {k: round(v, 3) for k, v in br.items()},
+        "values": {t["id"]: t["value"] for t in result["targets"] if t["id"] in AVAILABILITY_TARGETS},
+    }
+    if per_asset:
+        doc["per_asset"] = {a: (s.by_state.get("up", 0.0) / (s.by_state.get("up", 0.0) + s.by_state.get("down", 0.0)))
+                            for a, s in ev.times.items()
+                            if s.by_state.get("up", 0.0) + s.by_state.get("down", 0.0) > 0}
+    store.close()
+    print(json.dumps(doc))
+    return 0
+
+
+# -- the phases ----------------------------------------------------------------------------------------------
+
+def bench_database(label: str, url: str, config: Path, folder: Path, args: argparse.Namespace,
+                   report: dict[str, Any]) -> dict[str, Any]:
+    wait_quiet(report)
+    log(f"{label}: measuring `opsmon sla` ({args.runs} runs, fresh process each)")
+    cli = measure_cli(config, folder, args.runs, label)
+    wait_quiet(report)
+    log(f"{label}: measuring evaluate() alone ({args.runs} runs, fresh process each)")
+    ev = measure_evaluate(url, folder, args.runs, label)
+    return {"cli": cli, "evaluate": ev}
+
+
+def bench_prometheus(folder: Path, args: argparse.Namespace, ps: int, pe: int,
+                     report: dict[str, Any]) -> dict[str, Any]:
+    ensure_prometheus()
+    step_ms = args.prom_step * 1000
+    res: dict[str, Any] = {"assets": args.prom_assets, "step_s": args.prom_step}
+    t0 = time.perf_counter()
+    sub = make_subset(args.prom_assets, ps, pe, step_ms, args.seed)
+    db = folder / "subset.db"
+    load_sqlite(db, sub)
+    res["intervals"] = len(sub.intervals)
+    res["transitions_in_period"] = sum(1 for r in sub.intervals if ps < r[2] < pe)
+    log(f"subset: {len(sub.assets)} assets, {len(sub.intervals)} up/down intervals on a {args.prom_step} s grid "
+        f"({time.perf_counter() - t0:.1f} s)")
+    (folder / "subset").mkdir()
+    config = write_config(folder / "subset", {"path": str(db)})
+    wait_quiet(report)
+    log("subset: opsmon CLI and evaluate()")
+    res["opsmon_cli"] = measure_cli(config, folder, args.runs, "subset")
+    res["opsmon_evaluate"] = measure_evaluate(f"sqlite:///{db}", folder, args.runs, "subset", per_asset=True)
+
+    om = folder / "up.om"
+    t0 = time.perf_counter()
+    res["samples"] = write_openmetrics(sub, om, step_ms)
+    res["openmetrics_mb"] = om.stat().st_size / 2**20
+    res["openmetrics_write_s"] = time.perf_counter() - t0
+    log(f"OpenMetrics: {res['samples']:,} samples, {res['openmetrics_mb']:.0f} MB ({res['openmetrics_write_s']:.1f} s)")
+    tsdb = folder / "tsdb"
+    hours = block_hours(ps - DAY, pe + DAY)
+    wait_quiet(report)
+    t, kb = run_child(["promtool", "tsdb", "create-blocks-from", "openmetrics", f"--max-block-duration={hours}h",
+                       str(om), str(tsdb)], folder / "promtool.out")
+    res["backfill_s"], res["backfill_peak_rss_mb"], res["block_hours"] = t, kb / 1024, hours
+    res["tsdb_mb"] = sum(p.stat().st_size for p in tsdb.rglob("*") if p.is_file()) / 2**20
+    log(f"promtool backfill: {t:.1f} s, peak {kb / 1024:.0f} MB, TSDB {res['tsdb_mb']:.1f} MB")
+    if not args.keep:
+        om.unlink()
+
+    prom = Prometheus(folder, tsdb)
+    try:
+        res["startup_s"] = prom.start()
+        log(f"prometheus ready in {res['startup_s']:.1f} s")
+        rng = f"{(pe - ps) // 1000}s"
+        at = f"{(pe - 1) / 1000:.3f}"  # range (end - period - 1 ms, end - 1 ms]: the samples in [start, end)
+        sel = f'up{{job="{PROM_JOB}"}}'
+        fleet = f"avg(avg_over_time({sel}[{rng}]))"
+        res["query"] = fleet
+        res["query_time"] = at
+        wait_quiet(report)
+        times, evals = [], []
+        data: dict[str, Any] = {}
+        for i in range(args.runs):
+            t, data = prom.query(fleet, at)
+            times.append(t)
+            evals.append(data.get("stats", {}).get("timings", {}).get("evalTotalTime"))
+            log(f"  prometheus query run {i + 1}: {t:.3f} s (engine {evals[-1]:.3f} s)")
+        res["query_s"], res["query_runs_s"], res["query_engine_s"] = min(times), times, min(evals)
+        res["query_samples"] = data.get("stats", {}).get("samples", {}).get("totalQueryableSamples")
+        res["value"] = float(data["result"][0]["value"][1])
+        weighted = f"sum(sum_over_time({sel}[{rng}])) / sum(count_over_time({sel}[{rng}]))"
+        _, d = prom.query(weighted, at)
+        res["value_time_weighted"] = float(d["result"][0]["value"][1])
+        _, d = prom.query(f"count_over_time({sel}[{rng}])", at)
+        counts = {float(r["value"][1]) for r in d["result"]}
+        res["samples_per_asset_in_period"] = sorted(counts)
+        _, d = prom.query(f"avg_over_time({sel}[{rng}])", at)
+        prom_per = {r["metric"]["instance"]: float(r["value"][1]) for r in d["result"]}
+        res["peak_rss_mb"] = prom.peak_rss_kb() / 1024
+    finally:
+        prom.stop()
+    ops_per = res["opsmon_evaluate"].pop("per_asset")
+    res["per_asset_compared"] = len(set(prom_per) & set(ops_per))
+    res["per_asset_missing"] = sorted(set(prom_per) ^ set(ops_per))[:10]
+    res["per_asset_max_diff"] = max((abs(prom_per[a] - ops_per[a]) for a in set(prom_per) & set(ops_per)),
+                                    default=None)
+    res["opsmon_value"] = res["opsmon_cli"]["values"]["servers_ok"]
+    res["diff"] = abs(res["value"] - res["opsmon_value"])
+    res["tolerance"] = 1e-9
+    res["off_grid_bound"] = res["transitions_in_period"] * step_ms / (args.prom_assets * (pe - ps))
+    res["same"] = (res["diff"] <= res["tolerance"] and res["per_asset_max_diff"] is not None
+                   and res["per_asset_max_diff"] <= res["tolerance"] and not res["per_asset_missing"])
+    return res
+
+
+# -- reporting -----------------------------------------------------------------------------------------------
+
+def _verdict(seconds: float, mb: float) -> str:
+    bad = [w for w, ok in (("time", seconds < GOAL_SECONDS), ("memory", mb < GOAL_MB)) if not ok]
+    return "PASS" if not bad else "FAIL (" + ", ".join(bad) + ")"
+
+
+def render(report: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgres")):
+        r = report.get(key)
+        if not r:
+            continue
+        c, e = r["cli"], r["evaluate"]
+        rows.append((f"{label} `opsmon sla` CLI", f"{c['seconds']:.3f}", f"{c['peak_rss_mb']:.0f}", "",
+                     f"{c['values']['servers_ok']:.6f}", _verdict(c["seconds"], c["peak_rss_mb"])))
+        rows.append((f"{label} evaluate() alone", f"{e['seconds']:.3f}", f"{e['process_peak_rss_mb']:.0f}",
+                     f"+{e['rss_added_mb']:.0f}", f"{e['values']['servers_ok']:.6f}",
+                     "PASS" if e["seconds"] < GOAL_SECONDS else "FAIL (time)"))
+    p = report.get("prometheus")
+    if p:
+        n = p["assets"]
+        rows.append((f"Prometheus query ({n} assets)", f"{p['query_s']:.3f}", f"{p['peak_rss_mb']:.0f}", "",
+                     f"{p['value']:.9f}", "-"))
+        c, e = p["opsmon_cli"], p["opsmon_evaluate"]
+        rows.append((f"opsmon CLI, same {n} (SQLite)", f"{c['seconds']:.3f}", f"{c['peak_rss_mb']:.0f}", "",
+                     f"{p['opsmon_value']:.9f}", "-"))
+        rows.append((f"opsmon evaluate(), same {n}", f"{e['seconds']:.3f}", f"{e['process_peak_rss_mb']:.0f}",
+                     f"+{e['rss_added_mb']:.0f}", f"{e['values']['servers_ok']:.9f}", "-"))
+    head = ("what", "time s", "peak RSS MB", "+RSS MB", "value", f"goal <{GOAL_SECONDS:g} s, <{GOAL_MB:g} MB")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(6)]
+    fmt = "  ".join(f"{{:{'<' if i in (0, 5) else '>'}{w}}}" for i, w in enumerate(widths))
+    s = report["setup"]
+    lines = [f"opsmon SLA benchmark: {PERIOD} in {TZ}, {s['assets']:,} assets, {s['intervals']:,} state intervals "
+             f"(seed {s['seed']}), best of {s['runs']} runs",
+             fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*r) for r in rows]
+    lines.append("")
+    lines.append("time: wall clock of a fresh process (CLI) or of evaluate() alone after imports and open_store();"
+                 " peak RSS: that process's maximum; +RSS: the peak added during evaluate(). value: servers_ok.")
+    for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgres")):
+        r = report.get(key)
+        if r:
+            e = r["evaluate"]
+            lines.append(f"{label}: imports {e['import_s']:.3f} s, open_store {e['open_store_s']:.3f} s; "
+                         f"evaluate() breakdown (warm, s): {e['breakdown']}")
+    if report.get("sqlite") and report.get("postgres"):
+        a, b = report["sqlite"]["cli"]["values"], report["postgres"]["cli"]["values"]
+        same = all(a[k] is not None and b[k] is not None and abs(a[k] - b[k]) <= 1e-12 for k in a)
+        lines.append("availability targets, SQLite vs PostgreSQL: "
+                     + ", ".join(f"{k}={a[k]:.6f}" for k in AVAILABILITY_TARGETS)
+                     + (" (identical on both)" if same else f" vs {b} (DIFFER)"))
+    if p:
+        ratio_e = p["query_s"] / p["opsmon_evaluate"]["seconds"]
+        ratio_c = p["query_s"] / p["opsmon_cli"]["seconds"]
+        lines.append(f"ratio, same {p['assets']} assets x {PERIOD}: Prometheus query {p['query_s']:.3f} s / "
+                     f"opsmon evaluate() {p['opsmon_evaluate']['seconds']:.4f} s = {ratio_e:.0f}x; "
+                     f"/ opsmon CLI {p['opsmon_cli']['seconds']:.3f} s = {ratio_c:.1f}x")
+        lines.append(f"values: Prometheus {p['value']!r} vs opsmon {p['opsmon_value']!r}, |diff| {p['diff']:.1e} "
+                     f"(tolerance {p['tolerance']:.0e}: boundaries on the {p['step_s']} s sample grid); per asset: "
+                     f"{p['per_asset_compared']} compared, max |diff| {p['per_asset_max_diff']:.1e} -> "
+                     + ("SAME" if p["same"] else "DIFFERENT"))
+        lines.append(f"Prometheus data: {p['samples']:,} samples ({p['samples_per_asset_in_period']} per asset in the "
+                     f"period, {p['query_samples']:,} scanned by the query; {p['intervals']:,} intervals for opsmon), "
+                     f"OpenMetrics {p['openmetrics_mb']:.0f} MB; promtool backfill {p['backfill_s']:.1f} s, peak "
+                     f"{p['backfill_peak_rss_mb']:.0f} MB, one {p['block_hours']}h block, TSDB {p['tsdb_mb']:.1f} MB; "
+                     f"startup {p['startup_s']:.1f} s; engine time {p['query_engine_s']:.3f} s; time-weighted "
+                     f"sum/count form {p['value_time_weighted']!r}; off-grid bound would be {p['off_grid_bound']:.1e}")
+        lines.append(f"query: {p['query']} at {p['query_time']}")
+    lines.append("setup: " + ", ".join(f"{k} {v:.1f} s" for k, v in s["phases_s"].items())
+                 + f"; whole run {report['total_s']:.0f} s")
+    if report.get("contention"):
+        lines.append("WARNING: another benchmark was running during the measurements")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--assets", type=int, default=10_000, help="assets in the estate (default 10000)")
+    p.add_argument("--intervals", type=int, default=1_000_000, help="state intervals (default 1000000)")
+    p.add_argument("--prom-assets", type=int, default=100, help="assets in the Prometheus comparison (default 100)")
+    p.add_argument("--prom-step", type=int, default=60, help="sample step of the up series, seconds (default 60)")
+    p.add_argument("--runs", type=int, default=3, help="runs per measurement; the best time counts (default 3)")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--skip-postgres", action="store_true")
+    p.add_argument("--skip-prometheus", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, TSDB, outputs)")
+    p.add_argument("--child-evaluate", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--child-per-asset", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if not args.child_evaluate:
+        if args.assets < 1 or args.intervals < 2 * args.assets:
+            p.error("need at least one asset and two intervals per asset")
+        if args.prom_assets < 1 or args.prom_step < 1 or args.runs < 1:
+            p.error("--prom-assets, --prom-step and --runs must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child_evaluate:
+        return child_evaluate(args.child_evaluate, args.child_per_asset)
+    from collector.sla.periods import parse_period
+    from collector.store.types import to_ms
+
+    start = time.perf_counter()
+    period = parse_period(PERIOD, TZ)
+    ps, pe = to_ms(period.start), to_ms(period.end)
+    folder = Path(tempfile.mkdtemp(prefix="opsmon-slabench-"))
+    phases: dict[str, float] = {}
+    report: dict[str, Any] = {"setup": {"assets": args.assets, "intervals": args.intervals, "seed": args.seed,
+                                        "runs": args.runs, "folder": str(folder), "phases_s": phases}}
+    pg: Postgres | None = None
+    try:
+        log(f"generating {args.assets:,} assets and {args.intervals:,} intervals (seed {args.seed}) in {folder}")
+        t = time.perf_counter()
+        est = make_estate(args.assets, args.intervals, ps, pe, args.seed)
+        phases["generate"] = time.perf_counter() - t
+        states: dict[str, int] = {}
+        for row in est.intervals:
+            states[row[1]] = states.get(row[1], 0) + 1
+        report["setup"]["interval_states"] = states
+        report["setup"]["crossing_start"] = sum(1 for r in est.intervals if r[2] < ps and (r[3] is None or r[3] > ps))
+        report["setup"]["crossing_end"] = sum(1 for r in est.intervals if r[2] < pe and (r[3] is None or r[3] > pe))
+        log(f"  {phases['generate']:.1f} s; states {states}; crossing the start {report['setup']['crossing_start']}, "
+            f"the end {report['setup']['crossing_end']}")
+
+        (folder / "sqlite").mkdir()
+        db = folder / "sqlite" / "opsmon.db"
+        t = time.perf_counter()
+        load_sqlite(db, est)
+        phases["load SQLite"] = time.perf_counter() - t
+        log(f"SQLite loaded in {phases['load SQLite']:.1f} s ({db.stat().st_size / 2**20:.0f} MB)")
+        config = write_config(folder / "sqlite", {"path": str(db)})
+        report["sqlite"] = bench_database("SQLite", f"sqlite:///{db}", config, folder, args, report)
+
+        if not args.skip_postgres:
+            pg = Postgres()
+            t = time.perf_counter()
+            url = pg.start()
+            load_postgres(url, est)
+            phases["start+load PostgreSQL"] = time.perf_counter() - t
+            log(f"PostgreSQL started and loaded (COPY, VACUUM ANALYZE) in {phases['start+load PostgreSQL']:.1f} s")
+            (folder / "postgres").mkdir()
+            report["postgres"] = bench_database("PostgreSQL", url, write_config(folder / "postgres", {"url": url}),
+                                                folder, args, report)
+            pg.stop()
+            pg = None
+        del est
+
+        if not args.skip_prometheus:
+            t = time.perf_counter()
+            report["prometheus"] = bench_prometheus(folder, args, ps, pe, report)
+            phases["Prometheus comparison"] = time.perf_counter() - t
+    finally:
+        if pg is not None:
+            pg.stop()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    report["total_s"] = time.perf_counter() - start
+    print(json.dumps(report, indent=2, default=str) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""A real `opsmon serve` process for tests, on a free loopback port with its own database."""
+from __future__ import annotations
+
+import signal
+import ssl
+import subprocess
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import OPSMON, ROOT, free_port, run_cli, write_config
+
+
+class Collector:
+    def __init__(self, tmp_path: Path, assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None) -> None:
+        """tls: (certificate, key, CA file) to serve HTTPS and verify it."""
+        self.port = free_port()
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.verify: Any = ssl.create_default_context(cafile=tls[2]) if tls else True
+        listen_tls = f"\n  tls_cert: {tls[0]}\n  tls_key: {tls[1]}" if tls else ""
+        (tmp_path / "assets.yaml").write_text(assets)
+        self.config = write_config(tmp_path, textwrap.dedent(f"""
+            timezone: Asia/Shanghai
+            database:
+              path: opsmon.db
+            listen:
+              host: 127.0.0.1
+              port: {self.port}{{listen_tls}}
+            scheduler:
+              default_interval: 1s
+              default_timeout: 0.8s
+            timeline:
+              down_after: 2
+              heartbeat_interval: 1s
+              tick: 0.2s
+            inventory:
+              files: [assets.yaml]
+        """).replace("{listen_tls}", listen_tls) + extra)
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        # Output goes to files, not pipes: a pipe nobody reads fills up and freezes the collector.
+        self._out = open(self.config.parent / "collector.out", "w+")  # noqa: SIM115 - closed in stop()
+        self._err = open(self.config.parent / "collector.err", "w+")  # noqa: SIM115
+        self.proc = subprocess.Popen([*OPSMON, "--config", str(self.config), "serve"], cwd=ROOT,
+                                     stdout=self._out, stderr=self._err, text=True)
+        wait_for(lambda: self._healthy(), 30, "collector API to answer")
+
+    def log(self) -> str:
+        return (self.config.parent / "collector.err").read_text()
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"collector exited: {self.log()}")
+        try:
+            return httpx.get(self.base + "/api/v1/health", timeout=1, verify=self.verify).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+        code = self.proc.returncode
+        self.proc = None
+        self._out.close()
+        self._err.close()
+        return code, (self.config.parent / "collector.out").read_text(), self.log()
+
+    def crash(self) -> None:
+        """kill -9: no flush, no goodbye."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self._out.close()
+        self._err.close()
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(self.base + path, headers=headers, timeout=5, verify=self.verify, **kw)
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        return {s["asset"]: s for s in self.get("/api/v1/states", self.token).json()}
+
+    token: str | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("--config", str(self.config), *args)
+
+
+def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
+    made: list[Collector] = []
+
+    def make(assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None) -> Collector:
+        c = Collector(tmp_path, assets, extra, tls)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        if c.proc is not None:
+            c.proc.kill()
+            c.proc.wait()

@@ -1,0 +1,310 @@
+"""The host agent: its collectors against independent oracles, its spool, and real processes end to end."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from agent.collectors import build
+from agent.config import load as load_agent_config
+from agent.errors import ConfigError
+from agent.spool import Spool
+from collector.store import open_store
+from collector.store.models import Asset, Observation
+from tests.conftest import ROOT
+from tests.peers.collector import Collector, wait_for
+
+AGENT = [sys.executable, "-m", "agent"]
+
+
+# -- collectors ------------------------------------------------------------------
+
+def test_collectors_return_their_declared_shapes_on_this_platform() -> None:
+    """Contract: every section is present with the right types; optional ones exactly when supported."""
+    reg = build(["definitely-not-running-xyz"])
+    m = reg.collect()
+    assert set(m) == {"cpu", "memory", "system", "filesystems", "disks", "net", "sensors", "services", "smart"}
+    assert all(v == 0 for v in reg.errors.values())
+    assert m["cpu"]["count"] >= 1 and len(m["cpu"]["per_core"]) == m["cpu"]["count"]
+    assert all(isinstance(v, float) for v in m["cpu"]["seconds"].values())
+    assert len(m["cpu"]["load"]) == 3
+    assert 0 < m["memory"]["available"] <= m["memory"]["total"]
+    assert m["system"]["uptime"] > 0 and m["system"]["procs"] > 1
+    assert m["services"] == {"definitely-not-running-xyz": False}
+    assert (m["smart"] is None) == (shutil.which("smartctl") is None)
+
+
+def test_filesystem_sizes_match_df() -> None:
+    """Oracle: `df -B1` on the same mount, within 1 % (other writers change free space meanwhile)."""
+    fs = {d["mountpoint"]: d for d in build([]).collect()["filesystems"]}
+    assert "/" in fs
+    out = subprocess.run(["df", "-B1", "--output=size,avail", "/"], capture_output=True, text=True, check=True)
+    size, avail = map(int, out.stdout.splitlines()[1].split())
+    assert fs["/"]["size"] == size
+    assert abs(fs["/"]["avail"] - avail) <= 0.01 * size
+    assert fs["/"]["files"] > 0
+
+
+def test_network_counters_match_proc_net_dev() -> None:
+    nets = {d["interface"]: d for d in build([]).collect()["net"]}
+    with open("/proc/net/dev") as fh:
+        rows = [line.split() for line in fh.readlines()[2:]]
+    lo = next(r for r in rows if r[0] == "lo:")
+    assert nets["lo"]["rx_bytes"] >= int(lo[1])  # counters only grow between the two reads
+    assert nets["lo"]["rx_bytes"] - int(lo[1]) < 10_000_000
+
+
+def test_service_presence_follows_the_process() -> None:
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        reg = build(["sleep"])
+        assert reg.collect()["services"] == {"sleep": True}
+    finally:
+        proc.kill()
+        proc.wait()
+    subprocess.run(["pkill", "-x", "sleep"], check=False)
+    assert reg.collect()["services"] == {"sleep": False}
+
+
+# -- config and spool ----------------------------------------------------------------
+
+def test_agent_config_errors_name_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+
+    def err(text: str) -> ConfigError:
+        path.write_text(text)
+        path.chmod(0o600)
+        with pytest.raises(ConfigError) as e:
+            load_agent_config(path)
+        return e.value
+
+    base = 'collector_url = "http://127.0.0.1:1"\ntoken = "opsmon_agent_x"\n'
+    assert err(base + "colour = 1\n").key == "colour"
+    assert err('token = "opsmon_agent_x"\n').key == "collector_url"
+    assert err('collector_url = "http://127.0.0.1:1"\ntoken = "secret"\n').key == "token"
+    assert err(base + 'interval = "soon"\n').key == "interval"
+    assert "invalid TOML" in str(err("collector_url = \n"))
+    path.write_text(base)
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others; chmod 600"):
+        load_agent_config(path)
+
+
+def test_spool_is_bounded_oldest_first_and_counts_survive_restarts(tmp_path: Path) -> None:
+    spool = Spool(str(tmp_path), max_bytes=3000, max_age=3600)
+    for seq in range(1, 11):
+        spool.put(seq, b"x" * 1000)
+    assert len(spool) == 3 and spool.dropped == 7
+    assert [p.name for p, _ in spool.oldest()] == [f"{s:020d}.report" for s in (8, 9, 10)]
+    again = Spool(str(tmp_path), max_bytes=3000, max_age=3600)
+    assert again.dropped == 7 and len(again) == 3
+    assert again.enforce(now=time.time() + 7200) == 3  # all older than an hour
+    assert again.dropped == 10
+
+
+# -- end to end ---------------------------------------------------------------------
+
+def agent_config(tmp_path: Path, url: str, token: str, extra: str = "") -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\n'
+                    f'spool_dir = "{tmp_path / "spool"}"\ntimeout = 2\n' + extra)
+    path.chmod(0o600)
+    return path
+
+
+class AgentProc:
+    def __init__(self, config: Path) -> None:
+        self.log = config.parent / f"agent-{time.monotonic_ns()}.log"
+        with open(self.log, "w") as err:
+            self.proc = subprocess.Popen([*AGENT, "--config", str(config)], cwd=ROOT, stdout=err, stderr=err)
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=20)
+        return self.log.read_text()
+
+
+def agent_rows(c: Collector, asset: str) -> int:
+    store = open_store(f"sqlite:///{c.config.parent / 'opsmon.db'}", migrate=False)
+    with store.session() as s:
+        n = s.scalar(select(func.count(Observation.id)).where(Observation.asset_id == asset,
+                                                               Observation.check_id == "agent"))
+    store.close()
+    return n
+
+
+@pytest.fixture
+def started(collector_factory):
+    c = collector_factory("assets: []\n", extra="api:\n  public_read: true\nagents:\n  interval: 1s\n")
+    c.start()
+    return c
+
+
+def test_agent_reports_and_the_host_is_up_with_facts_and_metrics(started: Collector, tmp_path: Path) -> None:
+    c = started
+    enrolled = c.cli("agents", "enroll", "web-01", "--category", "server", "--site", "urumqi")
+    assert enrolled.returncode == 0, enrolled.stderr
+    token = enrolled.stdout.strip()
+    assert token.startswith("opsmon_agent_")
+    agent = AgentProc(agent_config(tmp_path, c.base, token, 'services = ["python3"]\n'))
+    try:
+        wait_for(lambda: c.states().get("web-01", {}).get("state") == "up", 20, "web-01 up")
+        metrics = c.get("/metrics").text
+        assert 'opsmon_host_cpu_seconds_total{asset="web-01",mode="user"}' in metrics
+        assert 'opsmon_host_filesystem_avail_bytes{asset="web-01",device=' in metrics
+        assert 'opsmon_agent_last_report_timestamp_seconds{asset="web-01"}' in metrics
+        asset = c.get("/api/v1/assets/web-01").json()
+        assert asset["category"] == "server" and asset["site"] == "urumqi"
+    finally:
+        err = agent.stop()
+    store = open_store(f"sqlite:///{c.config.parent / 'opsmon.db'}", migrate=False)
+    with store.session() as s:
+        facts = s.get(Asset, "web-01").facts
+    store.close()
+    assert facts["hostname"] and facts["cpu_count"] >= 1 and facts["memory_bytes"] > 0
+    assert token not in err and token not in c.stop()[2]  # secrets never logged
+
+
+def test_wrong_or_revoked_token_is_refused_and_stores_nothing(started: Collector, tmp_path: Path) -> None:
+    c = started
+    token = c.cli("agents", "enroll", "pc-07", "--category", "computer").stdout.strip()
+    body = json.dumps({"schema": 1, "stream": "ab" * 16, "seq": 1, "ts": time.time(), "interval": 1,
+                       "metrics": {}}).encode()
+
+    def post(tok: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        return httpx.post(c.base + "/api/v1/agent/report", content=body, headers=headers, timeout=5)
+
+    assert post(None).status_code == 401
+    assert post("opsmon_agent_wrong").status_code == 401
+    assert post(token.replace("opsmon_agent_", "opsmon_")).status_code == 401
+    assert c.cli("agents", "revoke", "pc-07").returncode == 0
+    time.sleep(6)  # the collector's token cache lives 5 s
+    assert post(token).status_code == 401
+    assert agent_rows(c, "pc-07") == 0
+
+
+def test_duplicates_are_stored_once_and_a_fast_clock_is_corrected(started: Collector) -> None:
+    c = started
+    token = c.cli("agents", "enroll", "db-01").stdout.strip()
+    now = time.time()
+
+    def post(seq: int, ts: float, sent_at: float | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        if sent_at is not None:
+            headers["X-Opsmon-Sent-At"] = str(sent_at)
+        doc = {"schema": 1, "stream": "cd" * 16, "seq": seq, "ts": ts, "interval": 1, "metrics": {}}
+        return httpx.post(c.base + "/api/v1/agent/report", json=doc, headers=headers, timeout=5)
+
+    r = post(1, now, now)
+    assert r.json() == {"status": "accepted", "interval": 1.0}
+    assert post(1, now, now).json()["status"] == "duplicate"
+    # An agent whose clock is 1 h fast: the offset measured at send corrects its timestamp.
+    r = post(2, now + 3600, now + 3600)
+    assert r.json()["status"] == "accepted"
+    # Without the send time there is nothing to correct by: a timestamp 1 h ahead is refused.
+    r = post(3, time.time() + 3600, None)
+    assert r.status_code == 422 and "in the future" in r.json()["detail"]
+    r = post(4, now, None)
+    assert r.status_code == 200
+    bad = httpx.post(c.base + "/api/v1/agent/report", content=b"{not json",
+                     headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert bad.status_code == 422
+    time.sleep(1.5)  # writer flush
+    assert agent_rows(c, "db-01") == 3  # seq 1, 2, 4
+    store = open_store(f"sqlite:///{c.config.parent / 'opsmon.db'}", migrate=False)
+    with store.session() as s:
+        stamps = [o.ts.timestamp() for o in s.scalars(select(Observation).where(Observation.asset_id == "db-01"))]
+    store.close()
+    assert all(abs(t - now) < 5 for t in stamps), stamps  # the fast report landed at the true time
+
+
+def test_collector_outage_is_spooled_replayed_and_never_down(collector_factory, tmp_path: Path) -> None:
+    c = collector_factory("assets: []\n", extra="api:\n  public_read: true\nagents:\n  interval: 1s\n")
+    c.start()
+    token = c.cli("agents", "enroll", "file-01").stdout.strip()
+    agent = AgentProc(agent_config(tmp_path, c.base, token))
+    wait_for(lambda: c.states().get("file-01", {}).get("state") == "up", 20, "file-01 up")
+    before = agent_rows(c, "file-01")
+    assert c.stop()[0] == 0
+    time.sleep(5)  # the agent spools about 5 reports
+    spooled = len(list((tmp_path / "spool").glob("*.report")))
+    assert spooled >= 3
+    # Kill the agent too and restart it: the spool and the sequence survive.
+    agent.proc.kill()
+    agent.proc.wait()
+    stream_before = json.loads((tmp_path / "spool" / "stream.json").read_text())
+    agent = AgentProc(agent_config(tmp_path, c.base, token))
+    time.sleep(2)
+    c.start()
+    try:
+        wait_for(lambda: not list((tmp_path / "spool").glob("*.report")), 20, "the spool to drain")
+        wait_for(lambda: c.states().get("file-01", {}).get("state") == "up", 20, "file-01 up again")
+        time.sleep(1.5)
+        after = agent_rows(c, "file-01")
+        assert after - before >= spooled  # every spooled report arrived
+        stream_after = json.loads((tmp_path / "spool" / "stream.json").read_text())
+        assert stream_after["stream"] == stream_before["stream"] and stream_after["seq"] > stream_before["seq"]
+        hist = c.get("/api/v1/assets/file-01/history").json()
+        states = [i["state"] for i in hist["intervals"]]
+        assert "down" not in states, hist["intervals"]
+        assert ("unknown", "collector not running") in [(i["state"], i["reason"]) for i in hist["intervals"]]
+    finally:
+        agent.stop()
+
+
+def test_silent_agent_is_down_or_degraded_when_ping_still_answers(collector_factory, tmp_path: Path) -> None:
+    c = collector_factory("""
+assets:
+  - {id: app-01, category: server, address: 127.0.0.1, checks: [{type: icmp}]}
+""", extra="api:\n  public_read: true\nagents:\n  interval: 1s\n")
+    c.start()
+    token = c.cli("agents", "enroll", "app-01").stdout.strip()
+    lone = c.cli("agents", "enroll", "app-02").stdout.strip()
+    (tmp_path / "a1").mkdir()
+    (tmp_path / "a2").mkdir()
+    a1 = AgentProc(agent_config(tmp_path / "a1", c.base, token))
+    a2 = AgentProc(agent_config(tmp_path / "a2", c.base, lone))
+    wait_for(lambda: c.states().get("app-01", {}).get("state") == "up"
+             and c.states().get("app-02", {}).get("state") == "up", 20, "both up")
+    a1.proc.kill()
+    a2.proc.kill()
+    a1.proc.wait()
+    a2.proc.wait()
+    wait_for(lambda: c.states()["app-01"]["state"] == "degraded" and c.states()["app-02"]["state"] == "down",
+             15, "app-01 degraded (ping answers) and app-02 down")
+    assert c.states()["app-02"]["reason"] == "agent: agent not reporting"
+    assert "agent not reporting" in c.states()["app-01"]["reason"]
+
+
+def test_agent_verifies_the_collector_certificate(collector_factory, tmp_path: Path) -> None:
+    from tests.test_checks import _tls_files
+
+    ca, _ = _tls_files(tmp_path, days=30)
+    c = collector_factory("assets: []\n", extra="api:\n  public_read: true\nagents:\n  interval: 1s\n",
+                          tls=(tmp_path / "cert.pem", tmp_path / "key.pem", ca))
+    c.start()
+    token = c.cli("agents", "enroll", "tls-01").stdout.strip()
+    untrusting = tmp_path / "no-ca"
+    untrusting.mkdir()
+    bad = AgentProc(agent_config(untrusting, c.base, token))
+    (tmp_path / "ca").mkdir()
+    good = AgentProc(agent_config(tmp_path / "ca", c.base, token, f'ca_file = "{ca}"\n'))
+    try:
+        wait_for(lambda: c.states().get("tls-01", {}).get("state") == "up", 20, "tls-01 up over verified TLS")
+        time.sleep(2)
+        assert len(list((untrusting / "spool").glob("*.report"))) >= 1  # refused to talk: kept its reports
+    finally:
+        err = bad.stop()
+        good.stop()
+    assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
+    assert os.stat(untrusting / "spool").st_mode & 0o077 == 0  # spool readable by the agent's user only
