@@ -14,7 +14,8 @@ from typing import Any
 from agent import __version__
 
 
-def _serve_metrics(agent: Any, listen: str) -> None:
+def _serve_metrics(agent: Any, port: int) -> None:
+    """A local /metrics for an existing Prometheus; loopback only, so it never faces the network."""
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.registry import Collector
 
@@ -26,8 +27,7 @@ def _serve_metrics(agent: Any, listen: str) -> None:
 
     registry = CollectorRegistry()
     registry.register(Local())
-    host, _, port = listen.rpartition(":")
-    start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+    start_http_server(port, addr="127.0.0.1", registry=registry)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.once:
         agent.cycle()
         return 0
-    if cfg.metrics_listen:
-        _serve_metrics(agent, cfg.metrics_listen)
+    if cfg.metrics_port:
+        _serve_metrics(agent, cfg.metrics_port)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: agent.stop.set())
     logging.getLogger("opsmon.agent").info("agent started", extra={"collector": cfg.collector_url,

@@ -30,13 +30,13 @@ class AgentConfig:
     ca_file: str | None = None
     timeout: float = 10.0
     services: tuple[str, ...] = ()
-    metrics_listen: str | None = None
+    metrics_port: int | None = None  # local /metrics on 127.0.0.1 only; off when None
     smartctl: str | None = None
     log_level: str = "INFO"
 
 
 KEYS = {"collector_url", "token", "token_file", "interval", "spool_dir", "spool_max_mb", "spool_max_age",
-        "ca_file", "timeout", "services", "metrics_listen", "smartctl", "log_level"}
+        "ca_file", "timeout", "services", "metrics_port", "smartctl", "log_level"}
 
 
 def _duration(file: str, key: str, value: Any) -> float:
@@ -91,9 +91,9 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
     max_mb = data.get("spool_max_mb", 50)
     if not isinstance(max_mb, (int, float)) or isinstance(max_mb, bool) or max_mb <= 0:
         raise ConfigError(file, "spool_max_mb", "expected a positive number of megabytes")
-    listen = data.get("metrics_listen")
-    if listen is not None and not (isinstance(listen, str) and re.match(r"^[\w.:\[\]-]+:\d+$", listen)):
-        raise ConfigError(file, "metrics_listen", "expected host:port, e.g. 127.0.0.1:9101")
+    port = data.get("metrics_port")
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535):
+        raise ConfigError(file, "metrics_port", "expected a port number (the endpoint binds 127.0.0.1 only)")
     level = data.get("log_level", "INFO")
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(file, "log_level", "one of DEBUG, INFO, WARNING, ERROR")
@@ -104,5 +104,5 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
         spool_max_bytes=int(max_mb * 1024 * 1024),
         spool_max_age=_duration(file, "spool_max_age", data.get("spool_max_age", "7d")),
         ca_file=data.get("ca_file"), timeout=_duration(file, "timeout", data.get("timeout", 10)),
-        services=tuple(services), metrics_listen=listen, smartctl=data.get("smartctl"), log_level=level,
+        services=tuple(services), metrics_port=port, smartctl=data.get("smartctl"), log_level=level,
     )

@@ -20,7 +20,7 @@ from agent.errors import ConfigError
 from agent.spool import Spool
 from collector.store import open_store
 from collector.store.models import Asset, Observation
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.peers.collector import Collector, wait_for
 
 AGENT = [sys.executable, "-m", "agent"]
@@ -155,9 +155,12 @@ def test_agent_reports_and_the_host_is_up_with_facts_and_metrics(started: Collec
     assert enrolled.returncode == 0, enrolled.stderr
     token = enrolled.stdout.strip()
     assert token.startswith("opsmon_agent_")
-    agent = AgentProc(agent_config(tmp_path, c.base, token, 'services = ["python3"]\n'))
+    port = free_port()
+    agent = AgentProc(agent_config(tmp_path, c.base, token, f'services = ["python3"]\nmetrics_port = {port}\n'))
     try:
         wait_for(lambda: c.states().get("web-01", {}).get("state") == "up", 20, "web-01 up")
+        local = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text  # the agent's own, loopback only
+        assert "opsmon_host_memory_total_bytes " in local and 'opsmon_host_cpu_seconds_total{mode="idle"}' in local
         metrics = c.get("/metrics").text
         assert 'opsmon_host_cpu_seconds_total{asset="web-01",mode="user"}' in metrics
         assert 'opsmon_host_filesystem_avail_bytes{asset="web-01",device=' in metrics
