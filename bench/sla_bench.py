@@ -423,17 +423,31 @@ def wait_quiet(report: dict[str, Any], limit: float = 3600.0) -> None:
         report["waited_for_other_bench_s"] = round(time.monotonic() - t0, 1)
 
 
+# Peak RSS of a child must not come from wait4() in this process: a child forked (or vforked) from a
+# process as big as this one starts with its maxrss already at this process's RSS (Linux keeps the
+# pre-exec high-water mark), which would report the generator's 1M tuples as opsmon's memory. So each
+# measured command is spawned by a small launcher (python -S, ~10 MB) that reports its child's rusage.
+_LAUNCHER = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - t0
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {elapsed!r} {usage.ru_maxrss}")
+"""
+
+
 def run_child(cmd: list[str], out: Path) -> tuple[float, int]:
     """Run cmd with stdout to `out`; (wall seconds, peak RSS in kB of that child alone)."""
+    stats = out.with_suffix(".rusage")
     with out.open("wb") as stdout, out.with_suffix(".err").open("wb") as stderr:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {out.with_suffix('.err').read_text()[-2000:]}")
-    return elapsed, int(usage.ru_maxrss)
+        subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(stats), *cmd], stdout=stdout, stderr=stderr,
+                       cwd=ROOT, check=True)
+    code, elapsed, maxrss = stats.read_text(encoding="ascii").split()
+    if int(code) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {out.with_suffix('.err').read_text()[-2000:]}")
+    return float(elapsed), int(maxrss)
 
 
 def opsmon_bin() -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import select
@@ -20,13 +20,9 @@ from collector.checks import CheckSpec
 from collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
 from collector.errors import ConfigError, InvalidInput, NotFound
 from collector.fields import FROZEN, ObjectId
-from collector.states import CATEGORIES, CRITICALITIES
+from collector.states import Category, Criticality
 from collector.store import Store
 from collector.store.models import Asset
-
-Category = Literal["server", "computer", "peripheral", "network", "security", "link", "system"]
-Criticality = Literal["low", "medium", "high", "critical"]
-assert set(Category.__args__) == set(CATEGORIES) and set(Criticality.__args__) == set(CRITICALITIES)  # type: ignore[attr-defined]
 
 
 class AssetSpec(BaseModel):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, get_args
 
 UP = "up"
 DOWN = "down"
@@ -14,8 +15,10 @@ MAINTENANCE = "maintenance"
 STATES = (UP, DOWN, DEGRADED, UNREACHABLE, UNKNOWN, MAINTENANCE)
 RESULT_STATUSES = (UP, DOWN, DEGRADED, UNKNOWN)
 
-CATEGORIES = ("server", "computer", "peripheral", "network", "security", "link", "system")
-CRITICALITIES = ("low", "medium", "high", "critical")
+Category = Literal["server", "computer", "peripheral", "network", "security", "link", "system"]
+Criticality = Literal["low", "medium", "high", "critical"]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+CRITICALITIES: tuple[str, ...] = get_args(Criticality)
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,3 +384,17 @@ def test_bundled_target_table_holds_the_budget_targets() -> None:
             "system_availability": (">=", 0.95), "satisfaction": (">=", 0.95),
             "data_transmission_effective_rate": (">=", 0.90), "self_monitoring_publication_rate": (">=", 0.95)}
     assert {t.id: (t.comparator, t.threshold) for t in table.targets} == want
+
+
+def test_imported_history_before_creation_counts_from_its_first_interval(store: Store) -> None:
+    """Created in opsmon on 09-01 (its migration day), with history imported from 07-10 to 08-10.
+
+    It existed from 07-10: 07-10..08-10 up (31 d), 08-10..09-01 no data (22 d), then up (29 d 16 h
+    to 09-30 16:00Z). Coverage = (31 + 29 2/3) / (31 + 22 + 29 2/3)."""
+    created = utc(2026, 9, 1)
+    seed(store, [("mig", "server", created, None)],
+         [("mig", "up", utc(2026, 7, 10), utc(2026, 8, 10)), ("mig", "up", created, None)])
+    t = run(store)["servers"]
+    observed = 31 * D + (E - created).total_seconds()
+    assert t["detail"]["observed_seconds"] == observed
+    assert t["coverage"] == pytest.approx(observed / (observed + 22 * D))

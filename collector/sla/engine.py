@@ -10,18 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from collector.sla.periods import Period
 from collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
 from collector.sla.targets import Target, TargetTable
 from collector.store import Store
-from collector.store.models import Asset, Incident, TargetValue
+from collector.store.models import Asset, Incident, StateInterval, TargetValue
 from collector.store.types import to_ms
 
 MONTHS = {"year": 12, "quarter": 3, "month": 1}
 
+# One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
 _SUM = """
 SELECT asset_id, state,
        SUM({least}(COALESCE(end_ts, :asof), :asof) - {greatest}(start_ts, :ps)) AS ms
@@ -29,7 +30,6 @@ FROM state_intervals
 WHERE start_ts < :asof AND (end_ts IS NULL OR end_ts > :ps)
 GROUP BY asset_id, state
 """
-_FIRST = "SELECT asset_id, MIN(start_ts) FROM state_intervals GROUP BY asset_id"
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,17 @@ class Evaluation:
         sqlite = store.dialect == "sqlite"
         query = _SUM.format(least="MIN" if sqlite else "LEAST", greatest="MAX" if sqlite else "GREATEST")
         with store.session() as session:
-            rows = session.scalars(select(Asset)).all()
-            firsts = dict(session.execute(text(_FIRST)).all())
+            rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.created_at,
+                                          Asset.removed_at)).all()
             sums = session.execute(text(query), {"ps": ps, "asof": asof}).all()
+            # An asset created after the period began may have imported history from before its
+            # creation: it existed since its first interval. Only those few need the lookup.
+            late = [r.id for r in rows if to_ms(r.created_at) > ps]
+            firsts: dict[str, int] = {}
+            for i in range(0, len(late), 500):
+                firsts.update(session.execute(
+                    select(StateInterval.asset_id, func.min(text("start_ts")))
+                    .where(StateInterval.asset_id.in_(late[i:i + 500])).group_by(StateInterval.asset_id)).all())
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from collector.config.yamlfile import read_yaml
 from collector.errors import ConfigError
 from collector.fields import FROZEN, Duration, ObjectId
-from collector.inventory import Category
+from collector.states import Category
 
 Measure = Literal["availability", "response_time", "response_rate", "count", "manual"]
 Comparator = Literal[">=", ">", "<=", "<"]
