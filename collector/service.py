@@ -319,7 +319,14 @@ def serve(config: CollectorConfig) -> int:
             loop.add_signal_handler(sig, stop.set)
         await service.run(stop)
 
-    asyncio.run(main())
+    try:
+        import uvloop  # the faster event loop where available; plain asyncio otherwise
+
+        factory = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())
     print("opsmon stopped; all observations written.", flush=True)
     return 0
 
