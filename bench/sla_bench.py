@@ -38,8 +38,9 @@ the bound would be transitions x step / observed time (printed as "off-grid boun
 How to run (from the repository root):
     .venv/bin/python bench/sla_bench.py                 # full defaults, ~5 minutes here
     .venv/bin/python bench/sla_bench.py --assets 1000 --intervals 100000 --prom-assets 20   # quick
+    .venv/bin/python bench/sla_bench.py --sqlite-covering-index --skip-postgres --skip-prometheus
     flags: --assets --intervals --prom-assets --prom-step --runs --seed --skip-postgres
-           --skip-prometheus --json --keep
+           --skip-prometheus --sqlite-covering-index (also measure SQLite with a candidate index) --json --keep
 
 What it needs: the opsmon venv (.venv, with psycopg), PostgreSQL server binaries
 (/usr/lib/postgresql/*/bin; a throwaway cluster on 127.0.0.1 run as the `postgres` user when root,
@@ -89,6 +90,7 @@ ASSET_COLUMNS = ("id", "name", "category", "site", "address", "tags", "criticali
                  "facts", "created_at", "updated_at", "removed_at")
 INTERVAL_COLUMNS = ("asset_id", "state", "start_ts", "end_ts", "reason")
 PROM_JOB = "sla_bench"
+COVERING_INDEX = "ix_bench_intervals_asset_state_span"
 
 
 def log(msg: str) -> None:
@@ -486,7 +488,7 @@ def measure_evaluate(url: str, folder: Path, runs: int, label: str, per_asset: b
         doc["process_peak_rss_mb"] = kb / 1024
         times.append(doc["seconds"])
         log(f"  {label} evaluate() run {i + 1}: {doc['seconds']:.3f} s, +{doc['rss_added_mb']:.0f} MB "
-            f"(process peak {kb / 1024:.0f} MB); breakdown {doc['breakdown']}")
+            f"(process peak {kb / 1024:.0f} MB); {doc['breakdown']}")
         if best is None or doc["seconds"] < best["seconds"]:
             best = doc
     assert best is not None
@@ -494,17 +496,25 @@ def measure_evaluate(url: str, folder: Path, runs: int, label: str, per_asset: b
     return best
 
 
+def _short_sql(statement: str) -> str:
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= 90 else flat[:87] + "..."
+
+
 def child_evaluate(url: str, per_asset: bool) -> int:
-    """In a fresh process: import, open the store, then time evaluate() alone (printed as JSON)."""
+    """In a fresh process: import, open the store, then time evaluate() alone (printed as JSON).
+
+    Breakdown: every SQL statement evaluate() sent is captured, then replayed alone on the raw DB-API
+    connection (execute + fetchall, best of 3), so the report says which query takes the time whatever
+    shape the engine has; the rest of evaluate() is Python (row handling, per-target arithmetic).
+    """
     t0 = time.perf_counter()
-    from sqlalchemy import select, text
+    from sqlalchemy import event
 
     from collector.sla import engine
     from collector.sla.periods import parse_period
     from collector.sla.targets import bundled_targets_path, load_targets
     from collector.store import open_store
-    from collector.store.models import Asset
-    from collector.store.types import to_ms
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -512,6 +522,12 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     table = load_targets(bundled_targets_path())
     period = parse_period(PERIOD, TZ)
     t_open = time.perf_counter() - t0
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
     try:  # reset the peak-RSS counter so VmHWM below is the peak during evaluate() alone
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
             f.write("5")
@@ -522,36 +538,38 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     result = engine.evaluate(store, table, period)
     seconds = time.perf_counter() - t0
     added = max(0, _status_kb("VmHWM") - rss0)
-    # Where the time goes: the engine's three reads, run again the same way (warm).
-    sqlite = store.dialect == "sqlite"
-    q = engine._SUM.format(least="MIN" if sqlite else "LEAST", greatest="MAX" if sqlite else "GREATEST")
-    params = {"ps": to_ms(period.start), "asof": to_ms(min(period.end, engine.datetime.now(engine.UTC)))}
-    br: dict[str, float] = {}
-    with store.session() as session:
-        t = time.perf_counter()
-        session.scalars(select(Asset)).all()
-        br["assets_orm"] = time.perf_counter() - t
-        t = time.perf_counter()
-        session.execute(text(engine._FIRST)).all()
-        br["first_starts"] = time.perf_counter() - t
-        t = time.perf_counter()
-        session.execute(text(q), params).all()
-        br["sum_by_state"] = time.perf_counter() - t
-    t = time.perf_counter()
-    ev = engine.Evaluation(store, period)
-    br["load_total"] = time.perf_counter() - t
-    t = time.perf_counter()
-    ev.evaluate(table, store)
-    br["targets"] = time.perf_counter() - t
+    event.remove(store.engine, "before_cursor_execute", capture)
+    statements = []
+    raw = store.engine.raw_connection()
+    try:
+        for statement, parameters in captured:
+            best, rows = float("inf"), 0
+            for _ in range(3):
+                cur = raw.cursor()
+                t = time.perf_counter()
+                cur.execute(statement, parameters)
+                rows = len(cur.fetchall())
+                best = min(best, time.perf_counter() - t)
+                cur.close()
+            statements.append({"sql": _short_sql(statement), "rows": rows, "s": round(best, 4)})
+        raw.rollback()
+    finally:
+        raw.close()
+    statements.sort(key=lambda x: -x["s"])
+    breakdown: dict[str, Any] = {"sql_total_s": round(sum(x["s"] for x in statements), 3),
+                                 "python_s": round(seconds - sum(x["s"] for x in statements), 3)}
     doc: dict[str, Any] = {
         "seconds": seconds, "import_s": t_import, "open_store_s": t_open, "rss_added_mb": added / 1024,
-        "breakdown": {k: round(v, 3) for k, v in br.items()},
+        "breakdown": breakdown, "statements": statements,
         "values": {t["id"]: t["value"] for t in result["targets"] if t["id"] in AVAILABILITY_TARGETS},
     }
     if per_asset:
-        doc["per_asset"] = {a: (s.by_state.get("up", 0.0) / (s.by_state.get("up", 0.0) + s.by_state.get("down", 0.0)))
-                            for a, s in ev.times.items()
-                            if s.by_state.get("up", 0.0) + s.by_state.get("down", 0.0) > 0}
+        ev = engine.Evaluation(store, period)
+        doc["per_asset"] = {}
+        for a, s in ev.times.items():
+            up, down = s.by_state.get("up", 0.0), s.by_state.get("down", 0.0)
+            if up + down > 0:
+                doc["per_asset"][a] = up / (up + down)
     store.close()
     print(json.dumps(doc))
     return 0
@@ -662,7 +680,8 @@ def _verdict(seconds: float, mb: float) -> str:
 
 def render(report: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str, str, str, str]] = []
-    for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgres")):
+    dbs = (("SQLite", "sqlite"), ("SQLite+cover.idx", "sqlite_covering"), ("PostgreSQL", "postgres"))
+    for label, key in dbs:
         r = report.get(key)
         if not r:
             continue
@@ -687,18 +706,23 @@ def render(report: dict[str, Any]) -> str:
     fmt = "  ".join(f"{{:{'<' if i in (0, 5) else '>'}{w}}}" for i, w in enumerate(widths))
     s = report["setup"]
     lines = [f"opsmon SLA benchmark: {PERIOD} in {TZ}, {s['assets']:,} assets, {s['intervals']:,} state intervals "
-             f"(seed {s['seed']}), best of {s['runs']} runs",
+             f"(seed {s['seed']}), best of {s['runs']} runs; code {s['code']}; {os.cpu_count()} CPUs, "
+             f"load average {s['loadavg_at_start']:.2f} at start",
              fmt.format(*head), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
     lines.append("")
     lines.append("time: wall clock of a fresh process (CLI) or of evaluate() alone after imports and open_store();"
                  " peak RSS: that process's maximum; +RSS: the peak added during evaluate(). value: servers_ok.")
-    for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgres")):
+    for label, key in dbs:
         r = report.get(key)
         if r:
             e = r["evaluate"]
-            lines.append(f"{label}: imports {e['import_s']:.3f} s, open_store {e['open_store_s']:.3f} s; "
-                         f"evaluate() breakdown (warm, s): {e['breakdown']}")
+            b = e["breakdown"]
+            lines.append(f"{label}: in the evaluate() process, imports {e['import_s']:.3f} s, open_store() "
+                         f"{e['open_store_s']:.3f} s; evaluate() {e['seconds']:.3f} s = SQL {b['sql_total_s']:.3f} s "
+                         f"(each statement replayed alone) + Python {b['python_s']:.3f} s; slowest statements:")
+            for st in e["statements"][:3]:
+                lines.append(f"    {st['s']:.3f} s  {st['rows']:>6} rows  {st['sql']}")
     if report.get("sqlite") and report.get("postgres"):
         a, b = report["sqlite"]["cli"]["values"], report["postgres"]["cli"]["values"]
         same = all(a[k] is not None and b[k] is not None and abs(a[k] - b[k]) <= 1e-12 for k in a)
@@ -709,8 +733,8 @@ def render(report: dict[str, Any]) -> str:
         ratio_e = p["query_s"] / p["opsmon_evaluate"]["seconds"]
         ratio_c = p["query_s"] / p["opsmon_cli"]["seconds"]
         lines.append(f"ratio, same {p['assets']} assets x {PERIOD}: Prometheus query {p['query_s']:.3f} s / "
-                     f"opsmon evaluate() {p['opsmon_evaluate']['seconds']:.4f} s = {ratio_e:.0f}x; "
-                     f"/ opsmon CLI {p['opsmon_cli']['seconds']:.3f} s = {ratio_c:.1f}x")
+                     f"opsmon evaluate() {p['opsmon_evaluate']['seconds']:.4f} s = {ratio_e:.3g}x; "
+                     f"/ opsmon CLI {p['opsmon_cli']['seconds']:.3f} s = {ratio_c:.3g}x")
         lines.append(f"values: Prometheus {p['value']!r} vs opsmon {p['opsmon_value']!r}, |diff| {p['diff']:.1e} "
                      f"(tolerance {p['tolerance']:.0e}: boundaries on the {p['step_s']} s sample grid); per asset: "
                      f"{p['per_asset_compared']} compared, max |diff| {p['per_asset_max_diff']:.1e} -> "
@@ -729,6 +753,18 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _code_version() -> str:
+    """HEAD and whether collector/ has uncommitted changes: the figures are for that code."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "collector"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + uncommitted changes in collector/" if dirty else "")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -740,6 +776,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--skip-prometheus", action="store_true")
+    p.add_argument("--sqlite-covering-index", action="store_true",
+                   help="also measure SQLite after CREATE INDEX ON state_intervals (asset_id, state, start_ts, end_ts)"
+                        " (a candidate fix: the engine's GROUP BY then reads the index alone, no temp B-tree)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, TSDB, outputs)")
     p.add_argument("--child-evaluate", metavar="URL", help=argparse.SUPPRESS)
@@ -767,6 +806,8 @@ def main(argv: list[str] | None = None) -> int:
     phases: dict[str, float] = {}
     report: dict[str, Any] = {"setup": {"assets": args.assets, "intervals": args.intervals, "seed": args.seed,
                                         "runs": args.runs, "folder": str(folder), "phases_s": phases}}
+    report["setup"]["code"] = _code_version()
+    report["setup"]["loadavg_at_start"] = os.getloadavg()[0]
     pg: Postgres | None = None
     try:
         log(f"generating {args.assets:,} assets and {args.intervals:,} intervals (seed {args.seed}) in {folder}")
@@ -790,6 +831,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"SQLite loaded in {phases['load SQLite']:.1f} s ({db.stat().st_size / 2**20:.0f} MB)")
         config = write_config(folder / "sqlite", {"path": str(db)})
         report["sqlite"] = bench_database("SQLite", f"sqlite:///{db}", config, folder, args, report)
+        if args.sqlite_covering_index:
+            t = time.perf_counter()
+            con = sqlite3.connect(db)
+            con.execute(f"CREATE INDEX {COVERING_INDEX} ON state_intervals (asset_id, state, start_ts, end_ts)")
+            con.close()
+            phases["covering index"] = time.perf_counter() - t
+            log(f"SQLite: covering index created in {phases['covering index']:.1f} s")
+            report["sqlite_covering"] = bench_database("SQLite+index", f"sqlite:///{db}", config, folder, args, report)
 
         if not args.skip_postgres:
             pg = Postgres()

@@ -76,6 +76,7 @@ class CheckTrack:
     last_ts: datetime | None = None
     last_status: str | None = None
     last_reason: str = ""
+    silenced: bool = False  # the confirmed status came from silence, not from a result
 
 
 @dataclass
@@ -155,8 +156,16 @@ class Timeline:
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
         self.emit(Op("observation", obs.asset_id, (obs.check_id, ts, obs.status, obs.reason, obs.latency_ms)))
+        silenced_since = ct.since if ct.silenced else None
         if self._feed(ct, obs.status, obs.reason, ts):
-            self._own_changed(track, ct.since or ts, ts)
+            at = ct.since or ts
+            if (silenced_since is not None and ct.confirmed == UP
+                    and (ts - silenced_since).total_seconds() <= ct.conf.interval):
+                # A result from within one interval of the silence's start (a replayed agent report)
+                # proves the silence was the path, not the host: undo it from its start.
+                at = silenced_since
+            ct.silenced = False
+            self._own_changed(track, at, ts)
         elif track.state == UNREACHABLE:
             self._reevaluate(track, ts, ts, own=True)
 
@@ -169,6 +178,7 @@ class Timeline:
                     due = ct.last_ts + timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
                     if now >= due and ct.confirmed != ct.conf.silence:
                         ct.confirmed, ct.pending, ct.pending_count = ct.conf.silence, None, 0
+                        ct.silenced = True
                         ct.since = ct.last_ts + timedelta(seconds=ct.conf.interval)
                         ct.reason = ct.conf.silence_reason or (
                             f"no result since {ct.last_ts.isoformat(timespec='seconds')}")

@@ -247,3 +247,32 @@ def test_down_after_is_configurable(down_after: int) -> None:
         assert tl.tracks["a"].state == UP
     obs(tl, "a", 100, DOWN)
     assert tl.tracks["a"].state == DOWN
+
+
+def test_agent_silence_is_down_and_a_replay_from_within_an_interval_undoes_it() -> None:
+    """Reports every 10 s; the path to the collector breaks after t=10; down from t=20 (next report due).
+
+    The agent spooled and replays t=20, 30, ... once the path is back: the first replay is within one
+    interval of the silence's start, so the down interval is relabelled up from its start."""
+    sink = MemorySink()
+    tl = Timeline(sink, MaintenanceBook([], "UTC"))
+    tl.upsert_asset("h", None, None, (), [CheckConf("agent", 10.0, 1, 1, DOWN, "agent not reporting")], at(0))
+    obs(tl, "h", 0, UP, "agent")
+    obs(tl, "h", 10, UP, "agent")
+    tl.tick(at(41))
+    assert sink.states("h")[-1] == (DOWN, at(20), None)
+    for t in (20, 30, 40, 50):
+        obs(tl, "h", t, UP, "agent")
+    # One up interval from the first report: the false down was merged back into it.
+    assert sink.states("h") == [(UP, at(0), None)]
+
+
+def test_agent_back_after_a_real_outage_keeps_the_outage() -> None:
+    """The host rebooted: its next report comes 5 minutes after the silence began, so the down stays."""
+    sink = MemorySink()
+    tl = Timeline(sink, MaintenanceBook([], "UTC"))
+    tl.upsert_asset("h", None, None, (), [CheckConf("agent", 10.0, 1, 1, DOWN, "agent not reporting")], at(0))
+    obs(tl, "h", 5, UP, "agent")
+    tl.tick(at(40))
+    obs(tl, "h", 320, UP, "agent")
+    assert sink.states("h")[-2:] == [(DOWN, at(15), at(320)), (UP, at(320), None)]
