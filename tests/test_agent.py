@@ -311,3 +311,81 @@ def test_agent_verifies_the_collector_certificate(collector_factory, tmp_path: P
         good.stop()
     assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
     assert os.stat(untrusting / "spool").st_mode & 0o077 == 0  # spool readable by the agent's user only
+
+
+class Gate:
+    """A TCP relay between agent and collector that the test can cut and restore."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.target = target_port
+        self.port = free_port()
+        self.open = threading.Event()
+        self.open.set()
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import select
+        import socket as s
+
+        srv = s.socket()
+        srv.setsockopt(s.SOL_SOCKET, s.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", self.port))
+        srv.listen(64)
+        srv.settimeout(0.2)
+        while not self._stop:
+            try:
+                client, _ = srv.accept()
+            except OSError:
+                continue
+            if not self.open.is_set():
+                client.close()  # the path is cut: connections die at once
+                continue
+            upstream = s.create_connection(("127.0.0.1", self.target))
+            for sock in (client, upstream):
+                sock.settimeout(5)
+            while True:
+                ready, _, _ = select.select([client, upstream], [], [], 5)
+                if not ready:
+                    break
+                done = False
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        done = True
+                        break
+                    (upstream if sock is client else client).sendall(data)
+                if done:
+                    break
+            client.close()
+            upstream.close()
+        srv.close()
+
+    def close(self) -> None:
+        self._stop = True
+
+
+def test_a_broken_path_to_a_running_collector_is_not_down_time(started: Collector, tmp_path: Path) -> None:
+    """The collector runs throughout; the agent cannot reach it for 6 s, spools, then replays.
+
+    While cut, the host shows down (agent not reporting); after the replay the history holds no down."""
+    c = started
+    token = c.cli("agents", "enroll", "branch-01").stdout.strip()
+    gate = Gate(c.port)
+    agent = AgentProc(agent_config(tmp_path, f"http://127.0.0.1:{gate.port}", token))
+    try:
+        wait_for(lambda: c.states().get("branch-01", {}).get("state") == "up", 20, "branch-01 up")
+        gate.open.clear()
+        wait_for(lambda: c.states()["branch-01"]["state"] == "down", 15, "branch-01 down while cut")
+        time.sleep(2)
+        gate.open.set()
+        wait_for(lambda: not list((tmp_path / "spool").glob("*.report")), 20, "the spool to drain")
+        wait_for(lambda: c.states()["branch-01"]["state"] == "up", 10, "branch-01 up again")
+        hist = c.get("/api/v1/assets/branch-01/history").json()["intervals"]
+        assert "down" not in [i["state"] for i in hist], hist
+    finally:
+        agent.stop()
+        gate.close()
