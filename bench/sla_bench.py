@@ -10,10 +10,11 @@ What it measures
      its end with one open interval. It is loaded once into SQLite and once into PostgreSQL.
   2. `opsmon --config <tmp>/collector.yaml sla --period 2026Q3 --format json` exactly as a user runs it
      (a fresh process each time: interpreter start, imports, migrations check, the query, JSON out):
-     wall time and peak RSS (os.wait4's rusage of that very child), best time of --runs (3) runs,
-     largest peak RSS. Goal: under 2 s and under 500 MB, on SQLite and on PostgreSQL.
-     Also evaluate() alone, timed inside a fresh child process after imports and open_store(), with
-     the RSS it adds (peak-RSS counter reset just before it), and a breakdown of its three reads.
+     wall time and peak RSS (ru_maxrss of that very child, from wait4() in a small launcher process),
+     best time of --runs (3) runs, largest peak RSS. Goal: under 2 s and under 500 MB, on SQLite and
+     on PostgreSQL. Also evaluate() alone, timed inside a fresh child process after imports and
+     open_store(), with the RSS it adds (peak-RSS counter reset just before it), and a breakdown:
+     every SQL statement it sent, replayed alone (which query takes the time), the rest being Python.
   3. Side by side, a real Prometheus (Debian's package, installed with apt-get when missing) computing
      the same availability as `avg_over_time` of a 0/1 `up` series over the period, for a subset of
      --prom-assets assets sampled every --prom-step seconds (backfilled with `promtool tsdb
@@ -21,11 +22,11 @@ What it measures
      Prometheus has no notion of maintenance or unknown time). Both times, their ratio, both values.
 
 Why the Prometheus subset is 100 assets at 60 s by default: measured here (2 cores), one asset-quarter
-at 60 s is 135,360 samples (94 days incl. a day either side), i.e. ~7.3 MB of OpenMetrics text;
-promtool needs ~0.24 s per asset and peaks at roughly the input size in RSS (it maps the whole file),
-and the query scans ~18 M samples/s. 100 assets (0.73 GB of text, ~25 s backfill, ~0.7 s query) keeps
-the whole run within a few minutes; everything scales linearly, so 1,000 assets would be a 7.3 GB file,
-~4 min of backfill and a ~7 s query for the same answer.
+at 60 s is 135,360 samples (94 days incl. a day either side), ~7 MB of OpenMetrics text; promtool
+needs ~0.3 s per asset and peaks at about the input size in RSS (it holds the whole file), and the
+query scans ~13-18 M samples/s. 100 assets (697 MB of text, ~30 s backfill at 800 MB peak, ~1 s query)
+keeps the whole run near 2 minutes; everything scales linearly, so 1,000 assets would be a 7 GB file,
+~5 min of backfill with a ~7 GB peak, and a ~10 s query for the same answer.
 
 Why the values agree exactly: in the subset every interval boundary is on the sample grid (multiples
 of --prom-step), so each sample stands for exactly one step of one state and the sample mean over the
@@ -36,7 +37,7 @@ boundaries off the grid, each state change could shift up to one step of time be
 the bound would be transitions x step / observed time (printed as "off-grid bound" for reference).
 
 How to run (from the repository root):
-    .venv/bin/python bench/sla_bench.py                 # full defaults, ~5 minutes here
+    .venv/bin/python bench/sla_bench.py                 # full defaults, ~2.5 minutes here
     .venv/bin/python bench/sla_bench.py --assets 1000 --intervals 100000 --prom-assets 20   # quick
     .venv/bin/python bench/sla_bench.py --sqlite-covering-index --skip-postgres --skip-prometheus
     flags: --assets --intervals --prom-assets --prom-step --runs --seed --skip-postgres
