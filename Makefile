@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench dist clean
+.PHONY: run test lint bench bench-sla bench-agent dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ test: lint
 lint: $(STAMP)
 	$(PY) -m ruff check collector agent tests bench
 
+# Benchmarks are run by hand, not by `make test`: each prints its figures beside its peer tool's.
 bench: $(STAMP)
 	$(PY) bench/scheduler_bench.py
+
+bench-sla: $(STAMP)
+	$(PY) bench/sla_bench.py
 
 dist: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .
