@@ -114,12 +114,17 @@ def cmd_assets_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from collector.history import current_states
+    from collector.history import current_states, last_heartbeat
     from collector.inventory import list_assets
 
     store = _store(args)
     states = current_states(store)
     now = datetime.now(UTC)
+    beat = last_heartbeat(store)
+    if beat is not None and (now - beat).total_seconds() > 60:
+        print(f"collector not running since {beat:%Y-%m-%d %H:%M:%S}Z (its last heartbeat): "
+              "states below are as it left them\n")
+        now = beat
     table = [("ASSET", "CATEGORY", "SITE", "STATE", "FOR", "REASON")]
     from collector.durations import format_duration
 

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 20
 MAX_FUTURE = 300.0
 CHECK_ID = "agent"
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 class AgentReport(BaseModel):
@@ -71,12 +76,18 @@ class Ingest:
                 self.agents.setdefault(row.agent, AgentState()).streams[row.stream] = row.max_seq
         self.accepted = 0
         self.duplicates = 0
+        self.render_errors = 0
 
     def parse(self, body: bytes) -> AgentReport:
         if len(body) > MAX_BYTES:
             raise InvalidInput(f"report larger than {MAX_BYTES} bytes")
         try:
-            return AgentReport.model_validate_json(body)
+            # NaN and Infinity are not JSON; they would also be refused by PostgreSQL's JSON type later.
+            data = json.loads(body, parse_constant=_no_constants)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"not a JSON report: {str(exc)[:100]}") from None
+        try:
+            return AgentReport.model_validate(data)
         except ValidationError as exc:
             e = exc.errors()[0]
             where = ".".join(str(p) for p in e["loc"]) or "(report)"

@@ -87,7 +87,13 @@ class AgentCollector(Collector):
                 continue
             last.add_metric([name], state.last_ts.timestamp())
             offset.add_metric([name], state.offset)
-            for fam in families(state.metrics, {"asset": name}):
+            try:
+                mine = list(families(state.metrics, {"asset": name}))
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                # One agent of another version or a broken report must not take /metrics down for all.
+                self.ingest.render_errors += 1
+                continue
+            for fam in mine:
                 if fam.name in merged:
                     merged[fam.name].samples.extend(fam.samples)
                 else:
@@ -118,6 +124,8 @@ class CollectorMetrics:
                                         registry=self.registry)
         self.store_queue = Gauge("opsmon_store_queue_length", "Timeline operations waiting to be written",
                                  registry=self.registry)
+        self.store_dropped = Gauge("opsmon_store_dropped_ops", "Operations the store refused for good since start",
+                                   registry=self.registry)
         self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
                                     registry=self.registry)
 

@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,6 +76,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self.lock = InstanceLock(self.store)
         self.socket: socket.socket | None = None
+        self.flushed = True
         self.ingest = Ingest(self.store, self._emit, self.timeline.observe, clock, self._ensure_agent_tracked)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
@@ -83,6 +85,7 @@ class Service:
         self.metrics.watch_sla(lambda: self.sla_snapshot)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
+        self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
 
     # -- wiring ------------------------------------------------------------
     def _emit(self, op: Op) -> None:
@@ -254,7 +257,7 @@ class Service:
         for task in self._tasks:
             task.cancel()
         self.ctx.pinger.close()
-        self.writer.stop()
+        self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()
         if serve in done and serve.exception() is not None:
@@ -327,6 +330,10 @@ def serve(config: CollectorConfig) -> int:
         factory = None
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(main())
+    if not service.flushed or service.writer.dropped:
+        print(f"opsmon stopped, but the store did not take everything: {service.writer.queue.qsize()} operations "
+              f"unwritten, {service.writer.dropped} refused (see the log)", file=sys.stderr, flush=True)
+        return 1
     print("opsmon stopped; all observations written.", flush=True)
     return 0
 

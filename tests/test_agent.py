@@ -63,16 +63,19 @@ def test_network_counters_match_proc_net_dev() -> None:
     assert nets["lo"]["rx_bytes"] - int(lo[1]) < 10_000_000
 
 
-def test_service_presence_follows_the_process() -> None:
-    proc = subprocess.Popen(["sleep", "30"])
+def test_service_presence_follows_the_process(tmp_path: Path) -> None:
+    """A process with a name of its own, so nothing else on the machine can answer for it."""
+    name = f"osvc{os.getpid() % 100000}"
+    exe = tmp_path / name
+    shutil.copy("/bin/sleep", exe)
+    proc = subprocess.Popen([str(exe), "30"])
     try:
-        reg = build(["sleep"])
-        assert reg.collect()["services"] == {"sleep": True}
+        reg = build([name])
+        assert reg.collect()["services"] == {name: True}
     finally:
         proc.kill()
         proc.wait()
-    subprocess.run(["pkill", "-x", "sleep"], check=False)
-    assert reg.collect()["services"] == {"sleep": False}
+    assert reg.collect()["services"] == {name: False}
 
 
 # -- config and spool ----------------------------------------------------------------

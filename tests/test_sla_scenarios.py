@@ -398,3 +398,17 @@ def test_imported_history_before_creation_counts_from_its_first_interval(store: 
     observed = 31 * D + (E - created).total_seconds()
     assert t["detail"]["observed_seconds"] == observed
     assert t["coverage"] == pytest.approx(observed / (observed + 22 * D))
+
+
+def test_open_intervals_end_at_the_last_heartbeat_when_no_collector_runs(store: Store) -> None:
+    """Down since 08-01 and the collector crashed at 08-02 (last heartbeat): only 1 day is down."""
+    from collector.store.models import Heartbeat
+
+    t0 = utc(2026, 8, 1)
+    seed(store, [("s1", "server", S - timedelta(days=100), None)],
+         [("s1", "up", S - timedelta(days=1), t0), ("s1", "down", t0, None)])
+    with store.session.begin() as s:
+        s.add(Heartbeat(id=1, ts=t0 + timedelta(days=1), started_ts=S, pid=1))
+    t = run(store)["servers"]
+    assert t["detail"]["down_seconds"] == D
+    assert t["detail"]["unknown_seconds"] == (E - t0).total_seconds() - D  # the rest: no data

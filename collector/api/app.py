@@ -89,7 +89,9 @@ def create_app(service: Service) -> FastAPI:
     async def health() -> dict[str, Any]:
         """Liveness plus the numbers that tell whether the collector keeps up."""
         return {
-            "status": "ok",
+            "status": "ok" if service.writer.healthy else "degraded",
+            "store_writer_alive": service.writer.alive,
+            "store_dropped_ops": service.writer.dropped,
             "version": __version__,
             "started": service.started.isoformat(),
             "assets": len(service.assets),
@@ -227,7 +229,11 @@ def create_app(service: Service) -> FastAPI:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_REPORT:
             return JSONResponse({"detail": f"report larger than {MAX_REPORT} bytes"}, status_code=413)
-        body = await request.body()
+        body = b""
+        async for chunk in request.stream():  # bounded even without Content-Length (chunked uploads)
+            body += chunk
+            if len(body) > MAX_REPORT:
+                return JSONResponse({"detail": f"report larger than {MAX_REPORT} bytes"}, status_code=413)
         agent, asset_id = found
         report = service.ingest.parse(body)
         status = service.ingest.accept(agent, asset_id, report, request.headers.get("x-opsmon-sent-at"))

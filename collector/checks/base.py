@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import logging
 import socket
 import ssl
@@ -43,7 +44,11 @@ class CheckSpecBase(BaseModel):
 
     @property
     def check_id(self) -> str:
-        return self.id or self.default_id()
+        """Explicit id, or a readable default cut to fit the 128-character column (with a hash to stay unique)."""
+        cid = self.id or self.default_id()
+        if len(cid) > 120:
+            cid = cid[:100] + "~" + hashlib.sha1(cid.encode()).hexdigest()[:12]
+        return cid
 
 
 @dataclass

@@ -32,7 +32,8 @@ class HttpSpec(CheckSpecBase):
     headers: dict[str, str] = Field(default_factory=dict)
 
     def default_id(self) -> str:
-        return f"http:{self.url}"
+        # Never put credentials from the URL into an id: ids appear in states, logs and the API.
+        return "http:" + re.sub(r"^(https?://)[^/@]*@", r"\1", self.url)
 
     @field_validator("url")
     @classmethod

@@ -17,17 +17,18 @@ from collector.sla.periods import Period
 from collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
 from collector.sla.targets import Target, TargetTable
 from collector.store import Store
-from collector.store.models import Asset, Incident, StateInterval, TargetValue
+from collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
 from collector.store.types import to_ms
 
 MONTHS = {"year": 12, "quarter": 3, "month": 1}
+STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
 
 # One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
 _SUM = """
 SELECT asset_id, state,
-       SUM({least}(COALESCE(end_ts, :asof), :asof) - {greatest}(start_ts, :ps)) AS ms
+       SUM({least}(COALESCE(end_ts, :open_until), :asof) - {greatest}(start_ts, :ps)) AS ms
 FROM state_intervals
-WHERE start_ts < :asof AND (end_ts IS NULL OR end_ts > :ps)
+WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps)
 GROUP BY asset_id, state
 """
 
@@ -67,7 +68,13 @@ class Evaluation:
         with store.session() as session:
             rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.created_at,
                                           Asset.removed_at)).all()
-            sums = session.execute(text(query), {"ps": ps, "asof": asof}).all()
+            # Open intervals last until now only while a collector runs; after a stop or crash
+            # they end at its last heartbeat, and the rest is no data (as the next start records it).
+            beat = session.get(Heartbeat, 1)
+            open_until = asof
+            if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
+                open_until = min(asof, to_ms(beat.ts))
+            sums = session.execute(text(query), {"ps": ps, "asof": asof, "open_until": open_until}).all()
             # An asset created after the period began may have imported history from before its
             # creation: it existed since its first interval. Only those few need the lookup.
             late = [r.id for r in rows if to_ms(r.created_at) > ps]

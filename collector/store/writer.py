@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from collector.store.db import Store
 from collector.store.models import AgentStream, Asset, Heartbeat, Observation, StateInterval, Transition
@@ -39,6 +39,8 @@ class StoreWriter:
         self.queue: queue.Queue[Op] = queue.Queue()
         self.batches = 0
         self.failures = 0
+        self.dropped = 0
+        self.last_success = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
         self._idle = threading.Event()
 
@@ -51,10 +53,20 @@ class StoreWriter:
     def heartbeat(self) -> None:
         self.queue.put(Op("heartbeat", "", ()))
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Flush everything queued, write a last heartbeat, and end the thread."""
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Flush everything queued, write a last heartbeat, end the thread; False if that did not finish."""
         self.queue.put(_STOP)
         self._thread.join(timeout)
+        return not self._thread.is_alive() and self.queue.qsize() == 0
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def healthy(self) -> bool:
+        """Alive, and not stuck retrying (the heartbeat is written by every batch)."""
+        return self._thread.is_alive() and time.monotonic() - self.last_success < 60.0
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until what is queued now is committed (for tests and shutdown)."""
@@ -79,25 +91,46 @@ class StoreWriter:
                 except queue.Empty:
                     break
             stopping = any(op is _STOP for op in got)
-            self._commit_with_retry([op for op in got if op is not _STOP])
+            try:
+                self._commit_with_retry([op for op in got if op is not _STOP])
+            except Exception:  # never let the thread die: later batches must still be written
+                log.exception("store writer: unexpected error; batch set aside")
+                self.dropped += len(got)
             for _ in got:
                 self.queue.task_done()
             if stopping:
                 return
 
     def _commit_with_retry(self, batch: list[Op]) -> None:
+        """Retry what may pass later (database away, locked); set aside what never will.
+
+        A permanent error (a value the schema refuses) in one operation must not hold back
+        the rest: the batch is then written one operation at a time, and only the bad ones
+        are logged and counted as dropped.
+        """
         delay = 0.5
         while True:
             try:
                 self._commit(batch)
                 self.batches += 1
+                self.last_success = time.monotonic()
                 return
-            except SQLAlchemyError as exc:
+            except (OperationalError, InterfaceError) as exc:
                 self.failures += 1
-                log.error("store write failed; retrying", extra={"error": str(getattr(exc, "orig", exc))[:200],
-                                                                 "ops": len(batch), "retry_in": delay})
+                log.error("store write failed; retrying", extra={"error": _reason(exc), "ops": len(batch),
+                                                                 "retry_in": delay})
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
+            except SQLAlchemyError as exc:
+                self.failures += 1
+                if len(batch) == 1:
+                    self.dropped += 1
+                    log.error("store refused an operation; dropped",
+                              extra={"error": _reason(exc), "op": batch[0].kind, "asset": batch[0].asset_id})
+                    return
+                for op in batch:
+                    self._commit_with_retry([op])
+                return
 
     def _commit(self, batch: list[Op]) -> None:
         observations = []
@@ -158,3 +191,7 @@ class StoreWriter:
             updated = conn.execute(update(Heartbeat.__table__).where(Heartbeat.__table__.c.id == 1).values(**values))
             if updated.rowcount == 0:
                 conn.execute(insert(Heartbeat.__table__).values(id=1, **values))
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]

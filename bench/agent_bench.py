@@ -1,0 +1,577 @@
+#!/usr/bin/env python3
+"""Agent benchmark: the opsmon host agent beside Debian's prometheus-node-exporter and zabbix-agent.
+
+What it measures, side by side in one window on this machine:
+
+  opsmon agent   `python -m agent --config agent.toml` (mode 0600, interval 1, two services that exist, the
+                 full collector set: cpu, memory, system, filesystems, disks, net, sensors, services and
+                 smart where smartctl is installed) pushing to a real `opsmon serve` on a free loopback port
+                 with a temporary SQLite database (`agents: {interval: 1s}`), enrolled with
+                 `opsmon agents enroll bench-01`. Collections = the agent's own sequence numbers (its
+                 spool's stream.json), which must all reach the collector (the spool stays empty).
+  node_exporter  `prometheus-node-exporter --web.listen-address=127.0.0.1:PORT` with its default
+                 collectors, scraped once a second over a keep-alive HTTP connection with Prometheus'
+                 headers (Accept text/plain 0.0.4, Accept-Encoding gzip).
+  zabbix_agentd  `zabbix_agentd -f` with a temporary config (Server=127.0.0.1, ListenIP=127.0.0.1, a free
+                 ListenPort, no ServerActive, AllowRoot=1, pid and log files in the temp dir), polled once a
+                 second with Zabbix's passive protocol (ZBXD header, one key per TCP connection, as
+                 zabbix_get and the Zabbix server do) for an item set comparable to the agent's report: see
+                 zabbix_items().
+
+For each: resident memory sampled once a second from /proc/PID/status (VmRSS; zabbix_agentd forks
+workers, so its main process and the sum over all its processes are shown, with PSS from smaps_rollup,
+which does not double-count shared pages), and CPU per collection = utime+stime delta from /proc/PID/stat
+over the window / collections in the window. Children's CPU (cutime+cstime: the agent runs `smartctl
+--scan` every collection where smartctl is installed) is shown on a separate line.
+
+Then, in this process, where the agent's time goes: Registry.collect() alone and each collector alone
+(time.process_time over --calls calls, plus RUSAGE_CHILDREN for subprocesses), Agent.make_report()
+(collect + host facts + JSON + stream file), json.dumps of a report, and Transport.send() of one report
+to the same collector (a second enrolled agent, bench-02). And reference RSS: a bare interpreter, with
+psutil, with psutil + prometheus-client, and with the agent's modules imported.
+
+Goals (from the issue): the agent's RSS under 30 MB and its CPU under 5 ms per collection.
+
+    .venv/bin/python bench/agent_bench.py [--duration 300] [--warmup 10] [--calls 300] [--json]
+
+Needs the Debian packages prometheus-node-exporter and zabbix-agent (`apt-get install -y ...`); none of
+them is started as a service, every process started here is stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+OPSMON = [PY, "-m", "collector"]
+NODE_EXPORTER = "prometheus-node-exporter"
+ZABBIX_AGENTD = "zabbix_agentd"
+SERVICES = ["zabbix_agentd", "prometheus-node-exporter"]  # both run during the window
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+GOAL_RSS_MB = 30.0
+GOAL_CPU_MS = 5.0
+
+
+# -- /proc ------------------------------------------------------------------------------
+
+def proc_cpu(pid: int) -> tuple[float, float]:
+    """(utime+stime, cutime+cstime) in seconds."""
+    with open(f"/proc/{pid}/stat") as fh:
+        rest = fh.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK, (int(rest[13]) + int(rest[14])) / CLK_TCK
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds over all cores since boot, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        ticks = [int(x) for x in fh.readline().split()[1:]]
+    total = sum(ticks[:8])  # guest time is already counted in user
+    return (total - ticks[3] - ticks[4]) / CLK_TCK, total / CLK_TCK
+
+
+def proc_ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def proc_kb(pid: int, field: str, file: str = "status") -> int:
+    with open(f"/proc/{pid}/{file}") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (zabbix_agentd's workers)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = proc_ppid(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    out, frontier = [pid], [pid]
+    while frontier:
+        kids = [p for p, pp in parents.items() if pp in frontier]
+        out += kids
+        frontier = kids
+    return out
+
+
+class Watched:
+    """One measured program: its processes, RSS samples and CPU at the window's ends."""
+
+    def __init__(self, name: str, pid: int, tree: bool = False) -> None:
+        self.name, self.pid, self.tree = name, pid, tree
+        self.rss_main: list[int] = []
+        self.rss_all: list[int] = []
+        self.pss_all: list[int] = []
+        self.nprocs = 1
+        self.cpu0 = self.cpu1 = (0.0, 0.0)
+        self.collections0 = self.collections1 = 0
+
+    def pids(self) -> list[int]:
+        return descendants(self.pid) if self.tree else [self.pid]
+
+    def cpu(self) -> tuple[float, float]:
+        own = children = 0.0
+        for p in self.pids():
+            try:
+                a, b = proc_cpu(p)
+            except OSError:
+                continue
+            own, children = own + a, children + b
+        return own, children
+
+    def sample(self) -> None:
+        pids = self.pids()
+        self.nprocs = len(pids)
+        rss = pss = 0
+        for p in pids:
+            try:
+                rss += proc_kb(p, "VmRSS")
+                pss += proc_kb(p, "Pss", "smaps_rollup")
+            except OSError:
+                continue
+        self.rss_main.append(proc_kb(self.pid, "VmRSS"))
+        self.rss_all.append(rss)
+        self.pss_all.append(pss)
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+def free_port(low: int = 0, high: int = 0) -> int:
+    """A free loopback port; within [low, high] when given (zabbix_agentd takes 1024-32767 only)."""
+    import random
+
+    for _ in range(200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", random.randint(low, high) if high else 0))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SystemExit("no free port")
+
+
+def wait_for(cond: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = cond()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+        time.sleep(0.1)
+    raise SystemExit(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+def zabbix_get(port: int, key: str, timeout: float = 3.0) -> str:
+    """One passive check: ZBXD\\x01 + 8-byte little-endian length + key; the answer has the same header."""
+    data = key.encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"ZBXD\x01" + struct.pack("<Q", len(data)) + data)
+        chunks = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    if raw[:4] != b"ZBXD":
+        raise RuntimeError(f"zabbix_agentd answered {raw[:40]!r} for {key}")
+    (length,) = struct.unpack("<Q", raw[5:13])
+    return raw[13:13 + length].decode(errors="replace")
+
+
+def zabbix_items() -> list[str]:
+    """Comparable to one opsmon report: CPU, load, memory, swap, filesystem, disks, every NIC, uptime,
+    process count and the two services' processes."""
+    nics = sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else ["lo"]
+    items = ["system.cpu.util[,user]", "system.cpu.util[,system]", "system.cpu.util[,iowait]",
+             "system.cpu.util[,idle]", "system.cpu.load[all,avg1]", "system.cpu.load[all,avg5]",
+             "system.cpu.num", "vm.memory.size[total]", "vm.memory.size[available]", "system.swap.size[,total]",
+             "system.swap.size[,free]", "vfs.fs.size[/,total]", "vfs.fs.size[/,free]", "vfs.fs.inode[/,free]",
+             "vfs.dev.read[,operations]", "vfs.dev.write[,operations]"]
+    for nic in nics:
+        items += [f"net.if.in[{nic}]", f"net.if.out[{nic}]"]
+    items += ["system.uptime", "system.boottime", "proc.num[]"] + [f"proc.num[{s}]" for s in SERVICES]
+    return items
+
+
+class Scraper:
+    """node_exporter scraped like Prometheus does: one keep-alive connection, gzip accepted."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        self.bytes = 0
+        self.samples = 0
+
+    def scrape(self) -> None:
+        headers = {"Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1", "Accept-Encoding": "gzip",
+                   "X-Prometheus-Scrape-Timeout-Seconds": "1"}
+        try:
+            self.conn.request("GET", "/metrics", headers=headers)
+            resp = self.conn.getresponse()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            self.conn.request("GET", "/metrics", headers=headers)
+            resp = self.conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"node_exporter answered HTTP {resp.status}")
+        self.bytes = len(body)
+        if resp.getheader("Content-Encoding") == "gzip":
+            import gzip
+
+            body = gzip.decompress(body)
+        self.samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+
+
+def read_seq(spool_dir: Path) -> int:
+    try:
+        return int(json.loads((spool_dir / "stream.json").read_text())["seq"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def rss_of_snippet(code: str) -> float:
+    """VmRSS (MB) of a fresh interpreter after running `code`."""
+    out = subprocess.run([PY, "-c", code + "\nimport re\nprint(re.search(r'VmRSS:\\s+(\\d+)', "
+                          "open('/proc/self/status').read()).group(1))"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, check=True)
+    return int(out.stdout.split()[-1]) / 1024
+
+
+# -- in-process breakdown -----------------------------------------------------------------
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def per_call(fn: Any, calls: int) -> tuple[float, float]:
+    """(own CPU ms, children CPU ms) per call."""
+    fn()
+    t0, c0 = time.process_time(), children_cpu()
+    for _ in range(calls):
+        fn()
+    return (time.process_time() - t0) / calls * 1000, (children_cpu() - c0) / calls * 1000
+
+
+def breakdown(collector_url: str, token: str, spool: Path, calls: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from agent.collectors import build
+    from agent.collectors.facts import host_facts
+    from agent.config import AgentConfig
+    from agent.runner import Agent
+
+    out: dict[str, Any] = {"calls": calls}
+    reg = build(list(SERVICES), None)
+    out["collect"] = per_call(reg.collect, calls)
+    out["collectors"] = {c.name: per_call(c.collect, calls) for c in reg.collectors}
+    absent = next(c for c in build(["no-such-process-xyz"], None).collectors if c.name == "services")
+    out["services_one_absent"] = per_call(absent.collect, min(calls, 100))
+    cfg = AgentConfig(collector_url=collector_url, token=token, interval=1.0, spool_dir=str(spool),
+                      services=tuple(SERVICES))
+    agent = Agent(cfg)
+    _, body = agent.make_report()
+    out["report_bytes"] = len(body)
+    out["make_report"] = per_call(agent.make_report, calls)
+    out["host_facts"] = per_call(host_facts, calls)
+    doc = json.loads(body)
+    out["json_dumps"] = per_call(lambda: json.dumps(doc, separators=(",", ":")).encode(), calls)
+    out["save_stream"] = per_call(agent._save_stream, calls)
+    sends = min(calls, 200)
+    t0 = time.perf_counter()
+    out["transport_send"] = per_call(lambda: agent.transport.send(body), sends)
+    out["transport_send_wall_ms"] = (time.perf_counter() - t0) / (sends + 1) * 1000
+    return out
+
+
+# -- the run ------------------------------------------------------------------------------
+
+def start(cmd: list[str], log: Path, **kw: Any) -> subprocess.Popen[bytes]:
+    fh = open(log, "wb")  # noqa: SIM115 - kept open for the child's lifetime
+    return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, **kw)
+
+
+def stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=300.0, help="measured seconds (default 300)")
+    ap.add_argument("--warmup", type=float, default=10.0, help="seconds after every agent runs before measuring")
+    ap.add_argument("--calls", type=int, default=300, help="calls per in-process measurement")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs, database)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    args = ap.parse_args()
+    for exe in (NODE_EXPORTER, ZABBIX_AGENTD):
+        if shutil.which(exe) is None:
+            raise SystemExit(f"{exe} not found: apt-get install -y prometheus-node-exporter zabbix-agent")
+
+    tmp = Path(tempfile.mkdtemp(prefix="opsmon-agent-bench-"))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        # -- the collector, and two enrolled agents ----------------------------------------
+        cport = free_port()
+        base = f"http://127.0.0.1:{cport}"
+        (tmp / "collector.yaml").write_text(textwrap.dedent(f"""\
+            database:
+              path: {tmp / 'opsmon.db'}
+            listen:
+              host: 127.0.0.1
+              port: {cport}
+            agents:
+              interval: 1s
+            api:
+              public_read: true
+        """))
+        procs["collector"] = start([*OPSMON, "--config", str(tmp / "collector.yaml"), "serve"], tmp / "collector.log")
+        wait_for(lambda: urllib.request.urlopen(base + "/api/v1/health", timeout=1).status == 200, 60,
+                 "the collector's /api/v1/health")
+        tokens = {}
+        for name in ("bench-01", "bench-02"):
+            done = subprocess.run([*OPSMON, "--config", str(tmp / "collector.yaml"), "agents", "enroll", name],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+            tokens[name] = done.stdout.strip()
+
+        # -- the three agents ------------------------------------------------------------------
+        nport, zport = free_port(), free_port(20000, 32767)
+        procs["node_exporter"] = start([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{nport}"],
+                                       tmp / "node_exporter.log")
+        (tmp / "zabbix_agentd.conf").write_text(textwrap.dedent(f"""\
+            PidFile={tmp / 'zabbix_agentd.pid'}
+            LogType=file
+            LogFile={tmp / 'zabbix_agentd.log'}
+            Server=127.0.0.1
+            ListenIP=127.0.0.1
+            ListenPort={zport}
+            Hostname=bench
+            AllowRoot=1
+            Timeout=3
+        """))
+        procs["zabbix_agentd"] = start([ZABBIX_AGENTD, "-f", "-c", str(tmp / "zabbix_agentd.conf")],
+                                       tmp / "zabbix_agentd.out")
+        spool = tmp / "spool"
+        agent_toml = tmp / "agent.toml"
+        agent_toml.write_text(f'collector_url = "{base}"\ntoken = "{tokens["bench-01"]}"\ninterval = 1\n'
+                              f'spool_dir = "{spool}"\nservices = {json.dumps(SERVICES)}\n')
+        agent_toml.chmod(0o600)
+        procs["agent"] = start([PY, "-m", "agent", "--config", str(agent_toml)], tmp / "agent.log")
+
+        scraper = Scraper(nport)
+        wait_for(lambda: scraper.scrape() or scraper.samples, 30, "node_exporter's /metrics")
+        wait_for(lambda: zabbix_get(zport, "agent.ping") == "1", 30, "zabbix_agentd's agent.ping")
+        wait_for(lambda: read_seq(spool) >= 2, 30, "the opsmon agent's first reports")
+        items = zabbix_items()
+        unsupported = {k: v for k in items if (v := zabbix_get(zport, k)).startswith("ZBX_NOTSUPPORTED")}
+        items = [k for k in items if k not in unsupported]
+
+        watched = {
+            "agent": Watched("opsmon agent", procs["agent"].pid),
+            "node_exporter": Watched("node_exporter", procs["node_exporter"].pid),
+            "zabbix_agentd": Watched("zabbix_agentd", procs["zabbix_agentd"].pid, tree=True),
+        }
+
+        def poll_all() -> None:
+            scraper.scrape()
+            for key in items:
+                zabbix_get(zport, key)
+
+        # -- warm-up, then the window --------------------------------------------------------
+        warm_end = time.monotonic() + args.warmup
+        while time.monotonic() < warm_end:
+            poll_all()
+            time.sleep(max(0.0, 1.0 - (time.monotonic() % 1.0)))
+        polls = 0
+        for w in watched.values():
+            w.cpu0 = w.cpu()
+        watched["agent"].collections0 = read_seq(spool)
+        collector_cpu0, bench_cpu0, machine0 = proc_cpu(procs["collector"].pid), time.process_time(), machine_cpu()
+        t0 = time.monotonic()
+        next_at = t0
+        failures = 0
+        if not args.json:
+            print(f"measuring for {args.duration:.0f} s (opsmon agent pid {procs['agent'].pid}, node_exporter "
+                  f"{procs['node_exporter'].pid}, zabbix_agentd {procs['zabbix_agentd'].pid}) ...", flush=True)
+        while time.monotonic() - t0 < args.duration:
+            try:
+                poll_all()
+                polls += 1
+            except (OSError, RuntimeError):
+                failures += 1
+            for w in watched.values():
+                w.sample()
+            for name, p in procs.items():
+                if p.poll() is not None:
+                    raise SystemExit(f"{name} exited with {p.returncode}; see {tmp}")
+            next_at += 1.0
+            time.sleep(max(0.0, next_at - time.monotonic()))
+        wall = time.monotonic() - t0
+        for w in watched.values():
+            w.cpu1 = w.cpu()
+        collector_cpu1, bench_cpu1, machine1 = proc_cpu(procs["collector"].pid), time.process_time(), machine_cpu()
+        ours = sum(w.cpu1[0] - w.cpu0[0] + w.cpu1[1] - w.cpu0[1] for w in watched.values())
+        ours += collector_cpu1[0] - collector_cpu0[0] + bench_cpu1 - bench_cpu0
+        busy = machine1[0] - machine0[0]
+        machine = {"busy_pct_of_2_cores": round(100 * busy / (machine1[1] - machine0[1]), 1),
+                   "collector_cpu_pct": round(100 * (collector_cpu1[0] - collector_cpu0[0]) / wall, 1),
+                   "bench_cpu_pct": round(100 * (bench_cpu1 - bench_cpu0) / wall, 1),
+                   "other_processes_cpu_pct": round(100 * max(0.0, busy - ours) / wall, 1),
+                   "cores": os.cpu_count()}
+        watched["agent"].collections1 = read_seq(spool)
+        watched["node_exporter"].collections0, watched["node_exporter"].collections1 = 0, polls
+        watched["zabbix_agentd"].collections0, watched["zabbix_agentd"].collections1 = 0, polls
+        spooled = len(list(spool.glob("*.report")))
+        agent_log = (tmp / "agent.log").read_text(errors="replace")
+        agent_warnings = sum(1 for line in agent_log.splitlines() if "level=WARNING" in line or "level=ERROR" in line)
+
+        # -- where the agent's time goes, measured in this process -----------------------------
+        parts = breakdown(base, tokens["bench-02"], tmp / "spool-02", args.calls)
+    finally:
+        for name in ("agent", "node_exporter", "zabbix_agentd", "collector"):
+            stop(procs.get(name), signal.SIGINT if name == "collector" else signal.SIGTERM)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    refs = {
+        "python -c pass": rss_of_snippet("pass"),
+        "+ import psutil": rss_of_snippet("import psutil"),
+        "+ psutil, prometheus_client": rss_of_snippet("import psutil, prometheus_client"),
+        "agent modules imported": rss_of_snippet("import agent.__main__, agent.runner, agent.config"),
+        "agent modules + 1 collect + 1 send-ready report": rss_of_snippet(
+            "import agent.runner, urllib.request, json\nfrom agent.collectors import build\n"
+            f"m = build({SERVICES!r}).collect(); json.dumps(m)"),
+    }
+
+    def row(w: Watched) -> dict[str, Any]:
+        n = w.collections1 - w.collections0
+        own = (w.cpu1[0] - w.cpu0[0]) / n * 1000 if n else float("nan")
+        kids = (w.cpu1[1] - w.cpu0[1]) / n * 1000 if n else float("nan")
+        return {"collections": n, "cpu_ms_per_collection": round(own, 2),
+                "children_cpu_ms_per_collection": round(kids, 2),
+                "cpu_ms_incl_children": round(own + kids, 2),
+                "cpu_pct_of_core": round(100 * (w.cpu1[0] - w.cpu0[0] + w.cpu1[1] - w.cpu0[1]) / wall, 2),
+                "rss_mb_mean": round(statistics.fmean(w.rss_main) / 1024, 1),
+                "rss_mb_max": round(max(w.rss_main) / 1024, 1),
+                "rss_all_procs_mb_mean": round(statistics.fmean(w.rss_all) / 1024, 1),
+                "pss_all_procs_mb_mean": round(statistics.fmean(w.pss_all) / 1024, 1),
+                "processes": w.nprocs}
+
+    results: dict[str, Any] = {
+        "window_s": round(wall, 1), "polls": polls, "poll_failures": failures, "machine": machine,
+        "agents": {k: row(w) for k, w in watched.items()},
+        "agent_spooled_at_end": spooled, "agent_log_warnings": agent_warnings,
+        "node_exporter_samples": scraper.samples, "node_exporter_gzip_bytes": scraper.bytes,
+        "zabbix_items": items, "zabbix_unsupported": unsupported,
+        "breakdown": parts, "reference_rss_mb": {k: round(v, 1) for k, v in refs.items()},
+    }
+    a = results["agents"]["agent"]
+    results["pass"] = {"rss": a["rss_mb_max"] < GOAL_RSS_MB, "cpu": a["cpu_ms_per_collection"] < GOAL_CPU_MS,
+                       "cpu_incl_children": a["cpu_ms_incl_children"] < GOAL_CPU_MS}
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        report(results)
+    return 0
+
+
+def report(r: dict[str, Any]) -> None:
+    a, n, z = (r["agents"][k] for k in ("agent", "node_exporter", "zabbix_agentd"))
+
+    def ratio(x: float, y: float) -> str:
+        return f"{x / y:.2f}x" if y else "-"
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    print(f"\nAgents side by side: {r['window_s']:.0f} s window, 1 collection a second each "
+          f"({r['polls']} node_exporter scrapes and zabbix polls, {r['poll_failures']} failed)")
+    print(f"  node_exporter: default collectors, {r['node_exporter_samples']} samples a scrape "
+          f"({r['node_exporter_gzip_bytes']} bytes gzip)")
+    print(f"  zabbix_agentd: {len(r['zabbix_items'])} passive items a poll, one TCP connection each: "
+          f"{', '.join(r['zabbix_items'])}" + (f"; unsupported here and left out: {', '.join(r['zabbix_unsupported'])}"
+                                               if r["zabbix_unsupported"] else ""))
+    m = r["machine"]
+    print(f"  machine ({m['cores']} cores) busy {m['busy_pct_of_2_cores']} % of all cores; the opsmon collector "
+          f"used {m['collector_cpu_pct']} % of a core, this script {m['bench_cpu_pct']} %, other processes "
+          f"{m['other_processes_cpu_pct']} %")
+    print(f"  opsmon agent: report body {r['breakdown']['report_bytes']} bytes; spool files at end "
+          f"{r['agent_spooled_at_end']}; warnings in its log {r['agent_log_warnings']}\n")
+    header = f"  {'':<36}{'opsmon agent':>14}{'node_exporter':>15}{'zabbix_agentd':>15}{'opsmon/node':>13}" \
+             f"{'opsmon/zbx':>12}{'goal':>9}{'':>6}"
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    lines = [
+        ("collections in window", "collections", "{:.0f}", None, None),
+        ("RSS MB, mean (main process)", "rss_mb_mean", "{:.1f}", None, None),
+        ("RSS MB, max (main process)", "rss_mb_max", "{:.1f}", GOAL_RSS_MB, "rss"),
+        ("RSS MB, all processes (mean)", "rss_all_procs_mb_mean", "{:.1f}", None, None),
+        ("PSS MB, all processes (mean)", "pss_all_procs_mb_mean", "{:.1f}", None, None),
+        ("processes", "processes", "{:.0f}", None, None),
+        ("CPU ms / collection (utime+stime)", "cpu_ms_per_collection", "{:.2f}", GOAL_CPU_MS, "cpu"),
+        ("  + children (smartctl) ms", "children_cpu_ms_per_collection", "{:.2f}", None, None),
+        ("CPU ms / collection incl. children", "cpu_ms_incl_children", "{:.2f}", GOAL_CPU_MS, "cpu_incl_children"),
+        ("CPU % of one core, incl. children", "cpu_pct_of_core", "{:.2f}", None, None),
+    ]
+    for label, key, fmt, goal, verdict_key in lines:
+        goal_s = f"< {goal:g}" if goal else ""
+        v = verdict(r["pass"][verdict_key]) if verdict_key else ""
+        print(f"  {label:<36}{fmt.format(a[key]):>14}{fmt.format(n[key]):>15}{fmt.format(z[key]):>15}"
+              f"{ratio(a[key], n[key]) if goal or 'MB' in label or 'ms' in label else '':>13}"
+              f"{ratio(a[key], z[key]) if goal or 'MB' in label or 'ms' in label else '':>12}{goal_s:>9}{v:>6}")
+
+    b = r["breakdown"]
+    print(f"\nWhere the agent's CPU goes, measured in-process ({b['calls']} calls each; "
+          "ms of CPU per call, own + children):")
+    rows = [("Registry.collect(), all collectors", b["collect"])]
+    rows += [(f"  {name}", v) for name, v in b["collectors"].items()]
+    rows += [("  services, one configured name absent", b["services_one_absent"]),
+             ("Agent.make_report() (collect+facts+JSON+stream file)", b["make_report"]),
+             ("  host_facts() (every report)", b["host_facts"]),
+             ("  json.dumps(report)", b["json_dumps"]),
+             ("  _save_stream() (stream.json rewrite)", b["save_stream"]),
+             ("Transport.send() one report (urllib, new connection)", b["transport_send"])]
+    print(f"  {'':<54}{'own':>9}{'children':>10}{'total':>9}")
+    for label, (own, kids) in rows:
+        print(f"  {label:<54}{own:>9.3f}{kids:>10.3f}{own + kids:>9.3f}")
+    print(f"  (Transport.send wall time incl. the collector's answer: {b['transport_send_wall_ms']:.2f} ms)")
+    print("\nReference RSS of a fresh interpreter (MB):")
+    for label, mb in r["reference_rss_mb"].items():
+        print(f"  {label:<50}{mb:>8.1f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
