@@ -77,6 +77,7 @@ class CheckTrack:
     last_status: str | None = None
     last_reason: str = ""
     silenced: bool = False  # the confirmed status came from silence, not from a result
+    last_up: datetime | None = None  # the latest good result: a fault began after it
 
 
 @dataclass
@@ -116,13 +117,15 @@ class Timeline:
         """Start tracking (an open `unknown` interval from `at`) or update what is tracked."""
         confs = {c.check_id: c for c in checks}
         track = self.tracks.get(asset_id)
+        parent_changed = False
         if track is None:
             track = AssetTrack(asset_id, parent, site, tuple(tags),
                                {cid: CheckTrack(c) for cid, c in confs.items()}, UNKNOWN, at, WAITING)
             self.tracks[asset_id] = track
             self.emit(Op("open", asset_id, (UNKNOWN, at, WAITING)))
         else:
-            if track.parent != parent and track.parent is not None:
+            parent_changed = track.parent != parent
+            if parent_changed and track.parent is not None:
                 self.children.get(track.parent, set()).discard(asset_id)
             track.parent, track.site, track.tags = parent, site, tuple(tags)
             kept = {cid: ct for cid, ct in track.checks.items() if cid in confs}
@@ -135,6 +138,8 @@ class Timeline:
             self._own_changed(track, at, at)
         if parent is not None:
             self.children.setdefault(parent, set()).add(asset_id)
+        if track.state != UNKNOWN and parent_changed:
+            self._reevaluate(track, at, at, own=True)  # a new parent may explain (or stop explaining) a fault
 
     def remove_asset(self, asset_id: str, at: datetime) -> None:
         """Stop tracking: the open interval is closed; its history stays."""
@@ -155,6 +160,8 @@ class Timeline:
             return
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
+        if obs.status == UP:
+            ct.last_up = ts
         self.emit(Op("observation", obs.asset_id, (obs.check_id, ts, obs.status, obs.reason, obs.latency_ms)))
         silenced_since = ct.since if ct.silenced else None
         if self._feed(ct, obs.status, obs.reason, ts):
@@ -166,7 +173,8 @@ class Timeline:
                 at = silenced_since
             ct.silenced = False
             self._own_changed(track, at, ts)
-        elif track.state == UNREACHABLE:
+        elif track.state == UNREACHABLE and ct.pending != "up":
+            # Parent recovered: this result decides; a good streak still pending decides later.
             self._reevaluate(track, ts, ts, own=True)
 
     def tick(self, now: datetime) -> None:
@@ -270,7 +278,14 @@ class Timeline:
             track.since = at
         track.state, track.reason, track.detected = new, reason, detected
         self.emit(Op("transition", track.id, (track.since, detected, old, new, reason)))
+        # The parent's fault began after its last good result; a child whose own down began
+        # after that (its check just ran first) is unreachable from then, not down.
+        child_at = track.since
+        if new in (DOWN, UNREACHABLE):
+            goods = [ct.last_up for ct in track.checks.values() if ct.last_up is not None and ct.last_up < track.since]
+            if goods:
+                child_at = max(goods)
         for child_id in sorted(self.children.get(track.id, ())):
             child = self.tracks.get(child_id)
             if child is not None:
-                self._reevaluate(child, track.since, detected, own=False)
+                self._reevaluate(child, child_at, detected, own=False)

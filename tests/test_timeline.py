@@ -128,16 +128,63 @@ def test_child_confirmed_before_parent_is_relabelled_when_the_parent_fault_began
 
 
 def test_child_down_before_parent_keeps_its_own_down_time() -> None:
-    """A child that failed well before its parent is down until the parent fails, then unreachable."""
+    """The server fails at 10 while the link still answers at 20; the link fails at 50.
+
+    The link's fault began after its last good result (20): the server is down until then, and
+    unreachable after (the link is presumed the cause from the moment it may have failed)."""
     tl, sink = make(down_after=1)
     add(tl, "link")
     add(tl, "srv", parent="link")
     obs(tl, "link", 1, UP)
     obs(tl, "srv", 1, UP)
     obs(tl, "srv", 10, DOWN)
+    obs(tl, "link", 20, UP)
     obs(tl, "link", 50, DOWN)
-    assert sink.states("srv") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(10)), (DOWN, at(10), at(50)),
-                                  (UNREACHABLE, at(50), None)]
+    assert sink.states("srv") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(10)), (DOWN, at(10), at(20)),
+                                  (UNREACHABLE, at(20), None)]
+
+
+def test_child_failing_first_inside_the_parents_fault_window_is_never_down() -> None:
+    """Checks run out of phase: link up at 0, server fails at 3, link fails at 5 (confirmed at 25).
+
+    The link may have failed any time after 0; the server's failure at 3 is inside that window."""
+    tl, sink = make(down_after=3)
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    obs(tl, "link", 0, UP)
+    obs(tl, "srv", 1, UP)
+    for t in (3, 13, 23):
+        obs(tl, "srv", t, DOWN)
+    assert tl.tracks["srv"].state == DOWN
+    for t in (5, 15, 25):
+        obs(tl, "link", t, DOWN)
+    assert [s for s, _, _ in sink.states("srv")] == [UNKNOWN, UP, UNREACHABLE]
+    assert sink.states("srv")[-1] == (UNREACHABLE, at(3), None)
+
+
+def test_a_new_parent_explains_an_existing_fault_at_once() -> None:
+    tl, sink = make(down_after=1)
+    add(tl, "link")
+    add(tl, "srv")
+    obs(tl, "link", 1, DOWN)
+    obs(tl, "srv", 2, DOWN)
+    assert tl.tracks["srv"].state == DOWN
+    add(tl, "srv", parent="link", t=10)
+    assert tl.tracks["srv"].state == UNREACHABLE
+
+
+def test_no_spurious_down_after_parent_recovery_with_up_after_two() -> None:
+    tl, sink = make(down_after=1, up_after=2)
+    add(tl, "link")
+    add(tl, "srv", parent="link")
+    obs(tl, "link", 1, DOWN)
+    obs(tl, "srv", 2, DOWN)
+    obs(tl, "link", 10, UP)
+    obs(tl, "link", 11, UP)
+    obs(tl, "srv", 12, UP)
+    obs(tl, "srv", 13, UP)
+    assert [s for s, _, _ in sink.states("srv")] == [UNKNOWN, UNREACHABLE, UP]
+    assert all(new != DOWN for asset, (_, _, _, new, _) in sink.transitions if asset == "srv")
 
 
 def test_child_stays_unreachable_after_parent_recovers_until_its_own_result() -> None:

@@ -5,7 +5,7 @@ Definitions (docs/sla.md has them with examples):
   bad       = down (+ degraded by default) (+ unreachable when unreachable_as: down)
   observed  = good + bad
   expected  = time the asset existed in the period - maintenance
-  coverage  = observed / expected      (unknown and excluded time lower it)
+  coverage  = (observed + unreachable excluded) / expected   (unknown time lowers it)
   value     = good / observed          (None when nothing was observed)
 A fleet sums good and observed over its assets (time-weighted), never averages ratios.
 """
@@ -49,7 +49,8 @@ class Figures:
 
     @property
     def coverage(self) -> float | None:
-        return min(1.0, self.observed / self.expected) if self.expected > 0 else None
+        """Known time over expected time; unreachable time is known (charged to the parent), so it counts."""
+        return min(1.0, (self.observed + self.excluded) / self.expected) if self.expected > 0 else None
 
     def __add__(self, other: Figures) -> Figures:
         return Figures(self.good + other.good, self.bad + other.bad, self.maintenance + other.maintenance,
