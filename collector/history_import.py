@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -129,6 +129,13 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
         for n, item in [*states, *incidents]:
             if item.asset not in known:
                 errors.append(f"line {n}: asset {item.asset!r} does not exist (import the inventory first)")
+        now = datetime.now(UTC)
+        for n, item in states:
+            if item.end > now:
+                errors.append(f"line {n}: ends in the future ({item.end.isoformat()}); history is the past")
+        for n, item in incidents:
+            if item.opened > now:
+                errors.append(f"line {n}: opened in the future ({item.opened.isoformat()})")
         # Overlaps inside the file, per asset, in time order (exact repeats are overlaps too).
         by_asset: dict[str, list[tuple[int, StateLine]]] = defaultdict(list)
         for n, s in states:

@@ -139,10 +139,16 @@ def _live_parents(session: Session) -> dict[str, str | None]:
 
 
 def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
-                  now: datetime | None = None) -> dict[str, list[str]]:
-    """Create or update specs in one transaction; returns ids by outcome. Audited."""
+                  now: datetime | None = None, restore: bool = True) -> dict[str, list[str]]:
+    """Create or update specs in one transaction; returns ids by outcome. Audited.
+
+    restore=False leaves removed assets removed (reported as "kept_removed"): the files
+    re-imported at every start must not undo an operator's explicit removal.
+    """
     now = now or datetime.now(UTC)
     result: dict[str, list[str]] = {"created": [], "updated": [], "restored": [], "unchanged": []}
+    if not restore:
+        result["kept_removed"] = []
     with store.session.begin() as session:
         _check_graph(specs, _live_parents(session), None)
         rows = {r.id: r for r in session.scalars(select(Asset).where(Asset.id.in_([s.id for s in specs])))}
@@ -154,6 +160,9 @@ def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
                 result["created"].append(spec.id)
                 continue
             changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+            if row.removed_at is not None and not restore:
+                result["kept_removed"].append(spec.id)
+                continue
             if row.removed_at is not None:
                 row.removed_at = None
                 result["restored"].append(spec.id)
@@ -167,12 +176,12 @@ def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
             row.updated_at = now
         if any(result[k] for k in ("created", "updated", "restored")):
             record(session, actor, "assets.upsert", ",".join(s.id for s in specs)[:256],
-                   {k: v for k, v in result.items() if k != "unchanged" and v}, now)
+                   {k: v for k, v in result.items() if k not in ("unchanged", "kept_removed") and v}, now)
     return result
 
 
-def import_file(store: Store, path: str, actor: str) -> dict[str, list[str]]:
-    return upsert_assets(store, parse_inventory(path), actor)
+def import_file(store: Store, path: str, actor: str, restore: bool = True) -> dict[str, list[str]]:
+    return upsert_assets(store, parse_inventory(path), actor, restore=restore)
 
 
 def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None = None) -> None:

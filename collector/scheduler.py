@@ -52,6 +52,7 @@ class CheckScheduler:
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         self.in_flight = 0
+        self._running: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Start on the running loop; jobs synced before now are anchored to this moment."""
@@ -60,9 +61,15 @@ class CheckScheduler:
         pending, self._jobs = self._jobs, {}
         self.sync(pending)
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
+        """Stop scheduling, then cancel and await checks in flight, so no result arrives after the store stops."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _on_submitted(self, event: JobSubmissionEvent) -> None:
         self._scheduled[event.job_id] = event.scheduled_run_times[-1]
@@ -103,6 +110,10 @@ class CheckScheduler:
         return len(self._jobs)
 
     async def _run(self, job_id: str, check: Check) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         scheduled = self._scheduled.pop(job_id, None)
         assert self._sem is not None
         async with self._sem:

@@ -1,8 +1,9 @@
 """`opsmon serve`: wires store, inventory, timeline, scheduler and API into one process.
 
-Order at start: connect and migrate -> recover the timeline (gap = unknown) ->
-import inventory files -> load assets and windows -> start the writer, the
-scheduler, the periodic jobs and the API. On SIGINT/SIGTERM everything stops
+Order at start: connect and migrate -> take the one-collector lock and the
+listening socket -> import inventory files (removed assets stay removed) ->
+recover the timeline (gap = unknown) -> load assets and windows -> start the
+writer, the scheduler, the periodic jobs and the API. On SIGINT/SIGTERM everything stops
 in reverse and the writer flushes, so nothing observed is lost.
 """
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Service:
         self.lock = InstanceLock(self.store)
         self.socket: socket.socket | None = None
         self.flushed = True
+        self._stop: asyncio.Event | None = None
         self.ingest = Ingest(self.store, self._emit, self.timeline.observe, clock, self._ensure_agent_tracked)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
@@ -114,9 +116,12 @@ class Service:
                           f"{exc.strerror}") from None
         actor = f"config:{getpass.getuser()}"
         for name in self.config.inventory.files:
-            result = import_file(self.store, str(self.config.resolve(name)), actor)
+            result = import_file(self.store, str(self.config.resolve(name)), actor, restore=False)
             changed = {f"assets_{k}": len(v) for k, v in result.items() if v}
             log.info("inventory file imported", extra={"file": name, **changed})
+            if result.get("kept_removed"):
+                log.warning("assets in the inventory file stay removed (`opsmon assets import` restores them)",
+                            extra={"file": name, "assets": ",".join(result["kept_removed"])})
         resume = recover(self.store, self.clock())
         self.writer.start()
         self.reload_inventory(at=resume)
@@ -214,6 +219,12 @@ class Service:
             await asyncio.sleep(self.config.sla.refresh)
 
     def _reload(self) -> None:
+        if not self.lock.held():
+            # The PostgreSQL session holding the lock is gone: another collector could start now.
+            log.error("lost the one-collector lock on the database; stopping")
+            if self._stop is not None:
+                self._stop.set()
+            return
         self.reload_inventory()
         self.reload_windows()
 
@@ -229,6 +240,7 @@ class Service:
 
         from collector.api.app import create_app
 
+        self._stop = stop
         self.scheduler.start()
         tl = self.config.timeline
         self._tasks = [
@@ -253,7 +265,7 @@ class Service:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serve, 10)
         stopper.cancel()
-        self.scheduler.shutdown()
+        await self.scheduler.shutdown()
         for task in self._tasks:
             task.cancel()
         self.ctx.pinger.close()

@@ -75,6 +75,8 @@ def test_import_then_reimport_changes_nothing(assets: Store, tmp_path: Path) -> 
       "opened": "2026-07-11T00:00:00+08:00"}, "line 5: incident id 'ZBX-1001' repeats line 4"),
     ({"type": "gossip"}, 'line 5: type must be "state" or "incident"'),
     ({"type": "state", "asset": "srv", "state": "up", "start": "2026-09-01T00:00:00Z",
+      "end": "2099-09-02T00:00:00Z"}, "line 5: ends in the future"),
+    ({"type": "state", "asset": "srv", "state": "up", "start": "2026-09-01T00:00:00Z",
       "end": "2026-09-02T00:00:00Z", "colour": "red"}, "line 5: colour: unknown key"),
 ])
 def test_any_bad_line_imports_nothing_and_names_the_line(assets: Store, tmp_path: Path, bad: dict,

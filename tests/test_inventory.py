@@ -72,6 +72,11 @@ def test_removal_is_explicit_keeps_the_row_and_reimport_restores(store: Store, t
     assert [a.id for a in list_assets(store, include_removed=True)] == ["ks-file", "wan-kashgar"]
     with pytest.raises(NotFound):
         remove_asset(store, "ks-file", "test")
+    # The files re-imported at every collector start do not undo an explicit removal...
+    result = import_file(store, inv(tmp_path, ASSETS), "config", restore=False)
+    assert result["kept_removed"] == ["ks-file"] and not result["restored"]
+    assert [a.id for a in list_assets(store)] == ["wan-kashgar"]
+    # ...an operator's import does.
     result = import_file(store, inv(tmp_path, ASSETS), "test")
     assert result["restored"] == ["ks-file"]
 

@@ -127,6 +127,10 @@ assets:
     r = httpx.post(f"{c.base}/api/v1/maintenance", json={**window, "end": window["start"]},
                    headers={"Authorization": f"Bearer {operator}"}, timeout=5)
     assert r.status_code == 422 and "end after start" in r.json()["detail"]
+    past = datetime.fromtimestamp(now - 3600, UTC).isoformat()
+    r = httpx.post(f"{c.base}/api/v1/maintenance", json={**window, "start": past},
+                   headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+    assert r.status_code == 422 and "cannot begin in the past" in r.json()["detail"]
     r = httpx.post(f"{c.base}/api/v1/maintenance", json=window, headers={"Authorization": f"Bearer {operator}"},
                    timeout=5)
     assert r.status_code == 201, r.text

@@ -112,6 +112,7 @@ def test_one_collector_per_database(tmp_path: Path, postgres_url: str) -> None:
         lock.acquire()
         with pytest.raises(StoreError, match="another collector"):
             InstanceLock(second).acquire()
+        assert lock.held()
         lock.release()
         again = InstanceLock(second)
         again.acquire()  # free once the holder lets go
@@ -140,3 +141,18 @@ def test_schema_revision_constant_is_alembic_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("collector.store") / "migrations"))
     assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_REVISION
+
+
+def test_a_lost_postgresql_lock_session_is_noticed(postgres_url: str) -> None:
+    """If the session holding the advisory lock dies, held() says so (the collector then stops)."""
+    store, other = open_store(postgres_url), open_store(postgres_url)
+    lock = InstanceLock(store)
+    lock.acquire()
+    assert lock.held()
+    pid = lock._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with other.engine.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    assert not lock.held()
+    lock._conn = None
+    store.close()
+    other.close()

@@ -105,7 +105,7 @@ def create_app(service: Service) -> FastAPI:
         if track is None:
             return {"state": None}
         return {"state": track.state, "since": track.since.isoformat(), "reason": track.reason,
-                "checks": {cid: {"status": ct.confirmed, "reason": ct.reason,
+                "check_status": {cid: {"status": ct.confirmed, "reason": ct.reason,
                                  "last_result": ct.last_status,
                                  "last_ts": ct.last_ts.isoformat() if ct.last_ts else None}
                            for cid, ct in track.checks.items()}}
@@ -253,7 +253,10 @@ def create_app(service: Service) -> FastAPI:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "(body)"
             raise InvalidInput(f"{where}: {err['msg']}") from None
-        now = datetime.now(UTC)
+        now = service.clock()
+        if spec.start is not None and spec.start < now - timedelta(minutes=1):
+            # A window in the past would relabel recorded time as maintenance: evidence is not rewritten.
+            raise InvalidInput("start: a maintenance window cannot begin in the past")
         with store.session.begin() as session:
             if spec.id in {w.id for w in service.config.maintenance} or session.get(MaintenanceWindow, spec.id):
                 raise HTTPException(409, f"a window with id {spec.id!r} exists")

@@ -144,9 +144,10 @@ class Evaluation:
         self._judge(t, doc, value, total.coverage, floor)
 
     def _responses(self, t: Target, doc: dict[str, Any]) -> None:
+        asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
         incs = [i for i in self.incidents
                 if (not t.scope.kinds or i.kind in t.scope.kinds)
-                and (i.asset_id not in self.assets or in_scope(t, self.assets[i.asset_id]))]
+                and (in_scope(t, self.assets[i.asset_id]) if i.asset_id in self.assets else not asset_scoped)]
         limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
         judged = judge(incs, limit, self.now)
         rate, within, counted, pending = response_rate(judged)

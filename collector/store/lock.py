@@ -48,6 +48,17 @@ class InstanceLock:
             conn.commit()
             self._conn = conn
 
+    def held(self) -> bool:
+        """Still ours? A file lock is while the process lives; an advisory lock while its session does."""
+        if self._conn is None:
+            return True
+        try:
+            return bool(self._conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                     "AND objid = :lo"), {"lo": ADVISORY_KEY & 0xFFFFFFFF}).scalar())
+        except Exception:
+            return False
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
