@@ -26,7 +26,7 @@ STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is runn
 # One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
 _SUM = """
 SELECT asset_id, state,
-       SUM({least}(COALESCE(end_ts, :open_until), :asof) - {greatest}(start_ts, :ps)) AS ms
+       CAST(SUM({least}(COALESCE(end_ts, :open_until), :asof) - {greatest}(start_ts, :ps)) AS BIGINT) AS ms
 FROM state_intervals
 WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps)
 GROUP BY asset_id, state
@@ -58,6 +58,7 @@ class Evaluation:
         self.assets: dict[str, AssetInfo] = {}
         self.times: dict[str, AssetTime] = {}
         self.incidents: list[IncidentTimes] = []
+        self._figures: dict[tuple[str, str], dict[str, Figures]] = {}
         self._load(store)
 
     def _load(self, store: Store) -> None:
@@ -123,9 +124,14 @@ class Evaluation:
 
     def _availability(self, t: Target, floor: float, doc: dict[str, Any]) -> None:
         per_asset: list[tuple[str, Figures]] = []
+        cache = self._figures.setdefault((t.degraded_as, t.unreachable_as), {})
         for asset_id, info in self.assets.items():
             if in_scope(t, info) and self.times[asset_id].exist > 0:
-                per_asset.append((asset_id, asset_figures(self.times[asset_id], t.degraded_as, t.unreachable_as)))
+                figures = cache.get(asset_id)
+                if figures is None:  # several targets share the options: compute once per asset
+                    figures = cache[asset_id] = asset_figures(self.times[asset_id], t.degraded_as,
+                                                              t.unreachable_as)
+                per_asset.append((asset_id, figures))
         total = fleet([f for _, f in per_asset])
         live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live
