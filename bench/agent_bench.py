@@ -158,6 +158,17 @@ class Watched:
 
 # -- helpers ----------------------------------------------------------------------------
 
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("+uncommitted changes" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
 def free_port(low: int = 0, high: int = 0) -> int:
     """A free loopback port; within [low, high] when given (zabbix_agentd takes 1024-32767 only)."""
     import random
@@ -491,7 +502,7 @@ def main() -> int:
                 "processes": w.nprocs}
 
     results: dict[str, Any] = {
-        "window_s": round(wall, 1), "polls": polls, "poll_failures": failures, "machine": machine,
+        "revision": git_revision(), "window_s": round(wall, 1), "polls": polls, "poll_failures": failures, "machine": machine,
         "agents": {k: row(w) for k, w in watched.items()},
         "agent_spooled_at_end": spooled, "agent_log_warnings": agent_warnings,
         "node_exporter_samples": scraper.samples, "node_exporter_gzip_bytes": scraper.bytes,
@@ -517,7 +528,7 @@ def report(r: dict[str, Any]) -> None:
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "FAIL"
 
-    print(f"\nAgents side by side: {r['window_s']:.0f} s window, 1 collection a second each "
+    print(f"\nAgents side by side (opsmon {r['revision']}): {r['window_s']:.0f} s window, 1 collection a second each "
           f"({r['polls']} node_exporter scrapes and zabbix polls, {r['poll_failures']} failed)")
     print(f"  node_exporter: default collectors, {r['node_exporter_samples']} samples a scrape "
           f"({r['node_exporter_gzip_bytes']} bytes gzip)")

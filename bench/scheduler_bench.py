@@ -338,7 +338,7 @@ def main() -> None:
         loop_factory = uvloop.new_event_loop
     except ImportError:
         loop_factory = None
-    t_run = time.perf_counter()
+    t_run, run_mono = time.perf_counter(), time.monotonic()
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(run())
     stop_s = time.perf_counter() - t_run - warmup - args.duration
@@ -355,7 +355,9 @@ def main() -> None:
     cpu = b["cpu"] - a["cpu"]
     results = Counter({k[1]: v - a["results"].get(k, 0.0) for k, v in b["results"].items()})
     n_results = sum(results.values())
-    lags = sorted(v for t, v in lag_samples if a["mono"] <= t < b["mono"])
+    in_window = [(t, v) for t, v in lag_samples if a["mono"] <= t < b["mono"]]
+    lags = sorted(v for _, v in in_window)
+    worst = sorted(in_window, key=lambda tv: -tv[1])[:5]  # when the worst runs started, s since run()
     threads = {name: round(100 * (cpu_s - a["threads"].get(name, 0.0)) / wall, 1)
                for name, cpu_s in sorted(b["threads"].items(), key=lambda kv: -kv[1])}
     threads = {k: v for k, v in threads.items() if v >= 0.05}
@@ -378,6 +380,7 @@ def main() -> None:
         "lag_samples": len(lags), "lag_p50_s": round(pct(lags, 0.50), 4), "lag_p90_s": round(pct(lags, 0.90), 4),
         "lag_p99_s": round(pct(lags, 0.99), 4), "lag_max_s": round(lags[-1], 4) if lags else None,
         "lag_over_1s": sum(1 for v in lags if v >= 1.0),
+        "worst_lags": [(round(t - run_mono, 1), round(v, 3)) for t, v in worst],
         "missed_runs": int(sum(b["missed"].values()) - sum(a["missed"].values())),
         "skipped_runs": int(sum(b["skipped"].values()) - sum(a["skipped"].values())),
         "cpu_s": round(cpu, 2), "cpu_core_pct": round(100 * cpu / wall, 1),
@@ -413,6 +416,8 @@ def main() -> None:
             ("scheduler lag", f"p50 {r['lag_p50_s'] * 1000:.1f} ms  p90 {r['lag_p90_s'] * 1000:.1f} ms  "
                               f"p99 {r['lag_p99_s'] * 1000:.1f} ms  max {(r['lag_max_s'] or 0) * 1000:.1f} ms  "
                               f"({r['lag_samples']} runs, {r['lag_over_1s']} >= 1 s)"),
+            ("worst lags", ", ".join(f"{v * 1000:.0f} ms at t={t:g} s" for t, v in r["worst_lags"])
+                           + " (t: seconds since run() began)"),
             ("missed / skipped runs", f"{r['missed_runs']} / {r['skipped_runs']}"),
             ("CPU", f"{r['cpu_core_pct']} % of one core ({r['cpu_s']} s in {wall:.0f} s)"),
             ("CPU by thread", ", ".join(f"{k} {v} %" for k, v in threads.items())),
