@@ -28,6 +28,8 @@ from agent.transport import Transport
 
 log = logging.getLogger("opsmon.agent")
 SCHEMA = 1
+FACTS_EVERY = 600.0
+SEQ_BLOCK = 100  # sequence numbers reserved on disk at a time: one file write per 100 reports
 
 
 class Agent:
@@ -41,6 +43,7 @@ class Agent:
         self._stream_file = Path(cfg.spool_dir) / "stream.json"
         self.stream, self.seq = self._load_stream()
         self._facts_digest: str | None = None
+        self._facts_checked = -1e18
         self.last_metrics: dict[str, Any] = {}
         self.sent = 0
         self.rejected = 0
@@ -48,15 +51,21 @@ class Agent:
         self.connected = True
 
     def _load_stream(self) -> tuple[str, int]:
+        """Resume after the last reserved number, so a crash can skip numbers but never reuse one."""
         try:
             doc = json.loads(self._stream_file.read_text())
-            return str(doc["stream"]), int(doc["seq"])
+            stream, seq = str(doc["stream"]), int(doc["seq"])
         except (OSError, ValueError, KeyError):
-            return uuid.uuid4().hex, 0
+            stream, seq = uuid.uuid4().hex, 0
+        self._reserved = seq
+        return stream, seq
 
     def _save_stream(self) -> None:
+        if self.seq <= self._reserved:
+            return
+        self._reserved = self.seq + SEQ_BLOCK
         tmp = self._stream_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"stream": self.stream, "seq": self.seq}))
+        tmp.write_text(json.dumps({"stream": self.stream, "seq": self._reserved}))
         os.replace(tmp, self._stream_file)
 
     def make_report(self, now: float | None = None) -> tuple[int, bytes]:
@@ -70,11 +79,13 @@ class Agent:
             "agent": {"version": __version__, "collector_errors": self.registry.errors,
                       "spool_dropped": self.spool.dropped},
         }
-        facts = host_facts()
-        digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
-        if digest != self._facts_digest:
-            doc["facts"] = facts
-            self._facts_digest = digest
+        if time.monotonic() - self._facts_checked >= FACTS_EVERY:  # facts change rarely: look every 10 min
+            self._facts_checked = time.monotonic()
+            facts = host_facts()
+            digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+            if digest != self._facts_digest:
+                doc["facts"] = facts
+                self._facts_digest = digest
         return self.seq, json.dumps(doc, separators=(",", ":")).encode()
 
     def _unreachable(self, error: str) -> None:

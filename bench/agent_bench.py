@@ -9,6 +9,8 @@ What it measures, side by side in one window on this machine:
                  with a temporary SQLite database (`agents: {interval: 1s}`), enrolled with
                  `opsmon agents enroll bench-01`. Collections = the agent's own sequence numbers (its
                  spool's stream.json), which must all reach the collector (the spool stays empty).
+                 A second copy (bench-03) runs with a PATH that lacks smartctl's folder, as on a host
+                 without smartmontools, to show what `smartctl --scan` every collection costs.
   node_exporter  `prometheus-node-exporter --web.listen-address=127.0.0.1:PORT` with its default
                  collectors, scraped once a second over a keep-alive HTTP connection with Prometheus'
                  headers (Accept text/plain 0.0.4, Accept-Encoding gzip).
@@ -373,7 +375,7 @@ def main() -> int:
         wait_for(lambda: urllib.request.urlopen(base + "/api/v1/health", timeout=1).status == 200, 60,
                  "the collector's /api/v1/health")
         tokens = {}
-        for name in ("bench-01", "bench-02"):
+        for name in ("bench-01", "bench-02", "bench-03"):
             done = subprocess.run([*OPSMON, "--config", str(tmp / "collector.yaml"), "agents", "enroll", name],
                                   cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
             tokens[name] = done.stdout.strip()
@@ -401,17 +403,30 @@ def main() -> int:
                               f'spool_dir = "{spool}"\nservices = {json.dumps(SERVICES)}\n')
         agent_toml.chmod(0o600)
         procs["agent"] = start([PY, "-m", "agent", "--config", str(agent_toml)], tmp / "agent.log")
+        # The same agent on a host without smartmontools: its PATH lacks smartctl's folder, so the smart
+        # collector reports null instead of running `smartctl --scan` every collection.
+        spool_ns = tmp / "spool-nosmart"
+        toml_ns = tmp / "agent-nosmart.toml"
+        toml_ns.write_text(f'collector_url = "{base}"\ntoken = "{tokens["bench-03"]}"\ninterval = 1\n'
+                           f'spool_dir = "{spool_ns}"\nservices = {json.dumps(SERVICES)}\n')
+        toml_ns.chmod(0o600)
+        smart_dir = os.path.dirname(shutil.which("smartctl") or "/nonexistent/smartctl")
+        env_ns = dict(os.environ, PATH=os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                                                       if d and os.path.realpath(d) != os.path.realpath(smart_dir)))
+        procs["agent_nosmart"] = start([PY, "-m", "agent", "--config", str(toml_ns)], tmp / "agent-nosmart.log",
+                                       env=env_ns)
 
         scraper = Scraper(nport)
         wait_for(lambda: scraper.scrape() or scraper.samples, 30, "node_exporter's /metrics")
         wait_for(lambda: zabbix_get(zport, "agent.ping") == "1", 30, "zabbix_agentd's agent.ping")
-        wait_for(lambda: read_seq(spool) >= 2, 30, "the opsmon agent's first reports")
+        wait_for(lambda: read_seq(spool) >= 2 and read_seq(spool_ns) >= 2, 30, "the opsmon agents' first reports")
         items = zabbix_items()
         unsupported = {k: v for k in items if (v := zabbix_get(zport, k)).startswith("ZBX_NOTSUPPORTED")}
         items = [k for k in items if k not in unsupported]
 
         watched = {
             "agent": Watched("opsmon agent", procs["agent"].pid),
+            "agent_nosmart": Watched("opsmon agent, no smartctl", procs["agent_nosmart"].pid),
             "node_exporter": Watched("node_exporter", procs["node_exporter"].pid),
             "zabbix_agentd": Watched("zabbix_agentd", procs["zabbix_agentd"].pid, tree=True),
         }
@@ -430,6 +445,7 @@ def main() -> int:
         for w in watched.values():
             w.cpu0 = w.cpu()
         watched["agent"].collections0 = read_seq(spool)
+        watched["agent_nosmart"].collections0 = read_seq(spool_ns)
         collector_cpu0, bench_cpu0, machine0 = proc_cpu(procs["collector"].pid), time.process_time(), machine_cpu()
         t0 = time.monotonic()
         next_at = t0
@@ -463,16 +479,18 @@ def main() -> int:
                    "other_processes_cpu_pct": round(100 * max(0.0, busy - ours) / wall, 1),
                    "cores": os.cpu_count()}
         watched["agent"].collections1 = read_seq(spool)
+        watched["agent_nosmart"].collections1 = read_seq(spool_ns)
         watched["node_exporter"].collections0, watched["node_exporter"].collections1 = 0, polls
         watched["zabbix_agentd"].collections0, watched["zabbix_agentd"].collections1 = 0, polls
-        spooled = len(list(spool.glob("*.report")))
-        agent_log = (tmp / "agent.log").read_text(errors="replace")
+        spooled = len(list(spool.glob("*.report"))) + len(list(spool_ns.glob("*.report")))
+        agent_log = (tmp / "agent.log").read_text(errors="replace") + (tmp / "agent-nosmart.log").read_text(
+            errors="replace")
         agent_warnings = sum(1 for line in agent_log.splitlines() if "level=WARNING" in line or "level=ERROR" in line)
 
         # -- where the agent's time goes, measured in this process -----------------------------
         parts = breakdown(base, tokens["bench-02"], tmp / "spool-02", args.calls)
     finally:
-        for name in ("agent", "node_exporter", "zabbix_agentd", "collector"):
+        for name in ("agent", "agent_nosmart", "node_exporter", "zabbix_agentd", "collector"):
             stop(procs.get(name), signal.SIGINT if name == "collector" else signal.SIGTERM)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -502,7 +520,8 @@ def main() -> int:
                 "processes": w.nprocs}
 
     results: dict[str, Any] = {
-        "revision": git_revision(), "window_s": round(wall, 1), "polls": polls, "poll_failures": failures, "machine": machine,
+        "revision": git_revision(), "window_s": round(wall, 1), "polls": polls, "poll_failures": failures,
+        "machine": machine,
         "agents": {k: row(w) for k, w in watched.items()},
         "agent_spooled_at_end": spooled, "agent_log_warnings": agent_warnings,
         "node_exporter_samples": scraper.samples, "node_exporter_gzip_bytes": scraper.bytes,
@@ -510,8 +529,12 @@ def main() -> int:
         "breakdown": parts, "reference_rss_mb": {k: round(v, 1) for k, v in refs.items()},
     }
     a = results["agents"]["agent"]
+    ns = results["agents"]["agent_nosmart"]
     results["pass"] = {"rss": a["rss_mb_max"] < GOAL_RSS_MB, "cpu": a["cpu_ms_per_collection"] < GOAL_CPU_MS,
-                       "cpu_incl_children": a["cpu_ms_incl_children"] < GOAL_CPU_MS}
+                       "cpu_incl_children": a["cpu_ms_incl_children"] < GOAL_CPU_MS,
+                       "nosmart_rss": ns["rss_mb_max"] < GOAL_RSS_MB,
+                       "nosmart_cpu": ns["cpu_ms_per_collection"] < GOAL_CPU_MS,
+                       "nosmart_cpu_incl_children": ns["cpu_ms_incl_children"] < GOAL_CPU_MS}
     if args.json:
         print(json.dumps(results, indent=1))
     else:
@@ -541,8 +564,9 @@ def report(r: dict[str, Any]) -> None:
           f"{m['other_processes_cpu_pct']} %")
     print(f"  opsmon agent: report body {r['breakdown']['report_bytes']} bytes; spool files at end "
           f"{r['agent_spooled_at_end']}; warnings in its log {r['agent_log_warnings']}\n")
-    header = f"  {'':<36}{'opsmon agent':>14}{'node_exporter':>15}{'zabbix_agentd':>15}{'opsmon/node':>13}" \
-             f"{'opsmon/zbx':>12}{'goal':>9}{'':>6}"
+    ns = r["agents"]["agent_nosmart"]
+    header = (f"  {'':<36}{'opsmon agent':>13}{'no smartctl':>12}{'node_exporter':>14}{'zabbix_agentd':>14}"
+              f"{'opsmon/node':>12}{'opsmon/zbx':>11}{'goal':>7}{'opsmon':>8}{'no smartctl':>12}")
     print(header)
     print("  " + "-" * (len(header) - 2))
     lines = [
@@ -559,10 +583,14 @@ def report(r: dict[str, Any]) -> None:
     ]
     for label, key, fmt, goal, verdict_key in lines:
         goal_s = f"< {goal:g}" if goal else ""
-        v = verdict(r["pass"][verdict_key]) if verdict_key else ""
-        print(f"  {label:<36}{fmt.format(a[key]):>14}{fmt.format(n[key]):>15}{fmt.format(z[key]):>15}"
-              f"{ratio(a[key], n[key]) if goal or 'MB' in label or 'ms' in label else '':>13}"
-              f"{ratio(a[key], z[key]) if goal or 'MB' in label or 'ms' in label else '':>12}{goal_s:>9}{v:>6}")
+        show_ratio = "MB" in label or "ms" in label
+        print(f"  {label:<36}{fmt.format(a[key]):>13}{fmt.format(ns[key]):>12}{fmt.format(n[key]):>14}"
+              f"{fmt.format(z[key]):>14}{ratio(a[key], n[key]) if show_ratio else '':>12}"
+              f"{ratio(a[key], z[key]) if show_ratio else '':>11}{goal_s:>7}"
+              f"{verdict(r['pass'][verdict_key]) if verdict_key else '':>8}"
+              f"{verdict(r['pass']['nosmart_' + verdict_key]) if verdict_key else '':>12}")
+    print("  (no smartctl = the same agent started with a PATH without smartctl's folder, like a host without "
+          "smartmontools; ratios are for the full opsmon agent)")
 
     b = r["breakdown"]
     print(f"\nWhere the agent's CPU goes, measured in-process ({b['calls']} calls each; "

@@ -255,7 +255,8 @@ def main() -> None:
 
     class Count(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            warnings[f"{record.levelname} {record.name}: {record.getMessage()[:80]}"] += 1
+            exc = f" [{record.exc_info[0].__name__}]" if record.exc_info and record.exc_info[0] else ""
+            warnings[f"{record.levelname} {record.name}: {record.getMessage()[:110]}{exc}"] += 1
 
     logging.getLogger().addHandler(Count(logging.WARNING))
 

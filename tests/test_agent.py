@@ -291,8 +291,12 @@ assets:
     a2.proc.kill()
     a1.proc.wait()
     a2.proc.wait()
-    wait_for(lambda: c.states()["app-01"]["state"] == "degraded" and c.states()["app-02"]["state"] == "down",
-             15, "app-01 degraded (ping answers) and app-02 down")
+    try:
+        wait_for(lambda: c.states()["app-01"]["state"] == "degraded" and c.states()["app-02"]["state"] == "down",
+                 30, "app-01 degraded (ping answers) and app-02 down")
+    except AssertionError as exc:
+        docs = [c.get(f"/api/v1/assets/{a}").json() for a in ("app-01", "app-02")]
+        raise AssertionError(f"{exc}: {docs}; {time.time()}") from None
     assert c.states()["app-02"]["reason"] == "agent: agent not reporting"
     assert "agent not reporting" in c.states()["app-01"]["reason"]
 
