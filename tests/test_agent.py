@@ -285,8 +285,9 @@ assets:
     (tmp_path / "a2").mkdir()
     a1 = AgentProc(agent_config(tmp_path / "a1", c.base, token))
     a2 = AgentProc(agent_config(tmp_path / "a2", c.base, lone))
-    wait_for(lambda: c.states().get("app-01", {}).get("state") == "up"
-             and c.states().get("app-02", {}).get("state") == "up", 20, "both up")
+    # app-01 is up on ICMP alone at first: wait until both agents' reports have been seen.
+    wait_for(lambda: all(c.get(f"/api/v1/assets/{a}").json().get("check_status", {}).get("agent", {})
+                         .get("status") == "up" for a in ("app-01", "app-02")), 20, "both agents reporting")
     a1.proc.kill()
     a2.proc.kill()
     a1.proc.wait()
