@@ -57,7 +57,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 # -- the listener process (forked before the collector is imported) ---------------------------
@@ -209,8 +209,8 @@ def main() -> None:
     args = ap.parse_args()
     warmup = args.interval if args.warmup is None else args.warmup
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one socket per check in flight
 
     # The listener process first, while this process is still small.
     parent_conn, child_conn = multiprocessing.Pipe()
@@ -252,11 +252,13 @@ def main() -> None:
     log_file = open(tmp / "collector.log", "w")  # noqa: SIM115 - closed at the end
     logging.getLogger().handlers[0].setStream(log_file)
     warnings: Counter[str] = Counter()
+    phase = {"stopping": False}  # log records after the stop request are counted apart
 
     class Count(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             exc = f" [{record.exc_info[0].__name__}]" if record.exc_info and record.exc_info[0] else ""
-            warnings[f"{record.levelname} {record.name}: {record.getMessage()[:110]}{exc}"] += 1
+            when = "after stop" if phase["stopping"] else "while running"
+            warnings[f"{when}: {record.levelname} {record.name}: {record.getMessage()[:110]}{exc}"] += 1
 
     logging.getLogger().addHandler(Count(logging.WARNING))
 
@@ -281,14 +283,13 @@ def main() -> None:
     m = service.metrics
     window: dict[str, dict] = {}
     samples: dict[str, list[float]] = {"queue": [], "in_flight": [], "loop_delay": []}
-    end_states: dict[str, Counter[str]] = {"open": Counter(), "closed": Counter()}
+    end_states: dict[str, Counter[str]] = defaultdict(Counter)
     profiler = None
 
     def snapshot() -> dict:
-        ru = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "wall": time.perf_counter(), "mono": time.monotonic(), "cpu": time.process_time(),
-            "ru_cpu": ru.ru_utime + ru.ru_stime, "threads": thread_cpu(),
+            "threads": thread_cpu(),
             "results": counter_values(m.check_results), "missed": counter_values(m.scheduler_missed),
             "skipped": counter_values(m.scheduler_skipped), "batches": service.writer.batches,
             "failures": service.writer.failures, "dropped": service.writer.dropped,
@@ -322,6 +323,7 @@ def main() -> None:
             for asset_id, track in service.timeline.tracks.items():
                 end_states[group.get(asset_id, "other")][track.state] += 1
         finally:
+            phase["stopping"] = True
             stop.set()
 
     async def run() -> None:
