@@ -371,7 +371,8 @@ def main() -> int:
     ap.add_argument("--agent-interval", default="60s", help="agents.interval in the collector's config")
     ap.add_argument("--pin", action="store_true", help="collector on CPU 0, generators on CPU 1")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (config, log, database)")
-    ap.add_argument("--timeline", help="write every request's (step, due second, latency ms) to this CSV file")
+    ap.add_argument("--timeline",
+                    help="append every request's (step, due s into the step, latency ms, due Unix time) to this CSV")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
@@ -453,8 +454,10 @@ def main() -> int:
                 due.frombytes(p["due"])
                 status.update(p["status"])
             if args.timeline:
+                to_epoch = time.time() - time.monotonic()
                 with open(args.timeline, "a") as fh:
-                    fh.writelines(f"{rate:g}{'p' if prime else ''},{d - start_at:.4f},{x * 1000:.2f}\n"
+                    step_name = f"{rate:g}{'p' if prime else ''}"
+                    fh.writelines(f"{step_name},{d - start_at:.4f},{x * 1000:.2f},{d + to_epoch:.3f}\n"
                                   for d, x in zip(due, lat, strict=True))
             # the worst second: when the latency comes from stalls, this tells when they happen
             per_second: dict[int, float] = {}

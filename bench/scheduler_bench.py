@@ -164,6 +164,14 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, from /proc/stat (all cores)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / tick, sum(ticks[:8]) / tick
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -289,7 +297,7 @@ def main() -> None:
     def snapshot() -> dict:
         return {
             "wall": time.perf_counter(), "mono": time.monotonic(), "cpu": time.process_time(),
-            "threads": thread_cpu(),
+            "threads": thread_cpu(), "machine": machine_busy(),
             "results": counter_values(m.check_results), "missed": counter_values(m.scheduler_missed),
             "skipped": counter_values(m.scheduler_skipped), "batches": service.writer.batches,
             "failures": service.writer.failures, "dropped": service.writer.dropped,
@@ -365,6 +373,8 @@ def main() -> None:
                for name, cpu_s in sorted(b["threads"].items(), key=lambda kv: -kv[1])}
     threads = {k: v for k, v in threads.items() if v >= 0.05}
     delays = sorted(samples["loop_delay"])
+    busy_cores = (b["machine"][0] - a["machine"][0]) / wall
+    others = max(0.0, busy_cores - cpu / wall)  # the listener process is in here too (a few %)
     produced = sum(counter_values(m.check_results).values())
     db = sqlite3.connect(tmp / "collector.db")
     stored = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -388,6 +398,7 @@ def main() -> None:
         "skipped_runs": int(sum(b["skipped"].values()) - sum(a["skipped"].values())),
         "cpu_s": round(cpu, 2), "cpu_core_pct": round(100 * cpu / wall, 1),
         "cpu_core_pct_by_thread": threads,
+        "machine_busy_cores": round(busy_cores, 2), "other_processes_cores": round(others, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_end_mb": round(rss_mb(), 1),
         "loop_delay_p99_s": round(pct(delays, 0.99), 4), "loop_delay_max_s": round(delays[-1], 4) if delays else None,
@@ -424,6 +435,9 @@ def main() -> None:
             ("missed / skipped runs", f"{r['missed_runs']} / {r['skipped_runs']}"),
             ("CPU", f"{r['cpu_core_pct']} % of one core ({r['cpu_s']} s in {wall:.0f} s)"),
             ("CPU by thread", ", ".join(f"{k} {v} %" for k, v in threads.items())),
+            ("machine", f"{os.cpu_count()} cores, {r['machine_busy_cores']} busy on average, "
+                        f"{r['other_processes_cores']} of them outside the collector (listener included)"
+                        + (" -- OTHER LOAD: figures may be skewed" if others > 0.25 else "")),
             ("memory", f"peak RSS {r['peak_rss_mb']} MB, at end {r['rss_end_mb']} MB"),
             ("event-loop delay", f"p99 {r['loop_delay_p99_s'] * 1000:.1f} ms, max "
                                  f"{(r['loop_delay_max_s'] or 0) * 1000:.1f} ms; checks in flight max "
