@@ -7,8 +7,9 @@ What it measures, side by side in one window on this machine:
                  full collector set: cpu, memory, system, filesystems, disks, net, sensors, services and
                  smart where smartctl is installed) pushing to a real `opsmon serve` on a free loopback port
                  with a temporary SQLite database (`agents: {interval: 1s}`), enrolled with
-                 `opsmon agents enroll bench-01`. Collections = the agent's own sequence numbers (its
-                 spool's stream.json), which must all reach the collector (the spool stays empty).
+                 `opsmon agents enroll bench-01`. Collections = the agent's reports the collector
+                 stored (its `agent` observations in the SQLite database, counted at both ends of the
+                 window; the agent's spool must stay empty, or reports would be missing from the count).
                  A second copy (bench-03) runs with a PATH that lacks smartctl's folder, as on a host
                  without smartmontools, to show what `smartctl --scan` every collection costs.
   node_exporter  `prometheus-node-exporter --web.listen-address=127.0.0.1:PORT` with its default
@@ -263,11 +264,13 @@ class Scraper:
         self.samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
 
 
-def read_seq(spool_dir: Path) -> int:
-    try:
-        return int(json.loads((spool_dir / "stream.json").read_text())["seq"])
-    except (OSError, ValueError, KeyError):
-        return 0
+def reports_stored(db: Path, asset: str) -> int:
+    """The agent's reports the collector has written (its store writer commits within about 0.5 s)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+        return conn.execute("SELECT count(*) FROM observations WHERE asset_id = ? AND check_id = 'agent'",
+                            (asset,)).fetchone()[0]
 
 
 def rss_of_snippet(code: str) -> float:
@@ -307,11 +310,15 @@ def breakdown(collector_url: str, token: str, spool: Path, calls: int) -> dict[s
     out["collectors"] = {c.name: per_call(c.collect, calls) for c in reg.collectors}
     absent = next(c for c in build(["no-such-process-xyz"], None).collectors if c.name == "services")
     out["services_one_absent"] = per_call(absent.collect, min(calls, 100))
+    smart = next(c for c in reg.collectors if c.name == "smart")
+    if smart.collect() is not None and hasattr(smart, "_read"):  # the agent caches SMART: time a real read too
+        out["smart_read"] = per_call(smart._read, min(calls, 30))
     cfg = AgentConfig(collector_url=collector_url, token=token, interval=1.0, spool_dir=str(spool),
                       services=tuple(SERVICES))
     agent = Agent(cfg)
+    _, first = agent.make_report()
     _, body = agent.make_report()
-    out["report_bytes"] = len(body)
+    out["report_bytes"], out["first_report_bytes"] = len(body), len(first)
     out["make_report"] = per_call(agent.make_report, calls)
     out["host_facts"] = per_call(host_facts, calls)
     doc = json.loads(body)
@@ -419,7 +426,9 @@ def main() -> int:
         scraper = Scraper(nport)
         wait_for(lambda: scraper.scrape() or scraper.samples, 30, "node_exporter's /metrics")
         wait_for(lambda: zabbix_get(zport, "agent.ping") == "1", 30, "zabbix_agentd's agent.ping")
-        wait_for(lambda: read_seq(spool) >= 2 and read_seq(spool_ns) >= 2, 30, "the opsmon agents' first reports")
+        db = tmp / "opsmon.db"
+        wait_for(lambda: reports_stored(db, "bench-01") >= 2 and reports_stored(db, "bench-03") >= 2, 30,
+                 "the opsmon agents' first reports")
         items = zabbix_items()
         unsupported = {k: v for k in items if (v := zabbix_get(zport, k)).startswith("ZBX_NOTSUPPORTED")}
         items = [k for k in items if k not in unsupported]
@@ -444,8 +453,8 @@ def main() -> int:
         polls = 0
         for w in watched.values():
             w.cpu0 = w.cpu()
-        watched["agent"].collections0 = read_seq(spool)
-        watched["agent_nosmart"].collections0 = read_seq(spool_ns)
+        watched["agent"].collections0 = reports_stored(db, "bench-01")
+        watched["agent_nosmart"].collections0 = reports_stored(db, "bench-03")
         collector_cpu0, bench_cpu0, machine0 = proc_cpu(procs["collector"].pid), time.process_time(), machine_cpu()
         t0 = time.monotonic()
         next_at = t0
@@ -478,8 +487,8 @@ def main() -> int:
                    "bench_cpu_pct": round(100 * (bench_cpu1 - bench_cpu0) / wall, 1),
                    "other_processes_cpu_pct": round(100 * max(0.0, busy - ours) / wall, 1),
                    "cores": os.cpu_count()}
-        watched["agent"].collections1 = read_seq(spool)
-        watched["agent_nosmart"].collections1 = read_seq(spool_ns)
+        watched["agent"].collections1 = reports_stored(db, "bench-01")
+        watched["agent_nosmart"].collections1 = reports_stored(db, "bench-03")
         watched["node_exporter"].collections0, watched["node_exporter"].collections1 = 0, polls
         watched["zabbix_agentd"].collections0, watched["zabbix_agentd"].collections1 = 0, polls
         spooled = len(list(spool.glob("*.report"))) + len(list(spool_ns.glob("*.report")))
@@ -562,7 +571,8 @@ def report(r: dict[str, Any]) -> None:
     print(f"  machine ({m['cores']} cores) busy {m['busy_pct_of_2_cores']} % of all cores; the opsmon collector "
           f"used {m['collector_cpu_pct']} % of a core, this script {m['bench_cpu_pct']} %, other processes "
           f"{m['other_processes_cpu_pct']} %")
-    print(f"  opsmon agent: report body {r['breakdown']['report_bytes']} bytes; spool files at end "
+    print(f"  opsmon agent: report body {r['breakdown']['report_bytes']} bytes "
+          f"({r['breakdown']['first_report_bytes']} with facts); spool files at end "
           f"{r['agent_spooled_at_end']}; warnings in its log {r['agent_log_warnings']}\n")
     ns = r["agents"]["agent_nosmart"]
     header = (f"  {'':<36}{'opsmon agent':>13}{'no smartctl':>12}{'node_exporter':>14}{'zabbix_agentd':>14}"
@@ -597,11 +607,13 @@ def report(r: dict[str, Any]) -> None:
           "ms of CPU per call, own + children):")
     rows = [("Registry.collect(), all collectors", b["collect"])]
     rows += [(f"  {name}", v) for name, v in b["collectors"].items()]
+    if "smart_read" in b:
+        rows.append(("  smart, one uncached read (smartctl --scan, -H)", b["smart_read"]))
     rows += [("  services, one configured name absent", b["services_one_absent"]),
              ("Agent.make_report() (collect+facts+JSON+stream file)", b["make_report"]),
-             ("  host_facts() (every report)", b["host_facts"]),
+             ("  host_facts() (one call)", b["host_facts"]),
              ("  json.dumps(report)", b["json_dumps"]),
-             ("  _save_stream() (stream.json rewrite)", b["save_stream"]),
+             ("  _save_stream() (stream.json, as called per report)", b["save_stream"]),
              ("Transport.send() one report (urllib, new connection)", b["transport_send"])]
     print(f"  {'':<54}{'own':>9}{'children':>10}{'total':>9}")
     for label, (own, kids) in rows:

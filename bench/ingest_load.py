@@ -30,6 +30,13 @@ reach 97 % of their rate (saturation).
 Afterwards the collector is stopped (it flushes) and the stored `agent` observations are counted
 against the reports it accepted.
 
+The collector's CPU is split into its event-loop thread (loop%) and its other threads (other%: the
+store writer, SLA refresh worker); "others%" is every process on the machine that is not part of the
+run (a busy machine skews the figures; look at it before trusting a step). uvicorn closes keep-alive
+connections idle for 5 s, so after the priming pass drains, each connection reconnects once ("reconn").
+--timeline FILE appends every request's latency with its due time, to line latency bursts up with
+what the collector did then (GC pauses, the token cache reload).
+
 The machine has 2 cores and the generator competes with the collector for them: the generators'
 CPU is printed next to the collector's. Use --pin to put the collector on CPU 0 and the generators
 on CPU 1 (this also keeps the writer thread on the collector's core).
@@ -38,7 +45,7 @@ Also measured in this process before the run: AgentAuth._refresh() (the token ca
 collector does every 5 s on its event loop) with this many agents, and Ingest.parse() of one report.
 
     .venv/bin/python bench/ingest_load.py [--agents 10000] [--rates 250,500,...] [--step 30]
-                                          [--procs 1] [--connections 128] [--pin] [--json]
+                                          [--procs 1] [--connections 128] [--pin] [--timeline F] [--json]
 
 Goal (from the issue): 2,000 reports/s with p99 under 100 ms on this machine.
 """

@@ -22,7 +22,9 @@ What it measures
     - CPU: process_time() delta (all threads of this process) as % of one core, split by thread
       from /proc/self/task; peak RSS (ru_maxrss) and RSS at the end;
     - event-loop delay (how late a 0.5 s sleep wakes up), store writer queue length (max over the
-      window and at its end), writer batches/failures/dropped;
+      window and at its end), writer batches/failures/dropped; busy cores of the whole machine (from
+      /proc/stat), so a run skewed by other processes on this 2-core box is flagged;
+    - the collector log's warnings and errors, counted apart while running and after the stop;
   then, after a clean stop: rows stored (observations, state intervals, transitions) against the
   results produced, and every asset's state (open ones should be up, closed ones down).
   Goal (issue): lag p99 < 1 s using < 25 % of one core; each is printed PASS/FAIL.

@@ -53,6 +53,7 @@ class CheckScheduler:
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         self.in_flight = 0
         self._running: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def start(self) -> None:
         """Start on the running loop; jobs synced before now are anchored to this moment."""
@@ -63,6 +64,7 @@ class CheckScheduler:
 
     async def shutdown(self) -> None:
         """Stop scheduling, then cancel and await checks in flight, so no result arrives after the store stops."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         tasks = list(self._running)
@@ -122,7 +124,12 @@ class CheckScheduler:
                 if scheduled is not None:
                     self.metrics.scheduler_lag.observe(max(0.0, time.time() - scheduled.timestamp()))
                 t0 = time.perf_counter()
-                obs = await check.run()
+                try:
+                    obs = await check.run()
+                except asyncio.CancelledError:
+                    if self._stopping:
+                        return  # cancelled by shutdown: not an error worth a traceback
+                    raise
                 self.metrics.check_duration.labels(check.type_name).observe(time.perf_counter() - t0)
                 self.metrics.check_results.labels(check.type_name, obs.status).inc()
             finally:

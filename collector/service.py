@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import getpass
 import json
 import logging
@@ -126,6 +127,9 @@ class Service:
         self.writer.start()
         self.reload_inventory(at=resume)
         self.reload_windows()
+        # Everything loaded so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise stall every thread for ~180 ms at 5,000 assets.
+        gc.freeze()
 
     # -- inventory ---------------------------------------------------------
     def _build_check(self, asset: AssetSpec, spec: Any) -> tuple[Check, float, str, CheckConf]:
