@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from collector.audit import record
 from collector.errors import InvalidInput, NotFound
@@ -74,13 +74,19 @@ class AgentAuth:
         self.store = store
         self._by_hash: dict[str, tuple[str, str]] = {}
         self._loaded = 0.0
+        self._mark: tuple[object, ...] | None = None
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
+        """Reload the hashes only when enrolments or revocations changed (one aggregate query otherwise)."""
         with self.store.session() as session:
-            rows = session.execute(select(AgentRow.token_hash, AgentRow.name, AgentRow.asset_id)
-                                   .where(AgentRow.revoked_at.is_(None))).all()
-        self._by_hash = {h: (n, a) for h, n, a in rows}
+            mark = tuple(session.execute(select(func.count(AgentRow.name), func.max(AgentRow.created_at),
+                                                func.max(AgentRow.revoked_at))).one())
+            if mark != self._mark:
+                rows = session.execute(select(AgentRow.token_hash, AgentRow.name, AgentRow.asset_id)
+                                       .where(AgentRow.revoked_at.is_(None))).all()
+                self._by_hash = {h: (n, a) for h, n, a in rows}
+                self._mark = mark
         self._loaded = time.monotonic()
 
     def check(self, token: str) -> tuple[str, str] | None:

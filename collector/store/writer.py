@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from collector.store.db import Store
@@ -134,6 +136,7 @@ class StoreWriter:
 
     def _commit(self, batch: list[Op]) -> None:
         observations = []
+        streams: dict[tuple[str, str], dict] = {}  # one row per agent stream per batch, not one per report
         with self.store.engine.begin() as conn:
             for op in batch:
                 kind, asset, args = op
@@ -144,12 +147,10 @@ class StoreWriter:
                                          "kind": args[5] if len(args) > 5 else "check"})
                 elif kind == "stream":
                     stream, seq, at = args
-                    done = conn.execute(update(AgentStream).where(AgentStream.agent == asset,
-                                                                  AgentStream.stream == stream)
-                                        .values(max_seq=seq, updated_at=at))
-                    if done.rowcount == 0:
-                        conn.execute(insert(AgentStream).values(agent=asset, stream=stream, max_seq=seq,
-                                                                updated_at=at))
+                    prev = streams.get((asset, stream))
+                    if prev is None or seq > prev["max_seq"]:
+                        streams[(asset, stream)] = {"agent": asset, "stream": stream, "max_seq": seq,
+                                                    "updated_at": at}
                 elif kind == "facts":
                     conn.execute(update(Asset).where(Asset.id == asset).values(facts=args[0]))
                 elif kind == "open":
@@ -184,6 +185,12 @@ class StoreWriter:
                     pass
                 else:  # pragma: no cover - programming error
                     raise ValueError(f"unknown op {kind}")
+            if streams:
+                upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(AgentStream)
+                conn.execute(upsert.on_conflict_do_update(
+                    index_elements=["agent", "stream"],
+                    set_={"max_seq": upsert.excluded.max_seq, "updated_at": upsert.excluded.updated_at}),
+                    list(streams.values()))
             if observations:
                 conn.execute(insert(Observation), observations)
             now = self.clock()
