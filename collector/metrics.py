@@ -132,6 +132,11 @@ class CollectorMetrics:
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))
 
+    def watch_snmp(self, hub: Any) -> None:
+        from collector.snmp.exposition import SnmpCollector
+
+        self.registry.register(SnmpCollector(hub))
+
     def watch_sla(self, snapshot: Callable[[], dict | None]) -> None:
         self.registry.register(SlaCollector(snapshot))
 

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -36,6 +37,7 @@ from collector.maintenance import MaintenanceBook, WindowSpec
 from collector.metrics import CollectorMetrics
 from collector.recovery import recover
 from collector.scheduler import CheckScheduler
+from collector.snmp.hub import Uplink
 from collector.states import DOWN
 from collector.store import Store, open_store
 from collector.store.lock import InstanceLock
@@ -86,6 +88,14 @@ class Service:
         self.metrics.watch_states(self._state_snapshot)
         self.sla_snapshot: dict[str, Any] | None = None
         self.metrics.watch_sla(lambda: self.sla_snapshot)
+        self.snmp: Any = None
+        if config.snmp.credentials:
+            from collector.snmp.hub import SnmpHub
+
+            self.snmp = SnmpHub(config.snmp, Path(config.base_dir or "."), config.source_file or "collector.yaml",
+                                self.timeline.observe, self._emit, self.ctx.pinger, clock)
+            self.ctx.snmp = self.snmp
+            self.metrics.watch_snmp(self.snmp)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
         self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
@@ -155,13 +165,18 @@ class Service:
         at = at or self.clock()
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
+        uplinks: dict[str, list[Uplink]] = {}
         # Parents first, so a child's parent is tracked when the child is evaluated.
         for row in _parents_first(rows):
             spec = AssetSpec.from_row(row)
             confs = []
             for check_spec in spec.checks:
                 check, interval, fingerprint, conf = self._build_check(spec, check_spec)
-                jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
+                if check.passive:
+                    uplinks.setdefault(check_spec.device, []).append(
+                        Uplink(spec.id, conf.check_id, check_spec.interface))
+                else:
+                    jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
                 confs.append(conf)
             if spec.id in with_agent:
                 confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
@@ -170,6 +185,9 @@ class Service:
         for gone in set(self.timeline.tracks) - set(live):
             self.timeline.remove_asset(gone, at)
         self.assets = live
+        if self.snmp is not None:
+            self.snmp.set_uplinks(uplinks)
+            self.snmp.forget(set(live))
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
         return True
@@ -273,6 +291,8 @@ class Service:
         for task in self._tasks:
             task.cancel()
         self.ctx.pinger.close()
+        if self.snmp is not None:
+            self.snmp.close()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

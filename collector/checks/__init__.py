@@ -12,6 +12,7 @@ from pydantic import Field
 from collector.checks.base import Check, CheckContext, CheckSpecBase, Outcome
 from collector.checks.http import HttpCheck, HttpSpec
 from collector.checks.icmp import IcmpCheck, IcmpSpec
+from collector.checks.snmp import SnmpCheck, SnmpInterfaceCheck, SnmpInterfaceSpec, SnmpSpec
 from collector.checks.tcp import TcpCheck, TcpSpec
 
 CHECKS: dict[str, type[Check]] = {}
@@ -24,9 +25,9 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
-for _cls in (IcmpCheck, TcpCheck, HttpCheck):
+for _cls in (IcmpCheck, TcpCheck, HttpCheck, SnmpCheck, SnmpInterfaceCheck):
     register(_cls)
 
-CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec, Field(discriminator="type")]
+CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec, Field(discriminator="type")]
 
 __all__ = ["CHECKS", "Check", "CheckContext", "CheckSpec", "CheckSpecBase", "Outcome", "register"]

@@ -65,6 +65,7 @@ class CheckContext:
 
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     pinger: Any = None
+    snmp: Any = None  # the SnmpHub, when collector.yaml configures SNMP
     ssl_contexts: dict[tuple[bool, str | None], ssl.SSLContext] = field(default_factory=dict)
 
     def ssl_context(self, verify: bool, ca_file: str | None) -> ssl.SSLContext:
@@ -86,6 +87,7 @@ class Check:
 
     type_name: ClassVar[str]
     Spec: ClassVar[type[CheckSpecBase]]
+    passive: ClassVar[bool] = False  # fed by another check's results; never scheduled
 
     def __init__(self, asset_id: str, address: str | None, spec: Any, timeout: float, ctx: CheckContext) -> None:
         self.asset_id = asset_id

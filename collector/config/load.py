@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from collector.config.schema import CollectorConfig
-from collector.config.yamlfile import read_yaml
+from collector.config.yamlfile import YamlDoc, read_yaml
 from collector.errors import ConfigError
 
 DEMO_CONFIG = str(resources.files("collector") / "demo" / "collector.yaml")
@@ -24,7 +24,7 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
         raise ConfigError(str(path), "", "the file must hold a mapping of settings (it is empty or a list)")
     config = doc.validate(CollectorConfig)
     base = str(Path(path).resolve().parent)
-    config = config.model_copy(update={"base_dir": base})
+    config = config.model_copy(update={"base_dir": base, "source_file": str(path)})
     if config.sla.targets_file and not config.targets_path().is_file():
         raise ConfigError(doc.where(("sla", "targets_file")), "sla.targets_file",
                           f"no such file: {config.targets_path()}")
@@ -32,4 +32,19 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
         if not config.resolve(name).is_file():
             raise ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
                               f"no such file: {config.resolve(name)}")
+    check_snmp(config, doc)
     return config
+
+
+def check_snmp(config: CollectorConfig, doc: YamlDoc) -> None:
+    """Secrets readable and profiles valid now, not at the first poll."""
+    from collector.snmp.credentials import resolve
+    from collector.snmp.profiles import load_profiles
+
+    for name, spec in config.snmp.credentials.items():
+        resolve(name, spec, Path(config.base_dir), doc.where(("snmp", "credentials", name)))
+    for i, folder in enumerate(config.snmp.profile_dirs):
+        if not config.resolve(folder).is_dir():
+            raise ConfigError(doc.where(("snmp", "profile_dirs", i)), f"snmp.profile_dirs[{i}]",
+                              f"no such folder: {config.resolve(folder)}")
+    load_profiles(tuple(config.resolve(f) for f in config.snmp.profile_dirs))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from collector.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from collector.maintenance import WindowSpec
+from collector.snmp.credentials import CredentialSpec
 
 
 class DatabaseConfig(BaseModel):
@@ -92,6 +93,40 @@ class SlaConfig(BaseModel):
     refresh: PositiveDuration = Field(60.0, description="How often quarter-to-date figures for /metrics are computed")
 
 
+class TrapConfig(BaseModel):
+    model_config = FROZEN
+    enabled: bool = Field(False, description="Receive SNMP traps (v2c and v3)")
+    host: str = Field("127.0.0.1", description="Address the trap receiver listens on")
+    port: int = Field(162, ge=0, le=65535, description="UDP port (162 needs CAP_NET_BIND_SERVICE; e.g. 1162)")
+    credentials: tuple[str, ...] = Field(
+        (), description="Names from snmp.credentials accepted on traps (communities and v3 users)")
+    engine_ids: dict[str, str] = Field(
+        default_factory=dict, description="v3 senders' engine IDs (hex) by device asset id, for v3 traps")
+
+
+class SnmpConfig(BaseModel):
+    model_config = FROZEN
+    credentials: dict[str, CredentialSpec] = Field(
+        default_factory=dict, description="Named credentials; inventory checks refer to them by name")
+    profile_dirs: tuple[str, ...] = Field((), description="Folders of extra profile YAML files")
+    client: Literal["auto", "pysnmp", "fast"] = Field(
+        "auto", description="auto: the fast built-in client for v2c and v3 SHA/AES, pysnmp for the rest")
+    timeout: PositiveDuration = Field(1.5, description="Wait this long for each SNMP response")
+    retries: int = Field(2, ge=0, le=10, description="Resend a request this many times before giving up")
+    varbinds_per_request: int = Field(
+        60, ge=1, le=1000, description="Varbinds asked for per GETBULK (max-repetitions = this / columns)")
+    static_refresh: PositiveDuration = Field(
+        3600.0, description="How often rarely-changing columns (names, speeds, aliases) are read again")
+    traps: TrapConfig = TrapConfig()
+
+    @model_validator(mode="after")
+    def _known(self) -> SnmpConfig:
+        for name in self.traps.credentials:
+            if name not in self.credentials:
+                raise ValueError(f"traps.credentials names {name!r}, which snmp.credentials does not define")
+        return self
+
+
 class LoggingConfig(BaseModel):
     model_config = FROZEN
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
@@ -115,9 +150,11 @@ class CollectorConfig(BaseModel):
         (), description="Maintenance windows; more can be added through the API")
     agents: AgentsConfig = AgentsConfig()
     sla: SlaConfig = SlaConfig()
+    snmp: SnmpConfig = SnmpConfig()
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)
+    source_file: str = Field("", exclude=True)
 
     @field_validator("timezone")
     @classmethod
