@@ -325,6 +325,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    from collector.events import read_events
+
+    rows = read_events(_store(args), args.asset, _time_arg(args.from_, "from"), _time_arg(args.to, "to"), None,
+                       args.name, args.limit)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for e in reversed(rows):
+        print(f"{e['ts']} {e['asset'] or '-'} {e['source']} {e['kind']} {e['name']} {e['severity']} {e['summary']}")
+    return 0
+
+
 def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -405,6 +418,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("revoke", cmd_tokens_revoke, "revoke a person's token", toks)
     sp.add_argument("name")
     add("list", cmd_tokens_list, "list tokens (never their values)", toks)
+
+    sp = add("events", cmd_events, "events devices reported (SNMP traps), oldest of the newest --limit first")
+    sp.add_argument("--asset")
+    sp.add_argument("--name", help="e.g. linkDown, coldStart, authenticationFailure")
+    sp.add_argument("--from", dest="from_", help="ISO 8601 with offset")
+    sp.add_argument("--to", help="ISO 8601 with offset")
+    sp.add_argument("--limit", type=int, default=100)
+    sp.add_argument("--format", choices=("text", "json"), default="text")
 
     sp = add("audit", cmd_audit, "print the audit log (oldest first)")
     sp.add_argument("--limit", type=int, default=100)

@@ -96,6 +96,14 @@ class Service:
                                 self.timeline.observe, self._emit, self.ctx.pinger, clock)
             self.ctx.snmp = self.snmp
             self.metrics.watch_snmp(self.snmp)
+        self.traps: Any = None
+        self.trap_socket: socket.socket | None = None
+        self._addresses: dict[str, str] = {}
+        if self.snmp is not None and config.snmp.traps.enabled:
+            from collector.snmp.traps import TrapReceiver
+
+            self.traps = TrapReceiver(config.snmp.traps, self.snmp.credentials, self._emit,
+                                      self._addresses.get, self.snmp, clock)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
         self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
@@ -125,6 +133,16 @@ class Service:
             self.lock.release()
             raise OSError(f"cannot listen on {self.config.listen.host}:{self.config.listen.port}: "
                           f"{exc.strerror}") from None
+        if self.traps is not None:
+            traps = self.config.snmp.traps
+            try:
+                self.trap_socket = socket.socket(socket.AF_INET6 if ":" in traps.host else socket.AF_INET,
+                                                 socket.SOCK_DGRAM)
+                self.trap_socket.bind((traps.host, traps.port))
+            except OSError as exc:
+                self.socket.close()
+                self.lock.release()
+                raise OSError(f"cannot receive SNMP traps on {traps.host}:{traps.port}: {exc.strerror}") from None
         actor = f"config:{getpass.getuser()}"
         for name in self.config.inventory.files:
             result = import_file(self.store, str(self.config.resolve(name)), actor, restore=False)
@@ -185,6 +203,10 @@ class Service:
         for gone in set(self.timeline.tracks) - set(live):
             self.timeline.remove_asset(gone, at)
         self.assets = live
+        self._addresses.clear()
+        # Traps are matched to assets by source address; a polled device wins over another asset at that address.
+        polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))
+        self._addresses.update({row.address: row.id for row in polled if row.address})
         if self.snmp is not None:
             self.snmp.set_uplinks(uplinks)
             self.snmp.forget(set(live))
@@ -251,10 +273,12 @@ class Service:
         self.reload_windows()
 
     def _prune(self) -> None:
-        keep = self.config.retention.observations
-        if keep <= 0:
-            return
-        self.writer.put(Op("prune", "", (self.clock() - timedelta(seconds=keep),)))
+        now = self.clock()
+        keep = self.config.retention
+        obs = now - timedelta(seconds=keep.observations) if keep.observations > 0 else None
+        events = now - timedelta(seconds=keep.events) if keep.events > 0 else None
+        if obs is not None or events is not None:
+            self.writer.put(Op("prune", "", (obs, events)))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then shut down in order and flush the store."""
@@ -264,6 +288,8 @@ class Service:
 
         self._stop = stop
         self.scheduler.start()
+        if self.traps is not None and self.trap_socket is not None:
+            self.traps.start(self.trap_socket)
         tl = self.config.timeline
         self._tasks = [
             asyncio.create_task(self._every(tl.tick, self._tick, "tick")),
@@ -291,6 +317,8 @@ class Service:
         for task in self._tasks:
             task.cancel()
         self.ctx.pinger.close()
+        if self.traps is not None:
+            self.traps.close()
         if self.snmp is not None:
             self.snmp.close()
         self.flushed = self.writer.stop()

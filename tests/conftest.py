@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import http.server
+import itertools
+import os
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -158,3 +161,24 @@ class MemorySink:
 
     def states(self, asset: str) -> list[tuple[str, Any, Any]]:
         return [(r[0], r[1], r[2]) for r in self.intervals.get(asset, [])]
+
+
+_NETNS_SEQ = itertools.count()
+
+
+def _netns() -> str | None:
+    if shutil.which("ip") is None:
+        return None
+    name = f"opsmon-test-{os.getpid()}-{next(_NETNS_SEQ)}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
+        return None
+    return name
+
+
+@pytest.fixture
+def netns():
+    name = _netns()
+    if name is None:
+        pytest.skip("needs iproute2 and the right to create network namespaces (root)")
+    yield name
+    subprocess.run(["ip", "netns", "delete", name], capture_output=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -159,24 +158,6 @@ def test_https_untrusted_certificate_is_down_unless_verification_is_off(http_ser
 def test_icmp_loopback_is_up() -> None:
     obs = run_check("icmp", {})
     assert obs.status == UP, obs.reason
-
-
-def _netns() -> str | None:
-    if shutil.which("ip") is None:
-        return None
-    name = f"opsmon-test-{id(object()) % 100000}"
-    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
-        return None
-    return name
-
-
-@pytest.fixture
-def netns():
-    name = _netns()
-    if name is None:
-        pytest.skip("needs iproute2 and the right to create network namespaces (root)")
-    yield name
-    subprocess.run(["ip", "netns", "delete", name], capture_output=True)
 
 
 PING_IN_NS = textwrap.dedent("""

@@ -281,6 +281,30 @@ def create_app(service: Service) -> FastAPI:
         service.reload_windows()
         return {"removed": window_id}
 
+    @app.get("/api/v1/events")
+    def events(_: str = Depends(viewer), asset: str | None = None, kind: str | None = None,
+               name: str | None = Query(None, description="e.g. linkDown, coldStart"),
+               from_: str | None = Query(None, alias="from", description="ISO 8601"),
+               to: str | None = Query(None, description="ISO 8601"),
+               limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
+        """Events devices reported on their own (SNMP traps), newest first."""
+        from collector.events import read_events
+
+        return read_events(store, asset, _parse_time(from_, "from"), _parse_time(to, "to"), kind, name, limit)
+
+    @app.get("/api/v1/assets/{asset_id}/interfaces")
+    async def interfaces(asset_id: str, _: str = Depends(viewer)) -> dict[str, Any]:
+        """The latest SNMP poll of a device: interface rows with their rates, and present hardware faults."""
+        hub = service.snmp
+        state = hub.devices.get(asset_id) if hub is not None else None
+        if state is None or state.last is None:
+            raise NotFound(f"no SNMP poll of {asset_id!r} yet")
+        rates = state.rates.get("if", {})
+        rows = [{"ifIndex": idx, **row, **rates.get(idx, {})} for idx, row in state.last.tables.get("if", {}).items()]
+        return {"asset": asset_id, "polled_at": datetime.fromtimestamp(state.last.at, UTC).isoformat(),
+                "profiles": [p.name for p in state.profiles], "interfaces": rows,
+                "faults": [{"component": c, "problem": en, "problem_zh": zh} for c, en, zh in state.faults]}
+
     @app.get("/api/v1/audit")
     def audit_log(_: str = Depends(operator), limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
         with store.session() as session:

@@ -75,6 +75,8 @@ class TimelineConfig(BaseModel):
 class RetentionConfig(BaseModel):
     model_config = FROZEN
     observations: Duration = Field(7 * 86400.0, description="Raw check results kept this long (0 = forever)")
+    events: Duration = Field(400 * 86400.0, description=(
+        "Events (SNMP traps, ...) kept this long (0 = forever); the default covers a year's reports"))
 
 
 class InventoryConfig(BaseModel):
@@ -97,7 +99,7 @@ class TrapConfig(BaseModel):
     model_config = FROZEN
     enabled: bool = Field(False, description="Receive SNMP traps (v2c and v3)")
     host: str = Field("127.0.0.1", description="Address the trap receiver listens on")
-    port: int = Field(162, ge=0, le=65535, description="UDP port (162 needs CAP_NET_BIND_SERVICE; e.g. 1162)")
+    port: int = Field(162, ge=1, le=65535, description="UDP port (162 needs CAP_NET_BIND_SERVICE; e.g. 1162)")
     credentials: tuple[str, ...] = Field(
         (), description="Names from snmp.credentials accepted on traps (communities and v3 users)")
     engine_ids: dict[str, str] = Field(
@@ -121,6 +123,8 @@ class SnmpConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known(self) -> SnmpConfig:
+        if self.traps.enabled and not self.traps.credentials:
+            raise ValueError("traps.enabled needs traps.credentials (the communities and users traps may use)")
         for name in self.traps.credentials:
             if name not in self.credentials:
                 raise ValueError(f"traps.credentials names {name!r}, which snmp.credentials does not define")

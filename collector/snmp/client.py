@@ -11,6 +11,7 @@ three `Exception` sentinels below for noSuchObject, noSuchInstance, endOfMibView
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -78,13 +79,16 @@ async def get_next(client: SnmpClient, target: Target, oids: Sequence[Oid]) -> l
 
 
 async def walk_columns(client: SnmpClient, target: Target, columns: Sequence[Oid],
-                       varbinds_per_request: int) -> dict[Oid, dict[Oid, Value]]:
+                       varbinds_per_request: int,
+                       stamps: dict[Oid, dict[Oid, float]] | None = None) -> dict[Oid, dict[Oid, Value]]:
     """Walk several table columns at once with GETBULK: {column: {index: value}}.
 
     Columns advance together (one varbind per column per repetition); a column
     leaves the request when it leaves its subtree or the agent says endOfMibView.
     An agent that answers an OID not after the one asked for would loop forever:
     that is a ProtocolError. tooBig halves the request until one row fits.
+    `stamps`, when given, receives the arrival time of each value: a counter read late
+    in a long walk must not be dated at the walk's start or end, or its rate is off.
     """
     out: dict[Oid, dict[Oid, Value]] = {c: {} for c in columns}
     cursor: dict[Oid, Oid] = {c: c for c in columns}
@@ -101,10 +105,11 @@ async def walk_columns(client: SnmpClient, target: Target, columns: Sequence[Oid
             if len(active) == 1:
                 raise
             for col in active:  # even one row of all columns is too big: one column at a time
-                out[col].update((await walk_columns(client, target, [col], 1))[col])
+                out[col].update((await walk_columns(client, target, [col], 1, stamps))[col])
             return out
         if not vbs:
             raise ProtocolError("empty GETBULK response")
+        arrived = time.time()
         n = len(active)
         done: set[Oid] = set()
         for i, (oid, value) in enumerate(vbs):
@@ -121,6 +126,8 @@ async def walk_columns(client: SnmpClient, target: Target, columns: Sequence[Oid
                 cursor[col] = oid
                 continue
             out[col][oid[len(col):]] = value
+            if stamps is not None:
+                stamps.setdefault(col, {})[oid[len(col):]] = arrived
             cursor[col] = oid
         for col in done:
             del cursor[col]

@@ -55,6 +55,7 @@ class Poll:
     tables: dict[str, dict[str, dict[str, Any]]]
     raw_counters: dict[tuple[str, str, str], int]  # (table, index, column) -> raw counter
     varbinds: int
+    read_at: dict[tuple[str, str, str], float] = field(default_factory=dict)  # when each counter arrived
 
 
 @dataclass
@@ -132,8 +133,10 @@ async def poll_device(client: SnmpClient, target: Target, state: DeviceState, st
                 columns[col.oid_tuple] = (table, col)
     rows: dict[str, dict[str, dict[str, Any]]] = {t.name: {} for _p, t in tables}
     raw: dict[tuple[str, str, str], int] = {}
+    read_at: dict[tuple[str, str, str], float] = {}
     if columns:
-        walked = await walk_columns(client, target, list(columns), varbinds_per_request)
+        stamps: dict[tuple[int, ...], dict[tuple[int, ...], float]] = {}
+        walked = await walk_columns(client, target, list(columns), varbinds_per_request, stamps)
         at = time.time()
         for col_oid, values in walked.items():
             table, col = columns[col_oid]
@@ -146,7 +149,8 @@ async def poll_device(client: SnmpClient, target: Target, state: DeviceState, st
                     continue  # a value of the wrong type is skipped, never stored as something else
                 if col.type in COUNTERS and isinstance(value, int):
                     raw[(table.name, idx, col.name)] = value
-    return Poll(at, uptime, scalars, rows, raw, varbinds)
+                    read_at[(table.name, idx, col.name)] = stamps.get(col_oid, {}).get(index, at)
+    return Poll(at, uptime, scalars, rows, raw, varbinds, read_at)
 
 
 def merge_static(state: DeviceState, poll: Poll, static_read: bool) -> bool:
@@ -191,7 +195,7 @@ def compute_rates(state: DeviceState, poll: Poll) -> None:
                     if value is None:
                         continue
                     key = (table.name, idx, f"{rule.metric}/{source}")  # a switch of source starts afresh
-                    cur = Sample(value, poll.at, poll.uptime)
+                    cur = Sample(value, poll.read_at.get((table.name, idx, source), poll.at), poll.uptime)
                     samples[key] = cur
                     prev = state.samples.get(key)
                     if prev is None:

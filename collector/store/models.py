@@ -65,6 +65,26 @@ class Observation(Base):
     __table_args__ = (Index("ix_observations_asset_ts", "asset_id", "ts"), Index("ix_observations_ts", "ts"))
 
 
+class Event(Base):
+    """Something a device said on its own (an SNMP trap, later a config change or a security finding).
+
+    Events are evidence, not state: the timeline may act on some (a link trap), but
+    every one is kept here as received, with the device it came from when known.
+    """
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCMillis)
+    asset_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    source: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    __table_args__ = (Index("ix_events_ts", "ts"), Index("ix_events_asset_ts", "asset_id", "ts"))
+
+
 class StateInterval(Base):
     __tablename__ = "state_intervals"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from collector.store.db import Store
-from collector.store.models import AgentStream, Asset, Heartbeat, Observation, StateInterval, Transition
+from collector.store.models import AgentStream, Asset, Event, Heartbeat, Observation, StateInterval, Transition
 from collector.timeline import Op
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ class StoreWriter:
 
     def _commit(self, batch: list[Op]) -> None:
         observations = []
+        events: list[dict] = []
         streams: dict[tuple[str, str], dict] = {}  # one row per agent stream per batch, not one per report
         with self.store.engine.begin() as conn:
             for op in batch:
@@ -179,8 +180,16 @@ class StoreWriter:
                     conn.execute(insert(Transition).values(asset_id=asset, at_ts=at, detected_ts=detected,
                                                            old_state=old, new_state=new, reason=reason,
                                                            processed=False))
+                elif kind == "event":
+                    ts, source, ev_kind, name, severity, summary, details = args
+                    events.append({"ts": ts, "asset_id": asset or None, "source": source[:128], "kind": ev_kind,
+                                   "name": name[:128], "severity": severity, "summary": summary,
+                                   "details": details})
                 elif kind == "prune":
-                    conn.execute(delete(Observation).where(Observation.ts < args[0]))
+                    if args[0] is not None:
+                        conn.execute(delete(Observation).where(Observation.ts < args[0]))
+                    if len(args) > 1 and args[1] is not None:
+                        conn.execute(delete(Event).where(Event.ts < args[1]))
                 elif kind == "heartbeat":
                     pass
                 else:  # pragma: no cover - programming error
@@ -193,6 +202,8 @@ class StoreWriter:
                     list(streams.values()))
             if observations:
                 conn.execute(insert(Observation), observations)
+            if events:
+                conn.execute(insert(Event), events)
             now = self.clock()
             values = {"ts": now, "started_ts": self.started, "pid": os.getpid()}
             updated = conn.execute(update(Heartbeat.__table__).where(Heartbeat.__table__.c.id == 1).values(**values))

@@ -12,9 +12,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -25,6 +26,7 @@ V3_USERS = {
     "opsha512": ("SHA-512", "auth-pass-sha512", "AES-192", "priv-pass-aes192", ("SHA512", "AES192")),
 }
 COMMUNITY = "opsmon-test-community"
+T = TypeVar("T")
 
 
 def free_udp_port() -> int:
@@ -111,6 +113,29 @@ def credentials_yaml(indent: str = "    ") -> str:
     return "\n".join(out)
 
 
+def in_netns(name: str | None, make: Callable[[], T]) -> T:
+    """Call `make` (e.g. create a socket) inside network namespace `name`, then come back.
+
+    A socket keeps the namespace it was created in, so the relay can listen on the
+    host's loopback and talk to an agent on a test namespace's loopback: no packet
+    ever leaves 127.0.0.0/8 of either.
+    """
+    if name is None:
+        return make()
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    with open("/proc/thread-self/ns/net") as home, open(f"/var/run/netns/{name}") as target:
+        if libc.setns(target.fileno(), clone_newnet) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into {name} failed")
+        try:
+            return make()
+        finally:
+            if libc.setns(home.fileno(), clone_newnet) != 0:
+                raise OSError(ctypes.get_errno(), "setns back failed")
+
+
 class UdpRelay:
     """A UDP proxy the test controls, between opsmon and an SNMP agent (all on loopback).
 
@@ -119,10 +144,12 @@ class UdpRelay:
     not SNMP. `rewrite`: a function applied to each response datagram.
     """
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], upstream_netns: str | None = None) -> None:
+        """upstream_netns: reach an agent on the loopback of a namespace the test made (its 127.0.0.1)."""
         import threading
 
         self.upstream = upstream
+        self.upstream_netns = upstream_netns
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -145,7 +172,7 @@ class UdpRelay:
             if self.garbage is not None:
                 self.sock.sendto(self.garbage, client)
                 continue
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as up:
+            with in_netns(self.upstream_netns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) as up:
                 up.settimeout(2)
                 up.sendto(data, self.upstream)
                 try:
@@ -161,3 +188,117 @@ class UdpRelay:
         self._stop = True
         self._thread.join(2)
         self.sock.close()
+
+
+SNMPSIM = os.environ.get("OPSMON_SNMPSIM", "/opt/opsmon-test/snmpsim/bin/snmpsim-command-responder")
+
+
+class Recording:
+    """A .snmprec file built in code: `OID|TAG|VALUE` lines, sorted numerically by OID (snmpsim requires it).
+
+    Tags: 2 INTEGER, 4 OCTET STRING (4x hex), 6 OID, 65 Counter32, 66 Gauge32, 67 TimeTicks,
+    70 Counter64; `65:numeric` with `rate=R,initial=I,max=M,wrap=1` makes a counter that grows
+    R per second from the simulator's start (the truth the rate tests check against).
+    """
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[int, ...], str] = {}
+
+    def put(self, oid: str, tag: str | int, value: object) -> Recording:
+        self.records[tuple(int(p) for p in oid.split("."))] = f"{oid}|{tag}|{value}"
+        return self
+
+    def system(self, name: str, sys_object_id: str = "1.3.6.1.4.1.8072.3.2.10") -> Recording:
+        self.put("1.3.6.1.2.1.1.1.0", 4, f"simulated {name}").put("1.3.6.1.2.1.1.2.0", 6, sys_object_id)
+        self.put("1.3.6.1.2.1.1.3.0", "67:numeric", "rate=100,initial=1000").put("1.3.6.1.2.1.1.5.0", 4, name)
+        return self
+
+    def text(self) -> str:
+        return "\n".join(self.records[k] for k in sorted(self.records)) + "\n"
+
+
+def switch_recording(name: str, ports: int = 48, hc: bool = True, wrap_port: int | None = None) -> Recording:
+    """A switch: port i moves i*1000 bytes/s in and i*500 out; every 8th port is down.
+
+    hc=False: an old device without ifXTable counters (32-bit octets only). wrap_port: that
+    port's 32-bit ifInOctets moves 1,000,000,000 B/s, so it wraps every 4.29 s.
+    """
+    r = Recording().system(name)
+    t, x = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
+    for i in range(1, ports + 1):
+        r.put(f"{t}.1.{i}", 2, i).put(f"{t}.2.{i}", 4, f"GigabitEthernet0/{i}").put(f"{t}.3.{i}", 2, 6)
+        r.put(f"{t}.5.{i}", 66, 1_000_000_000).put(f"{t}.6.{i}", "4x", f"0200000000{i:02x}")
+        r.put(f"{t}.7.{i}", 2, 1).put(f"{t}.8.{i}", 2, 2 if i % 8 == 0 else 1)
+        if wrap_port == i:
+            r.put(f"{t}.10.{i}", "65:numeric", "rate=1000000000,initial=0,max=4294967295,wrap=1")
+        else:
+            r.put(f"{t}.10.{i}", "65:numeric", f"rate={i * 1000},initial={i * 7},max=4294967295,wrap=1")
+        r.put(f"{t}.16.{i}", "65:numeric", f"rate={i * 500},initial=0,max=4294967295,wrap=1")
+        for col in (13, 14, 19, 20):
+            r.put(f"{t}.{col}.{i}", 65, 0)
+        if hc:
+            r.put(f"{x}.1.{i}", 4, f"Gi0/{i}").put(f"{x}.15.{i}", 66, 1000).put(f"{x}.18.{i}", 4, f"port {i}")
+            r.put(f"{x}.6.{i}", "70:numeric", f"rate={i * 1000},initial={i * 7}")
+            r.put(f"{x}.10.{i}", "70:numeric", f"rate={i * 500},initial=0")
+            for col in (7, 9, 11, 13):
+                r.put(f"{x}.{col}.{i}", 70, 0)
+    return r
+
+
+@dataclass
+class Snmpsim:
+    port: int
+    proc: subprocess.Popen[bytes]
+    root: Path
+
+    def community(self, name: str) -> str:
+        return name
+
+
+def start_snmpsim(recordings: dict[str, Recording]) -> Snmpsim:
+    """snmpsim serving each recording under the community of its name, on a loopback port.
+
+    As root it must drop to nobody (it refuses root), so its data and cache are made readable
+    and writable for nobody, and it logs to stdout (a log file nobody cannot write kills it).
+    """
+    if not os.path.exists(SNMPSIM):
+        pytest.skip(f"snmpsim is not installed at {SNMPSIM} (.ci/run installs it; or set OPSMON_SNMPSIM)")
+    root = Path(tempfile.mkdtemp(prefix="opsmon-snmpsim-"))
+    data, cache = root / "data", root / "cache"
+    data.mkdir()
+    cache.mkdir()
+    for name, rec in recordings.items():
+        (data / f"{name}.snmprec").write_text(rec.text())
+    port = free_udp_port()
+    cmd = [SNMPSIM, f"--data-dir={data}", f"--cache-dir={cache}", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+           "--logging-method=null"]
+    if os.geteuid() == 0:
+        os.chmod(root, 0o755)
+        for path in (data, cache, *data.iterdir()):
+            os.chmod(path, 0o777 if path == cache else 0o755 if path.is_dir() else 0o644)
+        cmd += ["--process-user=nobody", "--process-group=nogroup"]
+    log = open(root / "snmpsim.out", "wb")  # noqa: SIM115 - the process owns it until stop
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    sim = Snmpsim(port, proc, root)
+    first = next(iter(recordings))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["snmpget", "-v2c", "-c", first, "-t", "0.5", "-r", "0", f"127.0.0.1:{port}",
+                                "1.3.6.1.2.1.1.5.0"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return sim
+        if proc.poll() is not None:
+            raise RuntimeError(f"snmpsim exited: {(root / 'snmpsim.out').read_text()[-2000:]}")
+        time.sleep(0.2)
+    stop_snmpsim(sim)
+    raise RuntimeError("snmpsim did not answer within 30 s")
+
+
+def stop_snmpsim(sim: Snmpsim) -> None:
+    sim.proc.terminate()
+    try:
+        sim.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        sim.proc.kill()
+        sim.proc.wait()
+    shutil.rmtree(sim.root, ignore_errors=True)
