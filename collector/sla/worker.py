@@ -16,7 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -39,11 +42,23 @@ def quarter_figures(store: Store, targets_path: Path | str, timezone: str, now: 
     return evaluate(store, load_targets(Path(targets_path)), containing("quarter", now, timezone), now)
 
 
-def _init(url: str, connect_timeout: float) -> None:
+def _init(url: str, connect_timeout: float, parent: int) -> None:
     """Worker start: Ctrl-C is the collector's to handle (it stops the worker); open the store once."""
     global _store
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), name="opsmon-sla-parent-watch", daemon=True).start()
     _store = open_store(url, connect_timeout, migrate=False)
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when the collector is gone (kill -9, crash): nothing else would.
+
+    The pool's pipes stay open in the worker itself, so it never sees end-of-file, and an
+    orphan would keep its database connection (and, on PostgreSQL, a session) forever.
+    """
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _in_worker(targets_path: str, timezone: str, now: datetime) -> dict[str, Any]:
@@ -75,7 +90,7 @@ class SlaWorker:
         if self._pool is None:
             # spawn, not fork: the collector has threads (store writer, executors) whose locks a fork would copy.
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init, initargs=(self.url, self.connect_timeout))
+                                             initializer=_init, initargs=(self.url, self.connect_timeout, os.getpid()))
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, _in_worker, str(targets_path), timezone, now)
