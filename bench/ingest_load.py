@@ -30,8 +30,9 @@ reach 97 % of their rate (saturation).
 Afterwards the collector is stopped (it flushes) and the stored `agent` observations are counted
 against the reports it accepted.
 
-The collector's CPU is split into its event-loop thread (loop%) and its other threads (other%: the
-store writer, SLA refresh worker); "others%" is every process on the machine that is not part of the
+The collector's CPU (its own and its child processes') is split into its event-loop thread (loop%), its
+other threads (other%: the store writer, executors) and its child processes (child%: the SLA worker
+process); "others%" is every process on the machine that is not part of the
 run (a busy machine skews the figures; look at it before trusting a step). uvicorn closes keep-alive
 connections idle for 5 s, so after the priming pass drains, each connection reconnects once ("reconn").
 --timeline FILE appends every request's latency with its due time, to line latency bursts up with
@@ -84,6 +85,38 @@ def proc_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as fh:
         rest = fh.read().rsplit(")", 1)[1].split()
     return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of pid (the collector's SLA worker process and its helpers)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def children_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each live descendant process, by pid."""
+    out: dict[int, float] = {}
+    for child in descendants(pid):
+        try:
+            out[child] = proc_cpu(child)
+        except OSError:
+            continue
+    return out
 
 
 def thread_cpu(pid: int) -> tuple[float, float]:
@@ -442,13 +475,15 @@ def main() -> int:
 
         def run_step(rate: float, duration: float, prime: bool) -> dict[str, Any]:
             start_at = time.monotonic() + 1.0
-            c0, t0 = proc_cpu(collector.pid), thread_cpu(collector.pid)
+            c0, t0, k0 = proc_cpu(collector.pid), thread_cpu(collector.pid), children_cpu(collector.pid)
             g0 = sum(proc_cpu(g.pid) for g in gens)
             m0, me0 = machine_cpu(), time.process_time()
             for q in cmd_qs:
                 q.put(("step", rate / args.procs, duration, start_at, prime))
             parts = [res_q.get(timeout=duration + 180) for _ in gens]
-            c1, t1 = proc_cpu(collector.pid), thread_cpu(collector.pid)
+            c1, t1, k1 = proc_cpu(collector.pid), thread_cpu(collector.pid), children_cpu(collector.pid)
+            kids = sum(v - k0.get(pid, 0.0) for pid, v in k1.items())  # a child started in the step counts whole
+            c1 += kids
             g1 = sum(proc_cpu(g.pid) for g in gens)
             m1, me1 = machine_cpu(), time.process_time()
             ours = (c1 - c0) + (g1 - g0) + (me1 - me0)
@@ -489,6 +524,7 @@ def main() -> int:
                 "collector_cpu_pct": round(100 * (c1 - c0) / wall, 1),
                 "loop_thread_cpu_pct": round(100 * (t1[0] - t0[0]) / wall, 1),
                 "other_threads_cpu_pct": round(100 * (t1[1] - t0[1]) / wall, 1),
+                "child_processes_cpu_pct": round(100 * kids / wall, 1),
                 "generator_cpu_pct": round(100 * (g1 - g0) / wall, 1),
                 "other_processes_cpu_pct": round(100 * max(0.0, (m1[0] - m0[0]) - ours) / (m1[1] - m0[1])
                                                  * (os.cpu_count() or 1), 1),
@@ -575,21 +611,24 @@ def report(r: dict[str, Any]) -> None:
           f"AgentAuth._refresh() {m['auth_refresh_ms']} ms with {r['agents']} agents (on the event loop every 5 s), "
           f"AgentAuth.check() {m['auth_check_us']} us, AgentReport parse {m['parse_us']} us\n")
     cols = ("step", "target/s", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "svc p99", "errors",
-            "reconn", "coll CPU%", "loop%", "other%", "gen CPU%", "others%", "queue max", "drain s", "result")
-    widths = (6, 9, 11, 8, 8, 8, 8, 8, 7, 7, 10, 7, 7, 9, 8, 10, 8, 7)
+            "reconn", "coll CPU%", "loop%", "other%", "child%", "gen CPU%", "others%", "queue max", "drain s",
+            "result")
+    widths = (6, 9, 11, 8, 8, 8, 8, 8, 7, 7, 10, 7, 7, 7, 9, 8, 10, 8, 7)
     print("  " + "".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)))
     print("  " + "-" * sum(widths))
     for name, s in [("prime", r["prime"])] + [(str(i + 1), s) for i, s in enumerate(r["steps"])]:
         vals = (name, f"{s['target_rps']:g}", f"{s['achieved_rps']:.0f}", f"{s['p50_ms']:.1f}", f"{s['p90_ms']:.1f}",
                 f"{s['p99_ms']:.1f}", f"{s['max_ms']:.0f}", f"{s['svc_p99_ms']:.1f}", str(s["errors"]),
                 str(s["reconnects"]), f"{s['collector_cpu_pct']:.0f}", f"{s['loop_thread_cpu_pct']:.0f}",
-                f"{s['other_threads_cpu_pct']:.0f}", f"{s['generator_cpu_pct']:.0f}",
+                f"{s['other_threads_cpu_pct']:.0f}", f"{s['child_processes_cpu_pct']:.0f}",
+                f"{s['generator_cpu_pct']:.0f}",
                 f"{s['other_processes_cpu_pct']:.0f}",
                 str(s["store_queue_max"]), f"{s['drain_s']:.1f}",
                 ("pass" if s["pass"] else "FAIL") if name != "prime" else "-")
         print("  " + "".join(f"{v:>{w}}" for v, w in zip(vals, widths, strict=True)))
     print("  (latency from when a request was due; svc = from its write to its answer; coll CPU% = the collector, "
-          "split into loop% = its event-loop thread and other% = its store writer and worker threads; gen CPU% = the "
+          "split into loop% = its event-loop thread, other% = its store writer and worker threads and child% = its "
+          "child processes (the SLA worker); gen CPU% = the "
           "load generators; others% = every other process on the machine; all in % of one core)")
     print(f"\n  highest step achieved at >= 97 % of its target: {r['max_throughput_rps']:g} reports/s "
           "(whatever its latency)")

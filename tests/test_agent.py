@@ -239,6 +239,35 @@ def test_duplicates_are_stored_once_and_a_fast_clock_is_corrected(started: Colle
     assert all(abs(t - now) < 5 for t in stamps), stamps  # the fast report landed at the true time
 
 
+def test_report_route_answers_as_the_framework_did(started: Collector) -> None:
+    """The bare report route: size limits, NaN, 401 headers; other methods and /docs still go to FastAPI."""
+    c = started
+    token = c.cli("agents", "enroll", "edge-01").stdout.strip()
+    url = c.base + "/api/v1/agent/report"
+    auth = {"Authorization": f"Bearer {token}"}
+    r = httpx.post(url, content=b"{}", timeout=5)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert r.json() == {"detail": "invalid, revoked or missing agent token"}
+    assert r.headers["content-type"] == "application/json"
+    r = httpx.post(url, content=b"x" * (1024 * 1024 + 1), headers=auth, timeout=5)
+    assert r.status_code == 413 and r.json() == {"detail": "report larger than 1048576 bytes"}
+
+    def chunks():  # no Content-Length: the limit holds while reading
+        for _ in range(20):
+            yield b"x" * 65536
+
+    assert httpx.post(url, content=chunks(), headers=auth, timeout=5).status_code == 413
+    doc = (b'{"schema":1,"stream":"%s","seq":1,"ts":%.3f,"interval":1,"metrics":{"cpu":NaN}}'
+           % (b"ef" * 16, time.time()))
+    r = httpx.post(url, content=doc, headers=auth, timeout=5)
+    assert r.status_code == 422 and "not a JSON report" in r.json()["detail"]
+    r = httpx.post(url, content=doc.replace(b"NaN", b"1").replace(b'"interval":1,', b""), headers=auth, timeout=5)
+    assert r.status_code == 422 and r.json()["detail"].startswith("interval")
+    assert httpx.get(url, timeout=5).status_code == 405
+    assert "/api/v1/agent/report" in c.get("/openapi.json").json()["paths"]
+    assert agent_rows(c, "edge-01") == 0
+
+
 def test_collector_outage_is_spooled_replayed_and_never_down(collector_factory, tmp_path: Path) -> None:
     c = collector_factory("assets: []\n", extra="api:\n  public_read: true\nagents:\n  interval: 1s\n")
     c.start()

@@ -1,6 +1,7 @@
 """`opsmon serve` as a real process: states, API, metrics, restarts and clean stops."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -54,6 +55,22 @@ assets:
     assert "Traceback" not in err
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as fh:
+            out += [int(k) for k in fh.read().split()]
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_restart_gap_is_recorded_as_unknown(collector_factory, tcp_listener) -> None:
     c = collector_factory(f"""
 assets:
@@ -63,9 +80,12 @@ assets:
     c.token = c.cli("tokens", "create", "tester", "--role", "viewer").stdout.strip()
     wait_for(lambda: c.states().get("db", {}).get("state") == "up", 15, "db up")
     time.sleep(1.5)  # let a heartbeat land after the up
+    children = _children(c.proc.pid)  # the SLA worker process (and multiprocessing's resource tracker)
+    assert children
     killed = time.time()
     c.crash()
     time.sleep(4)
+    assert not [pid for pid in children if _alive(pid)], "the collector's child processes outlived a kill -9"
     restarted = time.time()
     c.start()
     wait_for(lambda: c.states().get("db", {}).get("state") == "up", 15, "db up again")

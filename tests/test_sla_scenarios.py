@@ -412,3 +412,28 @@ def test_open_intervals_end_at_the_last_heartbeat_when_no_collector_runs(store: 
     t = run(store)["servers"]
     assert t["detail"]["down_seconds"] == D
     assert t["detail"]["unknown_seconds"] == (E - t0).total_seconds() - D  # the rest: no data
+
+
+def test_the_worker_process_gives_the_figures_computed_in_process(store: Store) -> None:
+    """/metrics' figures come from a separate process (no GIL against the event loop): the same figures."""
+    import asyncio
+
+    from collector.sla.targets import bundled_targets_path
+    from collector.sla.worker import SlaWorker, quarter_figures
+
+    down_at = utc(2026, 8, 1)
+    seed(store, [("s1", "server", S - timedelta(days=100), None), ("l1", "link", S + timedelta(days=3), None)],
+         [("s1", "up", S - D * timedelta(seconds=1), down_at), ("s1", "down", down_at, down_at + timedelta(hours=5)),
+          ("s1", "up", down_at + timedelta(hours=5), None), ("l1", "up", S + timedelta(days=3), None)],
+         [("i1", "s1", "hardware", down_at, down_at + timedelta(minutes=20))])
+    now = utc(2026, 8, 20)
+    worker = SlaWorker(store)
+    assert worker.url is not None  # a file database: the worker path, not the thread fallback
+    try:
+        remote = asyncio.run(worker.figures(bundled_targets_path(), "Asia/Shanghai", now))
+    finally:
+        worker.close()
+    local = quarter_figures(store, bundled_targets_path(), "Asia/Shanghai", now)
+    assert remote == local
+    assert {t["id"]: t["value"] for t in remote["targets"]}["servers_ok"] == pytest.approx(
+        1 - 5 * H / (now - S).total_seconds())

@@ -6,7 +6,8 @@ Reads are open when `api.public_read` is true; writes always need an operator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,117 @@ if TYPE_CHECKING:
     from collector.service import Service
 
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
+REPORT_PATH = "/api/v1/agent/report"
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Refusal = tuple[int, dict[str, Any], tuple[tuple[str, str], ...]]
+
+
+def _json(doc: dict[str, Any]) -> bytes:
+    """JSON exactly as Starlette's JSONResponse renders it."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+class ReportEndpoint:
+    """POST /api/v1/agent/report, independent of the web framework.
+
+    Used by both the bare ASGI route (the hot path: 2,000 reports/s are the goal, and FastAPI's
+    request, dependency and response machinery cost about half of the event loop's time per
+    report) and the documented FastAPI route, so the two cannot drift apart.
+    """
+
+    UNAUTHORIZED: Refusal = (401, {"detail": "invalid, revoked or missing agent token"},
+                             (("WWW-Authenticate", "Bearer"),))
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.too_large = {"detail": f"report larger than {MAX_REPORT} bytes"}
+
+    def agent(self, authorization: str | None) -> tuple[str, str] | None:
+        """(agent, asset) for a valid `Bearer <agent token>`; None answers 401 (UNAUTHORIZED)."""
+        scheme, _, token = (authorization or "").partition(" ")
+        return self.service.agent_auth.check(token.strip()) if scheme.lower() == "bearer" else None
+
+    @staticmethod
+    def too_large_declared(content_length: str | None) -> bool:
+        """A Content-Length over MAX_REPORT is refused (413) before reading the body."""
+        return content_length is not None and content_length.isdigit() and int(content_length) > MAX_REPORT
+
+    def ingest(self, found: tuple[str, str], body: bytes, sent_at: str | None) -> tuple[int, dict[str, Any]]:
+        """(status, answer) for a body of at most MAX_REPORT bytes from the agent `found`."""
+        agent, asset_id = found
+        ingest = self.service.ingest
+        try:
+            report = ingest.parse(body)
+            status = ingest.accept(agent, asset_id, report, sent_at, body)
+        except InvalidInput as exc:
+            return 422, {"detail": str(exc)}
+        return 200, {"status": status, "interval": self.service.config.agents.interval}
+
+
+class ReportRoute:
+    """The ASGI application: POST /api/v1/agent/report served directly, every other request by FastAPI.
+
+    Same answers as the FastAPI route (status, JSON body, headers); only the framework's per-request
+    work is skipped. Anything but a POST to exactly that path (another method, a trailing slash,
+    lifespan) goes to FastAPI, which answers it as before.
+    """
+
+    def __init__(self, endpoint: ReportEndpoint, fallback: FastAPI) -> None:
+        self.endpoint = endpoint
+        self.fastapi = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == REPORT_PATH and scope["method"] == "POST":
+            await self._report(scope, receive, send)
+        else:
+            await self.fastapi(scope, receive, send)
+
+    async def _report(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = content_length = sent_at = None
+        for name, value in scope["headers"]:  # lower-case names; the first of repeated headers counts, as in Starlette
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"content-length" and content_length is None:
+                content_length = value.decode("latin-1")
+            elif name == b"x-opsmon-sent-at" and sent_at is None:
+                sent_at = value.decode("latin-1")
+        found = self.endpoint.agent(authorization)
+        if found is None:
+            await _answer(send, *self.endpoint.UNAUTHORIZED)
+            return
+        if self.endpoint.too_large_declared(content_length):
+            await _answer(send, 413, self.endpoint.too_large)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:  # bounded even without Content-Length (chunked uploads)
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # nobody to answer
+            chunk = message.get("body", b"")
+            if chunk:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_REPORT:
+                    await _answer(send, 413, self.endpoint.too_large)
+                    return
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        status, doc = self.endpoint.ingest(found, body, sent_at)
+        await _answer(send, status, doc)
+
+
+async def _answer(send: Send, status: int, doc: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()) -> None:
+    """A JSON response with the headers Starlette's JSONResponse sends, in its order."""
+    body = _json(doc)
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    raw += [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _parse_time(value: str | None, name: str) -> datetime | None:
@@ -47,7 +159,12 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise HTTPException(422, f"{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(service: Service) -> ReportRoute:
+    """The collector's ASGI application: agent reports on a bare route, everything else through FastAPI."""
+    return ReportRoute(ReportEndpoint(service), _fastapi_app(service))
+
+
+def _fastapi_app(service: Service) -> FastAPI:
     # Handlers that read or change the timeline are `async`: they then run on the
     # event loop that owns it, never on a worker thread racing it.
     app = FastAPI(title="opsmon collector", version=__version__,
@@ -218,27 +335,27 @@ def create_app(service: Service) -> FastAPI:
             chosen = parse_period(period, tz) if period else containing("quarter", service.clock(), tz)
         return evaluate(store, load_targets(service.config.targets_path()), chosen, service.clock())
 
-    @app.post("/api/v1/agent/report", include_in_schema=True)
+    reports = ReportEndpoint(service)
+
+    @app.post(REPORT_PATH, include_in_schema=True)
     async def agent_report(request: Request) -> JSONResponse:
-        """Where agents push reports (agent token, not a person's). Answers with the settings to use."""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        found = service.agent_auth.check(token.strip()) if scheme.lower() == "bearer" else None
+        """Where agents push reports (agent token, not a person's). Answers with the settings to use.
+
+        Served by ReportRoute ahead of FastAPI; this route documents it in /docs and shares its logic.
+        """
+        found = reports.agent(request.headers.get("authorization"))
         if found is None:
-            return JSONResponse({"detail": "invalid, revoked or missing agent token"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_REPORT:
-            return JSONResponse({"detail": f"report larger than {MAX_REPORT} bytes"}, status_code=413)
+            status, doc, headers = reports.UNAUTHORIZED
+            return JSONResponse(doc, status_code=status, headers=dict(headers))
+        if reports.too_large_declared(request.headers.get("content-length")):
+            return JSONResponse(reports.too_large, status_code=413)
         body = b""
         async for chunk in request.stream():  # bounded even without Content-Length (chunked uploads)
             body += chunk
             if len(body) > MAX_REPORT:
-                return JSONResponse({"detail": f"report larger than {MAX_REPORT} bytes"}, status_code=413)
-        agent, asset_id = found
-        report = service.ingest.parse(body)
-        status = service.ingest.accept(agent, asset_id, report, request.headers.get("x-opsmon-sent-at"))
-        return JSONResponse({"status": status, "interval": service.config.agents.interval})
+                return JSONResponse(reports.too_large, status_code=413)
+        status, doc = reports.ingest(found, body, request.headers.get("x-opsmon-sent-at"))
+        return JSONResponse(doc, status_code=status)
 
     @app.get("/api/v1/maintenance")
     async def windows(_: str = Depends(viewer)) -> list[dict[str, Any]]:

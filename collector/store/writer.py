@@ -31,6 +31,8 @@ _STOP = Op("stop", "", ())
 
 
 class StoreWriter:
+    GATHER = 0.05  # seconds a batch gathers operations after its first one
+
     def __init__(self, store: Store, started: datetime, clock: Callable[[], datetime] | None = None,
                  max_batch: int = 5000, max_delay: float = 0.5) -> None:
         self.store = store
@@ -86,10 +88,14 @@ class StoreWriter:
             except queue.Empty:
                 continue
             got = [first]
-            deadline = time.monotonic() + 0.05
+            # Let the batch gather for 50 ms, then take what came. Not a blocking get() per
+            # operation: each one woke this thread, which then fought the event loop for the
+            # GIL once per operation (4,000 a second at 2,000 agent reports/s).
+            if first is not _STOP and self.queue.qsize() < self.max_batch:
+                time.sleep(self.GATHER)
             while len(got) < self.max_batch:
                 try:
-                    got.append(self.queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    got.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
             stopping = any(op is _STOP for op in got)
