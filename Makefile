@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sla bench-agent dist clean
+.PHONY: run test lint bench bench-sla bench-agent bench-snmp dist clean snmpsim
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ bench: $(STAMP)
 
 bench-sla: $(STAMP)
 	$(PY) bench/sla_bench.py
+
+# snmpsim for the SNMP tests (tests/peers/snmp.py looks here, or at $$OPSMON_SNMPSIM).
+SNMPSIM_VENV ?= /opt/opsmon-test/snmpsim
+snmpsim: $(SNMPSIM_VENV)/bin/snmpsim-command-responder
+
+$(SNMPSIM_VENV)/bin/snmpsim-command-responder:
+	/usr/bin/python3 -m venv $(SNMPSIM_VENV)
+	$(SNMPSIM_VENV)/bin/pip install --quiet 'snmpsim==1.2.2' 'pysmi>=1.5'
 
 dist: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .

@@ -59,14 +59,40 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     path = args.file or resolve_config_path(args.config)
     config = load_config(path)
     count = 0
+    assets = []
     for name in config.inventory.files:
-        count += len(parse_inventory(str(config.resolve(name))))
+        found = parse_inventory(str(config.resolve(name)))
+        assets += [(name, a) for a in found]
+        count += len(found)
+    _check_snmp_refs(config, assets)
     from collector.sla.targets import load_targets
 
     table = load_targets(config.targets_path())
     print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {count} asset(s), "
           f"{len(config.maintenance)} maintenance window(s), {len(table.targets)} target(s))")
     return 0
+
+
+def _check_snmp_refs(config: Any, assets: list[tuple[str, Any]]) -> None:
+    """SNMP checks name credentials and profiles of collector.yaml, and uplinks a polled device."""
+    from collector.snmp.profiles import load_profiles
+
+    profiles = load_profiles(tuple(config.resolve(d) for d in config.snmp.profile_dirs))
+    polled = {a.id for _f, a in assets if any(c.type == "snmp" for c in a.checks)}
+    for file, asset in assets:
+        for check in asset.checks:
+            where = f"asset {asset.id}: check {check.check_id}"
+            if check.type == "snmp":
+                if check.credential not in config.snmp.credentials:
+                    raise ConfigError(file, f"{where}: credential",
+                                      f"{check.credential!r} is not defined under snmp.credentials")
+                for name in check.profiles:
+                    if name != "auto" and name not in profiles:
+                        raise ConfigError(file, f"{where}: profiles",
+                                          f"unknown profile {name!r} (known: {', '.join(sorted(profiles))})")
+            elif check.type == "snmp_interface" and check.device not in polled:
+                raise ConfigError(file, f"{where}: device",
+                                  f"{check.device!r} is not an asset with an snmp check in these files")
 
 
 def cmd_assets_import(args: argparse.Namespace) -> int:

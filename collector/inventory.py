@@ -48,7 +48,9 @@ class AssetSpec(BaseModel):
             if check.check_id in seen:
                 raise ValueError(f"two checks share the id {check.check_id!r}; give one an explicit id")
             seen.add(check.check_id)
-            if (getattr(check, "host", "n/a") is None or check.type == "snmp") and not self.address:
+            if check.type == "snmp" and not self.address:
+                raise ValueError(f"check {check.check_id!r} polls the asset's address: give the asset an address")
+            if getattr(check, "host", "n/a") is None and not self.address:
                 raise ValueError(f"check {check.check_id!r} needs a host, or the asset an address")
         return self
 
