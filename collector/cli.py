@@ -364,6 +364,76 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_incidents_list(args: argparse.Namespace) -> int:
+    from collector.incidents.read import list_incidents
+
+    rows = list_incidents(_store(args), args.status, args.asset, _time_arg(args.from_, "from"), None, args.limit)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no incidents")
+        return 0
+    table = [("ID", "STATUS", "KIND", "SEVERITY", "ASSET", "OPENED", "ACK BY", "RESPONSE", "CAUSE")]
+    for r in rows:
+        resp = f"{r['response_seconds'] / 60:.1f} min" if r["response_seconds"] is not None else "-"
+        table.append((r["id"], r["status"] + (" BREACHED" if r["breached"] else ""), r["kind"], r["severity"] or "",
+                      r["asset"], r["opened_at"][:19], r["acknowledged_by"] or "-", resp, r["cause"][:60]))
+    _print_table(table)
+    return 0
+
+
+def cmd_incidents_show(args: argparse.Namespace) -> int:
+    from collector.incidents.read import show_incident
+
+    doc = show_incident(_store(args), args.id)
+    if args.format == "json":
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    trail = doc.pop("trail")
+    for key, value in doc.items():
+        if value not in (None, "", [], 0) or key in ("level",):
+            print(f"{key:>16}: {value}")
+    print("trail:")
+    for e in trail:
+        print(f"  {e['ts'][:19]} {e['actor']} {e['action']} {json.dumps(e['detail'], ensure_ascii=False)}")
+    return 0
+
+
+def _running_collector(args: argparse.Namespace, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Changes go through the running collector's API, so its incident engine and audit log see them."""
+    import os
+
+    import httpx
+
+    from collector.config import load_config, resolve_config_path
+
+    config = load_config(resolve_config_path(args.config))
+    token = args.token or os.environ.get("OPSMON_TOKEN")
+    if not token:
+        raise InvalidInput("give your operator token with --token or $OPSMON_TOKEN (the audit log names you by it)")
+    listen = config.listen
+    host = "127.0.0.1" if listen.host in ("0.0.0.0", "") else listen.host
+    base = args.url or f"{'https' if listen.tls_cert else 'http'}://{host}:{listen.port}"
+    try:
+        answer = httpx.request(method, base + path, json=body, headers={"Authorization": f"Bearer {token}"},
+                               timeout=10)
+    except httpx.HTTPError as exc:
+        raise OpsmonError(f"the collector at {base} did not answer ({exc.__class__.__name__}); is it running?") \
+            from None
+    if answer.status_code >= 400:
+        detail = answer.json().get("detail", answer.text) if answer.headers.get("content-type", "").startswith(
+            "application/json") else answer.text
+        raise InvalidInput(f"{answer.status_code}: {detail}")
+    return answer.json()
+
+
+def cmd_incidents_change(args: argparse.Namespace) -> int:
+    doc = _running_collector(args, "POST", f"/api/v1/incidents/{args.id}/{args.action}", {"note": args.note or ""})
+    print(f"{doc['id']}: {doc['status']}" + (f" by {doc['acknowledged_by']}" if args.action == "ack" else ""))
+    return 0
+
+
 def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -452,6 +522,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", help="ISO 8601 with offset")
     sp.add_argument("--limit", type=int, default=100)
     sp.add_argument("--format", choices=("text", "json"), default="text")
+
+    inc = sub.add_parser("incidents", help="faults and the response to them").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    sp = add("list", cmd_incidents_list, "incidents, newest first", inc)
+    sp.add_argument("--status", help="open, acknowledged, resolved, closed, merged, or active")
+    sp.add_argument("--asset")
+    sp.add_argument("--from", dest="from_", help="opened at or after (ISO 8601 with offset)")
+    sp.add_argument("--limit", type=int, default=100)
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+    sp = add("show", cmd_incidents_show, "one incident and its trail (who did what, when)", inc)
+    sp.add_argument("id")
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    for action, text in (("ack", "acknowledge: the response the SLA counts"),
+                         ("resolve", "resolve by hand, with a note"), ("note", "add a note")):
+        sp = add(action, cmd_incidents_change, text + " (through the running collector)", inc)
+        sp.add_argument("id")
+        sp.add_argument("--note", required=action != "ack")
+        sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
+        sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")
+        sp.set_defaults(action=action)
 
     sp = add("audit", cmd_audit, "print the audit log (oldest first)")
     sp.add_argument("--limit", type=int, default=100)

@@ -103,6 +103,37 @@ class AgentCollector(Collector):
         yield from merged.values()
 
 
+class IncidentCollector(Collector):
+    """Open incidents by severity and kind, and SLA breaches, read from the incident engine at scrape time."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        open_ = GaugeMetricFamily("opsmon_incidents_open", "Incidents open or acknowledged, not yet resolved",
+                                  labels=["severity", "kind", "status"])
+        counts: dict[tuple[str, str, str], int] = {}
+        unacked = GaugeMetricFamily("opsmon_incident_unacknowledged_seconds",
+                                    "How long each open incident has waited for acknowledgement",
+                                    labels=["incident", "asset", "kind", "severity"])
+        now = self.engine.clock()
+        for inc in list(self.engine.by_id.values()):
+            if inc.status in ("open", "acknowledged"):
+                key = (inc.severity, inc.kind, inc.status)
+                counts[key] = counts.get(key, 0) + 1
+            if inc.status == "open":
+                unacked.add_metric([inc.id, inc.asset_id, inc.kind, inc.severity],
+                                   max(0.0, (now - inc.opened).total_seconds()))
+        for key, n in counts.items():
+            open_.add_metric(list(key), n)
+        breaches = CounterMetricFamily("opsmon_incident_breaches", "Incidents that passed their response deadline "
+                                       "unacknowledged, since start")
+        breaches.add_metric([], self.engine.breaches)
+        yield from (open_, unacked, breaches)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -131,6 +162,23 @@ class CollectorMetrics:
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))
+
+    def watch_incidents(self, engine: Any) -> None:
+        """Gauges at scrape time; time-to-acknowledge and time-to-resolve observed as they happen."""
+        self.registry.register(IncidentCollector(engine))
+        buckets = (60, 300, 600, 900, 1800, 2700, 3600, 7200, 14400, 43200, 86400)
+        ack = Histogram("opsmon_incident_time_to_acknowledge_seconds", "Opened to acknowledged",
+                        ["kind", "severity"], buckets=buckets, registry=self.registry)
+        res = Histogram("opsmon_incident_time_to_resolve_seconds", "Opened to resolved",
+                        ["kind", "severity"], buckets=buckets, registry=self.registry)
+
+        def observe(inc: Any, action: str, _actor: str, _detail: dict) -> None:
+            if action == "acknowledged" and inc.acknowledged:
+                ack.labels(inc.kind, inc.severity).observe((inc.acknowledged - inc.opened).total_seconds())
+            elif action == "resolved" and inc.resolved:
+                res.labels(inc.kind, inc.severity).observe((inc.resolved - inc.opened).total_seconds())
+
+        engine.on_change.append(observe)
 
     def watch_snmp(self, hub: Any) -> None:
         from collector.snmp.exposition import SnmpCollector

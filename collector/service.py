@@ -30,6 +30,10 @@ from collector.agents import AgentAuth
 from collector.checks import CHECKS, Check, CheckContext
 from collector.checks.pinger import Pinger
 from collector.config import CollectorConfig
+from collector.incidents.engine import AssetInfo, IncidentEngine
+from collector.incidents.escalation import Escalator
+from collector.incidents.links import AckLinks, load_key
+from collector.incidents.oncall import load_oncall
 from collector.ingest import CHECK_ID as AGENT_CHECK
 from collector.ingest import Ingest
 from collector.inventory import AssetSpec, import_file
@@ -37,6 +41,7 @@ from collector.maintenance import MaintenanceBook, WindowSpec
 from collector.metrics import CollectorMetrics
 from collector.recovery import recover
 from collector.scheduler import CheckScheduler
+from collector.sla.targets import load_targets
 from collector.sla.worker import SlaWorker, quarter_figures
 from collector.snmp.hub import Uplink
 from collector.states import DOWN
@@ -98,6 +103,25 @@ class Service:
                                 self.timeline.observe, self._emit, self.ctx.pinger, clock)
             self.ctx.snmp = self.snmp
             self.metrics.watch_snmp(self.snmp)
+        self.targets = load_targets(config.targets_path())
+        self.asset_infos: dict[str, AssetInfo] = {}
+        self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
+                                        self._response_limit, self._pending_fault, config.timezone)
+        self.oncall = (load_oncall(str(config.resolve(config.incidents.oncall_file)))
+                       if config.incidents.oncall_file else None)
+        self.dispatcher: Any = None
+        if config.notify.channels:
+            from collector.notify import Dispatcher, build_channels
+
+            source = config.source_file or "collector.yaml"
+            channels = build_channels(config.notify, Path(config.base_dir or "."), source)
+            self.dispatcher = Dispatcher(channels, self._delivered, config.notify.retry, clock=clock)
+        self.links: AckLinks | None = None
+        if self.oncall is not None:
+            self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
+                                  config.incidents.link_ttl)
+        self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
+        self.metrics.watch_incidents(self.incidents)
         self.traps: Any = None
         self.trap_socket: socket.socket | None = None
         self._addresses: dict[str, str] = {}
@@ -113,6 +137,17 @@ class Service:
     # -- wiring ------------------------------------------------------------
     def _emit(self, op: Op) -> None:
         self.writer.put(op)
+        kind = op.kind
+        if kind == "transition" or (kind == "observation" and len(op.args) > 5 and op.args[5] == "hardware"):
+            try:
+                if kind == "transition":
+                    self.incidents.on_transition(op.asset_id, *op.args)
+                else:
+                    check_id, ts, _status, reason = op.args[:4]
+                    self.incidents.on_hardware(op.asset_id, check_id.removeprefix("hw:"), ts, reason)
+            except Exception:
+                # Incident handling reads the timeline's output; a failure there must never stop the timeline.
+                log.exception("incident engine failed on an input", extra={"asset": op.asset_id, "op": kind})
 
     def _state_snapshot(self) -> list[tuple[str, str, str, str]]:
         out = []
@@ -154,6 +189,7 @@ class Service:
                 log.warning("assets in the inventory file stay removed (`opsmon assets import` restores them)",
                             extra={"file": name, "assets": ",".join(result["kept_removed"])})
         resume = recover(self.store, self.clock())
+        self.incidents.load()
         self.writer.start()
         self.reload_inventory(at=resume)
         self.reload_windows()
@@ -186,6 +222,7 @@ class Service:
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
+        infos: dict[str, AssetInfo] = {}
         # Parents first, so a child's parent is tracked when the child is evaluated.
         for row in _parents_first(rows):
             spec = AssetSpec.from_row(row)
@@ -202,9 +239,12 @@ class Service:
                 confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
             self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
             live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)
+            infos[spec.id] = AssetInfo(spec.display_name, spec.category, spec.site or "", spec.criticality, spec.parent)
         for gone in set(self.timeline.tracks) - set(live):
             self.timeline.remove_asset(gone, at)
         self.assets = live
+        self.asset_infos.clear()
+        self.asset_infos.update(infos)
         self._addresses.clear()
         # Traps are matched to assets by source address; a polled device wins over another asset at that address.
         polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))
@@ -244,7 +284,51 @@ class Service:
                 log.exception("periodic job failed", extra={"job": name})
 
     def _tick(self) -> None:
-        self.timeline.tick(self.clock())
+        now = self.clock()
+        self.timeline.tick(now)
+        self.escalator.step(now)
+
+    # -- incidents ---------------------------------------------------------
+    def _response_limit(self, kind: str) -> float | None:
+        """The incident's response deadline: the tightest response target of the table that covers its kind."""
+        limits = [t.threshold if t.measure == "response_time" else t.limit for t in self.targets.targets
+                  if t.measure in ("response_time", "response_rate") and (not t.scope.kinds or kind in t.scope.kinds)]
+        limits = [float(x) for x in limits if x]
+        return min(limits) if limits else None
+
+    def _pending_fault(self, asset_id: str) -> bool:
+        track = self.timeline.tracks.get(asset_id)
+        return track is not None and any(ct.pending == "bad" for ct in track.checks.values())
+
+    def _delivered(self, incident_id: str, channel: str, attempt: int, ok: bool, error: str | None,
+                   at: datetime) -> None:
+        """Every delivery attempt lands on the incident's trail (errors already scrubbed of secrets)."""
+        detail = {"channel": channel, "attempt": attempt}
+        if error:
+            detail["error"] = error
+        self.incidents.record(incident_id, "delivered" if ok else ("dropped" if attempt == 0 else "delivery_failed"),
+                              detail, at)
+        if not ok:
+            log.warning("notification not delivered", extra={"incident": incident_id, "channel": channel,
+                                                              "attempt": attempt, "error": error})
+
+    def _send(self, inc: Any, event: str, level: int, who: list[str], channels: list[str]) -> None:
+        """Build the notice (with an acknowledge link for the first person) and hand it to the dispatcher."""
+        if self.dispatcher is None or self.oncall is None:
+            return
+        from collector.notify.message import Notice, Person
+
+        now = self.clock()
+        ack_url = None
+        if event in ("opened", "escalated", "reopened") and who and self.links is not None:
+            base = self.config.incidents.public_url.rstrip("/")
+            ack_url = f"{base}/ack/{self.links.make(inc.id, who[0], now)}"
+        info = self.asset_infos.get(inc.asset_id)
+        people = tuple(Person(p.name, p.email, p.mobile) for p in (self.oncall.people[w] for w in who))
+        notice = Notice(inc.id, event, inc.asset_id, info.name if info else inc.asset_id, info.site if info else "",
+                        info.category if info else "", inc.kind, inc.severity, inc.cause, inc.opened, inc.deadline,
+                        level, people, ack_url, len(inc.attached), inc.acknowledged_by, self.config.timezone, now)
+        self.dispatcher.submit(notice, channels)
 
     def refresh_sla(self) -> None:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
@@ -317,6 +401,9 @@ class Service:
             task.cancel()
         self._sla_worker.close()
         self.ctx.pinger.close()
+        if self.dispatcher is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.dispatcher.close(), 5)
         if self.traps is not None:
             self.traps.close()
         if self.snmp is not None:

@@ -23,7 +23,7 @@ from collector.store import Store, open_store
 from collector.timeline import Op
 
 ROOT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.peers.collector", "tests.peers.postgres", "tests.peers.snmp"]
+pytest_plugins = ["tests.peers.collector", "tests.peers.postgres", "tests.peers.snmp", "tests.peers.receiver"]
 OPSMON = [sys.executable, "-m", "collector"]
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
@@ -421,6 +421,99 @@ def _fastapi_app(service: Service) -> FastAPI:
         return {"asset": asset_id, "polled_at": datetime.fromtimestamp(state.last.at, UTC).isoformat(),
                 "profiles": [p.name for p in state.profiles], "interfaces": rows,
                 "faults": [{"component": c, "problem": en, "problem_zh": zh} for c, en, zh in state.faults]}
+
+    @app.get("/api/v1/incidents")
+    def incidents(_: str = Depends(viewer), status: str | None = Query(
+                      None, description="open, acknowledged, resolved, closed, merged, or active (open+acknowledged)"),
+                  asset: str | None = None, from_: str | None = Query(None, alias="from"), to: str | None = None,
+                  limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
+        from collector.incidents.read import list_incidents
+
+        return list_incidents(store, status, asset, _parse_time(from_, "from"), _parse_time(to, "to"), limit)
+
+    @app.get("/api/v1/incidents/{incident_id}")
+    def incident(incident_id: str, _: str = Depends(viewer)) -> dict[str, Any]:
+        """One incident with its whole trail: every state change, escalation and delivery, with actors."""
+        from collector.incidents.read import show_incident
+
+        return show_incident(store, incident_id)
+
+    def _note(body: dict[str, Any] | None) -> str:
+        note = (body or {}).get("note", "")
+        if not isinstance(note, str) or len(note) > 4000:
+            raise InvalidInput("note must be a text of at most 4000 characters")
+        return note
+
+    @app.post("/api/v1/incidents/{incident_id}/ack")
+    async def ack_incident(incident_id: str, body: dict[str, Any] | None = Body(None),
+                           actor: str = Depends(operator)) -> dict[str, Any]:
+        """Acknowledge (the response the SLA counts), by the token's person."""
+        from collector.incidents.read import show_incident
+
+        service.incidents.acknowledge(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    @app.post("/api/v1/incidents/{incident_id}/resolve")
+    async def resolve_incident(incident_id: str, body: dict[str, Any] = Body(...),
+                               actor: str = Depends(operator)) -> dict[str, Any]:
+        from collector.incidents.read import show_incident
+
+        service.incidents.resolve(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    @app.post("/api/v1/incidents/{incident_id}/note")
+    async def note_incident(incident_id: str, body: dict[str, Any] = Body(...),
+                            actor: str = Depends(operator)) -> dict[str, Any]:
+        from collector.incidents.read import show_incident
+
+        service.incidents.add_note(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    @app.post("/api/v1/alertmanager")
+    async def alertmanager_webhook(body: dict[str, Any] = Body(...),
+                                   _: str = Depends(operator)) -> dict[str, Any]:
+        """Alertmanager's webhook (version 4): each firing alert opens or keeps an incident, resolved resolves."""
+        alerts = body.get("alerts")
+        if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
+            raise InvalidInput("expected Alertmanager's webhook body: an object with an 'alerts' list")
+        if len(alerts) > 1000:
+            raise InvalidInput("at most 1000 alerts per call")
+        now = service.clock()
+        ids = [service.incidents.on_alert(a, now) for a in alerts]
+        return {"incidents": [i for i in ids if i]}
+
+    @app.get("/ack/{token}", include_in_schema=False)
+    async def ack_page(token: str) -> Response:
+        """Shows the incident and a button; only the POST acknowledges (mail scanners prefetch GETs)."""
+        return _ack_response(token, confirm=False)
+
+    @app.post("/ack/{token}", include_in_schema=False)
+    async def ack_confirm(token: str) -> Response:
+        return _ack_response(token, confirm=True)
+
+    def _ack_response(token: str, confirm: bool) -> Response:
+        from collector.incidents.links import LinkRefused
+        from collector.incidents.page import ack_page_html
+
+        links = service.links
+        if links is None:
+            return HTMLResponse(ack_page_html("refused", None, "", "acknowledge links are not configured",
+                                              "未配置确认链接"), status_code=404)
+        now = service.clock()
+        try:
+            claim = links.use(token, now) if confirm else links.check(token, now)
+        except LinkRefused as exc:
+            return HTMLResponse(ack_page_html("refused", None, "", exc.reason_en, exc.reason_zh),
+                                status_code=exc.status)
+        inc = service.incidents.by_id.get(claim.incident_id)
+        if not confirm:
+            return HTMLResponse(ack_page_html("confirm", inc, claim.person, "", ""))
+        if inc is None or inc.status != "open":
+            state = inc.status if inc else "closed"
+            return HTMLResponse(ack_page_html("refused", inc, claim.person, f"the incident is already {state}",
+                                              f"该事件已处于 {state} 状态"), status_code=409)
+        service.incidents.acknowledge(inc.id, f"link:{claim.person}", "acknowledged with the link")
+        return HTMLResponse(ack_page_html("done", inc, claim.person, "", ""))
 
     @app.get("/api/v1/audit")
     def audit_log(_: str = Depends(operator), limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:

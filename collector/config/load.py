@@ -33,6 +33,18 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
             raise ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
                               f"no such file: {config.resolve(name)}")
     check_snmp(config, doc)
+    if config.incidents.oncall_file:
+        from collector.incidents.oncall import load_oncall
+
+        oncall_path = config.resolve(config.incidents.oncall_file)
+        if not oncall_path.is_file():
+            raise ConfigError(doc.where(("incidents", "oncall_file")), "incidents.oncall_file",
+                              f"no such file: {oncall_path}")
+        oncall = load_oncall(str(oncall_path))
+        missing = sorted(oncall.channels() - set(config.notify.channels))
+        if missing:
+            raise ConfigError(str(oncall_path), "policies", f"channel {missing[0]!r} is not defined under "
+                              f"notify.channels in {path}")
     return config
 
 

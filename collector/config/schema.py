@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from collector.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from collector.maintenance import WindowSpec
+from collector.notify.channels import NotifyConfig
 from collector.snmp.credentials import CredentialSpec
 
 
@@ -131,6 +132,21 @@ class SnmpConfig(BaseModel):
         return self
 
 
+class IncidentsConfig(BaseModel):
+    model_config = FROZEN
+    quiet_time: Duration = Field(1800.0, description=(
+        "A fault that comes back within this long after it was resolved reopens the same incident"))
+    hardware_clear_after: PositiveDuration = Field(
+        600.0, description="A hardware fault not signalled again for this long is resolved")
+    hold_max: PositiveDuration = Field(120.0, description=(
+        "Longest wait before notifying about an asset whose parent is failing but not yet confirmed down"))
+    oncall_file: str | None = Field(None, description="oncall.yaml: people, schedules, escalation policies, routes")
+    public_url: str = Field("http://127.0.0.1:8470", description="Base URL of acknowledge links in messages")
+    link_ttl: PositiveDuration = Field(86400.0, description="How long an acknowledge link stays valid")
+    link_key_file: str = Field("~/.local/state/opsmon/ack-link.key", description=(
+        "Key that signs acknowledge links (created, mode 0600, when missing)"))
+
+
 class LoggingConfig(BaseModel):
     model_config = FROZEN
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
@@ -155,6 +171,8 @@ class CollectorConfig(BaseModel):
     agents: AgentsConfig = AgentsConfig()
     sla: SlaConfig = SlaConfig()
     snmp: SnmpConfig = SnmpConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
+    notify: NotifyConfig = NotifyConfig()
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)

@@ -86,7 +86,8 @@ class Evaluation:
                     .where(StateInterval.asset_id.in_(late[i:i + 500])).group_by(StateInterval.asset_id)).all())
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
-                .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end)
+                .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
+                       Incident.status != "merged")  # folded into its parent's incident: not a fault of its own
             ).all()
         end_cap = min(pe, asof)
         for r in rows:

@@ -169,9 +169,12 @@ class AuditEntry(Base):
 
 
 class Incident(Base):
-    """A fault and its response. The incident issue fills it live; history import fills it from the past.
+    """A fault and the response to it: opened by the incident engine (or history import), acknowledged,
+    resolved and closed by people or by recovery.
 
     The SLA engine reads only: opened_ts, acknowledged_ts, kind and the asset.
+    `opened_ts` is when opsmon opened the incident (when on-call could first know);
+    `fault_ts` is when the fault began (the first failing result), usually a few intervals earlier.
     """
 
     __tablename__ = "incidents"
@@ -185,6 +188,41 @@ class Incident(Base):
     resolved_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
     source: Mapped[str] = mapped_column(String(32), default="opsmon")
     note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="closed", server_default="closed")  # history import: closed
+    fingerprint: Mapped[str | None] = mapped_column(String(256), index=True)
+    cause: Mapped[str] = mapped_column(Text, default="", server_default="")
+    fault_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    deadline_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    closed_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attached: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class IncidentEvent(Base):
+    """The append-only trail of one incident: every state change with its actor, every escalation
+    step and every delivery attempt. Never updated, never deleted."""
+
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[datetime] = mapped_column(UTCMillis)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    __table_args__ = (Index("ix_incident_events_incident", "incident_id", "id"),)
+
+
+class AckLink(Base):
+    """A signed acknowledge link sent to a person: usable once, until it expires."""
+
+    __tablename__ = "ack_links"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(128))
+    person: Mapped[str] = mapped_column(String(128))
+    expires_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    used_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
 class TargetValue(Base):

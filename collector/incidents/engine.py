@@ -1,0 +1,366 @@
+"""The incident engine: faults in, incidents with their response trail out.
+
+Inputs (all read-only facts from elsewhere):
+- state transitions of the timeline: down or degraded opens (or updates) the asset's
+  availability incident, up resolves it, unreachable attaches the asset to the
+  incident of the ancestor at fault;
+- `hardware` observations (agent and SNMP): one incident per asset and component,
+  resolved when the signal has been absent for `hardware_clear_after`;
+- Prometheus alerts through Alertmanager's webhook: one incident per alert fingerprint.
+
+De-duplication is by fingerprint: an incident that is open or acknowledged takes
+every new signal of its fault; one resolved less than `quiet_time` ago is reopened
+(same id, same response record); after that it is closed for good.
+
+Notifications are dependency-aware: a new availability incident whose ancestor has
+failing results not yet confirmed is held (at most `hold_max`), so when a WAN link
+and the fifty hosts behind it fail together, the hosts end up attached to the
+link's incident and on-call hears once.
+
+State lives in memory for the running incidents and is written through at every
+change, with an append-only trail (incident_events) naming the actor.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from collector import audit
+from collector.errors import InvalidInput, NotFound
+from collector.states import DEGRADED, DOWN, UNREACHABLE, UP
+from collector.store import Store
+from collector.store.models import Incident, IncidentEvent
+
+log = logging.getLogger(__name__)
+SYSTEM = "opsmon"
+ACTIVE = ("open", "acknowledged")
+RANK = {"minor": 0, "major": 1, "critical": 2}
+
+
+@dataclass
+class AssetInfo:
+    name: str
+    category: str
+    site: str
+    criticality: str
+    parent: str | None
+
+
+@dataclass
+class Active:
+    """A non-closed incident as the engine tracks it."""
+
+    id: str
+    fingerprint: str
+    asset_id: str
+    kind: str
+    severity: str
+    status: str
+    opened: datetime
+    fault: datetime | None
+    deadline: datetime | None
+    cause: str
+    level: int = 0
+    acknowledged: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved: datetime | None = None
+    resolved_by: str | None = None
+    note: str = ""
+    attached: list[str] = field(default_factory=list)
+    reopened: int = 0
+    last_seen: datetime | None = None
+    source: str = SYSTEM
+    held_since: datetime | None = None  # notifications waiting for an ancestor to be decided
+    breached: bool = False
+
+
+def severity_for(kind: str, state: str, criticality: str) -> str:
+    if kind == "hardware":
+        return "critical" if criticality in ("critical", "high") else "major"
+    base = {"critical": "critical", "high": "critical", "medium": "major"}.get(criticality, "minor")
+    if state == DEGRADED:
+        base = {"critical": "major", "major": "minor"}.get(base, "minor")
+    return base
+
+
+class IncidentEngine:
+    def __init__(self, store: Store, clock: Callable[[], datetime], asset_info: Callable[[str], AssetInfo | None],
+                 settings: Any, response_limit: Callable[[str], float | None],
+                 pending_fault: Callable[[str], bool] = lambda _a: False, timezone: str = "UTC") -> None:
+        self.store = store
+        self.timezone = timezone
+        self.clock = clock
+        self.asset_info = asset_info
+        self.settings = settings
+        self.response_limit = response_limit
+        self.pending_fault = pending_fault  # does this asset have failing results not yet confirmed?
+        self.by_fp: dict[str, Active] = {}
+        self.by_id: dict[str, Active] = {}
+        self.on_change: list[Callable[[Active, str, str, dict[str, Any]], None]] = []
+        self.breaches = 0
+
+    # -- loading and saving ------------------------------------------------
+    def load(self) -> None:
+        """Take up the incidents that are not closed (after a restart, nothing is lost)."""
+        with self.store.session() as session:
+            rows = list(session.scalars(select(Incident).where(Incident.status.in_((*ACTIVE, "resolved")),
+                                                               Incident.fingerprint.is_not(None))))
+        for r in rows:
+            inc = Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or "major", r.status, r.opened_ts,
+                         r.fault_ts, r.deadline_ts, r.cause, r.level, r.acknowledged_ts, r.acknowledged_by,
+                         r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
+                         last_seen=self.clock(), source=r.source)
+            self.by_fp[inc.fingerprint] = inc
+            self.by_id[inc.id] = inc
+
+    def _new_id(self, at: datetime) -> str:
+        from zoneinfo import ZoneInfo
+
+        day = at.astimezone(ZoneInfo(self.timezone)).strftime("%Y%m%d")
+        prefix = f"INC-{day}-"
+        with self.store.session() as session:
+            count = session.scalar(select(func.count(Incident.id)).where(Incident.id.like(prefix + "%"))) or 0
+        n = count + 1
+        while f"{prefix}{n:04d}" in self.by_id:
+            n += 1
+        return f"{prefix}{n:04d}"
+
+    def _save(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,
+              operator: bool = False) -> None:
+        with self.store.session() as session:
+            row = session.get(Incident, inc.id) or Incident(id=inc.id)
+            row.asset_id, row.kind, row.severity, row.status = inc.asset_id, inc.kind, inc.severity, inc.status
+            row.opened_ts, row.fault_ts, row.deadline_ts, row.cause = inc.opened, inc.fault, inc.deadline, inc.cause
+            row.acknowledged_ts, row.acknowledged_by = inc.acknowledged, inc.acknowledged_by
+            row.resolved_ts, row.resolved_by, row.note = inc.resolved, inc.resolved_by, inc.note
+            row.fingerprint, row.level, row.attached, row.reopened = inc.fingerprint, inc.level, list(inc.attached), \
+                inc.reopened
+            row.source = inc.source
+            if inc.status in ("closed", "merged"):
+                row.closed_ts = at
+            session.merge(row)
+            session.add(IncidentEvent(incident_id=inc.id, ts=at, actor=actor, action=action, detail=detail))
+            if operator:
+                audit.record(session, actor, f"incident.{action}", inc.id, detail, at)
+            session.commit()
+        for hook in self.on_change:
+            try:
+                hook(inc, action, actor, detail)
+            except Exception:  # noqa: BLE001 - an output must never stop incident handling
+                log.exception("incident hook failed", extra={"incident": inc.id})
+
+    def _forget(self, inc: Active) -> None:
+        self.by_fp.pop(inc.fingerprint, None)
+        self.by_id.pop(inc.id, None)
+
+    # -- inputs --------------------------------------------------------------
+    def on_transition(self, asset_id: str, at: datetime, detected: datetime, old: str, new: str, reason: str) -> None:
+        fp = f"{asset_id}:availability"
+        if new in (DOWN, DEGRADED):
+            self._fault(fp, asset_id, "availability", new, reason, at, detected)
+        elif new == UP:
+            inc = self.by_fp.get(fp)
+            if inc is not None and inc.status in ACTIVE:
+                self._resolve(inc, SYSTEM, "the asset is up again", detected, auto=True)
+        elif new == UNREACHABLE:
+            self._attach(asset_id, detected)
+
+    def on_hardware(self, asset_id: str, component: str, ts: datetime, problem: str) -> None:
+        fp = f"{asset_id}:hw:{component}"
+        inc = self.by_fp.get(fp)
+        if inc is not None and inc.status in ACTIVE:
+            inc.last_seen = self.clock()
+            return
+        self._fault(fp, asset_id, "hardware", DOWN, f"{component}: {problem}", ts, self.clock())
+
+    def on_alert(self, alert: dict[str, Any], now: datetime) -> str | None:
+        """One alert of an Alertmanager webhook: firing opens or keeps, resolved resolves."""
+        labels = alert.get("labels") or {}
+        if labels.get("alertname") == "OpsmonIncident":
+            return None  # our own notification coming back through Alertmanager: never a new incident
+        fp = "alert:" + str(alert.get("fingerprint") or sorted(labels.items()))
+        asset = str(labels.get("asset") or labels.get("instance") or labels.get("job") or "prometheus")[:128]
+        annotations = alert.get("annotations") or {}
+        text = annotations.get("summary") or annotations.get("description") or ""
+        cause = f"{labels.get('alertname', 'alert')}: {text}"
+        if alert.get("status") == "resolved":
+            inc = self.by_fp.get(fp)
+            if inc is not None and inc.status in ACTIVE:
+                self._resolve(inc, "alertmanager", "the alert resolved", now, auto=True)
+            return inc.id if inc else None
+        kind = "hardware" if labels.get("kind") == "hardware" else "alert"
+        sev = {"critical": "critical", "major": "major", "warning": "minor", "minor": "minor"}.get(
+            str(labels.get("severity", "major")), "major")
+        inc = self._fault(fp, asset, kind, DOWN, cause.strip(": "), now, now, severity=sev, source="prometheus")
+        return inc.id
+
+    # -- rules -------------------------------------------------------------
+    def _fault(self, fp: str, asset_id: str, kind: str, state: str, cause: str, at: datetime, detected: datetime,
+               severity: str | None = None, source: str = SYSTEM) -> Active:
+        info = self.asset_info(asset_id)
+        sev = severity or severity_for(kind, state, info.criticality if info else "medium")
+        inc = self.by_fp.get(fp)
+        if inc is not None and inc.status in ACTIVE:
+            changed = {}
+            if RANK[sev] > RANK[inc.severity]:
+                changed["severity"] = [inc.severity, sev]
+                inc.severity = sev
+            if cause and cause != inc.cause:
+                changed["cause"] = cause
+                inc.cause = cause
+            inc.last_seen = detected
+            if changed:
+                self._save(inc, "updated", SYSTEM, changed, detected)
+            return inc
+        quiet = timedelta(seconds=self.settings.quiet_time)
+        if inc is not None and inc.status == "resolved" and inc.resolved and detected - inc.resolved <= quiet:
+            inc.status, inc.resolved, inc.resolved_by = "open", None, None
+            inc.reopened += 1
+            inc.cause, inc.last_seen = cause, detected
+            if RANK[sev] > RANK[inc.severity]:
+                inc.severity = sev
+            if inc.acknowledged is None:
+                inc.held_since = detected if self._held(asset_id) else None
+            self._save(inc, "reopened", SYSTEM, {"cause": cause}, detected)
+            return inc
+        if inc is not None:
+            self._close(inc, detected)
+        limit = self.response_limit(kind)
+        inc = Active(self._new_id(detected), fp, asset_id, kind, sev, "open", detected, at,
+                     detected + timedelta(seconds=limit) if limit else None, cause, last_seen=detected, source=source)
+        if kind == "availability" and self._held(asset_id):
+            inc.held_since = detected
+        self.by_fp[fp] = inc
+        self.by_id[inc.id] = inc
+        self._save(inc, "opened", SYSTEM, {"cause": cause, "severity": sev, "kind": kind,
+                                           "fault_at": at.isoformat()}, detected)
+        return inc
+
+    def _held(self, asset_id: str) -> bool:
+        """An ancestor is failing but not yet confirmed: wait before telling anyone about this asset."""
+        seen: set[str] = set()
+        info = self.asset_info(asset_id)
+        parent = info.parent if info else None
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            if self.pending_fault(parent):
+                return True
+            pinfo = self.asset_info(parent)
+            parent = pinfo.parent if pinfo else None
+        return False
+
+    def _attach(self, asset_id: str, at: datetime) -> None:
+        """The asset is unreachable: its fault belongs to the nearest ancestor with an open incident."""
+        seen: set[str] = set()
+        info = self.asset_info(asset_id)
+        parent = info.parent if info else None
+        target: Active | None = None
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            cand = self.by_fp.get(f"{parent}:availability")
+            if cand is not None and cand.status in ACTIVE:
+                target = cand
+                break
+            pinfo = self.asset_info(parent)
+            parent = pinfo.parent if pinfo else None
+        if target is None:
+            return
+        if asset_id not in target.attached:
+            target.attached.append(asset_id)
+            self._save(target, "attached", SYSTEM, {"asset": asset_id}, at)
+        own = self.by_fp.get(f"{asset_id}:availability")
+        if own is not None and own.status in ACTIVE and own.acknowledged is None:
+            # Its own incident was opened in the race before the parent was confirmed: folded into the parent's.
+            own.status, own.resolved, own.resolved_by = "merged", at, SYSTEM
+            own.note = f"attached to {target.id}"
+            self._save(own, "merged", SYSTEM, {"into": target.id}, at)
+            self._forget(own)
+
+    def _resolve(self, inc: Active, actor: str, note: str, at: datetime, auto: bool = False) -> None:
+        inc.status, inc.resolved, inc.resolved_by = "resolved", at, actor
+        if note:
+            inc.note = (inc.note + "\n" if inc.note else "") + note
+        self._save(inc, "resolved", actor, {"note": note, "auto": auto}, at, operator=not auto)
+
+    def _close(self, inc: Active, at: datetime) -> None:
+        inc.status = "closed"
+        self._save(inc, "closed", SYSTEM, {}, at)
+        self._forget(inc)
+
+    # -- time --------------------------------------------------------------
+    def tick(self, now: datetime) -> list[Active]:
+        """Close quiet incidents, clear absent hardware signals, release held ones; return those due to notify."""
+        quiet = timedelta(seconds=self.settings.quiet_time)
+        clear = timedelta(seconds=self.settings.hardware_clear_after)
+        hold_max = timedelta(seconds=self.settings.hold_max)
+        for inc in list(self.by_id.values()):
+            if inc.status == "resolved" and inc.resolved and now - inc.resolved > quiet:
+                self._close(inc, now)
+            elif (inc.kind == "hardware" and inc.source == SYSTEM and inc.status in ACTIVE
+                  and inc.last_seen and now - inc.last_seen > clear):
+                self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True)
+            elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
+                inc.held_since = None
+            if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and now > inc.deadline
+                    and not inc.breached):
+                inc.breached = True
+                self.breaches += 1
+                self._save(inc, "breached", SYSTEM, {"deadline": inc.deadline.isoformat()}, now)
+        return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None]
+
+    # -- people ------------------------------------------------------------
+    def get(self, incident_id: str) -> Active:
+        inc = self.by_id.get(incident_id)
+        if inc is None:
+            raise NotFound(f"no open incident {incident_id!r} (closed ones are read with `incidents show`)")
+        return inc
+
+    def acknowledge(self, incident_id: str, actor: str, note: str = "", at: datetime | None = None) -> Active:
+        inc = self.get(incident_id)
+        at = at or self.clock()
+        if inc.status != "open":
+            raise InvalidInput(f"incident {incident_id} is {inc.status}; only an open incident can be acknowledged")
+        inc.status, inc.acknowledged, inc.acknowledged_by = "acknowledged", at, actor
+        inc.held_since = None
+        if note:
+            inc.note = (inc.note + "\n" if inc.note else "") + note
+        within = inc.deadline is None or at <= inc.deadline
+        self._save(inc, "acknowledged", actor, {"note": note, "within_deadline": within,
+                                                "response_seconds": round((at - inc.opened).total_seconds(), 3)},
+                   at, operator=True)
+        return inc
+
+    def resolve(self, incident_id: str, actor: str, note: str) -> Active:
+        inc = self.get(incident_id)
+        if inc.status not in ACTIVE:
+            raise InvalidInput(f"incident {incident_id} is {inc.status}; it cannot be resolved again")
+        if not note.strip():
+            raise InvalidInput("resolving by hand needs a note saying what was done")
+        self._resolve(inc, actor, note, self.clock())
+        return inc
+
+    def add_note(self, incident_id: str, actor: str, note: str) -> Active:
+        inc = self.get(incident_id)
+        if not note.strip():
+            raise InvalidInput("the note is empty")
+        inc.note = (inc.note + "\n" if inc.note else "") + note
+        self._save(inc, "note", actor, {"note": note}, self.clock(), operator=True)
+        return inc
+
+    def record(self, incident_id: str, action: str, detail: dict[str, Any], at: datetime,
+               level: int | None = None) -> None:
+        """A step of the response (escalation, delivery) on the incident's trail."""
+        inc = self.by_id.get(incident_id)
+        if inc is not None and level is not None and level > inc.level:
+            inc.level = level
+        if inc is not None:
+            self._save(inc, action, SYSTEM, detail, at)
+            return
+        with self.store.session() as session:
+            session.add(IncidentEvent(incident_id=incident_id, ts=at, actor=SYSTEM, action=action, detail=detail))
+            session.commit()

@@ -1,0 +1,163 @@
+"""What the incident engine hands to notification channels, and how it reads to a person.
+
+A `Notice` is a snapshot of one incident event. It is rendered at each delivery
+attempt (not when submitted) so "time left" before the response deadline is
+true when the message lands, even after retries.
+
+>>> title, body = render(notice, "en")          # doctest: +SKIP
+>>> title
+'[CRITICAL] Opened: core-sw-1 at DC-A'
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, UNITS, Lang
+
+Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened"]
+Kind = Literal["availability", "hardware", "alert", "security"]
+Severity = Literal["critical", "major", "minor"]
+OPEN_EVENTS = frozenset({"opened", "escalated", "reopened"})
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone to notify; mobiles are used only to @-mention in group robots."""
+
+    name: str
+    email: str | None = None
+    mobile: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One incident event to deliver. `at` is when it happened (default: when it is rendered)."""
+
+    incident_id: str
+    event: Event
+    asset_id: str
+    asset_name: str
+    site: str
+    category: str
+    kind: Kind
+    severity: Severity
+    cause: str
+    opened_at: datetime
+    deadline: datetime | None
+    level: int
+    recipients: tuple[Person, ...]
+    ack_url: str | None = None
+    attached: int = 0
+    acknowledged_by: str | None = None
+    timezone: str = "UTC"
+    at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.event not in EVENTS or self.kind not in KINDS or self.severity not in SEVERITIES:
+            raise ValueError(f"unknown event/kind/severity: {self.event}/{self.kind}/{self.severity}")
+        for name in ("opened_at", "deadline", "at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"Notice.{name} must be timezone-aware")
+        ZoneInfo(self.timezone)
+
+    @property
+    def key(self) -> str:
+        """Stable across retries and channels, so receivers can drop duplicates (delivery is at-least-once)."""
+        at = self.at.isoformat() if self.at else ""
+        raw = f"{self.incident_id}\n{self.event}\n{self.level}\n{self.acknowledged_by or ''}\n{at}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def mobiles(self) -> list[str]:
+        return [p.mobile for p in self.recipients if p.mobile]
+
+    def emails(self) -> list[str]:
+        return [p.email for p in self.recipients if p.email]
+
+
+Line = tuple[str, str, str]
+"""(key, label, value): `key` lets markdown channels turn the ack line into a link."""
+
+
+def span(seconds: float, lang: Lang) -> str:
+    """A short human duration: '1小时5分钟' / '1h 5min'. Seconds only under a minute."""
+    d, h, m, s = UNITS[lang]
+    total = int(abs(seconds))
+    parts = []
+    for size, unit in ((86400, d), (3600, h), (60, m)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    if not parts:
+        parts.append(f"{total}{s}")
+    return ("" if lang == "zh" else " ").join(parts)
+
+
+def _local(when: datetime, tz: str) -> str:
+    return f"{when.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M:%S} ({tz})"
+
+
+def title(notice: Notice, lang: Lang) -> str:
+    where = PHRASES["at"][lang].format(asset=notice.asset_name, site=notice.site)
+    sep = "：" if lang == "zh" else ": "
+    return f"[{SEVERITIES[notice.severity][lang]}] {EVENTS[notice.event][lang]}{sep}{where}"
+
+
+def lines(notice: Notice, lang: Lang, now: datetime | None = None) -> list[Line]:
+    """The body as labelled lines, in reading order; plain-text and markdown renderers share it."""
+    now = now or datetime.now(UTC)
+    at = notice.at or now
+
+    def line(key: str, value: str) -> Line:
+        return (key, LABELS[key][lang], value)
+
+    event = EVENTS[notice.event][lang]
+    if notice.event == "escalated":
+        event += f" ({PHRASES['level'][lang].format(level=notice.level)})"
+    out = [
+        line("event", event),
+        line("cause", notice.cause),
+        line("asset", f"{notice.asset_name} ({notice.asset_id})"),
+        line("site", notice.site),
+        line("category", f"{notice.category} / {KINDS[notice.kind][lang]}"),
+        line("since", _local(notice.opened_at, notice.timezone)),
+        line("duration", span((at - notice.opened_at).total_seconds(), lang)),
+    ]
+    if notice.deadline is not None and notice.event in OPEN_EVENTS:
+        left = (notice.deadline - now).total_seconds()
+        phrase = PHRASES["left" if left >= 0 else "overdue"][lang].format(span=span(left, lang))
+        comma = "，" if lang == "zh" else ", "
+        out.append(line("deadline", f"{_local(notice.deadline, notice.timezone)}{comma}{phrase}"))
+    if notice.attached:
+        out.append(line("attached", PHRASES["attached"][lang].format(n=notice.attached)))
+    if notice.acknowledged_by:
+        out.append(line("acknowledged_by", notice.acknowledged_by))
+    if notice.recipients:
+        out.append(line("recipients", ", ".join(p.name for p in notice.recipients)))
+    out.append(line("incident", notice.incident_id))
+    if notice.ack_url and notice.event in OPEN_EVENTS:
+        out.append(line("ack", notice.ack_url))
+    return out
+
+
+def render(notice: Notice, lang: Lang, now: datetime | None = None) -> tuple[str, str]:
+    """(title, plain-text body) in one language; `now` fixes "time left" for tests."""
+    sep = "：" if lang == "zh" else ": "
+    body = "\n".join(f"{label}{sep}{value}" for _, label, value in lines(notice, lang, now))
+    return title(notice, lang), body
+
+
+def compose(notice: Notice, lang: Lang | None, now: datetime | None = None) -> tuple[str, str]:
+    """One language, or both (Chinese first) when `lang` is None: the default for every channel."""
+    if lang is not None:
+        return render(notice, lang, now)
+    done = [render(notice, one, now) for one in LANGS]
+    return " / ".join(t for t, _ in done), "\n\n".join(b for _, b in done)
+
+
+def languages(lang: Lang | None) -> tuple[Lang, ...]:
+    return LANGS if lang is None else (lang,)

@@ -1,0 +1,132 @@
+"""Incidents in a real `opsmon serve`: opened from a real fault, acknowledged through the CLI and the
+API with per-person tokens (the audit log names them), Alertmanager's webhook, /metrics."""
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import closed_port
+from tests.peers.collector import wait_for
+
+
+def test_fault_incident_ack_by_cli_and_api(collector_factory, tcp_listener: int) -> None:
+    c = collector_factory(f"""
+assets:
+  - id: db
+    category: server
+    criticality: high
+    address: 127.0.0.1
+    checks: [{{type: tcp, port: {closed_port()}}}]
+  - id: web
+    category: system
+    address: 127.0.0.1
+    checks: [{{type: tcp, port: {tcp_listener}}}]
+""", extra="api:\n  public_read: true\n")
+    c.start()
+    operator = c.cli("tokens", "create", "li.wei", "--role", "operator").stdout.strip()
+    viewer = c.cli("tokens", "create", "wang.fang", "--role", "viewer").stdout.strip()
+    incidents = wait_for(lambda: c.get("/api/v1/incidents?status=active").json(), 20, "an incident for db")
+    [inc] = incidents
+    assert (inc["asset"], inc["kind"], inc["severity"], inc["status"]) == ("db", "availability", "critical", "open")
+    assert inc["cause"].startswith("tcp:") and "connection refused" in inc["cause"]
+    metrics = c.get("/metrics").text
+    assert 'opsmon_incidents_open{kind="availability",severity="critical",status="open"} 1.0' in metrics
+
+    # a viewer may not acknowledge; a bad body is a 4xx with a reason
+    answer = httpx.post(f"{c.base}/api/v1/incidents/{inc['id']}/ack", json={"note": "x"},
+                        headers={"Authorization": f"Bearer {viewer}"})
+    assert answer.status_code == 403
+    answer = httpx.post(f"{c.base}/api/v1/incidents/{inc['id']}/ack", json={"note": 5},
+                        headers={"Authorization": f"Bearer {operator}"})
+    assert answer.status_code == 422 and "note" in answer.json()["detail"]
+
+    out = c.cli("incidents", "ack", inc["id"], "--note", "checking the service", "--token", operator,
+                "--url", c.base)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{inc['id']}: acknowledged by li.wei"
+    again = c.cli("incidents", "ack", inc["id"], "--token", operator, "--url", c.base)
+    assert again.returncode == 2 and "only an open incident can be acknowledged" in again.stderr
+    shown = c.cli("incidents", "show", inc["id"])
+    assert "li.wei acknowledged" in shown.stdout and "checking the service" in shown.stdout
+    listed = c.cli("incidents", "list")
+    assert inc["id"] in listed.stdout and "acknowledged" in listed.stdout
+    audit = c.cli("audit").stdout
+    assert f"li.wei incident.acknowledged {inc['id']}" in audit
+    resolved = httpx.post(f"{c.base}/api/v1/incidents/{inc['id']}/resolve", json={"note": "restarted postgres"},
+                          headers={"Authorization": f"Bearer {operator}"})
+    assert resolved.status_code == 200 and resolved.json()["resolved_by"] == "li.wei"
+    assert [e["action"] for e in resolved.json()["trail"]] == ["opened", "acknowledged", "resolved"]
+    assert operator not in c.log()
+
+
+def test_alertmanager_webhook(collector_factory) -> None:
+    c = collector_factory("assets: []\n", extra="api:\n  public_read: true\n")
+    c.start()
+    operator = c.cli("tokens", "create", "alertmanager", "--role", "operator").stdout.strip()
+    body = {"version": "4", "status": "firing", "alerts": [
+        {"status": "firing", "fingerprint": "f00d", "labels": {"alertname": "HostDiskFull", "instance": "srv-9",
+                                                              "severity": "warning", "kind": "hardware"},
+         "annotations": {"summary": "disk full"}, "startsAt": "2026-11-29T01:00:00Z"}]}
+    url = f"{c.base}/api/v1/alertmanager"
+    assert httpx.post(url, json=body).status_code == 401
+    assert httpx.post(url, json={"alerts": "no"}, headers={"Authorization": f"Bearer {operator}"}).status_code == 422
+    ok = httpx.post(url, json=body, headers={"Authorization": f"Bearer {operator}"})
+    assert ok.status_code == 200
+    [inc_id] = ok.json()["incidents"]
+    inc = c.get(f"/api/v1/incidents/{inc_id}").json()
+    assert (inc["kind"], inc["severity"], inc["asset"], inc["source"]) == ("hardware", "minor", "srv-9", "prometheus")
+    body["alerts"][0]["status"] = "resolved"
+    httpx.post(url, json=body, headers={"Authorization": f"Bearer {operator}"})
+    assert c.get(f"/api/v1/incidents/{inc_id}").json()["status"] == "resolved"
+
+
+def test_down_target_notifies_on_call_with_a_working_ack_link(collector_factory, recorder, tmp_path) -> None:
+    """The whole path: a fault, the notice on the webhook (HMAC-signed), the link acknowledges once."""
+    import hashlib
+    import hmac
+    import json
+
+    rec = recorder(default=(200, {"ok": True}))
+    (tmp_path / "oncall.yaml").write_text(
+        "people:\n  li.wei: {name: 李伟, email: li.wei@example.org}\n"
+        "policies:\n  default:\n    levels:\n      - {after: 0s, notify: [person:li.wei], channels: [hook]}\n"
+        "routes:\n  - {policy: default}\n")
+    port = closed_port()
+    c = collector_factory(f"""
+assets:
+  - id: fw-01
+    category: security
+    criticality: high
+    address: 127.0.0.1
+    checks: [{{type: tcp, port: {port}}}]
+""", extra=("api:\n  public_read: true\n"
+            f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n"
+            f"notify:\n  channels:\n    hook: {{type: webhook, url: '{rec.url}/opsmon', secret: webhook-secret-1}}\n"))
+    c.start()
+    # public_url defaults to 127.0.0.1:8470; the link path is what matters here
+    request = wait_for(lambda: rec.requests[0] if rec.requests else None, 20, "the webhook notice")
+    ts, sig = request.headers["X-Opsmon-Timestamp"], request.headers["X-Opsmon-Signature"]
+    want = hmac.new(b"webhook-secret-1", ts.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    assert sig == f"sha256={want}"
+    notice = json.loads(request.body)
+    assert notice["event"] == "opened" and notice["asset_id"] == "fw-01" and notice["severity"] == "critical"
+    assert "李伟" in json.dumps(notice, ensure_ascii=False)
+    path = notice["ack_url"].split("127.0.0.1:8470", 1)[1]
+    assert path.startswith("/ack/")
+    page = httpx.get(c.base + path)
+    assert page.status_code == 200 and "确认 / Acknowledge" in page.text and "fw-01" in page.text
+    inc_id = notice["incident_id"]
+    assert c.get(f"/api/v1/incidents/{inc_id}").json()["status"] == "open"  # looking does not acknowledge
+    tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    assert httpx.post(c.base + tampered).status_code == 403
+    done = httpx.post(c.base + path)
+    assert done.status_code == 200 and "Acknowledged by li.wei" in done.text
+    again = httpx.post(c.base + path)
+    assert again.status_code == 409 and "already been used" in again.text
+    told = wait_for(lambda: rec.requests[1] if len(rec.requests) > 1 else None, 10, "the acknowledgement notice")
+    assert json.loads(told.body)["event"] == "acknowledged"
+    doc = wait_for(lambda: (lambda d: d if [e["action"] for e in d["trail"]].count("delivered") == 2 else None)(
+        c.get(f"/api/v1/incidents/{inc_id}").json()), 10, "both deliveries on the trail")
+    assert doc["acknowledged_by"] == "link:li.wei"
+    actions = [e["action"] for e in doc["trail"]]
+    assert actions[:2] == ["opened", "escalated"] and "acknowledged" in actions
+    assert "webhook-secret-1" not in c.log()
