@@ -65,6 +65,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         assets += [(name, a) for a in found]
         count += len(found)
     _check_snmp_refs(config, assets)
+    if config.notify.channels:
+        from pathlib import Path
+
+        from collector.notify import build_channels
+
+        build_channels(config.notify, Path(config.base_dir), config.source_file)  # every secret readable now
     from collector.sla.targets import load_targets
 
     table = load_targets(config.targets_path())
