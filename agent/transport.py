@@ -1,14 +1,33 @@
-"""HTTP(S) push to the collector with the agent's token. TLS is verified; a custom CA may be given."""
+"""HTTP(S) push to the collector with the agent's token. TLS is verified; a custom CA may be given.
+
+One persistent connection (HTTP/1.1 keep-alive) carries every report, so a report costs no TCP or
+TLS handshake while the collector keeps the connection open. A connection the collector has closed
+in the meantime (its idle timeout) is noticed before sending and replaced; if the collector closes
+it while the request is on the way, the request is sent once more on a new connection (a report
+the collector did take is answered "duplicate" the second time, and stored once). Any other failure
+closes the connection, and the next report opens a new one.
+
+Proxies are taken from the environment (and, on Windows, the system settings) as urllib does:
+http_proxy / https_proxy / no_proxy; HTTPS goes through a CONNECT tunnel and is verified end to end.
+"""
 from __future__ import annotations
 
+import base64
+import http.client
 import json
+import select
 import ssl
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
+from agent import __version__
 from agent.errors import Rejected, TransportError
+
+REJECTED = (400, 401, 403, 413, 422)  # the report or the token is refused for good: retrying will not help
+# The collector closed a kept-alive connection: worth one more try on a fresh connection.
+CLOSED_BY_PEER = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 class Transport:
@@ -16,22 +35,101 @@ class Transport:
         self.url = f"{base_url}/api/v1/agent/report"
         self._token = token
         self.timeout = timeout
-        self.context = ssl.create_default_context(cafile=ca_file) if base_url.startswith("https") else None
+        parts = urllib.parse.urlsplit(self.url)
+        self._https = parts.scheme == "https"
+        self.context = ssl.create_default_context(cafile=ca_file) if self._https else None
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        self._target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        self._proxy: tuple[str, int, dict[str, str]] | None = None
+        proxy_url = urllib.request.getproxies().get(parts.scheme)
+        if proxy_url and not urllib.request.proxy_bypass(parts.netloc):
+            self._set_proxy(proxy_url)
+        self._conn: http.client.HTTPConnection | None = None
+        self.connections = 0  # connections opened so far (for tests and the benchmark)
+
+    def _set_proxy(self, proxy_url: str) -> None:
+        if "://" not in proxy_url:
+            proxy_url = "http://" + proxy_url
+        p = urllib.parse.urlsplit(proxy_url)
+        headers = {}
+        if p.username:
+            cred = f"{urllib.parse.unquote(p.username)}:{urllib.parse.unquote(p.password or '')}"
+            headers["Proxy-Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode("ascii")
+        self._proxy = (p.hostname or "", p.port or 80, headers)
+        if not self._https:  # plain HTTP through a proxy: the request line carries the whole URL
+            self._target = self.url
+
+    def _connect(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection
+        if self._proxy is None:
+            host, port = self._host, self._port
+        else:
+            host, port = self._proxy[0], self._proxy[1]
+        if self._https:
+            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self.context)
+            if self._proxy is not None:
+                conn.set_tunnel(self._host, self._port, headers=self._proxy[2])
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        conn.connect()
+        self.connections += 1
+        return conn
+
+    def _usable(self, conn: http.client.HTTPConnection) -> bool:
+        """An idle kept-alive connection has nothing to read; readable means the collector closed it."""
+        sock = conn.sock
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        conn = self._conn
+        if conn is not None and not self._usable(conn):
+            self.close()
+            conn = None
+        reused = conn is not None
+        if conn is None:
+            conn = self._conn = self._connect()
+        try:
+            conn.request("POST", self._target, body=body, headers=headers)
+            resp = conn.getresponse()
+        except CLOSED_BY_PEER:
+            self.close()
+            if not reused:
+                raise
+            conn = self._conn = self._connect()  # closed while the request was on the way: once more
+            conn.request("POST", self._target, body=body, headers=headers)
+            resp = conn.getresponse()
+        data = resp.read()
+        if resp.will_close:
+            self.close()
+        return resp.status, data
 
     def send(self, body: bytes) -> dict[str, Any]:
         """POST one report; returns the collector's answer (settings). Raises TransportError or Rejected."""
         # The send time lets the collector measure this host's clock offset (see collector/ingest.py).
-        req = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {self._token}",
-            "X-Opsmon-Sent-At": f"{time.time():.3f}"})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}",
+                   "User-Agent": f"opsmon-agent/{__version__}", "X-Opsmon-Sent-At": f"{time.time():.3f}"}
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self.context) as resp:
-                return json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(500).decode(errors="replace")
-            if exc.code in (400, 401, 403, 413, 422):
-                raise Rejected(f"HTTP {exc.code}: {detail}") from None
-            raise TransportError(f"HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError, TimeoutError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise TransportError(str(reason)) from None
+            status, data = self._post(body, headers)
+        except (OSError, TimeoutError, ValueError, http.client.HTTPException) as exc:
+            self.close()
+            raise TransportError(str(exc) or type(exc).__name__) from None
+        if not 200 <= status < 300:
+            if status in REJECTED:
+                raise Rejected(f"HTTP {status}: {data[:500].decode(errors='replace')}")
+            raise TransportError(f"HTTP {status}")
+        try:
+            return json.loads(data or b"{}")
+        except ValueError as exc:
+            raise TransportError(str(exc)) from None

@@ -3,9 +3,10 @@
 
 What it measures, side by side in one window on this machine:
 
-  opsmon agent   `python -m agent --config agent.toml` (mode 0600, interval 1, two services that exist, the
-                 full collector set: cpu, memory, system, filesystems, disks, net, sensors, services and
-                 smart where smartctl is installed) pushing to a real `opsmon serve` on a free loopback port
+  opsmon agent   `python -m agent --config agent.toml` (mode 0600, interval 1, three services: two that
+                 run and one that does not, see SERVICES and --services; the full collector set: cpu,
+                 memory, system, filesystems, disks, net, sensors, services and smart where smartctl is
+                 installed) pushing to a real `opsmon serve` on a free loopback port
                  with a temporary SQLite database (`agents: {interval: 1s}`), enrolled with
                  `opsmon agents enroll bench-01`. Collections = the agent's reports the collector
                  stored (its `agent` observations in the SQLite database, counted at both ends of the
@@ -35,7 +36,7 @@ psutil, with psutil + prometheus-client, and with the agent's modules imported.
 
 Goals (from the issue): the agent's RSS under 30 MB and its CPU under 5 ms per collection.
 
-    .venv/bin/python bench/agent_bench.py [--duration 300] [--warmup 10] [--calls 300] [--json]
+    .venv/bin/python bench/agent_bench.py [--duration 300] [--warmup 10] [--calls 300] [--services a,b] [--json]
 
 Needs the Debian packages prometheus-node-exporter and zabbix-agent (`apt-get install -y ...`); none of
 them is started as a service, every process started here is stopped at the end.
@@ -66,7 +67,9 @@ PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python
 OPSMON = [PY, "-m", "collector"]
 NODE_EXPORTER = "prometheus-node-exporter"
 ZABBIX_AGENTD = "zabbix_agentd"
-SERVICES = ["zabbix_agentd", "prometheus-node-exporter"]  # both run during the window
+# The agents' configured services: two that run during the window and one that never runs (a service
+# that is down is the expensive case: it cannot be confirmed by a remembered pid). --services overrides.
+SERVICES = ["zabbix_agentd", "prometheus-node-exporter", "opsmon-bench-absent"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GOAL_RSS_MB = 30.0
 GOAL_CPU_MS = 5.0
@@ -220,7 +223,7 @@ def zabbix_get(port: int, key: str, timeout: float = 3.0) -> str:
 
 def zabbix_items() -> list[str]:
     """Comparable to one opsmon report: CPU, load, memory, swap, filesystem, disks, every NIC, uptime,
-    process count and the two services' processes."""
+    process count and the configured services' processes (an absent one answers 0)."""
     nics = sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else ["lo"]
     items = ["system.cpu.util[,user]", "system.cpu.util[,system]", "system.cpu.util[,iowait]",
              "system.cpu.util[,idle]", "system.cpu.load[all,avg1]", "system.cpu.load[all,avg5]",
@@ -356,7 +359,10 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=300, help="calls per in-process measurement")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs, database)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    ap.add_argument("--services", default=",".join(SERVICES),
+                    help=f"comma-separated process names the agents check (default {','.join(SERVICES)})")
     args = ap.parse_args()
+    SERVICES[:] = [s for s in args.services.split(",") if s]
     for exe in (NODE_EXPORTER, ZABBIX_AGENTD):
         if shutil.which(exe) is None:
             raise SystemExit(f"{exe} not found: apt-get install -y prometheus-node-exporter zabbix-agent")
@@ -614,7 +620,7 @@ def report(r: dict[str, Any]) -> None:
              ("  host_facts() (one call)", b["host_facts"]),
              ("  json.dumps(report)", b["json_dumps"]),
              ("  _save_stream() (stream.json, as called per report)", b["save_stream"]),
-             ("Transport.send() one report (urllib, new connection)", b["transport_send"])]
+             ("Transport.send() one report (kept-alive connection)", b["transport_send"])]
     print(f"  {'':<54}{'own':>9}{'children':>10}{'total':>9}")
     for label, (own, kids) in rows:
         print(f"  {label:<54}{own:>9.3f}{kids:>10.3f}{own + kids:>9.3f}")

@@ -134,6 +134,21 @@ class IncidentCollector(Collector):
         yield from (open_, unacked, breaches)
 
 
+class CertCollector(Collector):
+    """The notAfter of every TLS certificate an HTTPS check saw (for the expiring-certificate alert)."""
+
+    def __init__(self, expiry: dict[tuple[str, str], float]) -> None:
+        self.expiry = expiry
+
+    def collect(self) -> Iterator[Metric]:
+        fam = GaugeMetricFamily("opsmon_tls_cert_not_after_seconds",
+                                "Expiry (notAfter) of the TLS certificate seen by an HTTPS check, Unix seconds",
+                                labels=["asset", "check"])
+        for (asset, check), ts in list(self.expiry.items()):
+            fam.add_metric([asset, check], ts)
+        yield fam
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -162,6 +177,9 @@ class CollectorMetrics:
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))
+
+    def watch_certs(self, expiry: dict[tuple[str, str], float]) -> None:
+        self.registry.register(CertCollector(expiry))
 
     def watch_incidents(self, engine: Any) -> None:
         """Gauges at scrape time; time-to-acknowledge and time-to-resolve observed as they happen."""

@@ -122,6 +122,7 @@ class Service:
                                   config.incidents.link_ttl)
         self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
         self.metrics.watch_incidents(self.incidents)
+        self.metrics.watch_certs(self.ctx.cert_expiry)
         self.traps: Any = None
         self.trap_socket: socket.socket | None = None
         self._addresses: dict[str, str] = {}
@@ -157,12 +158,25 @@ class Service:
                 out.append((asset_id, meta.category, meta.site, track.state))
         return out
 
+    @staticmethod
+    def _raise_open_files_limit() -> None:
+        """Each agent keeps a connection open: take the hard limit of open files, not the soft 1,024."""
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if hard == resource.RLIM_INFINITY or hard > soft:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ImportError, ValueError, OSError):
+            pass
+
     def prepare(self) -> None:
         """Everything before the event loop work: lock, listen, recovery, inventory, first load.
 
         The lock and the listening socket come first: a second collector, or one whose
         port is taken, must fail before it touches the timeline.
         """
+        self._raise_open_files_limit()
         self.lock.acquire()
         try:
             self.socket = socket.create_server((self.config.listen.host, self.config.listen.port), reuse_port=False)
@@ -245,6 +259,8 @@ class Service:
         self.assets = live
         self.asset_infos.clear()
         self.asset_infos.update(infos)
+        for key in [k for k in self.ctx.cert_expiry if k[0] not in live]:
+            del self.ctx.cert_expiry[key]
         self._addresses.clear()
         # Traps are matched to assets by source address; a polled device wins over another asset at that address.
         polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))
@@ -387,8 +403,12 @@ class Service:
         if listen.tls_cert and listen.tls_key:
             tls = {"ssl_certfile": str(self.config.resolve(listen.tls_cert)),
                    "ssl_keyfile": str(self.config.resolve(listen.tls_key))}
+        # Agents keep one connection open between reports: keep it alive past their interval, so
+        # a report does not pay a TCP (and TLS) handshake every time.
+        keep_alive = int(self.config.agents.interval * 2 + 5)
         server = _QuietServer(uvicorn.Config(app, host=listen.host, port=listen.port, log_level="warning",
-                                             access_log=False, lifespan="off", **tls))
+                                             access_log=False, lifespan="off", timeout_keep_alive=keep_alive,
+                                             **tls))
         serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy import func, select
 
@@ -75,6 +76,10 @@ def test_service_presence_follows_the_process(tmp_path: Path) -> None:
     shutil.copy("/bin/sleep", exe)
     proc = subprocess.Popen([str(exe), "30"])
     try:
+        # Between fork and exec the child still carries the test's own name: wait for the exec.
+        deadline = time.monotonic() + 5
+        while psutil.Process(proc.pid).name() != name and time.monotonic() < deadline:
+            time.sleep(0.01)
         reg = build([name])
         assert reg.collect()["services"] == {name: True}
     finally:
@@ -389,10 +394,13 @@ class Gate:
             upstream = s.create_connection(("127.0.0.1", self.target))
             for sock in (client, upstream):
                 sock.settimeout(5)
-            while True:
-                ready, _, _ = select.select([client, upstream], [], [], 5)
+            idle = 0.0
+            while self.open.is_set() and idle < 5:  # cutting the path also ends a kept-alive connection
+                ready, _, _ = select.select([client, upstream], [], [], 0.2)
                 if not ready:
-                    break
+                    idle += 0.2
+                    continue
+                idle = 0.0
                 done = False
                 for sock in ready:
                     data = sock.recv(65536)

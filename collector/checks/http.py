@@ -118,6 +118,7 @@ class HttpCheck(Check):
             problems.append(f"slow: {elapsed * 1000:.0f} ms > {spec.latency_warn * 1000:.0f} ms")
         if der is not None:
             days, not_after = cert_days_left(der, datetime.now(UTC))
+            self.ctx.cert_expiry[(self.asset_id, self.check_id)] = not_after.timestamp()
             if days < spec.tls_warn_days:
                 problems.append(f"TLS certificate expires in {days:.1f} days ({not_after:%Y-%m-%d})")
         if problems:
