@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,11 +19,9 @@ from agent.errors import ConfigError
 from agent.spool import Spool
 from collector.store import open_store
 from collector.store.models import Asset, Observation
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
+from tests.peers.agent import AgentProc, agent_config
 from tests.peers.collector import Collector, wait_for
-
-AGENT = [sys.executable, "-m", "agent"]
-
 
 # -- collectors ------------------------------------------------------------------
 
@@ -125,26 +121,6 @@ def test_spool_is_bounded_oldest_first_and_counts_survive_restarts(tmp_path: Pat
 
 
 # -- end to end ---------------------------------------------------------------------
-
-def agent_config(tmp_path: Path, url: str, token: str, extra: str = "") -> Path:
-    path = tmp_path / "agent.toml"
-    path.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\n'
-                    f'spool_dir = "{tmp_path / "spool"}"\ntimeout = 2\n' + extra)
-    path.chmod(0o600)
-    return path
-
-
-class AgentProc:
-    def __init__(self, config: Path) -> None:
-        self.log = config.parent / f"agent-{time.monotonic_ns()}.log"
-        with open(self.log, "w") as err:
-            self.proc = subprocess.Popen([*AGENT, "--config", str(config)], cwd=ROOT, stdout=err, stderr=err)
-
-    def stop(self, sig: int = signal.SIGTERM) -> str:
-        self.proc.send_signal(sig)
-        self.proc.wait(timeout=20)
-        return self.log.read_text()
-
 
 def agent_rows(c: Collector, asset: str) -> int:
     store = open_store(f"sqlite:///{c.config.parent / 'opsmon.db'}", migrate=False)

@@ -33,11 +33,16 @@ def test_sysuptime_wrapping_at_497_days_is_not_a_reboot() -> None:
     assert rebooted(900_000, 3_000, 60.0)
 
 
-def test_rate_over_the_interface_speed_is_refused() -> None:
-    # 1 Gbit/s port = 125,000,000 bytes/s; ceiling with 10% slack = 137,500,000
-    ok = counter_rate(Sample(0, 0.0), Sample(1_300_000_000, 10.0), 64, ceiling=125_000_000)
-    assert ok == (130_000_000.0, "")
-    assert counter_rate(Sample(0, 0.0), Sample(1_400_000_000, 10.0), 64, ceiling=125_000_000) == (None, "absurd")
+def test_a_wrap_faster_than_the_interface_is_refused_a_plain_delta_never() -> None:
+    # 10 Mbit/s port = 1,250,000 bytes/s; ceiling with 10% slack = 1,375,000 B/s.
+    # A 32-bit wrap adding up to 13,000,000 bytes in 10 s (1.3 MB/s) is believed ...
+    ok = counter_rate(Sample(WRAP32 - 3_000_000, 0.0), Sample(10_000_000, 10.0), 32, ceiling=1_250_000)
+    assert ok == (1_300_000.0, "")
+    # ... one adding up to 14,000,000 is not: the counter was reset, or wrapped twice
+    assert counter_rate(Sample(WRAP32 - 4_000_000, 0.0), Sample(10_000_000, 10.0), 32,
+                        ceiling=1_250_000) == (None, "absurd")
+    # a loopback that claims 10 Mbit/s but moves 100 MB/s without wrapping keeps its true rate
+    assert counter_rate(Sample(0, 0.0), Sample(1_000_000_000, 10.0), 64, ceiling=1_250_000) == (100_000_000.0, "")
 
 
 def test_no_elapsed_time_or_clock_going_back_gives_no_rate() -> None:

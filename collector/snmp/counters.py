@@ -7,10 +7,12 @@ A counter delta is trusted only when it can be explained:
 - A 32-bit counter went backwards: it wrapped once (2**32 added); a 64-bit one
   going backwards is a reset (a 64-bit octet counter needs centuries to wrap
   even at 100 Gbit/s), so no rate.
-- The result is still refused when it exceeds a ceiling (the interface speed
-  with 10% slack), which catches a reset that sysUpTime did not show
-  (ifCounterDiscontinuityTime, a line card swap) and a 32-bit counter that
-  wrapped more than once.
+- A wrap is only believed when the rate it gives stays under a ceiling (the
+  interface speed with 10% slack); otherwise the 32-bit counter was reset (a
+  line card swap, ifCounterDiscontinuityTime) or wrapped more than once, and
+  there is no rate. A delta that needed no wrap is never refused for speed:
+  virtual interfaces (loopback, tunnels, VLANs) report nominal speeds that
+  their real traffic exceeds.
 
 Refusals are counted by reason so an operator can see them; a refused interval
 is simply absent, which Prometheus and the dashboards treat as a gap.
@@ -58,11 +60,11 @@ def counter_rate(prev: Sample, cur: Sample, bits: int, ceiling: float | None = N
     if rebooted(prev.uptime, cur.uptime, elapsed):
         return None, "reboot"
     delta = cur.value - prev.value
-    if delta < 0:
-        if bits != 32:
-            return None, "reset"
-        delta += WRAP32
-    rate = delta / elapsed
+    if delta >= 0:
+        return delta / elapsed, ""
+    if bits != 32:
+        return None, "reset"
+    rate = (delta + WRAP32) / elapsed
     if ceiling is not None and ceiling > 0 and rate > ceiling * CEILING_SLACK:
         return None, "absurd"
     return rate, ""

@@ -1,0 +1,958 @@
+"""Generate opsmon's Grafana dashboards (grafana/dashboards/*.json) from code.
+
+    python grafana/generate.py           rewrite the JSON files
+    python grafana/generate.py --check   exit 1 (naming the files) when the committed JSON differs
+
+Every panel reads the Prometheus datasource through the `${datasource}` template variable, so the
+JSON works in any Grafana whatever its datasource uid. Queries filter with `=~"$site"` etc.; every
+variable offers "All" as the regex `.*`. Host and SNMP series carry only an `asset` label: they are
+narrowed to a site or category by `and on(asset) opsmon_asset_up{site=~"$site",category=~"$category"}`.
+
+The target table is read from rules/targets.yaml (through collector.sla.targets, so it is validated
+the way the collector validates it): one stat tile per target, coloured at its own threshold (the
+colours are inverted for "<=" targets such as the hardware fault response time).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "dashboards"
+TARGETS_FILE = ROOT / "rules" / "targets.yaml"
+
+SCHEMA_VERSION = 39
+DS = {"type": "prometheus", "uid": "${datasource}"}
+TAG = "opsmon"
+SCOPE = 'opsmon_asset_up{site=~"$site",category=~"$category"}'
+ASSET = 'asset=~"$asset"'
+CPUS = "max by (asset) (opsmon_host_cpu_count)"  # one divisor per asset, however many jobs scrape it
+RATE = "5m"  # fixed windows (not $__rate_interval): the same PromQL runs in Grafana, promtool and tests
+
+GREEN, RED, ORANGE, BLUE, GREY = "green", "red", "orange", "blue", "text"
+
+# Panels whose data depends on the platform (a VM has no sensors, fans or SMART) or on configuration.
+PLATFORM_ROW = "硬件传感器（视平台而定） / Hardware sensors (platform-dependent)"
+
+
+def scoped(expr: str) -> str:
+    """Keep only the series of assets in the selected sites and categories."""
+    return f"({expr}) and on(asset) {SCOPE}"
+
+
+def present(expr: str) -> str:
+    """A count or sum that shows 0 instead of "no data" when nothing matches."""
+    return f"{expr} or on() vector(0)"
+
+
+# --------------------------------------------------------------------------- targets and panels
+def target(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False, fmt: str = "time_series",
+           interval: str = "") -> dict[str, Any]:
+    t: dict[str, Any] = {"datasource": DS, "editorMode": "code", "expr": expr, "format": fmt,
+                         "instant": instant, "legendFormat": legend or "__auto", "range": not instant, "refId": ref}
+    if interval:
+        t["interval"] = interval
+    return t
+
+
+def targets(*queries: tuple[str, str], instant: bool = False, fmt: str = "time_series") -> list[dict[str, Any]]:
+    return [target(e, legend, chr(ord("A") + i), instant=instant, fmt=fmt) for i, (e, legend) in enumerate(queries)]
+
+
+def steps(*pairs: tuple[str, float | None]) -> dict[str, Any]:
+    return {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in pairs]}
+
+
+def defaults(unit: str = "none", thresholds: dict | None = None, decimals: int | None = None,
+             minimum: float | None = None, maximum: float | None = None, **extra: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {"color": {"mode": "thresholds" if thresholds else "palette-classic"},
+                         "mappings": extra.pop("mappings", []),
+                         "thresholds": thresholds or steps((GREEN, None)), "unit": unit}
+    if decimals is not None:
+        d["decimals"] = decimals
+    if minimum is not None:
+        d["min"] = minimum
+    if maximum is not None:
+        d["max"] = maximum
+    d.update(extra)
+    return d
+
+
+def panel(kind: str, title: str, description: str, tgts: list[dict[str, Any]], w: int, h: int,
+          field: dict[str, Any], options: dict[str, Any], overrides: list | None = None,
+          transformations: list | None = None) -> dict[str, Any]:
+    p: dict[str, Any] = {"type": kind, "title": title, "description": description, "datasource": DS,
+                         "targets": tgts, "fieldConfig": {"defaults": field, "overrides": overrides or []},
+                         "options": options, "_w": w, "_h": h}
+    if transformations:
+        p["transformations"] = transformations
+    return p
+
+
+def stat(title: str, description: str, tgts: list[dict[str, Any]], *, w: int = 4, h: int = 4, unit: str = "none",
+         thresholds: dict | None = None, decimals: int | None = None, overrides: list | None = None,
+         mappings: list | None = None, color_mode: str = "background", text_mode: str = "auto",
+         graph: bool = False) -> dict[str, Any]:
+    field = defaults(unit, thresholds or steps((BLUE, None)), decimals, mappings=mappings or [])
+    field["color"] = {"mode": "thresholds"}
+    options = {"colorMode": color_mode, "graphMode": "area" if graph else "none", "justifyMode": "auto",
+               "orientation": "auto", "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+               "showPercentChange": False, "textMode": text_mode, "wideLayout": True}
+    return panel("stat", title, description, tgts, w, h, field, options, overrides)
+
+
+def timeseries(title: str, description: str, tgts: list[dict[str, Any]], *, w: int = 12, h: int = 8,
+               unit: str = "none", minimum: float | None = None, maximum: float | None = None,
+               thresholds: dict | None = None, stack: bool = False, overrides: list | None = None,
+               legend_calcs: Iterable[str] = ("mean", "max", "lastNotNull")) -> dict[str, Any]:
+    field = defaults(unit, thresholds, None, minimum, maximum)
+    field["color"] = {"mode": "palette-classic"}
+    field["custom"] = {"drawStyle": "line", "fillOpacity": 10, "lineWidth": 1, "showPoints": "never",
+                       "spanNulls": False, "stacking": {"group": "A", "mode": "normal" if stack else "none"},
+                       "thresholdsStyle": {"mode": "dashed" if thresholds else "off"}}
+    options = {"legend": {"calcs": list(legend_calcs), "displayMode": "table", "placement": "bottom",
+                          "showLegend": True},
+               "tooltip": {"mode": "multi", "sort": "desc"}}
+    return panel("timeseries", title, description, tgts, w, h, field, options, overrides)
+
+
+def bargauge(title: str, description: str, tgts: list[dict[str, Any]], *, w: int = 12, h: int = 8,
+             unit: str = "none", thresholds: dict | None = None, minimum: float | None = None,
+             maximum: float | None = None, decimals: int | None = None) -> dict[str, Any]:
+    field = defaults(unit, thresholds or steps((BLUE, None)), decimals, minimum, maximum)
+    options = {"displayMode": "gradient", "maxVizHeight": 300, "minVizHeight": 16, "minVizWidth": 8,
+               "namePlacement": "auto", "orientation": "horizontal",
+               "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+               "showUnfilled": True, "sizing": "auto", "valueMode": "color"}
+    return panel("bargauge", title, description, tgts, w, h, field, options)
+
+
+def table(title: str, description: str, tgts: list[dict[str, Any]], *, w: int = 12, h: int = 8,
+          unit: str = "none", thresholds: dict | None = None, rename: dict[str, str] | None = None,
+          hide: Iterable[str] = ("Time", "__name__", "job", "instance"), overrides: list | None = None,
+          mappings: list | None = None) -> dict[str, Any]:
+    field = defaults(unit, thresholds, mappings=mappings or [])
+    field["custom"] = {"align": "auto", "cellOptions": {"type": "color-text" if thresholds else "auto"},
+                       "filterable": True}
+    options = {"cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"], "fields": ""},
+               "showHeader": True}
+    transformations: list[dict[str, Any]] = []
+    if len(tgts) > 1:
+        transformations.append({"id": "merge", "options": {}})
+    transformations.append({"id": "organize", "options": {
+        "excludeByName": {name: True for name in hide}, "indexByName": {}, "renameByName": rename or {}}})
+    return panel("table", title, description, tgts, w, h, field, options, overrides, transformations)
+
+
+def state_timeline(title: str, description: str, tgts: list[dict[str, Any]], *, w: int = 24, h: int = 8,
+                   mappings: list | None = None, thresholds: dict | None = None) -> dict[str, Any]:
+    field = defaults("none", thresholds or steps((RED, None), (GREEN, 1)), mappings=mappings or [])
+    field["custom"] = {"fillOpacity": 80, "lineWidth": 0}
+    options = {"alignValue": "left", "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+               "mergeValues": True, "rowHeight": 0.9, "showValue": "never", "tooltip": {"mode": "single"}}
+    return panel("state-timeline", title, description, tgts, w, h, field, options)
+
+
+def heatmap(title: str, description: str, tgts: list[dict[str, Any]], *, w: int = 12, h: int = 8,
+            unit: str = "s") -> dict[str, Any]:
+    field = {"custom": {"hideFrom": {"legend": False, "tooltip": False, "viz": False},
+                        "scaleDistribution": {"type": "linear"}}}
+    options = {"calculate": False, "cellGap": 1, "color": {"mode": "scheme", "scheme": "Oranges", "steps": 64,
+                                                            "exponent": 0.5, "fill": "dark-orange",
+                                                            "reverse": False, "scale": "exponential"},
+               "exemplars": {"color": "rgba(255,0,255,0.7)"}, "filterValues": {"le": 1e-9},
+               "legend": {"show": True}, "rowsFrame": {"layout": "auto"},
+               "tooltip": {"mode": "single", "showColorScale": False, "yHistogram": False},
+               "yAxis": {"axisPlacement": "left", "reverse": False, "unit": unit}}
+    return panel("heatmap", title, description, tgts, w, h, field, options)
+
+
+def row(title: str) -> dict[str, Any]:
+    return {"type": "row", "title": title, "collapsed": False, "panels": [], "_w": 24, "_h": 1}
+
+
+UP_DOWN = [{"type": "value", "options": {"0": {"color": RED, "index": 0, "text": "中断 / down"},
+                                         "1": {"color": GREEN, "index": 1, "text": "正常 / up"}}}]
+PASS_FAIL = [{"type": "value", "options": {"0": {"color": RED, "index": 0, "text": "未达标 / fail"},
+                                           "1": {"color": GREEN, "index": 1, "text": "达标 / pass"}}}]
+
+
+# --------------------------------------------------------------------------- the target table
+def load_target_table() -> Any:
+    sys.path.insert(0, str(ROOT))
+    from collector.sla.targets import load_targets
+
+    return load_targets(TARGETS_FILE)
+
+
+MONTHS = {"year": 12, "quarter": 3, "month": 1}
+
+
+def quarter_threshold(t: Any) -> float:
+    """The threshold a quarter-to-date value is judged against (counts are prorated, as opsmon sla does)."""
+    if t.measure == "count":
+        return t.threshold * MONTHS["quarter"] / MONTHS[t.period]
+    return float(t.threshold)
+
+
+def target_unit(t: Any) -> tuple[str, int]:
+    if t.unit == "seconds":
+        return "s", 0
+    if t.unit == "count":
+        return "none", 0
+    if t.unit == "ratio":
+        return "percentunit", 2
+    return "none", 2
+
+
+def target_thresholds(t: Any) -> dict[str, Any]:
+    """Green where the target passes, red where it fails, the boundary on the passing side."""
+    thr = quarter_threshold(t)
+    above = math.nextafter(thr, math.inf)  # Grafana colours value >= step: ">" and "<=" pass exactly at thr
+    if t.comparator == ">=":
+        return steps((RED, None), (GREEN, thr))
+    if t.comparator == ">":
+        return steps((RED, None), (GREEN, above))
+    if t.comparator == "<=":
+        return steps((GREEN, None), (RED, above))
+    return steps((GREEN, None), (RED, thr))  # "<"
+
+
+def target_name(t: Any) -> str:
+    return f"{t.name_zh} / {t.name_en}"
+
+
+def by_target(tgts: Iterable[Any], *, value_unit: bool = True) -> list[dict[str, Any]]:
+    """Per-target field overrides (display name, unit, thresholds) matched on the legend = target id."""
+    out = []
+    for t in tgts:
+        props: list[dict[str, Any]] = [{"id": "displayName", "value": target_name(t)}]
+        if value_unit:
+            unit, decimals = target_unit(t)
+            props += [{"id": "unit", "value": unit}, {"id": "decimals", "value": decimals},
+                      {"id": "thresholds", "value": target_thresholds(t)}]
+        out.append({"matcher": {"id": "byName", "options": t.id}, "properties": props})
+    return out
+
+
+def target_selector(tgts: list[Any]) -> str:
+    return "target=~\"" + "|".join(t.id for t in tgts) + "\""
+
+
+def target_value_panels(tgts: list[Any], tt: Any, title_scope: str, w: int = 24) -> list[dict[str, Any]]:
+    sel = target_selector(tgts)
+    floors = sorted({tt.floor(t) for t in tgts})
+    return [
+        stat(f"绩效目标值（季度累计） / Targets, quarter to date{title_scope}",
+             "每个绩效目标的季度累计实际值，按各自的指标值着色：绿色达标，红色未达标（“≤”类目标如硬件故障响应时限颜色相反）。"
+             "手工录入或计数类目标在录入前无数据。\n"
+             "Quarter-to-date value of each target, coloured at its own threshold (green passes, red fails; "
+             "inverted for '<=' targets such as the hardware fault response time). Counts are judged against "
+             "the quarter's prorated threshold. Manual and count targets show no value until entered.",
+             [target(f"opsmon_sla_value{{{sel}}}", "{{target}}", instant=True)], w=w, h=8,
+             thresholds=steps((GREY, None)), overrides=by_target(tgts)),
+        stat(f"达标情况 / Pass or fail{title_scope}",
+             "opsmon sla 的结论：覆盖率不足或无数据也记为未达标。\n"
+             "opsmon sla's verdict: low coverage and no data count as fail, never as pass.",
+             [target(f"opsmon_sla_pass{{{sel}}}", "{{target}}", instant=True)], w=w, h=5,
+             thresholds=steps((RED, None), (GREEN, 1)), mappings=PASS_FAIL,
+             overrides=by_target(tgts, value_unit=False)),
+        stat(f"数据覆盖率 / Coverage{title_scope}",
+             f"已知状态时间占应观测时间的比例；低于 {floors[0]:.0%} 的目标不会被判为达标。\n"
+             f"Share of the expected time with a known state; under the floor ({floors[0]:.0%}) a target is "
+             "flagged, never passed.",
+             [target(f"opsmon_sla_coverage{{{sel}}}", "{{target}}", instant=True)], w=w, h=5,
+             unit="percentunit", decimals=1, thresholds=steps((RED, None), (GREEN, floors[0])),
+             overrides=by_target(tgts, value_unit=False)),
+    ]
+
+
+def budget_panel(tgts: list[Any], w: int = 24, h: int = 5) -> dict[str, Any]:
+    return stat("停机预算余量 / Downtime budget left",
+                "本季度在仍能达标的前提下还可承受的停机时间（假设其余时间全部正常）；负数表示已超出。\n"
+                "How much more down time each availability target can absorb this quarter and still pass, "
+                "assuming every live asset in scope is up for the rest of it. Negative: exceeded by that much.",
+                [target(f"opsmon_sla_budget_left_seconds{{{target_selector(tgts)}}}", "{{target}}", instant=True)],
+                w=w, h=h, unit="s", decimals=1,
+                thresholds=steps((RED, None), (ORANGE, 0), (GREEN, 86400)),
+                overrides=by_target(tgts, value_unit=False))
+
+
+# --------------------------------------------------------------------------- variables
+def datasource_var() -> dict[str, Any]:
+    return {"current": {}, "hide": 0, "includeAll": False, "label": "数据源 / Data source", "multi": False,
+            "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
+            "skipUrlSync": False, "type": "datasource"}
+
+
+def query_var(name: str, label: str, query: str, *, multi: bool = True) -> dict[str, Any]:
+    return {"allValue": ".*", "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+            "datasource": DS, "definition": query, "hide": 0, "includeAll": True, "label": label,
+            "multi": multi, "name": name, "options": [],
+            "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+            "refresh": 2, "regex": "", "skipUrlSync": False, "sort": 1, "type": "query"}
+
+
+def custom_var(name: str, label: str, values: Iterable[str]) -> dict[str, Any]:
+    values = list(values)
+    return {"allValue": ".*", "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "hide": 0,
+            "includeAll": True, "label": label, "multi": True, "name": name,
+            "options": [{"selected": True, "text": "All", "value": "$__all"}]
+            + [{"selected": False, "text": v, "value": v} for v in values],
+            "query": ",".join(values), "skipUrlSync": False, "type": "custom"}
+
+
+def site_category_vars() -> list[dict[str, Any]]:
+    return [query_var("site", "地点 / Site", 'label_values(opsmon_asset_up{category=~"$category"}, site)'),
+            query_var("category", "类别 / Category", "label_values(opsmon_asset_up, category)")]
+
+
+# --------------------------------------------------------------------------- layout and dashboard
+def layout(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number the panels 1.. and place them left to right, wrapping at 24 columns."""
+    x = y = line_h = 0
+    out = []
+    for pid, p in enumerate(panels, start=1):
+        w, h = p.pop("_w"), p.pop("_h")
+        if p["type"] == "row" or x + w > 24:
+            x, y, line_h = 0, y + line_h, 0
+        p["gridPos"] = {"h": h, "w": w, "x": x, "y": y}
+        p["id"] = pid
+        x, line_h = x + w, max(line_h, h)
+        if p["type"] == "row":
+            x, y, line_h = 0, y + h, 0
+        out.append(dict(sorted(p.items())))
+    return out
+
+
+def dashboard(uid: str, title: str, description: str, panels: list[dict[str, Any]],
+              variables: list[dict[str, Any]], time_from: str = "now-24h") -> dict[str, Any]:
+    return {
+        "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                                  "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
+                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
+        "description": description,
+        "editable": True,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "id": None,
+        "links": [{"asDropdown": True, "icon": "external link", "includeVars": True, "keepTime": True,
+                   "tags": [TAG], "targetBlank": False, "title": "opsmon", "type": "dashboards"}],
+        "panels": layout(panels),
+        "refresh": "1m",
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": [TAG],
+        "templating": {"list": [datasource_var(), *variables]},
+        "time": {"from": time_from, "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "title": title,
+        "uid": uid,
+        "version": 1,
+        "weekStart": "monday",
+    }
+
+
+# --------------------------------------------------------------------------- the dashboards
+def overview(tt: Any) -> dict[str, Any]:
+    all_targets = list(tt.targets)
+    availability = [t for t in all_targets if t.measure == "availability"]
+    panels: list[dict[str, Any]] = [row("绩效目标表（本季度累计） / Performance targets, quarter to date")]
+    panels += target_value_panels(all_targets, tt, "")
+    panels.append(budget_panel(availability))
+    panels += [
+        row("当前运行 / Operations now"),
+        stat("未关闭事件 / Open incidents",
+             "已打开或已确认、尚未解决的事件。\n"
+             "Incidents open or acknowledged, not yet resolved.",
+             [target(present("sum(opsmon_incidents_open)"), "open", instant=True)],
+             thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        stat("待确认事件 / Awaiting acknowledgement", "尚未确认的事件。\nIncidents nobody has acknowledged yet.",
+             [target(present('sum(opsmon_incidents_open{status="open"})'), "unacknowledged", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        stat("最长等待确认 / Longest wait for acknowledgement",
+             "等待确认最久的事件已等待的时间；超过 1 小时即违反故障响应时限。\n"
+             "How long the oldest unacknowledged incident has waited (the response limit is 1 h).",
+             [target(present(f"max({scoped('opsmon_incident_unacknowledged_seconds')})"), "wait", instant=True)],
+             unit="s", thresholds=steps((GREEN, None), (ORANGE, 1800), (RED, 3600))),
+        stat("资产 / Assets", "所选地点与类别的资产数。\nAssets in the selected sites and categories.",
+             [target(present(f"count({SCOPE})"), "assets", instant=True)], decimals=0),
+        stat("非正常资产 / Assets not up",
+             "当前状态不是 up 的资产（down、degraded、unreachable、unknown、maintenance）。\n"
+             "Assets whose state is anything but up.",
+             [target(present(f"count({SCOPE} == 0)"), "not up", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        stat("失联代理 / Silent agents",
+             "超过 3 分钟未上报的主机代理。\n"
+             "Host agents without a report for over 3 minutes.",
+             [target(present(f"count({scoped('time() - opsmon_agent_last_report_timestamp_seconds > 180')})"),
+                     "silent", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        bargauge("当前在线率（按类别） / Up now, by category",
+                 "所选地点中各类别当前为 up 的资产比例。\nShare of the assets in each category that are up now.",
+                 [target(f'avg by (category) ({SCOPE})', "{{category}}", instant=True)],
+                 unit="percentunit", minimum=0, maximum=1, decimals=1,
+                 thresholds=steps((RED, None), (ORANGE, 0.9), (GREEN, 0.95))),
+        bargauge("当前在线率（按地点） / Up now, by site",
+                 "所选类别中各地点当前为 up 的资产比例。\nShare of the assets at each site that are up now.",
+                 [target(f'avg by (site) ({SCOPE})', "{{site}}", instant=True)],
+                 unit="percentunit", minimum=0, maximum=1, decimals=1,
+                 thresholds=steps((RED, None), (ORANGE, 0.9), (GREEN, 0.95))),
+        row("采集器自身 / Collector health"),
+        timeseries("检查结果 / Check results",
+                   "每秒检查结果数，按类型与结果。\n"
+                   "Check results per second by type and status.",
+                   targets((f"sum by (type, status) (rate(opsmon_check_results_total[{RATE}]))",
+                            "{{type}} {{status}}")),
+                   w=8, unit="ops"),
+        timeseries("检查耗时 p95 / Check duration p95",
+                   "每种检查的 95 分位耗时。\n"
+                   "95th percentile check duration by type.",
+                   targets((f"histogram_quantile(0.95, sum by (type, le) "
+                            f"(rate(opsmon_check_duration_seconds_bucket[{RATE}])))", "{{type}}")), w=8, unit="s"),
+        timeseries("调度延迟 / Scheduler lag",
+                   "检查计划时间到开始执行的延迟，以及跳过与丢弃的运行。\n"
+                   "Delay from a check's scheduled time to its start; runs skipped or missed.",
+                   targets((f"histogram_quantile(0.95, sum by (le) "
+                            f"(rate(opsmon_scheduler_lag_seconds_bucket[{RATE}])))", "lag p95"),
+                           (f"sum(rate(opsmon_scheduler_skipped_total[{RATE}]))", "skipped/s"),
+                           (f"sum(rate(opsmon_scheduler_missed_total[{RATE}]))", "missed/s"),
+                           ("max(opsmon_store_queue_length)", "store queue")),
+                   w=8, unit="s",
+                   overrides=[{"matcher": {"id": "byRegexp", "options": "skipped/s|missed/s|store queue"},
+                               "properties": [{"id": "unit", "value": "short"},
+                                              {"id": "custom.axisPlacement", "value": "right"}]}]),
+    ]
+    return dashboard("opsmon-overview", "opsmon 总览 / Overview",
+                     "绩效目标表、未关闭事件与停机预算。Target table, open incidents and downtime budget.",
+                     panels, site_category_vars())
+
+
+def hosts() -> dict[str, Any]:
+    asset_var = query_var("asset", "主机 / Host", "label_values(opsmon_host_cpu_count, asset)")
+    cpu = scoped(f"opsmon:host_cpu_utilisation:ratio_rate5m{{{ASSET}}}")
+    pct = steps((GREEN, None), (ORANGE, 0.8), (RED, 0.9))
+    net = f'{ASSET},interface!="lo"'
+    panels: list[dict[str, Any]] = [
+        row("概况 / Summary"),
+        stat("上报主机 / Hosts reporting", "有代理上报的主机数。\nHosts whose agent reports.",
+             [target(present(f"count({scoped(f'opsmon_host_cpu_count{{{ASSET}}}')})"), "hosts", instant=True)],
+             decimals=0),
+        stat("CPU 最高 / Busiest CPU",
+             "最忙主机的 CPU 使用率（5 分钟）。\n"
+             "CPU utilisation of the busiest host (5 min).",
+             [target(f"max({cpu})", "cpu", instant=True)], unit="percentunit", decimals=1, thresholds=pct),
+        stat("内存最高 / Fullest memory", "内存使用率最高的主机。\nMemory utilisation of the fullest host.",
+             [target(f"max({scoped(f'opsmon:host_memory_utilisation:ratio{{{ASSET}}}')})", "memory", instant=True)],
+             unit="percentunit", decimals=1, thresholds=pct),
+        stat("文件系统最高 / Fullest filesystem", "使用率最高的文件系统。\nUtilisation of the fullest filesystem.",
+             [target(f"max({scoped(f'opsmon:host_filesystem_utilisation:ratio{{{ASSET}}}')})", "filesystem",
+                     instant=True)], unit="percentunit", decimals=1, thresholds=pct),
+        stat("只读文件系统 / Read-only filesystems",
+             "挂载为只读的文件系统（常见于磁盘故障后）。\n"
+             "Filesystems mounted read-only (often after a disk error).",
+             [target(present(f"count({scoped(f'opsmon_host_filesystem_readonly{{{ASSET}}} == 1')})"), "read-only",
+                     instant=True)], thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        stat("网卡中断 / Interfaces down", "报告为 down 的网卡。\nHost network interfaces reported down.",
+             [target(present(f"count({scoped(f'opsmon_host_network_up{{{net}}} == 0')})"), "down", instant=True)],
+             thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        table("主机清单 / Hosts",
+              "每台主机的 CPU 数、内存、运行时间、进程数与代理时钟偏差。\n"
+              "CPUs, memory, uptime, processes and agent clock offset per host.",
+              targets(*((f"max by (asset) ({scoped(e)})", "") for e in (
+                  f"opsmon_host_cpu_count{{{ASSET}}}", f"opsmon_host_memory_total_bytes{{{ASSET}}}",
+                  f"opsmon_host_uptime_seconds{{{ASSET}}}", f"opsmon_host_procs{{{ASSET}}}",
+                  f"opsmon_agent_clock_offset_seconds{{{ASSET}}}",
+                  f"time() - opsmon_agent_last_report_timestamp_seconds{{{ASSET}}}")),
+                      instant=True, fmt="table"),
+              w=24, h=7,
+              rename={"asset": "主机 / Host", "Value #A": "CPU", "Value #B": "内存 / Memory",
+                      "Value #C": "运行时间 / Uptime", "Value #D": "进程 / Processes",
+                      "Value #E": "时钟偏差 / Clock offset", "Value #F": "距上次上报 / Since last report"},
+              overrides=[{"matcher": {"id": "byName", "options": "Value #B"},
+                          "properties": [{"id": "unit", "value": "bytes"}]},
+                         {"matcher": {"id": "byRegexp", "options": "Value #[CEF]"},
+                          "properties": [{"id": "unit", "value": "s"}]}]),
+        row("CPU 与内存 / CPU and memory"),
+        timeseries("主机 CPU / Host CPU",
+                   "CPU 使用率（非 idle 时间占比，5 分钟，记录规则）。\n"
+                   "CPU utilisation over 5 minutes.", targets((cpu, "{{asset}}")),
+                   unit="percentunit", minimum=0, maximum=1),
+        timeseries("CPU 时间分布 / CPU time by mode",
+                   "各模式 CPU 时间占比（不含 idle）。\n"
+                   "Share of CPU time by mode, idle left out.",
+                   targets((scoped(f'rate(opsmon_host_cpu_seconds_total{{{ASSET},mode!="idle"}}[{RATE}])'
+                                   f" / on(asset) group_left() {CPUS}"), "{{asset}} {{mode}}")),
+                   unit="percentunit", minimum=0, stack=True),
+        timeseries("负载 / Load average", "1、5、15 分钟平均负载除以 CPU 数。\nLoad averages per logical CPU.",
+                   targets(*((scoped(f"opsmon_host_load{m}{{{ASSET}}} / on(asset) group_left() {CPUS}"),
+                              f"{{{{asset}}}} {m}m") for m in (1, 5, 15))),
+                   unit="short", minimum=0),
+        timeseries("内存使用率 / Memory utilisation", "1 − 可用内存 / 总内存。\n1 − available / total memory.",
+                   targets((scoped(f"opsmon:host_memory_utilisation:ratio{{{ASSET}}}"), "{{asset}}")),
+                   unit="percentunit", minimum=0, maximum=1),
+        timeseries("交换分区 / Swap used", "已用交换分区与总量。\nSwap used and swap size.",
+                   targets((scoped(f"opsmon_host_swap_used_bytes{{{ASSET}}}"), "{{asset}} used"),
+                           (scoped(f"opsmon_host_swap_total_bytes{{{ASSET}}}"), "{{asset}} total")),
+                   unit="bytes", minimum=0),
+        timeseries("进程数 / Processes", "进程数。\nNumber of processes.",
+                   targets((scoped(f"opsmon_host_procs{{{ASSET}}}"), "{{asset}}")), unit="short", minimum=0),
+        row("文件系统与磁盘 / Filesystems and disks"),
+        bargauge("文件系统使用率 / Filesystem utilisation", "各文件系统的空间使用率。\nSpace used per filesystem.",
+                 [target(scoped(f"opsmon:host_filesystem_utilisation:ratio{{{ASSET}}}"), "{{asset}} {{mountpoint}}",
+                         instant=True)], unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=pct),
+        bargauge("inode 使用率 / Inode utilisation", "已用 inode 比例。\nShare of inodes used.",
+                 [target(scoped(f"1 - opsmon_host_filesystem_files_free{{{ASSET}}} / "
+                                f"(opsmon_host_filesystem_files{{{ASSET}}} > 0)"), "{{asset}} {{mountpoint}}",
+                         instant=True)], unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=pct),
+        timeseries("可用空间 / Space available",
+                   "各文件系统可用字节与总大小。\n"
+                   "Bytes available and size per filesystem.",
+                   targets((scoped(f"opsmon_host_filesystem_avail_bytes{{{ASSET}}}"), "{{asset}} {{mountpoint}} avail"),
+                           (scoped(f"opsmon_host_filesystem_size_bytes{{{ASSET}}}"), "{{asset}} {{mountpoint}} size")),
+                   w=8, unit="bytes", minimum=0),
+        timeseries("磁盘吞吐 / Disk throughput", "每秒读写字节数。\nBytes read and written per second.",
+                   targets((scoped(f"rate(opsmon_host_disk_read_bytes_total{{{ASSET}}}[{RATE}])"),
+                            "{{asset}} {{device}} read"),
+                           (scoped(f"rate(opsmon_host_disk_written_bytes_total{{{ASSET}}}[{RATE}])"),
+                            "{{asset}} {{device}} write")),
+                   w=8, unit="Bps", minimum=0),
+        timeseries("磁盘 IOPS / Disk IOPS", "每秒完成的读写次数。\nReads and writes completed per second.",
+                   targets((scoped(f"rate(opsmon_host_disk_reads_completed_total{{{ASSET}}}[{RATE}])"),
+                            "{{asset}} {{device}} reads"),
+                           (scoped(f"rate(opsmon_host_disk_writes_completed_total{{{ASSET}}}[{RATE}])"),
+                            "{{asset}} {{device}} writes")),
+                   w=8, unit="iops", minimum=0),
+        row("网卡 / Network interfaces"),
+        timeseries("网卡流量 / Interface traffic",
+                   "每秒收发比特数（不含 lo）。\n"
+                   "Bits received and sent per second, lo left out.",
+                   targets((scoped(f"8 * rate(opsmon_host_network_receive_bytes_total{{{net}}}[{RATE}])"),
+                            "{{asset}} {{interface}} in"),
+                           (scoped(f"8 * rate(opsmon_host_network_transmit_bytes_total{{{net}}}[{RATE}])"),
+                            "{{asset}} {{interface}} out")),
+                   w=8, unit="bps", minimum=0),
+        timeseries("网卡包速率 / Interface packets", "每秒收发包数。\nPackets received and sent per second.",
+                   targets((scoped(f"rate(opsmon_host_network_receive_packets_total{{{net}}}[{RATE}])"),
+                            "{{asset}} {{interface}} in"),
+                           (scoped(f"rate(opsmon_host_network_transmit_packets_total{{{net}}}[{RATE}])"),
+                            "{{asset}} {{interface}} out")),
+                   w=8, unit="pps", minimum=0),
+        timeseries("网卡错误与丢包 / Interface errors and drops",
+                   "每秒错误与丢弃包数，按主机汇总。\n"
+                   "Errors and dropped packets per second, per host.",
+                   targets((scoped(f"sum by (asset) (rate(opsmon_host_network_receive_errs_total{{{net}}}[{RATE}]))"),
+                            "{{asset}} rx errors"),
+                           (scoped(f"sum by (asset) (rate(opsmon_host_network_transmit_errs_total{{{net}}}[{RATE}]))"),
+                            "{{asset}} tx errors"),
+                           (scoped(f"sum by (asset) (rate(opsmon_host_network_receive_drop_total{{{net}}}[{RATE}]))"),
+                            "{{asset}} rx drops"),
+                           (scoped(f"sum by (asset) (rate(opsmon_host_network_transmit_drop_total{{{net}}}[{RATE}]))"),
+                            "{{asset}} tx drops")),
+                   w=8, unit="pps", minimum=0),
+        row("代理 / Agent"),
+        timeseries("代理时钟偏差 / Agent clock offset",
+                   "采集器时钟减代理时钟；超过 60 秒会记日志。\n"
+                   "Collector clock minus agent clock; over 60 s is logged.",
+                   targets((scoped(f"opsmon_agent_clock_offset_seconds{{{ASSET}}}"), "{{asset}}")),
+                   unit="s", thresholds=steps((GREEN, None), (RED, 60))),
+        timeseries("运行时间 / Uptime", "主机自启动以来的时间；回落表示重启。\nTime since boot; a drop is a reboot.",
+                   targets((scoped(f"opsmon_host_uptime_seconds{{{ASSET}}}"), "{{asset}}")), unit="s", minimum=0),
+        row("服务（按代理配置） / Services (as configured per agent)"),
+        state_timeline("服务进程 / Service processes",
+                       "代理配置的 services 中各进程是否在运行；未配置时无数据。\n"
+                       "Whether each process named in the agent's `services` runs; no data when none is configured.",
+                       targets((scoped(f"opsmon_host_service_up{{{ASSET}}}"), "{{asset}} {{service}}")),
+                       mappings=UP_DOWN, h=6),
+        row(PLATFORM_ROW),
+        timeseries("温度 / Temperatures",
+                   "传感器温度（虚拟机通常无数据）。\n"
+                   "Sensor temperatures (a VM usually has none).",
+                   targets((scoped(f"opsmon_host_temperature_celsius{{{ASSET}}}"), "{{asset}} {{sensor}}")),
+                   w=8, unit="celsius", thresholds=steps((GREEN, None), (ORANGE, 75), (RED, 90))),
+        timeseries("风扇转速 / Fan speed", "风扇转速（虚拟机通常无数据）。\nFan speed (a VM usually has none).",
+                   targets((scoped(f"opsmon_host_fan_rpm{{{ASSET}}}"), "{{asset}} {{fan}}")),
+                   w=8, unit="rotrpm", minimum=0),
+        stat("SMART 健康 / SMART health",
+             "磁盘 SMART 总体健康（需要 smartctl；虚拟机通常无数据）。\n"
+             "Overall SMART health per disk (needs smartctl; a VM usually has none).",
+             [target(scoped(f"opsmon_host_smart_healthy{{{ASSET}}}"), "{{asset}} {{device}}", instant=True)],
+             w=8, h=8, thresholds=steps((RED, None), (GREEN, 1)),
+             mappings=[{"type": "value", "options": {"0": {"color": RED, "index": 0, "text": "故障 / failing"},
+                                                     "1": {"color": GREEN, "index": 1, "text": "健康 / healthy"}}}]),
+    ]
+    return dashboard("opsmon-hosts", "opsmon 主机 / Hosts",
+                     "主机代理上报的 CPU、内存、磁盘、网卡与传感器。"
+                     "CPU, memory, disks, interfaces and sensors from the host agents.",
+                     panels, [*site_category_vars(), asset_var])
+
+
+def network() -> dict[str, Any]:
+    asset_var = query_var("asset", "设备 / Device", "label_values(opsmon_snmp_up, asset)")
+    links = 'opsmon_asset_up{category="link",site=~"$site"}'
+    util = steps((GREEN, None), (ORANGE, 0.7), (RED, 0.9))
+    enabled_down = f"(ifOperStatus{{{ASSET}}} != 1) and on(asset, ifIndex) (ifAdminStatus{{{ASSET}}} == 1)"
+    panels: list[dict[str, Any]] = [
+        row("链路（按地州） / Links per prefecture"),
+        stat("链路中断 / Links down", "所选地点当前不是 up 的链路。\nLinks in the selected sites that are not up now.",
+             [target(present(f"count({links} == 0)"), "down", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        bargauge("链路在线率（按地州） / Links up, per prefecture",
+                 "各地州当前为 up 的链路比例。\n"
+                 "Share of each prefecture's links that are up now.",
+                 [target(f"avg by (site) ({links})", "{{site}}", instant=True)], w=8, h=8,
+                 unit="percentunit", minimum=0, maximum=1, decimals=0,
+                 thresholds=steps((RED, None), (ORANGE, 0.5), (GREEN, 1))),
+        state_timeline("链路状态 / Link state", "每条链路的 up/down 时间线。\nUp/down timeline of each link.",
+                       targets((links, "{{site}} {{asset}}")), w=12, h=8, mappings=UP_DOWN),
+        row("SNMP 设备 / SNMP devices"),
+        stat("无应答设备 / Devices not answering",
+             "最近一次 SNMP 轮询无应答的设备。\n"
+             "Devices that did not answer their last poll.",
+             [target(present(f"count({scoped(f'opsmon_snmp_up{{{ASSET}}} == 0')})"), "not answering", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        timeseries("轮询耗时 / Poll duration", "最近一次完整轮询的耗时。\nWall time of the last poll.",
+                   targets((scoped(f"opsmon_snmp_poll_duration_seconds{{{ASSET}}}"), "{{asset}}")), w=10, unit="s",
+                   minimum=0),
+        timeseries("轮询变量数 / Varbinds per poll",
+                   "最近一次完整轮询读取的变量数。\n"
+                   "Varbinds read by the last complete poll.",
+                   targets((scoped(f"opsmon_snmp_poll_varbinds{{{ASSET}}}"), "{{asset}}")), w=10, unit="short",
+                   minimum=0),
+        timeseries("设备运行时间 / Device uptime",
+                   "SNMP 代理自上次启动的时间；回落表示重启。\n"
+                   "Time since the device's SNMP agent (re)started; a drop is a reboot.",
+                   targets((scoped(f"sysUpTime{{{ASSET}}} / 100"), "{{asset}}")), unit="s", minimum=0),
+        timeseries("被拒计数增量 / Counter deltas refused",
+                   "因重启、计数器复位或时钟问题而未换算为速率的计数增量（每小时）。\n"
+                   "Counter deltas refused as a rate (reboot, reset, absurd, clock), per hour.",
+                   targets((present(scoped(f"sum by (asset, reason) "
+                                           f"(increase(opsmon_snmp_rate_discarded_total{{{ASSET}}}[1h]))")),
+                            "{{asset}} {{reason}}")), unit="short", minimum=0),
+        row("接口流量 / Interface traffic"),
+        timeseries("接口流量 / Interface traffic",
+                   "每秒入、出比特数（采集器按计数器换算）。\n"
+                   "Bits per second in and out, as rated by the collector.",
+                   targets((scoped(f"opsmon_if_in_bits_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"opsmon_if_out_bits_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
+                   unit="bps", minimum=0),
+        timeseries("接口利用率 / Interface utilisation",
+                   "max(入, 出) / 接口速率（ifHighSpeed），最高的 20 个。\n"
+                   "max(in, out) over the interface speed, top 20.",
+                   targets((f"topk(20, {scoped(f'opsmon_if_utilisation_ratio{{{ASSET}}}')})", "{{asset}} {{ifName}}")),
+                   unit="percentunit", minimum=0, thresholds=util),
+        timeseries("接口包速率 / Interface packets",
+                   "每秒单播与广播包数（由 SNMP 计数器计算）。\n"
+                   "Unicast and broadcast packets per second, from the SNMP counters.",
+                   targets((scoped(f"rate(ifHCInUcastPkts{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} in ucast"),
+                           (scoped(f"rate(ifHCOutUcastPkts{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} out ucast"),
+                           (scoped(f"rate(ifHCInBroadcastPkts{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} in bcast"),
+                           (scoped(f"rate(ifHCOutBroadcastPkts{{{ASSET}}}[{RATE}])"),
+                            "{{asset}} {{ifName}} out bcast")),
+                   unit="pps", minimum=0),
+        timeseries("接口字节计数速率 / Octet counters, rated",
+                   "由 ifHCInOctets/ifHCOutOctets 直接计算的速率，用于核对。\n"
+                   "Rates computed from the raw octet counters, to cross-check the collector's.",
+                   targets((scoped(f"8 * rate(ifHCInOctets{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"8 * rate(ifHCOutOctets{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} out")),
+                   unit="bps", minimum=0),
+        row("接口错误与状态 / Interface errors and status"),
+        timeseries("接口错误 / Interface errors", "每秒入、出错误包数。\nErrored packets per second in and out.",
+                   targets((scoped(f"opsmon_if_in_errors_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"opsmon_if_out_errors_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
+                   w=8, unit="pps", minimum=0),
+        timeseries("接口丢弃 / Interface discards", "每秒入、出丢弃包数。\nDiscarded packets per second in and out.",
+                   targets((scoped(f"opsmon_if_in_discards_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"opsmon_if_out_discards_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
+                   w=8, unit="pps", minimum=0),
+        timeseries("错误计数（1 小时） / Error counters, 1 h",
+                   "由原始计数器计算的每小时错误与丢弃数。\n"
+                   "Errors and discards per hour from the raw counters.",
+                   targets((scoped(f"sum by (asset) (increase(ifInErrors{{{ASSET}}}[1h]))"), "{{asset}} in errors"),
+                           (scoped(f"sum by (asset) (increase(ifOutErrors{{{ASSET}}}[1h]))"), "{{asset}} out errors"),
+                           (scoped(f"sum by (asset) (increase(ifInDiscards{{{ASSET}}}[1h]))"), "{{asset}} in discards"),
+                           (scoped(f"sum by (asset) (increase(ifOutDiscards{{{ASSET}}}[1h]))"),
+                            "{{asset}} out discards")),
+                   w=8, unit="short", minimum=0),
+        stat("启用但中断的接口 / Enabled but down",
+             "管理状态 up（ifAdminStatus=1）而运行状态不是 up 的接口。\n"
+             "Interfaces administratively up whose operational status is not up.",
+             [target(present(f"count({scoped(enabled_down)})"), "down", instant=True)],
+             thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        table("接口清单 / Interfaces",
+              "接口的运行与管理状态、速率与类型。\n"
+              "Operational and admin status, speed and type.",
+              targets(*((f"max by (asset, ifIndex, ifName, ifAlias) ({scoped(m + '{' + ASSET + '}')})", "")
+                        for m in ("ifOperStatus", "ifAdminStatus", "ifHighSpeed", "ifSpeed", "ifType")),
+                      instant=True, fmt="table"),
+              w=20, h=8,
+              rename={"asset": "设备 / Device", "ifName": "接口 / Interface", "ifAlias": "描述 / Alias",
+                      "Value #A": "运行 / Oper", "Value #B": "管理 / Admin", "Value #C": "速率 Mb/s / Speed",
+                      "Value #D": "ifSpeed", "Value #E": "ifType"},
+              overrides=[{"matcher": {"id": "byRegexp", "options": "Value #[AB]"},
+                          "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
+                              "1": {"color": GREEN, "index": 0, "text": "up"},
+                              "2": {"color": RED, "index": 1, "text": "down"},
+                              "3": {"color": BLUE, "index": 2, "text": "testing"},
+                              "5": {"color": ORANGE, "index": 3, "text": "dormant"},
+                              "7": {"color": ORANGE, "index": 4, "text": "lowerLayerDown"}}}]},
+                                         {"id": "custom.cellOptions", "value": {"type": "color-text"}}]}]),
+        row("设备资源（HOST-RESOURCES-MIB） / Device resources"),
+        stat("异常硬件 / Devices not running",
+             "hrDeviceStatus 不是 running(2) 的硬件条目。\n"
+             "Hardware entries whose hrDeviceStatus is not running (2).",
+             [target(present(f"count({scoped(f'hrDeviceStatus{{{ASSET}}} != 2')})"), "not running", instant=True)],
+             h=8, thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        timeseries("设备 CPU / Device CPU", "hrProcessorLoad 各处理器平均。\nhrProcessorLoad averaged over processors.",
+                   targets((scoped(f"avg by (asset) (hrProcessorLoad{{{ASSET}}})"), "{{asset}}")), w=7,
+                   unit="percent", minimum=0, maximum=100),
+        timeseries("设备存储 / Device storage", "hrStorageUsed / hrStorageSize。\nStorage used over size.",
+                   targets((scoped(f"hrStorageUsed{{{ASSET}}} / (hrStorageSize{{{ASSET}}} > 0)"),
+                            "{{asset}} {{hrStorageDescr}}"),), w=7, unit="percentunit", minimum=0, maximum=1),
+        table("设备存储容量 / Storage size",
+              "hrStorageSize × hrStorageAllocationUnits（字节）。\n"
+              "Storage size in bytes.",
+              targets((scoped(f"hrStorageSize{{{ASSET}}} * on(asset, hrStorageIndex) group_left() "
+                              f"max by (asset, hrStorageIndex) (hrStorageAllocationUnits{{{ASSET}}})"), ""),
+                      instant=True, fmt="table"),
+              w=6, unit="bytes", hide=("Time", "__name__", "job", "instance", "hrStorageIndex"),
+              rename={"asset": "设备 / Device", "hrStorageDescr": "存储 / Storage", "Value": "容量 / Size"}),
+    ]
+    return dashboard("opsmon-network", "opsmon 网络 / Network",
+                     "链路（按地州）、SNMP 设备、接口流量与错误。"
+                     "Links per prefecture, SNMP devices, interface traffic and errors.",
+                     panels, [*site_category_vars(), asset_var])
+
+
+KINDS = ("hardware", "availability", "connectivity", "security", "alert", "other")
+SEVERITIES = ("critical", "major", "minor")
+
+
+def incidents(tt: Any) -> dict[str, Any]:
+    ks = 'kind=~"$kind",severity=~"$severity"'
+    response = [t for t in tt.targets if t.measure in ("response_time", "response_rate")]
+    ack = "opsmon_incident_time_to_acknowledge_seconds"
+    res = "opsmon_incident_time_to_resolve_seconds"
+    wait = steps((GREEN, None), (ORANGE, 1800), (RED, 3600))
+    panels: list[dict[str, Any]] = [
+        row("当前事件 / Incidents now"),
+        stat("未关闭事件 / Open incidents",
+             "已打开或已确认、尚未解决的事件。\n"
+             "Incidents open or acknowledged, not yet resolved.",
+             [target(present(f"sum(opsmon_incidents_open{{{ks}}})"), "open", instant=True)],
+             thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        stat("待确认 / Awaiting acknowledgement", "尚未确认的事件。\nIncidents nobody has acknowledged yet.",
+             [target(present(f'sum(opsmon_incidents_open{{{ks},status="open"}})'), "open", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        stat("最长等待确认 / Longest wait",
+             "所选地点与类别中等待确认最久的事件。\n"
+             "The longest wait for acknowledgement in the selected sites and categories.",
+             [target(present(f"max({scoped(f'opsmon_incident_unacknowledged_seconds{{{ks}}}')})"), "wait",
+                     instant=True)], unit="s", thresholds=wait),
+        stat("超时未确认（7天） / Breaches, 7 d",
+             "7 天内超过响应时限仍未确认的事件数。\n"
+             "Incidents that passed their response deadline unacknowledged in the last 7 days.",
+             [target(present("sum(increase(opsmon_incident_breaches_total[7d]))"), "breaches", instant=True)],
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        stat("平均确认时长（7天） / Mean time to acknowledge, 7 d",
+             "7 天内已确认事件的平均确认时长。\n"
+             "Mean time to acknowledge over the last 7 days.",
+             [target(f"sum(increase({ack}_sum{{{ks}}}[7d])) / sum(increase({ack}_count{{{ks}}}[7d]))", "mean",
+                     instant=True)], unit="s", thresholds=wait),
+        stat("平均解决时长（7天） / Mean time to resolve, 7 d",
+             "7 天内已解决事件的平均解决时长。\n"
+             "Mean time to resolve over the last 7 days.",
+             [target(f"sum(increase({res}_sum{{{ks}}}[7d])) / sum(increase({res}_count{{{ks}}}[7d]))", "mean",
+                     instant=True)], unit="s"),
+        bargauge("未关闭事件（按类型） / Open incidents, by kind",
+                 "按事件类型统计的未关闭事件。\n"
+                 "Open incidents per kind.",
+                 [target('opsmon:incidents_open:sum_by_kind{kind=~"$kind"}', "{{kind}}", instant=True)],
+                 w=8, decimals=0, thresholds=steps((GREEN, None), (ORANGE, 1))),
+        bargauge("未关闭事件（按级别） / Open incidents, by severity",
+                 "按严重级别与状态统计的未关闭事件。\n"
+                 "Open incidents per severity and status.",
+                 [target(f"sum by (severity, status) (opsmon_incidents_open{{{ks}}})", "{{severity}} {{status}}",
+                         instant=True)], w=8, decimals=0, thresholds=steps((GREEN, None), (ORANGE, 1))),
+        table("等待确认的事件 / Incidents awaiting acknowledgement",
+              "每个未确认事件及其已等待时间。\n"
+              "Each unacknowledged incident and how long it has waited.",
+              [target(scoped(f"opsmon_incident_unacknowledged_seconds{{{ks}}}"), "", instant=True, fmt="table")],
+              w=8, unit="s", thresholds=wait,
+              rename={"incident": "事件 / Incident", "asset": "资产 / Asset", "kind": "类型 / Kind",
+                      "severity": "级别 / Severity", "Value": "已等待 / Waiting"}),
+        row("响应时长 / Response times"),
+        timeseries("确认时长 / Time to acknowledge",
+                   "确认时长的 50 与 90 分位（1 天窗口）及按类型的 90 分位（记录规则）。\n"
+                   "Median and 90th percentile time to acknowledge over a day, and p90 per kind (recording rule).",
+                   targets((f"histogram_quantile(0.5, sum by (le) (rate({ack}_bucket{{{ks}}}[1d])))", "p50"),
+                           (f"histogram_quantile(0.9, sum by (le) (rate({ack}_bucket{{{ks}}}[1d])))", "p90"),
+                           ('opsmon:incident_time_to_acknowledge_seconds:p90_rate1d{kind=~"$kind"}', "p90 {{kind}}")),
+                   unit="s", minimum=0, thresholds=steps((GREEN, None), (RED, 3600))),
+        timeseries("解决时长 / Time to resolve",
+                   "解决时长的 50 与 90 分位（1 天窗口）。\n"
+                   "Median and 90th percentile time to resolve over a day.",
+                   targets((f"histogram_quantile(0.5, sum by (le) (rate({res}_bucket{{{ks}}}[1d])))", "p50"),
+                           (f"histogram_quantile(0.9, sum by (le) (rate({res}_bucket{{{ks}}}[1d])))", "p90")),
+                   unit="s", minimum=0),
+        bargauge("确认时长分布（7天） / Time to acknowledge, distribution (7 d)",
+                 "7 天内确认的事件按确认时长分桶的数量。\n"
+                 "Incidents acknowledged in the last 7 days per response-time bucket.",
+                 [target(f"sum by (le) (increase({ack}_bucket{{{ks}}}[7d]))", "{{le}}", instant=True, fmt="heatmap")],
+                 decimals=0),
+        bargauge("解决时长分布（7天） / Time to resolve, distribution (7 d)",
+                 "7 天内解决的事件按解决时长分桶的数量。\n"
+                 "Incidents resolved in the last 7 days per time-to-resolve bucket.",
+                 [target(f"sum by (le) (increase({res}_bucket{{{ks}}}[7d]))", "{{le}}", instant=True, fmt="heatmap")],
+                 decimals=0),
+        heatmap("确认时长热力图 / Time to acknowledge, heatmap",
+                "每小时确认的事件按确认时长的分布。\n"
+                "Acknowledgements per hour by response-time bucket.",
+                [target(f"sum by (le) (increase({ack}_bucket{{{ks}}}[1h]))", "{{le}}", fmt="heatmap",
+                        interval="1h")]),
+        timeseries("确认与超时（每小时） / Acknowledged and breaches per hour",
+                   "每小时确认的事件数与超时数。\n"
+                   "Incidents acknowledged and deadline breaches per hour.",
+                   targets((f"sum(increase({ack}_count{{{ks}}}[1h]))", "acknowledged"),
+                           ("sum(increase(opsmon_incident_breaches_total[1h]))", "breaches")),
+                   unit="short", minimum=0),
+        row("故障响应目标（本季度累计） / Fault-response targets, quarter to date"),
+        *target_value_panels(response, tt, "", w=24)[:2],
+    ]
+    return dashboard("opsmon-incidents", "opsmon 事件与 SLA / Incidents and SLA",
+                     "响应时长、超时与响应时长分布。Time to acknowledge, breaches and response-time distribution.",
+                     panels, [*site_category_vars(), custom_var("kind", "类型 / Kind", KINDS),
+                              custom_var("severity", "级别 / Severity", SEVERITIES)], time_from="now-7d")
+
+
+def availability(tt: Any) -> dict[str, Any]:
+    avail = [t for t in tt.targets if t.measure == "availability"]
+    band = steps((RED, None), (ORANGE, 0.9), (GREEN, 0.95))
+    panels: list[dict[str, Any]] = [
+        row("可用性目标（本季度累计） / Availability targets, quarter to date"),
+        *target_value_panels(avail, tt, "", w=12)[:1],
+        budget_panel(avail, w=12, h=8),
+        row("当前 / Now"),
+        bargauge("当前在线率（按类别） / Up now, by category",
+                 "所选地点中各类别当前为 up 的资产比例。\n"
+                 "Share of the assets in each category that are up now.",
+                 [target(f"avg by (category) ({SCOPE})", "{{category}}", instant=True)], w=8,
+                 unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=band),
+        bargauge("当前在线率（按地点） / Up now, by site",
+                 "所选类别中各地点当前为 up 的资产比例。\n"
+                 "Share of the assets at each site that are up now.",
+                 [target(f"avg by (site) ({SCOPE})", "{{site}}", instant=True)], w=8,
+                 unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=band),
+        bargauge("资产状态 / Assets by state", "所选资产当前各状态的数量。\nAssets in each state now.",
+                 [target(f"count by (state) ((opsmon_asset_state == 1) and on(asset) {SCOPE})", "{{state}}",
+                         instant=True)], w=8, decimals=0),
+        row("趋势 / Over time"),
+        timeseries("在线率（按类别） / Up ratio, by category",
+                   "所选地点中各类别 up 资产的比例。\n"
+                   "Share of assets up per category in the selected sites.",
+                   targets((f"avg by (category) ({SCOPE})", "{{category}}")), unit="percentunit", minimum=0,
+                   maximum=1, thresholds=band),
+        timeseries("在线率（按地点） / Up ratio, by site",
+                   "所选类别中各地点 up 资产的比例。\n"
+                   "Share of assets up per site in the selected categories.",
+                   targets((f"avg by (site) ({SCOPE})", "{{site}}")), unit="percentunit", minimum=0, maximum=1,
+                   thresholds=band),
+        bargauge("近 24 小时可用率（按类别，全部地点） / 24 h, by category (all sites)",
+                 "记录规则 opsmon:asset_up:avg_by_category 的 24 小时平均（按采样，非 SLA 口径）。\n"
+                 "24-hour mean of opsmon:asset_up:avg_by_category (sample-based, not the SLA's time-weighted figure).",
+                 [target('avg_over_time(opsmon:asset_up:avg_by_category{category=~"$category"}[1d])', "{{category}}",
+                         instant=True)], unit="percentunit", minimum=0, maximum=1, decimals=2, thresholds=band),
+        bargauge("近 24 小时可用率（按地点，全部类别） / 24 h, by site (all categories)",
+                 "记录规则 opsmon:asset_up:avg_by_site 的 24 小时平均（按采样，非 SLA 口径）。\n"
+                 "24-hour mean of opsmon:asset_up:avg_by_site (sample-based, not the SLA's time-weighted figure).",
+                 [target('avg_over_time(opsmon:asset_up:avg_by_site{site=~"$site"}[1d])', "{{site}}", instant=True)],
+                 unit="percentunit", minimum=0, maximum=1, decimals=2, thresholds=band),
+        row("资产 / Assets"),
+        state_timeline("资产在线时间线 / Asset up/down timeline",
+                       "所选资产的 up/down 时间线。\n"
+                       "Up/down timeline of the selected assets.",
+                       targets((SCOPE, "{{site}} {{category}} {{asset}}")), h=10, mappings=UP_DOWN),
+        table("资产当前状态 / Current state per asset",
+              "每个资产当前的状态、类别与地点。\n"
+              "Current state, category and site of each asset.",
+              [target("max by (asset, state) (opsmon_asset_state == 1) + on(asset) group_left(site, category) "
+                      f"(0 * max by (asset, site, category) ({SCOPE}))", "",
+                      instant=True, fmt="table")],
+              w=24, h=10, hide=("Time", "__name__", "job", "instance", "Value"),
+              rename={"asset": "资产 / Asset", "state": "状态 / State", "site": "地点 / Site",
+                      "category": "类别 / Category"}),
+    ]
+    return dashboard("opsmon-availability", "opsmon 可用性 / Availability",
+                     "按类别与地点的可用性。Availability per category and site.", panels, site_category_vars())
+
+
+# --------------------------------------------------------------------------- files
+def build() -> dict[str, dict[str, Any]]:
+    """File name -> dashboard."""
+    tt = load_target_table()
+    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt)]
+    return {f"{b['uid'].removeprefix('opsmon-')}.json": b for b in boards}
+
+
+def queries(boards: Iterable[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """Every panel query, with where it sits: for tests that run the PromQL against a real Prometheus."""
+    for board in boards if boards is not None else build().values():
+        section = ""
+        for p in board["panels"]:
+            if p["type"] == "row":
+                section = p["title"]
+                continue
+            for t in p.get("targets", []):
+                yield {"dashboard": board["uid"], "panel": p["id"], "title": p["title"], "row": section,
+                       "refId": t["refId"], "expr": t["expr"], "instant": t["instant"]}
+
+
+def platform_dependent(boards: Iterable[dict[str, Any]] | None = None) -> dict[str, list[int]]:
+    """uid -> ids of the panels that may have no data on a VM (temperatures, fans, SMART)."""
+    out: dict[str, list[int]] = {}
+    for q in queries(boards):
+        if q["row"] == PLATFORM_ROW and q["panel"] not in out.setdefault(q["dashboard"], []):
+            out[q["dashboard"]].append(q["panel"])
+    return {uid: ids for uid, ids in out.items() if ids}
+
+
+def substitute(expr: str, value: str = ".*") -> str:
+    """The PromQL Grafana would send with every template variable at "All" (its allValue, `.*`)."""
+    return re.sub(r"\$\{?(\w+)\}?", value, expr)
+
+
+def render(board: dict[str, Any]) -> str:
+    return json.dumps(board, ensure_ascii=False, indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 when grafana/dashboards/ differs from the code")
+    ap.add_argument("--out", type=Path, default=OUT, help="output directory (default: %(default)s)")
+    args = ap.parse_args(argv)
+    wanted = {name: render(board) for name, board in build().items()}
+    stale = sorted(p.name for p in args.out.glob("*.json") if p.name not in wanted) if args.out.is_dir() else []
+    if args.check:
+        differ = [n for n, text in wanted.items()
+                  if not (args.out / n).is_file() or (args.out / n).read_text(encoding="utf-8") != text]
+        for name in differ + stale:
+            print(f"{args.out / name}: out of date, run python grafana/generate.py", file=sys.stderr)
+        return 1 if differ or stale else 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in wanted.items():
+        (args.out / name).write_text(text, encoding="utf-8")
+    for name in stale:
+        (args.out / name).unlink()
+    print(f"wrote {len(wanted)} dashboards to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

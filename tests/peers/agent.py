@@ -1,0 +1,32 @@
+"""A real `opsmon-agent` process for the tests, reporting every second to a test collector."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+AGENT = [sys.executable, "-m", "agent"]
+
+
+def agent_config(tmp_path: Path, url: str, token: str, extra: str = "") -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\n'
+                    f'spool_dir = "{tmp_path / "spool"}"\ntimeout = 2\n' + extra)
+    path.chmod(0o600)
+    return path
+
+
+class AgentProc:
+    def __init__(self, config: Path) -> None:
+        self.log = config.parent / f"agent-{time.monotonic_ns()}.log"
+        with open(self.log, "w") as err:
+            self.proc = subprocess.Popen([*AGENT, "--config", str(config)], cwd=ROOT, stdout=err, stderr=err)
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=20)
+        return self.log.read_text()
