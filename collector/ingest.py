@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from collector.errors import InvalidInput
+from collector.security import SecurityIn
 from collector.states import UP, Observation
 from collector.store import Store
 from collector.store.models import AgentStream
@@ -51,6 +52,7 @@ class AgentReport(BaseModel):
     hardware: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
     facts: dict[str, Any] | None = None
     agent: dict[str, Any] = Field(default_factory=dict)
+    security: SecurityIn | None = None
 
 
 @dataclass(slots=True)
@@ -78,8 +80,10 @@ class AgentState:
 class Ingest:
     """Owned by the event loop (like the timeline); the writer thread persists what it emits."""
 
-    def __init__(self, store: Store, emit: Any, observe: Any, clock: Any, ensure_tracked: Any = None) -> None:
+    def __init__(self, store: Store, emit: Any, observe: Any, clock: Any, ensure_tracked: Any = None,
+                 on_security: Any = None) -> None:
         self.emit = emit
+        self.on_security = on_security
         self.observe = observe
         self.ensure_tracked = ensure_tracked or (lambda asset_id: None)
         self.clock = clock
@@ -145,6 +149,11 @@ class Ingest:
             component = str(fault.get("component", "?"))[:100]
             self.emit(Op("observation", asset_id, (f"hw:{component}", ts, "down",
                                                    str(fault.get("problem", ""))[:500], None, "hardware")))
+        if report.security is not None and self.on_security is not None:
+            try:
+                self.on_security(asset_id, report.security, offset)
+            except Exception:
+                log.exception("security part of a report could not be handled", extra={"agent": agent})
         if state.last_ts is None or ts >= state.last_ts:
             state.report_json = body if body is not None else json.dumps({"metrics": report.metrics}).encode()
             state.last_ts = ts

@@ -149,6 +149,40 @@ class CertCollector(Collector):
         yield fam
 
 
+class SecurityCollector(Collector):
+    """Compliance per host and control point, baseline check counts, authentication and FIM activity."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        score = GaugeMetricFamily("opsmon_compliance_ratio", "Baseline checks passed / counted, per control point",
+                                  labels=["asset", "control"])
+        checks = GaugeMetricFamily("opsmon_baseline_checks", "Baseline checks by status", labels=["asset", "status"])
+        for row in self.book.scores():
+            if row["score"] is not None:
+                score.add_metric([row["asset"], row["control"]], row["score"])
+        for asset, host in list(self.book.latest.items()):
+            counts: dict[str, int] = {}
+            for status, _e, _s in host.checks.values():
+                counts[status] = counts.get(status, 0) + 1
+            for status, n in counts.items():
+                checks.add_metric([asset, status], n)
+        fails = CounterMetricFamily("opsmon_host_auth_failures", "Failed logins reported by agents, since start",
+                                    labels=["asset"])
+        logins = CounterMetricFamily("opsmon_host_logins", "Successful logins reported by agents, since start",
+                                     labels=["asset"])
+        fim = CounterMetricFamily("opsmon_fim_changes", "File integrity changes reported by agents, since start",
+                                  labels=["asset"])
+        for fam, values in ((fails, self.book.auth_failures), (logins, self.book.logins),
+                            (fim, self.book.fim_changes)):
+            for asset, n in list(values.items()):
+                fam.add_metric([asset], n)
+        yield from (score, checks, fails, logins, fim)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -177,6 +211,9 @@ class CollectorMetrics:
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))
+
+    def watch_security(self, book: Any) -> None:
+        self.registry.register(SecurityCollector(book))
 
     def watch_certs(self, expiry: dict[tuple[str, str], float]) -> None:
         self.registry.register(CertCollector(expiry))

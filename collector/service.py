@@ -41,6 +41,7 @@ from collector.maintenance import MaintenanceBook, WindowSpec
 from collector.metrics import CollectorMetrics
 from collector.recovery import recover
 from collector.scheduler import CheckScheduler
+from collector.security import SecurityBook, security_catalog
 from collector.sla.targets import load_targets
 from collector.sla.worker import SlaWorker, quarter_figures
 from collector.snmp.hub import Uplink
@@ -121,6 +122,9 @@ class Service:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                   config.incidents.link_ttl)
         self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
+        self.security = SecurityBook(self.store, self._emit, security_catalog(), self._security_finding)
+        self.ingest.on_security = self.security.accept
+        self.metrics.watch_security(self.security)
         self.metrics.watch_incidents(self.incidents)
         self.metrics.watch_certs(self.ctx.cert_expiry)
         self.traps: Any = None
@@ -311,6 +315,9 @@ class Service:
                   if t.measure in ("response_time", "response_rate") and (not t.scope.kinds or kind in t.scope.kinds)]
         limits = [float(x) for x in limits if x]
         return min(limits) if limits else None
+
+    def _security_finding(self, asset_id: str, check_id: str, failing: bool, at: datetime, cause: str) -> None:
+        self.incidents.on_security(asset_id, f"baseline:{check_id}", failing, at, cause)
 
     def _pending_fault(self, asset_id: str) -> bool:
         track = self.timeline.tracks.get(asset_id)

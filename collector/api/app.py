@@ -398,6 +398,27 @@ def _fastapi_app(service: Service) -> FastAPI:
         service.reload_windows()
         return {"removed": window_id}
 
+    @app.get("/api/v1/compliance")
+    async def compliance(_: str = Depends(viewer), asset: str | None = None) -> list[dict[str, Any]]:
+        """Per host and control point: baseline checks passed and failed, and the share passed."""
+        rows = service.security.scores()
+        return [r for r in rows if asset is None or r["asset"] == asset]
+
+    @app.get("/api/v1/assets/{asset_id}/baseline")
+    async def baseline(asset_id: str, _: str = Depends(viewer)) -> dict[str, Any]:
+        """The latest result of every baseline check on a host, with its evidence and since when."""
+        host = service.security.latest.get(asset_id)
+        if host is None:
+            raise NotFound(f"no baseline results for {asset_id!r} yet")
+        checks = []
+        for check_id, (status, evidence, since) in sorted(host.checks.items()):
+            info = service.security.catalog(host.policy, check_id)
+            checks.append({"id": check_id, "status": status, "evidence": evidence, "since": since.isoformat(),
+                           "control": info.control if info else None, "title_en": info.title_en if info else None,
+                           "title_zh": info.title_zh if info else None})
+        return {"asset": asset_id, "policy": host.policy,
+                "ran_at": host.ran_at.isoformat() if host.ran_at else None, "checks": checks}
+
     @app.get("/api/v1/events")
     def events(_: str = Depends(viewer), asset: str | None = None, kind: str | None = None,
                name: str | None = Query(None, description="e.g. linkDown, coldStart"),

@@ -178,6 +178,17 @@ class IncidentEngine:
             return
         self._fault(fp, asset_id, "hardware", DOWN, f"{component}: {problem}", ts, self.clock())
 
+    def on_security(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str,
+                    severity: str = "major") -> None:
+        """A security finding (a baseline check turned from pass to fail) opens; passing again resolves."""
+        fp = f"{asset_id}:sec:{key}"
+        if failing:
+            self._fault(fp, asset_id, "security", DOWN, cause, at, self.clock(), severity=severity)
+            return
+        inc = self.by_fp.get(fp)
+        if inc is not None and inc.status in ACTIVE:
+            self._resolve(inc, SYSTEM, "the check passes again", at, auto=True)
+
     def on_alert(self, alert: dict[str, Any], now: datetime) -> str | None:
         """One alert of an Alertmanager webhook: firing opens or keeps, resolved resolves."""
         labels = alert.get("labels") or {}

@@ -85,6 +85,19 @@ class Event(Base):
     __table_args__ = (Index("ix_events_ts", "ts"), Index("ix_events_asset_ts", "asset_id", "ts"))
 
 
+class BaselineResult(Base):
+    """The latest result of each baseline check on each host (the agent runs its policy hourly)."""
+
+    __tablename__ = "baseline_results"
+    asset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    check_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    ran_at: Mapped[datetime] = mapped_column(UTCMillis)
+    since: Mapped[datetime] = mapped_column(UTCMillis)  # when the check last changed status
+
+
 class StateInterval(Base):
     __tablename__ = "state_intervals"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -22,7 +22,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from collector.store.db import Store
-from collector.store.models import AgentStream, Asset, Event, Heartbeat, Observation, StateInterval, Transition
+from collector.store.models import (
+    AgentStream,
+    Asset,
+    BaselineResult,
+    Event,
+    Heartbeat,
+    Observation,
+    StateInterval,
+    Transition,
+)
 from collector.timeline import Op
 
 log = logging.getLogger(__name__)
@@ -191,6 +200,14 @@ class StoreWriter:
                     events.append({"ts": ts, "asset_id": asset or None, "source": source[:128], "kind": ev_kind,
                                    "name": name[:128], "severity": severity, "summary": summary,
                                    "details": details})
+                elif kind == "baseline":
+                    rows = args[0]
+                    if rows:
+                        upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(BaselineResult)
+                        conn.execute(upsert.on_conflict_do_update(
+                            index_elements=["asset_id", "check_id"],
+                            set_={c: getattr(upsert.excluded, c) for c in
+                                  ("policy", "status", "evidence", "ran_at", "since")}), rows)
                 elif kind == "prune":
                     if args[0] is not None:
                         conn.execute(delete(Observation).where(Observation.ts < args[0]))

@@ -1,0 +1,208 @@
+"""Security results from agents: baseline checks, file integrity changes, authentication activity.
+
+The agent runs its graded-protection (等级保护 2.0) baseline policy and reports each
+check's status; this module keeps the latest result per host and check, scores each
+host per control point (passed / (passed + failed); not-applicable and errors are not
+counted), and turns changes into evidence:
+
+- a check that turns from pass to fail is a `security` finding: an event, and an
+  incident when its policy says so; it is resolved when the check passes again;
+- a file integrity change is an event (`fim`), a brute-force source an event (`auth`);
+- failed and successful logins are counted for /metrics.
+
+Outputs (API, /metrics, reports) only read `latest` and the counters.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from collector.store import Store
+from collector.store.models import BaselineResult
+from collector.timeline import Op
+
+log = logging.getLogger(__name__)
+Status = Literal["pass", "fail", "not_applicable", "error"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckResultIn(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    status: Status
+    evidence: str = Field("", max_length=2000)
+
+
+class BaselineIn(_Strict):
+    policy: str = Field(max_length=64)
+    policy_version: str = Field("", max_length=64)
+    ran_at: float
+    results: list[CheckResultIn] = Field(max_length=1000)
+
+
+class FimChangeIn(_Strict):
+    path: str = Field(max_length=4096)
+    change: str = Field(max_length=32)
+    detail: str = Field("", max_length=2000)
+    ts: float
+
+
+class AuthFailureIn(_Strict):
+    source: str = Field(max_length=128)
+    user: str = Field("", max_length=128)
+    count: int = Field(ge=0)
+
+
+class AuthLoginIn(_Strict):
+    user: str = Field(max_length=128)
+    source: str = Field("", max_length=128)
+    ts: float
+
+
+class BruteForceIn(_Strict):
+    source: str = Field(max_length=128)
+    count: int = Field(ge=0)
+    window_s: float = Field(gt=0)
+
+
+class AuthIn(_Strict):
+    failures: list[AuthFailureIn] = Field(default_factory=list, max_length=1000)
+    logins: list[AuthLoginIn] = Field(default_factory=list, max_length=1000)
+    bruteforce: list[BruteForceIn] = Field(default_factory=list, max_length=100)
+
+
+class SecurityIn(_Strict):
+    """The `security` part of an agent report."""
+
+    baseline: BaselineIn | None = None
+    fim: list[FimChangeIn] = Field(default_factory=list, max_length=1000)
+    auth: AuthIn | None = None
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What the collector knows of a check from the policies: where it belongs and how it matters."""
+
+    control: str
+    title_en: str
+    title_zh: str
+    severity: str = "major"
+    incident: bool = False
+
+
+@dataclass
+class HostResults:
+    policy: str = ""
+    ran_at: datetime | None = None
+    checks: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)  # id -> (status, evidence, since)
+
+
+def security_catalog() -> Callable[[str, str], CheckInfo | None]:
+    """What each baseline check is, from the policies the agents run (rules/baseline/)."""
+    try:
+        from agent.baseline.catalog import load_catalog  # type: ignore[import-not-found]
+    except ImportError:
+        return lambda _policy, _check: None
+    known = load_catalog()
+
+    def lookup(policy: str, check_id: str) -> CheckInfo | None:
+        entry = known.get((policy, check_id)) or known.get(("", check_id))
+        if entry is None:
+            return None
+        return CheckInfo(entry["control"], entry["title_en"], entry["title_zh"], entry.get("severity", "major"),
+                         bool(entry.get("incident", False)))
+
+    return lookup
+
+
+class SecurityBook:
+    def __init__(self, store: Store, emit: Callable[[Op], None], catalog: Callable[[str, str], CheckInfo | None],
+                 finding: Callable[[str, str, bool, datetime, str], None]) -> None:
+        """catalog(policy, check) -> CheckInfo; finding(asset, check, failing, at, cause) opens or resolves."""
+        self.emit = emit
+        self.catalog = catalog
+        self.finding = finding
+        self.latest: dict[str, HostResults] = {}
+        self.auth_failures: dict[str, int] = {}
+        self.logins: dict[str, int] = {}
+        self.fim_changes: dict[str, int] = {}
+        with store.session() as session:
+            for row in session.scalars(select(BaselineResult)):
+                host = self.latest.setdefault(row.asset_id, HostResults(row.policy, row.ran_at))
+                host.checks[row.check_id] = (row.status, row.evidence, row.since)
+                if host.ran_at is None or row.ran_at > host.ran_at:
+                    host.ran_at = row.ran_at
+
+    def accept(self, asset_id: str, security: SecurityIn, offset: float) -> None:
+        """One report's security part; times are the agent's, corrected by its clock offset."""
+        def when(ts: float) -> datetime:
+            return datetime.fromtimestamp(ts + offset, UTC)
+
+        if security.baseline is not None:
+            self._baseline(asset_id, security.baseline, when(security.baseline.ran_at))
+        for change in security.fim:
+            self.fim_changes[asset_id] = self.fim_changes.get(asset_id, 0) + 1
+            self.emit(Op("event", asset_id, (when(change.ts), "agent", "fim", change.change, "warning",
+                                             f"{change.change}: {change.path}",
+                                             {"path": change.path, "detail": change.detail})))
+        if security.auth is not None:
+            auth = security.auth
+            failures = sum(f.count for f in auth.failures)
+            self.auth_failures[asset_id] = self.auth_failures.get(asset_id, 0) + failures
+            self.logins[asset_id] = self.logins.get(asset_id, 0) + len(auth.logins)
+            for bf in auth.bruteforce:
+                self.emit(Op("event", asset_id, (datetime.now(UTC), "agent", "auth", "bruteforce", "critical",
+                                                 f"{bf.count} failed logins from {bf.source} in {bf.window_s:g}s",
+                                                 {"source": bf.source, "count": bf.count, "window_s": bf.window_s})))
+
+    def _baseline(self, asset_id: str, run: BaselineIn, at: datetime) -> None:
+        host = self.latest.setdefault(asset_id, HostResults())
+        if host.ran_at is not None and at < host.ran_at:
+            return  # a replayed older run must not overwrite a newer one
+        rows = []
+        for r in run.results:
+            prev = host.checks.get(r.id)
+            since = prev[2] if prev is not None and prev[0] == r.status else at
+            host.checks[r.id] = (r.status, r.evidence, since)
+            rows.append({"asset_id": asset_id, "check_id": r.id, "policy": run.policy, "status": r.status,
+                         "evidence": r.evidence[:2000], "ran_at": at, "since": since})
+            info = self.catalog(run.policy, r.id)
+            if prev is not None and prev[0] == "pass" and r.status == "fail":
+                title = info.title_en if info else r.id
+                self.emit(Op("event", asset_id, (at, "agent", "security", r.id, info.severity if info else "major",
+                                                 f"baseline check failed: {title}",
+                                                 {"policy": run.policy, "evidence": r.evidence,
+                                                  "control": info.control if info else ""})))
+                if info is not None and info.incident:
+                    self.finding(asset_id, r.id, True, at, f"{title}: {r.evidence}"[:500])
+            elif prev is not None and prev[0] == "fail" and r.status == "pass" and info is not None and info.incident:
+                self.finding(asset_id, r.id, False, at, "")
+        host.policy, host.ran_at = run.policy, at
+        self.emit(Op("baseline", asset_id, (rows,)))
+
+    def scores(self) -> list[dict[str, Any]]:
+        """Per host and control point: passed, failed, and the share passed (None when nothing counted)."""
+        out = []
+        for asset_id, host in self.latest.items():
+            per: dict[str, list[int]] = {}
+            for check_id, (status, _e, _s) in host.checks.items():
+                info = self.catalog(host.policy, check_id)
+                control = info.control if info else "unknown"
+                counts = per.setdefault(control, [0, 0])
+                if status == "pass":
+                    counts[0] += 1
+                elif status == "fail":
+                    counts[1] += 1
+            for control, (passed, failed) in sorted(per.items()):
+                out.append({"asset": asset_id, "control": control, "passed": passed, "failed": failed,
+                            "score": passed / (passed + failed) if passed + failed else None,
+                            "ran_at": host.ran_at.isoformat() if host.ran_at else None})
+        return out
