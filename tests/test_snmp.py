@@ -20,6 +20,16 @@ from collector.states import DEGRADED, DOWN, UNKNOWN, UP, Observation
 from collector.timeline import Op
 from tests.peers.snmp import COMMUNITY, V3_USERS, Snmpd, UdpRelay, free_udp_port
 
+CLIENT = {"kind": "fast"}
+
+
+@pytest.fixture(autouse=True, params=["fast", "pysnmp"])
+def client_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs with the built-in client and with pysnmp 7's: both must give the same results."""
+    CLIENT["kind"] = request.param
+    yield request.param
+    CLIENT["kind"] = "fast"
+
 
 def make_hub(tmp_path: Path, pinger: Any = None, **settings: Any) -> tuple[SnmpHub, list[Observation], list[Op]]:
     creds: dict[str, Any] = {"v2": {"version": "2c", "community": COMMUNITY},
@@ -28,7 +38,8 @@ def make_hub(tmp_path: Path, pinger: Any = None, **settings: Any) -> tuple[SnmpH
         creds[user] = {"version": "3", "user": user, "auth_protocol": aname, "auth_key": akey,
                        "priv_protocol": pname, "priv_key": pkey}
     creds["v3-wrong"] = dict(creds["opsha"], auth_key="not-the-auth-key")
-    cfg = SnmpConfig.model_validate({"credentials": creds, "timeout": 0.5, "retries": 1, **settings})
+    cfg = SnmpConfig.model_validate({"credentials": creds, "timeout": 0.5, "retries": 1,
+                                     "client": CLIENT["kind"], **settings})
     obs: list[Observation] = []
     ops: list[Op] = []
     return SnmpHub(cfg, tmp_path, "collector.yaml", obs.append, ops.append, pinger), obs, ops

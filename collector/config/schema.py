@@ -113,7 +113,7 @@ class SnmpConfig(BaseModel):
         default_factory=dict, description="Named credentials; inventory checks refer to them by name")
     profile_dirs: tuple[str, ...] = Field((), description="Folders of extra profile YAML files")
     client: Literal["auto", "pysnmp", "fast"] = Field(
-        "auto", description="auto: the fast built-in client for v2c and v3 SHA/AES, pysnmp for the rest")
+        "auto", description="auto or fast: the built-in client (every version and protocol); pysnmp: pysnmp 7's")
     timeout: PositiveDuration = Field(1.5, description="Wait this long for each SNMP response")
     retries: int = Field(2, ge=0, le=10, description="Resend a request this many times before giving up")
     varbinds_per_request: int = Field(
