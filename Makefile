@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[collector,agent,postgres,test]'
 	touch $(STAMP)
 
+# The demo: simulated SNMP devices on udp 127.0.0.1:16161 (stopped with the collector), then the collector.
 run: $(STAMP)
+	@$(PY) -m collector.snmp.simulator --port 16161 & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/opsmon serve
 
 test: lint
