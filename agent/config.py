@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.baseline.fim import DEFAULT_PATHS as DEFAULT_FIM_PATHS
 from agent.errors import ConfigError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
@@ -33,10 +34,24 @@ class AgentConfig:
     metrics_port: int | None = None  # local /metrics on 127.0.0.1 only; off when None
     smartctl: str | None = None
     log_level: str = "INFO"
+    # host security baseline (agent/baseline, docs/baseline.md)
+    baseline: bool = True
+    baseline_interval: float = 3600.0
+    baseline_policy: str = ""  # a policy id or a .toml path; empty: chosen from /etc/os-release
+    baseline_policy_dir: str | None = None  # default: rules/baseline of opsmon
+    baseline_params: dict[str, Any] = field(default_factory=dict, hash=False)
+    fim_paths: tuple[str, ...] = DEFAULT_FIM_PATHS
+    fim_interval: float = 600.0
+    fim_max_file_mb: float = 64.0
+    auth_log: str = "auto"  # auto (auth.log, secure, else the journal), journal, off, or a file path
+    bruteforce_threshold: int = 20
+    bruteforce_window: float = 300.0
 
 
 KEYS = {"collector_url", "token", "token_file", "interval", "spool_dir", "spool_max_mb", "spool_max_age",
-        "ca_file", "timeout", "services", "metrics_port", "smartctl", "log_level"}
+        "ca_file", "timeout", "services", "metrics_port", "smartctl", "log_level",
+        "baseline", "baseline_interval", "baseline_policy", "baseline_policy_dir", "baseline_params",
+        "fim_paths", "fim_interval", "fim_max_file_mb", "auth_log", "bruteforce_threshold", "bruteforce_window"}
 
 
 def _duration(file: str, key: str, value: Any) -> float:
@@ -97,6 +112,7 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
     level = data.get("log_level", "INFO")
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(file, "log_level", "one of DEBUG, INFO, WARNING, ERROR")
+    security = _security(file, data)
     return AgentConfig(
         collector_url=url.rstrip("/"), token=token,
         interval=_duration(file, "interval", data.get("interval", 30)),
@@ -105,4 +121,56 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
         spool_max_age=_duration(file, "spool_max_age", data.get("spool_max_age", "7d")),
         ca_file=data.get("ca_file"), timeout=_duration(file, "timeout", data.get("timeout", 10)),
         services=tuple(services), metrics_port=port, smartctl=data.get("smartctl"), log_level=level,
+        **security,
     )
+
+
+def _security(file: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The baseline, FIM and auth-log keys, validated; baseline_params against the policies' parameters."""
+    out: dict[str, Any] = {}
+    for key in ("baseline",):
+        if key in data and not isinstance(data[key], bool):
+            raise ConfigError(file, key, "expected true or false")
+        out[key] = data.get(key, True)
+    out["baseline_interval"] = _duration(file, "baseline_interval", data.get("baseline_interval", "1h"))
+    out["fim_interval"] = _duration(file, "fim_interval", data.get("fim_interval", "10m"))
+    out["bruteforce_window"] = _duration(file, "bruteforce_window", data.get("bruteforce_window", "5m"))
+    for key in ("baseline_policy", "baseline_policy_dir"):
+        if key in data and (not isinstance(data[key], str) or not data[key]):
+            raise ConfigError(file, key, "expected a non-empty string")
+    out["baseline_policy"] = data.get("baseline_policy", "")
+    out["baseline_policy_dir"] = data.get("baseline_policy_dir")
+    if out["baseline_policy_dir"] and not os.path.isdir(out["baseline_policy_dir"]):
+        raise ConfigError(file, "baseline_policy_dir", f"{out['baseline_policy_dir']} is not a directory")
+    paths = data.get("fim_paths", list(DEFAULT_FIM_PATHS))
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+        raise ConfigError(file, "fim_paths", "expected a list of absolute paths ([] turns file integrity off)")
+    out["fim_paths"] = tuple(paths)
+    mb = data.get("fim_max_file_mb", 64)
+    if not isinstance(mb, (int, float)) or isinstance(mb, bool) or mb <= 0:
+        raise ConfigError(file, "fim_max_file_mb", "expected a positive number of megabytes")
+    out["fim_max_file_mb"] = float(mb)
+    auth = data.get("auth_log", "auto")
+    if not isinstance(auth, str) or not (auth in ("auto", "journal", "off") or auth.startswith("/")):
+        raise ConfigError(file, "auth_log", "auto, journal, off, or the absolute path of the auth log")
+    out["auth_log"] = auth
+    threshold = data.get("bruteforce_threshold", 20)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
+        raise ConfigError(file, "bruteforce_threshold", "expected a positive whole number of failures")
+    out["bruteforce_threshold"] = threshold
+    params = data.get("baseline_params", {})
+    if not isinstance(params, dict):
+        raise ConfigError(file, "baseline_params", "expected a table: [baseline_params] name = value")
+    from agent.baseline.policy import PolicyError, load_policies, with_params
+
+    try:
+        policies = load_policies(out["baseline_policy_dir"])
+    except PolicyError as exc:
+        raise ConfigError(file, "baseline_policy_dir", str(exc)) from None
+    for policy in policies:  # every policy the host might pick must accept the overrides
+        try:
+            with_params(policy, params, file)
+        except PolicyError as exc:
+            raise ConfigError(file, exc.key, exc.reason) from None
+    out["baseline_params"] = dict(params)
+    return out

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.baseline.monitor import SecurityMonitor
 from agent.collectors import build
 from agent.collectors.facts import host_facts
 from agent.config import AgentConfig
@@ -49,6 +50,8 @@ class Agent:
         self.rejected = 0
         self.stop = threading.Event()
         self.connected = True
+        self.security = SecurityMonitor(cfg, self.stop) \
+            if cfg.baseline or cfg.fim_paths or cfg.auth_log != "off" else None
 
     def _load_stream(self) -> tuple[str, int]:
         """Resume after the last reserved number, so a crash can skip numbers but never reuse one."""
@@ -86,6 +89,11 @@ class Agent:
             if digest != self._facts_digest:
                 doc["facts"] = facts
                 self._facts_digest = digest
+        if self.security is not None:  # baseline and FIM run in their own thread; their results ride along
+            self.security.start()
+            security = self.security.take()
+            if security:
+                doc["security"] = security
         return self.seq, json.dumps(doc, separators=(",", ":")).encode()
 
     def _unreachable(self, error: str) -> None:

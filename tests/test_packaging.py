@@ -38,3 +38,10 @@ def test_agent_extra_installs_alone_and_runs(tmp_path: Path) -> None:
         assert heavy not in installed, f"{heavy} came with opsmon[agent]"
     out = subprocess.run([env_dir / "bin" / "opsmon-agent", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "opsmon-agent 0.1.0"
+    # the baseline policies travel with the agent (rules/baseline is linked into the package)
+    probe = ("from agent.baseline.policy import load_policies, bundled_policy_dir; "
+             "p = load_policies(); print(bundled_policy_dir().name, len(p), min(len(x.checks) for x in p))")
+    out = subprocess.run([py, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    where, count, checks = out.stdout.split()
+    assert where == "policies" and int(count) >= 2 and int(checks) >= 40
