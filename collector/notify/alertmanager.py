@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from collector import secrets
 from collector.fields import Duration
-from collector.notify import secrets
 from collector.notify.base import HttpChannel, HttpOptions, dumps, resolve_path
 from collector.notify.message import Notice, render
 

@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import Field, SecretStr, model_validator
 
-from collector.notify import secrets
+from collector import secrets
 from collector.notify.base import HttpChannel, HttpOptions, check_errcode, dumps, resolve_path
 from collector.notify.message import Notice
 from collector.notify.robots import cut, markdown

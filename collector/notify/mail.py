@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from collector.notify import secrets
+from collector import secrets
 from collector.notify.base import Channel, ChannelOptions, DeliveryError, resolve_path, tls_context
 from collector.notify.message import Notice, compose, languages, render
 

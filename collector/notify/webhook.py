@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from collector.notify import secrets
+from collector import secrets
 from collector.notify.base import HttpChannel, HttpOptions, dumps, resolve_path
 from collector.notify.message import Notice, render
 from collector.notify.texts import LANGS

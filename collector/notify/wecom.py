@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from pydantic import Field, SecretStr, model_validator
 
-from collector.notify import secrets
+from collector import secrets
 from collector.notify.base import HttpChannel, HttpOptions, check_errcode, dumps, resolve_path
 from collector.notify.message import Notice, compose
 from collector.notify.robots import cut, markdown

@@ -8,13 +8,13 @@ in a repr, a log line or an error message.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from collector import secrets
 from collector.errors import ConfigError
 from collector.fields import FROZEN
 
@@ -43,7 +43,7 @@ class CredentialSpec(BaseModel):
     priv_key_file: str | None = None
 
     def _given(self, name: str) -> int:
-        return sum(getattr(self, name + suffix) is not None for suffix in ("", "_env", "_file"))
+        return secrets.given(self, name)
 
     @model_validator(mode="after")
     def _consistent(self) -> CredentialSpec:
@@ -96,30 +96,12 @@ class Credential:
 
 def resolve(name: str, spec: CredentialSpec, base_dir: Path, source: str) -> Credential:
     """Read the secrets of one credential; ConfigError names the key when one cannot be read."""
-    secrets: dict[str, str] = {}
+    values: dict[str, str] = {}
     for key in SECRETS:
-        where = f"snmp.credentials.{name}.{key}"
-        inline: SecretStr | None = getattr(spec, key)
-        env: str | None = getattr(spec, key + "_env")
-        path: str | None = getattr(spec, key + "_file")
-        if inline is not None:
-            value = inline.get_secret_value()
-        elif env is not None:
-            if env not in os.environ:
-                raise ConfigError(source, where + "_env", f"environment variable {env} is not set")
-            value = os.environ[env]
-        elif path is not None:
-            p = Path(path).expanduser()
-            p = p if p.is_absolute() else base_dir / p
-            try:
-                value = p.read_text().strip()
-            except OSError as exc:
-                raise ConfigError(source, where + "_file", f"cannot read {p}: {exc.strerror}") from None
-        else:
+        value = secrets.read(spec, key, f"snmp.credentials.{name}", base_dir, source)
+        if value is None:
             continue
-        if not value:
-            raise ConfigError(source, where, "is empty")
         if key != "community" and len(value) < 8:
-            raise ConfigError(source, where, "must be at least 8 characters (RFC 3414)")
-        secrets[key] = value
-    return Credential(name, spec.version, spec.user, spec.auth_protocol, spec.priv_protocol, secrets)
+            raise ConfigError(source, f"snmp.credentials.{name}.{key}", "must be at least 8 characters (RFC 3414)")
+        values[key] = value
+    return Credential(name, spec.version, spec.user, spec.auth_protocol, spec.priv_protocol, values)

@@ -1,10 +1,10 @@
-"""Secrets of notification channels (robot keys, tokens, passwords, HMAC keys).
+"""Secrets in configuration (SNMP communities and keys, SSH passwords, robot keys, SMTP passwords, ...).
 
-Same rules as SNMP credentials: each secret is given inline, by environment
-variable (`<name>_env`) or by file (`<name>_file`), at most one of the three; it
-is read once when channels are built, and a missing variable or unreadable file
-is a ConfigError naming the key. Values live in SecretStr so a repr of the
-config never shows them.
+One rule everywhere: each secret is given inline, by environment variable
+(`<name>_env`) or by file (`<name>_file`, e.g. a systemd credential), at most
+one of the three; it is read once at start, and a missing variable or an
+unreadable file is a ConfigError naming the key. Inline values live in
+SecretStr so a repr of the config never shows them.
 """
 from __future__ import annotations
 
