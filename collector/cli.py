@@ -96,6 +96,9 @@ def _check_snmp_refs(config: Any, assets: list[tuple[str, Any]]) -> None:
                     if name != "auto" and name not in profiles:
                         raise ConfigError(file, f"{where}: profiles",
                                           f"unknown profile {name!r} (known: {', '.join(sorted(profiles))})")
+            elif check.type in ("ssh", "ssh_config") and check.credential not in config.ssh.credentials:
+                raise ConfigError(file, f"{where}: credential",
+                                  f"{check.credential!r} is not defined under ssh.credentials")
             elif check.type == "snmp_interface" and check.device not in polled:
                 raise ConfigError(file, f"{where}: device",
                                   f"{check.device!r} is not an asset with an snmp check in these files")
@@ -241,6 +244,24 @@ def cmd_sla(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(render_table(result, args.lang))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The SLA compliance report as files; each printed with its SHA-256 so it can be verified later."""
+    from collector.report import build_report, parse_formats, write_report
+    from collector.sla.periods import containing, parse_period
+
+    formats = parse_formats(args.format)
+    config = _config(args)
+    if args.period:
+        period = parse_period(args.period, config.timezone)
+    else:  # the last complete quarter: the one a scheduled run at the quarter's end produces
+        this = containing("quarter", datetime.now(UTC), config.timezone)
+        period = containing("quarter", this.start - timedelta(seconds=1), config.timezone)
+    data = build_report(_store(args, config), config, period, args.lang)
+    for path, digest in write_report(data, formats, args.out):
+        print(f"{digest}  {path}")
     return 0
 
 
@@ -440,6 +461,47 @@ def cmd_incidents_change(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_configs_list(args: argparse.Namespace) -> int:
+    from collector.ssh import configs
+
+    store = _store(args)
+    if args.asset:
+        rows = configs.list_versions(store, args.asset, args.name)
+        table = [("VERSION", "FETCHED", "LAST SEEN", "SIZE", "SHA256")]
+        table += [(str(r["version"]), str(r["fetched_at"])[:19], str(r["last_seen"])[:19], str(r["size"]),
+                   r["sha256"][:12]) for r in rows]
+    else:
+        rows = configs.list_assets(store)
+        table = [("ASSET", "NAME", "VERSIONS", "LAST SEEN")]
+        table += [(r["asset_id"], r["name"], str(r["versions"]), str(r["last_seen"])[:19]) for r in rows]
+    if len(table) == 1:
+        print("no stored configurations")
+        return 0
+    _print_table(table)
+    return 0
+
+
+def _version_arg(value: str | None, default: str) -> Any:
+    value = value or default
+    return int(value) if value.isdigit() else value
+
+
+def cmd_configs_show(args: argparse.Namespace) -> int:
+    from collector.ssh import configs
+
+    doc = configs.show(_store(args), args.asset, _version_arg(args.version, "latest"), args.name)
+    sys.stdout.write(doc["content"])
+    return 0
+
+
+def cmd_configs_diff(args: argparse.Namespace) -> int:
+    from collector.ssh import configs
+
+    sys.stdout.write(configs.diff(_store(args), args.asset, _version_arg(args.a, "previous"),
+                                  _version_arg(args.b, "latest"), args.name))
+    return 0
+
+
 def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -503,6 +565,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--count", type=float, default=1.0)
     sp.add_argument("--note", default="")
 
+    sp = add("report", cmd_report, "the SLA compliance report (PDF, HTML, XLSX) for a period, in Chinese or English")
+    sp.add_argument("--period", help="2026Q3, 2026-08 or 2026 (default: the last complete quarter)")
+    sp.add_argument("--lang", choices=("zh", "en"), default="zh")
+    sp.add_argument("--format", default="pdf,html,xlsx", help="comma-separated: pdf, html, xlsx, json")
+    sp.add_argument("--out", default=".", help="folder to write the files to (created if needed)")
+
     agents = sub.add_parser("agents", help="host agents").add_subparsers(dest="sub", required=True,
                                                                         metavar="ACTION")
     sp = add("enroll", cmd_agents_enroll, "enroll a host: creates its asset and prints its agent token once", agents)
@@ -548,6 +616,21 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
         sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")
         sp.set_defaults(action=action)
+
+    cfgs = sub.add_parser("configs", help="stored network device configurations").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    sp = add("list", cmd_configs_list, "devices with stored configurations, or one device's versions", cfgs)
+    sp.add_argument("asset", nargs="?")
+    sp.add_argument("--name", default="running")
+    sp = add("show", cmd_configs_show, "one stored version (default: the latest)", cfgs)
+    sp.add_argument("asset")
+    sp.add_argument("version", nargs="?", help="a number, latest or previous")
+    sp.add_argument("--name", default="running")
+    sp = add("diff", cmd_configs_diff, "what changed between two versions (default: previous to latest)", cfgs)
+    sp.add_argument("asset")
+    sp.add_argument("a", nargs="?")
+    sp.add_argument("b", nargs="?")
+    sp.add_argument("--name", default="running")
 
     sp = add("audit", cmd_audit, "print the audit log (oldest first)")
     sp.add_argument("--limit", type=int, default=100)

@@ -44,7 +44,7 @@ def read(model: BaseModel, name: str, where: str, base_dir: Path, source: str) -
         p = Path(path).expanduser()
         p = p if p.is_absolute() else base_dir / p
         try:
-            value = p.read_text().strip()
+            value = p.read_text().rstrip("\r\n")  # the file's final newline is not part of the secret
         except OSError as exc:
             raise ConfigError(source, f"{where}.{name}_file", f"cannot read {p}: {exc.strerror}") from None
     else:

@@ -122,6 +122,14 @@ class Service:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                   config.incidents.link_ttl)
         self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
+        self.ssh: Any = None
+        if config.ssh.credentials:
+            from collector.ssh.hub import SshHub
+
+            self.ssh = SshHub(config.ssh, Path(config.base_dir or "."), config.source_file or "collector.yaml",
+                              self._emit, store=self.store, book=self.book, scope=self.timeline.tracks.get,
+                              clock=clock, on_security=self._ssh_finding)
+            self.ctx.ssh = self.ssh
         self.security = SecurityBook(self.store, self._emit, security_catalog(), self._security_finding)
         self.ingest.on_security = self.security.accept
         self.metrics.watch_security(self.security)
@@ -316,6 +324,10 @@ class Service:
         limits = [float(x) for x in limits if x]
         return min(limits) if limits else None
 
+    def _ssh_finding(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str) -> None:
+        """A device's SSH host key changed (or came back): a critical security incident."""
+        self.incidents.on_security(asset_id, key, failing, at, cause, severity="critical")
+
     def _security_finding(self, asset_id: str, check_id: str, failing: bool, at: datetime, cause: str) -> None:
         self.incidents.on_security(asset_id, f"baseline:{check_id}", failing, at, cause)
 
@@ -435,6 +447,8 @@ class Service:
             self.traps.close()
         if self.snmp is not None:
             self.snmp.close()
+        if self.ssh is not None:
+            self.ssh.close()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

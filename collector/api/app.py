@@ -419,6 +419,36 @@ def _fastapi_app(service: Service) -> FastAPI:
         return {"asset": asset_id, "policy": host.policy,
                 "ran_at": host.ran_at.isoformat() if host.ran_at else None, "checks": checks}
 
+    @app.get("/api/v1/configs")
+    def configs_assets(_: str = Depends(operator)) -> list[dict[str, Any]]:
+        """Devices with stored configurations (operator role: even redacted, a config maps the network)."""
+        from collector.ssh import configs
+
+        return configs.list_assets(store)
+
+    @app.get("/api/v1/configs/{asset_id}")
+    def configs_versions(asset_id: str, name: str = "running", _: str = Depends(operator)) -> list[dict[str, Any]]:
+        from collector.ssh import configs
+
+        return configs.list_versions(store, asset_id, name)
+
+    @app.get("/api/v1/configs/{asset_id}/diff")
+    def configs_diff(asset_id: str, a: str = "previous", b: str = "latest", name: str = "running",
+                     _: str = Depends(operator)) -> Response:
+        from collector.ssh import configs
+
+        def version(v: str) -> Any:
+            return int(v) if v.isdigit() else v
+
+        return Response(configs.diff(store, asset_id, version(a), version(b), name), media_type="text/plain")
+
+    @app.get("/api/v1/configs/{asset_id}/{version}")
+    def configs_show(asset_id: str, version: str, name: str = "running",
+                     _: str = Depends(operator)) -> dict[str, Any]:
+        from collector.ssh import configs
+
+        return configs.show(store, asset_id, int(version) if version.isdigit() else version, name)
+
     @app.get("/api/v1/events")
     def events(_: str = Depends(viewer), asset: str | None = None, kind: str | None = None,
                name: str | None = Query(None, description="e.g. linkDown, coldStart"),

@@ -13,6 +13,7 @@ from collector.checks.base import Check, CheckContext, CheckSpecBase, Outcome
 from collector.checks.http import HttpCheck, HttpSpec
 from collector.checks.icmp import IcmpCheck, IcmpSpec
 from collector.checks.snmp import SnmpCheck, SnmpInterfaceCheck, SnmpInterfaceSpec, SnmpSpec
+from collector.checks.ssh import SshCheck, SshConfigCheck, SshConfigSpec, SshSpec
 from collector.checks.tcp import TcpCheck, TcpSpec
 
 CHECKS: dict[str, type[Check]] = {}
@@ -25,9 +26,10 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
-for _cls in (IcmpCheck, TcpCheck, HttpCheck, SnmpCheck, SnmpInterfaceCheck):
+for _cls in (IcmpCheck, TcpCheck, HttpCheck, SnmpCheck, SnmpInterfaceCheck, SshCheck, SshConfigCheck):
     register(_cls)
 
-CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec, Field(discriminator="type")]
+CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec | SshSpec | SshConfigSpec,
+                      Field(discriminator="type")]
 
 __all__ = ["CHECKS", "Check", "CheckContext", "CheckSpec", "CheckSpecBase", "Outcome", "register"]

@@ -14,6 +14,7 @@ from collector.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from collector.maintenance import WindowSpec
 from collector.notify.channels import NotifyConfig
 from collector.snmp.credentials import CredentialSpec
+from collector.ssh.settings import SshConfig
 
 
 class DatabaseConfig(BaseModel):
@@ -171,6 +172,7 @@ class CollectorConfig(BaseModel):
     agents: AgentsConfig = AgentsConfig()
     sla: SlaConfig = SlaConfig()
     snmp: SnmpConfig = SnmpConfig()
+    ssh: SshConfig = SshConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     notify: NotifyConfig = NotifyConfig()
     logging: LoggingConfig = LoggingConfig()

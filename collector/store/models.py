@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -96,6 +97,32 @@ class BaselineResult(Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     ran_at: Mapped[datetime] = mapped_column(UTCMillis)
     since: Mapped[datetime] = mapped_column(UTCMillis)  # when the check last changed status
+
+
+class ConfigVersion(Base):
+    """One distinct version of one named configuration ("running") of a network device.
+
+    Stored only when the normalised text differs from the latest version; an unchanged
+    fetch only moves `last_seen`. `content` has secrets redacted; `raw_sha256` is the
+    digest before redaction, so a changed password is still a change, never stored.
+    """
+
+    __tablename__ = "config_versions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(64), default="running")
+    version: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(UTCMillis)
+    last_seen: Mapped[datetime] = mapped_column(UTCMillis)
+    sha256: Mapped[str] = mapped_column(String(64))
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(String(256))
+    content: Mapped[str] = mapped_column(Text)
+    __table_args__ = (
+        UniqueConstraint("asset_id", "name", "version", name="uq_config_versions_asset_name_version"),
+        Index("ix_config_versions_sha256", "sha256"),
+    )
 
 
 class StateInterval(Base):
