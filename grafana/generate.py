@@ -893,11 +893,60 @@ def availability(tt: Any) -> dict[str, Any]:
                      "按类别与地点的可用性。Availability per category and site.", panels, site_category_vars())
 
 
+def security() -> dict[str, Any]:
+    """等级保护 2.0 baseline compliance per control point and host, findings, logins, file integrity."""
+    band = steps((RED, None), (ORANGE, 0.8), (GREEN, 0.95))
+    failing = 'opsmon_baseline_checks{status="fail"}'
+    panels: list[dict[str, Any]] = [
+        row("合规 / Compliance"),
+        bargauge("控制点合规率 / Compliance per control point",
+                 "各控制点基线检查通过数 / 计数检查数，所选主机的平均。\n"
+                 "Baseline checks passed / counted per control point, averaged over the selected hosts.",
+                 [target(f"avg by (control) ({scoped('opsmon_compliance_ratio')})", "{{control}}", instant=True)],
+                 w=12, h=10, unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=band),
+        bargauge("主机合规率（最低 20） / Compliance per host (lowest 20)",
+                 "每台主机全部控制点的平均合规率。\nEach host's compliance averaged over its control points.",
+                 [target(f"bottomk(20, avg by (asset) ({scoped('opsmon_compliance_ratio')}))", "{{asset}}",
+                         instant=True)], w=12, h=10, unit="percentunit", minimum=0, maximum=1, decimals=1,
+                 thresholds=band),
+        stat("未通过的检查 / Checks failing",
+             "所选主机当前未通过的基线检查数。\nBaseline checks failing now on the selected hosts.",
+             [target(present(f"sum({scoped(failing)})"))],
+             w=6, thresholds=steps((GREEN, None), (ORANGE, 1), (RED, 10))),
+        stat("安全事件（未关闭） / Security findings open",
+             "基线检查由通过变为未通过、主机密钥变化等打开的安全事件。\n"
+             "Security incidents open: checks that turned from pass to fail, changed host keys.",
+             [target(present('sum(opsmon_incidents_open{kind="security"})'))], w=6,
+             thresholds=steps((GREEN, None), (RED, 1))),
+        stat("登录失败（1 小时） / Failed logins, 1 h",
+             "代理报告的登录失败次数（所选主机，近 1 小时）。\nFailed logins reported by agents in the last hour.",
+             [target(present(f"sum({scoped('increase(opsmon_host_auth_failures_total[1h])')})"))], w=6,
+             thresholds=steps((GREEN, None), (ORANGE, 10), (RED, 100))),
+        stat("文件完整性变化（24 小时） / File integrity changes, 24 h",
+             "代理报告的受监控文件变化数（近 24 小时）。\nChanges to watched files reported in the last 24 hours.",
+             [target(present(f"sum({scoped('increase(opsmon_fim_changes_total[1d])')})"))], w=6,
+             thresholds=steps((GREEN, None), (ORANGE, 1))),
+        row("活动 / Activity"),
+        timeseries("登录失败 / Failed logins",
+                   "每台主机每 5 分钟的登录失败次数（暴力破解在事件中单独列出）。\n"
+                   "Failed logins per host per 5 minutes (brute-force sources are events of their own).",
+                   targets((f"sum by (asset) ({scoped('increase(opsmon_host_auth_failures_total[5m])')})",
+                            "{{asset}}"))),
+        timeseries("成功登录 / Successful logins",
+                   "每台主机每 5 分钟的成功登录次数。\nSuccessful logins per host per 5 minutes.",
+                   targets((f"sum by (asset) ({scoped('increase(opsmon_host_logins_total[5m])')})", "{{asset}}"))),
+    ]
+    return dashboard("opsmon-security", "opsmon 安全 / Security",
+                     "等级保护 2.0 基线合规、安全事件、登录与文件完整性。"
+                     "Graded-protection baseline compliance, findings, logins and file integrity.",
+                     panels, site_category_vars())
+
+
 # --------------------------------------------------------------------------- files
 def build() -> dict[str, dict[str, Any]]:
     """File name -> dashboard."""
     tt = load_target_table()
-    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt)]
+    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security()]
     return {f"{b['uid'].removeprefix('opsmon-')}.json": b for b in boards}
 
 

@@ -38,6 +38,9 @@ METRICS = {
     "opsmon_sla_budget_left_seconds", "opsmon_sla_coverage", "opsmon_sla_pass", "opsmon_check_results_total",
     "opsmon_scheduler_missed_total", "opsmon_scheduler_skipped_total", "opsmon_store_queue_length",
     "opsmon_agent_last_report_timestamp_seconds", "opsmon_agent_clock_offset_seconds",
+    # security
+    "opsmon_compliance_ratio", "opsmon_baseline_checks", "opsmon_host_auth_failures_total",
+    "opsmon_host_logins_total", "opsmon_fim_changes_total",
     # incidents
     "opsmon_incidents_open", "opsmon_incident_unacknowledged_seconds", "opsmon_incident_breaches_total",
     # host agent
@@ -72,7 +75,8 @@ RECORDING_RULES = {
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
             "group_right", "inf", "nan", "atan2"}
 UIDS = {"overview.json": "opsmon-overview", "hosts.json": "opsmon-hosts", "network.json": "opsmon-network",
-        "incidents.json": "opsmon-incidents", "availability.json": "opsmon-availability"}
+        "incidents.json": "opsmon-incidents", "availability.json": "opsmon-availability",
+        "security.json": "opsmon-security"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

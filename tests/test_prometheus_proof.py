@@ -78,9 +78,17 @@ assets:
     c.start()
     token = c.cli("agents", "enroll", "web-01", "--category", "server", "--site", "urumqi").stdout.strip()
     operator = c.cli("tokens", "create", "li.wei", "--role", "operator").stdout.strip()
-    agent = AgentProc(agent_config(tmp_path, c.base, token, 'services = ["python3", "opsmon-absent-svc"]\n'))
+    auth_log = tmp_path / "auth.log"
+    auth_log.write_text("")
+    agent = AgentProc(agent_config(tmp_path, c.base, token, 'services = ["python3", "opsmon-absent-svc"]\n'
+                                   f'auth_log = "{auth_log}"\n'))
     prom = Prometheus([f"127.0.0.1:{c.port}"], sorted((ROOT / "rules" / "prometheus").glob("*.yml")))
     try:
+        # Logins and failures in the host's auth log, after the agent started reading it.
+        stamp = time.strftime("%b %d %H:%M:%S")
+        with auth_log.open("a") as log:
+            log.write(f"{stamp} web-01 sshd[4242]: Failed password for root from 192.0.2.7 port 50022 ssh2\n"
+                      f"{stamp} web-01 sshd[4243]: Accepted publickey for li from 192.0.2.10 port 50023 ssh2\n")
         # Two faults: db-01's incident is acknowledged and resolved by hand, db-02's stays open.
         incidents = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
             c.get("/api/v1/incidents?status=active").json()), 30, "two incidents")
@@ -96,7 +104,7 @@ assets:
                       "opsmon:asset_up:avg_by_site", "opsmon_sla_value",
                       "opsmon_incident_time_to_acknowledge_seconds_count",
                       "opsmon_incident_time_to_resolve_seconds_count", "opsmon_if_utilisation_ratio",
-                      "hrProcessorLoad")
+                      "hrProcessorLoad", "opsmon_host_auth_failures_total", "opsmon_compliance_ratio")
             return all(prom.query(q)["data"]["result"] for q in needed)
 
         wait_for(ready, 60, "Prometheus to hold agent, SNMP, SLA and incident data")
