@@ -4,12 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sla bench-agent bench-snmp dist clean snmpsim
+.PHONY: run test lint bench bench-sla bench-agent bench-snmp dist clean snmpsim report-shots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[collector,agent,postgres,test]'
+	$(PY) -m pip install --quiet -e '.[collector,agent,postgres,report,test]'
 	touch $(STAMP)
 
 # The demo: simulated SNMP devices on udp 127.0.0.1:16161 (stopped with the collector), then the collector.
@@ -38,6 +38,12 @@ snmpsim: $(SNMPSIM_VENV)/bin/snmpsim-command-responder
 $(SNMPSIM_VENV)/bin/snmpsim-command-responder:
 	/usr/bin/python3 -m venv $(SNMPSIM_VENV)
 	$(SNMPSIM_VENV)/bin/pip install --quiet 'snmpsim==1.2.2' 'pysmi>=1.5'
+
+# PNGs of the first two pages of the sample report (zh and en) for a reviewer to look at.
+report-shots: $(STAMP)
+	mkdir -p build/report-shots
+	OPSMON_REPORT_SHOTS=$(CURDIR)/build/report-shots $(PY) -m pytest -q tests/test_report.py -k screenshots
+	@ls build/report-shots
 
 dist: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .
