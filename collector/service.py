@@ -370,6 +370,19 @@ class Service:
         self.sla_snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone,
                                             self.clock())
 
+    async def _reports(self) -> None:
+        """Generate the reports of periods that have ended (APScheduler fires this daily at 01:05 local
+        time and once after start, so a collector that was down at a period's end catches up)."""
+        if not self.config.reports.enabled:
+            return
+        from collector.report.delivery import due, generate
+
+        for period, lang in due(self.config, self.store, self.clock()):
+            try:
+                await asyncio.to_thread(generate, self.config, self.store, period, lang, self.clock())
+            except Exception:
+                log.exception("report generation failed", extra={"period": period.label, "lang": lang})
+
     async def _sla_loop(self) -> None:
         # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.
         while True:
@@ -406,6 +419,13 @@ class Service:
 
         self._stop = stop
         self.scheduler.start()
+        if self.config.reports.enabled:
+            from apscheduler.triggers.cron import CronTrigger
+
+            daily = CronTrigger(hour=1, minute=5, timezone=self.config.timezone)
+            self.scheduler.scheduler.add_job(self._reports, daily, id="opsmon-reports", coalesce=True,
+                                             next_run_time=self.clock() + timedelta(seconds=5),
+                                             misfire_grace_time=3600)
         if self.traps is not None and self.trap_socket is not None:
             self.traps.start(self.trap_socket)
         tl = self.config.timeline

@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
@@ -448,6 +449,28 @@ def _fastapi_app(service: Service) -> FastAPI:
         from collector.ssh import configs
 
         return configs.show(store, asset_id, int(version) if version.isdigit() else version, name)
+
+    @app.get("/api/v1/reports")
+    def report_listing(_: str = Depends(viewer)) -> list[dict[str, Any]]:
+        """Generated SLA reports, newest first, each with its SHA-256."""
+        from collector.report.delivery import listing
+
+        return listing(store)
+
+    @app.get("/api/v1/reports/{report_id}")
+    def report_file(report_id: int, _: str = Depends(viewer)) -> Response:
+        """The report file itself; X-Opsmon-SHA256 lets the receiver check it."""
+        from fastapi.responses import FileResponse
+
+        from collector.report.delivery import find
+
+        row = find(store, report_id)
+        if row is None:
+            raise NotFound(f"no report {report_id}")
+        media = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        return FileResponse(row.path, media_type=media.get(row.format, "application/octet-stream"),
+                            filename=Path(row.path).name, headers={"X-Opsmon-SHA256": row.sha256})
 
     @app.get("/api/v1/events")
     def events(_: str = Depends(viewer), asset: str | None = None, kind: str | None = None,

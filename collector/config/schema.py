@@ -148,6 +148,16 @@ class IncidentsConfig(BaseModel):
         "Key that signs acknowledge links (created, mode 0600, when missing)"))
 
 
+class ReportsConfig(BaseModel):
+    model_config = FROZEN
+    enabled: bool = Field(False, description="Generate the SLA report after each period ends")
+    periods: tuple[Literal["quarter", "month", "year"], ...] = Field(("quarter",), description="Which periods")
+    langs: tuple[Literal["zh", "en"], ...] = Field(("zh", "en"), description="In which languages")
+    formats: tuple[Literal["pdf", "html", "xlsx"], ...] = Field(("pdf", "html", "xlsx"), description="Formats")
+    folder: str = Field("~/.local/state/opsmon/reports", description="Where the files are kept")
+    delay: Duration = Field(3600.0, description="Wait this long after the period's end (late data lands first)")
+
+
 class LoggingConfig(BaseModel):
     model_config = FROZEN
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
@@ -175,6 +185,7 @@ class CollectorConfig(BaseModel):
     ssh: SshConfig = SshConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     notify: NotifyConfig = NotifyConfig()
+    reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)

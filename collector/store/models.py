@@ -125,6 +125,21 @@ class ConfigVersion(Base):
     )
 
 
+class ReportFile(Base):
+    """A generated report file: which period, language and format, where, and its checksum."""
+
+    __tablename__ = "report_files"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8))
+    format: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    __table_args__ = (Index("ix_report_files_period", "period", "lang", "format"),)
+
+
 class StateInterval(Base):
     __tablename__ = "state_intervals"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

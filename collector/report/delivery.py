@@ -1,0 +1,77 @@
+"""Scheduled reports: after each period ends (plus a delay for late data), generate the report in
+every configured language and format, keep the files with their SHA-256 in `report_files`, and list
+them for the API. Idempotent: a period already delivered is never generated again, so a collector
+that was down at the period's end catches up at its next check, and a restart does nothing twice."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from collector.sla.periods import Period, containing
+from collector.store import Store
+from collector.store.models import ReportFile
+
+log = logging.getLogger(__name__)
+
+
+def last_complete(kind: str, now: datetime, tz: str) -> Period:
+    """The latest period of `kind` that has ended by `now`."""
+    return containing(kind, containing(kind, now, tz).start - timedelta(seconds=1), tz)
+
+
+def due(config: Any, store: Store, now: datetime) -> list[tuple[Period, str]]:
+    """(period, lang) pairs whose period ended more than `delay` ago and have no stored report yet."""
+    settings = config.reports
+    out = []
+    with store.session() as session:
+        done = {(r.period, r.lang) for r in session.scalars(select(ReportFile))}
+    for kind in settings.periods:
+        period = last_complete(kind, now, config.timezone)
+        if now < period.end + timedelta(seconds=settings.delay):
+            continue
+        out += [(period, lang) for lang in settings.langs if (period.label, lang) not in done]
+    return out
+
+
+def generate(config: Any, store: Store, period: Period, lang: str, now: datetime | None = None) -> list[dict]:
+    """Render and record one period in one language (blocking: run it off the event loop)."""
+    from collector.report import build_report, write_report
+
+    now = now or datetime.now(UTC)
+    folder = config.resolve(config.reports.folder) / period.label
+    data = build_report(store, config, period, lang, now)
+    written = write_report(data, config.reports.formats, folder)
+    rows = []
+    with store.session() as session:
+        for path, digest in written:
+            row = ReportFile(period=period.label, lang=lang, format=path.suffix.lstrip("."), path=str(path),
+                             sha256=digest, size=path.stat().st_size, created_ts=now)
+            session.add(row)
+            rows.append(row)
+        session.commit()
+        docs = [doc(r) for r in rows]
+    log.info("report generated", extra={"period": period.label, "lang": lang, "files": len(written)})
+    return docs
+
+
+def doc(row: ReportFile) -> dict[str, Any]:
+    return {"id": row.id, "period": row.period, "lang": row.lang, "format": row.format,
+            "file": Path(row.path).name, "sha256": row.sha256, "size": row.size,
+            "created_at": row.created_ts.isoformat()}
+
+
+def listing(store: Store) -> list[dict[str, Any]]:
+    with store.session() as session:
+        return [doc(r) for r in session.scalars(select(ReportFile).order_by(ReportFile.id.desc()))]
+
+
+def find(store: Store, report_id: int) -> ReportFile | None:
+    with store.session() as session:
+        row = session.get(ReportFile, report_id)
+        if row is not None:
+            session.expunge(row)
+        return row

@@ -1,0 +1,45 @@
+"""Scheduled reports in a real collector: after the period's end they are generated once per language,
+kept with their SHA-256, listed and downloaded from the API (bytes equal to the checksum)."""
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from collector.report.delivery import last_complete
+from tests.peers.collector import wait_for
+
+pytest.importorskip("weasyprint")
+
+
+def test_last_complete_period_in_the_configured_timezone() -> None:
+    # 2026-10-01 01:00 in Shanghai is still 2026-09-30 in UTC: Q3 has ended there.
+    now = datetime(2026, 9, 30, 17, 0, tzinfo=UTC)
+    assert last_complete("quarter", now, "Asia/Shanghai").label == "2026Q3"
+    assert last_complete("quarter", now, "UTC").label == "2026Q2"
+    assert last_complete("month", now, "Asia/Shanghai").label == "2026-09"
+    assert last_complete("year", now, "Asia/Shanghai").label == "2025"
+
+
+def test_reports_generated_listed_and_downloaded(collector_factory, tmp_path) -> None:
+    c = collector_factory("assets: []\n", extra=(
+        "api:\n  public_read: true\n"
+        f"reports:\n  enabled: true\n  periods: [month]\n  langs: [zh, en]\n  formats: [html, xlsx]\n"
+        f"  folder: {tmp_path / 'reports'}\n  delay: 0s\n"))
+    c.start()
+    rows = wait_for(lambda: (lambda r: r if len(r) == 4 else None)(c.get("/api/v1/reports").json()), 90,
+                    "two languages x two formats of last month's report")
+    assert {(r["lang"], r["format"]) for r in rows} == {("zh", "html"), ("zh", "xlsx"), ("en", "html"), ("en", "xlsx")}
+    assert len({r["period"] for r in rows}) == 1
+    for row in rows:
+        answer = c.get(f"/api/v1/reports/{row['id']}")
+        assert answer.status_code == 200
+        assert hashlib.sha256(answer.content).hexdigest() == row["sha256"] == answer.headers["X-Opsmon-SHA256"]
+    assert c.get("/api/v1/reports/99999").status_code == 404
+    # A restart does not generate the same period again.
+    c.stop()
+    c.start()
+    time.sleep(8)  # the first scheduled run comes 5 s after start
+    assert len(c.get("/api/v1/reports").json()) == 4
