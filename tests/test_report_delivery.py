@@ -43,3 +43,28 @@ def test_reports_generated_listed_and_downloaded(collector_factory, tmp_path) ->
     c.start()
     time.sleep(8)  # the first scheduled run comes 5 s after start
     assert len(c.get("/api/v1/reports").json()) == 4
+
+
+def test_reports_are_mailed_through_an_email_channel(collector_factory, tmp_path) -> None:
+    import email
+    import email.policy
+
+    from tests.peers.smtp import SmtpServer
+
+    server = SmtpServer(None).start()
+    try:
+        c = collector_factory("assets: []\n", extra=(
+            "api:\n  public_read: true\n"
+            f"notify:\n  channels:\n    mail: {{type: email, host: 127.0.0.1, port: {server.port}, security: none, "
+            "sender: opsmon@it.example.gov.cn, to: [director@it.example.gov.cn]}\n"
+            f"reports:\n  enabled: true\n  periods: [month]\n  langs: [zh]\n  formats: [html, xlsx]\n"
+            f"  folder: {tmp_path / 'reports'}\n  delay: 0s\n  mail_channel: mail\n"))
+        c.start()
+        wait_for(lambda: server.mailbox.messages, 90, "the report mail")
+    finally:
+        server.stop()
+    _from, rcpt, raw = server.mailbox.messages[0]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert rcpt == ["director@it.example.gov.cn"] and "SLA 合规报告" in msg["Subject"]
+    names = sorted(part.get_filename() for part in msg.iter_attachments())
+    assert len(names) == 2 and names[0].endswith(".html") and names[1].endswith(".xlsx")

@@ -156,6 +156,7 @@ class ReportsConfig(BaseModel):
     formats: tuple[Literal["pdf", "html", "xlsx"], ...] = Field(("pdf", "html", "xlsx"), description="Formats")
     folder: str = Field("~/.local/state/opsmon/reports", description="Where the files are kept")
     delay: Duration = Field(3600.0, description="Wait this long after the period's end (late data lands first)")
+    mail_channel: str | None = Field(None, description="An e-mail channel of notify.channels to mail the files to")
 
 
 class LoggingConfig(BaseModel):
@@ -195,6 +196,13 @@ class CollectorConfig(BaseModel):
     @classmethod
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _report_mail(self) -> CollectorConfig:
+        name = self.reports.mail_channel
+        if name is not None and getattr(self.notify.channels.get(name), "type", None) != "email":
+            raise ValueError(f"reports.mail_channel {name!r} must name an e-mail channel under notify.channels")
+        return self
 
     @model_validator(mode="after")
     def _unique_windows(self) -> CollectorConfig:

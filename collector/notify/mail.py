@@ -94,6 +94,20 @@ class EmailChannel(Channel):
         msg = build(notice, self.config, recipients, now)
         await asyncio.to_thread(self._deliver, msg, recipients)
 
+    def send_files(self, subject: str, body: str, files: list[Path]) -> None:
+        """Blocking: mail `files` as attachments to the channel's `to` (scheduled reports use this)."""
+        if not self.config.to:
+            raise DeliveryError("the channel has no `to` to send files to", permanent=True)
+        msg = EmailMessage()
+        msg["Subject"], msg["From"], msg["To"] = subject, self.config.sender, ", ".join(self.config.to)
+        msg.set_content(body)
+        types = {".pdf": ("application", "pdf"), ".html": ("text", "html"),
+                 ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+        for path in files:
+            main, sub = types.get(path.suffix, ("application", "octet-stream"))
+            msg.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=path.name)
+        self._deliver(msg, list(self.config.to))
+
     def _deliver(self, msg: EmailMessage, recipients: list[str]) -> None:
         c = self.config
         where = f"{c.host}:{c.port}"

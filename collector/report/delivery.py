@@ -55,7 +55,26 @@ def generate(config: Any, store: Store, period: Period, lang: str, now: datetime
         session.commit()
         docs = [doc(r) for r in rows]
     log.info("report generated", extra={"period": period.label, "lang": lang, "files": len(written)})
+    if config.reports.mail_channel:
+        mail(config, period, lang, [path for path, _ in written])
     return docs
+
+
+def mail(config: Any, period: Period, lang: str, files: list[Path]) -> None:
+    """Send the files through the configured e-mail channel; a failure is logged, the files stay listed."""
+    from collector.notify import build_channels
+    from collector.notify.base import DeliveryError
+
+    channel = build_channels(config.notify, Path(config.base_dir or "."), config.source_file or "collector.yaml")[
+        config.reports.mail_channel]
+    subject = (f"{config.organisation} SLA 合规报告 {period.label}" if lang == "zh"
+               else f"{config.organisation} SLA compliance report {period.label}")
+    body = (f"附件为 {period.label} 的 SLA 合规报告（{', '.join(p.suffix.lstrip('.') for p in files)}）。\n"
+            f"The SLA compliance report for {period.label} is attached.\n")
+    try:
+        channel.send_files(subject, body, files)  # type: ignore[attr-defined]
+    except DeliveryError as exc:
+        log.error("report not mailed", extra={"period": period.label, "lang": lang, "error": str(exc)})
 
 
 def doc(row: ReportFile) -> dict[str, Any]:
