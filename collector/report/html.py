@@ -326,6 +326,29 @@ def _method(data: ReportData) -> str:
     return f'<section id="method" class="break method"><h2>{_e(t["s_method"])}</h2><dl>{items}</dl></section>'
 
 
+def _security(data: ReportData) -> str:
+    t = TEXT[data.lang]
+    sec = data.security or {}
+    out = [f'<section id="security"><h2>{_e(t["s_security"])}</h2>',
+           f'<p>{_e(t["findings_opened"])}: {sec.get("findings_opened", 0)}; '
+           f'{_e(t["findings_closed"])}: {sec.get("findings_closed", 0)}</p>']
+    if not sec.get("controls"):
+        out.append(f'<p class="muted">{_e(t["no_baseline"])}</p></section>')
+        return "".join(out)
+    out.append(f'<table><thead><tr><th>{_e(t["control_point"])}</th><th>{_e(t["passed"])}</th>'
+               f'<th>{_e(t["failed"])}</th><th>{_e(t["compliance"])}</th></tr></thead><tbody>')
+    for row in sec["controls"]:
+        out.append(f'<tr><td>{_e(row[data.lang])}</td><td class="num">{row["passed"]}</td>'
+                   f'<td class="num">{row["failed"]}</td><td class="num">{row["score"] * 100:.1f}%</td></tr>')
+    out.append(f'</tbody></table><table><thead><tr><th>{_e(t["host"])}</th><th>{_e(t["passed"])}</th>'
+               f'<th>{_e(t["failed"])}</th><th>{_e(t["compliance"])}</th></tr></thead><tbody>')
+    for row in sec["hosts"]:
+        out.append(f'<tr><td>{_e(row["asset"])}</td><td class="num">{row["passed"]}</td>'
+                   f'<td class="num">{row["failed"]}</td><td class="num">{row["score"] * 100:.1f}%</td></tr>')
+    out.append("</tbody></table></section>")
+    return "".join(out)
+
+
 def render_html(data: ReportData, draw_charts: bool | None = None) -> str:
     """The whole report as one HTML document (str). Charts are drawn when matplotlib is installed."""
     draw = charts.available() if draw_charts is None else draw_charts
@@ -340,7 +363,7 @@ def render_html(data: ReportData, draw_charts: bool | None = None) -> str:
         f'<meta name="description" content="{_e(t["title"])}">',
         f"<style>{_css(data)}</style></head><body>",
         _cover(data), _targets(data), _categories(data, draw), _sites(data, draw), _incidents(data),
-        _maintenance(data), _method(data),
+        _maintenance(data), _security(data), _method(data),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

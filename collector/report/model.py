@@ -146,6 +146,7 @@ class ReportData:
     incidents: list[IncidentRow]
     windows: list[WindowRow]
     trend_kind: str  # month | day
+    security: dict[str, Any] = field(default_factory=dict)  # compliance per control point and host, findings
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -290,7 +291,39 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         coverage=derived_docs[ALL_ASSETS], has_data=bool(n_intervals or inc_rows),
         targets=docs, coverage_floors={t.id: table.floor(t) for t in table.targets},
         categories=categories, link_target=link.id if link else None, sites=sites,
-        incidents=incidents, windows=windows, trend_kind=trend_kind)
+        incidents=incidents, windows=windows, trend_kind=trend_kind,
+        security=_security(store, period, inc_rows))
+
+
+def _security(store: Store, period: Period, inc_rows: list[Incident]) -> dict[str, Any]:
+    """Baseline compliance per control point and per host (the hosts' latest results) and the security
+    findings opened and closed in the period (security incidents)."""
+    from collections import defaultdict
+
+    from agent.baseline.catalog import CONTROLS, load_catalog
+    from collector.store.models import BaselineResult
+
+    catalog = load_catalog()
+    per_control: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_host: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    with store.session() as session:
+        for row in session.scalars(select(BaselineResult)):
+            if row.status not in ("pass", "fail"):
+                continue
+            entry = catalog.get((row.policy, row.check_id)) or catalog.get(("", row.check_id))
+            control = entry["control"] if entry else "unknown"
+            k = 0 if row.status == "pass" else 1
+            per_control[control][k] += 1
+            per_host[row.asset_id][k] += 1
+    findings = [r for r in inc_rows if r.kind == "security"]
+    return {
+        "controls": [{"control": c, "zh": CONTROLS.get(c, {}).get("zh", c), "en": CONTROLS.get(c, {}).get("en", c),
+                      "passed": p, "failed": f, "score": p / (p + f)} for c, (p, f) in sorted(per_control.items())],
+        "hosts": [{"asset": a, "passed": p, "failed": f, "score": p / (p + f)}
+                  for a, (p, f) in sorted(per_host.items(), key=lambda kv: (kv[1][0] / sum(kv[1]), kv[0]))],
+        "findings_opened": len(findings),
+        "findings_closed": sum(1 for r in findings if r.resolved_ts is not None and r.resolved_ts < period.end),
+    }
 
 
 def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: dict[str, AssetInfo],

@@ -171,6 +171,18 @@ def render_xlsx(data: ReportData) -> bytes:
     widths(ws, [20, 8, 24, 16, 16, 26, 26, 14, 12, 40])
 
     # Method
+    sec = data.security or {}
+    ws = sheet(t["s_security"], [t["control_point"], "id", t["passed"], t["failed"], t["compliance"]])
+    for row in sec.get("controls", []):
+        put(ws, [row[lang], row["control"], row["passed"], row["failed"], row["score"]], {5: "0.0%"})
+    put(ws, [])
+    put(ws, [t["host"], "", t["passed"], t["failed"], t["compliance"]])
+    for row in sec.get("hosts", []):
+        put(ws, [row["asset"], "", row["passed"], row["failed"], row["score"]], {5: "0.0%"})
+    put(ws, [])
+    put(ws, [t["findings_opened"], sec.get("findings_opened", 0)])
+    put(ws, [t["findings_closed"], sec.get("findings_closed", 0)])
+
     ws = sheet(t["s_method"], [])
     wrap = Alignment(wrap_text=True, vertical="top")
     for heading, text in METHOD[lang]:

@@ -1,0 +1,57 @@
+"""The report's security section: compliance per control point and per host from the hosts' latest
+baseline results (computed by hand below), and the security findings opened and closed in the period."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from collector.report import build_report
+from collector.report.html import render_html
+from collector.sla.periods import parse_period
+from collector.store import Store
+from collector.store.models import BaselineResult, Incident
+from tests.conftest import utc, write_config
+
+openpyxl = pytest.importorskip("openpyxl")
+
+
+def test_security_section_figures(store: Store, tmp_path: Path) -> None:
+    from collector.config import load_config
+
+    config = load_config(write_config(tmp_path, "database:\n  path: opsmon.db\ntimezone: Asia/Shanghai\n"))
+    t = utc(2026, 8, 1)
+    rows = [  # host, check, status -> access_control: 2 pass 1 fail; identity_authentication: 1 pass 1 fail
+        ("srv-1", "ac.ssh-root-login", "pass"), ("srv-1", "ac.shadow-perms", "pass"),
+        ("srv-1", "ia.no-empty-passwords", "fail"), ("srv-2", "ac.ssh-root-login", "fail"),
+        ("srv-2", "ia.no-empty-passwords", "pass"), ("srv-2", "ri.coredump-storage", "not_applicable"),
+    ]
+    with store.session() as session:
+        for asset, check, status in rows:
+            session.add(BaselineResult(asset_id=asset, check_id=check, policy="opsmon-debian", status=status,
+                                       evidence="", ran_at=t, since=t))
+        session.add(Incident(id="INC-S1", asset_id="srv-2", kind="security", severity="critical", status="resolved",
+                             opened_ts=utc(2026, 8, 2), resolved_ts=utc(2026, 8, 3), fingerprint="srv-2:sec:x"))
+        session.add(Incident(id="INC-S2", asset_id="srv-1", kind="security", severity="major", status="open",
+                             opened_ts=utc(2026, 9, 2), fingerprint="srv-1:sec:y"))
+        session.commit()
+    data = build_report(store, config, parse_period("2026Q3", "Asia/Shanghai"), "en", utc(2026, 10, 2))
+    sec = data.security
+    controls = {c["control"]: (c["passed"], c["failed"], c["score"]) for c in sec["controls"]}
+    assert controls == {"access_control": (2, 1, 2 / 3), "identity_authentication": (1, 1, 0.5)}
+    hosts = [(h["asset"], h["passed"], h["failed"]) for h in sec["hosts"]]
+    assert hosts == [("srv-2", 1, 1), ("srv-1", 2, 1)]  # lowest compliance first
+    assert (sec["findings_opened"], sec["findings_closed"]) == (2, 1)
+    html = render_html(data, draw_charts=False)
+    assert "6. Security compliance" in html and "66.7%" in html and "50.0%" in html
+    zh = render_html(build_report(store, config, parse_period("2026Q3", "Asia/Shanghai"), "zh", utc(2026, 10, 2)),
+                     draw_charts=False)
+    assert "六、安全合规" in zh and "访问控制" in zh
+    from collector.report import render
+
+    wb = openpyxl.load_workbook(io.BytesIO(render(data, "xlsx")))
+    ws = next(ws for ws in wb.worksheets if ws.title.startswith("6."))
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    access = next(r for r in values if r[1] == "access_control")
+    assert access[2:5] == [2, 1, pytest.approx(2 / 3)]
