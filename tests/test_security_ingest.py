@@ -45,8 +45,9 @@ def test_baseline_findings_scores_and_events(collector_factory) -> None:
     assert post(run("fail", "fail", t0 + 60)).status_code == 200
     inc = wait_for(lambda: c.get("/api/v1/incidents?status=active").json(), 10, "a security incident")[0]
     assert inc["kind"] == "security" and inc["asset"] == "srv-01" and "root" in inc["cause"].lower()
-    events = c.get("/api/v1/events?asset=srv-01").json()
-    assert any(e["kind"] == "security" and e["name"] == "ac.ssh-root-login" for e in events)
+    # events go through the store writer (batched): wait for them rather than race it
+    wait_for(lambda: any(e["kind"] == "security" and e["name"] == "ac.ssh-root-login"
+                         for e in c.get("/api/v1/events?asset=srv-01").json()), 10, "the security event")
     baseline = c.get("/api/v1/assets/srv-01/baseline").json()
     root = next(ch for ch in baseline["checks"] if ch["id"] == "ac.ssh-root-login")
     assert root["status"] == "fail" and root["control"] == "access_control" and root["title_zh"]
@@ -60,8 +61,9 @@ def test_baseline_findings_scores_and_events(collector_factory) -> None:
                  "auth": {"failures": [{"source": "192.0.2.7", "user": "root", "count": 9}],
                           "logins": [{"user": "li.wei", "source": "192.0.2.10", "ts": t0}],
                           "bruteforce": [{"source": "192.0.2.7", "count": 9, "window_s": 60}]}}).status_code == 200
-    names = {(e["kind"], e["name"]) for e in c.get("/api/v1/events?asset=srv-01").json()}
-    assert ("fim", "modified") in names and ("auth", "bruteforce") in names
+    wanted = {("fim", "modified"), ("auth", "bruteforce")}
+    wait_for(lambda: wanted <= {(e["kind"], e["name"]) for e in c.get("/api/v1/events?asset=srv-01").json()},
+             10, "the FIM and brute-force events")
     metrics = c.get("/metrics").text
     assert 'opsmon_host_auth_failures_total{asset="srv-01"} 9.0' in metrics
     assert 'opsmon_compliance_ratio{asset="srv-01",control="identity_authentication"} 0.0' in metrics
