@@ -151,7 +151,7 @@ class Ingest:
                                                    str(fault.get("problem", ""))[:500], None, "hardware")))
         if report.security is not None and self.on_security is not None:
             try:
-                self.on_security(asset_id, report.security, offset)
+                self.on_security(asset_id, report.security, offset, ts)
             except Exception:
                 log.exception("security part of a report could not be handled", extra={"agent": agent})
         if state.last_ts is None or ts >= state.last_ts:

@@ -15,7 +15,7 @@ Outputs (API, /metrics, reports) only read `latest` and the counters.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -105,6 +105,21 @@ class HostResults:
     checks: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)  # id -> (status, evidence, since)
 
 
+def tally(results: Iterable[tuple[str, str, str, str]], catalog: Callable[[str, str], CheckInfo | None],
+          ) -> dict[tuple[str, str], list[int]]:
+    """(asset, policy, check, status) rows -> {(asset, control): [passed, failed]}; other statuses not counted
+    but the control point still listed (so "nothing counted" shows as such)."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for asset, policy, check, status in results:
+        info = catalog(policy, check)
+        counts = out.setdefault((asset, info.control if info else "unknown"), [0, 0])
+        if status == "pass":
+            counts[0] += 1
+        elif status == "fail":
+            counts[1] += 1
+    return out
+
+
 def security_catalog() -> Callable[[str, str], CheckInfo | None]:
     """What each baseline check is, from the policies the agents run (rules/baseline/)."""
     try:
@@ -141,10 +156,11 @@ class SecurityBook:
                 if host.ran_at is None or row.ran_at > host.ran_at:
                     host.ran_at = row.ran_at
 
-    def accept(self, asset_id: str, security: SecurityIn, offset: float) -> None:
-        """One report's security part; times are the agent's, corrected by its clock offset."""
-        def when(ts: float) -> datetime:
-            return datetime.fromtimestamp(ts + offset, UTC)
+    def accept(self, asset_id: str, security: SecurityIn, offset: float, ts: datetime) -> None:
+        """One report's security part (ts: the report's corrected time); times are the agent's, corrected
+        by its clock offset."""
+        def when(agent_ts: float) -> datetime:
+            return datetime.fromtimestamp(agent_ts + offset, UTC)
 
         if security.baseline is not None:
             self._baseline(asset_id, security.baseline, when(security.baseline.ran_at))
@@ -159,7 +175,7 @@ class SecurityBook:
             self.auth_failures[asset_id] = self.auth_failures.get(asset_id, 0) + failures
             self.logins[asset_id] = self.logins.get(asset_id, 0) + len(auth.logins)
             for bf in auth.bruteforce:
-                self.emit(Op("event", asset_id, (datetime.now(UTC), "agent", "auth", "bruteforce", "critical",
+                self.emit(Op("event", asset_id, (ts, "agent", "auth", "bruteforce", "critical",
                                                  f"{bf.count} failed logins from {bf.source} in {bf.window_s:g}s",
                                                  {"source": bf.source, "count": bf.count, "window_s": bf.window_s})))
 
@@ -190,19 +206,9 @@ class SecurityBook:
 
     def scores(self) -> list[dict[str, Any]]:
         """Per host and control point: passed, failed, and the share passed (None when nothing counted)."""
-        out = []
-        for asset_id, host in self.latest.items():
-            per: dict[str, list[int]] = {}
-            for check_id, (status, _e, _s) in host.checks.items():
-                info = self.catalog(host.policy, check_id)
-                control = info.control if info else "unknown"
-                counts = per.setdefault(control, [0, 0])
-                if status == "pass":
-                    counts[0] += 1
-                elif status == "fail":
-                    counts[1] += 1
-            for control, (passed, failed) in sorted(per.items()):
-                out.append({"asset": asset_id, "control": control, "passed": passed, "failed": failed,
-                            "score": passed / (passed + failed) if passed + failed else None,
-                            "ran_at": host.ran_at.isoformat() if host.ran_at else None})
-        return out
+        counts = tally(((asset, host.policy, check, status) for asset, host in self.latest.items()
+                        for check, (status, _e, _s) in host.checks.items()), self.catalog)
+        return [{"asset": asset, "control": control, "passed": p, "failed": f,
+                 "score": p / (p + f) if p + f else None,
+                 "ran_at": ran.isoformat() if (ran := self.latest[asset].ran_at) else None}
+                for (asset, control), (p, f) in sorted(counts.items())]

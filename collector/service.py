@@ -107,7 +107,7 @@ class Service:
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
-                                        self._response_limit, self._pending_fault, config.timezone)
+                                        self.targets.response_limit, self._pending_fault, config.timezone)
         self.oncall = (load_oncall(str(config.resolve(config.incidents.oncall_file)))
                        if config.incidents.oncall_file else None)
         self.dispatcher: Any = None
@@ -317,13 +317,6 @@ class Service:
         self.escalator.step(now)
 
     # -- incidents ---------------------------------------------------------
-    def _response_limit(self, kind: str) -> float | None:
-        """The incident's response deadline: the tightest response target of the table that covers its kind."""
-        limits = [t.threshold if t.measure == "response_time" else t.limit for t in self.targets.targets
-                  if t.measure in ("response_time", "response_rate") and (not t.scope.kinds or kind in t.scope.kinds)]
-        limits = [float(x) for x in limits if x]
-        return min(limits) if limits else None
-
     def _ssh_finding(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str) -> None:
         """A device's SSH host key changed (or came back): a critical security incident."""
         self.incidents.on_security(asset_id, key, failing, at, cause, severity="critical")

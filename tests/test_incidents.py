@@ -64,14 +64,8 @@ class World:
         self.sent: list[tuple[str, str, int, list[str], list[str]]] = []
         self.assets = assets
         targets = load_targets(ROOT / "rules" / "targets.yaml")
-
-        def limit(kind: str) -> float | None:
-            vals = [t.threshold if t.measure == "response_time" else t.limit for t in targets.targets
-                    if t.measure in ("response_time", "response_rate") and (not t.scope.kinds or kind in t.scope.kinds)]
-            return min(float(v) for v in vals if v) if any(vals) else None
-
         self.timeline = Timeline(self._emit, MaintenanceBook((), "UTC"), 3.0)
-        self.engine = IncidentEngine(store, self.clock, assets.get, IncidentsConfig(**settings), limit,
+        self.engine = IncidentEngine(store, self.clock, assets.get, IncidentsConfig(**settings), targets.response_limit,
                                      self._pending, "Asia/Shanghai")
         self.escalator = Escalator(self.engine, oncall, self._send, assets.get)
         for asset_id, info in assets.items():

@@ -298,23 +298,22 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
 def _security(store: Store, period: Period, inc_rows: list[Incident]) -> dict[str, Any]:
     """Baseline compliance per control point and per host (the hosts' latest results) and the security
     findings opened and closed in the period (security incidents)."""
-    from collections import defaultdict
-
-    from agent.baseline.catalog import CONTROLS, load_catalog
+    from agent.baseline.catalog import CONTROLS
+    from collector.security import security_catalog, tally
     from collector.store.models import BaselineResult
 
-    catalog = load_catalog()
-    per_control: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    per_host: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     with store.session() as session:
-        for row in session.scalars(select(BaselineResult)):
-            if row.status not in ("pass", "fail"):
-                continue
-            entry = catalog.get((row.policy, row.check_id)) or catalog.get(("", row.check_id))
-            control = entry["control"] if entry else "unknown"
-            k = 0 if row.status == "pass" else 1
-            per_control[control][k] += 1
-            per_host[row.asset_id][k] += 1
+        counts = tally(((r.asset_id, r.policy, r.check_id, r.status) for r in session.scalars(select(BaselineResult))),
+                       security_catalog())
+    per_control: dict[str, list[int]] = {}
+    per_host: dict[str, list[int]] = {}
+    for (asset, control), (p, f) in counts.items():
+        for key, book in ((control, per_control), (asset, per_host)):
+            total = book.setdefault(key, [0, 0])
+            total[0] += p
+            total[1] += f
+    per_control = {c: v for c, v in per_control.items() if sum(v)}
+    per_host = {a: v for a, v in per_host.items() if sum(v)}
     findings = [r for r in inc_rows if r.kind == "security"]
     return {
         "controls": [{"control": c, "zh": CONTROLS.get(c, {}).get("zh", c), "en": CONTROLS.get(c, {}).get("en", c),

@@ -88,6 +88,13 @@ class TargetTable(BaseModel):
     def floor(self, target: Target) -> float:
         return self.coverage_floor if target.coverage_floor is None else target.coverage_floor
 
+    def response_limit(self, kind: str) -> float | None:
+        """An incident's response deadline (seconds): the tightest response target covering its kind."""
+        limits = [t.threshold if t.measure == "response_time" else t.limit for t in self.targets
+                  if t.measure in ("response_time", "response_rate") and (not t.scope.kinds or kind in t.scope.kinds)]
+        found = [float(x) for x in limits if x]
+        return min(found) if found else None
+
     def get(self, target_id: str) -> Target:
         for t in self.targets:
             if t.id == target_id:
