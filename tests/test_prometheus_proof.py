@@ -84,7 +84,11 @@ assets:
                                    f'auth_log = "{auth_log}"\n'))
     prom = Prometheus([f"127.0.0.1:{c.port}"], sorted((ROOT / "rules" / "prometheus").glob("*.yml")))
     try:
-        # Logins and failures in the host's auth log, after the agent started reading it.
+        # Logins and failures in the host's auth log, after the agent started reading it: its first
+        # read starts at the end and records the position, so lines written earlier are never seen.
+        wait_for(lambda: "file" in json.loads((tmp_path / "spool" / "auth-state.json").read_text() or "{}")
+                 if (tmp_path / "spool" / "auth-state.json").exists() else False, 60,
+                 "the agent's first read of the auth log")
         stamp = time.strftime("%b %d %H:%M:%S")
         with auth_log.open("a") as log:
             log.write(f"{stamp} web-01 sshd[4242]: Failed password for root from 192.0.2.7 port 50022 ssh2\n"
@@ -105,9 +109,14 @@ assets:
                       "opsmon_incident_time_to_acknowledge_seconds_count",
                       "opsmon_incident_time_to_resolve_seconds_count", "opsmon_if_utilisation_ratio",
                       "hrProcessorLoad", "opsmon_host_auth_failures_total", "opsmon_compliance_ratio")
-            return all(prom.query(q)["data"]["result"] for q in needed)
+            missing[:] = [q for q in needed if not prom.query(q)["data"]["result"]]
+            return not missing
 
-        wait_for(ready, 60, "Prometheus to hold agent, SNMP, SLA and incident data")
+        missing: list[str] = []
+        try:
+            wait_for(ready, 90, "Prometheus to hold agent, SNMP, SLA and incident data")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; still empty: {missing}") from None
         time.sleep(3)
 
         empty, failed = [], []
