@@ -269,6 +269,24 @@ def test_unacknowledged_at_the_period_end(store: Store, now_after_end: timedelta
     assert t["hw"]["status"] == status
 
 
+
+# 17b
+@pytest.mark.parametrize("opened_before_end, figure", [
+    (timedelta(minutes=30), 3600.0),   # deadline 30 min after the end: the lower bound is the limit itself
+    (timedelta(hours=2), 7200.0),      # deadline passed 1 h before the end: the time elapsed at the end
+])
+def test_unacknowledged_miss_is_the_same_whenever_regenerated(store: Store, opened_before_end: timedelta,
+                                                              figure: float) -> None:
+    seed(store, [("s1", "server", S - timedelta(days=100), None)], [up_all("s1")],
+         [("INC-1", "s1", "hardware", E - opened_before_end, None)])
+    runs = [run(store, now=E + later) for later in (timedelta(hours=2), timedelta(days=40), timedelta(days=400))]
+    for t in runs:
+        assert (t["hw"]["value"], t["hw"]["status"], t["hw"]["pass"]) == (figure, "fail", False)
+        assert t["hw"]["worst"] == [{"incident": "INC-1", "asset": "s1", "kind": "hardware",
+                                     "response_seconds": figure, "acknowledged": False}]
+        assert (t["rate"]["value"], t["rate"]["detail"]["unacknowledged_misses"]) == (0.0, 1)
+    assert runs[0] == runs[1] == runs[2]
+
 # 18, 19
 def test_incidents_count_in_the_period_they_opened_and_by_kind(store: Store) -> None:
     seed(store, [("s1", "server", S - timedelta(days=100), None)], [up_all("s1")], [

@@ -241,6 +241,8 @@ METHOD: dict[str, list[tuple[str, str]]] = {
         ("Fault response", "Incidents count in the period they were opened in. Response time = acknowledged - "
                            "opened. Acknowledged exactly at the limit is within it. An incident still not "
                            "acknowledged after the limit is a miss; before that it is pending and not counted. "
+                           "A miss never acknowledged is shown with the time elapsed at the later of the "
+                           "period's end and its deadline, a lower bound that does not change on regeneration. "
                            "The response-time target takes the longest response; the response-rate target is "
                            "the share acknowledged within the limit, and holds when there is nothing to judge."),
         ("Counts and entered values", "Report deliveries are counted over the period, against the yearly "
@@ -264,7 +266,9 @@ METHOD: dict[str, list[tuple[str, str]]] = {
         ("停机预算", "目标还能承受多少停机时间而仍然达标:(正常时间 + R)− 指标值 ×(正常时间 + 故障时间 + R),R 为"
                      "本周期剩余时间乘以在用资产数(已结束的周期为 0)。预算为负表示已超出该数额。"),
         ("故障响应", "故障按其发生(开单)所在周期统计。响应用时 = 响应时间点 − 发生时间;恰好在时限时响应视为在时限内。"
-                     "超过时限仍未响应的计为未按时响应,未超过时限的暂不计入。响应时限目标取最长的响应用时;响应率"
+                     "超过时限仍未响应的计为未按时响应,未超过时限的暂不计入。"
+                     "始终未响应的故障,其用时按周期结束与响应时限两者中较晚的时刻计算(为下限值,重新生成报告时不变)。"
+                     "响应时限目标取最长的响应用时;响应率"
                      "目标为在时限内响应的比例,没有需要判定的故障时视为达标。"),
         ("次数与录入值", "报告交付次数按周期累计,年度指标按周期折算(每年 24 次即每季度 6 次)。满意度等在其他地方测得"
                          "的数值按周期手工录入,采用包含本周期的最小周期的录入值。"),

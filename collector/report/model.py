@@ -8,8 +8,9 @@ from arithmetic of our own. The store is read only for what the engine does not 
 names, incident rows and their trails, and maintenance windows.
 
 For a finished period the model depends on `now` only through `generated_at`, so regenerating a
-past period gives the same figures (one exception, inherited from the engine: an incident still
-unacknowledged is judged by the time elapsed until `now`).
+past period gives the same figures, with one unavoidable exception: an incident still pending at
+the period's end (unacknowledged, its deadline not passed) turns into a miss once its deadline
+passes unacknowledged. Its figure is then fixed (see collector.sla.responses).
 """
 from __future__ import annotations
 
@@ -277,7 +278,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
                             w["down_seconds"], incidents_per_asset.get(w["asset"], 0)) for w in doc["worst"]]
         categories.append(Category(doc, worst, trend[t.id]))
 
-    incidents = _incidents(store, inc_rows, table, infos, assets, now, tz)
+    incidents = _incidents(store, inc_rows, table, infos, assets, now, period.end, tz)
     windows = _windows(config, api_windows, period, tz)
     source = Source(
         database=safe_url(str(store.engine.url)),
@@ -326,7 +327,7 @@ def _security(store: Store, period: Period, inc_rows: list[Incident]) -> dict[st
 
 
 def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: dict[str, AssetInfo],
-               assets: dict[str, Any], now: datetime, tz: ZoneInfo) -> list[IncidentRow]:
+               assets: dict[str, Any], now: datetime, period_end: datetime, tz: ZoneInfo) -> list[IncidentRow]:
     """Each incident with the engine's judgement against every response target whose scope holds it."""
     from collector.incidents.read import breached
 
@@ -338,7 +339,7 @@ def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: di
         held = [i for i in times if (not t.scope.kinds or i.kind in t.scope.kinds)
                 and (in_scope(t, infos[i.asset_id]) if i.asset_id in infos else not asset_scoped)]
         limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
-        for j in judge(held, limit, now):
+        for j in judge(held, limit, now, period_end):
             if j.within is False:
                 missed.setdefault(j.incident.id, []).append(t.id)
     out = []

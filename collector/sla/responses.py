@@ -2,8 +2,11 @@
 
 response time = acknowledged - opened. An incident opened in the period is judged:
 - acknowledged (whenever): by its response time;
-- unacknowledged, with more than the limit elapsed by `now`: a miss (its response is
-  at least now - opened), which covers "still open past the limit at the period's end";
+- unacknowledged, with more than the limit elapsed by `now`: a miss. Its response time is
+  unknown but at least the time elapsed at the later of the period's end and its deadline
+  (opened + limit). That point, not `now`, is the figure: regenerating a past period must
+  not show a response time that grows with the day it was regenerated on. Being a miss, it
+  fails a response-time target even when that figure equals the limit;
 - unacknowledged and still within its limit: pending, not yet counted either way.
 """
 from __future__ import annotations
@@ -29,15 +32,19 @@ class Judged:
     acknowledged: bool
 
 
-def judge(incidents: list[IncidentTimes], limit: float, now: datetime) -> list[Judged]:
+def judge(incidents: list[IncidentTimes], limit: float, now: datetime, period_end: datetime) -> list[Judged]:
     out = []
     for inc in incidents:
         if inc.acknowledged is not None:
             seconds = max(0.0, (inc.acknowledged - inc.opened).total_seconds())
             out.append(Judged(inc, seconds, seconds <= limit, True))
+            continue
+        elapsed = max(0.0, (now - inc.opened).total_seconds())
+        if elapsed <= limit:
+            out.append(Judged(inc, elapsed, None, False))
         else:
-            elapsed = max(0.0, (now - inc.opened).total_seconds())
-            out.append(Judged(inc, elapsed, False if elapsed > limit else None, False))
+            at_least = max(limit, (period_end - inc.opened).total_seconds())
+            out.append(Judged(inc, at_least, False, False))
     return out
 
 
