@@ -183,13 +183,16 @@ class SecurityBook:
         host = self.latest.setdefault(asset_id, HostResults())
         if host.ran_at is not None and at < host.ran_at:
             return  # a replayed older run must not overwrite a newer one
-        rows = []
+        rows, changed = [], []
         for r in run.results:
             prev = host.checks.get(r.id)
             since = prev[2] if prev is not None and prev[0] == r.status else at
             host.checks[r.id] = (r.status, r.evidence, since)
             rows.append({"asset_id": asset_id, "check_id": r.id, "policy": run.policy, "status": r.status,
                          "evidence": r.evidence[:2000], "ran_at": at, "since": since})
+            if prev is None or prev[0] != r.status:
+                changed.append({"asset_id": asset_id, "check_id": r.id, "policy": run.policy, "status": r.status,
+                                "since": at})
             info = self.catalog(run.policy, r.id)
             if prev is not None and prev[0] == "pass" and r.status == "fail":
                 title = info.title_en if info else r.id
@@ -202,7 +205,7 @@ class SecurityBook:
             elif prev is not None and prev[0] == "fail" and r.status == "pass" and info is not None and info.incident:
                 self.finding(asset_id, r.id, False, at, "")
         host.policy, host.ran_at = run.policy, at
-        self.emit(Op("baseline", asset_id, (rows,)))
+        self.emit(Op("baseline", asset_id, (rows, changed)))
 
     def scores(self) -> list[dict[str, Any]]:
         """Per host and control point: passed, failed, and the share passed (None when nothing counted)."""

@@ -1,5 +1,5 @@
-"""The report's security section: compliance per control point and per host from the hosts' latest
-baseline results (computed by hand below), and the security findings opened and closed in the period."""
+"""The report's security section: compliance per control point and per host as the baseline stood at
+the period's end (computed by hand below), and the security findings opened and closed in the period."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,7 @@ from collector.report import build_report
 from collector.report.html import render_html
 from collector.sla.periods import parse_period
 from collector.store import Store
-from collector.store.models import BaselineResult, Incident
+from collector.store.models import BaselineChange, Incident
 from tests.conftest import utc, write_config
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -29,8 +29,8 @@ def test_security_section_figures(store: Store, tmp_path: Path) -> None:
     ]
     with store.session() as session:
         for asset, check, status in rows:
-            session.add(BaselineResult(asset_id=asset, check_id=check, policy="opsmon-debian", status=status,
-                                       evidence="", ran_at=t, since=t))
+            session.add(BaselineChange(asset_id=asset, check_id=check, policy="opsmon-debian", status=status,
+                                       since=t))
         session.add(Incident(id="INC-S1", asset_id="srv-2", kind="security", severity="critical", status="resolved",
                              opened_ts=utc(2026, 8, 2), resolved_ts=utc(2026, 8, 3), fingerprint="srv-2:sec:x"))
         session.add(Incident(id="INC-S2", asset_id="srv-1", kind="security", severity="major", status="open",
@@ -55,3 +55,28 @@ def test_security_section_figures(store: Store, tmp_path: Path) -> None:
     values = [[c.value for c in row] for row in ws.iter_rows()]
     access = next(r for r in values if r[1] == "access_control")
     assert access[2:5] == [2, 1, pytest.approx(2 / 3)]
+
+
+def test_security_section_is_as_of_the_period_end(store: Store, tmp_path: Path) -> None:
+    """srv-1's root-login check: fail from Jun 20, pass from Aug 10 (Q3), fail again from Oct 5 (Q4).
+    Q2 sees it failing, Q3 passing at its end, Q4 failing; changes after an end never reach back."""
+    from collector.config import load_config
+
+    config = load_config(write_config(tmp_path, "database:\n  path: opsmon.db\ntimezone: Asia/Shanghai\n"))
+    with store.session() as session:
+        for since, status in ((utc(2026, 6, 20), "fail"), (utc(2026, 8, 10), "pass"), (utc(2026, 10, 5), "fail")):
+            session.add(BaselineChange(asset_id="srv-1", check_id="ac.ssh-root-login", policy="opsmon-debian",
+                                       status=status, since=since))
+        # Another check first seen exactly at Q3's end (Oct 1 00:00 Shanghai = Sep 30 16:00Z): Q4's, not Q3's.
+        session.add(BaselineChange(asset_id="srv-1", check_id="ac.shadow-perms", policy="opsmon-debian",
+                                   status="pass", since=utc(2026, 9, 30, 16)))
+        session.commit()
+
+    def controls(period: str) -> dict[str, tuple[int, int]]:
+        sec = build_report(store, config, parse_period(period, "Asia/Shanghai"), "en", utc(2026, 12, 1)).security
+        return {c["control"]: (c["passed"], c["failed"]) for c in sec["controls"]}
+
+    assert controls("2026Q2") == {"access_control": (0, 1)}
+    assert controls("2026Q3") == {"access_control": (1, 0)}
+    assert controls("2026Q4") == {"access_control": (1, 1)}
+    assert controls("2026Q1") == {}

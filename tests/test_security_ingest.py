@@ -3,6 +3,7 @@ a check turning from pass to fail is an event and (where the policy says so) an 
 it passes again; FIM changes and brute-force sources are events; malformed parts are refused with a 4xx."""
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import httpx
@@ -70,3 +71,11 @@ def test_baseline_findings_scores_and_events(collector_factory) -> None:
     # A malformed security part is refused as a whole, with the key named.
     bad = post({"baseline": {"policy": "x", "ran_at": t0, "results": [{"id": "a", "status": "maybe"}]}})
     assert bad.status_code == 422 and "security.baseline.results.0.status" in bad.json()["detail"]
+    # The history behind the report's as-of-period compliance: one row per change, none for repeats
+    # or for the older run replayed late.
+    c.stop()
+    with sqlite3.connect(c.config.parent / "opsmon.db") as db:
+        history = db.execute("SELECT check_id, status FROM baseline_history ORDER BY id").fetchall()
+    assert history == [("ac.ssh-root-login", "pass"), ("ia.no-empty-passwords", "fail"), ("ac.shadow-perms", "pass"),
+                       ("ri.coredump-storage", "not_applicable"), ("ac.ssh-root-login", "fail"),
+                       ("ac.ssh-root-login", "pass")]

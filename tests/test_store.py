@@ -156,3 +156,41 @@ def test_a_lost_postgresql_lock_session_is_noticed(postgres_url: str) -> None:
     lock._conn = None
     store.close()
     other.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrade_to_0010_keeps_baseline_results_as_history(backend: str, tmp_path: Path, request) -> None:
+    """A collector upgraded with baseline results already stored starts their history from them."""
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'u.db'}"
+    else:  # a database of its own: the shared one is already at head
+        import psycopg
+
+        shared = request.getfixturevalue("postgres_url")
+        with psycopg.connect(shared, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS opsmon_upgrade")
+            conn.execute("CREATE DATABASE opsmon_upgrade")
+        url = shared.rsplit("/", 1)[0] + "/opsmon_upgrade"
+    store = open_store(url, migrate=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("collector.store") / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0009")
+    with store.engine.begin() as conn:
+        for check, status, since in (("ac.a", "pass", 1_780_000_000_000), ("ia.b", "fail", 1_780_000_100_000)):
+            conn.execute(text("INSERT INTO baseline_results (asset_id, check_id, policy, status, evidence, ran_at, "
+                              "since) VALUES ('srv-1', :c, 'opsmon-debian', :s, '', 1780000200000, :t)"),
+                         {"c": check, "s": status, "t": since})
+    store.migrate()
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT asset_id, check_id, policy, status, since FROM baseline_history "
+                                 "ORDER BY id")).all()
+    store.close()
+    assert [tuple(r) for r in rows] == [("srv-1", "ac.a", "opsmon-debian", "pass", 1_780_000_000_000),
+                                        ("srv-1", "ia.b", "opsmon-debian", "fail", 1_780_000_100_000)]

@@ -331,7 +331,8 @@ def _security(data: ReportData) -> str:
     sec = data.security or {}
     out = [f'<section id="security"><h2>{_e(t["s_security"])}</h2>',
            f'<p>{_e(t["findings_opened"])}: {sec.get("findings_opened", 0)}; '
-           f'{_e(t["findings_closed"])}: {sec.get("findings_closed", 0)}</p>']
+           f'{_e(t["findings_closed"])}: {sec.get("findings_closed", 0)}</p>',
+           f'<p class="muted">{_e(t["baseline_as_of"])}</p>']
     if not sec.get("controls"):
         out.append(f'<p class="muted">{_e(t["no_baseline"])}</p></section>')
         return "".join(out)

@@ -297,15 +297,20 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
 
 
 def _security(store: Store, period: Period, inc_rows: list[Incident]) -> dict[str, Any]:
-    """Baseline compliance per control point and per host (the hosts' latest results) and the security
-    findings opened and closed in the period (security incidents)."""
+    """Baseline compliance per control point and per host as it stood at the period's end (or now, for
+    a period still running), and the security findings opened and closed in the period."""
     from agent.baseline.catalog import CONTROLS
     from collector.security import security_catalog, tally
-    from collector.store.models import BaselineResult
+    from collector.store.models import BaselineChange
 
     with store.session() as session:
-        counts = tally(((r.asset_id, r.policy, r.check_id, r.status) for r in session.scalars(select(BaselineResult))),
-                       security_catalog())
+        # Each (host, check)'s last change before the end; ids grow with `since` per pair (older
+        # runs replayed late are refused), so the greatest id is the latest status.
+        last = (select(func.max(BaselineChange.id)).where(BaselineChange.since < period.end)
+                .group_by(BaselineChange.asset_id, BaselineChange.check_id))
+        rows = session.execute(select(BaselineChange.asset_id, BaselineChange.policy, BaselineChange.check_id,
+                                      BaselineChange.status).where(BaselineChange.id.in_(last))).all()
+        counts = tally(((r.asset_id, r.policy, r.check_id, r.status) for r in rows), security_catalog())
     per_control: dict[str, list[int]] = {}
     per_host: dict[str, list[int]] = {}
     for (asset, control), (p, f) in counts.items():

@@ -99,6 +99,23 @@ class BaselineResult(Base):
     since: Mapped[datetime] = mapped_column(UTCMillis)  # when the check last changed status
 
 
+class BaselineChange(Base):
+    """Append-only: a check's status on a host from `since` on (a row each time it changes).
+
+    Why: baseline_results holds only the latest state; a report of a past period must show
+    compliance as it stood at the period's end, and give the same figures when regenerated.
+    """
+
+    __tablename__ = "baseline_history"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    check_id: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(UTCMillis)
+    __table_args__ = (Index("ix_baseline_history_since", "since"),)
+
+
 class ConfigVersion(Base):
     """One distinct version of one named configuration ("running") of a network device.
 

@@ -25,6 +25,7 @@ from collector.store.db import Store
 from collector.store.models import (
     AgentStream,
     Asset,
+    BaselineChange,
     BaselineResult,
     Event,
     Heartbeat,
@@ -201,7 +202,9 @@ class StoreWriter:
                                    "name": name[:128], "severity": severity, "summary": summary,
                                    "details": details})
                 elif kind == "baseline":
-                    rows = args[0]
+                    rows, changed = args
+                    if changed:
+                        conn.execute(insert(BaselineChange), changed)
                     if rows:
                         upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(BaselineResult)
                         conn.execute(upsert.on_conflict_do_update(
