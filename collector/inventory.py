@@ -204,11 +204,20 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
         record(session, actor, "assets.remove", asset_id, {}, now)
 
 
-def list_assets(store: Store, include_removed: bool = False) -> list[Asset]:
+def list_assets(store: Store, include_removed: bool = False, category: str | None = None,
+                site: str | None = None, asset_id: str | None = None) -> list[Asset]:
+    """Assets by id; the filters are applied in the database (an API listing of thousands of assets
+    must not load them all to answer for one)."""
     with store.session() as session:
         q = select(Asset).order_by(Asset.id)
         if not include_removed:
             q = q.where(Asset.removed_at.is_(None))
+        if category is not None:
+            q = q.where(Asset.category == category)
+        if site is not None:
+            q = q.where(Asset.site == site)
+        if asset_id is not None:
+            q = q.where(Asset.id == asset_id)
         return list(session.scalars(q))
 
 

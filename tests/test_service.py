@@ -178,6 +178,14 @@ assets:
     assert r.status_code == 200
     assert "db2" not in c.states()
     assert c.get("/api/v1/assets/db2", viewer).json()["removed_at"] is not None  # history kept
+    # Listings: filtered in the database; removed assets only when asked; live state attached.
+    ids = lambda q: [a["id"] for a in c.get(f"/api/v1/assets{q}", viewer).json()]  # noqa: E731
+    assert ids("") == ["db", "sw1", "sw2"]
+    assert ids("?category=network") == ["sw1", "sw2"] and ids("?site=hotan") == ["db"]
+    assert ids("?category=server&include_removed=true") == ["db", "db2"]
+    assert ids("?category=server&site=nowhere") == []
+    db = c.get("/api/v1/assets", viewer).json()[0]
+    assert (db["site"], db["tags"], db["state"], db["removed_at"]) == ("hotan", ["db"], "up", None)
 
     assert c.get("/api/v1/assets/db/history?from=2026-01-01&to=2026-02-01", viewer).status_code == 422
     r = c.get("/api/v1/assets/db/history?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", viewer)
