@@ -153,6 +153,10 @@ class SnmpHub:
         compute_rates(state, poll)
         prev = state.last
         state.last = poll
+        absent = [a for a in poll.absent if a not in state.absent]
+        if absent:  # once per field and device: a device without some MIB is not news at every poll
+            state.absent.update(absent)
+            log.info("snmp device lacks profile fields", extra={"asset": state.asset_id, "fields": ", ".join(absent)})
         if static_due:
             state.static_at = now
         elif new_rows or (prev is not None and poll.uptime is not None and prev.uptime is not None

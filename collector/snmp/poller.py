@@ -56,6 +56,7 @@ class Poll:
     raw_counters: dict[tuple[str, str, str], int]  # (table, index, column) -> raw counter
     varbinds: int
     read_at: dict[tuple[str, str, str], float] = field(default_factory=dict)  # when each counter arrived
+    absent: list[str] = field(default_factory=list)  # fields the device lacks, e.g. "sysLocation (noSuchObject)"
 
 
 @dataclass
@@ -72,6 +73,7 @@ class DeviceState:
     faults: list[tuple[str, str, str]] = field(default_factory=list)  # (component, problem en, problem zh)
     discarded: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    absent: set[str] = field(default_factory=set)  # absent fields already logged
     duration: float = 0.0
     answered: bool = False
 
@@ -111,12 +113,14 @@ async def poll_device(client: SnmpClient, target: Target, state: DeviceState, st
     scalars: dict[str, Any] = {}
     varbinds = 0
     uptime: int | None = None
+    absent: list[str] = []
     for start in range(0, len(scalar_fields), GET_CHUNK):
         chunk = scalar_fields[start:start + GET_CHUNK]
         got = await client.get(target, [f.oid_tuple for f in chunk])
         varbinds += len(got)
         for f, (_oid, value) in zip(chunk, got, strict=False):
             if value is NO_SUCH_OBJECT or value is NO_SUCH_INSTANCE or not isinstance(value, int | bytes | tuple):
+                absent.append(f"{f.name} ({value!r})")
                 continue
             try:
                 scalars[f.name] = render(f, value)
@@ -150,7 +154,14 @@ async def poll_device(client: SnmpClient, target: Target, state: DeviceState, st
                 if col.type in COUNTERS and isinstance(value, int):
                     raw[(table.name, idx, col.name)] = value
                     read_at[(table.name, idx, col.name)] = stamps.get(col_oid, {}).get(index, at)
-    return Poll(at, uptime, scalars, rows, raw, varbinds, read_at)
+        # a table or column whose walk ended at once (noSuchObject, endOfMibView, the next subtree): no such data
+        for name in {t.name for t, _c in columns.values()}:
+            if not rows[name]:
+                absent.append(f"{name} (no rows)")
+            else:
+                absent.extend(f"{c.name} (no rows)" for c_oid, (t, c) in columns.items()
+                              if t.name == name and not walked.get(c_oid))
+    return Poll(at, uptime, scalars, rows, raw, varbinds, read_at, absent)
 
 
 def merge_static(state: DeviceState, poll: Poll, static_read: bool) -> bool:

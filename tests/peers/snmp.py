@@ -25,6 +25,12 @@ V3_USERS = {
     "opsha256": ("SHA-256", "auth-pass-sha256", "AES-256", "priv-pass-aes256", ("SHA256", "AES256")),
     "opsha512": ("SHA-512", "auth-pass-sha512", "AES-192", "priv-pass-aes192", ("SHA512", "AES192")),
 }
+# Users below authPriv: (auth protocol in net-snmp and opsmon, auth key), None for noAuthNoPriv. Each may only
+# read at its own level (`rouser NAME noauth|auth`), so an answer proves the level the client used.
+V3_LOWER_USERS: dict[str, tuple[str, str] | None] = {
+    "opsnone": None,
+    "opsauth": ("SHA", "auth-pass-nopriv"),
+}
 COMMUNITY = "opsmon-test-community"
 T = TypeVar("T")
 
@@ -63,6 +69,11 @@ def start_snmpd(extra: str = "", host: str = "127.0.0.1", port: int | None = Non
     lines = [f"rocommunity {COMMUNITY} 127.0.0.0/8", f"persistentDir {root}/persist", "dontLogTCPWrappersConnects yes"]
     for user, (auth, akey, priv, pkey, _names) in V3_USERS.items():
         lines += [f"createUser {user} {auth} {akey} {priv} {pkey}", f"rouser {user} priv"]
+    for user, auth_only in V3_LOWER_USERS.items():
+        if auth_only is None:
+            lines += [f"createUser {user}", f"rouser {user} noauth"]
+        else:
+            lines += [f"createUser {user} {auth_only[0]} {auth_only[1]}", f"rouser {user} auth"]
     (root / "snmpd.conf").write_text("\n".join(lines) + "\n" + extra)
     (root / "persist").mkdir()
     cmd = ["snmpd", "-f", "-Lf", str(root / "snmpd.log"), "-C", "-c", str(root / "snmpd.conf"),
@@ -110,6 +121,9 @@ def credentials_yaml(indent: str = "    ") -> str:
     for user, (_a, akey, _p, pkey, (aname, pname)) in V3_USERS.items():
         out.append(f"{indent}{user}: {{version: '3', user: {user}, auth_protocol: {aname}, auth_key: {akey}, "
                    f"priv_protocol: {pname}, priv_key: {pkey}}}")
+    for user, auth_only in V3_LOWER_USERS.items():
+        auth = f", auth_protocol: {auth_only[0]}, auth_key: {auth_only[1]}" if auth_only else ""
+        out.append(f"{indent}{user}: {{version: '3', user: {user}{auth}}}")
     return "\n".join(out)
 
 
