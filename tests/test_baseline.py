@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,15 +30,19 @@ POLICIES = ROOT / "rules" / "baseline"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hosts"
 ROOT_USER = os.geteuid() == 0
 
-# git keeps only the executable bit: the modes that matter are set when a tree is laid out
+# git keeps only the executable bit: the modes that matter (SUID bits too) are set when a tree is laid out
 MODES = {
     "debian-hardened": {"etc/shadow": 0o640, "etc/gshadow": 0o640, "etc/ssh/sshd_config": 0o600,
-                        "etc/sudoers": 0o440, "etc/crontab": 0o600, "home/alice": 0o750, "var/log/audit": 0o750},
+                        "etc/sudoers": 0o440, "etc/crontab": 0o600, "home/alice": 0o750, "var/log/audit": 0o750,
+                        "usr/bin/su": 0o4755, "usr/bin/passwd": 0o4755},
     "rhel-hardened": {"etc/shadow": 0o000, "etc/gshadow": 0o000, "etc/ssh/sshd_config": 0o600,
-                      "etc/sudoers": 0o440, "etc/crontab": 0o600, "home/alice": 0o750, "var/log/audit": 0o750},
+                      "etc/sudoers": 0o440, "etc/crontab": 0o600, "home/alice": 0o750, "var/log/audit": 0o750,
+                      "usr/bin/su": 0o4755, "usr/bin/passwd": 0o4755},
     "debian-weak": {"etc/passwd": 0o666, "etc/shadow": 0o644, "etc/gshadow": 0o640, "etc/ssh/sshd_config": 0o644,
-                    "etc/sudoers": 0o640, "etc/crontab": 0o644, "home/bob": 0o755, "usr/local/bin/tool": 0o777},
+                    "etc/sudoers": 0o640, "etc/crontab": 0o644, "home/bob": 0o755, "usr/local/bin/tool": 0o777,
+                    "usr/bin/su": 0o4755, "usr/bin/find": 0o4755},
 }
+SPOOL = "var/lib/opsmon-agent/spool"  # the agent's default spool dir: the trees carry its state files
 # what a real host would show for what files cannot: processes, sockets, command outputs
 HARDENED_SOCKETS = [("0.0.0.0", 22, "tcp"), ("::", 22, "tcp"), ("127.0.0.1", 25, "tcp"), ("127.0.0.53", 53, "udp")]
 WEAK_SOCKETS = [("0.0.0.0", 22, "tcp"), ("0.0.0.0", 23, "tcp"), ("0.0.0.0", 6379, "tcp"), ("127.0.0.1", 25, "tcp"),
@@ -46,12 +51,31 @@ HARDENED_COMMANDS: dict[tuple[str, ...], str | CmdResult] = {
     ("auditctl", "-s"): "enabled 2\nfailure 1\npid 612\nrate_limit 0\nbacklog_limit 8192\n",
     ("chronyc", "-n", "tracking"): "Reference ID    : C0A80001 (192.168.0.1)\nStratum         : 3\n"
                                    "Leap status     : Normal\n",
+    ("apt-get", "-s", "dist-upgrade"): "Reading package lists...\nBuilding dependency tree...\nCalculating upgrade...\n"
+                                       "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n",
+    # a changed config file and a changed document: neither is a system binary
+    ("dpkg", "--verify", "coreutils", "sudo"): "??5?????? c /etc/sudoers\n??5??????   /usr/share/doc/sudo/README\n",
+    ("dnf", "-C", "-q", "updateinfo", "list", "--security"): "",
+    ("rpm", "-Va", "--nodeps", "--noscripts", "--noconfig"): "S.5....T.  c /etc/ssh/sshd_config\n",
+    ("needs-restarting", "-r"): "No core libraries or services have been updated since boot-up.\n"
+                                "Reboot should not be necessary.\n",
 }
 WEAK_COMMANDS: dict[tuple[str, ...], str | CmdResult] = {
     ("auditctl", "-s"): CmdResult(127, "", "not found"),
     ("auditctl", "-l"): CmdResult(127, "", "not found"),
     ("timedatectl", "show", "-p", "NTPSynchronized", "--value"): "no\n",
+    ("apt-get", "-s", "dist-upgrade"): (
+        "Inst openssl [3.0.11-1~deb12u1] (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])\n"
+        "Inst libssl3 [3.0.11-1~deb12u1] (3.0.13-1~deb12u1 Debian:12.5/stable, Debian-Security:12/stable-security "
+        "[amd64]) []\n"
+        "Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable [all])\n"
+        "Conf openssl (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])\n"),
+    ("dpkg", "--verify", "coreutils"): "??5??????   /usr/bin/ls\nmissing     /usr/share/doc/coreutils/README\n",
 }
+# the guide's "report" items, required: the hardened trees then pass them and the weak tree fails them
+REQUIRED = {"require_secure_boot": True, "require_tpm": True, "require_ima": True, "require_swap_encrypted": True,
+            "encrypted_mounts": ["/srv"]}
+REPORT_CHECKS = {"tv.secure-boot", "tv.tpm", "tv.ima", "ri.swap-encrypted", "dc.encrypted-volumes"}
 
 
 def lay_out(name: str, dest: Path) -> Path:
@@ -75,18 +99,20 @@ def lay_out(name: str, dest: Path) -> Path:
 
 def fixture_host(name: str, tmp_path: Path) -> Host:
     root = lay_out(name, tmp_path)
+    spool = str(root / SPOOL)
     if name.endswith("hardened"):
         return Host(str(root), StubCommands(HARDENED_COMMANDS), processes={"auditd", "sshd", "clamd", "chronyd"},
-                    listeners=HARDENED_SOCKETS)
+                    listeners=HARDENED_SOCKETS, state_dir=spool)
     old = time.time() - 10 * 86400
     os.utime(root / "srv/backup/old.tar", (old, old))
-    return Host(str(root), StubCommands(WEAK_COMMANDS), processes={"sshd", "avahi-daemon"}, listeners=WEAK_SOCKETS)
+    return Host(str(root), StubCommands(WEAK_COMMANDS), processes={"sshd", "avahi-daemon"}, listeners=WEAK_SOCKETS,
+                state_dir=spool)
 
 
-def results(name: str, policy_file: str, tmp_path: Path) -> dict[str, dict[str, str]]:
+def results(name: str, policy_file: str, tmp_path: Path, **extra: Any) -> dict[str, dict[str, str]]:
     policy = load_policy(POLICIES / policy_file)
     host = fixture_host(name, tmp_path)
-    params: dict[str, Any] = {"backup_paths": ["/srv/backup"]}
+    params: dict[str, Any] = {"backup_paths": ["/srv/backup"], **extra}
     if not ROOT_USER and policy.params["shadow_mode_max"] == "0000":
         params["shadow_mode_max"] = "0400"
     return {r["id"]: r for r in run_policy(policy, host, params)}
@@ -128,7 +154,12 @@ def test_policy_loads_with_40_checks_covering_every_control_point(file: str) -> 
 def test_both_policies_share_check_ids_and_parameters() -> None:
     deb, rhel = (load_policy(POLICIES / f) for f in ("debian.toml", "rhel.toml"))
     assert set(deb.params) == set(rhel.params)
-    assert len({c.id for c in deb.checks} ^ {c.id for c in rhel.checks}) == 2  # reboot-pending vs rp-filter
+    assert (len(deb.checks), len(rhel.checks)) == (87, 88)
+    assert {c.id for c in deb.checks} ^ {c.id for c in rhel.checks} == {"ip.rp-filter"}  # RHEL only
+    required_by = {"tv.secure-boot": "${require_secure_boot}", "tv.tpm": "${require_tpm}", "tv.ima": "${require_ima}",
+                   "ri.swap-encrypted": "${require_swap_encrypted}"}  # dc.encrypted-volumes: encrypted_mounts
+    for c in (*deb.checks, *rhel.checks):  # the report items are evidence unless a parameter requires them
+        assert {r.enforce for r in c.rules} == ({required_by[c.id]} if c.id in required_by else {True}), c.id
 
 
 @pytest.mark.parametrize(("os_release", "policy_id"), [
@@ -200,8 +231,8 @@ def test_a_duplicate_check_id_and_bad_toml_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("tree", "file"), [("debian-hardened", "debian.toml"), ("rhel-hardened", "rhel.toml")])
 def test_hardened_host_passes_every_check(tmp_path: Path, tree: str, file: str) -> None:
-    got = results(tree, file, tmp_path)
-    assert len(got) >= 40
+    got = results(tree, file, tmp_path, **REQUIRED)
+    assert len(got) == (87 if tree == "debian-hardened" else 88)
     bad = {k: (r["status"], r["evidence"]) for k, r in got.items() if r["status"] != "pass"}
     assert bad == {}
     # the probes read the effective configuration: the sshd drop-in wins over the later main-file line
@@ -212,12 +243,44 @@ def test_hardened_host_passes_every_check(tmp_path: Path, tree: str, file: str) 
                                                      "unlock_time=900 (/etc/security/faillock.conf); want >= 600")
     assert got["ia.shell-timeout"]["evidence"] == "TMOUT=600 (/etc/profile.d/tmout.sh) readonly; want 1..600"
     assert "cups.service not enabled" in got["ip.unneeded-services"]["evidence"]  # enabled, but masked
+    assert got["ip.suid-new"]["evidence"] == "2 SUID/SGID files, none new since the baseline of 2024-03-01"
+    assert got["tv.secure-boot"]["evidence"] == "Secure Boot on (EFI variable SecureBoot = 1)"
+    assert got["tv.tpm"]["evidence"] == "TPM 2.0 present (/sys/class/tpm/tpm0)"
+    assert got["tv.ima"]["evidence"] == "IMA active: 1523 measurements (runtime_measurements_count)"
+    # LVM on LUKS: the mount's device-mapper stack reaches a CRYPT- device
+    assert got["dc.encrypted-volumes"]["evidence"] == "encrypted: /srv on /dev/mapper/vg0-srv (dm-crypt dm-0)"
+    assert got["ri.swap-encrypted"]["evidence"] == ("swap encrypted: /dev/dm-1 (partition, dm-crypt dm-1); "
+                                                    "/etc/crypttab swap: cryptswap")
     if tree == "rhel-hardened":  # authselect: /etc/pam.d/system-auth is a symlink into /etc/authselect
         assert got["ia.pwquality-enabled"]["evidence"].startswith("/etc/pam.d/system-auth: password ")
         assert got["au.time-sync"]["evidence"] == "chronyc: Leap status Normal, reference C0A80001 (192.168.0.1)"
+        assert got["ip.security-updates"]["evidence"] == ("no pending security update "
+                                                          "(dnf -C -q updateinfo list --security)")
+        assert got["ip.reboot-pending"]["evidence"] == ("needs-restarting -r: rc 0; running kernel "
+                                                        "5.14.0-427.13.1.el9_4.x86_64 is the newest")
+        assert got["tv.package-verify"]["evidence"] == "rpm verified all packages: no system binary modified"
+    else:
+        assert got["ip.security-updates"]["evidence"] == "no pending security update (apt-get -s dist-upgrade)"
+        assert got["ip.reboot-pending"]["evidence"] == ("no /run/reboot-required; running kernel 6.1.0-18-amd64 "
+                                                        "is the newest")
+        assert got["tv.package-verify"]["evidence"] == ("dpkg verified 2 packages: no system binary modified; "
+                                                        "1 other files changed")
 
 
-# every check of the weak host fails except these
+@pytest.mark.parametrize(("tree", "file"), [("debian-hardened", "debian.toml"), ("rhel-hardened", "rhel.toml")])
+def test_report_items_are_evidence_unless_required(tmp_path: Path, tree: str, file: str) -> None:
+    """The guide's "report" rows (Secure Boot, TPM, IMA, LUKS, swap) must not move the compliance score
+    unless the centre requires them: by default they are not applicable, with the evidence."""
+    got = results(tree, file, tmp_path)
+    assert {k for k, r in got.items() if r["status"] != "pass"} == REPORT_CHECKS
+    assert {got[k]["status"] for k in REPORT_CHECKS} == {"not_applicable"}
+    assert got["tv.secure-boot"]["evidence"] == ("not required by the policy: "
+                                                 "Secure Boot on (EFI variable SecureBoot = 1)")
+    assert got["dc.encrypted-volumes"]["evidence"] == ("no volumes required (encrypted_mounts); encrypted: "
+                                                       "/srv (dm-0); not encrypted: /")
+
+
+# every check of the weak host fails except these (with the report items required: see REQUIRED)
 WEAK_NOT_FAILING = {
     "ia.unique-names": "pass",         # duplicate UIDs, but no duplicate names
     "ia.pass-warn-age": "pass",        # PASS_WARN_AGE 7 is the default
@@ -227,12 +290,32 @@ WEAK_NOT_FAILING = {
 }
 
 
+WEAK_NEW_EVIDENCE = {  # the SUID state in the tree has su only; its updates state saw openssl on 2024-03-01
+    "ip.suid-new": "1 SUID/SGID file(s) not in the baseline of 2024-03-01: /usr/bin/find (4755)",
+    "ip.reboot-pending": ("reboot pending: /run/reboot-required present (linux-image-6.1.0-18-amd64); "
+                          "kernel 6.1.0-18-amd64 installed, 6.1.0-17-amd64 running"),
+    "tv.package-verify": "1 system binaries modified (digest): /usr/bin/ls; 1 missing",
+    "tv.secure-boot": "Secure Boot off (EFI variable SecureBoot = 0)",
+    "tv.tpm": "no TPM (/sys/class/tpm/tpm0 absent)",
+    "tv.ima": "IMA: only the boot_aggregate, no measurement policy loaded",
+    "dc.encrypted-volumes": "not encrypted: /srv on /dev/sda4",
+    "ri.swap-encrypted": "swap not encrypted: /dev/sda3 (partition)",
+}
+
+
 def test_weak_host_fails_exactly_the_expected_checks(tmp_path: Path) -> None:
-    got = results("debian-weak", "debian.toml", tmp_path)
+    got = results("debian-weak", "debian.toml", tmp_path, **REQUIRED)
     policy = load_policy(POLICIES / "debian.toml")
     assert {k: r["status"] for k, r in got.items() if r["status"] != "fail"} == WEAK_NOT_FAILING
-    assert len([r for r in got.values() if r["status"] == "fail"]) == len(policy.checks) - len(WEAK_NOT_FAILING)
+    assert len([r for r in got.values() if r["status"] == "fail"]) == len(policy.checks) - len(WEAK_NOT_FAILING) == 82
     ev = {k: r["evidence"] for k, r in got.items()}
+    assert {k: ev[k] for k in WEAK_NEW_EVIDENCE} == WEAK_NEW_EVIDENCE
+    assert re.fullmatch(r"1 of 2 pending security updates older than 30 d: openssl 3\.0\.11-1~deb12u1 -> "
+                        r"3\.0\.13-1~deb12u1 \d{3,} d", ev["ip.security-updates"]), ev["ip.security-updates"]
+    # by default the five report items are evidence only: 4 pass, 6 not applicable, 77 fail
+    default = results("debian-weak", "debian.toml", tmp_path / "default")
+    assert {k for k, r in default.items() if r["status"] == "not_applicable"} == REPORT_CHECKS | {"ri.coredump-storage"}
+    assert Counter(r["status"] for r in default.values()) == {"fail": 77, "pass": 4, "not_applicable": 6}
     assert ev["ia.uid0-only-root"] == "UID 0 besides root: toor"
     assert ev["ia.no-empty-passwords"] == "empty password: toor"
     assert ev["ia.unique-uids"] == "duplicate UID: 0(root,toor), 2002(bob,carol)"
@@ -278,18 +361,28 @@ def test_fixture_roots_run_no_command_and_see_no_process(tmp_path: Path) -> None
 
 # -- this machine -----------------------------------------------------------------------
 
-COMMAND_PROBES = {"command", "time_sync", "audit_rules", "service", "process", "listening"}
+COMMAND_PROBES = {"command", "time_sync", "audit_rules", "service", "process", "listening", "updates", "reboot",
+                  "package_verify", "secure_boot"}
 
 
-def test_debian_policy_on_this_machine_completes_in_time_without_file_errors() -> None:
+def test_debian_policy_on_this_machine_completes_in_time_without_file_errors(tmp_path: Path) -> None:
+    """The first run does everything (apt's simulation, dpkg --verify); the next one, as the agent's hourly
+    runs, takes the cached package results from the state directory and walks /usr once for two checks."""
     policies = load_policies(POLICIES)
     chosen = select_policy(policies, "/")
     if chosen is None or chosen.id != "opsmon-debian":
         pytest.skip("this machine is not Debian-like")
     t0 = time.monotonic()
-    got = run_policy(chosen, Host())
+    got = run_policy(chosen, Host(state_dir=str(tmp_path)))
     elapsed = time.monotonic() - t0
-    assert elapsed < 60, f"baseline took {elapsed:.1f}s"
+    assert elapsed < 120, f"baseline took {elapsed:.1f}s"
+    t0 = time.monotonic()
+    again = {r["id"]: r for r in run_policy(chosen, Host(state_dir=str(tmp_path)))}
+    elapsed = time.monotonic() - t0
+    assert elapsed < 30, f"the second baseline run took {elapsed:.1f}s"
+    verify = again["tv.package-verify"]
+    assert "verified 0 h ago" in verify["evidence"] or verify["status"] != "pass"  # dpkg --verify ran once
+    assert {r["id"]: r["status"] for r in got} == {k: r["status"] for k, r in again.items()}
     assert len(got) == len(chosen.checks)
     assert {r["status"] for r in got} <= {"pass", "fail", "not_applicable", "error"}
     for r in got:

@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent.baseline import state
+
 AUTH_LOGS = ("/var/log/auth.log", "/var/log/secure")
 MAX_READ = 16 << 20  # bytes per read; the rest waits for the next report
 MAX_LOGINS = 200
@@ -86,16 +88,10 @@ class AuthWatcher:
 
     # -- persistence ------------------------------------------------------------------
     def _load(self) -> dict[str, Any]:
-        try:
-            doc = json.loads(self.state_file.read_text())
-            return doc if isinstance(doc, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return state.load(self.state_file)
 
     def _save(self) -> None:
-        tmp = self.state_file.with_name(self.state_file.name + ".new")
-        tmp.write_text(json.dumps(self.state))
-        os.replace(tmp, self.state_file)
+        state.save(self.state_file, self.state)
 
     # -- reading ----------------------------------------------------------------------------
     def _path(self, p: str) -> str:

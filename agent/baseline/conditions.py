@@ -41,9 +41,20 @@ ALLOWED_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("auditctl", "-l"), ("auditctl", "-s"),
     ("getenforce",),
     ("journalctl",),                      # read the journal (authlog); no --vacuum/--rotate/--flush allowed
+    # package state (packages.py). apt-get -s only simulates; dnf -C never refreshes metadata; rpm -V
+    # with --noscripts runs no package's %verifyscript; needs-restarting -r only reports
+    ("apt-get", "-s", "dist-upgrade"),
+    ("dnf", "-C", "-q", "updateinfo", "list", "--security"),
+    ("dpkg", "--verify"),
+    ("rpm", "-V", "--nodeps", "--noscripts", "--noconfig"), ("rpm", "-Va", "--nodeps", "--noscripts", "--noconfig"),
+    ("needs-restarting", "-r"),
+    ("mokutil", "--sb-state"),            # trust.py, when the EFI variable cannot be read
 )
 JOURNAL_FORBIDDEN = ("--vacuum", "--rotate", "--flush", "--sync", "--relinquish", "--smart-relinquish",
                      "--setup-keys", "--update-catalog", "--new-id128")
+# Commands whose options are exactly those of their allowed prefix: what follows may only be names
+# (packages, files), never an option (rpm --pipe or --define, apt-get -o, dpkg --admindir...).
+CLOSED_OPTIONS = frozenset({"apt-get", "dnf", "dpkg", "rpm", "needs-restarting", "mokutil"})
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -53,7 +64,10 @@ def command_allowed(argv: list[str]) -> bool:
     name = os.path.basename(argv[0])
     if name == "journalctl" and any(a.startswith(JOURNAL_FORBIDDEN) for a in argv[1:]):
         return False
-    return any(tuple([name, *argv[1:len(p)]]) == p for p in ALLOWED_COMMANDS)
+    for p in ALLOWED_COMMANDS:
+        if tuple([name, *argv[1:len(p)]]) == p:
+            return name not in CLOSED_OPTIONS or not any(a.startswith("-") for a in argv[len(p):])
+    return False
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,7 @@ class Host:
     processes: set[str] | None = None  # process names; None: psutil on a real host, unknown under a fixture
     listeners: list[tuple[str, int, str]] | None = None  # (ip, port, tcp|udp)
     now: float = field(default_factory=time.time)
+    state_dir: str | None = None  # the agent's spool dir: first-seen inventories, cached weekly results
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -163,8 +178,12 @@ class Host:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 
-    def run(self, argv: list[str]) -> CmdResult:
-        return self.commands.run(argv)
+    def run(self, argv: list[str], timeout: float | None = None) -> CmdResult:
+        return self.commands.run(argv, timeout)
+
+    def state_file(self, name: str) -> Path | None:
+        """Where a stateful probe keeps what it must remember between runs; None: nowhere (each run is a first)."""
+        return Path(self.state_dir) / name if self.state_dir else None
 
     def process_names(self) -> set[str] | None:
         if self.processes is not None:
@@ -459,6 +478,8 @@ PROBE_FUNCS: dict[str, Probe] = {}
 
 def probe(name: str) -> Callable[[Probe], Probe]:
     def deco(fn: Probe) -> Probe:
+        if name in PROBE_FUNCS:
+            raise ValueError(f"probe {name!r} registered twice")
         PROBE_FUNCS[name] = fn
         return fn
     return deco
@@ -796,54 +817,6 @@ def _listening(host: Host, a: dict[str, Any]) -> tuple[str, str]:
         (PASS, f"none of {len(ports)} high-risk ports listening beyond loopback")
 
 
-@probe("world_writable")
-def _world_writable(host: Host, a: dict[str, Any]) -> tuple[str, str]:
-    """World-writable files, and world-writable directories without the sticky bit, under the paths.
-
-    Symlinks are not followed, other filesystems (/proc, NFS) not entered, and the scan stops at
-    `budget_s` seconds or `max_entries` entries (then the result says it was partial).
-    """
-    budget, limit = float(a.get("budget_s", 20)), int(a.get("max_entries", 500_000))
-    deadline, seen, found, partial = time.monotonic() + budget, 0, [], False
-    for top in a["paths"]:
-        start = host.path(top)
-        try:
-            dev = start.lstat().st_dev
-        except OSError:
-            continue
-        stack = [str(start)]
-        while stack and not partial:
-            d = stack.pop()
-            try:
-                it = os.scandir(d)
-            except OSError:
-                continue
-            with it:
-                for e in it:
-                    seen += 1
-                    if seen % 2000 == 0 and (time.monotonic() > deadline or seen > limit):
-                        partial = True
-                        break
-                    try:
-                        st = e.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if stat.S_ISLNK(st.st_mode):
-                        continue
-                    if stat.S_ISDIR(st.st_mode):
-                        if st.st_dev != dev:
-                            continue
-                        if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-                            found.append(host.rel(Path(e.path)) + "/")
-                        stack.append(e.path)
-                    elif stat.S_ISREG(st.st_mode) and st.st_mode & stat.S_IWOTH:
-                        found.append(host.rel(Path(e.path)))
-    note = f" (partial: stopped after {seen} entries)" if partial else f" ({seen} entries)"
-    if found:
-        return FAIL, f"{len(found)} world-writable: {', '.join(found[:5])}" + note
-    return (ERROR if partial and not seen else PASS), f"none in {', '.join(a['paths'])}" + note
-
-
 @probe("command")
 def _command(host: Host, a: dict[str, Any]) -> tuple[str, str]:
     out = host.run(list(a["argv"]))
@@ -1016,6 +989,8 @@ def run_rule(host: Host, rule: Rule, params: dict[str, Any]) -> tuple[str, str]:
     if rule.negate and status in (PASS, FAIL):
         status = FAIL if status == PASS else PASS
         evidence = f"not: {evidence}"
+    if status in (PASS, FAIL) and resolve(rule.enforce, params) is False:  # a "report" item: evidence only
+        return NA, f"not required by the policy: {evidence}"[:EVIDENCE_MAX]
     return status, evidence
 
 
@@ -1055,3 +1030,8 @@ def run_policy(policy: Policy, host: Host | None = None, params: dict[str, Any] 
     merged = {**policy.params, **(params or {})}
     wanted = set(only) if only is not None else None
     return [run_check(host, c, merged) for c in policy.checks if wanted is None or c.id in wanted]
+
+
+# Probes kept in their own modules register themselves in PROBE_FUNCS when imported; they import
+# this module, so they are imported last, once everything they use exists.
+from agent.baseline import filescan, packages, trust  # noqa: E402,F401

@@ -13,12 +13,13 @@ are tracked by size and times only; at most `max_files` entries per scan.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import time
 from pathlib import Path
 from typing import Any
+
+from agent.baseline import state
 
 DEFAULT_PATHS = (
     "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d",
@@ -54,17 +55,11 @@ class Fim:
         self.state: dict[str, dict[str, list[Any]]] = self._load()
 
     def _load(self) -> dict[str, dict[str, list[Any]]]:
-        try:
-            doc = json.loads(self.state_file.read_text())
-            return {k: v for k, v in doc.get("roots", {}).items() if isinstance(v, dict)}
-        except (OSError, ValueError, AttributeError):
-            return {}
+        roots = state.load(self.state_file).get("roots")
+        return {k: v for k, v in roots.items() if isinstance(v, dict)} if isinstance(roots, dict) else {}
 
     def _save(self) -> None:
-        tmp = self.state_file.with_name(self.state_file.name + ".new")
-        tmp.write_text(json.dumps({"version": 1, "roots": self.state}, separators=(",", ":")))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.state_file)
+        state.save(self.state_file, {"version": 1, "roots": self.state})
 
     def _host(self, p: str) -> str:
         return p if self.root == "/" else "/" + os.path.relpath(p, self.root).lstrip("/")

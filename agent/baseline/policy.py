@@ -26,6 +26,7 @@ CONTROLS: dict[str, dict[str, str]] = {
     "security_audit": {"mlps": "8.1.4.3", "zh": "安全审计", "en": "Security audit"},
     "intrusion_prevention": {"mlps": "8.1.4.4", "zh": "入侵防范", "en": "Intrusion prevention"},
     "malicious_code_prevention": {"mlps": "8.1.4.5", "zh": "恶意代码防范", "en": "Malicious code prevention"},
+    "trusted_verification": {"mlps": "8.1.4.6", "zh": "可信验证", "en": "Trusted verification"},
     "data_integrity": {"mlps": "8.1.4.7", "zh": "数据完整性", "en": "Data integrity"},
     "data_confidentiality": {"mlps": "8.1.4.8", "zh": "数据保密性", "en": "Data confidentiality"},
     "backup_recovery": {"mlps": "8.1.4.9", "zh": "数据备份恢复", "en": "Data backup and recovery"},
@@ -64,7 +65,17 @@ PROBES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "cmdline": (frozenset({"pattern"}), frozenset({"expect"})),
     "mount": (frozenset({"mountpoint", "options"}), frozenset({"missing"})),
     "history": (frozenset({"pattern"}), frozenset({"paths"})),
+    "setid": (frozenset({"paths"}), frozenset({"allowed", "evidence_max", "budget_s"})),
+    "updates": (frozenset({"manager", "max_age_d"}), frozenset({"origin", "lists", "inputs", "timeout_s"})),
+    "reboot": (frozenset(), frozenset({"files", "needs_restarting"})),
+    "package_verify": (frozenset({"manager", "paths"}), frozenset({"packages", "interval_h", "timeout_s"})),
+    "secure_boot": (frozenset(), frozenset()),
+    "tpm": (frozenset(), frozenset()),
+    "ima": (frozenset(), frozenset()),
+    "encrypted_mounts": (frozenset({"mountpoints"}), frozenset()),
+    "swap": (frozenset(), frozenset()),
 }
+MANAGERS = {"updates": ("apt", "dnf"), "package_verify": ("dpkg", "rpm")}
 SHADOW_CHECKS = ("no_empty_password", "max_days", "min_days", "strong_hash")
 PASSWD_CHECKS = ("uid0_only_root", "unique_uids", "unique_names", "shadowed", "system_nologin")
 
@@ -81,6 +92,7 @@ class Rule:
     probe: str
     args: dict[str, Any]  # parameters still as written: `${name}` is resolved at run time
     negate: bool = False
+    enforce: bool | str = True  # false (or a false ${param}): pass/fail become not_applicable, evidence kept
 
 
 @dataclass(frozen=True)
@@ -149,7 +161,7 @@ def _rule(file: str, check: str, i: int, raw: Any, params: dict[str, Any]) -> Ru
     if probe not in PROBES:
         raise PolicyError(file, check, f"{where}.probe", f"unknown probe {probe!r}; one of {', '.join(PROBES)}")
     required, optional = PROBES[probe]
-    args = {k: v for k, v in raw.items() if k not in ("probe", "negate")}
+    args = {k: v for k, v in raw.items() if k not in ("probe", "negate", "enforce")}
     for key in required - set(args):
         raise PolicyError(file, check, f"{where}.{key}", f"required by probe {probe}")
     for key in set(args) - required - optional:
@@ -180,10 +192,16 @@ def _rule(file: str, check: str, i: int, raw: Any, params: dict[str, Any]) -> Ru
                                                             "agent allows (conditions.ALLOWED_COMMANDS)")
     if probe == "listening" and args["mode"] not in ("allow", "forbid"):
         raise PolicyError(file, check, f"{where}.mode", "allow (only these ports) or forbid (none of these ports)")
+    if probe in MANAGERS and args["manager"] not in MANAGERS[probe]:
+        raise PolicyError(file, check, f"{where}.manager", f"one of {', '.join(MANAGERS[probe])}")
     negate = raw.get("negate", False)
     if not isinstance(negate, bool):
         raise PolicyError(file, check, f"{where}.negate", "expected true or false")
-    return Rule(probe, args, negate)
+    enforce = raw.get("enforce", True)
+    ref = PARAM.fullmatch(enforce) if isinstance(enforce, str) else None
+    if not isinstance(enforce, bool) and not (ref and isinstance(params.get(ref.group(1)), bool)):
+        raise PolicyError(file, check, f"{where}.enforce", "expected true, false or ${name} of a boolean parameter")
+    return Rule(probe, args, negate, enforce)
 
 
 def _check(file: str, raw: Any, i: int, params: dict[str, Any]) -> Check:
