@@ -6,7 +6,10 @@ host per control point (passed / (passed + failed); not-applicable and errors ar
 counted), and turns changes into evidence:
 
 - a check that turns from pass to fail is a `security` finding: an event, and an
-  incident when its policy says so; it is resolved when the check passes again;
+  incident when its policy says so; it is resolved when the check passes again.
+  "Turns" compares with the last pass or fail: a run that could not decide (error,
+  e.g. a timed-out command) or a not-applicable one in between neither opens nor
+  resolves anything, and does not hide the next real change;
 - a file integrity change is an event (`fim`), a brute-force source an event (`auth`);
 - failed and successful logins are counted for /metrics.
 
@@ -21,14 +24,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from collector.store import Store
-from collector.store.models import BaselineResult
+from collector.store.models import BaselineChange, BaselineResult
 from collector.timeline import Op
 
 log = logging.getLogger(__name__)
 Status = Literal["pass", "fail", "not_applicable", "error"]
+DECIDED = ("pass", "fail")
 
 
 class _Strict(BaseModel):
@@ -103,6 +107,7 @@ class HostResults:
     policy: str = ""
     ran_at: datetime | None = None
     checks: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)  # id -> (status, evidence, since)
+    decided: dict[str, str] = field(default_factory=dict)  # id -> the last "pass" or "fail"
 
 
 def tally(results: Iterable[tuple[str, str, str, str]], catalog: Callable[[str, str], CheckInfo | None],
@@ -155,6 +160,13 @@ class SecurityBook:
                 host.checks[row.check_id] = (row.status, row.evidence, row.since)
                 if host.ran_at is None or row.ran_at > host.ran_at:
                     host.ran_at = row.ran_at
+            last = (select(func.max(BaselineChange.id)).where(BaselineChange.status.in_(DECIDED))
+                    .group_by(BaselineChange.asset_id, BaselineChange.check_id))
+            for asset_id, check_id, status in session.execute(
+                    select(BaselineChange.asset_id, BaselineChange.check_id, BaselineChange.status)
+                    .where(BaselineChange.id.in_(last))):
+                if asset_id in self.latest:
+                    self.latest[asset_id].decided[check_id] = status
 
     def accept(self, asset_id: str, security: SecurityIn, offset: float, ts: datetime) -> None:
         """One report's security part (ts: the report's corrected time); times are the agent's, corrected
@@ -193,8 +205,12 @@ class SecurityBook:
             if prev is None or prev[0] != r.status:
                 changed.append({"asset_id": asset_id, "check_id": r.id, "policy": run.policy, "status": r.status,
                                 "since": at})
+            if r.status not in DECIDED:
+                continue
+            before = host.decided.get(r.id)
+            host.decided[r.id] = r.status
             info = self.catalog(run.policy, r.id)
-            if prev is not None and prev[0] == "pass" and r.status == "fail":
+            if before == "pass" and r.status == "fail":
                 title = info.title_en if info else r.id
                 self.emit(Op("event", asset_id, (at, "agent", "security", r.id, info.severity if info else "major",
                                                  f"baseline check failed: {title}",
@@ -202,7 +218,7 @@ class SecurityBook:
                                                   "control": info.control if info else ""})))
                 if info is not None and info.incident:
                     self.finding(asset_id, r.id, True, at, f"{title}: {r.evidence}"[:500])
-            elif prev is not None and prev[0] == "fail" and r.status == "pass" and info is not None and info.incident:
+            elif before == "fail" and r.status == "pass" and info is not None and info.incident:
                 self.finding(asset_id, r.id, False, at, "")
         host.policy, host.ran_at = run.policy, at
         self.emit(Op("baseline", asset_id, (rows, changed)))

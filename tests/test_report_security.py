@@ -11,7 +11,7 @@ from collector.report import build_report
 from collector.report.html import render_html
 from collector.sla.periods import parse_period
 from collector.store import Store
-from collector.store.models import BaselineChange, Incident
+from collector.store.models import BaselineChange
 from tests.conftest import utc, write_config
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -27,14 +27,21 @@ def test_security_section_figures(store: Store, tmp_path: Path) -> None:
         ("srv-1", "ia.no-empty-passwords", "fail"), ("srv-2", "ac.ssh-root-login", "fail"),
         ("srv-2", "ia.no-empty-passwords", "pass"), ("srv-2", "ri.coredump-storage", "not_applicable"),
     ]
+    earlier = [  # before the rows above, oldest first: the findings' history
+        ("srv-2", "ac.ssh-root-login", "pass", utc(2026, 6, 1)),        # fails on Aug 1: opened in Q3
+        ("srv-1", "ia.no-empty-passwords", "pass", utc(2026, 7, 5)),
+        ("srv-1", "ia.no-empty-passwords", "fail", utc(2026, 7, 10)),   # opened
+        ("srv-1", "ia.no-empty-passwords", "error", utc(2026, 7, 11)),  # undecided: changes nothing
+        ("srv-1", "ia.no-empty-passwords", "pass", utc(2026, 7, 20)),   # resolved
+        ("srv-1", "ac.shadow-perms", "fail", utc(2026, 6, 10)),         # failing before Q3, passes Aug 1:
+    ]                                                                    # resolved, but not opened in Q3
     with store.session() as session:
-        for asset, check, status in rows:
+        for asset, check, status, since in earlier:
+            session.add(BaselineChange(asset_id=asset, check_id=check, policy="opsmon-debian", status=status,
+                                       since=since))
+        for asset, check, status in rows:  # srv-1's empty-password check fails again on Aug 1: opened
             session.add(BaselineChange(asset_id=asset, check_id=check, policy="opsmon-debian", status=status,
                                        since=t))
-        session.add(Incident(id="INC-S1", asset_id="srv-2", kind="security", severity="critical", status="resolved",
-                             opened_ts=utc(2026, 8, 2), resolved_ts=utc(2026, 8, 3), fingerprint="srv-2:sec:x"))
-        session.add(Incident(id="INC-S2", asset_id="srv-1", kind="security", severity="major", status="open",
-                             opened_ts=utc(2026, 9, 2), fingerprint="srv-1:sec:y"))
         session.commit()
     data = build_report(store, config, parse_period("2026Q3", "Asia/Shanghai"), "en", utc(2026, 10, 2))
     sec = data.security
@@ -42,7 +49,7 @@ def test_security_section_figures(store: Store, tmp_path: Path) -> None:
     assert controls == {"access_control": (2, 1, 2 / 3), "identity_authentication": (1, 1, 0.5)}
     hosts = [(h["asset"], h["passed"], h["failed"]) for h in sec["hosts"]]
     assert hosts == [("srv-2", 1, 1), ("srv-1", 2, 1)]  # lowest compliance first
-    assert (sec["findings_opened"], sec["findings_closed"]) == (2, 1)
+    assert (sec["findings_opened"], sec["findings_closed"]) == (3, 1)
     html = render_html(data, draw_charts=False)
     assert "6. Security compliance" in html and "66.7%" in html and "50.0%" in html
     zh = render_html(build_report(store, config, parse_period("2026Q3", "Asia/Shanghai"), "zh", utc(2026, 10, 2)),

@@ -42,7 +42,7 @@ _EXTRA: dict[str, dict[str, str]] = {
         "passed": "Passed",
         "failed": "Failed",
         "compliance": "Compliance",
-        "findings_opened": "Security findings opened in the period",
+        "findings_opened": "Baseline findings opened in the period (a check turning from pass to fail)",
         "findings_closed": "of which resolved in the period",
         "no_baseline": "No host had reported baseline results by the end of the period.",
         "baseline_as_of": "Each host's baseline results as they stood at the end of the period (for a period "
@@ -136,7 +136,7 @@ _EXTRA: dict[str, dict[str, str]] = {
         "passed": "通过",
         "failed": "未通过",
         "compliance": "合规率",
-        "findings_opened": "本期新增安全事件",
+        "findings_opened": "本期新增基线问题(检查项由通过变为未通过)",
         "findings_closed": "其中本期已解决",
         "no_baseline": "截至本周期结束尚无主机上报基线检查结果。",
         "baseline_as_of": "各主机基线检查结果为本周期结束时的状态(周期尚未结束时为最新状态)。",

@@ -293,10 +293,10 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         targets=docs, coverage_floors={t.id: table.floor(t) for t in table.targets},
         categories=categories, link_target=link.id if link else None, sites=sites,
         incidents=incidents, windows=windows, trend_kind=trend_kind,
-        security=_security(store, period, inc_rows))
+        security=_security(store, period))
 
 
-def _security(store: Store, period: Period, inc_rows: list[Incident]) -> dict[str, Any]:
+def _security(store: Store, period: Period) -> dict[str, Any]:
     """Baseline compliance per control point and per host as it stood at the period's end (or now, for
     a period still running), and the security findings opened and closed in the period."""
     from agent.baseline.catalog import CONTROLS
@@ -320,15 +320,44 @@ def _security(store: Store, period: Period, inc_rows: list[Incident]) -> dict[st
             total[1] += f
     per_control = {c: v for c, v in per_control.items() if sum(v)}
     per_host = {a: v for a, v in per_host.items() if sum(v)}
-    findings = [r for r in inc_rows if r.kind == "security"]
+    opened, closed = _findings(store, period)
     return {
         "controls": [{"control": c, "zh": CONTROLS.get(c, {}).get("zh", c), "en": CONTROLS.get(c, {}).get("en", c),
                       "passed": p, "failed": f, "score": p / (p + f)} for c, (p, f) in sorted(per_control.items())],
         "hosts": [{"asset": a, "passed": p, "failed": f, "score": p / (p + f)}
                   for a, (p, f) in sorted(per_host.items(), key=lambda kv: (kv[1][0] / sum(kv[1]), kv[0]))],
-        "findings_opened": len(findings),
-        "findings_closed": sum(1 for r in findings if r.resolved_ts is not None and r.resolved_ts < period.end),
+        "findings_opened": opened,
+        "findings_closed": closed,
     }
+
+
+def _findings(store: Store, period: Period) -> tuple[int, int]:
+    """(findings opened in the period, of which resolved in it). A finding is a check turning from pass
+    to fail, resolved when it passes again; as collector.security judges it, an error or not-applicable
+    run in between changes nothing. Every check counts, not only those whose policy opens an incident."""
+    from collector.security import DECIDED
+    from collector.store.models import BaselineChange
+
+    with store.session() as session:
+        rows = session.execute(select(BaselineChange.asset_id, BaselineChange.check_id, BaselineChange.status,
+                                      BaselineChange.since)
+                               .where(BaselineChange.status.in_(DECIDED), BaselineChange.since < period.end)
+                               .order_by(BaselineChange.asset_id, BaselineChange.check_id, BaselineChange.id)).all()
+    opened = closed = 0
+    before: tuple[str, str, str] | None = None
+    open_since_start = False
+    for asset, check, status, since in rows:
+        same = before is not None and before[:2] == (asset, check)
+        if same and before[2] == "pass" and status == "fail" and since >= period.start:
+            opened += 1
+            open_since_start = True
+        elif same and before[2] == "fail" and status == "pass" and open_since_start:
+            closed += 1
+            open_since_start = False
+        elif not same:
+            open_since_start = False
+        before = (asset, check, status)
+    return opened, closed
 
 
 def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: dict[str, AssetInfo],
