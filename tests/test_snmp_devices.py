@@ -16,7 +16,7 @@ from collector.config.schema import SnmpConfig
 from collector.snmp.hub import SnmpHub
 from collector.states import UP
 from collector.timeline import Op
-from tests.peers.snmp import Recording, Snmpsim, start_snmpsim, stop_snmpsim, switch_recording
+from tests.peers.snmp import WRAP_RATE, Recording, Snmpsim, start_snmpsim, stop_snmpsim, switch_recording
 
 RATE_TOLERANCE = 0.07
 
@@ -25,6 +25,11 @@ def printer() -> Recording:
     r = Recording().system("printer-3f", "1.3.6.1.4.1.11.2.3.9.1")
     r.put("1.3.6.1.2.1.25.3.2.1.2.1", 6, "1.3.6.1.2.1.25.3.1.5").put("1.3.6.1.2.1.25.3.2.1.3.1", 4, "LaserJet 4250")
     r.put("1.3.6.1.2.1.25.3.2.1.5.1", 2, 3)  # hrDeviceStatus warning: not a fault by itself
+    # hrDeviceStatus down(5): on a disk a hardware fault, on a network interface not (ifOperStatus's business)
+    r.put("1.3.6.1.2.1.25.3.2.1.2.2", 6, "1.3.6.1.2.1.25.3.1.6").put("1.3.6.1.2.1.25.3.2.1.3.2", 4, "Internal HDD")
+    r.put("1.3.6.1.2.1.25.3.2.1.5.2", 2, 5)
+    r.put("1.3.6.1.2.1.25.3.2.1.2.3", 6, "1.3.6.1.2.1.25.3.1.4").put("1.3.6.1.2.1.25.3.2.1.3.3", 4, "JetDirect eth0")
+    r.put("1.3.6.1.2.1.25.3.2.1.5.3", 2, 5)
     r.put("1.3.6.1.2.1.25.3.5.1.1.1", 2, 3)  # hrPrinterStatus idle
     r.put("1.3.6.1.2.1.25.3.5.1.2.1", "4x", "04")  # hrPrinterDetectedErrorState: bit 5 = jammed
     r.put("1.3.6.1.2.1.43.11.1.1.6.1.1", 4, "Black Toner").put("1.3.6.1.2.1.43.11.1.1.8.1.1", 2, 100)
@@ -82,12 +87,18 @@ def test_printer_profile_detected_and_its_faults_observed(sim: Snmpsim, hub) -> 
     assert state.last.tables["prt_supply"]["1.1"] == {
         "prtMarkerSuppliesDescription": "Black Toner", "prtMarkerSuppliesMaxCapacity": 100,
         "prtMarkerSuppliesLevel": 5}
+    devices = state.last.tables["hr_device"]
+    assert {i: (r["hrDeviceDescr"], r["hrDeviceStatus"]) for i, r in devices.items()} == {
+        "1": ("LaserJet 4250", 3), "2": ("Internal HDD", 5), "3": ("JetDirect eth0", 5)}
+    assert devices["3"]["hrDeviceType"] == "1.3.6.1.2.1.25.3.1.4"  # hrDeviceNetwork
     assert hardware(ops, "printer") == {
         "hw:printer 1": "paper jam",
         "hw:printer alert 1.1": "critical alert: Paper jam in tray 2",
-    }  # the warning alert and hrDeviceStatus warning are not hardware faults
+        "hw:Internal HDD": "device reports status down (hrDeviceStatus)",
+    }  # not faults: the warning alert, hrDeviceStatus warning, and the network interface whose status is down
     zh = {c: z for c, _e, z in state.faults}
     assert zh["printer 1"] == "卡纸"
+    assert zh["Internal HDD"] == "设备状态为故障（hrDeviceStatus）"
 
 
 def test_ups_alarms_and_battery(sim: Snmpsim, hub) -> None:
@@ -105,7 +116,7 @@ def test_ups_alarms_and_battery(sim: Snmpsim, hub) -> None:
 
 def test_48_port_switch_rates_equal_the_simulated_rates(sim: Snmpsim, hub) -> None:
     assert poll(hub, sim, "sw48", profiles=("system", "interfaces")).status == UP
-    time.sleep(3)
+    time.sleep(5)  # rates are dated by each answer's arrival: 7 % of 5 s leaves 0.35 s for a slow machine's jitter
     assert poll(hub, sim, "sw48", profiles=("system", "interfaces")).status == UP
     h, _ops, _ = hub
     state = h.devices["sw48"]
@@ -123,23 +134,29 @@ def test_48_port_switch_rates_equal_the_simulated_rates(sim: Snmpsim, hub) -> No
 
 
 def test_32_bit_counter_wrapping_between_polls_gives_the_true_rate(sim: Snmpsim, hub) -> None:
-    """Port 1 of the old switch moves 1 GB/s on a 32-bit counter: it wraps every 4.29 s. Four polls
-    1.5 s apart span a wrap for sure, and each interval holds at most one. Every rate must be the
-    true 8 Gbit/s: none negative, none absurd, none missing."""
+    """Port 1 of the old switch moves 500 MB/s on a 32-bit counter: it wraps every 2^32 / 5e8 = 8.59 s.
+    Five polls started 2.5 s apart span 10 s, so a wrap for sure; an interval holds two wraps only if a
+    poll starts more than 6 s late (polls are scheduled from the first, so slow polls do not add up).
+    Every rate must be the true 4 Gbit/s: none negative, none absurd, none missing."""
     seen: list[float] = []
     raw: list[int] = []
+    read: list[float] = []
     h, _ops, _ = hub
-    for n in range(4):
-        if n:
-            time.sleep(1.5)
+    start = time.monotonic()
+    for n in range(5):
+        time.sleep(max(0.0, start + 2.5 * n - time.monotonic()))
         assert poll(hub, sim, "oldsw", profiles=("system", "interfaces")).status == UP
         state = h.devices["oldsw"]
         raw.append(state.last.raw_counters[("if", "1", "ifInOctets")])
+        read.append(state.last.read_at[("if", "1", "ifInOctets")])
         rate = state.rates.get("if", {}).get("1", {}).get("opsmon_if_in_bits_per_second")
         if rate is not None:
             seen.append(rate)
+    wrap_every = 2**32 / WRAP_RATE
+    intervals = [b - a for a, b in zip(read, read[1:], strict=False)]
+    assert all(i < wrap_every for i in intervals), (intervals, "a poll came so late that two wraps fit in between")
     assert ("if", "ifInOctets") in state.promoted  # no HC counters: the 32-bit ones are read every poll
     assert any(b < a for a, b in zip(raw, raw[1:], strict=False)), raw  # it did wrap
-    assert len(seen) == 3
+    assert len(seen) == 4
     for rate in seen:
-        assert abs(rate - 8e9) <= 8e9 * RATE_TOLERANCE, seen
+        assert abs(rate - WRAP_RATE * 8) <= WRAP_RATE * 8 * RATE_TOLERANCE, seen

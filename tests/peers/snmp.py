@@ -231,11 +231,14 @@ class Recording:
         return "\n".join(self.records[k] for k in sorted(self.records)) + "\n"
 
 
+WRAP_RATE = 500_000_000  # B/s of the wrapping port: 2^32 / WRAP_RATE = 8.59 s between wraps
+
+
 def switch_recording(name: str, ports: int = 48, hc: bool = True, wrap_port: int | None = None) -> Recording:
     """A switch: port i moves i*1000 bytes/s in and i*500 out; every 8th port is down.
 
     hc=False: an old device without ifXTable counters (32-bit octets only). wrap_port: that
-    port's 32-bit ifInOctets moves 1,000,000,000 B/s, so it wraps every 4.29 s.
+    port's 32-bit ifInOctets moves WRAP_RATE = 500,000,000 B/s, so it wraps every 8.59 s.
     """
     r = Recording().system(name)
     t, x = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
@@ -244,7 +247,7 @@ def switch_recording(name: str, ports: int = 48, hc: bool = True, wrap_port: int
         r.put(f"{t}.5.{i}", 66, 1_000_000_000).put(f"{t}.6.{i}", "4x", f"0200000000{i:02x}")
         r.put(f"{t}.7.{i}", 2, 1).put(f"{t}.8.{i}", 2, 2 if i % 8 == 0 else 1)
         if wrap_port == i:
-            r.put(f"{t}.10.{i}", "65:numeric", "rate=1000000000,initial=0,max=4294967295,wrap=1")
+            r.put(f"{t}.10.{i}", "65:numeric", f"rate={WRAP_RATE},initial=0,max=4294967295,wrap=1")
         else:
             r.put(f"{t}.10.{i}", "65:numeric", f"rate={i * 1000},initial={i * 7},max=4294967295,wrap=1")
         r.put(f"{t}.16.{i}", "65:numeric", f"rate={i * 500},initial=0,max=4294967295,wrap=1")
