@@ -94,6 +94,7 @@ class Service:
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
         self.sla_snapshot: dict[str, Any] | None = None
+        self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
         self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
         self.metrics.watch_sla(lambda: self.sla_snapshot)
         self.snmp: Any = None
@@ -375,6 +376,7 @@ class Service:
                 await asyncio.to_thread(generate, self.config, self.store, period, lang, self.clock())
             except Exception:
                 log.exception("report generation failed", extra={"period": period.label, "lang": lang})
+        self.reports_checked = self.clock()
 
     async def _sla_loop(self) -> None:
         # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.

@@ -3,7 +3,6 @@ kept with their SHA-256, listed and downloaded from the API (bytes equal to the 
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +22,35 @@ def test_last_complete_period_in_the_configured_timezone() -> None:
     assert last_complete("year", now, "Asia/Shanghai").label == "2025"
 
 
+def test_due_catches_up_every_missed_period_but_no_history_on_a_new_install(store, tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from collector.report.delivery import due
+    from collector.store.models import ReportFile
+
+    settings = SimpleNamespace(periods=["month", "quarter"], langs=["zh", "en"], delay=3 * 86400)
+    config = SimpleNamespace(reports=settings, timezone="Asia/Shanghai")
+    now = datetime(2026, 11, 5, 4, 0, tzinfo=UTC)  # Nov 5 12:00 in Shanghai; October ended 4.5 days ago
+
+    def labels() -> list[tuple[str, str]]:
+        return [(p.label, lang) for p, lang in due(config, store, now)]
+
+    # Nothing ever delivered: the newest period of each kind only.
+    assert labels() == [("2026-10", "zh"), ("2026-10", "en"), ("2026Q3", "zh"), ("2026Q3", "en")]
+    # August delivered (both languages), then the collector was down: September and October, oldest first;
+    # the quarter still only Q3. A language added later is generated for the newest period only.
+    with store.session() as session:
+        for label, lang in (("2026-08", "zh"), ("2026-08", "en"), ("2026Q2", "zh")):
+            session.add(ReportFile(period=label, lang=lang, format="html", path="/x", sha256="0" * 64, size=1,
+                                   created_ts=now))
+        session.commit()
+    assert labels() == [("2026-09", "zh"), ("2026-09", "en"), ("2026-10", "zh"), ("2026-10", "en"),
+                        ("2026Q3", "zh"), ("2026Q3", "en")]
+    # Before October's delay is over (it ended Oct 31 16:00Z; + 3 d = Nov 3 16:00Z), only September is due.
+    now = datetime(2026, 11, 3, 15, 59, tzinfo=UTC)
+    assert labels()[:2] == [("2026-09", "zh"), ("2026-09", "en")] and ("2026-10", "zh") not in labels()
+
+
 def test_reports_generated_listed_and_downloaded(collector_factory, tmp_path) -> None:
     c = collector_factory("assets: []\n", extra=(
         "api:\n  public_read: true\n"
@@ -38,10 +66,10 @@ def test_reports_generated_listed_and_downloaded(collector_factory, tmp_path) ->
         assert answer.status_code == 200
         assert hashlib.sha256(answer.content).hexdigest() == row["sha256"] == answer.headers["X-Opsmon-SHA256"]
     assert c.get("/api/v1/reports/99999").status_code == 404
-    # A restart does not generate the same period again.
+    # A restart does not generate the same period again (the check after start has run, and found nothing).
     c.stop()
     c.start()
-    time.sleep(8)  # the first scheduled run comes 5 s after start
+    wait_for(lambda: c.get("/api/v1/health").json()["reports_checked"], 60, "the scheduled check after start")
     assert len(c.get("/api/v1/reports").json()) == 4
 
 

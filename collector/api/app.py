@@ -217,6 +217,7 @@ def _fastapi_app(service: Service) -> FastAPI:
             "checks": service.scheduler.job_count,
             "store_queue": service.writer.queue.qsize(),
             "store_write_failures": service.writer.failures,
+            "reports_checked": service.reports_checked.isoformat() if service.reports_checked else None,
         }
 
     def _state_doc(asset_id: str) -> dict[str, Any]:

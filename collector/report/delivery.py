@@ -23,18 +23,44 @@ def last_complete(kind: str, now: datetime, tz: str) -> Period:
     return containing(kind, containing(kind, now, tz).start - timedelta(seconds=1), tz)
 
 
+CATCH_UP = 12  # periods of one kind generated at most in one check, oldest missing first
+
+
 def due(config: Any, store: Store, now: datetime) -> list[tuple[Period, str]]:
-    """(period, lang) pairs whose period ended more than `delay` ago and have no stored report yet."""
+    """(period, lang) pairs whose period ended more than `delay` ago and have no stored report yet.
+
+    Walking back from the newest such period to the newest one already delivered, so a collector
+    that was down across several period ends delivers each of them, not only the last. A kind never
+    delivered before (a new installation) starts with its newest period: no backlog of history."""
     settings = config.reports
     out = []
     with store.session() as session:
         done = {(r.period, r.lang) for r in session.scalars(select(ReportFile))}
+    delivered = {label for label, _ in done}
     for kind in settings.periods:
         period = last_complete(kind, now, config.timezone)
         if now < period.end + timedelta(seconds=settings.delay):
-            continue
-        out += [(period, lang) for lang in settings.langs if (period.label, lang) not in done]
+            period = previous(period)
+        ever = any(_kind_of(label) == kind for label in delivered)
+        missing: list[tuple[Period, str]] = []
+        for step in range(CATCH_UP):
+            if step and period.label in delivered:
+                break  # delivered before: older ones were too (a language added since starts with the newest)
+            missing += [(period, lang) for lang in settings.langs if (period.label, lang) not in done]
+            if not ever:
+                break
+            period = previous(period)
+        out += sorted(missing, key=lambda pl: pl[0].start)
     return out
+
+
+def previous(period: Period) -> Period:
+    return containing(period.kind, period.start - timedelta(seconds=1), period.timezone)
+
+
+def _kind_of(label: str) -> str:
+    """A stored report's period kind from its label: 2026, 2026Q3, 2026-07."""
+    return "range" if "/" in label else "quarter" if "Q" in label else "month" if "-" in label else "year"
 
 
 def generate(config: Any, store: Store, period: Period, lang: str, now: datetime | None = None) -> list[dict]:
