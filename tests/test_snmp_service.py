@@ -2,16 +2,30 @@
 snmptrap, and a WAN link whose state follows an interface taken down in a test namespace."""
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from collector.checks.snmp import SnmpSpec
+from collector.config.schema import SnmpConfig
+from collector.snmp.hub import SnmpHub
+from collector.snmp.traps import TrapReceiver
+from collector.timeline import Op
 from tests.peers.collector import wait_for
 from tests.peers.snmp import COMMUNITY, V3_USERS, UdpRelay, credentials_yaml, free_udp_port, start_snmpd, stop_snmpd
 
 ENGINE_ID = "8000000001020304"
+# The generic traps (SNMPv2-MIB snmpTraps) as collector/snmp/traps.py stores them: name, severity, summary.
+COLD_START = ("1.3.6.1.6.3.1.1.5.1", "coldStart", "warning", "device restarted (coldStart)")
+WARM_START = ("1.3.6.1.6.3.1.1.5.2", "warmStart", "warning", "SNMP agent restarted (warmStart)")
+AUTH_FAILURE = ("1.3.6.1.6.3.1.1.5.5", "authenticationFailure", "warning",
+                "SNMP request with a wrong community or user")
 
 
 def snmp_extra(trap_port: int) -> str:
@@ -68,21 +82,34 @@ assets:
     # A linkDown trap acts on the uplink at once (the next poll is 30 s away).
     snmptrap(trap_port, "1.3.6.1.6.3.1.1.5.3", f"1.3.6.1.2.1.2.2.1.1.{if_index}", "i", if_index,
              f"1.3.6.1.2.1.2.2.1.8.{if_index}", "i", "2")
-    wait_for(lambda: c.states()["wan-01"]["state"] == "down", 5, "the linkDown trap to take the link down")
+    wait_for(lambda: c.states()["wan-01"]["state"] == "down", 15, "the linkDown trap to take the link down")
     assert "linkDown trap" in c.states()["wan-01"]["reason"]
     snmptrap(trap_port, "1.3.6.1.6.3.1.1.5.4", f"1.3.6.1.2.1.2.2.1.1.{if_index}", "i", if_index, v3=True)
-    wait_for(lambda: c.states()["wan-01"]["state"] == "up", 5, "the v3 linkUp trap to bring it back")
-    # A vendor trap from the same device, and one with a wrong community (dropped, never stored).
-    snmptrap(trap_port, "1.3.6.1.4.1.9999.0.1", "1.3.6.1.4.1.9999.1.1.0", "s", "fan tray 2 removed")
+    wait_for(lambda: c.states()["wan-01"]["state"] == "up", 15, "the v3 linkUp trap to bring it back")
+    # One with a wrong community (dropped, never stored), a vendor trap, and the generic traps: coldStart and
+    # authenticationFailure as v2c, warmStart as v3.
     subprocess.run(["snmptrap", "-v", "2c", "-c", "wrong-community", f"127.0.0.1:{trap_port}", "",
-                    "1.3.6.1.6.3.1.1.5.1"], check=True, capture_output=True, env={"MIBS": ""})
-    events = wait_for(lambda: (lambda e: e if len(e) >= 3 else None)(
-        c.get("/api/v1/events?asset=sw-core").json()), 5, "three events stored")
+                    COLD_START[0], "1.3.6.1.4.1.9999.1.2.0", "s", "wrong community"],
+                   check=True, capture_output=True, env={"MIBS": ""})
+    snmptrap(trap_port, "1.3.6.1.4.1.9999.0.1", "1.3.6.1.4.1.9999.1.1.0", "s", "fan tray 2 removed")
+    snmptrap(trap_port, COLD_START[0])
+    snmptrap(trap_port, WARM_START[0], v3=True)
+    snmptrap(trap_port, AUTH_FAILURE[0])
+    events = wait_for(lambda: (lambda e: e if len(e) >= 6 else None)(
+        c.get("/api/v1/events?asset=sw-core").json()), 15, "six events stored")
     names = [e["name"] for e in reversed(events)]
-    assert names == ["linkDown", "linkUp", "1.3.6.1.4.1.9999.0.1"]
-    assert events[0]["details"]["1.3.6.1.4.1.9999.1.1.0"] == "fan tray 2 removed"
+    assert names == ["linkDown", "linkUp", "1.3.6.1.4.1.9999.0.1", "coldStart", "warmStart", "authenticationFailure"]
+    by_name = {e["name"]: e for e in events}
+    assert by_name["1.3.6.1.4.1.9999.0.1"]["details"]["1.3.6.1.4.1.9999.1.1.0"] == "fan tray 2 removed"
+    assert (by_name["1.3.6.1.4.1.9999.0.1"]["severity"], by_name["1.3.6.1.4.1.9999.0.1"]["summary"]) == \
+        ("info", "vendor trap")
+    for _oid, name, severity, summary in (COLD_START, WARM_START, AUTH_FAILURE):
+        assert (by_name[name]["severity"], by_name[name]["summary"]) == (severity, summary), by_name[name]
     assert all(e["source"] == "127.0.0.1" and e["kind"] == "trap" for e in events)
-    assert not any(e["name"] == "coldStart" for e in c.get("/api/v1/events").json())
+    everything = c.get("/api/v1/events").json()
+    assert [e["name"] for e in everything if e["name"] == "coldStart"] == ["coldStart"]  # the wrong community's: none
+    assert not any("1.3.6.1.4.1.9999.1.2.0" in e["details"] for e in everything)
+    assert [e["name"] for e in c.get("/api/v1/events?name=warmStart").json()] == ["warmStart"]
     out = c.cli("events", "--asset", "sw-core")
     assert out.returncode == 0 and "linkDown" in out.stdout
     _rc, _out, _err = c.stop()
@@ -137,3 +164,61 @@ assets:
     history = c.get("/api/v1/assets/wan-prefecture-07/history").json()
     assert [i["state"] for i in history["intervals"]][-3:] == ["up", "down", "up"]
     assert history["seconds"]["down"] > 0
+
+
+def test_restart_traps_make_the_next_poll_reread_static_columns(snmpd, tmp_path: Path) -> None:
+    """coldStart (v2c) and warmStart (v3) sent by snmptrap to a real TrapReceiver: each is stored and makes
+    the device's next poll read the static columns again (names, speeds); authenticationFailure is only
+    stored. Counters need nothing from the trap: a reboot shows as sysUpTime going back (test_snmp_rates)."""
+    trap_port = free_udp_port()
+    user = V3_USERS["opsha256"]
+    cfg = SnmpConfig.model_validate({
+        "credentials": {"v2": {"version": "2c", "community": COMMUNITY},
+                        "opsha256": {"version": "3", "user": "opsha256", "auth_protocol": user[4][0],
+                                     "auth_key": user[1], "priv_protocol": user[4][1], "priv_key": user[3]}},
+        "timeout": 1, "retries": 1,
+        "traps": {"enabled": True, "host": "127.0.0.1", "port": trap_port, "credentials": ["v2", "opsha256"],
+                  "engine_ids": {"sw": ENGINE_ID}}})
+    ops: list[Op] = []
+    hub = SnmpHub(cfg, tmp_path, "collector.yaml", lambda _o: None, ops.append)
+    receiver = TrapReceiver(cfg.traps, hub.credentials, ops.append, {"127.0.0.1": "sw"}.get, hub)
+    spec = SnmpSpec(type="snmp", credential="v2", port=snmpd.port, profiles=("system", "interfaces"))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", trap_port))
+
+    async def trap(oid: str, v3: bool = False) -> tuple:
+        before = len(ops)
+        await asyncio.to_thread(snmptrap, trap_port, oid, v3=v3)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            events = [o for o in ops[before:] if o.kind == "event"]
+            if events:
+                return events[0].asset_id, events[0].args[1:6]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"trap {oid} not received within 15 s")
+
+    async def scenario() -> None:
+        receiver.start(sock)
+        assert (await hub.poll("sw", "127.0.0.1", spec)).status == "up"
+        state = hub.devices["sw"]
+        for oid, name, severity, summary, v3 in ((*COLD_START, False), (*WARM_START, True)):
+            assert (await hub.poll("sw", "127.0.0.1", spec)).status == "up"
+            refreshed_at, poll_only = state.static_at, state.last.varbinds  # this poll read the poll columns only
+            assert refreshed_at is not None
+            assert await trap(oid, v3) == ("sw", ("127.0.0.1", "trap", name, severity, summary))
+            assert state.static_at is None  # the next poll re-reads the static columns
+            assert (await hub.poll("sw", "127.0.0.1", spec)).status == "up"
+            assert state.static_at > refreshed_at and state.last.varbinds > poll_only  # names, speeds, aliases too
+            lo = next(idx for idx, row in state.last.tables["if"].items() if row.get("ifDescr") == "lo")
+            assert state.last.tables["if"][lo]["ifName"] == "lo"
+        assert (await hub.poll("sw", "127.0.0.1", spec)).status == "up"
+        refreshed_at = state.static_at
+        assert await trap(AUTH_FAILURE[0]) == ("sw", ("127.0.0.1", "trap", *AUTH_FAILURE[1:]))
+        assert state.static_at == refreshed_at  # not a restart: nothing to re-read
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        receiver.close()
+        hub.close()
+        sock.close()
