@@ -209,6 +209,10 @@ def _bad(path: list[Any], value: Any) -> dict[str, Any]:
     (["checks", 0, "rules"], [{"probe": "content", "paths": ["/x"], "pattern": "(unclosed"}],
      "check c.one: rules[0].pattern", "invalid regular expression"),
     (["policy", "os_ids"], [], "policy.os_ids", "expected a list"),
+    (["checks", 0, "rules", 0, "enforce"], "yes", "check c.one: rules[0].enforce", "expected true, false or ${name}"),
+    (["checks", 0, "rules", 0, "enforce"], "${minlen}", "check c.one: rules[0].enforce", "of a boolean parameter"),
+    (["checks", 0, "rules"], [{"probe": "updates", "manager": "yum", "max_age_d": 30}],
+     "check c.one: rules[0].manager", "one of apt, dnf"),
 ])
 def test_policy_errors_name_the_file_check_and_key(path: list[Any], value: Any, where: str, reason: str) -> None:
     with pytest.raises(PolicyError) as err:
@@ -427,6 +431,68 @@ def test_commands_never_use_a_shell_and_only_allow_listed_ones_run(monkeypatch: 
         with pytest.raises(PermissionError):
             runner.run(argv)
     assert len(popens) == len(calls) and calls  # sshd -T at least ran, through run(), never a shell
+
+
+def test_package_commands_take_no_further_options() -> None:
+    """The package tools run only in their fixed read-only form: after it, names, never an option
+    (rpm --pipe and --define run commands, apt-get -o can point apt anywhere)."""
+    allowed = conditions.command_allowed
+    assert allowed(["rpm", "-V", "--nodeps", "--noscripts", "--noconfig", "bash", "sudo"])
+    assert allowed(["dpkg", "--verify", "coreutils", "libc6:amd64"])
+    for argv in (["rpm", "-V", "--nodeps", "--noscripts", "--noconfig", "--pipe", "sh"], ["rpm", "-V", "bash"],
+                 ["rpm", "-Va", "--nodeps", "--noscripts", "--noconfig", "--define", "x %(id)"],
+                 ["apt-get", "-s", "dist-upgrade", "-o", "Dir=/tmp"], ["apt-get", "upgrade"],
+                 ["dpkg", "--verify", "--admindir=/tmp"], ["dpkg", "-i", "x.deb"], ["mokutil", "--import", "k.der"],
+                 ["dnf", "-C", "-q", "updateinfo", "list", "--security", "--setopt=x"], ["dnf", "upgrade"]):
+        assert not allowed(argv), argv
+
+
+def test_suid_inventory_keeps_the_first_seen_files_and_fails_on_new_ones(tmp_path: Path) -> None:
+    """A SUID/SGID file that was not there at the first run fails the check until accepted; symlinks are
+    not followed and a symlinked top (/bin -> usr/bin) is walked once."""
+    root, spool = tmp_path / "host", tmp_path / "spool"
+    for rel, mode in (("usr/bin/su", 0o4755), ("usr/bin/ls", 0o755), ("usr/lib/dbus/helper", 0o2755),
+                      ("opt/elsewhere/sh", 0o4755)):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("#!/bin/sh\n")
+        os.chmod(root / rel, mode)
+    (root / "bin").symlink_to("usr/bin")
+    (root / "usr/bin/outside").symlink_to("/opt/elsewhere/sh")
+    spool.mkdir()
+    policy = load_policy(POLICIES / "debian.toml")
+
+    def check(**params: Any) -> dict[str, str]:
+        return run_policy(policy, Host(str(root), state_dir=str(spool)), params, only=["ip.suid-new"])[0]
+
+    assert check() == {"id": "ip.suid-new", "status": "pass",
+                       "evidence": "baseline recorded: 2 SUID/SGID files in 2 directories"}
+    assert (spool / "setid-state.json").stat().st_mode & 0o777 == 0o600
+    assert check()["evidence"].startswith("2 SUID/SGID files, none new since the baseline of ")
+    for name in ("newsh", "newsh2"):
+        (root / "usr/bin" / name).write_text("#!/bin/sh\n")
+        os.chmod(root / "usr/bin" / name, 0o6755)
+    got = check(suid_evidence_max=1)
+    assert got["status"] == "fail"
+    assert got["evidence"] == f"2 SUID/SGID file(s) not in the baseline of {time.strftime('%Y-%m-%d')}: " \
+                              "/usr/bin/newsh (6755) (+1 more)"
+    assert check()["status"] == "fail"  # the baseline does not absorb them
+    assert check(suid_allowed=["/usr/bin/newsh*"])["status"] == "pass"
+    got = run_policy(policy, Host(str(root)), only=["ip.suid-new"])[0]  # nowhere to keep a baseline
+    assert (got["status"], got["evidence"]) == ("not_applicable", "4 SUID/SGID files; no state directory to keep "
+                                                "their baseline in")
+
+
+def test_package_verification_runs_at_most_weekly(tmp_path: Path) -> None:
+    host = fixture_host("debian-weak", tmp_path)
+    policy = load_policy(POLICIES / "debian.toml")
+    first = run_policy(policy, host, only=["tv.package-verify"])[0]
+    again = run_policy(policy, host, only=["tv.package-verify"])[0]
+    runs = [c for c in host.commands.calls if c[:2] == ("dpkg", "--verify")]
+    assert runs == [("dpkg", "--verify", "coreutils")]  # the one package owning a file in the binary dirs
+    assert again == {**first, "evidence": first["evidence"] + " (verified 0 h ago, again after 168 h)"}
+    host.now += 8 * 86400
+    run_policy(policy, host, only=["tv.package-verify"])
+    assert len([c for c in host.commands.calls if c[:2] == ("dpkg", "--verify")]) == 2
 
 
 # -- file integrity ------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class SecurityMonitor:
         self.stop = stop or threading.Event()
         spool = Path(cfg.spool_dir)
         spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.spool = spool  # the baseline's stateful checks keep their state here (SUID inventory, updates seen)
         self._lock = threading.Lock()
         self._baseline: dict[str, Any] | None = None
         self._fim: list[dict[str, Any]] = []
@@ -116,7 +117,7 @@ class SecurityMonitor:
         self.policy_error = None
         t0 = time.monotonic()
         try:
-            run = run_baseline(policy)
+            run = run_baseline(policy, Host(state_dir=str(self.spool)))
         except Exception:
             log.exception("baseline run failed")
             return None
