@@ -386,3 +386,78 @@ def test_monthly_and_yearly_periods(quarter: tuple[Store, CollectorConfig]) -> N
         len(year.categories[0].trend) == 12
     assert "2026" in render_html(year)
 
+
+
+def test_chinese_chart_labels_have_their_glyphs() -> None:
+    """matplotlib draws a box and warns "Glyph ... missing from font" when the font lacks a character:
+    turned into an error here, with Chinese in the title, the ticks and the legend."""
+    import warnings
+
+    from collector.report import charts
+
+    assert charts.cjk_font() is not None, "no CJK font: apt-get install fonts-noto-cjk"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trend = charts.trend_chart(["7月", "8月", "9月"], [0.99, None, 0.95], 0.95, "正常工作的服务器", "指标值 95%")
+        sites = charts.sites_chart(["乌鲁木齐", "喀什", "伊犁"], [0.91, 0.999, 1.0], 0.9, "各地网络连通率", "指标值")
+    assert trend.startswith(b"\x89PNG") and sites.startswith(b"\x89PNG")
+
+
+@needs_poppler
+def test_pdf_target_rows_hold_their_own_figures(quarter: tuple[Store, CollectorConfig], tmp_path: Path) -> None:
+    """Each figure of the target table in the row of its target, not merely somewhere in the document:
+    in the first page's layout text, the one line with the target's name and threshold holds them all,
+    in the table's column order."""
+    store, cfg = quarter
+    ref = engine(store)
+    for lang in ("zh", "en"):
+        (path, _), = write_report(build_report(store, cfg, PERIOD, lang, AFTER), ["pdf"], tmp_path / lang)
+        lines = [flat(line) for line in subprocess.run(
+            ["pdftotext", "-layout", "-enc", "UTF-8", "-f", "1", "-l", "1", str(path), "-"],
+            capture_output=True, text=True, check=True, timeout=60).stdout.splitlines()]
+        for doc in ref.values():
+            name, threshold = flat(f.target_name(doc, lang)), flat(f.threshold(doc))
+            # A long name may wrap inside its cell: the row's line starts with the name's beginning.
+            rows = [line for line in lines if line.startswith(name[:10]) and threshold in line]
+            assert len(rows) == 1, (lang, doc["id"], rows)
+            row = rows[0][len(name[:10]):]
+            figures = [f.threshold(doc), f.value(doc), f.status(doc, lang), f.margin(doc, lang),
+                       f.coverage(doc["coverage"]), f.budget(doc["budget_left_seconds"], lang)]
+            at = 0
+            for text in (x for x in figures if x != "-"):  # in the table's column order
+                figure = flat(text)
+                if figure not in row[at:] and " " in text:  # a cell of words may wrap: its first on this line
+                    figure = text.split()[0]
+                found = row.find(figure, at)
+                assert found >= 0, (lang, doc["id"], figure, row)
+                at = found + len(figure)
+
+
+@needs_poppler
+def test_pdf_table_rows_are_never_split_across_pages(store: Store, tmp_path: Path) -> None:
+    """160 incidents with causes long enough to wrap: each row's first cell (its id) and last cell (the end
+    of its cause) are on the same page, for every row, whatever page it lands on."""
+    from collector.config import load_config
+    from collector.store.models import Incident
+
+    seed(store, [("srv-1", "server", S - timedelta(days=100), None)], [up_all("srv-1")], [])
+    with store.session.begin() as s:
+        for n in range(160):
+            opened = S + timedelta(hours=5 * n + 1)
+            s.add(Incident(id=f"INC-R{n:03d}", asset_id="srv-1", kind="availability", severity="major",
+                           status="resolved", opened_ts=opened, acknowledged_ts=opened + timedelta(minutes=n % 90),
+                           acknowledged_by="值班员", resolved_ts=opened + timedelta(hours=2), resolved_by="值班员",
+                           cause="交换机端口异常导致链路中断,现场更换光模块后恢复 " * (1 + n % 3) + f"END{n:03d}",
+                           fingerprint=f"srv-1:r{n}"))
+    cfg = load_config(write_config(tmp_path, "database:\n  path: x.db\ntimezone: Asia/Shanghai\n"))
+    (path, _), = write_report(build_report(store, cfg, PERIOD, "zh", AFTER), ["pdf"], tmp_path / "out")
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(path)], capture_output=True,
+                                                            text=True, check=True).stdout).group(1))
+    seen = 0
+    for number in range(1, pages + 1):
+        page = flat(pdf_text(path, number, number))
+        ids = set(re.findall(r"INC-R(\d{3})", page))
+        ends = set(re.findall(r"END(\d{3})", page))
+        assert ids == ends, (number, sorted(ids ^ ends))
+        seen += len(ids)
+    assert seen == 160
