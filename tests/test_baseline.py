@@ -1,10 +1,13 @@
 """Host security baseline: policies, probes on fixture host trees and on this machine, FIM, auth log."""
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -396,6 +399,19 @@ def test_debian_policy_on_this_machine_completes_in_time_without_file_errors(tmp
         if ROOT_USER:
             assert r["status"] != "error", r
         assert len(r["evidence"]) <= 300 and "$6$" not in r["evidence"] and "$y$" not in r["evidence"]
+    # Three verdicts against the truth computed here, independently of the probes.
+    uid0 = [p.pw_name for p in pwd.getpwall() if p.pw_uid == 0]
+    assert got_by_id(got, "ia.uid0-only-root") == ("pass" if uid0 == ["root"] else "fail"), uid0
+    forward = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
+    assert got_by_id(got, "ip.ip-forward") == ("pass" if forward == "0" else "fail"), forward
+    st = os.stat("/etc/shadow")
+    mode = stat.S_IMODE(st.st_mode)
+    shadow_ok = st.st_uid == 0 and not mode & ~0o640 and grp.getgrgid(st.st_gid).gr_name in ("root", "shadow")
+    assert got_by_id(got, "ac.shadow-perms") == ("pass" if shadow_ok else "fail"), (oct(mode), st.st_gid)
+
+
+def got_by_id(results: list[dict[str, Any]], check_id: str) -> str:
+    return next(r["status"] for r in results if r["id"] == check_id)
 
 
 def test_commands_never_use_a_shell_and_only_allow_listed_ones_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,3 +61,23 @@ def test_undecided_runs_between_neither_open_nor_hide_changes(store: Store) -> N
     r.report("pass", 80)    # still passing: nothing
     assert r.findings == [("ia.no-empty-passwords", False)] and r.events == []
     r.close()
+
+
+def test_a_check_without_incident_is_an_event_only(store: Store) -> None:
+    writer = StoreWriter(store, T0)
+    writer.start()
+    events, findings = [], []
+    quiet = CheckInfo("security_audit", "Remote syslog", "日志远程转发", "minor", incident=False)
+
+    def emit(op: Op) -> None:
+        if op.kind == "event":
+            events.append((op.args[3], op.args[4], op.args[5]))
+        writer.put(op)
+
+    book = SecurityBook(store, emit, lambda policy, check: quiet, lambda *a: findings.append(a))
+    for minutes, status in ((0, "pass"), (10, "fail"), (20, "pass")):
+        book._baseline("srv-1", BaselineIn(policy="opsmon-debian", ran_at=0, results=[
+            {"id": "sa.remote-syslog", "status": status, "evidence": ""}]), T0 + timedelta(minutes=minutes))
+    assert events == [("sa.remote-syslog", "minor", "baseline check failed: Remote syslog")]
+    assert findings == []  # no incident opened, none to resolve
+    assert writer.flush() and writer.stop()
