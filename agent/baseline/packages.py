@@ -178,8 +178,14 @@ def dpkg_owners(host: Host, paths: list[str]) -> list[str]:
     tops = {p.rstrip("/") for p in paths}
     owners = []
     for lst in host.glob("/var/lib/dpkg/info/*.list"):
-        if any(line.rsplit("/", 1)[0] in tops for line in (host.read(lst) or "").splitlines()):
-            owners.append(lst.name[:-len(".list")])
+        # Line by line: one list can be megabytes (google-cloud-cli's is 4 MB), and the agent's
+        # resident memory is a budget (30 MB); reading it whole cost 10 MB of peak.
+        try:
+            with host.inside(lst).open(encoding="utf-8", errors="replace") as fh:
+                if any(line.rstrip("\n").rsplit("/", 1)[0] in tops for line in fh):
+                    owners.append(lst.name[:-len(".list")])
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
     return owners
 
 
