@@ -12,7 +12,15 @@ from tests.conftest import ROOT
 AGENT = [sys.executable, "-m", "agent"]
 
 
+QUICK_POLICY = ROOT / "tests" / "fixtures" / "policies" / "quick.toml"
+
+
 def agent_config(tmp_path: Path, url: str, token: str, extra: str = "") -> Path:
+    """An agent reporting every second. Its security baseline is a four-check policy unless `extra` says
+    otherwise: the bundled one's first run (apt's simulation, dpkg --verify) costs half a minute of CPU,
+    which every agent of every test would spend on a 2-core machine."""
+    if "baseline" not in extra:
+        extra = f'baseline_policy = "{QUICK_POLICY}"\n' + extra
     path = tmp_path / "agent.toml"
     path.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\n'
                     f'spool_dir = "{tmp_path / "spool"}"\ntimeout = 2\n' + extra)
