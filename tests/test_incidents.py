@@ -6,7 +6,7 @@ scenario's times; nothing sleeps.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,26 @@ ONCALL = Oncall.model_validate({
     "routes": [{"policy": "default"}],
 })
 
+
+
+def test_rotation_turns_and_overrides_by_hand() -> None:
+    """li and wang take 1-day turns from 2026-06-29 09:00 Shanghai; wang covers 07-01 09:00-12:00."""
+    ops = ONCALL.schedules["ops"]
+    sh = timezone(timedelta(hours=8))
+    cases = [
+        (datetime(2026, 6, 29, 9, 0, tzinfo=sh), "li"),             # turn 0 begins
+        (datetime(2026, 6, 30, 8, 59, 59, tzinfo=sh), "li"),        # its last second
+        (datetime(2026, 6, 30, 9, 0, tzinfo=sh), "wang"),           # turn 1
+        (datetime(2026, 7, 1, 8, 59, tzinfo=sh), "wang"),
+        (datetime(2026, 7, 1, 9, 0, tzinfo=sh), "wang"),            # turn 2 is li's, but the override
+        (datetime(2026, 7, 1, 11, 59, 59, tzinfo=sh), "wang"),
+        (datetime(2026, 7, 1, 12, 0, tzinfo=sh), "li"),             # the override's end is exclusive
+        (datetime(2026, 7, 2, 9, 0, tzinfo=sh), "wang"),            # turn 3
+        (datetime(2026, 7, 31, 9, 0, tzinfo=sh), "li"),             # turn 32
+        (datetime(2026, 6, 29, 8, 59, tzinfo=sh), "wang"),          # before the start: the turn before li's
+        (datetime(2026, 7, 1, 1, 0, tzinfo=UTC), "wang"),           # 09:00 Shanghai, given in UTC
+    ]
+    assert [(at.isoformat(), ops.on_call(at)) for at, _ in cases] == [(at.isoformat(), who) for at, who in cases]
 
 class Clock:
     def __init__(self, now: datetime) -> None:
