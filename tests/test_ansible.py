@@ -5,10 +5,12 @@ The real run starts an OpenSSH server on a loopback port, reaches this machine t
 collector, one agent, Prometheus and Alertmanager (their Debian packages, with promtool and amtool
 checks) and the Grafana provisioning, all installed under a temporary prefix. systemd is not PID 1
 here, so the roles start no service; the test then starts the installed collector and runs the
-installed agent once, as their own users, to prove the written config and token work.
+installed agent, as their own users, to prove the written config and tokens work, and runs the play
+again with the "collector sees the agent" check turned on.
 """
 from __future__ import annotations
 
+import grp
 import json
 import os
 import pwd
@@ -64,6 +66,29 @@ def test_ansible_lint_production_profile() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@needs_ansible
+@pytest.mark.parametrize(("limit", "extra", "message"), [
+    # the argument spec: a value outside the choices
+    ("collector-01", ["-e", "opsmon_collector_database=mysql"],
+     r"value of opsmon_collector_database must be one of: sqlite, postgresql, got: mysql"),
+    # the collector listens on 127.0.0.1 by default: Prometheus on another host needs its address
+    ("prometheus-01", [], r"cannot scrape the collector collector-01.*opsmon_collector_scrape_address"),
+], ids=["bad-database", "remote-collector-without-address"])
+def test_bad_variables_stop_the_run_early_naming_them(tmp_path: Path, limit: str, extra: list[str],
+                                                      message: str) -> None:
+    """Before anything is installed (on this machine, no SSH: the checks run first and fail)."""
+    inventory = tmp_path / "inventory.json"
+    local = {"ansible_connection": "local", "ansible_become": False, "ansible_python_interpreter": sys.executable}
+    inventory.write_text(json.dumps({"all": {"vars": local, "children": {
+        "opsmon_collector": {"hosts": {"collector-01": {}}}, "prometheus": {"hosts": {"prometheus-01": {}}}}}}))
+    done = subprocess.run([str(PLAYBOOK), "-i", str(inventory), "site.yml", "--check", "--tags", "preflight",
+                           "--limit", limit, *extra], cwd=ANSIBLE, env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert re.search(message, done.stdout, re.S), done.stdout
+    assert _recap(done.stdout)[limit]["failed"] == 1, done.stdout
+
+
 def _recap(output: str) -> dict[str, dict[str, int]]:
     """{host: {ok: n, changed: n, failed: n, ...}} from the PLAY RECAP."""
     recap = {}
@@ -110,9 +135,9 @@ class Estate:
             "children": {
                 "opsmon_collector": {"hosts": {"collector": {
                     "opsmon_collector_listen_port": self.collector_port,
-                    "opsmon_collector_inventory_files": [str(assets)],
-                    "opsmon_collector_scrape_address": f"127.0.0.1:{self.collector_port}"}}},
-                "opsmon_agents": {"hosts": {"agent-01": {"opsmon_category": "server", "opsmon_site": "urumqi",
+                    "opsmon_collector_inventory_files": [str(assets)]}}},
+                # one agent host can run here: a computer, so that the per-host category is shown to be read
+                "opsmon_agents": {"hosts": {"agent-01": {"opsmon_category": "computer", "opsmon_site": "urumqi",
                                                           "opsmon_agent_services": ["sshd"]}}},
                 "prometheus": {"hosts": {"collector": {}}},
                 "alertmanager": {"hosts": {"collector": {}}},
@@ -226,20 +251,42 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def _start_agent(e: Estate) -> subprocess.Popen[bytes]:
+    log = open(e.work / "agent.log", "wb")  # noqa: SIM115 - the process owns it
+    return subprocess.Popen(["runuser", "-u", AGENT_USER, "--", str(e.prefix / "opt/opsmon-agent/bin/opsmon-agent"),
+                             "--config", str(e.prefix / "etc/opsmon/agent.toml")], stdout=log, stderr=subprocess.STDOUT)
+
+
+def _unit_lines(e: Estate) -> list[str]:
+    return (e.prefix / "etc/systemd/system/opsmon-agent.service").read_text().splitlines()
+
+
 @needs_ansible
 def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
     """One command deploys collector, agent, Prometheus, Alertmanager and Grafana files; the second changes nothing.
 
-    The token is never printed, agent.toml and the token file are 0600 and the agent's own, the installed
-    agent reports to the installed collector with them, and a host that lost its token is enrolled again.
+    A bad variable stops the run first with a message naming it. The tokens are never printed,
+    agent.toml and the agent token are 0600 and the agent's own, Prometheus's viewer token is
+    root:prometheus 0640; the installed agent reports to the installed collector as a computer,
+    Prometheus's token opens /metrics, the second run checks that the collector sees the agent, and
+    a host that lost its tokens gets new ones (the old revoked).
     """
     e = estate
     started = time.monotonic()
+    import httpx
+
+    # A bad category stops the run before anything changes, with a message naming opsmon_category
+    # (the other bad variables: test_bad_variables_stop_the_run_early_naming_them).
+    rc, out = e.play("--check", "--tags", "preflight", "-e", "opsmon_category=laptop")
+    assert rc != 0, out
+    assert re.search(r"agent-01: opsmon_category .*not 'laptop'", out), out
+    assert _recap(out)["agent-01"]["failed"] == 1 and _recap(out)["collector"]["failed"] == 0, out
 
     # --check --diff on an empty machine: reports what it would do, changes nothing, fails nowhere.
     rc, out = e.play("--check", "--diff")
     assert rc == 0, out
     assert not (e.prefix / "opt/opsmon-collector").exists() and not _user_exists(AGENT_USER), out
+    assert not (e.prefix / "etc/prometheus/opsmon-token").exists()
 
     rc, out = e.play()
     assert rc == 0, out
@@ -261,26 +308,44 @@ def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
     collector_yaml = (etc / "collector.yaml").read_text()
     assert f"path: {e.prefix}/var/lib/opsmon/opsmon.db" in collector_yaml
     assert f"port: {e.collector_port}" in collector_yaml
-    unit = (e.prefix / "etc/systemd/system/opsmon-agent.service").read_text()
-    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict",
+    unit = _unit_lines(e)
+    # hardened, yet able to read what the security baseline needs (shadow, sudoers, auth.log): read only
+    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=read-only", "PrivateDevices=yes",
+                 "AmbientCapabilities=CAP_DAC_READ_SEARCH", "CapabilityBoundingSet=CAP_DAC_READ_SEARCH",
+                 "RestrictSUIDSGID=yes", "SystemCallFilter=@system-service",
                  f"ReadWritePaths={e.prefix}/var/lib/opsmon-agent/spool", f"User={AGENT_USER}",
                  f"ExecStart={e.prefix}/opt/opsmon-agent/bin/opsmon-agent --config {etc}/agent.toml"):
-        assert line in unit.splitlines(), line
-    assert "ReadWritePaths" not in unit.replace(f"ReadWritePaths={e.prefix}/var/lib/opsmon-agent/spool", "")
+        assert line in unit, line
+    assert not any("CAP_SYS_RAWIO" in x or "CAP_DAC_OVERRIDE" in x for x in unit if not x.startswith("#")), unit
+    assert sum(x.startswith("ReadWritePaths") for x in unit) == 1
     assert (e.prefix / "etc/systemd/system/opsmon-collector.service").exists()
     # the agent's venv has the agent's dependencies only, not the collector's web and database stack
     agent_py = str(e.prefix / "opt/opsmon-agent/bin/python")
     assert subprocess.run([agent_py, "-c", "import psutil, agent"]).returncode == 0
     assert subprocess.run([agent_py, "-c", "import sqlalchemy"], capture_output=True).returncode != 0
-    # inventory imported, agent enrolled (as the collector's user: the database has one owner)
+    # inventory imported, agent enrolled (as the collector's user: the database has one owner) with the
+    # inventory's opsmon_category
     assets = e.cli("assets", "list")
-    assert assets.returncode == 0 and "core-switch" in assets.stdout and "agent-01" in assets.stdout, assets
+    assert assets.returncode == 0 and "core-switch" in assets.stdout, assets
+    assert re.search(r"^agent-01\s+computer\s+urumqi\s", assets.stdout, re.M), assets.stdout
     assert _mode(e.prefix / "var/lib/opsmon/opsmon.db")[0] == COLLECTOR_USER
     listed = e.cli("agents", "list").stdout
     assert re.search(r"^agent-01\s.*\s-$", listed, re.M), listed
-    # Prometheus and Alertmanager files, checked by promtool and amtool on the way in
+    # Prometheus's viewer token, made on the collector, never printed, readable by the prometheus user only
+    prom_token_file = e.prefix / "etc/prometheus/opsmon-token"
+    prom_token = prom_token_file.read_text().strip()
+    assert prom_token.startswith("opsmon_") and prom_token not in out
+    assert _mode(prom_token_file) == ("root", 0o640)
+    assert grp.getgrgid(prom_token_file.stat().st_gid).gr_name == "prometheus"
+    assert subprocess.run(["runuser", "-u", "prometheus", "--", "cat", str(prom_token_file)],
+                          capture_output=True, text=True).stdout.strip() == prom_token
+    tokens = e.cli("tokens", "list").stdout
+    assert re.search(r"^prometheus-collector\s+viewer\s.*\s-$", tokens, re.M), tokens
+    # Prometheus and Alertmanager files, checked by promtool and amtool on the way in; the collector on
+    # Prometheus's own host is scraped at 127.0.0.1 (no scrape address in the inventory) with the token
     prom = (e.prefix / "etc/prometheus/prometheus.yml").read_text()
-    assert f"127.0.0.1:{e.collector_port}" in prom and f"{e.prefix}/etc/prometheus/opsmon/*.yml" in prom
+    assert f"- 127.0.0.1:{e.collector_port}" in prom and f"{e.prefix}/etc/prometheus/opsmon/*.yml" in prom
+    assert f"credentials_file: {prom_token_file}" in prom and "scheme: http\n" in prom, prom
     assert sorted(p.name for p in (e.prefix / "etc/prometheus/opsmon").iterdir()) == \
         sorted(p.name for p in (ROOT / "rules/prometheus").glob("*.yml"))
     assert (e.prefix / "etc/prometheus/alertmanager.yml").read_bytes() == (ROOT / "rules/alertmanager.yml").read_bytes()
@@ -289,34 +354,59 @@ def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
     if (ROOT / "grafana/provisioning/dashboards").is_dir():
         assert (e.prefix / "etc/grafana/provisioning/dashboards/opsmon.yaml").exists()
 
-    # Second run: nothing to do.
-    rc, again = e.play()
-    assert rc == 0, again
-    recap = _recap(again)
-    assert recap and all(c["changed"] == 0 and c["failed"] == 0 for c in recap.values()), again
-    assert (etc / "agent.token").read_text().strip() == token  # not enrolled twice
-
-    # The installed programs work with what the roles wrote: the agent reports to the collector.
+    # The installed programs work with what the roles wrote: the agent reports to the collector as a
+    # computer, and Prometheus's token opens /metrics (closed without it).
     collector = _start_collector(e)
+    agent = None
     try:
+        metrics = f"http://127.0.0.1:{e.collector_port}/metrics"
+        assert httpx.get(metrics, timeout=10).status_code == 401
+        assert httpx.get(metrics, headers={"Authorization": f"Bearer {prom_token}"}, timeout=10).status_code == 200
         once = subprocess.run(["runuser", "-u", AGENT_USER, "--", str(e.prefix / "opt/opsmon-agent/bin/opsmon-agent"),
                                "--config", str(etc / "agent.toml"), "--once"],
                               capture_output=True, text=True, timeout=60)
         assert once.returncode == 0, once.stderr
         assert token not in once.stderr + once.stdout
         deadline = time.monotonic() + 30
-        while not re.search(r"^agent-01\s+server\s+urumqi\s+up\s", status := e.cli("status").stdout, re.M):
+        while not re.search(r"^agent-01\s+computer\s+urumqi\s+up\s", status := e.cli("status").stdout, re.M):
             assert time.monotonic() < deadline, status + (e.work / "collector.log").read_text()
             time.sleep(0.5)
+
+        # Second run, the agent running as its service would: nothing to do, and the role's check that
+        # the collector sees the host (on by opsmon_agent_verify=true where systemd is not PID 1) passes.
+        agent = _start_agent(e)
+        rc, again = e.play("-e", "opsmon_agent_verify=true")
+        assert rc == 0, again
+        recap = _recap(again)
+        assert recap and all(c["changed"] == 0 and c["failed"] == 0 for c in recap.values()), again
+        verify = again.split("TASK [opsmon_agent : Check that the collector sees the host up")[1].split("TASK [")[0]
+        assert "ok: [agent-01" in verify, verify
+        assert (etc / "agent.token").read_text().strip() == token  # not enrolled twice
+        assert prom_token_file.read_text().strip() == prom_token
     finally:
+        if agent is not None:
+            _stop(agent)
         _stop(collector)
 
-    # A host whose token file is lost is enrolled again (the old token revoked), then stable again.
+    # A host whose token files are lost gets new tokens (the old revoked), then is stable again;
+    # SMART turned on relaxes the unit just for the disks.
     (etc / "agent.token").unlink()
-    rc, out = e.play("--tags", "opsmon_agent")
+    prom_token_file.unlink()
+    rc, out = e.play("--tags", "opsmon_agent,prometheus", "-e", "opsmon_agent_smart=true")
     assert rc == 0, out
     new = (etc / "agent.token").read_text().strip()
     assert new.startswith("opsmon_agent_") and new != token and new not in out
     assert _recap(out)["agent-01"]["changed"] > 0
     assert "revoked" not in out or token not in out
+    new_prom = prom_token_file.read_text().strip()
+    assert new_prom.startswith("opsmon_") and new_prom != prom_token and new_prom not in out
+    assert _mode(prom_token_file) == ("root", 0o640)
+    tokens = e.cli("tokens", "list").stdout
+    assert re.search(r"^prometheus-collector\s+viewer\s.*\s-$", tokens, re.M), tokens
+    assert re.search(r"^prometheus-collector#revoked-\d+\s+viewer\s", tokens, re.M), tokens
+    unit = _unit_lines(e)
+    for line in ("AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_RAWIO", "PrivateDevices=no",
+                 "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_RAWIO", "NoNewPrivileges=yes",
+                 "ProtectSystem=strict"):
+        assert line in unit, line
     print(f"real runs took {time.monotonic() - started:.0f} s")
