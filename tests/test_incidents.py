@@ -67,6 +67,7 @@ def test_rotation_turns_and_overrides_by_hand() -> None:
     ]
     assert [(at.isoformat(), ops.on_call(at)) for at, _ in cases] == [(at.isoformat(), who) for at, who in cases]
 
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -168,6 +169,14 @@ def test_fault_back_within_quiet_time_reopens_after_it_a_new_incident(world: Wor
 
 
 def test_escalation_levels_by_hand_computed_times(world: World, store: Store) -> None:
+    from collector.metrics import CollectorMetrics
+
+    metrics = CollectorMetrics()
+    metrics.watch_incidents(world.engine)
+
+    def sample(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels or None)
+
     detected = fail(world, "srv", T0)
     world.advance(detected)
     inc_id = list_incidents(store)[0]["id"]
@@ -177,9 +186,20 @@ def test_escalation_levels_by_hand_computed_times(world: World, store: Store) ->
     assert world.sent[-1] == (inc_id, "escalated", 2, ["lead"], ["email"])
     world.advance(detected + timedelta(minutes=60))  # deadline is opened + 1h: not passed yet at exactly 60 min
     assert [s[2] for s in world.sent] == [1, 2]
+    assert sample("opsmon_incident_breaches_total") == 0
     world.advance(detected + timedelta(minutes=60, seconds=1))
     assert world.sent[-1] == (inc_id, "escalated", 3, ["head"], ["email"])
+    assert sample("opsmon_incident_breaches_total") == 1
+    assert sample("opsmon_incident_unacknowledged_seconds", incident=inc_id, asset="srv", kind="availability",
+                  severity=world.engine.by_id[inc_id].severity) == 3601
     world.engine.acknowledge(inc_id, "li.wei", "on it", detected + timedelta(minutes=61))
+    severity = world.engine.by_id[inc_id].severity
+    ack = {"kind": "availability", "severity": severity}
+    assert sample("opsmon_incident_time_to_acknowledge_seconds_count", **ack) == 1
+    assert sample("opsmon_incident_time_to_acknowledge_seconds_sum", **ack) == 61 * 60
+    assert sample("opsmon_incident_time_to_acknowledge_seconds_bucket", **ack, le="3600.0") == 0
+    assert sample("opsmon_incident_time_to_acknowledge_seconds_bucket", **ack, le="7200.0") == 1
+    assert sample("opsmon_incident_breaches_total") == 1  # counted once, not per escalation step
     # the acknowledgement is told to everyone already involved, on their channels
     assert world.sent[-1] == (inc_id, "acknowledged", 3, ["wang", "lead", "head"], ["wecom", "email"])
     doc = show_incident(store, inc_id)
