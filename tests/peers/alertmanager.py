@@ -20,7 +20,9 @@ BINARY = "prometheus-alertmanager"
 
 
 class Alertmanager:
-    def __init__(self, folder: Path, receiver_url: str) -> None:
+    def __init__(self, folder: Path, receiver_url: str, bearer_file: Path | None = None) -> None:
+        """bearer_file: the receiver is called with `Authorization: Bearer <its content>` (as opsmon's
+        webhook wants it), configured the way rules/alertmanager.yml does."""
         exe = shutil.which(BINARY) or shutil.which("alertmanager")
         if exe is None:
             pytest.skip("needs Alertmanager: apt-get install prometheus-alertmanager")
@@ -43,6 +45,13 @@ class Alertmanager:
                   - url: {receiver_url}
                     send_resolved: true
         """))
+        if bearer_file is not None:
+            self.config.write_text(self.config.read_text() + textwrap.indent(textwrap.dedent(f"""\
+                    http_config:
+                      authorization:
+                        type: Bearer
+                        credentials_file: {bearer_file}
+            """), "        "))
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Alertmanager:
