@@ -172,15 +172,18 @@ def test_wrong_or_revoked_token_is_refused_and_stores_nothing(started: Collector
     body = json.dumps({"schema": 1, "stream": "ab" * 16, "seq": 1, "ts": time.time(), "interval": 1,
                        "metrics": {}}).encode()
 
-    def post(tok: str | None) -> httpx.Response:
+    def post(tok: str | None, content: bytes = body) -> httpx.Response:
         headers = {"Authorization": f"Bearer {tok}"} if tok else {}
-        return httpx.post(c.base + "/api/v1/agent/report", content=body, headers=headers, timeout=5)
+        return httpx.post(c.base + "/api/v1/agent/report", content=content, headers=headers, timeout=5)
 
     assert post(None).status_code == 401
     assert post("opsmon_agent_wrong").status_code == 401
     assert post(token.replace("opsmon_agent_", "opsmon_")).status_code == 401
     assert c.cli("agents", "revoke", "pc-07").returncode == 0
-    time.sleep(6)  # the collector's token cache lives 5 s
+    # The collector's token cache lives 5 s. Probe it with a body that is no report: the token is
+    # checked first, so the answer is 422 while the token still counts and 401 once it does not,
+    # and nothing is stored either way.
+    wait_for(lambda: post(token, b"{not json").status_code == 401, 20, "the revocation to take effect")
     assert post(token).status_code == 401
     assert agent_rows(c, "pc-07") == 0
 
@@ -188,6 +191,7 @@ def test_wrong_or_revoked_token_is_refused_and_stores_nothing(started: Collector
 def test_duplicates_are_stored_once_and_a_fast_clock_is_corrected(started: Collector) -> None:
     c = started
     token = c.cli("agents", "enroll", "db-01").stdout.strip()
+    fence = c.cli("agents", "enroll", "db-02").stdout.strip()
     now = time.time()
 
     def post(seq: int, ts: float, sent_at: float | None) -> httpx.Response:
@@ -211,7 +215,12 @@ def test_duplicates_are_stored_once_and_a_fast_clock_is_corrected(started: Colle
     bad = httpx.post(c.base + "/api/v1/agent/report", content=b"{not json",
                      headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert bad.status_code == 422
-    time.sleep(1.5)  # writer flush
+    # The store writer commits in order, so once a report accepted after all of the above is
+    # stored, everything they queued is stored too: then the count is final.
+    doc = {"schema": 1, "stream": "fe" * 16, "seq": 1, "ts": time.time(), "interval": 1, "metrics": {}}
+    assert httpx.post(c.base + "/api/v1/agent/report", json=doc, headers={"Authorization": f"Bearer {fence}"},
+                      timeout=5).json()["status"] == "accepted"
+    wait_for(lambda: agent_rows(c, "db-02") == 1, 15, "the fence report to be stored")
     assert agent_rows(c, "db-01") == 3  # seq 1, 2, 4
     store = open_store(f"sqlite:///{c.config.parent / 'opsmon.db'}", migrate=False)
     with store.session() as s:
@@ -255,24 +264,27 @@ def test_collector_outage_is_spooled_replayed_and_never_down(collector_factory, 
     token = c.cli("agents", "enroll", "file-01").stdout.strip()
     agent = AgentProc(agent_config(tmp_path, c.base, token))
     wait_for(lambda: c.states().get("file-01", {}).get("state") == "up", 20, "file-01 up")
-    before = agent_rows(c, "file-01")
     assert c.stop()[0] == 0
-    time.sleep(5)  # the agent spools about 5 reports
-    spooled = len(list((tmp_path / "spool").glob("*.report")))
-    assert spooled >= 3
+    before = agent_rows(c, "file-01")  # after the stop, which flushed the writer: nothing of these is pending
+
+    def in_spool() -> int:
+        return len(list((tmp_path / "spool").glob("*.report")))
+
+    wait_for(lambda: in_spool() >= 3, 15, "the agent to spool 3 reports")  # one a second
     # Kill the agent too and restart it: the spool and the sequence survive.
     agent.proc.kill()
     agent.proc.wait()
+    spooled = in_spool()
     stream_before = json.loads((tmp_path / "spool" / "stream.json").read_text())
     agent = AgentProc(agent_config(tmp_path, c.base, token))
-    time.sleep(2)
+    # The restarted agent is running and still spooling (the collector is still down).
+    wait_for(lambda: in_spool() > spooled, 20, "the restarted agent to spool a report")
     c.start()
     try:
-        wait_for(lambda: not list((tmp_path / "spool").glob("*.report")), 20, "the spool to drain")
+        wait_for(lambda: not in_spool(), 20, "the spool to drain")
         wait_for(lambda: c.states().get("file-01", {}).get("state") == "up", 20, "file-01 up again")
-        time.sleep(1.5)
-        after = agent_rows(c, "file-01")
-        assert after - before >= spooled  # every spooled report arrived
+        # Drained means accepted, not yet written: wait for the writer, not for a guessed time.
+        wait_for(lambda: agent_rows(c, "file-01") - before >= spooled, 15, "every spooled report stored")
         stream_after = json.loads((tmp_path / "spool" / "stream.json").read_text())
         assert stream_after["stream"] == stream_before["stream"] and stream_after["seq"] > stream_before["seq"]
         hist = c.get("/api/v1/assets/file-01/history").json()
@@ -327,8 +339,8 @@ def test_agent_verifies_the_collector_certificate(collector_factory, tmp_path: P
     good = AgentProc(agent_config(tmp_path / "ca", c.base, token, f'ca_file = "{ca}"\n'))
     try:
         wait_for(lambda: c.states().get("tls-01", {}).get("state") == "up", 20, "tls-01 up over verified TLS")
-        time.sleep(2)
-        assert len(list((untrusting / "spool").glob("*.report"))) >= 1  # refused to talk: kept its reports
+        # refused to talk: kept its reports (it logs the failure before spooling the report)
+        wait_for(lambda: list((untrusting / "spool").glob("*.report")), 20, "the untrusting agent to spool")
     finally:
         err = bad.stop()
         good.stop()
@@ -405,11 +417,13 @@ def test_a_broken_path_to_a_running_collector_is_not_down_time(started: Collecto
     try:
         wait_for(lambda: c.states().get("branch-01", {}).get("state") == "up", 20, "branch-01 up")
         gate.open.clear()
-        wait_for(lambda: c.states()["branch-01"]["state"] == "down", 15, "branch-01 down while cut")
-        time.sleep(2)
+        wait_for(lambda: c.states()["branch-01"]["state"] == "down", 20, "branch-01 down while cut")
+        # Stay cut for two more reports, however slow the machine: they are spooled, then replayed.
+        cut = len(list((tmp_path / "spool").glob("*.report")))
+        wait_for(lambda: len(list((tmp_path / "spool").glob("*.report"))) >= cut + 2, 20, "two more reports spooled")
         gate.open.set()
         wait_for(lambda: not list((tmp_path / "spool").glob("*.report")), 20, "the spool to drain")
-        wait_for(lambda: c.states()["branch-01"]["state"] == "up", 10, "branch-01 up again")
+        wait_for(lambda: c.states()["branch-01"]["state"] == "up", 20, "branch-01 up again")
         hist = c.get("/api/v1/assets/branch-01/history").json()["intervals"]
         assert "down" not in [i["state"] for i in hist], hist
     finally:

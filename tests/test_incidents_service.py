@@ -122,10 +122,10 @@ assets:
     assert done.status_code == 200 and "Acknowledged by li.wei" in done.text
     again = httpx.post(c.base + path)
     assert again.status_code == 409 and "already been used" in again.text
-    told = wait_for(lambda: rec.requests[1] if len(rec.requests) > 1 else None, 10, "the acknowledgement notice")
+    told = wait_for(lambda: rec.requests[1] if len(rec.requests) > 1 else None, 20, "the acknowledgement notice")
     assert json.loads(told.body)["event"] == "acknowledged"
     doc = wait_for(lambda: (lambda d: d if [e["action"] for e in d["trail"]].count("delivered") == 2 else None)(
-        c.get(f"/api/v1/incidents/{inc_id}").json()), 10, "both deliveries on the trail")
+        c.get(f"/api/v1/incidents/{inc_id}").json()), 20, "both deliveries on the trail")
     assert doc["acknowledged_by"] == "link:li.wei"
     actions = [e["action"] for e in doc["trail"]]
     assert actions[:2] == ["opened", "escalated"] and "acknowledged" in actions

@@ -240,16 +240,23 @@ def test_a_dead_channel_delays_neither_the_caller_nor_other_channels(
         t0 = time.monotonic()
         d.submit(notice(), ["hanging", "refused", "good"])
         submitted = time.monotonic() - t0
+        assert list(record) == []  # submit only queued: no attempt was made while the caller waited
         while not record.of("good"):
             await asyncio.sleep(0.01)
         delivered = time.monotonic() - t0
         assert record.of("good") == [(1, True, None)]
+        # The order is the proof, whatever the machine's speed: "good" was delivered while the
+        # hanging channel's attempt (3 s timeout, its peer answers after 5 s) was still in flight.
+        assert record.of("hanging") == []
         t1 = time.monotonic()
         await d.close()
+        assert record.of("hanging") == []  # closing cancelled the hanging attempt rather than waiting it out
         return submitted, delivered, time.monotonic() - t1
 
     submitted, delivered, closing = asyncio.run(scenario())
-    assert submitted < 0.05 and delivered < 2 and closing < 1
+    # Wall-clock bounds loose enough for a loaded CI box; the ordering asserts above carry the property
+    # (waiting for the hanging channel would take 3 s).
+    assert submitted < 0.5 and delivered < 5 and closing < 2
 
 
 def test_queue_is_bounded_and_drops_the_oldest(tmp_path: Path, recorder: Callable[..., Recorder]) -> None:

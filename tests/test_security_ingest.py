@@ -44,11 +44,11 @@ def test_baseline_findings_scores_and_events(collector_factory) -> None:
     assert c.get("/api/v1/incidents?status=active").json() == []
     # Root login turns from pass to fail: an event and (incident = true in the policy) a security incident.
     assert post(run("fail", "fail", t0 + 60)).status_code == 200
-    inc = wait_for(lambda: c.get("/api/v1/incidents?status=active").json(), 10, "a security incident")[0]
+    inc = wait_for(lambda: c.get("/api/v1/incidents?status=active").json(), 20, "a security incident")[0]
     assert inc["kind"] == "security" and inc["asset"] == "srv-01" and "root" in inc["cause"].lower()
     # events go through the store writer (batched): wait for them rather than race it
     wait_for(lambda: any(e["kind"] == "security" and e["name"] == "ac.ssh-root-login"
-                         for e in c.get("/api/v1/events?asset=srv-01").json()), 10, "the security event")
+                         for e in c.get("/api/v1/events?asset=srv-01").json()), 20, "the security event")
     baseline = c.get("/api/v1/assets/srv-01/baseline").json()
     root = next(ch for ch in baseline["checks"] if ch["id"] == "ac.ssh-root-login")
     assert root["status"] == "fail" and root["control"] == "access_control" and root["title_zh"]
@@ -64,7 +64,7 @@ def test_baseline_findings_scores_and_events(collector_factory) -> None:
                           "bruteforce": [{"source": "192.0.2.7", "count": 9, "window_s": 60}]}}).status_code == 200
     wanted = {("fim", "modified"), ("auth", "bruteforce")}
     wait_for(lambda: wanted <= {(e["kind"], e["name"]) for e in c.get("/api/v1/events?asset=srv-01").json()},
-             10, "the FIM and brute-force events")
+             20, "the FIM and brute-force events")
     metrics = c.get("/metrics").text
     assert 'opsmon_host_auth_failures_total{asset="srv-01"} 9.0' in metrics
     assert 'opsmon_compliance_ratio{asset="srv-01",control="identity_authentication"} 0.0' in metrics
