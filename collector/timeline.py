@@ -13,7 +13,8 @@ The rules (docs/timeline.md explains them with examples):
   the parent). After the parent recovers, a child stays unreachable until its own
   next result decides, so the parent's recovery is not charged to the child.
 - A check without a result for `stale_after_intervals` intervals becomes unknown
-  (a pushed agent report check becomes down: "agent not reporting").
+  (a pushed agent report check becomes down: "agent not reporting"). A result that
+  then arrives stamped before that silence was due undoes it from its start.
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
   relabels that open interval instead (closed intervals are never rewritten),
@@ -167,9 +168,11 @@ class Timeline:
         if self._feed(ct, obs.status, obs.reason, ts):
             at = ct.since or ts
             if (silenced_since is not None and ct.confirmed == UP
-                    and (ts - silenced_since).total_seconds() <= ct.conf.interval):
-                # A result from within one interval of the silence's start (a replayed agent report)
-                # proves the silence was the path, not the host: undo it from its start.
+                    and (ts - silenced_since).total_seconds()
+                    <= ct.conf.interval * max(1.0, self.stale_after_intervals - 1)):
+                # A result stamped before the silence was due (a replayed agent report, late only
+                # in arriving) proves there never was a silence of that length: the path failed,
+                # not the host. Undo it from its start.
                 at = silenced_since
             ct.silenced = False
             self._own_changed(track, at, ts)

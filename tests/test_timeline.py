@@ -314,6 +314,26 @@ def test_agent_silence_is_down_and_a_replay_from_within_an_interval_undoes_it() 
     assert sink.states("h") == [(UP, at(0), None)]
 
 
+@pytest.mark.parametrize("first_replay, undone", [(30, True), (40, True), (41, False)])
+def test_a_late_first_replay_undoes_the_silence_only_if_stamped_before_it_was_due(first_replay: int,
+                                                                                  undone: bool) -> None:
+    """Last report at t=10, interval 10 s, silence due at t=40 (3 intervals) and dated t=20. A replay
+    starting at t=30 or t=40 (a starved agent's reports came late) shows no 30 s silence ever happened;
+    one starting at t=41 is a real gap: down from t=20 to t=41."""
+    sink = MemorySink()
+    tl = Timeline(sink, MaintenanceBook([], "UTC"))
+    tl.upsert_asset("h", None, None, (), [CheckConf("agent", 10.0, 1, 1, DOWN, "agent not reporting")], at(0))
+    obs(tl, "h", 0, UP, "agent")
+    obs(tl, "h", 10, UP, "agent")
+    tl.tick(at(45))
+    assert sink.states("h")[-1] == (DOWN, at(20), None)
+    obs(tl, "h", first_replay, UP, "agent")
+    if undone:
+        assert sink.states("h") == [(UP, at(0), None)]
+    else:
+        assert sink.states("h") == [(UP, at(0), at(20)), (DOWN, at(20), at(41)), (UP, at(41), None)]
+
+
 def test_agent_back_after_a_real_outage_keeps_the_outage() -> None:
     """The host rebooted: its next report comes 5 minutes after the silence began, so the down stays."""
     sink = MemorySink()
