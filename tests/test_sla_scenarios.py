@@ -287,6 +287,39 @@ def test_unacknowledged_miss_is_the_same_whenever_regenerated(store: Store, open
         assert (t["rate"]["value"], t["rate"]["detail"]["unacknowledged_misses"]) == (0.0, 1)
     assert runs[0] == runs[1] == runs[2]
 
+
+# 17c
+def test_unacknowledged_miss_while_the_period_runs_is_timed_to_now(store: Store) -> None:
+    """Mid-quarter (Aug 3 04:00Z), an incident opened at 01:00Z and never acknowledged: 3 h so far, not
+    the time to the quarter's end, which has not come."""
+    opened = utc(2026, 8, 3, 1)
+    seed(store, [("s1", "server", S - timedelta(days=100), None)], [up_all("s1")],
+         [("INC-1", "s1", "hardware", opened, None)])
+    t = run(store, now=utc(2026, 8, 3, 4))
+    assert (t["hw"]["value"], t["hw"]["status"]) == (3 * 3600.0, "fail")
+    assert t["hw"]["worst"][0]["response_seconds"] == 3 * 3600.0
+
+
+# 17d
+def test_one_unacknowledged_miss_fails_a_rate_target_only_below_its_threshold(store: Store) -> None:
+    """Ten hardware faults, nine acknowledged within the hour and one never: the rate is 0.9. A rate
+    target at 90 % holds; the 100 % one and the 1-hour response-time target fail."""
+    table = TargetTable.model_validate({"coverage_floor": 0.9, "targets": [
+        {"id": "rate90", "name_zh": "响应率", "name_en": "Response rate 90", "measure": "response_rate",
+         "limit": "1h", "comparator": ">=", "threshold": 0.9},
+        {"id": "rate100", "name_zh": "响应率", "name_en": "Response rate 100", "measure": "response_rate",
+         "limit": "1h", "comparator": ">=", "threshold": 1.0},
+        {"id": "hw", "name_zh": "硬件响应", "name_en": "HW response", "measure": "response_time",
+         "scope": {"kinds": ["hardware"]}, "comparator": "<=", "threshold": 3600, "unit": "seconds"}]})
+    base = utc(2026, 8, 1)
+    incidents = [(f"INC-{n}", "s1", "hardware", base + timedelta(days=n), base + timedelta(days=n, minutes=30))
+                 for n in range(9)] + [("INC-9", "s1", "hardware", base + timedelta(days=9), None)]
+    seed(store, [("s1", "server", S - timedelta(days=100), None)], [up_all("s1")], incidents)
+    t = {x["id"]: x for x in evaluate(store, table, parse_period("2026Q3", "Asia/Shanghai"), AFTER)["targets"]}
+    assert (t["rate90"]["value"], t["rate90"]["status"]) == (0.9, "pass")
+    assert (t["rate100"]["value"], t["rate100"]["status"]) == (0.9, "fail")
+    assert t["hw"]["status"] == "fail" and t["hw"]["detail"]["unacknowledged_misses"] == 1
+
 # 18, 19
 def test_incidents_count_in_the_period_they_opened_and_by_kind(store: Store) -> None:
     seed(store, [("s1", "server", S - timedelta(days=100), None)], [up_all("s1")], [

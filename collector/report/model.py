@@ -373,7 +373,7 @@ def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: di
         held = [i for i in times if (not t.scope.kinds or i.kind in t.scope.kinds)
                 and (in_scope(t, infos[i.asset_id]) if i.asset_id in infos else not asset_scoped)]
         limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
-        for j in judge(held, limit, now, period_end):
+        for j in judge(held, limit, now, min(now, period_end)):
             if j.within is False:
                 missed.setdefault(j.incident.id, []).append(t.id)
     out = []

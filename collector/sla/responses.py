@@ -3,10 +3,11 @@
 response time = acknowledged - opened. An incident opened in the period is judged:
 - acknowledged (whenever): by its response time;
 - unacknowledged, with more than the limit elapsed by `now`: a miss. Its response time is
-  unknown but at least the time elapsed at the later of the period's end and its deadline
-  (opened + limit). That point, not `now`, is the figure: regenerating a past period must
-  not show a response time that grows with the day it was regenerated on. Being a miss, it
-  fails a response-time target even when that figure equals the limit;
+  unknown but at least the time elapsed at the later of the period's end (`until`: for a
+  period still running, now) and its deadline (opened + limit). For a finished period that
+  point, not `now`, is the figure: regenerating it must not show a response time that grows
+  with the day it was regenerated on. Being a miss, it fails a response-time target even
+  when that figure equals the limit;
 - unacknowledged and still within its limit: pending, not yet counted either way.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Judged:
     acknowledged: bool
 
 
-def judge(incidents: list[IncidentTimes], limit: float, now: datetime, period_end: datetime) -> list[Judged]:
+def judge(incidents: list[IncidentTimes], limit: float, now: datetime, until: datetime) -> list[Judged]:
     out = []
     for inc in incidents:
         if inc.acknowledged is not None:
@@ -43,7 +44,7 @@ def judge(incidents: list[IncidentTimes], limit: float, now: datetime, period_en
         if elapsed <= limit:
             out.append(Judged(inc, elapsed, None, False))
         else:
-            at_least = max(limit, (period_end - inc.opened).total_seconds())
+            at_least = max(limit, (until - inc.opened).total_seconds())
             out.append(Judged(inc, at_least, False, False))
     return out
 
