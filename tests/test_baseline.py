@@ -297,7 +297,8 @@ WEAK_NOT_FAILING = {
 }
 
 
-WEAK_NEW_EVIDENCE = {  # the SUID state in the tree has su only; its updates state saw openssl on 2024-03-01
+WEAK_NEW_EVIDENCE = {  # the SUID state in the tree has su only; its updates state saw an openssl fix pending on
+    # 2024-03-01 (3.0.12): the newer candidate pending now (3.0.13) keeps that age
     "ip.suid-new": "1 SUID/SGID file(s) not in the baseline of 2024-03-01: /usr/bin/find (4755)",
     "ip.reboot-pending": ("reboot pending: /run/reboot-required present (linux-image-6.1.0-18-amd64); "
                           "kernel 6.1.0-18-amd64 installed, 6.1.0-17-amd64 running"),
@@ -510,6 +511,18 @@ def test_package_verification_runs_at_most_weekly(tmp_path: Path) -> None:
     run_policy(policy, host, only=["tv.package-verify"])
     assert len([c for c in host.commands.calls if c[:2] == ("dpkg", "--verify")]) == 2
 
+
+
+def test_package_verification_that_could_not_run_is_an_error_and_not_kept(tmp_path: Path) -> None:
+    """dpkg exiting 2 (it could not verify) with nothing printed is an error, never "no binary
+    modified"; and an error is tried again at the next run instead of being replayed for a week."""
+    host = fixture_host("debian-weak", tmp_path)
+    host.commands.outputs[("dpkg", "--verify", "coreutils")] = CmdResult(2, "")
+    policy = load_policy(POLICIES / "debian.toml")
+    first = run_policy(policy, host, only=["tv.package-verify"])[0]
+    assert (first["status"], first["evidence"]) == ("error", "dpkg could not verify (exit 2)")
+    run_policy(policy, host, only=["tv.package-verify"])
+    assert len([c for c in host.commands.calls if c[:2] == ("dpkg", "--verify")]) == 2
 
 # -- file integrity ------------------------------------------------------------------------
 

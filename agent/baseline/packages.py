@@ -84,7 +84,9 @@ def _apt_security(text: str, origin: str) -> dict[str, str]:
     for line in text.splitlines():
         m = _INST.match(line)
         if m and re.search(origin, m.group(4)):
-            out[f"{m.group(1)} {m.group(3)}"] = f"{m.group(1)} {m.group(2) or 'new'} -> {m.group(3)}"
+            # Keyed by package alone: a newer fix for the same package must not restart the age
+            # of an update left pending since the first one.
+            out[m.group(1)] = f"{m.group(1)} {m.group(2) or 'new'} -> {m.group(3)}"
     return out
 
 
@@ -232,12 +234,17 @@ def _package_verify(host: Host, a: dict[str, Any]) -> tuple[str, str]:
     doc = state.load(file) if file else {}
     interval = float(a.get("interval_h", 168))
     age_h = (host.now - float(doc.get("ran_at", 0))) / 3600
-    if doc.get("key") == key and 0 <= age_h < interval and doc.get("status") in (PASS, FAIL, ERROR):
+    if doc.get("key") == key and 0 <= age_h < interval and doc.get("status") in (PASS, FAIL):
         return doc["status"], f"{doc.get('evidence', '')} (verified {age_h:.0f} h ago, again after {interval:g} h)"
     out = host.run(argv, float(a.get("timeout_s", 1800)))
-    if (verdict := _ran(host, argv, out)) is None:
+    verdict = _ran(host, argv, out)
+    # dpkg: 1 = differences found, 2 and more = it could not verify; rpm: non-zero for either, so
+    # only with nothing printed is it a failure to verify. Never "no binary modified" then.
+    if verdict is None and (out.rc >= 2 if argv[0] == "dpkg" else out.rc != 0 and not out.stdout.strip()):
+        verdict = ERROR, f"{argv[0]} could not verify (exit {out.rc})"
+    if verdict is None:
         what = f"{argv[0]} verified {len(packages) or 'all'} packages"
         verdict = _judge_verify(host, out.stdout, paths, what)
-    if file and verdict[0] != NA:
+    if file and verdict[0] in (PASS, FAIL):  # an error is tried again next run, not kept for a week
         state.save(file, {"version": 1, "key": key, "ran_at": host.now, "status": verdict[0], "evidence": verdict[1]})
     return verdict

@@ -29,6 +29,9 @@ def save(path: str | Path, doc: dict[str, Any]) -> None:
     """Replace the file in one step: a crash leaves the old document or the new one, never half of one."""
     path = Path(path)
     tmp = path.with_name(path.name + ".new")
-    tmp.write_text(json.dumps(doc, separators=(",", ":")))
-    os.chmod(tmp, 0o600)  # auth state names users and addresses; inventories name files
+    # 0600 from its creation: auth state names users and addresses; inventories name files.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(doc, separators=(",", ":")))
+    os.chmod(tmp, 0o600)  # a leftover .new from before keeps its old mode through O_CREAT
     os.replace(tmp, path)
