@@ -169,7 +169,7 @@ class Timeline:
             at = ct.since or ts
             if (silenced_since is not None and ct.confirmed == UP
                     and (ts - silenced_since).total_seconds()
-                    <= ct.conf.interval * max(1.0, self.stale_after_intervals - 1)):
+                    <= ct.conf.interval * (self.stale_after_intervals - 1)):
                 # A result stamped before the silence was due (a replayed agent report, late only
                 # in arriving) proves there never was a silence of that length: the path failed,
                 # not the host. Undo it from its start.

@@ -383,13 +383,16 @@ def test_debian_policy_on_this_machine_completes_in_time_without_file_errors(tmp
     t0 = time.monotonic()
     got = run_policy(chosen, Host(state_dir=str(tmp_path)))
     elapsed = time.monotonic() - t0
-    assert elapsed < 120, f"baseline took {elapsed:.1f}s"
+    assert elapsed < 300, f"baseline took {elapsed:.1f}s"  # ~30 s of CPU here idle; CI's 2 cores are shared
     t0 = time.monotonic()
     again = {r["id"]: r for r in run_policy(chosen, Host(state_dir=str(tmp_path)))}
     elapsed = time.monotonic() - t0
     assert elapsed < 30, f"the second baseline run took {elapsed:.1f}s"
     verify = again["tv.package-verify"]
-    assert "verified 0 h ago" in verify["evidence"] or verify["status"] != "pass"  # dpkg --verify ran once
+    if verify["status"] in ("pass", "fail"):  # a decided result is kept: dpkg --verify ran once
+        assert "verified 0 h ago" in verify["evidence"], verify
+    else:  # an error or not applicable is not kept: the second run tried again
+        assert verify["status"] in ("error", "not_applicable"), verify
     assert {r["id"]: r["status"] for r in got} == {k: r["status"] for k, r in again.items()}
     assert len(got) == len(chosen.checks)
     assert {r["status"] for r in got} <= {"pass", "fail", "not_applicable", "error"}

@@ -35,8 +35,13 @@ def test_due_catches_up_every_missed_period_but_no_history_on_a_new_install(stor
     def labels() -> list[tuple[str, str]]:
         return [(p.label, lang) for p, lang in due(config, store, now)]
 
-    # Nothing ever delivered: the newest period of each kind only.
+    # Nothing ever delivered: the newest period of each kind only; within October's delay, nothing for
+    # months yet (September would be an older period than a new installation should start with).
     assert labels() == [("2026-10", "zh"), ("2026-10", "en"), ("2026Q3", "zh"), ("2026Q3", "en")]
+    early = now
+    now = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
+    assert labels() == [("2026Q3", "zh"), ("2026Q3", "en")]
+    now = early
     # August delivered (both languages), then the collector was down: September and October, oldest first;
     # the quarter still only Q3. A language added later is generated for the newest period only.
     with store.session() as session:
@@ -46,6 +51,22 @@ def test_due_catches_up_every_missed_period_but_no_history_on_a_new_install(stor
         session.commit()
     assert labels() == [("2026-09", "zh"), ("2026-09", "en"), ("2026-10", "zh"), ("2026-10", "en"),
                         ("2026Q3", "zh"), ("2026Q3", "en")]
+    # Once those are delivered, nothing more is due: the walk stops at the newest delivered period.
+    with store.session() as session:
+        for label in ("2026-09", "2026-10", "2026Q3"):
+            for lang in ("zh", "en"):
+                session.add(ReportFile(period=label, lang=lang, format="html", path="/x", sha256="0" * 64, size=1,
+                                       created_ts=now))
+        session.commit()
+    assert labels() == []
+    # English added to a configuration that had only Chinese: the newest period of each kind only.
+    with store.session() as session:
+        session.query(ReportFile).filter(ReportFile.lang == "en").delete()
+        session.commit()
+    assert labels() == [("2026-10", "en"), ("2026Q3", "en")]
+    with store.session() as session:
+        session.query(ReportFile).filter(ReportFile.period.in_(["2026-09", "2026-10", "2026Q3"])).delete()
+        session.commit()
     # Before October's delay is over (it ended Oct 31 16:00Z; + 3 d = Nov 3 16:00Z), only September is due.
     now = datetime(2026, 11, 3, 15, 59, tzinfo=UTC)
     assert labels()[:2] == [("2026-09", "zh"), ("2026-09", "en")] and ("2026-10", "zh") not in labels()

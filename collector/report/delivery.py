@@ -39,13 +39,17 @@ def due(config: Any, store: Store, now: datetime) -> list[tuple[Period, str]]:
     delivered = {label for label, _ in done}
     for kind in settings.periods:
         period = last_complete(kind, now, config.timezone)
-        if now < period.end + timedelta(seconds=settings.delay):
-            period = previous(period)
         ever = any(_kind_of(label) == kind for label in delivered)
+        if now < period.end + timedelta(seconds=settings.delay):
+            if not ever:
+                continue  # a new installation waits for the newest period, never the one before it
+            period = previous(period)
         missing: list[tuple[Period, str]] = []
         for step in range(CATCH_UP):
-            if step and period.label in delivered:
-                break  # delivered before: older ones were too (a language added since starts with the newest)
+            if period.label in delivered:  # delivered before: so were the older ones
+                if step == 0:  # the newest: only a language added since
+                    missing += [(period, lang) for lang in settings.langs if (period.label, lang) not in done]
+                break
             missing += [(period, lang) for lang in settings.langs if (period.label, lang) not in done]
             if not ever:
                 break
