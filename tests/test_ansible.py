@@ -73,17 +73,22 @@ def test_ansible_lint_production_profile() -> None:
      r"value of opsmon_collector_database must be one of: sqlite, postgresql, got: mysql"),
     # the collector listens on 127.0.0.1 by default: Prometheus on another host needs its address
     ("prometheus-01", [], r"cannot scrape the collector collector-01.*opsmon_collector_scrape_address"),
-], ids=["bad-database", "remote-collector-without-address"])
+    # an agent's category is server or computer (the target table's categories for hosts)
+    ("agent-01", ["-e", "opsmon_category=laptop"], r"agent-01: opsmon_category .*not 'laptop'"),
+], ids=["bad-database", "remote-collector-without-address", "bad-category"])
 def test_bad_variables_stop_the_run_early_naming_them(tmp_path: Path, limit: str, extra: list[str],
                                                       message: str) -> None:
     """Before anything is installed (on this machine, no SSH: the checks run first and fail)."""
     inventory = tmp_path / "inventory.json"
     local = {"ansible_connection": "local", "ansible_become": False, "ansible_python_interpreter": sys.executable}
     inventory.write_text(json.dumps({"all": {"vars": local, "children": {
-        "opsmon_collector": {"hosts": {"collector-01": {}}}, "prometheus": {"hosts": {"prometheus-01": {}}}}}}))
+        "opsmon_collector": {"hosts": {"collector-01": {}}}, "prometheus": {"hosts": {"prometheus-01": {}}},
+        "opsmon_agents": {"hosts": {"agent-01": {"opsmon_site": "urumqi"}}}}}}))
+    wheel = tmp_path / "opsmon-0.1.0-py3-none-any.whl"  # the agent's preflight wants a wheel file first
+    wheel.write_bytes(b"")
     done = subprocess.run([str(PLAYBOOK), "-i", str(inventory), "site.yml", "--check", "--tags", "preflight",
-                           "--limit", limit, *extra], cwd=ANSIBLE, env=_env(), capture_output=True, text=True,
-                          timeout=120)
+                           "--limit", limit, "-e", f"opsmon_agent_wheel={wheel}", *extra], cwd=ANSIBLE, env=_env(),
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode != 0, done.stdout + done.stderr
     assert re.search(message, done.stdout, re.S), done.stdout
     assert _recap(done.stdout)[limit]["failed"] == 1, done.stdout
@@ -275,13 +280,7 @@ def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
     started = time.monotonic()
     import httpx
 
-    # A bad category stops the run before anything changes, with a message naming opsmon_category
-    # (the other bad variables: test_bad_variables_stop_the_run_early_naming_them).
-    rc, out = e.play("--check", "--tags", "preflight", "-e", "opsmon_category=laptop")
-    assert rc != 0, out
-    assert re.search(r"agent-01: opsmon_category .*not 'laptop'", out), out
-    assert _recap(out)["agent-01"]["failed"] == 1 and _recap(out)["collector"]["failed"] == 0, out
-
+    # (Bad variables, a bad opsmon_category included, stop a run early: test_bad_variables_stop_the_run_...)
     # --check --diff on an empty machine: reports what it would do, changes nothing, fails nowhere.
     rc, out = e.play("--check", "--diff")
     assert rc == 0, out

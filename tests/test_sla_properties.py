@@ -63,7 +63,8 @@ def figure(tmp_path_factory, hist_intervals, period: Period, order_seed: int | N
 
 
 PERIOD = Period("p", T0, T0 + timedelta(seconds=300_000), "UTC", "range")
-common = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# 40 examples a property: 66 s of the suite at 60, and the suite must stay well under 20 minutes on CI.
+common = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @common
