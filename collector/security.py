@@ -110,6 +110,29 @@ class HostResults:
     decided: dict[str, str] = field(default_factory=dict)  # id -> the last "pass" or "fail"
 
 
+def turn(before: str | None, status: str) -> str | None:
+    """A finding's edge: "failed" (pass -> fail), "passed" (fail -> pass), else None. `before` is the
+    last decided status (pass or fail); runs that decided nothing never reach here."""
+    if before == "pass" and status == "fail":
+        return "failed"
+    if before == "fail" and status == "pass":
+        return "passed"
+    return None
+
+
+def last_changes(session: Any, before: datetime | None = None, decided_only: bool = False) -> list[Any]:
+    """(asset_id, policy, check_id, status) of each host and check's latest baseline_history row, those
+    dated before `before` if given, pass or fail only if `decided_only`. Ids grow with `since` per
+    pair (older runs replayed late are refused), so the greatest id is the latest status."""
+    last = select(func.max(BaselineChange.id)).group_by(BaselineChange.asset_id, BaselineChange.check_id)
+    if before is not None:
+        last = last.where(BaselineChange.since < before)
+    if decided_only:
+        last = last.where(BaselineChange.status.in_(DECIDED))
+    return list(session.execute(select(BaselineChange.asset_id, BaselineChange.policy, BaselineChange.check_id,
+                                       BaselineChange.status).where(BaselineChange.id.in_(last))).all())
+
+
 def tally(results: Iterable[tuple[str, str, str, str]], catalog: Callable[[str, str], CheckInfo | None],
           ) -> dict[tuple[str, str], list[int]]:
     """(asset, policy, check, status) rows -> {(asset, control): [passed, failed]}; other statuses not counted
@@ -160,11 +183,7 @@ class SecurityBook:
                 host.checks[row.check_id] = (row.status, row.evidence, row.since)
                 if host.ran_at is None or row.ran_at > host.ran_at:
                     host.ran_at = row.ran_at
-            last = (select(func.max(BaselineChange.id)).where(BaselineChange.status.in_(DECIDED))
-                    .group_by(BaselineChange.asset_id, BaselineChange.check_id))
-            for asset_id, check_id, status in session.execute(
-                    select(BaselineChange.asset_id, BaselineChange.check_id, BaselineChange.status)
-                    .where(BaselineChange.id.in_(last))):
+            for asset_id, _policy, check_id, status in last_changes(session, decided_only=True):
                 if asset_id in self.latest:
                     self.latest[asset_id].decided[check_id] = status
 
@@ -207,10 +226,10 @@ class SecurityBook:
                                 "since": at})
             if r.status not in DECIDED:
                 continue
-            before = host.decided.get(r.id)
+            change = turn(host.decided.get(r.id), r.status)
             host.decided[r.id] = r.status
             info = self.catalog(run.policy, r.id)
-            if before == "pass" and r.status == "fail":
+            if change == "failed":
                 title = info.title_en if info else r.id
                 self.emit(Op("event", asset_id, (at, "agent", "security", r.id, info.severity if info else "major",
                                                  f"baseline check failed: {title}",
@@ -218,7 +237,7 @@ class SecurityBook:
                                                   "control": info.control if info else ""})))
                 if info is not None and info.incident:
                     self.finding(asset_id, r.id, True, at, f"{title}: {r.evidence}"[:500])
-            elif before == "fail" and r.status == "pass" and info is not None and info.incident:
+            elif change == "passed" and info is not None and info.incident:
                 self.finding(asset_id, r.id, False, at, "")
         host.policy, host.ran_at = run.policy, at
         self.emit(Op("baseline", asset_id, (rows, changed)))

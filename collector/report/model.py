@@ -300,17 +300,10 @@ def _security(store: Store, period: Period) -> dict[str, Any]:
     """Baseline compliance per control point and per host as it stood at the period's end (or now, for
     a period still running), and the security findings opened and closed in the period."""
     from agent.baseline.catalog import CONTROLS
-    from collector.security import security_catalog, tally
-    from collector.store.models import BaselineChange
+    from collector.security import last_changes, security_catalog, tally
 
     with store.session() as session:
-        # Each (host, check)'s last change before the end; ids grow with `since` per pair (older
-        # runs replayed late are refused), so the greatest id is the latest status.
-        last = (select(func.max(BaselineChange.id)).where(BaselineChange.since < period.end)
-                .group_by(BaselineChange.asset_id, BaselineChange.check_id))
-        rows = session.execute(select(BaselineChange.asset_id, BaselineChange.policy, BaselineChange.check_id,
-                                      BaselineChange.status).where(BaselineChange.id.in_(last))).all()
-        counts = tally(((r.asset_id, r.policy, r.check_id, r.status) for r in rows), security_catalog())
+        counts = tally(last_changes(session, before=period.end), security_catalog())
     per_control: dict[str, list[int]] = {}
     per_host: dict[str, list[int]] = {}
     for (asset, control), (p, f) in counts.items():
@@ -335,7 +328,7 @@ def _findings(store: Store, period: Period) -> tuple[int, int]:
     """(findings opened in the period, of which resolved in it). A finding is a check turning from pass
     to fail, resolved when it passes again; as collector.security judges it, an error or not-applicable
     run in between changes nothing. Every check counts, not only those whose policy opens an incident."""
-    from collector.security import DECIDED
+    from collector.security import DECIDED, turn
     from collector.store.models import BaselineChange
 
     with store.session() as session:
@@ -348,10 +341,11 @@ def _findings(store: Store, period: Period) -> tuple[int, int]:
     open_since_start = False
     for asset, check, status, since in rows:
         same = before is not None and before[:2] == (asset, check)
-        if same and before[2] == "pass" and status == "fail" and since >= period.start:
+        change = turn(before[2] if same and before else None, status)
+        if change == "failed" and since >= period.start:
             opened += 1
             open_since_start = True
-        elif same and before[2] == "fail" and status == "pass" and open_since_start:
+        elif change == "passed" and open_since_start:
             closed += 1
             open_since_start = False
         elif not same:
