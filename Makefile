@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sla bench-agent bench-snmp dist clean snmpsim report-shots
+.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist clean snmpsim report-shots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +14,27 @@ $(STAMP): pyproject.toml
 
 # The demo: simulated SNMP devices on udp 127.0.0.1:16161 (stopped with the collector), then the collector.
 run: $(STAMP)
-	@$(PY) -m collector.snmp.simulator --port 16161 & sim=$$!; \
+	@$(PY) -m opsmon.collector.inputs.snmp.simulator --port 16161 & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/opsmon serve
 
 test: lint
 	$(PY) -m pytest -q
 
+# The quick loop while changing code: no real peers, no collector processes, no property tests (~2 min).
+test-fast: lint
+	$(PY) -m pytest -q -m "not peer and not slow"
+
+# Style, the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
+# typed messages, the store and the timeline (mypy reads the opsmon namespace through a tree of links).
 lint: $(STAMP)
 	$(PY) -m ruff check collector agent tests bench
+	$(VENV)/bin/lint-imports --no-cache
+	@mkdir -p build/typecheck/opsmon
+	@ln -sfn ../../../agent build/typecheck/opsmon/agent
+	@ln -sfn ../../../collector build/typecheck/opsmon/collector
+	$(VENV)/bin/mypy --strict -p opsmon.collector.core.messages -p opsmon.collector.store \
+		-p opsmon.collector.timeline -p opsmon.collector.service.routes
 
 # Benchmarks are run by hand, not by `make test`: each prints its figures beside its peer tool's.
 bench: $(STAMP)
@@ -42,7 +54,7 @@ $(SNMPSIM_VENV)/bin/snmpsim-command-responder:
 # PNGs of the first two pages of the sample report (zh and en) for a reviewer to look at.
 report-shots: $(STAMP)
 	mkdir -p build/report-shots
-	OPSMON_REPORT_SHOTS=$(CURDIR)/build/report-shots $(PY) -m pytest -q tests/test_report.py -k screenshots
+	OPSMON_REPORT_SHOTS=$(CURDIR)/build/report-shots $(PY) -m pytest -q tests/collector/outputs/test_report.py -k screenshots
 	@ls build/report-shots
 
 dist: $(STAMP)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from agent import __version__
+from opsmon.agent import __version__
 
 
 def _serve_metrics(agent: Any, port: int) -> None:
@@ -19,7 +19,7 @@ def _serve_metrics(agent: Any, port: int) -> None:
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.registry import Collector
 
-    from agent.exposition import families
+    from opsmon.agent.exposition import families
 
     class Local(Collector):
         def collect(self):  # type: ignore[no-untyped-def]
@@ -38,16 +38,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="collect and send one report, then exit")
     args = parser.parse_args(argv)
 
-    from agent import config as config_mod
-    from agent.errors import ConfigError
-    from agent.runner import Agent
+    from opsmon.agent import config as config_mod
+    from opsmon.agent.errors import ConfigError
+    from opsmon.agent.runner import Agent
 
     try:
         cfg = config_mod.load(args.config)
     except ConfigError as exc:
         print(f"opsmon-agent: config error: {exc}", file=sys.stderr)
         return 2
-    from agent.logfmt import TextFormatter
+    from opsmon.agent.logfmt import TextFormatter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(TextFormatter())

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.baseline.fim import DEFAULT_PATHS as DEFAULT_FIM_PATHS
-from agent.errors import ConfigError
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+from opsmon.agent.baseline.fim import DEFAULT_PATHS as DEFAULT_FIM_PATHS
+from opsmon.agent.durations import parse_duration
+from opsmon.agent.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -55,12 +53,13 @@ KEYS = {"collector_url", "token", "token_file", "interval", "spool_dir", "spool_
 
 
 def _duration(file: str, key: str, value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value.strip())):
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-        if seconds > 0:
-            return seconds
+    """A positive duration in collector.yaml's syntax (opsmon.agent.durations): 30, '30s', '1h30m', '7d'."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds > 0:
+        return seconds
     raise ConfigError(file, key, f"expected a positive duration such as 30, '30s' or '7d', got {value!r}")
 
 
@@ -161,7 +160,7 @@ def _security(file: str, data: dict[str, Any]) -> dict[str, Any]:
     params = data.get("baseline_params", {})
     if not isinstance(params, dict):
         raise ConfigError(file, "baseline_params", "expected a table: [baseline_params] name = value")
-    from agent.baseline.policy import PolicyError, load_policies, with_params
+    from opsmon.agent.baseline.policy import PolicyError, load_policies, with_params
 
     try:
         policies = load_policies(out["baseline_policy_dir"])

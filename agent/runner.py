@@ -17,15 +17,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agent import __version__
-from agent.baseline.monitor import SecurityMonitor
-from agent.collectors import build
-from agent.collectors.facts import host_facts
-from agent.config import AgentConfig
-from agent.errors import Rejected, TransportError
-from agent.hardware import FaultDetector
-from agent.spool import Spool
-from agent.transport import Transport
+from opsmon.agent import __version__
+from opsmon.agent.baseline.monitor import SecurityMonitor
+from opsmon.agent.collectors import build
+from opsmon.agent.collectors.facts import host_facts
+from opsmon.agent.config import AgentConfig
+from opsmon.agent.errors import Rejected, TransportError
+from opsmon.agent.hardware import FaultDetector
+from opsmon.agent.spool import Spool
+from opsmon.agent.transport import Transport
 
 log = logging.getLogger("opsmon.agent")
 SCHEMA = 1

@@ -22,8 +22,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from agent import __version__
-from agent.errors import Rejected, TransportError
+from opsmon.agent import __version__
+from opsmon.agent.errors import Rejected, TransportError
 
 REJECTED = (400, 401, 403, 413, 422)  # the report or the token is refused for good: retrying will not help
 # The collector closed a kept-alive connection: worth one more try on a fresh connection.
@@ -117,7 +117,7 @@ class Transport:
 
     def send(self, body: bytes) -> dict[str, Any]:
         """POST one report; returns the collector's answer (settings). Raises TransportError or Rejected."""
-        # The send time lets the collector measure this host's clock offset (see collector/ingest.py).
+        # The send time lets the collector measure this host's clock offset (see collector/inputs/agents/ingest.py).
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}",
                    "User-Agent": f"opsmon-agent/{__version__}", "X-Opsmon-Sent-At": f"{time.time():.3f}"}
         try:

@@ -318,10 +318,10 @@ def per_call(fn: Any, calls: int) -> tuple[float, float]:
 
 def breakdown(collector_url: str, token: str, spool: Path, calls: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
-    from agent.collectors import build
-    from agent.collectors.facts import host_facts
-    from agent.config import AgentConfig
-    from agent.runner import Agent
+    from opsmon.agent.collectors import build
+    from opsmon.agent.collectors.facts import host_facts
+    from opsmon.agent.config import AgentConfig
+    from opsmon.agent.runner import Agent
 
     out: dict[str, Any] = {"calls": calls}
     reg = build(list(SERVICES), None)
@@ -538,9 +538,10 @@ def main() -> int:
         "python -c pass": rss_of_snippet("pass"),
         "+ import psutil": rss_of_snippet("import psutil"),
         "+ psutil, prometheus_client": rss_of_snippet("import psutil, prometheus_client"),
-        "agent modules imported": rss_of_snippet("import agent.__main__, agent.runner, agent.config"),
+        "agent modules imported": rss_of_snippet(
+            "import opsmon.agent.__main__, opsmon.agent.runner, opsmon.agent.config"),
         "agent modules + 1 collect + 1 send-ready report": rss_of_snippet(
-            "import agent.runner, urllib.request, json\nfrom agent.collectors import build\n"
+            "import opsmon.agent.runner, urllib.request, json\nfrom opsmon.agent.collectors import build\n"
             f"m = build({SERVICES!r}).collect(); json.dumps(m)"),
     }
 

@@ -2,7 +2,8 @@
 """Ingest load: how many agent reports a second one collector takes from 10,000 simulated agents.
 
 Setup: a temporary SQLite database; --agents assets created in one upsert_assets() call and each
-enrolled with collector.agents.enroll() in this process (the CLI in a loop would take minutes); then a
+enrolled with opsmon.collector.inputs.agents.auth.enroll() in this process (the CLI in a loop would take
+minutes); then a
 real `opsmon --config C serve` on a free loopback port (agents' interval --agent-interval, 60 s by
 default, so no simulated agent goes "not reporting" between steps).
 
@@ -306,8 +307,8 @@ def generator_main(port: int, agents: list[tuple[str, str]], prefix: bytes, stea
 def template(tmp: Path, interval: float) -> tuple[bytes, bytes, bytes, int, int]:
     """(prefix with %s stream, %d seq, %.3f ts; steady rest; first-report rest with facts; sizes)."""
     sys.path.insert(0, str(ROOT))
-    from agent.config import AgentConfig
-    from agent.runner import Agent
+    from opsmon.agent.config import AgentConfig
+    from opsmon.agent.runner import Agent
 
     agent = Agent(AgentConfig(collector_url="http://127.0.0.1:1", token="opsmon_agent_template", interval=interval,
                               spool_dir=str(tmp / "template-spool"), services=("sshd", "cron")))
@@ -324,11 +325,11 @@ def template(tmp: Path, interval: float) -> tuple[bytes, bytes, bytes, int, int]
 
 
 def enroll_all(db: Path, n: int) -> tuple[list[tuple[str, str]], float, dict[str, float]]:
-    """n assets in one upsert, then collector.agents.enroll() for each; returns (token, stream) pairs."""
+    """n assets in one upsert, then enroll() for each; returns (token, stream) pairs."""
     sys.path.insert(0, str(ROOT))
-    from collector import agents as agents_mod
-    from collector.inventory import AssetSpec, upsert_assets
-    from collector.store import open_store
+    from opsmon.collector.config.inventory import AssetSpec, upsert_assets
+    from opsmon.collector.inputs.agents import auth as agents_mod
+    from opsmon.collector.store import open_store
 
     store = open_store(f"sqlite:///{db}")
     t0 = time.perf_counter()
@@ -354,8 +355,8 @@ def parse_cost(db: Path, body: bytes) -> float:
     """Microseconds of CPU for the collector's own Ingest.parse() of one report."""
     from datetime import UTC, datetime
 
-    from collector.ingest import Ingest
-    from collector.store import open_store
+    from opsmon.collector.inputs.agents.ingest import Ingest
+    from opsmon.collector.store import open_store
 
     store = open_store(f"sqlite:///{db}")
     ingest = Ingest(store, lambda op: None, lambda obs: None, lambda: datetime.now(UTC))

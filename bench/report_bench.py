@@ -9,7 +9,7 @@ What it measures
   (a tenth of them hardware faults, some acknowledged late with an escalation trail).
   Then, in one fresh child process per format (fork after the seeding; wait4() gives that child's
   own peak RSS):
-    build   build_report(): the engine's evaluate() over the target table, per site, per month
+    build   build_report(): the engine's measure() over the target table, per site, per month
     html    build + render_html()      (charts drawn with matplotlib)
     pdf     build + render_pdf()       (WeasyPrint: HTML, charts, layout of every incident row)
     xlsx    build + render_xlsx()      (openpyxl)
@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from collector.config.schema import CollectorConfig  # noqa: E402
-from collector.sla.periods import parse_period  # noqa: E402
-from collector.store import open_store  # noqa: E402
-from collector.store.models import Asset, Incident, IncidentEvent, StateInterval  # noqa: E402
+from opsmon.collector.config.schema import CollectorConfig  # noqa: E402
+from opsmon.collector.sla.periods import parse_period  # noqa: E402
+from opsmon.collector.store import open_store  # noqa: E402
+from opsmon.collector.store.models import Asset, Incident, IncidentEvent, StateInterval  # noqa: E402
 
 GOAL = 30.0
 TZ = "Asia/Shanghai"
@@ -178,10 +178,10 @@ def main() -> int:
         import openpyxl  # noqa: F401
         import weasyprint  # noqa: F401
 
-        from collector.report import build_report
-        from collector.report.html import render_html
-        from collector.report.pdf import render_pdf
-        from collector.report.xlsx import render_xlsx
+        from opsmon.collector.outputs.report import build_report
+        from opsmon.collector.outputs.report.html import render_html
+        from opsmon.collector.outputs.report.pdf import render_pdf
+        from opsmon.collector.outputs.report.xlsx import render_xlsx
 
         def build():  # noqa: ANN202
             return build_report(open_store(url), config, period, args.lang, now)

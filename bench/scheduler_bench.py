@@ -230,9 +230,9 @@ def main() -> None:
     open_ports: list[int] = parent_conn.recv()
     shut_ports = closed_ports(args.closed_ports)
 
-    from collector import logs
-    from collector.config.schema import CollectorConfig
-    from collector.service import Service
+    from opsmon.collector.config.schema import CollectorConfig
+    from opsmon.collector.core import logs
+    from opsmon.collector.service.service import Service
 
     tmp = Path(tempfile.mkdtemp(prefix="opsmon-sched-bench-"))
     group: dict[str, str] = {}

@@ -224,7 +224,7 @@ def write_openmetrics(est: Estate, path: Path, step_ms: int) -> int:
 # -- loading -------------------------------------------------------------------------------------------------
 
 def _migrate(url: str) -> None:
-    from collector.store import open_store
+    from opsmon.collector.store import open_store
 
     open_store(url).close()
 
@@ -512,10 +512,10 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     t0 = time.perf_counter()
     from sqlalchemy import event
 
-    from collector.sla import engine
-    from collector.sla.periods import parse_period
-    from collector.sla.targets import bundled_targets_path, load_targets
-    from collector.store import open_store
+    from opsmon.collector.sla import engine
+    from opsmon.collector.sla.periods import parse_period
+    from opsmon.collector.sla.targets import bundled_targets_path, load_targets
+    from opsmon.collector.store import open_store
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -797,8 +797,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child_evaluate:
         return child_evaluate(args.child_evaluate, args.child_per_asset)
-    from collector.sla.periods import parse_period
-    from collector.store.types import to_ms
+    from opsmon.collector.sla.periods import parse_period
+    from opsmon.collector.store.types import to_ms
 
     start = time.perf_counter()
     period = parse_period(PERIOD, TZ)

@@ -10,7 +10,7 @@ interface figures snmp_exporter reports):
   snmpsim processes on 127.0.0.1; snmpsim picks a recording by community, so
   each device has its own community (its name) and its own UDP port.
 
-  opsmon: the real poll path, collector.snmp.hub.SnmpHub.poll() with the
+  opsmon: the real poll path, opsmon.collector.inputs.snmp.hub.SnmpHub.poll() with the
   `interfaces` profile, once with the pysnmp client and once with FastClient
   (hub.client replaced). A first poll of every device reads the static columns;
   then --cycles steady-state cycles poll every device (--concurrency at a time).
@@ -62,12 +62,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from snmpsim_switch import in_octets_rate, switch_snmprec  # noqa: E402
 
-from collector.checks.snmp import SnmpSpec  # noqa: E402
-from collector.config.schema import SnmpConfig  # noqa: E402
-from collector.snmp.client import Target, walk_columns  # noqa: E402
-from collector.snmp.fast_client import FastClient  # noqa: E402
-from collector.snmp.hub import SnmpHub  # noqa: E402
-from collector.states import UP  # noqa: E402
+from opsmon.collector.config.checks import SnmpSpec  # noqa: E402
+from opsmon.collector.config.schema import SnmpConfig  # noqa: E402
+from opsmon.collector.core.states import UP  # noqa: E402
+from opsmon.collector.inputs.snmp.client import Target, walk_columns  # noqa: E402
+from opsmon.collector.inputs.snmp.fast_client import FastClient  # noqa: E402
+from opsmon.collector.inputs.snmp.hub import SnmpHub  # noqa: E402
 
 GOAL_MS = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -208,7 +208,7 @@ class SnmpHubConfig:
 
     @staticmethod
     def credentials_resolved(devices: list[Device]) -> dict[str, Any]:
-        from collector.snmp.credentials import resolve
+        from opsmon.collector.config.snmp_credentials import resolve
 
         specs = SnmpHubConfig.settings(devices, 1.0).credentials
         return {name: resolve(name, spec, Path("."), "bench") for name, spec in specs.items()}

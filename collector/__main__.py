@@ -1,3 +1,3 @@
-from collector.cli import main
+from opsmon.collector.cli import main
 
 raise SystemExit(main())

@@ -8,7 +8,7 @@ JSON works in any Grafana whatever its datasource uid. Queries filter with `=~"$
 variable offers "All" as the regex `.*`. Host and SNMP series carry only an `asset` label: they are
 narrowed to a site or category by `and on(asset) opsmon_asset_up{site=~"$site",category=~"$category"}`.
 
-The target table is read from rules/targets.yaml (through collector.sla.targets, so it is validated
+The target table is read from rules/targets.yaml (through opsmon.collector.sla.targets, so it is validated
 the way the collector validates it): one stat tile per target, coloured at its own threshold (the
 colours are inverted for "<=" targets such as the hardware fault response time).
 """
@@ -187,19 +187,16 @@ PASS_FAIL = [{"type": "value", "options": {"0": {"color": RED, "index": 0, "text
 # --------------------------------------------------------------------------- the target table
 def load_target_table() -> Any:
     sys.path.insert(0, str(ROOT))
-    from collector.sla.targets import load_targets
+    from opsmon.collector.sla.targets import load_targets
 
     return load_targets(TARGETS_FILE)
 
 
-MONTHS = {"year": 12, "quarter": 3, "month": 1}
-
-
 def quarter_threshold(t: Any) -> float:
-    """The threshold a quarter-to-date value is judged against (counts are prorated, as opsmon sla does)."""
-    if t.measure == "count":
-        return t.threshold * MONTHS["quarter"] / MONTHS[t.period]
-    return float(t.threshold)
+    """The threshold a quarter-to-date value is judged against: the engine's rule (counts are prorated)."""
+    from opsmon.collector.sla.targets import judged_threshold
+
+    return float(judged_threshold(t, "quarter"))
 
 
 def target_unit(t: Any) -> tuple[str, int]:
@@ -731,11 +728,9 @@ def network() -> dict[str, Any]:
                      panels, [*site_category_vars(), asset_var])
 
 
-KINDS = ("hardware", "availability", "connectivity", "security", "alert", "other")
-SEVERITIES = ("critical", "major", "minor")
-
-
 def incidents(tt: Any) -> dict[str, Any]:
+    from opsmon.collector.core.incidents import IMPORTED_KINDS, SEVERITIES  # the kind and severity labels' values
+
     ks = 'kind=~"$kind",severity=~"$severity"'
     response = [t for t in tt.targets if t.measure in ("response_time", "response_rate")]
     ack = "opsmon_incident_time_to_acknowledge_seconds"
@@ -828,7 +823,7 @@ def incidents(tt: Any) -> dict[str, Any]:
     ]
     return dashboard("opsmon-incidents", "opsmon 事件与 SLA / Incidents and SLA",
                      "响应时长、超时与响应时长分布。Time to acknowledge, breaches and response-time distribution.",
-                     panels, [*site_category_vars(), custom_var("kind", "类型 / Kind", KINDS),
+                     panels, [*site_category_vars(), custom_var("kind", "类型 / Kind", IMPORTED_KINDS),
                               custom_var("severity", "级别 / Severity", SEVERITIES)], time_from="now-7d")
 
 

@@ -19,12 +19,44 @@ from typing import Any
 
 import pytest
 
-from collector.store import Store, open_store
-from collector.timeline import Op
+from opsmon.collector.core.messages import (
+    IntervalClosed,
+    IntervalOpened,
+    IntervalRelabelled,
+    IntervalsMerged,
+    Message,
+    Observation,
+    ResultRecorded,
+    Transition,
+)
+from opsmon.collector.store import Store, open_store
+from tests.peers import missing_peer
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.peers.collector", "tests.peers.postgres", "tests.peers.snmp", "tests.peers.receiver"]
 OPSMON = [sys.executable, "-m", "collector"]
+
+
+# Markers (`make test-fast` runs neither): `peer`, the test starts or needs a real peer (snmpd, snmpsim, sshd,
+# PostgreSQL, Prometheus, Alertmanager, promtool, Ansible over SSH, network namespaces); `slow`, it starts a
+# real collector process or runs property tests (seconds each). Applied here from the fixtures and modules a
+# test uses, so a new test in those gets its marker without remembering to add it.
+PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend"}
+PEER_MODULES = {"test_rules", "test_prometheus_proof", "test_incidents_alertmanager", "test_snmp", "test_snmp_fast",
+                "test_snmp_devices", "test_snmp_service", "test_ssh", "test_ssh_service", "test_ansible"}
+SLOW_FIXTURES = {"collector_factory"}
+SLOW_MODULES = {"test_sla_properties", "test_timeline_properties", "test_demo_snmp", "test_packaging",
+                "test_report_delivery"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module in PEER_MODULES or fixtures & PEER_FIXTURES:
+            item.add_marker(pytest.mark.peer)
+        if module in SLOW_MODULES or fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 def utc(*args: int) -> datetime:
@@ -127,6 +159,15 @@ def tcp_listener() -> Iterator[int]:
     sock.close()
 
 
+def split_into(results: list[Any], messages: list[Any]) -> Callable[[Message], None]:
+    """A `publish` for a test: check results (what the timeline hears) to one list, all else to the other."""
+
+    def publish(msg: Message) -> None:
+        (results if isinstance(msg, Observation) else messages).append(msg)
+
+    return publish
+
+
 class MemorySink:
     """Applies timeline ops to in-memory interval lists, like the store writer does to tables."""
 
@@ -135,29 +176,29 @@ class MemorySink:
         self.transitions: list[tuple[str, Any]] = []
         self.observations = 0
 
-    def __call__(self, op: Op) -> None:
-        kind, asset, args = op
-        rows = self.intervals.setdefault(asset, [])
-        if kind == "open":
-            assert not rows or rows[-1][2] is not None, f"{asset}: open while an interval is open"
-            rows.append([args[0], args[1], None, args[2]])
-        elif kind == "close":
-            assert rows and rows[-1][2] is None, f"{asset}: close without an open interval"
-            assert args[0] >= rows[-1][1], f"{asset}: close before start"
-            rows[-1][2] = args[0]
-        elif kind == "relabel":
-            assert rows and rows[-1][2] is None
-            rows[-1][0], rows[-1][3] = args
-        elif kind == "merge":
-            assert rows and rows[-1][2] is None and len(rows) >= 2
-            prev = rows[-2]
-            assert (prev[1], prev[2]) == args
-            rows.pop()
-            prev[2] = None
-        elif kind == "transition":
-            self.transitions.append((asset, args))
-        elif kind == "observation":
-            self.observations += 1
+    def __call__(self, msg: Message) -> None:
+        rows = self.intervals.setdefault(getattr(msg, "asset_id", ""), [])
+        match msg:
+            case IntervalOpened(asset, state, start, reason):
+                assert not rows or rows[-1][2] is not None, f"{asset}: open while an interval is open"
+                rows.append([state, start, None, reason])
+            case IntervalClosed(asset, end):
+                assert rows and rows[-1][2] is None, f"{asset}: close without an open interval"
+                assert end >= rows[-1][1], f"{asset}: close before start"
+                rows[-1][2] = end
+            case IntervalRelabelled(_asset, state, reason):
+                assert rows and rows[-1][2] is None
+                rows[-1][0], rows[-1][3] = state, reason
+            case IntervalsMerged(_asset, prev_start, prev_end):
+                assert rows and rows[-1][2] is None and len(rows) >= 2
+                prev = rows[-2]
+                assert (prev[1], prev[2]) == (prev_start, prev_end)
+                rows.pop()
+                prev[2] = None
+            case Transition(asset, at, detected, old, new, reason):
+                self.transitions.append((asset, (at, detected, old, new, reason)))
+            case ResultRecorded():
+                self.observations += 1
 
     def states(self, asset: str) -> list[tuple[str, Any, Any]]:
         return [(r[0], r[1], r[2]) for r in self.intervals.get(asset, [])]
@@ -179,6 +220,6 @@ def _netns() -> str | None:
 def netns():
     name = _netns()
     if name is None:
-        pytest.skip("needs iproute2 and the right to create network namespaces (root)")
+        missing_peer("needs iproute2 and the right to create network namespaces (root)")
     yield name
     subprocess.run(["ip", "netns", "delete", name], capture_output=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-AGENT_ALLOWED = {"agent", "psutil", "prometheus_client"}
+AGENT_ALLOWED = {"psutil", "prometheus_client"}
 
 
 def test_agent_imports_only_stdlib_psutil_and_prometheus_client() -> None:
@@ -22,7 +22,8 @@ def test_agent_imports_only_stdlib_psutil_and_prometheus_client() -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                assert top in AGENT_ALLOWED or top in sys.stdlib_module_names, f"{path}: imports {name}"
+                own = name == "opsmon.agent" or name.startswith("opsmon.agent.")
+                assert own or top in AGENT_ALLOWED or top in sys.stdlib_module_names, f"{path}: imports {name}"
 
 
 def test_agent_extra_installs_alone_and_runs(tmp_path: Path) -> None:
@@ -39,9 +40,26 @@ def test_agent_extra_installs_alone_and_runs(tmp_path: Path) -> None:
     out = subprocess.run([env_dir / "bin" / "opsmon-agent", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "opsmon-agent 0.1.0"
     # the baseline policies travel with the agent (rules/baseline is linked into the package)
-    probe = ("from agent.baseline.policy import load_policies, bundled_policy_dir; "
+    probe = ("from opsmon.agent.baseline.policy import load_policies, bundled_policy_dir; "
              "p = load_policies(); print(bundled_policy_dir().name, len(p), min(len(x.checks) for x in p))")
     out = subprocess.run([py, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     where, count, checks = out.stdout.split()
     assert where == "policies" and int(count) >= 2 and int(checks) >= 40
+    # one name in site-packages: opsmon (holding agent and collector), nothing generic beside it
+    site = Path(subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    ours = sorted(p.name for p in site.iterdir() if p.name in ("agent", "collector", "opsmon"))
+    assert ours == ["opsmon"], ours
+    assert sorted(p.name for p in (site / "opsmon").iterdir() if p.is_dir() and p.name != "__pycache__") == [
+        "agent", "collector"]
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    """pyproject maps the folders into the opsmon namespace by an explicit list: a new folder must join it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"opsmon." + ".".join(p.parent.relative_to(ROOT).parts)
+             for top in ("agent", "collector") for p in (ROOT / top).rglob("__init__.py")}
+    assert listed == found

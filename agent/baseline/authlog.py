@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent.baseline import state
+from opsmon.agent.baseline import state
 
 AUTH_LOGS = ("/var/log/auth.log", "/var/log/secure")
 MAX_READ = 16 << 20  # bytes per read; the rest waits for the next report

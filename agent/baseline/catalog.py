@@ -4,7 +4,7 @@ The collector imports this (agent/ may be imported by collector/, never the reve
 only the standard library. Keys are (policy id, check id) and, for checks whose id is the same
 in every policy (the opsmon policies share ids), ("", check id):
 
-    from agent.baseline.catalog import load_catalog, CONTROLS
+    from opsmon.agent.baseline.catalog import load_catalog, CONTROLS
     info = load_catalog()[("opsmon-debian", "ac.ssh-root-login")]
     info == {"policy": "opsmon-debian", "policy_version": "1.0", "id": "ac.ssh-root-login",
              "control": "access_control", "control_zh": "访问控制", "control_en": "Access control",
@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.baseline.policy import CONTROLS, Policy, load_policies
+from opsmon.agent.baseline.policy import CONTROLS, Policy, load_policies
 
 __all__ = ["CONTROLS", "entries", "load_catalog"]
 
@@ -38,7 +38,7 @@ def entries(policy: Policy) -> list[dict[str, Any]]:
 def load_catalog(directory: str | Path | None = None) -> dict[tuple[str, str], dict[str, Any]]:
     """Every check of every policy in `directory` (default: rules/baseline of opsmon).
 
-    Raises agent.baseline.policy.PolicyError (file, check, key named) on a bad policy file.
+    Raises opsmon.agent.baseline.policy.PolicyError (file, check, key named) on a bad policy file.
     """
     catalog: dict[tuple[str, str], dict[str, Any]] = {}
     shared: dict[str, dict[str, Any] | None] = {}

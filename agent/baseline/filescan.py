@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.baseline import state
-from agent.baseline.conditions import ERROR, FAIL, NA, PASS, Host, probe
+from opsmon.agent.baseline import state
+from opsmon.agent.baseline.host import Host
+from opsmon.agent.baseline.registry import probe
+from opsmon.agent.baseline.results import ERROR, FAIL, NA, PASS
 
 STATE_FILE = "setid-state.json"
 

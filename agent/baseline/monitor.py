@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.baseline.authlog import AuthWatcher
-from agent.baseline.conditions import Host, SystemCommands, run_policy
-from agent.baseline.fim import Fim
-from agent.baseline.policy import Policy, PolicyError, load_policies, load_policy, select_policy, with_params
+from opsmon.agent.baseline.authlog import AuthWatcher
+from opsmon.agent.baseline.evaluate import run_policy
+from opsmon.agent.baseline.fim import Fim
+from opsmon.agent.baseline.host import Host, SystemCommands
+from opsmon.agent.baseline.policy import Policy, PolicyError, load_policies, load_policy, select_policy, with_params
 
 log = logging.getLogger("opsmon.agent.security")
 JOURNAL_EVERY = 60.0  # journalctl is a process start: at most once a minute

@@ -22,8 +22,10 @@ import hashlib
 import re
 from typing import Any
 
-from agent.baseline import state
-from agent.baseline.conditions import ERROR, FAIL, NA, PASS, CmdResult, Host, probe
+from opsmon.agent.baseline import state
+from opsmon.agent.baseline.host import CmdResult, Host
+from opsmon.agent.baseline.registry import probe
+from opsmon.agent.baseline.results import ERROR, FAIL, NA, PASS
 
 APT_SIMULATE = ["apt-get", "-s", "dist-upgrade"]
 DNF_SECURITY = ["dnf", "-C", "-q", "updateinfo", "list", "--security"]

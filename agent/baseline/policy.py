@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import AgentError
+from opsmon.agent.baseline.host import command_allowed
+from opsmon.agent.errors import AgentError
 
 CONTROLS: dict[str, dict[str, str]] = {
     # key: the control point of GB/T 22239-2019 level 3 (8.1.4 安全计算环境), or 2008's 资源控制
@@ -182,14 +183,12 @@ def _rule(file: str, check: str, i: int, raw: Any, params: dict[str, Any]) -> Ru
     if probe == "passwd" and args["check"] not in PASSWD_CHECKS:
         raise PolicyError(file, check, f"{where}.check", f"one of {', '.join(PASSWD_CHECKS)}")
     if probe == "command":
-        from agent.baseline.conditions import command_allowed
-
         argv = args["argv"]
         if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
             raise PolicyError(file, check, f"{where}.argv", "expected a list of strings")
         if not command_allowed(argv):
             raise PolicyError(file, check, f"{where}.argv", f"{' '.join(argv)!r} is not a read-only command the "
-                                                            "agent allows (conditions.ALLOWED_COMMANDS)")
+                                                            "agent allows (host.ALLOWED_COMMANDS)")
     if probe == "listening" and args["mode"] not in ("allow", "forbid"):
         raise PolicyError(file, check, f"{where}.mode", "allow (only these ports) or forbid (none of these ports)")
     if probe in MANAGERS and args["manager"] not in MANAGERS[probe]:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from agent.baseline.conditions import FAIL, NA, PASS, Host, probe
+from opsmon.agent.baseline.host import Host
+from opsmon.agent.baseline.registry import probe
+from opsmon.agent.baseline.results import FAIL, NA, PASS
 
 SECURE_BOOT_VAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d0-aaf2-0e0c00000000"
 IMA_DIR = "/sys/kernel/security/ima"

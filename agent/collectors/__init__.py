@@ -1,12 +1,12 @@
 """Agent collectors by name; building the set from the config is explicit, no discovery."""
 from __future__ import annotations
 
-from agent.collectors.base import Collector, Registry
-from agent.collectors.hardware import Sensors
-from agent.collectors.network import Network
-from agent.collectors.services import Services
-from agent.collectors.storage import DiskIO, Filesystems, Smart
-from agent.collectors.system import Cpu, Memory, Uptime
+from opsmon.agent.collectors.base import Collector, Registry
+from opsmon.agent.collectors.hardware import Sensors
+from opsmon.agent.collectors.network import Network
+from opsmon.agent.collectors.services import Services
+from opsmon.agent.collectors.storage import DiskIO, Filesystems, Smart
+from opsmon.agent.collectors.system import Cpu, Memory, Uptime
 
 COLLECTORS: dict[str, type[Collector]] = {}
 for _cls in (Cpu, Memory, Uptime, Filesystems, DiskIO, Network, Sensors, Services, Smart):

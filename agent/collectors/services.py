@@ -24,7 +24,7 @@ import sys
 
 import psutil
 
-from agent.collectors.base import Collector
+from opsmon.agent.collectors.base import Collector
 
 COMM_LEN = 15  # the kernel truncates comm to TASK_COMM_LEN - 1 bytes
 PROC = "/proc"

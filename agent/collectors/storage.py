@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from agent.collectors.base import Collector
+from opsmon.agent.collectors.base import Collector
 
 # Pseudo and overlay filesystems say nothing about the host's disks.
 SKIP_FSTYPES = {"tmpfs", "devtmpfs", "squashfs", "overlay", "proc", "sysfs", "cgroup", "cgroup2", "nsfs",

@@ -7,7 +7,7 @@ from typing import Any
 
 import psutil
 
-from agent.collectors.base import Collector
+from opsmon.agent.collectors.base import Collector
 
 
 class Cpu(Collector):

@@ -1,6 +1,6 @@
 """Render docs/config.md from the schema, so the reference cannot drift from validation.
 
-    python -m collector.config.docs > docs/config.md
+    python -m opsmon.collector.config.docs > docs/config.md
 """
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from collector.config.schema import CollectorConfig
-from collector.durations import format_duration
-from collector.fields import _duration, _positive_duration
+from opsmon.collector.config.schema import CollectorConfig
+from opsmon.collector.core.durations import format_duration
+from opsmon.collector.core.fields import _duration, _positive_duration
 
 INTRO = """# collector.yaml reference
 
-Generated from `collector/config/schema.py` by `python -m collector.config.docs`; a test fails
+Generated from `collector/config/schema.py` by `python -m opsmon.collector.config.docs`; a test fails
 when this file and the schema disagree. Durations are written like `30s`, `5m`, `1h30m`, `7d`.
 Relative paths are taken from the folder of the config file; `~` is expanded.
 Unknown keys are errors, so a typo never goes unnoticed.
@@ -42,7 +42,8 @@ def _type_name(annotation: Any) -> str:
         return _type_name(rest[0]) + " (optional)"
     text = getattr(annotation, "__name__", None) or str(annotation)
     text = str(annotation) if text.startswith("Annotated") else text
-    for noise in ("typing.", "collector.maintenance.", "collector.config.schema.", "<class '", "'>"):
+    for noise in ("typing.", "opsmon.collector.core.maintenance.", "opsmon.collector.config.schema.",
+                  "<class '", "'>"):
         text = text.replace(noise, "")
     if "Annotated[float" in text:
         return "duration"
@@ -78,7 +79,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def render() -> str:
-    from collector.maintenance import WindowSpec
+    from opsmon.collector.core.maintenance import WindowSpec
 
     out = INTRO + "\n".join(_rows(CollectorConfig, "")) + "\n"
     out += "\n## maintenance[] (each window)\n\n" + WindowSpec.__doc__.strip().replace("\n    ", "\n") + "\n\n"

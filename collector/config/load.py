@@ -5,11 +5,11 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from collector.config.schema import CollectorConfig
-from collector.config.yamlfile import YamlDoc, read_yaml
-from collector.errors import ConfigError
+from opsmon.collector.config.schema import CollectorConfig
+from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
+from opsmon.collector.core.errors import ConfigError
 
-DEMO_CONFIG = str(resources.files("collector") / "demo" / "collector.yaml")
+DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")
 
 
 def resolve_config_path(cli_value: str | None) -> str:
@@ -34,7 +34,7 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
                               f"no such file: {config.resolve(name)}")
     check_snmp(config, doc)
     if config.incidents.oncall_file:
-        from collector.incidents.oncall import load_oncall
+        from opsmon.collector.config.oncall import load_oncall
 
         oncall_path = config.resolve(config.incidents.oncall_file)
         if not oncall_path.is_file():
@@ -50,8 +50,8 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
 
 def check_snmp(config: CollectorConfig, doc: YamlDoc) -> None:
     """Secrets readable and profiles valid now, not at the first poll."""
-    from collector.snmp.credentials import resolve
-    from collector.snmp.profiles import load_profiles
+    from opsmon.collector.config.snmp_credentials import resolve
+    from opsmon.collector.config.snmp_profiles import load_profiles
 
     for name, spec in config.snmp.credentials.items():
         resolve(name, spec, Path(config.base_dir), doc.where(("snmp", "credentials", name)))

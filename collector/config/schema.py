@@ -5,16 +5,17 @@ time instead of a silently ignored setting.
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from collector.fields import FROZEN, Duration, PositiveDuration, check_timezone
-from collector.maintenance import WindowSpec
-from collector.notify.channels import NotifyConfig
-from collector.snmp.credentials import CredentialSpec
-from collector.ssh.settings import SshConfig
+from opsmon.collector.config.notify import NotifyConfig
+from opsmon.collector.config.snmp_credentials import CredentialSpec
+from opsmon.collector.config.ssh import SshConfig
+from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
+from opsmon.collector.core.maintenance import WindowSpec
 
 
 class DatabaseConfig(BaseModel):
@@ -219,11 +220,17 @@ class CollectorConfig(BaseModel):
         return p if p.is_absolute() else Path(self.base_dir or ".") / p
 
     def targets_path(self) -> Path:
-        from collector.sla.targets import bundled_targets_path
-
         return self.resolve(self.sla.targets_file) if self.sla.targets_file else bundled_targets_path()
 
     def database_url(self) -> str:
         if self.database.url:
             return self.database.url
         return f"sqlite:///{self.resolve(self.database.path or '').resolve()}"
+
+
+def bundled_targets_path() -> Path:
+    """rules/targets.yaml in a checkout; the packaged copy (collector/sla/targets.yaml) when installed."""
+    here = Path(__file__).resolve().parents[2] / "rules" / "targets.yaml"
+    if here.is_file():
+        return here
+    return Path(str(resources.files("opsmon.collector") / "sla" / "targets.yaml"))

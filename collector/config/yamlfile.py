@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from collector.errors import ConfigError
+from opsmon.collector.core.errors import ConfigError
 
 KeyPath = tuple[Any, ...]
 

@@ -30,16 +30,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from collector import audit
-from collector.errors import InvalidInput, NotFound
-from collector.states import DEGRADED, DOWN, UNREACHABLE, UP
-from collector.store import Store
-from collector.store.models import Incident, IncidentEvent
+from opsmon.collector.core.errors import InvalidInput, NotFound
+from opsmon.collector.core.incidents import ALERT, AVAILABILITY, CRITICAL, HARDWARE, MAJOR, MINOR, RANK, SECURITY
+from opsmon.collector.core.states import DEGRADED, DOWN, UNREACHABLE, UP
+from opsmon.collector.store import Store, audit
+from opsmon.collector.store.models import Incident, IncidentEvent
 
 log = logging.getLogger(__name__)
 SYSTEM = "opsmon"
 ACTIVE = ("open", "acknowledged")
-RANK = {"minor": 0, "major": 1, "critical": 2}
 
 
 @dataclass
@@ -80,11 +79,12 @@ class Active:
 
 
 def severity_for(kind: str, state: str, criticality: str) -> str:
-    if kind == "hardware":
-        return "critical" if criticality in ("critical", "high") else "major"
-    base = {"critical": "critical", "high": "critical", "medium": "major"}.get(criticality, "minor")
+    """Asset criticality to incident severity: degraded one step below down; hardware at least major."""
+    if kind == HARDWARE:
+        return CRITICAL if criticality in ("critical", "high") else MAJOR
+    base = {"critical": CRITICAL, "high": CRITICAL, "medium": MAJOR}.get(criticality, MINOR)
     if state == DEGRADED:
-        base = {"critical": "major", "major": "minor"}.get(base, "minor")
+        base = {CRITICAL: MAJOR, MAJOR: MINOR}.get(base, MINOR)
     return base
 
 
@@ -111,7 +111,7 @@ class IncidentEngine:
             rows = list(session.scalars(select(Incident).where(Incident.status.in_((*ACTIVE, "resolved")),
                                                                Incident.fingerprint.is_not(None))))
         for r in rows:
-            inc = Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or "major", r.status, r.opened_ts,
+            inc = Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or MAJOR, r.status, r.opened_ts,
                          r.fault_ts, r.deadline_ts, r.cause, r.level, r.acknowledged_ts, r.acknowledged_by,
                          r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
                          last_seen=self.clock(), source=r.source)
@@ -160,9 +160,9 @@ class IncidentEngine:
 
     # -- inputs --------------------------------------------------------------
     def on_transition(self, asset_id: str, at: datetime, detected: datetime, old: str, new: str, reason: str) -> None:
-        fp = f"{asset_id}:availability"
+        fp = f"{asset_id}:{AVAILABILITY}"
         if new in (DOWN, DEGRADED):
-            self._fault(fp, asset_id, "availability", new, reason, at, detected)
+            self._fault(fp, asset_id, AVAILABILITY, new, reason, at, detected)
         elif new == UP:
             inc = self.by_fp.get(fp)
             if inc is not None and inc.status in ACTIVE:
@@ -176,14 +176,14 @@ class IncidentEngine:
         if inc is not None and inc.status in ACTIVE:
             inc.last_seen = self.clock()
             return
-        self._fault(fp, asset_id, "hardware", DOWN, f"{component}: {problem}", ts, self.clock())
+        self._fault(fp, asset_id, HARDWARE, DOWN, f"{component}: {problem}", ts, self.clock())
 
     def on_security(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str,
-                    severity: str = "major") -> None:
+                    severity: str = MAJOR) -> None:
         """A security finding (a baseline check turned from pass to fail) opens; passing again resolves."""
         fp = f"{asset_id}:sec:{key}"
         if failing:
-            self._fault(fp, asset_id, "security", DOWN, cause, at, self.clock(), severity=severity)
+            self._fault(fp, asset_id, SECURITY, DOWN, cause, at, self.clock(), severity=severity)
             return
         inc = self.by_fp.get(fp)
         if inc is not None and inc.status in ACTIVE:
@@ -204,9 +204,9 @@ class IncidentEngine:
             if inc is not None and inc.status in ACTIVE:
                 self._resolve(inc, "alertmanager", "the alert resolved", now, auto=True)
             return inc.id if inc else None
-        kind = "hardware" if labels.get("kind") == "hardware" else "alert"
-        sev = {"critical": "critical", "major": "major", "warning": "minor", "minor": "minor"}.get(
-            str(labels.get("severity", "major")), "major")
+        kind = HARDWARE if labels.get("kind") == HARDWARE else ALERT
+        sev = {CRITICAL: CRITICAL, MAJOR: MAJOR, "warning": MINOR, MINOR: MINOR}.get(str(labels.get("severity", MAJOR)),
+                                                                                   MAJOR)
         inc = self._fault(fp, asset, kind, DOWN, cause.strip(": "), now, now, severity=sev, source="prometheus")
         return inc.id
 
@@ -244,7 +244,7 @@ class IncidentEngine:
         limit = self.response_limit(kind)
         inc = Active(self._new_id(detected), fp, asset_id, kind, sev, "open", detected, at,
                      detected + timedelta(seconds=limit) if limit else None, cause, last_seen=detected, source=source)
-        if kind == "availability" and self._held(asset_id):
+        if kind == AVAILABILITY and self._held(asset_id):
             inc.held_since = detected
         self.by_fp[fp] = inc
         self.by_id[inc.id] = inc
@@ -312,7 +312,7 @@ class IncidentEngine:
         for inc in list(self.by_id.values()):
             if inc.status == "resolved" and inc.resolved and now - inc.resolved > quiet:
                 self._close(inc, now)
-            elif (inc.kind == "hardware" and inc.source == SYSTEM and inc.status in ACTIVE
+            elif (inc.kind == HARDWARE and inc.source == SYSTEM and inc.status in ACTIVE
                   and inc.last_seen and now - inc.last_seen > clear):
                 self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True)
             elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from collector.incidents.engine import Active, IncidentEngine
-from collector.incidents.oncall import Oncall
+from opsmon.collector.config.oncall import Oncall
+from opsmon.collector.incidents.engine import Active, IncidentEngine
 
 log = logging.getLogger(__name__)
 Send = Callable[[Active, str, int, list[str], list[str]], None]

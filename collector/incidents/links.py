@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from collector.store import Store
-from collector.store.models import AckLink
+from opsmon.collector.store import Store
+from opsmon.collector.store.models import AckLink
 
 
 class LinkRefused(Exception):

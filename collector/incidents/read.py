@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from collector.errors import NotFound
-from collector.store import Store
-from collector.store.models import Incident, IncidentEvent
+from opsmon.collector.core.errors import NotFound
+from opsmon.collector.store import Store
+from opsmon.collector.store.models import Incident, IncidentEvent
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -5,10 +5,11 @@ The incident engine builds a `Notice` per incident event and hands it to a
 """
 from __future__ import annotations
 
-from collector.notify.base import Channel, DeliveryError, scrub
-from collector.notify.channels import REGISTRY, ChannelConfig, NotifyConfig, RetryPolicy, build_channels
-from collector.notify.delivery import Dispatcher, Record
-from collector.notify.message import Notice, Person, compose, render
+from opsmon.collector.config.notify import ChannelConfig, NotifyConfig, RetryPolicy
+from opsmon.collector.notify.base import Channel, DeliveryError, scrub
+from opsmon.collector.notify.channels import REGISTRY, build_channels
+from opsmon.collector.notify.delivery import Dispatcher, Record
+from opsmon.collector.notify.message import Notice, Person, compose, render
 
 __all__ = [
     "REGISTRY", "Channel", "ChannelConfig", "DeliveryError", "Dispatcher", "Notice", "NotifyConfig", "Person",

@@ -11,36 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
-
-from collector import secrets
-from collector.fields import Duration
-from collector.notify.base import HttpChannel, HttpOptions, dumps, resolve_path
-from collector.notify.message import Notice, render
+from opsmon.collector.config.notify import AlertmanagerConfig
+from opsmon.collector.core import secrets
+from opsmon.collector.notify.base import HttpChannel, dumps, resolve_path
+from opsmon.collector.notify.message import Notice, render
 
 ALERTNAME = "OpsmonIncident"
-
-
-class AlertmanagerConfig(HttpOptions):
-    """POST to Alertmanager's v2 API (/api/v2/alerts)."""
-
-    type: Literal["alertmanager"]
-    url: str = Field(description="Base URL of Alertmanager, e.g. http://127.0.0.1:9093 (no /api/v2)")
-    firing_ttl: Duration = Field(
-        86400.0, description="endsAt of a firing alert is this far ahead; an open incident's alert lasts this long")
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every alert (e.g. env)")
-    bearer_token: SecretStr | None = Field(None, description="Authorization: Bearer token, if a proxy asks for one")
-    bearer_token_env: str | None = None
-    bearer_token_file: str | None = None
-
-    @model_validator(mode="after")
-    def _secrets(self) -> AlertmanagerConfig:
-        secrets.check(self, "bearer_token", required=False)
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return self
 
 
 def _iso(when: datetime) -> str:

@@ -18,12 +18,11 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
-from pydantic import BaseModel, Field
 
-from collector.errors import OpsmonError
-from collector.fields import FROZEN, PositiveDuration
-from collector.notify.message import Notice
-from collector.notify.texts import Lang
+from opsmon.collector.config.notify import HttpOptions
+from opsmon.collector.core.errors import OpsmonError
+from opsmon.collector.notify.message import Notice
+from opsmon.collector.notify.texts import Lang
 
 _URL_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
 
@@ -66,19 +65,6 @@ def _install_log_filter() -> None:
 
 
 _install_log_filter()
-
-
-class ChannelOptions(BaseModel):
-    """Settings every channel has."""
-
-    model_config = FROZEN
-    lang: Lang | None = Field(None, description="zh or en for one language; default both, Chinese first")
-    timeout: PositiveDuration = Field(10.0, description="Give up one delivery attempt after this long")
-
-
-class HttpOptions(ChannelOptions):
-    ca_file: str | None = Field(None, description="PEM CA bundle to verify the server (default: system CAs)")
-    proxy: str | None = Field(None, description="HTTP(S) proxy URL, e.g. http://proxy.gov.local:3128")
 
 
 class Channel(ABC):

@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.errors import NotFound
-from collector.notify.base import Channel, DeliveryError, scrub
-from collector.notify.channels import RetryPolicy
-from collector.notify.message import Notice
+from opsmon.collector.config.notify import RetryPolicy
+from opsmon.collector.core.errors import NotFound
+from opsmon.collector.notify.base import Channel, DeliveryError, scrub
+from opsmon.collector.notify.message import Notice
 
 log = logging.getLogger(__name__)
 

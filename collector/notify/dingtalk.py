@@ -14,37 +14,15 @@ import hashlib
 import hmac
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from urllib.parse import quote, quote_plus
 
-from pydantic import Field, SecretStr, model_validator
-
-from collector import secrets
-from collector.notify.base import HttpChannel, HttpOptions, check_errcode, dumps, resolve_path
-from collector.notify.message import Notice
-from collector.notify.robots import cut, markdown
+from opsmon.collector.config.notify import DingtalkConfig
+from opsmon.collector.core import secrets
+from opsmon.collector.notify.base import HttpChannel, check_errcode, dumps, resolve_path
+from opsmon.collector.notify.message import Notice
+from opsmon.collector.notify.robots import cut, markdown
 
 TEXT_LIMIT = 5000
-
-
-class DingtalkConfig(HttpOptions):
-    """钉钉 group robot; give `secret` when the robot uses 加签 (recommended)."""
-
-    type: Literal["dingtalk"]
-    access_token: SecretStr | None = Field(None, description="The access_token= part of the robot's webhook URL")
-    access_token_env: str | None = None
-    access_token_file: str | None = None
-    secret: SecretStr | None = Field(None, description="The SEC... signing secret (加签)")
-    secret_env: str | None = None
-    secret_file: str | None = None
-    base_url: str = Field("https://oapi.dingtalk.com", description="Change only for a relay or a test server")
-    mention: bool = Field(True, description="@-mention recipients by mobile")
-
-    @model_validator(mode="after")
-    def _secrets(self) -> DingtalkConfig:
-        secrets.check(self, "access_token", required=True)
-        secrets.check(self, "secret", required=False)
-        return self
 
 
 def signature(secret: str, timestamp_ms: int) -> str:

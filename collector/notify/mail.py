@@ -15,39 +15,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
-
-from collector import secrets
-from collector.notify.base import Channel, ChannelOptions, DeliveryError, resolve_path, tls_context
-from collector.notify.message import Notice, compose, languages, render
+from opsmon.collector.config.notify import EmailConfig
+from opsmon.collector.core import secrets
+from opsmon.collector.notify.base import Channel, DeliveryError, resolve_path, tls_context
+from opsmon.collector.notify.message import Notice, compose, languages, render
 
 LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
-
-
-class EmailConfig(ChannelOptions):
-    """SMTP submission; recipients are the notice's people with an e-mail plus `to`."""
-
-    type: Literal["email"]
-    host: str = Field(description="SMTP server (relay or submission server)")
-    port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS submission, 465 for security: tls")
-    security: Literal["starttls", "tls", "none"] = Field(
-        "starttls", description="starttls (required, default), tls (implicit TLS, port 465) or none (clear text)")
-    ca_file: str | None = Field(None, description="PEM CA bundle to verify the server (default: system CAs)")
-    sender: str = Field(description="From address, e.g. opsmon@it.example.gov.cn")
-    to: tuple[str, ...] = Field((), description="Addresses that get every message of this channel")
-    username: str | None = Field(None, description="Log in as this user (after TLS); no login when absent")
-    password: SecretStr | None = None
-    password_env: str | None = None
-    password_file: str | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EmailConfig:
-        secrets.check(self, "password", required=self.username is not None)
-        if self.username is None and secrets.given(self, "password"):
-            raise ValueError("password given without username")
-        return self
 
 
 def build(notice: Notice, config: EmailConfig, recipients: list[str], now: datetime) -> EmailMessage:

@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, UNITS, Lang
+from opsmon.collector.core.incidents import Kind, Severity
+from opsmon.collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, UNITS, Lang
 
 Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened"]
-Kind = Literal["availability", "hardware", "alert", "security"]
-Severity = Literal["critical", "major", "minor"]
 OPEN_EVENTS = frozenset({"opened", "escalated", "reopened"})
 
 

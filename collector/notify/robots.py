@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from collector.notify.message import Notice, languages, lines, title
-from collector.notify.texts import Lang
+from opsmon.collector.notify.message import Notice, languages, lines, title
+from opsmon.collector.notify.texts import Lang
 
 
 def markdown(notice: Notice, lang: Lang | None, now: datetime, newline: str) -> tuple[str, str]:

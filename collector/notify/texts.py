@@ -5,10 +5,8 @@ languages say the same things; `message.render` only arranges them.
 """
 from __future__ import annotations
 
-from typing import Literal
-
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
+from opsmon.collector.core import incidents
+from opsmon.collector.core.lang import LANGS, Lang  # noqa: F401  (re-exported: the senders read them here)
 
 EVENTS: dict[str, dict[Lang, str]] = {
     "opened": {"zh": "新故障", "en": "Opened"},
@@ -18,18 +16,26 @@ EVENTS: dict[str, dict[Lang, str]] = {
     "reopened": {"zh": "再次发生", "en": "Reopened"},
 }
 
-SEVERITIES: dict[str, dict[Lang, str]] = {
-    "critical": {"zh": "紧急", "en": "CRITICAL"},
-    "major": {"zh": "重要", "en": "MAJOR"},
-    "minor": {"zh": "次要", "en": "MINOR"},
-}
 
-KINDS: dict[str, dict[Lang, str]] = {
-    "availability": {"zh": "可用性", "en": "availability"},
-    "hardware": {"zh": "硬件", "en": "hardware"},
-    "alert": {"zh": "告警", "en": "alert"},
-    "security": {"zh": "安全", "en": "security"},
-}
+def _each(words: tuple[str, ...], table: dict[str, dict[Lang, str]]) -> dict[str, dict[Lang, str]]:
+    """`table` in the order of `words`, which it must cover exactly: a new kind or severity needs its words here."""
+    if set(table) != set(words):
+        raise KeyError(f"translations for {sorted(table)} but the vocabulary is {list(words)}")
+    return {w: table[w] for w in words}
+
+
+SEVERITIES: dict[str, dict[Lang, str]] = _each(incidents.SEVERITIES, {
+    incidents.CRITICAL: {"zh": "紧急", "en": "CRITICAL"},
+    incidents.MAJOR: {"zh": "重要", "en": "MAJOR"},
+    incidents.MINOR: {"zh": "次要", "en": "MINOR"},
+})
+
+KINDS: dict[str, dict[Lang, str]] = _each(incidents.KINDS, {
+    incidents.AVAILABILITY: {"zh": "可用性", "en": "availability"},
+    incidents.HARDWARE: {"zh": "硬件", "en": "hardware"},
+    incidents.ALERT: {"zh": "告警", "en": "alert"},
+    incidents.SECURITY: {"zh": "安全", "en": "security"},
+})
 
 LABELS: dict[str, dict[Lang, str]] = {
     "event": {"zh": "状态", "en": "Event"},

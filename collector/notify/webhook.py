@@ -13,35 +13,15 @@ import hashlib
 import hmac
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
-
-from collector import secrets
-from collector.notify.base import HttpChannel, HttpOptions, dumps, resolve_path
-from collector.notify.message import Notice, render
-from collector.notify.texts import LANGS
+from opsmon.collector.config.notify import WebhookConfig
+from opsmon.collector.core import secrets
+from opsmon.collector.notify.base import HttpChannel, dumps, resolve_path
+from opsmon.collector.notify.message import Notice, render
+from opsmon.collector.notify.texts import LANGS
 
 VERSION = 1
-
-
-class WebhookConfig(HttpOptions):
-    """JSON POST to any HTTPS endpoint, HMAC-signed."""
-
-    type: Literal["webhook"]
-    url: str = Field(description="Where to POST (https:// unless on the same host)")
-    secret: SecretStr | None = Field(None, description="Shared HMAC key (32+ random characters)")
-    secret_env: str | None = None
-    secret_file: str | None = None
-    include_contacts: bool = Field(
-        False, description="Send recipients' e-mail and mobile too (personal data: only if the receiver needs them)")
-
-    @model_validator(mode="after")
-    def _secrets(self) -> WebhookConfig:
-        secrets.check(self, "secret", required=True)
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return self
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -11,34 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field, SecretStr, model_validator
-
-from collector import secrets
-from collector.notify.base import HttpChannel, HttpOptions, check_errcode, dumps, resolve_path
-from collector.notify.message import Notice, compose
-from collector.notify.robots import cut, markdown
+from opsmon.collector.config.notify import WecomConfig
+from opsmon.collector.core import secrets
+from opsmon.collector.notify.base import HttpChannel, check_errcode, dumps, resolve_path
+from opsmon.collector.notify.message import Notice, compose
+from opsmon.collector.notify.robots import cut, markdown
 
 MARKDOWN_LIMIT = 4096
 TEXT_LIMIT = 2048
-
-
-class WecomConfig(HttpOptions):
-    """企业微信 group robot; the key is the `key=` of the robot's webhook address."""
-
-    type: Literal["wecom"]
-    key: SecretStr | None = Field(None, description="Robot key (the key= part of its webhook URL)")
-    key_env: str | None = None
-    key_file: str | None = None
-    base_url: str = Field("https://qyapi.weixin.qq.com", description="Change only for a relay or a test server")
-    mention: bool = Field(True, description="@-mention recipients by mobile (a second, short text message)")
-
-    @model_validator(mode="after")
-    def _secrets(self) -> WecomConfig:
-        secrets.check(self, "key", required=True)
-        return self
 
 
 def messages(notice: Notice, config: WecomConfig, now: datetime) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from collector.states import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UNREACHABLE, UP
+from opsmon.collector.core.states import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UNREACHABLE, UP
 
 
 @dataclass

@@ -3,6 +3,9 @@
 The intervals are summed per asset and state in SQL (integer milliseconds,
 clipped to the period), so a quarter of a million-interval estate costs one
 aggregate query, not a million Python objects.
+
+measure() returns typed results (opsmon.collector.sla.results), read by the CLI, the report and
+/metrics; evaluate() is their JSON document.
 """
 from __future__ import annotations
 
@@ -12,15 +15,26 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
-from collector.sla.periods import Period
-from collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
-from collector.sla.targets import Target, TargetTable
-from collector.store import Store
-from collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
-from collector.store.types import to_ms
+from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
+from opsmon.collector.sla.periods import Period
+from opsmon.collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
+from opsmon.collector.sla.results import (
+    AvailabilityDetail,
+    CountDetail,
+    ManualDetail,
+    MeasuredPeriod,
+    PeriodResult,
+    ResponseDetail,
+    SlowIncident,
+    Status,
+    TargetResult,
+    WorstAsset,
+)
+from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
+from opsmon.collector.store import Store
+from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
+from opsmon.collector.store.types import to_ms
 
-MONTHS = {"year": 12, "quarter": 3, "month": 1}
 STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
 
 # One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
@@ -103,27 +117,19 @@ class Evaluation:
         self.incidents = [IncidentTimes(i.id, i.asset_id, i.kind, i.opened_ts, i.acknowledged_ts) for i in incs]
 
     # -- targets -------------------------------------------------------------
-    def evaluate(self, table: TargetTable, store: Store) -> list[dict[str, Any]]:
-        return [self.target(t, table.floor(t), store) for t in table.targets]
+    def evaluate(self, table: TargetTable, store: Store) -> tuple[TargetResult, ...]:
+        return tuple(self.target(t, table.floor(t), store) for t in table.targets)
 
-    def target(self, t: Target, floor: float, store: Store) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "id": t.id, "name_zh": t.name_zh, "name_en": t.name_en, "project": t.project, "measure": t.measure,
-            "unit": t.unit, "comparator": t.comparator, "threshold": t.threshold, "judged_over": t.period,
-            "value": None, "pass": False, "status": "no_data", "coverage": None, "budget_left_seconds": None,
-            "worst": [], "detail": {},
-        }
+    def target(self, t: Target, floor: float, store: Store) -> TargetResult:
         if t.measure == "availability":
-            self._availability(t, floor, doc)
-        elif t.measure in ("response_time", "response_rate"):
-            self._responses(t, doc)
-        elif t.measure == "count":
-            self._count(t, store, doc)
-        else:
-            self._manual(t, store, doc)
-        return doc
+            return self._availability(t, floor)
+        if t.measure in ("response_time", "response_rate"):
+            return self._responses(t)
+        if t.measure == "count":
+            return self._count(t, store)
+        return self._manual(t, store)
 
-    def _availability(self, t: Target, floor: float, doc: dict[str, Any]) -> None:
+    def _availability(self, t: Target, floor: float) -> TargetResult:
         per_asset: list[tuple[str, Figures]] = []
         cache = self._figures.setdefault((t.degraded_as, t.unreachable_as), {})
         for asset_id, info in self.assets.items():
@@ -136,21 +142,20 @@ class Evaluation:
         total = fleet([f for _, f in per_asset])
         live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live
-        doc["detail"] = {"assets": len(per_asset), "up_seconds": total.good, "down_seconds": total.bad,
-                         "observed_seconds": total.observed, "maintenance_seconds": total.maintenance,
-                         "unknown_seconds": total.unknown, "unreachable_excluded_seconds": total.excluded,
-                         "expected_seconds": total.expected}
-        doc["coverage"] = total.coverage
+        detail = AvailabilityDetail(
+            assets=len(per_asset), up_seconds=total.good, down_seconds=total.bad, observed_seconds=total.observed,
+            maintenance_seconds=total.maintenance, unknown_seconds=total.unknown,
+            unreachable_excluded_seconds=total.excluded, expected_seconds=total.expected)
         value = total.value
-        doc["value"] = value
-        if value is not None:
-            doc["budget_left_seconds"] = budget_left(total.good, total.observed, t.threshold, remaining)
+        budget = budget_left(total.good, total.observed, t.threshold, remaining) if value is not None else None
         ranked = sorted(((f.value, -f.bad, a, f) for a, f in per_asset if f.value is not None),
                         key=lambda x: (x[0], x[1], x[2]))
-        doc["worst"] = [{"asset": a, "value": v, "down_seconds": f.bad} for v, _, a, f in ranked[: t.worst]]
-        self._judge(t, doc, value, total.coverage, floor)
+        worst = tuple(WorstAsset(a, v, f.bad) for v, _, a, f in ranked[: t.worst])
+        passed, status = verdict(t, value, t.threshold, total.coverage, floor)
+        return result(t, t.threshold, value, passed, status, coverage=total.coverage, budget_left_seconds=budget,
+                      worst=worst, detail=detail)
 
-    def _responses(self, t: Target, doc: dict[str, Any]) -> None:
+    def _responses(self, t: Target) -> TargetResult:
         asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
         incs = [i for i in self.incidents
                 if (not t.scope.kinds or i.kind in t.scope.kinds)
@@ -158,63 +163,72 @@ class Evaluation:
         limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
         judged = judge(incs, limit, self.now, self.as_of)  # as_of: a running period has not ended
         rate, within, counted, pending = response_rate(judged)
-        doc["detail"] = {"incidents": len(incs), "judged": counted, "within_limit": within, "pending": pending,
-                         "limit_seconds": limit,
-                         "unacknowledged_misses": sum(1 for j in judged if j.within is False and not j.acknowledged)}
+        detail = ResponseDetail(
+            incidents=len(incs), judged=counted, within_limit=within, pending=pending, limit_seconds=limit,
+            unacknowledged_misses=sum(1 for j in judged if j.within is False and not j.acknowledged))
         slow = sorted((j for j in judged if j.within is not None), key=lambda j: -(j.seconds or 0))
-        doc["worst"] = [{"incident": j.incident.id, "asset": j.incident.asset_id, "kind": j.incident.kind,
-                         "response_seconds": j.seconds, "acknowledged": j.acknowledged} for j in slow[: t.worst]]
+        worst = tuple(SlowIncident(j.incident.id, j.incident.asset_id, j.incident.kind, j.seconds, j.acknowledged)
+                      for j in slow[: t.worst])
         value = longest_response(judged) if t.measure == "response_time" else rate
-        doc["value"] = value
         if counted == 0:
-            doc["pass"], doc["status"] = True, "pass"  # no fault to respond to: the target holds
-            return
-        self._judge(t, doc, value, None, 0.0)
-        if t.measure == "response_time" and doc["detail"]["unacknowledged_misses"]:  # a bound at the limit misses
-            doc["pass"], doc["status"] = False, "fail"
+            passed, status = True, "pass"  # no fault to respond to: the target holds
+        else:
+            passed, status = verdict(t, value, t.threshold, None, 0.0)
+            if t.measure == "response_time" and detail.unacknowledged_misses:  # a bound at the limit misses
+                passed, status = False, "fail"
+        return result(t, t.threshold, value, passed, status, worst=worst, detail=detail)
 
-    def _count(self, t: Target, store: Store, doc: dict[str, Any]) -> None:
+    def _count(self, t: Target, store: Store) -> TargetResult:
         with store.session() as session:
             rows = session.execute(select(TargetValue.value).where(
                 TargetValue.target_id == t.id, TargetValue.kind == "event",
                 TargetValue.ts >= self.period.start, TargetValue.ts < self.period.end)).all()
         value = float(sum(r.value for r in rows))
-        months = MONTHS.get(self.period.kind)
-        share = (months / MONTHS[t.period]) if months else self.period.seconds / (MONTHS[t.period] * 30.4375 * 86400)
-        threshold = t.threshold * share
-        doc["threshold"] = threshold
-        doc["value"] = value
-        doc["detail"] = {"entries": len(rows), "threshold_per_" + t.period: t.threshold}
-        self._judge(t, doc, value, None, 0.0)
+        threshold = judged_threshold(t, self.period.kind, self.period.seconds)
+        passed, status = verdict(t, value, threshold, None, 0.0)
+        return result(t, threshold, value, passed, status, detail=CountDetail(len(rows), t.period, t.threshold))
 
-    def _manual(self, t: Target, store: Store, doc: dict[str, Any]) -> None:
+    def _manual(self, t: Target, store: Store) -> TargetResult:
         with store.session() as session:
             rows = session.scalars(select(TargetValue).where(
                 TargetValue.target_id == t.id, TargetValue.kind == "value",
                 TargetValue.period_start <= self.period.start, TargetValue.period_end >= self.period.end)).all()
         if not rows:
-            return
+            return result(t, t.threshold, None, False, "no_data")
         best = min(rows, key=lambda r: ((r.period_end - r.period_start).total_seconds(), -r.entered_at.timestamp()))
-        doc["value"] = best.value
-        doc["detail"] = {"entered_by": best.entered_by, "entered_at": best.entered_at.isoformat(),
-                         "for": [best.period_start.isoformat(), best.period_end.isoformat()], "note": best.note}
-        self._judge(t, doc, best.value, None, 0.0)
+        passed, status = verdict(t, best.value, t.threshold, None, 0.0)
+        return result(t, t.threshold, best.value, passed, status, detail=ManualDetail(
+            best.entered_by, best.entered_at, best.period_start, best.period_end, best.note))
 
-    @staticmethod
-    def _judge(t: Target, doc: dict[str, Any], value: float | None, coverage: float | None, floor: float) -> None:
-        if value is None:
-            doc["pass"], doc["status"] = False, "no_data"
-        elif coverage is not None and coverage < floor:
-            doc["pass"], doc["status"] = False, "low_coverage"
-        else:
-            ok = t.passes(value, doc["threshold"])
-            doc["pass"], doc["status"] = ok, "pass" if ok else "fail"
+
+def verdict(t: Target, value: float | None, threshold: float, coverage: float | None,
+            floor: float) -> tuple[bool, Status]:
+    """Pass or fail; no value is no data, and too little known time is low coverage: neither ever passes."""
+    if value is None:
+        return False, "no_data"
+    if coverage is not None and coverage < floor:
+        return False, "low_coverage"
+    ok = t.passes(value, threshold)
+    return ok, "pass" if ok else "fail"
+
+
+def result(t: Target, threshold: float, value: float | None, passed: bool, status: Status,
+           **measured: Any) -> TargetResult:
+    """A target's result: its own words from the table, the figures measured for it."""
+    return TargetResult(id=t.id, name_zh=t.name_zh, name_en=t.name_en, project=t.project, measure=t.measure,
+                        unit=t.unit, comparator=t.comparator, threshold=threshold, judged_over=t.period,
+                        value=value, passed=passed, status=status, **measured)
+
+
+def measure(store: Store, table: TargetTable, period: Period, now: datetime | None = None) -> PeriodResult:
+    """Every target of `table` over `period`, as of `now` (default: the current time)."""
+    ev = Evaluation(store, period, now)
+    measured = MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
+                              complete=ev.now >= period.end, as_of=ev.as_of)
+    return PeriodResult(measured, ev.evaluate(table, store))
 
 
 def evaluate(store: Store, table: TargetTable, period: Period, now: datetime | None = None) -> dict[str, Any]:
-    ev = Evaluation(store, period, now)
-    p = period.to_json()
-    p["complete"] = ev.now >= period.end
-    p["as_of"] = ev.as_of.isoformat()
-    return {"period": p, "targets": ev.evaluate(table, store)}
-
+    """measure() as its JSON document: what /api/v1/sla serves (the API reads this until it calls
+    measure(...).as_document() itself)."""
+    return measure(store, table, period, now).as_document()

@@ -4,11 +4,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from collector.audit import record
-from collector.errors import InvalidInput
-from collector.sla.periods import Period
-from collector.store import Store
-from collector.store.models import TargetValue
+from opsmon.collector.core.errors import InvalidInput
+from opsmon.collector.sla.periods import Period
+from opsmon.collector.store import Store
+from opsmon.collector.store.audit import record
+from opsmon.collector.store.models import TargetValue
 
 
 def _finite(value: float) -> float:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from collector.errors import InvalidInput
-from collector.fields import parse_timestamp
+from opsmon.collector.core.errors import InvalidInput
+from opsmon.collector.core.fields import parse_timestamp
 
 
 @dataclass(frozen=True)

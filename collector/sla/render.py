@@ -1,9 +1,8 @@
 """The target table for people, in Chinese or English."""
 from __future__ import annotations
 
-from typing import Any
-
-from collector.durations import format_duration
+from opsmon.collector.core.durations import format_duration
+from opsmon.collector.sla.results import STATUSES, PeriodResult
 
 TEXT = {
     "en": {"target": "TARGET", "threshold": "THRESHOLD", "value": "MEASURED", "status": "RESULT",
@@ -15,6 +14,9 @@ TEXT = {
            "pass": "达标", "fail": "未达标", "low_coverage": "数据不足", "no_data": "无数据",
            "partial": "(截至目前)"},
 }
+_missing = [(lang, s) for lang, words in TEXT.items() for s in STATUSES if s not in words]
+if _missing:  # every verdict the engine gives has its word in both languages (the report uses them too)
+    raise KeyError(f"no word for status {_missing}")
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -27,22 +29,22 @@ def fmt_value(value: float | None, unit: str) -> str:
     return f"{value:g}"
 
 
-def render_table(result: dict[str, Any], lang: str = "en") -> str:
+def render_table(result: PeriodResult, lang: str = "en") -> str:
     t = TEXT[lang]
-    p = result["period"]
-    head = f"{t['period']}: {p['label']} [{p['start']} .. {p['end']}) {p['timezone']}"
-    if not p.get("complete", True):
+    p = result.period
+    head = f"{t['period']}: {p.label} [{p.local_start} .. {p.local_end}) {p.timezone}"
+    if not p.complete:
         head += f" {t['partial']}"
     rows = [(t["target"], t["threshold"], t["value"], t["status"], t["coverage"], t["budget"])]
-    for tg in result["targets"]:
-        budget = tg["budget_left_seconds"]
+    for tg in result.targets:
+        budget = tg.budget_left_seconds
         shown_budget = "-" if budget is None else ("-" if budget < 0 else "") + format_duration(abs(budget))
         rows.append((
-            tg["name_zh"] if lang == "zh" else tg["name_en"],
-            f"{tg['comparator']} {fmt_value(tg['threshold'], tg['unit'])}",
-            fmt_value(tg["value"], tg["unit"]),
-            t[tg["status"]],
-            "-" if tg["coverage"] is None else f"{tg['coverage'] * 100:.1f}%",
+            tg.name(lang),
+            f"{tg.comparator} {fmt_value(tg.threshold, tg.unit)}",
+            fmt_value(tg.value, tg.unit),
+            t[tg.status],
+            "-" if tg.coverage is None else f"{tg.coverage * 100:.1f}%",
             shown_budget,
         ))
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -1,16 +1,16 @@
 """rules/targets.yaml: the performance-target table as data, validated like the config."""
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from collector.config.yamlfile import read_yaml
-from collector.errors import ConfigError
-from collector.fields import FROZEN, Duration, ObjectId
-from collector.states import Category
+from opsmon.collector.config.schema import bundled_targets_path  # noqa: F401  (re-exported)
+from opsmon.collector.config.yamlfile import read_yaml
+from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
+from opsmon.collector.core.states import Category
 
 Measure = Literal["availability", "response_time", "response_rate", "count", "manual"]
 Comparator = Literal[">=", ">", "<=", "<"]
@@ -71,6 +71,31 @@ class Target(BaseModel):
         return compare(self.comparator, value, self.threshold if threshold is None else threshold)
 
 
+MONTHS = {"year": 12, "quarter": 3, "month": 1}
+MONTH_SECONDS = 30.4375 * 86400  # an average month (365.25 days / 12): what a custom range is counted in
+
+
+def period_share(official: str, kind: str, seconds: float = 0.0) -> float:
+    """The share of a target's official period (year, quarter, month) that a measured period is.
+
+    A year, quarter or month counts in whole months (a quarter of a yearly target is 3/12, whatever
+    its days); a custom range (kind "range") by its length in average months.
+    """
+    months = MONTHS.get(kind)
+    return (months / MONTHS[official]) if months else seconds / (MONTHS[official] * MONTH_SECONDS)
+
+
+def judged_threshold(target: Target, kind: str, seconds: float = 0.0) -> float:
+    """The threshold a value measured over a period of `kind` (and length `seconds`) is judged against.
+
+    Counts are prorated: 24 reports a year is 6 a quarter, 2 a month. Other thresholds (ratios,
+    response times) hold for any period. The engine judges with it and the dashboards colour with it.
+    """
+    if target.measure != "count":
+        return target.threshold
+    return target.threshold * period_share(target.period, kind, seconds)
+
+
 class TargetTable(BaseModel):
     model_config = FROZEN
     coverage_floor: float = Field(0.9, ge=0, le=1, description="Below this share of known time a target is flagged")
@@ -100,14 +125,6 @@ class TargetTable(BaseModel):
             if t.id == target_id:
                 return t
         raise KeyError(target_id)
-
-
-def bundled_targets_path() -> Path:
-    """rules/targets.yaml in a checkout; the packaged copy when installed."""
-    here = Path(__file__).resolve().parents[2] / "rules" / "targets.yaml"
-    if here.is_file():
-        return here
-    return Path(str(resources.files("collector") / "sla" / "targets.yaml"))
 
 
 def load_targets(path: str | Path) -> TargetTable:

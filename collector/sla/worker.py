@@ -1,6 +1,6 @@
 """Quarter-to-date SLA figures for /metrics, computed in a process of their own.
 
-Why a process, not a thread: evaluate() over 10,000 assets is ~0.8 s of Python (row
+Why a process, not a thread: measure() over 10,000 assets is ~0.8 s of Python (row
 conversion, per-asset figures, sorting). On a worker thread it still holds the GIL, and
 the event loop, which needs it for every request, then waits up to the switch interval
 each time it wakes: agent reports answered in 100-500 ms for as long as it runs, every
@@ -24,22 +24,22 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from collector.store import Store, open_store
+from opsmon.collector.sla.results import PeriodResult
+from opsmon.collector.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 _store: Store | None = None  # the worker process's own connection
 
 
-def quarter_figures(store: Store, targets_path: Path | str, timezone: str, now: datetime) -> dict[str, Any]:
-    """The target table evaluated over the quarter containing `now` (what /metrics shows)."""
-    from collector.sla.engine import evaluate
-    from collector.sla.periods import containing
-    from collector.sla.targets import load_targets
+def quarter_figures(store: Store, targets_path: Path | str, timezone: str, now: datetime) -> PeriodResult:
+    """The target table measured over the quarter containing `now` (what /metrics shows)."""
+    from opsmon.collector.sla.engine import measure
+    from opsmon.collector.sla.periods import containing
+    from opsmon.collector.sla.targets import load_targets
 
-    return evaluate(store, load_targets(Path(targets_path)), containing("quarter", now, timezone), now)
+    return measure(store, load_targets(Path(targets_path)), containing("quarter", now, timezone), now)
 
 
 def _init(url: str, connect_timeout: float, parent: int) -> None:
@@ -61,7 +61,7 @@ def _watch_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _in_worker(targets_path: str, timezone: str, now: datetime) -> dict[str, Any]:
+def _in_worker(targets_path: str, timezone: str, now: datetime) -> PeriodResult:
     assert _store is not None
     return quarter_figures(_store, targets_path, timezone, now)
 
@@ -84,7 +84,7 @@ class SlaWorker:
         self.connect_timeout = connect_timeout
         self._pool: ProcessPoolExecutor | None = None
 
-    async def figures(self, targets_path: Path | str, timezone: str, now: datetime) -> dict[str, Any]:
+    async def figures(self, targets_path: Path | str, timezone: str, now: datetime) -> PeriodResult:
         if self.url is None:
             return await asyncio.to_thread(quarter_figures, self.store, targets_path, timezone, now)
         if self._pool is None:

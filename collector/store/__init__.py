@@ -1,4 +1,4 @@
 """Persistence: tables (models.py), engine and migrations (db.py), batched writes (writer.py)."""
-from collector.store.db import Store, open_store
+from opsmon.collector.store.db import Store, open_store
 
 __all__ = ["Store", "open_store"]

@@ -20,13 +20,13 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.errors import StoreError
+from opsmon.collector.core.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 # The newest migration. Checking it costs one query; running Alembic costs ~0.2 s and its imports,
 # so commands only migrate when the database is behind (a test keeps this equal to Alembic's head).
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 
 def safe_url(url: str) -> str:
@@ -63,7 +63,7 @@ class Store:
         from alembic.config import Config
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(resources.files("collector.store") / "migrations"))
+        cfg.set_main_option("script_location", str(resources.files("opsmon.collector.store") / "migrations"))
         logging.getLogger("alembic").setLevel(logging.WARNING)
         try:
             with self.engine.begin() as conn:

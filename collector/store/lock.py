@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from collector.errors import StoreError
-from collector.store.db import Store
+from opsmon.collector.core.errors import StoreError
+from opsmon.collector.store.db import Store
 
 ADVISORY_KEY = 0x6F70736D6F6E  # "opsmon"
 

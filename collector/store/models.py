@@ -3,8 +3,9 @@
 Design notes:
 - state_intervals tile each asset's history: [start, end) with end NULL for the
   one open interval (a partial unique index enforces "at most one open").
-- transitions are first-class rows (healthchecks' Flip): incidents consume the
-  unprocessed ones; SLA figures are computed from intervals only.
+- transitions are first-class rows (healthchecks' Flip), kept as evidence of when
+  each change began and was detected; incidents hear them in-process from the
+  routing table, not from these rows; SLA figures are computed from intervals only.
 - audit_log is append-only: the code has no update or delete path for it.
 """
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     Float,
     Index,
     Integer,
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from collector.store.types import UTCMillis
+from opsmon.collector.store.types import UTCMillis
 
 # BigInteger autoincrement on SQLite needs the INTEGER affinity to alias ROWID.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -187,16 +187,7 @@ class Transition(Base):
     old_state: Mapped[str] = mapped_column(String(16))
     new_state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
-    processed: Mapped[bool] = mapped_column(Boolean, default=False)
-    __table_args__ = (
-        Index("ix_transitions_asset_at", "asset_id", "at_ts"),
-        Index(
-            "ix_transitions_unprocessed",
-            "id",
-            sqlite_where=text("processed = 0"),
-            postgresql_where=text("processed = false"),
-        ),
-    )
+    __table_args__ = (Index("ix_transitions_asset_at", "asset_id", "at_ts"),)
 
 
 class Heartbeat(Base):

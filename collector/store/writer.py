@@ -1,8 +1,8 @@
-"""Batched, ordered writes of timeline operations on a thread of their own.
+"""Batched, ordered writes of typed messages (`core.messages`) on a thread of their own.
 
 Why a thread: SQLAlchemy is synchronous; committing on the event loop would
-stall every check. The timeline emits operations in order; this writer applies
-them in that order, many per transaction, and bumps the heartbeat in the same
+stall every check. The timeline and the inputs publish messages in order; this
+writer applies them in that order, many per transaction, and bumps the heartbeat in the same
 transaction, so the heartbeat is never older than what it has written. A failed
 batch is retried, never dropped.
 """
@@ -15,29 +15,46 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from collector.store.db import Store
-from collector.store.models import (
+from opsmon.collector.core.messages import (
+    BaselineResults,
+    Event,
+    Facts,
+    HardwareSignal,
+    Heartbeat,
+    IntervalClosed,
+    IntervalOpened,
+    IntervalRelabelled,
+    IntervalsMerged,
+    Prune,
+    ResultRecorded,
+    StreamPosition,
+    Transition,
+    Written,
+)
+from opsmon.collector.core.states import DOWN
+from opsmon.collector.store.db import Store
+from opsmon.collector.store.models import (
     AgentStream,
     Asset,
     BaselineChange,
     BaselineResult,
-    Event,
-    Heartbeat,
     Observation,
     StateInterval,
-    Transition,
 )
-from collector.timeline import Op
+from opsmon.collector.store.models import Event as EventRow
+from opsmon.collector.store.models import Heartbeat as HeartbeatRow
+from opsmon.collector.store.models import Transition as TransitionRow
 
 log = logging.getLogger(__name__)
 
-_STOP = Op("stop", "", ())
+_STOP = object()  # the sentinel that ends the thread after what was queued before it
 
 
 class StoreWriter:
@@ -50,7 +67,7 @@ class StoreWriter:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self.queue: queue.Queue[Op] = queue.Queue()
+        self.queue: queue.Queue[Any] = queue.Queue()
         self.batches = 0
         self.failures = 0
         self.dropped = 0
@@ -61,11 +78,11 @@ class StoreWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def put(self, op: Op) -> None:
-        self.queue.put(op)
+    def put(self, msg: Written) -> None:
+        self.queue.put(msg)
 
     def heartbeat(self) -> None:
-        self.queue.put(Op("heartbeat", "", ()))
+        self.queue.put(Heartbeat())
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Flush everything queued, write a last heartbeat, end the thread; False if that did not finish."""
@@ -119,7 +136,7 @@ class StoreWriter:
             if stopping:
                 return
 
-    def _commit_with_retry(self, batch: list[Op]) -> None:
+    def _commit_with_retry(self, batch: list[Written]) -> None:
         """Retry what may pass later (database away, locked); set aside what never will.
 
         A permanent error (a value the schema refuses) in one operation must not hold back
@@ -144,82 +161,77 @@ class StoreWriter:
                 if len(batch) == 1:
                     self.dropped += 1
                     log.error("store refused an operation; dropped",
-                              extra={"error": _reason(exc), "op": batch[0].kind, "asset": batch[0].asset_id})
+                              extra={"error": _reason(exc), "op": type(batch[0]).__name__,
+                                     "asset": getattr(batch[0], "asset_id", "")})
                     return
                 for op in batch:
                     self._commit_with_retry([op])
                 return
 
-    def _commit(self, batch: list[Op]) -> None:
-        observations = []
-        events: list[dict] = []
-        streams: dict[tuple[str, str], dict] = {}  # one row per agent stream per batch, not one per report
+    def _commit(self, batch: list[Written]) -> None:
+        observations: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        streams: dict[tuple[str, str], dict[str, Any]] = {}  # one row per agent stream per batch, not per report
         with self.store.engine.begin() as conn:
-            for op in batch:
-                kind, asset, args = op
-                if kind == "observation":
-                    check_id, ts, status, reason, latency = args[:5]
-                    observations.append({"asset_id": asset, "check_id": check_id, "ts": ts, "status": status,
-                                         "reason": reason, "latency_ms": latency,
-                                         "kind": args[5] if len(args) > 5 else "check"})
-                elif kind == "stream":
-                    stream, seq, at = args
-                    prev = streams.get((asset, stream))
-                    if prev is None or seq > prev["max_seq"]:
-                        streams[(asset, stream)] = {"agent": asset, "stream": stream, "max_seq": seq,
-                                                    "updated_at": at}
-                elif kind == "facts":
-                    conn.execute(update(Asset).where(Asset.id == asset).values(facts=args[0]))
-                elif kind == "open":
-                    state, start, reason = args
-                    conn.execute(insert(StateInterval).values(asset_id=asset, state=state, start_ts=start,
-                                                              end_ts=None, reason=reason))
-                elif kind == "close":
-                    conn.execute(update(StateInterval)
-                                 .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None))
-                                 .values(end_ts=args[0]))
-                elif kind == "relabel":
-                    state, reason = args
-                    conn.execute(update(StateInterval)
-                                 .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None))
-                                 .values(state=state, reason=reason))
-                elif kind == "merge":
-                    prev_start, prev_end = args
-                    conn.execute(delete(StateInterval)
-                                 .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None)))
-                    conn.execute(update(StateInterval)
-                                 .where(StateInterval.asset_id == asset, StateInterval.start_ts == prev_start,
-                                        StateInterval.end_ts == prev_end)
-                                 .values(end_ts=None))
-                elif kind == "transition":
-                    at, detected, old, new, reason = args
-                    conn.execute(insert(Transition).values(asset_id=asset, at_ts=at, detected_ts=detected,
-                                                           old_state=old, new_state=new, reason=reason,
-                                                           processed=False))
-                elif kind == "event":
-                    ts, source, ev_kind, name, severity, summary, details = args
-                    events.append({"ts": ts, "asset_id": asset or None, "source": source[:128], "kind": ev_kind,
-                                   "name": name[:128], "severity": severity, "summary": summary,
-                                   "details": details})
-                elif kind == "baseline":
-                    rows, changed = args
-                    if changed:
-                        conn.execute(insert(BaselineChange), changed)
-                    if rows:
-                        upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(BaselineResult)
-                        conn.execute(upsert.on_conflict_do_update(
-                            index_elements=["asset_id", "check_id"],
-                            set_={c: getattr(upsert.excluded, c) for c in
-                                  ("policy", "status", "evidence", "ran_at", "since")}), rows)
-                elif kind == "prune":
-                    if args[0] is not None:
-                        conn.execute(delete(Observation).where(Observation.ts < args[0]))
-                    if len(args) > 1 and args[1] is not None:
-                        conn.execute(delete(Event).where(Event.ts < args[1]))
-                elif kind == "heartbeat":
-                    pass
-                else:  # pragma: no cover - programming error
-                    raise ValueError(f"unknown op {kind}")
+            for msg in batch:
+                match msg:
+                    case ResultRecorded(asset, check_id, ts, status, reason, latency):
+                        observations.append({"asset_id": asset, "check_id": check_id, "ts": ts, "status": status,
+                                             "reason": reason, "latency_ms": latency, "kind": "check"})
+                    case HardwareSignal(asset, component, ts, problem):
+                        observations.append({"asset_id": asset, "check_id": f"hw:{component}"[:128], "ts": ts,
+                                             "status": DOWN, "reason": problem, "latency_ms": None,
+                                             "kind": "hardware"})
+                    case StreamPosition(agent, stream, seq, at):
+                        prev = streams.get((agent, stream))
+                        if prev is None or seq > prev["max_seq"]:
+                            streams[(agent, stream)] = {"agent": agent, "stream": stream, "max_seq": seq,
+                                                        "updated_at": at}
+                    case Facts(asset, facts):
+                        conn.execute(update(Asset).where(Asset.id == asset).values(facts=facts))
+                    case IntervalOpened(asset, state, start, reason):
+                        conn.execute(insert(StateInterval).values(asset_id=asset, state=state, start_ts=start,
+                                                                  end_ts=None, reason=reason))
+                    case IntervalClosed(asset, end):
+                        conn.execute(update(StateInterval)
+                                     .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None))
+                                     .values(end_ts=end))
+                    case IntervalRelabelled(asset, state, reason):
+                        conn.execute(update(StateInterval)
+                                     .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None))
+                                     .values(state=state, reason=reason))
+                    case IntervalsMerged(asset, prev_start, prev_end):
+                        conn.execute(delete(StateInterval)
+                                     .where(StateInterval.asset_id == asset, StateInterval.end_ts.is_(None)))
+                        conn.execute(update(StateInterval)
+                                     .where(StateInterval.asset_id == asset, StateInterval.start_ts == prev_start,
+                                            StateInterval.end_ts == prev_end)
+                                     .values(end_ts=None))
+                    case Transition(asset, at, detected, old, new, reason):
+                        conn.execute(insert(TransitionRow).values(asset_id=asset, at_ts=at, detected_ts=detected,
+                                                                  old_state=old, new_state=new, reason=reason))
+                    case Event(asset, ts, source, kind, name, severity, summary, details):
+                        events.append({"ts": ts, "asset_id": asset or None, "source": source[:128], "kind": kind,
+                                       "name": name[:128], "severity": severity, "summary": summary,
+                                       "details": details})
+                    case BaselineResults(asset, rows, changed):
+                        if changed:
+                            conn.execute(insert(BaselineChange), list(changed))
+                        if rows:
+                            upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(BaselineResult)
+                            conn.execute(upsert.on_conflict_do_update(
+                                index_elements=["asset_id", "check_id"],
+                                set_={c: getattr(upsert.excluded, c) for c in
+                                      ("policy", "status", "evidence", "ran_at", "since")}), list(rows))
+                    case Prune(observations_before, events_before):
+                        if observations_before is not None:
+                            conn.execute(delete(Observation).where(Observation.ts < observations_before))
+                        if events_before is not None:
+                            conn.execute(delete(EventRow).where(EventRow.ts < events_before))
+                    case Heartbeat():
+                        pass
+                    case _:  # pragma: no cover - a programming error: the routing table sent the wrong type
+                        raise TypeError(f"the store writer does not take {type(msg).__name__}")
             if streams:
                 upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(AgentStream)
                 conn.execute(upsert.on_conflict_do_update(
@@ -229,12 +241,12 @@ class StoreWriter:
             if observations:
                 conn.execute(insert(Observation), observations)
             if events:
-                conn.execute(insert(Event), events)
+                conn.execute(insert(EventRow), events)
             now = self.clock()
             values = {"ts": now, "started_ts": self.started, "pid": os.getpid()}
-            updated = conn.execute(update(Heartbeat.__table__).where(Heartbeat.__table__.c.id == 1).values(**values))
+            updated = conn.execute(update(HeartbeatRow).where(HeartbeatRow.id == 1).values(**values))
             if updated.rowcount == 0:
-                conn.execute(insert(Heartbeat.__table__).values(id=1, **values))
+                conn.execute(insert(HeartbeatRow).values(id=1, **values))
 
 
 def _reason(exc: BaseException) -> str:

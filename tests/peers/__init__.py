@@ -1,0 +1,20 @@
+"""Real peers the tests start on loopback (snmpd, snmpsim, sshd, PostgreSQL, Prometheus, Alertmanager, ...)."""
+import os
+
+import pytest
+
+# Under CI=true every real peer must be there (.ci/run installs them): a missing one fails the test
+# instead of skipping it, so a green CI run cannot hide a missing install step.
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing_peer(reason: str) -> None:
+    """Skip a test whose real peer is not installed here; under CI=true, fail it."""
+    if CI:
+        pytest.fail(f"CI=true and a real peer is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def needs_peer(missing: bool, reason: str) -> pytest.MarkDecorator:
+    """A skipif mark for a missing peer that never skips under CI=true (the test then fails on its own)."""
+    return pytest.mark.skipif(missing and not CI, reason=reason)

@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import free_port
+from tests.peers import missing_peer
 from tests.peers.collector import wait_for
 
 BINARY = "prometheus-alertmanager"
@@ -25,7 +25,7 @@ class Alertmanager:
         webhook wants it), configured the way rules/alertmanager.yml does."""
         exe = shutil.which(BINARY) or shutil.which("alertmanager")
         if exe is None:
-            pytest.skip("needs Alertmanager: apt-get install prometheus-alertmanager")
+            missing_peer("needs Alertmanager: apt-get install prometheus-alertmanager")
         self.exe = exe
         self.folder = folder
         self.port = free_port()

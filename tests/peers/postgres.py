@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import free_port
+from tests.peers import missing_peer
 
 
 def _bindir() -> str | None:
@@ -31,7 +32,7 @@ def _bindir() -> str | None:
 def postgres_url() -> Iterator[str]:
     bindir = _bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, postgres) are not installed")
+        missing_peer("PostgreSQL server binaries (initdb, postgres) are not installed")
     root = tempfile.mkdtemp(prefix="opsmon-pg-")
     prefix: list[str] = []
     if os.geteuid() == 0:

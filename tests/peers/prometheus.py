@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from tests.conftest import free_port
+from tests.peers import missing_peer
 
 
 class Prometheus:
     def __init__(self, targets: list[str], rule_files: list[Path], interval: str = "1s") -> None:
         binary = shutil.which("prometheus")
         if binary is None:
-            pytest.skip("prometheus is not installed (Debian package prometheus)")
+            missing_peer("prometheus is not installed (Debian package prometheus)")
         self.root = Path(tempfile.mkdtemp(prefix="opsmon-prometheus-"))
         rules = []
         for i, path in enumerate(rule_files):

@@ -19,6 +19,8 @@ from typing import TypeVar
 
 import pytest
 
+from tests.peers import missing_peer
+
 V3_USERS = {
     # name: (auth protocol in net-snmp, auth key, priv protocol, priv key, opsmon's names)
     "opsha": ("SHA", "auth-pass-sha1", "AES", "priv-pass-aes128", ("SHA", "AES")),
@@ -63,7 +65,7 @@ class Snmpd:
 def start_snmpd(extra: str = "", host: str = "127.0.0.1", port: int | None = None,
                 netns: str | None = None) -> Snmpd:
     if shutil.which("snmpd") is None:
-        pytest.skip("net-snmp's snmpd is not installed (Debian package snmpd)")
+        missing_peer("net-snmp's snmpd is not installed (Debian package snmpd)")
     root = Path(tempfile.mkdtemp(prefix="opsmon-snmpd-"))
     port = port or free_udp_port()
     lines = [f"rocommunity {COMMUNITY} 127.0.0.0/8", f"persistentDir {root}/persist", "dontLogTCPWrappersConnects yes"]
@@ -279,7 +281,7 @@ def start_snmpsim(recordings: dict[str, Recording]) -> Snmpsim:
     and writable for nobody, and it logs to stdout (a log file nobody cannot write kills it).
     """
     if not os.path.exists(SNMPSIM):
-        pytest.skip(f"snmpsim is not installed at {SNMPSIM} (.ci/run installs it; or set OPSMON_SNMPSIM)")
+        missing_peer(f"snmpsim is not installed at {SNMPSIM} (.ci/run installs it; or set OPSMON_SNMPSIM)")
     root = Path(tempfile.mkdtemp(prefix="opsmon-snmpsim-"))
     data, cache = root / "data", root / "cache"
     data.mkdir()

@@ -7,7 +7,7 @@ Create Date: 2026-11-29 00:05:42.438867
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0001'
 down_revision = None
@@ -21,8 +21,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('token_hash', sa.String(length=128), nullable=False),
-    sa.Column('created_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('revoked_at', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('created_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('revoked_at', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name'),
     sa.UniqueConstraint('token_hash')
@@ -37,9 +37,9 @@ def upgrade() -> None:
     sa.Column('criticality', sa.String(length=16), nullable=False),
     sa.Column('parent_id', sa.String(length=128), nullable=True),
     sa.Column('checks', sa.JSON(), nullable=False),
-    sa.Column('created_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('updated_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('removed_at', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('created_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('updated_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('removed_at', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('assets', schema=None) as batch_op:
@@ -48,7 +48,7 @@ def upgrade() -> None:
 
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('actor', sa.String(length=128), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('target', sa.String(length=256), nullable=False),
@@ -60,8 +60,8 @@ def upgrade() -> None:
 
     op.create_table('heartbeat',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ts', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('started_ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('started_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -69,15 +69,15 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=128), nullable=False),
     sa.Column('spec', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.String(length=128), nullable=False),
-    sa.Column('created_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('removed_at', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('created_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('removed_at', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('observations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('asset_id', sa.String(length=128), nullable=False),
     sa.Column('check_id', sa.String(length=128), nullable=False),
-    sa.Column('ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('latency_ms', sa.Float(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
@@ -91,8 +91,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('asset_id', sa.String(length=128), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('start_ts', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('end_ts', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('start_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('end_ts', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -104,8 +104,8 @@ def upgrade() -> None:
     op.create_table('transitions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('asset_id', sa.String(length=128), nullable=False),
-    sa.Column('at_ts', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('detected_ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('at_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('detected_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('old_state', sa.String(length=16), nullable=False),
     sa.Column('new_state', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),

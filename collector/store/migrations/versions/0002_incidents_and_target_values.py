@@ -7,7 +7,7 @@ Create Date: 2026-11-29 00:31:01.043471
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0002'
 down_revision = '0001'
@@ -21,10 +21,10 @@ def upgrade() -> None:
     sa.Column('asset_id', sa.String(length=128), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('severity', sa.String(length=16), nullable=True),
-    sa.Column('opened_ts', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('acknowledged_ts', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('opened_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('acknowledged_ts', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.Column('acknowledged_by', sa.String(length=128), nullable=True),
-    sa.Column('resolved_ts', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('resolved_ts', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -37,13 +37,13 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('target_id', sa.String(length=128), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('period_start', collector.store.types.UTCMillis(), nullable=True),
-    sa.Column('period_end', collector.store.types.UTCMillis(), nullable=True),
-    sa.Column('ts', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('period_start', opsmon.collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('period_end', opsmon.collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('ts', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('entered_by', sa.String(length=128), nullable=False),
-    sa.Column('entered_at', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('entered_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('target_values', schema=None) as batch_op:

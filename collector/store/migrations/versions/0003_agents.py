@@ -7,7 +7,7 @@ Create Date: 2026-11-29 00:42:48.406310
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0003'
 down_revision = '0002'
@@ -20,15 +20,15 @@ def upgrade() -> None:
     sa.Column('agent', sa.String(length=128), nullable=False),
     sa.Column('stream', sa.String(length=64), nullable=False),
     sa.Column('max_seq', sa.BigInteger(), nullable=False),
-    sa.Column('updated_at', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('updated_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.PrimaryKeyConstraint('agent', 'stream')
     )
     op.create_table('agents',
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('asset_id', sa.String(length=128), nullable=False),
     sa.Column('token_hash', sa.String(length=128), nullable=False),
-    sa.Column('created_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('revoked_at', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('created_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('revoked_at', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.PrimaryKeyConstraint('name'),
     sa.UniqueConstraint('token_hash')
     )

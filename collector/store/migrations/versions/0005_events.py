@@ -6,7 +6,7 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0005'
 down_revision = '0004'
@@ -17,7 +17,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('asset_id', sa.String(length=128), nullable=True),
     sa.Column('source', sa.String(length=128), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),

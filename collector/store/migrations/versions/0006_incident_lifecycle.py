@@ -6,7 +6,7 @@ Revises: 0005
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0006'
 down_revision = '0005'
@@ -19,10 +19,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('status', sa.String(length=16), server_default='closed', nullable=False))
         batch_op.add_column(sa.Column('fingerprint', sa.String(length=256), nullable=True))
         batch_op.add_column(sa.Column('cause', sa.Text(), server_default='', nullable=False))
-        batch_op.add_column(sa.Column('fault_ts', collector.store.types.UTCMillis(), nullable=True))
-        batch_op.add_column(sa.Column('deadline_ts', collector.store.types.UTCMillis(), nullable=True))
+        batch_op.add_column(sa.Column('fault_ts', opsmon.collector.store.types.UTCMillis(), nullable=True))
+        batch_op.add_column(sa.Column('deadline_ts', opsmon.collector.store.types.UTCMillis(), nullable=True))
         batch_op.add_column(sa.Column('resolved_by', sa.String(length=128), nullable=True))
-        batch_op.add_column(sa.Column('closed_ts', collector.store.types.UTCMillis(), nullable=True))
+        batch_op.add_column(sa.Column('closed_ts', opsmon.collector.store.types.UTCMillis(), nullable=True))
         batch_op.add_column(sa.Column('level', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('attached', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('reopened', sa.Integer(), server_default='0', nullable=False))
@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_table('incident_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('incident_id', sa.String(length=128), nullable=False),
-    sa.Column('ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('actor', sa.String(length=128), nullable=False),
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
@@ -41,8 +41,8 @@ def upgrade() -> None:
     sa.Column('nonce', sa.String(length=64), nullable=False),
     sa.Column('incident_id', sa.String(length=128), nullable=False),
     sa.Column('person', sa.String(length=128), nullable=False),
-    sa.Column('expires_ts', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('used_ts', collector.store.types.UTCMillis(), nullable=True),
+    sa.Column('expires_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('used_ts', opsmon.collector.store.types.UTCMillis(), nullable=True),
     sa.PrimaryKeyConstraint('nonce')
     )
 

@@ -6,7 +6,7 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0007'
 down_revision = '0006'
@@ -21,8 +21,8 @@ def upgrade() -> None:
     sa.Column('policy', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('evidence', sa.Text(), nullable=False),
-    sa.Column('ran_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('since', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('ran_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('since', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.PrimaryKeyConstraint('asset_id', 'check_id')
     )
 

@@ -6,7 +6,7 @@ Revises: 0007
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0008'
 down_revision = '0007'
@@ -20,8 +20,8 @@ def upgrade() -> None:
     sa.Column('asset_id', sa.String(length=128), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('fetched_at', collector.store.types.UTCMillis(), nullable=False),
-    sa.Column('last_seen', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('fetched_at', opsmon.collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('last_seen', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('raw_sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),

@@ -6,7 +6,7 @@ Revises: 0008
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0009'
 down_revision = '0008'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('path', sa.Text(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.Column('created_ts', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('created_ts', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_report_files_period', 'report_files', ['period', 'lang', 'format'], unique=False)

@@ -7,7 +7,7 @@ Revises: 0009
 import sqlalchemy as sa
 from alembic import op
 
-import collector.store.types
+import opsmon.collector.store.types
 
 revision = '0010'
 down_revision = '0009'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('check_id', sa.String(length=64), nullable=False),
     sa.Column('policy', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('since', collector.store.types.UTCMillis(), nullable=False),
+    sa.Column('since', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_baseline_history_since', 'baseline_history', ['since'], unique=False)

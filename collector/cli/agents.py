@@ -1,0 +1,50 @@
+"""`opsmon agents enroll|revoke|list`: host agents and their tokens."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from opsmon.collector.cli.common import actor, command, open_store, print_table
+
+
+def cmd_agents_enroll(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.agents import auth as agents
+
+    token = agents.enroll(open_store(args), args.name, args.category, args.site, actor())
+    print(token)
+    print(f"# agent token for {args.name}; shown once. Put it in agent.toml (token = ...) with mode 0600.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_agents_revoke(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.agents import auth as agents
+
+    agents.revoke(open_store(args), args.name, actor())
+    print(f"revoked {args.name}; its reports are refused from now on (within seconds on a running collector)")
+    return 0
+
+
+def cmd_agents_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.agents import auth as agents
+
+    table = [("NAME", "ASSET", "ENROLLED", "REVOKED")]
+    for a in agents.list_agents(open_store(args)):
+        table.append((a.name, a.asset_id, f"{a.created_at:%Y-%m-%d %H:%M}",
+                      f"{a.revoked_at:%Y-%m-%d %H:%M}" if a.revoked_at else "-"))
+    print_table(table)
+    return 0
+
+
+def register(sub: Any) -> None:
+    agents = sub.add_parser("agents", help="host agents").add_subparsers(dest="sub", required=True,
+                                                                        metavar="ACTION")
+    sp = command(agents, "enroll", cmd_agents_enroll,
+                 "enroll a host: creates its asset and prints its agent token once")
+    sp.add_argument("name")
+    sp.add_argument("--category", choices=("server", "computer"), default="server")
+    sp.add_argument("--site")
+    sp = command(agents, "revoke", cmd_agents_revoke, "refuse an agent's reports from now on")
+    sp.add_argument("name")
+    command(agents, "list", cmd_agents_list, "list enrolled agents")

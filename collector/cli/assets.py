@@ -1,0 +1,63 @@
+"""`opsmon assets import|list|remove`: the inventory."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from opsmon.collector.cli.common import actor, command, open_store, print_table
+
+
+def cmd_assets_import(args: argparse.Namespace) -> int:
+    from opsmon.collector.config.inventory import import_file, parse_inventory
+
+    parse_inventory(args.file)  # validate before touching the database
+    result = import_file(open_store(args), args.file, actor())
+    print(", ".join(f"{len(v)} {k}" for k, v in result.items()))
+    return 0
+
+
+def cmd_assets_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.config.inventory import AssetSpec, list_assets
+    from opsmon.collector.store.history import current_states
+
+    store = open_store(args)
+    rows = list_assets(store, args.all)
+    states = current_states(store)
+    if args.format == "json":
+        docs = []
+        for row in rows:
+            doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+            span = states.get(row.id)
+            doc["state"] = span.state if span else None
+            doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
+            docs.append(doc)
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return 0
+    table = [("ID", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
+    for row in rows:
+        span = states.get(row.id)
+        table.append((row.id + (" (removed)" if row.removed_at else ""), row.category, row.site or "-",
+                      row.address or "-", row.parent_id or "-", str(len(row.checks or [])),
+                      span.state if span else "-"))
+    print_table(table)
+    return 0
+
+
+def cmd_assets_remove(args: argparse.Namespace) -> int:
+    from opsmon.collector.config.inventory import remove_asset
+
+    remove_asset(open_store(args), args.id, actor())
+    print(f"removed {args.id} (its history is kept)")
+    return 0
+
+
+def register(sub: Any) -> None:
+    assets = sub.add_parser("assets", help="inventory").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    sp = command(assets, "import", cmd_assets_import, "create or update the assets in a YAML file (idempotent)")
+    sp.add_argument("file")
+    sp = command(assets, "list", cmd_assets_list, "list assets")
+    sp.add_argument("--all", action="store_true", help="include removed assets")
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+    sp = command(assets, "remove", cmd_assets_remove, "stop monitoring an asset; its history is kept")
+    sp.add_argument("id")

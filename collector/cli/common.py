@@ -1,0 +1,59 @@
+"""What every `opsmon` command shares: the config and store of --config, who is acting, arguments, tables."""
+from __future__ import annotations
+
+import argparse
+import getpass
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from opsmon.collector.core.errors import InvalidInput
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def command(parent: Any, name: str, fn: Handler, help: str) -> argparse.ArgumentParser:
+    """A subcommand of `parent` (a subparsers action) run by `fn`; its help is also its description."""
+    sp = parent.add_parser(name, help=help, description=help)
+    sp.set_defaults(func=fn)
+    return sp
+
+
+def actor() -> str:
+    """Who the audit log names for a change made from the command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "cli:unknown"
+
+
+def load_config(args: argparse.Namespace) -> Any:
+    from opsmon.collector.config import load_config, resolve_config_path
+
+    return load_config(resolve_config_path(args.config))
+
+
+def open_store(args: argparse.Namespace, config: Any = None) -> Any:
+    from opsmon.collector.store import open_store
+
+    config = config or load_config(args)
+    return open_store(config.database_url(), config.database.connect_timeout)
+
+
+def time_arg(value: str | None, name: str) -> datetime | None:
+    """--from, --to, --at: an ISO 8601 timestamp with offset (InvalidInput naming the option otherwise)."""
+    if value is None:
+        return None
+    from opsmon.collector.core.fields import parse_timestamp
+
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise InvalidInput(f"--{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, the first row the heading."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

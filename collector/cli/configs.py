@@ -1,0 +1,66 @@
+"""`opsmon configs list|show|diff`: network device configurations the SSH backup stored."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from opsmon.collector.cli.common import command, open_store, print_table
+
+
+def cmd_configs_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.ssh import configs
+
+    store = open_store(args)
+    if args.asset:
+        rows = configs.list_versions(store, args.asset, args.name)
+        table = [("VERSION", "FETCHED", "LAST SEEN", "SIZE", "SHA256")]
+        table += [(str(r["version"]), str(r["fetched_at"])[:19], str(r["last_seen"])[:19], str(r["size"]),
+                   r["sha256"][:12]) for r in rows]
+    else:
+        rows = configs.list_assets(store)
+        table = [("ASSET", "NAME", "VERSIONS", "LAST SEEN")]
+        table += [(r["asset_id"], r["name"], str(r["versions"]), str(r["last_seen"])[:19]) for r in rows]
+    if len(table) == 1:
+        print("no stored configurations")
+        return 0
+    print_table(table)
+    return 0
+
+
+def _version_arg(value: str | None, default: str) -> Any:
+    value = value or default
+    return int(value) if value.isdigit() else value
+
+
+def cmd_configs_show(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.ssh import configs
+
+    doc = configs.show(open_store(args), args.asset, _version_arg(args.version, "latest"), args.name)
+    sys.stdout.write(doc["content"])
+    return 0
+
+
+def cmd_configs_diff(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.ssh import configs
+
+    sys.stdout.write(configs.diff(open_store(args), args.asset, _version_arg(args.a, "previous"),
+                                  _version_arg(args.b, "latest"), args.name))
+    return 0
+
+
+def register(sub: Any) -> None:
+    cfgs = sub.add_parser("configs", help="stored network device configurations").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    sp = command(cfgs, "list", cmd_configs_list, "devices with stored configurations, or one device's versions")
+    sp.add_argument("asset", nargs="?")
+    sp.add_argument("--name", default="running")
+    sp = command(cfgs, "show", cmd_configs_show, "one stored version (default: the latest)")
+    sp.add_argument("asset")
+    sp.add_argument("version", nargs="?", help="a number, latest or previous")
+    sp.add_argument("--name", default="running")
+    sp = command(cfgs, "diff", cmd_configs_diff, "what changed between two versions (default: previous to latest)")
+    sp.add_argument("asset")
+    sp.add_argument("a", nargs="?")
+    sp.add_argument("b", nargs="?")
+    sp.add_argument("--name", default="running")

@@ -1,0 +1,31 @@
+"""`opsmon events`: what devices reported (SNMP traps and the like)."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from opsmon.collector.cli.common import command, open_store, time_arg
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from opsmon.collector.store.events import read_events
+
+    rows = read_events(open_store(args), args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"), None,
+                       args.name, args.limit)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for e in reversed(rows):
+        print(f"{e['ts']} {e['asset'] or '-'} {e['source']} {e['kind']} {e['name']} {e['severity']} {e['summary']}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    sp = command(sub, "events", cmd_events, "events devices reported (SNMP traps), oldest of the newest --limit first")
+    sp.add_argument("--asset")
+    sp.add_argument("--name", help="e.g. linkDown, coldStart, authenticationFailure")
+    sp.add_argument("--from", dest="from_", help="ISO 8601 with offset")
+    sp.add_argument("--to", help="ISO 8601 with offset")
+    sp.add_argument("--limit", type=int, default=100)
+    sp.add_argument("--format", choices=("text", "json"), default="text")

@@ -1,0 +1,66 @@
+"""`opsmon history show|import`: state intervals read back, and past ones loaded."""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.core.errors import InvalidInput, NotFound
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from opsmon.collector.core.durations import format_duration
+    from opsmon.collector.store.history import asset_exists, asset_history, last_heartbeat
+
+    config = load_config(args)
+    store = open_store(args, config)
+    if not asset_exists(store, args.asset):
+        raise NotFound(f"no asset {args.asset!r}")
+    now = datetime.now(UTC)
+    beat = last_heartbeat(store)
+    # A heartbeat older than three beats means no collector is running now.
+    stale = beat is not None and (now - beat).total_seconds() > 3 * config.timeline.heartbeat_interval + 5
+    live_until = beat if stale else None
+    end = time_arg(args.to, "to") or now
+    start = time_arg(args.from_, "from") or end - timedelta(days=1)
+    if end <= start:
+        raise InvalidInput("--to must be after --from")
+    spans, totals = asset_history(store, args.asset, start, end, now, live_until)
+    if args.format == "json":
+        print(json.dumps({"asset": args.asset, "from": start.isoformat(), "to": end.isoformat(),
+                          "seconds": totals,
+                          "intervals": [{"state": s.state, "start": s.start.isoformat(),
+                                         "end": s.end.isoformat() if s.end else None, "reason": s.reason}
+                                        for s in spans]}, indent=2, ensure_ascii=False))
+        return 0
+    table = [("START (UTC)", "END (UTC)", "STATE", "LENGTH", "REASON")]
+    for s in spans:
+        e = s.end or now
+        table.append((f"{s.start:%Y-%m-%d %H:%M:%S}", f"{s.end:%Y-%m-%d %H:%M:%S}" if s.end else "(open)",
+                      s.state, format_duration((min(e, end) - s.start).total_seconds()), s.reason[:60]))
+    print_table(table)
+    print("totals: " + ", ".join(f"{k} {format_duration(v)}" for k, v in totals.items() if v))
+    return 0
+
+
+def cmd_history_import(args: argparse.Namespace) -> int:
+    from opsmon.collector.inputs.history_import import import_history
+
+    result = import_history(open_store(args), args.file, actor())
+    print(f"states: {result['states']['imported']} imported, {result['states']['unchanged']} unchanged; "
+          f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged")
+    return 0
+
+
+def register(sub: Any) -> None:
+    hist = sub.add_parser("history", help="state history").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    sp = command(hist, "show", cmd_history, "an asset's state intervals over a time range")
+    sp.add_argument("asset")
+    sp.add_argument("--from", dest="from_", help="ISO 8601 with offset; default 24 h before --to")
+    sp.add_argument("--to", help="ISO 8601 with offset; default now")
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+
+    sp = command(hist, "import", cmd_history_import, "load past state intervals and incidents from JSON lines")
+    sp.add_argument("file")

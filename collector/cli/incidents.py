@@ -1,0 +1,101 @@
+"""`opsmon incidents list|show|ack|resolve|note`: faults and the response to them."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from opsmon.collector.cli.common import command, open_store, print_table, time_arg
+from opsmon.collector.core.errors import InvalidInput, OpsmonError
+
+
+def cmd_incidents_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.incidents.read import list_incidents
+
+    rows = list_incidents(open_store(args), args.status, args.asset, time_arg(args.from_, "from"), None, args.limit)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no incidents")
+        return 0
+    table = [("ID", "STATUS", "KIND", "SEVERITY", "ASSET", "OPENED", "ACK BY", "RESPONSE", "CAUSE")]
+    for r in rows:
+        resp = f"{r['response_seconds'] / 60:.1f} min" if r["response_seconds"] is not None else "-"
+        table.append((r["id"], r["status"] + (" BREACHED" if r["breached"] else ""), r["kind"], r["severity"] or "",
+                      r["asset"], r["opened_at"][:19], r["acknowledged_by"] or "-", resp, r["cause"][:60]))
+    print_table(table)
+    return 0
+
+
+def cmd_incidents_show(args: argparse.Namespace) -> int:
+    from opsmon.collector.incidents.read import show_incident
+
+    doc = show_incident(open_store(args), args.id)
+    if args.format == "json":
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    trail = doc.pop("trail")
+    for key, value in doc.items():
+        if value not in (None, "", [], 0) or key in ("level",):
+            print(f"{key:>16}: {value}")
+    print("trail:")
+    for e in trail:
+        print(f"  {e['ts'][:19]} {e['actor']} {e['action']} {json.dumps(e['detail'], ensure_ascii=False)}")
+    return 0
+
+
+def running_collector(args: argparse.Namespace, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Changes go through the running collector's API, so its incident engine and audit log see them."""
+    import os
+
+    import httpx
+
+    from opsmon.collector.config import load_config, resolve_config_path
+
+    config = load_config(resolve_config_path(args.config))
+    token = args.token or os.environ.get("OPSMON_TOKEN")
+    if not token:
+        raise InvalidInput("give your operator token with --token or $OPSMON_TOKEN (the audit log names you by it)")
+    listen = config.listen
+    host = "127.0.0.1" if listen.host in ("0.0.0.0", "") else listen.host
+    base = args.url or f"{'https' if listen.tls_cert else 'http'}://{host}:{listen.port}"
+    try:
+        answer = httpx.request(method, base + path, json=body, headers={"Authorization": f"Bearer {token}"},
+                               timeout=10)
+    except httpx.HTTPError as exc:
+        raise OpsmonError(f"the collector at {base} did not answer ({exc.__class__.__name__}); is it running?") \
+            from None
+    if answer.status_code >= 400:
+        detail = answer.json().get("detail", answer.text) if answer.headers.get("content-type", "").startswith(
+            "application/json") else answer.text
+        raise InvalidInput(f"{answer.status_code}: {detail}")
+    return answer.json()
+
+
+def cmd_incidents_change(args: argparse.Namespace) -> int:
+    doc = running_collector(args, "POST", f"/api/v1/incidents/{args.id}/{args.action}", {"note": args.note or ""})
+    print(f"{doc['id']}: {doc['status']}" + (f" by {doc['acknowledged_by']}" if args.action == "ack" else ""))
+    return 0
+
+
+def register(sub: Any) -> None:
+    inc = sub.add_parser("incidents", help="faults and the response to them").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    sp = command(inc, "list", cmd_incidents_list, "incidents, newest first")
+    sp.add_argument("--status", help="open, acknowledged, resolved, closed, merged, or active")
+    sp.add_argument("--asset")
+    sp.add_argument("--from", dest="from_", help="opened at or after (ISO 8601 with offset)")
+    sp.add_argument("--limit", type=int, default=100)
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+    sp = command(inc, "show", cmd_incidents_show, "one incident and its trail (who did what, when)")
+    sp.add_argument("id")
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    for action, text in (("ack", "acknowledge: the response the SLA counts"),
+                         ("resolve", "resolve by hand, with a note"), ("note", "add a note")):
+        sp = command(inc, action, cmd_incidents_change, text + " (through the running collector)")
+        sp.add_argument("id")
+        sp.add_argument("--note", required=action != "ack")
+        sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
+        sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")
+        sp.set_defaults(action=action)

@@ -1,0 +1,65 @@
+"""The `opsmon` command: the parser assembled from one module per command, and `main()`.
+
+Exit codes: 0 done, 1 failed at run time (database, network), 2 bad input
+(config, file, arguments). Errors are one line on stderr naming the cause.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from opsmon.collector import __version__
+from opsmon.collector.cli import (
+    agents,
+    assets,
+    audit,
+    check_config,
+    configs,
+    events,
+    history,
+    incidents,
+    report,
+    serve,
+    sla,
+    status,
+    tokens,
+)
+from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, OpsmonError, StoreError
+
+# In the order `opsmon --help` lists them.
+COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, configs,
+            audit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="opsmon", description="opsmon collector and admin CLI")
+    p.add_argument("--config", help="collector.yaml (default: $OPSMON_CONFIG, else the bundled demo config)")
+    p.add_argument("--version", action="version", version=f"opsmon {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"opsmon: config error: {exc}", file=sys.stderr)
+        return 2
+    except (InvalidInput, NotFound) as exc:
+        print(f"opsmon: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"opsmon: database error: {exc}", file=sys.stderr)
+        return 1
+    except OpsmonError as exc:
+        print(f"opsmon: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"opsmon: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,96 @@
+"""`opsmon sla [set-value|record]`: the target table measured over a period, and figures entered by hand."""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from opsmon.collector.cli.common import actor, command, load_config, open_store, time_arg
+from opsmon.collector.core.errors import InvalidInput
+
+
+def period_arg(args: argparse.Namespace, config: Any) -> Any:
+    """--period, or --from and --to; default the quarter to date."""
+    from opsmon.collector.sla.periods import containing, parse_period, range_period
+
+    if args.from_ or args.to:
+        if not (args.from_ and args.to):
+            raise InvalidInput("give both --from and --to, or --period")
+        return range_period(args.from_, args.to, config.timezone)
+    if args.period:
+        return parse_period(args.period, config.timezone)
+    return containing("quarter", datetime.now(UTC), config.timezone)
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    from opsmon.collector.sla.engine import measure
+    from opsmon.collector.sla.render import render_table
+    from opsmon.collector.sla.targets import load_targets
+
+    config = load_config(args)
+    table = load_targets(config.targets_path())
+    result = measure(open_store(args, config), table, period_arg(args, config))
+    if args.format == "json":
+        print(json.dumps(result.as_document(), ensure_ascii=False, indent=2))
+    else:
+        print(render_table(result, args.lang))
+    return 0
+
+
+def cmd_sla_set_value(args: argparse.Namespace) -> int:
+    from opsmon.collector.sla.entries import set_value
+    from opsmon.collector.sla.periods import parse_period
+    from opsmon.collector.sla.targets import load_targets
+
+    config = load_config(args)
+    target = _target(load_targets(config.targets_path()), args.target, "manual")
+    period = parse_period(args.period, config.timezone)
+    set_value(open_store(args, config), target.id, period, args.value, args.note, actor())
+    print(f"{target.id} = {args.value:g} for {period.label}")
+    return 0
+
+
+def cmd_sla_record(args: argparse.Namespace) -> int:
+    from opsmon.collector.sla.entries import record_event
+    from opsmon.collector.sla.targets import load_targets
+
+    config = load_config(args)
+    target = _target(load_targets(config.targets_path()), args.target, "count")
+    at = time_arg(args.at, "at") or datetime.now(UTC)
+    record_event(open_store(args, config), target.id, at, args.count, args.note, actor())
+    print(f"recorded {args.count:g} for {target.id} at {at.isoformat()}")
+    return 0
+
+
+def _target(table: Any, target_id: str, measure: str) -> Any:
+    try:
+        target = table.get(target_id)
+    except KeyError:
+        raise InvalidInput(f"no target {target_id!r} in the target table") from None
+    if target.measure != measure:
+        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {measure}")
+    return target
+
+
+def register(sub: Any) -> None:
+    sla = sub.add_parser("sla", help="service-level figures against the target table",
+                         description="service-level figures against the target table")
+    sla.set_defaults(func=cmd_sla)
+    sla.add_argument("--period", help="2026Q3, 2026-08 or 2026 (default: this quarter, to date)")
+    sla.add_argument("--from", dest="from_", help="ISO 8601 start of a custom range")
+    sla.add_argument("--to", help="ISO 8601 end of a custom range")
+    sla.add_argument("--format", choices=("table", "json"), default="table")
+    sla.add_argument("--lang", choices=("zh", "en"), default="en")
+    sla_sub = sla.add_subparsers(dest="sub", metavar="ACTION")
+    sp = command(sla_sub, "set-value", cmd_sla_set_value,
+                 "enter a figure measured elsewhere (e.g. a survey) for a period")
+    sp.add_argument("target")
+    sp.add_argument("value", type=float)
+    sp.add_argument("--period", required=True, help="the period the value is for: 2026, 2026Q3 or 2026-08")
+    sp.add_argument("--note", default="")
+    sp = command(sla_sub, "record", cmd_sla_record, "record a delivery counted by a count target (e.g. a report)")
+    sp.add_argument("target")
+    sp.add_argument("--at", help="when it was delivered (ISO 8601); default now")
+    sp.add_argument("--count", type=float, default=1.0)
+    sp.add_argument("--note", default="")

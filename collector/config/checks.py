@@ -1,0 +1,231 @@
+"""The `checks:` of an asset in the inventory: one settings model per check type, chosen by `type:`.
+
+The probes that run them live in opsmon.collector.inputs.checks (its registry maps each type to its class).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from opsmon.collector.core.fields import FROZEN, ObjectId, PositiveDuration
+
+
+class CheckSpecBase(BaseModel):
+    """Fields every check accepts; `id` defaults to something readable per type."""
+
+    model_config = FROZEN
+    type: str
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
+    interval: PositiveDuration | None = None
+    timeout: PositiveDuration | None = None
+    down_after: int | None = Field(None, ge=1, le=100)
+    up_after: int | None = Field(None, ge=1, le=100)
+
+    def default_id(self) -> str:
+        return self.type
+
+    @property
+    def check_id(self) -> str:
+        """Explicit id, or a readable default cut to fit the 128-character column (with a hash to stay unique)."""
+        cid = self.id or self.default_id()
+        if len(cid) > 120:
+            cid = cid[:100] + "~" + hashlib.sha1(cid.encode()).hexdigest()[:12]
+        return cid
+
+
+class IcmpSpec(CheckSpecBase):
+    type: Literal["icmp"]
+    host: str | None = Field(None, description="Defaults to the asset's address")
+    packets: int = Field(1, ge=1, le=10, description="Echo requests per run; up if any is answered")
+
+
+class TcpSpec(CheckSpecBase):
+    type: Literal["tcp"]
+    port: int = Field(ge=1, le=65535)
+    host: str | None = Field(None, description="Defaults to the asset's address")
+
+    def default_id(self) -> str:
+        return f"tcp:{self.port}"
+
+
+class HttpSpec(CheckSpecBase):
+    type: Literal["http"]
+    url: str
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: tuple[int, ...] = Field((), description="Accepted codes; empty = 200-399")
+    body_match: str | None = Field(None, description="Regular expression the body must contain")
+    latency_warn: PositiveDuration | None = Field(None, description="Slower than this -> degraded")
+    tls_warn_days: int = Field(14, ge=0, le=3650, description="Certificate expiring sooner -> degraded")
+    tls_verify: bool = True
+    ca_file: str | None = None
+    follow_redirects: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    def default_id(self) -> str:
+        # Never put credentials from the URL into an id: ids appear in states, logs and the API.
+        return "http:" + re.sub(r"^(https?://)[^/@]*@", r"\1", self.url)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("url must start with http:// or https:// and name a host")
+        return value
+
+    @field_validator("body_match")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"body_match is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _codes(self) -> HttpSpec:
+        if any(not 100 <= c <= 599 for c in self.expect_status):
+            raise ValueError("expect_status codes must be between 100 and 599")
+        return self
+
+
+class SnmpSpec(CheckSpecBase):
+    type: Literal["snmp"]
+    credential: str = Field(description="A name from snmp.credentials in collector.yaml")
+    port: int = Field(161, ge=1, le=65535)
+    profiles: tuple[str, ...] = Field(("auto",), min_length=1,
+                                      description="Profile names; 'auto' adds those detected on the device")
+    request_timeout: PositiveDuration | None = Field(None, description="Per request; default snmp.timeout")
+    retries: int | None = Field(None, ge=0, le=10)
+    timeout: PositiveDuration | None = Field(30.0, description="The whole poll (capped at 90% of the interval)")
+
+    def default_id(self) -> str:
+        return "snmp"
+
+
+class SnmpInterfaceSpec(CheckSpecBase):
+    type: Literal["snmp_interface"]
+    device: ObjectId = Field(description="Asset id of the polled device that has the interface")
+    interface: str = Field(min_length=1, max_length=128, description="ifName, ifDescr, ifAlias or ifIndex")
+    down_after: int | None = Field(1, ge=1, le=100, description="Interface status is exact: no debounce by default")
+
+    def default_id(self) -> str:
+        return f"if:{self.device}:{self.interface}"
+MUTATING = frozenset("""
+configure config conf write wr copy delete del erase reload reboot shutdown no set unset commit rollback
+clear request format rm rmdir mv cp dd mkfs kill killall halt poweroff install upgrade load save
+execute restart edit tee passwd useradd userdel usermod chmod chown crontab systemctl service sudo su
+""".split())
+WRITING_PIPES = frozenset(("redirect", "tee", "append", "save"))
+DEVICE_ERROR = r"(?m)^\s*(%|\^|syntax error|error:|unknown command|invalid (input|command))"
+
+
+def _compile(value: str | None, what: str) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{what} is not a valid regular expression: {exc}") from None
+    return value
+
+
+def _read_only(command: str) -> str:
+    if "\n" in command or "\r" in command:
+        raise ValueError("command must be one line")
+    if re.search(r"[>`]|\$\(", command):
+        raise ValueError("command must not redirect output or substitute commands (>, `, $( )")
+    for segment in re.split(r";|&&|\|\|", command):
+        parts = segment.split("|")
+        first = parts[0].split()
+        if first and first[0].lower() in MUTATING:
+            raise ValueError(f"command {command!r} looks like it changes the device ({first[0]!r}); "
+                             "ssh checks run read-only commands only")
+        for pipe in parts[1:]:
+            words = pipe.split()
+            if words and words[0].lower() in WRITING_PIPES:
+                raise ValueError(f"command {command!r} writes through '| {words[0]}'; "
+                                 "ssh checks run read-only commands only")
+    return command
+
+
+class NumberRule(BaseModel):
+    """A number taken from the output by the first group of `regex`, judged against bounds."""
+
+    model_config = FROZEN
+    regex: str = Field(description="Regular expression whose first group captures the number")
+    min: float | None = Field(None, description="Below this -> down")
+    max: float | None = Field(None, description="Above this -> down")
+    warn_min: float | None = Field(None, description="Below this -> degraded")
+    warn_max: float | None = Field(None, description="Above this -> degraded")
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        _compile(value, "number.regex")
+        if re.compile(value).groups < 1:
+            raise ValueError("number.regex needs a group capturing the number, e.g. 'Temperature: (\\d+)'")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NumberRule:
+        if self.min is None and self.max is None and self.warn_min is None and self.warn_max is None:
+            raise ValueError("number needs at least one of min, max, warn_min, warn_max")
+        return self
+
+
+class _SshBase(CheckSpecBase):
+    credential: str = Field(description="A name from ssh.credentials in collector.yaml")
+    port: int = Field(22, ge=1, le=65535)
+    host: str | None = Field(None, description="Defaults to the asset's address")
+    trust_on_first_use: bool = Field(
+        False, description="Trust and save the host key if the host is not in known_hosts yet (a changed key is "
+                           "always refused)")
+    error_regex: str | None = Field(DEVICE_ERROR, description="Output matching this means the device refused the "
+                                                              "command (null: do not look)")
+
+    _error = field_validator("error_regex")(classmethod(lambda cls, v: _compile(v, "error_regex")))
+
+
+class SshSpec(_SshBase):
+    type: Literal["ssh"]
+    command: str = Field(min_length=1, max_length=1024, description="A read-only command, run on the exec channel")
+    expect: str | None = Field(None, min_length=1, description="The output must contain this text")
+    regex: str | None = Field(None, description="The output must match this regular expression (multi-line)")
+    number: NumberRule | None = None
+
+    _cmd = field_validator("command")(classmethod(lambda cls, v: _read_only(v)))
+    _re = field_validator("regex")(classmethod(lambda cls, v: _compile(v, "regex")))
+
+    def default_id(self) -> str:
+        return f"ssh:{self.command}"
+
+
+class SshConfigSpec(_SshBase):
+    type: Literal["ssh_config"]
+    command: str = Field("show running-config", min_length=1, max_length=256,
+                         description="Prints the configuration (read-only)")
+    name: str = Field("running", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                      description="Which configuration this is (running, startup, ...)")
+    ignore: tuple[str, ...] = Field((), description="Extra regular expressions for volatile lines to drop")
+    redact: bool = Field(True, description="Replace passwords, communities and keys by <redacted> before storing")
+    interval: PositiveDuration | None = Field(3600.0, description="How often the configuration is fetched")
+    timeout: PositiveDuration | None = Field(60.0, description="The whole fetch")
+
+    _cmd = field_validator("command")(classmethod(lambda cls, v: _read_only(v)))
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            _compile(pattern, f"ignore {pattern!r}")
+        return value
+
+    def default_id(self) -> str:
+        return f"ssh_config:{self.name}"
+
+
+CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec | SshSpec | SshConfigSpec,
+                      Field(discriminator="type")]

@@ -1,0 +1,230 @@
+"""The inventory: what opsmon watches, and how assets depend on each other.
+
+Import is idempotent: the file is validated as a whole (ids, categories,
+parents, cycles) before anything is written, then every asset in it is created
+or updated in one transaction. Removing is explicit and soft: the row stays, so
+its history stays reportable.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsmon.collector.config.checks import CheckSpec
+from opsmon.collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
+from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound
+from opsmon.collector.core.fields import FROZEN, ObjectId
+from opsmon.collector.core.states import Category, Criticality
+from opsmon.collector.store import Store
+from opsmon.collector.store.audit import record
+from opsmon.collector.store.models import Asset
+
+
+class AssetSpec(BaseModel):
+    """One asset as written in an inventory file or sent to the API."""
+
+    model_config = FROZEN
+    id: ObjectId
+    name: str | None = Field(None, max_length=256)
+    category: Category
+    site: str | None = Field(None, max_length=128)
+    address: str | None = Field(None, max_length=256)
+    tags: tuple[str, ...] = ()
+    criticality: Criticality = "medium"
+    parent: str | None = None
+    checks: tuple[CheckSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssetSpec:
+        if self.parent == self.id:
+            raise ValueError("an asset cannot be its own parent")
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.check_id in seen:
+                raise ValueError(f"two checks share the id {check.check_id!r}; give one an explicit id")
+            seen.add(check.check_id)
+            if check.type == "snmp" and not self.address:
+                raise ValueError(f"check {check.check_id!r} polls the asset's address: give the asset an address")
+            if getattr(check, "host", "n/a") is None and not self.address:
+                raise ValueError(f"check {check.check_id!r} needs a host, or the asset an address")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    def row_fields(self) -> dict[str, Any]:
+        return {
+            "name": self.display_name,
+            "category": self.category,
+            "site": self.site,
+            "address": self.address,
+            "tags": list(self.tags),
+            "criticality": self.criticality,
+            "parent_id": self.parent,
+            "checks": [c.model_dump(mode="json", exclude_none=True) for c in self.checks],
+        }
+
+    @classmethod
+    def from_row(cls, row: Asset) -> AssetSpec:
+        return cls.model_validate(
+            {
+                "id": row.id,
+                "name": row.name,
+                "category": row.category,
+                "site": row.site,
+                "address": row.address,
+                "tags": row.tags or [],
+                "criticality": row.criticality,
+                "parent": row.parent_id,
+                "checks": row.checks or [],
+            }
+        )
+
+
+class InventoryFile(BaseModel):
+    model_config = FROZEN
+    assets: tuple[AssetSpec, ...]
+
+
+def parse_inventory(path: str) -> list[AssetSpec]:
+    """Read and validate an inventory file; ConfigError names file, line, key and reason."""
+    return parse_inventory_doc(read_yaml(path))
+
+
+def parse_inventory_doc(doc: YamlDoc) -> list[AssetSpec]:
+    """Validate a whole inventory (file or API body): every asset, unique ids, parents, no loops."""
+    if not isinstance(doc.data, dict):
+        raise ConfigError(doc.file, "", "expected a mapping with an 'assets:' list")
+    inv: InventoryFile = doc.validate(InventoryFile)
+    seen: dict[str, int] = {}
+    for i, asset in enumerate(inv.assets):
+        if asset.id in seen:
+            raise ConfigError(doc.where(("assets", i, "id")), f"assets[{i}].id",
+                              f"duplicate id {asset.id!r} (first at assets[{seen[asset.id]}])")
+        seen[asset.id] = i
+    _check_graph(inv.assets, {}, doc)
+    return list(inv.assets)
+
+
+def _check_graph(new: Iterable[AssetSpec], existing_parents: dict[str, str | None], doc: YamlDoc | None) -> None:
+    """Every parent exists (in the batch or the store) and no chain of parents loops."""
+    parents = dict(existing_parents)
+    batch = list(new)
+    for asset in batch:
+        parents[asset.id] = asset.parent
+    for i, asset in enumerate(batch):
+        if asset.parent is not None and asset.parent not in parents:
+            msg = f"parent {asset.parent!r} is not a known asset"
+            if doc is not None:
+                raise ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg)
+            raise InvalidInput(msg)
+        node, path = asset.id, [asset.id]
+        while parents.get(node) is not None:
+            node = parents[node]  # type: ignore[assignment]
+            if node in path:
+                msg = "parent chain loops: " + " -> ".join(path + [node])
+                if doc is not None:
+                    raise ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg)
+                raise InvalidInput(msg)
+            path.append(node)
+
+
+def _live_parents(session: Session) -> dict[str, str | None]:
+    rows = session.execute(select(Asset.id, Asset.parent_id).where(Asset.removed_at.is_(None)))
+    return {r.id: r.parent_id for r in rows}
+
+
+def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
+                  now: datetime | None = None, restore: bool = True) -> dict[str, list[str]]:
+    """Create or update specs in one transaction; returns ids by outcome. Audited.
+
+    restore=False leaves removed assets removed (reported as "kept_removed"): the files
+    re-imported at every start must not undo an operator's explicit removal.
+    """
+    now = now or datetime.now(UTC)
+    result: dict[str, list[str]] = {"created": [], "updated": [], "restored": [], "unchanged": []}
+    if not restore:
+        result["kept_removed"] = []
+    with store.session.begin() as session:
+        _check_graph(specs, _live_parents(session), None)
+        rows = {r.id: r for r in session.scalars(select(Asset).where(Asset.id.in_([s.id for s in specs])))}
+        for spec in specs:
+            fields = spec.row_fields()
+            row = rows.get(spec.id)
+            if row is None:
+                session.add(Asset(id=spec.id, created_at=now, updated_at=now, removed_at=None, **fields))
+                result["created"].append(spec.id)
+                continue
+            changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+            if row.removed_at is not None and not restore:
+                result["kept_removed"].append(spec.id)
+                continue
+            if row.removed_at is not None:
+                row.removed_at = None
+                result["restored"].append(spec.id)
+            elif changed:
+                result["updated"].append(spec.id)
+            else:
+                result["unchanged"].append(spec.id)
+                continue
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = now
+        if any(result[k] for k in ("created", "updated", "restored")):
+            record(session, actor, "assets.upsert", ",".join(s.id for s in specs)[:256],
+                   {k: v for k, v in result.items() if k not in ("unchanged", "kept_removed") and v}, now)
+    return result
+
+
+def import_file(store: Store, path: str, actor: str, restore: bool = True) -> dict[str, list[str]]:
+    return upsert_assets(store, parse_inventory(path), actor, restore=restore)
+
+
+def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None = None) -> None:
+    """Mark removed (history kept). Refused while live assets name it as their parent."""
+    now = now or datetime.now(UTC)
+    with store.session.begin() as session:
+        row = session.get(Asset, asset_id)
+        if row is None or row.removed_at is not None:
+            raise NotFound(f"no asset {asset_id!r}")
+        children = session.scalars(
+            select(Asset.id).where(Asset.parent_id == asset_id, Asset.removed_at.is_(None))
+        ).all()
+        if children:
+            raise InvalidInput(f"{asset_id!r} is the parent of {', '.join(sorted(children))}; "
+                               "change or remove those first")
+        row.removed_at = now
+        row.updated_at = now
+        record(session, actor, "assets.remove", asset_id, {}, now)
+
+
+def list_assets(store: Store, include_removed: bool = False, category: str | None = None,
+                site: str | None = None, asset_id: str | None = None) -> list[Asset]:
+    """Assets by id; the filters are applied in the database (an API listing of thousands of assets
+    must not load them all to answer for one)."""
+    with store.session() as session:
+        q = select(Asset).order_by(Asset.id)
+        if not include_removed:
+            q = q.where(Asset.removed_at.is_(None))
+        if category is not None:
+            q = q.where(Asset.category == category)
+        if site is not None:
+            q = q.where(Asset.site == site)
+        if asset_id is not None:
+            q = q.where(Asset.id == asset_id)
+        return list(session.scalars(q))
+
+
+def validate_asset(data: Any) -> AssetSpec:
+    """For the API: a 4xx-ready InvalidInput instead of a pydantic traceback."""
+    try:
+        return AssetSpec.model_validate(data)
+    except ValidationError as exc:
+        err = validation_to_config_error(exc, YamlDoc("request body", data, {}))
+        raise InvalidInput(f"{err.keypath}: {err.reason}") from None

@@ -1,0 +1,1 @@
+"""Vocabularies every stage shares: states, errors, durations, field types, typed messages."""

@@ -1,0 +1,25 @@
+"""The vocabulary of incidents: their kinds and severities, spelled here once.
+
+The incident engine opens, the on-call routes match, notifications translate (notify/texts.py,
+keyed by these tuples), the report labels and the dashboards list exactly these words.
+"""
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Kind = Literal["availability", "hardware", "alert", "security"]
+"""What opsmon opens an incident for: an asset down (availability), a hardware fault, a Prometheus
+alert, a security finding."""
+KINDS: tuple[Kind, ...] = get_args(Kind)
+AVAILABILITY, HARDWARE, ALERT, SECURITY = KINDS
+
+ImportedKind = Literal[Kind, "connectivity", "other"]
+"""What `opsmon history import` also accepts: kinds the tool before opsmon recorded."""
+IMPORTED_KINDS: tuple[str, ...] = get_args(ImportedKind)
+CONNECTIVITY, OTHER = IMPORTED_KINDS[len(KINDS):]
+
+Severity = Literal["critical", "major", "minor"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # most severe first
+CRITICAL, MAJOR, MINOR = SEVERITIES
+RANK: dict[str, int] = {s: len(SEVERITIES) - 1 - i for i, s in enumerate(SEVERITIES)}  # minor 0 .. critical 2
+"""An incident's severity only rises: a new fault of a higher rank raises it, a lower one leaves it."""

@@ -1,0 +1,163 @@
+"""Maintenance windows: one-off or recurring (cron), scoped to assets, sites or tags.
+
+Time inside a window is the `maintenance` state and is left out of availability.
+Recurring windows are cut in the configured time zone, so "0 2 * * sun" means
+02:00 local time every Sunday however the host clock's zone is set.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from opsmon.collector.core.fields import FROZEN, AwareDatetime, ObjectId, PositiveDuration
+
+
+class WindowSpec(BaseModel):
+    """A declared maintenance window.
+
+    One-off: `start` and `end`. Recurring: `cron` (5 fields, local time) and `duration`.
+    """
+
+    model_config = FROZEN
+    id: ObjectId = Field(description="Unique name of the window")
+    assets: tuple[str, ...] = Field((), description="Asset ids it covers")
+    sites: tuple[str, ...] = Field((), description="Sites whose assets it covers")
+    tags: tuple[str, ...] = Field((), description="Tags whose assets it covers")
+    start: AwareDatetime | None = Field(None, description="One-off: ISO 8601 start with UTC offset")
+    end: AwareDatetime | None = Field(None, description="One-off: ISO 8601 end with UTC offset")
+    cron: str | None = Field(None, description="Recurring: 5-field cron in the configured time zone")
+    duration: PositiveDuration | None = Field(None, description="Recurring: length of each occurrence")
+    reason: str = Field("", max_length=500, description="Shown in state reasons and reports")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        fields = value.split()
+        if len(fields) != 5:
+            raise ValueError("cron needs 5 fields: minute hour day-of-month month day-of-week")
+        if re.search(r"\d", fields[4]):
+            # APScheduler numbers days from Monday=0, classic cron from Sunday=0: refuse the ambiguity.
+            raise ValueError("write the day-of-week field with names (mon-fri, sun), not numbers")
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> WindowSpec:
+        if not (self.assets or self.sites or self.tags):
+            raise ValueError("a window needs a scope: at least one of assets, sites or tags")
+        one_off = self.start is not None or self.end is not None
+        recurring = self.cron is not None or self.duration is not None
+        if one_off == recurring:
+            raise ValueError("give either start and end (one-off) or cron and duration (recurring)")
+        if one_off and (self.start is None or self.end is None or self.end <= self.start):
+            raise ValueError("a one-off window needs start and end, with end after start")
+        if recurring and (self.cron is None or self.duration is None):
+            raise ValueError("a recurring window needs both cron and duration")
+        return self
+
+
+class Scoped(Protocol):
+    id: str
+    site: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ActiveWindow:
+    id: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class Window:
+    """A WindowSpec bound to the time zone its cron is read in."""
+
+    def __init__(self, spec: WindowSpec, tz: str) -> None:
+        self.spec = spec
+        self._trigger = CronTrigger.from_crontab(spec.cron, timezone=ZoneInfo(tz)) if spec.cron else None
+        self._assets = frozenset(spec.assets)
+        self._sites = frozenset(spec.sites)
+        self._tags = frozenset(spec.tags)
+
+    def occurrence_at(self, t: datetime) -> ActiveWindow | None:
+        """The occurrence covering instant t, if any."""
+        spec = self.spec
+        if self._trigger is None:
+            assert spec.start is not None and spec.end is not None
+            if spec.start <= t < spec.end:
+                return ActiveWindow(spec.id, spec.start, spec.end, spec.reason)
+            return None
+        assert spec.duration is not None
+        length = timedelta(seconds=spec.duration)
+        first = self._trigger.get_next_fire_time(None, t - length + timedelta(microseconds=1))
+        if first is not None and first <= t:
+            begin = first.astimezone(UTC)
+            # Overlapping occurrences of one cron (duration longer than its period) chain together.
+            end = begin + length
+            nxt = self._trigger.get_next_fire_time(first, first)
+            while nxt is not None and nxt.astimezone(UTC) < end and nxt > first:
+                end = nxt.astimezone(UTC) + length
+                first = nxt
+                nxt = self._trigger.get_next_fire_time(first, first)
+            return ActiveWindow(spec.id, begin, end, spec.reason)
+        return None
+
+    def covers(self, asset: Scoped) -> bool:
+        return (
+            asset.id in self._assets
+            or (asset.site is not None and asset.site in self._sites)
+            or bool(self._tags.intersection(asset.tags))
+        )
+
+
+class MaintenanceBook:
+    """All windows in force (config plus API), asked 'what is active now, and for whom'."""
+
+    def __init__(self, specs: Iterable[WindowSpec], tz: str) -> None:
+        self.tz = tz
+        self._windows: dict[str, Window] = {}
+        for spec in specs:
+            self.put(spec)
+
+    def put(self, spec: WindowSpec) -> None:
+        self._windows[spec.id] = Window(spec, self.tz)
+
+    def remove(self, window_id: str) -> bool:
+        return self._windows.pop(window_id, None) is not None
+
+    def specs(self) -> list[WindowSpec]:
+        return [w.spec for w in self._windows.values()]
+
+    def active(self, t: datetime) -> list[tuple[Window, ActiveWindow]]:
+        out = []
+        for window in self._windows.values():
+            occ = window.occurrence_at(t)
+            if occ is not None:
+                out.append((window, occ))
+        return out
+
+    @staticmethod
+    def for_asset(active: list[tuple[Window, ActiveWindow]], asset: Scoped) -> ActiveWindow | None:
+        """Merge the active occurrences covering asset: earliest start, latest end."""
+        hits = [occ for window, occ in active if window.covers(asset)]
+        if not hits:
+            return None
+        return ActiveWindow(
+            ",".join(sorted(o.id for o in hits)),
+            min(o.start for o in hits),
+            max(o.end for o in hits),
+            "; ".join(o.reason for o in hits if o.reason),
+        )

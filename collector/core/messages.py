@@ -1,0 +1,181 @@
+"""The typed messages that flow from the inputs through the timeline to the store and the incidents.
+
+Every producer has one way out, `publish(message)`; the service's routing table
+(`opsmon.collector.service.routes`) says who hears each type. The store writer
+dispatches on the type, so a message's fields are read by name, never by position.
+
+Frozen and slotted: a message is a fact about the past, shared by its consumers, and
+thousands a second are made at full agent load.
+
+Who produces what:
+
+- inputs (checks, SNMP, agents' reports): `Observation` (a check result, in
+  `core.states`), `HardwareSignal`, `Event`, `StreamPosition`, `Facts`, `BaselineResults`,
+  `SecurityFinding`;
+- the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
+  `IntervalRelabelled`, `IntervalsMerged`, `Transition`;
+- the service: `Heartbeat`, `Prune`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opsmon.collector.core.incidents import MAJOR
+from opsmon.collector.core.states import Observation
+
+__all__ = [
+    "BaselineResults", "Event", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed", "IntervalOpened",
+    "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "ResultRecorded",
+    "SecurityFinding", "StreamPosition", "Transition", "Written",
+]
+
+
+# -- from the timeline: state intervals tile time per asset -------------------------------------
+@dataclass(frozen=True, slots=True)
+class IntervalOpened:
+    """A new open interval from `start` (the previous one was closed at the same instant)."""
+
+    asset_id: str
+    state: str
+    start: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalClosed:
+    """The asset's open interval ends at `end`."""
+
+    asset_id: str
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRelabelled:
+    """The open interval gets another state and reason (a change dated at or before its start)."""
+
+    asset_id: str
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalsMerged:
+    """The open interval is dropped and the closed one [prev_start, prev_end) is open again."""
+
+    asset_id: str
+    prev_start: datetime
+    prev_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """An asset's effective state changed at `at` (when the fault began), seen at `detected`."""
+
+    asset_id: str
+    at: datetime
+    detected: datetime
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecorded:
+    """A check result as the timeline took it (its time never before the check's previous one)."""
+
+    asset_id: str
+    check_id: str
+    ts: datetime
+    status: str
+    reason: str
+    latency_ms: float | None
+
+
+# -- from the inputs, beside the timeline ------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class HardwareSignal:
+    """A component reports a hardware fault (agent or SNMP): a 1-hour incident, the host stays up."""
+
+    asset_id: str
+    component: str
+    ts: datetime
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened once (trap, file change, brute force, config change, ...): stored, listed."""
+
+    asset_id: str | None
+    ts: datetime
+    source: str
+    kind: str
+    name: str
+    severity: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityFinding:
+    """A security check turned failing (or passing again): opens or resolves a security incident.
+
+    key: what the finding is about, unique per asset (`baseline:<check>`, `ssh_host_key:<host>`).
+    """
+
+    asset_id: str
+    key: str
+    failing: bool
+    at: datetime
+    cause: str
+    severity: str = MAJOR
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """The highest accepted sequence number of an agent's spool stream (de-duplication after a restart)."""
+
+    agent: str
+    stream: str
+    seq: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What an agent reports about its host (OS, CPU, memory, ...), kept on the asset."""
+
+    asset_id: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineResults:
+    """One baseline run of a host: the result rows to keep, and the status changes to append to history."""
+
+    asset_id: str
+    rows: tuple[dict[str, Any], ...]
+    changed: tuple[dict[str, Any], ...]
+
+
+# -- from the service --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The collector is alive: written with every batch, and on its own when nothing else is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prune:
+    """Delete observations and events older than these instants (None: keep)."""
+
+    observations_before: datetime | None
+    events_before: datetime | None
+
+
+# What the store writer takes.
+Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | Transition | ResultRecorded
+           | HardwareSignal | Event | StreamPosition | Facts | BaselineResults | Heartbeat | Prune)
+# Everything that is published.
+Message = Written | Observation | SecurityFinding

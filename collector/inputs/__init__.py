@@ -1,0 +1,1 @@
+"""Inputs: everything that produces observations and events (checks, SNMP, SSH, agents' reports, security)."""

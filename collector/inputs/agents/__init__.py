@@ -1,0 +1,1 @@
+"""The host agents' door: enrollment, authentication and their reports."""

@@ -1,0 +1,122 @@
+"""The agents' door, POST /api/v1/agent/report, kept with the inputs that read what comes through it.
+
+Two ways in, one logic (ReportEndpoint), so they cannot drift apart:
+- ReportRoute (bare.py), an ASGI application in front of FastAPI, serves it directly: 2,000 reports/s are the
+  goal, and FastAPI's request, dependency and response machinery cost about half of the event loop's time
+  per report;
+- the FastAPI route here documents it in /openapi.json and answers the same way when it is reached.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, Protocol
+
+from fastapi import APIRouter, Body, Header, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from opsmon.collector.core.errors import InvalidInput
+from opsmon.collector.core.http import errors
+from opsmon.collector.inputs.agents.ingest import MAX_BYTES, AgentReport
+
+REPORT_PATH = "/api/v1/agent/report"
+AGENT_TOKEN = HTTPBearer(scheme_name="agentToken", auto_error=False,
+                         description="An agent's token (`opsmon agents enroll`), not a person's")
+
+Refusal = tuple[int, dict[str, Any], tuple[tuple[str, str], ...]]
+
+
+class AgentAnswer(BaseModel):
+    """What became of a report, and the settings the agent is to use."""
+
+    status: Literal["accepted", "duplicate"]
+    interval: float = Field(description="Seconds between reports")
+
+
+class AgentDoor(Protocol):
+    """What the door needs from the running collector."""
+
+    def agent_for(self, token: str) -> tuple[str, str] | None:
+        """(agent, asset) of a valid, unrevoked agent token; None otherwise."""
+
+    def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None) -> AgentAnswer:
+        """Take one report (at most MAX_BYTES) from `agent`; InvalidInput says why one is refused."""
+
+
+class ReportEndpoint:
+    """The door's logic, independent of the web framework."""
+
+    UNAUTHORIZED: Refusal = (401, {"detail": "invalid, revoked or missing agent token"},
+                             (("WWW-Authenticate", "Bearer"),))
+
+    def __init__(self, door: AgentDoor) -> None:
+        self.door = door
+        self.too_large = {"detail": f"report larger than {MAX_BYTES} bytes"}
+
+    def agent(self, authorization: str | None) -> tuple[str, str] | None:
+        """(agent, asset) for a valid `Bearer <agent token>`; None answers 401 (UNAUTHORIZED)."""
+        scheme, _, token = (authorization or "").partition(" ")
+        return self.door.agent_for(token.strip()) if scheme.lower() == "bearer" else None
+
+    @staticmethod
+    def too_large_declared(content_length: str | None) -> bool:
+        """A Content-Length over MAX_BYTES is refused (413) before reading the body."""
+        return content_length is not None and content_length.isdigit() and int(content_length) > MAX_BYTES
+
+    def ingest(self, found: tuple[str, str], body: bytes, sent_at: str | None) -> tuple[int, dict[str, Any]]:
+        """(status, answer) for a body of at most MAX_BYTES from the agent `found`."""
+        agent, asset_id = found
+        try:
+            answer = self.door.agent_report(agent, asset_id, body, sent_at)
+        except InvalidInput as exc:
+            return 422, {"detail": str(exc)}
+        return 200, answer.model_dump()
+
+    async def serve(self, request: Request) -> JSONResponse:
+        """The FastAPI way in."""
+        found = self.agent(request.headers.get("authorization"))
+        if found is None:
+            status, doc, headers = self.UNAUTHORIZED
+            return JSONResponse(doc, status_code=status, headers=dict(headers))
+        if self.too_large_declared(request.headers.get("content-length")):
+            return JSONResponse(self.too_large, status_code=413)
+        body = b""
+        async for chunk in request.stream():  # bounded even without Content-Length (chunked uploads)
+            body += chunk
+            if len(body) > MAX_BYTES:
+                return JSONResponse(self.too_large, status_code=413)
+        status, doc = self.ingest(found, body, request.headers.get("x-opsmon-sent-at"))
+        return JSONResponse(doc, status_code=status)
+
+
+class _ServedRaw(APIRoute):
+    """An operation documented by its endpoint's signature but served by `serve` on the raw request: FastAPI
+    would read the whole body before any check (past the size bound) and refuse bad JSON in its own form."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *,
+                 serve: Callable[[Request], Awaitable[JSONResponse]], **options: Any) -> None:
+        self.serve = serve
+        super().__init__(path, endpoint, **options)
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[JSONResponse]]:
+        return self.serve
+
+
+def agent_router(endpoint: ReportEndpoint) -> APIRouter:
+    def agent_report(report: Annotated[AgentReport, Body()],
+                     _: Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_TOKEN)],
+                     x_opsmon_sent_at: Annotated[str | None, Header(
+                         description="The agent's clock at sending, Unix seconds: its offset corrects the report's "
+                                     "times")] = None) -> AgentAnswer:
+        """Where agents push reports (agent token, not a person's). Answers with the settings to use.
+
+        Served by ReportRoute ahead of FastAPI, and by ReportEndpoint.serve when FastAPI is reached.
+        """
+        raise AssertionError("documentation only: ReportEndpoint.serve answers")
+
+    router = APIRouter()
+    router.routes.append(_ServedRaw(REPORT_PATH, agent_report, serve=endpoint.serve, methods=["POST"], tags=["agents"],
+                                    response_model=AgentAnswer, responses=errors(401, 413, 422)))
+    return router

@@ -1,0 +1,44 @@
+"""What the service needs of an input that runs on its own (a receiver or a poller), and what it gives one.
+
+An input folder exposes `make(ctx: InputContext) -> Input | None` (None: not configured), and the
+service lists that factory once (`opsmon.collector.service.inputs.INPUTS`). The service then:
+
+1. calls `bind()` at start, before it recovers the timeline, so a taken port or an unreadable key fails
+   the start with a message naming it, not the first packet;
+2. calls `start()` inside the running event loop;
+3. calls `close()` at stop, before the store writer flushes, so what the input published last is stored.
+
+Everything an input observes leaves it through `ctx.publish` as a message of `core/messages.py`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from opsmon.collector.core.messages import Message
+
+
+class Input(Protocol):
+    name: str
+
+    def bind(self) -> None:
+        """Take sockets and other exclusive resources; raise OSError naming the address on failure."""
+
+    def start(self) -> None:
+        """Begin receiving or polling; called inside the running event loop."""
+
+    def close(self) -> None:
+        """Stop; nothing is published after this returns."""
+
+
+@dataclass(frozen=True)
+class InputContext:
+    """The narrow face of the running collector an input is built from."""
+
+    config: Any  # CollectorConfig: the input reads its own section
+    publish: Callable[[Message], None]
+    clock: Callable[[], datetime]
+    asset_at: Callable[[str], str | None]  # the asset id at a source address (inventory), if any
+    snmp: Any = None  # the SNMP hub, for inputs that act on polled devices (traps)

@@ -1,0 +1,253 @@
+"""Security results from agents: baseline checks, file integrity changes, authentication activity.
+
+The agent runs its graded-protection (等级保护 2.0) baseline policy and reports each
+check's status; this module keeps the latest result per host and check, scores each
+host per control point (passed / (passed + failed); not-applicable and errors are not
+counted), and turns changes into evidence:
+
+- a check that turns from pass to fail is a `security` finding: an event, and an
+  incident when its policy says so; it is resolved when the check passes again.
+  "Turns" compares with the last pass or fail: a run that could not decide (error,
+  e.g. a timed-out command) or a not-applicable one in between neither opens nor
+  resolves anything, and does not hide the next real change;
+- a file integrity change is an event (`fim`), a brute-force source an event (`auth`);
+- failed and successful logins are counted for /metrics.
+
+Outputs (API, /metrics, reports) only read `latest` and the counters.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from opsmon.collector.core.incidents import MAJOR
+from opsmon.collector.core.messages import BaselineResults, Event, Message, SecurityFinding
+from opsmon.collector.store import Store
+from opsmon.collector.store.models import BaselineChange, BaselineResult
+
+log = logging.getLogger(__name__)
+Status = Literal["pass", "fail", "not_applicable", "error"]
+DECIDED = ("pass", "fail")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckResultIn(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    status: Status
+    evidence: str = Field("", max_length=2000)
+
+
+class BaselineIn(_Strict):
+    policy: str = Field(max_length=64)
+    policy_version: str = Field("", max_length=64)
+    ran_at: float
+    results: list[CheckResultIn] = Field(max_length=1000)
+
+
+class FimChangeIn(_Strict):
+    path: str = Field(max_length=4096)
+    change: str = Field(max_length=32)
+    detail: str = Field("", max_length=2000)
+    ts: float
+
+
+class AuthFailureIn(_Strict):
+    source: str = Field(max_length=128)
+    user: str = Field("", max_length=128)
+    count: int = Field(ge=0)
+
+
+class AuthLoginIn(_Strict):
+    user: str = Field(max_length=128)
+    source: str = Field("", max_length=128)
+    ts: float
+
+
+class BruteForceIn(_Strict):
+    source: str = Field(max_length=128)
+    count: int = Field(ge=0)
+    window_s: float = Field(gt=0)
+
+
+class AuthIn(_Strict):
+    failures: list[AuthFailureIn] = Field(default_factory=list, max_length=1000)
+    logins: list[AuthLoginIn] = Field(default_factory=list, max_length=1000)
+    bruteforce: list[BruteForceIn] = Field(default_factory=list, max_length=100)
+
+
+class SecurityIn(_Strict):
+    """The `security` part of an agent report."""
+
+    baseline: BaselineIn | None = None
+    fim: list[FimChangeIn] = Field(default_factory=list, max_length=1000)
+    auth: AuthIn | None = None
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What the collector knows of a check from the policies: where it belongs and how it matters."""
+
+    control: str
+    title_en: str
+    title_zh: str
+    severity: str = MAJOR
+    incident: bool = False
+
+
+@dataclass
+class HostResults:
+    policy: str = ""
+    ran_at: datetime | None = None
+    checks: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)  # id -> (status, evidence, since)
+    decided: dict[str, str] = field(default_factory=dict)  # id -> the last "pass" or "fail"
+
+
+def turn(before: str | None, status: str) -> str | None:
+    """A finding's edge: "failed" (pass -> fail), "passed" (fail -> pass), else None. `before` is the
+    last decided status (pass or fail); runs that decided nothing never reach here."""
+    if before == "pass" and status == "fail":
+        return "failed"
+    if before == "fail" and status == "pass":
+        return "passed"
+    return None
+
+
+def last_changes(session: Any, before: datetime | None = None, decided_only: bool = False) -> list[Any]:
+    """(asset_id, policy, check_id, status) of each host and check's latest baseline_history row, those
+    dated before `before` if given, pass or fail only if `decided_only`. Ids grow with `since` per
+    pair (older runs replayed late are refused), so the greatest id is the latest status."""
+    last = select(func.max(BaselineChange.id)).group_by(BaselineChange.asset_id, BaselineChange.check_id)
+    if before is not None:
+        last = last.where(BaselineChange.since < before)
+    if decided_only:
+        last = last.where(BaselineChange.status.in_(DECIDED))
+    return list(session.execute(select(BaselineChange.asset_id, BaselineChange.policy, BaselineChange.check_id,
+                                       BaselineChange.status).where(BaselineChange.id.in_(last))).all())
+
+
+def tally(results: Iterable[tuple[str, str, str, str]], catalog: Callable[[str, str], CheckInfo | None],
+          ) -> dict[tuple[str, str], list[int]]:
+    """(asset, policy, check, status) rows -> {(asset, control): [passed, failed]}; other statuses not counted
+    but the control point still listed (so "nothing counted" shows as such)."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for asset, policy, check, status in results:
+        info = catalog(policy, check)
+        counts = out.setdefault((asset, info.control if info else "unknown"), [0, 0])
+        if status == "pass":
+            counts[0] += 1
+        elif status == "fail":
+            counts[1] += 1
+    return out
+
+
+def security_catalog() -> Callable[[str, str], CheckInfo | None]:
+    """What each baseline check is, from the policies the agents run (rules/baseline/)."""
+    try:
+        from opsmon.agent.baseline.catalog import load_catalog  # type: ignore[import-not-found]
+    except ImportError:
+        return lambda _policy, _check: None
+    known = load_catalog()
+
+    def lookup(policy: str, check_id: str) -> CheckInfo | None:
+        entry = known.get((policy, check_id)) or known.get(("", check_id))
+        if entry is None:
+            return None
+        return CheckInfo(entry["control"], entry["title_en"], entry["title_zh"], entry.get("severity", MAJOR),
+                         bool(entry.get("incident", False)))
+
+    return lookup
+
+
+class SecurityBook:
+    def __init__(self, store: Store, publish: Callable[[Message], None],
+                 catalog: Callable[[str, str], CheckInfo | None]) -> None:
+        """catalog(policy, check) -> CheckInfo. A check whose policy opens incidents publishes a SecurityFinding
+        keyed `baseline:<check>` when it turns failing and again when it passes."""
+        self.publish = publish
+        self.catalog = catalog
+        self.latest: dict[str, HostResults] = {}
+        self.auth_failures: dict[str, int] = {}
+        self.logins: dict[str, int] = {}
+        self.fim_changes: dict[str, int] = {}
+        with store.session() as session:
+            for row in session.scalars(select(BaselineResult)):
+                host = self.latest.setdefault(row.asset_id, HostResults(row.policy, row.ran_at))
+                host.checks[row.check_id] = (row.status, row.evidence, row.since)
+                if host.ran_at is None or row.ran_at > host.ran_at:
+                    host.ran_at = row.ran_at
+            for asset_id, _policy, check_id, status in last_changes(session, decided_only=True):
+                if asset_id in self.latest:
+                    self.latest[asset_id].decided[check_id] = status
+
+    def accept(self, asset_id: str, security: SecurityIn, offset: float, ts: datetime) -> None:
+        """One report's security part (ts: the report's corrected time); times are the agent's, corrected
+        by its clock offset."""
+        def when(agent_ts: float) -> datetime:
+            return datetime.fromtimestamp(agent_ts + offset, UTC)
+
+        if security.baseline is not None:
+            self._baseline(asset_id, security.baseline, when(security.baseline.ran_at))
+        for change in security.fim:
+            self.fim_changes[asset_id] = self.fim_changes.get(asset_id, 0) + 1
+            self.publish(Event(asset_id, when(change.ts), "agent", "fim", change.change, "warning",
+                               f"{change.change}: {change.path}", {"path": change.path, "detail": change.detail}))
+        if security.auth is not None:
+            auth = security.auth
+            failures = sum(f.count for f in auth.failures)
+            self.auth_failures[asset_id] = self.auth_failures.get(asset_id, 0) + failures
+            self.logins[asset_id] = self.logins.get(asset_id, 0) + len(auth.logins)
+            for bf in auth.bruteforce:
+                self.publish(Event(asset_id, ts, "agent", "auth", "bruteforce", "critical",
+                                   f"{bf.count} failed logins from {bf.source} in {bf.window_s:g}s",
+                                   {"source": bf.source, "count": bf.count, "window_s": bf.window_s}))
+
+    def _baseline(self, asset_id: str, run: BaselineIn, at: datetime) -> None:
+        host = self.latest.setdefault(asset_id, HostResults())
+        if host.ran_at is not None and at < host.ran_at:
+            return  # a replayed older run must not overwrite a newer one
+        rows, changed = [], []
+        for r in run.results:
+            prev = host.checks.get(r.id)
+            since = prev[2] if prev is not None and prev[0] == r.status else at
+            host.checks[r.id] = (r.status, r.evidence, since)
+            rows.append({"asset_id": asset_id, "check_id": r.id, "policy": run.policy, "status": r.status,
+                         "evidence": r.evidence[:2000], "ran_at": at, "since": since})
+            if prev is None or prev[0] != r.status:
+                changed.append({"asset_id": asset_id, "check_id": r.id, "policy": run.policy, "status": r.status,
+                                "since": at})
+            if r.status not in DECIDED:
+                continue
+            change = turn(host.decided.get(r.id), r.status)
+            host.decided[r.id] = r.status
+            info = self.catalog(run.policy, r.id)
+            if change == "failed":
+                title = info.title_en if info else r.id
+                self.publish(Event(asset_id, at, "agent", "security", r.id, info.severity if info else MAJOR,
+                                   f"baseline check failed: {title}",
+                                   {"policy": run.policy, "evidence": r.evidence,
+                                    "control": info.control if info else ""}))
+                if info is not None and info.incident:
+                    self.publish(SecurityFinding(asset_id, f"baseline:{r.id}", True, at,
+                                                 f"{title}: {r.evidence}"[:500]))
+            elif change == "passed" and info is not None and info.incident:
+                self.publish(SecurityFinding(asset_id, f"baseline:{r.id}", False, at, ""))
+        host.policy, host.ran_at = run.policy, at
+        self.publish(BaselineResults(asset_id, tuple(rows), tuple(changed)))
+
+    def scores(self) -> list[dict[str, Any]]:
+        """Per host and control point: passed, failed, and the share passed (None when nothing counted)."""
+        counts = tally(((asset, host.policy, check, status) for asset, host in self.latest.items()
+                        for check, (status, _e, _s) in host.checks.items()), self.catalog)
+        return [{"asset": asset, "control": control, "passed": p, "failed": f,
+                 "score": p / (p + f) if p + f else None,
+                 "ran_at": ran.isoformat() if (ran := self.latest[asset].ran_at) else None}
+                for (asset, control), (p, f) in sorted(counts.items())]

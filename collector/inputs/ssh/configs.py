@@ -1,0 +1,87 @@
+"""Reading stored configurations, for `opsmon configs list|show|diff` and the API.
+
+A version is an int (1 is the first stored), "latest", or "previous" (the one before latest).
+Unknown assets or versions raise NotFound; a malformed version raises InvalidInput.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from opsmon.collector.core.errors import InvalidInput, NotFound
+from opsmon.collector.inputs.ssh.backup import unified_diff
+from opsmon.collector.inputs.ssh.models import ConfigVersion
+
+Version = int | str
+
+
+def _summary(row: ConfigVersion) -> dict[str, Any]:
+    return {"asset_id": row.asset_id, "name": row.name, "version": row.version, "fetched_at": row.fetched_at,
+            "last_seen": row.last_seen, "sha256": row.sha256, "size": row.size, "command": row.command}
+
+
+def list_assets(store: Any) -> list[dict[str, Any]]:
+    """Every asset and configuration name with a stored version: how many, and the latest."""
+    with store.session() as session:
+        rows = session.execute(
+            select(ConfigVersion.asset_id, ConfigVersion.name, func.max(ConfigVersion.version),
+                   func.max(ConfigVersion.last_seen))
+            .group_by(ConfigVersion.asset_id, ConfigVersion.name)
+            .order_by(ConfigVersion.asset_id, ConfigVersion.name)).all()
+    return [{"asset_id": a, "name": n, "versions": v, "last_seen": seen} for a, n, v, seen in rows]
+
+
+def list_versions(store: Any, asset_id: str, name: str = "running") -> list[dict[str, Any]]:
+    """The versions of one configuration, newest first (without their content)."""
+    with store.session() as session:
+        rows = session.scalars(select(ConfigVersion)
+                               .where(ConfigVersion.asset_id == asset_id, ConfigVersion.name == name)
+                               .order_by(ConfigVersion.version.desc())).all()
+    if not rows:
+        raise NotFound(f"no stored {name} configuration for asset {asset_id!r}")
+    return [_summary(r) for r in rows]
+
+
+def _parse(version: Version) -> int | str:
+    if isinstance(version, int) and not isinstance(version, bool):
+        if version < 1:
+            raise InvalidInput(f"version {version}: versions count from 1")
+        return version
+    text = str(version).strip().lower()
+    if text in ("latest", "previous"):
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise InvalidInput(f"version {version!r}: give a number from 1, 'latest' or 'previous'")
+
+
+def _get(session: Any, asset_id: str, name: str, version: Version) -> ConfigVersion:
+    want = _parse(version)
+    query = select(ConfigVersion).where(ConfigVersion.asset_id == asset_id, ConfigVersion.name == name)
+    if isinstance(want, int):
+        row = session.scalars(query.where(ConfigVersion.version == want)).first()
+    else:
+        skip = 1 if want == "previous" else 0
+        row = session.scalars(query.order_by(ConfigVersion.version.desc()).offset(skip).limit(1)).first()
+    if row is None:
+        raise NotFound(f"asset {asset_id!r} has no {name} configuration version {version}")
+    return row
+
+
+def show(store: Any, asset_id: str, version: Version = "latest", name: str = "running") -> dict[str, Any]:
+    """One version with its content."""
+    with store.session() as session:
+        row = _get(session, asset_id, name, version)
+        return {**_summary(row), "content": row.content}
+
+
+def diff(store: Any, asset_id: str, a: Version = "previous", b: Version = "latest", name: str = "running",
+         context: int = 3) -> str:
+    """Unified diff from version a to version b ('' when they are the same)."""
+    with store.session() as session:
+        old = _get(session, asset_id, name, a)
+        new = _get(session, asset_id, name, b)
+        lines = unified_diff(old.content, new.content, f"{asset_id} {name} v{old.version}",
+                             f"{asset_id} {name} v{new.version}", context)
+    return "\n".join(lines) + ("\n" if lines else "")

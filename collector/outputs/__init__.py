@@ -1,0 +1,1 @@
+"""Outputs: the API, /metrics and the reports. They only read."""

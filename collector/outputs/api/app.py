@@ -1,0 +1,76 @@
+"""The HTTP API, assembled: one router per resource over the collector's narrow face (face.py).
+
+Reads are outputs; the writes are inventory and maintenance edits (in the audit log) and people's actions on
+incidents (on each incident's trail).
+Authentication: `Authorization: Bearer <token>` (deps.py). Agent reports come in through the inputs'
+own door (opsmon.collector.inputs.agents.route and .bare), served ahead of FastAPI on the busiest path.
+Handlers that read or change the live collector are `async`: they then run on the event loop that owns
+it, never on a worker thread racing it; handlers that only read the database run on the thread pool.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from opsmon.collector import __version__
+from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
+from opsmon.collector.inputs.agents.bare import ReportRoute
+from opsmon.collector.inputs.agents.route import ReportEndpoint, agent_router
+from opsmon.collector.outputs.api import (
+    ack,
+    alerts,
+    assets,
+    audit,
+    configs,
+    events,
+    health,
+    history,
+    incidents,
+    interfaces,
+    maintenance,
+    metrics,
+    reports,
+    security,
+    sla,
+    states,
+)
+from opsmon.collector.outputs.api.deps import Auth
+from opsmon.collector.outputs.api.face import CollectorFace
+
+ERRORS = {InvalidInput: 422, NotFound: 404, Conflict: 409}
+
+
+def _refusal(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def refused(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return refused
+
+
+def create_app(face: CollectorFace) -> ReportRoute:
+    """The collector's ASGI application: agent reports on a bare route, everything else through FastAPI."""
+    endpoint = ReportEndpoint(face)
+    return ReportRoute(endpoint, fastapi_app(face, endpoint))
+
+
+def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
+    app = FastAPI(title="opsmon collector", version=__version__,
+                  description="Assets, states and their history; metrics at /metrics.")
+    auth = Auth(face)
+
+    for error, status in ERRORS.items():
+        app.add_exception_handler(error, _refusal(status))
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.include_router(health.routes(face))
+    for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
+                   incidents, alerts, audit, metrics):
+        app.include_router(module.routes(face, auth))
+    app.include_router(agent_router(endpoint))
+    app.include_router(ack.routes(face))
+    return app

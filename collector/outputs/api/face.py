@@ -1,0 +1,104 @@
+"""The narrow face of the running collector: everything the API needs from it, and nothing else.
+
+The API reads and changes the collector only through this protocol (the service implements it in
+opsmon.collector.service.face); it never imports the service nor reaches into its parts.
+
+Live reads (the timeline, security results, SNMP polls, open incidents) and commands must be called
+from the event loop that owns them: the handlers that call them are `async`. Stored history, events,
+incidents, configurations, reports, tokens and the audit log are read from `store` with the store's
+own read functions, off the loop.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from opsmon.collector.inputs.agents.route import AgentDoor
+from opsmon.collector.outputs.api.live import (
+    Baseline,
+    ComplianceRow,
+    Health,
+    Interfaces,
+    LiveState,
+    StateRow,
+    WindowDoc,
+)
+
+if TYPE_CHECKING:
+    from opsmon.collector.config.inventory import AssetSpec
+    from opsmon.collector.core.maintenance import WindowSpec
+    from opsmon.collector.incidents.engine import Active
+    from opsmon.collector.incidents.links import LinkClaim
+    from opsmon.collector.store import Store
+
+
+class CollectorFace(AgentDoor, Protocol):
+    # -- settings and the record ------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """The database, for the store's read functions."""
+
+    @property
+    def public_read(self) -> bool:
+        """Reads need no token (`api.public_read`)."""
+
+    @property
+    def timezone(self) -> str: ...
+
+    def targets_path(self) -> Path: ...
+
+    def now(self) -> datetime:
+        """The collector's clock."""
+
+    # -- live reads (on the loop) -------------------------------------------------
+    def health(self) -> Health: ...
+
+    def live_state(self, asset_id: str) -> LiveState | None:
+        """None: the asset is not monitored."""
+
+    def live_states(self) -> list[StateRow]:
+        """Every monitored asset, by id."""
+
+    def interfaces(self, asset_id: str) -> Interfaces | None:
+        """None: no SNMP poll of it yet."""
+
+    def compliance(self) -> list[ComplianceRow]: ...
+
+    def baseline(self, asset_id: str) -> Baseline | None:
+        """None: no baseline results for it yet."""
+
+    def windows(self) -> list[WindowDoc]:
+        """Maintenance windows in force, from the config file and the API."""
+
+    def incident(self, incident_id: str) -> Active | None:
+        """A live (not closed) incident."""
+
+    def ack_link(self, token: str, use: bool) -> LinkClaim | None:
+        """Check an acknowledge link, and mark it used if `use`; LinkRefused says why not.
+        None: acknowledge links are not configured."""
+
+    def render_metrics(self) -> bytes:
+        """/metrics in Prometheus' text format (safe off the loop)."""
+
+    # -- commands (on the loop; audited) ----------------------------------------------
+    def upsert_assets(self, specs: list[AssetSpec], actor: str) -> dict[str, list[str]]:
+        """Ids by outcome: created, updated, restored, unchanged; `actor` as the audit log is to name it."""
+
+    def remove_asset(self, asset_id: str, actor: str) -> None:
+        """NotFound; InvalidInput while live assets name it as their parent."""
+
+    def add_window(self, spec: WindowSpec, person: str) -> None:
+        """Audited as api:<person>. InvalidInput for a window beginning in the past; Conflict for an id in use."""
+
+    def remove_window(self, window_id: str, person: str) -> None:
+        """Audited as api:<person>. Conflict for a window of the config file; NotFound."""
+
+    def acknowledge(self, incident_id: str, actor: str, note: str) -> None: ...
+
+    def resolve(self, incident_id: str, actor: str, note: str) -> None: ...
+
+    def add_note(self, incident_id: str, actor: str, note: str) -> None: ...
+
+    def on_alerts(self, alerts: list[dict[str, Any]]) -> list[str]:
+        """Alertmanager's alerts: the ids of the incidents they opened, kept or resolved."""

@@ -1,0 +1,101 @@
+"""Incidents: the listing, one with its whole trail, and the people's actions on them (operator role)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, Field
+
+from opsmon.collector.core.errors import InvalidInput
+from opsmon.collector.core.http import OPERATOR, VIEWER, documented, errors
+from opsmon.collector.incidents.read import list_incidents, show_incident
+from opsmon.collector.outputs.api.deps import Auth, parse_time
+from opsmon.collector.outputs.api.face import CollectorFace
+
+
+class IncidentDoc(BaseModel):
+    id: str
+    asset: str
+    kind: str
+    severity: str | None
+    status: str = Field(description="open, acknowledged, resolved, closed or merged")
+    cause: str
+    fault_at: str | None = Field(description="When the fault began (its first failing result)")
+    opened_at: str | None
+    deadline: str | None = Field(description="Respond by")
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    response_seconds: float | None
+    breached: bool = Field(description="Acknowledged after the deadline, or not yet with the deadline behind it")
+    resolved_at: str | None
+    resolved_by: str | None
+    closed_at: str | None
+    level: int = Field(description="Escalation level reached")
+    attached: list[str] = Field(description="Incidents of dependent assets attached to this one")
+    reopened: int
+    note: str
+    source: str
+
+
+class TrailEntry(BaseModel):
+    ts: str
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class IncidentTrail(IncidentDoc):
+    trail: list[TrailEntry] = Field(description="Every state change, escalation and delivery, with actors")
+
+
+class NoteBody(BaseModel):
+    note: str = Field("", max_length=4000)
+
+
+def _note(body: dict[str, Any] | None) -> str:
+    note = (body or {}).get("note", "")
+    if not isinstance(note, str) or len(note) > 4000:
+        raise InvalidInput("note must be a text of at most 4000 characters")
+    return note
+
+
+Note = Annotated[dict[str, Any], documented(NoteBody)]
+ACTED = {**OPERATOR, **errors(404, 422)}
+
+
+def routes(face: CollectorFace, auth: Auth) -> APIRouter:
+    router = APIRouter(tags=["incidents"])
+    store = face.store
+
+    @router.get("/api/v1/incidents", response_model=list[IncidentDoc], responses={**VIEWER, **errors(422)})
+    def incidents(_: str = Depends(auth.viewer), status: str | None = Query(
+                      None, description="open, acknowledged, resolved, closed, merged, or active (open+acknowledged)"),
+                  asset: str | None = None, from_: str | None = Query(None, alias="from"), to: str | None = None,
+                  limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
+        return list_incidents(store, status, asset, parse_time(from_, "from"), parse_time(to, "to"), limit)
+
+    @router.get("/api/v1/incidents/{incident_id}", response_model=IncidentTrail, responses={**VIEWER, **errors(404)})
+    def incident(incident_id: str, _: str = Depends(auth.viewer)) -> dict[str, Any]:
+        """One incident with its whole trail: every state change, escalation and delivery, with actors."""
+        return show_incident(store, incident_id)
+
+    @router.post("/api/v1/incidents/{incident_id}/ack", response_model=IncidentTrail, responses=ACTED)
+    async def ack_incident(incident_id: str, body: Note | None = Body(None),
+                           actor: str = Depends(auth.operator)) -> dict[str, Any]:
+        """Acknowledge (the response the SLA counts), by the token's person."""
+        face.acknowledge(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    @router.post("/api/v1/incidents/{incident_id}/resolve", response_model=IncidentTrail, responses=ACTED)
+    async def resolve_incident(incident_id: str, body: Annotated[Note, Body()],
+                               actor: str = Depends(auth.operator)) -> dict[str, Any]:
+        face.resolve(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    @router.post("/api/v1/incidents/{incident_id}/note", response_model=IncidentTrail, responses=ACTED)
+    async def note_incident(incident_id: str, body: Annotated[Note, Body()],
+                            actor: str = Depends(auth.operator)) -> dict[str, Any]:
+        face.add_note(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    return router

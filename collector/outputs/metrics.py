@@ -1,0 +1,248 @@
+"""Prometheus metrics of the collector: one registry per service, no module globals.
+
+Asset state gauges are produced at scrape time from the timeline (a custom
+collector), so /metrics only reads and never drifts from the API.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from opsmon.collector.core.states import STATES, UP
+from opsmon.collector.sla.results import PeriodResult
+
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class StateCollector(Collector):
+    """opsmon_asset_up and opsmon_asset_state from a snapshot function."""
+
+    def __init__(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
+        self.snapshot = snapshot  # yields (asset, category, site, state)
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("opsmon_asset_up", "1 when the asset's state is up, else 0",
+                               labels=["asset", "category", "site"])
+        state = GaugeMetricFamily("opsmon_asset_state", "1 for the asset's current state, 0 for the others",
+                                  labels=["asset", "state"])
+        for asset, category, site, current in self.snapshot():
+            up.add_metric([asset, category, site], 1.0 if current == UP else 0.0)
+            for name in STATES:
+                state.add_metric([asset, name], 1.0 if current == name else 0.0)
+        yield up
+        yield state
+
+
+class SlaCollector(Collector):
+    """Quarter-to-date target figures from the last computed snapshot (the service refreshes it)."""
+
+    def __init__(self, snapshot: Callable[[], PeriodResult | None]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        value = GaugeMetricFamily("opsmon_sla_value", "Quarter-to-date measured value of a target", labels=["target"])
+        threshold = GaugeMetricFamily("opsmon_sla_threshold", "Threshold of a target", labels=["target"])
+        budget = GaugeMetricFamily("opsmon_sla_budget_left_seconds",
+                                   "More down time the target can absorb this quarter (negative: exceeded)",
+                                   labels=["target"])
+        coverage = GaugeMetricFamily("opsmon_sla_coverage", "Share of expected time with known state",
+                                     labels=["target"])
+        passing = GaugeMetricFamily("opsmon_sla_pass", "1 when the target passes quarter-to-date", labels=["target"])
+        result = self.snapshot()
+        for t in result.targets if result is not None else ():
+            threshold.add_metric([t.id], t.threshold)
+            passing.add_metric([t.id], 1.0 if t.passed else 0.0)
+            if t.value is not None:
+                value.add_metric([t.id], t.value)
+            if t.budget_left_seconds is not None:
+                budget.add_metric([t.id], t.budget_left_seconds)
+            if t.coverage is not None:
+                coverage.add_metric([t.id], t.coverage)
+        yield from (value, threshold, budget, coverage, passing)
+
+
+class AgentCollector(Collector):
+    """Host metrics from each agent's latest report, labelled with its asset."""
+
+    def __init__(self, ingest: Any) -> None:
+        self.ingest = ingest
+
+    def collect(self) -> Iterator[Metric]:
+        from opsmon.agent.exposition import families
+
+        last = GaugeMetricFamily("opsmon_agent_last_report_timestamp_seconds",
+                                 "Time of the agent's latest report (clock-corrected)", labels=["asset"])
+        offset = GaugeMetricFamily("opsmon_agent_clock_offset_seconds",
+                                   "Collector clock minus agent clock at the last send", labels=["asset"])
+        merged: dict[str, Metric] = {}
+        for name, state in list(self.ingest.agents.items()):
+            if state.last_ts is None:
+                continue
+            last.add_metric([name], state.last_ts.timestamp())
+            offset.add_metric([name], state.offset)
+            try:
+                mine = list(families(state.metrics, {"asset": name}))
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                # One agent of another version or a broken report must not take /metrics down for all.
+                self.ingest.render_errors += 1
+                continue
+            for fam in mine:
+                if fam.name in merged:
+                    merged[fam.name].samples.extend(fam.samples)
+                else:
+                    merged[fam.name] = fam
+        yield last
+        yield offset
+        yield from merged.values()
+
+
+class IncidentCollector(Collector):
+    """Open incidents by severity and kind, and SLA breaches, read from the incident engine at scrape time."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        open_ = GaugeMetricFamily("opsmon_incidents_open", "Incidents open or acknowledged, not yet resolved",
+                                  labels=["severity", "kind", "status"])
+        counts: dict[tuple[str, str, str], int] = {}
+        unacked = GaugeMetricFamily("opsmon_incident_unacknowledged_seconds",
+                                    "How long each open incident has waited for acknowledgement",
+                                    labels=["incident", "asset", "kind", "severity"])
+        now = self.engine.clock()
+        for inc in list(self.engine.by_id.values()):
+            if inc.status in ("open", "acknowledged"):
+                key = (inc.severity, inc.kind, inc.status)
+                counts[key] = counts.get(key, 0) + 1
+            if inc.status == "open":
+                unacked.add_metric([inc.id, inc.asset_id, inc.kind, inc.severity],
+                                   max(0.0, (now - inc.opened).total_seconds()))
+        for key, n in counts.items():
+            open_.add_metric(list(key), n)
+        breaches = CounterMetricFamily("opsmon_incident_breaches", "Incidents that passed their response deadline "
+                                       "unacknowledged, since start")
+        breaches.add_metric([], self.engine.breaches)
+        yield from (open_, unacked, breaches)
+
+
+class CertCollector(Collector):
+    """The notAfter of every TLS certificate an HTTPS check saw (for the expiring-certificate alert)."""
+
+    def __init__(self, expiry: dict[tuple[str, str], float]) -> None:
+        self.expiry = expiry
+
+    def collect(self) -> Iterator[Metric]:
+        fam = GaugeMetricFamily("opsmon_tls_cert_not_after_seconds",
+                                "Expiry (notAfter) of the TLS certificate seen by an HTTPS check, Unix seconds",
+                                labels=["asset", "check"])
+        for (asset, check), ts in list(self.expiry.items()):
+            fam.add_metric([asset, check], ts)
+        yield fam
+
+
+class SecurityCollector(Collector):
+    """Compliance per host and control point, baseline check counts, authentication and FIM activity."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        score = GaugeMetricFamily("opsmon_compliance_ratio", "Baseline checks passed / counted, per control point",
+                                  labels=["asset", "control"])
+        checks = GaugeMetricFamily("opsmon_baseline_checks", "Baseline checks by status", labels=["asset", "status"])
+        for row in self.book.scores():
+            if row["score"] is not None:
+                score.add_metric([row["asset"], row["control"]], row["score"])
+        for asset, host in list(self.book.latest.items()):
+            counts: dict[str, int] = {}
+            for status, _e, _s in host.checks.values():
+                counts[status] = counts.get(status, 0) + 1
+            for status, n in counts.items():
+                checks.add_metric([asset, status], n)
+        fails = CounterMetricFamily("opsmon_host_auth_failures", "Failed logins reported by agents, since start",
+                                    labels=["asset"])
+        logins = CounterMetricFamily("opsmon_host_logins", "Successful logins reported by agents, since start",
+                                     labels=["asset"])
+        fim = CounterMetricFamily("opsmon_fim_changes", "File integrity changes reported by agents, since start",
+                                  labels=["asset"])
+        for fam, values in ((fails, self.book.auth_failures), (logins, self.book.logins),
+                            (fim, self.book.fim_changes)):
+            for asset, n in list(values.items()):
+                fam.add_metric([asset], n)
+        yield from (score, checks, fails, logins, fim)
+
+
+class CollectorMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.check_duration = Histogram("opsmon_check_duration_seconds", "Time a check run took",
+                                        ["type"], buckets=DURATION_BUCKETS, registry=self.registry)
+        self.check_results = Counter("opsmon_check_results_total", "Check results by type and status",
+                                     ["type", "status"], registry=self.registry)
+        self.scheduler_lag = Histogram("opsmon_scheduler_lag_seconds",
+                                       "Delay from a check's scheduled time to its start, slot wait included",
+                                       buckets=LAG_BUCKETS, registry=self.registry)
+        self.scheduler_skipped = Counter("opsmon_scheduler_skipped_total",
+                                         "Check runs skipped because the previous run had not finished",
+                                         registry=self.registry)
+        self.scheduler_missed = Counter("opsmon_scheduler_missed_total",
+                                        "Check runs dropped because they were later than their misfire grace time",
+                                        registry=self.registry)
+        self.store_queue = Gauge("opsmon_store_queue_length", "Timeline operations waiting to be written",
+                                 registry=self.registry)
+        self.store_dropped = Gauge("opsmon_store_dropped_ops", "Operations the store refused for good since start",
+                                   registry=self.registry)
+        self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
+                                    registry=self.registry)
+
+    def watch_agents(self, ingest: Any) -> None:
+        self.registry.register(AgentCollector(ingest))
+
+    def watch_security(self, book: Any) -> None:
+        self.registry.register(SecurityCollector(book))
+
+    def watch_certs(self, expiry: dict[tuple[str, str], float]) -> None:
+        self.registry.register(CertCollector(expiry))
+
+    def watch_incidents(self, engine: Any) -> None:
+        """Gauges at scrape time; time-to-acknowledge and time-to-resolve observed as they happen."""
+        self.registry.register(IncidentCollector(engine))
+        buckets = (60, 300, 600, 900, 1800, 2700, 3600, 7200, 14400, 43200, 86400)
+        ack = Histogram("opsmon_incident_time_to_acknowledge_seconds", "Opened to acknowledged",
+                        ["kind", "severity"], buckets=buckets, registry=self.registry)
+        res = Histogram("opsmon_incident_time_to_resolve_seconds", "Opened to resolved",
+                        ["kind", "severity"], buckets=buckets, registry=self.registry)
+
+        def observe(inc: Any, action: str, _actor: str, _detail: dict) -> None:
+            if action == "acknowledged" and inc.acknowledged:
+                ack.labels(inc.kind, inc.severity).observe((inc.acknowledged - inc.opened).total_seconds())
+            elif action == "resolved" and inc.resolved:
+                res.labels(inc.kind, inc.severity).observe((inc.resolved - inc.opened).total_seconds())
+
+        engine.on_change.append(observe)
+
+    def watch_snmp(self, hub: Any) -> None:
+        from opsmon.collector.inputs.snmp.exposition import SnmpCollector
+
+        self.registry.register(SnmpCollector(hub))
+
+    def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:
+        self.registry.register(SlaCollector(snapshot))
+
+    def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
+        self.registry.register(StateCollector(snapshot))

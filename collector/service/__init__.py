@@ -1,0 +1,1 @@
+"""`opsmon serve`: start/stop order and the routing table of messages."""

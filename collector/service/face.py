@@ -1,0 +1,205 @@
+"""The running collector as the API sees it: ServiceFace implements the API's CollectorFace.
+
+This is the one place that reads the service's parts (timeline, writer, security book, SNMP hub,
+incident engine, links, config) on the API's behalf; the API itself only knows the protocol.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import generate_latest
+
+from opsmon.collector import __version__
+from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
+from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
+from opsmon.collector.core.maintenance import WindowSpec
+from opsmon.collector.incidents.engine import Active
+from opsmon.collector.incidents.links import LinkClaim
+from opsmon.collector.inputs.agents.route import AgentAnswer
+from opsmon.collector.outputs.api.live import (
+    Baseline,
+    BaselineCheck,
+    CheckStatus,
+    ComplianceRow,
+    HardwareFault,
+    Health,
+    InterfaceRow,
+    Interfaces,
+    LiveState,
+    StateRow,
+    WindowDoc,
+)
+from opsmon.collector.store import Store, audit
+from opsmon.collector.store.models import MaintenanceWindow
+
+if TYPE_CHECKING:
+    from opsmon.collector.service.service import Service
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class ServiceFace:
+    """opsmon.collector.outputs.api.face.CollectorFace over a Service."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    # -- settings and the record ------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self._service.store
+
+    @property
+    def public_read(self) -> bool:
+        return self._service.config.api.public_read
+
+    @property
+    def timezone(self) -> str:
+        return self._service.config.timezone
+
+    def targets_path(self) -> Path:
+        return self._service.config.targets_path()
+
+    def now(self) -> datetime:
+        return self._service.clock()
+
+    # -- live reads ---------------------------------------------------------------
+    def health(self) -> Health:
+        s = self._service
+        writer = s.writer
+        return Health(status="ok" if writer.healthy else "degraded", store_writer_alive=writer.alive,
+                      store_dropped_ops=writer.dropped, version=__version__, started=s.started.isoformat(),
+                      assets=len(s.assets), checks=s.scheduler.job_count, store_queue=writer.queue.qsize(),
+                      store_write_failures=writer.failures, reports_checked=_iso(s.reports_checked))
+
+    def live_state(self, asset_id: str) -> LiveState | None:
+        track = self._service.timeline.tracks.get(asset_id)
+        if track is None:
+            return None
+        return LiveState(state=track.state, since=track.since.isoformat(), reason=track.reason, check_status={
+            cid: CheckStatus(status=ct.confirmed, reason=ct.reason, last_result=ct.last_status,
+                             last_ts=_iso(ct.last_ts)) for cid, ct in track.checks.items()})
+
+    def live_states(self) -> list[StateRow]:
+        s = self._service
+        out = []
+        for asset_id, track in sorted(s.timeline.tracks.items()):
+            meta = s.assets.get(asset_id)
+            out.append(StateRow(asset=asset_id, category=meta.category if meta else None,
+                                site=meta.site if meta else None, state=track.state,
+                                since=track.since.isoformat(), reason=track.reason))
+        return out
+
+    def interfaces(self, asset_id: str) -> Interfaces | None:
+        hub = self._service.snmp
+        state = hub.devices.get(asset_id) if hub is not None else None
+        if state is None or state.last is None:
+            return None
+        rates = state.rates.get("if", {})
+        rows = [InterfaceRow.model_validate({"ifIndex": idx, **row, **rates.get(idx, {})})
+                for idx, row in state.last.tables.get("if", {}).items()]
+        return Interfaces(asset=asset_id, polled_at=datetime.fromtimestamp(state.last.at, UTC).isoformat(),
+                          profiles=[p.name for p in state.profiles], interfaces=rows,
+                          faults=[HardwareFault(component=c, problem=en, problem_zh=zh) for c, en, zh in state.faults])
+
+    def compliance(self) -> list[ComplianceRow]:
+        return [ComplianceRow(**row) for row in self._service.security.scores()]
+
+    def baseline(self, asset_id: str) -> Baseline | None:
+        book = self._service.security
+        host = book.latest.get(asset_id)
+        if host is None:
+            return None
+        checks = []
+        for check_id, (status, evidence, since) in sorted(host.checks.items()):
+            info = book.catalog(host.policy, check_id)
+            checks.append(BaselineCheck(id=check_id, status=status, evidence=evidence, since=since.isoformat(),
+                                        control=info.control if info else None,
+                                        title_en=info.title_en if info else None,
+                                        title_zh=info.title_zh if info else None))
+        return Baseline(asset=asset_id, policy=host.policy, ran_at=_iso(host.ran_at), checks=checks)
+
+    def windows(self) -> list[WindowDoc]:
+        s = self._service
+        config_ids = {w.id for w in s.config.maintenance}
+        return [WindowDoc.model_validate({**w.model_dump(), "source": "config" if w.id in config_ids else "api"})
+                for w in s.book.specs()]
+
+    def incident(self, incident_id: str) -> Active | None:
+        return self._service.incidents.by_id.get(incident_id)
+
+    def ack_link(self, token: str, use: bool) -> LinkClaim | None:
+        links = self._service.links
+        if links is None:
+            return None
+        now = self._service.clock()
+        return links.use(token, now) if use else links.check(token, now)
+
+    def render_metrics(self) -> bytes:
+        return generate_latest(self._service.metrics.registry)
+
+    # -- commands -------------------------------------------------------------------
+    def upsert_assets(self, specs: list[AssetSpec], actor: str) -> dict[str, list[str]]:
+        result = upsert_assets(self._service.store, specs, actor)
+        self._service.reload_inventory()
+        return result
+
+    def remove_asset(self, asset_id: str, actor: str) -> None:
+        remove_asset(self._service.store, asset_id, actor)
+        self._service.reload_inventory()
+
+    def add_window(self, spec: WindowSpec, person: str) -> None:
+        s = self._service
+        now = s.clock()
+        if spec.start is not None and spec.start < now - timedelta(minutes=1):
+            # A window in the past would relabel recorded time as maintenance: evidence is not rewritten.
+            raise InvalidInput("start: a maintenance window cannot begin in the past")
+        with s.store.session.begin() as session:
+            if spec.id in {w.id for w in s.config.maintenance} or session.get(MaintenanceWindow, spec.id):
+                raise Conflict(f"a window with id {spec.id!r} exists")
+            session.add(MaintenanceWindow(id=spec.id, spec=spec.model_dump(mode="json"), created_by=person,
+                                          created_at=now))
+            audit.record(session, f"api:{person}", "maintenance.add", spec.id, spec.model_dump(mode="json"), now)
+        s.reload_windows()
+
+    def remove_window(self, window_id: str, person: str) -> None:
+        s = self._service
+        now = datetime.now(UTC)
+        with s.store.session.begin() as session:
+            row = session.get(MaintenanceWindow, window_id)
+            if row is None or row.removed_at is not None:
+                if window_id in {w.id for w in s.config.maintenance}:
+                    raise Conflict(f"{window_id!r} is declared in the config file; remove it there")
+                raise NotFound(f"no maintenance window {window_id!r}")
+            row.removed_at = now
+            audit.record(session, f"api:{person}", "maintenance.remove", window_id, {}, now)
+        s.reload_windows()
+
+    def acknowledge(self, incident_id: str, actor: str, note: str) -> None:
+        self._service.incidents.acknowledge(incident_id, actor, note)
+
+    def resolve(self, incident_id: str, actor: str, note: str) -> None:
+        self._service.incidents.resolve(incident_id, actor, note)
+
+    def add_note(self, incident_id: str, actor: str, note: str) -> None:
+        self._service.incidents.add_note(incident_id, actor, note)
+
+    def on_alerts(self, alerts: list[dict[str, Any]]) -> list[str]:
+        s = self._service
+        now = s.clock()
+        ids = [s.incidents.on_alert(a, now) for a in alerts]
+        return [i for i in ids if i]
+
+    # -- the agents' door -------------------------------------------------------------
+    def agent_for(self, token: str) -> tuple[str, str] | None:
+        return self._service.agent_auth.check(token)
+
+    def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None) -> AgentAnswer:
+        ingest = self._service.ingest
+        report = ingest.parse(body)
+        status = ingest.accept(agent, asset_id, report, sent_at, body)
+        return AgentAnswer(status=status, interval=self._service.config.agents.interval)  # type: ignore[arg-type]

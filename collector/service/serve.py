@@ -1,0 +1,58 @@
+"""`opsmon serve`: build the collector, say where to look, run until a signal, say whether the store took all."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from opsmon.collector import __version__
+from opsmon.collector.config import CollectorConfig
+from opsmon.collector.service.service import Service
+
+
+def serve(config: CollectorConfig) -> int:
+    """Blocking entry point for `opsmon serve`."""
+    service = Service(config)
+    service.prepare()
+    host = config.listen.host
+    port = service.socket.getsockname()[1] if service.socket else config.listen.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    base = f"{'https' if config.listen.tls_cert else 'http'}://{shown}:{port}"
+    print(
+        f"opsmon {__version__} collector running (Ctrl-C to stop)\n"
+        f"  API:        {base}/api/v1/states\n"
+        f"  API docs:   {base}/docs\n"
+        f"  metrics:    {base}/metrics\n"
+        f"  health:     {base}/api/v1/health\n"
+        f"  database:   {_safe_db(config)}\n"
+        f"  assets:     {len(service.assets)} monitored, {service.scheduler.job_count} checks",
+        flush=True,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.run(stop)
+
+    try:
+        import uvloop  # the faster event loop where available; plain asyncio otherwise
+
+        factory = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())
+    if not service.flushed or service.writer.dropped:
+        print(f"opsmon stopped, but the store did not take everything: {service.writer.queue.qsize()} operations "
+              f"unwritten, {service.writer.dropped} refused (see the log)", file=sys.stderr, flush=True)
+        return 1
+    print("opsmon stopped; all observations written.", flush=True)
+    return 0
+
+
+def _safe_db(config: CollectorConfig) -> str:
+    from opsmon.collector.store.db import safe_url
+
+    return safe_url(config.database_url())

@@ -1,0 +1,500 @@
+"""`opsmon serve`: wires store, inventory, timeline, scheduler and API into one process.
+
+Order at start: connect and migrate -> take the one-collector lock and the
+listening socket -> import inventory files (removed assets stay removed) ->
+recover the timeline (gap = unknown) -> load assets and windows -> start the
+writer, the scheduler, the periodic jobs and the API. On SIGINT/SIGTERM everything stops
+in reverse and the writer flushes, so nothing observed is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import getpass
+import json
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from opsmon.collector.config import CollectorConfig
+from opsmon.collector.config.inventory import AssetSpec, import_file
+from opsmon.collector.config.oncall import load_oncall
+from opsmon.collector.core.maintenance import MaintenanceBook, WindowSpec
+from opsmon.collector.core.messages import (
+    BaselineResults,
+    Event,
+    Facts,
+    HardwareSignal,
+    Heartbeat,
+    IntervalClosed,
+    IntervalOpened,
+    IntervalRelabelled,
+    IntervalsMerged,
+    Observation,
+    Prune,
+    ResultRecorded,
+    SecurityFinding,
+    StreamPosition,
+    Transition,
+)
+from opsmon.collector.core.states import DOWN
+from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
+from opsmon.collector.incidents.escalation import Escalator
+from opsmon.collector.incidents.links import AckLinks, load_key
+from opsmon.collector.inputs.agents.auth import AgentAuth
+from opsmon.collector.inputs.agents.ingest import CHECK_ID as AGENT_CHECK
+from opsmon.collector.inputs.agents.ingest import Ingest
+from opsmon.collector.inputs.base import Input, InputContext
+from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
+from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.scheduler import CheckScheduler
+from opsmon.collector.inputs.security import SecurityBook, security_catalog
+from opsmon.collector.inputs.snmp.hub import Uplink
+from opsmon.collector.outputs.metrics import CollectorMetrics
+from opsmon.collector.service.inputs import INPUTS
+from opsmon.collector.service.routes import Consumer, Router
+from opsmon.collector.sla.results import PeriodResult
+from opsmon.collector.sla.targets import load_targets
+from opsmon.collector.sla.worker import SlaWorker, quarter_figures
+from opsmon.collector.store import Store, open_store
+from opsmon.collector.store.lock import InstanceLock
+from opsmon.collector.store.models import AgentRow, Asset, MaintenanceWindow
+from opsmon.collector.store.writer import StoreWriter
+from opsmon.collector.timeline.engine import CheckConf, Timeline
+from opsmon.collector.timeline.recovery import recover
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AssetMeta:
+    category: str
+    site: str
+    updated_at: datetime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    """The running collector. Components receive what they need; nothing is global."""
+
+    def __init__(self, config: CollectorConfig, store: Store | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store or open_store(config.database_url(), config.database.connect_timeout)
+        self.metrics = CollectorMetrics()
+        self.started = clock()
+        self.book = MaintenanceBook(config.maintenance, config.timezone)
+        self.writer = StoreWriter(self.store, self.started, clock)
+        # Producers hold the router's publish from the start; its table is set once every consumer exists.
+        self.router = Router()
+        self.publish: Callable[[object], None] = self.router.publish
+        self.timeline = Timeline(self.publish, self.book, config.timeline.stale_after_intervals)
+        self.ctx = CheckContext(clock=clock, pinger=Pinger())
+        self.scheduler = CheckScheduler(self.publish, config.scheduler.max_concurrency, self.metrics)
+        self.assets: dict[str, AssetMeta] = {}
+        self._inventory_mark: tuple[Any, ...] | None = None
+        self._windows_mark: tuple[Any, ...] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.lock = InstanceLock(self.store)
+        self.socket: socket.socket | None = None
+        self.flushed = True
+        self._stop: asyncio.Event | None = None
+        self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked)
+        self.agent_auth = AgentAuth(self.store)
+        self.metrics.watch_agents(self.ingest)
+        self.metrics.watch_states(self._state_snapshot)
+        self.sla_snapshot: PeriodResult | None = None  # quarter to date, for /metrics
+        self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
+        self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
+        self.metrics.watch_sla(lambda: self.sla_snapshot)
+        self.snmp: Any = None
+        if config.snmp.credentials:
+            from opsmon.collector.inputs.snmp.hub import SnmpHub
+
+            self.snmp = SnmpHub(config.snmp, Path(config.base_dir or "."), config.source_file or "collector.yaml",
+                                self.publish, self.ctx.pinger, clock)
+            self.ctx.snmp = self.snmp
+            self.metrics.watch_snmp(self.snmp)
+        self.targets = load_targets(config.targets_path())
+        self.asset_infos: dict[str, AssetInfo] = {}
+        self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
+                                        self.targets.response_limit, self._pending_fault, config.timezone)
+        self.oncall = (load_oncall(str(config.resolve(config.incidents.oncall_file)))
+                       if config.incidents.oncall_file else None)
+        self.dispatcher: Any = None
+        if config.notify.channels:
+            from opsmon.collector.notify import Dispatcher, build_channels
+
+            source = config.source_file or "collector.yaml"
+            channels = build_channels(config.notify, Path(config.base_dir or "."), source)
+            self.dispatcher = Dispatcher(channels, self._delivered, config.notify.retry, clock=clock)
+        self.links: AckLinks | None = None
+        if self.oncall is not None:
+            self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
+                                  config.incidents.link_ttl)
+        self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
+        self.ssh: Any = None
+        if config.ssh.credentials:
+            from opsmon.collector.inputs.ssh.hub import SshHub
+
+            self.ssh = SshHub(config.ssh, Path(config.base_dir or "."), config.source_file or "collector.yaml",
+                              self.publish, store=self.store, book=self.book, scope=self.timeline.tracks.get,
+                              clock=clock)
+            self.ctx.ssh = self.ssh
+        self.security = SecurityBook(self.store, self.publish, security_catalog())
+        self.ingest.on_security = self.security.accept
+        self.metrics.watch_security(self.security)
+        self.metrics.watch_incidents(self.incidents)
+        self.metrics.watch_certs(self.ctx.cert_expiry)
+        self._addresses: dict[str, str] = {}
+        ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp)
+        self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
+        self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
+        self.metrics.store_failures.set_function(lambda: self.writer.failures)
+        self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
+        self.router.route(self._routes())
+
+    # -- wiring ------------------------------------------------------------
+    def _routes(self) -> dict[type, list[Consumer]]:
+        """Who hears what. Everything is stored; the timeline hears check results; the incident engine
+        hears transitions, hardware signals and security findings, guarded, since a failure there must
+        never stop the timeline or an input."""
+        store = Consumer("store", self.writer.put)
+        incidents = self.incidents
+        return {
+            Observation: [Consumer("timeline", self.timeline.observe)],
+            ResultRecorded: [store],
+            IntervalOpened: [store],
+            IntervalClosed: [store],
+            IntervalRelabelled: [store],
+            IntervalsMerged: [store],
+            Transition: [store, Consumer("incidents", lambda t: incidents.on_transition(
+                t.asset_id, t.at, t.detected, t.old, t.new, t.reason), guarded=True)],
+            HardwareSignal: [store, Consumer("incidents", lambda h: incidents.on_hardware(
+                h.asset_id, h.component, h.ts, h.problem), guarded=True)],
+            SecurityFinding: [Consumer("incidents", lambda f: incidents.on_security(
+                f.asset_id, f.key, f.failing, f.at, f.cause, severity=f.severity), guarded=True)],
+            Event: [store],
+            StreamPosition: [store],
+            Facts: [store],
+            BaselineResults: [store],
+            Heartbeat: [store],
+            Prune: [store],
+        }
+
+    def _state_snapshot(self) -> list[tuple[str, str, str, str]]:
+        out = []
+        for asset_id, track in list(self.timeline.tracks.items()):
+            meta = self.assets.get(asset_id)
+            if meta is not None:
+                out.append((asset_id, meta.category, meta.site, track.state))
+        return out
+
+    @staticmethod
+    def _raise_open_files_limit() -> None:
+        """Each agent keeps a connection open: take the hard limit of open files, not the soft 1,024."""
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if hard == resource.RLIM_INFINITY or hard > soft:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ImportError, ValueError, OSError):
+            pass
+
+    def prepare(self) -> None:
+        """Everything before the event loop work: lock, listen, recovery, inventory, first load.
+
+        The lock and the listening socket come first: a second collector, or one whose
+        port is taken, must fail before it touches the timeline.
+        """
+        self._raise_open_files_limit()
+        self.lock.acquire()
+        try:
+            self.socket = socket.create_server((self.config.listen.host, self.config.listen.port), reuse_port=False)
+        except OSError as exc:
+            self.lock.release()
+            raise OSError(f"cannot listen on {self.config.listen.host}:{self.config.listen.port}: "
+                          f"{exc.strerror}") from None
+        for bound, inp in enumerate(self.inputs):
+            try:
+                inp.bind()
+            except OSError:
+                for earlier in self.inputs[:bound]:
+                    earlier.close()
+                self.socket.close()
+                self.lock.release()
+                raise
+        actor = f"config:{getpass.getuser()}"
+        for name in self.config.inventory.files:
+            result = import_file(self.store, str(self.config.resolve(name)), actor, restore=False)
+            changed = {f"assets_{k}": len(v) for k, v in result.items() if v}
+            log.info("inventory file imported", extra={"file": name, **changed})
+            if result.get("kept_removed"):
+                log.warning("assets in the inventory file stay removed (`opsmon assets import` restores them)",
+                            extra={"file": name, "assets": ",".join(result["kept_removed"])})
+        resume = recover(self.store, self.clock())
+        self.incidents.load()
+        self.writer.start()
+        self.reload_inventory(at=resume)
+        self.reload_windows()
+        # Everything loaded so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise stall every thread for ~180 ms at 5,000 assets.
+        gc.freeze()
+
+    # -- inventory ---------------------------------------------------------
+    def _build_check(self, asset: AssetSpec, spec: Any) -> tuple[Check, float, str, CheckConf]:
+        cfg = self.config
+        interval = spec.interval or cfg.scheduler.default_interval
+        timeout = min(spec.timeout or cfg.scheduler.default_timeout, interval * 0.9)
+        check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
+        fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
+        conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
+                         spec.up_after or cfg.timeline.up_after)
+        return check, interval, fingerprint, conf
+
+    def reload_inventory(self, at: datetime | None = None, force: bool = False) -> bool:
+        """Bring timeline and scheduler in line with the assets table; cheap when nothing changed."""
+        with self.store.session() as session:
+            mark = (tuple(session.execute(select(func.count(Asset.id), func.max(Asset.updated_at))).one())
+                    + tuple(session.execute(select(func.count(AgentRow.name), func.max(AgentRow.created_at))
+                                            .where(AgentRow.revoked_at.is_(None))).one()))
+            if mark == self._inventory_mark and not force:
+                return False
+            rows = list(session.scalars(select(Asset).where(Asset.removed_at.is_(None))))
+            with_agent = set(session.scalars(select(AgentRow.asset_id).where(AgentRow.revoked_at.is_(None))))
+        at = at or self.clock()
+        jobs: dict[str, tuple[Check, float, str]] = {}
+        live: dict[str, AssetMeta] = {}
+        uplinks: dict[str, list[Uplink]] = {}
+        infos: dict[str, AssetInfo] = {}
+        # Parents first, so a child's parent is tracked when the child is evaluated.
+        for row in _parents_first(rows):
+            spec = AssetSpec.from_row(row)
+            confs = []
+            for check_spec in spec.checks:
+                check, interval, fingerprint, conf = self._build_check(spec, check_spec)
+                if check.passive:
+                    uplinks.setdefault(check_spec.device, []).append(
+                        Uplink(spec.id, conf.check_id, check_spec.interface))
+                else:
+                    jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
+                confs.append(conf)
+            if spec.id in with_agent:
+                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
+            self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
+            live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)
+            infos[spec.id] = AssetInfo(spec.display_name, spec.category, spec.site or "", spec.criticality, spec.parent)
+        for gone in set(self.timeline.tracks) - set(live):
+            self.timeline.remove_asset(gone, at)
+        self.assets = live
+        self.asset_infos.clear()
+        self.asset_infos.update(infos)
+        for key in [k for k in self.ctx.cert_expiry if k[0] not in live]:
+            del self.ctx.cert_expiry[key]
+        self._addresses.clear()
+        # Traps are matched to assets by source address; a polled device wins over another asset at that address.
+        polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))
+        self._addresses.update({row.address: row.id for row in polled if row.address})
+        if self.snmp is not None:
+            self.snmp.set_uplinks(uplinks)
+            self.snmp.forget(set(live))
+        self.scheduler.sync(jobs, at)
+        self._inventory_mark = mark
+        return True
+
+    def _ensure_agent_tracked(self, asset_id: str) -> None:
+        """A just-enrolled agent's first report must not wait for the periodic inventory reload."""
+        track = self.timeline.tracks.get(asset_id)
+        if track is None or AGENT_CHECK not in track.checks:
+            self.reload_inventory(force=True)
+
+    def reload_windows(self) -> None:
+        with self.store.session() as session:
+            rows = list(session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.removed_at.is_(None))))
+        mark = tuple(sorted((r.id, json.dumps(r.spec, sort_keys=True)) for r in rows))
+        if mark == self._windows_mark:
+            return
+        fresh = MaintenanceBook(self.config.maintenance, self.config.timezone)
+        for row in rows:
+            fresh.put(WindowSpec.model_validate(row.spec))
+        self.book._windows = fresh._windows
+        self._windows_mark = mark
+
+    # -- loops -------------------------------------------------------------
+    async def _every(self, seconds: float, fn: Callable[[], Any], name: str) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                fn()
+            except Exception:
+                log.exception("periodic job failed", extra={"job": name})
+
+    def _tick(self) -> None:
+        now = self.clock()
+        self.timeline.tick(now)
+        self.escalator.step(now)
+
+    # -- incidents ---------------------------------------------------------
+    def _pending_fault(self, asset_id: str) -> bool:
+        track = self.timeline.tracks.get(asset_id)
+        return track is not None and any(ct.pending == "bad" for ct in track.checks.values())
+
+    def _delivered(self, incident_id: str, channel: str, attempt: int, ok: bool, error: str | None,
+                   at: datetime) -> None:
+        """Every delivery attempt lands on the incident's trail (errors already scrubbed of secrets)."""
+        detail = {"channel": channel, "attempt": attempt}
+        if error:
+            detail["error"] = error
+        self.incidents.record(incident_id, "delivered" if ok else ("dropped" if attempt == 0 else "delivery_failed"),
+                              detail, at)
+        if not ok:
+            log.warning("notification not delivered", extra={"incident": incident_id, "channel": channel,
+                                                              "attempt": attempt, "error": error})
+
+    def _send(self, inc: Any, event: str, level: int, who: list[str], channels: list[str]) -> None:
+        """Build the notice (with an acknowledge link for the first person) and hand it to the dispatcher."""
+        if self.dispatcher is None or self.oncall is None:
+            return
+        from opsmon.collector.notify.message import Notice, Person
+
+        now = self.clock()
+        ack_url = None
+        if event in ("opened", "escalated", "reopened") and who and self.links is not None:
+            base = self.config.incidents.public_url.rstrip("/")
+            ack_url = f"{base}/ack/{self.links.make(inc.id, who[0], now)}"
+        info = self.asset_infos.get(inc.asset_id)
+        people = tuple(Person(p.name, p.email, p.mobile) for p in (self.oncall.people[w] for w in who))
+        notice = Notice(inc.id, event, inc.asset_id, info.name if info else inc.asset_id, info.site if info else "",
+                        info.category if info else "", inc.kind, inc.severity, inc.cause, inc.opened, inc.deadline,
+                        level, people, ack_url, len(inc.attached), inc.acknowledged_by, self.config.timezone, now)
+        self.dispatcher.submit(notice, channels)
+
+    def refresh_sla(self) -> None:
+        """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
+        self.sla_snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone,
+                                            self.clock())
+
+    async def _reports(self) -> None:
+        """Generate the reports of periods that have ended (APScheduler fires this daily at 01:05 local
+        time and once after start, so a collector that was down at a period's end catches up)."""
+        if not self.config.reports.enabled:
+            return
+        from opsmon.collector.outputs.report.delivery import due, generate
+
+        for period, lang in due(self.config, self.store, self.clock()):
+            try:
+                await asyncio.to_thread(generate, self.config, self.store, period, lang, self.clock())
+            except Exception:
+                log.exception("report generation failed", extra={"period": period.label, "lang": lang})
+        self.reports_checked = self.clock()
+
+    async def _sla_loop(self) -> None:
+        # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.
+        while True:
+            try:
+                self.sla_snapshot = await self._sla_worker.figures(self.config.targets_path(),
+                                                                   self.config.timezone, self.clock())
+            except Exception:
+                log.exception("SLA refresh failed")
+            await asyncio.sleep(self.config.sla.refresh)
+
+    def _reload(self) -> None:
+        if not self.lock.held():
+            # The PostgreSQL session holding the lock is gone: another collector could start now.
+            log.error("lost the one-collector lock on the database; stopping")
+            if self._stop is not None:
+                self._stop.set()
+            return
+        self.reload_inventory()
+        self.reload_windows()
+
+    def _prune(self) -> None:
+        now = self.clock()
+        keep = self.config.retention
+        obs = now - timedelta(seconds=keep.observations) if keep.observations > 0 else None
+        events = now - timedelta(seconds=keep.events) if keep.events > 0 else None
+        if obs is not None or events is not None:
+            self.publish(Prune(obs, events))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then shut down in order and flush the store."""
+        from opsmon.collector.outputs.api.app import create_app
+        from opsmon.collector.service.face import ServiceFace
+        from opsmon.collector.service.http import http_server
+
+        self._stop = stop
+        self.scheduler.start()
+        if self.config.reports.enabled:
+            from apscheduler.triggers.cron import CronTrigger
+
+            daily = CronTrigger(hour=1, minute=5, timezone=self.config.timezone)
+            self.scheduler.scheduler.add_job(self._reports, daily, id="opsmon-reports", coalesce=True,
+                                             next_run_time=self.clock() + timedelta(seconds=5),
+                                             misfire_grace_time=3600)
+        for inp in self.inputs:
+            inp.start()
+        tl = self.config.timeline
+        self._tasks = [
+            asyncio.create_task(self._every(tl.tick, self._tick, "tick")),
+            asyncio.create_task(self._every(tl.heartbeat_interval, lambda: self.publish(Heartbeat()), "heartbeat")),
+            asyncio.create_task(self._every(10.0, self._reload, "reload")),
+            asyncio.create_task(self._every(3600.0, self._prune, "prune")),
+            asyncio.create_task(self._sla_loop()),
+        ]
+        server = http_server(create_app(ServiceFace(self)), self.config)
+        serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serve, 10)
+        stopper.cancel()
+        await self.scheduler.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        self._sla_worker.close()
+        self.ctx.pinger.close()
+        if self.dispatcher is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.dispatcher.close(), 5)
+        for inp in reversed(self.inputs):
+            inp.close()
+        if self.snmp is not None:
+            self.snmp.close()
+        if self.ssh is not None:
+            self.ssh.close()
+        self.flushed = self.writer.stop()
+        self.lock.release()
+        self.store.close()
+        if serve in done and serve.exception() is not None:
+            raise serve.exception()  # type: ignore[misc]
+
+
+def _parents_first(rows: list[Asset]) -> list[Asset]:
+    by_id = {r.id: r for r in rows}
+    out: list[Asset] = []
+    seen: set[str] = set()
+
+    def visit(row: Asset) -> None:
+        if row.id in seen:
+            return
+        seen.add(row.id)
+        if row.parent_id in by_id:
+            visit(by_id[row.parent_id])
+        out.append(row)
+
+    for row in sorted(rows, key=lambda r: r.id):
+        visit(row)
+    return out

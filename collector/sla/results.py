@@ -1,0 +1,215 @@
+"""What the SLA engine returns: frozen, typed results that the CLI, the report and /metrics read by field.
+
+    result = measure(store, table, period)          # opsmon.collector.sla.engine
+    for t in result.targets:
+        t.value, t.passed, t.status, t.coverage, t.budget_left_seconds, t.detail, t.worst
+
+`as_document()` gives the JSON document `/api/v1/sla` serves and `opsmon sla --format json` prints,
+in the shape it has always had ("pass" for `passed`, local ISO times, `detail` {} when there is
+none). Every result is also a read-only mapping over that document (`t["value"]`), equal to a
+dict holding the same document: for readers that want the JSON shape (tests comparing documents).
+Code in opsmon reads the fields.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+Status = Literal["pass", "fail", "low_coverage", "no_data"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+
+class Document(Mapping[str, Any]):
+    """A read-only mapping over `as_document()`, equal to any mapping holding the same document."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]  # equal to dicts, so not hashable
+
+    def as_document(self) -> dict[str, Any]:
+        """Field name -> value; results whose JSON differs from their fields override it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_document()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_document())
+
+    def __len__(self) -> int:
+        return len(self.as_document())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Document):
+            return self.as_document() == other.as_document()
+        if isinstance(other, Mapping):
+            return self.as_document() == dict(other)
+        return NotImplemented
+
+
+@dataclass(frozen=True, eq=False)
+class WorstAsset(Document):
+    """An asset of an availability target, worst first."""
+
+    asset: str
+    value: float
+    down_seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class SlowIncident(Document):
+    """An incident of a response target, slowest response first."""
+
+    incident: str
+    asset: str
+    kind: str
+    response_seconds: float | None
+    acknowledged: bool
+
+
+@dataclass(frozen=True, eq=False)
+class AvailabilityDetail(Document):
+    """The fleet's seconds behind an availability figure (opsmon.collector.sla.availability)."""
+
+    assets: int
+    up_seconds: float
+    down_seconds: float
+    observed_seconds: float
+    maintenance_seconds: float
+    unknown_seconds: float
+    unreachable_excluded_seconds: float
+    expected_seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseDetail(Document):
+    """The incidents behind a response time or rate (opsmon.collector.sla.responses)."""
+
+    incidents: int
+    judged: int
+    within_limit: int
+    pending: int
+    limit_seconds: float
+    unacknowledged_misses: int
+
+
+@dataclass(frozen=True, eq=False)
+class CountDetail(Document):
+    """A count target: how many deliveries were recorded, and the threshold of its official period."""
+
+    entries: int
+    period: str  # year, quarter or month: the period the threshold is set for
+    threshold: float  # for that period; TargetResult.threshold is prorated to the measured one
+
+    def as_document(self) -> dict[str, Any]:
+        return {"entries": self.entries, f"threshold_per_{self.period}": self.threshold}
+
+
+@dataclass(frozen=True, eq=False)
+class ManualDetail(Document):
+    """A value entered by hand: who entered it, when, and the period it was entered for."""
+
+    entered_by: str
+    entered_at: datetime
+    period_start: datetime
+    period_end: datetime
+    note: str
+
+    def as_document(self) -> dict[str, Any]:
+        return {"entered_by": self.entered_by, "entered_at": self.entered_at.isoformat(),
+                "for": [self.period_start.isoformat(), self.period_end.isoformat()], "note": self.note}
+
+
+Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail
+
+
+@dataclass(frozen=True, eq=False)
+class TargetResult(Document):
+    """One target of the table measured over a period, and the verdict."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    project: str
+    measure: str
+    unit: str
+    comparator: str
+    threshold: float  # what the value was judged against (a count target's, prorated to the period)
+    judged_over: str  # the period the target is officially judged over
+    value: float | None
+    passed: bool
+    status: Status
+    coverage: float | None = None
+    budget_left_seconds: float | None = None
+    worst: tuple[WorstAsset, ...] | tuple[SlowIncident, ...] = ()
+    detail: Detail | None = None  # None: nothing measured (a manual value never entered)
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+    @property
+    def availability(self) -> AvailabilityDetail:
+        """The detail of an availability target (TypeError for another measure)."""
+        if not isinstance(self.detail, AvailabilityDetail):
+            raise TypeError(f"target {self.id} is measured as {self.measure}, not availability")
+        return self.detail
+
+    @property
+    def worst_assets(self) -> tuple[WorstAsset, ...]:
+        """The worst assets of an availability target."""
+        return tuple(w for w in self.worst if isinstance(w, WorstAsset))
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name_zh": self.name_zh, "name_en": self.name_en, "project": self.project,
+            "measure": self.measure, "unit": self.unit, "comparator": self.comparator, "threshold": self.threshold,
+            "judged_over": self.judged_over, "value": self.value, "pass": self.passed, "status": self.status,
+            "coverage": self.coverage, "budget_left_seconds": self.budget_left_seconds,
+            "worst": [w.as_document() for w in self.worst],
+            "detail": self.detail.as_document() if self.detail is not None else {},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class MeasuredPeriod(Document):
+    """The period measured: its bounds (UTC), and how far into it the figures reach."""
+
+    label: str
+    kind: str  # year, quarter, month, range
+    timezone: str
+    start: datetime
+    end: datetime
+    complete: bool  # the period had ended when it was measured
+    as_of: datetime  # min(now, end): nothing after it is counted
+
+    @property
+    def local_start(self) -> str:
+        """The start as local ISO 8601 in the period's time zone (as the document shows it)."""
+        return self.start.astimezone(ZoneInfo(self.timezone)).isoformat()
+
+    @property
+    def local_end(self) -> str:
+        return self.end.astimezone(ZoneInfo(self.timezone)).isoformat()
+
+    def as_document(self) -> dict[str, Any]:
+        return {"label": self.label, "kind": self.kind, "timezone": self.timezone, "start": self.local_start,
+                "end": self.local_end, "complete": self.complete, "as_of": self.as_of.isoformat()}
+
+
+@dataclass(frozen=True, eq=False)
+class PeriodResult(Document):
+    """The whole target table measured over one period, in table order."""
+
+    period: MeasuredPeriod
+    targets: tuple[TargetResult, ...]
+
+    def target(self, target_id: str) -> TargetResult:
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        raise KeyError(target_id)
+
+    def as_document(self) -> dict[str, Any]:
+        return {"period": self.period.as_document(), "targets": [t.as_document() for t in self.targets]}

@@ -1,0 +1,75 @@
+"""Reading the timeline back: current states and an asset's history over a range."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+
+from opsmon.collector.core.states import GAP_REASON, STATES, UNKNOWN
+from opsmon.collector.store import Store
+from opsmon.collector.store.models import Asset, Heartbeat, StateInterval
+
+
+@dataclass(frozen=True)
+class Span:
+    state: str
+    start: datetime
+    end: datetime | None  # None: still open
+    reason: str
+
+
+def current_states(store: Store) -> dict[str, Span]:
+    """The open interval of every asset, as stored (the service's view lags by under a second)."""
+    with store.session() as session:
+        rows = session.scalars(select(StateInterval).where(StateInterval.end_ts.is_(None)))
+        return {r.asset_id: Span(r.state, r.start_ts, None, r.reason) for r in rows}
+
+
+def last_heartbeat(store: Store) -> datetime | None:
+    with store.session() as session:
+        beat = session.get(Heartbeat, 1)
+        return beat.ts if beat is not None else None
+
+
+def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
+                  now: datetime | None = None, live_until: datetime | None = None,
+                  ) -> tuple[list[Span], dict[str, float]]:
+    """Intervals overlapping [start, end), clipped to it, and seconds per state.
+
+    The open interval counts up to `now` (never the future). When the collector
+    is not running, pass its last heartbeat as `live_until`: the open interval
+    then ends there and the rest is shown as unknown, as the next start will record it.
+    """
+    now = now or datetime.now(UTC)
+    with store.session() as session:
+        rows = session.scalars(
+            select(StateInterval)
+            .where(StateInterval.asset_id == asset_id, StateInterval.start_ts < end,
+                   or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > start))
+            .order_by(StateInterval.start_ts, StateInterval.id)
+        ).all()
+    spans: list[Span] = []
+    totals = {s: 0.0 for s in STATES}
+    for r in rows:
+        s = max(r.start_ts, start)
+        e_raw = r.end_ts if r.end_ts is not None else max(now, r.start_ts)
+        e = min(e_raw, end)
+        if e < s:
+            continue
+        spans.append(Span(r.state, s, e if (r.end_ts is not None or e < e_raw) else None, r.reason))
+        totals[r.state] += (e - s).total_seconds()
+    if live_until is not None and spans and spans[-1].end is None and live_until < now:
+        last = spans[-1]
+        cut = max(last.start, min(live_until, end))
+        totals[last.state] -= ((min(now, end)) - cut).total_seconds()
+        spans[-1] = Span(last.state, last.start, cut, last.reason)
+        if cut < min(now, end):
+            spans.append(Span(UNKNOWN, cut, None, GAP_REASON))
+            totals[UNKNOWN] += (min(now, end) - cut).total_seconds()
+    return spans, totals
+
+
+def asset_exists(store: Store, asset_id: str) -> bool:
+    with store.session() as session:
+        return session.get(Asset, asset_id) is not None

@@ -1,0 +1,1 @@
+"""The timeline: observations in, state intervals and transitions out; maintenance; start-up recovery."""

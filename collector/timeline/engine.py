@@ -1,0 +1,297 @@
+"""Observations in, state intervals and transitions out.
+
+The rules (docs/timeline.md explains them with examples):
+
+- Each check has a confirmed status that changes only after `down_after`
+  consecutive bad results or `up_after` good ones (debounce). The change is
+  dated to the first result of the streak, not the last, so availability counts
+  the fault from when it began; the transition also records when it was detected.
+- An asset's own state aggregates its checks: all up -> up, all down -> down,
+  a mix -> degraded, nothing known -> unknown.
+- Effective state: inside a maintenance window -> maintenance; own state down
+  while the parent is down or unreachable -> unreachable (the fault is charged to
+  the parent). After the parent recovers, a child stays unreachable until its own
+  next result decides, so the parent's recovery is not charged to the child.
+- A check without a result for `stale_after_intervals` intervals becomes unknown
+  (a pushed agent report check becomes down: "agent not reporting"). A result that
+  then arrives stamped before that silence was due undoes it from its start.
+- Intervals tile time: each change closes the open interval and opens the next
+  at the same instant. A change dated at or before the open interval's start
+  relabels that open interval instead (closed intervals are never rewritten),
+  which also keeps history sane if the clock steps backwards.
+
+The timeline holds only in-memory state and publishes typed messages
+(`core.messages`: intervals opened, closed, relabelled and merged, transitions,
+recorded results) to whoever the service's routing table names (the store writer
+and the incident engine in production, a list in tests), so it is fast and
+testable alone.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from opsmon.collector.core.maintenance import ActiveWindow, MaintenanceBook
+from opsmon.collector.core.messages import (
+    IntervalClosed,
+    IntervalOpened,
+    IntervalRelabelled,
+    IntervalsMerged,
+    Message,
+    ResultRecorded,
+    Transition,
+)
+from opsmon.collector.core.states import (
+    DEGRADED,
+    DOWN,
+    MAINTENANCE,
+    UNKNOWN,
+    UNREACHABLE,
+    UP,
+    Observation,
+)
+
+WAITING = "waiting for the first check result"
+
+
+Publish = Callable[[Message], None]
+
+
+@dataclass(frozen=True)
+class CheckConf:
+    check_id: str
+    interval: float
+    down_after: int
+    up_after: int
+    silence: str = UNKNOWN  # what a check without results becomes: unknown, or down for pushed agent reports
+    silence_reason: str = ""
+
+
+@dataclass
+class CheckTrack:
+    conf: CheckConf
+    confirmed: str = UNKNOWN
+    reason: str = WAITING
+    since: datetime | None = None
+    pending: str | None = None
+    pending_since: datetime | None = None
+    pending_count: int = 0
+    last_ts: datetime | None = None
+    last_status: str | None = None
+    last_reason: str = ""
+    silenced: bool = False  # the confirmed status came from silence, not from a result
+    last_up: datetime | None = None  # the latest good result: a fault began after it
+
+
+@dataclass
+class AssetTrack:
+    id: str
+    parent: str | None
+    site: str | None
+    tags: tuple[str, ...]
+    checks: dict[str, CheckTrack]
+    state: str
+    since: datetime
+    reason: str
+    prev: tuple[str, datetime, datetime] | None = None  # state, start, end of the last closed interval
+    own: str = UNKNOWN
+    own_reason: str = WAITING
+    maint: ActiveWindow | None = None
+    detected: datetime | None = None
+
+
+def _klass(status: str) -> str:
+    return "up" if status == UP else ("unknown" if status == UNKNOWN else "bad")
+
+
+@dataclass
+class Timeline:
+    """The state machine for every asset. Not thread-safe: one event loop owns it."""
+
+    publish: Publish
+    book: MaintenanceBook
+    stale_after_intervals: float = 3.0
+    tracks: dict[str, AssetTrack] = field(default_factory=dict)
+    children: dict[str, set[str]] = field(default_factory=dict)
+
+    # -- inventory -------------------------------------------------------
+    def upsert_asset(self, asset_id: str, parent: str | None, site: str | None, tags: Iterable[str],
+                     checks: Iterable[CheckConf], at: datetime) -> None:
+        """Start tracking (an open `unknown` interval from `at`) or update what is tracked."""
+        confs = {c.check_id: c for c in checks}
+        track = self.tracks.get(asset_id)
+        parent_changed = False
+        if track is None:
+            track = AssetTrack(asset_id, parent, site, tuple(tags),
+                               {cid: CheckTrack(c) for cid, c in confs.items()}, UNKNOWN, at, WAITING)
+            self.tracks[asset_id] = track
+            self.publish(IntervalOpened(asset_id, UNKNOWN, at, WAITING))
+        else:
+            parent_changed = track.parent != parent
+            if parent_changed and track.parent is not None:
+                self.children.get(track.parent, set()).discard(asset_id)
+            track.parent, track.site, track.tags = parent, site, tuple(tags)
+            kept = {cid: ct for cid, ct in track.checks.items() if cid in confs}
+            for cid, conf in confs.items():
+                if cid in kept:
+                    kept[cid].conf = conf
+                else:
+                    kept[cid] = CheckTrack(conf)
+            track.checks = kept
+            self._own_changed(track, at, at)
+        if parent is not None:
+            self.children.setdefault(parent, set()).add(asset_id)
+        if track.state != UNKNOWN and parent_changed:
+            self._reevaluate(track, at, at, own=True)  # a new parent may explain (or stop explaining) a fault
+
+    def remove_asset(self, asset_id: str, at: datetime) -> None:
+        """Stop tracking: the open interval is closed; its history stays."""
+        track = self.tracks.pop(asset_id, None)
+        if track is None:
+            return
+        if track.parent is not None:
+            self.children.get(track.parent, set()).discard(asset_id)
+        self.publish(IntervalClosed(asset_id, max(at, track.since)))
+
+    # -- input -----------------------------------------------------------
+    def observe(self, obs: Observation) -> None:
+        track = self.tracks.get(obs.asset_id)
+        if track is None:
+            return
+        ct = track.checks.get(obs.check_id)
+        if ct is None:
+            return
+        ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
+        ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
+        if obs.status == UP:
+            ct.last_up = ts
+        self.publish(ResultRecorded(obs.asset_id, obs.check_id, ts, obs.status, obs.reason, obs.latency_ms))
+        silenced_since = ct.since if ct.silenced else None
+        if self._feed(ct, obs.status, obs.reason, ts):
+            at = ct.since or ts
+            if (silenced_since is not None and ct.confirmed == UP
+                    and (ts - silenced_since).total_seconds()
+                    <= ct.conf.interval * (self.stale_after_intervals - 1)):
+                # A result stamped before the silence was due (a replayed agent report, late only
+                # in arriving) proves there never was a silence of that length: the path failed,
+                # not the host. Undo it from its start.
+                at = silenced_since
+            ct.silenced = False
+            self._own_changed(track, at, ts)
+        elif track.state == UNREACHABLE and ct.pending != "up":
+            # Parent recovered: this result decides; a good streak still pending decides later.
+            self._reevaluate(track, ts, ts, own=True)
+
+    def tick(self, now: datetime) -> None:
+        """Apply what time alone changes: maintenance windows and stale checks."""
+        active = self.book.active(now)
+        for track in list(self.tracks.values()):
+            for ct in track.checks.values():
+                if ct.confirmed != UNKNOWN and ct.last_ts is not None:
+                    due = ct.last_ts + timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
+                    if now >= due and ct.confirmed != ct.conf.silence:
+                        ct.confirmed, ct.pending, ct.pending_count = ct.conf.silence, None, 0
+                        ct.silenced = True
+                        ct.since = ct.last_ts + timedelta(seconds=ct.conf.interval)
+                        ct.reason = ct.conf.silence_reason or (
+                            f"no result since {ct.last_ts.isoformat(timespec='seconds')}")
+                        self._own_changed(track, ct.since, now)
+            occ = MaintenanceBook.for_asset(active, track) if active or track.maint else None
+            if track.maint is not None and occ is None:
+                leave = min(track.maint.end, now)
+                track.maint = None
+                self._reevaluate(track, leave, now, own=True)
+            elif occ is not None and track.maint is None:
+                track.maint = occ
+                self._reevaluate(track, occ.start, now, own=True)
+            elif occ is not None:
+                track.maint = occ
+
+    # -- rules -----------------------------------------------------------
+    @staticmethod
+    def _feed(ct: CheckTrack, status: str, reason: str, ts: datetime) -> bool:
+        """Debounce one result; True when the confirmed status changed."""
+        if status == ct.confirmed:
+            ct.pending, ct.pending_count = None, 0
+            if status != UP:
+                ct.reason = reason
+            return False
+        klass = _klass(status)
+        if ct.pending == klass:
+            ct.pending_count += 1
+        else:
+            ct.pending, ct.pending_since, ct.pending_count = klass, ts, 1
+        need = ct.conf.up_after if klass == "up" else ct.conf.down_after
+        if ct.pending_count < need:
+            return False
+        ct.confirmed, ct.reason, ct.since = status, reason, ct.pending_since
+        ct.pending, ct.pending_count = None, 0
+        return True
+
+    @staticmethod
+    def _aggregate(track: AssetTrack) -> tuple[str, str]:
+        known = [ct for ct in track.checks.values() if ct.confirmed != UNKNOWN]
+        if not known:
+            if not track.checks:
+                return UNKNOWN, "no checks configured"
+            first = next(iter(track.checks.values()))
+            return UNKNOWN, first.reason
+        bad = [ct for ct in known if ct.confirmed != UP]
+        if not bad:
+            return UP, ""
+        reason = "; ".join(f"{ct.conf.check_id}: {ct.reason}" for ct in bad)
+        if len(bad) == len(known) and all(ct.confirmed == DOWN for ct in bad):
+            return DOWN, reason
+        return DEGRADED, reason
+
+    def _own_changed(self, track: AssetTrack, at: datetime, detected: datetime) -> None:
+        own, reason = self._aggregate(track)
+        if own == track.own and reason == track.own_reason:
+            return
+        track.own, track.own_reason = own, reason
+        self._reevaluate(track, at, detected, own=True)
+
+    def _effective(self, track: AssetTrack) -> tuple[str, str]:
+        if track.maint is not None:
+            return MAINTENANCE, f"maintenance window {track.maint.id}" + (
+                f": {track.maint.reason}" if track.maint.reason else "")
+        if track.own == DOWN and track.parent is not None:
+            parent = self.tracks.get(track.parent)
+            if parent is not None and (
+                parent.state in (DOWN, UNREACHABLE) or (parent.state == MAINTENANCE and parent.own == DOWN)
+            ):
+                return UNREACHABLE, f"parent {parent.id} is {parent.state}"
+        return track.own, track.own_reason
+
+    def _reevaluate(self, track: AssetTrack, at: datetime, detected: datetime, own: bool) -> None:
+        new, reason = self._effective(track)
+        if not own and track.state == UNREACHABLE and new == DOWN:
+            return  # parent recovered: wait for the child's own next result
+        if new == track.state:
+            return
+        old = track.state
+        if at <= track.since:
+            if track.prev is not None and track.prev[0] == new and track.prev[2] == track.since:
+                self.publish(IntervalsMerged(track.id, track.prev[1], track.prev[2]))
+                track.since, track.prev = track.prev[1], None
+            else:
+                self.publish(IntervalRelabelled(track.id, new, reason))
+        else:
+            self.publish(IntervalClosed(track.id, at))
+            self.publish(IntervalOpened(track.id, new, at, reason))
+            track.prev = (old, track.since, at)
+            track.since = at
+        track.state, track.reason, track.detected = new, reason, detected
+        self.publish(Transition(track.id, track.since, detected, old, new, reason))
+        # The parent's fault began after its last good result; a child whose own down began
+        # after that (its check just ran first) is unreachable from then, not down.
+        child_at = track.since
+        if new in (DOWN, UNREACHABLE):
+            goods = [ct.last_up for ct in track.checks.values() if ct.last_up is not None and ct.last_up < track.since]
+            if goods:
+                child_at = max(goods)
+        for child_id in sorted(self.children.get(track.id, ())):
+            child = self.tracks.get(child_id)
+            if child is not None:
+                self._reevaluate(child, child_at, detected, own=False)

@@ -1,0 +1,130 @@
+"""collector.yaml validation: every error names the file, the key path and the reason."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsmon.collector.config import DEMO_CONFIG, load_config
+from opsmon.collector.core.errors import ConfigError
+from tests.conftest import run_cli, write_config
+
+GOOD = """
+timezone: Asia/Shanghai
+database:
+  path: opsmon.db
+"""
+
+
+def test_demo_config_is_valid_and_cuts_time_in_shanghai() -> None:
+    config = load_config(DEMO_CONFIG)
+    assert config.timezone == "Asia/Shanghai"
+    assert config.database.path and config.database_url().startswith("sqlite:///")
+
+
+def test_relative_database_path_is_taken_from_the_config_folder(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, GOOD))
+    assert config.database_url() == f"sqlite:///{tmp_path / 'opsmon.db'}"
+
+
+@pytest.mark.parametrize(
+    "body, key, reason",
+    [
+        (GOOD + "colour: blue\n", "colour", "unknown key"),
+        (GOOD + "listen:\n  port: http\n", "listen.port", "valid integer"),
+        (GOOD + "listen:\n  port: 70000\n", "listen.port", "less than or equal to 65535"),
+        ("timezone: Mars/Olympus\ndatabase:\n  path: x.db\n", "timezone", "not an IANA time zone"),
+        ("database:\n  path: a.db\n  url: postgresql://x/y\n", "database", "exactly one of"),
+        ("timezone: UTC\n", "database", "required key is missing"),
+        (GOOD + "timeline:\n  down_after: 0\n", "timeline.down_after", "greater than or equal to 1"),
+        (GOOD + "scheduler:\n  default_interval: soon\n", "scheduler.default_interval", "not a duration"),
+        (GOOD + "maintenance:\n  - id: w\n    tags: [x]\n    cron: '0 2 * * 0'\n    duration: 1h\n",
+         "maintenance[0].cron", "names"),
+        (GOOD + "maintenance:\n  - id: w\n    start: 2026-07-01T00:00:00\n    end: 2026-07-02T00:00:00+08:00\n"
+         "    assets: [a]\n", "maintenance[0].start", "UTC offset"),
+        (GOOD + "maintenance:\n  - id: w\n    cron: '0 2 * * sun'\n    duration: 1h\n", "maintenance[0]", "scope"),
+        (GOOD + "inventory:\n  files: [missing.yaml]\n", "inventory.files[0]", "no such file"),
+    ],
+)
+def test_bad_values_name_key_and_reason(tmp_path: Path, body: str, key: str, reason: str) -> None:
+    path = write_config(tmp_path, body)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.keypath == key
+    assert reason in err.value.reason
+    assert str(path) in str(err.value)
+
+
+def test_unknown_key_error_points_at_its_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, GOOD + "listen:\n  host: 127.0.0.1\n  prot: 8000\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}:7: listen.prot: unknown key"
+
+
+def test_malformed_yaml_gives_line_and_column(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "database:\n  path: [unclosed\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value) and "invalid YAML" in str(err.value)
+    assert f"{path}:3:" in str(err.value) or f"{path}:2:" in str(err.value)
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, GOOD + "timezone: UTC\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.keypath == "timezone" and "duplicate key (first at line 2)" in err.value.reason
+
+
+def test_check_config_cli_exits_2_with_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    path = write_config(tmp_path, GOOD + "colour: blue\n")
+    proc = run_cli("check-config", str(path))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"opsmon: config error: {path}:5: colour: unknown key"
+    assert not (tmp_path / "opsmon.db").exists()
+
+
+def test_check_config_ok_and_config_from_environment(tmp_path: Path) -> None:
+    path = write_config(tmp_path, GOOD)
+    proc = run_cli("check-config", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "OK" in proc.stdout
+    import os
+
+    env = dict(os.environ, OPSMON_CONFIG=str(write_config(tmp_path, "nonsense: [", "bad.yaml")))
+    proc = run_cli("check-config", env=env)
+    assert proc.returncode == 2 and "bad.yaml" in proc.stderr
+    assert not (tmp_path / "opsmon.db").exists()
+
+
+@pytest.mark.parametrize("written, seconds", [
+    ("30", 30.0), ("'30'", 30.0), ("'1.5'", 1.5), ("'30s'", 30.0), ("'5m'", 300.0), ("'1h30m'", 5400.0),
+    ("'7d'", 604800.0), ("'2w'", 1209600.0), ("'500ms'", 0.5), ("' 1H '", 3600.0)])
+def test_agent_toml_and_collector_yaml_take_one_duration_syntax(tmp_path: Path, written: str, seconds: float) -> None:
+    """One grammar (opsmon.agent.durations) for both files: what one accepts, the other reads the same."""
+    from opsmon.agent.config import load as load_agent_config
+
+    agent = tmp_path / "agent.toml"
+    agent.write_text(f'collector_url = "http://127.0.0.1:1"\ntoken = "opsmon_agent_x"\ninterval = {written}\n'
+                     f"baseline = false\n")
+    agent.chmod(0o600)
+    assert load_agent_config(agent).interval == seconds
+    collector = load_config(write_config(tmp_path, f"database:\n  path: o.db\nagents:\n  interval: {written}\n"))
+    assert collector.agents.interval == seconds
+
+
+@pytest.mark.parametrize("written", ["'soon'", "'30 s'", "'1x'", "'-5m'", "''"])
+def test_both_files_refuse_what_is_not_a_duration(tmp_path: Path, written: str) -> None:
+    from opsmon.agent.config import load as load_agent_config
+    from opsmon.agent.errors import ConfigError as AgentConfigError
+
+    agent = tmp_path / "agent.toml"
+    agent.write_text(f'collector_url = "http://127.0.0.1:1"\ntoken = "opsmon_agent_x"\ninterval = {written}\n')
+    agent.chmod(0o600)
+    with pytest.raises(AgentConfigError) as e:
+        load_agent_config(agent)
+    assert e.value.key == "interval"
+    with pytest.raises(ConfigError) as c:
+        load_config(write_config(tmp_path, f"database:\n  path: o.db\nagents:\n  interval: {written}\n"))
+    assert "agents.interval" in str(c.value)

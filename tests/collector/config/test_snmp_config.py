@@ -1,0 +1,83 @@
+"""SNMP configuration mistakes: each names the file, the key and what is wrong; no secret is printed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsmon.collector.config import load_config
+from opsmon.collector.core.errors import ConfigError
+from tests.conftest import run_cli, write_config
+
+BASE = "database:\n  path: opsmon.db\n"
+
+
+@pytest.mark.parametrize("snmp, key, reason", [
+    ("  credentials:\n    c: {version: '2c'}\n", "snmp.credentials.c", "version 2c needs community"),
+    ("  credentials:\n    c: {version: '3', user: u, priv_protocol: AES, priv_key: privpass12}\n",
+     "snmp.credentials.c", "priv_protocol needs auth_protocol"),
+    ("  credentials:\n    c: {version: '3', user: u, auth_protocol: SHA, auth_key: short}\n",
+     "snmp.credentials.c", "at least 8 characters"),
+    ("  credentials:\n    c: {version: '3', user: u, auth_protocol: SHA1, auth_key: longenough}\n",
+     "snmp.credentials.c.auth_protocol", "SHA"),
+    ("  credentials:\n    c: {version: '2c', community: a, community_env: B}\n",
+     "snmp.credentials.c", "only one of community"),
+    ("  traps: {enabled: true}\n", "snmp", "traps.enabled needs traps.credentials"),
+    ("  credentials:\n    c: {version: '2c', community_env: OPSMON_TEST_UNSET_VAR}\n",
+     "snmp.credentials.c.community_env", "environment variable OPSMON_TEST_UNSET_VAR is not set"),
+    ("  credentials:\n    c: {version: '2c', community_file: nowhere.txt}\n",
+     "snmp.credentials.c.community_file", "cannot read"),
+    ("  profile_dirs: [no-such-folder]\n", "snmp.profile_dirs[0]", "no such folder"),
+])
+def test_bad_snmp_settings_name_key_and_reason(tmp_path: Path, snmp: str, key: str, reason: str) -> None:
+    path = write_config(tmp_path, BASE + "snmp:\n" + snmp)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value) and key in str(err.value) and reason in str(err.value), str(err.value)
+
+
+def test_secrets_from_env_and_file_and_never_printed(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "priv.key").write_text("priv-from-file-123\n")
+    monkeypatch.setenv("OPSMON_TEST_AUTH", "auth-from-env-456")
+    path = write_config(tmp_path, BASE + "snmp:\n  credentials:\n    c: {version: '3', user: u, auth_protocol: SHA256, "
+                        "auth_key_env: OPSMON_TEST_AUTH, priv_protocol: AES256, priv_key_file: priv.key}\n")
+    config = load_config(path)
+    from opsmon.collector.config.snmp_credentials import resolve
+
+    cred = resolve("c", config.snmp.credentials["c"], tmp_path, str(path))
+    assert cred.secret("auth_key") == "auth-from-env-456" and cred.secret("priv_key") == "priv-from-file-123"
+    assert "auth-from-env" not in repr(cred) and "priv-from-file" not in repr(cred)
+    inline = write_config(tmp_path, BASE + "snmp:\n  credentials:\n    c: {version: '2c', community: s3cret-comm}\n",
+                          name="inline.yaml")
+    assert "s3cret-comm" not in repr(load_config(inline))
+
+
+def test_check_config_cross_checks_snmp_references(tmp_path: Path) -> None:
+    (tmp_path / "assets.yaml").write_text(
+        "assets:\n"
+        "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: nope}]}\n")
+    path = write_config(tmp_path, BASE + "inventory:\n  files: [assets.yaml]\n"
+                        "snmp:\n  credentials:\n    v2: {version: '2c', community: s3cret-comm}\n")
+    out = run_cli("check-config", str(path))
+    assert out.returncode == 2
+    assert "assets.yaml: asset sw: check snmp: credential: 'nope' is not defined under snmp.credentials" in out.stderr
+    (tmp_path / "assets.yaml").write_text(
+        "assets:\n"
+        "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: v2, profiles: [x]}]}\n"
+        "  - {id: wan, category: link, checks: [{type: snmp_interface, device: other, interface: ge-0/0/1}]}\n")
+    out = run_cli("check-config", str(path))
+    assert out.returncode == 2 and "unknown profile 'x'" in out.stderr
+    (tmp_path / "assets.yaml").write_text(
+        "assets:\n"
+        "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: v2}]}\n"
+        "  - {id: wan, category: link, checks: [{type: snmp_interface, device: other, interface: ge-0/0/1}]}\n")
+    out = run_cli("check-config", str(path))
+    assert out.returncode == 2 and "'other' is not an asset with an snmp check" in out.stderr
+    (tmp_path / "assets.yaml").write_text(
+        "assets:\n"
+        "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: v2}]}\n"
+        "  - {id: wan, category: link, checks: [{type: snmp_interface, device: sw, interface: ge-0/0/1}]}\n"
+        "  - {id: ups, category: peripheral, checks: [{type: snmp, credential: v2}]}\n")
+    out = run_cli("check-config", str(path))
+    assert out.returncode == 2 and "polls the asset's address: give the asset an address" in out.stderr
+    assert "s3cret-comm" not in out.stdout + out.stderr

@@ -1,0 +1,1 @@
+"""Tests of rules/: Prometheus and Alertmanager rules."""
