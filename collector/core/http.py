@@ -44,6 +44,7 @@ _WHY = {
     409: "Conflicts with what exists",
     413: "Body too large",
     422: "Refused: the detail says why (a text), or FastAPI's list for a parameter it could not read",
+    503: "Not taken now (the store cannot be written): keep it and send it again after Retry-After seconds",
 }
 _CHALLENGE = {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}
 

@@ -5,6 +5,8 @@ incident engine, links, config) on the API's behalf; the API itself only knows t
 """
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +73,8 @@ class ServiceFace:
     def health(self) -> Health:
         s = self._service
         writer = s.writer
-        return Health(status="ok" if writer.healthy else "degraded", store_writer_alive=writer.alive,
+        return Health(status="ok" if writer.healthy else "degraded", store_error=writer.failing,
+                      store_writer_alive=writer.alive,
                       store_dropped_ops=writer.dropped, version=__version__, started=s.started.isoformat(),
                       assets=len(s.assets), checks=s.scheduler.job_count, store_queue=writer.queue.qsize(),
                       store_write_failures=writer.failures, reports_checked=_iso(s.reports_checked))
@@ -197,6 +200,12 @@ class ServiceFace:
     # -- the agents' door -------------------------------------------------------------
     def agent_for(self, token: str) -> tuple[str, str] | None:
         return self._service.agent_auth.check(token)
+
+    def store_trouble(self) -> str | None:
+        return self._service.writer.failing
+
+    def durable(self) -> Awaitable[None]:
+        return asyncio.wrap_future(self._service.writer.durable())
 
     def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None) -> AgentAnswer:
         ingest = self._service.ingest

@@ -1,10 +1,14 @@
 """Batched, ordered writes of typed messages (`core.messages`) on a thread of their own.
 
-Why a thread: SQLAlchemy is synchronous; committing on the event loop would
-stall every check. The timeline and the inputs publish messages in order; this
-writer applies them in that order, many per transaction, and bumps the heartbeat in the same
-transaction, so the heartbeat is never older than what it has written. A failed
-batch is retried, never dropped.
+Why a thread: SQLAlchemy is synchronous; committing on the event loop would stall every
+check. The timeline and the inputs publish messages in order; this writer applies them in
+that order, many per transaction, and bumps the heartbeat in the same transaction, so the
+heartbeat is never older than what it has written. A batch the database cannot take now is
+retried, never dropped; an operation it will never take is set aside alone.
+
+Group commit: `durable()` gives a future resolved once everything queued before it is
+committed, so a door answers its sender only after the data is on disk, while the batching
+stays (every waiter of a batch is answered by that batch's one commit).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, InvalidStateError
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,8 +62,18 @@ log = logging.getLogger(__name__)
 _STOP = object()  # the sentinel that ends the thread after what was queued before it
 
 
+class _Waiter:
+    """In the queue behind the messages it waits for: resolved once they are committed."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: Future[None] = Future()
+
+
 class StoreWriter:
     GATHER = 0.05  # seconds a batch gathers operations after its first one
+    GATHER_WAITED = 0.01  # ... when a sender waits for it: latency then counts more than batch size
 
     def __init__(self, store: Store, started: datetime, clock: Callable[[], datetime] | None = None,
                  max_batch: int = 5000, max_delay: float = 0.5) -> None:
@@ -72,6 +87,7 @@ class StoreWriter:
         self.failures = 0
         self.dropped = 0
         self.last_success = time.monotonic()
+        self.failing: str | None = None  # why the last commit failed, until one succeeds
         self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
         self._idle = threading.Event()
 
@@ -83,6 +99,12 @@ class StoreWriter:
 
     def heartbeat(self) -> None:
         self.queue.put(Heartbeat())
+
+    def durable(self) -> Future[None]:
+        """A future resolved once everything put before this call is committed (or set aside as refused)."""
+        waiter = _Waiter()
+        self.queue.put(waiter)
+        return waiter.future
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Flush everything queued, write a last heartbeat, end the thread; False if that did not finish."""
@@ -96,8 +118,8 @@ class StoreWriter:
 
     @property
     def healthy(self) -> bool:
-        """Alive, and not stuck retrying (the heartbeat is written by every batch)."""
-        return self._thread.is_alive() and time.monotonic() - self.last_success < 60.0
+        """Alive, and the last commit succeeded (degraded from the first failed write, ok at the next good one)."""
+        return self._thread.is_alive() and self.failing is None
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until what is queued now is committed (for tests and shutdown)."""
@@ -119,18 +141,24 @@ class StoreWriter:
             # operation: each one woke this thread, which then fought the event loop for the
             # GIL once per operation (4,000 a second at 2,000 agent reports/s).
             if first is not _STOP and self.queue.qsize() < self.max_batch:
-                time.sleep(self.GATHER)
+                time.sleep(self.GATHER_WAITED if isinstance(first, _Waiter) else self.GATHER)
             while len(got) < self.max_batch:
                 try:
                     got.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
             stopping = any(op is _STOP for op in got)
+            waiters = [op.future for op in got if isinstance(op, _Waiter)]
             try:
-                self._commit_with_retry([op for op in got if op is not _STOP])
-            except Exception:  # never let the thread die: later batches must still be written
+                self._commit_with_retry([op for op in got if op is not _STOP and not isinstance(op, _Waiter)])
+            except Exception as exc:  # never let the thread die: later batches must still be written
                 log.exception("store writer: unexpected error; batch set aside")
-                self.dropped += len(got)
+                self.dropped += len(got) - len(waiters)
+                for future in waiters:
+                    _settle(future, exc)
+                waiters = []
+            for future in waiters:
+                _settle(future, None)
             for _ in got:
                 self.queue.task_done()
             if stopping:
@@ -139,9 +167,10 @@ class StoreWriter:
     def _commit_with_retry(self, batch: list[Written]) -> None:
         """Retry what may pass later (database away, locked); set aside what never will.
 
-        A permanent error (a value the schema refuses) in one operation must not hold back
-        the rest: the batch is then written one operation at a time, and only the bad ones
-        are logged and counted as dropped.
+        A permanent error in one operation (a value the schema or the driver refuses: an SQLAlchemy
+        error, or Python's own, such as an OverflowError for an integer beyond 64 bits) must not hold
+        back the rest: the batch is then written one operation at a time, and only the bad ones are
+        logged and counted as dropped.
         """
         delay = 0.5
         while True:
@@ -149,14 +178,18 @@ class StoreWriter:
                 self._commit(batch)
                 self.batches += 1
                 self.last_success = time.monotonic()
+                if self.failing is not None:
+                    log.warning("store writes again", extra={"after": self.failing})
+                    self.failing = None
                 return
             except (OperationalError, InterfaceError) as exc:
                 self.failures += 1
-                log.error("store write failed; retrying", extra={"error": _reason(exc), "ops": len(batch),
+                self.failing = _reason(exc)
+                log.error("store write failed; retrying", extra={"error": self.failing, "ops": len(batch),
                                                                  "retry_in": delay})
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, ArithmeticError, ValueError, TypeError) as exc:
                 self.failures += 1
                 if len(batch) == 1:
                     self.dropped += 1
@@ -247,6 +280,17 @@ class StoreWriter:
             updated = conn.execute(update(HeartbeatRow).where(HeartbeatRow.id == 1).values(**values))
             if updated.rowcount == 0:
                 conn.execute(insert(HeartbeatRow).values(id=1, **values))
+
+
+def _settle(future: Future[None], error: BaseException | None) -> None:
+    """Answer a waiter, unless it gave up (a door's wait timed out and cancelled it): never raise here."""
+    try:
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass
 
 
 def _reason(exc: BaseException) -> str:

@@ -63,8 +63,8 @@ class ReportRoute:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        status, doc = self.endpoint.ingest(found, body, sent_at)
-        await _answer(send, status, doc)
+        status, doc, headers = await self.endpoint.ingest(found, body, sent_at)
+        await _answer(send, status, doc, headers)
 
 
 async def _answer(send: Send, status: int, doc: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()) -> None:

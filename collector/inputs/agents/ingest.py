@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 1 << 20
 MAX_FUTURE = 300.0
+MAX_SEQ = 2 ** 63 - 1  # the store's 64-bit sequence column
+MAX_TS = 253402300799.0  # 9999-12-31T23:59:59Z: the last second datetime (and the store) can hold
 CHECK_ID = "agent"
 
 
@@ -46,7 +48,7 @@ class AgentReport(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     schema_: Literal[1] = Field(alias="schema")
     stream: str = Field(pattern=r"^[0-9a-f]{8,64}$")
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     ts: float
     interval: float = Field(gt=0, le=86400)
     metrics: dict[str, Any]
@@ -103,6 +105,8 @@ class Ingest:
             data = json.loads(body, parse_constant=_no_constants)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"not a JSON report: {str(exc)[:100]}") from None
+        except RecursionError:
+            raise InvalidInput("not a JSON report: nested too deep") from None
         try:
             return AgentReport.model_validate(data)
         except ValidationError as exc:
@@ -127,7 +131,7 @@ class Ingest:
                 agent_now = float(sent_at)
             except ValueError:
                 raise InvalidInput("X-Opsmon-Sent-At must be Unix seconds") from None
-            if not math.isfinite(agent_now):
+            if not math.isfinite(agent_now) or not 0 <= agent_now <= MAX_TS:
                 raise InvalidInput("X-Opsmon-Sent-At must be Unix seconds")
             offset = now.timestamp() - agent_now
             state.offset = offset
@@ -138,6 +142,8 @@ class Ingest:
         if not math.isfinite(report.ts):
             raise InvalidInput("ts must be Unix seconds")
         corrected = report.ts + offset
+        if not 0 <= corrected <= MAX_TS:
+            raise InvalidInput("ts must be Unix seconds between 1970 and 9999")
         if corrected > now.timestamp() + MAX_FUTURE:
             raise InvalidInput(f"ts is {corrected - now.timestamp():.0f}s in the future; is the agent's clock set?")
         ts = datetime.fromtimestamp(corrected, UTC)

@@ -8,6 +8,7 @@ Two ways in, one logic (ReportEndpoint), so they cannot drift apart:
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, Protocol
 
@@ -26,6 +27,8 @@ AGENT_TOKEN = HTTPBearer(scheme_name="agentToken", auto_error=False,
                          description="An agent's token (`opsmon agents enroll`), not a person's")
 
 Refusal = tuple[int, dict[str, Any], tuple[tuple[str, str], ...]]
+DURABLE_WAIT = 10.0  # seconds a report waits for its commit before the agent is told to keep it (503)
+RETRY_AFTER = "10"
 
 
 class AgentAnswer(BaseModel):
@@ -43,6 +46,12 @@ class AgentDoor(Protocol):
 
     def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None) -> AgentAnswer:
         """Take one report (at most MAX_BYTES) from `agent`; InvalidInput says why one is refused."""
+
+    def store_trouble(self) -> str | None:
+        """Why the store cannot be written now (its last write failed), or None."""
+
+    def durable(self) -> Awaitable[None]:
+        """Resolves once everything taken so far is committed to the store."""
 
 
 class ReportEndpoint:
@@ -65,14 +74,29 @@ class ReportEndpoint:
         """A Content-Length over MAX_BYTES is refused (413) before reading the body."""
         return content_length is not None and content_length.isdigit() and int(content_length) > MAX_BYTES
 
-    def ingest(self, found: tuple[str, str], body: bytes, sent_at: str | None) -> tuple[int, dict[str, Any]]:
-        """(status, answer) for a body of at most MAX_BYTES from the agent `found`."""
+    async def ingest(self, found: tuple[str, str], body: bytes, sent_at: str | None) -> Refusal:
+        """(status, answer, headers) for a body of at most MAX_BYTES from the agent `found`.
+
+        An answer of 200 is a promise: the report (or, for a duplicate, its first copy) is committed. While
+        the store cannot be written, or the commit takes longer than DURABLE_WAIT, the answer is 503 with
+        Retry-After, so the agent keeps the report in its spool and sends it again (then a duplicate, if its
+        first copy was committed after all).
+        """
+        trouble = self.door.store_trouble()
+        if trouble is not None:
+            return 503, {"detail": f"the store cannot be written now ({trouble}); keep the report and send it "
+                                   "again later"}, (("Retry-After", RETRY_AFTER),)
         agent, asset_id = found
         try:
             answer = self.door.agent_report(agent, asset_id, body, sent_at)
         except InvalidInput as exc:
-            return 422, {"detail": str(exc)}
-        return 200, answer.model_dump()
+            return 422, {"detail": str(exc)}, ()
+        try:
+            await asyncio.wait_for(self.door.durable(), DURABLE_WAIT)
+        except TimeoutError:
+            return 503, {"detail": f"the store did not commit the report within {DURABLE_WAIT:g} s; keep it and "
+                                   "send it again later"}, (("Retry-After", RETRY_AFTER),)
+        return 200, answer.model_dump(), ()
 
     async def serve(self, request: Request) -> JSONResponse:
         """The FastAPI way in."""
@@ -87,8 +111,8 @@ class ReportEndpoint:
             body += chunk
             if len(body) > MAX_BYTES:
                 return JSONResponse(self.too_large, status_code=413)
-        status, doc = self.ingest(found, body, request.headers.get("x-opsmon-sent-at"))
-        return JSONResponse(doc, status_code=status)
+        status, doc, headers = await self.ingest(found, body, request.headers.get("x-opsmon-sent-at"))
+        return JSONResponse(doc, status_code=status, headers=dict(headers))
 
 
 class _ServedRaw(APIRoute):
@@ -118,5 +142,5 @@ def agent_router(endpoint: ReportEndpoint) -> APIRouter:
 
     router = APIRouter()
     router.routes.append(_ServedRaw(REPORT_PATH, agent_report, serve=endpoint.serve, methods=["POST"], tags=["agents"],
-                                    response_model=AgentAnswer, responses=errors(401, 413, 422)))
+                                    response_model=AgentAnswer, responses=errors(401, 413, 422, 503)))
     return router

@@ -13,7 +13,10 @@ from opsmon.collector.core.maintenance import WindowSpec
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"] = Field(description="degraded: the store writer is dead or stuck retrying")
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: the store writer is dead, or its last write failed (from the first failure until a "
+                    "write succeeds)")
+    store_error: str | None = Field(None, description="Why the last store write failed, while it is failing")
     store_writer_alive: bool
     store_dropped_ops: int
     version: str
