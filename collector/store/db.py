@@ -7,6 +7,7 @@ so an upgraded collector brings its database along by itself.
 from __future__ import annotations
 
 import logging
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,13 @@ def open_store(url: str, connect_timeout: float = 10.0, migrate: bool = True) ->
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
+            # A new folder 0700 and a new file 0600: the store holds token hashes, configurations and the
+            # audit log; SQLite creates its -wal and -shm files with the database file's mode.
+            db_file = Path(parsed.database)
             try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                db_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if not db_file.exists():
+                    os.close(os.open(db_file, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as exc:
                 raise StoreError(f"cannot create the folder for {parsed.database}: {exc.strerror}") from None
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}

@@ -262,3 +262,18 @@ def test_every_stored_message_type_lands_in_its_table(tmp_path: Path) -> None:
         assert [r.check_id for r in s.scalars(select(ObservationRow))] == ["hw:disk sda"]
         assert list(s.scalars(select(Event))) == []
     store.close()
+
+
+def test_a_new_sqlite_store_is_private_to_its_user(tmp_path: Path) -> None:
+    """The folder the store creates for itself 0700 (its missing parents get the usual mode), a new database file
+    0600, and its WAL and shared-memory files the same."""
+    import stat
+
+    path = tmp_path / "new" / "deeper" / "opsmon.db"
+    store = open_store(f"sqlite:///{path}")
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE probe (x INTEGER)"))
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert modes["opsmon.db"] == 0o600 and all(m == 0o600 for m in modes.values()), modes
+    store.close()
