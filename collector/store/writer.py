@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future, InvalidStateError, wait
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,20 +86,15 @@ class StoreWriter:
         self.batches = 0
         self.failures = 0
         self.dropped = 0
-        self.last_success = time.monotonic()
         self.failing: str | None = None  # why the last commit failed, until one succeeds
         self._waited = threading.Event()  # a sender waits for a commit: gather briefly
         self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
-        self._idle = threading.Event()
 
     def start(self) -> None:
         self._thread.start()
 
     def put(self, msg: Written) -> None:
         self.queue.put(msg)
-
-    def heartbeat(self) -> None:
-        self.queue.put(Heartbeat())
 
     def durable(self) -> Future[None]:
         """A future resolved once everything put before this call is committed (or set aside as refused)."""
@@ -124,13 +119,9 @@ class StoreWriter:
         return self._thread.is_alive() and self.failing is None
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until what is queued now is committed (for tests and shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.queue.unfinished_tasks == 0:
-                return True
-            time.sleep(0.01)
-        return False
+        """Wait until what is queued now is committed (for tests and shutdown): a durable() waiter."""
+        done, _ = wait([self.durable()], timeout)
+        return bool(done)
 
     def _run(self) -> None:
         while True:
@@ -182,7 +173,6 @@ class StoreWriter:
             try:
                 self._commit(batch)
                 self.batches += 1
-                self.last_success = time.monotonic()
                 if self.failing is not None:
                     log.warning("store writes again", extra={"after": self.failing})
                     self.failing = None

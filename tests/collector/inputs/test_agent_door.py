@@ -65,7 +65,7 @@ def test_bad_values_are_refused_at_the_door_with_the_field(collector_factory) ->
     assert r.status_code == 422 and "ts" in r.json()["detail"], r.text
     r = httpx.post(url, timeout=10, headers={**auth, "X-Opsmon-Sent-At": "1e308"}, json={
         "schema": 1, "stream": STREAM, "seq": 1, "ts": time.time(), "interval": 1, "metrics": {}})
-    assert r.status_code == 422 and "Sent-At" in r.json()["detail"] or "ts" in r.json()["detail"], r.text
+    assert r.status_code == 422 and r.json()["detail"] == "X-Opsmon-Sent-At must be Unix seconds", r.text
     deep = b'{"schema":1,"metrics":' + b"[" * 10000 + b"]" * 10000 + b"}"
     r = httpx.post(url, content=deep, headers=auth, timeout=10)
     assert r.status_code == 422 and "deep" in r.json()["detail"], r.text
@@ -97,7 +97,8 @@ def test_while_the_store_cannot_be_written_reports_get_503_and_none_is_lost(coll
         lock.close()
     answer = wait_for(lambda: (r := _post(c, token, 2)).status_code == 200 and r.json(), 60, "the resend taken")
     assert answer["status"] in ("accepted", "duplicate")  # duplicate: the first copy was committed after all
-    assert c.get("/api/v1/health").json()["status"] == "ok" and c.get("/api/v1/health").json()["store_error"] is None
+    health = c.get("/api/v1/health").json()
+    assert health["status"] == "ok" and health["store_error"] is None
     c.crash()
     assert _stored(c, "app-01") == (2, 2)
 
