@@ -1,6 +1,8 @@
 """What every HTTP door (the API, the agents' report route) shares: the error body and documented bodies."""
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, Field
@@ -61,7 +63,19 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 VIEWER = errors(401)
 OPERATOR = errors(401, 403)
+WRITE = errors(401, 403, 413, 503)  # a body is bounded before it is read (outputs/api/bounds.py); the store may refuse
 
 
 class Removed(BaseModel):
     removed: str = Field(description="The id of what was removed")
+
+
+async def asgi_json(send: Callable[[dict[str, Any]], Awaitable[None]], status: int, doc: dict[str, Any],
+                    headers: tuple[tuple[str, str], ...] = ()) -> None:
+    """A JSON answer sent on a raw ASGI `send`, byte for byte what Starlette's JSONResponse sends (body and
+    headers, in its order): for the doors that answer ahead of FastAPI (the agents' report route, the bounds)."""
+    body = json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    raw += [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

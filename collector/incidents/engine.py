@@ -111,12 +111,36 @@ class IncidentEngine:
             rows = list(session.scalars(select(Incident).where(Incident.status.in_((*ACTIVE, "resolved")),
                                                                Incident.fingerprint.is_not(None))))
         for r in rows:
-            inc = Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or MAJOR, r.status, r.opened_ts,
-                         r.fault_ts, r.deadline_ts, r.cause, r.level, r.acknowledged_ts, r.acknowledged_by,
-                         r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
-                         last_seen=self.clock(), source=r.source)
+            inc = self._from_row(r)
             self.by_fp[inc.fingerprint] = inc
             self.by_id[inc.id] = inc
+
+    def _from_row(self, r: Incident) -> Active:
+        return Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or MAJOR, r.status, r.opened_ts,
+                      r.fault_ts, r.deadline_ts, r.cause, r.level, r.acknowledged_ts, r.acknowledged_by,
+                      r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
+                      last_seen=self.clock(), source=r.source)
+
+    def _restore(self, inc: Active) -> None:
+        """Make the in-memory incident what the store holds again, after a change to it failed to commit.
+
+        The rules change an incident in memory, then save it: without this, a change the store refused
+        would live on in memory only, and the sender's retry would be answered "kept" and never stored.
+        """
+        try:
+            with self.store.session() as session:
+                row = session.get(Incident, inc.id)
+                stored = self._from_row(row) if row is not None else None
+        except Exception:  # noqa: BLE001 - the store is failing: the change stays in memory, as before
+            log.warning("incident could not be re-read after a failed save", extra={"incident": inc.id})
+            return
+        if self.by_fp.get(inc.fingerprint) is inc:
+            del self.by_fp[inc.fingerprint]
+        self.by_id.pop(inc.id, None)
+        if stored is not None and (stored.status in ACTIVE or stored.status == "resolved"):
+            stored.held_since, stored.last_seen = inc.held_since, inc.last_seen
+            self.by_fp[stored.fingerprint] = stored
+            self.by_id[stored.id] = stored
 
     def _new_id(self, at: datetime) -> str:
         from zoneinfo import ZoneInfo
@@ -132,6 +156,19 @@ class IncidentEngine:
 
     def _save(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,
               operator: bool = False) -> None:
+        try:
+            self._commit(inc, action, actor, detail, at, operator)
+        except Exception:
+            self._restore(inc)
+            raise
+        for hook in self.on_change:
+            try:
+                hook(inc, action, actor, detail)
+            except Exception:  # noqa: BLE001 - an output must never stop incident handling
+                log.exception("incident hook failed", extra={"incident": inc.id})
+
+    def _commit(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,
+                operator: bool) -> None:
         with self.store.session() as session:
             row = session.get(Incident, inc.id) or Incident(id=inc.id)
             row.asset_id, row.kind, row.severity, row.status = inc.asset_id, inc.kind, inc.severity, inc.status
@@ -148,11 +185,6 @@ class IncidentEngine:
             if operator:
                 audit.record(session, actor, f"incident.{action}", inc.id, detail, at)
             session.commit()
-        for hook in self.on_change:
-            try:
-                hook(inc, action, actor, detail)
-            except Exception:  # noqa: BLE001 - an output must never stop incident handling
-                log.exception("incident hook failed", extra={"incident": inc.id})
 
     def _forget(self, inc: Active) -> None:
         self.by_fp.pop(inc.fingerprint, None)

@@ -60,6 +60,10 @@ class ServiceFace:
         return self._service.config.api.public_read
 
     @property
+    def max_body_bytes(self) -> int:
+        return self._service.config.api.max_body_bytes
+
+    @property
     def timezone(self) -> str:
         return self._service.config.timezone
 

@@ -1,10 +1,10 @@
 """POST /api/v1/agent/report served ahead of FastAPI (the busiest path), with ReportEndpoint's logic."""
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from opsmon.collector.core.http import asgi_json as _answer
 from opsmon.collector.inputs.agents.ingest import MAX_BYTES
 from opsmon.collector.inputs.agents.route import REPORT_PATH, ReportEndpoint
 
@@ -65,17 +65,3 @@ class ReportRoute:
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         status, doc, headers = await self.endpoint.ingest(found, body, sent_at)
         await _answer(send, status, doc, headers)
-
-
-async def _answer(send: Send, status: int, doc: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()) -> None:
-    """A JSON response with the headers Starlette's JSONResponse sends, in its order."""
-    body = _json(doc)
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-    raw += [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _json(doc: dict[str, Any]) -> bytes:
-    """JSON exactly as Starlette's JSONResponse renders it."""
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.http import OPERATOR, documented, errors
+from opsmon.collector.core.http import WRITE, documented, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
 
@@ -36,7 +36,7 @@ class AlertsTaken(BaseModel):
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     router = APIRouter(tags=["alerts"])
 
-    @router.post("/api/v1/alertmanager", response_model=AlertsTaken, responses={**OPERATOR, **errors(422)})
+    @router.post("/api/v1/alertmanager", response_model=AlertsTaken, responses={**WRITE, **errors(422)})
     async def alertmanager_webhook(body: Annotated[dict[str, Any], documented(AlertmanagerWebhook), Body()],
                                    _: str = Depends(auth.operator)) -> AlertsTaken:
         """Alertmanager's webhook (version 4): each firing alert opens or keeps an incident, resolved resolves."""

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import OperationalError
 
 from opsmon.collector import __version__
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
@@ -36,8 +37,10 @@ from opsmon.collector.outputs.api import (
     sla,
     states,
 )
+from opsmon.collector.outputs.api.bounds import Bounded
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
+from opsmon.collector.store import tokens
 
 ERRORS = {InvalidInput: 422, NotFound: 404, Conflict: 409}
 
@@ -49,10 +52,19 @@ def _refusal(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespon
     return refused
 
 
+async def _store_unwritable(_: Request, exc: Exception) -> JSONResponse:
+    """The store refused (locked past its timeout, disk full, connection lost): nothing of the request was
+    kept, so the sender is told to try again, never a 500."""
+    return JSONResponse({"detail": f"the store cannot be written now ({type(exc).__name__}); nothing was changed, "
+                                   "try again later"}, status_code=503, headers={"Retry-After": "10"})
+
+
 def create_app(face: CollectorFace) -> ReportRoute:
     """The collector's ASGI application: agent reports on a bare route, everything else through FastAPI."""
     endpoint = ReportEndpoint(face)
-    return ReportRoute(endpoint, fastapi_app(face, endpoint))
+    bounded = Bounded(fastapi_app(face, endpoint), face.max_body_bytes,
+                      lambda token: tokens.authenticate(face.store, token) is not None)
+    return ReportRoute(endpoint, bounded)
 
 
 def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
@@ -62,6 +74,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     for error, status in ERRORS.items():
         app.add_exception_handler(error, _refusal(status))
+    app.add_exception_handler(OperationalError, _store_unwritable)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -12,7 +12,7 @@ from opsmon.collector.config.inventory import AssetSpec, InventoryFile, list_ass
 from opsmon.collector.config.yamlfile import YamlDoc
 from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound
 from opsmon.collector.core.fields import ObjectId
-from opsmon.collector.core.http import OPERATOR, VIEWER, Removed, documented, errors
+from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.outputs.api.live import CheckStatus
@@ -81,7 +81,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return docs[0]
 
     @router.put("/api/v1/assets/{asset_id}", response_model=AssetChanges, response_model_exclude_unset=True,
-                responses={**OPERATOR, **errors(422)})
+                responses={**WRITE, **errors(422)})
     async def put_asset(asset_id: str, body: Annotated[dict[str, Any], documented(AssetPut), Body()],
                         actor: str = Depends(auth.operator)) -> dict[str, Any]:
         """Create or update one asset (same rules as `opsmon assets import`)."""
@@ -92,7 +92,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return {k: v for k, v in result.items() if v}
 
     @router.post("/api/v1/assets/import", response_model=AssetChanges, response_model_exclude_unset=True,
-                 responses={**OPERATOR, **errors(422)})
+                 responses={**WRITE, **errors(422)})
     async def import_assets(body: Annotated[dict[str, Any], documented(InventoryFile), Body(examples=[EXAMPLE])],
                             actor: str = Depends(auth.operator)) -> dict[str, Any]:
         """Create or update many assets at once, exactly like `opsmon assets import` (all or nothing)."""
@@ -103,7 +103,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         result = face.upsert_assets(specs, f"api:{actor}")
         return {k: v for k, v in result.items() if v}
 
-    @router.delete("/api/v1/assets/{asset_id}", response_model=Removed, responses={**OPERATOR, **errors(404, 422)})
+    @router.delete("/api/v1/assets/{asset_id}", response_model=Removed, responses={**WRITE, **errors(404, 422)})
     async def delete_asset(asset_id: str, actor: str = Depends(auth.operator)) -> Removed:
         """Mark removed: monitoring stops, history is kept."""
         face.remove_asset(asset_id, f"api:{actor}")

@@ -44,6 +44,10 @@ class CollectorFace(AgentDoor, Protocol):
         """Reads need no token (`api.public_read`)."""
 
     @property
+    def max_body_bytes(self) -> int:
+        """The largest request body the API reads (`api.max_body_bytes`)."""
+
+    @property
     def timezone(self) -> str: ...
 
     def targets_path(self) -> Path: ...

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.http import OPERATOR, VIEWER, documented, errors
+from opsmon.collector.core.http import VIEWER, WRITE, documented, errors
 from opsmon.collector.incidents.read import list_incidents, show_incident
 from opsmon.collector.outputs.api.deps import Auth, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
@@ -60,7 +60,7 @@ def _note(body: dict[str, Any] | None) -> str:
 
 
 Note = Annotated[dict[str, Any], documented(NoteBody)]
-ACTED = {**OPERATOR, **errors(404, 422)}
+ACTED = {**WRITE, **errors(404, 422)}
 
 
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import ValidationError
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.http import OPERATOR, VIEWER, Removed, documented, errors
+from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.core.maintenance import WindowSpec
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
@@ -23,7 +23,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return face.windows()
 
     @router.post("/api/v1/maintenance", status_code=201, response_model=WindowSpec, response_model_exclude_none=True,
-                 responses={**OPERATOR, **errors(409, 422)})
+                 responses={**WRITE, **errors(409, 422)})
     async def add_window(body: Annotated[dict[str, Any], documented(WindowSpec), Body()],
                          actor: str = Depends(auth.operator)) -> WindowSpec:
         try:
@@ -36,7 +36,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return spec
 
     @router.delete("/api/v1/maintenance/{window_id}", response_model=Removed,
-                   responses={**OPERATOR, **errors(404, 409)})
+                   responses={**WRITE, **errors(404, 409)})
     async def remove_window(window_id: str, actor: str = Depends(auth.operator)) -> Removed:
         face.remove_window(window_id, actor)
         return Removed(removed=window_id)

@@ -79,6 +79,47 @@ def test_alertmanager_webhook(collector_factory) -> None:
     assert c.get(f"/api/v1/incidents/{inc_id}").json()["status"] == "resolved"
 
 
+def test_an_answered_webhook_is_kept_and_a_locked_store_answers_503(collector_factory) -> None:
+    """The webhook's 200 is a promise (the incident is committed before the answer: kill -9 right after it
+    loses nothing); while the store is locked by another process the answer is 503 with Retry-After, which
+    Alertmanager retries, never a 500."""
+    import sqlite3
+
+    c = collector_factory("assets: []\n", extra="api:\n  public_read: true\n")
+    c.start()
+    operator = c.cli("tokens", "create", "alertmanager", "--role", "operator").stdout.strip()
+    auth = {"Authorization": f"Bearer {operator}"}
+    url = f"{c.base}/api/v1/alertmanager"
+
+    def alert(n: int) -> dict[str, object]:
+        return {"alerts": [{"status": "firing", "fingerprint": f"fp{n}", "annotations": {"summary": "disk full"},
+                            "labels": {"alertname": "HostDiskFull", "instance": f"srv-{n}", "severity": "warning"}}]}
+
+    answered = [httpx.post(url, json=alert(n), headers=auth, timeout=30) for n in range(5)]
+    assert [r.status_code for r in answered] == [200] * 5
+    c.crash()
+    c.start()
+    for r in answered:
+        [inc_id] = r.json()["incidents"]
+        assert c.get(f"/api/v1/incidents/{inc_id}").json()["status"] == "open"
+    lock = sqlite3.connect(c.config.parent / "opsmon.db", isolation_level=None, timeout=30)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = httpx.post(url, json=alert(9), headers=auth, timeout=60)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "10", refused.text
+    assert "try again" in refused.json()["detail"]
+    again = httpx.post(url, json=alert(9), headers=auth, timeout=30)
+    assert again.status_code == 200 and len(again.json()["incidents"]) == 1
+    c.crash()
+    c.start()
+    [inc_id] = again.json()["incidents"]
+    stored = c.get(f"/api/v1/incidents/{inc_id}")
+    assert stored.status_code == 200 and stored.json()["asset"] == "srv-9", stored.text
+
+
 def test_down_target_notifies_on_call_with_a_working_ack_link(collector_factory, recorder, tmp_path) -> None:
     """The whole path: a fault, the notice on the webhook (HMAC-signed), the link acknowledges once."""
     import hashlib
