@@ -101,8 +101,8 @@ class Agent:
             log.warning("collector unreachable; spooling reports", extra={"error": error[:200]})
             self.connected = False
 
-    def _send(self, body: bytes) -> None:
-        answer = self.transport.send(body)
+    def _send(self, body: bytes, backlog: int = 0) -> None:
+        answer = self.transport.send(body, backlog)
         if not self.connected:
             log.info("collector reachable again", extra={"spooled": len(self.spool)})
             self.connected = True
@@ -113,14 +113,20 @@ class Agent:
             self.interval = float(interval)
 
     def forward_backlog(self) -> bool:
-        """Replay spooled reports oldest first; False when the collector is unreachable."""
+        """Replay spooled reports oldest first; False when the collector is unreachable.
+
+        Each says how many follow it (the rest of the spool and the live report the cycle sends next), so the
+        collector waits for them before it judges this host silent.
+        """
         while not self.stop.is_set():
             batch = self.spool.oldest(100)
             if not batch:
                 return True
+            left = len(self.spool)
             for path, body in batch:
+                left -= 1
                 try:
-                    self._send(body)
+                    self._send(body, backlog=left + 1)
                 except TransportError as exc:
                     self._unreachable(str(exc))
                     return False

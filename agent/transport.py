@@ -115,11 +115,17 @@ class Transport:
             self.close()
         return resp.status, data
 
-    def send(self, body: bytes) -> dict[str, Any]:
-        """POST one report; returns the collector's answer (settings). Raises TransportError or Rejected."""
+    def send(self, body: bytes, backlog: int = 0) -> dict[str, Any]:
+        """POST one report; returns the collector's answer (settings). Raises TransportError or Rejected.
+
+        backlog: how many reports follow this one from the spool; the collector does not judge this host
+        silent while they drain (after an outage the first of them is older than its silence limit).
+        """
         # The send time lets the collector measure this host's clock offset (see collector/inputs/agents/ingest.py).
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}",
                    "User-Agent": f"opsmon-agent/{__version__}", "X-Opsmon-Sent-At": f"{time.time():.3f}"}
+        if backlog > 0:
+            headers["X-Opsmon-Backlog"] = str(backlog)
         try:
             status, data = self._post(body, headers)
         except (OSError, TimeoutError, ValueError, http.client.HTTPException) as exc:

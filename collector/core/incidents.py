@@ -18,6 +18,11 @@ ImportedKind = Literal[Kind, "connectivity", "other"]
 IMPORTED_KINDS: tuple[str, ...] = get_args(ImportedKind)
 CONNECTIVITY, OTHER = IMPORTED_KINDS[len(KINDS):]
 
+NOT_FAULTS = ("merged", "withdrawn")
+"""Statuses of incidents that are not faults of their own, left out of every response figure: merged (folded
+into its parent's incident) and withdrawn (its evidence was relabelled away: a replayed report proved the
+asset was up all along)."""
+
 Severity = Literal["critical", "major", "minor"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # most severe first
 CRITICAL, MAJOR, MINOR = SEVERITIES

@@ -10,7 +10,7 @@ thousands a second are made at full agent load.
 Who produces what:
 
 - inputs (checks, SNMP, agents' reports): `Observation` (a check result, in
-  `core.states`), `HardwareSignal`, `Event`, `StreamPosition`, `Facts`, `BaselineResults`,
+  `core.states`), `Backlog`, `HardwareSignal`, `Event`, `StreamPosition`, `Facts`, `BaselineResults`,
   `SecurityFinding`;
 - the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
   `IntervalRelabelled`, `IntervalsMerged`, `Transition`;
@@ -26,7 +26,7 @@ from opsmon.collector.core.incidents import MAJOR
 from opsmon.collector.core.states import Observation
 
 __all__ = [
-    "BaselineResults", "Event", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed", "IntervalOpened",
+    "Backlog", "BaselineResults", "Event", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed", "IntervalOpened",
     "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "ResultRecorded",
     "SecurityFinding", "StreamPosition", "Transition", "Written",
 ]
@@ -134,6 +134,17 @@ class SecurityFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class Backlog:
+    """The report just observed for (asset, check) came from its agent's spool with `remaining` more to
+    follow (the agent says so after an outage): its silence is not judged while they drain."""
+
+    asset_id: str
+    check_id: str
+    remaining: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StreamPosition:
     """The highest accepted sequence number of an agent's spool stream (de-duplication after a restart)."""
 
@@ -178,4 +189,4 @@ class Prune:
 Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | Transition | ResultRecorded
            | HardwareSignal | Event | StreamPosition | Facts | BaselineResults | Heartbeat | Prune)
 # Everything that is published.
-Message = Written | Observation | SecurityFinding
+Message = Written | Observation | SecurityFinding | Backlog

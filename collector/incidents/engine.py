@@ -198,7 +198,10 @@ class IncidentEngine:
         elif new == UP:
             inc = self.by_fp.get(fp)
             if inc is not None and inc.status in ACTIVE:
-                self._resolve(inc, SYSTEM, "the asset is up again", detected, auto=True)
+                if inc.fault is not None and at <= inc.fault:
+                    self._withdraw(inc, at)
+                else:
+                    self._resolve(inc, SYSTEM, "the asset is up again", detected, auto=True)
         elif new == UNREACHABLE:
             self._attach(asset_id, detected)
 
@@ -324,7 +327,20 @@ class IncidentEngine:
             self._save(own, "merged", SYSTEM, {"into": target.id}, at)
             self._forget(own)
 
+    def _withdraw(self, inc: Active, up_since: datetime) -> None:
+        """The asset's fault was relabelled away (up since before the fault began: a replayed report arrived
+        late in the collector but on time at the host): the incident was false. Withdrawn, it leaves every
+        response figure and those who were paged are told (escalation.py)."""
+        now = max(self.clock(), inc.opened)  # `detected` is the replayed result's own (early) time
+        inc.status, inc.resolved, inc.resolved_by = "withdrawn", now, SYSTEM
+        note = (f"withdrawn: results that arrived late show the asset up since {up_since.isoformat()}, "
+                "before the fault began")
+        inc.note = (inc.note + "\n" if inc.note else "") + note
+        self._save(inc, "withdrawn", SYSTEM, {"note": note, "up_since": up_since.isoformat()}, now)
+        self._forget(inc)
+
     def _resolve(self, inc: Active, actor: str, note: str, at: datetime, auto: bool = False) -> None:
+        at = max(at, inc.opened)  # a result stamped before the incident opened resolves it no earlier
         inc.status, inc.resolved, inc.resolved_by = "resolved", at, actor
         if note:
             inc.note = (inc.note + "\n" if inc.note else "") + note

@@ -52,7 +52,7 @@ class Escalator:
                                                          "channels": list(level.channels)}, now, level=inc.level + 1)
 
     def _changed(self, inc: Active, action: str, actor: str, detail: dict[str, Any]) -> None:
-        if action not in ("acknowledged", "resolved", "reopened") or inc.level == 0:
+        if action not in ("acknowledged", "resolved", "reopened", "withdrawn") or inc.level == 0:
             return
         policy = self._policy(inc)
         if policy is None or self.oncall is None:

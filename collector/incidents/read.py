@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from opsmon.collector.core.errors import NotFound
+from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import Incident, IncidentEvent
 
@@ -21,7 +22,7 @@ def breached(row: Incident, now: datetime | None = None) -> bool:
         return False
     if row.acknowledged_ts is not None:
         return row.acknowledged_ts > row.deadline_ts
-    return row.status not in ("merged",) and (now or datetime.now(row.deadline_ts.tzinfo)) > row.deadline_ts
+    return row.status not in NOT_FAULTS and (now or datetime.now(row.deadline_ts.tzinfo)) > row.deadline_ts
 
 
 def incident_doc(row: Incident) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def alerts(notice: Notice, now: datetime, firing_ttl: float, extra: dict[str, st
         annotations["ack_url"] = notice.ack_url
     if notice.acknowledged_by:
         annotations["acknowledged_by"] = notice.acknowledged_by
-    ended = notice.event == "resolved"
+    ended = notice.event in ("resolved", "withdrawn")
     at = notice.at or now
     current = {
         "labels": {**labels, "level": str(notice.level)},
@@ -48,7 +48,7 @@ def alerts(notice: Notice, now: datetime, firing_ttl: float, extra: dict[str, st
     if notice.ack_url:
         current["generatorURL"] = notice.ack_url
     out: list[dict[str, object]] = [current]
-    if notice.event in ("escalated", "resolved"):
+    if notice.event in ("escalated", "resolved", "withdrawn"):
         for level in range(notice.level):
             out.append({"labels": {**labels, "level": str(level)}, "annotations": annotations,
                         "startsAt": _iso(notice.opened_at), "endsAt": _iso(at)})

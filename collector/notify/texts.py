@@ -14,6 +14,8 @@ EVENTS: dict[str, dict[Lang, str]] = {
     "acknowledged": {"zh": "已确认", "en": "Acknowledged"},
     "resolved": {"zh": "已恢复", "en": "Resolved"},
     "reopened": {"zh": "再次发生", "en": "Reopened"},
+    "withdrawn": {"zh": "已撤销（误报：迟到的数据表明资产一直正常）",
+                  "en": "Withdrawn (false alarm: late results show the asset was up)"},
 }
 
 

@@ -211,8 +211,9 @@ class ServiceFace:
     def durable(self) -> Awaitable[None]:
         return asyncio.wrap_future(self._service.writer.durable())
 
-    def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None) -> AgentAnswer:
+    def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None,
+                     backlog: str | None) -> AgentAnswer:
         ingest = self._service.ingest
         report = ingest.parse(body)
-        status = ingest.accept(agent, asset_id, report, sent_at, body)
+        status = ingest.accept(agent, asset_id, report, sent_at, body, backlog)
         return AgentAnswer(status=status, interval=self._service.config.agents.interval)  # type: ignore[arg-type]

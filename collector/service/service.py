@@ -28,6 +28,7 @@ from opsmon.collector.config.inventory import AssetSpec, import_file
 from opsmon.collector.config.oncall import load_oncall
 from opsmon.collector.core.maintenance import MaintenanceBook, WindowSpec
 from opsmon.collector.core.messages import (
+    Backlog,
     BaselineResults,
     Event,
     Facts,
@@ -174,6 +175,7 @@ class Service:
         incidents = self.incidents
         return {
             Observation: [Consumer("timeline", self.timeline.observe)],
+            Backlog: [Consumer("timeline", self.timeline.backlog)],
             ResultRecorded: [store],
             IntervalOpened: [store],
             IntervalClosed: [store],
@@ -245,6 +247,7 @@ class Service:
                 log.warning("assets in the inventory file stay removed (`opsmon assets import` restores them)",
                             extra={"file": name, "assets": ",".join(result["kept_removed"])})
         resume = recover(self.store, self.clock())
+        self.timeline.started = resume
         self.incidents.load()
         self.writer.start()
         self.reload_inventory(at=resume)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
@@ -101,7 +102,7 @@ class Evaluation:
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
-                       Incident.status != "merged")  # folded into its parent's incident: not a fault of its own
+                       Incident.status.not_in(NOT_FAULTS))  # merged into a parent's, or withdrawn: no fault of its own
             ).all()
         end_cap = min(pe, asof)
         for r in rows:

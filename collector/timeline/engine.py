@@ -15,6 +15,9 @@ The rules (docs/timeline.md explains them with examples):
 - A check without a result for `stale_after_intervals` intervals becomes unknown
   (a pushed agent report check becomes down: "agent not reporting"). A result that
   then arrives stamped before that silence was due undoes it from its start.
+  Silence is not judged while an agent replays its spool (it says how many reports
+  follow: `Backlog`, waiting at most BACKLOG_WAIT between them), nor before
+  `stale_after_intervals` have passed since the collector started.
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
   relabels that open interval instead (closed intervals are never rewritten),
@@ -34,6 +37,7 @@ from datetime import datetime, timedelta
 
 from opsmon.collector.core.maintenance import ActiveWindow, MaintenanceBook
 from opsmon.collector.core.messages import (
+    Backlog,
     IntervalClosed,
     IntervalOpened,
     IntervalRelabelled,
@@ -53,6 +57,7 @@ from opsmon.collector.core.states import (
 )
 
 WAITING = "waiting for the first check result"
+BACKLOG_WAIT = 30.0  # seconds an agent replaying its spool may pause between reports before its silence counts
 
 
 Publish = Callable[[Message], None]
@@ -82,6 +87,7 @@ class CheckTrack:
     last_reason: str = ""
     silenced: bool = False  # the confirmed status came from silence, not from a result
     last_up: datetime | None = None  # the latest good result: a fault began after it
+    hold_until: datetime | None = None  # its agent is replaying a backlog: silence not judged before this
 
 
 @dataclass
@@ -112,6 +118,7 @@ class Timeline:
     publish: Publish
     book: MaintenanceBook
     stale_after_intervals: float = 3.0
+    started: datetime | None = None  # when live tracking began (the service sets it at start): see tick()
     tracks: dict[str, AssetTrack] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
 
@@ -162,6 +169,7 @@ class Timeline:
         ct = track.checks.get(obs.check_id)
         if ct is None:
             return
+        ct.hold_until = None  # a report from a spool says so again right after it (Backlog)
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
         if obs.status == UP:
@@ -183,13 +191,32 @@ class Timeline:
             # Parent recovered: this result decides; a good streak still pending decides later.
             self._reevaluate(track, ts, ts, own=True)
 
+    def backlog(self, msg: Backlog) -> None:
+        """The result just observed came from an agent's spool with more to follow: its silence is not judged
+        until they have drained, or until no more has come for the bound (the agent died while replaying)."""
+        track = self.tracks.get(msg.asset_id)
+        ct = track.checks.get(msg.check_id) if track is not None else None
+        if ct is None:
+            return
+        wait = max(BACKLOG_WAIT, ct.conf.interval * self.stale_after_intervals)
+        ct.hold_until = msg.at + timedelta(seconds=wait) if msg.remaining > 0 else None
+
     def tick(self, now: datetime) -> None:
-        """Apply what time alone changes: maintenance windows and stale checks."""
+        """Apply what time alone changes: maintenance windows and stale checks.
+
+        A check's silence is judged no earlier than `stale_after_intervals` after the collector started
+        (`started`): until then the reports its agent spooled while the collector was down are still coming
+        in, oldest first, and the first of them is older than the limit.
+        """
         active = self.book.active(now)
+        grace = self.started
         for track in list(self.tracks.values()):
             for ct in track.checks.values():
                 if ct.confirmed != UNKNOWN and ct.last_ts is not None:
-                    due = ct.last_ts + timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
+                    stale = timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
+                    due = ct.last_ts + stale if grace is None else max(ct.last_ts, grace) + stale
+                    if ct.hold_until is not None and now < ct.hold_until:
+                        continue
                     if now >= due and ct.confirmed != ct.conf.silence:
                         ct.confirmed, ct.pending, ct.pending_count = ct.conf.silence, None, 0
                         ct.silenced = True

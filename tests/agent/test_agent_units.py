@@ -335,6 +335,8 @@ def test_failed_sends_are_spooled_then_replayed_on_one_connection(server: _Serve
     assert len(up.spool) == 0 and up.sent == 3
     seqs = [json.loads(body)["seq"] for _, body in server.requests]
     assert seqs == sorted(seqs) and len(seqs) == 3  # oldest first, then the new one
+    # each replayed report says how many follow it (the rest of the spool and the live one); the live one nothing
+    assert [h.get("X-Opsmon-Backlog") for h, _ in server.requests] == ["2", "1", None]
     assert server.connections == 1
     assert "collector unreachable" in caplog.text and TOKEN not in caplog.text
 

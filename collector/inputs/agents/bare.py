@@ -32,7 +32,7 @@ class ReportRoute:
             await self.fastapi(scope, receive, send)
 
     async def _report(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = content_length = sent_at = None
+        authorization = content_length = sent_at = backlog = None
         for name, value in scope["headers"]:  # lower-case names; the first of repeated headers counts, as in Starlette
             if name == b"authorization" and authorization is None:
                 authorization = value.decode("latin-1")
@@ -40,6 +40,8 @@ class ReportRoute:
                 content_length = value.decode("latin-1")
             elif name == b"x-opsmon-sent-at" and sent_at is None:
                 sent_at = value.decode("latin-1")
+            elif name == b"x-opsmon-backlog" and backlog is None:
+                backlog = value.decode("latin-1")
         found = self.endpoint.agent(authorization)
         if found is None:
             await _answer(send, *self.endpoint.UNAUTHORIZED)
@@ -63,5 +65,5 @@ class ReportRoute:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        status, doc, headers = await self.endpoint.ingest(found, body, sent_at)
+        status, doc, headers = await self.endpoint.ingest(found, body, sent_at, backlog)
         await _answer(send, status, doc, headers)

@@ -9,7 +9,9 @@
   its own (corrected) time. Without the header, a timestamp more than
   MAX_FUTURE ahead of us is refused.
 - A report means the host is up at its time (the pseudo-check "agent"); silence
-  for 3 intervals makes that check down ("agent not reporting").
+  for 3 intervals makes that check down ("agent not reporting"). An agent replaying
+  its spool says how many reports follow (X-Opsmon-Backlog): its silence is not
+  judged while they drain, so a collector's restart opens no false incidents.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.messages import Facts, HardwareSignal, Message, StreamPosition
+from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Message, StreamPosition
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.store import Store
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 20
 MAX_FUTURE = 300.0
 MAX_SEQ = 2 ** 63 - 1  # the store's 64-bit sequence column
+MAX_BACKLOG = 10 ** 9  # reports an agent may say are still in its spool
 MAX_TS = 253402300799.0  # 9999-12-31T23:59:59Z: the last second datetime (and the store) can hold
 CHECK_ID = "agent"
 
@@ -115,11 +118,17 @@ class Ingest:
             raise InvalidInput(f"{where}: {e['msg']}") from None
 
     def accept(self, agent: str, asset_id: str, report: AgentReport, sent_at: str | None,
-               body: bytes | None = None) -> str:
-        """Returns 'accepted' or 'duplicate'; raises InvalidInput for an unusable timestamp.
+               body: bytes | None = None, backlog: str | None = None) -> str:
+        """Returns 'accepted' or 'duplicate'; raises InvalidInput for an unusable timestamp or backlog.
 
         body: the JSON the report was parsed from; kept as the agent's latest metrics (see AgentState).
+        backlog: X-Opsmon-Backlog, how many spooled reports follow this one (none: a live report).
         """
+        remaining = 0
+        if backlog is not None:
+            if not backlog.isdigit() or int(backlog) > MAX_BACKLOG:
+                raise InvalidInput(f"X-Opsmon-Backlog must be a count of reports, 0 to {MAX_BACKLOG}")
+            remaining = int(backlog)
         state = self.agents.setdefault(agent, AgentState())
         now = self.clock()
         if report.seq <= state.streams.get(report.stream, 0):
@@ -164,5 +173,7 @@ class Ingest:
             state.last_ts = ts
         self.ensure_tracked(asset_id)
         self.publish(Observation(asset_id, CHECK_ID, ts, UP, ""))
+        if remaining:
+            self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
         self.accepted += 1
         return "accepted"

@@ -2,8 +2,7 @@
 
 Two ways in, one logic (ReportEndpoint), so they cannot drift apart:
 - ReportRoute (bare.py), an ASGI application in front of FastAPI, serves it directly: 2,000 reports/s are the
-  goal, and FastAPI's request, dependency and response machinery cost about half of the event loop's time
-  per report;
+  goal, and FastAPI's machinery cost about half of the event loop's time per report;
 - the FastAPI route here documents it in /openapi.json and answers the same way when it is reached.
 """
 from __future__ import annotations
@@ -29,6 +28,7 @@ AGENT_TOKEN = HTTPBearer(scheme_name="agentToken", auto_error=False,
 Refusal = tuple[int, dict[str, Any], tuple[tuple[str, str], ...]]
 DURABLE_WAIT = 10.0  # seconds a report waits for its commit before the agent is told to keep it (503)
 RETRY_AFTER = "10"
+CHALLENGE = ("WWW-Authenticate", "Bearer")
 
 
 class AgentAnswer(BaseModel):
@@ -44,8 +44,9 @@ class AgentDoor(Protocol):
     def agent_for(self, token: str) -> tuple[str, str] | None:
         """(agent, asset) of a valid, unrevoked agent token; None otherwise."""
 
-    def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None) -> AgentAnswer:
-        """Take one report (at most MAX_BYTES) from `agent`; InvalidInput says why one is refused."""
+    def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None,
+                     backlog: str | None) -> AgentAnswer:
+        """Take one report (at most MAX_BYTES) from `agent` with its headers; InvalidInput says why not."""
 
     def store_trouble(self) -> str | None:
         """Why the store cannot be written now (its last write failed), or None."""
@@ -57,8 +58,7 @@ class AgentDoor(Protocol):
 class ReportEndpoint:
     """The door's logic, independent of the web framework."""
 
-    UNAUTHORIZED: Refusal = (401, {"detail": "invalid, revoked or missing agent token"},
-                             (("WWW-Authenticate", "Bearer"),))
+    UNAUTHORIZED: Refusal = (401, {"detail": "invalid, revoked or missing agent token"}, (CHALLENGE,))
 
     def __init__(self, door: AgentDoor) -> None:
         self.door = door
@@ -74,7 +74,7 @@ class ReportEndpoint:
         """A Content-Length over MAX_BYTES is refused (413) before reading the body."""
         return content_length is not None and content_length.isdigit() and int(content_length) > MAX_BYTES
 
-    async def ingest(self, found: tuple[str, str], body: bytes, sent_at: str | None) -> Refusal:
+    async def ingest(self, found: tuple[str, str], body: bytes, sent_at: str | None, backlog: str | None) -> Refusal:
         """(status, answer, headers) for a body of at most MAX_BYTES from the agent `found`.
 
         An answer of 200 is a promise: the report (or, for a duplicate, its first copy) is committed. While
@@ -88,7 +88,7 @@ class ReportEndpoint:
                                    "again later"}, (("Retry-After", RETRY_AFTER),)
         agent, asset_id = found
         try:
-            answer = self.door.agent_report(agent, asset_id, body, sent_at)
+            answer = self.door.agent_report(agent, asset_id, body, sent_at, backlog)
         except InvalidInput as exc:
             return 422, {"detail": str(exc)}, ()
         try:
@@ -111,7 +111,8 @@ class ReportEndpoint:
             body += chunk
             if len(body) > MAX_BYTES:
                 return JSONResponse(self.too_large, status_code=413)
-        status, doc, headers = await self.ingest(found, body, request.headers.get("x-opsmon-sent-at"))
+        got = request.headers.get
+        status, doc, headers = await self.ingest(found, body, got("x-opsmon-sent-at"), got("x-opsmon-backlog"))
         return JSONResponse(doc, status_code=status, headers=dict(headers))
 
 
@@ -133,7 +134,10 @@ def agent_router(endpoint: ReportEndpoint) -> APIRouter:
                      _: Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_TOKEN)],
                      x_opsmon_sent_at: Annotated[str | None, Header(
                          description="The agent's clock at sending, Unix seconds: its offset corrects the report's "
-                                     "times")] = None) -> AgentAnswer:
+                                     "times")] = None,
+                     x_opsmon_backlog: Annotated[int | None, Header(ge=0, le=10 ** 9, description=(
+                         "Spooled reports that follow this one: the host is not judged silent while they drain"))]
+                     = None) -> AgentAnswer:
         """Where agents push reports (agent token, not a person's). Answers with the settings to use.
 
         Served by ReportRoute ahead of FastAPI, and by ReportEndpoint.serve when FastAPI is reached.

@@ -18,7 +18,8 @@ class IncidentDoc(BaseModel):
     asset: str
     kind: str
     severity: str | None
-    status: str = Field(description="open, acknowledged, resolved, closed or merged")
+    status: str = Field(description="open, acknowledged, resolved, closed, merged or withdrawn "
+                                     "(a false alarm: late results showed the asset up)")
     cause: str
     fault_at: str | None = Field(description="When the fault began (its first failing result)")
     opened_at: str | None
@@ -69,7 +70,8 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
 
     @router.get("/api/v1/incidents", response_model=list[IncidentDoc], responses={**VIEWER, **errors(422)})
     def incidents(_: str = Depends(auth.viewer), status: str | None = Query(
-                      None, description="open, acknowledged, resolved, closed, merged, or active (open+acknowledged)"),
+                      None, description="open, acknowledged, resolved, closed, merged, withdrawn, or active "
+                                       "(open+acknowledged)"),
                   asset: str | None = None, from_: str | None = Query(None, alias="from"), to: str | None = None,
                   limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
         return list_incidents(store, status, asset, parse_time(from_, "from"), parse_time(to, "to"), limit)

@@ -221,8 +221,8 @@ KINDS: dict[str, dict[str, str]] = {lang: {k: _KIND_WORDS[k][lang] for k in inci
 ACTIONS = {
     "en": {},
     "zh": {"opened": "开单", "escalated": "升级", "acknowledged": "响应", "resolved": "解决", "closed": "关闭",
-           "reopened": "重新打开", "merged": "合并", "attached": "并入", "updated": "更新", "note": "备注",
-           "notified": "通知", "breached": "超时"},
+           "reopened": "重新打开", "merged": "合并", "withdrawn": "撤销", "attached": "并入", "updated": "更新",
+           "note": "备注", "notified": "通知", "breached": "超时"},
 }
 
 # The method appendix: docs/sla.md in plain words. Kept as (heading, paragraph) pairs so HTML and

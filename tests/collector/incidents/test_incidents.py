@@ -337,3 +337,42 @@ def test_the_agents_policy_severities_are_the_incident_severities() -> None:
 
     assert POLICY_SEVERITIES == SEVERITIES
     assert sorted(SEVERITIES, key=RANK.__getitem__) == ["minor", "major", "critical"]
+
+
+def test_an_incident_whose_fault_a_replay_relabels_away_is_withdrawn_and_the_paged_are_told(store: Store) -> None:
+    """An agent's reports (every 10 s) stop reaching the collector after T0+10: silence judged at T0+41, down
+    from T0+20, an incident opened and paged. Its spooled reports then arrive, stamped T0+20 on: the down is
+    merged away. Before: the incident was "resolved" by the up transition, dated T0 (before it opened), a
+    response miss in the figures. Now it is withdrawn: out of the figures, and the paged person told."""
+    w = World(store, {})
+    w.assets["h"] = info(criticality="high")
+    w.timeline.upsert_asset("h", None, "urumqi", (), [CheckConf("agent", 10, 1, 1, DOWN, "agent not reporting")], T0)
+    for t in (0, 10):
+        w.timeline.observe(Observation("h", "agent", T0 + timedelta(seconds=t), UP, ""))
+    w.clock.now = T0 + timedelta(seconds=41)
+    w.timeline.tick(w.clock.now)
+    w.advance(w.clock.now)
+    [inc] = list_incidents(store)
+    assert (inc["status"], inc["fault_at"]) == ("open", (T0 + timedelta(seconds=20)).isoformat())
+    assert [(e, lvl, who) for _i, e, lvl, who, _c in w.sent] == [("opened", 1, ["wang"])]
+    w.clock.now = T0 + timedelta(seconds=42)
+    w.timeline.observe(Observation("h", "agent", T0 + timedelta(seconds=20), UP, ""))
+    [inc] = list_incidents(store)
+    assert inc["status"] == "withdrawn" and inc["resolved_at"] == w.clock.now.isoformat()
+    assert "withdrawn" in inc["note"]
+    assert [(e, lvl, who) for _i, e, lvl, who, _c in w.sent] == [("opened", 1, ["wang"]), ("withdrawn", 1, ["wang"])]
+    # a fault after it is a new incident, not the withdrawn one reopened
+    w.clock.now = T0 + timedelta(seconds=100)
+    w.timeline.tick(w.clock.now)
+    rows = list_incidents(store)
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"open", "withdrawn"}
+
+
+def test_no_incident_resolves_before_it_opened(world: World, store: Store) -> None:
+    """A security finding passes again in a report stamped before the incident opened (a replay): resolved at
+    the opening, not before it."""
+    world.clock.now = T0 + timedelta(minutes=5)
+    world.engine.on_security("srv", "ssh.root", True, T0 + timedelta(minutes=5), "root login allowed")
+    world.engine.on_security("srv", "ssh.root", False, T0 + timedelta(minutes=1), "")
+    [inc] = list_incidents(store)
+    assert inc["status"] == "resolved" and inc["resolved_at"] == inc["opened_at"]

@@ -333,6 +333,23 @@ def test_incidents_count_in_the_period_they_opened_and_by_kind(store: Store) -> 
     assert [w["incident"] for w in t["rate"]["worst"]] == ["AV", "HW"]
 
 
+def test_withdrawn_and_merged_incidents_are_no_faults_of_their_own(store: Store) -> None:
+    """A withdrawn incident (a replay proved the asset up) and a merged one count in no response figure: the
+    two unacknowledged misses below would otherwise make the rate 1/3."""
+    from opsmon.collector.store.models import Incident
+
+    seed(store, [("s1", "server", S - timedelta(days=100), None)], [up_all("s1")], [
+        ("AV", "s1", "availability", utc(2026, 8, 1), utc(2026, 8, 1, 0, 10)),  # 10 min: within
+        ("WD", "s1", "availability", utc(2026, 8, 2), None),                    # withdrawn, never acknowledged
+        ("MG", "s1", "hardware", utc(2026, 8, 3), None),                        # merged into a parent's
+    ])
+    with store.session.begin() as s:
+        s.get(Incident, "WD").status = "withdrawn"
+        s.get(Incident, "MG").status = "merged"
+    t = run(store)
+    assert (t["rate"]["value"], t["rate"]["detail"]["incidents"]) == (1.0, 1)
+
+
 # 20
 def test_count_target_is_prorated_and_cut_in_local_time(store: Store) -> None:
     seed(store, [], [])

@@ -343,3 +343,69 @@ def test_agent_back_after_a_real_outage_keeps_the_outage() -> None:
     tl.tick(at(40))
     obs(tl, "h", 320, UP, "agent")
     assert sink.states("h")[-2:] == [(DOWN, at(15), at(320)), (UP, at(320), None)]
+
+
+def _agent_timeline(started: float | None) -> tuple[Timeline, MemorySink]:
+    sink = MemorySink()
+    tl = Timeline(sink, MaintenanceBook([], "UTC"), started=None if started is None else at(started))
+    tl.upsert_asset("h", None, None, (), [CheckConf("agent", 10.0, 1, 1, DOWN, "agent not reporting")],
+                    at(started or 0))
+    return tl, sink
+
+
+def test_a_backlog_replayed_after_a_restart_is_not_judged_silent_while_it_drains() -> None:
+    """The collector was down from t=100 to t=200; the agent (interval 10 s) spooled t=100 ... t=190 and
+    replays them at t=200, oldest first, each saying how many follow. Before the fix the first tick after the
+    first replay (stamped t=100, more than 3 intervals old) declared "agent not reporting" from t=110: a down
+    transition, an incident paged, then undone by the next replay."""
+    from opsmon.collector.core.messages import Backlog
+
+    tl, sink = _agent_timeline(started=None)  # the grace after a start is tested below: here only the backlog
+    spooled = list(range(100, 200, 10))
+    for i, t in enumerate(spooled):
+        obs(tl, "h", t, UP, "agent")
+        tl.backlog(Backlog("h", "agent", len(spooled) - i, at(200 + i * 0.1)))
+        tl.tick(at(200 + i * 0.1 + 0.05))
+    obs(tl, "h", 200, UP, "agent")  # the live report: no backlog
+    tl.tick(at(201))
+    assert sink.states("h") == [(UNKNOWN, at(0), at(100)), (UP, at(100), None)]
+    assert [new for _a, (_w, _d, _o, new, _r) in sink.transitions] == [UP]
+    # the host dies after its live report: silence judged as before, dated one interval after it
+    tl.tick(at(229))
+    assert sink.states("h")[-1] == (UP, at(100), None)
+    tl.tick(at(230))
+    assert sink.states("h")[-1] == (DOWN, at(210), None)
+
+
+def test_an_agent_that_dies_while_replaying_is_judged_silent_after_the_wait() -> None:
+    """The replay stops after the report stamped t=100 with 9 said to follow: silence is held for
+    max(30 s, 3 intervals) = 30 s after that report arrived (t=200), then dated t=110 as always."""
+    from opsmon.collector.core.messages import Backlog
+
+    tl, sink = _agent_timeline(started=None)
+    obs(tl, "h", 100, UP, "agent")
+    tl.backlog(Backlog("h", "agent", 9, at(200)))
+    tl.tick(at(229.9))
+    assert sink.states("h")[-1] == (UP, at(100), None)
+    tl.tick(at(230))
+    assert sink.states("h")[-1] == (DOWN, at(110), None)
+
+
+def test_silence_is_not_judged_before_three_intervals_after_the_collector_started() -> None:
+    """An agent too old to say its backlog: the collector started at t=200 and the first replay, stamped
+    t=100, comes at once. Silence is judged from max(last result, start) + 3 intervals = t=230, not at once;
+    when it comes it is dated from the last result (t=120), which is before the open interval began at the
+    start (the time before it is the restart's unknown gap): the open interval is relabelled down."""
+    tl, sink = _agent_timeline(started=200)
+    obs(tl, "h", 100, UP, "agent")
+    tl.tick(at(201))
+    obs(tl, "h", 110, UP, "agent")
+    tl.tick(at(229.9))
+    assert [s for s, _b, _e in sink.states("h")] == [UP]
+    tl.tick(at(230))
+    assert sink.states("h") == [(DOWN, at(200), None)]
+    obs(tl, "h", 240, UP, "agent")  # after the start, the usual rule: due 3 intervals after the last result
+    tl.tick(at(269.9))
+    assert sink.states("h")[-1] == (UP, at(240), None)
+    tl.tick(at(270))
+    assert sink.states("h")[-1] == (DOWN, at(250), None)
