@@ -112,6 +112,21 @@ class TrapConfig(BaseModel):
         (), description="Names from snmp.credentials accepted on traps (communities and v3 users)")
     engine_ids: dict[str, str] = Field(
         default_factory=dict, description="v3 senders' engine IDs (hex) by device asset id, for v3 traps")
+    rate: float = Field(50.0, gt=0, le=1_000_000, description=(
+        "Datagrams a second each source may send (token bucket); beyond, they are dropped before decoding "
+        "and counted (reason rate)"))
+    burst: int = Field(200, ge=1, le=1_000_000, description="... and how many at once above that rate")
+    storm_window: PositiveDuration = Field(60.0, description=(
+        "The same trap (source, trap OID, varbinds but time values) within this long of its first is one "
+        "event with a count"))
+    max_detail_bytes: int = Field(4096, ge=512, le=1_000_000, description=(
+        "A stored trap's details (JSON) stay under this size: long values are cut with a marker"))
+    max_varbinds: int = Field(50, ge=1, le=10_000, description="Varbinds kept of one trap; the cut says how many came")
+    store_unknown: bool = Field(False, description=(
+        "Store traps from addresses that are no asset (else they are counted, reason unknown_source, and logged)"))
+    refused_sources: int = Field(100, ge=0, le=100_000, description=(
+        "Addresses, beyond the assets', with their own label in opsmon_trap_refused_total and their own log "
+        "line; the rest count as source other"))
 
 
 class SnmpConfig(BaseModel):

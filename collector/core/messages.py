@@ -10,8 +10,8 @@ thousands a second are made at full agent load.
 Who produces what:
 
 - inputs (checks, SNMP, agents' reports): `Observation` (a check result, in
-  `core.states`), `Backlog`, `HardwareSignal`, `Event`, `StreamPosition`, `Facts`, `BaselineResults`,
-  `SecurityFinding`;
+  `core.states`), `Backlog`, `HardwareSignal`, `Event` (and `EventRepeated`), `StreamPosition`, `Facts`,
+  `BaselineResults`, `SecurityFinding`;
 - the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
   `IntervalRelabelled`, `IntervalsMerged`, `Transition`;
 - the service: `Heartbeat`, `Prune`.
@@ -26,7 +26,8 @@ from opsmon.collector.core.incidents import MAJOR
 from opsmon.collector.core.states import Observation
 
 __all__ = [
-    "Backlog", "BaselineResults", "Event", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed", "IntervalOpened",
+    "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed",
+    "IntervalOpened",
     "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "ResultRecorded",
     "SecurityFinding", "StreamPosition", "Transition", "Written",
 ]
@@ -119,6 +120,22 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class EventRepeated:
+    """A stored event happened again: its row gets these details (a trap storm's count and last time).
+
+    Why not a row per copy: a storm of one trap is one event with a count (issue 16). The row is the one
+    with this source, kind, name and ts whose details hold this group id (`details["group"]`).
+    """
+
+    source: str
+    kind: str
+    name: str
+    ts: datetime
+    group: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class SecurityFinding:
     """A security check turned failing (or passing again): opens or resolves a security incident.
 
@@ -187,6 +204,6 @@ class Prune:
 
 # What the store writer takes.
 Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | Transition | ResultRecorded
-           | HardwareSignal | Event | StreamPosition | Facts | BaselineResults | Heartbeat | Prune)
+           | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults | Heartbeat | Prune)
 # Everything that is published.
 Message = Written | Observation | SecurityFinding | Backlog

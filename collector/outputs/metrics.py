@@ -184,6 +184,31 @@ class SecurityCollector(Collector):
         yield from (score, checks, fails, logins, fim)
 
 
+class TrapCollector(Collector):
+    """The trap receiver's datagrams, accepted traps and refusals by reason and source (inputs/snmp/traps.py)."""
+
+    def __init__(self, counts: Any) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        packets = CounterMetricFamily("opsmon_trap_packets", "Datagrams that reached the SNMP trap port")
+        packets.add_metric([], self.counts.packets)
+        accepted = CounterMetricFamily("opsmon_traps_accepted", "SNMP traps authenticated and handled "
+                                       "(stored, or counted in a stored event)")
+        accepted.add_metric([], self.counts.accepted)
+        grouped = CounterMetricFamily("opsmon_traps_grouped", "Accepted SNMP traps that only raised the count of "
+                                      "the same trap's event (storm grouping)")
+        grouped.add_metric([], self.counts.grouped)
+        refused = CounterMetricFamily("opsmon_trap_refused", "SNMP trap datagrams refused, by reason and source "
+                                      "address (sources beyond snmp.traps.refused_sources are 'other')",
+                                      labels=["reason", "source"])
+        for (reason, source), n in list(self.counts.refused.items()):
+            refused.add_metric([reason, source], n)
+        yield from (packets, accepted, grouped, refused)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -240,6 +265,9 @@ class CollectorMetrics:
         from opsmon.collector.inputs.snmp.exposition import SnmpCollector
 
         self.registry.register(SnmpCollector(hub))
+
+    def watch_traps(self, counts: Any) -> None:
+        self.registry.register(TrapCollector(counts))
 
     def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:
         self.registry.register(SlaCollector(snapshot))

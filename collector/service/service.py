@@ -31,6 +31,7 @@ from opsmon.collector.core.messages import (
     Backlog,
     BaselineResults,
     Event,
+    EventRepeated,
     Facts,
     HardwareSignal,
     Heartbeat,
@@ -58,6 +59,7 @@ from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
+from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
 from opsmon.collector.service.routes import Consumer, Router
@@ -161,6 +163,8 @@ class Service:
         self._addresses: dict[str, str] = {}
         ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp)
         self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
+        for receiver in (i for i in self.inputs if isinstance(i, TrapReceiver)):
+            self.metrics.watch_traps(receiver.counts)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
         self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
@@ -188,6 +192,7 @@ class Service:
             SecurityFinding: [Consumer("incidents", lambda f: incidents.on_security(
                 f.asset_id, f.key, f.failing, f.at, f.cause, severity=f.severity), guarded=True)],
             Event: [store],
+            EventRepeated: [store],
             StreamPosition: [store],
             Facts: [store],
             BaselineResults: [store],

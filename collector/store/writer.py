@@ -30,6 +30,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from opsmon.collector.core.messages import (
     BaselineResults,
     Event,
+    EventRepeated,
     Facts,
     HardwareSignal,
     Heartbeat,
@@ -199,6 +200,7 @@ class StoreWriter:
     def _commit(self, batch: list[Written]) -> None:
         observations: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        repeated: list[EventRepeated] = []  # applied after this batch's inserts: its first row may be among them
         streams: dict[tuple[str, str], dict[str, Any]] = {}  # one row per agent stream per batch, not per report
         with self.store.engine.begin() as conn:
             for msg in batch:
@@ -242,6 +244,8 @@ class StoreWriter:
                         events.append({"ts": ts, "asset_id": asset or None, "source": source[:128], "kind": kind,
                                        "name": name[:128], "severity": severity, "summary": summary,
                                        "details": details})
+                    case EventRepeated():
+                        repeated.append(msg)
                     case BaselineResults(asset, rows, changed):
                         if changed:
                             conn.execute(insert(BaselineChange), list(changed))
@@ -270,6 +274,12 @@ class StoreWriter:
                 conn.execute(insert(Observation), observations)
             if events:
                 conn.execute(insert(EventRow), events)
+            for again in repeated:
+                conn.execute(update(EventRow)
+                             .where(EventRow.ts == again.ts, EventRow.source == again.source[:128],
+                                    EventRow.kind == again.kind, EventRow.name == again.name[:128],
+                                    EventRow.details["group"].as_string() == again.group)
+                             .values(details=again.details))
             now = self.clock()
             values = {"ts": now, "started_ts": self.started, "pid": os.getpid()}
             updated = conn.execute(update(HeartbeatRow).where(HeartbeatRow.id == 1).values(**values))

@@ -6,16 +6,23 @@ is the uplink of a `link` asset update that link's state without waiting for the
 next poll; coldStart/warmStart make the next poll re-read the static columns.
 
 v3 traps are sent by the device's own engine, so the receiver must know each
-sender's engine ID (snmp.traps.engine_ids). A trap with an unknown engine ID, a
-wrong key or a wrong community is dropped by pysnmp; opsmon counts the v3 ones
-and logs them once a minute at most, with the sender and never the secrets.
+sender's engine ID (snmp.traps.engine_ids).
+
+The port takes packets from anyone, so nothing a sender does may cost more than a
+counter (issue 16): each datagram passes a per-source rate limit before it is decoded
+(trap_limits), pysnmp runs under a guard that turns every failure into a refusal by
+reason (trap_guard), refusals are counted by reason and source and logged once a
+minute per source (trap_refusals), the same trap repeated is one event with a count
+(trap_storms), and stored details are capped (trap_details). Traps from an address
+that is no asset are counted and dropped unless snmp.traps.store_unknown is true.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
-import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,10 +30,18 @@ from opsmon.collector.config.snmp_credentials import Credential
 from opsmon.collector.core.messages import Event, Message
 from opsmon.collector.core.states import DOWN, UP
 from opsmon.collector.inputs.base import InputContext
+from opsmon.collector.inputs.snmp.trap_details import details
+from opsmon.collector.inputs.snmp.trap_guard import SM_FAILURES, TrapGate, guarded_transport, security_reason
+from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
+from opsmon.collector.inputs.snmp.trap_refusals import Refusals
+from opsmon.collector.inputs.snmp.trap_storms import Storms, storm_key
 
 log = logging.getLogger(__name__)
 
 SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+RECEIVE_BUFFER = 1 << 20
+TICK = 1.0  # seconds between writes of storm counts and pending log lines
 IF_INDEX = (1, 3, 6, 1, 2, 1, 2, 2, 1, 1)
 GENERIC = {
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 1): ("coldStart", "warning", "device restarted (coldStart)"),
@@ -43,32 +58,26 @@ PRIV = {"DES": "USM_PRIV_CBC56_DES", "AES": "USM_PRIV_CFB128_AES", "AES128": "US
         "AES192C": "USM_PRIV_CFB192_AES", "AES256C": "USM_PRIV_CFB256_AES"}
 
 
-def text(value: Any) -> Any:
-    """A pyasn1 value as JSON: numbers, dotted OIDs, printable text, or hex for binary."""
-    from pyasn1.type import univ
-
-    if isinstance(value, univ.ObjectIdentifier):
-        return ".".join(map(str, value))
-    if isinstance(value, univ.OctetString):
-        raw = value.asOctets()
-        try:
-            decoded = raw.decode("utf-8")
-            if decoded.isprintable():
-                return decoded
-        except UnicodeDecodeError:
-            pass
-        return raw.hex(":")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value.prettyPrint()
-
-
 def make(ctx: InputContext) -> TrapReceiver | None:
     """The trap receiver, when `snmp.traps.enabled` (it needs the SNMP credentials and hub)."""
     if ctx.snmp is None or not ctx.config.snmp.traps.enabled:
         return None
     return TrapReceiver(ctx.config.snmp.traps, ctx.snmp.credentials, ctx.publish, ctx.asset_at, ctx.snmp, ctx.clock)
+
+
+@dataclass
+class TrapCounts:
+    """What /metrics shows of the receiver (outputs/metrics.py reads it at scrape time)."""
+
+    gate: TrapGate = field(repr=False)
+    refused: dict[tuple[str, str], int]  # (reason, source label) -> traps refused
+    accepted: int = 0  # traps authenticated and handled (stored, or counted in a stored event)
+    grouped: int = 0  # ... of which only raised the count of an event already stored
+
+    @property
+    def packets(self) -> int:
+        """Datagrams that reached the trap port."""
+        return self.gate.packets
 
 
 class TrapReceiver:
@@ -86,16 +95,21 @@ class TrapReceiver:
         self.hub = hub
         self.clock = clock
         self.engine: Any = None
-        self.received = 0
-        self.rejected = 0
-        self._last_warning = 0.0
         self.port: int | None = None
         self.sock: socket.socket | None = None
+        self.refusals = Refusals(settings.refused_sources, lambda address: asset_for(address) is not None)
+        self.gate = TrapGate(SourceBuckets(settings.rate, settings.burst), self.refusals)
+        self.storms = Storms(settings.storm_window, publish)
+        self.counts = TrapCounts(self.gate, self.refusals.counts)
+        self._ticker: asyncio.TimerHandle | None = None
 
     def bind(self) -> None:
         """Take the trap port at start, so a taken port fails the start, not the first trap."""
         host, port = self.settings.host, self.settings.port
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        # A burst (a chassis reporting every port's link) must wait in the kernel, not be dropped there:
+        # 1 MB holds ~4,000 small traps; Linux caps it at net.core.rmem_max.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -117,8 +131,8 @@ class TrapReceiver:
         from pysnmp.proto.api import v2c
 
         eng = engine.SnmpEngine()
-        transport = udp.UdpTransport().open_server_mode(sock=sock)
-        config.add_transport(eng, udp.DOMAIN_NAME, transport)
+        config.add_transport(eng, udp.DOMAIN_NAME, guarded_transport(self.gate).open_server_mode(sock=sock))
+        self.gate.watch(eng)
         self.port = sock.getsockname()[1]
         for name in self.settings.credentials:
             cred = self.credentials[name]
@@ -131,51 +145,69 @@ class TrapReceiver:
                 config.add_v3_user(eng, cred.user, auth, cred.secret("auth_key") if cred.auth_protocol else None,
                                    priv, cred.secret("priv_key") if cred.priv_protocol else None,
                                    securityEngineId=v2c.OctetString(hexValue=engine_id))
-        eng.observer.register_observer(self._rejected, "rfc3412.prepareDataElements:sm-failure")
+        eng.observer.register_observer(self._refused, *SM_FAILURES)
         ntfrcv.NotificationReceiver(eng, self._on_trap)
         self.engine = eng
+        self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
         log.info("snmp trap receiver listening", extra={"address": f"{self.settings.host}:{self.port}"})
 
-    def _rejected(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
-        self.rejected += 1
-        now = time.monotonic()
-        if now - self._last_warning >= 60:
-            self._last_warning = now
-            address = variables.get("transportAddress")
-            error = (variables.get("statusInformation") or {}).get("errorIndication")
-            log.warning("snmp v3 trap rejected (unknown engine ID, user or key?)",
-                        extra={"source": str(address[0]) if address else "?", "error": str(error),
-                               "rejected_total": self.rejected})
+    def _refused(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
+        """A wrong community or v3 user, key or engine ID: counted by reason and source, never the secrets."""
+        address = variables.get("transportAddress")
+        engine_ids = {e.lower() for e in self.settings.engine_ids.values()}
+        self.refusals.refuse(security_reason(variables, engine_ids), str(address[0]) if address else "?")
+
+    def _tick(self) -> None:
+        """Once a second: storm counts to the store, refusal lines due to the log."""
+        self.storms.tick()
+        self.refusals.tick()
+        self.counts.grouped = self.storms.grouped
+        if self.engine is not None:
+            self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
 
     def _on_trap(self, snmp_engine: Any, state_ref: Any, _ctx_engine: Any, _ctx_name: Any,
                  var_binds: Any, _cb: Any) -> None:
+        host = "?"
         try:
             _domain, (host, _port) = snmp_engine.message_dispatcher.get_transport_info(state_ref)
             self.handle(str(host), [(tuple(oid), value) for oid, value in var_binds])
-        except Exception:  # noqa: BLE001 - one odd trap must not stop the receiver
-            log.exception("snmp trap could not be handled")
+        except Exception as exc:  # noqa: BLE001 - one odd trap must not stop the receiver, nor flood the log
+            self.refusals.refuse("error", str(host), f"{type(exc).__name__}: {exc}"[:200])
 
     def handle(self, host: str, var_binds: list[tuple[tuple[int, ...], Any]]) -> None:
-        """Store one trap as an event and act on link and restart traps."""
-        self.received += 1
+        """Store one trap as an event (or count it in its storm's) and act on link and restart traps."""
         ts = self.clock()
         asset = self.asset_for(host)
+        if asset is None and not self.settings.store_unknown:
+            self.refusals.refuse("unknown_source", host)
+            return
+        from pysnmp.proto.rfc1902 import TimeTicks
+
         trap_oid: tuple[int, ...] | None = None
-        details: dict[str, Any] = {}
+        kept: list[tuple[str, Any]] = []
+        same: list[tuple[str, Any]] = []  # what makes two traps the same: time values apart
         if_index: int | None = None
         for oid, value in var_binds:
             if oid == SNMP_TRAP_OID:
                 trap_oid = tuple(value)
                 continue
-            details[".".join(map(str, oid))] = text(value)
+            dotted = ".".join(map(str, oid))
+            kept.append((dotted, value))
+            if oid != SYS_UPTIME and not isinstance(value, TimeTicks):
+                same.append((dotted, bytes(value.asOctets()).hex() if hasattr(value, "asOctets") else str(value)))
             if oid[:len(IF_INDEX)] == IF_INDEX and len(oid) == len(IF_INDEX) + 1:
                 if_index = oid[-1]
         if trap_oid is None:
+            self.refusals.refuse("not_a_trap", host)
             return
+        self.counts.accepted += 1
         name, severity, summary = GENERIC.get(trap_oid, (".".join(map(str, trap_oid)), "info", "vendor trap"))
         if if_index is not None:
             summary += f" (ifIndex {if_index})"
-        self.publish(Event(asset, ts, host, "trap", name, severity, summary, details))
+        self.storms.add(storm_key(host, name, same), ts, lambda: Event(
+            asset, ts, host, "trap", name, severity, summary,
+            details(kept, self.settings.max_detail_bytes, self.settings.max_varbinds)))
+        self.counts.grouped = self.storms.grouped
         if asset is None:
             return
         if name in ("linkDown", "linkUp") and if_index is not None:
@@ -187,6 +219,13 @@ class TrapReceiver:
                 state.static_at = None
 
     def close(self) -> None:
+        """Stop taking packets, then write what storms counted and what the log still owes."""
+        self.gate.open = False
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self.storms.close()
+        self.refusals.flush()
         if self.engine is not None:
             try:
                 self.engine.close_dispatcher()
