@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from opsmon.agent.errors import SpoolBusy
@@ -73,6 +74,35 @@ def test_once_beside_the_running_agent_costs_no_live_report(collector_factory, t
         stream_after = json.loads((tmp_path / "spool" / "stream.json").read_text())
         assert stream_after["stream"] == stream_before["stream"]
         assert stream_after["seq"] - stream_before["seq"] <= 100, (stream_before, stream_after)
+    finally:
+        agent.stop()
+
+
+def test_collector_recovers_when_an_older_agent_jumps_the_stream(collector_factory, tmp_path: Path) -> None:
+    """What an agent without the spool lock does with `--once`: one report on the service's stream with the
+    next reserved block's number. The collector takes the live reports that follow (their timestamps are
+    newer than anything it took), counts the anomaly in /metrics and logs it once. Failed before the fix:
+    0 live reports stored in the window, no metric, no log line."""
+    c, token = _enrolled(collector_factory, "db-01")
+    agent = AgentProc(agent_config(tmp_path, c.base, token))
+    try:
+        wait_for(lambda: agent_rows(c, "db-01") >= 3, 20, "3 reports of the service stored")
+        doc = json.loads((tmp_path / "spool" / "stream.json").read_text())
+        jumped = doc["seq"] + 1  # the number an old `--once` took: the service's reserved block, plus one
+        r = httpx.post(c.base + "/api/v1/agent/report", timeout=10, json={
+            "schema": 1, "stream": doc["stream"], "seq": jumped, "ts": time.time(), "interval": 1, "metrics": {}},
+            headers={"Authorization": f"Bearer {token}", "X-Opsmon-Sent-At": str(time.time())})
+        assert r.json()["status"] == "accepted", r.text
+        live, _ = _live_rows_after(c, "db-01", f"after a report at seq {jumped} on the service's stream")
+        assert live >= WINDOW - 2, "live reports were dropped as duplicates"
+        metrics = c.get("/metrics").text
+        back = [line for line in metrics.splitlines() if line.startswith("opsmon_agent_stream_anomalies_total")]
+        print("\n".join(back))
+        assert 'opsmon_agent_stream_anomalies_total{kind="back"}' in metrics
+        assert float(next(x for x in back if 'kind="back"' in x).split()[-1]) >= WINDOW - 2
+        warned = [line for line in c.log().splitlines() if "stream" in line and "back" in line]
+        print("\n".join(warned))
+        assert len(warned) == 1, "the anomaly is logged once per agent and period, not per report"
     finally:
         agent.stop()
 
