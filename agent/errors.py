@@ -18,3 +18,12 @@ class TransportError(AgentError):
 
 class Rejected(AgentError):
     """The collector refused the report for good (bad token, bad report): retrying will not help."""
+
+
+class SpoolBusy(AgentError):
+    """Another agent process holds the spool: two processes on one spool would share its report stream."""
+
+    def __init__(self, spool: str, pid: int | None) -> None:
+        self.spool, self.pid = spool, pid
+        holder = f"pid {pid}" if pid else "pid unknown"
+        super().__init__(f"another opsmon-agent ({holder}) is running on the spool {spool}")

@@ -163,12 +163,14 @@ class Backlog:
 
 @dataclass(frozen=True, slots=True)
 class StreamPosition:
-    """The highest accepted sequence number of an agent's spool stream (de-duplication after a restart)."""
+    """How far an agent's spool stream has come (de-duplication after a restart): the highest accepted
+    sequence number and agent timestamp in ms (inputs/agents/streams.py says why both)."""
 
     agent: str
     stream: str
     seq: int
     at: datetime
+    max_ts_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

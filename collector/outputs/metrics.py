@@ -101,7 +101,20 @@ class AgentCollector(Collector):
                     merged[fam.name] = fam
         yield last
         yield offset
+        yield _stream_anomalies(self.ingest.streams.anomalies)
         yield from merged.values()
+
+
+def _stream_anomalies(counts: dict[str, int]) -> Metric:
+    """Reports taken out of their stream's order, by kind only (no asset label: the log names the agent)."""
+    from prometheus_client.core import CounterMetricFamily
+
+    fam = CounterMetricFamily("opsmon_agent_stream_anomalies", "Agent reports accepted out of their stream's "
+                              "order: back (a number at or below the stream's highest, with a newer time), jump "
+                              "(further ahead than a restart explains)", labels=["kind"])
+    for kind, n in counts.items():
+        fam.add_metric([kind], n)
+    return fam
 
 
 class IncidentCollector(Collector):

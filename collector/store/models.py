@@ -316,10 +316,13 @@ class AgentRow(Base):
 
 
 class AgentStream(Base):
-    """Highest sequence number accepted per agent spool stream: replays below it are duplicates."""
+    """Highest sequence number and agent timestamp accepted per agent spool stream: a report at or below
+    both is a replay (inputs/agents/streams.py)."""
 
     __tablename__ = "agent_streams"
     agent: Mapped[str] = mapped_column(String(128), primary_key=True)
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     max_seq: Mapped[int] = mapped_column(BigInteger)
+    # The agent's own clock, uncorrected, in ms: a replay carries the same value. NULL: stored before 0012.
+    max_ts_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCMillis)

@@ -212,11 +212,11 @@ class StoreWriter:
                         observations.append({"asset_id": asset, "check_id": f"hw:{component}"[:128], "ts": ts,
                                              "status": DOWN, "reason": problem, "latency_ms": None,
                                              "kind": "hardware"})
-                    case StreamPosition(agent, stream, seq, at):
+                    case StreamPosition(agent, stream, seq, at, max_ts_ms):
                         prev = streams.get((agent, stream))
-                        if prev is None or seq > prev["max_seq"]:
+                        if prev is None or (seq, max_ts_ms or 0) > (prev["max_seq"], prev["max_ts_ms"] or 0):
                             streams[(agent, stream)] = {"agent": agent, "stream": stream, "max_seq": seq,
-                                                        "updated_at": at}
+                                                        "max_ts_ms": max_ts_ms, "updated_at": at}
                     case Facts(asset, facts):
                         conn.execute(update(Asset).where(Asset.id == asset).values(facts=facts))
                     case IntervalOpened(asset, state, start, reason):
@@ -268,7 +268,8 @@ class StoreWriter:
                 upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(AgentStream)
                 conn.execute(upsert.on_conflict_do_update(
                     index_elements=["agent", "stream"],
-                    set_={"max_seq": upsert.excluded.max_seq, "updated_at": upsert.excluded.updated_at}),
+                    set_={"max_seq": upsert.excluded.max_seq, "max_ts_ms": upsert.excluded.max_ts_ms,
+                          "updated_at": upsert.excluded.updated_at}),
                     list(streams.values()))
             if observations:
                 conn.execute(insert(Observation), observations)

@@ -1,8 +1,11 @@
 """Agent reports in: validate, de-duplicate, correct the clock, feed the timeline.
 
 - Schema and size are checked before anything is stored; a bad report is a 4xx.
-- De-duplication: per agent spool stream the highest accepted sequence number is
-  kept; the agent replays oldest first, so anything at or below it is a duplicate.
+- De-duplication: per agent spool stream the highest accepted sequence number and
+  agent timestamp are kept; a report at or below both is a replay, answered
+  "duplicate" and stored once. A report at or below the sequence but newer is a
+  stream that went back (another process numbered it ahead): taken, counted and
+  logged. The rule and why: streams.py (StreamBook).
 - Clock: the agent stamps each send with its clock (X-Opsmon-Sent-At). The
   difference to ours is its offset; every report's timestamp is corrected by it,
   so an agent 1 h fast reports at the right time, and a replayed report keeps
@@ -19,7 +22,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -27,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Message, StreamPosition
+from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Message
 from opsmon.collector.core.states import UP, Observation
+from opsmon.collector.inputs.agents.streams import StreamBook
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import AgentStream
@@ -71,7 +75,6 @@ class AgentState:
     object is one untracked allocation; /metrics parses it again at scrape time, off the loop.
     """
 
-    streams: dict[str, int] = field(default_factory=dict)
     report_json: bytes = b"{}"  # the latest report (or a {"metrics": ...} document) as JSON
     last_ts: datetime | None = None
     offset: float = 0.0
@@ -93,9 +96,10 @@ class Ingest:
         self.ensure_tracked = ensure_tracked or (lambda asset_id: None)
         self.clock = clock
         self.agents: dict[str, AgentState] = {}
+        self.streams = StreamBook()
         with store.session() as session:
-            for row in session.scalars(select(AgentStream)):
-                self.agents.setdefault(row.agent, AgentState()).streams[row.stream] = row.max_seq
+            self.streams.load(session.execute(select(AgentStream.agent, AgentStream.stream, AgentStream.max_seq,
+                                                     AgentStream.max_ts_ms)))
         self.accepted = 0
         self.duplicates = 0
         self.render_errors = 0
@@ -131,7 +135,7 @@ class Ingest:
             remaining = int(backlog)
         state = self.agents.setdefault(agent, AgentState())
         now = self.clock()
-        if report.seq <= state.streams.get(report.stream, 0):
+        if self.streams.is_replay(agent, report.stream, report.seq, report.ts):
             self.duplicates += 1
             return "duplicate"
         offset = 0.0
@@ -156,8 +160,7 @@ class Ingest:
         if corrected > now.timestamp() + MAX_FUTURE:
             raise InvalidInput(f"ts is {corrected - now.timestamp():.0f}s in the future; is the agent's clock set?")
         ts = datetime.fromtimestamp(corrected, UTC)
-        state.streams[report.stream] = report.seq
-        self.publish(StreamPosition(agent, report.stream, report.seq, now))
+        self.publish(self.streams.advance(agent, report.stream, report.seq, report.ts, report.interval, now))
         if report.facts is not None:
             self.publish(Facts(asset_id, report.facts))
         for fault in report.hardware:

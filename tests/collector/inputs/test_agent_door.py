@@ -27,6 +27,7 @@ def _stored(c: Collector, asset: str) -> tuple[int, int]:
 
 
 def _post(c: Collector, token: str, seq: int, **doc: object) -> httpx.Response:
+    """A new report, stamped now; a resend, as the agent sends it from its spool, passes the first copy's ts."""
     body = {"schema": 1, "stream": STREAM, "seq": seq, "ts": time.time(), "interval": 1, "metrics": {}, **doc}
     return httpx.post(c.base + "/api/v1/agent/report", json=body, timeout=30,
                       headers={"Authorization": f"Bearer {token}", "X-Opsmon-Sent-At": str(time.time())})
@@ -40,17 +41,17 @@ def test_every_answered_report_survives_kill_9(collector_factory, tmp_path: Path
     c = collector_factory("assets: []\n", extra="agents:\n  interval: 60s\n")
     c.start()
     token = c.cli("agents", "enroll", "web-01", "--category", "server").stdout.strip()
-    seq = 0
+    seq, ts = 0, 0.0
     for _round in range(3):
         for _ in range(20):
-            seq += 1
-            r = _post(c, token, seq)
+            seq, ts = seq + 1, time.time()
+            r = _post(c, token, seq, ts=ts)
             assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
         c.crash()
         assert _stored(c, "web-01") == (seq, seq)
         c.start()
     # after the restarts the collector still knows every sequence it answered: a resend is a duplicate
-    assert _post(c, token, seq).json()["status"] == "duplicate"
+    assert _post(c, token, seq, ts=ts).json()["status"] == "duplicate"
     assert _stored(c, "web-01") == (60, 60)
 
 
@@ -87,7 +88,9 @@ def test_while_the_store_cannot_be_written_reports_get_503_and_none_is_lost(coll
     lock = sqlite3.connect(c.config.parent / "opsmon.db", isolation_level=None, timeout=30)
     lock.execute("BEGIN EXCLUSIVE")
     try:
-        refused = wait_for(lambda: (r := _post(c, token, 2)).status_code == 503 and r, 60, "a 503 while locked")
+        second = time.time()  # the agent keeps the refused report and sends it again unchanged, ts included
+        refused = wait_for(lambda: (r := _post(c, token, 2, ts=second)).status_code == 503 and r, 60,
+                           "a 503 while locked")
         assert refused.headers["retry-after"] == "10" and "keep" in refused.json()["detail"], refused.text
         health = wait_for(lambda: (h := c.get("/api/v1/health").json())["status"] == "degraded" and h, 30,
                           "health to say degraded")
@@ -95,7 +98,8 @@ def test_while_the_store_cannot_be_written_reports_get_503_and_none_is_lost(coll
     finally:
         lock.execute("ROLLBACK")
         lock.close()
-    answer = wait_for(lambda: (r := _post(c, token, 2)).status_code == 200 and r.json(), 60, "the resend taken")
+    answer = wait_for(lambda: (r := _post(c, token, 2, ts=second)).status_code == 200 and r.json(), 60,
+                      "the resend taken")
     assert answer["status"] in ("accepted", "duplicate")  # duplicate: the first copy was committed after all
     health = c.get("/api/v1/health").json()
     assert health["status"] == "ok" and health["store_error"] is None
