@@ -60,7 +60,7 @@ def _note(body: dict[str, Any] | None) -> str:
 
 
 Note = Annotated[dict[str, Any], documented(NoteBody)]
-ACTED = {**OPERATOR, **errors(404, 422)}
+ACTED = {**OPERATOR, **errors(400, 404, 422)}  # 400: a body that is not JSON
 
 
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:
