@@ -41,7 +41,7 @@ OPSMON = [sys.executable, "-m", "collector"]
 # PostgreSQL, Prometheus, Alertmanager, promtool, Ansible over SSH, network namespaces); `slow`, it starts a
 # real collector process or runs property tests (seconds each). Applied here from the fixtures and modules a
 # test uses, so a new test in those gets its marker without remembering to add it.
-PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend"}
+PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend", "small_tmpfs"}
 PEER_MODULES = {"test_rules", "test_prometheus_proof", "test_incidents_alertmanager", "test_snmp", "test_snmp_fast",
                 "test_snmp_devices", "test_snmp_service", "test_snmp_traps", "test_ssh", "test_ssh_service",
                 "test_ansible"}
@@ -224,3 +224,15 @@ def netns():
         missing_peer("needs iproute2 and the right to create network namespaces (root)")
     yield name
     subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MiB tmpfs of its own (root), for a test that fills a disk: unmounted after the test."""
+    where = tmp_path / "tmpfs"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(where)],
+                      capture_output=True).returncode != 0:
+        missing_peer("needs the right to mount a tmpfs (root)")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], capture_output=True)

@@ -38,7 +38,10 @@ def _aware(value: object) -> datetime:
         raise ValueError("expected an ISO 8601 timestamp with a UTC offset")
     if value.tzinfo is None:
         raise ValueError("timestamp needs a UTC offset (e.g. +08:00 or Z) so it is not ambiguous")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC (was a 500 in the API)
+        raise ValueError(f"{value.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 AwareDatetime = Annotated[datetime, BeforeValidator(_aware)]

@@ -40,6 +40,7 @@ class FieldErrors(BaseModel):
 
 
 _WHY = {
+    400: "The body is not JSON (FastAPI could not parse it)",
     401: "No token, or one that is invalid or revoked (header WWW-Authenticate: Bearer)",
     403: "The token's role is too low for this",
     404: "Not found",

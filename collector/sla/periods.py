@@ -33,7 +33,10 @@ class Period:
 
 
 def _local(year: int, month: int, tz: ZoneInfo) -> datetime:
-    return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
+    try:
+        return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError):  # year 0, year 10000 (the end of 9999), or before year 1 in UTC
+        raise InvalidInput(f"period: {year}-{month:02d} in {tz.key} is outside the years datetime can hold") from None
 
 
 def parse_period(text: str, tz_name: str) -> Period:
@@ -64,6 +67,12 @@ def range_period(start: str, end: str, tz_name: str) -> Period:
         raise InvalidInput(str(exc)) from None
     if e <= s:
         raise InvalidInput("the end of the range must be after its start")
+    tz = ZoneInfo(tz_name)
+    for name, at in (("start", s), ("end", e)):
+        try:  # the figures show both ends in the configured zone: 9999-12-31T23:59Z is year 10000 in +08:00
+            at.astimezone(tz)
+        except OverflowError:
+            raise InvalidInput(f"the range's {name} is outside the years 1 to 9999 in {tz_name}") from None
     return Period(f"{start}/{end}", s, e, tz_name, "range")
 
 

@@ -17,8 +17,11 @@ from tests.conftest import OPSMON, ROOT, free_port, run_cli, write_config
 
 
 class Collector:
-    def __init__(self, tmp_path: Path, assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None) -> None:
-        """tls: (certificate, key, CA file) to serve HTTPS and verify it."""
+    def __init__(self, tmp_path: Path, assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None,
+                 database: Path | None = None) -> None:
+        """tls: (certificate, key, CA file) to serve HTTPS and verify it. database: the SQLite file, when not
+        tmp_path/opsmon.db (a fault test puts it on a small file system of its own)."""
+        self.db = database or tmp_path / "opsmon.db"
         self.port = free_port()
         self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.verify: Any = ssl.create_default_context(cafile=tls[2]) if tls else True
@@ -27,7 +30,7 @@ class Collector:
         self.config = write_config(tmp_path, textwrap.dedent(f"""
             timezone: Asia/Shanghai
             database:
-              path: opsmon.db
+              path: {{database}}
             listen:
               host: 127.0.0.1
               port: {self.port}{{listen_tls}}
@@ -40,7 +43,7 @@ class Collector:
               tick: 0.2s
             inventory:
               files: [assets.yaml]
-        """).replace("{listen_tls}", listen_tls) + extra)
+        """).replace("{listen_tls}", listen_tls).replace("{database}", str(database or "opsmon.db")) + extra)
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
@@ -109,8 +112,9 @@ def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
 def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
     made: list[Collector] = []
 
-    def make(assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None) -> Collector:
-        c = Collector(tmp_path, assets, extra, tls)
+    def make(assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None,
+             database: Path | None = None) -> Collector:
+        c = Collector(tmp_path, assets, extra, tls, database)
         made.append(c)
         return c
 
@@ -119,3 +123,33 @@ def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
         if c.proc is not None:
             c.proc.kill()
             c.proc.wait()
+
+
+STREAM = "ab" * 16  # an agent spool's stream id, as the real agent makes one
+
+
+def post_report(c: Collector, token: str, seq: int, stream: str = STREAM, sent_at: bool = True,
+                **doc: object) -> httpx.Response:
+    """POST one agent report to `c` as an agent does (X-Opsmon-Sent-At, unless `sent_at` is False: then the
+    collector stores `ts` as given, which lets a test find each report again by its time)."""
+    body = {"schema": 1, "stream": stream, "seq": seq, "ts": time.time(), "interval": 1, "metrics": {}, **doc}
+    headers = {"Authorization": f"Bearer {token}"}
+    if sent_at:
+        headers["X-Opsmon-Sent-At"] = str(time.time())
+    return httpx.post(c.base + "/api/v1/agent/report", json=body, timeout=30, headers=headers)
+
+
+def stored_reports(c: Collector, asset: str, stream: str = STREAM) -> tuple[int, int]:
+    """(agent observations stored for `asset`, the stream's stored max seq), read from the database file."""
+    from sqlalchemy import func, select
+
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.models import AgentStream, Observation
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    with store.session() as s:
+        rows = s.scalar(select(func.count(Observation.id)).where(Observation.asset_id == asset,
+                                                                Observation.check_id == "agent")) or 0
+        seq = s.scalar(select(AgentStream.max_seq).where(AgentStream.agent == asset, AgentStream.stream == stream))
+    store.close()
+    return rows, seq or 0

@@ -43,16 +43,24 @@ def list_versions(store: Any, asset_id: str, name: str = "running") -> list[dict
     return [_summary(r) for r in rows]
 
 
+MAX_VERSION = 2 ** 63 - 1  # versions are the store's 64-bit integers: SQLite refuses a larger one (OverflowError)
+
+
 def _parse(version: Version) -> int | str:
     if isinstance(version, int) and not isinstance(version, bool):
         if version < 1:
             raise InvalidInput(f"version {version}: versions count from 1")
+        if version > MAX_VERSION:
+            raise InvalidInput(f"version {version}: versions are at most {MAX_VERSION}")
         return version
     text = str(version).strip().lower()
     if text in ("latest", "previous"):
         return text
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
+    if text.isascii() and text.isdigit():  # isdigit() alone takes '²', which int() refuses
+        digits = text.lstrip("0") or "0"  # int() refuses over 4,300 digits, leading zeros included
+        if len(digits) > 19:
+            raise InvalidInput(f"version {text[:30]}: versions are at most {MAX_VERSION}")
+        return _parse(int(digits))
     raise InvalidInput(f"version {version!r}: give a number from 1, 'latest' or 'previous'")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import WRITE, documented, errors
@@ -36,7 +36,7 @@ class AlertsTaken(BaseModel):
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     router = APIRouter(tags=["alerts"])
 
-    @router.post("/api/v1/alertmanager", response_model=AlertsTaken, responses={**WRITE, **errors(422)})
+    @router.post("/api/v1/alertmanager", response_model=AlertsTaken, responses={**WRITE, **errors(400, 422)})
     async def alertmanager_webhook(body: Annotated[dict[str, Any], documented(AlertmanagerWebhook), Body()],
                                    _: str = Depends(auth.operator)) -> AlertsTaken:
         """Alertmanager's webhook (version 4): each firing alert opens or keeps an incident, resolved resolves."""
@@ -45,6 +45,11 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
             raise InvalidInput("expected Alertmanager's webhook body: an object with an 'alerts' list")
         if len(alerts) > 1000:
             raise InvalidInput("at most 1000 alerts per call")
+        try:  # the documented model's rules: labels and annotations were read with .get() (a list was a 500)
+            AlertmanagerWebhook.model_validate(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InvalidInput(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
         return AlertsTaken(incidents=face.on_alerts(alerts))
 
     return router

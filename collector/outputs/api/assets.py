@@ -81,7 +81,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return docs[0]
 
     @router.put("/api/v1/assets/{asset_id}", response_model=AssetChanges, response_model_exclude_unset=True,
-                responses={**WRITE, **errors(422)})
+                responses={**WRITE, **errors(400, 422)})
     async def put_asset(asset_id: str, body: Annotated[dict[str, Any], documented(AssetPut), Body()],
                         actor: str = Depends(auth.operator)) -> dict[str, Any]:
         """Create or update one asset (same rules as `opsmon assets import`)."""
@@ -92,7 +92,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return {k: v for k, v in result.items() if v}
 
     @router.post("/api/v1/assets/import", response_model=AssetChanges, response_model_exclude_unset=True,
-                 responses={**WRITE, **errors(422)})
+                 responses={**WRITE, **errors(400, 422)})
     async def import_assets(body: Annotated[dict[str, Any], documented(InventoryFile), Body(examples=[EXAMPLE])],
                             actor: str = Depends(auth.operator)) -> dict[str, Any]:
         """Create or update many assets at once, exactly like `opsmon assets import` (all or nothing)."""

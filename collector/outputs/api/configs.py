@@ -40,7 +40,8 @@ class ConfigText(ConfigVersion):
 
 
 def _version(v: str) -> int | str:
-    return int(v) if v.isdigit() else v
+    """A number for ASCII digits (`latest`, `previous` and anything else is checked by configs._parse)."""
+    return int(v) if v.isascii() and v.isdigit() and len(v) <= 4300 else v
 
 
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:

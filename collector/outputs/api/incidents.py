@@ -61,7 +61,7 @@ def _note(body: dict[str, Any] | None) -> str:
 
 
 Note = Annotated[dict[str, Any], documented(NoteBody)]
-ACTED = {**WRITE, **errors(404, 422)}
+ACTED = {**WRITE, **errors(400, 404, 422)}  # 400: a body that is not JSON
 
 
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:

@@ -23,7 +23,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return face.windows()
 
     @router.post("/api/v1/maintenance", status_code=201, response_model=WindowSpec, response_model_exclude_none=True,
-                 responses={**WRITE, **errors(409, 422)})
+                 responses={**WRITE, **errors(400, 409, 422)})
     async def add_window(body: Annotated[dict[str, Any], documented(WindowSpec), Body()],
                          actor: str = Depends(auth.operator)) -> WindowSpec:
         try:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
@@ -15,6 +16,8 @@ from opsmon.collector.outputs.api.face import CollectorFace
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# Report ids are the store's 64-bit integers: a larger one cannot exist, and SQLite would refuse it (a 500) if asked.
+ReportId = Annotated[int, PathParam(ge=1, le=2 ** 63 - 1)]
 FILE = {"description": "The report file; header X-Opsmon-SHA256 lets the receiver check it",
         "headers": {"X-Opsmon-SHA256": {"description": "SHA-256 of the file, hex", "schema": {"type": "string"}}},
         "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA.values()}}
@@ -44,7 +47,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
 
     @router.get("/api/v1/reports/{report_id}", response_class=FileResponse,
                 responses={200: FILE, **VIEWER, **errors(404, 422)})
-    def report_file(report_id: int, _: str = Depends(auth.viewer)) -> Response:
+    def report_file(report_id: ReportId, _: str = Depends(auth.viewer)) -> Response:
         """The report file itself; X-Opsmon-SHA256 lets the receiver check it."""
         from opsmon.collector.outputs.report.delivery import find
 

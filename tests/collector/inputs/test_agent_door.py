@@ -9,28 +9,8 @@ import httpx
 from sqlalchemy import func, select
 
 from opsmon.collector.store import open_store
-from opsmon.collector.store.models import AgentStream, Observation
-from tests.peers.collector import Collector, wait_for
-
-STREAM = "ab" * 16
-
-
-def _stored(c: Collector, asset: str) -> tuple[int, int]:
-    """(agent observations stored for `asset`, the stream's stored max seq), read from the database file."""
-    store = open_store(f"sqlite:///{c.config.parent / 'opsmon.db'}", migrate=False)
-    with store.session() as s:
-        rows = s.scalar(select(func.count(Observation.id)).where(Observation.asset_id == asset,
-                                                                Observation.check_id == "agent")) or 0
-        seq = s.scalar(select(AgentStream.max_seq).where(AgentStream.agent == asset, AgentStream.stream == STREAM))
-    store.close()
-    return rows, seq or 0
-
-
-def _post(c: Collector, token: str, seq: int, **doc: object) -> httpx.Response:
-    """A new report, stamped now; a resend, as the agent sends it from its spool, passes the first copy's ts."""
-    body = {"schema": 1, "stream": STREAM, "seq": seq, "ts": time.time(), "interval": 1, "metrics": {}, **doc}
-    return httpx.post(c.base + "/api/v1/agent/report", json=body, timeout=30,
-                      headers={"Authorization": f"Bearer {token}", "X-Opsmon-Sent-At": str(time.time())})
+from opsmon.collector.store.models import AgentStream
+from tests.peers.collector import STREAM, post_report, stored_reports, wait_for
 
 
 def test_every_answered_report_survives_kill_9(collector_factory, tmp_path: Path) -> None:
@@ -45,14 +25,14 @@ def test_every_answered_report_survives_kill_9(collector_factory, tmp_path: Path
     for _round in range(3):
         for _ in range(20):
             seq, ts = seq + 1, time.time()
-            r = _post(c, token, seq, ts=ts)
+            r = post_report(c, token, seq, ts=ts)
             assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
         c.crash()
-        assert _stored(c, "web-01") == (seq, seq)
+        assert stored_reports(c, "web-01") == (seq, seq)
         c.start()
     # after the restarts the collector still knows every sequence it answered: a resend is a duplicate
-    assert _post(c, token, seq, ts=ts).json()["status"] == "duplicate"
-    assert _stored(c, "web-01") == (60, 60)
+    assert post_report(c, token, seq, ts=ts).json()["status"] == "duplicate"
+    assert stored_reports(c, "web-01") == (60, 60)
 
 
 def test_bad_values_are_refused_at_the_door_with_the_field(collector_factory) -> None:
@@ -60,9 +40,9 @@ def test_bad_values_are_refused_at_the_door_with_the_field(collector_factory) ->
     c.start()
     token = c.cli("agents", "enroll", "db-01", "--category", "server").stdout.strip()
     url, auth = c.base + "/api/v1/agent/report", {"Authorization": f"Bearer {token}"}
-    r = _post(c, token, 2 ** 63)  # beyond the store's 64-bit sequence column
+    r = post_report(c, token, 2 ** 63)  # beyond the store's 64-bit sequence column
     assert r.status_code == 422 and r.json()["detail"].startswith("seq"), r.text
-    r = _post(c, token, 1, ts=-1e12)  # before the year 1
+    r = post_report(c, token, 1, ts=-1e12)  # before the year 1
     assert r.status_code == 422 and "ts" in r.json()["detail"], r.text
     r = httpx.post(url, timeout=10, headers={**auth, "X-Opsmon-Sent-At": "1e308"}, json={
         "schema": 1, "stream": STREAM, "seq": 1, "ts": time.time(), "interval": 1, "metrics": {}})
@@ -71,8 +51,8 @@ def test_bad_values_are_refused_at_the_door_with_the_field(collector_factory) ->
     r = httpx.post(url, content=deep, headers=auth, timeout=10)
     assert r.status_code == 422 and "deep" in r.json()["detail"], r.text
     # none of it cost a good report, and nothing was stored from the bad ones
-    assert _post(c, token, 1).json()["status"] == "accepted"
-    assert _stored(c, "db-01") == (1, 1)
+    assert post_report(c, token, 1).json()["status"] == "accepted"
+    assert stored_reports(c, "db-01") == (1, 1)
     assert "Traceback" not in c.log()
 
 
@@ -84,12 +64,12 @@ def test_while_the_store_cannot_be_written_reports_get_503_and_none_is_lost(coll
     c = collector_factory("assets: []\n", extra="agents:\n  interval: 60s\napi:\n  public_read: true\n")
     c.start()
     token = c.cli("agents", "enroll", "app-01", "--category", "server").stdout.strip()
-    assert _post(c, token, 1).json()["status"] == "accepted"
+    assert post_report(c, token, 1).json()["status"] == "accepted"
     lock = sqlite3.connect(c.config.parent / "opsmon.db", isolation_level=None, timeout=30)
     lock.execute("BEGIN EXCLUSIVE")
     try:
         second = time.time()  # the agent keeps the refused report and sends it again unchanged, ts included
-        refused = wait_for(lambda: (r := _post(c, token, 2, ts=second)).status_code == 503 and r, 60,
+        refused = wait_for(lambda: (r := post_report(c, token, 2, ts=second)).status_code == 503 and r, 60,
                            "a 503 while locked")
         assert refused.headers["retry-after"] == "10" and "keep" in refused.json()["detail"], refused.text
         health = wait_for(lambda: (h := c.get("/api/v1/health").json())["status"] == "degraded" and h, 30,
@@ -98,13 +78,13 @@ def test_while_the_store_cannot_be_written_reports_get_503_and_none_is_lost(coll
     finally:
         lock.execute("ROLLBACK")
         lock.close()
-    answer = wait_for(lambda: (r := _post(c, token, 2, ts=second)).status_code == 200 and r.json(), 60,
+    answer = wait_for(lambda: (r := post_report(c, token, 2, ts=second)).status_code == 200 and r.json(), 60,
                       "the resend taken")
     assert answer["status"] in ("accepted", "duplicate")  # duplicate: the first copy was committed after all
     health = c.get("/api/v1/health").json()
     assert health["status"] == "ok" and health["store_error"] is None
     c.crash()
-    assert _stored(c, "app-01") == (2, 2)
+    assert stored_reports(c, "app-01") == (2, 2)
 
 
 def test_the_writer_sets_aside_only_the_operation_python_refuses(tmp_path: Path) -> None:

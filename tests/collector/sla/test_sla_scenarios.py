@@ -505,3 +505,24 @@ def test_the_worker_process_gives_the_figures_computed_in_process(store: Store) 
     assert remote == local
     assert {t["id"]: t["value"] for t in remote["targets"]}["servers_ok"] == pytest.approx(
         1 - 5 * H / (now - S).total_seconds())
+
+
+@pytest.mark.parametrize("period", ["9999", "9999Q4", "9999-12", "0000", "0001"])
+def test_a_period_beyond_the_years_datetime_holds_is_refused(period: str) -> None:
+    """The end of 9999 is year 10000, and 0001-01-01 in +08:00 is before year 1 in UTC: refused with the
+    reason (the API answered 500), never an OverflowError or ValueError from datetime."""
+    from opsmon.collector.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="outside the years"):
+        parse_period(period, "Asia/Shanghai")
+
+
+def test_a_range_that_cannot_be_shown_in_the_zone_is_refused() -> None:
+    from opsmon.collector.core.errors import InvalidInput
+    from opsmon.collector.sla.periods import range_period
+
+    with pytest.raises(InvalidInput, match="range's end"):
+        range_period("2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "Asia/Shanghai")
+    with pytest.raises(InvalidInput, match="outside the years 1 to 9999 in UTC"):
+        range_period("0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00Z", "UTC")
+    assert range_period("0001-01-02T00:00:00Z", "9999-12-30T00:00:00Z", "Asia/Shanghai").kind == "range"
