@@ -77,7 +77,7 @@ class ServiceFace:
     def health(self) -> Health:
         s = self._service
         writer = s.writer
-        return Health(status="ok" if writer.healthy else "degraded", store_error=writer.failing,
+        return Health(status="ok" if writer.healthy else "degraded", store_error=writer.trouble,
                       store_writer_alive=writer.alive,
                       store_dropped_ops=writer.dropped, version=__version__, started=s.started.isoformat(),
                       assets=len(s.assets), checks=s.scheduler.job_count, store_queue=writer.queue.qsize(),
@@ -206,7 +206,7 @@ class ServiceFace:
         return self._service.agent_auth.check(token)
 
     def store_trouble(self) -> str | None:
-        return self._service.writer.failing
+        return self._service.writer.trouble
 
     def durable(self) -> Awaitable[None]:
         return asyncio.wrap_future(self._service.writer.durable())

@@ -351,6 +351,10 @@ class Service:
 
     def _tick(self) -> None:
         now = self.clock()
+        if self.writer.trouble is not None:
+            # The agents' door answers 503 while the store fails: their silence is ours, judged again only
+            # stale_after_intervals after the store writes again (the reports they kept are on their way).
+            self.timeline.started = now
         self.timeline.tick(now)
         self.escalator.step(now)
 

@@ -13,6 +13,7 @@ stays (every waiter of a batch is answered by that batch's one commit).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -59,6 +60,9 @@ from opsmon.collector.store.models import Heartbeat as HeartbeatRow
 from opsmon.collector.store.models import Transition as TransitionRow
 
 log = logging.getLogger(__name__)
+RETRY_MAX = 2.0  # seconds between two attempts at a failing commit
+STALLED = 1.0  # seconds a commit may take before the store counts as in trouble (see StoreWriter.trouble)
+RETRY_LOG_EVERY = 60.0  # seconds between two log lines of the same failing commit
 
 _STOP = object()  # the sentinel that ends the thread after what was queued before it
 
@@ -88,6 +92,7 @@ class StoreWriter:
         self.failures = 0
         self.dropped = 0
         self.failing: str | None = None  # why the last commit failed, until one succeeds
+        self._commit_since: float | None = None  # monotonic start of the commit under way
         self._waited = threading.Event()  # a sender waits for a commit: gather briefly
         self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
 
@@ -115,9 +120,21 @@ class StoreWriter:
         return self._thread.is_alive()
 
     @property
+    def trouble(self) -> str | None:
+        """Why the store cannot be written now, or None: the last commit failed, or the one under way has waited
+        more than STALLED seconds (a SQLite file locked by another process makes it wait busy_timeout, 10 s,
+        before it fails: the door, the health and the timeline must know at once, not then)."""
+        if self.failing is not None:
+            return self.failing
+        since = self._commit_since
+        waited = time.monotonic() - since if since is not None else 0.0
+        return f"a commit has waited {waited:.0f} s: the store is locked or slow" if waited > STALLED else None
+
+    @property
     def healthy(self) -> bool:
-        """Alive, and the last commit succeeded (degraded from the first failed write, ok at the next good one)."""
-        return self._thread.is_alive() and self.failing is None
+        """Alive, and the store can be written (degraded from the first failed or stalled write, ok at the next
+        good one)."""
+        return self._thread.is_alive() and self.trouble is None
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until what is queued now is committed (for tests and shutdown): a durable() waiter."""
@@ -170,9 +187,14 @@ class StoreWriter:
         logged and counted as dropped.
         """
         delay = 0.5
+        logged, unlogged = -math.inf, 0
         while True:
             try:
-                self._commit(batch)
+                self._commit_since = time.monotonic()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._commit_since = None
                 self.batches += 1
                 if self.failing is not None:
                     log.warning("store writes again", extra={"after": self.failing})
@@ -181,10 +203,16 @@ class StoreWriter:
             except (OperationalError, InterfaceError) as exc:
                 self.failures += 1
                 self.failing = _reason(exc)
-                log.error("store write failed; retrying", extra={"error": self.failing, "ops": len(batch),
-                                                                 "retry_in": delay})
+                if time.monotonic() - logged >= RETRY_LOG_EVERY:  # a long fault: a line a minute, not one a retry
+                    log.error("store write failed; retrying", extra={
+                        "error": self.failing, "ops": len(batch), "retry_in": delay, "failed_since_logged": unlogged})
+                    logged, unlogged = time.monotonic(), 0
+                else:
+                    unlogged += 1
                 time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                # Capped low: while the store fails, the agents' door answers 503, so the first good commit after
+                # the fault (space freed, lock released) must come within seconds, not after a 30 s back-off.
+                delay = min(delay * 2, RETRY_MAX)
             except (SQLAlchemyError, ArithmeticError, ValueError, TypeError) as exc:
                 self.failures += 1
                 if len(batch) == 1:

@@ -118,7 +118,7 @@ class Timeline:
     publish: Publish
     book: MaintenanceBook
     stale_after_intervals: float = 3.0
-    started: datetime | None = None  # when live tracking began (the service sets it at start): see tick()
+    started: datetime | None = None  # when live tracking (re)began: the start, or the store's recovery; see tick()
     tracks: dict[str, AssetTrack] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
 

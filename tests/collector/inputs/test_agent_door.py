@@ -186,3 +186,52 @@ def test_a_backlog_replayed_after_a_restart_opens_no_incident(collector_factory)
         states = [(i["state"], i["reason"]) for i in c.get(f"/api/v1/assets/{name}/history").json()["intervals"]]
         assert not [s for s in states if s[0] == "down"], (name, states)
         assert states[-1] == ("up", ""), (name, states)
+
+
+def test_a_store_fault_longer_than_the_silence_limit_opens_no_incident(collector_factory) -> None:
+    """The store is locked for 5 s while an agent reports every second (silence limit 3 s): its reports get 503
+    and are kept, then resent oldest first once the store writes again. The collector's own fault is not the
+    host's: before, the agent was judged "not reporting" 3 s into the fault (a down interval, an incident)."""
+    import sqlite3
+
+    c = collector_factory("assets: []\n", extra="agents:\n  interval: 1s\napi:\n  public_read: true\n")
+    c.start()
+    token = c.cli("agents", "enroll", "db-02", "--category", "server").stdout.strip()
+    kept: list[tuple[int, float]] = []
+    seq = 0
+
+    def cycle() -> None:
+        nonlocal seq
+        seq += 1
+        kept.append((seq, time.time()))
+        while kept:  # oldest first, as the agent's spool; keep what is not answered 200
+            try:
+                r = post_report(c, token, kept[0][0], ts=kept[0][1])
+            except httpx.TransportError:
+                return
+            if r.status_code != 200:
+                return
+            kept.pop(0)
+
+    for _ in range(3):
+        cycle()
+        time.sleep(1)
+    lock = sqlite3.connect(c.config.parent / "opsmon.db", isolation_level=None, timeout=30)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        wait_for(lambda: c.get("/api/v1/health").json()["status"] == "degraded", 30, "health degraded")
+        for _ in range(5):
+            cycle()
+            time.sleep(1)
+        assert kept, "reports should have been refused while the store was locked"
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    for _ in range(5):
+        cycle()
+        time.sleep(1)
+    assert not kept
+    assert c.get("/api/v1/incidents").json() == []
+    states = [(i["state"], i["reason"]) for i in c.get("/api/v1/assets/db-02/history").json()["intervals"]]
+    assert "down" not in [s for s, _ in states], states
+    assert stored_reports(c, "db-02")[1] == seq
