@@ -252,7 +252,6 @@ class Service:
                 log.warning("assets in the inventory file stay removed (`opsmon assets import` restores them)",
                             extra={"file": name, "assets": ",".join(result["kept_removed"])})
         resume = recover(self.store, self.clock())
-        self.timeline.started = resume
         self.incidents.load()
         self.writer.start()
         self.reload_inventory(at=resume)
@@ -466,6 +465,7 @@ class Service:
             asyncio.create_task(self._sla_loop()),
         ]
         server = http_server(create_app(ServiceFace(self)), self.config)
+        self.timeline.started = self.clock()  # the door opens now: no agent could report before (see Timeline.tick)
         serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)

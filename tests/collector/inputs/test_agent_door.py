@@ -134,8 +134,9 @@ def test_a_waiter_that_gave_up_does_not_stop_the_writer(tmp_path: Path) -> None:
 
 def test_a_backlog_replayed_after_a_restart_opens_no_incident(collector_factory) -> None:
     """Two agents report every second; the collector is killed for 8 s while they spool; after its restart each
-    replays its spool oldest first, pausing 1.5 s after the first replay (a slow link, or a collector busy with
-    600 agents' backlogs). One says how many follow (X-Opsmon-Backlog, as opsmon-agent does), one is too old to.
+    replays its spool oldest first, pausing 0.8 s (four ticks) after the first replay (a slow link, or a collector
+    busy with 600 agents' backlogs). One says how many follow (X-Opsmon-Backlog, as opsmon-agent does), one is
+    too old to.
 
     Before: the first replay, older than the 3 s silence limit, left the agent's latest result stale at the next
     tick: "agent not reporting", an incident opened (and paged), then "resolved" by the next replay."""
@@ -171,7 +172,7 @@ def test_a_backlog_replayed_after_a_restart_opens_no_incident(collector_factory)
     c.start()
     for name in agents:  # the first replay of each
         assert send(name, spools[name][0], len(spools[name]) if name == "says-backlog" else None) == 200
-    time.sleep(1.5)  # several ticks (0.2 s) with the agents' latest results 8-9 s old
+    time.sleep(0.8)  # four ticks (0.2 s) with the agents' latest results 8-9 s old
     for name in agents:
         rest = spools[name][1:]
         for i, doc in enumerate(rest):
