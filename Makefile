@@ -26,7 +26,7 @@ test-fast: lint
 	$(PY) -m pytest -q -m "not peer and not slow"
 
 # Style, the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
-# typed messages, the store and the timeline (mypy reads the opsmon namespace through a tree of links).
+# typed messages, the store, the timeline and the HJ 212 codec (mypy reads the opsmon namespace through a tree of links).
 lint: $(STAMP)
 	$(PY) -m ruff check collector agent tests bench
 	$(VENV)/bin/lint-imports --no-cache
@@ -34,7 +34,7 @@ lint: $(STAMP)
 	@ln -sfn ../../../agent build/typecheck/opsmon/agent
 	@ln -sfn ../../../collector build/typecheck/opsmon/collector
 	$(VENV)/bin/mypy --strict -p opsmon.collector.core.messages -p opsmon.collector.store \
-		-p opsmon.collector.timeline -p opsmon.collector.service.routes
+		-p opsmon.collector.timeline -p opsmon.collector.service.routes -p opsmon.collector.inputs.hj212
 
 # Benchmarks are run by hand, not by `make test`: each prints its figures beside its peer tool's.
 bench: $(STAMP)

@@ -46,8 +46,8 @@ PEER_MODULES = {"test_rules", "test_prometheus_proof", "test_incidents_alertmana
                 "test_snmp_devices", "test_snmp_service", "test_snmp_traps", "test_ssh", "test_ssh_service",
                 "test_ansible"}
 SLOW_FIXTURES = {"collector_factory"}
-SLOW_MODULES = {"test_sla_properties", "test_timeline_properties", "test_demo_snmp", "test_packaging",
-                "test_report_delivery"}
+SLOW_MODULES = {"test_sla_properties", "test_timeline_properties", "test_hj212_properties", "test_demo_snmp",
+                "test_packaging", "test_report_delivery"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

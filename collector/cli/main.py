@@ -18,6 +18,7 @@ from opsmon.collector.cli import (
     configs,
     events,
     history,
+    hj212,
     incidents,
     report,
     serve,
@@ -29,7 +30,7 @@ from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Op
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, configs,
-            audit)
+            audit, hj212)
 
 
 def build_parser() -> argparse.ArgumentParser:
