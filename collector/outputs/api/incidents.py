@@ -36,6 +36,9 @@ class IncidentDoc(BaseModel):
     reopened: int
     note: str
     source: str
+    flapping_since: str | None = Field(None, description=(
+        "Marked flapping (incidents.flap_reopens reopens within flap_window) since then: one notice, then none "
+        "until it settles for flap_settle; null when not flapping"))
 
 
 class TrailEntry(BaseModel):
