@@ -81,7 +81,7 @@ class Active:
     last_seen: datetime | None = None
     source: str = SYSTEM
     held_since: datetime | None = None  # notifications waiting for an ancestor to be decided
-    breached: bool = False
+    breached: datetime | None = None  # when the deadline passed unacknowledged (stored: recorded once)
     escalate_from: datetime | None = None  # the last reopen while unacknowledged: levels count from here
     flapping: datetime | None = None  # marked flapping since: no notices until it settles
     reopens: list[datetime] = field(default_factory=list)  # recent reopens, counted against flap_window
@@ -140,7 +140,8 @@ class IncidentEngine:
                       r.fault_ts, r.deadline_ts, r.cause, r.level, r.acknowledged_ts, r.acknowledged_by,
                       r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
                       last_seen=self.clock(), source=r.source, escalate_from=r.escalate_from_ts,
-                      flapping=r.flapping_ts, changed=self.clock() if r.flapping_ts else None)
+                      flapping=r.flapping_ts, changed=self.clock() if r.flapping_ts else None,
+                      breached=r.breached_ts)
 
     def _restore(self, inc: Active) -> None:
         """Make the in-memory incident what the store holds again, after a change to it failed to commit.
@@ -199,7 +200,7 @@ class IncidentEngine:
             row.fingerprint, row.level, row.attached, row.reopened = inc.fingerprint, inc.level, list(inc.attached), \
                 inc.reopened
             row.source = inc.source
-            row.escalate_from_ts, row.flapping_ts = inc.escalate_from, inc.flapping
+            row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
             if inc.status in ("closed", "merged"):
                 row.closed_ts = at
             session.merge(row)
@@ -424,8 +425,8 @@ class IncidentEngine:
             elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
                 inc.held_since = None
             if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and now > inc.deadline
-                    and not inc.breached):
-                inc.breached = True
+                    and inc.breached is None):
+                inc.breached = now
                 self.breaches += 1
                 self._save(inc, "breached", SYSTEM, {"deadline": inc.deadline.isoformat()}, now)
         return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None and i.flapping is None]

@@ -36,6 +36,7 @@ def incident_doc(row: Incident) -> dict[str, Any]:
         "resolved_at": _iso(row.resolved_ts), "resolved_by": row.resolved_by, "closed_at": _iso(row.closed_ts),
         "level": row.level, "attached": list(row.attached or []), "reopened": row.reopened, "note": row.note,
         "source": row.source, "flapping_since": _iso(row.flapping_ts),
+        "breached_at": _iso(row.breached_ts),
     }
 
 

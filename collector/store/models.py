@@ -265,6 +265,8 @@ class Incident(Base):
     # (NULL: from opened_ts); a flapping incident is quiet from flapping_ts until it settles.
     escalate_from_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
     flapping_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # When the response deadline passed unacknowledged, recorded once: a restart must not record it again.
+    breached_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
 class IncidentEvent(Base):

@@ -28,6 +28,8 @@ class IncidentDoc(BaseModel):
     acknowledged_by: str | None
     response_seconds: float | None
     breached: bool = Field(description="Acknowledged after the deadline, or not yet with the deadline behind it")
+    breached_at: str | None = Field(None, description=(
+        "When the deadline passed unacknowledged, as recorded (once) by the collector"))
     resolved_at: str | None
     resolved_by: str | None
     closed_at: str | None

@@ -338,7 +338,13 @@ def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: di
         for k in range(0, len(ids), 500):
             query = (select(IncidentEvent).where(IncidentEvent.incident_id.in_(ids[k:k + 500]))
                      .order_by(IncidentEvent.incident_id, IncidentEvent.id))
+            breach_told: set[str] = set()
             for e in session.scalars(query):
+                if e.action == "breached":
+                    # Collectors before issue 18 recorded a breach again at every restart: the first is the one.
+                    if e.incident_id in breach_told:
+                        continue
+                    breach_told.add(e.incident_id)
                 wanted[e.incident_id].trail.append(
                     TrailEntry(_iso(e.ts, tz) or "", e.actor, e.action, dict(e.detail or {})))
     return out

@@ -1,7 +1,9 @@
 """incidents: one episode, one response record (issue 18). `escalate_from_ts`, the last reopen of an
 unacknowledged incident, from which its escalation levels count again; `flapping_ts`, since when it is
 marked flapping (quiet until it settles). NULL for incidents stored before: they escalate from their
-opening and are not flapping, as before.
+opening and are not flapping, as before. `breached_ts`, when the deadline passed unacknowledged, recorded
+once (before, only in memory: every restart recorded the breach again); filled from the first `breached`
+row of each incident's trail, which keeps every row it had (evidence is not rewritten).
 
 Revision ID: 0014
 Revises: 0012 (0013 is the HJ 212 input's, on its own branch: the merge renumbers)
@@ -16,13 +18,15 @@ down_revision = '0012'
 branch_labels = None
 depends_on = None
 
-COLUMNS = ('escalate_from_ts', 'flapping_ts')
+COLUMNS = ('escalate_from_ts', 'flapping_ts', 'breached_ts')
 
 
 def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         for name in COLUMNS:
             batch_op.add_column(sa.Column(name, opsmon.collector.store.types.UTCMillis(), nullable=True))
+    op.execute("UPDATE incidents SET breached_ts = (SELECT MIN(e.ts) FROM incident_events e "
+               "WHERE e.incident_id = incidents.id AND e.action = 'breached')")
 
 
 def downgrade() -> None:
