@@ -18,6 +18,12 @@ reopen (`escalate_from`), so a flap never fires a level at once. `flap_reopens` 
 within `flap_window` mark it flapping: one notice, then quiet until no reopen or recovery
 has happened for `flap_settle` (one notice again).
 
+Maintenance covers every incident of what it covers (issue 18 item 2): an incident of an
+asset inside a window is opened marked under maintenance, and one open when a window
+starts is marked then. Marked, it is not escalated nor notified and its response clock
+stops: when the window ends, its deadline moves by the time spent under maintenance and
+its levels count from the end. The SLA leaves it out of response figures unless it breached.
+
 Notifications are dependency-aware: a new availability incident whose ancestor has
 failing results not yet confirmed is held (at most `hold_max`), so when a WAN link
 and the fifty hosts behind it fail together, the hosts end up attached to the
@@ -86,6 +92,13 @@ class Active:
     flapping: datetime | None = None  # marked flapping since: no notices until it settles
     reopens: list[datetime] = field(default_factory=list)  # recent reopens, counted against flap_window
     changed: datetime | None = None  # the last reopen or recovery: a flapping incident settles after it
+    maintenance_window: str | None = None  # the window(s) that covered it (kept after they end)
+    maintenance_since: datetime | None = None  # under maintenance now, since then: quiet, clock stopped
+
+    @property
+    def quiet(self) -> bool:
+        """Flapping or under maintenance: nothing is sent about it but the notice that says so."""
+        return self.flapping is not None or self.maintenance_since is not None
 
     @property
     def clock_start(self) -> datetime:
@@ -106,7 +119,8 @@ def severity_for(kind: str, state: str, criticality: str) -> str:
 class IncidentEngine:
     def __init__(self, store: Store, clock: Callable[[], datetime], asset_info: Callable[[str], AssetInfo | None],
                  settings: Any, response_limit: Callable[[str], float | None],
-                 pending_fault: Callable[[str], bool] = lambda _a: False, timezone: str = "UTC") -> None:
+                 pending_fault: Callable[[str], bool] = lambda _a: False, timezone: str = "UTC",
+                 maintenance: Callable[[str, datetime], str | None] = lambda _a, _t: None) -> None:
         self.store = store
         self.timezone = timezone
         self.clock = clock
@@ -114,6 +128,7 @@ class IncidentEngine:
         self.settings = settings
         self.response_limit = response_limit
         self.pending_fault = pending_fault  # does this asset have failing results not yet confirmed?
+        self.maintenance = maintenance  # the window(s) covering this asset at this instant, if any
         self.by_fp: dict[str, Active] = {}
         self.by_id: dict[str, Active] = {}
         self.on_change: list[Callable[[Active, str, str, dict[str, Any]], None]] = []
@@ -141,7 +156,8 @@ class IncidentEngine:
                       r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
                       last_seen=self.clock(), source=r.source, escalate_from=r.escalate_from_ts,
                       flapping=r.flapping_ts, changed=self.clock() if r.flapping_ts else None,
-                      breached=r.breached_ts)
+                      breached=r.breached_ts, maintenance_window=r.maintenance_window,
+                      maintenance_since=r.maintenance_ts)
 
     def _restore(self, inc: Active) -> None:
         """Make the in-memory incident what the store holds again, after a change to it failed to commit.
@@ -201,6 +217,7 @@ class IncidentEngine:
                 inc.reopened
             row.source = inc.source
             row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
+            row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
             if inc.status in ("closed", "merged"):
                 row.closed_ts = at
             session.merge(row)
@@ -297,10 +314,13 @@ class IncidentEngine:
                      detected + timedelta(seconds=limit) if limit else None, cause, last_seen=detected, source=source)
         if kind == AVAILABILITY and self._held(asset_id):
             inc.held_since = detected
+        window = self.maintenance(asset_id, detected)
+        if window is not None:
+            inc.maintenance_window, inc.maintenance_since = window, detected
         self.by_fp[fp] = inc
         self.by_id[inc.id] = inc
-        self._save(inc, "opened", SYSTEM, {"cause": cause, "severity": sev, "kind": kind,
-                                           "fault_at": at.isoformat()}, detected)
+        detail = {"cause": cause, "severity": sev, "kind": kind, "fault_at": at.isoformat()}
+        self._save(inc, "opened", SYSTEM, detail | ({"maintenance": window} if window else {}), detected)
         return inc
 
     def _reopen(self, inc: Active, severity: str, cause: str, at: datetime) -> None:
@@ -340,6 +360,24 @@ class IncidentEngine:
             inc.escalate_from = now
         self._save(inc, "settled", SYSTEM, {"status": inc.status,
                                             "flapping_since": since.isoformat() if since else None}, now)
+
+    def _follow_maintenance(self, inc: Active, now: datetime) -> None:
+        """A window began over an active incident: mark it (escalation stops). Its window ended: unmark it,
+        move its deadline by the time spent under maintenance, and count its levels from now."""
+        window = self.maintenance(inc.asset_id, now)
+        if window is not None and inc.maintenance_since is None:
+            inc.maintenance_window, inc.maintenance_since = window, now
+            self._save(inc, "maintenance", SYSTEM, {"window": window}, now)
+        elif window is None and inc.maintenance_since is not None:
+            paused = now - inc.maintenance_since
+            inc.maintenance_since = None
+            if inc.deadline is not None and inc.breached is None:
+                inc.deadline += paused
+            if inc.status == "open":
+                inc.escalate_from = now
+            self._save(inc, "maintenance_ended", SYSTEM, {
+                "window": inc.maintenance_window, "paused_seconds": round(paused.total_seconds(), 3),
+                "deadline": inc.deadline.isoformat() if inc.deadline else None}, now)
 
     def _held(self, asset_id: str) -> bool:
         """An ancestor is failing but not yet confirmed: wait before telling anyone about this asset."""
@@ -409,7 +447,7 @@ class IncidentEngine:
     # -- time --------------------------------------------------------------
     def tick(self, now: datetime) -> list[Active]:
         """Close quiet incidents, clear absent hardware signals, release held ones, settle flapping ones; return
-        those due to notify (open, not held, not flapping)."""
+        those due to notify (open, not held, not flapping, not under maintenance)."""
         quiet = timedelta(seconds=self.settings.quiet_time)
         clear = timedelta(seconds=self.settings.hardware_clear_after)
         hold_max = timedelta(seconds=self.settings.hold_max)
@@ -424,12 +462,14 @@ class IncidentEngine:
                 self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True)
             elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
                 inc.held_since = None
+            if inc.status in ACTIVE:
+                self._follow_maintenance(inc, now)
             if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and now > inc.deadline
-                    and inc.breached is None):
+                    and inc.breached is None and inc.maintenance_since is None):
                 inc.breached = now
                 self.breaches += 1
                 self._save(inc, "breached", SYSTEM, {"deadline": inc.deadline.isoformat()}, now)
-        return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None and i.flapping is None]
+        return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None and not i.quiet]
 
     # -- people ------------------------------------------------------------
     def get(self, incident_id: str) -> Active:

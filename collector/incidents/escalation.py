@@ -7,8 +7,8 @@ step is recorded on the incident (who, which channels). Acknowledgement stops it
 Acknowledged, resolved and withdrawn incidents are told to the people and channels
 already involved. A reopened, flapping or settled one is told to its owner only when
 someone acknowledged it (issue 18: a flap must not page the director), else to those
-involved. While an incident is flapping, nothing about it is sent but the flapping
-notice: no escalation, no reopened or resolved notice, until it settles.
+involved. While an incident is flapping or under maintenance, nothing about it is sent
+but the notice saying so: no escalation, no reopened or resolved notice.
 """
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from opsmon.collector.incidents.engine import Active, IncidentEngine
 
 log = logging.getLogger(__name__)
 Send = Callable[[Active, str, int, list[str], list[str]], None]
-FOLLOW_UPS = ("acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled")
-TO_THE_OWNER = ("reopened", "flapping", "settled")  # once acknowledged, the episode is its owner's alone
-QUIET_WHILE_FLAPPING = ("resolved", "reopened")
+FOLLOW_UPS = ("acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled", "maintenance")
+TO_THE_OWNER = ("reopened", "flapping", "settled", "maintenance")  # once acknowledged, the owner's alone
+QUIET = ("resolved", "reopened")  # not sent while flapping or under maintenance
 
 
 class Escalator:
@@ -61,7 +61,7 @@ class Escalator:
     def _changed(self, inc: Active, action: str, actor: str, detail: dict[str, Any]) -> None:
         if action not in FOLLOW_UPS or inc.level == 0:
             return
-        if inc.flapping is not None and action in QUIET_WHILE_FLAPPING:
+        if inc.quiet and action in QUIET:
             return
         policy = self._policy(inc)
         if policy is None or self.oncall is None:

@@ -18,6 +18,7 @@ EVENTS: dict[str, dict[Lang, str]] = {
                   "en": "Withdrawn (false alarm: late results show the asset was up)"},
     "flapping": {"zh": "频繁反复（暂停通知，直至稳定）", "en": "Flapping (notices paused until it settles)"},
     "settled": {"zh": "已稳定（恢复通知）", "en": "Settled (notices resume)"},
+    "maintenance": {"zh": "维护中（暂停升级与通知）", "en": "Under maintenance (escalation and notices paused)"},
 }
 
 

@@ -267,6 +267,10 @@ class Incident(Base):
     flapping_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
     # When the response deadline passed unacknowledged, recorded once: a restart must not record it again.
     breached_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # The maintenance window(s) that covered the incident (kept after they end), and since when it is under
+    # one now (NULL when not): no escalation, no notices, its response clock stopped.
+    maintenance_window: Mapped[str | None] = mapped_column(String(256))
+    maintenance_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
 class IncidentEvent(Base):

@@ -30,6 +30,10 @@ class IncidentDoc(BaseModel):
     breached: bool = Field(description="Acknowledged after the deadline, or not yet with the deadline behind it")
     breached_at: str | None = Field(None, description=(
         "When the deadline passed unacknowledged, as recorded (once) by the collector"))
+    maintenance_window: str | None = Field(None, description=(
+        "The maintenance window(s) that covered the incident: not escalated nor notified while covered, left "
+        "out of response figures unless it breached"))
+    under_maintenance_since: str | None = Field(None, description="Under maintenance now, since then; else null")
     resolved_at: str | None
     resolved_by: str | None
     closed_at: str | None

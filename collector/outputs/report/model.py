@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
-from opsmon.collector.core.incidents import HARDWARE, NOT_FAULTS
+from opsmon.collector.core.incidents import HARDWARE
 from opsmon.collector.outputs.report.security import security_section
-from opsmon.collector.sla.engine import AssetInfo, in_scope, measure
+from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, measure
 from opsmon.collector.sla.periods import Period, parse_period
 from opsmon.collector.sla.responses import IncidentTimes, judge
 from opsmon.collector.sla.results import MeasuredPeriod, Status, TargetResult
@@ -232,8 +232,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
             StateInterval.start_ts < period.end,
             or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > period.start))) or 0
         inc_rows = list(session.scalars(select(Incident).where(
-            Incident.opened_ts >= period.start, Incident.opened_ts < period.end,
-            Incident.status.not_in(NOT_FAULTS))
+            Incident.opened_ts >= period.start, Incident.opened_ts < period.end, *COUNTED_INCIDENTS)
             .order_by(Incident.opened_ts, Incident.id)))
         beat = session.get(Heartbeat, 1)
         api_windows = list(session.scalars(select(MaintenanceWindow).where(
