@@ -162,6 +162,12 @@ class IncidentsConfig(BaseModel):
         600.0, description="A hardware fault not signalled again for this long is resolved")
     hold_max: PositiveDuration = Field(120.0, description=(
         "Longest wait before notifying about an asset whose parent is failing but not yet confirmed down"))
+    flap_reopens: int = Field(3, ge=0, description=(
+        "Reopens within flap_window that mark an incident flapping: one notice, then quiet until it settles "
+        "(0 = never)"))
+    flap_window: PositiveDuration = Field(600.0, description="The window in which flap_reopens are counted")
+    flap_settle: PositiveDuration = Field(600.0, description=(
+        "A flapping incident settles after this long without a reopen or a recovery (one notice)"))
     oncall_file: str | None = Field(None, description="oncall.yaml: people, schedules, escalation policies, routes")
     public_url: str = Field("http://127.0.0.1:8470", description="Base URL of acknowledge links in messages")
     link_ttl: PositiveDuration = Field(86400.0, description="How long an acknowledge link stays valid")

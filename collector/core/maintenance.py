@@ -75,6 +75,15 @@ class Scoped(Protocol):
 
 
 @dataclass(frozen=True)
+class UntrackedAsset:
+    """An asset name with no site or tags (an alert's `asset` label): only a window naming it covers it."""
+
+    id: str
+    site: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ActiveWindow:
     id: str
     start: datetime
@@ -148,6 +157,10 @@ class MaintenanceBook:
             if occ is not None:
                 out.append((window, occ))
         return out
+
+    def covering(self, asset: Scoped, t: datetime) -> ActiveWindow | None:
+        """The windows covering asset at instant t, merged (the incident engine asks this of every fault)."""
+        return self.for_asset(self.active(t), asset)
 
     @staticmethod
     def for_asset(active: list[tuple[Window, ActiveWindow]], asset: Scoped) -> ActiveWindow | None:

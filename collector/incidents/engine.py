@@ -12,6 +12,18 @@ De-duplication is by fingerprint: an incident that is open or acknowledged takes
 every new signal of its fault; one resolved less than `quiet_time` ago is reopened
 (same id, same response record); after that it is closed for good.
 
+A reopen continues the episode (issue 18): an acknowledged incident stays acknowledged;
+an unacknowledged one keeps its deadline and its escalation levels count again from the
+reopen (`escalate_from`), so a flap never fires a level at once. `flap_reopens` reopens
+within `flap_window` mark it flapping: one notice, then quiet until no reopen or recovery
+has happened for `flap_settle` (one notice again).
+
+Maintenance covers every incident of what it covers (issue 18 item 2): an incident of an
+asset inside a window is opened marked under maintenance, and one open when a window
+starts is marked then. Marked, it is not escalated nor notified and its response clock
+stops: when the window ends, its deadline moves by the time spent under maintenance and
+its levels count from the end. The SLA leaves it out of response figures unless it breached.
+
 Notifications are dependency-aware: a new availability incident whose ancestor has
 failing results not yet confirmed is held (at most `hold_max`), so when a WAN link
 and the fifty hosts behind it fail together, the hosts end up attached to the
@@ -75,7 +87,23 @@ class Active:
     last_seen: datetime | None = None
     source: str = SYSTEM
     held_since: datetime | None = None  # notifications waiting for an ancestor to be decided
-    breached: bool = False
+    breached: datetime | None = None  # when the deadline passed unacknowledged (stored: recorded once)
+    escalate_from: datetime | None = None  # the last reopen while unacknowledged: levels count from here
+    flapping: datetime | None = None  # marked flapping since: no notices until it settles
+    reopens: list[datetime] = field(default_factory=list)  # recent reopens, counted against flap_window
+    changed: datetime | None = None  # the last reopen or recovery: a flapping incident settles after it
+    maintenance_window: str | None = None  # the window(s) that covered it (kept after they end)
+    maintenance_since: datetime | None = None  # under maintenance now, since then: quiet, clock stopped
+
+    @property
+    def quiet(self) -> bool:
+        """Flapping or under maintenance: nothing is sent about it but the notice that says so."""
+        return self.flapping is not None or self.maintenance_since is not None
+
+    @property
+    def clock_start(self) -> datetime:
+        """Where escalation levels' `after` counts from: the opening, or the last reopen while unacknowledged."""
+        return self.escalate_from or self.opened
 
 
 def severity_for(kind: str, state: str, criticality: str) -> str:
@@ -91,7 +119,8 @@ def severity_for(kind: str, state: str, criticality: str) -> str:
 class IncidentEngine:
     def __init__(self, store: Store, clock: Callable[[], datetime], asset_info: Callable[[str], AssetInfo | None],
                  settings: Any, response_limit: Callable[[str], float | None],
-                 pending_fault: Callable[[str], bool] = lambda _a: False, timezone: str = "UTC") -> None:
+                 pending_fault: Callable[[str], bool] = lambda _a: False, timezone: str = "UTC",
+                 maintenance: Callable[[str, datetime], str | None] = lambda _a, _t: None) -> None:
         self.store = store
         self.timezone = timezone
         self.clock = clock
@@ -99,6 +128,7 @@ class IncidentEngine:
         self.settings = settings
         self.response_limit = response_limit
         self.pending_fault = pending_fault  # does this asset have failing results not yet confirmed?
+        self.maintenance = maintenance  # the window(s) covering this asset at this instant, if any
         self.by_fp: dict[str, Active] = {}
         self.by_id: dict[str, Active] = {}
         self.on_change: list[Callable[[Active, str, str, dict[str, Any]], None]] = []
@@ -110,16 +140,24 @@ class IncidentEngine:
         with self.store.session() as session:
             rows = list(session.scalars(select(Incident).where(Incident.status.in_((*ACTIVE, "resolved")),
                                                                Incident.fingerprint.is_not(None))))
+            flapping = [r.id for r in rows if r.flapping_ts is not None]
+            reopens = session.execute(select(IncidentEvent.incident_id, IncidentEvent.ts).where(
+                IncidentEvent.incident_id.in_(flapping), IncidentEvent.action == "reopened")).all() if flapping else []
         for r in rows:
             inc = self._from_row(r)
             self.by_fp[inc.fingerprint] = inc
             self.by_id[inc.id] = inc
+        for incident_id, ts in reopens:
+            self.by_id[incident_id].reopens.append(ts)
 
     def _from_row(self, r: Incident) -> Active:
         return Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or MAJOR, r.status, r.opened_ts,
                       r.fault_ts, r.deadline_ts, r.cause, r.level, r.acknowledged_ts, r.acknowledged_by,
                       r.resolved_ts, r.resolved_by, r.note, list(r.attached or []), r.reopened,
-                      last_seen=self.clock(), source=r.source)
+                      last_seen=self.clock(), source=r.source, escalate_from=r.escalate_from_ts,
+                      flapping=r.flapping_ts, changed=self.clock() if r.flapping_ts else None,
+                      breached=r.breached_ts, maintenance_window=r.maintenance_window,
+                      maintenance_since=r.maintenance_ts)
 
     def _restore(self, inc: Active) -> None:
         """Make the in-memory incident what the store holds again, after a change to it failed to commit.
@@ -178,6 +216,8 @@ class IncidentEngine:
             row.fingerprint, row.level, row.attached, row.reopened = inc.fingerprint, inc.level, list(inc.attached), \
                 inc.reopened
             row.source = inc.source
+            row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
+            row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
             if inc.status in ("closed", "merged"):
                 row.closed_ts = at
             session.merge(row)
@@ -265,14 +305,7 @@ class IncidentEngine:
             return inc
         quiet = timedelta(seconds=self.settings.quiet_time)
         if inc is not None and inc.status == "resolved" and inc.resolved and detected - inc.resolved <= quiet:
-            inc.status, inc.resolved, inc.resolved_by = "open", None, None
-            inc.reopened += 1
-            inc.cause, inc.last_seen = cause, detected
-            if RANK[sev] > RANK[inc.severity]:
-                inc.severity = sev
-            if inc.acknowledged is None:
-                inc.held_since = detected if self._held(asset_id) else None
-            self._save(inc, "reopened", SYSTEM, {"cause": cause}, detected)
+            self._reopen(inc, sev, cause, detected)
             return inc
         if inc is not None:
             self._close(inc, detected)
@@ -281,11 +314,70 @@ class IncidentEngine:
                      detected + timedelta(seconds=limit) if limit else None, cause, last_seen=detected, source=source)
         if kind == AVAILABILITY and self._held(asset_id):
             inc.held_since = detected
+        window = self.maintenance(asset_id, detected)
+        if window is not None:
+            inc.maintenance_window, inc.maintenance_since = window, detected
         self.by_fp[fp] = inc
         self.by_id[inc.id] = inc
-        self._save(inc, "opened", SYSTEM, {"cause": cause, "severity": sev, "kind": kind,
-                                           "fault_at": at.isoformat()}, detected)
+        detail = {"cause": cause, "severity": sev, "kind": kind, "fault_at": at.isoformat()}
+        self._save(inc, "opened", SYSTEM, detail | ({"maintenance": window} if window else {}), detected)
         return inc
+
+    def _reopen(self, inc: Active, severity: str, cause: str, at: datetime) -> None:
+        """The fault is back within quiet_time: the same episode goes on (issue 18 item 1).
+
+        Acknowledged stays acknowledged (someone owns it; only they are told). Unacknowledged keeps its
+        deadline, but its levels count again from now: a 12 s flap an hour in must not fire level 2 and the
+        only_if_breached level 3 at once. The Nth reopen within flap_window marks it flapping.
+        """
+        inc.status = "acknowledged" if inc.acknowledged is not None else "open"
+        inc.resolved, inc.resolved_by = None, None
+        inc.reopened += 1
+        inc.cause, inc.last_seen, inc.changed = cause, at, at
+        if RANK[severity] > RANK[inc.severity]:
+            inc.severity = severity
+        if inc.acknowledged is None:
+            inc.escalate_from = at
+            inc.held_since = at if self._held(inc.asset_id) else None
+        window = timedelta(seconds=self.settings.flap_window)
+        inc.reopens = [t for t in inc.reopens if at - t < window] + [at]
+        starts = (inc.flapping is None and self.settings.flap_reopens > 0
+                  and len(inc.reopens) >= self.settings.flap_reopens)
+        if starts:
+            inc.flapping = at
+        self._save(inc, "reopened", SYSTEM, {"cause": cause, "flapping": inc.flapping is not None}, at)
+        if starts:
+            self._save(inc, "flapping", SYSTEM, {"reopens": len(inc.reopens),
+                                                 "within_seconds": self.settings.flap_window}, at)
+
+    def _settle(self, inc: Active, now: datetime) -> None:
+        """No reopen or recovery for flap_settle: notices resume (one now, saying where it stands); an
+        unacknowledged incident's levels count again from here, as after a reopen."""
+        since = inc.flapping
+        inc.flapping = None
+        inc.reopens.clear()
+        if inc.status == "open":
+            inc.escalate_from = now
+        self._save(inc, "settled", SYSTEM, {"status": inc.status,
+                                            "flapping_since": since.isoformat() if since else None}, now)
+
+    def _follow_maintenance(self, inc: Active, now: datetime) -> None:
+        """A window began over an active incident: mark it (escalation stops). Its window ended: unmark it,
+        move its deadline by the time spent under maintenance, and count its levels from now."""
+        window = self.maintenance(inc.asset_id, now)
+        if window is not None and inc.maintenance_since is None:
+            inc.maintenance_window, inc.maintenance_since = window, now
+            self._save(inc, "maintenance", SYSTEM, {"window": window}, now)
+        elif window is None and inc.maintenance_since is not None:
+            paused = now - inc.maintenance_since
+            inc.maintenance_since = None
+            if inc.deadline is not None and inc.breached is None:
+                inc.deadline += paused
+            if inc.status == "open":
+                inc.escalate_from = now
+            self._save(inc, "maintenance_ended", SYSTEM, {
+                "window": inc.maintenance_window, "paused_seconds": round(paused.total_seconds(), 3),
+                "deadline": inc.deadline.isoformat() if inc.deadline else None}, now)
 
     def _held(self, asset_id: str) -> bool:
         """An ancestor is failing but not yet confirmed: wait before telling anyone about this asset."""
@@ -342,6 +434,7 @@ class IncidentEngine:
     def _resolve(self, inc: Active, actor: str, note: str, at: datetime, auto: bool = False) -> None:
         at = max(at, inc.opened)  # a result stamped before the incident opened resolves it no earlier
         inc.status, inc.resolved, inc.resolved_by = "resolved", at, actor
+        inc.changed = at
         if note:
             inc.note = (inc.note + "\n" if inc.note else "") + note
         self._save(inc, "resolved", actor, {"note": note, "auto": auto}, at, operator=not auto)
@@ -353,11 +446,15 @@ class IncidentEngine:
 
     # -- time --------------------------------------------------------------
     def tick(self, now: datetime) -> list[Active]:
-        """Close quiet incidents, clear absent hardware signals, release held ones; return those due to notify."""
+        """Close quiet incidents, clear absent hardware signals, release held ones, settle flapping ones; return
+        those due to notify (open, not held, not flapping, not under maintenance)."""
         quiet = timedelta(seconds=self.settings.quiet_time)
         clear = timedelta(seconds=self.settings.hardware_clear_after)
         hold_max = timedelta(seconds=self.settings.hold_max)
+        settle = timedelta(seconds=self.settings.flap_settle)
         for inc in list(self.by_id.values()):
+            if inc.flapping is not None and inc.changed is not None and now - inc.changed >= settle:
+                self._settle(inc, now)
             if inc.status == "resolved" and inc.resolved and now - inc.resolved > quiet:
                 self._close(inc, now)
             elif (inc.kind == HARDWARE and inc.source == SYSTEM and inc.status in ACTIVE
@@ -365,12 +462,14 @@ class IncidentEngine:
                 self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True)
             elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
                 inc.held_since = None
+            if inc.status in ACTIVE:
+                self._follow_maintenance(inc, now)
             if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and now > inc.deadline
-                    and not inc.breached):
-                inc.breached = True
+                    and inc.breached is None and inc.maintenance_since is None):
+                inc.breached = now
                 self.breaches += 1
                 self._save(inc, "breached", SYSTEM, {"deadline": inc.deadline.isoformat()}, now)
-        return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None]
+        return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None and not i.quiet]
 
     # -- people ------------------------------------------------------------
     def get(self, incident_id: str) -> Active:

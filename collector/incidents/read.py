@@ -35,7 +35,9 @@ def incident_doc(row: Incident) -> dict[str, Any]:
         "breached": breached(row),
         "resolved_at": _iso(row.resolved_ts), "resolved_by": row.resolved_by, "closed_at": _iso(row.closed_ts),
         "level": row.level, "attached": list(row.attached or []), "reopened": row.reopened, "note": row.note,
-        "source": row.source,
+        "source": row.source, "flapping_since": _iso(row.flapping_ts),
+        "breached_at": _iso(row.breached_ts), "maintenance_window": row.maintenance_window,
+        "under_maintenance_since": _iso(row.maintenance_ts),
     }
 
 

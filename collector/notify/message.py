@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from opsmon.collector.core.incidents import Kind, Severity
 from opsmon.collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, UNITS, Lang
 
-Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened", "withdrawn"]
+Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled",
+                "maintenance"]
 OPEN_EVENTS = frozenset({"opened", "escalated", "reopened"})
 
 

@@ -16,6 +16,9 @@ EVENTS: dict[str, dict[Lang, str]] = {
     "reopened": {"zh": "再次发生", "en": "Reopened"},
     "withdrawn": {"zh": "已撤销（误报：迟到的数据表明资产一直正常）",
                   "en": "Withdrawn (false alarm: late results show the asset was up)"},
+    "flapping": {"zh": "频繁反复（暂停通知，直至稳定）", "en": "Flapping (notices paused until it settles)"},
+    "settled": {"zh": "已稳定（恢复通知）", "en": "Settled (notices resume)"},
+    "maintenance": {"zh": "维护中（暂停升级与通知）", "en": "Under maintenance (escalation and notices paused)"},
 }
 
 

@@ -258,18 +258,31 @@ class CollectorMetrics:
         self.registry.register(CertCollector(expiry))
 
     def watch_incidents(self, engine: Any) -> None:
-        """Gauges at scrape time; time-to-acknowledge and time-to-resolve observed as they happen."""
+        """Gauges at scrape time; time-to-acknowledge observed as it happens, time-to-resolve once per incident.
+
+        Time-to-resolve is observed when the incident closes (resolved for good: quiet_time passed without a
+        reopen), from its opening to its last resolution: a flapping incident's every recovery would otherwise
+        add a sample measured from the first opening (issue 18). Every kind and severity exists from zero.
+        """
+        from opsmon.collector.core.incidents import KINDS, SEVERITIES
+
         self.registry.register(IncidentCollector(engine))
         buckets = (60, 300, 600, 900, 1800, 2700, 3600, 7200, 14400, 43200, 86400)
         ack = Histogram("opsmon_incident_time_to_acknowledge_seconds", "Opened to acknowledged",
                         ["kind", "severity"], buckets=buckets, registry=self.registry)
-        res = Histogram("opsmon_incident_time_to_resolve_seconds", "Opened to resolved",
+        res = Histogram("opsmon_incident_time_to_resolve_seconds",
+                        "Opened to the last resolution, observed once when the incident closes",
                         ["kind", "severity"], buckets=buckets, registry=self.registry)
+
+        for kind in KINDS:
+            for severity in SEVERITIES:
+                ack.labels(kind, severity)
+                res.labels(kind, severity)
 
         def observe(inc: Any, action: str, _actor: str, _detail: dict) -> None:
             if action == "acknowledged" and inc.acknowledged:
                 ack.labels(inc.kind, inc.severity).observe((inc.acknowledged - inc.opened).total_seconds())
-            elif action == "resolved" and inc.resolved:
+            elif action == "closed" and inc.resolved:
                 res.labels(inc.kind, inc.severity).observe((inc.resolved - inc.opened).total_seconds())
 
         engine.on_change.append(observe)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from opsmon.collector.config import CollectorConfig
 from opsmon.collector.config.inventory import AssetSpec, import_file
 from opsmon.collector.config.oncall import load_oncall
-from opsmon.collector.core.maintenance import MaintenanceBook, WindowSpec
+from opsmon.collector.core.maintenance import MaintenanceBook, UntrackedAsset, WindowSpec
 from opsmon.collector.core.messages import (
     Backlog,
     BaselineResults,
@@ -132,7 +132,8 @@ class Service:
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
-                                        self.targets.response_limit, self._pending_fault, config.timezone)
+                                        self.targets.response_limit, self._pending_fault, config.timezone,
+                                        self._maintenance_of)
         self.oncall = (load_oncall(str(config.resolve(config.incidents.oncall_file)))
                        if config.incidents.oncall_file else None)
         self.dispatcher: Any = None
@@ -361,6 +362,13 @@ class Service:
     def _pending_fault(self, asset_id: str) -> bool:
         track = self.timeline.tracks.get(asset_id)
         return track is not None and any(ct.pending == "bad" for ct in track.checks.values())
+
+    def _maintenance_of(self, asset_id: str, at: datetime) -> str | None:
+        """The windows covering an asset, for the incident engine; an asset opsmon does not track (an alert's
+        `asset` label) is covered by a window naming it."""
+        track = self.timeline.tracks.get(asset_id)
+        occ = self.book.covering(track if track is not None else UntrackedAsset(asset_id), at)
+        return occ.id if occ is not None else None
 
     def _delivered(self, incident_id: str, channel: str, attempt: int, ok: bool, error: str | None,
                    at: datetime) -> None:

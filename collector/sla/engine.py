@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
@@ -37,6 +37,12 @@ from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInter
 from opsmon.collector.store.types import to_ms
 
 STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
+COUNTED_INCIDENTS = (
+    Incident.status.not_in(NOT_FAULTS),  # merged into a parent's, or withdrawn: no fault of its own
+    # Covered by a maintenance window (declared work: nobody was paged, its clock stopped), unless it breached.
+    or_(Incident.maintenance_window.is_(None), Incident.breached_ts.is_not(None)),
+)
+"""Which stored incidents the response figures judge (the report lists the same ones)."""
 
 # One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
 _SUM = """
@@ -102,7 +108,7 @@ class Evaluation:
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
-                       Incident.status.not_in(NOT_FAULTS))  # merged into a parent's, or withdrawn: no fault of its own
+                       *COUNTED_INCIDENTS)
             ).all()
         end_cap = min(pe, asof)
         for r in rows:

@@ -261,6 +261,16 @@ class Incident(Base):
     level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attached: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Issue 18: the escalation clock of a reopened, unacknowledged incident counts from its last reopen
+    # (NULL: from opened_ts); a flapping incident is quiet from flapping_ts until it settles.
+    escalate_from_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    flapping_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # When the response deadline passed unacknowledged, recorded once: a restart must not record it again.
+    breached_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # The maintenance window(s) that covered the incident (kept after they end), and since when it is under
+    # one now (NULL when not): no escalation, no notices, its response clock stopped.
+    maintenance_window: Mapped[str | None] = mapped_column(String(256))
+    maintenance_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
 class IncidentEvent(Base):

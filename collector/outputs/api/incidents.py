@@ -28,6 +28,12 @@ class IncidentDoc(BaseModel):
     acknowledged_by: str | None
     response_seconds: float | None
     breached: bool = Field(description="Acknowledged after the deadline, or not yet with the deadline behind it")
+    breached_at: str | None = Field(None, description=(
+        "When the deadline passed unacknowledged, as recorded (once) by the collector"))
+    maintenance_window: str | None = Field(None, description=(
+        "The maintenance window(s) that covered the incident: not escalated nor notified while covered, left "
+        "out of response figures unless it breached"))
+    under_maintenance_since: str | None = Field(None, description="Under maintenance now, since then; else null")
     resolved_at: str | None
     resolved_by: str | None
     closed_at: str | None
@@ -36,6 +42,9 @@ class IncidentDoc(BaseModel):
     reopened: int
     note: str
     source: str
+    flapping_since: str | None = Field(None, description=(
+        "Marked flapping (incidents.flap_reopens reopens within flap_window) since then: one notice, then none "
+        "until it settles for flap_settle; null when not flapping"))
 
 
 class TrailEntry(BaseModel):

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
-from opsmon.collector.core.incidents import HARDWARE, NOT_FAULTS
+from opsmon.collector.core.incidents import HARDWARE
 from opsmon.collector.outputs.report.security import security_section
-from opsmon.collector.sla.engine import AssetInfo, in_scope, measure
+from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, measure
 from opsmon.collector.sla.periods import Period, parse_period
 from opsmon.collector.sla.responses import IncidentTimes, judge
 from opsmon.collector.sla.results import MeasuredPeriod, Status, TargetResult
@@ -232,8 +232,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
             StateInterval.start_ts < period.end,
             or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > period.start))) or 0
         inc_rows = list(session.scalars(select(Incident).where(
-            Incident.opened_ts >= period.start, Incident.opened_ts < period.end,
-            Incident.status.not_in(NOT_FAULTS))
+            Incident.opened_ts >= period.start, Incident.opened_ts < period.end, *COUNTED_INCIDENTS)
             .order_by(Incident.opened_ts, Incident.id)))
         beat = session.get(Heartbeat, 1)
         api_windows = list(session.scalars(select(MaintenanceWindow).where(
@@ -338,7 +337,13 @@ def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: di
         for k in range(0, len(ids), 500):
             query = (select(IncidentEvent).where(IncidentEvent.incident_id.in_(ids[k:k + 500]))
                      .order_by(IncidentEvent.incident_id, IncidentEvent.id))
+            breach_told: set[str] = set()
             for e in session.scalars(query):
+                if e.action == "breached":
+                    # Collectors before issue 18 recorded a breach again at every restart: the first is the one.
+                    if e.incident_id in breach_told:
+                        continue
+                    breach_told.add(e.incident_id)
                 wanted[e.incident_id].trail.append(
                     TrailEntry(_iso(e.ts, tz) or "", e.actor, e.action, dict(e.detail or {})))
     return out

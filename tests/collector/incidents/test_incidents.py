@@ -86,9 +86,10 @@ class World:
         self.sent: list[tuple[str, str, int, list[str], list[str]]] = []
         self.assets = assets
         targets = load_targets(ROOT / "rules" / "targets.yaml")
-        self.timeline = Timeline(self._emit, MaintenanceBook((), "UTC"), 3.0)
+        self.book = MaintenanceBook((), "UTC")
+        self.timeline = Timeline(self._emit, self.book, 3.0)
         self.engine = IncidentEngine(store, self.clock, assets.get, IncidentsConfig(**settings), targets.response_limit,
-                                     self._pending, "Asia/Shanghai")
+                                     self._pending, "Asia/Shanghai", self._maintenance)
         self.escalator = Escalator(self.engine, oncall, self._send, assets.get)
         for asset_id, info in assets.items():
             self.timeline.upsert_asset(asset_id, info.parent, info.site, (), [CheckConf("icmp", 10, 3, 1)], T0)
@@ -96,6 +97,14 @@ class World:
     def _emit(self, msg: Message) -> None:
         if isinstance(msg, Transition):
             self.engine.on_transition(msg.asset_id, msg.at, msg.detected, msg.old, msg.new, msg.reason)
+
+    def _maintenance(self, asset_id: str, at: datetime) -> str | None:
+        """As the service answers the engine: the windows covering the asset's track (or its bare name)."""
+        from opsmon.collector.core.maintenance import UntrackedAsset
+
+        track = self.timeline.tracks.get(asset_id)
+        occ = self.book.covering(track if track is not None else UntrackedAsset(asset_id), at)
+        return occ.id if occ is not None else None
 
     def _pending(self, asset_id: str) -> bool:
         track = self.timeline.tracks.get(asset_id)
