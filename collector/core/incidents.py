@@ -18,6 +18,11 @@ ImportedKind = Literal[Kind, "connectivity", "other"]
 IMPORTED_KINDS: tuple[str, ...] = get_args(ImportedKind)
 CONNECTIVITY, OTHER = IMPORTED_KINDS[len(KINDS):]
 
+Status = Literal["open", "acknowledged", "resolved", "closed", "merged", "withdrawn"]
+"""An incident's life: open and acknowledged are active; resolved until the quiet time passes, then closed;
+merged into a parent's, or withdrawn as a false alarm."""
+STATUSES: tuple[Status, ...] = get_args(Status)
+
 NOT_FAULTS = ("merged", "withdrawn")
 """Statuses of incidents that are not faults of their own, left out of every response figure: merged (folded
 into its parent's incident) and withdrawn (its evidence was relabelled away: a replayed report proved the

@@ -1,15 +1,16 @@
 """Reading incidents and their trails back for the API and the CLI (closed ones included)."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, or_, select
 
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.store import Store
-from opsmon.collector.store.models import Incident, IncidentEvent
+from opsmon.collector.store.models import Asset, Incident, IncidentEvent
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -41,16 +42,48 @@ def incident_doc(row: Incident) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What GET /api/v1/incidents and `opsmon incidents list` select by (None: any)."""
+
+    status: str | None = None  # a status, or "active" (open and acknowledged)
+    asset: str | None = None
+    severity: str | None = None
+    kind: str | None = None
+    site: str | None = None  # the asset's site and category, as the inventory holds them now
+    category: str | None = None
+    breached: bool | None = None  # as breached() says, at `now`
+    acknowledged_by: str | None = None
+
+
 def list_incidents(store: Store, status: str | None = None, asset: str | None = None,
                    since: datetime | None = None, until: datetime | None = None,
-                   limit: int = 100) -> list[dict[str, Any]]:
+                   limit: int = 100, where: IncidentFilter | None = None,
+                   now: datetime | None = None) -> list[dict[str, Any]]:
+    f = where or IncidentFilter(status=status, asset=asset)
     query = select(Incident)
-    if status == "active":
+    if f.status == "active":
         query = query.where(Incident.status.in_(("open", "acknowledged")))
-    elif status is not None:
-        query = query.where(Incident.status == status)
-    if asset is not None:
-        query = query.where(Incident.asset_id == asset)
+    elif f.status is not None:
+        query = query.where(Incident.status == f.status)
+    if f.asset is not None:
+        query = query.where(Incident.asset_id == f.asset)
+    for column, value in ((Incident.severity, f.severity), (Incident.kind, f.kind),
+                          (Incident.acknowledged_by, f.acknowledged_by)):
+        if value is not None:
+            query = query.where(column == value)
+    if f.site is not None or f.category is not None:
+        query = query.join(Asset, Asset.id == Incident.asset_id)
+        if f.site is not None:
+            query = query.where(Asset.site == f.site)
+        if f.category is not None:
+            query = query.where(Asset.category == f.category)
+    if f.breached is not None:
+        late = and_(Incident.deadline_ts.is_not(None), or_(
+            and_(Incident.acknowledged_ts.is_not(None), Incident.acknowledged_ts > Incident.deadline_ts),
+            and_(Incident.acknowledged_ts.is_(None), Incident.status.not_in(NOT_FAULTS),
+                 Incident.deadline_ts < (now or datetime.now(UTC)))))
+        query = query.where(late if f.breached else not_(late))
     if since is not None:
         query = query.where(Incident.opened_ts >= since)
     if until is not None:

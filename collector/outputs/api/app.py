@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import OperationalError
 
@@ -38,7 +38,7 @@ from opsmon.collector.outputs.api import (
     states,
 )
 from opsmon.collector.outputs.api.bounds import Bounded
-from opsmon.collector.outputs.api.deps import Auth
+from opsmon.collector.outputs.api.deps import Auth, refuse_unknown_query
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.store import tokens
 
@@ -69,7 +69,8 @@ def create_app(face: CollectorFace) -> ReportRoute:
 
 def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
     app = FastAPI(title="opsmon collector", version=__version__,
-                  description="Assets, states and their history; metrics at /metrics.")
+                  description="Assets, states and their history; metrics at /metrics.",
+                  dependencies=[Depends(refuse_unknown_query)])
     auth = Auth(face)
 
     for error, status in ERRORS.items():

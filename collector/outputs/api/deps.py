@@ -4,11 +4,14 @@ Reads are open when `api.public_read` is true; writes always need an operator.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import HTTPException, Request, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from opsmon.collector.core.fields import parse_timestamp
@@ -47,6 +50,38 @@ class Auth:
             return name
 
         return dep
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """An app-wide dependency: a query parameter the operation does not take is a 422 naming the ones it does.
+
+    FastAPI ignores unknown parameters, so a typo (`?stauts=open`) silently returned everything. Pages outside
+    the API (the acknowledge links, which mail gateways may decorate) are left alone.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return
+    known = _query_names(route)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) if known else "none"
+        # FastAPI's own form for a parameter it cannot read (the 422 every operation documents)
+        raise RequestValidationError([
+            {"loc": ("query", name), "type": "extra_forbidden", "input": request.query_params[name],
+             "msg": f"unknown query parameter {name!r}; this operation takes: {takes}"} for name in unknown])
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    def walk(dependant: Dependant) -> Iterator[str]:
+        yield from (p.alias for p in dependant.query_params)
+        for sub in dependant.dependencies:
+            yield from walk(sub)
+
+    names: frozenset[str] | None = getattr(route, "_opsmon_query_names", None)  # kept on the route: unhashable
+    if names is None:
+        names = frozenset(walk(route.dependant))
+        route._opsmon_query_names = names  # type: ignore[attr-defined]
+    return names
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:

@@ -1,14 +1,16 @@
 """Incidents: the listing, one with its whole trail, and the people's actions on them (operator role)."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import VIEWER, WRITE, documented, errors
-from opsmon.collector.incidents.read import list_incidents, show_incident
+from opsmon.collector.core.incidents import ImportedKind, Severity, Status
+from opsmon.collector.core.states import Category
+from opsmon.collector.incidents.read import IncidentFilter, list_incidents, show_incident
 from opsmon.collector.outputs.api.deps import Auth, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
 
@@ -78,12 +80,24 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     store = face.store
 
     @router.get("/api/v1/incidents", response_model=list[IncidentDoc], responses={**VIEWER, **errors(422)})
-    def incidents(_: str = Depends(auth.viewer), status: str | None = Query(
-                      None, description="open, acknowledged, resolved, closed, merged, withdrawn, or active "
-                                       "(open+acknowledged)"),
-                  asset: str | None = None, from_: str | None = Query(None, alias="from"), to: str | None = None,
+    def incidents(_: str = Depends(auth.viewer),
+                  status: Literal[Status, "active"] | None = Query(None, description=(
+                      "open, acknowledged, resolved, closed, merged, withdrawn, or active (open+acknowledged)")),
+                  asset: str | None = None, severity: Severity | None = None,
+                  kind: ImportedKind | None = None,
+                  site: str | None = Query(None, description="The asset's site, as the inventory holds it now"),
+                  category: Category | None = None,
+                  breached: bool | None = Query(None, description="Acknowledged after its deadline, or still "
+                                                                  "unacknowledged past it"),
+                  acknowledged_by: str | None = None,
+                  from_: str | None = Query(None, alias="from", description="Opened at or after"),
+                  to: str | None = Query(None, description="Opened before"),
                   limit: int = Query(100, ge=1, le=10000)) -> list[dict[str, Any]]:
-        return list_incidents(store, status, asset, parse_time(from_, "from"), parse_time(to, "to"), limit)
+        """Incidents, newest first; a value outside a filter's vocabulary, or a parameter this does not take,
+        is refused with 422 naming what is allowed."""
+        where = IncidentFilter(status, asset, severity, kind, site, category, breached, acknowledged_by)
+        return list_incidents(store, since=parse_time(from_, "from"), until=parse_time(to, "to"), limit=limit,
+                              where=where, now=face.now())
 
     @router.get("/api/v1/incidents/{incident_id}", response_model=IncidentTrail, responses={**VIEWER, **errors(404)})
     def incident(incident_id: str, _: str = Depends(auth.viewer)) -> dict[str, Any]:

@@ -171,3 +171,53 @@ assets:
     actions = [e["action"] for e in doc["trail"]]
     assert actions[:2] == ["opened", "escalated"] and "acknowledged" in actions
     assert "webhook-secret-1" not in c.log()
+
+
+def test_incident_filters_select_and_refuse_nonsense(collector_factory) -> None:
+    """Two incidents by Alertmanager (a minor hardware one on a server in Urumqi, a critical alert on a switch in
+    Kashgar), one acknowledged. Each filter selects by hand; before, `status=bogus` and `?stauts=open` answered
+    200 with every incident."""
+    c = collector_factory("""
+assets:
+  - {id: srv-1, category: server, site: urumqi}
+  - {id: sw-1, category: network, site: kashgar}
+""", extra="api:\n  public_read: true\n")
+    c.start()
+    operator = c.cli("tokens", "create", "li.wei", "--role", "operator").stdout.strip()
+    auth = {"Authorization": f"Bearer {operator}"}
+    alerts = [
+        {"status": "firing", "fingerprint": "hw", "annotations": {"summary": "disk"},
+         "labels": {"alertname": "Disk", "asset": "srv-1", "severity": "warning", "kind": "hardware"}},
+        {"status": "firing", "fingerprint": "up", "annotations": {"summary": "down"},
+         "labels": {"alertname": "Down", "asset": "sw-1", "severity": "critical"}},
+    ]
+    r = httpx.post(f"{c.base}/api/v1/alertmanager", json={"alerts": alerts}, headers=auth)
+    assert r.status_code == 200, r.text
+    hw, alert = r.json()["incidents"]
+    assert httpx.post(f"{c.base}/api/v1/incidents/{hw}/ack", json={}, headers=auth).status_code == 200
+
+    def ids(query: str) -> list[str]:
+        answer = c.get(f"/api/v1/incidents?{query}")
+        assert answer.status_code == 200, (query, answer.text)
+        return sorted(i["id"] for i in answer.json())
+
+    both = sorted([hw, alert])
+    assert ids("") == both
+    assert ids("severity=critical") == [alert] and ids("severity=minor") == [hw]
+    assert ids("kind=hardware") == [hw] and ids("kind=alert") == [alert]
+    assert ids("site=kashgar") == [alert] and ids("category=server") == [hw] and ids("category=link") == []
+    assert ids("acknowledged_by=li.wei") == [hw]
+    assert ids("status=acknowledged") == [hw] and ids("status=open") == [alert] and ids("status=active") == both
+    assert ids("breached=false") == both and ids("breached=true") == []  # deadlines are an hour away
+    assert ids("site=kashgar&severity=minor") == []
+    bad = c.get("/api/v1/incidents?status=bogus")
+    assert bad.status_code == 422 and "'withdrawn'" in bad.text and "'active'" in bad.text, bad.text
+    assert c.get("/api/v1/incidents?severity=urgent").status_code == 422
+    typo = c.get("/api/v1/incidents?stauts=open")
+    assert typo.status_code == 422, typo.text
+    [refused] = typo.json()["detail"]
+    assert refused["loc"] == ["query", "stauts"] and refused["type"] == "extra_forbidden", refused
+    assert refused["msg"].startswith("unknown query parameter 'stauts'; this operation takes: acknowledged_by, asset,")
+    # every API operation refuses what it does not take; the acknowledge pages do not
+    assert c.get("/api/v1/health?verbose=1").status_code == 422
+    assert c.get("/ack/not-a-link?utm_source=mail").status_code != 422
