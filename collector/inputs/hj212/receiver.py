@@ -42,8 +42,9 @@ def make(ctx: InputContext) -> Hj212Receiver | None:
         return None
     passwords = read_named(settings.credentials, "password", "hj212.credentials", Path(ctx.config.base_dir or "."),
                            ctx.config.source_file or "collector.yaml")
-    return Hj212Receiver(settings, settings.timezone or ctx.config.timezone, Units(ctx.assets, passwords),
-                         ctx.publish, ctx.clock, ctx.durable, ctx.store_trouble)
+    units = Units(ctx.assets, passwords, settings.stale_after)
+    return Hj212Receiver(settings, settings.timezone or ctx.config.timezone, units, ctx.publish, ctx.clock,
+                         ctx.durable, ctx.store_trouble)
 
 
 class Hj212Receiver:

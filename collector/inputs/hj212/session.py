@@ -4,8 +4,9 @@ Why apart: the rules (what is refused and why, what is stored, what is answered)
 frame; receiver.py only moves bytes and waits for the store. For each accepted frame (HJ 212 CRC under the
 unit's policy, a parsable segment, a configured MN, the right password):
 
-- an `Observation` (up) of the DAU's `hj212` check, at most one per OBSERVE_EVERY per unit (each one is a
-  stored row; the timeline needs one per stale_after);
+- an `Observation` (up) of the DAU's `hj212` check, at most one per OBSERVE_EVERY (or a third of the unit's
+  stale_after, if shorter) per unit: each one is a stored row, and the timeline needs one well within
+  stale_after, not one per frame;
 - 9xxx from a unit (9014, 9021, 9015 heartbeats, ...) only prove the link: nothing else is done;
 - 1013 (the unit asks for the time): 9013, then 1012 with the collector's time in the units' zone;
 - anything else: the raw frame (`Hj212Frame`), the data of a whole message (`Hj212Data`: split parts
@@ -146,7 +147,8 @@ class Session:
         if frame.oversize:
             shared.counts.oversize += 1
         last = shared.observed.get(unit.asset_id)
-        if last is None or now - last >= OBSERVE_EVERY or now < last:
+        every = min(OBSERVE_EVERY, timedelta(seconds=unit.stale_after / 3))
+        if last is None or now - last >= every or now < last:
             shared.observed[unit.asset_id] = now
             shared.publish(Observation(unit.asset_id, unit.check_id, now, UP))
         if packet.cn.startswith("9"):

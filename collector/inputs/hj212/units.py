@@ -25,13 +25,16 @@ class Unit:
     point: str
     credential: str
     crc: str  # strict or accept_modbus_le
+    stale_after: float  # seconds of silence before the DAU is down
 
 
 class Units:
     """MN -> Unit, from the live inventory (`specs()`: asset specs by id, a new mapping at each reload)."""
 
-    def __init__(self, specs: Callable[[], Mapping[str, Any]], passwords: Mapping[str, str]) -> None:
+    def __init__(self, specs: Callable[[], Mapping[str, Any]], passwords: Mapping[str, str],
+                 stale_after: float = 3600.0) -> None:
         self.specs = specs
+        self.stale_after = stale_after
         self.passwords = dict(passwords)
         self._seen: Mapping[str, Any] | None = None
         self._by_mn: dict[str, Unit] = {}
@@ -47,7 +50,8 @@ class Units:
                 if getattr(check, "type", None) != "hj212":
                     continue
                 for mn, point in check.point_mns().items():
-                    by_mn.setdefault(mn, Unit(asset_id, check.check_id, mn, point, check.credential, check.crc))
+                    by_mn.setdefault(mn, Unit(asset_id, check.check_id, mn, point, check.credential, check.crc,
+                                              check.stale_after or self.stale_after))
         self._by_mn = by_mn
         self._seen = current
         return True
