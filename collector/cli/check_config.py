@@ -36,7 +36,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def check_references(config: Any, assets: list[tuple[str, Any]]) -> None:
-    """SNMP and SSH checks name credentials and profiles of collector.yaml, and uplinks a polled device."""
+    """SNMP, SSH and HJ 212 checks name credentials and profiles of collector.yaml, and uplinks a polled device."""
     from opsmon.collector.config.snmp_profiles import load_profiles
 
     profiles = load_profiles(tuple(config.resolve(d) for d in config.snmp.profile_dirs))
@@ -55,6 +55,9 @@ def check_references(config: Any, assets: list[tuple[str, Any]]) -> None:
             elif check.type in ("ssh", "ssh_config") and check.credential not in config.ssh.credentials:
                 raise ConfigError(file, f"{where}: credential",
                                   f"{check.credential!r} is not defined under ssh.credentials")
+            elif check.type == "hj212" and check.credential not in config.hj212.credentials:
+                raise ConfigError(file, f"{where}: credential",
+                                  f"{check.credential!r} is not defined under hj212.credentials")
             elif check.type == "snmp_interface" and check.device not in polled:
                 raise ConfigError(file, f"{where}: device",
                                   f"{check.device!r} is not an asset with an snmp check in these files")

@@ -114,6 +114,64 @@ class SnmpInterfaceSpec(CheckSpecBase):
 
     def default_id(self) -> str:
         return f"if:{self.device}:{self.interface}"
+MN_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # HJ 212 MNs seen: hex EPC-96, digits, JLYP01_AIR01_0001 (docs/hj212.md)
+
+
+class FactorSpec(BaseModel):
+    """An assessed factor of a monitoring point (e.g. w01018 COD), with its emission limit if it has one."""
+
+    model_config = FROZEN
+    limit: float | None = Field(None, description="Emission limit in the factor's unit (exceedances, issue 17)")
+    unit: str | None = Field(None, max_length=32, description="Unit of the limit, as the permit writes it")
+
+
+class PointSpec(BaseModel):
+    """A monitoring point (outlet) of a DAU: the factors assessed there. Its MN defaults to the DAU's."""
+
+    model_config = FROZEN
+    name: str | None = Field(None, max_length=256, description="The outlet's name (e.g. 1号废水排口)")
+    mn: str | None = Field(None, pattern=MN_PATTERN, description="The MN its frames carry, if not the DAU's")
+    factors: dict[str, FactorSpec] = Field(default_factory=dict, description="Assessed factor codes and limits")
+
+
+class Hj212Spec(CheckSpecBase):
+    """A DAU's pseudo-check: the HJ 212 receiver marks it up at every accepted frame; silence is down.
+
+    Never scheduled: the unit pushes (inputs/hj212/). Its settings are the unit's identity on the wire
+    (MN, the password by credential name, the CRC policy) and what later rates are computed over (points,
+    factors, limits).
+    """
+
+    type: Literal["hj212"]
+    mn: str = Field(pattern=MN_PATTERN, description="The unit's MN (设备唯一标识)")
+    credential: str = Field(min_length=1, max_length=64, description="A name from hj212.credentials (its PW)")
+    enterprise: str = Field(min_length=1, max_length=256, description="The enterprise (排污单位) it serves")
+    crc: Literal["strict", "accept_modbus_le"] = Field(
+        "strict", description="strict: only the HJ 212 CRC; accept_modbus_le: Modbus low byte first too, marked")
+    stale_after: PositiveDuration | None = Field(None, description="Silent this long -> down; default "
+                                                                   "hj212.stale_after")
+    points: dict[str, PointSpec] = Field(default_factory=dict, description="Monitoring points by id")
+
+    def default_id(self) -> str:
+        return "hj212"
+
+    def point_mns(self) -> dict[str, str]:
+        """MN -> point id (a DAU with no points: its MN -> "")."""
+        if not self.points:
+            return {self.mn: ""}
+        return {point.mn or self.mn: pid for pid, point in self.points.items()}
+
+    @model_validator(mode="after")
+    def _points(self) -> Hj212Spec:
+        seen: dict[str, str] = {}
+        for pid, point in self.points.items():
+            mn = point.mn or self.mn
+            if mn in seen:
+                raise ValueError(f"points {seen[mn]!r} and {pid!r} both send as MN {mn!r}: give each its own mn")
+            seen[mn] = pid
+        return self
+
+
 MUTATING = frozenset("""
 configure config conf write wr copy delete del erase reload reboot shutdown no set unset commit rollback
 clear request format rm rmdir mv cp dd mkfs kill killall halt poweroff install upgrade load save
@@ -227,5 +285,6 @@ class SshConfigSpec(_SshBase):
         return f"ssh_config:{self.name}"
 
 
-CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec | SshSpec | SshConfigSpec,
+CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec | SshSpec | SshConfigSpec
+                      | Hj212Spec,
                       Field(discriminator="type")]

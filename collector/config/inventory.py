@@ -48,6 +48,8 @@ class AssetSpec(BaseModel):
             if check.check_id in seen:
                 raise ValueError(f"two checks share the id {check.check_id!r}; give one an explicit id")
             seen.add(check.check_id)
+            if check.type == "hj212" and self.category != "dau":
+                raise ValueError(f"check {check.check_id!r} is an HJ 212 unit's: give the asset category dau")
             if check.type == "snmp" and not self.address:
                 raise ValueError(f"check {check.check_id!r} polls the asset's address: give the asset an address")
             if getattr(check, "host", "n/a") is None and not self.address:
@@ -108,8 +110,23 @@ def parse_inventory_doc(doc: YamlDoc) -> list[AssetSpec]:
             raise ConfigError(doc.where(("assets", i, "id")), f"assets[{i}].id",
                               f"duplicate id {asset.id!r} (first at assets[{seen[asset.id]}])")
         seen[asset.id] = i
+    _check_mns(inv.assets, doc)
     _check_graph(inv.assets, {}, doc)
     return list(inv.assets)
+
+
+def _check_mns(assets: Iterable[AssetSpec], doc: YamlDoc) -> None:
+    """An HJ 212 MN names one point of one DAU: the receiver finds the unit by it."""
+    owner: dict[str, str] = {}
+    for i, asset in enumerate(assets):
+        for j, check in enumerate(asset.checks):
+            if check.type != "hj212":
+                continue
+            for mn in check.point_mns():
+                if mn in owner:
+                    raise ConfigError(doc.where(("assets", i, "checks", j)), f"assets[{i}].checks[{j}].mn",
+                                      f"MN {mn!r} is already used by asset {owner[mn]!r}")
+                owner[mn] = asset.id
 
 
 def _check_graph(new: Iterable[AssetSpec], existing_parents: dict[str, str | None], doc: YamlDoc | None) -> None:

@@ -33,6 +33,10 @@ def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
             raise ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
                               f"no such file: {config.resolve(name)}")
     check_snmp(config, doc)
+    if config.hj212.enabled:
+        from opsmon.collector.config.hj212 import read_passwords
+
+        read_passwords(config.hj212, Path(config.base_dir), str(path))
     if config.incidents.oncall_file:
         from opsmon.collector.config.oncall import load_oncall
 

@@ -9,9 +9,9 @@ thousands a second are made at full agent load.
 
 Who produces what:
 
-- inputs (checks, SNMP, agents' reports): `Observation` (a check result, in
+- inputs (checks, SNMP, agents' reports, the HJ 212 receiver): `Observation` (a check result, in
   `core.states`), `Backlog`, `HardwareSignal`, `Event` (and `EventRepeated`), `StreamPosition`, `Facts`,
-  `BaselineResults`, `SecurityFinding`;
+  `BaselineResults`, `SecurityFinding`, `Hj212Data`, `Hj212Frame`;
 - the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
   `IntervalRelabelled`, `IntervalsMerged`, `Transition`;
 - the service: `Heartbeat`, `Prune`.
@@ -27,7 +27,7 @@ from opsmon.collector.core.states import Observation
 
 __all__ = [
     "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed",
-    "IntervalOpened",
+    "Hj212Data", "Hj212Frame", "Hj212Value", "IntervalOpened",
     "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "ResultRecorded",
     "SecurityFinding", "StreamPosition", "Transition", "Written",
 ]
@@ -190,6 +190,58 @@ class BaselineResults:
     changed: tuple[dict[str, Any], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Hj212Value:
+    """One factor's values in an HJ 212 upload, as the strings sent (`0.000` is not `0`: a value is evidence).
+
+    The fields the standard names get their own (Rtd, Avg, Min, Max, Cou, ZsAvg, Flag); any other
+    (ZsRtd, ZsMin, SampleTime, EFlag, RS, ...) is kept in `extra`.
+    """
+
+    factor: str
+    rtd: str | None = None
+    avg: str | None = None
+    min: str | None = None
+    max: str | None = None
+    cou: str | None = None
+    zs_avg: str | None = None
+    flag: str | None = None
+    extra: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hj212Data:
+    """A DAU's data for one point at one DataTime (a whole message: split parts already joined).
+
+    Stored once by (mn, cn, data_time, point, factor): a resent hour changes nothing (the first copy stays).
+    `crc` is `ok`, or `modbus_le` when the unit's policy accepted the Modbus dialect (the data are marked).
+    """
+
+    asset_id: str
+    mn: str
+    point: str
+    cn: str
+    data_time: datetime  # UTC (the unit's local DataTime read in hj212.timezone)
+    received: datetime
+    crc: str
+    values: tuple[Hj212Value, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hj212Frame:
+    """An accepted HJ 212 frame as received (`##` to CRC), kept for audit for hj212.raw_retention."""
+
+    asset_id: str
+    mn: str
+    cn: str
+    qn: str | None
+    received: datetime
+    peer: str
+    crc: str
+    oversize: bool
+    raw: bytes
+
+
 # -- from the service --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
@@ -198,14 +250,16 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class Prune:
-    """Delete observations and events older than these instants (None: keep)."""
+    """Delete observations, events and raw HJ 212 frames older than these instants (None: keep)."""
 
     observations_before: datetime | None
     events_before: datetime | None
+    hj212_frames_before: datetime | None = None
 
 
 # What the store writer takes.
 Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | Transition | ResultRecorded
-           | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults | Heartbeat | Prune)
+           | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults | Heartbeat | Prune
+           | Hj212Data | Hj212Frame)
 # Everything that is published.
 Message = Written | Observation | SecurityFinding | Backlog

@@ -9,6 +9,7 @@ SecretStr so a repr of the config never shows them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, SecretStr
@@ -52,3 +53,14 @@ def read(model: BaseModel, name: str, where: str, base_dir: Path, source: str) -
     if not value:
         raise ConfigError(source, f"{where}.{name}", "is empty")
     return value
+
+
+def read_named(models: Mapping[str, BaseModel], name: str, where: str, base_dir: Path, source: str) -> dict[str, str]:
+    """The secret `name` of every model of a named set (e.g. hj212.credentials), read now; ConfigError names
+    `where.<key>` of the first that cannot be read."""
+    out: dict[str, str] = {}
+    for key, model in models.items():
+        value = read(model, name, f"{where}.{key}", base_dir, source)
+        if value is not None:
+            out[key] = value
+    return out

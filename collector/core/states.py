@@ -16,7 +16,8 @@ STATES = (UP, DOWN, DEGRADED, UNREACHABLE, UNKNOWN, MAINTENANCE)
 GAP_REASON = "collector not running"  # the reason of the unknown time a stopped collector did not see
 RESULT_STATUSES = (UP, DOWN, DEGRADED, UNKNOWN)
 
-Category = Literal["server", "computer", "peripheral", "network", "security", "link", "system"]
+# dau: a pollution source's data acquisition unit (数采仪), sending HJ 212 (issue 17; inputs/hj212/).
+Category = Literal["server", "computer", "peripheral", "network", "security", "link", "system", "dau"]
 Criticality = Literal["low", "medium", "high", "critical"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
 CRITICALITIES: tuple[str, ...] = get_args(Criticality)

@@ -12,7 +12,7 @@ Everything an input observes leaves it through `ctx.publish` as a message of `co
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -42,3 +42,8 @@ class InputContext:
     clock: Callable[[], datetime]
     asset_at: Callable[[str], str | None]  # the asset id at a source address (inventory), if any
     snmp: Any = None  # the SNMP hub, for inputs that act on polled devices (traps)
+    # The live inventory: asset specs by id, a new mapping at each reload (the HJ 212 receiver finds its DAUs).
+    assets: Callable[[], Mapping[str, Any]] = dict
+    # Resolves once everything published so far is committed: a door that acknowledges waits for it.
+    durable: Callable[[], Awaitable[None]] | None = None
+    store_trouble: Callable[[], str | None] = lambda: None  # why the store cannot be written now, or None

@@ -222,6 +222,45 @@ class TrapCollector(Collector):
         yield from (packets, accepted, grouped, refused)
 
 
+class Hj212Collector(Collector):
+    """The HJ 212 receiver's frames and refusals by DAU (configured MNs; `unknown` for the rest), its
+    connections and answers (inputs/hj212/receiver.py)."""
+
+    def __init__(self, counts: Any) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        c = self.counts
+        accepted = CounterMetricFamily("opsmon_hj212_frames_accepted", "HJ 212 frames accepted, by DAU MN",
+                                       labels=["dau"])
+        for mn, n in list(c.accepted.items()):
+            accepted.add_metric([mn], n)
+        refused = CounterMetricFamily("opsmon_hj212_frames_refused", "HJ 212 frames refused, by reason and DAU MN "
+                                      "(frames of no configured DAU: dau=\"unknown\")", labels=["reason", "dau"])
+        for (reason, mn), n in list(c.refused.items()):
+            refused.add_metric([reason, mn], n)
+        answers = CounterMetricFamily("opsmon_hj212_answers", "Answers sent to DAUs, by CN (9014, 9013, 1012)",
+                                      labels=["cn"])
+        for cn, n in list(c.answers.items()):
+            answers.add_metric([cn], n)
+        withheld = CounterMetricFamily("opsmon_hj212_answers_withheld", "9014 answers not sent because the store "
+                                       "did not commit the data in time (the DAU sends again)")
+        withheld.add_metric([], c.withheld)
+        oversize = CounterMetricFamily("opsmon_hj212_frames_oversize", "Accepted HJ 212 frames whose data segment "
+                                       "is over the standard's 1024 bytes")
+        oversize.add_metric([], c.oversize)
+        split = CounterMetricFamily("opsmon_hj212_split_dropped", "Split HJ 212 messages given up (parts missing)")
+        split.add_metric([], c.split_dropped)
+        conns = GaugeMetricFamily("opsmon_hj212_connections", "DAU connections open now")
+        conns.add_metric([], c.connections)
+        turned = CounterMetricFamily("opsmon_hj212_connections_refused", "DAU connections closed at once "
+                                     "(hj212.max_connections reached)")
+        turned.add_metric([], c.connections_refused)
+        yield from (accepted, refused, answers, withheld, oversize, split, conns, turned)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -294,6 +333,9 @@ class CollectorMetrics:
 
     def watch_traps(self, counts: Any) -> None:
         self.registry.register(TrapCollector(counts))
+
+    def watch_hj212(self, counts: Any) -> None:
+        self.registry.register(Hj212Collector(counts))
 
     def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:
         self.registry.register(SlaCollector(snapshot))

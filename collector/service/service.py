@@ -35,6 +35,8 @@ from opsmon.collector.core.messages import (
     Facts,
     HardwareSignal,
     Heartbeat,
+    Hj212Data,
+    Hj212Frame,
     IntervalClosed,
     IntervalOpened,
     IntervalRelabelled,
@@ -56,6 +58,7 @@ from opsmon.collector.inputs.agents.ingest import Ingest
 from opsmon.collector.inputs.base import Input, InputContext
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -74,6 +77,7 @@ from opsmon.collector.timeline.engine import CheckConf, Timeline
 from opsmon.collector.timeline.recovery import recover
 
 log = logging.getLogger(__name__)
+HJ212_SILENT = "数采仪未发送 / DAU not sending"
 
 
 @dataclass(frozen=True)
@@ -162,10 +166,16 @@ class Service:
         self.metrics.watch_incidents(self.incidents)
         self.metrics.watch_certs(self.ctx.cert_expiry)
         self._addresses: dict[str, str] = {}
-        ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp)
+        self._specs: dict[str, AssetSpec] = {}  # replaced (not changed) at each inventory reload
+        ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp,
+                           assets=lambda: self._specs,
+                           durable=lambda: asyncio.wrap_future(self.writer.durable()),
+                           store_trouble=lambda: self.writer.trouble)
         self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
         for receiver in (i for i in self.inputs if isinstance(i, TrapReceiver)):
             self.metrics.watch_traps(receiver.counts)
+        for hj212 in (i for i in self.inputs if isinstance(i, Hj212Receiver)):
+            self.metrics.watch_hj212(hj212.counts)
         self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
         self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
@@ -197,6 +207,8 @@ class Service:
             StreamPosition: [store],
             Facts: [store],
             BaselineResults: [store],
+            Hj212Data: [store],
+            Hj212Frame: [store],
             Heartbeat: [store],
             Prune: [store],
         }
@@ -287,11 +299,19 @@ class Service:
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
         infos: dict[str, AssetInfo] = {}
+        specs: dict[str, AssetSpec] = {}
         # Parents first, so a child's parent is tracked when the child is evaluated.
         for row in _parents_first(rows):
             spec = AssetSpec.from_row(row)
             confs = []
+            specs[spec.id] = spec
             for check_spec in spec.checks:
+                if check_spec.type == "hj212":
+                    # Pushed by the unit (inputs/hj212/): never scheduled; its silence is down, like an agent's.
+                    stale = check_spec.stale_after or self.config.hj212.stale_after
+                    confs.append(CheckConf(check_spec.check_id, stale / self.config.timeline.stale_after_intervals,
+                                           1, 1, DOWN, HJ212_SILENT))
+                    continue
                 check, interval, fingerprint, conf = self._build_check(spec, check_spec)
                 if check.passive:
                     uplinks.setdefault(check_spec.device, []).append(
@@ -307,6 +327,7 @@ class Service:
         for gone in set(self.timeline.tracks) - set(live):
             self.timeline.remove_asset(gone, at)
         self.assets = live
+        self._specs = specs
         self.asset_infos.clear()
         self.asset_infos.update(infos)
         for key in [k for k in self.ctx.cert_expiry if k[0] not in live]:
@@ -444,8 +465,9 @@ class Service:
         keep = self.config.retention
         obs = now - timedelta(seconds=keep.observations) if keep.observations > 0 else None
         events = now - timedelta(seconds=keep.events) if keep.events > 0 else None
-        if obs is not None or events is not None:
-            self.publish(Prune(obs, events))
+        frames = now - timedelta(seconds=self.config.hj212.raw_retention) if self.config.hj212.enabled else None
+        if obs is not None or events is not None or frames is not None:
+            self.publish(Prune(obs, events, frames))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then shut down in order and flush the store."""

@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -336,3 +338,53 @@ class AgentStream(Base):
     # The agent's own clock, uncorrected, in ms: a replay carries the same value. NULL: stored before 0012.
     max_ts_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCMillis)
+
+
+class Hj212Datum(Base):
+    """One factor's values of an HJ 212 upload (CN 2011, 2051, 2061, 2031, ...) for one point and DataTime.
+
+    Why unique on (mn, cn, data_time, point, factor): a unit resends an hour it was not answered for, and the
+    history pull asks for hours again; each must count once (issue 17). The first copy stays. Values are the
+    strings sent, so `0.000` stays `0.000` and a rate or a report reads exactly what the unit said.
+    """
+
+    __tablename__ = "hj212_data"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    mn: Mapped[str] = mapped_column(String(64))
+    cn: Mapped[str] = mapped_column(String(8))
+    data_time: Mapped[datetime] = mapped_column(UTCMillis)
+    point: Mapped[str] = mapped_column(String(64))
+    factor: Mapped[str] = mapped_column(String(64))
+    rtd: Mapped[str | None] = mapped_column(String(64))
+    avg: Mapped[str | None] = mapped_column(String(64))
+    min: Mapped[str | None] = mapped_column(String(64))
+    max: Mapped[str | None] = mapped_column(String(64))
+    cou: Mapped[str | None] = mapped_column(String(64))
+    zs_avg: Mapped[str | None] = mapped_column(String(64))
+    flag: Mapped[str | None] = mapped_column(String(16))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    crc: Mapped[str] = mapped_column(String(16))
+    received: Mapped[datetime] = mapped_column(UTCMillis)
+    __table_args__ = (
+        UniqueConstraint("mn", "cn", "data_time", "point", "factor", name="uq_hj212_data_key"),
+        Index("ix_hj212_data_asset_time", "asset_id", "cn", "data_time"),
+    )
+
+
+class Hj212FrameRow(Base):
+    """An accepted HJ 212 frame as received, `##` to CRC (PW included): the audit copy, pruned after
+    hj212.raw_retention."""
+
+    __tablename__ = "hj212_frames"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received: Mapped[datetime] = mapped_column(UTCMillis)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    mn: Mapped[str] = mapped_column(String(64))
+    cn: Mapped[str] = mapped_column(String(8))
+    qn: Mapped[str | None] = mapped_column(String(32))
+    peer: Mapped[str] = mapped_column(String(64))
+    crc: Mapped[str] = mapped_column(String(16))
+    oversize: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    __table_args__ = (Index("ix_hj212_frames_received", "received"), Index("ix_hj212_frames_mn", "mn", "received"))

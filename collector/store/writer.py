@@ -35,6 +35,8 @@ from opsmon.collector.core.messages import (
     Facts,
     HardwareSignal,
     Heartbeat,
+    Hj212Data,
+    Hj212Frame,
     IntervalClosed,
     IntervalOpened,
     IntervalRelabelled,
@@ -52,6 +54,8 @@ from opsmon.collector.store.models import (
     Asset,
     BaselineChange,
     BaselineResult,
+    Hj212Datum,
+    Hj212FrameRow,
     Observation,
     StateInterval,
 )
@@ -230,6 +234,8 @@ class StoreWriter:
         events: list[dict[str, Any]] = []
         repeated: list[EventRepeated] = []  # applied after this batch's inserts: its first row may be among them
         streams: dict[tuple[str, str], dict[str, Any]] = {}  # one row per agent stream per batch, not per report
+        hj212: list[dict[str, Any]] = []  # values of HJ 212 uploads, inserted once per key (resends ignored)
+        frames: list[dict[str, Any]] = []
         with self.store.engine.begin() as conn:
             for msg in batch:
                 match msg:
@@ -283,11 +289,19 @@ class StoreWriter:
                                 index_elements=["asset_id", "check_id"],
                                 set_={c: getattr(upsert.excluded, c) for c in
                                       ("policy", "status", "evidence", "ran_at", "since")}), list(rows))
-                    case Prune(observations_before, events_before):
+                    case Hj212Data():
+                        hj212.extend(_hj212_rows(msg))
+                    case Hj212Frame(asset, mn, cn, qn, received, peer, crc, oversize, raw):
+                        frames.append({"asset_id": asset, "mn": mn[:64], "cn": cn[:8], "qn": qn[:32] if qn else qn,
+                                       "received": received, "peer": peer[:64], "crc": crc, "oversize": oversize,
+                                       "raw": raw})
+                    case Prune(observations_before, events_before, hj212_before):
                         if observations_before is not None:
                             conn.execute(delete(Observation).where(Observation.ts < observations_before))
                         if events_before is not None:
                             conn.execute(delete(EventRow).where(EventRow.ts < events_before))
+                        if hj212_before is not None:
+                            conn.execute(delete(Hj212FrameRow).where(Hj212FrameRow.received < hj212_before))
                     case Heartbeat():
                         pass
                     case _:  # pragma: no cover - a programming error: the routing table sent the wrong type
@@ -299,6 +313,14 @@ class StoreWriter:
                     set_={"max_seq": upsert.excluded.max_seq, "max_ts_ms": upsert.excluded.max_ts_ms,
                           "updated_at": upsert.excluded.updated_at}),
                     list(streams.values()))
+            if hj212:
+                # Insert-or-ignore on the key (SQLite's OR IGNORE, PostgreSQL's ON CONFLICT DO NOTHING): a resent
+                # hour, in this batch or an earlier one, leaves the first copy as it is.
+                ignore = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(Hj212Datum)
+                conn.execute(ignore.on_conflict_do_nothing(index_elements=["mn", "cn", "data_time", "point",
+                                                                           "factor"]), hj212)
+            if frames:
+                conn.execute(insert(Hj212FrameRow), frames)
             if observations:
                 conn.execute(insert(Observation), observations)
             if events:
@@ -314,6 +336,24 @@ class StoreWriter:
             updated = conn.execute(update(HeartbeatRow).where(HeartbeatRow.id == 1).values(**values))
             if updated.rowcount == 0:
                 conn.execute(insert(HeartbeatRow).values(id=1, **values))
+
+
+def _hj212_rows(msg: Hj212Data) -> list[dict[str, Any]]:
+    """The rows of one upload, one per factor (a factor sent twice in one message: its first values)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for v in msg.values:
+        if v.factor[:64] not in rows:
+            rows[v.factor[:64]] = {
+                "asset_id": msg.asset_id, "mn": msg.mn[:64], "cn": msg.cn[:8], "data_time": msg.data_time,
+                "point": msg.point[:64], "factor": v.factor[:64], "rtd": _cut(v.rtd), "avg": _cut(v.avg),
+                "min": _cut(v.min), "max": _cut(v.max), "cou": _cut(v.cou), "zs_avg": _cut(v.zs_avg),
+                "flag": v.flag[:16] if v.flag is not None else None, "extra": dict(v.extra) or None,
+                "crc": msg.crc, "received": msg.received}
+    return list(rows.values())
+
+
+def _cut(value: str | None) -> str | None:
+    return value[:64] if value is not None else None
 
 
 def _settle(future: Future[None], error: BaseException | None) -> None:

@@ -52,7 +52,12 @@ class Refusals:
     """Counters by (reason, source label) for /metrics, and the rate-limited log lines about them."""
 
     def __init__(self, max_sources: int, is_asset: Callable[[str], bool], interval: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, other: str = OTHER,
+                 line: str = REFUSED_LINE) -> None:
+        """`other` and `line`: the label of sources beyond the bound and the log line's text, for a receiver
+        other than the trap port's (the HJ 212 receiver counts by DAU, `unknown` beyond the configured ones)."""
+        self.other = other
+        self.line = line
         self.max_sources = max_sources
         self.is_asset = is_asset
         self.interval = interval
@@ -68,7 +73,7 @@ class Refusals:
         if len(self._strangers) < self.max_sources:
             self._strangers.add(source)
             return source
-        return OTHER
+        return self.other
 
     def refuse(self, reason: str, source: str, detail: str = "") -> None:
         label = self.label(source)
@@ -104,7 +109,7 @@ class Refusals:
         extra = {"source": label, "refused": refused, "since": "start" if first else f"{now - line.logged_at:.0f}s"}
         if line.detail:
             extra["detail"] = line.detail
-        log.warning(REFUSED_LINE, extra=extra)
+        log.warning(self.line, extra=extra)
         line.logged_at = now
         line.pending = {}
         line.detail = ""

@@ -1,0 +1,184 @@
+"""The HJ 212 receiver: an asyncio TCP server the DAUs connect to, one connection per unit, many at once.
+
+An input (inputs/base.py), on when `hj212.enabled`. Each connection reads at most READ_CHUNK bytes at a time
+into its own framer (bounded by hj212.max_segment), so a unit cannot make the collector hold more than one
+frame's worth for it; garbage between frames and frames cut across reads are the framer's business
+(frame.py); the rules per frame are session.py's.
+
+An acknowledgement is a promise (docs/architecture.md, lesson 19): a 9014 is written only after the store
+writer has committed what its frame brought (`durable()`, the agents' door's way), within
+hj212.answer_wait; while the store is in trouble no 9014 is sent, so the unit keeps its data and sends it
+again (stored once: the data table's key ignores the copy).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opsmon.collector.core.messages import Message
+from opsmon.collector.core.secrets import read_named
+from opsmon.collector.inputs.base import InputContext
+from opsmon.collector.inputs.hj212.session import UNKNOWN, Counts, Reply, Session, Shared
+from opsmon.collector.inputs.hj212.units import Units
+from opsmon.collector.inputs.snmp.trap_refusals import Refusals
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 65536
+TICK = 1.0  # seconds between writes of pending refusal log lines
+REFUSED_LINE = ("HJ 212 数据包被拒收（每个数采仪每分钟至多一行）/ "
+                "HJ 212 frames refused (a line a minute per DAU at most)")
+
+
+def make(ctx: InputContext) -> Hj212Receiver | None:
+    """The receiver, when `hj212.enabled`; the passwords are read now (a missing one fails the start)."""
+    settings = ctx.config.hj212
+    if not settings.enabled:
+        return None
+    passwords = read_named(settings.credentials, "password", "hj212.credentials", Path(ctx.config.base_dir or "."),
+                           ctx.config.source_file or "collector.yaml")
+    units = Units(ctx.assets, passwords, settings.stale_after)
+    return Hj212Receiver(settings, settings.timezone or ctx.config.timezone, units, ctx.publish, ctx.clock,
+                         ctx.durable, ctx.store_trouble)
+
+
+class Hj212Receiver:
+    name = "hj212"
+
+    def __init__(self, settings: Any, zone: str, units: Units, publish: Callable[[Message], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 durable: Callable[[], Awaitable[None]] | None = None,
+                 trouble: Callable[[], str | None] = lambda: None) -> None:
+        self.settings = settings
+        self.units = units
+        self.durable = durable
+        self.trouble = trouble
+        self.counts = Counts()
+        self.refusals = Refusals(0, lambda label: label != UNKNOWN and units.get(label) is not None,
+                                 other=UNKNOWN, line=REFUSED_LINE)
+        self.shared = Shared(units, publish, clock, self.refusals, zone, self.counts)
+        self.sock: socket.socket | None = None
+        self.port: int | None = None
+        self.server: asyncio.base_events.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+        self._ticker: asyncio.TimerHandle | None = None
+
+    def bind(self) -> None:
+        """Take the port at start, so a taken port fails the start, naming the address."""
+        host, port = self.settings.host, self.settings.port
+        try:
+            self.sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                             backlog=1024)
+        except OSError as exc:
+            raise OSError(f"cannot receive HJ 212 on {host}:{port}: {exc.strerror}") from None
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+
+    def start(self) -> None:
+        """Serve on the bound socket; called inside the running event loop."""
+        if self.sock is None:
+            raise RuntimeError("Hj212Receiver.start() before bind()")
+        self._refresh()
+        loop = asyncio.get_running_loop()
+        loop.create_task(self._serve(self.sock))
+        self._ticker = loop.call_later(TICK, self._tick)
+        log.info("hj212 receiver listening", extra={"address": f"{self.settings.host}:{self.port}",
+                                                     "units": len(self.units)})
+
+    async def _serve(self, sock: socket.socket) -> None:
+        self.server = await asyncio.start_server(self._connection, sock=sock, limit=READ_CHUNK)
+
+    def _refresh(self) -> None:
+        """Counters exist from zero for every configured DAU (lesson 21), once the inventory changes."""
+        if self.units.refresh():
+            for unit in self.units:
+                self.counts.accepted.setdefault(unit.mn, 0)
+
+    def _tick(self) -> None:
+        self.refusals.tick()
+        self._refresh()
+        if self.shared.open:
+            self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.writers) >= self.settings.max_connections or not self.shared.open:
+            self.counts.connections_refused += 1
+            writer.transport.abort()
+            return
+        peer_info = writer.get_extra_info("peername")
+        peer = str(peer_info[0]) if peer_info else "?"
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.writers.add(writer)
+        self.counts.connections = len(self.writers)
+        session = Session(self.shared, peer, self.settings.max_segment)
+        try:
+            while self.shared.open:
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_CHUNK), self.settings.idle_timeout)
+                except TimeoutError:
+                    break
+                if not data:
+                    break
+                await self._reply(writer, session.feed(data))
+            if self.shared.open:
+                session.close()
+        except (ConnectionError, OSError):
+            pass  # the unit went away: nothing to answer
+        finally:
+            self.writers.discard(writer)
+            self.counts.connections = len(self.writers)
+            writer.transport.abort()
+
+    async def _reply(self, writer: asyncio.StreamWriter, replies: list[Reply]) -> None:
+        """Write the replies in order; the 9014s only once what came before them is committed."""
+        if not replies:
+            return
+        committed = True
+        if any(r.durable for r in replies):
+            committed = await self._committed()
+        out = bytearray()
+        for reply in replies:
+            if reply.durable and not committed:
+                self.counts.withheld += 1
+                continue
+            out += reply.data
+            self.counts.answers[reply.cn] = self.counts.answers.get(reply.cn, 0) + 1
+        if out:
+            writer.write(bytes(out))
+            await asyncio.wait_for(writer.drain(), self.settings.answer_wait)
+
+    async def _committed(self) -> bool:
+        """True once the store has committed everything published so far; False if it is in trouble or slow."""
+        if self.durable is None:
+            return True
+        if self.trouble() is not None:
+            return False
+        try:
+            await asyncio.wait_for(self.durable(), self.settings.answer_wait)
+        except (TimeoutError, Exception):  # noqa: BLE001 - a failed commit is no promise either
+            return False
+        return True
+
+    def close(self) -> None:
+        """Stop taking connections and frames; nothing is published after this returns."""
+        self.shared.open = False
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        elif self.sock is not None:
+            self.sock.close()
+        self.sock = None
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.refusals.flush()
+
