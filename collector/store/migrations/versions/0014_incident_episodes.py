@@ -8,7 +8,7 @@ row of each incident's trail, which keeps every row it had (evidence is not rewr
 under one now.
 
 Revision ID: 0014
-Revises: 0012 (0013 is the HJ 212 input's, on its own branch: the merge renumbers)
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
