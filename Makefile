@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist clean snmpsim report-shots
+.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist dist-agent clean snmpsim report-shots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,12 @@ test: lint
 test-fast: lint
 	$(PY) -m pytest -q -m "not peer and not slow"
 
-# Style, the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
+# Style (agent/ for Python 3.7: ruff at target py37 there, agent/ruff.toml, and vermin for the standard library),
+# the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
 # typed messages, the store and the timeline (mypy reads the opsmon namespace through a tree of links).
 lint: $(STAMP)
 	$(PY) -m ruff check collector agent tests bench
+	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.7- --exclude-regex 'agent/packaging/' agent tests/agent/py37
 	$(VENV)/bin/lint-imports --no-cache
 	@mkdir -p build/typecheck/opsmon
 	@ln -sfn ../../../agent build/typecheck/opsmon/agent
@@ -59,6 +61,13 @@ report-shots: $(STAMP)
 
 dist: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .
+
+# The agent alone for the hosts (Python 3.7+): dist/opsmon_agent-*.whl (docs/agent.md, "Install on a host").
+# setuptools builds in agent/packaging/build, whose leftovers would ship in the next wheel: removed around it.
+dist-agent: $(STAMP)
+	rm -rf agent/packaging/build agent/packaging/*.egg-info
+	$(PY) -m pip wheel --no-deps -w dist agent/packaging
+	rm -rf agent/packaging/build agent/packaging/*.egg-info
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info
