@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist dist-agent clean snmpsim report-shots
+.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ snmpsim: $(SNMPSIM_VENV)/bin/snmpsim-command-responder
 $(SNMPSIM_VENV)/bin/snmpsim-command-responder:
 	/usr/bin/python3 -m venv $(SNMPSIM_VENV)
 	$(SNMPSIM_VENV)/bin/pip install --quiet 'snmpsim==1.2.2' 'pysmi>=1.5'
+
+# A venv per pyenv Python (3.6 to 3.13) with the agent's dependencies, for tests/agent/test_old_pythons.py:
+# it needs the package index (psutil 5.5.1 is built from source), so it is a setup step, never a test's.
+old-pythons: $(STAMP)
+	$(PY) -m tests.agent.old_pythons
 
 # PNGs of the first two pages of the sample report (zh and en) for a reviewer to look at.
 report-shots: $(STAMP)

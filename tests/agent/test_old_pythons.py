@@ -7,18 +7,13 @@ collects and reports to a real collector, which must store the report with the h
 The 3.7 venv gets exactly the floors agent/packaging/pyproject.toml declares (psutil 5.5.1, built from
 source, as Debian 10 and UOS V20 ship it; prometheus-client 0.6; tomli 1.2): the floors are proven, not guessed.
 
-Venvs are kept under build/old-pythons/ (or $OPSMON_OLD_PYTHONS), keyed by the interpreter's version and a
-hash of what is installed into them besides the agent, which is reinstalled from the fresh wheel every run.
-Making them all takes ~2.5 min on 2 cores; the test then takes ~1 min. A missing interpreter is skipped here
-and fails under CI=true.
+The venvs are made beforehand by `make old-pythons` (tests/agent/old_pythons.py; it needs the package index,
+which no test may use): ~2.5 min on 2 cores the first time. The test installs the fresh wheel into them from
+the file and takes ~1 min. A missing interpreter or venv is skipped here and fails under CI=true.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -30,6 +25,17 @@ from sqlalchemy import select
 from opsmon.agent import __version__
 from opsmon.collector.store import open_store
 from opsmon.collector.store.models import Asset
+from tests.agent.old_pythons import (
+    PACKAGING,
+    PYENV,
+    SUITE,
+    SUPPORTED,
+    declared,
+    interpreter,
+    prepared,
+    requirements,
+    run,
+)
 from tests.agent.test_agent import agent_rows
 from tests.conftest import ROOT
 from tests.peers import missing_peer
@@ -37,60 +43,6 @@ from tests.peers.agent import agent_config
 from tests.peers.collector import Collector
 
 pytestmark = pytest.mark.peer  # the interpreters are peers: installed by pyenv, not by pip
-
-PYENV = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-SUPPORTED = ["3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
-PACKAGING = ROOT / "agent" / "packaging" / "pyproject.toml"
-SUITE = ROOT / "tests" / "agent" / "py37" / "agent_suite.py"
-# One checkout's venvs (the agent is reinstalled into them every run, so two checkouts must not share them);
-# .ci/run points this at /opt/opsmon-test/old-pythons, which outlives CI's fresh clones.
-CACHE = Path(os.environ.get("OPSMON_OLD_PYTHONS") or ROOT / "build" / "old-pythons")
-CACHE_FORMAT = "1"  # bump to rebuild every cached venv
-
-
-def interpreter(minor: str) -> Path | None:
-    """The newest pyenv CPython of that minor version (3.7 -> versions/3.7.16/bin/python), or None."""
-    found = [p for p in PYENV.glob(f"{minor}.*/bin/python") if re.fullmatch(rf"{re.escape(minor)}\.\d+", p.parts[-3])]
-    return max(found, key=lambda p: int(p.parts[-3].rsplit(".", 1)[1]), default=None)
-
-
-def declared() -> list[str]:
-    return list(tomllib.loads(PACKAGING.read_text())["project"]["dependencies"])
-
-
-def floors() -> list[str]:
-    """The declared dependencies with their floors pinned (`psutil>=5.5.1` -> `psutil==5.5.1`), as they apply
-    to that Python (a marker such as `python_version < '3.11'` is kept, so pip drops what does not apply)."""
-    return [re.sub(r">=", "==", req, count=1) for req in declared()]
-
-
-def requirements(minor: str) -> list[str]:
-    """What the venv of `minor` holds besides the agent: the floors on the oldest Python, the newest elsewhere."""
-    return floors() if minor == SUPPORTED[0] else declared()
-
-
-def run(argv: list[str | Path], timeout: float = 300, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def venv_for(python: Path, reqs: list[str]) -> Path:
-    """A venv of `python` with `reqs` installed, made once and kept (build/old-pythons/<version>-<hash>)."""
-    version = python.parts[-3]
-    key = hashlib.sha256("\n".join([CACHE_FORMAT, version, *reqs]).encode()).hexdigest()[:12]
-    env = CACHE / f"{version}-{key}"
-    if (env / ".complete").exists():
-        return env
-    for stale in CACHE.glob(f"{version}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    made = run([python, "-m", "venv", env])
-    assert made.returncode == 0, made.stderr
-    if reqs:
-        # psutil 5.5.1 has no wheel: pip builds it from source with the interpreter's headers and gcc
-        done = run([env / "bin" / "python", "-m", "pip", "install", "--quiet", *reqs])
-        assert done.returncode == 0, done.stdout + done.stderr
-    (env / ".complete").write_text("\n".join(reqs) + "\n")
-    return env
-
 
 @pytest.fixture(scope="module")
 def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -132,9 +84,12 @@ def test_the_agent_runs_and_reports_under(minor: str, agent_wheel: Path, collect
     python = interpreter(minor)
     if python is None:
         missing_peer(f"needs CPython {minor} under {PYENV} (pyenv install {minor})")
-    env = venv_for(python, requirements(minor))
+    env = prepared(python, requirements(minor))
+    if env is None:
+        missing_peer(f"no venv for CPython {minor} with the agent's dependencies: run `make old-pythons` (it needs "
+                     "the package index; .ci/run does it)")
     py = env / "bin" / "python"
-    put = run([py, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", agent_wheel])
+    put = run([py, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--force-reinstall", agent_wheel])
     assert put.returncode == 0, put.stdout + put.stderr
     versions = run([py, "-c", "import sys, psutil; print(sys.version.split()[0], psutil.__version__)"])
     assert versions.stdout.startswith(python.parts[-3]), versions.stderr
@@ -167,8 +122,10 @@ def test_python_36_is_refused_with_one_clear_line(agent_wheel: Path, tmp_path: P
     python = interpreter("3.6")
     if python is None:
         missing_peer(f"needs CPython 3.6 under {PYENV} (pyenv install 3.6)")
-    env = venv_for(python, [])
-    pip = run([env / "bin" / "python", "-m", "pip", "install", "--no-deps", agent_wheel])
+    env = prepared(python, [])
+    if env is None:
+        missing_peer("no venv for CPython 3.6: run `make old-pythons`")
+    pip = run([env / "bin" / "python", "-m", "pip", "install", "--no-index", "--no-deps", agent_wheel])
     assert pip.returncode != 0 and "requires Python '>=3.7'" in pip.stdout + pip.stderr, pip.stdout + pip.stderr
     (tmp_path / "opsmon").mkdir()
     (tmp_path / "opsmon" / "agent").symlink_to(ROOT / "agent")
