@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist clean snmpsim report-shots
+.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,12 @@ test: lint
 test-fast: lint
 	$(PY) -m pytest -q -m "not peer and not slow"
 
-# Style, the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
-# typed messages, the store, the timeline and the HJ 212 codec (mypy reads the opsmon namespace through a tree of links).
+# Style (agent/ for Python 3.7: ruff at target py37 there, agent/ruff.toml, and vermin for the standard library),
+# the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
+# typed messages, the store, the timeline and the HJ 212 codec (mypy reads the opsmon namespace through links).
 lint: $(STAMP)
 	$(PY) -m ruff check collector agent tests bench
+	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.7- --exclude-regex 'agent/packaging/' agent tests/agent/py37
 	$(VENV)/bin/lint-imports --no-cache
 	@mkdir -p build/typecheck/opsmon
 	@ln -sfn ../../../agent build/typecheck/opsmon/agent
@@ -51,6 +53,11 @@ $(SNMPSIM_VENV)/bin/snmpsim-command-responder:
 	/usr/bin/python3 -m venv $(SNMPSIM_VENV)
 	$(SNMPSIM_VENV)/bin/pip install --quiet 'snmpsim==1.2.2' 'pysmi>=1.5'
 
+# A venv per pyenv Python (3.6 to 3.13) with the agent's dependencies, for tests/agent/test_old_pythons.py:
+# it needs the package index (psutil 5.5.1 is built from source), so it is a setup step, never a test's.
+old-pythons: $(STAMP)
+	$(PY) -m tests.agent.old_pythons
+
 # PNGs of the first two pages of the sample report (zh and en) for a reviewer to look at.
 report-shots: $(STAMP)
 	mkdir -p build/report-shots
@@ -59,6 +66,13 @@ report-shots: $(STAMP)
 
 dist: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .
+
+# The agent alone for the hosts (Python 3.7+): dist/opsmon_agent-*.whl (docs/agent.md, "Install on a host").
+# setuptools builds in agent/packaging/build, whose leftovers would ship in the next wheel: removed around it.
+dist-agent: $(STAMP)
+	rm -rf agent/packaging/build agent/packaging/*.egg-info
+	$(PY) -m pip wheel --no-deps -w dist agent/packaging
+	rm -rf agent/packaging/build agent/packaging/*.egg-info
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info

@@ -29,14 +29,17 @@ SPOOL_BUSY = 3
 
 
 def _serve_metrics(agent: Any, port: int) -> None:
-    """A local /metrics for an existing Prometheus; loopback only, so it never faces the network."""
+    """A local /metrics for an existing Prometheus; loopback only, so it never faces the network.
+
+    `Local` is a plain class with collect(), which every prometheus-client takes (its `Collector`
+    base class came in 0.14; the agent accepts the 0.6 of Debian 10 and UOS V20).
+    """
     from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.registry import Collector
 
     from opsmon.agent.exposition import families
 
-    class Local(Collector):
-        def collect(self):  # type: ignore[no-untyped-def]
+    class Local:
+        def collect(self) -> Any:
             return families(agent.last_metrics, {})
 
     registry = CollectorRegistry()

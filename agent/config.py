@@ -1,4 +1,4 @@
-"""agent.toml: read with the standard library (tomllib), validated, frozen.
+"""agent.toml: read with the standard library (tomllib; tomli before Python 3.11), validated, frozen.
 
 Errors name the file, the key and the reason. The token is read from the file
 (or from `token_file`), never from the command line, where `ps` would show it.
@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from opsmon.agent.baseline.fim import DEFAULT_PATHS as DEFAULT_FIM_PATHS
+from opsmon.agent.compat import tomllib
 from opsmon.agent.durations import parse_duration
 from opsmon.agent.errors import ConfigError
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from opsmon.agent.compat import unlink_missing_ok
 from opsmon.agent.errors import SpoolBusy
 
 try:
@@ -74,7 +75,7 @@ class Spool:
             if not too_old and total <= self.max_bytes:
                 break
             total -= sizes[f]
-            f.unlink(missing_ok=True)
+            unlink_missing_ok(f)
             dropped += 1
         if dropped:
             self.dropped += dropped
@@ -91,7 +92,7 @@ class Spool:
         return out
 
     def remove(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
+        unlink_missing_ok(path)
 
     def __len__(self) -> int:
         return len(self._files())

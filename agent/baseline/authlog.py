@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from opsmon.agent.baseline import state
+from opsmon.agent.compat import fromisoformat
 
 AUTH_LOGS = ("/var/log/auth.log", "/var/log/secure")
 MAX_READ = 16 << 20  # bytes per read; the rest waits for the next report
@@ -48,14 +49,27 @@ _ACCEPTED = re.compile(r"^Accepted (?:password|publickey|keyboard-interactive/pa
 _PAM_FAIL = re.compile(r"^pam_unix\((?P<svc>[\w-]+):auth\): authentication failure;(?P<rest>.*)$")
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), 1)}
+_KINDS = (("failed", _FAILED), ("invalid", _INVALID), ("accepted", _ACCEPTED), ("pam", _PAM_FAIL))
+
+
+def _classify(msg: str) -> tuple[str, Any]:
+    """The first of the sshd/PAM messages `msg` is, and its match; ("", None) for any other line.
+
+    One pattern after another, stopping at the first that matches, as the chain of `elif`s it
+    replaced did (Python 3.7 has no `:=` to bind a match inside a condition).
+    """
+    for kind, pattern in _KINDS:
+        hit = pattern.match(msg)
+        if hit:
+            return kind, hit
+    return "", None
 
 
 def line_time(line: str, now: float) -> float | None:
     m = _ISO_TS.match(line)
     if m:
-        iso = m.group("iso").replace("Z", "+00:00")
         try:
-            dt = datetime.fromisoformat(iso)
+            dt = fromisoformat(m.group("iso"))
         except ValueError:
             return None
         return dt.timestamp() if dt.tzinfo else dt.astimezone().timestamp()
@@ -219,20 +233,21 @@ class AuthWatcher:
             rep = _REPEAT.match(msg)
             if rep:
                 count, msg = int(rep.group(1)), rep.group(2)
-            if f := _FAILED.match(msg):
-                if f.group("invalid"):
+            kind, hit = _classify(msg)
+            if kind == "failed":
+                if hit.group("invalid"):
                     pending.pop(pid, None)
-                fail(f.group("ip"), f.group("user"), ts, count)
-            elif i := _INVALID.match(msg):
+                fail(hit.group("ip"), hit.group("user"), ts, count)
+            elif kind == "invalid":
                 if pid in pending:  # the previous connection of this pid never tried a password
                     src, user, t0 = pending.pop(pid)
                     fail(src, user, t0)
-                pending[pid] = (i.group("ip"), i.group("user"), ts)
-            elif a := _ACCEPTED.match(msg):
+                pending[pid] = (hit.group("ip"), hit.group("user"), ts)
+            elif kind == "accepted":
                 if len(logins) < MAX_LOGINS:
-                    logins.append({"user": a.group("user")[:128], "source": a.group("ip")[:128], "ts": ts})
-            elif (p := _PAM_FAIL.match(msg)) and p.group("svc") != "sshd" and not prog.startswith("sshd"):
-                fields = dict(kv.split("=", 1) for kv in p.group("rest").split() if "=" in kv)
+                    logins.append({"user": hit.group("user")[:128], "source": hit.group("ip")[:128], "ts": ts})
+            elif kind == "pam" and hit.group("svc") != "sshd" and not prog.startswith("sshd"):
+                fields = dict(kv.split("=", 1) for kv in hit.group("rest").split() if "=" in kv)
                 fail(fields.get("rhost") or "local", fields.get("user", "") or fields.get("ruser", ""), ts, count)
         for src, user, t0 in pending.values():
             fail(src, user, t0)

@@ -35,7 +35,7 @@ MAX_EVENTS = 200
 def _digest(path: str, limit: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
             limit -= len(chunk)
             if limit < 0:

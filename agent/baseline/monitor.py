@@ -28,6 +28,7 @@ from opsmon.agent.baseline.evaluate import run_policy
 from opsmon.agent.baseline.fim import Fim
 from opsmon.agent.baseline.host import Host, SystemCommands
 from opsmon.agent.baseline.policy import Policy, PolicyError, load_policies, load_policy, select_policy, with_params
+from opsmon.agent.compat import native_thread_id
 
 log = logging.getLogger("opsmon.agent.security")
 JOURNAL_EVERY = 60.0  # journalctl is a process start: at most once a minute
@@ -63,8 +64,11 @@ def run_baseline(policy: Policy, host: Host | None = None) -> dict[str, Any]:
 
 
 def _lower_priority() -> None:
+    tid = native_thread_id()
+    if tid is None:
+        return
     try:  # Linux: nice applies to this thread only
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        os.setpriority(os.PRIO_PROCESS, tid, 19)
     except (AttributeError, OSError):
         pass
 

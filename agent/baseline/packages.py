@@ -115,7 +115,8 @@ def _updates(host: Host, a: dict[str, Any]) -> tuple[str, str]:
         pending, how = old, "unchanged since the last run"
     else:
         out = host.run(argv, float(a.get("timeout_s", 300)))
-        if (verdict := _ran(host, argv, out)) is not None:
+        verdict = _ran(host, argv, out)
+        if verdict is not None:
             return verdict
         if out.rc != 0:
             return ERROR, f"{' '.join(argv)}: rc {out.rc}" + (" (no metadata cache?)" if not apt else "")

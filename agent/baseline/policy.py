@@ -1,4 +1,4 @@
-"""Baseline policies: rules/baseline/<policy>.toml read with tomllib, validated, frozen.
+"""Baseline policies: rules/baseline/<policy>.toml read with tomllib (tomli before 3.11), validated, frozen.
 
 One file per policy. Every error names the file, the check and the key, so a
 policy author sees exactly what to fix:
@@ -12,12 +12,12 @@ effective configuration instead of raw regexes over one file.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from opsmon.agent.baseline.host import command_allowed
+from opsmon.agent.compat import tomllib
 from opsmon.agent.errors import AgentError
 
 CONTROLS: dict[str, dict[str, str]] = {

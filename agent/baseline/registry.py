@@ -5,12 +5,12 @@ so that every probe is registered before a policy runs.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable, Dict, Tuple
 
 from opsmon.agent.baseline.host import Host
 
-Probe = Callable[[Host, dict[str, Any]], tuple[str, str]]
+# A runtime alias, not an annotation: typing's generics, which Python 3.7 and 3.8 can subscript.
+Probe = Callable[[Host, Dict[str, Any]], Tuple[str, str]]
 PROBE_FUNCS: dict[str, Probe] = {}
 
 

@@ -130,8 +130,9 @@ def _encrypted_mounts(host: Host, a: dict[str, Any]) -> tuple[str, str]:
     wanted = list(a["mountpoints"])
     if not wanted:  # nothing required: say which block-device mounts are encrypted
         disks = {m: d for m, d in mounts.items() if d.startswith("/dev/") and _block_name(host, d)}
-        enc = [f"{m} ({c})" for m, d in sorted(disks.items()) if (c := _encrypted(host, d))]
-        plain = [m for m, d in sorted(disks.items()) if not _encrypted(host, d)]
+        crypt = {m: _encrypted(host, d) for m, d in sorted(disks.items())}
+        enc = [f"{m} ({c})" for m, c in crypt.items() if c]
+        plain = [m for m, c in crypt.items() if not c]
         return NA, (f"no volumes required (encrypted_mounts); encrypted: {', '.join(enc[:6]) or 'none'}; "
                     f"not encrypted: {', '.join(plain[:6]) or 'none'}")
     good, bad = [], []

@@ -8,6 +8,8 @@ from typing import Any
 
 import psutil
 
+from opsmon.agent.compat import os_release
+
 
 def _cpu_model() -> str:
     try:
@@ -54,7 +56,7 @@ def host_facts() -> dict[str, Any]:
 
 def _os_release() -> str:
     try:
-        info = platform.freedesktop_os_release()
+        info = os_release()
         return info.get("PRETTY_NAME") or info.get("NAME", "")
     except (OSError, AttributeError):
         return platform.version()
