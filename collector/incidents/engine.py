@@ -35,8 +35,9 @@ change, with an append-only trail (incident_events) naming the actor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,17 @@ class AssetInfo:
     site: str
     criticality: str
     parent: str | None
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One entry of an incident's trail, waiting for its commit."""
+
+    action: str
+    actor: str
+    detail: dict[str, Any]
+    at: datetime
+    operator: bool
 
 
 @dataclass
@@ -133,6 +145,8 @@ class IncidentEngine:
         self.by_id: dict[str, Active] = {}
         self.on_change: list[Callable[[Active, str, str, dict[str, Any]], None]] = []
         self.breaches = 0
+        self._unsaved: dict[str, tuple[Active, list[_Step]]] = {}  # steps the store refused, to commit again
+        self._flush_failing = False
 
     # -- loading and saving ------------------------------------------------
     def load(self) -> None:
@@ -159,27 +173,6 @@ class IncidentEngine:
                       breached=r.breached_ts, maintenance_window=r.maintenance_window,
                       maintenance_since=r.maintenance_ts)
 
-    def _restore(self, inc: Active) -> None:
-        """Make the in-memory incident what the store holds again, after a change to it failed to commit.
-
-        The rules change an incident in memory, then save it: without this, a change the store refused
-        would live on in memory only, and the sender's retry would be answered "kept" and never stored.
-        """
-        try:
-            with self.store.session() as session:
-                row = session.get(Incident, inc.id)
-                stored = self._from_row(row) if row is not None else None
-        except Exception:  # noqa: BLE001 - the store is failing: the change stays in memory, as before
-            log.warning("incident could not be re-read after a failed save", extra={"incident": inc.id})
-            return
-        if self.by_fp.get(inc.fingerprint) is inc:
-            del self.by_fp[inc.fingerprint]
-        self.by_id.pop(inc.id, None)
-        if stored is not None and (stored.status in ACTIVE or stored.status == "resolved"):
-            stored.held_since, stored.last_seen = inc.held_since, inc.last_seen
-            self.by_fp[stored.fingerprint] = stored
-            self.by_id[stored.id] = stored
-
     def _new_id(self, at: datetime) -> str:
         from zoneinfo import ZoneInfo
 
@@ -194,19 +187,55 @@ class IncidentEngine:
 
     def _save(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,
               operator: bool = False) -> None:
-        try:
-            self._commit(inc, action, actor, detail, at, operator)
-        except Exception:
-            self._restore(inc)
-            raise
-        for hook in self.on_change:
-            try:
-                hook(inc, action, actor, detail)
-            except Exception:  # noqa: BLE001 - an output must never stop incident handling
-                log.exception("incident hook failed", extra={"incident": inc.id})
+        """Commit the incident as it is in memory, with `action` on its trail; then tell the hooks.
 
-    def _commit(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,
-                operator: bool) -> None:
+        When the store refuses (locked, full, away) the exception goes to the caller, and:
+        - a change of the rules' own (a transition, a signal, an alert, the tick) stays in memory, and the
+          step waits in `_unsaved` to be committed with the incident's next save or at the next tick (flush):
+          memory never disagrees with the timeline, which has moved on already (undone, a resolve that failed
+          left the incident open for ever on an asset that was up);
+        - a person's change (operator) is undone by the caller (`_undone_on_failure`): they are answered 503
+          and may try again.
+        """
+        steps = [*self._unsaved.get(inc.id, (inc, []))[1], _Step(action, actor, detail, at, operator)]
+        try:
+            self._commit(inc, steps)
+        except Exception:
+            if not operator:
+                self._unsaved[inc.id] = (inc, steps)
+            raise
+        self._unsaved.pop(inc.id, None)
+        self._tell(inc, steps)
+
+    def _tell(self, inc: Active, steps: list[_Step]) -> None:
+        for step in steps:
+            for hook in self.on_change:
+                try:
+                    hook(inc, step.action, step.actor, step.detail)
+                except Exception:  # noqa: BLE001 - an output must never stop incident handling
+                    log.exception("incident hook failed", extra={"incident": inc.id})
+
+    def flush(self) -> None:
+        """Commit every change the store refused before; raises (the store's error) while it still refuses."""
+        for inc_id, (inc, steps) in list(self._unsaved.items()):
+            self._commit(inc, steps)
+            del self._unsaved[inc_id]
+            if inc.status in ("closed", "merged", "withdrawn"):
+                self._forget(inc)  # what the failed save's caller would have done after it
+            self._tell(inc, steps)
+
+    @contextmanager
+    def _undone_on_failure(self, inc: Active) -> Iterator[None]:
+        """A person's change to `inc`, undone in memory if it cannot be saved (they are told 503, nothing else)."""
+        before = replace(inc, attached=list(inc.attached), reopens=list(inc.reopens))
+        try:
+            yield
+        except Exception:
+            for f in fields(inc):
+                setattr(inc, f.name, getattr(before, f.name))
+            raise
+
+    def _commit(self, inc: Active, steps: list[_Step]) -> None:
         with self.store.session() as session:
             row = session.get(Incident, inc.id) or Incident(id=inc.id)
             row.asset_id, row.kind, row.severity, row.status = inc.asset_id, inc.kind, inc.severity, inc.status
@@ -219,11 +248,14 @@ class IncidentEngine:
             row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
             row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
             if inc.status in ("closed", "merged"):
-                row.closed_ts = at
+                row.closed_ts = row.closed_ts or next(
+                    (s.at for s in steps if s.action in ("closed", "merged")), steps[-1].at)
             session.merge(row)
-            session.add(IncidentEvent(incident_id=inc.id, ts=at, actor=actor, action=action, detail=detail))
-            if operator:
-                audit.record(session, actor, f"incident.{action}", inc.id, detail, at)
+            for step in steps:
+                session.add(IncidentEvent(incident_id=inc.id, ts=step.at, actor=step.actor, action=step.action,
+                                          detail=step.detail))
+                if step.operator:
+                    audit.record(session, step.actor, f"incident.{step.action}", inc.id, step.detail, step.at)
             session.commit()
 
     def _forget(self, inc: Active) -> None:
@@ -452,6 +484,17 @@ class IncidentEngine:
         clear = timedelta(seconds=self.settings.hardware_clear_after)
         hold_max = timedelta(seconds=self.settings.hold_max)
         settle = timedelta(seconds=self.settings.flap_settle)
+        if self._unsaved:
+            try:
+                self.flush()
+                if self._flush_failing:
+                    log.warning("incident changes the store refused are stored now")
+                self._flush_failing = False
+            except Exception as exc:  # noqa: BLE001 - tried again at the next tick
+                if not self._flush_failing:
+                    log.error("incident changes wait for the store", extra={"error": str(exc)[:200],
+                                                                             "incidents": len(self._unsaved)})
+                self._flush_failing = True
         for inc in list(self.by_id.values()):
             if inc.flapping is not None and inc.changed is not None and now - inc.changed >= settle:
                 self._settle(inc, now)
@@ -483,14 +526,15 @@ class IncidentEngine:
         at = at or self.clock()
         if inc.status != "open":
             raise InvalidInput(f"incident {incident_id} is {inc.status}; only an open incident can be acknowledged")
-        inc.status, inc.acknowledged, inc.acknowledged_by = "acknowledged", at, actor
-        inc.held_since = None
-        if note:
-            inc.note = (inc.note + "\n" if inc.note else "") + note
-        within = inc.deadline is None or at <= inc.deadline
-        self._save(inc, "acknowledged", actor, {"note": note, "within_deadline": within,
-                                                "response_seconds": round((at - inc.opened).total_seconds(), 3)},
-                   at, operator=True)
+        with self._undone_on_failure(inc):
+            inc.status, inc.acknowledged, inc.acknowledged_by = "acknowledged", at, actor
+            inc.held_since = None
+            if note:
+                inc.note = (inc.note + "\n" if inc.note else "") + note
+            within = inc.deadline is None or at <= inc.deadline
+            self._save(inc, "acknowledged", actor, {"note": note, "within_deadline": within,
+                                                    "response_seconds": round((at - inc.opened).total_seconds(), 3)},
+                       at, operator=True)
         return inc
 
     def resolve(self, incident_id: str, actor: str, note: str) -> Active:
@@ -499,15 +543,17 @@ class IncidentEngine:
             raise InvalidInput(f"incident {incident_id} is {inc.status}; it cannot be resolved again")
         if not note.strip():
             raise InvalidInput("resolving by hand needs a note saying what was done")
-        self._resolve(inc, actor, note, self.clock())
+        with self._undone_on_failure(inc):
+            self._resolve(inc, actor, note, self.clock())
         return inc
 
     def add_note(self, incident_id: str, actor: str, note: str) -> Active:
         inc = self.get(incident_id)
         if not note.strip():
             raise InvalidInput("the note is empty")
-        inc.note = (inc.note + "\n" if inc.note else "") + note
-        self._save(inc, "note", actor, {"note": note}, self.clock(), operator=True)
+        with self._undone_on_failure(inc):
+            inc.note = (inc.note + "\n" if inc.note else "") + note
+            self._save(inc, "note", actor, {"note": note}, self.clock(), operator=True)
         return inc
 
     def record(self, incident_id: str, action: str, detail: dict[str, Any], at: datetime,

@@ -199,6 +199,7 @@ class ServiceFace:
         s = self._service
         now = s.clock()
         ids = [s.incidents.on_alert(a, now) for a in alerts]
+        s.incidents.flush()  # the answer is a promise: an incident kept from a refused save is stored first
         return [i for i in ids if i]
 
     # -- the agents' door -------------------------------------------------------------

@@ -117,7 +117,7 @@ class Service:
         self.socket: socket.socket | None = None
         self.flushed = True
         self._stop: asyncio.Event | None = None
-        self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked)
+        self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked, atomic=self.writer.atomic)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError, wait
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +81,10 @@ class _Waiter:
         self.future: Future[None] = Future()
 
 
+class StoreRefused(Exception):
+    """A durable() waiter's batch had an operation the store refused (set aside, counted as dropped)."""
+
+
 class StoreWriter:
     GATHER = 0.05  # seconds a batch gathers operations after its first one
     GATHER_WAITED = 0.002  # ... when a sender waits for a commit: what queues during one commit is the next batch
@@ -98,6 +103,7 @@ class StoreWriter:
         self.failing: str | None = None  # why the last commit failed, until one succeeds
         self._commit_since: float | None = None  # monotonic start of the commit under way
         self._waited = threading.Event()  # a sender waits for a commit: gather briefly
+        self._atomic = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
 
     def start(self) -> None:
@@ -105,6 +111,13 @@ class StoreWriter:
 
     def put(self, msg: Written) -> None:
         self.queue.put(msg)
+
+    def atomic(self) -> AbstractContextManager[Any]:
+        """Held while the event loop publishes the messages of one input (an agent's report): the writer drains
+        its queue under the same lock, so they are never split across two commits. Split, a kill -9 between the
+        commits could keep a report's stream position without its data; its resend, taken for a replay, would
+        then be lost."""
+        return self._atomic
 
     def durable(self) -> Future[None]:
         """A future resolved once everything put before this call is committed (or set aside as refused)."""
@@ -160,15 +173,24 @@ class StoreWriter:
                 waited = self._waited.is_set()
                 self._waited.clear()
                 time.sleep(self.GATHER_WAITED if waited else self.GATHER)
-            while len(got) < self.max_batch:
-                try:
-                    got.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
+            with self._atomic:  # never in the middle of one input's messages (see atomic())
+                while len(got) < self.max_batch:
+                    try:
+                        got.append(self.queue.get_nowait())
+                    except queue.Empty:
+                        break
             stopping = any(op is _STOP for op in got)
             waiters = [op.future for op in got if isinstance(op, _Waiter)]
+            dropped = self.dropped
             try:
                 self._commit_with_retry([op for op in got if op is not _STOP and not isinstance(op, _Waiter)])
+                if self.dropped > dropped:
+                    # An operation was set aside: whose, the waiters cannot tell, so none is told "committed"
+                    # (the agents' door then answers 503; a resend whose first copy was committed is a duplicate).
+                    refused = StoreRefused(f"the store refused {self.dropped - dropped} operation(s) of this batch")
+                    for future in waiters:
+                        _settle(future, refused)
+                    waiters = []
             except Exception as exc:  # never let the thread die: later batches must still be written
                 log.exception("store writer: unexpected error; batch set aside")
                 self.dropped += len(got) - len(waiters)

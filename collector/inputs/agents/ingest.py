@@ -22,6 +22,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -90,8 +91,11 @@ class Ingest:
     """Owned by the event loop (like the timeline); the writer thread persists what it emits."""
 
     def __init__(self, store: Store, publish: Callable[[Message], None], clock: Callable[[], datetime],
-                 ensure_tracked: Callable[[str], None] | None = None, on_security: Any = None) -> None:
+                 ensure_tracked: Callable[[str], None] | None = None, on_security: Any = None,
+                 atomic: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+        """atomic: what keeps one report's messages in one store commit (StoreWriter.atomic)."""
         self.publish = publish
+        self.atomic = atomic
         self.on_security = on_security
         self.ensure_tracked = ensure_tracked or (lambda asset_id: None)
         self.clock = clock
@@ -160,7 +164,20 @@ class Ingest:
         if corrected > now.timestamp() + MAX_FUTURE:
             raise InvalidInput(f"ts is {corrected - now.timestamp():.0f}s in the future; is the agent's clock set?")
         ts = datetime.fromtimestamp(corrected, UTC)
-        self.publish(self.streams.advance(agent, report.stream, report.seq, report.ts, report.interval, now))
+        position = self.streams.advance(agent, report.stream, report.seq, report.ts, report.interval, now)
+        with self.atomic():  # one report, one commit: see StoreWriter.atomic
+            self._publish_report(agent, asset_id, report, body, state, ts, offset)
+            self.publish(Observation(asset_id, CHECK_ID, ts, UP, ""))
+            if remaining:
+                self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
+            # last: should a commit ever hold this report's data without its position, a resend is stored again
+            # rather than taken for a replay and lost
+            self.publish(position)
+        self.accepted += 1
+        return "accepted"
+
+    def _publish_report(self, agent: str, asset_id: str, report: AgentReport, body: bytes | None,
+                        state: AgentState, ts: datetime, offset: float) -> None:
         if report.facts is not None:
             self.publish(Facts(asset_id, report.facts))
         for fault in report.hardware:
@@ -175,8 +192,3 @@ class Ingest:
             state.report_json = body if body is not None else json.dumps({"metrics": report.metrics}).encode()
             state.last_ts = ts
         self.ensure_tracked(asset_id)
-        self.publish(Observation(asset_id, CHECK_ID, ts, UP, ""))
-        if remaining:
-            self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
-        self.accepted += 1
-        return "accepted"

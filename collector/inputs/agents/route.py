@@ -49,7 +49,7 @@ class AgentDoor(Protocol):
         """Take one report (at most MAX_BYTES) from `agent` with its headers; InvalidInput says why not."""
 
     def store_trouble(self) -> str | None:
-        """Why the store cannot be written now (its last write failed), or None."""
+        """Why the store cannot be written now, or None."""
 
     def durable(self) -> Awaitable[None]:
         """Resolves once everything taken so far is committed to the store."""
@@ -78,10 +78,9 @@ class ReportEndpoint:
         """(status, answer, headers) for a body of at most MAX_BYTES from the agent `found`.
 
         An answer of 200 is a promise: the report (or, for a duplicate, its first copy) is committed. While
-        the store cannot be written, or the commit takes longer than DURABLE_WAIT, the answer is 503 with
-        Retry-After, so the agent keeps the report in its spool and sends it again (then a duplicate, if its
-        first copy was committed after all).
-        """
+        the store cannot be written, or the commit takes longer than DURABLE_WAIT or refused an operation of its
+        batch, the answer is 503 with Retry-After: the agent keeps the report and sends it again (a duplicate,
+        if its first copy was committed after all)."""
         trouble = self.door.store_trouble()
         if trouble is not None:
             return 503, {"detail": f"the store cannot be written now ({trouble}); keep the report and send it "
@@ -93,9 +92,10 @@ class ReportEndpoint:
             return 422, {"detail": str(exc)}, ()
         try:
             await asyncio.wait_for(self.door.durable(), DURABLE_WAIT)
-        except TimeoutError:
-            return 503, {"detail": f"the store did not commit the report within {DURABLE_WAIT:g} s; keep it and "
-                                   "send it again later"}, (("Retry-After", RETRY_AFTER),)
+        except Exception as exc:  # noqa: BLE001 - timed out, or its batch had a refused operation: no promise
+            why = f"not within {DURABLE_WAIT:g} s" if isinstance(exc, TimeoutError) else str(exc)
+            return 503, {"detail": f"the store did not commit the report ({why}); keep it and send it again "
+                                   "later"}, (("Retry-After", RETRY_AFTER),)
         return 200, answer.model_dump(), ()
 
     async def serve(self, request: Request) -> JSONResponse:
@@ -120,8 +120,8 @@ class _ServedRaw(APIRoute):
     """An operation documented by its endpoint's signature but served by `serve` on the raw request: FastAPI
     would read the whole body before any check (past the size bound) and refuse bad JSON in its own form."""
 
-    def __init__(self, path: str, endpoint: Callable[..., Any], *,
-                 serve: Callable[[Request], Awaitable[JSONResponse]], **options: Any) -> None:
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, serve: Callable[[Request], Awaitable[JSONResponse]],
+                 **options: Any) -> None:
         self.serve = serve
         super().__init__(path, endpoint, **options)
 

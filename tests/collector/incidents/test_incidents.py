@@ -385,3 +385,50 @@ def test_no_incident_resolves_before_it_opened(world: World, store: Store) -> No
     world.engine.on_security("srv", "ssh.root", False, T0 + timedelta(minutes=1), "")
     [inc] = list_incidents(store)
     assert inc["status"] == "resolved" and inc["resolved_at"] == inc["opened_at"]
+
+
+def test_a_change_the_store_refuses_is_kept_and_stored_later_and_a_persons_is_undone(world: World,
+                                                                                    store: Store) -> None:
+    """The store refuses one save (a locked SQLite file). The rules' own change (a resolve: the timeline has
+    already moved to up) stays in memory and is stored at the next tick; before, it was undone, and the
+    incident stayed open on an up asset and escalated to the breach-only level. A person's acknowledgement
+    that cannot be saved is undone in memory (they are answered 503 and may try again)."""
+    from sqlalchemy.exc import OperationalError
+
+    engine = world.engine
+    commit = engine._commit
+    refuse = [0]
+
+    def flaky(inc: Any, steps: Any) -> None:
+        if refuse[0]:
+            refuse[0] -= 1
+            raise OperationalError("UPDATE incidents", {}, Exception("database is locked"))
+        commit(inc, steps)
+
+    engine._commit = flaky  # type: ignore[method-assign]
+    detected = fail(world, "srv", T0)
+    world.advance(detected)
+    [inc] = list_incidents(store)
+    refuse[0] = 1
+    world.clock.now = T0 + timedelta(minutes=1)
+    with pytest.raises(OperationalError):  # (the service's router catches and logs it)
+        world.result("srv", UP, world.clock.now)
+    assert engine.by_id[inc["id"]].status == "resolved"  # kept in memory
+    assert list_incidents(store)[0]["status"] == "open"  # not yet stored
+    world.advance(T0 + timedelta(minutes=2))  # the tick stores it
+    [stored] = list_incidents(store)
+    assert stored["status"] == "resolved" and stored["resolved_at"] == (T0 + timedelta(minutes=1)).isoformat()
+    world.advance(T0 + timedelta(hours=3))
+    assert [e for _i, e, *_ in world.sent] == ["opened", "resolved"]  # told once stored; never escalated
+
+    again = fail(world, "srv", T0 + timedelta(hours=4))  # a new fault, after the quiet time
+    world.advance(again)
+    new = next(r for r in list_incidents(store) if r["status"] == "open")
+    refuse[0] = 1
+    with pytest.raises(OperationalError):
+        engine.acknowledge(new["id"], "li.wei", "on it")
+    assert engine.by_id[new["id"]].status == "open" and engine.by_id[new["id"]].acknowledged is None
+    engine.acknowledge(new["id"], "li.wei", "on it")
+    acked = next(r for r in list_incidents(store) if r["id"] == new["id"])
+    assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "li.wei"
+    assert [e["action"] for e in show_incident(store, new["id"])["trail"]].count("acknowledged") == 1

@@ -89,12 +89,16 @@ def test_while_the_store_cannot_be_written_reports_get_503_and_none_is_lost(coll
 
 def test_the_writer_sets_aside_only_the_operation_python_refuses(tmp_path: Path) -> None:
     """An integer beyond 64 bits raises OverflowError in the driver (not an SQLAlchemy error): only that
-    operation is dropped and counted; the rest of its batch is committed and its waiter answered."""
+    operation is dropped and counted; the rest of its batch is committed. Its waiter is told the batch was not
+    all stored (StoreRefused: the door answers 503), never "committed": before, the door answered 200 for a
+    report whose operation had been set aside."""
     from datetime import UTC, datetime
+
+    import pytest
 
     from opsmon.collector.core.messages import Event, StreamPosition
     from opsmon.collector.store.models import Event as EventRow
-    from opsmon.collector.store.writer import StoreWriter
+    from opsmon.collector.store.writer import StoreRefused, StoreWriter
 
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
     now = datetime.now(UTC)
@@ -103,11 +107,14 @@ def test_the_writer_sets_aside_only_the_operation_python_refuses(tmp_path: Path)
     writer.put(Event(None, now, "test", "trap", "before", "info", "kept"))
     writer.put(StreamPosition("srv", STREAM, 2 ** 63, now))
     writer.put(Event(None, now, "test", "trap", "after", "info", "kept"))
-    writer.durable().result(timeout=30)
+    with pytest.raises(StoreRefused):
+        writer.durable().result(timeout=30)
+    writer.put(Event(None, now, "test", "trap", "later", "info", "kept"))
+    writer.durable().result(timeout=30)  # the next batch, all committed: answered as such
     assert writer.stop()
     assert writer.dropped == 1 and writer.failing is None  # set aside, not a store fault
     with store.session() as s:
-        assert sorted(e.name for e in s.scalars(select(EventRow))) == ["after", "before"]
+        assert sorted(e.name for e in s.scalars(select(EventRow))) == ["after", "before", "later"]
         assert s.scalar(select(func.count()).select_from(AgentStream)) == 0
     store.close()
 
@@ -236,3 +243,34 @@ def test_a_store_fault_longer_than_the_silence_limit_opens_no_incident(collector
     states = [(i["state"], i["reason"]) for i in c.get("/api/v1/assets/db-02/history").json()["intervals"]]
     assert "down" not in [s for s, _ in states], states
     assert stored_reports(c, "db-02")[1] == seq
+
+
+def test_one_reports_messages_are_never_split_across_two_commits(tmp_path: Path) -> None:
+    """The event loop publishes a report's messages one by one; the writer may wake between two of them. Held
+    in StoreWriter.atomic(), they land in one commit: split, a kill -9 between the two commits kept the stream
+    position without the data, and the agent's resend was then answered "duplicate" and lost."""
+    from datetime import UTC, datetime
+
+    from opsmon.collector.core.messages import Event, StreamPosition
+    from opsmon.collector.store.writer import StoreWriter
+
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    now = datetime.now(UTC)
+    writer = StoreWriter(store, now)
+    batches: list[list[str]] = []
+    commit = writer._commit
+
+    def recorded(batch: list[object]) -> None:
+        batches.append([type(op).__name__ for op in batch])
+        commit(batch)  # type: ignore[arg-type]
+
+    writer._commit = recorded  # type: ignore[method-assign]
+    writer.start()
+    with writer.atomic():
+        writer.put(Event(None, now, "test", "agent", "data", "info", ""))
+        time.sleep(0.3)  # the writer took the first message and gathered 50 ms meanwhile
+        writer.put(StreamPosition("srv", STREAM, 1, now))
+    writer.durable().result(timeout=30)
+    assert writer.stop()
+    store.close()
+    assert ["Event", "StreamPosition"] in batches, batches
