@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -66,6 +66,7 @@ from opsmon.collector.store.models import Transition as TransitionRow
 
 log = logging.getLogger(__name__)
 RETRY_MAX = 2.0  # seconds between two attempts at a failing commit
+PRUNE_CHUNK = 5000  # rows per table per prune transaction
 STALLED = 1.0  # seconds a commit may take before the store counts as in trouble (see StoreWriter.trouble)
 RETRY_LOG_EVERY = 60.0  # seconds between two log lines of the same failing commit
 
@@ -104,6 +105,7 @@ class StoreWriter:
         self._commit_since: float | None = None  # monotonic start of the commit under way
         self._waited = threading.Event()  # a sender waits for a commit: gather briefly
         self._atomic = threading.Lock()
+        self._pruning: Prune | None = None  # the retention prune under way, done a chunk at a time
         self._thread = threading.Thread(target=self._run, name="opsmon-store-writer", daemon=True)
 
     def start(self) -> None:
@@ -131,6 +133,11 @@ class StoreWriter:
         self.queue.put(_STOP)
         self._thread.join(timeout)
         return not self._thread.is_alive() and self.queue.qsize() == 0
+
+    @property
+    def pruning(self) -> bool:
+        """A retention prune is under way (done a chunk at a time; a stop leaves the rest to the next one)."""
+        return self._pruning is not None
 
     @property
     def alive(self) -> bool:
@@ -161,8 +168,10 @@ class StoreWriter:
     def _run(self) -> None:
         while True:
             try:
-                first = self.queue.get(timeout=self.max_delay)
+                # a prune under way goes on while nothing else waits: a chunk, then look again
+                first = self.queue.get(timeout=self.max_delay) if self._pruning is None else self.queue.get_nowait()
             except queue.Empty:
+                self._prune_chunk()
                 continue
             got = [first]
             # Let the batch gather for 50 ms (2 ms when a sender waits for its commit), then take
@@ -203,6 +212,7 @@ class StoreWriter:
                 self.queue.task_done()
             if stopping:
                 return
+            self._prune_chunk()  # under steady load too, a chunk between two batches
 
     def _commit_with_retry(self, batch: list[Written]) -> None:
         """Retry what may pass later (database away, locked); set aside what never will.
@@ -250,6 +260,31 @@ class StoreWriter:
                 for op in batch:
                     self._commit_with_retry([op])
                 return
+
+    def _prune_chunk(self) -> None:
+        """Delete up to PRUNE_CHUNK rows of each table the pending Prune names, in a transaction of their own.
+
+        One DELETE of a year's backlog can hold SQLite's write lock for many seconds: every report waiting for
+        its commit would be answered 503 and the store would look in trouble. A chunk at a time, between
+        batches, keeps each commit short; the prune is done when a pass deletes nothing.
+        """
+        prune = self._pruning
+        if prune is None:
+            return
+        deleted = 0
+        try:
+            with self.store.engine.begin() as conn:
+                for table, column, before in ((Observation, Observation.ts, prune.observations_before),
+                                              (EventRow, EventRow.ts, prune.events_before),
+                                              (Hj212FrameRow, Hj212FrameRow.received, prune.hj212_frames_before)):
+                    if before is not None:
+                        ids = select(table.id).where(column < before).limit(PRUNE_CHUNK).scalar_subquery()
+                        deleted += conn.execute(delete(table).where(table.id.in_(ids))).rowcount or 0
+        except SQLAlchemyError as exc:  # tried again after the next batch
+            log.warning("prune chunk failed; trying again", extra={"error": _reason(exc)})
+            return
+        if deleted == 0 and self._pruning is prune:
+            self._pruning = None
 
     def _commit(self, batch: list[Written]) -> None:
         observations: list[dict[str, Any]] = []
@@ -317,13 +352,8 @@ class StoreWriter:
                         frames.append({"asset_id": asset, "mn": mn[:64], "cn": cn[:8], "qn": qn[:32] if qn else qn,
                                        "received": received, "peer": peer[:64], "crc": crc, "oversize": oversize,
                                        "raw": raw})
-                    case Prune(observations_before, events_before, hj212_before):
-                        if observations_before is not None:
-                            conn.execute(delete(Observation).where(Observation.ts < observations_before))
-                        if events_before is not None:
-                            conn.execute(delete(EventRow).where(EventRow.ts < events_before))
-                        if hj212_before is not None:
-                            conn.execute(delete(Hj212FrameRow).where(Hj212FrameRow.received < hj212_before))
+                    case Prune():
+                        self._pruning = msg  # done a chunk at a time between batches: see _prune_chunk
                     case Heartbeat():
                         pass
                     case _:  # pragma: no cover - a programming error: the routing table sent the wrong type

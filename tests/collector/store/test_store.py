@@ -1,6 +1,7 @@
 """The store on both databases: migrations, UTC storage, and the same behaviour on PostgreSQL."""
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -253,11 +254,22 @@ def test_every_stored_message_type_lands_in_its_table(tmp_path: Path) -> None:
         assert [(r.check_id, r.status) for r in s.scalars(select(BaselineResult))] == [("ia.x", "fail")]
         assert [(r.check_id, r.since) for r in s.scalars(select(BaselineChange))] == [("ia.x", t2)]
         assert s.get(Heartbeat, 1).ts == t3
-    # Prune: observations and events older than the given instants go, newer ones stay.
-    writer = StoreWriter(store, T0, clock=lambda: t3)
-    writer.start()
-    writer.put(m.Prune(t2, t2 + timedelta(milliseconds=1)))
-    assert writer.flush() and writer.stop()
+    # Prune: observations and events older than the given instants go, newer ones stay (a chunk at a time,
+    # PRUNE_CHUNK rows per table per transaction, between batches).
+    import opsmon.collector.store.writer as writer_module
+
+    writer_module.PRUNE_CHUNK = 1  # type: ignore[misc]  # a chunk per row of this store
+    try:
+        writer = StoreWriter(store, T0, clock=lambda: t3)
+        writer.start()
+        writer.put(m.Prune(t2, t2 + timedelta(milliseconds=1)))
+        assert writer.flush()
+        deadline = time.monotonic() + 30
+        while writer.pruning and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        writer_module.PRUNE_CHUNK = 5000  # type: ignore[misc]
+    assert not writer.pruning and writer.stop()
     with store.session() as s:
         assert [r.check_id for r in s.scalars(select(ObservationRow))] == ["hw:disk sda"]
         assert list(s.scalars(select(Event))) == []
