@@ -13,7 +13,9 @@ unit's policy, a parsable segment, a configured MN, the right password):
   joined first), and a 9014 with the frame's QN when its Flag asks for one, sent only once the store has
   committed what the frame brought (receiver.py waits for that: an answer is a promise).
 
-Refused frames are counted by reason and DAU (refusals.py logs them a line a minute per DAU), never
+An unexpected exception met while handling one frame is counted as the refusal `error` under the DAU and
+logged the same way (no traceback): that frame is not answered, and the connection and the frames after it go
+on. Refused frames are counted by reason and DAU (refusals.py logs them a line a minute per DAU), never
 answered, and the connection stays. A wrong password is also a security event, at most one per unit per
 PASSWORD_EVENT_EVERY, with the count since the previous one.
 """
@@ -111,8 +113,13 @@ class Session:
                 break
             if isinstance(item, Refusal):
                 self.shared.refuse(item.reason, self.label, item.detail)
-            else:
+                continue
+            try:
                 replies.extend(self._frame(item))
+            except Exception as exc:  # noqa: BLE001 - a bug met by one frame must not cost the frames after it
+                # Counted and logged like a refusal (a line a minute per DAU, no traceback flood); that frame is
+                # not answered, so the unit sends it again.
+                self.shared.refuse("error", self.label, f"{type(exc).__name__}: {str(exc)[:200]}")
         dropped = self.reassembler.dropped
         if dropped:
             self.shared.counts.split_dropped += dropped
@@ -206,11 +213,12 @@ def _values(packet: Packet) -> tuple[Hj212Value, ...]:
 
 
 def _data_time(value: str | None, zone: ZoneInfo) -> datetime | None:
-    """DataTime `YYYYMMDDhhmmss` (milliseconds after it ignored) in the units' zone, as UTC; None if not one."""
+    """DataTime `YYYYMMDDhhmmss` (milliseconds after it ignored) in the units' zone, as UTC; None if not one,
+    or if it is a time no datetime can hold once moved to UTC (year 1 before the zone's offset, year 9999 after)."""
     if value is None or len(value) < 14 or not value[:14].isdigit() or not value.isascii():
         return None
     try:
         local = datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=zone)
-    except ValueError:
+        return local.astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):  # not a time, or one no datetime holds (0001-01-01 00:00 in UTC+8)
         return None
-    return local.astimezone(ZoneInfo("UTC"))

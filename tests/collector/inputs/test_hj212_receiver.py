@@ -261,3 +261,58 @@ def test_a_taken_port_fails_the_start_naming_the_address(tmp_path: Path) -> None
             receiver.bind()
     finally:
         taken.close()
+
+
+# A 2061 whose DataTime is 0001-01-01 00:00 in Beijing time: before UTC's year 1, so no datetime can hold it.
+YEAR_ONE = ("QN=20190925181031465;ST=22;CN=2061;PW=BF470F88957588DE902D1A52;MN=Z13401000010301;Flag=5;"
+            "CP=&&DataTime=00010101000000;a34013-Avg=1.0,a34013-Flag=N&&")
+
+
+def test_an_unrepresentable_datatime_is_bad_datatime_and_the_next_frame_is_answered(tmp_path: Path) -> None:
+    """DataTime 00010101000000 in Asia/Shanghai overflowed (OverflowError) and killed the connection: the
+    valid frame after it in the same read was neither answered nor stored."""
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            reader, writer = await r.connect()
+            writer.write(wrap(YEAR_ONE) + F.CN2061 + b"\r\n")
+            got = await _read(reader, 2)
+            writer.close()
+            assert got.endswith(ANSWER_2061) and got.count(b"CN=9014") == 2  # its raw frame is stored: answered
+            assert r.receiver.counts.refused[("bad_datatime", "Z13401000010301")] == 1
+            assert len(_rows(r, "Z13401000010301", "factor")) == 5  # the good frame's five factors
+    asyncio.run(main())
+
+
+def test_an_unexpected_error_in_one_frame_is_counted_and_the_connection_goes_on(
+        tmp_path: Path, monkeypatch: Any, caplog: Any) -> None:
+    """Any bug met while handling one frame: counted `error` under the DAU, logged without a traceback, that
+    frame not answered; the connection and the frames after it go on."""
+    from opsmon.collector.inputs.hj212 import session as session_module
+
+    real_data = session_module.Session._data
+    calls = []
+
+    def flaky(self: Any, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        real_data(self, *args)
+
+    monkeypatch.setattr(session_module.Session, "_data", flaky)
+
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            reader, writer = await r.connect()
+            writer.write(F.CN2061 + b"\r\n" + F.CN2061 + b"\r\n")
+            got = await _read(reader, 1)
+            writer.close()
+            await asyncio.sleep(0.1)  # the receiver sees the end of the stream (no cancelled read at teardown)
+            assert got == ANSWER_2061  # the second copy: the first was not handled, so not answered
+            assert r.receiver.counts.refused[("error", "Z13401000010301")] == 1
+            r.receiver.refusals.flush()
+            assert len(_rows(r, "Z13401000010301", "factor")) == 5
+    asyncio.run(main())
+    assert not any(rec.exc_info for rec in caplog.records)
+    assert "Traceback" not in caplog.text
+    [line] = [rec for rec in caplog.records if getattr(rec, "refused", "") == "error:1"]
+    assert line.detail == "RuntimeError: a bug" and line.source == "Z13401000010301"  # type: ignore[attr-defined]
