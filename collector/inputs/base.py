@@ -12,7 +12,7 @@ Everything an input observes leaves it through `ctx.publish` as a message of `co
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,3 +47,5 @@ class InputContext:
     # Resolves once everything published so far is committed: a door that acknowledges waits for it.
     durable: Callable[[], Awaitable[None]] | None = None
     store_trouble: Callable[[], str | None] = lambda: None  # why the store cannot be written now, or None
+    # (received, raw) of the HJ 212 frames stored since an instant: the receiver rebuilds its split messages.
+    hj212_frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None

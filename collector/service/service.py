@@ -71,7 +71,7 @@ from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.lock import InstanceLock
-from opsmon.collector.store.models import AgentRow, Asset, MaintenanceWindow
+from opsmon.collector.store.models import AgentRow, Asset, Hj212FrameRow, MaintenanceWindow
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
 from opsmon.collector.timeline.recovery import recover
@@ -170,7 +170,8 @@ class Service:
         ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp,
                            assets=lambda: self._specs,
                            durable=lambda: asyncio.wrap_future(self.writer.durable()),
-                           store_trouble=lambda: self.writer.trouble)
+                           store_trouble=lambda: self.writer.trouble,
+                           hj212_frames_since=self._hj212_frames_since)
         self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
         for receiver in (i for i in self.inputs if isinstance(i, TrapReceiver)):
             self.metrics.watch_traps(receiver.counts)
@@ -342,6 +343,13 @@ class Service:
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
         return True
+
+    def _hj212_frames_since(self, since: datetime) -> list[tuple[datetime, bytes]]:
+        """(received, raw) of the HJ 212 frames stored since `since`: the receiver rebuilds its split messages."""
+        with self.store.session() as s:
+            return [(r, raw) for r, raw in s.execute(select(Hj212FrameRow.received, Hj212FrameRow.raw)
+                                                      .where(Hj212FrameRow.received >= since)
+                                                      .order_by(Hj212FrameRow.id))]
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""

@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from opsmon.collector.core.messages import Message
 from opsmon.collector.core.secrets import read_named
 from opsmon.collector.inputs.base import InputContext
+from opsmon.collector.inputs.hj212.frame import Frame, Framer
+from opsmon.collector.inputs.hj212.packet import PacketError, parse_segment
 from opsmon.collector.inputs.hj212.session import UNKNOWN, Counts, Reply, Session, Shared
 from opsmon.collector.inputs.hj212.units import Units
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
@@ -30,6 +32,10 @@ from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
+# At start, split parts received this recently are read back from hj212_frames into the reassembler: a part
+# is answered once its raw frame is committed, so a restart must not lose its values. Older ones were given up
+# (and stored) before the restart, unless the collector was down longer than this.
+REJOIN_AGE = timedelta(hours=1)
 TICK = 1.0  # seconds between writes of pending refusal log lines
 REFUSED_LINE = ("HJ 212 数据包被拒收（每个数采仪每分钟至多一行）/ "
                 "HJ 212 frames refused (a line a minute per DAU at most)")
@@ -44,7 +50,7 @@ def make(ctx: InputContext) -> Hj212Receiver | None:
                            ctx.config.source_file or "collector.yaml")
     units = Units(ctx.assets, passwords, settings.stale_after)
     return Hj212Receiver(settings, settings.timezone or ctx.config.timezone, units, ctx.publish, ctx.clock,
-                         ctx.durable, ctx.store_trouble)
+                         ctx.durable, ctx.store_trouble, ctx.hj212_frames_since)
 
 
 class Hj212Receiver:
@@ -53,8 +59,10 @@ class Hj212Receiver:
     def __init__(self, settings: Any, zone: str, units: Units, publish: Callable[[Message], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  durable: Callable[[], Awaitable[None]] | None = None,
-                 trouble: Callable[[], str | None] = lambda: None) -> None:
+                 trouble: Callable[[], str | None] = lambda: None,
+                 frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None) -> None:
         self.settings = settings
+        self.frames_since = frames_since  # (received, raw) of the stored frames received since then
         self.units = units
         self.durable = durable
         self.trouble = trouble
@@ -84,6 +92,7 @@ class Hj212Receiver:
         if self.sock is None:
             raise RuntimeError("Hj212Receiver.start() before bind()")
         self._refresh()
+        self._rejoin()
         loop = asyncio.get_running_loop()
         loop.create_task(self._serve(self.sock))
         self._ticker = loop.call_later(TICK, self._tick)
@@ -99,7 +108,40 @@ class Hj212Receiver:
             for unit in self.units:
                 self.counts.accepted.setdefault(unit.mn, 0)
 
+    def _rejoin(self) -> None:
+        """Put back into the reassembler the split parts stored in the last REJOIN_AGE (each was answered).
+
+        A message whose parts are all there is stored again (the data table's key keeps one copy); one still
+        missing parts waits for them as before, from when its first part came, and is stored with what came
+        if they never do."""
+        if self.frames_since is None:
+            return
+        shared = self.shared
+        now, mono = shared.clock(), shared.monotonic()
+        framer = Framer(max(self.settings.max_segment, 9999))
+        rejoined = 0
+        for received, raw in self.frames_since(now - REJOIN_AGE):
+            for item in framer.feed(raw) + framer.close():
+                if not isinstance(item, Frame):
+                    continue
+                try:
+                    packet = parse_segment(item.segment)
+                except PacketError:
+                    continue
+                unit = self.units.get(packet.mn)
+                if unit is None or not packet.is_split or packet.cn.startswith("9") or packet.cn == "1013":
+                    continue
+                crc = "modbus_le" if item.crc == "modbus_le" else "ok"
+                rejoined += 1
+                whole = shared.reassembler.add(packet, crc, mono - max(0.0, (now - received).total_seconds()))
+                if whole is not None:
+                    shared.data(whole[0], unit, whole[1], now)
+        if rejoined:
+            log.info("hj212 split parts read back from the store", extra={"parts": rejoined,
+                                                                         "waiting": len(shared.reassembler.pending)})
+
     def _tick(self) -> None:
+        self.shared.expired()
         self.refusals.tick()
         self._refresh()
         if self.shared.open:

@@ -10,10 +10,14 @@ unit's policy, a parsable segment, a configured MN, the right password):
 - 9xxx from a unit (9014, 9021, 9015 heartbeats, ...) only prove the link: nothing else is done;
 - 1013 (the unit asks for the time): 9013, then 1012 with the collector's time in the units' zone;
 - anything else: the raw frame (`Hj212Frame`), the data of a whole message (`Hj212Data`: split parts
-  joined first), and a 9014 with the frame's QN when its Flag asks for one, sent only once the store has
-  committed what the frame brought (receiver.py waits for that: an answer is a promise).
+  joined first, by a reassembler all connections share, rebuilt at start from the stored raw frames, whose
+  given-up messages are stored with the parts that came: every part is answered once its raw frame is
+  committed, so its values must never be lost), and a 9014 with the frame's QN when its Flag asks for one,
+  sent only once the store has committed what the frame brought (receiver.py waits for that: an answer is a promise).
 
-Refused frames are counted by reason and DAU (refusals.py logs them a line a minute per DAU), never
+An unexpected exception met while handling one frame is counted as the refusal `error` under the DAU and
+logged the same way (no traceback): that frame is not answered, and the connection and the frames after it go
+on. Refused frames are counted by reason and DAU (refusals.py logs them a line a minute per DAU), never
 answered, and the connection stays. A wrong password is also a security event, at most one per unit per
 PASSWORD_EVENT_EVERY, with the count since the previous one.
 """
@@ -80,7 +84,35 @@ class Shared:
         self.monotonic = monotonic
         self.observed: dict[str, datetime] = {}  # asset -> last Observation published
         self.password_events: dict[str, tuple[float, int]] = {}  # asset -> (last event, refusals since)
+        # Split parts of every connection (a unit may reconnect between parts), rebuilt at start from the stored
+        # raw frames (receiver.py): a part answered is never lost.
+        self.reassembler = Reassembler(monotonic)
         self.open = True
+
+    def data(self, packet: Packet, unit: Unit, crc: str, now: datetime) -> None:
+        """Publish the values of a whole message (Hj212Data); bad_datatime if its DataTime cannot be read."""
+        values = _values(packet)
+        if not values:
+            return
+        when = _data_time(packet.data_time, self.zone)
+        if when is None:
+            self.refuse("bad_datatime", unit.mn, f"DataTime={str(packet.data_time)[:32]!r}: the values are "
+                                                 "not stored (the raw frame is)")
+            return
+        self.publish(Hj212Data(unit.asset_id, unit.mn, unit.point, packet.cn, when, now, crc, values))
+
+    def expired(self) -> None:
+        """Store what came of split messages given up waiting for: their parts were answered."""
+        r = self.reassembler
+        r.expire()
+        if r.dropped:
+            self.counts.split_dropped += r.dropped
+            r.dropped = 0
+        gone, r.expired = r.expired, []
+        for packet, crc in gone:
+            unit = self.units.get(packet.mn)
+            if unit is not None:
+                self.data(packet, unit, crc, self.clock())
 
     def refuse(self, reason: str, label: str, detail: str = "") -> None:
         """Counted by (reason, DAU label) and logged a line a minute per DAU at most (trap_refusals.Refusals)."""
@@ -94,7 +126,6 @@ class Session:
         self.shared = shared
         self.peer = peer
         self.framer = Framer(max_segment)
-        self.reassembler = Reassembler(shared.monotonic)
         self.label = UNKNOWN  # the MN of the last accepted frame: framing refusals are counted under it
 
     def feed(self, data: bytes) -> list[Reply]:
@@ -111,12 +142,15 @@ class Session:
                 break
             if isinstance(item, Refusal):
                 self.shared.refuse(item.reason, self.label, item.detail)
-            else:
+                continue
+            try:
                 replies.extend(self._frame(item))
-        dropped = self.reassembler.dropped
-        if dropped:
-            self.shared.counts.split_dropped += dropped
-            self.reassembler.dropped = 0
+            except Exception as exc:  # noqa: BLE001 - a bug met by one frame must not cost the frames after it
+                # Counted and logged like a refusal (a line a minute per DAU, no traceback flood); that frame is
+                # not answered, so the unit sends it again.
+                self.shared.refuse("error", self.label, f"{type(exc).__name__}: {str(exc)[:200]}")
+        if self.shared.reassembler.expired or self.shared.reassembler.dropped:
+            self.shared.expired()
         return replies
 
     def _frame(self, frame: Frame) -> list[Reply]:
@@ -158,21 +192,13 @@ class Session:
         if packet.cn == "1013":
             return [Reply(notify_answer(packet), "9013", False),
                     Reply(set_time(packet, now.astimezone(shared.zone)), "1012", False)]
-        whole = self.reassembler.add(packet)
+        whole = shared.reassembler.add(packet, frame.crc)
         if whole is not None:
-            self._data(whole, unit, frame.crc, now)
+            self._data(whole[0], unit, whole[1], now)
         return [Reply(data_answer(packet), "9014", True)] if packet.wants_answer else []
 
     def _data(self, packet: Packet, unit: Unit, crc: str, now: datetime) -> None:
-        values = _values(packet)
-        if not values:
-            return
-        when = _data_time(packet.data_time, self.shared.zone)
-        if when is None:
-            self.shared.refuse("bad_datatime", unit.mn, f"DataTime={str(packet.data_time)[:32]!r}: the values are "
-                                                        "not stored (the raw frame is)")
-            return
-        self.shared.publish(Hj212Data(unit.asset_id, unit.mn, unit.point, packet.cn, when, now, crc, values))
+        self.shared.data(packet, unit, crc, now)
 
     def _wrong_password(self, unit: Unit) -> None:
         shared = self.shared
@@ -206,11 +232,12 @@ def _values(packet: Packet) -> tuple[Hj212Value, ...]:
 
 
 def _data_time(value: str | None, zone: ZoneInfo) -> datetime | None:
-    """DataTime `YYYYMMDDhhmmss` (milliseconds after it ignored) in the units' zone, as UTC; None if not one."""
+    """DataTime `YYYYMMDDhhmmss` (milliseconds after it ignored) in the units' zone, as UTC; None if not one,
+    or if it is a time no datetime can hold once moved to UTC (year 1 before the zone's offset, year 9999 after)."""
     if value is None or len(value) < 14 or not value[:14].isdigit() or not value.isascii():
         return None
     try:
         local = datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=zone)
-    except ValueError:
+        return local.astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):  # not a time, or one no datetime holds (0001-01-01 00:00 in UTC+8)
         return None
-    return local.astimezone(ZoneInfo("UTC"))

@@ -228,17 +228,24 @@ def test_split_parts_reassembled_in_any_order_and_resent_parts_harmless() -> Non
     r = Reassembler(clock=lambda: clock[0], timeout=60)
     p1, p2 = parse_segment(real.C50_PART1), parse_segment(real.C50_PART2)
     assert r.add(p2) is None and r.add(p2) is None
-    whole = r.add(p1)
-    assert whole is not None and whole.pnum == 2 and whole.pno is None
+    joined = r.add(p1)
+    assert joined is not None and joined[1] == "ok"
+    whole = joined[0]
+    assert whole.pnum == 2 and whole.pno is None
     assert set(whole.factors()) == {"w00000", "w01001", "w01018"}
     assert [k for k, _ in whole.cp].count("DataTime") == 1
     assert r.add(p1) is None  # a late resend of part 1 starts a new wait, and times out
     clock[0] = 61.0
     assert r.expire() == 1 and r.dropped == 1 and not r.pending
+    # given up, not thrown away: part 1 was answered, so what came is kept to be stored
+    [(late, crc)] = r.expired
+    assert set(late.factors()) == {"w00000", "w01001"} and crc == "ok"
 
 
 def test_reassembler_is_bounded() -> None:
     r = Reassembler(clock=lambda: 0.0, max_pending=2)
     for n in range(5):
         r.add(parse_segment(f"CN=2061;MN=A;Flag=6;PNUM=2;PNO=1;CP=&&DataTime={n}&&"))
-    assert len(r.pending) == 2 and r.dropped == 3
+    assert len(r.pending) == 2 and r.dropped == 3 and len(r.expired) == 3
+    r.add(parse_segment("CN=2061;MN=B;Flag=6;PNUM=2;PNO=1;CP=&&DataTime=0&&"))
+    assert len(r.pending) == 3 and r.dropped == 3  # the bound is per MN

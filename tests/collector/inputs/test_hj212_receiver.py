@@ -84,8 +84,13 @@ async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None) 
                                         "z134": {"password": "BF470F88957588DE902D1A52"}})
     specs = _specs()
     units = Units(lambda: specs, {"dxcbz": "123456", "z134": "BF470F88957588DE902D1A52"})
+    def frames_since(since: datetime) -> list[tuple[datetime, bytes]]:  # as the service reads them back
+        with store.session() as s:
+            return list(s.execute(select(Hj212FrameRow.received, Hj212FrameRow.raw)
+                                  .where(Hj212FrameRow.received >= since).order_by(Hj212FrameRow.id)))
+
     receiver = Hj212Receiver(settings.model_copy(update={"port": 0}), "Asia/Shanghai", units, publish,
-                             lambda: NOW, lambda: asyncio.wrap_future(writer.durable()), trouble)
+                             lambda: NOW, lambda: asyncio.wrap_future(writer.durable()), trouble, frames_since)
     receiver.bind()
     receiver.start()
     await asyncio.sleep(0.05)
@@ -261,3 +266,110 @@ def test_a_taken_port_fails_the_start_naming_the_address(tmp_path: Path) -> None
             receiver.bind()
     finally:
         taken.close()
+
+
+# A 2061 whose DataTime is 0001-01-01 00:00 in Beijing time: before UTC's year 1, so no datetime can hold it.
+YEAR_ONE = ("QN=20190925181031465;ST=22;CN=2061;PW=BF470F88957588DE902D1A52;MN=Z13401000010301;Flag=5;"
+            "CP=&&DataTime=00010101000000;a34013-Avg=1.0,a34013-Flag=N&&")
+
+
+def test_an_unrepresentable_datatime_is_bad_datatime_and_the_next_frame_is_answered(tmp_path: Path) -> None:
+    """DataTime 00010101000000 in Asia/Shanghai overflowed (OverflowError) and killed the connection: the
+    valid frame after it in the same read was neither answered nor stored."""
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            reader, writer = await r.connect()
+            writer.write(wrap(YEAR_ONE) + F.CN2061 + b"\r\n")
+            got = await _read(reader, 2)
+            writer.close()
+            assert got.endswith(ANSWER_2061) and got.count(b"CN=9014") == 2  # its raw frame is stored: answered
+            assert r.receiver.counts.refused[("bad_datatime", "Z13401000010301")] == 1
+            assert len(_rows(r, "Z13401000010301", "factor")) == 5  # the good frame's five factors
+    asyncio.run(main())
+
+
+def test_an_unexpected_error_in_one_frame_is_counted_and_the_connection_goes_on(
+        tmp_path: Path, monkeypatch: Any, caplog: Any) -> None:
+    """Any bug met while handling one frame: counted `error` under the DAU, logged without a traceback, that
+    frame not answered; the connection and the frames after it go on."""
+    from opsmon.collector.inputs.hj212 import session as session_module
+
+    real_data = session_module.Session._data
+    calls = []
+
+    def flaky(self: Any, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        real_data(self, *args)
+
+    monkeypatch.setattr(session_module.Session, "_data", flaky)
+
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            reader, writer = await r.connect()
+            writer.write(F.CN2061 + b"\r\n" + F.CN2061 + b"\r\n")
+            got = await _read(reader, 1)
+            writer.close()
+            await asyncio.sleep(0.1)  # the receiver sees the end of the stream (no cancelled read at teardown)
+            assert got == ANSWER_2061  # the second copy: the first was not handled, so not answered
+            assert r.receiver.counts.refused[("error", "Z13401000010301")] == 1
+            r.receiver.refusals.flush()
+            assert len(_rows(r, "Z13401000010301", "factor")) == 5
+    asyncio.run(main())
+    assert not any(rec.exc_info for rec in caplog.records)
+    assert "Traceback" not in caplog.text
+    [line] = [rec for rec in caplog.records if getattr(rec, "refused", "") == "error:1"]
+    assert line.detail == "RuntimeError: a bug" and line.source == "Z13401000010301"  # type: ignore[attr-defined]
+
+
+C50_MN = "010000A8900016F000169DC0"
+C50_ANSWER1 = b"QN=20160801085857534;ST=91;CN=9014"
+C50_ANSWER2 = b"QN=20160801085857535;ST=91;CN=9014"
+
+
+def _c50_rows(r: Rig) -> list[str]:
+    return sorted(factor for (factor,) in _rows(r, C50_MN, "factor"))
+
+
+def test_a_split_part_answered_before_a_restart_is_stored_once_the_last_part_comes(tmp_path: Path) -> None:
+    """Part 1 of the standard's split upload (C.50) is answered, then the collector restarts: the part's values
+    lived only in memory. At start the receiver reads the stored parts back, so part 2 after the restart
+    completes the message, stored once."""
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            reader, writer = await r.connect()
+            writer.write(wrap(F.C50_PART1))
+            assert C50_ANSWER1 in await _read(reader, 1)
+            writer.close()
+            assert _c50_rows(r) == []  # not whole yet
+        async with rig(tmp_path) as r:  # a new receiver and writer on the same database: a restart
+            reader, writer = await r.connect()
+            writer.write(wrap(F.C50_PART2))
+            assert C50_ANSWER2 in await _read(reader, 1)
+            writer.close()
+            assert _c50_rows(r) == ["w00000", "w01001", "w01018"]
+        async with rig(tmp_path) as r:  # once more: the whole message read back changes nothing
+            await asyncio.sleep(0.05)
+            assert _c50_rows(r) == ["w00000", "w01001", "w01018"]
+    asyncio.run(main())
+
+
+def test_a_split_message_given_up_keeps_the_values_of_its_answered_parts(tmp_path: Path) -> None:
+    """Part 2 does not come in time (here 0.2 s; 300 s in service): part 1 was answered, so its values are stored
+    rather than dropped; part 2 coming late, alone, is stored too; each factor once."""
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            r.receiver.shared.reassembler.timeout = 0.2
+            reader, writer = await r.connect()
+            writer.write(wrap(F.C50_PART1))
+            assert C50_ANSWER1 in await _read(reader, 1)
+            await asyncio.sleep(1.5)  # the receiver's tick gives it up
+            assert _c50_rows(r) == ["w00000", "w01001"]
+            assert r.receiver.counts.split_dropped == 1
+            writer.write(wrap(F.C50_PART2) + wrap(F.C50_PART1))  # late part 2, and part 1 resent
+            assert (await _read(reader, 2)).count(b"CN=9014") == 2
+            writer.close()
+            await asyncio.sleep(0.1)
+            assert _c50_rows(r) == ["w00000", "w01001", "w01018"]
+    asyncio.run(main())
