@@ -90,3 +90,36 @@ def test_start_refuses_unknown_names_but_not_a_site_whose_assets_were_removed(co
     assert "kashgar" in c.log() and "no live asset" in c.log()
     assert c.stop()[0] == 0
 
+
+def test_cli_adds_lists_and_removes_windows_audited_and_in_local_time(tmp_path: Path) -> None:
+    (tmp_path / "assets.yaml").write_text(ASSETS)
+    path = write_config(tmp_path, "timezone: Asia/Shanghai\ndatabase:\n  path: opsmon.db\n"
+                                  "inventory:\n  files: [assets.yaml]\n")
+    cfg = ("--config", str(path))
+    assert run_cli(*cfg, "assets", "import", str(tmp_path / "assets.yaml")).returncode == 0
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
+    proc = run_cli(*cfg, "maintenance", "add", "ups", "--site", "hotan", "--site", "nowhere", "--tag", "nope",
+                   "--start", start.isoformat(), "--end", (start + timedelta(hours=2)).isoformat())
+    assert proc.returncode == 2 and "'nowhere'" in proc.stderr and "'nope'" in proc.stderr, proc.stderr
+    proc = run_cli(*cfg, "maintenance", "add", "ups", "--site", "hotan", "--reason", "UPS 更换",
+                   "--start", start.isoformat(), "--end", (start + timedelta(hours=2)).isoformat())
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(*cfg, "maintenance", "add", "weekly", "--tag", "web", "--cron", "0 2 * * sun",
+                   "--duration", "1h")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(*cfg, "maintenance", "add", "ups", "--asset", "db", "--cron", "0 2 * * sun", "--duration", "1h")
+    assert proc.returncode == 2 and "exists" in proc.stderr
+    listing = run_cli(*cfg, "maintenance", "list")
+    assert listing.returncode == 0, listing.stderr
+    shanghai = (start + timedelta(hours=8)).strftime("%Y-%m-%d 02:00")  # 18:00 UTC is 02:00 in Shanghai
+    assert shanghai in listing.stdout and "+08:00" in listing.stdout, listing.stdout
+    assert "hotan" in listing.stdout and "UPS 更换" in listing.stdout and "0 2 * * sun" in listing.stdout
+    assert run_cli(*cfg, "maintenance", "remove", "ups").returncode == 0
+    assert run_cli(*cfg, "maintenance", "remove", "ups").returncode == 2
+    listing = run_cli(*cfg, "maintenance", "list").stdout
+    assert "ups" not in listing.split() and "weekly" in listing
+    audit = run_cli(*cfg, "audit").stdout
+    import getpass
+
+    assert f"cli:{getpass.getuser()} maintenance.add ups" in audit, audit
+    assert f"cli:{getpass.getuser()} maintenance.remove ups" in audit, audit
