@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from opsmon.collector.cli.common import command
@@ -21,6 +22,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         assets += [(name, a) for a in found]
         count += len(found)
     check_references(config, assets)
+    for warning in check_windows(config, [a for _f, a in assets]):
+        print(f"warning: {warning}", file=sys.stderr)
     if config.notify.channels:
         from pathlib import Path
 
@@ -33,6 +36,34 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {count} asset(s), "
           f"{len(config.maintenance)} maintenance window(s), {len(table.targets)} target(s))")
     return 0
+
+
+def check_windows(config: Any, assets: list[Any]) -> list[str]:
+    """The windows of collector.yaml against the inventory files and, when it exists, the database's assets
+    (added through the API or CLI, or removed): the rule of `opsmon serve` (config/windows.py), so what passes
+    here starts. A database that does not exist yet is not created."""
+    from opsmon.collector.config.windows import check_window_names
+    from opsmon.collector.core.maintenance import Names
+
+    files = Names.of(assets)
+    ever, live = files, files
+    if config.maintenance and (not config.database.path or config.resolve(config.database.path).exists()):
+        from opsmon.collector.core.errors import StoreError
+        from opsmon.collector.store import open_store
+        from opsmon.collector.store.windows import inventory_names
+
+        try:
+            store = open_store(config.database_url(), config.database.connect_timeout, migrate=False)
+            try:
+                with store.session() as session:
+                    ever = ever | inventory_names(session, include_removed=True)
+                    live = live | inventory_names(session)
+            finally:
+                store.close()
+        except (StoreError, Exception) as exc:  # no assets table yet, or a database not reachable from here
+            print(f"warning: windows checked against the inventory files only ({exc.__class__.__name__})",
+                  file=sys.stderr)
+    return check_window_names(config, ever, live)
 
 
 def check_references(config: Any, assets: list[tuple[str, Any]]) -> None:

@@ -20,17 +20,18 @@ from opsmon.collector.cli import (
     history,
     hj212,
     incidents,
+    maintenance,
     report,
     serve,
     sla,
     status,
     tokens,
 )
-from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, OpsmonError, StoreError
+from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, NotFound, OpsmonError, StoreError
 
 # In the order `opsmon --help` lists them.
-COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, configs,
-            audit, hj212)
+COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, maintenance,
+            configs, audit, hj212)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsmon: config error: {exc}", file=sys.stderr)
         return 2
-    except (InvalidInput, NotFound) as exc:
+    except (InvalidInput, NotFound, Conflict) as exc:
         print(f"opsmon: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:

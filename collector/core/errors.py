@@ -25,6 +25,19 @@ class ConfigError(OpsmonError):
         super().__init__(f"{where}: {reason}")
 
 
+class ConfigProblems(ConfigError):
+    """Several problems of one kind reported at once: a summary line, then one line per problem."""
+
+    def __init__(self, summary: str, problems: list[ConfigError]) -> None:
+        first = problems[0]
+        super().__init__(first.file, first.keypath, first.reason)
+        self.problems = problems
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return f"{self.summary}:\n" + "\n".join(str(p) for p in self.problems)
+
+
 class StoreError(OpsmonError):
     """The database cannot be reached or used; the message never holds a password."""
 

@@ -84,6 +84,42 @@ class UntrackedAsset:
 
 
 @dataclass(frozen=True)
+class Names:
+    """What the inventory holds, for checking a window's scope: a site or a tag exists while an asset
+    carries it (there is no list of sites or tags apart from the assets)."""
+
+    assets: frozenset[str] = frozenset()
+    sites: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, assets: Iterable[Scoped]) -> Names:
+        listed = list(assets)
+        return cls(frozenset(a.id for a in listed), frozenset(a.site for a in listed if a.site),
+                   frozenset(t for a in listed for t in a.tags))
+
+    def __or__(self, other: Names) -> Names:
+        return Names(self.assets | other.assets, self.sites | other.sites, self.tags | other.tags)
+
+    def unknown(self, spec: WindowSpec) -> list[tuple[str, int, str]]:
+        """(field, index, name) of every name in spec's scope that this inventory does not hold."""
+        out = []
+        for field, known in (("assets", self.assets), ("sites", self.sites), ("tags", self.tags)):
+            out += [(field, i, name) for i, name in enumerate(getattr(spec, field)) if name not in known]
+        return out
+
+
+UNKNOWN = {"assets": "no asset {!r}", "sites": "no asset has site {!r}", "tags": "no asset has tag {!r}"}
+
+
+def unknown_text(unknown: list[tuple[str, int, str]]) -> str:
+    """'unknown asset 'x', site 'y'': the API's and CLI's refusal."""
+    kinds = {"assets": "asset", "sites": "site", "tags": "tag"}
+    return "unknown " + ", ".join(f"{kinds[f]} {n!r}" for f, _i, n in unknown) + \
+        " (a site or tag exists while a live asset carries it)"
+
+
+@dataclass(frozen=True)
 class ActiveWindow:
     id: str
     start: datetime

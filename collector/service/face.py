@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,6 @@ from prometheus_client import generate_latest
 
 from opsmon.collector import __version__
 from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
-from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.core.maintenance import WindowSpec
 from opsmon.collector.incidents.engine import Active
 from opsmon.collector.incidents.links import LinkClaim
@@ -33,8 +32,8 @@ from opsmon.collector.outputs.api.live import (
     StateRow,
     WindowDoc,
 )
-from opsmon.collector.store import Store, audit
-from opsmon.collector.store.models import MaintenanceWindow
+from opsmon.collector.store import Store
+from opsmon.collector.store.windows import add_window, remove_window
 
 if TYPE_CHECKING:
     from opsmon.collector.service.service import Service
@@ -161,29 +160,12 @@ class ServiceFace:
 
     def add_window(self, spec: WindowSpec, person: str) -> None:
         s = self._service
-        now = s.clock()
-        if spec.start is not None and spec.start < now - timedelta(minutes=1):
-            # A window in the past would relabel recorded time as maintenance: evidence is not rewritten.
-            raise InvalidInput("start: a maintenance window cannot begin in the past")
-        with s.store.session.begin() as session:
-            if spec.id in {w.id for w in s.config.maintenance} or session.get(MaintenanceWindow, spec.id):
-                raise Conflict(f"a window with id {spec.id!r} exists")
-            session.add(MaintenanceWindow(id=spec.id, spec=spec.model_dump(mode="json"), created_by=person,
-                                          created_at=now))
-            audit.record(session, f"api:{person}", "maintenance.add", spec.id, spec.model_dump(mode="json"), now)
+        add_window(s.store, spec, {w.id for w in s.config.maintenance}, f"api:{person}", s.clock())
         s.reload_windows()
 
     def remove_window(self, window_id: str, person: str) -> None:
         s = self._service
-        now = datetime.now(UTC)
-        with s.store.session.begin() as session:
-            row = session.get(MaintenanceWindow, window_id)
-            if row is None or row.removed_at is not None:
-                if window_id in {w.id for w in s.config.maintenance}:
-                    raise Conflict(f"{window_id!r} is declared in the config file; remove it there")
-                raise NotFound(f"no maintenance window {window_id!r}")
-            row.removed_at = now
-            audit.record(session, f"api:{person}", "maintenance.remove", window_id, {}, now)
+        remove_window(s.store, window_id, {w.id for w in s.config.maintenance}, f"api:{person}", datetime.now(UTC))
         s.reload_windows()
 
     def acknowledge(self, incident_id: str, actor: str, note: str) -> None:

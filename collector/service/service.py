@@ -26,6 +26,8 @@ from sqlalchemy import func, select
 from opsmon.collector.config import CollectorConfig
 from opsmon.collector.config.inventory import AssetSpec, import_file
 from opsmon.collector.config.oncall import load_oncall
+from opsmon.collector.config.windows import check_window_names, stale_window_names
+from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.maintenance import MaintenanceBook, UntrackedAsset, WindowSpec
 from opsmon.collector.core.messages import (
     Backlog,
@@ -72,6 +74,7 @@ from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import AgentRow, Asset, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.windows import inventory_names
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
 from opsmon.collector.timeline.recovery import recover
@@ -112,6 +115,7 @@ class Service:
         self.assets: dict[str, AssetMeta] = {}
         self._inventory_mark: tuple[Any, ...] | None = None
         self._windows_mark: tuple[Any, ...] | None = None
+        self._stale_windows: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.lock = InstanceLock(self.store)
         self.socket: socket.socket | None = None
@@ -265,6 +269,14 @@ class Service:
             if result.get("kept_removed"):
                 log.warning("assets in the inventory file stay removed (`opsmon assets import` restores them)",
                             extra={"file": name, "assets": ",".join(result["kept_removed"])})
+        try:
+            self._check_config_windows()
+        except ConfigError:
+            for inp in self.inputs:
+                inp.close()
+            self.socket.close()
+            self.lock.release()
+            raise
         resume = recover(self.store, self.clock())
         self.incidents.load()
         self.writer.start()
@@ -356,6 +368,22 @@ class Service:
         track = self.timeline.tracks.get(asset_id)
         if track is None or AGENT_CHECK not in track.checks:
             self.reload_inventory(force=True)
+
+    def _check_config_windows(self) -> None:
+        """collector.yaml's windows against the inventory just imported (config/windows.py states the rule)."""
+        with self.store.session() as session:
+            ever, live = inventory_names(session, include_removed=True), inventory_names(session)
+        for warning in check_window_names(self.config, ever, live):
+            log.warning("maintenance window names what no live asset carries", extra={"detail": warning})
+
+    def _warn_stale_windows(self) -> None:
+        """After an inventory change: a window naming what no live asset carries any more is a warning (once)."""
+        with self.store.session() as session:
+            stale = stale_window_names(self.book.specs(), inventory_names(session))
+        if stale and stale != self._stale_windows:
+            log.warning("maintenance windows name what no live asset carries; they cover nothing there",
+                        extra={"detail": "; ".join(stale)})
+        self._stale_windows = stale
 
     def reload_windows(self) -> None:
         with self.store.session() as session:
@@ -465,8 +493,10 @@ class Service:
             if self._stop is not None:
                 self._stop.set()
             return
-        self.reload_inventory()
+        changed = self.reload_inventory()
         self.reload_windows()
+        if changed:
+            self._warn_stale_windows()
 
     def _prune(self) -> None:
         now = self.clock()
