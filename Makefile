@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons
+.PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 
 bench-sla: $(STAMP)
 	$(PY) bench/sla_bench.py
+
+# 5,000 DAUs on one `opsmon serve` against a read-and-discard floor (about 4 minutes; docs/hj212.md, "Cost").
+bench-hj212: $(STAMP)
+	$(PY) bench/hj212_bench.py
 
 # snmpsim for the SNMP tests (tests/peers/snmp.py looks here, or at $$OPSMON_SNMPSIM).
 SNMPSIM_VENV ?= /opt/opsmon-test/snmpsim
