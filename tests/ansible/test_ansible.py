@@ -95,6 +95,42 @@ def test_bad_variables_stop_the_run_early_naming_them(tmp_path: Path, limit: str
     assert _recap(done.stdout)[limit]["failed"] == 1, done.stdout
 
 
+@needs_ansible
+@pytest.mark.parametrize(("limit", "minor", "message"), [
+    ("agent-01", "3.6", r"agent-01: the opsmon agent needs Python 3\.7 or later, and \S+/3\.6\.\d+/bin/python on "
+                        r"this host is Python 3\.6\.\d+\."),
+    ("collector-01", "3.9", r"collector-01: the opsmon collector needs Python 3\.11 or later, and "
+                            r"\S+/3\.9\.\d+/bin/python on this host is Python 3\.9\.\d+\."),
+    ("agent-01", None, r"agent-01: the opsmon agent needs Python 3\.7 or later, and /nonexistent/python3 on this "
+                       r"host is not a working Python \(.*not found"),
+], ids=["agent-on-3.6", "collector-on-3.9", "agent-without-python"])
+def test_a_python_too_old_stops_the_role_before_anything(tmp_path: Path, limit: str, minor: str | None,
+                                                          message: str) -> None:
+    """Each role asks the host's Python its version first (raw: no module needs a Python there) and stops with
+    the host, its Python and what is needed; nothing else of the role runs (--check, on this machine)."""
+    from tests.agent.old_pythons import PYENV, interpreter
+
+    python = interpreter(minor) if minor else Path("/nonexistent/python3")
+    if python is None:
+        missing_peer(f"needs CPython {minor} under {PYENV} (pyenv install {minor})")
+    inventory = tmp_path / "inventory.json"
+    local = {"ansible_connection": "local", "ansible_become": False, "ansible_python_interpreter": str(python)}
+    inventory.write_text(json.dumps({"all": {"vars": local, "children": {
+        "opsmon_collector": {"hosts": {"collector-01": {}}},
+        "opsmon_agents": {"hosts": {"agent-01": {"opsmon_site": "urumqi"}}}}}}))
+    done = subprocess.run([str(PLAYBOOK), "-i", str(inventory), "site.yml", "--check", "--limit", limit],
+                          cwd=ANSIBLE, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert re.search(message, done.stdout, re.S), done.stdout
+    assert _recap(done.stdout)[limit]["failed"] == 1, done.stdout
+    role, needed = ("agent", "3.7") if limit.startswith("agent") else ("collector", "3.11")
+    tasks = re.findall(rf"^TASK \[opsmon_{role} : (.*?)\]", done.stdout, re.M)
+    # the argument spec's validation (on the controller), then the check, and nothing else
+    assert [t.split(" - ")[0] for t in tasks] == [
+        "Validating arguments against arg spec 'main'", "Ask the host's Python for its version",
+        f"Check that the host's Python runs the {role} ({needed} or later)"], tasks
+
+
 def _recap(output: str) -> dict[str, dict[str, int]]:
     """{host: {ok: n, changed: n, failed: n, ...}} from the PLAY RECAP."""
     recap = {}
