@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ansible import wheels
 from tests.conftest import ROOT, free_port
 from tests.peers import missing_peer, needs_peer
 from tests.peers import sshd as sshd_peer
@@ -85,7 +86,7 @@ def test_bad_variables_stop_the_run_early_naming_them(tmp_path: Path, limit: str
     inventory.write_text(json.dumps({"all": {"vars": local, "children": {
         "opsmon_collector": {"hosts": {"collector-01": {}}}, "prometheus": {"hosts": {"prometheus-01": {}}},
         "opsmon_agents": {"hosts": {"agent-01": {"opsmon_site": "urumqi"}}}}}}))
-    wheel = tmp_path / "opsmon-0.1.0-py3-none-any.whl"  # the agent's preflight wants a wheel file first
+    wheel = tmp_path / "opsmon_agent-0.1.0-py3-none-any.whl"  # the agent's preflight wants a wheel file first
     wheel.write_bytes(b"")
     done = subprocess.run([str(PLAYBOOK), "-i", str(inventory), "site.yml", "--check", "--tags", "preflight",
                            "--limit", limit, "-e", f"opsmon_agent_wheel={wheel}", *extra], cwd=ANSIBLE, env=_env(),
@@ -93,6 +94,42 @@ def test_bad_variables_stop_the_run_early_naming_them(tmp_path: Path, limit: str
     assert done.returncode != 0, done.stdout + done.stderr
     assert re.search(message, done.stdout, re.S), done.stdout
     assert _recap(done.stdout)[limit]["failed"] == 1, done.stdout
+
+
+@needs_ansible
+@pytest.mark.parametrize(("limit", "minor", "message"), [
+    ("agent-01", "3.6", r"agent-01: the opsmon agent needs Python 3\.7 or later, and \S+/3\.6\.\d+/bin/python on "
+                        r"this host is Python 3\.6\.\d+\."),
+    ("collector-01", "3.9", r"collector-01: the opsmon collector needs Python 3\.11 or later, and "
+                            r"\S+/3\.9\.\d+/bin/python on this host is Python 3\.9\.\d+\."),
+    ("agent-01", None, r"agent-01: the opsmon agent needs Python 3\.7 or later, and /nonexistent/python3 on this "
+                       r"host is not a working Python \(.*not found"),
+], ids=["agent-on-3.6", "collector-on-3.9", "agent-without-python"])
+def test_a_python_too_old_stops_the_role_before_anything(tmp_path: Path, limit: str, minor: str | None,
+                                                          message: str) -> None:
+    """Each role asks the host's Python its version first (raw: no module needs a Python there) and stops with
+    the host, its Python and what is needed; nothing else of the role runs (--check, on this machine)."""
+    from tests.agent.old_pythons import PYENV, interpreter
+
+    python = interpreter(minor) if minor else Path("/nonexistent/python3")
+    if python is None:
+        missing_peer(f"needs CPython {minor} under {PYENV} (pyenv install {minor})")
+    inventory = tmp_path / "inventory.json"
+    local = {"ansible_connection": "local", "ansible_become": False, "ansible_python_interpreter": str(python)}
+    inventory.write_text(json.dumps({"all": {"vars": local, "children": {
+        "opsmon_collector": {"hosts": {"collector-01": {}}},
+        "opsmon_agents": {"hosts": {"agent-01": {"opsmon_site": "urumqi"}}}}}}))
+    done = subprocess.run([str(PLAYBOOK), "-i", str(inventory), "site.yml", "--check", "--limit", limit],
+                          cwd=ANSIBLE, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert re.search(message, done.stdout, re.S), done.stdout
+    assert _recap(done.stdout)[limit]["failed"] == 1, done.stdout
+    role, needed = ("agent", "3.7") if limit.startswith("agent") else ("collector", "3.11")
+    tasks = re.findall(rf"^TASK \[opsmon_{role} : (.*?)\]", done.stdout, re.M)
+    # the argument spec's validation (on the controller), then the check, and nothing else
+    assert [t.split(" - ")[0] for t in tasks] == [
+        "Validating arguments against arg spec 'main'", "Ask the host's Python for its version",
+        f"Check that the host's Python runs the {role} ({needed} or later)"], tasks
 
 
 def _recap(output: str) -> dict[str, dict[str, int]]:
@@ -108,6 +145,9 @@ class Estate:
 
     def __init__(self, prefix: Path, ssh: sshd_peer.Sshd, wheel: Path, work: Path) -> None:
         self.prefix, self.ssh, self.wheel, self.work = prefix, ssh, wheel, work
+        # the agent's own wheel (Python 3.7+) and its dependencies' wheels: the host installs with --no-index
+        self.agent_wheel = wheels.agent_wheel(work / "agent-build")
+        wheels.agent_wheelhouse(work / "agent-wheelhouse")
         self.collector_port = free_port()
         self.control_dir = work / "cp"
         self.timings: list[tuple[float, str, str]] = []
@@ -132,6 +172,10 @@ class Estate:
         self.inventory = work / "inventory.json"
         self.inventory.write_text(json.dumps({"all": {
             "vars": {**conn, "opsmon_prefix": str(prefix), "opsmon_wheel": str(wheel),
+                     "opsmon_agent_wheel": str(self.agent_wheel),
+                     "opsmon_agent_wheelhouse": str(work / "agent-wheelhouse"),
+                     # python3-psutil is not installed here and no test downloads: psutil comes from the wheelhouse
+                     "opsmon_agent_os_packages": ["python3-venv"],
                      "opsmon_collector_url": f"http://127.0.0.1:{self.collector_port}",
                      "opsmon_collector_user": COLLECTOR_USER, "opsmon_collector_group": COLLECTOR_USER,
                      "opsmon_agent_collector_user": COLLECTOR_USER,
@@ -319,10 +363,17 @@ def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
     assert not any("CAP_SYS_RAWIO" in x or "CAP_DAC_OVERRIDE" in x for x in unit if not x.startswith("#")), unit
     assert sum(x.startswith("ReadWritePaths") for x in unit) == 1
     assert (e.prefix / "etc/systemd/system/opsmon-collector.service").exists()
-    # the agent's venv has the agent's dependencies only, not the collector's web and database stack
+    # the agent's venv has the opsmon-agent distribution (not opsmon[agent]) and its dependencies only, not the
+    # collector's web and database stack; made with the host's python3, it sees the OS's packages (python3-psutil)
     agent_py = str(e.prefix / "opt/opsmon-agent/bin/python")
-    assert subprocess.run([agent_py, "-c", "import psutil, agent"]).returncode == 0
+    dists = subprocess.run([agent_py, "-c", "import importlib.metadata as m, psutil, opsmon.agent, os; "
+                            "site = os.path.dirname(psutil.__path__[0]); "
+                            "print(sorted(d.metadata['Name'] for d in m.distributions(path=[site])))"],
+                           capture_output=True, text=True)
+    assert dists.returncode == 0, dists.stderr
+    assert "opsmon-agent" in dists.stdout and "'opsmon'" not in dists.stdout and "psutil" in dists.stdout, dists.stdout
     assert subprocess.run([agent_py, "-c", "import sqlalchemy"], capture_output=True).returncode != 0
+    assert "include-system-site-packages = true" in (e.prefix / "opt/opsmon-agent/pyvenv.cfg").read_text()
     # inventory imported, agent enrolled (as the collector's user: the database has one owner) with the
     # inventory's opsmon_category
     assets = e.cli("assets", "list")
