@@ -51,7 +51,8 @@ def agent_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("agent-dist")
     shutil.copytree(ROOT / "agent", work / "agent", symlinks=False,  # the policies and LICENSE links, resolved
                     ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
-    out = run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", work / "dist",
+    out = run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+               "-w", work / "dist",
                work / "agent" / "packaging"])
     assert out.returncode == 0, out.stdout + out.stderr
     (wheel,) = (work / "dist").glob("opsmon_agent-*-py3-none-any.whl")

@@ -247,8 +247,8 @@ def estate() -> Iterator[Estate]:
     try:
         wheels = sorted((ROOT / "dist").glob("opsmon-*.whl"))
         if not wheels:
-            subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"),
-                            str(ROOT)], check=True, capture_output=True, timeout=300)
+            subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                            "-q", "-w", str(work / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
             wheels = sorted((work / "dist").glob("opsmon-*.whl"))
         with sshd_peer.Sshd(work / "ssh") as ssh:
             e = Estate(prefix, ssh, wheels[-1], work)

@@ -32,7 +32,8 @@ def agent_wheel(work: Path) -> Path:
     """dist/opsmon_agent-X.Y.Z-py3-none-any.whl under `work`, built from a copy of agent/ with no index."""
     shutil.copytree(ROOT / "agent", work / "agent", symlinks=False,  # the policies and LICENSE links, resolved
                     ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(work / "dist"),
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--no-index", "-w", str(work / "dist"),
                            str(work / "agent" / "packaging")],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
