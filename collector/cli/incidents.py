@@ -10,9 +10,10 @@ from opsmon.collector.core.errors import InvalidInput, OpsmonError
 
 
 def cmd_incidents_list(args: argparse.Namespace) -> int:
-    from opsmon.collector.incidents.read import list_incidents
+    from opsmon.collector.incidents.read import IncidentFilter, list_incidents
 
-    rows = list_incidents(open_store(args), args.status, args.asset, time_arg(args.from_, "from"), None, args.limit)
+    rows = list_incidents(open_store(args), IncidentFilter(status=args.status, asset=args.asset),
+                          since=time_arg(args.from_, "from"), limit=args.limit)
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

@@ -56,11 +56,10 @@ class IncidentFilter:
     acknowledged_by: str | None = None
 
 
-def list_incidents(store: Store, status: str | None = None, asset: str | None = None,
-                   since: datetime | None = None, until: datetime | None = None,
-                   limit: int = 100, where: IncidentFilter | None = None,
+def list_incidents(store: Store, where: IncidentFilter = IncidentFilter(), since: datetime | None = None,
+                   until: datetime | None = None, limit: int = 100,
                    now: datetime | None = None) -> list[dict[str, Any]]:
-    f = where or IncidentFilter(status=status, asset=asset)
+    f = where
     query = select(Incident)
     if f.status == "active":
         query = query.where(Incident.status.in_(("open", "acknowledged")))

@@ -21,7 +21,7 @@ from opsmon.collector.core.states import DOWN, UP, Observation
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
 from opsmon.collector.incidents.escalation import Escalator
 from opsmon.collector.incidents.links import AckLinks, LinkRefused
-from opsmon.collector.incidents.read import list_incidents, show_incident
+from opsmon.collector.incidents.read import IncidentFilter, list_incidents, show_incident
 from opsmon.collector.sla.engine import evaluate
 from opsmon.collector.sla.periods import containing
 from opsmon.collector.sla.targets import load_targets
@@ -250,11 +250,11 @@ def test_parent_down_storm_gives_one_notification(store: Store) -> None:
     w.advance(T0 + timedelta(seconds=25))
     opened = [s for s in w.sent if s[1] == "opened"]
     assert len(opened) == 1
-    link = [r for r in list_incidents(store, status="active")]
+    link = [r for r in list_incidents(store, IncidentFilter(status="active"))]
     assert len(link) == 1 and link[0]["asset"] == "wan" and len(link[0]["attached"]) == 50
     assert opened[0][0] == link[0]["id"]
     # the children's own incidents, opened in the race, were folded in and do not count in the SLA
-    merged = list_incidents(store, status="merged", limit=1000)
+    merged = list_incidents(store, IncidentFilter(status="merged"), limit=1000)
     assert len(merged) == 50 and all(m["note"] == f"attached to {link[0]['id']}" for m in merged)
 
 

@@ -136,6 +136,18 @@ def _start_agents(c: Collector) -> tuple[list[Agent], list[threading.Thread], th
     return agents, threads, making, stop
 
 
+def _drain(agents: list[Agent], making: threading.Event) -> None:
+    """The agents stop making reports and send what they kept, until every spool is empty."""
+    making.clear()
+    wait_for(lambda: not any(a.spool for a in agents), 90, "every agent's spool to empty")
+
+
+def _stop(threads: list[threading.Thread], stop: threading.Event) -> None:
+    stop.set()
+    for t in threads:
+        t.join(35)
+
+
 def test_kill_9_under_load_three_times_loses_nothing_answered(collector_factory) -> None:
     """8 agents send 400 reports a second; the collector is killed -9 three times while they do, and restarted
     each time after 1 s. Every report answered 200 before a kill is stored, every report kept is stored once
@@ -153,12 +165,9 @@ def test_kill_9_under_load_three_times_loses_nothing_answered(collector_factory)
             c.crash()
             time.sleep(1)
             c.start()
-        making.clear()
-        wait_for(lambda: not any(a.spool for a in agents), 90, "every agent's spool to empty")
+        _drain(agents, making)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(35)
+        _stop(threads, stop)
     c.crash()
     figures: dict[str, object] = {"kills": 3}
     statuses = _account(c, agents, answered_before_kill, figures)
@@ -217,12 +226,9 @@ def test_a_full_disk_loses_nothing_answered_and_the_resends_are_stored(small_tmp
         filler.unlink()
         c.start()
         time.sleep(1)
-        making.clear()  # the agents stop making reports, and send what they kept
-        wait_for(lambda: not any(a.spool for a in agents), 90, "every agent's spool to empty")
+        _drain(agents, making)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(35)
+        _stop(threads, stop)
     c.crash()
 
     statuses = _account(c, agents, answered_before_kill, figures)
