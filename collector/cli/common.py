@@ -54,6 +54,8 @@ def time_arg(value: str | None, name: str) -> datetime | None:
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
     """Columns padded to their widest cell, the first row the heading."""
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    from opsmon.collector.sla.render import display_width
+
+    widths = [max(display_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        print("  ".join(str(c) + " " * (w - display_width(str(c))) for c, w in zip(r, widths, strict=True)).rstrip())

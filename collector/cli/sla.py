@@ -44,7 +44,8 @@ def cmd_sla_set_value(args: argparse.Namespace) -> int:
     from opsmon.collector.sla.targets import load_targets
 
     config = load_config(args)
-    target = _target(load_targets(config.targets_path()), args.target, "manual")
+    # An hj212_rate target is measured; the national assessment's own figure may be entered beside it.
+    target = _target(load_targets(config.targets_path()), args.target, "manual", "hj212_rate")
     period = parse_period(args.period, config.timezone)
     set_value(open_store(args, config), target.id, period, args.value, args.note, actor())
     print(f"{target.id} = {args.value:g} for {period.label}")
@@ -63,13 +64,13 @@ def cmd_sla_record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target(table: Any, target_id: str, measure: str) -> Any:
+def _target(table: Any, target_id: str, *measures: str) -> Any:
     try:
         target = table.get(target_id)
     except KeyError:
         raise InvalidInput(f"no target {target_id!r} in the target table") from None
-    if target.measure != measure:
-        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {measure}")
+    if target.measure not in measures:
+        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {' or '.join(measures)}")
     return target
 
 

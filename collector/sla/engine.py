@@ -17,11 +17,14 @@ from sqlalchemy import func, or_, select, text
 
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
+from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
+from opsmon.collector.sla.hj212_read import read_counts, rules_of
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
 from opsmon.collector.sla.results import (
     AvailabilityDetail,
     CountDetail,
+    Hj212Detail,
     ManualDetail,
     MeasuredPeriod,
     PeriodResult,
@@ -30,6 +33,7 @@ from opsmon.collector.sla.results import (
     Status,
     TargetResult,
     WorstAsset,
+    WorstPoint,
 )
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
 from opsmon.collector.store import Store
@@ -134,6 +138,8 @@ class Evaluation:
             return self._responses(t)
         if t.measure == "count":
             return self._count(t, store)
+        if t.measure == "hj212_rate":
+            return self._hj212(t, store)
         return self._manual(t, store)
 
     def _availability(self, t: Target, floor: float) -> TargetResult:
@@ -194,6 +200,37 @@ class Evaluation:
         threshold = judged_threshold(t, self.period.kind, self.period.seconds)
         passed, status = verdict(t, value, threshold, None, 0.0)
         return result(t, threshold, value, passed, status, detail=CountDetail(len(rows), t.period, t.threshold))
+
+    def _hj212(self, t: Target, store: Store) -> TargetResult:
+        rules = rules_of(t.hj212, self.period.timezone)
+        counts = read_counts(store, self.period.start, self.as_of, self.now, rules,
+                             lambda a: a.id in self.assets and in_scope(t, self.assets[a.id]))
+        region = groups(counts, "region", rules)
+        points = [p for p in groups(counts, "point", rules) if p.rate is not None]
+        detail = self._hj212_detail(counts, points, self._manual(t, store), rules)
+        if not region or region[0].rate is None:
+            return result(t, t.threshold, None, False, "no_data", detail=detail)
+        value = region[0].rate
+        passed, status = verdict(t, value, t.threshold, None, 0.0)
+        worst = tuple(WorstPoint(p.key[2], p.key[1], p.key[3], p.rate or 0.0, p.counts.should, p.counts.transmitted,
+                                 p.counts.effective)
+                      for p in sorted(points, key=lambda p: (p.rate or 0.0, p.key))[: t.worst])
+        return result(t, t.threshold, value, passed, status, worst=worst, detail=detail)
+
+    @staticmethod
+    def _hj212_detail(counts: dict[Series, Counts], points: list[Group], manual: TargetResult,
+                      rules: RateRules) -> Hj212Detail:
+        total = Counts()
+        for c in counts.values():
+            total.add(c)
+        return Hj212Detail(
+            points=len({(s.asset_id, s.point) for s in counts}), series=len(counts), should=total.should,
+            transmitted=total.transmitted, effective=total.effective, exempt=total.exempt, late=total.late,
+            transmission_rate=total.transmission_rate(), effective_rate=total.effective_rate(rules.denominator),
+            points_below_90=sum(1 for p in points if (p.rate or 0.0) < 0.9),
+            points_below_60=sum(1 for p in points if (p.rate or 0.0) < 0.6),
+            points_at_0=sum(1 for p in points if (p.rate or 0.0) == 0.0),
+            manual_value=manual.value)
 
     def _manual(self, t: Target, store: Store) -> TargetResult:
         with store.session() as session:

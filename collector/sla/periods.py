@@ -51,13 +51,23 @@ def parse_period(text: str, tz_name: str) -> Period:
         start = _local(y, 3 * q - 2, tz)
         end = _local(y + 1, 1, tz) if q == 4 else _local(y, 3 * q + 1, tz)
         return Period(f"{y}Q{q}", start, end, tz_name, "quarter")
+    if m := re.fullmatch(r"(\d{4})-(\d{2})-[Hh]([12])", text):
+        # A half-month (1st-15th, 16th-end): the period of the HJ 212 semi-monthly analysis report.
+        y, mo, half = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not 1 <= mo <= 12:
+            raise InvalidInput(f"period {text!r}: month must be 01-12")
+        mid = datetime(y, mo, 16, tzinfo=tz).astimezone(UTC)
+        end = _local(y + 1, 1, tz) if mo == 12 else _local(y, mo + 1, tz)
+        start, end = (_local(y, mo, tz), mid) if half == 1 else (mid, end)
+        return Period(f"{y}-{mo:02d}-H{half}", start, end, tz_name, "half")
     if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
         y, mo = int(m.group(1)), int(m.group(2))
         if not 1 <= mo <= 12:
             raise InvalidInput(f"period {text!r}: month must be 01-12")
         end = _local(y + 1, 1, tz) if mo == 12 else _local(y, mo + 1, tz)
         return Period(text, _local(y, mo, tz), end, tz_name, "month")
-    raise InvalidInput(f"period {text!r}: use a year (2026), a quarter (2026Q3) or a month (2026-08)")
+    raise InvalidInput(f"period {text!r}: use a year (2026), a quarter (2026Q3), a month (2026-08) or a half-month "
+                       "(2026-08-H1: 1st-15th, 2026-08-H2: 16th-end)")
 
 
 def range_period(start: str, end: str, tz_name: str) -> Period:

@@ -47,13 +47,13 @@ def render_table(result: PeriodResult, lang: str = "en") -> str:
             "-" if tg.coverage is None else f"{tg.coverage * 100:.1f}%",
             shown_budget,
         ))
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
     for r in rows:
-        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip())
+        lines.append("  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
     """Display width: CJK characters take two columns in a terminal."""
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

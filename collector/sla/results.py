@@ -122,7 +122,39 @@ class ManualDetail(Document):
                 "for": [self.period_start.isoformat(), self.period_end.isoformat()], "note": self.note}
 
 
-Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail
+@dataclass(frozen=True, eq=False)
+class WorstPoint(Document):
+    """A monitoring point of an hj212_rate target, lowest effective transmission rate first."""
+
+    asset: str
+    enterprise: str
+    point: str
+    value: float
+    should: int
+    transmitted: int
+    effective: int
+
+
+@dataclass(frozen=True, eq=False)
+class Hj212Detail(Document):
+    """The hours behind an HJ 212 effective transmission rate (opsmon.collector.sla.hj212_rates)."""
+
+    points: int
+    series: int  # point x assessed factor
+    should: int  # 应传
+    transmitted: int  # 实传
+    effective: int  # 有效
+    exempt: int  # hours out of 应传 by an exemption
+    late: int  # values that came after their correction deadline
+    transmission_rate: float | None
+    effective_rate: float | None
+    points_below_90: int
+    points_below_60: int
+    points_at_0: int
+    manual_value: float | None  # a value entered by hand (the national assessment's), shown beside this one
+
+
+Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail | Hj212Detail
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +175,7 @@ class TargetResult(Document):
     status: Status
     coverage: float | None = None
     budget_left_seconds: float | None = None
-    worst: tuple[WorstAsset, ...] | tuple[SlowIncident, ...] = ()
+    worst: tuple[WorstAsset, ...] | tuple[SlowIncident, ...] | tuple[WorstPoint, ...] = ()
     detail: Detail | None = None  # None: nothing measured (a manual value never entered)
 
     def name(self, lang: str) -> str:

@@ -12,7 +12,7 @@ from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
 from opsmon.collector.core.states import Category
 
-Measure = Literal["availability", "response_time", "response_rate", "count", "manual"]
+Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "hj212_rate"]
 Comparator = Literal[">=", ">", "<=", "<"]
 
 
@@ -25,6 +25,23 @@ class Scope(BaseModel):
     sites: tuple[str, ...] = ()
     assets: tuple[str, ...] = ()
     kinds: tuple[str, ...] = Field((), description="Incident kinds (hardware, availability, ...); incident measures")
+
+
+class Hj212Rules(BaseModel):
+    """How an hj212_rate target counts (docs/hj212.md, "Rates"): the national defaults unless the
+    centre's assessment says otherwise."""
+
+    model_config = FROZEN
+    effective_flags: tuple[str, ...] = Field(("N",), min_length=1, description=(
+        "Flags whose hourly values are effective (有效); N = instrument working normally"))
+    unflagged: Literal["effective", "not_effective"] = Field("effective", description=(
+        "A value sent without a flag (HJ/T 212-2005 units)"))
+    denominator: Literal["transmitted", "should"] = Field("transmitted", description=(
+        "有效率 = 有效 / 实传 (transmitted: the national reading) or 有效 / 应传 (should)"))
+    correction_day: int = Field(10, ge=1, le=28, description=(
+        "Values and exemptions count if they arrive by the end of this day of the next month (local time)"))
+    aggregation: Literal["pooled", "mean"] = Field("pooled", description=(
+        "A prefecture's and the region's rate: pooled counts, or the mean of their enterprises' rates"))
 
 
 def compare(comparator: str, value: float, threshold: float) -> bool:
@@ -50,10 +67,11 @@ class Target(BaseModel):
     limit: Duration | None = Field(None, description="response_rate: acknowledged within this counts as responded")
     coverage_floor: float | None = Field(None, ge=0, le=1)
     worst: int = Field(10, ge=0, le=1000, description="How many worst assets or incidents to list")
+    hj212: Hj212Rules | None = Field(None, description="hj212_rate: how the hours are counted (default: national)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
-        if self.measure in ("availability", "response_rate", "manual") and self.unit == "ratio":
+        if self.measure in ("availability", "response_rate", "manual", "hj212_rate") and self.unit == "ratio":
             if not 0 <= self.threshold <= 1:
                 raise ValueError("a ratio threshold is between 0 and 1 (write 0.95 for 95%)")
         if self.measure == "response_rate" and self.limit is None:
@@ -62,6 +80,10 @@ class Target(BaseModel):
             raise ValueError("a response_time target has unit: seconds (threshold in seconds)")
         if self.measure == "count" and self.unit != "count":
             raise ValueError("a count target has unit: count")
+        if self.measure == "hj212_rate" and self.unit != "ratio":
+            raise ValueError("an hj212_rate target has unit: ratio")
+        if self.hj212 is not None and self.measure != "hj212_rate":
+            raise ValueError("hj212: applies to an hj212_rate target only")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self
@@ -71,7 +93,7 @@ class Target(BaseModel):
         return compare(self.comparator, value, self.threshold if threshold is None else threshold)
 
 
-MONTHS = {"year": 12, "quarter": 3, "month": 1}
+MONTHS = {"year": 12, "quarter": 3, "month": 1, "half": 0.5}
 MONTH_SECONDS = 30.4375 * 86400  # an average month (365.25 days / 12): what a custom range is counted in
 
 

@@ -372,6 +372,27 @@ class Hj212Datum(Base):
     )
 
 
+class Hj212Exemption(Base):
+    """Hours an operator took out of the HJ 212 assessment (停产, 停排, 设备停运, reported maintenance): a whole
+    DAU, one point or one factor of a point. Never deleted: a removal is stamped, so the report and the audit
+    show what counted when (issue 17)."""
+
+    __tablename__ = "hj212_exemptions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128), index=True)
+    point: Mapped[str | None] = mapped_column(String(64))
+    factor: Mapped[str | None] = mapped_column(String(64))
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    proof: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(128))
+    entered_at: Mapped[datetime] = mapped_column(UTCMillis)
+    removed_by: Mapped[str | None] = mapped_column(String(128))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
 class Hj212FrameRow(Base):
     """An accepted HJ 212 frame as received, `##` to CRC (PW included): the audit copy, pruned after
     hj212.raw_retention."""

@@ -1,0 +1,90 @@
+"""HJ 212 exemptions (停产, 停排, 设备停运, reported maintenance): added, removed and listed, each change audited.
+
+An exemption takes its hours out of 应传 (docs/hj212.md, "Rates") only if it was entered by those hours'
+correction deadline, so one entered late is kept (the record of what was asked) but changes nothing: the
+rate engine decides that, here only the record is kept. A removal stamps the row; nothing is deleted.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from opsmon.collector.core.errors import InvalidInput, NotFound
+from opsmon.collector.store import audit
+from opsmon.collector.store.db import Store
+from opsmon.collector.store.models import Asset, Hj212Exemption
+
+KINDS = ("stopped", "no_discharge", "equipment_stopped", "maintenance")
+"""停产 (production stopped), 停排 (no discharge), 设备停运 (equipment stopped), 维护 (reported maintenance)."""
+
+
+def _dau_points(asset: Asset) -> dict[str, set[str]]:
+    """point -> assessed factors, from the asset's hj212 check as stored with the inventory."""
+    for check in asset.checks or ():
+        if check.get("type") == "hj212":
+            points = check.get("points") or {}
+            return {pid: set((p or {}).get("factors") or {}) for pid, p in points.items()}
+    return {}
+
+
+def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str | None, start: datetime,
+                  end: datetime, kind: str, reason: str, proof: str, actor: str, now: datetime) -> int:
+    """Record an exemption; refused (InvalidInput) naming what is wrong."""
+    problems = []
+    if end <= start:
+        problems.append("end must be after start")
+    if kind not in KINDS:
+        problems.append(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if not reason.strip():
+        problems.append("a reason is required")
+    if not proof.strip():
+        problems.append("proof is required (the filed document's number, file or URL): without it the "
+                        "assessment restores the original flags")
+    if factor is not None and point is None:
+        problems.append("a factor needs its point")
+    with store.session.begin() as session:
+        asset = session.get(Asset, asset_id)
+        if asset is None or asset.removed_at is not None or asset.category != "dau":
+            problems.append(f"no DAU {asset_id!r} (an asset of category dau)")
+        else:
+            points = _dau_points(asset)
+            if point is not None and point not in points:
+                problems.append(f"DAU {asset_id!r} has no point {point!r} (points: {', '.join(sorted(points)) or '-'})")
+            elif point is not None and factor is not None and factor not in points[point]:
+                problems.append(f"point {point!r} assesses no factor {factor!r} "
+                                f"(factors: {', '.join(sorted(points[point])) or '-'})")
+        if problems:
+            raise InvalidInput("; ".join(problems))
+        row = Hj212Exemption(asset_id=asset_id, point=point, factor=factor, start_ts=start, end_ts=end, kind=kind,
+                             reason=reason.strip(), proof=proof.strip(), entered_by=actor, entered_at=now)
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, "hj212.exemption.add", str(row.id), exemption_document(row), now)
+        return row.id
+
+
+def remove_exemption(store: Store, exemption_id: int, actor: str, now: datetime) -> None:
+    with store.session.begin() as session:
+        row = session.get(Hj212Exemption, exemption_id)
+        if row is None or row.removed_at is not None:
+            raise NotFound(f"no exemption {exemption_id}")
+        row.removed_at, row.removed_by = now, actor
+        audit.record(session, actor, "hj212.exemption.remove", str(exemption_id), {}, now)
+
+
+def list_exemptions(store: Store, include_removed: bool = False) -> list[Hj212Exemption]:
+    with store.session() as session:
+        q = select(Hj212Exemption).order_by(Hj212Exemption.start_ts, Hj212Exemption.id)
+        if not include_removed:
+            q = q.where(Hj212Exemption.removed_at.is_(None))
+        return list(session.scalars(q))
+
+
+def exemption_document(row: Hj212Exemption) -> dict[str, Any]:
+    return {"id": row.id, "asset": row.asset_id, "point": row.point, "factor": row.factor,
+            "start": row.start_ts.isoformat(), "end": row.end_ts.isoformat(), "kind": row.kind, "reason": row.reason,
+            "proof": row.proof, "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat(),
+            "removed_by": row.removed_by,
+            "removed_at": row.removed_at.isoformat() if row.removed_at is not None else None}
