@@ -30,7 +30,7 @@ TEXT_LIMIT = 2048
 def _plain(notice: Notice, config: WecomConfig, now: datetime) -> str:
     """Title and body as plain text; Chinese alone when both languages pass the text limit (the ack link,
     the body's last line, would otherwise be cut)."""
-    for lang in dict.fromkeys((config.lang, "zh")):
+    for lang in (None, "zh") if config.lang is None else (config.lang,):
         head, body = compose(notice, lang, now)
         text = f"{head}\n{body}"
         if len(text.encode()) <= TEXT_LIMIT:

@@ -602,3 +602,27 @@ def test_config_secrets_from_env_or_file_exactly_once(tmp_path: Path, monkeypatc
     monkeypatch.setenv("OPSMON_WECOM_KEY", WECOM_KEY)
     assert build_channels(cfg, tmp_path, "collector.yaml")["wx"].secrets == (WECOM_KEY,)
     assert NotifyConfig().retry.attempts == 5
+
+
+def test_a_fallback_or_robot_setting_that_cannot_work_stops_the_start(tmp_path: Path) -> None:
+    """A policy's fallback must be a channel of notify.channels (checked with the levels' channels, naming
+    the oncall file and the channel); a robot's rate_limit is 1 or more and its keyword is not empty."""
+    from opsmon.collector.config import load_config
+    from tests.conftest import write_config
+
+    (tmp_path / "oncall.yaml").write_text(
+        "people:\n  li.wei: {name: 李伟}\n"
+        "policies:\n  default:\n    fallback: duty-mail\n"
+        "    levels:\n      - {after: 0s, notify: [person:li.wei], channels: [hook]}\n"
+        "routes:\n  - {policy: default}\n")
+    good = ("timezone: UTC\ndatabase:\n  path: opsmon.db\n"
+            f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n"
+            f"notify:\n  channels:\n    hook: {{type: webhook, url: 'http://127.0.0.1:9/h', secret: {HOOK_SECRET}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, good))
+    assert "'duty-mail' is not defined under notify.channels" in str(err.value)
+    assert str(tmp_path / "oncall.yaml") in str(err.value)
+    for bad in ("{type: wecom, key: k, rate_limit: 0}", "{type: dingtalk, access_token: t, keyword: ''}"):
+        with pytest.raises(ConfigError) as err:
+            load_config(write_config(tmp_path, good + f"    duty-mail: {bad}\n"))
+        assert err.value.keypath.startswith("notify.channels.duty-mail"), err.value

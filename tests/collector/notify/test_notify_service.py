@@ -36,14 +36,9 @@ def _scenario(collector_factory: Any, broken: Recorder, rescue: Recorder, am: Al
         "  am:\n    levels:\n      - {after: 0s, notify: [person:li.wei], channels: [am]}\n"
         "routes:\n  - {match: {kind: [hardware]}, policy: am}\n  - {policy: pager}\n")
     hook = "{type: webhook, secret: webhook-secret-1, url: "
-    c = collector_factory(f"""
-assets:
-  - id: fw-01
-    category: security
-    criticality: high
-    address: 127.0.0.1
-    checks: [{{type: tcp, port: {closed_port()}}}]
-""", extra=("api:\n  public_read: true\n"
+    down = ("{id: fw-01, category: security, criticality: high, address: 127.0.0.1, "
+            f"checks: [{{type: tcp, port: {closed_port()}}}]}}")
+    c = collector_factory(f"assets:\n  - {down}\n", extra=("api:\n  public_read: true\n"
             f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n"
             "notify:\n  retry: {backoff: [0.2]}\n  channels:\n"
             f"    broken: {hook}'{broken.url}/hook'}}\n"
