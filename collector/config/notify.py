@@ -35,6 +35,9 @@ class AlertmanagerConfig(HttpOptions):
     firing_ttl: Duration = Field(
         86400.0, description="endsAt of a firing alert is this far ahead; an open incident's alert lasts this long")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every alert (e.g. env)")
+    silence_on_ack: bool = Field(
+        True, description="Acknowledging silences the incident's alerts here (expired when it ends), so Alertmanager's "
+        "receivers stop repeating them")
     bearer_token: SecretStr | None = Field(None, description="Authorization: Bearer token, if a proxy asks for one")
     bearer_token_env: str | None = None
     bearer_token_file: str | None = None
@@ -90,7 +93,15 @@ class EmailConfig(ChannelOptions):
         return self
 
 
-class WecomConfig(HttpOptions):
+class RobotOptions(HttpOptions):
+    """Group robots (WeCom, DingTalk) take at most 20 messages a minute each; beyond it they refuse
+    (DingTalk then blocks the robot for 10 minutes), so posts wait in the channel's queue instead."""
+
+    rate_limit: int = Field(20, ge=1, le=1000, description="Messages per rate_window the robot accepts")
+    rate_window: PositiveDuration = Field(60.0, description="The robot's rate window (tests shorten it)")
+
+
+class WecomConfig(RobotOptions):
     """企业微信 group robot; the key is the `key=` of the robot's webhook address."""
 
     type: Literal["wecom"]
@@ -98,7 +109,9 @@ class WecomConfig(HttpOptions):
     key_env: str | None = None
     key_file: str | None = None
     base_url: str = Field("https://qyapi.weixin.qq.com", description="Change only for a relay or a test server")
-    mention: bool = Field(True, description="@-mention recipients by mobile (a second, short text message)")
+    mention: bool = Field(
+        True, description="@-mention recipients by mobile: the notice is then one text message (markdown cannot "
+        "mention by mobile), else markdown")
 
     @model_validator(mode="after")
     def _secrets(self) -> WecomConfig:
@@ -106,8 +119,8 @@ class WecomConfig(HttpOptions):
         return self
 
 
-class DingtalkConfig(HttpOptions):
-    """钉钉 group robot; give `secret` when the robot uses 加签 (recommended)."""
+class DingtalkConfig(RobotOptions):
+    """钉钉 group robot; give `secret` when the robot uses 加签 (recommended), `keyword` when it uses 自定义关键词."""
 
     type: Literal["dingtalk"]
     access_token: SecretStr | None = Field(None, description="The access_token= part of the robot's webhook URL")
@@ -118,6 +131,9 @@ class DingtalkConfig(HttpOptions):
     secret_file: str | None = None
     base_url: str = Field("https://oapi.dingtalk.com", description="Change only for a relay or a test server")
     mention: bool = Field(True, description="@-mention recipients by mobile")
+    keyword: str | None = Field(
+        None, min_length=1, max_length=100,
+        description="The robot's custom keyword (自定义关键词), put in every message's title and text")
 
     @model_validator(mode="after")
     def _secrets(self) -> DingtalkConfig:

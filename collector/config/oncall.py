@@ -68,6 +68,9 @@ class Level(BaseModel):
 class Policy(BaseModel):
     model_config = FROZEN
     levels: tuple[Level, ...] = Field(min_length=1)
+    fallback: str | None = Field(
+        None, description="A channel from notify.channels tried when every channel of a notice failed (after its "
+        "retries) or dropped it, so a dead path still reaches someone")
 
     @model_validator(mode="after")
     def _increasing(self) -> Policy:
@@ -139,7 +142,8 @@ class Oncall(BaseModel):
         return out
 
     def channels(self) -> set[str]:
-        return {c for p in self.policies.values() for lv in p.levels for c in lv.channels}
+        levels = {c for p in self.policies.values() for lv in p.levels for c in lv.channels}
+        return levels | {p.fallback for p in self.policies.values() if p.fallback}
 
 
 def load_oncall(path: str) -> Oncall:

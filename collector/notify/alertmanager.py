@@ -2,22 +2,34 @@
 
 Alertmanager identifies an alert by its label set. `level` is a label, so an
 escalation would leave the previous level's alert firing; each escalated or
-resolved event therefore also ends the alerts of the lower levels. A firing
-alert carries `endsAt = now + firing_ttl`, so it does not expire after
-Alertmanager's resolve_timeout (5 minutes by default) while the incident is
-still open, yet does not fire forever if opsmon stops.
+ending event therefore also ends the alerts of the lower levels (levels count
+from 1, as the escalation policy's do: there is no level 0 to end, issue 18's
+phantom alert). A firing alert carries `endsAt = now + firing_ttl`, so it does
+not expire after Alertmanager's resolve_timeout (5 minutes by default) while the
+incident is still open, yet does not fire forever if opsmon stops. A notice of
+an incident that is over (a `settled` told after it resolved) ends its alert
+rather than firing it again.
+
+Acknowledging silences the incident's alerts (`silence_on_ack`): a silence on
+alertname and incident until `firing_ttl` ahead, expired when the incident ends.
+The silence is found again by its matchers (GET /api/v2/silences?filter=...),
+so a restart of opsmon or a retried delivery neither loses nor doubles it.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from opsmon.collector.config.notify import AlertmanagerConfig
 from opsmon.collector.core import secrets
-from opsmon.collector.notify.base import HttpChannel, dumps, resolve_path
+from opsmon.collector.notify.base import DeliveryError, HttpChannel, dumps, resolve_path
 from opsmon.collector.notify.message import Notice, render
 
 ALERTNAME = "OpsmonIncident"
+CREATED_BY = "opsmon"
 
 
 def _iso(when: datetime) -> str:
@@ -37,22 +49,34 @@ def alerts(notice: Notice, now: datetime, firing_ttl: float, extra: dict[str, st
         annotations["ack_url"] = notice.ack_url
     if notice.acknowledged_by:
         annotations["acknowledged_by"] = notice.acknowledged_by
-    ended = notice.event in ("resolved", "withdrawn")
     at = notice.at or now
     current = {
         "labels": {**labels, "level": str(notice.level)},
         "annotations": annotations,
         "startsAt": _iso(notice.opened_at),
-        "endsAt": _iso(at if ended else now + timedelta(seconds=firing_ttl)),
+        "endsAt": _iso(at if notice.ended else now + timedelta(seconds=firing_ttl)),
     }
     if notice.ack_url:
         current["generatorURL"] = notice.ack_url
     out: list[dict[str, object]] = [current]
-    if notice.event in ("escalated", "resolved", "withdrawn"):
-        for level in range(notice.level):
+    if notice.event == "escalated" or notice.ended:
+        for level in range(1, notice.level):
             out.append({"labels": {**labels, "level": str(level)}, "annotations": annotations,
                         "startsAt": _iso(notice.opened_at), "endsAt": _iso(at)})
     return out
+
+
+def matchers(notice: Notice) -> list[dict[str, object]]:
+    """Every level's alert of the incident (and nothing else)."""
+    return [{"name": name, "value": value, "isRegex": False, "isEqual": True}
+            for name, value in (("alertname", ALERTNAME), ("incident", notice.incident_id))]
+
+
+def silence(notice: Notice, now: datetime, firing_ttl: float) -> dict[str, object]:
+    """The v2 `postableSilence` for an acknowledged incident."""
+    who, inc = notice.acknowledged_by or "?", notice.incident_id
+    return {"matchers": matchers(notice), "startsAt": _iso(now), "endsAt": _iso(now + timedelta(seconds=firing_ttl)),
+            "createdBy": CREATED_BY, "comment": f"事件 {inc} 已由 {who} 确认 / incident {inc} acknowledged by {who}"}
 
 
 class AlertmanagerChannel(HttpChannel):
@@ -63,8 +87,30 @@ class AlertmanagerChannel(HttpChannel):
         config = config.model_copy(update={"ca_file": resolve_path(config.ca_file, base_dir)})
         super().__init__(name, config, [token] if token else [])
         self.config = config
+        self._base = config.url.rstrip("/") + "/api/v2"
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def send(self, notice: Notice, now: datetime) -> None:
         body = dumps(alerts(notice, now, self.config.firing_ttl, self.config.labels))
-        await self.post(self.config.url.rstrip("/") + "/api/v2/alerts", body=body, headers=self._headers)
+        await self.post(self._base + "/alerts", body=body, headers=self._headers)
+        if not self.config.silence_on_ack:
+            return
+        if notice.ended:
+            for found in await self.silences(notice):
+                await self.request("DELETE", f"{self._base}/silence/{quote(found, safe='')}", headers=self._headers)
+        elif notice.event == "acknowledged" and not await self.silences(notice):
+            await self.post(self._base + "/silences", body=dumps(silence(notice, now, self.config.firing_ttl)),
+                            headers=self._headers)
+
+    async def silences(self, notice: Notice) -> list[str]:
+        """Ids of the active or pending silences opsmon made for this incident."""
+        query = "&".join("filter=" + quote(f"{m['name']}=\"{m['value']}\"", safe="") for m in matchers(notice))
+        resp = await self.request("GET", f"{self._base}/silences?{query}", headers=self._headers)
+        try:
+            found: list[dict[str, Any]] = resp.json()
+            want = sorted(json.dumps(m, sort_keys=True) for m in matchers(notice))
+            return [s["id"] for s in found
+                    if s.get("createdBy") == CREATED_BY and s.get("status", {}).get("state") in ("active", "pending")
+                    and sorted(json.dumps(m, sort_keys=True) for m in s.get("matchers", [])) == want]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DeliveryError(f"Alertmanager's silences answer is not what API v2 documents: {exc}") from None

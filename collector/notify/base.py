@@ -6,12 +6,15 @@ which drops query strings from URLs and masks every known secret value.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import ssl
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -109,26 +112,66 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class HttpChannel(Channel):
-    """A channel that POSTs JSON; one pooled client per channel, TLS verified, no redirects followed."""
+class Pace:
+    """At most `limit` requests in any `window` seconds, for a peer that refuses more (the group robots).
 
-    def __init__(self, name: str, options: HttpOptions, secrets: Iterable[str] = ()) -> None:
+    A request's time is when it ended (answer or error), which is no earlier than when the peer counted
+    it, so the peer never sees `limit` + 1 within its window even when one request took longer than the
+    next. The channel's single worker calls `wait` then `done` around each request; what waits meanwhile
+    stays in the channel's queue (delivery.py), so a burst is delayed, not lost.
+    """
+
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+        self.limit = limit
+        self.window = window
+        self._ends: deque[float] = deque(maxlen=limit)
+        self._clock = clock
+        self._sleep = sleep
+
+    async def wait(self) -> None:
+        if len(self._ends) == self.limit:
+            delay = self._ends[0] + self.window - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+
+    def done(self) -> None:
+        self._ends.append(self._clock())
+
+
+class HttpChannel(Channel):
+    """A channel that POSTs JSON; one pooled client per channel, TLS verified, no redirects followed.
+    With a `pace`, every request waits its turn under the peer's rate limit."""
+
+    def __init__(self, name: str, options: HttpOptions, secrets: Iterable[str] = (), pace: Pace | None = None) -> None:
         super().__init__(name, options.lang, secrets)
         self.timeout = options.timeout
+        self.pace = pace
         self._client = httpx.AsyncClient(
             verify=tls_context(options.ca_file), timeout=options.timeout, proxy=options.proxy,
             trust_env=False, follow_redirects=False)
 
     async def post(self, url: str, *, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
         """POST and return the answer; DeliveryError (URL without its query) on transport errors and non-2xx."""
+        return await self.request("POST", url, body=body, headers=headers)
+
+    async def request(self, method: str, url: str, *, body: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> httpx.Response:
+        """One request under the pace; DeliveryError (URL without its query) on transport errors and non-2xx."""
         shown = scrub(url)
+        if self.pace is not None:
+            await self.pace.wait()
         try:
-            resp = await self._client.post(
-                url, content=body, headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+            resp = await self._client.request(
+                method, url, content=body,
+                headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
         except httpx.TimeoutException:
             raise DeliveryError(f"no answer from {shown} within {self.timeout:g}s") from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"cannot POST to {shown}: {_reason(exc)}") from None
+            raise DeliveryError(f"cannot {method} {shown}: {_reason(exc)}") from None
+        finally:
+            if self.pace is not None:
+                self.pace.done()
         if not 200 <= resp.status_code < 300:
             snippet = resp.text[:200].strip()
             permanent = 400 <= resp.status_code < 500 and resp.status_code not in (408, 425, 429)

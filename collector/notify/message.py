@@ -22,6 +22,7 @@ from opsmon.collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES,
 Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled",
                 "maintenance"]
 OPEN_EVENTS = frozenset({"opened", "escalated", "reopened"})
+ENDED = frozenset({"resolved", "closed", "withdrawn", "merged"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,14 @@ class Notice:
     acknowledged_by: str | None = None
     timezone: str = "UTC"
     at: datetime | None = None
+    status: str | None = None
+    """The incident's status when the event happened: a `settled` notice of an incident that resolved while it
+    flapped must end its alert in Alertmanager, not fire it again."""
+
+    @property
+    def ended(self) -> bool:
+        """The incident is over (resolved, closed, withdrawn or merged), whatever event this notice tells."""
+        return self.event in ("resolved", "withdrawn") or self.status in ENDED
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS or self.kind not in KINDS or self.severity not in SEVERITIES:

@@ -261,6 +261,39 @@ class Hj212Collector(Collector):
         yield from (accepted, refused, answers, withheld, oversize, split, conns, turned)
 
 
+class NotifyCollector(Collector):
+    """Notification health per channel (notify/delivery.py's Stats), every configured channel from zero, so a
+    rule on a channel that has never delivered sees it (issue 18: a dead path was invisible)."""
+
+    HELP = {
+        "attempted": "Delivery attempts (each retry counts), by channel",
+        "delivered": "Notices delivered, by channel",
+        "failed": "Notices given up after the last attempt or a permanent error, by channel",
+        "dropped": "Notices dropped untried because the channel's queue was full, by channel",
+        "fallback": "Notices handed to this channel because every channel they were sent to failed",
+    }
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        types = self.dispatcher.types()
+        stats = dict(self.dispatcher.stats)
+        for field, text in self.HELP.items():
+            fam = CounterMetricFamily(f"opsmon_notifications_{field}", text, labels=["channel", "type"])
+            for name, st in stats.items():
+                fam.add_metric([name, types[name]], getattr(st, field))
+            yield fam
+        queued = GaugeMetricFamily("opsmon_notification_queue_length",
+                                   "Notices waiting in the channel's queue (a rate-limited robot's backlog)",
+                                   labels=["channel", "type"])
+        for name, n in self.dispatcher.queued().items():
+            queued.add_metric([name, types[name]], n)
+        yield queued
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -325,6 +358,9 @@ class CollectorMetrics:
                 res.labels(inc.kind, inc.severity).observe((inc.resolved - inc.opened).total_seconds())
 
         engine.on_change.append(observe)
+
+    def watch_notify(self, dispatcher: Any) -> None:
+        self.registry.register(NotifyCollector(dispatcher))
 
     def watch_snmp(self, hub: Any) -> None:
         from opsmon.collector.inputs.snmp.exposition import SnmpCollector

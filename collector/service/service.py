@@ -151,6 +151,7 @@ class Service:
             source = config.source_file or "collector.yaml"
             channels = build_channels(config.notify, Path(config.base_dir or "."), source)
             self.dispatcher = Dispatcher(channels, self._delivered, config.notify.retry, clock=clock)
+            self.metrics.watch_notify(self.dispatcher)
         self.links: AckLinks | None = None
         if self.oncall is not None:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
@@ -454,8 +455,10 @@ class Service:
         people = tuple(Person(p.name, p.email, p.mobile) for p in (self.oncall.people[w] for w in who))
         notice = Notice(inc.id, event, inc.asset_id, info.name if info else inc.asset_id, info.site if info else "",
                         info.category if info else "", inc.kind, inc.severity, inc.cause, inc.opened, inc.deadline,
-                        level, people, ack_url, len(inc.attached), inc.acknowledged_by, self.config.timezone, now)
-        self.dispatcher.submit(notice, channels)
+                        level, people, ack_url, len(inc.attached), inc.acknowledged_by, self.config.timezone, now,
+                        inc.status)
+        policy = self.oncall.policy_for(inc.kind, inc.severity, notice.category, notice.site)
+        self.dispatcher.submit(notice, channels, policy.fallback if policy is not None else None)
 
     def refresh_sla(self) -> None:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""

@@ -1,6 +1,8 @@
 """A recording HTTP receiver for webhook-style peers (notification channels, Alertmanager receivers).
 
-It records every POST and answers from a script, on a loopback port.
+It records every POST and answers from a script, on a loopback port. `checks` make it a stricter peer:
+each may refuse a request with the answer the real service gives (`rate_limit`: a group robot's 20
+messages a minute; `keyword`: a DingTalk robot's custom keyword). Refused requests are recorded too.
 """
 from __future__ import annotations
 
@@ -28,8 +30,12 @@ class Request:
         return json.loads(self.body)
 
 
+Check = Callable[[Request], "tuple[int, Any] | None"]
+
+
 class Recorder:
-    """Records every POST; answers from `answers` in turn, then with `default`."""
+    """Records every POST; answers from the first of `checks` that refuses, else `answers` in turn, then
+    `default`."""
 
     def __init__(self, default: tuple[int, Any], delay: float = 0.0) -> None:
         self.requests: list[Request] = []
@@ -37,6 +43,33 @@ class Recorder:
         self.default = default
         self.delay = delay
         self.url = ""
+        self.checks: list[Check] = []
+        self.refused: list[Request] = []
+        self.lock = threading.Lock()
+
+
+def rate_limit(limit: int, window: float, refusal: tuple[int, Any]) -> Check:
+    """Refuse a request when `limit` were accepted in the `window` seconds before it (a sliding window on
+    arrival, as the robots count: WeCom 45009, DingTalk 130101)."""
+    accepted: list[float] = []
+
+    def check(_req: Request) -> tuple[int, Any] | None:
+        now = time.monotonic()
+        recent = [t for t in accepted if now - t < window]
+        if len(recent) >= limit:
+            return refusal
+        accepted[:] = [*recent, now]
+        return None
+
+    return check
+
+
+def keyword(word: str, text: Callable[[Any], str], refusal: tuple[int, Any]) -> Check:
+    """Refuse a message whose `text(body)` lacks `word` (DingTalk: errcode 310000, keywords not in content)."""
+    def check(req: Request) -> tuple[int, Any] | None:
+        return None if word in text(req.json()) else refusal
+
+    return check
 
 
 class _Post(http.server.BaseHTTPRequestHandler):
@@ -46,10 +79,15 @@ class _Post(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         parts = urlsplit(self.path)
         rec = self.recorder
-        rec.requests.append(Request(parts.path, parse_qs(parts.query), dict(self.headers), body))
+        req = Request(parts.path, parse_qs(parts.query), dict(self.headers), body)
+        with rec.lock:
+            rec.requests.append(req)
+            refusal = next((r for r in (check(req) for check in rec.checks) if r is not None), None)
+            if refusal is not None:
+                rec.refused.append(req)
         if rec.delay:
             time.sleep(rec.delay)
-        status, answer = rec.answers.pop(0) if rec.answers else rec.default
+        status, answer = refusal or (rec.answers.pop(0) if rec.answers else rec.default)
         if callable(answer):
             data = answer(self.path).encode()
         else:

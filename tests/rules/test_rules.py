@@ -42,7 +42,10 @@ NATIVE = {
 # Critical alerts opsmon does not detect itself: these become opsmon incidents through the webhook.
 PROMETHEUS_ONLY_TO_OPSMON = {"HostFilesystemFull", "HostServiceDown"}
 # Everything else goes to people: warnings to the team, opsmon's own SLA alerts to the lead.
-TO_PEOPLE = {"IncidentUnacknowledged45m": "team-lead-mail", "SlaTargetBelowThreshold": "team-lead-mail"}
+# opsmon's notification path failing goes to the lead's mail too, never to opsmon's webhook (it would be
+# told through the very channels that fail).
+TO_PEOPLE = {"IncidentUnacknowledged45m": "team-lead-mail", "SlaTargetBelowThreshold": "team-lead-mail",
+             "OpsmonNotificationChannelFailing": "team-lead-mail", "OpsmonNotificationsDropped": "team-lead-mail"}
 
 
 def tool(name: str) -> str:

@@ -9,6 +9,7 @@ import email.policy
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -144,7 +145,9 @@ def test_notice_refuses_naive_times() -> None:
 
 def test_alertmanager_routes_incident_alerts_to_its_receiver(tmp_path: Path, recorder: Callable[..., Recorder]) -> None:
     """Alerts posted by opsmon go through Alertmanager's routing and arrive with opsmon's labels;
-    an escalation ends the lower level's alert and resolving ends the incident's."""
+    an escalation ends the lower level's alert and resolving ends the incident's. Levels count from 1 as
+    the escalation policy's do: before issue 18 every escalated or resolved notice also ended a `level="0"`
+    alert that never fired, and it reached the receiver (the phantom alert)."""
     receiver = recorder((200, b"{}"))
     am = Alertmanager(tmp_path / "am", receiver.url + "/am").start()
     try:
@@ -158,13 +161,13 @@ def test_alertmanager_routes_incident_alerts_to_its_receiver(tmp_path: Path, rec
             record = Attempts()
             chans = channels(tmp_path, {"am": {"type": "alertmanager", "url": am.url, "labels": {"env": "test"}}})
             d = Dispatcher(chans, record, sleep=Sleeps())
-            d.submit(notice(at=datetime.now(UTC)), ["am"])
-            await asyncio.to_thread(wait_for, lambda: seen("0", "firing"), 20, "the firing alert at the receiver")
-            d.submit(notice(event="escalated", level=1, at=datetime.now(UTC)), ["am"])
-            await asyncio.to_thread(wait_for, lambda: seen("1", "firing") and seen("0", "resolved"), 20,
-                                    "level 1 firing and level 0 resolved")
-            d.submit(notice(event="resolved", level=1, at=datetime.now(UTC)), ["am"])
-            await asyncio.to_thread(wait_for, lambda: seen("1", "resolved"), 20, "the resolved alert")
+            d.submit(notice(level=1, at=datetime.now(UTC)), ["am"])
+            await asyncio.to_thread(wait_for, lambda: seen("1", "firing"), 20, "the firing alert at the receiver")
+            d.submit(notice(event="escalated", level=2, at=datetime.now(UTC)), ["am"])
+            await asyncio.to_thread(wait_for, lambda: seen("2", "firing") and seen("1", "resolved"), 20,
+                                    "level 2 firing and level 1 resolved")
+            d.submit(notice(event="resolved", level=2, status="resolved", at=datetime.now(UTC)), ["am"])
+            await asyncio.to_thread(wait_for, lambda: seen("2", "resolved"), 20, "the resolved alert")
             await d.close()
             return record
 
@@ -172,15 +175,71 @@ def test_alertmanager_routes_incident_alerts_to_its_receiver(tmp_path: Path, rec
     finally:
         am.stop()
     assert [ok for *_, ok, _, _ in record] == [True, True, True]
+    assert sorted({a["labels"]["level"] for a in alerts()}) == ["1", "2"]  # no phantom level 0
     first = next(a for a in alerts() if a["status"] == "firing")
     assert first["labels"] == {
         "alertname": "OpsmonIncident", "incident": "INC-42", "asset": "core-sw-1", "site": "省政务云机房A",
-        "category": "network", "kind": "availability", "severity": "critical", "level": "0", "env": "test"}
+        "category": "network", "kind": "availability", "severity": "critical", "level": "1", "env": "test"}
     ann = first["annotations"]
     assert ann["summary"].startswith("[CRITICAL] Opened") and ann["summary_zh"].startswith("[紧急] 新故障")
     assert "Respond by" in ann["description"] and "响应时限" in ann["description_zh"]
     assert ann["ack_url"] == notice().ack_url
     assert first["startsAt"].startswith("2024-05-01T02:00:00")
+
+
+def test_alertmanager_silence_on_ack_expired_at_resolve_and_settled_does_not_refire(tmp_path: Path) -> None:
+    """Through the real Alertmanager's API v2: acknowledging creates one silence on alertname and incident
+    (a retried delivery does not make a second), the incident's alert shows suppressed by it; resolving
+    expires it. A `settled` notice of an incident that resolved while it flapped leaves no active alert
+    (before issue 18 it posted a firing alert again, endsAt a day ahead)."""
+    import httpx
+
+    am = Alertmanager(tmp_path / "am", "http://127.0.0.1:9/unused").start()
+    api = am.url + "/api/v2"
+    query = {"filter": 'incident="INC-42"'}
+
+    def mine() -> list[dict[str, Any]]:
+        return [s for s in httpx.get(api + "/silences", params=query).json() if s["createdBy"] == "opsmon"]
+
+    def active_alerts() -> list[dict[str, Any]]:
+        return httpx.get(api + "/alerts", params=query).json()
+
+    try:
+        async def scenario() -> Attempts:
+            record = Attempts()
+            chans = channels(tmp_path, {"am": {"type": "alertmanager", "url": am.url}})
+            d = Dispatcher(chans, record, sleep=Sleeps())
+            d.submit(notice(level=1, status="open"), ["am"])
+            await d.join(20)
+            assert [a["labels"]["level"] for a in active_alerts()] == ["1"]
+            assert mine() == []
+            acked = notice(event="acknowledged", level=1, acknowledged_by="li.wei", status="acknowledged")
+            d.submit(acked, ["am"])
+            d.submit(acked, ["am"])  # the same notice again, as after a retry: still one silence
+            await d.join(20)
+            [sil] = mine()
+            assert sil["status"]["state"] == "active" and "li.wei" in sil["comment"]
+            assert sorted((m["name"], m["value"], m["isEqual"], m["isRegex"]) for m in sil["matchers"]) == [
+                ("alertname", "OpsmonIncident", True, False), ("incident", "INC-42", True, False)]
+            [alert] = await asyncio.to_thread(
+                wait_for, lambda: [a for a in active_alerts() if a["status"]["state"] == "suppressed"] or None,
+                10, "the alert suppressed by the silence")
+            assert alert["status"]["silencedBy"] == [sil["id"]]
+            d.submit(notice(event="resolved", level=1, acknowledged_by="li.wei", status="resolved"), ["am"])
+            await d.join(20)
+            assert [s["status"]["state"] for s in mine()] == ["expired"]
+            assert active_alerts() == []
+            d.submit(notice(event="settled", level=1, acknowledged_by="li.wei", status="resolved"), ["am"])
+            await d.join(20)
+            assert active_alerts() == []  # settled after the resolution: nothing fires again
+            await d.close()
+            return record
+
+        record = asyncio.run(scenario())
+    finally:
+        am.stop()
+    # opened, acknowledged twice, resolved, settled: five notices, each delivered at the first attempt
+    assert [(a, ok) for a, ok, _ in record.of("am")] == [(1, True)] * 5
 
 
 # ---------------------------------------------------------------- webhook
@@ -293,27 +352,107 @@ def test_unknown_channel_name_is_an_error_for_the_caller(tmp_path: Path) -> None
 # ---------------------------------------------------------------- WeCom and DingTalk
 
 
-def test_wecom_markdown_mentions_and_errcode_retry(tmp_path: Path, recorder: Callable[..., Recorder]) -> None:
-    """Documented format: POST /cgi-bin/webhook/send?key=KEY, markdown.content, then text with
-    mentioned_mobile_list; errcode != 0 (45009: rate limited) fails the attempt and is retried."""
+def test_wecom_one_message_with_the_mention_and_errcode_retry(tmp_path: Path,
+                                                              recorder: Callable[..., Recorder]) -> None:
+    """Documented format: POST /cgi-bin/webhook/send?key=KEY. Markdown cannot mention by mobile, text with
+    mentioned_mobile_list can: a notice with mobiles to mention is one text post carrying the whole notice
+    (before issue 18: a markdown post and a second text post, two of the robot's 20 a minute); without
+    mobiles, one markdown post. errcode != 0 (45009: rate limited) fails the attempt and is retried."""
     rec = recorder()
     rec.answers = [(200, {"errcode": 45009, "errmsg": "api freq out of limit"})]
     chans = channels(tmp_path, {"wx": {"type": "wecom", "key": WECOM_KEY, "base_url": rec.url}})
     record, sleeps = Attempts(), Sleeps()
-    asyncio.run(deliver(chans, [(notice(), ["wx"])], record, sleeps))
-    assert [(a, ok) for a, ok, _ in record.of("wx")] == [(1, False), (2, True)]
+    quiet = notice(incident_id="INC-43", recipients=(Person("Li Si", None, None),))
+    asyncio.run(deliver(chans, [(notice(), ["wx"]), (quiet, ["wx"])], record, sleeps))
+    # INC-42: refused once, then delivered; INC-43: delivered at once
+    assert [(a, ok) for a, ok, _ in record.of("wx")] == [(1, False), (2, True), (1, True)]
     assert "errcode 45009" in record.of("wx")[0][2] and sleeps == [2.0]
     assert all(r.path == "/cgi-bin/webhook/send" and r.query == {"key": [WECOM_KEY]} for r in rec.requests)
-    first, md, text = (r.json() for r in rec.requests)
-    assert first == md and set(md) == {"msgtype", "markdown"} and md["msgtype"] == "markdown"
-    content = md["markdown"]["content"]
-    assert len(content.encode()) <= 4096
-    assert "核心交换机1" in content and "**响应时限**" in content and "**Respond by**" in content
+    first, text, md = (r.json() for r in rec.requests)  # three posts for two notices, one of them a retry
+    assert first == text and text == {"msgtype": "text", "text": {"content": text["text"]["content"],
+                                                                  "mentioned_mobile_list": ["13800000001"]}}
+    content = text["text"]["content"]
+    assert len(content.encode()) <= 2048
+    assert "核心交换机1" in content and "响应时限" in content and "Respond by" in content
     assert content.index("新故障") < content.index("Opened")
-    assert f"[{notice().ack_url}]({notice().ack_url})" in content
-    assert text == {"msgtype": "text", "text": {"content": text["text"]["content"],
-                                                "mentioned_mobile_list": ["13800000001"]}}
-    assert "核心交换机1" in text["text"]["content"]
+    assert content.rstrip().endswith(notice().ack_url)  # the whole notice, the ack link last
+    assert set(md) == {"msgtype", "markdown"} and md["msgtype"] == "markdown"
+    assert "INC-43" in md["markdown"]["content"] and "**响应时限**" in md["markdown"]["content"]
+
+
+def test_robots_take_a_burst_of_30_in_order_within_20_a_window_and_the_keyword(
+        tmp_path: Path, recorder: Callable[..., Recorder]) -> None:
+    """Peers that enforce what the real robots do: at most 20 messages in any window (shortened here to 2 s
+    by `rate_window`), refused beyond it (WeCom 45009, DingTalk 130101); the DingTalk robot also refuses a
+    message without its custom keyword (310000). A burst of 30 notices to each robot: the first 20 go at
+    once, the other 10 wait in the channel's queue until 2 s after the first ended, so all 30 land, in order,
+    none refused, in no less than 2 s. The same burst to a robot paced as if it took 1000 a window (what
+    opsmon did before issue 18) loses 10 notices: 20 accepted, then the other 10 refused at each of their 5
+    attempts (the peer's window is 60 s here, so none of the retries can pass): attempted 20 + 10 x 5 = 70,
+    delivered 20, failed 10. A DingTalk channel without the keyword is refused at each of its 5 attempts."""
+    from prometheus_client import generate_latest
+
+    from opsmon.collector.outputs.metrics import CollectorMetrics
+    from tests.peers.receiver import keyword, rate_limit
+
+    def ding_text(body: Any) -> str:
+        return body["markdown"]["title"] + body["markdown"]["text"]
+
+    wx, ding, unpaced = recorder(), recorder(), recorder()
+    wx.checks = [rate_limit(20, 2.0, (200, {"errcode": 45009, "errmsg": "api freq out of limit"}))]
+    ding.checks = [keyword("运维告警", ding_text, (200, {"errcode": 310000, "errmsg": "keywords not in content"})),
+                   rate_limit(20, 2.0, (200, {"errcode": 130101, "errmsg": "send too fast"}))]
+    unpaced.checks = [rate_limit(20, 60.0, (200, {"errcode": 45009, "errmsg": "api freq out of limit"}))]
+    chans = channels(tmp_path, {
+        "wx": {"type": "wecom", "key": WECOM_KEY, "base_url": wx.url, "rate_window": "2s"},
+        "ding": {"type": "dingtalk", "access_token": DING_TOKEN, "base_url": ding.url, "rate_window": "2s",
+                 "keyword": "运维告警"},
+        "unpaced": {"type": "wecom", "key": WECOM_KEY, "base_url": unpaced.url, "rate_limit": 1000},
+        "no-keyword": {"type": "dingtalk", "access_token": DING_TOKEN, "base_url": ding.url, "rate_limit": 1000}})
+    burst = [(notice(incident_id=f"INC-{i}", ack_url=None), ["wx", "ding", "unpaced"]) for i in range(30)]
+    record = Attempts()
+
+    async def scenario() -> tuple[Dispatcher, float, bytes]:
+        d = Dispatcher(chans, record, sleep=Sleeps())
+        metrics = CollectorMetrics()
+        metrics.watch_notify(d)
+        t0 = time.monotonic()
+        d.submit(notice(incident_id="INC-99"), ["no-keyword"])
+        for n, names in burst:
+            d.submit(n, names)
+        await d.join(30)
+        took = time.monotonic() - t0
+        await d.close()
+        return d, took, generate_latest(metrics.registry)
+
+    d, took, exposed = asyncio.run(scenario())
+    order = [f"INC-{i}" for i in range(30)]
+    def incident(req: Any) -> str:
+        return re.findall(r"INC-\d+", req.body.decode())[0]
+
+    assert [incident(r) for r in wx.requests] == order
+    assert wx.refused == []
+    kept = [r for r in ding.requests if r not in ding.refused]
+    assert [incident(r) for r in kept] == order
+    assert all(r.json()["markdown"]["title"].startswith("【运维告警】") for r in kept)
+    assert [r.query["access_token"] for r in ding.refused] == [[DING_TOKEN]] * 5  # only the keyword-less posts
+    assert all(ding.refused[0].json()["markdown"]["title"] == r.json()["markdown"]["title"] for r in ding.refused)
+    assert "运维告警" not in ding_text(ding.refused[0].json())
+    assert took >= 2.0
+    assert (d.stats["wx"].attempted, d.stats["wx"].delivered, d.stats["wx"].failed) == (30, 30, 0)
+    assert (d.stats["ding"].attempted, d.stats["ding"].delivered, d.stats["ding"].failed) == (30, 30, 0)
+    unpaced_stats = d.stats["unpaced"]
+    assert (unpaced_stats.attempted, unpaced_stats.delivered, unpaced_stats.failed) == (70, 20, 10)
+    assert len(unpaced.requests) == 70 and len(unpaced.refused) == 50
+    assert (d.stats["no-keyword"].attempted, d.stats["no-keyword"].failed) == (5, 1)
+    text = exposed.decode()
+    for line in ('opsmon_notifications_attempted_total{channel="unpaced",type="wecom"} 70.0',
+                 'opsmon_notifications_delivered_total{channel="unpaced",type="wecom"} 20.0',
+                 'opsmon_notifications_failed_total{channel="unpaced",type="wecom"} 10.0',
+                 'opsmon_notifications_dropped_total{channel="wx",type="wecom"} 0.0',
+                 'opsmon_notifications_failed_total{channel="no-keyword",type="dingtalk"} 1.0',
+                 'opsmon_notification_queue_length{channel="ding",type="dingtalk"} 0.0'):
+        assert line in text, line
 
 
 def test_dingtalk_signed_markdown_with_at_mobiles(tmp_path: Path, recorder: Callable[..., Recorder]) -> None:
@@ -463,3 +602,27 @@ def test_config_secrets_from_env_or_file_exactly_once(tmp_path: Path, monkeypatc
     monkeypatch.setenv("OPSMON_WECOM_KEY", WECOM_KEY)
     assert build_channels(cfg, tmp_path, "collector.yaml")["wx"].secrets == (WECOM_KEY,)
     assert NotifyConfig().retry.attempts == 5
+
+
+def test_a_fallback_or_robot_setting_that_cannot_work_stops_the_start(tmp_path: Path) -> None:
+    """A policy's fallback must be a channel of notify.channels (checked with the levels' channels, naming
+    the oncall file and the channel); a robot's rate_limit is 1 or more and its keyword is not empty."""
+    from opsmon.collector.config import load_config
+    from tests.conftest import write_config
+
+    (tmp_path / "oncall.yaml").write_text(
+        "people:\n  li.wei: {name: 李伟}\n"
+        "policies:\n  default:\n    fallback: duty-mail\n"
+        "    levels:\n      - {after: 0s, notify: [person:li.wei], channels: [hook]}\n"
+        "routes:\n  - {policy: default}\n")
+    good = ("timezone: UTC\ndatabase:\n  path: opsmon.db\n"
+            f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n"
+            f"notify:\n  channels:\n    hook: {{type: webhook, url: 'http://127.0.0.1:9/h', secret: {HOOK_SECRET}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, good))
+    assert "'duty-mail' is not defined under notify.channels" in str(err.value)
+    assert str(tmp_path / "oncall.yaml") in str(err.value)
+    for bad in ("{type: wecom, key: k, rate_limit: 0}", "{type: dingtalk, access_token: t, keyword: ''}"):
+        with pytest.raises(ConfigError) as err:
+            load_config(write_config(tmp_path, good + f"    duty-mail: {bad}\n"))
+        assert err.value.keypath.startswith("notify.channels.duty-mail"), err.value
