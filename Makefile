@@ -12,10 +12,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[collector,agent,postgres,report,test]'
 	touch $(STAMP)
 
-# The demo: simulated SNMP devices on udp 127.0.0.1:16161 (stopped with the collector), then the collector.
+# The demo: simulated SNMP devices on udp 127.0.0.1:16161 and two HJ 212 units sending to tcp 127.0.0.1:9212
+# (both stopped with the collector), then the collector.
 run: $(STAMP)
 	@$(PY) -m opsmon.collector.inputs.snmp.simulator --port 16161 & sim=$$!; \
-	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m opsmon.collector.inputs.hj212.simulator --port 9212 & dau=$$!; \
+	trap 'kill $$sim $$dau 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/opsmon serve
 
 test: lint

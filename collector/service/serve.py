@@ -28,6 +28,9 @@ def serve(config: CollectorConfig) -> int:
         f"  assets:     {len(service.assets)} monitored, {service.scheduler.job_count} checks",
         flush=True,
     )
+    if config.hj212.enabled:
+        print(f"  HJ 212:     tcp {config.hj212.host}:{config.hj212.port} (rates: opsmon hj212 rates --by point)",
+              flush=True)
 
     async def main() -> None:
         stop = asyncio.Event()
