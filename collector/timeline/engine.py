@@ -21,7 +21,8 @@ The rules (docs/timeline.md explains them with examples):
 - Time the collector did not watch (a gap start-up recovery recorded as unknown)
   takes what an agent's replayed reports saw: up between two results at most
   `stale_after_intervals` intervals apart (the first one counted from the gap's
-  start when the asset was up then); the rest stays unknown (`Gap`, `GapFilled`).
+  start when the asset was up then), maintenance inside a window; the rest stays
+  unknown (`Gap`, `GapFilled`).
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
   relabels that open interval instead (closed intervals are never rewritten),
@@ -123,6 +124,10 @@ class Gap:
     end: datetime
     before: str
     last: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+
+
+def _window_reason(occ: ActiveWindow) -> str:
+    return f"maintenance window {occ.id}" + (f": {occ.reason}" if occ.reason else "")
 
 
 def _klass(status: str) -> str:
@@ -236,13 +241,30 @@ class Timeline:
         if prev is not None and obs.ts < prev[0]:
             return
         end = min(obs.ts, gap.end)
+        track = self.tracks[asset_id]
         if (prev is not None and prev[1] == UP and end > prev[0]
                 and (obs.ts - prev[0]).total_seconds() <= limit):
-            self.publish(GapFilled(asset_id, prev[0], end, UP, REPLAYED))
+            self._fill_seen(track, prev[0], end)
         gap.last[check_id] = (obs.ts, obs.status)
-        track = self.tracks[asset_id]
         if obs.ts >= gap.end and all(gap.last.get(c, (gap.start, ""))[0] >= gap.end for c in track.checks):
             del self.gaps[asset_id]  # every check is past it: nothing can fill it any more
+
+    def _fill_seen(self, track: AssetTrack, start: datetime, end: datetime) -> None:
+        """[start, end) of a gap seen up, but a maintenance window covering the asset there stays maintenance
+        (rule 5: a window overrides every other state). A fill spans at most `stale_after_intervals` intervals,
+        so the windows at its two ends are the ones that matter (one starting and ending inside it is missed)."""
+        at = start
+        while at < end:
+            occ = self.book.covering(track, at)
+            if occ is not None:
+                upto = min(occ.end, end)
+                self.publish(GapFilled(track.id, at, upto, MAINTENANCE, _window_reason(occ)))
+                at = upto
+                continue
+            last = self.book.covering(track, end - timedelta(microseconds=1))
+            upto = last.start if last is not None and at < last.start < end else end
+            self.publish(GapFilled(track.id, at, upto, UP, REPLAYED))
+            at = upto
 
     def backlog(self, msg: Backlog) -> None:
         """The result just observed came from an agent's spool with more to follow: its silence is not judged
@@ -334,8 +356,7 @@ class Timeline:
 
     def _effective(self, track: AssetTrack) -> tuple[str, str]:
         if track.maint is not None:
-            return MAINTENANCE, f"maintenance window {track.maint.id}" + (
-                f": {track.maint.reason}" if track.maint.reason else "")
+            return MAINTENANCE, _window_reason(track.maint)
         if track.own == DOWN and track.parent is not None:
             parent = self.tracks.get(track.parent)
             if parent is not None and (

@@ -44,8 +44,7 @@ def test_a_spool_replayed_after_a_restart_turns_the_outage_into_what_the_reports
         assert send(time.time()) == 200
         time.sleep(0.5)
     wait_for(lambda: c.states().get("srv", {}).get("state") == "up", 10, "srv up before the kill")
-    assert send(time.time()) == 200
-    time.sleep(1.1)  # a heartbeat (every 1 s) after the last report, and no silence judged yet (1.5 s)
+    assert send(time.time()) == 200  # answered once committed, with the heartbeat: H is at or after it
     c.crash()
     time.sleep(3)
     c.start()
@@ -101,8 +100,11 @@ def test_replayed_results_fill_only_the_unwatched_gap_with_what_they_saw(tmp_pat
     up [T0,100) (the collector's own, untouched), up [100,125), unknown [125,170), up [170,200), up [200, open).
     Before the fix: unknown 100 s.
     p's first result after the restart, at 201, is 101 s after the gap's start (> 20 s): [100, 200) stays
-    unknown, 100 s: nobody saw p then."""
-    from opsmon.collector.core.maintenance import MaintenanceBook
+    unknown, 100 s: nobody saw p then.
+    w (an agent too) is in a maintenance window [110, 120) and replays 105, 115, 125, then 200: [100, 110) up,
+    [110, 120) maintenance (a window overrides every state, rule 5), [120, 125) up, [125, 200) unknown (75 s
+    without a report): up 15 s, maintenance 10 s, unknown 75 s."""
+    from opsmon.collector.core.maintenance import MaintenanceBook, WindowSpec
     from opsmon.collector.core.states import DOWN, UP, Observation
     from opsmon.collector.store import open_store
     from opsmon.collector.store.history import asset_history
@@ -119,19 +121,24 @@ def test_replayed_results_fill_only_the_unwatched_gap_with_what_they_saw(tmp_pat
 
     store = open_store(f"sqlite:///{tmp_path / 'gap.db'}")
     with store.session.begin() as s:
-        s.add_all([StateInterval(asset_id=a, state="up", start_ts=at(0), end_ts=None, reason="") for a in "hp"])
+        s.add_all([StateInterval(asset_id=a, state="up", start_ts=at(0), end_ts=None, reason="") for a in "hpw"])
         s.add(Heartbeat(id=1, ts=at(100), started_ts=at(0), pid=1))
     recovered = recover(store, at(200))
-    assert recovered.resume == at(200) and sorted(recovered.gaps) == ["h", "p"]
+    assert recovered.resume == at(200) and sorted(recovered.gaps) == ["h", "p", "w"]
     writer = StoreWriter(store, at(200), clock=lambda: at(200))
     writer.start()
-    tl = Timeline(writer.put, MaintenanceBook([], "UTC"), started=at(200))
-    tl.upsert_asset("h", None, None, (), [CheckConf("agent", 10.0, 1, 1, DOWN, "agent not reporting")], at(200))
+    window = WindowSpec(id="patch", assets=("w",), start=at(110), end=at(120), reason="kernel")
+    tl = Timeline(writer.put, MaintenanceBook([window], "UTC"), started=at(200))
+    for agent_host in "hw":
+        tl.upsert_asset(agent_host, None, None, (), [CheckConf("agent", 10.0, 1, 1, DOWN, "agent not reporting")],
+                        at(200))
     tl.upsert_asset("p", None, None, (), [CheckConf("icmp", 10.0, 3, 1)], at(200))
     tl.gaps = recovered.gaps
     for t in (95, 105, 115, 125, 170, 180, 190, 200, 210):
         tl.observe(Observation("h", "agent", at(t), UP, ""))
     tl.observe(Observation("p", "icmp", at(201), UP, ""))
+    for t in (105, 115, 125, 200):
+        tl.observe(Observation("w", "agent", at(t), UP, ""))
     assert writer.flush() and writer.stop()
 
     spans, seconds = asset_history(store, "h", at(100), at(200), now=at(210))
@@ -145,3 +152,12 @@ def test_replayed_results_fill_only_the_unwatched_gap_with_what_they_saw(tmp_pat
     _spans, p_seconds = asset_history(store, "p", at(100), at(200), now=at(210))
     assert (p_seconds["up"], p_seconds["unknown"]) == (0.0, 100.0), p_seconds
     assert "h" not in tl.gaps  # its only check is past the gap: nothing more can fill it
+    _spans, w_seconds = asset_history(store, "w", at(100), at(200), now=at(210))
+    assert {k: v for k, v in w_seconds.items() if v} == {"up": 15.0, "maintenance": 10.0, "unknown": 75.0}
+    with store.session() as s:
+        rows = [(r.state, r.start_ts, r.end_ts, r.reason) for r in s.scalars(
+            select(StateInterval).where(StateInterval.asset_id == "w", StateInterval.end_ts <= at(200))
+            .order_by(StateInterval.start_ts))]
+    assert rows == [("up", at(0), at(100), ""), ("up", at(100), at(110), REPLAYED),
+                    ("maintenance", at(110), at(120), "maintenance window patch: kernel"),
+                    ("up", at(120), at(125), REPLAYED), ("unknown", at(125), at(200), "collector not running")], rows
