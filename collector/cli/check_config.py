@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from opsmon.collector.cli.common import command
@@ -10,32 +11,68 @@ from opsmon.collector.core.errors import ConfigError
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from opsmon.collector.config import load_config, resolve_config_path
-    from opsmon.collector.config.inventory import parse_inventory
+    from opsmon.collector.config import resolve_config_path
 
     path = args.file or resolve_config_path(args.config)
-    config = load_config(path)
-    count = 0
-    assets = []
-    for name in config.inventory.files:
-        found = parse_inventory(str(config.resolve(name)))
-        assets += [(name, a) for a in found]
-        count += len(found)
-    check_references(config, assets)
-    for warning in check_windows(config, [a for _f, a in assets]):
+    checked = check_all(path)
+    for warning in checked.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    config = checked.config
+    print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {checked.assets} asset(s), "
+          f"{len(config.maintenance)} maintenance window(s), {checked.targets} target(s))")
+    return 0
+
+
+@dataclass(frozen=True)
+class Checked:
+    config: Any
+    assets: int
+    targets: int
+    warnings: list[str]
+
+
+def check_all(path: str, windows: bool = True) -> Checked:
+    """Every file of the configuration, every problem of each, in one pass: collector.yaml, the files it names,
+    the inventory files, the references between them, the maintenance windows' names (`windows`), the channels'
+    secrets and the target table. Raises ConfigError (ConfigProblems with one line per problem when there are
+    several); `opsmon check-config` and `opsmon serve` both refuse with this list."""
+    from opsmon.collector.config.inventory import check_inventory_doc
+    from opsmon.collector.config.load import check_config_file
+    from opsmon.collector.config.yamlfile import read_yaml
+    from opsmon.collector.core.errors import Problems
+
+    found = Problems()
+    config = check_config_file(path, found)
+    if config is None:
+        found.raise_any()
+    assert config is not None
+    assets: list[tuple[Any, int, Any]] = []  # (its file's document, its index there, the asset)
+    for name in config.inventory.files:
+        file = config.resolve(name)
+        if file.is_file():  # a missing one is reported above
+            with found.gather():
+                doc = read_yaml(file)
+                assets += [(doc, i, a) for i, a in check_inventory_doc(doc, found)]
+    check_references(config, assets, found)
+    warnings: list[str] = []
+    if windows and not found.found:  # names are checked against assets that all parsed, or they mislead
+        with found.gather():
+            warnings = check_windows(config, [a for _d, _i, a in assets])
     if config.notify.channels:
         from pathlib import Path
 
         from opsmon.collector.notify import build_channels
 
-        build_channels(config.notify, Path(config.base_dir), config.source_file)  # every secret readable now
-    from opsmon.collector.sla.targets import load_targets
+        with found.gather():
+            build_channels(config.notify, Path(config.base_dir), config.source_file)  # every secret readable now
+    targets = 0
+    if config.targets_path().is_file():  # a missing one is reported above
+        from opsmon.collector.sla.targets import load_targets
 
-    table = load_targets(config.targets_path())
-    print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {count} asset(s), "
-          f"{len(config.maintenance)} maintenance window(s), {len(table.targets)} target(s))")
-    return 0
+        with found.gather():
+            targets = len(load_targets(config.targets_path()).targets)
+    found.raise_any()
+    return Checked(config, len(assets), targets, warnings)
 
 
 def check_windows(config: Any, assets: list[Any]) -> list[str]:
@@ -66,32 +103,42 @@ def check_windows(config: Any, assets: list[Any]) -> list[str]:
     return check_window_names(config, ever, live)
 
 
-def check_references(config: Any, assets: list[tuple[str, Any]]) -> None:
-    """SNMP, SSH and HJ 212 checks name credentials and profiles of collector.yaml, and uplinks a polled device."""
+def check_references(config: Any, assets: list[tuple[Any, int, Any]], found: Any) -> None:
+    """SNMP, SSH and HJ 212 checks name credentials and profiles of collector.yaml, and uplinks a polled device:
+    every reference that does not resolve goes into `found`, naming the inventory file's line and key."""
     from opsmon.collector.config.snmp_profiles import load_profiles
 
-    profiles = load_profiles(tuple(config.resolve(d) for d in config.snmp.profile_dirs))
-    polled = {a.id for _f, a in assets if any(c.type == "snmp" for c in a.checks)}
-    for file, asset in assets:
-        for check in asset.checks:
-            where = f"asset {asset.id}: check {check.check_id}"
+    try:
+        profiles = load_profiles(tuple(config.resolve(d) for d in config.snmp.profile_dirs))
+    except ConfigError:  # reported with collector.yaml's problems (config/load.py); names not checked
+        profiles = {}
+    polled = {a.id for _d, _i, a in assets if any(c.type == "snmp" for c in a.checks)}
+
+    def problem(doc: Any, path: tuple[Any, ...], reason: str) -> None:
+        from opsmon.collector.config.yamlfile import keypath_text
+
+        found.add(ConfigError(doc.where(path), keypath_text(path), reason))
+
+    for doc, i, asset in assets:
+        for j, check in enumerate(asset.checks):
+            at = ("assets", i, "checks", j)
+            who = f"(asset {asset.id}, check {check.check_id})"
             if check.type == "snmp":
                 if check.credential not in config.snmp.credentials:
-                    raise ConfigError(file, f"{where}: credential",
-                                      f"{check.credential!r} is not defined under snmp.credentials")
-                for name in check.profiles:
-                    if name != "auto" and name not in profiles:
-                        raise ConfigError(file, f"{where}: profiles",
-                                          f"unknown profile {name!r} (known: {', '.join(sorted(profiles))})")
+                    problem(doc, (*at, "credential"),
+                            f"{check.credential!r} is not defined under snmp.credentials {who}")
+                for k, name in enumerate(check.profiles):
+                    if name != "auto" and profiles and name not in profiles:
+                        problem(doc, (*at, "profiles", k),
+                                f"unknown profile {name!r} (known: {', '.join(sorted(profiles))}) {who}")
             elif check.type in ("ssh", "ssh_config") and check.credential not in config.ssh.credentials:
-                raise ConfigError(file, f"{where}: credential",
-                                  f"{check.credential!r} is not defined under ssh.credentials")
+                problem(doc, (*at, "credential"), f"{check.credential!r} is not defined under ssh.credentials {who}")
             elif check.type == "hj212" and check.credential not in config.hj212.credentials:
-                raise ConfigError(file, f"{where}: credential",
-                                  f"{check.credential!r} is not defined under hj212.credentials")
+                problem(doc, (*at, "credential"),
+                        f"{check.credential!r} is not defined under hj212.credentials {who}")
             elif check.type == "snmp_interface" and check.device not in polled:
-                raise ConfigError(file, f"{where}: device",
-                                  f"{check.device!r} is not an asset with an snmp check in these files")
+                problem(doc, (*at, "device"),
+                        f"{check.device!r} is not an asset with an snmp check in these files {who}")
 
 
 def register(sub: Any) -> None:

@@ -20,7 +20,10 @@ INTRO = """# collector.yaml reference
 Generated from `collector/config/schema.py` by `python -m opsmon.collector.config.docs`; a test fails
 when this file and the schema disagree. Durations are written like `30s`, `5m`, `1h30m`, `7d`.
 Relative paths are taken from the folder of the config file; `~` is expanded.
-Unknown keys are errors, so a typo never goes unnoticed.
+Unknown keys are errors, so a typo never goes unnoticed. `opsmon check-config` (and `opsmon serve`,
+which refuses a bad configuration) lists every problem of every file at once, one a line:
+`file:line: key: reason` (collector.yaml, the files it names, the inventory files, the references
+between them).
 
 | key | type | default | meaning |
 |---|---|---|---|

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
-from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound
+from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Problems
 from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
 from opsmon.collector.store import Store
@@ -100,22 +100,54 @@ def parse_inventory(path: str) -> list[AssetSpec]:
 
 
 def parse_inventory_doc(doc: YamlDoc) -> list[AssetSpec]:
-    """Validate a whole inventory (file or API body): every asset, unique ids, parents, no loops."""
+    """Validate a whole inventory (file or API body): every asset, unique ids, parents, no loops. Every problem
+    is reported (ConfigProblems when there are several), each naming its line and key."""
+    found = Problems()
+    specs = check_inventory_doc(doc, found)
+    found.raise_any()
+    return [spec for _i, spec in specs]
+
+
+def check_inventory_doc(doc: YamlDoc, found: Problems) -> list[tuple[int, AssetSpec]]:
+    """The assets of an inventory document that are valid, by index; every problem goes into `found`.
+
+    When some assets are invalid, the others are still returned (`opsmon check-config` checks their references
+    in the same pass) and checked for repeated ids; parents are checked only in a file whose assets are all
+    valid (a parent among the invalid ones would read as unknown)."""
     if not isinstance(doc.data, dict):
-        raise ConfigError(doc.file, "", "expected a mapping with an 'assets:' list")
-    inv: InventoryFile = doc.validate(InventoryFile)
+        found.add(ConfigError(doc.file, "", "expected a mapping with an 'assets:' list"))
+        return []
+    try:
+        inv: InventoryFile = doc.validate(InventoryFile)
+        specs = list(enumerate(inv.assets))
+        whole = True
+    except ConfigError as exc:
+        found.add(exc)
+        items = doc.data.get("assets")
+        specs = [(i, spec) for i, item in enumerate(items if isinstance(items, list) else [])
+                 if (spec := _valid_or_none(item)) is not None]
+        whole = False
     seen: dict[str, int] = {}
-    for i, asset in enumerate(inv.assets):
+    for i, asset in specs:
         if asset.id in seen:
-            raise ConfigError(doc.where(("assets", i, "id")), f"assets[{i}].id",
-                              f"duplicate id {asset.id!r} (first at assets[{seen[asset.id]}])")
+            found.add(ConfigError(doc.where(("assets", i, "id")), f"assets[{i}].id",
+                                  f"duplicate id {asset.id!r} (first at assets[{seen[asset.id]}])"))
+            continue
         seen[asset.id] = i
-    _check_mns(inv.assets, doc)
-    _check_graph(inv.assets, {}, doc)
-    return list(inv.assets)
+    if whole:
+        _check_mns(inv.assets, doc, found)
+        _check_graph(inv.assets, {}, doc, found)
+    return specs
 
 
-def _check_mns(assets: Iterable[AssetSpec], doc: YamlDoc) -> None:
+def _valid_or_none(item: Any) -> AssetSpec | None:
+    try:
+        return AssetSpec.model_validate(item)
+    except ValidationError:
+        return None  # its problems are reported from the whole file's validation
+
+
+def _check_mns(assets: Iterable[AssetSpec], doc: YamlDoc, found: Problems) -> None:
     """An HJ 212 MN names one point of one DAU: the receiver finds the unit by it."""
     owner: dict[str, str] = {}
     for i, asset in enumerate(assets):
@@ -124,31 +156,35 @@ def _check_mns(assets: Iterable[AssetSpec], doc: YamlDoc) -> None:
                 continue
             for mn in check.point_mns():
                 if mn in owner:
-                    raise ConfigError(doc.where(("assets", i, "checks", j)), f"assets[{i}].checks[{j}].mn",
-                                      f"MN {mn!r} is already used by asset {owner[mn]!r}")
-                owner[mn] = asset.id
+                    found.add(ConfigError(doc.where(("assets", i, "checks", j)), f"assets[{i}].checks[{j}].mn",
+                                          f"MN {mn!r} is already used by asset {owner[mn]!r}"))
+                owner.setdefault(mn, asset.id)
 
 
-def _check_graph(new: Iterable[AssetSpec], existing_parents: dict[str, str | None], doc: YamlDoc | None) -> None:
-    """Every parent exists (in the batch or the store) and no chain of parents loops."""
+def _check_graph(new: Iterable[AssetSpec], existing_parents: dict[str, str | None], doc: YamlDoc | None,
+                 found: Problems | None = None) -> None:
+    """Every parent exists (in the batch or the store) and no chain of parents loops. With a file (doc), every
+    problem goes into `found`; without (the API, the CLI), the first is raised as InvalidInput."""
     parents = dict(existing_parents)
     batch = list(new)
     for asset in batch:
         parents[asset.id] = asset.parent
+
+    def problem(i: int, msg: str) -> None:
+        if doc is None or found is None:
+            raise InvalidInput(msg)
+        found.add(ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg))
+
     for i, asset in enumerate(batch):
         if asset.parent is not None and asset.parent not in parents:
-            msg = f"parent {asset.parent!r} is not a known asset"
-            if doc is not None:
-                raise ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg)
-            raise InvalidInput(msg)
+            problem(i, f"parent {asset.parent!r} is not a known asset")
+            continue
         node, path = asset.id, [asset.id]
         while parents.get(node) is not None:
             node = parents[node]  # type: ignore[assignment]
             if node in path:
-                msg = "parent chain loops: " + " -> ".join(path + [node])
-                if doc is not None:
-                    raise ConfigError(doc.where(("assets", i, "parent")), f"assets[{i}].parent", msg)
-                raise InvalidInput(msg)
+                problem(i, "parent chain loops: " + " -> ".join(path + [node]))
+                break
             path.append(node)
 
 
@@ -244,4 +280,4 @@ def validate_asset(data: Any) -> AssetSpec:
         return AssetSpec.model_validate(data)
     except ValidationError as exc:
         err = validation_to_config_error(exc, YamlDoc("request body", data, {}))
-        raise InvalidInput(f"{err.keypath}: {err.reason}") from None
+        raise InvalidInput(err.keyed()) from None

@@ -1,13 +1,16 @@
-"""Find, read and validate collector.yaml."""
+"""Find, read and validate collector.yaml and the files it names, reporting every problem at once."""
 from __future__ import annotations
 
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from opsmon.collector.config.schema import CollectorConfig
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
-from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.errors import ConfigError, Problems
 
 DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")
 
@@ -18,49 +21,108 @@ def resolve_config_path(cli_value: str | None) -> str:
 
 
 def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
-    """Read and validate; raises ConfigError naming file, key and reason. Touches nothing else."""
-    doc = read_yaml(path)
-    if not isinstance(doc.data, dict):
-        raise ConfigError(str(path), "", "the file must hold a mapping of settings (it is empty or a list)")
-    config = doc.validate(CollectorConfig)
-    base = str(Path(path).resolve().parent)
-    config = config.model_copy(update={"base_dir": base, "source_file": str(path)})
-    if config.sla.targets_file and not config.targets_path().is_file():
-        raise ConfigError(doc.where(("sla", "targets_file")), "sla.targets_file",
-                          f"no such file: {config.targets_path()}")
-    for i, name in enumerate(config.inventory.files):
-        if not config.resolve(name).is_file():
-            raise ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
-                              f"no such file: {config.resolve(name)}")
-    check_snmp(config, doc)
-    if config.hj212.enabled:
-        from opsmon.collector.config.hj212 import read_passwords
-
-        read_passwords(config.hj212, Path(config.base_dir), str(path))
-    if config.incidents.oncall_file:
-        from opsmon.collector.config.oncall import load_oncall
-
-        oncall_path = config.resolve(config.incidents.oncall_file)
-        if not oncall_path.is_file():
-            raise ConfigError(doc.where(("incidents", "oncall_file")), "incidents.oncall_file",
-                              f"no such file: {oncall_path}")
-        oncall = load_oncall(str(oncall_path))
-        missing = sorted(oncall.channels() - set(config.notify.channels))
-        if missing:
-            raise ConfigError(str(oncall_path), "policies", f"channel {missing[0]!r} is not defined under "
-                              f"notify.channels in {path}")
+    """Read and validate; raises ConfigError naming file, line, key and reason (ConfigProblems listing every
+    problem when there are several). Touches nothing else."""
+    found = Problems()
+    config = check_config_file(path, found)
+    found.raise_any()
+    assert config is not None
     return config
 
 
-def check_snmp(config: CollectorConfig, doc: YamlDoc) -> None:
-    """Secrets readable and profiles valid now, not at the first poll."""
+def check_config_file(path: str | os.PathLike[str], found: Problems) -> CollectorConfig | None:
+    """collector.yaml and the files it names (targets, inventory files present, SNMP secrets and profiles,
+    HJ 212 passwords, the on-call file), every problem gathered into `found` rather than raised.
+
+    Returns the config as far as it could be read, None if not at all. When collector.yaml itself has problems,
+    the config returned is built from its other sections only: good for finding and checking the other files
+    (their problems are reported in the same pass), never for running.
+    """
+    try:
+        doc = read_yaml(path)
+    except ConfigError as exc:
+        found.add(exc)
+        return None
+    if not isinstance(doc.data, dict):
+        found.add(ConfigError(str(path), "", "the file must hold a mapping of settings (it is empty or a list)"))
+        return None
+    config = _validated(doc, found)
+    if config is None:
+        return None
+    base = str(Path(path).resolve().parent)
+    config = config.model_copy(update={"base_dir": base, "source_file": str(path)})
+    if config.sla.targets_file and not config.targets_path().is_file():
+        found.add(ConfigError(doc.where(("sla", "targets_file")), "sla.targets_file",
+                              f"no such file: {config.targets_path()}"))
+    for i, name in enumerate(config.inventory.files):
+        if not config.resolve(name).is_file():
+            found.add(ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
+                                  f"no such file: {config.resolve(name)}"))
+    check_snmp(config, doc, found)
+    if config.hj212.enabled:
+        from opsmon.collector.config.hj212 import read_passwords
+
+        with found.gather():
+            read_passwords(config.hj212, Path(config.base_dir), str(path))
+    if config.incidents.oncall_file:
+        _check_oncall(config, doc, found)
+    return config
+
+
+def _validated(doc: YamlDoc, found: Problems) -> CollectorConfig | None:
+    """The file's model; on problems, they go into `found` and the model of its sections without problems is
+    returned (a required one missing: a placeholder), so the files it names are checked in the same pass."""
+    try:
+        return doc.validate(CollectorConfig)  # type: ignore[no-any-return]
+    except ConfigError as exc:
+        found.add(exc)
+        bad = {p.keypath.split(".")[0].split("[")[0] for p in exc.each()}
+    rest: dict[str, Any] = {k: v for k, v in doc.data.items() if k not in bad}
+    if "database" in bad:
+        rest["database"] = {"path": "opsmon.db"}  # never opened: this model only finds the other files
+    try:
+        return CollectorConfig.model_validate(rest)
+    except ValidationError:
+        return None
+
+
+def _check_oncall(config: CollectorConfig, doc: YamlDoc, found: Problems) -> None:
+    """The on-call file valid, and every channel it names defined under notify.channels (each one named)."""
+    from opsmon.collector.config.oncall import Oncall
+
+    assert config.incidents.oncall_file
+    oncall_path = config.resolve(config.incidents.oncall_file)
+    if not oncall_path.is_file():
+        found.add(ConfigError(doc.where(("incidents", "oncall_file")), "incidents.oncall_file",
+                              f"no such file: {oncall_path}"))
+        return
+    with found.gather():
+        oncall_doc = read_yaml(oncall_path)
+        oncall: Oncall = oncall_doc.validate(Oncall)
+        for name, policy in oncall.policies.items():
+            for i, level in enumerate(policy.levels):
+                for j, channel in enumerate(level.channels):
+                    if channel not in config.notify.channels:
+                        found.add(ConfigError(oncall_doc.where(("policies", name, "levels", i, "channels", j)),
+                                              f"policies.{name}.levels[{i}].channels[{j}]",
+                                              f"channel {channel!r} is not defined under notify.channels in "
+                                              f"{config.source_file}"))
+
+
+def check_snmp(config: CollectorConfig, doc: YamlDoc, found: Problems) -> None:
+    """Secrets readable and profiles valid now, not at the first poll (every problem into `found`)."""
     from opsmon.collector.config.snmp_credentials import resolve
     from opsmon.collector.config.snmp_profiles import load_profiles
 
     for name, spec in config.snmp.credentials.items():
-        resolve(name, spec, Path(config.base_dir), doc.where(("snmp", "credentials", name)))
+        with found.gather():
+            resolve(name, spec, Path(config.base_dir), doc.where(("snmp", "credentials", name)))
+    folders_ok = True
     for i, folder in enumerate(config.snmp.profile_dirs):
         if not config.resolve(folder).is_dir():
-            raise ConfigError(doc.where(("snmp", "profile_dirs", i)), f"snmp.profile_dirs[{i}]",
-                              f"no such folder: {config.resolve(folder)}")
-    load_profiles(tuple(config.resolve(f) for f in config.snmp.profile_dirs))
+            folders_ok = False
+            found.add(ConfigError(doc.where(("snmp", "profile_dirs", i)), f"snmp.profile_dirs[{i}]",
+                                  f"no such folder: {config.resolve(folder)}"))
+    if folders_ok:
+        with found.gather():
+            load_profiles(tuple(config.resolve(f) for f in config.snmp.profile_dirs))

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.errors import ConfigError, ConfigProblems
 
 KeyPath = tuple[Any, ...]
 
@@ -34,7 +34,7 @@ class YamlDoc:
         return self.file
 
     def validate(self, model: type[BaseModel], context: dict[str, Any] | None = None) -> Any:
-        """Validate into model; the first error becomes a ConfigError naming key and line."""
+        """Validate into model; its errors become a ConfigError (ConfigProblems if several) naming key and line."""
         try:
             return model.model_validate(self.data, context=context)
         except ValidationError as exc:
@@ -49,13 +49,15 @@ def keypath_text(path: KeyPath) -> str:
 
 
 def validation_to_config_error(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> ConfigError:
-    errors = exc.errors()
-    first = errors[0]
-    loc = prefix + _data_path(doc.data, first["loc"])
-    reason = _reason(first)
-    if len(errors) > 1:
-        reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", reason)
+    """Every error pydantic found in the document, each naming its line and key: one ConfigError, or several
+    behind a count (ConfigProblems), so a file with three mistakes is fixed in one pass, not three."""
+    problems = []
+    for error in exc.errors():
+        loc = prefix + _data_path(doc.data, error["loc"])
+        problems.append(ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", _reason(error)))
+    if len(problems) == 1:
+        return problems[0]
+    return ConfigProblems(f"{len(problems)} problems in {doc.file}", problems)
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:

@@ -5,6 +5,10 @@ path and the reason, so an operator can fix the right line without reading code.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class OpsmonError(Exception):
     """Base of every error opsmon raises on purpose."""
@@ -24,6 +28,14 @@ class ConfigError(OpsmonError):
         where = f"{file}: {keypath}" if keypath else file
         super().__init__(f"{where}: {reason}")
 
+    def each(self) -> list[ConfigError]:
+        """The problems this error reports, one each (several for a ConfigProblems)."""
+        return [self]
+
+    def keyed(self) -> str:
+        """'key: reason' of every problem, for an API answer (a request body has no file or line)."""
+        return "; ".join(f"{p.keypath}: {p.reason}" if p.keypath else p.reason for p in self.each())
+
 
 class ConfigProblems(ConfigError):
     """Several problems of one kind reported at once: a summary line, then one line per problem."""
@@ -36,6 +48,68 @@ class ConfigProblems(ConfigError):
 
     def __str__(self) -> str:
         return f"{self.summary}:\n" + "\n".join(str(p) for p in self.problems)
+
+    def each(self) -> list[ConfigError]:
+        return list(self.problems)
+
+
+class Problems:
+    """Config problems gathered across files and checks, so a check goes on after the first and reports them
+    all at once (`opsmon check-config`, `opsmon serve`), one a line, each naming file, line, key and reason.
+
+    >>> found = Problems()
+    >>> with found.gather():
+    ...     raise ConfigError("a.yaml:3", "x", "bad")
+    >>> with found.gather():
+    ...     raise ConfigError("b.yaml:7", "y", "worse")
+    >>> print(found.error())
+    2 problems in 2 files:
+    a.yaml:3: x: bad
+    b.yaml:7: y: worse
+    """
+
+    def __init__(self) -> None:
+        self.found: list[ConfigError] = []
+        self._groups: list[ConfigError] = []  # as raised: one alone keeps its own summary
+
+    @contextmanager
+    def gather(self) -> Iterator[None]:
+        """Run the block; a ConfigError it raises is kept (each of a ConfigProblems' problems), not raised."""
+        try:
+            yield
+        except ConfigError as exc:
+            self.add(exc)
+
+    def add(self, problem: ConfigError) -> None:
+        self._groups.append(problem)
+        self.found.extend(problem.each())
+
+    def error(self) -> ConfigError | None:
+        """None when nothing was found; else the one error as raised, or all of them behind a count."""
+        if not self.found:
+            return None
+        if len(self._groups) == 1:
+            return self._groups[0]
+        files: dict[str, int] = {}  # file -> its order of appearance
+        for p in self.found:
+            files.setdefault(_file_of(p), len(files))
+        ordered = sorted(self.found, key=lambda p: (files[_file_of(p)], _line_of(p)))  # file by file, line by line
+        many = len(ordered)
+        return ConfigProblems(f"{many} problems in {len(files)} file{'s' if len(files) > 1 else ''}", ordered)
+
+    def raise_any(self) -> None:
+        err = self.error()
+        if err is not None:
+            raise err
+
+
+def _file_of(problem: ConfigError) -> str:
+    return re.sub(r"(:\d+)+$", "", problem.file)  # 'file:line[:column]' -> 'file'
+
+
+def _line_of(problem: ConfigError) -> int:
+    found = re.search(r":(\d+)(:\d+)?$", problem.file)
+    return int(found.group(1)) if found else 0
 
 
 class StoreError(OpsmonError):

@@ -13,7 +13,7 @@ Who produces what:
   `core.states`), `Backlog`, `HardwareSignal`, `Event` (and `EventRepeated`), `StreamPosition`, `Facts`,
   `BaselineResults`, `SecurityFinding`, `Hj212Data`, `Hj212Frame`;
 - the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
-  `IntervalRelabelled`, `IntervalsMerged`, `Transition`;
+  `IntervalRelabelled`, `IntervalsMerged`, `GapFilled`, `Transition`;
 - the service: `Heartbeat`, `Prune`.
 """
 from __future__ import annotations
@@ -26,8 +26,8 @@ from opsmon.collector.core.incidents import MAJOR
 from opsmon.collector.core.states import Observation
 
 __all__ = [
-    "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "HardwareSignal", "Heartbeat", "IntervalClosed",
-    "Hj212Data", "Hj212Frame", "Hj212Value", "IntervalOpened",
+    "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "GapFilled", "HardwareSignal", "Heartbeat",
+    "IntervalClosed", "Hj212Data", "Hj212Frame", "Hj212Value", "IntervalOpened",
     "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "ResultRecorded",
     "SecurityFinding", "StreamPosition", "Transition", "Written",
 ]
@@ -68,6 +68,19 @@ class IntervalsMerged:
     asset_id: str
     prev_start: datetime
     prev_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GapFilled:
+    """[start, end), inside the asset's closed `collector not running` interval(s), takes `state`: an agent's
+    spool replayed reports stamped in that time (docs/timeline.md, rule 7). Only that unknown time changes;
+    what the collector saw itself is never rewritten."""
+
+    asset_id: str
+    start: datetime
+    end: datetime
+    state: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,8 +271,8 @@ class Prune:
 
 
 # What the store writer takes.
-Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | Transition | ResultRecorded
-           | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults | Heartbeat | Prune
-           | Hj212Data | Hj212Frame)
+Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | GapFilled | Transition
+           | ResultRecorded | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults
+           | Heartbeat | Prune | Hj212Data | Hj212Frame)
 # Everything that is published.
 Message = Written | Observation | SecurityFinding | Backlog

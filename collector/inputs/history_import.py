@@ -6,7 +6,8 @@ One JSON object a line:
 
 The whole file is checked first: assets must exist; timestamps need a UTC offset;
 end after start; no two intervals of one asset overlap, in the file or against
-what is stored. Any bad line and nothing is imported; the error names the line.
+what is stored. Any bad line and nothing is imported; the error names every bad line, one a line
+(each pair of overlapping lines, each stored interval a line overlaps).
 Re-importing the same file changes nothing (identical rows are recognised).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import or_, select
 
-from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, AwareDatetime, ObjectId, parse_timestamp
 from opsmon.collector.core.incidents import ImportedKind
 from opsmon.collector.core.states import STATES
@@ -27,8 +28,6 @@ from opsmon.collector.store import Store
 from opsmon.collector.store.audit import record
 from opsmon.collector.store.models import Asset, Incident, StateInterval
 from opsmon.collector.store.types import from_ms, to_ms
-
-MAX_ERRORS = 20
 
 
 class StateLine(BaseModel):
@@ -103,10 +102,10 @@ def _parse(path: str) -> tuple[list[tuple[int, StateLine]], list[tuple[int, Inci
                             pass  # the model reports it with the key's name
                 item = model.model_validate(data)
             except ValidationError as exc:
-                e = exc.errors()[0]
-                where = "".join(f"{p}: " for p in e["loc"])
-                msg = e["msg"].removeprefix("Value error, ")
-                errors.append(f"line {n}: {where}{'unknown key' if e['type'] == 'extra_forbidden' else msg}")
+                for e in exc.errors():  # every problem of the line
+                    where = "".join(f"{p}: " for p in e["loc"])
+                    msg = e["msg"].removeprefix("Value error, ")
+                    errors.append(f"line {n}: {where}{'unknown key' if e['type'] == 'extra_forbidden' else msg}")
                 continue
             (states if kind == "state" else incidents).append((n, item))  # type: ignore[arg-type]
     return states, incidents, errors
@@ -144,9 +143,12 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
         unchanged = 0
         for asset, rows in by_asset.items():
             rows.sort(key=lambda r: (r[1].start, r[0]))
-            for (n1, a), (n2, b) in zip(rows, rows[1:], strict=False):
-                if b.start < a.end:
-                    errors.append(f"line {n2}: overlaps line {n1} for asset {asset!r}")
+            # Every pair, not only neighbours in time order: a long line overlaps all the short ones it spans.
+            running: list[tuple[int, StateLine]] = []  # earlier in time and not ended before this one starts
+            for n2, b in rows:
+                running = [(n1, a) for n1, a in running if a.end > b.start]
+                errors += [f"line {n2}: overlaps line {n1} for asset {asset!r}" for n1, _a in running]
+                running.append((n2, b))
             lo = min(s.start for _, s in rows)
             hi = max(s.end for _, s in rows)
             stored = session.scalars(select(StateInterval).where(
@@ -157,12 +159,12 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
                 if _key(s) in existing:
                     unchanged += 1
                     continue
-                clash = next((r for r in stored if r.start_ts < s.end and (r.end_ts is None or r.end_ts > s.start)),
-                             None)
-                if clash is not None:
+                clashes = [r for r in stored if r.start_ts < s.end and (r.end_ts is None or r.end_ts > s.start)]
+                for clash in clashes:
                     end = clash.end_ts.isoformat() if clash.end_ts else "now (open)"
                     errors.append(f"line {n}: overlaps the stored {clash.state} interval "
                                   f"{clash.start_ts.isoformat()} - {end} of asset {asset!r}")
+                if clashes:
                     continue
                 new_states.append(s)
         ids: dict[str, int] = {}
@@ -180,10 +182,11 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
                 inc_unchanged += 1
             else:
                 errors.append(f"line {n}: incident {inc.id!r} is stored with different data")
-        if errors:
-            shown = errors[:MAX_ERRORS]
-            more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""
-            raise ConfigError(path, "", "nothing imported: " + "; ".join(shown) + more)
+        if errors:  # every one, a line each: the old system's export is fixed in one pass
+            if len(errors) == 1:
+                raise ConfigError(path, "", f"nothing imported: {errors[0]}")
+            raise ConfigProblems(f"{path}: nothing imported, {len(errors)} problems",
+                                 [ConfigError(path, "", e) for e in errors])
         for s in new_states:
             session.add(StateInterval(asset_id=s.asset, state=s.state, start_ts=s.start, end_ts=s.end,
                                       reason=s.reason or "imported"))

@@ -35,6 +35,7 @@ from opsmon.collector.core.messages import (
     Event,
     EventRepeated,
     Facts,
+    GapFilled,
     HardwareSignal,
     Heartbeat,
     Hj212Data,
@@ -202,6 +203,7 @@ class Service:
             IntervalClosed: [store],
             IntervalRelabelled: [store],
             IntervalsMerged: [store],
+            GapFilled: [store],
             Transition: [store, Consumer("incidents", lambda t: incidents.on_transition(
                 t.asset_id, t.at, t.detected, t.old, t.new, t.reason), guarded=True)],
             HardwareSignal: [store, Consumer("incidents", lambda h: incidents.on_hardware(
@@ -278,10 +280,12 @@ class Service:
             self.socket.close()
             self.lock.release()
             raise
-        resume = recover(self.store, self.clock())
+        recovered = recover(self.store, self.clock())
+        resume = recovered.resume
         self.incidents.load()
         self.writer.start()
         self.reload_inventory(at=resume)
+        self.timeline.gaps = recovered.gaps  # an agent's spool may yet fill them (docs/timeline.md, rule 7)
         self.reload_windows()
         # Everything loaded so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stall every thread for ~180 ms at 5,000 assets.

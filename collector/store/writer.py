@@ -34,6 +34,7 @@ from opsmon.collector.core.messages import (
     Event,
     EventRepeated,
     Facts,
+    GapFilled,
     HardwareSignal,
     Heartbeat,
     Hj212Data,
@@ -50,6 +51,7 @@ from opsmon.collector.core.messages import (
 )
 from opsmon.collector.core.states import DOWN
 from opsmon.collector.store.db import Store
+from opsmon.collector.store.gaps import fill_gap
 from opsmon.collector.store.models import (
     AgentStream,
     Asset,
@@ -328,6 +330,8 @@ class StoreWriter:
                                      .where(StateInterval.asset_id == asset, StateInterval.start_ts == prev_start,
                                             StateInterval.end_ts == prev_end)
                                      .values(end_ts=None))
+                    case GapFilled():
+                        fill_gap(conn, msg)
                     case Transition(asset, at, detected, old, new, reason):
                         conn.execute(insert(TransitionRow).values(asset_id=asset, at_ts=at, detected_ts=detected,
                                                                   old_state=old, new_state=new, reason=reason))

@@ -18,6 +18,11 @@ The rules (docs/timeline.md explains them with examples):
   Silence is not judged while an agent replays its spool (it says how many reports
   follow: `Backlog`, waiting at most BACKLOG_WAIT between them), nor before
   `stale_after_intervals` have passed since the collector started.
+- Time the collector did not watch (a gap start-up recovery recorded as unknown)
+  takes what an agent's replayed reports saw: up between two results at most
+  `stale_after_intervals` intervals apart (the first one counted from the gap's
+  start when the asset was up then), maintenance inside a window; the rest stays
+  unknown (`Gap`, `GapFilled`).
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
   relabels that open interval instead (closed intervals are never rewritten),
@@ -38,6 +43,7 @@ from datetime import datetime, timedelta
 from opsmon.collector.core.maintenance import ActiveWindow, MaintenanceBook
 from opsmon.collector.core.messages import (
     Backlog,
+    GapFilled,
     IntervalClosed,
     IntervalOpened,
     IntervalRelabelled,
@@ -58,6 +64,7 @@ from opsmon.collector.core.states import (
 
 WAITING = "waiting for the first check result"
 BACKLOG_WAIT = 30.0  # seconds an agent replaying its spool may pause between reports before its silence counts
+REPLAYED = "reported while the collector was not running"  # the reason of a gap's time an agent's spool filled
 
 
 Publish = Callable[[Message], None]
@@ -107,6 +114,22 @@ class AssetTrack:
     detected: datetime | None = None
 
 
+@dataclass
+class Gap:
+    """[start, end): time the collector did not watch an asset (recovery recorded it as unknown), and the asset's
+    state when the collector stopped watching. `last` keeps, per check, the latest result dated inside the gap
+    and its status: a replayed result fills the time since the one before (see Timeline._fill_gap)."""
+
+    start: datetime
+    end: datetime
+    before: str
+    last: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+
+
+def _window_reason(occ: ActiveWindow) -> str:
+    return f"maintenance window {occ.id}" + (f": {occ.reason}" if occ.reason else "")
+
+
 def _klass(status: str) -> str:
     return "up" if status == UP else ("unknown" if status == UNKNOWN else "bad")
 
@@ -121,6 +144,7 @@ class Timeline:
     started: datetime | None = None  # when live tracking (re)began: the start, or the store's recovery; see tick()
     tracks: dict[str, AssetTrack] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
+    gaps: dict[str, Gap] = field(default_factory=dict)  # from start-up recovery (recovery.py), by asset
 
     # -- inventory -------------------------------------------------------
     def upsert_asset(self, asset_id: str, parent: str | None, site: str | None, tags: Iterable[str],
@@ -170,6 +194,9 @@ class Timeline:
         if ct is None:
             return
         ct.hold_until = None  # a report from a spool says so again right after it (Backlog)
+        gap = self.gaps.get(obs.asset_id)
+        if gap is not None and gap.start <= obs.ts:
+            self._fill_gap(obs.asset_id, gap, ct, obs)
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
         if obs.status == UP:
@@ -190,6 +217,54 @@ class Timeline:
         elif track.state == UNREACHABLE and ct.pending != "up":
             # Parent recovered: this result decides; a good streak still pending decides later.
             self._reevaluate(track, ts, ts, own=True)
+
+    def _fill_gap(self, asset_id: str, gap: Gap, ct: CheckTrack, obs: Observation) -> None:
+        """A result dated at or after the start of the asset's unwatched gap: a replayed report fills the time since
+        the check's previous result with what they saw, the rule the live timeline applies to the same reports.
+
+        - Two results at most `stale_after_intervals` intervals apart, the earlier one up, prove the asset up
+          between them (live, no silence would have been judged, and a fault is dated to its first bad result);
+          a longer pause, or the time after a result that is not up, stays unknown: nobody saw it.
+        - Before the first result inside the gap, the previous one is the gap's start when the asset was up there
+          (the collector saw it so as it stopped watching).
+        - Only the gap is filled, up to its end: the open interval after it is the live timeline's (a replayed
+          result relabels it as any result dated before its start does); what the collector saw is never touched.
+        - Results come oldest first per check (ingest and spool order); one dated before the check's previous
+          one fills nothing.
+        """
+        check_id = ct.conf.check_id
+        prev = gap.last.get(check_id)
+        limit = ct.conf.interval * self.stale_after_intervals
+        if prev is None and gap.before == UP:
+            # The check's own last result was up to an interval before the gap's start: one interval less.
+            prev, limit = (gap.start, UP), ct.conf.interval * (self.stale_after_intervals - 1)
+        if prev is not None and obs.ts < prev[0]:
+            return
+        end = min(obs.ts, gap.end)
+        track = self.tracks[asset_id]
+        if (prev is not None and prev[1] == UP and end > prev[0]
+                and (obs.ts - prev[0]).total_seconds() <= limit):
+            self._fill_seen(track, prev[0], end)
+        gap.last[check_id] = (obs.ts, obs.status)
+        if obs.ts >= gap.end and all(gap.last.get(c, (gap.start, ""))[0] >= gap.end for c in track.checks):
+            del self.gaps[asset_id]  # every check is past it: nothing can fill it any more
+
+    def _fill_seen(self, track: AssetTrack, start: datetime, end: datetime) -> None:
+        """[start, end) of a gap seen up, but a maintenance window covering the asset there stays maintenance
+        (rule 5: a window overrides every other state). A fill spans at most `stale_after_intervals` intervals,
+        so the windows at its two ends are the ones that matter (one starting and ending inside it is missed)."""
+        at = start
+        while at < end:
+            occ = self.book.covering(track, at)
+            if occ is not None:
+                upto = min(occ.end, end)
+                self.publish(GapFilled(track.id, at, upto, MAINTENANCE, _window_reason(occ)))
+                at = upto
+                continue
+            last = self.book.covering(track, end - timedelta(microseconds=1))
+            upto = last.start if last is not None and at < last.start < end else end
+            self.publish(GapFilled(track.id, at, upto, UP, REPLAYED))
+            at = upto
 
     def backlog(self, msg: Backlog) -> None:
         """The result just observed came from an agent's spool with more to follow: its silence is not judged
@@ -281,8 +356,7 @@ class Timeline:
 
     def _effective(self, track: AssetTrack) -> tuple[str, str]:
         if track.maint is not None:
-            return MAINTENANCE, f"maintenance window {track.maint.id}" + (
-                f": {track.maint.reason}" if track.maint.reason else "")
+            return MAINTENANCE, _window_reason(track.maint)
         if track.own == DOWN and track.parent is not None:
             parent = self.tracks.get(track.parent)
             if parent is not None and (

@@ -2,11 +2,14 @@
 
 On start, every interval still open was cut short by a stop or a crash. It is
 closed at the last heartbeat (never before its own start), and the gap up to
-now is recorded as `unknown`, never as up or down.
+now is recorded as `unknown`, never as up or down. The gaps it records are handed to the timeline
+(`Timeline.gaps`): an agent's spool that replays reports stamped inside one turns that time into what
+the reports saw (docs/timeline.md, rule 7).
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -14,14 +17,23 @@ from sqlalchemy import delete, select
 from opsmon.collector.core.states import GAP_REASON, UNKNOWN
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import Heartbeat, StateInterval
+from opsmon.collector.timeline.engine import Gap
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Recovered:
+    """What start-up recovery found: when live tracking starts, and each asset's unwatched time."""
 
-def recover(store: Store, now: datetime) -> datetime:
-    """Close open intervals; returns the instant from which live tracking starts (>= now)."""
+    resume: datetime
+    gaps: dict[str, Gap] = field(default_factory=dict)
+
+
+def recover(store: Store, now: datetime) -> Recovered:
+    """Close open intervals and record the time since as unknown; `resume` is >= now."""
     resume = now
+    gaps: dict[str, Gap] = {}
     with store.session.begin() as session:
         beat = session.get(Heartbeat, 1)
         open_rows = list(session.scalars(select(StateInterval).where(StateInterval.end_ts.is_(None))))
@@ -41,8 +53,9 @@ def recover(store: Store, now: datetime) -> datetime:
             if cut < resume:
                 session.add(StateInterval(asset_id=row.asset_id, state=UNKNOWN, start_ts=cut, end_ts=resume,
                                           reason=GAP_REASON))
+                gaps[row.asset_id] = Gap(cut, resume, row.state)
         if open_rows:
             log.info("recovered timeline after restart",
                      extra={"open_intervals": len(open_rows),
                             "last_heartbeat": beat.ts.isoformat() if beat else None})
-    return resume
+    return Recovered(resume, gaps)

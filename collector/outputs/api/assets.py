@@ -99,7 +99,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         try:
             specs = parse_inventory_doc(YamlDoc("request body", body, {}))
         except ConfigError as exc:
-            raise InvalidInput(f"{exc.keypath}: {exc.reason}") from None
+            raise InvalidInput(exc.keyed()) from None  # every problem of the body, not the first
         result = face.upsert_assets(specs, f"api:{actor}")
         return {k: v for k, v in result.items() if v}
 

@@ -128,3 +128,50 @@ def test_both_files_refuse_what_is_not_a_duration(tmp_path: Path, written: str) 
     with pytest.raises(ConfigError) as c:
         load_config(write_config(tmp_path, f"database:\n  path: o.db\nagents:\n  interval: {written}\n"))
     assert "agents.interval" in str(c.value)
+
+
+def test_check_config_and_serve_list_every_problem_of_every_file(tmp_path: Path) -> None:
+    """Issue 19, item 4: every problem of every file in one pass, one a line, each naming file, line, key and
+    reason; `opsmon serve` refuses with the same list. Before: the first problem, then "(and 1 more problem)".
+
+    By hand, file by file, line by line:
+    - collector.yaml line 5 `prot` (unknown key under listen), line 7 `soon` (not a duration);
+    - oncall.yaml line 7: the level's channel `wecom`, which collector.yaml has no notify.channels for;
+    - assets.yaml line 4 criticality `extreme`; line 5, asset db (its item starts there) has no category;
+      line 10, sw's snmp check names credential `nope`, not under snmp.credentials (checked although db and web
+      are invalid: the valid assets of a file are still cross-checked);
+    - more.yaml line 4 parent `nowhere`; line 5 the id `app` again.
+    8 problems in 4 files. The on-call file comes before the inventory files: collector.yaml names it, and
+    files are listed in the order their first problem was found."""
+    write_config(tmp_path, "assets:\n  - id: web\n    category: server\n    criticality: extreme\n"
+                           "  - id: db\n    site: hq\n  - id: sw\n    category: network\n    address: 127.0.0.1\n"
+                           "    checks: [{type: snmp, credential: nope}]\n", "assets.yaml")
+    write_config(tmp_path, "assets:\n  - id: app\n    category: server\n    parent: nowhere\n"
+                           "  - id: app\n    category: server\n", "more.yaml")
+    write_config(tmp_path, "people:\n  li: {name: Li Lei}\npolicies:\n  default:\n    levels:\n"
+                           "      - notify: ['person:li']\n        channels: [wecom]\nroutes:\n  - policy: default\n",
+                 "oncall.yaml")
+    path = write_config(tmp_path, "timezone: Asia/Shanghai\ndatabase:\n  path: opsmon.db\nlisten:\n  prot: 8000\n"
+                                  "scheduler:\n  default_interval: soon\n"
+                                  "inventory:\n  files: [assets.yaml, more.yaml]\n"
+                                  "incidents:\n  oncall_file: oncall.yaml\n")
+    d = tmp_path
+    expected = [
+        "opsmon: config error: 8 problems in 4 files:",
+        f"{path}:5: listen.prot: unknown key",
+        f"{path}:7: scheduler.default_interval: 'soon' is not a duration; use forms like 30s, 5m, 1h30m, 7d",
+        f"{d}/oncall.yaml:7: policies.default.levels[0].channels[0]: channel 'wecom' is not defined under "
+        f"notify.channels in {path}",
+        f"{d}/assets.yaml:4: assets[0].criticality: Input should be 'low', 'medium', 'high' or 'critical' "
+        "(got 'extreme')",
+        f"{d}/assets.yaml:5: assets[1].category: required key is missing",
+        f"{d}/assets.yaml:10: assets[2].checks[0].credential: 'nope' is not defined under snmp.credentials "
+        "(asset sw, check snmp)",
+        f"{d}/more.yaml:4: assets[0].parent: parent 'nowhere' is not a known asset",
+        f"{d}/more.yaml:5: assets[1].id: duplicate id 'app' (first at assets[0])",
+    ]
+    proc = run_cli("check-config", str(path))
+    assert (proc.returncode, proc.stderr.splitlines(), proc.stdout) == (2, expected, ""), proc.stderr
+    proc = run_cli("--config", str(path), "serve")
+    assert (proc.returncode, proc.stderr.splitlines()) == (2, expected), proc.stderr
+    assert not (tmp_path / "opsmon.db").exists()

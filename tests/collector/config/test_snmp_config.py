@@ -60,7 +60,8 @@ def test_check_config_cross_checks_snmp_references(tmp_path: Path) -> None:
                         "snmp:\n  credentials:\n    v2: {version: '2c', community: s3cret-comm}\n")
     out = run_cli("check-config", str(path))
     assert out.returncode == 2
-    assert "assets.yaml: asset sw: check snmp: credential: 'nope' is not defined under snmp.credentials" in out.stderr
+    assert (f"{tmp_path}/assets.yaml:2: assets[0].checks[0].credential: 'nope' is not defined under snmp.credentials "
+            "(asset sw, check snmp)") in out.stderr
     (tmp_path / "assets.yaml").write_text(
         "assets:\n"
         "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: v2, profiles: [x]}]}\n"

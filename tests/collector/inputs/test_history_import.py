@@ -127,3 +127,29 @@ def test_cli_history_import_and_sla(tmp_path: Path) -> None:
     assert "正常工作的服务器" in proc.stdout and "硬件设备故障响应时限" in proc.stdout
     proc = run_cli("--config", str(cfg), "sla", "--period", "2026Q5")
     assert proc.returncode == 2 and "use a year (2026), a quarter (2026Q3) or a month (2026-08)" in proc.stderr
+
+
+def test_every_overlapping_line_is_named_not_only_the_neighbour_in_time(assets: Store, tmp_path: Path) -> None:
+    """Issue 19, item 4. Line 1 is up 1 to 3 July; line 2 (1 July 06:00-12:00) and line 3 (2 July 00:00-06:00)
+    both lie inside it but not in each other. In time order 1, 2, 3: before, only neighbours were compared
+    (2 with 1, 3 with 2), so line 3's overlap with line 1 went unnamed. Now every pair that overlaps is a line
+    of its own: (2, 1) and (3, 1), and not (3, 2), which do not overlap (12:00 on the 1st < 00:00 on the 2nd);
+    line 4 repeats line 3 exactly and overlaps both 1 and 3. So 4 problems: 2~1, 3~1, 4~1, 4~3."""
+    def state(start: str, end: str) -> dict:
+        return {"type": "state", "asset": "srv", "state": "up", "start": start, "end": end}
+
+    body = lines(state("2026-07-01T00:00:00+08:00", "2026-07-03T00:00:00+08:00"),
+                 state("2026-07-01T06:00:00+08:00", "2026-07-01T12:00:00+08:00"),
+                 state("2026-07-02T00:00:00+08:00", "2026-07-02T06:00:00+08:00"),
+                 state("2026-07-02T00:00:00+08:00", "2026-07-02T06:00:00+08:00"))
+    path = write_config(tmp_path, body, "h.jsonl")
+    with pytest.raises(ConfigError) as err:
+        import_history(assets, str(path), "test")
+    assert str(err.value).splitlines() == [
+        f"{path}: nothing imported, 4 problems:",
+        f"{path}: line 2: overlaps line 1 for asset 'srv'",
+        f"{path}: line 3: overlaps line 1 for asset 'srv'",
+        f"{path}: line 4: overlaps line 1 for asset 'srv'",
+        f"{path}: line 4: overlaps line 3 for asset 'srv'",
+    ]
+    assert counts(assets) == (0, 0)
