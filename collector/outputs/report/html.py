@@ -67,7 +67,8 @@ tr.trail td {{ background: #fdf5f4; font-size: 8pt; color: #444; }}
 section.break {{ break-before: page; }}
 table.sheet {{ table-layout: fixed; font-size: 8pt; }}
 table.sheet td.level {{ vertical-align: middle; text-align: center; font-weight: bold; background: #f6f8fa;
-  overflow-wrap: anywhere; }}
+  font-size: 7.5pt; }}
+table.sheet th {{ font-size: 7.5pt; }}
 table.sheet span.judged, table.sheet span.entry {{ display: block; font-size: 7pt; color: #666;
   text-align: left; white-space: normal; }}
 table.sheet td {{ padding: 0.5mm 1.2mm; }}
@@ -165,7 +166,7 @@ def _targets(data: ReportData) -> str:
 
 
 # 一级, 二级, 三级指标, 指标值, 实际完成值, 结论, 余量, 覆盖率 (per cent of the page's width)
-_SHEET_COLS = (10, 10, 20, 15, 15, 8, 13, 9)
+_SHEET_COLS = (11, 11, 19, 15, 15, 8, 11, 10)
 
 
 def _signoff(data: ReportData) -> str:

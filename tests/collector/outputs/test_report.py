@@ -132,8 +132,10 @@ def words(text: str) -> str:
     return re.sub(r"(?<=[A-Za-z])-(?=[A-Za-z])", "", flat(text))
 
 
-def pdf_text(path: Path, first: int | None = None, last: int | None = None) -> str:
-    args = ["pdftotext", "-enc", "UTF-8"]
+def pdf_text(path: Path, first: int | None = None, last: int | None = None, raw: bool = False) -> str:
+    """The PDF's text; `raw` in the order it was drawn (a cell's lines together, not interleaved with
+    the lines of the cell beside it, as the default reading order does for wrapped names)."""
+    args = ["pdftotext", "-enc", "UTF-8", *(["-raw"] if raw else [])]
     if first:
         args += ["-f", str(first)]
     if last:
@@ -308,10 +310,10 @@ def test_every_figure_in_the_pdf_text_is_the_engines(quarter: tuple[Store, Colle
     data = build_report(store, cfg, PERIOD, lang, AFTER)
     ref = engine(store)
     (path, _), = write_report(data, ["pdf"], tmp_path / "out")
-    text = words(pdf_text(path))
+    text = words(pdf_text(path, raw=True))
     for figure in expected_strings(data, ref):
         assert words(figure) in text, figure
-    first = words(pdf_text(path, 1, 1))
+    first = words(pdf_text(path, 1, 1, raw=True))
     assert flat(ORG) in first
     for doc in ref.values():  # the target table is on the first page
         assert words(f.target_name(doc, lang)) in first, doc["id"]
