@@ -39,7 +39,7 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def cmd_sla_set_value(args: argparse.Namespace) -> int:
-    from opsmon.collector.sla.entries import set_value
+    from opsmon.collector.sla.entries import evidence_of, set_value
     from opsmon.collector.sla.periods import parse_period
     from opsmon.collector.sla.targets import load_targets
 
@@ -47,8 +47,10 @@ def cmd_sla_set_value(args: argparse.Namespace) -> int:
     # An hj212_rate target is measured; the national assessment's own figure may be entered beside it.
     target = _target(load_targets(config.targets_path()), args.target, "manual", "hj212_rate")
     period = parse_period(args.period, config.timezone)
-    set_value(open_store(args, config), target.id, period, args.value, args.note, actor())
-    print(f"{target.id} = {args.value:g} for {period.label}")
+    evidence = evidence_of(args.evidence)
+    set_value(open_store(args, config), target.id, period, args.value, args.note, actor(), evidence)
+    digest = f" (sha256 {evidence.sha256})" if evidence.sha256 else ""
+    print(f"{target.id} = {args.value:g} for {period.label}, evidence {evidence.ref}{digest}")
     return 0
 
 
@@ -90,6 +92,8 @@ def register(sub: Any) -> None:
     sp.add_argument("value", type=float)
     sp.add_argument("--period", required=True, help="the period the value is for: 2026, 2026Q3 or 2026-08")
     sp.add_argument("--note", default="")
+    sp.add_argument("--evidence", required=True, metavar="FILE|URL",
+                    help="what the value was read from: a file (its SHA-256 is stored) or an http(s) URL")
     sp = command(sla_sub, "record", cmd_sla_record, "record a delivery counted by a count target (e.g. a report)")
     sp.add_argument("target")
     sp.add_argument("--at", help="when it was delivered (ISO 8601); default now")

@@ -176,6 +176,15 @@ class IncidentsConfig(BaseModel):
         "Key that signs acknowledge links (created, mode 0600, when missing)"))
 
 
+class SignOffConfig(BaseModel):
+    """The names printed in the report's sign-off block; a name left out leaves a line to sign on."""
+
+    model_config = FROZEN
+    prepared_by: str = Field("", description="编制 (prepared by): name printed in the report's sign-off block")
+    reviewed_by: str = Field("", description="审核 (reviewed by)")
+    approved_by: str = Field("", description="批准 (approved by)")
+
+
 class ReportsConfig(BaseModel):
     model_config = FROZEN
     enabled: bool = Field(False, description="Generate the SLA report after each period ends")
@@ -185,6 +194,7 @@ class ReportsConfig(BaseModel):
     folder: str = Field("~/.local/state/opsmon/reports", description="Where the files are kept")
     delay: Duration = Field(3600.0, description="Wait this long after the period's end (late data lands first)")
     mail_channel: str | None = Field(None, description="An e-mail channel of notify.channels to mail the files to")
+    signoff: SignOffConfig = SignOffConfig()
 
 
 class LoggingConfig(BaseModel):

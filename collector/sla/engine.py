@@ -242,7 +242,8 @@ class Evaluation:
         best = min(rows, key=lambda r: ((r.period_end - r.period_start).total_seconds(), -r.entered_at.timestamp()))
         passed, status = verdict(t, best.value, t.threshold, None, 0.0)
         return result(t, t.threshold, best.value, passed, status, detail=ManualDetail(
-            best.entered_by, best.entered_at, best.period_start, best.period_end, best.note))
+            best.entered_by, best.entered_at, best.period_start, best.period_end, best.note, best.evidence,
+            best.evidence_sha256))
 
 
 def verdict(t: Target, value: float | None, threshold: float, coverage: float | None,

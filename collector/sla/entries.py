@@ -1,8 +1,12 @@
 """Figures entered by hand, each audited: values for a period, and dated deliveries."""
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.sla.periods import Period
@@ -17,14 +21,54 @@ def _finite(value: float) -> float:
     return value
 
 
-def set_value(store: Store, target_id: str, period: Period, value: float, note: str, actor: str) -> None:
-    """A later entry for the same period wins; earlier ones stay for the record."""
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a value entered by hand was read from: a file (its path and SHA-256 when entered) or a URL.
+
+    The hash is what makes a file evidence: an auditor checks the archived file against it
+    (`sha256sum`), so a file changed after the value was entered is seen to be another file.
+    """
+
+    ref: str
+    sha256: str | None = None  # None for a URL
+
+
+def evidence_of(text: str) -> Evidence:
+    """A URL (http, https) as given; otherwise a readable file, by its absolute path, hashed now."""
+    text = text.strip()
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise InvalidInput(f"evidence {text!r}: a URL needs a host")
+        return Evidence(text)
+    if parts.scheme and len(parts.scheme) > 1:
+        raise InvalidInput(f"evidence {text!r}: give a file path or an http(s) URL")
+    path = Path(text).expanduser().absolute()
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InvalidInput(f"evidence {text!r}: cannot read the file ({exc.strerror or exc})") from None
+    return Evidence(str(path), digest.hexdigest())
+
+
+def set_value(store: Store, target_id: str, period: Period, value: float, note: str, actor: str,
+              evidence: Evidence | None = None) -> None:
+    """A later entry for the same period wins; earlier ones stay for the record.
+
+    `actor` is who entered it (the CLI user, or the API token's name), `evidence` what it was read
+    from; both are stored with the value, shown beside it in the report, and audited.
+    """
     now = datetime.now(UTC)
+    ref, digest = (evidence.ref, evidence.sha256) if evidence is not None else (None, None)
     with store.session.begin() as session:
         session.add(TargetValue(target_id=target_id, kind="value", period_start=period.start, period_end=period.end,
-                                ts=None, value=_finite(value), note=note, entered_by=actor, entered_at=now))
-        record(session, actor, "sla.set_value", target_id, {"period": period.label, "value": value, "note": note},
-               now)
+                                ts=None, value=_finite(value), note=note, entered_by=actor, entered_at=now,
+                                evidence=ref, evidence_sha256=digest))
+        record(session, actor, "sla.set_value", target_id, {"period": period.label, "value": value, "note": note,
+                                                            "evidence": ref, "evidence_sha256": digest}, now)
 
 
 def record_event(store: Store, target_id: str, at: datetime, count: float, note: str, actor: str) -> None:

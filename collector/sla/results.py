@@ -109,17 +109,20 @@ class CountDetail(Document):
 
 @dataclass(frozen=True, eq=False)
 class ManualDetail(Document):
-    """A value entered by hand: who entered it, when, and the period it was entered for."""
+    """A value entered by hand: who entered it, when, the period it was entered for, and its evidence."""
 
     entered_by: str
     entered_at: datetime
     period_start: datetime
     period_end: datetime
     note: str
+    evidence: str | None = None  # the file path or URL it was read from (None: entered before issue 19)
+    evidence_sha256: str | None = None  # the file's SHA-256 when it was entered; None for a URL
 
     def as_document(self) -> dict[str, Any]:
         return {"entered_by": self.entered_by, "entered_at": self.entered_at.isoformat(),
-                "for": [self.period_start.isoformat(), self.period_end.isoformat()], "note": self.note}
+                "for": [self.period_start.isoformat(), self.period_end.isoformat()], "note": self.note,
+                "evidence": self.evidence, "evidence_sha256": self.evidence_sha256}
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from opsmon.collector.config.schema import bundled_targets_path  # noqa: F401  (re-exported)
 from opsmon.collector.config.yamlfile import read_yaml
-from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
 from opsmon.collector.core.states import Category
 
@@ -44,6 +44,23 @@ class Hj212Rules(BaseModel):
         "A prefecture's and the region's rate: pooled counts, or the mean of their enterprises' rates"))
 
 
+class Level(BaseModel):
+    """A 二级指标 of the budget's table (数量指标, 质量指标, 时效指标, ...)."""
+
+    model_config = FROZEN
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+class Indicator(Level):
+    """A 一级指标 (产出指标, 效益指标, 满意度指标) and its 二级指标, in the order the table lists them."""
+
+    levels: dict[str, Level] = Field(min_length=1)
+
+
 def compare(comparator: str, value: float, threshold: float) -> bool:
     return {">=": value >= threshold, ">": value > threshold,
             "<=": value <= threshold, "<": value < threshold}[comparator]
@@ -55,6 +72,9 @@ class Target(BaseModel):
     name_zh: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
     project: str = ""
+    indicator: str | None = Field(None, description="LEVEL1.LEVEL2 of the table's `indicators:` (一级.二级指标)")
+    goal_zh: str = Field("", description="The 指标值 as the budget writes it (e.g. ≥95%); default: the threshold")
+    goal_en: str = ""
     measure: Measure
     scope: Scope = Scope()
     comparator: Comparator
@@ -87,6 +107,10 @@ class Target(BaseModel):
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self
+
+    def goal(self, lang: str) -> str:
+        """The 指标值 as the budget writes it, in `lang` ("" when the table gives none)."""
+        return self.goal_zh if lang == "zh" else (self.goal_en or self.goal_zh)
 
     def passes(self, value: float, threshold: float | None = None) -> bool:
         """Compare against the threshold (or a prorated one, for counts over a shorter period)."""
@@ -121,6 +145,7 @@ def judged_threshold(target: Target, kind: str, seconds: float = 0.0) -> float:
 class TargetTable(BaseModel):
     model_config = FROZEN
     coverage_floor: float = Field(0.9, ge=0, le=1, description="Below this share of known time a target is flagged")
+    indicators: dict[str, Indicator] = Field(default_factory=dict, description="一级指标 -> 二级指标, in table order")
     targets: tuple[Target, ...]
 
     @model_validator(mode="after")
@@ -131,6 +156,32 @@ class TargetTable(BaseModel):
                 raise ValueError(f"target id {t.id!r} is used twice")
             seen.add(t.id)
         return self
+
+    def hierarchy_problems(self) -> list[tuple[int, str]]:
+        """(index of the target, reason) for every `indicator:` that names no 二级指标 of `indicators:`."""
+        out = []
+        for i, t in enumerate(self.targets):
+            if t.indicator is None:
+                continue
+            first, _, second = t.indicator.partition(".")
+            top = self.indicators.get(first)
+            if not self.indicators:
+                out.append((i, f"{t.indicator!r}: the file has no 'indicators:' hierarchy to place it in"))
+            elif top is None or not second:
+                out.append((i, f"{t.indicator!r} is not LEVEL1.LEVEL2 with LEVEL1 one of "
+                               f"{', '.join(self.indicators)} (一级指标)"))
+            elif second not in top.levels:
+                out.append((i, f"{t.indicator!r}: {first} ({top.name_zh}) has no 二级指标 {second!r}; "
+                               f"it has {', '.join(top.levels)}"))
+        return out
+
+    def place(self, target: Target) -> tuple[Indicator, Level] | None:
+        """The target's 一级 and 二级指标, or None when it names none."""
+        if target.indicator is None:
+            return None
+        first, _, second = target.indicator.partition(".")
+        top = self.indicators[first]
+        return top, top.levels[second]
 
     def floor(self, target: Target) -> float:
         return self.coverage_floor if target.coverage_floor is None else target.coverage_floor
@@ -150,7 +201,15 @@ class TargetTable(BaseModel):
 
 
 def load_targets(path: str | Path) -> TargetTable:
+    """The table, validated; every misplaced `indicator:` is named with its file, line and key."""
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(str(path), "", "expected a mapping with a 'targets:' list")
-    return doc.validate(TargetTable)
+    table: TargetTable = doc.validate(TargetTable)
+    problems = [ConfigError(doc.where(("targets", i, "indicator")), f"targets[{i}].indicator", reason)
+                for i, reason in table.hierarchy_problems()]
+    if problems:
+        many = len(problems)
+        raise ConfigProblems(f"{many} target{'s are' if many > 1 else ' is'} outside the indicator hierarchy "
+                             "(indicators:)", problems)
+    return table

@@ -314,6 +314,8 @@ class TargetValue(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     entered_by: Mapped[str] = mapped_column(String(128))
     entered_at: Mapped[datetime] = mapped_column(UTCMillis)
+    evidence: Mapped[str | None] = mapped_column(Text)  # a value's: the file path or URL it was read from
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))  # the file's, when entered; None for a URL
 
 
 class AgentRow(Base):

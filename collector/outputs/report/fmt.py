@@ -6,6 +6,9 @@ functions to look every engine figure up in the HTML and the PDF text.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from opsmon.collector.core.durations import format_duration
 from opsmon.collector.outputs.report.labels import TEXT
 from opsmon.collector.sla.render import fmt_value
@@ -69,11 +72,35 @@ def budget(seconds: float | None, lang: str) -> str:
     return f"{t['budget_exceeded']} {format_duration(-seconds)}"
 
 
-def when(iso: str | None) -> str:
-    """A local ISO timestamp as 2026-08-03 10:00:05 (the zone is on the cover)."""
-    if not iso:
+def _local(value: str | datetime, tz: str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(ZoneInfo(tz))
+
+
+def when(value: str | datetime | None, tz: str) -> str:
+    """A time in the report's zone as 2026-08-03 10:00:05, for a table whose heading names the zone.
+
+    Whatever zone `value` carries (the model's times are local, the engine's as-of and entry times
+    UTC), it is converted: the report prints one zone throughout (issue 19).
+    """
+    if not value:
         return DASH
-    return iso[:19].replace("T", " ")
+    return _local(value, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def stamp(value: str | datetime | None, tz: str) -> str:
+    """A time standing alone (cover, sign-off, entries), in the report's zone with its offset:
+    2026-10-01 00:00:00 +08:00."""
+    if not value:
+        return DASH
+    local = _local(value, tz)
+    offset = local.strftime("%z")
+    return f"{local.strftime('%Y-%m-%d %H:%M:%S')} {offset[:3]}:{offset[3:]}"
+
+
+def zoned(heading: str, tz: str) -> str:
+    """A column heading of times, naming the zone they are in: 发生时间 (Asia/Shanghai)."""
+    return f"{heading} ({tz})"
 
 
 def status(target: TargetResult, lang: str) -> str:
@@ -82,3 +109,21 @@ def status(target: TargetResult, lang: str) -> str:
 
 def target_name(target: TargetResult, lang: str) -> str:
     return target.name(lang)
+
+
+def entry(target: TargetResult, lang: str, tz: str, full: bool = False) -> str:
+    """Who entered a value by hand, when, and its evidence: shown beside the value ("" when not entered
+    by hand). The hash is cut to 16 digits beside the value; `full` gives all 64 (the appendix)."""
+    from opsmon.collector.sla.results import ManualDetail
+
+    d = target.detail
+    if not isinstance(d, ManualDetail):
+        return ""
+    t = TEXT[lang]
+    if d.evidence is None:
+        proof = t["no_evidence"]
+    else:
+        digest = d.evidence_sha256 or ""
+        shown = digest if full or not digest else f"{digest[:16]}…"
+        proof = f"{t['evidence']} {d.evidence}" + (f" (sha256 {shown})" if digest else "")
+    return f"{t['entered_by']} {d.entered_by} · {stamp(d.entered_at, tz)} · {proof}"

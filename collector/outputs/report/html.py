@@ -65,6 +65,20 @@ tr.trail td {{ background: #fdf5f4; font-size: 8pt; color: #444; }}
 .chart img {{ width: 82%; }}
 .muted {{ color: #666; }}
 section.break {{ break-before: page; }}
+table.sheet {{ table-layout: fixed; font-size: 8pt; }}
+table.sheet td.level {{ vertical-align: middle; text-align: center; font-weight: bold; background: #f6f8fa;
+  font-size: 7.5pt; }}
+table.sheet th {{ font-size: 7.5pt; }}
+table.sheet span.judged, table.sheet span.entry {{ display: block; font-size: 7pt; color: #666;
+  text-align: left; white-space: normal; }}
+table.sheet td {{ padding: 0.5mm 1.2mm; }}
+table.sheet td.n {{ white-space: normal; }}
+h3.project {{ margin-top: 3mm; }}
+table.signoff {{ margin-top: 4mm; break-inside: avoid; }}
+table.signoff td {{ border: none; padding: 1.5mm 1mm; width: 25%; white-space: nowrap; }}
+table.signoff span.sign {{ display: inline-block; min-width: 22mm; border-bottom: 0.5pt solid #111;
+  margin-left: 1mm; }}
+.evidence dt {{ font-weight: bold; margin-top: 1mm; }} .evidence dd {{ margin: 0 0 0 4mm; word-break: break-all; }}
 .method dt {{ font-weight: bold; margin-top: 1.5mm; }} .method dd {{ margin: 0.5mm 0 0 0; }}
 @media print {{ body {{ max-width: none; }} }}
 """
@@ -90,22 +104,17 @@ def _status(target: TargetResult, lang: str) -> str:
 
 
 def _cover(data: ReportData) -> str:
+    """Page 1's head: what the document is and when its figures are from. The evidence (database,
+    hashes, generator) is Appendix A, at the end."""
     t = TEXT[data.lang]
     p = data.period
-    s = data.source
+    tz = p.timezone
     rows = [
-        (t["period"], f"{p.label}  [{fmt.when(p.local_start)} .. {fmt.when(p.local_end)})"
+        (t["period"], f"{p.label}  [{fmt.stamp(p.local_start, tz)} .. {fmt.stamp(p.local_end, tz)})"
                       + ("" if p.complete else f" {t['partial']}")),
-        (t["timezone"], p.timezone),
-        (t["generated"], fmt.when(data.generated_at)),
-        (t["as_of"], fmt.when(p.as_of.isoformat())),
-        (t["source"], s.database),
-        (t["targets_file"], f"{s.targets_file} (sha256 {s.targets_sha256[:16]}…)" if s.targets_sha256
-         else s.targets_file),
-        (t["assets_count"], str(s.assets)),
-        (t["intervals_count"], str(s.intervals)),
-        (t["incidents_count"], str(s.incidents)),
-        (t["last_heartbeat"], fmt.when(s.last_heartbeat)),
+        (t["timezone"], tz),
+        (t["generated"], fmt.stamp(data.generated_at, tz)),
+        (t["as_of"], fmt.stamp(p.as_of, tz)),
         (t["data_coverage"], fmt.coverage(data.coverage.coverage)),
     ]
     out = ['<header class="cover">', f'<div class="org">{_e(data.organisation)}</div>',
@@ -120,23 +129,86 @@ def _cover(data: ReportData) -> str:
 
 
 def _targets(data: ReportData) -> str:
+    """The 绩效目标表: per project, 一级 and 二级指标 as merged cells over their 三级指标 (the targets)."""
     t = TEXT[data.lang]
     lang = data.lang
-    head = (t["target"], t["threshold"], t["value"], t["status"], t["margin"], t["coverage"], t["budget"])
-    out = [f'<section id="targets"><h2>{_e(t["s_targets"])}</h2><table><thead><tr>',
-           "".join(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    project = None
-    for r in data.targets:
-        if r.project and r.project != project:
-            project = r.project
-            out.append(f'<tr class="group"><td colspan="7">{_e(t["project"])}: {_e(project)}</td></tr>')
-        out.append(
-            f'<tr data-target="{_e(r.id)}"><td>{_e(fmt.target_name(r, lang))}</td>'
-            f'<td class="n">{_e(fmt.threshold(r))}</td><td class="n">{_e(fmt.value(r))}</td>'
-            f"<td>{_status(r, lang)}</td><td class=\"n\">{_e(fmt.margin(r, lang))}</td>"
-            f'<td class="n">{_e(fmt.coverage(r.coverage))}</td>'
-            f'<td class="n">{_e(fmt.budget(r.budget_left_seconds, lang))}</td></tr>')
-    out.append("</tbody></table></section>")
+    tz = data.period.timezone
+    head = (t["level1"], t["level2"], t["level3"], t["goal"], t["actual"], t["status"], t["margin"], t["coverage"])
+    out = [f'<section id="targets"><h2>{_e(t["s_targets"])}</h2>']
+    for sheet in data.sheets:
+        if sheet.project:
+            out.append(f'<h3 class="project">{_e(t["project"])}: {_e(sheet.project)}</h3>')
+        out.append('<table class="sheet"><colgroup>'
+                   + "".join(f'<col style="width:{w}%">' for w in _SHEET_COLS) + "</colgroup><thead><tr>"
+                   + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>")
+        for row in sheet.rows:
+            r = data.target(row.target)
+            cells = [f'<tr data-target="{_e(r.id)}">']
+            if row.span1:
+                cells.append(f'<td class="level" rowspan="{row.span1}">{_e(row.level1 or fmt.DASH)}</td>')
+            if row.span2:
+                cells.append(f'<td class="level" rowspan="{row.span2}">{_e(row.level2 or fmt.DASH)}</td>')
+            goal = row.goal or fmt.threshold(r)
+            entry = fmt.entry(r, lang, tz)
+            cells.append(
+                f"<td>{_e(fmt.target_name(r, lang))}</td>"
+                f'<td class="goal"><span class="goal">{_e(goal)}</span>'
+                f'<span class="judged">{_e(t["judged"])} <span>{_e(fmt.threshold(r))}</span></span></td>'
+                f'<td class="n"><span class="value">{_e(fmt.value(r))}</span>'
+                + (f'<span class="entry">{_e(entry)}</span>' if entry else "") + "</td>"
+                f"<td>{_status(r, lang)}</td><td class=\"n\">{_e(fmt.margin(r, lang))}</td>"
+                f'<td class="n">{_e(fmt.coverage(r.coverage))}</td></tr>')
+            out.append("".join(cells))
+        out.append("</tbody></table>")
+    out.append(_signoff(data))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+# 一级, 二级, 三级指标, 指标值, 实际完成值, 结论, 余量, 覆盖率 (per cent of the page's width)
+_SHEET_COLS = (11, 11, 19, 15, 15, 8, 11, 10)
+
+
+def _signoff(data: ReportData) -> str:
+    """编制, 审核, 批准, 日期: the configured names, or a line to sign on."""
+    t = TEXT[data.lang]
+    s = data.signoff
+    cells = [(t["prepared_by"], s.prepared_by), (t["reviewed_by"], s.reviewed_by),
+             (t["approved_by"], s.approved_by), (t["date"], "")]
+    return ('<table class="signoff" id="signoff"><tr>'
+            + "".join(f'<td><span class="role">{_e(k)}:</span><span class="sign">{_e(v) or "&#160;"}</span></td>'
+                      for k, v in cells) + "</tr></table>")
+
+
+def _evidence(data: ReportData) -> str:
+    """Appendix A: where the figures come from, enough for an auditor to rerun `opsmon sla` on the same
+    data, and the evidence of every value entered by hand."""
+    t = TEXT[data.lang]
+    lang = data.lang
+    tz = data.period.timezone
+    s = data.source
+    rows = [
+        (t["source"], s.database),
+        (t["targets_file"], s.targets_file),
+        ("sha256", s.targets_sha256 or fmt.DASH),
+        (t["assets_count"], str(s.assets)),
+        (t["intervals_count"], str(s.intervals)),
+        (t["incidents_count"], str(s.incidents)),
+        (t["last_heartbeat"], fmt.stamp(s.last_heartbeat, tz)),
+        (t["generator"], s.generator),
+        (t["timezone"], tz),
+    ]
+    out = [f'<section id="evidence" class="break"><h2>{_e(t["s_evidence"])}</h2><dl class="evidence">']
+    out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows]
+    out.append(f'</dl><h3>{_e(t["manual_entries"])}</h3>')
+    manual = [(r, fmt.entry(r, lang, tz, full=True)) for r in data.targets if r.measure == "manual"]
+    entered = [(r, e) for r, e in manual if e]
+    if entered:
+        out.append("<ul>" + "".join(f'<li data-entry="{_e(r.id)}">{_e(fmt.target_name(r, lang))}: '
+                                    f"{_e(fmt.value(r))} · {_e(e)}</li>" for r, e in entered) + "</ul>")
+    else:
+        out.append(f'<p class="muted">{_e(t["no_manual"])}</p>')
+    out.append("</section>")
     return "\n".join(out)
 
 
@@ -232,19 +304,19 @@ def _sites(data: ReportData, draw: bool) -> str:
 _INCIDENT_COLS = (22, 11, 18, 8, 11, 30)
 
 
-def _incident(inc: IncidentRow, lang: str, names: dict[str, str]) -> str:
+def _incident(inc: IncidentRow, lang: str, names: dict[str, str], tz: str) -> str:
     """One incident as one row; a breach gets a second row saying which target it missed and its trail."""
     t = TEXT[lang]
     kind = (f'<b class="hwk">{_e(t["hardware"])}</b>' if inc.hardware
             else _e(KINDS[lang].get(inc.kind, inc.kind)))
     cause = " / ".join(x for x in (inc.cause, inc.note) if x)
-    ack = (f"{fmt.when(inc.acknowledged_at)} {inc.acknowledged_by or '-'}" if inc.acknowledged_at
+    ack = (f"{fmt.when(inc.acknowledged_at, tz)} {inc.acknowledged_by or '-'}" if inc.acknowledged_at
            else t["unacknowledged"])
     row = (f'<tr class="{"breach" if inc.breached else ""}" data-incident="{_e(inc.id)}">'
            f'<td class="id">{_e(inc.id)} · {_e(inc.asset)} · {kind}</td>'
-           f"<td>{_e(fmt.when(inc.opened_at))}</td><td>{_e(ack)}</td>"
+           f"<td>{_e(fmt.when(inc.opened_at, tz))}</td><td>{_e(ack)}</td>"
            f'<td class="{"n fail" if inc.breached else "n"}">{_e(fmt.duration(inc.response_seconds))}</td>'
-           f"<td>{_e(fmt.when(inc.resolved_at))}</td><td>{_e(cause or '-')}</td></tr>")
+           f"<td>{_e(fmt.when(inc.resolved_at, tz))}</td><td>{_e(cause or '-')}</td></tr>")
     if not inc.breached:
         return row
     missed = ", ".join(names.get(m, m) for m in inc.missed)
@@ -252,7 +324,7 @@ def _incident(inc: IncidentRow, lang: str, names: dict[str, str]) -> str:
     if inc.trail:
         actions = ACTIONS[lang]
         text += f". {t['trail']}: " + "; ".join(
-            f"{fmt.when(e.ts)} {actions.get(e.action, e.action)} {e.actor}"
+            f"{fmt.when(e.ts, tz)} {actions.get(e.action, e.action)} {e.actor}"
             + (f" → {e.detail['to']}" if isinstance(e.detail.get("to"), str) else "")
             + (f" (L{e.detail['level']})" if "level" in e.detail else "") for e in inc.trail)
     return row + f'<tr class="trail"><td colspan="{len(_INCIDENT_COLS)}">{_e(text)}</td></tr>'
@@ -264,13 +336,15 @@ def _incidents(data: ReportData) -> str:
     if not data.incidents:
         out.append(f'<p class="muted">{_e(t["no_incidents"])}</p></section>')
         return "\n".join(out)
-    head = (f'{t["id"]} · {t["asset"]} · {t["kind"]}', t["opened"], f'{t["acknowledged"]} · {t["by"]}',
-            t["response"], t["resolved"], t["cause"])
+    tz = data.period.timezone
+    head = (f'{t["id"]} · {t["asset"]} · {t["kind"]}', fmt.zoned(t["opened"], tz),
+            fmt.zoned(f'{t["acknowledged"]} · {t["by"]}', tz), t["response"], fmt.zoned(t["resolved"], tz),
+            t["cause"])
     names = {r.id: fmt.target_name(r, data.lang) for r in data.targets}
     out.append('<table class="incidents"><colgroup>'
                + "".join(f'<col style="width:{w}%">' for w in _INCIDENT_COLS) + "</colgroup><thead><tr>"
                + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>")
-    out += [_incident(inc, data.lang, names) for inc in data.incidents]
+    out += [_incident(inc, data.lang, names, tz) for inc in data.incidents]
     out.append("</tbody></table></section>")
     return "\n".join(out)
 
@@ -284,7 +358,8 @@ def _maintenance(data: ReportData) -> str:
                    f'<th>{_e(t["schedule"])}</th><th>{_e(t["reason"])}</th></tr></thead><tbody>')
         for w in data.windows:
             scope = ", ".join([*w.assets, *w.sites, *(f"#{x}" for x in w.tags)])
-            when = (f"{fmt.when(w.start)} .. {fmt.when(w.end)}" if w.start else
+            when = (f"{fmt.stamp(w.start, data.period.timezone)} .. {fmt.stamp(w.end, data.period.timezone)}"
+                    if w.start else
                     f"cron {w.cron} · {fmt.duration(w.duration_seconds)}")
             origin = t["from_config"] if w.source == "config" else t["from_api"]
             out.append(f"<tr><td>{_e(w.id)} <span class=\"muted\">({_e(origin)})</span></td><td>{_e(scope)}</td>"
@@ -365,7 +440,7 @@ def render_html(data: ReportData, draw_charts: bool | None = None) -> str:
         f'<meta name="description" content="{_e(t["title"])}">',
         f"<style>{_css(data)}</style></head><body>",
         _cover(data), _targets(data), _categories(data, draw), _sites(data, draw), _incidents(data),
-        _maintenance(data), _security(data), _method(data),
+        _maintenance(data), _security(data), _evidence(data), _method(data),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
+from opsmon.collector import __version__
 from opsmon.collector.core.incidents import HARDWARE
 from opsmon.collector.outputs.report.security import security_section
+from opsmon.collector.outputs.report.sheet import Sheet, build_sheets
 from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, measure
 from opsmon.collector.sla.periods import Period, parse_period
 from opsmon.collector.sla.responses import IncidentTimes, judge
@@ -48,6 +50,16 @@ class Source:
     intervals: int
     incidents: int
     last_heartbeat: str | None
+    generator: str = f"opsmon {__version__}"
+
+
+@dataclass
+class SignOff:
+    """The sign-off block's names (collector.yaml `reports.signoff`); "" leaves a line to sign on."""
+
+    prepared_by: str = ""  # 编制
+    reviewed_by: str = ""  # 审核
+    approved_by: str = ""  # 批准
 
 
 @dataclass
@@ -151,6 +163,8 @@ class ReportData:
     windows: list[WindowRow]
     trend_kind: str  # month | day
     security: dict[str, Any] = field(default_factory=dict)  # compliance per control point and host, findings
+    sheets: list[Sheet] = field(default_factory=list)  # the 绩效目标表 per project (the first section)
+    signoff: SignOff = field(default_factory=SignOff)
 
     def to_json(self) -> dict[str, Any]:
         """The model as JSON: the engine's results as their documents (what `opsmon sla --format json` prints)."""
@@ -302,7 +316,8 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         targets=results, coverage_floors={t.id: table.floor(t) for t in table.targets},
         categories=categories, link_target=link.id if link else None, sites=sites,
         incidents=incidents, windows=windows, trend_kind=trend_kind,
-        security=security_section(store, period))
+        security=security_section(store, period), sheets=build_sheets(table, results, lang),
+        signoff=SignOff(**config.reports.signoff.model_dump()))
 
 
 def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: dict[str, AssetInfo],
