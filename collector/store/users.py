@@ -13,6 +13,7 @@ Every change, login and refusal is in the audit log.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -30,8 +31,13 @@ from opsmon.collector.store.tokens import ROLES
 
 HASHER = PasswordHasher()
 MIN_PASSWORD = 10
-# Verified against when the name is unknown, so the answer takes as long as for a real account.
-_DUMMY = HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the name is unknown, so the answer takes as long as for a real account (made at
+    the first such login, not at import: a hash costs a good part of a second)."""
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,8 @@ def login(store: Store, name: str, password: str, now: datetime, failures: int, 
     since = now - timedelta(seconds=window)
     name = name[:128]
     with store.session.begin() as session:
-        session.execute(delete(LoginFailure).where(LoginFailure.ts < since))
+        # The window is (now - window, now]: a failure exactly `window` old has left it.
+        session.execute(delete(LoginFailure).where(LoginFailure.ts <= since))
         recent = list(session.scalars(select(LoginFailure.ts).where(LoginFailure.name == name)
                                       .order_by(LoginFailure.ts)))
         if len(recent) >= failures:
@@ -122,7 +129,7 @@ def login(store: Store, name: str, password: str, now: datetime, failures: int, 
             record(session, f"{door}:{name}", "console.login_locked", name, {"until": until.isoformat()}, now)
             return Login(None, locked_until=until)
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
-        if not _verify(user.password_hash if user else _DUMMY, password) or user is None:
+        if not _verify(user.password_hash if user else _dummy(), password) or user is None:
             session.add(LoginFailure(name=name, ts=now))
             record(session, f"{door}:{name}", "console.login_failed", name, {"failures": len(recent) + 1}, now)
             return Login(None)
