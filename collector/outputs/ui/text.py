@@ -23,7 +23,7 @@ WORDS: dict[str, dict[str, str]] = {
         "done_note": "已添加备注。", "none": "-", "incident": "工单", "name": "名称",
         "status_open": "未响应", "status_acknowledged": "已响应", "status_resolved": "已解决",
         "status_closed": "已关闭", "status_merged": "已合并", "status_withdrawn": "已撤销",
-        "status_active": "处理中",
+        "status_active": "处理中", "sev_critical": "紧急", "sev_major": "重要", "sev_minor": "一般",
     },
     "en": {
         "title": "Operations console", "login": "Log in", "logout": "Log out", "user": "User name",
@@ -44,7 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
         "none": "-", "incident": "Incident", "name": "Name",
         "status_open": "open", "status_acknowledged": "acknowledged", "status_resolved": "resolved",
         "status_closed": "closed", "status_merged": "merged", "status_withdrawn": "withdrawn",
-        "status_active": "active",
+        "status_active": "active", "sev_critical": "critical", "sev_major": "major", "sev_minor": "minor",
     },
 }
 

@@ -243,6 +243,8 @@ def test_a_login_never_keeps_a_session_id_it_was_offered(console: Console) -> No
     for attribute in ("HttpOnly", "SameSite=lax", "Path=/ui"):
         assert attribute in cookie
     assert "Secure" not in cookie  # plain HTTP here
+    root = httpx.get(c.base + "/")  # the collector's address opens the console
+    assert (root.status_code, root.headers["location"]) == (303, "/ui/")
     planted = httpx.get(c.base + "/ui/", cookies={"opsmon_session": "planted-by-the-attacker"})
     assert planted.status_code == 303 and planted.headers["location"].startswith("/ui/login")
     assert client.get("/ui/").status_code == 200
