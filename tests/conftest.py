@@ -33,7 +33,8 @@ from opsmon.collector.store import Store, open_store
 from tests.peers import missing_peer
 
 ROOT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.peers.collector", "tests.peers.postgres", "tests.peers.snmp", "tests.peers.receiver"]
+pytest_plugins = ["tests.peers.collector", "tests.peers.postgres", "tests.peers.snmp", "tests.peers.receiver",
+                  "tests.peers.browser"]
 OPSMON = [sys.executable, "-m", "collector"]
 
 
@@ -41,13 +42,14 @@ OPSMON = [sys.executable, "-m", "collector"]
 # PostgreSQL, Prometheus, Alertmanager, promtool, Ansible over SSH, network namespaces); `slow`, it starts a
 # real collector process or runs property tests (seconds each). Applied here from the fixtures and modules a
 # test uses, so a new test in those gets its marker without remembering to add it.
-PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend", "small_tmpfs"}
+PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend", "small_tmpfs",
+                 "browser"}
 PEER_MODULES = {"test_rules", "test_prometheus_proof", "test_incidents_alertmanager", "test_snmp", "test_snmp_fast",
                 "test_snmp_devices", "test_snmp_service", "test_snmp_traps", "test_ssh", "test_ssh_service",
                 "test_ansible"}
 SLOW_FIXTURES = {"collector_factory"}
 SLOW_MODULES = {"test_sla_properties", "test_timeline_properties", "test_hj212_properties", "test_demo_snmp",
-                "test_packaging", "test_report_delivery"}
+                "test_packaging", "test_report_delivery", "test_console_browser"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -26,12 +26,13 @@ from opsmon.collector.cli import (
     sla,
     status,
     tokens,
+    users,
 )
 from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, NotFound, OpsmonError, StoreError
 
 # In the order `opsmon --help` lists them.
-COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, maintenance,
-            configs, audit, hj212)
+COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
+            maintenance, configs, audit, hj212)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,6 +62,17 @@ class ApiConfig(BaseModel):
                     "Agent reports have their own bound (1 MiB).")
 
 
+class ConsoleConfig(BaseModel):
+    """The web console at /ui/ (docs/console.md): its sessions and the lockout that slows password guessing."""
+
+    model_config = FROZEN
+    lockout_failures: int = Field(5, ge=1, le=1000, description=(
+        "Failed logins of one account within lockout_window that lock it until the window has passed"))
+    lockout_window: PositiveDuration = Field(900.0, description="The window the failures are counted in")
+    session_lifetime: PositiveDuration = Field(43200.0, description=(
+        "A console session ends this long after its login (a new login is needed)"))
+
+
 class SchedulerConfig(BaseModel):
     model_config = FROZEN
     max_concurrency: int = Field(256, ge=1, le=100_000, description="Checks in flight at once")
@@ -212,6 +223,7 @@ class CollectorConfig(BaseModel):
     database: DatabaseConfig
     listen: ListenConfig = ListenConfig()
     api: ApiConfig = ApiConfig()
+    console: ConsoleConfig = ConsoleConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     timeline: TimelineConfig = TimelineConfig()
     retention: RetentionConfig = RetentionConfig()

@@ -15,6 +15,7 @@ from prometheus_client import generate_latest
 
 from opsmon.collector import __version__
 from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
+from opsmon.collector.config.schema import ConsoleConfig
 from opsmon.collector.core.maintenance import WindowSpec
 from opsmon.collector.incidents.engine import Active
 from opsmon.collector.incidents.links import LinkClaim
@@ -65,6 +66,10 @@ class ServiceFace:
     @property
     def timezone(self) -> str:
         return self._service.config.timezone
+
+    @property
+    def console(self) -> ConsoleConfig:
+        return self._service.config.console
 
     def targets_path(self) -> Path:
         return self._service.config.targets_path()

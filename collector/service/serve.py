@@ -20,6 +20,7 @@ def serve(config: CollectorConfig) -> int:
     base = f"{'https' if config.listen.tls_cert else 'http'}://{shown}:{port}"
     print(
         f"opsmon {__version__} collector running (Ctrl-C to stop)\n"
+        f"  console:    {base}/ui/  (accounts: opsmon users add NAME --role admin)\n"
         f"  API:        {base}/api/v1/states\n"
         f"  API docs:   {base}/docs\n"
         f"  metrics:    {base}/metrics\n"

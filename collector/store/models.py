@@ -223,6 +223,38 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
+class ConsoleUser(Base):
+    """A person who logs in to the web console (store/users.py): a role as API tokens have, an argon2id hash."""
+
+    __tablename__ = "console_users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: only the SHA-256 of its cookie is kept, with the CSRF token of its forms."""
+
+    __tablename__ = "console_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    expires_at: Mapped[datetime] = mapped_column(UTCMillis)
+
+
+class LoginFailure(Base):
+    """A failed console login, by the name typed (known or not, so a lockout says nothing of who exists)."""
+
+    __tablename__ = "console_login_failures"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    ts: Mapped[datetime] = mapped_column(UTCMillis, index=True)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

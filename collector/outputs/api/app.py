@@ -2,7 +2,8 @@
 
 Reads are outputs; the writes are inventory and maintenance edits (in the audit log) and people's actions on
 incidents (on each incident's trail).
-Authentication: `Authorization: Bearer <token>` (deps.py). Agent reports come in through the inputs'
+Authentication: `Authorization: Bearer <token>` (deps.py); the web console (/ui/, opsmon.collector.outputs.ui)
+is mounted beside it with its own sessions. Agent reports come in through the inputs'
 own door (opsmon.collector.inputs.agents.route and .bare), served ahead of FastAPI on the busiest path.
 Handlers that read or change the live collector are `async`: they then run on the event loop that owns
 it, never on a worker thread racing it; handlers that only read the database run on the thread pool.
@@ -40,6 +41,7 @@ from opsmon.collector.outputs.api import (
 from opsmon.collector.outputs.api.bounds import Bounded
 from opsmon.collector.outputs.api.deps import Auth, refuse_unknown_query
 from opsmon.collector.outputs.api.face import CollectorFace
+from opsmon.collector.outputs.ui import pages as console
 from opsmon.collector.store import tokens
 
 ERRORS = {InvalidInput: 422, NotFound: 404, Conflict: 409}
@@ -79,7 +81,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/ui/", status_code=303)
 
     app.include_router(health.routes(face))
     for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
@@ -87,4 +89,5 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))
+    console.mount(app, face)
     return app

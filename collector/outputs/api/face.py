@@ -27,6 +27,7 @@ from opsmon.collector.outputs.api.live import (
 
 if TYPE_CHECKING:
     from opsmon.collector.config.inventory import AssetSpec
+    from opsmon.collector.config.schema import ConsoleConfig
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
@@ -49,6 +50,10 @@ class CollectorFace(AgentDoor, Protocol):
 
     @property
     def timezone(self) -> str: ...
+
+    @property
+    def console(self) -> ConsoleConfig:
+        """The web console's session and lockout settings (`console:`)."""
 
     def targets_path(self) -> Path: ...
 

@@ -1,0 +1,187 @@
+"""The web console's local accounts, sessions and lockout (docs/console.md).
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommended set): the salt
+and cost travel inside the hash, so a later, dearer default re-hashes a person's password at their next
+login. Sessions are random 256-bit ids of which only the SHA-256 is stored, so a copy of the database
+logs nobody in; each carries the CSRF token its forms must echo. A login gets a new session id every
+time (no fixation), and a password change or a removal ends every session of that person.
+
+The lockout counts failed logins by the name typed, known or not, within a window: past the limit the
+name is refused, even with the right password, until the window has moved past enough failures; the
+answer is the same for a name that does not exist, so the lockout tells nobody who has an account.
+Every change, login and refusal is in the audit log.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from opsmon.collector.core.errors import InvalidInput, NotFound
+from opsmon.collector.store import Store
+from opsmon.collector.store.audit import record
+from opsmon.collector.store.models import ConsoleSession, ConsoleUser, LoginFailure
+from opsmon.collector.store.tokens import ROLES
+
+HASHER = PasswordHasher()
+MIN_PASSWORD = 10
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the name is unknown, so the answer takes as long as for a real account (made at
+    the first such login, not at import: a hash costs a good part of a second)."""
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a session belongs to, as a page needs it."""
+
+    name: str
+    role: str
+    lang: str
+    csrf: str
+
+
+@dataclass(frozen=True)
+class Login:
+    """The outcome of a login: `session` (the cookie's value) when it succeeded, else why not."""
+
+    session: str | None
+    person: Person | None = None
+    locked_until: datetime | None = None
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise InvalidInput("a password is at most 1024 characters")
+
+
+def add(store: Store, name: str, role: str, password: str, actor: str, now: datetime) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if not name or len(name) > 128 or name != name.strip() or any(c.isspace() for c in name):
+        raise InvalidInput("a user needs a name of 1-128 characters without spaces")
+    _check_password(password)
+    hashed = HASHER.hash(password)
+    with store.session.begin() as session:
+        if session.scalar(select(ConsoleUser).where(ConsoleUser.name == name)) is not None:
+            raise InvalidInput(f"a user named {name!r} exists")
+        session.add(ConsoleUser(name=name, role=role, password_hash=hashed, lang="zh", created_at=now))
+        record(session, actor, "users.add", name, {"role": role}, now)
+
+
+def remove(store: Store, name: str, actor: str, now: datetime) -> None:
+    with store.session.begin() as session:
+        user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+        session.delete(user)
+        record(session, actor, "users.remove", name, {}, now)
+
+
+def set_password(store: Store, name: str, password: str, actor: str, now: datetime) -> None:
+    """A new password ends every session of the person (a stolen cookie dies with the old password)."""
+    _check_password(password)
+    hashed = HASHER.hash(password)
+    with store.session.begin() as session:
+        user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        user.password_hash = hashed
+        session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+        session.execute(delete(LoginFailure).where(LoginFailure.name == name))
+        record(session, actor, "users.passwd", name, {}, now)
+
+
+def list_users(store: Store) -> list[ConsoleUser]:
+    with store.session() as session:
+        return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.name)))
+
+
+def login(store: Store, name: str, password: str, now: datetime, failures: int, window: float,
+          lifetime: float, door: str = "ui") -> Login:
+    """Check a password under the lockout; on success open a new session (a new id, never one offered)."""
+    since = now - timedelta(seconds=window)
+    name = name[:128]
+    with store.session.begin() as session:
+        # The window is (now - window, now]: a failure exactly `window` old has left it.
+        session.execute(delete(LoginFailure).where(LoginFailure.ts <= since))
+        recent = list(session.scalars(select(LoginFailure.ts).where(LoginFailure.name == name)
+                                      .order_by(LoginFailure.ts)))
+        if len(recent) >= failures:
+            # Locked until enough of the failures have left the window to let one more try in.
+            until = recent[len(recent) - failures] + timedelta(seconds=window)
+            record(session, f"{door}:{name}", "console.login_locked", name, {"until": until.isoformat()}, now)
+            return Login(None, locked_until=until)
+        user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
+        if not _verify(user.password_hash if user else _dummy(), password) or user is None:
+            session.add(LoginFailure(name=name, ts=now))
+            record(session, f"{door}:{name}", "console.login_failed", name, {"failures": len(recent) + 1}, now)
+            return Login(None)
+        if HASHER.check_needs_rehash(user.password_hash):
+            user.password_hash = HASHER.hash(password)
+        session.execute(delete(LoginFailure).where(LoginFailure.name == name))
+        session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+        session_id = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        session.add(ConsoleSession(id_hash=_digest(session_id), user_id=user.id, csrf=csrf, created_at=now,
+                                   expires_at=now + timedelta(seconds=lifetime)))
+        record(session, f"{door}:{name}", "console.login", name, {"role": user.role}, now)
+        return Login(session_id, Person(user.name, user.role, user.lang, csrf))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def person(store: Store, session_id: str, now: datetime) -> Person | None:
+    """The person of a live session; None for an unknown, ended or expired one."""
+    if not session_id or len(session_id) > 128:
+        return None
+    with store.session() as session:
+        row = session.get(ConsoleSession, _digest(session_id))
+        if row is None or row.expires_at <= now:
+            return None
+        user = session.get(ConsoleUser, row.user_id)
+        if user is None:
+            return None
+        return Person(user.name, user.role, user.lang, row.csrf)
+
+
+def logout(store: Store, session_id: str, door: str, now: datetime) -> None:
+    with store.session.begin() as session:
+        row = session.get(ConsoleSession, _digest(session_id))
+        if row is None:
+            return
+        user = session.get(ConsoleUser, row.user_id)
+        session.delete(row)
+        if user is not None:
+            record(session, f"{door}:{user.name}", "console.logout", user.name, {}, now)
+
+
+def set_lang(store: Store, name: str, lang: str, door: str, now: datetime) -> None:
+    with store.session.begin() as session:
+        user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        user.lang = lang
+        record(session, f"{door}:{name}", "console.lang", name, {"lang": lang}, now)
+

@@ -1,0 +1,276 @@
+"""The web console (/ui/) in a real headless Chromium against a real collector process (one start for the
+module): log in, the target table, acknowledging an incident a real check opened, at 1280 px and 375 px,
+in Chinese and English; and the security properties over plain HTTP (a viewer cannot act, CSRF, session
+fixation, the lockout, HTML shown as text). Screenshots go to build/ui-shots/.
+
+The incidents: each asset has a TCP check to a closed loopback port, every 1 s, down after 2 failures
+(`timeline.down_after`), so each has an open incident about 2-3 s after the start.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from opsmon.collector.config.load import load_config
+from opsmon.collector.core.fields import parse_timestamp
+from opsmon.collector.incidents.read import IncidentFilter, list_incidents, show_incident
+from opsmon.collector.outputs.report.labels import TEXT
+from opsmon.collector.sla.engine import measure
+from opsmon.collector.sla.periods import containing
+from opsmon.collector.sla.targets import load_targets
+from opsmon.collector.store import audit, open_store, users
+from tests.conftest import OPSMON, ROOT, closed_port, utc
+from tests.peers.browser import set_width, shot
+from tests.peers.collector import Collector, wait_for
+
+PASSWORD = "correct-horse-1"
+EVIL = "<script>alert(1)</script>"
+# lockout: 3 failures within 10 minutes
+EXTRA = "console:\n  lockout_failures: 3\n  lockout_window: 10m\n"
+
+
+@dataclass
+class Console:
+    c: Collector
+    incidents: dict[str, str]  # asset -> its open incident's id
+
+    def store(self) -> Any:
+        return open_store(f"sqlite:///{self.c.db}", migrate=False)
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    folder = tmp_path_factory.mktemp("console")
+    assets = textwrap.dedent(f"""
+        assets:
+          - id: web1
+            name: "{EVIL}"
+            category: server
+            site: hq
+            checks: [{{type: tcp, host: 127.0.0.1, port: {closed_port()}}}]
+          - id: web2
+            name: 网站二
+            category: server
+            site: branch
+            checks: [{{type: tcp, host: 127.0.0.1, port: {closed_port()}}}]
+    """)
+    c = Collector(folder, assets, EXTRA)
+    # The first account through the CLI as an administrator would make it; the others in process (cheaper).
+    added = subprocess.run([*OPSMON, "--config", str(c.config), "users", "add", "ops", "--role", "operator",
+                            "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT,
+                           timeout=60)
+    assert added.returncode == 0, added.stderr
+    store = open_store(f"sqlite:///{c.db}")
+    for name, role in (("ops2", "operator"), ("viewer", "viewer"), ("locky", "operator")):
+        users.add(store, name, role, PASSWORD, "test", utc(2026, 1, 1))
+    assert [(u.name, u.role) for u in users.list_users(store)] == [
+        ("locky", "operator"), ("ops", "operator"), ("ops2", "operator"), ("viewer", "viewer")]
+    store.close()
+    c.start()
+    try:
+        def opened() -> dict[str, str] | None:
+            s = open_store(f"sqlite:///{c.db}", migrate=False)
+            try:
+                found = {d["asset"]: d["id"] for d in list_incidents(s, IncidentFilter(status="open"))}
+            finally:
+                s.close()
+            return found if set(found) == {"web1", "web2"} else None
+
+        yield Console(c, wait_for(opened, 20, "both checks to open an incident"))
+    finally:
+        if c.proc is not None:
+            c.stop()
+
+
+def http_login(c: Collector, name: str, password: str = PASSWORD,
+               client: httpx.Client | None = None) -> tuple[httpx.Client, httpx.Response]:
+    """Log in as a browser does: the login page sets the pre-login CSRF cookie, the form echoes it."""
+    client = client or httpx.Client(base_url=c.base, timeout=10)
+    client.get("/ui/login")
+    answer = client.post("/ui/login", data={"csrf": client.cookies.get("opsmon_pre", ""), "name": name,
+                                            "password": password, "next": "/ui/"})
+    return client, answer
+
+
+def page_csrf(client: httpx.Client, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def browser_login(driver: Any, c: Collector, name: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(c.base + "/ui/")  # no session: sent to the login page
+    assert "/ui/login" in driver.current_url
+    driver.find_element("id", "name").send_keys(name)
+    driver.find_element("id", "password").send_keys(PASSWORD)
+    driver.find_element("id", "login").click()
+    wait_for(lambda: driver.current_url.endswith("/ui/") and driver.find_elements("id", "targets"), 10,
+             "the target table after login")
+
+
+def fits(driver: Any) -> bool:
+    """Nothing wider than the viewport: no sideways scrolling."""
+    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize(("width", "lang", "asset", "person"),
+                         [(1280, "zh", "web1", "ops"), (375, "en", "web2", "ops2")])
+def test_an_operator_sees_the_targets_and_acknowledges_a_real_incident(
+        console: Console, browser: Any, width: int, lang: str, asset: str, person: str) -> None:
+    c, driver = console.c, browser
+    set_width(driver, width)
+    assert driver.execute_script("return window.innerWidth") == width
+    browser_login(driver, c, person)
+    if lang == "en":  # Chinese first; the switch is kept on the account: still English after a new login
+        driver.find_element("id", "lang-switch").click()
+        wait_for(lambda: driver.execute_script("return document.documentElement.lang") == "en", 10, "English")
+        driver.find_element("id", "logout").click()
+        wait_for(lambda: "/ui/login" in driver.current_url, 10, "the login page after logout")
+        browser_login(driver, c, person)
+    assert driver.find_element("tag name", "html").get_attribute("lang") == ("zh-CN" if lang == "zh" else "en")
+
+    # The target table: the rows of this quarter's measurement (the engine `opsmon sla` and the API use), each
+    # name as the target table has it, each verdict one of the SLA table's four words in this language.
+    config = load_config(c.config)
+    now = datetime.now(UTC)
+    document = measure(console.store(), load_targets(config.targets_path()),
+                       containing("quarter", now, config.timezone), now).as_document()
+    rows = driver.find_elements("css selector", "#targets tbody tr")
+    assert [r.get_attribute("id") for r in rows] == [f"target-{t['id']}" for t in document["targets"]]
+    verdicts = {TEXT[lang][s] for s in ("pass", "fail", "low_coverage", "no_data")}
+    for row, target in zip(rows, document["targets"], strict=True):
+        cells = [td.text for td in row.find_elements("tag name", "td")]
+        assert cells[0] == target[f"name_{lang}"]
+        assert cells[3] in verdicts
+    figure = driver.find_element("css selector", "#targets th:nth-child(2)").text
+    assert figure == ("实测值" if lang == "zh" else "Figure")
+    shot(driver, f"targets-{width}-{lang}")
+
+    # The incident list: both open incidents, the asset's name shown as text (web1's is HTML).
+    driver.get(c.base + "/ui/incidents")
+    incident = console.incidents[asset]
+    row = driver.find_element("id", f"row-{incident}")
+    assert row.find_element("css selector", ".asset").text == (EVIL if asset == "web1" else "网站二")
+    assert row.find_element("css selector", ".badge").text == ("未响应" if lang == "zh" else "open")
+    assert fits(driver)
+    shot(driver, f"incidents-{width}-{lang}")
+
+    # One incident: deadline in Asia/Shanghai (UTC+8), time left, and the acknowledge button on screen.
+    row.find_element("tag name", "a").click()
+    wait_for(lambda: driver.find_elements("id", "ack"), 10, "the incident's page")
+    stored = show_incident(console.store(), incident)
+    deadline = parse_timestamp(stored["deadline"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert driver.find_element("id", "deadline").text.startswith(f"{deadline:%Y-%m-%d %H:%M:%S}")
+    assert driver.find_element("id", "time-left").text  # minutes left of the target table's deadline
+    button = driver.find_element("id", "ack")
+    assert driver.execute_script("const r = arguments[0].getBoundingClientRect(); return r.right <= innerWidth",
+                                 button)
+    assert fits(driver)
+    shot(driver, f"incident-{width}-{lang}")
+    driver.find_element("id", "note").send_keys("<i>on my way</i>")
+    button.click()
+    wait_for(lambda: driver.find_elements("id", "done"), 10, "the acknowledged page")
+    assert driver.find_element("id", "done").text == ("已确认响应。" if lang == "zh" else "Acknowledged.")
+    assert driver.find_element("id", "status").text == ("已响应" if lang == "zh" else "acknowledged")
+    assert driver.find_element("id", "acknowledged-by").text.startswith(f"ui:{person} · ")
+    assert driver.find_element("css selector", "#trail li:last-child q").text == "<i>on my way</i>"
+    assert driver.find_elements("id", "ack") == []  # acknowledged: nothing left to acknowledge
+    with pytest.raises(Exception, match="no such alert"):  # the asset's <script> never ran
+        driver.switch_to.alert  # noqa: B018 - the property raises when there is no alert
+    shot(driver, f"acknowledged-{width}-{lang}")
+    stored = show_incident(console.store(), incident)
+    assert (stored["status"], stored["acknowledged_by"]) == ("acknowledged", f"ui:{person}")
+    with console.store().session() as session:
+        entries = [(e.actor, e.action, e.target) for e in audit.read(session, 200)]
+    assert (f"ui:{person}", "incident.acknowledged", incident) in entries
+    assert (f"ui:{person}", "console.login", person) in entries
+
+
+def test_a_viewer_sees_no_buttons_and_is_refused_when_posting(console: Console, browser: Any) -> None:
+    c, driver = console.c, browser
+    set_width(driver, 375)
+    browser_login(driver, c, "viewer")
+    incident = console.incidents["web1"]
+    driver.get(f"{c.base}/ui/incidents/{incident}")
+    assert driver.find_elements("id", "act") == [] and driver.find_element("id", "viewer-note").text
+    shot(driver, "viewer-375-zh")
+
+    client, _ = http_login(c, "viewer")
+    answer = client.post(f"/ui/incidents/{incident}/note",
+                         data={"csrf": page_csrf(client, "/ui/"), "note": "viewer was here"})
+    assert answer.status_code == 403
+    assert "此操作需要 operator 角色；viewer 的角色是 viewer。" in answer.text
+    assert all(e["detail"].get("note") != "viewer was here" for e in show_incident(console.store(), incident)["trail"])
+
+
+def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
+    c = console.c
+    client, _ = http_login(c, "ops")
+    incident = console.incidents["web1"]
+    reason = "表单缺少有效的 CSRF 令牌"
+    for data in ({"note": "forged"}, {"note": "forged", "csrf": "x" * 43}):
+        answer = client.post(f"/ui/incidents/{incident}/note", data=data)
+        assert answer.status_code == 403 and reason in answer.text
+    assert all(e["detail"].get("note") != "forged" for e in show_incident(console.store(), incident)["trail"])
+    # the login form too: a cross-site login (into the attacker's account) needs the page's token
+    fresh = httpx.Client(base_url=c.base, timeout=10)
+    answer = fresh.post("/ui/login", data={"name": "ops", "password": PASSWORD})
+    assert answer.status_code == 403 and reason in answer.text
+    # the token of the session itself is accepted (the refusal above is the token's, not the form's)
+    answer = client.post(f"/ui/incidents/{incident}/note", data={"note": "real", "csrf": page_csrf(client, "/ui/")})
+    assert answer.status_code == 303
+
+
+def test_a_login_never_keeps_a_session_id_it_was_offered(console: Console) -> None:
+    c = console.c
+    client = httpx.Client(base_url=c.base, timeout=10)
+    client.cookies.set("opsmon_session", "planted-by-the-attacker", domain="127.0.0.1", path="/ui")
+    client, answer = http_login(c, "ops", client=client)
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"]
+    new = re.search(r"opsmon_session=([^;]+)", cookie)
+    assert new is not None and new.group(1) != "planted-by-the-attacker"
+    for attribute in ("HttpOnly", "SameSite=lax", "Path=/ui"):
+        assert attribute in cookie
+    assert "Secure" not in cookie  # plain HTTP here
+    root = httpx.get(c.base + "/")  # the collector's address opens the console
+    assert (root.status_code, root.headers["location"]) == (303, "/ui/")
+    planted = httpx.get(c.base + "/ui/", cookies={"opsmon_session": "planted-by-the-attacker"})
+    assert planted.status_code == 303 and planted.headers["location"].startswith("/ui/login")
+    assert client.get("/ui/").status_code == 200
+    # logging out ends the session in the store, not only in the browser: its id opens nothing after
+    assert client.post("/ui/logout", data={"csrf": page_csrf(client, "/ui/")}).status_code == 303
+    assert httpx.get(c.base + "/ui/", cookies={"opsmon_session": new.group(1)}).status_code == 303
+    # served over HTTPS (a proxy on loopback says so): the cookie is Secure
+    proxied = httpx.Client(base_url=c.base, timeout=10, headers={"X-Forwarded-Proto": "https"})
+    _, answer = http_login(c, "ops", client=proxied)
+    assert "Secure" in answer.headers["set-cookie"]
+
+
+def test_repeated_failures_lock_the_account(console: Console) -> None:
+    """lockout_failures 3 in lockout_window 10m: three wrong passwords, then even the right one is refused
+    (429) until the first failure is 10 minutes old; the page names that time in Asia/Shanghai (UTC+8)."""
+    c = console.c
+    client = httpx.Client(base_url=c.base, timeout=10)
+    for _ in range(3):
+        _, answer = http_login(c, "locky", "wrong-password", client)
+        assert answer.status_code == 401 and "用户名或密码错误。" in answer.text
+    _, answer = http_login(c, "locky", PASSWORD, client)
+    assert answer.status_code == 429
+    with console.store().session() as session:
+        failed = [e.ts for e in audit.read(session, 200)
+                  if (e.action, e.target) == ("console.login_failed", "locky")]
+    assert len(failed) == 3
+    until: datetime = min(failed) + timedelta(minutes=10)
+    assert f"该账户已锁定至 {until.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M:%S}。" in answer.text
+    assert "opsmon_session" not in answer.headers.get("set-cookie", "")
