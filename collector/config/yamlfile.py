@@ -50,12 +50,20 @@ def keypath_text(path: KeyPath) -> str:
 
 def validation_to_config_error(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> ConfigError:
     errors = exc.errors()
-    first = errors[0]
-    loc = prefix + _data_path(doc.data, first["loc"])
-    reason = _reason(first)
+    first = config_errors(exc, doc, prefix)[0]
     if len(errors) > 1:
-        reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", reason)
+        first = ConfigError(first.file, first.keypath,
+                            first.reason + f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})")
+    return first
+
+
+def config_errors(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> list[ConfigError]:
+    """Every problem of a validation, each naming file:line, key path and reason (for a reload that reports all)."""
+    out = []
+    for error in exc.errors():
+        loc = prefix + _data_path(doc.data, error["loc"])
+        out.append(ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", _reason(error)))
+    return out
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
