@@ -8,7 +8,9 @@ the incident's kind, severity, category or site (first match wins).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
@@ -162,13 +164,14 @@ class Oncall(BaseModel):
     def channels(self) -> set[str]:
         return {c for p in self.policies.values() for lv in p.levels for c in lv.channels}
 
-    def with_overrides(self, stored: list[tuple[str, Override]]) -> Oncall:
-        """This schedule plus overrides (schedule name, override) stored through the API or CLI; one naming a
-        schedule or person the file no longer has is left out (the file changed since it was added)."""
+    def with_overrides(self, stored: Iterable[Any]) -> Oncall:
+        """This schedule plus the overrides stored through the API or CLI (store.oncall.StoredOverride); one
+        naming a schedule or person the file no longer has is left out (the file changed since it was added)."""
         extra: dict[str, list[Override]] = {}
-        for name, o in stored:
-            if name in self.schedules and o.person in self.people:
-                extra.setdefault(name, []).append(o)
+        for o in stored:
+            if o.schedule in self.schedules and o.person in self.people:
+                extra.setdefault(o.schedule, []).append(
+                    Override(person=o.person, start=o.start, end=o.end, id=o.id, reason=o.reason))
         if not extra:
             return self
         schedules = {name: s.model_copy(update={"overrides": (*s.overrides, *extra.get(name, ()))})
