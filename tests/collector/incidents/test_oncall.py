@@ -135,3 +135,38 @@ def test_now_and_next_per_schedule() -> None:
     assert ops.next_change(NOON) == (NOON + timedelta(hours=21), "wang")
     early = T0 - timedelta(hours=2)
     assert ops.on_call(early) == "wang" and ops.next_change(early) == (NOON, "li")
+
+
+def test_roster_reloads_a_valid_file_keeps_the_old_on_a_bad_one_and_tells_handoffs(store: Store, tmp_path) -> None:
+    """The roster over a real file and store. At T0 (10:00 Shanghai, 07-01) wang is on call by the file's
+    override; the first handoffs() only notes that. A stored override (li from 10:30 to 11:00) is taken up
+    at the next reload: at 10:30 a handoff to li, at 11:00 one back to wang, at 12:00 (the file's override
+    ends, turn 2 is li's) one to li. A file with a misspelt key is refused: the roster in force stays, every
+    problem named with file:line and key. A good file is taken up: 2-day turns from 06-29 09:00 make
+    07-01 13:00 part of turn 1, wang's."""
+    import yaml
+
+    from opsmon.collector.incidents.roster import Roster
+    from opsmon.collector.store.oncall import add_override
+
+    path = tmp_path / "oncall.yaml"
+    path.write_text(yaml.safe_dump(ONCALL.model_dump(mode="json", exclude_none=True), allow_unicode=True))
+    roster = Roster(path, store)
+    assert roster.handoffs(T0) == []
+    add_override(store, roster.from_file.schedules, roster.from_file.people, "ops", "li", T0 + timedelta(minutes=30),
+                 T0 + timedelta(hours=1), "dentist swap", "cli:test", T0)
+    assert roster.reload() is True and roster.reload() is False  # taken up once; nothing new the second time
+    assert [(h, roster.handoffs(t)) for h, t in (
+        ("10:29", T0 + timedelta(minutes=29)), ("10:30", T0 + timedelta(minutes=30)),
+        ("11:00", T0 + timedelta(hours=1)), ("12:00", NOON))] == [
+        ("10:29", []), ("10:30", [("ops", "li")]), ("11:00", [("ops", "wang")]), ("12:00", [("ops", "li")])]
+    good = path.read_text()
+    path.write_text(good.replace("name: 王芳", "nmae: 王芳"))
+    assert roster.reload() is False
+    # the dumped file: `wang:` on line 12, its `name` (now `nmae`) on line 14; both problems, each named
+    assert roster.errors == [f"{path}:12: people.wang.name: required key is missing",
+                             f"{path}:14: people.wang.nmae: unknown key"]
+    assert roster.current.schedules["ops"].on_call(T0 + timedelta(minutes=45)) == "li"  # the roster in force stays
+    path.write_text(good.replace("shift: 86400.0", "shift: 2d"))
+    assert roster.reload() is True and roster.errors == []
+    assert roster.current.schedules["ops"].on_call(NOON + timedelta(hours=1)) == "wang"
