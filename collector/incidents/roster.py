@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +36,12 @@ class Shift:
 
 
 class Roster:
-    def __init__(self, path: Path, store: Store) -> None:
+    def __init__(self, path: Path, store: Store, channels: Collection[str] | None = None) -> None:
+        """`channels`: the notification channels collector.yaml defines; a reloaded file naming another is
+        refused (at start, config/load.py checks the same)."""
         self.path = path
         self.store = store
+        self.known_channels = channels
         self.from_file: Oncall = load_oncall(str(path))  # at start a bad file stops the collector, as before
         self.current: Oncall = self.from_file
         self.errors: list[str] = []  # the problems of the last file read that was refused
@@ -60,7 +64,7 @@ class Roster:
         if force or mark != self._file_mark:
             self._file_mark = mark
             try:
-                self.from_file = load_oncall(str(self.path))
+                self.from_file = self._read()
             except ConfigError as exc:
                 problems = exc.problems if isinstance(exc, ConfigProblems) else [exc]
                 self.errors = [str(p) for p in problems]
@@ -77,6 +81,15 @@ class Roster:
             self.current = self.from_file.with_overrides(live_overrides(self.store))
             changed = True
         return changed
+
+    def _read(self) -> Oncall:
+        oncall = load_oncall(str(self.path))
+        if self.known_channels is not None:
+            missing = sorted(oncall.channels() - set(self.known_channels))
+            if missing:
+                raise ConfigError(str(self.path), "policies", f"channel {missing[0]!r} is not defined under "
+                                  "notify.channels in collector.yaml")
+        return oncall
 
     def shifts(self, at: datetime) -> list[Shift]:
         out = []

@@ -143,7 +143,7 @@ class Service:
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
                                         self.targets.response_limit, self._pending_fault, config.timezone,
                                         self._maintenance_of)
-        self.roster = (Roster(config.resolve(config.incidents.oncall_file), self.store)
+        self.roster = (Roster(config.resolve(config.incidents.oncall_file), self.store, set(config.notify.channels))
                        if config.incidents.oncall_file else None)
         self.dispatcher: Any = None
         if config.notify.channels:

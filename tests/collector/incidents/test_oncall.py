@@ -142,8 +142,8 @@ def test_roster_reloads_a_valid_file_keeps_the_old_on_a_bad_one_and_tells_handof
     override; the first handoffs() only notes that. A stored override (li from 10:30 to 11:00) is taken up
     at the next reload: at 10:30 a handoff to li, at 11:00 one back to wang, at 12:00 (the file's override
     ends, turn 2 is li's) one to li. A file with a misspelt key is refused: the roster in force stays, every
-    problem named with file:line and key. A good file is taken up: 2-day turns from 06-29 09:00 make
-    07-01 13:00 part of turn 1, wang's."""
+    problem named with file:line and key; so is one naming a channel collector.yaml lacks. A good file is
+    taken up: 2-day turns from 06-29 09:00 make 07-01 13:00 part of turn 1, wang's."""
     import yaml
 
     from opsmon.collector.incidents.roster import Roster
@@ -167,6 +167,10 @@ def test_roster_reloads_a_valid_file_keeps_the_old_on_a_bad_one_and_tells_handof
     assert roster.errors == [f"{path}:12: people.wang.name: required key is missing",
                              f"{path}:14: people.wang.nmae: unknown key"]
     assert roster.current.schedules["ops"].on_call(T0 + timedelta(minutes=45)) == "li"  # the roster in force stays
+    path.write_text(good.replace("- wecom\n", "- wecom-old\n"))
+    roster.known_channels = {"wecom", "email"}  # as the service gives it: collector.yaml's channels
+    assert roster.reload() is False and roster.errors == [
+        f"{path}: policies: channel 'wecom-old' is not defined under notify.channels in collector.yaml"]
     path.write_text(good.replace("shift: 86400.0", "shift: 2d"))
     assert roster.reload() is True and roster.errors == []
     assert roster.current.schedules["ops"].on_call(NOON + timedelta(hours=1)) == "wang"
