@@ -21,6 +21,7 @@ from opsmon.collector.cli import (
     hj212,
     incidents,
     maintenance,
+    oncall,
     report,
     serve,
     sla,
@@ -32,7 +33,7 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
-            maintenance, configs, audit, hj212)
+            maintenance, oncall, configs, audit, hj212)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,6 +52,7 @@ from opsmon.collector.store.models import Incident, IncidentEvent
 log = logging.getLogger(__name__)
 SYSTEM = "opsmon"
 ACTIVE = ("open", "acknowledged")
+PAGE_STEPS = ("escalated", "repeated", "reassigned", "taken_over")  # trail rows that say who was paged or owns
 
 
 @dataclass
@@ -106,6 +107,9 @@ class Active:
     changed: datetime | None = None  # the last reopen or recovery: a flapping incident settles after it
     maintenance_window: str | None = None  # the window(s) that covered it (kept after they end)
     maintenance_since: datetime | None = None  # under maintenance now, since then: quiet, clock stopped
+    paged: list[str] = field(default_factory=list)  # everyone paged about it: follow-ups go to them (issue 18)
+    paged_at: datetime | None = None  # the last page (a level or a repeat): repeat_every counts from here
+    owner: str | None = None  # given by reassign or take over; else whoever acknowledged owns it
 
     @property
     def quiet(self) -> bool:
@@ -163,6 +167,25 @@ class IncidentEngine:
             self.by_id[inc.id] = inc
         for incident_id, ts in reopens:
             self.by_id[incident_id].reopens.append(ts)
+        self._load_pages()
+
+    def _load_pages(self) -> None:
+        """Who was paged and when, and who owns it, from the trails (they are kept there, not in columns)."""
+        ids = list(self.by_id)
+        if not ids:
+            return
+        with self.store.session() as session:
+            steps = session.execute(select(IncidentEvent.incident_id, IncidentEvent.ts, IncidentEvent.action,
+                                           IncidentEvent.detail).where(
+                IncidentEvent.incident_id.in_(ids), IncidentEvent.action.in_(PAGE_STEPS))
+                .order_by(IncidentEvent.id)).all()
+        for incident_id, ts, action, detail in steps:
+            inc = self.by_id[incident_id]
+            if action in ("reassigned", "taken_over"):
+                inc.owner = (detail or {}).get("to")
+                continue
+            inc.paged += [p for p in (detail or {}).get("to", []) if p not in inc.paged]
+            inc.paged_at = ts
 
     def _from_row(self, r: Incident) -> Active:
         return Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or MAJOR, r.status, r.opened_ts,
@@ -521,7 +544,9 @@ class IncidentEngine:
             raise NotFound(f"no open incident {incident_id!r} (closed ones are read with `incidents show`)")
         return inc
 
-    def acknowledge(self, incident_id: str, actor: str, note: str = "", at: datetime | None = None) -> Active:
+    def acknowledge(self, incident_id: str, actor: str, note: str = "", at: datetime | None = None,
+                    context: dict[str, Any] | None = None) -> Active:
+        """`context`: how it came (a link's source address and user agent), kept on the trail and audit row."""
         inc = self.get(incident_id)
         at = at or self.clock()
         if inc.status != "open":
@@ -533,8 +558,8 @@ class IncidentEngine:
                 inc.note = (inc.note + "\n" if inc.note else "") + note
             within = inc.deadline is None or at <= inc.deadline
             self._save(inc, "acknowledged", actor, {"note": note, "within_deadline": within,
-                                                    "response_seconds": round((at - inc.opened).total_seconds(), 3)},
-                       at, operator=True)
+                                                    "response_seconds": round((at - inc.opened).total_seconds(), 3)}
+                       | (context or {}), at, operator=True)
         return inc
 
     def resolve(self, incident_id: str, actor: str, note: str) -> Active:
@@ -546,6 +571,23 @@ class IncidentEngine:
         with self._undone_on_failure(inc):
             self._resolve(inc, actor, note, self.clock())
         return inc
+
+    def reassign(self, incident_id: str, actor: str, to: str, note: str = "", action: str = "reassigned") -> Active:
+        """Give the incident to `to` (its owner from now: follow-ups go to them; they are told). Audited."""
+        inc = self.get(incident_id)
+        if inc.status not in ACTIVE:
+            raise InvalidInput(f"incident {incident_id} is {inc.status}; only an active incident can be reassigned")
+        with self._undone_on_failure(inc):
+            before = inc.owner or (inc.acknowledged_by or "").removeprefix("link:") or None
+            inc.owner = to
+            self._save(inc, action, actor, {"from": before, "to": to, "note": note}, self.clock(), operator=True)
+        return inc
+
+    def take_over(self, incident_id: str, actor: str, note: str = "") -> Active:
+        """`actor` takes the incident: acknowledged by them if still open (the response), and theirs from now."""
+        if self.get(incident_id).status == "open":
+            self.acknowledge(incident_id, actor, note or "taken over")
+        return self.reassign(incident_id, actor, actor, note, action="taken_over")
 
     def add_note(self, incident_id: str, actor: str, note: str) -> Active:
         inc = self.get(incident_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -65,6 +66,9 @@ class EmailChannel(Channel):
         recipients = list(dict.fromkeys([*self.config.to, *notice.emails()]))
         if not recipients:
             raise DeliveryError("no recipient has an e-mail address and the channel has no `to`", permanent=True)
+        if notice.personal_ack_url and recipients == notice.emails()[:1]:
+            # to the person paged alone: their own one-click link, not the group link that asks who (issue 18)
+            notice = replace(notice, ack_url=notice.personal_ack_url)
         msg = build(notice, self.config, recipients, now)
         await asyncio.to_thread(self._deliver, msg, recipients)
 

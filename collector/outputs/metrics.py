@@ -319,6 +319,13 @@ class CollectorMetrics:
                                    registry=self.registry)
         self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
                                     registry=self.registry)
+        from opsmon.collector.incidents.links import REFUSALS
+
+        self.ack_link_refusals = Counter("opsmon_ack_link_refusals_total", "Acknowledge-link attempts refused, "
+                                         "by reason: forged, expired, used, unknown, bad_code, bad_login",
+                                         ["reason"], registry=self.registry)
+        for reason in REFUSALS:
+            self.ack_link_refusals.labels(reason)
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))

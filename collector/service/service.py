@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from opsmon.collector.config import CollectorConfig
 from opsmon.collector.config.inventory import AssetSpec, import_file
-from opsmon.collector.config.oncall import load_oncall
 from opsmon.collector.config.windows import check_window_names, stale_window_names
 from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.maintenance import MaintenanceBook, UntrackedAsset, WindowSpec
@@ -55,6 +54,7 @@ from opsmon.collector.core.states import DOWN
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
 from opsmon.collector.incidents.escalation import Escalator
 from opsmon.collector.incidents.links import AckLinks, load_key
+from opsmon.collector.incidents.roster import Roster
 from opsmon.collector.inputs.agents.auth import AgentAuth
 from opsmon.collector.inputs.agents.ingest import CHECK_ID as AGENT_CHECK
 from opsmon.collector.inputs.agents.ingest import Ingest
@@ -68,6 +68,7 @@ from opsmon.collector.inputs.snmp.hub import Uplink
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
+from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
 from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.sla.targets import load_targets
@@ -143,7 +144,7 @@ class Service:
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
                                         self.targets.response_limit, self._pending_fault, config.timezone,
                                         self._maintenance_of)
-        self.oncall = (load_oncall(str(config.resolve(config.incidents.oncall_file)))
+        self.roster = (Roster(config.resolve(config.incidents.oncall_file), self.store, set(config.notify.channels))
                        if config.incidents.oncall_file else None)
         self.dispatcher: Any = None
         if config.notify.channels:
@@ -157,7 +158,8 @@ class Service:
         if self.oncall is not None:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                   config.incidents.link_ttl)
-        self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
+        self.notices = Notices(self)
+        self.escalator = Escalator(self.incidents, self.oncall, self.notices.send, self.asset_infos.get)
         self.ssh: Any = None
         if config.ssh.credentials:
             from opsmon.collector.inputs.ssh.hub import SshHub
@@ -187,6 +189,17 @@ class Service:
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
         self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
         self.router.route(self._routes())
+
+    @property
+    def oncall(self) -> Any:
+        """The on-call roster in force (oncall.yaml and stored overrides), or None."""
+        return self.roster.current if self.roster is not None else None
+
+    def reload_oncall(self, force: bool = False) -> None:
+        """Take up a changed oncall.yaml (when valid: a bad one keeps the roster in force) or changed overrides;
+        at every periodic reload, at once after an API change, and on SIGHUP (force)."""
+        if self.roster is not None and self.roster.reload(force):
+            self.escalator.oncall = self.roster.current
 
     # -- wiring ------------------------------------------------------------
     def _routes(self) -> dict[type, list[Consumer]]:
@@ -419,6 +432,9 @@ class Service:
             self.timeline.started = now
         self.timeline.tick(now)
         self.escalator.step(now)
+        if self.roster is not None:
+            for schedule, person in self.roster.handoffs(now):
+                self.notices.handoff(schedule, person, now)
 
     # -- incidents ---------------------------------------------------------
     def _pending_fault(self, asset_id: str) -> bool:
@@ -438,31 +454,16 @@ class Service:
         detail = {"channel": channel, "attempt": attempt}
         if error:
             detail["error"] = error
+        if incident_id.startswith(HANDOFF_PREFIX):
+            log.log(logging.INFO if ok else logging.WARNING, "handoff notice %s",
+                    "delivered" if ok else "not delivered",
+                    extra={"schedule": incident_id, "channel": channel, "attempt": attempt, "error": error})
+            return
         self.incidents.record(incident_id, "delivered" if ok else ("dropped" if attempt == 0 else "delivery_failed"),
                               detail, at)
         if not ok:
             log.warning("notification not delivered", extra={"incident": incident_id, "channel": channel,
                                                               "attempt": attempt, "error": error})
-
-    def _send(self, inc: Any, event: str, level: int, who: list[str], channels: list[str]) -> None:
-        """Build the notice (with an acknowledge link for the first person) and hand it to the dispatcher."""
-        if self.dispatcher is None or self.oncall is None:
-            return
-        from opsmon.collector.notify.message import Notice, Person
-
-        now = self.clock()
-        ack_url = None
-        if event in ("opened", "escalated", "reopened") and who and self.links is not None:
-            base = self.config.incidents.public_url.rstrip("/")
-            ack_url = f"{base}/ack/{self.links.make(inc.id, who[0], now)}"
-        info = self.asset_infos.get(inc.asset_id)
-        people = tuple(Person(p.name, p.email, p.mobile) for p in (self.oncall.people[w] for w in who))
-        notice = Notice(inc.id, event, inc.asset_id, info.name if info else inc.asset_id, info.site if info else "",
-                        info.category if info else "", inc.kind, inc.severity, inc.cause, inc.opened, inc.deadline,
-                        level, people, ack_url, len(inc.attached), inc.acknowledged_by, self.config.timezone, now,
-                        inc.status)
-        policy = self.oncall.policy_for(inc.kind, inc.severity, notice.category, notice.site)
-        self.dispatcher.submit(notice, channels, policy.fallback if policy is not None else None)
 
     def refresh_sla(self) -> None:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
@@ -502,6 +503,7 @@ class Service:
             return
         changed = self.reload_inventory()
         self.reload_windows()
+        self.reload_oncall()
         if changed:
             self._warn_stale_windows()
 

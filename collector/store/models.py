@@ -330,6 +330,22 @@ class AckLink(Base):
     person: Mapped[str] = mapped_column(String(128))
     expires_ts: Mapped[datetime] = mapped_column(UTCMillis)
     used_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    used_by: Mapped[str | None] = mapped_column(String(128))  # who acknowledged with it (a group link asks)
+
+
+class OncallOverride(Base):
+    """An on-call override added through the API or CLI (those of oncall.yaml live in the file)."""
+
+    __tablename__ = "oncall_overrides"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    schedule: Mapped[str] = mapped_column(String(128))
+    person: Mapped[str] = mapped_column(String(128))
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    reason: Mapped[str] = mapped_column(String(512), default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
 class TargetValue(Base):

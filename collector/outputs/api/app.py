@@ -33,6 +33,7 @@ from opsmon.collector.outputs.api import (
     interfaces,
     maintenance,
     metrics,
+    oncall,
     reports,
     security,
     sla,
@@ -85,7 +86,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     app.include_router(health.routes(face))
     for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
-                   incidents, alerts, audit, metrics):
+                   incidents, alerts, audit, metrics, oncall):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))
