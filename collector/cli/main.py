@@ -25,13 +25,14 @@ from opsmon.collector.cli import (
     serve,
     sla,
     status,
+    survey,
     tokens,
 )
 from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, NotFound, OpsmonError, StoreError
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, maintenance,
-            configs, audit, hj212)
+            configs, audit, hj212, survey)
 
 
 def build_parser() -> argparse.ArgumentParser:

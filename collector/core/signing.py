@@ -1,9 +1,10 @@
 """Signed, expiring links that a person opens without a login: the acknowledge links of incidents and the
 satisfaction survey's links share this one signing.
 
-A token is `body.mac`: `body` is base64url of `field|...|expiry|...` (the expiry at `expiry_at`) and `mac` the HMAC-SHA256 of the
-body as sent, under a key only the collector holds. A purpose other than "" (the acknowledge links', as
-they were always signed) goes into the MAC too, so a token made for one purpose never opens another's page.
+A token is `body.mac`: `body` is base64url of `field|...|expiry|...` (the expiry at `expiry_at`) and
+`mac` the HMAC-SHA256 of the body as sent, under a key only the collector holds. A purpose other than ""
+(the acknowledge links', as they were always signed) goes into the MAC too,
+so a token made for one purpose never opens another's page.
 Whether a link was already used is the caller's record (a nonce it stores), not the token's.
 """
 from __future__ import annotations

@@ -33,6 +33,7 @@ from opsmon.collector.outputs.api.live import (
     WindowDoc,
 )
 from opsmon.collector.store import Store
+from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.windows import add_window, remove_window
 
 if TYPE_CHECKING:
@@ -144,6 +145,15 @@ class ServiceFace:
             return None
         now = self._service.clock()
         return links.use(token, now) if use else links.check(token, now)
+
+    def survey_links(self) -> SurveyLinks | None:
+        return self._service.survey_links
+
+    def department_name(self, department_id: str) -> str:
+        dept = self._service.config.survey.departments.get(department_id)
+        if dept is None:
+            return department_id
+        return f"{dept.name_zh} / {dept.name_en}" if dept.name_en else dept.name_zh
 
     def render_metrics(self) -> bytes:
         return generate_latest(self._service.metrics.registry)

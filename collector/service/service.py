@@ -74,6 +74,7 @@ from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import AgentRow, Asset, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.windows import inventory_names
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
@@ -155,6 +156,10 @@ class Service:
         if self.oncall is not None:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                   config.incidents.link_ttl)
+        self.survey_links: SurveyLinks | None = None
+        if config.survey.enabled:  # the acknowledge links' key signs the survey's too (purpose "survey")
+            self.survey_links = SurveyLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
+                                            config.survey.link_ttl)
         self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
         self.ssh: Any = None
         if config.ssh.credentials:
@@ -476,6 +481,28 @@ class Service:
                 log.exception("report generation failed", extra={"period": period.label, "lang": lang})
         self.reports_checked = self.clock()
 
+    async def _surveys(self) -> None:
+        """Send the satisfaction survey of the quarter that ended (after survey.delay) to every contact not yet
+        mailed for it (APScheduler fires this daily at 01:10 local time and once after start: a collector
+        down at the quarter's end catches up, a failed mail is tried again, and nobody is asked twice)."""
+        if self.survey_links is None or self.config.survey.channel is None:
+            return
+        from opsmon.collector.notify import build_channels
+        from opsmon.collector.notify.survey import send_survey
+        from opsmon.collector.outputs.report.delivery import last_complete
+
+        now = self.clock()
+        period = last_complete("quarter", now, self.config.timezone)
+        if now < period.end + timedelta(seconds=self.config.survey.delay):
+            return
+        channel = build_channels(self.config.notify, Path(self.config.base_dir or "."),
+                                 self.config.source_file or "collector.yaml")[self.config.survey.channel]
+        try:
+            await asyncio.to_thread(send_survey, channel, self.survey_links, self.config.survey, period,  # type: ignore[arg-type]
+                                    self.config.incidents.public_url, self.config.timezone, now)
+        except Exception:
+            log.exception("survey sending failed", extra={"period": period.label})
+
     async def _sla_loop(self) -> None:
         # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.
         while True:
@@ -522,6 +549,12 @@ class Service:
             self.scheduler.scheduler.add_job(self._reports, daily, id="opsmon-reports", coalesce=True,
                                              next_run_time=self.clock() + timedelta(seconds=5),
                                              misfire_grace_time=3600)
+        if self.survey_links is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            self.scheduler.scheduler.add_job(
+                self._surveys, CronTrigger(hour=1, minute=10, timezone=self.config.timezone), id="opsmon-surveys",
+                coalesce=True, next_run_time=self.clock() + timedelta(seconds=2), misfire_grace_time=3600)
         for inp in self.inputs:
             inp.start()
         tl = self.config.timeline

@@ -122,7 +122,24 @@ class ManualDetail(Document):
                 "for": [self.period_start.isoformat(), self.period_end.isoformat()], "note": self.note}
 
 
-Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail
+@dataclass(frozen=True, eq=False)
+class SurveyDetail(Document):
+    """The satisfaction survey behind a survey target: its sample size (answers of contacts sent to) and
+    the answers by score (opsmon.collector.core.survey)."""
+
+    sent: int  # contacts whose survey mail went, per period inside the measured one
+    answered: int
+    satisfied: int
+    fair: int
+    dissatisfied: int
+
+    @property
+    def sample(self) -> str:
+        """'7/9': answers of contacts sent to, shown beside the figure."""
+        return f"{self.answered}/{self.sent}"
+
+
+Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail | SurveyDetail
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
 from opsmon.collector.core.states import Category
 
-Measure = Literal["availability", "response_time", "response_rate", "count", "manual"]
+Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "survey"]
 Comparator = Literal[">=", ">", "<=", "<"]
 
 
@@ -53,7 +53,7 @@ class Target(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
-        if self.measure in ("availability", "response_rate", "manual") and self.unit == "ratio":
+        if self.measure in ("availability", "response_rate", "manual", "survey") and self.unit == "ratio":
             if not 0 <= self.threshold <= 1:
                 raise ValueError("a ratio threshold is between 0 and 1 (write 0.95 for 95%)")
         if self.measure == "response_rate" and self.limit is None:
@@ -62,6 +62,8 @@ class Target(BaseModel):
             raise ValueError("a response_time target has unit: seconds (threshold in seconds)")
         if self.measure == "count" and self.unit != "count":
             raise ValueError("a count target has unit: count")
+        if self.measure == "survey" and self.unit != "ratio":
+            raise ValueError("a survey target has unit: ratio (the share of satisfied answers)")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self

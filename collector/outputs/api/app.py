@@ -36,6 +36,7 @@ from opsmon.collector.outputs.api import (
     security,
     sla,
     states,
+    survey,
 )
 from opsmon.collector.outputs.api.bounds import Bounded
 from opsmon.collector.outputs.api.deps import Auth, refuse_unknown_query
@@ -83,7 +84,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     app.include_router(health.routes(face))
     for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
-                   incidents, alerts, audit, metrics):
+                   incidents, alerts, audit, metrics, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))

@@ -9,7 +9,8 @@ opsmon.collector.inputs.agents.bare), answers first:
   passes it; the body read so far is dropped;
 - 401 for a request that may carry a body (any method but GET, HEAD and OPTIONS) without a valid token,
   before a byte of it is read; the route's dependency still checks the role. The acknowledge links
-  (/ack/...) carry their own signed token in the path and read no body, so they only get the size bound.
+  (/ack/...) carry their own signed token in the path and read no body, so they only get the size bound; so
+  do the survey's links (/survey/...), whose small form body is read only within that bound.
 
 A body within the bound is read here once and handed on whole, so the route sees the request unchanged.
 """
@@ -28,7 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
-OWN_TOKEN = ("/ack/",)  # paths whose token is in the path itself
+OWN_TOKEN = ("/ack/", "/survey/")  # paths whose token is in the path itself
 
 
 class Bounded:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
     from opsmon.collector.store import Store
+    from opsmon.collector.store.surveys import SurveyLinks
 
 
 class CollectorFace(AgentDoor, Protocol):
@@ -81,6 +82,13 @@ class CollectorFace(AgentDoor, Protocol):
     def ack_link(self, token: str, use: bool) -> LinkClaim | None:
         """Check an acknowledge link, and mark it used if `use`; LinkRefused says why not.
         None: acknowledge links are not configured."""
+
+    def survey_links(self) -> SurveyLinks | None:
+        """The satisfaction survey's links (safe off the loop: they only read and write the store).
+        None: the survey is not configured."""
+
+    def department_name(self, department_id: str) -> str:
+        """A department of the survey as its page shows it: 'zh / en' (the id when it left the config)."""
 
     def render_metrics(self) -> bytes:
         """/metrics in Prometheus' text format (safe off the loop)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from opsmon.collector.core.durations import format_duration
 from opsmon.collector.outputs.report.labels import TEXT
-from opsmon.collector.sla.render import fmt_value
+from opsmon.collector.sla.render import fmt_value, measured
 from opsmon.collector.sla.results import TargetResult
 
 DASH = "-"
@@ -29,7 +29,8 @@ def duration(seconds: float | None) -> str:
 
 
 def value(target: TargetResult) -> str:
-    return fmt_value(target.value, target.unit)
+    """As `opsmon sla` writes it: a survey's figure with its sample size (n=answers/sent)."""
+    return measured(target)
 
 
 def threshold(target: TargetResult) -> str:

@@ -1,0 +1,77 @@
+"""The satisfaction target measured from the survey's answers, computed by hand, in-process with a fake clock.
+
+Rule (docs/sla.md): value = (满意 + 基本满意) / answers of the periods inside the measured one; the sample
+size is answers of contacts the mail reached; nobody answered is no data, never a pass.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from opsmon.collector.core.signing import LinkRefused
+from opsmon.collector.sla.engine import measure
+from opsmon.collector.sla.periods import parse_period
+from opsmon.collector.sla.render import render_table
+from opsmon.collector.sla.targets import TargetTable
+from opsmon.collector.store import Store
+from opsmon.collector.store.models import AuditEntry
+from opsmon.collector.store.surveys import SurveyLinks
+from tests.conftest import utc
+
+TZ = "Asia/Shanghai"
+TABLE = TargetTable.model_validate({"targets": [
+    {"id": "satisfaction", "name_zh": "服务对象满意度", "name_en": "Satisfaction", "measure": "survey",
+     "comparator": ">=", "threshold": 0.95}]})
+SENT = utc(2026, 10, 2, 1)  # 2026Q3 ended 2026-09-30T16:00Z; its survey goes out on 2 October
+
+
+def test_figure_with_sample_size_second_answer_refused_and_no_data(store: Store) -> None:
+    links = SurveyLinks(store, b"k" * 32, ttl=30 * 86400)
+    q3, q4 = parse_period("2026Q3", TZ), parse_period("2026Q4", TZ)
+    tokens = []
+    for i in range(10):  # 10 contacts invited; the mail to the 10th failed: m = 9
+        nonce, token = links.invite(q3, f"dept{i % 3}", f"person {i}", f"P{i}@Env.gov.cn", SENT)
+        links.mark(nonce, None if i < 9 else "mail.example: 550 no such user")
+        tokens.append(token)
+    # 7 of the 9 answer: 5 满意, 1 基本满意, 1 不满意
+    scores = ["satisfied"] * 5 + ["fair", "dissatisfied"]
+    for i, score in enumerate(scores):
+        links.answer(tokens[i], score, "回复及时" if i == 0 else "", SENT + timedelta(days=1, minutes=i))
+    # a second answer of contact 0 for Q3, by the same link and by a second link sent to the same contact
+    with pytest.raises(LinkRefused) as replay:
+        links.answer(tokens[0], "dissatisfied", "", SENT + timedelta(days=2))
+    _, resent = links.invite(q3, "dept0", "person 0", "p0@env.gov.cn", SENT + timedelta(days=2))
+    with pytest.raises(LinkRefused) as second:
+        links.answer(resent, "dissatisfied", "", SENT + timedelta(days=2))
+    assert replay.value.status == second.value.status == 409
+    # an answer past the link's 30 days is refused too (410)
+    with pytest.raises(LinkRefused) as late:
+        links.answer(tokens[8], "satisfied", "", SENT + timedelta(days=30))
+    assert late.value.status == 410
+
+    # Q3: value = (5 + 1) / 7 = 0.857142..., n = 7 answers of 9 contacts reached -> fail (< 0.95)
+    now = utc(2026, 12, 1)
+    t = measure(store, TABLE, q3, now).target("satisfaction")
+    assert t.value == pytest.approx(6 / 7) and (t.status, t.passed) == ("fail", False)
+    assert t.as_document()["detail"] == {"sent": 9, "answered": 7, "satisfied": 5, "fair": 1, "dissatisfied": 1}
+    assert "85.714% (n=7/9)" in render_table(measure(store, TABLE, q3, now))
+
+    # Q4: 3 contacts mailed, nobody answered -> no data with n=0/3, never a pass
+    for i in range(3):
+        links.mark(links.invite(q4, "dept0", f"person {i}", f"p{i}@env.gov.cn", utc(2027, 1, 2))[0], None)
+    t4 = measure(store, TABLE, q4, utc(2027, 1, 3)).target("satisfaction")
+    assert (t4.value, t4.status, t4.passed, t4.detail.sample) == (None, "no_data", False, "0/3")  # type: ignore[union-attr]
+    assert "- (n=0/3)" in render_table(measure(store, TABLE, q4, utc(2027, 1, 3)), "zh")
+    # The year 2026 holds Q3 and Q4: 7 answers (the same 6 satisfied) of 9 + 3 = 12 contact-periods
+    year = measure(store, TABLE, parse_period("2026", TZ), utc(2027, 1, 3)).target("satisfaction")
+    assert (year.value, year.detail.sample) == (pytest.approx(6 / 7), "7/12")  # type: ignore[union-attr]
+
+    with store.session() as s:
+        rows = s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        audit = [(a.actor, a.action, a.detail.get("status")) for a in rows]
+    assert audit.count(("survey:p0@env.gov.cn", "survey.refused", 409)) == 2
+    assert ("survey:p8@env.gov.cn", "survey.refused", 410) not in audit  # refused before its invitation is read
+    assert ("survey:?", "survey.refused", 410) in audit
+    assert sum(1 for a in audit if a[1] == "survey.answer") == 7
