@@ -41,8 +41,10 @@ class SurveyConfig(BaseModel):
             for c in dept.contacts:
                 email = c.email.lower()
                 if email in seen:
-                    raise ValueError(f"contact {c.email} is listed under {seen[email]!r} and {dept_id!r}: "
-                                     "one answer per contact and period needs each contact once")
+                    where = f"twice under {dept_id!r}" if seen[email] == dept_id else \
+                        f"under {seen[email]!r} and {dept_id!r}"
+                    raise ValueError(f"contact {c.email} is listed {where}: one answer per contact and period "
+                                     "needs each contact once")
                 seen[email] = dept_id
         if self.departments and self.channel is None:
             raise ValueError("survey.channel is required when departments are listed")

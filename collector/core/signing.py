@@ -19,13 +19,15 @@ from pathlib import Path
 
 
 class LinkRefused(Exception):
-    """status: 403 tampered, 410 expired, 409 already used, 404 unknown."""
+    """status: 403 tampered, 410 expired, 409 already used, 404 unknown. `fields`: an expired token's (its MAC
+    held, so they are what opsmon sealed: the audit log can name whose link it was)."""
 
-    def __init__(self, status: int, reason_en: str, reason_zh: str) -> None:
+    def __init__(self, status: int, reason_en: str, reason_zh: str, fields: tuple[str, ...] = ()) -> None:
         super().__init__(reason_en)
         self.status = status
         self.reason_en = reason_en
         self.reason_zh = reason_zh
+        self.fields = fields
 
 
 TAMPERED = ("this link is not valid (it was changed or not made by opsmon)", "链接无效（已被修改或并非 opsmon 生成）")
@@ -92,5 +94,5 @@ class Signer:
         if not good:
             raise LinkRefused(403, *TAMPERED)
         if now >= expires:
-            raise LinkRefused(410, *EXPIRED)
+            raise LinkRefused(410, *EXPIRED, fields=tuple(fields))
         return tuple(fields), expires

@@ -103,16 +103,26 @@ class SurveyLinks:
         return inv
 
     def _check(self, session: Any, token: str, now: datetime) -> Invitation:
-        (nonce,), expires = self.signer.open(token, now, 1)
+        try:
+            (nonce,), expires = self.signer.open(token, now, 1)
+        except LinkRefused as exc:
+            late = session.get(SurveyInvitation, exc.fields[0]) if exc.fields else None
+            if late is not None:  # expired: name whose link it was
+                exc.invitation = _invitation(late, late.expires_ts)  # type: ignore[attr-defined]
+            raise
         row = session.get(SurveyInvitation, nonce)
         if row is None:
             raise LinkRefused(404, *UNKNOWN)
-        inv = Invitation(row.nonce, row.period, row.period_start, row.period_end, row.department, row.email, expires)
+        inv = _invitation(row, expires)
         answered = session.scalar(select(SurveyAnswer.id).where(SurveyAnswer.period == inv.period,
                                                                 SurveyAnswer.email == inv.email))
         if answered is not None:
             raise Answered(inv)
         return inv
+
+
+def _invitation(row: SurveyInvitation, expires: datetime) -> Invitation:
+    return Invitation(row.nonce, row.period, row.period_start, row.period_end, row.department, row.email, expires)
 
 
 class Answered(LinkRefused):

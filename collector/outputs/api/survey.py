@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.http import VIEWER, errors
+from opsmon.collector.core.http import OPERATOR, errors
 from opsmon.collector.core.signing import LinkRefused
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
@@ -56,12 +56,13 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
                                           (str(exc), "请选择一项评价（意见不超过 2000 字）")), status_code=422)
         return HTMLResponse(done_html(inv.period))
 
-    @router.get("/api/v1/surveys", responses={**VIEWER, **errors(422)})
-    def surveys(_: str = Depends(auth.viewer),
+    @router.get("/api/v1/surveys", responses={**OPERATOR, **errors(422)})
+    def surveys(_: str = Depends(auth.operator),
                 period: str | None = Query(None, description="2026Q3, 2026-08 or 2026; default: this year")
                 ) -> dict[str, Any]:
         """Each contact asked in the period's surveys, whether the mail went, and their answer; and the
-        satisfaction figure with its sample size (the `survey` targets of the table, as /api/v1/sla has them)."""
+        satisfaction figure with its sample size (the `survey` targets of the table, as /api/v1/sla has them).
+        Operator role, even with api.public_read: names, addresses and comments are personal data."""
         from opsmon.collector.sla.engine import measure
         from opsmon.collector.sla.periods import containing, parse_period
         from opsmon.collector.sla.targets import load_targets
