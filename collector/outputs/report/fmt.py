@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from opsmon.collector.core.durations import format_duration
 from opsmon.collector.outputs.report.labels import TEXT
-from opsmon.collector.sla.render import fmt_value, measured
-from opsmon.collector.sla.results import TargetResult
+from opsmon.collector.sla.render import fmt_value
+from opsmon.collector.sla.results import SurveyDetail, TargetResult
 
 DASH = "-"
 
@@ -29,8 +29,12 @@ def duration(seconds: float | None) -> str:
 
 
 def value(target: TargetResult) -> str:
-    """As `opsmon sla` writes it: a survey's figure with its sample size (n=answers/sent)."""
-    return measured(target)
+    return fmt_value(target.value, target.unit)
+
+
+def sample(target: TargetResult) -> str:
+    """A survey's sample size as `opsmon sla` writes it beside the figure, '(n=7/9)'; '' for other targets."""
+    return f"(n={target.detail.sample})" if isinstance(target.detail, SurveyDetail) else ""
 
 
 def threshold(target: TargetResult) -> str:

@@ -132,12 +132,18 @@ def _targets(data: ReportData) -> str:
             out.append(f'<tr class="group"><td colspan="7">{_e(t["project"])}: {_e(project)}</td></tr>')
         out.append(
             f'<tr data-target="{_e(r.id)}"><td>{_e(fmt.target_name(r, lang))}</td>'
-            f'<td class="n">{_e(fmt.threshold(r))}</td><td class="n">{_e(fmt.value(r))}</td>'
+            f'<td class="n">{_e(fmt.threshold(r))}</td><td class="n">{_e(fmt.value(r))}{_sample(r)}</td>'
             f"<td>{_status(r, lang)}</td><td class=\"n\">{_e(fmt.margin(r, lang))}</td>"
             f'<td class="n">{_e(fmt.coverage(r.coverage))}</td>'
             f'<td class="n">{_e(fmt.budget(r.budget_left_seconds, lang))}</td></tr>')
     out.append("</tbody></table></section>")
     return "\n".join(out)
+
+
+def _sample(r: TargetResult) -> str:
+    """A survey's sample size under its figure, in the same cell (n answers of m contacts reached)."""
+    shown = fmt.sample(r)
+    return f"<br><small>{_e(shown)}</small>" if shown else ""
 
 
 def _categories(data: ReportData, draw: bool) -> str:
