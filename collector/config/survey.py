@@ -18,11 +18,32 @@ class Contact(BaseModel):
     email: str = Field(pattern=r"^[^@\s|]+@[^@\s|]+$", max_length=254, description="Where the survey is sent")
 
 
+class IncidentScope(BaseModel):
+    """Which incidents a department is asked about once resolved: of these assets, sites or categories."""
+
+    model_config = FROZEN
+    assets: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _something(self) -> IncidentScope:
+        if not (self.assets or self.sites or self.categories):
+            raise ValueError("name assets, sites or categories (an empty scope would ask about every incident)")
+        return self
+
+    def covers(self, asset: str, site: str | None, category: str | None) -> bool:
+        return asset in self.assets or (site is not None and site in self.sites) or (
+            category is not None and category in self.categories)
+
+
 class Department(BaseModel):
     model_config = FROZEN
     name_zh: str = Field(min_length=1, max_length=128, description="The department's name, shown on the survey page")
     name_en: str = Field("", max_length=128, description="Its English name (the Chinese one when empty)")
     contacts: tuple[Contact, ...] = Field(min_length=1)
+    after_incidents: IncidentScope | None = Field(None, description=(
+        "Also survey this department after each resolved incident of these assets, sites or categories"))
 
 
 class SurveyConfig(BaseModel):
@@ -54,6 +75,12 @@ class SurveyConfig(BaseModel):
     def enabled(self) -> bool:
         return bool(self.departments)
 
-    def contacts(self) -> list[tuple[str, Contact]]:
-        """(department id, contact), in the file's order."""
-        return [(dept_id, c) for dept_id, d in self.departments.items() for c in d.contacts]
+    def contacts(self, departments: set[str] | None = None) -> list[tuple[str, Contact]]:
+        """(department id, contact), in the file's order; of `departments` only, when given."""
+        return [(dept_id, c) for dept_id, d in self.departments.items() for c in d.contacts
+                if departments is None or dept_id in departments]
+
+    def served(self, asset: str, site: str | None, category: str | None) -> set[str]:
+        """The departments to survey after a resolved incident of this asset."""
+        return {dept_id for dept_id, d in self.departments.items()
+                if d.after_incidents is not None and d.after_incidents.covers(asset, site, category)}

@@ -56,13 +56,24 @@ def delivered(links: SurveyLinks, period: str) -> set[str]:
             SurveyInvitation.period == period, SurveyInvitation.delivered.is_(True))))
 
 
+@dataclass(frozen=True)
+class IncidentPeriod:
+    """What a survey after a resolved incident is filed under: the incident's id, at the resolution's
+    millisecond, so it counts in the period it was resolved in (docs/sla.md)."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
 def send_survey(channel: EmailChannel, links: SurveyLinks, survey: SurveyConfig, period: Any, public_url: str,
-                tz: str, now: datetime, actor: str = "opsmon") -> Sent:
-    """Blocking (smtplib): invite every contact of `survey` not yet mailed for `period` (a sla.periods.Period);
-    the send and its counts go into the audit log under `actor`."""
+                tz: str, now: datetime, actor: str = "opsmon", departments: set[str] | None = None) -> Sent:
+    """Blocking (smtplib): invite every contact of `survey` (of `departments`, when given) not yet mailed for
+    `period` (a sla.periods.Period or an IncidentPeriod); the send and its counts go into the audit log under
+    `actor`."""
     done = delivered(links, period.label)
     sent = failed = skipped = 0
-    for dept_id, contact in survey.contacts():
+    for dept_id, contact in survey.contacts(departments):
         if contact.email.lower() in done:
             skipped += 1
             continue

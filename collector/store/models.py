@@ -397,7 +397,7 @@ class SurveyInvitation(Base):
 
     __tablename__ = "survey_invitations"
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    period: Mapped[str] = mapped_column(String(32))  # the label: 2026Q3
+    period: Mapped[str] = mapped_column(String(160))  # the label: 2026Q3, or the incident id of a survey after it
     period_start: Mapped[datetime] = mapped_column(UTCMillis)
     period_end: Mapped[datetime] = mapped_column(UTCMillis)
     department: Mapped[str] = mapped_column(String(128))
@@ -415,7 +415,7 @@ class SurveyAnswer(Base):
 
     __tablename__ = "survey_answers"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    period: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(160))
     period_start: Mapped[datetime] = mapped_column(UTCMillis)
     period_end: Mapped[datetime] = mapped_column(UTCMillis)
     department: Mapped[str] = mapped_column(String(128))

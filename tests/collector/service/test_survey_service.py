@@ -6,6 +6,8 @@ and replayed links refused and audited; a second answer of the period refused), 
 Figure by hand: 9 contacts in 3 departments get the survey of the quarter that last ended (Q). 7 answer:
 5 满意, 1 基本满意, 1 不满意 -> (5 + 1) / 7 = 0.857142... = 85.714%, n = 7/9, below 95 %: fail.
 The quarter before Q (P), sent with `opsmon survey send --period P`: 9 mailed, nobody answers -> no data, n = 0/9.
+After an incident of srv-9 is resolved now (in the current quarter C), the office's 2 contacts are asked about
+it; 1 answers 不满意 -> C: 0 / 1 = 0 %, n = 1/2 (Q and P unchanged: the incident is filed in C).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import httpx
 
 from opsmon.collector.core.signing import Signer, load_key
 from opsmon.collector.outputs.report.delivery import last_complete, previous
+from opsmon.collector.sla.periods import containing
 from tests.peers.collector import wait_for
 from tests.peers.smtp import SmtpServer, self_signed
 
@@ -33,6 +36,8 @@ def survey_section(port: int, cert: Path, key_file: Path) -> str:
              "incidents:", f"  link_key_file: {key_file}", "survey:", "  channel: mail", "  departments:"]
     for dept, (name, count) in DEPARTMENTS.items():
         lines += [f"    {dept}:", f"      name_zh: {name}", "      contacts:"]
+        if dept == "office":  # the office is also asked after each resolved incident of srv-9
+            lines.insert(-1, "      after_incidents: {assets: [srv-9]}")
         lines += [f"        - {{name: {dept} {i}, email: {dept}{i}@env.example.gov.cn}}" for i in range(count)]
     return "\n".join(lines) + "\n"
 
@@ -129,9 +134,28 @@ def test_quarterly_survey_answers_and_figure(collector_factory, tmp_path: Path) 
         assert (tp["value"], tp["status"], tp["pass"]) == (None, "no_data", False)
         assert (tp["detail"]["sent"], tp["detail"]["answered"]) == (9, 0)
 
+        # after a resolved incident of srv-9 (opened and resolved through Alertmanager's webhook)
+        alert = {"status": "firing", "fingerprint": "f00d", "startsAt": "2026-11-29T01:00:00Z",
+                 "labels": {"alertname": "HostDiskFull", "instance": "srv-9", "severity": "warning"}}
+        hook = f"{c.base}/api/v1/alertmanager"
+        auth = {"Authorization": f"Bearer {operator}"}
+        [inc_id] = httpx.post(hook, json={"version": "4", "alerts": [alert]}, headers=auth).json()["incidents"]
+        assert len(server.mailbox.messages) == 18  # opening asks nobody
+        httpx.post(hook, json={"version": "4", "alerts": [{**alert, "status": "resolved"}]}, headers=auth)
+        wait_for(lambda: len(server.mailbox.messages) >= 20, 20, "the office's 2 mails after the incident")
+        after = links_of(server.mailbox.messages[18:], public)
+        assert sorted(after) == ["office0@env.example.gov.cn", "office1@env.example.gov.cn"]
+        assert post(after["office1@env.example.gov.cn"], score="dissatisfied").status_code == 200
+        now_q = containing("quarter", datetime.now(UTC), TZ)  # the current quarter, C
+        tc = satisfaction(now_q.label)
+        assert (tc["value"], tc["detail"]["sent"], tc["detail"]["answered"]) == (0.0, 2, 1)
+        assert satisfaction(q.label)["detail"]["answered"] == 7
+        rows = c.get(f"/api/v1/surveys?period={now_q.label}", operator).json()["contacts"]
+        assert {r["period"] for r in rows} == {inc_id}
+
         audit = c.get("/api/v1/audit?limit=1000", operator).json()
         actions = [e["action"] for e in audit]
-        assert actions.count("survey.answer") == 7 and actions.count("survey.send") == 3
+        assert actions.count("survey.answer") == 8 and actions.count("survey.send") == 4
         refused = sorted((e["detail"]["status"], e["actor"]) for e in audit if e["action"] == "survey.refused")
         # forged, ack token, unknown, replayed (names the contact), expired
         assert refused == [(403, "survey:?"), (403, "survey:?"), (404, "survey:?"),

@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('survey_invitations',
     sa.Column('nonce', sa.String(length=64), nullable=False),
-    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('period', sa.String(length=160), nullable=False),
     sa.Column('period_start', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('period_end', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('department', sa.String(length=128), nullable=False),
@@ -35,7 +35,7 @@ def upgrade() -> None:
                     unique=False)
     op.create_table('survey_answers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('period', sa.String(length=160), nullable=False),
     sa.Column('period_start', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('period_end', opsmon.collector.store.types.UTCMillis(), nullable=False),
     sa.Column('department', sa.String(length=128), nullable=False),
