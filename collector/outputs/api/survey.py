@@ -8,13 +8,38 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import OPERATOR, errors
 from opsmon.collector.core.signing import LinkRefused
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
+from opsmon.collector.outputs.api.sla import SlaPeriod, SlaTarget
 from opsmon.collector.outputs.api.survey_page import done_html, form_html, refused_html
+
+
+class SurveyContact(BaseModel):
+    """One contact asked for one period (a quarter, or the incident id of a survey after it)."""
+
+    period: str
+    department: str
+    contact: str
+    email: str
+    sent_at: str
+    delivered: bool = Field(description="The mail went")
+    error: str | None = Field(description="Why the mail did not go")
+    expires_at: str
+    score: str | None = Field(description="satisfied (满意), fair (基本满意), dissatisfied (不满意); null: no answer")
+    comment: str | None
+    answered_at: str | None
+
+
+class Surveys(BaseModel):
+    period: SlaPeriod
+    targets: list[SlaTarget] = Field(description="The survey targets' figures, with detail.sent and .answered")
+    contacts: list[SurveyContact]
+
 
 NOT_ON = ("the satisfaction survey is not configured", "未配置满意度调查")
 
@@ -56,7 +81,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
                                           (str(exc), "请选择一项评价（意见不超过 2000 字）")), status_code=422)
         return HTMLResponse(done_html(inv.period))
 
-    @router.get("/api/v1/surveys", responses={**OPERATOR, **errors(422)})
+    @router.get("/api/v1/surveys", response_model=Surveys, responses={**OPERATOR, **errors(422)})
     def surveys(_: str = Depends(auth.operator),
                 period: str | None = Query(None, description="2026Q3, 2026-08 or 2026; default: this year")
                 ) -> dict[str, Any]:
