@@ -5,11 +5,14 @@ size is answers of contacts the mail reached; nobody answered is no data, never 
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from opsmon.collector.cli.main import main
 from opsmon.collector.core.signing import LinkRefused
 from opsmon.collector.sla.engine import measure
 from opsmon.collector.sla.periods import parse_period
@@ -18,7 +21,7 @@ from opsmon.collector.sla.targets import TargetTable
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import AuditEntry
 from opsmon.collector.store.surveys import SurveyLinks
-from tests.conftest import utc
+from tests.conftest import utc, write_config
 
 TZ = "Asia/Shanghai"
 TABLE = TargetTable.model_validate({"targets": [
@@ -27,7 +30,8 @@ TABLE = TargetTable.model_validate({"targets": [
 SENT = utc(2026, 10, 2, 1)  # 2026Q3 ended 2026-09-30T16:00Z; its survey goes out on 2 October
 
 
-def test_figure_with_sample_size_second_answer_refused_and_no_data(store: Store) -> None:
+def test_figure_with_sample_size_second_answer_refused_and_no_data(store: Store, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     links = SurveyLinks(store, b"k" * 32, ttl=30 * 86400)
     q3, q4 = parse_period("2026Q3", TZ), parse_period("2026Q4", TZ)
     tokens = []
@@ -67,6 +71,14 @@ def test_figure_with_sample_size_second_answer_refused_and_no_data(store: Store)
     # The year 2026 holds Q3 and Q4: 7 answers (the same 6 satisfied) of 9 + 3 = 12 contact-periods
     year = measure(store, TABLE, parse_period("2026", TZ), utc(2027, 1, 3)).target("satisfaction")
     assert (year.value, year.detail.sample) == (pytest.approx(6 / 7), "7/12")  # type: ignore[union-attr]
+
+    # `opsmon survey list` (in-process): one row per contact and period, the failed mail with its reason
+    write_config(tmp_path, "timezone: Asia/Shanghai\ndatabase:\n  path: opsmon.db\n")
+    assert main(["--config", str(tmp_path / "collector.yaml"), "survey", "list", "--period", "2026Q3"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 + 10 and listed[0].split()[:3] == ["PERIOD", "DEPARTMENT", "CONTACT"]
+    assert sum(bool(re.search(r"(?<!dis)satisfied\b", line)) for line in listed) == 5
+    assert "no: mail.example: 550 no such user" in [line for line in listed if "p9@env.gov.cn" in line][0]
 
     with store.session() as s:
         rows = s.scalars(select(AuditEntry).order_by(AuditEntry.id))
