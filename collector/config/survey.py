@@ -51,7 +51,7 @@ class SurveyConfig(BaseModel):
 
     model_config = FROZEN
     channel: str | None = Field(None, description="An e-mail channel of notify.channels that sends the survey")
-    departments: dict[str, Department] = Field(default_factory=dict, description="Departments served, by id")
+    departments: dict[str, Department] = Field({}, description="Departments served, by id (none: no survey)")
     link_ttl: PositiveDuration = Field(30 * 86400.0, description="How long a survey link can be answered")
     delay: Duration = Field(0.0, description="Wait this long after the quarter's end before sending its survey")
 

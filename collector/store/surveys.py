@@ -139,6 +139,13 @@ def _refused(session: Any, exc: LinkRefused, inv: Invitation | None, now: dateti
            {"status": exc.status, "reason": exc.reason_en, **({"nonce": inv.nonce} if inv else {})}, now)
 
 
+def delivered(store: Store, period: str) -> set[str]:
+    """E-mail addresses whose invitation for `period` went (the send skips them)."""
+    with store.session() as session:
+        return set(session.scalars(select(SurveyInvitation.email).where(
+            SurveyInvitation.period == period, SurveyInvitation.delivered.is_(True))))
+
+
 def invitations(store: Store, start: datetime, end: datetime) -> list[SurveyInvitation]:
     """The invitations of the periods inside [start, end), oldest first (detached rows)."""
     with store.session() as session:
