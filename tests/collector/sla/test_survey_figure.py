@@ -6,6 +6,8 @@ size is answers of contacts the mail reached; nobody answered is no data, never 
 from __future__ import annotations
 
 import re
+import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,9 +20,9 @@ from opsmon.collector.sla.engine import measure
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.sla.render import render_table
 from opsmon.collector.sla.targets import TargetTable
-from opsmon.collector.store import Store
+from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.models import AuditEntry
-from opsmon.collector.store.surveys import SurveyLinks
+from opsmon.collector.store.surveys import SurveyLinks, answers
 from tests.conftest import utc, write_config
 
 TZ = "Asia/Shanghai"
@@ -86,3 +88,42 @@ def test_figure_with_sample_size_second_answer_refused_and_no_data(store: Store,
     assert audit.count(("survey:p0@env.gov.cn", "survey.refused", 409)) == 2
     assert ("survey:p8@env.gov.cn", "survey.refused", 410) in audit  # an expired link still names its contact
     assert sum(1 for a in audit if a[1] == "survey.answer") == 7
+
+
+def _answer(links: SurveyLinks, barrier: threading.Barrier, outcome: list[object], token: str, score: str) -> None:
+    """One of two answers at the same moment: the contact's e-mail when kept, the refusal's status when not."""
+    barrier.wait()
+    try:
+        outcome.append(links.answer(token, score, "", SENT + timedelta(hours=1)).email)
+    except LinkRefused as exc:
+        outcome.append(exc.status)
+
+
+def test_one_answer_per_contact_and_period_on_postgresql(postgres_url: str) -> None:
+    """PostgreSQL keeps one answer per contact and period when two links of the contact are answered at the
+    same moment (two threads behind a barrier, 5 contacts): each time exactly one answer is kept and the other
+    is refused with 409, and every refusal's audit entry survives the failed insert's rollback."""
+    pg = open_store(postgres_url)
+    try:
+        links = SurveyLinks(pg, b"p" * 32, ttl=86400)
+        q3 = parse_period("2026Q3", TZ)
+        run = uuid.uuid4().hex[:8]  # the session's database is shared: contacts of this run's own
+        for i in range(5):
+            email = f"pg{i}-{run}@env.gov.cn"
+            tokens = [links.invite(q3, "law", "张三", email, SENT)[1] for _ in range(2)]
+            barrier = threading.Barrier(2)
+            outcome: list[object] = []
+            threads = [threading.Thread(target=_answer, args=(links, barrier, outcome, t, s))
+                       for t, s in zip(tokens, ("fair", "satisfied"), strict=True)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            assert sorted(outcome, key=str) == sorted([409, email], key=str), outcome
+            assert len([a for a in answers(pg, q3.start, q3.end) if a.email == email]) == 1
+            with pg.session() as s:
+                refused = s.scalars(select(AuditEntry).where(AuditEntry.actor == f"survey:{email}",
+                                                             AuditEntry.action == "survey.refused")).all()
+            assert [r.detail["status"] for r in refused] == [409]
+    finally:
+        pg.close()
