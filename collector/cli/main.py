@@ -26,6 +26,7 @@ from opsmon.collector.cli import (
     serve,
     sla,
     status,
+    survey,
     tokens,
     users,
 )
@@ -33,7 +34,7 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
-            maintenance, oncall, configs, audit, hj212)
+            maintenance, oncall, configs, audit, hj212, survey)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ from opsmon.collector.outputs.api.live import (
 )
 from opsmon.collector.store import Store, audit
 from opsmon.collector.store.oncall import add_override, remove_override
+from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.windows import add_window, remove_window
 
 if TYPE_CHECKING:
@@ -201,6 +202,15 @@ class ServiceFace:
                      for sched, sch in roster.current.schedules.items() for o in sch.overrides if o.end > now]
         return OncallDoc(now=local(now), shifts=shifts, overrides=overrides, file=str(roster.path),
                          file_errors=roster.errors)
+
+    def survey_links(self) -> SurveyLinks | None:
+        return self._service.survey_links
+
+    def department_name(self, department_id: str) -> str:
+        dept = self._service.config.survey.departments.get(department_id)
+        if dept is None:
+            return department_id
+        return f"{dept.name_zh} / {dept.name_en}" if dept.name_en else dept.name_zh
 
     def render_metrics(self) -> bytes:
         return generate_latest(self._service.metrics.registry)

@@ -76,6 +76,7 @@ from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import AgentRow, Asset, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.windows import inventory_names
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
@@ -158,6 +159,12 @@ class Service:
         if self.oncall is not None:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                   config.incidents.link_ttl)
+        self.survey_links: SurveyLinks | None = None
+        self._survey_tasks: set[asyncio.Task[None]] = set()  # mails after resolved incidents, on their way
+        if config.survey.enabled:  # the acknowledge links' key signs the survey's too (purpose "survey")
+            self.survey_links = SurveyLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
+                                            config.survey.link_ttl)
+            self.incidents.on_change.append(self._incident_survey)
         self.notices = Notices(self)
         self.escalator = Escalator(self.incidents, self.oncall, self.notices.send, self.asset_infos.get)
         self.ssh: Any = None
@@ -484,6 +491,58 @@ class Service:
                 log.exception("report generation failed", extra={"period": period.label, "lang": lang})
         self.reports_checked = self.clock()
 
+    async def _surveys(self) -> None:
+        """Send the satisfaction survey of the quarter that ended (after survey.delay) to every contact not yet
+        mailed for it (APScheduler fires this daily at 01:10 local time and once after start: a collector
+        down at the quarter's end catches up, a failed mail is tried again, and nobody is asked twice)."""
+        if self.survey_links is None or self.config.survey.channel is None:
+            return
+        from opsmon.collector.notify.survey import send_survey
+        from opsmon.collector.outputs.report.delivery import last_complete
+
+        now = self.clock()
+        period = last_complete("quarter", now, self.config.timezone)
+        if now < period.end + timedelta(seconds=self.config.survey.delay):
+            return
+        try:
+            await asyncio.to_thread(send_survey, self._survey_channel(), self.survey_links, self.config.survey, period,  # type: ignore[arg-type]
+                                    self.config.incidents.public_url, self.config.timezone, now)
+        except Exception:
+            log.exception("survey sending failed", extra={"period": period.label})
+
+    def _survey_channel(self) -> Any:
+        from opsmon.collector.notify import build_channels
+
+        assert self.config.survey.channel is not None  # the config requires it with departments
+        return build_channels(self.config.notify, Path(self.config.base_dir or "."),
+                              self.config.source_file or "collector.yaml")[self.config.survey.channel]
+
+    def _incident_survey(self, inc: Any, action: str, actor: str, detail: dict[str, Any]) -> None:
+        """After a resolved incident, survey the departments whose `after_incidents` scope covers its asset
+        (filed under the incident's id, counted in the period it was resolved in). Mailed off the loop."""
+        if action != "resolved" or self.survey_links is None:
+            return
+        info = self.asset_infos.get(inc.asset_id)
+        departments = self.config.survey.served(inc.asset_id, info.site if info else None,
+                                                info.category if info else None)
+        if not departments:
+            return
+        from opsmon.collector.notify.survey import IncidentPeriod, send_survey
+
+        now = self.clock()
+        period = IncidentPeriod(inc.id, now, now + timedelta(milliseconds=1))
+
+        async def mail() -> None:
+            try:
+                await asyncio.to_thread(send_survey, self._survey_channel(), self.survey_links,  # type: ignore[arg-type]
+                                        self.config.survey, period, self.config.incidents.public_url,
+                                        self.config.timezone, now, "opsmon", departments)
+            except Exception:
+                log.exception("survey after the incident failed", extra={"incident": inc.id})
+
+        self._survey_tasks.add(task := asyncio.get_running_loop().create_task(mail()))
+        task.add_done_callback(self._survey_tasks.discard)
+
     async def _sla_loop(self) -> None:
         # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.
         while True:
@@ -531,6 +590,12 @@ class Service:
             self.scheduler.scheduler.add_job(self._reports, daily, id="opsmon-reports", coalesce=True,
                                              next_run_time=self.clock() + timedelta(seconds=5),
                                              misfire_grace_time=3600)
+        if self.survey_links is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            self.scheduler.scheduler.add_job(
+                self._surveys, CronTrigger(hour=1, minute=10, timezone=self.config.timezone), id="opsmon-surveys",
+                coalesce=True, next_run_time=self.clock() + timedelta(seconds=2), misfire_grace_time=3600)
         for inp in self.inputs:
             inp.start()
         tl = self.config.timeline

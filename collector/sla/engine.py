@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, text
 
 from opsmon.collector.core.incidents import NOT_FAULTS
+from opsmon.collector.core.survey import SATISFIED
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
 from opsmon.collector.sla.hj212_read import read_counts, rules_of
@@ -31,6 +32,7 @@ from opsmon.collector.sla.results import (
     ResponseDetail,
     SlowIncident,
     Status,
+    SurveyDetail,
     TargetResult,
     WorstAsset,
     WorstPoint,
@@ -38,6 +40,7 @@ from opsmon.collector.sla.results import (
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
+from opsmon.collector.store.surveys import answers, invitations
 from opsmon.collector.store.types import to_ms
 
 STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
@@ -140,6 +143,8 @@ class Evaluation:
             return self._count(t, store)
         if t.measure == "hj212_rate":
             return self._hj212(t, store)
+        if t.measure == "survey":
+            return self._survey(t, store)
         return self._manual(t, store)
 
     def _availability(self, t: Target, floor: float) -> TargetResult:
@@ -244,6 +249,20 @@ class Evaluation:
         return result(t, t.threshold, best.value, passed, status, detail=ManualDetail(
             best.entered_by, best.entered_at, best.period_start, best.period_end, best.note, best.evidence,
             best.evidence_sha256))
+
+
+    def _survey(self, t: Target, store: Store) -> TargetResult:
+        """(满意 + 基本满意) / answers, over the surveys of the periods inside this one (a year: its quarters).
+
+        The sample size goes with it: answers of the contacts the survey reached (a contact counted once per
+        period). Nobody answered: no data, never a pass."""
+        sent = {(i.period, i.email) for i in invitations(store, self.period.start, self.period.end) if i.delivered}
+        got = answers(store, self.period.start, self.period.end)
+        by = {score: sum(1 for a in got if a.score == score) for score in ("satisfied", "fair", "dissatisfied")}
+        detail = SurveyDetail(sent=len(sent), answered=len(got), **by)
+        value = sum(1 for a in got if a.score in SATISFIED) / len(got) if got else None
+        passed, status = verdict(t, value, t.threshold, None, 0.0)
+        return result(t, t.threshold, value, passed, status, detail=detail)
 
 
 def verdict(t: Target, value: float | None, threshold: float, coverage: float | None,

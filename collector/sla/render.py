@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from opsmon.collector.core.durations import format_duration
-from opsmon.collector.sla.results import STATUSES, PeriodResult
+from opsmon.collector.sla.results import STATUSES, PeriodResult, SurveyDetail, TargetResult
 
 TEXT = {
     "en": {"target": "TARGET", "threshold": "THRESHOLD", "value": "MEASURED", "status": "RESULT",
@@ -29,6 +29,14 @@ def fmt_value(value: float | None, unit: str) -> str:
     return f"{value:g}"
 
 
+def measured(tg: TargetResult) -> str:
+    """The value as people read it; a survey's with its sample size: '85.714% (n=7/9)', '- (n=0/9)'."""
+    shown = fmt_value(tg.value, tg.unit)
+    if isinstance(tg.detail, SurveyDetail):
+        shown += f" (n={tg.detail.sample})"
+    return shown
+
+
 def render_table(result: PeriodResult, lang: str = "en") -> str:
     t = TEXT[lang]
     p = result.period
@@ -42,7 +50,7 @@ def render_table(result: PeriodResult, lang: str = "en") -> str:
         rows.append((
             tg.name(lang),
             f"{tg.comparator} {fmt_value(tg.threshold, tg.unit)}",
-            fmt_value(tg.value, tg.unit),
+            measured(tg),
             t[tg.status],
             "-" if tg.coverage is None else f"{tg.coverage * 100:.1f}%",
             shown_budget,

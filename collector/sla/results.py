@@ -157,7 +157,25 @@ class Hj212Detail(Document):
     manual_value: float | None  # a value entered by hand (the national assessment's), shown beside this one
 
 
-Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail | Hj212Detail
+
+@dataclass(frozen=True, eq=False)
+class SurveyDetail(Document):
+    """The satisfaction survey behind a survey target: its sample size (answers of contacts sent to) and
+    the answers by score (opsmon.collector.core.survey)."""
+
+    sent: int  # contacts whose survey mail went, per period inside the measured one
+    answered: int
+    satisfied: int
+    fair: int
+    dissatisfied: int
+
+    @property
+    def sample(self) -> str:
+        """'7/9': answers of contacts sent to, shown beside the figure."""
+        return f"{self.answered}/{self.sent}"
+
+
+Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail | Hj212Detail | SurveyDetail
 
 
 @dataclass(frozen=True, eq=False)

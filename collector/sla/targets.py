@@ -12,7 +12,7 @@ from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
 from opsmon.collector.core.states import Category
 
-Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "hj212_rate"]
+Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "hj212_rate", "survey"]
 Comparator = Literal[">=", ">", "<=", "<"]
 
 
@@ -91,7 +91,7 @@ class Target(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
-        if self.measure in ("availability", "response_rate", "manual", "hj212_rate") and self.unit == "ratio":
+        if self.measure in ("availability", "response_rate", "manual", "hj212_rate", "survey") and self.unit == "ratio":
             if not 0 <= self.threshold <= 1:
                 raise ValueError("a ratio threshold is between 0 and 1 (write 0.95 for 95%)")
         if self.measure == "response_rate" and self.limit is None:
@@ -104,6 +104,8 @@ class Target(BaseModel):
             raise ValueError("an hj212_rate target has unit: ratio")
         if self.hj212 is not None and self.measure != "hj212_rate":
             raise ValueError("hj212: applies to an hj212_rate target only")
+        if self.measure == "survey" and self.unit != "ratio":
+            raise ValueError("a survey target has unit: ratio (the share of satisfied answers)")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self

@@ -459,3 +459,41 @@ class Hj212FrameRow(Base):
     oversize: Mapped[bool] = mapped_column(Boolean, default=False)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     __table_args__ = (Index("ix_hj212_frames_received", "received"), Index("ix_hj212_frames_mn", "mn", "received"))
+
+
+class SurveyInvitation(Base):
+    """A satisfaction survey sent to one contact for one period: its link's nonce, and whether the mail went.
+
+    Kept after it is answered or expires: the figure's sample size counts the contacts sent to."""
+
+    __tablename__ = "survey_invitations"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(160))  # the label: 2026Q3, or the incident id of a survey after it
+    period_start: Mapped[datetime] = mapped_column(UTCMillis)
+    period_end: Mapped[datetime] = mapped_column(UTCMillis)
+    department: Mapped[str] = mapped_column(String(128))
+    contact: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254))  # lower case: the contact's identity
+    sent_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    expires_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_survey_invitations_period", "period_start", "period_end"),)
+
+
+class SurveyAnswer(Base):
+    """One contact's answer for one period: a second one is refused (the unique key says so to every writer)."""
+
+    __tablename__ = "survey_answers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(160))
+    period_start: Mapped[datetime] = mapped_column(UTCMillis)
+    period_end: Mapped[datetime] = mapped_column(UTCMillis)
+    department: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254))
+    score: Mapped[str] = mapped_column(String(16))  # satisfied | fair | dissatisfied
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    nonce: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("period", "email", name="uq_survey_answers_period_email"),
+                      Index("ix_survey_answers_period", "period_start", "period_end"))

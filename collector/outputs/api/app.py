@@ -38,6 +38,7 @@ from opsmon.collector.outputs.api import (
     security,
     sla,
     states,
+    survey,
 )
 from opsmon.collector.outputs.api.bounds import Bounded
 from opsmon.collector.outputs.api.deps import Auth, refuse_unknown_query
@@ -86,7 +87,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     app.include_router(health.routes(face))
     for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
-                   incidents, alerts, audit, metrics, oncall):
+                   incidents, alerts, audit, metrics, oncall, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
     from opsmon.collector.store import Store
+    from opsmon.collector.store.surveys import SurveyLinks
 
 
 class CollectorFace(AgentDoor, Protocol):
@@ -105,6 +106,12 @@ class CollectorFace(AgentDoor, Protocol):
 
     def oncall(self) -> OncallDoc | None:
         """Who is on call now and next per schedule, the stored overrides and the file's state; None: no on-call."""
+    def survey_links(self) -> SurveyLinks | None:
+        """The satisfaction survey's links (safe off the loop: they only read and write the store).
+        None: the survey is not configured."""
+
+    def department_name(self, department_id: str) -> str:
+        """A department of the survey as its page shows it: 'zh / en' (the id when it left the config)."""
 
     def render_metrics(self) -> bytes:
         """/metrics in Prometheus' text format (safe off the loop)."""

@@ -154,7 +154,7 @@ def _targets(data: ReportData) -> str:
                 f"<td>{_e(fmt.target_name(r, lang))}</td>"
                 f'<td class="goal"><span class="goal">{_e(goal)}</span>'
                 f'<span class="judged">{_e(t["judged"])} <span>{_e(fmt.threshold(r))}</span></span></td>'
-                f'<td class="n"><span class="value">{_e(fmt.value(r))}</span>'
+                f'<td class="n"><span class="value">{_e(fmt.value(r))}</span>{_sample(r)}'
                 + (f'<span class="entry">{_e(entry)}</span>' if entry else "") + "</td>"
                 f"<td>{_status(r, lang)}</td><td class=\"n\">{_e(fmt.margin(r, lang))}</td>"
                 f'<td class="n">{_e(fmt.coverage(r.coverage))}</td></tr>')
@@ -210,6 +210,12 @@ def _evidence(data: ReportData) -> str:
         out.append(f'<p class="muted">{_e(t["no_manual"])}</p>')
     out.append("</section>")
     return "\n".join(out)
+
+
+def _sample(r: TargetResult) -> str:
+    """A survey's sample size under its figure, in the same cell (n answers of m contacts reached)."""
+    shown = fmt.sample(r)
+    return f"<br><small>{_e(shown)}</small>" if shown else ""
 
 
 def _categories(data: ReportData, draw: bool) -> str:
