@@ -206,5 +206,7 @@ def test_survey_section_errors_name_file_line_and_key(tmp_path: Path, edit: tupl
     path = write_config(tmp_path, SURVEY.replace(*edit))
     with pytest.raises(ConfigError) as err:
         load_config(path)
-    assert (err.value.keypath, reason in err.value.reason) == (key, True), str(err.value)
-    assert str(err.value).startswith(f"{path}:{line}:" if line else str(path))
+    # Every problem is listed (issue 19 item 4): the one this edit makes is among them, with its line and key.
+    found = [p for p in getattr(err.value, "problems", [err.value]) if p.keypath == key]
+    assert found and reason in found[0].reason, str(err.value)
+    assert str(found[0]).startswith(f"{path}:{line}:" if line else str(path))
