@@ -17,6 +17,7 @@ from opsmon.collector.cli import (
     check_config,
     configs,
     events,
+    exclusions,
     history,
     hj212,
     incidents,
@@ -31,7 +32,7 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, events, incidents, maintenance,
-            configs, audit, hj212)
+            exclusions, configs, audit, hj212)
 
 
 def build_parser() -> argparse.ArgumentParser:

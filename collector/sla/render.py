@@ -2,21 +2,29 @@
 from __future__ import annotations
 
 from opsmon.collector.core.durations import format_duration
-from opsmon.collector.sla.results import STATUSES, PeriodResult
+from opsmon.collector.sla.results import STATUSES, PeriodResult, TargetResult
 
 TEXT = {
     "en": {"target": "TARGET", "threshold": "THRESHOLD", "value": "MEASURED", "status": "RESULT",
            "coverage": "COVERAGE", "budget": "BUDGET LEFT", "period": "Period",
            "pass": "pass", "fail": "FAIL", "low_coverage": "LOW COVERAGE", "no_data": "no data",
-           "partial": "(to date)"},
+           "partial": "(to date)", "pending": "pending"},
     "zh": {"target": "绩效目标", "threshold": "指标值", "value": "实际值", "status": "结论",
            "coverage": "数据覆盖率", "budget": "剩余停机预算", "period": "统计周期",
            "pass": "达标", "fail": "未达标", "low_coverage": "数据不足", "no_data": "无数据",
-           "partial": "(截至目前)"},
+           "partial": "(截至目前)", "pending": "待判定"},
 }
 _missing = [(lang, s) for lang, words in TEXT.items() for s in STATUSES if s not in words]
 if _missing:  # every verdict the engine gives has its word in both languages (the report uses them too)
     raise KeyError(f"no word for status {_missing}")
+
+
+def pending_suffix(target: TargetResult, lang: str) -> str:
+    """ " (pending 2)" after "no data" of a response target whose incidents are all still within their limit:
+    nothing judged yet reads "no data", never "pass" (issue 19 item 8); the CLI and the report both say it."""
+    if target.status != "no_data" or not target.pending:
+        return ""
+    return f" ({TEXT[lang]['pending']} {target.pending})"
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -43,7 +51,7 @@ def render_table(result: PeriodResult, lang: str = "en") -> str:
             tg.name(lang),
             f"{tg.comparator} {fmt_value(tg.threshold, tg.unit)}",
             fmt_value(tg.value, tg.unit),
-            t[tg.status],
+            t[tg.status] + pending_suffix(tg, lang),
             "-" if tg.coverage is None else f"{tg.coverage * 100:.1f}%",
             shown_budget,
         ))

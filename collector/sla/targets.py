@@ -48,6 +48,9 @@ class Target(BaseModel):
     unreachable_as: Literal["excluded", "down"] = Field(
         "excluded", description="excluded: charged to the parent, not the child (default); down: charged to both")
     limit: Duration | None = Field(None, description="response_rate: acknowledged within this counts as responded")
+    self_healed_under: Duration | None = Field(None, description=(
+        "response_time, response_rate: a fault that healed before any response in less than this is not judged "
+        "(listed as such); unset: every fault is judged (docs/sla.md)"))
     coverage_floor: float | None = Field(None, ge=0, le=1)
     worst: int = Field(10, ge=0, le=1000, description="How many worst assets or incidents to list")
 
@@ -62,6 +65,8 @@ class Target(BaseModel):
             raise ValueError("a response_time target has unit: seconds (threshold in seconds)")
         if self.measure == "count" and self.unit != "count":
             raise ValueError("a count target has unit: count")
+        if self.self_healed_under and self.measure not in ("response_time", "response_rate"):
+            raise ValueError("self_healed_under applies to incident measures (response_time, response_rate) only")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self

@@ -26,6 +26,7 @@ from opsmon.collector.outputs.api import (
     audit,
     configs,
     events,
+    exclusions,
     health,
     history,
     incidents,
@@ -82,8 +83,8 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
         return RedirectResponse("/docs")
 
     app.include_router(health.routes(face))
-    for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
-                   incidents, alerts, audit, metrics):
+    for module in (assets, states, history, sla, maintenance, exclusions, security, configs, reports, events,
+                   interfaces, incidents, alerts, audit, metrics):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))
