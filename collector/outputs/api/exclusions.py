@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, Field
 
-from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
-from opsmon.collector.outputs.api.deps import Auth, parse_time
+from opsmon.collector.outputs.api.deps import Auth, body_text, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.store.exclusions import (
     ExclusionRequest,
@@ -47,11 +46,7 @@ class ExclusionDoc(BaseModel):
     status: str = Field(description="pending (counts nothing yet), approved, or removed")
 
 
-def _text(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > 4000):
-        raise InvalidInput(f"{key}: must be a text of at most 4000 characters")
-    return value
+ExclusionId = Annotated[int, Path(ge=1, le=2**62, description="The exclusion's number")]
 
 
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:
@@ -67,19 +62,19 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     def request(body: Annotated[dict[str, Any], documented(ExclusionBody), Body()],
                 actor: str = Depends(auth.operator)) -> dict[str, object]:
         """Ask for an exclusion: it counts once another person approves it."""
-        req = ExclusionRequest(reason=_text(body, "reason") or "", incident=_text(body, "incident"),
-                               asset=_text(body, "asset"), start=parse_time(_text(body, "start"), "start"),
-                               end=parse_time(_text(body, "end"), "end"))
+        req = ExclusionRequest(reason=body_text(body, "reason") or "", incident=body_text(body, "incident"),
+                               asset=body_text(body, "asset"), start=parse_time(body_text(body, "start"), "start"),
+                               end=parse_time(body_text(body, "end"), "end"))
         return request_exclusion(face.store, req, f"api:{actor}", face.now())
 
     @router.post("/api/v1/exclusions/{exclusion_id}/approve", response_model=ExclusionDoc,
                  responses={**WRITE, **errors(404, 409, 422)})
-    def approve(exclusion_id: int, actor: str = Depends(auth.operator)) -> dict[str, object]:
+    def approve(exclusion_id: ExclusionId, actor: str = Depends(auth.operator)) -> dict[str, object]:
         """Approve: by another person than the one who asked (422 otherwise)."""
         return approve_exclusion(face.store, exclusion_id, f"api:{actor}", face.now())
 
     @router.delete("/api/v1/exclusions/{exclusion_id}", response_model=Removed, responses={**WRITE, **errors(404)})
-    def remove(exclusion_id: int, actor: str = Depends(auth.operator)) -> Removed:
+    def remove(exclusion_id: ExclusionId, actor: str = Depends(auth.operator)) -> Removed:
         remove_exclusion(face.store, exclusion_id, f"api:{actor}", face.now())
         return Removed(removed=str(exclusion_id))
 

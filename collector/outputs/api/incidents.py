@@ -6,12 +6,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
-from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import VIEWER, WRITE, documented, errors
 from opsmon.collector.core.incidents import ImportedKind, Severity, Status
 from opsmon.collector.core.states import Category
 from opsmon.collector.incidents.read import IncidentFilter, list_incidents, show_incident
-from opsmon.collector.outputs.api.deps import Auth, parse_time
+from opsmon.collector.outputs.api.deps import Auth, body_text, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
 
 
@@ -75,10 +74,7 @@ class NoteBody(BaseModel):
 
 
 def _note(body: dict[str, Any] | None) -> str:
-    note = (body or {}).get("note", "")
-    if not isinstance(note, str) or len(note) > 4000:
-        raise InvalidInput("note must be a text of at most 4000 characters")
-    return note
+    return body_text(body, "note") or ""
 
 
 Note = Annotated[dict[str, Any], documented(NoteBody)]
@@ -128,13 +124,8 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         """Record the response to a fault that healed before anyone acknowledged it (resolved or closed): by the
         token's person, audited. The time claimed counts only with evidence; without, the time of this record
         counts (docs/sla.md, "A fault that healed")."""
-        evidence = body.get("evidence", "")
-        if not isinstance(evidence, str) or len(evidence) > 4000:
-            raise InvalidInput("evidence must be a text of at most 4000 characters")
-        at = body.get("responded_at")
-        if at is not None and not isinstance(at, str):
-            raise InvalidInput("responded_at must be an ISO 8601 timestamp with a UTC offset")
-        face.record_response(incident_id, actor, parse_time(at, "responded_at"), evidence, _note(body))
+        at = parse_time(body_text(body, "responded_at"), "responded_at")
+        face.record_response(incident_id, actor, at, body_text(body, "evidence") or "", _note(body))
         return show_incident(store, incident_id)
 
     @router.post("/api/v1/incidents/{incident_id}/resolve", response_model=IncidentTrail, responses=ACTED)

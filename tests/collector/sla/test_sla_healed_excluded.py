@@ -97,6 +97,12 @@ def test_response_rate_of_a_quarter_with_reopened_healed_excluded_and_maintenanc
     assert (hw.value, hw.status) == (3599.6, "pass")
     doc = rate.as_document()["detail"]
     assert doc["excluded"] == ["X"] and [h["incident"] for h in doc["self_healed"]] == ["H1", "H2", "H3", "H4"]
+    text = render_table(measure(store, TABLE, PERIOD, AFTER), "en").split("Fault response rate:\n")[1].splitlines()
+    assert text[:5] == ["  H1  healed before any response 10m; 40m recorded after; in time",
+                        "  H2  healed before any response 10m; 2h recorded after; late",
+                        "  H3  healed before any response 15m; no response; late",
+                        "  H4  healed before any response 2m; no response; not counted",
+                        "  excluded: X"]
 
 
 def test_an_outage_exclusion_takes_the_span_out_and_leaves_the_evidence(store: Store) -> None:
@@ -166,3 +172,31 @@ def test_nothing_judged_reads_no_data_with_the_pending_count(store: Store) -> No
     assert "no data (pending 1)" in lines["Fault"] and "pass" not in lines["Fault"]
     zh = render_table(result, "zh")
     assert "无数据 (待判定 1)" in zh
+
+
+def test_the_report_prints_the_exclusions_and_marks_healed_and_excluded_incidents(store: Store, tmp_path) -> None:
+    """The same quarter, both exclusions approved: the report's figures are `opsmon sla`'s (rate 4/7,
+    servers 1.0), its exclusions section lists both (incident X: no time; s1's outage: 12 h in the period)
+    with who asked, who approved and why, and its incident list marks H1-H4 healed (H4 not counted, with
+    H1's evidence) and X excluded."""
+    from opsmon.collector.outputs.report import build_report
+    from opsmon.collector.outputs.report.html import render_html
+    from tests.collector.outputs.test_report import config
+
+    quarter(store)
+    exclude(store, ExclusionRequest("vendor drill", incident="X"), utc(2026, 9, 1))
+    exclude(store, ExclusionRequest("carrier cut-over", asset="s1", start=utc(2026, 8, 20), end=utc(2026, 8, 20, 12)),
+            utc(2026, 9, 1))
+    data = build_report(store, config(tmp_path), PERIOD, "en", AFTER, table=TABLE)
+    assert data.target("rate").value == pytest.approx(4 / 7) and data.target("servers").value == 1.0
+    assert [(x.incident, x.asset, x.taken_out_seconds, x.requested_by, x.approved_by, x.reason)
+            for x in data.exclusions] == [
+        ("X", None, None, "cli:zhang.min", "api:chen.director", "vendor drill"),
+        (None, "s1", 12 * H, "cli:zhang.min", "api:chen.director", "carrier cut-over")]
+    marks = {i.id: (i.self_healed, i.not_counted, i.response_evidence) for i in data.incidents}
+    assert marks["H1"] == (True, None, "call log 0803") and marks["H4"] == (True, "self_healed", None)
+    assert marks["X"] == (True, "excluded", None) and marks["A"] == (False, None, None)  # X healed at 3 h
+    html = render_html(data, draw_charts=False)
+    section = html.split('<section id="exclusions">')[1].split("</section>")[0]
+    assert section.count("data-exclusion=") == 2 and "carrier cut-over" in section and "api:chen.director" in section
+    assert "12h" in section
