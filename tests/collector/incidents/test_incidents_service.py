@@ -71,6 +71,12 @@ assets:
     ok = httpx.post(f"{c.base}/api/v1/exclusions/{xid}/approve", headers={"Authorization": f"Bearer {director}"})
     assert ok.status_code == 200 and ok.json()["approved_by"] == "api:chen.director"
     assert "approved" in c.cli("exclusions", "list").stdout
+    # from the CLI as well: the same unix user cannot approve what it asked for (exit 2 with the reason)
+    asked = c.cli("exclusions", "add", "--asset", "db", "--start", "2026-01-01T00:00:00+08:00", "--end",
+                  "2026-01-01T01:00:00+08:00", "--reason", "carrier cut-over")
+    assert asked.returncode == 0 and "requested by cli:" in asked.stdout, asked.stderr
+    own_cli = c.cli("exclusions", "approve", str(xid + 1))
+    assert own_cli.returncode == 2 and "another person must approve" in own_cli.stderr
     audit = c.cli("audit").stdout
     assert f"api:li.wei exclusion.request {xid}" in audit and f"api:chen.director exclusion.approve {xid}" in audit
 
