@@ -200,3 +200,13 @@ def test_the_report_prints_the_exclusions_and_marks_healed_and_excluded_incident
     section = html.split('<section id="exclusions">')[1].split("</section>")[0]
     assert section.count("data-exclusion=") == 2 and "carrier cut-over" in section and "api:chen.director" in section
     assert "12h" in section
+    import io
+
+    import openpyxl
+
+    from opsmon.collector.outputs.report.xlsx import render_xlsx
+    wb = openpyxl.load_workbook(io.BytesIO(render_xlsx(data)))
+    sheet = wb["Exclusions"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [(r[1], r[2], r[5], r[10]) for r in rows] == [("X", None, None, "vendor drill"),
+                                                         (None, "s1", 12 * H, "carrier cut-over")]
