@@ -172,6 +172,11 @@ def test_nothing_judged_reads_no_data_with_the_pending_count(store: Store) -> No
     assert "no data (pending 1)" in lines["Fault"] and "pass" not in lines["Fault"]
     zh = render_table(result, "zh")
     assert "无数据 (待判定 1)" in zh
+    # /metrics: no opsmon_sla_pass series for a response target with nothing judged (a quiet quarter must not
+    # fire SlaTargetBelowThreshold); servers (up all along) pass: 1
+    from opsmon.collector.outputs.metrics import SlaCollector
+    [passing] = [m for m in SlaCollector(lambda: result).collect() if m.name == "opsmon_sla_pass"]
+    assert {s.labels["target"]: s.value for s in passing.samples} == {"servers": 1.0}
 
 
 def test_the_report_prints_the_exclusions_and_marks_healed_and_excluded_incidents(store: Store, tmp_path) -> None:
