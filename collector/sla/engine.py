@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, text
 
+from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.core.states import MAINTENANCE
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
@@ -114,7 +115,7 @@ class Evaluation:
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
                        Incident.resolved_ts, Incident.response_recorded_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
-                       *COUNTED_INCIDENTS)
+                       *COUNTED_INCIDENTS).order_by(Incident.opened_ts, Incident.id)
             ).all()
             exclusions = in_force(session, self.period.start, self.as_of)
             # Each outage exclusion: the seconds per state of its asset's intervals inside it (same query, one asset).
@@ -207,7 +208,8 @@ class Evaluation:
         judged = judge_target(t, self.incidents, self.assets, self.now, self.as_of, self.excluded_incidents)
         rate, within, counted, pending = response_rate(judged)
         healed = tuple(HealedIncident(j.incident.id, j.incident.asset_id, j.incident.healed_seconds or 0.0,
-                                      j.seconds if j.acknowledged else None, j.incident.recorded_after,
+                                      response_seconds(j.incident.opened, j.incident.acknowledged)
+                                      if j.incident.acknowledged else None, j.incident.recorded_after,
                                       j.uncounted is None, j.within)
                        for j in judged if j.incident.self_healed and j.uncounted != "excluded")
         detail = ResponseDetail(

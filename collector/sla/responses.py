@@ -35,8 +35,10 @@ class IncidentTimes:
 
     @property
     def self_healed(self) -> bool:
-        """Resolved before any response: the fault healed on its own (a response may be recorded after)."""
-        return self.resolved is not None and (self.acknowledged is None or self.acknowledged > self.resolved)
+        """Resolved before any live response: the fault healed on its own (a response recorded after the fact
+        may claim a time before the healing; it was still not acknowledged while the incident was open)."""
+        return self.resolved is not None and (self.acknowledged is None or self.recorded_after
+                                              or self.acknowledged > self.resolved)
 
     @property
     def healed_seconds(self) -> float | None:

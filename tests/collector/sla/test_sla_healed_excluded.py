@@ -64,6 +64,8 @@ def quarter(store: Store) -> None:
             incident("MW", utc(2026, 8, 8), resolved=H, window="w1"),                  # maintenance: left out
             incident("MB", utc(2026, 8, 9), ack=2 * H, resolved=3 * H, window="w1", breached=H + 1),  # breached: in
             incident("HW", utc(2026, 8, 10), kind="hardware", ack=3599.6, resolved=2 * H),  # 59:59.6: within
+            # healed in 3 min (< 5 min: not judged); a response recorded after, claiming 1 min, with evidence: listed
+            incident("H5", utc(2026, 8, 11), ack=M, resolved=3 * M, recorded=H, evidence="chat 08-11 08:01"),
         ])
 
 
@@ -81,27 +83,29 @@ def test_response_rate_of_a_quarter_with_reopened_healed_excluded_and_maintenanc
     `hw` judges HW alone: 3599.6 s <= 3600 s, pass."""
     quarter(store)
     before = measure(store, TABLE, PERIOD, AFTER)
-    assert (before.target("rate").detail.judged, before.target("rate").detail.within_limit) == (8, 4)  # X a miss
+    assert (before.target("rate").detail.judged, before.target("rate").detail.within_limit) == (8, 4)  # X: a miss
     exclude(store, ExclusionRequest("a test injected by the vendor, agreed beforehand", incident="X"),
             utc(2026, 9, 1))
     rate = measure(store, TABLE, PERIOD, AFTER).target("rate")
     d = rate.detail
     assert rate.value == pytest.approx(4 / 7) and rate.status == "fail"
-    assert (d.incidents, d.judged, d.within_limit, d.pending, d.unacknowledged_misses) == (9, 7, 4, 0, 1)
+    assert (d.incidents, d.judged, d.within_limit, d.pending, d.unacknowledged_misses) == (10, 7, 4, 0, 1)
     assert d.excluded == ("X",) and d.self_healed_under_seconds == 300.0
     healed = {h.incident: (h.healed_seconds, h.response_seconds, h.recorded_after, h.counted, h.within)
               for h in d.self_healed}
     assert healed == {"H1": (600.0, 2400.0, True, True, True), "H2": (600.0, 7200.0, True, True, False),
-                      "H3": (900.0, None, False, True, False), "H4": (120.0, None, False, False, None)}
+                      "H3": (900.0, None, False, True, False), "H4": (120.0, None, False, False, None),
+                      "H5": (180.0, 60.0, True, False, None)}
     hw = measure(store, TABLE, PERIOD, AFTER).target("hw")
     assert (hw.value, hw.status) == (3599.6, "pass")
     doc = rate.as_document()["detail"]
-    assert doc["excluded"] == ["X"] and [h["incident"] for h in doc["self_healed"]] == ["H1", "H2", "H3", "H4"]
+    assert doc["excluded"] == ["X"] and [h["incident"] for h in doc["self_healed"]] == ["H1", "H2", "H3", "H4", "H5"]
     text = render_table(measure(store, TABLE, PERIOD, AFTER), "en").split("Fault response rate:\n")[1].splitlines()
-    assert text[:5] == ["  H1  healed before any response 10m; 40m recorded after; in time",
+    assert text[:6] == ["  H1  healed before any response 10m; 40m recorded after; in time",
                         "  H2  healed before any response 10m; 2h recorded after; late",
                         "  H3  healed before any response 15m; no response; late",
                         "  H4  healed before any response 2m; no response; not counted",
+                        "  H5  healed before any response 3m; 1m recorded after; not counted",
                         "  excluded: X"]
 
 
