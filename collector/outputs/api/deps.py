@@ -85,11 +85,13 @@ def _query_names(route: APIRoute) -> frozenset[str]:
     return names
 
 
-def body_text(body: dict[str, Any] | None, key: str) -> str | None:
-    """A text field of a JSON body (None when absent): 422 naming the key when it is not a text of at most
-    4000 characters (a body the handler reads as a dict is not validated by FastAPI field by field)."""
-    value = (body or {}).get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > 4000):
+def body_text(body: dict[str, Any] | None, key: str, nullable: bool = False) -> str | None:
+    """A text field of a JSON body (None when absent, or null where the schema allows it): 422 naming the key when
+    it is not a text of at most 4000 characters (a body read as a dict is not validated by FastAPI field by field)."""
+    if body is None or key not in body or (nullable and body[key] is None):
+        return None
+    value = body[key]
+    if not isinstance(value, str) or len(value) > 4000:
         raise InvalidInput(f"{key} must be a text of at most 4000 characters")
     return value
 

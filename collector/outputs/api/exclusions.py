@@ -62,9 +62,9 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     def request(body: Annotated[dict[str, Any], documented(ExclusionBody), Body()],
                 actor: str = Depends(auth.operator)) -> dict[str, object]:
         """Ask for an exclusion: it counts once another person approves it."""
-        req = ExclusionRequest(reason=body_text(body, "reason") or "", incident=body_text(body, "incident"),
-                               asset=body_text(body, "asset"), start=parse_time(body_text(body, "start"), "start"),
-                               end=parse_time(body_text(body, "end"), "end"))
+        start, end = (parse_time(body_text(body, k, True), k) for k in ("start", "end"))
+        req = ExclusionRequest(reason=body_text(body, "reason") or "", incident=body_text(body, "incident", True),
+                               asset=body_text(body, "asset", True), start=start, end=end)
         return request_exclusion(face.store, req, f"api:{actor}", face.now())
 
     @router.post("/api/v1/exclusions/{exclusion_id}/approve", response_model=ExclusionDoc,

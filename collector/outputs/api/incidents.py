@@ -124,7 +124,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         """Record the response to a fault that healed before anyone acknowledged it (resolved or closed): by the
         token's person, audited. The time claimed counts only with evidence; without, the time of this record
         counts (docs/sla.md, "A fault that healed")."""
-        at = parse_time(body_text(body, "responded_at"), "responded_at")
+        at = parse_time(body_text(body, "responded_at", nullable=True), "responded_at")
         face.record_response(incident_id, actor, at, body_text(body, "evidence") or "", _note(body))
         return show_incident(store, incident_id)
 
