@@ -83,6 +83,15 @@ def cmd_incidents_change(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_incidents_respond(args: argparse.Namespace) -> int:
+    """The response to a fault that healed before it could be acknowledged, recorded after the fact."""
+    body = {"responded_at": args.at, "evidence": args.evidence or "", "note": args.note or ""}
+    doc = running_collector(args, "POST", f"/api/v1/incidents/{args.id}/response", body)
+    print(f"{doc['id']}: response by {doc['acknowledged_by']} counted at {doc['acknowledged_at']}"
+          + ("" if args.evidence or not args.at else " (no evidence: the time of this record, not the one given)"))
+    return 0
+
+
 def register(sub: Any) -> None:
     inc = sub.add_parser("incidents", help="faults and the response to them").add_subparsers(
         dest="sub", required=True, metavar="ACTION")
@@ -107,3 +116,12 @@ def register(sub: Any) -> None:
         sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
         sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")
         sp.set_defaults(action=action)
+    sp = command(inc, "respond", cmd_incidents_respond,
+                 "record the response to a fault that healed before anyone acknowledged it (through the running "
+                 "collector); the time given counts only with --evidence")
+    sp.add_argument("id")
+    sp.add_argument("--at", help="when you responded (ISO 8601 with offset; default now)")
+    sp.add_argument("--evidence", help="what shows that time: a call log, a ticket id, a chat message")
+    sp.add_argument("--note")
+    sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
+    sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")

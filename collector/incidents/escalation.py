@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsmon.collector.config.oncall import Oncall
+from opsmon.collector.core.deadlines import in_time
 from opsmon.collector.incidents.engine import Active, IncidentEngine
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Escalator:
                 level = policy.levels[inc.level]
                 if now < inc.clock_start + timedelta(seconds=level.after):
                     break
-                if level.only_if_breached and (inc.deadline is None or now <= inc.deadline):
+                if level.only_if_breached and (inc.deadline is None or in_time(now, inc.deadline)):
                     break
                 self._page(inc, "opened" if inc.level == 0 else "escalated", level, inc.level + 1, now)
             repeat = policy.repeat_every

@@ -269,6 +269,10 @@ class ServiceFace:
     def add_note(self, incident_id: str, actor: str, note: str) -> None:
         self._service.incidents.add_note(incident_id, actor, note)
 
+    def record_response(self, incident_id: str, actor: str, responded_at: datetime | None, evidence: str,
+                        note: str) -> None:
+        self._service.incidents.record_response(incident_id, actor, responded_at, evidence, note)
+
     def on_alerts(self, alerts: list[dict[str, Any]]) -> list[str]:
         s = self._service
         now = s.clock()

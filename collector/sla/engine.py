@@ -15,16 +15,19 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, text
 
+from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import NOT_FAULTS
+from opsmon.collector.core.states import MAINTENANCE
 from opsmon.collector.core.survey import SATISFIED
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
 from opsmon.collector.sla.hj212_read import read_counts, rules_of
 from opsmon.collector.sla.periods import Period
-from opsmon.collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
+from opsmon.collector.sla.responses import IncidentTimes, Judged, judge, longest_response, response_rate
 from opsmon.collector.sla.results import (
     AvailabilityDetail,
     CountDetail,
+    HealedIncident,
     Hj212Detail,
     ManualDetail,
     MeasuredPeriod,
@@ -39,6 +42,7 @@ from opsmon.collector.sla.results import (
 )
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
 from opsmon.collector.store import Store
+from opsmon.collector.store.exclusions import in_force
 from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
 from opsmon.collector.store.surveys import answers, invitations
 from opsmon.collector.store.types import to_ms
@@ -56,7 +60,7 @@ _SUM = """
 SELECT asset_id, state,
        CAST(SUM({least}(COALESCE(end_ts, :open_until), :asof) - {greatest}(start_ts, :ps)) AS BIGINT) AS ms
 FROM state_intervals
-WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps)
+WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps){where}
 GROUP BY asset_id, state
 """
 
@@ -86,6 +90,7 @@ class Evaluation:
         self.assets: dict[str, AssetInfo] = {}
         self.times: dict[str, AssetTime] = {}
         self.incidents: list[IncidentTimes] = []
+        self.excluded_incidents: frozenset[str] = frozenset()
         self._figures: dict[tuple[str, str], dict[str, Figures]] = {}
         self._load(store)
 
@@ -93,7 +98,8 @@ class Evaluation:
         # as_of = min(now, period end): nothing after it is counted, even if stamped so by a skewed clock.
         ps, pe, asof = to_ms(self.period.start), to_ms(self.period.end), to_ms(self.as_of)
         sqlite = store.dialect == "sqlite"
-        query = _SUM.format(least="MIN" if sqlite else "LEAST", greatest="MAX" if sqlite else "GREATEST")
+        words = {"least": "MIN" if sqlite else "LEAST", "greatest": "MAX" if sqlite else "GREATEST"}
+        query = _SUM.format(**words, where="")
         with store.session() as session:
             rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.created_at,
                                           Asset.removed_at)).all()
@@ -113,22 +119,57 @@ class Evaluation:
                     select(StateInterval.asset_id, func.min(text("start_ts")))
                     .where(StateInterval.asset_id.in_(late[i:i + 500])).group_by(StateInterval.asset_id)).all())
             incs = session.execute(
-                select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
+                select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
+                       Incident.resolved_ts, Incident.response_recorded_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
-                       *COUNTED_INCIDENTS)
+                       *COUNTED_INCIDENTS).order_by(Incident.opened_ts, Incident.id)
             ).all()
+            exclusions = in_force(session, self.period.start, self.as_of)
+            # Each outage exclusion: the seconds per state of its asset's intervals inside it (same query, one asset).
+            span_sums = []
+            for x in exclusions:
+                if x.asset_id is None or x.start_ts is None or x.end_ts is None:
+                    continue
+                xs, xe = max(ps, to_ms(x.start_ts)), min(asof, to_ms(x.end_ts))
+                if xe > xs:
+                    span_sums.append((x.asset_id, xs, xe, session.execute(
+                        text(_SUM.format(**words, where=" AND asset_id = :asset")),
+                        {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": x.asset_id}).all()))
+        self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
         end_cap = min(pe, asof)
+        life: dict[str, tuple[int, int]] = {}
         for r in rows:
             self.assets[r.id] = AssetInfo(r.id, r.category, r.site, tuple(r.tags or ()), r.removed_at)
             start = min(to_ms(r.created_at), firsts.get(r.id, to_ms(r.created_at)))
             end = to_ms(r.removed_at) if r.removed_at is not None else end_cap
+            life[r.id] = (max(start, ps), min(end, end_cap))
             exist = max(0, min(end, end_cap) - max(start, ps)) / 1000
             self.times[r.id] = AssetTime(r.id, exist)
         for asset_id, state, ms in sums:
             t = self.times.get(asset_id)
             if t is not None:
                 t.by_state[state] = t.by_state.get(state, 0.0) + int(ms) / 1000
-        self.incidents = [IncidentTimes(i.id, i.asset_id, i.kind, i.opened_ts, i.acknowledged_ts) for i in incs]
+        for asset_id, xs, xe, per_state in span_sums:
+            self._take_out(asset_id, xs, xe, per_state, life.get(asset_id))
+        self.incidents = [IncidentTimes(i.id, i.asset_id, i.kind, i.opened_ts, i.acknowledged_ts, i.resolved_ts,
+                                        i.response_recorded_ts is not None) for i in incs]
+
+    def _take_out(self, asset_id: str, xs: int, xe: int, per_state: Any, life: tuple[int, int] | None) -> None:
+        """An approved outage exclusion over [xs, xe) ms: its time leaves the asset's figures as maintenance
+        time does (out of both sides of the ratio and out of the expected time), whatever state the intervals
+        say; maintenance time inside it stays maintenance. The intervals themselves are not touched."""
+        t = self.times.get(asset_id)
+        if t is None or life is None:
+            return
+        span = max(0, min(xe, life[1]) - max(xs, life[0])) / 1000  # only time the asset existed
+        kept_as_maintenance = 0.0
+        for _, state, ms in per_state:
+            seconds = int(ms) / 1000
+            if state == MAINTENANCE:
+                kept_as_maintenance += seconds
+            else:
+                t.by_state[state] = t.by_state.get(state, 0.0) - seconds
+        t.taken_out += max(0.0, span - kept_as_maintenance)
 
     # -- targets -------------------------------------------------------------
     def evaluate(self, table: TargetTable, store: Store) -> tuple[TargetResult, ...]:
@@ -163,7 +204,8 @@ class Evaluation:
         detail = AvailabilityDetail(
             assets=len(per_asset), up_seconds=total.good, down_seconds=total.bad, observed_seconds=total.observed,
             maintenance_seconds=total.maintenance, unknown_seconds=total.unknown,
-            unreachable_excluded_seconds=total.excluded, expected_seconds=total.expected)
+            unreachable_excluded_seconds=total.excluded, expected_seconds=total.expected,
+            exclusion_seconds=total.taken_out)
         value = total.value
         budget = budget_left(total.good, total.observed, t.threshold, remaining) if value is not None else None
         ranked = sorted(((f.value, -f.bad, a, f) for a, f in per_asset if f.value is not None),
@@ -174,22 +216,26 @@ class Evaluation:
                       worst=worst, detail=detail)
 
     def _responses(self, t: Target) -> TargetResult:
-        asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
-        incs = [i for i in self.incidents
-                if (not t.scope.kinds or i.kind in t.scope.kinds)
-                and (in_scope(t, self.assets[i.asset_id]) if i.asset_id in self.assets else not asset_scoped)]
-        limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
-        judged = judge(incs, limit, self.now, self.as_of)  # as_of: a running period has not ended
+        judged = judge_target(t, self.incidents, self.assets, self.now, self.as_of, self.excluded_incidents)
         rate, within, counted, pending = response_rate(judged)
+        healed = tuple(HealedIncident(j.incident.id, j.incident.asset_id, j.incident.healed_seconds or 0.0,
+                                      response_seconds(j.incident.opened, j.incident.acknowledged)
+                                      if j.incident.acknowledged else None, j.incident.recorded_after,
+                                      j.uncounted is None, j.within)
+                       for j in judged if j.incident.self_healed and j.uncounted != "excluded")
         detail = ResponseDetail(
-            incidents=len(incs), judged=counted, within_limit=within, pending=pending, limit_seconds=limit,
-            unacknowledged_misses=sum(1 for j in judged if j.within is False and not j.acknowledged))
+            incidents=len(judged), judged=counted, within_limit=within, pending=pending, limit_seconds=limit_of(t),
+            unacknowledged_misses=sum(1 for j in judged if j.within is False and not j.acknowledged),
+            excluded=tuple(j.incident.id for j in judged if j.uncounted == "excluded"), self_healed=healed,
+            self_healed_under_seconds=float(t.self_healed_under or 0))
         slow = sorted((j for j in judged if j.within is not None), key=lambda j: -(j.seconds or 0))
         worst = tuple(SlowIncident(j.incident.id, j.incident.asset_id, j.incident.kind, j.seconds, j.acknowledged)
                       for j in slow[: t.worst])
         value = longest_response(judged) if t.measure == "response_time" else rate
         if counted == 0:
-            passed, status = True, "pass"  # no fault to respond to: the target holds
+            # Nothing judged (no fault, or all pending, excluded or healed too fast): no data, as an availability
+            # target with nothing observed reads; the detail says how many are pending (issue 19 item 8).
+            passed, status = False, "no_data"
         else:
             passed, status = verdict(t, value, t.threshold, None, 0.0)
             if t.measure == "response_time" and detail.unacknowledged_misses:  # a bound at the limit misses
@@ -263,6 +309,23 @@ class Evaluation:
         value = sum(1 for a in got if a.score in SATISFIED) / len(got) if got else None
         passed, status = verdict(t, value, t.threshold, None, 0.0)
         return result(t, t.threshold, value, passed, status, detail=detail)
+
+
+def limit_of(t: Target) -> float:
+    """The response limit a target judges by: its threshold (response_time) or its `limit` (response_rate)."""
+    return t.threshold if t.measure == "response_time" else float(t.limit or 0)
+
+
+def judge_target(t: Target, incidents: list[IncidentTimes], assets: dict[str, AssetInfo], now: datetime,
+                 until: datetime, excluded: frozenset[str]) -> list[Judged]:
+    """The incidents a response target holds (its kinds, its assets' scope), each judged: the SLA's figures and
+    the report's incident list both come from here, so they cannot disagree."""
+    asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
+    held = [i for i in incidents
+            if (not t.scope.kinds or i.kind in t.scope.kinds)
+            and (in_scope(t, assets[i.asset_id]) if i.asset_id in assets else not asset_scoped)]
+    # until: a running period has not ended (as_of)
+    return judge(held, limit_of(t), now, until, float(t.self_healed_under or 0), excluded)
 
 
 def verdict(t: Target, value: float | None, threshold: float, coverage: float | None,

@@ -81,6 +81,20 @@ class AvailabilityDetail(Document):
     unknown_seconds: float
     unreachable_excluded_seconds: float
     expected_seconds: float
+    exclusion_seconds: float = 0.0  # taken out by approved exclusions (out of both sides, like maintenance)
+
+
+@dataclass(frozen=True, eq=False)
+class HealedIncident(Document):
+    """A fault that healed before any response: listed whether judged or not (docs/sla.md, "Fault response")."""
+
+    incident: str
+    asset: str
+    healed_seconds: float  # opened to resolved
+    response_seconds: float | None  # a response recorded after it healed; None: none
+    recorded_after: bool  # the response was recorded after the fact
+    counted: bool  # judged (False: healed under the target's self_healed_under)
+    within: bool | None  # the judgement when counted
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +107,15 @@ class ResponseDetail(Document):
     pending: int
     limit_seconds: float
     unacknowledged_misses: int
+    excluded: tuple[str, ...] = ()  # ids taken out by approved exclusions
+    self_healed: tuple[HealedIncident, ...] = ()
+    self_healed_under_seconds: float = 0.0  # healed faster than this: not judged
+
+    def as_document(self) -> dict[str, Any]:
+        doc = super().as_document()
+        doc["excluded"] = list(self.excluded)
+        doc["self_healed"] = [h.as_document() for h in self.self_healed]
+        return doc
 
 
 @dataclass(frozen=True, eq=False)
@@ -208,6 +231,11 @@ class TargetResult(Document):
         if not isinstance(self.detail, AvailabilityDetail):
             raise TypeError(f"target {self.id} is measured as {self.measure}, not availability")
         return self.detail
+
+    @property
+    def pending(self) -> int:
+        """Incidents of a response target not yet judged either way (0 for other measures)."""
+        return self.detail.pending if isinstance(self.detail, ResponseDetail) else 0
 
     @property
     def worst_assets(self) -> tuple[WorstAsset, ...]:

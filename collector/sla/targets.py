@@ -85,6 +85,9 @@ class Target(BaseModel):
     unreachable_as: Literal["excluded", "down"] = Field(
         "excluded", description="excluded: charged to the parent, not the child (default); down: charged to both")
     limit: Duration | None = Field(None, description="response_rate: acknowledged within this counts as responded")
+    self_healed_under: Duration | None = Field(None, description=(
+        "response_time, response_rate: a fault that healed before any response in less than this is not judged "
+        "(listed as such); unset: every fault is judged (docs/sla.md)"))
     coverage_floor: float | None = Field(None, ge=0, le=1)
     worst: int = Field(10, ge=0, le=1000, description="How many worst assets or incidents to list")
     hj212: Hj212Rules | None = Field(None, description="hj212_rate: how the hours are counted (default: national)")
@@ -106,6 +109,8 @@ class Target(BaseModel):
             raise ValueError("hj212: applies to an hj212_rate target only")
         if self.measure == "survey" and self.unit != "ratio":
             raise ValueError("a survey target has unit: ratio (the share of satisfied answers)")
+        if self.self_healed_under and self.measure not in ("response_time", "response_rate"):
+            raise ValueError("self_healed_under applies to incident measures (response_time, response_rate) only")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self

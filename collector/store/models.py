@@ -213,6 +213,26 @@ class MaintenanceWindow(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
+class Exclusion(Base):
+    """An after-the-fact exclusion (issue 18 item 2): an incident, or an asset's span, taken out of the
+    figures by a separate, audited record; the intervals and incidents themselves are never rewritten.
+    It counts only once approved by someone other than who asked, and until removed."""
+
+    __tablename__ = "exclusions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str | None] = mapped_column(String(128), index=True)  # an incident, or
+    asset_id: Mapped[str | None] = mapped_column(String(128), index=True)  # an asset's outage [start, end)
+    start_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UTCMillis)
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+    removed_by: Mapped[str | None] = mapped_column(String(128))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -305,6 +325,10 @@ class Incident(Base):
     # one now (NULL when not): no escalation, no notices, its response clock stopped.
     maintenance_window: Mapped[str | None] = mapped_column(String(256))
     maintenance_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # A response recorded after the fault healed (issue 18 item 3): when it was recorded, and the evidence of
+    # the time claimed (acknowledged_ts is the time counted; docs/sla.md says which).
+    response_recorded_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    response_evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class IncidentEvent(Base):

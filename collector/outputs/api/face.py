@@ -147,6 +147,10 @@ class CollectorFace(AgentDoor, Protocol):
 
     def resolve(self, incident_id: str, actor: str, note: str) -> None: ...
 
+    def record_response(self, incident_id: str, actor: str, responded_at: datetime | None, evidence: str,
+                        note: str) -> None:
+        """A response to a healed fault, recorded after the fact (InvalidInput, Conflict, NotFound)."""
+
     def add_note(self, incident_id: str, actor: str, note: str) -> None: ...
 
     def on_alerts(self, alerts: list[dict[str, Any]]) -> list[str]:

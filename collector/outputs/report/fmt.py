@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from opsmon.collector.core.durations import format_duration
 from opsmon.collector.outputs.report.labels import TEXT
-from opsmon.collector.sla.render import fmt_value
+from opsmon.collector.sla.render import fmt_value, pending_suffix
 from opsmon.collector.sla.results import SurveyDetail, TargetResult
 
 DASH = "-"
@@ -109,7 +109,8 @@ def zoned(heading: str, tz: str) -> str:
 
 
 def status(target: TargetResult, lang: str) -> str:
-    return TEXT[lang][target.status]
+    """The verdict's word; "no data (pending N)" for a response target with nothing judged yet, as `opsmon sla`."""
+    return TEXT[lang][target.status] + pending_suffix(target, lang)
 
 
 def target_name(target: TargetResult, lang: str) -> str:

@@ -57,6 +57,29 @@ assets:
     assert [e["action"] for e in resolved.json()["trail"]] == ["opened", "acknowledged", "resolved"]
     assert operator not in c.log()
 
+    # issue 18: a response is recorded after the fact only where none was made (this one was acknowledged: 409);
+    # an exclusion of the incident counts once another person approves it (the requester's own approval: 422)
+    auth = {"Authorization": f"Bearer {operator}"}
+    late = httpx.post(f"{c.base}/api/v1/incidents/{inc['id']}/response", json={"evidence": "x"}, headers=auth)
+    assert late.status_code == 409 and "has a response already" in late.json()["detail"]
+    asked = httpx.post(f"{c.base}/api/v1/exclusions", json={"incident": inc["id"], "reason": "drill"}, headers=auth)
+    assert asked.status_code == 201 and asked.json()["status"] == "pending"
+    xid = asked.json()["id"]
+    own = httpx.post(f"{c.base}/api/v1/exclusions/{xid}/approve", headers=auth)
+    assert own.status_code == 422 and "requested by li.wei; another person must approve" in own.json()["detail"]
+    director = c.cli("tokens", "create", "chen.director", "--role", "operator").stdout.strip()
+    ok = httpx.post(f"{c.base}/api/v1/exclusions/{xid}/approve", headers={"Authorization": f"Bearer {director}"})
+    assert ok.status_code == 200 and ok.json()["approved_by"] == "api:chen.director"
+    assert "approved" in c.cli("exclusions", "list").stdout
+    # from the CLI as well: the same unix user cannot approve what it asked for (exit 2 with the reason)
+    asked = c.cli("exclusions", "add", "--asset", "db", "--start", "2026-01-01T00:00:00+08:00", "--end",
+                  "2026-01-01T01:00:00+08:00", "--reason", "carrier cut-over")
+    assert asked.returncode == 0 and "requested by cli:" in asked.stdout, asked.stderr
+    own_cli = c.cli("exclusions", "approve", str(xid + 1))
+    assert own_cli.returncode == 2 and "another person must approve" in own_cli.stderr
+    audit = c.cli("audit").stdout
+    assert f"api:li.wei exclusion.request {xid}" in audit and f"api:chen.director exclusion.approve {xid}" in audit
+
 
 def test_alertmanager_webhook(collector_factory) -> None:
     c = collector_factory("assets: []\n", extra="api:\n  public_read: true\n")
