@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import or_, select, text
+from sqlalchemy.orm import Session
 
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
+from opsmon.collector.sla.lives import Life, lived_in
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.responses import IncidentTimes, judge, longest_response, response_rate
 from opsmon.collector.sla.results import (
+    AssetFigure,
     AvailabilityDetail,
     CountDetail,
     ManualDetail,
@@ -34,7 +37,7 @@ from opsmon.collector.sla.results import (
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
-from opsmon.collector.store.types import to_ms
+from opsmon.collector.store.types import from_ms, to_ms
 
 STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
 COUNTED_INCIDENTS = (
@@ -44,12 +47,17 @@ COUNTED_INCIDENTS = (
 )
 """Which stored incidents the response figures judge (the report lists the same ones)."""
 
-# One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
+# One pass over the intervals: seconds per asset and state, clipped to [ps, asof) and to the asset's life
+# (joined_at .. removed_at: opsmon.collector.sla.lives); restored assets' absences are taken out after.
 _SUM = """
-SELECT asset_id, state,
-       CAST(SUM({least}(COALESCE(end_ts, :open_until), :asof) - {greatest}(start_ts, :ps)) AS BIGINT) AS ms
-FROM state_intervals
-WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps)
+SELECT asset_id, state, CAST(SUM(hi - lo) AS BIGINT) AS ms FROM (
+  SELECT i.asset_id AS asset_id, i.state AS state,
+         {least}(COALESCE(i.end_ts, :open_until), :asof, COALESCE(a.removed_at, :asof)) AS hi,
+         {greatest}(i.start_ts, :ps, COALESCE(a.joined_at, :ps)) AS lo
+  FROM state_intervals i JOIN assets a ON a.id = i.asset_id
+  WHERE i.start_ts < :asof AND i.start_ts < :open_until AND (i.end_ts IS NULL OR i.end_ts > :ps)
+) clipped
+WHERE hi > lo
 GROUP BY asset_id, state
 """
 
@@ -61,6 +69,22 @@ class AssetInfo:
     site: str | None
     tags: tuple[str, ...]
     live_end: datetime | None  # removed_at
+
+
+def _absent_seconds(session: Session, lives: dict[str, Life], lo: int, hi: int) -> dict[tuple[str, str], int]:
+    """Milliseconds per asset and state of the intervals inside [lo, hi) that fall in a restored asset's
+    absence: _SUM counted them, the life does not. Absences are rare, so this reads only their intervals."""
+    out: dict[tuple[str, str], int] = {}
+    for life in lives.values():
+        for s, e in life.absent(lo, hi):
+            for row in session.execute(select(StateInterval.state, StateInterval.start_ts, StateInterval.end_ts).where(
+                    StateInterval.asset_id == life.asset_id, StateInterval.start_ts < from_ms(e),
+                    or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > from_ms(s)))):
+                end = to_ms(row.end_ts) if row.end_ts is not None else hi
+                ms = min(end, e) - max(to_ms(row.start_ts), s)
+                if ms > 0:
+                    out[(life.asset_id, row.state)] = out.get((life.asset_id, row.state), 0) + ms
+    return out
 
 
 def in_scope(target: Target, a: AssetInfo) -> bool:
@@ -84,12 +108,11 @@ class Evaluation:
 
     def _load(self, store: Store) -> None:
         # as_of = min(now, period end): nothing after it is counted, even if stamped so by a skewed clock.
-        ps, pe, asof = to_ms(self.period.start), to_ms(self.period.end), to_ms(self.as_of)
+        ps, asof = to_ms(self.period.start), to_ms(self.as_of)
         sqlite = store.dialect == "sqlite"
         query = _SUM.format(least="MIN" if sqlite else "LEAST", greatest="MAX" if sqlite else "GREATEST")
         with store.session() as session:
-            rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.created_at,
-                                          Asset.removed_at)).all()
+            rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.removed_at)).all()
             # Open intervals last until now only while a collector runs; after a stop or crash
             # they end at its last heartbeat, and the rest is no data (as the next start records it).
             beat = session.get(Heartbeat, 1)
@@ -97,30 +120,20 @@ class Evaluation:
             if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
                 open_until = min(asof, to_ms(beat.ts))
             sums = session.execute(text(query), {"ps": ps, "asof": asof, "open_until": open_until}).all()
-            # An asset created after the period began may have imported history from before its
-            # creation: it existed since its first interval. Only those few need the lookup.
-            late = [r.id for r in rows if to_ms(r.created_at) > ps]
-            firsts: dict[str, int] = {}
-            for i in range(0, len(late), 500):
-                firsts.update(session.execute(
-                    select(StateInterval.asset_id, func.min(text("start_ts")))
-                    .where(StateInterval.asset_id.in_(late[i:i + 500])).group_by(StateInterval.asset_id)).all())
+            lives, exist = lived_in(session, self.period.start, self.as_of)
+            gone = _absent_seconds(session, lives, ps, min(asof, open_until))
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts)
                 .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
                        *COUNTED_INCIDENTS)
             ).all()
-        end_cap = min(pe, asof)
         for r in rows:
             self.assets[r.id] = AssetInfo(r.id, r.category, r.site, tuple(r.tags or ()), r.removed_at)
-            start = min(to_ms(r.created_at), firsts.get(r.id, to_ms(r.created_at)))
-            end = to_ms(r.removed_at) if r.removed_at is not None else end_cap
-            exist = max(0, min(end, end_cap) - max(start, ps)) / 1000
-            self.times[r.id] = AssetTime(r.id, exist)
+            self.times[r.id] = AssetTime(r.id, exist.get(r.id, 0.0))
         for asset_id, state, ms in sums:
             t = self.times.get(asset_id)
             if t is not None:
-                t.by_state[state] = t.by_state.get(state, 0.0) + int(ms) / 1000
+                t.by_state[state] = t.by_state.get(state, 0.0) + (int(ms) - gone.get((asset_id, state), 0)) / 1000
         self.incidents = [IncidentTimes(i.id, i.asset_id, i.kind, i.opened_ts, i.acknowledged_ts) for i in incs]
 
     # -- targets -------------------------------------------------------------
@@ -159,8 +172,10 @@ class Evaluation:
                         key=lambda x: (x[0], x[1], x[2]))
         worst = tuple(WorstAsset(a, v, f.bad) for v, _, a, f in ranked[: t.worst])
         passed, status = verdict(t, value, t.threshold, total.coverage, floor)
+        per = tuple(AssetFigure(a, f.value, f.coverage, f.observed, f.expected)
+                    for a, f in sorted(per_asset, key=lambda x: x[0]))
         return result(t, t.threshold, value, passed, status, coverage=total.coverage, budget_left_seconds=budget,
-                      worst=worst, detail=detail)
+                      worst=worst, detail=detail, per_asset=per)
 
     def _responses(self, t: Target) -> TargetResult:
         asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
