@@ -5,7 +5,7 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_store, print_table
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
 
 
 def cmd_assets_import(args: argparse.Namespace) -> int:
@@ -45,10 +45,15 @@ def cmd_assets_list(args: argparse.Namespace) -> int:
 
 
 def cmd_assets_remove(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from opsmon.collector.config.inventory import remove_asset
 
-    remove_asset(open_store(args), args.id, actor())
-    print(f"removed {args.id} (its history is kept)")
+    config = load_config(args)
+    at = time_arg(args.at, "at")
+    remove_asset(open_store(args, config), args.id, actor(), at=at)
+    when = f" as of {at.astimezone(ZoneInfo(config.timezone)).isoformat()}" if at else ""
+    print(f"removed {args.id}{when} (its history is kept)")
     return 0
 
 
@@ -61,3 +66,4 @@ def register(sub: Any) -> None:
     sp.add_argument("--format", choices=("table", "json"), default="table")
     sp = command(assets, "remove", cmd_assets_remove, "stop monitoring an asset; its history is kept")
     sp.add_argument("id")
+    sp.add_argument("--at", help="when it left, ISO 8601 with offset (default now); its figures end there")

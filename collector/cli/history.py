@@ -49,8 +49,11 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     from opsmon.collector.inputs.history_import import import_history
 
     result = import_history(open_store(args), args.file, actor())
+    lives = result["lives"]
     print(f"states: {result['states']['imported']} imported, {result['states']['unchanged']} unchanged; "
-          f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged")
+          f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged"
+          + (f"; joined/left: {lives['imported']} imported, {lives['unchanged']} unchanged" if any(lives.values())
+             else ""))
     return 0
 
 

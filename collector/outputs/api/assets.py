@@ -5,13 +5,13 @@ import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from opsmon.collector.config.inventory import AssetSpec, InventoryFile, list_assets, parse_inventory_doc, validate_asset
 from opsmon.collector.config.yamlfile import YamlDoc
 from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound
-from opsmon.collector.core.fields import ObjectId
+from opsmon.collector.core.fields import ObjectId, parse_timestamp
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
@@ -104,9 +104,17 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return {k: v for k, v in result.items() if v}
 
     @router.delete("/api/v1/assets/{asset_id}", response_model=Removed, responses={**WRITE, **errors(404, 422)})
-    async def delete_asset(asset_id: str, actor: str = Depends(auth.operator)) -> Removed:
-        """Mark removed: monitoring stops, history is kept."""
-        face.remove_asset(asset_id, f"api:{actor}")
+    async def delete_asset(asset_id: str, actor: str = Depends(auth.operator),
+                           at: str | None = Query(None, description="When it left, ISO 8601 with offset "
+                                                  "(default now): its figures end there")) -> Removed:
+        """Mark removed: monitoring stops, history is kept (intervals after `at` stay out of its figures)."""
+        when = None
+        if at is not None:
+            try:
+                when = parse_timestamp(at)
+            except ValueError:
+                raise InvalidInput(f"at: {at!r} is not an ISO 8601 timestamp with a UTC offset") from None
+        face.remove_asset(asset_id, f"api:{actor}", when)
         return Removed(removed=asset_id)
 
     return router
