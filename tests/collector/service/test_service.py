@@ -187,10 +187,20 @@ assets:
     assert r.status_code == 200 and r.json() == {"created": ["sw1", "sw2"]}
     wait_for(lambda: c.states().get("sw2", {}).get("state") == "unknown", 15, "sw2 tracked")
 
-    r = httpx.delete(f"{c.base}/api/v1/assets/db2", headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+    # Removal can be back-dated (`at`, as `opsmon assets remove --at`): its figures end there. A bad time is a 422.
+    def delete(at: str) -> httpx.Response:
+        return httpx.delete(f"{c.base}/api/v1/assets/db2", params={"at": at},
+                            headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+
+    r = delete("yesterday")
+    assert r.status_code == 422 and r.json()["detail"].startswith("at: 'yesterday' is not an ISO 8601"), r.text
+    r = delete(datetime.fromtimestamp(time.time() + 3600, UTC).isoformat())
+    assert r.status_code == 422 and "in the future" in r.json()["detail"], r.text
+    left = datetime.fromtimestamp(int(time.time()) - 60, UTC)
+    r = delete(left.isoformat())
     assert r.status_code == 200
     assert "db2" not in c.states()
-    assert c.get("/api/v1/assets/db2", viewer).json()["removed_at"] is not None  # history kept
+    assert c.get("/api/v1/assets/db2", viewer).json()["removed_at"] == left.isoformat()  # history kept
     # Listings: filtered in the database; removed assets only when asked; live state attached.
     ids = lambda q: [a["id"] for a in c.get(f"/api/v1/assets{q}", viewer).json()]  # noqa: E731
     assert ids("") == ["db", "sw1", "sw2"]
