@@ -262,6 +262,16 @@ def list_assets(store: Store, include_removed: bool = False, category: str | Non
         return list(session.scalars(q))
 
 
+def asset_document(row: Asset) -> dict[str, Any]:
+    """A stored asset as JSON (`opsmon assets list --format json`, the API): its spec, when it was
+    removed, and when it joined if the system opsmon replaces said so (its figures start there)."""
+    doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+    doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
+    if row.joined_at is not None:
+        doc["joined_at"] = row.joined_at.isoformat()
+    return doc
+
+
 def validate_asset(data: Any) -> AssetSpec:
     """For the API: a 4xx-ready InvalidInput instead of a pydantic traceback."""
     try:

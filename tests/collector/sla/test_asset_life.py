@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
+from opsmon.collector.config.inventory import AssetSpec, asset_document, remove_asset, upsert_assets
 from opsmon.collector.config.schema import CollectorConfig
 from opsmon.collector.core.errors import ConfigError, InvalidInput
 from opsmon.collector.inputs.history_import import import_history
@@ -140,6 +140,10 @@ def test_a_quarter_whose_assets_join_and_leave_from_imported_history(store: Stor
         rows = {a.id: a for a in s.scalars(select(Asset))}
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "history.import")).all()
     assert rows["srv-j"].joined_at == utc(2026, 8, 1) and rows["srv-l"].removed_at == utc(2026, 8, 25)
+    # As `opsmon assets list --format json` and the API show them.
+    assert asset_document(rows["srv-j"])["joined_at"] == "2026-08-01T00:00:00+00:00"
+    assert asset_document(rows["srv-l"])["removed_at"] == "2026-08-25T00:00:00+00:00"
+    assert "joined_at" not in asset_document(rows["srv-a"])
     assert [a.detail["lives"] for a in audit] == [{"imported": 2, "unchanged": 0}]
     t = servers(store)
     assert t["detail"]["assets"] == 3
