@@ -50,7 +50,9 @@ def cmd_history_import(args: argparse.Namespace) -> int:
 
     result = import_history(open_store(args), args.file, actor())
     lives = result["lives"]
-    print(f"states: {result['states']['imported']} imported, {result['states']['unchanged']} unchanged; "
+    outside = result["states"]["outside_life"]
+    note = f" ({outside} reach outside their asset's life: stored, not counted)" if outside else ""
+    print(f"states: {result['states']['imported']} imported{note}, {result['states']['unchanged']} unchanged; "
           f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged"
           + (f"; joined/left: {lives['imported']} imported, {lives['unchanged']} unchanged" if any(lives.values())
              else ""))

@@ -213,7 +213,12 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
                                  opened_ts=inc.opened, acknowledged_ts=inc.acknowledged,
                                  acknowledged_by=inc.acknowledged_by, resolved_ts=inc.resolved, source="import",
                                  note=inc.note))
-        result = {"states": {"imported": len(new_states), "unchanged": unchanged},
+        # Clipped, not refused (docs/sla.md): kept as evidence, counted only inside the life. Say how many.
+        rows = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_({s.asset for s in new_states})))}
+        outside = sum(1 for s in new_states
+                      if (rows[s.asset].joined_at is not None and s.start < rows[s.asset].joined_at)
+                      or (rows[s.asset].removed_at is not None and s.end > rows[s.asset].removed_at))
+        result = {"states": {"imported": len(new_states), "unchanged": unchanged, "outside_life": outside},
                   "incidents": {"imported": len(new_incidents), "unchanged": inc_unchanged},
                   "lives": {"imported": life_changes, "unchanged": len(lives) - life_changes}}
         if new_states or new_incidents or life_changes:

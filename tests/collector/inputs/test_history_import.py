@@ -45,10 +45,12 @@ def counts(store: Store) -> tuple[int, int]:
 def test_import_then_reimport_changes_nothing(assets: Store, tmp_path: Path) -> None:
     path = write_config(tmp_path, GOOD, "h.jsonl")
     first = import_history(assets, str(path), "test")
-    assert first == {"states": {"imported": 3, "unchanged": 0}, "incidents": {"imported": 1, "unchanged": 0},
+    assert first == {"states": {"imported": 3, "unchanged": 0, "outside_life": 0},
+                     "incidents": {"imported": 1, "unchanged": 0},
                      "lives": {"imported": 0, "unchanged": 0}}
     again = import_history(assets, str(path), "test")
-    assert again == {"states": {"imported": 0, "unchanged": 3}, "incidents": {"imported": 0, "unchanged": 1},
+    assert again == {"states": {"imported": 0, "unchanged": 3, "outside_life": 0},
+                     "incidents": {"imported": 0, "unchanged": 1},
                      "lives": {"imported": 0, "unchanged": 0}}
     assert counts(assets) == (3, 1)
     with assets.session() as s:

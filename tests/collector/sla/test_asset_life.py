@@ -69,7 +69,8 @@ def test_an_imported_down_day_after_the_removal_is_not_counted(store: Store, tmp
     result = import_history(store, jsonl(tmp_path, [
         state("old", "up", S, utc(2026, 8, 27)), state("old", "down", utc(2026, 8, 27), utc(2026, 8, 28)),
         state("old", "up", utc(2026, 8, 28), utc(2026, 9, 1))]), "tester")
-    assert result["states"] == {"imported": 3, "unchanged": 0}  # kept as evidence, clipped from the figures
+    # Kept as evidence, clipped from the figures: all 3 reach past the removal (the first crosses it).
+    assert result["states"] == {"imported": 3, "unchanged": 0, "outside_life": 3}
     t = servers(store)
     assert t["detail"]["down_seconds"] == 0
     assert t["detail"]["observed_seconds"] == 142 * D + 8 * H
@@ -135,7 +136,9 @@ def test_a_quarter_whose_assets_join_and_leave_from_imported_history(store: Stor
       budget (finished quarter, no time left): 204.75 d - 0.95 x 206 d = 9.05 d
     links: lnk-1 92 d up, lnk-2 60 d 16 h up (from its first interval) -> value 1.0, coverage 1.0, 2 assets."""
     result, path = import_quarter(store, tmp_path)
-    assert result["states"]["imported"] == 12 and result["lives"] == {"imported": 2, "unchanged": 0}
+    # Outside the life: srv-j's 07-20..08-10 (starts before it joined), srv-l's three lines (end after it left).
+    assert result["states"] == {"imported": 12, "unchanged": 0, "outside_life": 4}
+    assert result["lives"] == {"imported": 2, "unchanged": 0}
     with store.session() as s:
         rows = {a.id: a for a in s.scalars(select(Asset))}
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "history.import")).all()
@@ -167,7 +170,8 @@ def test_a_quarter_whose_assets_join_and_leave_from_imported_history(store: Stor
     assert per_asset(links)["lnk-2"]["expected_seconds"] == 60 * D + 16 * H
     # The same file again changes nothing.
     again = import_history(store, path, "tester")
-    assert again["states"] == {"imported": 0, "unchanged": 12} and again["lives"] == {"imported": 0, "unchanged": 2}
+    assert again["states"] == {"imported": 0, "unchanged": 12, "outside_life": 0}
+    assert again["lives"] == {"imported": 0, "unchanged": 2}
 
 
 def test_the_life_clipping_query_gives_the_same_figures_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
@@ -250,7 +254,8 @@ def test_back_dated_removal_and_a_restore_keep_the_removed_span_out_of_the_figur
 
 
 def test_the_remove_command_takes_at(store: Store, tmp_path: Path) -> None:
-    """`opsmon assets remove ID --at TIME`: the removal is dated there; a bad time is refused by name."""
+    """`opsmon assets remove ID --at TIME`: the removal is dated there; a bad time is refused by name.
+    Then `opsmon history import` of two lines: 08-20..08-24 (inside the life) and 08-27 (after it)."""
     seed(store, [("srv", "server", BEFORE_CREATED, None)], [])
     cfg = write_config(tmp_path, f"""
         timezone: {TZ}
@@ -264,6 +269,13 @@ def test_the_remove_command_takes_at(store: Store, tmp_path: Path) -> None:
     assert "2026-08-25T08:00:00+08:00" in res.stdout
     with store.session() as s:
         assert s.get(Asset, "srv").removed_at == utc(2026, 8, 25)
+    # The old system's export runs past the removal: imported, and the command says it is not counted.
+    path = jsonl(tmp_path, [state("srv", "up", utc(2026, 8, 20), utc(2026, 8, 24)),
+                            state("srv", "down", utc(2026, 8, 27), utc(2026, 8, 28))])
+    res = run_cli("--config", str(cfg), "history", "import", path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("states: 2 imported (1 reach outside their asset's life: stored, not counted), "
+                                 "0 unchanged;"), res.stdout
 
 
 # -- item 3: the report counts the same assets as `opsmon sla` ------------------------------------------------------
