@@ -30,6 +30,7 @@ class Life:
     start: int
     end: int | None  # removed_at; None while in the inventory
     absences: tuple[tuple[int, int], ...] = ()  # removed, then restored: [start, end)
+    joined: bool = False  # start is a known joining time, which intervals may precede (else none can)
 
     def seconds(self, lo: int, hi: int) -> float:
         """Seconds of its life inside [lo, hi) (ms)."""
@@ -38,6 +39,11 @@ class Life:
             return 0.0
         gone = sum(max(0, min(b, e) - max(a, s)) for s, e in self.absences)
         return (b - a - gone) / 1000
+
+    def cuts(self, lo: int, hi: int) -> bool:
+        """Whether its life begins at a known joining time or ends inside [lo, hi): only then can intervals
+        there lie outside it (a start from creation or first interval precedes them all)."""
+        return (self.joined and lo < self.start < hi) or (self.end is not None and lo < self.end < hi)
 
     def absent(self, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
         """The absences that cut into [lo, hi) and the life, clipped to both."""
@@ -67,7 +73,7 @@ def load_lives(session: Session, since: int) -> dict[str, Life]:
         created = to_ms(r.created_at)
         start = to_ms(r.joined_at) if r.joined_at is not None else min(created, int(firsts.get(r.id, created)))
         lives[r.id] = Life(r.id, start, to_ms(r.removed_at) if r.removed_at is not None else None,
-                           tuple(absences.get(r.id, ())))
+                           tuple(absences.get(r.id, ())), r.joined_at is not None)
     return lives
 
 
