@@ -22,7 +22,8 @@ from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
 from opsmon.collector.store import Store
 from opsmon.collector.store.audit import record
-from opsmon.collector.store.models import Asset, AssetAbsence
+from opsmon.collector.store.history import life_start
+from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
 
 
 class AssetSpec(BaseModel):
@@ -213,8 +214,8 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
                  at: datetime | None = None) -> None:
     """Mark removed at `at` (default now; earlier when it left before anyone told opsmon). History kept:
     intervals after `at` stay stored but outside the asset's life, so outside its figures. Refused
-    while live assets name it as their parent, and for an `at` in the future, not after it joined, or
-    before a restore on record."""
+    while live assets name it as their parent, and for an `at` in the future, not after its life began,
+    or before a restore on record."""
     now = now or datetime.now(UTC)
     with store.session.begin() as session:
         row = session.get(Asset, asset_id)
@@ -224,8 +225,9 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
         record(session, actor, "assets.remove", asset_id, {"at": (at or now).isoformat()} if at else {}, now)
 
 
-def mark_removed(session: Session, row: Asset, at: datetime, now: datetime) -> None:
-    """Set `row` removed at `at`; InvalidInput (with the reason) when it cannot have left then."""
+def mark_removed(session: Session, row: Asset, at: datetime, now: datetime, earliest: datetime | None = None) -> None:
+    """Set `row` removed at `at`; InvalidInput (with the reason) when it cannot have left then.
+    `earliest`: the first of its intervals not stored yet (an import's), which its life may start at."""
     children = session.scalars(
         select(Asset.id).where(Asset.parent_id == row.id, Asset.removed_at.is_(None))
     ).all()
@@ -235,9 +237,13 @@ def mark_removed(session: Session, row: Asset, at: datetime, now: datetime) -> N
     if at > now:
         raise InvalidInput(f"removal time {at.isoformat()} is in the future")
     last_back = session.scalar(select(func.max(AssetAbsence.end_ts)).where(AssetAbsence.asset_id == row.id))
-    if row.joined_at is not None and at <= row.joined_at:
-        raise InvalidInput(f"removal time {at.isoformat()} is not after {row.id!r} joined "
-                           f"({row.joined_at.isoformat()})")
+    first = session.scalar(select(func.min(StateInterval.start_ts)).where(StateInterval.asset_id == row.id))
+    if earliest is not None:  # intervals being imported with the removal
+        first = earliest if first is None else min(first, earliest)
+    began = life_start(row.created_at, row.joined_at, first)
+    if at <= began:
+        raise InvalidInput(f"removal time {at.isoformat()} is not after {row.id!r} began "
+                           f"({began.isoformat()}): it would never have existed")
     if last_back is not None and at < last_back:
         raise InvalidInput(f"removal time {at.isoformat()} is before {row.id!r} was restored "
                            f"({last_back.isoformat()})")

@@ -200,7 +200,10 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
                 inc_unchanged += 1
             else:
                 errors.append(f"line {n}: incident {inc.id!r} is stored with different data")
-        life_changes = _lives(session, [(n, x) for n, x in lives if x.asset in known], now, errors)
+        firsts: dict[str, datetime] = {}
+        for _, s in states:
+            firsts[s.asset] = min(firsts.get(s.asset, s.start), s.start)
+        life_changes = _lives(session, [(n, x) for n, x in lives if x.asset in known], now, errors, firsts)
         if errors:
             shown = errors[:MAX_ERRORS]
             more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""
@@ -226,7 +229,8 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
     return result
 
 
-def _lives(session: Session, lines: list[tuple[int, LifeLine]], now: datetime, errors: list[str]) -> int:
+def _lives(session: Session, lines: list[tuple[int, LifeLine]], now: datetime, errors: list[str],
+           firsts: dict[str, datetime]) -> int:
     """Apply `joined` and `left` lines to the assets' rows (the caller rolls back on any error); how many
     changed something. One of each per asset; a `left` is a back-dated removal by opsmon's own rule."""
     seen: dict[tuple[str, str], int] = {}
@@ -256,7 +260,7 @@ def _lives(session: Session, lines: list[tuple[int, LifeLine]], now: datetime, e
             errors.append(f"line {n}: asset {line.asset!r} already left at {row.removed_at.isoformat()}")
             continue
         try:
-            mark_removed(session, row, line.at, now)
+            mark_removed(session, row, line.at, now, firsts.get(line.asset))
         except InvalidInput as exc:
             errors.append(f"line {n}: {exc}")
             continue

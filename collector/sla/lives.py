@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from opsmon.collector.store.history import life_start
 from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
 from opsmon.collector.store.types import to_ms
 
@@ -70,8 +71,9 @@ def load_lives(session: Session, since: int) -> dict[str, Life]:
         absences.setdefault(a.asset_id, []).append((to_ms(a.start_ts), to_ms(a.end_ts)))
     lives = {}
     for r in rows:
-        created = to_ms(r.created_at)
-        start = to_ms(r.joined_at) if r.joined_at is not None else min(created, int(firsts.get(r.id, created)))
+        first = firsts.get(r.id)
+        start = life_start(to_ms(r.created_at), to_ms(r.joined_at) if r.joined_at is not None else None,
+                           int(first) if first is not None else None)
         lives[r.id] = Life(r.id, start, to_ms(r.removed_at) if r.removed_at is not None else None,
                            tuple(absences.get(r.id, ())), r.joined_at is not None)
     return lives

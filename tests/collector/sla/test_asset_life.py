@@ -236,6 +236,8 @@ def test_back_dated_removal_and_a_restore_keep_the_removed_span_out_of_the_figur
     spec = AssetSpec(id="srv", category="server")
     with pytest.raises(InvalidInput, match="in the future"):
         remove_asset(store, "srv", "tester", now=utc(2026, 8, 5), at=utc(2026, 8, 6))
+    with pytest.raises(InvalidInput, match="it would never have existed"):  # before its creation (S - 100 d)
+        remove_asset(store, "srv", "tester", now=utc(2026, 8, 5), at=BEFORE_CREATED - DAY)
     remove_asset(store, "srv", "tester", now=utc(2026, 8, 5), at=utc(2026, 8, 1))
     assert upsert_assets(store, [spec], "tester", now=utc(2026, 8, 11))["restored"] == ["srv"]
     with store.session() as s:
