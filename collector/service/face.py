@@ -221,8 +221,8 @@ class ServiceFace:
         self._service.reload_inventory()
         return result
 
-    def remove_asset(self, asset_id: str, actor: str) -> None:
-        remove_asset(self._service.store, asset_id, actor)
+    def remove_asset(self, asset_id: str, actor: str, at: datetime | None = None) -> None:
+        remove_asset(self._service.store, asset_id, actor, self._service.clock(), at)
         self._service.reload_inventory()
 
     def add_window(self, spec: WindowSpec, person: str) -> None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy.orm import Session
 
 from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import NOT_FAULTS
@@ -22,9 +23,11 @@ from opsmon.collector.core.survey import SATISFIED
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
 from opsmon.collector.sla.hj212_read import read_counts, rules_of
+from opsmon.collector.sla.lives import Life, lived_in
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.responses import IncidentTimes, Judged, judge, longest_response, response_rate
 from opsmon.collector.sla.results import (
+    AssetFigure,
     AvailabilityDetail,
     CountDetail,
     HealedIncident,
@@ -45,7 +48,7 @@ from opsmon.collector.store import Store
 from opsmon.collector.store.exclusions import in_force
 from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
 from opsmon.collector.store.surveys import answers, invitations
-from opsmon.collector.store.types import to_ms
+from opsmon.collector.store.types import from_ms, to_ms
 
 STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
 COUNTED_INCIDENTS = (
@@ -63,6 +66,22 @@ FROM state_intervals
 WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps){where}
 GROUP BY asset_id, state
 """
+# The same, clipped to each asset's life as well (joined_at .. removed_at: opsmon.collector.sla.lives), for
+# the few assets whose life begins or ends inside the period: joining the assets table in the pass over
+# every interval doubled its time (bench/sla_bench.py, 1 M intervals), so the clip reads only their rows.
+# Restored assets' absences are taken out after (_absent_seconds).
+_SUM_LIVES = """
+SELECT asset_id, state, CAST(SUM(hi - lo) AS BIGINT) AS ms FROM (
+  SELECT i.asset_id AS asset_id, i.state AS state,
+         {least}(COALESCE(i.end_ts, :open_until), :asof, COALESCE(a.removed_at, :asof)) AS hi,
+         {greatest}(i.start_ts, :ps, COALESCE(a.joined_at, :ps)) AS lo
+  FROM state_intervals i JOIN assets a ON a.id = i.asset_id
+  WHERE i.asset_id IN :ids
+    AND i.start_ts < :asof AND i.start_ts < :open_until AND (i.end_ts IS NULL OR i.end_ts > :ps)
+) clipped
+WHERE hi > lo
+GROUP BY asset_id, state
+"""
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,22 @@ class AssetInfo:
     site: str | None
     tags: tuple[str, ...]
     live_end: datetime | None  # removed_at
+
+
+def _absent_seconds(session: Session, lives: dict[str, Life], lo: int, hi: int) -> dict[tuple[str, str], int]:
+    """Milliseconds per asset and state of the intervals inside [lo, hi) that fall in a restored asset's
+    absence: _SUM counted them, the life does not. Absences are rare, so this reads only their intervals."""
+    out: dict[tuple[str, str], int] = {}
+    for life in lives.values():
+        for s, e in life.absent(lo, hi):
+            for row in session.execute(select(StateInterval.state, StateInterval.start_ts, StateInterval.end_ts).where(
+                    StateInterval.asset_id == life.asset_id, StateInterval.start_ts < from_ms(e),
+                    or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > from_ms(s)))):
+                end = to_ms(row.end_ts) if row.end_ts is not None else hi
+                ms = min(end, e) - max(to_ms(row.start_ts), s)
+                if ms > 0:
+                    out[(life.asset_id, row.state)] = out.get((life.asset_id, row.state), 0) + ms
+    return out
 
 
 def in_scope(target: Target, a: AssetInfo) -> bool:
@@ -96,28 +131,29 @@ class Evaluation:
 
     def _load(self, store: Store) -> None:
         # as_of = min(now, period end): nothing after it is counted, even if stamped so by a skewed clock.
-        ps, pe, asof = to_ms(self.period.start), to_ms(self.period.end), to_ms(self.as_of)
+        ps, asof = to_ms(self.period.start), to_ms(self.as_of)
         sqlite = store.dialect == "sqlite"
-        words = {"least": "MIN" if sqlite else "LEAST", "greatest": "MAX" if sqlite else "GREATEST"}
+        least, greatest = ("MIN", "MAX") if sqlite else ("LEAST", "GREATEST")
+        words = {"least": least, "greatest": greatest}
         query = _SUM.format(**words, where="")
         with store.session() as session:
-            rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.created_at,
-                                          Asset.removed_at)).all()
+            rows = session.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags, Asset.removed_at)).all()
             # Open intervals last until now only while a collector runs; after a stop or crash
             # they end at its last heartbeat, and the rest is no data (as the next start records it).
             beat = session.get(Heartbeat, 1)
             open_until = asof
             if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
                 open_until = min(asof, to_ms(beat.ts))
-            sums = session.execute(text(query), {"ps": ps, "asof": asof, "open_until": open_until}).all()
-            # An asset created after the period began may have imported history from before its
-            # creation: it existed since its first interval. Only those few need the lookup.
-            late = [r.id for r in rows if to_ms(r.created_at) > ps]
-            firsts: dict[str, int] = {}
-            for i in range(0, len(late), 500):
-                firsts.update(session.execute(
-                    select(StateInterval.asset_id, func.min(text("start_ts")))
-                    .where(StateInterval.asset_id.in_(late[i:i + 500])).group_by(StateInterval.asset_id)).all())
+            bounds = {"ps": ps, "asof": asof, "open_until": open_until}
+            lives, exist = lived_in(session, self.period.start, self.as_of)
+            cut = [a for a, life in lives.items() if life.cuts(ps, asof)]
+            cut_set = set(cut)
+            clipped = text(_SUM_LIVES.format(least=least, greatest=greatest)).bindparams(
+                bindparam("ids", expanding=True))
+            sums = [r for r in session.execute(text(query), bounds).all() if r.asset_id not in cut_set]
+            for i in range(0, len(cut), 500):
+                sums += session.execute(clipped, {**bounds, "ids": cut[i:i + 500]}).all()
+            gone = _absent_seconds(session, lives, ps, min(asof, open_until))
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
                        Incident.resolved_ts, Incident.response_recorded_ts)
@@ -136,32 +172,26 @@ class Evaluation:
                         text(_SUM.format(**words, where=" AND asset_id = :asset")),
                         {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": x.asset_id}).all()))
         self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
-        end_cap = min(pe, asof)
-        life: dict[str, tuple[int, int]] = {}
         for r in rows:
             self.assets[r.id] = AssetInfo(r.id, r.category, r.site, tuple(r.tags or ()), r.removed_at)
-            start = min(to_ms(r.created_at), firsts.get(r.id, to_ms(r.created_at)))
-            end = to_ms(r.removed_at) if r.removed_at is not None else end_cap
-            life[r.id] = (max(start, ps), min(end, end_cap))
-            exist = max(0, min(end, end_cap) - max(start, ps)) / 1000
-            self.times[r.id] = AssetTime(r.id, exist)
+            self.times[r.id] = AssetTime(r.id, exist.get(r.id, 0.0))
         for asset_id, state, ms in sums:
             t = self.times.get(asset_id)
             if t is not None:
-                t.by_state[state] = t.by_state.get(state, 0.0) + int(ms) / 1000
+                t.by_state[state] = t.by_state.get(state, 0.0) + (int(ms) - gone.get((asset_id, state), 0)) / 1000
         for asset_id, xs, xe, per_state in span_sums:
-            self._take_out(asset_id, xs, xe, per_state, life.get(asset_id))
+            self._take_out(asset_id, xs, xe, per_state, lives.get(asset_id))
         self.incidents = [IncidentTimes(i.id, i.asset_id, i.kind, i.opened_ts, i.acknowledged_ts, i.resolved_ts,
                                         i.response_recorded_ts is not None) for i in incs]
 
-    def _take_out(self, asset_id: str, xs: int, xe: int, per_state: Any, life: tuple[int, int] | None) -> None:
+    def _take_out(self, asset_id: str, xs: int, xe: int, per_state: Any, life: Life | None) -> None:
         """An approved outage exclusion over [xs, xe) ms: its time leaves the asset's figures as maintenance
         time does (out of both sides of the ratio and out of the expected time), whatever state the intervals
         say; maintenance time inside it stays maintenance. The intervals themselves are not touched."""
         t = self.times.get(asset_id)
         if t is None or life is None:
             return
-        span = max(0, min(xe, life[1]) - max(xs, life[0])) / 1000  # only time the asset existed
+        span = life.seconds(xs, xe)  # only time the asset existed (its absences cut out)
         kept_as_maintenance = 0.0
         for _, state, ms in per_state:
             seconds = int(ms) / 1000
@@ -212,8 +242,10 @@ class Evaluation:
                         key=lambda x: (x[0], x[1], x[2]))
         worst = tuple(WorstAsset(a, v, f.bad) for v, _, a, f in ranked[: t.worst])
         passed, status = verdict(t, value, t.threshold, total.coverage, floor)
+        per = tuple(AssetFigure(a, f.value, f.coverage, f.observed, f.expected)
+                    for a, f in sorted(per_asset, key=lambda x: x[0]))
         return result(t, t.threshold, value, passed, status, coverage=total.coverage, budget_left_seconds=budget,
-                      worst=worst, detail=detail)
+                      worst=worst, detail=detail, per_asset=per)
 
     def _responses(self, t: Target) -> TargetResult:
         judged = judge_target(t, self.incidents, self.assets, self.now, self.as_of, self.excluded_incidents)

@@ -59,6 +59,17 @@ class WorstAsset(Document):
 
 
 @dataclass(frozen=True, eq=False)
+class AssetFigure(Document):
+    """One asset of an availability target: its own value and coverage over its life in the period."""
+
+    asset: str
+    value: float | None  # None: nothing observed
+    coverage: float | None  # None: no expected time (in maintenance all its life in the period)
+    observed_seconds: float
+    expected_seconds: float
+
+
+@dataclass(frozen=True, eq=False)
 class SlowIncident(Document):
     """An incident of a response target, slowest response first."""
 
@@ -221,6 +232,7 @@ class TargetResult(Document):
     budget_left_seconds: float | None = None
     worst: tuple[WorstAsset, ...] | tuple[SlowIncident, ...] | tuple[WorstPoint, ...] = ()
     detail: Detail | None = None  # None: nothing measured (a manual value never entered)
+    per_asset: tuple[AssetFigure, ...] = ()  # availability targets: every asset in scope, by id
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -250,6 +262,7 @@ class TargetResult(Document):
             "coverage": self.coverage, "budget_left_seconds": self.budget_left_seconds,
             "worst": [w.as_document() for w in self.worst],
             "detail": self.detail.as_document() if self.detail is not None else {},
+            "per_asset": [a.as_document() for a in self.per_asset],
         }
 
 

@@ -53,6 +53,22 @@ class Asset(Base):
     created_at: Mapped[datetime] = mapped_column(UTCMillis)
     updated_at: Mapped[datetime] = mapped_column(UTCMillis)
     removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # When it joined the estate, when known (an imported `joined` line): its life starts here. NULL:
+    # from its creation, or its first interval if that is earlier (history imported after creating it).
+    joined_at: Mapped[datetime | None] = mapped_column(UTCMillis, nullable=True)
+
+
+class AssetAbsence(Base):
+    """A span an asset was removed and then restored: outside its life, so outside its figures.
+
+    The open removal is assets.removed_at; restoring the asset closes it into a row here (kept, audited).
+    """
+
+    __tablename__ = "asset_absences"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128), index=True)
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime] = mapped_column(UTCMillis)
 
 
 class Observation(Base):

@@ -120,8 +120,9 @@ class CollectorFace(AgentDoor, Protocol):
     def upsert_assets(self, specs: list[AssetSpec], actor: str) -> dict[str, list[str]]:
         """Ids by outcome: created, updated, restored, unchanged; `actor` as the audit log is to name it."""
 
-    def remove_asset(self, asset_id: str, actor: str) -> None:
-        """NotFound; InvalidInput while live assets name it as their parent."""
+    def remove_asset(self, asset_id: str, actor: str, at: datetime | None = None) -> None:
+        """Removed at `at` (default now). NotFound; InvalidInput while live assets name it as their parent,
+        or for an `at` in the future or before it joined."""
 
     def add_window(self, spec: WindowSpec, person: str) -> None:
         """Audited as api:<person>. InvalidInput for a window beginning in the past; Conflict for an id in use."""

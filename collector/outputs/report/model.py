@@ -29,6 +29,7 @@ from opsmon.collector.core.incidents import HARDWARE
 from opsmon.collector.outputs.report.security import security_section
 from opsmon.collector.outputs.report.sheet import Sheet, build_sheets
 from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, judge_target, measure
+from opsmon.collector.sla.lives import lived_in
 from opsmon.collector.sla.periods import Period, parse_period
 from opsmon.collector.sla.responses import IncidentTimes
 from opsmon.collector.sla.results import MeasuredPeriod, Status, TargetResult
@@ -271,8 +272,9 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
 
     with store.session() as session:
         assets = {r.id: r for r in session.execute(
-            select(Asset.id, Asset.name, Asset.category, Asset.site, Asset.tags, Asset.removed_at,
-                   Asset.created_at)).all()}
+            select(Asset.id, Asset.name, Asset.category, Asset.site, Asset.tags, Asset.removed_at)).all()}
+        # The assets the period counts, by the SLA engine's rule (an asset's life: opsmon.collector.sla.lives).
+        _, lived = lived_in(session, period.start, min(now, period.end))
         n_intervals = session.scalar(select(func.count()).select_from(StateInterval).where(
             StateInterval.start_ts < period.end,
             or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > period.start))) or 0
@@ -288,8 +290,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         exclusions = [x for x in in_force(session, period.start, min(now, period.end))
                       if x.incident_id is None or x.incident_id in counted_ids]
     infos = {a.id: AssetInfo(a.id, a.category, a.site, tuple(a.tags or ()), a.removed_at) for a in assets.values()}
-    in_period = [a for a in assets.values()
-                 if a.created_at < period.end and (a.removed_at is None or a.removed_at > period.start)]
+    in_period = [a for a in assets.values() if a.id in lived]
 
     # Derived tables, measured by the same engine: a target over all assets, and the link target per site.
     avail = [t for t in table.targets if t.measure == "availability"]
