@@ -30,6 +30,7 @@ from opsmon.collector.outputs.api import (
     exclusions,
     health,
     history,
+    incident_owners,
     incidents,
     interfaces,
     maintenance,
@@ -88,7 +89,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     app.include_router(health.routes(face))
     for module in (assets, states, history, sla, maintenance, exclusions, security, configs, reports, events,
-                   interfaces, incidents, alerts, audit, metrics, oncall, survey):
+                   interfaces, incidents, incident_owners, alerts, audit, metrics, oncall, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
-from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import VIEWER, WRITE, documented, errors
 from opsmon.collector.core.incidents import ImportedKind, Severity, Status
 from opsmon.collector.core.states import Category
@@ -78,12 +77,7 @@ def _note(body: dict[str, Any] | None) -> str:
     return body_text(body, "note") or ""
 
 
-class ReassignBody(NoteBody):
-    to: str = Field(max_length=128, description="A person of oncall.yaml (their id under people)")
-
-
 Note = Annotated[dict[str, Any], documented(NoteBody)]
-Reassign = Annotated[dict[str, Any], documented(ReassignBody)]
 ACTED = {**WRITE, **errors(400, 404, 422)}  # 400: a body that is not JSON
 
 
@@ -138,24 +132,6 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     async def resolve_incident(incident_id: str, body: Annotated[Note, Body()],
                                actor: str = Depends(auth.operator)) -> dict[str, Any]:
         face.resolve(incident_id, actor, _note(body))
-        return show_incident(store, incident_id)
-
-    @router.post("/api/v1/incidents/{incident_id}/reassign", response_model=IncidentTrail, responses=ACTED)
-    async def reassign_incident(incident_id: str, body: Annotated[Reassign, Body()],
-                                actor: str = Depends(auth.operator)) -> dict[str, Any]:
-        """Give the incident to a person of the on-call roster: they own it from now (follow-ups go to them)
-        and are told. Audited."""
-        to = (body or {}).get("to")
-        if not isinstance(to, str) or not to:
-            raise InvalidInput("to: the person to give the incident to (an id under people in oncall.yaml)")
-        face.reassign(incident_id, actor, to, _note(body))
-        return show_incident(store, incident_id)
-
-    @router.post("/api/v1/incidents/{incident_id}/takeover", response_model=IncidentTrail, responses=ACTED)
-    async def take_over_incident(incident_id: str, body: Note | None = Body(None),
-                                 actor: str = Depends(auth.operator)) -> dict[str, Any]:
-        """The token's person takes the incident: acknowledged by them if still open, theirs from now. Audited."""
-        face.take_over(incident_id, actor, _note(body))
         return show_incident(store, incident_id)
 
     @router.post("/api/v1/incidents/{incident_id}/note", response_model=IncidentTrail, responses=ACTED)

@@ -410,6 +410,7 @@ def _maintenance(data: ReportData) -> str:
 def _exclusions(data: ReportData) -> str:
     """Every approved exclusion bearing on the period: what it took out, who asked, who approved, why."""
     t = TEXT[data.lang]
+    tz = data.period.timezone
     out = [f'<section id="exclusions"><h2>{_e(t["s_exclusions"])}</h2>']
     if not data.exclusions:
         out.append(f'<p class="muted">{_e(t["no_exclusions"])}</p></section>')
@@ -419,11 +420,11 @@ def _exclusions(data: ReportData) -> str:
                "</tr></thead><tbody>")
     for x in data.exclusions:
         what = (f'{t["incident_word"]} {x.incident}' if x.incident else
-                f"{x.asset} {fmt.when(x.start)} .. {fmt.when(x.end)}")
+                f"{x.asset} {fmt.when(x.start, tz)} .. {fmt.when(x.end, tz)}")
         out.append(f'<tr data-exclusion="{x.id}"><td>{_e(what)}</td>'
                    f'<td class="n">{_e(fmt.duration(x.taken_out_seconds))}</td>'
-                   f"<td>{_e(x.requested_by)} {_e(fmt.when(x.requested_at))}</td>"
-                   f"<td>{_e(x.approved_by)} {_e(fmt.when(x.approved_at))}</td><td>{_e(x.reason)}</td></tr>")
+                   f"<td>{_e(x.requested_by)} {_e(fmt.when(x.requested_at, tz))}</td>"
+                   f"<td>{_e(x.approved_by)} {_e(fmt.when(x.approved_at, tz))}</td><td>{_e(x.reason)}</td></tr>")
     out.append("</tbody></table></section>")
     return "".join(out)
 

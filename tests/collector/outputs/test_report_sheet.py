@@ -160,7 +160,7 @@ def test_the_manual_value_shows_who_and_its_evidence_beside_it(quarter) -> None:
     assert "96.000%" in row and "录入人 cli:王五" in row and ENTERED[0] in row
     assert "公布率-2026Q3.pdf" in row and f"sha256 {digest[:16]}…" in row
     survey = text_of(re.search(r'<tr data-target="satisfaction">(.*?)</tr>', html).group(1))
-    assert "录入人 test" in survey and "未附依据" in survey  # entered without evidence (as before issue 19)
+    assert "(n=3/3)" in survey and "录入人" not in survey  # measured by the survey, not entered by hand
     appendix = text_of(html[html.index('<section id="evidence"'):])
     assert f"sha256 {digest})" in appendix  # the whole hash in the appendix
 
@@ -206,9 +206,10 @@ def test_set_value_stores_who_and_the_evidence_and_audits_them(store: Store, tmp
     url = "https://example.invalid/national-platform/2026Q3"  # stored, never fetched
     res = run_cli(*base, "data_transmission_effective_rate", "0.93", "--period", "2026Q3", "--evidence", url)
     assert res.returncode == 0, res.stderr
-    missing = run_cli(*base, "satisfaction", "0.97", "--period", "2026Q3", "--evidence", str(tmp_path / "nope.pdf"))
+    missing = run_cli(*base, "self_monitoring_publication_rate", "0.97", "--period", "2026Q3", "--evidence",
+                      str(tmp_path / "nope.pdf"))
     assert missing.returncode == 2 and "nope.pdf" in missing.stderr and "cannot read" in missing.stderr
-    none = run_cli(*base, "satisfaction", "0.97", "--period", "2026Q3")
+    none = run_cli(*base, "self_monitoring_publication_rate", "0.97", "--period", "2026Q3")
     assert none.returncode == 2 and "--evidence" in none.stderr
     with store.session() as s:
         rows = {r.target_id: r for r in s.scalars(select(TargetValue))}

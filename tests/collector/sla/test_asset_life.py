@@ -213,7 +213,8 @@ def test_joined_and_left_lines_that_cannot_be_true_are_refused_with_the_line_nam
     ])
     with pytest.raises(ConfigError) as err:
         import_history(store, path, "tester")
-    reason = err.value.reason
+    # Every problem, one a line (issue 19 item 4): ConfigProblems holds them all.
+    reason = "\n".join(p.reason for p in getattr(err.value, "problems", [err.value]))
     assert "line 2: a second 'joined' line for asset 'x' (line 1)" in reason
     assert "line 3: 'p' is the parent of c" in reason
     assert "line 4: left in the future" in reason
