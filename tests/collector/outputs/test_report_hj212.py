@@ -210,3 +210,13 @@ def test_scheduled_delivery_counts_once_and_the_pdf_says_so(store: Store, tmp_pa
                           check=True).stdout
     for figure in ("83.33%", "50.00%", "35.42%", "33.33%", "0.00%", "1.60", "本期无豁免"):
         assert figure in text, figure
+
+
+def test_the_half_month_is_delivered_before_the_quarter_that_counts_it(store: Store, tmp_path: Path) -> None:
+    """2027-01-01 01:05 local (2026-12-31T17:05Z): 2026-12-H2 and 2026Q4 both ended at 00:00; the half-month
+    comes first, so the quarter's SLA report sees its count event. 'half' labels are told from months."""
+    from opsmon.collector.outputs.report.delivery import _kind_of
+
+    config = make_config(tmp_path, enabled=True, periods=["quarter", "half"], langs=["zh"])
+    assert [p.label for p, _ in due(config, store, utc(2026, 12, 31, 17, 5))] == ["2026-12-H2", "2026Q4"]
+    assert (_kind_of("2026-12-H2"), _kind_of("2026-12"), _kind_of("2026Q4")) == ("half", "month", "quarter")
