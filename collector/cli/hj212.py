@@ -72,13 +72,10 @@ LEVELS = {"region": "全区 / region", "site": "地区 / prefecture", "enterpris
           "point": "点位 / point"}
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.2f}%"
-
-
 def cmd_rates(args: argparse.Namespace) -> int:
     """应传, 实传, 有效 and the rates by region, prefecture, enterprise or point, as `opsmon sla` counts them."""
     from opsmon.collector.cli.sla import period_arg
+    from opsmon.collector.sla.hj212_rates import fmt_rate as _pct
     from opsmon.collector.sla.hj212_rates import groups
     from opsmon.collector.sla.hj212_read import read_counts, rules_of
     from opsmon.collector.sla.targets import load_targets

@@ -199,8 +199,14 @@ class SignOffConfig(BaseModel):
 
 class ReportsConfig(BaseModel):
     model_config = FROZEN
-    enabled: bool = Field(False, description="Generate the SLA report after each period ends")
-    periods: tuple[Literal["quarter", "month", "year"], ...] = Field(("quarter",), description="Which periods")
+    enabled: bool = Field(False, description="Generate the reports after each period ends (the SLA report; for "
+                                             "`half`, the HJ 212 report)")
+    periods: tuple[Literal["quarter", "month", "year", "half"], ...] = Field(
+        ("quarter",), description="Which periods: quarter, month, year (the SLA report); half (the semi-monthly "
+                                  "HJ 212 statistical analysis report, after the 15th and the month's end)")
+    count_target: str | None = Field(
+        "monitoring_analysis_reports", description="The count target each delivered HJ 212 half-month report is "
+                                                   "recorded toward, once per half-month (null: none)")
     langs: tuple[Literal["zh", "en"], ...] = Field(("zh", "en"), description="In which languages")
     formats: tuple[Literal["pdf", "html", "xlsx"], ...] = Field(("pdf", "html", "xlsx"), description="Formats")
     folder: str = Field("~/.local/state/opsmon/reports", description="Where the files are kept")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.store import Store
@@ -71,11 +73,18 @@ def set_value(store: Store, target_id: str, period: Period, value: float, note: 
                                                             "evidence": ref, "evidence_sha256": digest}, now)
 
 
-def record_event(store: Store, target_id: str, at: datetime, count: float, note: str, actor: str) -> None:
+def record_event(store: Store, target_id: str, at: datetime, count: float, note: str, actor: str,
+                 once: bool = False) -> bool:
+    """A dated delivery toward a count target, audited. `once`: not if an event of the target with the same
+    note is there already (a scheduled delivery's key); returns whether it was recorded."""
     if _finite(count) <= 0:
         raise InvalidInput("--count must be positive")
     now = datetime.now(UTC)
     with store.session.begin() as session:
+        if once and session.scalar(select(TargetValue.id).where(
+                TargetValue.target_id == target_id, TargetValue.kind == "event", TargetValue.note == note).limit(1)):
+            return False
         session.add(TargetValue(target_id=target_id, kind="event", period_start=None, period_end=None, ts=at,
                                 value=count, note=note, entered_by=actor, entered_at=now))
         record(session, actor, "sla.record", target_id, {"at": at.isoformat(), "count": count, "note": note}, now)
+    return True

@@ -23,7 +23,7 @@ module only counts, so every figure can be checked by hand against a few rows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -53,6 +53,7 @@ class HourValue:
     hour_ms: int
     flag: str | None
     received_ms: int
+    value: str | None = None  # the hourly average as sent (-Avg): what the report checks against the limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,11 @@ class Counts:
         return t * e if e is not None else 0.0
 
 
+def fmt_rate(value: float | None) -> str:
+    """A rate as `opsmon hj212 rates` and the semi-monthly report print it: 81.25%; no hour due: -."""
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
 def correction_deadline_ms(hour_ms: int, rules: RateRules) -> int:
     """The end of day `correction_day` of the month after the hour's month, local time (exclusive bound)."""
     zone = ZoneInfo(rules.timezone)
@@ -139,15 +145,23 @@ def hours(start_ms: int, as_of_ms: int) -> range:
     return range(start_ms, start_ms + n * HOUR_MS, HOUR_MS)
 
 
-def count(series: Iterable[Series], values: Iterable[HourValue], exemptions: Iterable[Exemption],
+Outcome = Literal["exempt", "missing", "late", "effective", "invalid"]
+
+
+def judge(series: Iterable[Series], values: Iterable[HourValue], exemptions: Iterable[Exemption],
           start_ms: int, as_of_ms: int, now_ms: int, rules: RateRules,
-          life: Mapping[str, tuple[int, int | None]] | None = None) -> dict[Series, Counts]:
-    """Counts per series over the complete hours of [start, as_of), judged at `now`.
+          life: Mapping[str, tuple[int, int | None]] | None = None,
+          ) -> Iterator[tuple[Series, int, Outcome, HourValue | None]]:
+    """Each due hour of each series over the complete hours of [start, as_of), judged at `now`: what `count`
+    counts, one hour at a time, so the semi-monthly report's exceedances (effective hours only), flags and
+    late values are read off the very hours the rates count.
 
     A value counts for the hour its DataTime falls in (DataTime is the hour's start; an off-grid one
     is floored). A value received after `now` does not exist yet (a re-measure of the past reproduces
     what was known then). `life`: a DAU's (added, removed) bounds; only the hours that start inside its
-    life are due (the hour it was added in counts whole)."""
+    life are due (the hour it was added in counts whole). Outcomes: `exempt` (out of 应传), `missing`
+    (due, no value), `late` (arrived after the correction deadline), `effective` and `invalid`
+    (transmitted; its flag effective or not)."""
     due = hours(start_ms, as_of_ms)
     by_key: dict[tuple[str, str, str], dict[int, HourValue]] = defaultdict(dict)
     for v in values:
@@ -162,9 +176,7 @@ def count(series: Iterable[Series], values: Iterable[HourValue], exemptions: Ite
         if e.entered_ms <= now_ms:
             ex_by_asset[e.asset_id].append(e)
     deadlines: dict[int, int] = {}
-    out: dict[Series, Counts] = {}
     for s in series:
-        c = out[s] = Counts()
         got = by_key.get((s.asset_id, s.point, s.factor), {})
         ex = ex_by_asset.get(s.asset_id, ())
         first, last = (life or {}).get(s.asset_id, (due.start, None))
@@ -176,18 +188,34 @@ def count(series: Iterable[Series], values: Iterable[HourValue], exemptions: Ite
             if deadline is None:
                 deadline = deadlines[h] = correction_deadline_ms(h, rules)
             if any(e.covers(s, h) and e.entered_ms < deadline for e in ex):
-                c.exempt += 1
+                yield s, h, "exempt", None
                 continue
-            c.should += 1
             v = got.get(h)
             if v is None:
-                continue
-            if v.received_ms >= deadline:
-                c.late += 1
-                continue
+                yield s, h, "missing", None
+            elif v.received_ms >= deadline:
+                yield s, h, "late", v
+            else:
+                yield s, h, "effective" if rules.effective(v.flag) else "invalid", v
+
+
+def count(series: Iterable[Series], values: Iterable[HourValue], exemptions: Iterable[Exemption],
+          start_ms: int, as_of_ms: int, now_ms: int, rules: RateRules,
+          life: Mapping[str, tuple[int, int | None]] | None = None) -> dict[Series, Counts]:
+    """Counts per series over the complete hours of [start, as_of), judged at `now` (see `judge`)."""
+    series = list(series)
+    out: dict[Series, Counts] = {s: Counts() for s in series}
+    for s, _, outcome, _ in judge(series, values, exemptions, start_ms, as_of_ms, now_ms, rules, life):
+        c = out[s]
+        if outcome == "exempt":
+            c.exempt += 1
+            continue
+        c.should += 1
+        if outcome == "late":
+            c.late += 1
+        elif outcome != "missing":
             c.transmitted += 1
-            if rules.effective(v.flag):
-                c.effective += 1
+            c.effective += outcome == "effective"
     return out
 
 

@@ -87,7 +87,7 @@ def range_period(start: str, end: str, tz_name: str) -> Period:
 
 
 def containing(kind: str, at: datetime, tz_name: str) -> Period:
-    """The year, quarter or month that contains instant `at`."""
+    """The year, quarter, month or half-month that contains instant `at`."""
     local = at.astimezone(ZoneInfo(tz_name))
     if kind == "year":
         return parse_period(f"{local.year}", tz_name)
@@ -95,4 +95,6 @@ def containing(kind: str, at: datetime, tz_name: str) -> Period:
         return parse_period(f"{local.year}Q{(local.month - 1) // 3 + 1}", tz_name)
     if kind == "month":
         return parse_period(f"{local.year}-{local.month:02d}", tz_name)
+    if kind == "half":
+        return parse_period(f"{local.year}-{local.month:02d}-H{1 if local.day <= 15 else 2}", tz_name)
     raise ValueError(kind)

@@ -37,7 +37,9 @@ def due(config: Any, store: Store, now: datetime) -> list[tuple[Period, str]]:
     with store.session() as session:
         done = {(r.period, r.lang) for r in session.scalars(select(ReportFile))}
     delivered = {label for label, _ in done}
-    for kind in settings.periods:
+    # Half-months first: a half-month's delivery counts toward monitoring_analysis_reports, which the
+    # quarter's (or month's, year's) SLA report generated in the same check must already see.
+    for kind in sorted(settings.periods, key=lambda k: k != "half"):
         period = last_complete(kind, now, config.timezone)
         ever = any(_kind_of(label) == kind for label in delivered)
         if now < period.end + timedelta(seconds=settings.delay):
@@ -63,8 +65,9 @@ def previous(period: Period) -> Period:
 
 
 def _kind_of(label: str) -> str:
-    """A stored report's period kind from its label: 2026, 2026Q3, 2026-07."""
-    return "range" if "/" in label else "quarter" if "Q" in label else "month" if "-" in label else "year"
+    """A stored report's period kind from its label: 2026, 2026Q3, 2026-07, 2026-11-H1."""
+    return ("range" if "/" in label else "quarter" if "Q" in label else "half" if "-H" in label
+            else "month" if "-" in label else "year")
 
 
 def generate(config: Any, store: Store, period: Period, lang: str, now: datetime | None = None) -> list[dict]:
@@ -73,8 +76,12 @@ def generate(config: Any, store: Store, period: Period, lang: str, now: datetime
 
     now = now or datetime.now(UTC)
     folder = config.resolve(config.reports.folder) / period.label
-    data = build_report(store, config, period, lang, now)
-    written = write_report(data, config.reports.formats, folder)
+    if period.kind == "half":  # the semi-monthly HJ 212 statistical analysis report
+        from opsmon.collector.outputs.report.hj212_model import build_hj212_report
+
+        written = write_report(build_hj212_report(store, config, period, lang, now), config.reports.formats, folder)
+    else:
+        written = write_report(build_report(store, config, period, lang, now), config.reports.formats, folder)
     rows = []
     with store.session() as session:
         for path, digest in written:
@@ -85,9 +92,30 @@ def generate(config: Any, store: Store, period: Period, lang: str, now: datetime
         session.commit()
         docs = [doc(r) for r in rows]
     log.info("report generated", extra={"period": period.label, "lang": lang, "files": len(written)})
+    if period.kind == "half" and config.reports.count_target:
+        count_delivery(store, config.reports.count_target, period, now)
     if config.reports.mail_channel:
         mail(config, period, lang, [path for path, _ in written])
     return docs
+
+
+DELIVERY_ACTOR = "opsmon report delivery"
+
+
+def delivery_note(period: Period) -> str:
+    """The note of the count event a half-month's delivery records: its key, so a re-delivery counts once."""
+    return f"HJ 212 半月统计分析报告 / semi-monthly analysis report {period.label}"
+
+
+def count_delivery(store: Store, target_id: str, period: Period, now: datetime) -> bool:
+    """Count one report toward `target_id` (monitoring_analysis_reports) for the half-month, once: a second
+    language, a re-delivery or a collector restarted mid-delivery finds the event and adds nothing.
+
+    The event is dated at the half-month's start, so a year's count is its 24 half-months (the report on
+    2026-12-H2, delivered on 2027-01-01, is one of 2026's). Audited as `sla.record` by the delivery."""
+    from opsmon.collector.sla.entries import record_event
+
+    return record_event(store, target_id, period.start, 1, delivery_note(period), DELIVERY_ACTOR, once=True)
 
 
 def mail(config: Any, period: Period, lang: str, files: list[Path]) -> None:
@@ -97,10 +125,12 @@ def mail(config: Any, period: Period, lang: str, files: list[Path]) -> None:
 
     channel = build_channels(config.notify, Path(config.base_dir or "."), config.source_file or "collector.yaml")[
         config.reports.mail_channel]
-    subject = (f"{config.organisation} SLA 合规报告 {period.label}" if lang == "zh"
-               else f"{config.organisation} SLA compliance report {period.label}")
-    body = (f"附件为 {period.label} 的 SLA 合规报告（{', '.join(p.suffix.lstrip('.') for p in files)}）。\n"
-            f"The SLA compliance report for {period.label} is attached.\n")
+    zh, en = (("污染源自动监控数据统计分析报告", "statistical analysis report on the pollution-source data")
+              if period.kind == "half" else ("SLA 合规报告", "SLA compliance report"))
+    subject = (f"{config.organisation} {zh} {period.label}" if lang == "zh"
+               else f"{config.organisation} {en} {period.label}")
+    body = (f"附件为 {period.label} 的{zh}（{', '.join(p.suffix.lstrip('.') for p in files)}）。\n"
+            f"The {en} for {period.label} is attached.\n")
     try:
         channel.send_files(subject, body, files)  # type: ignore[attr-defined]
     except DeliveryError as exc:

@@ -8,9 +8,15 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.outputs.report.model import ReportData
+
+if TYPE_CHECKING:
+    from opsmon.collector.outputs.report.hj212_model import Hj212ReportData
+
+    AnyReport = ReportData | Hj212ReportData
 
 FORMATS = ("pdf", "html", "xlsx", "json")
 DEFAULT_FORMATS = ("pdf", "html", "xlsx")
@@ -25,14 +31,40 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return wanted
 
 
-def file_stem(data: ReportData) -> str:
-    """opsmon-sla-2026Q3-zh: stable, so regenerating a period replaces its files."""
+def _kind(data: AnyReport) -> str:
+    """sla (the compliance report) or hj212 (the semi-monthly statistical analysis report)."""
+    return getattr(data, "kind", "sla")
+
+
+def file_stem(data: AnyReport) -> str:
+    """opsmon-sla-2026Q3-zh, opsmon-hj212-2026-11-H1-zh: stable, so regenerating a period replaces its files."""
     label = re.sub(r"[^0-9A-Za-z_-]+", "_", data.period.label).strip("_")
-    return f"opsmon-sla-{label}-{data.lang}"
+    return f"opsmon-{_kind(data)}-{label}-{data.lang}"
 
 
-def render(data: ReportData, fmt: str, html: str | None = None) -> bytes:
+def _html(data: AnyReport) -> str:
+    if _kind(data) == "hj212":
+        from opsmon.collector.outputs.report.hj212_html import render_hj212_html
+
+        return render_hj212_html(data)  # type: ignore[arg-type]
+    from opsmon.collector.outputs.report.html import render_html
+
+    return render_html(data)  # type: ignore[arg-type]
+
+
+def render(data: AnyReport, fmt: str, html: str | None = None) -> bytes:
     """One format's bytes. `html` (already rendered) is reused for the PDF."""
+    if _kind(data) == "hj212" and fmt in ("html", "pdf", "xlsx"):
+        if fmt == "xlsx":
+            from opsmon.collector.outputs.report.hj212_xlsx import render_hj212_xlsx
+
+            return render_hj212_xlsx(data)  # type: ignore[arg-type]
+        html = html if html is not None else _html(data)
+        if fmt == "html":
+            return html.encode("utf-8")
+        from opsmon.collector.outputs.report.pdf import render_pdf
+
+        return render_pdf(data, html)  # type: ignore[arg-type]  # the PDF is the HTML's rendering
     if fmt == "html":
         from opsmon.collector.outputs.report.html import render_html
 
@@ -40,7 +72,7 @@ def render(data: ReportData, fmt: str, html: str | None = None) -> bytes:
     if fmt == "pdf":
         from opsmon.collector.outputs.report.pdf import render_pdf
 
-        return render_pdf(data, html)
+        return render_pdf(data, html)  # type: ignore[arg-type]
     if fmt == "xlsx":
         from opsmon.collector.outputs.report.xlsx import render_xlsx
 
@@ -50,7 +82,7 @@ def render(data: ReportData, fmt: str, html: str | None = None) -> bytes:
     raise InvalidInput(f"unknown report format {fmt!r}")
 
 
-def write_report(data: ReportData, formats: Iterable[str], out_dir: str | os.PathLike[str]) -> list[tuple[Path, str]]:
+def write_report(data: AnyReport, formats: Iterable[str], out_dir: str | os.PathLike[str]) -> list[tuple[Path, str]]:
     """Render each format into out_dir (created if needed); return [(path, sha256 hex)] in the order asked.
 
     Each file is written to a temporary name and renamed, so a reader (the API listing, a mail job)
@@ -64,9 +96,7 @@ def write_report(data: ReportData, formats: Iterable[str], out_dir: str | os.Pat
     out.mkdir(parents=True, exist_ok=True)
     html: str | None = None
     if "html" in formats or "pdf" in formats:
-        from opsmon.collector.outputs.report.html import render_html
-
-        html = render_html(data)
+        html = _html(data)
     written = []
     for f in formats:
         body = render(data, f, html)

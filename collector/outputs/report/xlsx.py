@@ -29,6 +29,21 @@ def _sheet_name(text: str) -> str:
     return text[:31]
 
 
+def add_sheet(wb: Any, title: str, header: list[str], first: bool = False) -> Any:
+    """A sheet titled `title` (the workbook's first, or a new one) with a bold, filled, frozen header row;
+    shared with the HJ 212 report's spreadsheet (hj212_xlsx.py)."""
+    from openpyxl.styles import Font, PatternFill
+
+    ws = wb.active if first else wb.create_sheet()
+    ws.title = _sheet_name(title)
+    if header:
+        ws.append(header)
+        for cell in ws[ws.max_row]:
+            cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="E8EEF4")
+        ws.freeze_panes = f"A{ws.max_row + 1}"  # ws.cell() here would create an empty row
+    return ws
+
+
 def render_xlsx(data: ReportData) -> bytes:
     try:
         from openpyxl import Workbook
@@ -47,14 +62,7 @@ def render_xlsx(data: ReportData) -> bytes:
     red = Font(color="C0392B", bold=True)
 
     def sheet(title: str, header: list[str], first: bool = False) -> Any:
-        ws = wb.active if first else wb.create_sheet()
-        ws.title = _sheet_name(title)
-        if header:
-            ws.append(header)
-            for cell in ws[ws.max_row]:
-                cell.font, cell.fill = bold, head_fill
-            ws.freeze_panes = f"A{ws.max_row + 1}"  # ws.cell() here would create an empty row
-        return ws
+        return add_sheet(wb, title, header, first)
 
     def put(ws: Any, values: list[Any], formats: dict[int, str] | None = None) -> list[Any]:
         """Append a row of cells made here (ws.max_row is a scan of every cell: quadratic on 2,000 rows)."""
@@ -254,12 +262,17 @@ def render_xlsx(data: ReportData) -> bytes:
         cells[0].font, cells[1].alignment = bold, wrap
     widths(ws, [18, 110])
 
-    # Fixed document properties, so only the zip's own timestamps differ between regenerations. OOXML
-    # stamps them as UTC ("...Z"): given in UTC, not in the report's zone, so they are not shifted.
-    created = datetime.fromisoformat(data.generated_at).astimezone(UTC).replace(tzinfo=None)
+    return save(wb, data.generated_at, f"{data.organisation} {p.label}")
+
+
+def save(wb: Any, generated_at: str, title: str) -> bytes:
+    """The workbook's bytes with fixed document properties, so only the zip's own timestamps differ between
+    regenerations. OOXML stamps them as UTC ("...Z"): given in UTC, not in the report's zone, so they are
+    not shifted."""
+    created = datetime.fromisoformat(generated_at).astimezone(UTC).replace(tzinfo=None)
     wb.properties.created = wb.properties.modified = created
     wb.properties.creator = "opsmon"
-    wb.properties.title = f"{data.organisation} {p.label}"
+    wb.properties.title = title
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
