@@ -15,6 +15,7 @@ import httpx
 
 from tests.conftest import ROOT
 from tests.peers import missing_peer
+from tests.peers.browser import shot, start_browser
 from tests.peers.collector import wait_for
 
 # promtool's findings that docs/operations.md ("Metric conventions") lists with its reason: none today.
@@ -65,6 +66,18 @@ assets:
         assert kinds[suffix] in got.headers["content-type"], (ref, got.headers["content-type"])
     assert "SwaggerUIBundle" in c.get(next(r for r in parser.refs if ".js" in r)).text
     assert c.get("/openapi.json").json()["openapi"].startswith("3.1")  # what Swagger UI 5 renders
+    # and a real Chromium renders the operations from it, having loaded nothing from anywhere else
+    driver = start_browser()
+    try:
+        driver.get(c.base + "/docs")
+        wait_for(lambda: driver.execute_script("return document.querySelectorAll('.opblock').length") > 10, 20,
+                 "Swagger UI to render the API's operations")
+        assert "Unable to render" not in driver.page_source
+        loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(url.startswith(c.base + "/") for url in loaded), loaded
+        shot(driver, "api-docs")
+    finally:
+        driver.quit()
 
     # The SLA worker refreshes (every second here): its gauge moves on.
     first = _sample(c.get("/metrics").text, "opsmon_sla_last_refresh_timestamp_seconds")
