@@ -6,14 +6,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from opsmon.collector.cli.common import command
+from opsmon.collector.cli.common import command, config_path
 from opsmon.collector.core.errors import ConfigError
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from opsmon.collector.config import resolve_config_path
-
-    path = args.file or resolve_config_path(args.config)
+    path = args.file or config_path(args)
     checked = check_all(path)
     for warning in checked.warnings:
         print(f"warning: {warning}", file=sys.stderr)

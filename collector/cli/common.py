@@ -27,10 +27,18 @@ def actor() -> str:
         return "cli:unknown"
 
 
-def load_config(args: argparse.Namespace) -> Any:
-    from opsmon.collector.config import load_config, resolve_config_path
+def config_path(args: argparse.Namespace, demo: bool = False) -> str:
+    """The collector.yaml a command uses (config/load.py's rule): the demo's only with --demo, or with `demo`
+    (`opsmon serve`, the way `make run` starts the demo)."""
+    from opsmon.collector.config import resolve_config_path
 
-    return load_config(resolve_config_path(args.config))
+    return str(resolve_config_path(args.config, demo=demo or getattr(args, "demo", False)))
+
+
+def load_config(args: argparse.Namespace) -> Any:
+    from opsmon.collector.config import load_config
+
+    return load_config(config_path(args))
 
 
 def open_store(args: argparse.Namespace, config: Any = None) -> Any:

@@ -5,7 +5,7 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_store, print_table, time_arg
+from opsmon.collector.cli.common import command, load_config, open_store, print_table, time_arg
 from opsmon.collector.core.errors import InvalidInput, OpsmonError
 
 
@@ -52,9 +52,7 @@ def running_collector(args: argparse.Namespace, method: str, path: str, body: di
 
     import httpx
 
-    from opsmon.collector.config import load_config, resolve_config_path
-
-    config = load_config(resolve_config_path(args.config))
+    config = load_config(args)
     token = args.token or os.environ.get("OPSMON_TOKEN")
     if not token:
         raise InvalidInput("give your operator token with --token or $OPSMON_TOKEN (the audit log names you by it)")

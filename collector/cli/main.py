@@ -40,7 +40,11 @@ COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, t
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="opsmon", description="opsmon collector and admin CLI")
-    p.add_argument("--config", help="collector.yaml (default: $OPSMON_CONFIG, else the bundled demo config)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--config", help="collector.yaml (default: $OPSMON_CONFIG, else /etc/opsmon/collector.yaml "
+                       "when it exists; `serve` without any of them runs the demo, as `make run` does)")
+    which.add_argument("--demo", action="store_true",
+                       help="use the bundled demo config and its database (~/.local/state/opsmon/demo.db)")
     p.add_argument("--version", action="version", version=f"opsmon {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:

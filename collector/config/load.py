@@ -13,11 +13,21 @@ from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
 from opsmon.collector.core.errors import ConfigError, Problems
 
 DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")
+SYSTEM_CONFIG = "/etc/opsmon/collector.yaml"  # where the packages and the Ansible role put it
 
 
-def resolve_config_path(cli_value: str | None) -> str:
-    """--config wins, then $OPSMON_CONFIG, then the bundled demo config."""
-    return cli_value or os.environ.get("OPSMON_CONFIG") or DEMO_CONFIG
+def resolve_config_path(cli_value: str | None, demo: bool = False, system: str = SYSTEM_CONFIG) -> str:
+    """--config wins, then $OPSMON_CONFIG, then /etc/opsmon/collector.yaml when it exists; the bundled demo
+    config only when asked for (`demo`: `opsmon --demo`, or `opsmon serve` with nothing else found, which is how
+    `make run` starts the demo). Otherwise ConfigError naming where a config was looked for: a command run
+    without one used to write the demo's database (~/.local/state/opsmon/demo.db) silently (issue 20)."""
+    found = cli_value or os.environ.get("OPSMON_CONFIG") or (system if os.path.isfile(system) else None)
+    if found:
+        return found
+    if demo:
+        return DEMO_CONFIG
+    raise ConfigError(system, "", "not found, and neither --config FILE nor $OPSMON_CONFIG is given: give one or "
+                      "create this file; for the bundled demo of `make run`, add --demo (opsmon --demo COMMAND)")
 
 
 def load_config(path: str | os.PathLike[str]) -> CollectorConfig:

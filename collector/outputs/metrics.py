@@ -5,16 +5,18 @@ collector), so /metrics only reads and never drifts from the API.
 """
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from opsmon.collector import __version__
 from opsmon.collector.core.states import STATES, UP
 from opsmon.collector.sla.results import PeriodResult
 
@@ -297,8 +299,32 @@ class NotifyCollector(Collector):
         yield queued
 
 
+class StoreCollector(Collector):
+    """Whether the store can be written now, and its failed writes and refused operations since start."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        healthy = GaugeMetricFamily("opsmon_store_healthy", "1 while the store writer runs and its last commit "
+                                    "succeeded in time, 0 while commits fail or stall (the reason is in the log and "
+                                    "GET /api/v1/health)")
+        healthy.add_metric([], 1.0 if self.writer.healthy else 0.0)
+        failures = CounterMetricFamily("opsmon_store_write_failures", "Failed store write attempts since start")
+        failures.add_metric([], self.writer.failures)
+        dropped = CounterMetricFamily("opsmon_store_dropped_ops", "Operations the store refused for good since "
+                                      "start (each set aside alone and logged)")
+        dropped.add_metric([], self.writer.dropped)
+        yield from (healthy, failures, dropped)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # No `_created` series: a second sample per counter and histogram that no rule or dashboard reads
+        # (issue 20). The switch is prometheus_client's, process-wide; the collector's process has no other use.
+        disable_created_metrics()
         self.registry = registry or CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -318,10 +344,16 @@ class CollectorMetrics:
                                         registry=self.registry)
         self.store_queue = Gauge("opsmon_store_queue_length", "Timeline operations waiting to be written",
                                  registry=self.registry)
-        self.store_dropped = Gauge("opsmon_store_dropped_ops", "Operations the store refused for good since start",
+        Info("opsmon_build", "The collector's version and Python (always 1)", registry=self.registry).info(
+            {"version": __version__, "python_version": platform.python_version()})
+        self.sla_refreshed = Gauge("opsmon_sla_last_refresh_timestamp_seconds",
+                                   "When the SLA worker last computed the quarter-to-date figures (at start: the "
+                                   "start time, so a worker that never succeeds turns stale too)",
                                    registry=self.registry)
-        self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
-                                    registry=self.registry)
+        self.sla_refresh_failures = Counter("opsmon_sla_refresh_failures_total",
+                                            "SLA refreshes that failed (the worker died or raised)",
+                                            registry=self.registry)
+
         from opsmon.collector.incidents.links import REFUSALS
 
         self.ack_link_refusals = Counter("opsmon_ack_link_refusals_total", "Acknowledge-link attempts refused, "
@@ -329,6 +361,12 @@ class CollectorMetrics:
                                          ["reason"], registry=self.registry)
         for reason in REFUSALS:
             self.ack_link_refusals.labels(reason)
+
+    def watch_store(self, writer: Any) -> None:
+        """The store writer's health and its counts since start (store/writer.py's StoreWriter), read at scrape
+        time: the queue as a gauge, failures and refusals as counters, so rate() and increase() apply."""
+        self.store_queue.set_function(lambda: writer.queue.qsize())
+        self.registry.register(StoreCollector(writer))
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))

@@ -6,7 +6,7 @@ import signal
 import sys
 
 from opsmon.collector import __version__
-from opsmon.collector.config import CollectorConfig
+from opsmon.collector.config import DEMO_CONFIG, CollectorConfig
 from opsmon.collector.service.service import Service
 
 
@@ -18,9 +18,11 @@ def serve(config: CollectorConfig) -> int:
     port = service.socket.getsockname()[1] if service.socket else config.listen.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base = f"{'https' if config.listen.tls_cert else 'http'}://{shown}:{port}"
+    # the command that reaches this collector's database: the demo's only with --demo (cli/common.py)
+    cli = "opsmon --demo" if config.source_file == DEMO_CONFIG else "opsmon"
     print(
         f"opsmon {__version__} collector running (Ctrl-C to stop)\n"
-        f"  console:    {base}/ui/  (accounts: opsmon users add NAME --role admin)\n"
+        f"  console:    {base}/ui/  (accounts: {cli} users add NAME --role admin)\n"
         f"  API:        {base}/api/v1/states\n"
         f"  API docs:   {base}/docs\n"
         f"  metrics:    {base}/metrics\n"
@@ -30,7 +32,7 @@ def serve(config: CollectorConfig) -> int:
         flush=True,
     )
     if config.hj212.enabled:
-        print(f"  HJ 212:     tcp {config.hj212.host}:{config.hj212.port} (rates: opsmon hj212 rates --by point)",
+        print(f"  HJ 212:     tcp {config.hj212.host}:{config.hj212.port} (rates: {cli} hj212 rates --by point)",
               flush=True)
 
     async def main() -> None:

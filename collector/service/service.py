@@ -132,6 +132,7 @@ class Service:
         self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
         self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
         self.metrics.watch_sla(lambda: self.sla_snapshot)
+        self.metrics.sla_refreshed.set(self.started.timestamp())  # stale from here if no refresh ever succeeds
         self.snmp: Any = None
         if config.snmp.credentials:
             from opsmon.collector.inputs.snmp.hub import SnmpHub
@@ -192,9 +193,7 @@ class Service:
             self.metrics.watch_traps(receiver.counts)
         for hj212 in (i for i in self.inputs if isinstance(i, Hj212Receiver)):
             self.metrics.watch_hj212(hj212.counts)
-        self.metrics.store_queue.set_function(lambda: self.writer.queue.qsize())
-        self.metrics.store_failures.set_function(lambda: self.writer.failures)
-        self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
+        self.metrics.watch_store(self.writer)
         self.router.route(self._routes())
 
     @property
@@ -476,6 +475,7 @@ class Service:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
         self.sla_snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone,
                                             self.clock())
+        self.metrics.sla_refreshed.set(self.clock().timestamp())
 
     async def _reports(self) -> None:
         """Generate the reports of periods that have ended (APScheduler fires this daily at 01:05 local
@@ -549,7 +549,9 @@ class Service:
             try:
                 self.sla_snapshot = await self._sla_worker.figures(self.config.targets_path(),
                                                                    self.config.timezone, self.clock())
+                self.metrics.sla_refreshed.set(self.clock().timestamp())
             except Exception:
+                self.metrics.sla_refresh_failures.inc()
                 log.exception("SLA refresh failed")
             await asyncio.sleep(self.config.sla.refresh)
 

@@ -137,6 +137,22 @@ assets:
                 empty.append((f"{dashboard}: {title}", expr))
         assert failed == [], failed
         assert empty == [], "\n".join(map(str, empty))
+
+        # The collector watched by Prometheus (issue 20): healthy, so its self-watch alerts are inactive on the
+        # real series (Prometheus scraped /metrics gzipped: it asks for gzip); stopped, the scrape fails and
+        # OpsmonCollectorDown goes pending at the next evaluation (it fires after its `for: 2m`).
+        def selfwatch() -> dict[str, str]:
+            group = next(g for g in prom.rules() if g["name"] == "opsmon-collector")
+            return {r["name"]: r["state"] for r in group["rules"]}
+
+        assert selfwatch() == dict.fromkeys(("OpsmonCollectorDown", "OpsmonCollectorNotScraped", "OpsmonStoreFailing",
+                                             "OpsmonStoreDroppingOperations", "OpsmonStoreQueueGrowing",
+                                             "OpsmonSlaWorkerStale"), "inactive")
+        assert [r["value"][1] for r in prom.query('opsmon_store_healthy{job="opsmon"}')["data"]["result"]] == ["1"]
+        assert [r["value"][1] for r in prom.query('opsmon_build_info{job="opsmon"}')["data"]["result"]] == ["1"]
+        c.stop()
+        wait_for(lambda: selfwatch()["OpsmonCollectorDown"] == "pending", 15,
+                 "OpsmonCollectorDown pending after the collector stopped")
     finally:
         prom.stop()
         agent.stop()

@@ -45,7 +45,11 @@ PROMETHEUS_ONLY_TO_OPSMON = {"HostFilesystemFull", "HostServiceDown"}
 # opsmon's notification path failing goes to the lead's mail too, never to opsmon's webhook (it would be
 # told through the very channels that fail).
 TO_PEOPLE = {"IncidentUnacknowledged45m": "team-lead-mail", "SlaTargetBelowThreshold": "team-lead-mail",
-             "OpsmonNotificationChannelFailing": "team-lead-mail", "OpsmonNotificationsDropped": "team-lead-mail"}
+             "OpsmonNotificationChannelFailing": "team-lead-mail", "OpsmonNotificationsDropped": "team-lead-mail",
+             # the collector itself failing: the team, at once, and never opsmon's webhook (it may be what is down)
+             **dict.fromkeys(("OpsmonCollectorDown", "OpsmonCollectorNotScraped", "OpsmonStoreFailing",
+                              "OpsmonStoreDroppingOperations", "OpsmonStoreQueueGrowing", "OpsmonSlaWorkerStale"),
+                             "ops-team-mail")}
 
 
 def tool(name: str) -> str:
@@ -107,6 +111,24 @@ def test_every_alert_has_a_unit_test_that_fires_it_and_bilingual_summaries() -> 
                 (fired if check.get("exp_alerts") else quiet).add(check["alertname"])
     assert alerts - fired == set(), "alerts never shown firing"
     assert alerts - quiet == set(), "alerts never shown staying quiet (an eval with no exp_alerts)"
+
+
+def test_every_alert_links_its_runbook_entry() -> None:
+    """Every alert has a `runbook_url` naming its entry of docs/runbook.md: a heading that is the alert's own
+    name, whose GitHub anchor (the heading in lower case) is the URL's fragment (issue 20). The opsmon-collector
+    group (the collector watched by Prometheus) holds exactly the six self-watch alerts."""
+    runbook = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    anchors = {line[3:].strip().lower() for line in runbook.splitlines() if line.startswith("## ")}
+    collector = {rule["alert"] for path in rule_files() for group in yaml.safe_load(path.read_text())["groups"]
+                 if group["name"] == "opsmon-collector" for rule in group["rules"]}
+    assert collector == {"OpsmonCollectorDown", "OpsmonCollectorNotScraped", "OpsmonStoreFailing",
+                         "OpsmonStoreDroppingOperations", "OpsmonStoreQueueGrowing", "OpsmonSlaWorkerStale"}
+    linked = {name: rule["annotations"]["runbook_url"] for name, rule in alert_rules().items()
+              if "runbook_url" in rule.get("annotations", {})}
+    assert set(linked) == set(alert_rules())
+    for name, url in linked.items():
+        assert url == f"docs/runbook.md#{name.lower()}", (name, url)
+        assert name.lower() in anchors, f"docs/runbook.md has no section ## {name}"
 
 
 def test_native_alerts_are_labelled_and_every_alert_is_classified() -> None:

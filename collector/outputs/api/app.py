@@ -26,6 +26,7 @@ from opsmon.collector.outputs.api import (
     assets,
     audit,
     configs,
+    docs,
     events,
     exclusions,
     health,
@@ -76,7 +77,7 @@ def create_app(face: CollectorFace) -> ReportRoute:
 def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
     app = FastAPI(title="opsmon collector", version=__version__,
                   description="Assets, states and their history; metrics at /metrics.",
-                  dependencies=[Depends(refuse_unknown_query)])
+                  dependencies=[Depends(refuse_unknown_query)], docs_url=None, redoc_url=None)
     auth = Auth(face)
 
     for error, status in ERRORS.items():
@@ -94,4 +95,5 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))
     console.mount(app, face)
+    docs.mount(app)
     return app
