@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsmon.collector.core.messages import Event, Hj212Data, Hj212Frame, Hj212Value, Message
@@ -66,6 +67,8 @@ class Counts:
     connections: int = 0  # open now
     connections_refused: int = 0  # closed at once: hj212.max_connections reached
     split_dropped: int = 0  # split messages given up (parts missing for 300 s)
+    relay: dict[str, Any] = field(default_factory=dict)  # upstream name -> relay.RelayStats
+    history: Any = None  # history.HistoryStats, when the history pull is on
 
 
 class Shared:
@@ -88,6 +91,8 @@ class Shared:
         # raw frames (receiver.py): a part answered is never lost.
         self.reassembler = Reassembler(monotonic)
         self.open = True
+        # The relay (relay.py): queues an accepted frame durably for the unit's upstreams, before it is answered.
+        self.relay: Callable[[Unit, bytes], None] | None = None
 
     def data(self, packet: Packet, unit: Unit, crc: str, now: datetime) -> None:
         """Publish the values of a whole message (Hj212Data); bad_datatime if its DataTime cannot be read."""
@@ -127,6 +132,7 @@ class Session:
         self.peer = peer
         self.framer = Framer(max_segment)
         self.label = UNKNOWN  # the MN of the last accepted frame: framing refusals are counted under it
+        self.st: dict[str, str] = {}  # MN -> the ST of its last accepted frame (what a request to it carries)
 
     def feed(self, data: bytes) -> list[Reply]:
         return self._items(self.framer.feed(data))
@@ -176,6 +182,8 @@ class Session:
             self._wrong_password(unit)
             return []
         self.label = unit.mn
+        if packet.st:
+            self.st[unit.mn] = packet.st
         now = shared.clock()
         shared.counts.accepted[unit.mn] = shared.counts.accepted.get(unit.mn, 0) + 1
         if frame.oversize:
@@ -189,6 +197,8 @@ class Session:
             return []  # answers and vendors' heartbeats (9021, 9015): the link is up, nothing more
         shared.publish(Hj212Frame(unit.asset_id, unit.mn, packet.cn, packet.qn, now, self.peer, frame.crc,
                                   frame.oversize, frame.raw))
+        if unit.relay and shared.relay is not None:
+            shared.relay(unit, frame.raw)  # durable before any answer below is sent; raises if it cannot be
         if packet.cn == "1013":
             return [Reply(notify_answer(packet), "9013", False),
                     Reply(set_time(packet, now.astimezone(shared.zone)), "1012", False)]
