@@ -249,7 +249,8 @@ class Hj212Collector(Collector):
         for cn, n in list(c.answers.items()):
             answers.add_metric([cn], n)
         withheld = CounterMetricFamily("opsmon_hj212_answers_withheld", "9014 answers not sent because the store "
-                                       "did not commit the data in time (the DAU sends again)")
+                                       "did not commit the data in time, or the relay could not queue the frame (the "
+                                       "DAU sends again)")
         withheld.add_metric([], c.withheld)
         oversize = CounterMetricFamily("opsmon_hj212_frames_oversize", "Accepted HJ 212 frames whose data segment "
                                        "is over the standard's 1024 bytes")

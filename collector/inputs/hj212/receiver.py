@@ -82,7 +82,7 @@ class Hj212Receiver:
         self.relay = relay
         if relay is not None:
             self.counts.relay = relay.stats()
-            self.shared.relay = lambda unit, raw: relay.forward(unit.asset_id, unit.relay, raw)
+            self.shared.relaying = True
         self.history = history
         if history is not None:
             self.counts.history = history.stats
@@ -184,7 +184,8 @@ class Hj212Receiver:
                     break
                 if not data:
                     break
-                await self._reply(writer, session.feed(data))
+                replies = session.feed(data)
+                await self._reply(writer, replies if await self._queued(session) else [])
                 for mn, st in session.st.items():
                     self.links[mn] = (writer, st)
             if self.shared.open:
@@ -212,6 +213,27 @@ class Hj212Receiver:
                         link[0].write(data)
             except Exception:  # noqa: BLE001 - a failed look-up (the store) is tried again at the next check
                 log.exception("hj212 history pull failed; tried again at the next check")
+
+    async def _queued(self, session: Session) -> bool:
+        """Queue the session's accepted frames for the relay, durably, before any reply of theirs is written.
+
+        The disk writes (an fsync each) run on the relay's own thread, in order; False when they failed: then no
+        reply of this read is written, so the unit sends those frames again."""
+        if self.relay is None or not session.forward:
+            return True
+        batch, session.forward = session.forward, []
+        relay = self.relay
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                relay.executor, relay.forward_all, [(u.asset_id, u.relay, raw) for u, raw in batch])
+        except OSError as exc:
+            self.counts.withheld += len(batch)
+            log.error("HJ 212 转发队列写入失败，不应答 / the relay's queue cannot be written: frames not answered",
+                      extra={"frames": len(batch), "error": f"{type(exc).__name__}: {exc}"})
+            return False
+        finally:
+            relay.wake()
+        return True
 
     async def _reply(self, writer: asyncio.StreamWriter, replies: list[Reply]) -> None:
         """Write the replies in order; the 9014s only once what came before them is committed."""
