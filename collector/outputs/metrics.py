@@ -286,7 +286,9 @@ class Hj212Collector(Collector):
                 ("connected", GaugeMetricFamily, "connected", "1 while the relay's connection to the upstream is up"),
                 ("answers", CounterMetricFamily, "answers", "The upstream's 9014/9013 read and consumed (never "
                                                             "forwarded to the unit)"),
-                ("resent", CounterMetricFamily, "resent", "Frames sent to the upstream again (no 9014 in time)")):
+                ("resent", CounterMetricFamily, "resent", "Frames sent to the upstream again (no 9014 in time)"),
+                ("unanswered", CounterMetricFamily, "unanswered", "Frames the upstream never answered, given up "
+                                                                  "after 3 sends (counted as sent too)")):
             family = kind(f"opsmon_hj212_relay_{name}", text, labels=["upstream"])
             for upstream, st in sorted(stats.items()):
                 family.add_metric([upstream], getattr(st, attr))

@@ -12,10 +12,11 @@ forwards what the unit sends, so the platform must lose nothing by it. The guara
   that read is written (counted as withheld, logged), so the unit sends the frames again.
 - **In order, once.** One sender per upstream sends the oldest frame first, one at a time; a frame whose Flag
   asks for an answer leaves the queue only when the platform's 9014 with its QN came back (within
-  `answer_wait`; else the connection is made again and the frame resent), one that asks for none once it is
-  written. A collector killed between sending a frame and removing it sends that one frame again after the
-  restart: at most one copy per upstream, which the platform's own resend handling (the unit resends too)
-  takes. Unreachable: reconnect with backoff (1 s doubling to 60 s).
+  `answer_wait`; else the connection is made again and the frame resent; after SEND_TRIES sends without an
+  answer it is given up and counted, as HJ 212 has a sender do: a platform that never answers must not stall the
+  queue), one that asks for none once it is written. A collector killed between sending a frame and removing
+  it sends that one frame again after the restart: at most one copy per upstream, which the platform's own
+  resend handling (the unit resends too) takes. Unreachable: reconnect with backoff (1 s doubling to 60 s).
 - **Bounded, loudly.** Unlike the agents' spool, which drops its oldest reports, a full queue (`max_queue`
   frames) refuses the new frame: what is queued is a contiguous, in-order stretch of the unit's history, and
   a platform that was away long gets the oldest hours first, which it can still count (the correction
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 DROP_LOG_EVERY = 60.0
+SEND_TRIES = 3  # sends of a frame without the platform's answer before it is given up (HJ 212 §6.1, Table 1)
 SUFFIX = ".frame"
 
 
@@ -60,7 +62,8 @@ class RelayStats:
     connected: int = 0  # 1 while a connection is up
     answers: int = 0  # the platform's 9014/9013 read and consumed
     requests: int = 0  # other frames the platform sent (its requests): read and ignored
-    resent: int = 0  # frames sent again (no answer within answer_wait, or the connection broke)
+    resent: int = 0  # frames sent again (no answer within answer_wait)
+    unanswered: int = 0  # frames given up after SEND_TRIES sends without an answer (counted in sent too)
 
 
 class RelayQueue:
@@ -150,6 +153,7 @@ class Upstream:
         self.wake = asyncio.Event()
         self.answered: dict[str, asyncio.Event] = {}  # QN awaited -> set when its 9014 comes
         self.task: asyncio.Task[None] | None = None
+        self.tries: dict[Path, int] = {}  # frame -> sends without an answer
         self._drop_logged = 0.0
         self._drops_unlogged = 0
 
@@ -183,10 +187,10 @@ class Upstream:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
-            delay = BACKOFF_FIRST
             self.stats.connected = 1
             log.info("hj212 relay connected", extra={"upstream": self.name, "queued": self.stats.queued})
             listener = asyncio.get_running_loop().create_task(self._listen(reader))
+            sent = self.stats.sent
             try:
                 await self._send(writer, listener)
             except (OSError, ConnectionError, TimeoutError):
@@ -196,6 +200,11 @@ class Upstream:
                 listener.cancel()
                 writer.transport.abort()
                 self.answered.clear()
+            if self.stats.sent > sent:
+                delay = BACKOFF_FIRST  # the link worked: try again at once
+            else:  # a platform that takes connections and nothing else must not be hammered
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
 
     async def _send(self, writer: asyncio.StreamWriter, listener: asyncio.Task[None]) -> None:
         """Send the queue's head until the queue is empty and stays so, or the link fails (raises)."""
@@ -216,10 +225,18 @@ class Upstream:
                 try:
                     await asyncio.wait_for(answered.wait(), self.spec.answer_wait)
                 except TimeoutError:
-                    self.stats.resent += 1
-                    raise
+                    tries = self.tries[path] = self.tries.get(path, 0) + 1
+                    if tries < SEND_TRIES:
+                        self.stats.resent += 1
+                        raise
+                    # HJ 212's own rule for a sender (§6.1, Table 1: 3 tries): a platform that never answers
+                    # must not stall the queue behind one frame; it was sent three times.
+                    self.stats.unanswered += 1
+                    log.warning("HJ 212 上级平台未应答，已放弃该帧 / the upstream never answered a frame: given up "
+                                "after its tries", extra={"upstream": self.name, "qn": qn, "tries": tries})
                 finally:
                     self.answered.pop(qn or "", None)
+            self.tries.pop(path, None)
             self.queue.pop(path)
             self.stats.sent += 1
         raise ConnectionError("the upstream closed the connection")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,24 @@ from tests.collector.inputs.test_hj212_receiver import ANSWER_2011, _read, rig
 from tests.conftest import free_port
 
 CRLF = b"\r\n"
+
+
+async def _deliver(tmp_path: Path, platform: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+                   ) -> Upstream:
+    """F1 = CN2011_ANSWER_WANTED, F2 = CN2011_LOWER_CRC queued for a platform on loopback (answer_wait 0.3 s),
+    sent until both left the queue (10 s at most)."""
+    server = await asyncio.start_server(platform, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    up = Upstream("up", UpstreamSpec(host="127.0.0.1", port=port, answer_wait=0.3), tmp_path / "q")
+    up.put(F.CN2011_ANSWER_WANTED + CRLF)
+    up.put(F.CN2011_LOWER_CRC + CRLF)
+    up.start()
+    end = time.monotonic() + 10
+    while up.stats.sent < 2 and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    up.close()
+    server.close()
+    return up
 
 
 def test_a_frame_whose_queue_write_fails_is_not_answered_and_its_resend_is(tmp_path: Path) -> None:
@@ -73,17 +92,7 @@ def test_an_unanswered_frame_is_resent_in_order_and_the_platforms_requests_are_i
                     if p.wants_answer and not first:
                         writer.write(F.CN9014_LIVE_PLATFORM + CRLF)
 
-        server = await asyncio.start_server(platform, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        up = Upstream("up", UpstreamSpec(host="127.0.0.1", port=port, answer_wait=0.3), tmp_path / "q")
-        up.put(F.CN2011_ANSWER_WANTED + CRLF)
-        up.put(F.CN2011_LOWER_CRC + CRLF)
-        up.start()
-        end = time.monotonic() + 10
-        while up.stats.sent < 2 and time.monotonic() < end:
-            await asyncio.sleep(0.05)
-        up.close()
-        server.close()
+        up = await _deliver(tmp_path, platform)
         assert b"".join(stream) == (F.CN2011_ANSWER_WANTED + CRLF) * 2 + F.CN2011_LOWER_CRC + CRLF
         assert (up.stats.sent, up.stats.resent, up.stats.requests, up.stats.answers, up.stats.queued) == (2, 1, 2, 1, 0)
         assert sorted((tmp_path / "q").glob("*.frame")) == []
@@ -166,3 +175,21 @@ def test_missing_hours_make_gaps_asked_once_per_interval_oldest_first_within_the
     assert pull.requests({}) == []
     pull.missing(pull.units.get("MNA"), clock[0])  # type: ignore[arg-type]
     assert pull.stats.recovered == 1
+
+
+def test_a_platform_that_never_answers_gets_each_frame_three_times_and_the_queue_moves_on(tmp_path: Path) -> None:
+    """No answer ever: F1 (Flag=5) is sent 3 times (resent 2), then given up (unanswered 1, sent 1); F2 (Flag=4)
+    once. The stream: F1 x 3, F2. The second and third connections come after a backoff of 1 s and 2 s (each
+    earlier connection delivered nothing), so this takes about 0.3 x 3 + 1 + 2 = 3.9 s."""
+    async def main() -> None:
+        stream: list[bytes] = []
+
+        async def platform(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(65536):
+                stream.append(data)
+
+        up = await _deliver(tmp_path, platform)
+        assert b"".join(stream) == (F.CN2011_ANSWER_WANTED + CRLF) * 3 + F.CN2011_LOWER_CRC + CRLF
+        assert (up.stats.sent, up.stats.resent, up.stats.unanswered, up.stats.queued) == (2, 2, 1, 0)
+
+    asyncio.run(main())
