@@ -58,8 +58,8 @@ class FakePlatform:
 
     def start(self) -> None:
         self.thread.start()
-        asyncio.run_coroutine_threadsafe(asyncio.start_server(self._conn, "127.0.0.1", self.port),
-                                         self.loop).result(5)
+        self.server = asyncio.run_coroutine_threadsafe(asyncio.start_server(self._conn, "127.0.0.1", self.port),
+                                                       self.loop).result(5)
 
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         framer = Framer(9999)
@@ -76,6 +76,12 @@ class FakePlatform:
         return [f + b"\r\n" for f in self.stream.split(b"\r\n") if f]
 
     def stop(self) -> None:
+        async def down() -> None:
+            self.server.close()
+            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+                task.cancel()
+
+        asyncio.run_coroutine_threadsafe(down(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
