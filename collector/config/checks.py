@@ -151,6 +151,8 @@ class Hj212Spec(CheckSpecBase):
     stale_after: PositiveDuration | None = Field(None, description="Silent this long -> down; default "
                                                                    "hj212.stale_after")
     points: dict[str, PointSpec] = Field(default_factory=dict, description="Monitoring points by id")
+    relay: tuple[str, ...] = Field((), description="Upstream platforms (names under hj212.upstreams) its accepted "
+                                                   "frames are forwarded to, unchanged")
 
     def default_id(self) -> str:
         return "hj212"

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from opsmon.collector.core import secrets
-from opsmon.collector.core.fields import FROZEN, PositiveDuration, check_timezone
+from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
 
 
 class Hj212CredentialSpec(BaseModel):
@@ -26,6 +26,36 @@ class Hj212CredentialSpec(BaseModel):
     def _one(self) -> Hj212CredentialSpec:
         secrets.check(self, "password", required=True)
         return self
+
+
+class UpstreamSpec(BaseModel):
+    """A platform the relay forwards accepted frames to (docs/hj212.md, "Relay")."""
+
+    model_config = FROZEN
+    host: str = Field(min_length=1, description="The upstream platform's address")
+    port: int = Field(ge=1, le=65535, description="Its HJ 212 TCP port")
+    max_queue: int = Field(100_000, ge=1, le=10_000_000, description=(
+        "Frames held on disk for it at most; past this a frame is not queued for it (counted as dropped, logged): "
+        "the queue never grows without bound while the platform is away"))
+    answer_wait: PositiveDuration = Field(10.0, description=(
+        "How long a frame that asks for an answer waits for the platform's 9014; then the connection is "
+        "made again and the frame resent (HJ 212's own 10 s, Table 1)"))
+
+
+class HistorySpec(BaseModel):
+    """The history pull: the collector asks a unit for its missing hourly values (2061 with BeginTime/EndTime)."""
+
+    model_config = FROZEN
+    enabled: bool = Field(True, description="Ask connected units for missing hours of their assessed points")
+    check_every: PositiveDuration = Field(600.0, description="How often the missing hours are looked for")
+    lookback: PositiveDuration = Field(3 * 86400.0, description=(
+        "How far back hours are asked for (never an hour whose correction deadline has passed: it can no "
+        "longer count)"))
+    grace: Duration = Field(3600.0, description=(
+        "An hour is missing only this long after it ended (the unit sends it late on its own); 0 for none"))
+    retry_every: PositiveDuration = Field(3600.0, description="A gap is asked for at most once per this interval")
+    max_requests: int = Field(20, ge=1, le=10_000, description="Requests sent per check at most (all units)")
+    max_hours: int = Field(24, ge=1, le=744, description="Hours one request asks for at most (a longer gap is cut)")
 
 
 class Hj212Config(BaseModel):
@@ -52,6 +82,13 @@ class Hj212Config(BaseModel):
     timezone: str | None = Field(None, description=(
         "The units' clock (DataTime, QN, the 1012 sent to a 1013): default the collector's timezone; "
         "HJ 212 units keep local (Beijing) time"))
+    upstreams: dict[str, UpstreamSpec] = Field(default_factory=dict, description=(
+        "Platforms the relay forwards accepted frames to, by name; a DAU's hj212 check lists the ones it "
+        "relays to (relay: [name, ...])"))
+    relay_dir: str = Field("hj212-relay", description=(
+        "Folder of the relay's crash-safe queues, one sub-folder per upstream (relative: from the config's folder)"))
+    history: HistorySpec = Field(default_factory=HistorySpec, description=(
+        "Ask units for missing hourly values while they can still count (2061 with BeginTime/EndTime)"))
     credentials: dict[str, Hj212CredentialSpec] = Field(
         default_factory=dict, description="Named DAU passwords; a DAU's hj212 check names one (credential:)")
 

@@ -49,3 +49,7 @@ class InputContext:
     store_trouble: Callable[[], str | None] = lambda: None  # why the store cannot be written now, or None
     # (received, raw) of the HJ 212 frames stored since an instant: the receiver rebuilds its split messages.
     hj212_frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None
+    # (data_time, factor) of the hourly values (CN 2061) stored for an MN since an instant: the history pull.
+    hj212_hours: Callable[[str, datetime], Iterable[tuple[datetime, str]]] | None = None
+    # An hour (UTC) -> the end of its correction window (sla/hj212_rates.py): the history pull asks only before.
+    hj212_deadline: Callable[[datetime], datetime] | None = None

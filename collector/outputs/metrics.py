@@ -251,7 +251,8 @@ class Hj212Collector(Collector):
         for cn, n in list(c.answers.items()):
             answers.add_metric([cn], n)
         withheld = CounterMetricFamily("opsmon_hj212_answers_withheld", "9014 answers not sent because the store "
-                                       "did not commit the data in time (the DAU sends again)")
+                                       "did not commit the data in time, or the relay could not queue the frame (the "
+                                       "DAU sends again)")
         withheld.add_metric([], c.withheld)
         oversize = CounterMetricFamily("opsmon_hj212_frames_oversize", "Accepted HJ 212 frames whose data segment "
                                        "is over the standard's 1024 bytes")
@@ -264,6 +265,36 @@ class Hj212Collector(Collector):
                                      "(hj212.max_connections reached)")
         turned.add_metric([], c.connections_refused)
         yield from (accepted, refused, answers, withheld, oversize, split, conns, turned)
+        yield from self._relay(c.relay)
+        if c.history is not None:
+            h = c.history
+            for name, value, text in (
+                    ("history_requests", h.requests, "History requests (2061 with BeginTime/EndTime) sent to units"),
+                    ("history_hours_asked", h.hours_asked, "Missing hours the history requests asked for"),
+                    ("history_hours_recovered", h.recovered, "Hours asked for by a history request and stored since")):
+                family = CounterMetricFamily(f"opsmon_hj212_{name}", text)
+                family.add_metric([], value)
+                yield family
+
+    @staticmethod
+    def _relay(stats: Any) -> Iterator[Metric]:
+        """Per upstream of the relay (inputs/hj212/relay.py), every configured one from zero."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        for name, kind, attr, text in (
+                ("queued", GaugeMetricFamily, "queued", "Frames in the relay's disk queue for the upstream"),
+                ("sent", CounterMetricFamily, "sent", "Frames delivered to the upstream"),
+                ("dropped", CounterMetricFamily, "dropped", "Frames not queued for the upstream: its queue was full"),
+                ("connected", GaugeMetricFamily, "connected", "1 while the relay's connection to the upstream is up"),
+                ("answers", CounterMetricFamily, "answers", "The upstream's 9014/9013 read and consumed (never "
+                                                            "forwarded to the unit)"),
+                ("resent", CounterMetricFamily, "resent", "Frames sent to the upstream again (no 9014 in time)"),
+                ("unanswered", CounterMetricFamily, "unanswered", "Frames the upstream never answered, given up "
+                                                                  "after 3 sends (counted as sent too)")):
+            family = kind(f"opsmon_hj212_relay_{name}", text, labels=["upstream"])
+            for upstream, st in sorted(stats.items()):
+                family.add_metric([upstream], getattr(st, attr))
+            yield family
 
 
 class NotifyCollector(Collector):

@@ -70,13 +70,16 @@ from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
 from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
+from opsmon.collector.sla.hj212_rates import correction_deadline_ms
+from opsmon.collector.sla.hj212_read import HOURLY, rules_of
 from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.lock import InstanceLock
-from opsmon.collector.store.models import AgentRow, Asset, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.models import AgentRow, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
 from opsmon.collector.store.surveys import SurveyLinks
+from opsmon.collector.store.types import to_ms
 from opsmon.collector.store.windows import inventory_names
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
@@ -187,7 +190,8 @@ class Service:
                            assets=lambda: self._specs,
                            durable=lambda: asyncio.wrap_future(self.writer.durable()),
                            store_trouble=lambda: self.writer.trouble,
-                           hj212_frames_since=self._hj212_frames_since)
+                           hj212_frames_since=self._hj212_frames_since, hj212_hours=self._hj212_hours,
+                           hj212_deadline=self._hj212_deadline)
         self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
         for receiver in (i for i in self.inputs if isinstance(i, TrapReceiver)):
             self.metrics.watch_traps(receiver.counts)
@@ -386,6 +390,19 @@ class Service:
             return [(r, raw) for r, raw in s.execute(select(Hj212FrameRow.received, Hj212FrameRow.raw)
                                                       .where(Hj212FrameRow.received >= since)
                                                       .order_by(Hj212FrameRow.id))]
+
+    def _hj212_hours(self, mn: str, since: datetime) -> list[tuple[datetime, str]]:
+        """(data_time, factor) of the hourly values (CN 2061) stored for an MN since `since`: the history pull."""
+        with self.store.session() as s:
+            return [(t if t.tzinfo else t.replace(tzinfo=UTC), f) for t, f in s.execute(
+                select(Hj212Datum.data_time, Hj212Datum.factor)
+                .where(Hj212Datum.mn == mn, Hj212Datum.cn == HOURLY, Hj212Datum.data_time >= since))]
+
+    def _hj212_deadline(self, hour: datetime) -> datetime:
+        """The end of an hour's correction window, by the rate target's rules (sla/hj212_rates.py)."""
+        target = next((t for t in self.targets.targets if t.measure == "hj212_rate"), None)
+        rules = rules_of(target.hj212 if target is not None else None, self.config.timezone)
+        return datetime.fromtimestamp(correction_deadline_ms(to_ms(hour), rules) / 1000, UTC)
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""

@@ -53,3 +53,19 @@ def set_time(request: Packet, now: datetime) -> bytes:
     cp = (f"PolId={pol};" if pol else "") + f"SystemTime={now.strftime('%Y%m%d%H%M%S')}"
     return wrap(f"QN={qn(now)};ST={request.st or ''};CN=1012;PW={request.pw or ''};MN={request.mn or ''};"
                  f"Flag=5;CP=&&{cp}&&")
+
+
+def history_request(mn: str, st: str, pw: str, begin: datetime, end: datetime, now: datetime) -> bytes:
+    """2061 asking a unit for its hourly data from `begin` to `end` (hour starts, the unit's clock) (C.20–C.23).
+
+    The form of a request (as 1012 above): a new QN, the unit's ST, `Flag=5`, `BeginTime` and `EndTime`
+    separated by `;` as C.20 prints them (C.23 uses `,`; the units' parsers take both).
+
+    >>> from datetime import datetime
+    >>> history_request("DXCBZ000000005", "32", "123456", datetime(2026, 12, 6, 8), datetime(2026, 12, 6, 9),
+    ...                 datetime(2026, 12, 6, 18, 30, 5, 123000))[6:-6]
+    b'QN=20261206183005123;ST=32;CN=2061;PW=123456;MN=DXCBZ000000005;Flag=5;CP=&&BeginTime=20261206080000;EndTime=20261206090000&&'
+    """
+    fmt = "%Y%m%d%H%M%S"
+    return wrap(f"QN={qn(now)};ST={st};CN=2061;PW={pw};MN={mn};Flag=5;"
+                f"CP=&&BeginTime={begin.strftime(fmt)};EndTime={end.strftime(fmt)}&&")

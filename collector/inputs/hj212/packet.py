@@ -12,10 +12,12 @@ not a number, a segment that is neither UTF-8 nor GB 18030.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from opsmon.collector.core.errors import ProtocolError
+from opsmon.collector.inputs.hj212.frame import Frame, Refusal
 
 # Flag bits (Table 3): V5..V0 D A. A asks for an answer; D says PNUM/PNO are present; V is the version.
 FLAG_ANSWER = 0x01
@@ -157,3 +159,16 @@ def parse_segment(segment: bytes | str) -> Packet:
         flag=_number("Flag", head.get("FLAG"), 0, 255),
         pnum=_number("PNUM", head.get("PNUM"), 1, 9999), pno=_number("PNO", head.get("PNO"), 1, 9999),
         cp=tuple(cp))
+
+
+def parsed(items: Iterable[Frame | Refusal]) -> Iterator[tuple[Frame, Packet]]:
+    """The frames among a framer's items whose segment parses, with their packets; the rest skipped.
+
+    For readers that only act on good frames (the stored frames read back at start, a platform's answers to the
+    relay); the receiver's sessions count every refusal instead (session.py)."""
+    for item in items:
+        if isinstance(item, Frame):
+            try:
+                yield item, parse_segment(item.segment)
+            except PacketError:
+                continue

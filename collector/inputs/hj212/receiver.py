@@ -23,8 +23,10 @@ from typing import Any
 from opsmon.collector.core.messages import Message
 from opsmon.collector.core.secrets import read_named
 from opsmon.collector.inputs.base import InputContext
-from opsmon.collector.inputs.hj212.frame import Frame, Framer
-from opsmon.collector.inputs.hj212.packet import PacketError, parse_segment
+from opsmon.collector.inputs.hj212.frame import Framer
+from opsmon.collector.inputs.hj212.history import HistoryPull
+from opsmon.collector.inputs.hj212.packet import parsed
+from opsmon.collector.inputs.hj212.relay import Relay
 from opsmon.collector.inputs.hj212.session import UNKNOWN, Counts, Reply, Session, Shared
 from opsmon.collector.inputs.hj212.units import Units
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
@@ -49,8 +51,14 @@ def make(ctx: InputContext) -> Hj212Receiver | None:
     passwords = read_named(settings.credentials, "password", "hj212.credentials", Path(ctx.config.base_dir or "."),
                            ctx.config.source_file or "collector.yaml")
     units = Units(ctx.assets, passwords, settings.stale_after)
-    return Hj212Receiver(settings, settings.timezone or ctx.config.timezone, units, ctx.publish, ctx.clock,
-                         ctx.durable, ctx.store_trouble, ctx.hj212_frames_since)
+    zone = settings.timezone or ctx.config.timezone
+    relay = (Relay.make(settings.upstreams, Path(ctx.config.resolve(settings.relay_dir)))
+             if settings.upstreams else None)
+    history = (HistoryPull(settings.history, units, zone, ctx.clock, ctx.hj212_hours, ctx.hj212_deadline)
+               if settings.history.enabled and ctx.hj212_hours is not None and ctx.hj212_deadline is not None
+               else None)
+    return Hj212Receiver(settings, zone, units, ctx.publish, ctx.clock, ctx.durable, ctx.store_trouble,
+                         ctx.hj212_frames_since, relay=relay, history=history)
 
 
 class Hj212Receiver:
@@ -60,7 +68,8 @@ class Hj212Receiver:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  durable: Callable[[], Awaitable[None]] | None = None,
                  trouble: Callable[[], str | None] = lambda: None,
-                 frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None) -> None:
+                 frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None,
+                 relay: Relay | None = None, history: HistoryPull | None = None) -> None:
         self.settings = settings
         self.frames_since = frames_since  # (received, raw) of the stored frames received since then
         self.units = units
@@ -70,11 +79,20 @@ class Hj212Receiver:
         self.refusals = Refusals(0, lambda label: label != UNKNOWN and units.get(label) is not None,
                                  other=UNKNOWN, line=REFUSED_LINE)
         self.shared = Shared(units, publish, clock, self.refusals, zone, self.counts)
+        self.relay = relay
+        if relay is not None:
+            self.counts.relay = relay.stats()
+            self.shared.relaying = True
+        self.history = history
+        if history is not None:
+            self.counts.history = history.stats
+        self.links: dict[str, tuple[asyncio.StreamWriter, str]] = {}  # MN -> its connection, the ST it sends
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.server: asyncio.base_events.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
         self._ticker: asyncio.TimerHandle | None = None
+        self._pulling: asyncio.Task[None] | None = None
 
     def bind(self) -> None:
         """Take the port at start, so a taken port fails the start, naming the address."""
@@ -96,6 +114,10 @@ class Hj212Receiver:
         loop = asyncio.get_running_loop()
         loop.create_task(self._serve(self.sock))
         self._ticker = loop.call_later(TICK, self._tick)
+        if self.relay is not None:
+            self.relay.start()
+        if self.history is not None:
+            self._pulling = loop.create_task(self._pull())
         log.info("hj212 receiver listening", extra={"address": f"{self.settings.host}:{self.port}",
                                                      "units": len(self.units)})
 
@@ -121,13 +143,7 @@ class Hj212Receiver:
         framer = Framer(max(self.settings.max_segment, 9999))
         rejoined = 0
         for received, raw in self.frames_since(now - REJOIN_AGE):
-            for item in framer.feed(raw) + framer.close():
-                if not isinstance(item, Frame):
-                    continue
-                try:
-                    packet = parse_segment(item.segment)
-                except PacketError:
-                    continue
+            for item, packet in parsed(framer.feed(raw) + framer.close()):
                 unit = self.units.get(packet.mn)
                 if unit is None or not packet.is_split or packet.cn.startswith("9") or packet.cn == "1013":
                     continue
@@ -168,15 +184,56 @@ class Hj212Receiver:
                     break
                 if not data:
                     break
-                await self._reply(writer, session.feed(data))
+                replies = session.feed(data)
+                await self._reply(writer, replies if await self._queued(session) else [])
+                for mn, st in session.st.items():
+                    self.links[mn] = (writer, st)
             if self.shared.open:
                 session.close()
         except (ConnectionError, OSError):
             pass  # the unit went away: nothing to answer
         finally:
+            for mn in [mn for mn, (w, _) in self.links.items() if w is writer]:
+                del self.links[mn]
             self.writers.discard(writer)
             self.counts.connections = len(self.writers)
             writer.transport.abort()
+
+    async def _pull(self) -> None:
+        """Every history.check_every: ask the connected units for their missing hours (history.py)."""
+        assert self.history is not None
+        while self.shared.open:
+            await asyncio.sleep(self.settings.history.check_every)
+            try:
+                links = {mn: st for mn, (_, st) in self.links.items()}
+                requests = await asyncio.to_thread(self.history.requests, links)
+                for mn, data in requests:
+                    link = self.links.get(mn)
+                    if link is not None:
+                        link[0].write(data)
+            except Exception:  # noqa: BLE001 - a failed look-up (the store) is tried again at the next check
+                log.exception("hj212 history pull failed; tried again at the next check")
+
+    async def _queued(self, session: Session) -> bool:
+        """Queue the session's accepted frames for the relay, durably, before any reply of theirs is written.
+
+        The disk writes (an fsync each) run on the relay's own thread, in order; False when they failed: then no
+        reply of this read is written, so the unit sends those frames again."""
+        if self.relay is None or not session.forward:
+            return True
+        batch, session.forward = session.forward, []
+        relay = self.relay
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                relay.executor, relay.forward_all, [(u.asset_id, u.relay, raw) for u, raw in batch])
+        except OSError as exc:
+            self.counts.withheld += len(batch)
+            log.error("HJ 212 转发队列写入失败，不应答 / the relay's queue cannot be written: frames not answered",
+                      extra={"frames": len(batch), "error": f"{type(exc).__name__}: {exc}"})
+            return False
+        finally:
+            relay.wake()
+        return True
 
     async def _reply(self, writer: asyncio.StreamWriter, replies: list[Reply]) -> None:
         """Write the replies in order; the 9014s only once what came before them is committed."""
@@ -211,6 +268,11 @@ class Hj212Receiver:
     def close(self) -> None:
         """Stop taking connections and frames; nothing is published after this returns."""
         self.shared.open = False
+        if self.relay is not None:
+            self.relay.close()
+        if self._pulling is not None:
+            self._pulling.cancel()
+            self._pulling = None
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None

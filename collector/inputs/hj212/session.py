@@ -15,6 +15,9 @@ unit's policy, a parsable segment, a configured MN, the right password):
   committed, so its values must never be lost), and a 9014 with the frame's QN when its Flag asks for one,
   sent only once the store has committed what the frame brought (receiver.py waits for that: an answer is a promise).
 
+With a relay (relay.py), each accepted frame but the 9xxx is also collected in `forward`: receiver.py queues
+those durably for the unit's upstreams before it writes any reply of the read that brought them.
+
 An unexpected exception met while handling one frame is counted as the refusal `error` under the DAU and
 logged the same way (no traceback): that frame is not answered, and the connection and the frames after it go
 on. Refused frames are counted by reason and DAU (refusals.py logs them a line a minute per DAU), never
@@ -27,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsmon.collector.core.messages import Event, Hj212Data, Hj212Frame, Hj212Value, Message
@@ -61,11 +65,13 @@ class Counts:
     accepted: dict[str, int] = field(default_factory=dict)  # DAU MN -> frames accepted
     refused: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, DAU MN or unknown) -> frames
     answers: dict[str, int] = field(default_factory=dict)  # CN sent (9014, 9013, 1012) -> count
-    withheld: int = 0  # 9014s not sent: the store failed or did not commit in time
+    withheld: int = 0  # 9014s not sent: the store failed or was slow to commit; or frames the relay could not queue
     oversize: int = 0  # accepted frames over the standard's 1024 bytes
     connections: int = 0  # open now
     connections_refused: int = 0  # closed at once: hj212.max_connections reached
     split_dropped: int = 0  # split messages given up (parts missing for 300 s)
+    relay: dict[str, Any] = field(default_factory=dict)  # upstream name -> relay.RelayStats
+    history: Any = None  # history.HistoryStats, when the history pull is on
 
 
 class Shared:
@@ -88,6 +94,7 @@ class Shared:
         # raw frames (receiver.py): a part answered is never lost.
         self.reassembler = Reassembler(monotonic)
         self.open = True
+        self.relaying = False  # a relay is configured (relay.py): the session collects what it must queue
 
     def data(self, packet: Packet, unit: Unit, crc: str, now: datetime) -> None:
         """Publish the values of a whole message (Hj212Data); bad_datatime if its DataTime cannot be read."""
@@ -127,6 +134,10 @@ class Session:
         self.peer = peer
         self.framer = Framer(max_segment)
         self.label = UNKNOWN  # the MN of the last accepted frame: framing refusals are counted under it
+        self.st: dict[str, str] = {}  # MN -> the ST of its last accepted frame (what a request to it carries)
+        # Accepted frames for the relay: receiver.py queues them durably (off the event loop) before it writes
+        # any reply of the same read.
+        self.forward: list[tuple[Unit, bytes]] = []
 
     def feed(self, data: bytes) -> list[Reply]:
         return self._items(self.framer.feed(data))
@@ -176,6 +187,8 @@ class Session:
             self._wrong_password(unit)
             return []
         self.label = unit.mn
+        if packet.st:
+            self.st[unit.mn] = packet.st
         now = shared.clock()
         shared.counts.accepted[unit.mn] = shared.counts.accepted.get(unit.mn, 0) + 1
         if frame.oversize:
@@ -189,6 +202,8 @@ class Session:
             return []  # answers and vendors' heartbeats (9021, 9015): the link is up, nothing more
         shared.publish(Hj212Frame(unit.asset_id, unit.mn, packet.cn, packet.qn, now, self.peer, frame.crc,
                                   frame.oversize, frame.raw))
+        if unit.relay and shared.relaying:
+            self.forward.append((unit, frame.raw))
         if packet.cn == "1013":
             return [Reply(notify_answer(packet), "9013", False),
                     Reply(set_time(packet, now.astimezone(shared.zone)), "1012", False)]

@@ -26,6 +26,8 @@ class Unit:
     credential: str
     crc: str  # strict or accept_modbus_le
     stale_after: float  # seconds of silence before the DAU is down
+    relay: tuple[str, ...] = ()  # upstream platforms its accepted frames are forwarded to (relay.py)
+    factors: tuple[str, ...] = ()  # the point's assessed factors: the history pull asks for their missing hours
 
 
 class Units:
@@ -50,8 +52,10 @@ class Units:
                 if getattr(check, "type", None) != "hj212":
                     continue
                 for mn, point in check.point_mns().items():
+                    spec = check.points.get(point)
                     by_mn.setdefault(mn, Unit(asset_id, check.check_id, mn, point, check.credential, check.crc,
-                                              check.stale_after or self.stale_after))
+                                              check.stale_after or self.stale_after, tuple(check.relay),
+                                              tuple(spec.factors) if spec is not None else ()))
         self._by_mn = by_mn
         self._seen = current
         return True
@@ -64,6 +68,10 @@ class Units:
 
     def __len__(self) -> int:
         return len(self._by_mn)
+
+    def password(self, unit: Unit) -> str | None:
+        """The unit's password (the PW of what the platform sends it), or None if its credential is not defined."""
+        return self.passwords.get(unit.credential)
 
     def password_ok(self, unit: Unit, pw: str | None) -> bool | None:
         """Whether `pw` is the unit's password (compared in constant time); None: its credential is not defined."""

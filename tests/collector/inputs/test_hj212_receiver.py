@@ -31,7 +31,7 @@ from tests.collector.inputs import hj212_frames as F
 
 NOW = datetime(2021, 4, 9, 2, 32, 8, tzinfo=UTC)  # 10:32:08 in Asia/Shanghai
 DAUS = {
-    "dau-dxcbz": {"mn": "DXCBZ000000005", "credential": "dxcbz", "points": {"ww1": {"factors": {
+    "dau-dxcbz": {"mn": "DXCBZ000000005", "credential": "dxcbz", "relay": ["up"], "points": {"ww1": {"factors": {
         "w01018": {"limit": 100}, "w21003": {"limit": 15}}}}},
     "dau-z134": {"mn": "Z13401000010301", "credential": "z134", "points": {"fq1": {"factors": {
         "a34013": {"limit": 20}}}}},
@@ -68,7 +68,7 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None, **extra: Any) -> AsyncIterator[Rig]:
     store = open_store(f"sqlite:///{tmp_path / 'hj212.db'}")
     writer = StoreWriter(store, NOW, lambda: NOW)
     writer.start()
@@ -90,7 +90,7 @@ async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None) 
                                   .where(Hj212FrameRow.received >= since).order_by(Hj212FrameRow.id)))
 
     receiver = Hj212Receiver(settings.model_copy(update={"port": 0}), "Asia/Shanghai", units, publish,
-                             lambda: NOW, lambda: asyncio.wrap_future(writer.durable()), trouble, frames_since)
+                             lambda: NOW, lambda: asyncio.wrap_future(writer.durable()), trouble, frames_since, **extra)
     receiver.bind()
     receiver.start()
     await asyncio.sleep(0.05)
