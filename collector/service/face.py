@@ -33,6 +33,7 @@ from opsmon.collector.outputs.api.live import (
     StateRow,
     WindowDoc,
 )
+from opsmon.collector.sla.periods import Period
 from opsmon.collector.store import Store
 from opsmon.collector.store.windows import add_window, remove_window
 
@@ -163,15 +164,26 @@ class ServiceFace:
         remove_asset(self._service.store, asset_id, actor)
         self._service.reload_inventory()
 
-    def add_window(self, spec: WindowSpec, person: str) -> None:
+    def add_window(self, spec: WindowSpec, actor: str) -> None:
         s = self._service
-        add_window(s.store, spec, {w.id for w in s.config.maintenance}, f"api:{person}", s.clock())
+        add_window(s.store, spec, {w.id for w in s.config.maintenance}, actor, s.clock())
         s.reload_windows()
 
-    def remove_window(self, window_id: str, person: str) -> None:
+    def remove_window(self, window_id: str, actor: str) -> None:
         s = self._service
-        remove_window(s.store, window_id, {w.id for w in s.config.maintenance}, f"api:{person}", datetime.now(UTC))
+        remove_window(s.store, window_id, {w.id for w in s.config.maintenance}, actor, datetime.now(UTC))
         s.reload_windows()
+
+    def generate_report(self, period: Period, lang: str, actor: str) -> list[dict[str, Any]]:
+        from opsmon.collector.outputs.report.delivery import generate
+        from opsmon.collector.store import audit
+
+        s = self._service
+        docs = generate(s.config, s.store, period, lang, s.clock())
+        with s.store.session.begin() as session:
+            audit.record(session, actor, "report.generate", period.label,
+                         {"lang": lang, "files": [d["file"] for d in docs]}, s.clock())
+        return docs
 
     def acknowledge(self, incident_id: str, actor: str, note: str) -> None:
         self._service.incidents.acknowledge(incident_id, actor, note)

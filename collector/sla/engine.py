@@ -142,7 +142,9 @@ class Evaluation:
             return self._hj212(t, store)
         return self._manual(t, store)
 
-    def _availability(self, t: Target, floor: float) -> TargetResult:
+    def assets_behind(self, t: Target) -> list[tuple[str, Figures]]:
+        """The assets an availability figure sums, with each one's own figures (the console's click-through
+        shows them: the fleet figure is these rows' good over their observed)."""
         per_asset: list[tuple[str, Figures]] = []
         cache = self._figures.setdefault((t.degraded_as, t.unreachable_as), {})
         for asset_id, info in self.assets.items():
@@ -152,6 +154,17 @@ class Evaluation:
                     figures = cache[asset_id] = asset_figures(self.times[asset_id], t.degraded_as,
                                                               t.unreachable_as)
                 per_asset.append((asset_id, figures))
+        return per_asset
+
+    def incidents_behind(self, t: Target) -> list[IncidentTimes]:
+        """The incidents a response figure judges (the console's click-through lists them)."""
+        asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
+        return [i for i in self.incidents
+                if (not t.scope.kinds or i.kind in t.scope.kinds)
+                and (in_scope(t, self.assets[i.asset_id]) if i.asset_id in self.assets else not asset_scoped)]
+
+    def _availability(self, t: Target, floor: float) -> TargetResult:
+        per_asset = self.assets_behind(t)
         total = fleet([f for _, f in per_asset])
         live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live
@@ -169,10 +182,7 @@ class Evaluation:
                       worst=worst, detail=detail)
 
     def _responses(self, t: Target) -> TargetResult:
-        asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
-        incs = [i for i in self.incidents
-                if (not t.scope.kinds or i.kind in t.scope.kinds)
-                and (in_scope(t, self.assets[i.asset_id]) if i.asset_id in self.assets else not asset_scoped)]
+        incs = self.incidents_behind(t)
         limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
         judged = judge(incs, limit, self.now, self.as_of)  # as_of: a running period has not ended
         rate, within, counted, pending = response_rate(judged)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
+    from opsmon.collector.sla.periods import Period
     from opsmon.collector.store import Store
 
 
@@ -97,11 +98,17 @@ class CollectorFace(AgentDoor, Protocol):
     def remove_asset(self, asset_id: str, actor: str) -> None:
         """NotFound; InvalidInput while live assets name it as their parent."""
 
-    def add_window(self, spec: WindowSpec, person: str) -> None:
-        """Audited as api:<person>. InvalidInput for a window beginning in the past; Conflict for an id in use."""
+    def add_window(self, spec: WindowSpec, actor: str) -> None:
+        """Audited as `actor` (api:<person>, ui:<name>). InvalidInput for a window beginning in the past;
+        Conflict for an id in use."""
 
-    def remove_window(self, window_id: str, person: str) -> None:
-        """Audited as api:<person>. Conflict for a window of the config file; NotFound."""
+    def remove_window(self, window_id: str, actor: str) -> None:
+        """Ends a window now (its past maintenance time stays recorded); audited as `actor`. Conflict for a
+        window of the config file; NotFound."""
+
+    def generate_report(self, period: Period, lang: str, actor: str) -> list[dict[str, Any]]:
+        """The SLA report of `period` in every configured format, recorded and listed as the scheduled run's
+        are (outputs/report/delivery.generate); audited as `actor`. Blocking: call it off the event loop."""
 
     def acknowledge(self, incident_id: str, actor: str, note: str) -> None: ...
 
