@@ -34,6 +34,7 @@ from opsmon.collector.outputs.api.live import (
     WindowDoc,
 )
 from opsmon.collector.sla.periods import Period
+from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.store import Store
 from opsmon.collector.store.windows import add_window, remove_window
 
@@ -134,6 +135,9 @@ class ServiceFace:
                                         title_en=info.title_en if info else None,
                                         title_zh=info.title_zh if info else None))
         return Baseline(asset=asset_id, policy=host.policy, ran_at=_iso(host.ran_at), checks=checks)
+
+    def sla_snapshot(self) -> PeriodResult | None:
+        return self._service.sla_snapshot
 
     def windows(self) -> list[WindowDoc]:
         s = self._service

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
     from opsmon.collector.sla.periods import Period
+    from opsmon.collector.sla.results import PeriodResult
     from opsmon.collector.store import Store
 
 
@@ -77,6 +78,10 @@ class CollectorFace(AgentDoor, Protocol):
 
     def baseline(self, asset_id: str) -> Baseline | None:
         """None: no baseline results for it yet."""
+
+    def sla_snapshot(self) -> PeriodResult | None:
+        """The target table of this quarter as /metrics shows it: measured every `sla.refresh` seconds in the
+        SLA worker's process, as of its `period.as_of`. None before the first measurement."""
 
     def windows(self) -> list[WindowDoc]:
         """Maintenance windows in force, from the config file and the API."""
