@@ -34,7 +34,7 @@ WORDS: dict[str, dict[str, str]] = {
         "reason": "原因", "scope_assets": "资产", "scope_sites": "站点", "scope_tags": "标签",
         "done_added": "已添加维护窗口。", "done_ended": "维护窗口已结束。", "language_of": "语言",
         "generate": "生成报告", "delivered": "已生成的报告", "file": "文件", "done_generated": "报告已生成。",
-        "search": "搜索",
+        "search": "搜索", "more_live": "进行中的工单超过 {n} 个，仅列出最新的 {n} 个；按状态筛选可列出更多。",
     },
     "en": {
         "title": "Operations console", "login": "Log in", "logout": "Log out", "user": "User name",
@@ -69,6 +69,7 @@ WORDS: dict[str, dict[str, str]] = {
         "done_added": "Maintenance window added.", "done_ended": "Maintenance window ended.",
         "language_of": "Language", "generate": "Generate", "delivered": "Generated reports", "file": "File",
         "done_generated": "Report generated.", "search": "Search",
+        "more_live": "More than {n} live incidents: the latest {n} are listed; filter by state to list more.",
     },
 }
 

@@ -88,8 +88,18 @@ class IncidentFigures:
 
 
 def check_rows(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(type, the rest) of each configured check, as text: `tcp`, `host=10.0.0.5 port=443`."""
-    return [(str(c.get("type", "?")), " ".join(f"{k}={v}" for k, v in c.items() if k != "type" and v is not None))
+    """(type, the rest) of each configured check, as text: `tcp`, `host=10.0.0.5 port=443`. A viewer reads this:
+    a URL's user:password@ and the values of HTTP headers (an Authorization) are left out; credentials are
+    named in checks, never written, so nothing else is secret."""
+    import re
+
+    def shown(key: str, value: Any) -> str:
+        if key == "headers" and isinstance(value, dict):
+            return ",".join(value)  # the names only
+        return re.sub(r"^(https?://)[^/@]*@", r"\1", str(value)) if key == "url" else str(value)
+
+    return [(str(c.get("type", "?")), " ".join(f"{k}={shown(k, v)}" for k, v in c.items()
+                                             if k != "type" and v not in (None, {}, [])))
             for c in checks]
 
 
