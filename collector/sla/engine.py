@@ -76,8 +76,11 @@ def in_scope(target: Target, a: AssetInfo) -> bool:
 class Evaluation:
     """Everything read from the store for one period, then evaluated target by target."""
 
-    def __init__(self, store: Store, period: Period, now: datetime | None = None) -> None:
+    def __init__(self, store: Store, period: Period, now: datetime | None = None, intervals: bool = True) -> None:
+        """intervals=False: no availability figure will be asked for (a response target's click-through), so
+        the one costly query, the sum over the period's intervals, is skipped."""
         self.period = period
+        self._intervals = intervals
         self.now = now or datetime.now(UTC)
         self.as_of = min(self.now, period.end)
         self.assets: dict[str, AssetInfo] = {}
@@ -100,10 +103,11 @@ class Evaluation:
             open_until = asof
             if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
                 open_until = min(asof, to_ms(beat.ts))
-            sums = session.execute(text(query), {"ps": ps, "asof": asof, "open_until": open_until}).all()
+            sums = (session.execute(text(query), {"ps": ps, "asof": asof, "open_until": open_until}).all()
+                    if self._intervals else [])
             # An asset created after the period began may have imported history from before its
             # creation: it existed since its first interval. Only those few need the lookup.
-            late = [r.id for r in rows if to_ms(r.created_at) > ps]
+            late = [r.id for r in rows if to_ms(r.created_at) > ps] if self._intervals else []
             firsts: dict[str, int] = {}
             for i in range(0, len(late), 500):
                 firsts.update(session.execute(
@@ -164,6 +168,7 @@ class Evaluation:
                 and (in_scope(t, self.assets[i.asset_id]) if i.asset_id in self.assets else not asset_scoped)]
 
     def _availability(self, t: Target, floor: float) -> TargetResult:
+        assert self._intervals, "an availability figure needs the intervals"
         per_asset = self.assets_behind(t)
         total = fleet([f for _, f in per_asset])
         live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
