@@ -252,6 +252,10 @@ def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
         answer = client.post(f"/ui/incidents/{incident}/note", data=data)
         assert answer.status_code == 403 and reason in answer.text
     assert all(e["detail"].get("note") != "forged" for e in show_incident(console.store(), incident)["trail"])
+    # the later forms too: a window, ending one, a report; refused before anything is read from them
+    for path in ("/ui/maintenance", "/ui/maintenance/upgrade/end", "/ui/reports"):
+        answer = client.post(path, data={"id": "forged", "scope": "assets", "names": "web1", "period": "2026Q3"})
+        assert answer.status_code == 403 and reason in answer.text
     # the login form too: a cross-site login (into the attacker's account) needs the page's token
     fresh = httpx.Client(base_url=c.base, timeout=10)
     answer = fresh.post("/ui/login", data={"name": "ops", "password": PASSWORD})
@@ -459,6 +463,12 @@ def test_the_assets_and_the_audit_log(console: Console, browser: Any, width: int
     assert driver.find_element("css selector", "#checks li strong").text == "tcp"
     assert fits(driver)
     shot(driver, f"asset-{width}-zh")
+    for page, name in (("/ui/maintenance", "maintenance"), ("/ui/targets/servers_ok", "target-servers_ok"),
+                       ("/ui/?period=2026-11", "targets-month")):
+        driver.get(c.base + page)
+        assert driver.find_elements("css selector", "main h1") and fits(driver)
+        shot(driver, f"{name}-{width}-zh")
+    assert driver.find_element("id", "period-label").text == "2026-11"
     driver.get(c.base + "/ui/audit?actor=ui:ops&action=maintenance")
     found = [(r.find_element("css selector", ".actor").text, r.find_element("css selector", ".action").text)
              for r in driver.find_elements("css selector", "#audit tbody tr")]
