@@ -5,7 +5,7 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_store, print_table
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
 
 
 def cmd_assets_import(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def cmd_assets_import(args: argparse.Namespace) -> int:
 
 
 def cmd_assets_list(args: argparse.Namespace) -> int:
-    from opsmon.collector.config.inventory import AssetSpec, list_assets
+    from opsmon.collector.config.inventory import asset_document, list_assets
     from opsmon.collector.store.history import current_states
 
     store = open_store(args)
@@ -27,10 +27,9 @@ def cmd_assets_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         docs = []
         for row in rows:
-            doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+            doc = asset_document(row)
             span = states.get(row.id)
             doc["state"] = span.state if span else None
-            doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
             docs.append(doc)
         print(json.dumps(docs, ensure_ascii=False, indent=2))
         return 0
@@ -45,10 +44,20 @@ def cmd_assets_list(args: argparse.Namespace) -> int:
 
 
 def cmd_assets_remove(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from opsmon.collector.config.inventory import remove_asset
 
-    remove_asset(open_store(args), args.id, actor())
-    print(f"removed {args.id} (its history is kept)")
+    config = load_config(args)
+    at = time_arg(args.at, "at")
+    remove_asset(open_store(args, config), args.id, actor(), at=at)
+    when = ""
+    if at is not None:
+        try:
+            when = f" as of {at.astimezone(ZoneInfo(config.timezone)).isoformat()}"
+        except OverflowError:  # year 1 west of UTC: shown in UTC
+            when = f" as of {at.isoformat()}"
+    print(f"removed {args.id}{when} (its history is kept)")
     return 0
 
 
@@ -61,3 +70,4 @@ def register(sub: Any) -> None:
     sp.add_argument("--format", choices=("table", "json"), default="table")
     sp = command(assets, "remove", cmd_assets_remove, "stop monitoring an asset; its history is kept")
     sp.add_argument("id")
+    sp.add_argument("--at", help="when it left, ISO 8601 with offset (default now); its figures end there")

@@ -49,8 +49,13 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     from opsmon.collector.inputs.history_import import import_history
 
     result = import_history(open_store(args), args.file, actor())
-    print(f"states: {result['states']['imported']} imported, {result['states']['unchanged']} unchanged; "
-          f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged")
+    lives = result["lives"]
+    outside = result["states"]["outside_life"]
+    note = f" ({outside} reach outside their asset's life: stored, not counted)" if outside else ""
+    print(f"states: {result['states']['imported']} imported{note}, {result['states']['unchanged']} unchanged; "
+          f"incidents: {result['incidents']['imported']} imported, {result['incidents']['unchanged']} unchanged"
+          + (f"; joined/left: {lives['imported']} imported, {lives['unchanged']} unchanged" if any(lives.values())
+             else ""))
     return 0
 
 

@@ -75,8 +75,20 @@ def running_collector(args: argparse.Namespace, method: str, path: str, body: di
 
 
 def cmd_incidents_change(args: argparse.Namespace) -> int:
-    doc = running_collector(args, "POST", f"/api/v1/incidents/{args.id}/{args.action}", {"note": args.note or ""})
-    print(f"{doc['id']}: {doc['status']}" + (f" by {doc['acknowledged_by']}" if args.action == "ack" else ""))
+    body = {"note": args.note or ""} | ({"to": args.to} if args.action == "reassign" else {})
+    doc = running_collector(args, "POST", f"/api/v1/incidents/{args.id}/{args.action}", body)
+    told = {"ack": f" by {doc['acknowledged_by']}", "reassign": f", given to {getattr(args, 'to', '')} (told)",
+            "takeover": ", taken over"}.get(args.action, "")
+    print(f"{doc['id']}: {doc['status']}{told}")
+    return 0
+
+
+def cmd_incidents_respond(args: argparse.Namespace) -> int:
+    """The response to a fault that healed before it could be acknowledged, recorded after the fact."""
+    body = {"responded_at": args.at, "evidence": args.evidence or "", "note": args.note or ""}
+    doc = running_collector(args, "POST", f"/api/v1/incidents/{args.id}/response", body)
+    print(f"{doc['id']}: response by {doc['acknowledged_by']} counted at {doc['acknowledged_at']}"
+          + ("" if args.evidence or not args.at else " (no evidence: the time of this record, not the one given)"))
     return 0
 
 
@@ -93,10 +105,23 @@ def register(sub: Any) -> None:
     sp.add_argument("id")
     sp.add_argument("--format", choices=("text", "json"), default="text")
     for action, text in (("ack", "acknowledge: the response the SLA counts"),
-                         ("resolve", "resolve by hand, with a note"), ("note", "add a note")):
+                         ("resolve", "resolve by hand, with a note"), ("note", "add a note"),
+                         ("reassign", "give it to a person of the on-call roster (--to), who is told"),
+                         ("takeover", "take it yourself (acknowledging it if still open)")):
         sp = command(inc, action, cmd_incidents_change, text + " (through the running collector)")
         sp.add_argument("id")
-        sp.add_argument("--note", required=action != "ack")
+        sp.add_argument("--note", required=action in ("resolve", "note"))
+        if action == "reassign":
+            sp.add_argument("--to", required=True, help="a person id under people in oncall.yaml")
         sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
         sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")
         sp.set_defaults(action=action)
+    sp = command(inc, "respond", cmd_incidents_respond,
+                 "record the response to a fault that healed before anyone acknowledged it (through the running "
+                 "collector); the time given counts only with --evidence")
+    sp.add_argument("id")
+    sp.add_argument("--at", help="when you responded (ISO 8601 with offset; default now)")
+    sp.add_argument("--evidence", help="what shows that time: a call log, a ticket id, a chat message")
+    sp.add_argument("--note")
+    sp.add_argument("--token", help="your operator token (default $OPSMON_TOKEN)")
+    sp.add_argument("--url", help="the collector's base URL (default from the config's listen)")

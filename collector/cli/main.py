@@ -17,14 +17,17 @@ from opsmon.collector.cli import (
     check_config,
     configs,
     events,
+    exclusions,
     history,
     hj212,
     incidents,
     maintenance,
+    oncall,
     report,
     serve,
     sla,
     status,
+    survey,
     tokens,
     users,
 )
@@ -32,7 +35,7 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
-            maintenance, configs, audit, hj212)
+            maintenance, exclusions, oncall, configs, audit, hj212, survey)
 
 
 def build_parser() -> argparse.ArgumentParser:

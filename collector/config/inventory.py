@@ -22,7 +22,8 @@ from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
 from opsmon.collector.store import Store
 from opsmon.collector.store.audit import record
-from opsmon.collector.store.models import Asset
+from opsmon.collector.store.history import life_start
+from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
 
 
 class AssetSpec(BaseModel):
@@ -204,6 +205,7 @@ def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
     result: dict[str, list[str]] = {"created": [], "updated": [], "restored": [], "unchanged": []}
     if not restore:
         result["kept_removed"] = []
+    absences: dict[str, list[str]] = {}
     with store.session.begin() as session:
         _check_graph(specs, _live_parents(session), None)
         rows = {r.id: r for r in session.scalars(select(Asset).where(Asset.id.in_([s.id for s in specs])))}
@@ -219,6 +221,9 @@ def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
                 result["kept_removed"].append(spec.id)
                 continue
             if row.removed_at is not None:
+                # The removed span stays on record (and outside the asset's life): restoring is not undoing.
+                session.add(AssetAbsence(asset_id=row.id, start_ts=row.removed_at, end_ts=max(now, row.removed_at)))
+                absences[row.id] = [row.removed_at.isoformat(), now.isoformat()]
                 row.removed_at = None
                 result["restored"].append(spec.id)
             elif changed:
@@ -230,8 +235,10 @@ def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
                 setattr(row, key, value)
             row.updated_at = now
         if any(result[k] for k in ("created", "updated", "restored")):
-            record(session, actor, "assets.upsert", ",".join(s.id for s in specs)[:256],
-                   {k: v for k, v in result.items() if k not in ("unchanged", "kept_removed") and v}, now)
+            detail: dict[str, Any] = {k: v for k, v in result.items() if k not in ("unchanged", "kept_removed") and v}
+            if absences:
+                detail["removed_spans"] = absences
+            record(session, actor, "assets.upsert", ",".join(s.id for s in specs)[:256], detail, now)
     return result
 
 
@@ -239,22 +246,45 @@ def import_file(store: Store, path: str, actor: str, restore: bool = True) -> di
     return upsert_assets(store, parse_inventory(path), actor, restore=restore)
 
 
-def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None = None) -> None:
-    """Mark removed (history kept). Refused while live assets name it as their parent."""
+def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None = None,
+                 at: datetime | None = None) -> None:
+    """Mark removed at `at` (default now; earlier when it left before anyone told opsmon). History kept:
+    intervals after `at` stay stored but outside the asset's life, so outside its figures. Refused
+    while live assets name it as their parent, and for an `at` in the future, not after its life began,
+    or before a restore on record."""
     now = now or datetime.now(UTC)
     with store.session.begin() as session:
         row = session.get(Asset, asset_id)
         if row is None or row.removed_at is not None:
             raise NotFound(f"no asset {asset_id!r}")
-        children = session.scalars(
-            select(Asset.id).where(Asset.parent_id == asset_id, Asset.removed_at.is_(None))
-        ).all()
-        if children:
-            raise InvalidInput(f"{asset_id!r} is the parent of {', '.join(sorted(children))}; "
-                               "change or remove those first")
-        row.removed_at = now
-        row.updated_at = now
-        record(session, actor, "assets.remove", asset_id, {}, now)
+        mark_removed(session, row, at or now, now)
+        record(session, actor, "assets.remove", asset_id, {"at": (at or now).isoformat()} if at else {}, now)
+
+
+def mark_removed(session: Session, row: Asset, at: datetime, now: datetime, earliest: datetime | None = None) -> None:
+    """Set `row` removed at `at`; InvalidInput (with the reason) when it cannot have left then.
+    `earliest`: the first of its intervals not stored yet (an import's), which its life may start at."""
+    children = session.scalars(
+        select(Asset.id).where(Asset.parent_id == row.id, Asset.removed_at.is_(None))
+    ).all()
+    if children:
+        raise InvalidInput(f"{row.id!r} is the parent of {', '.join(sorted(children))}; "
+                           "change or remove those first")
+    if at > now:
+        raise InvalidInput(f"removal time {at.isoformat()} is in the future")
+    last_back = session.scalar(select(func.max(AssetAbsence.end_ts)).where(AssetAbsence.asset_id == row.id))
+    first = session.scalar(select(func.min(StateInterval.start_ts)).where(StateInterval.asset_id == row.id))
+    if earliest is not None:  # intervals being imported with the removal
+        first = earliest if first is None else min(first, earliest)
+    began = life_start(row.created_at, row.joined_at, first)
+    if at <= began:
+        raise InvalidInput(f"removal time {at.isoformat()} is not after {row.id!r} began "
+                           f"({began.isoformat()}): it would never have existed")
+    if last_back is not None and at < last_back:
+        raise InvalidInput(f"removal time {at.isoformat()} is before {row.id!r} was restored "
+                           f"({last_back.isoformat()})")
+    row.removed_at = at
+    row.updated_at = now
 
 
 def _where(q: Any, include_removed: bool, category: str | None, site: str | None) -> Any:
@@ -304,6 +334,16 @@ def asset_names(store: Store, asset_ids: Iterable[str]) -> dict[str, str]:
             for asset_id, name in session.execute(select(Asset.id, Asset.name).where(Asset.id.in_(wanted[i:i + 500]))):
                 out[asset_id] = name or asset_id
     return out
+
+
+def asset_document(row: Asset) -> dict[str, Any]:
+    """A stored asset as JSON (`opsmon assets list --format json`, the API): its spec, when it was
+    removed, and when it joined if the system opsmon replaces said so (its figures start there)."""
+    doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
+    doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
+    if row.joined_at is not None:
+        doc["joined_at"] = row.joined_at.isoformat()
+    return doc
 
 
 def validate_asset(data: Any) -> AssetSpec:

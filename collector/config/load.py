@@ -107,6 +107,10 @@ def _check_oncall(config: CollectorConfig, doc: YamlDoc, found: Problems) -> Non
                                               f"policies.{name}.levels[{i}].channels[{j}]",
                                               f"channel {channel!r} is not defined under notify.channels in "
                                               f"{config.source_file}"))
+            if policy.fallback and policy.fallback not in config.notify.channels:
+                found.add(ConfigError(oncall_doc.where(("policies", name, "fallback")), f"policies.{name}.fallback",
+                                      f"channel {policy.fallback!r} is not defined under notify.channels in "
+                                      f"{config.source_file}"))
 
 
 def check_snmp(config: CollectorConfig, doc: YamlDoc, found: Problems) -> None:

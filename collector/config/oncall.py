@@ -8,11 +8,14 @@ the incident's kind, severity, category or site (first match wins).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
-from opsmon.collector.config.yamlfile import read_yaml
+from opsmon.collector.config.yamlfile import config_errors, read_yaml
+from opsmon.collector.core.errors import ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration
 from opsmon.collector.core.incidents import Kind, Severity
 
@@ -36,6 +39,8 @@ class Override(BaseModel):
     person: str
     start: AwareDatetime
     end: AwareDatetime
+    id: int | None = Field(None, description="Set on overrides added through the API or CLI (stored), not in the file")
+    reason: str = ""
 
     @model_validator(mode="after")
     def _order(self) -> Override:
@@ -56,6 +61,21 @@ class Schedule(BaseModel):
         turns = int((at - self.rotation.start).total_seconds() // self.rotation.shift)
         return self.rotation.people[turns % len(self.rotation.people)]
 
+    def next_change(self, at: datetime) -> tuple[datetime, str] | None:
+        """(when, who): the first moment after `at` when someone else is on call. Candidates are the next
+        rotation turn boundaries and every override's start and end; the next turn boundary always changes
+        the rotation's person when it has two or more, so at most one full cycle of turns is looked at."""
+        now = self.on_call(at)
+        shift = timedelta(seconds=self.rotation.shift)
+        turns = (at - self.rotation.start) // shift + 1
+        candidates = {self.rotation.start + shift * (turns + k) for k in range(len(self.rotation.people) + 1)}
+        candidates |= {t for o in self.overrides for t in (o.start, o.end) if t > at}
+        for t in sorted(candidates):
+            who = self.on_call(t)
+            if who != now:
+                return t, who
+        return None
+
 
 class Level(BaseModel):
     model_config = FROZEN
@@ -71,6 +91,9 @@ class Policy(BaseModel):
     fallback: str | None = Field(
         None, description="A channel from notify.channels tried when every channel of a notice failed (after its "
         "retries) or dropped it, so a dead path still reaches someone")
+    repeat_every: PositiveDuration | None = Field(None, description=(
+        "While unacknowledged, send the last level's notice again this long after it was last sent "
+        "(e.g. 10m); none when not set"))
 
     @model_validator(mode="after")
     def _increasing(self) -> Policy:
@@ -145,7 +168,38 @@ class Oncall(BaseModel):
         levels = {c for p in self.policies.values() for lv in p.levels for c in lv.channels}
         return levels | {p.fallback for p in self.policies.values() if p.fallback}
 
+    def with_overrides(self, stored: Iterable[Any]) -> Oncall:
+        """This schedule plus the overrides stored through the API or CLI (store.oncall.StoredOverride); one
+        naming a schedule or person the file no longer has is left out (the file changed since it was added)."""
+        extra: dict[str, list[Override]] = {}
+        for o in stored:
+            if o.schedule in self.schedules and o.person in self.people:
+                extra.setdefault(o.schedule, []).append(
+                    Override(person=o.person, start=o.start, end=o.end, id=o.id, reason=o.reason))
+        if not extra:
+            return self
+        schedules = {name: s.model_copy(update={"overrides": (*s.overrides, *extra.get(name, ()))})
+                     for name, s in self.schedules.items()}
+        return self.model_copy(update={"schedules": schedules})
+
+    def channels_for_schedule(self, schedule: str) -> list[str]:
+        """The channels of the first level of each policy that pages this schedule: where its people are reached."""
+        out: list[str] = []
+        for policy in self.policies.values():
+            for lv in policy.levels:
+                if f"schedule:{schedule}" in lv.notify:
+                    out += [c for c in lv.channels if c not in out]
+                    break
+        return out
+
 
 def load_oncall(path: str) -> Oncall:
-    """Read and validate; ConfigError names file, line, key and reason."""
-    return read_yaml(path).validate(Oncall)
+    """Read and validate; every problem named with file, line, key and reason (ConfigProblems when several)."""
+    doc = read_yaml(path)
+    try:
+        return Oncall.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = config_errors(exc, doc)
+        if len(problems) == 1:
+            raise problems[0] from None
+        raise ConfigProblems(f"{path}: {len(problems)} problems", problems) from None

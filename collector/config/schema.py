@@ -15,6 +15,7 @@ from opsmon.collector.config.hj212 import Hj212Config
 from opsmon.collector.config.notify import NotifyConfig
 from opsmon.collector.config.snmp_credentials import CredentialSpec
 from opsmon.collector.config.ssh import SshConfig
+from opsmon.collector.config.survey import SurveyConfig
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from opsmon.collector.core.maintenance import WindowSpec
 
@@ -238,6 +239,7 @@ class CollectorConfig(BaseModel):
     incidents: IncidentsConfig = IncidentsConfig()
     notify: NotifyConfig = NotifyConfig()
     reports: ReportsConfig = ReportsConfig()
+    survey: SurveyConfig = SurveyConfig()
     logging: LoggingConfig = LoggingConfig()
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)
@@ -253,6 +255,9 @@ class CollectorConfig(BaseModel):
         name = self.reports.mail_channel
         if name is not None and getattr(self.notify.channels.get(name), "type", None) != "email":
             raise ValueError(f"reports.mail_channel {name!r} must name an e-mail channel under notify.channels")
+        name = self.survey.channel
+        if name is not None and getattr(self.notify.channels.get(name), "type", None) != "email":
+            raise ValueError(f"survey.channel {name!r} must name an e-mail channel under notify.channels")
         return self
 
     @model_validator(mode="after")

@@ -51,13 +51,19 @@ def keypath_text(path: KeyPath) -> str:
 def validation_to_config_error(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> ConfigError:
     """Every error pydantic found in the document, each naming its line and key: one ConfigError, or several
     behind a count (ConfigProblems), so a file with three mistakes is fixed in one pass, not three."""
-    problems = []
-    for error in exc.errors():
-        loc = prefix + _data_path(doc.data, error["loc"])
-        problems.append(ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", _reason(error)))
+    problems = config_errors(exc, doc, prefix)
     if len(problems) == 1:
         return problems[0]
     return ConfigProblems(f"{len(problems)} problems in {doc.file}", problems)
+
+
+def config_errors(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> list[ConfigError]:
+    """Every problem of a validation, each naming file:line, key path and reason (for a reload that reports all)."""
+    out = []
+    for error in exc.errors():
+        loc = prefix + _data_path(doc.data, error["loc"])
+        out.append(ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", _reason(error)))
+    return out
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:

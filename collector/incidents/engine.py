@@ -43,8 +43,19 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.core.incidents import ALERT, AVAILABILITY, CRITICAL, HARDWARE, MAJOR, MINOR, RANK, SECURITY
+from opsmon.collector.core.deadlines import in_time, response_seconds
+from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
+from opsmon.collector.core.incidents import (
+    ALERT,
+    AVAILABILITY,
+    CRITICAL,
+    HARDWARE,
+    MAJOR,
+    MINOR,
+    NOT_FAULTS,
+    RANK,
+    SECURITY,
+)
 from opsmon.collector.core.states import DEGRADED, DOWN, UNREACHABLE, UP
 from opsmon.collector.store import Store, audit
 from opsmon.collector.store.models import Incident, IncidentEvent
@@ -52,6 +63,7 @@ from opsmon.collector.store.models import Incident, IncidentEvent
 log = logging.getLogger(__name__)
 SYSTEM = "opsmon"
 ACTIVE = ("open", "acknowledged")
+PAGE_STEPS = ("escalated", "repeated", "reassigned", "taken_over")  # trail rows that say who was paged or owns
 
 
 @dataclass
@@ -106,6 +118,11 @@ class Active:
     changed: datetime | None = None  # the last reopen or recovery: a flapping incident settles after it
     maintenance_window: str | None = None  # the window(s) that covered it (kept after they end)
     maintenance_since: datetime | None = None  # under maintenance now, since then: quiet, clock stopped
+    paged: list[str] = field(default_factory=list)  # everyone paged about it: follow-ups go to them (issue 18)
+    paged_at: datetime | None = None  # the last page (a level or a repeat): repeat_every counts from here
+    owner: str | None = None  # given by reassign or take over; else whoever acknowledged owns it
+    response_recorded: datetime | None = None  # a response recorded after the fault healed: when it was recorded
+    response_evidence: str | None = None  # ... and the evidence of the time it claims
 
     @property
     def quiet(self) -> bool:
@@ -163,6 +180,25 @@ class IncidentEngine:
             self.by_id[inc.id] = inc
         for incident_id, ts in reopens:
             self.by_id[incident_id].reopens.append(ts)
+        self._load_pages()
+
+    def _load_pages(self) -> None:
+        """Who was paged and when, and who owns it, from the trails (they are kept there, not in columns)."""
+        ids = list(self.by_id)
+        if not ids:
+            return
+        with self.store.session() as session:
+            steps = session.execute(select(IncidentEvent.incident_id, IncidentEvent.ts, IncidentEvent.action,
+                                           IncidentEvent.detail).where(
+                IncidentEvent.incident_id.in_(ids), IncidentEvent.action.in_(PAGE_STEPS))
+                .order_by(IncidentEvent.id)).all()
+        for incident_id, ts, action, detail in steps:
+            inc = self.by_id[incident_id]
+            if action in ("reassigned", "taken_over"):
+                inc.owner = (detail or {}).get("to")
+                continue
+            inc.paged += [p for p in (detail or {}).get("to", []) if p not in inc.paged]
+            inc.paged_at = ts
 
     def _from_row(self, r: Incident) -> Active:
         return Active(r.id, r.fingerprint or "", r.asset_id, r.kind, r.severity or MAJOR, r.status, r.opened_ts,
@@ -171,7 +207,8 @@ class IncidentEngine:
                       last_seen=self.clock(), source=r.source, escalate_from=r.escalate_from_ts,
                       flapping=r.flapping_ts, changed=self.clock() if r.flapping_ts else None,
                       breached=r.breached_ts, maintenance_window=r.maintenance_window,
-                      maintenance_since=r.maintenance_ts)
+                      maintenance_since=r.maintenance_ts, response_recorded=r.response_recorded_ts,
+                      response_evidence=r.response_evidence)
 
     def _new_id(self, at: datetime) -> str:
         from zoneinfo import ZoneInfo
@@ -247,6 +284,7 @@ class IncidentEngine:
             row.source = inc.source
             row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
             row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
+            row.response_recorded_ts, row.response_evidence = inc.response_recorded, inc.response_evidence
             if inc.status in ("closed", "merged"):
                 row.closed_ts = row.closed_ts or next(
                     (s.at for s in steps if s.action in ("closed", "merged")), steps[-1].at)
@@ -507,7 +545,7 @@ class IncidentEngine:
                 inc.held_since = None
             if inc.status in ACTIVE:
                 self._follow_maintenance(inc, now)
-            if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and now > inc.deadline
+            if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and not in_time(now, inc.deadline)
                     and inc.breached is None and inc.maintenance_since is None):
                 inc.breached = now
                 self.breaches += 1
@@ -521,7 +559,9 @@ class IncidentEngine:
             raise NotFound(f"no open incident {incident_id!r} (closed ones are read with `incidents show`)")
         return inc
 
-    def acknowledge(self, incident_id: str, actor: str, note: str = "", at: datetime | None = None) -> Active:
+    def acknowledge(self, incident_id: str, actor: str, note: str = "", at: datetime | None = None,
+                    context: dict[str, Any] | None = None) -> Active:
+        """`context`: how it came (a link's source address and user agent), kept on the trail and audit row."""
         inc = self.get(incident_id)
         at = at or self.clock()
         if inc.status != "open":
@@ -531,10 +571,51 @@ class IncidentEngine:
             inc.held_since = None
             if note:
                 inc.note = (inc.note + "\n" if inc.note else "") + note
-            within = inc.deadline is None or at <= inc.deadline
+            within = inc.deadline is None or in_time(at, inc.deadline)
             self._save(inc, "acknowledged", actor, {"note": note, "within_deadline": within,
-                                                    "response_seconds": round((at - inc.opened).total_seconds(), 3)},
-                       at, operator=True)
+                                                    "response_seconds": response_seconds(inc.opened, at)}
+                       | (context or {}), at, operator=True)
+        return inc
+
+    def record_response(self, incident_id: str, actor: str, responded_at: datetime | None, evidence: str,
+                        note: str = "") -> Active:
+        """The response to a fault that healed before anyone acknowledged it, recorded after the fact (issue 18
+        item 3). It can no longer be acknowledged live, so the engineer says when they responded.
+
+        The time counted (acknowledged) is the time claimed only with evidence (a call log, a ticket, a chat
+        message: printed in the report for the auditor); a claim without evidence is capped at the moment it
+        is recorded, which opsmon witnessed itself. The claim, the evidence and the recording time stay on the
+        trail and in the audit log. docs/sla.md ("A fault that healed") says why.
+        """
+        now = self.clock()
+        inc = self.by_id.get(incident_id)
+        if inc is None:
+            with self.store.session() as session:
+                row = session.get(Incident, incident_id)
+                if row is None:
+                    raise NotFound(f"no incident {incident_id!r}")
+                inc = self._from_row(row)
+        if inc.status in ACTIVE or inc.status in NOT_FAULTS:
+            hint = "; acknowledge it instead" if inc.status == "open" else ""
+            raise InvalidInput(f"incident {incident_id} is {inc.status}: a response is recorded after the fact only "
+                               f"for a resolved or closed incident{hint}")
+        if inc.acknowledged is not None:
+            raise Conflict(f"incident {incident_id} has a response already: {inc.acknowledged_by} at "
+                           f"{inc.acknowledged.isoformat()}")
+        claimed = responded_at or now
+        if claimed < inc.opened or claimed > now:
+            raise InvalidInput(f"responded_at: must lie between the opening ({inc.opened.isoformat()}) and now")
+        evidence = evidence.strip()
+        counted = claimed if evidence else now
+        with self._undone_on_failure(inc):
+            inc.acknowledged, inc.acknowledged_by = counted, actor
+            inc.response_recorded, inc.response_evidence = now, evidence or None
+            if note:
+                inc.note = (inc.note + "\n" if inc.note else "") + note
+            self._save(inc, "response_recorded", actor, {
+                "claimed": claimed.isoformat(), "counted": counted.isoformat(), "evidence": evidence,
+                "capped": counted != claimed, "note": note, "response_seconds": response_seconds(inc.opened, counted),
+                "within_deadline": inc.deadline is None or in_time(counted, inc.deadline)}, now, operator=True)
         return inc
 
     def resolve(self, incident_id: str, actor: str, note: str) -> Active:
@@ -546,6 +627,23 @@ class IncidentEngine:
         with self._undone_on_failure(inc):
             self._resolve(inc, actor, note, self.clock())
         return inc
+
+    def reassign(self, incident_id: str, actor: str, to: str, note: str = "", action: str = "reassigned") -> Active:
+        """Give the incident to `to` (its owner from now: follow-ups go to them; they are told). Audited."""
+        inc = self.get(incident_id)
+        if inc.status not in ACTIVE:
+            raise InvalidInput(f"incident {incident_id} is {inc.status}; only an active incident can be reassigned")
+        with self._undone_on_failure(inc):
+            before = inc.owner or (inc.acknowledged_by or "").removeprefix("link:") or None
+            inc.owner = to
+            self._save(inc, action, actor, {"from": before, "to": to, "note": note}, self.clock(), operator=True)
+        return inc
+
+    def take_over(self, incident_id: str, actor: str, note: str = "") -> Active:
+        """`actor` takes the incident: acknowledged by them if still open (the response), and theirs from now."""
+        if self.get(incident_id).status == "open":
+            self.acknowledge(incident_id, actor, note or "taken over")
+        return self.reassign(incident_id, actor, actor, note, action="taken_over")
 
     def add_note(self, incident_id: str, actor: str, note: str) -> Active:
         inc = self.get(incident_id)

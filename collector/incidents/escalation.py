@@ -9,6 +9,11 @@ already involved. A reopened, flapping or settled one is told to its owner only 
 someone acknowledged it (issue 18: a flap must not page the director), else to those
 involved. While an incident is flapping or under maintenance, nothing about it is sent
 but the notice saying so: no escalation, no reopened or resolved notice.
+
+Follow-ups go to the people who were paged (recorded on the incident at each page), not to whoever is
+on call when the follow-up happens: after a handoff, the engineer paged still hears it is over (issue 18).
+A policy's `repeat_every` sends the last level's notice again while the incident stays unacknowledged.
+A reassigned or taken-over incident has an owner: they are told, and from then on it is theirs.
 """
 from __future__ import annotations
 
@@ -18,12 +23,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsmon.collector.config.oncall import Oncall
+from opsmon.collector.core.deadlines import in_time
 from opsmon.collector.incidents.engine import Active, IncidentEngine
 
 log = logging.getLogger(__name__)
 Send = Callable[[Active, str, int, list[str], list[str]], None]
-FOLLOW_UPS = ("acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled", "maintenance")
+FOLLOW_UPS = ("acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled", "maintenance",
+              "reassigned", "taken_over")
 TO_THE_OWNER = ("reopened", "flapping", "settled", "maintenance")  # once acknowledged, the owner's alone
+TO_THE_NEW_OWNER = ("reassigned", "taken_over")
 QUIET = ("resolved", "reopened")  # not sent while flapping or under maintenance
 
 
@@ -51,12 +59,22 @@ class Escalator:
                 level = policy.levels[inc.level]
                 if now < inc.clock_start + timedelta(seconds=level.after):
                     break
-                if level.only_if_breached and (inc.deadline is None or now <= inc.deadline):
+                if level.only_if_breached and (inc.deadline is None or in_time(now, inc.deadline)):
                     break
-                who = self.oncall.recipients(level, now) if self.oncall else []
-                self.send(inc, "opened" if inc.level == 0 else "escalated", inc.level + 1, who, list(level.channels))
-                self.engine.record(inc.id, "escalated", {"level": inc.level + 1, "to": who,
-                                                         "channels": list(level.channels)}, now, level=inc.level + 1)
+                self._page(inc, "opened" if inc.level == 0 else "escalated", level, inc.level + 1, now)
+            repeat = policy.repeat_every
+            if (repeat and 0 < inc.level and inc.paged_at is not None
+                    and now >= inc.paged_at + timedelta(seconds=repeat)):
+                self._page(inc, "repeated", policy.levels[inc.level - 1], inc.level, now)
+
+    def _page(self, inc: Active, event: str, level: Any, number: int, now: datetime) -> None:
+        """Send a level's notice to who it names now, and note them on the incident: follow-ups go to them."""
+        who = self.oncall.recipients(level, now) if self.oncall else []
+        inc.paged += [p for p in who if p not in inc.paged]
+        inc.paged_at = now
+        self.send(inc, event, number, who, list(level.channels))
+        self.engine.record(inc.id, "escalated" if event == "opened" else event,
+                           {"level": number, "to": who, "channels": list(level.channels)}, now, level=number)
 
     def _changed(self, inc: Active, action: str, actor: str, detail: dict[str, Any]) -> None:
         if action not in FOLLOW_UPS or inc.level == 0:
@@ -67,23 +85,27 @@ class Escalator:
         if policy is None or self.oncall is None:
             return
         now = self.engine.clock()
-        if action in TO_THE_OWNER and inc.acknowledged is not None:
+        if action in TO_THE_NEW_OWNER or (action in TO_THE_OWNER and inc.acknowledged is not None):
             who, channels = self._owner(inc, policy, now)
         else:
-            channels, who = [], []
+            channels = []
             for level in policy.levels[:inc.level]:
                 channels += [c for c in level.channels if c not in channels]
-                who += [p for p in self.oncall.recipients(level, now) if p not in who]
+            # the people paged, not whoever is on call now (incidents paged before this was kept: those now)
+            who = [p for p in inc.paged if p in self.oncall.people] or [
+                p for level in policy.levels[:inc.level] for p in self.oncall.recipients(level, now)]
+            who = list(dict.fromkeys(who))
         self.send(inc, action, inc.level, who, channels)
 
     def _owner(self, inc: Active, policy: Any, now: datetime) -> tuple[list[str], list[str]]:
-        """The person who acknowledged, on the channels of the levels reached that name them (else level 1's).
+        """The owner (given by reassign or take over, else who acknowledged), on the channels of the levels
+        reached that name them (else level 1's).
 
         `acknowledged_by` is a token's person or `link:<person>`; one not under people in oncall.yaml cannot be
         addressed: the notice goes to level 1's channels naming nobody (it still says who acknowledged).
         """
         assert self.oncall is not None
-        owner = (inc.acknowledged_by or "").removeprefix("link:")
+        owner = inc.owner or (inc.acknowledged_by or "").removeprefix("link:")
         if owner not in self.oncall.people:
             return [], list(policy.levels[0].channels)
         channels: list[str] = []

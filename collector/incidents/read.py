@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, not_, or_, select
 
+from opsmon.collector.core.deadlines import in_time, response_seconds
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.store import Store
@@ -22,12 +23,12 @@ def breached(row: Incident, now: datetime | None = None) -> bool:
     if row.deadline_ts is None:
         return False
     if row.acknowledged_ts is not None:
-        return row.acknowledged_ts > row.deadline_ts
-    return row.status not in NOT_FAULTS and (now or datetime.now(row.deadline_ts.tzinfo)) > row.deadline_ts
+        return not in_time(row.acknowledged_ts, row.deadline_ts)
+    return row.status not in NOT_FAULTS and not in_time(now or datetime.now(row.deadline_ts.tzinfo), row.deadline_ts)
 
 
 def incident_doc(row: Incident) -> dict[str, Any]:
-    response = (row.acknowledged_ts - row.opened_ts).total_seconds() if row.acknowledged_ts else None
+    response = response_seconds(row.opened_ts, row.acknowledged_ts) if row.acknowledged_ts else None
     return {
         "id": row.id, "asset": row.asset_id, "kind": row.kind, "severity": row.severity, "status": row.status,
         "cause": row.cause, "fault_at": _iso(row.fault_ts), "opened_at": _iso(row.opened_ts),
@@ -39,6 +40,7 @@ def incident_doc(row: Incident) -> dict[str, Any]:
         "source": row.source, "flapping_since": _iso(row.flapping_ts),
         "breached_at": _iso(row.breached_ts), "maintenance_window": row.maintenance_window,
         "under_maintenance_since": _iso(row.maintenance_ts),
+        "response_recorded_at": _iso(row.response_recorded_ts), "response_evidence": row.response_evidence,
     }
 
 
@@ -77,7 +79,7 @@ def list_incidents(store: Store, where: IncidentFilter = IncidentFilter(), since
             query = query.where(Asset.site == f.site)
         if f.category is not None:
             query = query.where(Asset.category == f.category)
-    if f.breached is not None:
+    if f.breached is not None:  # stored milliseconds compared: the rule of core/deadlines.in_time
         late = and_(Incident.deadline_ts.is_not(None), or_(
             and_(Incident.acknowledged_ts.is_not(None), Incident.acknowledged_ts > Incident.deadline_ts),
             and_(Incident.acknowledged_ts.is_(None), Incident.status.not_in(NOT_FAULTS),

@@ -3,6 +3,8 @@
 One JSON object a line:
   {"type":"state","asset":"srv-1","state":"down","start":"2026-07-01T08:00:00+08:00","end":"...","reason":"..."}
   {"type":"incident","id":"INC-1","asset":"srv-1","opened":"...","acknowledged":"...","resolved":"...","kind":"hardware"}
+  {"type":"joined","asset":"srv-1","at":"..."}   when it joined the estate: its life (and figures) start there
+  {"type":"left","asset":"srv-1","at":"..."}     when it left: removed as of then (`opsmon assets remove --at`)
 
 The whole file is checked first: assets must exist; timestamps need a UTC offset;
 end after start; no two intervals of one asset overlap, in the file or against
@@ -19,8 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from opsmon.collector.core.errors import ConfigError, ConfigProblems
+from opsmon.collector.config.inventory import mark_removed
+from opsmon.collector.core.errors import ConfigError, ConfigProblems, InvalidInput
 from opsmon.collector.core.fields import FROZEN, AwareDatetime, ObjectId, parse_timestamp
 from opsmon.collector.core.incidents import ImportedKind
 from opsmon.collector.core.states import STATES
@@ -68,10 +72,22 @@ class IncidentLine(BaseModel):
         return self
 
 
+class LifeLine(BaseModel):
+    """When an asset joined or left the estate, as the system opsmon replaces knows it. Intervals outside
+    its life stay importable (evidence) and are clipped out of its figures (docs/sla.md)."""
+
+    model_config = FROZEN
+    type: Literal["joined", "left"]
+    asset: ObjectId
+    at: AwareDatetime
+
+
 assert set(StateLine.model_fields["state"].annotation.__args__) == set(STATES)  # type: ignore[union-attr]
 
 
-def _parse(path: str) -> tuple[list[tuple[int, StateLine]], list[tuple[int, IncidentLine]], list[str]]:
+def _parse(path: str) -> tuple[list[tuple[int, StateLine]], list[tuple[int, IncidentLine]], list[str],
+                               list[tuple[int, LifeLine]]]:
+    lives: list[tuple[int, LifeLine]] = []
     states: list[tuple[int, StateLine]] = []
     incidents: list[tuple[int, IncidentLine]] = []
     errors: list[str] = []
@@ -89,12 +105,13 @@ def _parse(path: str) -> tuple[list[tuple[int, StateLine]], list[tuple[int, Inci
                 errors.append(f"line {n}: not JSON ({exc.msg})")
                 continue
             kind = data.get("type") if isinstance(data, dict) else None
-            model = {"state": StateLine, "incident": IncidentLine}.get(kind)  # type: ignore[arg-type]
+            model = {"state": StateLine, "incident": IncidentLine, "joined": LifeLine,
+                     "left": LifeLine}.get(kind)  # type: ignore[arg-type]
             if model is None:
-                errors.append(f"line {n}: type must be \"state\" or \"incident\"")
+                errors.append(f"line {n}: type must be \"state\", \"incident\", \"joined\" or \"left\"")
                 continue
             try:
-                for key in ("start", "end", "opened", "acknowledged", "resolved"):
+                for key in ("start", "end", "opened", "acknowledged", "resolved", "at"):
                     if isinstance(data.get(key), str):
                         try:
                             data[key] = _ms(parse_timestamp(data[key]))
@@ -107,8 +124,11 @@ def _parse(path: str) -> tuple[list[tuple[int, StateLine]], list[tuple[int, Inci
                     msg = e["msg"].removeprefix("Value error, ")
                     errors.append(f"line {n}: {where}{'unknown key' if e['type'] == 'extra_forbidden' else msg}")
                 continue
+            if kind in ("joined", "left"):
+                lives.append((n, item))  # type: ignore[arg-type]
+                continue
             (states if kind == "state" else incidents).append((n, item))  # type: ignore[arg-type]
-    return states, incidents, errors
+    return states, incidents, errors, lives
 
 
 def _ms(value: datetime) -> datetime:
@@ -122,10 +142,10 @@ def _key(s: StateLine) -> tuple[str, str, datetime, datetime]:
 
 def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, int]]:
     """Validate the whole file, then write it in one transaction. ConfigError lists the bad lines."""
-    states, incidents, errors = _parse(path)
+    states, incidents, errors, lives = _parse(path)
     with store.session.begin() as session:
         known = set(session.scalars(select(Asset.id)))
-        for n, item in [*states, *incidents]:
+        for n, item in [*states, *incidents, *lives]:
             if item.asset not in known:
                 errors.append(f"line {n}: asset {item.asset!r} does not exist (import the inventory first)")
         now = datetime.now(UTC)
@@ -182,6 +202,10 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
                 inc_unchanged += 1
             else:
                 errors.append(f"line {n}: incident {inc.id!r} is stored with different data")
+        firsts: dict[str, datetime] = {}
+        for _, s in states:
+            firsts[s.asset] = min(firsts.get(s.asset, s.start), s.start)
+        life_changes = _lives(session, [(n, x) for n, x in lives if x.asset in known], now, errors, firsts)
         if errors:  # every one, a line each: the old system's export is fixed in one pass
             if len(errors) == 1:
                 raise ConfigError(path, "", f"nothing imported: {errors[0]}")
@@ -195,11 +219,56 @@ def import_history(store: Store, path: str, actor: str) -> dict[str, dict[str, i
                                  opened_ts=inc.opened, acknowledged_ts=inc.acknowledged,
                                  acknowledged_by=inc.acknowledged_by, resolved_ts=inc.resolved, source="import",
                                  note=inc.note))
-        result = {"states": {"imported": len(new_states), "unchanged": unchanged},
-                  "incidents": {"imported": len(new_incidents), "unchanged": inc_unchanged}}
-        if new_states or new_incidents:
+        # Clipped, not refused (docs/sla.md): kept as evidence, counted only inside the life. Say how many.
+        rows = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_({s.asset for s in new_states})))}
+        outside = sum(1 for s in new_states
+                      if (rows[s.asset].joined_at is not None and s.start < rows[s.asset].joined_at)
+                      or (rows[s.asset].removed_at is not None and s.end > rows[s.asset].removed_at))
+        result = {"states": {"imported": len(new_states), "unchanged": unchanged, "outside_life": outside},
+                  "incidents": {"imported": len(new_incidents), "unchanged": inc_unchanged},
+                  "lives": {"imported": life_changes, "unchanged": len(lives) - life_changes}}
+        if new_states or new_incidents or life_changes:
             record(session, actor, "history.import", path[-256:], result)
     return result
+
+
+def _lives(session: Session, lines: list[tuple[int, LifeLine]], now: datetime, errors: list[str],
+           firsts: dict[str, datetime]) -> int:
+    """Apply `joined` and `left` lines to the assets' rows (the caller rolls back on any error); how many
+    changed something. One of each per asset; a `left` is a back-dated removal by opsmon's own rule."""
+    seen: dict[tuple[str, str], int] = {}
+    changed = 0
+    for n, line in sorted(lines, key=lambda x: (x[1].type != "joined", x[0])):  # joined first: left checks it
+        if (line.asset, line.type) in seen:
+            errors.append(f"line {n}: a second {line.type!r} line for asset {line.asset!r} "
+                          f"(line {seen[(line.asset, line.type)]})")
+            continue
+        seen[(line.asset, line.type)] = n
+        if line.at > now:
+            errors.append(f"line {n}: {line.type} in the future ({line.at.isoformat()}); history is the past")
+            continue
+        row = session.get(Asset, line.asset)
+        assert row is not None  # unknown assets were reported by the caller
+        if line.type == "joined":
+            if row.removed_at is not None and line.at >= row.removed_at:
+                errors.append(f"line {n}: joined {line.at.isoformat()} is not before asset {line.asset!r} "
+                              f"left ({row.removed_at.isoformat()})")
+            elif row.joined_at != line.at:
+                row.joined_at, row.updated_at = line.at, now
+                changed += 1
+            continue
+        if row.removed_at == line.at:
+            continue  # the same file again
+        if row.removed_at is not None:
+            errors.append(f"line {n}: asset {line.asset!r} already left at {row.removed_at.isoformat()}")
+            continue
+        try:
+            mark_removed(session, row, line.at, now, firsts.get(line.asset))
+        except InvalidInput as exc:
+            errors.append(f"line {n}: {exc}")
+            continue
+        changed += 1
+    return changed
 
 
 def _same(row: Incident, inc: IncidentLine) -> bool:

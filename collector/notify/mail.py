@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -37,10 +38,16 @@ def build(notice: Notice, config: EmailConfig, recipients: list[str], now: datet
     msg["References"] = thread
     msg["In-Reply-To"] = thread
     parts = [(lang, render(notice, lang, now)[1]) for lang in languages(config.lang)]
+    set_parts(msg, parts)
+    return msg
+
+
+def set_parts(msg: EmailMessage, parts: list[tuple[str, str]]) -> None:
+    """One text/plain part per language, in order (Chinese first), each with its Content-Language."""
     if len(parts) == 1:
         msg.set_content(parts[0][1], charset="utf-8")
         msg["Content-Language"] = LANGUAGE_TAGS[parts[0][0]]
-        return msg
+        return
     msg.make_mixed()
     for lang, body in parts:
         part = EmailMessage()
@@ -48,7 +55,6 @@ def build(notice: Notice, config: EmailConfig, recipients: list[str], now: datet
         part["Content-Language"] = LANGUAGE_TAGS[lang]
         part["Content-Disposition"] = "inline"
         msg.attach(part)
-    return msg
 
 
 class EmailChannel(Channel):
@@ -65,8 +71,20 @@ class EmailChannel(Channel):
         recipients = list(dict.fromkeys([*self.config.to, *notice.emails()]))
         if not recipients:
             raise DeliveryError("no recipient has an e-mail address and the channel has no `to`", permanent=True)
+        if notice.personal_ack_url and recipients == notice.emails()[:1]:
+            # to the person paged alone: their own one-click link, not the group link that asks who (issue 18)
+            notice = replace(notice, ack_url=notice.personal_ack_url)
         msg = build(notice, self.config, recipients, now)
         await asyncio.to_thread(self._deliver, msg, recipients)
+
+    def send_text(self, subject: str, parts: list[tuple[str, str]], recipient: str) -> None:
+        """Blocking: one message to `recipient` alone (not the channel's `to`): a survey invitation is personal."""
+        msg = EmailMessage()
+        msg["Subject"], msg["From"], msg["To"] = subject, self.config.sender, recipient
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = make_msgid("opsmon", domain=self.config.sender.rpartition("@")[2] or "opsmon")
+        set_parts(msg, parts)
+        self._deliver(msg, [recipient])
 
     def send_files(self, subject: str, body: str, files: list[Path]) -> None:
         """Blocking: mail `files` as attachments to the channel's `to` (scheduled reports use this)."""

@@ -17,12 +17,17 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from opsmon.collector.core.incidents import Kind, Severity
+from opsmon.collector.core.lang import local_time
 from opsmon.collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, UNITS, Lang
 
 Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled",
-                "maintenance"]
-OPEN_EVENTS = frozenset({"opened", "escalated", "reopened"})
+                "maintenance", "repeated", "reassigned", "taken_over", "handoff", "code"]
+OPEN_EVENTS = frozenset({"opened", "escalated", "reopened", "repeated"})
 ENDED = frozenset({"resolved", "closed", "withdrawn", "merged"})
+PERSONAL = frozenset({"handoff", "code"})
+"""Notices to one person, not the news of an incident. A handoff: `asset_name` is the schedule, `attached` the
+number of open incidents and `cause` their ids. A code (a group link asked who acknowledges): `cause` is the
+code, `level` its minutes of validity."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,12 @@ class Notice:
     deadline: datetime | None
     level: int
     recipients: tuple[Person, ...]
-    ack_url: str | None = None
+    ack_url: str | None = None  # a link that asks who acknowledges (it may be seen by many)
     attached: int = 0
     acknowledged_by: str | None = None
     timezone: str = "UTC"
     at: datetime | None = None
+    personal_ack_url: str | None = None  # one-click, for the first recipient alone (mail to that address only)
     status: str | None = None
     """The incident's status when the event happened: a `settled` notice of an incident that resolved while it
     flapped must end its alert in Alertmanager, not fire it again."""
@@ -106,11 +112,12 @@ def span(seconds: float, lang: Lang) -> str:
     return ("" if lang == "zh" else " ").join(parts)
 
 
-def _local(when: datetime, tz: str) -> str:
-    return f"{when.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M:%S} ({tz})"
-
-
 def title(notice: Notice, lang: Lang) -> str:
+    if notice.event == "handoff":
+        return f"[{EVENTS['handoff'][lang]}] " + PHRASES["handoff"][lang].format(schedule=notice.asset_name,
+                                                                              n=notice.attached)
+    if notice.event == "code":
+        return f"[{EVENTS['code'][lang]}] {notice.incident_id}"
     where = PHRASES["at"][lang].format(asset=notice.asset_name, site=notice.site)
     sep = "：" if lang == "zh" else ": "
     return f"[{SEVERITIES[notice.severity][lang]}] {EVENTS[notice.event][lang]}{sep}{where}"
@@ -125,6 +132,14 @@ def lines(notice: Notice, lang: Lang, now: datetime | None = None) -> list[Line]
         return (key, LABELS[key][lang], value)
 
     event = EVENTS[notice.event][lang]
+    if notice.event == "handoff":
+        return [line("event", PHRASES["handoff"][lang].format(schedule=notice.asset_name, n=notice.attached)),
+                line("incident", notice.cause or "-"), line("since", local_time(at, notice.timezone)),
+                line("recipients", ", ".join(p.name for p in notice.recipients))]
+    if notice.event == "code":
+        return [line("event", PHRASES["code"][lang].format(incident=notice.incident_id, code=notice.cause,
+                                                          minutes=notice.level)),
+                line("recipients", ", ".join(p.name for p in notice.recipients))]
     if notice.event == "escalated":
         event += f" ({PHRASES['level'][lang].format(level=notice.level)})"
     out = [
@@ -133,14 +148,14 @@ def lines(notice: Notice, lang: Lang, now: datetime | None = None) -> list[Line]
         line("asset", f"{notice.asset_name} ({notice.asset_id})"),
         line("site", notice.site),
         line("category", f"{notice.category} / {KINDS[notice.kind][lang]}"),
-        line("since", _local(notice.opened_at, notice.timezone)),
+        line("since", local_time(notice.opened_at, notice.timezone)),
         line("duration", span((at - notice.opened_at).total_seconds(), lang)),
     ]
     if notice.deadline is not None and notice.event in OPEN_EVENTS:
         left = (notice.deadline - now).total_seconds()
         phrase = PHRASES["left" if left >= 0 else "overdue"][lang].format(span=span(left, lang))
         comma = "，" if lang == "zh" else ", "
-        out.append(line("deadline", f"{_local(notice.deadline, notice.timezone)}{comma}{phrase}"))
+        out.append(line("deadline", f"{local_time(notice.deadline, notice.timezone)}{comma}{phrase}"))
     if notice.attached:
         out.append(line("attached", PHRASES["attached"][lang].format(n=notice.attached)))
     if notice.acknowledged_by:

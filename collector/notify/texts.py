@@ -19,6 +19,11 @@ EVENTS: dict[str, dict[Lang, str]] = {
     "flapping": {"zh": "频繁反复（暂停通知，直至稳定）", "en": "Flapping (notices paused until it settles)"},
     "settled": {"zh": "已稳定（恢复通知）", "en": "Settled (notices resume)"},
     "maintenance": {"zh": "维护中（暂停升级与通知）", "en": "Under maintenance (escalation and notices paused)"},
+    "repeated": {"zh": "仍未确认（重复通知）", "en": "Still unacknowledged (reminder)"},
+    "reassigned": {"zh": "已转交给您", "en": "Reassigned to you"},
+    "taken_over": {"zh": "已由您接手", "en": "Taken over by you"},
+    "handoff": {"zh": "值班交接：您现在值班", "en": "Handoff: you are now on call"},
+    "code": {"zh": "确认验证码", "en": "Acknowledgement code"},
 }
 
 
@@ -64,6 +69,10 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "overdue": {"zh": "已超时 {span}", "en": "overdue by {span}"},
     "attached": {"zh": "另有 {n} 个相关告警归入本事件", "en": "{n} more related alerts attached to this incident"},
     "at": {"zh": "{asset}（{site}）", "en": "{asset} at {site}"},
+    "handoff": {"zh": "您现在值班（排班 {schedule}）；未关闭事件 {n} 个",
+                "en": "You are now on call ({schedule}); {n} open incidents"},
+    "code": {"zh": "确认事件 {incident} 的验证码：{code}（{minutes} 分钟内有效）。如非本人操作，请忽略。",
+             "en": "Code to acknowledge {incident}: {code} (valid {minutes} min). Not you? Ignore this."},
 }
 
 UNITS: dict[Lang, tuple[str, str, str, str]] = {

@@ -59,7 +59,10 @@ class SlaCollector(Collector):
         result = self.snapshot()
         for t in result.targets if result is not None else ():
             threshold.add_metric([t.id], t.threshold)
-            passing.add_metric([t.id], 1.0 if t.passed else 0.0)
+            if not (t.status == "no_data" and t.measure in ("response_time", "response_rate")):
+                # A response target with no incident judged (a quiet quarter) is not failing: no series, so
+                # SlaTargetBelowThreshold does not fire for it (missing availability data or a manual value still does).
+                passing.add_metric([t.id], 1.0 if t.passed else 0.0)
             if t.value is not None:
                 value.add_metric([t.id], t.value)
             if t.budget_left_seconds is not None:
@@ -319,6 +322,13 @@ class CollectorMetrics:
                                    registry=self.registry)
         self.store_failures = Gauge("opsmon_store_write_failures", "Failed store write attempts since start",
                                     registry=self.registry)
+        from opsmon.collector.incidents.links import REFUSALS
+
+        self.ack_link_refusals = Counter("opsmon_ack_link_refusals_total", "Acknowledge-link attempts refused, "
+                                         "by reason: forged, expired, used, unknown, bad_code, bad_login",
+                                         ["reason"], registry=self.registry)
+        for reason in REFUSALS:
+            self.ack_link_refusals.labels(reason)
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))

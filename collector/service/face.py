@@ -10,12 +10,14 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from prometheus_client import generate_latest
 
 from opsmon.collector import __version__
 from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
 from opsmon.collector.config.schema import ConsoleConfig
+from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.maintenance import WindowSpec
 from opsmon.collector.incidents.engine import Active
 from opsmon.collector.incidents.links import LinkClaim
@@ -30,12 +32,17 @@ from opsmon.collector.outputs.api.live import (
     InterfaceRow,
     Interfaces,
     LiveState,
+    OncallDoc,
+    OverrideDoc,
+    ShiftDoc,
     StateRow,
     WindowDoc,
 )
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.results import PeriodResult
-from opsmon.collector.store import Store
+from opsmon.collector.store import Store, audit
+from opsmon.collector.store.oncall import add_override, remove_override
+from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.windows import add_window, remove_window
 
 if TYPE_CHECKING:
@@ -148,12 +155,67 @@ class ServiceFace:
     def incident(self, incident_id: str) -> Active | None:
         return self._service.incidents.by_id.get(incident_id)
 
-    def ack_link(self, token: str, use: bool) -> LinkClaim | None:
+    def ack_link(self, token: str, use: bool, by: str | None = None) -> LinkClaim | None:
         links = self._service.links
         if links is None:
             return None
         now = self._service.clock()
-        return links.use(token, now) if use else links.check(token, now)
+        return links.use(token, now, by) if use else links.check(token, now)
+
+    def link_refused(self, reason: str, incident_id: str, text: str, origin: dict[str, str]) -> None:
+        s = self._service
+        s.metrics.ack_link_refusals.labels(reason).inc()
+        with s.store.session.begin() as session:
+            audit.record(session, "link", f"ack_link.{reason}", incident_id, {"reason": text, **origin}, s.clock())
+
+    def link_people(self) -> tuple[tuple[str, str], ...]:
+        oncall = self._service.oncall
+        return tuple((pid, p.name) for pid, p in oncall.people.items()) if oncall is not None else ()
+
+    def send_link_code(self, claim: LinkClaim, person: str) -> bool:
+        return self._service.notices.link_code(claim, person)
+
+    def check_link_code(self, claim: LinkClaim, person: str, code: str) -> None:
+        links = self._service.links
+        assert links is not None
+        links.check_code(claim, person, code, self._service.clock())
+
+    def asset_name(self, asset_id: str) -> str | None:
+        info = self._service.asset_infos.get(asset_id)
+        return info.name if info is not None else None
+
+    def oncall(self) -> OncallDoc | None:
+        s = self._service
+        roster = s.roster
+        if roster is None:
+            return None
+        now = s.clock()
+        zone = ZoneInfo(s.config.timezone)
+        people = roster.current.people
+
+        def name(pid: str | None) -> str | None:
+            return people[pid].name if pid in people else pid
+
+        def local(t: datetime) -> str:
+            return t.astimezone(zone).isoformat()
+
+        shifts = [ShiftDoc(schedule=sh.schedule, person=sh.person, name=name(sh.person) or sh.person,
+                           until=local(sh.until) if sh.until else None, next_person=sh.next_person,
+                           next_name=name(sh.next_person)) for sh in roster.shifts(now)]
+        overrides = [OverrideDoc(id=o.id, schedule=sched, person=o.person, start=local(o.start), end=local(o.end),
+                                 reason=o.reason, source="api" if o.id is not None else "file")
+                     for sched, sch in roster.current.schedules.items() for o in sch.overrides if o.end > now]
+        return OncallDoc(now=local(now), shifts=shifts, overrides=overrides, file=str(roster.path),
+                         file_errors=roster.errors)
+
+    def survey_links(self) -> SurveyLinks | None:
+        return self._service.survey_links
+
+    def department_name(self, department_id: str) -> str:
+        dept = self._service.config.survey.departments.get(department_id)
+        if dept is None:
+            return department_id
+        return f"{dept.name_zh} / {dept.name_en}" if dept.name_en else dept.name_zh
 
     def render_metrics(self) -> bytes:
         return generate_latest(self._service.metrics.registry)
@@ -164,8 +226,8 @@ class ServiceFace:
         self._service.reload_inventory()
         return result
 
-    def remove_asset(self, asset_id: str, actor: str) -> None:
-        remove_asset(self._service.store, asset_id, actor)
+    def remove_asset(self, asset_id: str, actor: str, at: datetime | None = None) -> None:
+        remove_asset(self._service.store, asset_id, actor, self._service.clock(), at)
         self._service.reload_inventory()
 
     def add_window(self, spec: WindowSpec, actor: str) -> None:
@@ -180,7 +242,6 @@ class ServiceFace:
 
     def generate_report(self, period: Period, lang: str, actor: str) -> list[dict[str, Any]]:
         from opsmon.collector.outputs.report.delivery import generate
-        from opsmon.collector.store import audit
 
         s = self._service
         docs = generate(s.config, s.store, period, lang, s.clock())
@@ -189,14 +250,43 @@ class ServiceFace:
                          {"lang": lang, "files": [d["file"] for d in docs]}, s.clock())
         return docs
 
-    def acknowledge(self, incident_id: str, actor: str, note: str) -> None:
-        self._service.incidents.acknowledge(incident_id, actor, note)
+    def acknowledge(self, incident_id: str, actor: str, note: str, context: dict[str, str] | None = None) -> None:
+        self._service.incidents.acknowledge(incident_id, actor, note, context=context)
+
+    def reassign(self, incident_id: str, actor: str, to: str, note: str) -> None:
+        oncall = self._service.oncall
+        if oncall is None or to not in oncall.people:
+            known = ", ".join(sorted(oncall.people)) if oncall is not None else "none: no on-call configured"
+            raise InvalidInput(f"to: {to!r} is not a person of the on-call roster (there: {known})")
+        self._service.incidents.reassign(incident_id, actor, to, note)
+
+    def take_over(self, incident_id: str, actor: str, note: str) -> None:
+        self._service.incidents.take_over(incident_id, actor, note)
+
+    def add_override(self, schedule: str, person: str, start: datetime, end: datetime, reason: str,
+                     person_acting: str) -> int:
+        s = self._service
+        assert s.roster is not None
+        oncall = s.roster.from_file
+        new = add_override(s.store, oncall.schedules, oncall.people, schedule, person, start, end, reason,
+                           f"api:{person_acting}", s.clock())
+        s.reload_oncall()
+        return new
+
+    def remove_override(self, override_id: int, person_acting: str) -> None:
+        s = self._service
+        remove_override(s.store, override_id, f"api:{person_acting}", s.clock())
+        s.reload_oncall()
 
     def resolve(self, incident_id: str, actor: str, note: str) -> None:
         self._service.incidents.resolve(incident_id, actor, note)
 
     def add_note(self, incident_id: str, actor: str, note: str) -> None:
         self._service.incidents.add_note(incident_id, actor, note)
+
+    def record_response(self, incident_id: str, actor: str, responded_at: datetime | None, evidence: str,
+                        note: str) -> None:
+        self._service.incidents.record_response(incident_id, actor, responded_at, evidence, note)
 
     def on_alerts(self, alerts: list[dict[str, Any]]) -> list[str]:
         s = self._service

@@ -38,6 +38,8 @@ def serve(config: CollectorConfig) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        # SIGHUP: read oncall.yaml again now (taken only if valid; the periodic reload also notices a change)
+        loop.add_signal_handler(signal.SIGHUP, lambda: service.reload_oncall(force=True))
         await service.run(stop)
 
     try:

@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from opsmon.collector.config import CollectorConfig
 from opsmon.collector.config.inventory import AssetSpec, import_file
-from opsmon.collector.config.oncall import load_oncall
 from opsmon.collector.config.windows import check_window_names, stale_window_names
 from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.maintenance import MaintenanceBook, UntrackedAsset, WindowSpec
@@ -55,6 +54,7 @@ from opsmon.collector.core.states import DOWN
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
 from opsmon.collector.incidents.escalation import Escalator
 from opsmon.collector.incidents.links import AckLinks, load_key
+from opsmon.collector.incidents.roster import Roster
 from opsmon.collector.inputs.agents.auth import AgentAuth
 from opsmon.collector.inputs.agents.ingest import CHECK_ID as AGENT_CHECK
 from opsmon.collector.inputs.agents.ingest import Ingest
@@ -68,6 +68,7 @@ from opsmon.collector.inputs.snmp.hub import Uplink
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
+from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
 from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.sla.targets import load_targets
@@ -75,6 +76,7 @@ from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import AgentRow, Asset, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.windows import inventory_names
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
@@ -143,7 +145,7 @@ class Service:
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
                                         self.targets.response_limit, self._pending_fault, config.timezone,
                                         self._maintenance_of)
-        self.oncall = (load_oncall(str(config.resolve(config.incidents.oncall_file)))
+        self.roster = (Roster(config.resolve(config.incidents.oncall_file), self.store, set(config.notify.channels))
                        if config.incidents.oncall_file else None)
         self.dispatcher: Any = None
         if config.notify.channels:
@@ -157,7 +159,14 @@ class Service:
         if self.oncall is not None:
             self.links = AckLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                   config.incidents.link_ttl)
-        self.escalator = Escalator(self.incidents, self.oncall, self._send, self.asset_infos.get)
+        self.survey_links: SurveyLinks | None = None
+        self._survey_tasks: set[asyncio.Task[None]] = set()  # mails after resolved incidents, on their way
+        if config.survey.enabled:  # the acknowledge links' key signs the survey's too (purpose "survey")
+            self.survey_links = SurveyLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
+                                            config.survey.link_ttl)
+            self.incidents.on_change.append(self._incident_survey)
+        self.notices = Notices(self)
+        self.escalator = Escalator(self.incidents, self.oncall, self.notices.send, self.asset_infos.get)
         self.ssh: Any = None
         if config.ssh.credentials:
             from opsmon.collector.inputs.ssh.hub import SshHub
@@ -187,6 +196,17 @@ class Service:
         self.metrics.store_failures.set_function(lambda: self.writer.failures)
         self.metrics.store_dropped.set_function(lambda: self.writer.dropped)
         self.router.route(self._routes())
+
+    @property
+    def oncall(self) -> Any:
+        """The on-call roster in force (oncall.yaml and stored overrides), or None."""
+        return self.roster.current if self.roster is not None else None
+
+    def reload_oncall(self, force: bool = False) -> None:
+        """Take up a changed oncall.yaml (when valid: a bad one keeps the roster in force) or changed overrides;
+        at every periodic reload, at once after an API change, and on SIGHUP (force)."""
+        if self.roster is not None and self.roster.reload(force):
+            self.escalator.oncall = self.roster.current
 
     # -- wiring ------------------------------------------------------------
     def _routes(self) -> dict[type, list[Consumer]]:
@@ -419,6 +439,9 @@ class Service:
             self.timeline.started = now
         self.timeline.tick(now)
         self.escalator.step(now)
+        if self.roster is not None:
+            for schedule, person in self.roster.handoffs(now):
+                self.notices.handoff(schedule, person, now)
 
     # -- incidents ---------------------------------------------------------
     def _pending_fault(self, asset_id: str) -> bool:
@@ -438,31 +461,16 @@ class Service:
         detail = {"channel": channel, "attempt": attempt}
         if error:
             detail["error"] = error
+        if incident_id.startswith(HANDOFF_PREFIX):
+            log.log(logging.INFO if ok else logging.WARNING, "handoff notice %s",
+                    "delivered" if ok else "not delivered",
+                    extra={"schedule": incident_id, "channel": channel, "attempt": attempt, "error": error})
+            return
         self.incidents.record(incident_id, "delivered" if ok else ("dropped" if attempt == 0 else "delivery_failed"),
                               detail, at)
         if not ok:
             log.warning("notification not delivered", extra={"incident": incident_id, "channel": channel,
                                                               "attempt": attempt, "error": error})
-
-    def _send(self, inc: Any, event: str, level: int, who: list[str], channels: list[str]) -> None:
-        """Build the notice (with an acknowledge link for the first person) and hand it to the dispatcher."""
-        if self.dispatcher is None or self.oncall is None:
-            return
-        from opsmon.collector.notify.message import Notice, Person
-
-        now = self.clock()
-        ack_url = None
-        if event in ("opened", "escalated", "reopened") and who and self.links is not None:
-            base = self.config.incidents.public_url.rstrip("/")
-            ack_url = f"{base}/ack/{self.links.make(inc.id, who[0], now)}"
-        info = self.asset_infos.get(inc.asset_id)
-        people = tuple(Person(p.name, p.email, p.mobile) for p in (self.oncall.people[w] for w in who))
-        notice = Notice(inc.id, event, inc.asset_id, info.name if info else inc.asset_id, info.site if info else "",
-                        info.category if info else "", inc.kind, inc.severity, inc.cause, inc.opened, inc.deadline,
-                        level, people, ack_url, len(inc.attached), inc.acknowledged_by, self.config.timezone, now,
-                        inc.status)
-        policy = self.oncall.policy_for(inc.kind, inc.severity, notice.category, notice.site)
-        self.dispatcher.submit(notice, channels, policy.fallback if policy is not None else None)
 
     def refresh_sla(self) -> None:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
@@ -483,6 +491,58 @@ class Service:
                 log.exception("report generation failed", extra={"period": period.label, "lang": lang})
         self.reports_checked = self.clock()
 
+    async def _surveys(self) -> None:
+        """Send the satisfaction survey of the quarter that ended (after survey.delay) to every contact not yet
+        mailed for it (APScheduler fires this daily at 01:10 local time and once after start: a collector
+        down at the quarter's end catches up, a failed mail is tried again, and nobody is asked twice)."""
+        if self.survey_links is None or self.config.survey.channel is None:
+            return
+        from opsmon.collector.notify.survey import send_survey
+        from opsmon.collector.outputs.report.delivery import last_complete
+
+        now = self.clock()
+        period = last_complete("quarter", now, self.config.timezone)
+        if now < period.end + timedelta(seconds=self.config.survey.delay):
+            return
+        try:
+            await asyncio.to_thread(send_survey, self._survey_channel(), self.survey_links, self.config.survey, period,  # type: ignore[arg-type]
+                                    self.config.incidents.public_url, self.config.timezone, now)
+        except Exception:
+            log.exception("survey sending failed", extra={"period": period.label})
+
+    def _survey_channel(self) -> Any:
+        from opsmon.collector.notify import build_channels
+
+        assert self.config.survey.channel is not None  # the config requires it with departments
+        return build_channels(self.config.notify, Path(self.config.base_dir or "."),
+                              self.config.source_file or "collector.yaml")[self.config.survey.channel]
+
+    def _incident_survey(self, inc: Any, action: str, actor: str, detail: dict[str, Any]) -> None:
+        """After a resolved incident, survey the departments whose `after_incidents` scope covers its asset
+        (filed under the incident's id, counted in the period it was resolved in). Mailed off the loop."""
+        if action != "resolved" or self.survey_links is None:
+            return
+        info = self.asset_infos.get(inc.asset_id)
+        departments = self.config.survey.served(inc.asset_id, info.site if info else None,
+                                                info.category if info else None)
+        if not departments:
+            return
+        from opsmon.collector.notify.survey import IncidentPeriod, send_survey
+
+        now = self.clock()
+        period = IncidentPeriod(inc.id, now, now + timedelta(milliseconds=1))
+
+        async def mail() -> None:
+            try:
+                await asyncio.to_thread(send_survey, self._survey_channel(), self.survey_links,  # type: ignore[arg-type]
+                                        self.config.survey, period, self.config.incidents.public_url,
+                                        self.config.timezone, now, "opsmon", departments)
+            except Exception:
+                log.exception("survey after the incident failed", extra={"incident": inc.id})
+
+        self._survey_tasks.add(task := asyncio.get_running_loop().create_task(mail()))
+        task.add_done_callback(self._survey_tasks.discard)
+
     async def _sla_loop(self) -> None:
         # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.
         while True:
@@ -502,6 +562,7 @@ class Service:
             return
         changed = self.reload_inventory()
         self.reload_windows()
+        self.reload_oncall()
         if changed:
             self._warn_stale_windows()
 
@@ -529,6 +590,12 @@ class Service:
             self.scheduler.scheduler.add_job(self._reports, daily, id="opsmon-reports", coalesce=True,
                                              next_run_time=self.clock() + timedelta(seconds=5),
                                              misfire_grace_time=3600)
+        if self.survey_links is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            self.scheduler.scheduler.add_job(
+                self._surveys, CronTrigger(hour=1, minute=10, timezone=self.config.timezone), id="opsmon-surveys",
+                coalesce=True, next_run_time=self.clock() + timedelta(seconds=2), misfire_grace_time=3600)
         for inp in self.inputs:
             inp.start()
         tl = self.config.timeline

@@ -4,10 +4,12 @@ Definitions (docs/sla.md has them with examples):
   good      = up (+ degraded when the target says degraded_as: up)
   bad       = down (+ degraded by default) (+ unreachable when unreachable_as: down)
   observed  = good + bad
-  expected  = time the asset existed in the period - maintenance
-  coverage  = (observed + unreachable excluded) / expected   (unknown time lowers it)
+  expected  = time the asset existed in the period - maintenance - time taken out by exclusions
+  coverage  = (observed + unreachable excluded) / expected   (unknown time lowers it), at most 1
   value     = good / observed          (None when nothing was observed)
-A fleet sums good and observed over its assets (time-weighted), never averages ratios.
+A fleet sums good and observed over its assets (time-weighted), never averages ratios. Its coverage
+sums each asset's covered time capped at that asset's expected time: one asset's excess (overlapping
+intervals) must not hide another's missing days.
 """
 from __future__ import annotations
 
@@ -23,11 +25,12 @@ class AssetTime:
     asset_id: str
     exist: float
     by_state: dict[str, float] = field(default_factory=dict)
+    taken_out: float = 0.0  # existing time taken out by approved exclusions (store/exclusions.py), not maintenance
 
     @property
     def no_data(self) -> float:
         """Existing time with no interval at all (before tracking began, or lost)."""
-        return max(0.0, self.exist - sum(self.by_state.values()))
+        return max(0.0, self.exist - self.taken_out - sum(self.by_state.values()))
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Figures:
     unknown: float
     excluded: float  # unreachable time charged to the parent
     expected: float
+    covered: float  # known time (observed + excluded), capped per asset at its expected time
+    taken_out: float = 0.0  # time taken out by exclusions: out of both sides, like maintenance
 
     @property
     def observed(self) -> float:
@@ -50,14 +55,15 @@ class Figures:
     @property
     def coverage(self) -> float | None:
         """Known time over expected time; unreachable time is known (charged to the parent), so it counts."""
-        return min(1.0, (self.observed + self.excluded) / self.expected) if self.expected > 0 else None
+        return min(1.0, self.covered / self.expected) if self.expected > 0 else None
 
     def __add__(self, other: Figures) -> Figures:
         return Figures(self.good + other.good, self.bad + other.bad, self.maintenance + other.maintenance,
-                       self.unknown + other.unknown, self.excluded + other.excluded, self.expected + other.expected)
+                       self.unknown + other.unknown, self.excluded + other.excluded, self.expected + other.expected,
+                       self.covered + other.covered, self.taken_out + other.taken_out)
 
 
-ZERO = Figures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+ZERO = Figures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def asset_figures(t: AssetTime, degraded_as: str = "down", unreachable_as: str = "excluded") -> Figures:
@@ -71,7 +77,9 @@ def asset_figures(t: AssetTime, degraded_as: str = "down", unreachable_as: str =
         excluded = s.get(UNREACHABLE, 0.0)
     maintenance = s.get(MAINTENANCE, 0.0)
     unknown = s.get(UNKNOWN, 0.0) + t.no_data
-    return Figures(good, bad, maintenance, unknown, excluded, max(0.0, t.exist - maintenance))
+    expected = max(0.0, t.exist - maintenance - t.taken_out)
+    return Figures(good, bad, maintenance, unknown, excluded, expected, min(good + bad + excluded, expected),
+                   t.taken_out)
 
 
 def fleet(figures: list[Figures]) -> Figures:

@@ -2,21 +2,33 @@
 from __future__ import annotations
 
 from opsmon.collector.core.durations import format_duration
-from opsmon.collector.sla.results import STATUSES, PeriodResult
+from opsmon.collector.sla.results import STATUSES, PeriodResult, ResponseDetail, SurveyDetail, TargetResult
 
 TEXT = {
     "en": {"target": "TARGET", "threshold": "THRESHOLD", "value": "MEASURED", "status": "RESULT",
            "coverage": "COVERAGE", "budget": "BUDGET LEFT", "period": "Period",
            "pass": "pass", "fail": "FAIL", "low_coverage": "LOW COVERAGE", "no_data": "no data",
-           "partial": "(to date)"},
+           "partial": "(to date)", "pending": "pending", "healed": "healed before any response",
+           "excluded": "excluded", "not_counted": "not counted", "no_response": "no response",
+           "recorded_after": "recorded after", "in_time": "in time", "late": "late"},
     "zh": {"target": "绩效目标", "threshold": "指标值", "value": "实际值", "status": "结论",
            "coverage": "数据覆盖率", "budget": "剩余停机预算", "period": "统计周期",
            "pass": "达标", "fail": "未达标", "low_coverage": "数据不足", "no_data": "无数据",
-           "partial": "(截至目前)"},
+           "partial": "(截至目前)", "pending": "待判定", "healed": "响应前已自愈",
+           "excluded": "已剔除", "not_counted": "不计入", "no_response": "无响应",
+           "recorded_after": "事后登记", "in_time": "及时", "late": "超时"},
 }
 _missing = [(lang, s) for lang, words in TEXT.items() for s in STATUSES if s not in words]
 if _missing:  # every verdict the engine gives has its word in both languages (the report uses them too)
     raise KeyError(f"no word for status {_missing}")
+
+
+def pending_suffix(target: TargetResult, lang: str) -> str:
+    """ " (pending 2)" after "no data" of a response target whose incidents are all still within their limit:
+    nothing judged yet reads "no data", never "pass" (issue 19 item 8); the CLI and the report both say it."""
+    if target.status != "no_data" or not target.pending:
+        return ""
+    return f" ({TEXT[lang]['pending']} {target.pending})"
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -27,6 +39,14 @@ def fmt_value(value: float | None, unit: str) -> str:
     if unit == "seconds":
         return format_duration(value)
     return f"{value:g}"
+
+
+def measured(tg: TargetResult) -> str:
+    """The value as people read it; a survey's with its sample size: '85.714% (n=7/9)', '- (n=0/9)'."""
+    shown = fmt_value(tg.value, tg.unit)
+    if isinstance(tg.detail, SurveyDetail):
+        shown += f" (n={tg.detail.sample})"
+    return shown
 
 
 def render_table(result: PeriodResult, lang: str = "en") -> str:
@@ -42,8 +62,8 @@ def render_table(result: PeriodResult, lang: str = "en") -> str:
         rows.append((
             tg.name(lang),
             f"{tg.comparator} {fmt_value(tg.threshold, tg.unit)}",
-            fmt_value(tg.value, tg.unit),
-            t[tg.status],
+            measured(tg),
+            t[tg.status] + pending_suffix(tg, lang),
             "-" if tg.coverage is None else f"{tg.coverage * 100:.1f}%",
             shown_budget,
         ))
@@ -51,7 +71,27 @@ def render_table(result: PeriodResult, lang: str = "en") -> str:
     lines = [head, ""]
     for r in rows:
         lines.append("  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=True)).rstrip())
-    return "\n".join(lines)
+    return "\n".join(lines + _listed(result, lang))
+
+
+def _listed(result: PeriodResult, lang: str) -> list[str]:
+    """Under the table: per response target, the faults that healed before any response and the excluded
+    incidents, whether judged or not (docs/sla.md: listed either way)."""
+    t = TEXT[lang]
+    out = []
+    for tg in result.targets:
+        d = tg.detail
+        if not isinstance(d, ResponseDetail) or not (d.self_healed or d.excluded):
+            continue
+        out.append(f"{tg.name(lang)}:")
+        for h in d.self_healed:
+            response = (t["no_response"] if h.response_seconds is None else
+                        format_duration(h.response_seconds) + (f" {t['recorded_after']}" if h.recorded_after else ""))
+            verdict = t["not_counted"] if not h.counted else (t["in_time"] if h.within else t["late"])
+            out.append(f"  {h.incident}  {t['healed']} {format_duration(h.healed_seconds)}; {response}; {verdict}")
+        if d.excluded:
+            out.append(f"  {t['excluded']}: {', '.join(d.excluded)}")
+    return ["", *out] if out else []
 
 
 def display_width(text: str) -> int:

@@ -59,6 +59,17 @@ class WorstAsset(Document):
 
 
 @dataclass(frozen=True, eq=False)
+class AssetFigure(Document):
+    """One asset of an availability target: its own value and coverage over its life in the period."""
+
+    asset: str
+    value: float | None  # None: nothing observed
+    coverage: float | None  # None: no expected time (in maintenance all its life in the period)
+    observed_seconds: float
+    expected_seconds: float
+
+
+@dataclass(frozen=True, eq=False)
 class SlowIncident(Document):
     """An incident of a response target, slowest response first."""
 
@@ -81,6 +92,20 @@ class AvailabilityDetail(Document):
     unknown_seconds: float
     unreachable_excluded_seconds: float
     expected_seconds: float
+    exclusion_seconds: float = 0.0  # taken out by approved exclusions (out of both sides, like maintenance)
+
+
+@dataclass(frozen=True, eq=False)
+class HealedIncident(Document):
+    """A fault that healed before any response: listed whether judged or not (docs/sla.md, "Fault response")."""
+
+    incident: str
+    asset: str
+    healed_seconds: float  # opened to resolved
+    response_seconds: float | None  # a response recorded after it healed; None: none
+    recorded_after: bool  # the response was recorded after the fact
+    counted: bool  # judged (False: healed under the target's self_healed_under)
+    within: bool | None  # the judgement when counted
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +118,15 @@ class ResponseDetail(Document):
     pending: int
     limit_seconds: float
     unacknowledged_misses: int
+    excluded: tuple[str, ...] = ()  # ids taken out by approved exclusions
+    self_healed: tuple[HealedIncident, ...] = ()
+    self_healed_under_seconds: float = 0.0  # healed faster than this: not judged
+
+    def as_document(self) -> dict[str, Any]:
+        doc = super().as_document()
+        doc["excluded"] = list(self.excluded)
+        doc["self_healed"] = [h.as_document() for h in self.self_healed]
+        return doc
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +191,25 @@ class Hj212Detail(Document):
     manual_value: float | None  # a value entered by hand (the national assessment's), shown beside this one
 
 
-Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail | Hj212Detail
+
+@dataclass(frozen=True, eq=False)
+class SurveyDetail(Document):
+    """The satisfaction survey behind a survey target: its sample size (answers of contacts sent to) and
+    the answers by score (opsmon.collector.core.survey)."""
+
+    sent: int  # contacts whose survey mail went, per period inside the measured one
+    answered: int
+    satisfied: int
+    fair: int
+    dissatisfied: int
+
+    @property
+    def sample(self) -> str:
+        """'7/9': answers of contacts sent to, shown beside the figure."""
+        return f"{self.answered}/{self.sent}"
+
+
+Detail = AvailabilityDetail | ResponseDetail | CountDetail | ManualDetail | Hj212Detail | SurveyDetail
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +232,7 @@ class TargetResult(Document):
     budget_left_seconds: float | None = None
     worst: tuple[WorstAsset, ...] | tuple[SlowIncident, ...] | tuple[WorstPoint, ...] = ()
     detail: Detail | None = None  # None: nothing measured (a manual value never entered)
+    per_asset: tuple[AssetFigure, ...] = ()  # availability targets: every asset in scope, by id
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -190,6 +243,11 @@ class TargetResult(Document):
         if not isinstance(self.detail, AvailabilityDetail):
             raise TypeError(f"target {self.id} is measured as {self.measure}, not availability")
         return self.detail
+
+    @property
+    def pending(self) -> int:
+        """Incidents of a response target not yet judged either way (0 for other measures)."""
+        return self.detail.pending if isinstance(self.detail, ResponseDetail) else 0
 
     @property
     def worst_assets(self) -> tuple[WorstAsset, ...]:
@@ -204,6 +262,7 @@ class TargetResult(Document):
             "coverage": self.coverage, "budget_left_seconds": self.budget_left_seconds,
             "worst": [w.as_document() for w in self.worst],
             "detail": self.detail.as_document() if self.detail is not None else {},
+            "per_asset": [a.as_document() for a in self.per_asset],
         }
 
 

@@ -12,7 +12,7 @@ from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
 from opsmon.collector.core.states import Category
 
-Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "hj212_rate"]
+Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "hj212_rate", "survey"]
 Comparator = Literal[">=", ">", "<=", "<"]
 
 
@@ -85,13 +85,16 @@ class Target(BaseModel):
     unreachable_as: Literal["excluded", "down"] = Field(
         "excluded", description="excluded: charged to the parent, not the child (default); down: charged to both")
     limit: Duration | None = Field(None, description="response_rate: acknowledged within this counts as responded")
+    self_healed_under: Duration | None = Field(None, description=(
+        "response_time, response_rate: a fault that healed before any response in less than this is not judged "
+        "(listed as such); unset: every fault is judged (docs/sla.md)"))
     coverage_floor: float | None = Field(None, ge=0, le=1)
     worst: int = Field(10, ge=0, le=1000, description="How many worst assets or incidents to list")
     hj212: Hj212Rules | None = Field(None, description="hj212_rate: how the hours are counted (default: national)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
-        if self.measure in ("availability", "response_rate", "manual", "hj212_rate") and self.unit == "ratio":
+        if self.measure in ("availability", "response_rate", "manual", "hj212_rate", "survey") and self.unit == "ratio":
             if not 0 <= self.threshold <= 1:
                 raise ValueError("a ratio threshold is between 0 and 1 (write 0.95 for 95%)")
         if self.measure == "response_rate" and self.limit is None:
@@ -104,6 +107,10 @@ class Target(BaseModel):
             raise ValueError("an hj212_rate target has unit: ratio")
         if self.hj212 is not None and self.measure != "hj212_rate":
             raise ValueError("hj212: applies to an hj212_rate target only")
+        if self.measure == "survey" and self.unit != "ratio":
+            raise ValueError("a survey target has unit: ratio (the share of satisfied answers)")
+        if self.self_healed_under and self.measure not in ("response_time", "response_rate"):
+            raise ValueError("self_healed_under applies to incident measures (response_time, response_rate) only")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self

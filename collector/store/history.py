@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import or_, select
 
@@ -18,6 +19,18 @@ class Span:
     start: datetime
     end: datetime | None  # None: still open
     reason: str
+
+
+_When = TypeVar("_When", int, datetime)
+
+
+def life_start(created: _When, joined: _When | None, first_interval: _When | None) -> _When:
+    """When an asset's life began (the one rule: the SLA's opsmon.collector.sla.lives and the removal's
+    checks read it): its known joining time, else its creation or its first interval if that is earlier
+    (history imported after the inventory was loaded)."""
+    if joined is not None:
+        return joined
+    return created if first_interval is None else min(created, first_interval)
 
 
 def current_states(store: Store, asset_ids: Collection[str] | None = None) -> dict[str, Span]:

@@ -53,6 +53,22 @@ class Asset(Base):
     created_at: Mapped[datetime] = mapped_column(UTCMillis)
     updated_at: Mapped[datetime] = mapped_column(UTCMillis)
     removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # When it joined the estate, when known (an imported `joined` line): its life starts here. NULL:
+    # from its creation, or its first interval if that is earlier (history imported after creating it).
+    joined_at: Mapped[datetime | None] = mapped_column(UTCMillis, nullable=True)
+
+
+class AssetAbsence(Base):
+    """A span an asset was removed and then restored: outside its life, so outside its figures.
+
+    The open removal is assets.removed_at; restoring the asset closes it into a row here (kept, audited).
+    """
+
+    __tablename__ = "asset_absences"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128), index=True)
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime] = mapped_column(UTCMillis)
 
 
 class Observation(Base):
@@ -213,6 +229,26 @@ class MaintenanceWindow(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
+class Exclusion(Base):
+    """An after-the-fact exclusion (issue 18 item 2): an incident, or an asset's span, taken out of the
+    figures by a separate, audited record; the intervals and incidents themselves are never rewritten.
+    It counts only once approved by someone other than who asked, and until removed."""
+
+    __tablename__ = "exclusions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str | None] = mapped_column(String(128), index=True)  # an incident, or
+    asset_id: Mapped[str | None] = mapped_column(String(128), index=True)  # an asset's outage [start, end)
+    start_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UTCMillis)
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+    removed_by: Mapped[str | None] = mapped_column(String(128))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -305,6 +341,10 @@ class Incident(Base):
     # one now (NULL when not): no escalation, no notices, its response clock stopped.
     maintenance_window: Mapped[str | None] = mapped_column(String(256))
     maintenance_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # A response recorded after the fault healed (issue 18 item 3): when it was recorded, and the evidence of
+    # the time claimed (acknowledged_ts is the time counted; docs/sla.md says which).
+    response_recorded_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    response_evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class IncidentEvent(Base):
@@ -330,6 +370,22 @@ class AckLink(Base):
     person: Mapped[str] = mapped_column(String(128))
     expires_ts: Mapped[datetime] = mapped_column(UTCMillis)
     used_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    used_by: Mapped[str | None] = mapped_column(String(128))  # who acknowledged with it (a group link asks)
+
+
+class OncallOverride(Base):
+    """An on-call override added through the API or CLI (those of oncall.yaml live in the file)."""
+
+    __tablename__ = "oncall_overrides"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    schedule: Mapped[str] = mapped_column(String(128))
+    person: Mapped[str] = mapped_column(String(128))
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    reason: Mapped[str] = mapped_column(String(512), default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCMillis)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCMillis)
 
 
 class TargetValue(Base):
@@ -443,3 +499,41 @@ class Hj212FrameRow(Base):
     oversize: Mapped[bool] = mapped_column(Boolean, default=False)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     __table_args__ = (Index("ix_hj212_frames_received", "received"), Index("ix_hj212_frames_mn", "mn", "received"))
+
+
+class SurveyInvitation(Base):
+    """A satisfaction survey sent to one contact for one period: its link's nonce, and whether the mail went.
+
+    Kept after it is answered or expires: the figure's sample size counts the contacts sent to."""
+
+    __tablename__ = "survey_invitations"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(160))  # the label: 2026Q3, or the incident id of a survey after it
+    period_start: Mapped[datetime] = mapped_column(UTCMillis)
+    period_end: Mapped[datetime] = mapped_column(UTCMillis)
+    department: Mapped[str] = mapped_column(String(128))
+    contact: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254))  # lower case: the contact's identity
+    sent_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    expires_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_survey_invitations_period", "period_start", "period_end"),)
+
+
+class SurveyAnswer(Base):
+    """One contact's answer for one period: a second one is refused (the unique key says so to every writer)."""
+
+    __tablename__ = "survey_answers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(160))
+    period_start: Mapped[datetime] = mapped_column(UTCMillis)
+    period_end: Mapped[datetime] = mapped_column(UTCMillis)
+    department: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254))
+    score: Mapped[str] = mapped_column(String(16))  # satisfied | fair | dissatisfied
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    nonce: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("period", "email", name="uq_survey_answers_period_email"),
+                      Index("ix_survey_answers_period", "period_start", "period_end"))

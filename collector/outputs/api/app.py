@@ -27,16 +27,19 @@ from opsmon.collector.outputs.api import (
     audit,
     configs,
     events,
+    exclusions,
     health,
     history,
     incidents,
     interfaces,
     maintenance,
     metrics,
+    oncall,
     reports,
     security,
     sla,
     states,
+    survey,
 )
 from opsmon.collector.outputs.api.bounds import Bounded
 from opsmon.collector.outputs.api.deps import Auth, refuse_unknown_query
@@ -84,8 +87,8 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
         return RedirectResponse("/ui/", status_code=303)
 
     app.include_router(health.routes(face))
-    for module in (assets, states, history, sla, maintenance, security, configs, reports, events, interfaces,
-                   incidents, alerts, audit, metrics):
+    for module in (assets, states, history, sla, maintenance, exclusions, security, configs, reports, events,
+                   interfaces, incidents, alerts, audit, metrics, oncall, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))

@@ -5,13 +5,20 @@ import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from opsmon.collector.config.inventory import AssetSpec, InventoryFile, list_assets, parse_inventory_doc, validate_asset
+from opsmon.collector.config.inventory import (
+    AssetSpec,
+    InventoryFile,
+    asset_document,
+    list_assets,
+    parse_inventory_doc,
+    validate_asset,
+)
 from opsmon.collector.config.yamlfile import YamlDoc
 from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound
-from opsmon.collector.core.fields import ObjectId
+from opsmon.collector.core.fields import ObjectId, parse_timestamp
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
@@ -22,6 +29,8 @@ class AssetDoc(AssetSpec):
     """An asset as stored (empty fields left out), with its live state."""
 
     removed_at: str | None = Field(description="When it was removed (its history is kept); null while monitored")
+    joined_at: str | None = Field(None, description="When it joined, as imported from the system opsmon replaces "
+                                  "(its figures start there); absent when not known")
     state: str | None = Field(description="null: not monitored (removed, or not loaded yet)")
     since: str | None = None
     reason: str | None = None
@@ -57,9 +66,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         """The rows as documents; runs in a worker thread (thousands of rows take most of a second)."""
         out = []
         for row in list_assets(store, include_removed, **filters):
-            doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)
-            doc["removed_at"] = row.removed_at.isoformat() if row.removed_at else None
-            out.append(doc)
+            out.append(asset_document(row))
         return out
 
     @router.get("/api/v1/assets", response_model=list[AssetDoc], responses=VIEWER)
@@ -104,9 +111,17 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         return {k: v for k, v in result.items() if v}
 
     @router.delete("/api/v1/assets/{asset_id}", response_model=Removed, responses={**WRITE, **errors(404, 422)})
-    async def delete_asset(asset_id: str, actor: str = Depends(auth.operator)) -> Removed:
-        """Mark removed: monitoring stops, history is kept."""
-        face.remove_asset(asset_id, f"api:{actor}")
+    async def delete_asset(asset_id: str, actor: str = Depends(auth.operator),
+                           at: str | None = Query(None, description="When it left, ISO 8601 with offset "
+                                                  "(default now): its figures end there")) -> Removed:
+        """Mark removed: monitoring stops, history is kept (intervals after `at` stay out of its figures)."""
+        when = None
+        if at is not None:
+            try:
+                when = parse_timestamp(at)
+            except ValueError:
+                raise InvalidInput(f"at: {at!r} is not an ISO 8601 timestamp with a UTC offset") from None
+        face.remove_asset(asset_id, f"api:{actor}", when)
         return Removed(removed=asset_id)
 
     return router

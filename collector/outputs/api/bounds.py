@@ -10,7 +10,8 @@ opsmon.collector.inputs.agents.bare), answers first:
 - 401 for a request that may carry a body (any method but GET, HEAD and OPTIONS) without a valid token,
   before a byte of it is read; the route's dependency still checks the role. The acknowledge links
   (/ack/...) carry their own signed token in the path and read no body, and the web console (/ui/) its
-  session cookie and CSRF token (its forms are a few hundred bytes), so they only get the size bound.
+  session cookie and CSRF token (its forms are a few hundred bytes), so they only get the size bound; so
+  do the survey's links (/survey/...), whose small form body is read only within that bound.
 
 A body within the bound is read here once and handed on whole, so the route sees the request unchanged.
 """
@@ -29,7 +30,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
-OWN_TOKEN = ("/ack/", "/ui/")  # paths that authenticate themselves: a token in the path, the console's session
+OWN_TOKEN = ("/ack/", "/ui/", "/survey/")  # authenticate themselves: a token in the path, the console session
 
 
 class Bounded:

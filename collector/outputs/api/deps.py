@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, Security
 from fastapi.dependencies.models import Dependant
@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.fields import parse_timestamp
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.store import tokens
@@ -82,6 +83,17 @@ def _query_names(route: APIRoute) -> frozenset[str]:
         names = frozenset(walk(route.dependant))
         route._opsmon_query_names = names  # type: ignore[attr-defined]
     return names
+
+
+def body_text(body: dict[str, Any] | None, key: str, nullable: bool = False) -> str | None:
+    """A text field of a JSON body (None when absent, or null where the schema allows it): 422 naming the key when
+    it is not a text of at most 4000 characters (a body read as a dict is not validated by FastAPI field by field)."""
+    if body is None or key not in body or (nullable and body[key] is None):
+        return None
+    value = body[key]
+    if not isinstance(value, str) or len(value) > 4000:
+        raise InvalidInput(f"{key} must be a text of at most 4000 characters")
+    return value
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:

@@ -21,6 +21,7 @@ from opsmon.collector.outputs.api.live import (
     Health,
     Interfaces,
     LiveState,
+    OncallDoc,
     StateRow,
     WindowDoc,
 )
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from opsmon.collector.sla.periods import Period
     from opsmon.collector.sla.results import PeriodResult
     from opsmon.collector.store import Store
+    from opsmon.collector.store.surveys import SurveyLinks
 
 
 class CollectorFace(AgentDoor, Protocol):
@@ -89,9 +91,33 @@ class CollectorFace(AgentDoor, Protocol):
     def incident(self, incident_id: str) -> Active | None:
         """A live (not closed) incident."""
 
-    def ack_link(self, token: str, use: bool) -> LinkClaim | None:
-        """Check an acknowledge link, and mark it used if `use`; LinkRefused says why not.
+    def ack_link(self, token: str, use: bool, by: str | None = None) -> LinkClaim | None:
+        """Check an acknowledge link, and mark it used (by `by`) if `use`; LinkRefused says why not.
         None: acknowledge links are not configured."""
+
+    def link_refused(self, reason: str, incident_id: str, text: str, origin: dict[str, str]) -> None:
+        """A refused link attempt: audited (with source address and user agent) and counted by reason."""
+
+    def link_people(self) -> tuple[tuple[str, str], ...]:
+        """(id, name) of the on-call roster, for a group link's question "who is acknowledging"."""
+
+    def send_link_code(self, claim: LinkClaim, person: str) -> bool:
+        """Send a code for this group link to `person` alone; False when no channel reaches them alone."""
+
+    def check_link_code(self, claim: LinkClaim, person: str, code: str) -> None:
+        """LinkRefused unless `code` is the one sent to `person` for this link, in time."""
+
+    def asset_name(self, asset_id: str) -> str | None:
+        """The asset's name, for pages a person reads."""
+
+    def oncall(self) -> OncallDoc | None:
+        """Who is on call now and next per schedule, the stored overrides and the file's state; None: no on-call."""
+    def survey_links(self) -> SurveyLinks | None:
+        """The satisfaction survey's links (safe off the loop: they only read and write the store).
+        None: the survey is not configured."""
+
+    def department_name(self, department_id: str) -> str:
+        """A department of the survey as its page shows it: 'zh / en' (the id when it left the config)."""
 
     def render_metrics(self) -> bytes:
         """/metrics in Prometheus' text format (safe off the loop)."""
@@ -100,8 +126,9 @@ class CollectorFace(AgentDoor, Protocol):
     def upsert_assets(self, specs: list[AssetSpec], actor: str) -> dict[str, list[str]]:
         """Ids by outcome: created, updated, restored, unchanged; `actor` as the audit log is to name it."""
 
-    def remove_asset(self, asset_id: str, actor: str) -> None:
-        """NotFound; InvalidInput while live assets name it as their parent."""
+    def remove_asset(self, asset_id: str, actor: str, at: datetime | None = None) -> None:
+        """Removed at `at` (default now). NotFound; InvalidInput while live assets name it as their parent,
+        or for an `at` in the future or before it joined."""
 
     def add_window(self, spec: WindowSpec, actor: str) -> None:
         """Audited as `actor` (api:<person>, ui:<name>). InvalidInput for a window beginning in the past;
@@ -115,9 +142,27 @@ class CollectorFace(AgentDoor, Protocol):
         """The SLA report of `period` in every configured format, recorded and listed as the scheduled run's
         are (outputs/report/delivery.generate); audited as `actor`. Blocking: call it off the event loop."""
 
-    def acknowledge(self, incident_id: str, actor: str, note: str) -> None: ...
+    def acknowledge(self, incident_id: str, actor: str, note: str, context: dict[str, str] | None = None) -> None:
+        """`context` (how it came: a link's source address and user agent) is kept on the trail and audit row."""
+
+    def reassign(self, incident_id: str, actor: str, to: str, note: str) -> None:
+        """InvalidInput for a person not in the on-call roster, or an incident not active; the new owner is told."""
+
+    def take_over(self, incident_id: str, actor: str, note: str) -> None:
+        """`actor` takes the incident (acknowledging it if still open)."""
+
+    def add_override(self, schedule: str, person: str, start: datetime, end: datetime, reason: str,
+                     person_acting: str) -> int:
+        """Audited as api:<person_acting>; in force at once, without a restart. The new override's id."""
+
+    def remove_override(self, override_id: int, person_acting: str) -> None:
+        """Audited as api:<person_acting>; NotFound."""
 
     def resolve(self, incident_id: str, actor: str, note: str) -> None: ...
+
+    def record_response(self, incident_id: str, actor: str, responded_at: datetime | None, evidence: str,
+                        note: str) -> None:
+        """A response to a healed fault, recorded after the fact (InvalidInput, Conflict, NotFound)."""
 
     def add_note(self, incident_id: str, actor: str, note: str) -> None: ...
 

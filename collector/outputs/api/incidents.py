@@ -11,7 +11,7 @@ from opsmon.collector.core.http import VIEWER, WRITE, documented, errors
 from opsmon.collector.core.incidents import ImportedKind, Severity, Status
 from opsmon.collector.core.states import Category
 from opsmon.collector.incidents.read import IncidentFilter, list_incidents, show_incident
-from opsmon.collector.outputs.api.deps import Auth, parse_time
+from opsmon.collector.outputs.api.deps import Auth, body_text, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
 
 
@@ -44,6 +44,9 @@ class IncidentDoc(BaseModel):
     reopened: int
     note: str
     source: str
+    response_recorded_at: str | None = Field(None, description=(
+        "A response recorded after the fault healed: when it was recorded (acknowledged_at is the time counted)"))
+    response_evidence: str | None = Field(None, description="The evidence given for the response time claimed")
     flapping_since: str | None = Field(None, description=(
         "Marked flapping (incidents.flap_reopens reopens within flap_window) since then: one notice, then none "
         "until it settles for flap_settle; null when not flapping"))
@@ -60,18 +63,27 @@ class IncidentTrail(IncidentDoc):
     trail: list[TrailEntry] = Field(description="Every state change, escalation and delivery, with actors")
 
 
+class ResponseBody(BaseModel):
+    responded_at: str | None = Field(None, description=(
+        "When you responded (ISO 8601 with offset); counted only with evidence, else the time of this record"))
+    evidence: str = Field("", max_length=4000, description="What shows the time claimed: a call log, a ticket id")
+    note: str = Field("", max_length=4000)
+
+
 class NoteBody(BaseModel):
     note: str = Field("", max_length=4000)
 
 
 def _note(body: dict[str, Any] | None) -> str:
-    note = (body or {}).get("note", "")
-    if not isinstance(note, str) or len(note) > 4000:
-        raise InvalidInput("note must be a text of at most 4000 characters")
-    return note
+    return body_text(body, "note") or ""
+
+
+class ReassignBody(NoteBody):
+    to: str = Field(max_length=128, description="A person of oncall.yaml (their id under people)")
 
 
 Note = Annotated[dict[str, Any], documented(NoteBody)]
+Reassign = Annotated[dict[str, Any], documented(ReassignBody)]
 ACTED = {**WRITE, **errors(400, 404, 422)}  # 400: a body that is not JSON
 
 
@@ -111,10 +123,39 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         face.acknowledge(incident_id, actor, _note(body))
         return show_incident(store, incident_id)
 
+    @router.post("/api/v1/incidents/{incident_id}/response", response_model=IncidentTrail,
+                 responses={**ACTED, **errors(409)})
+    async def record_response(incident_id: str, body: Annotated[dict[str, Any], documented(ResponseBody), Body()],
+                              actor: str = Depends(auth.operator)) -> dict[str, Any]:
+        """Record the response to a fault that healed before anyone acknowledged it (resolved or closed): by the
+        token's person, audited. The time claimed counts only with evidence; without, the time of this record
+        counts (docs/sla.md, "A fault that healed")."""
+        at = parse_time(body_text(body, "responded_at", nullable=True), "responded_at")
+        face.record_response(incident_id, actor, at, body_text(body, "evidence") or "", _note(body))
+        return show_incident(store, incident_id)
+
     @router.post("/api/v1/incidents/{incident_id}/resolve", response_model=IncidentTrail, responses=ACTED)
     async def resolve_incident(incident_id: str, body: Annotated[Note, Body()],
                                actor: str = Depends(auth.operator)) -> dict[str, Any]:
         face.resolve(incident_id, actor, _note(body))
+        return show_incident(store, incident_id)
+
+    @router.post("/api/v1/incidents/{incident_id}/reassign", response_model=IncidentTrail, responses=ACTED)
+    async def reassign_incident(incident_id: str, body: Annotated[Reassign, Body()],
+                                actor: str = Depends(auth.operator)) -> dict[str, Any]:
+        """Give the incident to a person of the on-call roster: they own it from now (follow-ups go to them)
+        and are told. Audited."""
+        to = (body or {}).get("to")
+        if not isinstance(to, str) or not to:
+            raise InvalidInput("to: the person to give the incident to (an id under people in oncall.yaml)")
+        face.reassign(incident_id, actor, to, _note(body))
+        return show_incident(store, incident_id)
+
+    @router.post("/api/v1/incidents/{incident_id}/takeover", response_model=IncidentTrail, responses=ACTED)
+    async def take_over_incident(incident_id: str, body: Note | None = Body(None),
+                                 actor: str = Depends(auth.operator)) -> dict[str, Any]:
+        """The token's person takes the incident: acknowledged by them if still open, theirs from now. Audited."""
+        face.take_over(incident_id, actor, _note(body))
         return show_incident(store, incident_id)
 
     @router.post("/api/v1/incidents/{incident_id}/note", response_model=IncidentTrail, responses=ACTED)

@@ -41,6 +41,9 @@ class SlaTarget(BaseModel):
     budget_left_seconds: float | None
     worst: list[dict[str, Any]]
     detail: dict[str, Any]
+    per_asset: list[dict[str, Any]] = Field(
+        description="Availability targets: every asset in scope, by id, with its own value, coverage, "
+                    "observed_seconds and expected_seconds (its life inside the period less maintenance)")
 
 
 class SlaResult(BaseModel):

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from opsmon.collector.core.durations import format_duration
 from opsmon.collector.outputs.report.labels import TEXT
-from opsmon.collector.sla.render import fmt_value
-from opsmon.collector.sla.results import TargetResult
+from opsmon.collector.sla.render import fmt_value, pending_suffix
+from opsmon.collector.sla.results import SurveyDetail, TargetResult
 
 DASH = "-"
 
@@ -33,6 +33,11 @@ def duration(seconds: float | None) -> str:
 
 def value(target: TargetResult) -> str:
     return fmt_value(target.value, target.unit)
+
+
+def sample(target: TargetResult) -> str:
+    """A survey's sample size as `opsmon sla` writes it beside the figure, '(n=7/9)'; '' for other targets."""
+    return f"(n={target.detail.sample})" if isinstance(target.detail, SurveyDetail) else ""
 
 
 def threshold(target: TargetResult) -> str:
@@ -104,7 +109,8 @@ def zoned(heading: str, tz: str) -> str:
 
 
 def status(target: TargetResult, lang: str) -> str:
-    return TEXT[lang][target.status]
+    """The verdict's word; "no data (pending N)" for a response target with nothing judged yet, as `opsmon sla`."""
+    return TEXT[lang][target.status] + pending_suffix(target, lang)
 
 
 def target_name(target: TargetResult, lang: str) -> str:

@@ -154,7 +154,7 @@ def _targets(data: ReportData) -> str:
                 f"<td>{_e(fmt.target_name(r, lang))}</td>"
                 f'<td class="goal"><span class="goal">{_e(goal)}</span>'
                 f'<span class="judged">{_e(t["judged"])} <span>{_e(fmt.threshold(r))}</span></span></td>'
-                f'<td class="n"><span class="value">{_e(fmt.value(r))}</span>'
+                f'<td class="n"><span class="value">{_e(fmt.value(r))}</span>{_sample(r)}'
                 + (f'<span class="entry">{_e(entry)}</span>' if entry else "") + "</td>"
                 f"<td>{_status(r, lang)}</td><td class=\"n\">{_e(fmt.margin(r, lang))}</td>"
                 f'<td class="n">{_e(fmt.coverage(r.coverage))}</td></tr>')
@@ -210,6 +210,12 @@ def _evidence(data: ReportData) -> str:
         out.append(f'<p class="muted">{_e(t["no_manual"])}</p>')
     out.append("</section>")
     return "\n".join(out)
+
+
+def _sample(r: TargetResult) -> str:
+    """A survey's sample size under its figure, in the same cell (n answers of m contacts reached)."""
+    shown = fmt.sample(r)
+    return f"<br><small>{_e(shown)}</small>" if shown else ""
 
 
 def _categories(data: ReportData, draw: bool) -> str:
@@ -309,7 +315,12 @@ def _incident(inc: IncidentRow, lang: str, names: dict[str, str], tz: str) -> st
     t = TEXT[lang]
     kind = (f'<b class="hwk">{_e(t["hardware"])}</b>' if inc.hardware
             else _e(KINDS[lang].get(inc.kind, inc.kind)))
-    cause = " / ".join(x for x in (inc.cause, inc.note) if x)
+    marks = [t["self_healed_note"]] if inc.self_healed else []
+    if inc.not_counted:
+        marks.append(t["excluded_note"] if inc.not_counted == "excluded" else t["not_counted"])
+    if inc.response_evidence:
+        marks.append(f'{t["response_evidence"]}: {inc.response_evidence}')
+    cause = " / ".join(x for x in (inc.cause, inc.note, *marks) if x)
     ack = (f"{fmt.when(inc.acknowledged_at, tz)} {inc.acknowledged_by or '-'}" if inc.acknowledged_at
            else t["unacknowledged"])
     row = (f'<tr class="{"breach" if inc.breached else ""}" data-incident="{_e(inc.id)}">'
@@ -396,6 +407,27 @@ def _maintenance(data: ReportData) -> str:
     return "\n".join(out)
 
 
+def _exclusions(data: ReportData) -> str:
+    """Every approved exclusion bearing on the period: what it took out, who asked, who approved, why."""
+    t = TEXT[data.lang]
+    out = [f'<section id="exclusions"><h2>{_e(t["s_exclusions"])}</h2>']
+    if not data.exclusions:
+        out.append(f'<p class="muted">{_e(t["no_exclusions"])}</p></section>')
+        return "".join(out)
+    out.append(f'<table><thead><tr><th>{_e(t["excluded_what"])}</th><th>{_e(t["taken_out"])}</th>'
+               f'<th>{_e(t["requested_by"])}</th><th>{_e(t["excl_approved_by"])}</th><th>{_e(t["reason"])}</th>'
+               "</tr></thead><tbody>")
+    for x in data.exclusions:
+        what = (f'{t["incident_word"]} {x.incident}' if x.incident else
+                f"{x.asset} {fmt.when(x.start)} .. {fmt.when(x.end)}")
+        out.append(f'<tr data-exclusion="{x.id}"><td>{_e(what)}</td>'
+                   f'<td class="n">{_e(fmt.duration(x.taken_out_seconds))}</td>'
+                   f"<td>{_e(x.requested_by)} {_e(fmt.when(x.requested_at))}</td>"
+                   f"<td>{_e(x.approved_by)} {_e(fmt.when(x.approved_at))}</td><td>{_e(x.reason)}</td></tr>")
+    out.append("</tbody></table></section>")
+    return "".join(out)
+
+
 def _method(data: ReportData) -> str:
     t = TEXT[data.lang]
     items = "".join(f"<dt>{_e(h)}</dt><dd>{_e(p)}</dd>" for h, p in METHOD[data.lang])
@@ -440,7 +472,7 @@ def render_html(data: ReportData, draw_charts: bool | None = None) -> str:
         f'<meta name="description" content="{_e(t["title"])}">',
         f"<style>{_css(data)}</style></head><body>",
         _cover(data), _targets(data), _categories(data, draw), _sites(data, draw), _incidents(data),
-        _maintenance(data), _security(data), _evidence(data), _method(data),
+        _maintenance(data), _exclusions(data), _security(data), _evidence(data), _method(data),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -24,17 +24,28 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 
 from opsmon.collector import __version__
+from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import HARDWARE
 from opsmon.collector.outputs.report.security import security_section
 from opsmon.collector.outputs.report.sheet import Sheet, build_sheets
-from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, measure
+from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, judge_target, measure
+from opsmon.collector.sla.lives import lived_in
 from opsmon.collector.sla.periods import Period, parse_period
-from opsmon.collector.sla.responses import IncidentTimes, judge
+from opsmon.collector.sla.responses import IncidentTimes
 from opsmon.collector.sla.results import MeasuredPeriod, Status, TargetResult
 from opsmon.collector.sla.targets import Target, TargetTable, load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store.db import safe_url
-from opsmon.collector.store.models import Asset, Heartbeat, Incident, IncidentEvent, MaintenanceWindow, StateInterval
+from opsmon.collector.store.exclusions import in_force
+from opsmon.collector.store.models import (
+    Asset,
+    Exclusion,
+    Heartbeat,
+    Incident,
+    IncidentEvent,
+    MaintenanceWindow,
+    StateInterval,
+)
 
 ALL_ASSETS = "report.all_assets"
 
@@ -123,6 +134,9 @@ class IncidentRow:
     missed: list[str]  # ids of the response targets this incident missed (engine's judgement)
     deadline_breached: bool  # acknowledged after, or not by, its escalation deadline
     trail: list[TrailEntry] = field(default_factory=list)
+    self_healed: bool = False  # resolved before any response
+    not_counted: str | None = None  # "excluded" or "self_healed" (healed under a target's self_healed_under)
+    response_evidence: str | None = None  # a response recorded after it healed: the evidence given
 
     @property
     def breached(self) -> bool:
@@ -141,6 +155,23 @@ class WindowRow:
     cron: str | None
     duration_seconds: float | None
     reason: str
+
+
+@dataclass
+class ExclusionRow:
+    """An approved exclusion bearing on the period (issue 18 item 2): what it took out, who asked, who approved."""
+
+    id: int
+    incident: str | None
+    asset: str | None
+    start: str | None  # local ISO; an outage's span
+    end: str | None
+    taken_out_seconds: float | None  # an outage's span inside the period; None for an incident
+    reason: str
+    requested_by: str
+    requested_at: str
+    approved_by: str
+    approved_at: str
 
 
 @dataclass
@@ -165,6 +196,7 @@ class ReportData:
     security: dict[str, Any] = field(default_factory=dict)  # compliance per control point and host, findings
     sheets: list[Sheet] = field(default_factory=list)  # the 绩效目标表 per project (the first section)
     signoff: SignOff = field(default_factory=SignOff)
+    exclusions: list[ExclusionRow] = field(default_factory=list)  # approved exclusions bearing on the period
 
     def to_json(self) -> dict[str, Any]:
         """The model as JSON: the engine's results as their documents (what `opsmon sla --format json` prints)."""
@@ -240,8 +272,9 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
 
     with store.session() as session:
         assets = {r.id: r for r in session.execute(
-            select(Asset.id, Asset.name, Asset.category, Asset.site, Asset.tags, Asset.removed_at,
-                   Asset.created_at)).all()}
+            select(Asset.id, Asset.name, Asset.category, Asset.site, Asset.tags, Asset.removed_at)).all()}
+        # The assets the period counts, by the SLA engine's rule (an asset's life: opsmon.collector.sla.lives).
+        _, lived = lived_in(session, period.start, min(now, period.end))
         n_intervals = session.scalar(select(func.count()).select_from(StateInterval).where(
             StateInterval.start_ts < period.end,
             or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > period.start))) or 0
@@ -253,9 +286,11 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
             MaintenanceWindow.created_at < period.end,
             or_(MaintenanceWindow.removed_at.is_(None), MaintenanceWindow.removed_at > period.start))
             .order_by(MaintenanceWindow.id)))
+        counted_ids = {r.id for r in inc_rows}
+        exclusions = [x for x in in_force(session, period.start, min(now, period.end))
+                      if x.incident_id is None or x.incident_id in counted_ids]
     infos = {a.id: AssetInfo(a.id, a.category, a.site, tuple(a.tags or ()), a.removed_at) for a in assets.values()}
-    in_period = [a for a in assets.values()
-                 if a.created_at < period.end and (a.removed_at is None or a.removed_at > period.start)]
+    in_period = [a for a in assets.values() if a.id in lived]
 
     # Derived tables, measured by the same engine: a target over all assets, and the link target per site.
     avail = [t for t in table.targets if t.measure == "availability"]
@@ -301,7 +336,8 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
                             w.down_seconds, incidents_per_asset.get(w.asset, 0)) for w in result.worst_assets]
         categories.append(Category(result, worst, trend[t.id]))
 
-    incidents = _incidents(store, inc_rows, table, infos, assets, now, period.end, tz)
+    excluded = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
+    incidents = _incidents(store, inc_rows, table, infos, assets, now, period.end, tz, excluded)
     windows = _windows(config, api_windows, period, tz)
     source = Source(
         database=safe_url(str(store.engine.url)),
@@ -317,34 +353,47 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         categories=categories, link_target=link.id if link else None, sites=sites,
         incidents=incidents, windows=windows, trend_kind=trend_kind,
         security=security_section(store, period), sheets=build_sheets(table, results, lang),
-        signoff=SignOff(**config.reports.signoff.model_dump()))
+        signoff=SignOff(**config.reports.signoff.model_dump()),
+        exclusions=[_exclusion(x, period, min(now, period.end), tz) for x in exclusions])
+
+
+def _exclusion(x: Exclusion, period: Period, as_of: datetime, tz: ZoneInfo) -> ExclusionRow:
+    taken = None
+    if x.start_ts is not None and x.end_ts is not None:
+        taken = max(0.0, (min(x.end_ts, as_of) - max(x.start_ts, period.start)).total_seconds())
+    return ExclusionRow(x.id, x.incident_id, x.asset_id, _iso(x.start_ts, tz), _iso(x.end_ts, tz), taken, x.reason,
+                        x.requested_by, _iso(x.requested_at, tz) or "", x.approved_by or "",
+                        _iso(x.approved_at, tz) or "")
 
 
 def _incidents(store: Store, rows: list[Incident], table: TargetTable, infos: dict[str, AssetInfo],
-               assets: dict[str, Any], now: datetime, period_end: datetime, tz: ZoneInfo) -> list[IncidentRow]:
+               assets: dict[str, Any], now: datetime, period_end: datetime, tz: ZoneInfo,
+               excluded: frozenset[str] = frozenset()) -> list[IncidentRow]:
     """Each incident with the engine's judgement against every response target whose scope holds it."""
     from opsmon.collector.incidents.read import breached
 
     response_targets = [t for t in table.targets if t.measure in ("response_time", "response_rate")]
     missed: dict[str, list[str]] = {}
-    times = [IncidentTimes(r.id, r.asset_id, r.kind, r.opened_ts, r.acknowledged_ts) for r in rows]
+    uncounted: dict[str, str] = {}
+    times = [IncidentTimes(r.id, r.asset_id, r.kind, r.opened_ts, r.acknowledged_ts, r.resolved_ts,
+                           r.response_recorded_ts is not None) for r in rows]
     for t in response_targets:
-        asset_scoped = bool(t.scope.categories or t.scope.sites or t.scope.tags or t.scope.assets)
-        held = [i for i in times if (not t.scope.kinds or i.kind in t.scope.kinds)
-                and (in_scope(t, infos[i.asset_id]) if i.asset_id in infos else not asset_scoped)]
-        limit = t.threshold if t.measure == "response_time" else float(t.limit or 0)
-        for j in judge(held, limit, now, min(now, period_end)):
+        for j in judge_target(t, times, infos, now, min(now, period_end), excluded):
             if j.within is False:
                 missed.setdefault(j.incident.id, []).append(t.id)
+            if j.uncounted is not None:
+                uncounted[j.incident.id] = j.uncounted
+    healed = {i.id for i in times if i.self_healed}
     out = []
     for r in rows:
         out.append(IncidentRow(
             id=r.id, asset=r.asset_id, asset_name=assets[r.asset_id].name if r.asset_id in assets else r.asset_id,
             kind=r.kind, severity=r.severity, status=r.status, opened_at=_iso(r.opened_ts, tz) or "",
             acknowledged_at=_iso(r.acknowledged_ts, tz), acknowledged_by=r.acknowledged_by,
-            response_seconds=(r.acknowledged_ts - r.opened_ts).total_seconds() if r.acknowledged_ts else None,
+            response_seconds=response_seconds(r.opened_ts, r.acknowledged_ts) if r.acknowledged_ts else None,
             resolved_at=_iso(r.resolved_ts, tz), resolved_by=r.resolved_by, cause=r.cause or "", note=r.note or "",
-            hardware=r.kind == HARDWARE, missed=missed.get(r.id, []), deadline_breached=breached(r, now)))
+            hardware=r.kind == HARDWARE, missed=missed.get(r.id, []), deadline_breached=breached(r, now),
+            self_healed=r.id in healed, not_counted=uncounted.get(r.id), response_evidence=r.response_evidence))
     # The trail only for breaches: that is where an auditor asks "who was told, and when".
     wanted = {i.id: i for i in out if i.breached}
     ids = list(wanted)

@@ -212,6 +212,13 @@ def render_xlsx(data: ReportData) -> bytes:
                  _dt(w.end, tz), w.cron, w.duration_seconds, w.reason],
             {6: "yyyy-mm-dd hh:mm:ss", 7: "yyyy-mm-dd hh:mm:ss", 9: SECONDS})
     widths(ws, [20, 8, 24, 16, 16, 26, 26, 14, 12, 40])
+    ws = sheet(t["sheet_exclusions"], ["id", t["incident_word"], t["asset"], "start", "end", t["taken_out"] + " (s)",
+                                   t["requested_by"], "requested_at", t["excl_approved_by"], "approved_at",
+                                   t["reason"]])
+    for x in data.exclusions:
+        put(ws, [x.id, x.incident, x.asset, x.start, x.end, x.taken_out_seconds, x.requested_by, x.requested_at,
+                 x.approved_by, x.approved_at, x.reason], {6: SECONDS})
+    widths(ws, [6, 24, 16, 26, 26, 12, 20, 26, 20, 26, 40])
 
     # Method
     sec = data.security or {}

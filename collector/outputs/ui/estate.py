@@ -94,7 +94,7 @@ def routes(face: CollectorFace) -> APIRouter:
             raise Refused(404, f"没有指标 {target_id}。", f"no target {target_id!r}") from None
         now = face.now()
         chosen = views.period_of(period, now, face.timezone)
-        ev = Evaluation(store, chosen, now, intervals=target.measure == "availability")
+        ev = Evaluation(store, chosen, now)
         measured = ev.target(target, table.floor(target), store)
         assets, incidents = [], []
         if target.measure == "availability":

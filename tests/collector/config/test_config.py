@@ -175,3 +175,38 @@ def test_check_config_and_serve_list_every_problem_of_every_file(tmp_path: Path)
     proc = run_cli("--config", str(path), "serve")
     assert (proc.returncode, proc.stderr.splitlines()) == (2, expected), proc.stderr
     assert not (tmp_path / "opsmon.db").exists()
+SURVEY = GOOD + """notify:
+  channels:
+    mail: {type: email, host: 127.0.0.1, sender: opsmon@it.example.gov.cn}
+    hook: {type: webhook, url: 'https://itsm.example.gov.cn/h', secret: s3cret-s3cret}
+survey:
+  channel: mail
+  departments:
+    law:
+      name_zh: 执法局
+      contacts:
+        - {name: 张三, email: zhang@env.example.gov.cn}
+"""
+
+
+@pytest.mark.parametrize("edit, line, key, reason", [
+    (("channel: mail", "channel: hook"), None, "(top level)", "survey.channel 'hook' must name an e-mail channel"),
+    (("name_zh: 执法局", "name_zh: 执法局\n      head: 李四"), 14, "survey.departments.law.head", "unknown key"),
+    (("zhang@env", "zhang at env"), 15, "survey.departments.law.contacts[0].email", "should match pattern"),
+    (("- {name: 张三, email: zhang@env.example.gov.cn}",
+      "- {name: 张三, email: zhang@env.example.gov.cn}\n        - {name: 张三, email: ZHANG@env.example.gov.cn}"),
+     9, "survey", "listed twice under 'law'"),
+    (("      contacts:\n        - {name: 张三, email: zhang@env.example.gov.cn}\n", "      contacts: []\n"), 14,
+     "survey.departments.law.contacts", "at least 1 item"),
+])
+def test_survey_section_errors_name_file_line_and_key(tmp_path: Path, edit: tuple[str, str], line: int | None,
+                                                      key: str, reason: str) -> None:
+    """The survey's contacts are checked like every key of the file: file, line, key path and reason."""
+    assert load_config(write_config(tmp_path, SURVEY)).survey.contacts()[0][0] == "law"
+    path = write_config(tmp_path, SURVEY.replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    # Every problem is listed (issue 19 item 4): the one this edit makes is among them, with its line and key.
+    found = [p for p in getattr(err.value, "problems", [err.value]) if p.keypath == key]
+    assert found and reason in found[0].reason, str(err.value)
+    assert str(found[0]).startswith(f"{path}:{line}:" if line else str(path))

@@ -57,6 +57,29 @@ assets:
     assert [e["action"] for e in resolved.json()["trail"]] == ["opened", "acknowledged", "resolved"]
     assert operator not in c.log()
 
+    # issue 18: a response is recorded after the fact only where none was made (this one was acknowledged: 409);
+    # an exclusion of the incident counts once another person approves it (the requester's own approval: 422)
+    auth = {"Authorization": f"Bearer {operator}"}
+    late = httpx.post(f"{c.base}/api/v1/incidents/{inc['id']}/response", json={"evidence": "x"}, headers=auth)
+    assert late.status_code == 409 and "has a response already" in late.json()["detail"]
+    asked = httpx.post(f"{c.base}/api/v1/exclusions", json={"incident": inc["id"], "reason": "drill"}, headers=auth)
+    assert asked.status_code == 201 and asked.json()["status"] == "pending"
+    xid = asked.json()["id"]
+    own = httpx.post(f"{c.base}/api/v1/exclusions/{xid}/approve", headers=auth)
+    assert own.status_code == 422 and "requested by li.wei; another person must approve" in own.json()["detail"]
+    director = c.cli("tokens", "create", "chen.director", "--role", "operator").stdout.strip()
+    ok = httpx.post(f"{c.base}/api/v1/exclusions/{xid}/approve", headers={"Authorization": f"Bearer {director}"})
+    assert ok.status_code == 200 and ok.json()["approved_by"] == "api:chen.director"
+    assert "approved" in c.cli("exclusions", "list").stdout
+    # from the CLI as well: the same unix user cannot approve what it asked for (exit 2 with the reason)
+    asked = c.cli("exclusions", "add", "--asset", "db", "--start", "2026-01-01T00:00:00+08:00", "--end",
+                  "2026-01-01T01:00:00+08:00", "--reason", "carrier cut-over")
+    assert asked.returncode == 0 and "requested by cli:" in asked.stdout, asked.stderr
+    own_cli = c.cli("exclusions", "approve", str(xid + 1))
+    assert own_cli.returncode == 2 and "another person must approve" in own_cli.stderr
+    audit = c.cli("audit").stdout
+    assert f"api:li.wei exclusion.request {xid}" in audit and f"api:chen.director exclusion.approve {xid}" in audit
+
 
 def test_alertmanager_webhook(collector_factory) -> None:
     c = collector_factory("assets: []\n", extra="api:\n  public_read: true\n")
@@ -153,21 +176,24 @@ assets:
     assert "李伟" in json.dumps(notice, ensure_ascii=False)
     path = notice["ack_url"].split("127.0.0.1:8470", 1)[1]
     assert path.startswith("/ack/")
+    # a webhook may be read by many: its link asks who acknowledges (issue 18 item 7; test_oncall_service.py)
     page = httpx.get(c.base + path)
     assert page.status_code == 200 and "确认 / Acknowledge" in page.text and "fw-01" in page.text
+    assert "say who is acknowledging" in page.text
     inc_id = notice["incident_id"]
     assert c.get(f"/api/v1/incidents/{inc_id}").json()["status"] == "open"  # looking does not acknowledge
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert httpx.post(c.base + tampered).status_code == 403
-    done = httpx.post(c.base + path)
+    token = c.cli("tokens", "create", "li.wei", "--role", "operator").stdout.strip()
+    done = httpx.post(c.base + path, data={"action": "token", "token": token})
     assert done.status_code == 200 and "Acknowledged by li.wei" in done.text
-    again = httpx.post(c.base + path)
+    again = httpx.post(c.base + path, data={"action": "token", "token": token})
     assert again.status_code == 409 and "already been used" in again.text
     told = wait_for(lambda: rec.requests[1] if len(rec.requests) > 1 else None, 20, "the acknowledgement notice")
     assert json.loads(told.body)["event"] == "acknowledged"
     doc = wait_for(lambda: (lambda d: d if [e["action"] for e in d["trail"]].count("delivered") == 2 else None)(
         c.get(f"/api/v1/incidents/{inc_id}").json()), 20, "both deliveries on the trail")
-    assert doc["acknowledged_by"] == "link:li.wei"
+    assert doc["acknowledged_by"] == "li.wei"
     actions = [e["action"] for e in doc["trail"]]
     assert actions[:2] == ["opened", "escalated"] and "acknowledged" in actions
     assert "webhook-secret-1" not in c.log()

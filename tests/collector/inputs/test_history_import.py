@@ -45,9 +45,13 @@ def counts(store: Store) -> tuple[int, int]:
 def test_import_then_reimport_changes_nothing(assets: Store, tmp_path: Path) -> None:
     path = write_config(tmp_path, GOOD, "h.jsonl")
     first = import_history(assets, str(path), "test")
-    assert first == {"states": {"imported": 3, "unchanged": 0}, "incidents": {"imported": 1, "unchanged": 0}}
+    assert first == {"states": {"imported": 3, "unchanged": 0, "outside_life": 0},
+                     "incidents": {"imported": 1, "unchanged": 0},
+                     "lives": {"imported": 0, "unchanged": 0}}
     again = import_history(assets, str(path), "test")
-    assert again == {"states": {"imported": 0, "unchanged": 3}, "incidents": {"imported": 0, "unchanged": 1}}
+    assert again == {"states": {"imported": 0, "unchanged": 3, "outside_life": 0},
+                     "incidents": {"imported": 0, "unchanged": 1},
+                     "lives": {"imported": 0, "unchanged": 0}}
     assert counts(assets) == (3, 1)
     with assets.session() as s:
         assert s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "history.import")) == 1
@@ -73,7 +77,7 @@ def test_import_then_reimport_changes_nothing(assets: Store, tmp_path: Path) -> 
      "line 5: acknowledged is before opened"),
     ({"type": "incident", "id": "ZBX-1001", "asset": "srv", "kind": "hardware",
       "opened": "2026-07-11T00:00:00+08:00"}, "line 5: incident id 'ZBX-1001' repeats line 4"),
-    ({"type": "gossip"}, 'line 5: type must be "state" or "incident"'),
+    ({"type": "gossip"}, 'line 5: type must be "state", "incident", "joined" or "left"'),
     ({"type": "state", "asset": "srv", "state": "up", "start": "2026-09-01T00:00:00Z",
       "end": "2099-09-02T00:00:00Z"}, "line 5: ends in the future"),
     ({"type": "state", "asset": "srv", "state": "up", "start": "2026-09-01T00:00:00Z",

@@ -618,8 +618,10 @@ def test_a_fallback_or_robot_setting_that_cannot_work_stops_the_start(tmp_path: 
     good = ("timezone: UTC\ndatabase:\n  path: opsmon.db\n"
             f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n"
             f"notify:\n  channels:\n    hook: {{type: webhook, url: 'http://127.0.0.1:9/h', secret: {HOOK_SECRET}}}\n")
-    with pytest.raises(ConfigError) as err:
-        load_config(write_config(tmp_path, good))
+    from opsmon.collector.cli.check_config import check_all
+
+    with pytest.raises(ConfigError) as err:  # the references between files: check-config's and serve's one pass
+        check_all(str(write_config(tmp_path, good)))
     assert "'duty-mail' is not defined under notify.channels" in str(err.value)
     assert str(tmp_path / "oncall.yaml") in str(err.value)
     for bad in ("{type: wecom, key: k, rate_limit: 0}", "{type: dingtalk, access_token: t, keyword: ''}"):

@@ -24,12 +24,13 @@ from opsmon.collector.outputs.report.html import render_html
 from opsmon.collector.outputs.report.labels import TEXT
 from opsmon.collector.outputs.report.model import ReportData
 from opsmon.collector.sla.engine import evaluate, measure
-from opsmon.collector.sla.entries import record_event, set_value
+from opsmon.collector.sla.entries import record_event
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.sla.results import TargetResult
 from opsmon.collector.sla.targets import bundled_targets_path, load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import Asset, IncidentEvent
+from opsmon.collector.store.surveys import SurveyLinks
 from tests.collector.sla.test_sla_scenarios import AFTER, D, H, S, seed, up_all
 from tests.conftest import run_cli, utc, write_config
 
@@ -107,7 +108,12 @@ def seed_quarter(store: Store) -> None:
                                 action=action, detail=detail))
     for day in range(1, 7):
         record_event(store, "monitoring_analysis_reports", utc(2026, 7, day * 4), 1, "", "test")
-    set_value(store, "satisfaction", PERIOD, 0.97, "Q3 survey", "test")
+    # The satisfaction survey of Q3: 3 contacts reached, all answered, 2 满意 + 1 基本满意 -> 3/3 = 100 %, n=3/3
+    links = SurveyLinks(store, b"k" * 32, 30 * 86400)
+    for i, score in enumerate(("satisfied", "satisfied", "fair")):
+        nonce, token = links.invite(PERIOD, "monitoring", f"contact {i}", f"c{i}@env.example.gov.cn", PERIOD.end)
+        links.mark(nonce, None)
+        links.answer(token, score, "", PERIOD.end + timedelta(days=1))
 
 
 @pytest.fixture
@@ -241,6 +247,9 @@ def test_every_figure_in_the_html_is_the_engines(quarter: tuple[Store, Collector
         for figure in (f.value(doc), f.threshold(doc), f.coverage(doc["coverage"]), f.status(doc, lang),
                        f.margin(doc, lang)):
             assert f">{escape(figure)}<" in row, (doc["id"], figure)
+    # the survey's figure with its sample size: (2 满意 + 1 基本满意) / 3 answers = 100 %, 3 answers of 3 reached
+    row = re.search(r'<tr data-target="satisfaction">(.*?)</tr>', html).group(1)
+    assert ref["satisfaction"]["value"] == 1.0 and ">100.000%</span><br><small>(n=3/3)</small><" in row
     for figure in expected_strings(data, ref):
         assert escape(figure) in html, figure
     breach = re.search(r'<tr class="breach" data-incident="INC-AV-1">', html)

@@ -187,10 +187,25 @@ assets:
     assert r.status_code == 200 and r.json() == {"created": ["sw1", "sw2"]}
     wait_for(lambda: c.states().get("sw2", {}).get("state") == "unknown", 15, "sw2 tracked")
 
-    r = httpx.delete(f"{c.base}/api/v1/assets/db2", headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+    # Removal can be back-dated (`at`, as `opsmon assets remove --at`): its figures end there. A bad time is a 422.
+    def delete(at: str) -> httpx.Response:
+        return httpx.delete(f"{c.base}/api/v1/assets/db2", params={"at": at},
+                            headers={"Authorization": f"Bearer {operator}"}, timeout=5)
+
+    r = delete("yesterday")
+    assert r.status_code == 422 and r.json()["detail"].startswith("at: 'yesterday' is not an ISO 8601"), r.text
+    r = delete(datetime.fromtimestamp(time.time() + 3600, UTC).isoformat())
+    assert r.status_code == 422 and "in the future" in r.json()["detail"], r.text
+    r = delete(datetime.fromtimestamp(time.time() - 3600, UTC).isoformat())  # db2 was created seconds ago
+    assert r.status_code == 422 and "it would never have existed" in r.json()["detail"], r.text
+    created = next(datetime.fromisoformat(e["ts"]) for e in c.get("/api/v1/audit", operator).json()
+                   if e["action"] == "assets.upsert" and e["target"] == "db2")
+    left = created + (datetime.now(UTC) - created) / 2  # between its creation and now
+    left = left.replace(microsecond=left.microsecond // 1000 * 1000)  # the store keeps milliseconds
+    r = delete(left.isoformat())
     assert r.status_code == 200
     assert "db2" not in c.states()
-    assert c.get("/api/v1/assets/db2", viewer).json()["removed_at"] is not None  # history kept
+    assert c.get("/api/v1/assets/db2", viewer).json()["removed_at"] == left.isoformat()  # history kept
     # Listings: filtered in the database; removed assets only when asked; live state attached.
     ids = lambda q: [a["id"] for a in c.get(f"/api/v1/assets{q}", viewer).json()]  # noqa: E731
     assert ids("") == ["db", "sw1", "sw2"]
@@ -199,6 +214,10 @@ assets:
     assert ids("?category=server&site=nowhere") == []
     db = c.get("/api/v1/assets", viewer).json()[0]
     assert (db["site"], db["tags"], db["state"], db["removed_at"]) == ("hotan", ["db"], "up", None)
+    # Per-asset figures in /api/v1/sla (issue 19 item 5): db and db2 are servers that lived this quarter.
+    servers = next(t for t in c.get("/api/v1/sla", viewer).json()["targets"] if t["id"] == "servers_ok")
+    assert [a["asset"] for a in servers["per_asset"]] == ["db", "db2"]  # db2 until its removal
+    assert set(servers["per_asset"][0]) == {"asset", "value", "coverage", "observed_seconds", "expected_seconds"}
 
     assert c.get("/api/v1/assets/db/history?from=2026-01-01&to=2026-02-01", viewer).status_code == 422
     r = c.get("/api/v1/assets/db/history?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", viewer)

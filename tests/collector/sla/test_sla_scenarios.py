@@ -256,7 +256,7 @@ def test_acknowledged_at_60_00_and_60_01(store: Store, ack_after: int, hw_value:
 
 # 17
 @pytest.mark.parametrize("now_after_end, status, rate", [
-    (timedelta(minutes=10), "pass", None),  # 40 min elapsed, still within its hour: pending
+    (timedelta(minutes=10), "no_data", None),  # 40 min elapsed, still within its hour: pending, nothing judged
     (timedelta(hours=2), "fail", 0.0),      # 2.5 h and no acknowledgement: a miss
 ])
 def test_unacknowledged_at_the_period_end(store: Store, now_after_end: timedelta, status: str,
@@ -391,7 +391,8 @@ def test_month_and_year_periods(store: Store) -> None:
 def test_no_assets_means_no_data_not_a_pass(store: Store) -> None:
     t = run(store)
     assert (t["servers"]["status"], t["servers"]["pass"], t["servers"]["value"]) == ("no_data", False, None)
-    assert t["hw"]["status"] == "pass" and t["hw"]["detail"]["incidents"] == 0  # no fault: nothing missed
+    # No fault judged: "no data" like an availability target, not "pass -" (issue 19 item 8)
+    assert (t["hw"]["status"], t["hw"]["pass"], t["hw"]["detail"]["incidents"]) == ("no_data", False, 0)
     assert t["survey"]["status"] == "no_data"
 
 

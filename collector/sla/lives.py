@@ -1,0 +1,92 @@
+"""An asset's life: the time it belonged to the estate, which bounds every figure measured of it.
+
+One rule, read by the SLA engine and the report alike (so both count the same assets):
+
+  life = [start, end) minus the spans it was removed and then restored
+  start = joined_at when known (an imported `joined` line), else the earlier of its creation and its
+          first interval (history imported after the asset was created in opsmon)
+  end   = removed_at (back-dated or not); open while it is in the inventory
+
+Intervals outside the life are kept in the store (evidence) but clipped out of availability, coverage
+and budget (docs/sla.md, "An asset's life").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from opsmon.collector.store.history import life_start
+from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
+from opsmon.collector.store.types import to_ms
+
+
+@dataclass(frozen=True)
+class Life:
+    """One asset's life, in epoch milliseconds."""
+
+    asset_id: str
+    start: int
+    end: int | None  # removed_at; None while in the inventory
+    absences: tuple[tuple[int, int], ...] = ()  # removed, then restored: [start, end)
+    joined: bool = False  # start is a known joining time, which intervals may precede (else none can)
+
+    def seconds(self, lo: int, hi: int) -> float:
+        """Seconds of its life inside [lo, hi) (ms)."""
+        a, b = max(self.start, lo), min(hi if self.end is None else self.end, hi)
+        if b <= a:
+            return 0.0
+        gone = sum(max(0, min(b, e) - max(a, s)) for s, e in self.absences)
+        return (b - a - gone) / 1000
+
+    def cuts(self, lo: int, hi: int) -> bool:
+        """Whether its life begins at a known joining time or ends inside [lo, hi): only then can intervals
+        there lie outside it (a start from creation or first interval precedes them all)."""
+        return (self.joined and lo < self.start < hi) or (self.end is not None and lo < self.end < hi)
+
+    def absent(self, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
+        """The absences that cut into [lo, hi) and the life, clipped to both."""
+        lo, hi = max(lo, self.start), min(hi, hi if self.end is None else self.end)
+        return tuple((max(s, lo), min(e, hi)) for s, e in self.absences if s < hi and e > lo)
+
+
+def load_lives(session: Session, since: int) -> dict[str, Life]:
+    """Every asset's life, for a period starting at `since` (ms).
+
+    Only an asset created after `since` without a known joining time can have imported history from
+    before its creation: only those few need the first-interval lookup.
+    """
+    rows = session.execute(select(Asset.id, Asset.created_at, Asset.removed_at, Asset.joined_at)).all()
+    late = [r.id for r in rows if r.joined_at is None and to_ms(r.created_at) > since]
+    firsts: dict[str, int] = {}
+    for i in range(0, len(late), 500):
+        firsts.update(session.execute(
+            select(StateInterval.asset_id, func.min(text("start_ts")))
+            .where(StateInterval.asset_id.in_(late[i:i + 500])).group_by(StateInterval.asset_id)).all())
+    absences: dict[str, list[tuple[int, int]]] = {}
+    for a in session.execute(select(AssetAbsence.asset_id, AssetAbsence.start_ts, AssetAbsence.end_ts)
+                             .order_by(AssetAbsence.start_ts)):
+        absences.setdefault(a.asset_id, []).append((to_ms(a.start_ts), to_ms(a.end_ts)))
+    lives = {}
+    for r in rows:
+        first = firsts.get(r.id)
+        start = life_start(to_ms(r.created_at), to_ms(r.joined_at) if r.joined_at is not None else None,
+                           int(first) if first is not None else None)
+        lives[r.id] = Life(r.id, start, to_ms(r.removed_at) if r.removed_at is not None else None,
+                           tuple(absences.get(r.id, ())), r.joined_at is not None)
+    return lives
+
+
+def lived_in(session: Session, start: datetime, as_of: datetime) -> tuple[dict[str, Life], dict[str, float]]:
+    """Every asset's life, and the seconds of it inside [start, as_of) for each asset that lived there
+    at all: the assets a period counts (as_of = min(now, the period's end)), in every figure and section."""
+    lo, hi = to_ms(start), to_ms(as_of)
+    lives = load_lives(session, lo)
+    present = {}
+    for asset_id, life in lives.items():
+        seconds = life.seconds(lo, hi)
+        if seconds > 0:
+            present[asset_id] = seconds
+    return lives, present
