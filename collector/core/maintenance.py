@@ -10,12 +10,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.fields import FROZEN, AwareDatetime, ObjectId, PositiveDuration
 
 
@@ -66,6 +67,17 @@ class WindowSpec(BaseModel):
         if recurring and (self.cron is None or self.duration is None):
             raise ValueError("a recurring window needs both cron and duration")
         return self
+
+
+def parse_window(body: Any) -> WindowSpec:
+    """A window from the API's JSON or the console's form; InvalidInput naming the first field at fault, so
+    both refuse a window in the same words."""
+    try:
+        return WindowSpec.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(body)"
+        raise InvalidInput(f"{where}: {err['msg']}") from None
 
 
 class Scoped(Protocol):

@@ -38,6 +38,8 @@ from opsmon.collector.outputs.api.live import (
     StateRow,
     WindowDoc,
 )
+from opsmon.collector.sla.periods import Period
+from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.store import Store, audit
 from opsmon.collector.store.oncall import add_override, remove_override
 from opsmon.collector.store.surveys import SurveyLinks
@@ -141,6 +143,9 @@ class ServiceFace:
                                         title_zh=info.title_zh if info else None))
         return Baseline(asset=asset_id, policy=host.policy, ran_at=_iso(host.ran_at), checks=checks)
 
+    def sla_snapshot(self) -> PeriodResult | None:
+        return self._service.sla_snapshot
+
     def windows(self) -> list[WindowDoc]:
         s = self._service
         config_ids = {w.id for w in s.config.maintenance}
@@ -225,15 +230,25 @@ class ServiceFace:
         remove_asset(self._service.store, asset_id, actor, self._service.clock(), at)
         self._service.reload_inventory()
 
-    def add_window(self, spec: WindowSpec, person: str) -> None:
+    def add_window(self, spec: WindowSpec, actor: str) -> None:
         s = self._service
-        add_window(s.store, spec, {w.id for w in s.config.maintenance}, f"api:{person}", s.clock())
+        add_window(s.store, spec, {w.id for w in s.config.maintenance}, actor, s.clock())
         s.reload_windows()
 
-    def remove_window(self, window_id: str, person: str) -> None:
+    def remove_window(self, window_id: str, actor: str) -> None:
         s = self._service
-        remove_window(s.store, window_id, {w.id for w in s.config.maintenance}, f"api:{person}", datetime.now(UTC))
+        remove_window(s.store, window_id, {w.id for w in s.config.maintenance}, actor, datetime.now(UTC))
         s.reload_windows()
+
+    def generate_report(self, period: Period, lang: str, actor: str) -> list[dict[str, Any]]:
+        from opsmon.collector.outputs.report.delivery import generate
+
+        s = self._service
+        docs = generate(s.config, s.store, period, lang, s.clock())
+        with s.store.session.begin() as session:
+            audit.record(session, actor, "report.generate", period.label,
+                         {"lang": lang, "files": [d["file"] for d in docs]}, s.clock())
+        return docs
 
     def acknowledge(self, incident_id: str, actor: str, note: str, context: dict[str, str] | None = None) -> None:
         self._service.incidents.acknowledge(incident_id, actor, note, context=context)

@@ -218,7 +218,9 @@ class Evaluation:
             return self._survey(t, store)
         return self._manual(t, store)
 
-    def _availability(self, t: Target, floor: float) -> TargetResult:
+    def assets_behind(self, t: Target) -> list[tuple[str, Figures]]:
+        """The assets an availability figure sums, with each one's own figures (the console's click-through
+        shows them: the fleet figure is these rows' good over their observed)."""
         per_asset: list[tuple[str, Figures]] = []
         cache = self._figures.setdefault((t.degraded_as, t.unreachable_as), {})
         for asset_id, info in self.assets.items():
@@ -228,6 +230,15 @@ class Evaluation:
                     figures = cache[asset_id] = asset_figures(self.times[asset_id], t.degraded_as,
                                                               t.unreachable_as)
                 per_asset.append((asset_id, figures))
+        return per_asset
+
+    def incidents_behind(self, t: Target) -> list[IncidentTimes]:
+        """The incidents a response figure judges (the console's click-through lists them)."""
+        return [j.incident for j in judge_target(t, self.incidents, self.assets, self.now, self.as_of,
+                                                 self.excluded_incidents)]
+
+    def _availability(self, t: Target, floor: float) -> TargetResult:
+        per_asset = self.assets_behind(t)
         total = fleet([f for _, f in per_asset])
         live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live

@@ -17,8 +17,17 @@ def record(session: Session, actor: str, action: str, target: str, detail: dict[
                            target=target, detail=detail))
 
 
-def read(session: Session, limit: int = 100, since: datetime | None = None) -> list[AuditEntry]:
+def read(session: Session, limit: int = 100, since: datetime | None = None, until: datetime | None = None,
+         actor: str | None = None, action: str | None = None) -> list[AuditEntry]:
+    """Newest first. `actor` and `action` match a part of the name ("wang" finds ui:wang.fang; "maintenance"
+    finds maintenance.add and .remove), case-sensitively; [since, until) bounds the time."""
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if since is not None:
         q = q.where(AuditEntry.ts >= since)
+    if until is not None:
+        q = q.where(AuditEntry.ts < until)
+    if actor:
+        q = q.where(AuditEntry.actor.contains(actor, autoescape=True))
+    if action:
+        q = q.where(AuditEntry.action.contains(action, autoescape=True))
     return list(session.scalars(q))

@@ -1,6 +1,7 @@
 """Reading the timeline back: current states and an asset's history over a range."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -32,11 +33,14 @@ def life_start(created: _When, joined: _When | None, first_interval: _When | Non
     return created if first_interval is None else min(created, first_interval)
 
 
-def current_states(store: Store) -> dict[str, Span]:
-    """The open interval of every asset, as stored (the service's view lags by under a second)."""
+def current_states(store: Store, asset_ids: Collection[str] | None = None) -> dict[str, Span]:
+    """The open interval of every asset (or of just `asset_ids`), as stored (the service's view lags by
+    under a second)."""
+    q = select(StateInterval).where(StateInterval.end_ts.is_(None))
+    if asset_ids is not None:
+        q = q.where(StateInterval.asset_id.in_(list(asset_ids)))
     with store.session() as session:
-        rows = session.scalars(select(StateInterval).where(StateInterval.end_ts.is_(None)))
-        return {r.asset_id: Span(r.state, r.start_ts, None, r.reason) for r in rows}
+        return {r.asset_id: Span(r.state, r.start_ts, None, r.reason) for r in session.scalars(q)}
 
 
 def last_heartbeat(store: Store) -> datetime | None:

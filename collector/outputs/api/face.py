@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
+    from opsmon.collector.sla.periods import Period
+    from opsmon.collector.sla.results import PeriodResult
     from opsmon.collector.store import Store
     from opsmon.collector.store.surveys import SurveyLinks
 
@@ -79,6 +81,10 @@ class CollectorFace(AgentDoor, Protocol):
     def baseline(self, asset_id: str) -> Baseline | None:
         """None: no baseline results for it yet."""
 
+    def sla_snapshot(self) -> PeriodResult | None:
+        """The target table of this quarter as /metrics shows it: measured every `sla.refresh` seconds in the
+        SLA worker's process, as of its `period.as_of`. None before the first measurement."""
+
     def windows(self) -> list[WindowDoc]:
         """Maintenance windows in force, from the config file and the API."""
 
@@ -124,11 +130,17 @@ class CollectorFace(AgentDoor, Protocol):
         """Removed at `at` (default now). NotFound; InvalidInput while live assets name it as their parent,
         or for an `at` in the future or before it joined."""
 
-    def add_window(self, spec: WindowSpec, person: str) -> None:
-        """Audited as api:<person>. InvalidInput for a window beginning in the past; Conflict for an id in use."""
+    def add_window(self, spec: WindowSpec, actor: str) -> None:
+        """Audited as `actor` (api:<person>, ui:<name>). InvalidInput for a window beginning in the past;
+        Conflict for an id in use."""
 
-    def remove_window(self, window_id: str, person: str) -> None:
-        """Audited as api:<person>. Conflict for a window of the config file; NotFound."""
+    def remove_window(self, window_id: str, actor: str) -> None:
+        """Ends a window now (its past maintenance time stays recorded); audited as `actor`. Conflict for a
+        window of the config file; NotFound."""
+
+    def generate_report(self, period: Period, lang: str, actor: str) -> list[dict[str, Any]]:
+        """The SLA report of `period` in every configured format, recorded and listed as the scheduled run's
+        are (outputs/report/delivery.generate); audited as `actor`. Blocking: call it off the event loop."""
 
     def acknowledge(self, incident_id: str, actor: str, note: str, context: dict[str, str] | None = None) -> None:
         """`context` (how it came: a link's source address and user agent) is kept on the trail and audit row."""

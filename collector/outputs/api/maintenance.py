@@ -4,11 +4,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import ValidationError
 
-from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
-from opsmon.collector.core.maintenance import WindowSpec
+from opsmon.collector.core.maintenance import WindowSpec, parse_window
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.outputs.api.live import WindowDoc
@@ -26,19 +24,14 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
                  responses={**WRITE, **errors(400, 409, 422)})
     async def add_window(body: Annotated[dict[str, Any], documented(WindowSpec), Body()],
                          actor: str = Depends(auth.operator)) -> WindowSpec:
-        try:
-            spec = WindowSpec.model_validate(body)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "(body)"
-            raise InvalidInput(f"{where}: {err['msg']}") from None
-        face.add_window(spec, actor)
+        spec = parse_window(body)
+        face.add_window(spec, f"api:{actor}")
         return spec
 
     @router.delete("/api/v1/maintenance/{window_id}", response_model=Removed,
                    responses={**WRITE, **errors(404, 409)})
     async def remove_window(window_id: str, actor: str = Depends(auth.operator)) -> Removed:
-        face.remove_window(window_id, actor)
+        face.remove_window(window_id, f"api:{actor}")
         return Removed(removed=window_id)
 
     return router

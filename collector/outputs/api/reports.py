@@ -13,9 +13,8 @@ from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.http import VIEWER, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
+from opsmon.collector.outputs.report.delivery import MEDIA
 
-MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 # Report ids are the store's 64-bit integers: a larger one cannot exist, and SQLite would refuse it (a 500) if asked.
 ReportId = Annotated[int, PathParam(ge=1, le=2 ** 63 - 1)]
 FILE = {"description": "The report file; header X-Opsmon-SHA256 lets the receiver check it",

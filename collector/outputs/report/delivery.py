@@ -23,6 +23,10 @@ def last_complete(kind: str, now: datetime, tz: str) -> Period:
     return containing(kind, containing(kind, now, tz).start - timedelta(seconds=1), tz)
 
 
+MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+"""The media type each report file is served with (the API's download and the console's)."""
+
 CATCH_UP = 12  # periods of one kind generated at most in one check, oldest missing first
 
 

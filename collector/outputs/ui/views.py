@@ -3,6 +3,7 @@ language and the configured time zone. Presentation only: the figures come from 
 incident records, and are written with the report's functions (outputs/report/fmt.py)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,12 @@ from opsmon.collector.core.durations import format_duration
 from opsmon.collector.core.fields import parse_timestamp
 from opsmon.collector.core.lang import Lang
 from opsmon.collector.outputs.report import fmt
-from opsmon.collector.sla.results import PeriodResult
+from opsmon.collector.sla.availability import Figures
+from opsmon.collector.sla.periods import Period
+from opsmon.collector.sla.render import fmt_value
+from opsmon.collector.sla.responses import IncidentTimes
+from opsmon.collector.sla.results import PeriodResult, TargetResult
+from opsmon.collector.store.history import Span
 from opsmon.collector.store.users import Person
 
 
@@ -37,8 +43,64 @@ class TargetRow:
 
 
 def target_rows(result: PeriodResult, lang: Lang) -> list[TargetRow]:
+    return target_rows_of(result.targets, lang)
+
+
+def target_rows_of(targets: Iterable[TargetResult], lang: Lang) -> list[TargetRow]:
     return [TargetRow(t.id, t.name(lang), fmt.value(t), fmt.threshold(t), t.status, fmt.status(t, lang),
-                      fmt.budget(t.budget_left_seconds, lang), fmt.coverage(t.coverage)) for t in result.targets]
+                      fmt.budget(t.budget_left_seconds, lang), fmt.coverage(t.coverage)) for t in targets]
+
+
+@dataclass(frozen=True)
+class AssetFigures:
+    """One asset behind an availability figure: its seconds and its own figure, as the report writes them."""
+
+    id: str
+    name: str
+    up: str
+    down: str
+    maintenance: str
+    unknown: str
+    value: str
+    coverage: str
+
+    @classmethod
+    def of(cls, asset_id: str, name: str, f: Figures) -> AssetFigures:
+        return cls(asset_id, name, fmt.duration(f.good), fmt.duration(f.bad), fmt.duration(f.maintenance),
+                   fmt.duration(f.unknown), fmt_value(f.value, "ratio"), fmt.coverage(f.coverage))
+
+
+@dataclass(frozen=True)
+class IncidentFigures:
+    """One incident behind a response figure: when it opened and how long its response took (or is taking)."""
+
+    id: str
+    asset: str
+    kind: str
+    opened: str
+    response: str
+
+    @classmethod
+    def of(cls, i: IncidentTimes, asset: str, now: datetime, tz: str) -> IncidentFigures:
+        took = ((i.acknowledged or now) - i.opened).total_seconds()
+        return cls(i.id, asset, i.kind, local(i.opened, tz),
+                   fmt.duration(took) + ("" if i.acknowledged else " …"))
+
+
+def check_rows(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(type, the rest) of each configured check, as text: `tcp`, `host=10.0.0.5 port=443`. A viewer reads this:
+    a URL's user:password@ and the values of HTTP headers (an Authorization) are left out; credentials are
+    named in checks, never written, so nothing else is secret."""
+    import re
+
+    def shown(key: str, value: Any) -> str:
+        if key == "headers" and isinstance(value, dict):
+            return ",".join(value)  # the names only
+        return re.sub(r"^(https?://)[^/@]*@", r"\1", str(value)) if key == "url" else str(value)
+
+    return [(str(c.get("type", "?")), " ".join(f"{k}={shown(k, v)}" for k, v in c.items()
+                                             if k != "type" and v not in (None, {}, [])))
+            for c in checks]
 
 
 def time_left(deadline: str | None, now: datetime, words: dict[str, str]) -> tuple[str, bool]:
@@ -62,3 +124,57 @@ def can_act(person: Person, doc: dict[str, Any]) -> bool:
     from opsmon.collector.outputs.api.deps import RANK
 
     return RANK[person.role] >= RANK["operator"] and doc["status"] in ("open", "acknowledged")
+
+
+def period_of(text: str, now: datetime, tz: str) -> Period:
+    """The period a page was asked for (2026Q4, 2026-11, 2026); this quarter when none; 422 with the forms
+    accepted otherwise."""
+    from opsmon.collector.core.errors import InvalidInput
+    from opsmon.collector.outputs.ui.session import Refused
+    from opsmon.collector.sla.periods import containing, parse_period
+
+    if not text:
+        return containing("quarter", now, tz)
+    if len(text) > 32:
+        raise Refused(422, "考核期过长。", "period: at most 32 characters")
+    try:
+        return parse_period(text, tz)
+    except InvalidInput as exc:
+        raise Refused(422, f"考核期无效：{exc}", str(exc)) from None
+
+
+def period_choices(now: datetime, tz: str) -> list[tuple[str, str]]:
+    """(kind, label) of the periods the picker offers: this and the previous quarter, month and year."""
+    from opsmon.collector.outputs.report.delivery import previous
+    from opsmon.collector.sla.periods import containing
+
+    out = []
+    for kind in ("quarter", "month", "year"):
+        this = containing(kind, now, tz)
+        out += [(kind, this.label), (kind, previous(this).label)]
+    return out
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One stretch of an asset's state bar: where it starts and how wide it is, in per cent of the period."""
+
+    state: str
+    x: float
+    width: float
+    title: str
+
+
+def state_bar(spans: list[Span], start: datetime, end: datetime, now: datetime, tz: str) -> list[Bar]:
+    """The asset's states over [start, end) as stretches of a 100-wide bar (server-drawn SVG, no script).
+    Time not yet come or never recorded is left blank."""
+    total = (end - start).total_seconds()
+    bars = []
+    for s in spans:
+        stop = s.end or min(end, now)
+        x = (s.start - start).total_seconds() / total * 100
+        width = (stop - s.start).total_seconds() / total * 100
+        if width > 0:
+            bars.append(Bar(s.state, round(x, 4), round(max(width, 0.05), 4),
+                            f"{s.state} {local(s.start, tz)} - {local(stop, tz)} {s.reason}"))
+    return bars
