@@ -123,6 +123,7 @@ class Active:
     owner: str | None = None  # given by reassign or take over; else whoever acknowledged owns it
     response_recorded: datetime | None = None  # a response recorded after the fault healed: when it was recorded
     response_evidence: str | None = None  # ... and the evidence of the time it claims
+    alert_labels: dict[str, str] | None = None  # opened by an Alertmanager alert: its labels, to silence it on ack
 
     @property
     def quiet(self) -> bool:
@@ -208,7 +209,7 @@ class IncidentEngine:
                       flapping=r.flapping_ts, changed=self.clock() if r.flapping_ts else None,
                       breached=r.breached_ts, maintenance_window=r.maintenance_window,
                       maintenance_since=r.maintenance_ts, response_recorded=r.response_recorded_ts,
-                      response_evidence=r.response_evidence)
+                      response_evidence=r.response_evidence, alert_labels=r.alert_labels)
 
     def _new_id(self, at: datetime) -> str:
         from zoneinfo import ZoneInfo
@@ -285,6 +286,7 @@ class IncidentEngine:
             row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
             row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
             row.response_recorded_ts, row.response_evidence = inc.response_recorded, inc.response_evidence
+            row.alert_labels = inc.alert_labels
             if inc.status in ("closed", "merged"):
                 row.closed_ts = row.closed_ts or next(
                     (s.at for s in steps if s.action in ("closed", "merged")), steps[-1].at)
@@ -352,12 +354,15 @@ class IncidentEngine:
         kind = HARDWARE if labels.get("kind") == HARDWARE else ALERT
         sev = {CRITICAL: CRITICAL, MAJOR: MAJOR, "warning": MINOR, MINOR: MINOR}.get(str(labels.get("severity", MAJOR)),
                                                                                    MAJOR)
-        inc = self._fault(fp, asset, kind, DOWN, cause.strip(": "), now, now, severity=sev, source="prometheus")
+        inc = self._fault(fp, asset, kind, DOWN, cause.strip(": "), now, now, severity=sev, source="prometheus",
+                          alert_labels={str(k): str(v) for k, v in labels.items()})
         return inc.id
 
     # -- rules -------------------------------------------------------------
     def _fault(self, fp: str, asset_id: str, kind: str, state: str, cause: str, at: datetime, detected: datetime,
-               severity: str | None = None, source: str = SYSTEM) -> Active:
+               severity: str | None = None, source: str = SYSTEM, alert_labels: dict[str, str] | None = None) -> Active:
+        """`alert_labels`: the labels of the Alertmanager alert behind a new incident (its fingerprint names the same
+        label set, so an incident it keeps or reopens has them already)."""
         info = self.asset_info(asset_id)
         sev = severity or severity_for(kind, state, info.criticality if info else "medium")
         inc = self.by_fp.get(fp)
@@ -381,7 +386,8 @@ class IncidentEngine:
             self._close(inc, detected)
         limit = self.response_limit(kind)
         inc = Active(self._new_id(detected), fp, asset_id, kind, sev, "open", detected, at,
-                     detected + timedelta(seconds=limit) if limit else None, cause, last_seen=detected, source=source)
+                     detected + timedelta(seconds=limit) if limit else None, cause, last_seen=detected, source=source,
+                     alert_labels=alert_labels)
         if kind == AVAILABILITY and self._held(asset_id):
             inc.held_since = detected
         window = self.maintenance(asset_id, detected)

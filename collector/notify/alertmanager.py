@@ -12,7 +12,10 @@ rather than firing it again.
 
 Acknowledging silences the incident's alerts (`silence_on_ack`): a silence on
 alertname and incident until `firing_ttl` ahead, expired when the incident ends.
-The silence is found again by its matchers (GET /api/v2/silences?filter=...),
+An incident opened by an Alertmanager alert (its labels kept on the incident and
+the notice) gets a second silence on exactly that alert's labels, so the original
+alert stops notifying through Alertmanager's other receivers too (issue 18).
+Each silence is found again by its matchers (GET /api/v2/silences?filter=...),
 so a restart of opsmon or a retried delivery neither loses nor doubles it.
 """
 from __future__ import annotations
@@ -66,17 +69,33 @@ def alerts(notice: Notice, now: datetime, firing_ttl: float, extra: dict[str, st
     return out
 
 
-def matchers(notice: Notice) -> list[dict[str, object]]:
-    """Every level's alert of the incident (and nothing else)."""
-    return [{"name": name, "value": value, "isRegex": False, "isEqual": True}
-            for name, value in (("alertname", ALERTNAME), ("incident", notice.incident_id))]
+Labels = tuple[tuple[str, str], ...]
 
 
-def silence(notice: Notice, now: datetime, firing_ttl: float) -> dict[str, object]:
-    """The v2 `postableSilence` for an acknowledged incident."""
+def silenced(notice: Notice) -> list[Labels]:
+    """The label sets an acknowledgement silences: every level's alert of the incident (and nothing else), and
+    the Alertmanager alert that opened it, if one did."""
+    own = (("alertname", ALERTNAME), ("incident", notice.incident_id))
+    return [own, notice.alert_labels] if notice.alert_labels else [own]
+
+
+def matchers(labels: Labels) -> list[dict[str, object]]:
+    """Equality matchers on exactly these labels."""
+    return [{"name": name, "value": value, "isRegex": False, "isEqual": True} for name, value in labels]
+
+
+def _filter(name: str, value: str) -> str:
+    """One `filter` of GET /silences: a label value in quotes, escaped as Alertmanager's matcher parser reads it."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return "filter=" + quote(f'{name}="{escaped}"', safe="")
+
+
+def silence(notice: Notice, labels: Labels, now: datetime, firing_ttl: float) -> dict[str, object]:
+    """The v2 `postableSilence` of `labels` for an acknowledged incident."""
     who, inc = notice.acknowledged_by or "?", notice.incident_id
-    return {"matchers": matchers(notice), "startsAt": _iso(now), "endsAt": _iso(now + timedelta(seconds=firing_ttl)),
-            "createdBy": CREATED_BY, "comment": f"事件 {inc} 已由 {who} 确认 / incident {inc} acknowledged by {who}"}
+    return {"matchers": matchers(labels), "startsAt": _iso(now),
+            "endsAt": _iso(now + timedelta(seconds=firing_ttl)), "createdBy": CREATED_BY,
+            "comment": f"事件 {inc} 已由 {who} 确认 / incident {inc} acknowledged by {who}"}
 
 
 class AlertmanagerChannel(HttpChannel):
@@ -95,20 +114,22 @@ class AlertmanagerChannel(HttpChannel):
         await self.post(self._base + "/alerts", body=body, headers=self._headers)
         if not self.config.silence_on_ack:
             return
-        if notice.ended:
-            for found in await self.silences(notice):
-                await self.request("DELETE", f"{self._base}/silence/{quote(found, safe='')}", headers=self._headers)
-        elif notice.event == "acknowledged" and not await self.silences(notice):
-            await self.post(self._base + "/silences", body=dumps(silence(notice, now, self.config.firing_ttl)),
-                            headers=self._headers)
+        for labels in silenced(notice):
+            if notice.ended:
+                for found in await self.silences(labels):
+                    await self.request("DELETE", f"{self._base}/silence/{quote(found, safe='')}",
+                                       headers=self._headers)
+            elif notice.event == "acknowledged" and not await self.silences(labels):
+                await self.post(self._base + "/silences", headers=self._headers,
+                                body=dumps(silence(notice, labels, now, self.config.firing_ttl)))
 
-    async def silences(self, notice: Notice) -> list[str]:
-        """Ids of the active or pending silences opsmon made for this incident."""
-        query = "&".join("filter=" + quote(f"{m['name']}=\"{m['value']}\"", safe="") for m in matchers(notice))
+    async def silences(self, labels: Labels) -> list[str]:
+        """Ids of the active or pending silences opsmon made on exactly these labels."""
+        query = "&".join(_filter(name, value) for name, value in labels)
         resp = await self.request("GET", f"{self._base}/silences?{query}", headers=self._headers)
         try:
             found: list[dict[str, Any]] = resp.json()
-            want = sorted(json.dumps(m, sort_keys=True) for m in matchers(notice))
+            want = sorted(json.dumps(m, sort_keys=True) for m in matchers(labels))
             return [s["id"] for s in found
                     if s.get("createdBy") == CREATED_BY and s.get("status", {}).get("state") in ("active", "pending")
                     and sorted(json.dumps(m, sort_keys=True) for m in s.get("matchers", [])) == want]

@@ -65,6 +65,9 @@ class Notice:
     status: str | None = None
     """The incident's status when the event happened: a `settled` notice of an incident that resolved while it
     flapped must end its alert in Alertmanager, not fire it again."""
+    alert_labels: tuple[tuple[str, str], ...] = ()
+    """The labels of the Alertmanager alert that opened the incident, sorted (empty for any other incident):
+    acknowledging silences that alert too, so it stops notifying through Alertmanager's other receivers."""
 
     @property
     def ended(self) -> bool:

@@ -45,7 +45,8 @@ class Notices:
         notice = Notice(inc.id, event, inc.asset_id, info.name if info else inc.asset_id, info.site if info else "",
                         info.category if info else "", inc.kind, inc.severity, inc.cause, inc.opened, inc.deadline,
                         level, self._people(who), group_url, len(inc.attached), inc.acknowledged_by,
-                        s.config.timezone, now, status=inc.status, personal_ack_url=personal_url)
+                        s.config.timezone, now, status=inc.status, personal_ack_url=personal_url,
+                        alert_labels=tuple(sorted((inc.alert_labels or {}).items())))
         policy = s.oncall.policy_for(inc.kind, inc.severity, notice.category, notice.site)
         s.dispatcher.submit(notice, channels, policy.fallback if policy is not None else None)
 

@@ -345,6 +345,9 @@ class Incident(Base):
     # the time claimed (acknowledged_ts is the time counted; docs/sla.md says which).
     response_recorded_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
     response_evidence: Mapped[str | None] = mapped_column(Text)
+    # The labels of the Alertmanager alert that opened the incident (NULL for any other incident): acknowledging
+    # silences that alert in Alertmanager too (issue 18 item 6).
+    alert_labels: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class IncidentEvent(Base):

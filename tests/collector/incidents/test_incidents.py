@@ -298,6 +298,12 @@ def test_alertmanager_alerts_open_and_resolve_and_our_own_are_ignored(world: Wor
     doc = show_incident(store, inc_id)
     assert (doc["kind"], doc["severity"], doc["asset"], doc["cause"]) == (
         "alert", "critical", "db-01", "FilesystemFull: /var is 97% full")
+    # Its labels are kept (acknowledging silences that alert in Alertmanager) and survive a restart.
+    assert world.engine.by_id[inc_id].alert_labels == firing["labels"]
+    again = World(store, {"srv": info(criticality="high")})
+    again.engine.load()
+    assert again.engine.by_id[inc_id].alert_labels == {
+        "alertname": "FilesystemFull", "instance": "db-01", "severity": "critical"}
     world.engine.on_alert(dict(firing, status="resolved"), T0 + timedelta(minutes=5))
     assert show_incident(store, inc_id)["status"] == "resolved"
 
@@ -335,6 +341,7 @@ def test_engine_picks_up_open_incidents_after_a_restart(world: World, store: Sto
     again = World(store, {"srv": info(criticality="high")})
     again.engine.load()
     assert inc_id in again.engine.by_id and again.engine.by_id[inc_id].level == 1
+    assert again.engine.by_id[inc_id].alert_labels is None  # not from an alert: no labels, no second silence
     again.engine.acknowledge(inc_id, "wang", at=detected + timedelta(minutes=3))
     assert show_incident(store, inc_id)["response_seconds"] == 180
 

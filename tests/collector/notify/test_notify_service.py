@@ -1,7 +1,8 @@
 """Notification health in a real `opsmon serve` (issue 18, item 6), one collector start for all of it:
 a level whose every channel fails (an endpoint answering 500, a closed port) falls back to the policy's
 fallback channel; the counters in /metrics per channel, computed by hand; acknowledging an incident
-silences its alert in a real Alertmanager, and resolving it expires the silence."""
+silences its alert and the original alert it came from in a real Alertmanager, and resolving it expires
+both silences."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -76,11 +77,20 @@ def _scenario(collector_factory: Any, broken: Recorder, rescue: Recorder, am: Al
     def silences() -> list[dict[str, Any]]:
         return [s for s in httpx.get(api + "/silences", params=query).json() if s["createdBy"] == "opsmon"]
 
+    def originals() -> list[dict[str, Any]]:
+        """opsmon's silences of the original alert: matchers exactly its four labels (issue 18 item 6)."""
+        return [s for s in httpx.get(api + "/silences", params={"filter": 'alertname="FanFailed"'}).json()
+                if s["createdBy"] == "opsmon"]
+
     [sil] = wait_for(silences, 30, "the silence made by the acknowledgement")
     assert sil["status"]["state"] == "active" and "li.wei" in sil["comment"]
+    [orig] = wait_for(originals, 30, "the silence of the original alert")
+    assert orig["status"]["state"] == "active" and inc_id in orig["comment"]
+    assert {m["name"]: m["value"] for m in orig["matchers"]} == body["alerts"][0]["labels"]
     body["alerts"][0]["status"] = "resolved"  # resolved in Prometheus, told by Alertmanager's webhook
     assert httpx.post(f"{c.base}/api/v1/alertmanager", json=body, headers=auth).status_code == 200
-    wait_for(lambda: [s["status"]["state"] for s in silences()] == ["expired"], 30, "the silence expired")
+    wait_for(lambda: [s["status"]["state"] for s in silences() + originals()] == ["expired"] * 2, 30,
+             "both silences expired")
 
     # 3. The counters, by hand. broken: 2 attempts, 1 notice failed; dead: the same; rescue: 1 attempt,
     #    1 delivered, 1 fallback; am: opened + acknowledged + resolved = 3 attempts, 3 delivered; idle: 0
