@@ -56,6 +56,14 @@ def find_interface(rows: dict[str, dict[str, Any]], name: str) -> tuple[str, dic
     return (name, row) if row is not None else None
 
 
+def missing_interface(rows: dict[str, dict[str, Any]], name: str, device: str, shown: int = 8) -> str:
+    """Why `name` names no interface of `device`, with the names it does have (a typo is then seen at once)."""
+    names = sorted({str(row.get("ifName") or row.get("ifDescr") or idx) for idx, row in rows.items()})
+    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
+    known = f" (its interfaces: {', '.join(names[:shown])}{more})" if names else " (it reports no interfaces)"
+    return f"interface {name!r} not found on {device}{known}"
+
+
 def make_client(kind: str, credentials: dict[str, Credential]) -> SnmpClient:
     """The built-in fast client (measured: 9 ms CPU per 48-port poll, against 127 ms with pysnmp),
     unless `snmp.client: pysnmp` asks for the reference implementation."""
@@ -84,6 +92,7 @@ class SnmpHub:
         self.clock = clock
         self.devices: dict[str, DeviceState] = {}
         self.uplinks: dict[str, list[Uplink]] = {}
+        self.missing: dict[str, str] = {}  # link id -> why its interface was not found, logged once (issue 21)
         self.polls = 0
         self.varbinds = 0
 
@@ -93,6 +102,8 @@ class SnmpHub:
     def forget(self, keep: set[str]) -> None:
         for asset_id in set(self.devices) - keep:
             del self.devices[asset_id]
+        for link_id in set(self.missing) - keep:
+            del self.missing[link_id]
 
     def target(self, address: str, spec: Any) -> Target:
         cred = self.credentials[spec.credential]
@@ -181,8 +192,9 @@ class SnmpHub:
         rows = state.last.tables.get("if", {}) if state.last else {}
         for up in self.uplinks.get(state.asset_id, ()):
             found = find_interface(rows, up.interface)
+            self._say_missing(up, None if found is not None else missing_interface(rows, up.interface, state.asset_id))
             if found is None:
-                status, reason = UNKNOWN, f"interface {up.interface!r} not found on {state.asset_id}"
+                status, reason = UNKNOWN, self.missing[up.link_id]
             else:
                 _idx, row = found
                 admin = row.get("ifAdminStatus")
@@ -192,6 +204,18 @@ class SnmpHub:
                 if reason:
                     reason = f"{state.asset_id} {up.interface}: {reason}"
             self.publish(Observation(up.link_id, up.check_id, ts, status, reason))
+
+    def _say_missing(self, up: Uplink, reason: str | None) -> None:
+        """A missing interface is a configuration fault: one warning when first seen (not at every poll), one
+        line when it is found again."""
+        said = self.missing.get(up.link_id)
+        if reason is not None and reason != said:
+            log.warning("uplink interface not found", extra={"asset": up.link_id, "check": up.check_id,
+                                                             "reason": reason})
+            self.missing[up.link_id] = reason
+        elif reason is None and said is not None:
+            log.info("uplink interface found again", extra={"asset": up.link_id, "interface": up.interface})
+            del self.missing[up.link_id]
 
     def interface_event(self, device_id: str, if_index: int, status: str, reason: str) -> bool:
         """A link trap: update the uplink at once instead of waiting for the next poll."""
