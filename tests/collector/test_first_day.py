@@ -1,0 +1,92 @@
+"""A first day without traps (issue 21, item 7): what a new operator meets in the CLI, each through a real
+`opsmon` process.
+
+- Read-only commands read no secret: they run with an empty environment although collector.yaml names
+  SNMP, SSH and HJ 212 secrets by environment variable; `check-config`, which reads them, names the first
+  variable that is missing.
+- `sla set-value` refuses a value outside its target's range, naming the range and the unit, and an unknown
+  target lists the ids that are valid there.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import select
+
+from opsmon.collector.store import open_store
+from opsmon.collector.store.models import TargetValue
+from tests.conftest import run_cli, write_config
+
+SECRETS = """\
+snmp:
+  credentials:
+    v2: {{version: '2c', community_env: OPSMON_FIRST_DAY_COMMUNITY}}
+    v3: {{version: '3', user: ops, auth_protocol: SHA, auth_key_env: OPSMON_FIRST_DAY_AUTH,
+         priv_protocol: AES, priv_key_env: OPSMON_FIRST_DAY_PRIV}}
+ssh:
+  credentials:
+    sw: {{user: ops, password_env: OPSMON_FIRST_DAY_SSH}}
+hj212:
+  enabled: true
+  credentials: {{a: {{password_env: OPSMON_FIRST_DAY_HJ212}}}}
+"""
+READ_ONLY = (("status",), ("sla",), ("sla", "--format", "json"), ("incidents", "list"), ("assets", "list"),
+             ("audit",), ("maintenance", "list"), ("hj212", "rates"), ("events",), ("agents", "list"))
+
+
+def _config(tmp_path: Path) -> Path:
+    return write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  path: {tmp_path / 'opsmon.db'}\n"
+                        + SECRETS.format())
+
+
+def test_read_only_commands_need_no_secrets_and_check_config_names_the_missing_one(tmp_path: Path) -> None:
+    """An empty environment (no variable at all: not one of the five secrets, no HOME, no OPSMON_*): each
+    read-only command exits 0. check-config, which reads every secret, exits 2 naming the file, the key and the
+    variable; with the five set it passes."""
+    path = _config(tmp_path)
+    for command in READ_ONLY:
+        res = run_cli("--config", str(path), *command, env={})
+        assert res.returncode == 0, (command, res.stderr)
+        assert "OPSMON_FIRST_DAY" not in res.stderr, (command, res.stderr)
+    res = run_cli("--config", str(path), "check-config", env={})
+    assert res.returncode == 2, res.stderr
+    assert str(path) in res.stderr and "snmp.credentials.v2.community_env" in res.stderr
+    assert "environment variable OPSMON_FIRST_DAY_COMMUNITY is not set" in res.stderr
+    assert "hj212.credentials.a.password_env" in res.stderr  # every problem at once
+    env = {"PATH": os.environ.get("PATH", ""), "OPSMON_FIRST_DAY_COMMUNITY": "community-1",
+           "OPSMON_FIRST_DAY_AUTH": "auth-key-12", "OPSMON_FIRST_DAY_PRIV": "priv-key-12",
+           "OPSMON_FIRST_DAY_SSH": "ssh-pass-1", "OPSMON_FIRST_DAY_HJ212": "hj212-pass"}
+    res = run_cli("--config", str(path), "check-config", env=env)
+    assert res.returncode == 0 and "OK" in res.stdout, res.stderr
+
+
+def test_set_value_refuses_a_percentage_for_a_ratio_and_lists_valid_ids(tmp_path: Path) -> None:
+    """satisfaction is a ratio target (threshold 0.95): 92.5 is 9,250 %, refused (exit 2) naming 0..1, the unit
+    and how to write 92.5 %; 1.0 and 0 are the edges, accepted; -0.1 refused. An unknown id and a measured
+    target (servers_ok) list the ids set-value takes: the manual and hj212_rate targets of the bundled table
+    (satisfaction, data_transmission_effective_rate, self_monitoring_publication_rate)."""
+    path = _config(tmp_path)
+    evidence = tmp_path / "survey.pdf"
+    evidence.write_bytes(b"%PDF survey")
+    base = ("--config", str(path), "sla", "set-value")
+    res = run_cli(*base, "satisfaction", "92.5", "--period", "2026Q3", "--evidence", str(evidence), env={})
+    assert res.returncode == 2
+    assert "92.5 is outside satisfaction's range 0..1 (unit: ratio)" in res.stderr, res.stderr
+    assert "write 0.925 for 92.5 %" in res.stderr and "超出" in res.stderr
+    res = run_cli(*base, "satisfaction", "-0.1", "--period", "2026Q3", "--evidence", str(evidence), env={})
+    assert res.returncode == 2 and "range 0..1" in res.stderr, res.stderr
+    for edge in ("1.0", "0"):
+        res = run_cli(*base, "satisfaction", edge, "--period", "2026Q3", "--evidence", str(evidence), env={})
+        assert res.returncode == 0, res.stderr
+    valid = "valid here: satisfaction, data_transmission_effective_rate, self_monitoring_publication_rate"
+    for wrong in ("satisfactoin", "servers_ok"):
+        res = run_cli(*base, wrong, "0.9", "--period", "2026Q3", "--evidence", str(evidence), env={})
+        assert res.returncode == 2 and valid in res.stderr, res.stderr
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    try:
+        with store.session() as s:
+            values = sorted(r.value for r in s.scalars(select(TargetValue)))
+    finally:
+        store.close()
+    assert values == [0.0, 1.0]  # only the two accepted edges
