@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from opsmon.collector.store import open_store
 from opsmon.collector.store.models import TargetValue
 from tests.conftest import run_cli, write_config
+from tests.peers.snmp import COMMUNITY, Snmpd
 
 SECRETS = """\
 snmp:
@@ -33,6 +35,13 @@ hj212:
 """
 READ_ONLY = (("status",), ("sla",), ("sla", "--format", "json"), ("incidents", "list"), ("assets", "list"),
              ("audit",), ("maintenance", "list"), ("hj212", "rates"), ("events",), ("agents", "list"))
+
+
+def free_tcp_port() -> int:
+    """A loopback port nothing listens on once this returns."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _config(tmp_path: Path) -> Path:
@@ -90,3 +99,33 @@ def test_set_value_refuses_a_percentage_for_a_ratio_and_lists_valid_ids(tmp_path
     finally:
         store.close()
     assert values == [0.0, 1.0]  # only the two accepted edges
+
+
+def test_check_config_probe_names_a_mistyped_interface(snmpd: Snmpd, tmp_path: Path) -> None:
+    """`check-config --probe` against net-snmp's snmpd on loopback, its community given by environment variable
+    (the probe reads secrets). Four checks, one line each: the switch's poll ok, the WAN link on `lo` ok, the
+    link on `l0` (a typo) unknown naming the interfaces snmpd has (`lo` among them), and a TCP check on a port
+    nothing listens on down (connection refused). 2 ok, 2 not ok: exit 1. Nothing is stored (no database)."""
+    closed = free_tcp_port()
+    (tmp_path / "assets.yaml").write_text(
+        "assets:\n"
+        f"  - {{id: core-sw, category: network, address: 127.0.0.1, checks: [{{type: snmp, credential: v2, "
+        f"port: {snmpd.port}, profiles: [interfaces]}}]}}\n"
+        "  - {id: wan-ok, category: link, checks: [{type: snmp_interface, device: core-sw, interface: lo}]}\n"
+        "  - {id: wan-typo, category: link, checks: [{type: snmp_interface, device: core-sw, interface: l0}]}\n"
+        f"  - {{id: web, category: system, address: 127.0.0.1, checks: [{{type: tcp, port: {closed}}}]}}\n")
+    path = write_config(tmp_path, f"database:\n  path: {tmp_path / 'opsmon.db'}\ninventory:\n  files: [assets.yaml]\n"
+                        "snmp:\n  credentials:\n    v2: {version: '2c', community_env: OPSMON_FIRST_DAY_COMMUNITY}\n")
+    env = {"PATH": os.environ.get("PATH", ""), "OPSMON_FIRST_DAY_COMMUNITY": COMMUNITY}
+    res = run_cli("--config", str(path), "check-config", "--probe", env=env)
+    assert res.returncode == 1, res.stderr
+    lines = {tuple(line.split(None, 2)[:2]): line.split(None, 2)[2] for line in res.stdout.splitlines()[2:-1]}
+    assert lines[("core-sw", "snmp")] == "ok"
+    assert lines[("wan-ok", "if:core-sw:lo")] == "ok"
+    typo = lines[("wan-typo", "if:core-sw:l0")]
+    assert typo.startswith("unknown: interface 'l0' not found on core-sw (its interfaces: "), typo
+    assert "lo" in typo.split("(its interfaces: ")[1].rstrip(")").split(", ")
+    assert lines[("web", f"tcp:{closed}")] == "down: connection refused"
+    assert res.stdout.splitlines()[-1] == "2 ok, 2 not ok"
+    assert not (tmp_path / "opsmon.db").exists()
+    assert COMMUNITY not in res.stdout + res.stderr
