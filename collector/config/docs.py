@@ -24,7 +24,9 @@ Relative paths are taken from the folder of the config file; `~` is expanded.
 Unknown keys are errors, so a typo never goes unnoticed. `opsmon check-config` (and `opsmon serve`,
 which refuses a bad configuration) lists every problem of every file at once, one a line:
 `file:line: key: reason` (collector.yaml, the files it names, the inventory files, the references
-between them).
+between them). Secrets (`*_env`, `*_file`) are read only by the commands that use them (`serve`,
+`check-config`, which name a variable that is not set): `status`, `sla`, `report` and the other read-only
+commands run without them. The inventory files' format is in docs/inventory.md.
 
 | key | type | default | meaning |
 |---|---|---|---|
