@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsmon.collector.cli.common import actor, command, load_config, open_store, time_arg
-from opsmon.collector.core.errors import InvalidInput
+from opsmon.collector.core.errors import InvalidInput, valid_ids
 
 
 def period_arg(args: argparse.Namespace, config: Any) -> Any:
@@ -68,14 +68,13 @@ def cmd_sla_record(args: argparse.Namespace) -> int:
 
 
 def _target(table: Any, target_id: str, *measures: str) -> Any:
-    valid = ", ".join(t.id for t in table.targets if t.measure in measures)
+    valid = valid_ids(target_id, (t.id for t in table.targets if t.measure in measures))
     try:
         target = table.get(target_id)
     except KeyError:
-        raise InvalidInput(f"no target {target_id!r} in the target table (valid here: {valid})") from None
+        raise InvalidInput(f"no target {target_id!r} in the target table{valid}") from None
     if target.measure not in measures:
-        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {' or '.join(measures)} "
-                           f"(valid here: {valid})")
+        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {' or '.join(measures)}{valid}")
     return target
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
-from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Problems
+from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Problems, valid_ids
 from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
 from opsmon.collector.store import Store
@@ -257,7 +257,8 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
     with store.session.begin() as session:
         row = session.get(Asset, asset_id)
         if row is None or row.removed_at is not None:
-            raise NotFound(f"no asset {asset_id!r}")
+            live = session.scalars(select(Asset.id).where(Asset.removed_at.is_(None)))
+            raise NotFound(f"no asset {asset_id!r}" + valid_ids(asset_id, live))
         mark_removed(session, row, at or now, now)
         record(session, actor, "assets.remove", asset_id, {"at": (at or now).isoformat()} if at else {}, now)
 

@@ -88,7 +88,7 @@ def test_set_value_refuses_a_percentage_for_a_ratio_and_lists_valid_ids(tmp_path
     for edge in ("1.0", "0"):
         res = run_cli(*base, "satisfaction", edge, "--period", "2026Q3", "--evidence", str(evidence), env={})
         assert res.returncode == 0, res.stderr
-    valid = "valid here: satisfaction, data_transmission_effective_rate, self_monitoring_publication_rate"
+    valid = "(valid: data_transmission_effective_rate, satisfaction, self_monitoring_publication_rate)"
     for wrong in ("satisfactoin", "servers_ok"):
         res = run_cli(*base, wrong, "0.9", "--period", "2026Q3", "--evidence", str(evidence), env={})
         assert res.returncode == 2 and valid in res.stderr, res.stderr
@@ -99,6 +99,11 @@ def test_set_value_refuses_a_percentage_for_a_ratio_and_lists_valid_ids(tmp_path
     finally:
         store.close()
     assert values == [0.0, 1.0]  # only the two accepted edges
+    # Other unknown ids list the valid ones too: the assets (none yet: nothing imported) and the windows.
+    res = run_cli("--config", str(path), "assets", "remove", "core-sw", env={})
+    assert res.returncode != 0 and "no asset 'core-sw' (there are none)" in res.stderr, res.stderr
+    res = run_cli("--config", str(path), "maintenance", "remove", "nightly", env={})
+    assert res.returncode != 0 and "no maintenance window 'nightly' (there are none)" in res.stderr, res.stderr
 
 
 def test_check_config_probe_names_a_mistyped_interface(snmpd: Snmpd, tmp_path: Path) -> None:
