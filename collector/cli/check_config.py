@@ -25,7 +25,7 @@ def print_probe(config: Any, specs: list[Any]) -> int:
     """`--probe`: each check once against its real target, one line per asset and check (ok, or the status and
     reason the collector would record); exit 1 when any is not ok, so a script can gate on it."""
     from opsmon.collector.cli.common import print_table
-    from opsmon.collector.inputs.probe import probe
+    from opsmon.collector.inputs.probe import SKIPPED, probe
 
     results = probe(config, specs)
     if not results:
@@ -33,8 +33,9 @@ def print_probe(config: Any, specs: list[Any]) -> int:
         return 0
     print_table([("ASSET", "CHECK", "RESULT")]
                 + [(r.asset_id, r.check_id, "ok" if r.ok else f"{r.status}: {r.reason}") for r in results])
-    bad = sum(not r.ok for r in results)
-    print(f"{len(results) - bad} ok, {bad} not ok")
+    skipped = sum(r.status == SKIPPED for r in results)
+    bad = sum(not r.ok for r in results) - skipped
+    print(f"{len(results) - bad - skipped} ok, {bad} not ok" + (f", {skipped} skipped" if skipped else ""))
     return 1 if bad else 0
 
 

@@ -141,13 +141,14 @@ class ProtocolError(OpsmonError):
     """A peer answered with something that is not the protocol we expect."""
 
 
-def valid_ids(given: str, valid: Iterable[str], listed: int = 12) -> str:
-    """What to add to "no X 'given'": every valid id when there are few, else the close ones (a typo's fix).
+def valid_ids(given: str, valid: Iterable[str], listed: int = 12, ordered: bool = False) -> str:
+    """What to add to "no X 'given'": every valid id when there are few, else the close ones (a typo's fix);
+    sorted, unless `ordered` keeps the order given (interfaces by ifIndex).
 
     >>> valid_ids("satisfactoin", ["satisfaction", "servers_ok"])
     ' (valid: satisfaction, servers_ok)'
     """
-    ids = sorted(set(valid))
+    ids = list(dict.fromkeys(valid)) if ordered else sorted(set(valid))
     if not ids:
         return " (there are none)"
     if len(ids) <= listed:

@@ -23,7 +23,8 @@ from opsmon.collector.inputs.checks import CHECKS, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 
 PARALLEL = 32  # checks in flight at once: enough for an estate of hundreds in seconds, gentle on the devices
-NOT_PROBED = "not probed: the unit pushes its data (HJ 212)"
+SKIPPED = "skipped"  # a status of its own: counted neither ok nor not ok
+NOT_PROBED = "the unit pushes its data (HJ 212): nothing to try"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ async def _probe(config: Any, assets: list[Any]) -> list[Probed]:
             key = (asset.id, spec.check_id)
             order.append(key)
             if spec.type == "hj212":
-                results[key] = Probed(*key, UNKNOWN, NOT_PROBED)
+                results[key] = Probed(*key, SKIPPED, NOT_PROBED)
                 continue
             interval = spec.interval or config.scheduler.default_interval
             timeout = min(spec.timeout or config.scheduler.default_timeout, interval * 0.9)

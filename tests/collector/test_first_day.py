@@ -128,8 +128,7 @@ def test_check_config_probe_names_a_mistyped_interface(snmpd: Snmpd, tmp_path: P
     assert lines[("core-sw", "snmp")] == "ok"
     assert lines[("wan-ok", "if:core-sw:lo")] == "ok"
     typo = lines[("wan-typo", "if:core-sw:l0")]
-    assert typo.startswith("unknown: interface 'l0' not found on core-sw (its interfaces: "), typo
-    assert "lo" in typo.split("(its interfaces: ")[1].rstrip(")").split(", ")
+    assert typo.startswith("unknown: interface 'l0' not found on core-sw (valid: lo"), typo
     assert lines[("web", f"tcp:{closed}")] == "down: connection refused"
     assert res.stdout.splitlines()[-1] == "2 ok, 2 not ok"
     assert not (tmp_path / "opsmon.db").exists()

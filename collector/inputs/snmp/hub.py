@@ -17,7 +17,7 @@ from typing import Any
 
 from opsmon.collector.config.snmp_credentials import Credential, resolve
 from opsmon.collector.config.snmp_profiles import Profile, load_profiles
-from opsmon.collector.core.errors import AuthFailed, PeerTimeout, ProtocolError
+from opsmon.collector.core.errors import AuthFailed, PeerTimeout, ProtocolError, valid_ids
 from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import DEGRADED, DOWN, UNKNOWN, UP, Observation
 from opsmon.collector.inputs.checks.base import Outcome
@@ -56,12 +56,12 @@ def find_interface(rows: dict[str, dict[str, Any]], name: str) -> tuple[str, dic
     return (name, row) if row is not None else None
 
 
-def missing_interface(rows: dict[str, dict[str, Any]], name: str, device: str, shown: int = 8) -> str:
-    """Why `name` names no interface of `device`, with the names it does have (a typo is then seen at once)."""
-    names = sorted({str(row.get("ifName") or row.get("ifDescr") or idx) for idx, row in rows.items()})
-    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
-    known = f" (its interfaces: {', '.join(names[:shown])}{more})" if names else " (it reports no interfaces)"
-    return f"interface {name!r} not found on {device}{known}"
+def missing_interface(rows: dict[str, dict[str, Any]], name: str, device: str) -> str:
+    """Why `name` names no interface of `device`, with the names it does have (few) or the close ones (a typo's
+    fix), in ifIndex order."""
+    order = sorted(rows, key=lambda idx: (len(idx), idx))
+    names = [str(rows[idx].get("ifName") or rows[idx].get("ifDescr") or idx) for idx in order]
+    return f"interface {name!r} not found on {device}" + valid_ids(name, names, listed=8, ordered=True)
 
 
 def make_client(kind: str, credentials: dict[str, Credential]) -> SnmpClient:
