@@ -46,8 +46,8 @@ def load_config(path: str | os.PathLike[str], secrets: bool = False) -> Collecto
 
 def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bool = True) -> CollectorConfig | None:
     """collector.yaml and the files it names (targets, inventory files present, SNMP profiles, the on-call file,
-    and with `secrets` the SNMP secrets and HJ 212 passwords), every problem gathered into `found` rather than
-    raised.
+    and with `secrets` the SNMP and SSH secrets and HJ 212 passwords), every problem gathered into `found` rather
+    than raised.
 
     Returns the config as far as it could be read, None if not at all. When collector.yaml itself has problems,
     the config returned is built from its other sections only: good for finding and checking the other files
@@ -74,6 +74,12 @@ def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bo
             found.add(ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
                                   f"no such file: {config.resolve(name)}"))
     check_snmp(config, doc, found, secrets)
+    if secrets and config.ssh.credentials:
+        from opsmon.collector.config.ssh_credentials import resolve as resolve_ssh
+
+        for name, ssh_spec in config.ssh.credentials.items():  # passwords and keys readable now, not at the first run
+            with found.gather():
+                resolve_ssh(name, ssh_spec, Path(config.base_dir), doc.where(("ssh", "credentials", name)))
     if secrets and config.hj212.enabled:
         from opsmon.collector.config.hj212 import read_passwords
 

@@ -63,6 +63,7 @@ def test_read_only_commands_need_no_secrets_and_check_config_names_the_missing_o
     assert str(path) in res.stderr and "snmp.credentials.v2.community_env" in res.stderr
     assert "environment variable OPSMON_FIRST_DAY_COMMUNITY is not set" in res.stderr
     assert "hj212.credentials.a.password_env" in res.stderr  # every problem at once
+    assert "ssh.credentials.sw.password_env: environment variable OPSMON_FIRST_DAY_SSH is not set" in res.stderr
     env = {"PATH": os.environ.get("PATH", ""), "OPSMON_FIRST_DAY_COMMUNITY": "community-1",
            "OPSMON_FIRST_DAY_AUTH": "auth-key-12", "OPSMON_FIRST_DAY_PRIV": "priv-key-12",
            "OPSMON_FIRST_DAY_SSH": "ssh-pass-1", "OPSMON_FIRST_DAY_HJ212": "hj212-pass"}
