@@ -102,4 +102,10 @@ async def _probe(config: Any, assets: list[Any]) -> list[Probed]:
         ctx.pinger.close()
     for obs in fed:  # the links, from their devices' polls (the last word per link wins, as in the timeline)
         results[(obs.asset_id, obs.check_id)] = Probed(obs.asset_id, obs.check_id, obs.status, obs.reason)
+    for check in runs:  # a device that answers but lacks OIDs of its profiles: ok, and which (the log says it once)
+        state = ctx.snmp.devices.get(check.asset_id) if check.type_name == "snmp" and ctx.snmp else None
+        done = results[(check.asset_id, check.check_id)]
+        if state is not None and state.absent and done.ok:
+            results[(check.asset_id, check.check_id)] = Probed(
+                done.asset_id, done.check_id, UP, "lacks " + ", ".join(sorted(state.absent)))
     return [results[key] for key in order]

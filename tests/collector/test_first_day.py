@@ -109,9 +109,10 @@ def test_set_value_refuses_a_percentage_for_a_ratio_and_lists_valid_ids(tmp_path
 
 def test_check_config_probe_names_a_mistyped_interface(snmpd: Snmpd, tmp_path: Path) -> None:
     """`check-config --probe` against net-snmp's snmpd on loopback, its community given by environment variable
-    (the probe reads secrets). Four checks, one line each: the switch's poll ok, the WAN link on `lo` ok, the
-    link on `l0` (a typo) unknown naming the interfaces snmpd has (`lo` among them), and a TCP check on a port
-    nothing listens on down (connection refused). 2 ok, 2 not ok: exit 1. Nothing is stored (no database)."""
+    (the probe reads secrets). Five checks, one line each: the switch's poll ok, the WAN link on `lo` ok, the
+    link on `l0` (a typo) unknown naming the interfaces snmpd has (`lo` first), a TCP check on a port nothing
+    listens on down (connection refused), and a poll forced to the UPS profile ok but naming the UPS-MIB OIDs
+    snmpd lacks. 3 ok, 2 not ok: exit 1. Nothing is stored (no database)."""
     closed = free_tcp_port()
     (tmp_path / "assets.yaml").write_text(
         "assets:\n"
@@ -119,7 +120,9 @@ def test_check_config_probe_names_a_mistyped_interface(snmpd: Snmpd, tmp_path: P
         f"port: {snmpd.port}, profiles: [interfaces]}}]}}\n"
         "  - {id: wan-ok, category: link, checks: [{type: snmp_interface, device: core-sw, interface: lo}]}\n"
         "  - {id: wan-typo, category: link, checks: [{type: snmp_interface, device: core-sw, interface: l0}]}\n"
-        f"  - {{id: web, category: system, address: 127.0.0.1, checks: [{{type: tcp, port: {closed}}}]}}\n")
+        f"  - {{id: web, category: system, address: 127.0.0.1, checks: [{{type: tcp, port: {closed}}}]}}\n"
+        f"  - {{id: not-a-ups, category: peripheral, address: 127.0.0.1, checks: [{{type: snmp, credential: v2, "
+        f"port: {snmpd.port}, profiles: [ups]}}]}}\n")
     path = write_config(tmp_path, f"database:\n  path: {tmp_path / 'opsmon.db'}\ninventory:\n  files: [assets.yaml]\n"
                         "snmp:\n  credentials:\n    v2: {version: '2c', community_env: OPSMON_FIRST_DAY_COMMUNITY}\n")
     env = {"PATH": os.environ.get("PATH", ""), "OPSMON_FIRST_DAY_COMMUNITY": COMMUNITY}
@@ -131,6 +134,8 @@ def test_check_config_probe_names_a_mistyped_interface(snmpd: Snmpd, tmp_path: P
     typo = lines[("wan-typo", "if:core-sw:l0")]
     assert typo.startswith("unknown: interface 'l0' not found on core-sw (valid: lo"), typo
     assert lines[("web", f"tcp:{closed}")] == "down: connection refused"
-    assert res.stdout.splitlines()[-1] == "2 ok, 2 not ok"
+    ups = lines[("not-a-ups", "snmp")]  # snmpd answers, without UPS-MIB: ok, and the OIDs it lacks
+    assert ups.startswith("ok; lacks ") and "upsIdentModel (noSuchObject)" in ups, ups
+    assert res.stdout.splitlines()[-1] == "3 ok, 2 not ok"
     assert not (tmp_path / "opsmon.db").exists()
     assert COMMUNITY not in res.stdout + res.stderr
