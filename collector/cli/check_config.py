@@ -31,9 +31,10 @@ def print_probe(config: Any, specs: list[Any]) -> int:
     if not results:
         print("no checks to probe")
         return 0
-    print_table([("ASSET", "CHECK", "RESULT")]
-                + [(r.asset_id, r.check_id, (f"ok; {r.reason}" if r.reason else "ok") if r.ok else f"{r.status}: {r.reason}")
-                   for r in results])
+    def said(r: Any) -> str:
+        return (f"ok; {r.reason}" if r.reason else "ok") if r.ok else f"{r.status}: {r.reason}"
+
+    print_table([("ASSET", "CHECK", "RESULT")] + [(r.asset_id, r.check_id, said(r)) for r in results])
     skipped = sum(r.status == SKIPPED for r in results)
     bad = sum(not r.ok for r in results) - skipped
     print(f"{len(results) - bad - skipped} ok, {bad} not ok" + (f", {skipped} skipped" if skipped else ""))
