@@ -72,25 +72,26 @@ def test_read_only_commands_need_no_secrets_and_check_config_names_the_missing_o
 
 
 def test_set_value_refuses_a_percentage_for_a_ratio_and_lists_valid_ids(tmp_path: Path) -> None:
-    """satisfaction is a ratio target (threshold 0.95): 92.5 is 9,250 %, refused (exit 2) naming 0..1, the unit
-    and how to write 92.5 %; 1.0 and 0 are the edges, accepted; -0.1 refused. An unknown id and a measured
-    target (servers_ok) list the ids set-value takes: the manual and hj212_rate targets of the bundled table
-    (satisfaction, data_transmission_effective_rate, self_monitoring_publication_rate)."""
+    """self_monitoring_publication_rate is a manual ratio target (threshold 0.95): 92.5 is 9,250 %, refused
+    (exit 2) naming 0..1, the unit and how to write 92.5 %; 1.0 and 0 are the edges, accepted; -0.1 refused. An
+    unknown id and a measured target (servers_ok) list the ids set-value takes: the manual and hj212_rate
+    targets of the bundled table (data_transmission_effective_rate, self_monitoring_publication_rate)."""
     path = _config(tmp_path)
     evidence = tmp_path / "survey.pdf"
     evidence.write_bytes(b"%PDF survey")
     base = ("--config", str(path), "sla", "set-value")
-    res = run_cli(*base, "satisfaction", "92.5", "--period", "2026Q3", "--evidence", str(evidence), env={})
+    pub = "self_monitoring_publication_rate"
+    res = run_cli(*base, pub, "92.5", "--period", "2026Q3", "--evidence", str(evidence), env={})
     assert res.returncode == 2
-    assert "92.5 is outside satisfaction's range 0..1 (unit: ratio)" in res.stderr, res.stderr
+    assert "92.5 is outside self_monitoring_publication_rate's range 0..1 (unit: ratio)" in res.stderr, res.stderr
     assert "write 0.925 for 92.5 %" in res.stderr and "超出" in res.stderr
-    res = run_cli(*base, "satisfaction", "-0.1", "--period", "2026Q3", "--evidence", str(evidence), env={})
+    res = run_cli(*base, pub, "-0.1", "--period", "2026Q3", "--evidence", str(evidence), env={})
     assert res.returncode == 2 and "range 0..1" in res.stderr, res.stderr
     for edge in ("1.0", "0"):
-        res = run_cli(*base, "satisfaction", edge, "--period", "2026Q3", "--evidence", str(evidence), env={})
+        res = run_cli(*base, pub, edge, "--period", "2026Q3", "--evidence", str(evidence), env={})
         assert res.returncode == 0, res.stderr
-    valid = "(valid: data_transmission_effective_rate, satisfaction, self_monitoring_publication_rate)"
-    for wrong in ("satisfactoin", "servers_ok"):
+    valid = "(valid: data_transmission_effective_rate, self_monitoring_publication_rate)"
+    for wrong in ("self_monitoring_publication", "servers_ok"):
         res = run_cli(*base, wrong, "0.9", "--period", "2026Q3", "--evidence", str(evidence), env={})
         assert res.returncode == 2 and valid in res.stderr, res.stderr
     store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
