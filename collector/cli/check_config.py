@@ -18,7 +18,27 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = checked.config
     print(f"{path}: OK ({len(config.inventory.files)} inventory file(s), {checked.assets} asset(s), "
           f"{len(config.maintenance)} maintenance window(s), {checked.targets} target(s))")
-    return 0
+    return print_probe(config, checked.specs) if args.probe else 0
+
+
+def print_probe(config: Any, specs: list[Any]) -> int:
+    """`--probe`: each check once against its real target, one line per asset and check (ok, or the status and
+    reason the collector would record); exit 1 when any is not ok, so a script can gate on it."""
+    from opsmon.collector.cli.common import print_table
+    from opsmon.collector.inputs.probe import SKIPPED, probe
+
+    results = probe(config, specs)
+    if not results:
+        print("no checks to probe")
+        return 0
+    def said(r: Any) -> str:
+        return (f"ok; {r.reason}" if r.reason else "ok") if r.ok else f"{r.status}: {r.reason}"
+
+    print_table([("ASSET", "CHECK", "RESULT")] + [(r.asset_id, r.check_id, said(r)) for r in results])
+    skipped = sum(r.status == SKIPPED for r in results)
+    bad = sum(not r.ok for r in results) - skipped
+    print(f"{len(results) - bad - skipped} ok, {bad} not ok" + (f", {skipped} skipped" if skipped else ""))
+    return 1 if bad else 0
 
 
 @dataclass(frozen=True)
@@ -27,6 +47,7 @@ class Checked:
     assets: int
     targets: int
     warnings: list[str]
+    specs: list[Any]  # the inventory files' assets (AssetSpec), in file order
 
 
 def check_all(path: str, windows: bool = True) -> Checked:
@@ -70,7 +91,7 @@ def check_all(path: str, windows: bool = True) -> Checked:
         with found.gather():
             targets = len(load_targets(config.targets_path()).targets)
     found.raise_any()
-    return Checked(config, len(assets), targets, warnings)
+    return Checked(config, len(assets), targets, warnings, [a for _d, _i, a in assets])
 
 
 def check_windows(config: Any, assets: list[Any]) -> list[str]:
@@ -143,3 +164,6 @@ def register(sub: Any) -> None:
     sp = command(sub, "check-config", cmd_check_config,
                  "validate a collector.yaml and its inventory files; change nothing")
     sp.add_argument("file", nargs="?")
+    sp.add_argument("--probe", action="store_true",
+                    help="also try each check of the inventory files once against its real target and print, per "
+                         "asset and check, ok or the reason (reads every secret; stores nothing)")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsmon.collector.cli.common import actor, command, load_config, open_store, time_arg
-from opsmon.collector.core.errors import InvalidInput
+from opsmon.collector.core.errors import InvalidInput, valid_ids
 
 
 def period_arg(args: argparse.Namespace, config: Any) -> Any:
@@ -39,13 +39,14 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def cmd_sla_set_value(args: argparse.Namespace) -> int:
-    from opsmon.collector.sla.entries import evidence_of, set_value
+    from opsmon.collector.sla.entries import evidence_of, set_value, value_in_range
     from opsmon.collector.sla.periods import parse_period
     from opsmon.collector.sla.targets import load_targets
 
     config = load_config(args)
     # An hj212_rate target is measured; the national assessment's own figure may be entered beside it.
     target = _target(load_targets(config.targets_path()), args.target, "manual", "hj212_rate")
+    value_in_range(target.id, target.unit, args.value)
     period = parse_period(args.period, config.timezone)
     evidence = evidence_of(args.evidence)
     set_value(open_store(args, config), target.id, period, args.value, args.note, actor(), evidence)
@@ -67,12 +68,13 @@ def cmd_sla_record(args: argparse.Namespace) -> int:
 
 
 def _target(table: Any, target_id: str, *measures: str) -> Any:
+    valid = valid_ids(target_id, (t.id for t in table.targets if t.measure in measures))
     try:
         target = table.get(target_id)
     except KeyError:
-        raise InvalidInput(f"no target {target_id!r} in the target table") from None
+        raise InvalidInput(f"no target {target_id!r} in the target table{valid}") from None
     if target.measure not in measures:
-        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {' or '.join(measures)}")
+        raise InvalidInput(f"{target_id} is measured as {target.measure}, not {' or '.join(measures)}{valid}")
     return target
 
 

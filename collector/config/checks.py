@@ -17,12 +17,16 @@ class CheckSpecBase(BaseModel):
     """Fields every check accepts; `id` defaults to something readable per type."""
 
     model_config = FROZEN
-    type: str
-    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
-    interval: PositiveDuration | None = None
-    timeout: PositiveDuration | None = None
-    down_after: int | None = Field(None, ge=1, le=100)
-    up_after: int | None = Field(None, ge=1, le=100)
+    type: str = Field(description="The check type (the section's name)")
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$",
+                           description="Unique within the asset; default readable per type (e.g. tcp:443)")
+    interval: PositiveDuration | None = Field(None, description="How often it runs; default scheduler.default_interval")
+    timeout: PositiveDuration | None = Field(None, description="Default scheduler.default_timeout (at most 90% of "
+                                                               "the interval)")
+    down_after: int | None = Field(None, ge=1, le=100, description="Bad results in a row before down; default "
+                                                                   "timeline.down_after")
+    up_after: int | None = Field(None, ge=1, le=100, description="Good results in a row before up; default "
+                                                                 "timeline.up_after")
 
     def default_id(self) -> str:
         return self.type
@@ -37,14 +41,18 @@ class CheckSpecBase(BaseModel):
 
 
 class IcmpSpec(CheckSpecBase):
+    """ICMP echo: up when any request is answered."""
+
     type: Literal["icmp"]
     host: str | None = Field(None, description="Defaults to the asset's address")
     packets: int = Field(1, ge=1, le=10, description="Echo requests per run; up if any is answered")
 
 
 class TcpSpec(CheckSpecBase):
+    """A TCP connection: up when the port accepts it."""
+
     type: Literal["tcp"]
-    port: int = Field(ge=1, le=65535)
+    port: int = Field(ge=1, le=65535, description="The port to connect to")
     host: str | None = Field(None, description="Defaults to the asset's address")
 
     def default_id(self) -> str:
@@ -52,17 +60,19 @@ class TcpSpec(CheckSpecBase):
 
 
 class HttpSpec(CheckSpecBase):
+    """An HTTP(S) request: status, body, latency and the certificate's expiry."""
+
     type: Literal["http"]
-    url: str
+    url: str = Field(description="http:// or https:// URL (credentials in it never appear in the id)")
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expect_status: tuple[int, ...] = Field((), description="Accepted codes; empty = 200-399")
     body_match: str | None = Field(None, description="Regular expression the body must contain")
     latency_warn: PositiveDuration | None = Field(None, description="Slower than this -> degraded")
     tls_warn_days: int = Field(14, ge=0, le=3650, description="Certificate expiring sooner -> degraded")
-    tls_verify: bool = True
-    ca_file: str | None = None
+    tls_verify: bool = Field(True, description="Verify the certificate and host name")
+    ca_file: str | None = Field(None, description="PEM file of the CA to verify against (a private CA)")
     follow_redirects: bool = False
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
 
     def default_id(self) -> str:
         # Never put credentials from the URL into an id: ids appear in states, logs and the API.
@@ -93,13 +103,15 @@ class HttpSpec(CheckSpecBase):
 
 
 class SnmpSpec(CheckSpecBase):
+    """An SNMP poll of the device by its profiles (docs/snmp.md): interfaces, hardware, faults."""
+
     type: Literal["snmp"]
     credential: str = Field(description="A name from snmp.credentials in collector.yaml")
-    port: int = Field(161, ge=1, le=65535)
+    port: int = Field(161, ge=1, le=65535, description="UDP port of the agent")
     profiles: tuple[str, ...] = Field(("auto",), min_length=1,
                                       description="Profile names; 'auto' adds those detected on the device")
     request_timeout: PositiveDuration | None = Field(None, description="Per request; default snmp.timeout")
-    retries: int | None = Field(None, ge=0, le=10)
+    retries: int | None = Field(None, ge=0, le=10, description="Per request; default snmp.retries")
     timeout: PositiveDuration | None = Field(30.0, description="The whole poll (capped at 90% of the interval)")
 
     def default_id(self) -> str:
@@ -107,6 +119,9 @@ class SnmpSpec(CheckSpecBase):
 
 
 class SnmpInterfaceSpec(CheckSpecBase):
+    """A link's state taken from one interface of a polled device (fed by its polls and link traps). An interface
+    the device does not have leaves the link unknown with a reason naming the interfaces it has."""
+
     type: Literal["snmp_interface"]
     device: ObjectId = Field(description="Asset id of the polled device that has the interface")
     interface: str = Field(min_length=1, max_length=128, description="ifName, ifDescr, ifAlias or ifIndex")
@@ -238,7 +253,7 @@ class NumberRule(BaseModel):
 
 class _SshBase(CheckSpecBase):
     credential: str = Field(description="A name from ssh.credentials in collector.yaml")
-    port: int = Field(22, ge=1, le=65535)
+    port: int = Field(22, ge=1, le=65535, description="TCP port of the SSH server")
     host: str | None = Field(None, description="Defaults to the asset's address")
     trust_on_first_use: bool = Field(
         False, description="Trust and save the host key if the host is not in known_hosts yet (a changed key is "
@@ -250,11 +265,13 @@ class _SshBase(CheckSpecBase):
 
 
 class SshSpec(_SshBase):
+    """A read-only command over SSH, its output checked (docs/ssh.md)."""
+
     type: Literal["ssh"]
     command: str = Field(min_length=1, max_length=1024, description="A read-only command, run on the exec channel")
     expect: str | None = Field(None, min_length=1, description="The output must contain this text")
     regex: str | None = Field(None, description="The output must match this regular expression (multi-line)")
-    number: NumberRule | None = None
+    number: NumberRule | None = Field(None, description="A number read from the output, compared with limits")
 
     _cmd = field_validator("command")(classmethod(lambda cls, v: _read_only(v)))
     _re = field_validator("regex")(classmethod(lambda cls, v: _compile(v, "regex")))
@@ -264,6 +281,8 @@ class SshSpec(_SshBase):
 
 
 class SshConfigSpec(_SshBase):
+    """A device's configuration fetched over SSH and kept with its changes (docs/ssh.md)."""
+
     type: Literal["ssh_config"]
     command: str = Field("show running-config", min_length=1, max_length=256,
                          description="Prints the configuration (read-only)")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
-from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Problems
+from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Problems, valid_ids
 from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
 from opsmon.collector.store import Store
@@ -30,15 +30,16 @@ class AssetSpec(BaseModel):
     """One asset as written in an inventory file or sent to the API."""
 
     model_config = FROZEN
-    id: ObjectId
-    name: str | None = Field(None, max_length=256)
-    category: Category
-    site: str | None = Field(None, max_length=128)
-    address: str | None = Field(None, max_length=256)
-    tags: tuple[str, ...] = ()
-    criticality: Criticality = "medium"
-    parent: str | None = None
-    checks: tuple[CheckSpec, ...] = ()
+    id: ObjectId = Field(description="Unique id (letters, digits, `_.:-`); states, incidents and reports name it")
+    name: str | None = Field(None, max_length=256, description="Name a person reads (e.g. 核心交换机); default: the id")
+    category: Category = Field(description="What the SLA targets count it as (their `scope.categories`)")
+    site: str | None = Field(None, max_length=128, description="Where it is; targets and windows may select by site")
+    address: str | None = Field(None, max_length=256, description="Host name or IP the checks probe by default")
+    tags: tuple[str, ...] = Field((), description="Free labels; targets and maintenance windows may select by tag")
+    criticality: Criticality = Field("medium", description="Orders incidents and notifications")
+    parent: str | None = Field(None, description="Id of the asset it is reached through: while the parent is down, "
+                                                 "this one is unreachable, not down")
+    checks: tuple[CheckSpec, ...] = Field((), description="How it is watched: see the check types below")
 
     @model_validator(mode="after")
     def _consistent(self) -> AssetSpec:
@@ -256,7 +257,8 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
     with store.session.begin() as session:
         row = session.get(Asset, asset_id)
         if row is None or row.removed_at is not None:
-            raise NotFound(f"no asset {asset_id!r}")
+            live = session.scalars(select(Asset.id).where(Asset.removed_at.is_(None)))
+            raise NotFound(f"no asset {asset_id!r}" + valid_ids(asset_id, live))
         mark_removed(session, row, at or now, now)
         record(session, actor, "assets.remove", asset_id, {"at": (at or now).isoformat()} if at else {}, now)
 

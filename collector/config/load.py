@@ -30,19 +30,24 @@ def resolve_config_path(cli_value: str | None, demo: bool = False, system: str =
                       "create this file; for the bundled demo of `make run`, add --demo (opsmon --demo COMMAND)")
 
 
-def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
+def load_config(path: str | os.PathLike[str], secrets: bool = False) -> CollectorConfig:
     """Read and validate; raises ConfigError naming file, line, key and reason (ConfigProblems listing every
-    problem when there are several). Touches nothing else."""
+    problem when there are several). Touches nothing else.
+
+    Secrets (SNMP communities and keys, HJ 212 passwords) are read only with `secrets=True`: a read-only command
+    (`opsmon status`, `sla`, `report`...) runs on a workstation without them (issue 21, item 7); the commands
+    that use them (`serve`, `check-config`) read them and name the variable or file that is missing."""
     found = Problems()
-    config = check_config_file(path, found)
+    config = check_config_file(path, found, secrets)
     found.raise_any()
     assert config is not None
     return config
 
 
-def check_config_file(path: str | os.PathLike[str], found: Problems) -> CollectorConfig | None:
-    """collector.yaml and the files it names (targets, inventory files present, SNMP secrets and profiles,
-    HJ 212 passwords, the on-call file), every problem gathered into `found` rather than raised.
+def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bool = True) -> CollectorConfig | None:
+    """collector.yaml and the files it names (targets, inventory files present, SNMP profiles, the on-call file,
+    and with `secrets` the SNMP and SSH secrets and HJ 212 passwords), every problem gathered into `found` rather
+    than raised.
 
     Returns the config as far as it could be read, None if not at all. When collector.yaml itself has problems,
     the config returned is built from its other sections only: good for finding and checking the other files
@@ -68,8 +73,14 @@ def check_config_file(path: str | os.PathLike[str], found: Problems) -> Collecto
         if not config.resolve(name).is_file():
             found.add(ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
                                   f"no such file: {config.resolve(name)}"))
-    check_snmp(config, doc, found)
-    if config.hj212.enabled:
+    check_snmp(config, doc, found, secrets)
+    if secrets and config.ssh.credentials:
+        from opsmon.collector.config.ssh_credentials import resolve as resolve_ssh
+
+        for name, ssh_spec in config.ssh.credentials.items():  # passwords and keys readable now, not at the first run
+            with found.gather():
+                resolve_ssh(name, ssh_spec, Path(config.base_dir), doc.where(("ssh", "credentials", name)))
+    if secrets and config.hj212.enabled:
         from opsmon.collector.config.hj212 import read_passwords
 
         with found.gather():
@@ -123,12 +134,13 @@ def _check_oncall(config: CollectorConfig, doc: YamlDoc, found: Problems) -> Non
                                       f"{config.source_file}"))
 
 
-def check_snmp(config: CollectorConfig, doc: YamlDoc, found: Problems) -> None:
-    """Secrets readable and profiles valid now, not at the first poll (every problem into `found`)."""
+def check_snmp(config: CollectorConfig, doc: YamlDoc, found: Problems, secrets: bool = True) -> None:
+    """Profiles valid and (with `secrets`) secrets readable now, not at the first poll (every problem into
+    `found`)."""
     from opsmon.collector.config.snmp_credentials import resolve
     from opsmon.collector.config.snmp_profiles import load_profiles
 
-    for name, spec in config.snmp.credentials.items():
+    for name, spec in config.snmp.credentials.items() if secrets else ():
         with found.gather():
             resolve(name, spec, Path(config.base_dir), doc.where(("snmp", "credentials", name)))
     folders_ok = True

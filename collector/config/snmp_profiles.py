@@ -124,6 +124,8 @@ class Table(BaseModel):
     columns: tuple[Field_, ...] = Field(min_length=1)
     rates: tuple[Rate, ...] = ()
     faults: tuple[Fault, ...] = ()
+    empty_ok: bool = Field(False, description="An empty table is normal (an alarm table without alarms): not logged "
+                                              "as data the device lacks")
 
     @model_validator(mode="after")
     def _refs(self) -> Table:

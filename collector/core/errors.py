@@ -5,8 +5,9 @@ path and the reason, so an operator can fix the right line without reading code.
 """
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 
@@ -138,3 +139,19 @@ class AuthFailed(OpsmonError):
 
 class ProtocolError(OpsmonError):
     """A peer answered with something that is not the protocol we expect."""
+
+
+def valid_ids(given: str, valid: Iterable[str], listed: int = 12, ordered: bool = False) -> str:
+    """What to add to "no X 'given'": every valid id when there are few, else the close ones (a typo's fix);
+    sorted, unless `ordered` keeps the order given (interfaces by ifIndex).
+
+    >>> valid_ids("satisfactoin", ["satisfaction", "servers_ok"])
+    ' (valid: satisfaction, servers_ok)'
+    """
+    ids = list(dict.fromkeys(valid)) if ordered else sorted(set(valid))
+    if not ids:
+        return " (there are none)"
+    if len(ids) <= listed:
+        return f" (valid: {', '.join(ids)})"
+    close = difflib.get_close_matches(given, ids, n=5, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else f" ({len(ids)} ids, none close)"

@@ -23,6 +23,25 @@ def _finite(value: float) -> float:
     return value
 
 
+# What a value of each unit may be, and how to write it: 92.5 for a ratio target was stored as 9,250 %.
+RANGES: dict[str, tuple[float, float | None, str]] = {
+    "ratio": (0.0, 1.0, "比率取 0..1，92.5 % 请写 0.925 / a ratio is 0..1: write 0.925 for 92.5 %"),
+    "seconds": (0.0, None, "秒数不能为负 / seconds are 0 or more"),
+    "count": (0.0, None, "次数不能为负 / a count is 0 or more"),
+}
+
+
+def value_in_range(target_id: str, unit: str, value: float) -> float:
+    """`value` if a target of `unit` can have it; else InvalidInput naming the range and the unit."""
+    _finite(value)
+    low, high, how = RANGES.get(unit, (-math.inf, None, ""))
+    if value < low or (high is not None and value > high):
+        span = f"{low:g}..{high:g}" if high is not None else f"{low:g} or more"
+        raise InvalidInput(f"{value:g} 超出目标 {target_id} 的取值范围 {span}（单位 {unit}）/ {value:g} is outside "
+                           f"{target_id}'s range {span} (unit: {unit}); {how}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What a value entered by hand was read from: a file (its path and SHA-256 when entered) or a URL.

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
+from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound, valid_ids
 from opsmon.collector.core.maintenance import Names, WindowSpec, unknown_text
 from opsmon.collector.store import audit
 from opsmon.collector.store.db import Store
@@ -57,7 +57,8 @@ def remove_window(store: Store, window_id: str, config_ids: Collection[str], act
         if row is None or row.removed_at is not None:
             if window_id in config_ids:
                 raise Conflict(f"{window_id!r} is declared in the config file; remove it there")
-            raise NotFound(f"no maintenance window {window_id!r}")
+            live = session.scalars(select(MaintenanceWindow.id).where(MaintenanceWindow.removed_at.is_(None)))
+            raise NotFound(f"no maintenance window {window_id!r}" + valid_ids(window_id, live))
         row.removed_at = now
         audit.record(session, actor, "maintenance.remove", window_id, {}, now)
 

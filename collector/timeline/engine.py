@@ -203,6 +203,7 @@ class Timeline:
             ct.last_up = ts
         self.publish(ResultRecorded(obs.asset_id, obs.check_id, ts, obs.status, obs.reason, obs.latency_ms))
         silenced_since = ct.since if ct.silenced else None
+        unknown_before = ct.reason if ct.confirmed == UNKNOWN else None
         if self._feed(ct, obs.status, obs.reason, ts):
             at = ct.since or ts
             if (silenced_since is not None and ct.confirmed == UP
@@ -217,6 +218,10 @@ class Timeline:
         elif track.state == UNREACHABLE and ct.pending != "up":
             # Parent recovered: this result decides; a good streak still pending decides later.
             self._reevaluate(track, ts, ts, own=True)
+        elif unknown_before is not None and obs.status == UNKNOWN and ct.reason != unknown_before:
+            # An unknown result (interface, OID or target not found...) says why the check knows nothing:
+            # that reason, not "waiting for the first check result", is the asset's (issue 21, item 7).
+            self._own_changed(track, ct.since or track.since, ts)
 
     def _fill_gap(self, asset_id: str, gap: Gap, ct: CheckTrack, obs: Observation) -> None:
         """A result dated at or after the start of the asset's unwatched gap: a replayed report fills the time since
@@ -370,6 +375,10 @@ class Timeline:
         if not own and track.state == UNREACHABLE and new == DOWN:
             return  # parent recovered: wait for the child's own next result
         if new == track.state:
+            if new == UNKNOWN and reason != track.reason:
+                # Only the reason of the unknown time changed: it explains the open interval from its start.
+                self.publish(IntervalRelabelled(track.id, new, reason))
+                track.reason = reason
             return
         old = track.state
         if at <= track.since:

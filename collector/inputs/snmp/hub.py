@@ -17,7 +17,7 @@ from typing import Any
 
 from opsmon.collector.config.snmp_credentials import Credential, resolve
 from opsmon.collector.config.snmp_profiles import Profile, load_profiles
-from opsmon.collector.core.errors import AuthFailed, PeerTimeout, ProtocolError
+from opsmon.collector.core.errors import AuthFailed, PeerTimeout, ProtocolError, valid_ids
 from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import DEGRADED, DOWN, UNKNOWN, UP, Observation
 from opsmon.collector.inputs.checks.base import Outcome
@@ -56,6 +56,14 @@ def find_interface(rows: dict[str, dict[str, Any]], name: str) -> tuple[str, dic
     return (name, row) if row is not None else None
 
 
+def missing_interface(rows: dict[str, dict[str, Any]], name: str, device: str) -> str:
+    """Why `name` names no interface of `device`, with the names it does have (few) or the close ones (a typo's
+    fix), in ifIndex order."""
+    order = sorted(rows, key=lambda idx: (len(idx), idx))
+    names = [str(rows[idx].get("ifName") or rows[idx].get("ifDescr") or idx) for idx in order]
+    return f"interface {name!r} not found on {device}" + valid_ids(name, names, listed=8, ordered=True)
+
+
 def make_client(kind: str, credentials: dict[str, Credential]) -> SnmpClient:
     """The built-in fast client (measured: 9 ms CPU per 48-port poll, against 127 ms with pysnmp),
     unless `snmp.client: pysnmp` asks for the reference implementation."""
@@ -84,6 +92,7 @@ class SnmpHub:
         self.clock = clock
         self.devices: dict[str, DeviceState] = {}
         self.uplinks: dict[str, list[Uplink]] = {}
+        self.missing: dict[str, str] = {}  # link id -> why its interface was not found, logged once (issue 21)
         self.polls = 0
         self.varbinds = 0
 
@@ -93,6 +102,8 @@ class SnmpHub:
     def forget(self, keep: set[str]) -> None:
         for asset_id in set(self.devices) - keep:
             del self.devices[asset_id]
+        for link_id in set(self.missing) - keep:
+            del self.missing[link_id]
 
     def target(self, address: str, spec: Any) -> Target:
         cred = self.credentials[spec.credential]
@@ -181,8 +192,9 @@ class SnmpHub:
         rows = state.last.tables.get("if", {}) if state.last else {}
         for up in self.uplinks.get(state.asset_id, ()):
             found = find_interface(rows, up.interface)
+            self._say_missing(up, None if found is not None else missing_interface(rows, up.interface, state.asset_id))
             if found is None:
-                status, reason = UNKNOWN, f"interface {up.interface!r} not found on {state.asset_id}"
+                status, reason = UNKNOWN, self.missing[up.link_id]
             else:
                 _idx, row = found
                 admin = row.get("ifAdminStatus")
@@ -192,6 +204,18 @@ class SnmpHub:
                 if reason:
                     reason = f"{state.asset_id} {up.interface}: {reason}"
             self.publish(Observation(up.link_id, up.check_id, ts, status, reason))
+
+    def _say_missing(self, up: Uplink, reason: str | None) -> None:
+        """A missing interface is a configuration fault: one warning when first seen (not at every poll), one
+        line when it is found again."""
+        said = self.missing.get(up.link_id)
+        if reason is not None and reason != said:
+            log.warning("uplink interface not found", extra={"asset": up.link_id, "check": up.check_id,
+                                                             "reason": reason})
+            self.missing[up.link_id] = reason
+        elif reason is None and said is not None:
+            log.info("uplink interface found again", extra={"asset": up.link_id, "interface": up.interface})
+            del self.missing[up.link_id]
 
     def interface_event(self, device_id: str, if_index: int, status: str, reason: str) -> bool:
         """A link trap: update the uplink at once instead of waiting for the next poll."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from opsmon.collector.config.snmp_profiles import COUNTERS, Fault, Field_, Profile, Table, parse_oid
 from opsmon.collector.inputs.snmp.client import (
+    END_OF_MIB_VIEW,
     NO_SUCH_INSTANCE,
     NO_SUCH_OBJECT,
     SnmpClient,
@@ -103,7 +104,10 @@ async def detect(client: SnmpClient, target: Target, candidates: list[Profile]) 
         oids = [parse_oid(p.detect.oid or "") for p in probes]
         got = await get_next(client, target, oids)
         for p, asked, (oid, value) in zip(probes, oids, got, strict=False):
-            answers[p.name] = oid[:len(asked)] == asked and value not in (NO_SUCH_OBJECT, NO_SUCH_INSTANCE)
+            # The answer must lie inside the subtree and hold data: an agent whose MIB ends early answers the
+            # asked OID itself with endOfMibView, which is no match (issue 21: a switch was detected as a UPS).
+            answers[p.name] = (oid[:len(asked)] == asked and len(oid) > len(asked)
+                               and value not in (NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
     for p in rest:
         by_id = any(sys_oid.startswith(prefix.strip(".")) for prefix in p.detect.sys_object_id) if sys_oid else False
         if by_id or answers.get(p.name):
@@ -163,9 +167,10 @@ async def poll_device(client: SnmpClient, target: Target, state: DeviceState, st
                     raw[(table.name, idx, col.name)] = value
                     read_at[(table.name, idx, col.name)] = stamps.get(col_oid, {}).get(index, at)
         # a table or column whose walk ended at once (noSuchObject, endOfMibView, the next subtree): no such data
-        for name in {t.name for t, _c in columns.values()}:
+        for name, table in {t.name: t for t, _c in columns.values()}.items():
             if not rows[name]:
-                absent.append(f"{name} (no rows)")
+                if not table.empty_ok:
+                    absent.append(f"{name} (no rows)")
             else:
                 absent.extend(f"{c.name} (no rows)" for c_oid, (t, c) in columns.items()
                               if t.name == name and not walked.get(c_oid))

@@ -73,34 +73,48 @@ def system(d: Device, name: str, descr: str, sys_oid: str) -> Device:
     return d.put("1.3.6.1.2.1.1.6.0", OCTETS, "Urumqi data centre")
 
 
+def port(d: Device, i: int, descr: str, name: str, up: bool, rate: float, alias: str = "", errors: float = 0) -> Device:
+    """One interface in ifTable and ifXTable: `rate` bytes/s in, half of it out."""
+    t, x = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
+    d.put(f"{t}.1.{i}", INTEGER, i).put(f"{t}.2.{i}", OCTETS, descr)
+    d.put(f"{t}.3.{i}", INTEGER, 6).put(f"{t}.5.{i}", GAUGE32, 1_000_000_000)
+    d.put(f"{t}.6.{i}", OCTETS, bytes.fromhex(f"02005e0000{i:02x}"))
+    d.put(f"{t}.7.{i}", INTEGER, 1).put(f"{t}.8.{i}", INTEGER, 1 if up else 2)
+    for col, r in ((10, rate), (16, rate / 2)):
+        d.put(f"{t}.{col}.{i}", COUNTER32, growing(r, 7 * i))
+    for col in (13, 14, 19, 20):
+        d.put(f"{t}.{col}.{i}", COUNTER32, growing(errors))
+    d.put(f"{x}.1.{i}", OCTETS, name).put(f"{x}.15.{i}", GAUGE32, 1000)
+    d.put(f"{x}.18.{i}", OCTETS, alias)
+    d.put(f"{x}.6.{i}", COUNTER64, growing(rate, 7 * i)).put(f"{x}.10.{i}", COUNTER64, growing(rate / 2))
+    for col in (7, 11):
+        d.put(f"{x}.{col}.{i}", COUNTER64, growing(rate / 1000))
+    for col in (9, 13):
+        d.put(f"{x}.{col}.{i}", COUNTER64, growing(1 if up else 0))
+    return d
+
+
 def core_switch() -> Device:
     """24 ports; ports 1-3 are uplinks to prefectures (aliases name them); port 1's link (Kashgar) is down."""
     d = system(Device(), "urumqi-core-sw", "simulated 24-port core switch", "1.3.6.1.4.1.8072.3.2.10")
-    t, x = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
     aliases = {1: "WAN to Kashgar", 2: "WAN to Hotan", 3: "WAN to Altay"}
     for i in range(1, 25):
         up = i != 1 and i <= 16
-        d.put(f"{t}.1.{i}", INTEGER, i).put(f"{t}.2.{i}", OCTETS, f"GigabitEthernet1/0/{i}")
-        d.put(f"{t}.3.{i}", INTEGER, 6).put(f"{t}.5.{i}", GAUGE32, 1_000_000_000)
-        d.put(f"{t}.6.{i}", OCTETS, bytes.fromhex(f"02005e0000{i:02x}"))
-        d.put(f"{t}.7.{i}", INTEGER, 1).put(f"{t}.8.{i}", INTEGER, 1 if up else 2)
         rate = 125_000 * i if up else 0  # port i moves i Mbit/s in, half of it out
-        for col, r in ((10, rate), (16, rate / 2)):
-            d.put(f"{t}.{col}.{i}", COUNTER32, growing(r, 7 * i))
-        for col in (13, 14, 19, 20):
-            d.put(f"{t}.{col}.{i}", COUNTER32, growing(0.02 if i == 2 else 0))
-        d.put(f"{x}.1.{i}", OCTETS, f"Gi1/0/{i}").put(f"{x}.15.{i}", GAUGE32, 1000)
-        d.put(f"{x}.18.{i}", OCTETS, aliases.get(i, ""))
-        d.put(f"{x}.6.{i}", COUNTER64, growing(rate, 7 * i)).put(f"{x}.10.{i}", COUNTER64, growing(rate / 2))
-        for col in (7, 11):
-            d.put(f"{x}.{col}.{i}", COUNTER64, growing(rate / 1000))
-        for col in (9, 13):
-            d.put(f"{x}.{col}.{i}", COUNTER64, growing(1 if up else 0))
+        port(d, i, f"GigabitEthernet1/0/{i}", f"Gi1/0/{i}", up, rate, aliases.get(i, ""), 0.02 if i == 2 else 0)
     return d
 
 
 def printer() -> Device:
+    """A jammed laser printer with its network card, memory and processor, as a real one reports them (so the demo
+    log says nothing of data it lacks)."""
     d = system(Device(), "printer-3f", "simulated office laser printer", "1.3.6.1.4.1.11.2.3.9.1")
+    port(d, 1, "HP ETHERNET MULTI-ENVIRONMENT", "eth0", True, 200)
+    s = "1.3.6.1.2.1.25.2.3.1"
+    d.put(f"{s}.3.1", OCTETS, "RAM").put(f"{s}.4.1", INTEGER, 1024).put(f"{s}.5.1", INTEGER, 262_144)
+    d.put(f"{s}.6.1", INTEGER, 98_304)
+    d.put("1.3.6.1.2.1.25.3.2.1.2.2", OID, "1.3.6.1.2.1.25.3.1.3").put("1.3.6.1.2.1.25.3.2.1.3.2", OCTETS, "CPU")
+    d.put("1.3.6.1.2.1.25.3.2.1.5.2", INTEGER, 2).put("1.3.6.1.2.1.25.3.3.1.2.2", INTEGER, 4)  # running, 4 % load
     d.put("1.3.6.1.2.1.25.3.2.1.2.1", OID, "1.3.6.1.2.1.25.3.1.5").put("1.3.6.1.2.1.25.3.2.1.3.1", OCTETS,
                                                                        "LaserJet (simulated)")
     d.put("1.3.6.1.2.1.25.3.2.1.5.1", INTEGER, 3).put("1.3.6.1.2.1.25.3.5.1.1.1", INTEGER, 3)
@@ -113,6 +127,7 @@ def printer() -> Device:
 
 def ups() -> Device:
     d = system(Device(), "ups-dc", "simulated UPS", "1.3.6.1.4.1.318.1.3.27")
+    port(d, 1, "network management card", "eth0", True, 50)
     d.put("1.3.6.1.2.1.33.1.1.2.0", OCTETS, "UPS 3000 (simulated)")
     d.put("1.3.6.1.2.1.33.1.2.1.0", INTEGER, 2).put("1.3.6.1.2.1.33.1.2.2.0", INTEGER, 0)
     d.put("1.3.6.1.2.1.33.1.2.3.0", INTEGER, 42).put("1.3.6.1.2.1.33.1.2.4.0", INTEGER, 100)

@@ -17,7 +17,7 @@ def test_missing_password_env_names_the_key(tmp_path: Path) -> None:
     path = write_config(tmp_path, "database: {path: x.db}\nhj212:\n  enabled: true\n"
                                   "  credentials: {a: {password_env: OPSMON_TEST_NO_SUCH_VAR}}\n")
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        load_config(path, secrets=True)
     assert err.value.keypath == "hj212.credentials.a.password_env" and "not set" in err.value.reason
 
 

@@ -32,7 +32,7 @@ BASE = "database:\n  path: opsmon.db\n"
 def test_bad_snmp_settings_name_key_and_reason(tmp_path: Path, snmp: str, key: str, reason: str) -> None:
     path = write_config(tmp_path, BASE + "snmp:\n" + snmp)
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        load_config(path, secrets=True)
     assert str(path) in str(err.value) and key in str(err.value) and reason in str(err.value), str(err.value)
 
 

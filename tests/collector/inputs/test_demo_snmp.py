@@ -1,8 +1,11 @@
 """The demo's simulated SNMP agent answers as the demo promises: the Kashgar uplink down, the
-Hotan uplink up and carrying 2 Mbit/s, the printer jammed; polled with both SNMP clients."""
+Hotan uplink up and carrying 2 Mbit/s, the printer jammed; polled with both SNMP clients. Its log is clean
+(issue 21, item 7): no device is said to lack data, and the switch, whose MIB ends before the UPS-MIB, is
+not detected as a UPS or a printer (endOfMibView is no match)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from tests.peers.snmp import free_udp_port
 
 
 @pytest.mark.parametrize("client", ["fast", "pysnmp"])
-def test_demo_devices(tmp_path: Path, client: str) -> None:
+def test_demo_devices(tmp_path: Path, client: str, caplog: pytest.LogCaptureFixture) -> None:
     obs, ops = [], []
     cfg = SnmpConfig.model_validate({"client": client, "timeout": 1, "retries": 1, "credentials": {
         name: {"version": "2c", "community": name} for name in DEMO}})
@@ -50,5 +53,8 @@ def test_demo_devices(tmp_path: Path, client: str) -> None:
         faults = {f"hw:{o.component}" for o in ops if isinstance(o, HardwareSignal) and o.asset_id == "demo-printer"}
         assert faults == {"hw:printer 1", "hw:printer alert 1.1"}
         assert {p.name for p in hub.devices["demo-ups"].profiles} >= {"system", "ups"}
+        assert {p.name for p in hub.devices["sw"].profiles} == {"system", "interfaces"}
 
-    asyncio.run(scenario())
+    with caplog.at_level(logging.INFO, logger="opsmon.collector.inputs.snmp"):
+        asyncio.run(scenario())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []

@@ -227,13 +227,25 @@ def test_nosuchobject_and_endofmibview_leave_fields_absent(snmpd: Snmpd, tmp_pat
     assert record.asset == "dev" and record.fields == "missing (noSuchObject), beyond (no rows)"
 
 
-def test_uplink_follows_the_interface(snmpd: Snmpd, tmp_path: Path) -> None:
+def test_uplink_follows_the_interface(snmpd: Snmpd, tmp_path: Path, caplog) -> None:
+    """A mistyped interface is unknown with a reason naming the interfaces the device has in ifIndex order
+    (snmpd's first is `lo`, ifIndex 1), logged once over two polls, and one line when the inventory is fixed
+    (issue 21, item 7)."""
     hub, obs, _ops = make_hub(tmp_path)
     hub.set_uplinks({"sw": [Uplink("wan-1", "if:sw:lo", "lo"), Uplink("wan-2", "if:sw:nope", "nope")]})
-    poll(hub, "sw", snmpd.port, profiles=("interfaces",))
-    got = {o.asset_id: (o.status, o.reason) for o in obs}
-    assert got["wan-1"] == (UP, "")
-    assert got["wan-2"] == (UNKNOWN, "interface 'nope' not found on sw")
+    with caplog.at_level(logging.INFO, logger="opsmon.collector.inputs.snmp.hub"):
+        poll(hub, "sw", snmpd.port, profiles=("interfaces",))
+        poll(hub, "sw", snmpd.port, profiles=("interfaces",))
+        got = {o.asset_id: (o.status, o.reason) for o in obs}
+        assert got["wan-1"] == (UP, "")
+        status, reason = got["wan-2"]
+        assert status == UNKNOWN and reason.startswith("interface 'nope' not found on sw (valid: lo")
+        warned = [r for r in caplog.records if r.getMessage() == "uplink interface not found"]
+        assert len(warned) == 1 and warned[0].asset == "wan-2" and warned[0].reason == reason
+        hub.set_uplinks({"sw": [Uplink("wan-2", "if:sw:nope", "lo")]})
+        poll(hub, "sw", snmpd.port, profiles=("interfaces",))
+    assert obs[-1].asset_id == "wan-2" and obs[-1].status == UP
+    assert [r.asset for r in caplog.records if r.getMessage() == "uplink interface found again"] == ["wan-2"]
 
 
 def test_bad_profile_file_names_file_and_key(tmp_path: Path) -> None:

@@ -409,3 +409,25 @@ def test_silence_is_not_judged_before_three_intervals_after_the_collector_starte
     assert sink.states("h")[-1] == (UP, at(240), None)
     tl.tick(at(270))
     assert sink.states("h")[-1] == (DOWN, at(250), None)
+
+
+def test_a_check_that_cannot_find_its_interface_says_so_instead_of_waiting() -> None:
+    """Issue 21, item 7: a WAN link whose uplink names a mistyped interface got an `unknown` result with its
+    reason at every poll, but the asset's state kept the start-up reason "waiting for the first check result"
+    for ever. The first result, though unknown, replaces the waiting reason of the open interval (it explains
+    that interval from its start: nothing else was known), and a later different unknown reason replaces it
+    again; the state stays unknown from t=0 (one interval, no transition: unknown -> unknown is no change)."""
+    tl, sink = make()
+    add(tl, "wan")
+    assert tl.tracks["wan"].reason == "waiting for the first check result"
+    missing = "interface 'GE0/0/9' not found on core-sw"
+    for t in (5, 15, 25):
+        tl.observe(Observation("wan", "c", at(t), UNKNOWN, missing))
+    assert (tl.tracks["wan"].state, tl.tracks["wan"].reason) == (UNKNOWN, missing)
+    assert sink.intervals["wan"] == [[UNKNOWN, at(0), None, missing]]
+    tl.observe(Observation("wan", "c", at(35), UNKNOWN, "core-sw: device not answering SNMP"))
+    assert sink.intervals["wan"] == [[UNKNOWN, at(0), None, "core-sw: device not answering SNMP"]]
+    # Fixed, the interface is found and up: one up result ends the unknown time at t=45.
+    tl.observe(Observation("wan", "c", at(45), UP))
+    assert sink.states("wan") == [(UNKNOWN, at(0), at(45)), (UP, at(45), None)]
+    assert [t[1][2:4] for t in sink.transitions] == [(UNKNOWN, UP)]
