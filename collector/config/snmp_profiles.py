@@ -107,6 +107,9 @@ class Fault(BaseModel):
     bits: tuple[int, ...] | None = Field(None, description="Fault when any of these bits (0 = MSB of octet 0) is set")
     present: bool = Field(False, description="Fault for every row that has a value (a table of active alarms)")
     component: str = Field(description="Names the part; {column} placeholders take values from the same row")
+    device_index: int | None = Field(None, ge=1, le=8, description=(
+        "A table fault: the row index's first N parts name the device (prtAlertTable 1.4 is device 1), so its "
+        "component is 'COMPONENT 1' like another table's row 1: faults naming one component are one fault"))
     problem: Text
 
     @model_validator(mode="after")

@@ -137,7 +137,12 @@ def read_yaml(path: str | Path) -> YamlDoc:
                     lines[path + (i,)] = item.start_mark.line + 1
                     items.append(build(item, path + (i,)))
                 return items
-            return loader.construct_object(n, deep=True)
+            try:
+                return loader.construct_object(n, deep=True)
+            except ValueError:
+                # A scalar that looks like a timestamp but is none (2027-13-01) stays its text, so the
+                # model refusing it names its file, line and key instead of a crash.
+                return n.value
 
         data = build(node, ())
     except yaml.MarkedYAMLError as exc:

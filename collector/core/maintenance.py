@@ -144,7 +144,8 @@ class Window:
 
     def __init__(self, spec: WindowSpec, tz: str) -> None:
         self.spec = spec
-        self._trigger = CronTrigger.from_crontab(spec.cron, timezone=ZoneInfo(tz)) if spec.cron else None
+        self.zone = ZoneInfo(tz)
+        self._trigger = CronTrigger.from_crontab(spec.cron, timezone=self.zone) if spec.cron else None
         self._assets = frozenset(spec.assets)
         self._sites = frozenset(spec.sites)
         self._tags = frozenset(spec.tags)
@@ -171,6 +172,24 @@ class Window:
                 nxt = self._trigger.get_next_fire_time(first, first)
             return ActiveWindow(spec.id, begin, end, spec.reason)
         return None
+
+    def occurrences(self, since: datetime, until: datetime) -> list[ActiveWindow]:
+        """Every occurrence overlapping [since, until), in order, cut in the window's time zone (the same cron
+        reading as occurrence_at; service hours are cut by it too, opsmon.collector.sla.service_hours)."""
+        spec = self.spec
+        if self._trigger is None:
+            assert spec.start is not None and spec.end is not None
+            return [ActiveWindow(spec.id, spec.start, spec.end, spec.reason)] if (
+                spec.start < until and spec.end > since) else []
+        assert spec.duration is not None
+        length = timedelta(seconds=spec.duration)
+        out: list[ActiveWindow] = []
+        fire = self._trigger.get_next_fire_time(None, since - length + timedelta(microseconds=1))
+        while fire is not None and fire < until:
+            begin = fire.astimezone(UTC)
+            out.append(ActiveWindow(spec.id, begin, begin + length, spec.reason))
+            fire = self._trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        return out
 
     def covers(self, asset: Scoped) -> bool:
         return (

@@ -17,9 +17,10 @@ from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from opsmon.collector.core.deadlines import response_seconds
-from opsmon.collector.core.incidents import NOT_FAULTS
-from opsmon.collector.core.states import MAINTENANCE
+from opsmon.collector.core.incidents import CRITICAL, HARDWARE, MAJOR, NOT_FAULTS
+from opsmon.collector.core.states import DEGRADED, DOWN, MAINTENANCE, UP
 from opsmon.collector.core.survey import SATISFIED
+from opsmon.collector.core.workdays import WorkCalendar
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
 from opsmon.collector.sla.hj212_read import read_counts, rules_of
@@ -43,6 +44,7 @@ from opsmon.collector.sla.results import (
     WorstAsset,
     WorstPoint,
 )
+from opsmon.collector.sla.service_hours import Inside, ServiceHours, merge
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
 from opsmon.collector.store import Store
 from opsmon.collector.store.exclusions import in_force
@@ -126,7 +128,13 @@ class Evaluation:
         self.times: dict[str, AssetTime] = {}
         self.incidents: list[IncidentTimes] = []
         self.excluded_incidents: frozenset[str] = frozenset()
-        self._figures: dict[tuple[str, str], dict[str, Figures]] = {}
+        self._figures: dict[tuple[Any, ...], dict[str, Figures]] = {}
+        self._bounds: dict[str, int] = {}
+        self._lives: dict[str, Life] = {}
+        self._inside: dict[ServiceHours, tuple[Inside, dict[str, AssetTime]]] = {}
+        self._faults: dict[str, list[tuple[str, int, int]]] | None = None
+        self._fault_seconds: dict[tuple[str, ServiceHours | None], float] = {}
+        self._store: Store = store
         self._load(store)
 
     def _load(self, store: Store) -> None:
@@ -154,6 +162,7 @@ class Evaluation:
             for i in range(0, len(cut), 500):
                 sums += session.execute(clipped, {**bounds, "ids": cut[i:i + 500]}).all()
             gone = _absent_seconds(session, lives, ps, min(asof, open_until))
+            self._bounds, self._lives = bounds, lives
             incs = session.execute(
                 select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
                        Incident.resolved_ts, Incident.response_recorded_ts)
@@ -203,11 +212,11 @@ class Evaluation:
 
     # -- targets -------------------------------------------------------------
     def evaluate(self, table: TargetTable, store: Store) -> tuple[TargetResult, ...]:
-        return tuple(self.target(t, table.floor(t), store) for t in table.targets)
+        return tuple(self.target(t, table.floor(t), store, table) for t in table.targets)
 
-    def target(self, t: Target, floor: float, store: Store) -> TargetResult:
+    def target(self, t: Target, floor: float, store: Store, table: TargetTable | None = None) -> TargetResult:
         if t.measure == "availability":
-            return self._availability(t, floor)
+            return self._availability(t, floor, table)
         if t.measure in ("response_time", "response_rate"):
             return self._responses(t)
         if t.measure == "count":
@@ -218,27 +227,50 @@ class Evaluation:
             return self._survey(t, store)
         return self._manual(t, store)
 
-    def assets_behind(self, t: Target) -> list[tuple[str, Figures]]:
+    def assets_behind(self, t: Target, table: TargetTable | None = None) -> list[tuple[str, Figures]]:
         """The assets an availability figure sums, with each one's own figures (the console's click-through
         shows them: the fleet figure is these rows' good over their observed)."""
+        return self._behind(t, table)[0]
+
+    def _behind(self, t: Target, table: TargetTable | None) -> tuple[list[tuple[str, Figures]], float, float]:
+        """assets_behind, with the seconds outside service hours and under hardware faults (the detail's)."""
         per_asset: list[tuple[str, Figures]] = []
-        cache = self._figures.setdefault((t.degraded_as, t.unreachable_as), {})
-        for asset_id, info in self.assets.items():
-            if in_scope(t, info) and self.times[asset_id].exist > 0:
-                figures = cache.get(asset_id)
-                if figures is None:  # several targets share the options: compute once per asset
-                    figures = cache[asset_id] = asset_figures(self.times[asset_id], t.degraded_as,
-                                                              t.unreachable_as)
-                per_asset.append((asset_id, figures))
-        return per_asset
+        scoped = [a for a, info in self.assets.items() if in_scope(t, info) and self.times[a].exist > 0]
+        hours_of = {a: table.hours_for(t, self.assets[a].category) if table is not None else t.service_hours
+                    for a in scoped}
+        by_hours: dict[ServiceHours, list[str]] = {}
+        for a in scoped:
+            if hours_of[a] is not None:
+                by_hours.setdefault(hours_of[a], []).append(a)  # type: ignore[index]
+        outside = faulty = 0.0
+        for asset_id in scoped:
+            hours = hours_of[asset_id]
+            cache = self._figures.setdefault((t.degraded_as, t.unreachable_as, hours, t.hardware_faults_as), {})
+            figures = cache.get(asset_id)
+            if figures is None:  # several targets share the options: compute once per asset
+                times = self.times[asset_id]
+                inside: Inside | None = None
+                if hours is not None:
+                    inside, timed = self._hours(hours, by_hours[hours],
+                                                table.workdays if table is not None else WorkCalendar())
+                    times = timed[asset_id]
+                if t.hardware_faults_as == "down":
+                    times = self._with_faults(times, inside, hours)
+                figures = cache[asset_id] = asset_figures(times, t.degraded_as, t.unreachable_as)
+            if hours is not None:
+                outside += self.times[asset_id].exist - figures.expected - figures.maintenance
+            if t.hardware_faults_as == "down":
+                faulty += self._fault_seconds.get((asset_id, hours), 0.0)
+            per_asset.append((asset_id, figures))
+        return per_asset, outside, faulty
 
     def incidents_behind(self, t: Target) -> list[IncidentTimes]:
         """The incidents a response figure judges (the console's click-through lists them)."""
         return [j.incident for j in judge_target(t, self.incidents, self.assets, self.now, self.as_of,
                                                  self.excluded_incidents)]
 
-    def _availability(self, t: Target, floor: float) -> TargetResult:
-        per_asset = self.assets_behind(t)
+    def _availability(self, t: Target, floor: float, table: TargetTable | None = None) -> TargetResult:
+        per_asset, outside, faulty = self._behind(t, table)
         total = fleet([f for _, f in per_asset])
         live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live
@@ -246,7 +278,7 @@ class Evaluation:
             assets=len(per_asset), up_seconds=total.good, down_seconds=total.bad, observed_seconds=total.observed,
             maintenance_seconds=total.maintenance, unknown_seconds=total.unknown,
             unreachable_excluded_seconds=total.excluded, expected_seconds=total.expected,
-            exclusion_seconds=total.taken_out)
+            exclusion_seconds=total.taken_out, outside_hours_seconds=outside, hardware_fault_seconds=faulty)
         value = total.value
         budget = budget_left(total.good, total.observed, t.threshold, remaining) if value is not None else None
         ranked = sorted(((f.value, -f.bad, a, f) for a, f in per_asset if f.value is not None),
@@ -257,6 +289,79 @@ class Evaluation:
                     for a, f in sorted(per_asset, key=lambda x: x[0]))
         return result(t, t.threshold, value, passed, status, coverage=total.coverage, budget_left_seconds=budget,
                       worst=worst, detail=detail, per_asset=per)
+
+    # -- service hours and hardware faults (docs/sla.md) ---------------------
+    def _hours(self, hours: ServiceHours, ids: list[str], calendar: WorkCalendar
+               ) -> tuple[Inside, dict[str, AssetTime]]:
+        """Seconds per state inside the service hours, for the assets `ids` (loaded once per distinct hours)."""
+        if hours not in self._inside:
+            windows = hours.windows(calendar, self.period.timezone, self.period.start, self.as_of)
+            self._inside[hours] = (Inside(windows), {})
+        inside, timed = self._inside[hours]
+        missing = [a for a in ids if a not in timed]
+        if missing:
+            ps, asof = self._bounds["ps"], self._bounds["asof"]
+            for a in missing:
+                life = self._lives[a]
+                s, e = max(life.start, ps), min(asof if life.end is None else life.end, asof)
+                gone = sum(inside.within(gs, ge) for gs, ge in life.absent(ps, asof))
+                timed[a] = AssetTime(a, max(0, inside.within(s, e) - gone) / 1000)
+            with self._store.session() as session:
+                for asset_id, state, ms in inside.sums(session, self._store.dialect, missing, self._bounds):
+                    timed[asset_id].by_state[state] = timed[asset_id].by_state.get(state, 0.0) + ms / 1000
+        return inside, timed
+
+    def _load_faults(self) -> dict[str, list[tuple[str, int, int]]]:
+        """Per asset, its up and degraded time overlapping an open hardware fault of major or critical
+        severity, as (state, start, end) in ms clipped to the period (few rows: faults are rare)."""
+        if self._faults is not None:
+            return self._faults
+        b = self._bounds
+        spans: dict[str, list[tuple[int, int]]] = {}
+        with self._store.session() as session:
+            for i in session.execute(select(Incident.asset_id, Incident.fault_ts, Incident.opened_ts,
+                                            Incident.resolved_ts).where(
+                    Incident.kind == HARDWARE, Incident.severity.in_((MAJOR, CRITICAL)),
+                    Incident.status.not_in(NOT_FAULTS), Incident.opened_ts < self.as_of,
+                    or_(Incident.resolved_ts.is_(None), Incident.resolved_ts > self.period.start))).all():
+                s = max(to_ms(i.fault_ts or i.opened_ts), b["ps"])
+                e = min(to_ms(i.resolved_ts) if i.resolved_ts is not None else b["asof"], b["asof"])
+                if e > s:
+                    spans.setdefault(i.asset_id, []).append((s, e))
+            self._faults = {}
+            for asset_id, faults in spans.items():
+                lo, hi = min(s for s, _ in faults), max(e for _, e in faults)
+                rows = session.execute(select(StateInterval.state, StateInterval.start_ts, StateInterval.end_ts).where(
+                    StateInterval.asset_id == asset_id, StateInterval.state.in_((UP, DEGRADED)),
+                    StateInterval.start_ts < datetime.fromtimestamp(hi / 1000, UTC),
+                    or_(StateInterval.end_ts.is_(None),
+                        StateInterval.end_ts > datetime.fromtimestamp(lo / 1000, UTC)))).all()
+                out = []
+                for r in rows:
+                    rs = max(to_ms(r.start_ts), b["ps"])
+                    re_ = min(to_ms(r.end_ts) if r.end_ts is not None else b["open_until"], b["asof"])
+                    for fs, fe in merge(faults):
+                        s, e = max(rs, fs), min(re_, fe)
+                        if e > s:
+                            out.append((r.state, s, e))
+                self._faults[asset_id] = out
+        return self._faults
+
+    def _with_faults(self, times: AssetTime, inside: Inside | None, hours: ServiceHours | None) -> AssetTime:
+        """`times` with the up (and degraded) time under an open major or critical hardware fault counted down:
+        a jammed printer answers SNMP but is not working normally. Inside service hours only, when they apply."""
+        moved: dict[str, float] = {}
+        for state, s, e in self._load_faults().get(times.asset_id, ()):
+            ms = inside.within(s, e) if inside is not None else e - s
+            moved[state] = moved.get(state, 0.0) + ms / 1000
+        if not moved:
+            return times
+        by_state = dict(times.by_state)
+        for state, sec in moved.items():
+            by_state[state] = by_state.get(state, 0.0) - sec
+            by_state[DOWN] = by_state.get(DOWN, 0.0) + sec
+        self._fault_seconds[(times.asset_id, hours)] = sum(moved.values())
+        return AssetTime(times.asset_id, times.exist, by_state)
 
     def _responses(self, t: Target) -> TargetResult:
         judged = judge_target(t, self.incidents, self.assets, self.now, self.as_of, self.excluded_incidents)

@@ -93,6 +93,8 @@ class AvailabilityDetail(Document):
     unreachable_excluded_seconds: float
     expected_seconds: float
     exclusion_seconds: float = 0.0  # taken out by approved exclusions (out of both sides, like maintenance)
+    outside_hours_seconds: float = 0.0  # existing time outside service hours: on neither side, nor expected
+    hardware_fault_seconds: float = 0.0  # up time under an open major/critical hardware fault, counted down
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,13 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from opsmon.collector.config.schema import bundled_targets_path  # noqa: F401  (re-exported)
 from opsmon.collector.config.yamlfile import read_yaml
 from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId
 from opsmon.collector.core.states import Category
+from opsmon.collector.core.workdays import WorkCalendar, load_calendar
+from opsmon.collector.sla.service_hours import ServiceHours
 
 Measure = Literal["availability", "response_time", "response_rate", "count", "manual", "hj212_rate", "survey"]
 Comparator = Literal[">=", ">", "<=", "<"]
@@ -91,6 +93,11 @@ class Target(BaseModel):
     coverage_floor: float | None = Field(None, ge=0, le=1)
     worst: int = Field(10, ge=0, le=1000, description="How many worst assets or incidents to list")
     hj212: Hj212Rules | None = Field(None, description="hj212_rate: how the hours are counted (default: national)")
+    service_hours: ServiceHours | None = Field(None, description=(
+        "availability: count only these hours (default: the category's, from the table's service_hours:)"))
+    hardware_faults_as: Literal["down", "ignored"] = Field("ignored", description=(
+        "availability: down counts an open hardware fault of major or critical severity as down time "
+        "(not working normally), ignored counts only the asset's state"))
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
@@ -111,6 +118,8 @@ class Target(BaseModel):
             raise ValueError("a survey target has unit: ratio (the share of satisfied answers)")
         if self.self_healed_under and self.measure not in ("response_time", "response_rate"):
             raise ValueError("self_healed_under applies to incident measures (response_time, response_rate) only")
+        if self.measure != "availability" and (self.service_hours is not None or self.hardware_faults_as != "ignored"):
+            raise ValueError("service_hours and hardware_faults_as apply to an availability target only")
         if self.scope.kinds and self.measure not in ("response_time", "response_rate"):
             raise ValueError("scope.kinds applies to incident measures (response_time, response_rate) only")
         return self
@@ -153,7 +162,22 @@ class TargetTable(BaseModel):
     model_config = FROZEN
     coverage_floor: float = Field(0.9, ge=0, le=1, description="Below this share of known time a target is flagged")
     indicators: dict[str, Indicator] = Field(default_factory=dict, description="一级指标 -> 二级指标, in table order")
+    service_hours: dict[Category, ServiceHours] = Field(default_factory=dict, description=(
+        "Service hours per asset category (computer: 08:30-18:00 on working days); a target's own win"))
+    calendar: str | None = Field(None, description=(
+        "Override file of holidays and adjusted working days (调休), relative to this file; "
+        "default: the chinese-calendar library alone"))
     targets: tuple[Target, ...]
+    _calendar: WorkCalendar = PrivateAttr(default_factory=WorkCalendar)
+
+    @property
+    def workdays(self) -> WorkCalendar:
+        """The working-day calendar service hours are cut by (the library plus the override file)."""
+        return self._calendar
+
+    def hours_for(self, target: Target, category: str) -> ServiceHours | None:
+        """The service hours of an asset of `category` under `target` (None: every hour counts)."""
+        return target.service_hours or self.service_hours.get(category)  # type: ignore[call-overload]
 
     @model_validator(mode="after")
     def _unique(self) -> TargetTable:
@@ -219,4 +243,6 @@ def load_targets(path: str | Path) -> TargetTable:
         many = len(problems)
         raise ConfigProblems(f"{many} target{'s are' if many > 1 else ' is'} outside the indicator hierarchy "
                              "(indicators:)", problems)
+    if table.calendar is not None:
+        table._calendar = load_calendar(Path(path).parent / table.calendar)
     return table

@@ -239,7 +239,11 @@ def compute_rates(state: DeviceState, poll: Poll) -> None:
 
 
 def evaluate_faults(profiles: tuple[Profile, ...], poll: Poll) -> list[tuple[str, str, str]]:
-    """(component, problem en, problem zh) for every fault condition that holds now."""
+    """(component, problem en, problem zh) for every fault condition that holds now, one per component.
+
+    A fault seen through several MIB tables (a paper jam in hrPrinterDetectedErrorState and in prtAlertTable)
+    names one component, so it is one observation with both problems, and one incident (the incident engine
+    keys hardware faults by asset and component)."""
     out: list[tuple[str, str, str]] = []
 
     def hit(fault: Fault, values: dict[str, Any]) -> None:
@@ -268,8 +272,15 @@ def evaluate_faults(profiles: tuple[Profile, ...], poll: Poll) -> list[tuple[str
                     hit(fault, row)
                     if len(out) > before and "{" not in fault.component:
                         comp, en, zh = out[-1]
-                        out[-1] = (f"{comp} {idx}", en, zh)  # one observation per row, not one per table
-    return out
+                        part = ".".join(idx.split(".")[:fault.device_index]) if fault.device_index else idx
+                        out[-1] = (f"{comp} {part}", en, zh)  # one observation per row, not one per table
+    merged: dict[str, tuple[list[str], list[str]]] = {}
+    for comp, en, zh in out:
+        ens, zhs = merged.setdefault(comp, ([], []))
+        if en not in ens:
+            ens.append(en)
+            zhs.append(zh)
+    return [(comp, "; ".join(ens)[:500], "；".join(zhs)[:500]) for comp, (ens, zhs) in merged.items()]
 
 
 class _Fmt(dict):

@@ -95,10 +95,10 @@ def routes(face: CollectorFace) -> APIRouter:
         now = face.now()
         chosen = views.period_of(period, now, face.timezone)
         ev = Evaluation(store, chosen, now)
-        measured = ev.target(target, table.floor(target), store)
+        measured = ev.target(target, table.floor(target), store, table)
         assets, incidents = [], []
         if target.measure == "availability":
-            behind = sorted(ev.assets_behind(target),
+            behind = sorted(ev.assets_behind(target, table),
                             key=lambda a: (a[1].value if a[1].value is not None else 2.0, -a[1].bad, a[0]))
             names = asset_names(store, (a for a, _ in behind[:PAGE]))
             assets = [views.AssetFigures.of(a, names.get(a, a), f) for a, f in behind[:PAGE]]

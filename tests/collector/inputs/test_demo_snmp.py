@@ -12,17 +12,22 @@ from pathlib import Path
 import pytest
 
 from opsmon.collector.config.checks import SnmpSpec
-from opsmon.collector.config.schema import SnmpConfig
+from opsmon.collector.config.schema import IncidentsConfig, SnmpConfig
 from opsmon.collector.core.messages import HardwareSignal
 from opsmon.collector.core.states import DOWN, UP
+from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
+from opsmon.collector.incidents.read import list_incidents
 from opsmon.collector.inputs.snmp.hub import SnmpHub, Uplink
 from opsmon.collector.inputs.snmp.simulator import DEMO, Responder
-from tests.conftest import split_into
+from opsmon.collector.store import Store
+from tests.conftest import split_into, utc
 from tests.peers.snmp import free_udp_port
+
+T0 = utc(2026, 7, 1, 2)
 
 
 @pytest.mark.parametrize("client", ["fast", "pysnmp"])
-def test_demo_devices(tmp_path: Path, client: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_demo_devices(tmp_path: Path, client: str, caplog: pytest.LogCaptureFixture, store: Store) -> None:
     obs, ops = [], []
     cfg = SnmpConfig.model_validate({"client": client, "timeout": 1, "retries": 1, "credentials": {
         name: {"version": "2c", "community": name} for name in DEMO}})
@@ -51,7 +56,19 @@ def test_demo_devices(tmp_path: Path, client: str, caplog: pytest.LogCaptureFixt
         rate = hub.devices["sw"].rates["if"]["2"]["opsmon_if_in_bits_per_second"]
         assert abs(rate - 2_000_000) < 2_000_000 * 0.07  # port 2 moves 2 Mbit/s in
         faults = {f"hw:{o.component}" for o in ops if isinstance(o, HardwareSignal) and o.asset_id == "demo-printer"}
-        assert faults == {"hw:printer 1", "hw:printer alert 1.1"}
+        # One jam seen through hrPrinterDetectedErrorState and prtAlertTable: one component, one fault,
+        # and the incident engine (keyed by asset and component) opens one incident for it, not two.
+        assert faults == {"hw:printer 1"}
+        engine = IncidentEngine(store, lambda: T0, {"demo-printer": AssetInfo("printer-3f", "peripheral", None,
+                                                                             "medium", None)}.get,
+                                IncidentsConfig(), lambda _kind: 3600.0)
+        for o in ops:
+            if isinstance(o, HardwareSignal) and o.asset_id == "demo-printer":
+                engine.on_hardware(o.asset_id, o.component, T0, o.problem)
+        engine.flush()
+        [incident] = list_incidents(store)
+        assert (incident["kind"], incident["asset"]) == ("hardware", "demo-printer")
+        assert incident["cause"] == "printer 1: paper jam; critical alert: Paper jam, tray 2"
         assert {p.name for p in hub.devices["demo-ups"].profiles} >= {"system", "ups"}
         assert {p.name for p in hub.devices["sw"].profiles} == {"system", "interfaces"}
 

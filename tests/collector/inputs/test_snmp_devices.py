@@ -91,12 +91,11 @@ def test_printer_profile_detected_and_its_faults_observed(sim: Snmpsim, hub) -> 
         "1": ("LaserJet 4250", 3), "2": ("Internal HDD", 5), "3": ("JetDirect eth0", 5)}
     assert devices["3"]["hrDeviceType"] == "1.3.6.1.2.1.25.3.1.4"  # hrDeviceNetwork
     assert hardware(ops, "printer") == {
-        "hw:printer 1": "paper jam",
-        "hw:printer alert 1.1": "critical alert: Paper jam in tray 2",
+        "hw:printer 1": "paper jam; critical alert: Paper jam in tray 2",  # one fault seen in two tables
         "hw:Internal HDD": "device reports status down (hrDeviceStatus)",
     }  # not faults: the warning alert, hrDeviceStatus warning, and the network interface whose status is down
     zh = {c: z for c, _e, z in state.faults}
-    assert zh["printer 1"] == "卡纸"
+    assert zh["printer 1"] == "卡纸；严重告警：Paper jam in tray 2"
     assert zh["Internal HDD"] == "设备状态为故障（hrDeviceStatus）"
 
 
