@@ -94,7 +94,7 @@ class Signer:
             fields = _unb64(body).decode().split("|")
             good = good and len(fields) == count + 1
             expires = datetime.fromtimestamp(int(fields.pop(self.expiry_at)), UTC)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, IndexError, OverflowError, OSError):  # any malformed body: forged
             good = False
         if not good:
             raise LinkRefused(403, *TAMPERED)

@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from opsmon.collector.core.actors import person
 from opsmon.collector.core.deadlines import in_time, response_seconds
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.core.incidents import (
@@ -640,7 +641,7 @@ class IncidentEngine:
         if inc.status not in ACTIVE:
             raise InvalidInput(f"incident {incident_id} is {inc.status}; only an active incident can be reassigned")
         with self._undone_on_failure(inc):
-            before = inc.owner or (inc.acknowledged_by or "").removeprefix("link:") or None
+            before = inc.owner or person(inc.acknowledged_by or "") or None
             inc.owner = to
             self._save(inc, action, actor, {"from": before, "to": to, "note": note}, self.clock(), operator=True)
         return inc

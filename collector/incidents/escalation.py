@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsmon.collector.config.oncall import Oncall
+from opsmon.collector.core.actors import person
 from opsmon.collector.core.deadlines import in_time
 from opsmon.collector.incidents.engine import Active, IncidentEngine
 
@@ -105,7 +106,7 @@ class Escalator:
         addressed: the notice goes to level 1's channels naming nobody (it still says who acknowledged).
         """
         assert self.oncall is not None
-        owner = inc.owner or (inc.acknowledged_by or "").removeprefix("link:")
+        owner = inc.owner or person(inc.acknowledged_by or "")
         if owner not in self.oncall.people:
             return [], list(policy.levels[0].channels)
         channels: list[str] = []

@@ -114,12 +114,15 @@ class AlertmanagerChannel(HttpChannel):
         await self.post(self._base + "/alerts", body=body, headers=self._headers)
         if not self.config.silence_on_ack:
             return
+        # Acknowledged: this notice says so, or it tells of an incident still owned (a reopen within the quiet time
+        # keeps its acknowledgement, and the resolve before it expired the silences).
+        owned = notice.event == "acknowledged" or notice.status == "acknowledged"
         for labels in silenced(notice):
             if notice.ended:
                 for found in await self.silences(labels):
                     await self.request("DELETE", f"{self._base}/silence/{quote(found, safe='')}",
                                        headers=self._headers)
-            elif notice.event == "acknowledged" and not await self.silences(labels):
+            elif owned and not await self.silences(labels):
                 await self.post(self._base + "/silences", headers=self._headers,
                                 body=dumps(silence(notice, labels, now, self.config.firing_ttl)))
 

@@ -111,6 +111,23 @@ def _absent_seconds(session: Session, lives: dict[str, Life], lo: int, hi: int) 
     return out
 
 
+def _minus(spans: list[tuple[int, int]], cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` (disjoint) less every span of `cuts`."""
+    out = spans
+    for cs, ce in cuts:
+        nxt: list[tuple[int, int]] = []
+        for s, e in out:
+            if ce <= s or cs >= e:
+                nxt.append((s, e))
+                continue
+            if s < cs:
+                nxt.append((s, cs))
+            if ce < e:
+                nxt.append((ce, e))
+        out = nxt
+    return out
+
+
 def in_scope(target: Target, a: AssetInfo) -> bool:
     s = target.scope
     return ((not s.categories or a.category in s.categories) and (not s.sites or a.site in s.sites)
@@ -127,6 +144,7 @@ class Evaluation:
         self.assets: dict[str, AssetInfo] = {}
         self.times: dict[str, AssetTime] = {}
         self.incidents: list[IncidentTimes] = []
+        self._excluded_spans: dict[str, list[tuple[int, int]]] = {}  # approved outage exclusions, life-clipped
         self.excluded_incidents: frozenset[str] = frozenset()
         self._figures: dict[tuple[Any, ...], dict[str, Figures]] = {}
         self._bounds: dict[str, int] = {}
@@ -171,15 +189,24 @@ class Evaluation:
             ).all()
             exclusions = in_force(session, self.period.start, self.as_of)
             # Each outage exclusion: the seconds per state of its asset's intervals inside it (same query, one asset).
+            # Clipped to the asset's life and less its restored absences, as the main pass counted them: an
+            # exclusion crossing a (back-dated) removal or an absence takes out only time the figures hold.
             span_sums = []
             for x in exclusions:
-                if x.asset_id is None or x.start_ts is None or x.end_ts is None:
+                life = lives.get(x.asset_id or "")
+                if life is None or x.start_ts is None or x.end_ts is None:
                     continue
-                xs, xe = max(ps, to_ms(x.start_ts)), min(asof, to_ms(x.end_ts))
+                xs = max(ps, to_ms(x.start_ts), life.start)
+                xe = min(asof, to_ms(x.end_ts), asof if life.end is None else life.end)
                 if xe > xs:
-                    span_sums.append((x.asset_id, xs, xe, session.execute(
+                    per_state = session.execute(
                         text(_SUM.format(**words, where=" AND asset_id = :asset")),
-                        {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": x.asset_id}).all()))
+                        {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": life.asset_id}
+                    ).all()
+                    absent = _absent_seconds(session, {life.asset_id: life}, xs, max(xs, min(xe, open_until)))
+                    span_sums.append((life.asset_id, xs, xe, [(a, st, int(ms) - absent.get((a, st), 0))
+                                                              for a, st, ms in per_state]))
+                    self._excluded_spans.setdefault(life.asset_id, []).append((xs, xe))
         self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
         for r in rows:
             self.assets[r.id] = AssetInfo(r.id, r.category, r.site, tuple(r.tags or ()), r.removed_at)
@@ -330,6 +357,16 @@ class Evaluation:
                     spans.setdefault(i.asset_id, []).append((s, e))
             self._faults = {}
             for asset_id, faults in spans.items():
+                # Only the asset's life counts, and time an approved exclusion took out is neither up nor down.
+                life = self._lives.get(asset_id)
+                if life is None:
+                    continue
+                cuts = [*self._excluded_spans.get(asset_id, ()), *life.absent(b["ps"], b["asof"])]
+                lo_life, hi_life = life.start, b["asof"] if life.end is None else life.end
+                faults = _minus([(max(s, lo_life), min(e, hi_life)) for s, e in merge(faults)
+                                 if min(e, hi_life) > max(s, lo_life)], cuts)
+                if not faults:
+                    continue
                 lo, hi = min(s for s, _ in faults), max(e for _, e in faults)
                 rows = session.execute(select(StateInterval.state, StateInterval.start_ts, StateInterval.end_ts).where(
                     StateInterval.asset_id == asset_id, StateInterval.state.in_((UP, DEGRADED)),
@@ -340,7 +377,7 @@ class Evaluation:
                 for r in rows:
                     rs = max(to_ms(r.start_ts), b["ps"])
                     re_ = min(to_ms(r.end_ts) if r.end_ts is not None else b["open_until"], b["asof"])
-                    for fs, fe in merge(faults):
+                    for fs, fe in faults:
                         s, e = max(rs, fs), min(re_, fe)
                         if e > s:
                             out.append((r.state, s, e))
@@ -361,7 +398,7 @@ class Evaluation:
             by_state[state] = by_state.get(state, 0.0) - sec
             by_state[DOWN] = by_state.get(DOWN, 0.0) + sec
         self._fault_seconds[(times.asset_id, hours)] = sum(moved.values())
-        return AssetTime(times.asset_id, times.exist, by_state)
+        return AssetTime(times.asset_id, times.exist, by_state, times.taken_out)
 
     def _responses(self, t: Target) -> TargetResult:
         judged = judge_target(t, self.incidents, self.assets, self.now, self.as_of, self.excluded_incidents)

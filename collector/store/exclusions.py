@@ -16,18 +16,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opsmon.collector.core.actors import person
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.store import audit
 from opsmon.collector.store.db import Store
 from opsmon.collector.store.models import Asset, Exclusion, Incident
-
-
-def person(actor: str) -> str:
-    """The person behind an audit actor (`api:alice`, `cli:alice` and `alice` are one person)."""
-    for prefix in ("api:", "cli:", "link:"):
-        if actor.startswith(prefix):
-            return actor[len(prefix):]
-    return actor
 
 
 @dataclass(frozen=True)

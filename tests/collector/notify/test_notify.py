@@ -307,14 +307,21 @@ def test_acknowledging_an_alerts_incident_also_silences_the_original_alert(tmp_p
             await d.join(20)
             assert {name: [s["status"]["state"] for s in ss] for name, ss in mine().items()} == {
                 "HostFilesystemFull": ["expired"], "OpsmonIncident": ["expired"]}
+            # A reopen within the quiet time keeps the acknowledgement: its notice (status acknowledged) silences
+            # both again, while li.wei still owns it (before, the alert re-fired unsilenced until someone acked).
+            d.submit(replace(acked, event="reopened", status="acknowledged"), ["am"])
+            await d.join(20)
+            active = {name: [s["status"]["state"] for s in ss if s["status"]["state"] == "active"]
+                      for name, ss in mine().items()}
+            assert active == {"HostFilesystemFull": ["active"], "OpsmonIncident": ["active"]}
             await d.close()
             return record
 
         record = asyncio.run(scenario())
     finally:
         am.stop()
-    # opened, acknowledged twice, resolved: four notices, each delivered at the first attempt
-    assert [(a, ok) for a, ok, _ in record.of("am")] == [(1, True)] * 4
+    # opened, acknowledged twice, resolved, reopened: five notices, each delivered at the first attempt
+    assert [(a, ok) for a, ok, _ in record.of("am")] == [(1, True)] * 5
 
 
 # ---------------------------------------------------------------- webhook
