@@ -161,8 +161,10 @@ assets:
     assert c.states()["router-hq"]["state"] == "up"  # the router still answers
     subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "veth1", "up"], check=True)
     wait_for(lambda: c.states()["wan-prefecture-07"]["state"] == "up", 15, "the WAN link to come back")
-    history = c.get("/api/v1/assets/wan-prefecture-07/history").json()
-    assert [i["state"] for i in history["intervals"]][-3:] == ["up", "down", "up"]
+    # The state answers from memory; the intervals come from the store through its writer: wait for them.
+    history = wait_for(lambda: (h := c.get("/api/v1/assets/wan-prefecture-07/history").json())
+                       and [i["state"] for i in h["intervals"]][-1:] == ["up"] and h, 10, "the last up interval stored")
+    assert [i["state"] for i in history["intervals"]][-3:] == ["up", "down", "up"], history["intervals"]
     assert history["seconds"]["down"] > 0
 
 
