@@ -13,6 +13,7 @@ from sqlalchemy import select
 from opsmon.collector.sla.hj212_rates import Counts, Exemption, HourValue, RateRules, Series, count
 from opsmon.collector.sla.targets import Hj212Rules
 from opsmon.collector.store import Store
+from opsmon.collector.store.hj212_exemptions import dau_points
 from opsmon.collector.store.models import Asset, Hj212Datum, Hj212Exemption
 from opsmon.collector.store.types import to_ms
 
@@ -27,13 +28,9 @@ def rules_of(settings: Hj212Rules | None, timezone: str) -> RateRules:
 
 def dau_series(asset: Asset) -> list[Series]:
     """The assessed (point, factor) pairs of a DAU, from its hj212 check as stored with the inventory."""
-    for check in asset.checks or ():
-        if check.get("type") == "hj212":
-            enterprise = str(check.get("enterprise") or asset.name)
-            return [Series(asset.id, asset.site, enterprise, pid, factor)
-                    for pid, point in sorted((check.get("points") or {}).items())
-                    for factor in sorted((point or {}).get("factors") or {})]
-    return []
+    enterprise, points = dau_points(asset)
+    return [Series(asset.id, asset.site, enterprise, pid, factor)
+            for pid in sorted(points) for factor in sorted(points[pid])]
 
 
 @dataclass(frozen=True, slots=True)

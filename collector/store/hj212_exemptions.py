@@ -20,13 +20,15 @@ KINDS = ("stopped", "no_discharge", "equipment_stopped", "maintenance")
 """停产 (production stopped), 停排 (no discharge), 设备停运 (equipment stopped), 维护 (reported maintenance)."""
 
 
-def _dau_points(asset: Asset) -> dict[str, set[str]]:
-    """point -> assessed factors, from the asset's hj212 check as stored with the inventory."""
+def dau_points(asset: Asset) -> tuple[str, dict[str, set[str]]]:
+    """(enterprise, point -> assessed factors), from the asset's hj212 check as stored with the inventory: the
+    one reading of it, for exemptions here and for the rates (sla/hj212_read.py). No hj212 check: ("", {})."""
     for check in asset.checks or ():
         if check.get("type") == "hj212":
             points = check.get("points") or {}
-            return {pid: set((p or {}).get("factors") or {}) for pid, p in points.items()}
-    return {}
+            return (str(check.get("enterprise") or asset.name),
+                    {pid: set((p or {}).get("factors") or {}) for pid, p in points.items()})
+    return "", {}
 
 
 def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str | None, start: datetime,
@@ -49,7 +51,7 @@ def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str
         if asset is None or asset.removed_at is not None or asset.category != "dau":
             problems.append(f"no DAU {asset_id!r} (an asset of category dau)")
         else:
-            points = _dau_points(asset)
+            _, points = dau_points(asset)
             if point is not None and point not in points:
                 problems.append(f"DAU {asset_id!r} has no point {point!r} (points: {', '.join(sorted(points)) or '-'})")
             elif point is not None and factor is not None and factor not in points[point]:
