@@ -114,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _serve_metrics(agent, cfg.metrics_port)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: agent.stop.set())
-    logging.getLogger("opsmon.agent").info("agent started", extra={"collector": cfg.collector_url,
+    logging.getLogger("opsmon.agent").info("agent started", extra={"collector": " ".join(cfg.collector_urls)
+                                                                     or cfg.collector_url,
                                                                      "interval": cfg.interval})
     agent.run()
     lock.release()

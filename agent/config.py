@@ -20,8 +20,9 @@ from opsmon.agent.errors import ConfigError
 
 @dataclass(frozen=True)
 class AgentConfig:
-    collector_url: str
+    collector_url: str  # the first of collector_urls
     token: str = field(repr=False)
+    collector_urls: tuple[str, ...] = ()  # every collector to try, in order (a standby after its active one)
     interval: float = 30.0
     spool_dir: str = "/var/lib/opsmon-agent/spool"
     spool_max_bytes: int = 50 * 1024 * 1024
@@ -86,9 +87,7 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
     for key in data:
         if key not in KEYS:
             raise ConfigError(file, key, "unknown key")
-    url = data.get("collector_url")
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-        raise ConfigError(file, "collector_url", "required: the collector's base URL, https://host:port")
+    urls = _collector_urls(file, data.get("collector_url"))
     if "token" in data and "token_file" in data:
         raise ConfigError(file, "token", "give token or token_file, not both")
     if "token_file" in data:
@@ -113,7 +112,7 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
         raise ConfigError(file, "log_level", "one of DEBUG, INFO, WARNING, ERROR")
     security = _security(file, data)
     return AgentConfig(
-        collector_url=url.rstrip("/"), token=token,
+        collector_url=urls[0], collector_urls=urls, token=token,
         interval=_duration(file, "interval", data.get("interval", 30)),
         spool_dir=str(data.get("spool_dir", AgentConfig.spool_dir)),
         spool_max_bytes=int(max_mb * 1024 * 1024),
@@ -122,6 +121,16 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
         services=tuple(services), metrics_port=port, smartctl=data.get("smartctl"), log_level=level,
         **security,
     )
+
+
+def _collector_urls(file: str, value: Any) -> tuple[str, ...]:
+    """collector_url: one base URL, or a list of them (an active collector and its standby, in order)."""
+    urls = [value] if isinstance(value, str) else value
+    if not isinstance(urls, list) or not urls or not all(
+            isinstance(u, str) and re.match(r"^https?://[^\s/]+", u) for u in urls):
+        raise ConfigError(file, "collector_url", "required: the collector's base URL, https://host:port, or a "
+                          "list of them (an active collector and its standby)")
+    return tuple(u.rstrip("/") for u in urls)
 
 
 def _security(file: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,8 @@ class Agent:
         self.interval = cfg.interval
         self.registry = build(list(cfg.services), cfg.smartctl)
         self.spool = Spool(cfg.spool_dir, cfg.spool_max_bytes, cfg.spool_max_age)
-        self.transport = transport or Transport(cfg.collector_url, cfg.token, cfg.ca_file, cfg.timeout)
+        self.transport = transport or Transport(cfg.collector_urls or cfg.collector_url, cfg.token,
+                                                    cfg.ca_file, cfg.timeout)
         self.faults = FaultDetector()
         self._stream_file = Path(cfg.spool_dir) / "stream.json"
         self.stream, self.seq = self._load_stream()

@@ -15,29 +15,48 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import select
 import ssl
 import time
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Sequence
 
 from opsmon.agent import __version__
 from opsmon.agent.errors import Rejected, TransportError
 
+log = logging.getLogger("opsmon.agent")
 REJECTED = (400, 401, 403, 413, 422)  # the report or the token is refused for good: retrying will not help
 # The collector closed a kept-alive connection: worth one more try on a fresh connection.
 CLOSED_BY_PEER = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 class Transport:
-    def __init__(self, base_url: str, token: str, ca_file: str | None, timeout: float) -> None:
-        self.url = f"{base_url}/api/v1/agent/report"
+    def __init__(self, base_url: str | Sequence[str], token: str, ca_file: str | None, timeout: float) -> None:
+        """base_url: the collector, or the collectors of an active/standby pair in order of preference: a
+        report that cannot be delivered to the one in use is tried at each other once, and the one that
+        took it is used from then on (only the active collector listens; a report taken twice is stored
+        once, by its stream and sequence)."""
+        self.bases = (base_url,) if isinstance(base_url, str) else tuple(base_url)
+        if not self.bases:
+            raise ValueError("no collector URL")
         self._token = token
         self.timeout = timeout
+        self._ca_file = ca_file
+        self._conn: http.client.HTTPConnection | None = None
+        self.connections = 0  # connections opened so far (for tests and the benchmark)
+        self.switches = 0  # times a report went to another collector than the one before (failover)
+        self._use(0)
+
+    def _use(self, index: int) -> None:
+        """Send to the collector bases[index] from now on."""
+        self.close()
+        self.current = index
+        self.url = f"{self.bases[index]}/api/v1/agent/report"
         parts = urllib.parse.urlsplit(self.url)
         self._https = parts.scheme == "https"
-        self.context = ssl.create_default_context(cafile=ca_file) if self._https else None
+        self.context = ssl.create_default_context(cafile=self._ca_file) if self._https else None
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
         self._target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
@@ -45,8 +64,6 @@ class Transport:
         proxy_url = urllib.request.getproxies().get(parts.scheme)
         if proxy_url and not urllib.request.proxy_bypass(parts.netloc):
             self._set_proxy(proxy_url)
-        self._conn: http.client.HTTPConnection | None = None
-        self.connections = 0  # connections opened so far (for tests and the benchmark)
 
     def _set_proxy(self, proxy_url: str) -> None:
         if "://" not in proxy_url:
@@ -117,6 +134,32 @@ class Transport:
 
     def send(self, body: bytes, backlog: int = 0) -> dict[str, Any]:
         """POST one report; returns the collector's answer (settings). Raises TransportError or Rejected.
+
+        With several collectors, a report the one in use cannot take goes to each other in turn; the
+        first that takes it is used from then on. A refusal (Rejected) is an answer and is not retried.
+        """
+        first = self.current
+        try:
+            return self._send_one(body, backlog)
+        except TransportError as exc:
+            failure = exc
+        for step in range(1, len(self.bases)):
+            self._use((first + step) % len(self.bases))
+            try:
+                answer = self._send_one(body, backlog)
+            except TransportError as exc:
+                failure = exc
+                continue
+            self.switches += 1
+            log.warning("collector unreachable; reports go to the next one",
+                        extra={"from": self.bases[first], "to": self.bases[self.current], "reason": str(failure)})
+            return answer
+        if self.current != first:
+            self._use(first)  # none took it: the next report starts again with the one before
+        raise failure
+
+    def _send_one(self, body: bytes, backlog: int) -> dict[str, Any]:
+        """POST one report to the collector in use.
 
         backlog: how many reports follow this one from the spool; the collector does not judge this host
         silent while they drain (after an outage the first of them is older than its silence limit).

@@ -27,6 +27,11 @@ class DatabaseConfig(BaseModel):
     path: str | None = Field(None, description="SQLite file (created with its folder); the embedded default")
     url: str | None = Field(None, description="postgresql://user:password@host/db instead of path")
     connect_timeout: PositiveDuration = Field(10.0, description="Give up connecting after this long")
+    standby: bool = Field(False, description=(
+        "When another collector holds this database, wait as its standby and take over once its lock is "
+        "free (its process or host died), instead of refusing to start; the same config on both hosts "
+        "(docs/operations.md, \"A standby collector\")"))
+    standby_poll: PositiveDuration = Field(2.0, description="How often a standby tries the lock")
 
     @model_validator(mode="after")
     def _one_of(self) -> DatabaseConfig:

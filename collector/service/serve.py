@@ -8,11 +8,15 @@ import sys
 from opsmon.collector import __version__
 from opsmon.collector.config import DEMO_CONFIG, CollectorConfig
 from opsmon.collector.service.service import Service
+from opsmon.collector.store import Store, open_store
+from opsmon.collector.store.db import SCHEMA_REVISION
+from opsmon.collector.store.lock import InstanceLock
 
 
 def serve(config: CollectorConfig) -> int:
     """Blocking entry point for `opsmon serve`."""
-    service = Service(config)
+    store, lock = _locked_store(config)
+    service = Service(config, store=store, lock=lock)
     service.prepare()
     host = config.listen.host
     port = service.socket.getsockname()[1] if service.socket else config.listen.port
@@ -58,6 +62,28 @@ def serve(config: CollectorConfig) -> int:
         return 1
     print("opsmon stopped; all observations written.", flush=True)
     return 0
+
+
+def _locked_store(config: CollectorConfig) -> tuple[Store, InstanceLock]:
+    """The database with its one-collector lock taken, then migrated: a second collector is refused (or, with
+    `database.standby`, waits here until the active one is gone) before it migrates or reads anything."""
+    db = config.database
+    store = open_store(config.database_url(), db.connect_timeout, migrate=False)
+    lock = InstanceLock(store)
+
+    def waiting(holder: str) -> None:
+        print(f"opsmon {__version__} standby: {holder}; waiting to take over (every {db.standby_poll:g} s) / "
+              f"备用采集器：等待接管", flush=True)
+
+    try:
+        lock.acquire(wait=db.standby, poll=db.standby_poll, waiting=waiting)
+        if store.revision() != SCHEMA_REVISION:
+            store.migrate()
+    except BaseException:
+        lock.release()
+        store.close()
+        raise
+    return store, lock
 
 
 def _safe_db(config: CollectorConfig) -> str:

@@ -104,7 +104,9 @@ class Service:
     """The running collector. Components receive what they need; nothing is global."""
 
     def __init__(self, config: CollectorConfig, store: Store | None = None,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow, lock: InstanceLock | None = None) -> None:
+        """store, lock: the database and its one-collector lock when the caller took them first (`opsmon
+        serve` does, so a standby builds nothing from the database before it takes over)."""
         self.config = config
         self.clock = clock
         self.store = store or open_store(config.database_url(), config.database.connect_timeout)
@@ -123,7 +125,7 @@ class Service:
         self._windows_mark: tuple[Any, ...] | None = None
         self._stale_windows: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self.lock = InstanceLock(self.store)
+        self.lock = lock or InstanceLock(self.store)
         self.socket: socket.socket | None = None
         self.flushed = True
         self._stop: asyncio.Event | None = None
@@ -268,7 +270,8 @@ class Service:
         """Everything before the event loop work: lock, listen, recovery, inventory, first load.
 
         The lock and the listening socket come first: a second collector, or one whose
-        port is taken, must fail before it touches the timeline.
+        port is taken, must fail before it touches the timeline (the lock may be held already:
+        `opsmon serve` takes it before it builds the service).
         """
         self._raise_open_files_limit()
         self.lock.acquire()

@@ -114,7 +114,11 @@ def open_store(url: str, connect_timeout: float = 10.0, migrate: bool = True) ->
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout))}
+        # Keepalives and a send timeout: a collector cut off from its database notices within seconds
+        # (and stops, having lost its lock: docs/operations.md), instead of waiting on TCP for hours.
+        kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout)), "keepalives": 1,
+                                  "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+                                  "tcp_user_timeout": 15000}
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)

@@ -343,3 +343,17 @@ def test_failed_sends_are_spooled_then_replayed_on_one_connection(server: _Serve
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_a_report_the_active_collector_cannot_take_goes_to_the_standby_and_stays_there(server: _Server) -> None:
+    """collector_url lists an active collector and its standby: the dead first one costs one refused connection,
+    the report goes to the second, and later reports go straight there; a refusal is an answer, not retried."""
+    t = Transport([f"http://127.0.0.1:{closed_port()}", _url(server)], TOKEN, None, timeout=2)
+    assert t.send(b"{}")["status"] == "accepted"
+    assert (t.switches, t.current, server.connections) == (1, 1, 1)
+    assert t.send(b"{}")["status"] == "accepted"
+    assert (t.switches, server.connections) == (1, 1)  # the same kept-alive connection, no new try of the first
+    server.status = 401
+    with pytest.raises(Rejected):
+        t.send(b"{}")
+    assert (t.switches, t.current) == (1, 1)

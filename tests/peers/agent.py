@@ -15,14 +15,15 @@ AGENT = [sys.executable, "-m", "agent"]
 QUICK_POLICY = ROOT / "tests" / "fixtures" / "policies" / "quick.toml"
 
 
-def agent_config(tmp_path: Path, url: str, token: str, extra: str = "") -> Path:
+def agent_config(tmp_path: Path, url: str | list[str], token: str, extra: str = "") -> Path:
     """An agent reporting every second. Its security baseline is a four-check policy unless `extra` says
     otherwise: the bundled one's first run (apt's simulation, dpkg --verify) costs half a minute of CPU,
     which every agent of every test would spend on a 2-core machine."""
     if "baseline" not in extra:
         extra = f'baseline_policy = "{QUICK_POLICY}"\n' + extra
     path = tmp_path / "agent.toml"
-    path.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\n'
+    urls = f'"{url}"' if isinstance(url, str) else "[" + ", ".join(f'"{u}"' for u in url) + "]"
+    path.write_text(f'collector_url = {urls}\ntoken = "{token}"\ninterval = 1\n'
                     f'spool_dir = "{tmp_path / "spool"}"\ntimeout = 2\n' + extra)
     path.chmod(0o600)
     return path

@@ -18,10 +18,12 @@ from tests.conftest import OPSMON, ROOT, free_port, run_cli, write_config
 
 class Collector:
     def __init__(self, tmp_path: Path, assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None,
-                 database: Path | None = None) -> None:
+                 database: Path | None = None, database_url: str | None = None, standby: bool = False) -> None:
         """tls: (certificate, key, CA file) to serve HTTPS and verify it. database: the SQLite file, when not
-        tmp_path/opsmon.db (a fault test puts it on a small file system of its own)."""
+        tmp_path/opsmon.db (a fault test puts it on a small file system of its own); database_url: a
+        PostgreSQL database instead; standby: wait as a standby when another collector holds the database."""
         self.db = database or tmp_path / "opsmon.db"
+        self.database_url = database_url
         self.port = free_port()
         self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.verify: Any = ssl.create_default_context(cafile=tls[2]) if tls else True
@@ -30,7 +32,7 @@ class Collector:
         self.config = write_config(tmp_path, textwrap.dedent(f"""
             timezone: Asia/Shanghai
             database:
-              path: {{database}}
+              {{database}}
             listen:
               host: 127.0.0.1
               port: {self.port}{{listen_tls}}
@@ -43,16 +45,23 @@ class Collector:
               tick: 0.2s
             inventory:
               files: [assets.yaml]
-        """).replace("{listen_tls}", listen_tls).replace("{database}", str(database or "opsmon.db")) + extra)
+        """).replace("{listen_tls}", listen_tls).replace(
+            "{database}", (f"url: {database_url}" if database_url else f"path: {database or 'opsmon.db'}")
+            + ("\n  standby: true\n  standby_poll: 0.5s" if standby else "")) + extra)
         self.proc: subprocess.Popen[str] | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
+        """wait=False: return once the process runs (a standby does not answer until it takes over)."""
         # Output goes to files, not pipes: a pipe nobody reads fills up and freezes the collector.
         self._out = open(self.config.parent / "collector.out", "w+")  # noqa: SIM115 - closed in stop()
         self._err = open(self.config.parent / "collector.err", "w+")  # noqa: SIM115
         self.proc = subprocess.Popen([*OPSMON, "--config", str(self.config), "serve"], cwd=ROOT,
                                      stdout=self._out, stderr=self._err, text=True)
-        wait_for(lambda: self._healthy(), 30, "collector API to answer")
+        if wait:
+            wait_for(lambda: self._healthy(), 30, "collector API to answer")
+
+    def output(self) -> str:
+        return (self.config.parent / "collector.out").read_text()
 
     def log(self) -> str:
         return (self.config.parent / "collector.err").read_text()
@@ -113,8 +122,12 @@ def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
     made: list[Collector] = []
 
     def make(assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None,
-             database: Path | None = None) -> Collector:
-        c = Collector(tmp_path, assets, extra, tls, database)
+             database: Path | None = None, folder: str = "", database_url: str | None = None,
+             standby: bool = False) -> Collector:
+        """folder: a subfolder of tmp_path for this collector's files (two collectors in one test)."""
+        where = tmp_path / folder
+        where.mkdir(exist_ok=True)
+        c = Collector(where, assets, extra, tls, database, database_url, standby)
         made.append(c)
         return c
 

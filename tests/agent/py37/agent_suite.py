@@ -65,6 +65,15 @@ class Config(unittest.TestCase):
         self.assertEqual((cfg.services, cfg.metrics_port, cfg.fim_paths), (("sshd", "nginx"), 9101, ()))
         self.assertEqual(cfg.spool_max_bytes, 5 * 1024 * 1024)
 
+    def test_an_active_collector_and_its_standby(self) -> None:
+        cfg = load(self.write(f'collector_url = ["https://c1:8470/", "https://c2:8470"]\ntoken = "{TOKEN}"\n'))
+        self.assertEqual(cfg.collector_urls, ("https://c1:8470", "https://c2:8470"))
+        self.assertEqual(cfg.collector_url, "https://c1:8470")
+        for bad in ('[]', '["https://c1:8470", 5]', '["ftp://c1"]'):
+            with self.assertRaises(ConfigError) as caught:
+                load(self.write(f'collector_url = {bad}\ntoken = "{TOKEN}"\n'))
+            self.assertEqual(caught.exception.key, "collector_url")
+
     def test_errors_name_the_key_and_the_reason(self) -> None:
         cases = [('collector_url = "https://c:1"\ntoken = "x"\nbogus = 1\n', "bogus", "unknown key"),
                  (f'collector_url = "https://c:1"\ntoken = "{TOKEN}"\ninterval = "soon"\n', "interval", "duration"),

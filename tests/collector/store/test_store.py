@@ -122,6 +122,42 @@ def test_one_collector_per_database(tmp_path: Path, postgres_url: str) -> None:
         second.close()
 
 
+def test_a_standby_waits_for_the_lock_and_takes_it_when_the_holder_dies(postgres_url: str) -> None:
+    """database.standby: the second collector waits (told once), and has the lock within a poll of the
+    holder's session ending; the lock's session asks the server for keepalives (a vanished host's lock is
+    freed in 5 + 3 x 2 s)."""
+    import threading
+
+    store, other = open_store(postgres_url), open_store(postgres_url)
+    holder, standby = InstanceLock(store), InstanceLock(other)
+    holder.acquire()
+    assert holder._conn.execute(text("SHOW tcp_keepalives_idle")).scalar() == "5"
+    assert holder._conn.execute(text("SHOW tcp_keepalives_count")).scalar() == "3"
+    told: list[str] = []
+    taken = threading.Event()
+    thread = threading.Thread(target=lambda: (standby.acquire(wait=True, poll=0.1, waiting=told.append),
+                                              taken.set()))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not told and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert told == ["another collector is running on this database (advisory lock held)"]
+    time.sleep(0.5)  # five more polls, all refused
+    assert not taken.is_set() and told == [told[0]]
+    pid = holder._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    ended = time.monotonic()
+    with store.engine.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    assert taken.wait(5)
+    assert time.monotonic() - ended < 2  # a poll (0.1 s) and a connection
+    thread.join()
+    assert standby.held() and not holder.held()
+    holder._conn = None
+    standby.release()
+    store.close()
+    other.close()
+
+
 def test_store_behaviour_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     _exercise(postgres_url, tmp_path)
     store = open_store(postgres_url)
