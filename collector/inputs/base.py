@@ -53,3 +53,5 @@ class InputContext:
     hj212_hours: Callable[[str, datetime], Iterable[tuple[datetime, str]]] | None = None
     # An hour (UTC) -> the end of its correction window (sla/hj212_rates.py): the history pull asks only before.
     hj212_deadline: Callable[[datetime], datetime] | None = None
+    # Every asset at a source address (the trap receiver warns when traps by address are ambiguous).
+    assets_at: Callable[[str], tuple[str, ...]] = lambda _address: ()

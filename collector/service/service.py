@@ -187,11 +187,13 @@ class Service:
         self.metrics.watch_incidents(self.incidents)
         self.metrics.watch_certs(self.ctx.cert_expiry)
         self._addresses: dict[str, str] = {}
+        self._address_owners: dict[str, tuple[str, ...]] = {}
         self._specs: dict[str, AssetSpec] = {}  # replaced (not changed) at each inventory reload
         ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp,
                            assets=lambda: self._specs,
                            durable=lambda: asyncio.wrap_future(self.writer.durable()),
                            store_trouble=lambda: self.writer.trouble,
+                           assets_at=lambda address: self._address_owners.get(address, ()),
                            hj212_frames_since=self._hj212_frames_since, hj212_hours=self._hj212_hours,
                            hj212_deadline=self._hj212_deadline)
         self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
@@ -380,6 +382,11 @@ class Service:
         # Traps are matched to assets by source address; a polled device wins over another asset at that address.
         polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))
         self._addresses.update({row.address: row.id for row in polled if row.address})
+        owners: dict[str, list[str]] = {}
+        for row in rows:
+            if row.address:
+                owners.setdefault(row.address, []).append(row.id)
+        self._address_owners = {address: tuple(sorted(ids)) for address, ids in owners.items()}
         if self.snmp is not None:
             self.snmp.set_uplinks(uplinks)
             self.snmp.forget(set(live))

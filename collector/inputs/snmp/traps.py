@@ -6,7 +6,11 @@ is the uplink of a `link` asset update that link's state without waiting for the
 next poll; coldStart/warmStart make the next poll re-read the static columns.
 
 v3 traps are sent by the device's own engine, so the receiver must know each
-sender's engine ID (snmp.traps.engine_ids).
+sender's engine ID (snmp.traps.engine_ids, by asset): a v3 trap belongs to the asset
+whose engine ID it carries, whatever address it came from (several devices behind one
+address, or a NAT). v1/v2c traps carry no such identity: they belong to the asset at
+their source address (a polled device before another asset there), with one warning per
+address when several assets share it.
 
 The port takes packets from anyone, so nothing a sender does may cost more than a
 counter (issue 16): each datagram passes a per-source rate limit before it is decoded
@@ -62,7 +66,8 @@ def make(ctx: InputContext) -> TrapReceiver | None:
     """The trap receiver, when `snmp.traps.enabled` (it needs the SNMP credentials and hub)."""
     if ctx.snmp is None or not ctx.config.snmp.traps.enabled:
         return None
-    return TrapReceiver(ctx.config.snmp.traps, ctx.snmp.credentials, ctx.publish, ctx.asset_at, ctx.snmp, ctx.clock)
+    return TrapReceiver(ctx.config.snmp.traps, ctx.snmp.credentials, ctx.publish, ctx.asset_at, ctx.snmp, ctx.clock,
+                        ctx.assets_at)
 
 
 @dataclass
@@ -87,8 +92,14 @@ class TrapReceiver:
 
     def __init__(self, settings: Any, credentials: dict[str, Credential], publish: Callable[[Message], None],
                  asset_for: Callable[[str], str | None], hub: Any,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 assets_at: Callable[[str], tuple[str, ...]] = lambda _address: ()) -> None:
         self.settings = settings
+        self.assets_at = assets_at
+        self._by_engine = {engine_id.lower(): asset for asset, engine_id in settings.engine_ids.items()}
+        self._ambiguous_told: set[str] = set()
+        self._usm_engine: str | None = None  # of the v3 message being received
+        self._sender_engine: str | None = None  # of the message whose trap the callback handles
         self.credentials = credentials
         self.publish = publish
         self.asset_for = asset_for
@@ -146,10 +157,24 @@ class TrapReceiver:
                                    priv, cred.secret("priv_key") if cred.priv_protocol else None,
                                    securityEngineId=v2c.OctetString(hexValue=engine_id))
         eng.observer.register_observer(self._refused, *SM_FAILURES)
+        # The v3 sender is the engine its USM parameters authenticated (msgAuthoritativeEngineID), not the
+        # PDU's context engine ID, which net-snmp's snmptrap fills with its own: seen as the message passes
+        # USM, and handed to the trap's callback (same thread, same message) at the request point.
+        eng.observer.register_observer(self._usm_passed, "rfc3414.processIncomingMsg")
+        eng.observer.register_observer(self._message_taken, "rfc3412.receiveMessage:request")
         ntfrcv.NotificationReceiver(eng, self._on_trap)
         self.engine = eng
         self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
         log.info("snmp trap receiver listening", extra={"address": f"{self.settings.host}:{self.port}"})
+
+    def _usm_passed(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
+        engine_id = variables.get("securityEngineId")
+        self._usm_engine = bytes(engine_id.asOctets()).hex() if engine_id is not None else None
+
+    def _message_taken(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
+        """The message whose PDU goes to the callback next: v3 keeps the engine USM saw, others have none."""
+        self._sender_engine = self._usm_engine if variables.get("securityModel") == 3 else None
+        self._usm_engine = None
 
     def _refused(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
         """A wrong community or v3 user, key or engine ID: counted by reason and source, never the secrets."""
@@ -170,14 +195,29 @@ class TrapReceiver:
         host = "?"
         try:
             _domain, (host, _port) = snmp_engine.message_dispatcher.get_transport_info(state_ref)
-            self.handle(str(host), [(tuple(oid), value) for oid, value in var_binds])
+            self.handle(str(host), [(tuple(oid), value) for oid, value in var_binds], self._sender_engine)
         except Exception as exc:  # noqa: BLE001 - one odd trap must not stop the receiver, nor flood the log
             self.refusals.refuse("error", str(host), f"{type(exc).__name__}: {exc}"[:200])
 
-    def handle(self, host: str, var_binds: list[tuple[tuple[int, ...], Any]]) -> None:
+    def attribute(self, host: str, engine_id: str | None) -> str | None:
+        """The asset a trap belongs to: by the v3 sender's engine ID when it is configured, else by address."""
+        asset = self._by_engine.get(engine_id.lower()) if engine_id else None
+        if asset is not None:
+            return asset
+        asset = self.asset_for(host)
+        if asset is not None and host not in self._ambiguous_told:
+            owners = self.assets_at(host)
+            if len(owners) > 1:
+                self._ambiguous_told.add(host)
+                log.warning("traps from an address several assets share go to one of them; give v3 senders "
+                            "their engine IDs (snmp.traps.engine_ids) to tell them apart",
+                            extra={"source": host, "assets": ",".join(owners), "chosen": asset})
+        return asset
+
+    def handle(self, host: str, var_binds: list[tuple[tuple[int, ...], Any]], engine_id: str | None = None) -> None:
         """Store one trap as an event (or count it in its storm's) and act on link and restart traps."""
         ts = self.clock()
-        asset = self.asset_for(host)
+        asset = self.attribute(host, engine_id)
         if asset is None and not self.settings.store_unknown:
             self.refusals.refuse("unknown_source", host)
             return
@@ -204,7 +244,7 @@ class TrapReceiver:
         name, severity, summary = GENERIC.get(trap_oid, (".".join(map(str, trap_oid)), "info", "vendor trap"))
         if if_index is not None:
             summary += f" (ifIndex {if_index})"
-        self.storms.add(storm_key(host, name, same), ts, lambda: Event(
+        self.storms.add(storm_key(f"{host}/{asset}", name, same), ts, lambda: Event(
             asset, ts, host, "trap", name, severity, summary,
             details(kept, self.settings.max_detail_bytes, self.settings.max_varbinds)))
         self.counts.grouped = self.storms.grouped

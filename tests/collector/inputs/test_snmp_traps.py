@@ -128,8 +128,10 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, store: Store, assets: dict[str, str] | None = None, **traps: Any) -> AsyncIterator[Rig]:
-    """A started TrapReceiver whose events the real writer stores; `assets`: address -> asset id."""
+async def rig(tmp_path: Path, store: Store, assets: dict[str, str] | None = None,
+              owners: dict[str, tuple[str, ...]] | None = None, **traps: Any) -> AsyncIterator[Rig]:
+    """A started TrapReceiver whose events the real writer stores; `assets`: address -> asset id (the one traps
+    by address go to); `owners`: address -> every asset there."""
     port = free_udp_port()
     cfg = trap_settings(port, **traps)
     writer = StoreWriter(store, datetime.now(UTC))
@@ -144,7 +146,8 @@ async def rig(tmp_path: Path, store: Store, assets: dict[str, str] | None = None
 
     hub = SnmpHub(cfg, tmp_path, "collector.yaml", publish)
     receiver = TrapReceiver(cfg.traps, hub.credentials, publish,
-                            (assets if assets is not None else {"127.0.0.1": "sw"}).get, hub)
+                            (assets if assets is not None else {"127.0.0.1": "sw"}).get, hub,
+                            assets_at=lambda address: (owners or {}).get(address, ()))
     receiver.bind()
     receiver.start()
     try:
@@ -183,6 +186,32 @@ def test_malformed_packets_are_counted_by_source_without_tracebacks(tmp_path: Pa
     # The first at once, the other 99 in one line when the receiver closed (else a minute later).
     assert [(r.levelno, r.refused) for r in about] == [(logging.WARNING, "malformed:1"),
                                                       (logging.WARNING, "malformed:99")], about
+
+
+def test_traps_from_one_address_go_to_the_v3_sender_by_engine_id_and_v2c_by_address_with_a_warning(
+        tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """Two devices behind one address (127.0.0.1), a switch and a firewall, each with its engine ID: every v3
+    trap goes to the device whose engine ID it carries; v2c traps carry none and go to the asset the
+    inventory puts at the address (the switch), with one warning for that address, not one per trap."""
+    needs_snmptrap()
+    caplog.set_level(logging.INFO)
+    firewall_engine = "80000000090a0b0c"
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with rig(tmp_path, store, owners={"127.0.0.1": ("fw", "sw")},
+                       engine_ids={"sw": ENGINE_ID, "fw": firewall_engine}) as r:
+            for engine, text in ((firewall_engine, "from the firewall"), (ENGINE_ID, "from the switch")):
+                await asyncio.to_thread(snmptrap, r.port, VENDOR_TRAP, VENDOR_VALUE, "s", text,
+                                        auth=v3_args(engine=engine))
+            for n in range(2):
+                await asyncio.to_thread(snmptrap, r.port, VENDOR_TRAP, VENDOR_VALUE, "s", f"v2c {n}")
+            return await r.events(4)
+
+    events = asyncio.run(scenario())
+    assert [(e["asset"], e["details"][VENDOR_VALUE]) for e in events] == [
+        ("fw", "from the firewall"), ("sw", "from the switch"), ("sw", "v2c 0"), ("sw", "v2c 1")], events
+    told = [r for r in trap_lines(caplog) if "several assets share" in r.getMessage()]
+    assert [(r.levelno, r.source, r.assets, r.chosen) for r in told] == [(logging.WARNING, "127.0.0.1", "fw,sw", "sw")]
 
 
 def test_wrong_credentials_are_counted_by_reason_and_source(tmp_path: Path, store: Store) -> None:
