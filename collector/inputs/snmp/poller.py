@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsmon.collector.config.snmp_profiles import COUNTERS, Fault, Field_, Profile, Table, parse_oid
+from opsmon.collector.config.snmp_profiles import COUNTERS, Fault, Field_, Profile, Table, parse_oid, under
 from opsmon.collector.inputs.snmp.client import (
     END_OF_MIB_VIEW,
     NO_SUCH_INSTANCE,
@@ -109,7 +109,7 @@ async def detect(client: SnmpClient, target: Target, candidates: list[Profile]) 
             answers[p.name] = (oid[:len(asked)] == asked and len(oid) > len(asked)
                                and value not in (NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
     for p in rest:
-        by_id = any(sys_oid.startswith(prefix.strip(".")) for prefix in p.detect.sys_object_id) if sys_oid else False
+        by_id = any(under(sys_oid, prefix) for prefix in p.detect.sys_object_id) if sys_oid else False
         if by_id or answers.get(p.name):
             chosen.append(p)
     return tuple(chosen)
