@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
 from opsmon.collector.config.snmp_profiles import COUNTERS, Fault, Field_, Profile, Table, parse_oid, under
@@ -249,6 +250,10 @@ def evaluate_faults(profiles: tuple[Profile, ...], poll: Poll) -> list[tuple[str
     def hit(fault: Fault, values: dict[str, Any]) -> None:
         value = values.get(fault.column)
         if value is None or (fault.unless is not None and values.get(fault.unless.column) in fault.unless.values):
+            return
+        if any(name and name not in values for _t, name, _s, _c in Formatter().parse(fault.component)):
+            # A row that appeared since the last static read lacks its name (entPhysicalName, hrDeviceDescr):
+            # the next poll reads it, and judges the row then; a fault named "?" would be a part of its own.
             return
         if fault.present:
             ok = True

@@ -15,14 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
 
 from opsmon.collector.config.checks import SnmpSpec
 from opsmon.collector.config.schema import IncidentsConfig, SnmpConfig
+from opsmon.collector.config.snmp_profiles import load_profiles
 from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import UP
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
 from opsmon.collector.incidents.read import list_incidents
+from opsmon.collector.inputs.snmp.exposition import SnmpCollector
 from opsmon.collector.inputs.snmp.hub import SnmpHub
+from opsmon.collector.inputs.snmp.poller import Poll, evaluate_faults
 from opsmon.collector.store import Store
 from tests.conftest import utc
 from tests.peers.snmp import Recording, Snmpsim, start_snmpsim, stop_snmpsim
@@ -169,6 +174,13 @@ def test_huawei_vrp_boards_fans_power_and_one_incident_per_failed_part(sim: Snmp
     # Second poll: sysUpTime only of the scalars, entPhysicalName (static) not read: 1 + 2 x 3 + 9 + 4 = 20.
     assert state.last.varbinds == 1 + 6 + 9 + 4
     assert state.last.tables["huawei_entity"]["67108867"]["entPhysicalName"] == "MPU Board 0"  # carried over
+    # /metrics: under the MIB's object names, labelled with the asset, the index and the board's name
+    registry = CollectorRegistry()
+    registry.register(SnmpCollector(hub[0]))
+    text = generate_latest(registry).decode()
+    assert ('hwEntityCpuUsage{asset="huawei",entPhysicalIndex="67108867",entPhysicalName="MPU Board 0"} 23.0'
+            in text)
+    assert 'hwEntityFanState{asset="huawei",hwFanIndex="0.1"} 2.0' in text
 
     # Through the incident engine: each failed part is one hardware incident (major: hardware is at least
     # major) with the hardware_fault_response_time deadline, 1 hour after it opened; the second poll's
@@ -245,3 +257,16 @@ def test_hillstone_sessions_ha_and_hardware(sim: Snmpsim, hub) -> None:
 def test_a_lookalike_enterprise_number_picks_no_vendor_pack(sim: Snmpsim, hub) -> None:
     state = poll(hub, sim, "lookalike")
     assert packs(state) == set()
+
+
+def test_a_part_that_appeared_since_the_static_read_is_judged_once_its_name_is_read() -> None:
+    """An H3C fan tray inserted between static reads arrives failed (fanError 41) without its entPhysicalName
+    (a static column): no fault named "?" (an incident of its own); with the name read, "Fan 3" is the fault."""
+    h3c = load_profiles()["h3c"]
+    row = {"hh3cEntityExtCpuUsage": 0, "hh3cEntityExtMemUsage": 0, "hh3cEntityExtTemperature": 0,
+           "hh3cEntityExtErrorStatus": 41}
+    poll = Poll(0.0, 100, {}, {"h3c_entity": {"42": dict(row)}}, {}, 4)
+    assert evaluate_faults((h3c,), poll) == []
+    poll.tables["h3c_entity"]["42"]["entPhysicalName"] = "Fan 3"
+    assert evaluate_faults((h3c,), poll) == [("Fan 3", "fan failed (hh3cEntityExtErrorStatus fanError)",
+                                              "风扇故障（hh3cEntityExtErrorStatus fanError）")]
