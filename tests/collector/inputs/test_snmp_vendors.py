@@ -93,8 +93,14 @@ def ruijie_switch() -> Recording:
 
 def zte_switch() -> Recording:
     r = Recording().system("zte-5960", "1.3.6.1.4.1.3902.3.100.1")  # under ZTE's enterprise 3902
-    unit = "1.3.6.1.4.1.3902.3.3.1.1"  # ZXR10-MIB zxr10SystemUnitEntry, index zxr10SystemUnitIndex
-    r.put(f"{unit}.4.1", 2, 33).put(f"{unit}.12.1", 2, 9)  # zxr10SystemMemUsed, zxr10SystemCpuUtility5m
+    unit = "1.3.6.1.4.1.3902.3.3.1.1"  # ZXR10-MIB zxr10SystemUnitEntry (zxr10-statistics 1.1), index UnitIndex
+    # zxr10SystemMemSize .3 and zxr10SystemMemUsed .4 (bytes, "described by Octets"), zxr10SystemCpuUtility5m .12
+    r.put(f"{unit}.3.1", 2, 536_870_912).put(f"{unit}.4.1", 2, 178_956_970).put(f"{unit}.12.1", 2, 9)
+    # zxr10slotEntry (zxr10rack 3.1), index zxr10RackNo.zxr10ShelfNo.zxr10PosInRack: AvailStatus .6 (1 in, 0 out),
+    # OperStatus .7 (1 up, 0 down = error), Temperature .10
+    slot = "1.3.6.1.4.1.3902.3.2.3.1"
+    for idx, avail, oper, temp in (("1.1.1", 1, 1, 44), ("1.1.2", 1, 0, 51), ("1.1.3", 0, 0, 0)):
+        r.put(f"{slot}.6.{idx}", 2, avail).put(f"{slot}.7.{idx}", 2, oper).put(f"{slot}.10.{idx}", 2, temp)
     return r
 
 
@@ -233,11 +239,14 @@ def test_ruijie_cpu_memory_temperature_power_and_fans(sim: Snmpsim, hub) -> None
         "fan 3": "fan failed (Fan3: ruijieSystemFanIsNormal 5)"}
 
 
-def test_zte_cpu_and_memory(sim: Snmpsim, hub) -> None:
+def test_zte_cpu_memory_and_cards(sim: Snmpsim, hub) -> None:
     state = poll(hub, sim, "zte")
     assert packs(state) == {"zte"}
-    assert state.last.tables["zte_unit"] == {"1": {"zxr10SystemCpuUtility5m": 9, "zxr10SystemMemUsed": 33}}
-    assert faults(hub[1], "zte") == {}
+    assert state.last.tables["zte_unit"] == {"1": {"zxr10SystemCpuUtility5m": 9, "zxr10SystemMemSize": 536_870_912,
+                                                   "zxr10SystemMemUsed": 178_956_970}}
+    assert state.last.tables["zte_slot"]["1.1.1"]["zxr10SlotTemperature"] == 44
+    # card 1.1.2 in its slot and down: a fault; slot 1.1.3 empty (AvailStatus out): none
+    assert faults(hub[1], "zte") == {"card 1.1.2": "card in error (zxr10SlotOperStatus down)"}
 
 
 def test_hillstone_sessions_ha_and_hardware(sim: Snmpsim, hub) -> None:
