@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from opsmon.collector.config.ssh_platforms import DEFAULT_CONFIG_COMMAND, EXEC, PLATFORMS
 from opsmon.collector.core.fields import FROZEN, ObjectId, PositiveDuration
 
 
@@ -284,8 +285,12 @@ class SshConfigSpec(_SshBase):
     """A device's configuration fetched over SSH and kept with its changes (docs/ssh.md)."""
 
     type: Literal["ssh_config"]
-    command: str = Field("show running-config", min_length=1, max_length=256,
-                         description="Prints the configuration (read-only)")
+    platform: Literal["exec", "vrp", "comware", "ruijie"] = Field(
+        EXEC, description="exec: the command on an exec channel; vrp, comware, ruijie: from the CLI prompt with the "
+                          "pager turned off first (docs/ssh.md)")
+    command: str = Field(DEFAULT_CONFIG_COMMAND, min_length=1, max_length=256,
+                         description="Prints the configuration (read-only); default the platform's "
+                                     "(show running-config; display current-configuration on vrp and comware)")
     name: str = Field("running", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
                       description="Which configuration this is (running, startup, ...)")
     ignore: tuple[str, ...] = Field((), description="Extra regular expressions for volatile lines to drop")
@@ -301,6 +306,14 @@ class SshConfigSpec(_SshBase):
         for pattern in value:
             _compile(pattern, f"ignore {pattern!r}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_command(cls, data: object) -> object:
+        """No command given: the platform's own (VRP and Comware have no `show running-config`)."""
+        if isinstance(data, dict) and "command" not in data and data.get("platform") in PLATFORMS:
+            return {**data, "command": PLATFORMS[data["platform"]].config}
+        return data
 
     def default_id(self) -> str:
         return f"ssh_config:{self.name}"

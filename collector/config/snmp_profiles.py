@@ -8,8 +8,9 @@ rarely (`refresh: static`, read again only every `snmp.static_refresh`, after a
 reboot or when rows appear), rates computed from counters, and hardware fault
 rules. Adding a device family means writing a file, not code.
 
-Detection: a profile applies to a device when the device's sysObjectID starts
-with one of `detect.sys_object_id`, or when `detect.oid` answers, or always.
+Detection: a profile applies to a device when the device's sysObjectID lies under
+one of `detect.sys_object_id` (the vendor packs: the vendor's enterprise number), or
+when `detect.oid` answers, or always.
 """
 from __future__ import annotations
 
@@ -58,6 +59,9 @@ class Field_(BaseModel):
     refresh: Literal["poll", "static"] = "poll"
     help: str = ""
     values: dict[str, str] = Field(default_factory=dict, description="Names shown for raw values (enum, oid)")
+    source: str = Field("", max_length=200, description=(
+        "Where the OID is defined: MIB module and object name (e.g. HUAWEI-ENTITY-EXTENT-MIB hwEntityCpuUsage); "
+        "the vendor packs give one for every field, so a reader can check it against the vendor's MIB"))
 
     @field_validator("oid")
     @classmethod
@@ -150,7 +154,9 @@ class Table(BaseModel):
 class Detect(BaseModel):
     model_config = FROZEN
     always: bool = False
-    sys_object_id: tuple[str, ...] = Field((), description="sysObjectID prefixes")
+    sys_object_id: tuple[str, ...] = Field((), description=(
+        "sysObjectID prefixes, whole arcs: 1.3.6.1.4.1.2011 (Huawei's enterprise) matches 1.3.6.1.4.1.2011.2.23.1, "
+        "never 1.3.6.1.4.1.20110.1"))
     oid: str | None = Field(None, description="Applies when a GET of this OID returns a value")
 
 
@@ -170,6 +176,12 @@ class Profile(BaseModel):
             if f.column not in names:
                 raise ValueError(f"scalar_faults refers to {f.column!r}, which scalars do not define")
         return self
+
+
+def under(oid: str, prefix: str) -> bool:
+    """True when dotted `oid` is `prefix` or lies below it (whole arcs: 2011 is not a prefix of 20110)."""
+    prefix = prefix.strip(".")
+    return oid == prefix or oid.startswith(prefix + ".")
 
 
 def load_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:

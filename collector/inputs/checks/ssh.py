@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from opsmon.collector.config.checks import SshConfigSpec, SshSpec
+from opsmon.collector.config.ssh_platforms import EXEC, PLATFORMS
 from opsmon.collector.core.states import DEGRADED, DOWN, UNKNOWN, UP
 from opsmon.collector.inputs.checks.base import Check, Outcome
 from opsmon.collector.inputs.ssh.types import CommandResult, HostKeyMismatch, UnknownHostKey
@@ -96,7 +97,8 @@ class _SshCheck(Check):
         spec = self.spec
         try:
             return await self.hub.run(self.asset_id, spec.host or self.address, spec.port, spec.credential,
-                                          spec.command, self.timeout, spec.trust_on_first_use)
+                                          spec.command, self.timeout, spec.trust_on_first_use,
+                                          PLATFORMS.get(getattr(spec, "platform", EXEC)))
         except (HostKeyMismatch, UnknownHostKey) as exc:
             return Outcome(DOWN, str(exc))
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
-from opsmon.collector.config.snmp_profiles import COUNTERS, Fault, Field_, Profile, Table, parse_oid
+from opsmon.collector.config.snmp_profiles import COUNTERS, Fault, Field_, Profile, Table, parse_oid, under
 from opsmon.collector.inputs.snmp.client import (
     END_OF_MIB_VIEW,
     NO_SUCH_INSTANCE,
@@ -109,7 +110,7 @@ async def detect(client: SnmpClient, target: Target, candidates: list[Profile]) 
             answers[p.name] = (oid[:len(asked)] == asked and len(oid) > len(asked)
                                and value not in (NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
     for p in rest:
-        by_id = any(sys_oid.startswith(prefix.strip(".")) for prefix in p.detect.sys_object_id) if sys_oid else False
+        by_id = any(under(sys_oid, prefix) for prefix in p.detect.sys_object_id) if sys_oid else False
         if by_id or answers.get(p.name):
             chosen.append(p)
     return tuple(chosen)
@@ -249,6 +250,10 @@ def evaluate_faults(profiles: tuple[Profile, ...], poll: Poll) -> list[tuple[str
     def hit(fault: Fault, values: dict[str, Any]) -> None:
         value = values.get(fault.column)
         if value is None or (fault.unless is not None and values.get(fault.unless.column) in fault.unless.values):
+            return
+        if any(name and name not in values for _t, name, _s, _c in Formatter().parse(fault.component)):
+            # A row that appeared since the last static read lacks its name (entPhysicalName, hrDeviceDescr):
+            # the next poll reads it, and judges the row then; a fault named "?" would be a part of its own.
             return
         if fault.present:
             ok = True

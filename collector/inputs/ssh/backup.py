@@ -41,13 +41,18 @@ DEFAULT_IGNORE: tuple[str, ...] = (
     r"^!\s*Running configuration last done at",     # NX-OS
     r"^#+\s*Last (commit|changed):",                # Junos "## Last commit: ..."
     r"^#conf_file_ver=",                            # FortiOS, bumped on every save
+    r"^!\s*Last configuration was (?:updated|saved) at",  # VRP: "!Last configuration was updated at 2026-..."
     r"^\s*:\s*Saved\s*$",                           # ASA
     r"^Cryptochecksum:",                            # ASA
 )
 
 # (prefix group, secret) on one line; the secret becomes <redacted>.
 REDACT: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
-    r"^(\s*(?:enable\s+)?(?:secret|password)\s+(?:\d+\s+)?)(\S+)",                        # IOS enable / line password
+    # VRP "local-user admin password irreversible-cipher X", Comware " password hash X" (in a local-user block)
+    r"^(\s*(?:local-user\s+\S+\s+)?password\s+(?:irreversible-cipher|cipher|simple|hash)\s+)(\S+)",
+    r"^(\s*snmp-agent\s+community\s+(?:read|write)\s+(?:cipher\s+|simple\s+)?)(\S+)",   # VRP, Comware
+    # IOS enable / line password (not the VRP/Comware form above, whose next word is the cipher kind)
+    r"^(\s*(?:enable\s+)?(?:secret|password)\s+(?!(?:irreversible-cipher|cipher|simple|hash)\s)(?:\d+\s+)?)(\S+)",
     r"^(\s*username\s+\S+.*?\s(?:secret|password)\s+(?:\d+\s+)?)(\S+)",                   # IOS users
     r"^(\s*snmp-server\s+community\s+)(\S+)",                                             # IOS communities
     r"^(\s*snmp-server\s+host\s+\S+(?:\s+(?:informs|traps))?(?:\s+version\s+\S+)?\s+)(\S+)",

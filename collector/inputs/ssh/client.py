@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import select
 import threading
 import time
@@ -27,6 +28,7 @@ from typing import Any
 import paramiko
 
 from opsmon.collector.config.ssh_credentials import SshCredential
+from opsmon.collector.config.ssh_platforms import Platform
 from opsmon.collector.core.errors import AuthFailed, PeerTimeout, ProtocolError
 from opsmon.collector.inputs.ssh.types import CommandResult, HostKeyMismatch, UnknownHostKey, host_key_name
 
@@ -140,11 +142,14 @@ def _timed_out(exc: BaseException) -> bool:
 
 
 def run_command(target: SshTarget, command: str, known: KnownHosts, timeout: float,
-                connect_timeout: float = 10.0, max_output: int = 4 << 20) -> CommandResult:
+                connect_timeout: float = 10.0, max_output: int = 4 << 20,
+                platform: Platform | None = None) -> CommandResult:
     """Connect, verify the host key, authenticate, run `command` on an exec channel, read its output.
 
     `timeout` bounds the whole session; `max_output` bounds stdout plus stderr (more is a
     ProtocolError: a cut output would be judged, or stored as a configuration, wrongly).
+    With a `platform` (VRP, Comware, RGOS) the command is typed at the device's CLI prompt instead,
+    after the platform's pager-off command (see _shell).
     """
     deadline = time.monotonic() + timeout
 
@@ -190,24 +195,102 @@ def run_command(target: SshTarget, command: str, known: KnownHosts, timeout: flo
             raise ProtocolError(f"{where}: SSH negotiation failed: {_short(exc)}") from None
         except EOFError:
             raise ProtocolError(f"{where}: the device closed the connection during the SSH handshake") from None
-        return _exec(client, command, where, left, max_output, getattr(policy, "trusted", None))
+        trusted = getattr(policy, "trusted", None)
+        if platform is not None:
+            return _shell(client, platform, command, where, left, max_output, trusted)
+        return _exec(client, command, where, left, max_output, trusted)
     finally:
         client.close()
 
 
-def _exec(client: paramiko.SSHClient, command: str, where: str, left: Any, max_output: int,
-          trusted: str | None) -> CommandResult:
+def _session(client: paramiko.SSHClient, where: str, left: Any) -> paramiko.Channel:
     transport = client.get_transport()
     if transport is None or not transport.is_active():
         raise ProtocolError(f"{where}: the SSH session ended right after login")
     try:
-        chan = transport.open_session(timeout=max(0.1, left()))
+        return transport.open_session(timeout=max(0.1, left()))
     except paramiko.ChannelException as exc:
         raise ProtocolError(f"{where}: the device refused a session channel ({exc.text})") from None
     except paramiko.SSHException as exc:
         if _timed_out(exc) or left() <= 0:
             raise PeerTimeout(f"{where}: no session channel in time") from None
         raise ProtocolError(f"{where}: cannot open a session channel: {_short(exc)}") from None
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]")
+
+
+def _shell(client: paramiko.SSHClient, platform: Platform, command: str, where: str, left: Any, max_output: int,
+           trusted: str | None) -> CommandResult:
+    """Drive the device's CLI: wait for its prompt, turn its pager off for this session, type `command`,
+    read until the same prompt comes back, leave. stdout is what `command` printed, without its echo and
+    the prompt. A pager prompt ("---- More ----") is an error naming the pager command that should have
+    prevented it: answering it with keystrokes would store the marker's remains inside the configuration."""
+    chan = _session(client, where, left)
+    received = 0
+
+    def until(end: re.Pattern[str], what: str) -> str:
+        nonlocal received
+        buf = bytearray()
+        more = re.compile(r"(?:" + platform.more + r")\s*$")
+        while True:
+            busy = False
+            while chan.recv_ready():
+                data = chan.recv(65536)
+                received += len(data)
+                buf += data
+                busy = True
+            if received > max_output:
+                raise ProtocolError(f"{where}: output longer than {max_output} bytes (ssh.max_output)")
+            tail = ANSI.sub("", bytes(buf[-512:]).decode("utf-8", "replace"))
+            if end.search(tail):
+                return ANSI.sub("", buf.decode("utf-8", "replace"))
+            if more.search(tail):
+                raise ProtocolError(f"{where}: the device pages its output although {platform.pager_off!r} was "
+                                    f"sent (it stopped at {tail.strip().splitlines()[-1]!r})")
+            if chan.closed or chan.eof_received:
+                raise ProtocolError(f"{where}: the device closed the CLI session while opsmon waited for {what}"
+                                    f" (last said: {' '.join(tail.split())[-120:]!r})")
+            if left() <= 0:
+                raise PeerTimeout(f"{where}: no {what} in time (last said: {' '.join(tail.split())[-120:]!r})")
+            if not busy:
+                select.select([chan], [], [], min(0.05, max(0.0, left())))
+
+    try:
+        try:
+            chan.settimeout(max(0.1, left()))
+            chan.get_pty(term="vt100", width=511, height=0)  # wide: long lines are not wrapped
+            chan.invoke_shell()
+        except paramiko.SSHException as exc:
+            raise ProtocolError(f"{where}: the device refused an interactive CLI session ({_short(exc)})") from None
+        first = until(re.compile(r"(?:^|\n)[ \t]*(" + platform.prompt + r")[ \t]*$"), "its CLI prompt")
+        prompt = first.replace("\r", "").rstrip().splitlines()[-1].strip()
+        again = re.compile(r"\n[ \t]*" + re.escape(prompt) + r"[ \t]*$")
+        output = ""
+        for typed in (platform.pager_off, command):
+            chan.sendall((typed + "\n").encode())
+            output = until(again, f"the prompt {prompt!r} after {typed!r}")
+        chan.sendall((platform.leave + "\n").encode())
+        # Leave politely: the device ends the session itself, so its VTY line is free at once.
+        bye = time.monotonic() + min(2.0, max(0.0, left()))
+        while not (chan.closed or chan.eof_received) and time.monotonic() < bye:
+            if chan.recv_ready():
+                chan.recv(65536)
+            else:
+                select.select([chan], [], [], 0.05)
+    except TimeoutError:
+        raise PeerTimeout(f"{where}: the CLI session did not finish in time") from None
+    finally:
+        chan.close()
+    lines = output.replace("\r", "").split("\n")[:-1]  # the prompt that came back
+    if lines and lines[0].strip().endswith(command):
+        lines = lines[1:]  # the device's echo of what was typed
+    return CommandResult("\n".join(lines) + "\n", "", None, trusted)
+
+
+def _exec(client: paramiko.SSHClient, command: str, where: str, left: Any, max_output: int,
+          trusted: str | None) -> CommandResult:
+    chan = _session(client, where, left)
     out, err = bytearray(), bytearray()
     try:
         try:

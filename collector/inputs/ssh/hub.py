@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from opsmon.collector.config.ssh import SshConfig
 from opsmon.collector.config.ssh_credentials import SshCredential, resolve
+from opsmon.collector.config.ssh_platforms import Platform
 from opsmon.collector.core.incidents import CRITICAL
 from opsmon.collector.core.maintenance import MaintenanceBook, Window
 from opsmon.collector.core.messages import Event, Message, SecurityFinding
@@ -97,12 +98,13 @@ class SshHub:
 
     # -- sessions ----------------------------------------------------------
     async def run(self, asset_id: str, host: str, port: int, credential: str, command: str, timeout: float,
-                  trust_on_first_use: bool = False) -> CommandResult:
-        """Run one command on a device; raises the errors of opsmon.collector.inputs.ssh.client."""
+                  trust_on_first_use: bool = False, platform: Platform | None = None) -> CommandResult:
+        """Run one command on a device (at its CLI prompt for a `platform`); raises the errors of
+        opsmon.collector.inputs.ssh.client."""
         target = SshTarget(host, port, self.credentials[credential], trust_on_first_use)
         budget = max(0.5, timeout * 0.9)  # finish (and say why) before the check's own timeout cuts in
         call = partial(run_command, target, command, self.known, budget,
-                       min(self.settings.connect_timeout, budget), self.settings.max_output)
+                       min(self.settings.connect_timeout, budget), self.settings.max_output, platform)
         self.sessions += 1
         where = f"{host}:{port}"
         try:
