@@ -140,6 +140,9 @@ class TrapConfig(BaseModel):
     max_detail_bytes: int = Field(4096, ge=512, le=1_000_000, description=(
         "A stored trap's details (JSON) stay under this size: long values are cut with a marker"))
     max_varbinds: int = Field(50, ge=1, le=10_000, description="Varbinds kept of one trap; the cut says how many came")
+    maps: tuple[str, ...] = Field((), description=(
+        "Trap map files (docs/snmp.md, \"Trap maps\"): what vendor traps mean, beyond the bundled packs; an "
+        "entry replaces a bundled one with the same OID"))
     store_unknown: bool = Field(False, description=(
         "Store traps from addresses that are no asset (else they are counted, reason unknown_source, and logged)"))
     refused_sources: int = Field(100, ge=0, le=100_000, description=(

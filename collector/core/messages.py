@@ -110,12 +110,19 @@ class ResultRecorded:
 # -- from the inputs, beside the timeline ------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class HardwareSignal:
-    """A component reports a hardware fault (agent or SNMP): a 1-hour incident, the host stays up."""
+    """A component reports a hardware fault (agent or SNMP): a 1-hour incident, the host stays up.
+
+    A polled fault repeats every poll and clears when it is no longer seen (`source` "opsmon", the incidents'
+    own); a fault a trap reported (`source` "trap") is said once and stays until its recovery trap
+    (`cleared`) says so.
+    """
 
     asset_id: str
     component: str
     ts: datetime
     problem: str
+    cleared: bool = False
+    source: str = "opsmon"
 
 
 @dataclass(frozen=True, slots=True)

@@ -318,13 +318,21 @@ class IncidentEngine:
         elif new == UNREACHABLE:
             self._attach(asset_id, detected)
 
-    def on_hardware(self, asset_id: str, component: str, ts: datetime, problem: str) -> None:
+    def on_hardware(self, asset_id: str, component: str, ts: datetime, problem: str, cleared: bool = False,
+                    source: str = SYSTEM) -> None:
+        """A hardware fault seen (again), or its recovery (`cleared`, from a recovery trap): one incident per
+        asset and component. A polled fault (`source` SYSTEM) resolves itself when no longer seen; one a
+        trap said (`source` trap) stays open until its recovery or an operator."""
         fp = f"{asset_id}:hw:{component}"
         inc = self.by_fp.get(fp)
+        if cleared:
+            if inc is not None and inc.status in ACTIVE:
+                self._resolve(inc, source, f"recovered: {problem}", ts, auto=True)
+            return
         if inc is not None and inc.status in ACTIVE:
             inc.last_seen = self.clock()
             return
-        self._fault(fp, asset_id, HARDWARE, DOWN, f"{component}: {problem}", ts, self.clock())
+        self._fault(fp, asset_id, HARDWARE, DOWN, f"{component}: {problem}", ts, self.clock(), source=source)
 
     def on_security(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str,
                     severity: str = MAJOR) -> None:

@@ -234,7 +234,7 @@ class Service:
             Transition: [store, Consumer("incidents", lambda t: incidents.on_transition(
                 t.asset_id, t.at, t.detected, t.old, t.new, t.reason), guarded=True)],
             HardwareSignal: [store, Consumer("incidents", lambda h: incidents.on_hardware(
-                h.asset_id, h.component, h.ts, h.problem), guarded=True)],
+                h.asset_id, h.component, h.ts, h.problem, h.cleared, h.source), guarded=True)],
             SecurityFinding: [Consumer("incidents", lambda f: incidents.on_security(
                 f.asset_id, f.key, f.failing, f.at, f.cause, severity=f.severity), guarded=True)],
             Event: [store],

@@ -49,7 +49,7 @@ from opsmon.collector.core.messages import (
     Transition,
     Written,
 )
-from opsmon.collector.core.states import DOWN
+from opsmon.collector.core.states import DOWN, UP
 from opsmon.collector.store.db import Store
 from opsmon.collector.store.gaps import fill_gap
 from opsmon.collector.store.models import (
@@ -301,10 +301,10 @@ class StoreWriter:
                     case ResultRecorded(asset, check_id, ts, status, reason, latency):
                         observations.append({"asset_id": asset, "check_id": check_id, "ts": ts, "status": status,
                                              "reason": reason, "latency_ms": latency, "kind": "check"})
-                    case HardwareSignal(asset, component, ts, problem):
+                    case HardwareSignal(asset, component, ts, problem, cleared):
                         observations.append({"asset_id": asset, "check_id": f"hw:{component}"[:128], "ts": ts,
-                                             "status": DOWN, "reason": problem, "latency_ms": None,
-                                             "kind": "hardware"})
+                                             "status": UP if cleared else DOWN, "reason": problem,
+                                             "latency_ms": None, "kind": "hardware"})
                     case StreamPosition(agent, stream, seq, at, max_ts_ms):
                         prev = streams.get((agent, stream))
                         if prev is None or (seq, max_ts_ms or 0) > (prev["max_seq"], prev["max_ts_ms"] or 0):

@@ -31,7 +31,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsmon.collector.config.snmp_credentials import Credential
-from opsmon.collector.core.messages import Event, Message
+from opsmon.collector.config.trap_maps import TrapEntry, TrapMap, load_trap_maps
+from opsmon.collector.core.incidents import CRITICAL, MAJOR, MINOR
+from opsmon.collector.core.messages import Event, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import DOWN, UP
 from opsmon.collector.inputs.base import InputContext
 from opsmon.collector.inputs.snmp.trap_details import details
@@ -47,14 +49,7 @@ SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 RECEIVE_BUFFER = 1 << 20
 TICK = 1.0  # seconds between writes of storm counts and pending log lines
 IF_INDEX = (1, 3, 6, 1, 2, 1, 2, 2, 1, 1)
-GENERIC = {
-    (1, 3, 6, 1, 6, 3, 1, 1, 5, 1): ("coldStart", "warning", "device restarted (coldStart)"),
-    (1, 3, 6, 1, 6, 3, 1, 1, 5, 2): ("warmStart", "warning", "SNMP agent restarted (warmStart)"),
-    (1, 3, 6, 1, 6, 3, 1, 1, 5, 3): ("linkDown", "warning", "interface went down"),
-    (1, 3, 6, 1, 6, 3, 1, 1, 5, 4): ("linkUp", "info", "interface came up"),
-    (1, 3, 6, 1, 6, 3, 1, 1, 5, 5): ("authenticationFailure", "warning",
-                                     "SNMP request with a wrong community or user"),
-}
+UNMAPPED = "未知陷阱 / vendor trap"  # the summary of a trap no map names
 AUTH = {"MD5": "USM_AUTH_HMAC96_MD5", "SHA": "USM_AUTH_HMAC96_SHA", "SHA224": "USM_AUTH_HMAC128_SHA224",
         "SHA256": "USM_AUTH_HMAC192_SHA256", "SHA384": "USM_AUTH_HMAC256_SHA384", "SHA512": "USM_AUTH_HMAC384_SHA512"}
 PRIV = {"DES": "USM_PRIV_CBC56_DES", "AES": "USM_PRIV_CFB128_AES", "AES128": "USM_PRIV_CFB128_AES",
@@ -66,8 +61,9 @@ def make(ctx: InputContext) -> TrapReceiver | None:
     """The trap receiver, when `snmp.traps.enabled` (it needs the SNMP credentials and hub)."""
     if ctx.snmp is None or not ctx.config.snmp.traps.enabled:
         return None
+    maps = load_trap_maps(tuple(ctx.config.resolve(f) for f in ctx.config.snmp.traps.maps))
     return TrapReceiver(ctx.config.snmp.traps, ctx.snmp.credentials, ctx.publish, ctx.asset_at, ctx.snmp, ctx.clock,
-                        ctx.assets_at)
+                        ctx.assets_at, maps)
 
 
 @dataclass
@@ -93,8 +89,10 @@ class TrapReceiver:
     def __init__(self, settings: Any, credentials: dict[str, Credential], publish: Callable[[Message], None],
                  asset_for: Callable[[str], str | None], hub: Any,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 assets_at: Callable[[str], tuple[str, ...]] = lambda _address: ()) -> None:
+                 assets_at: Callable[[str], tuple[str, ...]] = lambda _address: (),
+                 maps: TrapMap | None = None) -> None:
         self.settings = settings
+        self.maps = maps if maps is not None else load_trap_maps()
         self.assets_at = assets_at
         self._by_engine = {engine_id.lower(): asset for asset, engine_id in settings.engine_ids.items()}
         self._ambiguous_told: set[str] = set()
@@ -224,6 +222,7 @@ class TrapReceiver:
         from pysnmp.proto.rfc1902 import TimeTicks
 
         trap_oid: tuple[int, ...] | None = None
+        entry: TrapEntry | None = None
         kept: list[tuple[str, Any]] = []
         same: list[tuple[str, Any]] = []  # what makes two traps the same: time values apart
         if_index: int | None = None
@@ -241,7 +240,14 @@ class TrapReceiver:
             self.refusals.refuse("not_a_trap", host)
             return
         self.counts.accepted += 1
-        name, severity, summary = GENERIC.get(trap_oid, (".".join(map(str, trap_oid)), "info", "vendor trap"))
+        entry = self.maps.get(trap_oid)
+        if entry is None:
+            name, severity, summary = ".".join(map(str, trap_oid)), "info", UNMAPPED
+        else:
+            name, severity, summary = entry.name, entry.severity, f"{entry.summary.zh} / {entry.summary.en}"
+        component = _component(entry, var_binds) if entry is not None else None
+        if component is not None:
+            summary += f": {component}"
         if if_index is not None:
             summary += f" (ifIndex {if_index})"
         self.storms.add(storm_key(f"{host}/{asset}", name, same), ts, lambda: Event(
@@ -250,6 +256,8 @@ class TrapReceiver:
         self.counts.grouped = self.storms.grouped
         if asset is None:
             return
+        if entry is not None:
+            self._act(asset, ts, trap_oid, entry, component or entry.name, summary)
         if name in ("linkDown", "linkUp") and if_index is not None:
             status = DOWN if name == "linkDown" else UP
             self.hub.interface_event(asset, if_index, status, "linkDown trap" if status == DOWN else "")
@@ -257,6 +265,23 @@ class TrapReceiver:
             state = self.hub.devices.get(asset)
             if state is not None:
                 state.static_at = None
+
+    def _act(self, asset: str, ts: datetime, trap_oid: tuple[int, ...], entry: TrapEntry, component: str,
+             summary: str) -> None:
+        """What the map says the trap does beyond its event: a hardware fault raised or cleared, a security
+        incident (config/trap_maps.py). A repeat of a raised fault keeps its one incident (the engine de-duplicates
+        by asset and component)."""
+        raised = self.maps.cleared.get(trap_oid)
+        if raised is not None:
+            if raised.action == "hardware":
+                self.publish(HardwareSignal(asset, component, ts, summary, cleared=True, source="trap"))
+            else:
+                self.publish(SecurityFinding(asset, f"trap:{raised.name}:{component}", False, ts, summary))
+        elif entry.action == "hardware":
+            self.publish(HardwareSignal(asset, component, ts, summary, source="trap"))
+        elif entry.action == "security":
+            self.publish(SecurityFinding(asset, f"trap:{entry.name}:{component}", True, ts, summary,
+                                         severity=_SEVERITY.get(entry.severity, MAJOR)))
 
     def close(self) -> None:
         """Stop taking packets, then write what storms counted and what the log still owes."""
@@ -275,3 +300,22 @@ class TrapReceiver:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+_SEVERITY = {"critical": CRITICAL, "major": MAJOR, "minor": MINOR}
+
+
+def _component(entry: TrapEntry, var_binds: list[tuple[tuple[int, ...], Any]]) -> str | None:
+    """The component a trap names (the varbind under `component_from`, e.g. entPhysicalName.<index>)."""
+    if entry.component_from is None:
+        return None
+    prefix = tuple(int(p) for p in entry.component_from.split("."))
+    for oid, value in var_binds:
+        if oid[:len(prefix)] == prefix:
+            if isinstance(value, tuple) or type(value).__name__ == "ObjectIdentifier":
+                text = ".".join(map(str, tuple(value)))
+            else:
+                text = bytes(value.asOctets()).decode("utf-8", "replace") if hasattr(value, "asOctets") \
+                    else str(value)
+            return text.strip()[:100] or None
+    return None

@@ -277,6 +277,28 @@ def test_hardware_fault_deduplicated_then_cleared_and_in_the_sla(store: Store) -
     assert figures["hardware_fault_response_time"]["pass"] is True
 
 
+def test_a_trap_fault_stays_open_until_its_recovery_trap(store: Store) -> None:
+    """A fault a trap said once (hwFanFail) is not "no longer seen" after hardware_clear_after (10 min): it
+    stays open for 3 hours, then its recovery trap resolves it at the recovery's time; a repeat of the
+    failing trap in between keeps the one incident. The 1-hour response clock runs from the first trap."""
+    w = World(store, {"sw": info(criticality="medium")})
+    w.engine.on_hardware("sw", "FAN 2", T0, "风扇故障 / fan failed: FAN 2", source="trap")
+    w.advance(T0 + timedelta(hours=1, seconds=1))
+    w.engine.on_hardware("sw", "FAN 2", T0 + timedelta(hours=1), "风扇故障 / fan failed: FAN 2", source="trap")
+    w.advance(T0 + timedelta(hours=3))
+    [inc] = list_incidents(store)
+    assert (inc["status"], inc["kind"], inc["opened_at"]) == ("open", "hardware", T0.isoformat())
+    assert inc["deadline"] == (T0 + timedelta(hours=1)).isoformat()
+    recovered = T0 + timedelta(hours=3, minutes=5)
+    w.engine.on_hardware("sw", "FAN 2", recovered, "风扇故障恢复 / fan recovered: FAN 2", cleared=True, source="trap")
+    w.advance(recovered + timedelta(seconds=1))
+    [inc] = list_incidents(store)
+    assert (inc["status"], inc["resolved_at"], inc["resolved_by"]) == ("resolved", recovered.isoformat(), "trap")
+    # A recovery with nothing open changes nothing.
+    w.engine.on_hardware("sw", "PSU 1", recovered, "电源故障恢复 / power supply recovered", cleared=True, source="trap")
+    assert len(list_incidents(store)) == 1
+
+
 def test_manual_resolve_needs_a_note(world: World, store: Store) -> None:
     detected = fail(world, "srv", T0)
     world.advance(detected)

@@ -26,7 +26,9 @@ import pytest
 from sqlalchemy import text as sql
 
 from opsmon.collector.config.schema import SnmpConfig
-from opsmon.collector.core.messages import Message, Written
+from opsmon.collector.config.trap_maps import load_trap_maps
+from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.messages import HardwareSignal, Message, Written
 from opsmon.collector.inputs.snmp.hub import SnmpHub
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.store import Store
@@ -102,7 +104,7 @@ class Rig:
     receiver: TrapReceiver
     writer: StoreWriter
     store: Store
-    others: list[Message] = field(default_factory=list)
+    others: list[Message] = field(default_factory=list)  # every message the receiver published
 
     def refused(self) -> dict[tuple[str, str], int]:
         return dict(self.receiver.counts.refused)
@@ -141,8 +143,7 @@ async def rig(tmp_path: Path, store: Store, assets: dict[str, str] | None = None
     def publish(msg: Message) -> None:
         if isinstance(msg, Written):
             writer.put(msg)
-        else:
-            others.append(msg)
+        others.append(msg)  # everything published, in order (the stored ones too)
 
     hub = SnmpHub(cfg, tmp_path, "collector.yaml", publish)
     receiver = TrapReceiver(cfg.traps, hub.credentials, publish,
@@ -212,6 +213,60 @@ def test_traps_from_one_address_go_to_the_v3_sender_by_engine_id_and_v2c_by_addr
         ("fw", "from the firewall"), ("sw", "from the switch"), ("sw", "v2c 0"), ("sw", "v2c 1")], events
     told = [r for r in trap_lines(caplog) if "several assets share" in r.getMessage()]
     assert [(r.levelno, r.source, r.assets, r.chosen) for r in told] == [(logging.WARNING, "127.0.0.1", "fw,sw", "sw")]
+
+
+HW_FAN_FAIL, HW_FAN_RESUME = "1.3.6.1.4.1.2011.5.25.219.2.6.3", "1.3.6.1.4.1.2011.5.25.219.2.6.4"
+ENT_PHYSICAL_NAME = "1.3.6.1.2.1.47.1.1.1.1.7"
+
+
+def test_a_huawei_fan_trap_is_named_by_the_map_and_raises_then_clears_a_hardware_fault(
+        tmp_path: Path, store: Store) -> None:
+    """hwFanFail and hwFanFailResume (HUAWEI-ENTITY-TRAP-MIB, with the varbinds its OBJECTS clause names) as a VRP
+    switch sends them: each stored under its MIB name with the map's zh/en summary and the fan's entPhysicalName;
+    the first raises a hardware fault of component "FAN 2" said by a trap, the second clears that component;
+    an unmapped vendor trap stays an event only."""
+    needs_snmptrap()
+
+    def fan(oid: str) -> list[str]:
+        return [oid, "1.3.6.1.4.1.2011.5.25.219.1.1.0", "i", "16842753", f"{ENT_PHYSICAL_NAME}.16842753", "s", "FAN 2",
+                "1.3.6.1.4.1.2011.5.25.219.1.13.0", "s", "The fan stopped"]
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[Message]]:
+        async with rig(tmp_path, store) as r:
+            for oid in (HW_FAN_FAIL, HW_FAN_RESUME):
+                await asyncio.to_thread(snmptrap, r.port, *fan(oid))
+            await asyncio.to_thread(snmptrap, r.port, VENDOR_TRAP, VENDOR_VALUE, "s", "unmapped")
+            events = await r.events(3)
+            return events, r.others
+
+    events, published = asyncio.run(scenario())
+    assert [(e["name"], e["severity"], e["summary"]) for e in events] == [
+        ("hwFanFail", "major", "风扇故障 / fan failed: FAN 2"),
+        ("hwFanFailResume", "info", "风扇故障恢复 / fan recovered: FAN 2"),
+        (VENDOR_TRAP, "info", "未知陷阱 / vendor trap")]
+    signals = [m for m in published if isinstance(m, HardwareSignal)]
+    assert [(m.asset_id, m.component, m.cleared, m.source) for m in signals] == [
+        ("sw", "FAN 2", False, "trap"), ("sw", "FAN 2", True, "trap")]
+
+
+def test_a_trap_map_names_its_file_line_and_key_when_wrong(tmp_path: Path) -> None:
+    """An operator's map is checked like every config file: each mistake with its line and key, all at once."""
+    path = tmp_path / "maps.yaml"
+    path.write_text("pack: ours\nsource: our MIB\ntraps:\n"
+                    "  - {oid: 1.3.6.1.4.1.9999.0.1, name: ourFail, action: hardware, summary: {zh: 坏, en: bad}}\n"
+                    "  - {oid: not-an-oid, name: ourOther, summary: {zh: 别, en: other}}\n"
+                    "  - {oid: 1.3.6.1.4.1.9999.0.2, name: ourFixed, clears: nobody, summary: {zh: 好, en: ok}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_trap_maps((path,))
+    text = str(caught.value) + "".join(str(p) for p in getattr(caught.value, "problems", ()))
+    assert "not-an-oid" in text and "traps[1].oid" in text and ":5" in text, text
+    path.write_text(path.read_text().replace("not-an-oid", "1.3.6.1.4.1.9999.0.3"))
+    with pytest.raises(ConfigError, match="clears 'nobody'"):
+        load_trap_maps((path,))
+    path.write_text(path.read_text().replace("clears: nobody", "clears: ourFail"))
+    ours = load_trap_maps((path,))
+    assert ours.cleared[(1, 3, 6, 1, 4, 1, 9999, 0, 2)].name == "ourFail"
+    assert ours.get((1, 3, 6, 1, 6, 3, 1, 1, 5, 1)).name == "coldStart"  # the bundled packs stay
 
 
 def test_wrong_credentials_are_counted_by_reason_and_source(tmp_path: Path, store: Store) -> None:

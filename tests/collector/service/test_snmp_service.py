@@ -21,11 +21,13 @@ from tests.peers.collector import wait_for
 from tests.peers.snmp import COMMUNITY, V3_USERS, UdpRelay, credentials_yaml, free_udp_port, start_snmpd, stop_snmpd
 
 ENGINE_ID = "8000000001020304"
-# The generic traps (SNMPv2-MIB snmpTraps) as collector/inputs/snmp/traps.py stores them: name, severity, summary.
-COLD_START = ("1.3.6.1.6.3.1.1.5.1", "coldStart", "warning", "device restarted (coldStart)")
-WARM_START = ("1.3.6.1.6.3.1.1.5.2", "warmStart", "warning", "SNMP agent restarted (warmStart)")
+# The generic traps (SNMPv2-MIB snmpTraps) as the bundled map (collector/config/trap-maps/standard.yaml) names
+# them: name, severity, summary (zh / en).
+COLD_START = ("1.3.6.1.6.3.1.1.5.1", "coldStart", "warning", "设备重启（冷启动） / device restarted (coldStart)")
+WARM_START = ("1.3.6.1.6.3.1.1.5.2", "warmStart", "warning",
+              "SNMP 代理重启（热启动） / SNMP agent restarted (warmStart)")
 AUTH_FAILURE = ("1.3.6.1.6.3.1.1.5.5", "authenticationFailure", "warning",
-                "SNMP request with a wrong community or user")
+                "SNMP 请求团体名或用户错误 / SNMP request with a wrong community or user")
 
 
 def snmp_extra(trap_port: int) -> str:
@@ -102,7 +104,7 @@ assets:
     by_name = {e["name"]: e for e in events}
     assert by_name["1.3.6.1.4.1.9999.0.1"]["details"]["1.3.6.1.4.1.9999.1.1.0"] == "fan tray 2 removed"
     assert (by_name["1.3.6.1.4.1.9999.0.1"]["severity"], by_name["1.3.6.1.4.1.9999.0.1"]["summary"]) == \
-        ("info", "vendor trap")
+        ("info", "未知陷阱 / vendor trap")
     for _oid, name, severity, summary in (COLD_START, WARM_START, AUTH_FAILURE):
         assert (by_name[name]["severity"], by_name[name]["summary"]) == (severity, summary), by_name[name]
     assert all(e["source"] == "127.0.0.1" and e["kind"] == "trap" for e in events)
