@@ -264,3 +264,32 @@ def test_a_day_of_one_pc_moves_disappears_and_goes_unknown_with_its_availability
     assert figures.value is not None and round(figures.value * 100, 2) == 88.89
     whole = {s: sum((b - a).total_seconds() for t, a, b in states[1:] if t == s) for s in (UP, DOWN)}
     assert round(whole[UP] / (whole[UP] + whole[DOWN]) * 100, 2) == 74.24
+
+
+def test_the_service_hands_the_switches_to_the_presence_hub(tmp_path: Path) -> None:
+    """In-process, no peer: after an inventory load the hub knows the polled switches (sw1, with its address and
+    snmp check; not the PC, which has no snmp check) and the PC's presence check is scheduled at its 60 s."""
+    from opsmon.collector.config import load_config
+    from opsmon.collector.config.inventory import upsert_assets
+    from opsmon.collector.service.service import Service
+    from tests.conftest import write_config
+
+    config = load_config(str(write_config(tmp_path, f"""
+        database: {{path: {tmp_path / 'c.db'}}}
+        listen: {{host: 127.0.0.1, port: 0}}
+        snmp: {{credentials: {{sw1: {{version: '2c', community: sw1}}}}}}
+    """)))
+    service = Service(config)
+    try:
+        pc = AssetSpec.model_validate({"id": "pc-a", "category": "computer", "checks": [
+            {"type": "presence", "mac": PC_A, "switches": ["sw1"]}]})
+        upsert_assets(service.store, [switch("sw1", 161), pc], "cli:test")
+        assert service.reload_inventory(force=True)
+        assert list(service.ctx.presence.switches) == ["sw1"]
+        assert service.ctx.presence.switches["sw1"][0] == "127.0.0.1"
+        check, interval, _fp = service.scheduler._jobs["pc-a/presence"]
+        assert (check.type_name, interval) == ("presence", 60.0)
+    finally:
+        service.ctx.pinger.close()
+        service.snmp.close()
+        service.store.close()
