@@ -158,6 +158,11 @@ def check_references(config: Any, assets: list[tuple[Any, int, Any]], found: Any
             elif check.type == "snmp_interface" and check.device not in polled:
                 problem(doc, (*at, "device"),
                         f"{check.device!r} is not an asset with an snmp check in these files {who}")
+            elif check.type == "presence":
+                for k, switch in enumerate(check.switches):
+                    if switch not in polled:
+                        problem(doc, (*at, "switches", k),
+                                f"{switch!r} is not an asset with an snmp check in these files {who}")
 
 
 def register(sub: Any) -> None:

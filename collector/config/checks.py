@@ -130,6 +130,42 @@ class SnmpInterfaceSpec(CheckSpecBase):
 
     def default_id(self) -> str:
         return f"if:{self.device}:{self.interface}"
+_MAC = re.compile(r"^[0-9a-f]{12}$")
+
+
+def canonical_mac(value: str) -> str:
+    """A MAC as the inventory may write it (00:1A:2B:3C:4D:5E, 00-1a-..., 001a.2b3c.4d5e, 001a2b3c4d5e) in the one
+    form the presence tables are compared in: lower case, colon-separated."""
+    bare = re.sub(r"[\s:.-]", "", value).lower()
+    if not _MAC.match(bare):
+        raise ValueError(f"{value!r} is not a MAC address (e.g. 00:1a:2b:3c:4d:5e or 001a.2b3c.4d5e)")
+    return ":".join(bare[i:i + 2] for i in range(0, 12, 2))
+
+
+class PresenceSpec(CheckSpecBase):
+    """A PC without an agent, up while the network sees it: its MAC in the latest walk of a listed switch's
+    forwarding (Q-BRIDGE, BRIDGE) or ARP table (IP-MIB), or an echo reply (docs/snmp.md, "Presence of PCs")."""
+
+    type: Literal["presence"]
+    mac: str = Field(description="The PC's MAC address (any usual notation)")
+    switches: tuple[ObjectId, ...] = Field(min_length=1, max_length=16, description=(
+        "Asset ids of the switches (each with an snmp check) whose tables may show it; one walk of each per "
+        "interval serves every PC that lists it"))
+    icmp: bool = Field(True, description="Also ping the asset's address when no table shows the MAC (false where "
+                                         "the PCs' firewalls drop echo requests)")
+    arp: bool = Field(True, description="Count ARP entries (ipNetToPhysicalTable, else ipNetToMediaTable) as well "
+                                        "as forwarding entries")
+    fresh: PositiveDuration = Field(300.0, description=(
+        "How old a switch's walk (and an ARP entry, where the agent says when it was updated) may be to count"))
+    interval: PositiveDuration | None = Field(60.0, description="How often it runs; also how long a walk is shared")
+    timeout: PositiveDuration | None = Field(30.0, description="The whole check (capped at 90% of the interval)")
+
+    _mac = field_validator("mac")(classmethod(lambda cls, v: canonical_mac(v)))
+
+    def default_id(self) -> str:
+        return "presence"
+
+
 MN_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # HJ 212 MNs seen: hex EPC-96, digits, JLYP01_AIR01_0001 (docs/hj212.md)
 
 
@@ -320,5 +356,5 @@ class SshConfigSpec(_SshBase):
 
 
 CheckSpec = Annotated[IcmpSpec | TcpSpec | HttpSpec | SnmpSpec | SnmpInterfaceSpec | SshSpec | SshConfigSpec
-                      | Hj212Spec,
+                      | Hj212Spec | PresenceSpec,
                       Field(discriminator="type")]

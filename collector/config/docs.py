@@ -128,6 +128,8 @@ assets:
      checks: [{type: snmp_interface, device: core-sw, interface: GigabitEthernet0/0/1}]}
   - {id: portal, category: system, address: portal.example.org,
      checks: [{type: http, url: "https://portal.example.org/"}, {type: tcp, port: 443}]}
+  - {id: pc-fin-07, name: 财务科7号机, category: computer, address: 10.0.20.57, parent: core-sw,
+     checks: [{type: presence, mac: "001a.2b3c.4d5e", switches: [core-sw]}]}
 ```
 
 ## assets[] (each asset)

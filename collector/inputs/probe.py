@@ -49,6 +49,7 @@ def probe(config: Any, assets: Iterable[Any]) -> list[Probed]:
 
 async def _probe(config: Any, assets: list[Any]) -> list[Probed]:
     from opsmon.collector.inputs.snmp.hub import SnmpHub, Uplink
+    from opsmon.collector.inputs.snmp.presence import PresenceHub
 
     fed: list[Observation] = []
 
@@ -60,6 +61,8 @@ async def _probe(config: Any, assets: list[Any]) -> list[Probed]:
     ctx = CheckContext(pinger=Pinger())
     if config.snmp.credentials:
         ctx.snmp = SnmpHub(config.snmp, base, source, publish, ctx.pinger)
+        ctx.presence = PresenceHub(ctx.snmp)
+        ctx.presence.set_assets({a.id: a for a in assets})
     if config.ssh.credentials:
         from opsmon.collector.inputs.ssh.hub import SshHub
 

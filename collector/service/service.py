@@ -65,6 +65,7 @@ from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
+from opsmon.collector.inputs.snmp.presence import PresenceHub
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
@@ -145,6 +146,7 @@ class Service:
             self.snmp = SnmpHub(config.snmp, Path(config.base_dir or "."), config.source_file or "collector.yaml",
                                 self.publish, self.ctx.pinger, clock)
             self.ctx.snmp = self.snmp
+            self.ctx.presence = PresenceHub(self.snmp)  # the switches' shared walks for `presence` checks
             self.metrics.watch_snmp(self.snmp)
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
@@ -387,6 +389,8 @@ class Service:
             if row.address:
                 owners.setdefault(row.address, []).append(row.id)
         self._address_owners = {address: tuple(sorted(ids)) for address, ids in owners.items()}
+        if self.ctx.presence is not None:
+            self.ctx.presence.set_assets(specs)
         if self.snmp is not None:
             self.snmp.set_uplinks(uplinks)
             self.snmp.forget(set(live))

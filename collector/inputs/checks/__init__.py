@@ -9,6 +9,7 @@ from opsmon.collector.config.checks import CheckSpec, CheckSpecBase
 from opsmon.collector.inputs.checks.base import Check, CheckContext, Outcome
 from opsmon.collector.inputs.checks.http import HttpCheck
 from opsmon.collector.inputs.checks.icmp import IcmpCheck
+from opsmon.collector.inputs.checks.presence import PresenceCheck
 from opsmon.collector.inputs.checks.snmp import SnmpCheck, SnmpInterfaceCheck
 from opsmon.collector.inputs.checks.ssh import SshCheck, SshConfigCheck
 from opsmon.collector.inputs.checks.tcp import TcpCheck
@@ -23,7 +24,7 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
-for _cls in (IcmpCheck, TcpCheck, HttpCheck, SnmpCheck, SnmpInterfaceCheck, SshCheck, SshConfigCheck):
+for _cls in (IcmpCheck, TcpCheck, HttpCheck, SnmpCheck, SnmpInterfaceCheck, SshCheck, SshConfigCheck, PresenceCheck):
     register(_cls)
 
 

@@ -41,6 +41,7 @@ class CheckContext:
     pinger: Any = None
     snmp: Any = None  # the SnmpHub, when collector.yaml configures SNMP
     ssh: Any = None  # the SshHub, when collector.yaml configures SSH
+    presence: Any = None  # the PresenceHub (inputs/snmp/presence.py), beside the SnmpHub
     cert_expiry: dict[tuple[str, str], float] = field(default_factory=dict)  # (asset, check) -> notAfter, Unix s
     ssl_contexts: dict[tuple[bool, str | None], ssl.SSLContext] = field(default_factory=dict)
 

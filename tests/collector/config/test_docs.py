@@ -15,7 +15,7 @@ def test_inventory_reference_matches_the_models() -> None:
     `python -m opsmon.collector.config.docs inventory > docs/inventory.md`. Every check type has its section."""
     text = (ROOT / "docs" / "inventory.md").read_text(encoding="utf-8")
     assert text == render_inventory()
-    types = ("icmp", "tcp", "http", "snmp", "snmp_interface", "ssh", "ssh_config", "hj212")
+    types = ("icmp", "tcp", "http", "snmp", "snmp_interface", "ssh", "ssh_config", "hj212", "presence")
     sections = [line.removeprefix("### type: ") for line in text.splitlines() if line.startswith("### type: ")]
     assert sections == list(types)
 

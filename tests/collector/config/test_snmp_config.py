@@ -71,9 +71,12 @@ def test_check_config_cross_checks_snmp_references(tmp_path: Path) -> None:
     (tmp_path / "assets.yaml").write_text(
         "assets:\n"
         "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: v2}]}\n"
-        "  - {id: wan, category: link, checks: [{type: snmp_interface, device: other, interface: ge-0/0/1}]}\n")
+        "  - {id: wan, category: link, checks: [{type: snmp_interface, device: other, interface: ge-0/0/1}]}\n"
+        "  - {id: pc, category: computer, checks: [{type: presence, mac: 001a.2b3c.4d5e, switches: [sw, ghost]}]}\n")
     out = run_cli("check-config", str(path))
     assert out.returncode == 2 and "'other' is not an asset with an snmp check" in out.stderr
+    assert (f"{tmp_path}/assets.yaml:4: assets[2].checks[0].switches[1]: 'ghost' is not an asset with an snmp check "
+            "in these files (asset pc, check presence)") in out.stderr  # a PC's switches are polled assets too
     (tmp_path / "assets.yaml").write_text(
         "assets:\n"
         "  - {id: sw, category: network, address: 127.0.0.1, checks: [{type: snmp, credential: v2}]}\n"

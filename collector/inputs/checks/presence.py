@@ -1,0 +1,66 @@
+"""`presence`: a PC without an agent is up while the network sees it (docs/snmp.md, "Presence of PCs").
+
+How the evidence combines, in this order:
+
+1. its MAC in the latest walk of any listed switch (forwarding table; ARP table unless `arp: false`, an
+   entry with an age counting only when updated within `fresh`): up;
+2. else, with `icmp` and an address, an echo reply: up (either one up means up);
+3. else, when every listed switch was walked: down (both silent);
+4. else (a switch timed out, refused, or has no readable table): unknown, never down, since the PC
+   may be behind the switch that could not be read.
+
+The walks are the hub's (inputs/snmp/presence.py), shared by every PC behind a switch.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from opsmon.collector.config.checks import PresenceSpec
+from opsmon.collector.core.states import DOWN, UNKNOWN, UP
+from opsmon.collector.inputs.checks.base import Check, Outcome
+from opsmon.collector.inputs.snmp.presence import Walk
+
+WALK_SHARE = 0.6  # of the check's timeout for the walks; the rest is the ping's
+
+
+class PresenceCheck(Check):
+    type_name = "presence"
+    Spec = PresenceSpec
+
+    async def probe(self) -> Outcome:
+        spec: PresenceSpec = self.spec
+        hub = self.ctx.presence
+        if hub is None:
+            return Outcome(UNKNOWN, "SNMP is not configured (no snmp section in collector.yaml)")
+        max_age = min(spec.fresh, (spec.interval or spec.fresh) * 0.9)
+        asks = {s: asyncio.ensure_future(hub.walk(s, max_age)) for s in dict.fromkeys(spec.switches)}
+        budget = self.timeout * WALK_SHARE
+        await asyncio.wait(asks.values(), timeout=budget)
+        walks: dict[str, Walk | None] = {}
+        for switch, ask in asks.items():
+            if ask.done() and not ask.cancelled() and ask.exception() is None:
+                walks[switch] = ask.result()
+            else:
+                ask.cancel()  # the shared walk goes on (shielded) for the next asker
+                walks[switch] = None
+        seen = [s for w in walks.values() if w is not None and not w.error for s in w.seen.get(spec.mac, ())
+                if s.table != "arp" or (spec.arp and (s.age is None or s.age <= spec.fresh))]
+        if seen:
+            return Outcome(UP, "seen: " + "; ".join(s.describe() for s in seen[:4]))
+        walked = [s for s, w in walks.items() if w is not None and not w.error]
+        silent = [f"{spec.mac} not in the tables of {', '.join(walked)}"] if walked else []
+        if spec.icmp and self.address and self.ctx.pinger is not None:
+            host = self.address
+            try:
+                await self.ctx.pinger.ping(host, max(0.1, self.timeout * (0.9 - WALK_SHARE)))
+            except PermissionError as exc:
+                silent.append(f"ICMP not permitted: {exc}")
+            except (TimeoutError, OSError):
+                silent.append(f"no echo reply from {host}")
+            else:
+                return Outcome(UP, "; ".join([f"echo reply from {host}", *silent]))
+        unread = [w.error if w is not None else f"{s}: walk not finished within {budget:g}s"
+                  for s, w in walks.items() if w is None or w.error]
+        if unread:
+            return Outcome(UNKNOWN, "; ".join(unread + silent))
+        return Outcome(DOWN, "; ".join(silent))
