@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons
+.PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
+	agent-binary
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,7 @@ test-fast: lint
 # the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
 # typed messages, the store, the timeline and the HJ 212 codec (mypy reads the opsmon namespace through links).
 lint: $(STAMP)
-	$(PY) -m ruff check collector agent tests bench
+	$(PY) -m ruff check collector agent tests bench packaging
 	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.7- --exclude-regex 'agent/packaging/' agent tests/agent/py37
 	$(VENV)/bin/lint-imports --no-cache
 	@mkdir -p build/typecheck/opsmon
@@ -79,6 +80,13 @@ dist-agent: $(STAMP)
 	rm -rf agent/packaging/build agent/packaging/*.egg-info
 	$(PY) -m pip wheel --no-deps -w dist agent/packaging
 	rm -rf agent/packaging/build agent/packaging/*.egg-info
+
+# The agent as one self-contained x86_64 file (no Python, no libc needed on the host; docs/install.md):
+# dist/opsmon-agent-<version>-linux-x86_64. The first run makes the build venv from the package index
+# (packaging/requirements-binary.txt, ~10 s); the build itself ~25 s; nothing is rebuilt while the file is
+# newer than agent/. tests/packaging/test_agent_binary.py reuses the file, so .ci/run makes it before `make test`.
+agent-binary: $(STAMP)
+	$(PY) packaging/agent_binary.py --setup --if-stale
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info
