@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
-	agent-binary
+	agent-binary agent-packages debian-root
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,16 @@ dist-agent: $(STAMP)
 # newer than agent/. tests/packaging/test_agent_binary.py reuses the file, so .ci/run makes it before `make test`.
 agent-binary: $(STAMP)
 	$(PY) packaging/agent_binary.py --setup --if-stale
+
+# The self-contained agent as dist/opsmon-agent_<version>-1_amd64.deb and dist/opsmon-agent-<version>-1.x86_64.rpm
+# (dpkg-deb, and rpmbuild from Debian's `rpm`), with the opsmon_agent role's hardened unit (docs/install.md).
+agent-packages: agent-binary
+	$(PY) packaging/agent_packages.py
+
+# A clean minimal Debian root for tests/packaging (debootstrap --variant=minbase, ~40 s with the package index),
+# made once under /opt/opsmon-test like the other test peers; the tests lay an overlay over it, never change it.
+debian-root: $(STAMP)
+	$(PY) packaging/debian_root.py
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info

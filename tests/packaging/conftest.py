@@ -32,3 +32,22 @@ def needs_root() -> None:
     for tool in ("unshare", "chroot", "mount"):
         if shutil.which(tool) is None:
             missing_peer(f"needs {tool} (util-linux, coreutils, mount)")
+
+
+@pytest.fixture(scope="session")
+def agent_packages(agent_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(.deb, .rpm) of the agent, built from the session's binary into a temporary folder (about 4 s)."""
+    for tool, package in (("dpkg-deb", "dpkg"), ("rpmbuild", "rpm")):
+        if shutil.which(tool) is None:
+            missing_peer(f"needs {tool} (apt-get install {package})")
+    return load("agent_packages").build(agent_binary, tmp_path_factory.mktemp("agent-packages"))
+
+
+@pytest.fixture(scope="session")
+def debian_root() -> Path:
+    """The clean minimal Debian root `make debian-root` keeps under /opt/opsmon-test (never made here: debootstrap
+    needs the package index); tests lay an overlay over it and never change it."""
+    made = load("debian_root")
+    if not made.ready():
+        missing_peer(f"no Debian root at {made.DEFAULT}: run `make debian-root` (debootstrap, ~40 s; .ci/run does)")
+    return made.DEFAULT
