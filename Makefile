@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
-	agent-binary agent-packages debian-root
+	agent-binary agent-packages debian-root collector-wheels collector-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,7 +93,19 @@ agent-binary: $(STAMP)
 agent-packages: agent-binary
 	$(PY) packaging/agent_packages.py
 
-# A clean minimal Debian root for tests/packaging (debootstrap --variant=minbase, ~40 s with the package index),
+# The collector as dist/opsmon-collector_<version>-1_amd64.deb and dist/opsmon-collector-<version>-1.x86_64.rpm:
+# the pinned wheels (packaging/constraints-collector.txt) installed by the post-install into /opt/opsmon-collector
+# without the network, the role's unit, /etc/opsmon, rules and dashboards under /usr/share/opsmon (docs/install.md).
+# collector-wheels is the part that needs the package index (~40 s, kept in build/collector-wheels while the pins
+# stay); the tests build the packages from it themselves (~15 s), so .ci/run makes only the wheels.
+collector-wheels: $(STAMP)
+	$(PY) packaging/collector_packages.py --setup --wheels-only
+
+collector-packages: collector-wheels
+	$(PY) packaging/collector_packages.py
+
+# A clean minimal Debian root for tests/packaging (debootstrap --variant=minbase with python3-venv, 1 to 3 min with
+# the package index),
 # made once under /opt/opsmon-test like the other test peers; the tests lay an overlay over it, never change it.
 debian-root: $(STAMP)
 	$(PY) packaging/debian_root.py

@@ -2,8 +2,10 @@
 
 debootstrap --variant=minbase of this machine's own release (its /etc/os-release), from the mirror its apt is
 configured with, into /opt/opsmon-test/debian-root (OPSMON_DEBIAN_ROOT) beside the other test peers: about
-40 s, with the package index. The tests never change it: each lays an overlay over it in a mount namespace of
-its own and installs into that, so the root stays clean for the next test and the next run.
+40 s to 3 min, with the package index. Besides minbase it holds python3-venv (INCLUDE): what the collector's
+.deb depends on, which a test could not fetch (no test reaches the index); the agent's .deb needs none of it.
+The tests never change it: each lays an overlay over it in a mount namespace of its own and installs into
+that, so the root stays clean for the next test and the next run.
 
 Usage: python packaging/debian_root.py [DEST]
 """
@@ -17,10 +19,17 @@ from pathlib import Path
 
 DEFAULT = Path(os.environ.get("OPSMON_DEBIAN_ROOT") or "/opt/opsmon-test/debian-root")
 STAMP = ".opsmon-complete"
+INCLUDE = "python3-venv"
+
+
+def _recipe(suite: str) -> str:
+    return f"debootstrap --variant=minbase --include={INCLUDE} {suite}\n"
 
 
 def ready(dest: Path = DEFAULT) -> bool:
-    return (dest / STAMP).exists()
+    """Made, and by this recipe (a root of an older recipe is made again)."""
+    stamp = dest / STAMP
+    return stamp.exists() and stamp.read_text() == _recipe(release())
 
 
 def release() -> str:
@@ -59,14 +68,15 @@ def make(dest: Path = DEFAULT) -> Path:
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    out = subprocess.run(["debootstrap", "--variant=minbase", suite, str(partial), mirror(suite)],
+    out = subprocess.run(["debootstrap", "--variant=minbase", f"--include={INCLUDE}", suite, str(partial),
+                          mirror(suite)],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"debian-root: debootstrap failed ({out.returncode}):\n"
                          f"{out.stdout[-3000:]}{out.stderr[-3000:]}")
     shutil.rmtree(dest, ignore_errors=True)
     partial.rename(dest)
-    (dest / STAMP).write_text(f"debootstrap --variant=minbase {suite}\n")
+    (dest / STAMP).write_text(_recipe(suite))
     return dest
 
 

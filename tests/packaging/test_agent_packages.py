@@ -13,7 +13,6 @@ import io
 import shutil
 import subprocess
 import tarfile
-import textwrap
 from pathlib import Path
 
 from sqlalchemy import select
@@ -24,61 +23,10 @@ from tests.agent.test_agent import agent_rows
 from tests.conftest import ROOT
 from tests.packaging.builds import load
 from tests.packaging.conftest import needs_root
+from tests.packaging.roots import Overlay, fixed_lines, stat
 from tests.peers import missing_peer
 
 ROLE_UNIT = ROOT / "ansible" / "roles" / "opsmon_agent" / "templates" / "opsmon-agent.service.j2"
-
-
-class Overlay:
-    """The cached Debian root under a writable layer of the test's own. Each command runs in a new mount
-    namespace that mounts the overlay, binds /proc, /sys and /dev from the host and chroots into it; the
-    layer (`upper`) keeps what the commands changed from one command to the next."""
-
-    def __init__(self, lower: Path, tmp: Path) -> None:
-        self.lower = lower
-        self.upper, self.work, self.merged = tmp / "upper", tmp / "work", tmp / "merged"
-        for d in (self.upper, self.work, self.merged):
-            d.mkdir()
-
-    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        m = self.merged
-        script = textwrap.dedent(f"""\
-            set -e
-            mount -t overlay overlay -o lowerdir={self.lower},upperdir={self.upper},workdir={self.work} {m}
-            for api in proc sys dev; do mount --rbind /$api {m}/$api; done
-            exec chroot {m} "$@"
-        """)
-        out = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv],
-                             capture_output=True, text=True, timeout=120)
-        if check:
-            assert out.returncode == 0, f"{argv}: {out.returncode}\n{out.stdout}\n{out.stderr}"
-        return out
-
-    def put(self, path: str, body: bytes) -> None:
-        """A file into the root (the upper layer), as root:root 0644; its folders keep the root's modes (/tmp 1777:
-        a folder made with the default 0755 would hide the sticky, world-writable one below it)."""
-        target = self.upper / path.lstrip("/")
-        for folder in reversed(Path(path).parents[:-1]):
-            made = self.upper / str(folder).lstrip("/")
-            if not made.exists():
-                made.mkdir()
-                shutil.copystat(self.lower / str(folder).lstrip("/"), made)
-        target.write_bytes(body)
-
-
-def _fixed_lines() -> list[str]:
-    """The role unit's settings that no variable or condition touches (outside every {% if %})."""
-    fixed, depth = [], 0
-    for line in ROLE_UNIT.read_text().splitlines():
-        depth += line.startswith("{% if") - line.startswith("{% endif")
-        if depth == 0 and "=" in line and "{" not in line and not line.startswith("#"):
-            fixed.append(line)
-    return fixed
-
-
-def _stat(root: Overlay, *paths: str) -> dict[str, str]:
-    out = root.run("stat", "-c", "%n %U:%G %a", *paths).stdout
-    return {line.split()[0]: " ".join(line.split()[1:]) for line in out.splitlines()}
 
 
 def test_the_deb_installs_runs_and_goes_in_a_clean_debian_root(agent_packages: tuple[Path, Path], debian_root: Path,
@@ -99,7 +47,7 @@ def test_the_deb_installs_runs_and_goes_in_a_clean_debian_root(agent_packages: t
                                                           "opsmon host agent")
     assert root.run("getent", "group", "opsmon-agent").stdout.split(":")[2] == gid
     # ...owning its config (0600: the agent refuses a config others can read) and its spool, nothing else.
-    assert _stat(root, "/etc/opsmon/agent.toml", "/var/lib/opsmon-agent", "/var/lib/opsmon-agent/spool",
+    assert stat(root, "/etc/opsmon/agent.toml", "/var/lib/opsmon-agent", "/var/lib/opsmon-agent/spool",
                  "/usr/bin/opsmon-agent", "/etc/opsmon") == {
         "/etc/opsmon/agent.toml": "opsmon-agent:opsmon-agent 600",
         "/var/lib/opsmon-agent": "opsmon-agent:opsmon-agent 750",
@@ -113,8 +61,8 @@ def test_the_deb_installs_runs_and_goes_in_a_clean_debian_root(agent_packages: t
     # The unit is the role's template rendered for /usr/bin, with every fixed line of the role's hardening.
     unit = root.run("cat", "/lib/systemd/system/opsmon-agent.service").stdout
     assert unit == packages.unit()
-    assert len(_fixed_lines()) >= 25
-    assert [line for line in _fixed_lines() if line not in unit.splitlines()] == []
+    assert len(fixed_lines(ROLE_UNIT)) >= 25
+    assert [line for line in fixed_lines(ROLE_UNIT) if line not in unit.splitlines()] == []
     assert "ExecStart=/usr/bin/opsmon-agent --config /etc/opsmon/agent.toml" in unit.splitlines()
     assert "User=opsmon-agent" in unit.splitlines() and "ReadWritePaths=/var/lib/opsmon-agent/spool" in unit
     dropin = root.run("cat", "/lib/systemd/system/opsmon-agent.service.d/package.conf").stdout
