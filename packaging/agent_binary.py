@@ -112,6 +112,16 @@ def _dlopened() -> list[str]:
     return ["-l", found[0]]
 
 
+def agent_wheel(work: Path) -> Path:
+    """The opsmon-agent wheel (agent/packaging) in `work`/wheel, from a copy of agent/ (links resolved) in `work`, so
+    setuptools' build/ and egg-info never land in the work tree; built by this Python (setuptools 77+), offline."""
+    shutil.copytree(ROOT / "agent", work / "agent", ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+          "-w", work / "wheel", work / "agent" / "packaging"])
+    (wheel,) = (work / "wheel").glob("opsmon_agent-*.whl")
+    return wheel
+
+
 def build(out: Path | None = None) -> Path:
     """Build the binary with the ready venv, without the network; returns its path."""
     out = out or artefact()
@@ -121,13 +131,7 @@ def build(out: Path | None = None) -> Path:
     bin_dir = VENV / "bin"
     with tempfile.TemporaryDirectory(prefix="opsmon-agent-binary-") as scratch:
         work = Path(scratch)
-        # The agent's own wheel, from a copy of agent/ (links resolved), so setuptools' build/ and egg-info
-        # never land in the work tree; built by this Python (setuptools 77+), installed into the build venv.
-        shutil.copytree(ROOT / "agent", work / "agent", ignore=shutil.ignore_patterns("__pycache__", "build",
-                                                                                        "*.egg-info"))
-        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-              "-w", work / "wheel", work / "agent" / "packaging"])
-        (wheel,) = (work / "wheel").glob("opsmon_agent-*.whl")
+        wheel = agent_wheel(work)
         _run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--force-reinstall",
               "--disable-pip-version-check", wheel])
         _run([bin_dir / "pyinstaller", "--log-level", "WARN", "--noconfirm", "--onefile", "--name", "opsmon-agent",

@@ -78,7 +78,8 @@ def package(binary: Path) -> pkgbuild.Package:
         ]
 
     return pkgbuild.Package(
-        name=NAME, version=agent_binary.version(), summary=SUMMARY, description=DESCRIPTION, deb_arch="amd64",
+        name=NAME, unit="opsmon-agent.service", version=agent_binary.version(), summary=SUMMARY,
+        description=DESCRIPTION, deb_arch="amd64",
         rpm_arch="x86_64", files=files, scripts=HERE, conffiles=(CONFIG,), dirs=(str(Path(CONFIG).parent),),
         deb_depends=("passwd",))
 

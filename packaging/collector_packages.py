@@ -137,7 +137,8 @@ def package(own_wheel: Path) -> pkgbuild.Package:
         ]
 
     return pkgbuild.Package(
-        name=NAME, version=version(), summary=SUMMARY, description=DESCRIPTION, deb_arch="amd64",
+        name=NAME, unit="opsmon-collector.service", version=version(), summary=SUMMARY,
+        description=DESCRIPTION, deb_arch="amd64",
         rpm_arch="x86_64", files=files, scripts=HERE, conffiles=(f"{CONFIG_DIR}/collector.yaml",
                                                                  f"{CONFIG_DIR}/targets.yaml"),
         dirs=(CONFIG_DIR, SHARE), deb_depends=("passwd", "python3 (>= 3.11)", "python3 (<< 3.12)", "python3-venv"),
@@ -145,14 +146,16 @@ def package(own_wheel: Path) -> pkgbuild.Package:
 
 
 def build(dist: Path = DIST) -> tuple[Path, Path]:
-    """Both packages, into `dist`; returns (.deb, .rpm)."""
+    """Both packages and the opsmon wheel in them, into `dist`; returns (.deb, .rpm)."""
     if not wheels_ready():
         raise SystemExit(f"collector-packages: no wheelhouse at {WHEELS} for these pins: run `make collector-packages` "
                          "(it needs the package index once)")
     dist.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="opsmon-collector-packages-") as scratch:
         work = Path(scratch)
-        pkg = package(_own_wheel(work))
+        own = _own_wheel(work)
+        shutil.copy(own, dist)
+        pkg = package(own)
         return pkgbuild.build_deb(pkg, work, dist), pkgbuild.build_rpm(pkg, work, dist)
 
 

@@ -5,7 +5,10 @@ Debian's own tools rather than nfpm (a Go program on neither PyPI nor Debian): d
 (Debian's `rpm` package) are the formats' reference tools, so what they write is what dpkg and rpm expect, and
 neither needs the network. Each package's maintainer scripts are one body per step for both formats
 (packaging/<package>/postinst.sh, prerm.sh, postrm.sh); HEADERS turns each format's arguments into the
-variables the bodies read: UPGRADE (post-install, empty on a first install) and PURGE (post-removal).
+variables the bodies read: UPGRADE (post-install, empty on a first install) and PURGE (post-removal). What
+every package does with its systemd unit ($UNIT) is written once, in packaging/systemd/: enabled and started
+after the package's own post-install, stopped and disabled before its own pre-removal, systemd reloaded after
+its own post-removal.
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ File = tuple[str, bytes, int]
 @dataclass(frozen=True)
 class Package:
     name: str
+    unit: str  # its systemd unit, opsmon-agent.service
     version: str
     summary: str
     description: str
@@ -62,7 +66,12 @@ class Package:
     compression: str = "xz"
 
     def script(self, fmt: str, which: str) -> str:
-        return "#!/bin/sh\n" + HEADERS[(fmt, which)] + (self.scripts / f"{which}.sh").read_text(encoding="utf-8")
+        """The maintainer script `which` for `fmt`: the format's header, the package's body and the unit's part
+        (before the body on removal, so the service stops before its files go; after it otherwise)."""
+        own = (self.scripts / f"{which}.sh").read_text(encoding="utf-8")
+        unit = (ROOT / "packaging" / "systemd" / f"{which}.sh").read_text(encoding="utf-8")
+        parts = [unit, own] if which == "prerm" else [own, unit]
+        return "#!/bin/sh\n" + HEADERS[(fmt, which)] + f"UNIT={self.unit}\n" + "".join(parts) + "exit 0\n"
 
 
 def role_template(role: str, name: str, context: dict[str, Any]) -> str:

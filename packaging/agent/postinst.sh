@@ -1,6 +1,7 @@
 # The body of the agent package's post-install, for .deb (postinst configure) and .rpm (%post) alike;
 # packaging/agent_packages.py puts each format's header before it, which sets UPGRADE (empty on a first
-# install). Safe to run again: every step checks first.
+# install). Safe to run again: every step checks first. packaging/systemd/postinst.sh then enables the unit;
+# it starts only once enrolled (the package's drop-in: ConditionPathExists= the token file).
 USER=opsmon-agent
 HOME_DIR=/var/lib/opsmon-agent
 # The dedicated, unprivileged system user the unit runs as (the opsmon_agent role makes the same one).
@@ -17,16 +18,3 @@ for f in /etc/opsmon/agent.toml /etc/opsmon/agent.token; do
     chmod 0600 "$f"
   fi
 done
-# Enabled at once; it starts only once enrolled (the package's drop-in: ConditionPathExists= the token file).
-if command -v systemctl >/dev/null 2>&1; then
-  systemctl enable opsmon-agent.service >/dev/null 2>&1 || true
-  if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload || true
-    if [ -n "$UPGRADE" ]; then
-      systemctl try-restart opsmon-agent.service || true
-    else
-      systemctl start opsmon-agent.service || true
-    fi
-  fi
-fi
-exit 0

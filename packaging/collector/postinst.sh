@@ -38,15 +38,3 @@ rm -rf "$VENV"
 "$VENV/bin/python" -m pip install --quiet --no-index --disable-pip-version-check --no-cache-dir \
   --find-links "$SHARE/wheels" -c "$SHARE/constraints.txt" 'opsmon[collector,postgres,report]'
 ln -sf "$VENV/bin/opsmon" /usr/bin/opsmon
-if command -v systemctl >/dev/null 2>&1; then
-  systemctl enable opsmon-collector.service >/dev/null 2>&1 || true
-  if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload || true
-    if [ -n "$UPGRADE" ]; then
-      systemctl try-restart opsmon-collector.service || true
-    else
-      systemctl start opsmon-collector.service || true
-    fi
-  fi
-fi
-exit 0

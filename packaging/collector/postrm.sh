@@ -4,7 +4,3 @@
 if [ -n "$PURGE" ]; then
   rmdir /etc/opsmon/inventory 2>/dev/null || true
 fi
-if [ -d /run/systemd/system ]; then
-  systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-exit 0

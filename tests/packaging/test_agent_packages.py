@@ -143,7 +143,7 @@ def test_the_rpm_holds_the_same_agent_unit_and_scripts(agent_packages: tuple[Pat
     for label, which in (("postinstall", "postinst"), ("preuninstall", "prerm"), ("postuninstall", "postrm")):
         assert f"{label} scriptlet (using /bin/sh):\n{packages.script('rpm', which)}" in scripts, scripts
     assert "useradd --system --gid \"$USER\" --home-dir \"$HOME_DIR\" --no-create-home" in scripts
-    assert 'systemctl --no-reload disable --now opsmon-agent.service' in scripts
+    assert "UNIT=opsmon-agent.service" in scripts and 'systemctl --no-reload disable --now "$UNIT"' in scripts
 
     # The payload: the session's binary byte for byte, the role's unit, the same default config as the .deb.
     archive = subprocess.run(["rpm2archive", "-n"], stdin=rpm.open("rb"), capture_output=True, timeout=60)
