@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
-	agent-binary agent-packages debian-root collector-wheels collector-packages
+	agent-binary agent-packages debian-root collector-wheels collector-packages offline-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,12 @@ collector-wheels: $(STAMP)
 
 collector-packages: collector-wheels
 	$(PY) packaging/collector_packages.py
+
+# One tar for an estate without the internet: dist/opsmon-offline-<version>.tar with the pinned wheels, both wheels
+# of opsmon, the four packages and the agent's file, the Ansible roles (also as the collection opsmon.estate),
+# rules/, grafana/ and a README in Chinese and English (packaging/offline/README.md; docs/install.md).
+offline-bundle: agent-binary collector-wheels
+	$(PY) packaging/offline_bundle.py
 
 # A clean minimal Debian root for tests/packaging (debootstrap --variant=minbase with python3-venv, 1 to 3 min with
 # the package index),

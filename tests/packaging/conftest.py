@@ -1,9 +1,11 @@
 """The packaging tests' artefacts, made once per session: the self-contained agent (dist/, reused when newer
-than agent/) and, from it, the agent's .deb and .rpm."""
+than agent/) and, from it, the agent's .deb and .rpm; the collector's .deb and .rpm; the offline bundle of them; and
+the clean Debian root the .debs install into."""
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,15 @@ def collector_packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
         if shutil.which(tool) is None:
             missing_peer(f"needs {tool} (apt-get install {package})")
     return made.build(tmp_path_factory.mktemp("collector-packages"))
+
+
+@pytest.fixture(scope="session")
+def offline_bundle(agent_packages: tuple[Path, Path], collector_packages: tuple[Path, Path],
+                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make offline-bundle`'s tar, made from the session's packages (the collector's folder holds the opsmon
+    wheel they were built with): only the agent's wheel, the collection and the copies are new (~10 s)."""
+    if shutil.which("ansible-galaxy") is None and not (Path(sys.executable).parent / "ansible-galaxy").exists():
+        missing_peer("needs ansible-galaxy (ansible-core, in the test extra)")
+    (own,) = collector_packages[0].parent.glob("opsmon-*.whl")
+    return load("offline_bundle").build(tmp_path_factory.mktemp("offline-bundle"),
+                                        made=(*agent_packages, *collector_packages, own))
