@@ -30,7 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if str(Path(__file__).resolve().parent) not in sys.path:  # its siblings, last: nothing of the importer's shadowed
+    sys.path.append(str(Path(__file__).resolve().parent))
 import pkgbuild  # noqa: E402 - packaging/ is not a package (PyPI's `packaging` owns the name)
 
 ROOT = pkgbuild.ROOT
@@ -81,9 +82,17 @@ def setup() -> None:
 
 
 def _own_wheel(work: Path) -> Path:
-    """The opsmon wheel of the work tree, built without the network (setuptools is in the test extra)."""
+    """The opsmon wheel of the work tree, built without the network (setuptools is in the test extra) from a copy
+    of what it is made of, so setuptools' build/ never lands in (or races another build in) the work tree."""
+    src = work / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    for folder in ("agent", "collector", "rules"):
+        shutil.copytree(ROOT / folder, src / folder, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info", "packaging"))
     pkgbuild.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                  "-w", work / "own", ROOT], "collector-packages")
+                  "-w", work / "own", src], "collector-packages")
     (wheel,) = (work / "own").glob("opsmon-*.whl")
     return wheel
 

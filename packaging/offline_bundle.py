@@ -23,7 +23,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if str(Path(__file__).resolve().parent) not in sys.path:  # its siblings, last: nothing of the importer's shadowed
+    sys.path.append(str(Path(__file__).resolve().parent))
 import agent_binary  # noqa: E402 - packaging/ is not a package (PyPI's `packaging` owns the name)
 import agent_packages  # noqa: E402
 import collector_packages  # noqa: E402
