@@ -151,7 +151,7 @@ def package(own_wheel: Path) -> pkgbuild.Package:
         rpm_arch="x86_64", files=files, scripts=HERE, conffiles=(f"{CONFIG_DIR}/collector.yaml",
                                                                  f"{CONFIG_DIR}/targets.yaml"),
         dirs=(CONFIG_DIR, SHARE), deb_depends=("passwd", "python3 (>= 3.11)", "python3 (<< 3.12)", "python3-venv"),
-        rpm_requires=("(python3.11 or (python3 >= 3.11 with python3 < 3.12))",), compression="gzip")
+        rpm_requires=("(python3.11 or (python3 >= 3.11 with python3 < 3.12))",))
 
 
 def build(dist: Path = DIST) -> tuple[Path, Path]:

@@ -61,9 +61,6 @@ class Package:
     dirs: tuple[str, ...] = ()  # folders the package owns (rpm %dir; dpkg owns every folder it lays)
     deb_depends: tuple[str, ...] = ()
     rpm_requires: tuple[str, ...] = ()
-    # xz for what compresses (the agent: ~9.5 MB either way, staticx compressed it already); gzip -1 for a payload of
-    # wheels, which are zip files already: xz spent a minute on the collector's 70 MB for nothing.
-    compression: str = "xz"
 
     def script(self, fmt: str, which: str) -> str:
         """The maintainer script `which` for `fmt`: the format's header, the package's body and the unit's part
@@ -142,8 +139,9 @@ def build_deb(pkg: Package, work: Path, dist: Path) -> Path:
         (control / which).write_text(pkg.script("deb", which))
         (control / which).chmod(0o755)
     out = dist / f"{pkg.name}_{pkg.version}-{RELEASE}_{pkg.deb_arch}.deb"
-    level = ["-Zxz"] if pkg.compression == "xz" else ["-Zgzip", "-z1"]
-    run(["dpkg-deb", "--root-owner-group", *level, "--build", tree, out], f"{pkg.name} .deb")
+    # gzip -1: what the packages carry is compressed already (staticx's archive, wheels), so xz gained nothing on
+    # either and spent a minute on the collector's 70 MB.
+    run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", tree, out], f"{pkg.name} .deb")
     return out
 
 
@@ -171,9 +169,8 @@ def build_rpm(pkg: Package, work: Path, dist: Path) -> Path:
         *(f"{RPM_SCRIPTLETS[w]}\n{pkg.script('rpm', w)}" for w in ("postinst", "prerm", "postrm")), "",
     ]))
     top = work / f"{pkg.name}-rpmbuild"
-    payload = "w6.xzdio" if pkg.compression == "xz" else "w1.gzdio"
     run(["rpmbuild", "--quiet", "-bb", "--target", pkg.rpm_arch, "--define", f"_topdir {top}",
-         "--define", f"_binary_payload {payload}", spec],
+         "--define", "_binary_payload w1.gzdio", spec],  # gzip -1, as the .deb
         f"{pkg.name} .rpm")
     (built,) = (top / "RPMS").rglob("*.rpm")
     out = dist / built.name
