@@ -57,7 +57,7 @@ def _inputs() -> list[Path]:
     """Every file the binary is made from: the agent's sources (the policies through their link), the pins,
     the entry point and this script."""
     files = [p for p in (ROOT / "agent").rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and "build" not in p.relative_to(ROOT).parts and not p.name.endswith(".egg-info")]
+             and not any(part == "build" or part.endswith(".egg-info") for part in p.relative_to(ROOT).parts)]
     files += sorted((ROOT / "agent" / "baseline" / "policies").resolve().glob("*.toml"))
     return [*files, REQUIREMENTS, ENTRY, Path(__file__).resolve()]
 
