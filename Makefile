@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons
+.PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
+	agent-binary agent-packages debian-root collector-wheels collector-packages offline-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,7 @@ test-fast: lint
 # the import contracts between the rooms (pyproject's [tool.importlinter]), and strict types on the
 # typed messages, the store, the timeline and the HJ 212 codec (mypy reads the opsmon namespace through links).
 lint: $(STAMP)
-	$(PY) -m ruff check collector agent tests bench
+	$(PY) -m ruff check collector agent tests bench packaging
 	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.7- --exclude-regex 'agent/packaging/' agent tests/agent/py37
 	$(VENV)/bin/lint-imports --no-cache
 	@mkdir -p build/typecheck/opsmon
@@ -82,6 +83,41 @@ dist-agent: $(STAMP)
 	rm -rf agent/packaging/build agent/packaging/*.egg-info
 	$(PY) -m pip wheel --no-deps -w dist agent/packaging
 	rm -rf agent/packaging/build agent/packaging/*.egg-info
+
+# The agent as one self-contained x86_64 file (no Python, no libc needed on the host; docs/install.md):
+# dist/opsmon-agent-<version>-linux-x86_64. The first run makes the build venv from the package index
+# (packaging/requirements-binary.txt, ~10 s); the build itself ~25 s; nothing is rebuilt while the file is
+# newer than agent/. tests/packaging/test_agent_binary.py reuses the file, so .ci/run makes it before `make test`.
+agent-binary: $(STAMP)
+	$(PY) packaging/agent_binary.py --setup --if-stale
+
+# The self-contained agent as dist/opsmon-agent_<version>-1_amd64.deb and dist/opsmon-agent-<version>-1.x86_64.rpm
+# (dpkg-deb, and rpmbuild from Debian's `rpm`), with the opsmon_agent role's hardened unit (docs/install.md).
+agent-packages: agent-binary
+	$(PY) packaging/agent_packages.py
+
+# The collector as dist/opsmon-collector_<version>-1_amd64.deb and dist/opsmon-collector-<version>-1.x86_64.rpm:
+# the pinned wheels (packaging/constraints-collector.txt) installed by the post-install into /opt/opsmon-collector
+# without the network, the role's unit, /etc/opsmon, rules and dashboards under /usr/share/opsmon (docs/install.md).
+# collector-wheels is the part that needs the package index (~40 s, kept in build/collector-wheels while the pins
+# stay); the tests build the packages from it themselves (~15 s), so .ci/run makes only the wheels.
+collector-wheels: $(STAMP)
+	$(PY) packaging/collector_packages.py --setup --wheels-only
+
+collector-packages: collector-wheels
+	$(PY) packaging/collector_packages.py
+
+# One tar for an estate without the internet: dist/opsmon-offline-<version>.tar with the pinned wheels, both wheels
+# of opsmon, the four packages and the agent's file, the Ansible roles (also as the collection opsmon.estate),
+# rules/, grafana/ and a README in Chinese and English (packaging/offline/README.md; docs/install.md).
+offline-bundle: agent-binary collector-wheels
+	$(PY) packaging/offline_bundle.py
+
+# A clean minimal Debian root for tests/packaging (debootstrap --variant=minbase with python3-venv, 1 to 3 min with
+# the package index),
+# made once under /opt/opsmon-test like the other test peers; the tests lay an overlay over it, never change it.
+debian-root: $(STAMP)
+	$(PY) packaging/debian_root.py
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info
