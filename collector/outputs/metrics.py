@@ -195,9 +195,8 @@ class SecurityCollector(Collector):
                                      labels=["asset"])
         fim = CounterMetricFamily("opsmon_fim_changes", "File integrity changes reported by agents, since start",
                                   labels=["asset"])
-        for fam, values in ((fails, self.book.auth_failures), (logins, self.book.logins),
-                            (fim, self.book.fim_changes)):
-            for asset, n in list(values.items()):
+        for asset, counts in sorted(self.book.counters().items()):  # every known host, from 0 (issue 23)
+            for fam, n in zip((fails, logins, fim), counts, strict=True):
                 fam.add_metric([asset], n)
         yield from (score, checks, fails, logins, fim)
 
