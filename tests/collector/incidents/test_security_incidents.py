@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import generate_latest
+
 from opsmon.agent.baseline.authlog import AuthWatcher
 from opsmon.agent.baseline.fim import Fim
 from opsmon.collector.core.messages import Event, Message, SecurityFinding
@@ -22,6 +24,7 @@ from opsmon.collector.core.states import DOWN, UNKNOWN, UP, Observation
 from opsmon.collector.incidents.read import list_incidents
 from opsmon.collector.inputs.security import BaselineIn, CheckInfo, SecurityBook, SecurityIn
 from opsmon.collector.inputs.ssh.backup import ConfigBackup
+from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.sla.engine import evaluate
 from opsmon.collector.sla.periods import containing
 from opsmon.collector.sla.targets import load_targets
@@ -139,6 +142,15 @@ def test_each_source_opens_one_security_incident_per_source_and_cause(store: Sto
     # a second source is another cause: its own incident
     sec.report("web1", {"auth": {"bruteforce": [{"source": "198.51.100.7", "count": 30, "window_s": 300}]}})
     assert len(list_incidents(store)) == 5
+    # what the security alert rules read (rules/prometheus/alerts.yml, opsmon-security): per asset and cause
+    metrics = CollectorMetrics()
+    metrics.watch_incidents(w.engine)
+    active = sorted(line for line in generate_latest(metrics.registry).decode().splitlines()
+                    if line.startswith("opsmon_security_incidents_active{"))
+    assert active == ['opsmon_security_incidents_active{asset="sw1",cause="config"} 1.0',
+                      'opsmon_security_incidents_active{asset="web1",cause="baseline"} 1.0',
+                      'opsmon_security_incidents_active{asset="web1",cause="bruteforce"} 2.0',
+                      'opsmon_security_incidents_active{asset="web1",cause="fim"} 1.0']
     # -- escalated like the others: level 2 (lead) 30 min after the opening; then the response and its figure
     w.advance(T0 + timedelta(minutes=31))
     assert ("escalated", 2, ["lead"]) in [s[1:4] for s in w.sent]
