@@ -1,5 +1,6 @@
 """`opsmon compliance` (issue 23 item 3): per host and control point in the standard's order, Chinese or English,
-JSON; with --host, the failing checks and their evidence; an unknown host is an error naming it (exit 2, as every bad argument)."""
+JSON; with --host, the failing checks and their evidence; an unknown host is an error naming it (exit 2, as
+every bad argument)."""
 from __future__ import annotations
 
 import json
