@@ -19,7 +19,17 @@ from prometheus_client import generate_latest
 
 from opsmon.agent.baseline.authlog import AuthWatcher
 from opsmon.agent.baseline.fim import Fim
-from opsmon.collector.core.messages import Event, Message, SecurityFinding
+from opsmon.collector.core.messages import (
+    Event,
+    GapFilled,
+    IntervalClosed,
+    IntervalOpened,
+    IntervalRelabelled,
+    IntervalsMerged,
+    Message,
+    SecurityFinding,
+    Transition,
+)
 from opsmon.collector.core.states import DOWN, UNKNOWN, UP, Observation
 from opsmon.collector.incidents.read import list_incidents
 from opsmon.collector.inputs.security import BaselineIn, CheckInfo, SecurityBook, SecurityIn
@@ -29,6 +39,9 @@ from opsmon.collector.sla.engine import evaluate
 from opsmon.collector.sla.periods import containing
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.store import Store
+from opsmon.collector.store.models import Asset
+from opsmon.collector.store.writer import StoreWriter
+from opsmon.collector.timeline.engine import CheckConf
 from tests.collector.incidents.test_incidents import T0, World, info
 from tests.conftest import ROOT
 from tests.peers import missing_peer
@@ -168,30 +181,66 @@ def test_each_source_opens_one_security_incident_per_source_and_cause(store: Sto
 
 
 def test_a_changed_host_key_is_a_security_incident_and_never_availability(store: Store) -> None:
-    """The SSH check of a device whose host key changed answers unknown (it was refused, not found down), the
-    hub's finding opens a security incident: the device's state never turns down, no availability incident
-    opens, and its availability for the period is untouched.
+    """The SSH check of a device whose host key changed answers unknown (refused, not found down: the check's
+    answer in tests/collector/inputs/test_ssh.py), the hub's finding opens a security incident, and the
+    network-device availability figure is not charged. sw-old is fed what the check answered before (down).
 
-    Timeline (check interval 10 s, 3 strikes): up at T0, then the changed key's refusals at T0+10 s .. T0+60 s
-    (unknown), the trusted key again at T0+70 s (the finding clears, the incident resolves)."""
-    w = World(store, {"sw1": info(category="network")})
-    w.result("sw1", UP, T0)
+    Both tracked from T0 (check every 10 s, down after 3 strikes, dated from the first); up at T0, the refused
+    polls at T0+10 s .. T0+60 s, up again at T0+70 s (the trusted key: the finding clears) and T0+100 s, the
+    figure taken at T0+100 s:
+    - sw1: up [T0, T0+10) + [T0+70, T0+100) = 40 s, unknown [T0+10, T0+70) = 60 s (not counted), down 0:
+      40 / 40 = 1.0;
+    - sw-old: up 40 s, down [T0+10, T0+70) = 60 s: 40 / 100 = 0.4 (the defect: a security event charged as an
+      outage);
+    - network_security_devices_ok over both: (40 + 40) / (40 + 40 + 60) = 80 / 140."""
+    with store.session.begin() as s:
+        for asset in ("sw1", "sw-old"):
+            s.add(Asset(id=asset, name=asset, category="network", site=None, address=None, tags=[],
+                        criticality="medium", parent_id=None, checks=[], created_at=T0 - timedelta(days=1),
+                        updated_at=T0 - timedelta(days=1), removed_at=None))
+    w = World(store, {})
+    writer = StoreWriter(store, T0)
+    writer.start()
+    to_engine = w.timeline.publish
+
+    def publish(msg: Message) -> None:  # as the service wires it: the engine hears transitions, the store all
+        to_engine(msg)
+        if isinstance(msg, (IntervalOpened, IntervalClosed, IntervalRelabelled, IntervalsMerged, GapFilled,
+                            Transition)):
+            writer.put(msg)
+
+    w.timeline.publish = publish
+    for asset in ("sw1", "sw-old"):
+        w.assets[asset] = info(category="network")
+        w.timeline.upsert_asset(asset, None, "urumqi", (), [CheckConf("icmp", 10, 3, 1)], T0)
+        w.result(asset, UP, T0)
     key = "ssh_host_key:127.0.0.1:22"
     for k in range(1, 7):
         w.clock.now = T0 + timedelta(seconds=10 * k)
         w.timeline.observe(Observation("sw1", "icmp", w.clock.now, UNKNOWN, "host key of 127.0.0.1:22 has CHANGED"))
+        w.timeline.observe(Observation("sw-old", "icmp", w.clock.now, DOWN, "host key of 127.0.0.1:22 has CHANGED"))
         if k == 1:
             w.engine.on_security("sw1", key, True, w.clock.now, "host key of 127.0.0.1:22 has CHANGED", "critical")
-    assert w.timeline.tracks["sw1"].state != DOWN
-    w.clock.now = T0 + timedelta(seconds=70)
-    w.result("sw1", UP, w.clock.now)
-    w.engine.on_security("sw1", key, False, w.clock.now, "127.0.0.1:22 offers its trusted host key again")
-    [inc] = list_incidents(store)
-    assert (inc["kind"], inc["severity"], inc["status"]) == ("security", "critical", "resolved")
-    assert inc["opened_at"] == (T0 + timedelta(seconds=10)).isoformat()
-    assert inc["deadline"] == (T0 + timedelta(seconds=10 + 1800)).isoformat()
-    assert w.timeline.tracks["sw1"].state == UP
-    assert datetime.fromisoformat(inc["resolved_at"]) == T0 + timedelta(seconds=70)
+    assert w.timeline.tracks["sw1"].state == UNKNOWN
+    for seconds in (70, 100):
+        w.clock.now = T0 + timedelta(seconds=seconds)
+        for asset in ("sw1", "sw-old"):
+            w.result(asset, UP, w.clock.now)
+        if seconds == 70:
+            w.engine.on_security("sw1", key, False, w.clock.now, "127.0.0.1:22 offers its trusted host key again")
+    assert writer.flush() and writer.stop()
+    incidents = {i["asset"]: i for i in list_incidents(store)}
+    assert (incidents["sw1"]["kind"], incidents["sw1"]["severity"], incidents["sw1"]["status"]) == (
+        "security", "critical", "resolved")
+    assert incidents["sw1"]["deadline"] == (T0 + timedelta(seconds=10 + 1800)).isoformat()
+    assert incidents["sw-old"]["kind"] == "availability"  # what a changed key used to open
+    result = evaluate(store, load_targets(ROOT / "rules" / "targets.yaml"), containing("quarter", T0, "Asia/Shanghai"),
+                      T0 + timedelta(seconds=100))
+    figure = next(t for t in result["targets"] if t["id"] == "network_security_devices_ok")
+    assert [(a["asset"], a["value"], a["down_seconds"]) for a in figure["worst"]] == [("sw-old", 0.4, 60.0),
+                                                                                     ("sw1", 1.0, 0.0)]
+    assert (figure["detail"]["up_seconds"], figure["detail"]["down_seconds"]) == (80.0, 60.0)
+    assert figure["value"] == 80 / 140
 
 
 def test_counters_exist_from_zero(store: Store) -> None:
