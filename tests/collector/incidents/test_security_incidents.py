@@ -19,17 +19,7 @@ from prometheus_client import generate_latest
 
 from opsmon.agent.baseline.authlog import AuthWatcher
 from opsmon.agent.baseline.fim import Fim
-from opsmon.collector.core.messages import (
-    Event,
-    GapFilled,
-    IntervalClosed,
-    IntervalOpened,
-    IntervalRelabelled,
-    IntervalsMerged,
-    Message,
-    SecurityFinding,
-    Transition,
-)
+from opsmon.collector.core.messages import Event, Message, SecurityFinding, Written
 from opsmon.collector.core.states import DOWN, UNKNOWN, UP, Observation
 from opsmon.collector.incidents.read import list_incidents
 from opsmon.collector.inputs.security import BaselineIn, CheckInfo, SecurityBook, SecurityIn
@@ -205,8 +195,7 @@ def test_a_changed_host_key_is_a_security_incident_and_never_availability(store:
 
     def publish(msg: Message) -> None:  # as the service wires it: the engine hears transitions, the store all
         to_engine(msg)
-        if isinstance(msg, (IntervalOpened, IntervalClosed, IntervalRelabelled, IntervalsMerged, GapFilled,
-                            Transition)):
+        if isinstance(msg, Written):
             writer.put(msg)
 
     w.timeline.publish = publish
