@@ -32,6 +32,7 @@ ALLOWED_COMMANDS: tuple[tuple[str, ...], ...] = (
     # with --noscripts runs no package's %verifyscript; needs-restarting -r only reports
     ("apt-get", "-s", "dist-upgrade"),
     ("dnf", "-C", "-q", "updateinfo", "list", "--security"),
+    ("dnf", "-C", "-q", "repoquery", "--upgrades", "--security", "--qf", "%{name}-%{evr}.%{arch} %{buildtime}"),
     ("dpkg", "--verify"),
     ("rpm", "-V", "--nodeps", "--noscripts", "--noconfig"), ("rpm", "-Va", "--nodeps", "--noscripts", "--noconfig"),
     ("needs-restarting", "-r"),

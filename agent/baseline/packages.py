@@ -4,10 +4,14 @@
   pinning rules, and it reads the lists however they are compressed: lz4 and gzip lists cannot be
   read with the standard library alone); an upgrade counts as a security update when one of its
   origins matches `origin` (Debian-Security, noble-security...). RHEL `dnf -C -q updateinfo list
-  --security` (`-C`: the metadata cache only, no download). The age of a pending update is
-  counted from the first run that saw it, kept in `<spool>/updates-state.json`; the command runs
-  again only when the package lists or the installed packages changed (`inputs` mtimes), as apt
-  needs seconds of CPU.
+  --security` (`-C`: the metadata cache only, no download). The age of a pending update counts
+  from the package's own date where the package metadata has one (issue 23: counted from the
+  agent's first sight, 93 updates pending for months passed on a newly installed agent): on RPM
+  systems the build time of the pending package in the repository's metadata (`dnf -C repoquery
+  --upgrades --security`, `%{buildtime}`). apt's lists carry no per-package date, so on Debian the
+  age still counts from the first run that saw it. Both are kept in `<spool>/updates-state.json`;
+  the commands run again only when the package lists or the installed packages changed (`inputs`
+  mtimes), as apt needs seconds of CPU.
 - reboot (8.1.4.4 e): a flag file (`/run/reboot-required`), `needs-restarting -r`, and the
   running kernel against the newest `/boot/vmlinuz-*`.
 - package_verify (8.1.4.6): `dpkg --verify` of the packages owning files in `paths` (read from
@@ -17,9 +21,11 @@
 """
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import re
+import time
 from typing import Any
 
 from opsmon.agent.baseline import state
@@ -29,6 +35,7 @@ from opsmon.agent.baseline.results import ERROR, FAIL, NA, PASS
 
 APT_SIMULATE = ["apt-get", "-s", "dist-upgrade"]
 DNF_SECURITY = ["dnf", "-C", "-q", "updateinfo", "list", "--security"]
+DNF_DATES = ["dnf", "-C", "-q", "repoquery", "--upgrades", "--security", "--qf", "%{name}-%{evr}.%{arch} %{buildtime}"]
 RPM_VERIFY = ["rpm", "-V", "--nodeps", "--noscripts", "--noconfig"]
 RPM_VERIFY_ALL = ["rpm", "-Va", "--nodeps", "--noscripts", "--noconfig"]
 UPDATES_STATE, VERIFY_STATE = "updates-state.json", "pkgverify-state.json"
@@ -102,9 +109,35 @@ def _dnf_security(text: str) -> dict[str, str]:
     return out
 
 
+def _dnf_dates(text: str) -> dict[str, float]:
+    """`NEVRA BUILDTIME` lines -> {NEVRA: Unix seconds}. dnf 4 prints the build time as `YYYY-MM-DD HH:MM` (UTC),
+    dnf 5 as Unix seconds; a line without a readable time is left out (that update keeps its first-sight age)."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) != 2:
+            continue
+        stamp = parts[1].strip()
+        try:
+            out[parts[0]] = float(stamp) if stamp.isdigit() else float(
+                calendar.timegm(time.strptime(stamp[:16], "%Y-%m-%d %H:%M")))
+        except ValueError:
+            continue
+    return out
+
+
+def _released(host: Host, apt: bool, a: dict[str, Any]) -> dict[str, float]:
+    """Release dates of the pending security updates by package (NEVRA) where the metadata has them."""
+    if apt:
+        return {}
+    out = host.run(DNF_DATES, float(a.get("timeout_s", 300)))
+    return _dnf_dates(out.stdout) if out.rc == 0 and not out.error else {}
+
+
 @probe("updates")
 def _updates(host: Host, a: dict[str, Any]) -> tuple[str, str]:
-    """Security updates pending longer than max_age_d days (age: since the agent first saw them pending)."""
+    """Security updates pending longer than max_age_d days (age: from the package's build date where the metadata
+    has it, else since the agent first saw it pending)."""
     apt = a["manager"] == "apt"
     argv = APT_SIMULATE if apt else DNF_SECURITY
     key = [[host.rel(p), p.stat().st_mtime_ns] for g in a.get("inputs", []) for p in host.glob(g) if p.exists()]
@@ -121,16 +154,24 @@ def _updates(host: Host, a: dict[str, Any]) -> tuple[str, str]:
         if out.rc != 0:
             return ERROR, f"{' '.join(argv)}: rc {out.rc}" + (" (no metadata cache?)" if not apt else "")
         found = _apt_security(out.stdout, a.get("origin", "(?i)security")) if apt else _dnf_security(out.stdout)
-        pending = {k: [old[k][0] if k in old else host.now, desc] for k, desc in found.items()}
+        released = _released(host, apt, a) if found else {}
+        pending = {}
+        for k, desc in found.items():
+            date = released.get(k.split(" ", 1)[-1])
+            pending[k] = [date, desc, "released"] if date is not None else [
+                old[k][0] if k in old else host.now, desc, "seen"]
         how = " ".join(argv)
         if file:
             state.save(file, {"version": 1, "argv": argv, "key": key, "pending": pending})
     if not pending:
         return PASS, f"no pending security update ({how})"
     limit = float(a["max_age_d"])
-    aged = sorted(((host.now - float(first)) / 86400, desc) for first, desc in pending.values())
+    aged = sorted(((host.now - float(v[0])) / 86400, v[1]) for v in pending.values())
+    dated = sum(1 for v in pending.values() if len(v) > 2 and v[2] == "released")
     overdue = [f"{desc} {age:.0f} d" for age, desc in reversed(aged) if age > limit]
     tracked = "" if file else "; ages not tracked without a state directory"
+    if not apt:  # say what the ages count from (apt's lists have no date: always first sight)
+        tracked += f"; {dated} of {len(pending)} aged from the package's build date, the rest since first seen"
     if overdue:
         return FAIL, f"{len(overdue)} of {len(pending)} pending security updates older than {limit:g} d: " \
                      f"{', '.join(overdue[:5])}{tracked}"

@@ -15,6 +15,7 @@ from opsmon.collector.cli import (
     assets,
     audit,
     check_config,
+    compliance,
     configs,
     events,
     exclusions,
@@ -35,7 +36,7 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
-            maintenance, exclusions, oncall, configs, audit, hj212, survey)
+            maintenance, exclusions, oncall, configs, compliance, audit, hj212, survey)
 
 
 def build_parser() -> argparse.ArgumentParser:

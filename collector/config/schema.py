@@ -17,6 +17,7 @@ from opsmon.collector.config.snmp_credentials import CredentialSpec
 from opsmon.collector.config.ssh import SshConfig
 from opsmon.collector.config.survey import SurveyConfig
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
+from opsmon.collector.core.incidents import CRITICAL_PATHS
 from opsmon.collector.core.maintenance import WindowSpec
 
 
@@ -189,6 +190,9 @@ class IncidentsConfig(BaseModel):
     flap_window: PositiveDuration = Field(600.0, description="The window in which flap_reopens are counted")
     flap_settle: PositiveDuration = Field(600.0, description=(
         "A flapping incident settles after this long without a reopen or a recovery (one notice)"))
+    security_critical_paths: tuple[str, ...] = Field(CRITICAL_PATHS, description=(
+        "Watched files (agents' fim_paths) whose change opens a security incident, not only an event; a directory "
+        "covers what lies under it"))
     oncall_file: str | None = Field(None, description="oncall.yaml: people, schedules, escalation policies, routes")
     public_url: str = Field("http://127.0.0.1:8470", description="Base URL of acknowledge links in messages")
     link_ttl: PositiveDuration = Field(86400.0, description="How long an acknowledge link stays valid")

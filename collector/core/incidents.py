@@ -33,3 +33,8 @@ SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # most severe first
 CRITICAL, MAJOR, MINOR = SEVERITIES
 RANK: dict[str, int] = {s: len(SEVERITIES) - 1 - i for i, s in enumerate(SEVERITIES)}  # minor 0 .. critical 2
 """An incident's severity only rises: a new fault of a higher rank raises it, a lower one leaves it."""
+
+CRITICAL_PATHS = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d",
+                  "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d", "/etc/pam.d", "/etc/ld.so.preload")
+"""Watched paths whose change opens a security incident by default (incidents.security_critical_paths): who may
+log in and as what. A path is critical when it is one of these or lies under one (inputs/security.py)."""

@@ -336,14 +336,18 @@ class IncidentEngine:
 
     def on_security(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str,
                     severity: str = MAJOR) -> None:
-        """A security finding (a baseline check turned from pass to fail) opens; passing again resolves."""
+        """A security finding opens an incident of kind `security`, one per asset and `key` (the source and cause:
+        `baseline:<check>`, `bruteforce:<address>`, `fim:<path>`, `config:<name>`, `ssh_host_key:<host>`); the
+        same key again while it is active only updates it. A finding that clears (a check passing again, the
+        trusted host key offered again) resolves it; the one-shot ones (brute force, a file or configuration
+        change) stay until a person resolves them. It never touches the asset's availability."""
         fp = f"{asset_id}:sec:{key}"
         if failing:
             self._fault(fp, asset_id, SECURITY, DOWN, cause, at, self.clock(), severity=severity)
             return
         inc = self.by_fp.get(fp)
         if inc is not None and inc.status in ACTIVE:
-            self._resolve(inc, SYSTEM, "the check passes again", at, auto=True)
+            self._resolve(inc, SYSTEM, cause or "the check passes again", at, auto=True)
 
     def on_alert(self, alert: dict[str, Any], now: datetime) -> str | None:
         """One alert of an Alertmanager webhook: firing opens or keeps, resolved resolves."""

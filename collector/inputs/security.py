@@ -10,8 +10,13 @@ counted), and turns changes into evidence:
   "Turns" compares with the last pass or fail: a run that could not decide (error,
   e.g. a timed-out command) or a not-applicable one in between neither opens nor
   resolves anything, and does not hide the next real change;
-- a file integrity change is an event (`fim`), a brute-force source an event (`auth`);
-- failed and successful logins are counted for /metrics.
+- a file integrity change is an event (`fim`), a brute-force source an event (`auth`); both are
+  also `security` findings (issue 23): a brute-force source opens an incident keyed by its
+  address, a change to a path under `critical_paths` one keyed by the path. They are one-shot
+  facts with nothing to clear them, so their incidents stay open until a person resolves them;
+  the same source or path again while open only updates the incident (de-duplication);
+- failed and successful logins and FIM changes are counted for /metrics, every host from 0 (see
+  `counters`): an asset's counter must exist before its first event or increase() misses it.
 
 Outputs (API, /metrics, reports) only read `latest` and the counters.
 """
@@ -26,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from opsmon.collector.core.incidents import MAJOR
+from opsmon.collector.core.incidents import CRITICAL, CRITICAL_PATHS, MAJOR
 from opsmon.collector.core.messages import BaselineResults, Event, Message, SecurityFinding
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import BaselineChange, BaselineResult
@@ -34,6 +39,11 @@ from opsmon.collector.store.models import BaselineChange, BaselineResult
 log = logging.getLogger(__name__)
 Status = Literal["pass", "fail", "not_applicable", "error"]
 DECIDED = ("pass", "fail")
+
+
+def is_critical(path: str, critical: Iterable[str]) -> bool:
+    """`path` is one of `critical` or inside one of them (a directory), compared by whole path segments."""
+    return any(path == c or path.startswith(c.rstrip("/") + "/") for c in critical)
 
 
 class _Strict(BaseModel):
@@ -169,15 +179,19 @@ def security_catalog() -> Callable[[str, str], CheckInfo | None]:
 
 class SecurityBook:
     def __init__(self, store: Store, publish: Callable[[Message], None],
-                 catalog: Callable[[str, str], CheckInfo | None]) -> None:
+                 catalog: Callable[[str, str], CheckInfo | None], critical_paths: Iterable[str] = CRITICAL_PATHS,
+                 ) -> None:
         """catalog(policy, check) -> CheckInfo. A check whose policy opens incidents publishes a SecurityFinding
-        keyed `baseline:<check>` when it turns failing and again when it passes."""
+        keyed `baseline:<check>` when it turns failing and again when it passes. critical_paths: FIM changes
+        under these open incidents."""
         self.publish = publish
         self.catalog = catalog
+        self.critical_paths = tuple(critical_paths)
         self.latest: dict[str, HostResults] = {}
         self.auth_failures: dict[str, int] = {}
         self.logins: dict[str, int] = {}
         self.fim_changes: dict[str, int] = {}
+        self._unshown: dict[str, tuple[int, int, int]] = {}  # a new host's first counts, held for one scrape
         with store.session() as session:
             for row in session.scalars(select(BaselineResult)):
                 host = self.latest.setdefault(row.asset_id, HostResults(row.policy, row.ran_at))
@@ -194,21 +208,48 @@ class SecurityBook:
         def when(agent_ts: float) -> datetime:
             return datetime.fromtimestamp(agent_ts + offset, UTC)
 
+        new = asset_id not in self.fim_changes
         if security.baseline is not None:
             self._baseline(asset_id, security.baseline, when(security.baseline.ran_at))
+        self.fim_changes[asset_id] = self.fim_changes.get(asset_id, 0) + len(security.fim)
         for change in security.fim:
-            self.fim_changes[asset_id] = self.fim_changes.get(asset_id, 0) + 1
-            self.publish(Event(asset_id, when(change.ts), "agent", "fim", change.change, "warning",
-                               f"{change.change}: {change.path}", {"path": change.path, "detail": change.detail}))
-        if security.auth is not None:
-            auth = security.auth
-            failures = sum(f.count for f in auth.failures)
-            self.auth_failures[asset_id] = self.auth_failures.get(asset_id, 0) + failures
-            self.logins[asset_id] = self.logins.get(asset_id, 0) + len(auth.logins)
-            for bf in auth.bruteforce:
-                self.publish(Event(asset_id, ts, "agent", "auth", "bruteforce", "critical",
-                                   f"{bf.count} failed logins from {bf.source} in {bf.window_s:g}s",
-                                   {"source": bf.source, "count": bf.count, "window_s": bf.window_s}))
+            at = when(change.ts)
+            summary = f"{change.change}: {change.path}"
+            self.publish(Event(asset_id, at, "agent", "fim", change.change, "warning", summary,
+                               {"path": change.path, "detail": change.detail}))
+            if is_critical(change.path, self.critical_paths):
+                self.publish(SecurityFinding(asset_id, f"fim:{change.path}", True, at,
+                                             f"file integrity: {summary} {change.detail}".strip()[:500]))
+        auth = security.auth or AuthIn()
+        self.auth_failures[asset_id] = self.auth_failures.get(asset_id, 0) + sum(f.count for f in auth.failures)
+        self.logins[asset_id] = self.logins.get(asset_id, 0) + len(auth.logins)
+        for bf in auth.bruteforce:
+            summary = f"{bf.count} failed logins from {bf.source} in {bf.window_s:g}s"
+            self.publish(Event(asset_id, ts, "agent", "auth", "bruteforce", "critical", summary,
+                               {"source": bf.source, "count": bf.count, "window_s": bf.window_s}))
+            self.publish(SecurityFinding(asset_id, f"bruteforce:{bf.source}", True, ts,
+                                         f"brute force: {summary}"[:500], CRITICAL))
+        if new:
+            self._unshown[asset_id] = (self.auth_failures[asset_id], self.logins[asset_id],
+                                       self.fim_changes[asset_id])
+
+    def enrolled(self, asset_id: str) -> None:
+        """An agent's asset is known (enrolled, or in the inventory with an agent): its counters exist from 0."""
+        for counts in (self.auth_failures, self.logins, self.fim_changes):
+            counts.setdefault(asset_id, 0)
+
+    def counters(self) -> dict[str, tuple[int, int, int]]:
+        """(failed logins, logins, FIM changes) per host, for one scrape.
+
+        A host first heard of in a report that already carried events is shown at 0 in the first scrape after
+        it (then its true counts): a counter whose first sample is 3 is invisible to increase(), which needs
+        two samples, so the dashboard's "changes in 24 h" said 0 after a host's first changes (issue 23)."""
+        out = {a: (self.auth_failures.get(a, 0), self.logins.get(a, 0), n) for a, n in list(self.fim_changes.items())}
+        held, self._unshown = self._unshown, {}
+        for asset_id, first in held.items():
+            if asset_id in out:
+                out[asset_id] = tuple(now - then for now, then in zip(out[asset_id], first, strict=True))  # type: ignore[assignment]
+        return out
 
     def _baseline(self, asset_id: str, run: BaselineIn, at: datetime) -> None:
         host = self.latest.setdefault(asset_id, HostResults())
@@ -237,7 +278,7 @@ class SecurityBook:
                                     "control": info.control if info else ""}))
                 if info is not None and info.incident:
                     self.publish(SecurityFinding(asset_id, f"baseline:{r.id}", True, at,
-                                                 f"{title}: {r.evidence}"[:500]))
+                                                 f"{title}: {r.evidence}"[:500], info.severity))
             elif change == "passed" and info is not None and info.incident:
                 self.publish(SecurityFinding(asset_id, f"baseline:{r.id}", False, at, ""))
         host.policy, host.ran_at = run.policy, at

@@ -17,6 +17,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from opsmon.collector import __version__
+from opsmon.collector.core.incidents import SECURITY
 from opsmon.collector.core.states import STATES, UP
 from opsmon.collector.sla.results import PeriodResult
 
@@ -150,7 +151,22 @@ class IncidentCollector(Collector):
         breaches = CounterMetricFamily("opsmon_incident_breaches", "Incidents that passed their response deadline "
                                        "unacknowledged, since start")
         breaches.add_metric([], self.engine.breaches)
-        yield from (open_, unacked, breaches)
+        yield from (open_, unacked, breaches, self._security())
+
+    def _security(self) -> Metric:
+        """Active security incidents per asset and cause (the first part of the finding's key: bruteforce, fim,
+        config, ssh_host_key, baseline), for the security alert rules: one alert per cause (issue 23)."""
+        fam = GaugeMetricFamily("opsmon_security_incidents_active", "Security incidents open or acknowledged, per "
+                                "asset and cause (bruteforce, fim, config, ssh_host_key, baseline)",
+                                labels=["asset", "cause"])
+        counts: dict[tuple[str, str], int] = {}
+        for inc in list(self.engine.by_id.values()):
+            if inc.kind == SECURITY and inc.status in ("open", "acknowledged"):
+                cause = inc.fingerprint.partition(":sec:")[2].partition(":")[0] or "other"
+                counts[(inc.asset_id, cause)] = counts.get((inc.asset_id, cause), 0) + 1
+        for key, n in sorted(counts.items()):
+            fam.add_metric(list(key), n)
+        return fam
 
 
 class CertCollector(Collector):
@@ -195,9 +211,8 @@ class SecurityCollector(Collector):
                                      labels=["asset"])
         fim = CounterMetricFamily("opsmon_fim_changes", "File integrity changes reported by agents, since start",
                                   labels=["asset"])
-        for fam, values in ((fails, self.book.auth_failures), (logins, self.book.logins),
-                            (fim, self.book.fim_changes)):
-            for asset, n in list(values.items()):
+        for asset, counts in sorted(self.book.counters().items()):  # every known host, from 0 (issue 23)
+            for fam, n in zip((fails, logins, fim), counts, strict=True):
                 fam.add_metric([asset], n)
         yield from (score, checks, fails, logins, fim)
 

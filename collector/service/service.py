@@ -183,7 +183,8 @@ class Service:
                               self.publish, store=self.store, book=self.book, scope=self.timeline.tracks.get,
                               clock=clock)
             self.ctx.ssh = self.ssh
-        self.security = SecurityBook(self.store, self.publish, security_catalog())
+        self.security = SecurityBook(self.store, self.publish, security_catalog(),
+                                     config.incidents.security_critical_paths)
         self.ingest.on_security = self.security.accept
         self.metrics.watch_security(self.security)
         self.metrics.watch_incidents(self.incidents)
@@ -369,6 +370,7 @@ class Service:
                 confs.append(conf)
             if spec.id in with_agent:
                 confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
+                self.security.enrolled(spec.id)  # its security counters exist from 0 (issue 23)
             self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
             live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)
             infos[spec.id] = AssetInfo(spec.display_name, spec.category, spec.site or "", spec.criticality, spec.parent)

@@ -38,6 +38,9 @@ NATIVE = {
     "HostDiskSmartFailing": "agent hardware signal (SMART failed): hardware incident",
     "SnmpDeviceNotAnswering": "the SNMP poll is the device's check: availability incident",
     "TlsCertificateExpiring": "the HTTPS check turns degraded under tls_warn_days (14): availability incident",
+    **dict.fromkeys(("OpsmonBruteForce", "OpsmonCriticalFileChanged", "OpsmonUnexpectedConfigChange",
+                     "OpsmonSshHostKeyChanged", "OpsmonCriticalBaselineFailed"),
+                    "an active security incident opsmon opened itself: security incident (issue 23)"),
 }
 # Critical alerts opsmon does not detect itself: these become opsmon incidents through the webhook.
 PROMETHEUS_ONLY_TO_OPSMON = {"HostFilesystemFull", "HostServiceDown"}

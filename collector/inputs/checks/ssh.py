@@ -99,7 +99,11 @@ class _SshCheck(Check):
             return await self.hub.run(self.asset_id, spec.host or self.address, spec.port, spec.credential,
                                           spec.command, self.timeout, spec.trust_on_first_use,
                                           PLATFORMS.get(getattr(spec, "platform", EXEC)))
-        except (HostKeyMismatch, UnknownHostKey) as exc:
+        except HostKeyMismatch as exc:
+            # The device answered; opsmon refuses to trust it. A security incident (the hub's finding), not an
+            # outage: unknown keeps it out of the availability figures (issue 23).
+            return Outcome(UNKNOWN, str(exc))
+        except UnknownHostKey as exc:
             return Outcome(DOWN, str(exc))
 
 

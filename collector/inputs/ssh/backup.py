@@ -9,7 +9,8 @@
 4. emits one event: `config_baseline` (info) for the first version; for a change,
    `config_change` of kind `config` (info) when a maintenance window for the asset was
    open at some time since the previous fetch, else of kind `security` (warning), with a
-   bounded unified diff in its details.
+   bounded unified diff in its details; the unexpected change also opens a security incident
+   (a `SecurityFinding` keyed `config:<name>`, issue 23), which a person resolves.
 
 It is synchronous (SQLAlchemy): the hub runs it in a worker thread.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from opsmon.collector.core.messages import Event, Message
+from opsmon.collector.core.messages import Event, Message, SecurityFinding
 from opsmon.collector.inputs.ssh.models import ConfigVersion
 
 # Lines that change without anyone changing the configuration.
@@ -194,5 +195,6 @@ class ConfigBackup:
             event = Event(asset_id, at, self.source, "security", "config_change", "warning",
                           f"unexpected change of the {name} configuration outside any maintenance "
                           f"window: {what} (v{prev_version} -> v{version})", details)
+            self.publish(SecurityFinding(asset_id, f"config:{name}", True, at, event.summary))
         self.publish(event)
         return RecordResult(version, changed=True, event=event, diff=diff)

@@ -13,6 +13,7 @@ from typing import Any
 from opsmon.collector.outputs.report import charts, fmt
 from opsmon.collector.outputs.report.labels import ACTIONS, KINDS, METHOD, TEXT, period_title
 from opsmon.collector.outputs.report.model import IncidentRow, ReportData
+from opsmon.collector.outputs.report.security_html import security_events_html
 from opsmon.collector.sla.results import TargetResult
 
 FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
@@ -473,7 +474,8 @@ def render_html(data: ReportData, draw_charts: bool | None = None) -> str:
         f'<meta name="description" content="{_e(t["title"])}">',
         f"<style>{_css(data)}</style></head><body>",
         _cover(data), _targets(data), _categories(data, draw), _sites(data, draw), _incidents(data),
-        _maintenance(data), _exclusions(data), _security(data), _evidence(data), _method(data),
+        _maintenance(data), _exclusions(data), _security(data), security_events_html(data), _evidence(data),
+        _method(data),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -236,7 +236,7 @@ def test_changed_host_key_is_always_refused(tmp_path: Path) -> None:
             assert new_fp != old_fp
             for _ in range(2):
                 obs = e.run({"type": "ssh", "command": "show version", "trust_on_first_use": True})
-                assert obs.status == DOWN
+                assert obs.status == UNKNOWN  # refused, not found down: a security incident, no outage (issue 23)
                 assert f"host key of 127.0.0.1:{port} has CHANGED: it offered {new_fp}" in obs.reason
                 assert f"trusts {old_fp}; refused" in obs.reason
             assert impostor.received() == []  # never logged in, never sent the command
@@ -288,6 +288,7 @@ def test_backup_baseline_unchanged_and_unexpected_change(tmp_path: Path, fresh_d
         assert "outside any maintenance window: +2 -1 lines (v1 -> v2)" in summary
         assert "- switchport mode trunk" in details["diff"] and "+ switchport access vlan 666" in details["diff"]
         assert details["window"] is None and not details["diff_truncated"]
+        assert [(s[1], s[2]) for s in e.security] == [("config:running", True)]  # a security incident (issue 23)
         assert [v["version"] for v in configs.list_versions(backup_store, ASSET)] == [2, 1]
         assert configs.diff(backup_store, ASSET) == configs.diff(backup_store, ASSET, 1, "latest")
         assert "+ switchport access vlan 666" in configs.diff(backup_store, ASSET, 1, 2)

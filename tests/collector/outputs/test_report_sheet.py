@@ -38,7 +38,8 @@ NETWORK = "网络与关键信息基础安全建设及运维保障"
 POLLUTION = "国控污染源自动监控运行管理"
 # (target, 一级 cell's rowspan or 0, 二级 cell's rowspan or 0), in printed order
 SHEET = {
-    NETWORK: [("hardware_fault_response_time", 8, 1), ("fault_response_rate", 0, 5),
+    NETWORK: [("hardware_fault_response_time", 9, 2), ("security_incident_response_time", 0, 0),
+              ("fault_response_rate", 0, 5),
               ("monitoring_analysis_reports", 0, 0), ("servers_ok", 0, 0), ("computers_ok", 0, 0),
               ("network_security_devices_ok", 0, 0), ("network_connectivity", 0, 2), ("system_availability", 0, 0),
               ("satisfaction", 1, 1)],
@@ -107,8 +108,9 @@ def test_the_first_section_is_the_budgets_table_with_merged_levels(quarter, lang
 
 def test_the_xlsx_first_sheet_merges_the_levels(quarter, tmp_path: Path) -> None:
     """Rows of the first sheet: 7 of the head (title, period, zone, generated, as of, coverage + org),
-    then per project a blank row, the project, the heading, its targets. Merged: the 一级 cell over 8
-    rows and the 数量指标 cell over 5 in the first project; both levels over 2 rows in the second."""
+    then per project a blank row, the project, the heading, its targets. Merged: the 一级 cell over 9
+    rows, the 时效指标 cell over 2 (hardware and security response time) and the 数量指标 cell over 5 in the
+    first project; both levels over 2 rows in the second."""
     store, cfg, digest = quarter
     (path, _), = write_report(build_report(store, cfg, PERIOD, "zh", AFTER), ["xlsx"], tmp_path / "out")
     ws = openpyxl.load_workbook(path).worksheets[0]
@@ -117,10 +119,10 @@ def test_the_xlsx_first_sheet_merges_the_levels(quarter, tmp_path: Path) -> None
     first = col_a.index("一级指标") + 2  # the first target's row (1-based)
     second = col_a.index("一级指标", first) + 2
     merged = sorted(str(r) for r in ws.merged_cells.ranges)
-    assert merged == sorted([f"A{first}:A{first + 7}", f"B{first + 1}:B{first + 5}", f"B{first + 6}:B{first + 7}",
-                             f"A{second}:A{second + 1}", f"B{second}:B{second + 1}"])
+    assert merged == sorted([f"A{first}:A{first + 8}", f"B{first}:B{first + 1}", f"B{first + 2}:B{first + 6}",
+                             f"B{first + 7}:B{first + 8}", f"A{second}:A{second + 1}", f"B{second}:B{second + 1}"])
     assert ws[f"A{first}"].value == "产出指标" and ws[f"B{first}"].value == "时效指标"
-    assert ws[f"A{first + 8}"].value == "满意度指标" and ws[f"C{first + 8}"].value == "服务对象满意度"
+    assert ws[f"A{first + 9}"].value == "满意度指标" and ws[f"C{first + 9}"].value == "服务对象满意度"
     pub = second + 1
     assert ws[f"C{pub}"].value == "重点监控企业自行监测国家公布率" and ws[f"F{pub}"].value == 0.96
     assert ws[f"I{pub}"].value == "cli:王五" and ws[f"J{pub}"].value.endswith("公布率-2026Q3.pdf")

@@ -447,7 +447,8 @@ def test_bundled_target_table_holds_the_budget_targets() -> None:
     from opsmon.collector.sla.targets import bundled_targets_path, load_targets
 
     table = load_targets(bundled_targets_path())
-    want = {"hardware_fault_response_time": ("<=", 3600), "fault_response_rate": (">=", 1.0),
+    want = {"hardware_fault_response_time": ("<=", 3600), "security_incident_response_time": ("<=", 1800),
+            "fault_response_rate": (">=", 1.0),
             "monitoring_analysis_reports": (">=", 24), "servers_ok": (">=", 0.95), "computers_ok": (">=", 0.90),
             "network_security_devices_ok": (">=", 0.95), "network_connectivity": (">=", 0.90),
             "system_availability": (">=", 0.95), "satisfaction": (">=", 0.95),

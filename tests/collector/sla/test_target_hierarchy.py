@@ -68,6 +68,7 @@ def test_the_bundled_table_places_each_target_as_the_2019_budget_does() -> None:
     placed = {t.id: (t.indicator, t.goal("zh")) for t in table.targets}
     assert placed == {
         "hardware_fault_response_time": ("output.timeliness", "1 小时内"),
+        "security_incident_response_time": ("output.timeliness", "30 分钟内"),  # local policy (issue 23)
         "fault_response_rate": ("output.quantity", "≥100%"),
         "monitoring_analysis_reports": ("output.quantity", "24 份"),
         "servers_ok": ("output.quantity", "≥95%"),
