@@ -440,6 +440,7 @@ def main() -> int:
               enabled: true
               host: 127.0.0.1
               port: {hj}
+              max_per_address: {args.daus + 100}  # every simulated unit connects from 127.0.0.1
               credentials:
                 bench: {{password: "{PASSWORD}"}}
         """), encoding="utf-8")
