@@ -477,7 +477,7 @@ def main() -> int:
     goal = next((s for s in results["collector"] if s["target_fps"] == GOAL_RATE and not s.get("prime")), None)
     results["goal_pass"] = bool(goal and args.daus >= GOAL_DAUS and goal["cpu_pct"] < GOAL_CPU
                                 and goal["achieved_fps"] >= 0.97 * GOAL_RATE
-                                and results["stored_frames"] == results["answered"])
+                                and results["stored_frames"] >= results["answered"])  # answered => stored
     if args.json:
         print(json.dumps(results, indent=1))
     else:
