@@ -65,6 +65,9 @@ class Hj212Config(BaseModel):
     port: int = Field(9212, ge=1, le=65535, description="TCP port the DAUs connect to")
     max_connections: int = Field(
         6000, ge=1, le=1_000_000, description="Connections held at once; one more is closed at once and counted")
+    max_per_address: int = Field(8, ge=1, le=1_000_000, description=(
+        "Connections held at once from one source address (a unit has one; a few more cover reconnects and NAT); "
+        "one more is closed at once, counted, and logged a line a minute per address"))
     stale_after: PositiveDuration = Field(3600.0, description=(
         "A DAU with no accepted frame for this long is down (数采仪未发送 / DAU not sending). The default fits "
         "minute data (MinInterval up to 30 min); give an hourly-only unit its own stale_after (e.g. 2h) on its "
@@ -75,7 +78,7 @@ class Hj212Config(BaseModel):
         "Largest data segment read (the framer's bound); the standard's 1024 is exceeded by real units, "
         "accepted and counted as oversize"))
     raw_retention: PositiveDuration = Field(30 * 86400.0, description=(
-        "Accepted frames are kept as received (the audit copy, PW included) this long; pruned hourly"))
+        "Accepted frames are kept as received, the password masked (the audit copy), this long; pruned hourly"))
     answer_wait: PositiveDuration = Field(10.0, description=(
         "How long a 9014 waits for the data's commit; later, or while the store fails, no 9014 is sent "
         "and the unit sends again"))

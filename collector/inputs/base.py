@@ -44,11 +44,12 @@ class InputContext:
     snmp: Any = None  # the SNMP hub, for inputs that act on polled devices (traps)
     # The live inventory: asset specs by id, a new mapping at each reload (the HJ 212 receiver finds its DAUs).
     assets: Callable[[], Mapping[str, Any]] = dict
-    # Resolves once everything published so far is committed: a door that acknowledges waits for it.
+    # Resolves once everything published so far is committed: a door that acknowledges waits for it (at the
+    # store writer's own pace, a batch gathers 50 ms: the HJ 212 receiver answers many units from one commit).
     durable: Callable[[], Awaitable[None]] | None = None
     store_trouble: Callable[[], str | None] = lambda: None  # why the store cannot be written now, or None
-    # (received, raw) of the HJ 212 frames stored since an instant: the receiver rebuilds its split messages.
-    hj212_frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None
+    # (received, raw, crc) of the HJ 212 frames stored since an instant: the receiver rebuilds its split messages.
+    hj212_frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes, str]]] | None = None
     # (data_time, factor) of the hourly values (CN 2061) stored for an MN since an instant: the history pull.
     hj212_hours: Callable[[str, datetime], Iterable[tuple[datetime, str]]] | None = None
     # An hour (UTC) -> the end of its correction window (sla/hj212_rates.py): the history pull asks only before.

@@ -194,7 +194,8 @@ class Service:
         self._specs: dict[str, AssetSpec] = {}  # replaced (not changed) at each inventory reload
         ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp,
                            assets=lambda: self._specs,
-                           durable=lambda: asyncio.wrap_future(self.writer.durable()),
+                           # no hurry: its one user, the HJ 212 receiver, gathers many units' frames for a commit
+                           durable=lambda: asyncio.wrap_future(self.writer.durable(hurry=False)),
                            store_trouble=lambda: self.writer.trouble,
                            assets_at=lambda address: self._address_owners.get(address, ()),
                            hj212_frames_since=self._hj212_frames_since, hj212_hours=self._hj212_hours,
@@ -400,12 +401,13 @@ class Service:
         self._inventory_mark = mark
         return True
 
-    def _hj212_frames_since(self, since: datetime) -> list[tuple[datetime, bytes]]:
-        """(received, raw) of the HJ 212 frames stored since `since`: the receiver rebuilds its split messages."""
+    def _hj212_frames_since(self, since: datetime) -> list[tuple[datetime, bytes, str]]:
+        """(received, raw, crc) of the HJ 212 frames stored since `since`: the receiver rebuilds its split messages
+        (raw is the masked copy, whose CRC no longer matches: crc is the status found on receipt)."""
         with self.store.session() as s:
-            return [(r, raw) for r, raw in s.execute(select(Hj212FrameRow.received, Hj212FrameRow.raw)
-                                                      .where(Hj212FrameRow.received >= since)
-                                                      .order_by(Hj212FrameRow.id))]
+            return [(r, raw, crc) for r, raw, crc in s.execute(
+                select(Hj212FrameRow.received, Hj212FrameRow.raw, Hj212FrameRow.crc)
+                .where(Hj212FrameRow.received >= since).order_by(Hj212FrameRow.id))]
 
     def _hj212_hours(self, mn: str, since: datetime) -> list[tuple[datetime, str]]:
         """(data_time, factor) of the hourly values (CN 2061) stored for an MN since `since`: the history pull."""

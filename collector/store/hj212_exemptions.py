@@ -46,6 +46,9 @@ def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str
                         "assessment restores the original flags")
     if factor is not None and point is None:
         problems.append("a factor needs its point")
+    if any("\x00" in text for text in (asset_id, point or "", factor or "", reason, proof)):
+        # refused before any look-up: PostgreSQL cannot even compare a text holding one
+        raise InvalidInput("no text may hold a NUL character (PostgreSQL cannot store one)")
     with store.session.begin() as session:
         asset = session.get(Asset, asset_id)
         if asset is None or asset.removed_at is not None or asset.category != "dau":

@@ -123,11 +123,16 @@ class StoreWriter:
         then be lost."""
         return self._atomic
 
-    def durable(self) -> Future[None]:
-        """A future resolved once everything put before this call is committed (or set aside as refused)."""
+    def durable(self, hurry: bool = True) -> Future[None]:
+        """A future resolved once everything put before this call is committed (or set aside as refused).
+
+        `hurry`: the batch it lands in gathers GATHER_WAITED, not GATHER (a door answering one sender at a time,
+        the agents'). False: it goes with the batch as it comes (the HJ 212 receiver, which gathers the frames of
+        many connections for one commit itself: inputs/hj212/receiver.py GATHER)."""
         waiter = _Waiter()
         self.queue.put(waiter)
-        self._waited.set()
+        if hurry:
+            self._waited.set()
         return waiter.future
 
     def stop(self, timeout: float = 30.0) -> bool:

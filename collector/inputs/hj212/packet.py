@@ -12,6 +12,7 @@ not a number, a segment that is neither UTF-8 nor GB 18030.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from opsmon.collector.inputs.hj212.frame import Frame, Refusal
 FLAG_ANSWER = 0x01
 FLAG_SPLIT = 0x02
 VERSIONS = {0: "2005", 1: "2017", 2: "2025"}  # V bits; 2025 per caoyiliang/HJ212 Enum.cs (Version=8)
+PW_MASK = b"******"
+# A PW field of the header (what parse_segment reads as PW: any case, spaces around the key, `;` or `,` before it)
+_PW_FIELD = re.compile(rb"(^|[;,])(\s*pw\s*=)[^;,]*", re.IGNORECASE)
 
 
 class PacketError(ProtocolError):
@@ -172,3 +176,28 @@ def parsed(items: Iterable[Frame | Refusal]) -> Iterator[tuple[Frame, Packet]]:
                 yield item, parse_segment(item.segment)
             except PacketError:
                 continue
+
+
+def masked(raw: bytes) -> bytes:
+    """A frame (`##`, LLLL, segment, CCCC) with its header's password replaced by PW_MASK: the audit copy kept.
+
+    The length field is rewritten to the masked segment's, so the copy is still cut as a frame (the split parts
+    read back at start, receiver.py); the CRC is left as sent, so it no longer matches: the CRC status found on
+    receipt is stored beside the copy (hj212_frames.crc). A mask that would not fit four digits takes the
+    password's own length in `*` instead. Anything that is not one whole frame is returned unchanged.
+
+    >>> masked(b"##0027QN=1;CN=2011;PW=123;CP=&&&&ABCD")
+    b'##0030QN=1;CN=2011;PW=******;CP=&&&&ABCD'
+    """
+    if not raw.startswith(b"##") or len(raw) < 10 or not raw[2:6].isdigit():
+        return raw
+    segment, crc = raw[6:-4], raw[-4:]
+    cp = segment.find(b"CP=&&")
+    head = segment if cp < 0 else segment[:cp]
+    new = _PW_FIELD.sub(lambda m: m[1] + m[2] + PW_MASK, head)
+    if len(new) - len(head) + len(segment) > 9999:
+        new = _PW_FIELD.sub(lambda m: m[1] + m[2] + b"*" * (len(m[0]) - len(m[1]) - len(m[2])), head)
+    if new == head:
+        return raw
+    segment = new + segment[len(head):]
+    return b"##%04d" % len(segment) + segment + crc

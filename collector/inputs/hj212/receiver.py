@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +41,14 @@ READ_CHUNK = 65536
 # (and stored) before the restart, unless the collector was down longer than this.
 REJOIN_AGE = timedelta(hours=1)
 TICK = 1.0  # seconds between writes of pending refusal log lines
+# Group commit: the 9014s every connection owes within this window wait for one durable() together, so the
+# frames of a window are committed in one transaction (the store writer gathers 50 ms after a write, and the
+# service's durable() does not hurry it: a window under that puts the frames and their one waiter in the same
+# batch). At 85 frames/s that is ~4 frames a commit instead of one, and each commit costs much the same whatever
+# it holds (bench/hj212_bench.py, docs/hj212.md "Cost"); an answer comes ~50 ms later, against the unit's 10 s
+# wait (HJ 212-2017 Table 1).
+GATHER = 0.04
+TURNED_AWAY_EVERY = 60.0  # seconds between two log lines of refused connections from one source address
 REFUSED_LINE = ("HJ 212 数据包被拒收（每个数采仪每分钟至多一行）/ "
                 "HJ 212 frames refused (a line a minute per DAU at most)")
 
@@ -68,10 +78,12 @@ class Hj212Receiver:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  durable: Callable[[], Awaitable[None]] | None = None,
                  trouble: Callable[[], str | None] = lambda: None,
-                 frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes]]] | None = None,
+                 frames_since: Callable[[datetime], Iterable[tuple[datetime, bytes, str]]] | None = None,
                  relay: Relay | None = None, history: HistoryPull | None = None) -> None:
         self.settings = settings
-        self.frames_since = frames_since  # (received, raw) of the stored frames received since then
+        # (received, raw, crc) of the stored frames received since then: raw is the masked copy (its CRC no longer
+        # matches), crc the status found on receipt
+        self.frames_since = frames_since
         self.units = units
         self.durable = durable
         self.trouble = trouble
@@ -90,9 +102,15 @@ class Hj212Receiver:
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.server: asyncio.base_events.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
+        # open connections -> when each last brought bytes (monotonic): the tick closes those idle for idle_timeout
+        # (one look a tick for all, not a timer a read: bench/hj212_bench.py)
+        self.writers: dict[asyncio.StreamWriter, float] = {}
+        self.per_address: dict[str, int] = {}  # source address -> connections open from it
+        # source address -> (monotonic time of its last "refused" log line, refusals since): a line a minute each
+        self.turned_away: dict[str, tuple[float, int]] = {}
         self._ticker: asyncio.TimerHandle | None = None
         self._pulling: asyncio.Task[None] | None = None
+        self._gathering: asyncio.Future[bool] | None = None  # the next group commit's outcome (see GATHER)
 
     def bind(self) -> None:
         """Take the port at start, so a taken port fails the start, naming the address."""
@@ -142,12 +160,12 @@ class Hj212Receiver:
         now, mono = shared.clock(), shared.monotonic()
         framer = Framer(max(self.settings.max_segment, 9999))
         rejoined = 0
-        for received, raw in self.frames_since(now - REJOIN_AGE):
-            for item, packet in parsed(framer.feed(raw) + framer.close()):
+        for received, raw, stored_crc in self.frames_since(now - REJOIN_AGE):
+            for _item, packet in parsed(framer.feed(raw) + framer.close()):
                 unit = self.units.get(packet.mn)
                 if unit is None or not packet.is_split or packet.cn.startswith("9") or packet.cn == "1013":
                     continue
-                crc = "modbus_le" if item.crc == "modbus_le" else "ok"
+                crc = "modbus_le" if stored_crc == "modbus_le" else "ok"
                 rejoined += 1
                 whole = shared.reassembler.add(packet, crc, mono - max(0.0, (now - received).total_seconds()))
                 if whole is not None:
@@ -159,31 +177,39 @@ class Hj212Receiver:
     def _tick(self) -> None:
         self.shared.expired()
         self.refusals.tick()
+        now = time.monotonic()
+        self._log_turned_away(now)
+        for writer in [w for w, last in self.writers.items() if now - last >= self.settings.idle_timeout]:
+            writer.transport.abort()  # a dead link the unit never closed: its read ends, _connection cleans up
         self._refresh()
         if self.shared.open:
             self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self.writers) >= self.settings.max_connections or not self.shared.open:
-            self.counts.connections_refused += 1
-            writer.transport.abort()
-            return
         peer_info = writer.get_extra_info("peername")
         peer = str(peer_info[0]) if peer_info else "?"
+        if not self.shared.open:
+            writer.transport.abort()
+            return
+        if len(self.writers) >= self.settings.max_connections:
+            self._turn_away(writer, peer, "max_connections")
+            return
+        if self.per_address.get(peer, 0) >= self.settings.max_per_address:
+            self._turn_away(writer, peer, "max_per_address")
+            return
+        self.per_address[peer] = self.per_address.get(peer, 0) + 1
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        self.writers.add(writer)
+        self.writers[writer] = time.monotonic()
         self.counts.connections = len(self.writers)
         session = Session(self.shared, peer, self.settings.max_segment)
         try:
             while self.shared.open:
-                try:
-                    data = await asyncio.wait_for(reader.read(READ_CHUNK), self.settings.idle_timeout)
-                except TimeoutError:
-                    break
+                data = await reader.read(READ_CHUNK)
                 if not data:
                     break
+                self.writers[writer] = time.monotonic()
                 replies = session.feed(data)
                 await self._reply(writer, replies if await self._queued(session) else [])
                 for mn, st in session.st.items():
@@ -193,11 +219,54 @@ class Hj212Receiver:
         except (ConnectionError, OSError):
             pass  # the unit went away: nothing to answer
         finally:
-            for mn in [mn for mn, (w, _) in self.links.items() if w is writer]:
-                del self.links[mn]
-            self.writers.discard(writer)
+            for mn in session.st:  # the MNs this connection sent (a scan of every link cost O(units) a close)
+                if self.links.get(mn, (None, ""))[0] is writer:
+                    del self.links[mn]
+            self.writers.pop(writer, None)
             self.counts.connections = len(self.writers)
+            left = self.per_address.get(peer, 1) - 1
+            if left > 0:
+                self.per_address[peer] = left
+            else:
+                self.per_address.pop(peer, None)
             writer.transport.abort()
+
+    def _turn_away(self, writer: asyncio.StreamWriter, peer: str, why: str) -> None:
+        """Close a connection over a bound at once: counted (by bound), logged a line a minute per source address.
+
+        A unit holds one connection; more from one address are a unit reconnecting before the old link timed
+        out, or a client gone wrong (or hostile): hj212.max_per_address keeps one address from taking the
+        slots of hj212.max_connections that the other units need."""
+        writer.transport.abort()
+        c = self.counts
+        c.connections_refused += 1
+        c.connections_refused_by[why] = c.connections_refused_by.get(why, 0) + 1
+        last, since = self.turned_away.get(peer, (-math.inf, 0))
+        now = time.monotonic()
+        if now - last < TURNED_AWAY_EVERY:
+            self.turned_away[peer] = (last, since + 1)
+            return
+        self.turned_away[peer] = (now, 0)
+        self._log_refused_connections(peer, why, since + 1)
+
+    def _log_turned_away(self, now: float) -> None:
+        """At each tick: a source whose minute is over gets its line for the refusals since (or is forgotten)."""
+        for peer, (last, since) in list(self.turned_away.items()):
+            if now - last < TURNED_AWAY_EVERY:
+                continue
+            if since:
+                self.turned_away[peer] = (now, 0)
+                self._log_refused_connections(peer, None, since)
+            else:
+                del self.turned_away[peer]
+
+    def _log_refused_connections(self, peer: str, why: str | None, refused: int) -> None:
+        log.warning("HJ 212 连接被拒绝（每个来源地址每分钟至多一行）/ HJ 212 connections refused (a line a minute per "
+                    "source address at most)",
+                    extra={"source": peer, "bound": why or "max_connections/max_per_address", "refused": refused,
+                           "from_source_now": self.per_address.get(peer, 0), "open": len(self.writers),
+                           "max_per_address": self.settings.max_per_address,
+                           "max_connections": self.settings.max_connections})
 
     async def _pull(self) -> None:
         """Every history.check_every: ask the connected units for their missing hours (history.py)."""
@@ -251,7 +320,8 @@ class Hj212Receiver:
             self.counts.answers[reply.cn] = self.counts.answers.get(reply.cn, 0) + 1
         if out:
             writer.write(bytes(out))
-            await asyncio.wait_for(writer.drain(), self.settings.answer_wait)
+            if writer.transport.get_write_buffer_size():  # the unit reads slowly: wait for room, not forever
+                await asyncio.wait_for(writer.drain(), self.settings.answer_wait)
 
     async def _committed(self) -> bool:
         """True once the store has committed everything published so far; False if it is in trouble or slow."""
@@ -259,11 +329,29 @@ class Hj212Receiver:
             return True
         if self.trouble() is not None:
             return False
+        if self._gathering is None:
+            loop = asyncio.get_running_loop()
+            self._gathering = group = loop.create_future()
+            loop.call_later(GATHER, self._commit_group, group)
+            # answer_wait bounds the wait of the whole group: False (withheld) if the commit has not come by then
+            loop.call_later(GATHER + self.settings.answer_wait, self._settle, group, False)
+        return await self._gathering
+
+    def _commit_group(self, group: asyncio.Future[bool]) -> None:
+        """End a GATHER window: one durable() for everything published so far; `group` gets whether it came."""
+        self._gathering = None
+        assert self.durable is not None
         try:
-            await asyncio.wait_for(self.durable(), self.settings.answer_wait)
-        except (TimeoutError, Exception):  # noqa: BLE001 - a failed commit is no promise either
-            return False
-        return True
+            asyncio.ensure_future(self.durable()).add_done_callback(
+                lambda done: self._settle(group, not done.cancelled() and done.exception() is None))
+        except Exception:  # noqa: BLE001 - the writer cannot take a waiter: nothing is promised
+            self._settle(group, False)
+
+    @staticmethod
+    def _settle(group: asyncio.Future[bool], committed: bool) -> None:
+        """The group's outcome, once: committed in time, or not (a failed commit is no promise either)."""
+        if not group.done():
+            group.set_result(committed)
 
     def close(self) -> None:
         """Stop taking connections and frames; nothing is published after this returns."""

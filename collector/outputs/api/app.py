@@ -31,6 +31,7 @@ from opsmon.collector.outputs.api import (
     exclusions,
     health,
     history,
+    hj212,
     incident_owners,
     incidents,
     interfaces,
@@ -89,7 +90,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
         return RedirectResponse("/ui/", status_code=303)
 
     app.include_router(health.routes(face))
-    for module in (assets, states, history, sla, maintenance, exclusions, security, configs, reports, events,
+    for module in (assets, states, history, sla, maintenance, exclusions, hj212, security, configs, reports, events,
                    interfaces, incidents, incident_owners, alerts, audit, metrics, oncall, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))

@@ -68,7 +68,8 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None, **extra: Any) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None, settings: dict[str, Any] | None = None,
+              **extra: Any) -> AsyncIterator[Rig]:
     store = open_store(f"sqlite:///{tmp_path / 'hj212.db'}")
     writer = StoreWriter(store, NOW, lambda: NOW)
     writer.start()
@@ -79,18 +80,19 @@ async def rig(tmp_path: Path, trouble: Callable[[], str | None] = lambda: None, 
         if isinstance(msg, (Hj212Data, Hj212Frame, Event)):
             writer.put(msg)
 
-    settings = Hj212Config(enabled=True, port=1, idle_timeout=30, answer_wait=5,
+    config = Hj212Config(enabled=True, port=1, idle_timeout=30, answer_wait=5,
                            credentials={"dxcbz": {"password": "123456"},
                                         "z134": {"password": "BF470F88957588DE902D1A52"}})
     specs = _specs()
     units = Units(lambda: specs, {"dxcbz": "123456", "z134": "BF470F88957588DE902D1A52"})
-    def frames_since(since: datetime) -> list[tuple[datetime, bytes]]:  # as the service reads them back
+    def frames_since(since: datetime) -> list[tuple[datetime, bytes, str]]:  # as the service reads them back
         with store.session() as s:
-            return list(s.execute(select(Hj212FrameRow.received, Hj212FrameRow.raw)
+            return list(s.execute(select(Hj212FrameRow.received, Hj212FrameRow.raw, Hj212FrameRow.crc)
                                   .where(Hj212FrameRow.received >= since).order_by(Hj212FrameRow.id)))
 
-    receiver = Hj212Receiver(settings.model_copy(update={"port": 0}), "Asia/Shanghai", units, publish,
-                             lambda: NOW, lambda: asyncio.wrap_future(writer.durable()), trouble, frames_since, **extra)
+    durable = lambda: asyncio.wrap_future(writer.durable(hurry=False))  # noqa: E731 - as the service gives it
+    receiver = Hj212Receiver(config.model_copy(update={"port": 0, **(settings or {})}), "Asia/Shanghai", units, publish,
+                             lambda: NOW, durable, trouble, frames_since, **extra)
     receiver.bind()
     receiver.start()
     await asyncio.sleep(0.05)
@@ -214,7 +216,20 @@ def test_a_wrong_password_is_refused_unanswered_and_a_security_event(tmp_path: P
             assert len(events) == 1 and events[0].kind == "auth" and events[0].name == "hj212_password"
             assert events[0].asset_id == "dau-z134" and "123456" not in repr(events[0])
             assert len(_rows(r, "Z13401000010301", "factor")) == 5  # only the good frame's
+            with r.store.session() as s:
+                raw, crc = s.execute(select(Hj212FrameRow.raw, Hj212FrameRow.crc)).one()
+            # The audit copy is masked: PW=BF470F88957588DE902D1A52 (24 bytes) becomes PW=****** (6), so the
+            # segment of 285 bytes is 18 shorter: 0267; the CRC stays as sent (C181), which no longer matches;
+            # `crc` keeps the status found on receipt.
+            assert raw == b"##0267" + F.CN2061[6:].replace(b"PW=BF470F88957588DE902D1A52", b"PW=******")
+            assert raw.endswith(b"&&C181")
+            assert crc == "ok"
     asyncio.run(main())
+    # Neither password is anywhere in the database's files: the good frame's (stored masked) nor the wrong one's
+    # (refused: not stored; its security event names the MN and the count only).
+    files = sorted(tmp_path.glob("hj212.db*"))
+    assert files and all(b"BF470F88957588DE902D1A52" not in f.read_bytes() and b"123456" not in f.read_bytes()
+                         for f in files)
 
 
 def test_time_calibration_and_keepalive_and_unknown_mn(tmp_path: Path) -> None:
@@ -372,4 +387,87 @@ def test_a_split_message_given_up_keeps_the_values_of_its_answered_parts(tmp_pat
             writer.close()
             await asyncio.sleep(0.1)
             assert _c50_rows(r) == ["w00000", "w01001", "w01018"]
+    asyncio.run(main())
+
+
+def test_connections_over_the_per_address_and_overall_bounds_are_closed_counted_and_logged_once_a_minute(
+        tmp_path: Path, caplog: Any) -> None:
+    """max_per_address 2, max_connections 3, over real TCP from three loopback source addresses:
+
+    127.0.0.1 opens 2 (held), a 3rd and a 4th (closed at once: max_per_address, refusals 1 and 2, one log line
+    for the address, the 2nd refusal within its minute); 127.0.0.2 opens 1 (held: 3 open, its own count is 1);
+    127.0.0.3 opens 1 (closed: max_connections, refusal 3, its own line). One of 127.0.0.1's closes: 2 open,
+    1 from it, so its next is held again (3 open). /metrics: opsmon_hj212_connections_refused_total 3,
+    opsmon_hj212_connections 3."""
+    import logging
+
+    from opsmon.collector.outputs.metrics import Hj212Collector
+
+    async def opened(r: Rig, source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", r.receiver.port, local_addr=(source, 0))
+
+    async def closed_at_once(reader: asyncio.StreamReader) -> bool:
+        try:
+            return await asyncio.wait_for(reader.read(100), 2.0) == b""
+        except ConnectionError:
+            return True
+
+    async def settle(r: Rig, open_now: int) -> None:
+        for _ in range(100):
+            if r.receiver.counts.connections == open_now:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{r.receiver.counts.connections} open, not {open_now}")
+
+    async def main() -> None:
+        async with rig(tmp_path, settings={"max_per_address": 2, "max_connections": 3}) as r:
+            held = [await opened(r, "127.0.0.1"), await opened(r, "127.0.0.1")]
+            await settle(r, 2)
+            for n in (1, 2):
+                reader, _ = await opened(r, "127.0.0.1")
+                assert await closed_at_once(reader)
+                assert r.receiver.counts.connections_refused == n
+            held.append(await opened(r, "127.0.0.2"))
+            await settle(r, 3)
+            reader, _ = await opened(r, "127.0.0.3")
+            assert await closed_at_once(reader)
+            c = r.receiver.counts
+            assert c.connections_refused_by == {"max_per_address": 2, "max_connections": 1}
+            assert r.receiver.per_address == {"127.0.0.1": 2, "127.0.0.2": 1}
+            held.pop(0)[1].close()
+            await settle(r, 2)
+            assert r.receiver.per_address == {"127.0.0.1": 1, "127.0.0.2": 1}
+            held.append(await opened(r, "127.0.0.1"))
+            await settle(r, 3)
+            metrics = {m.name: m.samples[0].value for m in Hj212Collector(c).collect()
+                       if m.name in ("opsmon_hj212_connections_refused", "opsmon_hj212_connections")}
+            assert metrics == {"opsmon_hj212_connections_refused": 3, "opsmon_hj212_connections": 3}
+            lines = [(rec.source, rec.bound, rec.refused) for rec in caplog.records
+                     if "connections refused" in rec.getMessage()]
+            assert lines == [("127.0.0.1", "max_per_address", 1), ("127.0.0.3", "max_connections", 1)]
+            for _, w in held:
+                w.close()
+
+    with caplog.at_level(logging.WARNING, logger="opsmon.collector.inputs.hj212.receiver"):
+        asyncio.run(main())
+
+
+def test_a_connection_silent_for_idle_timeout_is_closed_and_one_that_sends_is_not(tmp_path: Path) -> None:
+    """idle_timeout 1 s, looked at every tick (1 s): the silent connection is closed between 1 and 2 s after it
+    opened (it never sent); the other sends a heartbeat (9021, a keep-alive) every 0.5 s and stays open: 2.2 s on,
+    1 connection is open."""
+    async def main() -> None:
+        async with rig(tmp_path, settings={"idle_timeout": 1.0}) as r:
+            silent, _ = await r.connect()
+            talker, writer = await r.connect()
+            began = asyncio.get_running_loop().time()
+            while asyncio.get_running_loop().time() - began < 2.2:
+                writer.write(F.CN9021_HEARTBEAT + b"\r\n")
+                await asyncio.sleep(0.5)
+            try:
+                assert await asyncio.wait_for(silent.read(100), 0.1) == b""  # closed by then
+            except ConnectionResetError:
+                pass  # closed by then, with a reset
+            assert r.receiver.counts.connections == 1
+            writer.close()
     asyncio.run(main())

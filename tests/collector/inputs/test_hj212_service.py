@@ -6,8 +6,10 @@ are sent unchanged, apart from the frame given a wrong password (wrapped here by
 """
 from __future__ import annotations
 
+import json
 import socket
 
+import httpx
 from sqlalchemy import func, select
 
 from opsmon.collector.inputs.hj212 import wrap
@@ -15,7 +17,7 @@ from opsmon.collector.store import open_store
 from opsmon.collector.store.models import Event, Hj212Datum
 from tests.collector.inputs import hj212_frames as F
 from tests.conftest import free_port
-from tests.peers.collector import wait_for
+from tests.peers.collector import Collector, wait_for
 
 ASSETS = """
 assets:
@@ -68,6 +70,7 @@ hj212:
         assert 'opsmon_hj212_frames_accepted_total{dau="DXCBZ000000005"} 1.0' in metrics
         assert 'opsmon_hj212_frames_refused_total{dau="DXCBZ000000005",reason="password"} 1.0' in metrics
         assert 'opsmon_hj212_answers_total{cn="9014"} 1.0' in metrics
+        _exemptions_through_the_api(c)  # while the DAU falls silent
         # silent from here: down after stale_after (3 s), with the reason, and an incident opens
         state = wait_for(lambda: (s := c.states().get("dau-dxcbz", {})).get("state") == "down" and s, 20,
                          "the silent DAU down")
@@ -85,3 +88,55 @@ hj212:
     store.close()
     assert rows == 5 + 2  # the 2011's five factors, the 2021's two (SB1, SB2)
     assert len(events) == 1 and events[0].asset_id == "dau-dxcbz" and events[0].kind == "auth"
+    # The good frames are stored (their audit copies masked), the wrong one refused: neither password is in any
+    # byte of the database's files.
+    files = list(c.db.parent.glob(c.db.name + "*"))
+    assert files and not any(b"123456" in f.read_bytes() or b"654321" in f.read_bytes() for f in files)
+
+
+def _exemptions_through_the_api(c: Collector) -> None:
+    """GET/POST/DELETE /api/v1/hj212/exemptions: the CLI's rules (store/hj212_exemptions.py), an operator to write,
+    4xx with the reason for bad input, each change audited with the person."""
+    operator = c.cli("tokens", "create", "li.wei", "--role", "operator").stdout.strip()
+    viewer = c.cli("tokens", "create", "wang.fang", "--role", "viewer").stdout.strip()
+    url = f"{c.base}/api/v1/hj212/exemptions"
+    good = {"asset": "dau-dxcbz", "point": "ww1", "factor": "w21003", "start": "2026-11-03T08:00:00+08:00",
+            "end": "2026-11-05T17:00:00+08:00", "kind": "stopped", "reason": "停产检修", "proof": "昌环函〔2026〕7号"}
+
+    def post(body: dict[str, object], token: str | None = operator) -> httpx.Response:
+        return httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=10)
+
+    assert post(good, None).status_code == 401
+    assert post(good, viewer).status_code == 403
+    for change, why in (({"proof": ""}, "required: proof"),
+                        ({"kind": "holiday"}, "kind 'holiday' is not one of stopped, no_discharge"),
+                        ({"point": "ww9"}, "has no point 'ww9' (points: ww1)"),
+                        ({"factor": "w01001"}, "point 'ww1' assesses no factor 'w01001' (factors: w01018, w21003)"),
+                        ({"end": good["start"]}, "end must be after start"),
+                        ({"start": "2026-11-03 08:00"}, "start: '2026-11-03 08:00' is not an ISO 8601 timestamp"),
+                        ({"asset": "web-01"}, "no DAU 'web-01'"),
+                        ({"reason": 7}, "reason must be a text"),
+                        ({"proof": "昌环函\u0000"}, "no text may hold a NUL character")):
+        r = post({**good, **change})
+        assert r.status_code == 422 and why in r.json()["detail"], (change, r.status_code, r.text)
+    r = post(good)
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    # 08:00 and 17:00 in UTC+8 are 00:00 and 09:00 UTC
+    assert {k: doc[k] for k in ("asset", "point", "factor", "kind", "entered_by", "removed_at")} == {
+        "asset": "dau-dxcbz", "point": "ww1", "factor": "w21003", "kind": "stopped", "entered_by": "api:li.wei",
+        "removed_at": None}
+    assert (doc["start"], doc["end"]) == ("2026-11-03T00:00:00+00:00", "2026-11-05T09:00:00+00:00")
+    listed = c.get("/api/v1/hj212/exemptions").json()  # public_read: a viewer's read
+    assert [x["id"] for x in listed] == [doc["id"]]
+    cli = json.loads(c.cli("hj212", "exempt", "list", "--format", "json").stdout)  # the same rows
+    assert [x["proof"] for x in cli] == ["昌环函〔2026〕7号"]
+    auth = {"Authorization": f"Bearer {operator}"}
+    assert httpx.delete(f"{url}/{doc['id']}", headers=auth).json() == {"removed": str(doc["id"])}
+    assert httpx.delete(f"{url}/{doc['id']}", headers=auth).status_code == 404  # removed already
+    assert httpx.delete(f"{url}/99999999999999999999", headers=auth).status_code == 422
+    assert c.get("/api/v1/hj212/exemptions").json() == []
+    assert [x["removed_by"] for x in c.get("/api/v1/hj212/exemptions?removed=true").json()] == ["api:li.wei"]
+    audit = c.cli("audit").stdout
+    assert f"api:li.wei hj212.exemption.add {doc['id']}" in audit
+    assert f"api:li.wei hj212.exemption.remove {doc['id']}" in audit

@@ -156,6 +156,23 @@ def test_enterprises_prefectures_and_the_region() -> None:
     assert Counts().rate() is None  # nothing due: no rate, never 0 or 100 %
 
 
+def test_a_point_with_no_hour_due_has_no_rate_and_leaves_the_others_alone() -> None:
+    """Point p2 of d1 is exempted (停产) for the whole day: 应传 0, so its rate is no data, not 0 or 100 %; its
+    enterprise E1 pools p1 alone: 17/24 (hours 0-15 N and the unflagged 19 effective; 16-18 M/D; 20-23 never
+    came). Under `aggregation: mean` an enterprise whose every point has no hour due is left out of the mean:
+    E9 (only a fully exempted point) does not pull the region's mean of E1 (17/24) down."""
+    p2 = Series("d1", "乌鲁木齐", "E1", "p2", "w21003")
+    e9 = Series("d9", "乌鲁木齐", "E9", "p1", "w01018")
+    stopped = [Exemption("d1", "p2", None, T0, END, entered_ms=T0), Exemption("d9", None, None, T0, END, entered_ms=T0)]
+    counts = count([A, p2, e9], day_of_a(FLAGS), stopped, T0, END, NOW, RateRules())
+    assert (counts[p2].should, counts[p2].transmitted, counts[p2].exempt, counts[p2].rate()) == (0, 0, 24, None)
+    points = {g.key[3]: g.rate for g in groups(counts, "point", RateRules()) if g.key[2] == "d1"}
+    assert points == {"p1": pytest.approx(17 / 24), "p2": None}
+    firms = {g.key[1]: g.rate for g in groups(counts, "enterprise", RateRules())}
+    assert firms == {"E1": pytest.approx(17 / 24), "E9": None}
+    assert groups(counts, "region", RateRules(aggregation="mean"))[0].rate == pytest.approx(17 / 24)
+
+
 # -- the target table, over the store -------------------------------------------------------------------
 
 def dau(asset_id: str, site: str, enterprise: str, points: dict[str, list[str]], created: datetime) -> Asset:

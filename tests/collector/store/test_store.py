@@ -14,7 +14,7 @@ from opsmon.collector.config.inventory import import_file
 from opsmon.collector.core.errors import StoreError
 from opsmon.collector.core.maintenance import MaintenanceBook
 from opsmon.collector.core.states import Observation
-from opsmon.collector.store import open_store
+from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.history import asset_history
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import Base, StateInterval
@@ -195,14 +195,25 @@ def test_a_lost_postgresql_lock_session_is_noticed(postgres_url: str) -> None:
     other.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_upgrade_to_0010_keeps_baseline_results_as_history(backend: str, tmp_path: Path, request) -> None:
-    """A collector upgraded with baseline results already stored starts their history from them."""
+def _store_at(url: str, revision: str) -> Store:
+    """A store migrated up to `revision` only: what an older collector left, for an upgrade test."""
     from importlib import resources
 
     from alembic import command
     from alembic.config import Config
 
+    store = open_store(url, migrate=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("opsmon.collector.store") / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return store
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrade_to_0010_keeps_baseline_results_as_history(backend: str, tmp_path: Path, request) -> None:
+    """A collector upgraded with baseline results already stored starts their history from them."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'u.db'}"
     else:  # a database of its own: the shared one is already at head
@@ -213,12 +224,7 @@ def test_upgrade_to_0010_keeps_baseline_results_as_history(backend: str, tmp_pat
             conn.execute("DROP DATABASE IF EXISTS opsmon_upgrade")
             conn.execute("CREATE DATABASE opsmon_upgrade")
         url = shared.rsplit("/", 1)[0] + "/opsmon_upgrade"
-    store = open_store(url, migrate=False)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("opsmon.collector.store") / "migrations"))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0009")
+    store = _store_at(url, "0009")
     with store.engine.begin() as conn:
         for check, status, since in (("ac.a", "pass", 1_780_000_000_000), ("ia.b", "fail", 1_780_000_100_000)):
             conn.execute(text("INSERT INTO baseline_results (asset_id, check_id, policy, status, evidence, ran_at, "
@@ -244,6 +250,7 @@ def test_every_stored_message_type_lands_in_its_table(tmp_path: Path) -> None:
         BaselineResult,
         Event,
         Heartbeat,
+        Hj212FrameRow,
         Transition,
     )
     from opsmon.collector.store.models import Observation as ObservationRow
@@ -271,6 +278,9 @@ def test_every_stored_message_type_lands_in_its_table(tmp_path: Path) -> None:
                           ({"asset_id": "srv-1", "check_id": "ia.x", "policy": "p", "status": "fail",
                             "since": t2},)),
         m.Heartbeat(),
+        # HJ 212 audit copies received at t1 and t3: the prune below (hj212.raw_retention) keeps only the later
+        m.Hj212Frame("srv-1", "MN1", "2011", "q1", t1, "127.0.0.1", "ok", False, b"##0020QN=1;CN=2011;CP=&&&&ABCD"),
+        m.Hj212Frame("srv-1", "MN1", "2011", "q3", t3, "127.0.0.1", "ok", False, b"##0020QN=3;CN=2011;CP=&&&&ABCD"),
     ):
         writer.put(msg)
     assert writer.flush() and writer.stop()
@@ -298,7 +308,7 @@ def test_every_stored_message_type_lands_in_its_table(tmp_path: Path) -> None:
     try:
         writer = StoreWriter(store, T0, clock=lambda: t3)
         writer.start()
-        writer.put(m.Prune(t2, t2 + timedelta(milliseconds=1)))
+        writer.put(m.Prune(t2, t2 + timedelta(milliseconds=1), t2))
         assert writer.flush()
         deadline = time.monotonic() + 30
         while writer.pruning and time.monotonic() < deadline:
@@ -309,6 +319,7 @@ def test_every_stored_message_type_lands_in_its_table(tmp_path: Path) -> None:
     with store.session() as s:
         assert [r.check_id for r in s.scalars(select(ObservationRow))] == ["hw:disk sda"]
         assert list(s.scalars(select(Event))) == []
+        assert [r.qn for r in s.scalars(select(Hj212FrameRow))] == ["q3"]
     store.close()
 
 
@@ -325,3 +336,31 @@ def test_a_new_sqlite_store_is_private_to_its_user(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert modes["opsmon.db"] == 0o600 and all(m == 0o600 for m in modes.values()), modes
     store.close()
+
+
+def test_upgrade_to_0023_masks_the_passwords_of_stored_hj212_frames(tmp_path: Path) -> None:
+    """Frames stored before 0023 kept the unit's PW in clear; after it, no byte of the file holds it.
+
+    The first frame is a split part with a 6-byte PW=123456 (5+6+8+10+6+7+7+6+7 = 62 bytes of segment, as
+    long masked); the second has a 24-byte PW, 18 bytes more than the mask, so its length field goes from
+    0048 (5+8+28+7) to 0030; the third has no PW (20 bytes) and stays as it was. The CRCs are left as they
+    were (they need not match here)."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    store = _store_at(url, "0022")
+    frames = [b"##0062QN=1;ST=32;CN=2061;PW=123456;MN=A1;Flag=7;PNUM=2;PNO=1;CP=&&&&1C80",
+              b"##0048QN=2;CN=2011;PW=BF470F88957588DE902D1A52;CP=&&&&ABCD",
+              b"##0020QN=3;CN=2011;CP=&&&&ABCD"]
+    with store.engine.begin() as conn:
+        for raw in frames:
+            conn.execute(text("INSERT INTO hj212_frames (received, asset_id, mn, cn, qn, peer, crc, oversize, raw) "
+                              "VALUES (1780000000000, 'dau-1', 'A1', '2061', '1', '127.0.0.1', 'ok', 0, :r)"),
+                         {"r": raw})
+    store.migrate()
+    with store.engine.connect() as conn:
+        rows = [bytes(r) for (r,) in conn.execute(text("SELECT raw FROM hj212_frames ORDER BY id"))]
+    store.close()
+    assert rows == [b"##0062QN=1;ST=32;CN=2061;PW=******;MN=A1;Flag=7;PNUM=2;PNO=1;CP=&&&&1C80",
+                    b"##0030QN=2;CN=2011;PW=******;CP=&&&&ABCD",
+                    b"##0020QN=3;CN=2011;CP=&&&&ABCD"]
+    data = b"".join(f.read_bytes() for f in tmp_path.glob("m.db*"))
+    assert b"PW=123456" not in data and b"BF470F88957588DE902D1A52" not in data
