@@ -129,10 +129,35 @@ class OverrideDoc(BaseModel):
     source: Literal["file", "api"]
 
 
+class LevelDoc(BaseModel):
+    after: float = Field(description="Seconds since the incident opened, while unacknowledged")
+    notify: list[str] = Field(description="schedule:NAME or person:NAME")
+    channels: list[str]
+    only_if_breached: bool
+
+
+class PolicyDoc(BaseModel):
+    """One escalation policy of oncall.yaml: who is told, on which channels, how long after the incident opened."""
+
+    name: str
+    levels: list[LevelDoc]
+    repeat_every: float | None = Field(description="Seconds between repeats of the last level; null: no repeat")
+    fallback: str | None
+
+
+class RouteDoc(BaseModel):
+    """Which incidents a policy takes (first match wins; an empty list matches anything)."""
+
+    match: dict[str, list[str]]
+    policy: str
+
+
 class OncallDoc(BaseModel):
     now: str = Field(description="The moment this answers for, in the configured zone")
     shifts: list[ShiftDoc]
     overrides: list[OverrideDoc] = Field(description="Overrides not yet over, from oncall.yaml and the API/CLI")
+    policies: list[PolicyDoc] = Field(default_factory=list, description="The escalation policies")
+    routes: list[RouteDoc] = Field(default_factory=list, description="Which policy an incident follows")
     file: str
     file_errors: list[str] = Field(description=(
         "The problems (file:line: key: reason) of the last oncall.yaml read that was refused: the schedule in "
