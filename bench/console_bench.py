@@ -82,7 +82,7 @@ class BenchFace:
 
     def oncall(self) -> Any:
         """A roster of one schedule and one policy, as GET /api/v1/oncall shows it (the page reads no store)."""
-        from opsmon.collector.outputs.api.live import LevelDoc, OncallDoc, PolicyDoc, RouteDoc, ShiftDoc
+        from opsmon.collector.outputs.api.oncall_doc import LevelDoc, OncallDoc, PolicyDoc, RouteDoc, ShiftDoc
 
         return OncallDoc(now=self._now.isoformat(), shifts=[ShiftDoc(
             schedule="ops", person="li.wei", name="李伟", until=self._now.isoformat(), next_person="wang.fang",

@@ -31,16 +31,11 @@ from opsmon.collector.outputs.api.live import (
     Health,
     InterfaceRow,
     Interfaces,
-    LevelDoc,
     LiveState,
-    OncallDoc,
-    OverrideDoc,
-    PolicyDoc,
-    RouteDoc,
-    ShiftDoc,
     StateRow,
     WindowDoc,
 )
+from opsmon.collector.outputs.api.oncall_doc import LevelDoc, OncallDoc, OverrideDoc, PolicyDoc, RouteDoc, ShiftDoc
 from opsmon.collector.sla.cache import Measured, PeriodCache, table_of
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.results import PeriodResult

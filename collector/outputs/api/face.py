@@ -21,10 +21,10 @@ from opsmon.collector.outputs.api.live import (
     Health,
     Interfaces,
     LiveState,
-    OncallDoc,
     StateRow,
     WindowDoc,
 )
+from opsmon.collector.outputs.api.oncall_doc import OncallDoc
 
 if TYPE_CHECKING:
     from opsmon.collector.config.inventory import AssetSpec

@@ -11,7 +11,7 @@ from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
-from opsmon.collector.outputs.api.live import OncallDoc
+from opsmon.collector.outputs.api.oncall_doc import OncallDoc
 
 
 class OverrideBody(BaseModel):

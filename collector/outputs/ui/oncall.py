@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from opsmon.collector.core.durations import format_duration
 from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.outputs.api.face import CollectorFace
-from opsmon.collector.outputs.api.live import OncallDoc
+from opsmon.collector.outputs.api.oncall_doc import OncallDoc
 from opsmon.collector.outputs.ui import views
 from opsmon.collector.outputs.ui.admin import local_input
 from opsmon.collector.outputs.ui.kit import lang_of, operator_form, refusal, render, see, who
