@@ -169,7 +169,8 @@ def main() -> int:
                  f"/ui/incidents?site={SITES[0]}&category=server", "/ui/incidents?state=closed",
                  f"/ui/incidents/{incident}", "/ui/assets", f"/ui/assets?site={SITES[1]}&category=server&page=2",
                  "/ui/assets/a00042", "/ui/maintenance", "/ui/oncall", "/ui/reports", "/ui/audit",
-                 "/ui/audit?actor=wang&action=maintenance&since=2026-08-01&until=2026-08-31"]
+                 "/ui/audit?actor=wang&action=maintenance&since=2026-08-01&until=2026-08-31",
+                 "/ui/audit?target=a00042"]
         results: dict[str, float] = {}
         cold: dict[str, float] = {}
         print(f"{'page':<64} {'first ms':>9} {'best ms':>9}  goal {GOAL_MS:.0f} ms")

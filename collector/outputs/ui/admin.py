@@ -182,23 +182,27 @@ def routes(face: CollectorFace) -> APIRouter:
                             filename=Path(row.path).name, headers={**HEADERS, "X-Opsmon-SHA256": row.sha256})
 
     @router.get("/ui/audit")
-    def audit_log(request: Request, actor: str = "", action: str = "", since: str = "", until: str = "") -> Response:
-        """Who changed what, newest first (admin): by a part of the actor's or the action's name and by date
-        (from `since`'s first second to `until`'s last, in the configured zone)."""
+    def audit_log(request: Request, actor: str = "", action: str = "", target: str = "", since: str = "",
+                  until: str = "") -> Response:
+        """Who changed what, newest first (admin): by a part of the actor's, the action's or the target's name
+        (an incident, an asset, a window) and by date (from `since`'s first second to `until`'s last, in the
+        configured zone)."""
         from opsmon.collector.store import audit
 
         person = who(face, request)
         need(person, "admin")
         lang = lang_of(request, person)
-        if len(actor) > 128 or len(action) > 128:
-            raise Refused(422, "搜索词过长。", "actor, action: at most 128 characters")
+        if len(actor) > 128 or len(action) > 128 or len(target) > 128:
+            raise Refused(422, "搜索词过长。", "actor, action, target: at most 128 characters")
         start = local_date(since, face.timezone, "since")
         end = local_date(until, face.timezone, "until")
         with store.session() as session:
-            entries = audit.read(session, 500, start, end + timedelta(days=1) if end else None, actor, action)
+            entries = audit.read(session, 500, start, end + timedelta(days=1) if end else None, actor, action,
+                                 target)
             rows = [{"when": views.local(e.ts, face.timezone), "actor": e.actor, "action": e.action,
                      "target": e.target, "detail": e.detail} for e in entries]
         return render(request, face, "audit.html", person, lang, rows=rows,
-                      chosen={"actor": actor, "action": action, "since": since, "until": until})
+                      chosen={"actor": actor, "action": action, "target": target, "since": since,
+                              "until": until})
 
     return router

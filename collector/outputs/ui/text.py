@@ -34,6 +34,7 @@ WORDS: dict[str, dict[str, str]] = {
         "reason": "原因", "scope_assets": "资产", "scope_sites": "站点", "scope_tags": "标签",
         "done_added": "已添加维护窗口。", "done_ended": "维护窗口已结束。", "language_of": "语言",
         "generate": "生成报告", "delivered": "已生成的报告", "file": "文件", "done_generated": "报告已生成。",
+        "audit_target": "对象",
         "take_over": "我来处理", "reassign": "转派", "reassign_to": "转派给", "done_reassign": "已转派。",
         "done_takeover": "已由你接手。", "reclassify": "改为计划停机",
         "reclassify_note": "将这段停机改为计划内工作（补登维护）：提交后需另一人在维护窗口页批准，批准后不计入可用率。",
@@ -83,6 +84,7 @@ WORDS: dict[str, dict[str, str]] = {
         "done_added": "Maintenance window added.", "done_ended": "Maintenance window ended.",
         "language_of": "Language", "generate": "Generate", "delivered": "Generated reports", "file": "File",
         "done_generated": "Report generated.", "search": "Search",
+        "audit_target": "Changed",
         "take_over": "Take over", "reassign": "Reassign", "reassign_to": "Give to", "done_reassign": "Reassigned.",
         "done_takeover": "Taken over by you.", "reclassify": "Reclassify as planned",
         "reclassify_note": "Make this outage planned work after the fact: once another person approves it on the "

@@ -542,6 +542,15 @@ def test_the_assets_and_the_audit_log(console: Console, browser: Any, width: int
     found = [(r.find_element("css selector", ".actor").text, r.find_element("css selector", ".action").text)
              for r in driver.find_elements("css selector", "#audit tbody tr")]
     assert found == [("ui:ops", "maintenance.remove"), ("ui:ops", "maintenance.add")]  # newest first
+    # by what was changed: web1's incident, whoever acted (ops acknowledged it in the first test; the request
+    # and the approval of its reclassification name the exclusion, not the incident)
+    incident = console.incidents["web1"]
+    driver.get(f"{c.base}/ui/audit?target={incident}")
+    found = {(r.find_element("css selector", ".actor").text, r.find_element("css selector", ".action").text)
+             for r in driver.find_elements("css selector", "#audit tbody tr")}
+    assert ("ui:ops", "incident.acknowledged") in found
+    assert all(r.find_element("css selector", ".target").text == incident
+               for r in driver.find_elements("css selector", "#audit tbody tr"))
     assert fits(driver)
     shot(driver, f"audit-{width}-zh")
     client, _ = http_login(c, "ops")
