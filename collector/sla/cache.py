@@ -35,7 +35,7 @@ from opsmon.collector.store import Store
 from opsmon.collector.store.models import AuditEntry, IncidentEvent
 
 SETTLED = 3600.0  # seconds a settled period's figures are kept at most
-SIZE = 16  # periods kept: the picker offers six, the API and reports ask for a few more
+SIZE = 8  # periods kept: the picker offers six, the API asks for a few more; each holds a loaded Evaluation
 
 
 @dataclass(frozen=True)
