@@ -9,7 +9,9 @@ What it measures
   face whose clock stands at 2026-09-30 12:00 Asia/Shanghai, so "this quarter" is the seeded one; each page
   is asked for by a logged-in admin through Starlette's in-process client, and the time from request to
   the last byte is the page's server time (no network, no browser). Best of --runs (3) after one warm-up,
-  printed against the issue's goal of 300 ms.
+  printed against the issue's goal of 300 ms. The first request's time is printed too: a period or a
+  target's click-through not yet in the face's period cache (opsmon.collector.sla.cache) runs the SLA engine
+  once, then every page about that period reads the cache until a change empties it or it ages out.
 
   This quarter's table (/ui/) shows the figures the collector's SLA worker measures every `sla.refresh`
   seconds in its own process (as /metrics does); the bench measures them once before timing, as the worker
@@ -48,10 +50,12 @@ class BenchFace:
 
     def __init__(self, store: Any, now: datetime) -> None:
         from opsmon.collector.config.schema import ConsoleConfig
+        from opsmon.collector.sla.cache import PeriodCache
         from opsmon.collector.sla.worker import quarter_figures
 
         self.store, self._now, self.timezone, self.console = store, now, TZ, ConsoleConfig()
         self.snapshot = quarter_figures(store, self.targets_path(), TZ, now)
+        self.periods = PeriodCache(60.0)  # as the collector's face keeps it (sla.refresh's default)
 
     def now(self) -> datetime:
         return self._now
@@ -61,8 +65,31 @@ class BenchFace:
 
         return bundled_targets_path()
 
+    def period_result(self, period: Any) -> Any:
+        from opsmon.collector.sla.cache import table_of
+
+        return table_of(self.periods, self.snapshot, self.store, self.targets_path(), period, self._now)
+
+    def measured(self, period: Any, live: bool = False) -> Any:
+        return self.periods.measured(self.store, self.targets_path(), period, self._now, live)
+
     def windows(self) -> list[Any]:
         return []
+
+    def link_people(self) -> tuple[tuple[str, str], ...]:
+        """The on-call roster (for the incident page's reassign list): none configured here."""
+        return ()
+
+    def oncall(self) -> Any:
+        """A roster of one schedule and one policy, as GET /api/v1/oncall shows it (the page reads no store)."""
+        from opsmon.collector.outputs.api.oncall_doc import LevelDoc, OncallDoc, PolicyDoc, RouteDoc, ShiftDoc
+
+        return OncallDoc(now=self._now.isoformat(), shifts=[ShiftDoc(
+            schedule="ops", person="li.wei", name="李伟", until=self._now.isoformat(), next_person="wang.fang",
+            next_name="王芳")], overrides=[], policies=[PolicyDoc(name="default", levels=[LevelDoc(
+                after=0.0, notify=["schedule:ops"], channels=["wecom"], only_if_breached=False)],
+                repeat_every=600.0, fallback=None)], routes=[RouteDoc(match={}, policy="default")],
+            file="oncall.yaml", file_errors=[])
 
     def sla_snapshot(self) -> Any:
         """As the collector's SLA worker leaves it: this quarter measured in its own process beforehand."""
@@ -141,10 +168,12 @@ def main() -> int:
                  "/ui/targets/system_availability", "/ui/targets/fault_response_rate", "/ui/incidents",
                  f"/ui/incidents?site={SITES[0]}&category=server", "/ui/incidents?state=closed",
                  f"/ui/incidents/{incident}", "/ui/assets", f"/ui/assets?site={SITES[1]}&category=server&page=2",
-                 "/ui/assets/a00042", "/ui/maintenance", "/ui/reports", "/ui/audit",
-                 "/ui/audit?actor=wang&action=maintenance&since=2026-08-01&until=2026-08-31"]
+                 "/ui/assets/a00042", "/ui/maintenance", "/ui/oncall", "/ui/reports", "/ui/audit",
+                 "/ui/audit?actor=wang&action=maintenance&since=2026-08-01&until=2026-08-31",
+                 "/ui/audit?target=a00042"]
         results: dict[str, float] = {}
-        print(f"{'page':<64} {'best ms':>9}  goal {GOAL_MS:.0f} ms")
+        cold: dict[str, float] = {}
+        print(f"{'page':<64} {'first ms':>9} {'best ms':>9}  goal {GOAL_MS:.0f} ms")
         for path in paths:
             times = []
             for run in range(args.runs + 1):
@@ -153,15 +182,18 @@ def main() -> int:
                 took = (time.perf_counter() - start) * 1000
                 if answer.status_code != 200:
                     raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
-                if run:  # the first is the warm-up (templates compiled, imports done)
+                if run:  # the first is the warm-up (templates compiled, imports done, the period measured)
                     times.append(took)
+                else:
+                    cold[path] = took
             results[path] = best = min(times)
-            print(f"{path:<64} {best:9.1f}  {'ok' if best < GOAL_MS else 'OVER'}")
+            print(f"{path:<64} {cold[path]:9.1f} {best:9.1f}  {'ok' if best < GOAL_MS else 'OVER'}")
         over = [p for p, ms in results.items() if ms >= GOAL_MS]
         print(f"{len(results) - len(over)} of {len(results)} pages under {GOAL_MS:.0f} ms"
               + (f"; over: {', '.join(over)}" if over else ""))
         if args.json:
-            print(json.dumps({"assets": args.assets, "intervals": len(estate.intervals), "ms": results}))
+            print(json.dumps({"assets": args.assets, "intervals": len(estate.intervals), "ms": results,
+                              "first_ms": cold}))
         store.close()
     return 0
 

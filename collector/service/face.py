@@ -32,12 +32,11 @@ from opsmon.collector.outputs.api.live import (
     InterfaceRow,
     Interfaces,
     LiveState,
-    OncallDoc,
-    OverrideDoc,
-    ShiftDoc,
     StateRow,
     WindowDoc,
 )
+from opsmon.collector.outputs.api.oncall_doc import LevelDoc, OncallDoc, OverrideDoc, PolicyDoc, RouteDoc, ShiftDoc
+from opsmon.collector.sla.cache import Measured, PeriodCache, table_of
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.store import Store, audit
@@ -58,6 +57,7 @@ class ServiceFace:
 
     def __init__(self, service: Service) -> None:
         self._service = service
+        self._periods = PeriodCache(service.config.sla.refresh)
 
     # -- settings and the record ------------------------------------------------
     @property
@@ -146,6 +146,14 @@ class ServiceFace:
     def sla_snapshot(self) -> PeriodResult | None:
         return self._service.sla_snapshot
 
+    def period_result(self, period: Period) -> PeriodResult:
+        s = self._service
+        return table_of(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock())
+
+    def measured(self, period: Period, live: bool = False) -> Measured:
+        s = self._service
+        return self._periods.measured(s.store, s.config.targets_path(), period, s.clock(), live)
+
     def windows(self) -> list[WindowDoc]:
         s = self._service
         config_ids = {w.id for w in s.config.maintenance}
@@ -205,8 +213,16 @@ class ServiceFace:
         overrides = [OverrideDoc(id=o.id, schedule=sched, person=o.person, start=local(o.start), end=local(o.end),
                                  reason=o.reason, source="api" if o.id is not None else "file")
                      for sched, sch in roster.current.schedules.items() for o in sch.overrides if o.end > now]
-        return OncallDoc(now=local(now), shifts=shifts, overrides=overrides, file=str(roster.path),
-                         file_errors=roster.errors)
+        policies = [PolicyDoc(name=pname, levels=[LevelDoc(after=lv.after, notify=list(lv.notify),
+                                                            channels=list(lv.channels),
+                                                            only_if_breached=lv.only_if_breached)
+                                                   for lv in p.levels],
+                              repeat_every=p.repeat_every, fallback=p.fallback)
+                    for pname, p in roster.current.policies.items()]
+        routes = [RouteDoc(match={k: list(v) for k, v in r.match.model_dump().items() if v}, policy=r.policy)
+                  for r in roster.current.routes]
+        return OncallDoc(now=local(now), shifts=shifts, overrides=overrides, policies=policies, routes=routes,
+                         file=str(roster.path), file_errors=roster.errors)
 
     def survey_links(self) -> SurveyLinks | None:
         return self._service.survey_links
@@ -264,18 +280,18 @@ class ServiceFace:
         self._service.incidents.take_over(incident_id, actor, note)
 
     def add_override(self, schedule: str, person: str, start: datetime, end: datetime, reason: str,
-                     person_acting: str) -> int:
+                     actor: str) -> int:
         s = self._service
         assert s.roster is not None
         oncall = s.roster.from_file
         new = add_override(s.store, oncall.schedules, oncall.people, schedule, person, start, end, reason,
-                           f"api:{person_acting}", s.clock())
+                           actor, s.clock())
         s.reload_oncall()
         return new
 
-    def remove_override(self, override_id: int, person_acting: str) -> None:
+    def remove_override(self, override_id: int, actor: str) -> None:
         s = self._service
-        remove_override(s.store, override_id, f"api:{person_acting}", s.clock())
+        remove_override(s.store, override_id, actor, s.clock())
         s.reload_oncall()
 
     def resolve(self, incident_id: str, actor: str, note: str) -> None:

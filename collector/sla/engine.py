@@ -152,6 +152,7 @@ class Evaluation:
         self._inside: dict[ServiceHours, tuple[Inside, dict[str, AssetTime]]] = {}
         self._faults: dict[str, list[tuple[str, int, int]]] | None = None
         self._fault_seconds: dict[tuple[str, ServiceHours | None], float] = {}
+        self._judged: dict[str, list[IncidentTimes]] = {}
         self._store: Store = store
         self._load(store)
 
@@ -292,9 +293,12 @@ class Evaluation:
         return per_asset, outside, faulty
 
     def incidents_behind(self, t: Target) -> list[IncidentTimes]:
-        """The incidents a response figure judges (the console's click-through lists them)."""
-        return [j.incident for j in judge_target(t, self.incidents, self.assets, self.now, self.as_of,
-                                                 self.excluded_incidents)]
+        """The incidents a response figure judges (the console's click-through lists them), newest first; kept
+        per target, as the per-asset figures are, for an Evaluation the period cache keeps."""
+        if t.id not in self._judged:
+            judged = judge_target(t, self.incidents, self.assets, self.now, self.as_of, self.excluded_incidents)
+            self._judged[t.id] = sorted((j.incident for j in judged), key=lambda i: i.opened, reverse=True)
+        return self._judged[t.id]
 
     def _availability(self, t: Target, floor: float, table: TargetTable | None = None) -> TargetResult:
         per_asset, outside, faulty = self._behind(t, table)
@@ -534,7 +538,12 @@ def result(t: Target, threshold: float, value: float | None, passed: bool, statu
 
 def measure(store: Store, table: TargetTable, period: Period, now: datetime | None = None) -> PeriodResult:
     """Every target of `table` over `period`, as of `now` (default: the current time)."""
-    ev = Evaluation(store, period, now)
+    return measured_with(Evaluation(store, period, now), table, store)
+
+
+def measured_with(ev: Evaluation, table: TargetTable, store: Store) -> PeriodResult:
+    """The target table from an Evaluation already loaded (the period cache keeps it for the click-through)."""
+    period = ev.period
     measured = MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
                               complete=ev.now >= period.end, as_of=ev.as_of)
     return PeriodResult(measured, ev.evaluate(table, store))

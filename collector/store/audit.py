@@ -18,9 +18,10 @@ def record(session: Session, actor: str, action: str, target: str, detail: dict[
 
 
 def read(session: Session, limit: int = 100, since: datetime | None = None, until: datetime | None = None,
-         actor: str | None = None, action: str | None = None) -> list[AuditEntry]:
-    """Newest first. `actor` and `action` match a part of the name ("wang" finds ui:wang.fang; "maintenance"
-    finds maintenance.add and .remove), case-sensitively; [since, until) bounds the time."""
+         actor: str | None = None, action: str | None = None, target: str | None = None) -> list[AuditEntry]:
+    """Newest first. `actor`, `action` and `target` match a part of the name ("wang" finds ui:wang.fang;
+    "maintenance" finds maintenance.add and .remove; "INC-2026" an incident's entries), case-sensitively;
+    [since, until) bounds the time."""
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if since is not None:
         q = q.where(AuditEntry.ts >= since)
@@ -30,4 +31,6 @@ def read(session: Session, limit: int = 100, since: datetime | None = None, unti
         q = q.where(AuditEntry.actor.contains(actor, autoescape=True))
     if action:
         q = q.where(AuditEntry.action.contains(action, autoescape=True))
+    if target:
+        q = q.where(AuditEntry.target.contains(target, autoescape=True))
     return list(session.scalars(q))

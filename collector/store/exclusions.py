@@ -32,6 +32,7 @@ class ExclusionRequest:
     asset: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    planned: bool = False  # an outage reclassified as planned work (an asset's span only)
 
 
 def _live(session: Session) -> list[Exclusion]:
@@ -43,7 +44,8 @@ def doc(row: Exclusion) -> dict[str, object]:
     def iso(t: datetime | None) -> str | None:
         return t.isoformat() if t is not None else None
     return {"id": row.id, "incident": row.incident_id, "asset": row.asset_id, "start": iso(row.start_ts),
-            "end": iso(row.end_ts), "reason": row.reason, "requested_by": row.requested_by,
+            "end": iso(row.end_ts), "planned": bool(row.planned), "reason": row.reason,
+            "requested_by": row.requested_by,
             "requested_at": iso(row.requested_at), "approved_by": row.approved_by,
             "approved_at": iso(row.approved_at), "removed_by": row.removed_by, "removed_at": iso(row.removed_at),
             "status": "removed" if row.removed_at else ("approved" if row.approved_at else "pending")}
@@ -56,6 +58,8 @@ def request_exclusion(store: Store, req: ExclusionRequest, actor: str, now: date
         raise InvalidInput("reason: an exclusion needs a reason")
     if (req.incident is None) == (req.asset is None):
         raise InvalidInput("give either an incident, or an asset with start and end (an outage)")
+    if req.planned and req.asset is None:
+        raise InvalidInput("planned: only an asset's outage (start and end) is reclassified as planned work")
     with store.session.begin() as session:
         if req.incident is not None:
             if session.get(Incident, req.incident) is None:
@@ -77,7 +81,7 @@ def request_exclusion(store: Store, req: ExclusionRequest, actor: str, now: date
                         and r.start_ts < req.end and req.start < r.end_ts):
                     raise Conflict(f"overlaps exclusion {r.id} of {req.asset}")
         row = Exclusion(incident_id=req.incident, asset_id=req.asset, start_ts=req.start, end_ts=req.end,
-                        reason=reason, requested_by=actor, requested_at=now)
+                        planned=req.planned, reason=reason, requested_by=actor, requested_at=now)
         session.add(row)
         session.flush()
         out = doc(row)

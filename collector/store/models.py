@@ -240,6 +240,9 @@ class Exclusion(Base):
     asset_id: Mapped[str | None] = mapped_column(String(128), index=True)  # an asset's outage [start, end)
     start_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
     end_ts: Mapped[datetime | None] = mapped_column(UTCMillis)
+    # An outage reclassified as planned work (the console's "reclassify as planned"): the same arithmetic as
+    # any outage exclusion (its time leaves both sides, as maintenance time does); named so in lists and reports.
+    planned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(128))
     requested_at: Mapped[datetime] = mapped_column(UTCMillis)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from opsmon.collector.incidents.links import LinkClaim, LinkRefused
-from opsmon.collector.incidents.page import PageContext, ack_page_html
 from opsmon.collector.outputs.api.deps import RANK
 from opsmon.collector.outputs.api.face import CollectorFace
+from opsmon.collector.outputs.ui.ack import PageContext, link_page
 from opsmon.collector.store import tokens
 
 MAX_FORM = 4096
@@ -31,15 +31,15 @@ def routes(face: CollectorFace) -> APIRouter:
 
     def context(claim: LinkClaim | None, inc: object, **more: object) -> PageContext:
         asset = getattr(inc, "asset_id", None)
-        return PageContext(zone=face.timezone, asset_name=face.asset_name(asset) if asset else None,
+        return PageContext(asset_name=face.asset_name(asset) if asset else None,
                            people=face.link_people(), used_at=claim.used_at if claim else None,
                            used_by=claim.used_by if claim else None, **more)  # type: ignore[arg-type]
 
     def refused(exc: LinkRefused, request: Request) -> Response:
         face.link_refused(exc.reason, exc.incident_id, str(exc), _origin(request))
         inc = face.incident(exc.incident_id) if exc.incident_id else None
-        return HTMLResponse(ack_page_html("refused", inc, "", exc.reason_en, exc.reason_zh, context(None, inc)),
-                            status_code=exc.status)
+        return link_page(request, face, "refused", inc, "", exc.reason_en, exc.reason_zh, context(None, inc),
+                        exc.status)
 
     @router.get("/ack/{token}")
     async def ack_page(token: str, request: Request) -> Response:
@@ -49,13 +49,13 @@ def routes(face: CollectorFace) -> APIRouter:
         except LinkRefused as exc:
             return refused(exc, request)
         if claim is None:
-            return not_configured()
+            return not_configured(request)
         inc = face.incident(claim.incident_id)
         if claim.used_at is not None:
             face.link_refused("used", claim.incident_id, "opened a used link", _origin(request))
-            return HTMLResponse(ack_page_html("used", inc, "", "", "", context(claim, inc)), status_code=409)
-        return HTMLResponse(ack_page_html("confirm" if claim.person else "who", inc, claim.person, "", "",
-                                          context(claim, inc)))
+            return link_page(request, face, "used", inc, ctx=context(claim, inc), status=409)
+        return link_page(request, face, "confirm" if claim.person else "who", inc, claim.person or "",
+                        ctx=context(claim, inc))
 
     @router.post("/ack/{token}")
     async def ack_confirm(token: str, request: Request) -> Response:
@@ -64,14 +64,14 @@ def routes(face: CollectorFace) -> APIRouter:
         try:
             claim = face.ack_link(token, use=False)
             if claim is None:
-                return not_configured()
+                return not_configured(request)
             inc = face.incident(claim.incident_id)
             if claim.used_at is not None:
                 raise LinkRefused(409, "this link has already been used", "链接已被使用", "used", claim.incident_id)
             if inc is None or inc.status != "open":
                 state = inc.status if inc else "closed"
-                return HTMLResponse(ack_page_html("refused", inc, claim.person, f"the incident is already {state}",
-                                                  f"该事件已处于 {state} 状态", context(claim, inc)), status_code=409)
+                return link_page(request, face, "refused", inc, claim.person or "", f"the incident is already {state}",
+                                f"该事件已处于 {state} 状态", context(claim, inc), 409)
             if claim.person:
                 return acknowledge(token, claim, claim.person, f"link:{claim.person}", "personal link", request)
             return group(token, claim, inc, form, request)
@@ -82,16 +82,14 @@ def routes(face: CollectorFace) -> APIRouter:
         action, person = form.get("action", ""), form.get("person", "")
         people = dict(face.link_people())
         if action in ("code", "confirm") and person not in people:
-            return HTMLResponse(ack_page_html("who", inc, "", "", "", context(
-                claim, inc, note_en="choose a person of the on-call roster", note_zh="请选择值班人员")),
-                status_code=422)
+            return link_page(request, face, "who", inc, ctx=context(
+                claim, inc, note_en="choose a person of the on-call roster", note_zh="请选择值班人员"), status=422)
         if action == "code":
             sent = face.send_link_code(claim, person)
             note = (("a code was sent to " + people[person], f"验证码已发送给 {people[person]}") if sent else
                     ("no channel reaches this person privately: use an operator API token",
                      "无法单独联系此人：请使用操作员 API 令牌"))
-            return HTMLResponse(ack_page_html("who", inc, "", "", "", context(claim, inc, note_en=note[0],
-                                                                           note_zh=note[1])))
+            return link_page(request, face, "who", inc, ctx=context(claim, inc, note_en=note[0], note_zh=note[1]))
         if action == "confirm":
             face.check_link_code(claim, person, form.get("code", ""))
             return acknowledge(token, claim, person, f"link:{person}", "group link, code sent to the person",
@@ -102,17 +100,17 @@ def routes(face: CollectorFace) -> APIRouter:
                 raise LinkRefused(403, "no operator token: an API token of the operator role is needed",
                                   "需要操作员角色的 API 令牌", "bad_login", claim.incident_id)
             return acknowledge(token, claim, found[0], found[0], "group link, API token", request)
-        return HTMLResponse(ack_page_html("who", inc, "", "", "", context(claim, inc)), status_code=400)
+        return link_page(request, face, "who", inc, ctx=context(claim, inc), status=400)
 
     def acknowledge(token: str, claim: LinkClaim, person: str, actor: str, via: str, request: Request) -> Response:
         used = face.ack_link(token, use=True, by=actor)
         assert used is not None
         face.acknowledge(claim.incident_id, actor, "acknowledged with the link", {"via": via, **_origin(request)})
         inc = face.incident(claim.incident_id)
-        return HTMLResponse(ack_page_html("done", inc, person, "", "", context(None, inc)))
+        return link_page(request, face, "done", inc, person, ctx=context(None, inc))
 
-    def not_configured() -> Response:
-        return HTMLResponse(ack_page_html("refused", None, "", "acknowledge links are not configured",
-                                          "未配置确认链接"), status_code=404)
+    def not_configured(request: Request) -> Response:
+        return link_page(request, face, "refused", None, "", "acknowledge links are not configured", "未配置确认链接",
+                        status=404)
 
     return router

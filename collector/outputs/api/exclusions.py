@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, Field
 
+from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.outputs.api.deps import Auth, body_text, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
@@ -27,6 +28,7 @@ class ExclusionBody(BaseModel):
     asset: str | None = Field(None, description="the asset whose span [start, end) leaves its availability")
     start: str | None = Field(None, description="ISO 8601 with offset")
     end: str | None = Field(None, description="ISO 8601 with offset, not in the future")
+    planned: bool = Field(False, description="The asset's outage was planned work (reclassified after the fact)")
     reason: str = Field(min_length=1, max_length=4000)
 
 
@@ -36,6 +38,7 @@ class ExclusionDoc(BaseModel):
     asset: str | None
     start: str | None
     end: str | None
+    planned: bool = Field(False, description="An outage reclassified as planned work")
     reason: str
     requested_by: str
     requested_at: str
@@ -63,8 +66,11 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
                 actor: str = Depends(auth.operator)) -> dict[str, object]:
         """Ask for an exclusion: it counts once another person approves it."""
         start, end = (parse_time(body_text(body, k, True), k) for k in ("start", "end"))
+        planned = body.get("planned", False)
+        if not isinstance(planned, bool):
+            raise InvalidInput("planned: true or false")
         req = ExclusionRequest(reason=body_text(body, "reason") or "", incident=body_text(body, "incident", True),
-                               asset=body_text(body, "asset", True), start=start, end=end)
+                               asset=body_text(body, "asset", True), start=start, end=end, planned=planned)
         return request_exclusion(face.store, req, f"api:{actor}", face.now())
 
     @router.post("/api/v1/exclusions/{exclusion_id}/approve", response_model=ExclusionDoc,

@@ -21,10 +21,10 @@ from opsmon.collector.outputs.api.live import (
     Health,
     Interfaces,
     LiveState,
-    OncallDoc,
     StateRow,
     WindowDoc,
 )
+from opsmon.collector.outputs.api.oncall_doc import OncallDoc
 
 if TYPE_CHECKING:
     from opsmon.collector.config.inventory import AssetSpec
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
+    from opsmon.collector.sla.cache import Measured
     from opsmon.collector.sla.periods import Period
     from opsmon.collector.sla.results import PeriodResult
     from opsmon.collector.store import Store
@@ -84,6 +85,15 @@ class CollectorFace(AgentDoor, Protocol):
     def sla_snapshot(self) -> PeriodResult | None:
         """The target table of this quarter as /metrics shows it: measured every `sla.refresh` seconds in the
         SLA worker's process, as of its `period.as_of`. None before the first measurement."""
+
+    def period_result(self, period: Period) -> PeriodResult:
+        """The target table over any period, shared by the console and the API: this quarter's snapshot when it
+        is that quarter, else measured through the period cache (opsmon.collector.sla.cache)."""
+
+    def measured(self, period: Period, live: bool = False) -> Measured:
+        """The period's loaded Evaluation with its result, from the period cache: what a click-through behind a
+        figure reads (its per-asset figures are computed once per period). `live`: a period not yet settled is
+        measured as of now (the API's answer), else it may be `sla.refresh` old, as the page says."""
 
     def windows(self) -> list[WindowDoc]:
         """Maintenance windows in force, from the config file and the API."""
@@ -152,11 +162,12 @@ class CollectorFace(AgentDoor, Protocol):
         """`actor` takes the incident (acknowledging it if still open)."""
 
     def add_override(self, schedule: str, person: str, start: datetime, end: datetime, reason: str,
-                     person_acting: str) -> int:
-        """Audited as api:<person_acting>; in force at once, without a restart. The new override's id."""
+                     actor: str) -> int:
+        """Audited as `actor` (api:<token's person>, ui:<name>); in force at once, without a restart. The new
+        override's id."""
 
-    def remove_override(self, override_id: int, person_acting: str) -> None:
-        """Audited as api:<person_acting>; NotFound."""
+    def remove_override(self, override_id: int, actor: str) -> None:
+        """Audited as `actor`; NotFound."""
 
     def resolve(self, incident_id: str, actor: str, note: str) -> None: ...
 

@@ -106,34 +106,3 @@ class WindowDoc(WindowSpec):
     """A maintenance window in force, and where it was declared."""
 
     source: Literal["config", "api"]
-
-
-class ShiftDoc(BaseModel):
-    """Who is on call on one schedule now, until when, and who follows (times in the configured zone)."""
-
-    schedule: str
-    person: str
-    name: str
-    until: str | None = Field(description="When the next person comes on call; null if nobody else ever does")
-    next_person: str | None
-    next_name: str | None
-
-
-class OverrideDoc(BaseModel):
-    id: int | None = Field(description="Set for overrides added through the API or CLI; null for the file's")
-    schedule: str
-    person: str
-    start: str
-    end: str
-    reason: str
-    source: Literal["file", "api"]
-
-
-class OncallDoc(BaseModel):
-    now: str = Field(description="The moment this answers for, in the configured zone")
-    shifts: list[ShiftDoc]
-    overrides: list[OverrideDoc] = Field(description="Overrides not yet over, from oncall.yaml and the API/CLI")
-    file: str
-    file_errors: list[str] = Field(description=(
-        "The problems (file:line: key: reason) of the last oncall.yaml read that was refused: the schedule in "
-        "force is the one before it. Empty when the file in force is the file on disk"))

@@ -11,7 +11,7 @@ from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, errors
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
-from opsmon.collector.outputs.api.live import OncallDoc
+from opsmon.collector.outputs.api.oncall_doc import OncallDoc
 
 
 class OverrideBody(BaseModel):
@@ -52,13 +52,13 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         except ValidationError as exc:
             err = exc.errors()[0]
             raise InvalidInput(f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}") from None
-        return OverrideAdded(id=face.add_override(o.schedule, o.person, o.start, o.end, o.reason, actor))
+        return OverrideAdded(id=face.add_override(o.schedule, o.person, o.start, o.end, o.reason, f"api:{actor}"))
 
     @router.delete("/api/v1/oncall/overrides/{override_id}", response_model=Removed,
                    responses={**WRITE, **errors(404)})
     async def remove_override(override_id: int, actor: str = Depends(auth.operator)) -> Removed:
         doc()
-        face.remove_override(override_id, actor)
+        face.remove_override(override_id, f"api:{actor}")
         return Removed(removed=str(override_id))
 
     return router

@@ -1,4 +1,5 @@
-"""The console's pages for operators and administrators: maintenance windows (list, add, end early), the SLA
+"""The console's pages for operators and administrators: maintenance windows (list, add, end early) and the
+exclusions beside them (a past outage reclassified as planned, approved by another person), the SLA
 reports (generate, download, the delivered ones) and the audit log (admin, searchable).
 
 Each change goes through the face's audited command in the person's name (`ui:<name>`), and is refused in
@@ -8,6 +9,7 @@ outputs/report/delivery.generate, the same code as `opsmon report` and the sched
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -17,8 +19,9 @@ from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.core.lang import LANGS
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.outputs.ui import views
-from opsmon.collector.outputs.ui.kit import HEADERS, lang_of, posted, render, see, who
+from opsmon.collector.outputs.ui.kit import HEADERS, lang_of, operator_form, posted, refusal, render, see, who
 from opsmon.collector.outputs.ui.session import Refused, need
+from opsmon.collector.store.users import Person
 
 SCOPES = ("assets", "sites", "tags")
 
@@ -63,12 +66,25 @@ def routes(face: CollectorFace) -> APIRouter:
         blank = {"id": "", "scope": "assets", "names": "", "reason": "", "start": f"{now:%Y-%m-%dT%H:%M:%S}",
                  "end": f"{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}"}
         return render(request, face, "maintenance.html", person, lang, status, rows=rows, error=error,
-                      form={**blank, **(form or {})}, scopes=SCOPES, done=done)
+                      form={**blank, **(form or {})}, scopes=SCOPES, done=done, exclusions=exclusion_rows(person))
+
+    def exclusion_rows(person: Person) -> list[dict[str, Any]]:
+        """The live exclusions (after-the-fact, four eyes: collector/store/exclusions.py), newest first, each with
+        whether this person may approve it (not their own request)."""
+        from opsmon.collector.core.actors import person as person_of
+        from opsmon.collector.store.exclusions import list_exclusions
+
+        tz = face.timezone
+        return [{**d, "when": (f"{views.local(str(d['start']), tz)} - {views.local(str(d['end']), tz)}"
+                               if d["start"] else ""),
+                 "may_approve": d["status"] == "pending" and person_of(str(d["requested_by"])) != person.name}
+                for d in reversed(list_exclusions(store))]
 
     @router.get("/ui/maintenance")
     async def windows(request: Request, done: str = "") -> Response:
         """The windows in force (config file and API); operators add one or end one early."""
-        return window_page(request, done=done if done in ("added", "ended") else "")
+        return window_page(request, done=done if done in ("added", "ended", "reclassified", "approved", "withdrawn")
+                           else "")
 
     @router.post("/ui/maintenance")
     async def add_window(request: Request) -> Response:
@@ -105,6 +121,24 @@ def routes(face: CollectorFace) -> APIRouter:
         except Conflict as exc:
             raise Refused(409, f"配置文件中的窗口只能在配置文件中修改：{exc}", str(exc)) from None
         return see("/ui/maintenance?done=ended")
+
+    @router.post("/ui/exclusions/{exclusion_id}/{act}")
+    async def exclusion_act(request: Request, exclusion_id: int, act: str) -> Response:
+        """Approve an exclusion another person asked for (a reclassified outage counts from then on), or withdraw
+        one: the store's functions, as the API's and the CLI's (four eyes refused in their words)."""
+        from opsmon.collector.store.exclusions import approve_exclusion, remove_exclusion
+
+        person, _ = await operator_form(face, request)
+        if act not in ("approve", "remove"):
+            raise Refused(404, f"没有操作 {act}。", f"no action {act!r}; one of approve, remove")
+        try:
+            if act == "approve":
+                approve_exclusion(store, exclusion_id, f"ui:{person.name}", face.now())
+            else:
+                remove_exclusion(store, exclusion_id, f"ui:{person.name}", face.now())
+        except (NotFound, InvalidInput, Conflict) as exc:  # four eyes: another person must approve
+            raise refusal(exc, "无法执行：") from None
+        return see(f"/ui/maintenance?done={'approved' if act == 'approve' else 'withdrawn'}")
 
     def report_page(request: Request, status: int = 200, error: str = "", done: str = "") -> Response:
         from opsmon.collector.outputs.report.delivery import last_complete, listing
@@ -148,23 +182,27 @@ def routes(face: CollectorFace) -> APIRouter:
                             filename=Path(row.path).name, headers={**HEADERS, "X-Opsmon-SHA256": row.sha256})
 
     @router.get("/ui/audit")
-    def audit_log(request: Request, actor: str = "", action: str = "", since: str = "", until: str = "") -> Response:
-        """Who changed what, newest first (admin): by a part of the actor's or the action's name and by date
-        (from `since`'s first second to `until`'s last, in the configured zone)."""
+    def audit_log(request: Request, actor: str = "", action: str = "", target: str = "", since: str = "",
+                  until: str = "") -> Response:
+        """Who changed what, newest first (admin): by a part of the actor's, the action's or the target's name
+        (an incident, an asset, a window) and by date (from `since`'s first second to `until`'s last, in the
+        configured zone)."""
         from opsmon.collector.store import audit
 
         person = who(face, request)
         need(person, "admin")
         lang = lang_of(request, person)
-        if len(actor) > 128 or len(action) > 128:
-            raise Refused(422, "搜索词过长。", "actor, action: at most 128 characters")
+        if len(actor) > 128 or len(action) > 128 or len(target) > 128:
+            raise Refused(422, "搜索词过长。", "actor, action, target: at most 128 characters")
         start = local_date(since, face.timezone, "since")
         end = local_date(until, face.timezone, "until")
         with store.session() as session:
-            entries = audit.read(session, 500, start, end + timedelta(days=1) if end else None, actor, action)
+            entries = audit.read(session, 500, start, end + timedelta(days=1) if end else None, actor, action,
+                                 target)
             rows = [{"when": views.local(e.ts, face.timezone), "actor": e.actor, "action": e.action,
                      "target": e.target, "detail": e.detail} for e in entries]
         return render(request, face, "audit.html", person, lang, rows=rows,
-                      chosen={"actor": actor, "action": action, "since": since, "until": until})
+                      chosen={"actor": actor, "action": action, "target": target, "since": since,
+                              "until": until})
 
     return router

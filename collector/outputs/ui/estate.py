@@ -82,7 +82,6 @@ def routes(face: CollectorFace) -> APIRouter:
         """What a figure is made of: an availability target's assets (worst first, each with its own figures:
         the fleet's figure is their good seconds over their observed ones), or a response target's incidents."""
         from opsmon.collector.config.inventory import asset_names
-        from opsmon.collector.sla.engine import Evaluation
         from opsmon.collector.sla.targets import load_targets
 
         person = who(face, request)
@@ -94,8 +93,9 @@ def routes(face: CollectorFace) -> APIRouter:
             raise Refused(404, f"没有指标 {target_id}。", f"no target {target_id!r}") from None
         now = face.now()
         chosen = views.period_of(period, now, face.timezone)
-        ev = Evaluation(store, chosen, now)
-        measured = ev.target(target, table.floor(target), store, table)
+        done = face.measured(chosen)  # the period cache's: per-asset figures computed once per period
+        ev = done.evaluation
+        measured = next(r for r in done.result.targets if r.id == target.id)
         assets, incidents = [], []
         if target.measure == "availability":
             behind = sorted(ev.assets_behind(target, table),
@@ -104,7 +104,7 @@ def routes(face: CollectorFace) -> APIRouter:
             assets = [views.AssetFigures.of(a, names.get(a, a), f) for a, f in behind[:PAGE]]
             count = len(behind)
         elif target.measure in ("response_time", "response_rate"):
-            behind_incs = sorted(ev.incidents_behind(target), key=lambda i: i.opened, reverse=True)
+            behind_incs = ev.incidents_behind(target)  # newest first
             names = asset_names(store, (i.asset_id for i in behind_incs[:PAGE]))
             incidents = [views.IncidentFigures.of(i, names.get(i.asset_id, i.asset_id), now, face.timezone)
                          for i in behind_incs[:PAGE]]

@@ -83,6 +83,25 @@ async def posted(face: CollectorFace, request: Request, person: Person | None) -
     return form
 
 
+async def operator_form(face: CollectorFace, request: Request) -> tuple[Person, dict[str, str]]:
+    """An operator's post: the person, and the form checked for its CSRF token (a viewer's refused, 403)."""
+    from opsmon.collector.outputs.ui.session import need
+
+    person = who(face, request)
+    form = await posted(face, request, person)
+    need(person, "operator")
+    return person, form
+
+
+def refusal(exc: Exception, zh: str) -> Refused:
+    """A store or face command's refusal as the page's: NotFound 404, Conflict 409, InvalidInput 422; `zh` (what
+    could not be done) before the command's own words."""
+    from opsmon.collector.core.errors import Conflict, NotFound
+
+    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 422
+    return Refused(status, f"{zh}{exc}", str(exc))
+
+
 class Login(Refused):
     """A page asked for without a session: answered with a redirect to the login page."""
 

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.collector.outputs.test_console_browser import PASSWORD, browser_login, fits
 from tests.conftest import closed_port
+from tests.peers.browser import set_width, shot
 from tests.peers.collector import wait_for
 from tests.peers.smtp import SmtpServer
 
@@ -42,7 +44,19 @@ def oncall_yaml(start: datetime, first: str = "li.wei", extra: str = "") -> str:
             "routes:\n  - {policy: default}\n")
 
 
-def test_oncall_and_links_in_a_running_collector(collector_factory, recorder, tmp_path) -> None:
+def console_people(c: Any) -> None:
+    """Console accounts in the collector's store (in process, as the console's own tests make them): ops
+    (operator, Chinese), ops2 (operator, English kept on the account), guest (viewer)."""
+    from opsmon.collector.store import open_store, users
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    for name, role in (("ops", "operator"), ("ops2", "operator"), ("guest", "viewer")):
+        users.add(store, name, role, PASSWORD, "test", datetime.now(UTC))
+    users.set_lang(store, "ops2", "en", "test", datetime.now(UTC))
+    store.close()
+
+
+def test_oncall_and_links_in_a_running_collector(collector_factory, recorder, tmp_path, browser) -> None:
     rec = recorder(default=(200, {"ok": True}))
     smtp = SmtpServer(None).start()
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # li.wei's turn: until start + 1 day
@@ -114,6 +128,54 @@ assets:
         assert "You are now on call (ops); 2 open incidents" in handoff["text"]["en"]
         assert "您现在值班（排班 ops）；未关闭事件 2 个" in handoff["text"]["zh"]
 
+        # -- the console's on-call page (issue 24), the API's document: wang.fang now (the override) until
+        # start + 3 h, li.wei next; the override listed; the policy: level 0 s to schedule:ops on hook and mail,
+        # repeated every 2 s. ops (zh, 1280 px) adds an override and removes it (audited ui:ops); ops2 sees it
+        # in English at 375 px; the viewer sees no form and is refused when posting.
+        console_people(c)
+        set_width(browser, 1280)
+        browser_login(browser, c, "ops")
+        browser.get(c.base + "/ui/oncall")
+        assert browser.find_element("css selector", "#shift-ops .now").text == "王芳"
+        assert browser.find_element("css selector", "#shift-ops .next").text == "李伟"
+        assert browser.find_element("css selector", "#shift-ops .until").text == (
+            f"{(start + timedelta(hours=3)).astimezone(SH):%Y-%m-%d %H:%M:%S}")
+        assert "swap" in browser.find_element("id", f"override-{override_id}").text
+        assert browser.find_element("css selector", "#policy-default .levels li").text == (
+            "开单后 0: schedule:ops · hook, mail")
+        assert "2s" in browser.find_element("id", "policy-default").text
+        shot(browser, "oncall-1280-zh")
+        browser.find_element("css selector", "#o-person option[value='li.wei']").click()
+        browser.find_element("id", "o-reason").send_keys("<b>病假</b>")
+        browser.find_element("id", "o-add").click()
+        wait_for(lambda: browser.find_elements("id", "done"), 10, "the override added")
+        added_ui = next(o for o in c.get("/api/v1/oncall").json()["overrides"] if o["reason"] == "<b>病假</b>")
+        assert (added_ui["person"], added_ui["schedule"]) == ("li.wei", "ops")
+        assert c.get("/api/v1/oncall").json()["shifts"][0]["person"] == "li.wei"  # the newest override covers
+        browser.find_element("id", f"remove-{added_ui['id']}").click()
+        wait_for(lambda: browser.find_elements("id", "done"), 10, "the override removed")
+        assert browser.find_element("css selector", "#shift-ops .now").text == "王芳"
+        set_width(browser, 375)
+        browser_login(browser, c, "ops2")
+        browser.get(c.base + "/ui/oncall")
+        assert browser.find_element("css selector", "#shifts th:nth-child(2)").text == "On call now"
+        assert browser.find_element("css selector", "#policy-default .levels li").text == (
+            "after opening 0: schedule:ops · hook, mail")
+        assert fits(browser)
+        shot(browser, "oncall-375-en")
+        browser_login(browser, c, "guest")
+        browser.get(c.base + "/ui/oncall")
+        assert browser.find_elements("id", "add-override") == [] and browser.find_elements(
+            "id", f"remove-{override_id}") == []
+        shot(browser, "oncall-viewer-375-zh")
+        guest = httpx.Client(base_url=c.base, timeout=10)
+        guest.get("/ui/login")
+        guest.post("/ui/login", data={"csrf": guest.cookies.get("opsmon_pre", ""), "name": "guest",
+                                      "password": PASSWORD, "next": "/ui/"})
+        csrf = re.search(r'name="csrf" value="([^"]+)"', guest.get("/ui/oncall").text).group(1)
+        refused_ui = guest.post(f"/ui/oncall/overrides/{override_id}/remove", data={"csrf": csrf})
+        assert refused_ui.status_code == 403 and "此操作需要 operator 角色" in refused_ui.text
+
         # -- the follow-up after the handoff goes to those paged (li.wei first), not only wang.fang --
         wait_for(lambda: any(e["detail"]["to"] == ["wang.fang"] for e in pages(web_id)), 10, "a repeat to wang")
         # acknowledged on web's group link (the latest page's) by logging in: a viewer's token is refused
@@ -174,6 +236,16 @@ assets:
         assert personal != first_link
         own = httpx.get(c.base + personal, headers=UA)  # his own: one click, as him (not pressed here)
         assert "Acknowledging as: <b>li.wei</b>" in own.text and "<button" in own.text and "<select" not in own.text
+        # in the console's layout (its style sheet, no login asked), leading to the incident's console page
+        for width in (375, 1280):
+            set_width(browser, width)
+            browser.delete_all_cookies()
+            browser.get(c.base + personal)
+            assert browser.find_element("id", "ack").text == "确认 / Acknowledge"
+            assert browser.find_element("id", "in-console").get_attribute("href") == f"{c.base}/ui/incidents/{db_id}"
+            assert browser.execute_script("return document.styleSheets[0].href").endswith("/ui/static/console.css")
+            assert fits(browser)
+            shot(browser, f"ack-link-{width}")
         latest = [n for n in hooks() if n["incident_id"] == db_id and n["ack_url"]][-1]
         group = latest["ack_url"].split("127.0.0.1:8470", 1)[1]
         page = httpx.get(c.base + group, headers=UA)
@@ -202,6 +274,19 @@ assets:
         used = httpx.get(c.base + group, headers=UA)
         assert used.status_code == 409 and "This link was used by link:li.wei at" in used.text
         assert "(Asia/Shanghai)" in used.text and "<button" not in used.text
+
+        # -- reassign in one tap on the console's incident page: db given to wang.fang by ops (audited) ------
+        set_width(browser, 375)
+        browser_login(browser, c, "ops")
+        browser.get(f"{c.base}/ui/incidents/{db_id}")
+        browser.find_element("css selector", "#to option[value='wang.fang']").click()
+        browser.find_element("id", "reassign").click()
+        wait_for(lambda: browser.find_elements("id", "done"), 10, "reassigned")
+        assert browser.find_element("id", "done").text == "已转派。"
+        assert "ui:ops" in [a.text for a in browser.find_elements("css selector", "#trail .actor")]
+        assert fits(browser)
+        shot(browser, "reassigned-375-zh")
+        assert "ui:ops incident.reassigned " + db_id in c.cli("audit").stdout
 
         # -- expired: the first link, once 15 s old ---------------------------------------------------
         expired = wait_for(lambda: (lambda r: r if r.status_code != 200 else None)(

@@ -407,6 +407,75 @@ def test_a_window_added_through_the_page_changes_the_figure(console: Console, br
     assert not any(t == "sneaky" for _, _, t in entries)
 
 
+def test_an_outage_reclassified_as_planned_counts_once_another_person_approves(console: Console, browser: Any) -> None:
+    """ops reclassifies web1's outage (its incident's span: from the fault to the moment the form was drawn) as
+    planned, on a phone in Chinese: a pending exclusion marked planned, which changes no figure and which ops
+    may not approve (four eyes). ops2 (English, kept on the account) approves it: servers_ok's exclusion
+    seconds become the span less web1's maintenance seconds inside it (the window of the test above stays
+    maintenance), computed by hand from the stored exclusion and intervals. A viewer cannot approve."""
+    from sqlalchemy import select
+
+    from opsmon.collector.store.exclusions import list_exclusions
+    from opsmon.collector.store.models import StateInterval
+
+    c, driver = console.c, browser
+    config = load_config(c.config)
+    table = load_targets(config.targets_path())
+
+    def taken_out() -> float:
+        now = datetime.now(UTC)
+        result = measure(console.store(), table, containing("quarter", now, config.timezone), now)
+        return float(result.target("servers_ok").availability.exclusion_seconds)
+
+    set_width(driver, 375)
+    browser_login(driver, c, "ops")
+    incident = console.incidents["web1"]
+    driver.get(f"{c.base}/ui/incidents/{incident}")
+    driver.find_element("css selector", "#reclassify-box summary").click()
+    driver.find_element("id", "r-reason").send_keys("<b>割接</b> agreed with the carrier")
+    assert fits(driver)
+    shot(driver, "reclassify-375-zh")
+    driver.find_element("id", "r-submit").click()
+    wait_for(lambda: driver.find_elements("id", "done"), 10, "the maintenance page after the request")
+    [doc] = [d for d in list_exclusions(console.store()) if d["asset"] == "web1"]
+    assert (doc["planned"], doc["status"], doc["requested_by"]) == (True, "pending", "ui:ops")
+    assert doc["reason"] == f"<b>割接</b> agreed with the carrier ({incident})"
+    row = driver.find_element("id", f"exclusion-{doc['id']}")
+    assert "计划停机" in row.text and "待批准" in row.text
+    assert f"<b>割接</b> agreed with the carrier ({incident})" in row.text  # shown as text
+    assert driver.find_elements("id", f"approve-{doc['id']}") == []  # not by the one who asked
+    assert fits(driver)
+    shot(driver, "exclusion-pending-375-zh")
+    assert taken_out() == 0.0  # pending: no figure changes
+
+    viewer, _ = http_login(c, "viewer")
+    answer = viewer.post(f"/ui/exclusions/{doc['id']}/approve", data={"csrf": page_csrf(viewer, "/ui/maintenance")})
+    assert answer.status_code == 403 and "此操作需要 operator 角色" in answer.text
+
+    set_width(driver, 1280)
+    browser_login(driver, c, "ops2")
+    driver.get(c.base + "/ui/maintenance")
+    driver.find_element("id", f"approve-{doc['id']}").click()
+    wait_for(lambda: driver.find_elements("id", "done"), 10, "approved")
+    assert driver.find_element("id", "done").text == "Approved."
+    assert "approved" in driver.find_element("id", f"exclusion-{doc['id']}").text
+    shot(driver, "exclusion-approved-1280-en")
+    start, end = parse_timestamp(str(doc["start"])), parse_timestamp(str(doc["end"]))
+    maintenance = 0.0  # web1's maintenance seconds inside [start, end): they stay maintenance
+    with console.store().session() as session:
+        for r in session.scalars(select(StateInterval).where(StateInterval.asset_id == "web1",
+                                                             StateInterval.state == "maintenance")):
+            stop = r.end_ts or datetime.now(UTC)
+            maintenance += max(0.0, (min(stop, end) - max(r.start_ts, start)).total_seconds())
+    expected = (end - start).total_seconds() - maintenance
+    assert expected > 0
+    assert taken_out() == pytest.approx(expected, abs=0.002)  # the store keeps milliseconds
+    with console.store().session() as session:
+        entries = [(e.actor, e.action, e.target) for e in audit.read(session, 200)]
+    assert ("ui:ops", "exclusion.request", str(doc["id"])) in entries
+    assert ("ui:ops2", "exclusion.approve", str(doc["id"])) in entries
+
+
 def test_a_report_is_generated_and_downloaded(console: Console, browser: Any) -> None:
     """Generated on the page (this quarter, English), listed, and each file downloaded: the PDF starts with
     %PDF-, the XLSX is a zip holding xl/workbook.xml, and each file's SHA-256 is the one listed."""
@@ -473,6 +542,15 @@ def test_the_assets_and_the_audit_log(console: Console, browser: Any, width: int
     found = [(r.find_element("css selector", ".actor").text, r.find_element("css selector", ".action").text)
              for r in driver.find_elements("css selector", "#audit tbody tr")]
     assert found == [("ui:ops", "maintenance.remove"), ("ui:ops", "maintenance.add")]  # newest first
+    # by what was changed: web1's incident, whoever acted (ops acknowledged it in the first test; the request
+    # and the approval of its reclassification name the exclusion, not the incident)
+    incident = console.incidents["web1"]
+    driver.get(f"{c.base}/ui/audit?target={incident}")
+    found = {(r.find_element("css selector", ".actor").text, r.find_element("css selector", ".action").text)
+             for r in driver.find_elements("css selector", "#audit tbody tr")}
+    assert ("ui:ops", "incident.acknowledged") in found
+    assert all(r.find_element("css selector", ".target").text == incident
+               for r in driver.find_elements("css selector", "#audit tbody tr"))
     assert fits(driver)
     shot(driver, f"audit-{width}-zh")
     client, _ = http_login(c, "ops")

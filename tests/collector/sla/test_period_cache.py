@@ -1,0 +1,99 @@
+"""The period cache (opsmon.collector.sla.cache): a measured period is reused until a change can move its figures,
+in process with a fake clock. Quarter 2026Q3 in Asia/Shanghai (S..E, 92 days): srv is up through the quarter
+but down 08-01..08-02 (1 day), so servers = 91/92 = 0.98913; figures by hand below.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opsmon.collector.sla.cache import SETTLED, PeriodCache, table_of
+from opsmon.collector.sla.periods import parse_period
+from opsmon.collector.store import Store
+from opsmon.collector.store.exclusions import ExclusionRequest, approve_exclusion, request_exclusion
+from tests.collector.sla.test_sla_scenarios import AFTER, E, S, seed
+from tests.conftest import utc
+
+Q3 = parse_period("2026Q3", "Asia/Shanghai")
+Q4 = parse_period("2026Q4", "Asia/Shanghai")
+TARGETS = {"coverage_floor": 0.9, "targets": [
+    {"id": "servers", "name_zh": "服务器", "name_en": "Servers", "measure": "availability",
+     "scope": {"categories": ["server"]}, "comparator": ">=", "threshold": 0.95}]}
+
+
+def seeded(store: Store, tmp_path: Path, incidents: list = ()) -> Path:  # type: ignore[assignment]
+    seed(store, [("srv", "server", S - timedelta(days=100), None)],
+         [("srv", "up", S - timedelta(days=1), utc(2026, 8, 1)), ("srv", "down", utc(2026, 8, 1), utc(2026, 8, 2)),
+          ("srv", "up", utc(2026, 8, 2), None)], incidents)
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(TARGETS, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def value(cache: PeriodCache, store: Store, path: Path, now, live: bool = False) -> float | None:  # type: ignore[no-untyped-def]
+    return cache.measured(store, path, Q3, now, live).result.target("servers").value
+
+
+def test_a_closed_quarter_is_measured_once_until_an_exclusion_changes_it(store: Store, tmp_path: Path) -> None:
+    """Closed, nothing unacknowledged: settled. Asked three times (by the console, the API, the click-through) it
+    is measured once. An approved exclusion over the down day (two audit entries) empties it: up 91 d, the day
+    taken out, 91/91 = 1.0, measured a second time. A settled entry ages out after SETTLED seconds (an hour)."""
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    assert value(cache, store, path, AFTER) == pytest.approx(91 / 92)
+    first = cache.measured(store, path, Q3, AFTER)
+    assert cache.measured(store, path, Q3, AFTER + timedelta(minutes=30), live=True) is first  # settled: live too
+    assert cache.measurements == 1
+    doc = request_exclusion(store, ExclusionRequest("carrier cut", asset="srv", start=utc(2026, 8, 1),
+                                                    end=utc(2026, 8, 2)), "cli:a", AFTER)
+    approve_exclusion(store, int(str(doc["id"])), "cli:b", AFTER)
+    assert value(cache, store, path, AFTER) == 1.0
+    assert cache.measurements == 2
+    assert value(cache, store, path, AFTER + timedelta(seconds=SETTLED - 1)) == 1.0 and cache.measurements == 2
+    assert value(cache, store, path, AFTER + timedelta(seconds=SETTLED)) == 1.0 and cache.measurements == 3
+
+
+def test_an_edited_target_table_is_measured_again(store: Store, tmp_path: Path) -> None:
+    """The goal 0.95 -> 0.99 (a longer file): 91/92 = 0.98913 now fails, at once, with no audit entry."""
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    assert cache.measured(store, path, Q3, AFTER).result.target("servers").passed is True
+    path.write_text(yaml.safe_dump({**TARGETS, "targets": [{**TARGETS["targets"][0], "threshold": 0.99}]}),
+                    encoding="utf-8")
+    assert cache.measured(store, path, Q3, AFTER).result.target("servers").passed is False
+    assert cache.measurements == 2
+
+
+def test_an_unacknowledged_incident_or_a_running_period_is_kept_only_refresh_seconds(
+        store: Store, tmp_path: Path) -> None:
+    """An incident opened 09-10 and never acknowledged: its response time grows with the clock, so the closed
+    quarter is not settled: reused 59 s later, measured again at 60 s (refresh 60). A running quarter (2026Q4,
+    now 11-01) likewise; and `live` (the API) measures a running one afresh every time."""
+    path = seeded(store, tmp_path, [("I1", "srv", "hardware", utc(2026, 9, 10), None)])
+    cache = PeriodCache(refresh=60.0)
+    value(cache, store, path, AFTER)
+    value(cache, store, path, AFTER + timedelta(seconds=59))
+    assert cache.measurements == 1
+    value(cache, store, path, AFTER + timedelta(seconds=60))
+    assert cache.measurements == 2
+    now = utc(2026, 11, 1)
+    cache.measured(store, path, Q4, now)
+    cache.measured(store, path, Q4, now + timedelta(seconds=30))
+    assert cache.measurements == 3
+    cache.measured(store, path, Q4, now + timedelta(seconds=30), live=True)
+    assert cache.measurements == 4
+
+
+def test_this_quarter_comes_from_the_workers_snapshot(store: Store, tmp_path: Path) -> None:
+    """table_of: the snapshot when it is the asked quarter (no measurement), the cache for any other period."""
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    snapshot = cache.measured(store, path, Q3, E - timedelta(days=1)).result
+    assert table_of(cache, snapshot, store, path, Q3, E - timedelta(days=1)) is snapshot
+    month = parse_period("2026-08", "Asia/Shanghai")
+    # August: 31 days, 1 down: 30/31
+    assert table_of(cache, snapshot, store, path, month, AFTER).target("servers").value == pytest.approx(30 / 31)
+    assert cache.measurements == 2
