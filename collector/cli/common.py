@@ -41,6 +41,31 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_config(config_path(args))
 
 
+def zone(args: argparse.Namespace, config: Any = None) -> str:
+    """The configured time zone: every time a command prints is in it, with its offset (issue 21 item 6)."""
+    return str((config or load_config(args)).timezone)
+
+
+def lang(args: argparse.Namespace, config: Any = None) -> str:
+    """The language a command speaks: its --lang (or `opsmon --lang`), else collector.yaml's `lang:`."""
+    chosen = getattr(args, "lang", None)
+    return str(chosen or (config or load_config(args)).lang)
+
+
+def lang_option(parser: argparse.ArgumentParser) -> None:
+    """--lang on a command: left unset when not given (SUPPRESS), so `opsmon --lang` and collector.yaml's
+    `lang:` still apply."""
+    parser.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS,
+                        help="zh or en (default: opsmon --lang, else collector.yaml's lang:, zh)")
+
+
+def when(value: datetime | str | None, tz: str, timespec: str = "seconds") -> str:
+    """A time in a table or a line: wall clock of `tz` with its offset (core.lang.local_stamp)."""
+    from opsmon.collector.core.lang import local_stamp
+
+    return local_stamp(value, tz, timespec)
+
+
 def open_store(args: argparse.Namespace, config: Any = None) -> Any:
     from opsmon.collector.store import open_store
 

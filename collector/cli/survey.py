@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table
+from opsmon.collector.cli.common import actor, command, lang, lang_option, load_config, open_store, print_table
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -77,9 +77,10 @@ def cmd_results(args: argparse.Namespace) -> int:
         print(json.dumps({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},
                          ensure_ascii=False, indent=2))
         return 0
-    words = TEXT[args.lang]
+    said = lang(args, config)
+    words = TEXT[said]
     for t in targets:
-        print(f"{period.label}  {t.name(args.lang)}  {measured(t)}  {words[t.status]}  "
+        print(f"{period.label}  {t.name(said)}  {measured(t, said)}  {words[t.status]}  "
               f"({t.comparator} {t.threshold * 100:g}%)")
     return 0
 
@@ -96,4 +97,4 @@ def register(sub: Any) -> None:
     c = command(survey, "results", cmd_results, "the satisfaction figure with its sample size")
     c.add_argument("--period", help="2026, 2026Q3 or 2026-08 (default: this year)")
     c.add_argument("--format", choices=("table", "json"), default="table")
-    c.add_argument("--lang", choices=("zh", "en"), default="en")
+    lang_option(c)

@@ -226,7 +226,11 @@ class CollectorConfig(BaseModel):
 
     model_config = FROZEN
     organisation: str = Field("opsmon", description="Name shown on reports")
-    timezone: str = Field("UTC", description="IANA zone in which days, months, quarters and cron windows are cut")
+    timezone: str = Field("UTC", description=(
+        "IANA zone in which days, months, quarters and cron windows are cut, and in which every time a person "
+        "reads is written (CLI, API answers with its offset, pages, notices, reports)"))
+    lang: Literal["zh", "en"] = Field("zh", description=(
+        "Language of the CLI's texts and durations (3天19小时58分 or 3d19h58m) when a command is given no --lang"))
     database: DatabaseConfig
     listen: ListenConfig = ListenConfig()
     api: ApiConfig = ApiConfig()

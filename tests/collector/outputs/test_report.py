@@ -154,17 +154,17 @@ def expected_strings(data: ReportData, ref: dict[str, TargetResult]) -> list[str
     lang = data.lang
     out = []
     for doc in ref.values():
-        out += [f.target_name(doc, lang), f.threshold(doc), f.value(doc), f.coverage(doc["coverage"]),
+        out += [f.target_name(doc, lang), f.threshold(doc, lang), f.value(doc, lang), f.coverage(doc["coverage"]),
                 f.budget(doc["budget_left_seconds"], lang), f.status(doc, lang)]
     for cat in data.categories:
         doc = ref[cat.target["id"]]
-        out += [f.pct(doc["value"]), f.duration(doc["detail"]["down_seconds"])]
-        out += [f.pct(w["value"]) for w in doc["worst"]] + [f.duration(w["down_seconds"]) for w in doc["worst"]]
-        out += [f.duration(doc["detail"]["maintenance_seconds"]), f.duration(doc["detail"]["unknown_seconds"])]
+        out += [f.pct(doc["value"]), f.duration(doc["detail"]["down_seconds"], lang)]
+        out += [f.pct(w["value"]) for w in doc["worst"]] + [f.duration(w["down_seconds"], lang) for w in doc["worst"]]
+        out += [f.duration(doc["detail"][k], lang) for k in ("maintenance_seconds", "unknown_seconds")]
     for row in data.sites:
         out += [f.pct(row.target["value"]), row.site or TEXT[lang]["no_site"]]
     for inc in data.incidents:
-        out += [inc.id, f.duration(inc.response_seconds), inc.acknowledged_by or "-"]
+        out += [inc.id, f.duration(inc.response_seconds, lang), inc.acknowledged_by or "-"]
     return [s for s in out if s != "-"]
 
 
@@ -244,7 +244,7 @@ def test_every_figure_in_the_html_is_the_engines(quarter: tuple[Store, Collector
     assert html.count("data:image/png;base64,") == len(data.categories) + 1  # a trend per category, the sites
     for doc in ref.values():  # the downtime budget is the categories' (section 2), in expected_strings
         row = re.search(rf'<tr data-target="{doc["id"]}">(.*?)</tr>', html).group(1)
-        for figure in (f.value(doc), f.threshold(doc), f.coverage(doc["coverage"]), f.status(doc, lang),
+        for figure in (f.value(doc, lang), f.threshold(doc, lang), f.coverage(doc["coverage"]), f.status(doc, lang),
                        f.margin(doc, lang)):
             assert f">{escape(figure)}<" in row, (doc["id"], figure)
     # the survey's figure with its sample size: (2 满意 + 1 基本满意) / 3 answers = 100 %, 3 answers of 3 reached
@@ -440,7 +440,7 @@ def test_pdf_target_rows_hold_their_own_figures(quarter: tuple[Store, CollectorC
             rows = [line for line in lines if name in line and goal in line[line.find(name):]]
             assert len(rows) == 1, (lang, doc["id"], rows)
             row = rows[0][rows[0].find(name):]
-            figures = [f.value(doc), f.status(doc, lang), f.margin(doc, lang), f.coverage(doc["coverage"])]
+            figures = [f.value(doc, lang), f.status(doc, lang), f.margin(doc, lang), f.coverage(doc["coverage"])]
             at = row.find(goal)
             for text in (x for x in figures if x != "-"):  # in the table's column order
                 figure = flat(text)
