@@ -33,11 +33,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     sp = command(sub, "report", cmd_report,
-                 "the SLA compliance report, or the semi-monthly HJ 212 analysis report (PDF, HTML, XLSX)")
+                 "the SLA compliance report (PDF, HTML, XLSX, DOCX), or the semi-monthly HJ 212 analysis report")
     sp.add_argument("--kind", choices=("sla", "hj212"), default="sla",
                     help="sla (compliance, default) or hj212 (污染源自动监控数据统计分析报告, per half-month)")
     sp.add_argument("--period", help="2026Q3, 2026-08, 2026 or 2026-11-H1 (default: the last complete quarter; "
                                      "with --kind hj212 the last complete half-month)")
     lang_option(sp)
-    sp.add_argument("--format", default="pdf,html,xlsx", help="comma-separated: pdf, html, xlsx, json")
+    sp.add_argument("--format", default="pdf,html,xlsx",
+                    help="comma-separated: pdf, html, xlsx, docx (the SLA report, editable in WPS or Word), json")
     sp.add_argument("--out", default=".", help="folder to write the files to (created if needed)")

@@ -208,7 +208,9 @@ class ReportsConfig(BaseModel):
         "monitoring_analysis_reports", description="The count target each delivered HJ 212 half-month report is "
                                                    "recorded toward, once per half-month (null: none)")
     langs: tuple[Literal["zh", "en"], ...] = Field(("zh", "en"), description="In which languages")
-    formats: tuple[Literal["pdf", "html", "xlsx"], ...] = Field(("pdf", "html", "xlsx"), description="Formats")
+    formats: tuple[Literal["pdf", "html", "xlsx", "docx"], ...] = Field(
+        ("pdf", "html", "xlsx", "docx"), description="Formats (docx: the SLA report only, for editing in WPS or Word; "
+                                                     "the HJ 212 report is written in the others)")
     folder: str = Field("~/.local/state/opsmon/reports", description="Where the files are kept")
     delay: Duration = Field(3600.0, description="Wait this long after the period's end (late data lands first)")
     mail_channel: str | None = Field(None, description="An e-mail channel of notify.channels to mail the files to")

@@ -479,3 +479,70 @@ def test_pdf_table_rows_are_never_split_across_pages(store: Store, tmp_path: Pat
         assert ids == ends, (number, sorted(ids ^ ends))
         seen += len(ids)
     assert seen == 160
+
+
+# -- the editable copy (issue 21 item 9) ----------------------------------------------------------------
+
+
+def docx_text(body: bytes) -> tuple[Any, str, str]:
+    """(document, text before the page break that opens Appendix A, text from it on): paragraphs and every
+    table cell, in document order."""
+    import io
+
+    import docx
+    from docx.table import Table
+
+    doc = docx.Document(io.BytesIO(body))
+    before: list[str] = []
+    after: list[str] = []
+    into = before
+    for block in doc.iter_inner_content():
+        if isinstance(block, Table):
+            into += [cell.text for row in block.rows for cell in row.cells]
+            continue
+        if 'w:br w:type="page"' in block._p.xml:
+            into = after
+        into.append(block.text)
+    return doc, "\n".join(before), "\n".join(after)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_figure_in_the_docx_is_the_engines(quarter: tuple[Store, CollectorConfig], lang: str) -> None:
+    """The .docx from the same model: every figure expected_strings lists (each target's name, threshold,
+    value, coverage, budget and verdict; per category the availability, down time, worst assets, maintenance and
+    unknown time; per site; per incident its id, response time and who acknowledged) is in its text, each
+    target's row holds its own figures; 一级/二级指标 are merged cells over as many rows as the model's spans;
+    East Asian fonts are named (宋体 body, 黑体 headings); the database path and the targets file's hash are
+    only in Appendix A, after the page break, not on page 1."""
+    from docx.oxml.ns import qn
+
+    from opsmon.collector.outputs.report.word import render_docx
+
+    store, cfg = quarter
+    data = build_report(store, cfg, PERIOD, lang, AFTER)
+    ref = engine(store)
+    doc, front, appendix = docx_text(render_docx(data, draw_charts=False))
+    for figure in expected_strings(data, ref):
+        assert figure in front, figure
+    if lang == "zh":  # durations in Chinese units in the Chinese text: 40 min of response is 40分, not 40m
+        assert f.duration(2400, "zh") == "40分" and "40分" in front
+    table = doc.tables[1]  # after the cover's key/value table: the 绩效目标表
+    sheet = data.sheets[0]
+    for i, row in enumerate(sheet.rows, 1):
+        cells = [c.text for c in table.rows[i].cells]
+        r = ref[row.target]
+        assert cells[2] == f.target_name(r, lang)
+        assert cells[4].startswith(f.value(r, lang)) and cells[5] == f.status(r, lang)
+        assert cells[6] == f.margin(r, lang) and cells[7] == f.coverage(r["coverage"])
+        for col, span in ((0, row.span1), (1, row.span2)):
+            if span > 1:  # one merged cell: the same <w:tc> from its first row to its last
+                assert table.cell(i, col)._tc is table.cell(i + span - 1, col)._tc
+                assert table.cell(i + span - 1, col).text == (row.level1 if col == 0 else row.level2)
+    spans = [row.span1 for row in sheet.rows if row.span1 > 1]
+    assert spans, "the bundled table has 一级指标 over several targets"
+    fonts = doc.styles["Normal"].element.rPr.find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == "宋体"
+    assert doc.styles["Heading 1"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "黑体"
+    assert data.source.database not in front and data.source.database in appendix
+    assert data.source.targets_sha256 and data.source.targets_sha256 not in front
+    assert data.source.targets_sha256 in appendix
