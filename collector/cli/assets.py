@@ -33,10 +33,10 @@ def cmd_assets_list(args: argparse.Namespace) -> int:
             docs.append(doc)
         print(json.dumps(docs, ensure_ascii=False, indent=2))
         return 0
-    table = [("ID", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
+    table = [("ID", "NAME", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
     for row in rows:
         span = states.get(row.id)
-        table.append((row.id + (" (removed)" if row.removed_at else ""), row.category, row.site or "-",
+        table.append((row.id + (" (removed)" if row.removed_at else ""), row.name or "-", row.category, row.site or "-",
                       row.address or "-", row.parent_id or "-", str(len(row.checks or [])),
                       span.state if span else "-"))
     print_table(table)

@@ -66,6 +66,21 @@ def when(value: datetime | str | None, tz: str, timespec: str = "seconds") -> st
     return local_stamp(value, tz, timespec)
 
 
+def named(asset_id: str | None, names: dict[str, str]) -> str:
+    """An asset as a person reads it in a table: its id with the inventory's name beside it, sw-1 (核心交换机)."""
+    if not asset_id:
+        return "-"
+    name = names.get(asset_id)
+    return f"{asset_id} ({name})" if name and name != asset_id else asset_id
+
+
+def asset_names(store: Any) -> dict[str, str]:
+    """Every asset's name by id, removed ones too (an old incident names an asset that has left)."""
+    from opsmon.collector.config.inventory import list_assets
+
+    return {a.id: a.name for a in list_assets(store, include_removed=True)}
+
+
 def open_store(args: argparse.Namespace, config: Any = None) -> Any:
     from opsmon.collector.store import open_store
 

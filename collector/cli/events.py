@@ -5,7 +5,7 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store, time_arg, when, zone
+from opsmon.collector.cli.common import asset_names, command, load_config, named, open_store, time_arg, when, zone
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -13,13 +13,15 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     tz = zone(args, config)
-    rows = read_events(open_store(args, config), args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
+    store = open_store(args, config)
+    names = asset_names(store)
+    rows = read_events(store, args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
                        None, args.name, args.limit)
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for e in reversed(rows):
-        print(f"{when(e['ts'], tz)} {e['asset'] or '-'} {e['source']} {e['kind']} {e['name']} {e['severity']} "
+        print(f"{when(e['ts'], tz)} {named(e['asset'], names)} {e['source']} {e['kind']} {e['name']} {e['severity']} "
               f"{e['summary']}")
     return 0
 

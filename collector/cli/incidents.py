@@ -5,16 +5,31 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store, print_table, time_arg, when, zone
+from opsmon.collector.cli.common import (
+    asset_names,
+    command,
+    lang,
+    load_config,
+    named,
+    open_store,
+    print_table,
+    time_arg,
+    when,
+    zone,
+)
 from opsmon.collector.core.errors import InvalidInput, OpsmonError
 
 
 def cmd_incidents_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.core.durations import say_duration
     from opsmon.collector.incidents.read import IncidentFilter, list_incidents
 
     config = load_config(args)
     tz = zone(args, config)
-    rows = list_incidents(open_store(args, config), IncidentFilter(status=args.status, asset=args.asset),
+    said = lang(args, config)
+    store = open_store(args, config)
+    names = asset_names(store)
+    rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset),
                           since=time_arg(args.from_, "from"), limit=args.limit)
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -24,9 +39,10 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
         return 0
     table = [("ID", "STATUS", "KIND", "SEVERITY", "ASSET", "OPENED", "ACK BY", "RESPONSE", "CAUSE")]
     for r in rows:
-        resp = f"{r['response_seconds'] / 60:.1f} min" if r["response_seconds"] is not None else "-"
+        resp = "-" if r["response_seconds"] is None else say_duration(r["response_seconds"], said)
         table.append((r["id"], r["status"] + (" BREACHED" if r["breached"] else ""), r["kind"], r["severity"] or "",
-                      r["asset"], when(r["opened_at"], tz), r["acknowledged_by"] or "-", resp, r["cause"][:60]))
+                      named(r["asset"], names), when(r["opened_at"], tz), r["acknowledged_by"] or "-", resp,
+                      r["cause"][:60]))
     print_table(table)
     return 0
 

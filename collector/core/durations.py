@@ -11,11 +11,14 @@ __all__ = ["UNITS", "format_duration", "parse_duration", "say_duration"]
 _ZH_UNITS = (("天", 86400), ("小时", 3600), ("分", 60), ("秒", 1))
 
 
-def say_duration(seconds: float, lang: str) -> str:
+def say_duration(seconds: float, lang: str, to_minute: bool = False) -> str:
     """A duration in a text of language `lang`: 3天19小时58分 in Chinese, 3d19h58m in English.
 
-    The one place a duration is worded for a person; config files and their docs keep format_duration.
+    The one place a duration is worded for a person (CLI, reports, notices); config files and their docs keep
+    format_duration. `to_minute`: whole minutes once there is one (a notice's "25分 left"), seconds under that.
     """
+    if to_minute and seconds >= 60:
+        seconds = seconds // 60 * 60
     if lang != "zh":
         return format_duration(seconds)
     left = int(round(seconds))

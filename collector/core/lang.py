@@ -5,8 +5,9 @@ zone with its offset, never bare UTC (issue 21 item 6): one function per way of 
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Lang = Literal["zh", "en"]
@@ -33,3 +34,28 @@ def local_iso(when: datetime, zone: str) -> str:
     """A time in a machine-read answer (API, CLI --format json): ISO 8601 with the zone's offset,
     2026-12-06T20:55:00+08:00, the same instant as ...T12:55:00Z, so every ISO parser reads it right."""
     return when.astimezone(ZoneInfo(zone)).isoformat()
+
+
+# A whole string that is an ISO 8601 time with an offset (Python's isoformat of an aware datetime, or Z).
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def localise(doc: Any, zone: str) -> Any:
+    """A JSON document with every time in it written with `zone`'s offset (the same instants).
+
+    For answers assembled from many readers (the API's): each reader keeps writing aware times as it always
+    has, and the one place that sends them makes them local, so no answer is missed. Only whole strings that
+    are ISO 8601 times with an offset change; a date, a duration or free text containing a time does not.
+    """
+    if isinstance(doc, str):
+        if len(doc) <= 40 and _ISO_TIME.fullmatch(doc):
+            try:
+                return local_iso(datetime.fromisoformat(doc), zone)
+            except (ValueError, OverflowError):  # a time Python cannot hold in the zone: left as written
+                return doc
+        return doc
+    if isinstance(doc, dict):
+        return {k: localise(v, zone) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [localise(v, zone) for v in doc]
+    return doc

@@ -85,12 +85,18 @@ def test_every_listed_time_is_local_with_its_offset(cli: Path, argv: tuple[str, 
 def test_status_names_the_asset_and_says_durations_in_the_configured_language(
         cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Down since KNOWN, heartbeat at KNOWN: `status` measures up to the heartbeat, 0 s; the name from the
-    inventory stands beside the id. Chinese by default (`lang:` unset means zh), English with --lang en."""
+    inventory stands beside the id (status, assets, incidents, events). Chinese by default (`lang:` unset
+    means zh), English with --lang en."""
     assert main(["--config", str(cli), "status"]) == 0
     out = capsys.readouterr().out
     assert "核心交换机" in out and "0秒" in out, out
     assert main(["--config", str(cli), "--lang", "en", "status"]) == 0
     assert "0s" in capsys.readouterr().out
+    for argv in (("incidents", "list"), ("events",)):  # the asset as sw-1 (核心交换机)
+        assert main(["--config", str(cli), *argv]) == 0
+        assert "sw-1 (核心交换机)" in capsys.readouterr().out, argv
+    assert main(["--config", str(cli), "assets", "list"]) == 0
+    assert "核心交换机" in capsys.readouterr().out
 
 
 def test_durations_in_chinese_units() -> None:
