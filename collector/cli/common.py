@@ -100,6 +100,15 @@ def time_arg(value: str | None, name: str) -> datetime | None:
         raise InvalidInput(f"--{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
 
 
+def print_json(doc: Any, tz: str) -> None:
+    """--format json: the document with every time in `tz`'s offset, as the API answers (core.lang.localise)."""
+    import json
+
+    from opsmon.collector.core.lang import localise
+
+    print(json.dumps(localise(doc, tz), ensure_ascii=False, indent=2))
+
+
 def print_table(rows: list[tuple[str, ...]]) -> None:
     """Columns padded to their widest cell, the first row the heading."""
     from opsmon.collector.sla.render import display_width

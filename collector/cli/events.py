@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from opsmon.collector.cli.common import asset_names, command, load_config, named, open_store, time_arg, when, zone
+from opsmon.collector.cli.common import (
+    asset_names,
+    command,
+    load_config,
+    named,
+    open_store,
+    print_json,
+    time_arg,
+    when,
+    zone,
+)
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -18,7 +27,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     rows = read_events(store, args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
                        None, args.name, args.limit)
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, tz)
         return 0
     for e in reversed(rows):
         print(f"{when(e['ts'], tz)} {named(e['asset'], names)} {e['source']} {e['kind']} {e['name']} {e['severity']} "

@@ -12,6 +12,7 @@ from opsmon.collector.cli.common import (
     load_config,
     named,
     open_store,
+    print_json,
     print_table,
     time_arg,
     when,
@@ -32,7 +33,7 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
     rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset),
                           since=time_arg(args.from_, "from"), limit=args.limit)
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, tz)
         return 0
     if not rows:
         print("no incidents")
@@ -54,7 +55,7 @@ def cmd_incidents_show(args: argparse.Namespace) -> int:
     tz = zone(args, config)
     doc = show_incident(open_store(args, config), args.id)
     if args.format == "json":
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        print_json(doc, tz)
         return 0
     trail = doc.pop("trail")
     for key, value in doc.items():

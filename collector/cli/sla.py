@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, lang, lang_option, load_config, open_store, time_arg, when, zone
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    lang,
+    lang_option,
+    load_config,
+    open_store,
+    print_json,
+    time_arg,
+    when,
+    zone,
+)
 from opsmon.collector.core.errors import InvalidInput, valid_ids
 
 
@@ -32,7 +42,7 @@ def cmd_sla(args: argparse.Namespace) -> int:
     table = load_targets(config.targets_path())
     result = measure(open_store(args, config), table, period_arg(args, config))
     if args.format == "json":
-        print(json.dumps(result.as_document(), ensure_ascii=False, indent=2))
+        print_json(result.as_document(), config.timezone)
     else:
         print(render_table(result, lang(args, config)))
     return 0

@@ -28,6 +28,8 @@ COMMANDS = (
     (("events",), f"{LOCAL}:00+08:00"),
     (("incidents", "list"), f"{LOCAL}:00+08:00"),
     (("incidents", "show", "inc-1"), f"{LOCAL}:00+08:00"),
+    (("incidents", "list", "--format", "json"), "2026-12-06T20:55:00+08:00"),  # --format json: ISO with offset
+    (("events", "--format", "json"), "2026-12-06T20:55:00+08:00"),
     (("tokens", "list"), f"{LOCAL}+08:00"),
     (("agents", "list"), f"{LOCAL}+08:00"),
     (("users", "list"), f"{LOCAL}+08:00"),
@@ -71,7 +73,7 @@ def cli(tmp_path: Path) -> Path:
     return write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
 
 
-@pytest.mark.parametrize(("argv", "shown"), COMMANDS, ids=[" ".join(c[0][:2]) for c in COMMANDS])
+@pytest.mark.parametrize(("argv", "shown"), COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
 def test_every_listed_time_is_local_with_its_offset(cli: Path, argv: tuple[str, ...], shown: str | None,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(cli), *argv]) == 0
