@@ -66,11 +66,13 @@ def _populate(db: Path) -> None:
     store.close()
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Path:
-    db = tmp_path / "opsmon.db"
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for the module: the commands only read it."""
+    folder = tmp_path_factory.mktemp("cli-local-time")
+    db = folder / "opsmon.db"
     _populate(db)
-    return write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
+    return write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
 
 
 @pytest.mark.parametrize(("argv", "shown"), COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
