@@ -270,6 +270,12 @@ def test_every_figure_in_the_xlsx_is_a_number_equal_to_the_engines(quarter: tupl
     (path, digest), = write_report(data, ["xlsx"], tmp_path / "out")
     wb = openpyxl.load_workbook(path)
     assert len(wb.sheetnames) >= 7  # cover, targets, categories, worst, trend, sites, incidents, ...
+    # the first sheet (cover and 绩效目标表) holds no provenance; the sheet of Appendix A does (issue 21 item 9)
+    cells = lambda ws: {str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None}  # noqa: E731
+    assert data.source.database not in cells(wb.worksheets[0])
+    from opsmon.collector.outputs.report.xlsx import _sheet_name
+
+    assert data.source.database in cells(wb[_sheet_name(TEXT["zh"]["s_evidence"])])
 
     def rows(title: str) -> list[dict[str, Any]]:
         ws = wb[title[:31]]
@@ -326,6 +332,9 @@ def test_every_figure_in_the_pdf_text_is_the_engines(quarter: tuple[Store, Colle
     assert flat(ORG) in first
     for doc in ref.values():  # the target table is on the first page
         assert words(f.target_name(doc, lang)) in first, doc["id"]
+    # provenance is Appendix A's, not page 1's (issue 21 item 9): the database path, the targets file's hash
+    for provenance in (data.source.database, data.source.targets_sha256):
+        assert provenance and words(provenance) not in first and words(provenance) in text, provenance
 
 
 @needs_poppler
