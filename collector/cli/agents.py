@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_store, print_table
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, when, zone
 
 
 def cmd_agents_enroll(args: argparse.Namespace) -> int:
@@ -30,9 +30,10 @@ def cmd_agents_list(args: argparse.Namespace) -> int:
     from opsmon.collector.inputs.agents import auth as agents
 
     table = [("NAME", "ASSET", "ENROLLED", "REVOKED")]
-    for a in agents.list_agents(open_store(args)):
-        table.append((a.name, a.asset_id, f"{a.created_at:%Y-%m-%d %H:%M}",
-                      f"{a.revoked_at:%Y-%m-%d %H:%M}" if a.revoked_at else "-"))
+    config = load_config(args)
+    tz = zone(args, config)
+    for a in agents.list_agents(open_store(args, config)):
+        table.append((a.name, a.asset_id, when(a.created_at, tz, "minutes"), when(a.revoked_at, tz, "minutes")))
     print_table(table)
     return 0
 

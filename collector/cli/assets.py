@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg, zone
 
 
 def cmd_assets_import(args: argparse.Namespace) -> int:
@@ -31,12 +30,12 @@ def cmd_assets_list(args: argparse.Namespace) -> int:
             span = states.get(row.id)
             doc["state"] = span.state if span else None
             docs.append(doc)
-        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        print_json(docs, zone(args))
         return 0
-    table = [("ID", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
+    table = [("ID", "NAME", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
     for row in rows:
         span = states.get(row.id)
-        table.append((row.id + (" (removed)" if row.removed_at else ""), row.category, row.site or "-",
+        table.append((row.id + (" (removed)" if row.removed_at else ""), row.name or "-", row.category, row.site or "-",
                       row.address or "-", row.parent_id or "-", str(len(row.checks or [])),
                       span.state if span else "-"))
     print_table(table)

@@ -5,17 +5,19 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_store
+from opsmon.collector.cli.common import command, load_config, open_store, when, zone
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from opsmon.collector.store import audit
 
-    store = open_store(args)
+    config = load_config(args)
+    tz = zone(args, config)
+    store = open_store(args, config)
     with store.session() as session:
         entries = audit.read(session, args.limit)
     for e in reversed(entries):
-        print(f"{e.ts:%Y-%m-%d %H:%M:%S}Z {e.actor} {e.action} {e.target} "
+        print(f"{when(e.ts, tz)} {e.actor} {e.action} {e.target} "
               f"{json.dumps(e.detail, ensure_ascii=False)}")
     return 0
 

@@ -41,6 +41,46 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_config(config_path(args))
 
 
+def zone(args: argparse.Namespace, config: Any = None) -> str:
+    """The configured time zone: every time a command prints is in it, with its offset (issue 21 item 6)."""
+    return str((config or load_config(args)).timezone)
+
+
+def lang(args: argparse.Namespace, config: Any = None) -> str:
+    """The language a command speaks: its --lang (or `opsmon --lang`), else collector.yaml's `lang:`."""
+    chosen = getattr(args, "lang", None)
+    return str(chosen or (config or load_config(args)).lang)
+
+
+def lang_option(parser: argparse.ArgumentParser) -> None:
+    """--lang on a command: left unset when not given (SUPPRESS), so `opsmon --lang` and collector.yaml's
+    `lang:` still apply."""
+    parser.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS,
+                        help="zh or en (default: opsmon --lang, else collector.yaml's lang:, zh)")
+
+
+def when(value: datetime | str | None, tz: str, timespec: str = "seconds") -> str:
+    """A time in a table or a line: wall clock of `tz` with its offset (core.lang.local_stamp)."""
+    from opsmon.collector.core.lang import local_stamp
+
+    return local_stamp(value, tz, timespec)
+
+
+def named(asset_id: str | None, names: dict[str, str]) -> str:
+    """An asset as a person reads it in a table: its id with the inventory's name beside it, sw-1 (核心交换机)."""
+    if not asset_id:
+        return "-"
+    name = names.get(asset_id)
+    return f"{asset_id} ({name})" if name and name != asset_id else asset_id
+
+
+def asset_names(store: Any) -> dict[str, str]:
+    """Every asset's name by id, removed ones too (an old incident names an asset that has left)."""
+    from opsmon.collector.config.inventory import list_assets
+
+    return {a.id: a.name for a in list_assets(store, include_removed=True)}
+
+
 def open_store(args: argparse.Namespace, config: Any = None) -> Any:
     from opsmon.collector.store import open_store
 
@@ -58,6 +98,15 @@ def time_arg(value: str | None, name: str) -> datetime | None:
         return parse_timestamp(value)
     except ValueError:
         raise InvalidInput(f"--{name}: {value!r} is not an ISO 8601 timestamp with a UTC offset") from None
+
+
+def print_json(doc: Any, tz: str) -> None:
+    """--format json: the document with every time in `tz`'s offset, as the API answers (core.lang.localise)."""
+    import json
+
+    from opsmon.collector.core.lang import localise
+
+    print(json.dumps(localise(doc, tz), ensure_ascii=False, indent=2))
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:

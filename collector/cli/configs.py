@@ -5,22 +5,24 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_store, print_table
+from opsmon.collector.cli.common import command, load_config, open_store, print_table, when, zone
 
 
 def cmd_configs_list(args: argparse.Namespace) -> int:
     from opsmon.collector.inputs.ssh import configs
 
-    store = open_store(args)
+    config = load_config(args)
+    tz = zone(args, config)
+    store = open_store(args, config)
     if args.asset:
         rows = configs.list_versions(store, args.asset, args.name)
         table = [("VERSION", "FETCHED", "LAST SEEN", "SIZE", "SHA256")]
-        table += [(str(r["version"]), str(r["fetched_at"])[:19], str(r["last_seen"])[:19], str(r["size"]),
+        table += [(str(r["version"]), when(r["fetched_at"], tz), when(r["last_seen"], tz), str(r["size"]),
                    r["sha256"][:12]) for r in rows]
     else:
         rows = configs.list_assets(store)
         table = [("ASSET", "NAME", "VERSIONS", "LAST SEEN")]
-        table += [(r["asset_id"], r["name"], str(r["versions"]), str(r["last_seen"])[:19]) for r in rows]
+        table += [(r["asset_id"], r["name"], str(r["versions"]), when(r["last_seen"], tz)) for r in rows]
     if len(table) == 1:
         print("no stored configurations")
         return 0

@@ -2,22 +2,36 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_store, time_arg
+from opsmon.collector.cli.common import (
+    asset_names,
+    command,
+    load_config,
+    named,
+    open_store,
+    print_json,
+    time_arg,
+    when,
+    zone,
+)
 
 
 def cmd_events(args: argparse.Namespace) -> int:
     from opsmon.collector.store.events import read_events
 
-    rows = read_events(open_store(args), args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"), None,
-                       args.name, args.limit)
+    config = load_config(args)
+    tz = zone(args, config)
+    store = open_store(args, config)
+    names = asset_names(store)
+    rows = read_events(store, args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
+                       None, args.name, args.limit)
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, tz)
         return 0
     for e in reversed(rows):
-        print(f"{e['ts']} {e['asset'] or '-'} {e['source']} {e['kind']} {e['name']} {e['severity']} {e['summary']}")
+        print(f"{when(e['ts'], tz)} {named(e['asset'], names)} {e['source']} {e['kind']} {e['name']} {e['severity']} "
+              f"{e['summary']}")
     return 0
 
 

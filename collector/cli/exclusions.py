@@ -7,12 +7,11 @@ the approver runs `approve` as their own user (or through the API with their own
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg
 
 
 def cmd_exclusions_list(args: argparse.Namespace) -> int:
@@ -22,7 +21,7 @@ def cmd_exclusions_list(args: argparse.Namespace) -> int:
     config = load_config(args)
     rows = list_exclusions(open_store(args, config), include_removed=args.removed)
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, config.timezone)
         return 0
     if not rows:
         print("no exclusions")

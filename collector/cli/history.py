@@ -6,15 +6,17 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import actor, command, lang, load_config, open_store, print_table, time_arg, when, zone
 from opsmon.collector.core.errors import InvalidInput, NotFound
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from opsmon.collector.core.durations import format_duration
+    from opsmon.collector.core.durations import say_duration
+    from opsmon.collector.core.lang import local_iso
     from opsmon.collector.store.history import asset_exists, asset_history, last_heartbeat
 
     config = load_config(args)
+    tz = zone(args, config)
     store = open_store(args, config)
     if not asset_exists(store, args.asset):
         raise NotFound(f"no asset {args.asset!r}")
@@ -29,19 +31,20 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise InvalidInput("--to must be after --from")
     spans, totals = asset_history(store, args.asset, start, end, now, live_until)
     if args.format == "json":
-        print(json.dumps({"asset": args.asset, "from": start.isoformat(), "to": end.isoformat(),
+        print(json.dumps({"asset": args.asset, "from": local_iso(start, tz), "to": local_iso(end, tz),
                           "seconds": totals,
-                          "intervals": [{"state": s.state, "start": s.start.isoformat(),
-                                         "end": s.end.isoformat() if s.end else None, "reason": s.reason}
+                          "intervals": [{"state": s.state, "start": local_iso(s.start, tz),
+                                         "end": local_iso(s.end, tz) if s.end else None, "reason": s.reason}
                                         for s in spans]}, indent=2, ensure_ascii=False))
         return 0
-    table = [("START (UTC)", "END (UTC)", "STATE", "LENGTH", "REASON")]
+    said = lang(args, config)
+    table = [("START", "END", "STATE", "LENGTH", "REASON")]
     for s in spans:
         e = s.end or now
-        table.append((f"{s.start:%Y-%m-%d %H:%M:%S}", f"{s.end:%Y-%m-%d %H:%M:%S}" if s.end else "(open)",
-                      s.state, format_duration((min(e, end) - s.start).total_seconds()), s.reason[:60]))
+        table.append((when(s.start, tz), when(s.end, tz) if s.end else "(open)",
+                      s.state, say_duration((min(e, end) - s.start).total_seconds(), said), s.reason[:60]))
     print_table(table)
-    print("totals: " + ", ".join(f"{k} {format_duration(v)}" for k, v in totals.items() if v))
+    print("totals: " + ", ".join(f"{k} {say_duration(v, said)}" for k, v in totals.items() if v))
     return 0
 
 

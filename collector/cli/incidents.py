@@ -5,26 +5,45 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import (
+    asset_names,
+    command,
+    lang,
+    load_config,
+    named,
+    open_store,
+    print_json,
+    print_table,
+    time_arg,
+    when,
+    zone,
+)
 from opsmon.collector.core.errors import InvalidInput, OpsmonError
 
 
 def cmd_incidents_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.core.durations import say_duration
     from opsmon.collector.incidents.read import IncidentFilter, list_incidents
 
-    rows = list_incidents(open_store(args), IncidentFilter(status=args.status, asset=args.asset),
+    config = load_config(args)
+    tz = zone(args, config)
+    said = lang(args, config)
+    store = open_store(args, config)
+    names = asset_names(store)
+    rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset),
                           since=time_arg(args.from_, "from"), limit=args.limit)
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, tz)
         return 0
     if not rows:
         print("no incidents")
         return 0
     table = [("ID", "STATUS", "KIND", "SEVERITY", "ASSET", "OPENED", "ACK BY", "RESPONSE", "CAUSE")]
     for r in rows:
-        resp = f"{r['response_seconds'] / 60:.1f} min" if r["response_seconds"] is not None else "-"
+        resp = "-" if r["response_seconds"] is None else say_duration(r["response_seconds"], said)
         table.append((r["id"], r["status"] + (" BREACHED" if r["breached"] else ""), r["kind"], r["severity"] or "",
-                      r["asset"], r["opened_at"][:19], r["acknowledged_by"] or "-", resp, r["cause"][:60]))
+                      named(r["asset"], names), when(r["opened_at"], tz), r["acknowledged_by"] or "-", resp,
+                      r["cause"][:60]))
     print_table(table)
     return 0
 
@@ -32,17 +51,19 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
 def cmd_incidents_show(args: argparse.Namespace) -> int:
     from opsmon.collector.incidents.read import show_incident
 
-    doc = show_incident(open_store(args), args.id)
+    config = load_config(args)
+    tz = zone(args, config)
+    doc = show_incident(open_store(args, config), args.id)
     if args.format == "json":
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        print_json(doc, tz)
         return 0
     trail = doc.pop("trail")
     for key, value in doc.items():
         if value not in (None, "", [], 0) or key in ("level",):
-            print(f"{key:>16}: {value}")
+            print(f"{key:>16}: {when(value, tz) if key.endswith('_at') or key == 'deadline' else value}")
     print("trail:")
     for e in trail:
-        print(f"  {e['ts'][:19]} {e['actor']} {e['action']} {json.dumps(e['detail'], ensure_ascii=False)}")
+        print(f"  {when(e['ts'], tz)} {e['actor']} {e['action']} {json.dumps(e['detail'], ensure_ascii=False)}")
     return 0
 
 
@@ -85,7 +106,7 @@ def cmd_incidents_respond(args: argparse.Namespace) -> int:
     """The response to a fault that healed before it could be acknowledged, recorded after the fact."""
     body = {"responded_at": args.at, "evidence": args.evidence or "", "note": args.note or ""}
     doc = running_collector(args, "POST", f"/api/v1/incidents/{args.id}/response", body)
-    print(f"{doc['id']}: response by {doc['acknowledged_by']} counted at {doc['acknowledged_at']}"
+    print(f"{doc['id']}: response by {doc['acknowledged_by']} counted at {when(doc['acknowledged_at'], zone(args))}"
           + ("" if args.evidence or not args.at else " (no evidence: the time of this record, not the one given)"))
     return 0
 

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "when it exists; `serve` without any of them runs the demo, as `make run` does)")
     which.add_argument("--demo", action="store_true",
                        help="use the bundled demo config and its database (~/.local/state/opsmon/demo.db)")
+    p.add_argument("--lang", choices=("zh", "en"), default=None,
+                   help="language of texts and durations (default: collector.yaml's lang:, zh)")
     p.add_argument("--version", action="version", version=f"opsmon {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:

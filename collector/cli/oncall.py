@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg, when
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -56,14 +56,13 @@ def cmd_oncall_show(args: argparse.Namespace) -> int:
 
 def cmd_oncall_list(args: argparse.Namespace) -> int:
     config, _store, oncall = _roster(args)
-    zone = ZoneInfo(config.timezone)
     now = datetime.now(UTC)
-    table = [("ID", "SCHEDULE", "PERSON", f"FROM ({config.timezone})", "UNTIL", "REASON")]
+    table = [("ID", "SCHEDULE", "PERSON", "FROM", "UNTIL", "REASON")]
     for name, schedule in oncall.schedules.items():
         for o in schedule.overrides:
             if o.end > now:
                 table.append((str(o.id) if o.id is not None else "file", name, o.person,
-                              o.start.astimezone(zone).isoformat()[:16], o.end.astimezone(zone).isoformat()[:16],
+                              when(o.start, config.timezone, "minutes"), when(o.end, config.timezone, "minutes"),
                               o.reason))
     if len(table) == 1:
         print("no overrides in force or to come")

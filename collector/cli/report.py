@@ -5,7 +5,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store
+from opsmon.collector.cli.common import command, lang, lang_option, load_config, open_store
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -24,8 +24,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         this = containing(kind, datetime.now(UTC), config.timezone)
         period = containing(kind, this.start - timedelta(seconds=1), config.timezone)
     store = open_store(args, config)
-    data = (build_hj212_report(store, config, period, args.lang) if args.kind == "hj212"
-            else build_report(store, config, period, args.lang))
+    data = (build_hj212_report(store, config, period, lang(args, config)) if args.kind == "hj212"
+            else build_report(store, config, period, lang(args, config)))
     for path, digest in write_report(data, formats, args.out):
         print(f"{digest}  {path}")
     return 0
@@ -33,11 +33,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     sp = command(sub, "report", cmd_report,
-                 "the SLA compliance report, or the semi-monthly HJ 212 analysis report (PDF, HTML, XLSX)")
+                 "the SLA compliance report (PDF, HTML, XLSX, DOCX), or the semi-monthly HJ 212 analysis report")
     sp.add_argument("--kind", choices=("sla", "hj212"), default="sla",
                     help="sla (compliance, default) or hj212 (污染源自动监控数据统计分析报告, per half-month)")
     sp.add_argument("--period", help="2026Q3, 2026-08, 2026 or 2026-11-H1 (default: the last complete quarter; "
                                      "with --kind hj212 the last complete half-month)")
-    sp.add_argument("--lang", choices=("zh", "en"), default="zh")
-    sp.add_argument("--format", default="pdf,html,xlsx", help="comma-separated: pdf, html, xlsx, json")
+    lang_option(sp)
+    sp.add_argument("--format", default="pdf,html,xlsx",
+                    help="comma-separated: pdf, html, xlsx, docx (the SLA report, editable in WPS or Word), json")
     sp.add_argument("--out", default=".", help="folder to write the files to (created if needed)")

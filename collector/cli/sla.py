@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, time_arg
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    lang,
+    lang_option,
+    load_config,
+    open_store,
+    print_json,
+    time_arg,
+    when,
+    zone,
+)
 from opsmon.collector.core.errors import InvalidInput, valid_ids
 
 
@@ -32,9 +42,9 @@ def cmd_sla(args: argparse.Namespace) -> int:
     table = load_targets(config.targets_path())
     result = measure(open_store(args, config), table, period_arg(args, config))
     if args.format == "json":
-        print(json.dumps(result.as_document(), ensure_ascii=False, indent=2))
+        print_json(result.as_document(), config.timezone)
     else:
-        print(render_table(result, args.lang))
+        print(render_table(result, lang(args, config)))
     return 0
 
 
@@ -63,7 +73,7 @@ def cmd_sla_record(args: argparse.Namespace) -> int:
     target = _target(load_targets(config.targets_path()), args.target, "count")
     at = time_arg(args.at, "at") or datetime.now(UTC)
     record_event(open_store(args, config), target.id, at, args.count, args.note, actor())
-    print(f"recorded {args.count:g} for {target.id} at {at.isoformat()}")
+    print(f"recorded {args.count:g} for {target.id} at {when(at, zone(args, config))}")
     return 0
 
 
@@ -86,7 +96,7 @@ def register(sub: Any) -> None:
     sla.add_argument("--from", dest="from_", help="ISO 8601 start of a custom range")
     sla.add_argument("--to", help="ISO 8601 end of a custom range")
     sla.add_argument("--format", choices=("table", "json"), default="table")
-    sla.add_argument("--lang", choices=("zh", "en"), default="en")
+    lang_option(sla)
     sla_sub = sla.add_subparsers(dest="sub", metavar="ACTION")
     sp = command(sla_sub, "set-value", cmd_sla_set_value,
                  "enter a figure measured elsewhere (e.g. a survey) for a period")

@@ -5,30 +5,32 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_store, print_table
+from opsmon.collector.cli.common import command, lang, load_config, open_store, print_table, when, zone
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from opsmon.collector.config.inventory import list_assets
-    from opsmon.collector.core.durations import format_duration
+    from opsmon.collector.core.durations import say_duration
     from opsmon.collector.store.history import current_states, last_heartbeat
 
-    store = open_store(args)
+    config = load_config(args)
+    tz, said = zone(args, config), lang(args, config)
+    store = open_store(args, config)
     states = current_states(store)
     now = datetime.now(UTC)
     beat = last_heartbeat(store)
     if beat is not None and (now - beat).total_seconds() > 60:
-        print(f"collector not running since {beat:%Y-%m-%d %H:%M:%S}Z (its last heartbeat): "
+        print(f"collector not running since {when(beat, tz)} (its last heartbeat): "
               "states below are as it left them\n")
         now = beat
-    table = [("ASSET", "CATEGORY", "SITE", "STATE", "FOR", "REASON")]
+    table = [("ASSET", "NAME", "CATEGORY", "SITE", "STATE", "FOR", "REASON")]
     for row in list_assets(store):
         span = states.get(row.id)
         if span is None:
-            table.append((row.id, row.category, row.site or "-", "-", "-", "not tracked yet"))
+            table.append((row.id, row.name or "-", row.category, row.site or "-", "-", "-", "not tracked yet"))
             continue
-        table.append((row.id, row.category, row.site or "-", span.state,
-                      format_duration(max(0.0, (now - span.start).total_seconds())), span.reason[:70]))
+        table.append((row.id, row.name or "-", row.category, row.site or "-", span.state,
+                      say_duration(max(0.0, (now - span.start).total_seconds()), said), span.reason[:70]))
     print_table(table)
     return 0
 

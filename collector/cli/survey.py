@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    lang,
+    lang_option,
+    load_config,
+    open_store,
+    print_json,
+    print_table,
+)
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -53,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     period = _period(args, config, "year")
     rows = listing(open_store(args, config), period.start, period.end, config.timezone)
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, config.timezone)
         return 0
     table = [("PERIOD", "DEPARTMENT", "CONTACT", "EMAIL", "MAILED", "ANSWER", "COMMENT")]
     for r in rows:
@@ -74,12 +82,13 @@ def cmd_results(args: argparse.Namespace) -> int:
     result = measure(open_store(args, config), load_targets(config.targets_path()), period)
     targets = [t for t in result.targets if t.measure == "survey"]
     if args.format == "json":
-        print(json.dumps({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},
-                         ensure_ascii=False, indent=2))
+        print_json({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},
+                   config.timezone)
         return 0
-    words = TEXT[args.lang]
+    said = lang(args, config)
+    words = TEXT[said]
     for t in targets:
-        print(f"{period.label}  {t.name(args.lang)}  {measured(t)}  {words[t.status]}  "
+        print(f"{period.label}  {t.name(said)}  {measured(t, said)}  {words[t.status]}  "
               f"({t.comparator} {t.threshold * 100:g}%)")
     return 0
 
@@ -96,4 +105,4 @@ def register(sub: Any) -> None:
     c = command(survey, "results", cmd_results, "the satisfaction figure with its sample size")
     c.add_argument("--period", help="2026, 2026Q3 or 2026-08 (default: this year)")
     c.add_argument("--format", choices=("table", "json"), default="table")
-    c.add_argument("--lang", choices=("zh", "en"), default="en")
+    lang_option(c)

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_store, print_table
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, when, zone
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
@@ -28,10 +28,11 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store import tokens
 
+    config = load_config(args)
+    tz = zone(args, config)
     table = [("NAME", "ROLE", "CREATED", "REVOKED")]
-    for t in tokens.list_tokens(open_store(args)):
-        table.append((t.name, t.role, f"{t.created_at:%Y-%m-%d %H:%M}",
-                      f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "-"))
+    for t in tokens.list_tokens(open_store(args, config)):
+        table.append((t.name, t.role, when(t.created_at, tz, "minutes"), when(t.revoked_at, tz, "minutes")))
     print_table(table)
     return 0
 

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_store, print_table
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, when, zone
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -50,8 +50,10 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store import users
 
     table = [("NAME", "ROLE", "LANG", "CREATED")]
-    for u in users.list_users(open_store(args)):
-        table.append((u.name, u.role, u.lang, f"{u.created_at:%Y-%m-%d %H:%M}"))
+    config = load_config(args)
+    tz = zone(args, config)
+    for u in users.list_users(open_store(args, config)):
+        table.append((u.name, u.role, u.lang, when(u.created_at, tz, "minutes")))
     print_table(table)
     return 0
 

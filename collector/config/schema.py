@@ -220,7 +220,9 @@ class ReportsConfig(BaseModel):
         "monitoring_analysis_reports", description="The count target each delivered HJ 212 half-month report is "
                                                    "recorded toward, once per half-month (null: none)")
     langs: tuple[Literal["zh", "en"], ...] = Field(("zh", "en"), description="In which languages")
-    formats: tuple[Literal["pdf", "html", "xlsx"], ...] = Field(("pdf", "html", "xlsx"), description="Formats")
+    formats: tuple[Literal["pdf", "html", "xlsx", "docx"], ...] = Field(
+        ("pdf", "html", "xlsx", "docx"), description="Formats (docx: the SLA report only, for editing in WPS or Word; "
+                                                     "the HJ 212 report is written in the others)")
     folder: str = Field("~/.local/state/opsmon/reports", description="Where the files are kept")
     delay: Duration = Field(3600.0, description="Wait this long after the period's end (late data lands first)")
     mail_channel: str | None = Field(None, description="An e-mail channel of notify.channels to mail the files to")
@@ -238,7 +240,11 @@ class CollectorConfig(BaseModel):
 
     model_config = FROZEN
     organisation: str = Field("opsmon", description="Name shown on reports")
-    timezone: str = Field("UTC", description="IANA zone in which days, months, quarters and cron windows are cut")
+    timezone: str = Field("UTC", description=(
+        "IANA zone in which days, months, quarters and cron windows are cut, and in which every time a person "
+        "reads is written (CLI, API answers with its offset, pages, notices, reports)"))
+    lang: Literal["zh", "en"] = Field("zh", description=(
+        "Language of the CLI's texts and durations (3天19小时58分 or 3d19h58m) when a command is given no --lang"))
     database: DatabaseConfig
     listen: ListenConfig = ListenConfig()
     api: ApiConfig = ApiConfig()

@@ -94,7 +94,8 @@ class EmailChannel(Channel):
         msg["Subject"], msg["From"], msg["To"] = subject, self.config.sender, ", ".join(self.config.to)
         msg.set_content(body)
         types = {".pdf": ("application", "pdf"), ".html": ("text", "html"),
-                 ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+                 ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                 ".docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")}
         for path in files:
             main, sub = types.get(path.suffix, ("application", "octet-stream"))
             msg.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=path.name)

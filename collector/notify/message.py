@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from opsmon.collector.core.durations import say_duration
 from opsmon.collector.core.incidents import Kind, Severity
 from opsmon.collector.core.lang import local_time
-from opsmon.collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, UNITS, Lang
+from opsmon.collector.notify.texts import EVENTS, KINDS, LABELS, LANGS, PHRASES, SEVERITIES, Lang
 
 Event = Literal["opened", "escalated", "acknowledged", "resolved", "reopened", "withdrawn", "flapping", "settled",
                 "maintenance", "repeated", "reassigned", "taken_over", "handoff", "code"]
@@ -102,17 +103,9 @@ Line = tuple[str, str, str]
 
 
 def span(seconds: float, lang: Lang) -> str:
-    """A short human duration: '1小时5分钟' / '1h 5min'. Seconds only under a minute."""
-    d, h, m, s = UNITS[lang]
-    total = int(abs(seconds))
-    parts = []
-    for size, unit in ((86400, d), (3600, h), (60, m)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    if not parts:
-        parts.append(f"{total}{s}")
-    return ("" if lang == "zh" else " ").join(parts)
+    """A short human duration: '1小时5分' / '1h5m', in whole minutes; seconds only under a minute
+    (core.durations.say_duration, the CLI's and the report's words)."""
+    return say_duration(int(abs(seconds)), lang, to_minute=True)
 
 
 def title(notice: Notice, lang: Lang) -> str:

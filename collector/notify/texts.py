@@ -74,8 +74,3 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "code": {"zh": "确认事件 {incident} 的验证码：{code}（{minutes} 分钟内有效）。如非本人操作，请忽略。",
              "en": "Code to acknowledge {incident}: {code} (valid {minutes} min). Not you? Ignore this."},
 }
-
-UNITS: dict[Lang, tuple[str, str, str, str]] = {
-    "zh": ("天", "小时", "分钟", "秒"),
-    "en": ("d", "h", "min", "s"),
-}

@@ -1,7 +1,7 @@
 """The target table for people, in Chinese or English."""
 from __future__ import annotations
 
-from opsmon.collector.core.durations import format_duration
+from opsmon.collector.core.durations import say_duration
 from opsmon.collector.sla.results import STATUSES, PeriodResult, ResponseDetail, SurveyDetail, TargetResult
 
 TEXT = {
@@ -31,19 +31,20 @@ def pending_suffix(target: TargetResult, lang: str) -> str:
     return f" ({TEXT[lang]['pending']} {target.pending})"
 
 
-def fmt_value(value: float | None, unit: str) -> str:
+def fmt_value(value: float | None, unit: str, lang: str = "en") -> str:
+    """A target's figure in its unit; a duration in the units of `lang` (core.durations.say_duration)."""
     if value is None:
         return "-"
     if unit == "ratio":
         return f"{value * 100:.3f}%"
     if unit == "seconds":
-        return format_duration(value)
+        return say_duration(value, lang)
     return f"{value:g}"
 
 
-def measured(tg: TargetResult) -> str:
+def measured(tg: TargetResult, lang: str = "en") -> str:
     """The value as people read it; a survey's with its sample size: '85.714% (n=7/9)', '- (n=0/9)'."""
-    shown = fmt_value(tg.value, tg.unit)
+    shown = fmt_value(tg.value, tg.unit, lang)
     if isinstance(tg.detail, SurveyDetail):
         shown += f" (n={tg.detail.sample})"
     return shown
@@ -58,11 +59,11 @@ def render_table(result: PeriodResult, lang: str = "en") -> str:
     rows = [(t["target"], t["threshold"], t["value"], t["status"], t["coverage"], t["budget"])]
     for tg in result.targets:
         budget = tg.budget_left_seconds
-        shown_budget = "-" if budget is None else ("-" if budget < 0 else "") + format_duration(abs(budget))
+        shown_budget = "-" if budget is None else ("-" if budget < 0 else "") + say_duration(abs(budget), lang)
         rows.append((
             tg.name(lang),
-            f"{tg.comparator} {fmt_value(tg.threshold, tg.unit)}",
-            measured(tg),
+            f"{tg.comparator} {fmt_value(tg.threshold, tg.unit, lang)}",
+            measured(tg, lang),
             t[tg.status] + pending_suffix(tg, lang),
             "-" if tg.coverage is None else f"{tg.coverage * 100:.1f}%",
             shown_budget,
@@ -85,10 +86,11 @@ def _listed(result: PeriodResult, lang: str) -> list[str]:
             continue
         out.append(f"{tg.name(lang)}:")
         for h in d.self_healed:
-            response = (t["no_response"] if h.response_seconds is None else
-                        format_duration(h.response_seconds) + (f" {t['recorded_after']}" if h.recorded_after else ""))
+            after = f" {t['recorded_after']}" if h.recorded_after else ""
+            took = h.response_seconds
+            response = t["no_response"] if took is None else say_duration(took, lang) + after
             verdict = t["not_counted"] if not h.counted else (t["in_time"] if h.within else t["late"])
-            out.append(f"  {h.incident}  {t['healed']} {format_duration(h.healed_seconds)}; {response}; {verdict}")
+            out.append(f"  {h.incident}  {t['healed']} {say_duration(h.healed_seconds, lang)}; {response}; {verdict}")
         if d.excluded:
             out.append(f"  {t['excluded']}: {', '.join(d.excluded)}")
     return ["", *out] if out else []

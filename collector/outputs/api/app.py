@@ -7,10 +7,13 @@ is mounted beside it with its own sessions. Agent reports come in through the in
 own door (opsmon.collector.inputs.agents.route and .bare), served ahead of FastAPI on the busiest path.
 Handlers that read or change the live collector are `async`: they then run on the event loop that owns
 it, never on a worker thread racing it; handlers that only read the database run on the thread pool.
+Every time in an answer is ISO 8601 with the configured zone's offset (2026-12-06T20:55:00+08:00, the
+instant 12:55Z): the response class writes them so, whichever reader produced them (issue 21 item 6).
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -18,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from opsmon.collector import __version__
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
+from opsmon.collector.core.lang import localise
 from opsmon.collector.inputs.agents.bare import ReportRoute
 from opsmon.collector.inputs.agents.route import ReportEndpoint, agent_router
 from opsmon.collector.outputs.api import (
@@ -75,9 +79,21 @@ def create_app(face: CollectorFace) -> ReportRoute:
     return ReportRoute(endpoint, bounded)
 
 
+def local_json(zone: str) -> type[JSONResponse]:
+    """FastAPI's JSON answer with its times in `zone` (core.lang.localise)."""
+
+    class LocalTimeJSON(JSONResponse):
+        def render(self, content: Any) -> bytes:
+            return super().render(localise(content, zone))
+
+    return LocalTimeJSON
+
+
 def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
     app = FastAPI(title="opsmon collector", version=__version__,
-                  description="Assets, states and their history; metrics at /metrics.",
+                  description="Assets, states and their history; metrics at /metrics. Times are ISO 8601 with the "
+                              "offset of the configured time zone.",
+                  default_response_class=local_json(face.timezone),
                   dependencies=[Depends(refuse_unknown_query)], docs_url=None, redoc_url=None)
     auth = Auth(face)
 

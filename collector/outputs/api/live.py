@@ -1,6 +1,7 @@
 """What the running collector knows, as the API shows it: the values its face (face.py) returns.
 
-Times are ISO 8601 text (Python's isoformat), exactly as the API has always written them.
+Times are ISO 8601 text (Python's isoformat); the API's response class (app.py) writes each with the
+configured zone's offset.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ def last_complete(kind: str, now: datetime, tz: str) -> Period:
 
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 """The media type each report file is served with (the API's download and the console's)."""
 
 CATCH_UP = 12  # periods of one kind generated at most in one check, oldest missing first
@@ -83,7 +84,8 @@ def generate(config: Any, store: Store, period: Period, lang: str, now: datetime
     if period.kind == "half":  # the semi-monthly HJ 212 statistical analysis report
         from opsmon.collector.outputs.report.hj212_model import build_hj212_report
 
-        written = write_report(build_hj212_report(store, config, period, lang, now), config.reports.formats, folder)
+        formats = [f for f in config.reports.formats if f != "docx"]  # the editable copy is the SLA report's
+        written = write_report(build_hj212_report(store, config, period, lang, now), formats, folder)
     else:
         written = write_report(build_report(store, config, period, lang, now), config.reports.formats, folder)
     rows = []

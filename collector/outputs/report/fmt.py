@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.core.durations import format_duration
+from opsmon.collector.core.durations import say_duration
 from opsmon.collector.outputs.report.labels import TEXT
 from opsmon.collector.sla.render import fmt_value, pending_suffix
 from opsmon.collector.sla.results import SurveyDetail, TargetResult
@@ -27,12 +27,13 @@ def coverage(value: float | None) -> str:
     return DASH if value is None else f"{value * 100:.1f}%"
 
 
-def duration(seconds: float | None) -> str:
-    return DASH if seconds is None else format_duration(seconds)
+def duration(seconds: float | None, lang: str = "en") -> str:
+    """A duration in the units of the text it stands in: 3天19小时58分 in Chinese, 3d19h58m in English."""
+    return DASH if seconds is None else say_duration(seconds, lang)
 
 
-def value(target: TargetResult) -> str:
-    return fmt_value(target.value, target.unit)
+def value(target: TargetResult, lang: str = "en") -> str:
+    return fmt_value(target.value, target.unit, lang)
 
 
 def sample(target: TargetResult) -> str:
@@ -40,8 +41,8 @@ def sample(target: TargetResult) -> str:
     return f"(n={target.detail.sample})" if isinstance(target.detail, SurveyDetail) else ""
 
 
-def threshold(target: TargetResult) -> str:
-    return f"{target.comparator} {fmt_value(target.threshold, target.unit)}"
+def threshold(target: TargetResult, lang: str = "en") -> str:
+    return f"{target.comparator} {fmt_value(target.threshold, target.unit, lang)}"
 
 
 def margin_number(target: TargetResult) -> float | None:
@@ -63,7 +64,7 @@ def margin(target: TargetResult, lang: str) -> str:
     if target.unit == "ratio":
         return f"{sign}{abs(m) * 100:.3f} {TEXT[lang]['pp']}"
     if target.unit == "seconds":
-        return f"{sign}{format_duration(abs(m))}"
+        return f"{sign}{say_duration(abs(m), lang)}"
     return f"{sign}{abs(m):g}"
 
 
@@ -73,8 +74,8 @@ def budget(seconds: float | None, lang: str) -> str:
         return DASH
     t = TEXT[lang]
     if seconds >= 0:
-        return f"{t['budget_left']} {format_duration(seconds)}"
-    return f"{t['budget_exceeded']} {format_duration(-seconds)}"
+        return f"{t['budget_left']} {say_duration(seconds, lang)}"
+    return f"{t['budget_exceeded']} {say_duration(-seconds, lang)}"
 
 
 def _local(value: str | datetime, tz: str) -> datetime:

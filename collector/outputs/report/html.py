@@ -149,13 +149,13 @@ def _targets(data: ReportData) -> str:
                 cells.append(f'<td class="level" rowspan="{row.span1}">{_e(row.level1 or fmt.DASH)}</td>')
             if row.span2:
                 cells.append(f'<td class="level" rowspan="{row.span2}">{_e(row.level2 or fmt.DASH)}</td>')
-            goal = row.goal or fmt.threshold(r)
+            goal = row.goal or fmt.threshold(r, lang)
             entry = fmt.entry(r, lang, tz)
             cells.append(
                 f"<td>{_e(fmt.target_name(r, lang))}</td>"
                 f'<td class="goal"><span class="goal">{_e(goal)}</span>'
-                f'<span class="judged">{_e(t["judged"])} <span>{_e(fmt.threshold(r))}</span></span></td>'
-                f'<td class="n"><span class="value">{_e(fmt.value(r))}</span>{_sample(r)}'
+                f'<span class="judged">{_e(t["judged"])} <span>{_e(fmt.threshold(r, lang))}</span></span></td>'
+                f'<td class="n"><span class="value">{_e(fmt.value(r, lang))}</span>{_sample(r)}'
                 + (f'<span class="entry">{_e(entry)}</span>' if entry else "") + "</td>"
                 f"<td>{_status(r, lang)}</td><td class=\"n\">{_e(fmt.margin(r, lang))}</td>"
                 f'<td class="n">{_e(fmt.coverage(r.coverage))}</td></tr>')
@@ -206,7 +206,7 @@ def _evidence(data: ReportData) -> str:
     entered = [(r, e) for r, e in manual if e]
     if entered:
         out.append("<ul>" + "".join(f'<li data-entry="{_e(r.id)}">{_e(fmt.target_name(r, lang))}: '
-                                    f"{_e(fmt.value(r))} · {_e(e)}</li>" for r, e in entered) + "</ul>")
+                                    f"{_e(fmt.value(r, lang))} · {_e(e)}</li>" for r, e in entered) + "</ul>")
     else:
         out.append(f'<p class="muted">{_e(t["no_manual"])}</p>')
     out.append("</section>")
@@ -233,7 +233,7 @@ def _categories(data: ReportData, draw: bool) -> str:
                    f'<th>{_e(t["budget"])}</th></tr></thead><tbody><tr>'
                    f'<td class="n">{_e(fmt.pct(r.value))}</td><td>{_status(r, lang)}</td>'
                    f'<td class="n">{_e(d.assets)}</td>'
-                   f'<td class="n">{_e(fmt.duration(d.down_seconds))}</td>'
+                   f'<td class="n">{_e(fmt.duration(d.down_seconds, lang))}</td>'
                    f'<td class="n">{_e(fmt.coverage(r.coverage))}</td>'
                    f'<td class="n">{_e(fmt.budget(r.budget_left_seconds, lang))}</td></tr></tbody></table>')
         if cat.worst:
@@ -244,7 +244,7 @@ def _categories(data: ReportData, draw: bool) -> str:
                 out.append(f'<tr data-asset="{_e(w.asset)}"><td class="n">{i}</td><td class="id">{_e(w.asset)}</td>'
                            f"<td>{_e(w.name)}</td><td>{_e(w.site or '-')}</td>"
                            f'<td class="n">{_e(fmt.pct(w.value))}</td>'
-                           f'<td class="n">{_e(fmt.duration(w.down_seconds))}</td>'
+                           f'<td class="n">{_e(fmt.duration(w.down_seconds, lang))}</td>'
                            f'<td class="n">{w.incidents}</td></tr>')
             out.append("</tbody></table>")
         else:
@@ -281,7 +281,7 @@ def _sites(data: ReportData, draw: bool) -> str:
         out.append(f'<p class="muted">{_e(t["no_assets"])}</p></section>')
         return "\n".join(out)
     link = data.target(data.link_target)
-    out.append(f'<p>{_e(fmt.target_name(link, lang))}: {_e(fmt.threshold(link))}</p>')
+    out.append(f'<p>{_e(fmt.target_name(link, lang))}: {_e(fmt.threshold(link, lang))}</p>')
     out.append(f'<table><thead><tr><th>{_e(t["site"])}</th><th>{_e(t["assets"])}</th>'
                f'<th>{_e(t["availability"])}</th><th>{_e(t["down_time"])}</th><th>{_e(t["coverage"])}</th>'
                f'<th>{_e(t["status"])}</th></tr></thead><tbody>')
@@ -290,7 +290,7 @@ def _sites(data: ReportData, draw: bool) -> str:
         out.append(f'<tr data-site="{_e(row.site or "")}"><td>{_e(row.site or t["no_site"])}</td>'
                    f'<td class="n">{_e(r.availability.assets)}</td>'
                    f'<td class="n">{_e(fmt.pct(r.value))}</td>'
-                   f'<td class="n">{_e(fmt.duration(r.availability.down_seconds))}</td>'
+                   f'<td class="n">{_e(fmt.duration(r.availability.down_seconds, lang))}</td>'
                    f'<td class="n">{_e(fmt.coverage(r.coverage))}</td><td>{_status(r, lang)}</td></tr>')
     out.append("</tbody></table>")
     if draw:
@@ -327,7 +327,7 @@ def _incident(inc: IncidentRow, lang: str, names: dict[str, str], tz: str) -> st
     row = (f'<tr class="{"breach" if inc.breached else ""}" data-incident="{_e(inc.id)}">'
            f'<td class="id">{_e(inc.id)} · {_e(inc.asset)} · {kind}</td>'
            f"<td>{_e(fmt.when(inc.opened_at, tz))}</td><td>{_e(ack)}</td>"
-           f'<td class="{"n fail" if inc.breached else "n"}">{_e(fmt.duration(inc.response_seconds))}</td>'
+           f'<td class="{"n fail" if inc.breached else "n"}">{_e(fmt.duration(inc.response_seconds, lang))}</td>'
            f"<td>{_e(fmt.when(inc.resolved_at, tz))}</td><td>{_e(cause or '-')}</td></tr>")
     if not inc.breached:
         return row
@@ -372,7 +372,7 @@ def _maintenance(data: ReportData) -> str:
             scope = ", ".join([*w.assets, *w.sites, *(f"#{x}" for x in w.tags)])
             when = (f"{fmt.stamp(w.start, data.period.timezone)} .. {fmt.stamp(w.end, data.period.timezone)}"
                     if w.start else
-                    f"cron {w.cron} · {fmt.duration(w.duration_seconds)}")
+                    f"cron {w.cron} · {fmt.duration(w.duration_seconds, lang)}")
             origin = t["from_config"] if w.source == "config" else t["from_api"]
             out.append(f"<tr><td>{_e(w.id)} <span class=\"muted\">({_e(origin)})</span></td><td>{_e(scope)}</td>"
                        f"<td>{_e(when)}</td><td>{_e(w.reason or '-')}</td></tr>")
@@ -386,10 +386,10 @@ def _maintenance(data: ReportData) -> str:
     for cat in data.categories:
         r, d = cat.target, cat.target.availability
         out.append(f'<tr data-excluded="{_e(r.id)}"><td>{_e(fmt.target_name(r, lang))}</td>'
-                   f'<td class="n">{_e(fmt.duration(d.maintenance_seconds))}</td>'
-                   f'<td class="n">{_e(fmt.duration(d.unknown_seconds))}</td>'
-                   f'<td class="n">{_e(fmt.duration(d.unreachable_excluded_seconds))}</td>'
-                   f'<td class="n">{_e(fmt.duration(d.expected_seconds))}</td>'
+                   f'<td class="n">{_e(fmt.duration(d.maintenance_seconds, lang))}</td>'
+                   f'<td class="n">{_e(fmt.duration(d.unknown_seconds, lang))}</td>'
+                   f'<td class="n">{_e(fmt.duration(d.unreachable_excluded_seconds, lang))}</td>'
+                   f'<td class="n">{_e(fmt.duration(d.expected_seconds, lang))}</td>'
                    f'<td class="n">{_e(fmt.coverage(r.coverage))}</td>'
                    f'<td class="n">{_e(fmt.coverage(data.coverage_floors[r.id]))}</td>'
                    f"<td>{_status(r, lang)}</td></tr>")
@@ -423,7 +423,7 @@ def _exclusions(data: ReportData) -> str:
         what = (f'{t["incident_word"]} {x.incident}' if x.incident else
                 f"{x.asset} {fmt.when(x.start, tz)} .. {fmt.when(x.end, tz)}")
         out.append(f'<tr data-exclusion="{x.id}"><td>{_e(what)}</td>'
-                   f'<td class="n">{_e(fmt.duration(x.taken_out_seconds))}</td>'
+                   f'<td class="n">{_e(fmt.duration(x.taken_out_seconds, data.lang))}</td>'
                    f"<td>{_e(x.requested_by)} {_e(fmt.when(x.requested_at, tz))}</td>"
                    f"<td>{_e(x.approved_by)} {_e(fmt.when(x.approved_at, tz))}</td><td>{_e(x.reason)}</td></tr>")
     out.append("</tbody></table></section>")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     AnyReport = ReportData | Hj212ReportData
 
-FORMATS = ("pdf", "html", "xlsx", "json")
+FORMATS = ("pdf", "html", "xlsx", "docx", "json")
 DEFAULT_FORMATS = ("pdf", "html", "xlsx")
 
 
@@ -77,6 +77,12 @@ def render(data: AnyReport, fmt: str, html: str | None = None) -> bytes:
         from opsmon.collector.outputs.report.xlsx import render_xlsx
 
         return render_xlsx(data)
+    if fmt == "docx":
+        if _kind(data) == "hj212":
+            raise InvalidInput("the HJ 212 analysis report is PDF, HTML, XLSX or JSON; docx is the SLA report's")
+        from opsmon.collector.outputs.report.word import render_docx
+
+        return render_docx(data)  # type: ignore[arg-type]
     if fmt == "json":
         return (json.dumps(data.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
     raise InvalidInput(f"unknown report format {fmt!r}")

@@ -105,7 +105,8 @@ def render_xlsx(data: ReportData) -> bytes:
             detail = r.detail if isinstance(r.detail, ManualDetail) else None
             unit = PCT if r.unit == "ratio" else (SECONDS if r.unit == "seconds" else "0.###")
             cells = put(ws, [row.level1 if row.span1 else None, row.level2 if row.span2 else None,
-                             fmt.target_name(r, lang), row.goal or fmt.threshold(r), fmt.threshold(r), r.value,
+                             fmt.target_name(r, lang), row.goal or fmt.threshold(r, lang), fmt.threshold(r, lang),
+                             r.value,
                              fmt.status(r, lang), r.coverage, detail.entered_by if detail else None,
                              detail.evidence if detail else None, detail.evidence_sha256 if detail else None],
                         {6: unit, 8: PCT1})

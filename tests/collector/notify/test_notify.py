@@ -117,8 +117,8 @@ def test_render_says_what_where_since_when_deadline_and_ack_link() -> None:
     assert zh_title == "[紧急] 新故障：核心交换机1（省政务云机房A）"
     assert en_title == "[CRITICAL] Opened: 核心交换机1 at 省政务云机房A"
     assert "开始时间：2024-05-01 10:00:00 (Asia/Shanghai)" in zh  # 02:00 UTC shown in local time
-    assert "响应时限：2024-05-01 10:30:00 (Asia/Shanghai)，剩余 25分钟" in zh
-    assert "Respond by: 2024-05-01 10:30:00 (Asia/Shanghai), 25min left" in en
+    assert "响应时限：2024-05-01 10:30:00 (Asia/Shanghai)，剩余 25分" in zh
+    assert "Respond by: 2024-05-01 10:30:00 (Asia/Shanghai), 25m left" in en
     assert "另有 50 个相关告警" in zh and "50 more related alerts" in en
     assert "icmp: no reply from 10.1.2.3" in zh and "icmp: no reply from 10.1.2.3" in en
     assert notice().ack_url in zh and notice().ack_url in en
@@ -128,11 +128,11 @@ def test_render_says_what_where_since_when_deadline_and_ack_link() -> None:
 
 def test_render_overdue_acknowledged_and_resolved() -> None:
     _, late = render(notice(event="escalated", level=2), "en", OPENED + timedelta(minutes=45))
-    assert "overdue by 15min" in late and "Escalated (level 2)" in late
+    assert "overdue by 15m" in late and "Escalated (level 2)" in late
     _, acked = render(notice(event="acknowledged", acknowledged_by="王五"), "zh", NOW)
     assert "确认人：王五" in acked and "响应时限" not in acked and "确认链接" not in acked
     _, done = render(notice(event="resolved", at=OPENED + timedelta(hours=1, minutes=5)), "en", NOW)
-    assert "Lasting: 1h 5min" in done
+    assert "Lasting: 1h5m" in done
 
 
 def test_notice_refuses_naive_times() -> None:

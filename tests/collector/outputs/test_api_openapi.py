@@ -22,7 +22,7 @@ ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
 def openapi() -> dict[str, Any]:
     """/openapi.json as the collector's ASGI application serves it (building the app reads nothing yet)."""
-    app = create_app(SimpleNamespace(store=None, max_body_bytes=1 << 20))  # type: ignore[arg-type]
+    app = create_app(SimpleNamespace(store=None, max_body_bytes=1 << 20, timezone="UTC"))  # type: ignore[arg-type]
 
     async def get() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:

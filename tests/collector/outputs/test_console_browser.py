@@ -478,7 +478,8 @@ def test_an_outage_reclassified_as_planned_counts_once_another_person_approves(c
 
 def test_a_report_is_generated_and_downloaded(console: Console, browser: Any) -> None:
     """Generated on the page (this quarter, English), listed, and each file downloaded: the PDF starts with
-    %PDF-, the XLSX is a zip holding xl/workbook.xml, and each file's SHA-256 is the one listed."""
+    %PDF-, the XLSX is a zip holding xl/workbook.xml, the DOCX one holding word/document.xml, and each file's
+    SHA-256 is the one listed."""
     c, driver = console.c, browser
     set_width(driver, 375)
     browser_login(driver, c, "ops2")
@@ -494,7 +495,7 @@ def test_a_report_is_generated_and_downloaded(console: Console, browser: Any) ->
     shot(driver, "reports-375-zh")
     links = {a.get_attribute("class").split()[-1]: a.get_attribute("href")
              for a in driver.find_elements("css selector", "#reports a.download")}
-    assert set(links) == {"pdf", "html", "xlsx"}
+    assert set(links) == {"pdf", "html", "xlsx", "docx"}  # docx: the copy to edit in WPS or Word (issue 21 item 9)
     client, _ = http_login(c, "viewer")  # a viewer may download
     for kind, href in links.items():
         answer = client.get(href.removeprefix(c.base))
@@ -504,6 +505,8 @@ def test_a_report_is_generated_and_downloaded(console: Console, browser: Any) ->
             assert answer.content.startswith(b"%PDF-") and answer.headers["content-type"] == "application/pdf"
         if kind == "xlsx":
             assert "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
+        if kind == "docx":
+            assert "word/document.xml" in zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
     refused = client.post("/ui/reports", data={"csrf": page_csrf(client, "/ui/reports"), "period": label})
     assert refused.status_code == 403
     with console.store().session() as session:

@@ -154,17 +154,17 @@ def expected_strings(data: ReportData, ref: dict[str, TargetResult]) -> list[str
     lang = data.lang
     out = []
     for doc in ref.values():
-        out += [f.target_name(doc, lang), f.threshold(doc), f.value(doc), f.coverage(doc["coverage"]),
+        out += [f.target_name(doc, lang), f.threshold(doc, lang), f.value(doc, lang), f.coverage(doc["coverage"]),
                 f.budget(doc["budget_left_seconds"], lang), f.status(doc, lang)]
     for cat in data.categories:
         doc = ref[cat.target["id"]]
-        out += [f.pct(doc["value"]), f.duration(doc["detail"]["down_seconds"])]
-        out += [f.pct(w["value"]) for w in doc["worst"]] + [f.duration(w["down_seconds"]) for w in doc["worst"]]
-        out += [f.duration(doc["detail"]["maintenance_seconds"]), f.duration(doc["detail"]["unknown_seconds"])]
+        out += [f.pct(doc["value"]), f.duration(doc["detail"]["down_seconds"], lang)]
+        out += [f.pct(w["value"]) for w in doc["worst"]] + [f.duration(w["down_seconds"], lang) for w in doc["worst"]]
+        out += [f.duration(doc["detail"][k], lang) for k in ("maintenance_seconds", "unknown_seconds")]
     for row in data.sites:
         out += [f.pct(row.target["value"]), row.site or TEXT[lang]["no_site"]]
     for inc in data.incidents:
-        out += [inc.id, f.duration(inc.response_seconds), inc.acknowledged_by or "-"]
+        out += [inc.id, f.duration(inc.response_seconds, lang), inc.acknowledged_by or "-"]
     return [s for s in out if s != "-"]
 
 
@@ -245,7 +245,7 @@ def test_every_figure_in_the_html_is_the_engines(quarter: tuple[Store, Collector
     assert html.count("data:image/png;base64,") == len(data.categories) + 1  # a trend per category, the sites
     for doc in ref.values():  # the downtime budget is the categories' (section 2), in expected_strings
         row = re.search(rf'<tr data-target="{doc["id"]}">(.*?)</tr>', html).group(1)
-        for figure in (f.value(doc), f.threshold(doc), f.coverage(doc["coverage"]), f.status(doc, lang),
+        for figure in (f.value(doc, lang), f.threshold(doc, lang), f.coverage(doc["coverage"]), f.status(doc, lang),
                        f.margin(doc, lang)):
             assert f">{escape(figure)}<" in row, (doc["id"], figure)
     # the survey's figure with its sample size: (2 满意 + 1 基本满意) / 3 answers = 100 %, 3 answers of 3 reached
@@ -271,6 +271,12 @@ def test_every_figure_in_the_xlsx_is_a_number_equal_to_the_engines(quarter: tupl
     (path, digest), = write_report(data, ["xlsx"], tmp_path / "out")
     wb = openpyxl.load_workbook(path)
     assert len(wb.sheetnames) >= 7  # cover, targets, categories, worst, trend, sites, incidents, ...
+    # the first sheet (cover and 绩效目标表) holds no provenance; the sheet of Appendix A does (issue 21 item 9)
+    cells = lambda ws: {str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None}  # noqa: E731
+    assert data.source.database not in cells(wb.worksheets[0])
+    from opsmon.collector.outputs.report.xlsx import _sheet_name
+
+    assert data.source.database in cells(wb[_sheet_name(TEXT["zh"]["s_evidence"])])
 
     def rows(title: str) -> list[dict[str, Any]]:
         ws = wb[title[:31]]
@@ -327,6 +333,9 @@ def test_every_figure_in_the_pdf_text_is_the_engines(quarter: tuple[Store, Colle
     assert flat(ORG) in first
     for doc in ref.values():  # the target table is on the first page
         assert words(f.target_name(doc, lang)) in first, doc["id"]
+    # provenance is Appendix A's, not page 1's (issue 21 item 9): the database path, the targets file's hash
+    for provenance in (data.source.database, data.source.targets_sha256):
+        assert provenance and words(provenance) not in first and words(provenance) in text, provenance
 
 
 @needs_poppler
@@ -380,16 +389,18 @@ def test_the_report_command_prints_each_file_with_its_checksum(quarter: tuple[St
           path: {tmp_path / 'opsmon.db'}
         """)
     out = tmp_path / "reports"
-    res = run_cli("--config", str(path), "report", "--period", "2026Q3", "--lang", "zh", "--format", "html,xlsx",
-                  "--out", str(out))
+    res = run_cli("--config", str(path), "report", "--period", "2026Q3", "--lang", "zh", "--format",
+                  "html,xlsx,docx", "--out", str(out))
     assert res.returncode == 0, res.stderr
     lines = res.stdout.split("\n")
     printed = dict(reversed(line.split("  ", 1)) for line in lines if line.strip())
-    assert sorted(Path(p).name for p in printed) == ["opsmon-sla-2026Q3-zh.html", "opsmon-sla-2026Q3-zh.xlsx"]
+    assert sorted(Path(p).name for p in printed) == ["opsmon-sla-2026Q3-zh.docx", "opsmon-sla-2026Q3-zh.html",
+                                                     "opsmon-sla-2026Q3-zh.xlsx"]
     for p, digest in printed.items():
         assert hashlib.sha256(Path(p).read_bytes()).hexdigest() == digest
-    bad = run_cli("--config", str(path), "report", "--period", "2026Q3", "--format", "docx", "--out", str(out))
-    assert bad.returncode == 2 and "docx" in bad.stderr
+    # an unknown format is refused naming those there are (docx among them since issue 21 item 9)
+    bad = run_cli("--config", str(path), "report", "--period", "2026Q3", "--format", "odt", "--out", str(out))
+    assert bad.returncode == 2 and "odt" in bad.stderr and "pdf, html, xlsx, docx, json" in bad.stderr
     bad = run_cli("--config", str(path), "report", "--period", "2026Q5", "--out", str(out))
     assert bad.returncode == 2 and "2026Q5" in bad.stderr
 
@@ -441,7 +452,7 @@ def test_pdf_target_rows_hold_their_own_figures(quarter: tuple[Store, CollectorC
             rows = [line for line in lines if name in line and goal in line[line.find(name):]]
             assert len(rows) == 1, (lang, doc["id"], rows)
             row = rows[0][rows[0].find(name):]
-            figures = [f.value(doc), f.status(doc, lang), f.margin(doc, lang), f.coverage(doc["coverage"])]
+            figures = [f.value(doc, lang), f.status(doc, lang), f.margin(doc, lang), f.coverage(doc["coverage"])]
             at = row.find(goal)
             for text in (x for x in figures if x != "-"):  # in the table's column order
                 figure = flat(text)
@@ -480,3 +491,70 @@ def test_pdf_table_rows_are_never_split_across_pages(store: Store, tmp_path: Pat
         assert ids == ends, (number, sorted(ids ^ ends))
         seen += len(ids)
     assert seen == 160
+
+
+# -- the editable copy (issue 21 item 9) ----------------------------------------------------------------
+
+
+def docx_text(body: bytes) -> tuple[Any, str, str]:
+    """(document, text before the page break that opens Appendix A, text from it on): paragraphs and every
+    table cell, in document order."""
+    import io
+
+    import docx
+    from docx.table import Table
+
+    doc = docx.Document(io.BytesIO(body))
+    before: list[str] = []
+    after: list[str] = []
+    into = before
+    for block in doc.iter_inner_content():
+        if isinstance(block, Table):
+            into += [cell.text for row in block.rows for cell in row.cells]
+            continue
+        if 'w:br w:type="page"' in block._p.xml:
+            into = after
+        into.append(block.text)
+    return doc, "\n".join(before), "\n".join(after)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_figure_in_the_docx_is_the_engines(quarter: tuple[Store, CollectorConfig], lang: str) -> None:
+    """The .docx from the same model: every figure expected_strings lists (each target's name, threshold,
+    value, coverage, budget and verdict; per category the availability, down time, worst assets, maintenance and
+    unknown time; per site; per incident its id, response time and who acknowledged) is in its text, each
+    target's row holds its own figures; 一级/二级指标 are merged cells over as many rows as the model's spans;
+    East Asian fonts are named (宋体 body, 黑体 headings); the database path and the targets file's hash are
+    only in Appendix A, after the page break, not on page 1."""
+    from docx.oxml.ns import qn
+
+    from opsmon.collector.outputs.report.word import render_docx
+
+    store, cfg = quarter
+    data = build_report(store, cfg, PERIOD, lang, AFTER)
+    ref = engine(store)
+    doc, front, appendix = docx_text(render_docx(data, draw_charts=False))
+    for figure in expected_strings(data, ref):
+        assert figure in front, figure
+    if lang == "zh":  # durations in Chinese units in the Chinese text: 40 min of response is 40分, not 40m
+        assert f.duration(2400, "zh") == "40分" and "40分" in front
+    table = doc.tables[1]  # after the cover's key/value table: the 绩效目标表
+    sheet = data.sheets[0]
+    for i, row in enumerate(sheet.rows, 1):
+        cells = [c.text for c in table.rows[i].cells]
+        r = ref[row.target]
+        assert cells[2] == f.target_name(r, lang)
+        assert cells[4].startswith(f.value(r, lang)) and cells[5] == f.status(r, lang)
+        assert cells[6] == f.margin(r, lang) and cells[7] == f.coverage(r["coverage"])
+        for col, span in ((0, row.span1), (1, row.span2)):
+            if span > 1:  # one merged cell: the same <w:tc> from its first row to its last
+                assert table.cell(i, col)._tc is table.cell(i + span - 1, col)._tc
+                assert table.cell(i + span - 1, col).text == (row.level1 if col == 0 else row.level2)
+    spans = [row.span1 for row in sheet.rows if row.span1 > 1]
+    assert spans, "the bundled table has 一级指标 over several targets"
+    fonts = doc.styles["Normal"].element.rPr.find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == "宋体"
+    assert doc.styles["Heading 1"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "黑体"
+    assert data.source.database not in front and data.source.database in appendix
+    assert data.source.targets_sha256 and data.source.targets_sha256 not in front
+    assert data.source.targets_sha256 in appendix

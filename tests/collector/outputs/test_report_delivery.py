@@ -106,7 +106,7 @@ def test_reports_are_mailed_through_an_email_channel(collector_factory, tmp_path
             "api:\n  public_read: true\n"
             f"notify:\n  channels:\n    mail: {{type: email, host: 127.0.0.1, port: {server.port}, security: none, "
             "sender: opsmon@it.example.gov.cn, to: [director@it.example.gov.cn]}\n"
-            f"reports:\n  enabled: true\n  periods: [month]\n  langs: [zh]\n  formats: [html, xlsx]\n"
+            f"reports:\n  enabled: true\n  periods: [month]\n  langs: [zh]\n  formats: [html, xlsx, docx]\n"
             f"  folder: {tmp_path / 'reports'}\n  delay: 0s\n  mail_channel: mail\n"))
         c.start()
         wait_for(lambda: server.mailbox.messages, 90, "the report mail")
@@ -116,4 +116,7 @@ def test_reports_are_mailed_through_an_email_channel(collector_factory, tmp_path
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert rcpt == ["director@it.example.gov.cn"] and "SLA 合规报告" in msg["Subject"]
     names = sorted(part.get_filename() for part in msg.iter_attachments())
-    assert len(names) == 2 and names[0].endswith(".html") and names[1].endswith(".xlsx")
+    # the editable DOCX is attached too (issue 21 item 9), as a Word document
+    assert [n.rsplit(".", 1)[1] for n in names] == ["docx", "html", "xlsx"]
+    [word] = [p for p in msg.iter_attachments() if p.get_filename().endswith(".docx")]
+    assert word.get_content_type() == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

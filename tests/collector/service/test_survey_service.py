@@ -117,7 +117,8 @@ def test_quarterly_survey_answers_and_figure(collector_factory, tmp_path: Path) 
         assert abs(t["value"] - 6 / 7) < 1e-12 and (t["status"], t["pass"]) == ("fail", False)
         assert t["detail"] == {"sent": 9, "answered": 7, "satisfied": 5, "fair": 1, "dissatisfied": 1}
         results = c.cli("survey", "results", "--period", q.label)
-        assert "85.714% (n=7/9)" in results.stdout and "FAIL" in results.stdout, results.stderr
+        # Chinese unless told otherwise (collector.yaml's lang: defaults to zh, issue 21 item 6)
+        assert "85.714% (n=7/9)" in results.stdout and "未达标" in results.stdout, results.stderr
         api = c.get(f"/api/v1/surveys?period={q.label}", operator).json()
         assert api["targets"] == [t] and len(api["contacts"]) == 9
         assert {r["email"]: r["score"] for r in api["contacts"]}["office1@env.example.gov.cn"] == "dissatisfied"

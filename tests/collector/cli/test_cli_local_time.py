@@ -1,0 +1,113 @@
+"""Every time a CLI command prints is in the configured zone with its offset (issue 21, item 6).
+
+One store, every row's every timestamp column set to one known instant, 2026-12-06 12:55:00 UTC; the config
+says Asia/Shanghai (UTC+8, no daylight saving), so the wall clock a person must read is 2026-12-06 20:55
+with "+08:00". Each listing command runs in-process (`opsmon.collector.cli.main`, no process to start) and
+must show that text and never "12:55" (the UTC wall clock, in any format: "12:55:00Z", "T12:55", "12:55+00:00").
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from opsmon.collector.cli.main import main
+from opsmon.collector.core.durations import say_duration
+from opsmon.collector.store import models
+from opsmon.collector.store.types import UTCMillis
+from tests.conftest import write_config
+
+KNOWN = datetime(2026, 12, 6, 12, 55, tzinfo=UTC)
+LOCAL = "2026-12-06 20:55"  # 12:55 UTC + 8 h
+# (command, what it prints at KNOWN): each command's own listing, the time in the minutes or seconds it shows.
+COMMANDS = (
+    (("status",), None),  # the heartbeat line: "collector not running since 2026-12-06 20:55:00+08:00"
+    (("audit",), f"{LOCAL}:00+08:00"),
+    (("events",), f"{LOCAL}:00+08:00"),
+    (("incidents", "list"), f"{LOCAL}:00+08:00"),
+    (("incidents", "show", "inc-1"), f"{LOCAL}:00+08:00"),
+    (("incidents", "list", "--format", "json"), "2026-12-06T20:55:00+08:00"),  # --format json: ISO with offset
+    (("events", "--format", "json"), "2026-12-06T20:55:00+08:00"),
+    (("tokens", "list"), f"{LOCAL}+08:00"),
+    (("agents", "list"), f"{LOCAL}+08:00"),
+    (("users", "list"), f"{LOCAL}+08:00"),
+    (("history", "show", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"),
+     f"{LOCAL}:00+08:00"),
+)
+
+
+def _populate(db: Path) -> None:
+    """One row per table a command lists, then every time column that is set, in every table, set to KNOWN."""
+    from opsmon.collector.store import open_store
+
+    store = open_store(f"sqlite:///{db}")
+    with store.session.begin() as s:
+        s.add(models.Asset(id="sw-1", name="核心交换机", category="network", site=None, address=None, tags=[],
+                           criticality="high", parent_id=None, checks=[], created_at=KNOWN, updated_at=KNOWN))
+        s.add(models.StateInterval(asset_id="sw-1", state="down", start_ts=KNOWN, end_ts=None, reason="no answer"))
+        s.add(models.Heartbeat(id=1, ts=KNOWN, started_ts=KNOWN, pid=1))
+        s.add(models.Event(ts=KNOWN, asset_id="sw-1", source="127.0.0.1", kind="trap", name="linkDown",
+                           severity="major", summary="port 1 down"))
+        s.add(models.Incident(id="inc-1", asset_id="sw-1", kind="outage", severity="major", opened_ts=KNOWN,
+                              status="open", cause="no answer"))
+        s.add(models.IncidentEvent(incident_id="inc-1", ts=KNOWN, actor="opsmon", action="opened"))
+        s.add(models.AuditEntry(ts=KNOWN, actor="cli:test", action="token.create", target="alice"))
+        s.add(models.ApiToken(name="alice", role="viewer", token_hash="h1", created_at=KNOWN))
+        s.add(models.ConsoleUser(name="bob", role="viewer", password_hash="x", created_at=KNOWN))
+        s.add(models.AgentRow(name="pc-1", asset_id="sw-1", token_hash="h2", created_at=KNOWN))
+    with store.session.begin() as s:
+        for mapper in models.Base.registry.mappers:
+            cls = mapper.class_
+            for c in mapper.columns:  # only times that are set: a removed_at set would remove the asset
+                if isinstance(c.type, UTCMillis) and c.key:
+                    s.execute(update(cls).where(c.isnot(None)).values({c.key: KNOWN}))
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for the module: the commands only read it."""
+    folder = tmp_path_factory.mktemp("cli-local-time")
+    db = folder / "opsmon.db"
+    _populate(db)
+    return write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
+
+
+@pytest.mark.parametrize(("argv", "shown"), COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
+def test_every_listed_time_is_local_with_its_offset(cli: Path, argv: tuple[str, ...], shown: str | None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(cli), *argv]) == 0
+    out = capsys.readouterr().out
+    assert "12:55" not in out, out
+    if shown is not None:
+        assert shown in out, out
+    assert "+08:00" in out, out
+
+
+def test_status_names_the_asset_and_says_durations_in_the_configured_language(
+        cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Down since KNOWN, heartbeat at KNOWN: `status` measures up to the heartbeat, 0 s; the name from the
+    inventory stands beside the id (status, assets, incidents, events). Chinese by default (`lang:` unset
+    means zh), English with --lang en."""
+    assert main(["--config", str(cli), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "核心交换机" in out and "0秒" in out, out
+    assert main(["--config", str(cli), "--lang", "en", "status"]) == 0
+    assert "0s" in capsys.readouterr().out
+    for argv in (("incidents", "list"), ("events",)):  # the asset as sw-1 (核心交换机)
+        assert main(["--config", str(cli), *argv]) == 0
+        assert "sw-1 (核心交换机)" in capsys.readouterr().out, argv
+    assert main(["--config", str(cli), "assets", "list"]) == 0
+    assert "核心交换机" in capsys.readouterr().out
+
+
+def test_durations_in_chinese_units() -> None:
+    """3 d 19 h 58 min = 3*86400 + 19*3600 + 58*60 = 259200 + 68400 + 3480 = 331080 s; 59.6 s rounds to 60 s,
+    1分; 0 is 0秒 / 0s."""
+    assert say_duration(331080, "zh") == "3天19小时58分"
+    assert say_duration(331080, "en") == "3d19h58m"
+    assert say_duration(59.6, "zh") == "1分"
+    assert say_duration(0, "zh") == "0秒" and say_duration(0, "en") == "0s"
+    assert say_duration(3725, "zh") == "1小时2分5秒"
