@@ -297,6 +297,57 @@ class Hj212Collector(Collector):
             yield family
 
 
+class Hj212RatesCollector(Collector):
+    """应传/实传/有效 hours and the three rates per DAU point x factor (sla/hj212_live.py), from the SLA worker's last
+    snapshot: hours for the running half-month and quarter (`period`), rates for the half-month.
+
+    Cardinality: 9 series per assessed (point, factor) of the inventory, whatever the traffic. Every one is there
+    from the first refresh after start, the hours at 0; a rate is absent while its denominator is 0 (no hour due
+    yet, or for the effective rate nothing transmitted), as `opsmon hj212 rates` prints "-" for it.
+    """
+
+    LABELS = ["asset", "mn", "site", "enterprise", "point", "factor"]
+    HOURS = {"should": "应传: the period's complete hours less exempt ones",
+             "transmitted": "实传: due hours whose hourly value (CN 2061) arrived by the correction deadline",
+             "effective": "有效: transmitted hours with an effective flag (N by default)"}
+
+    def __init__(self, snapshot: Callable[[], Any]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self.snapshot()
+        rows = figures.rows if figures is not None else ()
+        hours = {k: GaugeMetricFamily(f"opsmon_hj212_{k}_hours", f"HJ 212 {text}, per DAU point and factor, over "
+                                      "the running half-month or quarter", labels=["period", *self.LABELS])
+                 for k, text in self.HOURS.items()}
+        rates = {
+            "transmission": GaugeMetricFamily("opsmon_hj212_transmission_ratio", "HJ 212 传输率 实传/应传 of the "
+                                              "running half-month, per DAU point and factor", labels=self.LABELS),
+            "effective": GaugeMetricFamily("opsmon_hj212_effective_ratio", "HJ 212 有效率 有效/实传 (or /应传, the "
+                                           "target's denominator) of the running half-month", labels=self.LABELS),
+            "rate": GaugeMetricFamily("opsmon_hj212_effective_transmission_ratio", "HJ 212 传输有效率 (transmission "
+                                      "x effective rate) of the running half-month", labels=self.LABELS)}
+        starts = GaugeMetricFamily("opsmon_hj212_period_start_timestamp_seconds", "Start of the running half-month "
+                                   "and quarter the opsmon_hj212_*_hours count from (local time's boundaries)",
+                                   labels=["period"])
+        for period, ts in (figures.starts.items() if figures is not None else ()):
+            starts.add_metric([period], ts)
+        for r in rows:
+            labels = [r.asset, r.mn, r.site, r.enterprise, r.point, r.factor]
+            c = r.counts
+            for k, fam in hours.items():
+                fam.add_metric([r.period, *labels], getattr(c, k))
+            if r.period != "half_month":
+                continue
+            for k, value in (("transmission", c.transmission_rate()), ("effective",
+                             c.effective_rate(figures.denominator)), ("rate", c.rate(figures.denominator))):
+                if value is not None:
+                    rates[k].add_metric(labels, value)
+        yield from hours.values()
+        yield from rates.values()
+        yield starts
+
+
 class NotifyCollector(Collector):
     """Notification health per channel (notify/delivery.py's Stats), every configured channel from zero, so a
     rule on a channel that has never delivered sees it (issue 18: a dead path was invisible)."""
@@ -451,6 +502,10 @@ class CollectorMetrics:
 
     def watch_hj212(self, counts: Any) -> None:
         self.registry.register(Hj212Collector(counts))
+
+    def watch_hj212_rates(self, snapshot: Callable[[], Any]) -> None:
+        """The HJ 212 hours and rates from the SLA worker's last figures (sla/hj212_live.Hj212Figures)."""
+        self.registry.register(Hj212RatesCollector(snapshot))
 
     def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:
         self.registry.register(SlaCollector(snapshot))

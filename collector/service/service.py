@@ -70,6 +70,7 @@ from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
 from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
+from opsmon.collector.sla.hj212_live import Hj212Figures, hj212_figures
 from opsmon.collector.sla.hj212_rates import correction_deadline_ms
 from opsmon.collector.sla.hj212_read import HOURLY, rules_of
 from opsmon.collector.sla.results import PeriodResult
@@ -135,6 +136,8 @@ class Service:
         self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
         self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
         self.metrics.watch_sla(lambda: self.sla_snapshot)
+        self.hj212_snapshot: Hj212Figures | None = None  # the running half-month and quarter, for /metrics
+        self.metrics.watch_hj212_rates(lambda: self.hj212_snapshot)
         self.metrics.sla_refreshed.set(self.started.timestamp())  # stale from here if no refresh ever succeeds
         self.snmp: Any = None
         if config.snmp.credentials:
@@ -492,6 +495,8 @@ class Service:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
         self.sla_snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone,
                                             self.clock())
+        self.hj212_snapshot = hj212_figures(self.store, self.config.targets_path(), self.config.timezone,
+                                            self.clock())
         self.metrics.sla_refreshed.set(self.clock().timestamp())
 
     async def _reports(self) -> None:
@@ -565,6 +570,8 @@ class Service:
         while True:
             try:
                 self.sla_snapshot = await self._sla_worker.figures(self.config.targets_path(),
+                                                                   self.config.timezone, self.clock())
+                self.hj212_snapshot = await self._sla_worker.hj212(self.config.targets_path(),
                                                                    self.config.timezone, self.clock())
                 self.metrics.sla_refreshed.set(self.clock().timestamp())
             except Exception:

@@ -1,0 +1,120 @@
+"""/metrics' opsmon_hj212_*_hours and rates (issue 17 item 2): the SLA worker's figures, read off an exposition.
+
+In process, with a fixed `now`: one DAU (MN DXCBZ000000005, 昌吉回族自治州, 某污水处理有限公司) added to the
+inventory at 2026-11-30 12:00 Asia/Shanghai, points ww1 (w01018, w21003) and ww2 (w01018). Each hourly value
+arrives an hour after its DataTime (long before the correction deadline of 2027-01-10).
+
+- ww1 w01018: a value for every hour 11-30 12:00 .. 12-01 03:00 (16 hours), flag N but D at 12-01 02:00;
+- ww1 w21003: values for 11-30 12:00 .. 12-01 01:00 (14 hours, N); 02:00 and 03:00 missing;
+- ww2 w01018: nothing ever came.
+
+At now = 12-01 04:30 local: the half-month (12-01 00:00 on) has 4 complete hours (00, 01, 02, 03); the quarter
+counts from the DAU's addition: 11-30 12:00 .. 12-01 04:00 = 16 hours.
+
+    half-month      应传 实传 有效  传输率   有效率         传输有效率
+    ww1 w01018       4    4    3   4/4=1    3/4=0.75       0.75
+    ww1 w21003       4    2    2   2/4=0.5  2/2=1          0.5
+    ww2 w01018       4    0    0   0/4=0    (0/0: absent)  0 (a point at 0)
+    quarter
+    ww1 w01018      16   16   15
+    ww1 w21003      16   14   14
+    ww2 w01018      16    0    0
+
+At now = 12-01 00:20 local the half-month has no complete hour: every hour count is there at 0 and no rate
+(0/0); the quarter has 11-30 12:00 .. 12-01 00:00 = 12 hours, ww1 w01018: 12 sent, all N (the D hour is later).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from opsmon.collector.outputs.metrics import CollectorMetrics
+from opsmon.collector.sla.hj212_live import hj212_figures
+from opsmon.collector.sla.targets import bundled_targets_path
+from opsmon.collector.store import open_store
+from opsmon.collector.store.models import Asset, Hj212Datum
+
+CST = ZoneInfo("Asia/Shanghai")
+ADDED = datetime(2026, 11, 30, 12, tzinfo=CST)
+CHECK = {"type": "hj212", "mn": "DXCBZ000000005", "credential": "dxcbz", "enterprise": "某污水处理有限公司",
+         "points": {"ww1": {"factors": {"w01018": {}, "w21003": {}}}, "ww2": {"factors": {"w01018": {}}}}}
+KEY = {"asset": "dau-dxcbz", "mn": "DXCBZ000000005", "site": "昌吉回族自治州", "enterprise": "某污水处理有限公司"}
+
+
+def _samples(store, now: datetime) -> dict[tuple[str, ...], float]:
+    """(metric, period or "", point, factor) -> value, from the text /metrics would serve."""
+    metrics = CollectorMetrics()
+    figures = hj212_figures(store, bundled_targets_path(), "Asia/Shanghai", now)
+    metrics.watch_hj212_rates(lambda: figures)
+    out = {}
+    for fam in text_string_to_metric_families(generate_latest(metrics.registry).decode()):
+        for s in fam.samples:
+            if s.name.startswith("opsmon_hj212_") and "point" in s.labels:
+                assert {k: s.labels[k] for k in KEY} == KEY
+                out[(s.name, s.labels.get("period", ""), s.labels["point"], s.labels["factor"])] = s.value
+            elif s.name == "opsmon_hj212_period_start_timestamp_seconds":
+                out[(s.name, s.labels["period"])] = s.value
+    return out
+
+
+def test_hours_and_rates_per_point_and_factor(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    with store.session.begin() as s:
+        s.add(Asset(id="dau-dxcbz", name="某污水处理厂数采仪", category="dau", site="昌吉回族自治州", tags=[],
+                    criticality="medium", checks=[CHECK], created_at=ADDED, updated_at=ADDED))
+        for k in range(16):
+            hour = ADDED + timedelta(hours=k)
+            sent = [("w01018", "D" if k == 14 else "N")] + ([("w21003", "N")] if k < 14 else [])
+            for factor, flag in sent:
+                s.add(Hj212Datum(asset_id="dau-dxcbz", mn="DXCBZ000000005", cn="2061", point="ww1", factor=factor,
+                                 data_time=hour, avg="1.0", flag=flag, crc="ok", received=hour + timedelta(hours=1)))
+    try:
+        got = _samples(store, datetime(2026, 12, 1, 4, 30, tzinfo=CST))
+        hours = {(p, f): tuple(got[(f"opsmon_hj212_{k}_hours", period, p, f)] for k in
+                               ("should", "transmitted", "effective") for period in ("half_month", "quarter"))
+                 for p, f in (("ww1", "w01018"), ("ww1", "w21003"), ("ww2", "w01018"))}
+        # (应传 half, 应传 quarter, 实传 half, 实传 quarter, 有效 half, 有效 quarter)
+        assert hours == {("ww1", "w01018"): (4, 16, 4, 16, 3, 15), ("ww1", "w21003"): (4, 16, 2, 14, 2, 14),
+                         ("ww2", "w01018"): (4, 16, 0, 0, 0, 0)}
+        rates = {k[0].removeprefix("opsmon_hj212_"): v for k, v in got.items() if k[0].endswith("_ratio")
+                 and k[2:] == ("ww1", "w01018")}
+        assert rates == {"transmission_ratio": 1.0, "effective_ratio": 0.75, "effective_transmission_ratio": 0.75}
+        assert got[("opsmon_hj212_transmission_ratio", "", "ww1", "w21003")] == 0.5
+        assert got[("opsmon_hj212_effective_ratio", "", "ww1", "w21003")] == 1.0
+        assert got[("opsmon_hj212_effective_transmission_ratio", "", "ww1", "w21003")] == 0.5
+        # ww2 sent nothing: at 0, and its effective rate (0/0) absent
+        assert got[("opsmon_hj212_effective_transmission_ratio", "", "ww2", "w01018")] == 0.0
+        assert got[("opsmon_hj212_transmission_ratio", "", "ww2", "w01018")] == 0.0
+        assert ("opsmon_hj212_effective_ratio", "", "ww2", "w01018") not in got
+        # 12-01 00:00 and 10-01 00:00 local
+        assert got[("opsmon_hj212_period_start_timestamp_seconds", "half_month")] == \
+            datetime(2026, 12, 1, tzinfo=CST).timestamp()
+        assert got[("opsmon_hj212_period_start_timestamp_seconds", "quarter")] == \
+            datetime(2026, 10, 1, tzinfo=CST).timestamp()
+
+        early = _samples(store, datetime(2026, 12, 1, 0, 20, tzinfo=CST))
+        assert {v for k, v in early.items() if len(k) == 4 and k[1] == "half_month"} == {0.0}
+        assert len([k for k in early if len(k) == 4 and k[1] == "half_month"]) == 9  # 3 counts x 3 series, all present
+        assert not [k for k in early if k[0].endswith("_ratio")]
+        assert early[("opsmon_hj212_should_hours", "quarter", "ww1", "w01018")] == 12
+        assert early[("opsmon_hj212_effective_hours", "quarter", "ww1", "w01018")] == 12
+    finally:
+        store.close()
+
+
+def test_no_dau_no_series_but_the_period_starts(tmp_path: Path) -> None:
+    """An estate without DAUs: no per-point series (nothing to count), the two period starts all the same."""
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    try:
+        got = _samples(store, datetime(2026, 12, 16, 9, tzinfo=CST))
+        assert got == {("opsmon_hj212_period_start_timestamp_seconds", "half_month"):
+                       pytest.approx(datetime(2026, 12, 16, tzinfo=CST).timestamp()),
+                       ("opsmon_hj212_period_start_timestamp_seconds", "quarter"):
+                       pytest.approx(datetime(2026, 10, 1, tzinfo=CST).timestamp())}
+    finally:
+        store.close()
