@@ -25,22 +25,27 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 class StateCollector(Collector):
-    """opsmon_asset_up and opsmon_asset_state from a snapshot function."""
+    """opsmon_asset_up, opsmon_asset_state and opsmon_asset_info from a snapshot function."""
 
-    def __init__(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
-        self.snapshot = snapshot  # yields (asset, category, site, state)
+    def __init__(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str, str]]]) -> None:
+        self.snapshot = snapshot  # yields (asset, category, site, state, name)
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("opsmon_asset_up", "1 when the asset's state is up, else 0",
                                labels=["asset", "category", "site"])
         state = GaugeMetricFamily("opsmon_asset_state", "1 for the asset's current state, 0 for the others",
                                   labels=["asset", "state"])
-        for asset, category, site, current in self.snapshot():
+        info = GaugeMetricFamily("opsmon_asset_info", "The asset's name a person reads (inventory `name`, else its "
+                                 "id), always 1: joined in the dashboards to show it beside the id",
+                                 labels=["asset", "name"])
+        for asset, category, site, current, name in self.snapshot():
             up.add_metric([asset, category, site], 1.0 if current == UP else 0.0)
-            for name in STATES:
-                state.add_metric([asset, name], 1.0 if current == name else 0.0)
+            for s in STATES:
+                state.add_metric([asset, s], 1.0 if current == s else 0.0)
+            info.add_metric([asset, name], 1.0)
         yield up
         yield state
+        yield info
 
 
 class SlaCollector(Collector):
@@ -166,6 +171,24 @@ class CertCollector(Collector):
         for (asset, check), ts in list(self.expiry.items()):
             fam.add_metric([asset, check], ts)
         yield fam
+
+
+class IcmpCollector(Collector):
+    """Each ICMP check's last run: the mean RTT of its replies and its loss (Grafana's latency and loss per link)."""
+
+    def __init__(self, seen: dict[tuple[str, str], tuple[float | None, float]]) -> None:
+        self.seen = seen
+
+    def collect(self) -> Iterator[Metric]:
+        rtt = GaugeMetricFamily("opsmon_icmp_rtt_seconds", "Mean round-trip time of the echo replies of the ICMP "
+                                "check's last run (absent when none came back)", labels=["asset", "check"])
+        loss = GaugeMetricFamily("opsmon_icmp_loss_ratio", "Echo requests of the ICMP check's last run that got no "
+                                 "reply / requests sent (1: none answered)", labels=["asset", "check"])
+        for (asset, check), (mean, lost) in list(self.seen.items()):
+            if mean is not None:
+                rtt.add_metric([asset, check], mean)
+            loss.add_metric([asset, check], lost)
+        yield from (rtt, loss)
 
 
 class SecurityCollector(Collector):
@@ -317,8 +340,8 @@ class Hj212RatesCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         figures = self.snapshot()
         rows = figures.rows if figures is not None else ()
-        hours = {k: GaugeMetricFamily(f"opsmon_hj212_{k}_hours", f"HJ 212 {text}, per DAU point and factor, over "
-                                      "the running half-month or quarter", labels=["period", *self.LABELS])
+        hours = {k: GaugeMetricFamily(f"opsmon_hj212_{k}_hourly_values", f"HJ 212 {text}, per DAU point and "
+                                      "factor, over the running half-month or quarter", labels=["period", *self.LABELS])
                  for k, text in self.HOURS.items()}
         rates = {
             "transmission": GaugeMetricFamily("opsmon_hj212_transmission_ratio", "HJ 212 传输率 实传/应传 of the "
@@ -328,7 +351,7 @@ class Hj212RatesCollector(Collector):
             "rate": GaugeMetricFamily("opsmon_hj212_effective_transmission_ratio", "HJ 212 传输有效率 (transmission "
                                       "x effective rate) of the running half-month", labels=self.LABELS)}
         starts = GaugeMetricFamily("opsmon_hj212_period_start_timestamp_seconds", "Start of the running half-month "
-                                   "and quarter the opsmon_hj212_*_hours count from (local time's boundaries)",
+                                   "and quarter the opsmon_hj212_*_hourly_values count from (local time's boundaries)",
                                    labels=["period"])
         for period, ts in (figures.starts.items() if figures is not None else ()):
             starts.add_metric([period], ts)
@@ -453,6 +476,9 @@ class CollectorMetrics:
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))
 
+    def watch_icmp(self, seen: dict[tuple[str, str], tuple[float | None, float]]) -> None:
+        self.registry.register(IcmpCollector(seen))
+
     def watch_security(self, book: Any) -> None:
         self.registry.register(SecurityCollector(book))
 
@@ -510,5 +536,5 @@ class CollectorMetrics:
     def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:
         self.registry.register(SlaCollector(snapshot))
 
-    def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
+    def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str, str]]]) -> None:
         self.registry.register(StateCollector(snapshot))

@@ -187,6 +187,7 @@ class Service:
         self.metrics.watch_security(self.security)
         self.metrics.watch_incidents(self.incidents)
         self.metrics.watch_certs(self.ctx.cert_expiry)
+        self.metrics.watch_icmp(self.ctx.icmp)
         self._addresses: dict[str, str] = {}
         self._specs: dict[str, AssetSpec] = {}  # replaced (not changed) at each inventory reload
         ctx = InputContext(config, self.publish, clock, self._addresses.get, self.snmp,
@@ -247,12 +248,13 @@ class Service:
             Prune: [store],
         }
 
-    def _state_snapshot(self) -> list[tuple[str, str, str, str]]:
+    def _state_snapshot(self) -> list[tuple[str, str, str, str, str]]:
         out = []
         for asset_id, track in list(self.timeline.tracks.items()):
             meta = self.assets.get(asset_id)
             if meta is not None:
-                out.append((asset_id, meta.category, meta.site, track.state))
+                info = self.asset_infos.get(asset_id)
+                out.append((asset_id, meta.category, meta.site, track.state, info.name if info else asset_id))
         return out
 
     @staticmethod
@@ -374,8 +376,9 @@ class Service:
         self._specs = specs
         self.asset_infos.clear()
         self.asset_infos.update(infos)
-        for key in [k for k in self.ctx.cert_expiry if k[0] not in live]:
-            del self.ctx.cert_expiry[key]
+        for seen in (self.ctx.cert_expiry, self.ctx.icmp):
+            for key in [k for k in seen if k[0] not in live]:
+                del seen[key]
         self._addresses.clear()
         # Traps are matched to assets by source address; a polled device wins over another asset at that address.
         polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))

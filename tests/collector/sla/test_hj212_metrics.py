@@ -1,4 +1,4 @@
-"""/metrics' opsmon_hj212_*_hours and rates (issue 17 item 2): the SLA worker's figures, read off an exposition.
+"""/metrics' opsmon_hj212_*_hourly_values and rates (issue 17 item 2): the SLA worker's figures, read off an exposition.
 
 In process, with a fixed `now`: one DAU (MN DXCBZ000000005, 昌吉回族自治州, 某污水处理有限公司) added to the
 inventory at 2026-11-30 12:00 Asia/Shanghai, points ww1 (w01018, w21003) and ww2 (w01018). Each hourly value
@@ -75,7 +75,7 @@ def test_hours_and_rates_per_point_and_factor(tmp_path: Path) -> None:
                                  data_time=hour, avg="1.0", flag=flag, crc="ok", received=hour + timedelta(hours=1)))
     try:
         got = _samples(store, datetime(2026, 12, 1, 4, 30, tzinfo=CST))
-        hours = {(p, f): tuple(got[(f"opsmon_hj212_{k}_hours", period, p, f)] for k in
+        hours = {(p, f): tuple(got[(f"opsmon_hj212_{k}_hourly_values", period, p, f)] for k in
                                ("should", "transmitted", "effective") for period in ("half_month", "quarter"))
                  for p, f in (("ww1", "w01018"), ("ww1", "w21003"), ("ww2", "w01018"))}
         # (应传 half, 应传 quarter, 实传 half, 实传 quarter, 有效 half, 有效 quarter)
@@ -101,8 +101,8 @@ def test_hours_and_rates_per_point_and_factor(tmp_path: Path) -> None:
         assert {v for k, v in early.items() if len(k) == 4 and k[1] == "half_month"} == {0.0}
         assert len([k for k in early if len(k) == 4 and k[1] == "half_month"]) == 9  # 3 counts x 3 series, all present
         assert not [k for k in early if k[0].endswith("_ratio")]
-        assert early[("opsmon_hj212_should_hours", "quarter", "ww1", "w01018")] == 12
-        assert early[("opsmon_hj212_effective_hours", "quarter", "ww1", "w01018")] == 12
+        assert early[("opsmon_hj212_should_hourly_values", "quarter", "ww1", "w01018")] == 12
+        assert early[("opsmon_hj212_effective_hourly_values", "quarter", "ww1", "w01018")] == 12
     finally:
         store.close()
 
