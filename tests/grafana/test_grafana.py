@@ -40,6 +40,12 @@ METRICS = {
     "opsmon_sla_budget_left_seconds", "opsmon_sla_coverage", "opsmon_sla_pass", "opsmon_check_results_total",
     "opsmon_scheduler_missed_total", "opsmon_scheduler_skipped_total", "opsmon_store_queue_length",
     "opsmon_agent_last_report_timestamp_seconds", "opsmon_agent_clock_offset_seconds",
+    "opsmon_asset_info", "opsmon_icmp_rtt_seconds", "opsmon_icmp_loss_ratio", "opsmon_tls_cert_not_after_seconds",
+    # HJ 212 (the receiver's counters and the SLA worker's hours and rates)
+    "opsmon_hj212_should_hourly_values", "opsmon_hj212_transmitted_hourly_values",
+    "opsmon_hj212_effective_hourly_values", "opsmon_hj212_transmission_ratio", "opsmon_hj212_effective_ratio",
+    "opsmon_hj212_effective_transmission_ratio", "opsmon_hj212_frames_accepted_total",
+    "opsmon_hj212_frames_refused_total", "opsmon_hj212_answers_total", "opsmon_hj212_connections",
     # security
     "opsmon_compliance_ratio", "opsmon_baseline_checks", "opsmon_host_auth_failures_total",
     "opsmon_host_logins_total", "opsmon_fim_changes_total",
@@ -78,7 +84,7 @@ KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ign
             "group_right", "inf", "nan", "atan2"}
 UIDS = {"overview.json": "opsmon-overview", "hosts.json": "opsmon-hosts", "network.json": "opsmon-network",
         "incidents.json": "opsmon-incidents", "availability.json": "opsmon-availability",
-        "security.json": "opsmon-security"}
+        "security.json": "opsmon-security", "hj212.json": "opsmon-hj212", "quarter.json": "opsmon-quarter"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
