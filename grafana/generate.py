@@ -1132,21 +1132,22 @@ def hj212(tt: Any) -> dict[str, Any]:
 
 def quarter(tt: Any) -> dict[str, Any]:
     """This quarter so far (Grafana's now/fQ): each target's daily trend, as opsmon sla measures it."""
-    groups = [("比例类目标 / Ratio targets", "ratio", "percentunit"), ("时长类目标 / Time targets", "seconds", "s"),
-              ("计数类目标 / Count targets", "count", "none")]
+    ratio = [t for t in tt.targets if t.unit == "ratio"]
+    others = [t for t in tt.targets if t.unit != "ratio"]
     panels: list[dict[str, Any]] = [row("本季度绩效目标 / Targets this quarter")]
     panels += target_value_panels(list(tt.targets), tt, "", w=24)[:2]
     panels.append(row("每日趋势（季度累计值） / Daily trend of the quarter-to-date values"))
-    for title, unit, grafana_unit in groups:
-        tgts = [t for t in tt.targets if t.unit == unit]
-        if not tgts:
-            continue
+    for title, tgts, unit in (("比例类目标 / Ratio targets", ratio, "percentunit"),
+                              ("时长与计数类目标 / Time and count targets", others, "none")):
+        sel = target_selector(tgts)
         panels.append(timeseries(
-            f"{title}", "每个目标每天最后一次计算的季度累计值（opsmon sla 的口径）。\n"
-            "Each target's quarter-to-date value as last computed each day (opsmon sla's figure).",
-            [target(f"last_over_time(opsmon_sla_value{{{target_selector(tgts)}}}[1d])", "{{target}}",
-                    interval="1d")], w=24 if unit == "ratio" else 12, h=9, unit=grafana_unit,
-            overrides=by_target(tgts, value_unit=False), legend_calcs=("min", "lastNotNull")))
+            title, "每个目标每天最后一次计算的季度累计值（opsmon sla 的口径）及其指标值。\n"
+            "Each target's quarter-to-date value as last computed each day (opsmon sla's figure), and its threshold.",
+            [target(f"last_over_time(opsmon_sla_value{{{sel}}}[1d])", "{{target}}", interval="1d"),
+             target(f"last_over_time(opsmon_sla_threshold{{{sel}}}[1d])", "指标值 / threshold {{target}}", "B",
+                    interval="1d")],
+            w=24, h=9, unit=unit, overrides=by_target(tgts, value_unit=unit == "none"),
+            legend_calcs=("min", "lastNotNull")))
     board = dashboard("opsmon-quarter", "opsmon 本季度 / This quarter",
                       "本季度至今每个绩效目标的每日趋势。The daily trend of every target, this quarter so far.",
                       panels, site_category_vars())
