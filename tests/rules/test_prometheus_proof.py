@@ -28,6 +28,7 @@ import httpx
 import yaml
 
 from opsmon.collector.inputs.hj212 import wrap
+from tests.collector.inputs.test_hj212_service import ASSETS as HJ212_ASSETS
 from tests.conftest import ROOT, closed_port, free_port
 from tests.peers.agent import AgentProc, agent_config
 from tests.peers.collector import wait_for
@@ -99,6 +100,12 @@ def _hj212_hour(port: int) -> datetime:
     return hour
 
 
+# The DAU of the receiver's service test, silent for an hour before it is down (no third incident here), and a
+# second point with an MN of its own that never sends (a point at 0).
+DAU = HJ212_ASSETS.split("assets:\n", 1)[1].replace("stale_after: 3s", "stale_after: 1h") + \
+    "          ww2: {mn: DXCBZ000000006, factors: {w01018: {limit: 50}}}\n"
+
+
 def test_rules_and_every_dashboard_query_return_data(snmpd, collector_factory, tmp_path: Path) -> None:
     portal = _https(tmp_path)
     hj212_port = free_port()
@@ -122,19 +129,6 @@ assets:
     site: urumqi
     checks: [{{type: http, url: "https://127.0.0.1:{portal.server_address[1]}/", tls_verify: false, tls_warn_days: 0,
               interval: 2s}}]
-  - id: dau-dxcbz
-    name: 某污水处理厂数采仪
-    category: dau
-    site: 昌吉回族自治州
-    checks:
-      - type: hj212
-        mn: DXCBZ000000005
-        credential: dxcbz
-        enterprise: 某污水处理有限公司
-        stale_after: 1h
-        points:
-          ww1: {{factors: {{w01018: {{limit: 50}}, w21003: {{limit: 5}}}}}}
-          ww2: {{mn: DXCBZ000000006, factors: {{w01018: {{limit: 50}}}}}}
   - id: db-01
     category: server
     site: urumqi
@@ -146,7 +140,7 @@ assets:
     site: urumqi
     address: 127.0.0.1
     checks: [{{type: tcp, port: {closed_port()}}}]
-""", extra="api:\n  public_read: true\nagents:\n  interval: 1s\nsla:\n  refresh: 1s\n"
+""" + DAU, extra="api:\n  public_read: true\nagents:\n  interval: 1s\nsla:\n  refresh: 1s\n"
             "snmp:\n  credentials:\n" + credentials_yaml("    ") + "\n"
             f"hj212:\n  enabled: true\n  port: {hj212_port}\n  credentials:\n    dxcbz: {{password: '123456'}}\n")
     c.start()
