@@ -1010,17 +1010,16 @@ def security() -> dict[str, Any]:
                      panels, site_category_vars())
 
 
-HJ = 'site=~"$site",enterprise=~"$enterprise"'
-HALF = f'period="half_month",{HJ}'
+HALF = 'site=~"$site",enterprise=~"$enterprise"'  # the opsmon_hj212_* hours and rates are the running half-month's
 
 
-def hj212_pooled(by: str, period: str = HALF) -> str:
+def hj212_pooled(by: str) -> str:
     """传输有效率 pooled over `by` (sum of 有效 / sum of 应传, nothing due: no value) from the per-series hours.
 
     (实传/应传) x (有效/实传) = 有效/应传: the national default's denominator (实传). A target whose `hj212:
     denominator: should` differs; its region figure is opsmon_sla_value's."""
-    return (f"sum by ({by}) (opsmon_hj212_effective_hourly_values{{{period}}}) / "
-            f"(sum by ({by}) (opsmon_hj212_should_hourly_values{{{period}}}) > 0)")
+    return (f"sum by ({by}) (opsmon_hj212_effective_hourly_values{{{HALF}}}) / "
+            f"(sum by ({by}) (opsmon_hj212_should_hourly_values{{{HALF}}}) > 0)")
 
 
 def hj212(tt: Any) -> dict[str, Any]:
@@ -1034,7 +1033,7 @@ def hj212(tt: Any) -> dict[str, Any]:
         stat("全区传输有效率 / Region", "所选地州与企业本半月（1–15 日或 16 日至月末）的有效/应传小时数，目标 90%。\n"
              "有效 / 应传 hours of the selected prefectures and enterprises this half-month (the 1st-15th or "
              "16th-end); the target is 90 %.",
-             [target(hj212_pooled("period"), "rate", instant=True)], w=6, h=6, unit="percentunit", decimals=2,
+             [target(hj212_pooled(""), "rate", instant=True)], w=6, h=6, unit="percentunit", decimals=2,
              thresholds=band),
         stat("应传 / 实传 / 有效（小时） / Hours due, transmitted, effective",
              "本半月应传、实传、有效的小时数据个数（监测点 × 因子 × 小时）。\n"
@@ -1072,9 +1071,9 @@ def hj212(tt: Any) -> dict[str, Any]:
               "每个监测点、考核因子本半月的传输率、有效率与传输有效率；无应传小时时无值。\n"
               "Transmission, effective and effective transmission rate of each point and factor this half-month; "
               "no value while no hour is due.",
-              [target(f"opsmon_hj212_transmission_ratio{{{HJ}}}", "", "A", instant=True, fmt="table"),
-               target(f"opsmon_hj212_effective_ratio{{{HJ}}}", "", "B", instant=True, fmt="table"),
-               target(f"opsmon_hj212_effective_transmission_ratio{{{HJ}}}", "", "C", instant=True, fmt="table")],
+              [target(f"opsmon_hj212_transmission_ratio{{{HALF}}}", "", "A", instant=True, fmt="table"),
+               target(f"opsmon_hj212_effective_ratio{{{HALF}}}", "", "B", instant=True, fmt="table"),
+               target(f"opsmon_hj212_effective_transmission_ratio{{{HALF}}}", "", "C", instant=True, fmt="table")],
               w=24, h=10, unit="percentunit", thresholds=band,
               rename={"site": "地州 / Prefecture", "enterprise": "企业 / Enterprise", "asset": "数采仪 / DAU",
                       "mn": "MN", "point": "监测点 / Point", "factor": "因子 / Factor",
@@ -1086,10 +1085,11 @@ def hj212(tt: Any) -> dict[str, Any]:
                    targets((hj212_pooled("site"), "{{site}}")), unit="percentunit", minimum=0, maximum=1,
                    thresholds=steps((RED, None), (GREEN, 0.9))),
         timeseries("传输有效率（本季度） / Rate this quarter",
-                   "本季度累计：各地州（合并小时数）与绩效目标值（opsmon sla）。\n"
-                   "Quarter to date: per prefecture (hours pooled) and the target's figure (opsmon sla).",
-                   targets((hj212_pooled("site", f'period="quarter",{HJ}'), "{{site}}"),
-                           (f"opsmon_sla_value{{{target_selector(rate)}}}", "{{target}}")), unit="percentunit",
+                   "绩效目标“重点污染源自动监控数据传输有效率”的季度累计值（opsmon sla）与其指标值。\n"
+                   "The target's quarter-to-date figure (opsmon sla) and its threshold.",
+                   targets((f"opsmon_sla_value{{{target_selector(rate)}}}", "{{target}}"),
+                           (f"opsmon_sla_threshold{{{target_selector(rate)}}}", "指标值 / threshold")),
+                   unit="percentunit",
                    minimum=0, maximum=1, thresholds=steps((RED, None), (GREEN, 0.9)),
                    overrides=by_target(rate, value_unit=False)),
         row("数采仪 / DAUs"),

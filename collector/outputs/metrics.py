@@ -321,16 +321,16 @@ class Hj212Collector(Collector):
 
 
 class Hj212RatesCollector(Collector):
-    """应传/实传/有效 hours and the three rates per DAU point x factor (sla/hj212_live.py), from the SLA worker's last
-    snapshot: hours for the running half-month and quarter (`period`), rates for the half-month.
+    """应传/实传/有效 hours and the three rates of the running half-month per DAU point x factor
+    (sla/hj212_live.py), from the SLA worker's last snapshot.
 
-    Cardinality: 9 series per assessed (point, factor) of the inventory, whatever the traffic. Every one is there
+    Cardinality: 6 series per assessed (point, factor) of the inventory, whatever the traffic. Every one is there
     from the first refresh after start, the hours at 0; a rate is absent while its denominator is 0 (no hour due
     yet, or for the effective rate nothing transmitted), as `opsmon hj212 rates` prints "-" for it.
     """
 
     LABELS = ["asset", "mn", "site", "enterprise", "point", "factor"]
-    HOURS = {"should": "应传: the period's complete hours less exempt ones",
+    HOURS = {"should": "应传: the half-month's complete hours less exempt ones",
              "transmitted": "实传: due hours whose hourly value (CN 2061) arrived by the correction deadline",
              "effective": "有效: transmitted hours with an effective flag (N by default)"}
 
@@ -339,9 +339,8 @@ class Hj212RatesCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         figures = self.snapshot()
-        rows = figures.rows if figures is not None else ()
         hours = {k: GaugeMetricFamily(f"opsmon_hj212_{k}_hourly_values", f"HJ 212 {text}, per DAU point and "
-                                      "factor, over the running half-month or quarter", labels=["period", *self.LABELS])
+                                      "factor, running half-month", labels=self.LABELS)
                  for k, text in self.HOURS.items()}
         rates = {
             "transmission": GaugeMetricFamily("opsmon_hj212_transmission_ratio", "HJ 212 传输率 实传/应传 of the "
@@ -350,25 +349,22 @@ class Hj212RatesCollector(Collector):
                                            "target's denominator) of the running half-month", labels=self.LABELS),
             "rate": GaugeMetricFamily("opsmon_hj212_effective_transmission_ratio", "HJ 212 传输有效率 (transmission "
                                       "x effective rate) of the running half-month", labels=self.LABELS)}
-        starts = GaugeMetricFamily("opsmon_hj212_period_start_timestamp_seconds", "Start of the running half-month "
-                                   "and quarter the opsmon_hj212_*_hourly_values count from (local time's boundaries)",
-                                   labels=["period"])
-        for period, ts in (figures.starts.items() if figures is not None else ()):
-            starts.add_metric([period], ts)
-        for r in rows:
-            labels = [r.asset, r.mn, r.site, r.enterprise, r.point, r.factor]
-            c = r.counts
-            for k, fam in hours.items():
-                fam.add_metric([r.period, *labels], getattr(c, k))
-            if r.period != "half_month":
-                continue
-            for k, value in (("transmission", c.transmission_rate()), ("effective",
-                             c.effective_rate(figures.denominator)), ("rate", c.rate(figures.denominator))):
-                if value is not None:
-                    rates[k].add_metric(labels, value)
+        start = GaugeMetricFamily("opsmon_hj212_period_start_timestamp_seconds", "Start of the running half-month "
+                                  "the opsmon_hj212_* hours count from (1st or 16th, 00:00 local time)")
+        if figures is not None:
+            start.add_metric([], figures.start)
+            for r in figures.rows:
+                labels = [r.asset, r.mn, r.site, r.enterprise, r.point, r.factor]
+                c = r.counts
+                for k, fam in hours.items():
+                    fam.add_metric(labels, getattr(c, k))
+                for k, value in (("transmission", c.transmission_rate()), ("effective",
+                                 c.effective_rate(figures.denominator)), ("rate", c.rate(figures.denominator))):
+                    if value is not None:
+                        rates[k].add_metric(labels, value)
         yield from hours.values()
         yield from rates.values()
-        yield starts
+        yield start
 
 
 class NotifyCollector(Collector):
@@ -530,7 +526,7 @@ class CollectorMetrics:
         self.registry.register(Hj212Collector(counts))
 
     def watch_hj212_rates(self, snapshot: Callable[[], Any]) -> None:
-        """The HJ 212 hours and rates from the SLA worker's last figures (sla/hj212_live.Hj212Figures)."""
+        """The HJ 212 hours and rates of the half-month from the SLA worker's last figures (sla/hj212_live.py)."""
         self.registry.register(Hj212RatesCollector(snapshot))
 
     def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:

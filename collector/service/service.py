@@ -136,7 +136,7 @@ class Service:
         self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
         self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
         self.metrics.watch_sla(lambda: self.sla_snapshot)
-        self.hj212_snapshot: Hj212Figures | None = None  # the running half-month and quarter, for /metrics
+        self.hj212_snapshot: Hj212Figures | None = None  # the running half-month, for /metrics
         self.metrics.watch_hj212_rates(lambda: self.hj212_snapshot)
         self.metrics.sla_refreshed.set(self.started.timestamp())  # stale from here if no refresh ever succeeds
         self.snmp: Any = None

@@ -1,13 +1,13 @@
-"""The HJ 212 hour counts and rates of the running half-month and quarter, for /metrics (opsmon_hj212_*).
+"""The HJ 212 hour counts and rates of the running half-month, for /metrics (opsmon_hj212_*).
 
-Computed in the SLA worker process beside the quarter's target figures (worker.py), never on a request:
-one read of the quarter (hj212_read.read_inputs, the DAUs the hj212_rate target's scope keeps), counted
-twice by hj212_rates.count: over the quarter and over the half-month (1st-15th, 16th-end, local time) that
-contains `now`. The figures are those of `opsmon hj212 rates` and the API for the same period and instant.
+Computed in the SLA worker process beside the quarter's target figures (worker.py), never on a request: one read
+of the half-month (1st-15th, 16th-end, local time) that contains `now` (hj212_read.read_inputs, the DAUs the
+hj212_rate target's scope keeps), counted by hj212_rates.count: the figures of `opsmon hj212 rates` for the same
+period and instant. The quarter's figure is the target's own (opsmon_sla_value, measured by the engine): counting
+the quarter per series here too would read the worker's largest table a second time over three months.
 
-Per assessed series (point x factor of a DAU) the metrics carry 应传/实传/有效 for both periods and the three
-rates for the half-month (what the assessment and the semi-monthly report judge); a prefecture's, an
-enterprise's or the region's pooled rate is a sum of the counts in PromQL (docs/metrics.md, "HJ 212").
+Per assessed series (point x factor of a DAU) the metrics carry 应传/实传/有效 and the three rates; a prefecture's,
+an enterprise's or the region's pooled rate is a sum of the counts in PromQL (docs/hj212.md, "/metrics").
 """
 from __future__ import annotations
 
@@ -22,15 +22,11 @@ from opsmon.collector.store import Store
 from opsmon.collector.store.hj212_exemptions import dau_mn
 from opsmon.collector.store.types import to_ms
 
-PERIODS = ("half_month", "quarter")  # the `period` label's values
-_KIND = {"half_month": "half", "quarter": "quarter"}
-
 
 @dataclass(frozen=True, slots=True)
 class Hj212Row:
-    """One assessed series' counts over one period."""
+    """One assessed series' counts over the half-month."""
 
-    period: str  # half_month or quarter
     asset: str
     mn: str
     site: str
@@ -42,10 +38,10 @@ class Hj212Row:
 
 @dataclass(frozen=True, slots=True)
 class Hj212Figures:
-    """Every assessed series over both periods, the periods' starts, and the rules' denominator."""
+    """Every assessed series of the running half-month, its start, and the rules' denominator."""
 
     rows: tuple[Hj212Row, ...]
-    starts: dict[str, float]  # period -> its start, Unix seconds
+    start: float  # Unix seconds
     denominator: str
 
 
@@ -56,15 +52,13 @@ def hj212_figures(store: Store, targets_path: Path | str, timezone: str, now: da
 
     target = next((t for t in load_targets(Path(targets_path)).targets if t.measure == "hj212_rate"), None)
     rules = rules_of(target.hj212 if target is not None else None, timezone)
-    periods = {name: containing(_KIND[name], now, timezone) for name in PERIODS}
-    quarter = periods["quarter"]
-    inputs = read_inputs(store, quarter.start, min(now, quarter.end), lambda a: target is None or in_scope(
+    half = containing("half", now, timezone)
+    as_of = min(now, half.end)
+    inputs = read_inputs(store, half.start, as_of, lambda a: target is None or in_scope(
         target, AssetInfo(a.id, a.category, a.site, tuple(a.tags or ()), a.removed_at)))
     mns = {a.id: dau_mn(a) for a in inputs.assets}
-    rows = []
-    for name, period in periods.items():
-        counts = count(inputs.series, inputs.values, inputs.exemptions, to_ms(period.start),
-                       to_ms(min(now, period.end)), to_ms(now), rules, inputs.life)
-        rows += [Hj212Row(name, s.asset_id, mns.get(s.asset_id, ""), s.site or "", s.enterprise, s.point, s.factor, c)
-                 for s, c in counts.items()]
-    return Hj212Figures(tuple(rows), {n: p.start.timestamp() for n, p in periods.items()}, rules.denominator)
+    counts = count(inputs.series, inputs.values, inputs.exemptions, to_ms(half.start), to_ms(as_of), to_ms(now),
+                   rules, inputs.life)
+    rows = tuple(Hj212Row(s.asset_id, mns.get(s.asset_id, ""), s.site or "", s.enterprise, s.point, s.factor, c)
+                 for s, c in counts.items())
+    return Hj212Figures(rows, half.start.timestamp(), rules.denominator)

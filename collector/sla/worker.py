@@ -98,7 +98,7 @@ class SlaWorker:
         return await self._run(quarter_figures, _in_worker, targets_path, timezone, now)
 
     async def hj212(self, targets_path: Path | str, timezone: str, now: datetime) -> Hj212Figures:
-        """The HJ 212 hour counts of the running half-month and quarter (sla/hj212_live.py), in the same process."""
+        """The HJ 212 hour counts of the running half-month (sla/hj212_live.py), in the same process."""
         return await self._run(hj212_figures, _hj212_in_worker, targets_path, timezone, now)
 
     async def _run(self, here: Callable[..., T], there: Callable[..., T], targets_path: Path | str, timezone: str,

@@ -218,7 +218,7 @@ assets:
         # the complete hours from it to now, 1 (2 if the clock has passed an hour since). ww1's two factors each
         # sent it, flag N: 实传 1, 有效 1, rate 1/due; ww2 sent nothing: 实传 0, its point at 0 (0/due).
         def hj(name: str, point: str, factor: str) -> float:
-            result = prom.query(f'opsmon_hj212_{name}{{period="half_month",point="{point}",factor="{factor}"}}')
+            result = prom.query(f'opsmon_hj212_{name}{{point="{point}",factor="{factor}"}}')
             return float(result["data"]["result"][0]["value"][1])
 
         if not first_hour:
@@ -230,8 +230,8 @@ assets:
                 == (due, 0)
             rate = prom.query('opsmon_hj212_effective_transmission_ratio{point="ww1",factor="w21003"}')
             assert float(rate["data"]["result"][0]["value"][1]) == 1 / due
-            at_0 = prom.query('count(sum by (asset, point) (opsmon_hj212_effective_hourly_values{period="half_month"})'
-                              ' / sum by (asset, point) (opsmon_hj212_should_hourly_values{period="half_month"}) == 0)')
+            at_0 = prom.query('count(sum by (asset, point) (opsmon_hj212_effective_hourly_values)'
+                              ' / sum by (asset, point) (opsmon_hj212_should_hourly_values) == 0)')
             assert at_0["data"]["result"][0]["value"][1] == "1"  # ww2
         refused = prom.query('opsmon_hj212_frames_refused_total{reason="password"}')["data"]["result"]
         assert [r["value"][1] for r in refused] == ["1"]
