@@ -293,8 +293,11 @@ class Hj212Collector(Collector):
             h = c.history
             for name, value, text in (
                     ("history_requests", h.requests, "History requests (2061 with BeginTime/EndTime) sent to units"),
-                    ("history_hours_asked", h.hours_asked, "Missing hours the history requests asked for"),
-                    ("history_hours_recovered", h.recovered, "Hours asked for by a history request and stored since")):
+                    # hourly values, not hours: a name with `hours` is a unit to promtool (it wants seconds)
+                    ("history_hourly_values_asked", h.hours_asked, "Missing hourly values the history requests "
+                                                                   "asked for"),
+                    ("history_hourly_values_recovered", h.recovered, "Hourly values asked for by a history request "
+                                                                     "and stored since")):
                 family = CounterMetricFamily(f"opsmon_hj212_{name}", text)
                 family.add_metric([], value)
                 yield family
