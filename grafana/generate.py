@@ -8,6 +8,11 @@ JSON works in any Grafana whatever its datasource uid. Queries filter with `=~"$
 variable offers "All" as the regex `.*`. Host and SNMP series carry only an `asset` label: they are
 narrowed to a site or category by `and on(asset) opsmon_asset_up{site=~"$site",category=~"$category"}`.
 
+As the SLA counts: a share of assets up or a count of assets down leaves out unreachable, maintenance and unknown
+(`counted()`); state timelines read opsmon_asset_state, one colour per state (`state_code()`, STATE_MAP); legends
+put the inventory's name beside the id through opsmon_asset_info (`named()`); every dashboard carries the
+incident and maintenance annotations (ANNOTATIONS).
+
 The target table is read from rules/targets.yaml (through opsmon.collector.sla.targets, so it is validated
 the way the collector validates it): one stat tile per target, coloured at its own threshold (the
 colours are inverted for "<=" targets such as the hardware fault response time).
