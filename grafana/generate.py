@@ -90,6 +90,10 @@ NAMED = "{{name}} ({{asset}})"  # the legend of a named() series
 # --------------------------------------------------------------------------- targets and panels
 def target(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False, fmt: str = "time_series",
            interval: str = "") -> dict[str, Any]:
+    """One query. A legend naming {{asset}} gets the inventory's name beside the id (named()), unless the query
+    joins it already or falls back to a bare 0 (`present()`: that 0 has no asset to join)."""
+    if "{{asset}}" in legend and "opsmon_asset_info" not in expr and "vector(0)" not in expr:
+        expr, legend = named(expr), legend.replace("{{asset}}", NAMED, 1)
     t: dict[str, Any] = {"datasource": DS, "editorMode": "code", "expr": expr, "format": fmt,
                          "instant": instant, "legendFormat": legend or "__auto", "range": not instant, "refId": ref}
     if interval:

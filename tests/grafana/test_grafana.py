@@ -356,6 +356,14 @@ def test_unreachable_and_maintenance_are_never_down():
 
 
 def test_names_beside_ids_and_the_new_panels():
+    """Every legend that names an asset puts its inventory name beside the id (joined from opsmon_asset_info), but a
+    count that falls back to a bare 0 (no asset to join)."""
+    legends = [(t["legendFormat"], t["expr"]) for b in BOARDS.values() for p in b["panels"]
+               for t in p.get("targets", []) if "{{asset}}" in t["legendFormat"]]
+    assert len(legends) > 40
+    for legend, expr in legends:
+        assert ("{{name}} ({{asset}})" in legend and "group_left(name) opsmon_asset_info" in expr) or \
+            "vector(0)" in expr, (legend, expr)
     titles = {q["title"]: q["expr"] for q in all_queries()}
     assert "opsmon_icmp_rtt_seconds" in titles["链路时延 / Link latency (ICMP RTT)"]
     assert "opsmon_icmp_loss_ratio" in titles["链路丢包率 / Link loss (ICMP)"]
