@@ -8,6 +8,11 @@ JSON works in any Grafana whatever its datasource uid. Queries filter with `=~"$
 variable offers "All" as the regex `.*`. Host and SNMP series carry only an `asset` label: they are
 narrowed to a site or category by `and on(asset) opsmon_asset_up{site=~"$site",category=~"$category"}`.
 
+As the SLA counts: a share of assets up or a count of assets down leaves out unreachable, maintenance and unknown
+(`counted()`); state timelines read opsmon_asset_state, one colour per state (`state_code()`, STATE_MAP); legends
+put the inventory's name beside the id through opsmon_asset_info (`named()`); every dashboard carries the
+incident and maintenance annotations (ANNOTATIONS).
+
 The target table is read from rules/targets.yaml (through opsmon.collector.sla.targets, so it is validated
 the way the collector validates it): one stat tile per target, coloured at its own threshold (the
 colours are inverted for "<=" targets such as the hardware fault response time).
@@ -52,9 +57,43 @@ def present(expr: str) -> str:
     return f"{expr} or on() vector(0)"
 
 
+# The states the SLA does not count as down (docs/sla.md): unreachable behind a down parent, maintenance, and
+# unknown (no data: coverage). A panel's "up ratio" is up / the assets in any other state, as the SLA's.
+NOT_COUNTED = 'opsmon_asset_state{state=~"unreachable|maintenance|unknown"} == 1'
+# One code and colour per state for the state timelines (opsmon_asset_state: exactly one state is 1).
+STATE_COLOURS = (("up", "正常", GREEN), ("degraded", "降级", "yellow"), ("down", "中断", RED),
+                 ("unreachable", "不可达", "purple"), ("maintenance", "维护", BLUE), ("unknown", "未知", "text"))
+STATE_MAP = [{"type": "value", "options": {str(i): {"color": colour, "index": i, "text": f"{zh} / {en}"}
+                                           for i, (en, zh, colour) in enumerate(STATE_COLOURS)}}]
+
+
+def counted(selector: str = SCOPE) -> str:
+    """opsmon_asset_up of the assets the SLA judges now: unreachable, maintenance and unknown left out."""
+    return f"({selector} unless on(asset) ({NOT_COUNTED}))"
+
+
+def named(expr: str) -> str:
+    """The series of `expr` (by asset) with the asset's name a person reads (inventory `name`) as label `name`."""
+    return f"({expr}) * on(asset) group_left(name) opsmon_asset_info"
+
+
+def state_code(selector: str = SCOPE) -> str:
+    """Each asset's current state as one number (its index in STATE_COLOURS), with its name, for a timeline."""
+    codes = " or ".join(f'(opsmon_asset_state{{state="{en}"}} == 1) * 0 + {i}'
+                        for i, (en, _zh, _c) in enumerate(STATE_COLOURS))
+    return named(f"max by (asset) ({codes}) and on(asset) {selector}")
+
+
+NAMED = "{{name}} ({{asset}})"  # the legend of a named() series
+
+
 # --------------------------------------------------------------------------- targets and panels
 def target(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False, fmt: str = "time_series",
            interval: str = "") -> dict[str, Any]:
+    """One query. A legend naming {{asset}} gets the inventory's name beside the id (named()), unless the query
+    joins it already or falls back to a bare 0 (`present()`: that 0 has no asset to join)."""
+    if "{{asset}}" in legend and "opsmon_asset_info" not in expr and "vector(0)" not in expr:
+        expr, legend = named(expr), legend.replace("{{asset}}", NAMED, 1)
     t: dict[str, Any] = {"datasource": DS, "editorMode": "code", "expr": expr, "format": fmt,
                          "instant": instant, "legendFormat": legend or "__auto", "range": not instant, "refId": ref}
     if interval:
@@ -311,6 +350,23 @@ def site_category_vars() -> list[dict[str, Any]]:
             query_var("category", "类别 / Category", "label_values(opsmon_asset_up, category)")]
 
 
+# --------------------------------------------------------------------------- annotations
+def annotation(name: str, expr: str, colour: str, title: str, tags: str) -> dict[str, Any]:
+    """A region on every time panel while `expr` has a series (Grafana's Prometheus annotations, step 1m)."""
+    return {"datasource": DS, "enable": True, "expr": expr, "hide": False, "iconColor": colour, "name": name,
+            "step": "1m", "tagKeys": tags, "textFormat": "", "titleFormat": title, "useValueForTime": False}
+
+
+# Incidents from their opening to their acknowledgement (the response clock), outages and maintenance windows.
+ANNOTATIONS = [
+    annotation("事件（待确认） / Incidents awaiting acknowledgement",
+               "max by (incident, asset, kind, severity) (opsmon_incident_unacknowledged_seconds)", RED,
+               "{{incident}} {{asset}} {{kind}} {{severity}}", "asset,kind,severity"),
+    annotation("维护 / Maintenance", named('max by (asset) (opsmon_asset_state{state="maintenance"} == 1)'), BLUE,
+               "维护 / maintenance: {{name}} ({{asset}})", "asset"),
+]
+
+
 # --------------------------------------------------------------------------- layout and dashboard
 def layout(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Number the panels 1.. and place them left to right, wrapping at 24 columns."""
@@ -334,7 +390,7 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict[str, Any
     return {
         "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
                                   "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
+                                  "name": "Annotations & Alerts", "type": "dashboard"}, *ANNOTATIONS]},
         "description": description,
         "editable": True,
         "fiscalYearStartMonth": 0,
@@ -381,10 +437,11 @@ def overview(tt: Any) -> dict[str, Any]:
              unit="s", thresholds=steps((GREEN, None), (ORANGE, 1800), (RED, 3600))),
         stat("资产 / Assets", "所选地点与类别的资产数。\nAssets in the selected sites and categories.",
              [target(present(f"count({SCOPE})"), "assets", instant=True)], decimals=0),
-        stat("非正常资产 / Assets not up",
-             "当前状态不是 up 的资产（down、degraded、unreachable、unknown、maintenance）。\n"
-             "Assets whose state is anything but up.",
-             [target(present(f"count({SCOPE} == 0)"), "not up", instant=True)],
+        stat("中断资产 / Assets down",
+             "当前为 down 或 degraded 的资产；不可达（上级中断）、维护中与未知不计为中断，与 SLA 一致。\n"
+             "Assets down or degraded now; unreachable (behind a down parent), in maintenance or unknown are not "
+             "down, as in the SLA.",
+             [target(present(f"count({counted()} == 0)"), "down", instant=True)],
              thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
         stat("失联代理 / Silent agents",
              "超过 3 分钟未上报的主机代理。\n"
@@ -393,15 +450,27 @@ def overview(tt: Any) -> dict[str, Any]:
                      "silent", instant=True)],
              thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
         bargauge("当前在线率（按类别） / Up now, by category",
-                 "所选地点中各类别当前为 up 的资产比例。\nShare of the assets in each category that are up now.",
-                 [target(f'avg by (category) ({SCOPE})', "{{category}}", instant=True)],
+                 "所选地点中各类别当前为 up 的资产比例（不可达、维护中、未知不计入，与 SLA 一致）。\nShare of the assets in each category that are up now (unreachable, maintenance, unknown left out, as in the SLA).",
+                 [target(f'avg by (category) ({counted()})', "{{category}}", instant=True)],
                  unit="percentunit", minimum=0, maximum=1, decimals=1,
                  thresholds=steps((RED, None), (ORANGE, 0.9), (GREEN, 0.95))),
         bargauge("当前在线率（按地点） / Up now, by site",
-                 "所选类别中各地点当前为 up 的资产比例。\nShare of the assets at each site that are up now.",
-                 [target(f'avg by (site) ({SCOPE})', "{{site}}", instant=True)],
+                 "所选类别中各地点当前为 up 的资产比例（不可达、维护中、未知不计入，与 SLA 一致）。\nShare of the assets at each site that are up now (unreachable, maintenance, unknown left out, as in the SLA).",
+                 [target(f'avg by (site) ({counted()})', "{{site}}", instant=True)],
                  unit="percentunit", minimum=0, maximum=1, decimals=1,
                  thresholds=steps((RED, None), (ORANGE, 0.9), (GREEN, 0.95))),
+        row("证书 / Certificates"),
+        stat("30 天内到期的证书 / Certificates expiring within 30 days",
+             "HTTPS 检查看到的、30 天内（含已过期）到期的 TLS 证书数。\n"
+             "TLS certificates seen by HTTPS checks that expire within 30 days (or have expired).",
+             [target(present(f"count({scoped(f'opsmon_tls_cert_not_after_seconds - time() < {30 * 86400}')})"),
+                     "expiring", instant=True)], w=6, h=6, thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        bargauge("证书剩余天数（最少 20 个） / Certificate days left (fewest 20)",
+                 "每个 HTTPS 检查所见证书到期前的天数，30 天内标红。\n"
+                 "Days until each certificate an HTTPS check saw expires; red within 30 days.",
+                 [target(f"bottomk(20, {named(scoped('(opsmon_tls_cert_not_after_seconds - time()) / 86400'))})",
+                         "{{name}} ({{asset}}) {{check}}", instant=True)], w=18, h=6, unit="d", decimals=1,
+                 thresholds=steps((RED, None), (ORANGE, 30), (GREEN, 60))),
         row("采集器自身 / Collector health"),
         timeseries("检查结果 / Check results",
                    "每秒检查结果数，按类型与结果。\n"
@@ -598,17 +667,29 @@ def network() -> dict[str, Any]:
     enabled_down = f"(ifOperStatus{{{ASSET}}} != 1) and on(asset, ifIndex) (ifAdminStatus{{{ASSET}}} == 1)"
     panels: list[dict[str, Any]] = [
         row("链路（按地州） / Links per prefecture"),
-        stat("链路中断 / Links down", "所选地点当前不是 up 的链路。\nLinks in the selected sites that are not up now.",
-             [target(present(f"count({links} == 0)"), "down", instant=True)],
+        stat("链路中断 / Links down",
+             "所选地点当前中断（down 或 degraded）的链路；不可达、维护中、未知不计为中断。\n"
+             "Links in the selected sites down or degraded now; unreachable, maintenance and unknown are not down.",
+             [target(present(f"count({counted(links)} == 0)"), "down", instant=True)],
              thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
         bargauge("链路在线率（按地州） / Links up, per prefecture",
-                 "各地州当前为 up 的链路比例。\n"
-                 "Share of each prefecture's links that are up now.",
-                 [target(f"avg by (site) ({links})", "{{site}}", instant=True)], w=8, h=8,
+                 "各地州当前为 up 的链路比例（不可达、维护中、未知不计入，与 SLA 一致）。\n"
+                 "Share of each prefecture's links up now (unreachable, maintenance, unknown left out, as the SLA).",
+                 [target(f"avg by (site) ({counted(links)})", "{{site}}", instant=True)], w=8, h=8,
                  unit="percentunit", minimum=0, maximum=1, decimals=0,
                  thresholds=steps((RED, None), (ORANGE, 0.5), (GREEN, 1))),
-        state_timeline("链路状态 / Link state", "每条链路的 up/down 时间线。\nUp/down timeline of each link.",
-                       targets((links, "{{site}} {{asset}}")), w=12, h=8, mappings=UP_DOWN),
+        state_timeline("链路状态 / Link state",
+                       "每条链路的状态时间线，每种状态一种颜色。\nState timeline of each link, one colour per state.",
+                       targets((state_code(links), NAMED)), w=12, h=8, mappings=STATE_MAP),
+        timeseries("链路时延 / Link latency (ICMP RTT)",
+                   "每条链路 ICMP 检查最近一次运行的平均往返时延。\n"
+                   "Mean round-trip time of each link's ICMP check, its last run.",
+                   targets((named(f"opsmon_icmp_rtt_seconds and on(asset) {links}"), NAMED)), unit="s", minimum=0),
+        timeseries("链路丢包率 / Link loss (ICMP)",
+                   "每条链路 ICMP 检查最近一次运行未获应答的请求比例。\n"
+                   "Share of the echo requests of each link's ICMP check, last run, that got no reply.",
+                   targets((named(f"opsmon_icmp_loss_ratio and on(asset) {links}"), NAMED)), unit="percentunit",
+                   minimum=0, maximum=1, thresholds=steps((GREEN, None), (ORANGE, 0.05), (RED, 0.2))),
         row("SNMP 设备 / SNMP devices"),
         stat("无应答设备 / Devices not answering",
              "最近一次 SNMP 轮询无应答的设备。\n"
@@ -836,28 +917,28 @@ def availability(tt: Any) -> dict[str, Any]:
         budget_panel(avail, w=12, h=8),
         row("当前 / Now"),
         bargauge("当前在线率（按类别） / Up now, by category",
-                 "所选地点中各类别当前为 up 的资产比例。\n"
-                 "Share of the assets in each category that are up now.",
-                 [target(f"avg by (category) ({SCOPE})", "{{category}}", instant=True)], w=8,
+                 "所选地点中各类别当前为 up 的资产比例（不可达、维护中、未知不计入，与 SLA 一致）。\n"
+                 "Share of the assets in each category that are up now (unreachable, maintenance, unknown left out, as in the SLA).",
+                 [target(f"avg by (category) ({counted()})", "{{category}}", instant=True)], w=8,
                  unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=band),
         bargauge("当前在线率（按地点） / Up now, by site",
-                 "所选类别中各地点当前为 up 的资产比例。\n"
-                 "Share of the assets at each site that are up now.",
-                 [target(f"avg by (site) ({SCOPE})", "{{site}}", instant=True)], w=8,
+                 "所选类别中各地点当前为 up 的资产比例（不可达、维护中、未知不计入，与 SLA 一致）。\n"
+                 "Share of the assets at each site that are up now (unreachable, maintenance, unknown left out, as in the SLA).",
+                 [target(f"avg by (site) ({counted()})", "{{site}}", instant=True)], w=8,
                  unit="percentunit", minimum=0, maximum=1, decimals=1, thresholds=band),
         bargauge("资产状态 / Assets by state", "所选资产当前各状态的数量。\nAssets in each state now.",
                  [target(f"count by (state) ((opsmon_asset_state == 1) and on(asset) {SCOPE})", "{{state}}",
                          instant=True)], w=8, decimals=0),
         row("趋势 / Over time"),
         timeseries("在线率（按类别） / Up ratio, by category",
-                   "所选地点中各类别 up 资产的比例。\n"
-                   "Share of assets up per category in the selected sites.",
-                   targets((f"avg by (category) ({SCOPE})", "{{category}}")), unit="percentunit", minimum=0,
+                   "所选地点中各类别 up 资产的比例（不可达、维护中、未知不计入）。\n"
+                   "Share of assets up per category in the selected sites (unreachable, maintenance, unknown left out).",
+                   targets((f"avg by (category) ({counted()})", "{{category}}")), unit="percentunit", minimum=0,
                    maximum=1, thresholds=band),
         timeseries("在线率（按地点） / Up ratio, by site",
-                   "所选类别中各地点 up 资产的比例。\n"
-                   "Share of assets up per site in the selected categories.",
-                   targets((f"avg by (site) ({SCOPE})", "{{site}}")), unit="percentunit", minimum=0, maximum=1,
+                   "所选类别中各地点 up 资产的比例（不可达、维护中、未知不计入）。\n"
+                   "Share of assets up per site in the selected categories (unreachable, maintenance, unknown left out).",
+                   targets((f"avg by (site) ({counted()})", "{{site}}")), unit="percentunit", minimum=0, maximum=1,
                    thresholds=band),
         bargauge("近 24 小时可用率（按类别，全部地点） / 24 h, by category (all sites)",
                  "记录规则 opsmon:asset_up:avg_by_category 的 24 小时平均（按采样，非 SLA 口径）。\n"
@@ -870,19 +951,20 @@ def availability(tt: Any) -> dict[str, Any]:
                  [target('avg_over_time(opsmon:asset_up:avg_by_site{site=~"$site"}[1d])', "{{site}}", instant=True)],
                  unit="percentunit", minimum=0, maximum=1, decimals=2, thresholds=band),
         row("资产 / Assets"),
-        state_timeline("资产在线时间线 / Asset up/down timeline",
-                       "所选资产的 up/down 时间线。\n"
-                       "Up/down timeline of the selected assets.",
-                       targets((SCOPE, "{{site}} {{category}} {{asset}}")), h=10, mappings=UP_DOWN),
+        state_timeline("资产状态时间线 / Asset state timeline",
+                       "所选资产的状态时间线（opsmon_asset_state），每种状态一种颜色：不可达与维护不是中断。\n"
+                       "State timeline of the selected assets (opsmon_asset_state), one colour per state: "
+                       "unreachable and maintenance are not down.",
+                       targets((state_code(), NAMED)), h=10, mappings=STATE_MAP),
         table("资产当前状态 / Current state per asset",
               "每个资产当前的状态、类别与地点。\n"
               "Current state, category and site of each asset.",
-              [target("max by (asset, state) (opsmon_asset_state == 1) + on(asset) group_left(site, category) "
-                      f"(0 * max by (asset, site, category) ({SCOPE}))", "",
+              [target(named("max by (asset, state) (opsmon_asset_state == 1) + on(asset) group_left(site, category) "
+                            f"(0 * max by (asset, site, category) ({SCOPE}))"), "",
                       instant=True, fmt="table")],
               w=24, h=10, hide=("Time", "__name__", "job", "instance", "Value"),
-              rename={"asset": "资产 / Asset", "state": "状态 / State", "site": "地点 / Site",
-                      "category": "类别 / Category"}),
+              rename={"asset": "资产 / Asset", "name": "名称 / Name", "state": "状态 / State",
+                      "site": "地点 / Site", "category": "类别 / Category"}),
     ]
     return dashboard("opsmon-availability", "opsmon 可用性 / Availability",
                      "按类别与地点的可用性。Availability per category and site.", panels, site_category_vars())
@@ -937,11 +1019,156 @@ def security() -> dict[str, Any]:
                      panels, site_category_vars())
 
 
+HALF = 'site=~"$site",enterprise=~"$enterprise"'  # the opsmon_hj212_* hours and rates are the running half-month's
+
+
+def hj212_pooled(by: str) -> str:
+    """传输有效率 pooled over `by` (sum of 有效 / sum of 应传, nothing due: no value) from the per-series hours.
+
+    (实传/应传) x (有效/实传) = 有效/应传: the national default's denominator (实传). A target whose `hj212:
+    denominator: should` differs; its region figure is opsmon_sla_value's."""
+    return (f"sum by ({by}) (opsmon_hj212_effective_hourly_values{{{HALF}}}) / "
+            f"(sum by ({by}) (opsmon_hj212_should_hourly_values{{{HALF}}}) > 0)")
+
+
+def hj212(tt: Any) -> dict[str, Any]:
+    """The HJ 212 effective transmission rate of the running half-month, by prefecture, enterprise and point."""
+    band = steps((RED, None), (ORANGE, 0.6), (GREEN, 0.9))
+    daus = 'opsmon_asset_up{category="dau",site=~"$site"}'
+    rate = [t for t in tt.targets if t.measure == "hj212_rate"]
+    point_keys = "site, enterprise, asset, mn, point"
+    panels: list[dict[str, Any]] = [
+        row("传输有效率（本半月） / Effective transmission rate, this half-month"),
+        stat("全区传输有效率 / Region", "所选地州与企业本半月（1–15 日或 16 日至月末）的有效/应传小时数，目标 90%。\n"
+             "有效 / 应传 hours of the selected prefectures and enterprises this half-month (the 1st-15th or "
+             "16th-end); the target is 90 %.",
+             [target(hj212_pooled(""), "rate", instant=True)], w=6, h=6, unit="percentunit", decimals=2,
+             thresholds=band),
+        stat("应传 / 实传 / 有效（小时） / Hours due, transmitted, effective",
+             "本半月应传、实传、有效的小时数据个数（监测点 × 因子 × 小时）。\n"
+             "Hourly values due, transmitted and effective this half-month (point x factor x hour).",
+             targets((f"sum(opsmon_hj212_should_hourly_values{{{HALF}}})", "应传 / due"),
+                     (f"sum(opsmon_hj212_transmitted_hourly_values{{{HALF}}})", "实传 / transmitted"),
+                     (f"sum(opsmon_hj212_effective_hourly_values{{{HALF}}})", "有效 / effective"), instant=True),
+             w=10, h=6, decimals=0),
+        stat("零传输点位 / Points at 0", "本半月应传大于 0 而有效为 0 的监测点。\n"
+             "Monitoring points with hours due this half-month and no effective value.",
+             [target(present(f"count(({hj212_pooled('asset, point')}) == 0)"), "at 0", instant=True)], w=4, h=6,
+             thresholds=steps((GREEN, None), (RED, 1)), decimals=0),
+        stat("低于 90% 的点位 / Points below 90 %", "本半月传输有效率低于 90% 的监测点。\n"
+             "Monitoring points under 90 % this half-month.",
+             [target(present(f"count(({hj212_pooled('asset, point')}) < 0.9)"), "below 90 %", instant=True)],
+             w=4, h=6, thresholds=steps((GREEN, None), (ORANGE, 1)), decimals=0),
+        bargauge("传输有效率（按地州） / Rate per prefecture",
+                 "各地州本半月的传输有效率（合并小时数计算），90% 为达标线。\n"
+                 "Each prefecture's rate this half-month (hours pooled); 90 % passes.",
+                 [target(hj212_pooled("site"), "{{site}}", instant=True)], w=12, h=8, unit="percentunit",
+                 minimum=0, maximum=1, decimals=1, thresholds=band),
+        bargauge("传输有效率（按企业，最低 20） / Rate per enterprise (lowest 20)",
+                 "各企业本半月的传输有效率，最低的 20 家。\nEach enterprise's rate this half-month, the lowest 20.",
+                 [target(f"bottomk(20, {hj212_pooled('site, enterprise')})", "{{enterprise}} ({{site}})",
+                         instant=True)], w=12, h=8, unit="percentunit", minimum=0, maximum=1, decimals=1,
+                 thresholds=band),
+        table("监测点传输有效率（最低 50） / Rate per monitoring point (lowest 50)",
+              "各监测点本半月的传输有效率（合并其考核因子），由低到高；为 0 的点位在最前。\n"
+              "Each monitoring point's rate this half-month (its assessed factors pooled), lowest first.",
+              [target(named(f"bottomk(50, {hj212_pooled(point_keys)})"), "", instant=True, fmt="table")],
+              w=24, h=10, unit="percentunit", thresholds=band,
+              rename={"site": "地州 / Prefecture", "enterprise": "企业 / Enterprise", "asset": "数采仪 / DAU",
+                      "name": "名称 / Name", "mn": "MN", "point": "监测点 / Point", "Value": "传输有效率 / Rate"}),
+        table("监测点 × 因子 / Per point and factor",
+              "每个监测点、考核因子本半月的传输率、有效率与传输有效率；无应传小时时无值。\n"
+              "Transmission, effective and effective transmission rate of each point and factor this half-month; "
+              "no value while no hour is due.",
+              [target(f"opsmon_hj212_transmission_ratio{{{HALF}}}", "", "A", instant=True, fmt="table"),
+               target(f"opsmon_hj212_effective_ratio{{{HALF}}}", "", "B", instant=True, fmt="table"),
+               target(f"opsmon_hj212_effective_transmission_ratio{{{HALF}}}", "", "C", instant=True, fmt="table")],
+              w=24, h=10, unit="percentunit", thresholds=band,
+              rename={"site": "地州 / Prefecture", "enterprise": "企业 / Enterprise", "asset": "数采仪 / DAU",
+                      "mn": "MN", "point": "监测点 / Point", "factor": "因子 / Factor",
+                      "Value #A": "传输率 / Transmission", "Value #B": "有效率 / Effective",
+                      "Value #C": "传输有效率 / Rate"}),
+        timeseries("传输有效率趋势（按地州） / Rate per prefecture over time",
+                   "各地州本半月累计的传输有效率；季度目标值见下。\n"
+                   "Each prefecture's half-month-to-date rate; the quarter's target figure below.",
+                   targets((hj212_pooled("site"), "{{site}}")), unit="percentunit", minimum=0, maximum=1,
+                   thresholds=steps((RED, None), (GREEN, 0.9))),
+        timeseries("传输有效率（本季度） / Rate this quarter",
+                   "绩效目标“重点污染源自动监控数据传输有效率”的季度累计值（opsmon sla）与其指标值。\n"
+                   "The target's quarter-to-date figure (opsmon sla) and its threshold.",
+                   targets((f"opsmon_sla_value{{{target_selector(rate)}}}", "{{target}}"),
+                           (f"opsmon_sla_threshold{{{target_selector(rate)}}}", "指标值 / threshold")),
+                   unit="percentunit",
+                   minimum=0, maximum=1, thresholds=steps((RED, None), (GREEN, 0.9)),
+                   overrides=by_target(rate, value_unit=False)),
+        row("数采仪 / DAUs"),
+        stat("在线数采仪 / DAUs online", "当前为 up 的数采仪（数采仪停发超过 stale_after 即为 down）。\n"
+             "DAUs up now (a unit silent for longer than its stale_after is down).",
+             [target(present(f"count({daus} == 1)"), "online", instant=True)], w=4, h=6, decimals=0,
+             thresholds=steps((BLUE, None))),
+        stat("离线数采仪 / DAUs offline", "当前为 down 的数采仪。\nDAUs down now.",
+             [target(present(f'count((opsmon_asset_state{{state="down"}} == 1) and on(asset) {daus})'), "offline",
+                     instant=True)], w=4, h=6, decimals=0, thresholds=steps((GREEN, None), (RED, 1))),
+        stat("连接数 / Connections", "数采仪到接收端当前打开的 TCP 连接。\nDAU connections open now.",
+             [target(present("sum(opsmon_hj212_connections)"), "connections", instant=True)], w=4, h=6,
+             decimals=0),
+        state_timeline("数采仪状态 / DAU state", "每台数采仪的状态时间线。\nState timeline of each DAU.",
+                       targets((state_code(daus), NAMED)), w=12, h=6, mappings=STATE_MAP),
+        row("数据帧 / Frames"),
+        timeseries("接收的帧（按数采仪） / Frames accepted, per DAU",
+                   "每分钟接受的帧数，按数采仪 MN。\nFrames accepted per minute, by DAU MN.",
+                   targets((f"sum by (dau) (rate(opsmon_hj212_frames_accepted_total[{RATE}])) * 60", "{{dau}}")),
+                   unit="short", minimum=0),
+        timeseries("拒收的帧（按原因） / Frames refused, by reason",
+                   "每小时拒收的帧数，按原因（CRC、长度、口令、未知 MN 等）。某原因在第一次拒收后才有序列。\n"
+                   "Frames refused per hour by reason (CRC, length, password, unknown MN ...). A reason's series "
+                   "starts with its first refusal; 0 is drawn while none was refused.",
+                   targets((present("sum by (reason) (increase(opsmon_hj212_frames_refused_total[1h]))"),
+                            "{{reason}}")), unit="short", minimum=0),
+        timeseries("应答 / Answers sent", "每分钟发给数采仪的应答（9014、9013、1012）。\n"
+                   "Answers sent to DAUs per minute (9014, 9013, 1012).",
+                   targets((f"sum by (cn) (rate(opsmon_hj212_answers_total[{RATE}])) * 60", "{{cn}}")),
+                   unit="short", minimum=0),
+    ]
+    return dashboard("opsmon-hj212", "opsmon 污染源数据传输 / HJ 212 data transmission",
+                     "重点污染源自动监控数据传输有效率（本半月，按地州、企业、监测点）、数采仪在线与拒收帧。"
+                     "Effective transmission rate this half-month per prefecture, enterprise and point; DAUs "
+                     "online; frames refused.", panels,
+                     [*site_category_vars(), query_var("enterprise", "企业 / Enterprise",
+                                                       'label_values(opsmon_hj212_should_hourly_values'
+                                                       '{site=~"$site"}, enterprise)')], time_from="now-7d")
+
+
+def quarter(tt: Any) -> dict[str, Any]:
+    """This quarter so far (Grafana's now/fQ): each target's daily trend, as opsmon sla measures it."""
+    ratio = [t for t in tt.targets if t.unit == "ratio"]
+    others = [t for t in tt.targets if t.unit != "ratio"]
+    panels: list[dict[str, Any]] = [row("本季度绩效目标 / Targets this quarter")]
+    panels += target_value_panels(list(tt.targets), tt, "", w=24)[:2]
+    panels.append(row("每日趋势（季度累计值） / Daily trend of the quarter-to-date values"))
+    for title, tgts, unit in (("比例类目标 / Ratio targets", ratio, "percentunit"),
+                              ("时长与计数类目标 / Time and count targets", others, "none")):
+        sel = target_selector(tgts)
+        panels.append(timeseries(
+            title, "每个目标每天最后一次计算的季度累计值（opsmon sla 的口径）及其指标值。\n"
+            "Each target's quarter-to-date value as last computed each day (opsmon sla's figure), and its threshold.",
+            [target(f"last_over_time(opsmon_sla_value{{{sel}}}[1d])", "{{target}}", interval="1d"),
+             target(f"last_over_time(opsmon_sla_threshold{{{sel}}}[1d])", "指标值 / threshold {{target}}", "B",
+                    interval="1d")],
+            w=24, h=9, unit=unit, overrides=by_target(tgts, value_unit=unit == "none"),
+            legend_calcs=("min", "lastNotNull")))
+    board = dashboard("opsmon-quarter", "opsmon 本季度 / This quarter",
+                      "本季度至今每个绩效目标的每日趋势。The daily trend of every target, this quarter so far.",
+                      panels, site_category_vars())
+    board["time"] = {"from": "now/fQ", "to": "now"}
+    return board
+
+
 # --------------------------------------------------------------------------- files
 def build() -> dict[str, dict[str, Any]]:
     """File name -> dashboard."""
     tt = load_target_table()
-    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security()]
+    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security(), hj212(tt), quarter(tt)]
     return {f"{b['uid'].removeprefix('opsmon-')}.json": b for b in boards}
 
 

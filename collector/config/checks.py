@@ -46,7 +46,8 @@ class IcmpSpec(CheckSpecBase):
 
     type: Literal["icmp"]
     host: str | None = Field(None, description="Defaults to the asset's address")
-    packets: int = Field(1, ge=1, le=10, description="Echo requests per run; up if any is answered")
+    packets: int = Field(1, ge=1, le=10, description="Echo requests per run, all sent (the loss and mean RTT "
+                         "/metrics shows); up if any is answered")
 
 
 class TcpSpec(CheckSpecBase):

@@ -26,22 +26,27 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 class StateCollector(Collector):
-    """opsmon_asset_up and opsmon_asset_state from a snapshot function."""
+    """opsmon_asset_up, opsmon_asset_state and opsmon_asset_info from a snapshot function."""
 
-    def __init__(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
-        self.snapshot = snapshot  # yields (asset, category, site, state)
+    def __init__(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str, str]]]) -> None:
+        self.snapshot = snapshot  # yields (asset, category, site, state, name)
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("opsmon_asset_up", "1 when the asset's state is up, else 0",
                                labels=["asset", "category", "site"])
         state = GaugeMetricFamily("opsmon_asset_state", "1 for the asset's current state, 0 for the others",
                                   labels=["asset", "state"])
-        for asset, category, site, current in self.snapshot():
+        info = GaugeMetricFamily("opsmon_asset_info", "The asset's name a person reads (inventory `name`, else its "
+                                 "id), always 1: joined in the dashboards to show it beside the id",
+                                 labels=["asset", "name"])
+        for asset, category, site, current, name in self.snapshot():
             up.add_metric([asset, category, site], 1.0 if current == UP else 0.0)
-            for name in STATES:
-                state.add_metric([asset, name], 1.0 if current == name else 0.0)
+            for s in STATES:
+                state.add_metric([asset, s], 1.0 if current == s else 0.0)
+            info.add_metric([asset, name], 1.0)
         yield up
         yield state
+        yield info
 
 
 class SlaCollector(Collector):
@@ -184,6 +189,24 @@ class CertCollector(Collector):
         yield fam
 
 
+class IcmpCollector(Collector):
+    """Each ICMP check's last run: the mean RTT of its replies and its loss (Grafana's latency and loss per link)."""
+
+    def __init__(self, seen: dict[tuple[str, str], tuple[float | None, float]]) -> None:
+        self.seen = seen
+
+    def collect(self) -> Iterator[Metric]:
+        rtt = GaugeMetricFamily("opsmon_icmp_rtt_seconds", "Mean round-trip time of the echo replies of the ICMP "
+                                "check's last run (absent when none came back)", labels=["asset", "check"])
+        loss = GaugeMetricFamily("opsmon_icmp_loss_ratio", "Echo requests of the ICMP check's last run that got no "
+                                 "reply / requests sent (1: none answered)", labels=["asset", "check"])
+        for (asset, check), (mean, lost) in list(self.seen.items()):
+            if mean is not None:
+                rtt.add_metric([asset, check], mean)
+            loss.add_metric([asset, check], lost)
+        yield from (rtt, loss)
+
+
 class SecurityCollector(Collector):
     """Compliance per host and control point, baseline check counts, authentication and FIM activity."""
 
@@ -285,8 +308,11 @@ class Hj212Collector(Collector):
             h = c.history
             for name, value, text in (
                     ("history_requests", h.requests, "History requests (2061 with BeginTime/EndTime) sent to units"),
-                    ("history_hours_asked", h.hours_asked, "Missing hours the history requests asked for"),
-                    ("history_hours_recovered", h.recovered, "Hours asked for by a history request and stored since")):
+                    # hourly values, not hours: a name with `hours` is a unit to promtool (it wants seconds)
+                    ("history_hourly_values_asked", h.hours_asked, "Missing hourly values the history requests "
+                                                                   "asked for"),
+                    ("history_hourly_values_recovered", h.recovered, "Hourly values asked for by a history request "
+                                                                     "and stored since")):
                 family = CounterMetricFamily(f"opsmon_hj212_{name}", text)
                 family.add_metric([], value)
                 yield family
@@ -310,6 +336,53 @@ class Hj212Collector(Collector):
             for upstream, st in sorted(stats.items()):
                 family.add_metric([upstream], getattr(st, attr))
             yield family
+
+
+class Hj212RatesCollector(Collector):
+    """应传/实传/有效 hours and the three rates of the running half-month per DAU point x factor
+    (sla/hj212_live.py), from the SLA worker's last snapshot.
+
+    Cardinality: 6 series per assessed (point, factor) of the inventory, whatever the traffic. Every one is there
+    from the first refresh after start, the hours at 0; a rate is absent while its denominator is 0 (no hour due
+    yet, or for the effective rate nothing transmitted), as `opsmon hj212 rates` prints "-" for it.
+    """
+
+    LABELS = ["asset", "mn", "site", "enterprise", "point", "factor"]
+    HOURS = {"should": "应传: the half-month's complete hours less exempt ones",
+             "transmitted": "实传: due hours whose hourly value (CN 2061) arrived by the correction deadline",
+             "effective": "有效: transmitted hours with an effective flag (N by default)"}
+
+    def __init__(self, snapshot: Callable[[], Any]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self.snapshot()
+        hours = {k: GaugeMetricFamily(f"opsmon_hj212_{k}_hourly_values", f"HJ 212 {text}, per DAU point and "
+                                      "factor, running half-month", labels=self.LABELS)
+                 for k, text in self.HOURS.items()}
+        rates = {
+            "transmission": GaugeMetricFamily("opsmon_hj212_transmission_ratio", "HJ 212 传输率 实传/应传 of the "
+                                              "running half-month, per DAU point and factor", labels=self.LABELS),
+            "effective": GaugeMetricFamily("opsmon_hj212_effective_ratio", "HJ 212 有效率 有效/实传 (or /应传, the "
+                                           "target's denominator) of the running half-month", labels=self.LABELS),
+            "rate": GaugeMetricFamily("opsmon_hj212_effective_transmission_ratio", "HJ 212 传输有效率 (transmission "
+                                      "x effective rate) of the running half-month", labels=self.LABELS)}
+        start = GaugeMetricFamily("opsmon_hj212_period_start_timestamp_seconds", "Start of the running half-month "
+                                  "the opsmon_hj212_* hours count from (1st or 16th, 00:00 local time)")
+        if figures is not None:
+            start.add_metric([], figures.start)
+            for r in figures.rows:
+                labels = [r.asset, r.mn, r.site, r.enterprise, r.point, r.factor]
+                c = r.counts
+                for k, fam in hours.items():
+                    fam.add_metric(labels, getattr(c, k))
+                for k, value in (("transmission", c.transmission_rate()), ("effective",
+                                 c.effective_rate(figures.denominator)), ("rate", c.rate(figures.denominator))):
+                    if value is not None:
+                        rates[k].add_metric(labels, value)
+        yield from hours.values()
+        yield from rates.values()
+        yield start
 
 
 class NotifyCollector(Collector):
@@ -417,6 +490,9 @@ class CollectorMetrics:
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))
 
+    def watch_icmp(self, seen: dict[tuple[str, str], tuple[float | None, float]]) -> None:
+        self.registry.register(IcmpCollector(seen))
+
     def watch_security(self, book: Any) -> None:
         self.registry.register(SecurityCollector(book))
 
@@ -467,8 +543,12 @@ class CollectorMetrics:
     def watch_hj212(self, counts: Any) -> None:
         self.registry.register(Hj212Collector(counts))
 
+    def watch_hj212_rates(self, snapshot: Callable[[], Any]) -> None:
+        """The HJ 212 hours and rates of the half-month from the SLA worker's last figures (sla/hj212_live.py)."""
+        self.registry.register(Hj212RatesCollector(snapshot))
+
     def watch_sla(self, snapshot: Callable[[], PeriodResult | None]) -> None:
         self.registry.register(SlaCollector(snapshot))
 
-    def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str]]]) -> None:
+    def watch_states(self, snapshot: Callable[[], Iterable[tuple[str, str, str, str, str]]]) -> None:
         self.registry.register(StateCollector(snapshot))

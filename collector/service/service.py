@@ -71,6 +71,7 @@ from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
 from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
+from opsmon.collector.sla.hj212_live import Hj212Figures, hj212_figures
 from opsmon.collector.sla.hj212_rates import correction_deadline_ms
 from opsmon.collector.sla.hj212_read import HOURLY, rules_of
 from opsmon.collector.sla.results import PeriodResult
@@ -138,6 +139,8 @@ class Service:
         self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
         self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
         self.metrics.watch_sla(lambda: self.sla_snapshot)
+        self.hj212_snapshot: Hj212Figures | None = None  # the running half-month, for /metrics
+        self.metrics.watch_hj212_rates(lambda: self.hj212_snapshot)
         self.metrics.sla_refreshed.set(self.started.timestamp())  # stale from here if no refresh ever succeeds
         self.snmp: Any = None
         if config.snmp.credentials:
@@ -189,6 +192,7 @@ class Service:
         self.metrics.watch_security(self.security)
         self.metrics.watch_incidents(self.incidents)
         self.metrics.watch_certs(self.ctx.cert_expiry)
+        self.metrics.watch_icmp(self.ctx.icmp)
         self._addresses: dict[str, str] = {}
         self._address_owners: dict[str, tuple[str, ...]] = {}
         self._specs: dict[str, AssetSpec] = {}  # replaced (not changed) at each inventory reload
@@ -252,12 +256,13 @@ class Service:
             Prune: [store],
         }
 
-    def _state_snapshot(self) -> list[tuple[str, str, str, str]]:
+    def _state_snapshot(self) -> list[tuple[str, str, str, str, str]]:
         out = []
         for asset_id, track in list(self.timeline.tracks.items()):
             meta = self.assets.get(asset_id)
             if meta is not None:
-                out.append((asset_id, meta.category, meta.site, track.state))
+                info = self.asset_infos.get(asset_id)
+                out.append((asset_id, meta.category, meta.site, track.state, info.name if info else asset_id))
         return out
 
     @staticmethod
@@ -381,8 +386,9 @@ class Service:
         self._specs = specs
         self.asset_infos.clear()
         self.asset_infos.update(infos)
-        for key in [k for k in self.ctx.cert_expiry if k[0] not in live]:
-            del self.ctx.cert_expiry[key]
+        for seen in (self.ctx.cert_expiry, self.ctx.icmp):
+            for key in [k for k in seen if k[0] not in live]:
+                del seen[key]
         self._addresses.clear()
         # Traps are matched to assets by source address; a polled device wins over another asset at that address.
         polled = sorted(rows, key=lambda r: any(c.get("type") == "snmp" for c in (r.checks or [])))
@@ -510,6 +516,8 @@ class Service:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
         self.sla_snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone,
                                             self.clock())
+        self.hj212_snapshot = hj212_figures(self.store, self.config.targets_path(), self.config.timezone,
+                                            self.clock())
         self.metrics.sla_refreshed.set(self.clock().timestamp())
 
     async def _reports(self) -> None:
@@ -583,6 +591,8 @@ class Service:
         while True:
             try:
                 self.sla_snapshot = await self._sla_worker.figures(self.config.targets_path(),
+                                                                   self.config.timezone, self.clock())
+                self.hj212_snapshot = await self._sla_worker.hj212(self.config.targets_path(),
                                                                    self.config.timezone, self.clock())
                 self.metrics.sla_refreshed.set(self.clock().timestamp())
             except Exception:

@@ -1,4 +1,4 @@
-"""Quarter-to-date SLA figures for /metrics, computed in a process of their own.
+"""Quarter-to-date SLA figures (and the HJ 212 hour counts) for /metrics, computed in a process of their own.
 
 Why a process, not a thread: measure() over 10,000 assets is ~0.8 s of Python (row
 conversion, per-asset figures, sorting). On a worker thread it still holds the GIL, and
@@ -20,17 +20,21 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
+from opsmon.collector.sla.hj212_live import Hj212Figures, hj212_figures
 from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 _store: Store | None = None  # the worker process's own connection
+T = TypeVar("T")
 
 
 def quarter_figures(store: Store, targets_path: Path | str, timezone: str, now: datetime) -> PeriodResult:
@@ -66,6 +70,11 @@ def _in_worker(targets_path: str, timezone: str, now: datetime) -> PeriodResult:
     return quarter_figures(_store, targets_path, timezone, now)
 
 
+def _hj212_in_worker(targets_path: str, timezone: str, now: datetime) -> Hj212Figures:
+    assert _store is not None
+    return hj212_figures(_store, targets_path, timezone, now)
+
+
 def shareable_url(store: Store) -> str | None:
     """The store's URL with its password, when another process can open the same database; else None."""
     url = store.engine.url
@@ -85,15 +94,24 @@ class SlaWorker:
         self._pool: ProcessPoolExecutor | None = None
 
     async def figures(self, targets_path: Path | str, timezone: str, now: datetime) -> PeriodResult:
+        """The quarter's target figures."""
+        return await self._run(quarter_figures, _in_worker, targets_path, timezone, now)
+
+    async def hj212(self, targets_path: Path | str, timezone: str, now: datetime) -> Hj212Figures:
+        """The HJ 212 hour counts of the running half-month (sla/hj212_live.py), in the same process."""
+        return await self._run(hj212_figures, _hj212_in_worker, targets_path, timezone, now)
+
+    async def _run(self, here: Callable[..., T], there: Callable[..., T], targets_path: Path | str, timezone: str,
+                   now: datetime) -> T:
         if self.url is None:
-            return await asyncio.to_thread(quarter_figures, self.store, targets_path, timezone, now)
+            return await asyncio.to_thread(here, self.store, targets_path, timezone, now)
         if self._pool is None:
             # spawn, not fork: the collector has threads (store writer, executors) whose locks a fork would copy.
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_init, initargs=(self.url, self.connect_timeout, os.getpid()))
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _in_worker, str(targets_path), timezone, now)
+            return await loop.run_in_executor(self._pool, there, str(targets_path), timezone, now)
         except BrokenProcessPool:
             log.error("SLA worker process died; starting a new one at the next refresh")
             self._pool.shutdown(wait=False)

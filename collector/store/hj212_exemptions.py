@@ -31,6 +31,11 @@ def dau_points(asset: Asset) -> tuple[str, dict[str, set[str]]]:
     return "", {}
 
 
+def dau_mn(asset: Asset) -> str:
+    """The MN of the asset's hj212 check as stored with the inventory (what /metrics labels its series with)."""
+    return next((str(c.get("mn") or "") for c in asset.checks or () if c.get("type") == "hj212"), "")
+
+
 def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str | None, start: datetime,
                   end: datetime, kind: str, reason: str, proof: str, actor: str, now: datetime) -> int:
     """Record an exemption; refused (InvalidInput) naming what is wrong."""

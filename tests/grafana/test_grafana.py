@@ -40,6 +40,12 @@ METRICS = {
     "opsmon_sla_budget_left_seconds", "opsmon_sla_coverage", "opsmon_sla_pass", "opsmon_check_results_total",
     "opsmon_scheduler_missed_total", "opsmon_scheduler_skipped_total", "opsmon_store_queue_length",
     "opsmon_agent_last_report_timestamp_seconds", "opsmon_agent_clock_offset_seconds",
+    "opsmon_asset_info", "opsmon_icmp_rtt_seconds", "opsmon_icmp_loss_ratio", "opsmon_tls_cert_not_after_seconds",
+    # HJ 212 (the receiver's counters and the SLA worker's hours and rates)
+    "opsmon_hj212_should_hourly_values", "opsmon_hj212_transmitted_hourly_values",
+    "opsmon_hj212_effective_hourly_values", "opsmon_hj212_transmission_ratio", "opsmon_hj212_effective_ratio",
+    "opsmon_hj212_effective_transmission_ratio", "opsmon_hj212_frames_accepted_total",
+    "opsmon_hj212_frames_refused_total", "opsmon_hj212_answers_total", "opsmon_hj212_connections",
     # security
     "opsmon_compliance_ratio", "opsmon_baseline_checks", "opsmon_host_auth_failures_total",
     "opsmon_host_logins_total", "opsmon_fim_changes_total",
@@ -78,7 +84,7 @@ KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ign
             "group_right", "inf", "nan", "atan2"}
 UIDS = {"overview.json": "opsmon-overview", "hosts.json": "opsmon-hosts", "network.json": "opsmon-network",
         "incidents.json": "opsmon-incidents", "availability.json": "opsmon-availability",
-        "security.json": "opsmon-security"}
+        "security.json": "opsmon-security", "hj212.json": "opsmon-hj212", "quarter.json": "opsmon-quarter"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -131,7 +137,7 @@ def test_check_flag(tmp_path):
 
 
 # --------------------------------------------------------------------------- structure
-def test_the_five_dashboards_with_stable_uids_and_bilingual_titles():
+def test_the_dashboards_with_stable_uids_and_bilingual_titles():
     assert {n: b["uid"] for n, b in BOARDS.items()} == UIDS
     for board in BOARDS.values():
         assert board["schemaVersion"] == 39
@@ -231,6 +237,8 @@ def test_every_query_parses_with_promtool(tmp_path):
     for q in all_queries():
         record = f"grafana_check:{q['dashboard'].replace('-', '_')}:panel{q['panel']}_{q['refId']}"
         groups.setdefault(q["dashboard"], []).append({"record": record, "expr": gen.substitute(q["expr"])})
+    for i, a in enumerate(gen.ANNOTATIONS):
+        groups.setdefault("annotations", []).append({"record": f"grafana_check:annotation{i}", "expr": a["expr"]})
     rules = tmp_path / "panels.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": n, "rules": r} for n, r in groups.items()]},
                                     allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -306,3 +314,90 @@ def test_provisioning_files():
     dash = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "opsmon.yaml").read_text(encoding="utf-8"))
     (provider,) = dash["providers"]
     assert provider["type"] == "file" and provider["options"]["path"] == "/var/lib/grafana/dashboards/opsmon"
+
+
+# --------------------------------------------------------------------------- matching the SLA (issue 21 item 8)
+def _panels(name):
+    return [p for p in BOARDS[name]["panels"] if p["type"] != "row"]
+
+
+def test_state_timelines_show_opsmon_asset_state_one_colour_per_state():
+    """Every asset or link timeline reads opsmon_asset_state; each of the six states has its own code and colour."""
+    from opsmon.collector.core.states import STATES
+
+    (mapping,) = gen.STATE_MAP
+    options = mapping["options"]
+    assert sorted(gen.STATE_COLOURS[int(code)][0] for code in options) == sorted(STATES)
+    assert len({o["color"] for o in options.values()}) == len(STATES)
+    timelines = [(name, p) for name in ("availability.json", "network.json", "hj212.json")
+                 for p in _panels(name) if p["type"] == "state-timeline"]
+    assert len(timelines) == 3
+    for name, p in timelines:
+        (t,) = p["targets"]
+        assert "opsmon_asset_state" in t["expr"] and "opsmon_asset_up ==" not in t["expr"], name
+        assert p["fieldConfig"]["defaults"]["mappings"] == gen.STATE_MAP
+        assert t["legendFormat"] == "{{name}} ({{asset}})" and "group_left(name) opsmon_asset_info" in t["expr"]
+
+
+def test_unreachable_and_maintenance_are_never_down():
+    """A query that averages opsmon_asset_up or counts it at 0 leaves out unreachable, maintenance and unknown
+    (the SLA's exclusions), and so do the recording rules the dashboards read."""
+    rules = yaml.safe_load((ROOT / "rules" / "prometheus" / "recording.yml").read_text(encoding="utf-8"))
+    recorded = {r["record"]: r["expr"] for g in rules["groups"] for r in g["rules"] if "record" in r}
+    for name in ("opsmon:asset_up:avg_by_category", "opsmon:asset_up:avg_by_site"):
+        assert gen.NOT_COUNTED in " ".join(recorded[name].split()).replace("on (asset)", "on(asset)"), name
+    judged = 0
+    for q in all_queries():
+        e = q["expr"]
+        if re.search(r"avg by \([^)]*\) \(+opsmon_asset_up|count\(+opsmon_asset_up.*== 0\)", e):  # share up, count down
+            judged += 1
+            assert gen.NOT_COUNTED in e, (q["dashboard"], q["title"], e)
+    assert judged >= 9  # up now and over time by category and site (overview, availability), links, down counts
+
+
+def test_names_beside_ids_and_the_new_panels():
+    """Every legend that names an asset puts its inventory name beside the id (joined from opsmon_asset_info), but a
+    count that falls back to a bare 0 (no asset to join)."""
+    legends = [(t["legendFormat"], t["expr"]) for b in BOARDS.values() for p in b["panels"]
+               for t in p.get("targets", []) if "{{asset}}" in t["legendFormat"]]
+    assert len(legends) > 40
+    for legend, expr in legends:
+        assert ("{{name}} ({{asset}})" in legend and "group_left(name) opsmon_asset_info" in expr) or \
+            "vector(0)" in expr, (legend, expr)
+    titles = {q["title"]: q["expr"] for q in all_queries()}
+    assert "opsmon_icmp_rtt_seconds" in titles["链路时延 / Link latency (ICMP RTT)"]
+    assert "opsmon_icmp_loss_ratio" in titles["链路丢包率 / Link loss (ICMP)"]
+    assert f"< {30 * 86400}" in titles["30 天内到期的证书 / Certificates expiring within 30 days"]
+    assert "opsmon_asset_info" in titles["证书剩余天数（最少 20 个） / Certificate days left (fewest 20)"]
+    quarter = BOARDS["quarter.json"]
+    assert quarter["time"] == {"from": "now/fQ", "to": "now"}
+    trend = [q for q in gen.queries([quarter]) if q["expr"].startswith("last_over_time(opsmon_sla_value")]
+    table = yaml.safe_load((ROOT / "rules" / "targets.yaml").read_text(encoding="utf-8"))
+    shown = set().union(*(set(re.search(r'target=~"([^"]+)"', q["expr"]).group(1).split("|")) for q in trend))
+    assert shown == {t["id"] for t in table["targets"]}, "every target's daily trend, this quarter"
+
+
+def test_annotations_for_incidents_and_maintenance():
+    for board in BOARDS.values():
+        names = [a["name"] for a in board["annotations"]["list"]]
+        assert names[1:] == ["事件（待确认） / Incidents awaiting acknowledgement", "维护 / Maintenance"]
+        for a in board["annotations"]["list"][1:]:
+            assert a["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+            assert metric_names(a["expr"]) <= METRICS
+
+
+def test_hj212_board_rates_against_90_percent():
+    """Rates per prefecture, enterprise and point: effective / due hours pooled (the national denominator:
+    (实传/应传) x (有效/实传) = 有效/应传), green from 90 %; points at 0, DAUs offline and refusals by reason."""
+    panels = {p["title"]: p for p in _panels("hj212.json")}
+    for title, by in (("传输有效率（按地州） / Rate per prefecture", "site"),
+                      ("传输有效率（按企业，最低 20） / Rate per enterprise (lowest 20)", "site, enterprise"),
+                      ("监测点传输有效率（最低 50） / Rate per monitoring point (lowest 50)",
+                       "site, enterprise, asset, mn, point")):
+        p = panels[title]
+        assert f"sum by ({by}) (opsmon_hj212_effective_hourly_values{{{gen.HALF}}}) / " \
+               f"(sum by ({by}) (opsmon_hj212_should_hourly_values{{{gen.HALF}}}) > 0)" in p["targets"][0]["expr"]
+        assert p["fieldConfig"]["defaults"]["thresholds"]["steps"][-1] == {"color": "green", "value": 0.9}
+    assert "== 0" in panels["零传输点位 / Points at 0"]["targets"][0]["expr"]
+    assert 'state="down"' in panels["离线数采仪 / DAUs offline"]["targets"][0]["expr"]
+    assert "sum by (reason)" in panels["拒收的帧（按原因） / Frames refused, by reason"]["targets"][0]["expr"]

@@ -43,6 +43,8 @@ class CheckContext:
     ssh: Any = None  # the SshHub, when collector.yaml configures SSH
     presence: Any = None  # the PresenceHub (inputs/snmp/presence.py), beside the SnmpHub
     cert_expiry: dict[tuple[str, str], float] = field(default_factory=dict)  # (asset, check) -> notAfter, Unix s
+    # (asset, check) -> (mean RTT of the last run's replies in s, None without one; its loss 0..1)
+    icmp: dict[tuple[str, str], tuple[float | None, float]] = field(default_factory=dict)
     ssl_contexts: dict[tuple[bool, str | None], ssl.SSLContext] = field(default_factory=dict)
 
     def ssl_context(self, verify: bool, ca_file: str | None) -> ssl.SSLContext:

@@ -160,6 +160,24 @@ def test_icmp_loopback_is_up() -> None:
     assert obs.status == UP, obs.reason
 
 
+def test_icmp_sends_every_packet_and_keeps_rtt_and_loss() -> None:
+    """3 echo requests to loopback, all answered: loss 0/3 = 0, a mean RTT above 0 and well under the 2 s timeout
+    (what /metrics shows as opsmon_icmp_rtt_seconds and opsmon_icmp_loss_ratio)."""
+    async def go() -> tuple[Observation, dict]:
+        ctx = CheckContext(pinger=Pinger())
+        try:
+            cls = CHECKS["icmp"]
+            obs = await cls("wan-01", "127.0.0.1", cls.Spec(type="icmp", packets=3), 2.0, ctx).run()
+            return obs, ctx.icmp
+        finally:
+            ctx.pinger.close()
+
+    obs, seen = asyncio.run(go())
+    assert obs.status == UP
+    ((key, (rtt, loss)),) = seen.items()
+    assert key == ("wan-01", "icmp") and loss == 0.0 and rtt is not None and 0 < rtt < 0.5
+
+
 PING_IN_NS = textwrap.dedent("""
     import asyncio, sys
     sys.path.insert(0, {root!r})
@@ -169,7 +187,7 @@ PING_IN_NS = textwrap.dedent("""
         ctx = CheckContext(pinger=Pinger())
         cls = CHECKS["icmp"]
         obs = await cls("a", "127.0.0.1", cls.Spec(type="icmp", packets=2), 1.0, ctx).run()
-        print(obs.status + "|" + obs.reason)
+        print(obs.status + "|" + obs.reason + "|" + repr(ctx.icmp))
     asyncio.run(go())
 """)
 
@@ -180,15 +198,18 @@ def test_icmp_without_replies_is_down(netns: str) -> None:
     subprocess.run(["ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1"], check=True)
     out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", PING_IN_NS.format(root=str(ROOT))],
                          capture_output=True, text=True, timeout=30)
-    assert out.stdout.strip() == "down|no echo reply from 127.0.0.1 (2 sent)", out.stderr
+    # both requests lost: loss 2/2 = 1, no RTT
+    assert out.stdout.strip() == "down|no echo reply from 127.0.0.1 (2 sent)|{('a', 'icmp'): (None, 1.0)}", \
+        out.stderr
 
 
 def test_icmp_with_no_network_is_down_with_reason(netns: str) -> None:
     """lo left down: the kernel refuses to send; reported as down, not a crash."""
     out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", PING_IN_NS.format(root=str(ROOT))],
                          capture_output=True, text=True, timeout=30)
-    status, _, reason = out.stdout.strip().partition("|")
+    status, reason, seen = out.stdout.strip().split("|")
     assert status == DOWN and reason == "network unreachable", out.stdout + out.stderr
+    assert seen == "{('a', 'icmp'): (None, 1.0)}"  # nothing could be sent: all lost
 
 
 def test_icmp_unprivileged_without_permission_is_unknown_with_the_fix() -> None:

@@ -196,7 +196,7 @@ hj212:
             # 5. The counters, per upstream.
             wait_for(lambda: len(a.frames) == 7 and len(b.frames) == 5, 10, "F6 and the answer relayed")
             assert a.frames[5:] == [f6, reply] and b.frames[3:] == [f6, reply]
-            wait_for(lambda: _metric(c.get("/metrics").text, "opsmon_hj212_history_hours_recovered_total") == 1,
+            wait_for(lambda: _metric(c.get("/metrics").text, "opsmon_hj212_history_hourly_values_recovered_total") == 1,
                      10, "the recovered hour counted")
             m = c.get("/metrics").text
             assert [_metric(m, "opsmon_hj212_relay_sent_total", u) for u in ("up-a", "up-b")] == [7, 5]
