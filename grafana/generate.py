@@ -991,8 +991,9 @@ def security() -> dict[str, Any]:
              [target(present(f"sum({scoped(failing)})"))],
              w=6, thresholds=steps((GREEN, None), (ORANGE, 1), (RED, 10))),
         stat("安全事件（未关闭） / Security findings open",
-             "基线检查由通过变为未通过、主机密钥变化等打开的安全事件。\n"
-             "Security incidents open: checks that turned from pass to fail, changed host keys.",
+             "暴力破解、关键文件变化、计划外配置变更、主机密钥变化、基线检查由通过变为未通过、安全类陷阱打开的安全事件。\n"
+             "Security incidents open: brute force, changed critical files, unexpected config changes, changed host "
+             "keys, checks that turned from pass to fail, traps mapped as security.",
              [target(present('sum(opsmon_incidents_open{kind="security"})'))], w=6,
              thresholds=steps((GREEN, None), (RED, 1))),
         stat("登录失败（1 小时） / Failed logins, 1 h",
