@@ -72,7 +72,7 @@ def routes(face: CollectorFace) -> APIRouter:
         return render(request, face, "asset.html", person, lang, asset=asset, period=chosen,
                       choices=views.period_choices(now, face.timezone),
                       bars=views.state_bar(spans, chosen.start, chosen.end, now, face.timezone),
-                      totals=[(state, fmt.duration(seconds)) for state, seconds in totals.items() if seconds > 0],
+                      totals=[(state, fmt.duration(seconds, lang)) for state, seconds in totals.items() if seconds > 0],
                       checks=views.check_rows(asset.checks), incidents=incidents,
                       removed=views.local(asset.removed_at, face.timezone) if asset.removed_at else "",
                       words=words)
@@ -101,12 +101,12 @@ def routes(face: CollectorFace) -> APIRouter:
             behind = sorted(ev.assets_behind(target, table),
                             key=lambda a: (a[1].value if a[1].value is not None else 2.0, -a[1].bad, a[0]))
             names = asset_names(store, (a for a, _ in behind[:PAGE]))
-            assets = [views.AssetFigures.of(a, names.get(a, a), f) for a, f in behind[:PAGE]]
+            assets = [views.AssetFigures.of(a, names.get(a, a), f, lang) for a, f in behind[:PAGE]]
             count = len(behind)
         elif target.measure in ("response_time", "response_rate"):
             behind_incs = ev.incidents_behind(target)  # newest first
             names = asset_names(store, (i.asset_id for i in behind_incs[:PAGE]))
-            incidents = [views.IncidentFigures.of(i, names.get(i.asset_id, i.asset_id), now, face.timezone)
+            incidents = [views.IncidentFigures.of(i, names.get(i.asset_id, i.asset_id), now, face.timezone, lang)
                          for i in behind_incs[:PAGE]]
             count = len(behind_incs)
         else:

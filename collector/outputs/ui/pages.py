@@ -170,7 +170,7 @@ def routes(face: CollectorFace) -> APIRouter:
         names = asset_names(store, (d["asset"] for d in docs))
         rows = [{**d, "opened": views.local(d["opened_at"], face.timezone),
                  "asset_name": names.get(d["asset"], d["asset"]),
-                 "left": views.time_left(d["deadline"], now, words) if d["status"] == "open" else ("", False),
+                 "left": views.time_left(d["deadline"], now, words, lang) if d["status"] == "open" else ("", False),
                  "kind_word": text.kind(d["kind"], lang)} for d in views.incident_order(docs)]
         sites = asset_sites(store)
         return render(request, face, "incidents.html", person, lang, rows=rows, sites=sites,
@@ -204,7 +204,8 @@ def routes(face: CollectorFace) -> APIRouter:
                                 "end": f"{end.astimezone(tz).replace(microsecond=0):%Y-%m-%dT%H:%M:%S}"},
                        asset_name=found[0].name or doc["asset"] if found else doc["asset"],
                        kind_word=text.kind(doc["kind"], lang), can_act=views.can_act(person, doc),
-                       left=views.time_left(doc["deadline"], now, words) if doc["status"] == "open" else ("", False),
+                       left=(views.time_left(doc["deadline"], now, words, lang) if doc["status"] == "open"
+                             else ("", False)),
                        when={k: views.local(doc[k], face.timezone) for k in
                              ("opened_at", "deadline", "acknowledged_at", "resolved_at", "fault_at")},
                        done=words.get(f"done_{done}", "") if done in ACTIONS else "")

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.core.durations import format_duration
 from opsmon.collector.core.fields import parse_timestamp
 from opsmon.collector.core.lang import Lang
 from opsmon.collector.outputs.report import fmt
@@ -65,9 +64,10 @@ class AssetFigures:
     coverage: str
 
     @classmethod
-    def of(cls, asset_id: str, name: str, f: Figures) -> AssetFigures:
-        return cls(asset_id, name, fmt.duration(f.good), fmt.duration(f.bad), fmt.duration(f.maintenance),
-                   fmt.duration(f.unknown), fmt_value(f.value, "ratio"), fmt.coverage(f.coverage))
+    def of(cls, asset_id: str, name: str, f: Figures, lang: Lang) -> AssetFigures:
+        return cls(asset_id, name, fmt.duration(f.good, lang), fmt.duration(f.bad, lang),
+                   fmt.duration(f.maintenance, lang), fmt.duration(f.unknown, lang), fmt_value(f.value, "ratio"),
+                   fmt.coverage(f.coverage))
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,10 @@ class IncidentFigures:
     response: str
 
     @classmethod
-    def of(cls, i: IncidentTimes, asset: str, now: datetime, tz: str) -> IncidentFigures:
+    def of(cls, i: IncidentTimes, asset: str, now: datetime, tz: str, lang: Lang) -> IncidentFigures:
         took = ((i.acknowledged or now) - i.opened).total_seconds()
         return cls(i.id, asset, i.kind, local(i.opened, tz),
-                   fmt.duration(took) + ("" if i.acknowledged else " …"))
+                   fmt.duration(took, lang) + ("" if i.acknowledged else " …"))
 
 
 def check_rows(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -103,12 +103,12 @@ def check_rows(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
             for c in checks]
 
 
-def time_left(deadline: str | None, now: datetime, words: dict[str, str]) -> tuple[str, bool]:
+def time_left(deadline: str | None, now: datetime, words: dict[str, str], lang: Lang) -> tuple[str, bool]:
     """(text, overdue): how long until the deadline, or how long past it; whole minutes rounded down."""
     if deadline is None:
         return "-", False
     seconds = (parse_timestamp(deadline) - now).total_seconds()
-    text = format_duration(max(60.0, abs(seconds) // 60 * 60))
+    text = fmt.duration(max(60.0, abs(seconds) // 60 * 60), lang)
     return (f"{words['overdue']} {text}", True) if seconds < 0 else (text, False)
 
 

@@ -1,7 +1,7 @@
 """What the console's pages draw from the records, in process: an asset's state bar and its checks."""
 from __future__ import annotations
 
-from opsmon.collector.outputs.ui.views import check_rows, state_bar
+from opsmon.collector.outputs.ui.views import check_rows, state_bar, time_left
 from opsmon.collector.store.history import Span
 from tests.conftest import utc
 
@@ -27,3 +27,12 @@ def test_a_check_is_shown_without_the_secrets_a_viewer_must_not_read() -> None:
     assert rows == [("http", "url=https://portal.example/login headers=Authorization"),
                     ("tcp", "host=10.0.0.5 port=443")]
     assert "s3cret" not in repr(rows)
+
+
+def test_time_left_speaks_the_pages_language() -> None:
+    """A deadline 1 h 5 min 40 s away shows whole minutes in the page's units; 10 min past, as overdue."""
+    now = utc(2026, 12, 6, 12, 0)
+    words = {"overdue": "超时"}
+    assert time_left("2026-12-06T13:05:40+00:00", now, words, "zh") == ("1小时5分", False)
+    assert time_left("2026-12-06T13:05:40+00:00", now, words, "en") == ("1h5m", False)
+    assert time_left("2026-12-06T19:50:00+08:00", now, words, "zh") == ("超时 10分", True)
