@@ -51,7 +51,11 @@ def _role_template(name: str, **values: object) -> str:
         **{k: defaults[k] for k in ("opsmon_agent_user", "opsmon_agent_group", "opsmon_agent_smart",
                                     "opsmon_agent_interval", "opsmon_agent_spool_max_mb", "opsmon_agent_spool_max_age",
                                     "opsmon_agent_services", "opsmon_agent_log_level", "opsmon_agent_ca_file",
-                                    "opsmon_agent_metrics_port")},
+                                    "opsmon_agent_metrics_port", "opsmon_agent_baseline",
+                                    "opsmon_agent_baseline_interval", "opsmon_agent_baseline_policy",
+                                    "opsmon_agent_baseline_params", "opsmon_agent_fim_paths",
+                                    "opsmon_agent_fim_interval", "opsmon_agent_auth_log",
+                                    "opsmon_agent_bruteforce_threshold", "opsmon_agent_bruteforce_window")},
         **values,
     })
 

@@ -378,7 +378,7 @@ def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
     # inventory's opsmon_category
     assets = e.cli("assets", "list")
     assert assets.returncode == 0 and "core-switch" in assets.stdout, assets
-    assert re.search(r"^agent-01\s+computer\s+urumqi\s", assets.stdout, re.M), assets.stdout
+    assert re.search(r"^agent-01\s+agent-01\s+computer\s+urumqi\s", assets.stdout, re.M), assets.stdout  # id, name
     assert _mode(e.prefix / "var/lib/opsmon/opsmon.db")[0] == COLLECTOR_USER
     listed = e.cli("agents", "list").stdout
     assert re.search(r"^agent-01\s.*\s-$", listed, re.M), listed
@@ -419,7 +419,7 @@ def test_site_playbook_real_run_over_ssh_is_idempotent(estate: Estate) -> None:
         assert once.returncode == 0, once.stderr
         assert token not in once.stderr + once.stdout
         deadline = time.monotonic() + 30
-        while not re.search(r"^agent-01\s+computer\s+urumqi\s+up\s", status := e.cli("status").stdout, re.M):
+        while not re.search(r"^agent-01\s+agent-01\s+computer\s+urumqi\s+up\s", status := e.cli("status").stdout, re.M):
             assert time.monotonic() < deadline, status + (e.work / "collector.log").read_text()
             time.sleep(0.5)
 

@@ -73,8 +73,8 @@ def test_the_fim_panel_counts_a_hosts_first_change(store: Store) -> None:
     book = SecurityBook(store, lambda _m: None, lambda _p, _c: None, ())
     book.enrolled("db1")
     metrics = CollectorMetrics()
-    metrics.registry.register(StateCollector(lambda: [("web9", "server", "urumqi", "up"),
-                                                      ("db1", "server", "urumqi", "up")]))
+    metrics.registry.register(StateCollector(lambda: [("web9", "server", "urumqi", "up", "web9"),
+                                                      ("db1", "server", "urumqi", "up", "db1")]))
     metrics.watch_security(book)
     port = free_port()
     server, _thread = start_http_server(port, addr="127.0.0.1", registry=metrics.registry)

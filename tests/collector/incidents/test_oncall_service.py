@@ -68,7 +68,7 @@ assets:
   - {{id: web, name: 门户网站, category: system, criticality: high, address: 127.0.0.1,
      checks: [{{type: tcp, port: {closed_port()}}}]}}
 """, extra=("api:\n  public_read: true\n"
-            f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n  link_ttl: 15s\n"
+            f"incidents:\n  oncall_file: oncall.yaml\n  link_key_file: {tmp_path / 'ack.key'}\n  link_ttl: 40s\n"
             f"notify:\n  channels:\n    hook: {{type: webhook, url: '{rec.url}/opsmon', secret: s3cret-hook}}\n"
             f"    mail: {{type: email, host: 127.0.0.1, port: {smtp.port}, security: none, "
             "sender: opsmon@example.org}\n"))
@@ -288,9 +288,9 @@ assets:
         shot(browser, "reassigned-375-zh")
         assert "ui:ops incident.reassigned " + db_id in c.cli("audit").stdout
 
-        # -- expired: the first link, once 15 s old ---------------------------------------------------
+        # -- expired: the first link, once 40 s old (long enough for the steps above on a loaded machine) --
         expired = wait_for(lambda: (lambda r: r if r.status_code != 200 else None)(
-            httpx.get(c.base + first_link, headers=UA)), 20, "the first link to expire")
+            httpx.get(c.base + first_link, headers=UA)), 45, "the first link to expire")
         assert expired.status_code == 410 and "this link has expired" in expired.text
         audit = c.cli("audit").stdout
         for reason in ("forged", "expired", "bad_code", "bad_login", "used"):

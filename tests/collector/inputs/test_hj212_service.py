@@ -126,7 +126,8 @@ def _exemptions_through_the_api(c: Collector) -> None:
     assert {k: doc[k] for k in ("asset", "point", "factor", "kind", "entered_by", "removed_at")} == {
         "asset": "dau-dxcbz", "point": "ww1", "factor": "w21003", "kind": "stopped", "entered_by": "api:li.wei",
         "removed_at": None}
-    assert (doc["start"], doc["end"]) == ("2026-11-03T00:00:00+00:00", "2026-11-05T09:00:00+00:00")
+    # answered in the configured zone (Asia/Shanghai): the instants sent
+    assert (doc["start"], doc["end"]) == ("2026-11-03T08:00:00+08:00", "2026-11-05T17:00:00+08:00")
     listed = c.get("/api/v1/hj212/exemptions").json()  # public_read: a viewer's read
     assert [x["id"] for x in listed] == [doc["id"]]
     cli = json.loads(c.cli("hj212", "exempt", "list", "--format", "json").stdout)  # the same rows
