@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store, print_table
+from opsmon.collector.cli.common import command, lang, lang_option, load_config, open_store, print_json, print_table
 from opsmon.collector.core.errors import NotFound
 
 HEAD = {"zh": ("主机", "条款", "控制点", "通过", "不通过", "符合率"),
@@ -21,17 +20,17 @@ def cmd_compliance(args: argparse.Namespace) -> int:
     if args.host is not None and not rows:
         raise NotFound(f"no baseline results for host {args.host!r} (has its agent run the baseline yet?)")
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows, config.timezone)
         return 0
-    lang = args.lang
-    table: list[tuple[str, ...]] = [HEAD[lang]]
+    said = lang(args, config)
+    table: list[tuple[str, ...]] = [HEAD[said]]
     for r in rows:
         score = "-" if r["score"] is None else f"{r['score'] * 100:.1f}%"
-        table.append((r["asset"], r["clause"], r[lang], str(r["passed"]), str(r["failed"]), score))
+        table.append((r["asset"], r["clause"], r[said], str(r["passed"]), str(r["failed"]), score))
     print_table(table)
     for r in rows:
         for f in r["failing"] if args.host is not None else ():
-            print(f"{FAILING[lang]} {r['clause']} {f['check']}: {f[lang]} — {f['evidence']}")
+            print(f"{FAILING[said]} {r['clause']} {f['check']}: {f[said]} — {f['evidence']}")
     return 0
 
 
@@ -40,5 +39,5 @@ def register(sub: Any) -> None:
                  "baseline compliance per host and graded-protection control point (8.1.4.1 .. 8.1.4.10); with "
                  "--host, its failing checks and their evidence")
     sp.add_argument("--host", help="one host (asset id)")
-    sp.add_argument("--lang", choices=("zh", "en"), default="zh")
+    lang_option(sp)
     sp.add_argument("--format", choices=("text", "json"), default="text")

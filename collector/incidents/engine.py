@@ -331,8 +331,12 @@ class IncidentEngine:
             return
         if inc is not None and inc.status in ACTIVE:
             inc.last_seen = self.clock()
+            # The latest word decides how it ends: a trap's fault waits for its recovery, a polled one clears
+            # when no longer seen (a poll seeing it again after a trap takes over, and the other way round).
+            inc.source = source
             return
-        self._fault(fp, asset_id, HARDWARE, DOWN, f"{component}: {problem}", ts, self.clock(), source=source)
+        inc = self._fault(fp, asset_id, HARDWARE, DOWN, f"{component}: {problem}", ts, self.clock(), source=source)
+        inc.source = source  # a reopened incident too
 
     def on_security(self, asset_id: str, key: str, failing: bool, at: datetime, cause: str,
                     severity: str = MAJOR) -> None:

@@ -171,7 +171,9 @@ class TrapReceiver:
 
     def _message_taken(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
         """The message whose PDU goes to the callback next: v3 keeps the engine USM saw, others have none."""
-        self._sender_engine = self._usm_engine if variables.get("securityModel") == 3 else None
+        # Only an authenticated engine ID names the sender: a noAuthNoPriv message's is anyone's to claim.
+        authenticated = variables.get("securityModel") == 3 and int(variables.get("securityLevel") or 0) >= 2
+        self._sender_engine = self._usm_engine if authenticated else None
         self._usm_engine = None
 
     def _refused(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
@@ -246,6 +248,7 @@ class TrapReceiver:
         else:
             name, severity, summary = entry.name, entry.severity, f"{entry.summary.zh} / {entry.summary.en}"
         component = _component(entry, var_binds) if entry is not None else None
+        meaning = summary  # what the trap says, without the component the incident names apart
         if component is not None:
             summary += f": {component}"
         if if_index is not None:
@@ -257,7 +260,7 @@ class TrapReceiver:
         if asset is None:
             return
         if entry is not None:
-            self._act(asset, ts, trap_oid, entry, component or entry.name, summary)
+            self._act(asset, ts, trap_oid, entry, component, meaning)
         if name in ("linkDown", "linkUp") and if_index is not None:
             status = DOWN if name == "linkDown" else UP
             self.hub.interface_event(asset, if_index, status, "linkDown trap" if status == DOWN else "")
@@ -266,12 +269,14 @@ class TrapReceiver:
             if state is not None:
                 state.static_at = None
 
-    def _act(self, asset: str, ts: datetime, trap_oid: tuple[int, ...], entry: TrapEntry, component: str,
+    def _act(self, asset: str, ts: datetime, trap_oid: tuple[int, ...], entry: TrapEntry, component: str | None,
              summary: str) -> None:
         """What the map says the trap does beyond its event: a hardware fault raised or cleared, a security
         incident (config/trap_maps.py). A repeat of a raised fault keeps its one incident (the engine de-duplicates
-        by asset and component)."""
+        by asset and component). Without a component varbind the fault is named by the trap that raises it, so
+        its recovery (another trap, another name) finds it."""
         raised = self.maps.cleared.get(trap_oid)
+        component = component or (raised or entry).name
         if raised is not None:
             if raised.action == "hardware":
                 self.publish(HardwareSignal(asset, component, ts, summary, cleared=True, source="trap"))

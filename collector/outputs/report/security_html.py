@@ -39,39 +39,56 @@ def _pct(score: float | None) -> str:
     return fmt.DASH if score is None else f"{score * 100:.1f}%"
 
 
-def security_events_html(data: Any) -> str:
-    """The section as HTML: trend, events (by kind, host, control point), incidents."""
+Block = tuple[str, Any, Any]  # ("h", text, None), ("p", text, muted), ("table", head, rows)
+
+
+def security_blocks(data: Any) -> list[Block]:
+    """The section's headings, lines and tables, in order: what the HTML and the DOCX both render."""
     lang = data.lang
     t = TEXT[lang]
     tz = data.period.timezone
     sec = data.security or {}
-    out = [f'<section id="security-events"><h2>{escape(t["title"])}</h2>']
+    out: list[Block] = []
     if sec.get("controls"):
-        out.append(f"<h3>{escape(t['trend'])}</h3>")
-        out.append(_table([t["clause"], t["control"], t["start"], t["end"], t["change"]], [
+        out.append(("h", t["trend"], None))
+        out.append(("table", [t["clause"], t["control"], t["start"], t["end"], t["change"]], [
             [c.get("clause", ""), c[lang], _pct(c.get("score_at_start")), _pct(c["score"]),
              fmt.DASH if c.get("score_at_start") is None else f"{(c['score'] - c['score_at_start']) * 100:+.1f}"]
             for c in sec["controls"]]))
-    out.append(f"<h3>{escape(t['events'])}</h3><p>{escape(t['total'])}: {sec.get('events_total', 0)}</p>")
+    out.append(("h", t["events"], None))
+    out.append(("p", f"{t['total']}: {sec.get('events_total', 0)}", False))
     if sec.get("events_total"):
-        out.append(_table([t["kind"], t["name"], t["count"]],
-                          [[e["kind"], e["name"], e["count"]] for e in sec["events_by_kind"]]))
-        out.append(_table([t["host"], t["count"]], [[e["asset"], e["count"]] for e in sec["events_by_host"]]))
-        out.append(_table([t["clause"], t["control"], t["count"]],
-                          [[e["clause"], e[lang], e["count"]] for e in sec["events_by_control"]]))
+        out.append(("table", [t["kind"], t["name"], t["count"]],
+                    [[e["kind"], e["name"], e["count"]] for e in sec["events_by_kind"]]))
+        out.append(("table", [t["host"], t["count"]], [[e["asset"], e["count"]] for e in sec["events_by_host"]]))
+        out.append(("table", [t["clause"], t["control"], t["count"]],
+                    [[e["clause"], e[lang], e["count"]] for e in sec["events_by_control"]]))
     else:
-        out.append(f'<p class="muted">{escape(t["no_events"])}</p>')
-    out.append(f"<h3>{escape(t['incidents'])}</h3>")
+        out.append(("p", t["no_events"], True))
+    out.append(("h", t["incidents"], None))
     incidents = sec.get("incidents") or []
     if not incidents:
-        out.append(f'<p class="muted">{escape(t["none"])}</p>')
+        out.append(("p", t["none"], True))
     else:
         yes_no = {True: t["yes"], False: t["no"], None: fmt.DASH}
-        out.append(_table(
-            [t["id"], t["host"], t["severity"], t["cause"], fmt.zoned(t["opened"], tz), fmt.zoned(t["acked"], tz),
-             t["response"], t["within"], t["status"]],
-            [[i["id"], i["asset"], i["severity"], i["cause"], fmt.stamp(i["opened"], tz),
-              fmt.stamp(i["acknowledged"], tz), fmt.duration(i["response_seconds"]), yes_no[i["within_deadline"]],
-              i["status"]] for i in incidents]))
+        out.append(("table",
+                    [t["id"], t["host"], t["severity"], t["cause"], fmt.zoned(t["opened"], tz),
+                     fmt.zoned(t["acked"], tz), t["response"], t["within"], t["status"]],
+                    [[i["id"], i["asset"], i["severity"], i["cause"], fmt.stamp(i["opened"], tz),
+                      fmt.stamp(i["acknowledged"], tz), fmt.duration(i["response_seconds"], lang),
+                      yes_no[i["within_deadline"]], i["status"]] for i in incidents]))
+    return out
+
+
+def security_events_html(data: Any) -> str:
+    """The section as HTML: trend, events (by kind, host, control point), incidents."""
+    out = [f'<section id="security-events"><h2>{escape(TEXT[data.lang]["title"])}</h2>']
+    for kind, a, b in security_blocks(data):
+        if kind == "h":
+            out.append(f"<h3>{escape(a)}</h3>")
+        elif kind == "p":
+            out.append(f'<p class="muted">{escape(a)}</p>' if b else f"<p>{escape(a)}</p>")
+        else:
+            out.append(_table(a, b))
     out.append("</section>")
     return "".join(out)

@@ -13,12 +13,14 @@ document model to maintain.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from opsmon.collector.outputs.report import charts, fmt
 from opsmon.collector.outputs.report.labels import KINDS, METHOD, TEXT, period_title
 from opsmon.collector.outputs.report.model import ReportData
+from opsmon.collector.outputs.report.security_html import TEXT as SECURITY_TEXT
+from opsmon.collector.outputs.report.security_html import security_blocks
 
 BODY_FONT = ("Arial", "宋体")  # (Latin, East Asian)
 HEADING_FONT = ("Arial", "黑体")
@@ -226,12 +228,21 @@ def _security(doc: Any, data: ReportData) -> None:
     doc.add_paragraph(t["baseline_as_of"])
     if not sec.get("controls"):
         doc.add_paragraph(t["no_baseline"])
-        return
-    head = [t["passed"], t["failed"], t["compliance"]]
-    _table(doc, [t["control_point"], *head], [[row[data.lang], str(row["passed"]), str(row["failed"]),
-                                               f'{row["score"] * 100:.1f}%'] for row in sec["controls"]])
-    _table(doc, [t["host"], *head], [[row["asset"], str(row["passed"]), str(row["failed"]),
-                                      f'{row["score"] * 100:.1f}%'] for row in sec["hosts"]])
+    else:
+        head = [t["passed"], t["failed"], t["compliance"]]
+        _table(doc, [t["control_point"], *head], [[row[data.lang], str(row["passed"]), str(row["failed"]),
+                                                   f'{row["score"] * 100:.1f}%'] for row in sec["controls"]])
+        _table(doc, [t["host"], *head], [[row["asset"], str(row["passed"]), str(row["failed"]),
+                                          f'{row["score"] * 100:.1f}%'] for row in sec["hosts"]])
+    # The period's trend, events and security incidents: the HTML's blocks (security_html.py), as Word text.
+    doc.add_heading(SECURITY_TEXT[data.lang]["title"], level=2)
+    for kind, a, b in security_blocks(data):
+        if kind == "h":
+            doc.add_heading(a, level=3)
+        elif kind == "p":
+            doc.add_paragraph(a)
+        else:
+            _table(doc, a, [[str(c) for c in row] for row in b])
 
 
 def _evidence(doc: Any, data: ReportData) -> None:
@@ -273,7 +284,8 @@ def render_docx(data: ReportData, draw_charts: bool | None = None) -> bytes:
     props.title = f"{data.organisation} · {period_title(data.period.kind, data.lang)} · {data.period.label}"
     props.author = props.last_modified_by = "opsmon"
     props.language = "zh-CN" if data.lang == "zh" else "en"
-    created = datetime.fromisoformat(data.generated_at)
+    # python-docx writes the time as UTC with a Z whatever its zone: give it UTC (generated_at is local).
+    created = datetime.fromisoformat(data.generated_at).astimezone(UTC)
     props.created = props.modified = created
     _cover(doc, data)
     _targets(doc, data)

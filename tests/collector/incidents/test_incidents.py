@@ -294,9 +294,15 @@ def test_a_trap_fault_stays_open_until_its_recovery_trap(store: Store) -> None:
     w.advance(recovered + timedelta(seconds=1))
     [inc] = list_incidents(store)
     assert (inc["status"], inc["resolved_at"], inc["resolved_by"]) == ("resolved", recovered.isoformat(), "trap")
-    # A recovery with nothing open changes nothing.
+    # A trap's fault the poll then sees (and stops seeing) ends as a polled one: cleared 10 min after its last sight.
+    w.engine.on_hardware("sw", "PSU 2", recovered, "电源故障 / power supply failed", source="trap")
+    w.engine.on_hardware("sw", "PSU 2", recovered + timedelta(seconds=30), "PSU 2 failed")
+    w.advance(recovered + timedelta(seconds=30 + 601))
+    psu = next(i for i in list_incidents(store) if "PSU 2" in i["cause"])
+    assert psu["status"] == "resolved"
+    # A recovery with nothing open changes nothing: still the fan's and PSU 2's incidents only.
     w.engine.on_hardware("sw", "PSU 1", recovered, "电源故障恢复 / power supply recovered", cleared=True, source="trap")
-    assert len(list_incidents(store)) == 1
+    assert len(list_incidents(store)) == 2
 
 
 def test_manual_resolve_needs_a_note(world: World, store: Store) -> None:

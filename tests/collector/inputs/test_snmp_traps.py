@@ -512,3 +512,23 @@ def test_flood_of_bad_and_good_traps_on_a_real_collector(collector_factory) -> N
           f"log lines about traps: {len(trap_log)} {per_source}; event rows stored: {rows}; "
           f"refused: {sum(expected.values()):,.0f}; {accepted} "
           f"(700 as one event with count 700); RSS {rss_before / 1024:.1f} MB before, {rss_after / 1024:.1f} MB after")
+
+
+def test_a_recovery_trap_without_a_component_clears_the_fault_its_pair_raised(tmp_path: Path) -> None:
+    """A pack whose traps name no component: the fault is the raising trap's (ourFail), and the recovery (ourFixed)
+    clears that same fault, not one of its own name; the summary is the map's, without the component twice."""
+    from pysnmp.proto.rfc1902 import ObjectIdentifier
+
+    path = tmp_path / "maps.yaml"
+    path.write_text("pack: ours\nsource: our MIB\ntraps:\n"
+                    "  - {oid: 1.3.6.1.4.1.9999.0.1, name: ourFail, action: hardware, summary: {zh: 坏, en: bad}}\n"
+                    "  - {oid: 1.3.6.1.4.1.9999.0.2, name: ourFixed, clears: ourFail, summary: {zh: 好, en: ok}}\n")
+    published: list[Message] = []
+    cfg = trap_settings(free_udp_port())
+    receiver = TrapReceiver(cfg.traps, {}, published.append, lambda _host: "sw", None, maps=load_trap_maps((path,)))
+    trap = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
+    for oid in ("1.3.6.1.4.1.9999.0.1", "1.3.6.1.4.1.9999.0.2"):
+        receiver.handle("127.0.0.1", [(trap, ObjectIdentifier(oid))])
+    receiver.storms.close()
+    signals = [(m.component, m.cleared, m.problem) for m in published if isinstance(m, HardwareSignal)]
+    assert signals == [("ourFail", False, "坏 / bad"), ("ourFail", True, "好 / ok")]

@@ -536,6 +536,11 @@ def test_every_figure_in_the_docx_is_the_engines(quarter: tuple[Store, Collector
     doc, front, appendix = docx_text(render_docx(data, draw_charts=False))
     for figure in expected_strings(data, ref):
         assert figure in front, figure
+    # the security section's blocks as the HTML has them (its events total, its lines), not the compliance alone
+    from opsmon.collector.outputs.report.security_html import security_blocks
+    for kind, text_, _muted in security_blocks(data):
+        if kind in ("h", "p"):
+            assert text_ in front, text_
     if lang == "zh":  # durations in Chinese units in the Chinese text: 40 min of response is 40分, not 40m
         assert f.duration(2400, "zh") == "40分" and "40分" in front
     table = doc.tables[1]  # after the cover's key/value table: the 绩效目标表
