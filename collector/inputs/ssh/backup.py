@@ -65,6 +65,11 @@ REDACT: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p i
     # Junos: secrets are quoted ("$9$...", "$6$..."); SNMP communities in both syntaxes
     r"((?<![\w-])(?:encrypted-password|secret|authentication-key|pre-shared-key\s+ascii-text)\s+)(\"[^\"]*\")",
     r"^(\s*(?:set\s+snmp\s+)?community\s+)(\"[^\"]*\"|[^\s;{]+)",
+    # VRP/Comware: whatever follows "cipher" is a (reversible) secret, wherever it stands: radius/hwtacacs
+    # shared-key, snmp-agent usm-user's two keys, ospf/isis authentication-mode ... cipher X; and a plain or
+    # hashed one after a password or key word (Comware "super password ... hash X")
+    r"((?<![\w-])(?:irreversible-cipher|cipher)\s+)(\S+)",
+    r"((?<![\w-])(?:password|shared-key|key)\s+(?:\S+\s+){0,2}(?:simple|hash|plain)\s+)(\S+)",
 ))
 REDACTED = "<redacted>"
 

@@ -250,9 +250,9 @@ def _shell(client: paramiko.SSHClient, platform: Platform, command: str, where: 
                                     f"sent (it stopped at {tail.strip().splitlines()[-1]!r})")
             if chan.closed or chan.eof_received:
                 raise ProtocolError(f"{where}: the device closed the CLI session while opsmon waited for {what}"
-                                    f" (last said: {' '.join(tail.split())[-120:]!r})")
+                                    f" (last said: {_last_said(tail)!r})")
             if left() <= 0:
-                raise PeerTimeout(f"{where}: no {what} in time (last said: {' '.join(tail.split())[-120:]!r})")
+                raise PeerTimeout(f"{where}: no {what} in time (last said: {_last_said(tail)!r})")
             if not busy:
                 select.select([chan], [], [], min(0.05, max(0.0, left())))
 
@@ -330,3 +330,11 @@ def _exec(client: paramiko.SSHClient, command: str, where: str, left: Any, max_o
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+def _last_said(tail: str) -> str:
+    """The end of what the device printed, for an error that goes to the log and the check's reason: redacted as
+    a stored configuration is, since it may be the middle of one (a password line, a community)."""
+    from opsmon.collector.inputs.ssh.backup import redact  # backup imports this module
+
+    return " ".join(redact(tail).split())[-120:]

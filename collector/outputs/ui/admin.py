@@ -19,7 +19,17 @@ from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.core.lang import LANGS
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.outputs.ui import views
-from opsmon.collector.outputs.ui.kit import HEADERS, lang_of, operator_form, posted, refusal, render, see, who
+from opsmon.collector.outputs.ui.kit import (
+    HEADERS,
+    RowId,
+    lang_of,
+    operator_form,
+    posted,
+    refusal,
+    render,
+    see,
+    who,
+)
 from opsmon.collector.outputs.ui.session import Refused, need
 from opsmon.collector.store.users import Person
 
@@ -123,7 +133,7 @@ def routes(face: CollectorFace) -> APIRouter:
         return see("/ui/maintenance?done=ended")
 
     @router.post("/ui/exclusions/{exclusion_id}/{act}")
-    async def exclusion_act(request: Request, exclusion_id: int, act: str) -> Response:
+    async def exclusion_act(request: Request, exclusion_id: RowId, act: str) -> Response:
         """Approve an exclusion another person asked for (a reclassified outage counts from then on), or withdraw
         one: the store's functions, as the API's and the CLI's (four eyes refused in their words)."""
         from opsmon.collector.store.exclusions import approve_exclusion, remove_exclusion
@@ -169,7 +179,7 @@ def routes(face: CollectorFace) -> APIRouter:
         return see("/ui/reports?done=generated")
 
     @router.get("/ui/reports/{report_id}")
-    def download(request: Request, report_id: int) -> Response:
+    def download(request: Request, report_id: RowId) -> Response:
         from pathlib import Path
 
         from opsmon.collector.outputs.report.delivery import MEDIA, find

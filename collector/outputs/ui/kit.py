@@ -3,8 +3,9 @@ template rendered in the person's language with the security headers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path as PathParam
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -38,6 +39,10 @@ HEADERS = {
 }
 def person_of(face: CollectorFace, request: Request) -> Person | None:
     return users.person(face.store, request.cookies.get(SESSION, ""), face.now())
+
+# A stored row's number in a path (an exclusion, an override, a report): bounded like the API's, so a number past
+# 64 bits is a 422, never a 500 from the database driver.
+RowId = Annotated[int, PathParam(ge=1, le=2**62)]
 
 
 def lang_of(request: Request, person: Person | None) -> Lang:

@@ -19,7 +19,7 @@ from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.outputs.api.oncall_doc import OncallDoc
 from opsmon.collector.outputs.ui import views
 from opsmon.collector.outputs.ui.admin import local_input
-from opsmon.collector.outputs.ui.kit import lang_of, operator_form, refusal, render, see, who
+from opsmon.collector.outputs.ui.kit import RowId, lang_of, operator_form, refusal, render, see, who
 from opsmon.collector.outputs.ui.session import Refused
 
 DONE = ("added", "removed")
@@ -73,7 +73,7 @@ def routes(face: CollectorFace) -> APIRouter:
         return see("/ui/oncall?done=added")
 
     @router.post("/ui/oncall/overrides/{override_id}/remove")
-    async def remove(request: Request, override_id: int) -> Response:
+    async def remove(request: Request, override_id: RowId) -> Response:
         person, _ = await operator_form(face, request)
         roster()
         try:

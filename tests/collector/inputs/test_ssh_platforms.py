@@ -123,3 +123,23 @@ def test_a_pager_left_on_is_an_error_naming_the_command(tmp_path: Path, device: 
         assert configs.list_assets(store) == []
     finally:
         e.close()
+
+
+def test_reversible_secrets_of_vrp_and_comware_are_redacted_wherever_they_stand() -> None:
+    """VRP's "cipher" secrets are reversible: every one is redacted (two on the usm-user line), as are a plain or
+    hashed password after its level; lines that only mention a word like "key" stay as they are."""
+    from opsmon.collector.inputs.ssh.backup import redact
+
+    lines = {
+        " radius-server shared-key cipher %^%#abc%^%#": " radius-server shared-key cipher <redacted>",
+        " hwtacacs-server shared-key cipher %^%#d%^%#": " hwtacacs-server shared-key cipher <redacted>",
+        " snmp-agent usm-user v3 admin authentication-mode sha cipher A1 privacy-mode aes128 cipher B2":
+            " snmp-agent usm-user v3 admin authentication-mode sha cipher <redacted> privacy-mode aes128 cipher "
+            "<redacted>",
+        " super password level 3 hash $h$6$xyz": " super password level 3 hash <redacted>",
+        " ospf authentication-mode md5 1 cipher QQQ": " ospf authentication-mode md5 1 cipher <redacted>",
+        " description key point of the ring": " description key point of the ring",
+        " ip load-sharing mode per-flow": " ip load-sharing mode per-flow",
+    }
+    for line, shown in lines.items():
+        assert redact(line) == shown, line

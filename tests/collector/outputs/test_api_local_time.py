@@ -57,3 +57,24 @@ def test_only_whole_iso_times_change() -> None:
     assert localise(doc, "Asia/Shanghai") == {
         "a": LOCAL, "b": ["2026-12-06T20:55:00.250000+08:00"], "c": "2026-12-06",
         "d": "since 2026-12-06T12:55:00+00:00", "e": "1h30m", "f": 3, "g": None}
+
+
+def test_a_console_path_number_past_64_bits_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    """/ui/exclusions/N/approve, /ui/oncall/overrides/N/remove and /ui/reports/N with N = 10**30: 422 before any
+    session or database is asked (SQLite cannot hold the number: it was a 500)."""
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    face = SimpleNamespace(store=store, max_body_bytes=1 << 20, timezone="Asia/Shanghai", now=lambda: KNOWN)
+    app = create_app(face)  # type: ignore[arg-type]
+    big = 10**30
+
+    async def ask(method: str, path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            return await client.request(method, path)
+
+    try:
+        for method, path in (("POST", f"/ui/exclusions/{big}/approve"), ("POST", f"/ui/oncall/overrides/{big}/remove"),
+                             ("GET", f"/ui/reports/{big}")):
+            answer = asyncio.run(ask(method, path))
+            assert answer.status_code == 422, (path, answer.status_code, answer.text[:200])
+    finally:
+        store.close()

@@ -53,10 +53,10 @@ def upgrade() -> None:
                             .order_by(frames.c.id).limit(CHUNK)).all()
         if not rows:
             break
-        for row_id, raw in rows:
-            new = _masked(bytes(raw))
-            if new != bytes(raw):
-                conn.execute(sa.update(frames).where(frames.c.id == row_id).values(raw=new))
+        changed = [{"row": row_id, "new": new} for row_id, raw in rows if (new := _masked(bytes(raw))) != bytes(raw)]
+        if changed:  # one executemany a chunk, not a statement a row
+            conn.execute(sa.update(frames).where(frames.c.id == sa.bindparam("row")).values(raw=sa.bindparam("new")),
+                         changed)
         last = rows[-1][0]
 
 
