@@ -65,9 +65,10 @@ class Hj212Config(BaseModel):
     port: int = Field(9212, ge=1, le=65535, description="TCP port the DAUs connect to")
     max_connections: int = Field(
         6000, ge=1, le=1_000_000, description="Connections held at once; one more is closed at once and counted")
-    max_per_address: int = Field(8, ge=1, le=1_000_000, description=(
-        "Connections held at once from one source address (a unit has one; a few more cover reconnects and NAT); "
-        "one more is closed at once, counted, and logged a line a minute per address"))
+    max_per_address: int = Field(64, ge=1, le=1_000_000, description=(
+        "Connections held at once from one source address (a unit has one; more cover reconnects and the units "
+        "behind one carrier NAT address on 4G); one more is closed at once, counted, and logged a line a minute "
+        "per address"))
     stale_after: PositiveDuration = Field(3600.0, description=(
         "A DAU with no accepted frame for this long is down (数采仪未发送 / DAU not sending). The default fits "
         "minute data (MinInterval up to 30 min); give an hourly-only unit its own stale_after (e.g. 2h) on its "
