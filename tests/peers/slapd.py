@@ -32,13 +32,16 @@ def available() -> str | None:
 
 class Slapd:
     """`with Slapd(folder, ldif) as ldap:` serves `ldif` (entries under SUFFIX, passwords given as
-    `userPassword: {plain}secret`, hashed here) at ldap.url; stopped by pid on exit or by `stop()`."""
+    `userPassword: {plain}secret`, hashed here) at ldap.url; stopped by pid on exit or by `stop()`. With `tls`
+    (certificate, key) it offers StartTLS there and serves ldaps:// at ldap.ldaps_url as well."""
 
-    def __init__(self, folder: Path, ldif: str) -> None:
+    def __init__(self, folder: Path, ldif: str, tls: tuple[Path, Path] | None = None) -> None:
         self.dir = folder
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.ldaps_url = f"ldaps://127.0.0.1:{free_port()}" if tls else ""
         self.ldif = ldif
         self.config = self.dir / "slapd.conf"
         self.log = self.dir / "slapd.log"
@@ -62,6 +65,7 @@ include {SCHEMA}/core.schema
 include {SCHEMA}/cosine.schema
 include {SCHEMA}/inetorgperson.schema
 pidfile {self.dir / "slapd.pid"}
+{f"TLSCertificateFile {self.tls[0]}{chr(10)}TLSCertificateKeyFile {self.tls[1]}" if self.tls else ""}
 modulepath /usr/lib/ldap
 moduleload back_mdb
 database mdb
@@ -81,7 +85,8 @@ access to * by users read by * none
     def start(self) -> None:
         self._log = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
         # -d 0: stay in the foreground (a child of the test, stopped by its pid), logging nothing but errors
-        self.proc = subprocess.Popen([SLAPD, "-d", "0", "-h", f"{self.url}/", "-f", str(self.config)],
+        urls = f"{self.url}/" + (f" {self.ldaps_url}/" if self.ldaps_url else "")
+        self.proc = subprocess.Popen([SLAPD, "-d", "0", "-h", urls, "-f", str(self.config)],
                                      stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

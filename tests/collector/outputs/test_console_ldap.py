@@ -193,3 +193,31 @@ ldap:
         for secret in ("li.ops-dir-pass", "not-the-password", "zhao.view-dir-pass", "svc-secret-0001",
                        "wu.none-dir-pass", LOCAL_PASSWORD):
             assert secret not in everything
+
+
+def test_start_tls_and_ldaps_verify_the_directory_with_the_ca_file(tmp_path) -> None:
+    """In process (no collector needed): the same slapd with a certificate for 127.0.0.1 offers StartTLS on its
+    ldap:// port and TLS from the start on an ldaps:// port. With ca_file naming that certificate both take li.ops
+    to operator; with another CA file the certificate is refused, which is "unreachable", never a login."""
+    reason = available()
+    if reason:
+        missing_peer(reason)
+    from opsmon.collector.config.ldap import LdapConfig
+    from opsmon.collector.outputs.ui.directory import Directory
+    from tests.peers.smtp import self_signed
+
+    cert, key = self_signed(tmp_path, "slapd")
+    other, _ = self_signed(tmp_path, "other")
+    with Slapd(tmp_path / "slapd", LDIF, tls=(cert, key)) as directory:
+        def check(url: str, ca: Path, start_tls: bool) -> tuple[str | None, str, str]:
+            config = LdapConfig(url=url, start_tls=start_tls, ca_file=str(ca), bind_dn=f"uid=svc,{SUFFIX}",
+                                bind_password="svc-secret-0001", user_base=PEOPLE,
+                                groups={f"cn=ops,{GROUPS}": "operator"}, connect_timeout=1, timeout=2)
+            verdict = Directory(config, tmp_path, "collector.yaml").check("li.ops", "li.ops-dir-pass")
+            return verdict.role, verdict.why, verdict.detail
+
+        assert check(directory.url, cert, True) == ("operator", "", "")
+        assert check(directory.ldaps_url, cert, False) == ("operator", "", "")
+        for url, start_tls in ((directory.url, True), (directory.ldaps_url, False)):
+            role, why, detail = check(url, other, start_tls)
+            assert (role, why) == (None, "unreachable") and "certificate" in detail.lower(), detail
