@@ -84,6 +84,13 @@ def check_all(path: str, windows: bool = True) -> Checked:
 
         with found.gather():
             build_channels(config.notify, Path(config.base_dir), config.source_file)  # every secret readable now
+    if config.ldap.url:  # the console's directory login: its service account's password readable now
+        from pathlib import Path
+
+        from opsmon.collector.core import secrets
+
+        with found.gather():
+            secrets.read(config.ldap, "bind_password", "ldap", Path(config.base_dir), config.source_file)
     targets = 0
     if config.targets_path().is_file():  # a missing one is reported above
         from opsmon.collector.sla.targets import load_targets

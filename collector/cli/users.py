@@ -49,11 +49,13 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store import users
 
-    table = [("NAME", "ROLE", "LANG", "CREATED")]
+    table = [("NAME", "ROLE", "LOGIN", "LANG", "CREATED")]
     config = load_config(args)
     tz = zone(args, config)
     for u in users.list_users(open_store(args, config)):
-        table.append((u.name, u.role, u.lang, when(u.created_at, tz, "minutes")))
+        # LOGIN: local (a password here) or ldap (the directory's; role as of the person's last login)
+        source = "ldap" if u.password_hash == users.DIRECTORY else "local"
+        table.append((u.name, u.role, source, u.lang, when(u.created_at, tz, "minutes")))
     print_table(table)
     return 0
 

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from opsmon.collector.config.hj212 import Hj212Config
+from opsmon.collector.config.ldap import LdapConfig
 from opsmon.collector.config.notify import NotifyConfig
 from opsmon.collector.config.snmp_credentials import CredentialSpec
 from opsmon.collector.config.ssh import SshConfig
@@ -249,6 +250,7 @@ class CollectorConfig(BaseModel):
     listen: ListenConfig = ListenConfig()
     api: ApiConfig = ApiConfig()
     console: ConsoleConfig = ConsoleConfig()
+    ldap: LdapConfig = LdapConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     timeline: TimelineConfig = TimelineConfig()
     retention: RetentionConfig = RetentionConfig()

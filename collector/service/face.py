@@ -6,7 +6,7 @@ incident engine, links, config) on the API's behalf; the API itself only knows t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.store import Store, audit
 from opsmon.collector.store.oncall import add_override, remove_override
 from opsmon.collector.store.surveys import SurveyLinks
+from opsmon.collector.store.users import Verdict
 from opsmon.collector.store.windows import add_window, remove_window
 
 if TYPE_CHECKING:
@@ -79,6 +80,11 @@ class ServiceFace:
     @property
     def console(self) -> ConsoleConfig:
         return self._service.config.console
+
+    @property
+    def directory(self) -> Callable[[str, str], Verdict] | None:
+        directory = self._service.directory
+        return directory.check if directory is not None else None
 
     def targets_path(self) -> Path:
         return self._service.config.targets_path()

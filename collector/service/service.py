@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -86,6 +86,9 @@ from opsmon.collector.store.windows import inventory_names
 from opsmon.collector.store.writer import StoreWriter
 from opsmon.collector.timeline.engine import CheckConf, Timeline
 from opsmon.collector.timeline.recovery import recover
+
+if TYPE_CHECKING:
+    from opsmon.collector.outputs.ui.directory import Directory
 
 log = logging.getLogger(__name__)
 HJ212_SILENT = "数采仪未发送 / DAU not sending"
@@ -176,6 +179,12 @@ class Service:
             self.survey_links = SurveyLinks(self.store, load_key(config.resolve(config.incidents.link_key_file)),
                                             config.survey.link_ttl)
             self.incidents.on_change.append(self._incident_survey)
+        # The console's LDAP login, when configured: its service account's password read now (a ConfigError at start).
+        self.directory: Directory | None = None
+        if config.ldap.url:
+            from opsmon.collector.outputs.ui.directory import Directory
+
+            self.directory = Directory(config.ldap, Path(config.base_dir or "."), config.source_file)
         self.notices = Notices(self)
         self.escalator = Escalator(self.incidents, self.oncall, self.notices.send, self.asset_infos.get)
         self.ssh: Any = None

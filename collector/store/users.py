@@ -10,18 +10,23 @@ The lockout counts failed logins by the name typed, known or not, within a windo
 name is refused, even with the right password, until the window has moved past enough failures; the
 answer is the same for a name that does not exist, so the lockout tells nobody who has an account.
 Every change, login and refusal is in the audit log.
+
+With `ldap:` configured, a name without a local account is checked against the directory (docs/console.md):
+the person then has an account here with no password hash (`DIRECTORY`), kept for their sessions and language.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.store import Store
@@ -31,6 +36,7 @@ from opsmon.collector.store.tokens import ROLES
 
 HASHER = PasswordHasher()
 MIN_PASSWORD = 10
+DIRECTORY = "ldap"  # the password_hash of a person who logs in through the directory: no hash, no local login
 
 
 @functools.cache
@@ -48,15 +54,6 @@ class Person:
     role: str
     lang: str
     csrf: str
-
-
-@dataclass(frozen=True)
-class Login:
-    """The outcome of a login: `session` (the cookie's value) when it succeeded, else why not."""
-
-    session: str | None
-    person: Person | None = None
-    locked_until: datetime | None = None
 
 
 def _digest(session_id: str) -> str:
@@ -102,6 +99,8 @@ def set_password(store: Store, name: str, password: str, actor: str, now: dateti
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
         if user is None:
             raise NotFound(f"no user named {name!r}")
+        if user.password_hash == DIRECTORY:
+            raise InvalidInput(f"{name!r} logs in through LDAP: their password is the directory's")
         user.password_hash = hashed
         session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
         session.execute(delete(LoginFailure).where(LoginFailure.name == name))
@@ -113,9 +112,37 @@ def list_users(store: Store) -> list[ConsoleUser]:
         return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.name)))
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the directory (LDAP/AD, outputs/ui/directory.py) said of a name and password: `role` from the
+    person's groups when it took them, else `why` not: "password" (unknown name or wrong password, counted
+    toward the lockout), "no_role" (right password, no mapped group) or "unreachable" (no answer; `detail`
+    says what failed, never the password)."""
+
+    role: str | None
+    why: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Login:
+    """The outcome of a login: `session` (the cookie's value) when it succeeded, else why not (`why`: "password",
+    "locked", "no_role", "unreachable")."""
+
+    session: str | None
+    person: Person | None = None
+    locked_until: datetime | None = None
+    why: str = ""
+
+
 def login(store: Store, name: str, password: str, now: datetime, failures: int, window: float,
-          lifetime: float, door: str = "ui") -> Login:
-    """Check a password under the lockout; on success open a new session (a new id, never one offered)."""
+          lifetime: float, door: str = "ui", directory: Callable[[str, str], Verdict] | None = None) -> Login:
+    """Check a password under the lockout; on success open a new session (a new id, never one offered).
+
+    A local account of the name decides alone; without one, `directory` (when LDAP is configured) is asked,
+    outside any transaction (it may wait for a server), and a person it accepts gets a console account of
+    theirs (no password, role from their groups, refreshed at every login) so their sessions, language and
+    audit trail are those of a local person."""
     since = now - timedelta(seconds=window)
     name = name[:128]
     with store.session.begin() as session:
@@ -127,22 +154,52 @@ def login(store: Store, name: str, password: str, now: datetime, failures: int, 
             # Locked until enough of the failures have left the window to let one more try in.
             until = recent[len(recent) - failures] + timedelta(seconds=window)
             record(session, f"{door}:{name}", "console.login_locked", name, {"until": until.isoformat()}, now)
-            return Login(None, locked_until=until)
+            return Login(None, locked_until=until, why="locked")
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
-        if not _verify(user.password_hash if user else _dummy(), password) or user is None:
-            session.add(LoginFailure(name=name, ts=now))
-            record(session, f"{door}:{name}", "console.login_failed", name, {"failures": len(recent) + 1}, now)
-            return Login(None)
-        if HASHER.check_needs_rehash(user.password_hash):
-            user.password_hash = HASHER.hash(password)
-        session.execute(delete(LoginFailure).where(LoginFailure.name == name))
-        session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
-        session_id = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
-        session.add(ConsoleSession(id_hash=_digest(session_id), user_id=user.id, csrf=csrf, created_at=now,
-                                   expires_at=now + timedelta(seconds=lifetime)))
-        record(session, f"{door}:{name}", "console.login", name, {"role": user.role}, now)
-        return Login(session_id, Person(user.name, user.role, user.lang, csrf))
+        local = user is not None and user.password_hash != DIRECTORY
+        if local or directory is None:
+            if not _verify(user.password_hash if local and user else _dummy(), password) or user is None:
+                _failed(session, door, name, len(recent), now, "local")
+                return Login(None, why="password")
+            if HASHER.check_needs_rehash(user.password_hash):
+                user.password_hash = HASHER.hash(password)
+            return _open(session, user, door, now, lifetime, "local")
+    verdict = directory(name, password)
+    with store.session.begin() as session:
+        if verdict.role is None:
+            if verdict.why == "password":
+                _failed(session, door, name, len(recent), now, DIRECTORY)
+            else:  # the password may be right: not counted toward the lockout, but audited with its reason
+                record(session, f"{door}:{name}", "console.login_refused", name,
+                       {"via": DIRECTORY, "why": verdict.why, "detail": verdict.detail}, now)
+            return Login(None, why=verdict.why)
+        user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
+        if user is None:
+            user = ConsoleUser(name=name, role=verdict.role, password_hash=DIRECTORY, lang="zh", created_at=now)
+            session.add(user)
+            session.flush()
+        elif user.password_hash != DIRECTORY:  # made local in the meantime: the local account decides
+            _failed(session, door, name, len(recent), now, "local")
+            return Login(None, why="password")
+        user.role = verdict.role
+        return _open(session, user, door, now, lifetime, DIRECTORY)
+
+
+def _failed(session: Session, door: str, name: str, before: int, now: datetime, via: str) -> None:
+    session.add(LoginFailure(name=name, ts=now))
+    record(session, f"{door}:{name}", "console.login_failed", name, {"failures": before + 1, "via": via}, now)
+
+
+def _open(session: Session, user: ConsoleUser, door: str, now: datetime, lifetime: float, via: str) -> Login:
+    """A new session of `user` (the name's failures forgotten, expired sessions swept), audited."""
+    session.execute(delete(LoginFailure).where(LoginFailure.name == user.name))
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(ConsoleSession(id_hash=_digest(session_id), user_id=user.id, csrf=csrf, created_at=now,
+                               expires_at=now + timedelta(seconds=lifetime)))
+    record(session, f"{door}:{user.name}", "console.login", user.name, {"role": user.role, "via": via}, now)
+    return Login(session_id, Person(user.name, user.role, user.lang, csrf))
 
 
 def _verify(hashed: str, password: str) -> bool:

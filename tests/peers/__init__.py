@@ -1,5 +1,7 @@
 """Real peers the tests start on loopback (snmpd, snmpsim, sshd, PostgreSQL, Prometheus, Alertmanager, ...)."""
 import os
+import signal
+import subprocess
 
 import pytest
 
@@ -18,3 +20,15 @@ def missing_peer(reason: str) -> None:
 def needs_peer(missing: bool, reason: str) -> pytest.MarkDecorator:
     """A skipif mark for a missing peer that never skips under CI=true (the test then fails on its own)."""
     return pytest.mark.skipif(missing and not CI, reason=reason)
+
+
+def terminate(proc: "subprocess.Popen[bytes] | None", wait: float = 10) -> None:
+    """Stop a peer the test started, by its pid: SIGTERM, then SIGKILL if it has not exited within `wait` s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+from tests.peers import terminate
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -100,11 +101,5 @@ LogLevel VERBOSE
                 "-i", str(self.client_key), "-p", str(self.port)]
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self._log.close()

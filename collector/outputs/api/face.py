@@ -10,6 +10,7 @@ own read functions, off the loop.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from opsmon.collector.sla.results import PeriodResult
     from opsmon.collector.store import Store
     from opsmon.collector.store.surveys import SurveyLinks
+    from opsmon.collector.store.users import Verdict
 
 
 class CollectorFace(AgentDoor, Protocol):
@@ -59,6 +61,11 @@ class CollectorFace(AgentDoor, Protocol):
     @property
     def console(self) -> ConsoleConfig:
         """The web console's session and lockout settings (`console:`)."""
+
+    @property
+    def directory(self) -> Callable[[str, str], Verdict] | None:
+        """The LDAP/AD check of a console login's name and password (`ldap:`); None when not configured. It
+        blocks for up to the directory's timeouts: call it off the loop."""
 
     def targets_path(self) -> Path: ...
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.core.fields import parse_timestamp
@@ -39,6 +40,9 @@ from opsmon.collector.store import users
 
 ACTIONS = ("ack", "resolve", "note", "reassign", "takeover")
 STATES = (*STATUSES, "active")
+# Why a directory (LDAP) login was refused, as the page's status: the person is known but has no console role
+# (403), or the directory did not answer (503, the collector itself is well).
+REFUSALS = {"no_role": 403, "unreachable": 503}
 LIVE = 200  # live incidents listed without a state filter: 1,000 of them took 0.7 s to list and draw
 
 
@@ -83,12 +87,16 @@ def routes(face: CollectorFace) -> APIRouter:
         lang = lang_of(request, None)
         now = face.now()
         settings = face.console
-        outcome = users.login(store, form.get("name", ""), form.get("password", ""), now,
-                              settings.lockout_failures, settings.lockout_window, settings.session_lifetime)
+        # Off the loop: an argon2 check takes a good part of a second, and the directory up to its timeouts.
+        outcome = await run_in_threadpool(
+            users.login, store, form.get("name", ""), form.get("password", ""), now, settings.lockout_failures,
+            settings.lockout_window, settings.session_lifetime, "ui", face.directory)
         words = text.words(lang)
         if outcome.session is None:
             if outcome.locked_until is not None:
                 error, status = words["locked"].format(until=views.local(outcome.locked_until, face.timezone)), 429
+            elif outcome.why in REFUSALS:  # a directory's answer: not the password's fault
+                error, status = words[outcome.why], REFUSALS[outcome.why]
             else:
                 error, status = words["bad_login"], 401
             return render(request, face, "login.html", None, lang, status, next=safe_next(form.get("next")),

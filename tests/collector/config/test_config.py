@@ -44,6 +44,15 @@ def test_relative_database_path_is_taken_from_the_config_folder(tmp_path: Path) 
          "    assets: [a]\n", "maintenance[0].start", "UTC offset"),
         (GOOD + "maintenance:\n  - id: w\n    cron: '0 2 * * sun'\n    duration: 1h\n", "maintenance[0]", "scope"),
         (GOOD + "inventory:\n  files: [missing.yaml]\n", "inventory.files[0]", "no such file"),
+        # ldap: (docs/console.md): a server that is not LDAP, a search that cannot name the person, no group, a
+        # service account without its password, a role the console does not have
+        (GOOD + "ldap:\n  url: http://dc1\n  groups: {cn=g: viewer}\n", "ldap.url", "ldap:// or ldaps://"),
+        (GOOD + "ldap:\n  url: ldap://dc1\n  user_filter: (uid=x)\n  groups: {cn=g: viewer}\n", "ldap",
+         "must contain {name}"),
+        (GOOD + "ldap:\n  url: ldaps://dc1\n", "ldap", "at least one group"),
+        (GOOD + "ldap:\n  url: ldap://dc1\n  bind_dn: cn=svc\n  groups: {cn=g: viewer}\n", "ldap",
+         "needs bind_password"),
+        (GOOD + "ldap:\n  url: ldap://dc1\n  groups: {cn=g: root}\n", "ldap.groups.cn=g", "viewer"),
     ],
 )
 def test_bad_values_name_key_and_reason(tmp_path: Path, body: str, key: str, reason: str) -> None:
