@@ -34,6 +34,7 @@ from opsmon.collector.core.messages import (
     Event,
     EventRepeated,
     Facts,
+    FlowTop,
     GapFilled,
     HardwareSignal,
     Heartbeat,
@@ -252,6 +253,7 @@ class Service:
             BaselineResults: [store],
             Hj212Data: [store],
             Hj212Frame: [store],
+            FlowTop: [store],
             Heartbeat: [store],
             Prune: [store],
         }
