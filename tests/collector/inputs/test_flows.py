@@ -237,3 +237,18 @@ def test_stored_intervals_read_as_top_talkers(store: Store, tmp_path: Path) -> N
         ("a", 443, TCP, 2100), ("other", None, None, 1070)]
     table = run_cli("--config", str(config), "flows", "top", "--link", "link-a", *window, "--limit", "1").stdout
     assert "tcp" in table and "66.2%" in table  # 2100 / 3170 = 66.25 %
+
+
+def test_flows_are_off_unless_configured_and_exporters_are_addresses() -> None:
+    """The default section turns nothing on; an exporter given by name, not address, is a config error."""
+    from pydantic import ValidationError
+
+    from opsmon.collector.config.schema import CollectorConfig
+    from opsmon.collector.inputs.flows.receiver import make
+
+    class Ctx:
+        config = CollectorConfig.model_validate({"database": {"path": "x.db"}})
+
+    assert Ctx.config.flows.enabled is False and make(Ctx()) is None  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="'router-1' is not an IP address"):
+        FlowsConfig(enabled=True, exporters={"router-1": "wan-kashgar"})
