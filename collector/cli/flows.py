@@ -26,16 +26,17 @@ def cmd_top(args: argparse.Namespace) -> int:
     config = load_config(args)
     period = period_arg(args, config)
     rows, total, intervals = top_talkers(open_store(args, config), args.link, period.start, period.end, args.limit)
+    zone = ZoneInfo(period.timezone)
     if args.format == "json":
         print(json.dumps({"link": args.link, "period": period.label, "timezone": period.timezone,
-                          "start": period.start.isoformat(), "end": period.end.isoformat(), "intervals": intervals,
+                          "start": period.start.astimezone(zone).isoformat(),
+                          "end": period.end.astimezone(zone).isoformat(), "intervals": intervals,
                           "total": {"bytes": total.bytes, "packets": total.packets, "flows": total.flows},
                           "rows": [{"src": r.src, "dst": r.dst, "dst_port": r.dst_port if r.dst_port >= 0 else None,
                                     "protocol": r.protocol if r.protocol >= 0 else None, "bytes": r.bytes,
                                     "packets": r.packets, "flows": r.flows} for r in rows]},
                          ensure_ascii=False, indent=2))
         return 0
-    zone = ZoneInfo(period.timezone)
     print(f"链路 / link: {args.link}  统计周期 / period: {period.label} "
           f"[{period.start.astimezone(zone).isoformat()} .. {period.end.astimezone(zone).isoformat()}) "
           f"{period.timezone}  区间 / intervals: {intervals}")
