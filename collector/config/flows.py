@@ -10,7 +10,7 @@ import ipaddress
 
 from pydantic import BaseModel, Field, field_validator
 
-from opsmon.collector.core.fields import FROZEN, ObjectId, PositiveDuration
+from opsmon.collector.core.fields import FROZEN, Duration, ObjectId, PositiveDuration
 
 
 class FlowsConfig(BaseModel):
@@ -40,6 +40,9 @@ class FlowsConfig(BaseModel):
     pending_sets: int = Field(64, ge=0, le=100_000, description=(
         "Data sets held while their template has not arrived yet (decoded when it does); beyond, the oldest "
         "is dropped and counted (reason no_template)"))
+    retention: Duration = Field(400 * 86400.0, description=(
+        "Closed intervals (flow_top) kept this long (0 = forever); pruned hourly with the observations. "
+        "A link's interval is at most top + 1 rows: at 5-minute intervals and top 100, about 29,000 rows a day"))
     refused_sources: int = Field(100, ge=0, le=100_000, description=(
         "Addresses, beyond the exporters', with their own label in the refusal counts and their own log "
         "line; the rest count as source other"))

@@ -293,11 +293,12 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class Prune:
-    """Delete observations, events and raw HJ 212 frames older than these instants (None: keep)."""
+    """Delete observations, events, raw HJ 212 frames and flow intervals older than these instants (None: keep)."""
 
     observations_before: datetime | None
     events_before: datetime | None
     hj212_frames_before: datetime | None = None
+    flow_top_before: datetime | None = None
 
 
 # What the store writer takes.

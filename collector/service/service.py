@@ -621,8 +621,10 @@ class Service:
         obs = now - timedelta(seconds=keep.observations) if keep.observations > 0 else None
         events = now - timedelta(seconds=keep.events) if keep.events > 0 else None
         frames = now - timedelta(seconds=self.config.hj212.raw_retention) if self.config.hj212.enabled else None
-        if obs is not None or events is not None or frames is not None:
-            self.publish(Prune(obs, events, frames))
+        flows = self.config.flows
+        flow_top = now - timedelta(seconds=flows.retention) if flows.enabled and flows.retention > 0 else None
+        if obs is not None or events is not None or frames is not None or flow_top is not None:
+            self.publish(Prune(obs, events, frames, flow_top))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then shut down in order and flush the store."""

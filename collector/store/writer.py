@@ -285,7 +285,8 @@ class StoreWriter:
             with self.store.engine.begin() as conn:
                 for table, column, before in ((Observation, Observation.ts, prune.observations_before),
                                               (EventRow, EventRow.ts, prune.events_before),
-                                              (Hj212FrameRow, Hj212FrameRow.received, prune.hj212_frames_before)):
+                                              (Hj212FrameRow, Hj212FrameRow.received, prune.hj212_frames_before),
+                                              (FlowTopRow, FlowTopRow.start_ts, prune.flow_top_before)):
                     if before is not None:
                         ids = select(table.id).where(column < before).limit(PRUNE_CHUNK).scalar_subquery()
                         deleted += conn.execute(delete(table).where(table.id.in_(ids))).rowcount or 0

@@ -252,3 +252,29 @@ def test_flows_are_off_unless_configured_and_exporters_are_addresses() -> None:
     assert Ctx.config.flows.enabled is False and make(Ctx()) is None  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="'router-1' is not an IP address"):
         FlowsConfig(enabled=True, exporters={"router-1": "wan-kashgar"})
+
+
+def test_flow_intervals_are_pruned_after_their_retention(store: Store) -> None:
+    """Prune(flow_top_before = T0 + 300 s) deletes the intervals that start before it (link-a's and link-b's at
+    T0) and keeps link-a's at T0 + 300 s: c->b 900 + a->b 100 + other 50 = 1050 bytes over 1 interval."""
+    from opsmon.collector.core.messages import Prune
+
+    t0 = datetime.fromtimestamp(T0, UTC)
+    five = timedelta(seconds=300)
+    writer = StoreWriter(store, t0)
+    writer.start()
+    writer.put(FlowTop("link-a", t0, t0 + five, (FlowRow("a", "b", 443, TCP, 2000, 4, 2),)))
+    writer.put(FlowTop("link-b", t0, t0 + five, (FlowRow("a", "b", 443, TCP, 77_777, 7, 7),)))
+    writer.put(FlowTop("link-a", t0 + five, t0 + 2 * five, (
+        FlowRow("c", "b", 53, UDP, 900, 9, 3), FlowRow("a", "b", 443, TCP, 100, 1, 1),
+        FlowRow("other", "other", -1, -1, 50, 1, 1))))
+    writer.put(Prune(None, None, None, t0 + five))
+    assert writer.flush()
+    deadline = time.monotonic() + 30
+    while writer.pruning and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not writer.pruning and writer.stop()
+    rows, total, intervals = top_talkers(store, "link-a", t0, t0 + 2 * five, limit=5)
+    assert [(r.src, r.bytes) for r in rows] == [("c", 900), ("a", 100), ("other", 50)]
+    assert (total.bytes, intervals) == (1050, 1)
+    assert top_talkers(store, "link-b", t0, t0 + 2 * five)[2] == 0
