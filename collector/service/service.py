@@ -62,6 +62,7 @@ from opsmon.collector.inputs.agents.ingest import Ingest
 from opsmon.collector.inputs.base import Input, InputContext
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
@@ -210,6 +211,8 @@ class Service:
             self.metrics.watch_traps(receiver.counts)
         for hj212 in (i for i in self.inputs if isinstance(i, Hj212Receiver)):
             self.metrics.watch_hj212(hj212.counts)
+        for flows in (i for i in self.inputs if isinstance(i, FlowReceiver)):
+            self.metrics.watch_flows(flows.counts)
         self.metrics.watch_store(self.writer)
         self.router.route(self._routes())
 

@@ -59,7 +59,8 @@ class FlowCounts:
     datagrams: int = 0  # that reached the port
     flows: int = 0  # flow records decoded and summed
     intervals: int = 0  # closed intervals published
-    by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records
+    by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records (each from 0)
+    links: dict[str, str] = field(default_factory=dict)  # exporter -> its link, for the metric's label
 
 
 class FlowReceiver:
@@ -78,7 +79,8 @@ class FlowReceiver:
         self.decoder = Decoder(settings.max_templates, settings.pending_sets,
                                on_drop=lambda source: self.refusals.refuse("no_template", source))
         self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys)
-        self.counts = FlowCounts(self.refusals.counts)
+        self.counts = FlowCounts(self.refusals.counts, by_exporter=dict.fromkeys(self.exporters, 0),
+                                 links=dict(self.exporters))
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -133,7 +135,7 @@ class FlowReceiver:
             return
         if flows:
             self.counts.flows += len(flows)
-            self.counts.by_exporter[source] = self.counts.by_exporter.get(source, 0) + len(flows)
+            self.counts.by_exporter[source] += len(flows)
             self._publish(self.aggregator.add(link, flows, self.clock().timestamp()))
 
     def _publish(self, closed: list[Any]) -> None:

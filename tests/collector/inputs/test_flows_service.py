@@ -30,6 +30,8 @@ def test_flows_are_received_summed_stored_and_read(collector_factory) -> None:
     datagrams of 9999 bytes each, refused, so nothing of them appears."""
     port = free_port()
     c = collector_factory(ASSETS, extra=f"""
+api:
+  public_read: true
 flows:
   enabled: true
   host: 127.0.0.1
@@ -63,6 +65,11 @@ flows:
     assert [(r["src"], r["dst"], r["dst_port"], r["protocol"], r["bytes"], r["packets"], r["flows"])
             for r in doc["rows"]] == [("10.1.0.5", "10.2.0.9", 443, 6, 3000, 6, 3),
                                       ("10.1.0.6", "10.2.0.9", 22, 6, 120, 3, 3)]
+    # /metrics: 3 datagrams x 2 records = 6 from the exporter; 2 refused from 127.0.0.3; 5 datagrams in all.
+    metrics = c.get("/metrics").text
+    assert 'opsmon_flow_records_total{exporter="127.0.0.1",link="wan-kashgar"} 6.0' in metrics
+    assert 'opsmon_flow_refused_total{reason="unknown_exporter",source="127.0.0.3"} 2.0' in metrics
+    assert "opsmon_flow_datagrams_total 5.0" in metrics and "opsmon_flow_intervals_total 1.0" in metrics
     code, _out, _err = c.stop()
     assert code == 0
     # 127.0.0.3's refusals by reason: its first at once, the second in the line written at stop (1 + 1 = 2).
