@@ -237,6 +237,46 @@ def test_stored_intervals_read_as_top_talkers(store: Store, tmp_path: Path) -> N
         ("a", 443, TCP, 2100), ("other", None, None, 1070)]
     table = run_cli("--config", str(config), "flows", "top", "--link", "link-a", *window, "--limit", "1").stdout
     assert "tcp" in table and "66.2%" in table  # 2100 / 3170 = 66.25 %
+    _api_reads_the_same(tmp_path, t0, t0 + 2 * five)
+
+
+def _api_reads_the_same(tmp_path: Path, start: datetime, end: datetime) -> None:
+    """GET /api/v1/flows/top (in-process, the test_api_local_time way): the same figures as the CLI, the bounds
+    in the configured zone; no token 401, a missing link, a bad time or to before from 422."""
+    from types import SimpleNamespace
+
+    import httpx
+
+    from opsmon.collector.outputs.api.app import create_app
+    from opsmon.collector.store import open_store, tokens
+
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    token = tokens.create(store, "reader", "viewer", "test")
+    face = SimpleNamespace(store=store, max_body_bytes=1 << 20, timezone="Asia/Shanghai", now=lambda: end,
+                           public_read=False)
+    app = create_app(face)  # type: ignore[arg-type]
+    window = f"from={start.isoformat().replace('+', '%2B')}&to={end.isoformat().replace('+', '%2B')}"
+
+    async def get(query: str, auth: bool = True) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            return await client.get(f"/api/v1/flows/top?{query}",
+                                    headers={"Authorization": f"Bearer {token}"} if auth else {})
+
+    try:
+        answer = asyncio.run(get(f"link=link-a&{window}&limit=1"))
+        assert answer.status_code == 200, answer.text
+        doc = answer.json()
+        assert doc["total"] == {"bytes": 3170, "packets": 17, "flows": 8} and doc["intervals"] == 2
+        assert [(r["src"], r["dst_port"], r["bytes"]) for r in doc["rows"]] == [("a", 443, 2100), ("other", None, 1070)]
+        assert doc["start"] == "2027-01-15T16:00:00+08:00"  # T0 = 2027-01-15 08:00:00 UTC
+        assert asyncio.run(get(f"link=link-a&{window}", auth=False)).status_code == 401
+        assert asyncio.run(get(window)).status_code == 422
+        assert asyncio.run(get("link=link-a&from=yesterday&to=today")).status_code == 422
+        back = f"from={end.isoformat().replace('+', '%2B')}&to={start.isoformat().replace('+', '%2B')}"
+        refused = asyncio.run(get(f"link=link-a&{back}"))
+        assert refused.status_code == 422 and "after from" in refused.text
+    finally:
+        store.close()
 
 
 def test_flows_are_off_unless_configured_and_exporters_are_addresses() -> None:
