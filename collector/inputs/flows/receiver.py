@@ -111,6 +111,9 @@ class FlowReceiver:
 
     async def _listen(self, loop: asyncio.AbstractEventLoop, protocol: Callable[[], asyncio.DatagramProtocol]) -> None:
         transport, _ = await loop.create_datagram_endpoint(protocol, sock=self.sock)
+        if self.sock is None:  # closed while the endpoint was being made
+            transport.close()
+            return
         self.transport = transport
 
     def received(self, data: bytes, source: str) -> None:

@@ -106,8 +106,8 @@ class Decoder:
         while len(body) - at >= 4:
             template_id, count = SET_HEADER.unpack_from(body, at)
             at += 4
-            if template_id == 0 and count == 0 and version == 9:
-                break  # padding
+            if template_id == 0 and count == 0:
+                break  # padding (RFC 3954 section 5.3, RFC 7011 section 3.3.1)
             if template_id < 256:
                 raise Refused("malformed", f"template id {template_id} below 256")
             key = (exporter, version, domain, template_id)
@@ -142,7 +142,7 @@ class Decoder:
             template_id, first, second = struct.unpack_from(">HHH", body, at)
             at += 6
             if template_id < 256:
-                if version == 9 and template_id == 0:
+                if template_id == 0:
                     break  # padding
                 raise Refused("malformed", f"options template id {template_id} below 256")
             if version == 9:

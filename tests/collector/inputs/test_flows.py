@@ -119,7 +119,9 @@ def test_ipfix_reduced_size_enterprise_and_variable_fields_options_skipped() -> 
     data = (record("2001:db8::5", "2001:db8::9", 443, 70_000, 50, b"eth0/")
             + record("2001:db8::6", "2001:db8::9", 443, 0x0101_01, 2, b"x" * 300))
     decoder = Decoder()
-    message = ipfix_message([flowset(2, template(300, fields)), flowset(3, options), flowset(400, b"\0" * 12),
+    # The template set padded to 8 bytes (RFC 7011 section 3.3.1): 4 + (4 + 7 x 4 + 8) = 44 -> 48, 4 zero bytes.
+    assert len(flowset(2, template(300, fields), pad_to=8)) == 48
+    message = ipfix_message([flowset(2, template(300, fields), pad_to=8), flowset(3, options), flowset(400, b"\0" * 12),
                              flowset(300, data)], domain=42)
     assert decoder.decode(message, "192.0.2.1") == [
         ("2001:db8::5", "2001:db8::9", 443, TCP, 70_000, 50), ("2001:db8::6", "2001:db8::9", 443, TCP, 65793, 2)]
