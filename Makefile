@@ -42,7 +42,8 @@ lint: $(STAMP)
 	@ln -sfn ../../../agent build/typecheck/opsmon/agent
 	@ln -sfn ../../../collector build/typecheck/opsmon/collector
 	$(VENV)/bin/mypy --strict -p opsmon.collector.core.messages -p opsmon.collector.store \
-		-p opsmon.collector.timeline -p opsmon.collector.service.routes -p opsmon.collector.inputs.hj212
+		-p opsmon.collector.timeline -p opsmon.collector.service.routes -p opsmon.collector.inputs.hj212 \
+		-p opsmon.collector.inputs.flows
 
 # Benchmarks are run by hand, not by `make test`: each prints its figures beside its peer tool's.
 bench: $(STAMP)

@@ -19,6 +19,7 @@ from opsmon.collector.cli import (
     configs,
     events,
     exclusions,
+    flows,
     history,
     hj212,
     incidents,
@@ -36,7 +37,7 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # In the order `opsmon --help` lists them.
 COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
-            maintenance, exclusions, oncall, configs, compliance, audit, hj212, survey)
+            maintenance, exclusions, oncall, configs, compliance, audit, hj212, flows, survey)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from opsmon.collector.config.flows import FlowsConfig
 from opsmon.collector.config.hj212 import Hj212Config
 from opsmon.collector.config.ldap import LdapConfig
 from opsmon.collector.config.notify import NotifyConfig
@@ -262,6 +263,7 @@ class CollectorConfig(BaseModel):
     snmp: SnmpConfig = SnmpConfig()
     ssh: SshConfig = SshConfig()
     hj212: Hj212Config = Hj212Config()
+    flows: FlowsConfig = FlowsConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     notify: NotifyConfig = NotifyConfig()
     reports: ReportsConfig = ReportsConfig()

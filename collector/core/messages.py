@@ -262,6 +262,29 @@ class Hj212Frame:
     raw: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """One key's sums in a closed flow interval; src/dst `other` (port and protocol -1) sums the rest."""
+
+    src: str
+    dst: str
+    dst_port: int
+    protocol: int
+    bytes: int
+    packets: int
+    flows: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTop:
+    """A link's closed flow interval (inputs/flows/): its top keys by bytes and the `other` row, no flow itself."""
+
+    link: str
+    start: datetime
+    end: datetime
+    rows: tuple[FlowRow, ...]
+
+
 # -- from the service --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
@@ -270,16 +293,17 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class Prune:
-    """Delete observations, events and raw HJ 212 frames older than these instants (None: keep)."""
+    """Delete observations, events, raw HJ 212 frames and flow intervals older than these instants (None: keep)."""
 
     observations_before: datetime | None
     events_before: datetime | None
     hj212_frames_before: datetime | None = None
+    flow_top_before: datetime | None = None
 
 
 # What the store writer takes.
 Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | GapFilled | Transition
            | ResultRecorded | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults
-           | Heartbeat | Prune | Hj212Data | Hj212Frame)
+           | Heartbeat | Prune | Hj212Data | Hj212Frame | FlowTop)
 # Everything that is published.
 Message = Written | Observation | SecurityFinding | Backlog

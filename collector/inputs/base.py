@@ -12,6 +12,7 @@ Everything an input observes leaves it through `ctx.publish` as a message of `co
 """
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,3 +57,17 @@ class InputContext:
     hj212_deadline: Callable[[datetime], datetime] | None = None
     # Every asset at a source address (the trap receiver warns when traps by address are ambiguous).
     assets_at: Callable[[str], tuple[str, ...]] = lambda _address: ()
+
+
+def bind_udp(host: str, port: int, receive_buffer: int, what: str) -> socket.socket:
+    """A UDP socket bound at start (the trap and flow receivers), its receive buffer raised so a burst waits
+    in the kernel instead of being dropped there (Linux caps it at net.core.rmem_max). OSError names the
+    address and `what` was to be received there."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot receive {what} on {host}:{port}: {exc.strerror}") from None
+    return sock

@@ -265,6 +265,33 @@ class TrapCollector(Collector):
         yield from (packets, accepted, grouped, refused)
 
 
+class FlowCollector(Collector):
+    """The flow receiver's datagrams, flow records by exporter and link (every configured exporter from zero),
+    closed intervals, and refusals by reason and source (inputs/flows/receiver.py)."""
+
+    def __init__(self, counts: Any) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        datagrams = CounterMetricFamily("opsmon_flow_datagrams", "Datagrams that reached the flow port")
+        datagrams.add_metric([], self.counts.datagrams)
+        records = CounterMetricFamily("opsmon_flow_records", "Flow records decoded and summed, by exporter address "
+                                      "and its link", labels=["exporter", "link"])
+        for exporter, n in sorted(self.counts.by_exporter.items()):
+            records.add_metric([exporter, self.counts.links.get(exporter, "")], n)
+        intervals = CounterMetricFamily("opsmon_flow_intervals", "Closed flow intervals published (one per link "
+                                        "and interval)")
+        intervals.add_metric([], self.counts.intervals)
+        refused = CounterMetricFamily("opsmon_flow_refused", "Flow datagrams (or v9/IPFIX data sets) refused, by "
+                                      "reason and source address (sources beyond flows.refused_sources are "
+                                      "'other')", labels=["reason", "source"])
+        for (reason, source), n in list(self.counts.refused.items()):
+            refused.add_metric([reason, source], n)
+        yield from (datagrams, records, intervals, refused)
+
+
 class Hj212Collector(Collector):
     """The HJ 212 receiver's frames and refusals by DAU (configured MNs; `unknown` for the rest), its
     connections and answers (inputs/hj212/receiver.py)."""
@@ -539,6 +566,9 @@ class CollectorMetrics:
 
     def watch_traps(self, counts: Any) -> None:
         self.registry.register(TrapCollector(counts))
+
+    def watch_flows(self, counts: Any) -> None:
+        self.registry.register(FlowCollector(counts))
 
     def watch_hj212(self, counts: Any) -> None:
         self.registry.register(Hj212Collector(counts))

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from opsmon.collector.inputs import base
+from opsmon.collector.inputs.flows import receiver as flows
 from opsmon.collector.inputs.hj212 import receiver as hj212
 from opsmon.collector.inputs.snmp import traps
 
 INPUTS: tuple[Callable[[base.InputContext], base.Input | None], ...] = (
     traps.make,
     hj212.make,
+    flows.make,
 )

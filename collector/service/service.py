@@ -34,6 +34,7 @@ from opsmon.collector.core.messages import (
     Event,
     EventRepeated,
     Facts,
+    FlowTop,
     GapFilled,
     HardwareSignal,
     Heartbeat,
@@ -61,6 +62,7 @@ from opsmon.collector.inputs.agents.ingest import Ingest
 from opsmon.collector.inputs.base import Input, InputContext
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
@@ -218,6 +220,8 @@ class Service:
             self.metrics.watch_traps(receiver.counts)
         for hj212 in (i for i in self.inputs if isinstance(i, Hj212Receiver)):
             self.metrics.watch_hj212(hj212.counts)
+        for flows in (i for i in self.inputs if isinstance(i, FlowReceiver)):
+            self.metrics.watch_flows(flows.counts)
         self.metrics.watch_store(self.writer)
         self.router.route(self._routes())
 
@@ -261,6 +265,7 @@ class Service:
             BaselineResults: [store],
             Hj212Data: [store],
             Hj212Frame: [store],
+            FlowTop: [store],
             Heartbeat: [store],
             Prune: [store],
         }
@@ -628,8 +633,10 @@ class Service:
         obs = now - timedelta(seconds=keep.observations) if keep.observations > 0 else None
         events = now - timedelta(seconds=keep.events) if keep.events > 0 else None
         frames = now - timedelta(seconds=self.config.hj212.raw_retention) if self.config.hj212.enabled else None
-        if obs is not None or events is not None or frames is not None:
-            self.publish(Prune(obs, events, frames))
+        flows = self.config.flows
+        flow_top = now - timedelta(seconds=flows.retention) if flows.enabled and flows.retention > 0 else None
+        if obs is not None or events is not None or frames is not None or flow_top is not None:
+            self.publish(Prune(obs, events, frames, flow_top))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then shut down in order and flush the store."""

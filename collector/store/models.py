@@ -507,6 +507,25 @@ class Hj212FrameRow(Base):
     __table_args__ = (Index("ix_hj212_frames_received", "received"), Index("ix_hj212_frames_mn", "mn", "received"))
 
 
+class FlowTopRow(Base):
+    """A row of a link's closed flow interval (inputs/flows/): one (src, dst, dst port, protocol) of its top by
+    bytes, or the `other` row (port and protocol -1) summing the rest. No flow is stored, only these sums."""
+
+    __tablename__ = "flow_top"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(128))
+    start_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    end_ts: Mapped[datetime] = mapped_column(UTCMillis)
+    src: Mapped[str] = mapped_column(String(45))
+    dst: Mapped[str] = mapped_column(String(45))
+    dst_port: Mapped[int] = mapped_column(Integer)
+    protocol: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    packets: Mapped[int] = mapped_column(BigInteger)
+    flows: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_flow_top_link", "link", "start_ts"), Index("ix_flow_top_start", "start_ts"))
+
+
 class SurveyInvitation(Base):
     """A satisfaction survey sent to one contact for one period: its link's nonce, and whether the mail went.
 

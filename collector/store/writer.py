@@ -34,6 +34,7 @@ from opsmon.collector.core.messages import (
     Event,
     EventRepeated,
     Facts,
+    FlowTop,
     GapFilled,
     HardwareSignal,
     Heartbeat,
@@ -57,6 +58,7 @@ from opsmon.collector.store.models import (
     Asset,
     BaselineChange,
     BaselineResult,
+    FlowTopRow,
     Hj212Datum,
     Hj212FrameRow,
     Observation,
@@ -283,7 +285,8 @@ class StoreWriter:
             with self.store.engine.begin() as conn:
                 for table, column, before in ((Observation, Observation.ts, prune.observations_before),
                                               (EventRow, EventRow.ts, prune.events_before),
-                                              (Hj212FrameRow, Hj212FrameRow.received, prune.hj212_frames_before)):
+                                              (Hj212FrameRow, Hj212FrameRow.received, prune.hj212_frames_before),
+                                              (FlowTopRow, FlowTopRow.start_ts, prune.flow_top_before)):
                     if before is not None:
                         ids = select(table.id).where(column < before).limit(PRUNE_CHUNK).scalar_subquery()
                         deleted += conn.execute(delete(table).where(table.id.in_(ids))).rowcount or 0
@@ -300,6 +303,7 @@ class StoreWriter:
         streams: dict[tuple[str, str], dict[str, Any]] = {}  # one row per agent stream per batch, not per report
         hj212: list[dict[str, Any]] = []  # values of HJ 212 uploads, inserted once per key (resends ignored)
         frames: list[dict[str, Any]] = []
+        flow_rows: list[dict[str, Any]] = []
         with self.store.engine.begin() as conn:
             for msg in batch:
                 match msg:
@@ -361,6 +365,10 @@ class StoreWriter:
                         frames.append({"asset_id": asset, "mn": mn[:64], "cn": cn[:8], "qn": qn[:32] if qn else qn,
                                        "received": received, "peer": peer[:64], "crc": crc, "oversize": oversize,
                                        "raw": raw})
+                    case FlowTop(link, start, end, rows):
+                        flow_rows.extend({"link": link, "start_ts": start, "end_ts": end, "src": r.src[:45],
+                                          "dst": r.dst[:45], "dst_port": r.dst_port, "protocol": r.protocol,
+                                          "bytes": r.bytes, "packets": r.packets, "flows": r.flows} for r in rows)
                     case Prune():
                         self._pruning = msg  # done a chunk at a time between batches: see _prune_chunk
                     case Heartbeat():
@@ -382,6 +390,8 @@ class StoreWriter:
                                                                            "factor"]), hj212)
             if frames:
                 conn.execute(insert(Hj212FrameRow), frames)
+            if flow_rows:
+                conn.execute(insert(FlowTopRow), flow_rows)
             if observations:
                 conn.execute(insert(Observation), observations)
             if events:

@@ -35,7 +35,7 @@ from opsmon.collector.config.trap_maps import TrapEntry, TrapMap, load_trap_maps
 from opsmon.collector.core.incidents import CRITICAL, MAJOR, MINOR
 from opsmon.collector.core.messages import Event, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import DOWN, UP
-from opsmon.collector.inputs.base import InputContext
+from opsmon.collector.inputs.base import InputContext, bind_udp
 from opsmon.collector.inputs.snmp.trap_details import details
 from opsmon.collector.inputs.snmp.trap_guard import SM_FAILURES, TrapGate, guarded_transport, security_reason
 from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
@@ -114,16 +114,9 @@ class TrapReceiver:
 
     def bind(self) -> None:
         """Take the trap port at start, so a taken port fails the start, not the first trap."""
-        host, port = self.settings.host, self.settings.port
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         # A burst (a chassis reporting every port's link) must wait in the kernel, not be dropped there:
-        # 1 MB holds ~4,000 small traps; Linux caps it at net.core.rmem_max.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(f"cannot receive SNMP traps on {host}:{port}: {exc.strerror}") from None
+        # 1 MB holds ~4,000 small traps.
+        sock = bind_udp(self.settings.host, self.settings.port, RECEIVE_BUFFER, "SNMP traps")
         self.sock = sock
 
     def start(self, sock: socket.socket | None = None) -> None:

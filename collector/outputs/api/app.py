@@ -33,6 +33,7 @@ from opsmon.collector.outputs.api import (
     docs,
     events,
     exclusions,
+    flows,
     health,
     history,
     hj212,
@@ -107,7 +108,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     app.include_router(health.routes(face))
     for module in (assets, states, history, sla, maintenance, exclusions, hj212, security, configs, reports, events,
-                   interfaces, incidents, incident_owners, alerts, audit, metrics, oncall, survey):
+                   flows, interfaces, incidents, incident_owners, alerts, audit, metrics, oncall, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
     app.include_router(ack.routes(face))

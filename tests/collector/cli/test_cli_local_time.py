@@ -35,6 +35,11 @@ COMMANDS = (
     (("users", "list"), f"{LOCAL}+08:00"),
     (("history", "show", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"),
      f"{LOCAL}:00+08:00"),
+    # the period's bounds (2026-12-06T00:00Z + 8 h), in the table's heading and in JSON
+    (("flows", "top", "--link", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"),
+     "2026-12-06T08:00:00+08:00"),
+    (("flows", "top", "--link", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z",
+      "--format", "json"), "2026-12-06T08:00:00+08:00"),
 )
 
 

@@ -1,0 +1,66 @@
+"""`opsmon flows top --link L [--period P | --from --to]`: a link's top talkers from the stored flow intervals.
+
+Reads what the flow receiver stored (docs/flows.md): per (src, dst, dst port, protocol), bytes, packets and
+flow records summed over the intervals that start in the period, largest first, then one `other` row.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from opsmon.collector.cli.common import command, load_config, open_store, print_table
+
+PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 58: "icmpv6", 132: "sctp"}
+
+
+def protocol_name(number: int) -> str:
+    return "-" if number < 0 else PROTOCOLS.get(number, str(number))
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    from opsmon.collector.cli.sla import period_arg
+    from opsmon.collector.store.flows import top_talkers
+
+    config = load_config(args)
+    period = period_arg(args, config)
+    rows, total, intervals = top_talkers(open_store(args, config), args.link, period.start, period.end, args.limit)
+    zone = ZoneInfo(period.timezone)
+    if args.format == "json":
+        print(json.dumps({"link": args.link, "period": period.label, "timezone": period.timezone,
+                          "start": period.start.astimezone(zone).isoformat(),
+                          "end": period.end.astimezone(zone).isoformat(), "intervals": intervals,
+                          "total": {"bytes": total.bytes, "packets": total.packets, "flows": total.flows},
+                          "rows": [{"src": r.src, "dst": r.dst, "dst_port": r.dst_port if r.dst_port >= 0 else None,
+                                    "protocol": r.protocol if r.protocol >= 0 else None, "bytes": r.bytes,
+                                    "packets": r.packets, "flows": r.flows} for r in rows]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"链路 / link: {args.link}  统计周期 / period: {period.label} "
+          f"[{period.start.astimezone(zone).isoformat()} .. {period.end.astimezone(zone).isoformat()}) "
+          f"{period.timezone}  区间 / intervals: {intervals}")
+    if not rows:
+        print("该周期没有流量记录 / no flow intervals stored for this link in the period")
+        return 0
+    out: list[tuple[str, ...]] = [("源 SRC", "目的 DST", "端口 PORT", "协议 PROTO", "字节 BYTES", "包 PACKETS",
+                                   "流 FLOWS", "占比 SHARE")]
+    for r in rows:
+        share = f"{100 * r.bytes / total.bytes:.1f}%" if total.bytes else "-"
+        out.append((r.src, r.dst, "-" if r.dst_port < 0 else str(r.dst_port), protocol_name(r.protocol),
+                    str(r.bytes), str(r.packets), str(r.flows), share))
+    out.append(("合计 TOTAL", "", "", "", str(total.bytes), str(total.packets), str(total.flows), "100.0%"))
+    print_table(out)
+    return 0
+
+
+def register(sub: Any) -> None:
+    sp = command(sub, "flows", lambda a: (sp.print_help(), 2)[1], "link traffic from NetFlow/IPFIX (链路流量)")
+    inner = sp.add_subparsers(dest="flows_command", metavar="SUBCOMMAND")
+    p = command(inner, "top", cmd_top, "a link's top talkers (src, dst, dst port, protocol) by bytes over a period")
+    p.add_argument("--link", required=True, help="the link asset id (as under flows.exporters)")
+    p.add_argument("--period", help="2026-11-H1, 2026-11, 2026Q4 or 2026 (default: this quarter)")
+    p.add_argument("--from", dest="from_", help="ISO 8601 start of a custom range")
+    p.add_argument("--to", help="ISO 8601 end of a custom range")
+    p.add_argument("--limit", type=int, default=20, help="rows before `other` (default 20)")
+    p.add_argument("--format", choices=("table", "json"), default="table")

@@ -1,0 +1,58 @@
+"""The `flows:` section of collector.yaml: the NetFlow v5/v9 and IPFIX receiver (issue 23), off unless configured.
+
+Each exporter (a router's or switch's flow export) is allowed by its source address and mapped to the
+`link` asset of the inventory whose traffic it sees; datagrams from any other address are counted and
+dropped. See docs/flows.md.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import BaseModel, Field, field_validator
+
+from opsmon.collector.core.fields import FROZEN, Duration, ObjectId, PositiveDuration
+
+
+class FlowsConfig(BaseModel):
+    model_config = FROZEN
+    enabled: bool = Field(False, description="Receive NetFlow v5/v9 and IPFIX from the exporters below")
+    host: str = Field("127.0.0.1", description="Address the flow receiver listens on (UDP)")
+    port: int = Field(2055, ge=1, le=65535, description="UDP port the exporters send to (NetFlow's usual 2055; "
+                                                        "IPFIX's 4739 works as well)")
+    exporters: dict[str, ObjectId] = Field(default_factory=dict, description=(
+        "Allowed exporters: source address -> the link asset id whose traffic it exports; any other address "
+        "is counted (reason unknown_exporter) and dropped"))
+    interval: PositiveDuration = Field(300.0, description=(
+        "Flows are summed in fixed intervals of this length (aligned on the clock, by arrival time); each "
+        "closed interval is stored"))
+    top: int = Field(100, ge=1, le=10_000, description=(
+        "Rows stored per link and interval: the top (src, dst, dst port, protocol) by bytes; the rest is "
+        "summed into one `other` row"))
+    max_keys: int = Field(20_000, ge=10, le=1_000_000, description=(
+        "Distinct (src, dst, dst port, protocol) held per link within an interval (the memory bound); flows "
+        "of further keys go straight to the `other` row"))
+    rate: float = Field(2000.0, gt=0, le=1_000_000, description=(
+        "Datagrams a second each source may send (token bucket, as snmp.traps.rate); beyond, they are "
+        "dropped before decoding and counted (reason rate)"))
+    burst: int = Field(4000, ge=1, le=1_000_000, description="... and how many at once above that rate")
+    max_templates: int = Field(1000, ge=1, le=1_000_000, description=(
+        "NetFlow v9 / IPFIX templates held (all exporters); one more replaces the least recently used"))
+    pending_sets: int = Field(64, ge=0, le=100_000, description=(
+        "Data sets held while their template has not arrived yet (decoded when it does); beyond, the oldest "
+        "is dropped and counted (reason no_template)"))
+    retention: Duration = Field(400 * 86400.0, description=(
+        "Closed intervals (flow_top) kept this long (0 = forever); pruned hourly with the observations. "
+        "A link's interval is at most top + 1 rows: at 5-minute intervals and top 100, about 29,000 rows a day"))
+    refused_sources: int = Field(100, ge=0, le=100_000, description=(
+        "Addresses, beyond the exporters', with their own label in the refusal counts and their own log "
+        "line; the rest count as source other"))
+
+    @field_validator("exporters")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        for address in value:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"flows.exporters: {address!r} is not an IP address") from None
+        return value

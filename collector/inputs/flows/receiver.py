@@ -1,0 +1,168 @@
+"""The flow receiver: NetFlow v5/v9 and IPFIX over UDP from the allowed exporters, summed per link (issue 23).
+
+An input (inputs/base.py), on when `flows.enabled`. The port takes datagrams from anyone, so, as at the trap
+port (issue 16), nothing a sender does costs more than a counter: each datagram passes the per-source rate
+limit before anything else (inputs/snmp/trap_limits.py), then the exporter allow-list, then the decoder; every
+refusal is counted by reason and source and logged at most a line a minute per source
+(inputs/snmp/trap_refusals.py). What is kept is the aggregator's bounded sums (aggregate.py); each closed
+interval leaves as one `FlowTop` message, stored by the store writer.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from opsmon.collector.core.messages import Message
+from opsmon.collector.inputs.base import InputContext, bind_udp
+from opsmon.collector.inputs.flows.aggregate import Aggregator
+from opsmon.collector.inputs.flows.decode import Refused
+from opsmon.collector.inputs.flows.templates import Decoder
+from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
+from opsmon.collector.inputs.snmp.trap_refusals import Refusals
+
+log = logging.getLogger(__name__)
+
+RECEIVE_BUFFER = 4 << 20  # a few seconds of a busy exporter wait in the kernel (capped by net.core.rmem_max)
+TICK = 1.0  # seconds between looks for intervals that ended and for refusal lines due
+REFUSED_LINE = "流量数据报被拒收（每个来源每分钟至多一行）/ flow datagrams refused (a line a minute per source at most)"
+# Why a datagram (or a data set) was refused: the reasons of FlowCounts.refused.
+REASONS = {
+    "rate": "beyond the source's rate limit (flows.rate, burst): dropped before decoding",
+    "unknown_exporter": "a source address not under flows.exporters",
+    "version": "not NetFlow v5, v9 or IPFIX",
+    "truncated": "shorter than its header, records or sets say",
+    "malformed": "lengths or ids that contradict the specification",
+    "no_template": "a v9/IPFIX data set whose template did not come while flows.pending_sets held it",
+    "error": "a datagram the receiver failed to handle (a defect: the log line names the exception)",
+}
+
+
+def make(ctx: InputContext) -> FlowReceiver | None:
+    """The receiver, when `flows.enabled`."""
+    settings = ctx.config.flows
+    if not settings.enabled:
+        return None
+    return FlowReceiver(settings, ctx.publish, ctx.clock)
+
+
+@dataclass
+class FlowCounts:
+    """What the receiver has seen, for /metrics and the tests."""
+
+    refused: dict[tuple[str, str], int]  # (reason, source label) -> datagrams or data sets refused
+    datagrams: int = 0  # that reached the port
+    flows: int = 0  # flow records decoded and summed
+    intervals: int = 0  # closed intervals published
+    by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records (each from 0)
+    links: dict[str, str] = field(default_factory=dict)  # exporter -> its link, for the metric's label
+
+
+class FlowReceiver:
+    name = "flows"
+
+    def __init__(self, settings: Any, publish: Callable[[Message], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.publish = publish
+        self.clock = clock
+        self.exporters: dict[str, str] = dict(settings.exporters)
+        self.refusals = Refusals(settings.refused_sources, lambda address: address in self.exporters,
+                                 clock=monotonic, line=REFUSED_LINE)
+        self.buckets = SourceBuckets(settings.rate, settings.burst, clock=monotonic)
+        self.decoder = Decoder(settings.max_templates, settings.pending_sets,
+                               on_drop=lambda source: self.refusals.refuse("no_template", source))
+        self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys)
+        self.counts = FlowCounts(self.refusals.counts, by_exporter=dict.fromkeys(self.exporters, 0),
+                                 links=dict(self.exporters))
+        self.sock: socket.socket | None = None
+        self.port: int | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+        self._ticker: asyncio.TimerHandle | None = None
+
+    def bind(self) -> None:
+        """Take the port at start, so a taken port fails the start, naming the address."""
+        sock = bind_udp(self.settings.host, self.settings.port, RECEIVE_BUFFER, "flows")
+        sock.setblocking(False)
+        self.sock = sock
+        self.port = sock.getsockname()[1]
+
+    def start(self) -> None:
+        """Receive on the bound socket; called inside the running event loop."""
+        if self.sock is None:
+            raise RuntimeError("FlowReceiver.start() before bind()")
+        loop = asyncio.get_running_loop()
+        receiver = self
+
+        class _Protocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+                receiver.received(data, str(addr[0]))
+
+        loop.create_task(self._listen(loop, _Protocol))
+        self._ticker = loop.call_later(TICK, self._tick)
+        log.info("flow receiver listening", extra={"address": f"{self.settings.host}:{self.port}",
+                                                    "exporters": len(self.exporters)})
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop, protocol: Callable[[], asyncio.DatagramProtocol]) -> None:
+        transport, _ = await loop.create_datagram_endpoint(protocol, sock=self.sock)
+        if self.sock is None:  # closed while the endpoint was being made
+            transport.close()
+            return
+        self.transport = transport
+
+    def received(self, data: bytes, source: str) -> None:
+        """One datagram: rate limit, allow-list, decode, sum. Never raises: a refusal is counted instead."""
+        self.counts.datagrams += 1
+        if source.startswith("::ffff:"):
+            source = source[7:]  # an IPv4 exporter seen through a dual-stack socket
+        if not self.buckets.take(source):
+            self.refusals.refuse("rate", source)
+            return
+        link = self.exporters.get(source)
+        if link is None:
+            self.refusals.refuse("unknown_exporter", source)
+            return
+        try:
+            flows = self.decoder.decode(data, source)
+        except Refused as refused:
+            self.refusals.refuse(refused.reason, source, str(refused)[:200])
+            return
+        except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the receiver
+            self.refusals.refuse("error", source, f"{type(exc).__name__}: {exc}"[:200])
+            return
+        if flows:
+            self.counts.flows += len(flows)
+            self.counts.by_exporter[source] += len(flows)
+            self._publish(self.aggregator.add(link, flows, self.clock().timestamp()))
+
+    def _publish(self, closed: list[Any]) -> None:
+        for top in closed:
+            self.counts.intervals += 1
+            self.publish(top)
+
+    def _tick(self) -> None:
+        """Once a second: intervals that ended to the store, refusal lines due to the log."""
+        self._publish(self.aggregator.due(self.clock().timestamp()))
+        self.refusals.tick()
+        if self.transport is not None or self.sock is not None:
+            self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
+
+    def close(self) -> None:
+        """Stop receiving; the open intervals are published (partial), pending refusal lines written."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+        elif self.sock is not None:
+            self.sock.close()
+        self.sock = None
+        self._publish(self.aggregator.flush())
+        self.refusals.flush()
