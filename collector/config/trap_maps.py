@@ -88,7 +88,10 @@ class TrapMap:
 def load_trap_maps(extra: tuple[Path, ...] = ()) -> TrapMap:
     """The bundled maps, then the operator's files in order (a later entry replaces an earlier one's OID)."""
     files: list[TrapMapFile] = []
-    for path in sorted(BUNDLED.glob("*.yaml")):
+    bundled = sorted(BUNDLED.glob("*.yaml"))
+    if not bundled:  # a package built without its data: every trap would be an unnamed vendor trap
+        raise ConfigError(str(BUNDLED), "", "the bundled trap maps are missing (an incomplete install)")
+    for path in bundled:
         files.append(read_yaml(path).validate(TrapMapFile))
     for path in extra:
         if not path.is_file():

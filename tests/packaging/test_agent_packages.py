@@ -80,7 +80,8 @@ def test_the_deb_installs_runs_and_goes_in_a_clean_debian_root(agent_packages: t
     assert 'token_file = "/etc/opsmon/agent.token"' in text
     # baseline off: the bundled Debian policy's first run costs half a minute of CPU (tests/peers/agent.py)
     with open(config, "r+") as fh:
-        fh.write(text.replace("https://opsmon-collector:8470", collector.base) + "baseline = false\n")
+        fh.write(text.replace("https://opsmon-collector:8470", collector.base).replace("baseline = true",
+                                                                                       "baseline = false"))
     root.put("/tmp/token", enrolled.stdout.strip().encode())
     root.run("install", "-o", "opsmon-agent", "-g", "opsmon-agent", "-m", "0600", "/tmp/token",
              "/etc/opsmon/agent.token")
