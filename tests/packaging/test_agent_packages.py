@@ -82,6 +82,7 @@ def test_the_deb_installs_runs_and_goes_in_a_clean_debian_root(agent_packages: t
     with open(config, "r+") as fh:
         fh.write(text.replace("https://opsmon-collector:8470", collector.base).replace("baseline = true",
                                                                                        "baseline = false"))
+        fh.truncate()  # the edited text is shorter (the URL): nothing of the old may stay behind it
     root.put("/tmp/token", enrolled.stdout.strip().encode())
     root.run("install", "-o", "opsmon-agent", "-g", "opsmon-agent", "-m", "0600", "/tmp/token",
              "/etc/opsmon/agent.token")
