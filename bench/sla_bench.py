@@ -39,9 +39,10 @@ the bound would be transitions x step / observed time (printed as "off-grid boun
 How to run (from the repository root):
     .venv/bin/python bench/sla_bench.py                 # full defaults, ~2.5 minutes here
     .venv/bin/python bench/sla_bench.py --assets 1000 --intervals 100000 --prom-assets 20   # quick
-    .venv/bin/python bench/sla_bench.py --sqlite-covering-index --skip-postgres --skip-prometheus
+    .venv/bin/python bench/sla_bench.py --sizes 1000,10000,50000 --skip-prometheus   # the curve, both databases
     flags: --assets --intervals --prom-assets --prom-step --runs --seed --skip-postgres
-           --skip-prometheus --sqlite-covering-index (also measure SQLite with a candidate index) --json --keep
+           --skip-prometheus --sqlite-covering-index --sizes (the curve: one run per asset count) --per-asset
+           --json --keep
 
 What it needs: the opsmon venv (.venv, with psycopg), PostgreSQL server binaries
 (/usr/lib/postgresql/*/bin; a throwaway cluster on 127.0.0.1 run as the `postgres` user when root,
@@ -549,7 +550,7 @@ def child_evaluate(url: str, per_asset: bool) -> int:
                 cur = raw.cursor()
                 t = time.perf_counter()
                 cur.execute(statement, parameters)
-                rows = len(cur.fetchall())
+                rows = len(cur.fetchall()) if cur.description else 0  # SET LOCAL returns no rows
                 best = min(best, time.perf_counter() - t)
                 cur.close()
             statements.append({"sql": _short_sql(statement), "rows": rows, "s": round(best, 4)})
@@ -754,6 +755,35 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_curve(reports: list[dict[str, Any]]) -> str:
+    """Time per size and database, with each size's growth over the one before against the growth of the data:
+    linear cost keeps the two ratios equal."""
+    head = ("database", "assets", "intervals", "evaluate() s", "SQL s", "Python s", "slowest SQL s", "CLI s",
+            "CLI peak MB", "x data", "x evaluate()", "x slowest SQL")
+    rows: list[tuple[str, ...]] = []
+    for key, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        prev: dict[str, Any] | None = None
+        for rep in reports:
+            r = rep.get(key)
+            if not r:
+                continue
+            e, c, n = r["evaluate"], r["cli"], rep["setup"]["intervals"]
+            slow = e["statements"][0]["s"] if e["statements"] else 0.0
+            cur = {"n": n, "e": e["seconds"], "q": slow}
+            grow = ("", "", "") if prev is None else (f"{n / prev['n']:.1f}", f"{e['seconds'] / prev['e']:.1f}",
+                                                     f"{slow / prev['q']:.1f}" if prev["q"] else "")
+            rows.append((label, f"{rep['setup']['assets']:,}", f"{n:,}", f"{e['seconds']:.3f}",
+                         f"{e['breakdown']['sql_total_s']:.3f}", f"{e['breakdown']['python_s']:.3f}", f"{slow:.3f}",
+                         f"{c['seconds']:.3f}", f"{c['peak_rss_mb']:.0f}", *grow))
+            prev = cur
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+    loads = ", ".join(f"{rep['setup']['loadavg_at_start']:.2f}" for rep in reports)
+    return "\n".join([f"the curve ({PERIOD}, best of {reports[0]['setup']['runs']} runs each; load average at the "
+                      f"start of each size: {loads}); x: growth over the size before",
+                      fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])
+
+
 def _code_version() -> str:
     """HEAD and whether collector/ has uncommitted changes: the figures are for that code."""
     try:
@@ -780,6 +810,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sqlite-covering-index", action="store_true",
                    help="also measure SQLite after CREATE INDEX ON state_intervals (asset_id, state, start_ts, end_ts)"
                         " (a candidate fix: the engine's GROUP BY then reads the index alone, no temp B-tree)")
+    p.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                   help="the curve: run once per asset count (e.g. 1000,10000,50000) with --per-asset intervals "
+                        "each, then print time per size and its growth (overrides --assets/--intervals)")
+    p.add_argument("--per-asset", type=int, default=100, help="intervals per asset with --sizes (default 100)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, TSDB, outputs)")
     p.add_argument("--child-evaluate", metavar="URL", help=argparse.SUPPRESS)
@@ -797,6 +831,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child_evaluate:
         return child_evaluate(args.child_evaluate, args.child_per_asset)
+    if not args.sizes:
+        report = run(args)
+        print(json.dumps(report, indent=2, default=str) if args.json else render(report))
+        return 0
+    reports = []
+    for i, n in enumerate(args.sizes):  # the curve: the same estate shape, 100 intervals an asset on average
+        size = argparse.Namespace(**{**vars(args), "assets": n, "intervals": n * args.per_asset,
+                                     "skip_prometheus": args.skip_prometheus or i > 0})
+        log(f"== curve: {n:,} assets, {n * args.per_asset:,} intervals ==")
+        reports.append(run(size))
+        print(render(reports[-1]) + "\n", flush=True)
+    if args.json:
+        print(json.dumps(reports, indent=2, default=str))
+    else:
+        print(render_curve(reports))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """One estate size, every database asked for: the report render() prints."""
     from opsmon.collector.sla.periods import parse_period
     from opsmon.collector.store.types import to_ms
 
@@ -865,8 +919,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     report["total_s"] = time.perf_counter() - start
-    print(json.dumps(report, indent=2, default=str) if args.json else render(report))
-    return 0
+    return report
 
 
 if __name__ == "__main__":
