@@ -11,13 +11,13 @@ EXPLAIN ANALYZE on 5 M intervals (bench/sla_bench.py's estate): docs/sla.md, "Ho
 On SQLite the same index existed since 0004 as ix_intervals_sqlite_sla_cover; it is rebuilt under the
 shared name (one pass over the table at upgrade) so both databases match the models.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 """
 from alembic import op
 
-revision = '0025'
-down_revision = '0024'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
