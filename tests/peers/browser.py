@@ -60,3 +60,26 @@ def set_width(driver: Any, width: int, height: int = 900) -> None:
     inner = driver.execute_script("return window.innerWidth")
     if inner != width:
         driver.set_window_size(width + (width - inner), height)
+
+
+def click_and_wait(driver: Any, element: Any, ready_id: str, timeout: float, what: str) -> None:
+    """Click `element` (a form's submit) and wait for the *next* page to carry `ready_id`.
+
+    Waiting only for `ready_id` is not enough when the page already on screen carries it (a second
+    form post after a first): the old page would satisfy the wait and its elements go stale under the
+    test's next read. So the old document must be gone first.
+    """
+    from tests.peers.collector import wait_for
+
+    old = driver.find_element("tag name", "html")
+    element.click()
+
+    def replaced() -> bool:
+        try:
+            old.is_enabled()
+        except Exception:  # StaleElementReferenceException: the page was replaced
+            return True
+        return False
+
+    wait_for(replaced, timeout, f"{what}: the page replaced")
+    wait_for(lambda: driver.find_elements("id", ready_id), timeout, what)

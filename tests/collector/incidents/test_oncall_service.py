@@ -19,7 +19,7 @@ import httpx
 
 from tests.collector.outputs.test_console_browser import PASSWORD, browser_login, fits
 from tests.conftest import closed_port
-from tests.peers.browser import set_width, shot
+from tests.peers.browser import click_and_wait, set_width, shot
 from tests.peers.collector import wait_for
 from tests.peers.smtp import SmtpServer
 
@@ -147,13 +147,12 @@ assets:
         shot(browser, "oncall-1280-zh")
         browser.find_element("css selector", "#o-person option[value='li.wei']").click()
         browser.find_element("id", "o-reason").send_keys("<b>病假</b>")
-        browser.find_element("id", "o-add").click()
-        wait_for(lambda: browser.find_elements("id", "done"), 10, "the override added")
+        click_and_wait(browser, browser.find_element("id", "o-add"), "done", 10, "the override added")
         added_ui = next(o for o in c.get("/api/v1/oncall").json()["overrides"] if o["reason"] == "<b>病假</b>")
         assert (added_ui["person"], added_ui["schedule"]) == ("li.wei", "ops")
         assert c.get("/api/v1/oncall").json()["shifts"][0]["person"] == "li.wei"  # the newest override covers
-        browser.find_element("id", f"remove-{added_ui['id']}").click()
-        wait_for(lambda: browser.find_elements("id", "done"), 10, "the override removed")
+        click_and_wait(browser, browser.find_element("id", f"remove-{added_ui['id']}"), "done", 10,
+                       "the override removed")
         assert browser.find_element("css selector", "#shift-ops .now").text == "王芳"
         set_width(browser, 375)
         browser_login(browser, c, "ops2")
@@ -280,8 +279,7 @@ assets:
         browser_login(browser, c, "ops")
         browser.get(f"{c.base}/ui/incidents/{db_id}")
         browser.find_element("css selector", "#to option[value='wang.fang']").click()
-        browser.find_element("id", "reassign").click()
-        wait_for(lambda: browser.find_elements("id", "done"), 10, "reassigned")
+        click_and_wait(browser, browser.find_element("id", "reassign"), "done", 10, "reassigned")
         assert browser.find_element("id", "done").text == "已转派。"
         assert "ui:ops" in [a.text for a in browser.find_elements("css selector", "#trail .actor")]
         assert fits(browser)

@@ -39,7 +39,7 @@ from opsmon.collector.sla.periods import containing
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.store import audit, open_store, users
 from tests.conftest import OPSMON, ROOT, closed_port, utc
-from tests.peers.browser import set_width, shot
+from tests.peers.browser import click_and_wait, set_width, shot
 from tests.peers.collector import Collector, wait_for
 
 PASSWORD = "correct-horse-1"
@@ -208,8 +208,7 @@ def test_an_operator_sees_the_targets_and_acknowledges_a_real_incident(
     assert fits(driver)
     shot(driver, f"incident-{width}-{lang}")
     driver.find_element("id", "note").send_keys("<i>on my way</i>")
-    button.click()
-    wait_for(lambda: driver.find_elements("id", "done"), 10, "the acknowledged page")
+    click_and_wait(driver, button, "done", 10, "the acknowledged page")
     assert driver.find_element("id", "done").text == ("已确认响应。" if lang == "zh" else "Acknowledged.")
     assert driver.find_element("id", "status").text == ("已响应" if lang == "zh" else "acknowledged")
     assert driver.find_element("id", "acknowledged-by").text.startswith(f"ui:{person} · ")
@@ -360,8 +359,7 @@ def test_a_window_added_through_the_page_changes_the_figure(console: Console, br
     assert names.get_attribute("value") == "hq, nowhere"
     names.clear()
     names.send_keys("hq, branch, lab")
-    driver.find_element("id", "w-add").click()
-    wait_for(lambda: driver.find_elements("id", "done"), 10, "the window added")
+    click_and_wait(driver, driver.find_element("id", "w-add"), "done", 10, "the window added")
     assert driver.find_element("css selector", "#window-upgrade q").text == "<b>机房</b> upgrade"
 
     def frozen() -> bool:
@@ -397,8 +395,7 @@ def test_a_window_added_through_the_page_changes_the_figure(console: Console, br
         assert answer.status_code == 403 and "此操作需要 operator 角色" in answer.text
     # ended early by the operator
     driver.get(c.base + "/ui/maintenance")
-    driver.find_element("id", "end-upgrade").click()
-    wait_for(lambda: driver.find_elements("id", "done"), 10, "the window ended")
+    click_and_wait(driver, driver.find_element("id", "end-upgrade"), "done", 10, "the window ended")
     assert driver.find_elements("id", "window-upgrade") == []
     with console.store().session() as session:
         entries = [(e.actor, e.action, e.target) for e in audit.read(session, 200)]
@@ -435,8 +432,7 @@ def test_an_outage_reclassified_as_planned_counts_once_another_person_approves(c
     driver.find_element("id", "r-reason").send_keys("<b>割接</b> agreed with the carrier")
     assert fits(driver)
     shot(driver, "reclassify-375-zh")
-    driver.find_element("id", "r-submit").click()
-    wait_for(lambda: driver.find_elements("id", "done"), 10, "the maintenance page after the request")
+    click_and_wait(driver, driver.find_element("id", "r-submit"), "done", 10, "the maintenance page after the request")
     [doc] = [d for d in list_exclusions(console.store()) if d["asset"] == "web1"]
     assert (doc["planned"], doc["status"], doc["requested_by"]) == (True, "pending", "ui:ops")
     assert doc["reason"] == f"<b>割接</b> agreed with the carrier ({incident})"
@@ -455,8 +451,7 @@ def test_an_outage_reclassified_as_planned_counts_once_another_person_approves(c
     set_width(driver, 1280)
     browser_login(driver, c, "ops2")
     driver.get(c.base + "/ui/maintenance")
-    driver.find_element("id", f"approve-{doc['id']}").click()
-    wait_for(lambda: driver.find_elements("id", "done"), 10, "approved")
+    click_and_wait(driver, driver.find_element("id", f"approve-{doc['id']}"), "done", 10, "approved")
     assert driver.find_element("id", "done").text == "Approved."
     assert "approved" in driver.find_element("id", f"exclusion-{doc['id']}").text
     shot(driver, "exclusion-approved-1280-en")
@@ -497,8 +492,7 @@ def test_a_report_is_generated_and_downloaded(console: Console, browser: Any) ->
     field.clear()
     field.send_keys(label)
     driver.find_element("css selector", "#r-lang option[value=en]").click()
-    driver.find_element("id", "r-generate").click()
-    wait_for(lambda: driver.find_elements("id", "done"), 60, "the report generated")
+    click_and_wait(driver, driver.find_element("id", "r-generate"), "done", 60, "the report generated")
     assert fits(driver)
     shot(driver, "reports-375-zh")
     links = {a.get_attribute("class").split()[-1]: a.get_attribute("href")
