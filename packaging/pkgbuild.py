@@ -61,6 +61,7 @@ class Package:
     dirs: tuple[str, ...] = ()  # folders the package owns (rpm %dir; dpkg owns every folder it lays)
     deb_depends: tuple[str, ...] = ()
     rpm_requires: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()  # packages that install the same files (both formats: the same names)
 
     def script(self, fmt: str, which: str) -> str:
         """The maintainer script `which` for `fmt`: the format's header, the package's body and the unit's part
@@ -126,6 +127,7 @@ def build_deb(pkg: Package, work: Path, dist: Path) -> Path:
     control.mkdir()
     size_kb = sum(len(body) for _, body, _ in files) // 1024 + 1
     depends = f"Depends: {', '.join(pkg.deb_depends)}\n" if pkg.deb_depends else ""
+    depends += f"Conflicts: {', '.join(pkg.conflicts)}\n" if pkg.conflicts else ""
     (control / "control").write_text(
         f"Package: {pkg.name}\nVersion: {pkg.version}-{RELEASE}\nArchitecture: {pkg.deb_arch}\n"
         f"Maintainer: {MAINTAINER}\nInstalled-Size: {size_kb}\n{depends}Section: admin\nPriority: optional\n"
@@ -162,7 +164,8 @@ def build_rpm(pkg: Package, work: Path, dist: Path) -> Path:
         "%global _build_id_links none",
         f"Name: {pkg.name}", f"Version: {pkg.version}", f"Release: {RELEASE}", f"Summary: {pkg.summary}",
         "License: Apache-2.0", f"URL: {HOMEPAGE}", f"BuildArch: {pkg.rpm_arch}", "AutoReqProv: no",
-        *(f"Requires: {r}" for r in pkg.rpm_requires), "Requires(post): shadow-utils", "",
+        *(f"Requires: {r}" for r in pkg.rpm_requires), "Requires(post): shadow-utils",
+        *(f"Conflicts: {c}" for c in pkg.conflicts), "",
         "%description", pkg.description, "",
         "%install", f"cp -a {tree}/. %{{buildroot}}/", "",
         "%files", *listed, "",
