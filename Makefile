@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
-	agent-binary agent-packages debian-root collector-wheels collector-packages offline-bundle
+	agent-binary agent-packages agent-python-packages debian-root debian-root-arm64 collector-wheels collector-packages offline-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,8 @@ test-fast: lint
 # typed messages, the store, the timeline and the HJ 212 codec (mypy reads the opsmon namespace through links).
 lint: $(STAMP)
 	$(PY) -m ruff check collector agent tests bench packaging
-	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.7- --exclude-regex 'agent/packaging/' agent tests/agent/py37
+	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.7- --exclude-regex 'agent/packaging/' agent tests/agent/py37 \
+		packaging/agent/launcher.py
 	$(VENV)/bin/lint-imports --no-cache
 	@mkdir -p build/typecheck/opsmon
 	@ln -sfn ../../../agent build/typecheck/opsmon/agent
@@ -97,6 +98,12 @@ agent-binary: $(STAMP)
 agent-packages: agent-binary
 	$(PY) packaging/agent_packages.py
 
+# The agent on the host's own python3 (3.7+) and python3-psutil, for aarch64 hosts (Kunpeng, Phytium) and any other:
+# dist/opsmon-agent-python3_<version>-1_all.deb and dist/opsmon-agent-python3-<version>-1.noarch.rpm (~5 s, offline;
+# docs/install.md). The same unit, config, user and scripts as agent-packages; the two conflict (same paths).
+agent-python-packages: $(STAMP)
+	$(PY) packaging/agent_packages.py --python
+
 # The collector as dist/opsmon-collector_<version>-1_amd64.deb and dist/opsmon-collector-<version>-1.x86_64.rpm:
 # the pinned wheels (packaging/constraints-collector.txt) installed by the post-install into /opt/opsmon-collector
 # without the network, the role's unit, /etc/opsmon, rules and dashboards under /usr/share/opsmon (docs/install.md).
@@ -119,6 +126,12 @@ offline-bundle: agent-binary collector-wheels
 # made once under /opt/opsmon-test like the other test peers; the tests lay an overlay over it, never change it.
 debian-root: $(STAMP)
 	$(PY) packaging/debian_root.py
+
+# Debian's arm64 python3 and python3-psutil unpacked (debootstrap --foreign, no emulation, ~50 s with the package
+# index) into /opt/opsmon-test/debian-root-arm64: tests/packaging/test_agent_aarch64.py runs the agent there under
+# qemu-aarch64-static (apt-get install qemu-user-static), by path, without binfmt_misc.
+debian-root-arm64: $(STAMP)
+	$(PY) packaging/debian_root.py --arch arm64
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info
