@@ -1,6 +1,8 @@
 """The packaging tests' artefacts, made once per session: the self-contained agent (dist/, reused when newer
-than agent/) and, from it, the agent's .deb and .rpm; the collector's .deb and .rpm; the offline bundle of them; and
-the clean Debian root the .debs install into. Each is made once per run, across pytest-xdist's workers too."""
+than agent/) and, from it, the agent's .deb and .rpm; the agent's arch-independent .deb and .rpm for the host's
+python3; the collector's .deb and .rpm; the offline bundle of them; the clean Debian root the .debs install into,
+and the aarch64 root the agent runs in under qemu-aarch64. Each is made once per run, across pytest-xdist's workers
+too."""
 from __future__ import annotations
 
 import fcntl
@@ -70,13 +72,36 @@ def agent_packages(agent_binary: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
-def debian_root() -> Path:
-    """The clean minimal Debian root `make debian-root` keeps under /opt/opsmon-test (never made here: debootstrap
-    needs the package index); tests lay an overlay over it and never change it."""
+def agent_python_packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(.deb, .rpm) of the agent on the host's python3 (all, noarch), built from the sources into a temporary
+    folder (about 5 s: the agent wheel offline, then the packages)."""
+    for tool, package in (("dpkg-deb", "dpkg"), ("rpmbuild", "rpm")):
+        if shutil.which(tool) is None:
+            missing_peer(f"needs {tool} (apt-get install {package})")
+    deb, rpm = once(tmp_path_factory, "agent-python-packages", load("agent_packages").build_python)
+    return deb, rpm
+
+
+def _cached_root(arch: str | None, target: str, minutes: str) -> Path:
+    """A root `make <target>` keeps under /opt/opsmon-test (never made here: debootstrap needs the package index)."""
     made = load("debian_root")
-    if not made.ready():
-        missing_peer(f"no Debian root at {made.DEFAULT}: run `make debian-root` (debootstrap, ~40 s; .ci/run does)")
-    return made.DEFAULT
+    dest = made.DEFAULT_FOREIGN[arch] if arch else made.DEFAULT
+    if not made.ready(dest, arch):
+        missing_peer(f"no Debian root at {dest}: run `make {target}` (debootstrap, {minutes}; .ci/run does)")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def debian_root() -> Path:
+    """The clean minimal Debian root `make debian-root` keeps; tests lay an overlay over it and never change it."""
+    return _cached_root(None, "debian-root", "~40 s")
+
+
+@pytest.fixture(scope="session")
+def debian_root_arm64() -> Path:
+    """The aarch64 root of `make debian-root-arm64`: Debian's arm64 python3 and python3-psutil, unpacked, never
+    configured (nothing in it can run but under qemu-aarch64); tests only read it."""
+    return _cached_root("arm64", "debian-root-arm64", "~50 s")
 
 
 @pytest.fixture(scope="session")
@@ -94,13 +119,13 @@ def collector_packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
 
 
 @pytest.fixture(scope="session")
-def offline_bundle(agent_packages: tuple[Path, Path], collector_packages: tuple[Path, Path],
-                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+def offline_bundle(agent_packages: tuple[Path, Path], agent_python_packages: tuple[Path, Path],
+                   collector_packages: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`make offline-bundle`'s tar, made from the session's packages (the collector's folder holds the opsmon
     wheel they were built with): only the agent's wheel, the collection and the copies are new (~10 s)."""
     if shutil.which("ansible-galaxy") is None and not (Path(sys.executable).parent / "ansible-galaxy").exists():
         missing_peer("needs ansible-galaxy (ansible-core, in the test extra)")
     (own,) = collector_packages[0].parent.glob("opsmon-*.whl")
-    parts = (*agent_packages, *collector_packages, own)
+    parts = (*agent_packages, *agent_python_packages, *collector_packages, own)
     return once(tmp_path_factory, "offline-bundle",
                 lambda folder: (load("offline_bundle").build(folder, made=parts),))[0]

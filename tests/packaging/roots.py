@@ -1,10 +1,15 @@
-"""A clean Debian root under a writable layer of a test's own, and what the package tests read from it."""
+"""A clean Debian root under a writable layer of a test's own, and what the package tests read from it and from
+an .rpm (with rpm's own tools)."""
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
+import tarfile
 import textwrap
 from pathlib import Path
+
+from tests.peers import missing_peer
 
 
 class Overlay:
@@ -62,3 +67,20 @@ def fixed_lines(template: Path) -> list[str]:
 def stat(root: Overlay, *paths: str) -> dict[str, str]:
     out = root.run("stat", "-c", "%n %U:%G %a", *paths).stdout
     return {line.split()[0]: " ".join(line.split()[1:]) for line in out.splitlines()}
+
+
+def rpm_query(rpm: Path, *args: str) -> str:
+    """`rpm -qp ARGS` of a package file: what rpm itself reads from it."""
+    out = subprocess.run(["rpm", "-qp", *args, str(rpm)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def rpm_payload(rpm: Path) -> dict[str, bytes]:
+    """The files of a package file (path on the host -> content), as rpm2archive unpacks its payload."""
+    if shutil.which("rpm2archive") is None:
+        missing_peer("needs rpm2archive (apt-get install rpm)")
+    archive = subprocess.run(["rpm2archive", "-n"], stdin=rpm.open("rb"), capture_output=True, timeout=60)
+    assert archive.returncode == 0, archive.stderr
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        return {m.name.lstrip("."): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]

@@ -9,10 +9,6 @@ with rpm2archive: the same binary, the same unit (the opsmon_agent role's templa
 from __future__ import annotations
 
 import hashlib
-import io
-import shutil
-import subprocess
-import tarfile
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,8 +19,7 @@ from tests.agent.test_agent import agent_rows
 from tests.conftest import ROOT
 from tests.packaging.builds import load
 from tests.packaging.conftest import needs_root
-from tests.packaging.roots import Overlay, fixed_lines, stat
-from tests.peers import missing_peer
+from tests.packaging.roots import Overlay, fixed_lines, rpm_payload, rpm_query, stat
 
 ROLE_UNIT = ROOT / "ansible" / "roles" / "opsmon_agent" / "templates" / "opsmon-agent.service.j2"
 
@@ -117,18 +112,15 @@ def test_the_rpm_holds_the_same_agent_unit_and_scripts(agent_packages: tuple[Pat
                                                        tmp_path: Path) -> None:
     _, rpm = agent_packages
     packages = load("agent_packages")
-    if shutil.which("rpm2archive") is None:
-        missing_peer("needs rpm2archive (apt-get install rpm)")
 
     def query(*args: str) -> str:
-        out = subprocess.run(["rpm", "-qp", *args, str(rpm)], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+        return rpm_query(rpm, *args)
 
     assert query("--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH} %{LICENSE}") == "opsmon-agent 0.1.0-1 x86_64 Apache-2.0"
     # Nothing asked of the host but useradd's package and rpm's own features: no libc, no python3.
     requires = query("--requires").splitlines()
     assert [r for r in requires if not r.startswith("rpmlib(")] == ["/bin/sh", "/bin/sh", "/bin/sh", "shadow-utils"]
+    assert query("--conflicts").split() == ["opsmon-agent-python3"]  # the agent on python3 lays the same paths
     # Files, modes and owners (-qlvp: mode, links, owner, group, size, date, path).
     listed = {row[-1]: (row[0], row[2], row[3]) for row in map(str.split, query("-lv").splitlines())}
     assert listed == {
@@ -148,10 +140,7 @@ def test_the_rpm_holds_the_same_agent_unit_and_scripts(agent_packages: tuple[Pat
     assert "UNIT=opsmon-agent.service" in scripts and 'systemctl --no-reload disable --now "$UNIT"' in scripts
 
     # The payload: the session's binary byte for byte, the role's unit, the same default config as the .deb.
-    archive = subprocess.run(["rpm2archive", "-n"], stdin=rpm.open("rb"), capture_output=True, timeout=60)
-    assert archive.returncode == 0, archive.stderr
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        payload = {m.name.lstrip("."): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    payload = rpm_payload(rpm)
     sha256 = hashlib.sha256
     assert sha256(payload["/usr/bin/opsmon-agent"]).digest() == sha256(agent_binary.read_bytes()).digest()
     assert payload["/usr/lib/systemd/system/opsmon-agent.service"].decode() == packages.unit()

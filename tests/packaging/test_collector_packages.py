@@ -7,13 +7,12 @@ answers its health check, and removal takes the venv but never the database.
 """
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.packaging.builds import load
 from tests.packaging.conftest import needs_root
-from tests.packaging.roots import Overlay, fixed_lines, stat
+from tests.packaging.roots import Overlay, fixed_lines, rpm_query, stat
 
 ROLE_UNIT = ROOT / "ansible" / "roles" / "opsmon_collector" / "templates" / "opsmon-collector.service.j2"
 
@@ -102,9 +101,7 @@ def test_the_collector_rpm_holds_the_wheels_unit_rules_and_scripts(collector_pac
     packages = load("collector_packages")
 
     def query(*args: str) -> str:
-        out = subprocess.run(["rpm", "-qp", *args, str(rpm)], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+        return rpm_query(rpm, *args)
 
     assert query("--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}") == "opsmon-collector 0.1.0-1 x86_64"
     requires = [r for r in query("--requires").splitlines() if not r.startswith(("rpmlib(", "/bin/sh"))]

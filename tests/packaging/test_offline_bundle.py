@@ -36,7 +36,8 @@ def test_the_bundle_installs_with_the_network_cut_off(offline_bundle: Path, tmp_
     assert "离线安装包" in readme and "offline bundle" in readme  # Chinese first, with English
     shipped = sorted(p.name for p in (top / "dist").iterdir())
     assert shipped == ["opsmon-0.1.0-py3-none-any.whl", "opsmon-agent-0.1.0-1.x86_64.rpm",
-                       "opsmon-agent-0.1.0-linux-x86_64", "opsmon-agent_0.1.0-1_amd64.deb",
+                       "opsmon-agent-0.1.0-linux-x86_64", "opsmon-agent-python3-0.1.0-1.noarch.rpm",
+                       "opsmon-agent-python3_0.1.0-1_all.deb", "opsmon-agent_0.1.0-1_amd64.deb",
                        "opsmon-collector-0.1.0-1.x86_64.rpm", "opsmon-collector_0.1.0-1_amd64.deb",
                        "opsmon_agent-0.1.0-py3-none-any.whl"]
     assert (top / "constraints.txt").read_text() == (ROOT / "packaging" / "constraints-collector.txt").read_text()
