@@ -77,6 +77,7 @@ def build(dist: Path = DIST, made: tuple[Path, ...] = ()) -> Path:
         else:
             collector_packages.build(top / "dist")  # the opsmon wheel and the collector's packages
             agent_packages.build(binary, top / "dist")
+            agent_packages.build_python(top / "dist")  # the agent on the host's python3: aarch64 hosts
         shutil.copy(binary, top / "dist")
         shutil.copytree(ROOT / "ansible", top / "ansible", ignore=shutil.ignore_patterns("__pycache__", "*.retry"))
         (top / "ansible" / "collections").mkdir()
