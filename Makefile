@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
-	agent-binary agent-packages agent-python-packages debian-root debian-root-arm64 collector-wheels collector-packages offline-bundle
+	agent-binary agent-packages agent-python-packages debian-root debian-root-arm64 collector-wheels collector-packages \
+	offline-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -127,7 +128,7 @@ offline-bundle: agent-binary collector-wheels
 debian-root: $(STAMP)
 	$(PY) packaging/debian_root.py
 
-# Debian's arm64 python3 and python3-psutil unpacked (debootstrap --foreign, no emulation, ~50 s with the package
+# Debian's arm64 python3 and python3-psutil unpacked (debootstrap --foreign, no emulation, 50 to 95 s with the package
 # index) into /opt/opsmon-test/debian-root-arm64: tests/packaging/test_agent_aarch64.py runs the agent there under
 # qemu-aarch64-static (apt-get install qemu-user-static), by path, without binfmt_misc.
 debian-root-arm64: $(STAMP)

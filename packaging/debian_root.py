@@ -10,7 +10,7 @@ that, so the root stays clean for the next test and the next run.
 With --arch arm64 (`make debian-root-arm64`) it makes the aarch64 root the agent's emulated run needs
 (tests/packaging/test_agent_aarch64.py), without emulation: debootstrap --foreign only downloads and unpacks, and
 what its first stage leaves packed (python3, python3-psutil and what they need: INCLUDE_FOREIGN) is unpacked here
-with dpkg-deb -x, into /opt/opsmon-test/debian-root-arm64 (OPSMON_DEBIAN_ROOT_ARM64), about 50 s. No maintainer
+with dpkg-deb -x, into /opt/opsmon-test/debian-root-arm64 (OPSMON_DEBIAN_ROOT_ARM64), 50 to 95 s. No maintainer
 script ever runs there (they would need the emulator registered with binfmt_misc, which CI may not allow): the
 test runs the aarch64 python3 by path under qemu-aarch64-static, which needs only the files.
 

@@ -101,7 +101,7 @@ def debian_root() -> Path:
 def debian_root_arm64() -> Path:
     """The aarch64 root of `make debian-root-arm64`: Debian's arm64 python3 and python3-psutil, unpacked, never
     configured (nothing in it can run but under qemu-aarch64); tests only read it."""
-    return _cached_root("arm64", "debian-root-arm64", "~50 s")
+    return _cached_root("arm64", "debian-root-arm64", "50 to 95 s")
 
 
 @pytest.fixture(scope="session")
