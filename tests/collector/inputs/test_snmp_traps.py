@@ -25,12 +25,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text as sql
 
+from opsmon.collector.config.load import load_config
 from opsmon.collector.config.schema import SnmpConfig
 from opsmon.collector.config.trap_maps import load_trap_maps
 from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.messages import HardwareSignal, Message, Written
+from opsmon.collector.inputs.base import InputContext
 from opsmon.collector.inputs.snmp.hub import SnmpHub
-from opsmon.collector.inputs.snmp.traps import TrapReceiver
+from opsmon.collector.inputs.snmp.traps import TrapReceiver, make
 from opsmon.collector.store import Store
 from opsmon.collector.store.events import read_events
 from opsmon.collector.store.writer import StoreWriter
@@ -267,6 +269,35 @@ def test_a_trap_map_names_its_file_line_and_key_when_wrong(tmp_path: Path) -> No
     ours = load_trap_maps((path,))
     assert ours.cleared[(1, 3, 6, 1, 4, 1, 9999, 0, 2)].name == "ourFail"
     assert ours.get((1, 3, 6, 1, 6, 3, 1, 1, 5, 1)).name == "coldStart"  # the bundled packs stay
+
+
+def test_the_maps_the_loader_checked_are_the_ones_the_receiver_uses(tmp_path: Path) -> None:
+    """snmp.traps.maps is parsed once, by the loader's check at start: the receiver make() builds holds those very
+    maps, so a file removed (or changed) after start changes nothing until the next start; a wrong map is refused
+    by the loader naming file, line, key and reason, before any receiver."""
+    maps = tmp_path / "ours.yaml"
+    maps.write_text("pack: ours\nsource: our MIB\ntraps:\n"
+                    "  - {oid: 1.3.6.1.4.1.9999.0.1, name: ourFail, action: hardware, summary: {zh: 坏, en: bad}}\n")
+    (tmp_path / "collector.yaml").write_text(
+        "database: {path: opsmon.db}\nsnmp:\n  credentials: {v2: {version: 2c, community: public}}\n"
+        "  traps: {enabled: true, host: 127.0.0.1, port: 1, credentials: [v2], maps: [ours.yaml]}\n")
+    config = load_config(tmp_path / "collector.yaml", secrets=True)
+    checked = config.trap_maps()
+    maps.unlink()  # not read again: the receiver takes what the loader parsed
+    hub = SnmpHub(config.snmp, tmp_path, "collector.yaml", lambda _m: None)
+    try:
+        receiver = make(InputContext(config, lambda _m: None, lambda: datetime.now(UTC), lambda _a: None, hub))
+        assert receiver is not None and receiver.maps is checked
+        assert receiver.maps.get((1, 3, 6, 1, 4, 1, 9999, 0, 1)).name == "ourFail"
+    finally:
+        hub.close()
+    maps.write_text("pack: ours\nsource: our MIB\ntraps:\n  - {oid: 1.3.6.1.4.1.9999.0.1, name: ourFail, "
+                    "severity: dire, summary: {zh: 坏, en: bad}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "collector.yaml", secrets=True)
+    text = str(caught.value) + "".join(str(p) for p in getattr(caught.value, "problems", ()))
+    # the map's 4th line holds the entry; its key traps[0].severity, the reason pydantic's
+    assert "ours.yaml:4" in text and "traps[0].severity" in text and "dire" in text, text
 
 
 def test_wrong_credentials_are_counted_by_reason_and_source(tmp_path: Path, store: Store) -> None:
