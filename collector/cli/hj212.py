@@ -132,13 +132,13 @@ def cmd_exempt_list(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     rows = list_exemptions(open_store(args, config), include_removed=args.all)
-    if args.format == "json":
-        print(json.dumps([exemption_document(r) for r in rows], ensure_ascii=False, indent=2))
+    zone = ZoneInfo(config.timezone)
+    if args.format == "json":  # the API's rows, in the configured zone as the API answers
+        print(json.dumps([exemption_document(r, zone) for r in rows], ensure_ascii=False, indent=2))
         return 0
     if not rows:
         print("没有豁免 / no exemptions")
         return 0
-    zone = ZoneInfo(config.timezone)
     out: list[tuple[str, ...]] = [("ID", "DAU", "POINT", "FACTOR", f"FROM ({config.timezone})", "TO", "KIND",
                                    "REASON", "PROOF", "BY", "REMOVED")]
     for r in rows:

@@ -139,7 +139,6 @@ def check_snmp(config: CollectorConfig, doc: YamlDoc, found: Problems, secrets: 
     `found`)."""
     from opsmon.collector.config.snmp_credentials import resolve
     from opsmon.collector.config.snmp_profiles import load_profiles
-    from opsmon.collector.config.trap_maps import load_trap_maps
 
     for name, spec in config.snmp.credentials.items() if secrets else ():
         with found.gather():
@@ -154,4 +153,4 @@ def check_snmp(config: CollectorConfig, doc: YamlDoc, found: Problems, secrets: 
         with found.gather():
             load_profiles(tuple(config.resolve(f) for f in config.snmp.profile_dirs))
     with found.gather():
-        load_trap_maps(tuple(config.resolve(f) for f in config.snmp.traps.maps))
+        config.trap_maps()  # parsed here once; the trap receiver takes these (inputs/snmp/traps.make)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from opsmon.collector.config.flows import FlowsConfig
 from opsmon.collector.config.hj212 import Hj212Config
@@ -21,6 +21,9 @@ from opsmon.collector.config.survey import SurveyConfig
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from opsmon.collector.core.incidents import CRITICAL_PATHS
 from opsmon.collector.core.maintenance import WindowSpec
+
+if TYPE_CHECKING:
+    from opsmon.collector.config.trap_maps import TrapMap
 
 
 class DatabaseConfig(BaseModel):
@@ -272,6 +275,7 @@ class CollectorConfig(BaseModel):
     # Set by the loader, not by the file: where relative paths are resolved from.
     base_dir: str = Field("", exclude=True)
     source_file: str = Field("", exclude=True)
+    _trap_maps: TrapMap | None = PrivateAttr(None)  # trap_maps(), parsed once
 
     @field_validator("timezone")
     @classmethod
@@ -301,6 +305,16 @@ class CollectorConfig(BaseModel):
         """A path from the file: '~' expanded, relative paths taken from the config's folder."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else Path(self.base_dir or ".") / p
+
+    def trap_maps(self) -> TrapMap:
+        """The bundled trap maps and snmp.traps.maps, parsed at the first call and kept: the loader's check at
+        start (config/load.py check_snmp) parses them, the trap receiver takes the same maps. ConfigError
+        naming file, line, key and reason."""
+        if self._trap_maps is None:
+            from opsmon.collector.config.trap_maps import load_trap_maps
+
+            self._trap_maps = load_trap_maps(tuple(self.resolve(f) for f in self.snmp.traps.maps))
+        return self._trap_maps
 
     def targets_path(self) -> Path:
         return self.resolve(self.sla.targets_file) if self.sla.targets_file else bundled_targets_path()

@@ -17,7 +17,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from opsmon.collector import __version__
-from opsmon.collector.core.incidents import SECURITY
+from opsmon.collector.core.incidents import HARDWARE, SECURITY
 from opsmon.collector.core.states import STATES, UP
 from opsmon.collector.sla.results import PeriodResult
 
@@ -156,7 +156,24 @@ class IncidentCollector(Collector):
         breaches = CounterMetricFamily("opsmon_incident_breaches", "Incidents that passed their response deadline "
                                        "unacknowledged, since start")
         breaches.add_metric([], self.engine.breaches)
-        yield from (open_, unacked, breaches, self._security())
+        yield from (open_, unacked, breaches, self._security(), self._from_traps())
+
+    def _from_traps(self) -> Metric:
+        """Active incidents a trap opened, per asset and kind: a hardware fault a mapped trap raised (it waits for
+        its recovery trap or a person) and a security incident of a trap mapped `security` (config/trap_maps.py),
+        for the trap alert rule (issue 23 item 4). Polled faults and other causes are not counted here."""
+        fam = GaugeMetricFamily("opsmon_trap_incidents_active", "Incidents open or acknowledged whose cause is a "
+                                "trap (hardware raised by a mapped trap, security from a trap mapped security), per "
+                                "asset and kind", labels=["asset", "kind"])
+        counts: dict[tuple[str, str], int] = {}
+        for inc in list(self.engine.by_id.values()):
+            from_trap = (inc.kind == HARDWARE and inc.source == "trap") or (
+                inc.kind == SECURITY and ":sec:trap:" in inc.fingerprint)
+            if from_trap and inc.status in ("open", "acknowledged"):
+                counts[(inc.asset_id, inc.kind)] = counts.get((inc.asset_id, inc.kind), 0) + 1
+        for key, n in sorted(counts.items()):
+            fam.add_metric(list(key), n)
+        return fam
 
     def _security(self) -> Metric:
         """Active security incidents per asset and cause (the first part of the finding's key: bruteforce, fim,
@@ -289,7 +306,12 @@ class FlowCollector(Collector):
                                       "'other')", labels=["reason", "source"])
         for (reason, source), n in list(self.counts.refused.items()):
             refused.add_metric([reason, source], n)
-        yield from (datagrams, records, intervals, refused)
+        seen = GaugeMetricFamily("opsmon_flow_exporter_last_seen_timestamp_seconds", "When each configured exporter "
+                                 "last sent a datagram the receiver could decode (templates only count), Unix "
+                                 "seconds; the receiver's start until its first", labels=["exporter", "link"])
+        for exporter, at in sorted(self.counts.last_seen.items()):
+            seen.add_metric([exporter, self.counts.links.get(exporter, "")], at)
+        yield from (datagrams, records, intervals, refused, seen)
 
 
 class Hj212Collector(Collector):

@@ -6,7 +6,8 @@ rate engine decides that, here only the record is kept. A removal stamps the row
 """
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -92,9 +93,35 @@ def list_exemptions(store: Store, include_removed: bool = False) -> list[Hj212Ex
         return list(session.scalars(q))
 
 
-def exemption_document(row: Hj212Exemption) -> dict[str, Any]:
-    return {"id": row.id, "asset": row.asset_id, "point": row.point, "factor": row.factor,
-            "start": row.start_ts.isoformat(), "end": row.end_ts.isoformat(), "kind": row.kind, "reason": row.reason,
-            "proof": row.proof, "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat(),
-            "removed_by": row.removed_by,
-            "removed_at": row.removed_at.isoformat() if row.removed_at is not None else None}
+@dataclass(frozen=True)
+class ExemptionRow:
+    """One exemption as every reader hands it on: the API's answer (its response model), `opsmon hj212 exempt
+    list --format json`, the audit entry and the HJ 212 report's exemptions table. One type, so a field added to
+    the table is added for all of them at once. Times are ISO 8601 with the offset of the zone asked for."""
+
+    id: int
+    asset: str
+    point: str | None  # None: every point of the DAU
+    factor: str | None  # None: every factor of the point
+    start: str
+    end: str
+    kind: str  # one of KINDS
+    reason: str
+    proof: str
+    entered_by: str
+    entered_at: str
+    removed_by: str | None
+    removed_at: str | None
+
+    @classmethod
+    def of(cls, row: Hj212Exemption, zone: tzinfo = UTC) -> ExemptionRow:
+        """The stored row with its times written in `zone` (the same instants)."""
+        return cls(row.id, row.asset_id, row.point, row.factor, row.start_ts.astimezone(zone).isoformat(),
+                   row.end_ts.astimezone(zone).isoformat(), row.kind, row.reason, row.proof, row.entered_by,
+                   row.entered_at.astimezone(zone).isoformat(), row.removed_by,
+                   row.removed_at.astimezone(zone).isoformat() if row.removed_at is not None else None)
+
+
+def exemption_document(row: Hj212Exemption, zone: tzinfo = UTC) -> dict[str, Any]:
+    """ExemptionRow.of as a JSON object (the audit entry, the CLI's JSON)."""
+    return asdict(ExemptionRow.of(row, zone))

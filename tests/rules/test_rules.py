@@ -41,6 +41,7 @@ NATIVE = {
     **dict.fromkeys(("OpsmonBruteForce", "OpsmonCriticalFileChanged", "OpsmonUnexpectedConfigChange",
                      "OpsmonSshHostKeyChanged", "OpsmonCriticalBaselineFailed"),
                     "an active security incident opsmon opened itself: security incident (issue 23)"),
+    "OpsmonTrapIncident": "an incident a mapped trap opened (hardware or security): opsmon's own (issue 23)",
 }
 # Critical alerts opsmon does not detect itself: these become opsmon incidents through the webhook.
 PROMETHEUS_ONLY_TO_OPSMON = {"HostFilesystemFull", "HostServiceDown"}

@@ -3,11 +3,14 @@
 How the evidence combines, in this order:
 
 1. its MAC in the latest walk of any listed switch (forwarding table; ARP table unless `arp: false`, an
-   entry with an age counting only when updated within `fresh`): up;
+   entry counting only when its age is known and within `fresh`): up;
 2. else, with `icmp` and an address, an echo reply: up (either one up means up);
-3. else, when every listed switch was walked: down (both silent);
-4. else (a switch timed out, refused, or has no readable table): unknown, never down, since the PC
-   may be behind the switch that could not be read.
+3. else, when a listed switch timed out, refused, or has no readable table: unknown, never down, since the
+   PC may be behind the switch that could not be read;
+4. else, when an ARP entry of unknown age shows it (no age from the agent, there since the first walk;
+   inputs/snmp/presence.date_ageless): unknown, since it may be hours old (a router's ARP timeout) or
+   refreshed a second ago: neither up nor down;
+5. else (every listed switch walked, the MAC in none): down.
 
 The walks are the hub's (inputs/snmp/presence.py), shared by every PC behind a switch.
 """
@@ -43,12 +46,17 @@ class PresenceCheck(Check):
             else:
                 ask.cancel()  # the shared walk goes on (shielded) for the next asker
                 walks[switch] = None
-        seen = [s for w in walks.values() if w is not None and not w.error for s in w.seen.get(spec.mac, ())
-                if s.table != "arp" or (spec.arp and (s.age is None or s.age <= spec.fresh))]
+        sightings = [s for w in walks.values() if w is not None and not w.error for s in w.seen.get(spec.mac, ())
+                     if s.table != "arp" or spec.arp]
+        seen = [s for s in sightings if s.table != "arp" or (s.age is not None and s.age <= spec.fresh)]
         if seen:
             return Outcome(UP, "seen: " + "; ".join(s.describe() for s in seen[:4]))
+        undated = [s for s in sightings if s.age is None]  # ARP entries of unknown age
         walked = [s for s, w in walks.items() if w is not None and not w.error]
-        silent = [f"{spec.mac} not in the tables of {', '.join(walked)}"] if walked else []
+        silent = [f"{spec.mac} not in the tables of {', '.join(walked)}"] if walked and not undated else []
+        if undated:
+            silent.append(f"{spec.mac} only in ARP entries of unknown age (no age from the agent, there since the "
+                          f"first walk): " + "; ".join(s.describe() for s in undated[:4]))
         if spec.icmp and self.address and self.ctx.pinger is not None:
             host = self.address
             try:
@@ -61,6 +69,6 @@ class PresenceCheck(Check):
                 return Outcome(UP, "; ".join([f"echo reply from {host}", *silent]))
         unread = [w.error if w is not None else f"{s}: walk not finished within {budget:g}s"
                   for s, w in walks.items() if w is None or w.error]
-        if unread:
+        if unread or undated:
             return Outcome(UNKNOWN, "; ".join(unread + silent))
         return Outcome(DOWN, "; ".join(silent))

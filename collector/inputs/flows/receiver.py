@@ -61,6 +61,9 @@ class FlowCounts:
     intervals: int = 0  # closed intervals published
     by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records (each from 0)
     links: dict[str, str] = field(default_factory=dict)  # exporter -> its link, for the metric's label
+    # exporter -> Unix seconds of its last decodable datagram (the receiver's start until its first), for the
+    # silent-exporter alert: a template-only datagram counts, the exporter is alive
+    last_seen: dict[str, float] = field(default_factory=dict)
 
 
 class FlowReceiver:
@@ -80,7 +83,8 @@ class FlowReceiver:
                                on_drop=lambda source: self.refusals.refuse("no_template", source))
         self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys)
         self.counts = FlowCounts(self.refusals.counts, by_exporter=dict.fromkeys(self.exporters, 0),
-                                 links=dict(self.exporters))
+                                 links=dict(self.exporters),
+                                 last_seen=dict.fromkeys(self.exporters, self.clock().timestamp()))
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -136,10 +140,12 @@ class FlowReceiver:
         except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the receiver
             self.refusals.refuse("error", source, f"{type(exc).__name__}: {exc}"[:200])
             return
+        now = self.clock().timestamp()
+        self.counts.last_seen[source] = now
         if flows:
             self.counts.flows += len(flows)
             self.counts.by_exporter[source] += len(flows)
-            self._publish(self.aggregator.add(link, flows, self.clock().timestamp()))
+            self._publish(self.aggregator.add(link, flows, now))
 
     def _publish(self, closed: list[Any]) -> None:
         for top in closed:

@@ -14,6 +14,13 @@ What one walk reads (one GET and one or two GETBULK walks, columns side by side,
 - IP-MIB ipNetToPhysicalTable (1.3.6.1.2.1.4.35), with the age of each entry (sysUpTime minus
   ipNetToPhysicalLastUpdated); else the older ipNetToMediaTable (1.3.6.1.2.1.4.22), without an age.
 
+An ARP entry without an age may be hours old (a router keeps one for its ARP timeout, 4 h on Cisco): it
+is dated by the walks themselves (`date_ageless`). One absent from the switch's walk before and present in
+this one was made between the two, so its age is at most the time between them, and grows by the time
+between walks while it stays; one already there at the first walk (or after a failed walk) has an unknown
+age. The check counts an ARP entry only with an age within `fresh`; one of unknown age makes its result
+unknown, never up or down (inputs/checks/presence.py).
+
 Only learned forwarding entries (status learned(3) or no status) and dynamic ARP entries (type dynamic(3)
 or no type) count: a static or the switch's own entry says nothing about a PC being on.
 """
@@ -24,7 +31,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opsmon.collector.core.errors import AuthFailed, PeerTimeout, ProtocolError
@@ -56,7 +63,8 @@ class Sighting:
     port: str = ""
     vlan: int | None = None
     ip: str = ""
-    age: float | None = None  # seconds since the ARP entry was updated, when the agent says
+    age: float | None = None  # seconds since the ARP entry was updated: the agent's, or `date_ageless`'s bound
+    agent_age: bool = False  # the age is the agent's (ipNetToPhysicalLastUpdated), not a bound from the walks
 
     def describe(self) -> str:
         if self.table == "arp":
@@ -93,6 +101,25 @@ def _ip(octets: tuple[int, ...]) -> str:
         return str(ipaddress.ip_address(bytes(octets)))
     except ValueError:
         return ".".join(map(str, octets))
+
+
+def date_ageless(before: Walk | None, walk: Walk) -> None:
+    """Give `walk`'s ARP entries without an age (ipNetToMediaTable, or no ipNetToPhysicalLastUpdated) the bound
+    the walks show: absent from `before` (a readable walk of the same switch) -> at most walk.at - before.at;
+    present in `before` with a bound -> that bound plus the time between; otherwise left unknown (None)."""
+    if before is None or before.error:
+        return
+    since = walk.at - before.at
+    for mac, sightings in walk.seen.items():
+        earlier = {(s.port, s.ip): s for s in before.seen.get(mac, ()) if s.table == "arp"}
+        for i, s in enumerate(sightings):
+            if s.table != "arp" or s.age is not None:
+                continue
+            old = earlier.get((s.port, s.ip))
+            if old is None:
+                sightings[i] = replace(s, age=since)  # appeared between the two walks
+            elif old.age is not None and not old.agent_age:
+                sightings[i] = replace(s, age=old.age + since)
 
 
 class PresenceHub:
@@ -151,6 +178,8 @@ class PresenceHub:
                 log.exception("presence walk crashed", extra={"asset": switch})
                 walk.error = f"{switch}: internal error in the presence walk (see the collector log)"
         old = self.walks.get(switch)
+        if not walk.error:
+            date_ageless(old, walk)
         if (old.error if old else "") != walk.error:
             if walk.error:
                 log.warning("presence walk failed", extra={"asset": switch, "reason": walk.error})
@@ -195,8 +224,9 @@ class PresenceHub:
                 continue
             updated = _int(cols[PHYS_UPDATED].get(idx))
             age = (now_ticks - updated) / 100 if now_ticks is not None and updated is not None else None
+            known = age is not None and age >= 0
             add(mac_text(phys), Sighting(walk.switch, "arp", f"ifIndex {idx[0]}", ip=_ip(idx[3:3 + idx[2]]),
-                                         age=age if age is None or age >= 0 else None))
+                                         age=age if known else None, agent_age=known))
         for idx, phys in cols.get(MEDIA_ADDRESS, {}).items():
             if len(idx) == 5 and _int(cols[MEDIA_TYPE].get(idx)) in (DYNAMIC, None):
                 add(mac_text(phys), Sighting(walk.switch, "arp", f"ifIndex {idx[0]}", ip=_ip(idx[1:])))

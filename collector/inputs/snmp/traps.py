@@ -61,9 +61,8 @@ def make(ctx: InputContext) -> TrapReceiver | None:
     """The trap receiver, when `snmp.traps.enabled` (it needs the SNMP credentials and hub)."""
     if ctx.snmp is None or not ctx.config.snmp.traps.enabled:
         return None
-    maps = load_trap_maps(tuple(ctx.config.resolve(f) for f in ctx.config.snmp.traps.maps))
     return TrapReceiver(ctx.config.snmp.traps, ctx.snmp.credentials, ctx.publish, ctx.asset_at, ctx.snmp, ctx.clock,
-                        ctx.assets_at, maps)
+                        ctx.assets_at, ctx.config.trap_maps())  # as the loader parsed them at start
 
 
 @dataclass

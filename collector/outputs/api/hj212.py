@@ -16,8 +16,8 @@ from opsmon.collector.core.http import VIEWER, WRITE, Removed, documented, error
 from opsmon.collector.outputs.api.deps import Auth, body_text, parse_time
 from opsmon.collector.outputs.api.face import CollectorFace
 from opsmon.collector.store.hj212_exemptions import (
+    ExemptionRow,
     add_exemption,
-    exemption_document,
     list_exemptions,
     remove_exemption,
 )
@@ -38,22 +38,6 @@ class ExemptionBody(BaseModel):
         "The filed document's number, file or URL: without it the assessment restores the original flags"))
 
 
-class ExemptionDoc(BaseModel):
-    id: int
-    asset: str
-    point: str | None
-    factor: str | None
-    start: str
-    end: str
-    kind: str
-    reason: str
-    proof: str
-    entered_by: str
-    entered_at: str
-    removed_by: str | None
-    removed_at: str | None
-
-
 ExemptionId = Annotated[int, Path(ge=1, le=2**62, description="The exemption's number")]
 REQUIRED = ("asset", "start", "end", "kind", "reason", "proof")
 
@@ -61,15 +45,15 @@ REQUIRED = ("asset", "start", "end", "kind", "reason", "proof")
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     router = APIRouter(tags=["hj212"])
 
-    @router.get("/api/v1/hj212/exemptions", response_model=list[ExemptionDoc], responses=VIEWER)
-    def exemptions(_: str = Depends(auth.viewer), removed: bool = False) -> list[dict[str, Any]]:
+    @router.get("/api/v1/hj212/exemptions", response_model=list[ExemptionRow], responses=VIEWER)
+    def exemptions(_: str = Depends(auth.viewer), removed: bool = False) -> list[ExemptionRow]:
         """HJ 212 exemptions in force (and removed ones with ?removed=true), as `opsmon hj212 exempt list`."""
-        return [exemption_document(row) for row in list_exemptions(face.store, include_removed=removed)]
+        return [ExemptionRow.of(row) for row in list_exemptions(face.store, include_removed=removed)]
 
-    @router.post("/api/v1/hj212/exemptions", status_code=201, response_model=ExemptionDoc,
+    @router.post("/api/v1/hj212/exemptions", status_code=201, response_model=ExemptionRow,
                  responses={**WRITE, **errors(400, 422)})
     def add(body: Annotated[dict[str, Any], documented(ExemptionBody), Body()],
-            actor: str = Depends(auth.operator)) -> dict[str, Any]:
+            actor: str = Depends(auth.operator)) -> ExemptionRow:
         """Take hours of a DAU, one point or one factor out of 应传 (audited); 422 naming what is wrong."""
         text = {k: body_text(body, k, k not in REQUIRED) for k in ExemptionBody.model_fields}
         missing = [k for k in REQUIRED if not text[k]]
@@ -83,7 +67,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         with face.store.session() as s:
             row = s.get(Hj212Exemption, xid)
             assert row is not None
-            return exemption_document(row)
+            return ExemptionRow.of(row)  # answered in the configured zone (app.local_json)
 
     @router.delete("/api/v1/hj212/exemptions/{exemption_id}", response_model=Removed,
                    responses={**WRITE, **errors(404)})

@@ -29,7 +29,7 @@ from opsmon.collector.sla.results import MeasuredPeriod
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store.db import safe_url
-from opsmon.collector.store.hj212_exemptions import list_exemptions
+from opsmon.collector.store.hj212_exemptions import ExemptionRow, list_exemptions
 from opsmon.collector.store.models import Hj212Datum
 from opsmon.collector.store.types import from_ms, to_ms
 
@@ -101,21 +101,6 @@ class LateValue:
     factor: str
     hour: str  # local ISO
     received: str  # local ISO
-
-
-@dataclass
-class ExemptionRow:
-    id: int
-    asset: str
-    point: str | None
-    factor: str | None
-    start: str
-    end: str
-    kind: str
-    reason: str
-    proof: str
-    entered_by: str
-    entered_at: str
 
 
 @dataclass
@@ -286,10 +271,8 @@ def build_hj212_report(store: Store, config: Any, period: Period, lang: str, now
                                   _local(max(got), tz) if got else None, longest,
                                   _local(where, tz) if where is not None else None))
 
-    exemptions = [ExemptionRow(e.id, e.asset_id, e.point, e.factor, e.start_ts.astimezone(tz).isoformat(),
-                               e.end_ts.astimezone(tz).isoformat(), e.kind, e.reason, e.proof, e.entered_by,
-                               e.entered_at.astimezone(tz).isoformat())
-                  for e in list_exemptions(store) if e.start_ts < as_of and e.end_ts > period.start
+    exemptions = [ExemptionRow.of(e, tz) for e in list_exemptions(store)
+                  if e.start_ts < as_of and e.end_ts > period.start
                   and e.entered_at <= now and e.asset_id in {a.id for a in inputs.assets}]  # known at `now`
     with store.session() as session:
         hourly_rows = session.scalar(select(func.count()).select_from(Hj212Datum).where(

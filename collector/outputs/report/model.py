@@ -352,7 +352,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         targets=results, coverage_floors={t.id: table.floor(t) for t in table.targets},
         categories=categories, link_target=link.id if link else None, sites=sites,
         incidents=incidents, windows=windows, trend_kind=trend_kind,
-        security=security_section(store, period), sheets=build_sheets(table, results, lang),
+        security=security_section(store, period, excluded), sheets=build_sheets(table, results, lang),
         signoff=SignOff(**config.reports.signoff.model_dump()),
         exclusions=[_exclusion(x, period, min(now, period.end), tz) for x in exclusions])
 

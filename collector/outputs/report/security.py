@@ -2,6 +2,7 @@
 period's trend) and host, findings opened and closed, and the period's security events and incidents (issue 23)."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,10 @@ from opsmon.collector.sla.periods import Period
 from opsmon.collector.store import Store
 
 
-def security_section(store: Store, period: Period) -> dict[str, Any]:
+def security_section(store: Store, period: Period, excluded: Collection[str] = ()) -> dict[str, Any]:
     """Baseline compliance per control point and per host as it stood at the period's end (or now, for
-    a period still running), and the security findings opened and closed in the period."""
+    a period still running), and the security findings opened and closed in the period. `excluded`: the
+    incidents approved exclusions take out (the report's, as the SLA engine's: sla/responses.judge)."""
     from opsmon.agent.baseline.catalog import CONTROLS
     from opsmon.collector.inputs.security import last_changes, security_catalog, tally
 
@@ -39,7 +41,7 @@ def security_section(store: Store, period: Period) -> dict[str, Any]:
                   for a, (p, f) in sorted(per_host.items(), key=lambda kv: (kv[1][0] / sum(kv[1]), kv[0]))],
         "findings_opened": opened,
         "findings_closed": closed,
-        **security_events(store, period),
+        **security_events(store, period, excluded),
     }
 
 
@@ -92,9 +94,11 @@ def _within(acknowledged: datetime | None, deadline: datetime | None) -> bool | 
     return None if deadline is None else in_time(acknowledged, deadline)
 
 
-def security_events(store: Store, period: Period) -> dict[str, Any]:
+def security_events(store: Store, period: Period, excluded: Collection[str] = ()) -> dict[str, Any]:
     """The period's security events counted by kind and name, by host and by control point (the standard's
-    order), and the security incidents opened in it with their responses (within the deadline or not)."""
+    order), and the security incidents opened in it with their responses (within the deadline or not). An
+    incident in `excluded` (an approved exclusion, a reclassification as planned among them) is listed, not
+    judged: within_deadline None and not_counted "excluded", as the security response row leaves it out."""
     from opsmon.agent.baseline.catalog import CONTROLS
     from opsmon.collector.core.deadlines import response_seconds
     from opsmon.collector.core.incidents import NOT_FAULTS, SECURITY
@@ -121,7 +125,8 @@ def security_events(store: Store, period: Period) -> dict[str, Any]:
                      "status": inc.status, "opened": inc.opened_ts.isoformat(),
                      "acknowledged": inc.acknowledged_ts.isoformat() if inc.acknowledged_ts else None,
                      "acknowledged_by": inc.acknowledged_by, "response_seconds": response,
-                     "within_deadline": _within(inc.acknowledged_ts, inc.deadline_ts)})
+                     "within_deadline": None if inc.id in excluded else _within(inc.acknowledged_ts, inc.deadline_ts),
+                     "not_counted": "excluded" if inc.id in excluded else None})
     return {
         "events_total": len(events),
         "events_by_kind": [{"kind": k, "name": n, "count": c} for (k, n), c in sorted(by_kind.items())],

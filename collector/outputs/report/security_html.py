@@ -17,7 +17,7 @@ TEXT = {
            "total": "本期安全事件总数", "kind": "类别", "name": "名称", "count": "次数", "host": "主机",
            "incidents": "安全事故及响应", "id": "编号", "severity": "级别", "cause": "原因", "opened": "开启时间",
            "acked": "确认时间", "response": "响应用时", "within": "时限内", "status": "状态", "yes": "是",
-           "no": "否", "none": "本期无安全事故。", "no_events": "本期无安全事件。"},
+           "no": "否", "none": "本期无安全事故。", "no_events": "本期无安全事件。", "excluded": "已剔除"},
     "en": {"title": "Security events and incidents of the period", "trend":
            "Baseline compliance trend per control point (the standard's order)", "clause": "Clause",
            "control": "Control point", "start": "Start", "end": "End", "change": "Change", "events": "Security events",
@@ -25,7 +25,8 @@ TEXT = {
            "incidents": "Security incidents and their responses", "id": "Id", "severity": "Severity",
            "cause": "Cause", "opened": "Opened", "acked": "Acknowledged", "response": "Response",
            "within": "Within the limit", "status": "Status", "yes": "yes", "no": "no",
-           "none": "No security incident in the period.", "no_events": "No security event in the period."},
+           "none": "No security incident in the period.", "no_events": "No security event in the period.",
+           "excluded": "excluded"},
 }
 
 
@@ -76,7 +77,8 @@ def security_blocks(data: Any) -> list[Block]:
                      fmt.zoned(t["acked"], tz), t["response"], t["within"], t["status"]],
                     [[i["id"], i["asset"], i["severity"], i["cause"], fmt.stamp(i["opened"], tz),
                       fmt.stamp(i["acknowledged"], tz), fmt.duration(i["response_seconds"], lang),
-                      yes_no[i["within_deadline"]], i["status"]] for i in incidents]))
+                      t["excluded"] if i.get("not_counted") == "excluded" else yes_no[i["within_deadline"]],
+                      i["status"]] for i in incidents]))
     return out
 
 

@@ -246,3 +246,29 @@ def test_counters_exist_from_zero(store: Store) -> None:
     assert sec.book.counters() == {"db1": (0, 0, 0), "web9": (2, 0, 3)}
     sec.report("db1", {"fim": [{"path": "/etc/x", "change": "added", "ts": 0}]})  # enrolled: counts at once
     assert sec.book.counters()["db1"] == (0, 0, 1)
+
+
+def test_incidents_a_trap_opened_are_counted_for_the_trap_alert(store: Store) -> None:
+    """opsmon_trap_incidents_active{asset,kind} (what OpsmonTrapIncident reads): sw1's fan fault raised by a
+    trap (hardware, source trap) and a trap mapped security on fw1 count, one each; a polled fault of sw2 and a
+    brute force on fw1 are not a trap's. The recovery trap resolves sw1's fault: its series goes."""
+    from opsmon.collector.incidents.engine import SYSTEM
+
+    w = World(store, {"sw1": info(category="network"), "sw2": info(category="network"),
+                      "fw1": info(category="security")})
+    w.engine.on_hardware("sw1", "FAN 2", T0, "风扇故障 / fan failed: FAN 2", source="trap")
+    w.engine.on_hardware("sw2", "PSU 1", T0, "power supply failed", source=SYSTEM)
+    w.engine.on_security("fw1", "trap:hwSecStatAttack:eth0", True, T0, "攻击告警 / attack detected")
+    w.engine.on_security("fw1", "bruteforce:198.51.100.7", True, T0, "brute force")
+
+    def trap_series() -> list[str]:
+        metrics = CollectorMetrics()
+        metrics.watch_incidents(w.engine)
+        return sorted(line for line in generate_latest(metrics.registry).decode().splitlines()
+                      if line.startswith("opsmon_trap_incidents_active{"))
+
+    assert trap_series() == ['opsmon_trap_incidents_active{asset="fw1",kind="security"} 1.0',
+                             'opsmon_trap_incidents_active{asset="sw1",kind="hardware"} 1.0']
+    w.engine.on_hardware("sw1", "FAN 2", T0 + timedelta(minutes=5), "风扇故障恢复 / fan recovered: FAN 2",
+                         cleared=True, source="trap")
+    assert trap_series() == ['opsmon_trap_incidents_active{asset="fw1",kind="security"} 1.0']

@@ -320,3 +320,28 @@ def test_flow_intervals_are_pruned_after_their_retention(store: Store) -> None:
     assert [(r.src, r.bytes) for r in rows] == [("c", 900), ("a", 100), ("other", 50)]
     assert (total.bytes, intervals) == (1050, 1)
     assert top_talkers(store, "link-b", t0, t0 + 2 * five)[2] == 0
+
+
+def test_each_exporter_has_a_last_seen_time_for_the_silence_alert() -> None:
+    """opsmon_flow_exporter_last_seen_timestamp_seconds (what OpsmonFlowExporterSilent reads): every configured
+    exporter from the receiver's start (T0 + 5); 127.0.0.1's moves to T0 + 30 with a decoded datagram, not to
+    T0 + 40 with a truncated one (refused: nothing proves it works); 127.0.0.9 never sent: still T0 + 5."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from opsmon.collector.outputs.metrics import FlowCollector
+
+    now = [datetime.fromtimestamp(T0 + 5, UTC)]
+    settings = FlowsConfig(enabled=True, exporters={"127.0.0.1": "link-a", "127.0.0.9": "link-b"})
+    receiver = FlowReceiver(settings, lambda _m: None, lambda: now[0], monotonic=lambda: 100.0)
+    now[0] = datetime.fromtimestamp(T0 + 30, UTC)
+    receiver.received(V5_ONE, "127.0.0.1")
+    now[0] = datetime.fromtimestamp(T0 + 40, UTC)
+    receiver.received(V5_ONE[:50], "127.0.0.1")
+    assert receiver.counts.last_seen == {"127.0.0.1": T0 + 30.0, "127.0.0.9": T0 + 5.0}
+    registry = CollectorRegistry()
+    registry.register(FlowCollector(receiver.counts))
+    text = generate_latest(registry).decode()
+    name = "opsmon_flow_exporter_last_seen_timestamp_seconds"
+    # the exposition writes floats short: 1800000030 as 1.80000003e+09, 1800000005 as 1.800000005e+09
+    assert f'{name}{{exporter="127.0.0.1",link="link-a"}} 1.80000003e+09' in text, text
+    assert f'{name}{{exporter="127.0.0.9",link="link-b"}} 1.800000005e+09' in text, text

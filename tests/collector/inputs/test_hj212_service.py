@@ -130,8 +130,10 @@ def _exemptions_through_the_api(c: Collector) -> None:
     assert (doc["start"], doc["end"]) == ("2026-11-03T08:00:00+08:00", "2026-11-05T17:00:00+08:00")
     listed = c.get("/api/v1/hj212/exemptions").json()  # public_read: a viewer's read
     assert [x["id"] for x in listed] == [doc["id"]]
-    cli = json.loads(c.cli("hj212", "exempt", "list", "--format", "json").stdout)  # the same rows
+    cli = json.loads(c.cli("hj212", "exempt", "list", "--format", "json").stdout)
     assert [x["proof"] for x in cli] == ["昌环函〔2026〕7号"]
+    # one row type (store/hj212_exemptions.ExemptionRow) for both, every field, times in the configured zone
+    assert cli == listed and listed[0] == doc
     auth = {"Authorization": f"Bearer {operator}"}
     assert httpx.delete(f"{url}/{doc['id']}", headers=auth).json() == {"removed": str(doc["id"])}
     assert httpx.delete(f"{url}/{doc['id']}", headers=auth).status_code == 404  # removed already

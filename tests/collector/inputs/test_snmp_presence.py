@@ -28,7 +28,7 @@ from opsmon.collector.inputs.checks import CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.checks.presence import PresenceCheck
 from opsmon.collector.inputs.snmp.hub import SnmpHub
-from opsmon.collector.inputs.snmp.presence import PresenceHub
+from opsmon.collector.inputs.snmp.presence import PresenceHub, Sighting, Walk, date_ageless
 from opsmon.collector.sla.availability import AssetTime, asset_figures
 from opsmon.collector.sla.service_hours import Inside, ServiceHours
 from opsmon.collector.store.types import to_ms
@@ -162,7 +162,8 @@ def test_tables_shared_walks_and_the_rules(rig: Rig, sim: Snmpsim) -> None:
     - pc-a: Q-BRIDGE, VLAN 10, bridge port 5 -> up. pc-a2 lists the silent sw3 first: still up (either seen).
     - pc-b: ARP age 200 s <= fresh 300 s -> up; pc-b-noarp (arp: false) -> down.
     - pc-d: ARP age 500 s > 300 s -> down; pc-e: static ARP -> down; pc-x: the switch's own MAC (self) -> down.
-    - pc-f: sw2's BRIDGE-MIB (no Q-BRIDGE rows, the fallback) -> up; pc-g: sw2's ipNetToMediaTable -> up.
+    - pc-f: sw2's BRIDGE-MIB (no Q-BRIDGE rows, the fallback) -> up; pc-g: sw2's ipNetToMediaTable only, no
+      age, there at the first walk -> unknown (it may be hours old), never up.
     - pc-h: in no table of sw1, sw3 silent -> unknown, never down.
     - pc-ping: in no table, but 127.0.0.1 answers ICMP -> up.
     - pc-lost: lists sw9, not a polled asset -> unknown, no packet sent.
@@ -186,7 +187,8 @@ def test_tables_shared_walks_and_the_rules(rig: Rig, sim: Snmpsim) -> None:
             "pc-e": (DOWN, f"{PC_E} not in the tables of sw1"),
             "pc-x": (DOWN, f"{SELF} not in the tables of sw1"),
             "pc-f": (UP, "seen: sw2 port 2"),
-            "pc-g": (UP, "seen: sw2 ARP 10.0.20.7 on ifIndex 2"),
+            "pc-g": (UNKNOWN, f"{PC_G} only in ARP entries of unknown age (no age from the agent, there since the "
+                              "first walk): sw2 ARP 10.0.20.7 on ifIndex 2"),
             "pc-h": (UNKNOWN, f"{silent}; {NOBODY} not in the tables of sw1"),
             "pc-ping": (UP, f"echo reply from 127.0.0.1; {NOBODY} not in the tables of sw1"),
             "pc-lost": (UNKNOWN, "sw9 is not an asset with an address and an snmp check"),
@@ -293,3 +295,57 @@ def test_the_service_hands_the_switches_to_the_presence_hub(tmp_path: Path) -> N
         service.ctx.pinger.close()
         service.snmp.close()
         service.store.close()
+
+
+def test_an_arp_entry_without_an_age_is_dated_by_the_walks_or_unknown() -> None:
+    """A hand-built router table (ipNetToMediaTable: no ages), walked at t = 0, 60, 120 and 400 s; fresh 300 s.
+
+    - PC_G 10.0.20.7: there at the first walk -> unknown age at every walk (it may be 4 h old) -> the check's
+      result is unknown, never up; with arp: false it is not evidence at all -> down.
+    - PC_B 10.0.20.8: absent at t = 0, there at 60 -> made between the walks: age <= 60 s; at 120: <= 60 + 60 =
+      120 s <= 300 -> up; at 400: <= 120 + 280 = 400 s > 300 -> not fresh -> down (nothing else shows it).
+    - PC_D 10.0.20.9: the agent's own age 500 s (ipNetToPhysicalLastUpdated) is kept as it is, not re-dated.
+    - After a failed walk nothing can be said of an entry's appearance: PC_C there -> unknown age.
+    """
+    def arp(ip: str, age: float | None = None) -> Sighting:
+        return Sighting("r1", "arp", "ifIndex 2", ip=ip, age=age, agent_age=age is not None)
+
+    def walk(at: float, *macs: tuple[str, str]) -> Walk:
+        w = Walk("r1", at)
+        for mac, ip in macs:
+            w.seen[mac] = [arp(ip)]
+        return w
+
+    w0 = walk(0, (PC_G, "10.0.20.7"))
+    date_ageless(None, w0)  # the first walk: nothing to compare with
+    w60 = walk(60, (PC_G, "10.0.20.7"), (PC_B, "10.0.20.8"))
+    w60.seen[PC_D] = [arp("10.0.20.9", 500.0)]
+    date_ageless(w0, w60)
+    assert [w60.seen[m][0].age for m in (PC_G, PC_B, PC_D)] == [None, 60.0, 500.0]
+    w120 = walk(120, (PC_G, "10.0.20.7"), (PC_B, "10.0.20.8"))
+    date_ageless(w60, w120)
+    assert [w120.seen[m][0].age for m in (PC_G, PC_B)] == [None, 120.0]
+    w400 = walk(400, (PC_G, "10.0.20.7"), (PC_B, "10.0.20.8"))
+    date_ageless(w120, w400)
+    assert w400.seen[PC_B][0].age == 400.0
+    after_failure = walk(460, (PC_C, "10.0.20.10"))
+    date_ageless(Walk("r1", 400, error="r1: no SNMP answer"), after_failure)
+    assert after_failure.seen[PC_C][0].age is None
+
+    now = {"t": 120.0}
+    hub = PresenceHub(None, clock=lambda: now["t"])  # no SNMP: the walks below are the latest, so none is made
+    ctx = CheckContext(clock=lambda: utc(2026, 12, 3, 0, 0, 0), presence=hub)
+
+    def result(mac: str, **more: Any) -> tuple[str, str]:
+        spec = PresenceSpec(type="presence", mac=mac, switches=("r1",), icmp=False, fresh=300, **more)
+        o = asyncio.run(PresenceCheck("pc", None, spec, 10.0, ctx).run())
+        return o.status, o.reason
+
+    hub.walks["r1"] = w120
+    assert result(PC_B) == (UP, "seen: r1 ARP 10.0.20.8 on ifIndex 2")
+    assert result(PC_G) == (UNKNOWN, f"{PC_G} only in ARP entries of unknown age (no age from the agent, there "
+                                     "since the first walk): r1 ARP 10.0.20.7 on ifIndex 2")
+    assert result(PC_G, arp=False) == (DOWN, f"{PC_G} not in the tables of r1")
+    now["t"], hub.walks["r1"] = 400.0, w400
+    assert result(PC_B) == (DOWN, f"{PC_B} not in the tables of r1")
+    assert hub.walked == 0

@@ -25,12 +25,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text as sql
 
+from opsmon.collector.config.load import load_config
 from opsmon.collector.config.schema import SnmpConfig
 from opsmon.collector.config.trap_maps import load_trap_maps
 from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.messages import HardwareSignal, Message, Written
+from opsmon.collector.inputs.base import InputContext
 from opsmon.collector.inputs.snmp.hub import SnmpHub
-from opsmon.collector.inputs.snmp.traps import TrapReceiver
+from opsmon.collector.inputs.snmp.traps import TrapReceiver, make
 from opsmon.collector.store import Store
 from opsmon.collector.store.events import read_events
 from opsmon.collector.store.writer import StoreWriter
@@ -249,6 +251,43 @@ def test_a_huawei_fan_trap_is_named_by_the_map_and_raises_then_clears_a_hardware
         ("sw", "FAN 2", False, "trap"), ("sw", "FAN 2", True, "trap")]
 
 
+RJ_CHECK_FAIL, RJ_CHECK_CLEAR = "1.3.6.1.4.1.4881.1.1.10.2.21.2.18", "1.3.6.1.4.1.4881.1.1.10.2.21.2.19"
+RJ_PHYS_DESCR = "1.3.6.1.4.1.4881.1.1.10.2.21.2.14.0"  # ruijieEntityPhysicalDescr (accessible-for-notify scalar)
+ZTE_FAN_ALM, ZTE_FAN_CLR = "1.3.6.1.4.1.3902.1082.10.10.3.4.5", "1.3.6.1.4.1.3902.1082.10.10.3.4.6"
+ZTE_FAN_OPER = "1.3.6.1.4.1.3902.1082.10.10.2.4.2.1.3.1.1.2"  # a zxAnEnvFanOperStatus instance: a state, no name
+
+
+def test_ruijie_and_zte_hardware_traps_raise_and_clear_by_their_packs(tmp_path: Path, store: Store) -> None:
+    """RUIJIE-ENTITY-MIB ruijieEntityCheckFailActive/Clear with the varbinds of its OBJECTS clause (device index,
+    ruijieEntityPhysicalDescr "Fan 1", check type, description): named and summarised by the ruijie-entity pack,
+    a hardware fault of component "Fan 1" raised then cleared. ZTE-AN-ENVMON-MIB zxAnEnvFanFailureAlm/Clr carry
+    only zxAnEnvFanOperStatus (a state), so their component is the raising trap's name, the same for both."""
+    needs_snmptrap()
+
+    def ruijie(oid: str) -> list[str]:
+        return [oid, "1.3.6.1.4.1.4881.1.1.10.2.21.2.13.0", "i", "1", RJ_PHYS_DESCR, "s", "Fan 1",
+                "1.3.6.1.4.1.4881.1.1.10.2.21.2.15.0", "i", "2",
+                "1.3.6.1.4.1.4881.1.1.10.2.21.2.17.0", "s", "fan speed check"]
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[Message]]:
+        async with rig(tmp_path, store) as r:
+            for args in (ruijie(RJ_CHECK_FAIL), ruijie(RJ_CHECK_CLEAR), [ZTE_FAN_ALM, ZTE_FAN_OPER, "i", "2"],
+                         [ZTE_FAN_CLR, ZTE_FAN_OPER, "i", "1"]):
+                await asyncio.to_thread(snmptrap, r.port, *args)
+            return await r.events(4), r.others
+
+    events, published = asyncio.run(scenario())
+    assert [(e["name"], e["severity"], e["summary"]) for e in events] == [
+        ("ruijieEntityCheckFailActive", "major", "部件自检失败 / part check failed: Fan 1"),
+        ("ruijieEntityCheckFailClear", "info", "部件自检恢复 / part check passes again: Fan 1"),
+        ("zxAnEnvFanFailureAlm", "major", "风扇故障 / fan failed"),
+        ("zxAnEnvFanFailureClr", "info", "风扇故障恢复 / fan recovered")], events
+    signals = [m for m in published if isinstance(m, HardwareSignal)]
+    assert [(m.asset_id, m.component, m.cleared, m.source) for m in signals] == [
+        ("sw", "Fan 1", False, "trap"), ("sw", "Fan 1", True, "trap"),
+        ("sw", "zxAnEnvFanFailureAlm", False, "trap"), ("sw", "zxAnEnvFanFailureAlm", True, "trap")]
+
+
 def test_a_trap_map_names_its_file_line_and_key_when_wrong(tmp_path: Path) -> None:
     """An operator's map is checked like every config file: each mistake with its line and key, all at once."""
     path = tmp_path / "maps.yaml"
@@ -267,6 +306,35 @@ def test_a_trap_map_names_its_file_line_and_key_when_wrong(tmp_path: Path) -> No
     ours = load_trap_maps((path,))
     assert ours.cleared[(1, 3, 6, 1, 4, 1, 9999, 0, 2)].name == "ourFail"
     assert ours.get((1, 3, 6, 1, 6, 3, 1, 1, 5, 1)).name == "coldStart"  # the bundled packs stay
+
+
+def test_the_maps_the_loader_checked_are_the_ones_the_receiver_uses(tmp_path: Path) -> None:
+    """snmp.traps.maps is parsed once, by the loader's check at start: the receiver make() builds holds those very
+    maps, so a file removed (or changed) after start changes nothing until the next start; a wrong map is refused
+    by the loader naming file, line, key and reason, before any receiver."""
+    maps = tmp_path / "ours.yaml"
+    maps.write_text("pack: ours\nsource: our MIB\ntraps:\n"
+                    "  - {oid: 1.3.6.1.4.1.9999.0.1, name: ourFail, action: hardware, summary: {zh: 坏, en: bad}}\n")
+    (tmp_path / "collector.yaml").write_text(
+        "database: {path: opsmon.db}\nsnmp:\n  credentials: {v2: {version: 2c, community: public}}\n"
+        "  traps: {enabled: true, host: 127.0.0.1, port: 1, credentials: [v2], maps: [ours.yaml]}\n")
+    config = load_config(tmp_path / "collector.yaml", secrets=True)
+    checked = config.trap_maps()
+    maps.unlink()  # not read again: the receiver takes what the loader parsed
+    hub = SnmpHub(config.snmp, tmp_path, "collector.yaml", lambda _m: None)
+    try:
+        receiver = make(InputContext(config, lambda _m: None, lambda: datetime.now(UTC), lambda _a: None, hub))
+        assert receiver is not None and receiver.maps is checked
+        assert receiver.maps.get((1, 3, 6, 1, 4, 1, 9999, 0, 1)).name == "ourFail"
+    finally:
+        hub.close()
+    maps.write_text("pack: ours\nsource: our MIB\ntraps:\n  - {oid: 1.3.6.1.4.1.9999.0.1, name: ourFail, "
+                    "severity: dire, summary: {zh: 坏, en: bad}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "collector.yaml", secrets=True)
+    text = str(caught.value) + "".join(str(p) for p in getattr(caught.value, "problems", ()))
+    # the map's 4th line holds the entry; its key traps[0].severity, the reason pydantic's
+    assert "ours.yaml:4" in text and "traps[0].severity" in text and "dire" in text, text
 
 
 def test_wrong_credentials_are_counted_by_reason_and_source(tmp_path: Path, store: Store) -> None:

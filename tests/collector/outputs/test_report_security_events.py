@@ -89,3 +89,33 @@ def test_the_quarters_security_events_incidents_and_trend(store: Store, tmp_path
     en = render_html(build_report(store, config, parse_period("2026Q3", "Asia/Shanghai"), "en", utc(2026, 10, 2)),
                      draw_charts=False)
     assert "Security events in the period: 8" in en and "Residual information protection" in en
+
+
+def test_an_approved_exclusion_takes_a_security_incident_out_of_the_section_as_out_of_its_row(
+        store: Store, tmp_path: Path) -> None:
+    """INC-2 (acknowledged after 45 min, late against 30) is taken out by an exclusion asked by li.wei and
+    approved by wang.fang: the security section lists it, not judged ("excluded", within the limit neither yes
+    nor no), exactly as the security_incident_response_time row leaves it out. Judged then: INC-1 (12 min,
+    within) and INC-3 (never acknowledged, a miss) = 2 of the row's 3, 1 within. A pending (unapproved)
+    exclusion of INC-1 changes nothing (four eyes: it counts once approved)."""
+    from opsmon.collector.config import load_config
+    from opsmon.collector.store.exclusions import ExclusionRequest, approve_exclusion, request_exclusion
+
+    seed(store)
+    asked = request_exclusion(store, ExclusionRequest("误报：渗透测试授权 / authorised penetration test",
+                                                      incident="INC-2"), "li.wei", utc(2026, 9, 1))
+    approve_exclusion(store, int(str(asked["id"])), "wang.fang", utc(2026, 9, 2))
+    request_exclusion(store, ExclusionRequest("pending only", incident="INC-1"), "li.wei", utc(2026, 9, 3))
+    config = load_config(write_config(tmp_path, "database:\n  path: opsmon.db\ntimezone: Asia/Shanghai\n"))
+    data = build_report(store, config, parse_period("2026Q3", "Asia/Shanghai"), "zh", utc(2026, 10, 2))
+    assert [(i["id"], i["response_seconds"], i["within_deadline"], i["not_counted"])
+            for i in data.security["incidents"]] == [
+        ("INC-1", 720.0, True, None), ("INC-2", 2700.0, None, "excluded"), ("INC-3", None, False, None)]
+    row = next(t for t in data.targets if t.id == "security_incident_response_time")
+    assert row.detail is not None
+    assert (row.detail.incidents, row.detail.judged, row.detail.within_limit, row.detail.excluded) == (
+        3, 2, 1, ("INC-2",))
+    html = render_html(data, draw_charts=False)
+    part = html[html.index('<section id="security-events">'):]
+    # INC-2 opened Aug 5 02:00Z = 10:00 in Shanghai, acknowledged 45 min later: its "within" cell says excluded
+    assert "<td>2026-08-05 10:45:00 +08:00</td><td>45分</td><td>已剔除</td>" in part, part[:3000]
