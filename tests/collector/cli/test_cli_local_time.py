@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from opsmon.collector.cli.main import main
+from opsmon.collector.cli import main
 from opsmon.collector.core.durations import say_duration
 from opsmon.collector.store import models
 from opsmon.collector.store.types import UTCMillis
