@@ -1,4 +1,5 @@
-"""Every time a CLI command prints is in the configured zone with its offset (issue 21, item 6).
+"""Every time a CLI command prints is in the configured zone with its offset (issue 21, item 6; issue 25's mends:
+maintenance and on-call).
 
 One store, every row's every timestamp column set to one known instant, 2026-12-06 12:55:00 UTC; the config
 says Asia/Shanghai (UTC+8, no daylight saving), so the wall clock a person must read is 2026-12-06 20:55
@@ -40,7 +41,22 @@ COMMANDS = (
      "2026-12-06T08:00:00+08:00"),
     (("flows", "top", "--link", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z",
       "--format", "json"), "2026-12-06T08:00:00+08:00"),
+    # a stored window [KNOWN, KNOWN + 1 h): 12:55-13:55 UTC is 20:55-21:55 in Shanghai; its JSON was UTC text
+    (("maintenance", "list"), f"{LOCAL}+08:00 → 2026-12-06 21:55+08:00"),
+    (("maintenance", "list", "--format", "json"), '"start": "2026-12-06T20:55:00+08:00"'),
+    # the rotation starts at KNOWN with 1-day shifts: at KNOWN li.wei is on until KNOWN + 1 d, 2026-12-07 12:55
+    # UTC = 20:55 in Shanghai, when wang.fang follows; the text showed "2026-12-07T20:55" with no offset
+    (("oncall", "now", "--at", "2026-12-06T12:55:00Z"), "li.wei  李伟  2026-12-07 20:55+08:00"),
+    (("oncall", "next", "--at", "2026-12-06T12:55:00Z"), "wang.fang  王芳  2026-12-07 20:55+08:00"),
+    (("oncall", "now", "--at", "2026-12-06T12:55:00Z", "--format", "json"), '"until": "2026-12-07T20:55:00+08:00"'),
+    # the stored override [2036-12-06 12:55, 2036-12-07 12:55) UTC, far enough ahead to be listed as to come
+    (("oncall", "list"), "2036-12-06 20:55+08:00  2036-12-07 20:55+08:00"),
 )
+ONCALL_YAML = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n"
+               "schedules:\n  ops:\n    rotation: {people: [li.wei, wang.fang], shift: 1d, "
+               "start: '2026-12-06T12:55:00Z'}\n"
+               "policies:\n  default:\n    levels:\n      - {after: 0s, notify: [schedule:ops], channels: [hook]}\n"
+               "routes:\n  - {policy: default}\n")
 
 
 def _populate(db: Path) -> None:
@@ -68,6 +84,13 @@ def _populate(db: Path) -> None:
             for c in mapper.columns:  # only times that are set: a removed_at set would remove the asset
                 if isinstance(c.type, UTCMillis) and c.key:
                     s.execute(update(cls).where(c.isnot(None)).values({c.key: KNOWN}))
+    with store.session.begin() as s:  # the window's times are in its JSON spec, the override's after the update
+        s.add(models.MaintenanceWindow(id="w-1", spec={"id": "w-1", "assets": ["sw-1"], "reason": "换电源",
+                                                       "start": "2026-12-06T12:55:00Z", "end": "2026-12-06T13:55:00Z"},
+                                       created_by="cli:test", created_at=KNOWN))
+        s.add(models.OncallOverride(schedule="ops", person="wang.fang", start_ts=KNOWN.replace(year=2036),
+                                    end_ts=KNOWN.replace(year=2036, day=7), reason="调休", created_by="cli:test",
+                                    created_at=KNOWN))
     store.close()
 
 
@@ -77,7 +100,11 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli-local-time")
     db = folder / "opsmon.db"
     _populate(db)
-    return write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
+    (folder / "oncall.yaml").write_text(ONCALL_YAML, encoding="utf-8")
+    return write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n"
+                                "incidents:\n  oncall_file: oncall.yaml\n"  # its policy's channel, never used here:
+                                "notify:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/h', "
+                                "secret: s3cret-hook}\n")
 
 
 @pytest.mark.parametrize(("argv", "shown"), COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
