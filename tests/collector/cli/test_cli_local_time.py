@@ -5,9 +5,15 @@ One store, every row's every timestamp column set to one known instant, 2026-12-
 says Asia/Shanghai (UTC+8, no daylight saving), so the wall clock a person must read is 2026-12-06 20:55
 with "+08:00". Each listing command runs in-process (`opsmon.collector.cli.main`, no process to start) and
 must show that text and never "12:55" (the UTC wall clock, in any format: "12:55:00Z", "T12:55", "12:55+00:00").
+
+The same store also serves the check that a read command imports nothing heavy (issue 25 item 2): each runs
+in one fresh interpreter, which reports the heavy packages in sys.modules after each command; no timing.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +24,7 @@ from opsmon.collector.cli import main
 from opsmon.collector.core.durations import say_duration
 from opsmon.collector.store import models
 from opsmon.collector.store.types import UTCMillis
-from tests.conftest import write_config
+from tests.conftest import ROOT, write_config
 
 KNOWN = datetime(2026, 12, 6, 12, 55, tzinfo=UTC)
 LOCAL = "2026-12-06 20:55"  # 12:55 UTC + 8 h
@@ -143,3 +149,37 @@ def test_durations_in_chinese_units() -> None:
     assert say_duration(59.6, "zh") == "1分"
     assert say_duration(0, "zh") == "0秒" and say_duration(0, "en") == "0s"
     assert say_duration(3725, "zh") == "1小时2分5秒"
+
+
+# What no read command may import (docs/operations.md, "The command line"): the SNMP, SSH and LDAP clients, the
+# scheduler, the web stack, the report renderers, the metrics library, password hashing and crypto. Each is
+# imported where its command or the collector needs it (serve, report, users add, ...).
+HEAVY = ("pysnmp", "paramiko", "asyncssh", "apscheduler", "httpx", "uvicorn", "starlette", "fastapi", "jinja2",
+         "cryptography", "argon2", "ldap3", "prometheus_client", "docx", "openpyxl", "weasyprint", "matplotlib")
+READS = (*(argv for argv, _ in COMMANDS), ("assets", "list"), ("sla", "--period", "2026Q4"),
+         ("sla", "--period", "2026Q4", "--format", "json"), ("exclusions", "list"), ("configs", "list"),
+         ("compliance",), ("hj212", "exempt", "list"), ("hj212", "rates", "--period", "2026Q4"), ("survey", "list"))
+# Runs each read command in turn in this one interpreter; after each, the heavy packages loaded so far.
+_WRAPPER = """
+import json, sys
+from opsmon.collector.cli import main
+config, heavy, out, reads = sys.argv[1], sys.argv[2].split(","), sys.argv[3], json.loads(sys.argv[4])
+seen = []
+for argv in reads:
+    code = main(["--config", config, *argv])
+    seen.append([argv, code, [m for m in heavy if m in sys.modules]])
+open(out, "w").write(json.dumps(seen))
+"""
+
+
+def test_no_read_command_imports_anything_heavy(cli: Path, tmp_path: Path) -> None:
+    """Every read command exits 0 and, at its end, none of HEAVY is in sys.modules. The commands run in one
+    process (sys.modules only grows), so the first command to list a package is the one that imported it."""
+    out = tmp_path / "seen.json"
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(HEAVY), str(out), json.dumps(READS)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(out.read_text())
+    assert len(seen) == len(READS) == 28  # the 19 listings above and 9 more
+    assert [(argv, code) for argv, code, _ in seen if code != 0] == []
+    assert [(argv, heavy) for argv, _, heavy in seen if heavy] == []
