@@ -2,8 +2,9 @@
 `opsmon.collector.cli.main` calls).
 
 A command's module is imported only when that command is chosen (`opsmon status` imports cli/status.py and
-what its handler needs, not the web stack, SNMP or the report renderers), so that a read command answers at
-once; `opsmon --help` and an unknown command import them all to list them (docs/cli.md, "Start-up").
+what its handler needs, not the web stack, SNMP or the report renderers), so that a read command loads only
+what it uses (docs/operations.md, "The command line: start-up"); `opsmon --help` and an unknown command
+import them all to list them.
 
 Exit codes: 0 done, 1 failed at run time (database, network), 2 bad input
 (config, file, arguments). Errors are one line on stderr naming the cause.
