@@ -4,9 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim report-shots old-pythons \
-	agent-binary agent-packages agent-python-packages debian-root debian-root-arm64 collector-wheels collector-packages \
-	offline-bundle
+.PHONY: run test test-fast lint bench bench-sla bench-cli bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim \
+	report-shots old-pythons agent-binary agent-packages agent-python-packages debian-root debian-root-arm64 \
+	collector-wheels collector-packages offline-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: $(STAMP)
 
 bench-sla: $(STAMP)
 	$(PY) bench/sla_bench.py
+
+# Every read command of `opsmon` beside `python -c pass` (about a minute; docs/operations.md, "The command line").
+bench-cli: $(STAMP)
+	$(PY) bench/cli_bench.py
 
 # 5,000 DAUs on one `opsmon serve` against a read-and-discard floor (about 4 minutes; docs/hj212.md, "Cost").
 bench-hj212: $(STAMP)

@@ -1,6 +1,7 @@
 """The `opsmon` command, one module per command (serve, check_config, status, assets, history, sla, report,
-agents, tokens, events, incidents, configs, audit); main.py assembles the parser. Entry point:
-`opsmon.collector.cli:main`.
+agents, tokens, events, incidents, configs, audit...); parser.py assembles the parser and imports a command's
+module only when it is chosen. Entry point: `opsmon.collector.cli:main` (no submodule is named `main`, so
+`opsmon.collector.cli.main` is always this function).
 
 This module imports nothing beyond the standard library until main() runs, so that an install without the
 collector's dependencies (`pip install opsmon[agent]` on a host) gets one clear sentence, not a traceback.
@@ -30,7 +31,7 @@ def missing_dependency(exc: ModuleNotFoundError) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        from opsmon.collector.cli.main import main as run
+        from opsmon.collector.cli.parser import run
 
         return run(argv)
     except ModuleNotFoundError as exc:
@@ -41,10 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def build_parser() -> Any:
-    from opsmon.collector.cli.main import build_parser as build
+def build_parser(argv: Sequence[str] | None = None) -> Any:
+    from opsmon.collector.cli.parser import build_parser as build
 
-    return build()
+    return build(argv)
 
 
 __all__ = ["build_parser", "main"]

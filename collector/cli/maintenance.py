@@ -7,17 +7,11 @@ asset, site or tag, a start in the past, or a taken id is refused. Times are sho
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg, when
 from opsmon.collector.core.errors import InvalidInput
-
-
-def _local(t: datetime, zone: ZoneInfo) -> str:
-    return t.astimezone(zone).isoformat(sep=" ", timespec="minutes")
 
 
 def _length(seconds: float) -> str:
@@ -27,10 +21,10 @@ def _length(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _when(spec: Any, zone: ZoneInfo) -> str:
+def _when(spec: Any, tz: str) -> str:
     if spec.cron:
-        return f"cron '{spec.cron}' ({zone.key}), {_length(spec.duration)} each"
-    return f"{_local(spec.start, zone)} → {_local(spec.end, zone)}"
+        return f"cron '{spec.cron}' ({tz}), {_length(spec.duration)} each"
+    return f"{when(spec.start, tz, 'minutes')} → {when(spec.end, tz, 'minutes')}"
 
 
 def cmd_maintenance_list(args: argparse.Namespace) -> int:
@@ -38,12 +32,11 @@ def cmd_maintenance_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store.windows import live_windows
 
     config = load_config(args)
-    zone = ZoneInfo(config.timezone)
     windows = [(w, "config") for w in config.maintenance]
     windows += [(WindowSpec.model_validate(r.spec), f"{r.created_by}") for r in live_windows(open_store(args, config))]
-    if args.format == "json":
-        print(json.dumps([{**w.model_dump(mode="json", exclude_none=True), "source": source}
-                          for w, source in windows], ensure_ascii=False, indent=2))
+    if args.format == "json":  # start and end in the configured zone (a stored window's are UTC text)
+        print_json([{**w.model_dump(mode="json", exclude_none=True), "source": source} for w, source in windows],
+                   config.timezone)
         return 0
     if not windows:
         print("no maintenance windows")
@@ -51,7 +44,7 @@ def cmd_maintenance_list(args: argparse.Namespace) -> int:
     table = [("ID", "SOURCE", "SCOPE", f"WHEN ({config.timezone})", "REASON")]
     for w, source in windows:
         scope = " ".join([*w.assets, *(f"site:{s}" for s in w.sites), *(f"tag:{t}" for t in w.tags)])
-        table.append((w.id, source, scope, _when(w, zone), w.reason))
+        table.append((w.id, source, scope, _when(w, config.timezone), w.reason))
     print_table(table)
     return 0
 
@@ -73,7 +66,7 @@ def cmd_maintenance_add(args: argparse.Namespace) -> int:
         where = ".".join(str(p) for p in err["loc"]) or "window"
         raise InvalidInput(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
     add_window(open_store(args, config), spec, {w.id for w in config.maintenance}, actor(), datetime.now(UTC))
-    print(f"added {spec.id}: {_when(spec, ZoneInfo(config.timezone))} (the collector applies it within 10 s)")
+    print(f"added {spec.id}: {_when(spec, config.timezone)} (the collector applies it within 10 s)")
     return 0
 
 

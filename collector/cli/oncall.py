@@ -7,12 +7,10 @@ running collector takes them up at its next reload (within 10 s). Times are show
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg, when
+from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg, when
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -32,24 +30,24 @@ def _roster(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 def cmd_oncall_show(args: argparse.Namespace) -> int:
     """now: who is on call per schedule and until when; next: who follows and from when."""
     config, _store, oncall = _roster(args)
-    zone = ZoneInfo(config.timezone)
     at = time_arg(args.at, "at") or datetime.now(UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, schedule in oncall.schedules.items():
         who = schedule.on_call(at)
         change = schedule.next_change(at)
         if args.which == "next" and change is not None:
             rows.append({"schedule": name, "person": change[1], "name": oncall.people[change[1]].name,
-                         "from": change[0].astimezone(zone).isoformat()})
+                         "from": change[0]})
         elif args.which == "now":
             rows.append({"schedule": name, "person": who, "name": oncall.people[who].name,
-                         "until": change[0].astimezone(zone).isoformat() if change else None})
-    if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+                         "until": change[0] if change else None})
+    if args.format == "json":  # ISO 8601 with the configured zone's offset
+        print_json([{k: v.isoformat() if isinstance(v, datetime) else v for k, v in r.items()} for r in rows],
+                   config.timezone)
         return 0
-    when = "UNTIL" if args.which == "now" else "FROM"
-    print_table([("SCHEDULE", "PERSON", "NAME", f"{when} ({config.timezone})"),
-                 *[(r["schedule"], r["person"], r["name"], (r.get("until") or r.get("from") or "-")[:16])
+    column = "until" if args.which == "now" else "from"
+    print_table([("SCHEDULE", "PERSON", "NAME", f"{column.upper()} ({config.timezone})"),
+                 *[(r["schedule"], r["person"], r["name"], when(r[column], config.timezone, "minutes"))
                    for r in rows]])
     return 0
 

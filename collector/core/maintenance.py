@@ -10,14 +10,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.fields import FROZEN, AwareDatetime, ObjectId, PositiveDuration
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 
 class WindowSpec(BaseModel):
@@ -48,6 +50,9 @@ class WindowSpec(BaseModel):
         if re.search(r"\d", fields[4]):
             # APScheduler numbers days from Monday=0, classic cron from Sunday=0: refuse the ambiguity.
             raise ValueError("write the day-of-week field with names (mon-fri, sun), not numbers")
+        from apscheduler.triggers.cron import CronTrigger  # here, not at the top: a config without cron, and
+        # every read command of the CLI, loads no scheduler (docs/operations.md, "The command line")
+
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
@@ -145,7 +150,11 @@ class Window:
     def __init__(self, spec: WindowSpec, tz: str) -> None:
         self.spec = spec
         self.zone = ZoneInfo(tz)
-        self._trigger = CronTrigger.from_crontab(spec.cron, timezone=self.zone) if spec.cron else None
+        self._trigger: CronTrigger | None = None
+        if spec.cron:
+            from apscheduler.triggers.cron import CronTrigger  # only for a window that repeats
+
+            self._trigger = CronTrigger.from_crontab(spec.cron, timezone=self.zone)
         self._assets = frozenset(spec.assets)
         self._sites = frozenset(spec.sites)
         self._tags = frozenset(spec.tags)

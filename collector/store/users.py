@@ -22,9 +22,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -34,16 +33,26 @@ from opsmon.collector.store.audit import record
 from opsmon.collector.store.models import ConsoleSession, ConsoleUser, LoginFailure
 from opsmon.collector.store.tokens import ROLES
 
-HASHER = PasswordHasher()
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 MIN_PASSWORD = 10
 DIRECTORY = "ldap"  # the password_hash of a person who logs in through the directory: no hash, no local login
+
+
+@functools.cache
+def hasher() -> PasswordHasher:
+    """argon2's hasher, made at the first hash or login: listing accounts (`opsmon users list`) loads no argon2."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 @functools.cache
 def _dummy() -> str:
     """Verified against when the name is unknown, so the answer takes as long as for a real account (made at
     the first such login, not at import: a hash costs a good part of a second)."""
-    return HASHER.hash(secrets.token_urlsafe(16))
+    return hasher().hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def add(store: Store, name: str, role: str, password: str, actor: str, now: date
     if not name or len(name) > 128 or name != name.strip() or any(c.isspace() for c in name):
         raise InvalidInput("a user needs a name of 1-128 characters without spaces")
     _check_password(password)
-    hashed = HASHER.hash(password)
+    hashed = hasher().hash(password)
     with store.session.begin() as session:
         if session.scalar(select(ConsoleUser).where(ConsoleUser.name == name)) is not None:
             raise InvalidInput(f"a user named {name!r} exists")
@@ -94,7 +103,7 @@ def remove(store: Store, name: str, actor: str, now: datetime) -> None:
 def set_password(store: Store, name: str, password: str, actor: str, now: datetime) -> None:
     """A new password ends every session of the person (a stolen cookie dies with the old password)."""
     _check_password(password)
-    hashed = HASHER.hash(password)
+    hashed = hasher().hash(password)
     with store.session.begin() as session:
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
         if user is None:
@@ -161,8 +170,8 @@ def login(store: Store, name: str, password: str, now: datetime, failures: int, 
             if not _verify(user.password_hash if local and user else _dummy(), password) or user is None:
                 _failed(session, door, name, len(recent), now, "local")
                 return Login(None, why="password")
-            if HASHER.check_needs_rehash(user.password_hash):
-                user.password_hash = HASHER.hash(password)
+            if hasher().check_needs_rehash(user.password_hash):
+                user.password_hash = hasher().hash(password)
             return _open(session, user, door, now, lifetime, "local")
     verdict = directory(name, password)
     with store.session.begin() as session:
@@ -203,8 +212,10 @@ def _open(session: Session, user: ConsoleUser, door: str, now: datetime, lifetim
 
 
 def _verify(hashed: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return HASHER.verify(hashed, password)
+        return hasher().verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
 

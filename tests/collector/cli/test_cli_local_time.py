@@ -1,23 +1,30 @@
-"""Every time a CLI command prints is in the configured zone with its offset (issue 21, item 6).
+"""Every time a CLI command prints is in the configured zone with its offset (issue 21, item 6; issue 25's mends:
+maintenance and on-call).
 
 One store, every row's every timestamp column set to one known instant, 2026-12-06 12:55:00 UTC; the config
 says Asia/Shanghai (UTC+8, no daylight saving), so the wall clock a person must read is 2026-12-06 20:55
 with "+08:00". Each listing command runs in-process (`opsmon.collector.cli.main`, no process to start) and
 must show that text and never "12:55" (the UTC wall clock, in any format: "12:55:00Z", "T12:55", "12:55+00:00").
+
+The same store also serves the check that a read command imports nothing heavy (issue 25 item 2): each runs
+in one fresh interpreter, which reports the heavy packages in sys.modules after each command; no timing.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from opsmon.collector.cli.main import main
+from opsmon.collector.cli import main
 from opsmon.collector.core.durations import say_duration
 from opsmon.collector.store import models
 from opsmon.collector.store.types import UTCMillis
-from tests.conftest import write_config
+from tests.conftest import ROOT, write_config
 
 KNOWN = datetime(2026, 12, 6, 12, 55, tzinfo=UTC)
 LOCAL = "2026-12-06 20:55"  # 12:55 UTC + 8 h
@@ -40,7 +47,22 @@ COMMANDS = (
      "2026-12-06T08:00:00+08:00"),
     (("flows", "top", "--link", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z",
       "--format", "json"), "2026-12-06T08:00:00+08:00"),
+    # a stored window [KNOWN, KNOWN + 1 h): 12:55-13:55 UTC is 20:55-21:55 in Shanghai; its JSON was UTC text
+    (("maintenance", "list"), f"{LOCAL}+08:00 → 2026-12-06 21:55+08:00"),
+    (("maintenance", "list", "--format", "json"), '"start": "2026-12-06T20:55:00+08:00"'),
+    # the rotation starts at KNOWN with 1-day shifts: at KNOWN li.wei is on until KNOWN + 1 d, 2026-12-07 12:55
+    # UTC = 20:55 in Shanghai, when wang.fang follows; the text showed "2026-12-07T20:55" with no offset
+    (("oncall", "now", "--at", "2026-12-06T12:55:00Z"), "li.wei  李伟  2026-12-07 20:55+08:00"),
+    (("oncall", "next", "--at", "2026-12-06T12:55:00Z"), "wang.fang  王芳  2026-12-07 20:55+08:00"),
+    (("oncall", "now", "--at", "2026-12-06T12:55:00Z", "--format", "json"), '"until": "2026-12-07T20:55:00+08:00"'),
+    # the stored override [2036-12-06 12:55, 2036-12-07 12:55) UTC, far enough ahead to be listed as to come
+    (("oncall", "list"), "2036-12-06 20:55+08:00  2036-12-07 20:55+08:00"),
 )
+ONCALL_YAML = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n"
+               "schedules:\n  ops:\n    rotation: {people: [li.wei, wang.fang], shift: 1d, "
+               "start: '2026-12-06T12:55:00Z'}\n"
+               "policies:\n  default:\n    levels:\n      - {after: 0s, notify: [schedule:ops], channels: [hook]}\n"
+               "routes:\n  - {policy: default}\n")
 
 
 def _populate(db: Path) -> None:
@@ -68,6 +90,13 @@ def _populate(db: Path) -> None:
             for c in mapper.columns:  # only times that are set: a removed_at set would remove the asset
                 if isinstance(c.type, UTCMillis) and c.key:
                     s.execute(update(cls).where(c.isnot(None)).values({c.key: KNOWN}))
+    with store.session.begin() as s:  # the window's times are in its JSON spec, the override's after the update
+        s.add(models.MaintenanceWindow(id="w-1", spec={"id": "w-1", "assets": ["sw-1"], "reason": "换电源",
+                                                       "start": "2026-12-06T12:55:00Z", "end": "2026-12-06T13:55:00Z"},
+                                       created_by="cli:test", created_at=KNOWN))
+        s.add(models.OncallOverride(schedule="ops", person="wang.fang", start_ts=KNOWN.replace(year=2036),
+                                    end_ts=KNOWN.replace(year=2036, day=7), reason="调休", created_by="cli:test",
+                                    created_at=KNOWN))
     store.close()
 
 
@@ -77,7 +106,11 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli-local-time")
     db = folder / "opsmon.db"
     _populate(db)
-    return write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
+    (folder / "oncall.yaml").write_text(ONCALL_YAML, encoding="utf-8")
+    return write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n"
+                                "incidents:\n  oncall_file: oncall.yaml\n"  # its policy's channel, never used here:
+                                "notify:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/h', "
+                                "secret: s3cret-hook}\n")
 
 
 @pytest.mark.parametrize(("argv", "shown"), COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
@@ -116,3 +149,37 @@ def test_durations_in_chinese_units() -> None:
     assert say_duration(59.6, "zh") == "1分"
     assert say_duration(0, "zh") == "0秒" and say_duration(0, "en") == "0s"
     assert say_duration(3725, "zh") == "1小时2分5秒"
+
+
+# What no read command may import (docs/operations.md, "The command line"): the SNMP, SSH and LDAP clients, the
+# scheduler, the web stack, the report renderers, the metrics library, password hashing and crypto. Each is
+# imported where its command or the collector needs it (serve, report, users add, ...).
+HEAVY = ("pysnmp", "paramiko", "asyncssh", "apscheduler", "httpx", "uvicorn", "starlette", "fastapi", "jinja2",
+         "cryptography", "argon2", "ldap3", "prometheus_client", "docx", "openpyxl", "weasyprint", "matplotlib")
+READS = (*(argv for argv, _ in COMMANDS), ("assets", "list"), ("sla", "--period", "2026Q4"),
+         ("sla", "--period", "2026Q4", "--format", "json"), ("exclusions", "list"), ("configs", "list"),
+         ("compliance",), ("hj212", "exempt", "list"), ("hj212", "rates", "--period", "2026Q4"), ("survey", "list"))
+# Runs each read command in turn in this one interpreter; after each, the heavy packages loaded so far.
+_WRAPPER = """
+import json, sys
+from opsmon.collector.cli import main
+config, heavy, out, reads = sys.argv[1], sys.argv[2].split(","), sys.argv[3], json.loads(sys.argv[4])
+seen = []
+for argv in reads:
+    code = main(["--config", config, *argv])
+    seen.append([argv, code, [m for m in heavy if m in sys.modules]])
+open(out, "w").write(json.dumps(seen))
+"""
+
+
+def test_no_read_command_imports_anything_heavy(cli: Path, tmp_path: Path) -> None:
+    """Every read command exits 0 and, at its end, none of HEAVY is in sys.modules. The commands run in one
+    process (sys.modules only grows), so the first command to list a package is the one that imported it."""
+    out = tmp_path / "seen.json"
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(HEAVY), str(out), json.dumps(READS)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(out.read_text())
+    assert len(seen) == len(READS) == 28  # the 19 listings above and 9 more
+    assert [(argv, code) for argv, code, _ in seen if code != 0] == []
+    assert [(argv, heavy) for argv, _, heavy in seen if heavy] == []

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from opsmon.collector.cli.main import main  # the package attribute `main` becomes this module once imported
+from opsmon.collector.cli import main
 from tests.collector.inputs import hj212_frames as real
 from tests.conftest import run_cli
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from opsmon.collector.cli.main import main
+from opsmon.collector.cli import main
 from opsmon.collector.store import open_store
 from opsmon.collector.store.models import BaselineResult
 from tests.conftest import utc, write_config

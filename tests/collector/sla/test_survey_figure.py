@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from opsmon.collector.cli.main import main
+from opsmon.collector.cli import main
 from opsmon.collector.core.signing import LinkRefused
 from opsmon.collector.sla.engine import measure
 from opsmon.collector.sla.periods import parse_period

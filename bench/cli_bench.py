@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""CLI benchmark: how long each read command of `opsmon` takes, start to answer, beside `python -c pass`.
+
+What it measures
+  The estate of bench/sla_bench.py (the same seeded generator: --assets assets over every category and site,
+  --intervals state intervals through 2026Q3 in Asia/Shanghai), loaded into SQLite directly, plus the
+  incidents and audit entries of bench/console_bench.py (--incidents, --audit). Then each read command is run
+  as a user runs it, the installed `opsmon` console script in a fresh process (interpreter start, imports,
+  config, the query, the table or JSON out), --runs times, each run beside a run of the same interpreter's
+  `python -c pass`, so both see the same load on the machine. Printed: the median of each, the difference
+  (what opsmon adds to a bare interpreter start) and the goal of issue 25 item 2: under 0.3 s above it; and
+  the CPU time of each (user + system, from wait4() of the child), which a busy machine stretches far less
+  than the wall time.
+
+  Why medians of interleaved runs: the machine is shared (2 cores); a run next to another process's burst
+  takes longer whatever it runs, and interleaving spreads such bursts over both columns.
+
+How to run (from the repository root):
+    .venv/bin/python bench/cli_bench.py                  # 1,000 assets, 100,000 intervals: about a minute here
+    .venv/bin/python bench/cli_bench.py --runs 3          # quick
+    flags: --assets --intervals --incidents --audit --runs --seed --json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from console_bench import seed_more  # noqa: E402 - the bench's sibling
+from sla_bench import PERIOD, TZ, load_sqlite, log, make_estate, opsmon_bin, write_config  # noqa: E402
+
+GOAL_S = 0.3
+# An on-call roster for `oncall now|list` (two people, daily shifts), and the channel its policy names.
+ONCALL = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n"
+          "schedules:\n  ops:\n    rotation: {people: [li.wei, wang.fang], shift: 1d, "
+          "start: '2026-07-01T00:00:00+08:00'}\n"
+          "policies:\n  default:\n    levels:\n      - {after: 0s, notify: [schedule:ops], channels: [hook]}\n"
+          "routes:\n  - {policy: default}\n")
+ONCALL_CONFIG = ("incidents:\n  oncall_file: oncall.yaml\n"
+                 "notify:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/h', secret: bench-hook}\n")
+# The read commands: what they list or show exists in the bench's store (a00042 is one of its assets).
+READ_COMMANDS = (
+    ("status",),
+    ("sla", "--period", PERIOD),
+    ("sla", "--period", PERIOD, "--format", "json"),
+    ("incidents", "list"),
+    ("assets", "list"),
+    ("history", "show", "a00042", "--from", "2026-09-01T00:00:00+08:00", "--to", "2026-09-30T00:00:00+08:00"),
+    ("audit",),
+    ("events",),
+    ("maintenance", "list"),
+    ("exclusions", "list"),
+    ("oncall", "now"),
+    ("oncall", "list"),
+    ("agents", "list"),
+    ("tokens", "list"),
+    ("users", "list"),
+    ("configs", "list"),
+    ("compliance",),
+    ("hj212", "exempt", "list"),
+    ("survey", "list"),
+)
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system) of one run of cmd, its output discarded; a failure stops the
+    bench with its stderr. The CPU time, from wait4() of that very child, is what the command costs whatever
+    else runs on the machine; the wall time is what a person waits."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    took = time.perf_counter() - start
+    child.returncode = code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}: {err.decode()[-1000:]}")
+    return took, usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assets", type=int, default=1_000)
+    parser.add_argument("--intervals", type=int, default=100_000)
+    parser.add_argument("--incidents", type=int, default=2_000)
+    parser.add_argument("--audit", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=20261)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+
+    from opsmon.collector.sla.periods import parse_period
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.types import to_ms
+
+    period = parse_period(PERIOD, TZ)
+    with tempfile.TemporaryDirectory(prefix="cli-bench-") as folder:
+        db = Path(folder) / "opsmon.db"
+        t0 = time.perf_counter()
+        estate = make_estate(args.assets, args.intervals, to_ms(period.start), to_ms(period.end), args.seed)
+        load_sqlite(db, estate)
+        store = open_store(f"sqlite:///{db}")
+        seed_more(store, args.incidents, args.audit, period.start, period.end - timedelta(hours=4), args.seed,
+                  args.assets)
+        store.close()
+        config = write_config(Path(folder), {"path": str(db)})
+        (Path(folder) / "oncall.yaml").write_text(ONCALL, encoding="utf-8")
+        with config.open("a", encoding="utf-8") as f:
+            f.write(ONCALL_CONFIG)
+        log(f"seeded {args.assets} assets, {len(estate.intervals)} intervals, {args.incidents} incidents, "
+            f"{args.audit} audit entries in {time.perf_counter() - t0:.1f} s")
+
+        bare = [sys.executable, "-c", "pass"]
+        opsmon = [opsmon_bin(), "--config", str(config)]
+        timed([*opsmon, "status"])  # warm-up: the page cache holds the interpreter, the packages and the store
+        figures: dict[str, dict[str, float]] = {}
+        print(f"{'command':<44} {'pass s':>7} {'opsmon s':>9} {'added s':>8} {'cpu pass':>9} {'cpu opsmon':>11}  "
+              f"goal +{GOAL_S} s (medians of {args.runs})")
+        for words in READ_COMMANDS:
+            base, ours = [], []
+            for _ in range(args.runs):
+                base.append(timed(bare))
+                ours.append(timed([*opsmon, *words]))
+            b, o = (statistics.median(w for w, _ in runs) for runs in (base, ours))
+            bc, oc = (statistics.median(c for _, c in runs) for runs in (base, ours))
+            name = " ".join(words)[:44]
+            figures[name] = {"pass_s": b, "opsmon_s": o, "added_s": o - b, "pass_cpu_s": bc, "opsmon_cpu_s": oc}
+            verdict = 'ok' if o - b < GOAL_S else 'OVER'
+            print(f"{name:<44} {b:7.3f} {o:9.3f} {o - b:8.3f} {bc:9.3f} {oc:11.3f}  {verdict}")
+        over = [n for n, f in figures.items() if f["added_s"] >= GOAL_S]
+        print(f"{len(figures) - len(over)} of {len(figures)} read commands under {GOAL_S} s above python -c pass"
+              + (f"; over: {', '.join(over)}" if over else ""))
+        if args.json:
+            print(json.dumps({"assets": args.assets, "intervals": len(estate.intervals), "figures": figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
