@@ -136,10 +136,15 @@ def huawei_ups() -> Recording:
 
 
 def no_mib_firewall(name: str, sys_object_id: str, host: bool) -> Recording:
-    """A firewall of a vendor without a published MIB, under its IANA enterprise number. With `host`, it
-    answers HOST-RESOURCES-MIB (one CPU at 37 %, hrDeviceStatus running(2)), as some of them do."""
+    """A firewall of a vendor without a published MIB, under its IANA enterprise number. With `host`, its
+    net-snmp agent answers HOST-RESOURCES-MIB (one CPU at 37 %, hrDeviceStatus running(2)) and UCD-SNMP-MIB
+    (UCD-SNMP-MIB.txt of net-snmp: ssCpuIdle 1.3.6.1.4.1.2021.11.11.0 = 63 % idle, memTotalReal .4.5.0 =
+    8 GiB = 8_388_608 kB, memAvailReal .4.6.0, memBuffer .4.14.0, memCached .4.15.0, all kB)."""
     r = Recording().system(name, sys_object_id)
     if host:
+        r.put("1.3.6.1.4.1.2021.11.11.0", 2, 63).put("1.3.6.1.4.1.2021.4.5.0", 2, 8_388_608)
+        r.put("1.3.6.1.4.1.2021.4.6.0", 2, 2_097_152).put("1.3.6.1.4.1.2021.4.14.0", 2, 131_072)
+        r.put("1.3.6.1.4.1.2021.4.15.0", 2, 1_048_576)
         dev = "1.3.6.1.2.1.25.3.2.1"  # HOST-RESOURCES-MIB hrDeviceEntry: Type .2, Descr .3, Status .5
         r.put(f"{dev}.2.196608", 6, "1.3.6.1.2.1.25.3.1.3").put(f"{dev}.3.196608", 4, "CPU 0")
         r.put(f"{dev}.5.196608", 2, 2)
@@ -324,16 +329,23 @@ def test_huawei_ups_on_battery_is_one_hardware_fault_with_its_clock(sim: Snmpsim
 
 @pytest.mark.parametrize("name", ["sangfor", "topsec", "venustech", "dptech", "nsfocus"])
 def test_a_vendor_without_a_published_mib_is_named_and_nothing_is_guessed(sim: Snmpsim, hub, name: str) -> None:
-    """Each is named by its enterprise number (the profile of the same name, which reads nothing), and gets no
-    UPS, printer or host profile it does not answer; Sangfor's recording answers HOST-RESOURCES-MIB, so it also
-    gets `host` and its CPU load (37) and no fault (hrDeviceStatus running(2))."""
+    """Each is named by its enterprise number (the profile of the same name, which reads nothing) and gets
+    `ucd` (chosen by the same arcs), and no UPS, printer or host profile it does not answer. Sangfor's
+    recording answers HOST-RESOURCES-MIB, so it also gets `host` with its CPU load (37) and no fault
+    (hrDeviceStatus running(2)), and UCD-SNMP-MIB's five scalars as recorded (exported as they are; a
+    dashboard takes 100 - ssCpuIdle = 37 % busy). The others answer neither: `ucd` reads nothing from them (its fields logged once as lacking)."""
     state = poll(hub, sim, name)
     _h, ops, _r = hub
+    ucd = ("ssCpuIdle", "memTotalReal", "memAvailReal", "memBuffer", "memCached")
     if name == "sangfor":
-        assert packs(state) == {"sangfor", "host"}
+        assert packs(state) == {"sangfor", "ucd", "host"}
         assert state.last.tables["hr_processor"] == {"196608": {"hrProcessorLoad": 37}}
+        got = {k: state.last.scalars[k] for k in ucd}
+        assert got == {"ssCpuIdle": 63, "memTotalReal": 8_388_608, "memAvailReal": 2_097_152,
+                       "memBuffer": 131_072, "memCached": 1_048_576}
     else:
-        assert packs(state) == {name}
+        assert packs(state) == {name, "ucd"}
+        assert not set(ucd) & set(state.last.scalars)
     assert faults(ops, name) == {}
     vendor = next(p for p in state.profiles if p.name == name)
     assert vendor.scalars == () and vendor.tables == ()  # no OID read on the vendor's behalf
