@@ -333,7 +333,8 @@ def test_a_vendor_without_a_published_mib_is_named_and_nothing_is_guessed(sim: S
     `ucd` (chosen by the same arcs), and no UPS, printer or host profile it does not answer. Sangfor's
     recording answers HOST-RESOURCES-MIB, so it also gets `host` with its CPU load (37) and no fault
     (hrDeviceStatus running(2)), and UCD-SNMP-MIB's five scalars as recorded (exported as they are; a
-    dashboard takes 100 - ssCpuIdle = 37 % busy). The others answer neither: `ucd` reads nothing from them (its fields logged once as lacking)."""
+    dashboard takes 100 - ssCpuIdle = 37 % busy). The others answer neither: `ucd` reads nothing from
+    them (its fields logged once as lacking)."""
     state = poll(hub, sim, name)
     _h, ops, _r = hub
     ucd = ("ssCpuIdle", "memTotalReal", "memAvailReal", "memBuffer", "memCached")
