@@ -1,11 +1,12 @@
-"""The vendor packs (Huawei VRP and USG, H3C Comware, Ruijie, ZTE, Hillstone) against recordings built here
+"""The vendor packs (Huawei VRP, USG and UPS, H3C Comware, Ruijie, ZTE, Hillstone) against recordings built here
 from each vendor's published MIB (the object, its OID and its values are cited beside every line; no
 device recording of another project is used). One snmpsim serves them all under one community each.
 
 Each recording holds normal parts and failed parts, and parts the MIB reports as absent: a failed fan or
 power supply must come out as one hardware fault (one component, so one incident with its 1-hour clock),
 an absent or normal one as none. A sysObjectID that only starts with a vendor's digits (20110 is not 2011)
-picks no vendor pack."""
+picks no vendor pack. A firewall of a vendor with no published MIB (Sangfor, Topsec, Venustech, DPtech,
+NSFOCUS) is named by its enterprise number and read through the standard MIBs it answers, nothing guessed."""
 from __future__ import annotations
 
 import asyncio
@@ -120,8 +121,45 @@ def hillstone_fw() -> Recording:
     return r
 
 
+def huawei_ups() -> Recording:
+    """A Huawei UPS2000 on battery: HUAWEI-UPS-MIB V1.01 (hwUpsMIB 1.3.6.1.4.1.2011.6.174), both tables indexed
+    by hwUpsDeviceId (the MIB's DESCRIPTION of hwUpsDeviceId names them). The sysObjectID is any OID under
+    Huawei's arc (the MIB does not publish the UPS card's own), so the `huawei` pack applies too and finds
+    none of its tables."""
+    r = Recording().system("hw-ups2000", "1.3.6.1.4.1.2011.6.174")
+    oper = "1.3.6.1.4.1.2011.6.174.1.2.101.1"  # hwUpsDeviceOperInfoEntry
+    # rack 1: hwUpsDevicePowerSupplyMethod battery(4), hwUpsDeviceBatteryState discharge(6), 41.5 °C as 415
+    r.put(f"{oper}.1.1", 2, 4).put(f"{oper}.3.1", 2, 6).put(f"{oper}.4.1", 66, 415)
+    batt = "1.3.6.1.4.1.2011.6.174.1.6.100.1"  # hwUpsBatteryEntry: CapacityLeft .3 (%), BackupTime .4 (s)
+    r.put(f"{batt}.3.1", 66, 62).put(f"{batt}.4.1", 66, 1260)
+    return r
+
+
+def no_mib_firewall(name: str, sys_object_id: str, host: bool) -> Recording:
+    """A firewall of a vendor without a published MIB, under its IANA enterprise number. With `host`, its
+    net-snmp agent answers HOST-RESOURCES-MIB (one CPU at 37 %, hrDeviceStatus running(2)) and UCD-SNMP-MIB
+    (UCD-SNMP-MIB.txt of net-snmp: ssCpuIdle 1.3.6.1.4.1.2021.11.11.0 = 63 % idle, memTotalReal .4.5.0 =
+    8 GiB = 8_388_608 kB, memAvailReal .4.6.0, memBuffer .4.14.0, memCached .4.15.0, all kB)."""
+    r = Recording().system(name, sys_object_id)
+    if host:
+        r.put("1.3.6.1.4.1.2021.11.11.0", 2, 63).put("1.3.6.1.4.1.2021.4.5.0", 2, 8_388_608)
+        r.put("1.3.6.1.4.1.2021.4.6.0", 2, 2_097_152).put("1.3.6.1.4.1.2021.4.14.0", 2, 131_072)
+        r.put("1.3.6.1.4.1.2021.4.15.0", 2, 1_048_576)
+        dev = "1.3.6.1.2.1.25.3.2.1"  # HOST-RESOURCES-MIB hrDeviceEntry: Type .2, Descr .3, Status .5
+        r.put(f"{dev}.2.196608", 6, "1.3.6.1.2.1.25.3.1.3").put(f"{dev}.3.196608", 4, "CPU 0")
+        r.put(f"{dev}.5.196608", 2, 2)
+        r.put("1.3.6.1.2.1.25.3.3.1.2.196608", 2, 37)  # hrProcessorLoad
+    return r
+
+
 RECORDINGS = {"huawei": huawei_switch, "usg": huawei_usg, "h3c": h3c_switch, "ruijie": ruijie_switch,
-              "zte": zte_switch, "hillstone": hillstone_fw,
+              "zte": zte_switch, "hillstone": hillstone_fw, "hwups": huawei_ups,
+              # sysObjectIDs under each vendor's IANA enterprise number (/usr/share/misc/enterprise-numbers)
+              "sangfor": lambda: no_mib_firewall("sangfor-af", "1.3.6.1.4.1.35047.1.2", host=True),
+              "topsec": lambda: no_mib_firewall("topsec-ngfw", "1.3.6.1.4.1.14331.1", host=False),
+              "venustech": lambda: no_mib_firewall("venus-usg", "1.3.6.1.4.1.15227.1", host=False),
+              "dptech": lambda: no_mib_firewall("dptech-fw", "1.3.6.1.4.1.31648.1", host=False),
+              "nsfocus": lambda: no_mib_firewall("nsfocus-nf", "1.3.6.1.4.1.19849.1", host=False),
               # sysObjectID 1.3.6.1.4.1.20110...: starts with Huawei's digits, is not under Huawei's arc
               "lookalike": lambda: Recording().system("lookalike", "1.3.6.1.4.1.20110.5")}
 
@@ -153,6 +191,16 @@ def poll(hub: tuple[SnmpHub, list[Message], asyncio.Runner], sim: Snmpsim, name:
 
 def faults(ops: list[Message], asset: str) -> dict[str, str]:
     return {o.component: o.problem for o in ops if isinstance(o, HardwareSignal) and o.asset_id == asset}
+
+
+def open_incidents(store: Store, ops: list[Message], asset: str, info: AssetInfo) -> list[dict[str, Any]]:
+    """The incidents the engine opens at T0 from the asset's hardware signals (the 1-hour response clock)."""
+    engine = IncidentEngine(store, lambda: T0, {asset: info}.get, IncidentsConfig(), lambda _kind: 3600.0)
+    for o in ops:
+        if isinstance(o, HardwareSignal) and o.asset_id == asset:
+            engine.on_hardware(o.asset_id, o.component, T0, o.problem)
+    engine.flush()
+    return list_incidents(store)
 
 
 def packs(state: Any) -> set[str]:
@@ -191,14 +239,7 @@ def test_huawei_vrp_boards_fans_power_and_one_incident_per_failed_part(sim: Snmp
     # Through the incident engine: each failed part is one hardware incident (major: hardware is at least
     # major) with the hardware_fault_response_time deadline, 1 hour after it opened; the second poll's
     # signals for the same parts add nothing.
-    engine = IncidentEngine(store, lambda: T0, {"huawei": AssetInfo("core switch", "network", None, "medium",
-                                                                    None)}.get,
-                            IncidentsConfig(), lambda _kind: 3600.0)
-    for o in ops:
-        if isinstance(o, HardwareSignal):
-            engine.on_hardware(o.asset_id, o.component, T0, o.problem)
-    engine.flush()
-    incidents = list_incidents(store)
+    incidents = open_incidents(store, ops, "huawei", AssetInfo("core switch", "network", None, "medium", None))
     assert sorted(i["cause"] for i in incidents) == [
         "fan 0.1: fan failed (hwEntityFanState abnormal)",
         "power supply 0.1: power supply not supplying (hwEntityPwrState notSupply)"]
@@ -261,6 +302,54 @@ def test_hillstone_sessions_ha_and_hardware(sim: Snmpsim, hub) -> None:
                                                                 "hillstoneTemperatureValue": 52}}
     # FAN2 fail(3) is a fault; PWR2 absent(1) is not
     assert faults(ops, "hillstone") == {"fan 2": "fan failed (FAN2: hillstoneFanState 3)"}
+
+
+def test_huawei_ups_on_battery_is_one_hardware_fault_with_its_clock(sim: Snmpsim, hub, store: Store) -> None:
+    """On battery (hwUpsDevicePowerSupplyMethod battery(4)) is one fault, "UPS power input 1" (rack 1), opened
+    as a major hardware incident with the 1-hour deadline: T0 02:00 UTC + 3600 s = 03:00 UTC."""
+    state = poll(hub, sim, "hwups")
+    _h, ops, _r = hub
+    assert packs(state) == {"huawei", "huawei-ups"}  # not `ups`: this card answers no RFC 1628 battery group
+    assert state.last.tables["huawei_ups_device"] == {"1": {
+        "hwUpsDevicePowerSupplyMethod": 4, "hwUpsDeviceBatteryState": 6, "hwUpsDeviceTemperature": 415}}
+    assert state.last.tables["huawei_ups_battery"] == {"1": {"hwUpsBatteryCapacityLeft": 62,
+                                                             "hwUpsBatteryBackupTime": 1260}}
+    assert faults(ops, "hwups") == {
+        "UPS power input 1": "UPS on battery, mains input lost (hwUpsDevicePowerSupplyMethod 4)"}
+    incidents = open_incidents(store, ops, "hwups", AssetInfo("UPS room 1", "power", None, "medium", None))
+    assert [(i["kind"], i["severity"], i["deadline"]) for i in incidents] == [
+        ("hardware", "major", (T0 + timedelta(hours=1)).isoformat())]
+    # Mains back (normal(3)) and output off (noOutput(1)) as rows of the same table: only noOutput is a fault.
+    huawei_ups = load_profiles()["huawei-ups"]
+    table = {"1": {"hwUpsDevicePowerSupplyMethod": 3}, "2": {"hwUpsDevicePowerSupplyMethod": 1}}
+    assert evaluate_faults((huawei_ups,), Poll(0.0, 100, {}, {"huawei_ups_device": table}, {}, 2)) == [
+        ("UPS output 2", "UPS output is off (hwUpsDevicePowerSupplyMethod noOutput)",
+         "UPS 无输出（hwUpsDevicePowerSupplyMethod noOutput）")]
+
+
+@pytest.mark.parametrize("name", ["sangfor", "topsec", "venustech", "dptech", "nsfocus"])
+def test_a_vendor_without_a_published_mib_is_named_and_nothing_is_guessed(sim: Snmpsim, hub, name: str) -> None:
+    """Each is named by its enterprise number (the profile of the same name, which reads nothing) and gets
+    `ucd` (chosen by the same arcs), and no UPS, printer or host profile it does not answer. Sangfor's
+    recording answers HOST-RESOURCES-MIB, so it also gets `host` with its CPU load (37) and no fault
+    (hrDeviceStatus running(2)), and UCD-SNMP-MIB's five scalars as recorded (exported as they are; a
+    dashboard takes 100 - ssCpuIdle = 37 % busy). The others answer neither: `ucd` reads nothing from
+    them (its fields logged once as lacking)."""
+    state = poll(hub, sim, name)
+    _h, ops, _r = hub
+    ucd = ("ssCpuIdle", "memTotalReal", "memAvailReal", "memBuffer", "memCached")
+    if name == "sangfor":
+        assert packs(state) == {"sangfor", "ucd", "host"}
+        assert state.last.tables["hr_processor"] == {"196608": {"hrProcessorLoad": 37}}
+        got = {k: state.last.scalars[k] for k in ucd}
+        assert got == {"ssCpuIdle": 63, "memTotalReal": 8_388_608, "memAvailReal": 2_097_152,
+                       "memBuffer": 131_072, "memCached": 1_048_576}
+    else:
+        assert packs(state) == {name, "ucd"}
+        assert not set(ucd) & set(state.last.scalars)
+    assert faults(ops, name) == {}
+    vendor = next(p for p in state.profiles if p.name == name)
+    assert vendor.scalars == () and vendor.tables == ()  # no OID read on the vendor's behalf
 
 
 def test_a_lookalike_enterprise_number_picks_no_vendor_pack(sim: Snmpsim, hub) -> None:
