@@ -25,6 +25,7 @@ from opsmon.collector.cli import (
     incidents,
     maintenance,
     oncall,
+    poller,
     report,
     serve,
     sla,
@@ -36,7 +37,7 @@ from opsmon.collector.cli import (
 from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, NotFound, OpsmonError, StoreError
 
 # In the order `opsmon --help` lists them.
-COMMANDS = (serve, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
+COMMANDS = (serve, poller, check_config, status, assets, history, sla, report, agents, tokens, users, events, incidents,
             maintenance, exclusions, oncall, configs, compliance, audit, hj212, flows, survey)
 
 
