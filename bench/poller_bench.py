@@ -16,38 +16,21 @@ the database at both ends of the window), times 100; its resident memory (VmRSS)
 from __future__ import annotations
 
 import argparse
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 from agent_bench import OPSMON, ROOT, free_port, proc_cpu, proc_kb, start, stop, vm_hwm_mb, wait_for  # noqa: E402
 
+from tests.peers.wan import tcp_service  # noqa: E402
+
 POLLER = "bench-poller"
-
-
-def listener() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.3", 0))
-    sock.listen(1024)
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            conn.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return sock
 
 
 def polled(db: Path) -> int:
@@ -63,7 +46,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=15.0)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="opsmon-poller-bench-"))
-    target = listener()
+    target = tcp_service("127.0.0.3")
     port = target.getsockname()[1]
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:

@@ -321,7 +321,7 @@ class ServiceFace:
     def agent_for(self, token: str) -> tuple[str, str] | None:
         return self._service.agent_auth.check(token)
 
-    def poller_share(self, poller: str) -> dict[str, Any] | None:
+    def poller_share(self, poller: str) -> Any:
         return self._service.poller_share(poller)
 
     def store_trouble(self) -> str | None:

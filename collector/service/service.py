@@ -64,7 +64,7 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
-from opsmon.collector.inputs.poller.share import POLLER, owner, share_document, site_owners
+from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, share_document, site_owners
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -464,7 +464,7 @@ class Service:
         rules = rules_of(target.hj212 if target is not None else None, self.config.timezone)
         return datetime.fromtimestamp(correction_deadline_ms(to_ms(hour), rules) / 1000, UTC)
 
-    def poller_share(self, poller: str) -> dict[str, Any] | None:
+    def poller_share(self, poller: str) -> PollerShare | None:
         """GET /api/v1/poller/checks: the checks this poller runs; None when `poller` is no site's poller."""
         site = self.pollers.get(poller)
         if site is None:

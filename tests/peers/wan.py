@@ -81,3 +81,22 @@ class WanPath:
         finally:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
+
+
+def tcp_service(host: str) -> socket.socket:
+    """A TCP service on `host` (any free port) that accepts and closes: what a TCP check finds up. Close the
+    returned socket to stop it."""
+    sock = socket.socket()
+    sock.bind((host, 0))
+    sock.listen(1024)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock

@@ -22,7 +22,6 @@ from opsmon.collector.core.http import errors
 from opsmon.collector.inputs.agents.ingest import MAX_BYTES, AgentReport
 
 REPORT_PATH = "/api/v1/agent/report"
-SHARE_PATH = "/api/v1/poller/checks"
 AGENT_TOKEN = HTTPBearer(scheme_name="agentToken", auto_error=False,
                          description="An agent's token (`opsmon agents enroll`), not a person's")
 
@@ -48,9 +47,6 @@ class AgentDoor(Protocol):
     def agent_report(self, agent: str, asset_id: str, body: bytes, sent_at: str | None,
                      backlog: str | None) -> AgentAnswer:
         """Take one report (at most MAX_BYTES) from `agent` with its headers; InvalidInput says why not."""
-
-    def poller_share(self, poller: str) -> dict[str, Any] | None:
-        """The checks the site poller `poller` runs (inputs/poller/share.py); None when it is no site's poller."""
 
     def store_trouble(self) -> str | None:
         """Why the store cannot be written now, or None."""
@@ -149,22 +145,6 @@ def agent_router(endpoint: ReportEndpoint) -> APIRouter:
         raise AssertionError("documentation only: ReportEndpoint.serve answers")
 
     router = APIRouter()
-
-    @router.get(SHARE_PATH, tags=["agents"], responses=errors(401, 403))
-    def poller_checks(request: Request,
-                      _: Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_TOKEN)]) -> JSONResponse:
-        """The checks a site poller runs (its token, `opsmon agents enroll NAME --site SITE --poller`): those of
-        its site's assets, links excepted (docs/poller.md). It asks again every `refresh` seconds."""
-        found = endpoint.agent(request.headers.get("authorization"))
-        if found is None:
-            status, doc, headers = endpoint.UNAUTHORIZED
-            return JSONResponse(doc, status_code=status, headers=dict(headers))
-        share = endpoint.door.poller_share(found[0])
-        if share is None:
-            return JSONResponse({"detail": f"{found[0]} is enrolled as an agent, not as a site poller (--poller), "
-                                           "or its asset has no site"}, status_code=403)
-        return JSONResponse(share)
-
     router.routes.append(_ServedRaw(REPORT_PATH, agent_report, serve=endpoint.serve, methods=["POST"], tags=["agents"],
                                     response_model=AgentAnswer, responses=errors(401, 413, 422, 503)))
     return router

@@ -40,11 +40,10 @@ from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
-from opsmon.collector.inputs.poller.share import POLLED_TYPES
+from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
 from opsmon.collector.inputs.scheduler import CheckScheduler
 
 log = logging.getLogger("opsmon.poller")
-SHARE_PATH = "/api/v1/poller/checks"
 SHARE_FILE = "share.json"
 REPORT_RESULTS = 2000  # results in one report: with reasons cut to 500 characters, well inside its 1 MiB
 REASON_CHARS = 500

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opsmon.collector.config.inventory import AssetSpec
 
 POLLER = "poller"  # agents.role of a site poller
+SHARE_PATH = "/api/v1/poller/checks"
 POLLED_TYPES = ("icmp", "tcp", "http")  # the check types a poller runs (http covers the TLS certificate check)
 CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at the far end
 MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB: about 150 bytes each)
@@ -55,9 +56,28 @@ def owner(spec: AssetSpec, owners: Mapping[str, str], check_type: str) -> str | 
     return owners.get(spec.site)
 
 
+class SharedCheck(BaseModel):
+    """One check a poller runs: its asset and address, its spec as the inventory holds it, and its timing."""
+
+    asset: str
+    address: str | None
+    interval: float = Field(description="Seconds between two runs")
+    timeout: float = Field(description="Seconds a run may take")
+    spec: dict[str, Any] = Field(description="The check as in the inventory (`type` and its settings)")
+
+
+class PollerShare(BaseModel):
+    """GET /api/v1/poller/checks: what a site poller runs, and when to ask again."""
+
+    poller: str
+    site: str
+    refresh: float = Field(description="Seconds until the poller asks again")
+    checks: list[SharedCheck]
+
+
 def share_document(poller: str, site: str, refresh: float,
-                   checks: Iterable[tuple[AssetSpec, Any, float, float]]) -> dict[str, Any]:
-    """GET /api/v1/poller/checks: the checks `poller` runs, as (asset, check spec, interval, timeout)."""
-    return {"poller": poller, "site": site, "refresh": refresh,
-            "checks": [{"asset": asset.id, "address": asset.address, "interval": interval, "timeout": timeout,
-                        "spec": spec.model_dump(mode="json")} for asset, spec, interval, timeout in checks]}
+                   checks: Iterable[tuple[AssetSpec, Any, float, float]]) -> PollerShare:
+    """The checks `poller` runs, from (asset, check spec, interval, timeout)."""
+    return PollerShare(poller=poller, site=site, refresh=refresh, checks=[
+        SharedCheck(asset=asset.id, address=asset.address, interval=interval, timeout=timeout,
+                    spec=spec.model_dump(mode="json")) for asset, spec, interval, timeout in checks])

@@ -8,9 +8,7 @@ a real link cut does; the collector itself keeps running.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,27 +18,9 @@ from sqlalchemy import select
 
 from tests.conftest import OPSMON, ROOT
 from tests.peers.collector import wait_for
-from tests.peers.wan import WanPath
+from tests.peers.wan import WanPath, tcp_service
 
 CUT = 6.0  # seconds the link is down
-
-
-def _listener(host: str) -> socket.socket:
-    """A TCP service that accepts and closes: what the poller's check of `srv` finds up."""
-    sock = socket.socket()
-    sock.bind((host, 0))
-    sock.listen(128)
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            conn.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return sock
 
 
 def _ts(dt: datetime) -> float:
@@ -66,7 +46,7 @@ def test_a_wan_cut_keeps_the_polled_assets_real_states_and_charges_the_link(coll
       start and the unknown time merged back into the up interval: no gap, never unreachable.
     - The doors: the share is refused to a plain agent's token (403) and to no token (401).
     """
-    target = _listener("127.0.0.3")
+    target = tcp_service("127.0.0.3")
     wan = WanPath("127.0.0.2")
     c = collector_factory(f"""
 assets:
