@@ -14,11 +14,12 @@ not done). SNMP, SSH and presence checks stay central: they need the collector's
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from opsmon.collector.config.inventory import AssetSpec
+if TYPE_CHECKING:  # the poller imports this module: not the inventory's store models (memory on a small box)
+    from opsmon.collector.config.inventory import AssetSpec
 
 POLLER = "poller"  # agents.role of a site poller
 SHARE_PATH = "/api/v1/poller/checks"
