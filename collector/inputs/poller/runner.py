@@ -45,7 +45,8 @@ from opsmon.collector.inputs.scheduler import CheckScheduler
 
 log = logging.getLogger("opsmon.poller")
 SHARE_FILE = "share.json"
-REPORT_RESULTS = 2000  # results in one report: with reasons cut to 500 characters, well inside its 1 MiB
+REPORT_RESULTS = 2000  # results in one report at most ...
+REPORT_BYTES = 700_000  # ... and about this much of them: the collector refuses a report over 1 MiB (413)
 REASON_CHARS = 500
 DEFAULT_REFRESH = 60.0
 _SPECS: TypeAdapter[Any] = TypeAdapter(CheckSpec)
@@ -70,10 +71,13 @@ class Forwarder(Agent):
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
-        while self._results and len(out) < REPORT_RESULTS:
+        size = 0  # bytes of the results so far, about: the JSON of one is its texts plus under 150 bytes
+        while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
             o = self._results.popleft()
+            reason = o.reason[:REASON_CHARS]
+            size += 150 + len(o.asset_id) + len(o.check_id) + len(reason.encode())
             out.append({"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
-                        "status": o.status, "reason": o.reason[:REASON_CHARS], "latency_ms": o.latency_ms})
+                        "status": o.status, "reason": reason, "latency_ms": o.latency_ms})
         if out:
             doc["observations"] = out
 

@@ -62,3 +62,4 @@ def test_a_down_the_poller_saw_is_the_assets_own_but_the_collectors_is_the_links
         seen(tl, "srv-b", t + 2, DOWN, "")
     assert sink.states("srv-a") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(12)), (DOWN, at(12), None)]
     assert sink.states("srv-b") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(12)), (UNREACHABLE, at(12), None)]
+
