@@ -32,7 +32,8 @@ def share_router(endpoint: ReportEndpoint, door: ShareDoor) -> APIRouter:
             return JSONResponse(doc, status_code=status, headers=dict(headers))
         share = door.poller_share(found[0])
         if share is None:
-            return JSONResponse({"detail": f"{found[0]} is enrolled as an agent, not as a site poller (--poller)"},
+            return JSONResponse({"detail": f"{found[0]} runs no site's checks: enrolled as an agent, not a poller "
+                                           "(--poller), or its site's checks go to another poller first by name"},
                                 status_code=403)
         return share
 
