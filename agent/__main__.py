@@ -71,6 +71,24 @@ def _once_beside(cfg: Any, busy: SpoolBusy) -> int:
     return 1
 
 
+def configured(path: str, prog: str) -> Any:
+    """agent.toml read (an AgentConfig) and the log set up; None, said on stderr, when the file is wrong.
+    Also how `opsmon poller` reads its poller.toml (the same format)."""
+    from opsmon.agent import config as config_mod
+    from opsmon.agent.errors import ConfigError
+    from opsmon.agent.logfmt import TextFormatter
+
+    try:
+        cfg = config_mod.load(path)
+    except ConfigError as exc:
+        print(f"{prog}: config error: {exc}", file=sys.stderr)
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TextFormatter())
+    logging.basicConfig(level=cfg.log_level, handlers=[handler])
+    return cfg
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsmon-agent", description="opsmon host agent")
     parser.add_argument("--version", action="version", version=f"opsmon-agent {__version__}")
@@ -79,21 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="collect and send one report, then exit")
     args = parser.parse_args(argv)
 
-    from opsmon.agent import config as config_mod
-    from opsmon.agent.errors import ConfigError
     from opsmon.agent.runner import Agent
     from opsmon.agent.spool import SpoolLock
 
-    try:
-        cfg = config_mod.load(args.config)
-    except ConfigError as exc:
-        print(f"opsmon-agent: config error: {exc}", file=sys.stderr)
+    cfg = configured(args.config, "opsmon-agent")
+    if cfg is None:
         return 2
-    from opsmon.agent.logfmt import TextFormatter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(TextFormatter())
-    logging.basicConfig(level=cfg.log_level, handlers=[handler])
     try:
         lock = SpoolLock.acquire(cfg.spool_dir)
     except SpoolBusy as busy:

@@ -34,6 +34,9 @@ SEQ_BLOCK = 100  # sequence numbers reserved on disk at a time: one file write p
 
 
 class Agent:
+    # The collector's answer sets the report interval; a site poller (opsmon poller) keeps its own, shorter one.
+    follow_collector_interval = True
+
     def __init__(self, cfg: AgentConfig, transport: Transport | None = None) -> None:
         self.cfg = cfg
         self.interval = cfg.interval
@@ -90,12 +93,16 @@ class Agent:
             if digest != self._facts_digest:
                 doc["facts"] = facts
                 self._facts_digest = digest
+        self.extend(doc)
         if self.security is not None:  # baseline and FIM run in their own thread; their results ride along
             self.security.start()
             security = self.security.take()
             if security:
                 doc["security"] = security
         return self.seq, json.dumps(doc, separators=(",", ":")).encode()
+
+    def extend(self, doc: dict[str, Any]) -> None:
+        """Add to a report before it is numbered on disk and sent; a site poller adds its check results here."""
 
     def _unreachable(self, error: str) -> None:
         if self.connected:  # log the change, not every interval of an outage
@@ -109,7 +116,8 @@ class Agent:
             self.connected = True
         self.sent += 1
         interval = answer.get("interval")
-        if isinstance(interval, (int, float)) and 1 <= interval <= 3600 and interval != self.interval:
+        if (self.follow_collector_interval and isinstance(interval, (int, float)) and 1 <= interval <= 3600
+                and interval != self.interval):
             log.info("collector set the interval", extra={"interval": interval})
             self.interval = float(interval)
 

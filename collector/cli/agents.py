@@ -11,9 +11,10 @@ from opsmon.collector.cli.common import actor, command, load_config, open_store,
 def cmd_agents_enroll(args: argparse.Namespace) -> int:
     from opsmon.collector.inputs.agents import auth as agents
 
-    token = agents.enroll(open_store(args), args.name, args.category, args.site, actor())
+    role = "poller" if args.poller else "agent"
+    token = agents.enroll(open_store(args), args.name, args.category, args.site, actor(), role)
     print(token)
-    print(f"# agent token for {args.name}; shown once. Put it in agent.toml (token = ...) with mode 0600.",
+    print(f"# {role} token for {args.name}; shown once. Put it in {role}.toml (token = ...) with mode 0600.",
           file=sys.stderr)
     return 0
 
@@ -29,11 +30,11 @@ def cmd_agents_revoke(args: argparse.Namespace) -> int:
 def cmd_agents_list(args: argparse.Namespace) -> int:
     from opsmon.collector.inputs.agents import auth as agents
 
-    table = [("NAME", "ASSET", "ENROLLED", "REVOKED")]
+    table = [("NAME", "ROLE", "ASSET", "ENROLLED", "REVOKED")]
     config = load_config(args)
     tz = zone(args, config)
     for a in agents.list_agents(open_store(args, config)):
-        table.append((a.name, a.asset_id, when(a.created_at, tz, "minutes"), when(a.revoked_at, tz, "minutes")))
+        table.append((a.name, a.role, a.asset_id, when(a.created_at, tz, "minutes"), when(a.revoked_at, tz, "minutes")))
     print_table(table)
     return 0
 
@@ -46,6 +47,8 @@ def register(sub: Any) -> None:
     sp.add_argument("name")
     sp.add_argument("--category", choices=("server", "computer"), default="server")
     sp.add_argument("--site")
+    sp.add_argument("--poller", action="store_true",
+                    help="a site poller (opsmon poller; docs/poller.md): it runs the checks of --site's assets")
     sp = command(agents, "revoke", cmd_agents_revoke, "refuse an agent's reports from now on")
     sp.add_argument("name")
     command(agents, "list", cmd_agents_list, "list enrolled agents")

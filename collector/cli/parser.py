@@ -21,9 +21,9 @@ from opsmon.collector.core.errors import ConfigError, Conflict, InvalidInput, No
 
 # The modules of opsmon.collector.cli, one per command (its name with "-" for "_"), in the order `opsmon --help`
 # lists them. Each has register(subparsers).
-COMMANDS = ("serve", "check_config", "status", "assets", "history", "sla", "report", "agents", "tokens", "users",
-            "events", "incidents", "maintenance", "exclusions", "oncall", "configs", "compliance", "audit", "hj212",
-            "flows", "survey")
+COMMANDS = ("serve", "poller", "check_config", "status", "assets", "history", "sla", "report", "agents", "tokens",
+            "users", "events", "incidents", "maintenance", "exclusions", "oncall", "configs", "compliance", "audit",
+            "hj212", "flows", "survey")
 # The options before the command that take a value (skipped when looking for the command's name).
 VALUED_OPTIONS = ("--config", "--lang")
 

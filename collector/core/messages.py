@@ -97,7 +97,8 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class ResultRecorded:
-    """A check result as the timeline took it (its time never before the check's previous one)."""
+    """A check result as the timeline took it (its time never before the check's previous one), with who observed
+    it ("" the collector, else a site poller's name)."""
 
     asset_id: str
     check_id: str
@@ -105,6 +106,7 @@ class ResultRecorded:
     status: str
     reason: str
     latency_ms: float | None
+    observer: str = ""
 
 
 # -- from the inputs, beside the timeline ------------------------------------------------------

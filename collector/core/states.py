@@ -25,7 +25,12 @@ CRITICALITIES: tuple[str, ...] = get_args(Criticality)
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One check result: what a probe saw at `ts` (when it started), and why."""
+    """One check result: what a probe saw at `ts` (when it started), and why.
+
+    observer: who ran the probe: "" for this collector, else the name of the site poller that ran it at the
+    asset's site (docs/poller.md). Kept with the result, so the evidence says who observed what, and read by
+    the timeline: a fault a site poller saw beside the asset is the asset's own, never its parent's.
+    """
 
     asset_id: str
     check_id: str
@@ -33,3 +38,4 @@ class Observation:
     status: str
     reason: str = ""
     latency_ms: float | None = None
+    observer: str = ""

@@ -321,6 +321,9 @@ class ServiceFace:
     def agent_for(self, token: str) -> tuple[str, str] | None:
         return self._service.agent_auth.check(token)
 
+    def poller_share(self, poller: str) -> Any:
+        return self._service.poller_share(poller)
+
     def store_trouble(self) -> str | None:
         return self._service.writer.trouble
 

@@ -64,6 +64,7 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
+from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, share_document, site_owners
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HJ212_SILENT = "数采仪未发送 / DAU not sending"
+POLLER_REFRESH = 60.0  # seconds between a site poller's fetches of its checks
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,10 @@ class Service:
         self.ctx = CheckContext(clock=clock, pinger=Pinger())
         self.scheduler = CheckScheduler(self.publish, config.scheduler.max_concurrency, self.metrics)
         self.assets: dict[str, AssetMeta] = {}
+        # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site
+        self.polled: dict[tuple[str, str], str] = {}
+        self.pollers: dict[str, str] = {}
+        self._shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {}
         self._inventory_mark: tuple[Any, ...] | None = None
         self._windows_mark: tuple[Any, ...] | None = None
         self._stale_windows: list[str] = []
@@ -136,7 +142,8 @@ class Service:
         self.socket: socket.socket | None = None
         self.flushed = True
         self._stop: asyncio.Event | None = None
-        self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked, atomic=self.writer.atomic)
+        self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked, atomic=self.writer.atomic,
+                             owner_of=lambda asset_id, check_id: self.polled.get((asset_id, check_id)))
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
@@ -343,10 +350,14 @@ class Service:
         gc.freeze()
 
     # -- inventory ---------------------------------------------------------
+    def _timing(self, spec: Any) -> tuple[float, float]:
+        """A check's interval and timeout (shorter than the interval), for the scheduler and a poller's share."""
+        interval = spec.interval or self.config.scheduler.default_interval
+        return interval, min(spec.timeout or self.config.scheduler.default_timeout, interval * 0.9)
+
     def _build_check(self, asset: AssetSpec, spec: Any) -> tuple[Check, float, str, CheckConf]:
         cfg = self.config
-        interval = spec.interval or cfg.scheduler.default_interval
-        timeout = min(spec.timeout or cfg.scheduler.default_timeout, interval * 0.9)
+        interval, timeout = self._timing(spec)
         check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
         fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
         conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
@@ -363,7 +374,12 @@ class Service:
                 return False
             rows = list(session.scalars(select(Asset).where(Asset.removed_at.is_(None))))
             with_agent = set(session.scalars(select(AgentRow.asset_id).where(AgentRow.revoked_at.is_(None))))
+            poller_rows = session.execute(select(AgentRow.name, Asset.site).join(Asset, Asset.id == AgentRow.asset_id)
+                                          .where(AgentRow.revoked_at.is_(None), AgentRow.role == POLLER)).all()
         at = at or self.clock()
+        owners = site_owners((name, site) for name, site in poller_rows)
+        polled: dict[tuple[str, str], str] = {}
+        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name in owners.values()}
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
@@ -382,7 +398,11 @@ class Service:
                                            1, 1, DOWN, HJ212_SILENT))
                     continue
                 check, interval, fingerprint, conf = self._build_check(spec, check_spec)
-                if check.passive:
+                poller = owner(spec, owners, check_spec.type)
+                if poller is not None:  # its site's poller runs it: the collector never probes it too
+                    polled[(spec.id, conf.check_id)] = poller
+                    shares[poller].append((spec, check_spec, interval, check.timeout))
+                elif check.passive:
                     uplinks.setdefault(check_spec.device, []).append(
                         Uplink(spec.id, conf.check_id, check_spec.interface))
                 else:
@@ -398,6 +418,8 @@ class Service:
             self.timeline.remove_asset(gone, at)
         self.assets = live
         self._specs = specs
+        self.polled, self._shares = polled, shares
+        self.pollers = {name: site for site, name in owners.items()}
         self.asset_infos.clear()
         self.asset_infos.update(infos)
         for seen in (self.ctx.cert_expiry, self.ctx.icmp):
@@ -441,6 +463,13 @@ class Service:
         target = next((t for t in self.targets.targets if t.measure == "hj212_rate"), None)
         rules = rules_of(target.hj212 if target is not None else None, self.config.timezone)
         return datetime.fromtimestamp(correction_deadline_ms(to_ms(hour), rules) / 1000, UTC)
+
+    def poller_share(self, poller: str) -> PollerShare | None:
+        """GET /api/v1/poller/checks: the checks this poller runs; None when `poller` is no site's poller."""
+        site = self.pollers.get(poller)
+        if site is None:
+            return None
+        return share_document(poller, site, POLLER_REFRESH, self._shares.get(poller, []))
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""

@@ -81,6 +81,8 @@ class Observation(Base):
     kind: Mapped[str] = mapped_column(String(16), default="check", server_default="check")
     latency_ms: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # who ran the probe: "" this collector, else the site poller's name (docs/poller.md)
+    observer: Mapped[str] = mapped_column(String(128), default="", server_default="")
     __table_args__ = (Index("ix_observations_asset_ts", "asset_id", "ts"), Index("ix_observations_ts", "ts"))
 
 
@@ -416,7 +418,10 @@ class TargetValue(Base):
 
 
 class AgentRow(Base):
-    """An enrolled host agent: its token's hash and the asset its reports feed."""
+    """An enrolled host agent: its token's hash and the asset its reports feed.
+
+    role: "agent", or "poller" for a site poller (docs/poller.md): it runs the checks of its asset's site.
+    """
 
     __tablename__ = "agents"
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -424,6 +429,7 @@ class AgentRow(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCMillis)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCMillis)
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
 
 
 class AgentStream(Base):

@@ -307,13 +307,14 @@ class StoreWriter:
         with self.store.engine.begin() as conn:
             for msg in batch:
                 match msg:
-                    case ResultRecorded(asset, check_id, ts, status, reason, latency):
+                    case ResultRecorded(asset, check_id, ts, status, reason, latency, observer):
                         observations.append({"asset_id": asset, "check_id": check_id, "ts": ts, "status": status,
-                                             "reason": reason, "latency_ms": latency, "kind": "check"})
+                                             "reason": reason, "latency_ms": latency, "kind": "check",
+                                             "observer": observer})
                     case HardwareSignal(asset, component, ts, problem, cleared):
                         observations.append({"asset_id": asset, "check_id": f"hw:{component}"[:128], "ts": ts,
                                              "status": UP if cleared else DOWN, "reason": problem,
-                                             "latency_ms": None, "kind": "hardware"})
+                                             "latency_ms": None, "kind": "hardware", "observer": ""})
                     case StreamPosition(agent, stream, seq, at, max_ts_ms):
                         prev = streams.get((agent, stream))
                         if prev is None or (seq, max_ts_ms or 0) > (prev["max_seq"], prev["max_ts_ms"] or 0):

@@ -95,6 +95,7 @@ class CheckTrack:
     silenced: bool = False  # the confirmed status came from silence, not from a result
     last_up: datetime | None = None  # the latest good result: a fault began after it
     hold_until: datetime | None = None  # its agent is replaying a backlog: silence not judged before this
+    observer: str = ""  # who ran the latest result's probe: "" this collector, else a site poller's name
 
 
 @dataclass
@@ -199,9 +200,11 @@ class Timeline:
             self._fill_gap(obs.asset_id, gap, ct, obs)
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
+        ct.observer = obs.observer
         if obs.status == UP:
             ct.last_up = ts
-        self.publish(ResultRecorded(obs.asset_id, obs.check_id, ts, obs.status, obs.reason, obs.latency_ms))
+        self.publish(ResultRecorded(obs.asset_id, obs.check_id, ts, obs.status, obs.reason, obs.latency_ms,
+                                    obs.observer))
         silenced_since = ct.since if ct.silenced else None
         unknown_before = ct.reason if ct.confirmed == UNKNOWN else None
         if self._feed(ct, obs.status, obs.reason, ts):
@@ -362,13 +365,19 @@ class Timeline:
     def _effective(self, track: AssetTrack) -> tuple[str, str]:
         if track.maint is not None:
             return MAINTENANCE, _window_reason(track.maint)
-        if track.own == DOWN and track.parent is not None:
+        if track.own == DOWN and track.parent is not None and not self._seen_on_site(track):
             parent = self.tracks.get(track.parent)
             if parent is not None and (
                 parent.state in (DOWN, UNREACHABLE) or (parent.state == MAINTENANCE and parent.own == DOWN)
             ):
                 return UNREACHABLE, f"parent {parent.id} is {parent.state}"
         return track.own, track.own_reason
+
+    @staticmethod
+    def _seen_on_site(track: AssetTrack) -> bool:
+        """A site poller saw the asset's latest results: it sits beside the asset, behind the parent, so a parent's
+        fault (the prefecture's WAN link) does not explain the asset's down (issue 22 item 2)."""
+        return any(ct.observer for ct in track.checks.values() if ct.confirmed != UNKNOWN)
 
     def _reevaluate(self, track: AssetTrack, at: datetime, detected: datetime, own: bool) -> None:
         new, reason = self._effective(track)

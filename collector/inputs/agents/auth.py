@@ -29,9 +29,12 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def enroll(store: Store, name: str, category: str, site: str | None, actor: str) -> str:
+def enroll(store: Store, name: str, category: str, site: str | None, actor: str, role: str = "agent") -> str:
+    """role: "agent", or "poller" for a site poller (docs/poller.md), which needs the site it polls."""
     if category not in ("server", "computer"):
         raise InvalidInput("agents run on servers and computers: --category server or computer")
+    if role == "poller" and not site:
+        raise InvalidInput("a site poller polls one site: give it --site")
     spec = AssetSpec(id=name, category=category, site=site)  # validates the name as an asset id
     with store.session() as session:
         existing = session.get(Asset, name)
@@ -45,10 +48,10 @@ def enroll(store: Store, name: str, category: str, site: str | None, actor: str)
     with store.session.begin() as session:
         old = session.get(AgentRow, name)
         if old is not None:  # a revoked enrollment: keep one row per name, with the new hash
-            old.token_hash, old.revoked_at, old.created_at = _hash(token), None, now
+            old.token_hash, old.revoked_at, old.created_at, old.role = _hash(token), None, now, role
         else:
-            session.add(AgentRow(name=name, asset_id=name, token_hash=_hash(token), created_at=now))
-        record(session, actor, "agents.enroll", name, {"category": category, "site": site}, now)
+            session.add(AgentRow(name=name, asset_id=name, token_hash=_hash(token), created_at=now, role=role))
+        record(session, actor, "agents.enroll", name, {"category": category, "site": site, "role": role}, now)
     return token
 
 

@@ -15,6 +15,10 @@
   for 3 intervals makes that check down ("agent not reporting"). An agent replaying
   its spool says how many reports follow (X-Opsmon-Backlog): its silence is not
   judged while they drain, so a collector's restart opens no false incidents.
+- A site poller's report also carries the results of the checks it runs (`observations`, docs/poller.md):
+  each is published with the poller as its observer and its time corrected by the report's offset; a
+  result for a check the poller does not own (the inventory changed since it fetched its share) is
+  dropped and counted. They ride the report's stream, so a replayed one is stored once with it.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Message
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
+from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledResult
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import AgentStream
@@ -64,6 +69,7 @@ class AgentReport(BaseModel):
     facts: dict[str, Any] | None = None
     agent: dict[str, Any] = Field(default_factory=dict)
     security: SecurityIn | None = None
+    observations: list[PolledResult] | None = Field(None, max_length=MAX_OBSERVATIONS)
 
 
 @dataclass(slots=True)
@@ -92,8 +98,10 @@ class Ingest:
 
     def __init__(self, store: Store, publish: Callable[[Message], None], clock: Callable[[], datetime],
                  ensure_tracked: Callable[[str], None] | None = None, on_security: Any = None,
-                 atomic: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
-        """atomic: what keeps one report's messages in one store commit (StoreWriter.atomic)."""
+                 atomic: Callable[[], AbstractContextManager[Any]] = nullcontext,
+                 owner_of: Callable[[str, str], str | None] = lambda asset_id, check_id: None) -> None:
+        """atomic: what keeps one report's messages in one store commit (StoreWriter.atomic).
+        owner_of: the site poller that runs a check (asset, check), None when the collector does."""
         self.publish = publish
         self.atomic = atomic
         self.on_security = on_security
@@ -104,9 +112,12 @@ class Ingest:
         with store.session() as session:
             self.streams.load(session.execute(select(AgentStream.agent, AgentStream.stream, AgentStream.max_seq,
                                                      AgentStream.max_ts_ms)))
+        self.owner_of = owner_of
         self.accepted = 0
         self.duplicates = 0
         self.render_errors = 0
+        self.polled = 0  # site pollers' results taken
+        self.polled_refused = 0  # ... and dropped: not a check the sending poller owns, or dated in the future
 
     def parse(self, body: bytes) -> AgentReport:
         if len(body) > MAX_BYTES:
@@ -170,11 +181,32 @@ class Ingest:
             self.publish(Observation(asset_id, CHECK_ID, ts, UP, ""))
             if remaining:
                 self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
+            if report.observations:
+                self._publish_polled(agent, report.observations, offset, remaining, now)
             # last: should a commit ever hold this report's data without its position, a resend is stored again
             # rather than taken for a replay and lost
             self.publish(position)
         self.accepted += 1
         return "accepted"
+
+    def _publish_polled(self, poller: str, results: list[PolledResult], offset: float, remaining: int,
+                        now: datetime) -> None:
+        """A site poller's results, observed by it; held from silence like its own check while a backlog drains."""
+        limit = now.timestamp() + MAX_FUTURE
+        held: set[tuple[str, str]] = set()
+        for r in results:
+            corrected = r.ts + offset
+            if (self.owner_of(r.asset, r.check) != poller or not math.isfinite(corrected)
+                    or not 0 <= corrected <= limit):
+                self.polled_refused += 1
+                continue
+            self.publish(Observation(r.asset, r.check, datetime.fromtimestamp(corrected, UTC), r.status, r.reason,
+                                     r.latency_ms, poller))
+            self.polled += 1
+            held.add((r.asset, r.check))
+        if remaining:  # after each check's last result: a result ends its hold (Timeline.observe)
+            for asset_id, check_id in sorted(held):
+                self.publish(Backlog(asset_id, check_id, remaining, now))
 
     def _publish_report(self, agent: str, asset_id: str, report: AgentReport, body: bytes | None,
                         state: AgentState, ts: datetime, offset: float) -> None:

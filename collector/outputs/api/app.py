@@ -24,6 +24,7 @@ from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.core.lang import localise
 from opsmon.collector.inputs.agents.bare import ReportRoute
 from opsmon.collector.inputs.agents.route import ReportEndpoint, agent_router
+from opsmon.collector.inputs.poller.route import share_router
 from opsmon.collector.outputs.api import (
     ack,
     alerts,
@@ -111,6 +112,7 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
                    flows, interfaces, incidents, incident_owners, alerts, audit, metrics, oncall, survey):
         app.include_router(module.routes(face, auth))
     app.include_router(agent_router(endpoint))
+    app.include_router(share_router(endpoint, face))
     app.include_router(ack.routes(face))
     console.mount(app, face)
     docs.mount(app)

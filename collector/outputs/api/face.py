@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opsmon.collector.inputs.agents.route import AgentDoor
+from opsmon.collector.inputs.poller.route import ShareDoor
 from opsmon.collector.outputs.api.live import (
     Baseline,
     ComplianceRow,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from opsmon.collector.store.users import Verdict
 
 
-class CollectorFace(AgentDoor, Protocol):
+class CollectorFace(AgentDoor, ShareDoor, Protocol):
     # -- settings and the record ------------------------------------------------
     @property
     def store(self) -> Store:

@@ -178,3 +178,28 @@ def test_a_timestamp_that_is_not_a_number_is_refused_not_judged(collector: Colle
     body = body.replace(b'"seq":1', b'"seq":2')
     with pytest.raises(InvalidInput):
         collector.ingest.accept("web-01", "web-01", collector.ingest.parse(body), None, body)
+
+
+def test_a_pollers_results_are_its_own_checks_only_and_stored_once_with_their_report(store: Store) -> None:
+    """A site poller's report (docs/poller.md) carries three results; the poller `p-hotan` owns srv/tcp only.
+
+    - srv/tcp at T+1 and T+2: published with the poller as observer, at their times (no clock offset here);
+    - db/tcp (owned by nobody: the collector runs it) is dropped and counted: polled 2, refused 1;
+    - the same report again (its answer was lost) is a duplicate: nothing more is published.
+    """
+    c = Collector(store)
+    c.ingest.owner_of = lambda asset, check: "p-hotan" if (asset, check) == ("srv", "tcp") else None
+    results = [{"asset": "srv", "check": "tcp", "ts": T + 1, "status": "up", "latency_ms": 0.4},
+               {"asset": "srv", "check": "tcp", "ts": T + 2, "status": "down", "reason": "connection refused"},
+               {"asset": "db", "check": "tcp", "ts": T + 2, "status": "up"}]
+    body = json.dumps({"schema": 1, "stream": STREAM, "seq": 1, "ts": T + 3, "interval": 5, "metrics": {},
+                       "observations": results}).encode()
+    try:
+        assert c.ingest.accept("p-hotan", "p-hotan", c.ingest.parse(body), None, body) == "accepted"
+        assert c.ingest.accept("p-hotan", "p-hotan", c.ingest.parse(body), None, body) == "duplicate"
+    finally:
+        c.close()
+    polled = [(o.asset_id, o.check_id, o.ts.timestamp(), o.status, o.observer) for o in c.stored
+              if o.check_id == "tcp"]
+    assert polled == [("srv", "tcp", T + 1, "up", "p-hotan"), ("srv", "tcp", T + 2, "down", "p-hotan")]
+    assert (c.ingest.polled, c.ingest.polled_refused) == (2, 1)

@@ -1,0 +1,56 @@
+"""`opsmon poller [poller.toml]`: run a site poller at a prefecture (docs/poller.md)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+from opsmon.collector.cli.common import command
+
+SPOOL_BUSY = 3  # as opsmon-agent: another process holds the spool
+
+
+def cmd_poller(args: argparse.Namespace) -> int:
+    from opsmon.agent.__main__ import configured
+    from opsmon.agent.errors import SpoolBusy
+    from opsmon.agent.spool import SpoolLock
+    from opsmon.collector.inputs.poller.runner import Poller
+
+    cfg = configured(args.file, "opsmon poller")
+    if cfg is None:
+        return 2
+    try:
+        lock = SpoolLock.acquire(cfg.spool_dir)
+    except SpoolBusy as busy:
+        print(f"opsmon poller: {busy}; stop it first", file=sys.stderr)
+        return SPOOL_BUSY
+    except OSError as exc:
+        print(f"opsmon poller: spool {cfg.spool_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        poller = Poller(cfg, args.max_concurrency)
+        logging.getLogger("opsmon.poller").info("poller started", extra={
+            "collector": " ".join(cfg.collector_urls) or cfg.collector_url, "interval": cfg.interval})
+        await poller.run(stop)
+
+    try:
+        asyncio.run(run())
+    finally:
+        lock.release()
+    return 0
+
+
+def register(sub: Any) -> None:
+    sp = command(sub, "poller", cmd_poller,
+                 "run a site poller: the checks of its site, forwarded through a crash-safe spool (docs/poller.md)")
+    sp.add_argument("file", nargs="?", default="/etc/opsmon/poller.toml", metavar="POLLER_TOML",
+                    help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports)")
+    sp.add_argument("--max-concurrency", type=int, default=100, help="checks in flight at once")

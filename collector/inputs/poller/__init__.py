@@ -1,0 +1,1 @@
+"""Site pollers (docs/poller.md): the central side (`share.py`) and the poller process (`runner.py`)."""

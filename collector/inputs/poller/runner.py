@@ -1,0 +1,191 @@
+"""`opsmon poller`: a site poller at a prefecture (docs/poller.md).
+
+It is an agent whose reports carry check results:
+
+- enrolled and authenticated like an agent (`opsmon agents enroll NAME --site SITE --poller`; its token, hashed
+  at rest, in poller.toml, which is agent.toml's format);
+- it fetches its share of the checks (`GET /api/v1/poller/checks`: its site's, links excepted) at start and every
+  `refresh` seconds the collector names, and keeps the last share on disk (`share.json` in its spool), so a
+  poller restarted during a WAN cut goes on checking;
+- it runs them with the collector's own check classes on the collector's scheduler (inputs/checks,
+  inputs/scheduler.py): the same probes, timeouts and reasons as the centre's;
+- every report interval, the results gathered so far ride one agent report (`observations`, with the time each
+  probe started) through the agent's forwarding (opsmon.agent.runner.Agent): sent at once when the collector
+  takes it, else written to the agent's crash-safe spool (fsync, rename) and replayed oldest first once the
+  collector answers again; the collector's stream dedup stores a report sent twice once.
+
+What a crash can lose: the results of the running report interval not yet in a report (at most `interval`
+seconds' worth, 5 s in the example); a report once written to the spool survives kill -9.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import ssl
+import threading
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from opsmon.agent.config import AgentConfig
+from opsmon.agent.runner import Agent
+from opsmon.collector.config.checks import CheckSpec
+from opsmon.collector.core.states import Observation
+from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
+from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
+from opsmon.collector.inputs.scheduler import CheckScheduler
+
+log = logging.getLogger("opsmon.poller")
+SHARE_FILE = "share.json"
+REPORT_RESULTS = 2000  # results in one report at most ...
+REPORT_BYTES = 700_000  # ... and about this much of them: the collector refuses a report over 1 MiB (413)
+REASON_CHARS = 500
+DEFAULT_REFRESH = 60.0
+_SPECS: TypeAdapter[Any] = TypeAdapter(CheckSpec)
+
+
+def poller_config(cfg: AgentConfig) -> AgentConfig:
+    """agent.toml's settings for a poller: no host baseline, file integrity or auth-log watch (its agent does that)."""
+    return replace(cfg, baseline=False, fim_paths=(), auth_log="off")
+
+
+class Forwarder(Agent):
+    """The agent's report loop (its thread), its reports carrying the check results the event loop hands over."""
+
+    follow_collector_interval = False  # results go out every `interval` of poller.toml, not the agents' 30 s
+
+    def __init__(self, cfg: AgentConfig) -> None:
+        super().__init__(poller_config(cfg))
+        self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
+
+    def take(self, obs: Observation) -> None:
+        self._results.append(obs)
+
+    def extend(self, doc: dict[str, Any]) -> None:
+        out = []
+        size = 0  # bytes of the results so far, about: the JSON of one is its texts plus under 150 bytes
+        while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
+            o = self._results.popleft()
+            reason = o.reason[:REASON_CHARS]
+            size += 150 + len(o.asset_id) + len(o.check_id) + len(reason.encode())
+            out.append({"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
+                        "status": o.status, "reason": reason, "latency_ms": o.latency_ms})
+        if out:
+            doc["observations"] = out
+
+    @property
+    def waiting(self) -> int:
+        """Results not yet in a report."""
+        return len(self._results)
+
+
+class _Uncounted:
+    """The scheduler's metrics, unused by a poller: every call is accepted and does nothing."""
+
+    def __getattr__(self, name: str) -> _Uncounted:
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Uncounted:
+        return self
+
+
+def fetch_share(cfg: AgentConfig) -> dict[str, Any] | None:
+    """The poller's share from the first collector that answers; None when none does (a WAN cut)."""
+    context = ssl.create_default_context(cafile=cfg.ca_file)
+    for base in cfg.collector_urls or (cfg.collector_url,):
+        request = urllib.request.Request(base + SHARE_PATH, headers={"Authorization": f"Bearer {cfg.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=cfg.timeout,
+                                        context=context if base.startswith("https") else None) as resp:
+                doc = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            log.error("collector refuses to give the checks", extra={"status": exc.code, "collector": base})
+            continue
+        except (OSError, ValueError) as exc:
+            log.warning("collector unreachable; keeping the checks", extra={"collector": base, "error": str(exc)[:200]})
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("checks"), list):
+            return doc
+    return None
+
+
+def build_jobs(share: dict[str, Any], ctx: CheckContext) -> dict[str, tuple[Check, float, str]]:
+    """The scheduler's jobs for a share; a check it cannot read is skipped and logged, never the whole share."""
+    jobs: dict[str, tuple[Check, float, str]] = {}
+    for item in share.get("checks", []):
+        try:
+            spec = _SPECS.validate_python(item["spec"])
+            interval, timeout = float(item["interval"]), float(item["timeout"])
+            asset, address = str(item["asset"]), item.get("address")
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            log.error("a check of the share cannot be read; skipped", extra={"error": str(exc)[:200]})
+            continue
+        if spec.type not in POLLED_TYPES:
+            continue
+        check = CHECKS[spec.type](asset, address, spec, timeout, ctx)
+        jobs[f"{asset}/{spec.check_id}"] = (check, interval, json.dumps(item, sort_keys=True))
+    return jobs
+
+
+class Poller:
+    """The poller's event-loop side: the share, the scheduler, and the forwarder's thread."""
+
+    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100) -> None:
+        self.forwarder = Forwarder(cfg)
+        self.cfg = self.forwarder.cfg
+        self.ctx = CheckContext(pinger=Pinger())
+        self.scheduler = CheckScheduler(self.forwarder.take, max_concurrency, _Uncounted())
+        self._share_file = Path(self.cfg.spool_dir) / SHARE_FILE
+        self.share: dict[str, Any] | None = None
+
+    def _load_cached(self) -> dict[str, Any] | None:
+        try:
+            doc = json.loads(self._share_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def _save(self, share: dict[str, Any]) -> None:
+        tmp = self._share_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(share))
+        os.replace(tmp, self._share_file)
+
+    def _use(self, share: dict[str, Any]) -> None:
+        self.share = share
+        jobs = build_jobs(share, self.ctx)
+        self.scheduler.sync(jobs)
+        log.info("checks of the site", extra={"site": share.get("site"), "checks": len(jobs)})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.scheduler.start()
+        reports = threading.Thread(target=self.forwarder.run, name="opsmon-poller-reports", daemon=True)
+        reports.start()
+        cached = self._load_cached()
+        if cached is not None:
+            self._use(cached)  # a restart during a WAN cut goes on with the last share
+        try:
+            while not stop.is_set():
+                share = await asyncio.to_thread(fetch_share, self.cfg)
+                if share is not None and share != self.share:
+                    self._save(share)
+                    self._use(share)
+                refresh = (self.share or {}).get("refresh", DEFAULT_REFRESH)
+                try:
+                    await asyncio.wait_for(stop.wait(), max(1.0, float(refresh)))
+                except TimeoutError:
+                    pass
+        finally:
+            await self.scheduler.shutdown()
+            self.forwarder.stop.set()
+            await asyncio.to_thread(reports.join)
+            if self.forwarder.waiting:  # the last results: sent, or kept in the spool for the next start
+                self.forwarder.stop.clear()
+                await asyncio.to_thread(self.forwarder.cycle)

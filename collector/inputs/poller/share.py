@@ -1,0 +1,84 @@
+"""Which checks a site poller runs, and how its results are told from the collector's (the central side).
+
+A site poller is an enrolled agent whose role is "poller" (`opsmon agents enroll NAME --site SITE --poller`):
+its asset's site is its site, and it owns the checks of the types in POLLED_TYPES of every live asset of that
+site, except the site's links (category `link`): the centre measures a WAN link from its own end, so the
+link's down time is charged to the link (network connectivity) while the poller keeps its assets' real
+states. The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
+them (`GET /api/v1/poller/checks`, `share_document`) and sends their results in its agent reports
+(`observations`, checked here against the owner).
+
+A site with two pollers is given to the first by name (sharing a site and failing over is issue 22 item 3,
+not done). SNMP, SSH and presence checks stay central: they need the collector's credentials and hubs.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the poller imports this module: not the inventory's store models (memory on a small box)
+    from opsmon.collector.config.inventory import AssetSpec
+
+POLLER = "poller"  # agents.role of a site poller
+SHARE_PATH = "/api/v1/poller/checks"
+POLLED_TYPES = ("icmp", "tcp", "http")  # the check types a poller runs (http covers the TLS certificate check)
+CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at the far end
+MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB: about 150 bytes each)
+
+
+class PolledResult(BaseModel):
+    """One check result a poller sends: its asset and check, its time (the poller's clock, corrected by the
+    report's offset like the report's own), status, reason and latency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: str = Field(max_length=128)
+    check: str = Field(max_length=128)
+    ts: float
+    status: Literal["up", "down", "degraded", "unknown"]
+    reason: str = Field("", max_length=2000)
+    latency_ms: float | None = None
+
+
+def site_owners(pollers: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """{site: poller name} from (poller, its asset's site) of the enrolled, unrevoked pollers; first by name."""
+    owners: dict[str, str] = {}
+    for name, site in sorted(pollers, key=lambda p: p[0]):
+        if site:
+            owners.setdefault(site, name)
+    return owners
+
+
+def owner(spec: AssetSpec, owners: Mapping[str, str], check_type: str) -> str | None:
+    """The poller that runs this check of this asset, or None when the collector runs it."""
+    if check_type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
+        return None
+    return owners.get(spec.site)
+
+
+class SharedCheck(BaseModel):
+    """One check a poller runs: its asset and address, its spec as the inventory holds it, and its timing."""
+
+    asset: str
+    address: str | None
+    interval: float = Field(description="Seconds between two runs")
+    timeout: float = Field(description="Seconds a run may take")
+    spec: dict[str, Any] = Field(description="The check as in the inventory (`type` and its settings)")
+
+
+class PollerShare(BaseModel):
+    """GET /api/v1/poller/checks: what a site poller runs, and when to ask again."""
+
+    poller: str
+    site: str
+    refresh: float = Field(description="Seconds until the poller asks again")
+    checks: list[SharedCheck]
+
+
+def share_document(poller: str, site: str, refresh: float,
+                   checks: Iterable[tuple[AssetSpec, Any, float, float]]) -> PollerShare:
+    """The checks `poller` runs, from (asset, check spec, interval, timeout)."""
+    return PollerShare(poller=poller, site=site, refresh=refresh, checks=[
+        SharedCheck(asset=asset.id, address=asset.address, interval=interval, timeout=timeout,
+                    spec=spec.model_dump(mode="json")) for asset, spec, interval, timeout in checks])

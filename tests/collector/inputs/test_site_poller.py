@@ -1,0 +1,148 @@
+"""A real collector and a real `opsmon poller` on loopback, and a WAN cut between them (issue 22 items 1-2).
+
+The prefecture `hotan`: the poller `p-hotan` and the server `srv` (127.0.0.3, a TCP listener of this test) stand
+behind the WAN link `wan-hotan`. The link is the relay tests/peers/wan.py on 127.0.0.2: the poller reaches the
+collector through it, and the collector checks the link by connecting to it. Cutting the relay cuts both, as
+a real link cut does; the collector itself keeps running.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from tests.conftest import OPSMON, ROOT
+from tests.peers.collector import wait_for
+from tests.peers.wan import WanPath, tcp_service
+
+CUT = 6.0  # seconds the link is down
+
+
+def _ts(dt: datetime) -> float:
+    return dt.replace(tzinfo=UTC).timestamp() if dt.tzinfo is None else dt.timestamp()
+
+
+def test_a_wan_cut_keeps_the_polled_assets_real_states_and_charges_the_link(collector_factory, tmp_path: Path) -> None:
+    """Every check runs each 1 s (timeout 0.8 s), down after 2 results, up after 1; silence after 3 intervals.
+
+    Hand-computed expectations, with A the moment the relay is cut and B = A + 6 s when it listens again:
+
+    - wan-hotan (checked by the collector through the relay): its first probe started after A is refused;
+      two refusals confirm it down, dated to the first: down from d0 in [A, A + 1 s] (plus scheduling slack),
+      up again from the first probe after B: d1 in [B, B + 1 s]; so 5 to 7 s of down charged to the link.
+    - srv (checked only by the poller): its probes go on every second; the reports that carry them are
+      refused at the relay and spooled, then replayed in order after B. Its probes started inside (A, B):
+      6 s at one a second, 6, or 5 when one falls on an edge. Every stored result of srv has the observer
+      p-hotan (the collector never probes it), their times strictly increase (no result stored twice) and no
+      two follow each other by more than 1.5 s (no result lost: 1 s apart, plus the scheduler's jitter).
+    - srv's intervals: unknown until its first result, then one up interval to the end. During the cut the
+      collector judged its silence (3 s without a result) and made it unknown from last result + 1 s; the first
+      replayed result is dated that very second, within 2 intervals of it, so the silence is undone from its
+      start and the unknown time merged back into the up interval: no gap, never unreachable.
+    - The doors: the share is refused to a plain agent's token (403) and to no token (401).
+    """
+    target = tcp_service("127.0.0.3")
+    wan = WanPath("127.0.0.2")
+    c = collector_factory(f"""
+assets:
+  - {{id: wan-hotan, category: link, site: hotan, address: 127.0.0.2, checks: [{{type: tcp, port: {wan.port}}}]}}
+  - {{id: srv, category: server, site: hotan, parent: wan-hotan, address: 127.0.0.3,
+      checks: [{{type: tcp, port: {target.getsockname()[1]}}}]}}
+""")
+    wan.target = ("127.0.0.1", c.port)
+    token = c.cli("agents", "enroll", "p-hotan", "--site", "hotan", "--poller").stdout.strip()
+    plain = c.cli("agents", "enroll", "web-9", "--site", "hotan").stdout.strip()
+    assert token.startswith("opsmon_agent_") and plain.startswith("opsmon_agent_")
+    c.start()
+    conf = tmp_path / "poller.toml"
+    conf.write_text(f'collector_url = "{wan.url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
+                    f'spool_dir = "{tmp_path / "poller-spool"}"\n')
+    conf.chmod(0o600)
+    log = tmp_path / "poller.log"
+    with open(log, "w") as err:
+        poller = subprocess.Popen([*OPSMON, "poller", str(conf)], cwd=ROOT, stdout=err, stderr=err)
+    try:
+        share = httpx.get(c.base + "/api/v1/poller/checks", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert share.status_code == 200
+        doc = share.json()
+        # its site's checks, the link excepted (the centre measures the link)
+        assert (doc["poller"], doc["site"], [x["asset"] for x in doc["checks"]]) == ("p-hotan", "hotan", ["srv"])
+        assert httpx.get(c.base + "/api/v1/poller/checks", headers={"Authorization": f"Bearer {plain}"},
+                         timeout=5).status_code == 403
+        assert httpx.get(c.base + "/api/v1/poller/checks", timeout=5).status_code == 401
+
+        c.token = c.cli("tokens", "create", "t", "--role", "viewer").stdout.strip()
+        wait_for(lambda: {k: v["state"] for k, v in c.states().items() if k in ("srv", "wan-hotan")}
+                 == {"srv": "up", "wan-hotan": "up"}, 30, "srv and the link up")
+        time.sleep(2)
+        cut_at = time.time()
+        wan.cut()
+        time.sleep(CUT)
+        back_at = time.time()
+        wan.restore()
+        wait_for(lambda: c.states()["wan-hotan"]["state"] == "up", 15, "the link up again")
+        # the replay has caught up once srv has a result from after B + 2 s
+        time.sleep(3)
+        wait_for(lambda: _results(c, "srv") and _ts(_results(c, "srv")[-1][0]) > back_at + 2, 20,
+                 "the poller's replay")
+    finally:
+        poller.send_signal(signal.SIGTERM)
+        poller.wait(timeout=30)
+        wan.close()
+        target.close()
+    c.stop()
+    poller_log = log.read_text()
+    assert "collector unreachable; spooling reports" in poller_log and "collector reachable again" in poller_log
+
+    # the link: one down interval, charged to it
+    link = _intervals(c, "wan-hotan")
+    downs = [(s, e) for state, s, e in link if state == "down"]
+    assert len(downs) == 1, link
+    d0, d1 = (_ts(t) for t in downs[0])
+    assert cut_at - 0.1 <= d0 <= cut_at + 1.5, (d0 - cut_at)
+    assert back_at - 0.1 <= d1 <= back_at + 1.5, (d1 - back_at)
+    assert 5.0 <= d1 - d0 <= 7.5
+
+    # srv: unknown until its first result, then up to the end: no gap, never unreachable
+    srv = _intervals(c, "srv")
+    assert [state for state, _, _ in srv] == ["unknown", "up"], srv
+    assert srv[1][2] is None
+
+    # srv's results: all the poller's, none doubled, none lost
+    results = _results(c, "srv")
+    assert {observer for _, observer in results} == {"p-hotan"}
+    times = [_ts(ts) for ts, _ in results]
+    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert max(b - a for a, b in zip(times, times[1:], strict=False)) <= 1.5
+    inside = [t for t in times if cut_at < t < back_at]
+    assert 5 <= len(inside) <= 6, len(inside)
+
+
+def _intervals(c, asset: str) -> list[tuple[str, datetime, datetime | None]]:  # type: ignore[no-untyped-def]
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.models import StateInterval
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    with store.session() as s:
+        rows = [(r.state, r.start_ts, r.end_ts) for r in s.scalars(
+            select(StateInterval).where(StateInterval.asset_id == asset).order_by(StateInterval.start_ts))]
+    store.close()
+    return rows
+
+
+def _results(c, asset: str) -> list[tuple[datetime, str]]:  # type: ignore[no-untyped-def]
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.models import Observation
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    with store.session() as s:
+        rows = [(ts, observer) for ts, observer in s.execute(
+            select(Observation.ts, Observation.observer).where(Observation.asset_id == asset,
+                                                               Observation.kind == "check").order_by(Observation.ts))]
+    store.close()
+    return rows
