@@ -4,13 +4,14 @@ but down 08-01..08-02 (1 day), so servers = 91/92 = 0.98913; figures by hand bel
 """
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from opsmon.collector.sla.cache import SETTLED, PeriodCache, table_of
+from opsmon.collector.sla.cache import SETTLED, SIZE, PeriodCache, table_of
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.store import Store
 from opsmon.collector.store.exclusions import ExclusionRequest, approve_exclusion, request_exclusion
@@ -97,3 +98,30 @@ def test_this_quarter_comes_from_the_workers_snapshot(store: Store, tmp_path: Pa
     # August: 31 days, 1 down: 30/31
     assert table_of(cache, snapshot, store, path, month, AFTER).target("servers").value == pytest.approx(30 / 31)
     assert cache.measurements == 2
+
+
+def test_the_per_period_locks_leave_with_their_requests(store: Store, tmp_path: Path) -> None:
+    """One lock per period being measured, dropped when its last request leaves: over 24 months asked one after
+    another (24 keys) the map of locks is empty after each, never 24 locks; the entries stay at most SIZE (8).
+    Two threads asking for the same month at once share one measurement (settled: the second reuses the first's
+    entry or waits on its lock) and leave no lock behind; August 2026 reads 30/31 (31 days, 1 down) to both."""
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    months = [parse_period(f"{y}-{m:02d}", "Asia/Shanghai") for y in (2025, 2026) for m in range(1, 13)]
+    most = 0
+    for month in months:
+        cache.measured(store, path, month, AFTER)
+        most = max(most, cache.locks_held)
+    assert most == 0 and cache.locks_held == 0
+    assert cache.measurements == 24 and cache.entries_held == SIZE
+    august = parse_period("2026-08", "Asia/Shanghai")
+    got: list[float | None] = []
+    fresh = PeriodCache(refresh=60.0)
+    workers = [threading.Thread(target=lambda: got.append(
+        fresh.measured(store, path, august, AFTER).result.target("servers").value)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert got == [pytest.approx(30 / 31)] * 2
+    assert fresh.measurements == 1 and fresh.locks_held == 0
