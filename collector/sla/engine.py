@@ -219,7 +219,8 @@ class Evaluation:
         self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
         assets, times = self.assets, self.times
         for aid, category, site, tags, removed in rows:
-            assets[aid] = AssetInfo(aid, category, site, tuple(tags or ()), None if removed is None else from_ms(removed))
+            gone_at = None if removed is None else from_ms(removed)
+            assets[aid] = AssetInfo(aid, category, site, tuple(tags or ()), gone_at)
             times[aid] = AssetTime(aid, exist.get(aid, 0.0))
         for asset_id, state, ms in sums:
             t = times.get(asset_id)
