@@ -125,3 +125,25 @@ def test_the_per_period_locks_leave_with_their_requests(store: Store, tmp_path: 
         w.join()
     assert got == [pytest.approx(30 / 31)] * 2
     assert fresh.measurements == 1 and fresh.locks_held == 0
+
+
+def test_a_click_through_reads_only_its_targets_assets_until_the_period_is_measured(
+        store: Store, tmp_path: Path) -> None:
+    """srv (server, 91/92 as above) and sw, a network switch down the whole quarter (0 of 92 days up). servers'
+    click-through with nothing cached measures that target alone over its scope: the Evaluation holds srv only
+    (sw's sums are not asked for), the value is 91/92 as in the whole table, and it is kept (asked again: no new
+    measurement). Once the whole period is measured (a second measurement: both assets), the click-through
+    reads that entry (the very same object), not its own."""
+    path = seeded(store, tmp_path)
+    seed(store, [("sw", "network", S - timedelta(days=100), None)], [("sw", "down", S - timedelta(days=1), None)])
+    cache = PeriodCache(refresh=60.0)
+    alone = cache.measured(store, path, Q3, AFTER, target="servers")
+    assert set(alone.evaluation.assets) == {"srv"} and set(alone.evaluation.times) == {"srv"}
+    assert [t.id for t in alone.result.targets] == ["servers"]
+    assert alone.result.target("servers").value == pytest.approx(91 / 92)
+    assert cache.measured(store, path, Q3, AFTER, target="servers") is alone and cache.measurements == 1
+    whole = cache.measured(store, path, Q3, AFTER)
+    assert set(whole.evaluation.assets) == {"srv", "sw"} and cache.measurements == 2
+    assert whole.result.target("servers").value == alone.result.target("servers").value
+    assert cache.measured(store, path, Q3, AFTER, target="servers") is whole and cache.measurements == 2
+    assert cache.locks_held == 0
