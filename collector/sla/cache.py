@@ -78,14 +78,14 @@ class PeriodCache:
         """The period measured as of `now`, from the cache when its entry still holds; `live`: an unsettled
         period is measured afresh (the API answers as of now), a settled one still comes from the cache.
 
-        `target` (an availability target's click-through): the whole period's entry when one holds, else that
-        target alone over the assets of its scope (a tenth of the estate's intervals for a category), kept
-        under its own entry; its result then holds that one target."""
+        `target` (a click-through): for an availability target, the whole period's entry when one holds, else
+        that target alone over the assets of its scope (a third of the estate or less for a category), kept
+        under its own entry, whose result holds that one target; any other target reads the whole period."""
         stat = targets_path.stat()
         key: tuple[object, ...] = (period.label, period.start, period.end, period.timezone, str(targets_path),
                                    stat.st_mtime_ns, stat.st_size)
         stamp = change_stamp(store)
-        if target is not None:
+        if target is not None and _availability(targets_path, target):
             with self._lock:
                 entry = self._entries.get(key)
                 if entry is not None and self._holds(entry, stamp, now, live):
@@ -125,11 +125,9 @@ class PeriodCache:
                 return entry.measured
         table = load_targets(targets_path)
         scope = None
-        if len(key) == 8:  # one target's click-through
+        if len(key) == 8:  # one availability target's click-through
             scope = table.get(str(key[7]))
             table = table.model_copy(update={"targets": [scope]})
-            if scope.measure != "availability":  # responses judge every incident: no asset scope to narrow to
-                scope = None
         ev = Evaluation(store, period, now, scope)
         result = measured_with(ev, table, store)
         self.measurements += 1
@@ -145,6 +143,15 @@ class PeriodCache:
     def _holds(self, entry: _Entry, stamp: tuple[int, int], now: datetime, live: bool) -> bool:
         age = abs((now - entry.made).total_seconds())  # by the collector's clock: a test's fake clock moves it
         return entry.stamp == stamp and age < (SETTLED if entry.settled else 0.0 if live else self.refresh)
+
+
+def _availability(targets_path: Path, target: str) -> bool:
+    """Whether `target` is an availability target, the only kind measured over its scope's assets alone: a response
+    figure judges the incidents of every asset (its click-through reads the whole period's entry)."""
+    try:
+        return load_targets(targets_path).get(target).measure == "availability"
+    except KeyError:
+        return False
 
 
 def table_of(cache: PeriodCache, snapshot: PeriodResult | None, store: Store, targets_path: Path, period: Period,

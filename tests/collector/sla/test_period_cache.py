@@ -147,3 +147,16 @@ def test_a_click_through_reads_only_its_targets_assets_until_the_period_is_measu
     assert whole.result.target("servers").value == alone.result.target("servers").value
     assert cache.measured(store, path, Q3, AFTER, target="servers") is whole and cache.measurements == 2
     assert cache.locks_held == 0
+
+
+def test_a_response_targets_click_through_reads_the_whole_period(store: Store, tmp_path: Path) -> None:
+    """A response figure judges every asset's incidents, so its click-through has no scope to narrow to: it is the
+    whole period's entry (one measurement, holding the table's targets), which the table then reuses."""
+    path = seeded(store, tmp_path)
+    path.write_text(yaml.safe_dump({**TARGETS, "targets": [*TARGETS["targets"], {
+        "id": "responses", "name_zh": "响应", "name_en": "Responses", "measure": "response_rate", "limit": 1800,
+        "comparator": ">=", "threshold": 0.9}]}, allow_unicode=True), encoding="utf-8")
+    cache = PeriodCache(refresh=60.0)
+    clicked = cache.measured(store, path, Q3, AFTER, target="responses")
+    assert [t.id for t in clicked.result.targets] == ["servers", "responses"]
+    assert cache.measured(store, path, Q3, AFTER) is clicked and cache.measurements == 1
