@@ -70,8 +70,8 @@ class BenchFace:
 
         return table_of(self.periods, self.snapshot, self.store, self.targets_path(), period, self._now)
 
-    def measured(self, period: Any, live: bool = False) -> Any:
-        return self.periods.measured(self.store, self.targets_path(), period, self._now, live)
+    def measured(self, period: Any, live: bool = False, target: str | None = None) -> Any:
+        return self.periods.measured(self.store, self.targets_path(), period, self._now, live, target)
 
     def windows(self) -> list[Any]:
         return []

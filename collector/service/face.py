@@ -156,9 +156,9 @@ class ServiceFace:
         s = self._service
         return table_of(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock())
 
-    def measured(self, period: Period, live: bool = False) -> Measured:
+    def measured(self, period: Period, live: bool = False, target: str | None = None) -> Measured:
         s = self._service
-        return self._periods.measured(s.store, s.config.targets_path(), period, s.clock(), live)
+        return self._periods.measured(s.store, s.config.targets_path(), period, s.clock(), live, target)
 
     def windows(self) -> list[WindowDoc]:
         s = self._service

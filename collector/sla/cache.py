@@ -68,40 +68,90 @@ class PeriodCache:
         self.refresh = refresh
         self._entries: OrderedDict[tuple[object, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self._busy: dict[tuple[object, ...], threading.Lock] = {}
+        # One lock per period being measured, with how many requests hold or wait on it: dropped when the last
+        # leaves, so the map holds only the periods in flight (it grew by one lock per period ever asked).
+        self._busy: dict[tuple[object, ...], tuple[threading.Lock, list[int]]] = {}
         self.measurements = 0  # how many times the engine ran (the tests read it)
 
-    def measured(self, store: Store, targets_path: Path, period: Period, now: datetime, live: bool = False
-                 ) -> Measured:
+    def measured(self, store: Store, targets_path: Path, period: Period, now: datetime, live: bool = False,
+                 target: str | None = None) -> Measured:
         """The period measured as of `now`, from the cache when its entry still holds; `live`: an unsettled
-        period is measured afresh (the API answers as of now), a settled one still comes from the cache."""
+        period is measured afresh (the API answers as of now), a settled one still comes from the cache.
+
+        `target` (a click-through): for an availability target, the whole period's entry when one holds, else
+        that target alone over the assets of its scope (a third of the estate or less for a category), kept
+        under its own entry, whose result holds that one target; any other target reads the whole period."""
         stat = targets_path.stat()
-        key = (period.label, period.start, period.end, period.timezone, str(targets_path), stat.st_mtime_ns,
-               stat.st_size)
+        key: tuple[object, ...] = (period.label, period.start, period.end, period.timezone, str(targets_path),
+                                   stat.st_mtime_ns, stat.st_size)
         stamp = change_stamp(store)
-        with self._lock:
-            busy = self._busy.setdefault(key, threading.Lock())
-        with busy:
+        if target is not None and _availability(targets_path, target):
             with self._lock:
                 entry = self._entries.get(key)
                 if entry is not None and self._holds(entry, stamp, now, live):
                     self._entries.move_to_end(key)
                     return entry.measured
-            table = load_targets(targets_path)
-            ev = Evaluation(store, period, now)
-            result = measured_with(ev, table, store)
-            self.measurements += 1
-            settled = now >= period.end and all(i.acknowledged is not None for i in ev.incidents)
+            key = (*key, target)
+        with self._lock:
+            busy, users = self._busy.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with busy:
+                return self._measure(key, store, targets_path, period, now, stamp, live)
+        finally:
             with self._lock:
-                self._entries[key] = _Entry(stamp, now, settled, Measured(ev, result))
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._busy[key]
+
+    @property
+    def locks_held(self) -> int:
+        """Periods being measured or waited for now (the tests read it: it must fall back to 0)."""
+        with self._lock:
+            return len(self._busy)
+
+    @property
+    def entries_held(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _measure(self, key: tuple[object, ...], store: Store, targets_path: Path, period: Period, now: datetime,
+                 stamp: tuple[int, int], live: bool) -> Measured:
+        """The entry for `key` if it holds, else a new measurement kept under it; called holding key's lock."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and self._holds(entry, stamp, now, live):
                 self._entries.move_to_end(key)
-                while len(self._entries) > SIZE:
-                    self._entries.popitem(last=False)
-            return Measured(ev, result)
+                return entry.measured
+        table = load_targets(targets_path)
+        scope = None
+        if len(key) == 8:  # one availability target's click-through
+            scope = table.get(str(key[7]))
+            table = table.model_copy(update={"targets": [scope]})
+        ev = Evaluation(store, period, now, scope)
+        result = measured_with(ev, table, store)
+        self.measurements += 1
+        settled = now >= period.end and all(i.acknowledged is not None for i in ev.incidents)
+        done = Measured(ev, result)
+        with self._lock:
+            self._entries[key] = _Entry(stamp, now, settled, done)
+            self._entries.move_to_end(key)
+            while len(self._entries) > SIZE:
+                self._entries.popitem(last=False)
+        return done
 
     def _holds(self, entry: _Entry, stamp: tuple[int, int], now: datetime, live: bool) -> bool:
         age = abs((now - entry.made).total_seconds())  # by the collector's clock: a test's fake clock moves it
         return entry.stamp == stamp and age < (SETTLED if entry.settled else 0.0 if live else self.refresh)
+
+
+def _availability(targets_path: Path, target: str) -> bool:
+    """Whether `target` is an availability target, the only kind measured over its scope's assets alone: a response
+    figure judges the incidents of every asset (its click-through reads the whole period's entry)."""
+    try:
+        return load_targets(targets_path).get(target).measure == "availability"
+    except KeyError:
+        return False
 
 
 def table_of(cache: PeriodCache, snapshot: PeriodResult | None, store: Store, targets_path: Path, period: Period,

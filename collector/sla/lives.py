@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from opsmon.collector.store.history import life_start
@@ -58,8 +58,11 @@ def load_lives(session: Session, since: int) -> dict[str, Life]:
     Only an asset created after `since` without a known joining time can have imported history from
     before its creation: only those few need the first-interval lookup.
     """
-    rows = session.execute(select(Asset.id, Asset.created_at, Asset.removed_at, Asset.joined_at)).all()
-    late = [r.id for r in rows if r.joined_at is None and to_ms(r.created_at) > since]
+    # The stored integer milliseconds as they are (no datetime per asset: 50k assets cost 0.3 s of conversions).
+    rows = session.connection().execute(select(
+        Asset.id, type_coerce(Asset.created_at, BigInteger), type_coerce(Asset.removed_at, BigInteger),
+        type_coerce(Asset.joined_at, BigInteger))).all()
+    late = [aid for aid, created, _, joined in rows if joined is None and created > since]
     firsts: dict[str, int] = {}
     for i in range(0, len(late), 500):
         firsts.update(session.execute(
@@ -70,12 +73,12 @@ def load_lives(session: Session, since: int) -> dict[str, Life]:
                              .order_by(AssetAbsence.start_ts)):
         absences.setdefault(a.asset_id, []).append((to_ms(a.start_ts), to_ms(a.end_ts)))
     lives = {}
-    for r in rows:
-        first = firsts.get(r.id)
-        start = life_start(to_ms(r.created_at), to_ms(r.joined_at) if r.joined_at is not None else None,
+    for aid, created, removed, joined in rows:
+        first = firsts.get(aid)
+        start = life_start(int(created), int(joined) if joined is not None else None,
                            int(first) if first is not None else None)
-        lives[r.id] = Life(r.id, start, to_ms(r.removed_at) if r.removed_at is not None else None,
-                           tuple(absences.get(r.id, ())), r.joined_at is not None)
+        lives[aid] = Life(aid, start, int(removed) if removed is not None else None,
+                          tuple(absences.get(aid, ())), joined is not None)
     return lives
 
 

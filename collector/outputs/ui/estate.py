@@ -93,7 +93,9 @@ def routes(face: CollectorFace) -> APIRouter:
             raise Refused(404, f"没有指标 {target_id}。", f"no target {target_id!r}") from None
         now = face.now()
         chosen = views.period_of(period, now, face.timezone)
-        done = face.measured(chosen)  # the period cache's: per-asset figures computed once per period
+        # The period cache's: the whole period's figures when they are there, else this target alone over the
+        # assets of its scope (a first visit reads only those: docs/sla.md, "The period cache").
+        done = face.measured(chosen, target=target.id)
         ev = done.evaluation
         measured = next(r for r in done.result.targets if r.id == target.id)
         assets, incidents = [], []

@@ -4,13 +4,14 @@ but down 08-01..08-02 (1 day), so servers = 91/92 = 0.98913; figures by hand bel
 """
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from opsmon.collector.sla.cache import SETTLED, PeriodCache, table_of
+from opsmon.collector.sla.cache import SETTLED, SIZE, PeriodCache, table_of
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.store import Store
 from opsmon.collector.store.exclusions import ExclusionRequest, approve_exclusion, request_exclusion
@@ -97,3 +98,65 @@ def test_this_quarter_comes_from_the_workers_snapshot(store: Store, tmp_path: Pa
     # August: 31 days, 1 down: 30/31
     assert table_of(cache, snapshot, store, path, month, AFTER).target("servers").value == pytest.approx(30 / 31)
     assert cache.measurements == 2
+
+
+def test_the_per_period_locks_leave_with_their_requests(store: Store, tmp_path: Path) -> None:
+    """One lock per period being measured, dropped when its last request leaves: over 24 months asked one after
+    another (24 keys) the map of locks is empty after each, never 24 locks; the entries stay at most SIZE (8).
+    Two threads asking for the same month at once share one measurement (settled: the second reuses the first's
+    entry or waits on its lock) and leave no lock behind; August 2026 reads 30/31 (31 days, 1 down) to both."""
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    months = [parse_period(f"{y}-{m:02d}", "Asia/Shanghai") for y in (2025, 2026) for m in range(1, 13)]
+    most = 0
+    for month in months:
+        cache.measured(store, path, month, AFTER)
+        most = max(most, cache.locks_held)
+    assert most == 0 and cache.locks_held == 0
+    assert cache.measurements == 24 and cache.entries_held == SIZE
+    august = parse_period("2026-08", "Asia/Shanghai")
+    got: list[float | None] = []
+    fresh = PeriodCache(refresh=60.0)
+    workers = [threading.Thread(target=lambda: got.append(
+        fresh.measured(store, path, august, AFTER).result.target("servers").value)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert got == [pytest.approx(30 / 31)] * 2
+    assert fresh.measurements == 1 and fresh.locks_held == 0
+
+
+def test_a_click_through_reads_only_its_targets_assets_until_the_period_is_measured(
+        store: Store, tmp_path: Path) -> None:
+    """srv (server, 91/92 as above) and sw, a network switch down the whole quarter (0 of 92 days up). servers'
+    click-through with nothing cached measures that target alone over its scope: the Evaluation holds srv only
+    (sw's sums are not asked for), the value is 91/92 as in the whole table, and it is kept (asked again: no new
+    measurement). Once the whole period is measured (a second measurement: both assets), the click-through
+    reads that entry (the very same object), not its own."""
+    path = seeded(store, tmp_path)
+    seed(store, [("sw", "network", S - timedelta(days=100), None)], [("sw", "down", S - timedelta(days=1), None)])
+    cache = PeriodCache(refresh=60.0)
+    alone = cache.measured(store, path, Q3, AFTER, target="servers")
+    assert set(alone.evaluation.assets) == {"srv"} and set(alone.evaluation.times) == {"srv"}
+    assert [t.id for t in alone.result.targets] == ["servers"]
+    assert alone.result.target("servers").value == pytest.approx(91 / 92)
+    assert cache.measured(store, path, Q3, AFTER, target="servers") is alone and cache.measurements == 1
+    whole = cache.measured(store, path, Q3, AFTER)
+    assert set(whole.evaluation.assets) == {"srv", "sw"} and cache.measurements == 2
+    assert whole.result.target("servers").value == alone.result.target("servers").value
+    assert cache.measured(store, path, Q3, AFTER, target="servers") is whole and cache.measurements == 2
+    assert cache.locks_held == 0
+
+
+def test_a_response_targets_click_through_reads_the_whole_period(store: Store, tmp_path: Path) -> None:
+    """A response figure judges every asset's incidents, so its click-through has no scope to narrow to: it is the
+    whole period's entry (one measurement, holding the table's targets), which the table then reuses."""
+    path = seeded(store, tmp_path)
+    path.write_text(yaml.safe_dump({**TARGETS, "targets": [*TARGETS["targets"], {
+        "id": "responses", "name_zh": "响应", "name_en": "Responses", "measure": "response_rate", "limit": 1800,
+        "comparator": ">=", "threshold": 0.9}]}, allow_unicode=True), encoding="utf-8")
+    cache = PeriodCache(refresh=60.0)
+    clicked = cache.measured(store, path, Q3, AFTER, target="responses")
+    assert [t.id for t in clicked.result.targets] == ["servers", "responses"]
+    assert cache.measured(store, path, Q3, AFTER) is clicked and cache.measurements == 1
