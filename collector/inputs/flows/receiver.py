@@ -1,4 +1,4 @@
-"""The flow receiver: NetFlow v5/v9 and IPFIX over UDP from the allowed exporters, summed per link (issue 23).
+"""The flow receiver: NetFlow v5/v9, IPFIX and sFlow v5 over UDP from the allowed exporters, summed per link (issue 23).
 
 An input (inputs/base.py), on when `flows.enabled`. The port takes datagrams from anyone, so, as at the trap
 port (issue 16), nothing a sender does costs more than a counter: each datagram passes the per-source rate
@@ -35,7 +35,7 @@ REFUSED_LINE = "流量数据报被拒收（每个来源每分钟至多一行）/
 REASONS = {
     "rate": "beyond the source's rate limit (flows.rate, burst): dropped before decoding",
     "unknown_exporter": "a source address not under flows.exporters",
-    "version": "not NetFlow v5, v9 or IPFIX",
+    "version": "not NetFlow v5, v9, IPFIX or sFlow v5",
     "truncated": "shorter than its header, records or sets say",
     "malformed": "lengths or ids that contradict the specification",
     "no_template": "a v9/IPFIX data set whose template did not come while flows.pending_sets held it",
