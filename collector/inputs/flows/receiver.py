@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.core.messages import Message
+from opsmon.collector.core.messages import Event, FlowTop, Message
 from opsmon.collector.inputs.base import InputContext, bind_udp
 from opsmon.collector.inputs.flows.aggregate import Aggregator
+from opsmon.collector.inputs.flows.boundary import Boundary
 from opsmon.collector.inputs.flows.decode import Refused
 from opsmon.collector.inputs.flows.templates import Decoder
 from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
@@ -51,6 +52,15 @@ def make(ctx: InputContext) -> FlowReceiver | None:
     return FlowReceiver(settings, ctx.publish, ctx.clock)
 
 
+def boundary_of(settings: Any) -> Boundary | None:
+    """The allowed-destinations check, when any network is configured (flows.allowed_destinations)."""
+    allowed = settings.allowed_destinations
+    if not allowed.networks and not any(allowed.links.values()):
+        return None
+    return Boundary(allowed.networks, allowed.links, allowed.prefix_v4, allowed.prefix_v6, allowed.max_events,
+                    allowed.incident)
+
+
 @dataclass
 class FlowCounts:
     """What the receiver has seen, for /metrics and the tests."""
@@ -59,6 +69,7 @@ class FlowCounts:
     datagrams: int = 0  # that reached the port
     flows: int = 0  # flow records decoded and summed
     intervals: int = 0  # closed intervals published
+    outside: int = 0  # events of traffic to destinations outside the allowed networks
     by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records (each from 0)
     links: dict[str, str] = field(default_factory=dict)  # exporter -> its link, for the metric's label
 
@@ -78,7 +89,7 @@ class FlowReceiver:
         self.buckets = SourceBuckets(settings.rate, settings.burst, clock=monotonic)
         self.decoder = Decoder(settings.max_templates, settings.pending_sets,
                                on_drop=lambda source: self.refusals.refuse("no_template", source))
-        self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys)
+        self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys, boundary_of(settings))
         self.counts = FlowCounts(self.refusals.counts, by_exporter=dict.fromkeys(self.exporters, 0),
                                  links=dict(self.exporters))
         self.sock: socket.socket | None = None
@@ -142,9 +153,12 @@ class FlowReceiver:
             self._publish(self.aggregator.add(link, flows, self.clock().timestamp()))
 
     def _publish(self, closed: list[Any]) -> None:
-        for top in closed:
-            self.counts.intervals += 1
-            self.publish(top)
+        for message in closed:
+            if isinstance(message, FlowTop):
+                self.counts.intervals += 1
+            elif isinstance(message, Event):
+                self.counts.outside += 1
+            self.publish(message)
 
     def _tick(self) -> None:
         """Once a second: intervals that ended to the store, refusal lines due to the log."""
