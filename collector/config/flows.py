@@ -45,6 +45,19 @@ class AllowedDestinations(BaseModel):
 
 
 
+class VolumeBaselineConfig(BaseModel):
+    """A link's volume per interval against the median of the same interval of past weeks (docs/flows.md)."""
+
+    model_config = FROZEN
+    weeks: int = Field(4, ge=0, le=52, description=(
+        "Weeks of the same interval-of-week whose median is a link's baseline (0 = no baseline check)"))
+    min_weeks: int = Field(2, ge=1, le=52, description="Weeks of history needed before an interval is judged")
+    factor: float = Field(3.0, gt=1, le=1000, description=(
+        "An interval is high above factor x baseline, low below baseline / factor (an event when this changes)"))
+    floor_bytes: int = Field(10_000_000, ge=0, description=(
+        "Neither judged high nor low while both the interval's bytes and the baseline are below this"))
+
+
 class FlowsConfig(BaseModel):
     model_config = FROZEN
     enabled: bool = Field(False, description="Receive NetFlow v5/v9 and IPFIX from the exporters below")
@@ -78,6 +91,8 @@ class FlowsConfig(BaseModel):
     allowed_destinations: AllowedDestinations = Field(default_factory=AllowedDestinations, description=(
         "Allowed destination networks, globally and per link: traffic elsewhere is an event (kind security), "
         "optionally an incident"))
+    baseline: VolumeBaselineConfig = Field(default_factory=VolumeBaselineConfig, description=(
+        "Link volume against its baseline: an event (kind traffic) when an interval leaves or comes back to it"))
     refused_sources: int = Field(100, ge=0, le=100_000, description=(
         "Addresses, beyond the exporters', with their own label in the refusal counts and their own log "
         "line; the rest count as source other"))

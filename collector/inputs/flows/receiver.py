@@ -21,6 +21,7 @@ from typing import Any
 from opsmon.collector.core.messages import Event, FlowTop, Message
 from opsmon.collector.inputs.base import InputContext, bind_udp
 from opsmon.collector.inputs.flows.aggregate import Aggregator
+from opsmon.collector.inputs.flows.baseline import History, VolumeBaseline
 from opsmon.collector.inputs.flows.boundary import Boundary
 from opsmon.collector.inputs.flows.decode import Refused
 from opsmon.collector.inputs.flows.templates import Decoder
@@ -49,7 +50,7 @@ def make(ctx: InputContext) -> FlowReceiver | None:
     settings = ctx.config.flows
     if not settings.enabled:
         return None
-    return FlowReceiver(settings, ctx.publish, ctx.clock)
+    return FlowReceiver(settings, ctx.publish, ctx.clock, history=ctx.flow_totals)
 
 
 def boundary_of(settings: Any) -> Boundary | None:
@@ -69,7 +70,10 @@ class FlowCounts:
     datagrams: int = 0  # that reached the port
     flows: int = 0  # flow records decoded and summed
     intervals: int = 0  # closed intervals published
-    outside: int = 0  # events of traffic to destinations outside the allowed networks
+    outside: dict[str, int] = field(default_factory=dict)  # link -> events of traffic outside the allowed networks
+    link_bytes: dict[str, int] = field(default_factory=dict)  # link -> bytes of its closed intervals (from 0)
+    last_interval: dict[str, int] = field(default_factory=dict)  # link -> bytes of its last closed interval
+    baseline: dict[str, float] = field(default_factory=dict)  # link -> baseline of its last judged interval
     by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records (each from 0)
     links: dict[str, str] = field(default_factory=dict)  # exporter -> its link, for the metric's label
 
@@ -79,7 +83,7 @@ class FlowReceiver:
 
     def __init__(self, settings: Any, publish: Callable[[Message], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, history: History | None = None) -> None:
         self.settings = settings
         self.publish = publish
         self.clock = clock
@@ -90,8 +94,16 @@ class FlowReceiver:
         self.decoder = Decoder(settings.max_templates, settings.pending_sets,
                                on_drop=lambda source: self.refusals.refuse("no_template", source))
         self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys, boundary_of(settings))
+        links = set(self.exporters.values())
         self.counts = FlowCounts(self.refusals.counts, by_exporter=dict.fromkeys(self.exporters, 0),
-                                 links=dict(self.exporters))
+                                 links=dict(self.exporters), outside=dict.fromkeys(links, 0),
+                                 link_bytes=dict.fromkeys(links, 0))
+        base = settings.baseline
+        self.baseline = (VolumeBaseline(history, base.weeks, base.min_weeks, base.factor, base.floor_bytes)
+                         if history is not None and base.weeks > 0 else None)
+        if self.baseline is not None:
+            self.counts.baseline = self.baseline.last
+        self.judged: set[str] = set()  # links whose first (partial) interval since start has closed
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -152,13 +164,28 @@ class FlowReceiver:
             self.counts.by_exporter[source] += len(flows)
             self._publish(self.aggregator.add(link, flows, self.clock().timestamp()))
 
-    def _publish(self, closed: list[Any]) -> None:
+    def _publish(self, closed: list[Any], judge: bool = True) -> None:
+        """Closed intervals and their events out; each interval's volume counted and (but the first after start
+        and the partial one at stop) judged against its baseline."""
         for message in closed:
-            if isinstance(message, FlowTop):
-                self.counts.intervals += 1
-            elif isinstance(message, Event):
-                self.counts.outside += 1
             self.publish(message)
+            if isinstance(message, Event):
+                self.counts.outside[message.asset_id or ""] = self.counts.outside.get(message.asset_id or "", 0) + 1
+            if not isinstance(message, FlowTop):
+                continue
+            self.counts.intervals += 1
+            octets = sum(row.bytes for row in message.rows)
+            self.counts.link_bytes[message.link] = self.counts.link_bytes.get(message.link, 0) + octets
+            self.counts.last_interval[message.link] = octets
+            if self.baseline is not None and judge and message.link in self.judged:
+                try:
+                    events = self.baseline.judge(message.link, message.start, message.end, octets)
+                except Exception as exc:  # noqa: BLE001 - a store that cannot be read must not stop the receiver
+                    log.warning("flow baseline not read", extra={"link": message.link, "error": str(exc)[:200]})
+                    events = []
+                for event in events:
+                    self.publish(event)
+            self.judged.add(message.link)
 
     def _tick(self) -> None:
         """Once a second: intervals that ended to the store, refusal lines due to the log."""
@@ -178,5 +205,5 @@ class FlowReceiver:
         elif self.sock is not None:
             self.sock.close()
         self.sock = None
-        self._publish(self.aggregator.flush())
+        self._publish(self.aggregator.flush(), judge=False)
         self.refusals.flush()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.config.load import load_config
+from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.messages import Event, FlowTop, SecurityFinding
 from opsmon.collector.inputs.flows.aggregate import Aggregator
 from opsmon.collector.inputs.flows.boundary import Boundary
@@ -60,8 +60,10 @@ def test_outside_flows_are_one_event_per_source_and_network_with_counts() -> Non
         END, "security", "flow_outside_allowed", "flows", "boundary_protection")
     assert first.summary.startswith("wan-a: 10.1.0.5 → 198.51.100.0/24 不在允许的目的网络内（3 条流，450 字节）/ ")
     assert [(f.asset_id, f.key, f.failing) for f in findings] == [
-        ("wan-a", "flow_outside:10.1.0.5->198.51.100.0/24", True), ("wan-a", "flow_outside:10.1.0.5->2001:db8:1::/48", True),
-        ("wan-a", "flow_outside:10.1.0.6->198.51.100.0/24", True), ("wan-b", "flow_outside:10.1.0.5->203.0.113.0/24", True)]
+        ("wan-a", "flow_outside:10.1.0.5->198.51.100.0/24", True),
+        ("wan-a", "flow_outside:10.1.0.5->2001:db8:1::/48", True),
+        ("wan-a", "flow_outside:10.1.0.6->198.51.100.0/24", True),
+        ("wan-b", "flow_outside:10.1.0.5->203.0.113.0/24", True)]
 
 
 def test_event_count_is_bounded_per_link_and_interval() -> None:
