@@ -1051,7 +1051,8 @@ def flows() -> dict[str, Any]:
                  unit="none", decimals=2, minimum=0, thresholds=ratio_band),
         row("越界流量 / Traffic outside the allowed networks"),
         stat("越界流量事件（24 小时） / Outside-destination events, 24 h",
-             "目的地址不在允许网络内的流量事件数：每条链路、源地址、目的网络每个时段至多一条（等保 8.1.3.1 边界防护）。\n"
+             "目的地址不在允许网络内的流量事件数：每条链路、源地址、目的网络每个时段至多一条"
+             "（等保 8.1.3.1 边界防护）。\n"
              "Events of traffic to destinations outside flows.allowed_destinations: at most one per link, source, "
              "destination network and interval (GB/T 22239 8.1.3.1).",
              [target(present(f"sum(increase(opsmon_flow_outside_events_total{{{LINK}}}[1d]))"))], w=6,
@@ -1231,7 +1232,8 @@ def quarter(tt: Any) -> dict[str, Any]:
 def build() -> dict[str, dict[str, Any]]:
     """File name -> dashboard."""
     tt = load_target_table()
-    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security(), hj212(tt), quarter(tt), flows()]
+    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security(), hj212(tt), quarter(tt),
+              flows()]
     return {f"{b['uid'].removeprefix('opsmon-')}.json": b for b in boards}
 
 
