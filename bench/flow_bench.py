@@ -18,6 +18,7 @@ from /proc/PID/stat over the step, % of one core), the floor's, CPU seconds per 
 CPU-second of the receiver, and every other process's CPU ("others%": a busy machine skews the figures).
 
     .venv/bin/python bench/flow_bench.py [--rates 10000,30000] [--step 10] [--records 30] [--hosts 200] [--json]
+    .venv/bin/python bench/flow_bench.py --sflow --records 7   # sFlow v5: 7 samples of 128-byte headers a datagram
 
 Goal (issue 23): 10,000 flows/s under half a core.
 """
@@ -39,7 +40,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ingest_load import free_port, git_revision, machine_cpu, proc_cpu  # noqa: E402 - the benches' shared helpers
 
-from tests.collector.inputs.flow_packets import V9_FIELDS, flowset, template, v5, v9_header, v9_record  # noqa: E402
+from tests.collector.inputs.flow_packets import (  # noqa: E402
+    V9_FIELDS,
+    ethernet_ipv4,
+    flowset,
+    sampled_header,
+    sflow_datagram,
+    sflow_flow_sample,
+    template,
+    v5,
+    v9_header,
+    v9_record,
+)
 
 
 def _floor(port: int, ready: Any, counted: Any) -> None:
@@ -77,6 +89,35 @@ def _receiver(port: int, ready: Any, counted: Any) -> None:
     asyncio.run(main())
 
 
+def _flow(n: int, hosts: int) -> tuple[str, str, int, int, int, int]:
+    """The n-th flow of the load: (src, dst, dst port, protocol, bytes, packets) over `hosts` hosts each side."""
+    return (f"10.1.{n % hosts // 250}.{n % hosts % 250 + 1}", f"10.2.{n * 7 % hosts // 250}.{n * 7 % hosts % 250 + 1}",
+            n % 1024 + 1, 6 if n % 3 else 17, 40 + n % 1460, 1 + n % 9)
+
+
+def _sflow_datagrams(records: int, hosts: int, count: int) -> list[bytes]:
+    """`count` sFlow v5 datagrams of `records` flow samples each (rate 1 in 1000, a 128-byte sampled Ethernet
+    header: what a switch sends by default)."""
+    out = []
+    n = 0
+    for _ in range(count):
+        samples = []
+        for _ in range(records):
+            n += 1
+            src, dst, port, proto, octets, _packets = _flow(n, hosts)
+            frame = ethernet_ipv4(src, dst, proto, port).ljust(128, b"\0")
+            samples.append(sflow_flow_sample(1000, [sampled_header(1, 24 + octets, frame)]))
+        out.append(sflow_datagram(samples))
+    return out
+
+
+def _flows_in(data: bytes) -> int:
+    """Records a datagram carries: NetFlow v5/v9's count field, or an sFlow datagram's sample count."""
+    if data[:4] == b"\0\0\0\x05":
+        return struct.unpack_from(">I", data, 24)[0]  # after version, address type, IPv4 agent, 3 integers
+    return struct.unpack_from(">H", data, 2)[0]
+
+
 def _datagrams(records: int, hosts: int, count: int) -> list[bytes]:
     """`count` datagrams alternating v5 and v9 data (the v9 template is sent apart), each `records` flows."""
     out = []
@@ -85,8 +126,7 @@ def _datagrams(records: int, hosts: int, count: int) -> list[bytes]:
         rows = []
         for _ in range(records):
             n += 1
-            rows.append((f"10.1.{n % hosts // 250}.{n % hosts % 250 + 1}", f"10.2.{n * 7 % hosts // 250}."
-                         f"{n * 7 % hosts % 250 + 1}", n % 1024 + 1, 6 if n % 3 else 17, 40 + n % 1460, 1 + n % 9))
+            rows.append(_flow(n, hosts))
         if i % 2 == 0:
             out.append(v5(rows[:30], sequence=i))
         else:
@@ -116,7 +156,7 @@ def _step(port: int, rate: int, seconds: float, datagrams: list[bytes], pid: int
         while sent < due:
             data = datagrams[sent % len(datagrams)]
             sock.sendto(data, ("127.0.0.1", port))
-            flows += struct.unpack_from(">H", data, 2)[0]
+            flows += _flows_in(data)
             sent += 1
         if now >= next_template:
             sock.sendto(V9_TEMPLATE, ("127.0.0.1", port))
@@ -157,11 +197,13 @@ def main() -> int:
     p.add_argument("--step", type=float, default=10.0, help="seconds a step")
     p.add_argument("--records", type=int, default=30, help="flow records a datagram (v5 caps at 30)")
     p.add_argument("--hosts", type=int, default=200, help="distinct source and destination hosts")
+    p.add_argument("--sflow", action="store_true", help="send sFlow v5 flow samples instead of NetFlow v5/v9")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     records = min(args.records, 30)
-    datagrams = _datagrams(records, args.hosts, 2000)
+    datagrams = (_sflow_datagrams(records, args.hosts, 2000) if args.sflow else
+                 _datagrams(records, args.hosts, 2000))
     floor = run(_floor, rates, args.step, datagrams, records)
     receiver = run(_receiver, rates, args.step, datagrams, records)
     rows = []
@@ -173,11 +215,12 @@ def main() -> int:
                      "floor_cpu_s_per_100k": f["cpu_s_per_100k_flows"],
                      "flows_per_cpu_s": round(r["sent_flows_s"] / cpu_s) if cpu_s else None,
                      "others_pct": max(f["others_pct"], r["others_pct"])})
-    result = {"revision": git_revision(), "records_per_datagram": records, "step_s": args.step, "steps": rows}
+    result = {"revision": git_revision(), "format": "sflow" if args.sflow else "netflow",
+              "records_per_datagram": records, "step_s": args.step, "steps": rows}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"revision {result['revision']}, {records} flows a datagram, {args.step:g} s a step")
+    print(f"revision {result['revision']}, {result['format']}, {records} flows a datagram, {args.step:g} s a step")
     print(f"{'target/s':>9} {'sent/s':>8} {'counted':>8} {'recv%':>6} {'floor%':>6} {'recv s/100k':>11} "
           f"{'floor s/100k':>12} {'flows/CPU-s':>11} {'others%':>7}")
     for r in rows:

@@ -1020,6 +1020,69 @@ def security() -> dict[str, Any]:
                      panels, site_category_vars())
 
 
+LINK = 'link=~"$link"'  # the flow series carry the link asset id, not its site: the board filters by link
+
+
+def flows() -> dict[str, Any]:
+    """Flow analysis of the links (docs/flows.md): volume against its baseline, traffic to destinations outside
+    the allowed networks, the receiver's records and refusals."""
+    ratio_band = steps((ORANGE, None), (GREEN, 1 / 3), (ORANGE, 3))
+    panels: list[dict[str, Any]] = [
+        row("链路流量 / Link traffic"),
+        timeseries("链路流量（比特/秒） / Link traffic, bits/s",
+                   "流记录（sFlow 按抽样率放大）汇总的每条链路流量；每个汇总时段结束时增加一次，故按 15 分钟平均。\n"
+                   "Each link's traffic from its flow records (sFlow scaled by the sampling rate); the counter grows "
+                   "once an interval, hence the 15-minute average.",
+                   targets((f"sum by (link) (rate(opsmon_flow_link_bytes_total{{{LINK}}}[15m])) * 8", "{{link}}")),
+                   w=24, unit="bps", minimum=0),
+        timeseries("本时段流量与基线 / Interval bytes and baseline",
+                   "最近一个汇总时段的字节数，及其基线：过去若干周同一时段的中位数（flows.baseline.weeks）。\n"
+                   "The last closed interval's bytes and its baseline: the median of the same interval of the past "
+                   "weeks (flows.baseline.weeks).",
+                   targets((f"opsmon_flow_link_interval_bytes{{{LINK}}}", "{{link}}"),
+                           (f"opsmon_flow_link_baseline_bytes{{{LINK}}}", "{{link}} 基线 / baseline")),
+                   unit="bytes", minimum=0),
+        bargauge("相对基线的倍数 / Ratio to baseline",
+                 "最近一个时段字节数 / 基线；高于 flows.baseline.factor 倍或低于其倒数时记一条事件（类别 traffic）。\n"
+                 "Last interval's bytes / baseline; above flows.baseline.factor or below its inverse an event "
+                 "(kind traffic) is recorded.",
+                 [target(f"opsmon_flow_link_interval_bytes{{{LINK}}} / on(link) "
+                         f"(opsmon_flow_link_baseline_bytes{{{LINK}}} > 0)", "{{link}}", instant=True)],
+                 unit="none", decimals=2, minimum=0, thresholds=ratio_band),
+        row("越界流量 / Traffic outside the allowed networks"),
+        stat("越界流量事件（24 小时） / Outside-destination events, 24 h",
+             "目的地址不在允许网络内的流量事件数：每条链路、源地址、目的网络每个时段至多一条"
+             "（等保 8.1.3.1 边界防护）。\n"
+             "Events of traffic to destinations outside flows.allowed_destinations: at most one per link, source, "
+             "destination network and interval (GB/T 22239 8.1.3.1).",
+             [target(present(f"sum(increase(opsmon_flow_outside_events_total{{{LINK}}}[1d]))"))], w=6,
+             thresholds=steps((GREEN, None), (ORANGE, 1))),
+        timeseries("越界流量事件（每小时） / Outside-destination events per hour",
+                   "每条链路每小时的越界流量事件数；事件明细见 opsmon events --name flow_outside_allowed。\n"
+                   "Per link and hour; the events themselves: opsmon events --name flow_outside_allowed.",
+                   targets((f"sum by (link) (increase(opsmon_flow_outside_events_total{{{LINK}}}[1h]))",
+                            "{{link}}")), w=18, minimum=0),
+        row("流量接收 / Flow receiver"),
+        timeseries("流记录/秒 / Flow records per second",
+                   "每个导出设备每秒解码并汇总的流记录（sFlow 为样本数）。\n"
+                   "Flow records decoded and summed per exporter (for sFlow, samples).",
+                   targets((f"sum by (link, exporter) (rate(opsmon_flow_records_total{{{LINK}}}[5m]))",
+                            "{{link}} {{exporter}}")), minimum=0),
+        timeseries("拒收的数据报 / Datagrams refused",
+                   "按原因拒收的数据报（rate 超速、unknown_exporter 未登记、truncated 截断、malformed 格式错误…）。\n"
+                   "Datagrams refused by reason (rate, unknown_exporter, truncated, malformed, ...).",
+                   targets(("sum by (reason) (rate(opsmon_flow_refused_total[5m]))", "{{reason}}"),
+                           ("sum(rate(opsmon_flow_datagrams_total[5m]))", "全部数据报 / all datagrams")),
+                   minimum=0),
+    ]
+    variables = [*site_category_vars(),
+                 query_var("link", "链路 / Link", "label_values(opsmon_flow_link_bytes_total, link)")]
+    return dashboard("opsmon-flows", "opsmon 流量分析 / Flows",
+                     "各链路流量、相对基线、越界流量与流量接收。"
+                     "Traffic per link, against its baseline, to destinations outside the allowed networks, and "
+                     "the flow receiver.", panels, variables)
+
+
 HALF = 'site=~"$site",enterprise=~"$enterprise"'  # the opsmon_hj212_* hours and rates are the running half-month's
 
 
@@ -1169,7 +1232,8 @@ def quarter(tt: Any) -> dict[str, Any]:
 def build() -> dict[str, dict[str, Any]]:
     """File name -> dashboard."""
     tt = load_target_table()
-    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security(), hj212(tt), quarter(tt)]
+    boards = [overview(tt), hosts(), network(), incidents(tt), availability(tt), security(), hj212(tt), quarter(tt),
+              flows()]
     return {f"{b['uid'].removeprefix('opsmon-')}.json": b for b in boards}
 
 

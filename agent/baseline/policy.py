@@ -33,6 +33,9 @@ CONTROLS: dict[str, dict[str, str]] = {
     "backup_recovery": {"mlps": "8.1.4.9", "zh": "数据备份恢复", "en": "Data backup and recovery"},
     "residual_information": {"mlps": "8.1.4.10", "zh": "剩余信息保护", "en": "Residual information protection"},
     "resource_control": {"mlps": "GB/T 22239-2008 资源控制", "zh": "资源控制", "en": "Resource control"},
+    # 8.1.3 安全区域边界: the collector's flow analysis reports traffic to destinations outside the allowed
+    # networks under it ("对内部用户非授权联到外部网络的行为进行检查或限制", collector/inputs/flows/boundary.py)
+    "boundary_protection": {"mlps": "8.1.3.1", "zh": "边界防护", "en": "Boundary protection"},
 }
 SEVERITIES = ("critical", "major", "minor")  # the collector's incident severities
 CONDITIONS = ("all", "any", "none")

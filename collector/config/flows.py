@@ -7,10 +7,55 @@ dropped. See docs/flows.md.
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId, PositiveDuration
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a network in CIDR form (10.0.0.0/8, 2001:db8::/32): {exc}") from None
+    return value
+
+
+NetworkText = Annotated[str, AfterValidator(_network)]  # validated item by item: the error names its line
+
+
+class AllowedDestinations(BaseModel):
+    """Where traffic over the links may go: a flow to any other destination is reported (docs/flows.md)."""
+
+    model_config = FROZEN
+    networks: list[NetworkText] = Field(default_factory=list, description=(
+        "Destination networks (CIDR) every link may reach; empty (and no `links`) = nothing is checked"))
+    links: dict[ObjectId, list[NetworkText]] = Field(default_factory=dict, description=(
+        "Per link asset id, more networks it may reach (added to `networks`); a link listed here is checked "
+        "even when `networks` is empty"))
+    prefix_v4: int = Field(24, ge=8, le=32, description=(
+        "Outside IPv4 destinations are grouped into networks of this many bits: one event per (link, source, "
+        "network) and interval"))
+    prefix_v6: int = Field(48, ge=16, le=128, description="... and IPv6 destinations into networks of this many bits")
+    max_events: int = Field(100, ge=1, le=10_000, description=(
+        "Events per link and interval at most (the largest by bytes); the rest is summed into one of source other"))
+    incident: bool = Field(False, description=(
+        "Also open a security incident per (link, source, network) (de-duplicated while it is open)"))
+
+
+
+class VolumeBaselineConfig(BaseModel):
+    """A link's volume per interval against the median of the same interval of past weeks (docs/flows.md)."""
+
+    model_config = FROZEN
+    weeks: int = Field(4, ge=0, le=52, description=(
+        "Weeks of the same interval-of-week whose median is a link's baseline (0 = no baseline check)"))
+    min_weeks: int = Field(2, ge=1, le=52, description="Weeks of history needed before an interval is judged")
+    factor: float = Field(3.0, gt=1, le=1000, description=(
+        "An interval is high above factor x baseline, low below baseline / factor (an event when this changes)"))
+    floor_bytes: int = Field(10_000_000, ge=0, description=(
+        "Neither judged high nor low while both the interval's bytes and the baseline are below this"))
 
 
 class FlowsConfig(BaseModel):
@@ -43,6 +88,11 @@ class FlowsConfig(BaseModel):
     retention: Duration = Field(400 * 86400.0, description=(
         "Closed intervals (flow_top) kept this long (0 = forever); pruned hourly with the observations. "
         "A link's interval is at most top + 1 rows: at 5-minute intervals and top 100, about 29,000 rows a day"))
+    allowed_destinations: AllowedDestinations = Field(default_factory=AllowedDestinations, description=(
+        "Allowed destination networks, globally and per link: traffic elsewhere is an event (kind security), "
+        "optionally an incident"))
+    baseline: VolumeBaselineConfig = Field(default_factory=VolumeBaselineConfig, description=(
+        "Link volume against its baseline: an event (kind traffic) when an interval leaves or comes back to it"))
     refused_sources: int = Field(100, ge=0, le=100_000, description=(
         "Addresses, beyond the exporters', with their own label in the refusal counts and their own log "
         "line; the rest count as source other"))

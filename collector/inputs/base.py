@@ -57,6 +57,8 @@ class InputContext:
     hj212_deadline: Callable[[datetime], datetime] | None = None
     # Every asset at a source address (the trap receiver warns when traps by address are ambiguous).
     assets_at: Callable[[str], tuple[str, ...]] = lambda _address: ()
+    # A link's stored bytes per interval start (store/flows.py interval_totals): the flow volume baseline.
+    flow_totals: Callable[[str, list[datetime]], Mapping[datetime, int]] | None = None
 
 
 def bind_udp(host: str, port: int, receive_buffer: int, what: str) -> socket.socket:

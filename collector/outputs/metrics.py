@@ -312,6 +312,32 @@ class FlowCollector(Collector):
         for exporter, at in sorted(self.counts.last_seen.items()):
             seen.add_metric([exporter, self.counts.links.get(exporter, "")], at)
         yield from (datagrams, records, intervals, refused, seen)
+        yield from self._links()
+
+    def _links(self) -> Iterator[Metric]:
+        """Per link (every configured link from 0): bytes of closed intervals, the last interval's bytes, its
+        baseline (only once one is known) and the events of traffic outside the allowed networks."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        volume = CounterMetricFamily("opsmon_flow_link_bytes", "Bytes of the link's closed flow intervals (sFlow: "
+                                     "scaled by the sampling rate); grows once an interval", labels=["link"])
+        last = GaugeMetricFamily("opsmon_flow_link_interval_bytes", "Bytes of the link's last closed flow interval",
+                                 labels=["link"])
+        base = GaugeMetricFamily("opsmon_flow_link_baseline_bytes", "The link's volume baseline for its last "
+                                 "judged interval: median of the same interval of the past flows.baseline.weeks",
+                                 labels=["link"])
+        outside = CounterMetricFamily("opsmon_flow_outside_events", "Events of traffic to destinations outside "
+                                      "the allowed networks (one per link, source and network and interval)",
+                                      labels=["link"])
+        for link, n in sorted(self.counts.link_bytes.items()):
+            volume.add_metric([link], n)
+        for link, n in sorted(self.counts.last_interval.items()):
+            last.add_metric([link], n)
+        for link, value in sorted(self.counts.baseline.items()):
+            base.add_metric([link], value)
+        for link, n in sorted(self.counts.outside.items()):
+            outside.add_metric([link], n)
+        yield from (volume, last, base, outside)
 
 
 class Hj212Collector(Collector):

@@ -81,6 +81,7 @@ from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
+from opsmon.collector.store.flows import interval_totals
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import AgentRow, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
 from opsmon.collector.store.surveys import SurveyLinks
@@ -221,7 +222,8 @@ class Service:
                            store_trouble=lambda: self.writer.trouble,
                            assets_at=lambda address: self._address_owners.get(address, ()),
                            hj212_frames_since=self._hj212_frames_since, hj212_hours=self._hj212_hours,
-                           hj212_deadline=self._hj212_deadline)
+                           hj212_deadline=self._hj212_deadline,
+                           flow_totals=lambda link, starts: interval_totals(self.store, link, starts))
         self.inputs: list[Input] = [i for i in (make(ctx) for make in INPUTS) if i is not None]
         for receiver in (i for i in self.inputs if isinstance(i, TrapReceiver)):
             self.metrics.watch_traps(receiver.counts)

@@ -49,6 +49,10 @@ METRICS = {
     # security
     "opsmon_compliance_ratio", "opsmon_baseline_checks", "opsmon_host_auth_failures_total",
     "opsmon_host_logins_total", "opsmon_fim_changes_total",
+    # flows
+    "opsmon_flow_link_bytes_total", "opsmon_flow_link_interval_bytes", "opsmon_flow_link_baseline_bytes",
+    "opsmon_flow_outside_events_total", "opsmon_flow_records_total", "opsmon_flow_refused_total",
+    "opsmon_flow_datagrams_total",
     # incidents
     "opsmon_incidents_open", "opsmon_incident_unacknowledged_seconds", "opsmon_incident_breaches_total",
     # host agent
@@ -84,7 +88,8 @@ KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ign
             "group_right", "inf", "nan", "atan2"}
 UIDS = {"overview.json": "opsmon-overview", "hosts.json": "opsmon-hosts", "network.json": "opsmon-network",
         "incidents.json": "opsmon-incidents", "availability.json": "opsmon-availability",
-        "security.json": "opsmon-security", "hj212.json": "opsmon-hj212", "quarter.json": "opsmon-quarter"}
+        "security.json": "opsmon-security", "hj212.json": "opsmon-hj212", "quarter.json": "opsmon-quarter",
+        "flows.json": "opsmon-flows"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -401,3 +406,21 @@ def test_hj212_board_rates_against_90_percent():
     assert "== 0" in panels["零传输点位 / Points at 0"]["targets"][0]["expr"]
     assert 'state="down"' in panels["离线数采仪 / DAUs offline"]["targets"][0]["expr"]
     assert "sum by (reason)" in panels["拒收的帧（按原因） / Frames refused, by reason"]["targets"][0]["expr"]
+
+
+def test_flows_board_volume_baseline_and_outside_traffic():
+    """The flow board (issue 23 item 5): per-link traffic from the interval counter in bits/s, the interval's
+    bytes beside its baseline, the ratio to it (orange below 1/3 and from 3 on, the default flows.baseline.factor),
+    the outside-destination events, and a link variable from the flow series."""
+    board = BOARDS["flows.json"]
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["link"]["definition"] == "label_values(opsmon_flow_link_bytes_total, link)"
+    panels = {p["title"]: p for p in _panels("flows.json")}
+    traffic = panels["链路流量（比特/秒） / Link traffic, bits/s"]
+    assert traffic["targets"][0]["expr"] == 'sum by (link) (rate(opsmon_flow_link_bytes_total{link=~"$link"}[15m])) * 8'
+    ratio = panels["相对基线的倍数 / Ratio to baseline"]
+    assert "/ on(link) (opsmon_flow_link_baseline_bytes" in ratio["targets"][0]["expr"]
+    steps_ = ratio["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in steps_] == [None, 1 / 3, 3]
+    assert "opsmon_flow_outside_events_total" in panels[
+        "越界流量事件（24 小时） / Outside-destination events, 24 h"]["targets"][0]["expr"]

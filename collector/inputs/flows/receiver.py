@@ -1,4 +1,4 @@
-"""The flow receiver: NetFlow v5/v9 and IPFIX over UDP from the allowed exporters, summed per link (issue 23).
+"""The flow receiver: NetFlow v5/v9, IPFIX and sFlow v5 over UDP from the allowed exporters, summed per link (issue 23).
 
 An input (inputs/base.py), on when `flows.enabled`. The port takes datagrams from anyone, so, as at the trap
 port (issue 16), nothing a sender does costs more than a counter: each datagram passes the per-source rate
@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.core.messages import Message
+from opsmon.collector.core.messages import Event, FlowTop, Message
 from opsmon.collector.inputs.base import InputContext, bind_udp
 from opsmon.collector.inputs.flows.aggregate import Aggregator
+from opsmon.collector.inputs.flows.baseline import History, VolumeBaseline
+from opsmon.collector.inputs.flows.boundary import Boundary
 from opsmon.collector.inputs.flows.decode import Refused
 from opsmon.collector.inputs.flows.templates import Decoder
 from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
@@ -35,7 +37,7 @@ REFUSED_LINE = "流量数据报被拒收（每个来源每分钟至多一行）/
 REASONS = {
     "rate": "beyond the source's rate limit (flows.rate, burst): dropped before decoding",
     "unknown_exporter": "a source address not under flows.exporters",
-    "version": "not NetFlow v5, v9 or IPFIX",
+    "version": "not NetFlow v5, v9, IPFIX or sFlow v5",
     "truncated": "shorter than its header, records or sets say",
     "malformed": "lengths or ids that contradict the specification",
     "no_template": "a v9/IPFIX data set whose template did not come while flows.pending_sets held it",
@@ -48,7 +50,16 @@ def make(ctx: InputContext) -> FlowReceiver | None:
     settings = ctx.config.flows
     if not settings.enabled:
         return None
-    return FlowReceiver(settings, ctx.publish, ctx.clock)
+    return FlowReceiver(settings, ctx.publish, ctx.clock, history=ctx.flow_totals)
+
+
+def boundary_of(settings: Any) -> Boundary | None:
+    """The allowed-destinations check, when any network is configured (flows.allowed_destinations)."""
+    allowed = settings.allowed_destinations
+    if not allowed.networks and not any(allowed.links.values()):
+        return None
+    return Boundary(allowed.networks, allowed.links, allowed.prefix_v4, allowed.prefix_v6, allowed.max_events,
+                    allowed.incident)
 
 
 @dataclass
@@ -59,6 +70,10 @@ class FlowCounts:
     datagrams: int = 0  # that reached the port
     flows: int = 0  # flow records decoded and summed
     intervals: int = 0  # closed intervals published
+    outside: dict[str, int] = field(default_factory=dict)  # link -> events of traffic outside the allowed networks
+    link_bytes: dict[str, int] = field(default_factory=dict)  # link -> bytes of its closed intervals (from 0)
+    last_interval: dict[str, int] = field(default_factory=dict)  # link -> bytes of its last closed interval
+    baseline: dict[str, float] = field(default_factory=dict)  # link -> baseline of its last judged interval
     by_exporter: dict[str, int] = field(default_factory=dict)  # exporter -> flow records (each from 0)
     links: dict[str, str] = field(default_factory=dict)  # exporter -> its link, for the metric's label
     # exporter -> Unix seconds of its last decodable datagram (the receiver's start until its first), for the
@@ -71,7 +86,7 @@ class FlowReceiver:
 
     def __init__(self, settings: Any, publish: Callable[[Message], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, history: History | None = None) -> None:
         self.settings = settings
         self.publish = publish
         self.clock = clock
@@ -81,10 +96,18 @@ class FlowReceiver:
         self.buckets = SourceBuckets(settings.rate, settings.burst, clock=monotonic)
         self.decoder = Decoder(settings.max_templates, settings.pending_sets,
                                on_drop=lambda source: self.refusals.refuse("no_template", source))
-        self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys)
+        self.aggregator = Aggregator(settings.interval, settings.top, settings.max_keys, boundary_of(settings))
+        links = set(self.exporters.values())
         self.counts = FlowCounts(self.refusals.counts, by_exporter=dict.fromkeys(self.exporters, 0),
-                                 links=dict(self.exporters),
+                                 links=dict(self.exporters), outside=dict.fromkeys(links, 0),
+                                 link_bytes=dict.fromkeys(links, 0),
                                  last_seen=dict.fromkeys(self.exporters, self.clock().timestamp()))
+        base = settings.baseline
+        self.baseline = (VolumeBaseline(history, base.weeks, base.min_weeks, base.factor, base.floor_bytes)
+                         if history is not None and base.weeks > 0 else None)
+        if self.baseline is not None:
+            self.counts.baseline = self.baseline.last
+        self.judged: set[str] = set()  # links whose first (partial) interval since start has closed
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -147,10 +170,28 @@ class FlowReceiver:
             self.counts.by_exporter[source] += len(flows)
             self._publish(self.aggregator.add(link, flows, now))
 
-    def _publish(self, closed: list[Any]) -> None:
-        for top in closed:
+    def _publish(self, closed: list[Any], judge: bool = True) -> None:
+        """Closed intervals and their events out; each interval's volume counted and (but the first after start
+        and the partial one at stop) judged against its baseline."""
+        for message in closed:
+            self.publish(message)
+            if isinstance(message, Event):
+                self.counts.outside[message.asset_id or ""] = self.counts.outside.get(message.asset_id or "", 0) + 1
+            if not isinstance(message, FlowTop):
+                continue
             self.counts.intervals += 1
-            self.publish(top)
+            octets = sum(row.bytes for row in message.rows)
+            self.counts.link_bytes[message.link] = self.counts.link_bytes.get(message.link, 0) + octets
+            self.counts.last_interval[message.link] = octets
+            if self.baseline is not None and judge and message.link in self.judged:
+                try:
+                    events = self.baseline.judge(message.link, message.start, message.end, octets)
+                except Exception as exc:  # noqa: BLE001 - a store that cannot be read must not stop the receiver
+                    log.warning("flow baseline not read", extra={"link": message.link, "error": str(exc)[:200]})
+                    events = []
+                for event in events:
+                    self.publish(event)
+            self.judged.add(message.link)
 
     def _tick(self) -> None:
         """Once a second: intervals that ended to the store, refusal lines due to the log."""
@@ -170,5 +211,5 @@ class FlowReceiver:
         elif self.sock is not None:
             self.sock.close()
         self.sock = None
-        self._publish(self.aggregator.flush())
+        self._publish(self.aggregator.flush(), judge=False)
         self.refusals.flush()

@@ -27,6 +27,7 @@ from opsmon.collector.inputs.flows.decode import (
     Template,
     v5,
 )
+from opsmon.collector.inputs.flows.sflow import is_sflow, sflow
 
 EMPTY = Template.compile(())  # an options template's stand-in: its data sets yield nothing
 Key = tuple[str, int, int, int]  # exporter, version, source id / domain, template id
@@ -35,7 +36,7 @@ OPTIONS_SET = {9: 1, 10: 3}  # the set id of options templates (skipped)
 
 
 class Decoder:
-    """Decodes v5, v9 and IPFIX datagrams, holding the templates between datagrams."""
+    """Decodes NetFlow v5, v9, IPFIX and sFlow v5 datagrams (sflow.py), holding the templates between datagrams."""
 
     def __init__(self, max_templates: int = 1000, pending_sets: int = 64,
                  on_drop: Callable[[str], None] = lambda _source: None) -> None:
@@ -50,6 +51,8 @@ class Decoder:
         """The flows of one datagram (with those of waiting data sets its templates unlock)."""
         if len(data) < 2:
             raise Refused("truncated", f"datagram of {len(data)} bytes")
+        if is_sflow(data):
+            return sflow(data)
         version = int.from_bytes(data[:2], "big")
         if version == 5:
             return v5(data)
@@ -67,7 +70,7 @@ class Decoder:
             if length < len(data) or length < IPFIX_HEADER.size:
                 raise Refused("malformed", f"IPFIX message says {length} bytes, {len(data)} came")
             return self._sets(data, IPFIX_HEADER.size, length, exporter, 10, domain)
-        raise Refused("version", f"version {version} is not NetFlow v5, v9 or IPFIX (10)")
+        raise Refused("version", f"version {version} is not NetFlow v5, v9, IPFIX (10) or sFlow v5")
 
     def _sets(self, data: bytes, at: int, end: int, exporter: str, version: int, domain: int) -> list[Flow]:
         """Walk the (flow)sets: templates first learned, then the data sets decoded in order."""

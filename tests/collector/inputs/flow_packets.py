@@ -64,3 +64,63 @@ V9_FIELDS = [(IPV4_SRC, 4), (IPV4_DST, 4), (L4_SRC_PORT, 2), (L4_DST_PORT, 2), (
 
 def v9_record(src: str, dst: str, port: int, proto: int, octets: int, packets: int) -> bytes:
     return ip(src) + ip(dst) + struct.pack(">HHBBII", 40000, port, proto, 0x10, octets, packets)
+
+
+# sFlow version 5 (sFlow.org, sflow_version_5.txt), XDR: 4-byte big-endian integers, opaque<> = length + bytes
+# padded with zeros to a multiple of 4.
+def xdr_opaque(data_format: int, body: bytes) -> bytes:
+    """A data_format (enterprise << 12 | format) and its opaque<>: length, bytes, zero padding to 4."""
+    return struct.pack(">II", data_format, len(body)) + body + b"\0" * (-len(body) % 4)
+
+
+def sflow_datagram(samples: list[bytes], agent: str = "192.0.2.1", sequence: int = 1) -> bytes:
+    """sample_datagram_v5: version 5, agent address (type 1 IPv4 / 2 IPv6, then the address), sub_agent_id,
+    sequence_number, uptime, then samples<> (count, then each sample_record as built by the helpers below)."""
+    kind = 2 if ":" in agent else 1
+    return (struct.pack(">II", 5, kind) + ip(agent) + struct.pack(">III", 0, sequence, 60_000)
+            + struct.pack(">I", len(samples)) + b"".join(samples))
+
+
+def sflow_flow_sample(rate: int, records: list[bytes], expanded: bool = False) -> bytes:
+    """flow_sample (format 1): sequence_number, source_id, sampling_rate, sample_pool, drops, input, output,
+    flow_records<>; flow_sample_expanded (format 3): sequence_number, source_id_type, source_id_index,
+    sampling_rate, sample_pool, drops, input format/value, output format/value, flow_records<>."""
+    if expanded:
+        head = struct.pack(">10I", 1, 0, 3, rate, rate * 10, 0, 0, 3, 0, 4)
+    else:
+        head = struct.pack(">7I", 1, 3, rate, rate * 10, 0, 3, 4)
+    return xdr_opaque(3 if expanded else 1, head + struct.pack(">I", len(records)) + b"".join(records))
+
+
+def sflow_counter_sample() -> bytes:
+    """counters_sample (format 2): sequence_number, source_id, counter_records<> with one generic interface
+    record (format 1, 88 bytes of counters: zeros here). Carries no flows."""
+    record = xdr_opaque(1, b"\0" * 88)
+    return xdr_opaque(2, struct.pack(">III", 1, 3, 1) + record)
+
+
+def ethernet_ipv4(src: str, dst: str, proto: int, dport: int, vlan: int | None = None) -> bytes:
+    """An Ethernet II frame's first bytes: dst MAC, src MAC, [802.1Q tag 0x8100 + TCI], ethertype 0x0800, a
+    20-byte IPv4 header (version 4, IHL 5, protocol at byte 9, src at 12, dst at 16), then the transport
+    header's source and destination ports."""
+    tag = struct.pack(">HH", 0x8100, vlan) if vlan is not None else b""
+    ipv4 = struct.pack(">BBHHHBBH", 0x45, 0, 1500, 1, 0, 64, proto, 0) + ip(src) + ip(dst)
+    return b"\x02" * 6 + b"\x04" * 6 + tag + struct.pack(">H", 0x0800) + ipv4 + struct.pack(">HH", 40000, dport)
+
+
+def ipv6_packet(src: str, dst: str, proto: int, dport: int) -> bytes:
+    """A raw IPv6 header (version 6, payload length, next header at byte 6, hop limit, src, dst) + ports."""
+    return struct.pack(">IHBB", 6 << 28, 100, proto, 64) + ip(src) + ip(dst) + struct.pack(">HH", 40000, dport)
+
+
+def sampled_header(protocol: int, frame_length: int, header: bytes) -> bytes:
+    """flow record format 1: header_protocol (1 Ethernet, 11 IPv4, 12 IPv6), frame_length, stripped,
+    header<>."""
+    return xdr_opaque(1, struct.pack(">III", protocol, frame_length, 4) + struct.pack(">I", len(header))
+                      + header + b"\0" * (-len(header) % 4))
+
+
+def sampled_ipv4(src: str, dst: str, proto: int, dport: int, length: int) -> bytes:
+    """flow record format 3: length, protocol, src_ip, dst_ip, src_port, dst_port, tcp_flags, tos."""
+    return xdr_opaque(3, struct.pack(">II", length, proto) + ip(src) + ip(dst) + struct.pack(">IIII", 40000, dport,
+                                                                                              0x10, 0))
