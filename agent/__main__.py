@@ -14,11 +14,9 @@ not send its report, 2 bad configuration, 3 another agent holds the spool.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +53,9 @@ def _once_beside(cfg: Any, busy: SpoolBusy) -> int:
     inventories) belongs to the service, and a fresh one would report old logins a second time.
     A report that cannot be sent is not kept (the spool is not ours), and the exit code says so.
     """
+    import dataclasses
+    import tempfile
+
     from opsmon.agent.runner import Agent
 
     log = logging.getLogger("opsmon.agent")
@@ -81,7 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from opsmon.agent import config as config_mod
     from opsmon.agent.errors import ConfigError
-    from opsmon.agent.runner import Agent
     from opsmon.agent.spool import SpoolLock
 
     try:
@@ -89,7 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsmon-agent: config error: {exc}", file=sys.stderr)
         return 2
+    if not any(url.lower().startswith("https:") for url in (*cfg.collector_urls, cfg.collector_url)):
+        from opsmon.agent.compat import http_client_without_ssl
+
+        http_client_without_ssl()  # a plain-HTTP agent never loads OpenSSL (about 5 MB resident)
     from opsmon.agent.logfmt import TextFormatter
+    from opsmon.agent.runner import Agent
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(TextFormatter())
