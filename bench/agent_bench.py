@@ -43,7 +43,8 @@ psutil, with psutil + prometheus-client, and with the agent's modules imported.
 Goals (issue 25 item 4): the agent's RSS under 25 MB and its CPU per collection at or below the peer's
 (node_exporter with the matching collectors), both printed with the ratio.
 
-    .venv/bin/python bench/agent_bench.py [--duration 300] [--warmup 10] [--calls 300] [--services a,b] [--json]
+    .venv/bin/python bench/agent_bench.py [--duration 300] [--warmup 10] [--calls 300] [--services a,b]
+        [--node-collectors cpu,meminfo,...] [--json]
 
 Needs the Debian packages prometheus-node-exporter and zabbix-agent (`apt-get install -y ...`); none of
 them is started as a service, every process started here is stopped at the end.
@@ -389,10 +390,14 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=300, help="calls per in-process measurement")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs, database)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    ap.add_argument("--node-collectors", default=",".join(NODE_COLLECTORS),
+                    help="comma-separated node_exporter collectors of the peer (default: the set matching the agent's "
+                         f"report, {','.join(NODE_COLLECTORS)})")
     ap.add_argument("--services", default=",".join(SERVICES),
                     help=f"comma-separated process names the agents check (default {','.join(SERVICES)})")
     args = ap.parse_args()
     SERVICES[:] = [s for s in args.services.split(",") if s]
+    NODE_COLLECTORS[:] = [c for c in args.node_collectors.split(",") if c]
     for exe in (NODE_EXPORTER, ZABBIX_AGENTD):
         if shutil.which(exe) is None:
             raise SystemExit(f"{exe} not found: apt-get install -y prometheus-node-exporter zabbix-agent")
