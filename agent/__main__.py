@@ -89,10 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsmon-agent: config error: {exc}", file=sys.stderr)
         return 2
-    if not any(url.lower().startswith("https:") for url in (*cfg.collector_urls, cfg.collector_url)):
+    # A plain-HTTP agent never loads OpenSSL (about 5 MB resident). Not with the local /metrics:
+    # prometheus-client imports urllib.request's HTTPSHandler, which exists only when http.client has ssl.
+    if not cfg.metrics_port and not any(url.lower().startswith("https:")
+                                        for url in (*cfg.collector_urls, cfg.collector_url)):
         from opsmon.agent.compat import http_client_without_ssl
 
-        http_client_without_ssl()  # a plain-HTTP agent never loads OpenSSL (about 5 MB resident)
+        http_client_without_ssl()
     from opsmon.agent.logfmt import TextFormatter
     from opsmon.agent.runner import Agent
 

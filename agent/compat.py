@@ -47,8 +47,10 @@ def http_client_without_ssl() -> bool:
 
     http.client defines HTTPSConnection only when `import ssl` succeeds, and nothing else in it needs
     ssl; a plain-HTTP agent then never loads OpenSSL. Call it before anything imports http.client
-    (the agent's main() does, after reading agent.toml); a later `import ssl` (a proxy's urllib, the
-    local /metrics) still works. False when http.client or ssl was already imported (nothing to save).
+    (the agent's main() does, after reading agent.toml); a later `import ssl` still works, and so does
+    urllib.request (a proxy's settings), but without its HTTPSHandler: so not when something will need
+    that (prometheus-client, for the local /metrics). False when http.client or ssl was already
+    imported (nothing to save).
     """
     if "http.client" in sys.modules or "ssl" in sys.modules:
         return False
