@@ -153,6 +153,23 @@ def test_procfs_names_match_psutil_for_every_process() -> None:
     assert steady and all(ours[n] for n in steady), sorted(n for n in steady if not ours[n])
 
 
+def test_sensors_answer_what_psutil_finds_on_this_host() -> None:
+    """The no-sensors shortcut answers exactly what psutil would, here where it applies or not.
+
+    On this machine (a VM: no /sys/class/hwmon, no thermal zone) linux_without_sensors() is True and psutil
+    finds nothing, so the collector says {"temperatures": [], "fans": []}; on a host with sensors the
+    shortcut is False and the collector lists psutil's readings, one entry per reading."""
+    from opsmon.agent.collectors.hardware import Sensors, linux_without_sensors
+
+    temps, fans = psutil.sensors_temperatures(), psutil.sensors_fans()
+    got = Sensors().collect()
+    if linux_without_sensors():
+        assert temps == {} and fans == {} and got == {"temperatures": [], "fans": []}
+    else:
+        assert len(got["temperatures"]) == sum(map(len, temps.values())) and \
+            len(got["fans"]) == sum(map(len, fans.values()))
+
+
 # -- transport --------------------------------------------------------------------
 
 class _Handler(http.server.BaseHTTPRequestHandler):
