@@ -565,10 +565,16 @@ def main() -> int:
         "python -c pass": rss_of_snippet("pass"),
         "+ import psutil": rss_of_snippet("import psutil"),
         "+ psutil, prometheus_client": rss_of_snippet("import psutil, prometheus_client"),
-        "agent modules imported": rss_of_snippet(
+        # as a plain-HTTP agent imports them (main(): http.client without ssl), then as an https:// one
+        "agent modules imported (http:// collector)": rss_of_snippet(
+            "from opsmon.agent.compat import http_client_without_ssl\nhttp_client_without_ssl()\n"
             "import opsmon.agent.__main__, opsmon.agent.runner, opsmon.agent.config"),
-        "agent modules + 1 collect + 1 send-ready report": rss_of_snippet(
-            "import opsmon.agent.runner, urllib.request, json\nfrom opsmon.agent.collectors import build\n"
+        "agent modules imported (https:// collector: + ssl)": rss_of_snippet(
+            "import ssl\nssl.create_default_context()\n"
+            "import opsmon.agent.__main__, opsmon.agent.runner, opsmon.agent.config"),
+        "agent modules (http://) + 1 collect + 1 JSON report": rss_of_snippet(
+            "from opsmon.agent.compat import http_client_without_ssl\nhttp_client_without_ssl()\n"
+            "import opsmon.agent.runner, json\nfrom opsmon.agent.collectors import build\n"
             f"m = build({SERVICES!r}).collect(); json.dumps(m)"),
     }
 
