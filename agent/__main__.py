@@ -14,11 +14,9 @@ not send its report, 2 bad configuration, 3 another agent holds the spool.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +53,9 @@ def _once_beside(cfg: Any, busy: SpoolBusy) -> int:
     inventories) belongs to the service, and a fresh one would report old logins a second time.
     A report that cannot be sent is not kept (the spool is not ours), and the exit code says so.
     """
+    import dataclasses
+    import tempfile
+
     from opsmon.agent.runner import Agent
 
     log = logging.getLogger("opsmon.agent")
@@ -97,12 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="collect and send one report, then exit")
     args = parser.parse_args(argv)
 
-    from opsmon.agent.runner import Agent
     from opsmon.agent.spool import SpoolLock
 
     cfg = configured(args.config, "opsmon-agent")
     if cfg is None:
         return 2
+    # A plain-HTTP agent never loads OpenSSL (about 5 MB resident). Not with the local /metrics:
+    # prometheus-client imports urllib.request's HTTPSHandler, which exists only when http.client has ssl.
+    if not cfg.metrics_port and not any(url.lower().startswith("https:")
+                                        for url in (*cfg.collector_urls, cfg.collector_url)):
+        from opsmon.agent.compat import http_client_without_ssl
+
+        http_client_without_ssl()
+    from opsmon.agent.runner import Agent
+
     try:
         lock = SpoolLock.acquire(cfg.spool_dir)
     except SpoolBusy as busy:

@@ -12,13 +12,18 @@ so each difference is written once and the rest of the agent reads as plain Pyth
 - `os_release()`: `platform.freedesktop_os_release` is 3.10; before it, /etc/os-release (or
   /usr/lib/os-release) is read by the same rules.
 - `unlink_missing_ok()`: `Path.unlink(missing_ok=True)` is 3.8.
+- `sha256()`: not a version difference but a memory one: hashlib's import starts OpenSSL (libcrypto,
+  about 3.7 MB of the agent's resident memory) even for one digest; CPython's own SHA-256 module
+  (`_sha256` to 3.11, `_sha2` from 3.12) gives the same digests without it. hashlib is the fallback
+  where a build leaves the built-in module out.
+- `http_client_without_ssl()`: http.client imports ssl (OpenSSL, about 5 MB resident) only to
+  define HTTPSConnection; an agent whose collectors are all http:// imports it without.
 - `fromisoformat()`: before 3.11, `datetime.fromisoformat` takes only what `isoformat()` writes, so
   `Z`, an offset without its colon (`+0800`, journalctl's short-iso) and fractions of other than 3
   or 6 digits are rewritten into that form first.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import re
@@ -26,13 +31,47 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib  # novermin: imported on 3.11 and later only
 else:  # the same API under its PyPI name (a dependency before 3.11)
     import tomli as tomllib
 
-__all__ = ["fromisoformat", "native_thread_id", "os_release", "tomllib", "unlink_missing_ok"]
+__all__ = ["fromisoformat", "http_client_without_ssl", "native_thread_id", "os_release", "sha256", "tomllib",
+           "unlink_missing_ok"]
+
+
+def http_client_without_ssl() -> bool:
+    """Import http.client with ssl hidden, for an agent process whose collector URLs are all http://.
+
+    http.client defines HTTPSConnection only when `import ssl` succeeds, and nothing else in it needs
+    ssl; a plain-HTTP agent then never loads OpenSSL. Call it before anything imports http.client
+    (the agent's main() does, after reading agent.toml); a later `import ssl` still works, and so does
+    urllib.request (a proxy's settings), but without its HTTPSHandler: so not when something will need
+    that (prometheus-client, for the local /metrics). False when http.client or ssl was already
+    imported (nothing to save).
+    """
+    if "http.client" in sys.modules or "ssl" in sys.modules:
+        return False
+    sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` raises ImportError meanwhile
+    try:
+        import http.client  # noqa: F401
+    finally:
+        del sys.modules["ssl"]
+    return True
+
+
+def sha256(data: bytes = b"") -> Any:
+    """A SHA-256 hash object (update(), hexdigest()) from CPython's built-in module, OpenSSL not loaded."""
+    try:
+        from _sha256 import sha256 as new  # Python 3.7 to 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256 as new  # Python 3.12 and later
+        except ImportError:  # a build without the built-in hashes: OpenSSL's, through hashlib
+            from hashlib import sha256 as new
+    return new(data)
 
 _SYS_GETTID = {"x86_64": 186, "aarch64": 224, "i686": 224, "i386": 224}  # the gettid syscall, per machine
 
@@ -45,6 +84,8 @@ def native_thread_id() -> int | None:
     number = _SYS_GETTID.get(os.uname().machine) if sys.platform.startswith("linux") else None
     if number is None:
         return None
+    import ctypes  # only on 3.7, which lacks get_native_id: ctypes costs the agent 0.4 MB resident
+
     try:
         return int(ctypes.CDLL(None, use_errno=True).syscall(number))
     except (OSError, AttributeError):

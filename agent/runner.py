@@ -7,7 +7,6 @@ measure and correct the clock offset of every report, replayed ones included.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from opsmon.agent import __version__
 from opsmon.agent.baseline.monitor import SecurityMonitor
 from opsmon.agent.collectors import build
 from opsmon.agent.collectors.facts import host_facts
+from opsmon.agent.compat import sha256
 from opsmon.agent.config import AgentConfig
 from opsmon.agent.errors import Rejected, TransportError
 from opsmon.agent.hardware import FaultDetector
@@ -89,7 +89,7 @@ class Agent:
         if time.monotonic() - self._facts_checked >= FACTS_EVERY:  # facts change rarely: look every 10 min
             self._facts_checked = time.monotonic()
             facts = host_facts()
-            digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+            digest = sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
             if digest != self._facts_digest:
                 doc["facts"] = facts
                 self._facts_digest = digest

@@ -9,6 +9,10 @@ closes the connection, and the next report opens a new one.
 
 Proxies are taken from the environment (and, on Windows, the system settings) as urllib does:
 http_proxy / https_proxy / no_proxy; HTTPS goes through a CONNECT tunnel and is verified end to end.
+
+What the agent keeps in memory matters (docs/agent.md, "Cost on the host"): urllib.request (1.8 MB
+resident, with hashlib's OpenSSL) is imported only where a proxy can be configured, and ssl only for
+an https:// collector (see compat.http_client_without_ssl for the agent process itself).
 """
 from __future__ import annotations
 
@@ -16,11 +20,11 @@ import base64
 import http.client
 import json
 import logging
+import os
 import select
-import ssl
+import sys
 import time
 import urllib.parse
-import urllib.request
 from typing import Any, Sequence
 
 from opsmon.agent import __version__
@@ -30,6 +34,16 @@ log = logging.getLogger("opsmon.agent")
 REJECTED = (400, 401, 403, 413, 422)  # the report or the token is refused for good: retrying will not help
 # The collector closed a kept-alive connection: worth one more try on a fresh connection.
 CLOSED_BY_PEER = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+def _proxies() -> dict[str, str]:
+    """urllib.request.getproxies(): on Linux and other POSIX systems but macOS that reads only the
+    environment's *_proxy variables, so with none set there is no proxy and no need to import it."""
+    if os.name == "posix" and sys.platform != "darwin" and not any(k.lower().endswith("_proxy") for k in os.environ):
+        return {}
+    from urllib.request import getproxies
+
+    return getproxies()
 
 
 class Transport:
@@ -56,14 +70,21 @@ class Transport:
         self.url = f"{self.bases[index]}/api/v1/agent/report"
         parts = urllib.parse.urlsplit(self.url)
         self._https = parts.scheme == "https"
-        self.context = ssl.create_default_context(cafile=self._ca_file) if self._https else None
+        self.context: Any = None
+        if self._https:
+            import ssl
+
+            self.context = ssl.create_default_context(cafile=self._ca_file)
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
         self._target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
         self._proxy: tuple[str, int, dict[str, str]] | None = None
-        proxy_url = urllib.request.getproxies().get(parts.scheme)
-        if proxy_url and not urllib.request.proxy_bypass(parts.netloc):
-            self._set_proxy(proxy_url)
+        proxy_url = _proxies().get(parts.scheme)
+        if proxy_url:
+            from urllib.request import proxy_bypass
+
+            if not proxy_bypass(parts.netloc):
+                self._set_proxy(proxy_url)
 
     def _set_proxy(self, proxy_url: str) -> None:
         if "://" not in proxy_url:

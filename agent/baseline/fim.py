@@ -12,7 +12,6 @@ are tracked by size and times only; at most `max_files` entries per scan.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from opsmon.agent.baseline import state
+from opsmon.agent.compat import sha256
 
 DEFAULT_PATHS = (
     "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d",
@@ -33,7 +33,7 @@ MAX_EVENTS = 200
 
 
 def _digest(path: str, limit: int) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)

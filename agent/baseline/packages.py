@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import calendar
 import functools
-import hashlib
 import re
 import time
 from typing import Any
@@ -32,6 +31,7 @@ from opsmon.agent.baseline import state
 from opsmon.agent.baseline.host import CmdResult, Host
 from opsmon.agent.baseline.registry import probe
 from opsmon.agent.baseline.results import ERROR, FAIL, NA, PASS
+from opsmon.agent.compat import sha256
 
 APT_SIMULATE = ["apt-get", "-s", "dist-upgrade"]
 DNF_SECURITY = ["dnf", "-C", "-q", "updateinfo", "list", "--security"]
@@ -273,7 +273,7 @@ def _package_verify(host: Host, a: dict[str, Any]) -> tuple[str, str]:
         argv = ["dpkg", "--verify", *packages]
     else:
         argv = [*RPM_VERIFY, *packages] if packages else RPM_VERIFY_ALL
-    key = hashlib.sha256("\0".join(argv).encode()).hexdigest()[:16]
+    key = sha256("\0".join(argv).encode()).hexdigest()[:16]
     file = host.state_file(VERIFY_STATE)
     doc = state.load(file) if file else {}
     interval = float(a.get("interval_h", 168))

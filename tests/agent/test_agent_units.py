@@ -153,6 +153,23 @@ def test_procfs_names_match_psutil_for_every_process() -> None:
     assert steady and all(ours[n] for n in steady), sorted(n for n in steady if not ours[n])
 
 
+def test_sensors_answer_what_psutil_finds_on_this_host() -> None:
+    """The no-sensors shortcut answers exactly what psutil would, here where it applies or not.
+
+    On this machine (a VM: no /sys/class/hwmon, no thermal zone) linux_without_sensors() is True and psutil
+    finds nothing, so the collector says {"temperatures": [], "fans": []}; on a host with sensors the
+    shortcut is False and the collector lists psutil's readings, one entry per reading."""
+    from opsmon.agent.collectors.hardware import Sensors, linux_without_sensors
+
+    temps, fans = psutil.sensors_temperatures(), psutil.sensors_fans()
+    got = Sensors().collect()
+    if linux_without_sensors():
+        assert temps == {} and fans == {} and got == {"temperatures": [], "fans": []}
+    else:
+        assert len(got["temperatures"]) == sum(map(len, temps.values())) and \
+            len(got["fans"]) == sum(map(len, fans.values()))
+
+
 # -- transport --------------------------------------------------------------------
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -169,6 +186,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(3)
         with srv.lock:
             srv.requests.append((dict(self.headers), body))
+            srv.paths.append(self.path)
         answer = json.dumps({"status": "accepted", "interval": 1.0}).encode()
         if srv.status != 200:
             answer = b"token refused"
@@ -195,6 +213,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.connections = 0
         self.closed = 0  # connections this server has closed
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.paths: list[str] = []  # the request target: the whole URL when the agent goes through a proxy
         self.mode = "ok"
         self.status = 200
 
@@ -244,6 +263,41 @@ def test_reports_share_one_kept_alive_connection(server: _Server) -> None:
     assert abs(float(headers["X-Opsmon-Sent-At"]) - time.time()) < 5
     assert server.requests[0][0]["Host"] == f"127.0.0.1:{server.server_address[1]}"
     t.close()
+
+
+_ONCE_AND_MODULES = """
+import sys
+from opsmon.agent.__main__ import main
+code = main(["--once", "--config", sys.argv[1]])
+print(code, *[m for m in ("ssl", "_ssl", "hashlib", "_hashlib", "urllib.request") if m in sys.modules])
+"""
+
+
+def test_a_plain_http_agent_loads_no_openssl_and_a_proxy_still_works(server: _Server, tmp_path: Path) -> None:
+    """Memory (issue 25 item 4): an agent whose collector is http:// never imports ssl, hashlib (both load
+    OpenSSL, about 5 MB resident) or urllib.request (1.8 MB, only needed to read proxy settings).
+
+    Two real agent processes (`main(["--once"])`, security work off) send one report each to the loopback
+    server: the first with no *_proxy variable, so the report goes straight there, request target
+    /api/v1/agent/report, and none of the five modules is loaded; the second with http_proxy set to the
+    same server (it answers a proxied request as well), so the request target is the whole URL, and
+    urllib.request was imported to read the proxy; 2 requests in all, both exit codes 0.
+    """
+    url = _url(server)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'collector_url = "{url}"\ntoken = "{TOKEN}"\nspool_dir = "{tmp_path / "spool"}"\n'
+                   'baseline = false\nfim_paths = []\nauth_log = "off"\n')
+    cfg.chmod(0o600)
+    direct = subprocess.run([sys.executable, "-c", _ONCE_AND_MODULES, str(cfg)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert direct.stdout.split() == ["0"], direct.stdout + direct.stderr
+    assert server.paths == ["/api/v1/agent/report"]
+    proxied = subprocess.run([sys.executable, "-c", _ONCE_AND_MODULES, str(cfg)], env={**env, "http_proxy": url},
+                             capture_output=True, text=True, timeout=60)
+    assert proxied.stdout.split()[0] == "0" and "urllib.request" in proxied.stdout.split(), proxied.stdout + \
+        proxied.stderr
+    assert server.paths == ["/api/v1/agent/report", f"{url}/api/v1/agent/report"]
 
 
 def test_a_connection_the_collector_closed_is_replaced_without_a_failed_send(server: _Server) -> None:
