@@ -86,6 +86,7 @@ class DeviceState:
     absent: set[str] = field(default_factory=set)  # absent fields already logged
     duration: float = 0.0
     answered: bool = False
+    generation: int = 0  # +1 at every poll, answered or not: /metrics re-encodes a device only when it moved
 
 
 async def detect(client: SnmpClient, target: Target, candidates: list[Profile]) -> tuple[Profile, ...]:
