@@ -733,8 +733,9 @@ def network() -> dict[str, Any]:
                    targets((f"topk(20, {scoped(f'opsmon:if_utilisation:ratio_rate5m{{{ASSET}}}')})", "{{asset}} {{ifName}}")),
                    unit="percentunit", minimum=0, thresholds=util),
         timeseries("接口包速率 / Interface packets",
-                   "每秒单播与广播包数（由 SNMP 计数器计算）。\n"
-                   "Unicast and broadcast packets per second, from the SNMP counters.",
+                   "每秒单播与广播包数（由 SNMP 计数器计算；需在检查的 profiles 中加入 interfaces-packets）。\n"
+                   "Unicast and broadcast packets per second, from the SNMP counters (add interfaces-packets to "
+                   "the check's profiles).",
                    targets((scoped(if_named(f"rate(ifHCInUcastPkts{{{ASSET}}}[{RATE}])")), "{{asset}} {{ifName}} in ucast"),
                            (scoped(if_named(f"rate(ifHCOutUcastPkts{{{ASSET}}}[{RATE}])")),
                             "{{asset}} {{ifName}} out ucast"),
@@ -776,13 +777,14 @@ def network() -> dict[str, Any]:
         table("接口清单 / Interfaces",
               "接口的运行与管理状态、速率与类型。\n"
               "Operational and admin status, speed and type.",
-              targets(*((f"max by (asset, ifIndex, ifName, ifAlias) ({scoped(if_named(m + '{' + ASSET + '}'))})", "")
-                        for m in ("ifOperStatus", "ifAdminStatus", "ifHighSpeed", "ifSpeed", "ifType")),
+              targets(*((f"max by (asset, ifIndex, ifName, ifAlias, ifType) (({scoped(m + '{' + ASSET + '}')}) "
+                         "* on(asset, ifIndex) group_left(ifName, ifAlias, ifType) opsmon_snmp_if_info)", "")
+                        for m in ("ifOperStatus", "ifAdminStatus", "ifHighSpeed")),
                       instant=True, fmt="table"),
               w=20, h=8,
               rename={"asset": "设备 / Device", "ifName": "接口 / Interface", "ifAlias": "描述 / Alias",
                       "Value #A": "运行 / Oper", "Value #B": "管理 / Admin", "Value #C": "速率 Mb/s / Speed",
-                      "Value #D": "ifSpeed", "Value #E": "ifType"},
+                      "ifType": "类型 / ifType"},
               overrides=[{"matcher": {"id": "byRegexp", "options": "Value #[AB]"},
                           "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
                               "1": {"color": GREEN, "index": 0, "text": "up"},

@@ -68,7 +68,7 @@ METRICS = {
     # SNMP (snmp_exporter names, no _total)
     "ifHCInOctets", "ifHCOutOctets", "ifHCInUcastPkts", "ifHCOutUcastPkts", "ifHCInBroadcastPkts",
     "ifHCOutBroadcastPkts", "ifInErrors", "ifOutErrors", "ifInDiscards", "ifOutDiscards", "ifOperStatus",
-    "ifAdminStatus", "ifHighSpeed", "ifSpeed", "ifType", "sysUpTime", "hrStorageSize", "hrStorageUsed",
+    "ifAdminStatus", "ifHighSpeed", "sysUpTime", "hrStorageSize", "hrStorageUsed",
     "hrStorageAllocationUnits", "hrProcessorLoad", "hrDeviceStatus", "opsmon_snmp_if_info",
     "opsmon_snmp_up", "opsmon_snmp_poll_duration_seconds", "opsmon_snmp_poll_varbinds",
     "opsmon_snmp_rate_discarded_total",

@@ -118,7 +118,8 @@ assets:
     category: network
     site: prefecture-01
     address: 127.0.0.1
-    checks: [{{type: snmp, credential: v2, port: {snmpd.port}, interval: 2s}}]
+    checks: [{{type: snmp, credential: v2, port: {snmpd.port}, interval: 2s,
+              profiles: [auto, interfaces-packets]}}]
   - id: wan-01
     name: 一号专线
     category: link

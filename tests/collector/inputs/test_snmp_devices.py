@@ -166,14 +166,14 @@ def test_exposition_is_encoded_once_per_poll_with_counters_typed_counter(sim: Sn
     assert 'ifOperStatus{asset="fixed",ifIndex="2"} 2\n' in text
     assert 'ifHighSpeed{asset="fixed",ifIndex="1"} 1000\n' in text
     assert ('opsmon_snmp_if_info{asset="fixed",ifIndex="1",ifName="Gi0/1",ifAlias="core \\"A\\"",'
-            'ifDescr="GigabitEthernet0/1"} 1\n') in text
+            'ifDescr="GigabitEthernet0/1",ifType="6"} 1\n') in text
     assert 'opsmon_snmp_up{asset="fixed"} 1\n' in text
     # the 32-bit ifInOctets stands in for ifHCInOctets, which this device has: not exported (an hour-old
     # counter is no counter); no _total anywhere; opsmon's rates only with snmp.export_rates
     assert "ifInOctets{" not in text and "_total" not in text and "opsmon_if_in_bits_per_second" not in text
-    # series per port: ifType, ifAdminStatus, ifOperStatus, ifHCInOctets, ifInErrors, ifHighSpeed and the
-    # info series = 7 (the recording has no other column); + up, duration, varbinds for the device = 17
-    assert sum(1 for line in text.splitlines() if not line.startswith("#")) == 2 * 7 + 3
+    # series per port: ifAdminStatus, ifOperStatus, ifHCInOctets, ifInErrors, ifHighSpeed and the info series
+    # (ifType is its label) = 6 (the recording has no other column); + up, duration, varbinds for the device = 15
+    assert sum(1 for line in text.splitlines() if not line.startswith("#")) == 2 * 6 + 3
     assert poll(hub, sim, "fixed", profiles=("interfaces",)).status == UP
     again = page.render()
     assert page.encodes == 2 and again is not first  # a poll: the device encoded again, once

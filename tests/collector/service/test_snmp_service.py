@@ -73,8 +73,8 @@ assets:
     assert c.states()["sw-core"]["state"] == "up"
     metrics = c.get("/metrics").text
     # the names on one info series per port (issue 25), the counters typed as snmp_exporter names them
-    lo = re.search(r'opsmon_snmp_if_info\{asset="sw-core",ifIndex="(\d+)",ifName="lo",ifAlias="",ifDescr="lo"\} 1\n',
-                   metrics)
+    lo = re.search(r'opsmon_snmp_if_info\{asset="sw-core",ifIndex="(\d+)",ifName="lo",ifAlias="",ifDescr="lo",'
+                   r'ifType="\d+"\} 1\n', metrics)
     assert lo is not None, metrics[:3000]
     if_index = lo.group(1)
     assert re.search(rf'\nifHCInOctets\{{asset="sw-core",ifIndex="{if_index}"\}} \d+\n', metrics)
