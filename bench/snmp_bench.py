@@ -33,9 +33,18 @@ interface figures snmp_exporter reports):
 
   The simulator's own CPU is excluded from every figure but printed.
 
+--fair (issue 25: the figures of docs/snmp.md): the exporter's module walks exactly the columns opsmon
+  exports (fair_columns(): the `interfaces` profile's metric columns), no lookups; both /metrics are scraped
+  by one client in a child process (gzip accepted, as Prometheus does; its CPU counts for neither side).
+  opsmon's figure is poll + rates + encoding + serving its page (a stdlib HTTP server in this process
+  rendering CollectorMetrics.render(), gzipped as the API does) per cycle: every device polled, one scrape;
+  the exporter's is its utime+stime over one scrape per device. It also prints opsmon's SNMP page size at
+  1,000 devices (this run's first device's state encoded 1,000 times).
+
 How to run (from the repository root; ~1-2 minutes for 50 devices on 2 cores):
     .venv/bin/python bench/snmp_bench.py
     .venv/bin/python bench/snmp_bench.py --devices 200 --sim-procs 4 --cycles 3
+    .venv/bin/python bench/snmp_bench.py --fair --devices 100 --cycles 3
 The snmpsim venv is built on demand from /usr/bin/python3 (snmpsim drops to
 `nobody`, who cannot read a Python under /root) at --sim-venv.
 Every process it starts is stopped by PID at the end; only 127.0.0.1 is used.
@@ -290,13 +299,15 @@ def exporter_modules(devices: list[Device], max_repetitions: int, timeout: float
             for d in devices}
 
 
-def start_exporter(work: Path, devices: list[Device], args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+def start_exporter(work: Path, devices: list[Device], args: argparse.Namespace,
+                   config: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
     exe = shutil.which("prometheus-snmp-exporter")
     if exe is None:
         raise RuntimeError("prometheus-snmp-exporter is not installed (Debian package prometheus-snmp-exporter)")
-    config = work / "snmp.yml"
-    modules = exporter_modules(devices, args.max_repetitions, args.timeout * 4)
-    config.write_text(json.dumps(modules, indent=1))  # JSON is YAML
+    if config is None:
+        config = work / "snmp.yml"
+        modules = exporter_modules(devices, args.max_repetitions, args.timeout * 4)
+        config.write_text(json.dumps(modules, indent=1))  # JSON is YAML
     subprocess.run([exe, f"--config.file={config}", "--dry-run"], check=True, capture_output=True, timeout=30)
     port = free_ports(1, socket.SOCK_STREAM)[0]
     log = open(work / "exporter.log", "wb")  # noqa: SIM115 - kept open for the child's lifetime
@@ -395,6 +406,233 @@ def compare(runner: asyncio.Runner, hub: SnmpHub, exporter_port: int, sample: li
     return problems
 
 
+# -- fair mode: same columns, exposition and scrape in both figures (issue 25) ---------------------------
+
+SCRAPER = r"""
+import gzip, json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+conc = int(sys.argv[1])
+def get(url):
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            wire = resp.read()
+            body = gzip.decompress(wire) if resp.headers.get("Content-Encoding") == "gzip" else wire
+    except OSError as exc:
+        return [0, 0, False, str(exc)]
+    return [len(wire), len(body), b"ifHCInOctets{" in body, ""]
+with ThreadPoolExecutor(conc) as pool:
+    for line in sys.stdin:
+        print(json.dumps(list(pool.map(get, json.loads(line)))), flush=True)
+"""
+
+
+class Scraper:
+    """The one HTTP client both sides are scraped with, as Prometheus does (gzip accepted): a child process,
+    so its own CPU counts for neither side (printed apart)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", SCRAPER, str(concurrency)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def get(self, urls: list[str]) -> list[tuple[int, int, bool, str]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(urls) + "\n")
+        self.proc.stdin.flush()
+        return [tuple(r) for r in json.loads(self.proc.stdout.readline())]  # type: ignore[misc]
+
+    def cpu(self) -> float:
+        return proc_cpu(self.proc.pid)
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def fair_columns() -> list[tuple[str, str, str]]:
+    """(name, oid, exporter type) of every column opsmon exports per device from the `interfaces` profile:
+    the snmp_exporter module is given exactly these, so both sides put the same series on their page."""
+    from opsmon.collector.config.snmp_profiles import COUNTERS, load_profiles
+
+    table = load_profiles(())["interfaces"].tables[0]
+    return [(c.name, c.oid, "counter" if c.type in COUNTERS else "gauge") for c in table.columns
+            if c.metric and not (c.type in COUNTERS and c.refresh == "static")]
+
+
+def fair_modules(devices: list[Device], max_repetitions: int, timeout: float) -> dict[str, Any]:
+    """One module per community (0.21 keeps auth inside), walking only fair_columns(), no lookups."""
+    cols = fair_columns()
+    metrics = [{"name": name, "oid": oid, "type": kind, "help": f"{name} - {oid}",
+                "indexes": [{"labelname": "ifIndex", "type": "gauge"}]} for name, oid, kind in cols]
+    return {f"if_mib_{d.name}": {"version": 2, "auth": {"community": d.name}, "max_repetitions": max_repetitions,
+                                 "retries": 1, "timeout": f"{timeout:g}s", "walk": [oid for _n, oid, _k in cols],
+                                 "metrics": metrics}
+            for d in devices}
+
+
+def serve_metrics(render: Any) -> tuple[Any, int]:
+    """opsmon's /metrics as the API serves it (collector/outputs/api/metrics.py: the page, gzipped when the
+    scraper accepts it), on a stdlib server in a thread of this process: its CPU counts on opsmon's side."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = render()
+            gz = "gzip" in self.headers.get("Accept-Encoding", "")
+            if gz:
+                body = gzip.compress(body, compresslevel=6)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_a: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+@dataclass
+class FairResult(Result):
+    wire: list[int] = field(default_factory=list)
+    page: list[int] = field(default_factory=list)
+    scraper_cpu: list[float] = field(default_factory=list)
+
+
+def run_opsmon_fair(runner: asyncio.Runner, devices: list[Device], sims: list[subprocess.Popen[bytes]],
+                    scraper: Scraper, work: Path, args: argparse.Namespace) -> tuple[FairResult, SnmpHub, Any]:
+    """Per cycle: every device polled (FastClient, --concurrency at a time), then one scrape of /metrics."""
+    from opsmon.collector.outputs.metrics import CollectorMetrics
+
+    res = FairResult("opsmon")
+    hub = make_hub("fast", work, devices, args.timeout)
+    metrics = CollectorMetrics()
+    metrics.watch_snmp(hub)
+    server, port = serve_metrics(metrics.render)
+    url = f"http://127.0.0.1:{port}/metrics"
+    res.failures += runner.run(poll_all(hub, devices, args.concurrency))  # first poll: static columns too
+    scraper.get([url])
+    for _ in range(args.cycles):
+        vb0, cpu0, sim0, sc0, t0 = hub.varbinds, time.process_time(), sim_cpu(sims), scraper.cpu(), time.perf_counter()
+        res.failures += runner.run(poll_all(hub, devices, args.concurrency))
+        ((wire, page, ok, err),) = scraper.get([url])
+        res.wall.append(time.perf_counter() - t0)
+        res.cpu.append(time.process_time() - cpu0)
+        res.sim_cpu.append(sim_cpu(sims) - sim0)
+        res.scraper_cpu.append(scraper.cpu() - sc0)
+        res.varbinds.append(hub.varbinds - vb0)
+        res.wire.append(wire)
+        res.page.append(page)
+        res.failures += 0 if ok else 1
+        if err:
+            print(f"  opsmon scrape failed: {err}", file=sys.stderr)
+    server.shutdown()
+    return res, hub, metrics
+
+
+def run_exporter_fair(proc: subprocess.Popen[bytes], port: int, devices: list[Device],
+                      sims: list[subprocess.Popen[bytes]], scraper: Scraper, args: argparse.Namespace) -> FairResult:
+    """Per cycle: one scrape per device (the exporter polls on the scrape), --concurrency at a time."""
+    res = FairResult("snmp_exporter")
+    urls = [f"http://127.0.0.1:{port}/snmp?target=127.0.0.1:{d.port}&module=if_mib_{d.name}" for d in devices]
+    scraper.get(urls)  # warm-up, as opsmon's first poll
+    for _ in range(args.cycles):
+        cpu0, sim0, sc0, t0 = proc_cpu(proc.pid), sim_cpu(sims), scraper.cpu(), time.perf_counter()
+        got = scraper.get(urls)
+        res.wall.append(time.perf_counter() - t0)
+        res.cpu.append(proc_cpu(proc.pid) - cpu0)
+        res.sim_cpu.append(sim_cpu(sims) - sim0)
+        res.scraper_cpu.append(scraper.cpu() - sc0)
+        res.varbinds.append(0)
+        res.wire.append(sum(g[0] for g in got))
+        res.page.append(sum(g[1] for g in got))
+        res.failures += sum(not g[2] for g in got)
+        for g in got:
+            if g[3]:
+                print(f"  exporter scrape failed: {g[3]}", file=sys.stderr)
+    return res
+
+
+def page_at(hub: SnmpHub, n: int) -> tuple[int, int, int]:
+    """(bytes, gzipped bytes, series) of opsmon's SNMP page with `n` devices like the bench's first one: its
+    polled state copied under n names and encoded as /metrics encodes it."""
+    import gzip
+    from types import SimpleNamespace
+
+    from opsmon.collector.inputs.snmp.exposition import SnmpExposition
+
+    one = next(iter(hub.devices.values()))
+    fake = SimpleNamespace(devices={f"sw{k + 1:04d}": one for k in range(n)})
+    body = SnmpExposition(fake).render()
+    series = sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+    return len(body), len(gzip.compress(body, compresslevel=6)), series
+
+
+def report_fair(ops: FairResult, exp: FairResult, n: int, sizes: tuple[int, int, int], load: str,
+                concurrency: int) -> bool:
+    o_ms, e_ms = ops.cpu_ms_per_device(n), exp.cpu_ms_per_device(n)
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    rows = [("CPU per device per cycle (ms), all in", f"{o_ms:.2f}", f"{e_ms:.2f}"),
+            ("scrape page per cycle (bytes, all devices)", f"{mean(ops.page):,.0f}", f"{mean(exp.page):,.0f}"),
+            ("  on the wire, gzip (bytes)", f"{mean(ops.wire):,.0f}", f"{mean(exp.wire):,.0f}"),
+            ("devices per second (wall)", f"{ops.devices_per_s(n):.1f}", f"{exp.devices_per_s(n):.1f}"),
+            ("failed polls/scrapes", str(ops.failures), str(exp.failures)),
+            ("simulator CPU per device (ms, excluded)", f"{1000 * mean(ops.sim_cpu) / n:.1f}",
+             f"{1000 * mean(exp.sim_cpu) / n:.1f}"),
+            ("scraper CPU per cycle (ms, excluded)", f"{1000 * mean(ops.scraper_cpu):.1f}",
+             f"{1000 * mean(exp.scraper_cpu):.1f}")]
+    width = max(len(r[0]) for r in rows) + 2
+    print()
+    print(f"FAIR MODE: {n} devices x 48 interfaces, {len(ops.cpu)} steady-state cycles each, concurrency "
+          f"{concurrency} both sides; load average before the run: {load}")
+    print("".ljust(width) + "opsmon".rjust(16) + "snmp_exporter".rjust(16))
+    for label, a, b in rows:
+        print(label.ljust(width) + a.rjust(16) + b.rjust(16))
+    ratio = o_ms / e_ms if e_ms else float("inf")
+    print(f"opsmon / snmp_exporter CPU per device per cycle: {ratio:.2f}")
+    raw, gz, series = sizes
+    print(f"opsmon SNMP page at 1,000 such devices: {raw / 1e6:.1f} MB ({gz / 1e6:.1f} MB gzipped), "
+          f"{series:,} series ({series / 1000:.0f} per device); goal < 30 MB")
+    cols = ", ".join(name for name, _o, _k in fair_columns())
+    print(f"columns on both pages (the exporter walks all of them every scrape, opsmon reads the static ones "
+          f"hourly): {cols}")
+    ok = ratio <= 1.0 and raw < 30e6 and ops.failures == 0 and exp.failures == 0
+    print(f"RESULT: {'PASS' if ok else 'FAIL'} (ratio {ratio:.2f}, goal <= 1; page {raw / 1e6:.1f} MB, goal < 30)")
+    return ok
+
+
+def main_fair(args: argparse.Namespace, work: Path, devices: list[Device],
+              sims: list[subprocess.Popen[bytes]], started: list[subprocess.Popen[bytes]]) -> int:
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    exe = shutil.which("prometheus-snmp-exporter")
+    if exe is None:
+        raise RuntimeError("prometheus-snmp-exporter is not installed (Debian package prometheus-snmp-exporter)")
+    config = work / "snmp.yml"
+    config.write_text(json.dumps(fair_modules(devices, args.max_repetitions, args.timeout * 4), indent=1))
+    exporter, port = start_exporter(work, devices, args, config)
+    started.append(exporter)
+    scraper = Scraper(args.concurrency)
+    try:
+        with asyncio.Runner() as runner:
+            print("opsmon: polling and scraping ...", flush=True)
+            ops, hub, _m = run_opsmon_fair(runner, devices, sims, scraper, work, args)
+            sizes = page_at(hub, 1000)
+            hub.close()
+        print("snmp_exporter: scraping ...", flush=True)
+        exp = run_exporter_fair(exporter, port, devices, sims, scraper, args)
+    finally:
+        scraper.close()
+    return 0 if report_fair(ops, exp, len(devices), sizes, load, args.concurrency) else 1
+
+
 # -- report -----------------------------------------------------------------------------------------
 
 def report(results: list[Result], n: int, problems: list[str], checked: int) -> bool:
@@ -449,6 +687,8 @@ def main() -> int:
     parser.add_argument("--sim-venv", type=Path, default=Path("/tmp/opsmon-bench-snmpsim-venv"))
     parser.add_argument("--skip-pysnmp", action="store_true", help="only the fast client and the exporter")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (recordings, logs)")
+    parser.add_argument("--fair", action="store_true", help=(
+        "same columns both sides, exposition and scrape in both figures: print the CPU ratio (docs/snmp.md)"))
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="opsmon-snmp-bench-"))
@@ -463,6 +703,8 @@ def main() -> int:
         asyncio.run(wait_answering(devices, sims, time.monotonic() + 60 + args.devices * 0.2))
         print(f"{len(sims)} snmpsim processes serving {args.devices} devices after {time.monotonic() - t:.1f}s",
               flush=True)
+        if args.fair:
+            return main_fair(args, work, devices, sims, started)
         exporter, exporter_port = start_exporter(work, devices, args)
         started.append(exporter)
 

@@ -52,6 +52,12 @@ def scoped(expr: str) -> str:
     return f"({expr}) and on(asset) {SCOPE}"
 
 
+def if_named(expr: str) -> str:
+    """An interface series with its port's names (ifName, ifAlias, ifDescr): opsmon puts them on one
+    opsmon_snmp_if_info series per port, not on each of its series (issue 25)."""
+    return f"({expr}) * on(asset, ifIndex) group_left(ifName, ifAlias, ifDescr) opsmon_snmp_if_info"
+
+
 def present(expr: str) -> str:
     """A count or sum that shows 0 instead of "no data" when nothing matches."""
     return f"{expr} or on() vector(0)"
@@ -716,39 +722,43 @@ def network() -> dict[str, Any]:
                             "{{asset}} {{reason}}")), unit="short", minimum=0),
         row("接口流量 / Interface traffic"),
         timeseries("接口流量 / Interface traffic",
-                   "每秒入、出比特数（采集器按计数器换算）。\n"
-                   "Bits per second in and out, as rated by the collector.",
-                   targets((scoped(f"opsmon_if_in_bits_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
-                           (scoped(f"opsmon_if_out_bits_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
+                   "每秒入、出比特数（Prometheus 记录规则由计数器计算，5 分钟）。\n"
+                   "Bits per second in and out, rated from the counters by the recording rules (5 min).",
+                   targets((scoped(f"opsmon:if_in_bits:rate5m{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"opsmon:if_out_bits:rate5m{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
                    unit="bps", minimum=0),
         timeseries("接口利用率 / Interface utilisation",
                    "max(入, 出) / 接口速率（ifHighSpeed），最高的 20 个。\n"
                    "max(in, out) over the interface speed, top 20.",
-                   targets((f"topk(20, {scoped(f'opsmon_if_utilisation_ratio{{{ASSET}}}')})", "{{asset}} {{ifName}}")),
+                   targets((f"topk(20, {scoped(f'opsmon:if_utilisation:ratio_rate5m{{{ASSET}}}')})", "{{asset}} {{ifName}}")),
                    unit="percentunit", minimum=0, thresholds=util),
         timeseries("接口包速率 / Interface packets",
-                   "每秒单播与广播包数（由 SNMP 计数器计算）。\n"
-                   "Unicast and broadcast packets per second, from the SNMP counters.",
-                   targets((scoped(f"rate(ifHCInUcastPkts{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} in ucast"),
-                           (scoped(f"rate(ifHCOutUcastPkts{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} out ucast"),
-                           (scoped(f"rate(ifHCInBroadcastPkts{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} in bcast"),
-                           (scoped(f"rate(ifHCOutBroadcastPkts{{{ASSET}}}[{RATE}])"),
+                   "每秒单播与广播包数（由 SNMP 计数器计算；需在检查的 profiles 中加入 interfaces-packets）。\n"
+                   "Unicast and broadcast packets per second, from the SNMP counters (add interfaces-packets to "
+                   "the check's profiles).",
+                   targets((scoped(if_named(f"rate(ifHCInUcastPkts{{{ASSET}}}[{RATE}])")), "{{asset}} {{ifName}} in ucast"),
+                           (scoped(if_named(f"rate(ifHCOutUcastPkts{{{ASSET}}}[{RATE}])")),
+                            "{{asset}} {{ifName}} out ucast"),
+                           (scoped(if_named(f"rate(ifHCInBroadcastPkts{{{ASSET}}}[{RATE}])")),
+                            "{{asset}} {{ifName}} in bcast"),
+                           (scoped(if_named(f"rate(ifHCOutBroadcastPkts{{{ASSET}}}[{RATE}])")),
                             "{{asset}} {{ifName}} out bcast")),
                    unit="pps", minimum=0),
         timeseries("接口字节计数速率 / Octet counters, rated",
                    "由 ifHCInOctets/ifHCOutOctets 直接计算的速率，用于核对。\n"
-                   "Rates computed from the raw octet counters, to cross-check the collector's.",
-                   targets((scoped(f"8 * rate(ifHCInOctets{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} in"),
-                           (scoped(f"8 * rate(ifHCOutOctets{{{ASSET}}}[{RATE}])"), "{{asset}} {{ifName}} out")),
+                   "Rates computed from the raw octet counters at query time, to cross-check the recorded ones.",
+                   targets((scoped(if_named(f"8 * rate(ifHCInOctets{{{ASSET}}}[{RATE}])")), "{{asset}} {{ifName}} in"),
+                           (scoped(if_named(f"8 * rate(ifHCOutOctets{{{ASSET}}}[{RATE}])")),
+                            "{{asset}} {{ifName}} out")),
                    unit="bps", minimum=0),
         row("接口错误与状态 / Interface errors and status"),
         timeseries("接口错误 / Interface errors", "每秒入、出错误包数。\nErrored packets per second in and out.",
-                   targets((scoped(f"opsmon_if_in_errors_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
-                           (scoped(f"opsmon_if_out_errors_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
+                   targets((scoped(f"opsmon:if_in_errors:rate5m{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"opsmon:if_out_errors:rate5m{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
                    w=8, unit="pps", minimum=0),
         timeseries("接口丢弃 / Interface discards", "每秒入、出丢弃包数。\nDiscarded packets per second in and out.",
-                   targets((scoped(f"opsmon_if_in_discards_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
-                           (scoped(f"opsmon_if_out_discards_per_second{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
+                   targets((scoped(f"opsmon:if_in_discards:rate5m{{{ASSET}}}"), "{{asset}} {{ifName}} in"),
+                           (scoped(f"opsmon:if_out_discards:rate5m{{{ASSET}}}"), "{{asset}} {{ifName}} out")),
                    w=8, unit="pps", minimum=0),
         timeseries("错误计数（1 小时） / Error counters, 1 h",
                    "由原始计数器计算的每小时错误与丢弃数。\n"
@@ -767,13 +777,14 @@ def network() -> dict[str, Any]:
         table("接口清单 / Interfaces",
               "接口的运行与管理状态、速率与类型。\n"
               "Operational and admin status, speed and type.",
-              targets(*((f"max by (asset, ifIndex, ifName, ifAlias) ({scoped(m + '{' + ASSET + '}')})", "")
-                        for m in ("ifOperStatus", "ifAdminStatus", "ifHighSpeed", "ifSpeed", "ifType")),
+              targets(*((f"max by (asset, ifIndex, ifName, ifAlias, ifType) (({scoped(m + '{' + ASSET + '}')}) "
+                         "* on(asset, ifIndex) group_left(ifName, ifAlias, ifType) opsmon_snmp_if_info)", "")
+                        for m in ("ifOperStatus", "ifAdminStatus", "ifHighSpeed")),
                       instant=True, fmt="table"),
               w=20, h=8,
               rename={"asset": "设备 / Device", "ifName": "接口 / Interface", "ifAlias": "描述 / Alias",
                       "Value #A": "运行 / Oper", "Value #B": "管理 / Admin", "Value #C": "速率 Mb/s / Speed",
-                      "Value #D": "ifSpeed", "Value #E": "ifType"},
+                      "ifType": "类型 / ifType"},
               overrides=[{"matcher": {"id": "byRegexp", "options": "Value #[AB]"},
                           "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
                               "1": {"color": GREEN, "index": 0, "text": "up"},

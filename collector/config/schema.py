@@ -169,6 +169,10 @@ class SnmpConfig(BaseModel):
         60, ge=1, le=1000, description="Varbinds asked for per GETBULK (max-repetitions = this / columns)")
     static_refresh: PositiveDuration = Field(
         3600.0, description="How often rarely-changing columns (names, speeds, aliases) are read again")
+    export_rates: bool = Field(False, description=(
+        "Also put opsmon's own per-second rates and the interface utilisation on /metrics (wrap- and reset-safe "
+        "gauges). Off: Prometheus derives them from the counters with the recording rules of rules/prometheus "
+        "(opsmon:if_*), and a page is about half as long"))
     traps: TrapConfig = TrapConfig()
 
     @model_validator(mode="after")

@@ -128,6 +128,10 @@ class Table(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     index_label: str = Field("index", description="Label name carrying the row index (e.g. ifIndex)")
     labels: tuple[str, ...] = Field((), description="Columns whose values become labels of every metric of the row")
+    info: bool = Field(False, description=(
+        "Put `labels` on one `opsmon_snmp_<name>_info` series per row (value 1) instead of on every metric of the "
+        "row; queries join it with `* on (asset, <index_label>) group_left (...)`. A 48-port switch's page is then "
+        "about a third as long (issue 25)"))
     columns: tuple[Field_, ...] = Field(min_length=1)
     rates: tuple[Rate, ...] = ()
     faults: tuple[Fault, ...] = ()

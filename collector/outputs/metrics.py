@@ -9,7 +9,15 @@ import platform
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -520,6 +528,7 @@ class CollectorMetrics:
         # (issue 20). The switch is prometheus_client's, process-wide; the collector's process has no other use.
         disable_created_metrics()
         self.registry = registry or CollectorRegistry()
+        self.snmp: Any = None  # inputs/snmp/exposition.py's SnmpExposition, once watch_snmp is called
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -607,10 +616,17 @@ class CollectorMetrics:
     def watch_notify(self, dispatcher: Any) -> None:
         self.registry.register(NotifyCollector(dispatcher))
 
-    def watch_snmp(self, hub: Any) -> None:
-        from opsmon.collector.inputs.snmp.exposition import SnmpCollector
+    def watch_snmp(self, hub: Any, export_rates: bool = False) -> None:
+        """The polled devices' series, encoded once per poll and appended to the registry's page by `render`
+        (inputs/snmp/exposition.py: prometheus_client would rebuild them at every scrape and rename counters)."""
+        from opsmon.collector.inputs.snmp.exposition import SnmpExposition
 
-        self.registry.register(SnmpCollector(hub))
+        self.snmp = SnmpExposition(hub, export_rates)
+
+    def render(self) -> bytes:
+        """The whole /metrics page in Prometheus' text format: the registry's families, then the SNMP ones."""
+        body = generate_latest(self.registry)
+        return body + self.snmp.render() if self.snmp is not None else body
 
     def watch_traps(self, counts: Any) -> None:
         self.registry.register(TrapCollector(counts))

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from prometheus_client import generate_latest
-
 from opsmon.collector import __version__
 from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
 from opsmon.collector.config.schema import ConsoleConfig
@@ -240,7 +238,7 @@ class ServiceFace:
         return f"{dept.name_zh} / {dept.name_en}" if dept.name_en else dept.name_zh
 
     def render_metrics(self) -> bytes:
-        return generate_latest(self._service.metrics.registry)
+        return self._service.metrics.render()
 
     # -- commands -------------------------------------------------------------------
     def upsert_assets(self, specs: list[AssetSpec], actor: str) -> dict[str, list[str]]:

@@ -163,7 +163,7 @@ class Service:
                                 self.publish, self.ctx.pinger, clock)
             self.ctx.snmp = self.snmp
             self.ctx.presence = PresenceHub(self.snmp)  # the switches' shared walks for `presence` checks
-            self.metrics.watch_snmp(self.snmp)
+            self.metrics.watch_snmp(self.snmp, config.snmp.export_rates)
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,

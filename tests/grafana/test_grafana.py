@@ -72,10 +72,8 @@ METRICS = {
     # SNMP (snmp_exporter names, no _total)
     "ifHCInOctets", "ifHCOutOctets", "ifHCInUcastPkts", "ifHCOutUcastPkts", "ifHCInBroadcastPkts",
     "ifHCOutBroadcastPkts", "ifInErrors", "ifOutErrors", "ifInDiscards", "ifOutDiscards", "ifOperStatus",
-    "ifAdminStatus", "ifHighSpeed", "ifSpeed", "ifType", "sysUpTime", "hrStorageSize", "hrStorageUsed",
-    "hrStorageAllocationUnits", "hrProcessorLoad", "hrDeviceStatus", "opsmon_if_in_bits_per_second",
-    "opsmon_if_out_bits_per_second", "opsmon_if_in_errors_per_second", "opsmon_if_out_errors_per_second",
-    "opsmon_if_in_discards_per_second", "opsmon_if_out_discards_per_second", "opsmon_if_utilisation_ratio",
+    "ifAdminStatus", "ifHighSpeed", "sysUpTime", "hrStorageSize", "hrStorageUsed",
+    "hrStorageAllocationUnits", "hrProcessorLoad", "hrDeviceStatus", "opsmon_snmp_if_info",
     "opsmon_snmp_up", "opsmon_snmp_poll_duration_seconds", "opsmon_snmp_poll_varbinds",
     "opsmon_snmp_rate_discarded_total",
 } | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
@@ -83,6 +81,9 @@ RECORDING_RULES = {
     "opsmon:asset_up:avg_by_category", "opsmon:asset_up:avg_by_site", "opsmon:host_cpu_utilisation:ratio_rate5m",
     "opsmon:host_memory_utilisation:ratio", "opsmon:host_filesystem_utilisation:ratio",
     "opsmon:incidents_open:sum_by_kind", "opsmon:incident_time_to_acknowledge_seconds:p90_rate1d",
+    "opsmon:if_in_bits:rate5m", "opsmon:if_out_bits:rate5m", "opsmon:if_in_errors:rate5m",
+    "opsmon:if_out_errors:rate5m", "opsmon:if_in_discards:rate5m", "opsmon:if_out_discards:rate5m",
+    "opsmon:if_utilisation:ratio_rate5m",
 }
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
             "group_right", "inf", "nan", "atan2"}

@@ -118,7 +118,8 @@ assets:
     category: network
     site: prefecture-01
     address: 127.0.0.1
-    checks: [{{type: snmp, credential: v2, port: {snmpd.port}, interval: 2s}}]
+    checks: [{{type: snmp, credential: v2, port: {snmpd.port}, interval: 2s,
+              profiles: [auto, interfaces-packets]}}]
   - id: wan-01
     name: 一号专线
     category: link
@@ -181,7 +182,7 @@ assets:
             needed = ("opsmon:host_cpu_utilisation:ratio_rate5m", "rate(ifHCInOctets[1m])",
                       "opsmon:asset_up:avg_by_site", "opsmon_sla_value",
                       "opsmon_incident_time_to_acknowledge_seconds_count",
-                      "opsmon_incident_time_to_resolve_seconds_count", "opsmon_if_utilisation_ratio",
+                      "opsmon_incident_time_to_resolve_seconds_count", "opsmon:if_utilisation:ratio_rate5m",
                       "hrProcessorLoad", "opsmon_host_auth_failures_total", "opsmon_compliance_ratio",
                       "opsmon_icmp_rtt_seconds", "opsmon_tls_cert_not_after_seconds",
                       "opsmon_hj212_frames_refused_total", 'opsmon_hj212_transmitted_hourly_values{point="ww1"} > 0')

@@ -132,6 +132,7 @@ class SnmpHub:
             self._uplinks_unknown(asset_id, "SNMP protocol error on the device")
         state.duration = time.perf_counter() - t0
         state.answered = outcome.status == UP
+        state.generation += 1
         if outcome.reason != state.error:
             if outcome.reason:
                 log.warning("snmp poll failed", extra={"asset": asset_id, "target": f"{target.host}:{target.port}",

@@ -86,6 +86,7 @@ class DeviceState:
     absent: set[str] = field(default_factory=set)  # absent fields already logged
     duration: float = 0.0
     answered: bool = False
+    generation: int = 0  # +1 at every poll, answered or not: /metrics re-encodes a device only when it moved
 
 
 async def detect(client: SnmpClient, target: Target, candidates: list[Profile]) -> tuple[Profile, ...]:
@@ -215,26 +216,38 @@ def compute_rates(state: DeviceState, poll: Poll) -> None:
                     state.promoted.add((table.name, rule.fallback))
                 if source is None:
                     continue
-                for idx, row in poll.tables.get(table.name, {}).items():
-                    value = poll.raw_counters.get((table.name, idx, source))
+                # per rule, not per row (a 48-port switch: 6 rules x 48 rows a poll, issue 25)
+                name, metric, scale, bits = table.name, rule.metric, rule.scale, bits_of[source]
+                tag = f"{metric}/{source}"  # a switch of source starts afresh
+                ceiling_col = rule.ceiling.column if rule.ceiling is not None else None
+                ceiling_scale = rule.ceiling.scale if rule.ceiling is not None else 0.0
+                raw, read_at, old = poll.raw_counters, poll.read_at, state.samples
+                out: dict[str, dict[str, float]] | None = None
+                for idx, row in poll.tables.get(name, {}).items():
+                    value = raw.get((name, idx, source))
                     if value is None:
                         continue
-                    key = (table.name, idx, f"{rule.metric}/{source}")  # a switch of source starts afresh
-                    cur = Sample(value, poll.read_at.get((table.name, idx, source), poll.at), poll.uptime)
+                    key = (name, idx, tag)
+                    cur = Sample(value, read_at.get((name, idx, source), poll.at), poll.uptime)
                     samples[key] = cur
-                    prev = state.samples.get(key)
+                    prev = old.get(key)
                     if prev is None:
                         continue
                     ceiling = None
-                    if rule.ceiling is not None:
-                        speed = row.get(rule.ceiling.column)
+                    if ceiling_col is not None:
+                        speed = row.get(ceiling_col)
                         if isinstance(speed, int) and speed > 0:
-                            ceiling = speed * rule.ceiling.scale / rule.scale
-                    rate, why = counter_rate(prev, cur, bits_of[source], ceiling)
+                            ceiling = speed * ceiling_scale / scale
+                    rate, why = counter_rate(prev, cur, bits, ceiling)
                     if rate is None:
                         state.discarded[why] = state.discarded.get(why, 0) + 1
                         continue
-                    rates.setdefault(table.name, {}).setdefault(idx, {})[rule.metric] = rate * rule.scale
+                    if out is None:
+                        out = rates.setdefault(name, {})
+                    per_row = out.get(idx)
+                    if per_row is None:
+                        per_row = out[idx] = {}
+                    per_row[metric] = rate * scale
     state.samples = samples
     state.rates = rates
 

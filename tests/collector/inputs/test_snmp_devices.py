@@ -15,6 +15,7 @@ from opsmon.collector.config.checks import SnmpSpec
 from opsmon.collector.config.schema import SnmpConfig
 from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import UP
+from opsmon.collector.inputs.snmp.exposition import SnmpExposition
 from opsmon.collector.inputs.snmp.hub import SnmpHub
 from tests.peers.snmp import WRAP_RATE, Recording, Snmpsim, start_snmpsim, stop_snmpsim, switch_recording
 
@@ -49,10 +50,26 @@ def ups() -> Recording:
     return r
 
 
+def fixed() -> Recording:
+    """Two ports with fixed values (no variation): what /metrics shows is known to the digit.
+
+    Port 1: ifHCInOctets 18,446,744,073,709,551,000 (a 64-bit counter 615 short of its wrap: a float would print
+    1.8446744073709552e+19), ifInErrors 7, up; its alias has double quotes (escaped as \\" on the page). Port 2:
+    down, counters 0. Both carry a 32-bit ifInOctets (123), read on static refreshes only."""
+    r = Recording().system("fixed")
+    t, x = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
+    for i, alias, oper, octets, errors in ((1, 'core "A"', 1, 18_446_744_073_709_551_000, 7), (2, "", 2, 0, 0)):
+        r.put(f"{t}.2.{i}", 4, f"GigabitEthernet0/{i}").put(f"{t}.3.{i}", 2, 6).put(f"{t}.7.{i}", 2, 1)
+        r.put(f"{t}.8.{i}", 2, oper).put(f"{t}.10.{i}", 65, 123).put(f"{t}.14.{i}", 65, errors)
+        r.put(f"{x}.1.{i}", 4, f"Gi0/{i}").put(f"{x}.6.{i}", 70, octets).put(f"{x}.15.{i}", 66, 1000)
+        r.put(f"{x}.18.{i}", 4, alias)
+    return r
+
+
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Snmpsim]:
     s = start_snmpsim({"printer": printer(), "ups": ups(), "sw48": switch_recording("sw48"),
-                       "oldsw": switch_recording("oldsw", ports=4, hc=False, wrap_port=1)})
+                       "oldsw": switch_recording("oldsw", ports=4, hc=False, wrap_port=1), "fixed": fixed()})
     yield s
     stop_snmpsim(s)
 
@@ -60,7 +77,7 @@ def sim() -> Iterator[Snmpsim]:
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[tuple[SnmpHub, list[Message], asyncio.Runner]]:
     cfg = SnmpConfig.model_validate({"credentials": {name: {"version": "2c", "community": name}
-                                                     for name in ("printer", "ups", "sw48", "oldsw")},
+                                                     for name in ("printer", "ups", "sw48", "oldsw", "fixed")},
                                      "timeout": 2, "retries": 1})
     ops: list[Message] = []
     with asyncio.Runner() as runner:
@@ -129,6 +146,38 @@ def test_48_port_switch_rates_equal_the_simulated_rates(sim: Snmpsim, hub) -> No
             assert abs(rates[metric] - expected) <= expected * RATE_TOLERANCE, (i, metric, rates[metric])
     # the second poll read only the poll columns: 13 per port (12 + the static-only 32-bit octets skipped)
     assert state.last.varbinds < 48 * 13 + 10
+
+
+def test_exposition_is_encoded_once_per_poll_with_counters_typed_counter(sim: Snmpsim, hub) -> None:
+    """/metrics' SNMP part (issue 25): encoded after a poll, served as the same bytes until the next poll, counters
+    under snmp_exporter's names typed `counter`, the port names on one info series per port."""
+    h, _ops, _ = hub
+    assert poll(hub, sim, "fixed", profiles=("interfaces",)).status == UP
+    page = SnmpExposition(h)
+    first = page.render()
+    assert page.encodes == 1
+    assert page.render() is first and page.encodes == 1  # no poll in between: the same bytes, nothing encoded
+    text = first.decode()
+    assert "# TYPE ifHCInOctets counter\n" in text and "# TYPE ifInErrors counter\n" in text
+    assert "# TYPE ifOperStatus gauge\n" in text and "# TYPE ifHighSpeed gauge\n" in text
+    assert 'ifHCInOctets{asset="fixed",ifIndex="1"} 18446744073709551000\n' in text  # every digit
+    assert 'ifHCInOctets{asset="fixed",ifIndex="2"} 0\n' in text
+    assert 'ifInErrors{asset="fixed",ifIndex="1"} 7\n' in text
+    assert 'ifOperStatus{asset="fixed",ifIndex="2"} 2\n' in text
+    assert 'ifHighSpeed{asset="fixed",ifIndex="1"} 1000\n' in text
+    assert ('opsmon_snmp_if_info{asset="fixed",ifIndex="1",ifName="Gi0/1",ifAlias="core \\"A\\"",'
+            'ifDescr="GigabitEthernet0/1",ifType="6"} 1\n') in text
+    assert 'opsmon_snmp_up{asset="fixed"} 1\n' in text
+    # the 32-bit ifInOctets stands in for ifHCInOctets, which this device has: not exported (an hour-old
+    # counter is no counter); no _total anywhere; opsmon's rates only with snmp.export_rates
+    assert "ifInOctets{" not in text and "_total" not in text and "opsmon_if_in_bits_per_second" not in text
+    # series per port: ifAdminStatus, ifOperStatus, ifHCInOctets, ifInErrors, ifHighSpeed and the info series
+    # (ifType is its label) = 6 (the recording has no other column); + up, duration, varbinds for the device = 15
+    assert sum(1 for line in text.splitlines() if not line.startswith("#")) == 2 * 6 + 3
+    assert poll(hub, sim, "fixed", profiles=("interfaces",)).status == UP
+    again = page.render()
+    assert page.encodes == 2 and again is not first  # a poll: the device encoded again, once
+    assert page.render() is again and page.encodes == 2
 
 
 def test_32_bit_counter_wrapping_between_polls_gives_the_true_rate(sim: Snmpsim, hub) -> None:

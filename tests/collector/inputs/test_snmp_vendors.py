@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import generate_latest
-from prometheus_client.registry import CollectorRegistry
 
 from opsmon.collector.config.checks import SnmpSpec
 from opsmon.collector.config.schema import IncidentsConfig, SnmpConfig
@@ -26,7 +24,7 @@ from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import UP
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
 from opsmon.collector.incidents.read import list_incidents
-from opsmon.collector.inputs.snmp.exposition import SnmpCollector
+from opsmon.collector.inputs.snmp.exposition import SnmpExposition
 from opsmon.collector.inputs.snmp.hub import SnmpHub
 from opsmon.collector.inputs.snmp.poller import Poll, evaluate_faults
 from opsmon.collector.store import Store
@@ -229,12 +227,10 @@ def test_huawei_vrp_boards_fans_power_and_one_incident_per_failed_part(sim: Snmp
     assert state.last.varbinds == 1 + 6 + 9 + 4
     assert state.last.tables["huawei_entity"]["67108867"]["entPhysicalName"] == "MPU Board 0"  # carried over
     # /metrics: under the MIB's object names, labelled with the asset, the index and the board's name
-    registry = CollectorRegistry()
-    registry.register(SnmpCollector(hub[0]))
-    text = generate_latest(registry).decode()
-    assert ('hwEntityCpuUsage{asset="huawei",entPhysicalIndex="67108867",entPhysicalName="MPU Board 0"} 23.0'
+    text = SnmpExposition(hub[0]).render().decode()
+    assert ('hwEntityCpuUsage{asset="huawei",entPhysicalIndex="67108867",entPhysicalName="MPU Board 0"} 23\n'
             in text)
-    assert 'hwEntityFanState{asset="huawei",hwFanIndex="0.1"} 2.0' in text
+    assert 'hwEntityFanState{asset="huawei",hwFanIndex="0.1"} 2\n' in text
 
     # Through the incident engine: each failed part is one hardware incident (major: hardware is at least
     # major) with the hardware_fault_response_time deadline, 1 hour after it opened; the second poll's

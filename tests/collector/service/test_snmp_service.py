@@ -72,12 +72,15 @@ assets:
     wait_for(lambda: c.states().get("wan-01", {}).get("state") == "up", 20, "the uplink to be up")
     assert c.states()["sw-core"]["state"] == "up"
     metrics = c.get("/metrics").text
-    lo = re.search(r'ifHCInOctets\{asset="sw-core",ifAlias="[^"]*",ifDescr="lo",ifIndex="(\d+)",ifName="lo"\} (\S+)',
-                   metrics)
+    # the names on one info series per port (issue 25), the counters typed as snmp_exporter names them
+    lo = re.search(r'opsmon_snmp_if_info\{asset="sw-core",ifIndex="(\d+)",ifName="lo",ifAlias="",ifDescr="lo",'
+                   r'ifType="\d+"\} 1\n', metrics)
     assert lo is not None, metrics[:3000]
     if_index = lo.group(1)
-    assert f'ifOperStatus{{asset="sw-core",ifAlias="",ifDescr="lo",ifIndex="{if_index}",ifName="lo"}} 1.0' in metrics
-    assert 'opsmon_snmp_up{asset="sw-core"} 1.0' in metrics
+    assert re.search(rf'\nifHCInOctets\{{asset="sw-core",ifIndex="{if_index}"\}} \d+\n', metrics)
+    assert "# TYPE ifHCInOctets counter\n" in metrics
+    assert f'ifOperStatus{{asset="sw-core",ifIndex="{if_index}"}} 1\n' in metrics
+    assert 'opsmon_snmp_up{asset="sw-core"} 1\n' in metrics
     interfaces = c.get("/api/v1/assets/sw-core/interfaces").json()
     assert any(row["ifName"] == "lo" for row in interfaces["interfaces"])
 
