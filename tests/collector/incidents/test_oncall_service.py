@@ -86,7 +86,8 @@ assets:
                                   "next_person": "wang.fang", "next_name": "王芳"}]
         assert doc["file_errors"] == [] and doc["overrides"] == []
         now = c.cli("oncall", "now").stdout
-        assert "li.wei" in now and "李伟" in now and (start + timedelta(days=1)).astimezone(SH).isoformat()[:16] in now
+        assert "li.wei" in now and "李伟" in now and f"{(start + timedelta(days=1)).astimezone(SH):%Y-%m-%d %H:%M%z}" \
+            .replace("+0800", "+08:00") in now
         assert "wang.fang" in c.cli("oncall", "next").stdout
 
         # -- both incidents page li.wei; the pages repeat every 2 s while unacknowledged --------------
