@@ -160,3 +160,32 @@ def test_a_response_targets_click_through_reads_the_whole_period(store: Store, t
     clicked = cache.measured(store, path, Q3, AFTER, target="responses")
     assert [t.id for t in clicked.result.targets] == ["servers", "responses"]
     assert cache.measured(store, path, Q3, AFTER) is clicked and cache.measurements == 1
+
+
+def test_a_target_removed_while_its_click_through_is_measured_is_no_error(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """targets.yaml loses `servers` (a person edits it) right after the click-through has read the table. The
+    click-through measures from that one reading (the file is parsed once: one load), so `servers` alone over
+    its scope, 91/92 as above, instead of a KeyError (a 500 on /ui/targets/servers). The next click-through
+    sees the new file (another mtime and size: another key): `servers` is no availability target there, so it
+    reads the whole period, which holds only `other` (the console answers 404 for a target not in the result)."""
+    from opsmon.collector.sla import cache as cache_module
+    path = seeded(store, tmp_path)
+    real, loads = cache_module.load_targets, []
+
+    def load_then_edit(where: Path):  # type: ignore[no-untyped-def]
+        table = real(where)
+        loads.append(where)
+        if len(loads) == 1:  # the person's edit lands just after the first reading
+            path.write_text(yaml.safe_dump({**TARGETS, "targets": [{**TARGETS["targets"][0], "id": "other"}]},
+                                           allow_unicode=True), encoding="utf-8")
+        return table
+
+    monkeypatch.setattr(cache_module, "load_targets", load_then_edit)
+    cache = PeriodCache(refresh=60.0)
+    alone = cache.measured(store, path, Q3, AFTER, target="servers")
+    assert [t.id for t in alone.result.targets] == ["servers"] and len(loads) == 1
+    assert alone.result.target("servers").value == pytest.approx(91 / 92)
+    after = cache.measured(store, path, Q3, AFTER, target="servers")
+    assert [t.id for t in after.result.targets] == ["other"] and len(loads) == 2
+    assert cache.locks_held == 0
