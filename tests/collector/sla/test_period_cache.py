@@ -100,20 +100,39 @@ def test_this_quarter_comes_from_the_workers_snapshot(store: Store, tmp_path: Pa
     assert cache.measurements == 2
 
 
-def test_the_per_period_locks_leave_with_their_requests(store: Store, tmp_path: Path) -> None:
+def test_the_per_period_locks_leave_with_their_requests(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One lock per period being measured, dropped when its last request leaves: over 24 months asked one after
-    another (24 keys) the map of locks is empty after each, never 24 locks; the entries stay at most SIZE (8).
-    Two threads asking for the same month at once share one measurement (settled: the second reuses the first's
-    entry or waits on its lock) and leave no lock behind; August 2026 reads 30/31 (31 days, 1 down) to both."""
+    another (24 keys) the map of locks is empty after each (a lock left behind would count), never 24 locks; the
+    entries stay at most SIZE (8). While a measurement is held inside the engine (the cache's measured_with,
+    wrapped to wait on an Event), another thread reads 1 lock: the period in flight. Two threads asking for the
+    same month at once share one measurement (settled: the second reuses the first's entry or waits on its lock)
+    and leave no lock behind; August 2026 reads 30/31 (31 days, 1 down) to both."""
+    from opsmon.collector.sla import cache as cache_module
     path = seeded(store, tmp_path)
     cache = PeriodCache(refresh=60.0)
     months = [parse_period(f"{y}-{m:02d}", "Asia/Shanghai") for y in (2025, 2026) for m in range(1, 13)]
-    most = 0
+    after_each = []
     for month in months:
         cache.measured(store, path, month, AFTER)
-        most = max(most, cache.locks_held)
-    assert most == 0 and cache.locks_held == 0
-    assert cache.measurements == 24 and cache.entries_held == SIZE
+        after_each.append(cache.locks_held)
+    assert after_each == [0] * 24 and cache.measurements == 24 and cache.entries_held == SIZE
+    real, inside, release = cache_module.measured_with, threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inside.set()
+        assert release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "measured_with", held)
+    q3 = threading.Thread(target=lambda: cache.measured(store, path, Q3, AFTER))
+    q3.start()
+    assert inside.wait(10)
+    during = cache.locks_held  # read by this thread while Q3's measurement holds its lock
+    release.set()
+    q3.join()
+    assert during == 1 and cache.locks_held == 0 and cache.measurements == 25
+    monkeypatch.setattr(cache_module, "measured_with", real)
     august = parse_period("2026-08", "Asia/Shanghai")
     got: list[float | None] = []
     fresh = PeriodCache(refresh=60.0)
