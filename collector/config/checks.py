@@ -158,7 +158,8 @@ class PresenceSpec(CheckSpecBase):
                                         "as forwarding entries")
     fresh: PositiveDuration = Field(300.0, description=(
         "How old a switch's walk and an ARP entry may be to count (an ARP entry without an age from the agent is "
-        "dated by the walks: docs/snmp.md, \"Presence of PCs\")"))
+        "dated by the walks, and one whose bound exceeds it makes the result unknown, not down: docs/snmp.md, "
+        "\"Presence of PCs\")"))
     interval: PositiveDuration | None = Field(60.0, description="How often it runs; also how long a walk is shared")
     timeout: PositiveDuration | None = Field(30.0, description="The whole check (capped at 90% of the interval)")
 

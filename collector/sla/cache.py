@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from opsmon.collector.sla.engine import Evaluation, measured_with
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.results import PeriodResult
-from opsmon.collector.sla.targets import load_targets
+from opsmon.collector.sla.targets import TargetTable, load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import AuditEntry, IncidentEvent
 
@@ -85,7 +85,10 @@ class PeriodCache:
         key: tuple[object, ...] = (period.label, period.start, period.end, period.timezone, str(targets_path),
                                    stat.st_mtime_ns, stat.st_size)
         stamp = change_stamp(store)
-        if target is not None and _availability(targets_path, target):
+        # The table is read once per request and passed down: read twice, an edit landing between the two
+        # readings could drop `target` from the second (a KeyError, a 500 on the click-through).
+        table = load_targets(targets_path) if target is not None else None
+        if table is not None and target is not None and _availability(table, target):
             with self._lock:
                 entry = self._entries.get(key)
                 if entry is not None and self._holds(entry, stamp, now, live):
@@ -97,7 +100,7 @@ class PeriodCache:
             users[0] += 1
         try:
             with busy:
-                return self._measure(key, store, targets_path, period, now, stamp, live)
+                return self._measure(key, store, targets_path, table, period, now, stamp, live)
         finally:
             with self._lock:
                 users[0] -= 1
@@ -115,15 +118,17 @@ class PeriodCache:
         with self._lock:
             return len(self._entries)
 
-    def _measure(self, key: tuple[object, ...], store: Store, targets_path: Path, period: Period, now: datetime,
-                 stamp: tuple[int, int], live: bool) -> Measured:
-        """The entry for `key` if it holds, else a new measurement kept under it; called holding key's lock."""
+    def _measure(self, key: tuple[object, ...], store: Store, targets_path: Path, table: TargetTable | None,
+                 period: Period, now: datetime, stamp: tuple[int, int], live: bool) -> Measured:
+        """The entry for `key` if it holds, else a new measurement kept under it; called holding key's lock.
+        `table`: the request's reading of the target table (None: not read yet, read here on a miss only)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and self._holds(entry, stamp, now, live):
                 self._entries.move_to_end(key)
                 return entry.measured
-        table = load_targets(targets_path)
+        if table is None:
+            table = load_targets(targets_path)
         scope = None
         if len(key) == 8:  # one availability target's click-through
             scope = table.get(str(key[7]))
@@ -145,11 +150,12 @@ class PeriodCache:
         return entry.stamp == stamp and age < (SETTLED if entry.settled else 0.0 if live else self.refresh)
 
 
-def _availability(targets_path: Path, target: str) -> bool:
+def _availability(table: TargetTable, target: str) -> bool:
     """Whether `target` is an availability target, the only kind measured over its scope's assets alone: a response
-    figure judges the incidents of every asset (its click-through reads the whole period's entry)."""
+    figure judges the incidents of every asset (its click-through reads the whole period's entry). A target not
+    in the table (removed since the page read it) reads the whole period too."""
     try:
-        return load_targets(targets_path).get(target).measure == "availability"
+        return table.get(target).measure == "availability"
     except KeyError:
         return False
 

@@ -7,9 +7,10 @@ How the evidence combines, in this order:
 2. else, with `icmp` and an address, an echo reply: up (either one up means up);
 3. else, when a listed switch timed out, refused, or has no readable table: unknown, never down, since the
    PC may be behind the switch that could not be read;
-4. else, when an ARP entry of unknown age shows it (no age from the agent, there since the first walk;
-   inputs/snmp/presence.date_ageless): unknown, since it may be hours old (a router's ARP timeout) or
-   refreshed a second ago: neither up nor down;
+4. else, when an ARP entry of unknown age shows it (no age from the agent, and either there since the first
+   walk or there for so many walks that the walks' bound exceeds `fresh`; inputs/snmp/presence.date_ageless):
+   unknown, since it may be hours old (a router's ARP timeout) or refreshed a second ago: neither up nor
+   down (the entry is in the table, so "not in the tables" would be false);
 5. else (every listed switch walked, the MAC in none): down.
 
 The walks are the hub's (inputs/snmp/presence.py), shared by every PC behind a switch.
@@ -21,7 +22,7 @@ import asyncio
 from opsmon.collector.config.checks import PresenceSpec
 from opsmon.collector.core.states import DOWN, UNKNOWN, UP
 from opsmon.collector.inputs.checks.base import Check, Outcome
-from opsmon.collector.inputs.snmp.presence import Walk
+from opsmon.collector.inputs.snmp.presence import Sighting, Walk
 
 WALK_SHARE = 0.6  # of the check's timeout for the walks; the rest is the ping's
 
@@ -51,12 +52,14 @@ class PresenceCheck(Check):
         seen = [s for s in sightings if s.table != "arp" or (s.age is not None and s.age <= spec.fresh)]
         if seen:
             return Outcome(UP, "seen: " + "; ".join(s.describe() for s in seen[:4]))
-        undated = [s for s in sightings if s.age is None]  # ARP entries of unknown age
+        # ARP entries of unknown age: no age from the agent, and no bound from the walks (there since the first
+        # walk) or a bound beyond `fresh` (there for several walks: made long ago or refreshed a second ago).
+        undated = [s for s in sightings if s.table == "arp" and not s.agent_age]
         walked = [s for s, w in walks.items() if w is not None and not w.error]
         silent = [f"{spec.mac} not in the tables of {', '.join(walked)}"] if walked and not undated else []
         if undated:
-            silent.append(f"{spec.mac} only in ARP entries of unknown age (no age from the agent, there since the "
-                          f"first walk): " + "; ".join(s.describe() for s in undated[:4]))
+            silent.append(f"{spec.mac} 仍在 ARP 表中，但表项时长未知 / {spec.mac} still in ARP entries of unknown age "
+                          f"(no age from the agent): " + "; ".join(_undated(s, spec.fresh) for s in undated[:4]))
         if spec.icmp and self.address and self.ctx.pinger is not None:
             host = self.address
             try:
@@ -72,3 +75,10 @@ class PresenceCheck(Check):
         if unread or undated:
             return Outcome(UNKNOWN, "; ".join(unread + silent))
         return Outcome(DOWN, "; ".join(silent))
+
+
+def _undated(s: Sighting, fresh: float) -> str:
+    """An ARP entry of unknown age, with what the walks know of it."""
+    if s.age is None:
+        return f"{s.describe()} (there since the first walk)"
+    return f"{s.describe()} (made at most {s.age:g}s ago, beyond fresh {fresh:g}s)"

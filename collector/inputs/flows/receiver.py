@@ -108,6 +108,8 @@ class FlowReceiver:
         if self.baseline is not None:
             self.counts.baseline = self.baseline.last
         self.judged: set[str] = set()  # links whose first (partial) interval since start has closed
+        self._judging: asyncio.Task[None] | None = None  # the latest interval's judgement (off the loop: _judge)
+        self._closed = False
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -184,14 +186,33 @@ class FlowReceiver:
             self.counts.link_bytes[message.link] = self.counts.link_bytes.get(message.link, 0) + octets
             self.counts.last_interval[message.link] = octets
             if self.baseline is not None and judge and message.link in self.judged:
-                try:
-                    events = self.baseline.judge(message.link, message.start, message.end, octets)
-                except Exception as exc:  # noqa: BLE001 - a store that cannot be read must not stop the receiver
-                    log.warning("flow baseline not read", extra={"link": message.link, "error": str(exc)[:200]})
-                    events = []
-                for event in events:
-                    self.publish(event)
+                self._judging = asyncio.get_running_loop().create_task(self._judge(
+                    self._judging, self.baseline, message.link, message.start, message.end, octets))
             self.judged.add(message.link)
+
+    async def _judge(self, before: asyncio.Task[None] | None, baseline: VolumeBaseline, link: str, start: datetime,
+                     end: datetime, octets: int) -> None:
+        """One interval's judgement, after the FlowTop it judges was published: the baseline reads the stored
+        intervals (a SQL query), so it runs on a worker thread, never on the event loop that receives the
+        datagrams; its events are published back on the loop. Judgements run one at a time in the order the
+        intervals closed (each waits for the one before), so a link's events keep their order and the
+        baseline's per-link state is never changed by two threads at once."""
+        if before is not None:
+            await asyncio.wait([before])
+        try:
+            events = await asyncio.to_thread(baseline.judge, link, start, end, octets)
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read must not stop the receiver
+            log.warning("flow baseline not read", extra={"link": link, "error": str(exc)[:200]})
+            return
+        if self._closed:  # nothing is published after close() (inputs/base.py)
+            return
+        for event in events:
+            self.publish(event)
+
+    async def judged_all(self) -> None:
+        """Wait for the judgements of the intervals closed so far (the tests, which feed datagrams by hand)."""
+        while self._judging is not None and not self._judging.done():
+            await asyncio.wait([self._judging])
 
     def _tick(self) -> None:
         """Once a second: intervals that ended to the store, refusal lines due to the log."""
@@ -201,7 +222,9 @@ class FlowReceiver:
             self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
 
     def close(self) -> None:
-        """Stop receiving; the open intervals are published (partial), pending refusal lines written."""
+        """Stop receiving; the open intervals are published (partial), pending refusal lines written. A judgement
+        still on its worker thread publishes nothing (a baseline event of the last second before a stop is lost)."""
+        self._closed = True
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None

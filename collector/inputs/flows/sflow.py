@@ -45,7 +45,8 @@ from opsmon.collector.inputs.flows.decode import Flow, Refused
 
 SFLOW_VERSION = b"\0\0\0\x05"  # the first 4 bytes; a NetFlow datagram starts with a 2-byte version instead
 U32 = struct.Struct(">I")
-ADDRESS_BYTES = {0: 0, 1: 4, 2: 16}  # agent address type -> bytes of the address
+# agent address type -> bytes of the address: UNKNOWN (0, `case UNKNOWN: void` in sFlow v5), IPv4 (1), IPv6 (2)
+ADDRESS_BYTES = {0: 0, 1: 4, 2: 16}
 FLOW_SAMPLE, FLOW_SAMPLE_EXPANDED = 1, 3  # sample formats (enterprise 0)
 FLOW_SAMPLE_HEAD = struct.Struct(">7I")  # sequence, source id, rate, pool, drops, input, output
 EXPANDED_HEAD = struct.Struct(">10I")  # sequence, source type, source index, rate, pool, drops, in x2, out x2
@@ -71,7 +72,7 @@ def sflow(data: bytes) -> list[Flow]:
     address_type = U32.unpack_from(data, 4)[0]
     size = ADDRESS_BYTES.get(address_type)
     if size is None:
-        raise Refused("malformed", f"sFlow agent address type {address_type} (1 = IPv4, 2 = IPv6)")
+        raise Refused("malformed", f"sFlow agent address type {address_type} (0 = unknown, 1 = IPv4, 2 = IPv6)")
     at = 8 + size + 12  # agent address, sub agent id, sequence number, uptime
     if end < at + 4:
         raise Refused("truncated", f"sFlow datagram of {end} bytes, shorter than its header")

@@ -18,8 +18,9 @@ An ARP entry without an age may be hours old (a router keeps one for its ARP tim
 is dated by the walks themselves (`date_ageless`). One absent from the switch's walk before and present in
 this one was made between the two, so its age is at most the time between them, and grows by the time
 between walks while it stays; one already there at the first walk (or after a failed walk) has an unknown
-age. The check counts an ARP entry only with an age within `fresh`; one of unknown age makes its result
-unknown, never up or down (inputs/checks/presence.py).
+age. The check counts an ARP entry only with an age within `fresh`; one of unknown age (or whose bound from the
+walks has grown beyond `fresh` while it stayed) makes its result unknown, never up or down
+(inputs/checks/presence.py).
 
 Only learned forwarding entries (status learned(3) or no status) and dynamic ARP entries (type dynamic(3)
 or no type) count: a static or the switch's own entry says nothing about a PC being on.

@@ -97,7 +97,10 @@ def routes(face: CollectorFace) -> APIRouter:
         # assets of its scope (a first visit reads only those: docs/sla.md, "The period cache").
         done = face.measured(chosen, target=target.id)
         ev = done.evaluation
-        measured = next(r for r in done.result.targets if r.id == target.id)
+        measured = next((r for r in done.result.targets if r.id == target.id), None)
+        if measured is None:  # the table was edited between this page's reading and the cache's: gone from it
+            raise Refused(404, f"指标 {target_id} 已不在指标表中。",
+                          f"target {target_id!r} is no longer in the target table")
         assets, incidents = [], []
         if target.measure == "availability":
             behind = sorted(ev.assets_behind(target, table),

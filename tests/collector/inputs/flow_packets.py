@@ -74,10 +74,11 @@ def xdr_opaque(data_format: int, body: bytes) -> bytes:
 
 
 def sflow_datagram(samples: list[bytes], agent: str = "192.0.2.1", sequence: int = 1) -> bytes:
-    """sample_datagram_v5: version 5, agent address (type 1 IPv4 / 2 IPv6, then the address), sub_agent_id,
-    sequence_number, uptime, then samples<> (count, then each sample_record as built by the helpers below)."""
-    kind = 2 if ":" in agent else 1
-    return (struct.pack(">II", 5, kind) + ip(agent) + struct.pack(">III", 0, sequence, 60_000)
+    """sample_datagram_v5: version 5, agent address (type 1 IPv4 / 2 IPv6, then the address; agent "": type 0
+    UNKNOWN, no address bytes), sub_agent_id, sequence_number, uptime, then samples<> (count, then each
+    sample_record as built by the helpers below)."""
+    kind = 0 if not agent else 2 if ":" in agent else 1
+    return (struct.pack(">II", 5, kind) + (ip(agent) if agent else b"") + struct.pack(">III", 0, sequence, 60_000)
             + struct.pack(">I", len(samples)) + b"".join(samples))
 
 

@@ -3,6 +3,8 @@ interval of the past weeks, read from the stored intervals; an event when the ju
 metrics for Grafana. A real store (the `store` fixture) holds the history; every figure is computed by hand."""
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -65,11 +67,16 @@ def test_volume_against_the_median_of_the_same_slot_of_past_weeks(store: Store) 
                            baseline={"weeks": 4, "min_weeks": 2, "factor": 3, "floor_bytes": 500})
     receiver = FlowReceiver(settings, published.append, lambda: now[0], monotonic=lambda: 1.0,
                             history=lambda link, starts: interval_totals(store, link, starts))
-    for ts, octets in ((S - FIVE + 1, 10), (S + 1, 800), (S + FIVE + 1, 800), (S + 2 * FIVE + 1, 2000),
-                       (S + 3 * FIVE + 1, 1)):
-        now[0] = at(ts)
-        receiver.received(v5([("10.1.0.5", "10.2.0.9", 443, 6, octets, 1)]), "127.0.0.1")
-    receiver.close()
+
+    async def feed() -> None:  # on an event loop, as the receiver's UDP protocol calls it
+        for ts, octets in ((S - FIVE + 1, 10), (S + 1, 800), (S + FIVE + 1, 800), (S + 2 * FIVE + 1, 2000),
+                           (S + 3 * FIVE + 1, 1)):
+            now[0] = at(ts)
+            receiver.received(v5([("10.1.0.5", "10.2.0.9", 443, 6, octets, 1)]), "127.0.0.1")
+        await receiver.judged_all()
+        receiver.close()
+
+    asyncio.run(feed())
     assert [m.end.timestamp() - S for m in published if isinstance(m, FlowTop)] == [0, 300, 600, 900, 1200]
     events = [m for m in published if isinstance(m, Event)]
     assert [(e.name, e.ts.timestamp() - S, e.details["bytes"], e.details["baseline"], round(e.details["ratio"], 2))
@@ -84,3 +91,41 @@ def test_volume_against_the_median_of_the_same_slot_of_past_weeks(store: Store) 
     assert 'opsmon_flow_link_interval_bytes{link="wan-a"} 1.0' in text
     assert 'opsmon_flow_link_baseline_bytes{link="wan-a"} 3000.0' in text
     assert 'opsmon_flow_outside_events_total{link="wan-a"} 0.0' in text
+
+
+def test_the_judgement_reads_the_store_off_the_event_loop() -> None:
+    """The baseline reads the stored intervals (a SQL query): it must not hold the loop that receives the
+    datagrams. A history reader (as InputContext.flow_totals) records the thread it runs on: never the loop's.
+    Two links, each with its receiver's first interval [S - 300, S) (partial, not judged) and [S, S + 300) with
+    1 and 2 weeks of history 100 and 100 (median 100) against 1000 > 3 x 100 -> high; the intervals close
+    when the datagrams at S + 301 arrive, wan-a's first: each FlowTop is published before its event, and the
+    events come in the order the intervals closed: wan-a's, then wan-b's. Two judgements: two reads."""
+    readers: list[int] = []
+
+    def history(link: str, starts: list[datetime]) -> dict[datetime, int]:
+        readers.append(threading.get_ident())
+        return {starts[0]: 100, starts[1]: 100}
+
+    published: list[Message] = []
+    now = [at(S - FIVE + 1)]
+    settings = FlowsConfig(enabled=True, exporters={"127.0.0.1": "wan-a", "127.0.0.2": "wan-b"}, interval=FIVE,
+                           baseline={"weeks": 2, "min_weeks": 2, "factor": 3, "floor_bytes": 0})
+    receiver = FlowReceiver(settings, published.append, lambda: now[0], monotonic=lambda: 1.0, history=history)
+
+    async def feed() -> int:
+        for ts, octets in ((S - FIVE + 1, 10), (S + 1, 1000), (S + FIVE + 1, 1)):
+            now[0] = at(ts)
+            for source in ("127.0.0.1", "127.0.0.2"):
+                receiver.received(v5([("10.1.0.5", "10.2.0.9", 443, 6, octets, 1)]), source)
+        await receiver.judged_all()
+        receiver.close()
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(feed())
+    assert len(readers) == 2 and loop_thread not in readers
+    order = [(type(m).__name__, m.link if isinstance(m, FlowTop) else m.asset_id, m.end if isinstance(m, FlowTop)
+              else m.ts) for m in published]
+    judged = [o for o in order if o[0] == "Event"]
+    assert judged == [("Event", "wan-a", at(S + FIVE)), ("Event", "wan-b", at(S + FIVE))]
+    for link in ("wan-a", "wan-b"):
+        assert order.index(("FlowTop", link, at(S + FIVE))) < order.index(("Event", link, at(S + FIVE)))

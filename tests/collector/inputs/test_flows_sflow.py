@@ -83,6 +83,17 @@ def test_sflow_samples_are_scaled_by_their_rate_and_summed() -> None:
     assert sum(row.packets for row in top.rows) == 2152
 
 
+def test_an_agent_address_of_unknown_type_is_no_address() -> None:
+    """sFlow v5 (sFlow.org's sflow_version_5.txt): enum address_type { UNKNOWN = 0, IP_V4 = 1, IP_V6 = 2 },
+    and `case UNKNOWN: void`, so type 0 is valid and followed by no address bytes. Datagram B's one sample from
+    such an agent: 4 + 4 (version, type) + 12 (sub agent, sequence, uptime) + 4 (count) bytes of header, 4
+    shorter than from an IPv4 agent; decoded as from B's IPv6 agent: 482 x 256 = 123,392 bytes, 256 packets."""
+    datagram = sflow_datagram([sflow_flow_sample(256, [sampled_header(
+        ETHERNET, 482, ethernet_ipv4("10.1.0.5", "10.2.0.9", TCP, 443))])], agent="")
+    assert datagram[4:8] == b"\0\0\0\0" and len(datagram) == len(DATAGRAM_B) - 16
+    assert Decoder().decode(datagram, "192.0.2.1") == [("10.1.0.5", "10.2.0.9", 443, TCP, 123_392, 256)]
+
+
 def _cut_header_record() -> bytes:
     """A sampled_header record whose header<> says 64 bytes while its opaque holds 16 + 8."""
     return xdr_opaque(1, b"\0\0\0\x01" + b"\0\0\x05\xee" + b"\0\0\0\0" + b"\0\0\0\x40" + b"\0" * 8)
@@ -90,7 +101,7 @@ def _cut_header_record() -> bytes:
 
 @pytest.mark.parametrize(("data", "reason"), [
     (b"\0\0\0\x05\0\0\0\x01", "truncated"),  # 8 bytes: the agent address and the rest missing
-    (b"\0\0\0\x05\0\0\0\x03" + b"\0" * 20, "malformed"),  # address type 3 is neither IPv4 (1) nor IPv6 (2)
+    (b"\0\0\0\x05\0\0\0\x03" + b"\0" * 20, "malformed"),  # address type 3: not UNKNOWN (0), IPv4 (1), IPv6 (2)
     (sflow_datagram([])[:-1], "truncated"),  # the sample count cut
     (DATAGRAM_B[:-1], "truncated"),  # the last byte of the only sample missing
     (DATAGRAM_B + b"\0\0\0\0", "malformed"),  # 4 bytes after the last sample

@@ -187,8 +187,8 @@ def test_tables_shared_walks_and_the_rules(rig: Rig, sim: Snmpsim) -> None:
             "pc-e": (DOWN, f"{PC_E} not in the tables of sw1"),
             "pc-x": (DOWN, f"{SELF} not in the tables of sw1"),
             "pc-f": (UP, "seen: sw2 port 2"),
-            "pc-g": (UNKNOWN, f"{PC_G} only in ARP entries of unknown age (no age from the agent, there since the "
-                              "first walk): sw2 ARP 10.0.20.7 on ifIndex 2"),
+            "pc-g": (UNKNOWN, f"{PC_G} 仍在 ARP 表中，但表项时长未知 / {PC_G} still in ARP entries of unknown age "
+                              "(no age from the agent): sw2 ARP 10.0.20.7 on ifIndex 2 (there since the first walk)"),
             "pc-h": (UNKNOWN, f"{silent}; {NOBODY} not in the tables of sw1"),
             "pc-ping": (UP, f"echo reply from 127.0.0.1; {NOBODY} not in the tables of sw1"),
             "pc-lost": (UNKNOWN, "sw9 is not an asset with an address and an snmp check"),
@@ -303,7 +303,9 @@ def test_an_arp_entry_without_an_age_is_dated_by_the_walks_or_unknown() -> None:
     - PC_G 10.0.20.7: there at the first walk -> unknown age at every walk (it may be 4 h old) -> the check's
       result is unknown, never up; with arp: false it is not evidence at all -> down.
     - PC_B 10.0.20.8: absent at t = 0, there at 60 -> made between the walks: age <= 60 s; at 120: <= 60 + 60 =
-      120 s <= 300 -> up; at 400: <= 120 + 280 = 400 s > 300 -> not fresh -> down (nothing else shows it).
+      120 s <= 300 -> up; at 400: <= 120 + 280 = 400 s > 300, so it may be 400 s old or refreshed a second ago:
+      its age is unknown, yet the entry is still in the table -> unknown, never down (down would say the MAC is
+      in no table, which the walk at 400 contradicts).
     - PC_D 10.0.20.9: the agent's own age 500 s (ipNetToPhysicalLastUpdated) is kept as it is, not re-dated.
     - After a failed walk nothing can be said of an entry's appearance: PC_C there -> unknown age.
     """
@@ -343,9 +345,15 @@ def test_an_arp_entry_without_an_age_is_dated_by_the_walks_or_unknown() -> None:
 
     hub.walks["r1"] = w120
     assert result(PC_B) == (UP, "seen: r1 ARP 10.0.20.8 on ifIndex 2")
-    assert result(PC_G) == (UNKNOWN, f"{PC_G} only in ARP entries of unknown age (no age from the agent, there "
-                                     "since the first walk): r1 ARP 10.0.20.7 on ifIndex 2")
+    assert result(PC_G) == (UNKNOWN, f"{PC_G} 仍在 ARP 表中，但表项时长未知 / {PC_G} still in ARP entries of "
+                                     "unknown age (no age from the agent): r1 ARP 10.0.20.7 on ifIndex 2 (there "
+                                     "since the first walk)")
     assert result(PC_G, arp=False) == (DOWN, f"{PC_G} not in the tables of r1")
     now["t"], hub.walks["r1"] = 400.0, w400
-    assert result(PC_B) == (DOWN, f"{PC_B} not in the tables of r1")
+    # PC_B at t = 400: its entry is in w400 with the walks' bound 400 s (120 at t = 120, plus 400 - 120 = 280 s
+    # between the walks), which is beyond fresh 300: not evidence of up, but the entry is there -> unknown.
+    assert result(PC_B) == (UNKNOWN, f"{PC_B} 仍在 ARP 表中，但表项时长未知 / {PC_B} still in ARP entries of "
+                                     "unknown age (no age from the agent): r1 ARP 10.0.20.8 on ifIndex 2 (made at "
+                                     "most 400s ago, beyond fresh 300s)")
+    assert result(PC_B, arp=False) == (DOWN, f"{PC_B} not in the tables of r1")
     assert hub.walked == 0

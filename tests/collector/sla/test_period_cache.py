@@ -100,20 +100,39 @@ def test_this_quarter_comes_from_the_workers_snapshot(store: Store, tmp_path: Pa
     assert cache.measurements == 2
 
 
-def test_the_per_period_locks_leave_with_their_requests(store: Store, tmp_path: Path) -> None:
+def test_the_per_period_locks_leave_with_their_requests(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One lock per period being measured, dropped when its last request leaves: over 24 months asked one after
-    another (24 keys) the map of locks is empty after each, never 24 locks; the entries stay at most SIZE (8).
-    Two threads asking for the same month at once share one measurement (settled: the second reuses the first's
-    entry or waits on its lock) and leave no lock behind; August 2026 reads 30/31 (31 days, 1 down) to both."""
+    another (24 keys) the map of locks is empty after each (a lock left behind would count), never 24 locks; the
+    entries stay at most SIZE (8). While a measurement is held inside the engine (the cache's measured_with,
+    wrapped to wait on an Event), another thread reads 1 lock: the period in flight. Two threads asking for the
+    same month at once share one measurement (settled: the second reuses the first's entry or waits on its lock)
+    and leave no lock behind; August 2026 reads 30/31 (31 days, 1 down) to both."""
+    from opsmon.collector.sla import cache as cache_module
     path = seeded(store, tmp_path)
     cache = PeriodCache(refresh=60.0)
     months = [parse_period(f"{y}-{m:02d}", "Asia/Shanghai") for y in (2025, 2026) for m in range(1, 13)]
-    most = 0
+    after_each = []
     for month in months:
         cache.measured(store, path, month, AFTER)
-        most = max(most, cache.locks_held)
-    assert most == 0 and cache.locks_held == 0
-    assert cache.measurements == 24 and cache.entries_held == SIZE
+        after_each.append(cache.locks_held)
+    assert after_each == [0] * 24 and cache.measurements == 24 and cache.entries_held == SIZE
+    real, inside, release = cache_module.measured_with, threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inside.set()
+        assert release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "measured_with", held)
+    q3 = threading.Thread(target=lambda: cache.measured(store, path, Q3, AFTER))
+    q3.start()
+    assert inside.wait(10)
+    during = cache.locks_held  # read by this thread while Q3's measurement holds its lock
+    release.set()
+    q3.join()
+    assert during == 1 and cache.locks_held == 0 and cache.measurements == 25
+    monkeypatch.setattr(cache_module, "measured_with", real)
     august = parse_period("2026-08", "Asia/Shanghai")
     got: list[float | None] = []
     fresh = PeriodCache(refresh=60.0)
@@ -160,3 +179,32 @@ def test_a_response_targets_click_through_reads_the_whole_period(store: Store, t
     clicked = cache.measured(store, path, Q3, AFTER, target="responses")
     assert [t.id for t in clicked.result.targets] == ["servers", "responses"]
     assert cache.measured(store, path, Q3, AFTER) is clicked and cache.measurements == 1
+
+
+def test_a_target_removed_while_its_click_through_is_measured_is_no_error(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """targets.yaml loses `servers` (a person edits it) right after the click-through has read the table. The
+    click-through measures from that one reading (the file is parsed once: one load), so `servers` alone over
+    its scope, 91/92 as above, instead of a KeyError (a 500 on /ui/targets/servers). The next click-through
+    sees the new file (another mtime and size: another key): `servers` is no availability target there, so it
+    reads the whole period, which holds only `other` (the console answers 404 for a target not in the result)."""
+    from opsmon.collector.sla import cache as cache_module
+    path = seeded(store, tmp_path)
+    real, loads = cache_module.load_targets, []
+
+    def load_then_edit(where: Path):  # type: ignore[no-untyped-def]
+        table = real(where)
+        loads.append(where)
+        if len(loads) == 1:  # the person's edit lands just after the first reading
+            path.write_text(yaml.safe_dump({**TARGETS, "targets": [{**TARGETS["targets"][0], "id": "other"}]},
+                                           allow_unicode=True), encoding="utf-8")
+        return table
+
+    monkeypatch.setattr(cache_module, "load_targets", load_then_edit)
+    cache = PeriodCache(refresh=60.0)
+    alone = cache.measured(store, path, Q3, AFTER, target="servers")
+    assert [t.id for t in alone.result.targets] == ["servers"] and len(loads) == 1
+    assert alone.result.target("servers").value == pytest.approx(91 / 92)
+    after = cache.measured(store, path, Q3, AFTER, target="servers")
+    assert [t.id for t in after.result.targets] == ["other"] and len(loads) == 2
+    assert cache.locks_held == 0
