@@ -98,13 +98,20 @@ class _Uncounted:
 
 
 def fetch_share(cfg: AgentConfig) -> dict[str, Any] | None:
-    """The poller's share from the first collector that answers; None when none does (a WAN cut)."""
-    context = ssl.create_default_context(cafile=cfg.ca_file)
+    """The poller's share from the first collector that answers; None when none does (a WAN cut).
+
+    The TLS context is built for an https collector only, inside the handling: a CA file gone since the start
+    (poller.toml's is checked at load) is logged with its key and path, like an unreachable collector."""
     for base in cfg.collector_urls or (cfg.collector_url,):
         request = urllib.request.Request(base + SHARE_PATH, headers={"Authorization": f"Bearer {cfg.token}"})
         try:
-            with urllib.request.urlopen(request, timeout=cfg.timeout,
-                                        context=context if base.startswith("https") else None) as resp:
+            context = ssl.create_default_context(cafile=cfg.ca_file) if base.startswith("https") else None
+        except (OSError, ssl.SSLError) as exc:
+            log.error("ca_file cannot be used; keeping the checks",
+                      extra={"key": "ca_file", "file": cfg.ca_file, "error": str(exc)[:200]})
+            continue
+        try:
+            with urllib.request.urlopen(request, timeout=cfg.timeout, context=context) as resp:
                 doc = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             log.error("collector refuses to give the checks", extra={"status": exc.code, "collector": base})

@@ -18,3 +18,17 @@ def test_a_check_naming_a_file_of_the_collectors_host_stays_at_the_centre() -> N
     owners = {"hotan": "p-hotan"}
     assert [owner(srv, owners, check) for check in srv.checks] == ["p-hotan", "p-hotan", "p-hotan", None]
     assert [owner(srv, {}, check) for check in srv.checks] == [None, None, None, None]
+
+
+def test_fetching_the_share_over_http_needs_no_ca(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A poller whose collectors are plain http (a loopback or a VPN) with a ca_file that is not there (a config built
+    past agent.toml's checks): no TLS context is built, the closed port is unreachable like a cut link -> None,
+    never an error that names no file."""
+    from opsmon.agent.config import AgentConfig
+    from opsmon.collector.inputs.poller.runner import fetch_share
+    from tests.conftest import closed_port
+
+    base = f"http://127.0.0.1:{closed_port()}"
+    cfg = AgentConfig(collector_url=base, collector_urls=(base,), token="opsmon_agent_x",
+                      ca_file=str(tmp_path / "gone.pem"), timeout=2.0)
+    assert fetch_share(cfg) is None
