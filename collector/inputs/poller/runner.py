@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from opsmon.agent.config import AgentConfig
-from opsmon.agent.runner import Agent
+from opsmon.agent.runner import Agent, wire
 from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
@@ -71,13 +71,13 @@ class Forwarder(Agent):
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
-        size = 0  # bytes of the results so far, about: the JSON of one is its texts plus under 150 bytes
+        size = 0  # bytes of the results so far as sent (wire: \uXXXX for CJK), a comma each
         while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
             o = self._results.popleft()
-            reason = o.reason[:REASON_CHARS]
-            size += 150 + len(o.asset_id) + len(o.check_id) + len(reason.encode())
-            out.append({"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
-                        "status": o.status, "reason": reason, "latency_ms": o.latency_ms})
+            item = {"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
+                    "status": o.status, "reason": o.reason[:REASON_CHARS], "latency_ms": o.latency_ms}
+            size += len(wire(item)) + 1
+            out.append(item)
         if out:
             doc["observations"] = out
 
