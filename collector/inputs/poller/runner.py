@@ -65,9 +65,11 @@ class Forwarder(Agent):
     def __init__(self, cfg: AgentConfig) -> None:
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
+        self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
+        self.produced += 1
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
@@ -196,3 +198,8 @@ class Poller:
             if self.forwarder.waiting:  # the last results: sent, or kept in the spool for the next start
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
+            # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
+            # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
+            log.info("poller stopped", extra={"results": self.forwarder.produced, "stream": self.forwarder.stream,
+                                              "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
+                                              "waiting": self.forwarder.waiting})
