@@ -7,6 +7,7 @@ a real link cut does; the collector itself keeps running.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import signal
@@ -55,6 +56,10 @@ def test_a_wan_cut_keeps_the_polled_assets_real_states_and_charges_the_link(coll
       replayed result is dated that very second, within 2 intervals of it, so the silence is undone from its
       start and the unknown time merged back into the up interval: no gap, never unreachable.
     - The doors: the share is refused to a plain agent's token (403) and to no token (401).
+    - A revoked poller: p-yutian, enrolled and revoked before the start, with a share.json kept in its spool from
+      before (srv's check): it starts running the kept check, its first fetch (at once, at start) is refused
+      (401), and it stops the check and deletes share.json, saying so once, with the 1 check it stopped. Its
+      reports are refused too (401), so nothing of it is stored.
     """
     target = tcp_service("127.0.0.3")
     wan = WanPath("127.0.0.2")
@@ -68,6 +73,8 @@ assets:
     token = c.cli("agents", "enroll", "p-hotan", "--site", "hotan", "--poller").stdout.strip()
     plain = c.cli("agents", "enroll", "web-9", "--site", "hotan").stdout.strip()
     assert token.startswith("opsmon_agent_") and plain.startswith("opsmon_agent_")
+    revoked = c.cli("agents", "enroll", "p-yutian", "--site", "yutian", "--poller").stdout.strip()
+    c.cli("agents", "revoke", "p-yutian")
     c.start()
     conf = tmp_path / "poller.toml"
     conf.write_text(f'collector_url = "{wan.url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
@@ -85,6 +92,23 @@ assets:
         assert httpx.get(c.base + "/api/v1/poller/checks", headers={"Authorization": f"Bearer {plain}"},
                          timeout=5).status_code == 403
         assert httpx.get(c.base + "/api/v1/poller/checks", timeout=5).status_code == 401
+        kept = tmp_path / "revoked-spool" / "share.json"
+        kept.parent.mkdir()
+        kept.write_text(json.dumps({**doc, "poller": "p-yutian", "site": "yutian"}))
+        gone = tmp_path / "revoked.toml"
+        gone.write_text(f'collector_url = "{c.base}"\ntoken = "{revoked}"\ninterval = 1\ntimeout = 2\n'
+                        f'spool_dir = "{kept.parent}"\n')
+        gone.chmod(0o600)
+        with open(tmp_path / "revoked.log", "w") as err:
+            stale = subprocess.Popen([*OPSMON, "poller", str(gone)], cwd=ROOT, stdout=err, stderr=err)
+        try:
+            wait_for(lambda: not kept.exists(), 20, "the revoked poller deleting its share.json")
+        finally:
+            stale.send_signal(signal.SIGTERM)
+            stale.wait(timeout=30)
+        refusals = re.findall(r"collector refuses this poller's token.* status=(\d+) checks=(\d+)",
+                              (tmp_path / "revoked.log").read_text())
+        assert refusals == [("401", "1")], (tmp_path / "revoked.log").read_text()[-2000:]
 
         c.token = c.cli("tokens", "create", "t", "--role", "viewer").stdout.strip()
         wait_for(lambda: {k: v["state"] for k, v in c.states().items() if k in ("srv", "wan-hotan")}
