@@ -30,7 +30,7 @@ CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at
 # Settings of the polled types naming a file on the collector's host (the poller's host has no such file): a check
 # with one stays central. Of icmp, tcp and http only http's ca_file does (config/checks.py).
 LOCAL_FILES = ("ca_file",)
-MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB: about 150 bytes each)
+MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB; a result about 100 bytes as JSON)
 
 
 class PolledResult(BaseModel):

@@ -41,3 +41,17 @@ def test_a_pollers_report_stays_inside_the_collectors_bound() -> None:
     forwarder, out, size = _report('拒"' * 300)
     assert (len(out), size, forwarder.waiting) == (334, 702_086, 3000 - 334)
     assert size < MAX_BYTES
+
+
+def test_the_result_size_docs_poller_md_gives() -> None:
+    """docs/poller.md's "about 100 bytes": {"asset":"srv-01","check":"tcp:443","ts":1796544000.123,"status":"up",
+    "reason":"","latency_ms":1.234} = 18 + 18 + 20 + 14 + 12 + 19 = 101 bytes; down with "connection refused"
+    (18 characters) and no latency ("latency_ms":null, 18): 101 + 2 ("down") + 18 - 1 = 120."""
+    from opsmon.agent.runner import wire
+
+    for status, reason, latency, size in (("up", "", 1.234, 101), (DOWN, "connection refused", None, 120)):
+        forwarder = Forwarder.__new__(Forwarder)
+        forwarder._results = deque([Observation("srv-01", "tcp:443", TS, status, reason, latency)])
+        doc: dict[str, object] = {}
+        forwarder.extend(doc)
+        assert len(wire(doc["observations"][0])) == size  # type: ignore[index]
