@@ -75,6 +75,22 @@ def _secret_file(file: str, key: str, path: str) -> str:
     return text
 
 
+def _ca_file(file: str, value: Any) -> str | None:
+    """The CA bundle, read now: a path that is not there or holds no PEM certificate is a config error naming the
+    file and key, not an SSL error naming neither at the first https request."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(file, "ca_file", "expected the path of a PEM file of CA certificates")
+    try:
+        text = Path(value).read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        raise ConfigError(file, "ca_file", f"cannot read {value}: {exc.strerror}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ConfigError(file, "ca_file", f"{value} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return value
+
+
 def load(path: str | os.PathLike[str]) -> AgentConfig:
     file = str(path)
     try:
@@ -117,7 +133,7 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
         spool_dir=str(data.get("spool_dir", AgentConfig.spool_dir)),
         spool_max_bytes=int(max_mb * 1024 * 1024),
         spool_max_age=_duration(file, "spool_max_age", data.get("spool_max_age", "7d")),
-        ca_file=data.get("ca_file"), timeout=_duration(file, "timeout", data.get("timeout", 10)),
+        ca_file=_ca_file(file, data.get("ca_file")), timeout=_duration(file, "timeout", data.get("timeout", 10)),
         services=tuple(services), metrics_port=port, smartctl=data.get("smartctl"), log_level=level,
         **security,
     )

@@ -33,6 +33,12 @@ FACTS_EVERY = 600.0
 SEQ_BLOCK = 100  # sequence numbers reserved on disk at a time: one file write per 100 reports
 
 
+
+def wire(doc: Any) -> str:
+    """A report (or a part of it) as the collector receives it: compact JSON, ASCII only (ensure_ascii, so a CJK
+    character takes 6 bytes, \\uXXXX). Whoever bounds a report's size counts this."""
+    return json.dumps(doc, separators=(",", ":"))
+
 class Agent:
     # The collector's answer sets the report interval; a site poller (opsmon poller) keeps its own, shorter one.
     follow_collector_interval = True
@@ -99,7 +105,7 @@ class Agent:
             security = self.security.take()
             if security:
                 doc["security"] = security
-        return self.seq, json.dumps(doc, separators=(",", ":")).encode()
+        return self.seq, wire(doc).encode()
 
     def extend(self, doc: dict[str, Any]) -> None:
         """Add to a report before it is numbered on disk and sent; a site poller adds its check results here."""

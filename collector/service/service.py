@@ -400,7 +400,7 @@ class Service:
                                            1, 1, DOWN, HJ212_SILENT))
                     continue
                 check, interval, fingerprint, conf = self._build_check(spec, check_spec)
-                poller = owner(spec, owners, check_spec.type)
+                poller = owner(spec, owners, check_spec)
                 if poller is not None:  # its site's poller runs it: the collector never probes it too
                     polled[(spec.id, conf.check_id)] = poller
                     shares[poller].append((spec, check_spec, interval, check.timeout))

@@ -12,6 +12,9 @@ The rules (docs/timeline.md explains them with examples):
   while the parent is down or unreachable -> unreachable (the fault is charged to
   the parent). After the parent recovers, a child stays unreachable until its own
   next result decides, so the parent's recovery is not charged to the child.
+  An asset a site poller also checks leaves out, while its parent is at fault, the
+  failing checks the centre ran (they crossed the parent): the rest decide, or it
+  is unreachable when none of them knows anything.
 - A check without a result for `stale_after_intervals` intervals becomes unknown
   (a pushed agent report check becomes down: "agent not reporting"). A result that
   then arrives stamped before that silence was due undoes it from its start.
@@ -113,6 +116,7 @@ class AssetTrack:
     own_reason: str = WAITING
     maint: ActiveWindow | None = None
     detected: datetime | None = None
+    sheltered: bool = False  # the state left out the centre's failing checks while the parent is at fault
 
 
 @dataclass
@@ -218,8 +222,9 @@ class Timeline:
                 at = silenced_since
             ct.silenced = False
             self._own_changed(track, at, ts)
-        elif track.state == UNREACHABLE and ct.pending != "up":
-            # Parent recovered: this result decides; a good streak still pending decides later.
+        elif (track.state == UNREACHABLE or (track.sheltered and not obs.observer)) and ct.pending != "up":
+            # Parent recovered: this result decides; a good streak still pending decides later. An asset whose
+            # centre's failing checks were left out during the parent's fault waits for one of those (the centre's).
             self._reevaluate(track, ts, ts, own=True)
         elif unknown_before is not None and obs.status == UNKNOWN and ct.reason != unknown_before:
             # An unknown result (interface, OID or target not found...) says why the check knows nothing:
@@ -341,12 +346,16 @@ class Timeline:
 
     @staticmethod
     def _aggregate(track: AssetTrack) -> tuple[str, str]:
-        known = [ct for ct in track.checks.values() if ct.confirmed != UNKNOWN]
+        return Timeline._combine(list(track.checks.values()))
+
+    @staticmethod
+    def _combine(checks: list[CheckTrack]) -> tuple[str, str]:
+        """The state of these checks together: all up -> up, all down -> down, a mix -> degraded."""
+        known = [ct for ct in checks if ct.confirmed != UNKNOWN]
         if not known:
-            if not track.checks:
+            if not checks:
                 return UNKNOWN, "no checks configured"
-            first = next(iter(track.checks.values()))
-            return UNKNOWN, first.reason
+            return UNKNOWN, checks[0].reason
         bad = [ct for ct in known if ct.confirmed != UP]
         if not bad:
             return UP, ""
@@ -363,15 +372,28 @@ class Timeline:
         self._reevaluate(track, at, detected, own=True)
 
     def _effective(self, track: AssetTrack) -> tuple[str, str]:
+        track.sheltered = False
         if track.maint is not None:
             return MAINTENANCE, _window_reason(track.maint)
-        if track.own == DOWN and track.parent is not None and not self._seen_on_site(track):
-            parent = self.tracks.get(track.parent)
-            if parent is not None and (
-                parent.state in (DOWN, UNREACHABLE) or (parent.state == MAINTENANCE and parent.own == DOWN)
-            ):
-                return UNREACHABLE, f"parent {parent.id} is {parent.state}"
-        return track.own, track.own_reason
+        parent = self.tracks.get(track.parent) if track.parent is not None else None
+        if track.own not in (DOWN, DEGRADED) or parent is None or not (
+            parent.state in (DOWN, UNREACHABLE) or (parent.state == MAINTENANCE and parent.own == DOWN)
+        ):
+            return track.own, track.own_reason
+        unreachable = UNREACHABLE, f"parent {parent.id} is {parent.state}"
+        if track.own == DOWN and not self._seen_on_site(track):
+            return unreachable
+        if not any(ct.observer for ct in track.checks.values()):
+            return track.own, track.own_reason
+        # A site poller checks the asset too (issue 22 item 2): the centre's failing checks crossed the faulty
+        # parent (the cut WAN link), so they say nothing of the asset; what the poller's checks say does.
+        beside = [ct for ct in track.checks.values() if ct.observer or ct.confirmed in (UP, UNKNOWN)]
+        if len(beside) == len(track.checks):
+            return track.own, track.own_reason
+        track.sheltered = True
+        if all(ct.confirmed == UNKNOWN for ct in beside):
+            return unreachable
+        return self._combine(beside)
 
     @staticmethod
     def _seen_on_site(track: AssetTrack) -> bool:
@@ -380,9 +402,11 @@ class Timeline:
         return any(ct.observer for ct in track.checks.values() if ct.confirmed != UNKNOWN)
 
     def _reevaluate(self, track: AssetTrack, at: datetime, detected: datetime, own: bool) -> None:
+        sheltered = track.sheltered
         new, reason = self._effective(track)
-        if not own and track.state == UNREACHABLE and new == DOWN:
-            return  # parent recovered: wait for the child's own next result
+        if not own and ((track.state == UNREACHABLE and new == DOWN) or (sheltered and new in (DOWN, DEGRADED))):
+            track.sheltered = sheltered
+            return  # parent recovered: wait for the child's own next result (a central one when sheltered)
         if new == track.state:
             if new == UNKNOWN and reason != track.reason:
                 # Only the reason of the unknown time changed: it explains the open interval from its start.

@@ -102,6 +102,12 @@ def test_agent_config_errors_name_the_key(tmp_path: Path) -> None:
     assert err('collector_url = "http://127.0.0.1:1"\ntoken = "secret"\n').key == "token"
     assert err(base + 'interval = "soon"\n').key == "interval"
     assert "invalid TOML" in str(err("collector_url = \n"))
+    # ca_file is read at load, not at the first https request: a missing or non-PEM file names the file and key
+    missing = err(base + f'ca_file = "{tmp_path / "no-ca.pem"}"\n')
+    assert (missing.file, missing.key) == (str(path), "ca_file") and str(tmp_path / "no-ca.pem") in str(missing)
+    (tmp_path / "not-a-ca.pem").write_text("hello\n")
+    assert err(base + f'ca_file = "{tmp_path / "not-a-ca.pem"}"\n').key == "ca_file"
+    assert err(base + "ca_file = 7\n").key == "ca_file"
     path.write_text(base)
     path.chmod(0o644)
     with pytest.raises(ConfigError, match="readable by others; chmod 600"):

@@ -12,7 +12,9 @@ It is an agent whose reports carry check results:
 - every report interval, the results gathered so far ride one agent report (`observations`, with the time each
   probe started) through the agent's forwarding (opsmon.agent.runner.Agent): sent at once when the collector
   takes it, else written to the agent's crash-safe spool (fsync, rename) and replayed oldest first once the
-  collector answers again; the collector's stream dedup stores a report sent twice once.
+  collector answers again; the collector's stream dedup stores a report sent twice once;
+- when the collector refuses its token at the share door (401: revoked; 403: no site's poller), it stops its
+  checks and deletes share.json (logged once): the checks are the collector's again.
 
 What a crash can lose: the results of the running report interval not yet in a report (at most `interval`
 seconds' worth, 5 s in the example); a report once written to the spool survives kill -9.
@@ -35,7 +37,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from opsmon.agent.config import AgentConfig
-from opsmon.agent.runner import Agent
+from opsmon.agent.runner import Agent, wire
 from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
@@ -65,19 +67,21 @@ class Forwarder(Agent):
     def __init__(self, cfg: AgentConfig) -> None:
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
+        self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
+        self.produced += 1
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
-        size = 0  # bytes of the results so far, about: the JSON of one is its texts plus under 150 bytes
+        size = 0  # bytes of the results so far as sent (wire: \uXXXX for CJK), a comma each
         while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
             o = self._results.popleft()
-            reason = o.reason[:REASON_CHARS]
-            size += 150 + len(o.asset_id) + len(o.check_id) + len(reason.encode())
-            out.append({"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
-                        "status": o.status, "reason": reason, "latency_ms": o.latency_ms})
+            item = {"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
+                    "status": o.status, "reason": o.reason[:REASON_CHARS], "latency_ms": o.latency_ms}
+            size += len(wire(item)) + 1
+            out.append(item)
         if out:
             doc["observations"] = out
 
@@ -97,24 +101,36 @@ class _Uncounted:
         return self
 
 
-def fetch_share(cfg: AgentConfig) -> dict[str, Any] | None:
-    """The poller's share from the first collector that answers; None when none does (a WAN cut)."""
-    context = ssl.create_default_context(cafile=cfg.ca_file)
+def fetch_share(cfg: AgentConfig) -> dict[str, Any] | int | None:
+    """The poller's share from the first collector that answers; None when none does (a WAN cut); 401 or 403 when
+    one refuses the token (revoked, an agent's, a second poller of the site) and none gives the share.
+
+    The TLS context is built for an https collector only, inside the handling: a CA file gone since the start
+    (poller.toml's is checked at load) is logged with its key and path, like an unreachable collector."""
+    refused: int | None = None
     for base in cfg.collector_urls or (cfg.collector_url,):
         request = urllib.request.Request(base + SHARE_PATH, headers={"Authorization": f"Bearer {cfg.token}"})
         try:
-            with urllib.request.urlopen(request, timeout=cfg.timeout,
-                                        context=context if base.startswith("https") else None) as resp:
+            context = ssl.create_default_context(cafile=cfg.ca_file) if base.startswith("https") else None
+        except (OSError, ssl.SSLError) as exc:
+            log.error("ca_file cannot be used; keeping the checks",
+                      extra={"key": "ca_file", "file": cfg.ca_file, "error": str(exc)[:200]})
+            continue
+        try:
+            with urllib.request.urlopen(request, timeout=cfg.timeout, context=context) as resp:
                 doc = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
-            log.error("collector refuses to give the checks", extra={"status": exc.code, "collector": base})
+            if exc.code in (401, 403):
+                refused = exc.code  # the caller says so once (Poller._refused), not every refresh
+            else:
+                log.error("collector refuses to give the checks", extra={"status": exc.code, "collector": base})
             continue
         except (OSError, ValueError) as exc:
             log.warning("collector unreachable; keeping the checks", extra={"collector": base, "error": str(exc)[:200]})
             continue
         if isinstance(doc, dict) and isinstance(doc.get("checks"), list):
             return doc
-    return None
+    return refused
 
 
 def build_jobs(share: dict[str, Any], ctx: CheckContext) -> dict[str, tuple[Check, float, str]]:
@@ -158,6 +174,19 @@ class Poller:
         tmp.write_text(json.dumps(share))
         os.replace(tmp, self._share_file)
 
+    def _refused(self, status: int) -> None:
+        """The collector refuses the token (401: revoked or unknown; 403: not this site's poller): the checks are no
+        longer this poller's, so they stop and the kept share goes, or a restart would run them again for ever."""
+        if self.share is None and not self._share_file.exists():
+            return  # said already
+        stopped = len((self.share or {}).get("checks", []))
+        self.share = None
+        self.scheduler.sync({})
+        self._share_file.unlink(missing_ok=True)
+        log.error("collector refuses this poller's token; its checks stopped and share.json deleted (enrol it "
+                  "again: opsmon agents enroll NAME --site SITE --poller)",
+                  extra={"status": status, "checks": stopped, "share": str(self._share_file)})
+
     def _use(self, share: dict[str, Any]) -> None:
         self.share = share
         jobs = build_jobs(share, self.ctx)
@@ -174,7 +203,9 @@ class Poller:
         try:
             while not stop.is_set():
                 share = await asyncio.to_thread(fetch_share, self.cfg)
-                if share is not None and share != self.share:
+                if isinstance(share, int):
+                    self._refused(share)
+                elif share is not None and share != self.share:
                     self._save(share)
                     self._use(share)
                 refresh = (self.share or {}).get("refresh", DEFAULT_REFRESH)
@@ -189,3 +220,8 @@ class Poller:
             if self.forwarder.waiting:  # the last results: sent, or kept in the spool for the next start
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
+            # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
+            # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
+            log.info("poller stopped", extra={"results": self.forwarder.produced, "stream": self.forwarder.stream,
+                                              "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
+                                              "waiting": self.forwarder.waiting})

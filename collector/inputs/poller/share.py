@@ -9,7 +9,8 @@ them (`GET /api/v1/poller/checks`, `share_document`) and sends their results in 
 (`observations`, checked here against the owner).
 
 A site with two pollers is given to the first by name (sharing a site and failing over is issue 22 item 3,
-not done). SNMP, SSH and presence checks stay central: they need the collector's credentials and hubs.
+not done). SNMP, SSH and presence checks stay central: they need the collector's credentials and hubs; so does
+a check naming a file of the collector's host (an HTTP check's `ca_file`, LOCAL_FILES).
 """
 from __future__ import annotations
 
@@ -19,13 +20,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # the poller imports this module: not the inventory's store models (memory on a small box)
+    from opsmon.collector.config.checks import CheckSpec
     from opsmon.collector.config.inventory import AssetSpec
 
 POLLER = "poller"  # agents.role of a site poller
 SHARE_PATH = "/api/v1/poller/checks"
 POLLED_TYPES = ("icmp", "tcp", "http")  # the check types a poller runs (http covers the TLS certificate check)
 CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at the far end
-MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB: about 150 bytes each)
+# Settings of the polled types naming a file on the collector's host (the poller's host has no such file): a check
+# with one stays central. Of icmp, tcp and http only http's ca_file does (config/checks.py).
+LOCAL_FILES = ("ca_file",)
+MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB; a result about 100 bytes as JSON)
 
 
 class PolledResult(BaseModel):
@@ -50,9 +55,11 @@ def site_owners(pollers: Iterable[tuple[str, str | None]]) -> dict[str, str]:
     return owners
 
 
-def owner(spec: AssetSpec, owners: Mapping[str, str], check_type: str) -> str | None:
+def owner(spec: AssetSpec, owners: Mapping[str, str], check: CheckSpec) -> str | None:
     """The poller that runs this check of this asset, or None when the collector runs it."""
-    if check_type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
+    if check.type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
+        return None
+    if any(getattr(check, name, None) for name in LOCAL_FILES):
         return None
     return owners.get(spec.site)
 

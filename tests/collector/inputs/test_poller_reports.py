@@ -9,17 +9,49 @@ from opsmon.collector.core.states import DOWN, Observation
 from opsmon.collector.inputs.agents.ingest import MAX_BYTES
 from opsmon.collector.inputs.poller.runner import Forwarder
 
+TS = datetime(2026, 12, 6, 8, 0, 0, 123000, tzinfo=UTC)  # "ts":1796544000.123 in the JSON
 
-def test_a_pollers_report_stays_inside_the_collectors_bound() -> None:
-    """3,000 results waiting, each with a 600-character reason (cut to 500) and a check id of 9 characters
-    ("tcp:00000"): each counts 150 + 3 + 9 + 500 = 662 bytes, and a report takes results while the count is
-    under 700,000: 1,057 x 662 = 699,734 lets a 1,058th in (700,396 stops it). Its JSON stays under the door's
-    1 MiB, and the other 1,942 wait for the next report."""
+
+def _report(reason: str, waiting: int = 3000) -> tuple[Forwarder, list[object], int]:
+    """A forwarder with `waiting` results of this reason, and the observations and JSON size of its next report,
+    serialised as the agent's transport does (json.dumps, ensure_ascii, no spaces)."""
     forwarder = Forwarder.__new__(Forwarder)  # only its queue: no spool, no transport
-    forwarder._results = deque(Observation("srv", f"tcp:{i % 10:05d}", datetime.now(UTC), DOWN, "x" * 600)
-                               for i in range(3000))
+    forwarder._results = deque(Observation("srv", f"tcp:{i % 10:05d}", TS, DOWN, reason) for i in range(waiting))
     doc: dict[str, object] = {}
     forwarder.extend(doc)
-    assert len(doc["observations"]) == 1058  # type: ignore[arg-type]
-    assert len(json.dumps(doc)) < MAX_BYTES
-    assert forwarder.waiting == 3000 - 1058
+    return forwarder, doc["observations"], len(json.dumps(doc, separators=(",", ":")))  # type: ignore[return-value]
+
+
+def test_a_pollers_report_stays_inside_the_collectors_bound() -> None:
+    """Each result is counted as its JSON on the wire plus its comma. One result's JSON without its reason:
+    {"asset":"srv",  "check":"tcp:00000",  "ts":1796544000.123,  "status":"down",  "reason":"",
+    "latency_ms":null} = 15 + 20 + 20 + 16 + 12 + 18 = 101 bytes. A report takes results while the count is under
+    700,000.
+
+    - ASCII: 600 "x" (cut to 500): 601 bytes, counted 602; 1,162 x 602 = 699,524 lets a 1,163rd in (700,126
+      stops it). The report's JSON: {"observations":[ ]} = 19 + 1,163 x 601 + 1,162 commas = 700,144 bytes.
+    - CJK and quotes, as the agent's json.dumps writes them (ensure_ascii): 600 characters "拒\\"" (cut to 500:
+      250 pairs); 拒 is \\u62d2, 6 bytes, the quote \\", 2: 2,000 bytes of reason, 2,101 a result, counted 2,102;
+      332 x 2,102 = 697,864, 333 x 2,102 = 699,966 lets a 334th in (702,068 stops it). The JSON: 19 + 334 x 2,101
+      + 333 = 702,086 bytes, under the door's 1 MiB (1,048,576). Counted as UTF-8 bytes (3 for 拒, 1 for the
+      quote: 150 + 3 + 9 + 1,000 = 1,162 each) the report took 603 results: 1,267,524 bytes, refused (413).
+    """
+    forwarder, out, size = _report("x" * 600)
+    assert (len(out), size, forwarder.waiting) == (1163, 700_144, 3000 - 1163)
+    forwarder, out, size = _report('拒"' * 300)
+    assert (len(out), size, forwarder.waiting) == (334, 702_086, 3000 - 334)
+    assert size < MAX_BYTES
+
+
+def test_the_result_size_docs_poller_md_gives() -> None:
+    """docs/poller.md's "about 100 bytes": {"asset":"srv-01","check":"tcp:443","ts":1796544000.123,"status":"up",
+    "reason":"","latency_ms":1.234} = 18 + 18 + 20 + 14 + 12 + 19 = 101 bytes; down with "connection refused"
+    (18 characters) and no latency ("latency_ms":null, 18): 101 + 2 ("down") + 18 - 1 = 120."""
+    from opsmon.agent.runner import wire
+
+    for status, reason, latency, size in (("up", "", 1.234, 101), (DOWN, "connection refused", None, 120)):
+        forwarder = Forwarder.__new__(Forwarder)
+        forwarder._results = deque([Observation("srv-01", "tcp:443", TS, status, reason, latency)])
+        doc: dict[str, object] = {}
+        forwarder.extend(doc)
+        assert len(wire(doc["observations"][0])) == size  # type: ignore[index]

@@ -7,6 +7,9 @@ a real link cut does; the collector itself keeps running.
 """
 from __future__ import annotations
 
+import json
+import math
+import re
 import signal
 import subprocess
 import time
@@ -30,21 +33,33 @@ def _ts(dt: datetime) -> float:
 def test_a_wan_cut_keeps_the_polled_assets_real_states_and_charges_the_link(collector_factory, tmp_path: Path) -> None:
     """Every check runs each 1 s (timeout 0.8 s), down after 2 results, up after 1; silence after 3 intervals.
 
-    Hand-computed expectations, with A the moment the relay is cut and B = A + 6 s when it listens again:
+    Hand-computed expectations, with A the moment the relay is cut and B (measured, A + 6 s or a little more on a
+    loaded machine) when it listens again. Time bounds allow 2 intervals (2 s) of scheduling lateness: CI runs
+    two test workers on a loaded 2-core machine.
 
-    - wan-hotan (checked by the collector through the relay): its first probe started after A is refused;
-      two refusals confirm it down, dated to the first: down from d0 in [A, A + 1 s] (plus scheduling slack),
-      up again from the first probe after B: d1 in [B, B + 1 s]; so 5 to 7 s of down charged to the link.
-    - srv (checked only by the poller): its probes go on every second; the reports that carry them are
-      refused at the relay and spooled, then replayed in order after B. Its probes started inside (A, B):
-      6 s at one a second, 6, or 5 when one falls on an edge. Every stored result of srv has the observer
-      p-hotan (the collector never probes it), their times strictly increase (no result stored twice) and no
-      two follow each other by more than 1.5 s (no result lost: 1 s apart, plus the scheduler's jitter).
+    - wan-hotan (checked by the collector through the relay): its first probe started after A is refused; two
+      refusals confirm it down, dated to the first: down from d0 in [A - 1 s, A + 2 s] (a probe dated up to one
+      interval before A whose connect ran after the cut; the first after A due within 1 s, plus 1 s late), up
+      again from the first probe after B: d1 in [B - 1 s, B + 2 s]; so d1 - d0 is B - A within 3 s either way.
+    - srv (checked only by the poller): its probes go on every second; the reports that carry them are refused at
+      the relay and spooled, then replayed in order after B. Nothing lost, nothing twice, by identity, not by
+      gaps: the poller logs at its stop how many results its checks gave, on which report stream, the last report
+      number, and that none is spooled or waiting; the collector stored exactly that many results of srv, all with
+      distinct times (no result stored twice), all with the observer p-hotan (the collector never probes it), and
+      its position on that stream is that last report number (every report arrived).
+    - srv's probes started inside (A, B): the scheduler's grid is 1 s, a run at most once per grid point and at
+      most 1 s late (APScheduler's misfire grace; a later run is skipped), so at most ceil(B - A) + 1 (the points in
+      (A - 1, B)); at least 3, half the cut's 6 points: a run is skipped only when the poller's own event loop
+      stalls over a second, and three such stalls in 6 s is a machine too loaded to measure anything on.
     - srv's intervals: unknown until its first result, then one up interval to the end. During the cut the
       collector judged its silence (3 s without a result) and made it unknown from last result + 1 s; the first
       replayed result is dated that very second, within 2 intervals of it, so the silence is undone from its
       start and the unknown time merged back into the up interval: no gap, never unreachable.
     - The doors: the share is refused to a plain agent's token (403) and to no token (401).
+    - A revoked poller: p-yutian, enrolled and revoked before the start, with a share.json kept in its spool from
+      before (srv's check): it starts running the kept check, its first fetch (at once, at start) is refused
+      (401), and it stops the check and deletes share.json, saying so once, with the 1 check it stopped. Its
+      reports are refused too (401), so nothing of it is stored.
     """
     target = tcp_service("127.0.0.3")
     wan = WanPath("127.0.0.2")
@@ -58,6 +73,8 @@ assets:
     token = c.cli("agents", "enroll", "p-hotan", "--site", "hotan", "--poller").stdout.strip()
     plain = c.cli("agents", "enroll", "web-9", "--site", "hotan").stdout.strip()
     assert token.startswith("opsmon_agent_") and plain.startswith("opsmon_agent_")
+    revoked = c.cli("agents", "enroll", "p-yutian", "--site", "yutian", "--poller").stdout.strip()
+    c.cli("agents", "revoke", "p-yutian")
     c.start()
     conf = tmp_path / "poller.toml"
     conf.write_text(f'collector_url = "{wan.url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
@@ -75,6 +92,23 @@ assets:
         assert httpx.get(c.base + "/api/v1/poller/checks", headers={"Authorization": f"Bearer {plain}"},
                          timeout=5).status_code == 403
         assert httpx.get(c.base + "/api/v1/poller/checks", timeout=5).status_code == 401
+        kept = tmp_path / "revoked-spool" / "share.json"
+        kept.parent.mkdir()
+        kept.write_text(json.dumps({**doc, "poller": "p-yutian", "site": "yutian"}))
+        gone = tmp_path / "revoked.toml"
+        gone.write_text(f'collector_url = "{c.base}"\ntoken = "{revoked}"\ninterval = 1\ntimeout = 2\n'
+                        f'spool_dir = "{kept.parent}"\n')
+        gone.chmod(0o600)
+        with open(tmp_path / "revoked.log", "w") as err:
+            stale = subprocess.Popen([*OPSMON, "poller", str(gone)], cwd=ROOT, stdout=err, stderr=err)
+        try:
+            wait_for(lambda: not kept.exists(), 20, "the revoked poller deleting its share.json")
+        finally:
+            stale.send_signal(signal.SIGTERM)
+            stale.wait(timeout=30)
+        refusals = re.findall(r"collector refuses this poller's token.* status=(\d+) checks=(\d+)",
+                              (tmp_path / "revoked.log").read_text())
+        assert refusals == [("401", "1")], (tmp_path / "revoked.log").read_text()[-2000:]
 
         c.token = c.cli("tokens", "create", "t", "--role", "viewer").stdout.strip()
         wait_for(lambda: {k: v["state"] for k, v in c.states().items() if k in ("srv", "wan-hotan")}
@@ -98,29 +132,33 @@ assets:
     c.stop()
     poller_log = log.read_text()
     assert "collector unreachable; spooling reports" in poller_log and "collector reachable again" in poller_log
+    stopped = re.findall(r"opsmon\.poller: poller stopped (.*)", poller_log)  # key=value pairs
+    assert len(stopped) == 1, poller_log[-2000:]
+    produced = dict(pair.split("=", 1) for pair in stopped[0].split())
+    assert (produced["spooled"], produced["waiting"]) == ("0", "0")
 
     # the link: one down interval, charged to it
     link = _intervals(c, "wan-hotan")
     downs = [(s, e) for state, s, e in link if state == "down"]
     assert len(downs) == 1, link
     d0, d1 = (_ts(t) for t in downs[0])
-    assert cut_at - 0.1 <= d0 <= cut_at + 1.5, (d0 - cut_at)
-    assert back_at - 0.1 <= d1 <= back_at + 1.5, (d1 - back_at)
-    assert 5.0 <= d1 - d0 <= 7.5
+    assert cut_at - 1.0 <= d0 <= cut_at + 2.0, (d0 - cut_at)
+    assert back_at - 1.0 <= d1 <= back_at + 2.0, (d1 - back_at)
+    assert abs((d1 - d0) - (back_at - cut_at)) <= 3.0, (d1 - d0, back_at - cut_at)
 
     # srv: unknown until its first result, then up to the end: no gap, never unreachable
     srv = _intervals(c, "srv")
     assert [state for state, _, _ in srv] == ["unknown", "up"], srv
     assert srv[1][2] is None
 
-    # srv's results: all the poller's, none doubled, none lost
+    # srv's results: all the poller's, every one it produced stored once, every report arrived
     results = _results(c, "srv")
     assert {observer for _, observer in results} == {"p-hotan"}
     times = [_ts(ts) for ts, _ in results]
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
-    assert max(b - a for a, b in zip(times, times[1:], strict=False)) <= 1.5
+    assert len(set(times)) == len(times) == int(produced["results"]), (len(set(times)), len(times), produced)
+    assert _stream_position(c, "p-hotan", produced["stream"]) == int(produced["seq"])
     inside = [t for t in times if cut_at < t < back_at]
-    assert 5 <= len(inside) <= 6, len(inside)
+    assert 3 <= len(inside) <= math.ceil(back_at - cut_at) + 1, (len(inside), back_at - cut_at)
 
 
 def _intervals(c, asset: str) -> list[tuple[str, datetime, datetime | None]]:  # type: ignore[no-untyped-def]
@@ -146,3 +184,15 @@ def _results(c, asset: str) -> list[tuple[datetime, str]]:  # type: ignore[no-un
                                                                Observation.kind == "check").order_by(Observation.ts))]
     store.close()
     return rows
+
+
+def _stream_position(c, agent: str, stream: str) -> int | None:  # type: ignore[no-untyped-def]
+    """The highest report number the collector accepted on this agent's stream (inputs/agents/streams.py)."""
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.models import AgentStream
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    with store.session() as s:
+        seq = s.scalar(select(AgentStream.max_seq).where(AgentStream.agent == agent, AgentStream.stream == stream))
+    store.close()
+    return seq

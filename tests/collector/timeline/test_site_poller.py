@@ -63,3 +63,52 @@ def test_a_down_the_poller_saw_is_the_assets_own_but_the_collectors_is_the_links
     assert sink.states("srv-a") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(12)), (DOWN, at(12), None)]
     assert sink.states("srv-b") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(12)), (UNREACHABLE, at(12), None)]
 
+
+
+def test_a_cut_leaves_out_the_centres_failing_checks_of_an_asset_the_poller_also_checks() -> None:
+    """Two prefecture switches, each with `icmp` run by the poller p-hotan and `snmp` run by the centre, behind
+    the link, which is cut from t=10 to t=100 (link: up 1; down 10, 20, 30, confirmed at 30, dated 10; up 100).
+
+    sw-a, really up through the cut:
+    - icmp up at 1 (live); snmp up at 2, then down at 12, 22, 32 (the centre's SNMP crosses the cut link),
+      confirmed at 32, dated 12. Own state icmp up + snmp down = degraded, but the parent is down and sw-a has
+      a poller's check: the centre's failing snmp is left out, icmp (up) remains -> up. Nothing changes.
+    - tick 40: icmp's last result 1 + 3 x 10 = 31 <= 40 -> unknown from 1 + 10 = 11. snmp left out, no known
+      check remains -> unreachable from 11.
+    - replay: icmp up at 11 .. 91. The first is 0 s after the silence began (<= 20 s): undone from 11, icmp up
+      -> up again from 11, merged back into the up interval from 1.
+    - link up at 100: the parent's recovery does not decide (snmp still confirmed down; its next result
+      does): icmp 101 (the poller's) decides nothing either; snmp up at 102 -> own up. No degraded time at all:
+      sw-a = unknown [0, 1), up [1, open). Before the fix: degraded [12, 102), charged to the switch.
+    sw-b, really down from t=11 (the poller saw it):
+    - same until tick 40 (unreachable from 11); replay icmp down at 11, 21, 31: confirmed at 31, dated 11; the
+      centre's snmp left out, the poller's icmp down remains -> down from 11 (its own fault, not the link's),
+      the open unreachable interval relabelled: sw-b = unknown [0, 1), up [1, 11), down [11, open), its reason
+      the poller's only. The link's recovery at 100 changes nothing (both checks down: down).
+    """
+    tl, sink = make(interval=10.0)
+    add(tl, "link")
+    for sw in ("sw-a", "sw-b"):
+        add(tl, sw, parent="link", checks=("icmp", "snmp"))
+    tl.observe(Observation("link", "c", at(1), UP))
+    for sw in ("sw-a", "sw-b"):
+        tl.observe(Observation(sw, "icmp", at(1), UP, "", None, "p-hotan"))
+        tl.observe(Observation(sw, "snmp", at(2), UP))
+    for t in (10, 20, 30):
+        tl.observe(Observation("link", "c", at(t), DOWN, "no reply"))
+        for sw in ("sw-a", "sw-b"):
+            tl.observe(Observation(sw, "snmp", at(t + 2), DOWN, "snmp timeout"))
+    assert tl.tracks["sw-a"].state == UP
+    tl.tick(at(40))
+    assert tl.tracks["sw-a"].state == UNREACHABLE
+    for t in range(11, 100, 10):
+        tl.observe(Observation("sw-a", "icmp", at(t), UP, "", None, "p-hotan"))
+    for t in (11, 21, 31):
+        tl.observe(Observation("sw-b", "icmp", at(t), DOWN, "no echo reply", None, "p-hotan"))
+    tl.observe(Observation("link", "c", at(100), UP))
+    tl.observe(Observation("sw-a", "icmp", at(101), UP, "", None, "p-hotan"))
+    assert tl.tracks["sw-a"].state == UP  # the centre's snmp has not answered since the link returned
+    tl.observe(Observation("sw-a", "snmp", at(102), UP))
+    assert sink.states("sw-a") == [(UNKNOWN, at(0), at(1)), (UP, at(1), None)]
+    assert sink.states("sw-b") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(11)), (DOWN, at(11), None)]
+    assert tl.tracks["sw-b"].reason == "icmp: no echo reply"

@@ -1,0 +1,34 @@
+"""Which checks a site poller is given (collector/inputs/poller/share.py `owner`), in process."""
+from __future__ import annotations
+
+from opsmon.collector.config.inventory import AssetSpec
+from opsmon.collector.inputs.poller.share import owner
+
+
+def test_a_check_naming_a_file_of_the_collectors_host_stays_at_the_centre() -> None:
+    """The prefecture hotan has the poller p-hotan. Its server's checks: icmp, tcp:443, an https check against the
+    public CAs and one verified against a private CA (`ca_file`, a path on the collector's host, which the poller's
+    host does not have: handed over, that check would fail there every run). The first three go to p-hotan; the
+    one with a ca_file stays central (None), as does every check of a site without a poller."""
+    srv = AssetSpec.model_validate({"id": "srv", "category": "server", "site": "hotan", "address": "10.8.0.5",
+                                    "checks": [{"type": "icmp"}, {"type": "tcp", "port": 443},
+                                               {"type": "http", "url": "https://srv.hotan/"},
+                                               {"type": "http", "url": "https://srv.hotan/api", "id": "api",
+                                                "ca_file": "/etc/opsmon/hotan-ca.pem"}]})
+    owners = {"hotan": "p-hotan"}
+    assert [owner(srv, owners, check) for check in srv.checks] == ["p-hotan", "p-hotan", "p-hotan", None]
+    assert [owner(srv, {}, check) for check in srv.checks] == [None, None, None, None]
+
+
+def test_fetching_the_share_over_http_needs_no_ca(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A poller whose collectors are plain http (a loopback or a VPN) with a ca_file that is not there (a config built
+    past agent.toml's checks): no TLS context is built, the closed port is unreachable like a cut link -> None,
+    never an error that names no file."""
+    from opsmon.agent.config import AgentConfig
+    from opsmon.collector.inputs.poller.runner import fetch_share
+    from tests.conftest import closed_port
+
+    base = f"http://127.0.0.1:{closed_port()}"
+    cfg = AgentConfig(collector_url=base, collector_urls=(base,), token="opsmon_agent_x",
+                      ca_file=str(tmp_path / "gone.pem"), timeout=2.0)
+    assert fetch_share(cfg) is None
