@@ -47,7 +47,7 @@ PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_devic
 PEER_MODULES = {"test_rules", "test_prometheus_proof", "test_incidents_alertmanager", "test_snmp", "test_snmp_fast",
                 "test_snmp_devices", "test_snmp_service", "test_snmp_traps", "test_ssh", "test_ssh_service",
                 "test_ansible", "test_agent_binary", "test_agent_packages", "test_agent_aarch64",
-                "test_collector_packages", "test_offline_bundle", "test_console_ldap"}
+                "test_collector_packages", "test_offline_bundle", "test_console_ldap", "test_units"}
 SLOW_FIXTURES = {"collector_factory"}
 SLOW_MODULES = {"test_sla_properties", "test_timeline_properties", "test_hj212_properties", "test_demo_snmp",
                 "test_packaging", "test_report_delivery", "test_console_browser"}
