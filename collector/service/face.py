@@ -45,7 +45,6 @@ from opsmon.collector.store.windows import add_window, remove_window
 
 if TYPE_CHECKING:
     from opsmon.collector.service.service import Service
-    from opsmon.collector.sla.targets import TargetTable
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -155,10 +154,9 @@ class ServiceFace:
         s = self._service
         return table_of(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock())
 
-    def measured(self, period: Period, live: bool = False, target: str | None = None,
-                 table: TargetTable | None = None) -> Measured:
+    def measured(self, period: Period, live: bool = False, target: str | None = None) -> Measured:
         s = self._service
-        return self._periods.measured(s.store, s.config.targets_path(), period, s.clock(), live, target, table)
+        return self._periods.measured(s.store, s.config.targets_path(), period, s.clock(), live, target)
 
     def windows(self) -> list[WindowDoc]:
         s = self._service

@@ -74,23 +74,20 @@ class PeriodCache:
         self.measurements = 0  # how many times the engine ran (the tests read it)
 
     def measured(self, store: Store, targets_path: Path, period: Period, now: datetime, live: bool = False,
-                 target: str | None = None, table: TargetTable | None = None) -> Measured:
+                 target: str | None = None) -> Measured:
         """The period measured as of `now`, from the cache when its entry still holds; `live`: an unsettled
         period is measured afresh (the API answers as of now), a settled one still comes from the cache.
 
         `target` (a click-through): for an availability target, the whole period's entry when one holds, else
         that target alone over the assets of its scope (a third of the estate or less for a category), kept
-        under its own entry, whose result holds that one target; any other target reads the whole period.
-        `table`: the target table the caller already read (the click-through's page reads it to find the
-        target), so the file is read once per request."""
+        under its own entry, whose result holds that one target; any other target reads the whole period."""
         stat = targets_path.stat()
         key: tuple[object, ...] = (period.label, period.start, period.end, period.timezone, str(targets_path),
                                    stat.st_mtime_ns, stat.st_size)
         stamp = change_stamp(store)
         # The table is read once per request and passed down: read twice, an edit landing between the two
         # readings could drop `target` from the second (a KeyError, a 500 on the click-through).
-        if table is None and target is not None:
-            table = load_targets(targets_path)
+        table = load_targets(targets_path) if target is not None else None
         if table is not None and target is not None and _availability(table, target):
             with self._lock:
                 entry = self._entries.get(key)

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from opsmon.collector.sla.cache import Measured
     from opsmon.collector.sla.periods import Period
     from opsmon.collector.sla.results import PeriodResult
-    from opsmon.collector.sla.targets import TargetTable
     from opsmon.collector.store import Store
     from opsmon.collector.store.surveys import SurveyLinks
     from opsmon.collector.store.users import Verdict
@@ -99,13 +98,11 @@ class CollectorFace(AgentDoor, ShareDoor, Protocol):
         """The target table over any period, shared by the console and the API: this quarter's snapshot when it
         is that quarter, else measured through the period cache (opsmon.collector.sla.cache)."""
 
-    def measured(self, period: Period, live: bool = False, target: str | None = None,
-                 table: TargetTable | None = None) -> Measured:
+    def measured(self, period: Period, live: bool = False, target: str | None = None) -> Measured:
         """The period's loaded Evaluation with its result, from the period cache: what a click-through behind a
         figure reads (its per-asset figures are computed once per period). `live`: a period not yet settled is
         measured as of now (the API's answer), else it may be `sla.refresh` old, as the page says. `target`:
-        the whole period's entry if one holds, else that target alone over its scope's assets; `table`: the
-        target table the caller already read, so targets.yaml is read once per request."""
+        the whole period's entry if one holds, else that target alone over its scope's assets."""
 
     def windows(self) -> list[WindowDoc]:
         """Maintenance windows in force, from the config file and the API."""

@@ -95,7 +95,7 @@ def routes(face: CollectorFace) -> APIRouter:
         chosen = views.period_of(period, now, face.timezone)
         # The period cache's: the whole period's figures when they are there, else this target alone over the
         # assets of its scope (a first visit reads only those: docs/sla.md, "The period cache").
-        done = face.measured(chosen, target=target.id, table=table)
+        done = face.measured(chosen, target=target.id)
         ev = done.evaluation
         measured = next((r for r in done.result.targets if r.id == target.id), None)
         if measured is None:  # the table was edited between this page's reading and the cache's: gone from it
