@@ -13,8 +13,11 @@ What it measures
      wall time and peak RSS (ru_maxrss of that very child, from wait4() in a small launcher process),
      best time of --runs (3) runs, largest peak RSS. Goal: under 2 s and under 500 MB, on SQLite and
      on PostgreSQL. Also evaluate() alone, timed inside a fresh child process after imports and
-     open_store(), with the RSS it adds (peak-RSS counter reset just before it), and a breakdown:
-     every SQL statement it sent, replayed alone (which query takes the time), the rest being Python.
+     open_store(), with the RSS it adds (peak-RSS counter reset just before it), its CPU time (every
+     thread of the process; the main thread's apart) and PostgreSQL's (the server's processes, parallel
+     workers included), the load average when it ran, the sha256 of its document (the same figures give
+     the same hash: run it before and after a change), and every SQL statement it sent, replayed alone
+     one after another (which query takes the time).
   3. Side by side, a real Prometheus (Debian's package, installed with apt-get when missing) computing
      the same availability as `avg_over_time` of a 0/1 `up` series over the period, for a subset of
      --prom-assets assets sampled every --prom-step seconds (backfilled with `promtool tsdb
@@ -40,9 +43,11 @@ How to run (from the repository root):
     .venv/bin/python bench/sla_bench.py                 # full defaults, ~2.5 minutes here
     .venv/bin/python bench/sla_bench.py --assets 1000 --intervals 100000 --prom-assets 20   # quick
     .venv/bin/python bench/sla_bench.py --sizes 1000,10000,50000 --skip-prometheus   # the curve, both databases
+    .venv/bin/python bench/sla_bench.py --sizes 1000,10000,50000 --skip-prometheus --cache /var/tmp/sla-bench
+                                                        # the same, the estates kept for the next run
     flags: --assets --intervals --prom-assets --prom-step --runs --seed --skip-postgres
            --skip-prometheus --sqlite-covering-index --sizes (the curve: one run per asset count) --per-asset
-           --json --keep
+           --json --keep --cache DIR
 
 What it needs: the opsmon venv (.venv, with psycopg), PostgreSQL server binaries
 (/usr/lib/postgresql/*/bin; a throwaway cluster on 127.0.0.1 run as the `postgres` user when root,
@@ -55,10 +60,12 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import pwd
 import random
+import resource
 import shutil
 import socket
 import sqlite3
@@ -259,6 +266,47 @@ def load_postgres(url: str, est: Estate) -> None:
         conn.execute("VACUUM ANALYZE")  # what autovacuum does shortly after a bulk load
 
 
+def load_postgres_from_sqlite(url: str, db: Path) -> None:
+    """The same rows in the same order as load_postgres() would COPY them, read from an estate's SQLite file."""
+    import psycopg
+
+    _migrate(url)
+    src = sqlite3.connect(db)
+    try:
+        with psycopg.connect(url) as conn, conn.cursor() as cur:
+            for table, columns, order in (("assets", ASSET_COLUMNS, "rowid"),
+                                          ("state_intervals", INTERVAL_COLUMNS, "id")):
+                names = ", ".join(columns)
+                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as cp:
+                    for row in src.execute(f"SELECT {names} FROM {table} ORDER BY {order}"):
+                        cp.write_row(row)
+    finally:
+        src.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def _cached_estate(args: argparse.Namespace) -> Path | None:
+    """Where --cache keeps this estate's SQLite file: by its sizes, seed and the schema it was made with."""
+    if not args.cache:
+        return None
+    from opsmon.collector.store.db import SCHEMA_REVISION
+
+    return Path(args.cache).resolve() / f"sla-estate-{args.assets}-{args.intervals}-{args.seed}-{SCHEMA_REVISION}.db"
+
+
+def _estate_stats(db: Path, ps: int, pe: int) -> dict[str, Any]:
+    """What generating the estate reports of it, read from its SQLite file."""
+    con = sqlite3.connect(db)
+    try:
+        states = dict(con.execute("SELECT state, COUNT(*) FROM state_intervals GROUP BY state").fetchall())
+        crossing = ("SELECT COUNT(*) FROM state_intervals WHERE start_ts < :t AND (end_ts IS NULL OR end_ts > :t)")
+        return {"interval_states": states, "crossing_start": con.execute(crossing, {"t": ps}).fetchone()[0],
+                "crossing_end": con.execute(crossing, {"t": pe}).fetchone()[0]}
+    finally:
+        con.close()
+
+
 def write_config(folder: Path, database: dict[str, str]) -> Path:
     key, value = next(iter(database.items()))
     path = folder / "collector.yaml"
@@ -325,6 +373,11 @@ class Postgres:
                        check=True, capture_output=True)
         self.url = f"postgresql://postgres@127.0.0.1:{port}/opsmon"
         return self.url
+
+    def postmaster_pid(self) -> int:
+        """The server's own process (self.proc may be runuser, its parent)."""
+        with open(os.path.join(self.root, "data", "postmaster.pid"), encoding="ascii") as f:
+            return int(f.readline())
 
     def stop(self) -> None:
         _stop(self.proc)
@@ -442,12 +495,12 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def run_child(cmd: list[str], out: Path) -> tuple[float, int]:
+def run_child(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> tuple[float, int]:
     """Run cmd with stdout to `out`; (wall seconds, peak RSS in kB of that child alone)."""
     stats = out.with_suffix(".rusage")
     with out.open("wb") as stdout, out.with_suffix(".err").open("wb") as stderr:
         subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(stats), *cmd], stdout=stdout, stderr=stderr,
-                       cwd=ROOT, check=True)
+                       cwd=ROOT, check=True, env=env)
     code, elapsed, maxrss = stats.read_text(encoding="ascii").split()
     if int(code) != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {code}: {out.with_suffix('.err').read_text()[-2000:]}")
@@ -478,24 +531,59 @@ def measure_cli(config: Path, folder: Path, runs: int, label: str) -> dict[str, 
             "values": values, "assets_in_scope": assets, "complete": result["period"]["complete"]}
 
 
-def measure_evaluate(url: str, folder: Path, runs: int, label: str, per_asset: bool = False) -> dict[str, Any]:
+def measure_evaluate(url: str, folder: Path, runs: int, label: str, per_asset: bool = False,
+                     server_pid: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child-evaluate", url]
     if per_asset:
         cmd.append("--child-per-asset")
     best: dict[str, Any] | None = None
-    times = []
+    times, cpus, shas = [], [], set()
+    env = {**os.environ, **({"OPSMON_BENCH_SERVER_PID": str(server_pid)} if server_pid else {})}
     for i in range(runs):
-        _, kb = run_child(cmd, folder / f"eval-{label}.json")
+        _, kb = run_child(cmd, folder / f"eval-{label}.json", env)
         doc = json.loads((folder / f"eval-{label}.json").read_text(encoding="utf-8"))
         doc["process_peak_rss_mb"] = kb / 1024
         times.append(doc["seconds"])
-        log(f"  {label} evaluate() run {i + 1}: {doc['seconds']:.3f} s, +{doc['rss_added_mb']:.0f} MB "
-            f"(process peak {kb / 1024:.0f} MB); {doc['breakdown']}")
+        cpus.append(doc["cpu_s"] + (doc["server_cpu_s"] or 0.0))
+        shas.add(doc["sha256"])
+        server = f" + server {doc['server_cpu_s']:.3f} s" if doc["server_cpu_s"] is not None else ""
+        log(f"  {label} evaluate() run {i + 1}: {doc['seconds']:.3f} s wall, CPU {doc['cpu_s']:.3f} s{server} "
+            f"(load {doc['loadavg']:.2f}), +{doc['rss_added_mb']:.0f} MB (process peak {kb / 1024:.0f} MB); "
+            f"{doc['breakdown']}; sha256 {doc['sha256'][:16]}")
         if best is None or doc["seconds"] < best["seconds"]:
             best = doc
     assert best is not None
-    best["runs_s"] = times
+    best["runs_s"], best["cpu_runs_s"] = times, cpus
+    if len(shas) > 1:
+        raise RuntimeError(f"{label}: evaluate() gave different documents from one run to the next: {sorted(shas)}")
     return best
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, every thread (user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _server_cpu(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL server: its processes alive now, plus those it reaped (parallel workers and
+    backends that ended count in the postmaster's children's time). On a machine shared with other work the
+    wall time swings with the load; CPU seconds say what the work cost."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(pid) == postmaster:
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        elif int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _short_sql(statement: str) -> str:
@@ -536,15 +624,23 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     except OSError:
         pass
     rss0 = _status_kb("VmRSS")
+    server = os.environ.get("OPSMON_BENCH_SERVER_PID")
+    load = os.getloadavg()[0]
+    s0 = _server_cpu(int(server)) if server else 0.0
+    c0, m0 = _cpu(), time.thread_time()
     t0 = time.perf_counter()
     result = engine.evaluate(store, table, period)
     seconds = time.perf_counter() - t0
+    cpu, main_cpu = _cpu() - c0, time.thread_time() - m0
+    server_cpu = _server_cpu(int(server)) - s0 if server else None
     added = max(0, _status_kb("VmHWM") - rss0)
     event.remove(store.engine, "before_cursor_execute", capture)
     statements = []
     raw = store.engine.raw_connection()
     try:
         for statement, parameters in captured:
+            if statement.startswith("SET ") or "pg_export_snapshot" in statement:
+                continue  # a transaction's settings and its snapshot: nothing to time alone
             best, rows = float("inf"), 0
             for _ in range(3):
                 cur = raw.cursor()
@@ -559,9 +655,13 @@ def child_evaluate(url: str, per_asset: bool) -> int:
         raw.close()
     statements.sort(key=lambda x: -x["s"])
     breakdown: dict[str, Any] = {"sql_total_s": round(sum(x["s"] for x in statements), 3),
-                                 "python_s": round(seconds - sum(x["s"] for x in statements), 3)}
+                                 "main_thread_cpu_s": round(main_cpu, 3),
+                                 "other_threads_cpu_s": round(cpu - main_cpu, 3)}
+    # The document's hash: the same figures to the last digit give the same hash (before/after a change).
+    sha = hashlib.sha256(json.dumps(result, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
     doc: dict[str, Any] = {
-        "seconds": seconds, "import_s": t_import, "open_store_s": t_open, "rss_added_mb": added / 1024,
+        "seconds": seconds, "cpu_s": cpu, "server_cpu_s": server_cpu, "loadavg": load, "sha256": sha,
+        "import_s": t_import, "open_store_s": t_open, "rss_added_mb": added / 1024,
         "breakdown": breakdown, "statements": statements,
         "values": {t["id"]: t["value"] for t in result["targets"] if t["id"] in AVAILABILITY_TARGETS},
     }
@@ -580,13 +680,13 @@ def child_evaluate(url: str, per_asset: bool) -> int:
 # -- the phases ----------------------------------------------------------------------------------------------
 
 def bench_database(label: str, url: str, config: Path, folder: Path, args: argparse.Namespace,
-                   report: dict[str, Any]) -> dict[str, Any]:
+                   report: dict[str, Any], server_pid: int | None = None) -> dict[str, Any]:
     wait_quiet(report)
     log(f"{label}: measuring `opsmon sla` ({args.runs} runs, fresh process each)")
     cli = measure_cli(config, folder, args.runs, label)
     wait_quiet(report)
     log(f"{label}: measuring evaluate() alone ({args.runs} runs, fresh process each)")
-    ev = measure_evaluate(url, folder, args.runs, label)
+    ev = measure_evaluate(url, folder, args.runs, label, server_pid=server_pid)
     return {"cli": cli, "evaluate": ev}
 
 
@@ -720,9 +820,12 @@ def render(report: dict[str, Any]) -> str:
         if r:
             e = r["evaluate"]
             b = e["breakdown"]
+            server = f" + the server's {e['server_cpu_s']:.3f} s" if e["server_cpu_s"] is not None else ""
             lines.append(f"{label}: in the evaluate() process, imports {e['import_s']:.3f} s, open_store() "
-                         f"{e['open_store_s']:.3f} s; evaluate() {e['seconds']:.3f} s = SQL {b['sql_total_s']:.3f} s "
-                         f"(each statement replayed alone) + Python {b['python_s']:.3f} s; slowest statements:")
+                         f"{e['open_store_s']:.3f} s; evaluate() {e['seconds']:.3f} s wall at load average "
+                         f"{e['loadavg']:.2f}, CPU {e['cpu_s']:.3f} s (main thread {b['main_thread_cpu_s']:.3f} s, "
+                         f"other threads {b['other_threads_cpu_s']:.3f} s){server}; document sha256 {e['sha256']}; "
+                         f"its statements replayed alone, one after another: {b['sql_total_s']:.3f} s; slowest:")
             for st in e["statements"][:3]:
                 lines.append(f"    {st['s']:.3f} s  {st['rows']:>6} rows  {st['sql']}")
     if report.get("sqlite") and report.get("postgres"):
@@ -757,10 +860,13 @@ def render(report: dict[str, Any]) -> str:
 
 def render_curve(reports: list[dict[str, Any]]) -> str:
     """Time per size and database, with each size's growth over the one before against the growth of the data:
-    linear cost keeps the two ratios equal."""
-    head = ("database", "assets", "intervals", "evaluate() s", "SQL s", "Python s", "slowest SQL s", "CLI s",
-            "CLI peak MB", "x data", "x evaluate()", "x slowest SQL")
+    linear cost keeps the ratios equal. CPU s: evaluate()'s process, every thread; server CPU s: PostgreSQL's
+    processes (parallel workers included) during it; on a machine shared with other work these say what the
+    work cost, the wall time also says how busy the machine was (load: its load average then)."""
+    head = ("database", "assets", "intervals", "evaluate() s", "load", "CPU s", "main thread s", "server CPU s",
+            "slowest SQL s", "CLI s", "CLI peak MB", "x data", "x evaluate()", "x CPU", "x slowest SQL")
     rows: list[tuple[str, ...]] = []
+    hashes: list[str] = []
     for key, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
         prev: dict[str, Any] | None = None
         for rep in reports:
@@ -769,19 +875,24 @@ def render_curve(reports: list[dict[str, Any]]) -> str:
                 continue
             e, c, n = r["evaluate"], r["cli"], rep["setup"]["intervals"]
             slow = e["statements"][0]["s"] if e["statements"] else 0.0
-            cur = {"n": n, "e": e["seconds"], "q": slow}
-            grow = ("", "", "") if prev is None else (f"{n / prev['n']:.1f}", f"{e['seconds'] / prev['e']:.1f}",
-                                                     f"{slow / prev['q']:.1f}" if prev["q"] else "")
-            rows.append((label, f"{rep['setup']['assets']:,}", f"{n:,}", f"{e['seconds']:.3f}",
-                         f"{e['breakdown']['sql_total_s']:.3f}", f"{e['breakdown']['python_s']:.3f}", f"{slow:.3f}",
+            cpu = e["cpu_s"] + (e["server_cpu_s"] or 0.0)
+            cur = {"n": n, "e": e["seconds"], "q": slow, "c": cpu}
+            grow = ("", "", "", "") if prev is None else (
+                f"{n / prev['n']:.1f}", f"{e['seconds'] / prev['e']:.1f}", f"{cpu / prev['c']:.1f}",
+                f"{slow / prev['q']:.1f}" if prev["q"] else "")
+            server = f"{e['server_cpu_s']:.3f}" if e["server_cpu_s"] is not None else ""
+            rows.append((label, f"{rep['setup']['assets']:,}", f"{n:,}", f"{e['seconds']:.3f}", f"{e['loadavg']:.2f}",
+                         f"{e['cpu_s']:.3f}", f"{e['breakdown']['main_thread_cpu_s']:.3f}", server, f"{slow:.3f}",
                          f"{c['seconds']:.3f}", f"{c['peak_rss_mb']:.0f}", *grow))
+            hashes.append(f"  {label} {rep['setup']['assets']:,}: {e['sha256']}")
             prev = cur
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
     loads = ", ".join(f"{rep['setup']['loadavg_at_start']:.2f}" for rep in reports)
     return "\n".join([f"the curve ({PERIOD}, best of {reports[0]['setup']['runs']} runs each; load average at the "
-                      f"start of each size: {loads}); x: growth over the size before",
-                      fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])
+                      f"start of each size: {loads}); x: growth over the size before; {os.cpu_count()} CPUs",
+                      fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows),
+                      "evaluate()'s document, sha256 (the same figures give the same hash):", *hashes])
 
 
 def _code_version() -> str:
@@ -816,6 +927,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--per-asset", type=int, default=100, help="intervals per asset with --sizes (default 100)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, TSDB, outputs)")
+    p.add_argument("--cache", metavar="DIR", help="keep each estate's SQLite database in DIR and reuse it on later "
+                   "runs with the same sizes, seed and schema (5 M intervals take minutes to generate and load); "
+                   "PostgreSQL is then loaded from it, the same rows in the same order")
     p.add_argument("--child-evaluate", metavar="URL", help=argparse.SUPPRESS)
     p.add_argument("--child-per-asset", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -865,25 +979,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["setup"]["loadavg_at_start"] = os.getloadavg()[0]
     pg: Postgres | None = None
     try:
-        log(f"generating {args.assets:,} assets and {args.intervals:,} intervals (seed {args.seed}) in {folder}")
-        t = time.perf_counter()
-        est = make_estate(args.assets, args.intervals, ps, pe, args.seed)
-        phases["generate"] = time.perf_counter() - t
-        states: dict[str, int] = {}
-        for row in est.intervals:
-            states[row[1]] = states.get(row[1], 0) + 1
-        report["setup"]["interval_states"] = states
-        report["setup"]["crossing_start"] = sum(1 for r in est.intervals if r[2] < ps and (r[3] is None or r[3] > ps))
-        report["setup"]["crossing_end"] = sum(1 for r in est.intervals if r[2] < pe and (r[3] is None or r[3] > pe))
-        log(f"  {phases['generate']:.1f} s; states {states}; crossing the start {report['setup']['crossing_start']}, "
-            f"the end {report['setup']['crossing_end']}")
-
         (folder / "sqlite").mkdir()
         db = folder / "sqlite" / "opsmon.db"
-        t = time.perf_counter()
-        load_sqlite(db, est)
-        phases["load SQLite"] = time.perf_counter() - t
-        log(f"SQLite loaded in {phases['load SQLite']:.1f} s ({db.stat().st_size / 2**20:.0f} MB)")
+        est: Estate | None = None
+        cached = _cached_estate(args)
+        if cached is not None and cached.exists():
+            log(f"reusing the estate of {args.assets:,} assets and {args.intervals:,} intervals (seed {args.seed}) "
+                f"cached in {cached}")
+            if args.sqlite_covering_index:  # the bench adds an index to it: a copy, the cache stays as made
+                shutil.copy(cached, db)
+            else:
+                db = cached
+            report["setup"].update(_estate_stats(db, ps, pe))
+        else:
+            log(f"generating {args.assets:,} assets and {args.intervals:,} intervals (seed {args.seed}) in {folder}")
+            t = time.perf_counter()
+            est = make_estate(args.assets, args.intervals, ps, pe, args.seed)
+            phases["generate"] = time.perf_counter() - t
+            states: dict[str, int] = {}
+            for row in est.intervals:
+                states[row[1]] = states.get(row[1], 0) + 1
+            report["setup"]["interval_states"] = states
+            report["setup"]["crossing_start"] = sum(1 for r in est.intervals
+                                                    if r[2] < ps and (r[3] is None or r[3] > ps))
+            report["setup"]["crossing_end"] = sum(1 for r in est.intervals if r[2] < pe and (r[3] is None or r[3] > pe))
+            log(f"  {phases['generate']:.1f} s")
+            if cached is not None and not args.sqlite_covering_index:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                db = cached.with_suffix(".partial")
+            t = time.perf_counter()
+            load_sqlite(db, est)
+            if cached is not None and db != folder / "sqlite" / "opsmon.db":
+                db = db.rename(cached)  # whole, or not there at all
+            phases["load SQLite"] = time.perf_counter() - t
+            log(f"SQLite loaded in {phases['load SQLite']:.1f} s ({db.stat().st_size / 2**20:.0f} MB)")
+        log(f"estate: states {report['setup']['interval_states']}; crossing the start "
+            f"{report['setup']['crossing_start']}, the end {report['setup']['crossing_end']}")
         config = write_config(folder / "sqlite", {"path": str(db)})
         report["sqlite"] = bench_database("SQLite", f"sqlite:///{db}", config, folder, args, report)
         if args.sqlite_covering_index:
@@ -899,12 +1030,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pg = Postgres()
             t = time.perf_counter()
             url = pg.start()
-            load_postgres(url, est)
+            if est is not None:
+                load_postgres(url, est)
+            else:
+                load_postgres_from_sqlite(url, db)
             phases["start+load PostgreSQL"] = time.perf_counter() - t
             log(f"PostgreSQL started and loaded (COPY, VACUUM ANALYZE) in {phases['start+load PostgreSQL']:.1f} s")
             (folder / "postgres").mkdir()
             report["postgres"] = bench_database("PostgreSQL", url, write_config(folder / "postgres", {"url": url}),
-                                                folder, args, report)
+                                                folder, args, report, server_pid=pg.postmaster_pid())
             pg.stop()
             pg = None
         del est

@@ -9,22 +9,30 @@ measure() returns typed results (opsmon.collector.sla.results), read by the CLI,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gc
+import heapq
+import json
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, bindparam, or_, select, text, type_coerce
+from sqlalchemy import Connection, Text, cast, or_, select, text
 from sqlalchemy.orm import Session
 
 from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import CRITICAL, HARDWARE, MAJOR, NOT_FAULTS
-from opsmon.collector.core.states import DEGRADED, DOWN, MAINTENANCE, UP
+from opsmon.collector.core.states import DEGRADED, DOWN, MAINTENANCE, STATES, UP
 from opsmon.collector.core.survey import SATISFIED
 from opsmon.collector.core.workdays import WorkCalendar
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
 from opsmon.collector.sla.hj212_read import read_counts, rules_of
-from opsmon.collector.sla.lives import Life, lived_in
+from opsmon.collector.sla.lives import LIFE_COLUMNS, Life, lived_in
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.responses import IncidentTimes, Judged, judge, longest_response, response_rate
 from opsmon.collector.sla.results import (
@@ -60,10 +68,14 @@ COUNTED_INCIDENTS = (
 )
 """Which stored incidents the response figures judge (the report lists the same ones)."""
 
-# One pass over the intervals: seconds per asset and state, clipped to [ps, asof).
+# One pass over the intervals: seconds per asset and state, clipped to [ps, asof) (an open interval to
+# open_until): MIN(COALESCE(end_ts, :open_until), :asof) - MAX(start_ts, :ps), written as CASE because SQLite
+# calls a function for each MIN and MAX of every row (CASE is inline: 10 % of the pass at 5 M intervals).
 _SUM = """
 SELECT asset_id, state,
-       CAST(SUM({least}(COALESCE(end_ts, :open_until), :asof) - {greatest}(start_ts, :ps)) AS BIGINT) AS ms
+       CAST(SUM(CASE WHEN end_ts IS NULL THEN CASE WHEN :open_until < :asof THEN :open_until ELSE :asof END
+                     WHEN end_ts < :asof THEN end_ts ELSE :asof END
+                - CASE WHEN start_ts > :ps THEN start_ts ELSE :ps END) AS BIGINT) AS ms
 FROM state_intervals
 WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps){where}
 GROUP BY asset_id, state
@@ -78,7 +90,7 @@ SELECT asset_id, state, CAST(SUM(hi - lo) AS BIGINT) AS ms FROM (
          {least}(COALESCE(i.end_ts, :open_until), :asof, COALESCE(a.removed_at, :asof)) AS hi,
          {greatest}(i.start_ts, :ps, COALESCE(a.joined_at, :ps)) AS lo
   FROM state_intervals i JOIN assets a ON a.id = i.asset_id
-  WHERE i.asset_id IN :ids
+  WHERE i.asset_id IN {ids}
     AND i.start_ts < :asof AND i.start_ts < :open_until AND (i.end_ts IS NULL OR i.end_ts > :ps)
 ) clipped
 WHERE hi > lo
@@ -86,8 +98,117 @@ GROUP BY asset_id, state
 """
 
 
-@dataclass(frozen=True)
-class AssetInfo:
+# The asset id in the middle of the estate (the database's own order): where the pass is split in two.
+_MIDDLE = "SELECT id FROM assets ORDER BY id LIMIT 1 OFFSET (SELECT COUNT(*) FROM assets) / 2"
+
+_BY_NAME = tuple(sorted(STATES))
+"""The vocabulary of states in the order _SUM's rows of one asset come in (its GROUP BY reads the covering index
+in order): each asset's seconds per state are kept in this order, so their float sums are the same as before."""
+
+
+def _pivoted(inner: str) -> str:
+    """`inner` (_SUM's rows: asset, state, ms) side by side, one row an asset: its milliseconds per state of
+    _BY_NAME (NULL: no interval in that state), then how many states outside the vocabulary it has. 50k rows
+    reach Python instead of 300k, for the same sums: the outer GROUP BY only lays out what the inner summed."""
+    states = ", ".join(f"'{s}'" for s in _BY_NAME)
+    return ("SELECT asset_id" + "".join(f", MAX(CASE WHEN state = '{s}' THEN ms END)" for s in _BY_NAME)
+            + f", COUNT(CASE WHEN state NOT IN ({states}) THEN 1 END) FROM ({inner}) s GROUP BY asset_id")
+
+
+def _own_connections(store: Store) -> bool:
+    """Whether other connections see this one's database (not so for an in-memory SQLite database)."""
+    return store.dialect != "sqlite" or store.engine.url.database not in (None, "", ":memory:")
+
+
+def _in_list(ids: list[str]) -> tuple[str, dict[str, str]]:
+    """`IN (...)` of `ids` as named parameters, and their values."""
+    names = {f"id{i}": a for i, a in enumerate(ids)}
+    return "(" + ", ".join(":" + n for n in names) + ")", names
+
+
+class _Aside:
+    """Statements of one measurement read on pooled connections of their own, each on a thread, while the
+    measurement's own connection reads the rest: SQLite's calls release the GIL, so its passes over the
+    intervals run on other cores; PostgreSQL's run in its server (a backend each) while this process does its
+    Python.
+
+    On PostgreSQL every one reads the snapshot of the measurement's own transaction (`snapshot`, exported by
+    it): the same data as one connection reading it all. SQLite reads each statement whole from one snapshot,
+    as it did on one connection (no transaction spans its SELECTs there). An in-memory SQLite database is seen
+    by one connection only: there each statement is read at once, on `conn`."""
+
+    def __init__(self, store: Store, conn: Connection, snapshot: str | None) -> None:
+        if snapshot is not None and not re.fullmatch(r"[0-9A-F-]+", snapshot):
+            raise ValueError(f"unexpected snapshot id {snapshot!r}")
+        self._store, self._conn, self._snapshot = store, conn, snapshot
+        self._pool = (ThreadPoolExecutor(max_workers=3, thread_name_prefix="opsmon-sla-sums")
+                      if _own_connections(store) else None)
+        self._parts: list[Future[list[Any]]] = []
+
+    def submit(self, sql: str, params: dict[str, Any]) -> Future[list[Any]]:
+        """Start reading `sql` (named :parameters); its rows, when they are read."""
+        if self._pool is None:
+            f: Future[list[Any]] = Future()
+            f.set_result([tuple(r) for r in self._conn.execute(text(sql), params).all()])
+        else:
+            f = self._pool.submit(self._read, sql, params)
+        self._parts.append(f)
+        return f
+
+    def _read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        # At the driver's level (exec_driver_sql: no statement to compile), yet through the engine, so its
+        # events and logging see the statement as they see the rest.
+        with self._store.engine.connect() as c:
+            if self._store.dialect != "sqlite":
+                if self._snapshot is not None:
+                    c.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    c.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
+                c.exec_driver_sql("SET LOCAL jit = off")
+                # The two halves are the parallelism: a parallel plan of each (partial aggregates gathered and
+                # merged) cost 1.4-2.2 s of the server's CPU at 5 M intervals against 1.1-1.4 s without.
+                c.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+                sql = re.sub(r":(\w+)", r"%(\1)s", sql)  # psycopg's parameter style
+            return list(c.exec_driver_sql(sql, params).all())  # rolled back and back to the pool on leaving
+
+    def close(self) -> None:
+        """Wait for every statement (none outlives its measurement, even one that failed)."""
+        for f in self._parts:
+            f.cancel()
+        wait(self._parts)
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a measurement makes its objects (a few per asset: 50k assets
+    are some 10^6 objects, none in a cycle, freed by their reference counts). Left on, it ran its full
+    collection 7 or 8 times a measurement, each going over every object made so far: a third of the Python
+    time at 50k assets. Threads measuring at once share one pause; the collector is on again (if it was) once
+    the last of them is done."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+class AssetInfo(NamedTuple):
+    """What scopes an asset (a named tuple: one is made per asset, 50k at a province's scale)."""
+
     id: str
     category: str
     site: str | None
@@ -158,26 +279,28 @@ class Evaluation:
         self._faults: dict[str, list[tuple[str, int, int]]] | None = None
         self._fault_seconds: dict[tuple[str, ServiceHours | None], float] = {}
         self._judged: dict[str, list[IncidentTimes]] = {}
+        self._present: list[tuple[str, AssetInfo]] | None = None  # the assets that lived in the period
         self._store: Store = store
-        self._load(store)
+        with _gc_paused():
+            self._load(store)
 
     def _load(self, store: Store) -> None:
         # as_of = min(now, period end): nothing after it is counted, even if stamped so by a skewed clock.
         ps, asof = to_ms(self.period.start), to_ms(self.as_of)
         sqlite = store.dialect == "sqlite"
         least, greatest = ("MIN", "MAX") if sqlite else ("LEAST", "GREATEST")
-        words = {"least": least, "greatest": greatest}
-        query = _SUM.format(**words, where="")
         with store.session() as session:
+            snapshot = None
             if not sqlite:
+                # One snapshot for every read of this measurement, those on connections of their own included.
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
                 # PostgreSQL's JIT compiles the aggregate anew on every call (0.1 s at 5 M intervals, more
                 # than it saves: docs/sla.md, "How fast"); for this transaction only.
                 session.execute(text("SET LOCAL jit = off"))
+                snapshot = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             # Read through the Core connection (no ORM row machinery) and with the stored integer milliseconds
             # as they are: per-row conversions were most of the Python time at 50k assets (docs/sla.md, "How fast").
             conn = session.connection()
-            rows = conn.execute(select(Asset.id, Asset.category, Asset.site, Asset.tags,
-                                       type_coerce(Asset.removed_at, BigInteger))).all()
             # Open intervals last until now only while a collector runs; after a stop or crash
             # they end at its last heartbeat, and the rest is no data (as the next start records it).
             beat = session.get(Heartbeat, 1)
@@ -185,63 +308,108 @@ class Evaluation:
             if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
                 open_until = min(asof, to_ms(beat.ts))
             bounds = {"ps": ps, "asof": asof, "open_until": open_until}
-            lives, exist = lived_in(session, self.period.start, self.as_of)
-            cut = [a for a, life in lives.items() if life.cuts(ps, asof)]
-            cut_set = set(cut)
-            clipped = text(_SUM_LIVES.format(least=least, greatest=greatest)).bindparams(
-                bindparam("ids", expanding=True))
-            kept: set[str] | None = None
-            if self.scope is not None:
-                scope = self.scope
-                rows = [r for r in rows if in_scope(scope, AssetInfo(r[0], r[1], r[2], tuple(r[3] or ()), None))]
-                kept = {r[0] for r in rows}
-                cut = [a for a in cut if a in kept]
-            if kept is None:
-                sums = [r for r in conn.execute(text(query), bounds).all() if r[0] not in cut_set]
-            else:  # the scope's assets only: index range reads, 500 ids a statement
-                some = text(_SUM.format(**words, where=" AND asset_id IN :ids")).bindparams(
-                    bindparam("ids", expanding=True))
-                ids = sorted(kept - cut_set)
-                sums = []
-                for i in range(0, len(ids), 500):
-                    sums += conn.execute(some, {**bounds, "ids": ids[i:i + 500]}).all()
-            for i in range(0, len(cut), 500):
-                sums += conn.execute(clipped, {**bounds, "ids": cut[i:i + 500]}).all()
-            gone = _absent_seconds(session, lives, ps, min(asof, open_until))
-            self._bounds, self._lives = bounds, lives
-            incs = session.execute(
-                select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
-                       Incident.resolved_ts, Incident.response_recorded_ts)
-                .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
-                       *COUNTED_INCIDENTS).order_by(Incident.opened_ts, Incident.id)
-            ).all()
-            exclusions = in_force(session, self.period.start, self.as_of)
-            # Each outage exclusion: the seconds per state of its asset's intervals inside it (same query, one asset).
-            # Clipped to the asset's life and less its restored absences, as the main pass counted them: an
-            # exclusion crossing a (back-dated) removal or an absence takes out only time the figures hold.
-            span_sums = []
-            for x in exclusions:
-                life = lives.get(x.asset_id or "")
-                if life is None or x.start_ts is None or x.end_ts is None or (kept is not None and
-                                                                               life.asset_id not in kept):
-                    continue
-                xs = max(ps, to_ms(x.start_ts), life.start)
-                xe = min(asof, to_ms(x.end_ts), asof if life.end is None else life.end)
-                if xe > xs:
-                    per_state = session.execute(
-                        text(_SUM.format(**words, where=" AND asset_id = :asset")),
-                        {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": life.asset_id}
-                    ).all()
-                    absent = _absent_seconds(session, {life.asset_id: life}, xs, max(xs, min(xe, open_until)))
-                    span_sums.append((life.asset_id, xs, xe, [(a, st, int(ms) - absent.get((a, st), 0))
-                                                              for a, st, ms in per_state]))
-                    self._excluded_spans.setdefault(life.asset_id, []).append((xs, xe))
+            aside = _Aside(store, conn, snapshot)
+            try:
+                whole: list[Future[list[Any]]] = []
+                if self.scope is None:
+                    # The pass over every interval starts first, on connections of its own (_Aside), while this
+                    # one reads the rest: in two halves of the asset ids, one core each (each asset's sums come
+                    # whole from one half).
+                    query = _pivoted(_SUM.format(where="{where}"))
+                    mid = conn.execute(text(_MIDDLE)).scalar() if _own_connections(store) else None
+                    if mid is None:
+                        whole.append(aside.submit(query.format(where=""), bounds))
+                    else:
+                        whole.append(aside.submit(query.format(where=" AND asset_id < :mid"), {**bounds, "mid": mid}))
+                        whole.append(aside.submit(query.format(where=" AND asset_id >= :mid"), {**bounds, "mid": mid}))
+                # The assets once, for their scope and their lives; tags as their JSON text, decoded once per
+                # distinct value (a few dozen), not once per asset.
+                rows = conn.execute(select(Asset.id, Asset.category, Asset.site, cast(Asset.tags, Text),
+                                           *LIFE_COLUMNS[1:])).all()
+                tags_of: dict[str | None, tuple[str, ...]] = {}
+                for r in rows:
+                    if r[3] not in tags_of:
+                        tags_of[r[3]] = tuple(json.loads(r[3]) or ()) if r[3] is not None else ()
+                kept: set[str] | None = None
+                if self.scope is not None:
+                    scope = self.scope
+                    rows = [r for r in rows if in_scope(scope, AssetInfo(r[0], r[1], r[2], tags_of[r[3]], None))]
+                    kept = {r[0] for r in rows}
+                lives, exist = lived_in(session, self.period.start, self.as_of, [(r[0], *r[4:]) for r in rows])
+                cut = [a for a, life in lives.items() if life.cuts(ps, asof)]
+                cut_set = set(cut)
+                sums: list[Any] = []
+                if kept is not None:  # the scope's assets only: index range reads, 500 ids a statement
+                    cut = [a for a in cut if a in kept]
+                    ids = sorted(kept - cut_set)
+                    for i in range(0, len(ids), 500):
+                        in_ids, names = _in_list(ids[i:i + 500])
+                        sums += conn.execute(text(_SUM.format(where=f" AND asset_id IN {in_ids}")),
+                                             {**bounds, **names}).all()
+                clipped = []
+                for i in range(0, len(cut), 500):
+                    in_ids, names = _in_list(cut[i:i + 500])
+                    clipped.append(aside.submit(_SUM_LIVES.format(least=least, greatest=greatest, ids=in_ids),
+                                                {**bounds, **names}))
+                absent = {a: life for a, life in lives.items() if life.absences}
+                gone = _absent_seconds(session, absent, ps, min(asof, open_until))
+                self._bounds, self._lives = bounds, lives
+                incs = session.execute(
+                    select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
+                           Incident.resolved_ts, Incident.response_recorded_ts)
+                    .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
+                           *COUNTED_INCIDENTS).order_by(Incident.opened_ts, Incident.id)
+                ).all()
+                exclusions = in_force(session, self.period.start, self.as_of)
+                # Each outage exclusion: the seconds per state of its asset's intervals inside it (same query, one
+                # asset). Clipped to the asset's life and less its restored absences, as the main pass counted them:
+                # an exclusion crossing a (back-dated) removal or an absence takes out only time the figures hold.
+                span_sums = []
+                for x in exclusions:
+                    life = lives.get(x.asset_id or "")
+                    if life is None or x.start_ts is None or x.end_ts is None or (kept is not None and
+                                                                                   life.asset_id not in kept):
+                        continue
+                    xs = max(ps, to_ms(x.start_ts), life.start)
+                    xe = min(asof, to_ms(x.end_ts), asof if life.end is None else life.end)
+                    if xe > xs:
+                        per_state = session.execute(
+                            text(_SUM.format(where=" AND asset_id = :asset")),
+                            {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": life.asset_id}
+                        ).all()
+                        out = _absent_seconds(session, {life.asset_id: life}, xs, max(xs, min(xe, open_until)))
+                        span_sums.append((life.asset_id, xs, xe, [(a, st, int(ms) - out.get((a, st), 0))
+                                                                  for a, st, ms in per_state]))
+                        self._excluded_spans.setdefault(life.asset_id, []).append((xs, xe))
+                assets, times = self.assets, self.times
+                for aid, category, site, tags, _, removed, _ in rows:  # LIFE_COLUMNS: created, removed, joined
+                    gone_at = None if removed is None else from_ms(removed)
+                    assets[aid] = AssetInfo(aid, category, site, tags_of[tags], gone_at)
+                    times[aid] = AssetTime(aid, exist.get(aid, 0.0), {})
+                pivoted: list[Any] = []
+                for part in as_completed(whole):  # the first half's seconds kept while the second is read
+                    half = part.result()
+                    pivoted += half
+                    for row in half:
+                        t = times.get(row[0])
+                        if t is None or row[0] in cut_set or row[-1]:
+                            continue
+                        # In the order _SUM's rows come in (_BY_NAME), each state the asset has, as _SUM's row
+                        # would give it.
+                        t.by_state = {state: ((int(ms) - gone[(row[0], state)]) if gone and (row[0], state) in gone
+                                              else int(ms)) / 1000
+                                      for state, ms in zip(_BY_NAME, row[1:-1], strict=True) if ms is not None}
+                for part in clipped:
+                    sums += part.result()
+            finally:
+                aside.close()  # none of its statements outlives the measurement, even one that failed
+            # An asset with a state outside the vocabulary (none, unless a row was written by hand) is read
+            # again state by state, as _SUM gives them.
+            odd = [row[0] for row in pivoted if row[-1] and row[0] not in cut_set]
+            for i in range(0, len(odd), 500):
+                in_ids, names = _in_list(odd[i:i + 500])
+                sums += conn.execute(text(_SUM.format(where=f" AND asset_id IN {in_ids}")), {**bounds, **names}).all()
         self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
-        assets, times = self.assets, self.times
-        for aid, category, site, tags, removed in rows:
-            gone_at = None if removed is None else from_ms(removed)
-            assets[aid] = AssetInfo(aid, category, site, tuple(tags or ()), gone_at)
-            times[aid] = AssetTime(aid, exist.get(aid, 0.0))
         for asset_id, state, ms in sums:
             t = times.get(asset_id)
             if t is not None:
@@ -292,44 +460,67 @@ class Evaluation:
         shows them: the fleet figure is these rows' good over their observed)."""
         return self._behind(t, table)[0]
 
+    def _scoped(self, t: Target) -> list[str]:
+        """The assets of `t`'s scope that lived in the period, in the order the fleet sums them (the assets'
+        own): a scope of categories alone (every bundled availability target's) is one set lookup an asset."""
+        if self._present is None:
+            times_of = self.times
+            self._present = [(a, info) for a, info in self.assets.items() if times_of[a].exist > 0]
+        s = t.scope
+        if s.categories and not (s.sites or s.tags or s.assets):
+            categories = set(s.categories)
+            return [a for a, info in self._present if info.category in categories]
+        return [a for a, info in self._present if in_scope(t, info)]
+
     def _behind(self, t: Target, table: TargetTable | None) -> tuple[list[tuple[str, Figures]], float, float]:
         """assets_behind, with the seconds outside service hours and under hardware faults (the detail's)."""
         per_asset: list[tuple[str, Figures]] = []
-        times_of = self.times
-        scoped = [a for a, info in self.assets.items() if times_of[a].exist > 0 and in_scope(t, info)]
+        scoped = self._scoped(t)
         # Service hours go by category: looked up once per category, not per asset.
         by_category: dict[str, ServiceHours | None] = {}
         hours_of: dict[str, ServiceHours | None] = {}
-        for a in scoped:
-            category = self.assets[a].category
+        by_hours: dict[ServiceHours, list[str]] = {}
+        assets = self.assets
+        hours_anywhere = t.service_hours is not None or (table is not None and bool(table.service_hours))
+        for a in scoped if hours_anywhere else ():  # else every asset's hours are None: no lookup to make
+            category = assets[a].category
             if category not in by_category:
                 by_category[category] = table.hours_for(t, category) if table is not None else t.service_hours
-            hours_of[a] = by_category[category]
-        by_hours: dict[ServiceHours, list[str]] = {}
-        for a in scoped:
-            if hours_of[a] is not None:
-                by_hours.setdefault(hours_of[a], []).append(a)  # type: ignore[index]
+            hours = hours_of[a] = by_category[category]
+            if hours is not None:
+                by_hours.setdefault(hours, []).append(a)
         caches = {h: self._figures.setdefault((t.degraded_as, t.unreachable_as, h, t.hardware_faults_as), {})
-                  for h in set(by_category.values())}
+                  for h in {None, *by_category.values()}}
+        faults = self._load_faults() if t.hardware_faults_as == "down" else None
+        degraded_as, unreachable_as = t.degraded_as, t.unreachable_as
+        times_of, fault_seconds = self.times, self._fault_seconds
         outside = faulty = 0.0
+        if not by_hours and not faults:  # every hour counts and no fault moves time: the loop below, lean
+            cache = caches[None]
+            for asset_id in scoped:
+                figures = cache.get(asset_id)
+                if figures is None:
+                    figures = cache[asset_id] = asset_figures(times_of[asset_id], degraded_as, unreachable_as)
+                per_asset.append((asset_id, figures))
+            return per_asset, outside, faulty
         for asset_id in scoped:
-            hours = hours_of[asset_id]
+            hours = hours_of.get(asset_id)
             cache = caches[hours]
             figures = cache.get(asset_id)
             if figures is None:  # several targets share the options: compute once per asset
-                times = self.times[asset_id]
+                times = times_of[asset_id]
                 inside: Inside | None = None
                 if hours is not None:
                     inside, timed = self._hours(hours, by_hours[hours],
                                                 table.workdays if table is not None else WorkCalendar())
                     times = timed[asset_id]
-                if t.hardware_faults_as == "down":
+                if faults is not None and asset_id in faults:
                     times = self._with_faults(times, inside, hours)
-                figures = cache[asset_id] = asset_figures(times, t.degraded_as, t.unreachable_as)
+                figures = cache[asset_id] = asset_figures(times, degraded_as, unreachable_as)
             if hours is not None:
-                outside += self.times[asset_id].exist - figures.expected - figures.maintenance
-            if t.hardware_faults_as == "down":
-                faulty += self._fault_seconds.get((asset_id, hours), 0.0)
+                outside += times_of[asset_id].exist - figures.expected - figures.maintenance
+            if faults is not None:
+                faulty += fault_seconds.get((asset_id, hours), 0.0)
             per_asset.append((asset_id, figures))
         return per_asset, outside, faulty
 
@@ -344,7 +535,8 @@ class Evaluation:
     def _availability(self, t: Target, floor: float, table: TargetTable | None = None) -> TargetResult:
         per_asset, outside, faulty = self._behind(t, table)
         total = fleet([f for _, f in per_asset])
-        live = sum(1 for a, _ in per_asset if self.assets[a].live_end is None)
+        assets = self.assets
+        live = sum(1 for a, _ in per_asset if assets[a].live_end is None)
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live
         detail = AvailabilityDetail(
             assets=len(per_asset), up_seconds=total.good, down_seconds=total.bad, observed_seconds=total.observed,
@@ -353,12 +545,15 @@ class Evaluation:
             exclusion_seconds=total.taken_out, outside_hours_seconds=outside, hardware_fault_seconds=faulty)
         value = total.value
         budget = budget_left(total.good, total.observed, t.threshold, remaining) if value is not None else None
-        ranked = sorted(((f.value, -f.bad, a, f) for a, f in per_asset if f.value is not None),
-                        key=lambda x: (x[0], x[1], x[2]))
-        worst = tuple(WorstAsset(a, v, f.bad) for v, _, a, f in ranked[: t.worst])
+        valued = [(a, f, f.value) for a, f in per_asset]
+        # The worst first (lowest value, then most down time, then id: never a tie, each asset once): the few
+        # listed picked from the assets, not all of them sorted.
+        ranked = heapq.nsmallest(t.worst, ((v, -f.bad, a, f) for a, f, v in valued if v is not None),
+                                 key=lambda x: (x[0], x[1], x[2]))
+        worst = tuple(WorstAsset(a, v, f.bad) for v, _, a, f in ranked)
         passed, status = verdict(t, value, t.threshold, total.coverage, floor)
-        per = tuple(AssetFigure(a, f.value, f.coverage, f.observed, f.expected)
-                    for a, f in sorted(per_asset, key=lambda x: x[0]))
+        valued.sort(key=itemgetter(0))
+        per = tuple(AssetFigure(a, v, f.coverage, f.observed, f.expected) for a, f, v in valued)
         return result(t, t.threshold, value, passed, status, coverage=total.coverage, budget_left_seconds=budget,
                       worst=worst, detail=detail, per_asset=per)
 
@@ -587,10 +782,13 @@ def measured_with(ev: Evaluation, table: TargetTable, store: Store) -> PeriodRes
     period = ev.period
     measured = MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
                               complete=ev.now >= period.end, as_of=ev.as_of)
-    return PeriodResult(measured, ev.evaluate(table, store))
+    with _gc_paused():
+        return PeriodResult(measured, ev.evaluate(table, store))
 
 
 def evaluate(store: Store, table: TargetTable, period: Period, now: datetime | None = None) -> dict[str, Any]:
     """measure() as its JSON document: what /api/v1/sla serves (the API reads this until it calls
     measure(...).as_document() itself)."""
-    return measure(store, table, period, now).as_document()
+    result = measure(store, table, period, now)
+    with _gc_paused():
+        return result.as_document()

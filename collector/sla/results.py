@@ -68,6 +68,22 @@ class AssetFigure(Document):
     observed_seconds: float
     expected_seconds: float
 
+    # One is made per asset and availability target (50k at a province's scale): the fields are set straight into
+    # the instance, not through the frozen dataclass's object.__setattr__ one by one, and the document is written
+    # out, not found by fields(). The same object and the same document.
+    def __init__(self, asset: str, value: float | None, coverage: float | None, observed_seconds: float,
+                 expected_seconds: float) -> None:
+        d = self.__dict__
+        d["asset"] = asset
+        d["value"] = value
+        d["coverage"] = coverage
+        d["observed_seconds"] = observed_seconds
+        d["expected_seconds"] = expected_seconds
+
+    def as_document(self) -> dict[str, Any]:
+        return {"asset": self.asset, "value": self.value, "coverage": self.coverage,
+                "observed_seconds": self.observed_seconds, "expected_seconds": self.expected_seconds}
+
 
 @dataclass(frozen=True, eq=False)
 class SlowIncident(Document):
