@@ -346,6 +346,24 @@ class FlowCollector(Collector):
         for link, n in sorted(self.counts.outside.items()):
             outside.add_metric([link], n)
         yield from (volume, last, base, outside)
+        yield from self._sites()
+
+    def _sites(self) -> Iterator[Metric]:
+        """Per site (the prefecture of the links, from the inventory; every site of a configured link from 0): bytes
+        of its links' closed intervals; and each exporter's link as the inventory places it (value 1)."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        volume = CounterMetricFamily("opsmon_flow_site_bytes", "Bytes of the closed flow intervals of the site's "
+                                     "links (the inventory's site of each link; unknown: no such asset or no site)",
+                                     labels=["site"])
+        for site, n in sorted(self.counts.site_bytes.items()):
+            volume.add_metric([site], n)
+        info = GaugeMetricFamily("opsmon_flow_exporter_info", "Each configured exporter's link, its site and what "
+                                 "the inventory says it is (inventory: link, not_link or unknown), value 1",
+                                 labels=["exporter", "link", "site", "inventory"])
+        for exporter, (site, state) in sorted(self.counts.placements.items()):
+            info.add_metric([exporter, self.counts.links.get(exporter, ""), site, state], 1)
+        yield from (volume, info)
 
 
 class Hj212Collector(Collector):

@@ -1,4 +1,11 @@
-"""Reading the stored flow intervals (flow_top, written from inputs/flows/): the top talkers of a link over a period.
+"""Reading the stored flow intervals (flow_top, written from inputs/flows/): the top talkers of a link, or of a site's
+links (a prefecture), over a period; each site's totals.
+
+A site's figures are its links' rows summed, the link -> site mapping read from the inventory (assets.site) at read
+time: the intervals are the same fixed intervals (cut on the collector's clock, so every link's start at the same
+instants), a site's interval is the sum of its links' rows of that interval. A link that is no asset, or an asset
+with no site, counts for the site `unknown`. Nothing more is stored for sites (no second copy, no memory in the
+receiver): a link moved to another site in the inventory takes its past with it.
 
 A period's figure for a key is the sum of its rows in the intervals that start inside the period. Each
 interval stored only its top keys, the rest in `other`: a key that was in one interval's top and in another's
@@ -7,21 +14,35 @@ period's total (every row, `other` included) is exact.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from opsmon.collector.core.messages import FlowRow
 from opsmon.collector.store.db import Store
-from opsmon.collector.store.models import FlowTopRow
+from opsmon.collector.store.models import Asset, FlowTopRow
+
+UNKNOWN = "unknown"  # the site of a link that is no asset or has no site (inputs/flows/sites.py says the same)
 
 
-def top_talkers(store: Store, link: str, start: datetime, end: datetime, limit: int = 20
-                ) -> tuple[list[FlowRow], FlowRow, int]:
-    """The link's keys by bytes over [start, end), at most `limit` (the `other` row last, summed with what the
-    limit leaves out); the total; the intervals counted. Rows are the message's FlowRow, summed over the period."""
+def _links_of(site: str) -> Any:
+    """The flow_top condition for the links of a site (`unknown`: the links no asset with a site claims)."""
+    placed = select(Asset.id).where(Asset.site.is_not(None), Asset.site != "")
+    if site == UNKNOWN:
+        return FlowTopRow.link.not_in(placed)
+    return FlowTopRow.link.in_(placed.where(Asset.site == site))
+
+
+def top_talkers(store: Store, link: str | None, start: datetime, end: datetime, limit: int = 20,
+                site: str | None = None) -> tuple[list[FlowRow], FlowRow, int]:
+    """The keys of the link (or, with `site` and no link, of the site's links summed) by bytes over [start, end),
+    at most `limit` (the `other` row last, summed with what the limit leaves out); the total; the intervals
+    counted. Rows are the message's FlowRow, summed over the period."""
     key = (FlowTopRow.src, FlowTopRow.dst, FlowTopRow.dst_port, FlowTopRow.protocol)
-    where = (FlowTopRow.link == link, FlowTopRow.start_ts >= start, FlowTopRow.start_ts < end)
+    which = FlowTopRow.link == link if site is None else _links_of(site)
+    where = (which, FlowTopRow.start_ts >= start, FlowTopRow.start_ts < end)
     with store.session() as session:
         rows = session.execute(select(*key, func.sum(FlowTopRow.bytes), func.sum(FlowTopRow.packets),
                                       func.sum(FlowTopRow.flows)).where(*where).group_by(*key)).all()
@@ -47,3 +68,35 @@ def interval_totals(store: Store, link: str, starts: list[datetime]) -> dict[dat
         rows = session.execute(select(FlowTopRow.start_ts, func.sum(FlowTopRow.bytes)).where(
             FlowTopRow.link == link, FlowTopRow.start_ts.in_(starts)).group_by(FlowTopRow.start_ts)).all()
     return {start: int(total) for start, total in rows}
+
+
+@dataclass
+class SiteTotal:
+    """A site's traffic over a period: the sums of its links' stored rows (exact: `other` rows included)."""
+
+    site: str
+    bytes: int = 0
+    packets: int = 0
+    flows: int = 0
+    intervals: int = 0  # distinct interval starts of its links
+    links: list[tuple[str, str, int]] = field(default_factory=list)  # (link, its inventory name, bytes), largest first
+
+
+def site_totals(store: Store, start: datetime, end: datetime) -> list[SiteTotal]:
+    """Every site with stored intervals starting in [start, end), largest first: bytes, packets, flows, intervals
+    and its links. Two grouped queries (per site, per link), whatever the period's length."""
+    placed = func.coalesce(func.nullif(Asset.site, ""), UNKNOWN)
+    span = (FlowTopRow.start_ts >= start, FlowTopRow.start_ts < end)
+    with store.session() as session:
+        per_site = session.execute(
+            select(placed, func.sum(FlowTopRow.bytes), func.sum(FlowTopRow.packets), func.sum(FlowTopRow.flows),
+                   func.count(func.distinct(FlowTopRow.start_ts)))
+            .select_from(FlowTopRow).outerjoin(Asset, Asset.id == FlowTopRow.link).where(*span).group_by(placed)).all()
+        per_link = session.execute(
+            select(FlowTopRow.link, placed, func.coalesce(Asset.name, FlowTopRow.link), func.sum(FlowTopRow.bytes))
+            .select_from(FlowTopRow).outerjoin(Asset, Asset.id == FlowTopRow.link).where(*span)
+            .group_by(FlowTopRow.link, placed, Asset.name)).all()
+    sites = {str(r[0]): SiteTotal(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in per_site}
+    for link, site, name, octets in sorted(per_link, key=lambda r: (-int(r[3]), r[0])):
+        sites[str(site)].links.append((str(link), str(name), int(octets)))
+    return sorted(sites.values(), key=lambda t: (-t.bytes, t.site))

@@ -1,0 +1,229 @@
+"""Flows per site (the prefecture a link serves, the inventory's `site` of the link asset) and exporters whose link
+is no link of the inventory (issue 23 item 5). v5 datagrams built from the specification (flow_packets.py) go
+through the receiver into a real store (StoreWriter, SQLite); the site figures are read back as the CLI and the
+API read them. Every figure is summed by hand in the docstrings and comments.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsmon.collector.config.flows import FlowsConfig
+from opsmon.collector.config.inventory import AssetSpec, upsert_assets
+from opsmon.collector.core.messages import FlowRow, FlowTop, Message
+from opsmon.collector.inputs.flows.receiver import FlowReceiver
+from opsmon.collector.store.db import Store
+from opsmon.collector.store.flows import site_totals, top_talkers
+from opsmon.collector.store.writer import StoreWriter
+from tests.collector.inputs.flow_packets import v5
+from tests.conftest import run_cli, write_config
+
+T0 = 1_800_000_000.0  # a multiple of 300: an interval starts here (2027-01-15 08:00:00 UTC)
+TCP = 6
+KASHGAR, HOTAN = "喀什", "和田"  # sites written in Chinese in the inventory, shown as written
+ASSETS = [
+    AssetSpec(id="wan-kashgar-1", name="喀什专线一", category="link", site=KASHGAR),
+    AssetSpec(id="wan-kashgar-2", name="喀什专线二", category="link", site=KASHGAR),
+    AssetSpec(id="wan-hotan", name="和田专线", category="link", site=HOTAN),
+    AssetSpec(id="border-fw", name="边界防火墙", category="security", site="乌鲁木齐"),
+]
+SITES_LOG = "opsmon.collector.inputs.flows.sites"
+EXPORTERS = {"127.0.0.1": "wan-kashgar-1", "127.0.0.2": "wan-kashgar-2", "127.0.0.3": "wan-hotan",
+             "127.0.0.4": "wan-typo"}
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(T0 + seconds, UTC)
+
+
+def receiver_of(publish: Any, now: list[datetime], inventory: list[dict[str, Any]], **extra: Any) -> FlowReceiver:
+    """A receiver (interval 300 s) whose live inventory is inventory[0] (a test swaps it, as a reload does)."""
+    settings = FlowsConfig(enabled=True, exporters=EXPORTERS, interval=300, top=10, **extra)
+    return FlowReceiver(settings, publish, lambda: now[0], monotonic=lambda: 100.0, assets=lambda: inventory[0])
+
+
+def test_sites_sum_their_links_in_the_same_intervals_and_read_back(store: Store, tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Two links in 喀什 (wan-kashgar-1, -2), one in 和田 (wan-hotan), and 127.0.0.4 exporting for wan-typo, no asset.
+
+    T0 + 290 (interval [T0, T0 + 300)):
+      wan-kashgar-1: 10.1.0.5 -> 10.9.0.1:443/tcp 1000 bytes 2 packets
+      wan-kashgar-2: 10.1.0.5 -> 10.9.0.1:443/tcp 500 bytes 1 packet; 10.1.0.6 -> 10.9.0.1:22/tcp 40 bytes 1 packet
+      wan-hotan:     10.3.0.1 -> 10.9.0.1:443/tcp 700 bytes 1 packet
+    T0 + 310 (interval [T0 + 300, T0 + 600): 20 s later, across the boundary):
+      wan-kashgar-1: 10.1.0.5 -> 10.9.0.1:443/tcp 3000 bytes 3 packets
+      wan-hotan:     10.3.0.1 -> 10.9.0.1:443/tcp 200 bytes 1 packet
+      wan-typo:      10.4.0.1 -> 10.9.0.1:80/tcp 50 bytes 1 packet
+
+    喀什 = first interval 1000 + 500 + 40 = 1540, second 3000: 4540 bytes over 2 intervals; its key
+    10.1.0.5 -> 10.9.0.1:443 = 1000 + 500 + 3000 = 4500 bytes, 2 + 1 + 3 = 6 packets, 3 flows (the two links'
+    rows of one interval summed), then 10.1.0.6 -> :22 40 bytes; 6 + 1 = 7 packets, 4 flows in all.
+    和田 = 700 + 200 = 900 bytes, 2 packets, 2 flows, 2 intervals. unknown (wan-typo) = 50 bytes, 1 interval.
+    """
+    caplog.set_level(logging.WARNING, logger=SITES_LOG)
+    upsert_assets(store, ASSETS, "test", now=at(-3600))
+    writer = StoreWriter(store, at(0))
+    writer.start()
+    now = [at(290)]
+    inventory = [{a.id: a for a in ASSETS}]
+    receiver = receiver_of(writer.put, now, inventory)
+    receiver.received(v5([("10.1.0.5", "10.9.0.1", 443, TCP, 1000, 2)]), "127.0.0.1")
+    receiver.received(v5([("10.1.0.5", "10.9.0.1", 443, TCP, 500, 1), ("10.1.0.6", "10.9.0.1", 22, TCP, 40, 1)]),
+                      "127.0.0.2")
+    receiver.received(v5([("10.3.0.1", "10.9.0.1", 443, TCP, 700, 1)]), "127.0.0.3")
+    now[0] = at(310)
+    receiver._tick()  # closes the three links' first intervals
+    receiver.received(v5([("10.1.0.5", "10.9.0.1", 443, TCP, 3000, 3)]), "127.0.0.1")
+    receiver.received(v5([("10.3.0.1", "10.9.0.1", 443, TCP, 200, 1)]), "127.0.0.3")
+    receiver.received(v5([("10.4.0.1", "10.9.0.1", 80, TCP, 50, 1)]), "127.0.0.4")
+    # after the first interval only: 喀什 1540, 和田 700, unknown nothing yet (every configured site from 0)
+    assert receiver.counts.site_bytes == {KASHGAR: 1540, HOTAN: 700, "unknown": 0}
+    now[0] = at(600)
+    receiver._tick()
+    receiver._tick()  # the inventory is the same mapping: not judged again, no second warning
+    assert receiver.counts.site_bytes == {KASHGAR: 4540, HOTAN: 900, "unknown": 50}
+    assert receiver.counts.placements == {"127.0.0.1": (KASHGAR, "link"), "127.0.0.2": (KASHGAR, "link"),
+                                          "127.0.0.3": (HOTAN, "link"), "127.0.0.4": ("unknown", "unknown")}
+    warned = [r for r in caplog.records if r.name == SITES_LOG and r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "不在资产清单中" in warned[0].getMessage()
+    assert (warned[0].exporter, warned[0].link) == ("127.0.0.4", "wan-typo")  # type: ignore[attr-defined]
+    _metrics_say_the_same(receiver)
+    assert writer.stop()
+
+    rows, total, intervals = top_talkers(store, None, at(0), at(600), site=KASHGAR)
+    assert [(r.src, r.dst, r.dst_port, r.protocol, r.bytes, r.packets, r.flows) for r in rows] == [
+        ("10.1.0.5", "10.9.0.1", 443, TCP, 4500, 6, 3), ("10.1.0.6", "10.9.0.1", 22, TCP, 40, 1, 1)]
+    assert (total.bytes, total.packets, total.flows, intervals) == (4540, 7, 4, 2)
+    # the same fixed intervals: 喀什's first one alone is 1000 + 500 + 40 = 1540, its second 3000
+    assert top_talkers(store, None, at(0), at(300), site=KASHGAR)[1].bytes == 1540
+    assert top_talkers(store, None, at(300), at(600), site=KASHGAR)[1].bytes == 3000
+    assert top_talkers(store, None, at(0), at(600), site="unknown")[1:] == (FlowRow("*", "*", -1, -1, 50, 1, 1), 1)
+    sites = site_totals(store, at(0), at(600))
+    assert [(t.site, t.bytes, t.packets, t.flows, t.intervals, t.links) for t in sites] == [
+        (KASHGAR, 4540, 7, 4, 2, [("wan-kashgar-1", "喀什专线一", 4000), ("wan-kashgar-2", "喀什专线二", 540)]),
+        (HOTAN, 900, 2, 2, 2, [("wan-hotan", "和田专线", 900)]),
+        ("unknown", 50, 1, 1, 1, [("wan-typo", "wan-typo", 50)])]
+    store.close()
+    _cli_and_api_read_the_same(tmp_path)
+
+
+def _metrics_say_the_same(receiver: FlowReceiver) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from opsmon.collector.outputs.metrics import FlowCollector
+
+    registry = CollectorRegistry()
+    registry.register(FlowCollector(receiver.counts))
+    text = generate_latest(registry).decode()
+    assert f'opsmon_flow_site_bytes_total{{site="{KASHGAR}"}} 4540.0' in text, text
+    assert f'opsmon_flow_site_bytes_total{{site="{HOTAN}"}} 900.0' in text
+    assert 'opsmon_flow_site_bytes_total{site="unknown"} 50.0' in text
+    assert ('opsmon_flow_exporter_info{exporter="127.0.0.4",inventory="unknown",link="wan-typo",site="unknown"} 1.0'
+            in text)
+    assert (f'opsmon_flow_exporter_info{{exporter="127.0.0.2",inventory="link",link="wan-kashgar-2",'
+            f'site="{KASHGAR}"}} 1.0' in text)
+
+
+def _cli_and_api_read_the_same(tmp_path: Path) -> None:
+    """`opsmon flows sites` and `flows top --site` (JSON), GET /api/v1/flows/sites and /flows/top?site=: the figures
+    of the test above; the API refuses both link and site, or neither, with 422."""
+    config = write_config(tmp_path, "timezone: Asia/Shanghai\ndatabase:\n  path: opsmon.db\n")
+    window = ("--from", at(0).isoformat(), "--to", at(600).isoformat())
+    proc = run_cli("--config", str(config), "flows", "sites", *window, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(s["site"], s["bytes"], s["intervals"], [link["name"] for link in s["links"]]) for s in doc["sites"]] == [
+        (KASHGAR, 4540, 2, ["喀什专线一", "喀什专线二"]), (HOTAN, 900, 2, ["和田专线"]),
+        ("unknown", 50, 1, ["wan-typo"])]
+    table = run_cli("--config", str(config), "flows", "top", "--site", KASHGAR, *window).stdout
+    assert f"地州 / site: {KASHGAR}" in table and "4500" in table and "99.1%" in table  # 4500 / 4540 = 99.12 %
+
+    from types import SimpleNamespace
+
+    import httpx
+
+    from opsmon.collector.outputs.api.app import create_app
+    from opsmon.collector.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    face = SimpleNamespace(store=store, max_body_bytes=1 << 20, timezone="Asia/Shanghai", now=lambda: at(600),
+                           public_read=True)
+    app = create_app(face)  # type: ignore[arg-type]
+    span = f"from={at(0).isoformat().replace('+', '%2B')}&to={at(600).isoformat().replace('+', '%2B')}"
+
+    async def get(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+            return await client.get(path)
+
+    try:
+        sites = asyncio.run(get(f"/api/v1/flows/sites?{span}"))
+        assert sites.status_code == 200, sites.text
+        assert [(s["site"], s["bytes"], s["packets"], s["flows"]) for s in sites.json()["sites"]] == [
+            (KASHGAR, 4540, 7, 4), (HOTAN, 900, 2, 2), ("unknown", 50, 1, 1)]
+        top = asyncio.run(get(f"/api/v1/flows/top?site={KASHGAR}&{span}&limit=1"))
+        assert top.status_code == 200, top.text
+        # limit 1: the :22 row (40 bytes, 1 packet, 1 flow) goes to other
+        assert [(r["src"], r["dst_port"], r["bytes"]) for r in top.json()["rows"]] == [
+            ("10.1.0.5", 443, 4500), ("other", None, 40)]
+        assert top.json()["site"] == KASHGAR and top.json()["link"] is None
+        assert asyncio.run(get(f"/api/v1/flows/top?{span}")).status_code == 422
+        both = asyncio.run(get(f"/api/v1/flows/top?link=wan-hotan&site={HOTAN}&{span}"))
+        assert both.status_code == 422 and "link or site" in both.text
+    finally:
+        store.close()
+
+
+def test_an_exporter_whose_link_is_not_a_link_is_warned_once_or_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """unknown_links: refuse. 127.0.0.4 exports for wan-typo, no asset: its 2 datagrams are refused (reason
+    unknown_link) and nothing of them is summed; 127.0.0.1 (wan-kashgar-1, a link) sums its 100 bytes. After a
+    reload that adds wan-typo as a link (a new inventory mapping), 127.0.0.4's next datagram (70 bytes) is summed
+    under 和田. border-fw (category security) as an exporter's "link": warned as not a link, summed under its site.
+    Warnings: wan-typo unknown (once for 2 datagrams and 3 ticks), border-fw not a link (once): 2 lines."""
+    caplog.set_level(logging.WARNING, logger=SITES_LOG)
+    published: list[Message] = []
+    now = [at(10)]
+    inventory = [{a.id: a for a in ASSETS}]
+    exporters = {**EXPORTERS, "127.0.0.5": "border-fw"}
+    settings = FlowsConfig(enabled=True, exporters=exporters, interval=300, unknown_links="refuse")
+    receiver = FlowReceiver(settings, published.append, lambda: now[0], monotonic=lambda: 100.0,
+                            assets=lambda: inventory[0])
+    one = v5([("10.1.0.5", "10.9.0.1", 443, TCP, 100, 1)])
+    receiver.received(one, "127.0.0.1")
+    receiver.received(one, "127.0.0.4")
+    receiver.received(one, "127.0.0.4")
+    receiver._tick()
+    receiver._tick()
+    assert receiver.counts.refused == {("unknown_link", "127.0.0.4"): 2}
+    assert receiver.counts.by_exporter["127.0.0.4"] == 0 and receiver.counts.flows == 1
+    assert receiver.counts.placements["127.0.0.5"] == ("乌鲁木齐", "not_link")
+    inventory[0] = {**inventory[0], "wan-typo": AssetSpec(id="wan-typo", category="link", site=HOTAN)}
+    receiver._tick()  # the reload's new mapping: judged again, now a link of 和田
+    receiver.received(v5([("10.4.0.1", "10.9.0.1", 80, TCP, 70, 1)]), "127.0.0.4")
+    receiver.close()
+    assert receiver.counts.refused == {("unknown_link", "127.0.0.4"): 2}
+    assert receiver.counts.placements["127.0.0.4"] == (HOTAN, "link")
+    assert {(t.link, sum(r.bytes for r in t.rows)) for t in published if isinstance(t, FlowTop)} == {
+        ("wan-kashgar-1", 100), ("wan-typo", 70)}
+    assert receiver.counts.site_bytes[HOTAN] == 70 and receiver.counts.site_bytes[KASHGAR] == 100
+    lines = [r.getMessage() for r in caplog.records if r.name == SITES_LOG and r.levelno == logging.WARNING]
+    assert len(lines) == 2 and sum("不在资产清单中" in line for line in lines) == 1
+    assert sum("不是链路" in line for line in lines) == 1
+
+
+def test_stored_site_figures_follow_the_inventory_at_read_time(store: Store) -> None:
+    """A link's rows count for the site the inventory gives it when read: wan-x (1000 bytes at T0) is no asset,
+    so `unknown`; once imported with site 和田, 和田 holds its 1000 bytes and unknown nothing."""
+    writer = StoreWriter(store, at(0))
+    writer.start()
+    writer.put(FlowTop("wan-x", at(0), at(300), (FlowRow("a", "b", 443, TCP, 1000, 1, 1),)))
+    assert writer.stop()
+    assert [(t.site, t.bytes) for t in site_totals(store, at(0), at(300))] == [("unknown", 1000)]
+    upsert_assets(store, [AssetSpec(id="wan-x", category="link", site=HOTAN)], "test", now=at(0) - timedelta(hours=1))
+    assert [(t.site, t.bytes) for t in site_totals(store, at(0), at(300))] == [(HOTAN, 1000)]
+    assert top_talkers(store, None, at(0), at(300), site="unknown")[2] == 0
