@@ -47,6 +47,10 @@ COMMANDS = (
      "2026-12-06T08:00:00+08:00"),
     (("flows", "top", "--link", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z",
       "--format", "json"), "2026-12-06T08:00:00+08:00"),
+    (("flows", "sites", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"),
+     "2026-12-06T08:00:00+08:00"),
+    (("flows", "top", "--site", "urumqi", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z",
+      "--format", "json"), "2026-12-06T08:00:00+08:00"),
     # a stored window [KNOWN, KNOWN + 1 h): 12:55-13:55 UTC is 20:55-21:55 in Shanghai; its JSON was UTC text
     (("maintenance", "list"), f"{LOCAL}+08:00 → 2026-12-06 21:55+08:00"),
     (("maintenance", "list", "--format", "json"), '"start": "2026-12-06T20:55:00+08:00"'),
@@ -180,6 +184,6 @@ def test_no_read_command_imports_anything_heavy(cli: Path, tmp_path: Path) -> No
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     seen = json.loads(out.read_text())
-    assert len(seen) == len(READS) == 28  # the 19 listings above and 9 more
+    assert len(seen) == len(READS) == 30  # the 21 listings above and 9 more
     assert [(argv, code) for argv, code, _ in seen if code != 0] == []
     assert [(argv, heavy) for argv, _, heavy in seen if heavy] == []
