@@ -24,6 +24,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -265,3 +266,16 @@ def test_the_noarch_rpm_holds_the_same_agent_requires_the_os_python_and_runs_the
         return path.replace("/opsmon-agent-python3/copyright", "/opsmon-agent-python3/LICENSE")
 
     assert {as_rpm("/" + str(p.relative_to(laid))): p.read_bytes() for p in laid.rglob("*") if p.is_file()} == payload
+
+
+def test_a_vendored_wheel_that_differs_from_its_pin_is_refused(tmp_path: Path) -> None:
+    """The build takes the carried tomli only as pinned: a file whose sha256 differs (here the one byte b"x",
+    sha256 2d711642...) is refused naming both hashes, and a missing one names the setup step that fetches it."""
+    packages = load("agent_packages")
+    assert packages.vendor_pins() == [("tomli", "2.0.1", TOMLI_SHA256)]
+    (tmp_path / TOMLI_WHEEL).write_bytes(b"x")
+    with pytest.raises(SystemExit, match=f"has sha256 {hashlib.sha256(b'x').hexdigest()}, vendor.txt pins "
+                                         f"{TOMLI_SHA256}"):
+        packages.vendored_wheels(tmp_path)
+    with pytest.raises(SystemExit, match="run `make agent-vendor`"):
+        packages.vendored_wheels(tmp_path / "none")
