@@ -197,18 +197,21 @@ class Ingest:
         """A site poller's results, observed by it; held from silence like its own check while a backlog drains."""
         limit = now.timestamp() + MAX_FUTURE
         held: set[tuple[str, str]] = set()
+        refused = 0
         for r in results:
             corrected = r.ts + offset
-            if not math.isfinite(corrected) or not 0 <= corrected <= limit:
-                self.polled_refused += 1
-                continue
-            at = datetime.fromtimestamp(corrected, UTC)
-            if self.owner_of(r.asset, r.check, at) != poller:
-                self.polled_refused += 1
+            fits = math.isfinite(corrected) and 0 <= corrected <= limit
+            at = datetime.fromtimestamp(corrected, UTC) if fits else None
+            if at is None or self.owner_of(r.asset, r.check, at) != poller:
+                refused += 1
                 continue
             self.publish(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
             self.polled += 1
             held.add((r.asset, r.check))
+        if refused:  # a poller's results of a time another poller (or the centre) had the check: one line a report
+            self.polled_refused += refused
+            log.info("site poller results not counted: not its check at their time, or dated in the future",
+                     extra={"poller": poller, "refused": refused, "counted": len(results) - refused})
         if remaining:  # after each check's last result: a result ends its hold (Timeline.observe)
             for asset_id, check_id in sorted(held):
                 self.publish(Backlog(asset_id, check_id, remaining, now))
