@@ -187,7 +187,7 @@ class PollerGroups:
         periods = self.periods.get(asset)
         if not periods:
             return self.owner.get(asset)
-        starts = [since for since, _ in periods[1:]]
+        starts = [since for since, _ in periods[1:] if since is not None]  # only the first may be None
         i = bisect_right(starts, at)  # periods[i] is the one covering `at`
         since, poller = periods[i]
         if since is not None and at < since:
