@@ -122,7 +122,7 @@ class PollerGroups:
                 if at is not None:
                     self.heard_from(p, at)
         changed = self._look(now)
-        if not self._settled and all(not self._settling(site, now) for site in self.members):
+        if not self._settled and self.members and all(not self._settling(site, now) for site in self.members):
             self._settled = changed = True  # what waited for the start's grace may move now
         return changed
 
