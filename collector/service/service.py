@@ -463,6 +463,11 @@ class Service:
             if spec.site and any(pollable(spec, c) for c in spec.checks):
                 site_assets.setdefault(spec.site, []).append(spec.id)
         moves = self.groups.arrange(site_assets, members, self.clock())
+        for site in sorted(members):
+            if site in site_assets and not self.groups.group_online(site):
+                log.warning("too few site pollers online: nothing moves, a silent poller's assets stay unknown",
+                            extra={"site": site, "online": ",".join(sorted(self.groups.online.get(site, ()))),
+                                   "min_online": self.config.pollers.min_online_of(site)})
         for move in moves:
             self.publish(move.event())
         for site in sorted({m.site for m in moves}):
