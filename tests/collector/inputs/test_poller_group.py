@@ -182,3 +182,63 @@ def test_a_late_replay_counts_only_what_its_poller_owned_then(store) -> None:  #
     assert stored == [("srv-1", timedelta(seconds=100), "p-b"), ("srv-1", timedelta(seconds=150), "p-a"),
                       ("srv-3", timedelta(seconds=150), "p-a")]
     assert (c.ingest.polled, c.ingest.polled_refused) == (3, 1)
+
+
+def test_the_service_restores_the_stored_handovers_and_shares_the_site(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """In-process collector (fake clock, no peer): hotan's six servers, p-a and p-b enrolled as its pollers, and one
+    stored handover from before the restart: srv-1 p-b -> p-a at T0-300 (p-b was silent then).
+
+    - Start (T0): the start's grace (60 s) keeps srv-1 on p-a although p-b scores higher; the rest by their scores
+      (the table above): p-a runs srv-1, srv-3, srv-5; p-b srv-2, srv-4, srv-6; the collector schedules none of
+      them; each pair member asks again every 15 s (60 / 4).
+    - srv-1's results (its check tcp:443) count by time: p-b's dated before T0-300, p-a's from then; a check
+      that is not polled (x) is nobody's.
+    - T0+61: p-a has reported (T0+60), p-b not since the start: p-b offline, its three assets move to p-a, which
+      then runs all six; p-b's share is empty (not a refusal: it is still hotan's poller)."""
+    from opsmon.collector.config import load_config
+    from opsmon.collector.config.inventory import AssetSpec, upsert_assets
+    from opsmon.collector.inputs.agents.auth import enroll
+    from opsmon.collector.inputs.agents.ingest import AgentState
+    from opsmon.collector.service.service import Service
+    from opsmon.collector.store.models import Event
+    from tests.conftest import write_config
+
+    config = load_config(str(write_config(tmp_path, f"""
+        database: {{path: {tmp_path / 'c.db'}}}
+        listen: {{host: 127.0.0.1, port: 0}}
+        pollers: {{failover_delay: 60s}}
+    """)))
+    now = [T0]
+    service = Service(config, clock=lambda: now[0])
+    try:
+        upsert_assets(service.store, [AssetSpec.model_validate({
+            "id": f"srv-{i}", "category": "server", "site": "hotan", "address": "10.8.0.5",
+            "checks": [{"type": "tcp", "port": 443}]}) for i in range(1, 7)], "cli:test")
+        for p in ("p-a", "p-b"):
+            enroll(service.store, p, "server", "hotan", "cli:test", role="poller")
+        with service.store.session.begin() as s:
+            s.add(Event(ts=at(-300), asset_id="srv-1", source="collector", kind="poller", name=HANDOVER,
+                        severity="warning", summary="", details={"from": "p-b", "to": "p-a", "reason": SILENT}))
+        service._restore_handovers()
+        assert service.reload_inventory(force=True)
+
+        def share(p: str) -> tuple[list[str], float]:
+            doc = service.poller_share(p)
+            assert doc is not None
+            return [c.asset for c in doc.checks], doc.refresh
+
+        assert share("p-a") == (["srv-1", "srv-3", "srv-5"], 15.0)
+        assert share("p-b") == (["srv-2", "srv-4", "srv-6"], 15.0)
+        assert not [job for job in service.scheduler._jobs if job.startswith("srv-")]
+        owner = service.ingest.owner_of
+        assert [owner("srv-1", "tcp:443", at(-301)), owner("srv-1", "tcp:443", at(-300)),
+                owner("srv-1", "x", at(0))] == ["p-b", "p-a", None]
+
+        now[0] = at(61)
+        service.ingest.agents["p-a"] = AgentState(arrived=at(60))
+        service._tick()
+        assert share("p-a") == ([f"srv-{i}" for i in range(1, 7)], 15.0)
+        assert share("p-b") == ([], 15.0)
+    finally:
+        service.ctx.pinger.close()
+        service.store.close()
