@@ -62,11 +62,11 @@ def test_a_killed_pollers_assets_move_to_the_other_within_the_failover_delay(col
     the last result; the collector's tick 0.2 s; the pollers report every 1 s.
 
     K: p-b killed (SIGKILL). L: its last report's arrival (L <= K). F: the handover.
-    - F - L is the failover delay, 3 s, plus at most a tick (0.2 s) and the loaded machine's lateness (0.8 s
-      allowed): 3 <= F - L <= 4. Four events `poller_handover`, one per moved asset, p-b -> p-a, reason silent,
+    - F - L is the failover delay, 3 s, plus at most a tick (0.2 s) and the loaded machine's lateness (1.3 s
+      allowed): 3 <= F - L <= 4.5. Four events `poller_handover`, one per moved asset, p-b -> p-a, reason silent,
       each with p-b's last report L; none for srv-3, srv-5.
     - p-a asks for its share within 1 s of F and runs a new check within one interval: its first result of each
-      moved asset is in [F, F + 1 + 1 + 1 s lateness].
+      moved asset is in [F, F + 1 + 1 + 2 s lateness].
     - The gap: p-b's last stored result r of srv-1 is at most one report before L, so r <= L; the collector judges
       srv-1 silent at r + 3 s and makes it unknown from r + 1 s; p-a's first result f >= F >= L + 3 >= r + 3 is
       later than r + 1 + (3 - 1) intervals = r + 3 unless equal, so the silence is not undone: srv-1 is unknown
@@ -76,6 +76,7 @@ def test_a_killed_pollers_assets_move_to_the_other_within_the_failover_delay(col
       Its results dated before R were p-a's time: not counted. p-a's dated after R until its next fetch (1 s): not
       counted either. So each asset's stored results, by time, come from p-b, then p-a, then p-b (srv-3, srv-5:
       p-a only), never interleaved, every time once.
+    - Before the kill both run their own ("settled"); everything is judged from then, but no interval is ever down.
     - Nothing lost, nothing twice: at their SIGTERM each poller logs how many results its checks gave (N); the
       collector logs, per report, how many it did not count (`site poller results not counted ... refused=n`):
       p-a's stored results + its refused = N(p-a); p-b's second run's likewise.
@@ -91,17 +92,22 @@ def test_a_killed_pollers_assets_move_to_the_other_within_the_failover_delay(col
     a, a_log = _start("p-a", tokens["p-a"], tmp_path, c.base)
     b, b_log = _start("p-b", tokens["p-b"], tmp_path, c.base)
     try:
-        wait_for(lambda: all(_results(c, f"srv-{i}") for i in range(1, 7)), 30, "every server's first result")
+        # Both running their own (a poller slower to start than the failover delay on a loaded machine has been
+        # offline meanwhile and its assets handed over and back: those moves come before `before`)
+        wait_for(lambda: all(_results(c, s) and _results(c, s)[-1][1] == ("p-b" if s in MOVED else "p-a")
+                             for s in MOVED + KEPT), 30, "each server run by its own poller")
+        settled = time.time()
+        before = len(_handovers(c))
         time.sleep(2)
         killed_at = time.time()
         b.kill()
         b.wait()
-        wait_for(lambda: len(_handovers(c)) == 4, 20, "the handover of p-b's four assets")
+        wait_for(lambda: len(_handovers(c)) == before + 4, 20, "the handover of p-b's four assets")
         wait_for(lambda: all(any(o == "p-a" for _, o in _results(c, s)) for s in MOVED), 20, "p-a running them")
         time.sleep(2)
         restarted_at = time.time()
         b, b_log = _start("p-b", tokens["p-b"], tmp_path, c.base)
-        wait_for(lambda: len(_handovers(c)) == 8, 20, "the four assets back to p-b")
+        wait_for(lambda: len(_handovers(c)) == before + 8, 20, "the four assets back to p-b")
         back = max(ts for _, ts, _ in _handovers(c))
         wait_for(lambda: all(_ts(_results(c, s)[-1][0]) > back + 2 for s in MOVED), 20, "p-b running them again")
     finally:
@@ -111,14 +117,14 @@ def test_a_killed_pollers_assets_move_to_the_other_within_the_failover_delay(col
         target.close()
     _, _, collector_log = c.stop()
 
-    events = _handovers(c)
+    events = _handovers(c)[before:]
     silent, joined = events[:4], events[4:]
     assert sorted(asset for asset, _, _ in silent) == sorted(MOVED)
     assert {(d["from"], d["to"], d["reason"]) for _, _, d in silent} == {("p-b", "p-a", "silent")}
     last_report = _ts(datetime.fromisoformat(silent[0][2]["last_report"]))
     handover = silent[0][1]
     assert {ts for _, ts, _ in silent} == {handover}
-    assert last_report <= killed_at and 3.0 <= handover - last_report <= 4.0, (handover - last_report)
+    assert last_report <= killed_at and 3.0 <= handover - last_report <= 4.5, (handover - last_report)
     assert sorted(asset for asset, _, _ in joined) == sorted(MOVED)
     assert {(d["from"], d["to"], d["reason"]) for _, _, d in joined} == {("p-a", "p-b", "joined")}
     assert restarted_at < back
@@ -127,20 +133,23 @@ def test_a_killed_pollers_assets_move_to_the_other_within_the_failover_delay(col
         results = [(_ts(ts), observer) for ts, observer in _results(c, asset)]
         times = [t for t, _ in results]
         assert len(set(times)) == len(times)  # no result twice
-        runs = [o for i, (_, o) in enumerate(results) if i == 0 or results[i - 1][1] != o]
+        since = [(t, o) for t, o in results if t >= settled]
+        runs = [o for i, (_, o) in enumerate(since) if i == 0 or since[i - 1][1] != o]
         assert runs == ["p-b", "p-a", "p-b"], (asset, runs)  # one owner at a time, never interleaved
         last_b = max(t for t, o in results if o == "p-b" and t < handover)
         first_a = min(t for t, o in results if o == "p-a")
-        assert handover <= first_a <= handover + 3.0, (asset, first_a - handover)
+        assert handover <= first_a <= handover + 4.0, (asset, first_a - handover)
         assert all(t < back for t, o in results if o == "p-a")  # p-a's after the move back: not counted
         assert all(t >= back for t, o in results if o == "p-b" and t > handover)  # p-b's before it: not counted
         states = _intervals(c, asset)
-        assert [s for s, _, _ in states] == ["unknown", "up", "unknown", "up"], (asset, states)
-        gap = states[2]
+        assert not [s for s, _, _ in states if s in ("down", "unreachable")], (asset, states)
+        states = [i for i in states if i[2] is None or _ts(i[2]) > settled]
+        assert [s for s, _, _ in states] == ["up", "unknown", "up"], (asset, states)
+        gap = states[1]
         assert abs(_ts(gap[1]) - (last_b + 1.0)) < 0.002 and abs(_ts(gap[2]) - first_a) < 0.002, (asset, gap, last_b)
     for asset in KEPT:
-        assert {o for _, o in _results(c, asset)} == {"p-a"}
-        assert [s for s, _, _ in _intervals(c, asset)] == ["unknown", "up"]
+        assert {o for ts, o in _results(c, asset) if _ts(ts) >= settled} == {"p-a"}
+        assert [s for s, _, e in _intervals(c, asset) if e is None or _ts(e) > settled] == ["up"]
 
     refused = {"p-a": 0, "p-b": 0}
     for poller, n in re.findall(r"site poller results not counted.* poller=(\S+) refused=(\d+)", collector_log):
