@@ -64,7 +64,8 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
-from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, share_document, site_owners
+from opsmon.collector.inputs.poller.group import HANDOVER, PollerGroups, share_refresh
+from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, pollable, share_document
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -84,6 +85,7 @@ from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.flows import interval_totals
 from opsmon.collector.store.lock import InstanceLock
 from opsmon.collector.store.models import AgentRow, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.models import Event as EventRow
 from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.types import to_ms
 from opsmon.collector.store.windows import inventory_names
@@ -96,7 +98,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HJ212_SILENT = "数采仪未发送 / DAU not sending"
-POLLER_REFRESH = 60.0  # seconds between a site poller's fetches of its checks
+HANDOVERS_KEPT = timedelta(days=7)  # handovers read back at a start: a poller's spool keeps 7 days at most
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,10 @@ class Service:
         self.ctx = CheckContext(clock=clock, pinger=Pinger())
         self.scheduler = CheckScheduler(self.publish, config.scheduler.max_concurrency, self.metrics)
         self.assets: dict[str, AssetMeta] = {}
-        # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site
+        # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site;
+        # which asset each of a site's pollers runs, and who ran it when (group.py)
         self.polled: dict[tuple[str, str], str] = {}
+        self.groups = PollerGroups(config.pollers.delay_of, config.pollers.min_online_of, self.started)
         self.pollers: dict[str, str] = {}
         self._shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {}
         self._inventory_mark: tuple[Any, ...] | None = None
@@ -144,7 +148,8 @@ class Service:
         self.flushed = True
         self._stop: asyncio.Event | None = None
         self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked, atomic=self.writer.atomic,
-                             owner_of=lambda asset_id, check_id: self.polled.get((asset_id, check_id)))
+                             owner_of=lambda asset_id, check_id, at: self.groups.owner_at(asset_id, at)
+                             if (asset_id, check_id) in self.polled else None)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
@@ -344,6 +349,7 @@ class Service:
         resume = recovered.resume
         self.incidents.load()
         self.writer.start()
+        self._restore_handovers()
         self.reload_inventory(at=resume)
         self.timeline.gaps = recovered.gaps  # an agent's spool may yet fill them (docs/timeline.md, rule 7)
         self.reload_windows()
@@ -379,17 +385,17 @@ class Service:
             poller_rows = session.execute(select(AgentRow.name, Asset.site).join(Asset, Asset.id == AgentRow.asset_id)
                                           .where(AgentRow.revoked_at.is_(None), AgentRow.role == POLLER)).all()
         at = at or self.clock()
-        owners = site_owners((name, site) for name, site in poller_rows)
+        ordered = [(row, AssetSpec.from_row(row)) for row in _parents_first(rows)]
+        owners = self._arrange_pollers(ordered, poller_rows)
         polled: dict[tuple[str, str], str] = {}
-        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name in owners.values()}
+        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _ in poller_rows}
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
         infos: dict[str, AssetInfo] = {}
         specs: dict[str, AssetSpec] = {}
         # Parents first, so a child's parent is tracked when the child is evaluated.
-        for row in _parents_first(rows):
-            spec = AssetSpec.from_row(row)
+        for row, spec in ordered:
             confs = []
             specs[spec.id] = spec
             for check_spec in spec.checks:
@@ -421,7 +427,7 @@ class Service:
         self.assets = live
         self._specs = specs
         self.polled, self._shares = polled, shares
-        self.pollers = {name: site for site, name in owners.items()}
+        self.pollers = {name: site for name, site in poller_rows if site}
         self.asset_infos.clear()
         self.asset_infos.update(infos)
         for seen in (self.ctx.cert_expiry, self.ctx.icmp):
@@ -444,6 +450,44 @@ class Service:
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
         return True
+
+    def _arrange_pollers(self, ordered: list[tuple[Asset, AssetSpec]], poller_rows: Any) -> dict[str, str]:
+        """Which poller runs each asset's polled checks (asset id -> poller, inputs/poller/group.py); a move is
+        stored as an event `poller_handover` and logged."""
+        members: dict[str, list[str]] = {}
+        for name, site in poller_rows:
+            if site:
+                members.setdefault(site, []).append(name)
+        site_assets: dict[str, list[str]] = {}
+        for _, spec in ordered:
+            if spec.site and any(pollable(spec, c) for c in spec.checks):
+                site_assets.setdefault(spec.site, []).append(spec.id)
+        moves = self.groups.arrange(site_assets, members, self.clock())
+        for site in sorted(members):
+            if site in site_assets and not self.groups.group_online(site):
+                log.warning("too few site pollers online: nothing moves, a silent poller's assets stay unknown",
+                            extra={"site": site, "online": ",".join(sorted(self.groups.online.get(site, ()))),
+                                   "min_online": self.config.pollers.min_online_of(site)})
+        for move in moves:
+            self.publish(move.event())
+        for site in sorted({m.site for m in moves}):
+            here = [m for m in moves if m.site == site]
+            log.warning("site poller handover", extra={
+                "site": site, "assets": len(here), "moves": ", ".join(sorted({f"{m.old or '-'}->{m.new or '-'} "
+                                                                              f"({m.reason})" for m in here})),
+                "online": ",".join(sorted(self.groups.online.get(site, ())))})
+        return self.groups.owner
+
+    def _restore_handovers(self) -> None:
+        """The ownership periods from the handovers stored in the last HANDOVERS_KEPT: a poller replaying its
+        spool after a restart has its results judged by who owned the asset at their time, as before it."""
+        with self.store.session() as s:
+            rows = s.execute(select(EventRow.asset_id, EventRow.ts, EventRow.details)
+                             .where(EventRow.kind == "poller", EventRow.name == HANDOVER,
+                                    EventRow.ts >= self.clock() - HANDOVERS_KEPT)
+                             .order_by(EventRow.ts, EventRow.id)).all()
+        self.groups.restore((asset, ts if ts.tzinfo else ts.replace(tzinfo=UTC), (d or {}).get("from"),
+                             (d or {}).get("to")) for asset, ts, d in rows if asset)
 
     def _hj212_frames_since(self, since: datetime) -> list[tuple[datetime, bytes, str]]:
         """(received, raw, crc) of the HJ 212 frames stored since `since`: the receiver rebuilds its split messages
@@ -471,7 +515,8 @@ class Service:
         site = self.pollers.get(poller)
         if site is None:
             return None
-        return share_document(poller, site, POLLER_REFRESH, self._shares.get(poller, []))
+        refresh = share_refresh(len(self.groups.members.get(site, ())), self.config.pollers.delay_of(site))
+        return share_document(poller, site, refresh, self._shares.get(poller, []))
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""
@@ -523,6 +568,8 @@ class Service:
             # stale_after_intervals after the store writes again (the reports they kept are on their way).
             self.timeline.started = now
         self.timeline.tick(now)
+        if self.groups.tick(now, lambda name: getattr(self.ingest.agents.get(name), "arrived", None)):
+            self.reload_inventory(force=True)  # a site's online pollers changed: its assets may move
         self.escalator.step(now)
         if self.roster is not None:
             for schedule, person in self.roster.handoffs(now):

@@ -26,6 +26,8 @@ The rules (docs/timeline.md explains them with examples):
   `stale_after_intervals` intervals apart (the first one counted from the gap's
   start when the asset was up then), maintenance inside a window; the rest stays
   unknown (`Gap`, `GapFilled`).
+- A result older than its check's latest, from another observer (a site poller's late replay after its asset
+  moved to another poller), is recorded at its own time and decides nothing.
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
   relabels that open interval instead (closed intervals are never rewritten),
@@ -199,6 +201,12 @@ class Timeline:
         if ct is None:
             return
         ct.hold_until = None  # a report from a spool says so again right after it (Backlog)
+        if ct.last_ts is not None and obs.ts < ct.last_ts and obs.observer != ct.observer:
+            # Older than the check's latest result, from another observer: a site poller replaying its spool after
+            # its asset moved to another poller (docs/poller.md). Evidence at its own time; it decides nothing now.
+            self.publish(ResultRecorded(obs.asset_id, obs.check_id, obs.ts, obs.status, obs.reason, obs.latency_ms,
+                                        obs.observer))
+            return
         gap = self.gaps.get(obs.asset_id)
         if gap is not None and gap.start <= obs.ts:
             self._fill_gap(obs.asset_id, gap, ct, obs)

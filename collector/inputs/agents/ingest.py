@@ -17,8 +17,9 @@
   judged while they drain, so a collector's restart opens no false incidents.
 - A site poller's report also carries the results of the checks it runs (`observations`, docs/poller.md):
   each is published with the poller as its observer and its time corrected by the report's offset; a
-  result for a check the poller does not own (the inventory changed since it fetched its share) is
-  dropped and counted. They ride the report's stream, so a replayed one is stored once with it.
+  result for a check the poller did not own at the result's time (the inventory changed since it fetched
+  its share; another poller of its site had the asset then: poller/group.py) is dropped and counted. They
+  ride the report's stream, so a replayed one is stored once with it.
 """
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ class AgentState:
 
     report_json: bytes = b"{}"  # the latest report (or a {"metrics": ...} document) as JSON
     last_ts: datetime | None = None
+    arrived: datetime | None = None  # when its latest report arrived (ours): a site poller is online while they do
     offset: float = 0.0
     warned_offset: bool = False
 
@@ -99,9 +101,9 @@ class Ingest:
     def __init__(self, store: Store, publish: Callable[[Message], None], clock: Callable[[], datetime],
                  ensure_tracked: Callable[[str], None] | None = None, on_security: Any = None,
                  atomic: Callable[[], AbstractContextManager[Any]] = nullcontext,
-                 owner_of: Callable[[str, str], str | None] = lambda asset_id, check_id: None) -> None:
+                 owner_of: Callable[[str, str, datetime], str | None] = lambda asset_id, check_id, at: None) -> None:
         """atomic: what keeps one report's messages in one store commit (StoreWriter.atomic).
-        owner_of: the site poller that runs a check (asset, check), None when the collector does."""
+        owner_of: the site poller that ran a check (asset, check) at a time, None when the collector did."""
         self.publish = publish
         self.atomic = atomic
         self.on_security = on_security
@@ -150,6 +152,7 @@ class Ingest:
             remaining = int(backlog)
         state = self.agents.setdefault(agent, AgentState())
         now = self.clock()
+        state.arrived = now  # a replay too: its sender is alive
         if self.streams.is_replay(agent, report.stream, report.seq, report.ts):
             self.duplicates += 1
             return "duplicate"
@@ -194,16 +197,21 @@ class Ingest:
         """A site poller's results, observed by it; held from silence like its own check while a backlog drains."""
         limit = now.timestamp() + MAX_FUTURE
         held: set[tuple[str, str]] = set()
+        refused = 0
         for r in results:
             corrected = r.ts + offset
-            if (self.owner_of(r.asset, r.check) != poller or not math.isfinite(corrected)
-                    or not 0 <= corrected <= limit):
-                self.polled_refused += 1
+            fits = math.isfinite(corrected) and 0 <= corrected <= limit
+            at = datetime.fromtimestamp(corrected, UTC) if fits else None
+            if at is None or self.owner_of(r.asset, r.check, at) != poller:
+                refused += 1
                 continue
-            self.publish(Observation(r.asset, r.check, datetime.fromtimestamp(corrected, UTC), r.status, r.reason,
-                                     r.latency_ms, poller))
+            self.publish(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
             self.polled += 1
             held.add((r.asset, r.check))
+        if refused:  # a poller's results of a time another poller (or the centre) had the check: one line a report
+            self.polled_refused += refused
+            log.info("site poller results not counted: not its check at their time, or dated in the future",
+                     extra={"poller": poller, "refused": refused, "counted": len(results) - refused})
         if remaining:  # after each check's last result: a result ends its hold (Timeline.observe)
             for asset_id, check_id in sorted(held):
                 self.publish(Backlog(asset_id, check_id, remaining, now))

@@ -8,9 +8,10 @@ states. The collector does not schedule a check a poller owns (nothing is probed
 them (`GET /api/v1/poller/checks`, `share_document`) and sends their results in its agent reports
 (`observations`, checked here against the owner).
 
-A site with two pollers is given to the first by name (sharing a site and failing over is issue 22 item 3,
-not done). SNMP, SSH and presence checks stay central: they need the collector's credentials and hubs; so does
-a check naming a file of the collector's host (an HTTP check's `ca_file`, LOCAL_FILES).
+A site with two or more pollers shares its assets among the online ones and moves a silent one's to the others
+(group.py: which poller runs which asset, and who ran it when). SNMP, SSH and presence checks stay central: they
+need the collector's credentials and hubs; so does a check naming a file of the collector's host (an HTTP
+check's `ca_file`, LOCAL_FILES).
 """
 from __future__ import annotations
 
@@ -46,22 +47,17 @@ class PolledResult(BaseModel):
     latency_ms: float | None = None
 
 
-def site_owners(pollers: Iterable[tuple[str, str | None]]) -> dict[str, str]:
-    """{site: poller name} from (poller, its asset's site) of the enrolled, unrevoked pollers; first by name."""
-    owners: dict[str, str] = {}
-    for name, site in sorted(pollers, key=lambda p: p[0]):
-        if site:
-            owners.setdefault(site, name)
-    return owners
+def pollable(spec: AssetSpec, check: CheckSpec) -> bool:
+    """A check a poller of the asset's site runs, when the site has one."""
+    if check.type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
+        return False
+    return not any(getattr(check, name, None) for name in LOCAL_FILES)
 
 
 def owner(spec: AssetSpec, owners: Mapping[str, str], check: CheckSpec) -> str | None:
-    """The poller that runs this check of this asset, or None when the collector runs it."""
-    if check.type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
-        return None
-    if any(getattr(check, name, None) for name in LOCAL_FILES):
-        return None
-    return owners.get(spec.site)
+    """The poller that runs this check of this asset (owners: asset id -> its poller, group.py), or None when the
+    collector runs it."""
+    return owners.get(spec.id) if pollable(spec, check) else None
 
 
 class SharedCheck(BaseModel):

@@ -15,7 +15,7 @@ def test_a_check_naming_a_file_of_the_collectors_host_stays_at_the_centre() -> N
                                                {"type": "http", "url": "https://srv.hotan/"},
                                                {"type": "http", "url": "https://srv.hotan/api", "id": "api",
                                                 "ca_file": "/etc/opsmon/hotan-ca.pem"}]})
-    owners = {"hotan": "p-hotan"}
+    owners = {"srv": "p-hotan"}  # asset -> its poller (poller/group.py)
     assert [owner(srv, owners, check) for check in srv.checks] == ["p-hotan", "p-hotan", "p-hotan", None]
     assert [owner(srv, {}, check) for check in srv.checks] == [None, None, None, None]
 
