@@ -157,9 +157,15 @@ def test_durations_in_chinese_units() -> None:
 
 # What no read command may import (docs/operations.md, "The command line"): the SNMP, SSH and LDAP clients, the
 # scheduler, the web stack, the report renderers, the metrics library, password hashing and crypto. Each is
-# imported where its command or the collector needs it (serve, report, users add, ...).
+# imported where its command or the collector needs it (serve, report, users add, ...). Nor the migrations
+# (alembic: an up-to-date store is not migrated), the PostgreSQL driver for a SQLite store, the YAML linters,
+# the SNMP profiles and trap maps (only the running collector parses them: config/load.py's parsed_files), or
+# the collector's service, timeline and notifications.
 HEAVY = ("pysnmp", "paramiko", "asyncssh", "apscheduler", "httpx", "uvicorn", "starlette", "fastapi", "jinja2",
-         "cryptography", "argon2", "ldap3", "prometheus_client", "docx", "openpyxl", "weasyprint", "matplotlib")
+         "cryptography", "argon2", "ldap3", "prometheus_client", "docx", "openpyxl", "weasyprint", "matplotlib",
+         "alembic", "psycopg", "ruamel", "yamllint", "opsmon.collector.config.snmp_profiles",
+         "opsmon.collector.config.trap_maps", "opsmon.collector.service", "opsmon.collector.timeline",
+         "opsmon.collector.notify")
 READS = (*(argv for argv, _ in COMMANDS), ("assets", "list"), ("sla", "--period", "2026Q4"),
          ("sla", "--period", "2026Q4", "--format", "json"), ("exclusions", "list"), ("configs", "list"),
          ("compliance",), ("hj212", "exempt", "list"), ("hj212", "rates", "--period", "2026Q4"), ("survey", "list"))
