@@ -540,6 +540,26 @@ class StoreCollector(Collector):
         yield from (healthy, failures, dropped)
 
 
+class LoopCollector(Collector):
+    """How late the collector's event loop is, and its stalls (service/loopwatch.py's LoopWatch)."""
+
+    def __init__(self, watch: Any) -> None:
+        self.watch = watch
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        lag = GaugeMetricFamily("opsmon_event_loop_lag_seconds", "How late the event loop is on its beat now (every "
+                                "answer of the collector waits as long)")
+        lag.add_metric([], self.watch.lag)
+        stalls = CounterMetricFamily("opsmon_event_loop_stalls", "Times the event loop was held past 1 s since start "
+                                     "(the log names the function each time)")
+        stalls.add_metric([], self.watch.stalls)
+        longest = GaugeMetricFamily("opsmon_event_loop_longest_stall_seconds", "The longest stall since start")
+        longest.add_metric([], self.watch.longest)
+        yield from (lag, stalls, longest)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         # No `_created` series: a second sample per counter and histogram that no rule or dashboard reads
@@ -588,6 +608,9 @@ class CollectorMetrics:
         time: the queue as a gauge, failures and refusals as counters, so rate() and increase() apply."""
         self.store_queue.set_function(lambda: writer.queue.qsize())
         self.registry.register(StoreCollector(writer))
+
+    def watch_loop(self, watch: Any) -> None:
+        self.registry.register(LoopCollector(watch))
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))

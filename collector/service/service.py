@@ -73,6 +73,7 @@ from opsmon.collector.inputs.snmp.presence import PresenceHub
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
+from opsmon.collector.service.loopwatch import LoopWatch
 from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
 from opsmon.collector.sla.hj212_live import Hj212Figures, hj212_figures
@@ -237,6 +238,8 @@ class Service:
         for flows in (i for i in self.inputs if isinstance(i, FlowReceiver)):
             self.metrics.watch_flows(flows.counts)
         self.metrics.watch_store(self.writer)
+        self.loopwatch = LoopWatch()
+        self.metrics.watch_loop(self.loopwatch)
         self.router.route(self._routes())
 
     @property
@@ -716,6 +719,13 @@ class Service:
         if obs is not None or events is not None or frames is not None or flow_top is not None:
             self.publish(Prune(obs, events, frames, flow_top))
 
+    async def _watch_loop_once_serving(self, server: Any) -> None:
+        """The loop's watch starts once the server answers: building the app and uvicorn's start (imports) hold
+        the loop a second or more on a busy host, and are no stall of a running collector."""
+        while not server.started:
+            await asyncio.sleep(0.05)
+        self.loopwatch.start(asyncio.get_running_loop())
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then shut down in order and flush the store."""
         from opsmon.collector.outputs.api.app import create_app
@@ -750,11 +760,13 @@ class Service:
         server = http_server(create_app(ServiceFace(self)), self.config)
         self.timeline.started = self.clock()  # the door opens now: no agent could report before (see Timeline.tick)
         serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
+        self._tasks.append(asyncio.create_task(self._watch_loop_once_serving(server)))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serve, 10)
+        self.loopwatch.close()  # the door is shut: the closes below may hold the loop, and nobody waits on it
         stopper.cancel()
         await self.scheduler.shutdown()
         for task in self._tasks:
