@@ -36,6 +36,7 @@ from opsmon.collector.core.messages import (
     Facts,
     FlowTop,
     GapFilled,
+    Recombined,
     HardwareSignal,
     Heartbeat,
     Hj212Data,
@@ -261,6 +262,7 @@ class Service:
             IntervalRelabelled: [store],
             IntervalsMerged: [store],
             GapFilled: [store],
+            Recombined: [store],
             Transition: [store, Consumer("incidents", lambda t: incidents.on_transition(
                 t.asset_id, t.at, t.detected, t.old, t.new, t.reason), guarded=True)],
             HardwareSignal: [store, Consumer("incidents", lambda h: incidents.on_hardware(

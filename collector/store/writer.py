@@ -36,6 +36,7 @@ from opsmon.collector.core.messages import (
     Facts,
     FlowTop,
     GapFilled,
+    Recombined,
     HardwareSignal,
     Heartbeat,
     Hj212Data,
@@ -340,7 +341,7 @@ class StoreWriter:
                                      .where(StateInterval.asset_id == asset, StateInterval.start_ts == prev_start,
                                             StateInterval.end_ts == prev_end)
                                      .values(end_ts=None))
-                    case GapFilled():
+                    case GapFilled() | Recombined():
                         fill_gap(conn, msg)
                     case Transition(asset, at, detected, old, new, reason):
                         conn.execute(insert(TransitionRow).values(asset_id=asset, at_ts=at, detected_ts=detected,
