@@ -36,7 +36,6 @@ from opsmon.collector.core.messages import (
     Facts,
     FlowTop,
     GapFilled,
-    Recombined,
     HardwareSignal,
     Heartbeat,
     Hj212Data,
@@ -47,6 +46,7 @@ from opsmon.collector.core.messages import (
     IntervalsMerged,
     Observation,
     Prune,
+    Recombined,
     ResultRecorded,
     SecurityFinding,
     StreamPosition,
@@ -365,7 +365,7 @@ class Service:
         check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
         fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
         conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
-                         spec.up_after or cfg.timeline.up_after)
+                         spec.up_after or cfg.timeline.up_after, far_end=getattr(spec, "from_site", False))
         return check, interval, fingerprint, conf
 
     def reload_inventory(self, at: datetime | None = None, force: bool = False) -> bool:
@@ -382,6 +382,12 @@ class Service:
                                           .where(AgentRow.revoked_at.is_(None), AgentRow.role == POLLER)).all()
         at = at or self.clock()
         owners = site_owners((name, site) for name, site in poller_rows)
+        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 9).
+        links: dict[str, list[str]] = {}
+        for row in rows:
+            if row.category == "link" and row.site:
+                links.setdefault(row.site, []).append(row.id)
+        poller_sites = dict(poller_rows)
         polled: dict[tuple[str, str], str] = {}
         shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name in owners.values()}
         jobs: dict[str, tuple[Check, float, str]] = {}
@@ -406,6 +412,8 @@ class Service:
                 if poller is not None:  # its site's poller runs it: the collector never probes it too
                     polled[(spec.id, conf.check_id)] = poller
                     shares[poller].append((spec, check_spec, interval, check.timeout))
+                elif conf.far_end:
+                    pass  # a link's far end: only its site's poller runs it; without one the centre decides alone
                 elif check.passive:
                     uplinks.setdefault(check_spec.device, []).append(
                         Uplink(spec.id, conf.check_id, check_spec.interface))
@@ -413,7 +421,9 @@ class Service:
                     jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
                 confs.append(conf)
             if spec.id in with_agent:
-                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
+                behind = tuple(sorted(links.get(poller_sites.get(spec.id) or "", ())))
+                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting",
+                                       behind=behind))
                 self.security.enrolled(spec.id)  # its security counters exist from 0 (issue 23)
             self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
             live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)

@@ -50,6 +50,12 @@ def _put(conn: Connection, msg: GapFilled | Recombined, a: int, b: int) -> None:
     si = StateInterval
     same = and_(si.asset_id == msg.asset_id, si.state == msg.state, si.reason == msg.reason)
     before = conn.execute(select(si.id).where(same, si.end_ts == from_ms(a))).scalar()
+    # ... or the closed one just after it (a link's rewritten edge: the same cut, seen first from the site)
+    after = conn.execute(select(si.id, si.end_ts).where(same, si.start_ts == from_ms(b),
+                                                        si.end_ts.is_not(None))).first()
+    if after is not None:
+        conn.execute(delete(si).where(si.id == after[0]))
+        b = to_ms(after[1])
     if before is not None:
         conn.execute(update(si).where(si.id == before).values(end_ts=from_ms(b)))
     else:

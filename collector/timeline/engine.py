@@ -227,7 +227,7 @@ class Timeline:
         gap = self.gaps.get(obs.asset_id)
         if gap is not None and gap.start <= obs.ts:
             self._fill_gap(obs.asset_id, gap, ct, obs)
-        far_prev = (ct.last_ts, ct.last_status, ct.last_reason) if ct.conf.far_end else None
+        both_prev = (ct.last_ts, ct.last_status, ct.last_reason) if track.closed is not None else None
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
         ct.observer = obs.observer
@@ -257,26 +257,25 @@ class Timeline:
             # An unknown result (interface, OID or target not found...) says why the check knows nothing:
             # that reason, not "waiting for the first check result", is the asset's (issue 21, item 7).
             self._own_changed(track, ct.since or track.since, ts)
-        if far_prev is not None:
-            self._far_result(track, ct, far_prev, obs.status, obs.ts, changed)
+        if both_prev is not None:
+            self._end_result(track, ct, both_prev, obs.status, obs.ts, changed)
 
-    def _far_result(self, track: AssetTrack, ct: CheckTrack, prev: tuple[datetime | None, str | None, str],
+    def _end_result(self, track: AssetTrack, ct: CheckTrack, prev: tuple[datetime | None, str | None, str],
                     status: str, ts: datetime, changed: bool) -> None:
-        """Rule 8, a result of a link's far end (the site poller probing the centre), after the result before it
-        (`prev`: its time, status and reason). The site's status held from `prev` to this result when both say the
+        """Rule 8, a result of either end of a link measured from both ends, after the same check's result before it
+        (`prev`: its time, status and reason). That end's status held from `prev` to this result when both say the
         same and are at most `stale_after_intervals` intervals apart (the rule that fills a gap); between two that
-        differ, when it changed is not known (a fault is dated to its first bad result), so that time stays as
-        the centre saw it: two ends probing out of phase never make a sliver of disagreement.
+        differ, when it changed is not known (a fault is dated to its first bad result).
 
-        - The part of that time before the link's open interval is closed history the centre wrote alone (this
-          result is late: a replayed spool): it is combined into it (`_recombine`).
-        - An unchanged status also counts, live, from `prev` on: the centre's fault that began after `prev` while
-          the site went on reaching the centre is the ends disagreeing (degraded), not a cut.
+        - A far-end result: the part of that time before the link's open interval is closed history the centre
+          wrote alone (this result is late: a replayed spool): it is combined into it (`_recombine`).
+        - An unchanged status also counts, live, from `prev` on: an end that goes on seeing what it saw while the
+          other end's change is being decided is the ends disagreeing (degraded).
         """
         prev_ts, prev_status, prev_reason = prev
         contiguous = (prev_ts is not None and prev_status == status and prev_ts <= ts
                       and (ts - prev_ts).total_seconds() <= ct.conf.interval * self.stale_after_intervals)
-        if contiguous and prev_ts is not None and prev_status is not None and prev_ts < track.since:
+        if ct.conf.far_end and contiguous and prev_ts is not None and prev_status is not None and prev_ts < track.since:
             far_reason = "" if prev_status == UP else f"{ct.conf.check_id}: {prev_reason}"
             self._recombine(track, prev_ts, min(ts, track.since), prev_status, far_reason)
         if not changed:
@@ -290,9 +289,17 @@ class Timeline:
         if not track.closed or end <= start:
             return
         pieces: list[tuple[datetime, datetime, str, str]] = []
-        for s0, e0, state, reason in track.closed:
+        history = list(track.closed)
+        lag = timedelta(seconds=max((ct.conf.interval for ct in track.checks.values() if not ct.conf.far_end),
+                                    default=0.0))
+        for i, (s0, e0, state, reason) in enumerate(history):
             a, b = max(s0, start), min(e0, end)
             new = _both(state, reason, far, far_reason) if a < b else (state, reason)
+            after = history[i + 1][2:] if i + 1 < len(history) else (track.state, track.reason)
+            if new[0] != state and b == e0 and b - a <= lag and after[0] == far:
+                # The far end saw the change the centre saw next, less than the centre's interval before it (they
+                # probe out of phase): the same cut or recovery, seen first from the site: not a disagreement.
+                new = after
             if new[0] == state:
                 pieces.append((s0, e0, state, reason))
                 continue
@@ -474,15 +481,17 @@ class Timeline:
 
     @staticmethod
     def _aggregate(track: AssetTrack, at: datetime | None = None) -> tuple[str, str]:
-        """The asset's own state from its checks at `at` (when the change being evaluated happened). A link's far
-        end counts only when its latest result is dated at or after both `at` and the open interval's start
-        (rule 8): an older one says nothing of the time being decided, as when the centre sees the link fail
-        and the site's results, cut off with it, have not arrived; then the centre decides alone."""
+        """The asset's own state from its checks at `at` (when the change being evaluated happened). On a link
+        measured from both ends, a check counts only when its latest result is dated at or after both `at` and the
+        open interval's start (rule 8): an older one says nothing of the time being decided. So the end that sees a
+        change first decides alone until the other looks again: a cut the centre sees while the site's results,
+        cut off with it, have not arrived is down; a recovery either end sees first is up from then; the ends
+        disagree (degraded) only once both have looked."""
         checks = list(track.checks.values())
         if track.closed is None:
             return Timeline._combine(checks)
         since = track.since if at is None else max(at, track.since)
-        heard = [ct for ct in checks if not ct.conf.far_end or (ct.last_ts is not None and ct.last_ts >= since)]
+        heard = [ct for ct in checks if ct.last_ts is not None and ct.last_ts >= since]
         return Timeline._combine(heard or checks)
 
     @staticmethod

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the poller imports this module: not the inventory's store m
 POLLER = "poller"  # agents.role of a site poller
 SHARE_PATH = "/api/v1/poller/checks"
 POLLED_TYPES = ("icmp", "tcp", "http")  # the check types a poller runs (http covers the TLS certificate check)
-CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at the far end
+CENTRAL_CATEGORIES = ("link",)  # measured from the centre; a poller runs only their far-end checks (from_site)
 # Settings of the polled types naming a file on the collector's host (the poller's host has no such file): a check
 # with one stays central. Of icmp, tcp and http only http's ca_file does (config/checks.py).
 LOCAL_FILES = ("ca_file",)
@@ -57,8 +57,10 @@ def site_owners(pollers: Iterable[tuple[str, str | None]]) -> dict[str, str]:
 
 def owner(spec: AssetSpec, owners: Mapping[str, str], check: CheckSpec) -> str | None:
     """The poller that runs this check of this asset, or None when the collector runs it."""
-    if check.type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
+    if check.type not in POLLED_TYPES or not spec.site:
         return None
+    if spec.category in CENTRAL_CATEGORIES and not getattr(check, "from_site", False):
+        return None  # a link's far-end check (from_site) is the poller's: it probes the centre (issue 22 item 4)
     if any(getattr(check, name, None) for name in LOCAL_FILES):
         return None
     return owners.get(spec.site)

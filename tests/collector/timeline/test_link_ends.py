@@ -71,10 +71,13 @@ def test_a_replay_that_disagrees_with_the_centre_rewrites_the_cut_degraded() -> 
     - live: as above, down [11, 61), up from 61; from-site silent from 12 (tick 35).
     - replay 12, 22, ..., 52 up, then 62 up, after 61. Each span between two up results at most 30 s apart was up at
       the far end: [2, 12) .. [52, 62). Combined with the centre's history: [2, 11) up and up: unchanged;
-      [11, 61) down at the centre, up at the far end: the ends disagree -> degraded, the centre's reason kept.
-      [61, 62) is the open interval's: not history. Published as Recombined pieces [11, 12), [12, 22), ...
-      [52, 61), stored as one row (touching, one state and reason).
-    - link: unknown [0, 1), up [1, 11), degraded [11, 61), up [61, open).
+      [11, 52) down at the centre, up at the far end: the ends disagree -> degraded, the centre's reason kept
+      (Recombined pieces [11, 12), [12, 22), ... [42, 52), one row: touching, one state and reason).
+      [52, 61): the last piece of the centre's down, 9 s <= its 10 s interval, followed by the centre's up (61):
+      the far end saw the recovery first (out of phase) -> up, not a disagreement. [61, 62) is the open
+      interval's: not history.
+    - link: unknown [0, 1), up [1, 11), degraded [11, 52), up [52, 61), up [61, open) (the rewritten piece and the
+      open interval are two rows).
     """
     tl, sink = make(interval=10.0)
     link(tl)
@@ -88,8 +91,8 @@ def test_a_replay_that_disagrees_with_the_centre_rewrites_the_cut_degraded() -> 
     centre(tl, 61, UP)
     for t in (12, 22, 32, 42, 52, 62):
         far(tl, t, UP)
-    assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(11)), (DEGRADED, at(11), at(61)),
-                                  (UP, at(61), None)]
+    assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(11)), (DEGRADED, at(11), at(52)),
+                                  (UP, at(52), at(61)), (UP, at(61), None)]
     assert sink.intervals["wan"][2][3] == "c: connection refused"
     assert tl.tracks["wan"].state == UP
 
@@ -194,3 +197,35 @@ def test_a_cut_confirmed_after_the_poller_was_judged_down_explains_it_and_the_re
     assert sink.states("p-hotan") == [(UNKNOWN, at(0), at(4)), (UP, at(4), None)]
     moves = [(when, new) for asset, (when, _detected, _old, new, _reason) in sink.transitions if asset == "p-hotan"]
     assert moves == [(at(4), UP), (at(14), DOWN), (at(14), UNKNOWN), (at(4), UP)]
+
+
+def test_the_far_end_seeing_the_cut_first_moves_its_start_earlier() -> None:
+    """Out of phase: the centre probes at 1, 11, 21 ...; the poller at 7, 17, 27 ... The link is cut from 15 to 60.
+
+    - live: c up 1, 11; from-site up 7: up from 1. c down 21: from-site's latest (7) is older: down from 21.
+      tick 40: from-site silent (7 + 30 = 37 <= 40), unknown from 17. c down 31 .. 51, up 61: up from 61.
+    - replay after 61: from-site down 17, 27, 37, 47, 57. 7 -> 17 changes status: nothing said between them.
+      [17, 27) down: [17, 21) is the end of the centre's up interval, 4 s <= its 10 s interval, and the centre's
+      next interval is down: the far end saw the same cut 4 s earlier -> down (with the centre's reason, so the
+      rows join); [21, 27) .. [47, 57) down and down: unchanged. from-site up 67 (live): 57 -> 67 changes status,
+      nothing said between; the centre's up from 61 stands.
+    - link: unknown [0, 1), up [1, 17), down [17, 61), up [61, open): the down is 44 s, the cut 45 s; the centre
+      alone said 40 s (21 to 61).
+    """
+    tl, sink = make(interval=10.0)
+    link(tl)
+    centre(tl, 1, UP)
+    far(tl, 7, UP)
+    centre(tl, 11, UP)
+    for t in (21, 31):
+        centre(tl, t, DOWN)
+    tl.tick(at(40))
+    for t in (41, 51):
+        centre(tl, t, DOWN)
+    centre(tl, 61, UP)
+    for t in (17, 27, 37, 47, 57):
+        far(tl, t, DOWN)
+    far(tl, 67, UP)
+    assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(17)), (DOWN, at(17), at(61)),
+                                  (UP, at(61), None)]
+    assert sink.intervals["wan"][2][3] == "c: connection refused"
