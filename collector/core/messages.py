@@ -87,7 +87,7 @@ class GapFilled:
 class Recombined:
     """[start, end) of a link's closed intervals takes `state` and `reason`: the site poller's results for that time
     (its replayed spool, late only in arriving) combined with what the centre saw there alone (docs/timeline.md,
-    rule 8). Only a link measured from both ends is rewritten so, and only its up, down and degraded time."""
+    rule 9). Only a link measured from both ends is rewritten so, and only its up, down and degraded time."""
 
     asset_id: str
     start: datetime

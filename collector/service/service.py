@@ -382,7 +382,7 @@ class Service:
                                           .where(AgentRow.revoked_at.is_(None), AgentRow.role == POLLER)).all()
         at = at or self.clock()
         owners = site_owners((name, site) for name, site in poller_rows)
-        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 9).
+        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 10).
         links: dict[str, list[str]] = {}
         for row in rows:
             if row.category == "link" and row.site:

@@ -26,10 +26,21 @@ The rules (docs/timeline.md explains them with examples):
   `stale_after_intervals` intervals apart (the first one counted from the gap's
   start when the asset was up then), maintenance inside a window; the rest stays
   unknown (`Gap`, `GapFilled`).
+- A WAN link measured from both ends (the centre's checks and a far-end check
+  its site poller runs, probing the centre: `far_end`): down only when both
+  ends say so, degraded when they disagree or either is over its thresholds; the
+  end that sees a change first decides until the other looks again, so a cut is
+  down while the site's results, cut off with it, have not arrived. When they
+  arrive (a replayed spool), they are combined into the link's closed history
+  (`Recombined`): the only closed time rewritten besides a restart's gap.
+- A site poller's own report check (`behind` its site's links): silent while
+  those links are cut, it is unknown, not down; down once a link carries again
+  and it still does not report.
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
-  relabels that open interval instead (closed intervals are never rewritten),
-  which also keeps history sane if the clock steps backwards.
+  relabels that open interval instead (closed intervals are never rewritten but
+  as the two rules above say), which also keeps history sane if the clock steps
+  backwards.
 
 The timeline holds only in-memory state and publishes typed messages
 (`core.messages`: intervals opened, closed, relabelled and merged, transitions,
@@ -70,7 +81,7 @@ from opsmon.collector.core.states import (
 WAITING = "waiting for the first check result"
 BACKLOG_WAIT = 30.0  # seconds an agent replaying its spool may pause between reports before its silence counts
 REPLAYED = "reported while the collector was not running"  # the reason of a gap's time an agent's spool filled
-CLOSED_KEPT = 512  # closed intervals a link measured from both ends keeps for its site's late results (rule 8)
+CLOSED_KEPT = 512  # closed intervals a link measured from both ends keeps for its site's late results (rule 9)
 
 
 Publish = Callable[[Message], None]
@@ -84,7 +95,7 @@ class CheckConf:
     up_after: int
     silence: str = UNKNOWN  # what a check without results becomes: unknown, or down for pushed agent reports
     silence_reason: str = ""
-    far_end: bool = False  # a link's check run at its far end by the site's poller (probing the centre): rule 8
+    far_end: bool = False  # a link's check run at its far end by the site's poller (probing the centre): rule 9
     behind: tuple[str, ...] = ()  # a site poller's own report check: its site's links, which its reports cross
 
 
@@ -123,7 +134,7 @@ class AssetTrack:
     detected: datetime | None = None
     sheltered: bool = False  # the state left out the centre's failing checks while the parent is at fault
     # A link measured from both ends: its latest closed intervals (start, end, state, reason), which the site's late
-    # results are combined into (rule 8). Bounded: a replay older than these changes nothing.
+    # results are combined into (rule 9). Bounded: a replay older than these changes nothing.
     closed: deque[tuple[datetime, datetime, str, str]] | None = None
 
 
@@ -148,7 +159,7 @@ def _klass(status: str) -> str:
 
 
 def _both(state: str, reason: str, far: str, far_reason: str) -> tuple[str, str]:
-    """A link's state the centre recorded alone, combined with its far end's status there (rule 8): the same when
+    """A link's state the centre recorded alone, combined with its far end's status there (rule 9): the same when
     they agree (down only when both say down), degraded when they do not or either is degraded. Only up, down and
     degraded time changes: unknown, maintenance and unreachable time stays what it was; so does any of it when the
     far end knew nothing."""
@@ -262,7 +273,7 @@ class Timeline:
 
     def _end_result(self, track: AssetTrack, ct: CheckTrack, prev: tuple[datetime | None, str | None, str],
                     status: str, ts: datetime, changed: bool) -> None:
-        """Rule 8, a result of either end of a link measured from both ends, after the same check's result before it
+        """Rule 9, a result of either end of a link measured from both ends, after the same check's result before it
         (`prev`: its time, status and reason). That end's status held from `prev` to this result when both say the
         same and are at most `stale_after_intervals` intervals apart (the rule that fills a gap); between two that
         differ, when it changed is not known (a fault is dated to its first bad result).
@@ -411,7 +422,7 @@ class Timeline:
             elif occ is not None:
                 track.maint = occ
 
-    # -- a site poller's own silence (rule 9) -------------------------------
+    # -- a site poller's own silence (rule 10) -------------------------------
     def _cut_off(self, links: tuple[str, ...]) -> datetime | None:
         """When the last of a poller's links stopped carrying (each down, unreachable, in maintenance or unknown to
         the centre: the latest start of their states); None while one carries (up or degraded) or is not tracked."""
@@ -430,7 +441,7 @@ class Timeline:
                 "no evidence its host is down")
 
     def _poller_silent(self, track: AssetTrack, ct: CheckTrack, now: datetime) -> None:
-        """A site poller's report check whose silence was judged, as its site's links come and go (rule 9).
+        """A site poller's report check whose silence was judged, as its site's links come and go (rule 10).
 
         - Unknown (its links were cut): once one of them carries again, the poller has `stale_after_intervals`
           intervals from then (or from its last report, if later) to report; silent still, it is down from one
@@ -483,7 +494,7 @@ class Timeline:
     def _aggregate(track: AssetTrack, at: datetime | None = None) -> tuple[str, str]:
         """The asset's own state from its checks at `at` (when the change being evaluated happened). On a link
         measured from both ends, a check counts only when its latest result is dated at or after both `at` and the
-        open interval's start (rule 8): an older one says nothing of the time being decided. So the end that sees a
+        open interval's start (rule 9): an older one says nothing of the time being decided. So the end that sees a
         change first decides alone until the other looks again: a cut the centre sees while the site's results,
         cut off with it, have not arrived is down; a recovery either end sees first is up from then; the ends
         disagree (degraded) only once both have looked."""

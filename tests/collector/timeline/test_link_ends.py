@@ -1,4 +1,4 @@
-"""A WAN link measured from both ends, and a site poller's own silence (issue 22 item 4; docs/timeline.md, rules 8-9).
+"""A WAN link measured from both ends, and a site poller's own silence (issue 22 item 4; docs/timeline.md, rules 9-10).
 
 Fake clock, in process. The link `wan` has the centre's check `c` and its far end `from-site` (the site poller p-hotan
 probing the centre, `far_end`); both every 10 s, down after 1 result, up after 1, silence after 3 intervals (30 s).
@@ -138,7 +138,7 @@ def report(tl, t: float) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_poller_silent_behind_its_cut_link_is_unknown_and_down_once_the_link_is_back() -> None:
-    """Rule 9. wan: up 1, down 11 (confirmed at once, dated 11) .. 51, up 61. p-hotan reports every 5 s, 4 and 9,
+    """Rule 10. wan: up 1, down 11 (confirmed at once, dated 11) .. 51, up 61. p-hotan reports every 5 s, 4 and 9,
     then nothing (it died during the cut; nothing is replayed).
 
     - tick 25: p-hotan's last report 9 + 3 x 5 = 24 <= 25: silent; its link is down -> unknown from 9 + 5 = 14,
