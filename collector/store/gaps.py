@@ -50,10 +50,11 @@ def _put(conn: Connection, msg: GapFilled | Recombined, a: int, b: int) -> None:
     si = StateInterval
     same = and_(si.asset_id == msg.asset_id, si.state == msg.state, si.reason == msg.reason)
     before = conn.execute(select(si.id).where(same, si.end_ts == from_ms(a))).scalar()
-    # ... or the closed one just after it (a link's rewritten edge: the same cut, seen first from the site)
-    after = conn.execute(select(si.id, si.end_ts).where(same, si.start_ts == from_ms(b),
-                                                        si.end_ts.is_not(None))).first()
-    if after is not None:
+    # ... and joins the closed one just after the message's span (a link's rewritten edge: the same cut, seen
+    # first from the site), never a row inside the span, which the caller's loop has yet to cut
+    after = None if b < to_ms(msg.end) else conn.execute(select(si.id, si.end_ts).where(
+        same, si.start_ts == from_ms(b), si.end_ts.is_not(None))).first()
+    if after is not None and after[1] is not None:  # closed (the query's condition)
         conn.execute(delete(si).where(si.id == after[0]))
         b = to_ms(after[1])
     if before is not None:
