@@ -211,7 +211,7 @@ class Timeline:
             track.checks = kept
             if track.closed is None and any(c.far_end for c in confs.values()):
                 track.closed = deque(maxlen=CLOSED_KEPT)
-            self._own_changed(track, at, at)
+            self._own_changed(track, at, at, reload=True)
         if parent is not None:
             self.children.setdefault(parent, set()).add(asset_id)
         if track.state != UNKNOWN and parent_changed:
@@ -521,8 +521,10 @@ class Timeline:
             return DOWN, reason
         return DEGRADED, reason
 
-    def _own_changed(self, track: AssetTrack, at: datetime, detected: datetime) -> None:
-        own, reason = self._aggregate(track, at)
+    def _own_changed(self, track: AssetTrack, at: datetime, detected: datetime, reload: bool = False) -> None:
+        """reload: the inventory changed, no result: a link measured from both ends keeps the view of its open
+        interval (rule 9), rather than one taken at `at`, when no end has looked yet."""
+        own, reason = self._aggregate(track, None if reload else at)
         if own == track.own and reason == track.own_reason:
             return
         track.own, track.own_reason = own, reason

@@ -12,9 +12,9 @@ from tests.collector.timeline.test_timeline import at, make
 FAR = "from-site"
 
 
-def link(tl) -> None:  # type: ignore[no-untyped-def]
+def link(tl, t: float = 0) -> None:  # type: ignore[no-untyped-def]
     tl.upsert_asset("wan", None, "hotan", (), [CheckConf("c", 10, 1, 1), CheckConf(FAR, 10, 1, 1, far_end=True)],
-                    at(0))
+                    at(t))
 
 
 def centre(tl, t: float, status: str) -> None:  # type: ignore[no-untyped-def]
@@ -24,6 +24,20 @@ def centre(tl, t: float, status: str) -> None:  # type: ignore[no-untyped-def]
 def far(tl, t: float, status: str) -> None:  # type: ignore[no-untyped-def]
     reason = {UP: "", DOWN: "connection refused", DEGRADED: "loss 40% > 20%"}[status]
     tl.observe(Observation("wan", FAR, at(t), status, reason, None, "p-hotan"))
+
+
+def centre_sees_the_link_fail():  # type: ignore[no-untyped-def]
+    """Both ends up (the centre at 1, the far end at 2), then the centre's probe fails at 11: down from 11, the far
+    end's latest result (2) being older than that. An inventory reload at 12 (no result) keeps that view."""
+    tl, sink = make(interval=10.0)
+    link(tl)
+    centre(tl, 1, UP)
+    far(tl, 2, UP)
+    centre(tl, 11, DOWN)
+    assert tl.tracks["wan"].state == DOWN
+    link(tl, 12)
+    assert tl.tracks["wan"].state == DOWN
+    return tl, sink
 
 
 def test_a_cut_is_down_from_the_centres_first_failure_and_the_agreeing_replay_changes_nothing() -> None:
@@ -42,12 +56,7 @@ def test_a_cut_is_down_from_the_centres_first_failure_and_the_agreeing_replay_ch
     - link: unknown [0, 1), up [1, 11), down [11, 61), up [61, open). Before this rule the stale up of the poller
       made degraded [11, 12) live, and the replay relabelled the open interval degraded [61, 62).
     """
-    tl, sink = make(interval=10.0)
-    link(tl)
-    centre(tl, 1, UP)
-    far(tl, 2, UP)
-    centre(tl, 11, DOWN)
-    assert tl.tracks["wan"].state == DOWN
+    tl, sink = centre_sees_the_link_fail()
     for t in (21, 31):
         centre(tl, t, DOWN)
     tl.tick(at(35))
@@ -109,12 +118,7 @@ def test_live_disagreement_and_a_far_end_over_its_loss_threshold_are_degraded() 
       from-site up 32: up from 32.
     - link: unknown [0, 1), up [1, 11), degraded [11, 21), up [21, 22), degraded [22, 32), up [32, open).
     """
-    tl, sink = make(interval=10.0)
-    link(tl)
-    centre(tl, 1, UP)
-    far(tl, 2, UP)
-    centre(tl, 11, DOWN)
-    assert tl.tracks["wan"].state == DOWN
+    tl, sink = centre_sees_the_link_fail()
     far(tl, 12, UP)
     assert tl.tracks["wan"].state == DEGRADED
     centre(tl, 21, UP)
