@@ -4,7 +4,8 @@ A site poller is an enrolled agent whose role is "poller" (`opsmon agents enroll
 its asset's site is its site, and it owns the checks of the types in POLLED_TYPES of every live asset of that
 site, except the site's links (category `link`): the centre measures a WAN link from its own end, so the
 link's down time is charged to the link (network connectivity) while the poller keeps its assets' real
-states. The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
+states; of a link the poller runs only its far-end checks (`from_site`: it probes the centre, issue 22 item 4).
+The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
 them (`GET /api/v1/poller/checks`, `share_document`) and sends their results in its agent reports
 (`observations`, checked here against the owner).
 
