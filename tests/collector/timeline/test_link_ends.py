@@ -233,3 +233,37 @@ def test_the_far_end_seeing_the_cut_first_moves_its_start_earlier() -> None:
     assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(17)), (DOWN, at(17), at(61)),
                                   (UP, at(61), None)]
     assert sink.intervals["wan"][2][3] == "c: connection refused"
+
+
+def test_a_replay_arriving_before_the_centre_sees_the_link_back_gives_the_same_cut() -> None:
+    """The previous cut (centre at 1, 11, 21 ...; poller at 7, 17, 27 ...; cut from 15), but the poller's spool
+    reaches the centre before the centre's own probe sees the link back (the path returned at 55, between its
+    probes), and the poller's first live result (57) is its first to see the link back.
+
+    - live as before: down from 21; from-site silent from 17 (tick 40); c down 41, 51.
+    - replay 17 (after up 7: no span); 27: [17, 27) down, its part before the open interval (from 21), [17, 21),
+      is the centre's up history: the far end saw the same cut 4 s earlier -> down (Recombined [17, 21)). From 27
+      on both ends are heard and say down: down. 37, 47: down.
+    - from-site up 57: the far end sees the link back first; the centre's latest (51) is older: up from 57, not
+      degraded. c up 61: both up.
+    - link: unknown [0, 1), up [1, 17), down [17, 21), down [21, 57), up [57, open): down from the first end to
+      see the cut (17) to the first to see the link back (57), 40 s for a 40 s cut (15 to 55); the rewritten
+      piece and the interval open then stay two rows of one state.
+    """
+    tl, sink = make(interval=10.0)
+    link(tl)
+    centre(tl, 1, UP)
+    far(tl, 7, UP)
+    centre(tl, 11, UP)
+    for t in (21, 31):
+        centre(tl, t, DOWN)
+    tl.tick(at(40))
+    for t in (41, 51):
+        centre(tl, t, DOWN)
+    for t in (17, 27, 37, 47):
+        far(tl, t, DOWN)
+    far(tl, 57, UP)
+    assert tl.tracks["wan"].state == UP
+    centre(tl, 61, UP)
+    assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(17)), (DOWN, at(17), at(21)),
+                                  (DOWN, at(21), at(57)), (UP, at(57), None)]
