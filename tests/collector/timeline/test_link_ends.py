@@ -203,6 +203,23 @@ def test_a_cut_confirmed_after_the_poller_was_judged_down_explains_it_and_the_re
     assert moves == [(at(4), UP), (at(14), DOWN), (at(14), UNKNOWN), (at(4), UP)]
 
 
+def out_of_phase_cut_at_15():  # type: ignore[no-untyped-def]
+    """The centre probes at 1, 11, 21 ...; the poller at 7, 17 ...; the link is cut at 15. Live: c up 1, 11 and
+    from-site up 7: up from 1; c down 21: down from 21 (from-site's 7 is older); tick 40: from-site silent
+    (7 + 30 = 37 <= 40), unknown from 17; c down 31, 41, 51."""
+    tl, sink = make(interval=10.0)
+    link(tl)
+    centre(tl, 1, UP)
+    far(tl, 7, UP)
+    centre(tl, 11, UP)
+    for t in (21, 31):
+        centre(tl, t, DOWN)
+    tl.tick(at(40))
+    for t in (41, 51):
+        centre(tl, t, DOWN)
+    return tl, sink
+
+
 def test_the_far_end_seeing_the_cut_first_moves_its_start_earlier() -> None:
     """Out of phase: the centre probes at 1, 11, 21 ...; the poller at 7, 17, 27 ... The link is cut from 15 to 60.
 
@@ -216,16 +233,7 @@ def test_the_far_end_seeing_the_cut_first_moves_its_start_earlier() -> None:
     - link: unknown [0, 1), up [1, 17), down [17, 61), up [61, open): the down is 44 s, the cut 45 s; the centre
       alone said 40 s (21 to 61).
     """
-    tl, sink = make(interval=10.0)
-    link(tl)
-    centre(tl, 1, UP)
-    far(tl, 7, UP)
-    centre(tl, 11, UP)
-    for t in (21, 31):
-        centre(tl, t, DOWN)
-    tl.tick(at(40))
-    for t in (41, 51):
-        centre(tl, t, DOWN)
+    tl, sink = out_of_phase_cut_at_15()
     centre(tl, 61, UP)
     for t in (17, 27, 37, 47, 57):
         far(tl, t, DOWN)
@@ -250,16 +258,7 @@ def test_a_replay_arriving_before_the_centre_sees_the_link_back_gives_the_same_c
       see the cut (17) to the first to see the link back (57), 40 s for a 40 s cut (15 to 55); the rewritten
       piece and the interval open then stay two rows of one state.
     """
-    tl, sink = make(interval=10.0)
-    link(tl)
-    centre(tl, 1, UP)
-    far(tl, 7, UP)
-    centre(tl, 11, UP)
-    for t in (21, 31):
-        centre(tl, t, DOWN)
-    tl.tick(at(40))
-    for t in (41, 51):
-        centre(tl, t, DOWN)
+    tl, sink = out_of_phase_cut_at_15()
     for t in (17, 27, 37, 47):
         far(tl, t, DOWN)
     far(tl, 57, UP)
