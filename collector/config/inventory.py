@@ -55,6 +55,11 @@ class AssetSpec(BaseModel):
                 raise ValueError(f"check {check.check_id!r} is an HJ 212 unit's: give the asset category dau")
             if check.type == "snmp" and not self.address:
                 raise ValueError(f"check {check.check_id!r} polls the asset's address: give the asset an address")
+            if getattr(check, "from_site", False):
+                if self.category != "link" or not self.site:
+                    raise ValueError(f"check {check.check_id!r} runs at a link's far end (from_site): give the asset "
+                                     "category link and its site")
+                continue  # its host defaults to the collector's, as the site's poller reaches it
             if getattr(check, "host", "n/a") is None and not self.address:
                 raise ValueError(f"check {check.check_id!r} needs a host, or the asset an address")
         return self

@@ -46,6 +46,7 @@ from opsmon.collector.core.messages import (
     IntervalsMerged,
     Observation,
     Prune,
+    Recombined,
     ResultRecorded,
     SecurityFinding,
     StreamPosition,
@@ -269,6 +270,7 @@ class Service:
             IntervalRelabelled: [store],
             IntervalsMerged: [store],
             GapFilled: [store],
+            Recombined: [store],
             Transition: [store, Consumer("incidents", lambda t: incidents.on_transition(
                 t.asset_id, t.at, t.detected, t.old, t.new, t.reason), guarded=True)],
             HardwareSignal: [store, Consumer("incidents", lambda h: incidents.on_hardware(
@@ -372,7 +374,7 @@ class Service:
         check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
         fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
         conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
-                         spec.up_after or cfg.timeline.up_after)
+                         spec.up_after or cfg.timeline.up_after, far_end=getattr(spec, "from_site", False))
         return check, interval, fingerprint, conf
 
     def reload_inventory(self, at: datetime | None = None, force: bool = False) -> bool:
@@ -390,6 +392,12 @@ class Service:
         at = at or self.clock()
         ordered = [(row, AssetSpec.from_row(row)) for row in _parents_first(rows)]
         owners = self._arrange_pollers(ordered, poller_rows)
+        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 10).
+        links: dict[str, list[str]] = {}
+        for row in rows:
+            if row.category == "link" and row.site:
+                links.setdefault(row.site, []).append(row.id)
+        poller_sites = dict(poller_rows)
         polled: dict[tuple[str, str], str] = {}
         shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _ in poller_rows}
         jobs: dict[str, tuple[Check, float, str]] = {}
@@ -413,6 +421,8 @@ class Service:
                 if poller is not None:  # its site's poller runs it: the collector never probes it too
                     polled[(spec.id, conf.check_id)] = poller
                     shares[poller].append((spec, check_spec, interval, check.timeout))
+                elif conf.far_end:
+                    pass  # a link's far end: only its site's poller runs it; without one the centre decides alone
                 elif check.passive:
                     uplinks.setdefault(check_spec.device, []).append(
                         Uplink(spec.id, conf.check_id, check_spec.interface))
@@ -420,7 +430,9 @@ class Service:
                     jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
                 confs.append(conf)
             if spec.id in with_agent:
-                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
+                behind = tuple(sorted(links.get(poller_sites.get(spec.id) or "", ())))
+                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting",
+                                       behind=behind))
                 self.security.enrolled(spec.id)  # its security counters exist from 0 (issue 23)
             self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
             live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)

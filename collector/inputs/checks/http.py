@@ -11,7 +11,7 @@ from cryptography import x509
 from opsmon.collector.config.checks import HttpSpec
 from opsmon.collector.core.errors import ProtocolError
 from opsmon.collector.core.states import DEGRADED, DOWN, UP
-from opsmon.collector.inputs.checks.base import Check, Outcome
+from opsmon.collector.inputs.checks.base import Check, Outcome, slow
 
 BODY_LIMIT = 1 << 20
 
@@ -71,8 +71,8 @@ class HttpCheck(Check):
             if not re.search(spec.body_match, text):
                 return Outcome(DOWN, f"body does not match /{spec.body_match}/")
         problems = []
-        if spec.latency_warn is not None and elapsed > spec.latency_warn:
-            problems.append(f"slow: {elapsed * 1000:.0f} ms > {spec.latency_warn * 1000:.0f} ms")
+        if too_slow := slow("slow:", elapsed, spec.latency_warn):
+            problems.append(too_slow)
         if der is not None:
             days, not_after = cert_days_left(der, datetime.now(UTC))
             self.ctx.cert_expiry[(self.asset_id, self.check_id)] = not_after.timestamp()

@@ -4,7 +4,8 @@ A site poller is an enrolled agent whose role is "poller" (`opsmon agents enroll
 its asset's site is its site, and it owns the checks of the types in POLLED_TYPES of every live asset of that
 site, except the site's links (category `link`): the centre measures a WAN link from its own end, so the
 link's down time is charged to the link (network connectivity) while the poller keeps its assets' real
-states. The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
+states; of a link the poller runs only its far-end checks (`from_site`: it probes the centre, issue 22 item 4).
+The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
 them (`GET /api/v1/poller/checks`, `share_document`) and sends their results in its agent reports
 (`observations`, checked here against the owner).
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the poller imports this module: not the inventory's store m
 POLLER = "poller"  # agents.role of a site poller
 SHARE_PATH = "/api/v1/poller/checks"
 POLLED_TYPES = ("icmp", "tcp", "http")  # the check types a poller runs (http covers the TLS certificate check)
-CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at the far end
+CENTRAL_CATEGORIES = ("link",)  # measured from the centre; a poller runs only their far-end checks (from_site)
 # Settings of the polled types naming a file on the collector's host (the poller's host has no such file): a check
 # with one stays central. Of icmp, tcp and http only http's ca_file does (config/checks.py).
 LOCAL_FILES = ("ca_file",)
@@ -49,8 +50,10 @@ class PolledResult(BaseModel):
 
 def pollable(spec: AssetSpec, check: CheckSpec) -> bool:
     """A check a poller of the asset's site runs, when the site has one."""
-    if check.type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
+    if check.type not in POLLED_TYPES or not spec.site:
         return False
+    if spec.category in CENTRAL_CATEGORIES and not getattr(check, "from_site", False):
+        return False  # a link's far-end check (from_site) is the poller's: it probes the centre (issue 22 item 4)
     return not any(getattr(check, name, None) for name in LOCAL_FILES)
 
 
