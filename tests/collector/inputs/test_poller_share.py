@@ -36,8 +36,8 @@ def test_fetching_the_share_over_http_needs_no_ca(tmp_path) -> None:  # type: ig
 
 def test_a_links_far_end_check_is_the_pollers_and_probes_the_centre() -> None:
     """The link wan-hotan (address 10.65.1.1, the prefecture's router as the centre reaches it) has the centre's
-    icmp and a far-end tcp check (`from_site`): the icmp stays central (None), the far end goes to p-hotan (none
-    without a poller). In the poller, the far-end check without a host probes the centre's host it was given (the
+    icmp and a far-end tcp check (`from_site`): the icmp stays central (None), the far end goes to the poller the
+    site's group gave the link, p-hotan (none without a poller). In the poller, the far-end check without a host probes the centre's host it was given (the
     host of its collector URL), not the link's address; a far-end check with a host of its own keeps it."""
     from opsmon.collector.inputs.checks import CheckContext
     from opsmon.collector.inputs.poller.runner import build_jobs
@@ -47,7 +47,8 @@ def test_a_links_far_end_check_is_the_pollers_and_probes_the_centre() -> None:
                                                 {"type": "tcp", "port": 8470, "id": "from-site", "from_site": True},
                                                 {"type": "tcp", "port": 8470, "id": "via-dr", "from_site": True,
                                                  "host": "10.0.9.9"}]})
-    assert [owner(link, {"hotan": "p-hotan"}, check) for check in link.checks] == [None, "p-hotan", "p-hotan"]
+    # owners: asset id -> the poller group.py gave it (the link is pollable for its far-end checks alone)
+    assert [owner(link, {"wan-hotan": "p-hotan"}, check) for check in link.checks] == [None, "p-hotan", "p-hotan"]
     assert [owner(link, {}, check) for check in link.checks] == [None, None, None]
     share = {"checks": [{"asset": "wan-hotan", "address": "10.65.1.1", "interval": 5, "timeout": 2,
                          "spec": check.model_dump(mode="json")} for check in link.checks[1:]]}
