@@ -98,9 +98,10 @@ def routes(face: CollectorFace) -> APIRouter:
         # background: not done within the cache's WAIT, the page says so and reloads itself (views.offer).
         answer = face.offered(chosen, target=target.id)
         if answer.result is None or answer.evaluation is None:
-            return render(request, face, "target.html", person, lang, name=target.name(lang), row=None,
-                          period=chosen, choices=views.period_choices(now, face.timezone), assets=[],
-                          incidents=[], count=0, shown=PAGE, **views.offer(answer))
+            name = target.name_zh if lang == "zh" else target.name_en
+            return render(request, face, "target.html", person, lang, name=name, row=None, period=chosen,
+                          choices=views.period_choices(now, face.timezone), assets=[], incidents=[], count=0,
+                          shown=PAGE, **views.offer(answer))
         ev = answer.evaluation
         measured = next((r for r in answer.result.targets if r.id == target.id), None)
         if measured is None:  # the table was edited between this page's reading and the cache's: gone from it
