@@ -178,7 +178,8 @@ def main() -> int:
         client = TestClient(app, base_url="http://127.0.0.1")
         client.cookies.set("opsmon_session", session, path="/ui")
         paths = ["/ui/", "/ui/?period=2026-09", "/ui/?period=2026", "/ui/targets/servers_ok",
-                 "/ui/targets/system_availability", "/ui/targets/fault_response_rate", "/ui/incidents",
+                 "/ui/targets/system_availability", "/ui/targets/fault_response_rate",
+                 "/ui/targets/servers_ok?period=2026-08", "/ui/incidents",
                  f"/ui/incidents?site={SITES[0]}&category=server", "/ui/incidents?state=closed",
                  f"/ui/incidents/{incident}", "/ui/assets", f"/ui/assets?site={SITES[1]}&category=server&page=2",
                  "/ui/assets/a00042", "/ui/maintenance", "/ui/oncall", "/ui/reports", "/ui/audit",
