@@ -769,7 +769,9 @@ class Service:
             asyncio.create_task(self._every(3600.0, self._prune, "prune")),
             asyncio.create_task(self._sla_loop()),
         ]
-        server = http_server(create_app(ServiceFace(self)), self.config)
+        face = ServiceFace(self)
+        face.warm()
+        server = http_server(create_app(face), self.config)
         self.timeline.started = self.clock()  # the door opens now: no agent could report before (see Timeline.tick)
         serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
         self._tasks.append(asyncio.create_task(self._watch_loop_once_serving(server)))
