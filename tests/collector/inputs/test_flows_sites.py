@@ -231,6 +231,29 @@ def test_stored_site_figures_follow_the_inventory_at_read_time(store: Store) -> 
 
 def test_a_removed_link_counts_for_unknown_from_its_removal_and_for_its_site_again_once_restored(
         store: Store) -> None:
+    _removed_and_restored(store)
+
+
+def test_removed_and_restored_links_give_the_same_site_figures_on_postgresql(postgres_url: str) -> None:
+    """The row's site is SQL (a CASE with a correlated EXISTS on asset_absences, grouped over a subquery, as
+    PostgreSQL refuses to group by such an expression): the scenario below, in a database of its own on the
+    PostgreSQL peer, gives the same figures."""
+    from sqlalchemy import create_engine
+
+    from opsmon.collector.store.db import open_store
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE DATABASE flows_sites")
+    admin.dispose()
+    store = open_store(postgres_url.rsplit("/", 1)[0] + "/flows_sites")
+    try:
+        _removed_and_restored(store)
+    finally:
+        store.close()
+
+
+def _removed_and_restored(store: Store) -> None:
     """wan-kashgar-2 (喀什) is removed at T0 + 300 (exactly where an interval starts), restored at T0 + 750 (inside
     one) and removed again at T0 + 1050 (inside one). The receiver learns each change by a reload at the same instant
     (its live inventory swapped, then a tick). An interval counts for the link's site if the link was in the inventory
