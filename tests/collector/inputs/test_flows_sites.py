@@ -238,15 +238,10 @@ def test_removed_and_restored_links_give_the_same_site_figures_on_postgresql(pos
     """The row's site is SQL (a CASE with a correlated EXISTS on asset_absences, grouped over a subquery, as
     PostgreSQL refuses to group by such an expression): the scenario below, in a database of its own on the
     PostgreSQL peer, gives the same figures."""
-    from sqlalchemy import create_engine
-
     from opsmon.collector.store.db import open_store
+    from tests.peers.postgres import own_database
 
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("CREATE DATABASE flows_sites")
-    admin.dispose()
-    store = open_store(postgres_url.rsplit("/", 1)[0] + "/flows_sites")
+    store = open_store(own_database(postgres_url, "flows_sites"))
     try:
         _removed_and_restored(store)
     finally:
