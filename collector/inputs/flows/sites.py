@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"  # the site of a link that is no asset, or of an asset with no site
 LINK, NOT_LINK = "link", "not_link"
-HISTORY = 4  # placements kept per link: a link's open interval needs the one in effect at its start
+HISTORY = 4  # placements kept per link: a link's open interval needs those in effect during it
 WARNING = {
     NOT_LINK: ("流量导出设备对应的资产不是链路（按配置汇总）/ a flow exporter's asset is not a link (summed as "
                "configured)"),
@@ -72,8 +72,8 @@ class Sites:
 
     def refresh(self, now: float = float("-inf")) -> bool:
         """Re-judge the exporters if the inventory changed; a warning per exporter whose judgement is new.
-        `now` (Unix seconds): when the change is learned, from which on an interval that starts counts for the new
-        placement. True when something changed."""
+        `now` (Unix seconds): when the change is learned, the instant site_of() weighs it at. True when something
+        changed."""
         inventory = self.assets()
         if inventory is self._seen and self.placements:
             return False
@@ -87,7 +87,8 @@ class Sites:
             self.placements[exporter] = new
             self.by_link[link] = new
             past = self.history.setdefault(link, deque(maxlen=HISTORY))
-            past.append((now if past else float("-inf"), new))
+            if not past or past[-1][1] != new:  # two exporters of one link: one entry
+                past.append((now if past else float("-inf"), new))
             if new.state != LINK:
                 refused = new.state == UNKNOWN and self.refuse_unknown
                 log.warning(WARNING[new.state], extra={

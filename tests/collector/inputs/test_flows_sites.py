@@ -321,3 +321,34 @@ def _removed_and_restored(store: Store) -> None:
     assert top_talkers(store, None, at(300), at(600), site=KASHGAR)[1].bytes == 3000
     # per link nothing moves: wan-kashgar-2's own figure is every byte it exported, 520 + 300 + 45 + 8 = 873
     assert top_talkers(store, "wan-kashgar-2", at(0), at(1200))[1].bytes == 873
+
+
+def test_the_site_of_an_interval_is_the_last_the_link_had_in_the_inventory_during_it() -> None:
+    """Sites alone, an interval [0, 300) and its link wan-x, exported by two exporters (one history entry per change,
+    not two). Learned at 100: moved from 喀什 to 和田 -> 和田 (the stored figures read the inventory now: 和田 too).
+    Added at 100, unknown before -> 和田 (stored: no removal on record, so 和田). Removed at 100 -> 喀什 (it was there
+    at the start). Removed at 0 exactly -> unknown (start at or after removed_at). Removed at 100 and restored at 200
+    -> 喀什. Learned exactly at the end, 300 -> it does not count for [0, 300): a removal at 300 leaves 喀什, a
+    restore at 300 after a removal at 0 leaves unknown (the absence [0, 300) covers the interval whole)."""
+    from opsmon.collector.inputs.flows.sites import Sites
+
+    kashgar = {"wan-x": AssetSpec(id="wan-x", category="link", site=KASHGAR)}
+    hotan = {"wan-x": AssetSpec(id="wan-x", category="link", site=HOTAN)}
+
+    def site(*changes: tuple[float, dict[str, AssetSpec]], first: dict[str, AssetSpec] = kashgar) -> str:
+        inventory = [first]
+        sites = Sites({"127.0.0.1": "wan-x", "127.0.0.2": "wan-x"}, lambda: inventory[0])
+        sites.refresh(-50.0)
+        for when, mapping in changes:
+            inventory[0] = dict(mapping)  # each reload hands a new mapping
+            sites.refresh(when)
+        assert all(len(past) == 1 + len(changes) for past in sites.history.values())
+        return sites.site_of("wan-x", 0.0, 300.0)
+
+    assert site((100.0, hotan)) == HOTAN
+    assert site((100.0, hotan), first={}) == HOTAN
+    assert site((100.0, {})) == KASHGAR
+    assert site((0.0, {})) == "unknown"
+    assert site((100.0, {}), (200.0, kashgar)) == KASHGAR
+    assert site((300.0, {})) == KASHGAR
+    assert site((0.0, {}), (300.0, kashgar)) == "unknown"
