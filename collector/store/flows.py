@@ -44,8 +44,8 @@ def _site_of_row() -> Any:
 
 def _placed(start: datetime, end: datetime) -> Any:
     """flow_top's rows of the intervals starting in [start, end), each with the site it counts for (`site`) and its
-    link's inventory name (`name`): a subquery, so the grouping over the site is a plain column (PostgreSQL would
-    refuse to group by an expression holding a correlated subquery over ungrouped columns)."""
+    link's inventory name (`name`): a subquery, so the site (a CASE with a correlated EXISTS) is written once and
+    the per-site sums, the per-link sums and a site's top all group or filter on a plain column."""
     return (select(FlowTopRow.link, FlowTopRow.start_ts, FlowTopRow.src, FlowTopRow.dst, FlowTopRow.dst_port,
                    FlowTopRow.protocol, FlowTopRow.bytes, FlowTopRow.packets, FlowTopRow.flows,
                    _site_of_row().label("site"), func.coalesce(Asset.name, FlowTopRow.link).label("name"))
