@@ -3,7 +3,8 @@ from the stored flow intervals; `opsmon flows sites`: each site's (prefecture's)
 
 Reads what the flow receiver stored (docs/flows.md): per (src, dst, dst port, protocol), bytes, packets and
 flow records summed over the intervals that start in the period, largest first, then one `other` row. A site's
-links are the inventory's (assets.site) at read time.
+links are the inventory's (assets.site) at read time; a removed link's intervals wholly out of the inventory count
+for `unknown` (store/flows.py).
 """
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ def register(sub: Any) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--link", help="the link asset id (as under flows.exporters)")
     which.add_argument("--site", help="a site (prefecture) of the inventory: its links' rows summed; unknown = links "
-                                      "that are no asset or have no site")
+                                      "that are no asset or have no site, and a removed link's intervals wholly "
+                                      "after its removal")
     p.add_argument("--limit", type=int, default=20, help="rows before `other` (default 20)")
     s = command(inner, "sites", cmd_sites, "each site's (prefecture's) traffic over a period, and its links (地州流量)")
     for q in (p, s):

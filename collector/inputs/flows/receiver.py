@@ -186,7 +186,7 @@ class FlowReceiver:
 
     def _place(self) -> None:
         """Each exporter's site and standing from the live inventory (sites.py): at start, then when it reloads."""
-        if self.sites.refresh():
+        if self.sites.refresh(self.clock().timestamp()):
             self.counts.placements = {exporter: (p.site, p.state) for exporter, p in self.sites.placements.items()}
             for placement in self.sites.by_link.values():
                 self.counts.site_bytes.setdefault(placement.site, 0)
@@ -239,7 +239,7 @@ class FlowReceiver:
             self.counts.intervals += 1
             octets = sum(row.bytes for row in message.rows)
             self.counts.link_bytes[message.link] = self.counts.link_bytes.get(message.link, 0) + octets
-            site = self.sites.site_of(message.link)
+            site = self.sites.site_of(message.link, message.start.timestamp(), message.end.timestamp())
             self.counts.site_bytes[site] = self.counts.site_bytes.get(site, 0) + octets
             self.counts.last_interval[message.link] = octets
             if self.baseline is not None and judge and message.link in self.judged:

@@ -66,7 +66,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
                 "The link asset id (as under flows.exporters); or give site")),
             site: str | None = Query(None, min_length=1, max_length=128, description=(
                 "A site (prefecture) of the inventory: its links' rows summed; unknown = links no asset with a "
-                "site claims")),
+                "site claims, and a removed link's intervals wholly after its removal")),
             from_: str = Query(alias="from", description="ISO 8601 with UTC offset"),
             to: str = Query(description="ISO 8601 with UTC offset, after from"),
             limit: int = Query(20, ge=1, le=10_000, description="Rows before `other`")) -> dict[str, Any]:

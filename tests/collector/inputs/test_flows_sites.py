@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from opsmon.collector.config.flows import FlowsConfig
-from opsmon.collector.config.inventory import AssetSpec, upsert_assets
+from opsmon.collector.config.inventory import AssetSpec, remove_asset, upsert_assets
 from opsmon.collector.core.messages import FlowRow, FlowTop, Message
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.store.db import Store
@@ -227,3 +227,127 @@ def test_stored_site_figures_follow_the_inventory_at_read_time(store: Store) -> 
     upsert_assets(store, [AssetSpec(id="wan-x", category="link", site=HOTAN)], "test", now=at(0) - timedelta(hours=1))
     assert [(t.site, t.bytes) for t in site_totals(store, at(0), at(300))] == [(HOTAN, 1000)]
     assert top_talkers(store, None, at(0), at(300), site="unknown")[2] == 0
+
+
+def test_a_removed_link_counts_for_unknown_from_its_removal_and_for_its_site_again_once_restored(
+        store: Store) -> None:
+    _removed_and_restored(store)
+
+
+def test_removed_and_restored_links_give_the_same_site_figures_on_postgresql(postgres_url: str) -> None:
+    """The row's site is SQL (a CASE with a correlated EXISTS on asset_absences, in a subquery the sums group
+    over): the scenario below, in a database of its own on the PostgreSQL peer, gives the same figures."""
+    from opsmon.collector.store.db import open_store
+    from tests.peers.postgres import own_database
+
+    store = open_store(own_database(postgres_url, "flows_sites"))
+    try:
+        _removed_and_restored(store)
+    finally:
+        store.close()
+
+
+def _removed_and_restored(store: Store) -> None:
+    """wan-kashgar-2 (喀什) is removed at T0 + 300 (exactly where an interval starts), restored at T0 + 750 (inside
+    one) and removed again at T0 + 1050 (inside one). The receiver learns each change by a reload at the same instant
+    (its live inventory swapped, then a tick). An interval counts for the link's site if the link was in the inventory
+    at any moment of it, for `unknown` only if it was out for the whole interval:
+      [T0, T0 + 300), before the removal:       wan-kashgar-1 1000 bytes; wan-kashgar-2 500 (T0 + 100) + 20 (T0 + 290),
+                                                one key: 520 bytes, 2 packets, 2 flows -> 喀什
+      [T0 + 300, T0 + 600), starts at removed_at, restored only later: wan-kashgar-1 3000 -> 喀什; wan-kashgar-2 300
+                                                -> unknown (1 packet, 1 flow)
+      [T0 + 600, T0 + 900), restored at 750:    wan-kashgar-2 40 (T0 + 610, still removed) + 5 (T0 + 760) = 45 bytes,
+                                                2 packets -> 喀什 (the absence [300, 750) does not cover it whole)
+      [T0 + 900, T0 + 1200), removed at 1050:   wan-kashgar-2 8 (T0 + 1100, after the removal) -> 喀什 (it started
+                                                before removed_at: the past before the removal stays)
+    喀什 = 1000 + 520 + 3000 + 45 + 8 = 4573 bytes, 1 + 2 + 1 + 2 + 1 = 7 packets, 7 flows, 4 intervals; its links
+    wan-kashgar-1 1000 + 3000 = 4000 and wan-kashgar-2 520 + 45 + 8 = 573. unknown = 300 bytes, 1 packet, 1 flow,
+    1 interval, all of wan-kashgar-2. 和田 nothing. The metric says the same: 喀什 4573, unknown 300, 和田 0.
+    Before the fix the store counted all of wan-kashgar-2 (520 + 300 + 45 + 8 = 873) under 喀什: 4873 and no
+    unknown; and the receiver counted [T0, T0 + 300) for unknown (520), as it closed after the removal's reload.
+    """
+    upsert_assets(store, ASSETS, "test", now=at(-3600))
+    writer = StoreWriter(store, at(0))
+    writer.start()
+    now = [at(100)]
+    live = {a.id: a for a in ASSETS}
+    without = {k: v for k, v in live.items() if k != "wan-kashgar-2"}
+    inventory = [live]
+    receiver = receiver_of(writer.put, now, inventory)
+
+    def send(when: float, exporter: str, octets: int, src: str = "10.1.0.7") -> None:
+        now[0] = at(when)
+        receiver.received(v5([(src, "10.9.0.1", 443, TCP, octets, 1)]), exporter)
+
+    def tick(when: float, live_now: dict[str, Any]) -> None:
+        now[0] = at(when)
+        inventory[0] = live_now  # the reload (a new mapping when it changed), then the receiver's tick
+        receiver._tick()
+
+    send(100, "127.0.0.2", 500)
+    send(290, "127.0.0.2", 20)
+    send(290, "127.0.0.1", 1000, "10.1.0.5")
+    remove_asset(store, "wan-kashgar-2", "test", now=at(300))
+    tick(300, without)  # learns the removal, then closes [T0, T0 + 300): it started before, so 喀什
+    assert receiver.counts.site_bytes == {KASHGAR: 1520, HOTAN: 0, "unknown": 0}
+    send(310, "127.0.0.2", 300)
+    send(310, "127.0.0.1", 3000, "10.1.0.5")
+    tick(600, without)
+    assert receiver.counts.site_bytes == {KASHGAR: 4520, HOTAN: 0, "unknown": 300}
+    send(610, "127.0.0.2", 40)
+    upsert_assets(store, [ASSETS[1]], "test", now=at(750))  # `opsmon assets import` restores it
+    tick(750, live)
+    send(760, "127.0.0.2", 5)
+    tick(900, live)
+    assert receiver.counts.site_bytes == {KASHGAR: 4565, HOTAN: 0, "unknown": 300}
+    remove_asset(store, "wan-kashgar-2", "test", now=at(1050))
+    tick(1050, without)
+    send(1100, "127.0.0.2", 8)
+    tick(1200, without)
+    assert receiver.counts.site_bytes == {KASHGAR: 4573, HOTAN: 0, "unknown": 300}
+    assert writer.stop()
+
+    sites = site_totals(store, at(0), at(1200))
+    assert [(t.site, t.bytes, t.packets, t.flows, t.intervals, t.links) for t in sites] == [
+        (KASHGAR, 4573, 7, 7, 4, [("wan-kashgar-1", "喀什专线一", 4000), ("wan-kashgar-2", "喀什专线二", 573)]),
+        ("unknown", 300, 1, 1, 1, [("wan-kashgar-2", "喀什专线二", 300)])]
+    rows, total, intervals = top_talkers(store, None, at(0), at(1200), site="unknown")
+    assert [(r.src, r.bytes, r.packets, r.flows) for r in rows] == [("10.1.0.7", 300, 1, 1)] and intervals == 1
+    rows, total, intervals = top_talkers(store, None, at(0), at(1200), site=KASHGAR)
+    assert [(r.src, r.bytes) for r in rows] == [("10.1.0.5", 4000), ("10.1.0.7", 573)]
+    assert (total.bytes, total.packets, total.flows, intervals) == (4573, 7, 7, 4)
+    # the removal's edge: the interval starting at removed_at has only wan-kashgar-1's 3000 for 喀什
+    assert top_talkers(store, None, at(300), at(600), site=KASHGAR)[1].bytes == 3000
+    # per link nothing moves: wan-kashgar-2's own figure is every byte it exported, 520 + 300 + 45 + 8 = 873
+    assert top_talkers(store, "wan-kashgar-2", at(0), at(1200))[1].bytes == 873
+
+
+def test_the_site_of_an_interval_is_the_last_the_link_had_in_the_inventory_during_it() -> None:
+    """Sites alone, an interval [0, 300) and its link wan-x, exported by two exporters (one history entry per change,
+    not two). Learned at 100: moved from 喀什 to 和田 -> 和田 (the stored figures read the inventory now: 和田 too).
+    Added at 100, unknown before -> 和田 (stored: no removal on record, so 和田). Removed at 100 -> 喀什 (it was there
+    at the start). Removed at 0 exactly -> unknown (start at or after removed_at). Removed at 100 and restored at 200
+    -> 喀什. Learned exactly at the end, 300 -> it does not count for [0, 300): a removal at 300 leaves 喀什, a
+    restore at 300 after a removal at 0 leaves unknown (the absence [0, 300) covers the interval whole)."""
+    from opsmon.collector.inputs.flows.sites import Sites
+
+    kashgar = {"wan-x": AssetSpec(id="wan-x", category="link", site=KASHGAR)}
+    hotan = {"wan-x": AssetSpec(id="wan-x", category="link", site=HOTAN)}
+
+    def site(*changes: tuple[float, dict[str, AssetSpec]], first: dict[str, AssetSpec] = kashgar) -> str:
+        inventory = [first]
+        sites = Sites({"127.0.0.1": "wan-x", "127.0.0.2": "wan-x"}, lambda: inventory[0])
+        sites.refresh(-50.0)
+        for when, mapping in changes:
+            inventory[0] = dict(mapping)  # each reload hands a new mapping
+            sites.refresh(when)
+        assert all(len(past) == 1 + len(changes) for past in sites.history.values())
+        return sites.site_of("wan-x", 0.0, 300.0)
+
+    assert site((100.0, hotan)) == HOTAN
+    assert site((100.0, hotan), first={}) == HOTAN
+    assert site((100.0, {})) == KASHGAR
+    assert site((0.0, {})) == "unknown"
+    assert site((100.0, {}), (200.0, kashgar)) == KASHGAR
+    assert site((300.0, {})) == KASHGAR
+    assert site((0.0, {}), (300.0, kashgar)) == "unknown"
