@@ -212,12 +212,13 @@ class Run:
     def spooled(self, name: str) -> int:
         return len(list((self.tmp / name / "spool").glob("*.report")))
 
-    def post_times(self, since: float, until: float) -> list[float]:
-        """The pollers' report POST times (s) sent between `since` and `until` (time.time()), after their stop."""
+    def posts(self, since: float, until: float) -> list[tuple[float, float]]:
+        """The pollers' report POSTs answered between `since` and `until` (time.time()): (when answered, seconds
+        taken), in order; read after the pollers' stop."""
         for name in self.names:
             stop(self.procs.pop(name, None))
-        return [d for name in self.names if (self.tmp / f"{name}.times").exists()
-                for at, d in json.loads((self.tmp / f"{name}.times").read_text()) if since <= at <= until]
+        return sorted((at, d) for name in self.names if (self.tmp / f"{name}.times").exists()
+                      for at, d in json.loads((self.tmp / f"{name}.times").read_text()) if since <= at <= until)
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -251,16 +252,20 @@ def replay(run: Run, args: argparse.Namespace) -> None:
     wait_for(lambda: run.spooled(name) == 0, 3600, "the spool to drain")
     t1, w1 = time.monotonic(), time.time()
     ccpu1, c1 = proc_cpu(run.procs["collector"].pid)[0], counts(run.db)
-    times = sorted(run.post_times(w0, w1))
+    posts = run.posts(w0, w1)
+    times = sorted(d for _, d in posts)
     took = t1 - t0
     reports = c1.get(f"s:{name}", 0) - c0.get(f"s:{name}", 0)
+    # the replay proper: from the first answer to the last, without the poller's start (imports, share fetch)
+    rate = (len(posts) - 1) / max(posts[-1][0] - posts[0][0], 1e-9) if len(posts) > 1 else float("nan")
     print(f"  drained in {took:.1f} s (poller start included): {reports} reports taken, {reports / took:.1f} "
-          f"reports/s, {(c1.get(f'r:{name}', 0) - c0.get(f'r:{name}', 0)) / took:.0f} results/s")
+          f"reports/s, {(c1.get(f'r:{name}', 0) - c0.get(f'r:{name}', 0)) / took:.0f} results/s; from the first "
+          f"answer to the last {rate:.1f} reports/s")
     print(f"  report POST p50 {pct(times, .5) * 1000:.1f} ms, p99 {pct(times, .99) * 1000:.1f} ms ({len(times)} POSTs)"
           f"; collector CPU {ccpu1 - ccpu0:.1f} s = {(ccpu1 - ccpu0) / max(reports, 1) * 1000:.2f} ms per report")
     days3 = 3 * 86400 / args.report_interval
-    print(f"  3 days of {args.report_interval:g} s reports ({days3:.0f}) at this rate: "
-          f"{days3 / (reports / took) / 60:.1f} min")
+    print(f"  3 days of {args.report_interval:g} s reports ({days3:.0f}) at the replay's rate: "
+          f"{days3 / rate / 60:.1f} min")
 
 
 def steady(run: Run, args: argparse.Namespace) -> None:
@@ -289,7 +294,7 @@ def steady(run: Run, args: argparse.Namespace) -> None:
     crss, chwm = proc_kb(collector.pid, "VmRSS") / 1024, vm_hwm_mb(collector.pid)
     load1 = os.getloadavg()
     span = t1 - t0
-    times = sorted(run.post_times(w0, w1))
+    times = sorted(d for _, d in run.posts(w0, w1))
     results = sum(c1.get(f"r:{n}", 0) - c0.get(f"r:{n}", 0) for n in names)
     reports = sum(c1.get(f"s:{n}", 0) - c0.get(f"s:{n}", 0) for n in names)
     https = round(args.checks * args.http) if args.http else 0
