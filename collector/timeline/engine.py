@@ -411,7 +411,7 @@ class Timeline:
                     if ct.hold_until is not None and now < ct.hold_until:
                         continue
                     silence, why = ct.conf.silence, ct.conf.silence_reason
-                    if ct.conf.behind and self._cut_off(ct.conf.behind) is not None:
+                    if ct.conf.behind and self.cut_off(ct.conf.behind) is not None:
                         silence, why = UNKNOWN, self._cut_reason(ct)
                     if now >= due and ct.confirmed != silence:
                         ct.confirmed, ct.pending, ct.pending_count = silence, None, 0
@@ -431,7 +431,7 @@ class Timeline:
                 track.maint = occ
 
     # -- a site poller's own silence (rule 10) -------------------------------
-    def _cut_off(self, links: tuple[str, ...]) -> datetime | None:
+    def cut_off(self, links: tuple[str, ...]) -> datetime | None:
         """When the last of a poller's links stopped carrying (each down, unreachable, in maintenance or unknown to
         the centre: the latest start of their states); None while one carries (up or degraded) or is not tracked."""
         starts = []
@@ -472,7 +472,7 @@ class Timeline:
             ct.reason = ct.conf.silence_reason or f"no result since {ct.last_ts.isoformat(timespec='seconds')}"
             self._own_changed(track, ct.since, now)
         elif ct.confirmed == ct.conf.silence and ct.since is not None:
-            cut = self._cut_off(ct.conf.behind)
+            cut = self.cut_off(ct.conf.behind)
             if cut is not None and cut <= ct.since:
                 ct.confirmed, ct.reason = UNKNOWN, self._cut_reason(ct)
                 self._own_changed(track, ct.since, now)

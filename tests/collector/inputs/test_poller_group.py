@@ -242,3 +242,76 @@ def test_the_service_restores_the_stored_handovers_and_shares_the_site(tmp_path)
     finally:
         service.ctx.pinger.close()
         service.store.close()
+
+
+def _cut_run(g: PollerGroups, last: dict[str, float], upto: int, cut: list[bool] | None = None,
+             back: dict[str, list[float]] | None = None) -> list[tuple[int, str, str | None, str | None, str]]:
+    """Ticks T0+1 .. T0+upto: p-a reports every 30 s at :00 and :30 until last["p-a"], p-b at :20 and :50 until
+    last["p-b"], then each only at the times in back[poller]. The moves made, by second."""
+    done: list[tuple[int, str, str | None, str | None, str]] = []
+    for s in range(1, upto + 1):
+        arrivals: dict[str, datetime] = {}
+        for p, phase in (("p-a", 0), ("p-b", 20)):
+            times = [t for t in range(phase, s + 1, 30) if t <= last[p]] + [t for t in (back or {}).get(p, [])
+                                                                            if t <= s]
+            if times:
+                arrivals[p] = at(max(times))
+        if g.tick(at(s), arrivals.get):
+            done += [(s, m.asset, m.old, m.new, m.reason) for m in g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]},
+                                                                             at(s))]
+    return done
+
+
+def test_a_cut_silencing_both_pollers_20_s_apart_moves_nothing_and_the_spool_counts() -> None:
+    """Failover delay 60 s, report interval 30 s, minimum online 1. p-a reports at T0+0, 30, ... 180; p-b at T0+20,
+    50, ... 200; the WAN link is cut at T0+205 (the centre has not judged it yet: `cut` stays false, so the rule
+    that decides is the successor's). Owners: p-a {srv-3, srv-5}, p-b {srv-1, srv-2, srv-4, srv-6}.
+
+    - T0+240: p-a silent 60 s (180 + 60): offline. Its assets would go to p-b, but p-b was last heard at 200, before
+      p-a's deadline less one interval (240 - 30 = 210): cut off with it. Nothing moves.
+    - T0+260: p-b offline too (200 + 60): the group is offline (0 < 1), nothing moves. Its floor: the site's latest
+      report (200) less an interval = 170.
+    - T0+400: the link is back, p-a's spool replay arrives: the group is back; p-a (180) and p-b (200) were silenced
+      with it (both >= 170): their silence counts from 400. Nothing moves. p-b's replay arrives at T0+410.
+    - Through T0+500 both report again (p-a at 430, 460, 490; p-b at 440, 470, 500): no handover at all.
+    - p-a's spooled result of T0+300 for srv-3 counts (its owner then: p-a); so does p-b's for srv-1.
+    """
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0, interval=30.0)
+    assert g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0) == []
+    back = {"p-a": [400.0, 430.0, 460.0, 490.0], "p-b": [410.0, 440.0, 470.0, 500.0]}
+    assert _cut_run(g, {"p-a": 180, "p-b": 200}, 500, back=back) == []
+    assert owners(g) == {"p-a": ["srv-3", "srv-5"], "p-b": ["srv-1", "srv-2", "srv-4", "srv-6"]}
+    assert (g.owner_at("srv-3", at(300)), g.owner_at("srv-1", at(300))) == ("p-a", "p-b")
+
+
+def test_after_a_cut_a_poller_that_does_not_come_back_hands_over_to_the_one_that_did() -> None:
+    """As above, but p-b never reports after the cut: the group is back at T0+400 (p-a), p-b's silence counts from
+    then: offline at 460 (400 + 60). p-a was heard at 460 (>= 460 - 30 = 430): p-b's four assets move to p-a at
+    T0+460, reason silent, last report T0+200."""
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0, interval=30.0)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    assert _cut_run(g, {"p-a": 180, "p-b": 200}, 480, back={"p-a": [400.0, 430.0, 460.0]}) == [
+        (460, a, "p-b", "p-a", SILENT) for a in ("srv-1", "srv-2", "srv-4", "srv-6")]
+    assert g.owner_at("srv-1", at(459)) == "p-b" and g.owner_at("srv-1", at(460)) == "p-a"
+
+
+def test_a_silent_pollers_assets_wait_for_a_successor_heard_late_enough_and_never_move_while_the_site_is_cut() -> None:
+    """p-a stops after T0+180 (offline at 240); p-b reports at 20, ... 200 and then late, at 241 (its 230 report
+    delayed): at 240 p-b's latest (200) is before 240 - 30 = 210, so srv-3 and srv-5 wait; p-b's report at 241 ends
+    the wait: they move at T0+241 (silent). The same with every link of the site cut (rule 10) from T0+230: nothing
+    moves (the group is unknown while cut off)."""
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0, interval=30.0)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    assert _cut_run(g, {"p-a": 180, "p-b": 200}, 250, back={"p-b": [241.0]}) == [
+        (241, "srv-3", "p-a", "p-b", SILENT), (241, "srv-5", "p-a", "p-b", SILENT)]
+    clock = {"now": 0}
+    cut = PollerGroups(lambda site: 60.0, lambda site: 1, T0, interval=30.0,
+                       cut=lambda site: clock["now"] >= 230)
+    cut.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    moves = []
+    for s in range(1, 251):
+        clock["now"] = s
+        heard = {"p-a": at(min(s, 180) // 30 * 30), "p-b": at(241 if s >= 241 else 20 + (min(s, 200) - 20) // 30 * 30)}
+        if cut.tick(at(s), heard.get):
+            moves += cut.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(s))
+    assert moves == [] and owners(cut)["p-a"] == ["srv-3", "srv-5"]
