@@ -244,8 +244,7 @@ def test_the_service_restores_the_stored_handovers_and_shares_the_site(tmp_path)
         service.store.close()
 
 
-def _cut_run(g: PollerGroups, last: dict[str, float], upto: int, cut: list[bool] | None = None,
-             back: dict[str, list[float]] | None = None) -> list[tuple[int, str, str | None, str | None, str]]:
+def _cut_run(g: PollerGroups, last: dict[str, float], upto: int, back: dict[str, list[float]] | None = None) -> list[tuple[int, str, str | None, str | None, str]]:
     """Ticks T0+1 .. T0+upto: p-a reports every 30 s at :00 and :30 until last["p-a"], p-b at :20 and :50 until
     last["p-b"], then each only at the times in back[poller]. The moves made, by second."""
     done: list[tuple[int, str, str | None, str | None, str]] = []
@@ -315,3 +314,83 @@ def test_a_silent_pollers_assets_wait_for_a_successor_heard_late_enough_and_neve
         if cut.tick(at(s), heard.get):
             moves += cut.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(s))
     assert moves == [] and owners(cut)["p-a"] == ["srv-3", "srv-5"]
+
+
+def test_a_restart_keeps_a_poller_dead_for_8_days_offline_and_its_moved_assets_where_they_went(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """In-process collector (fake clock, no peer). Stored before the restart at T0: p-a's last report arrived at
+    T0-8d (agent_streams), p-b's at T0-10s; srv-3's handover p-a -> p-b at T0-8d (p-a silent; p-a scores higher
+    for srv-3, 4feb > 331d, and srv-5, 578b > 0ec9). p-b's own asset is `host-pb` (enrolment name p-b, names differ);
+    hotan has one link, wan-hotan.
+
+    - Start: srv-3's handover is older than the 7 days read back in full, but as its latest it is restored: srv-3
+      on p-b. p-a counts as last heard 8 days ago, offline; p-b (10 s ago) online: the others' first owner is the
+      pick among the online, p-b. p-b runs all six, p-a none; no move (no event).
+    - T0+61 (grace over), p-b heard at T0+60: nothing moves (p-b is every asset's pick among the online).
+    - owner_at's horizon is T0-7d: p-b's result for srv-3 dated T0-7d-1s is nobody's (refused, not guessed); one
+      at T0-7d+1s is p-b's.
+    - host-pb's report check is behind wan-hotan (looked up by host-pb's asset id, not by the name p-b).
+    - collector.yaml's pollers.sites names `hotn` (a typo): warned at the reload, naming pollers.sites.hotn."""
+    import logging
+
+    from sqlalchemy import update
+
+    from opsmon.collector.config import load_config
+    from opsmon.collector.config.inventory import AssetSpec, upsert_assets
+    from opsmon.collector.inputs.agents.auth import enroll
+    from opsmon.collector.inputs.agents.ingest import AgentState
+    from opsmon.collector.service.service import Service
+    from opsmon.collector.store.models import AgentRow, AgentStream, Event
+    from tests.conftest import write_config
+
+    config = load_config(str(write_config(tmp_path, f"""
+        database: {{path: {tmp_path / 'c.db'}}}
+        listen: {{host: 127.0.0.1, port: 0}}
+        pollers: {{failover_delay: 60s, sites: {{hotn: {{min_online: 1}}}}}}
+    """)))
+    now = [T0]
+    service = Service(config, clock=lambda: now[0])
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("opsmon.collector.service.service").addHandler(handler)
+    try:
+        upsert_assets(service.store, [AssetSpec.model_validate({
+            "id": f"srv-{i}", "category": "server", "site": "hotan", "address": "10.8.0.5",
+            "checks": [{"type": "tcp", "port": 443}]}) for i in range(1, 7)] + [
+            AssetSpec.model_validate({"id": "host-pb", "category": "server", "site": "hotan"}),
+            AssetSpec.model_validate({"id": "wan-hotan", "category": "link", "site": "hotan", "address": "10.8.0.1",
+                                      "checks": [{"type": "tcp", "port": 22}]})], "cli:test")
+        for p in ("p-a", "p-b"):
+            enroll(service.store, p, "server", "hotan", "cli:test", role="poller")
+        with service.store.session.begin() as s:
+            s.execute(update(AgentRow).where(AgentRow.name == "p-b").values(asset_id="host-pb"))
+            s.add(Event(ts=T0 - timedelta(days=8), asset_id="srv-3", source="collector", kind="poller",
+                        name=HANDOVER, severity="warning", summary="",
+                        details={"from": "p-a", "to": "p-b", "reason": SILENT}))
+            for p, last in (("p-a", T0 - timedelta(days=8)), ("p-b", at(-10))):
+                s.add(AgentStream(agent=p, stream="0123abcd", max_seq=1, max_ts_ms=0, updated_at=last))
+        service._restore_handovers()
+        assert service.reload_inventory(force=True)
+
+        def share(p: str) -> list[str]:
+            doc = service.poller_share(p)
+            assert doc is not None
+            return [c.asset for c in doc.checks if c.asset.startswith("srv-")]
+
+        six = [f"srv-{i}" for i in range(1, 7)]
+        assert (share("p-a"), share("p-b")) == ([], six)
+        now[0] = at(61)
+        service.ingest.agents["p-b"] = AgentState(arrived=at(60))
+        service._tick()
+        assert (share("p-a"), share("p-b")) == ([], six)
+        owner = service.ingest.owner_of
+        seven = T0 - timedelta(days=7)
+        assert [owner("srv-3", "tcp:443", seven - timedelta(seconds=1)),
+                owner("srv-3", "tcp:443", seven + timedelta(seconds=1))] == [None, "p-b"]
+        assert service.timeline.tracks["host-pb"].checks["agent"].conf.behind == ("wan-hotan",)
+        warned = [r for r in records if "pollers.sites" in r.getMessage()]
+        assert [getattr(r, "key", None) for r in warned] == ["pollers.sites.hotn"]
+    finally:
+        logging.getLogger("opsmon.collector.service.service").removeHandler(handler)
+        service.ctx.pinger.close()
+        service.store.close()
