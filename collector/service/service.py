@@ -619,6 +619,7 @@ class Service:
             # stale_after_intervals after the store writes again (the reports they kept are on their way).
             self.timeline.started = now
         self.timeline.tick(now)
+        self.ingest.refusals.tick()
         if self.groups.tick(now, lambda name: getattr(self.ingest.agents.get(name), "arrived", None)):
             self.reload_inventory(force=True)  # a site's online pollers changed: its assets may move
         self.escalator.step(now)
@@ -830,6 +831,7 @@ class Service:
             self.snmp.close()
         if self.ssh is not None:
             self.ssh.close()
+        self.ingest.refusals.flush()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

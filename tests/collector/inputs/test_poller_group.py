@@ -184,6 +184,45 @@ def test_a_late_replay_counts_only_what_its_poller_owned_then(store) -> None:  #
     assert (c.ingest.polled, c.ingest.polled_refused) == (3, 1)
 
 
+def test_a_long_replay_of_refused_results_logs_a_line_a_minute(store, caplog) -> None:  # type: ignore[no-untyped-def]
+    """p-b replays 300 reports, one each half second of the collector's clock (report k at T0+(k-1)*0.5 s), each
+    with two results of assets p-a owns (refused: not_owner); the first also one dated a day ahead (future).
+
+    - Line 1 at once (report 1, T0, its first reason): not_owner:2; its future:1 waits.
+    - Then a line when a refusal comes a minute or more after the last line: report 121 (T0+60) says report 1's
+      future and reports 2..121, 120 x 2: future:1,not_owner:240; report 241 (T0+120) reports 122..241,
+      not_owner:240.
+    - Reports 242..300 (59 x 2 = 118) wait for the next minute; flush() (the collector's stop) writes them.
+    - 4 lines, not 300; their sum 2 + 241 + 240 + 118 = 601 = 300 x 2 + 1 = polled_refused; the last line's
+      running count: 0 counted, 601 not."""
+    import logging
+    import re
+
+    from tests.collector.inputs.test_agent_streams import STREAM, Collector
+
+    t0 = T0.timestamp()
+    c = Collector(store, now=t0)
+    c.ingest.owner_of = lambda asset, check, when: "p-a"
+    caplog.set_level(logging.WARNING, logger="opsmon.collector.inputs.snmp.trap_refusals")
+    try:
+        for k in range(1, 301):
+            c.now = t0 + (k - 1) * 0.5
+            results = [{"asset": a, "check": "tcp", "ts": c.now - 1, "status": "up"} for a in ("srv-3", "srv-5")]
+            if k == 1:
+                results.append({"asset": "srv-3", "check": "tcp", "ts": c.now + 86400, "status": "up"})
+            body = json.dumps({"schema": 1, "stream": STREAM, "seq": k, "ts": c.now, "interval": 30, "metrics": {},
+                               "observations": results}).encode()
+            assert c.ingest.accept("p-b", "p-b", c.ingest.parse(body), None, body, backlog=str(300 - k)) == "accepted"
+        c.ingest.refusals.flush()
+    finally:
+        c.close()
+    lines = [r for r in caplog.records if "site poller results not counted" in r.getMessage()]
+    assert [(getattr(r, "source"), getattr(r, "refused")) for r in lines] == [
+        ("p-b", "not_owner:2"), ("p-b", "future:1,not_owner:240"), ("p-b", "not_owner:240"), ("p-b", "not_owner:118")]
+    assert (c.ingest.polled, c.ingest.polled_refused) == (0, 601)
+    assert re.search(r"0 counted, 601 not", getattr(lines[-1], "detail"))
+
+
 def test_the_service_restores_the_stored_handovers_and_shares_the_site(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """In-process collector (fake clock, no peer): hotan's six servers, p-a and p-b enrolled as its pollers, and one
     stored handover from before the restart: srv-1 p-b -> p-a at T0-300 (p-b was silent then).
