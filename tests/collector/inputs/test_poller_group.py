@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from opsmon.collector.inputs.poller.group import (
     HANDOVER,
     JOINED,
+    MOVED,
     REVOKED,
     SILENT,
     PollerGroups,
@@ -433,3 +434,17 @@ def test_a_restart_keeps_a_poller_dead_for_8_days_offline_and_its_moved_assets_w
         logging.getLogger("opsmon.collector.service.service").removeHandler(handler)
         service.ctx.pinger.close()
         service.store.close()
+
+
+def test_an_asset_whose_site_changed_moves_with_reason_moved() -> None:
+    """srv-1 is p-b's at hotan (bcea > 98a9); the inventory moves it to yutian, whose only poller is p-c (enrolled,
+    heard from its first look): it moves to p-c, reason moved (p-b is still enrolled: not revoked); the event says
+    so, Chinese first."""
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0 - timedelta(hours=1))
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    moved = {"hotan": [f"srv-{i}" for i in range(2, 7)], "yutian": ["srv-1"]}
+    moves = g.arrange(moved, {"hotan": ["p-a", "p-b"], "yutian": ["p-c"]}, at(10))
+    assert [(m.asset, m.site, m.old, m.new, m.reason) for m in moves] == [("srv-1", "yutian", "p-b", "p-c", MOVED)]
+    event = moves[0].event()
+    assert (event.details["reason"], event.severity) == ("moved", "info")
+    assert event.summary == "srv-1: 站点轮询器切换 / site poller handover p-b -> p-c (资产换了站点 / asset moved to site yutian)"
