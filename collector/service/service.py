@@ -508,9 +508,9 @@ class Service:
         nothing. Logged once per reload that finds a new such key."""
         unknown = frozenset(self.config.pollers.sites) - known
         if unknown - self._unknown_poller_sites:
-            log.warning("collector.yaml pollers.sites 中的站点不在资产清单中 / pollers.sites names a site no asset has: "
-                        "its settings apply to nothing", extra={"key": ", ".join(f"pollers.sites.{k}"
-                                                                                  for k in sorted(unknown))})
+            keys = ", ".join(f"pollers.sites.{k}" for k in sorted(unknown))
+            log.warning("collector.yaml pollers.sites 中的站点不在资产清单中 / pollers.sites names a site no asset "
+                        "has: its settings apply to nothing", extra={"key": keys})
         self._unknown_poller_sites = unknown
 
     def _restore_handovers(self) -> None:

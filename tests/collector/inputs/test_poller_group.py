@@ -218,10 +218,10 @@ def test_a_long_replay_of_refused_results_logs_a_line_a_minute(store, caplog) ->
     finally:
         c.close()
     lines = [r for r in caplog.records if "site poller results not counted" in r.getMessage()]
-    assert [(getattr(r, "source"), getattr(r, "refused")) for r in lines] == [
+    assert [(r.source, r.refused) for r in lines] == [
         ("p-b", "not_owner:2"), ("p-b", "future:1,not_owner:240"), ("p-b", "not_owner:240"), ("p-b", "not_owner:118")]
     assert (c.ingest.polled, c.ingest.polled_refused) == (0, 601)
-    assert re.search(r"0 counted, 601 not", getattr(lines[-1], "detail"))
+    assert re.search(r"0 counted, 601 not", lines[-1].detail)
 
 
 def test_the_service_restores_the_stored_handovers_and_shares_the_site(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -284,10 +284,14 @@ def test_the_service_restores_the_stored_handovers_and_shares_the_site(tmp_path)
         service.store.close()
 
 
-def _cut_run(g: PollerGroups, last: dict[str, float], upto: int, back: dict[str, list[float]] | None = None) -> list[tuple[int, str, str | None, str | None, str]]:
+Move = tuple[int, str, str | None, str | None, str]
+
+
+def _cut_run(g: PollerGroups, last: dict[str, float], upto: int,
+             back: dict[str, list[float]] | None = None) -> list[Move]:
     """Ticks T0+1 .. T0+upto: p-a reports every 30 s at :00 and :30 until last["p-a"], p-b at :20 and :50 until
     last["p-b"], then each only at the times in back[poller]. The moves made, by second."""
-    done: list[tuple[int, str, str | None, str | None, str]] = []
+    done: list[Move] = []
     for s in range(1, upto + 1):
         arrivals: dict[str, datetime] = {}
         for p, phase in (("p-a", 0), ("p-b", 20)):
@@ -447,4 +451,5 @@ def test_an_asset_whose_site_changed_moves_with_reason_moved() -> None:
     assert [(m.asset, m.site, m.old, m.new, m.reason) for m in moves] == [("srv-1", "yutian", "p-b", "p-c", MOVED)]
     event = moves[0].event()
     assert (event.details["reason"], event.severity) == ("moved", "info")
-    assert event.summary == "srv-1: 站点轮询器切换 / site poller handover p-b -> p-c (资产换了站点 / asset moved to site yutian)"
+    assert event.summary == ("srv-1: 站点轮询器切换 / site poller handover p-b -> p-c "
+                             "(资产换了站点 / asset moved to site yutian)")
