@@ -37,8 +37,9 @@ def test_fetching_the_share_over_http_needs_no_ca(tmp_path) -> None:  # type: ig
 def test_a_links_far_end_check_is_the_pollers_and_probes_the_centre() -> None:
     """The link wan-hotan (address 10.65.1.1, the prefecture's router as the centre reaches it) has the centre's
     icmp and a far-end tcp check (`from_site`): the icmp stays central (None), the far end goes to the poller the
-    site's group gave the link, p-hotan (none without a poller). In the poller, the far-end check without a host probes the centre's host it was given (the
-    host of its collector URL), not the link's address; a far-end check with a host of its own keeps it."""
+    site's group gave the link, p-hotan (none without a poller). In the poller, the far-end check without a host
+    probes the centre's host it was given (the host of its collector URL), not the link's address; a far-end check
+    with a host of its own keeps it."""
     from opsmon.collector.inputs.checks import CheckContext
     from opsmon.collector.inputs.poller.runner import build_jobs
 
