@@ -533,6 +533,7 @@ class Service:
                              .where(*handovers, EventRow.ts >= horizon)
                              .order_by(EventRow.ts, EventRow.id)).all()
             heard = s.execute(select(AgentStream.agent, func.max(AgentStream.updated_at))
+                              .join(AgentRow, AgentRow.name == AgentStream.agent).where(AgentRow.role == POLLER)
                               .group_by(AgentStream.agent)).all()
         for agent, at in heard:
             if at is not None:
