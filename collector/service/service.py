@@ -86,7 +86,7 @@ from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.flows import interval_totals
 from opsmon.collector.store.lock import InstanceLock
-from opsmon.collector.store.models import AgentRow, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.models import AgentRow, AgentStream, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
 from opsmon.collector.store.models import Event as EventRow
 from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.types import to_ms
@@ -100,7 +100,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HJ212_SILENT = "数采仪未发送 / DAU not sending"
-HANDOVERS_KEPT = timedelta(days=7)  # handovers read back at a start: a poller's spool keeps 7 days at most
+# Handovers read back at a start (and each asset's latest before): a poller's spool keeps 7 days by default
+# (spool_max_age); its results older than that are not counted (PollerGroups.horizon)
+HANDOVERS_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,11 @@ class Service:
         # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site;
         # which asset each of a site's pollers runs, and who ran it when (group.py)
         self.polled: dict[tuple[str, str], str] = {}
-        self.groups = PollerGroups(config.pollers.delay_of, config.pollers.min_online_of, self.started)
+        self._site_links: dict[str, tuple[str, ...]] = {}  # site -> its links: all cut, its group is unknown
+        self.groups = PollerGroups(config.pollers.delay_of, config.pollers.min_online_of, self.started,
+                                   config.agents.interval,
+                                   lambda site: self.timeline.cut_off(self._site_links.get(site, ())) is not None)
+        self._unknown_poller_sites: frozenset[str] = frozenset()  # pollers.sites keys warned about
         self.pollers: dict[str, str] = {}
         self._shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {}
         self._inventory_mark: tuple[Any, ...] | None = None
@@ -387,19 +393,23 @@ class Service:
                 return False
             rows = list(session.scalars(select(Asset).where(Asset.removed_at.is_(None))))
             with_agent = set(session.scalars(select(AgentRow.asset_id).where(AgentRow.revoked_at.is_(None))))
-            poller_rows = session.execute(select(AgentRow.name, Asset.site).join(Asset, Asset.id == AgentRow.asset_id)
+            poller_rows = session.execute(select(AgentRow.name, Asset.site, AgentRow.asset_id)
+                                          .join(Asset, Asset.id == AgentRow.asset_id)
                                           .where(AgentRow.revoked_at.is_(None), AgentRow.role == POLLER)).all()
         at = at or self.clock()
         ordered = [(row, AssetSpec.from_row(row)) for row in _parents_first(rows)]
-        owners = self._arrange_pollers(ordered, poller_rows)
-        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 10).
+        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 10),
+        # and its group moves nothing then (group.py): known before the pollers are arranged.
         links: dict[str, list[str]] = {}
         for row in rows:
             if row.category == "link" and row.site:
                 links.setdefault(row.site, []).append(row.id)
-        poller_sites = dict(poller_rows)
+        self._site_links = {site: tuple(sorted(ids)) for site, ids in links.items()}
+        self._warn_unknown_poller_sites({row.site for row in rows if row.site})
+        owners = self._arrange_pollers(ordered, poller_rows)
+        poller_sites = {asset_id: site for _, site, asset_id in poller_rows}  # the poller's own asset -> its site
         polled: dict[tuple[str, str], str] = {}
-        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _ in poller_rows}
+        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _, _ in poller_rows}
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
@@ -442,7 +452,7 @@ class Service:
         self.assets = live
         self._specs = specs
         self.polled, self._shares = polled, shares
-        self.pollers = {name: site for name, site in poller_rows if site}
+        self.pollers = {name: site for name, site, _ in poller_rows if site}
         self.asset_infos.clear()
         self.asset_infos.update(infos)
         for seen in (self.ctx.cert_expiry, self.ctx.icmp):
@@ -470,7 +480,7 @@ class Service:
         """Which poller runs each asset's polled checks (asset id -> poller, inputs/poller/group.py); a move is
         stored as an event `poller_handover` and logged."""
         members: dict[str, list[str]] = {}
-        for name, site in poller_rows:
+        for name, site, _ in poller_rows:
             if site:
                 members.setdefault(site, []).append(name)
         site_assets: dict[str, list[str]] = {}
@@ -493,16 +503,43 @@ class Service:
                 "online": ",".join(sorted(self.groups.online.get(site, ())))})
         return self.groups.owner
 
+    def _warn_unknown_poller_sites(self, known: set[str]) -> None:
+        """A `pollers.sites` key no asset of the inventory has (a typo, a site renamed): its settings apply to
+        nothing. Logged once per reload that finds a new such key."""
+        unknown = frozenset(self.config.pollers.sites) - known
+        if unknown - self._unknown_poller_sites:
+            keys = ", ".join(f"pollers.sites.{k}" for k in sorted(unknown))
+            log.warning("collector.yaml pollers.sites 中的站点不在资产清单中 / pollers.sites names a site no asset "
+                        "has: its settings apply to nothing", extra={"key": keys})
+        self._unknown_poller_sites = unknown
+
     def _restore_handovers(self) -> None:
-        """The ownership periods from the handovers stored in the last HANDOVERS_KEPT: a poller replaying its
-        spool after a restart has its results judged by who owned the asset at their time, as before it."""
+        """Who owns what, and who was heard when, before the restart (inputs/poller/group.py):
+
+        - the handovers stored in the last HANDOVERS_KEPT, and each asset's latest one before them (one row per
+          asset: an asset that moved long ago stays where it went), so a poller replaying its spool has its results
+          judged by who owned the asset at their time, as before; older results are refused (`horizon`);
+        - each poller's last report's arrival (agent_streams' latest update): its silence goes on counting from
+          there, so a poller dead for days is offline once the start's grace is over, not alive from the start."""
+        horizon = self.clock() - HANDOVERS_KEPT
+        handovers = (EventRow.kind == "poller", EventRow.name == HANDOVER)
         with self.store.session() as s:
+            last = (select(EventRow.asset_id, func.max(EventRow.ts).label("ts"))
+                    .where(*handovers, EventRow.ts < horizon).group_by(EventRow.asset_id).subquery())
+            before = s.execute(select(EventRow.asset_id, EventRow.ts, EventRow.details)
+                               .join(last, (EventRow.asset_id == last.c.asset_id) & (EventRow.ts == last.c.ts))
+                               .where(*handovers).order_by(EventRow.ts, EventRow.id)).all()
             rows = s.execute(select(EventRow.asset_id, EventRow.ts, EventRow.details)
-                             .where(EventRow.kind == "poller", EventRow.name == HANDOVER,
-                                    EventRow.ts >= self.clock() - HANDOVERS_KEPT)
+                             .where(*handovers, EventRow.ts >= horizon)
                              .order_by(EventRow.ts, EventRow.id)).all()
-        self.groups.restore((asset, ts if ts.tzinfo else ts.replace(tzinfo=UTC), (d or {}).get("from"),
-                             (d or {}).get("to")) for asset, ts, d in rows if asset)
+            heard = s.execute(select(AgentStream.agent, func.max(AgentStream.updated_at))
+                              .join(AgentRow, AgentRow.name == AgentStream.agent).where(AgentRow.role == POLLER)
+                              .group_by(AgentStream.agent)).all()
+        for agent, at in heard:
+            if at is not None:
+                self.groups.heard_from(agent, at if at.tzinfo else at.replace(tzinfo=UTC))
+        self.groups.restore(((asset, ts if ts.tzinfo else ts.replace(tzinfo=UTC), (d or {}).get("from"),
+                              (d or {}).get("to")) for asset, ts, d in [*before, *rows] if asset), horizon)
 
     def _hj212_frames_since(self, since: datetime) -> list[tuple[datetime, bytes, str]]:
         """(received, raw, crc) of the HJ 212 frames stored since `since`: the receiver rebuilds its split messages
@@ -583,6 +620,7 @@ class Service:
             # stale_after_intervals after the store writes again (the reports they kept are on their way).
             self.timeline.started = now
         self.timeline.tick(now)
+        self.ingest.refusals.tick()
         if self.groups.tick(now, lambda name: getattr(self.ingest.agents.get(name), "arrived", None)):
             self.reload_inventory(force=True)  # a site's online pollers changed: its assets may move
         self.escalator.step(now)
@@ -796,6 +834,7 @@ class Service:
             self.snmp.close()
         if self.ssh is not None:
             self.ssh.close()
+        self.ingest.refusals.flush()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

@@ -27,7 +27,8 @@ The rules (docs/timeline.md explains them with examples):
   start when the asset was up then), maintenance inside a window; the rest stays
   unknown (`Gap`, `GapFilled`).
 - A result older than its check's latest, from another observer (a site poller's late replay after its asset
-  moved to another poller), is recorded at its own time and decides nothing.
+  moved to another poller), is recorded at its own time and decides nothing now; a link's far end (rule 9)
+  still has it combined into the link's closed history.
 - A WAN link measured from both ends (the centre's checks and a far-end check
   its site poller runs, probing the centre: `far_end`): down only when both
   ends say so, degraded when they disagree or either is over its thresholds; the
@@ -117,6 +118,9 @@ class CheckTrack:
     last_up: datetime | None = None  # the latest good result: a fault began after it
     hold_until: datetime | None = None  # its agent is replaying a backlog: silence not judged before this
     observer: str = ""  # who ran the latest result's probe: "" this collector, else a site poller's name
+    # A far end (rule 9) whose poller changed: the previous poller's latest result (observer, time, status, reason),
+    # which its late results (a replayed spool) follow on, to be folded into the link's history
+    other: tuple[str, datetime, str, str] | None = None
 
 
 @dataclass
@@ -242,7 +246,11 @@ class Timeline:
             # its asset moved to another poller (docs/poller.md). Evidence at its own time; it decides nothing now.
             self.publish(ResultRecorded(obs.asset_id, obs.check_id, obs.ts, obs.status, obs.reason, obs.latency_ms,
                                         obs.observer))
+            if ct.conf.far_end and track.closed is not None:
+                self._late_end(track, ct, obs)
             return
+        if ct.conf.far_end and ct.last_ts is not None and ct.last_status is not None and obs.observer != ct.observer:
+            ct.other = (ct.observer, ct.last_ts, ct.last_status, ct.last_reason)  # its late results follow on it
         gap = self.gaps.get(obs.asset_id)
         if gap is not None and gap.start <= obs.ts:
             self._fill_gap(obs.asset_id, gap, ct, obs)
@@ -291,14 +299,32 @@ class Timeline:
         - An unchanged status also counts, live, from `prev` on: an end that goes on seeing what it saw while the
           other end's change is being decided is the ends disagreeing (degraded).
         """
+        prev_ts = prev[0]
+        contiguous = self._fold(track, ct, prev, status, ts)
+        if not changed:
+            self._own_changed(track, prev_ts if contiguous and prev_ts is not None else ts, ts)
+
+    def _fold(self, track: AssetTrack, ct: CheckTrack, prev: tuple[datetime | None, str | None, str], status: str,
+              ts: datetime) -> bool:
+        """Rule 9's history part: a far-end status held from `prev` to `ts` (same status, at most the silence limit
+        apart) over the link's closed history is combined into it; True when the two are contiguous."""
         prev_ts, prev_status, prev_reason = prev
         contiguous = (prev_ts is not None and prev_status == status and prev_ts <= ts
                       and (ts - prev_ts).total_seconds() <= ct.conf.interval * self.stale_after_intervals)
         if ct.conf.far_end and contiguous and prev_ts is not None and prev_status is not None and prev_ts < track.since:
             far_reason = "" if prev_status == UP else f"{ct.conf.check_id}: {prev_reason}"
             self._recombine(track, prev_ts, min(ts, track.since), prev_status, far_reason)
-        if not changed:
-            self._own_changed(track, prev_ts if contiguous and prev_ts is not None else ts, ts)
+        return contiguous
+
+    def _late_end(self, track: AssetTrack, ct: CheckTrack, obs: Observation) -> None:
+        """A far-end result older than the check's latest, from the link's previous poller (its spool replayed after
+        the link moved to another: ingest counted it, that poller owned the link then): folded into the closed
+        history after that poller's result before it (`CheckTrack.other`); no live decision."""
+        prev = ct.other if ct.other is not None and ct.other[0] == obs.observer else None
+        if prev is None or obs.ts >= prev[1]:
+            ct.other = (obs.observer, obs.ts, obs.status, obs.reason)
+        if prev is not None:
+            self._fold(track, ct, prev[1:], obs.status, obs.ts)
 
     def _recombine(self, track: AssetTrack, start: datetime, end: datetime, far: str, far_reason: str) -> None:
         """[start, end) of the link's closed history, which the centre wrote while the far end was silent, combined
@@ -411,7 +437,7 @@ class Timeline:
                     if ct.hold_until is not None and now < ct.hold_until:
                         continue
                     silence, why = ct.conf.silence, ct.conf.silence_reason
-                    if ct.conf.behind and self._cut_off(ct.conf.behind) is not None:
+                    if ct.conf.behind and self.cut_off(ct.conf.behind) is not None:
                         silence, why = UNKNOWN, self._cut_reason(ct)
                     if now >= due and ct.confirmed != silence:
                         ct.confirmed, ct.pending, ct.pending_count = silence, None, 0
@@ -431,7 +457,7 @@ class Timeline:
                 track.maint = occ
 
     # -- a site poller's own silence (rule 10) -------------------------------
-    def _cut_off(self, links: tuple[str, ...]) -> datetime | None:
+    def cut_off(self, links: tuple[str, ...]) -> datetime | None:
         """When the last of a poller's links stopped carrying (each down, unreachable, in maintenance or unknown to
         the centre: the latest start of their states); None while one carries (up or degraded) or is not tracked."""
         starts = []
@@ -472,7 +498,7 @@ class Timeline:
             ct.reason = ct.conf.silence_reason or f"no result since {ct.last_ts.isoformat(timespec='seconds')}"
             self._own_changed(track, ct.since, now)
         elif ct.confirmed == ct.conf.silence and ct.since is not None:
-            cut = self._cut_off(ct.conf.behind)
+            cut = self.cut_off(ct.conf.behind)
             if cut is not None and cut <= ct.since:
                 ct.confirmed, ct.reason = UNKNOWN, self._cut_reason(ct)
                 self._own_changed(track, ct.since, now)

@@ -266,3 +266,31 @@ def test_a_replay_arriving_before_the_centre_sees_the_link_back_gives_the_same_c
     centre(tl, 61, UP)
     assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(17)), (DOWN, at(17), at(21)),
                                   (DOWN, at(21), at(57)), (UP, at(57), None)]
+
+
+def test_a_late_far_end_replay_from_the_links_previous_poller_is_folded_into_the_history() -> None:
+    """The far end moved from p-a to p-b (a handover) during the centre's down [11, 61); p-a's reports, spooled, are
+    replayed after p-b's first result: ingest counted them (p-a owned the link then), the timeline gets them late.
+
+    - live: c up 1, p-a's from-site up 2, c down 11, 21, 31, 41, 51 (down from 11), c up 61 (up from 61); p-b's
+      from-site up 62 (its first; p-a's up 2 is kept as the previous poller's latest).
+    - p-a's replay: up 12, 22, 32, each older than the check's latest (62) and from another observer: no live
+      decision (the link stays up), but each follows p-a's result before it (2, 12, 22: 10 s <= 30 s apart, both
+      up): [2, 12), [12, 22), [22, 32) up at the far end. Combined with the centre's history: [2, 11) up and up,
+      unchanged; [11, 32) down at the centre, up at the far end: degraded; [32, 61) stays down (no far-end result
+      covers it: p-b's 62 follows no p-b result).
+    - link: unknown [0, 1), up [1, 11), degraded [11, 32), down [32, 61), up [61, open). Before the fix the late rule
+      returned first: down [11, 61) untouched."""
+    tl, sink = make(interval=10.0)
+    link(tl)
+    centre(tl, 1, UP)
+    far(tl, 2, UP)  # observer p-hotan: the link's poller before the move
+    for t in (11, 21, 31, 41, 51):
+        centre(tl, t, DOWN)
+    centre(tl, 61, UP)
+    tl.observe(Observation("wan", FAR, at(62), UP, "", None, "p-b"))
+    for t in (12, 22, 32):
+        far(tl, t, UP)
+        assert tl.tracks["wan"].state == UP, t
+    assert sink.states("wan") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(11)), (DEGRADED, at(11), at(32)),
+                                  (DOWN, at(32), at(61)), (UP, at(61), None)]
