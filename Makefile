@@ -5,8 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench bench-sla bench-cli bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim \
-	report-shots old-pythons agent-binary agent-packages agent-python-packages debian-root debian-root-arm64 \
-	collector-wheels collector-packages offline-bundle
+	report-shots old-pythons agent-binary agent-packages agent-vendor agent-python-packages debian-root \
+	debian-root-arm64 collector-wheels collector-packages offline-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -103,10 +103,16 @@ agent-binary: $(STAMP)
 agent-packages: agent-binary
 	$(PY) packaging/agent_packages.py
 
+# The pure-Python libraries the agent's python3 package carries (packaging/agent/vendor.txt: tomli, for UOS V20),
+# downloaded once from the package index in pip's hash-checking mode into build/agent-vendor (~2 s); the packages and
+# the tests build from there without the network, so .ci/run makes it before `make test`.
+agent-vendor: $(STAMP)
+	$(PY) packaging/agent_packages.py --vendor
+
 # The agent on the host's own python3 (3.7+) and python3-psutil, for aarch64 hosts (Kunpeng, Phytium) and any other:
 # dist/opsmon-agent-python3_<version>-1_all.deb and dist/opsmon-agent-python3-<version>-1.noarch.rpm (~5 s, offline;
 # docs/install.md). The same unit, config, user and scripts as agent-packages; the two conflict (same paths).
-agent-python-packages: $(STAMP)
+agent-python-packages: agent-vendor
 	$(PY) packaging/agent_packages.py --python
 
 # The collector as dist/opsmon-collector_<version>-1_amd64.deb and dist/opsmon-collector-<version>-1.x86_64.rpm:
@@ -123,7 +129,7 @@ collector-packages: collector-wheels
 # One tar for an estate without the internet: dist/opsmon-offline-<version>.tar with the pinned wheels, both wheels
 # of opsmon, the four packages and the agent's file, the Ansible roles (also as the collection opsmon.estate),
 # rules/, grafana/ and a README in Chinese and English (packaging/offline/README.md; docs/install.md).
-offline-bundle: agent-binary collector-wheels
+offline-bundle: agent-binary agent-vendor collector-wheels
 	$(PY) packaging/offline_bundle.py
 
 # A clean minimal Debian root for tests/packaging (debootstrap --variant=minbase with python3-venv, 1 to 3 min with

@@ -6,7 +6,9 @@ interpreter from 3.7 on. The few standard-library pieces that came later are rea
 so each difference is written once and the rest of the agent reads as plain Python:
 
 - `tomllib` (3.11) is `tomli` before 3.11: the same API, installed by the `tomli; python_version <
-  '3.11'` dependency of the agent's distribution.
+  '3.11'` dependency of the agent's distribution; the opsmon-agent-python3 package carries its own
+  copy for hosts whose OS has no python3-tomli (UOS V20), which its launcher puts last on the path,
+  so it is imported here only when neither tomllib nor an installed tomli is there.
 - `native_thread_id()`: `threading.get_native_id` is 3.8; before it, the Linux thread id comes
   from the gettid system call through ctypes (None elsewhere: the caller then skips what needs it).
 - `os_release()`: `platform.freedesktop_os_release` is 3.10; before it, /etc/os-release (or

@@ -9,13 +9,18 @@ What it measures
   face whose clock stands at 2026-09-30 12:00 Asia/Shanghai, so "this quarter" is the seeded one; each page
   is asked for by a logged-in admin through Starlette's in-process client, and the time from request to
   the last byte is the page's server time (no network, no browser). Best of --runs (3) after one warm-up,
-  printed against the issue's goal of 300 ms. The first request's time is printed too: a period or a
-  target's click-through not yet in the face's period cache (opsmon.collector.sla.cache) runs the SLA engine
-  once, then every page about that period reads the cache until a change empties it or it ages out.
+  printed against the issue's goal of 300 ms. The first request's time is printed too, and how long until
+  its page shows figures: a period or a click-through not yet in the face's period cache
+  (opsmon.collector.sla.cache) is measured in the background; the page waits at most the cache's WAIT
+  (0.1 s), then answers that its figures are being measured and reloads itself (the bench asks again every
+  50 ms until it shows them). Then every page about that period reads the cache until a change empties it
+  or it ages out (while only the clock has moved, the last figures are shown, as of their time).
 
   This quarter's table (/ui/) shows the figures the collector's SLA worker measures every `sla.refresh`
   seconds in its own process (as /metrics does); the bench measures them once before timing, as the worker
-  would have. Every other period, and every target's click-through, is measured on request.
+  would have. The collector also measures this quarter into the period cache in the background at its
+  start (its click-throughs read that); the bench does the same and waits for it before timing. Every other
+  period is measured when first asked for.
 
   Not here: generating a report (it renders a PDF for seconds by design; the page answers when it is done)
   and the pages' live reads of a running collector (maintenance windows in force: none here).
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -65,10 +71,16 @@ class BenchFace:
 
         return bundled_targets_path()
 
-    def period_result(self, period: Any) -> Any:
-        from opsmon.collector.sla.cache import table_of
+    def offered(self, period: Any, target: str | None = None) -> Any:
+        from opsmon.collector.sla.cache import offered
 
-        return table_of(self.periods, self.snapshot, self.store, self.targets_path(), period, self._now)
+        return offered(self.periods, self.snapshot, self.store, self.targets_path(), period, self._now, target)
+
+    def warm(self) -> Any:
+        """As the collector does at its start: this quarter measured in the background."""
+        from opsmon.collector.sla.periods import containing
+
+        return self.periods.warm(self.store, self.targets_path(), containing("quarter", self._now, TZ), self._now)
 
     def measured(self, period: Any, live: bool = False, target: str | None = None) -> Any:
         return self.periods.measured(self.store, self.targets_path(), period, self._now, live, target)
@@ -161,11 +173,13 @@ def main() -> int:
             f"{args.audit} audit entries in {time.perf_counter() - t0:.1f} s")
 
         app = FastAPI()
-        pages.mount(app, BenchFace(store, now))  # type: ignore[arg-type] - the pages read only these
+        face = BenchFace(store, now)
+        pages.mount(app, face)  # type: ignore[arg-type] - the pages read only these
         client = TestClient(app, base_url="http://127.0.0.1")
         client.cookies.set("opsmon_session", session, path="/ui")
         paths = ["/ui/", "/ui/?period=2026-09", "/ui/?period=2026", "/ui/targets/servers_ok",
-                 "/ui/targets/system_availability", "/ui/targets/fault_response_rate", "/ui/incidents",
+                 "/ui/targets/system_availability", "/ui/targets/fault_response_rate",
+                 "/ui/targets/servers_ok?period=2026-08", "/ui/incidents",
                  f"/ui/incidents?site={SITES[0]}&category=server", "/ui/incidents?state=closed",
                  f"/ui/incidents/{incident}", "/ui/assets", f"/ui/assets?site={SITES[1]}&category=server&page=2",
                  "/ui/assets/a00042", "/ui/maintenance", "/ui/oncall", "/ui/reports", "/ui/audit",
@@ -173,7 +187,14 @@ def main() -> int:
                  "/ui/audit?target=a00042"]
         results: dict[str, float] = {}
         cold: dict[str, float] = {}
-        print(f"{'page':<64} {'first ms':>9} {'best ms':>9}  goal {GOAL_MS:.0f} ms")
+        ready: dict[str, float] = {}
+        t0 = time.perf_counter()
+        warming = face.warm()
+        if warming is not None:
+            warming.result()
+        log(f"this quarter warmed in {time.perf_counter() - t0:.1f} s (the collector does it in the background at "
+            f"its start); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"{'page':<64} {'first ms':>9} {'figures s':>9} {'best ms':>9}  goal {GOAL_MS:.0f} ms")
         for path in paths:
             times = []
             for run in range(args.runs + 1):
@@ -184,16 +205,24 @@ def main() -> int:
                     raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
                 if run:  # the first is the warm-up (templates compiled, imports done, the period measured)
                     times.append(took)
-                else:
-                    cold[path] = took
+                    continue
+                cold[path] = took
+                # A page whose figures are being measured says so and reloads itself (every 2 s; polled here
+                # every 50 ms): how long until it shows them.
+                while 'id="computing"' in answer.text or 'id="refreshing"' in answer.text:
+                    time.sleep(0.05)
+                    answer = client.get(path, follow_redirects=False)
+                ready[path] = time.perf_counter() - start
             results[path] = best = min(times)
-            print(f"{path:<64} {cold[path]:9.1f} {best:9.1f}  {'ok' if best < GOAL_MS else 'OVER'}")
-        over = [p for p, ms in results.items() if ms >= GOAL_MS]
-        print(f"{len(results) - len(over)} of {len(results)} pages under {GOAL_MS:.0f} ms"
-              + (f"; over: {', '.join(over)}" if over else ""))
+            print(f"{path:<64} {cold[path]:9.1f} {ready[path]:9.2f} {best:9.1f}  "
+                  f"{'ok' if best < GOAL_MS and cold[path] < GOAL_MS else 'OVER'}")
+        over = [p for p, ms in results.items() if max(ms, cold[p]) >= GOAL_MS]
+        print(f"{len(results) - len(over)} of {len(results)} pages under {GOAL_MS:.0f} ms, first visits included"
+              + (f"; over: {', '.join(over)}" if over else "")
+              + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores shared: noisy)")
         if args.json:
             print(json.dumps({"assets": args.assets, "intervals": len(estate.intervals), "ms": results,
-                              "first_ms": cold}))
+                              "first_ms": cold, "figures_s": ready, "load": os.getloadavg()}))
         store.close()
     return 0
 

@@ -70,13 +70,16 @@ def _floor(port: int, ready: Any, counted: Any) -> None:
 
 
 def _receiver(port: int, ready: Any, counted: Any) -> None:
-    """The real FlowReceiver, its intervals counted instead of stored; `counted` is the flows it summed."""
+    """The real FlowReceiver, its intervals counted instead of stored; `counted` is the flows it summed. Its link
+    is a link of the inventory (site bench), as in service: the per-site sums are part of the cost."""
     from opsmon.collector.config.flows import FlowsConfig
+    from opsmon.collector.config.inventory import AssetSpec
     from opsmon.collector.inputs.flows.receiver import FlowReceiver
 
     settings = FlowsConfig(enabled=True, host="127.0.0.1", port=port, exporters={"127.0.0.1": "wan-bench"},
                            interval=60, rate=1_000_000, burst=1_000_000)
-    receiver = FlowReceiver(settings, lambda _message: None)
+    inventory = {"wan-bench": AssetSpec(id="wan-bench", category="link", site="bench")}
+    receiver = FlowReceiver(settings, lambda _message: None, assets=lambda: inventory)
 
     async def main() -> None:
         receiver.bind()

@@ -1031,21 +1031,41 @@ def security() -> dict[str, Any]:
                      panels, site_category_vars())
 
 
-LINK = 'link=~"$link"'  # the flow series carry the link asset id, not its site: the board filters by link
+LINK = 'link=~"$link"'  # the per-link flow series carry the link asset id; $link lists the links of $site
+SITE = 'site=~"$site"'  # opsmon_flow_site_bytes_total: per site (the inventory's site of each link; or unknown)
+
+
+def flow_bits(title: str, description: str, by: str, selector: str, *, w: int) -> dict[str, Any]:
+    """Bits/s per link or site from its interval byte counter: it grows once an interval, hence the 15-minute
+    window (three 5-minute intervals)."""
+    expr = f"sum by ({by}) (rate(opsmon_flow_{by}_bytes_total{{{selector}}}[15m])) * 8"
+    return timeseries(title, description, targets((expr, f"{{{{{by}}}}}")), w=w, unit="bps", minimum=0)
 
 
 def flows() -> dict[str, Any]:
-    """Flow analysis of the links (docs/flows.md): volume against its baseline, traffic to destinations outside
-    the allowed networks, the receiver's records and refusals."""
+    """Flow analysis of the links (docs/flows.md): traffic per prefecture (site) and per link, volume against its
+    baseline, traffic to destinations outside the allowed networks, the receiver's records and refusals, and the
+    exporters whose link the inventory does not know."""
     ratio_band = steps((ORANGE, None), (GREEN, 1 / 3), (ORANGE, 3))
     panels: list[dict[str, Any]] = [
+        row("地州流量 / Traffic per prefecture"),
+        flow_bits("地州流量（比特/秒） / Traffic per prefecture, bits/s",
+                  "每个地州（资产清单中链路的 site）所有链路的流量之和；unknown：链路不在清单中或未填 site。\n"
+                  "Each prefecture's links summed (the inventory's site of each link); unknown: a link that is no "
+                  "asset or has no site. Top talkers per prefecture: opsmon flows top --site.",
+                  "site", SITE, w=18),
+        stat("清单外的导出设备 / Exporters outside the inventory",
+             "flows.exporters 中链路不在资产清单（unknown）或不是链路类资产（not_link）的导出设备数；"
+             "日志中各有一条警告。\n"
+             "Exporters whose link is no asset of the inventory (unknown) or not a link (not_link); each is "
+             "also one warning in the log.",
+             [target(present('count(opsmon_flow_exporter_info{inventory!="link"})'))], w=6,
+             thresholds=steps((GREEN, None), (ORANGE, 1))),
         row("链路流量 / Link traffic"),
-        timeseries("链路流量（比特/秒） / Link traffic, bits/s",
-                   "流记录（sFlow 按抽样率放大）汇总的每条链路流量；每个汇总时段结束时增加一次，故按 15 分钟平均。\n"
-                   "Each link's traffic from its flow records (sFlow scaled by the sampling rate); the counter grows "
-                   "once an interval, hence the 15-minute average.",
-                   targets((f"sum by (link) (rate(opsmon_flow_link_bytes_total{{{LINK}}}[15m])) * 8", "{{link}}")),
-                   w=24, unit="bps", minimum=0),
+        flow_bits("链路流量（比特/秒） / Link traffic, bits/s",
+                  "流记录（sFlow 按抽样率放大）汇总的每条链路流量；每个汇总时段结束时增加一次，故按 15 分钟平均。\n"
+                  "Each link's traffic from its flow records (sFlow scaled by the sampling rate); the counter grows "
+                  "once an interval, hence the 15-minute average.", "link", LINK, w=24),
         timeseries("本时段流量与基线 / Interval bytes and baseline",
                    "最近一个汇总时段的字节数，及其基线：过去若干周同一时段的中位数（flows.baseline.weeks）。\n"
                    "The last closed interval's bytes and its baseline: the median of the same interval of the past "
@@ -1087,11 +1107,11 @@ def flows() -> dict[str, Any]:
                    minimum=0),
     ]
     variables = [*site_category_vars(),
-                 query_var("link", "链路 / Link", "label_values(opsmon_flow_link_bytes_total, link)")]
+                 query_var("link", "链路 / Link", f"label_values(opsmon_flow_exporter_info{{{SITE}}}, link)")]
     return dashboard("opsmon-flows", "opsmon 流量分析 / Flows",
-                     "各链路流量、相对基线、越界流量与流量接收。"
-                     "Traffic per link, against its baseline, to destinations outside the allowed networks, and "
-                     "the flow receiver.", panels, variables)
+                     "各地州与各链路流量、相对基线、越界流量与流量接收。"
+                     "Traffic per prefecture and per link, against its baseline, to destinations outside the allowed "
+                     "networks, and the flow receiver.", panels, variables)
 
 
 HALF = 'site=~"$site",enterprise=~"$enterprise"'  # the opsmon_hj212_* hours and rates are the running half-month's

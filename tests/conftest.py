@@ -26,6 +26,7 @@ from opsmon.collector.core.messages import (
     IntervalsMerged,
     Message,
     Observation,
+    Recombined,
     ResultRecorded,
     Transition,
 )
@@ -199,6 +200,21 @@ class MemorySink:
                 assert (prev[1], prev[2]) == (prev_start, prev_end)
                 rows.pop()
                 prev[2] = None
+            case Recombined(_asset, start, end, state, reason):  # closed rows cut, as store/gaps.py does
+                cut: list[list[Any]] = []
+                for r in rows:
+                    if r[2] is None or max(r[1], start) >= min(r[2], end):
+                        cut.append(r)
+                        continue
+                    a, b = max(r[1], start), min(r[2], end)
+                    cut.extend(p for p in ([r[0], r[1], a, r[3]], [state, a, b, reason], [r[0], b, r[2], r[3]])
+                               if p[1] < p[2])
+                rows[:] = []
+                for r in cut:  # touching rows of one state and reason are one
+                    if rows and r[2] is not None and rows[-1][2] == r[1] and rows[-1][0::3] == r[0::3]:
+                        rows[-1][2] = r[2]
+                    else:
+                        rows.append(r)
             case Transition(asset, at, detected, old, new, reason):
                 self.transitions.append((asset, (at, detected, old, new, reason)))
             case ResultRecorded():

@@ -36,9 +36,11 @@ def config_path(args: argparse.Namespace, demo: bool = False) -> str:
 
 
 def load_config(args: argparse.Namespace) -> Any:
+    """collector.yaml of --config, validated, without the files only the running collector parses (SNMP profiles,
+    trap maps, the on-call file: config/load.py's parsed_files); `serve` and `check-config` check those."""
     from opsmon.collector.config import load_config
 
-    return load_config(config_path(args))
+    return load_config(config_path(args), parsed_files=False)
 
 
 def zone(args: argparse.Namespace, config: Any = None) -> str:
@@ -76,7 +78,7 @@ def named(asset_id: str | None, names: dict[str, str]) -> str:
 
 def asset_names(store: Any) -> dict[str, str]:
     """Every asset's name by id, removed ones too (an old incident names an asset that has left)."""
-    from opsmon.collector.config.inventory import list_assets
+    from opsmon.collector.store.assets import list_assets
 
     return {a.id: a.name for a in list_assets(store, include_removed=True)}
 
@@ -111,7 +113,7 @@ def print_json(doc: Any, tz: str) -> None:
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
     """Columns padded to their widest cell, the first row the heading."""
-    from opsmon.collector.sla.render import display_width
+    from opsmon.collector.core.lang import display_width
 
     widths = [max(display_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

@@ -9,8 +9,8 @@ from opsmon.collector.cli.common import command, lang, load_config, open_store, 
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from opsmon.collector.config.inventory import list_assets
     from opsmon.collector.core.durations import say_duration
+    from opsmon.collector.store.assets import list_assets
     from opsmon.collector.store.history import current_states, last_heartbeat
 
     config = load_config(args)

@@ -41,27 +41,40 @@ class CheckSpecBase(BaseModel):
         return cid
 
 
-class IcmpSpec(CheckSpecBase):
-    """ICMP echo: up when any request is answered."""
+class FarEnd(BaseModel):
+    """A check a site poller can run from a link's far end (issue 22 item 4; docs/poller.md)."""
+
+    from_site: bool = Field(False, description="On a link (category link) with a site: run by the site's poller, "
+                            "probing the centre (the link's far end; icmp and tcp: `host` defaults to the host of "
+                            "the collector the poller reports to); the link is down when both ends say so")
+
+
+class IcmpSpec(CheckSpecBase, FarEnd):
+    """ICMP echo: up when any request is answered; degraded over the loss or RTT thresholds (a WAN link's)."""
 
     type: Literal["icmp"]
     host: str | None = Field(None, description="Defaults to the asset's address")
     packets: int = Field(1, ge=1, le=10, description="Echo requests per run, all sent (the loss and mean RTT "
                          "/metrics shows); up if any is answered")
+    loss_warn: float | None = Field(None, gt=0, lt=100, description="Percent of a run's requests lost above which "
+                                    "it is degraded (give packets > 1)")
+    rtt_warn: PositiveDuration | None = Field(None, description="Mean RTT of a run's replies above which it is "
+                                              "degraded")
 
 
-class TcpSpec(CheckSpecBase):
-    """A TCP connection: up when the port accepts it."""
+class TcpSpec(CheckSpecBase, FarEnd):
+    """A TCP connection: up when the port accepts it; degraded when the connection takes longer than latency_warn."""
 
     type: Literal["tcp"]
     port: int = Field(ge=1, le=65535, description="The port to connect to")
     host: str | None = Field(None, description="Defaults to the asset's address")
+    latency_warn: PositiveDuration | None = Field(None, description="Connecting slower than this -> degraded")
 
     def default_id(self) -> str:
         return f"tcp:{self.port}"
 
 
-class HttpSpec(CheckSpecBase):
+class HttpSpec(CheckSpecBase, FarEnd):
     """An HTTP(S) request: status, body, latency and the certificate's expiry."""
 
     type: Literal["http"]

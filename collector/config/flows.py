@@ -7,9 +7,9 @@ dropped. See docs/flows.md.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId, PositiveDuration
 
@@ -64,9 +64,15 @@ class FlowsConfig(BaseModel):
     host: str = Field("127.0.0.1", description="Address the flow receiver listens on (UDP)")
     port: int = Field(2055, ge=1, le=65535, description="UDP port the exporters send to (NetFlow's usual 2055; "
                                                         "IPFIX's 4739 works as well)")
+    sflow_port: int | None = Field(None, ge=1, le=65535, description=(
+        "A second UDP port (on `host`) for sFlow v5 only (its IANA port is 6343); none = sFlow is taken on `port` "
+        "with the other formats. Same exporters, rate limit and refusals as `port`"))
     exporters: dict[str, ObjectId] = Field(default_factory=dict, description=(
         "Allowed exporters: source address -> the link asset id whose traffic it exports; any other address "
         "is counted (reason unknown_exporter) and dropped"))
+    unknown_links: Literal["warn", "refuse"] = Field("warn", description=(
+        "An exporter whose link is no asset of the inventory: warn (a log line once, its flows summed under "
+        "site `unknown`) or refuse its datagrams (reason unknown_link)"))
     interval: PositiveDuration = Field(300.0, description=(
         "Flows are summed in fixed intervals of this length (aligned on the clock, by arrival time); each "
         "closed interval is stored"))
@@ -106,3 +112,10 @@ class FlowsConfig(BaseModel):
             except ValueError:
                 raise ValueError(f"flows.exporters: {address!r} is not an IP address") from None
         return value
+
+    @model_validator(mode="after")
+    def _ports(self) -> FlowsConfig:
+        if self.sflow_port is not None and self.sflow_port == self.port:
+            raise ValueError(f"flows.sflow_port: {self.sflow_port} is flows.port too; leave sflow_port out to "
+                             "take sFlow on flows.port")
+        return self

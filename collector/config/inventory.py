@@ -21,6 +21,7 @@ from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Pr
 from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
 from opsmon.collector.store import Store
+from opsmon.collector.store.assets import asset_names, asset_sites, count_assets, list_assets  # noqa: F401 (re-exported)
 from opsmon.collector.store.audit import record
 from opsmon.collector.store.history import life_start
 from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
@@ -54,6 +55,11 @@ class AssetSpec(BaseModel):
                 raise ValueError(f"check {check.check_id!r} is an HJ 212 unit's: give the asset category dau")
             if check.type == "snmp" and not self.address:
                 raise ValueError(f"check {check.check_id!r} polls the asset's address: give the asset an address")
+            if getattr(check, "from_site", False):
+                if self.category != "link" or not self.site:
+                    raise ValueError(f"check {check.check_id!r} runs at a link's far end (from_site): give the asset "
+                                     "category link and its site")
+                continue  # its host defaults to the collector's, as the site's poller reaches it
             if getattr(check, "host", "n/a") is None and not self.address:
                 raise ValueError(f"check {check.check_id!r} needs a host, or the asset an address")
         return self
@@ -287,55 +293,6 @@ def mark_removed(session: Session, row: Asset, at: datetime, now: datetime, earl
                            f"({last_back.isoformat()})")
     row.removed_at = at
     row.updated_at = now
-
-
-def _where(q: Any, include_removed: bool, category: str | None, site: str | None) -> Any:
-    if not include_removed:
-        q = q.where(Asset.removed_at.is_(None))
-    if category is not None:
-        q = q.where(Asset.category == category)
-    if site is not None:
-        q = q.where(Asset.site == site)
-    return q
-
-
-def list_assets(store: Store, include_removed: bool = False, category: str | None = None,
-                site: str | None = None, asset_id: str | None = None, by_site: bool = False,
-                limit: int | None = None, offset: int = 0) -> list[Asset]:
-    """Assets by id (by site, category and id with by_site); the filters and the page (limit, offset) are
-    applied in the database (a listing of thousands of assets must not load them all to show a few)."""
-    with store.session() as session:
-        q = _where(select(Asset), include_removed, category, site)
-        q = q.order_by(Asset.site, Asset.category, Asset.id) if by_site else q.order_by(Asset.id)
-        if asset_id is not None:
-            q = q.where(Asset.id == asset_id)
-        if limit is not None:
-            q = q.limit(limit).offset(offset)
-        return list(session.scalars(q))
-
-
-def count_assets(store: Store, category: str | None = None, site: str | None = None) -> int:
-    """How many live assets list_assets() would list with these filters."""
-    with store.session() as session:
-        return int(session.scalar(_where(select(func.count()).select_from(Asset), False, category, site)) or 0)
-
-
-def asset_sites(store: Store) -> list[str]:
-    """The sites live assets carry, sorted (one DISTINCT query, not the whole inventory)."""
-    with store.session() as session:
-        return sorted(s for s in session.scalars(select(Asset.site).where(Asset.removed_at.is_(None),
-                                                                           Asset.site.is_not(None)).distinct()) if s)
-
-
-def asset_names(store: Store, asset_ids: Iterable[str]) -> dict[str, str]:
-    """id -> the name a person reads (the id when it has none), removed assets too, for just these ids."""
-    wanted = sorted(set(asset_ids))
-    out: dict[str, str] = {}
-    with store.session() as session:
-        for i in range(0, len(wanted), 500):
-            for asset_id, name in session.execute(select(Asset.id, Asset.name).where(Asset.id.in_(wanted[i:i + 500]))):
-                out[asset_id] = name or asset_id
-    return out
 
 
 def asset_document(row: Asset) -> dict[str, Any]:

@@ -30,21 +30,29 @@ def resolve_config_path(cli_value: str | None, demo: bool = False, system: str =
                       "create this file; for the bundled demo of `make run`, add --demo (opsmon --demo COMMAND)")
 
 
-def load_config(path: str | os.PathLike[str], secrets: bool = False) -> CollectorConfig:
+def load_config(path: str | os.PathLike[str], secrets: bool = False,
+                parsed_files: bool = True) -> CollectorConfig:
     """Read and validate; raises ConfigError naming file, line, key and reason (ConfigProblems listing every
     problem when there are several). Touches nothing else.
 
     Secrets (SNMP communities and keys, HJ 212 passwords) are read only with `secrets=True`: a read-only command
     (`opsmon status`, `sla`, `report`...) runs on a workstation without them (issue 21, item 7); the commands
-    that use them (`serve`, `check-config`) read them and name the variable or file that is missing."""
+    that use them (`serve`, `check-config`) read them and name the variable or file that is missing.
+
+    With `parsed_files=False` the files collector.yaml names that only the running collector parses (the SNMP
+    profiles and trap maps, the on-call file) are not parsed here: a command that lists a table needs none of
+    them, and parsing them (some 26 YAML files and their models) cost `opsmon status` ~0.04 s of its start
+    (issue 25 item 2). A command that uses one parses it itself (`oncall now` reads the on-call file), and
+    `serve` and `check-config` check them all."""
     found = Problems()
-    config = check_config_file(path, found, secrets)
+    config = check_config_file(path, found, secrets, parsed_files)
     found.raise_any()
     assert config is not None
     return config
 
 
-def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bool = True) -> CollectorConfig | None:
+def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bool = True,
+                      parsed_files: bool = True) -> CollectorConfig | None:
     """collector.yaml and the files it names (targets, inventory files present, SNMP profiles, the on-call file,
     and with `secrets` the SNMP and SSH secrets and HJ 212 passwords), every problem gathered into `found` rather
     than raised.
@@ -73,7 +81,8 @@ def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bo
         if not config.resolve(name).is_file():
             found.add(ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",
                                   f"no such file: {config.resolve(name)}"))
-    check_snmp(config, doc, found, secrets)
+    if parsed_files or secrets:  # secrets: the SNMP ones are resolved in check_snmp too
+        check_snmp(config, doc, found, secrets)
     if secrets and config.ssh.credentials:
         from opsmon.collector.config.ssh_credentials import resolve as resolve_ssh
 
@@ -85,7 +94,7 @@ def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bo
 
         with found.gather():
             read_passwords(config.hj212, Path(config.base_dir), str(path))
-    if config.incidents.oncall_file:
+    if config.incidents.oncall_file and parsed_files:
         _check_oncall(config, doc, found)
     return config
 

@@ -121,6 +121,37 @@ class AgentsConfig(BaseModel):
     interval: PositiveDuration = Field(30.0, description="Report interval the collector asks agents to use")
 
 
+class PollerSiteConfig(BaseModel):
+    """One site's own settings for its pollers, over those of `pollers`."""
+
+    model_config = FROZEN
+    failover_delay: PositiveDuration | None = Field(None, description="This site's failover delay")
+    min_online: int | None = Field(None, ge=1, le=1000, description="This site's minimum of online pollers")
+
+
+class PollersConfig(BaseModel):
+    """Two or more site pollers at a site share its checks and take over each other's (docs/poller.md)."""
+
+    model_config = FROZEN
+    failover_delay: PositiveDuration = Field(60.0, description=(
+        "A poller whose reports have not arrived for this long is offline: its assets' checks move to the site's "
+        "other online pollers (Zabbix's proxy group failover delay, whose default is 1m too)"))
+    min_online: int = Field(1, ge=1, le=1000, description=(
+        "While fewer of a site's pollers are online, nothing moves: an asset keeps its silent poller and is "
+        "unknown until it reports again (Zabbix's minimum of online proxies, default 1)"))
+    sites: dict[str, PollerSiteConfig] = Field(default_factory=dict, description=(
+        "One site's own `failover_delay` and `min_online` (by its inventory `site`), over the two above: "
+        "`{hotan: {min_online: 2}}`"))
+
+    def delay_of(self, site: str) -> float:
+        own = self.sites.get(site)
+        return own.failover_delay if own is not None and own.failover_delay is not None else self.failover_delay
+
+    def min_online_of(self, site: str) -> int:
+        own = self.sites.get(site)
+        return own.min_online if own is not None and own.min_online is not None else self.min_online
+
+
 class SlaConfig(BaseModel):
     model_config = FROZEN
     targets_file: str | None = Field(None, description="The target table; default: rules/targets.yaml of opsmon")
@@ -266,6 +297,7 @@ class CollectorConfig(BaseModel):
     maintenance: tuple[WindowSpec, ...] = Field(
         (), description="Maintenance windows; more can be added through the API")
     agents: AgentsConfig = AgentsConfig()
+    pollers: PollersConfig = PollersConfig()
     sla: SlaConfig = SlaConfig()
     snmp: SnmpConfig = SnmpConfig()
     ssh: SshConfig = SshConfig()

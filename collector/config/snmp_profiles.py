@@ -101,6 +101,21 @@ class Unless(BaseModel):
     values: tuple[str | int, ...] = Field(min_length=1)
 
 
+class SameFault(BaseModel):
+    """A table fault that another table (of this profile or another) also reports: by the value of one of the row's
+    columns, the component that table names, so the fault seen through both is one fault and one incident (an RFC
+    1628 alarm row upsAlarmOnBattery is HUAWEI-UPS-MIB's on-battery supply method; a HOST-RESOURCES device row of
+    type printer is hrPrinterTable's row of the same hrDeviceIndex)."""
+
+    model_config = FROZEN
+    column: str = Field(description="The row's column whose (rendered) value says which fault it is")
+    components: dict[str, str] = Field(min_length=1, description=(
+        "Rendered value -> the component the other table names; values not listed keep the fault's own component"))
+    device_index: int = Field(0, ge=0, le=8, description=(
+        "0: the whole device (the row is an alarm, not a part: no row index in the name); N: the row index's first "
+        "N parts name the part, as the other table's row index does (`printer 1`)"))
+
+
 class Fault(BaseModel):
     """A hardware fault condition on a scalar or column value."""
 
@@ -111,9 +126,12 @@ class Fault(BaseModel):
     bits: tuple[int, ...] | None = Field(None, description="Fault when any of these bits (0 = MSB of octet 0) is set")
     present: bool = Field(False, description="Fault for every row that has a value (a table of active alarms)")
     component: str = Field(description="Names the part; {column} placeholders take values from the same row")
-    device_index: int | None = Field(None, ge=1, le=8, description=(
+    device_index: int | None = Field(None, ge=0, le=8, description=(
         "A table fault: the row index's first N parts name the device (prtAlertTable 1.4 is device 1), so its "
-        "component is 'COMPONENT 1' like another table's row 1: faults naming one component are one fault"))
+        "component is 'COMPONENT 1' like another table's row 1: faults naming one component are one fault. 0: the "
+        "whole device, no index (a UPS whose RFC 1628 scalars name no rack)"))
+    same_fault: SameFault | None = Field(None, description=(
+        "A table fault: the component another table names for the same fault, by a column's value"))
     problem: Text
 
     @model_validator(mode="after")
@@ -143,6 +161,7 @@ class Table(BaseModel):
         names = {c.name for c in self.columns}
         refs = list(self.labels) + [f.column for f in self.faults] + [f.unless.column for f in self.faults
                                                                       if f.unless]
+        refs += [f.same_fault.column for f in self.faults if f.same_fault]
         for r in self.rates:
             refs += [r.counter] + ([r.fallback] if r.fallback else []) + ([r.ceiling.column] if r.ceiling else [])
         for ref in refs:

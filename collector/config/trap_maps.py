@@ -13,6 +13,10 @@ trap does:
 
 An entry with `clears: NAME` is the recovery of trap NAME of the same file: it resolves that trap's
 incident for the same component. Every OID says its source (the MIB module and where it was read).
+
+`same_fault` maps a component the varbind names to the component the SNMP profiles name for the same fault
+(one fault, one incident, whether a poll or a trap says it: upsTrapAlarmEntryAdded's upsAlarmOnBattery is
+the profiles' `UPS power input`); a recovery trap uses the map of the trap it clears.
 """
 from __future__ import annotations
 
@@ -38,6 +42,9 @@ class TrapEntry(BaseModel):
     action: Action = "event"
     clears: str | None = Field(None, description="The name of the trap (same file) this one is the recovery of")
     component_from: str | None = Field(None, description="OID prefix of the varbind naming the component")
+    same_fault: dict[str, str] = Field(default_factory=dict, description=(
+        "The varbind's value -> the component the SNMP profiles name for the same fault (one incident whether "
+        "polled or trapped); on the raising trap, its recovery uses it too"))
     summary: Text
 
     @field_validator("oid", "component_from")

@@ -14,6 +14,15 @@ Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 
+def display_width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal. Here, not beside the SLA table it also
+    pads (sla/render.py), so that every table of the CLI pads with it without importing the SLA results; most
+    cells are ASCII, counted at once."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
 def local_time(when: datetime, zone: str) -> str:
     """A time as a person reads it: in the configured zone, named (notices, the acknowledge page)."""
     return f"{when.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S} ({zone})"

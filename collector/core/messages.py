@@ -13,7 +13,7 @@ Who produces what:
   `core.states`), `Backlog`, `HardwareSignal`, `Event` (and `EventRepeated`), `StreamPosition`, `Facts`,
   `BaselineResults`, `SecurityFinding`, `Hj212Data`, `Hj212Frame`;
 - the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
-  `IntervalRelabelled`, `IntervalsMerged`, `GapFilled`, `Transition`;
+  `IntervalRelabelled`, `IntervalsMerged`, `GapFilled`, `Recombined`, `Transition`;
 - the service: `Heartbeat`, `Prune`.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from opsmon.collector.core.states import Observation
 __all__ = [
     "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "GapFilled", "HardwareSignal", "Heartbeat",
     "IntervalClosed", "Hj212Data", "Hj212Frame", "Hj212Value", "IntervalOpened",
-    "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "ResultRecorded",
+    "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "Recombined", "ResultRecorded",
     "SecurityFinding", "StreamPosition", "Transition", "Written",
 ]
 
@@ -75,6 +75,19 @@ class GapFilled:
     """[start, end), inside the asset's closed `collector not running` interval(s), takes `state`: an agent's
     spool replayed reports stamped in that time (docs/timeline.md, rule 7). Only that unknown time changes;
     what the collector saw itself is never rewritten."""
+
+    asset_id: str
+    start: datetime
+    end: datetime
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recombined:
+    """[start, end) of a link's closed intervals takes `state` and `reason`: the site poller's results for that time
+    (its replayed spool, late only in arriving) combined with what the centre saw there alone (docs/timeline.md,
+    rule 9). Only a link measured from both ends is rewritten so, and only its up, down and degraded time."""
 
     asset_id: str
     start: datetime
@@ -304,7 +317,7 @@ class Prune:
 
 
 # What the store writer takes.
-Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | GapFilled | Transition
+Written = (IntervalOpened | IntervalClosed | IntervalRelabelled | IntervalsMerged | GapFilled | Recombined | Transition
            | ResultRecorded | HardwareSignal | Event | EventRepeated | StreamPosition | Facts | BaselineResults
            | Heartbeat | Prune | Hj212Data | Hj212Frame | FlowTop)
 # Everything that is published.

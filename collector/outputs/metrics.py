@@ -346,6 +346,24 @@ class FlowCollector(Collector):
         for link, n in sorted(self.counts.outside.items()):
             outside.add_metric([link], n)
         yield from (volume, last, base, outside)
+        yield from self._sites()
+
+    def _sites(self) -> Iterator[Metric]:
+        """Per site (the prefecture of the links, from the inventory; every site of a configured link from 0): bytes
+        of its links' closed intervals; and each exporter's link as the inventory places it (value 1)."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        volume = CounterMetricFamily("opsmon_flow_site_bytes", "Bytes of the closed flow intervals of the site's "
+                                     "links (the inventory's site of each link; unknown: no such asset or no site)",
+                                     labels=["site"])
+        for site, n in sorted(self.counts.site_bytes.items()):
+            volume.add_metric([site], n)
+        info = GaugeMetricFamily("opsmon_flow_exporter_info", "Each configured exporter's link, its site and what "
+                                 "the inventory says it is (inventory: link, not_link or unknown), value 1",
+                                 labels=["exporter", "link", "site", "inventory"])
+        for exporter, (site, state) in sorted(self.counts.placements.items()):
+            info.add_metric([exporter, self.counts.links.get(exporter, ""), site, state], 1)
+        yield from (volume, info)
 
 
 class Hj212Collector(Collector):
@@ -522,6 +540,26 @@ class StoreCollector(Collector):
         yield from (healthy, failures, dropped)
 
 
+class LoopCollector(Collector):
+    """How late the collector's event loop is, and its stalls (service/loopwatch.py's LoopWatch)."""
+
+    def __init__(self, watch: Any) -> None:
+        self.watch = watch
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        lag = GaugeMetricFamily("opsmon_event_loop_lag_seconds", "How late the event loop is on its beat now (every "
+                                "answer of the collector waits as long)")
+        lag.add_metric([], self.watch.lag)
+        stalls = CounterMetricFamily("opsmon_event_loop_stalls", "Times the event loop was held past 1 s since start "
+                                     "(the log names the function each time)")
+        stalls.add_metric([], self.watch.stalls)
+        longest = GaugeMetricFamily("opsmon_event_loop_longest_stall_seconds", "The longest stall since start")
+        longest.add_metric([], self.watch.longest)
+        yield from (lag, stalls, longest)
+
+
 class CollectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         # No `_created` series: a second sample per counter and histogram that no rule or dashboard reads
@@ -570,6 +608,9 @@ class CollectorMetrics:
         time: the queue as a gauge, failures and refusals as counters, so rate() and increase() apply."""
         self.store_queue.set_function(lambda: writer.queue.qsize())
         self.registry.register(StoreCollector(writer))
+
+    def watch_loop(self, watch: Any) -> None:
+        self.registry.register(LoopCollector(watch))
 
     def watch_agents(self, ingest: Any) -> None:
         self.registry.register(AgentCollector(ingest))

@@ -34,8 +34,8 @@ from opsmon.collector.outputs.api.live import (
     WindowDoc,
 )
 from opsmon.collector.outputs.api.oncall_doc import LevelDoc, OncallDoc, OverrideDoc, PolicyDoc, RouteDoc, ShiftDoc
-from opsmon.collector.sla.cache import Measured, PeriodCache, table_of
-from opsmon.collector.sla.periods import Period
+from opsmon.collector.sla.cache import Answer, Measured, PeriodCache, offered
+from opsmon.collector.sla.periods import Period, containing
 from opsmon.collector.sla.results import PeriodResult
 from opsmon.collector.store import Store, audit
 from opsmon.collector.store.oncall import add_override, remove_override
@@ -150,9 +150,15 @@ class ServiceFace:
     def sla_snapshot(self) -> PeriodResult | None:
         return self._service.sla_snapshot
 
-    def period_result(self, period: Period) -> PeriodResult:
+    def offered(self, period: Period, target: str | None = None) -> Answer:
         s = self._service
-        return table_of(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock())
+        return offered(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock(), target)
+
+    def warm(self) -> None:
+        """This quarter measured in the background at the collector's start, for the console's click-throughs."""
+        s = self._service
+        now = s.clock()
+        self._periods.warm(s.store, s.config.targets_path(), containing("quarter", now, s.config.timezone), now)
 
     def measured(self, period: Period, live: bool = False, target: str | None = None) -> Measured:
         s = self._service

@@ -46,6 +46,7 @@ from opsmon.collector.core.messages import (
     IntervalsMerged,
     Observation,
     Prune,
+    Recombined,
     ResultRecorded,
     SecurityFinding,
     StreamPosition,
@@ -64,7 +65,8 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
-from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, share_document, site_owners
+from opsmon.collector.inputs.poller.group import HANDOVER, PollerGroups, share_refresh
+from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, pollable, share_document
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -72,6 +74,7 @@ from opsmon.collector.inputs.snmp.presence import PresenceHub
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.outputs.metrics import CollectorMetrics
 from opsmon.collector.service.inputs import INPUTS
+from opsmon.collector.service.loopwatch import LoopWatch
 from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
 from opsmon.collector.sla.hj212_live import Hj212Figures, hj212_figures
@@ -83,7 +86,8 @@ from opsmon.collector.sla.worker import SlaWorker, quarter_figures
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.flows import interval_totals
 from opsmon.collector.store.lock import InstanceLock
-from opsmon.collector.store.models import AgentRow, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.models import AgentRow, AgentStream, Asset, Hj212Datum, Hj212FrameRow, MaintenanceWindow
+from opsmon.collector.store.models import Event as EventRow
 from opsmon.collector.store.surveys import SurveyLinks
 from opsmon.collector.store.types import to_ms
 from opsmon.collector.store.windows import inventory_names
@@ -96,7 +100,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HJ212_SILENT = "数采仪未发送 / DAU not sending"
-POLLER_REFRESH = 60.0  # seconds between a site poller's fetches of its checks
+# Handovers read back at a start (and each asset's latest before): a poller's spool keeps 7 days by default
+# (spool_max_age); its results older than that are not counted (PollerGroups.horizon)
+HANDOVERS_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,14 @@ class Service:
         self.ctx = CheckContext(clock=clock, pinger=Pinger())
         self.scheduler = CheckScheduler(self.publish, config.scheduler.max_concurrency, self.metrics)
         self.assets: dict[str, AssetMeta] = {}
-        # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site
+        # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site;
+        # which asset each of a site's pollers runs, and who ran it when (group.py)
         self.polled: dict[tuple[str, str], str] = {}
+        self._site_links: dict[str, tuple[str, ...]] = {}  # site -> its links: all cut, its group is unknown
+        self.groups = PollerGroups(config.pollers.delay_of, config.pollers.min_online_of, self.started,
+                                   config.agents.interval,
+                                   lambda site: self.timeline.cut_off(self._site_links.get(site, ())) is not None)
+        self._unknown_poller_sites: frozenset[str] = frozenset()  # pollers.sites keys warned about
         self.pollers: dict[str, str] = {}
         self._shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {}
         self._inventory_mark: tuple[Any, ...] | None = None
@@ -144,7 +156,8 @@ class Service:
         self.flushed = True
         self._stop: asyncio.Event | None = None
         self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked, atomic=self.writer.atomic,
-                             owner_of=lambda asset_id, check_id: self.polled.get((asset_id, check_id)))
+                             owner_of=lambda asset_id, check_id, at: self.groups.owner_at(asset_id, at)
+                             if (asset_id, check_id) in self.polled else None)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
@@ -232,6 +245,8 @@ class Service:
         for flows in (i for i in self.inputs if isinstance(i, FlowReceiver)):
             self.metrics.watch_flows(flows.counts)
         self.metrics.watch_store(self.writer)
+        self.loopwatch = LoopWatch()
+        self.metrics.watch_loop(self.loopwatch)
         self.router.route(self._routes())
 
     @property
@@ -261,6 +276,7 @@ class Service:
             IntervalRelabelled: [store],
             IntervalsMerged: [store],
             GapFilled: [store],
+            Recombined: [store],
             Transition: [store, Consumer("incidents", lambda t: incidents.on_transition(
                 t.asset_id, t.at, t.detected, t.old, t.new, t.reason), guarded=True)],
             HardwareSignal: [store, Consumer("incidents", lambda h: incidents.on_hardware(
@@ -344,6 +360,7 @@ class Service:
         resume = recovered.resume
         self.incidents.load()
         self.writer.start()
+        self._restore_handovers()
         self.reload_inventory(at=resume)
         self.timeline.gaps = recovered.gaps  # an agent's spool may yet fill them (docs/timeline.md, rule 7)
         self.reload_windows()
@@ -363,7 +380,7 @@ class Service:
         check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
         fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
         conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
-                         spec.up_after or cfg.timeline.up_after)
+                         spec.up_after or cfg.timeline.up_after, far_end=getattr(spec, "from_site", False))
         return check, interval, fingerprint, conf
 
     def reload_inventory(self, at: datetime | None = None, force: bool = False) -> bool:
@@ -376,20 +393,30 @@ class Service:
                 return False
             rows = list(session.scalars(select(Asset).where(Asset.removed_at.is_(None))))
             with_agent = set(session.scalars(select(AgentRow.asset_id).where(AgentRow.revoked_at.is_(None))))
-            poller_rows = session.execute(select(AgentRow.name, Asset.site).join(Asset, Asset.id == AgentRow.asset_id)
+            poller_rows = session.execute(select(AgentRow.name, Asset.site, AgentRow.asset_id)
+                                          .join(Asset, Asset.id == AgentRow.asset_id)
                                           .where(AgentRow.revoked_at.is_(None), AgentRow.role == POLLER)).all()
         at = at or self.clock()
-        owners = site_owners((name, site) for name, site in poller_rows)
+        ordered = [(row, AssetSpec.from_row(row)) for row in _parents_first(rows)]
+        # A site poller's reports cross its site's links: its silence while they are all cut is unknown (rule 10),
+        # and its group moves nothing then (group.py): known before the pollers are arranged.
+        links: dict[str, list[str]] = {}
+        for row in rows:
+            if row.category == "link" and row.site:
+                links.setdefault(row.site, []).append(row.id)
+        self._site_links = {site: tuple(sorted(ids)) for site, ids in links.items()}
+        self._warn_unknown_poller_sites({row.site for row in rows if row.site})
+        owners = self._arrange_pollers(ordered, poller_rows)
+        poller_sites = {asset_id: site for _, site, asset_id in poller_rows}  # the poller's own asset -> its site
         polled: dict[tuple[str, str], str] = {}
-        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name in owners.values()}
+        shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _, _ in poller_rows}
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
         infos: dict[str, AssetInfo] = {}
         specs: dict[str, AssetSpec] = {}
         # Parents first, so a child's parent is tracked when the child is evaluated.
-        for row in _parents_first(rows):
-            spec = AssetSpec.from_row(row)
+        for row, spec in ordered:
             confs = []
             specs[spec.id] = spec
             for check_spec in spec.checks:
@@ -404,6 +431,8 @@ class Service:
                 if poller is not None:  # its site's poller runs it: the collector never probes it too
                     polled[(spec.id, conf.check_id)] = poller
                     shares[poller].append((spec, check_spec, interval, check.timeout))
+                elif conf.far_end:
+                    pass  # a link's far end: only its site's poller runs it; without one the centre decides alone
                 elif check.passive:
                     uplinks.setdefault(check_spec.device, []).append(
                         Uplink(spec.id, conf.check_id, check_spec.interface))
@@ -411,7 +440,9 @@ class Service:
                     jobs[f"{spec.id}/{conf.check_id}"] = (check, interval, fingerprint)
                 confs.append(conf)
             if spec.id in with_agent:
-                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting"))
+                behind = tuple(sorted(links.get(poller_sites.get(spec.id) or "", ())))
+                confs.append(CheckConf(AGENT_CHECK, self.config.agents.interval, 1, 1, DOWN, "agent not reporting",
+                                       behind=behind))
                 self.security.enrolled(spec.id)  # its security counters exist from 0 (issue 23)
             self.timeline.upsert_asset(spec.id, spec.parent, spec.site, spec.tags, confs, at)
             live[spec.id] = AssetMeta(spec.category, spec.site or "", row.updated_at)
@@ -421,7 +452,7 @@ class Service:
         self.assets = live
         self._specs = specs
         self.polled, self._shares = polled, shares
-        self.pollers = {name: site for site, name in owners.items()}
+        self.pollers = {name: site for name, site, _ in poller_rows if site}
         self.asset_infos.clear()
         self.asset_infos.update(infos)
         for seen in (self.ctx.cert_expiry, self.ctx.icmp):
@@ -444,6 +475,71 @@ class Service:
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
         return True
+
+    def _arrange_pollers(self, ordered: list[tuple[Asset, AssetSpec]], poller_rows: Any) -> dict[str, str]:
+        """Which poller runs each asset's polled checks (asset id -> poller, inputs/poller/group.py); a move is
+        stored as an event `poller_handover` and logged."""
+        members: dict[str, list[str]] = {}
+        for name, site, _ in poller_rows:
+            if site:
+                members.setdefault(site, []).append(name)
+        site_assets: dict[str, list[str]] = {}
+        for _, spec in ordered:
+            if spec.site and any(pollable(spec, c) for c in spec.checks):
+                site_assets.setdefault(spec.site, []).append(spec.id)
+        moves = self.groups.arrange(site_assets, members, self.clock())
+        for site in sorted(members):
+            if site in site_assets and not self.groups.group_online(site):
+                log.warning("too few site pollers online: nothing moves, a silent poller's assets stay unknown",
+                            extra={"site": site, "online": ",".join(sorted(self.groups.online.get(site, ()))),
+                                   "min_online": self.config.pollers.min_online_of(site)})
+        for move in moves:
+            self.publish(move.event())
+        for site in sorted({m.site for m in moves}):
+            here = [m for m in moves if m.site == site]
+            log.warning("site poller handover", extra={
+                "site": site, "assets": len(here), "moves": ", ".join(sorted({f"{m.old or '-'}->{m.new or '-'} "
+                                                                              f"({m.reason})" for m in here})),
+                "online": ",".join(sorted(self.groups.online.get(site, ())))})
+        return self.groups.owner
+
+    def _warn_unknown_poller_sites(self, known: set[str]) -> None:
+        """A `pollers.sites` key no asset of the inventory has (a typo, a site renamed): its settings apply to
+        nothing. Logged once per reload that finds a new such key."""
+        unknown = frozenset(self.config.pollers.sites) - known
+        if unknown - self._unknown_poller_sites:
+            keys = ", ".join(f"pollers.sites.{k}" for k in sorted(unknown))
+            log.warning("collector.yaml pollers.sites 中的站点不在资产清单中 / pollers.sites names a site no asset "
+                        "has: its settings apply to nothing", extra={"key": keys})
+        self._unknown_poller_sites = unknown
+
+    def _restore_handovers(self) -> None:
+        """Who owns what, and who was heard when, before the restart (inputs/poller/group.py):
+
+        - the handovers stored in the last HANDOVERS_KEPT, and each asset's latest one before them (one row per
+          asset: an asset that moved long ago stays where it went), so a poller replaying its spool has its results
+          judged by who owned the asset at their time, as before; older results are refused (`horizon`);
+        - each poller's last report's arrival (agent_streams' latest update): its silence goes on counting from
+          there, so a poller dead for days is offline once the start's grace is over, not alive from the start."""
+        horizon = self.clock() - HANDOVERS_KEPT
+        handovers = (EventRow.kind == "poller", EventRow.name == HANDOVER)
+        with self.store.session() as s:
+            last = (select(EventRow.asset_id, func.max(EventRow.ts).label("ts"))
+                    .where(*handovers, EventRow.ts < horizon).group_by(EventRow.asset_id).subquery())
+            before = s.execute(select(EventRow.asset_id, EventRow.ts, EventRow.details)
+                               .join(last, (EventRow.asset_id == last.c.asset_id) & (EventRow.ts == last.c.ts))
+                               .where(*handovers).order_by(EventRow.ts, EventRow.id)).all()
+            rows = s.execute(select(EventRow.asset_id, EventRow.ts, EventRow.details)
+                             .where(*handovers, EventRow.ts >= horizon)
+                             .order_by(EventRow.ts, EventRow.id)).all()
+            heard = s.execute(select(AgentStream.agent, func.max(AgentStream.updated_at))
+                              .join(AgentRow, AgentRow.name == AgentStream.agent).where(AgentRow.role == POLLER)
+                              .group_by(AgentStream.agent)).all()
+        for agent, at in heard:
+            if at is not None:
+                self.groups.heard_from(agent, at if at.tzinfo else at.replace(tzinfo=UTC))
+        self.groups.restore(((asset, ts if ts.tzinfo else ts.replace(tzinfo=UTC), (d or {}).get("from"),
+                              (d or {}).get("to")) for asset, ts, d in [*before, *rows] if asset), horizon)
 
     def _hj212_frames_since(self, since: datetime) -> list[tuple[datetime, bytes, str]]:
         """(received, raw, crc) of the HJ 212 frames stored since `since`: the receiver rebuilds its split messages
@@ -471,7 +567,8 @@ class Service:
         site = self.pollers.get(poller)
         if site is None:
             return None
-        return share_document(poller, site, POLLER_REFRESH, self._shares.get(poller, []))
+        refresh = share_refresh(len(self.groups.members.get(site, ())), self.config.pollers.delay_of(site))
+        return share_document(poller, site, refresh, self._shares.get(poller, []))
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""
@@ -523,6 +620,9 @@ class Service:
             # stale_after_intervals after the store writes again (the reports they kept are on their way).
             self.timeline.started = now
         self.timeline.tick(now)
+        self.ingest.refusals.tick()
+        if self.groups.tick(now, lambda name: getattr(self.ingest.agents.get(name), "arrived", None)):
+            self.reload_inventory(force=True)  # a site's online pollers changed: its assets may move
         self.escalator.step(now)
         if self.roster is not None:
             for schedule, person in self.roster.handoffs(now):
@@ -669,6 +769,13 @@ class Service:
         if obs is not None or events is not None or frames is not None or flow_top is not None:
             self.publish(Prune(obs, events, frames, flow_top))
 
+    async def _watch_loop_once_serving(self, server: Any) -> None:
+        """The loop's watch starts once the server answers: building the app and uvicorn's start (imports) hold
+        the loop a second or more on a busy host, and are no stall of a running collector."""
+        while not server.started:
+            await asyncio.sleep(0.05)
+        self.loopwatch.start(asyncio.get_running_loop())
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then shut down in order and flush the store."""
         from opsmon.collector.outputs.api.app import create_app
@@ -700,14 +807,18 @@ class Service:
             asyncio.create_task(self._every(3600.0, self._prune, "prune")),
             asyncio.create_task(self._sla_loop()),
         ]
-        server = http_server(create_app(ServiceFace(self)), self.config)
+        face = ServiceFace(self)
+        face.warm()
+        server = http_server(create_app(face), self.config)
         self.timeline.started = self.clock()  # the door opens now: no agent could report before (see Timeline.tick)
         serve = asyncio.create_task(server.serve(sockets=[self.socket] if self.socket else None))
+        self._tasks.append(asyncio.create_task(self._watch_loop_once_serving(server)))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serve, 10)
+        self.loopwatch.close()  # the door is shut: the closes below may hold the loop, and nobody waits on it
         stopper.cancel()
         await self.scheduler.shutdown()
         for task in self._tasks:
@@ -723,6 +834,7 @@ class Service:
             self.snmp.close()
         if self.ssh is not None:
             self.ssh.close()
+        self.ingest.refusals.flush()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

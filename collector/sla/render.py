@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from opsmon.collector.core.durations import say_duration
+from opsmon.collector.core.lang import display_width
 from opsmon.collector.sla.results import STATUSES, PeriodResult, ResponseDetail, SurveyDetail, TargetResult
 
 TEXT = {
@@ -94,8 +95,3 @@ def _listed(result: PeriodResult, lang: str) -> list[str]:
         if d.excluded:
             out.append(f"  {t['excluded']}: {', '.join(d.excluded)}")
     return ["", *out] if out else []
-
-
-def display_width(text: str) -> int:
-    """Display width: CJK characters take two columns in a terminal."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

@@ -8,7 +8,6 @@ Design notes:
   routing table, not from these rows; SLA figures are computed from intervals only.
 - audit_log is append-only: the code has no update or delete path for it.
 """
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Any

@@ -45,6 +45,7 @@ from opsmon.collector.core.messages import (
     IntervalRelabelled,
     IntervalsMerged,
     Prune,
+    Recombined,
     ResultRecorded,
     StreamPosition,
     Transition,
@@ -340,7 +341,7 @@ class StoreWriter:
                                      .where(StateInterval.asset_id == asset, StateInterval.start_ts == prev_start,
                                             StateInterval.end_ts == prev_end)
                                      .values(end_ts=None))
-                    case GapFilled():
+                    case GapFilled() | Recombined():
                         fill_gap(conn, msg)
                     case Transition(asset, at, detected, old, new, reason):
                         conn.execute(insert(TransitionRow).values(asset_id=asset, at_ts=at, detected_ts=detected,

@@ -26,10 +26,24 @@ The rules (docs/timeline.md explains them with examples):
   `stale_after_intervals` intervals apart (the first one counted from the gap's
   start when the asset was up then), maintenance inside a window; the rest stays
   unknown (`Gap`, `GapFilled`).
+- A result older than its check's latest, from another observer (a site poller's late replay after its asset
+  moved to another poller), is recorded at its own time and decides nothing now; a link's far end (rule 9)
+  still has it combined into the link's closed history.
+- A WAN link measured from both ends (the centre's checks and a far-end check
+  its site poller runs, probing the centre: `far_end`): down only when both
+  ends say so, degraded when they disagree or either is over its thresholds; the
+  end that sees a change first decides until the other looks again, so a cut is
+  down while the site's results, cut off with it, have not arrived. When they
+  arrive (a replayed spool), they are combined into the link's closed history
+  (`Recombined`): the only closed time rewritten besides a restart's gap.
+- A site poller's own report check (`behind` its site's links): silent while
+  those links are cut, it is unknown, not down; down once a link carries again
+  and it still does not report.
 - Intervals tile time: each change closes the open interval and opens the next
   at the same instant. A change dated at or before the open interval's start
-  relabels that open interval instead (closed intervals are never rewritten),
-  which also keeps history sane if the clock steps backwards.
+  relabels that open interval instead (closed intervals are never rewritten but
+  as the two rules above say), which also keeps history sane if the clock steps
+  backwards.
 
 The timeline holds only in-memory state and publishes typed messages
 (`core.messages`: intervals opened, closed, relabelled and merged, transitions,
@@ -39,6 +53,7 @@ testable alone.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,6 +67,7 @@ from opsmon.collector.core.messages import (
     IntervalRelabelled,
     IntervalsMerged,
     Message,
+    Recombined,
     ResultRecorded,
     Transition,
 )
@@ -68,6 +84,7 @@ from opsmon.collector.core.states import (
 WAITING = "waiting for the first check result"
 BACKLOG_WAIT = 30.0  # seconds an agent replaying its spool may pause between reports before its silence counts
 REPLAYED = "reported while the collector was not running"  # the reason of a gap's time an agent's spool filled
+CLOSED_KEPT = 512  # closed intervals a link measured from both ends keeps for its site's late results (rule 9)
 
 
 Publish = Callable[[Message], None]
@@ -81,6 +98,8 @@ class CheckConf:
     up_after: int
     silence: str = UNKNOWN  # what a check without results becomes: unknown, or down for pushed agent reports
     silence_reason: str = ""
+    far_end: bool = False  # a link's check run at its far end by the site's poller (probing the centre): rule 9
+    behind: tuple[str, ...] = ()  # a site poller's own report check: its site's links, which its reports cross
 
 
 @dataclass
@@ -99,6 +118,9 @@ class CheckTrack:
     last_up: datetime | None = None  # the latest good result: a fault began after it
     hold_until: datetime | None = None  # its agent is replaying a backlog: silence not judged before this
     observer: str = ""  # who ran the latest result's probe: "" this collector, else a site poller's name
+    # A far end (rule 9) whose poller changed: the previous poller's latest result (observer, time, status, reason),
+    # which its late results (a replayed spool) follow on, to be folded into the link's history
+    other: tuple[str, datetime, str, str] | None = None
 
 
 @dataclass
@@ -117,6 +139,9 @@ class AssetTrack:
     maint: ActiveWindow | None = None
     detected: datetime | None = None
     sheltered: bool = False  # the state left out the centre's failing checks while the parent is at fault
+    # A link measured from both ends: its latest closed intervals (start, end, state, reason), which the site's late
+    # results are combined into (rule 9). Bounded: a replay older than these changes nothing.
+    closed: deque[tuple[datetime, datetime, str, str]] | None = None
 
 
 @dataclass
@@ -137,6 +162,19 @@ def _window_reason(occ: ActiveWindow) -> str:
 
 def _klass(status: str) -> str:
     return "up" if status == UP else ("unknown" if status == UNKNOWN else "bad")
+
+
+def _both(state: str, reason: str, far: str, far_reason: str) -> tuple[str, str]:
+    """A link's state the centre recorded alone, combined with its far end's status there (rule 9): the same when
+    they agree (down only when both say down), degraded when they do not or either is degraded. Only up, down and
+    degraded time changes: unknown, maintenance and unreachable time stays what it was; so does any of it when the
+    far end knew nothing."""
+    if far == UNKNOWN or state not in (UP, DOWN, DEGRADED):
+        return state, reason
+    new = state if state == far else DEGRADED
+    if far_reason and far_reason not in reason:
+        reason = f"{reason}; {far_reason}" if reason else far_reason
+    return new, reason
 
 
 @dataclass
@@ -162,6 +200,8 @@ class Timeline:
             track = AssetTrack(asset_id, parent, site, tuple(tags),
                                {cid: CheckTrack(c) for cid, c in confs.items()}, UNKNOWN, at, WAITING)
             self.tracks[asset_id] = track
+            if any(c.far_end for c in confs.values()):
+                track.closed = deque(maxlen=CLOSED_KEPT)
             self.publish(IntervalOpened(asset_id, UNKNOWN, at, WAITING))
         else:
             parent_changed = track.parent != parent
@@ -175,7 +215,9 @@ class Timeline:
                 else:
                     kept[cid] = CheckTrack(conf)
             track.checks = kept
-            self._own_changed(track, at, at)
+            if track.closed is None and any(c.far_end for c in confs.values()):
+                track.closed = deque(maxlen=CLOSED_KEPT)
+            self._own_changed(track, at, at, reload=True)
         if parent is not None:
             self.children.setdefault(parent, set()).add(asset_id)
         if track.state != UNKNOWN and parent_changed:
@@ -199,9 +241,20 @@ class Timeline:
         if ct is None:
             return
         ct.hold_until = None  # a report from a spool says so again right after it (Backlog)
+        if ct.last_ts is not None and obs.ts < ct.last_ts and obs.observer != ct.observer:
+            # Older than the check's latest result, from another observer: a site poller replaying its spool after
+            # its asset moved to another poller (docs/poller.md). Evidence at its own time; it decides nothing now.
+            self.publish(ResultRecorded(obs.asset_id, obs.check_id, obs.ts, obs.status, obs.reason, obs.latency_ms,
+                                        obs.observer))
+            if ct.conf.far_end and track.closed is not None:
+                self._late_end(track, ct, obs)
+            return
+        if ct.conf.far_end and ct.last_ts is not None and ct.last_status is not None and obs.observer != ct.observer:
+            ct.other = (ct.observer, ct.last_ts, ct.last_status, ct.last_reason)  # its late results follow on it
         gap = self.gaps.get(obs.asset_id)
         if gap is not None and gap.start <= obs.ts:
             self._fill_gap(obs.asset_id, gap, ct, obs)
+        both_prev = (ct.last_ts, ct.last_status, ct.last_reason) if track.closed is not None else None
         ts = obs.ts if ct.last_ts is None or obs.ts >= ct.last_ts else ct.last_ts
         ct.last_ts, ct.last_status, ct.last_reason = ts, obs.status, obs.reason
         ct.observer = obs.observer
@@ -211,7 +264,8 @@ class Timeline:
                                     obs.observer))
         silenced_since = ct.since if ct.silenced else None
         unknown_before = ct.reason if ct.confirmed == UNKNOWN else None
-        if self._feed(ct, obs.status, obs.reason, ts):
+        changed = self._feed(ct, obs.status, obs.reason, ts)
+        if changed:
             at = ct.since or ts
             if (silenced_since is not None and ct.confirmed == UP
                     and (ts - silenced_since).total_seconds()
@@ -230,6 +284,81 @@ class Timeline:
             # An unknown result (interface, OID or target not found...) says why the check knows nothing:
             # that reason, not "waiting for the first check result", is the asset's (issue 21, item 7).
             self._own_changed(track, ct.since or track.since, ts)
+        if both_prev is not None:
+            self._end_result(track, ct, both_prev, obs.status, obs.ts, changed)
+
+    def _end_result(self, track: AssetTrack, ct: CheckTrack, prev: tuple[datetime | None, str | None, str],
+                    status: str, ts: datetime, changed: bool) -> None:
+        """Rule 9, a result of either end of a link measured from both ends, after the same check's result before it
+        (`prev`: its time, status and reason). That end's status held from `prev` to this result when both say the
+        same and are at most `stale_after_intervals` intervals apart (the rule that fills a gap); between two that
+        differ, when it changed is not known (a fault is dated to its first bad result).
+
+        - A far-end result: the part of that time before the link's open interval is closed history the centre
+          wrote alone (this result is late: a replayed spool): it is combined into it (`_recombine`).
+        - An unchanged status also counts, live, from `prev` on: an end that goes on seeing what it saw while the
+          other end's change is being decided is the ends disagreeing (degraded).
+        """
+        prev_ts = prev[0]
+        contiguous = self._fold(track, ct, prev, status, ts)
+        if not changed:
+            self._own_changed(track, prev_ts if contiguous and prev_ts is not None else ts, ts)
+
+    def _fold(self, track: AssetTrack, ct: CheckTrack, prev: tuple[datetime | None, str | None, str], status: str,
+              ts: datetime) -> bool:
+        """Rule 9's history part: a far-end status held from `prev` to `ts` (same status, at most the silence limit
+        apart) over the link's closed history is combined into it; True when the two are contiguous."""
+        prev_ts, prev_status, prev_reason = prev
+        contiguous = (prev_ts is not None and prev_status == status and prev_ts <= ts
+                      and (ts - prev_ts).total_seconds() <= ct.conf.interval * self.stale_after_intervals)
+        if ct.conf.far_end and contiguous and prev_ts is not None and prev_status is not None and prev_ts < track.since:
+            far_reason = "" if prev_status == UP else f"{ct.conf.check_id}: {prev_reason}"
+            self._recombine(track, prev_ts, min(ts, track.since), prev_status, far_reason)
+        return contiguous
+
+    def _late_end(self, track: AssetTrack, ct: CheckTrack, obs: Observation) -> None:
+        """A far-end result older than the check's latest, from the link's previous poller (its spool replayed after
+        the link moved to another: ingest counted it, that poller owned the link then): folded into the closed
+        history after that poller's result before it (`CheckTrack.other`); no live decision."""
+        prev = ct.other if ct.other is not None and ct.other[0] == obs.observer else None
+        if prev is None or obs.ts >= prev[1]:
+            ct.other = (obs.observer, obs.ts, obs.status, obs.reason)
+        if prev is not None:
+            self._fold(track, ct, prev[1:], obs.status, obs.ts)
+
+    def _recombine(self, track: AssetTrack, start: datetime, end: datetime, far: str, far_reason: str) -> None:
+        """[start, end) of the link's closed history, which the centre wrote while the far end was silent, combined
+        with the far end's status there (`_both`); each piece whose state changes is published (`Recombined`, the
+        store rewrites those rows; agreeing ends leave the rows as they are) and the kept history follows, touching
+        pieces of one state and reason merged."""
+        if not track.closed or end <= start:
+            return
+        pieces: list[tuple[datetime, datetime, str, str]] = []
+        history = list(track.closed)
+        lag = timedelta(seconds=max((ct.conf.interval for ct in track.checks.values() if not ct.conf.far_end),
+                                    default=0.0))
+        for i, (s0, e0, state, reason) in enumerate(history):
+            a, b = max(s0, start), min(e0, end)
+            new = _both(state, reason, far, far_reason) if a < b else (state, reason)
+            after = history[i + 1][2:] if i + 1 < len(history) else (track.state, track.reason)
+            if new[0] != state and b == e0 and b - a <= lag and after[0] == far:
+                # The far end saw the change the centre saw next, less than the centre's interval before it (they
+                # probe out of phase): the same cut or recovery, seen first from the site: not a disagreement.
+                new = after
+            if new[0] == state:
+                pieces.append((s0, e0, state, reason))
+                continue
+            self.publish(Recombined(track.id, a, b, new[0], new[1]))
+            track.prev = None  # the last closed interval may be rewritten: never merge the open one back into it
+            pieces.extend(p for p in ((s0, a, state, reason), (a, b, new[0], new[1]), (b, e0, state, reason))
+                          if p[0] < p[1])
+        merged: list[tuple[datetime, datetime, str, str]] = []
+        for piece in pieces:
+            if merged and merged[-1][1] == piece[0] and merged[-1][2:] == piece[2:]:
+                merged[-1] = (merged[-1][0], piece[1], piece[2], piece[3])
+            else:
+                merged.append(piece)
+        track.closed = deque(merged, maxlen=CLOSED_KEPT)
 
     def _fill_gap(self, asset_id: str, gap: Gap, ct: CheckTrack, obs: Observation) -> None:
         """A result dated at or after the start of the asset's unwatched gap: a replayed report fills the time since
@@ -300,17 +429,21 @@ class Timeline:
         grace = self.started
         for track in list(self.tracks.values()):
             for ct in track.checks.values():
-                if ct.confirmed != UNKNOWN and ct.last_ts is not None:
+                if ct.conf.behind and ct.silenced and ct.last_ts is not None:
+                    self._poller_silent(track, ct, now)
+                elif ct.confirmed != UNKNOWN and ct.last_ts is not None:
                     stale = timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
                     due = ct.last_ts + stale if grace is None else max(ct.last_ts, grace) + stale
                     if ct.hold_until is not None and now < ct.hold_until:
                         continue
-                    if now >= due and ct.confirmed != ct.conf.silence:
-                        ct.confirmed, ct.pending, ct.pending_count = ct.conf.silence, None, 0
+                    silence, why = ct.conf.silence, ct.conf.silence_reason
+                    if ct.conf.behind and self.cut_off(ct.conf.behind) is not None:
+                        silence, why = UNKNOWN, self._cut_reason(ct)
+                    if now >= due and ct.confirmed != silence:
+                        ct.confirmed, ct.pending, ct.pending_count = silence, None, 0
                         ct.silenced = True
                         ct.since = ct.last_ts + timedelta(seconds=ct.conf.interval)
-                        ct.reason = ct.conf.silence_reason or (
-                            f"no result since {ct.last_ts.isoformat(timespec='seconds')}")
+                        ct.reason = why or f"no result since {ct.last_ts.isoformat(timespec='seconds')}"
                         self._own_changed(track, ct.since, now)
             occ = MaintenanceBook.for_asset(active, track) if active or track.maint else None
             if track.maint is not None and occ is None:
@@ -322,6 +455,53 @@ class Timeline:
                 self._reevaluate(track, occ.start, now, own=True)
             elif occ is not None:
                 track.maint = occ
+
+    # -- a site poller's own silence (rule 10) -------------------------------
+    def cut_off(self, links: tuple[str, ...]) -> datetime | None:
+        """When the last of a poller's links stopped carrying (each down, unreachable, in maintenance or unknown to
+        the centre: the latest start of their states); None while one carries (up or degraded) or is not tracked."""
+        starts = []
+        for link_id in links:
+            link = self.tracks.get(link_id)
+            if link is None or link.state in (UP, DEGRADED):
+                return None
+            starts.append(link.since)
+        return max(starts) if starts else None
+
+    def _cut_reason(self, ct: CheckTrack) -> str:
+        assert ct.last_ts is not None
+        links = ", ".join(f"{i} {self.tracks[i].state}" for i in ct.conf.behind if i in self.tracks)
+        return (f"site poller silent since {ct.last_ts.isoformat(timespec='seconds')} behind its cut link ({links}): "
+                "no evidence its host is down")
+
+    def _poller_silent(self, track: AssetTrack, ct: CheckTrack, now: datetime) -> None:
+        """A site poller's report check whose silence was judged, as its site's links come and go (rule 10).
+
+        - Unknown (its links were cut): once one of them carries again, the poller has `stale_after_intervals`
+          intervals from then (or from its last report, if later) to report; silent still, it is down from one
+          interval after that start: what stops it now is its own host or process.
+        - Down (judged while a link looked up): when its links' fault turns out to have begun at or before the
+          silence did (a link's down, debounced, is confirmed later and dated back to its first failure), the cut
+          explains it: unknown from the same instant (the down interval relabelled).
+        """
+        assert ct.last_ts is not None
+        interval = timedelta(seconds=ct.conf.interval)
+        if ct.confirmed == UNKNOWN:
+            carrying = [t.since for t in (self.tracks.get(i) for i in ct.conf.behind)
+                        if t is not None and t.state in (UP, DEGRADED)]
+            if not carrying:
+                return
+            start = max(ct.last_ts, min(carrying))
+            if now < start + interval * self.stale_after_intervals:
+                return
+            ct.confirmed, ct.since = ct.conf.silence, start + interval
+            ct.reason = ct.conf.silence_reason or f"no result since {ct.last_ts.isoformat(timespec='seconds')}"
+            self._own_changed(track, ct.since, now)
+        elif ct.confirmed == ct.conf.silence and ct.since is not None:
+            cut = self.cut_off(ct.conf.behind)
+            if cut is not None and cut <= ct.since:
+                ct.confirmed, ct.reason = UNKNOWN, self._cut_reason(ct)
+                self._own_changed(track, ct.since, now)
 
     # -- rules -----------------------------------------------------------
     @staticmethod
@@ -345,8 +525,19 @@ class Timeline:
         return True
 
     @staticmethod
-    def _aggregate(track: AssetTrack) -> tuple[str, str]:
-        return Timeline._combine(list(track.checks.values()))
+    def _aggregate(track: AssetTrack, at: datetime | None = None) -> tuple[str, str]:
+        """The asset's own state from its checks at `at` (when the change being evaluated happened). On a link
+        measured from both ends, a check counts only when its latest result is dated at or after both `at` and the
+        open interval's start (rule 9): an older one says nothing of the time being decided. So the end that sees a
+        change first decides alone until the other looks again: a cut the centre sees while the site's results,
+        cut off with it, have not arrived is down; a recovery either end sees first is up from then; the ends
+        disagree (degraded) only once both have looked."""
+        checks = list(track.checks.values())
+        if track.closed is None:
+            return Timeline._combine(checks)
+        since = track.since if at is None else max(at, track.since)
+        heard = [ct for ct in checks if ct.last_ts is not None and ct.last_ts >= since]
+        return Timeline._combine(heard or checks)
 
     @staticmethod
     def _combine(checks: list[CheckTrack]) -> tuple[str, str]:
@@ -364,8 +555,10 @@ class Timeline:
             return DOWN, reason
         return DEGRADED, reason
 
-    def _own_changed(self, track: AssetTrack, at: datetime, detected: datetime) -> None:
-        own, reason = self._aggregate(track)
+    def _own_changed(self, track: AssetTrack, at: datetime, detected: datetime, reload: bool = False) -> None:
+        """reload: the inventory changed, no result: a link measured from both ends keeps the view of its open
+        interval (rule 9), rather than one taken at `at`, when no end has looked yet."""
+        own, reason = self._aggregate(track, None if reload else at)
         if own == track.own and reason == track.own_reason:
             return
         track.own, track.own_reason = own, reason
@@ -417,12 +610,16 @@ class Timeline:
         if at <= track.since:
             if track.prev is not None and track.prev[0] == new and track.prev[2] == track.since:
                 self.publish(IntervalsMerged(track.id, track.prev[1], track.prev[2]))
+                if track.closed and track.closed[-1][:2] == track.prev[1:]:
+                    track.closed.pop()  # open again
                 track.since, track.prev = track.prev[1], None
             else:
                 self.publish(IntervalRelabelled(track.id, new, reason))
         else:
             self.publish(IntervalClosed(track.id, at))
             self.publish(IntervalOpened(track.id, new, at, reason))
+            if track.closed is not None:
+                track.closed.append((track.since, at, old, track.reason))
             track.prev = (old, track.since, at)
             track.since = at
         track.state, track.reason, track.detected = new, reason, detected

@@ -52,7 +52,7 @@ METRICS = {
     # flows
     "opsmon_flow_link_bytes_total", "opsmon_flow_link_interval_bytes", "opsmon_flow_link_baseline_bytes",
     "opsmon_flow_outside_events_total", "opsmon_flow_records_total", "opsmon_flow_refused_total",
-    "opsmon_flow_datagrams_total",
+    "opsmon_flow_datagrams_total", "opsmon_flow_site_bytes_total", "opsmon_flow_exporter_info",
     # incidents
     "opsmon_incidents_open", "opsmon_incident_unacknowledged_seconds", "opsmon_incident_breaches_total",
     # host agent
@@ -412,11 +412,16 @@ def test_hj212_board_rates_against_90_percent():
 def test_flows_board_volume_baseline_and_outside_traffic():
     """The flow board (issue 23 item 5): per-link traffic from the interval counter in bits/s, the interval's
     bytes beside its baseline, the ratio to it (orange below 1/3 and from 3 on, the default flows.baseline.factor),
-    the outside-destination events, and a link variable from the flow series."""
+    the outside-destination events; traffic per prefecture filtered by the site variable, the exporters outside
+    the inventory; and a link variable of the links of the chosen sites."""
     board = BOARDS["flows.json"]
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert variables["link"]["definition"] == "label_values(opsmon_flow_link_bytes_total, link)"
+    assert variables["link"]["definition"] == 'label_values(opsmon_flow_exporter_info{site=~"$site"}, link)'
     panels = {p["title"]: p for p in _panels("flows.json")}
+    sites = panels["地州流量（比特/秒） / Traffic per prefecture, bits/s"]
+    assert sites["targets"][0]["expr"] == 'sum by (site) (rate(opsmon_flow_site_bytes_total{site=~"$site"}[15m])) * 8'
+    outside = panels["清单外的导出设备 / Exporters outside the inventory"]
+    assert outside["targets"][0]["expr"] == 'count(opsmon_flow_exporter_info{inventory!="link"}) or on() vector(0)'
     traffic = panels["链路流量（比特/秒） / Link traffic, bits/s"]
     assert traffic["targets"][0]["expr"] == 'sum by (link) (rate(opsmon_flow_link_bytes_total{link=~"$link"}[15m])) * 8'
     ratio = panels["相对基线的倍数 / Ratio to baseline"]

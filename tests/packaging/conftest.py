@@ -74,11 +74,16 @@ def agent_packages(agent_binary: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def agent_python_packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(.deb, .rpm) of the agent on the host's python3 (all, noarch), built from the sources into a temporary
-    folder (about 5 s: the agent wheel offline, then the packages)."""
+    folder (about 5 s: the agent wheel offline, then the packages) with the vendored wheels `make agent-vendor`
+    keeps in build/agent-vendor (it needs the package index once)."""
+    made = load("agent_packages")
+    if not made.vendor_ready():
+        missing_peer(f"no pinned wheels in {made.VENDOR_WHEELS}: run `make agent-vendor` (it needs the package index "
+                     "once)")
     for tool, package in (("dpkg-deb", "dpkg"), ("rpmbuild", "rpm")):
         if shutil.which(tool) is None:
             missing_peer(f"needs {tool} (apt-get install {package})")
-    deb, rpm = once(tmp_path_factory, "agent-python-packages", load("agent_packages").build_python)
+    deb, rpm = once(tmp_path_factory, "agent-python-packages", made.build_python)
     return deb, rpm
 
 

@@ -63,3 +63,15 @@ def postgres_url() -> Iterator[str]:
     except subprocess.TimeoutExpired:
         proc.kill()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def own_database(postgres_url: str, name: str) -> str:
+    """A fresh database `name` on the session's PostgreSQL peer, and its URL: a test whose figures need an empty
+    store (the session's database `opsmon` is shared by the tests that use it)."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return postgres_url.rsplit("/", 1)[0] + "/" + name

@@ -214,7 +214,8 @@ assets:
                       "hrProcessorLoad", "opsmon_host_auth_failures_total", "opsmon_compliance_ratio",
                       "opsmon_icmp_rtt_seconds", "opsmon_tls_cert_not_after_seconds",
                       "opsmon_hj212_frames_refused_total", 'opsmon_hj212_transmitted_hourly_values{point="ww1"} > 0',
-                      "opsmon_flow_outside_events_total > 0", "rate(opsmon_flow_link_bytes_total[1m]) > 0")
+                      "opsmon_flow_outside_events_total > 0", "rate(opsmon_flow_link_bytes_total[1m]) > 0",
+                      "rate(opsmon_flow_site_bytes_total[1m]) > 0")
             missing[:] = [q for q in needed if not prom.query(q)["data"]["result"]]
             return not missing
 
@@ -275,6 +276,14 @@ assets:
         assert found and [line for line in found if line.startswith(ours)] == [], found
         refused = prom.query('opsmon_hj212_frames_refused_total{reason="password"}')["data"]["result"]
         assert [r["value"][1] for r in refused] == ["1"]
+        # Flows per site: wan-01 is prefecture-01's only link, so the site's bytes are the link's, in the same scrape;
+        # its exporter is placed by the inventory as a link of prefecture-01.
+        same = prom.query('opsmon_flow_site_bytes_total{site="prefecture-01"} - on() '
+                          'opsmon_flow_link_bytes_total{link="wan-01"}')["data"]["result"]
+        assert [r["value"][1] for r in same] == ["0"]
+        info = prom.query("opsmon_flow_exporter_info")["data"]["result"]
+        assert [(r["metric"]["exporter"], r["metric"]["link"], r["metric"]["site"], r["metric"]["inventory"])
+                for r in info] == [("127.0.0.1", "wan-01", "prefecture-01", "link")]
         # ICMP to loopback, 2 requests a run, both answered: loss 0. The certificate expires in a day (under 30).
         assert prom.query('opsmon_icmp_loss_ratio{asset="wan-01"}')["data"]["result"][0]["value"][1] == "0"
         days = prom.query('(opsmon_tls_cert_not_after_seconds{asset="portal"} - time()) / 86400')["data"]["result"]

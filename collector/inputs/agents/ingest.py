@@ -17,8 +17,10 @@
   judged while they drain, so a collector's restart opens no false incidents.
 - A site poller's report also carries the results of the checks it runs (`observations`, docs/poller.md):
   each is published with the poller as its observer and its time corrected by the report's offset; a
-  result for a check the poller does not own (the inventory changed since it fetched its share) is
-  dropped and counted. They ride the report's stream, so a replayed one is stored once with it.
+  result for a check the poller did not own at the result's time (the inventory changed since it fetched
+  its share; another poller of its site had the asset then: poller/group.py) is dropped and counted, and logged
+  at most a line a minute per poller (a 3-day replay refuses results in thousands of reports). They ride the
+  report's stream, so a replayed one is stored once with it.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
 from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledResult
 from opsmon.collector.inputs.security import SecurityIn
+from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import AgentStream
 
@@ -51,6 +54,8 @@ MAX_SEQ = 2 ** 63 - 1  # the store's 64-bit sequence column
 MAX_BACKLOG = 10 ** 9  # reports an agent may say are still in its spool
 MAX_TS = 253402300799.0  # 9999-12-31T23:59:59Z: the last second datetime (and the store) can hold
 CHECK_ID = "agent"
+NOT_COUNTED = ("站点轮询器结果未计入（每个轮询器每分钟至多一行）/ site poller results not counted (a line a minute per "
+               "poller at most): not_owner, not its check at their time; future, dated in the future")
 
 
 def _no_constants(name: str) -> None:
@@ -84,6 +89,7 @@ class AgentState:
 
     report_json: bytes = b"{}"  # the latest report (or a {"metrics": ...} document) as JSON
     last_ts: datetime | None = None
+    arrived: datetime | None = None  # when its latest report arrived (ours): a site poller is online while they do
     offset: float = 0.0
     warned_offset: bool = False
 
@@ -99,9 +105,9 @@ class Ingest:
     def __init__(self, store: Store, publish: Callable[[Message], None], clock: Callable[[], datetime],
                  ensure_tracked: Callable[[str], None] | None = None, on_security: Any = None,
                  atomic: Callable[[], AbstractContextManager[Any]] = nullcontext,
-                 owner_of: Callable[[str, str], str | None] = lambda asset_id, check_id: None) -> None:
+                 owner_of: Callable[[str, str, datetime], str | None] = lambda asset_id, check_id, at: None) -> None:
         """atomic: what keeps one report's messages in one store commit (StoreWriter.atomic).
-        owner_of: the site poller that runs a check (asset, check), None when the collector does."""
+        owner_of: the site poller that ran a check (asset, check) at a time, None when the collector did."""
         self.publish = publish
         self.atomic = atomic
         self.on_security = on_security
@@ -118,6 +124,9 @@ class Ingest:
         self.render_errors = 0
         self.polled = 0  # site pollers' results taken
         self.polled_refused = 0  # ... and dropped: not a check the sending poller owns, or dated in the future
+        # per poller (enrolled, authenticated: bounded), their counts since the start, and its log line a minute
+        self.polled_by: dict[str, list[int]] = {}
+        self.refusals = Refusals(0, lambda poller: True, clock=lambda: self.clock().timestamp(), line=NOT_COUNTED)
 
     def parse(self, body: bytes) -> AgentReport:
         if len(body) > MAX_BYTES:
@@ -150,6 +159,7 @@ class Ingest:
             remaining = int(backlog)
         state = self.agents.setdefault(agent, AgentState())
         now = self.clock()
+        state.arrived = now  # a replay too: its sender is alive
         if self.streams.is_replay(agent, report.stream, report.seq, report.ts):
             self.duplicates += 1
             return "duplicate"
@@ -194,16 +204,24 @@ class Ingest:
         """A site poller's results, observed by it; held from silence like its own check while a backlog drains."""
         limit = now.timestamp() + MAX_FUTURE
         held: set[tuple[str, str]] = set()
+        refused = {"not_owner": 0, "future": 0}  # one refuse() each: a line at once holds the first only
         for r in results:
             corrected = r.ts + offset
-            if (self.owner_of(r.asset, r.check) != poller or not math.isfinite(corrected)
-                    or not 0 <= corrected <= limit):
-                self.polled_refused += 1
+            fits = math.isfinite(corrected) and 0 <= corrected <= limit
+            at = datetime.fromtimestamp(corrected, UTC) if fits else None
+            if at is None or self.owner_of(r.asset, r.check, at) != poller:
+                refused["future" if at is None else "not_owner"] += 1
                 continue
-            self.publish(Observation(r.asset, r.check, datetime.fromtimestamp(corrected, UTC), r.status, r.reason,
-                                     r.latency_ms, poller))
+            self.publish(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
             self.polled += 1
             held.add((r.asset, r.check))
+        counts = self.polled_by.setdefault(poller, [0, 0])
+        counts[0] += len(results) - sum(refused.values())
+        for why, n in refused.items():
+            if n:  # a poller's results of a time another poller (or the centre) had the check: a line a minute
+                self.polled_refused += n
+                counts[1] += n
+                self.refusals.refuse(why, poller, f"since start: {counts[0]} counted, {counts[1]} not", n)
         if remaining:  # after each check's last result: a result ends its hold (Timeline.observe)
             for asset_id, check_id in sorted(held):
                 self.publish(Backlog(asset_id, check_id, remaining, now))

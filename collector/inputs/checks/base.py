@@ -115,6 +115,13 @@ class Check:
         )
 
 
+def slow(what: str, seconds: float, limit: float | None) -> str | None:
+    """Why a run is degraded when `seconds` exceeds the configured `limit` (a link's latency threshold), else None."""
+    if limit is None or seconds <= limit:
+        return None
+    return f"{what} {seconds * 1000:.0f} ms > {limit * 1000:.0f} ms"
+
+
 def describe_oserror(exc: OSError) -> str:
     names = {
         errno.ECONNREFUSED: "connection refused",

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from opsmon.collector.config.checks import IcmpSpec
-from opsmon.collector.core.states import DOWN, UP
-from opsmon.collector.inputs.checks.base import Check, Outcome
+from opsmon.collector.core.states import DEGRADED, DOWN, UP
+from opsmon.collector.inputs.checks.base import Check, Outcome, slow
 
 
 class IcmpCheck(Check):
@@ -24,8 +24,12 @@ class IcmpCheck(Check):
             except OSError:  # no route, no network: every request lost (run() says why)
                 self.ctx.icmp[(self.asset_id, self.check_id)] = (None, 1.0)
                 raise
-        self.ctx.icmp[(self.asset_id, self.check_id)] = (sum(rtts) / len(rtts) if rtts else None,
-                                                         1 - len(rtts) / self.spec.packets)
-        if rtts:
-            return Outcome(UP)
-        return Outcome(DOWN, f"no echo reply from {host} ({self.spec.packets} sent)")
+        mean, loss = (sum(rtts) / len(rtts) if rtts else None), 1 - len(rtts) / self.spec.packets
+        self.ctx.icmp[(self.asset_id, self.check_id)] = (mean, loss)
+        if mean is None:
+            return Outcome(DOWN, f"no echo reply from {host} ({self.spec.packets} sent)")
+        # A WAN link's thresholds (issue 22 item 4): answered, but losing or slow -> degraded.
+        problems = [p for p in (slow("rtt", mean, self.spec.rtt_warn),) if p]
+        if self.spec.loss_warn is not None and loss * 100 > self.spec.loss_warn:
+            problems.insert(0, f"loss {loss * 100:.0f}% > {self.spec.loss_warn:g}%")
+        return Outcome(DEGRADED, "; ".join(problems)) if problems else Outcome(UP)

@@ -1,4 +1,5 @@
-"""The flow receiver: NetFlow v5/v9, IPFIX and sFlow v5 over UDP from the allowed exporters, summed per link (issue 23).
+"""The flow receiver: NetFlow v5/v9, IPFIX and sFlow v5 over UDP from the allowed exporters, summed per link and
+per site (the prefecture its link serves, from the inventory: sites.py) (issue 23).
 
 An input (inputs/base.py), on when `flows.enabled`. The port takes datagrams from anyone, so, as at the trap
 port (issue 16), nothing a sender does costs more than a counter: each datagram passes the per-source rate
@@ -6,6 +7,9 @@ limit before anything else (inputs/snmp/trap_limits.py), then the exporter allow
 refusal is counted by reason and source and logged at most a line a minute per source
 (inputs/snmp/trap_refusals.py). What is kept is the aggregator's bounded sums (aggregate.py); each closed
 interval leaves as one `FlowTop` message, stored by the store writer.
+
+With `flows.sflow_port`, a second socket takes sFlow v5 only (its IANA port, 6343, beside NetFlow's 2055): the
+same handling, the same per-source buckets (a source does not double its rate by using both ports).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +28,8 @@ from opsmon.collector.inputs.flows.aggregate import Aggregator
 from opsmon.collector.inputs.flows.baseline import History, VolumeBaseline
 from opsmon.collector.inputs.flows.boundary import Boundary
 from opsmon.collector.inputs.flows.decode import Refused
+from opsmon.collector.inputs.flows.sflow import is_sflow
+from opsmon.collector.inputs.flows.sites import Sites
 from opsmon.collector.inputs.flows.templates import Decoder
 from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
@@ -37,7 +43,8 @@ REFUSED_LINE = "流量数据报被拒收（每个来源每分钟至多一行）/
 REASONS = {
     "rate": "beyond the source's rate limit (flows.rate, burst): dropped before decoding",
     "unknown_exporter": "a source address not under flows.exporters",
-    "version": "not NetFlow v5, v9, IPFIX or sFlow v5",
+    "unknown_link": "an exporter whose link is no asset of the inventory (flows.unknown_links: refuse)",
+    "version": "not NetFlow v5, v9, IPFIX or sFlow v5 (on flows.sflow_port: not sFlow v5)",
     "truncated": "shorter than its header, records or sets say",
     "malformed": "lengths or ids that contradict the specification",
     "no_template": "a v9/IPFIX data set whose template did not come while flows.pending_sets held it",
@@ -50,7 +57,7 @@ def make(ctx: InputContext) -> FlowReceiver | None:
     settings = ctx.config.flows
     if not settings.enabled:
         return None
-    return FlowReceiver(settings, ctx.publish, ctx.clock, history=ctx.flow_totals)
+    return FlowReceiver(settings, ctx.publish, ctx.clock, history=ctx.flow_totals, assets=ctx.assets)
 
 
 def boundary_of(settings: Any) -> Boundary | None:
@@ -71,6 +78,9 @@ class FlowCounts:
     flows: int = 0  # flow records decoded and summed
     intervals: int = 0  # closed intervals published
     outside: dict[str, int] = field(default_factory=dict)  # link -> events of traffic outside the allowed networks
+    site_bytes: dict[str, int] = field(default_factory=dict)  # site -> bytes of its links' closed intervals (from 0)
+    # exporter -> (its link's site, link / not_link / unknown in the inventory): opsmon_flow_exporter_info
+    placements: dict[str, tuple[str, str]] = field(default_factory=dict)
     link_bytes: dict[str, int] = field(default_factory=dict)  # link -> bytes of its closed intervals (from 0)
     last_interval: dict[str, int] = field(default_factory=dict)  # link -> bytes of its last closed interval
     baseline: dict[str, float] = field(default_factory=dict)  # link -> baseline of its last judged interval
@@ -86,11 +96,13 @@ class FlowReceiver:
 
     def __init__(self, settings: Any, publish: Callable[[Message], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 monotonic: Callable[[], float] = time.monotonic, history: History | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, history: History | None = None,
+                 assets: Callable[[], Mapping[str, Any]] = dict) -> None:
         self.settings = settings
         self.publish = publish
         self.clock = clock
         self.exporters: dict[str, str] = dict(settings.exporters)
+        self.sites = Sites(self.exporters, assets, settings.unknown_links == "refuse")
         self.refusals = Refusals(settings.refused_sources, lambda address: address in self.exporters,
                                  clock=monotonic, line=REFUSED_LINE)
         self.buckets = SourceBuckets(settings.rate, settings.burst, clock=monotonic)
@@ -113,14 +125,28 @@ class FlowReceiver:
         self.sock: socket.socket | None = None
         self.port: int | None = None
         self.transport: asyncio.DatagramTransport | None = None
+        self.sflow_sock: socket.socket | None = None  # flows.sflow_port's, when configured
+        self.sflow_port: int | None = None
+        self.sflow_transport: asyncio.DatagramTransport | None = None
         self._ticker: asyncio.TimerHandle | None = None
 
     def bind(self) -> None:
-        """Take the port at start, so a taken port fails the start, naming the address."""
+        """Take the port(s) at start, so a taken port fails the start, naming the address."""
         sock = bind_udp(self.settings.host, self.settings.port, RECEIVE_BUFFER, "flows")
         sock.setblocking(False)
         self.sock = sock
         self.port = sock.getsockname()[1]
+        if self.settings.sflow_port is not None:
+            try:
+                sflow = bind_udp(self.settings.host, self.settings.sflow_port, RECEIVE_BUFFER,
+                                 "sFlow (flows.sflow_port)")
+            except BaseException:
+                sock.close()
+                self.sock = None
+                raise
+            sflow.setblocking(False)
+            self.sflow_sock = sflow
+            self.sflow_port = sflow.getsockname()[1]
 
     def start(self) -> None:
         """Receive on the bound socket; called inside the running event loop."""
@@ -133,20 +159,41 @@ class FlowReceiver:
             def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
                 receiver.received(data, str(addr[0]))
 
-        loop.create_task(self._listen(loop, _Protocol))
-        self._ticker = loop.call_later(TICK, self._tick)
-        log.info("flow receiver listening", extra={"address": f"{self.settings.host}:{self.port}",
-                                                    "exporters": len(self.exporters)})
+        class _SflowProtocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+                receiver.received(data, str(addr[0]), sflow_only=True)
 
-    async def _listen(self, loop: asyncio.AbstractEventLoop, protocol: Callable[[], asyncio.DatagramProtocol]) -> None:
-        transport, _ = await loop.create_datagram_endpoint(protocol, sock=self.sock)
-        if self.sock is None:  # closed while the endpoint was being made
+        self._place()
+        loop.create_task(self._listen(loop, _Protocol, sflow=False))
+        if self.sflow_sock is not None:
+            loop.create_task(self._listen(loop, _SflowProtocol, sflow=True))
+        self._ticker = loop.call_later(TICK, self._tick)
+        log.info("flow receiver listening", extra={
+            "address": f"{self.settings.host}:{self.port}", "exporters": len(self.exporters),
+            "sflow_address": f"{self.settings.host}:{self.sflow_port}" if self.sflow_sock is not None else "-"})
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop, protocol: Callable[[], asyncio.DatagramProtocol],
+                      sflow: bool) -> None:
+        sock = self.sflow_sock if sflow else self.sock
+        transport, _ = await loop.create_datagram_endpoint(protocol, sock=sock)
+        if (self.sflow_sock if sflow else self.sock) is None:  # closed while the endpoint was being made
             transport.close()
             return
-        self.transport = transport
+        if sflow:
+            self.sflow_transport = transport
+        else:
+            self.transport = transport
 
-    def received(self, data: bytes, source: str) -> None:
-        """One datagram: rate limit, allow-list, decode, sum. Never raises: a refusal is counted instead."""
+    def _place(self) -> None:
+        """Each exporter's site and standing from the live inventory (sites.py): at start, then when it reloads."""
+        if self.sites.refresh(self.clock().timestamp()):
+            self.counts.placements = {exporter: (p.site, p.state) for exporter, p in self.sites.placements.items()}
+            for placement in self.sites.by_link.values():
+                self.counts.site_bytes.setdefault(placement.site, 0)
+
+    def received(self, data: bytes, source: str, sflow_only: bool = False) -> None:
+        """One datagram: rate limit, allow-list, decode, sum. Never raises: a refusal is counted instead.
+        `sflow_only`: it came to flows.sflow_port, where anything but sFlow v5 is refused (reason version)."""
         self.counts.datagrams += 1
         if source.startswith("::ffff:"):
             source = source[7:]  # an IPv4 exporter seen through a dual-stack socket
@@ -156,6 +203,14 @@ class FlowReceiver:
         link = self.exporters.get(source)
         if link is None:
             self.refusals.refuse("unknown_exporter", source)
+            return
+        if not self.sites.placements:
+            self._place()  # received() before start() (the tests feed datagrams by hand)
+        if self.sites.refused(source):
+            self.refusals.refuse("unknown_link", source, link)
+            return
+        if sflow_only and not is_sflow(data):
+            self.refusals.refuse("version", source, "not sFlow v5 on flows.sflow_port")
             return
         try:
             flows = self.decoder.decode(data, source)
@@ -184,6 +239,8 @@ class FlowReceiver:
             self.counts.intervals += 1
             octets = sum(row.bytes for row in message.rows)
             self.counts.link_bytes[message.link] = self.counts.link_bytes.get(message.link, 0) + octets
+            site = self.sites.site_of(message.link, message.start.timestamp(), message.end.timestamp())
+            self.counts.site_bytes[site] = self.counts.site_bytes.get(site, 0) + octets
             self.counts.last_interval[message.link] = octets
             if self.baseline is not None and judge and message.link in self.judged:
                 self._judging = asyncio.get_running_loop().create_task(self._judge(
@@ -216,6 +273,7 @@ class FlowReceiver:
 
     def _tick(self) -> None:
         """Once a second: intervals that ended to the store, refusal lines due to the log."""
+        self._place()
         self._publish(self.aggregator.due(self.clock().timestamp()))
         self.refusals.tick()
         if self.transport is not None or self.sock is not None:
@@ -228,11 +286,12 @@ class FlowReceiver:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
-        elif self.sock is not None:
-            self.sock.close()
-        self.sock = None
+        for transport, sock in ((self.transport, self.sock), (self.sflow_transport, self.sflow_sock)):
+            if transport is not None:
+                transport.close()  # closes its socket
+            elif sock is not None:
+                sock.close()
+        self.transport = self.sflow_transport = None
+        self.sock = self.sflow_sock = None
         self._publish(self.aggregator.flush(), judge=False)
         self.refusals.flush()

@@ -25,7 +25,8 @@ def share_router(endpoint: ReportEndpoint, door: ShareDoor) -> APIRouter:
     def poller_checks(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_TOKEN)]
                       ) -> PollerShare | JSONResponse:
         """The checks a site poller runs (its token: `opsmon agents enroll NAME --site SITE --poller`): the ICMP,
-        TCP and HTTP checks of its site's assets, links excepted (docs/poller.md). It asks again after `refresh`."""
+        TCP and HTTP checks of the assets of its site it runs (all of them, or its share when the site has two or more
+        pollers), links excepted (docs/poller.md). It asks again after `refresh`."""
         found = endpoint.agent(request.headers.get("authorization"))
         if found is None:
             status, doc, headers = endpoint.UNAUTHORIZED
@@ -33,8 +34,7 @@ def share_router(endpoint: ReportEndpoint, door: ShareDoor) -> APIRouter:
         share = door.poller_share(found[0])
         if share is None:
             return JSONResponse({"detail": f"{found[0]} runs no site's checks: enrolled as an agent, not a poller "
-                                           "(--poller), or its site's checks go to another poller first by name"},
-                                status_code=403)
+                                           "(--poller), or without a site (--site)"}, status_code=403)
         return share
 
     return router

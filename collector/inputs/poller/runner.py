@@ -28,6 +28,7 @@ import os
 import ssl
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import deque
 from dataclasses import replace
@@ -133,8 +134,11 @@ def fetch_share(cfg: AgentConfig) -> dict[str, Any] | int | None:
     return refused
 
 
-def build_jobs(share: dict[str, Any], ctx: CheckContext) -> dict[str, tuple[Check, float, str]]:
-    """The scheduler's jobs for a share; a check it cannot read is skipped and logged, never the whole share."""
+def build_jobs(share: dict[str, Any], ctx: CheckContext,
+               centre: str | None = None) -> dict[str, tuple[Check, float, str]]:
+    """The scheduler's jobs for a share; a check it cannot read is skipped and logged, never the whole share.
+    A link's far-end check (`from_site`) probes the centre: without a `host` of its own, `centre` (the host of the
+    collector the poller reports to), not the link's address."""
     jobs: dict[str, tuple[Check, float, str]] = {}
     for item in share.get("checks", []):
         try:
@@ -146,6 +150,8 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext) -> dict[str, tuple[Chec
             continue
         if spec.type not in POLLED_TYPES:
             continue
+        if getattr(spec, "from_site", False):
+            address = centre
         check = CHECKS[spec.type](asset, address, spec, timeout, ctx)
         jobs[f"{asset}/{spec.check_id}"] = (check, interval, json.dumps(item, sort_keys=True))
     return jobs
@@ -189,7 +195,8 @@ class Poller:
 
     def _use(self, share: dict[str, Any]) -> None:
         self.share = share
-        jobs = build_jobs(share, self.ctx)
+        jobs = build_jobs(share, self.ctx, urllib.parse.urlsplit(self.cfg.collector_urls[0] if self.cfg.collector_urls
+                                                                 else self.cfg.collector_url).hostname)
         self.scheduler.sync(jobs)
         log.info("checks of the site", extra={"site": share.get("site"), "checks": len(jobs)})
 

@@ -4,13 +4,15 @@ A site poller is an enrolled agent whose role is "poller" (`opsmon agents enroll
 its asset's site is its site, and it owns the checks of the types in POLLED_TYPES of every live asset of that
 site, except the site's links (category `link`): the centre measures a WAN link from its own end, so the
 link's down time is charged to the link (network connectivity) while the poller keeps its assets' real
-states. The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
+states; of a link the poller runs only its far-end checks (`from_site`: it probes the centre, issue 22 item 4).
+The collector does not schedule a check a poller owns (nothing is probed twice); the poller fetches
 them (`GET /api/v1/poller/checks`, `share_document`) and sends their results in its agent reports
 (`observations`, checked here against the owner).
 
-A site with two pollers is given to the first by name (sharing a site and failing over is issue 22 item 3,
-not done). SNMP, SSH and presence checks stay central: they need the collector's credentials and hubs; so does
-a check naming a file of the collector's host (an HTTP check's `ca_file`, LOCAL_FILES).
+A site with two or more pollers shares its assets among the online ones and moves a silent one's to the others
+(group.py: which poller runs which asset, and who ran it when). SNMP, SSH and presence checks stay central: they
+need the collector's credentials and hubs; so does a check naming a file of the collector's host (an HTTP
+check's `ca_file`, LOCAL_FILES).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:  # the poller imports this module: not the inventory's store m
 POLLER = "poller"  # agents.role of a site poller
 SHARE_PATH = "/api/v1/poller/checks"
 POLLED_TYPES = ("icmp", "tcp", "http")  # the check types a poller runs (http covers the TLS certificate check)
-CENTRAL_CATEGORIES = ("link",)  # measured from the centre, never by a poller at the far end
+CENTRAL_CATEGORIES = ("link",)  # measured from the centre; a poller runs only their far-end checks (from_site)
 # Settings of the polled types naming a file on the collector's host (the poller's host has no such file): a check
 # with one stays central. Of icmp, tcp and http only http's ca_file does (config/checks.py).
 LOCAL_FILES = ("ca_file",)
@@ -46,22 +48,19 @@ class PolledResult(BaseModel):
     latency_ms: float | None = None
 
 
-def site_owners(pollers: Iterable[tuple[str, str | None]]) -> dict[str, str]:
-    """{site: poller name} from (poller, its asset's site) of the enrolled, unrevoked pollers; first by name."""
-    owners: dict[str, str] = {}
-    for name, site in sorted(pollers, key=lambda p: p[0]):
-        if site:
-            owners.setdefault(site, name)
-    return owners
+def pollable(spec: AssetSpec, check: CheckSpec) -> bool:
+    """A check a poller of the asset's site runs, when the site has one."""
+    if check.type not in POLLED_TYPES or not spec.site:
+        return False
+    if spec.category in CENTRAL_CATEGORIES and not getattr(check, "from_site", False):
+        return False  # a link's far-end check (from_site) is the poller's: it probes the centre (issue 22 item 4)
+    return not any(getattr(check, name, None) for name in LOCAL_FILES)
 
 
 def owner(spec: AssetSpec, owners: Mapping[str, str], check: CheckSpec) -> str | None:
-    """The poller that runs this check of this asset, or None when the collector runs it."""
-    if check.type not in POLLED_TYPES or spec.category in CENTRAL_CATEGORIES or not spec.site:
-        return None
-    if any(getattr(check, name, None) for name in LOCAL_FILES):
-        return None
-    return owners.get(spec.site)
+    """The poller that runs this check of this asset (owners: asset id -> its poller, group.py), or None when the
+    collector runs it."""
+    return owners.get(spec.id) if pollable(spec, check) else None
 
 
 class SharedCheck(BaseModel):

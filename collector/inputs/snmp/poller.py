@@ -255,9 +255,10 @@ def compute_rates(state: DeviceState, poll: Poll) -> None:
 def evaluate_faults(profiles: tuple[Profile, ...], poll: Poll) -> list[tuple[str, str, str]]:
     """(component, problem en, problem zh) for every fault condition that holds now, one per component.
 
-    A fault seen through several MIB tables (a paper jam in hrPrinterDetectedErrorState and in prtAlertTable)
-    names one component, so it is one observation with both problems, and one incident (the incident engine
-    keys hardware faults by asset and component)."""
+    A fault seen through several MIB tables (a paper jam in hrPrinterDetectedErrorState and in prtAlertTable; a
+    UPS on battery in HUAWEI-UPS-MIB and in RFC 1628's alarm table) names one component, so it is one observation
+    with both problems, and one incident (the incident engine keys hardware faults by asset and component): the
+    profiles say which (`device_index`, `same_fault`)."""
     out: list[tuple[str, str, str]] = []
 
     def hit(fault: Fault, values: dict[str, Any]) -> None:
@@ -288,10 +289,17 @@ def evaluate_faults(profiles: tuple[Profile, ...], poll: Poll) -> list[tuple[str
                 for fault in table.faults:
                     before = len(out)
                     hit(fault, row)
-                    if len(out) > before and "{" not in fault.component:
-                        comp, en, zh = out[-1]
-                        part = ".".join(idx.split(".")[:fault.device_index]) if fault.device_index else idx
-                        out[-1] = (f"{comp} {part}", en, zh)  # one observation per row, not one per table
+                    if len(out) == before:
+                        continue
+                    comp, en, zh = out[-1]
+                    same, index = fault.same_fault, fault.device_index
+                    shared = same.components.get(str(row.get(same.column))) if same else None
+                    if same is not None and shared is not None:  # the component another table names for it
+                        comp, index = shared, same.device_index
+                    elif "{" in fault.component:  # named by the row's own columns
+                        continue
+                    part = idx if index is None else ".".join(idx.split(".")[:index])
+                    out[-1] = (f"{comp} {part}" if part else comp, en, zh)  # one observation per row or device
     merged: dict[str, tuple[list[str], list[str]]] = {}
     for comp, en, zh in out:
         ens, zhs = merged.setdefault(comp, ([], []))

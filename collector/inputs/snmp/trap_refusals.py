@@ -75,14 +75,15 @@ class Refusals:
             return source
         return self.other
 
-    def refuse(self, reason: str, source: str, detail: str = "") -> None:
+    def refuse(self, reason: str, source: str, detail: str = "", n: int = 1) -> None:
+        """n: refusals of one reason at once (a site poller's report refuses several results)."""
         label = self.label(source)
         key = (reason, label)
-        self.counts[key] = self.counts.get(key, 0) + 1
+        self.counts[key] = self.counts.get(key, 0) + n
         line = self._lines.get(label)
         if line is None:
             line = self._lines[label] = _Line()
-        line.pending[reason] = line.pending.get(reason, 0) + 1
+        line.pending[reason] = line.pending.get(reason, 0) + n
         if detail:
             line.detail = detail
         now = self.clock()

@@ -266,9 +266,11 @@ class TrapReceiver:
         """What the map says the trap does beyond its event: a hardware fault raised or cleared, a security
         incident (config/trap_maps.py). A repeat of a raised fault keeps its one incident (the engine de-duplicates
         by asset and component). Without a component varbind the fault is named by the trap that raises it, so
-        its recovery (another trap, another name) finds it."""
+        its recovery (another trap, another name) finds it. A component the polled profiles name otherwise is
+        renamed by the raising entry's `same_fault`, so a fault both polled and trapped is one incident."""
         raised = self.maps.cleared.get(trap_oid)
         component = component or (raised or entry).name
+        component = (raised or entry).same_fault.get(component, component)
         if raised is not None:
             if raised.action == "hardware":
                 self.publish(HardwareSignal(asset, component, ts, summary, cleared=True, source="trap"))

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.incidents.engine import Active
     from opsmon.collector.incidents.links import LinkClaim
-    from opsmon.collector.sla.cache import Measured
+    from opsmon.collector.sla.cache import Answer, Measured
     from opsmon.collector.sla.periods import Period
     from opsmon.collector.sla.results import PeriodResult
     from opsmon.collector.store import Store
@@ -94,9 +94,11 @@ class CollectorFace(AgentDoor, ShareDoor, Protocol):
         """The target table of this quarter as /metrics shows it: measured every `sla.refresh` seconds in the
         SLA worker's process, as of its `period.as_of`. None before the first measurement."""
 
-    def period_result(self, period: Period) -> PeriodResult:
-        """The target table over any period, shared by the console and the API: this quarter's snapshot when it
-        is that quarter, else measured through the period cache (opsmon.collector.sla.cache)."""
+    def offered(self, period: Period, target: str | None = None) -> Answer:
+        """What a console page shows of a period, never waiting on the engine longer than the period cache's
+        WAIT (opsmon.collector.sla.cache.offered): this quarter's table is the SLA worker's snapshot; any other
+        period's, and every click-through (`target`), the period cache's, measured in the background when not
+        there (the answer then has no result, or the previous one as of its own time)."""
 
     def measured(self, period: Period, live: bool = False, target: str | None = None) -> Measured:
         """The period's loaded Evaluation with its result, from the period cache: what a click-through behind a

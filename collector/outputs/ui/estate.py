@@ -94,10 +94,16 @@ def routes(face: CollectorFace) -> APIRouter:
         now = face.now()
         chosen = views.period_of(period, now, face.timezone)
         # The period cache's: the whole period's figures when they are there, else this target alone over the
-        # assets of its scope (a first visit reads only those: docs/sla.md, "The period cache").
-        done = face.measured(chosen, target=target.id)
-        ev = done.evaluation
-        measured = next((r for r in done.result.targets if r.id == target.id), None)
+        # assets of its scope (a first visit reads only those: docs/sla.md, "The period cache"), measured in the
+        # background: not done within the cache's WAIT, the page says so and reloads itself (views.offer).
+        answer = face.offered(chosen, target=target.id)
+        if answer.result is None or answer.evaluation is None:
+            name = target.name_zh if lang == "zh" else target.name_en
+            return render(request, face, "target.html", person, lang, name=name, row=None, period=chosen,
+                          choices=views.period_choices(now, face.timezone), assets=[], incidents=[], count=0,
+                          shown=PAGE, **views.offer(answer))
+        ev = answer.evaluation
+        measured = next((r for r in answer.result.targets if r.id == target.id), None)
         if measured is None:  # the table was edited between this page's reading and the cache's: gone from it
             raise Refused(404, f"指标 {target_id} 已不在指标表中。",
                           f"target {target_id!r} is no longer in the target table")
@@ -117,8 +123,9 @@ def routes(face: CollectorFace) -> APIRouter:
         else:
             count = 0
         row = views.target_rows_of([measured], lang)[0]
-        return render(request, face, "target.html", person, lang, target=measured, row=row, period=chosen,
+        return render(request, face, "target.html", person, lang, name=row.name, row=row, period=chosen,
                       choices=views.period_choices(now, face.timezone), assets=assets, incidents=incidents,
-                      count=count, shown=PAGE)
+                      count=count, shown=PAGE, as_of=views.local(answer.result.period.as_of, face.timezone),
+                      **views.offer(answer))
 
     return router

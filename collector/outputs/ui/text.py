@@ -51,6 +51,8 @@ WORDS: dict[str, dict[str, str]] = {
         "only_if_breached": "仅超时后", "repeat_every": "未响应时重复间隔", "fallback": "备用渠道",
         "done_oc_added": "已添加值班调整。", "done_oc_removed": "已删除值班调整。",
         "oncall_file_refused": "oncall.yaml 最近一次修改被拒绝，仍使用之前的配置：",
+        "computing": "正在计算该考核期的指标（资产多时需要几秒），本页将自动刷新。",
+        "refreshing": "这是上次计算的结果，正在重新计算，本页将自动刷新。",
         "search": "搜索", "more_live": "进行中的工单超过 {n} 个，仅列出最新的 {n} 个；按状态筛选可列出更多。",
     },
     "en": {
@@ -88,6 +90,10 @@ WORDS: dict[str, dict[str, str]] = {
         "done_added": "Maintenance window added.", "done_ended": "Maintenance window ended.",
         "language_of": "Language", "generate": "Generate", "delivered": "Generated reports", "file": "File",
         "done_generated": "Report generated.", "search": "Search",
+        "computing": "The figures of this period are being measured (a few seconds for a large estate); this page "
+                     "reloads itself.",
+        "refreshing": "These are the figures last measured; newer ones are being measured and this page reloads "
+                      "itself.",
         "audit_target": "Changed",
         "take_over": "Take over", "reassign": "Reassign", "reassign_to": "Give to", "done_reassign": "Reassigned.",
         "done_takeover": "Taken over by you.", "reclassify": "Reclassify as planned",

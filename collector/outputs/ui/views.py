@@ -13,6 +13,7 @@ from opsmon.collector.core.fields import parse_timestamp
 from opsmon.collector.core.lang import Lang
 from opsmon.collector.outputs.report import fmt
 from opsmon.collector.sla.availability import Figures
+from opsmon.collector.sla.cache import Answer
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.render import fmt_value
 from opsmon.collector.sla.responses import IncidentTimes
@@ -124,6 +125,17 @@ def can_act(person: Person, doc: dict[str, Any]) -> bool:
     from opsmon.collector.outputs.api.deps import RANK
 
     return RANK[person.role] >= RANK["operator"] and doc["status"] in ("open", "acknowledged")
+
+
+RELOAD = 2  # seconds after which a page whose figures are being measured reloads itself
+
+
+def offer(answer: Answer) -> dict[str, Any]:
+    """How a page about a period says where its figures stand: `state` "computing" (none yet: the page says they
+    are being measured), "refreshing" (the period's previous figures, as of their own time, while newer ones are
+    measured) or "" (current); `reload`: the seconds after which the page reloads itself (0: never)."""
+    state = "" if answer.fresh else "computing" if answer.result is None else "refreshing"
+    return {"state": state, "reload": RELOAD if state else 0}
 
 
 def period_of(text: str, now: datetime, tz: str) -> Period:

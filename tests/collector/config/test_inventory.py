@@ -94,6 +94,9 @@ def test_removal_is_explicit_keeps_the_row_and_reimport_restores(store: Store, t
         (lambda s: s.replace("    criticality: high\n", "    criticality: high\n    parent: ks-file\n"),
          "assets[0].parent", "loops"),
         (lambda s: s + "    colour: red\n", "assets[1].colour", "unknown key"),
+        # a link's far end (issue 22 item 4) is a link's check: not a server's
+        (lambda s: s.replace("port: 445, interval: 30s", "port: 445, from_site: true"), "assets[1]",
+         "give the asset category link and its site"),
     ],
 )
 def test_bad_inventory_names_key_and_changes_nothing(store: Store, tmp_path: Path, edit, key: str, reason: str) -> None:

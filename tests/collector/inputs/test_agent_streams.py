@@ -188,7 +188,7 @@ def test_a_pollers_results_are_its_own_checks_only_and_stored_once_with_their_re
     - the same report again (its answer was lost) is a duplicate: nothing more is published.
     """
     c = Collector(store)
-    c.ingest.owner_of = lambda asset, check: "p-hotan" if (asset, check) == ("srv", "tcp") else None
+    c.ingest.owner_of = lambda asset, check, at: "p-hotan" if (asset, check) == ("srv", "tcp") else None
     results = [{"asset": "srv", "check": "tcp", "ts": T + 1, "status": "up", "latency_ms": 0.4},
                {"asset": "srv", "check": "tcp", "ts": T + 2, "status": "down", "reason": "connection refused"},
                {"asset": "db", "check": "tcp", "ts": T + 2, "status": "up"}]

@@ -178,6 +178,18 @@ def test_icmp_sends_every_packet_and_keeps_rtt_and_loss() -> None:
     assert key == ("wan-01", "icmp") and loss == 0.0 and rtt is not None and 0 < rtt < 0.5
 
 
+def test_a_links_latency_thresholds_make_a_run_degraded(tcp_listener: int) -> None:
+    """A WAN link's thresholds (issue 22 item 4): loopback answers in well under 1 ms (its ping and connect measure
+    some microseconds), so a 1 ns threshold is exceeded (degraded, the reason says by what) and a 2 s one is not
+    (up). The loss threshold: 0 of 3 lost is not over 1%."""
+    slow_ping = run_check("icmp", {"packets": 3, "rtt_warn": 1e-9, "loss_warn": 1})
+    assert slow_ping.status == DEGRADED and slow_ping.reason.startswith("rtt ") and "ms > 0 ms" in slow_ping.reason
+    assert run_check("icmp", {"packets": 3, "rtt_warn": 2, "loss_warn": 1}).status == UP
+    slow_connect = run_check("tcp", {"port": tcp_listener, "latency_warn": 1e-9})
+    assert slow_connect.status == DEGRADED and slow_connect.reason.startswith("connect "), slow_connect.reason
+    assert run_check("tcp", {"port": tcp_listener, "latency_warn": 2}).status == UP
+
+
 PING_IN_NS = textwrap.dedent("""
     import asyncio, sys
     sys.path.insert(0, {root!r})

@@ -144,3 +144,79 @@ def test_the_receiver_counts_a_bad_sflow_datagram_and_keeps_going() -> None:
     receiver.close()
     (top,) = published
     assert sum(row.bytes for row in top.rows) == 806_560  # as summed in the first test
+
+
+def test_a_separate_sflow_port_takes_sflow_only_within_the_same_flood_bounds() -> None:
+    """flows.sflow_port: a second UDP socket on loopback (sFlow's IANA port is 6343; a free one here). The rate
+    clock stands still, so 127.0.0.1 has burst = 4 tokens for both ports together. In order, each awaited:
+    1. datagram B to the sFlow port: decoded (token 1);
+    2. a v5 datagram to the sFlow port: refused version (token 2: the bucket is passed before anything else);
+    3. datagram B to the NetFlow port: decoded there too, as before (token 3);
+    4-6. datagram B three times to the sFlow port: the first decoded (token 4), two refused rate.
+    Summed: 3 x datagram B = 3 samples of 482 x 256 = 123,392 bytes = 370,176 bytes, 3 x 256 = 768 packets;
+    6 datagrams reached the ports. A config with sflow_port equal to port is an error naming the key."""
+    import asyncio
+    import socket
+    import time
+
+    from pydantic import ValidationError
+
+    from tests.collector.inputs.flow_packets import v5
+    from tests.conftest import free_port
+
+    published: list[Message] = []
+    settings = FlowsConfig(enabled=True, host="127.0.0.1", port=free_port(), sflow_port=free_port(),
+                           exporters={"127.0.0.1": "wan-a"}, interval=300, rate=1, burst=4)
+    receiver = FlowReceiver(settings, published.append, lambda: datetime.fromtimestamp(T0 + 5, UTC),
+                            monotonic=lambda: 100.0)
+
+    async def run() -> None:
+        receiver.bind()
+        assert receiver.sflow_port == settings.sflow_port and receiver.port == settings.port
+        receiver.start()
+        exporter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        exporter.bind(("127.0.0.1", 0))
+        deadline = time.monotonic() + 10
+        while receiver.sflow_transport is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        sent = [(DATAGRAM_B, settings.sflow_port), (v5([("10.1.0.5", "10.2.0.9", 443, TCP, 100, 1)]),
+                                                    settings.sflow_port),
+                (DATAGRAM_B, settings.port)] + [(DATAGRAM_B, settings.sflow_port)] * 3
+        for n, (data, port) in enumerate(sent, 1):
+            exporter.sendto(data, ("127.0.0.1", port))
+            while receiver.counts.datagrams < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+        exporter.close()
+        receiver.close()
+
+    asyncio.run(run())
+    assert receiver.counts.datagrams == 6 and receiver.counts.flows == 3
+    assert receiver.counts.refused == {("version", "127.0.0.1"): 1, ("rate", "127.0.0.1"): 2}
+    (top,) = published
+    assert top.rows == (FlowRow("10.1.0.5", "10.2.0.9", 443, TCP, 370_176, 768, 3),)
+    assert receiver.sock is None and receiver.sflow_sock is None
+    with pytest.raises(ValidationError, match="flows.sflow_port: 2055 is flows.port too"):
+        FlowsConfig(enabled=True, sflow_port=2055)
+    assert FlowsConfig(enabled=True).sflow_port is None  # off unless configured: sFlow on flows.port
+
+
+def test_a_taken_sflow_port_fails_the_start_naming_it() -> None:
+    """The sFlow port already bound by another socket: bind() raises naming flows.sflow_port and its address, and
+    leaves the NetFlow port free again (it can be bound at once)."""
+    import socket
+
+    from tests.conftest import free_port
+
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    port = free_port()
+    settings = FlowsConfig(enabled=True, host="127.0.0.1", port=port, sflow_port=taken.getsockname()[1])
+    receiver = FlowReceiver(settings, lambda _m: None)
+    try:
+        with pytest.raises(OSError, match=rf"sFlow \(flows.sflow_port\) on 127.0.0.1:{settings.sflow_port}"):
+            receiver.bind()
+        again = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        again.bind(("127.0.0.1", port))
+        again.close()
+    finally:
+        taken.close()

@@ -600,3 +600,25 @@ def test_a_recovery_trap_without_a_component_clears_the_fault_its_pair_raised(tm
     receiver.storms.close()
     signals = [(m.component, m.cleared, m.problem) for m in published if isinstance(m, HardwareSignal)]
     assert signals == [("ourFail", False, "坏 / bad"), ("ourFail", True, "好 / ok")]
+
+
+def test_a_ups_alarm_trap_names_the_fault_the_profiles_poll(tmp_path: Path) -> None:
+    """One fault, one incident whether polled or trapped (issue 21 item 2): RFC 1628's upsTrapAlarmEntryAdded
+    (1.3.6.1.2.1.33.2.3, OBJECTS upsAlarmId, upsAlarmDescr) for upsAlarmOnBattery (upsWellKnownAlarms .2) raises
+    the fault the `ups` and `huawei-ups` profiles poll as `UPS power input`, and upsTrapAlarmEntryRemoved (.2.4)
+    clears that same component (the bundled standard map's same_fault); an alarm no profile polls under another
+    name (upsAlarmFanFailure .16) keeps its upsAlarmDescr as the component."""
+    from pysnmp.proto.rfc1902 import Integer, ObjectIdentifier
+
+    published: list[Message] = []
+    cfg = trap_settings(free_udp_port())
+    receiver = TrapReceiver(cfg.traps, {}, published.append, lambda _host: "ups", None, maps=load_trap_maps())
+    trap = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)  # snmpTrapOID.0
+    alarm_id, alarm_descr = (1, 3, 6, 1, 2, 1, 33, 1, 6, 2, 1, 1, 7), (1, 3, 6, 1, 2, 1, 33, 1, 6, 2, 1, 2, 7)
+    for trap_oid, well_known in (("1.3.6.1.2.1.33.2.3", 2), ("1.3.6.1.2.1.33.2.4", 2), ("1.3.6.1.2.1.33.2.3", 16)):
+        receiver.handle("127.0.0.1", [(trap, ObjectIdentifier(trap_oid)), (alarm_id, Integer(7)),
+                                      (alarm_descr, ObjectIdentifier(f"1.3.6.1.2.1.33.1.6.3.{well_known}"))])
+    receiver.storms.close()
+    signals = [(m.asset_id, m.component, m.cleared, m.source) for m in published if isinstance(m, HardwareSignal)]
+    assert signals == [("ups", "UPS power input", False, "trap"), ("ups", "UPS power input", True, "trap"),
+                       ("ups", "1.3.6.1.2.1.33.1.6.3.16", False, "trap")]

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from opsmon.collector.config.checks import SnmpSpec
 from opsmon.collector.config.schema import IncidentsConfig, SnmpConfig
-from opsmon.collector.config.snmp_profiles import load_profiles
+from opsmon.collector.config.snmp_profiles import Table, load_profiles
 from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import UP
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
@@ -133,6 +134,34 @@ def huawei_ups() -> Recording:
     return r
 
 
+def huawei_ups_both_mibs(on_battery: bool) -> Recording:
+    """A Huawei UPS2000 whose card answers HUAWEI-UPS-MIB (as huawei_ups above) and RFC 1628 UPS-MIB (upsMIB
+    1.3.6.1.2.1.33, upsObjects .1; the objects and their numbers as the RFC's MIB module defines them), on battery
+    or, with `on_battery` False, back on mains. On battery, four objects say it: hwUpsDevicePowerSupplyMethod
+    battery(4), upsOutputSource battery(5), and the alarm table's rows upsAlarmOnBattery and upsAlarmInputBad."""
+    r = Recording().system("hw-ups2000-dual", "1.3.6.1.4.1.2011.6.174")
+    oper = "1.3.6.1.4.1.2011.6.174.1.2.101.1"  # hwUpsDeviceOperInfoEntry, index hwUpsDeviceId (rack 1)
+    # PowerSupplyMethod .1: battery(4) / normal(3); BatteryState .3: discharge(6) / floatCharge(4); 41.5 °C as 415
+    r.put(f"{oper}.1.1", 2, 4 if on_battery else 3).put(f"{oper}.3.1", 2, 6 if on_battery else 4)
+    r.put(f"{oper}.4.1", 66, 415)
+    batt = "1.3.6.1.4.1.2011.6.174.1.6.100.1"  # hwUpsBatteryEntry: CapacityLeft .3 (%), BackupTime .4 (s)
+    r.put(f"{batt}.3.1", 66, 62).put(f"{batt}.4.1", 66, 1260)
+    ups = "1.3.6.1.2.1.33.1"  # UPS-MIB upsObjects
+    r.put(f"{ups}.1.1.0", 4, "Huawei").put(f"{ups}.1.2.0", 4, "UPS2000-G-6KRTL")  # upsIdentManufacturer, Model
+    # upsBattery .2: upsBatteryStatus .1 batteryNormal(2); upsSecondsOnBattery .2 (0 on mains);
+    # upsEstimatedMinutesRemaining .3 (1260 s = 21 min); upsEstimatedChargeRemaining .4 (%), as HUAWEI-UPS-MIB's
+    r.put(f"{ups}.2.1.0", 2, 2).put(f"{ups}.2.2.0", 2, 95 if on_battery else 0)
+    r.put(f"{ups}.2.3.0", 2, 21).put(f"{ups}.2.4.0", 2, 62)
+    r.put(f"{ups}.4.1.0", 2, 5 if on_battery else 3)  # upsOutput .4: upsOutputSource battery(5) / normal(3)
+    # upsAlarm .6: upsAlarmsPresent .1 (Gauge32); upsAlarmEntry .2.1, index upsAlarmId: upsAlarmDescr .2 (one of
+    # upsWellKnownAlarms .6.3: upsAlarmOnBattery .2, upsAlarmInputBad .6), upsAlarmTime .3 (TimeStamp)
+    r.put(f"{ups}.6.1.0", 66, 2 if on_battery else 0)
+    if on_battery:
+        for alarm_id, well_known in ((1, 2), (2, 6)):
+            r.put(f"{ups}.6.2.1.2.{alarm_id}", 6, f"{ups}.6.3.{well_known}").put(f"{ups}.6.2.1.3.{alarm_id}", 67, 900)
+    return r
+
+
 def no_mib_firewall(name: str, sys_object_id: str, host: bool) -> Recording:
     """A firewall of a vendor without a published MIB, under its IANA enterprise number. With `host`, its
     net-snmp agent answers HOST-RESOURCES-MIB (one CPU at 37 %, hrDeviceStatus running(2)) and UCD-SNMP-MIB
@@ -152,6 +181,8 @@ def no_mib_firewall(name: str, sys_object_id: str, host: bool) -> Recording:
 
 RECORDINGS = {"huawei": huawei_switch, "usg": huawei_usg, "h3c": h3c_switch, "ruijie": ruijie_switch,
               "zte": zte_switch, "hillstone": hillstone_fw, "hwups": huawei_ups,
+              "ups2000-battery": lambda: huawei_ups_both_mibs(True),
+              "ups2000-mains": lambda: huawei_ups_both_mibs(False),
               # sysObjectIDs under each vendor's IANA enterprise number (/usr/share/misc/enterprise-numbers)
               "sangfor": lambda: no_mib_firewall("sangfor-af", "1.3.6.1.4.1.35047.1.2", host=True),
               "topsec": lambda: no_mib_firewall("topsec-ngfw", "1.3.6.1.4.1.14331.1", host=False),
@@ -180,11 +211,13 @@ def hub(tmp_path: Path) -> Iterator[tuple[SnmpHub, list[Message], asyncio.Runner
         h.close()
 
 
-def poll(hub: tuple[SnmpHub, list[Message], asyncio.Runner], sim: Snmpsim, name: str) -> Any:
+def poll(hub: tuple[SnmpHub, list[Message], asyncio.Runner], sim: Snmpsim, name: str, asset: str | None = None) -> Any:
+    """The recording `name` polled as the asset `asset` (default the same name): two recordings polled as one
+    asset are one device whose answers changed."""
     h, _ops, runner = hub
     spec = SnmpSpec(type="snmp", credential=name, port=sim.port)
-    assert runner.run(asyncio.wait_for(h.poll(name, "127.0.0.1", spec), 60)).status == UP
-    return h.devices[name]
+    assert runner.run(asyncio.wait_for(h.poll(asset or name, "127.0.0.1", spec), 60)).status == UP
+    return h.devices[asset or name]
 
 
 def faults(ops: list[Message], asset: str) -> dict[str, str]:
@@ -301,7 +334,7 @@ def test_hillstone_sessions_ha_and_hardware(sim: Snmpsim, hub) -> None:
 
 
 def test_huawei_ups_on_battery_is_one_hardware_fault_with_its_clock(sim: Snmpsim, hub, store: Store) -> None:
-    """On battery (hwUpsDevicePowerSupplyMethod battery(4)) is one fault, "UPS power input 1" (rack 1), opened
+    """On battery (hwUpsDevicePowerSupplyMethod battery(4)) is one fault, "UPS power input" (the UPS's), opened
     as a major hardware incident with the 1-hour deadline: T0 02:00 UTC + 3600 s = 03:00 UTC."""
     state = poll(hub, sim, "hwups")
     _h, ops, _r = hub
@@ -311,7 +344,7 @@ def test_huawei_ups_on_battery_is_one_hardware_fault_with_its_clock(sim: Snmpsim
     assert state.last.tables["huawei_ups_battery"] == {"1": {"hwUpsBatteryCapacityLeft": 62,
                                                              "hwUpsBatteryBackupTime": 1260}}
     assert faults(ops, "hwups") == {
-        "UPS power input 1": "UPS on battery, mains input lost (hwUpsDevicePowerSupplyMethod 4)"}
+        "UPS power input": "UPS on battery, mains input lost (hwUpsDevicePowerSupplyMethod 4)"}
     incidents = open_incidents(store, ops, "hwups", AssetInfo("UPS room 1", "power", None, "medium", None))
     assert [(i["kind"], i["severity"], i["deadline"]) for i in incidents] == [
         ("hardware", "major", (T0 + timedelta(hours=1)).isoformat())]
@@ -319,8 +352,92 @@ def test_huawei_ups_on_battery_is_one_hardware_fault_with_its_clock(sim: Snmpsim
     huawei_ups = load_profiles()["huawei-ups"]
     table = {"1": {"hwUpsDevicePowerSupplyMethod": 3}, "2": {"hwUpsDevicePowerSupplyMethod": 1}}
     assert evaluate_faults((huawei_ups,), Poll(0.0, 100, {}, {"huawei_ups_device": table}, {}, 2)) == [
-        ("UPS output 2", "UPS output is off (hwUpsDevicePowerSupplyMethod noOutput)",
+        ("UPS output", "UPS output is off (hwUpsDevicePowerSupplyMethod noOutput)",
          "UPS 无输出（hwUpsDevicePowerSupplyMethod noOutput）")]
+
+
+def test_a_ups_on_battery_in_both_mibs_is_one_incident_opened_and_cleared(sim: Snmpsim, hub, store: Store) -> None:
+    """A UPS2000 answering HUAWEI-UPS-MIB and RFC 1628 (issue 21, one fault, one incident): on battery, four
+    objects of three tables say so (hwUpsDevicePowerSupplyMethod battery, upsOutputSource battery, the alarms
+    upsAlarmOnBattery and upsAlarmInputBad), and each names the whole UPS's `UPS power input` (the profiles'
+    `device_index: 0` and `same_fault`): one observation, its four problems joined in profile order, one major
+    hardware incident opened at T0 02:00 UTC with the 1-hour deadline 03:00 UTC. The same UPS back on mains (the
+    second recording, polled as the same asset) reports no fault; the incident is resolved once the signal has not
+    been seen for hardware_clear_after (600 s by default): still open at T0 + 600 s (not more than 600 s), resolved
+    at T0 + 601 s."""
+    _h, ops, _runner = hub
+    state = poll(hub, sim, "ups2000-battery", asset="ups2000")
+    assert packs(state) == {"huawei", "huawei-ups", "ups"}
+    assert {k: state.last.scalars[k] for k in ("upsOutputSource", "upsSecondsOnBattery", "upsAlarmsPresent")} == {
+        "upsOutputSource": 5, "upsSecondsOnBattery": 95, "upsAlarmsPresent": 2}
+    assert state.last.tables["ups_alarm"] == {"1": {"upsAlarmDescr": "upsAlarmOnBattery"},
+                                              "2": {"upsAlarmDescr": "upsAlarmInputBad"}}
+    order = [p.name for p in state.profiles if p.name in ("huawei-ups", "ups")]
+    problems = {"huawei-ups": ["UPS on battery, mains input lost (hwUpsDevicePowerSupplyMethod 4)"],
+                "ups": ["UPS on battery (upsOutputSource battery)", "UPS alarm upsAlarmOnBattery",
+                        "UPS alarm upsAlarmInputBad"]}
+    assert faults(ops, "ups2000") == {"UPS power input": "; ".join(problems[order[0]] + problems[order[1]])}
+    signals = [o for o in ops if isinstance(o, HardwareSignal)]
+    assert len(signals) == 1  # one observation, not four
+
+    now = [T0]
+    engine = IncidentEngine(store, lambda: now[0], {"ups2000": AssetInfo("UPS room 2", "power", None, "medium",
+                                                                         None)}.get,
+                            IncidentsConfig(), lambda _kind: 3600.0)
+    for o in signals:
+        engine.on_hardware(o.asset_id, o.component, T0, o.problem)
+    engine.flush()
+    (opened,) = list_incidents(store)
+    assert (opened["kind"], opened["severity"], opened["status"], opened["deadline"]) == (
+        "hardware", "major", "open", (T0 + timedelta(hours=1)).isoformat())
+    assert opened["cause"].startswith("UPS power input: ")
+
+    ops.clear()
+    state = poll(hub, sim, "ups2000-mains", asset="ups2000")
+    assert state.last.scalars["upsOutputSource"] == 3 and state.last.tables.get("ups_alarm", {}) == {}
+    assert faults(ops, "ups2000") == {} and state.faults == []
+    now[0] = T0 + timedelta(seconds=600)
+    engine.tick(now[0])
+    engine.flush()
+    assert [i["status"] for i in list_incidents(store)] == ["open"]
+    now[0] = T0 + timedelta(seconds=601)
+    engine.tick(now[0])
+    engine.flush()
+    (cleared,) = list_incidents(store)
+    assert cleared["id"] == opened["id"] and cleared["status"] == "resolved"
+    assert cleared["resolved_at"] == (T0 + timedelta(seconds=601)).isoformat()
+    assert cleared["resolved_by"] == "opsmon"  # the system, not a person
+
+
+def test_one_fault_names_one_component_whichever_table_reports_it() -> None:
+    """The profiles' shared names, table by table (in process, no device): RFC 1628 alone (upsBatteryStatus low
+    and the alarm upsAlarmLowBattery are `UPS battery`; upsOutputSource none and upsAlarmUpsOutputOff are `UPS
+    output`; an alarm no other object reports keeps its row, `UPS alarm 3`); and a printer's HOST-RESOURCES row
+    down (hrDevicePrinter, hrDeviceIndex 1: down(5) is what RFC 1514's hrPrinterDetectedErrorState says a jammed
+    printer reports) is hrPrinterTable's `printer 1`, while a disk's row keeps its own name."""
+    profiles = load_profiles()
+    scalars = {"upsBatteryStatus": 3, "upsOutputSource": 2}
+    alarms = {"1": {"upsAlarmDescr": "upsAlarmLowBattery"}, "2": {"upsAlarmDescr": "upsAlarmUpsOutputOff"},
+              "3": {"upsAlarmDescr": "upsAlarmFanFailure"}}
+    got = evaluate_faults((profiles["ups"],), Poll(0.0, 100, scalars, {"ups_alarm": alarms}, {}, 5))
+    assert [(c, en) for c, en, _zh in got] == [
+        ("UPS battery", "battery low or depleted; UPS alarm upsAlarmLowBattery"),
+        ("UPS output", "UPS output is off; UPS alarm upsAlarmUpsOutputOff"),
+        ("UPS alarm 3", "UPS alarm upsAlarmFanFailure")]
+    devices = {"1": {"hrDeviceType": "1.3.6.1.2.1.25.3.1.5", "hrDeviceDescr": "LaserJet 4250", "hrDeviceStatus": 5},
+               "2": {"hrDeviceType": "1.3.6.1.2.1.25.3.1.6", "hrDeviceDescr": "Internal HDD", "hrDeviceStatus": 5}}
+    printers = {"1": {"hrPrinterStatus": 1, "hrPrinterDetectedErrorState": "04"}}  # bit 5: jammed
+    got = evaluate_faults((profiles["host"], profiles["printer"]),
+                          Poll(0.0, 100, {}, {"hr_device": devices, "hr_printer": printers}, {}, 5))
+    assert [(c, en) for c, en, _zh in got] == [
+        ("printer 1", "device reports status down (hrDeviceStatus); paper jam"),
+        ("Internal HDD", "device reports status down (hrDeviceStatus)")]
+    # A profile whose same_fault reads a column its table does not define is refused when loaded, naming both.
+    table = {"name": "t", "columns": [{"name": "a", "oid": "1.3.6.1.4.1.99999.1.1", "type": "enum"}],
+             "faults": [{"column": "a", "present": True, "component": "x", "problem": {"en": "e", "zh": "z"},
+                         "same_fault": {"column": "b", "components": {"1": "y"}}}]}
+    with pytest.raises(ValidationError, match="table 't' refers to column 'b', which it does not define"):
+        Table.model_validate(table)
 
 
 @pytest.mark.parametrize("name", ["sangfor", "topsec", "venustech", "dptech", "nsfocus"])

@@ -340,12 +340,16 @@ def target_figure(driver: Any, c: Collector, target: str = "servers_ok") -> str:
 def test_a_window_added_through_the_page_changes_the_figure(console: Console, browser: Any) -> None:
     """An operator adds a window over the sites hq, branch and lab (every server) from now for two hours: a
     refused name first, in the API's words; then the three go to maintenance, nothing more is up or down, and
-    servers_ok's figure freezes at the hand-computed up / (up + down) of the intervals before it (it moved
-    before: web3 gains up time while web1 and web2 gain down time). Then the window is ended early."""
+    servers_ok's figure freezes at the hand-computed up / (up + down) of the intervals before it, and the
+    click-through shows each of the three with maintenance time. Then the window is ended early.
+
+    Not asserted: that the figure differs from the one before the window. Up on web3 and down on web1 and web2
+    grow together (the figure tends to 1/3), so over the few seconds between the two readings it moves by
+    less than the 0.001 % the page shows, or not, by timing: a fresh-clone CI run read 33.350% both times."""
     c, driver = console.c, browser
     set_width(driver, 1280)
     browser_login(driver, c, "ops")
-    before = target_figure(driver, c)
+    assert target_figure(driver, c).endswith("%")
     driver.get(c.base + "/ui/maintenance")
     driver.find_element("id", "w-id").send_keys("upgrade")
     driver.find_element("css selector", "#w-scope option[value=sites]").click()
@@ -372,18 +376,21 @@ def test_a_window_added_through_the_page_changes_the_figure(console: Console, br
     # this quarter's table is the SLA worker's, measured every second here (sla.refresh: 1s)
     after = servers_figure(console)
     wait_for(lambda: target_figure(driver, c) == after, 10, f"servers_ok at {after}")
-    assert after != before
     time.sleep(1.1)  # a second later, nothing observed has changed: the figure is the same
     assert target_figure(driver, c) == after
     shot(driver, "targets-window-1280-zh")
     # the click-through: the assets behind the figure, each with its maintenance time
     driver.find_element("css selector", "#target-servers_ok a").click()
-    wait_for(lambda: driver.find_elements("id", "behind-assets"), 10, "the assets behind servers_ok")
+    # measured in the background: a page without its figures yet (or with the last ones) reloads itself
+    wait_for(lambda: driver.find_elements("id", "behind-assets") and not driver.find_elements("id", "refreshing"),
+             10, "the assets behind servers_ok")
     assert driver.find_element("id", "figure").text == after
     rows = driver.find_elements("css selector", "#behind-assets tbody tr")
     assert {r.get_attribute("id") for r in rows} == {"behind-web1", "behind-web2", "behind-web3"}
     assert driver.find_element("css selector", "#behind-web3 td:nth-child(2)").text == "100.000%"
     assert driver.find_element("css selector", "#behind-web1 td:nth-child(2)").text == "0.000%"
+    # the window's time, as maintenance (the fifth column), on each: at least the 1.1 s slept above
+    assert all(driver.find_element("css selector", f"#behind-web{i} td:nth-child(5)").text != "0秒" for i in (1, 2, 3))
     shot(driver, "target-servers_ok-1280-zh")
 
     # a viewer cannot add or end one: 403 naming the role

@@ -36,3 +36,16 @@ def test_time_left_speaks_the_pages_language() -> None:
     assert time_left("2026-12-06T13:05:40+00:00", now, words, "zh") == ("1小时5分", False)
     assert time_left("2026-12-06T13:05:40+00:00", now, words, "en") == ("1h5m", False)
     assert time_left("2026-12-06T19:50:00+08:00", now, words, "zh") == ("超时 10分", True)
+
+
+def test_a_page_says_where_its_figures_stand() -> None:
+    """views.offer: figures current -> no note, never reloads; none yet -> "computing", the last ones while newer
+    are measured -> "refreshing": both reload after RELOAD (2) seconds."""
+    from opsmon.collector.outputs.ui.views import RELOAD, offer
+    from opsmon.collector.sla.cache import Answer
+
+    result = object()  # offer reads only whether there is one
+    assert offer(Answer(result, None, True)) == {"state": "", "reload": 0}  # type: ignore[arg-type]
+    assert offer(Answer(None, None, False)) == {"state": "computing", "reload": RELOAD}
+    assert offer(Answer(result, None, False)) == {"state": "refreshing", "reload": RELOAD}  # type: ignore[arg-type]
+    assert RELOAD == 2

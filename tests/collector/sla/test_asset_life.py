@@ -177,15 +177,10 @@ def test_a_quarter_whose_assets_join_and_leave_from_imported_history(store: Stor
 def test_the_life_clipping_query_gives_the_same_figures_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     """The clipping is SQL (LEAST/GREATEST on PostgreSQL, MIN/MAX on SQLite): the quarter above, in a
     database of its own on the PostgreSQL peer, gives the figures worked out there."""
-    from sqlalchemy import create_engine
-
     from opsmon.collector.store.db import open_store
+    from tests.peers.postgres import own_database
 
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("CREATE DATABASE asset_life")
-    admin.dispose()
-    store = open_store(postgres_url.rsplit("/", 1)[0] + "/asset_life")
+    store = open_store(own_database(postgres_url, "asset_life"))
     try:
         import_quarter(store, tmp_path)
         t = servers(store)

@@ -208,3 +208,70 @@ def test_a_target_removed_while_its_click_through_is_measured_is_no_error(
     after = cache.measured(store, path, Q3, AFTER, target="servers")
     assert [t.id for t in after.result.targets] == ["other"] and len(loads) == 2
     assert cache.locks_held == 0
+
+
+def test_a_page_never_waits_on_the_engine_longer_than_it_is_told(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ask() (the console's read) over the running quarter 2026Q4 (now 11-01: srv up since 09-30, 1.0), with the
+    engine held inside measured_with on an Event, as a slow estate would hold it:
+    - first ask: nothing cached, the measurement starts in the background, the page gets no result after its
+      0.05 s (computing); released, the measurement fills the cache: the next ask is current (1.0), one
+      measurement, and it is the one the background ran;
+    - 60 s later (refresh 60: only the clock moved), held again: the page gets the previous result at once, not
+      current (refreshing); released, current again (2 measurements);
+    - an audit entry of a person's change (a pending exclusion request) after that: held again, the page gets
+      NO result, never the figures from before the change (3 measurements once released);
+    - a login and a logout (console.* entries: a session, no figure) empty nothing: no 4th measurement."""
+    from opsmon.collector.sla import cache as cache_module
+    from opsmon.collector.store import users
+
+    path = seeded(store, tmp_path)
+    users.add(store, "ops", "operator", "correct-horse-1", "test", utc(2026, 10, 1))
+    real, release = cache_module.measured_with, threading.Event()
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "measured_with", held)
+    cache = PeriodCache(refresh=60.0)
+    now = utc(2026, 11, 1)
+
+    def settle(at):  # type: ignore[no-untyped-def]
+        release.set()
+        answer = cache.ask(store, path, Q4, at, within=10)
+        release.clear()
+        return answer
+
+    first = cache.ask(store, path, Q4, now, within=0.05)
+    assert (first.result, first.evaluation, first.fresh) == (None, None, False)
+    done = settle(now)
+    assert done.fresh and done.result is not None and done.result.target("servers").value == 1.0
+    assert done.evaluation is not None and cache.measurements == 1
+    later = now + timedelta(seconds=60)
+    aged = cache.ask(store, path, Q4, later, within=0.05)
+    assert aged.result is done.result and not aged.fresh
+    assert settle(later).fresh and cache.measurements == 2
+    request_exclusion(store, ExclusionRequest("carrier cut", asset="srv", start=utc(2026, 10, 5),
+                                              end=utc(2026, 10, 6)), "ui:ops", later)
+    changed = cache.ask(store, path, Q4, later, within=0.05)
+    assert changed.result is None and not changed.fresh
+    assert settle(later).fresh and cache.measurements == 3
+    session = users.login(store, "ops", "correct-horse-1", later, 5, 900.0, 43200.0).session
+    assert session is not None
+    users.logout(store, session, "ui", later)
+    assert cache.ask(store, path, Q4, later, within=0.05).fresh and cache.measurements == 3
+    assert cache.locks_held == 0
+
+
+def test_the_collector_warms_this_quarter_for_the_click_throughs(store: Store, tmp_path: Path) -> None:
+    """warm() measures the whole quarter in the background (what the collector does at its start); once done, a
+    click-through of servers reads that entry (the same object), no measurement of its own; warming a period
+    whose entry holds does nothing (None)."""
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    job = cache.warm(store, path, Q3, AFTER)
+    assert job is not None
+    whole = job.result(timeout=10)
+    assert cache.ask(store, path, Q3, AFTER, target="servers").evaluation is whole.evaluation
+    assert cache.warm(store, path, Q3, AFTER) is None and cache.measurements == 1

@@ -364,3 +364,40 @@ def test_upgrade_to_0023_masks_the_passwords_of_stored_hj212_frames(tmp_path: Pa
                     b"##0020QN=3;CN=2011;CP=&&&&ABCD"]
     data = b"".join(f.read_bytes() for f in tmp_path.glob("m.db*"))
     assert b"PW=123456" not in data and b"BF470F88957588DE902D1A52" not in data
+
+
+def test_a_links_recombined_piece_cuts_any_closed_row_and_joins_the_row_after_it(tmp_path: Path) -> None:
+    """store/gaps.py for `Recombined` (docs/timeline.md rule 9), times in seconds after T:
+    rows up [0, 10), down [10, 60) "c", up [60, open).
+
+    - Recombined [8, 10) down "c" (the site saw the cut 2 s before the centre): cut out of the up row, which keeps
+      [0, 8); it touches the closed down row [10, 60) of the same state and reason after its span: one row
+      down [8, 60).
+    - Recombined [20, 30) degraded "c": cut out of that row: down [8, 20), degraded [20, 30), down [30, 60).
+    - The open row is never touched: up [60, open)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from opsmon.collector.core.messages import Recombined
+    from opsmon.collector.store.gaps import fill_gap
+    from opsmon.collector.store.models import StateInterval as SI
+    from opsmon.collector.store.types import to_ms
+
+    t0 = datetime(2026, 7, 1, tzinfo=UTC)
+
+    def t(s: float) -> datetime:
+        return t0 + timedelta(seconds=s)
+
+    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    with store.engine.begin() as conn:
+        conn.execute(insert(SI), [dict(asset_id="wan", state="up", start_ts=t(0), end_ts=t(10), reason=""),
+                                  dict(asset_id="wan", state="down", start_ts=t(10), end_ts=t(60), reason="c"),
+                                  dict(asset_id="wan", state="up", start_ts=t(60), end_ts=None, reason="")])
+        fill_gap(conn, Recombined("wan", t(8), t(10), "down", "c"))
+        fill_gap(conn, Recombined("wan", t(20), t(30), "degraded", "c"))
+    with store.engine.connect() as conn:
+        rows = [(state, (to_ms(s) - to_ms(t0)) // 1000, None if e is None else (to_ms(e) - to_ms(t0)) // 1000)
+                for state, s, e in conn.execute(select(SI.state, SI.start_ts, SI.end_ts).order_by(SI.start_ts))]
+    store.close()
+    assert rows == [("up", 0, 8), ("down", 8, 20), ("degraded", 20, 30), ("down", 30, 60), ("up", 60, None)]

@@ -112,3 +112,42 @@ def test_a_cut_leaves_out_the_centres_failing_checks_of_an_asset_the_poller_also
     assert sink.states("sw-a") == [(UNKNOWN, at(0), at(1)), (UP, at(1), None)]
     assert sink.states("sw-b") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(11)), (DOWN, at(11), None)]
     assert tl.tracks["sw-b"].reason == "icmp: no echo reply"
+
+
+def test_a_moved_assets_old_poller_replaying_late_decides_nothing_now() -> None:
+    """srv is p-b's; p-b's path to the centre is cut after its result at 1 (up), while p-b goes on checking: it sees
+    srv down at 21, 31, 41 and spools that. The silence is judged at the tick at 50 (1 + 3 x 10 = 31 <= 50): unknown
+    from 11. The asset moves to p-a (issue 22 item 3), whose results are up at 60 and 70: up from 60. Then p-b's
+    link returns and its spool arrives: the downs at 21, 31, 41 (of its own time, so counted: docs/poller.md).
+
+    They are older than the check's latest result (70, p-a's): they are stored at their own times as evidence
+    (a result recorded each, observer p-b), and decide nothing now. srv: unknown [0, 1), up [1, 11), unknown
+    [11, 60), up [60, open). Before: each was taken as if at 70, three downs (down_after 3) confirmed srv down
+    from 70 while p-a saw it up, and stored at 70, beside p-a's result of that instant."""
+    from opsmon.collector.core.maintenance import MaintenanceBook
+    from opsmon.collector.core.messages import ResultRecorded
+    from opsmon.collector.timeline.engine import Timeline
+    from tests.conftest import MemorySink
+
+    sink = MemorySink()
+    recorded: list[ResultRecorded] = []
+
+    def publish(msg: object) -> None:
+        if isinstance(msg, ResultRecorded):
+            recorded.append(msg)
+        sink(msg)  # type: ignore[arg-type]
+
+    tl = Timeline(publish, MaintenanceBook([], "Asia/Shanghai"))
+    tl._conf = make(interval=10.0)[0]._conf  # type: ignore[attr-defined]
+    add(tl, "srv")
+    seen(tl, "srv", 1, UP, "p-b")
+    tl.tick(at(50))
+    seen(tl, "srv", 60, UP, "p-a")
+    seen(tl, "srv", 70, UP, "p-a")
+    for t in (21, 31, 41):
+        seen(tl, "srv", t, DOWN, "p-b")
+    assert sink.states("srv") == [(UNKNOWN, at(0), at(1)), (UP, at(1), at(11)), (UNKNOWN, at(11), at(60)),
+                                  (UP, at(60), None)]
+    assert [(r.ts, r.status, r.observer) for r in recorded] == [
+        (at(1), UP, "p-b"), (at(60), UP, "p-a"), (at(70), UP, "p-a"),
+        (at(21), DOWN, "p-b"), (at(31), DOWN, "p-b"), (at(41), DOWN, "p-b")]
