@@ -1,8 +1,9 @@
 """Evaluate the target table for a period: one pass over the intervals, then pure arithmetic.
 
 The intervals are summed per asset and state in SQL (integer milliseconds,
-clipped to the period), so a quarter of a million-interval estate costs one
-aggregate query, not a million Python objects.
+clipped to the period), one row an asset, so a quarter of a million-interval estate costs one
+aggregate pass, not a million Python objects; the pass runs in two halves of the asset ids on
+connections of their own while this one reads the rest (_Aside; docs/sla.md, "How fast").
 
 measure() returns typed results (opsmon.collector.sla.results), read by the CLI, the report and
 /metrics; evaluate() is their JSON document.
