@@ -152,7 +152,9 @@ class ServiceFace:
 
     def offered(self, period: Period, target: str | None = None) -> Answer:
         s = self._service
-        return offered(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock(), target)
+        noted = s.sla_basis  # read before the snapshot: the service clears it before a new snapshot (service.py)
+        return offered(self._periods, s.sla_snapshot, s.store, s.config.targets_path(), period, s.clock(), target,
+                       noted)
 
     def warm(self) -> None:
         """This quarter measured in the background at the collector's start, for the console's click-throughs."""

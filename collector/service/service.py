@@ -77,6 +77,7 @@ from opsmon.collector.service.inputs import INPUTS
 from opsmon.collector.service.loopwatch import LoopWatch
 from opsmon.collector.service.notices import HANDOFF_PREFIX, Notices
 from opsmon.collector.service.routes import Consumer, Router
+from opsmon.collector.sla.cache import basis
 from opsmon.collector.sla.hj212_live import Hj212Figures, hj212_figures
 from opsmon.collector.sla.hj212_rates import correction_deadline_ms
 from opsmon.collector.sla.hj212_read import HOURLY, rules_of
@@ -162,6 +163,11 @@ class Service:
         self.metrics.watch_agents(self.ingest)
         self.metrics.watch_states(self._state_snapshot)
         self.sla_snapshot: PeriodResult | None = None  # quarter to date, for /metrics
+        # What the snapshot was measured from (sla.cache.basis: change stamp, target table file), noted before
+        # the measurement starts: the console shows the snapshot only while it is still the store's. Cleared
+        # before a new snapshot is set and noted after it, so a reader (face.offered reads it first) never pairs
+        # a snapshot with a basis newer than the one it was measured from.
+        self.sla_basis: object = None
         self.reports_checked: datetime | None = None  # when scheduled reports were last looked for
         self._sla_worker = SlaWorker(self.store, config.database.connect_timeout)
         self.metrics.watch_sla(lambda: self.sla_snapshot)
@@ -659,8 +665,10 @@ class Service:
 
     def refresh_sla(self) -> None:
         """Quarter-to-date figures for /metrics, computed here (the service's loop uses _sla_worker)."""
-        self.sla_snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone,
-                                            self.clock())
+        noted = basis(self.store, self.config.targets_path())
+        snapshot = quarter_figures(self.store, self.config.targets_path(), self.config.timezone, self.clock())
+        self.sla_basis, self.sla_snapshot = None, snapshot
+        self.sla_basis = noted
         self.hj212_snapshot = hj212_figures(self.store, self.config.targets_path(), self.config.timezone,
                                             self.clock())
         self.metrics.sla_refreshed.set(self.clock().timestamp())
@@ -735,8 +743,11 @@ class Service:
         # In a separate process: ~0.8 s of Python at 10,000 assets would hold the GIL against the loop.
         while True:
             try:
-                self.sla_snapshot = await self._sla_worker.figures(self.config.targets_path(),
-                                                                   self.config.timezone, self.clock())
+                noted = await asyncio.to_thread(basis, self.store, self.config.targets_path())
+                snapshot = await self._sla_worker.figures(self.config.targets_path(), self.config.timezone,
+                                                          self.clock())
+                self.sla_basis, self.sla_snapshot = None, snapshot
+                self.sla_basis = noted
                 self.hj212_snapshot = await self._sla_worker.hj212(self.config.targets_path(),
                                                                    self.config.timezone, self.clock())
                 self.metrics.sla_refreshed.set(self.clock().timestamp())

@@ -53,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
         "oncall_file_refused": "oncall.yaml 最近一次修改被拒绝，仍使用之前的配置：",
         "computing": "正在计算该考核期的指标（资产多时需要几秒），本页将自动刷新。",
         "refreshing": "这是上次计算的结果，正在重新计算，本页将自动刷新。",
+        "measure_failed": "该考核期的指标计算失败，本页将在 30 秒后重试：",
         "search": "搜索", "more_live": "进行中的工单超过 {n} 个，仅列出最新的 {n} 个；按状态筛选可列出更多。",
     },
     "en": {
@@ -94,6 +95,7 @@ WORDS: dict[str, dict[str, str]] = {
                      "reloads itself.",
         "refreshing": "These are the figures last measured; newer ones are being measured and this page reloads "
                       "itself.",
+        "measure_failed": "Measuring the figures of this period failed; this page tries again in 30 seconds:",
         "audit_target": "Changed",
         "take_over": "Take over", "reassign": "Reassign", "reassign_to": "Give to", "done_reassign": "Reassigned.",
         "done_takeover": "Taken over by you.", "reclassify": "Reclassify as planned",

@@ -133,7 +133,13 @@ RELOAD = 2  # seconds after which a page whose figures are being measured reload
 def offer(answer: Answer) -> dict[str, Any]:
     """How a page about a period says where its figures stand: `state` "computing" (none yet: the page says they
     are being measured), "refreshing" (the period's previous figures, as of their own time, while newer ones are
-    measured) or "" (current); `reload`: the seconds after which the page reloads itself (0: never)."""
+    measured), "failed" (the measurement failed: the page names `error`, and reloads once the cache has
+    forgotten the failure, FAILED_FOR, to try again) or "" (current); `reload`: the seconds after which the page
+    reloads itself (0: never)."""
+    from opsmon.collector.sla.cache import FAILED_FOR
+
+    if answer.error:
+        return {"state": "failed", "reload": int(FAILED_FOR), "error": answer.error[:300]}
     state = "" if answer.fresh else "computing" if answer.result is None else "refreshing"
     return {"state": state, "reload": RELOAD if state else 0}
 

@@ -43,18 +43,27 @@ class Face:
         return offered(self.periods, None, self.store, self.path, period, self.clock, target)
 
 
+def logged_in(face: Face) -> TestClient:
+    """The console's pages over `face`, for operator ops logged in (a day's account, a session from AFTER)."""
+    from opsmon.collector.outputs.ui import pages
+
+    users.add(face.store, "ops", "operator", PASSWORD, "test", AFTER - timedelta(days=1))
+    session = users.login(face.store, "ops", PASSWORD, AFTER, 5, 900.0, 43200.0).session
+    assert session is not None
+    app = FastAPI()
+    pages.mount(app, face)  # type: ignore[arg-type] - the pages read only these
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.cookies.set("opsmon_session", session, path="/ui")
+    return client
+
+
 def test_a_first_visit_answers_at_once_and_reloads_until_its_figures_are_there(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Held: the click-through of servers over 2026Q3 and the table of 2026-08 each answer 200 with the
     "computing" note and a 2 s reload, the period's label in place, no figure. Released: the same pages show
     98.913 % and 96.774 %, no reload. An hour later (2026Q3 is settled: kept SETTLED = 3600 s) and held again:
     the click-through shows the last figures, 98.913 %, with the "refreshing" note and the reload."""
-    from opsmon.collector.outputs.ui import pages
-
     path = seeded(store, tmp_path)
-    users.add(store, "ops", "operator", PASSWORD, "test", AFTER - timedelta(days=1))
-    session = users.login(store, "ops", PASSWORD, AFTER, 5, 900.0, 43200.0).session
-    assert session is not None
     real, release = cache_module.measured_with, threading.Event()
 
     def held(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -63,10 +72,7 @@ def test_a_first_visit_answers_at_once_and_reloads_until_its_figures_are_there(
 
     monkeypatch.setattr(cache_module, "measured_with", held)
     face = Face(store, path)
-    app = FastAPI()
-    pages.mount(app, face)  # type: ignore[arg-type] - the pages read only these
-    client = TestClient(app, base_url="http://127.0.0.1")
-    client.cookies.set("opsmon_session", session, path="/ui")
+    client = logged_in(face)
     reload = '<meta http-equiv="refresh" content="2">'
     click, month = "/ui/targets/servers?period=2026Q3", "/ui/?period=2026-08"
     for page, label in ((click, "服务器 · 2026Q3"), (month, '<span id="period-label">2026-08</span>')):
@@ -87,3 +93,51 @@ def test_a_first_visit_answers_at_once_and_reloads_until_its_figures_are_there(
     assert 'id="refreshing"' in answer.text and '<dd id="figure">98.913%</dd>' in answer.text
     assert reload in answer.text
     release.set()
+
+
+def test_a_failing_measurement_is_named_and_the_trail_empties_nothing(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine raising ("database gone"): the table of 2026-08 answers 200 naming the error in Chinese, then
+    (ops switched to en) in English, with a 30 s reload (FAILED_FOR), no figure, and no second try (1 call: the
+    failure is remembered). The engine back and the failure forgotten: 96.774 % (30/31), no reload. Then a
+    notice delivered and an escalation step on an incident (its trail: no figure changes): the page is still
+    current, 96.774 %, no reload and no second measurement."""
+    from opsmon.collector.store.models import IncidentEvent
+
+    path = seeded(store, tmp_path)
+    real, calls = cache_module.measured_with, []
+
+    def gone(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(cache_module, "measured_with", gone)
+    face = Face(store, path)
+    client = logged_in(face)
+    month = "/ui/?period=2026-08"
+    answer = client.get(month)
+    for _ in range(100):  # the failing job may take longer than the page's 0.1 s under load
+        if 'id="failed"' in answer.text:
+            break
+        answer = client.get(month)
+    assert answer.status_code == 200 and "该考核期的指标计算失败" in answer.text and "database gone" in answer.text
+    assert '<meta http-equiv="refresh" content="30">' in answer.text and "%" not in answer.text.split("</form>", 1)[1]
+    users.set_lang(store, "ops", "en", "ui", AFTER)  # a console.* entry: changes no stamp either
+    answer = client.get(month)
+    assert "Measuring the figures of this period failed" in answer.text and "database gone" in answer.text
+    assert len(calls) == 1
+    monkeypatch.setattr(cache_module, "measured_with", real)
+    monkeypatch.setattr(cache_module, "FAILED_FOR", 0.0)
+    figure = '<td class="num">96.774%</td>'
+    answer = client.get(month)
+    for _ in range(100):
+        if figure in answer.text:
+            break
+        answer = client.get(month)
+    assert figure in answer.text and "refresh" not in answer.text and face.periods.measurements == 1
+    with store.session() as s:
+        for action in ("delivered", "escalated"):
+            s.add(IncidentEvent(incident_id="INC-1", ts=AFTER, actor="system", action=action, detail={}))
+        s.commit()
+    answer = client.get(month)
+    assert figure in answer.text and "refresh" not in answer.text and face.periods.measurements == 1

@@ -40,7 +40,8 @@ def test_time_left_speaks_the_pages_language() -> None:
 
 def test_a_page_says_where_its_figures_stand() -> None:
     """views.offer: figures current -> no note, never reloads; none yet -> "computing", the last ones while newer
-    are measured -> "refreshing": both reload after RELOAD (2) seconds."""
+    are measured -> "refreshing": both reload after RELOAD (2) seconds; a failed measurement -> "failed", naming
+    the error (cut at 300 characters), and reloads after FAILED_FOR (30) seconds, when the cache tries again."""
     from opsmon.collector.outputs.ui.views import RELOAD, offer
     from opsmon.collector.sla.cache import Answer
 
@@ -49,3 +50,6 @@ def test_a_page_says_where_its_figures_stand() -> None:
     assert offer(Answer(None, None, False)) == {"state": "computing", "reload": RELOAD}
     assert offer(Answer(result, None, False)) == {"state": "refreshing", "reload": RELOAD}  # type: ignore[arg-type]
     assert RELOAD == 2
+    assert offer(Answer(None, None, False, "database gone")) == {"state": "failed", "reload": 30,
+                                                                 "error": "database gone"}
+    assert offer(Answer(None, None, False, "x" * 301))["error"] == "x" * 300

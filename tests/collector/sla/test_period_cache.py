@@ -275,3 +275,137 @@ def test_the_collector_warms_this_quarter_for_the_click_throughs(store: Store, t
     whole = job.result(timeout=10)
     assert cache.ask(store, path, Q3, AFTER, target="servers").evaluation is whole.evaluation
     assert cache.warm(store, path, Q3, AFTER) is None and cache.measurements == 1
+
+
+def test_the_incident_trail_moves_no_stamp_and_one_job_waits_per_period(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notices delivered or failed and escalation steps (an incident event each, every few seconds while
+    incidents are active) change no figure: the change stamp stays, so a cached figure still counts as "only the
+    clock moved". A person's acknowledgement (an incident event `acknowledged`) moves it.
+
+    The one-at-a-time lock held by the test (as a long measurement of another period holds it), the stamp moved
+    three times by a person's change (three exclusion requests): the period's background job is queued once
+    and every later request joins it (the same future, one thread); released, it measures once, as of the
+    newest stamp, so the next ask is current without a second measurement (1 measurement, 1 full collection).
+    Then the lock held again, a change, a job queued; the API measures that stamp on the request meanwhile (2);
+    released, the queued job finds the entry there: no measurement, no collection (still 2 and 1)."""
+    from opsmon.collector.sla import cache as cache_module
+    from opsmon.collector.sla.cache import TRAIL_ACTIONS, change_stamp
+    from opsmon.collector.store.models import IncidentEvent
+
+    path = seeded(store, tmp_path)
+    now = utc(2026, 11, 1)
+    settles = []
+    monkeypatch.setattr(cache_module, "_settle_heap", lambda: settles.append(1))
+    before = change_stamp(store)
+    with store.session() as session:
+        for action in TRAIL_ACTIONS:
+            session.add(IncidentEvent(incident_id="INC-1", ts=now, actor="system", action=action, detail={}))
+        session.commit()
+    assert change_stamp(store) == before
+    with store.session() as session:
+        session.add(IncidentEvent(incident_id="INC-1", ts=now, actor="ops", action="acknowledged", detail={}))
+        session.commit()
+    moved = change_stamp(store)
+    assert moved[0] == before[0] and moved[1] > before[1]
+
+    cache = PeriodCache(refresh=60.0)
+    cache._one.acquire()
+    try:
+        futures = []
+        for day in (5, 6, 7):
+            request_exclusion(store, ExclusionRequest("carrier cut", asset="srv", start=utc(2026, 10, day),
+                                                      end=utc(2026, 10, day + 1)), "ui:ops", now)
+            assert cache.ask(store, path, Q4, now, within=0.01).result is None
+            futures.append(cache.warm(store, path, Q4, now))
+        assert futures[0] is not None and futures[0] is futures[1] is futures[2]
+        assert sum(t.name == "opsmon-period-cache" for t in threading.enumerate()) == 1
+    finally:
+        cache._one.release()
+    assert futures[0].result(timeout=10).result.target("servers").value == 1.0  # up since 09-30
+    finished(cache)
+    assert cache.measurements == 1 and len(settles) == 1
+    assert cache.ask(store, path, Q4, now).fresh and cache.measurements == 1
+    cache._one.acquire()
+    try:
+        request_exclusion(store, ExclusionRequest("carrier cut", asset="srv", start=utc(2026, 10, 9),
+                                                  end=utc(2026, 10, 10)), "ui:ops", now)
+        job = cache.warm(store, path, Q4, now)
+        assert job is not None
+        cache.measured(store, path, Q4, now)  # the API, on the request
+        assert cache.measurements == 2
+    finally:
+        cache._one.release()
+    job.result(timeout=10)
+    finished(cache)
+    assert cache.measurements == 2 and len(settles) == 1
+
+
+def finished(cache: PeriodCache) -> None:
+    """Wait for the background jobs' threads: a job's result is out before its collection runs."""
+    for thread in threading.enumerate():
+        if thread.name == "opsmon-period-cache":
+            thread.join(10)
+
+
+def test_this_quarters_snapshot_is_shown_only_while_nothing_changed_since_it_was_measured(
+        store: Store, tmp_path: Path) -> None:
+    """offered(): the SLA worker's snapshot of 2026Q3 (91/92) while the basis noted before its measurement is
+    still the store's; after an approved exclusion of the down day (91/91 = 1.0) the table reads the cache,
+    never the snapshot's 91/92; a snapshot with no basis noted (the service clears it while it replaces the
+    snapshot) reads the cache too; an edit of targets.yaml (another mtime and size) likewise."""
+    from opsmon.collector.sla.cache import basis, offered
+
+    path = seeded(store, tmp_path)
+    cache = PeriodCache(refresh=60.0)
+    noted = basis(store, path)
+    snapshot = cache.measured(store, path, Q3, AFTER).result
+    assert offered(cache, snapshot, store, path, Q3, AFTER, snapshot_basis=noted).result is snapshot
+    assert offered(cache, snapshot, store, path, Q3, AFTER, snapshot_basis=None).result is snapshot  # the cache's
+    doc = request_exclusion(store, ExclusionRequest("carrier cut", asset="srv", start=utc(2026, 8, 1),
+                                                    end=utc(2026, 8, 2)), "cli:a", AFTER)
+    approve_exclusion(store, int(str(doc["id"])), "cli:b", AFTER)
+    changed = offered(cache, snapshot, store, path, Q3, AFTER, snapshot_basis=noted)
+    assert changed.result is not snapshot
+    assert changed.result is None or changed.result.target("servers").value == 1.0  # measured within 0.1 s, or not
+    assert cache.ask(store, path, Q3, AFTER, within=10).result.target("servers").value == 1.0
+    noted = basis(store, path)
+    assert offered(cache, snapshot, store, path, Q3, AFTER, snapshot_basis=noted).result is snapshot
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert offered(cache, snapshot, store, path, Q3, AFTER, snapshot_basis=noted).result is not snapshot
+
+
+def test_a_failing_measurement_is_remembered_and_warned_of_once_a_minute(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The engine raising ("database gone"): the first ask waits for the background job and gets its error, no
+    figure; the next two asks get the same error without another try (1 call: remembered FAILED_FOR = 30 s).
+    FAILED_FOR set to 0: each ask tries again (calls 2 and 3), but the warning is written once (a line a minute
+    per period at most). The engine back and the failure forgotten: 2026Q4 measured, servers 1.0."""
+    from opsmon.collector.sla import cache as cache_module
+
+    path = seeded(store, tmp_path)
+    now = utc(2026, 11, 1)
+    real, calls = cache_module.measured_with, []
+
+    def gone(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(cache_module, "measured_with", gone)
+    cache = PeriodCache(refresh=60.0)
+    with caplog.at_level("WARNING", logger="opsmon.collector.sla.cache"):
+        first = cache.ask(store, path, Q4, now, within=10)
+        assert (first.result, first.fresh, first.error) == (None, False, "database gone")
+        for _ in range(2):
+            assert cache.ask(store, path, Q4, now, within=10).error == "database gone"
+        assert len(calls) == 1
+        monkeypatch.setattr(cache_module, "FAILED_FOR", 0.0)
+        for _ in range(2):
+            assert cache.ask(store, path, Q4, now, within=10).error == "database gone"
+        assert len(calls) == 3
+    lines = [r for r in caplog.records if r.getMessage() == cache_module.FAILED_LINE]
+    assert len(lines) == 1 and lines[0].__dict__["source"] == "2026Q4"
+    monkeypatch.setattr(cache_module, "measured_with", real)
+    done = cache.ask(store, path, Q4, now, within=10)
+    assert done.fresh and done.error == "" and done.result is not None
+    assert done.result.target("servers").value == 1.0 and cache.measurements == 1
