@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -85,4 +84,3 @@ def test_stalls_after_the_first_are_counted_not_logged_within_a_minute(caplog: p
                         ("event loop stalled", 2), ("event loop runs again", None)], messages
     assert watch.stalls == 4
     assert watch.longest == pytest.approx(2.75)  # 3 s held, the beat was due 0.25 s after the last
-    assert time.monotonic() > 0  # the fake clock never touched the real one
