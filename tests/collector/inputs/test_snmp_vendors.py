@@ -1,6 +1,7 @@
 """The vendor packs (Huawei VRP, USG and UPS, H3C Comware, Ruijie, ZTE, Hillstone) against recordings built here
 from each vendor's published MIB (the object, its OID and its values are cited beside every line; no
-device recording of another project is used). One snmpsim serves them all under one community each.
+device recording of another project is used), and the USG's HA state from the standard VRRP-MIB (RFC 2787).
+One snmpsim serves them all under one community each.
 
 Each recording holds normal parts and failed parts, and parts the MIB reports as absent: a failed fan or
 power supply must come out as one hardware fault (one component, so one incident with its 1-hour clock),
@@ -65,6 +66,12 @@ def huawei_usg() -> Recording:
     flow = "1.3.6.1.4.1.2011.6.122.15.1.2.1"  # HUAWEI-SECURITY-STAT-MIB hwSecStatMonitorGlobalSessFlow
     r.put(f"{flow}.1.0", 70, 9_876_543)  # hwSecStatMonTotalBootConnNum, Counter64
     r.put(f"{flow}.4.0", 70, 12_345)  # hwSecStatMonTotalSess, Counter64 in the MIB: sessions now
+    # Hot standby (HRP) over VRRP: VRRP-MIB (RFC 2787) vrrpOperEntry 1.3.6.1.2.1.68.1.3.1, index ifIndex.vrrpOperVrId:
+    # vrrpOperState .3 (1 initialize, 2 backup, 3 master), vrrpOperAdminState .4 (1 up), vrrpOperPriority .5. The
+    # active firewall of the pair: both groups (inside on ifIndex 5, outside on ifIndex 6) master, as VGMP keeps them.
+    for idx, priority in (("5.1", 120), ("6.2", 120)):
+        r.put(f"1.3.6.1.2.1.68.1.3.1.3.{idx}", 2, 3).put(f"1.3.6.1.2.1.68.1.3.1.4.{idx}", 2, 1)
+        r.put(f"1.3.6.1.2.1.68.1.3.1.5.{idx}", 2, priority)
     return r
 
 
@@ -287,10 +294,19 @@ def test_huawei_vrp_boards_fans_power_and_one_incident_per_failed_part(sim: Snmp
         ("hardware", "major", (T0 + timedelta(hours=1)).isoformat())}
 
 
-def test_huawei_usg_sessions(sim: Snmpsim, hub) -> None:
+def test_huawei_usg_sessions_and_ha_state(sim: Snmpsim, hub) -> None:
+    """The USG's sessions (HUAWEI-SECURITY-STAT-MIB) and, its hot standby running over VRRP groups, its HA state
+    from the standard VRRP-MIB (the `vrrp` profile, chosen because vrrpOperState answers): both groups master
+    (3) with priority 120, admin up (1), exported per group. No HA fault: backup is a standby's normal state."""
     state = poll(hub, sim, "usg")
-    assert packs(state) == {"huawei", "huawei-usg"}
+    _h, ops, _r = hub
+    assert packs(state) == {"huawei", "huawei-usg", "vrrp"}
     assert state.last.scalars["hwSecStatMonTotalSess"] == 12_345
+    assert state.last.tables["vrrp_oper"] == {
+        "5.1": {"vrrpOperState": 3, "vrrpOperAdminState": 1, "vrrpOperPriority": 120},
+        "6.2": {"vrrpOperState": 3, "vrrpOperAdminState": 1, "vrrpOperPriority": 120}}
+    assert 'vrrpOperState{asset="usg",vrrpOperIndex="6.2"} 3\n' in SnmpExposition(hub[0]).render().decode()
+    assert faults(ops, "usg") == {}
 
 
 def test_h3c_comware_error_states_name_the_entity(sim: Snmpsim, hub) -> None:
