@@ -292,9 +292,10 @@ class TrapReceiver:
                                          severity=_SEVERITY.get(entry.severity, MAJOR)))
 
     def _polled_fault(self, asset: str, component: str) -> bool:
-        """True when the asset's latest SNMP poll reported a hardware fault of `component` (state.faults)."""
+        """True when the asset's latest SNMP poll answered and reported a hardware fault of `component`
+        (state.faults). A latest poll the device did not answer sees nothing: its faults are an older poll's."""
         state = self.hub.devices.get(asset) if self.hub is not None else None
-        return state is not None and any(c == component for c, _en, _zh in state.faults)
+        return state is not None and state.answered and any(c == component for c, _en, _zh in state.faults)
 
     def close(self) -> None:
         """Stop taking packets, then write what storms counted and what the log still owes."""

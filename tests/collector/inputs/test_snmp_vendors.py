@@ -550,7 +550,8 @@ def test_a_huawei_fan_or_power_supply_both_trapped_and_polled_is_one_incident(si
     `same_fault: {"*": ...}`), each problem saying which part. Recording `huawei`: fan 0.1 abnormal (0.2 absent,
     no fault), power supply 0.1 notSupply; traps for "FAN 2" and "PWR 2", the same failed parts as the device
     names them: 2 incidents (was 4: `fan 0.1`, `FAN 2`, `power supply 0.1`, `PWR 2`), each major with the deadline
-    T0 + 1 h. FAN 2's recovery trap while the latest poll still sees a fan failed does not resolve `fan`."""
+    T0 + 1 h. FAN 2's recovery trap while the latest poll still sees a fan failed does not resolve `fan`; after a
+    poll the device did not answer, it does."""
     from pysnmp.proto.rfc1902 import Integer, OctetString
 
     _h, ops, _r = hub
@@ -579,6 +580,14 @@ def test_a_huawei_fan_or_power_supply_both_trapped_and_polled_is_one_incident(si
     assert [o for o in ops if isinstance(o, HardwareSignal)] == []  # fan 0.1 still abnormal at the latest poll
     feed(engine, ops, "huawei", T0 + timedelta(seconds=30))
     assert [i["status"] for i in list_incidents(store)] == ["open", "open"]
+    # A latest poll the device did not answer sees nothing (the hub sets `answered` from each poll's outcome, and
+    # keeps the last answered poll's faults): the recovery trap then clears `fan`, resolved at T0 + 40 s.
+    hub[0].devices["huawei"].answered = False
+    send(receiver, f"{HW_TRAP}.2.6.4", (HW_ENT_INDEX, Integer(fan)), (f"{ENT_NAME}.{fan}", OctetString("FAN 2")))
+    assert [(o.component, o.cleared) for o in ops if isinstance(o, HardwareSignal)] == [("fan", True)]
+    feed(engine, ops, "huawei", T0 + timedelta(seconds=40))
+    assert sorted((i["cause"].split(":")[0], i["status"], i["resolved_at"]) for i in list_incidents(store)) == [
+        ("fan", "resolved", (T0 + timedelta(seconds=40)).isoformat()), ("power supply", "open", None)]
 
 
 def test_a_ups_input_bad_removed_trap_does_not_resolve_what_the_latest_poll_still_sees(
