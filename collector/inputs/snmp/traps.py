@@ -267,12 +267,21 @@ class TrapReceiver:
         incident (config/trap_maps.py). A repeat of a raised fault keeps its one incident (the engine de-duplicates
         by asset and component). Without a component varbind the fault is named by the trap that raises it, so
         its recovery (another trap, another name) finds it. A component the polled profiles name otherwise is
-        renamed by the raising entry's `same_fault`, so a fault both polled and trapped is one incident."""
+        renamed by the raising entry's `same_fault`, so a fault both polled and trapped is one incident; a part
+        renamed by `*` keeps its own name in the problem ("fan failed: FAN 2"). A recovery of a fault the device's
+        latest poll still reports clears nothing: a recovery trap ends one alarm, while the poll reads the state,
+        which may hold the fault through another object (a UPS's input-bad alarm removed while it still runs on
+        battery; another fan of the device still failed); the poll's own clearing ends the incident once gone."""
         raised = self.maps.cleared.get(trap_oid)
-        component = component or (raised or entry).name
-        component = (raised or entry).same_fault.get(component, component)
+        named = component or (raised or entry).name
+        same = (raised or entry).same_fault
+        component = same.get(named) or same.get("*") or named
+        if named not in same and "*" in same:  # the part's own name is in no component: keep it in the problem
+            summary += f": {named}"
         if raised is not None:
             if raised.action == "hardware":
+                if self._polled_fault(asset, component):
+                    return
                 self.publish(HardwareSignal(asset, component, ts, summary, cleared=True, source="trap"))
             else:
                 self.publish(SecurityFinding(asset, f"trap:{raised.name}:{component}", False, ts, summary))
@@ -281,6 +290,12 @@ class TrapReceiver:
         elif entry.action == "security":
             self.publish(SecurityFinding(asset, f"trap:{entry.name}:{component}", True, ts, summary,
                                          severity=_SEVERITY.get(entry.severity, MAJOR)))
+
+    def _polled_fault(self, asset: str, component: str) -> bool:
+        """True when the asset's latest SNMP poll answered and reported a hardware fault of `component`
+        (state.faults). A latest poll the device did not answer sees nothing: its faults are an older poll's."""
+        state = self.hub.devices.get(asset) if self.hub is not None else None
+        return state is not None and state.answered and any(c == component for c, _en, _zh in state.faults)
 
     def close(self) -> None:
         """Stop taking packets, then write what storms counted and what the log still owes."""
