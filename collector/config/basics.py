@@ -1,5 +1,5 @@
-"""The sections of collector.yaml every command reads (organisation, timezone, lang, database) and a loader that
-validates only those.
+"""The sections of collector.yaml every read command needs (organisation, timezone, lang, database, and where the
+SLA target table is) and a loader that validates only those.
 
 Why apart from schema.py: a read command (`opsmon status`, `incidents list`) needs the store, the zone and the
 language, and building the whole schema's 44 models cost it ~0.11 s of its start (issue 25 item 2). So it
@@ -60,6 +60,12 @@ class DatabaseConfig(BaseModel):
         return self
 
 
+class SlaConfig(BaseModel):
+    model_config = FROZEN
+    targets_file: str | None = Field(None, description="The target table; default: rules/targets.yaml of opsmon")
+    refresh: PositiveDuration = Field(60.0, description="How often quarter-to-date figures for /metrics are computed")
+
+
 class Basics(BaseModel):
     """The first keys of collector.yaml: the root model (schema.CollectorConfig) extends this one."""
 
@@ -92,10 +98,19 @@ class Basics(BaseModel):
 
 
 class ReadBasics(Basics):
-    """Basics of a whole collector.yaml, its other sections left unread (they are validated by the commands that
-    use them)."""
+    """Basics of a whole collector.yaml and its `sla` section (where the target table is, for `opsmon sla`), its
+    other sections left unread (they are validated by the commands that use them)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+    sla: SlaConfig = SlaConfig()
+
+    def targets_path(self) -> Path:
+        return targets_path(self, self.sla)
+
+
+def targets_path(config: Basics, sla: SlaConfig) -> Path:
+    """The target table: sla.targets_file from the config's folder, else the bundled one."""
+    return config.resolve(sla.targets_file) if sla.targets_file else bundled_targets_path()
 
 
 def read_mapping(path: str | os.PathLike[str]) -> YamlDoc:
@@ -112,3 +127,11 @@ def load_basics(path: str | os.PathLike[str]) -> ReadBasics:
     doc = read_mapping(path)
     basics: ReadBasics = doc.validate(ReadBasics)
     return basics.model_copy(update={"base_dir": str(Path(path).resolve().parent), "source_file": str(path)})
+
+
+def bundled_targets_path() -> Path:
+    """rules/targets.yaml in a checkout; the packaged copy (collector/sla/targets.yaml) when installed."""
+    here = Path(__file__).resolve().parents[2] / "rules" / "targets.yaml"
+    if here.is_file():
+        return here
+    return Path(str(resources.files("opsmon.collector") / "sla" / "targets.yaml"))

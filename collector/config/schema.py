@@ -5,13 +5,18 @@ time instead of a silently ignored setting.
 """
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from opsmon.collector.config.basics import Basics, DatabaseConfig  # noqa: F401 - DatabaseConfig's old home
+from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig, bundled_targets_path
+    Basics,
+    DatabaseConfig,
+    SlaConfig,
+    bundled_targets_path,
+    targets_path,
+)
 from opsmon.collector.config.flows import FlowsConfig
 from opsmon.collector.config.hj212 import Hj212Config
 from opsmon.collector.config.ldap import LdapConfig
@@ -129,12 +134,6 @@ class PollersConfig(BaseModel):
     def min_online_of(self, site: str) -> int:
         own = self.sites.get(site)
         return own.min_online if own is not None and own.min_online is not None else self.min_online
-
-
-class SlaConfig(BaseModel):
-    model_config = FROZEN
-    targets_file: str | None = Field(None, description="The target table; default: rules/targets.yaml of opsmon")
-    refresh: PositiveDuration = Field(60.0, description="How often quarter-to-date figures for /metrics are computed")
 
 
 class TrapConfig(BaseModel):
@@ -312,12 +311,4 @@ class CollectorConfig(Basics):
         return self._trap_maps
 
     def targets_path(self) -> Path:
-        return self.resolve(self.sla.targets_file) if self.sla.targets_file else bundled_targets_path()
-
-
-def bundled_targets_path() -> Path:
-    """rules/targets.yaml in a checkout; the packaged copy (collector/sla/targets.yaml) when installed."""
-    here = Path(__file__).resolve().parents[2] / "rules" / "targets.yaml"
-    if here.is_file():
-        return here
-    return Path(str(resources.files("opsmon.collector") / "sla" / "targets.yaml"))
+        return targets_path(self, self.sla)
