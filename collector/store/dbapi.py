@@ -118,10 +118,10 @@ def _connect(url: str, connect_timeout: float) -> PlainStore | None:
             except ImportError:
                 return None
             try:
-                conn = psycopg.connect("postgresql://" + url[len(scheme):], **postgres_connect_args(connect_timeout))
+                pg = psycopg.connect("postgresql://" + url[len(scheme):], **postgres_connect_args(connect_timeout))
             except psycopg.Error:
                 return None
-            return PlainStore(conn, "postgresql")
+            return PlainStore(pg, "postgresql")
     return None
 
 

@@ -49,7 +49,7 @@ def current_states(store: Readable, asset_ids: Collection[str] | None = None) ->
     out: dict[str, Span] = {}
     with store.reader() as r:
         for i in range(0, 1 if wanted is None else len(wanted), 500):
-            sql, params = OPEN_INTERVALS, {}
+            sql, params = OPEN_INTERVALS, dict[str, str]()
             if wanted is not None:
                 ids, params = in_list("a", wanted[i:i + 500])
                 sql += f" AND asset_id IN {ids}"
