@@ -31,6 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,11 @@ from pydantic import TypeAdapter, ValidationError
 from opsmon.agent.config import AgentConfig
 from opsmon.agent.runner import Agent, wire
 from opsmon.collector.config.checks import CheckSpec
+from opsmon.collector.core.messages import HardwareSignal
 from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.poller.devices import CREDENTIALS, PollerDevices
 from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
 from opsmon.collector.inputs.scheduler import CheckScheduler
 
@@ -69,10 +72,15 @@ class Forwarder(Agent):
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
+        self._faults: deque[dict[str, Any]] = deque()  # hardware faults of SNMP polls (devices.py), as sent
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
         self.produced += 1
+
+    def take_fault(self, device: str, check: str, fault: HardwareSignal) -> None:
+        self._faults.append({"asset": device, "check": check, "ts": round(fault.ts.timestamp(), 3),
+                             "component": fault.component[:100], "problem": fault.problem[:500]})
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
@@ -85,11 +93,19 @@ class Forwarder(Agent):
             out.append(item)
         if out:
             doc["observations"] = out
+        faults = [self._faults.popleft() for _ in range(min(len(self._faults), REPORT_RESULTS - len(out)))]
+        if faults:  # a poll's faults ride the report of its result or the next one: both are its poll's
+            doc["polled_hardware"] = faults
 
     @property
     def waiting(self) -> int:
         """Results not yet in a report."""
         return len(self._results)
+
+    @property
+    def faults_waiting(self) -> int:
+        """Hardware faults not yet in a report."""
+        return len(self._faults)
 
 
 class _Uncounted:
@@ -134,11 +150,12 @@ def fetch_share(cfg: AgentConfig) -> dict[str, Any] | int | None:
     return refused
 
 
-def build_jobs(share: dict[str, Any], ctx: CheckContext,
-               centre: str | None = None) -> dict[str, tuple[Check, float, str]]:
+def build_jobs(share: dict[str, Any], ctx: CheckContext, centre: str | None = None,
+               runs: Callable[[Check], Check] = lambda check: check) -> dict[str, tuple[Check, float, str]]:
     """The scheduler's jobs for a share; a check it cannot read is skipped and logged, never the whole share.
     A link's far-end check (`from_site`) probes the centre: without a `host` of its own, `centre` (the host of the
-    collector the poller reports to), not the link's address."""
+    collector the poller reports to), not the link's address. `runs`: the check as the poller runs it (an SNMP or
+    SSH check without its credential here is unknown, devices.py)."""
     jobs: dict[str, tuple[Check, float, str]] = {}
     for item in share.get("checks", []):
         try:
@@ -152,7 +169,7 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext,
             continue
         if getattr(spec, "from_site", False):
             address = centre
-        check = CHECKS[spec.type](asset, address, spec, timeout, ctx)
+        check = runs(CHECKS[spec.type](asset, address, spec, timeout, ctx))
         jobs[f"{asset}/{spec.check_id}"] = (check, interval, json.dumps(item, sort_keys=True))
     return jobs
 
@@ -160,10 +177,11 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext,
 class Poller:
     """The poller's event-loop side: the share, the scheduler, and the forwarder's thread."""
 
-    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100) -> None:
+    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100, credentials: str = CREDENTIALS) -> None:
         self.forwarder = Forwarder(cfg)
         self.cfg = self.forwarder.cfg
         self.ctx = CheckContext(pinger=Pinger())
+        self.devices = PollerDevices(credentials, self.ctx, self.forwarder.take, self.forwarder.take_fault)
         self.scheduler = CheckScheduler(self.forwarder.take, max_concurrency, _Uncounted())
         self._share_file = Path(self.cfg.spool_dir) / SHARE_FILE
         self.share: dict[str, Any] | None = None
@@ -195,8 +213,10 @@ class Poller:
 
     def _use(self, share: dict[str, Any]) -> None:
         self.share = share
+        self.devices.prepare(share)
         jobs = build_jobs(share, self.ctx, urllib.parse.urlsplit(self.cfg.collector_urls[0] if self.cfg.collector_urls
-                                                                 else self.cfg.collector_url).hostname)
+                                                                 else self.cfg.collector_url).hostname,
+                          self.devices.check)
         self.scheduler.sync(jobs)
         log.info("checks of the site", extra={"site": share.get("site"), "checks": len(jobs)})
 
@@ -222,9 +242,11 @@ class Poller:
                     pass
         finally:
             await self.scheduler.shutdown()
+            self.devices.close()
             self.forwarder.stop.set()
             await asyncio.to_thread(reports.join)
-            if self.forwarder.waiting:  # the last results: sent, or kept in the spool for the next start
+            # the last results and faults: sent, or kept in the spool for the next start
+            if self.forwarder.waiting or self.forwarder.faults_waiting:
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
