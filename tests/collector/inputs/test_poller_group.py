@@ -185,6 +185,46 @@ def test_a_late_replay_counts_only_what_its_poller_owned_then(store) -> None:  #
     assert (c.ingest.polled, c.ingest.polled_refused) == (3, 1)
 
 
+def test_a_late_replays_hardware_faults_count_only_from_the_devices_owner_then(store) -> None:  # type: ignore[no-untyped-def]
+    """The same hand-over of srv-1 (a UPS polled over SNMP: p-b's until T0+110, p-a's after). p-b replays a report
+    with its polls at T0+100 and T0+150, each up and each finding the fault `UPS battery`; p-a's report has its poll
+    at T0+150 with the same fault. Counted: p-b's poll and fault at T0+100 (its time), p-a's fault at T0+150; refused:
+    p-b's poll and fault at T0+150 (p-a's time): one fault per instant, as one result per instant."""
+    from opsmon.collector.core.messages import HardwareSignal
+    from tests.collector.inputs.test_agent_streams import STREAM, Collector
+
+    t0 = T0.timestamp()
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    g.tick(at(110), {"p-a": at(110), "p-b": at(50)}.get)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(110))
+    c = Collector(store, now=t0 + 300)
+    c.ingest.owner_of = lambda asset, check, when: g.owner_at(asset, when) if check == "snmp" else None
+    faults: list[tuple[str, str, timedelta, str]] = []
+    publish = c.ingest.publish
+    c.ingest.publish = lambda m: (faults.append((m.asset_id, m.component, m.ts - T0, m.problem))  # type: ignore[method-assign]
+                                  if isinstance(m, HardwareSignal) else publish(m))
+
+    def report(poller: str, seq: int, polls: list[float], up: bool) -> str:
+        body = json.dumps({"schema": 1, "stream": STREAM, "seq": seq, "ts": t0 + 290, "interval": 5, "metrics": {},
+                           "observations": [{"asset": "srv-1", "check": "snmp", "ts": t0 + s, "status": "up"}
+                                            for s in polls] if up else [],
+                           "polled_hardware": [{"asset": "srv-1", "check": "snmp", "ts": t0 + s + 0.5,
+                                                "component": "UPS battery", "problem": "battery low"}
+                                               for s in polls]}).encode()
+        return c.ingest.accept(poller, poller, c.ingest.parse(body), None, body)
+
+    try:
+        assert report("p-b", 1, [100, 150], True) == "accepted"
+        assert report("p-a", 1, [150], False) == "accepted"
+    finally:
+        c.close()
+    assert faults == [("srv-1", "UPS battery", timedelta(seconds=100.5), "battery low"),
+                      ("srv-1", "UPS battery", timedelta(seconds=150.5), "battery low")]
+    assert [(o.ts - T0, o.observer) for o in c.stored if o.check_id == "snmp"] == [(timedelta(seconds=100), "p-b")]
+    assert (c.ingest.polled, c.ingest.polled_refused) == (1, 2)
+
+
 def test_a_long_replay_of_refused_results_logs_a_line_a_minute(store, caplog) -> None:  # type: ignore[no-untyped-def]
     """p-b replays 300 reports, one each half second of the collector's clock (report k at T0+(k-1)*0.5 s), each
     with two results of assets p-a owns (refused: not_owner); the first also one dated a day ahead (future).
