@@ -65,6 +65,7 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
+from opsmon.collector.inputs.poller.devices import Unresolved, held_at_pollers
 from opsmon.collector.inputs.poller.group import HANDOVER, PollerGroups, share_refresh
 from opsmon.collector.inputs.poller.share import (
     POLLER,
@@ -395,6 +396,9 @@ class Service:
         cfg = self.config
         interval, timeout = self._timing(spec)
         check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
+        held = {"snmp": cfg.pollers.snmp_credentials, "ssh": cfg.pollers.ssh_credentials}.get(spec.type, ())
+        if getattr(spec, "credential", None) in held:  # the centre runs it only while the site has no poller
+            check = Unresolved(check, held_at_pollers(spec.type, spec.credential, asset.site))
         fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
         conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
                          spec.up_after or cfg.timeline.up_after, far_end=getattr(spec, "from_site", False))

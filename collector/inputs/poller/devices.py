@@ -48,6 +48,14 @@ class Unresolved(Check):
         return Outcome(UNKNOWN, self.reason)
 
 
+def held_at_pollers(kind: str, credential: str, site: str | None) -> str:
+    """Why the centre cannot run a check whose credential only the site pollers hold (`pollers.snmp_credentials`,
+    `ssh_credentials`): its site has no enrolled poller (so the check is the centre's), or it has no site."""
+    return (f"凭据 {credential!r} 只在站点轮询器上，站点 {site or '-'} 没有登记的轮询器 / {SECTION[kind]} credential "
+            f"{credential!r} is held by the site pollers only, and site {site or '-'} has no enrolled poller (opsmon "
+            f"agents enroll NAME --site {site or 'SITE'} --poller)")
+
+
 class PollerDevices:
     """The poller's SNMP and SSH hubs, made from its credentials file when the share first needs them."""
 

@@ -48,7 +48,9 @@ def test_the_poller_runs_its_sites_snmp_and_ssh_checks_and_the_centre_none(colle
       down with "exited with status 2". srv is degraded: one check of two down, the other up (docs/timeline.md).
     - printer: its credential `gone` is not in the poller's file: unknown, the reason Chinese first naming the
       credential and the file, logged once by the poller however many times the check runs.
-    - The centre runs none of them: every stored result of these checks has the observer p-hotan (the collector
+    - ups-yutian: at a site without a poller, so the centre's, whose credential only the pollers hold: the centre
+      cannot run it, and says so (unknown, Chinese first, naming the credential and the site), no secret needed.
+    - The centre runs none of hotan's: every stored result of these checks has the observer p-hotan (the collector
       has no SNMP or SSH section: it could not have run them); its own results of them: 0.
     - The cut (CUT s): the reports are spooled and replayed in order; the collector stores each result once
       (distinct times per check) and as many as the poller says its checks gave (`poller stopped results=N`,
@@ -72,6 +74,8 @@ assets:
       checks: [{{type: snmp, credential: sw-v2, port: {sim.port}}}]}}
   - {{id: printer, category: peripheral, site: hotan, address: 127.0.0.1,
       checks: [{{type: snmp, credential: gone, port: {sim.port}}}]}}
+  - {{id: ups-yutian, category: peripheral, site: yutian, address: 127.0.0.1,
+      checks: [{{type: snmp, credential: ups-v2, port: {sim.port}}}]}}
   - {{id: srv, category: server, site: hotan, address: 127.0.0.1,
       checks: [{{type: ssh, credential: dev, port: {sshd.port}, command: echo opsmon-ok, expect: opsmon-ok,
                  interval: 2s, timeout: 1.8s}},
@@ -99,9 +103,10 @@ ssh:
         poller, log = start_poller(tmp_path, wan.url, token, "--credentials", str(creds),
                                    env={**os.environ, "OPSMON_TEST_UPS_COMMUNITY": "ups-c"})
         try:
-            mine = ("ups", "sw", "srv", "printer", "wan-hotan")
+            mine = ("ups", "sw", "srv", "printer", "wan-hotan", "ups-yutian")
             wait_for(lambda: {k: v["state"] for k, v in c.states().items() if k in mine} == {
-                "ups": "up", "sw": "up", "srv": "degraded", "printer": "unknown", "wan-hotan": "up"}, 40,
+                "ups": "up", "sw": "up", "srv": "degraded", "printer": "unknown", "wan-hotan": "up",
+                "ups-yutian": "unknown"}, 40,
                 "the site's SNMP and SSH checks judged")
             states = c.states()
             rss_kb = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{poller.pid}/status").read_text())[1])
@@ -136,6 +141,10 @@ ssh:
     assert str(creds) in reason, reason
     assert poller_log.count("a check's credential is missing at the poller") == 1, poller_log[-3000:]
     assert "ups-c" not in poller_log and "sw-c" not in poller_log  # no community in the log
+
+    assert states["ups-yutian"]["reason"] == (
+        "凭据 'ups-v2' 只在站点轮询器上，站点 yutian 没有登记的轮询器 / SNMP credential 'ups-v2' is held by the site "
+        "pollers only, and site yutian has no enrolled poller (opsmon agents enroll NAME --site yutian --poller)")
 
     rows = _all(c)  # (asset, check, ts, observer, status, reason, kind)
     checks = [r for r in rows if r[6] == "check" and r[0] in ("ups", "sw", "srv", "printer", "wan-hotan")]

@@ -153,20 +153,29 @@ def test_how_soon_a_poller_asks_for_its_share_again() -> None:
         60.0, 15.0, 1.0, 60.0]
 
 
+def _handed_over(store, check_id: str):  # type: ignore[no-untyped-def]
+    """An Ingest over `store` (test_agent_streams' Collector, its clock at T0+300) whose owners are the first test's
+    timeline: srv-1 p-b's until T0+110 (p-b silent since T0+50), p-a's after; for the check `check_id` only."""
+    from tests.collector.inputs.test_agent_streams import Collector
+
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    g.tick(at(110), {"p-a": at(110), "p-b": at(50)}.get)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(110))
+    c = Collector(store, now=T0.timestamp() + 300)
+    c.ingest.owner_of = lambda asset, check, when: g.owner_at(asset, when) if check == check_id else None
+    return c
+
+
 def test_a_late_replay_counts_only_what_its_poller_owned_then(store) -> None:  # type: ignore[no-untyped-def]
     """Through Ingest with a real store: srv-1 is p-b's until T0+110 (p-b silent since T0+50), p-a's after (the first
     test's timeline). p-b comes back and replays a report with srv-1/tcp results at T0+100 (its own time: counted)
     and T0+150 (p-a's time: refused); p-a's report has its result at T0+150 (counted) and one for srv-3 at T0+150
     (p-a's all along: counted). Stored: 3, refused: 1; each instant of srv-1 has one result, never two."""
-    from tests.collector.inputs.test_agent_streams import STREAM, Collector
+    from tests.collector.inputs.test_agent_streams import STREAM
 
     t0 = T0.timestamp()
-    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0)
-    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
-    g.tick(at(110), {"p-a": at(110), "p-b": at(50)}.get)
-    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(110))
-    c = Collector(store, now=t0 + 300)
-    c.ingest.owner_of = lambda asset, check, when: g.owner_at(asset, when) if check == "tcp" else None
+    c = _handed_over(store, "tcp")
 
     def report(poller: str, seq: int, results: list[tuple[str, float]]) -> str:
         body = json.dumps({"schema": 1, "stream": STREAM, "seq": seq, "ts": t0 + 290, "interval": 5, "metrics": {},
@@ -191,15 +200,10 @@ def test_a_late_replays_hardware_faults_count_only_from_the_devices_owner_then(s
     at T0+150 with the same fault. Counted: p-b's poll and fault at T0+100 (its time), p-a's fault at T0+150; refused:
     p-b's poll and fault at T0+150 (p-a's time): one fault per instant, as one result per instant."""
     from opsmon.collector.core.messages import HardwareSignal
-    from tests.collector.inputs.test_agent_streams import STREAM, Collector
+    from tests.collector.inputs.test_agent_streams import STREAM
 
     t0 = T0.timestamp()
-    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0)
-    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
-    g.tick(at(110), {"p-a": at(110), "p-b": at(50)}.get)
-    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(110))
-    c = Collector(store, now=t0 + 300)
-    c.ingest.owner_of = lambda asset, check, when: g.owner_at(asset, when) if check == "snmp" else None
+    c = _handed_over(store, "snmp")
     faults: list[tuple[str, str, timedelta, str]] = []
     publish = c.ingest.publish
     c.ingest.publish = lambda m: (faults.append((m.asset_id, m.component, m.ts - T0, m.problem))  # type: ignore[method-assign]
