@@ -73,6 +73,7 @@ class Forwarder(Agent):
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
         self._faults: deque[dict[str, Any]] = deque()  # hardware faults of SNMP polls (devices.py), as sent
+        self.faults_found = 0  # of them since the start: logged at the stop too
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
@@ -81,6 +82,7 @@ class Forwarder(Agent):
     def take_fault(self, device: str, check: str, fault: HardwareSignal) -> None:
         self._faults.append({"asset": device, "check": check, "ts": round(fault.ts.timestamp(), 3),
                              "component": fault.component[:100], "problem": fault.problem[:500]})
+        self.faults_found += 1
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
@@ -251,6 +253,7 @@ class Poller:
                 await asyncio.to_thread(self.forwarder.cycle)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
             # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
-            log.info("poller stopped", extra={"results": self.forwarder.produced, "stream": self.forwarder.stream,
+            log.info("poller stopped", extra={"results": self.forwarder.produced, "faults": self.forwarder.faults_found,
+                                              "stream": self.forwarder.stream,
                                               "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
                                               "waiting": self.forwarder.waiting})

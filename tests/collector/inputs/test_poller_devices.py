@@ -39,7 +39,7 @@ def test_the_poller_runs_its_sites_snmp_and_ssh_checks_and_the_centre_none(colle
       alarms on battery and low battery): each poll answers, so its `snmp` check is up and the asset up; each
       answered poll finds two faults, `hw:UPS power input` and `hw:UPS battery`, so the collector stores exactly
       2 hardware rows per up result of ups's snmp check (a fault rides the report of its poll or the next one,
-      through the same spool: none lost, none twice).
+      through the same spool: none lost, none twice), and as many as the poller says it found (`faults=N`).
     - sw (snmpsim, a 2-port switch: both ports ifOperStatus up(1), ifAdminStatus up(1)): up. The link wan-hotan's
       `snmp_interface` check on sw's GigabitEthernet0/1 is fed by the poller's polls of sw (the share's
       `uplinks`): one result per poll of sw, dated at the poll's end, up, observer p-hotan; so as many as sw's
@@ -173,6 +173,7 @@ ssh:
     # the UPS's two faults, once per answered poll
     hardware = Counter(k for a, k, _t, _o, s, _r, kind in rows if kind == "hardware" and a == "ups" and s == "down")
     assert hardware == {"hw:UPS power input": ups_up, "hw:UPS battery": ups_up}, (hardware, ups_up)
+    assert sum(hardware.values()) == int(produced["faults"]), (hardware, produced)  # all the poller found, once
 
 
 def _all(c) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
