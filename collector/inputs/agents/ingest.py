@@ -21,8 +21,9 @@
   its share; another poller of its site had the asset then: poller/group.py) is dropped and counted, and logged
   at most a line a minute per poller (a 3-day replay refuses results in thousands of reports). They ride the
   report's stream, so a replayed one is stored once with it. The hardware faults its SNMP polls found
-  (`polled_hardware`: device, poll check, component, problem, time) are judged the same way, by the owner of the
-  device's poll check at their time, and published as the collector's own polls publish them (HardwareSignal).
+  (`polled_hardware`: device, poll check, component, problem, time) and its SSH checks' host key events and
+  findings (`polled_events`) are judged the same way, by the owner of the check at their time, and published as
+  the collector's own hubs publish them (HardwareSignal; Event of kind security, SecurityFinding).
 """
 from __future__ import annotations
 
@@ -39,10 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Message
+from opsmon.collector.core.messages import Backlog, Event, Facts, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
-from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledFault, PolledResult
+from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledEvent, PolledFault, PolledResult
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 from opsmon.collector.store import Store
@@ -78,6 +79,7 @@ class AgentReport(BaseModel):
     security: SecurityIn | None = None
     observations: list[PolledResult] | None = Field(None, max_length=MAX_OBSERVATIONS)
     polled_hardware: list[PolledFault] | None = Field(None, max_length=MAX_OBSERVATIONS)
+    polled_events: list[PolledEvent] | None = Field(None, max_length=1000)
 
 
 @dataclass(slots=True)
@@ -194,9 +196,9 @@ class Ingest:
             self.publish(Observation(asset_id, CHECK_ID, ts, UP, ""))
             if remaining:
                 self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
-            if report.observations or report.polled_hardware:
+            if report.observations or report.polled_hardware or report.polled_events:
                 self._publish_polled(agent, report.observations or [], offset, remaining, now,
-                                     report.polled_hardware or [])
+                                     [*(report.polled_hardware or ()), *(report.polled_events or ())])
             # last: should a commit ever hold this report's data without its position, a resend is stored again
             # rather than taken for a replay and lost
             self.publish(position)
@@ -204,14 +206,15 @@ class Ingest:
         return "accepted"
 
     def _publish_polled(self, poller: str, results: list[PolledResult], offset: float, remaining: int,
-                        now: datetime, faults: list[PolledFault] | None = None) -> None:
+                        now: datetime, found: list[PolledFault | PolledEvent] | None = None) -> None:
         """A site poller's results, observed by it; held from silence like its own check while a backlog drains.
-        Its SNMP polls' hardware faults count only when their result would (the poll check's owner at their time)."""
+        What its SNMP polls and SSH checks found (hardware faults, host key events and findings) counts only when
+        their result would (the check's owner at their time)."""
         limit = now.timestamp() + MAX_FUTURE
         held: set[tuple[str, str]] = set()
         refused = {"not_owner": 0, "future": 0}  # one refuse() each: a line at once holds the first only
 
-        def owned(r: PolledResult | PolledFault) -> datetime | None:
+        def owned(r: PolledResult | PolledFault | PolledEvent) -> datetime | None:
             corrected = r.ts + offset
             fits = math.isfinite(corrected) and 0 <= corrected <= limit
             at = datetime.fromtimestamp(corrected, UTC) if fits else None
@@ -227,12 +230,19 @@ class Ingest:
             self.publish(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
             self.polled += 1
             held.add((r.asset, r.check))
-        for f in faults or ():
+        for f in found or ():
             at = owned(f)
-            if at is not None:
+            if at is None:
+                continue
+            if isinstance(f, PolledFault):
                 self.publish(HardwareSignal(f.asset, f.component, at, f.problem))
+            elif f.key is not None:
+                self.publish(SecurityFinding(f.asset, f.key, f.failing, at, f.summary, f.severity))
+            else:
+                self.publish(Event(f.asset, at, "ssh", "security", f.name, f.severity, f.summary,
+                                   {**f.details, "observer": poller}))
         counts = self.polled_by.setdefault(poller, [0, 0])
-        counts[0] += len(results) + len(faults or ()) - sum(refused.values())
+        counts[0] += len(results) + len(found or ()) - sum(refused.values())
         for why, n in refused.items():
             if n:  # a poller's results of a time another poller (or the centre) had the check: a line a minute
                 self.polled_refused += n

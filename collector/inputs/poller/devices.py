@@ -13,8 +13,8 @@ reasons as the centre's.
   the check is `unknown` with the reason, Chinese first (`Unresolved`), logged once per reason; never a crash.
 - What the hubs publish goes into the poller's reports: results (the device's, and its links' `snmp_interface`
   states, `uplinks` of the share) as observations, hardware faults as `polled_hardware` with the device's poll
-  check (the collector counts them only while this poller owns it). The SSH hub's host key events are logged
-  here (it says so itself, at warning and error); they do not reach the centre yet.
+  check, the SSH hub's host key events and findings (trusted on first use, changed: refused) as `polled_events`
+  with the asset's SSH check; the collector counts them only from the poller that owned that check at their time.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from opsmon.collector.core.errors import ConfigError
-from opsmon.collector.core.messages import HardwareSignal, Message
+from opsmon.collector.core.messages import Event, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import UNKNOWN, Observation
 from opsmon.collector.inputs.checks.base import Check, CheckContext, Outcome
 from opsmon.collector.inputs.poller.share import DEVICE_TYPES
@@ -60,16 +60,18 @@ class PollerDevices:
     """The poller's SNMP and SSH hubs, made from its credentials file when the share first needs them."""
 
     def __init__(self, path: str, ctx: CheckContext, take: Callable[[Observation], None],
-                 take_fault: Callable[[str, str, HardwareSignal], None]) -> None:
-        """take: a result for the reports; take_fault: (device, its poll check, the fault) for the reports."""
+                 take_extra: Callable[[str, dict[str, Any]], None]) -> None:
+        """take: a result for the reports; take_extra: (report field, item) for them (share.py: PolledFault,
+        PolledEvent)."""
         self.path = Path(path)
         self.ctx = ctx
         self.take = take
-        self.take_fault = take_fault
+        self.take_extra = take_extra
         self.problem: dict[str, str] = {}  # "snmp"/"ssh" -> why its hub could not be made (the file, a secret)
         self.settings: Any = None  # the file's sections, once read
         self._said: set[str] = set()  # reasons logged already
         self._poll_check: dict[str, str] = {}  # device -> its snmp check's id (whose owner judges its faults)
+        self._ssh_check: dict[str, str] = {}  # asset -> an ssh check's id (whose owner judges its host key events)
 
     # -- the file and the hubs -------------------------------------------------
     def _read(self) -> Any:
@@ -130,7 +132,7 @@ class PollerDevices:
         for kind in DEVICE_TYPES:
             if kind in kinds:
                 self._hub(kind)
-        self._poll_check = {}  # filled again by check() as the share's checks are built
+        self._poll_check, self._ssh_check = {}, {}  # filled again by check() as the share's checks are built
         devices = {str(item.get("asset")) for item in share.get("checks", [])
                    if isinstance(item, dict) and item.get("spec", {}).get("type") == "snmp"}
         if self.ctx.snmp is not None:
@@ -148,8 +150,7 @@ class PollerDevices:
         kind = check.type_name
         if kind not in DEVICE_TYPES:
             return check
-        if kind == "snmp":
-            self._poll_check[check.asset_id] = check.check_id
+        (self._poll_check if kind == "snmp" else self._ssh_check)[check.asset_id] = check.check_id
         hub = getattr(self.ctx, kind)
         if hub is None:
             reason = self.problem.get(kind) or (f"站点轮询器没有 {SECTION[kind]} 凭据 / the site poller has no "
@@ -171,8 +172,19 @@ class PollerDevices:
         if isinstance(msg, Observation):
             self.take(msg)
         elif isinstance(msg, HardwareSignal):
-            self.take_fault(msg.asset_id, self._poll_check.get(msg.asset_id, "snmp"), msg)
-        # Events and findings (an SSH host key trusted or refused): the hub logged them; not forwarded yet
+            self.take_extra("polled_hardware", {
+                "asset": msg.asset_id, "check": self._poll_check.get(msg.asset_id, "snmp"),
+                "ts": round(msg.ts.timestamp(), 3), "component": msg.component[:100], "problem": msg.problem[:500]})
+        elif isinstance(msg, Event) and msg.asset_id and msg.asset_id in self._ssh_check:
+            self.take_extra("polled_events", {
+                "asset": msg.asset_id, "check": self._ssh_check[msg.asset_id], "ts": round(msg.ts.timestamp(), 3),
+                "name": msg.name, "severity": msg.severity, "summary": msg.summary[:2000],
+                "details": {k: None if v is None else str(v)[:300] for k, v in msg.details.items()}})
+        elif isinstance(msg, SecurityFinding) and msg.asset_id in self._ssh_check:
+            self.take_extra("polled_events", {
+                "asset": msg.asset_id, "check": self._ssh_check[msg.asset_id], "ts": round(msg.at.timestamp(), 3),
+                "name": "ssh_host_key", "severity": msg.severity, "summary": msg.cause[:2000], "key": msg.key[:300],
+                "failing": msg.failing})
 
     def close(self) -> None:
         for kind in DEVICE_TYPES:

@@ -30,7 +30,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -41,7 +41,6 @@ from pydantic import TypeAdapter, ValidationError
 from opsmon.agent.config import AgentConfig
 from opsmon.agent.runner import Agent, wire
 from opsmon.collector.config.checks import CheckSpec
-from opsmon.collector.core.messages import HardwareSignal
 from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
@@ -72,17 +71,18 @@ class Forwarder(Agent):
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
-        self._faults: deque[dict[str, Any]] = deque()  # hardware faults of SNMP polls (devices.py), as sent
-        self.faults_found = 0  # of them since the start: logged at the stop too
+        # what SNMP and SSH checks found beside their results (devices.py), as sent: report field -> items
+        self._extras: dict[str, deque[dict[str, Any]]] = {}
+        self.extras = Counter[str]()  # of them since the start, by field: logged at the stop too
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
         self.produced += 1
 
-    def take_fault(self, device: str, check: str, fault: HardwareSignal) -> None:
-        self._faults.append({"asset": device, "check": check, "ts": round(fault.ts.timestamp(), 3),
-                             "component": fault.component[:100], "problem": fault.problem[:500]})
-        self.faults_found += 1
+    def take_extra(self, field: str, item: dict[str, Any]) -> None:
+        """An item of report field `field` (polled_hardware, polled_events: share.py), for the next report."""
+        self._extras.setdefault(field, deque()).append(item)
+        self.extras[field] += 1
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
@@ -95,9 +95,12 @@ class Forwarder(Agent):
             out.append(item)
         if out:
             doc["observations"] = out
-        faults = [self._faults.popleft() for _ in range(min(len(self._faults), REPORT_RESULTS - len(out)))]
-        if faults:  # a poll's faults ride the report of its result or the next one: both are its poll's
-            doc["polled_hardware"] = faults
+        room = REPORT_RESULTS - len(out)
+        for field, items in self._extras.items():  # a poll's faults ride the report of its result or the next one
+            taken = [items.popleft() for _ in range(min(len(items), room))]
+            room -= len(taken)
+            if taken:
+                doc[field] = taken
 
     @property
     def waiting(self) -> int:
@@ -105,9 +108,9 @@ class Forwarder(Agent):
         return len(self._results)
 
     @property
-    def faults_waiting(self) -> int:
-        """Hardware faults not yet in a report."""
-        return len(self._faults)
+    def extras_waiting(self) -> int:
+        """Hardware faults and host key events not yet in a report."""
+        return sum(len(items) for items in self._extras.values())
 
 
 class _Uncounted:
@@ -183,7 +186,7 @@ class Poller:
         self.forwarder = Forwarder(cfg)
         self.cfg = self.forwarder.cfg
         self.ctx = CheckContext(pinger=Pinger())
-        self.devices = PollerDevices(credentials, self.ctx, self.forwarder.take, self.forwarder.take_fault)
+        self.devices = PollerDevices(credentials, self.ctx, self.forwarder.take, self.forwarder.take_extra)
         self.scheduler = CheckScheduler(self.forwarder.take, max_concurrency, _Uncounted())
         self._share_file = Path(self.cfg.spool_dir) / SHARE_FILE
         self.share: dict[str, Any] | None = None
@@ -247,13 +250,15 @@ class Poller:
             self.devices.close()
             self.forwarder.stop.set()
             await asyncio.to_thread(reports.join)
-            # the last results and faults: sent, or kept in the spool for the next start
-            if self.forwarder.waiting or self.forwarder.faults_waiting:
+            # the last results, faults and events: sent, or kept in the spool for the next start
+            if self.forwarder.waiting or self.forwarder.extras_waiting:
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
             # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
-            log.info("poller stopped", extra={"results": self.forwarder.produced, "faults": self.forwarder.faults_found,
+            log.info("poller stopped", extra={"results": self.forwarder.produced,
+                                              "faults": self.forwarder.extras["polled_hardware"],
+                                              "events": self.forwarder.extras["polled_events"],
                                               "stream": self.forwarder.stream,
                                               "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
                                               "waiting": self.forwarder.waiting})

@@ -67,6 +67,23 @@ class PolledFault(BaseModel):
     problem: str = Field("", max_length=500)
 
 
+class PolledEvent(BaseModel):
+    """An SSH host key event of a poller's SSH check (the collector's Event, kind `security`), or, with `key`, its
+    finding (SecurityFinding: a changed key opens a critical security incident, the trusted key again resolves it).
+    Counted, as results are, only from the poller that owned the asset's check at `ts`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: str = Field(max_length=128)
+    check: str = Field(max_length=128)
+    ts: float
+    name: Literal["ssh_host_key_trusted", "ssh_host_key_changed", "ssh_host_key"]
+    severity: Literal["info", "minor", "major", "critical"]
+    summary: str = Field("", max_length=2000)
+    details: dict[str, str | None] = Field(default_factory=dict, max_length=8)
+    key: str | None = Field(None, max_length=300)  # a finding's (ssh_host_key:HOST:PORT); None for an event
+    failing: bool = False
+
+
 def pollable(spec: AssetSpec, check: CheckSpec) -> bool:
     """A check a poller of the asset's site runs, when the site has one."""
     if check.type not in POLLED_TYPES or not spec.site:

@@ -48,6 +48,11 @@ def test_the_poller_runs_its_sites_snmp_and_ssh_checks_and_the_centre_none(colle
       down with "exited with status 2". srv is degraded: one check of two down, the other up (docs/timeline.md).
     - printer: its credential `gone` is not in the poller's file: unknown, the reason Chinese first naming the
       credential and the file, logged once by the poller however many times the check runs.
+    - srv-mitm: the same sshd through another port, for which the poller's known_hosts holds another key (the
+      client's public key): every session is refused, the check unknown ("has CHANGED", never down: the device
+      answered); the poller's hub says it once per offered key, so the collector stores one event
+      `ssh_host_key_changed` (critical, observer p-hotan) and opens one critical security incident for srv-mitm
+      (the finding), as if its own SSH hub had seen it.
     - ups-yutian: at a site without a poller, so the centre's, whose credential only the pollers hold: the centre
       cannot run it, and says so (unknown, Chinese first, naming the credential and the site), no secret needed.
     - The centre runs none of hotan's: every stored result of these checks has the observer p-hotan (the collector
@@ -63,6 +68,7 @@ def test_the_poller_runs_its_sites_snmp_and_ssh_checks_and_the_centre_none(colle
     sim = start_snmpsim({"ups-c": ups(), "sw-c": switch_recording("sw-1", ports=2)})
     sshd = Sshd(tmp_path / "sshd").__enter__()
     wan = WanPath("127.0.0.2")
+    mitm = WanPath("127.0.0.1")  # another port to the same sshd, which the poller's known_hosts gives another key
     try:
         c = collector_factory(f"""
 assets:
@@ -76,6 +82,9 @@ assets:
       checks: [{{type: snmp, credential: gone, port: {sim.port}}}]}}
   - {{id: ups-yutian, category: peripheral, site: yutian, address: 127.0.0.1,
       checks: [{{type: snmp, credential: ups-v2, port: {sim.port}}}]}}
+  - {{id: srv-mitm, category: server, site: hotan, address: 127.0.0.1,
+      checks: [{{type: ssh, credential: dev, port: {mitm.port}, command: echo opsmon-ok, interval: 2s,
+                 timeout: 1.8s}}]}}
   - {{id: srv, category: server, site: hotan, address: 127.0.0.1,
       checks: [{{type: ssh, credential: dev, port: {sshd.port}, command: echo opsmon-ok, expect: opsmon-ok,
                  interval: 2s, timeout: 1.8s}},
@@ -84,11 +93,15 @@ assets:
 """, extra="agents:\n  interval: 1s\npollers:\n  snmp_credentials: [ups-v2, sw-v2, gone]\n"
                   "  ssh_credentials: [dev]\n")
         wan.target = ("127.0.0.1", c.port)
+        mitm.target = ("127.0.0.1", sshd.port)
         token = c.cli("agents", "enroll", "p-hotan", "--site", "hotan", "--poller").stdout.strip()
         c.start()
         c.token = c.cli("tokens", "create", "t", "--role", "viewer").stdout.strip()
         known = tmp_path / "poller_known_hosts"
         shutil.copy(sshd.known_hosts, known)
+        other = sshd.client_key.with_suffix(".pub").read_text().split()  # an ed25519 key, not the server's
+        with open(known, "a") as hosts:
+            hosts.write(f"[127.0.0.1]:{mitm.port} {other[0]} {other[1]}\n")
         creds = tmp_path / "poller-credentials.yaml"
         creds.write_text(f"""snmp:
   credentials:
@@ -103,10 +116,10 @@ ssh:
         poller, log = start_poller(tmp_path, wan.url, token, "--credentials", str(creds),
                                    env={**os.environ, "OPSMON_TEST_UPS_COMMUNITY": "ups-c"})
         try:
-            mine = ("ups", "sw", "srv", "printer", "wan-hotan", "ups-yutian")
+            mine = ("ups", "sw", "srv", "printer", "wan-hotan", "ups-yutian", "srv-mitm")
             wait_for(lambda: {k: v["state"] for k, v in c.states().items() if k in mine} == {
                 "ups": "up", "sw": "up", "srv": "degraded", "printer": "unknown", "wan-hotan": "up",
-                "ups-yutian": "unknown"}, 40,
+                "ups-yutian": "unknown", "srv-mitm": "unknown"}, 40,
                 "the site's SNMP and SSH checks judged")
             states = c.states()
             rss_kb = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{poller.pid}/status").read_text())[1])
@@ -123,6 +136,7 @@ ssh:
             poller.send_signal(signal.SIGTERM)
             poller.wait(timeout=30)
             wan.close()
+            mitm.close()
         c.stop()
     finally:
         sshd.__exit__(None, None, None)
@@ -146,8 +160,13 @@ ssh:
         "凭据 'ups-v2' 只在站点轮询器上，站点 yutian 没有登记的轮询器 / SNMP credential 'ups-v2' is held by the site "
         "pollers only, and site yutian has no enrolled poller (opsmon agents enroll NAME --site yutian --poller)")
 
+    assert "has CHANGED" in states["srv-mitm"]["reason"], states["srv-mitm"]
+    assert _events(c, "srv-mitm") == [("ssh", "security", "ssh_host_key_changed", "critical", "p-hotan")]
+    assert _incidents(c, "srv-mitm") == [("security", "critical")]
+    assert int(produced["events"]) == 2  # the event and its finding
+
     rows = _all(c)  # (asset, check, ts, observer, status, reason, kind)
-    checks = [r for r in rows if r[6] == "check" and r[0] in ("ups", "sw", "srv", "printer", "wan-hotan")]
+    checks = [r for r in rows if r[6] == "check" and r[0] in ("ups", "sw", "srv", "printer", "wan-hotan", "srv-mitm")]
     # the centre ran none of them
     assert Counter(r[3] for r in checks) == Counter({"p-hotan": len(checks)}), Counter(r[3] for r in checks)
     # each result stored once, and all the poller gave
@@ -160,10 +179,12 @@ ssh:
     assert ups_up >= 5 and sw_up >= 5, by_check
     assert {(a, k) for a, k, _s in by_check} == {
         ("ups", "snmp"), ("sw", "snmp"), ("printer", "snmp"), ("wan-hotan", "if:sw:GigabitEthernet0/1"),
-        ("srv", "ssh:echo opsmon-ok"), ("srv", "ssh:ls /nonexistent-opsmon")}, by_check
-    assert {s for a, k, s in by_check if a != "srv" and a != "printer"} == {"up"}, by_check
+        ("srv", "ssh:echo opsmon-ok"), ("srv", "ssh:ls /nonexistent-opsmon"),
+        ("srv-mitm", "ssh:echo opsmon-ok")}, by_check
+    assert {s for a, k, s in by_check if a not in ("srv", "printer", "srv-mitm")} == {"up"}, by_check
+    assert {s for a, k, s in by_check if a == "srv-mitm"} == {"unknown"}, by_check
     assert by_check[("wan-hotan", "if:sw:GigabitEthernet0/1", "up")] == sw_up, by_check
-    assert {s for a, k, s in by_check if k == "ssh:echo opsmon-ok"} == {"up"}, by_check
+    assert {s for a, k, s in by_check if (a, k) == ("srv", "ssh:echo opsmon-ok")} == {"up"}, by_check
     assert {s for a, k, s in by_check if k == "ssh:ls /nonexistent-opsmon"} == {"down"}, by_check
     assert all("exited with status 2" in r[5] for r in checks if r[1] == "ssh:ls /nonexistent-opsmon")
     assert {s for a, k, s in by_check if a == "printer"} == {"unknown"}, by_check
@@ -174,6 +195,29 @@ ssh:
     hardware = Counter(k for a, k, _t, _o, s, _r, kind in rows if kind == "hardware" and a == "ups" and s == "down")
     assert hardware == {"hw:UPS power input": ups_up, "hw:UPS battery": ups_up}, (hardware, ups_up)
     assert sum(hardware.values()) == int(produced["faults"]), (hardware, produced)  # all the poller found, once
+
+
+def _events(c, asset: str) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.models import Event as EventRow
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    with store.session() as s:
+        rows = [(e.source, e.kind, e.name, e.severity, (e.details or {}).get("observer"))
+                for e in s.scalars(select(EventRow).where(EventRow.asset_id == asset).order_by(EventRow.ts))]
+    store.close()
+    return rows
+
+
+def _incidents(c, asset: str) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    from opsmon.collector.store import open_store
+    from opsmon.collector.store.models import Incident
+
+    store = open_store(f"sqlite:///{c.db}", migrate=False)
+    with store.session() as s:
+        rows = [(i.kind, i.severity) for i in s.scalars(select(Incident).where(Incident.asset_id == asset))]
+    store.close()
+    return rows
 
 
 def _all(c) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]

@@ -229,6 +229,38 @@ def test_a_late_replays_hardware_faults_count_only_from_the_devices_owner_then(s
     assert (c.ingest.polled, c.ingest.polled_refused) == (1, 2)
 
 
+def test_a_late_replays_host_key_events_count_only_from_the_assets_owner_then(store) -> None:  # type: ignore[no-untyped-def]
+    """The same hand-over of srv-1, now an SSH check `ssh:uptime`. p-b replays a report with what its SSH hub said at
+    T0+100 (the host key changed: the event and its finding) and at T0+150 (the trusted key again: the finding
+    clears). Counted: the two of T0+100, as the collector's own hub would publish them (an Event of kind security
+    with the observer p-b; a SecurityFinding, failing, critical); refused: the one of T0+150 (p-a's time)."""
+    from opsmon.collector.core.messages import Event, SecurityFinding
+    from tests.collector.inputs.test_agent_streams import STREAM
+
+    t0 = T0.timestamp()
+    c = _handed_over(store, "ssh:uptime")
+    said: list[tuple[object, ...]] = []
+    publish = c.ingest.publish
+    c.ingest.publish = lambda m: (  # type: ignore[method-assign]
+        said.append((type(m).__name__, m.ts - T0, m.name, m.severity, m.details["observer"])) if isinstance(m, Event)
+        else said.append((type(m).__name__, m.at - T0, m.key, m.failing, m.severity))
+        if isinstance(m, SecurityFinding) else publish(m))
+    key = {"asset": "srv-1", "check": "ssh:uptime", "key": "ssh_host_key:10.8.0.5:22", "name": "ssh_host_key"}
+    body = json.dumps({"schema": 1, "stream": STREAM, "seq": 1, "ts": t0 + 290, "interval": 5, "metrics": {},
+                       "polled_events": [
+                           {"asset": "srv-1", "check": "ssh:uptime", "ts": t0 + 100, "name": "ssh_host_key_changed",
+                            "severity": "critical", "summary": "changed", "details": {"host": "10.8.0.5:22"}},
+                           {**key, "ts": t0 + 100, "severity": "critical", "summary": "changed", "failing": True},
+                           {**key, "ts": t0 + 150, "severity": "critical", "summary": "trusted again"}]}).encode()
+    try:
+        assert c.ingest.accept("p-b", "p-b", c.ingest.parse(body), None, body) == "accepted"
+    finally:
+        c.close()
+    assert said == [("Event", timedelta(seconds=100), "ssh_host_key_changed", "critical", "p-b"),
+                    ("SecurityFinding", timedelta(seconds=100), "ssh_host_key:10.8.0.5:22", True, "critical")]
+    assert c.ingest.polled_refused == 1
+
+
 def test_a_long_replay_of_refused_results_logs_a_line_a_minute(store, caplog) -> None:  # type: ignore[no-untyped-def]
     """p-b replays 300 reports, one each half second of the collector's clock (report k at T0+(k-1)*0.5 s), each
     with two results of assets p-a owns (refused: not_owner); the first also one dated a day ahead (future).

@@ -18,7 +18,7 @@ def _report(reason: str, waiting: int = 3000) -> tuple[Forwarder, list[object], 
     serialised as the agent's transport does (json.dumps, ensure_ascii, no spaces)."""
     forwarder = Forwarder.__new__(Forwarder)  # only its queue: no spool, no transport
     forwarder._results = deque(Observation("srv", f"tcp:{i % 10:05d}", TS, DOWN, reason) for i in range(waiting))
-    forwarder._faults = deque()
+    forwarder._extras = {}
     doc: dict[str, object] = {}
     forwarder.extend(doc)
     return forwarder, doc["observations"], len(json.dumps(doc, separators=(",", ":")))  # type: ignore[return-value]
@@ -54,7 +54,7 @@ def test_the_result_size_docs_poller_md_gives() -> None:
     for status, reason, latency, size in (("up", "", 1.234, 101), (DOWN, "connection refused", None, 120)):
         forwarder = Forwarder.__new__(Forwarder)
         forwarder._results = deque([Observation("srv-01", "tcp:443", TS, status, reason, latency)])
-        forwarder._faults = deque()
+        forwarder._extras = {}
         doc: dict[str, object] = {}
         forwarder.extend(doc)
         assert len(wire(doc["observations"][0])) == size  # type: ignore[index]

@@ -94,7 +94,7 @@ def test_a_credential_missing_at_the_poller_is_unknown_with_its_reason_said_once
     os.environ["OPSMON_TEST_CORE"] = "s3cret-community"
     try:
         ctx = CheckContext()
-        devices = PollerDevices(str(creds), ctx, lambda obs: None, lambda d, c, f: None)
+        devices = PollerDevices(str(creds), ctx, lambda obs: None, lambda field, item: None)
         with caplog.at_level(logging.INFO, logger="opsmon.poller"):
             for _ in range(2):
                 devices.prepare(share)
@@ -114,7 +114,7 @@ def test_a_credential_missing_at_the_poller_is_unknown_with_its_reason_said_once
     assert "s3cret-community" not in caplog.text
     devices.close()
 
-    gone = PollerDevices(str(tmp_path / "none.yaml"), CheckContext(), lambda obs: None, lambda d, c, f: None)
+    gone = PollerDevices(str(tmp_path / "none.yaml"), CheckContext(), lambda obs: None, lambda field, item: None)
     gone.prepare(share)
     sw = asyncio.run(build_jobs(share, gone.ctx, None, gone.check)["sw/snmp"][0].run())
     assert sw.status == "unknown" and str(tmp_path / "none.yaml") in sw.reason and sw.reason.startswith("站点轮询器")
