@@ -36,7 +36,7 @@ def cmd_poller(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        poller = Poller(cfg, args.max_concurrency)
+        poller = Poller(cfg, args.max_concurrency, args.credentials)
         logging.getLogger("opsmon.poller").info("poller started", extra={
             "collector": " ".join(cfg.collector_urls) or cfg.collector_url, "interval": cfg.interval})
         await poller.run(stop)
@@ -54,3 +54,6 @@ def register(sub: Any) -> None:
     sp.add_argument("file", nargs="?", default="/etc/opsmon/poller.toml", metavar="POLLER_TOML",
                     help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports)")
     sp.add_argument("--max-concurrency", type=int, default=100, help="checks in flight at once")
+    sp.add_argument("--credentials", default="/etc/opsmon/poller-credentials.yaml", metavar="FILE",
+                    help="the SNMP and SSH credentials of the site's checks (collector.yaml's snmp: and ssh: "
+                         "sections); read only when the share holds such a check (docs/poller.md)")

@@ -126,6 +126,11 @@ class PollersConfig(BaseModel):
     sites: dict[str, PollerSiteConfig] = Field(default_factory=dict, description=(
         "One site's own `failover_delay` and `min_online` (by its inventory `site`), over the two above: "
         "`{hotan: {min_online: 2}}`"))
+    snmp_credentials: tuple[str, ...] = Field((), description=(
+        "Names of SNMP credentials only the site pollers hold (in their poller-credentials.yaml): the `snmp` "
+        "checks of a site's assets may name them, and the collector keeps no secret of them (docs/poller.md)"))
+    ssh_credentials: tuple[str, ...] = Field((), description=(
+        "Names of SSH credentials only the site pollers hold, for the `ssh` checks of a site's assets"))
 
     def delay_of(self, site: str) -> float:
         own = self.sites.get(site)
