@@ -21,8 +21,9 @@ _spec.loader.exec_module(figures)
 
 def test_every_row_names_a_script_a_commit_a_status_and_quotes_what_its_doc_says() -> None:
     """Each row: its bench script or test file exists (or it says `none:`, measured by hand, status `no
-    bench`), a commit of 7+ hex digits, a status of the page's list, at least one figure, and each quoted
-    figure is in its doc with whitespace folded (a doc wraps lines: "p99\\n93.2 ms" is "p99 93.2 ms")."""
+    bench`), a commit of 7+ hex digits, a status of the page's list, at least one figure, its code paths exist,
+    and each quoted figure is in its doc with whitespace folded (a doc wraps lines: "p99\\n93.2 ms" is
+    "p99 93.2 ms")."""
     rows, _ = figures.read_page()
     assert len(rows) >= 30  # the page's 37 rows when written; a parse that lost the table would find none
     assert len({r.id for r in rows}) == len(rows)
@@ -43,6 +44,8 @@ def test_every_row_names_a_script_a_commit_a_status_and_quotes_what_its_doc_says
             problems.append(f"{row.id}: status {row.status!r} is none of {figures.STATUSES}")
         if not row.figures:
             problems.append(f"{row.id}: quotes no figure")
+        # `make bench-docs` asks git about these paths: one that moved would show no change ever again.
+        problems += [f"{row.id}: code path {c} does not exist" for c in row.code if not (ROOT / c).exists()]
         text = figures.flat(doc.read_text(encoding="utf-8"))
         problems += [f"{row.id}: docs/{row.doc} no longer says `{f}`: re-measured? then update the row "
                      "(figures, commit, load, status) in docs/measurements.md" for f in row.figures
