@@ -134,7 +134,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def perf_lines(path: Path) -> list[tuple[int, str, str]]:
     """(line number, heading, line) of every line that reads like a measured figure, code blocks and inline
     code (commands, settings such as `500ms`) left out."""
