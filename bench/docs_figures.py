@@ -51,6 +51,7 @@ QUICK = {
     "poller-1": "bench/poller_bench.py --checks 300 --interval 5 --duration 40",
     "poller-5": "bench/poller_bench.py --replay 1000 --checks 357 --interval 60 --report-interval 5",
     "report-1": "bench/report_bench.py",
+    "console-1": "bench/console_bench.py",
     "hj212-3": "bench/hj212_bench.py --daus 5000 --rates 85 --step 20 --idle 30",
     "cli-1": "bench/cli_bench.py --runs 3 --only status,sla,incidents --floor",
 }
