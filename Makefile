@@ -64,7 +64,8 @@ bench-hj212: $(STAMP)
 
 # The docs' performance figures against their measurements (docs/measurements.md): per row, the commits that
 # changed its measured code since it was measured; RUN=1 also re-runs the benches of about 2 minutes or less
-# (bench/docs_figures.py QUICK) and prints their output beside the figures in the docs, with the load average.
+# (bench/docs_figures.py QUICK; about 10 minutes in all, ONLY=id,id for some) and prints their output beside
+# the figures in the docs, with the load average.
 bench-docs: $(STAMP)
 	$(PY) bench/docs_figures.py $(if $(RUN),--run) $(if $(ONLY),--only $(ONLY))
 
