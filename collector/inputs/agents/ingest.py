@@ -21,6 +21,8 @@
   its share; another poller of its site had the asset then: poller/group.py) is dropped and counted, and logged
   at most a line a minute per poller (a 3-day replay refuses results in thousands of reports). They ride the
   report's stream, so a replayed one is stored once with it.
+- A site poller's report may carry the SNMP traps it received (`traps`): handed to `on_traps`
+  (inputs/poller/trap_ingest.py) with the report's offset, in the report's commit.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Messa
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
 from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledResult
+from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS, ForwardedTrap
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 from opsmon.collector.store import Store
@@ -75,6 +78,7 @@ class AgentReport(BaseModel):
     agent: dict[str, Any] = Field(default_factory=dict)
     security: SecurityIn | None = None
     observations: list[PolledResult] | None = Field(None, max_length=MAX_OBSERVATIONS)
+    traps: list[ForwardedTrap] | None = Field(None, max_length=MAX_TRAPS)
 
 
 @dataclass(slots=True)
@@ -119,6 +123,8 @@ class Ingest:
             self.streams.load(session.execute(select(AgentStream.agent, AgentStream.stream, AgentStream.max_seq,
                                                      AgentStream.max_ts_ms)))
         self.owner_of = owner_of
+        # a site poller's forwarded traps (poller, traps, offset, now): inputs/poller/trap_ingest.py
+        self.on_traps: Callable[[str, list[ForwardedTrap], float, datetime], None] | None = None
         self.accepted = 0
         self.duplicates = 0
         self.render_errors = 0
@@ -193,6 +199,8 @@ class Ingest:
                 self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
             if report.observations:
                 self._publish_polled(agent, report.observations, offset, remaining, now)
+            if report.traps and self.on_traps is not None:
+                self.on_traps(agent, report.traps, offset, now)
             # last: should a commit ever hold this report's data without its position, a resend is stored again
             # rather than taken for a replay and lost
             self.publish(position)

@@ -44,6 +44,7 @@ from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
+from opsmon.collector.inputs.poller.traps import SiteTraps, into_report, trap_counts, trap_sources
 from opsmon.collector.inputs.scheduler import CheckScheduler
 
 log = logging.getLogger("opsmon.poller")
@@ -68,6 +69,7 @@ class Forwarder(Agent):
     def __init__(self, cfg: AgentConfig) -> None:
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
+        self.traps: deque[dict[str, Any]] | None = None  # the trap port's queue (poller/traps.py), when [traps] is on
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
 
     def take(self, obs: Observation) -> None:
@@ -76,7 +78,8 @@ class Forwarder(Agent):
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
-        size = 0  # bytes of the results so far as sent (wire: \uXXXX for CJK), a comma each
+        # bytes of the traps and results so far as sent (wire: \uXXXX for CJK), a comma each; traps first
+        size = 0 if self.traps is None else into_report(self.traps, doc, REPORT_BYTES // 2)
         while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
             o = self._results.popleft()
             item = {"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
@@ -160,8 +163,12 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext,
 class Poller:
     """The poller's event-loop side: the share, the scheduler, and the forwarder's thread."""
 
-    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100) -> None:
+    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100, traps: SiteTraps | None = None) -> None:
+        """traps: the site's trap port (poller.toml [traps]), bound by the caller; started in `run`."""
         self.forwarder = Forwarder(cfg)
+        self.traps = traps
+        if traps is not None:
+            self.forwarder.traps = traps.queue
         self.cfg = self.forwarder.cfg
         self.ctx = CheckContext(pinger=Pinger())
         self.scheduler = CheckScheduler(self.forwarder.take, max_concurrency, _Uncounted())
@@ -199,9 +206,13 @@ class Poller:
                                                                  else self.cfg.collector_url).hostname)
         self.scheduler.sync(jobs)
         log.info("checks of the site", extra={"site": share.get("site"), "checks": len(jobs)})
+        if self.traps is not None:
+            self.traps.use(trap_sources(share))
 
     async def run(self, stop: asyncio.Event) -> None:
         self.scheduler.start()
+        if self.traps is not None:
+            self.traps.start()
         reports = threading.Thread(target=self.forwarder.run, name="opsmon-poller-reports", daemon=True)
         reports.start()
         cached = self._load_cached()
@@ -221,14 +232,17 @@ class Poller:
                 except TimeoutError:
                     pass
         finally:
+            if self.traps is not None:
+                self.traps.close()  # no more traps; the queued ones ride the last report below
             await self.scheduler.shutdown()
             self.forwarder.stop.set()
             await asyncio.to_thread(reports.join)
-            if self.forwarder.waiting:  # the last results: sent, or kept in the spool for the next start
+            # the last results and traps: sent, or kept in the spool for the next start
+            if self.forwarder.waiting or self.forwarder.traps:
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
             # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
             log.info("poller stopped", extra={"results": self.forwarder.produced, "stream": self.forwarder.stream,
                                               "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
-                                              "waiting": self.forwarder.waiting})
+                                              "waiting": self.forwarder.waiting, **trap_counts(self.traps)})

@@ -73,6 +73,13 @@ class SharedCheck(BaseModel):
     spec: dict[str, Any] = Field(description="The check as in the inventory (`type` and its settings)")
 
 
+class TrapSource(BaseModel):
+    """An asset of the poller's site and its address: a trap from there is that asset's (docs/poller.md)."""
+
+    asset: str
+    address: str
+
+
 class PollerShare(BaseModel):
     """GET /api/v1/poller/checks: what a site poller runs, and when to ask again."""
 
@@ -80,11 +87,17 @@ class PollerShare(BaseModel):
     site: str
     refresh: float = Field(description="Seconds until the poller asks again")
     checks: list[SharedCheck]
+    sources: list[TrapSource] = Field(default_factory=list, description=(
+        "Every live asset of the site with an address, whichever poller runs its checks: the senders whose traps "
+        "the poller takes (a trap from another address is refused, reason unknown_source)"))
 
 
 def share_document(poller: str, site: str, refresh: float,
-                   checks: Iterable[tuple[AssetSpec, Any, float, float]]) -> PollerShare:
-    """The checks `poller` runs, from (asset, check spec, interval, timeout)."""
+                   checks: Iterable[tuple[AssetSpec, Any, float, float]],
+                   assets: Iterable[AssetSpec] = ()) -> PollerShare:
+    """The checks `poller` runs, from (asset, check spec, interval, timeout); assets: the site's (trap sources)."""
     return PollerShare(poller=poller, site=site, refresh=refresh, checks=[
         SharedCheck(asset=asset.id, address=asset.address, interval=interval, timeout=timeout,
-                    spec=spec.model_dump(mode="json")) for asset, spec, interval, timeout in checks])
+                    spec=spec.model_dump(mode="json")) for asset, spec, interval, timeout in checks],
+        sources=[TrapSource(asset=a.id, address=a.address) for a in sorted(assets, key=lambda a: a.id)
+                 if a.site == site and a.address])
