@@ -56,12 +56,14 @@ def site_traps(path: str) -> Any:
     """The trap port of poller.toml's [traps], bound (a taken port fails the start, not the first trap); None when
     off; False, said on stderr, when [traps] is wrong (file, key, reason) or its port cannot be had."""
     from opsmon.agent.errors import ConfigError
-    from opsmon.collector.inputs.poller.traps import SiteTraps, load_settings
+    from opsmon.collector.inputs.poller.traps import load_settings
 
     try:
         found = load_settings(path)
         if found is None:
             return None
+        from opsmon.collector.inputs.poller.trap_port import SiteTraps
+
         traps = SiteTraps(*found)
         traps.bind()
     except ConfigError as exc:

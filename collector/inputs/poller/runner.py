@@ -33,7 +33,7 @@ import urllib.request
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -44,8 +44,11 @@ from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
-from opsmon.collector.inputs.poller.traps import SiteTraps, into_report, trap_counts, trap_sources
+from opsmon.collector.inputs.poller.traps import into_report, trap_counts, trap_sources
 from opsmon.collector.inputs.scheduler import CheckScheduler
+
+if TYPE_CHECKING:  # loaded when [traps] is on only (pysnmp)
+    from opsmon.collector.inputs.poller.trap_port import SiteTraps
 
 log = logging.getLogger("opsmon.poller")
 SHARE_FILE = "share.json"
@@ -65,11 +68,11 @@ class Forwarder(Agent):
     """The agent's report loop (its thread), its reports carrying the check results the event loop hands over."""
 
     follow_collector_interval = False  # results go out every `interval` of poller.toml, not the agents' 30 s
+    traps: deque[dict[str, Any]] | None = None  # the trap port's queue (poller/trap_port.py), when [traps] is on
 
     def __init__(self, cfg: AgentConfig) -> None:
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
-        self.traps: deque[dict[str, Any]] | None = None  # the trap port's queue (poller/traps.py), when [traps] is on
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
 
     def take(self, obs: Observation) -> None:

@@ -1,13 +1,15 @@
-"""A site poller's SNMP trap port (docs/poller.md, "SNMP traps at a site"): the site's devices send their traps
-to their poller, which forwards them to the centre in its reports, through its spool.
+"""A site poller's SNMP traps (docs/poller.md, "SNMP traps at a site"): the site's devices send their traps to
+their poller, which forwards them to the centre in its reports, through its spool. Here: poller.toml's [traps]
+and what the report loop does with the queue; the port itself is trap_port.py (loaded only when [traps] is on).
 
 The port is the central receiver's (inputs/snmp/traps.py, TrapReceiver), not a twin of it: the same pysnmp engine
 with its communities and v3 authPriv users, the same gate (a token bucket per source before anything is
 decoded, every pysnmp failure a refusal by reason), the same refusal counts and log lines once a minute per
-source. Only what happens to an authenticated trap differs (`handle`): it belongs to an asset of the poller's
-site (by the v3 sender's engine ID under `engine_ids`, else by its source address among the share's `sources`),
-or it is refused as `unknown_source`, as the centre refuses one from an address that is no asset; then its
-varbinds, source, asset and receive time are queued (trap_wire.py) and ride the next report, sent or spooled.
+source. Only what happens to an authenticated trap differs (trap_port.py, `SiteTraps.handle`): it belongs to an
+asset of the poller's site (by the v3 sender's engine ID under `engine_ids`, else by its source address among
+the share's `sources`), or it is refused as `unknown_source`, as the centre refuses one from an address that is
+no asset; then its varbinds, source, asset and receive time are queued (trap_wire.py) and ride the next report,
+sent or spooled.
 The centre maps them (inputs/poller/trap_ingest.py): the trap maps and storm grouping live there only.
 
 `[traps]` in poller.toml (off by default: a poller is enrolled for its checks, and opens no port nobody asked
@@ -25,20 +27,18 @@ for). Secrets as in collector.yaml's snmp.credentials: `community_env` / `_file`
 """
 from __future__ import annotations
 
-import logging
-import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opsmon.collector.config.snmp_credentials import Credential, CredentialSpec, resolve
-from opsmon.collector.config.trap_maps import TrapMap
-from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS, encode
-from opsmon.collector.inputs.snmp.traps import SNMP_TRAP_OID, TrapReceiver
+from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS
 
-log = logging.getLogger("opsmon.poller")
+if TYPE_CHECKING:  # imported when [traps] is on only: pysnmp and the trap maps' YAML reader (memory on a small box)
+    from opsmon.collector.inputs.poller.trap_port import SiteTraps
+
 MAX_QUEUE = 20_000  # traps held for the next report; beyond, refused (reason queue) until a report takes them
 
 
@@ -93,41 +93,6 @@ def load_settings(path: str) -> tuple[PollerTrapSettings, dict[str, Credential]]
     except CollectorConfigError as exc:  # a variable not set, a file not readable: named, the secret never
         raise ConfigError(path, "traps." + exc.keypath.removeprefix("snmp."), exc.reason) from None
     return settings, creds
-
-
-class SiteTraps(TrapReceiver):
-    """The central receiver's port and guards; an accepted trap is queued for the poller's next report."""
-
-    name = "poller-traps"
-
-    def __init__(self, settings: PollerTrapSettings, credentials: dict[str, Credential]) -> None:
-        self.sources: dict[str, str] = {}  # address -> asset of the poller's site (the share's `sources`)
-        super().__init__(settings, credentials, publish=lambda _message: None, asset_for=self.sources.get,
-                         hub=None, maps=TrapMap([]))
-        self.queue: deque[dict[str, Any]] = deque()
-        self.assets: frozenset[str] = frozenset()  # of the site: a v3 engine ID's asset must be one
-
-    def use(self, sources: dict[str, str]) -> None:
-        """The site's assets by address, from the share (each fetch)."""
-        self.sources.clear()
-        self.sources.update(sources)
-        self.assets = frozenset(sources.values())
-
-    def handle(self, host: str, var_binds: list[tuple[tuple[int, ...], Any]], engine_id: str | None = None) -> None:
-        """An authenticated trap: queued with its receive time, or refused (unknown_source, not_a_trap, queue)."""
-        ts = time.time()
-        asset = self.attribute(host, engine_id)
-        if asset is None or asset not in self.assets:
-            self.refusals.refuse("unknown_source", host)
-            return
-        if not any(oid == SNMP_TRAP_OID for oid, _value in var_binds):
-            self.refusals.refuse("not_a_trap", host)
-            return
-        if len(self.queue) >= self.settings.max_queue:
-            self.refusals.refuse("queue", host)  # the report thread is behind (a spool on a full disk)
-            return
-        self.queue.append({"ts": round(ts, 6), "source": host, "asset": asset, "varbinds": encode(var_binds)})
-        self.counts.accepted += 1
 
 
 def into_report(queue: deque[dict[str, Any]], doc: dict[str, Any], budget: int) -> int:
