@@ -189,6 +189,7 @@ class Service:
                                               lambda asset: meta.site if (meta := self.assets.get(asset)) else None,
                                               lambda poller: self.pollers.get(poller))
         self.ingest.on_traps = self.forwarded_traps.take
+        self.metrics.watch_forwarded_traps(self.forwarded_traps)
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,

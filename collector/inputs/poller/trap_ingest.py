@@ -55,7 +55,7 @@ class ForwardedTraps:
         self._latest: dict[str, float] = {}  # poller -> the latest trap time taken (its receiver's storm clock)
         # per poller (enrolled, authenticated: bounded), by reason
         self.refusals = Refusals(0, lambda poller: True, line=NOT_TAKEN)
-        self.taken = 0
+        self.taken_by: dict[str, int] = {}  # poller -> traps taken (/metrics: opsmon_poller_traps_total)
 
     def _receiver(self, poller: str) -> TrapReceiver:
         receiver = self.receivers.get(poller)
@@ -90,5 +90,5 @@ class ForwardedTraps:
             except Exception as exc:  # noqa: BLE001 - one odd trap must not refuse the report (its results too)
                 self.refusals.refuse("error", poller, f"{type(exc).__name__}: {exc}"[:200])
                 continue
-            self.taken += 1
+            self.taken_by[poller] = self.taken_by.get(poller, 0) + 1
         receiver.storms.tick()  # the counts that grew, in the report's commit; groups past their window closed

@@ -60,7 +60,7 @@ def test_forwarded_traps_are_taken_as_the_receivers_own_on_their_times() -> None
     assert [(r.details["count"], r.details["last"]) for r in repeated] == [
         (2, datetime.fromtimestamp(T0 + 110, UTC).isoformat())]
     assert taken.refusals.counts == {("not_site", "p-a"): 1, ("future", "p-a"): 1, ("malformed", "p-a"): 1}
-    assert taken.taken == 2
+    assert taken.taken_by == {"p-a": 2}
 
     out.clear()
     taken.take("p-a", [trap(T0 + 70, "sw-1", FAN_FAIL, 7100, fan)], 100.0, now)
