@@ -198,6 +198,8 @@ class Poller:
         stopped = len((self.share or {}).get("checks", []))
         self.share = None
         self.scheduler.sync({})
+        if self.traps is not None:
+            self.traps.use({})  # nor its traps: refused as unknown_source from now on
         self._share_file.unlink(missing_ok=True)
         log.error("collector refuses this poller's token; its checks stopped and share.json deleted (enrol it "
                   "again: opsmon agents enroll NAME --site SITE --poller)",
