@@ -74,7 +74,8 @@ class SharedCheck(BaseModel):
 
 
 class TrapSource(BaseModel):
-    """An asset of the poller's site and its address: a trap from there is that asset's (docs/poller.md)."""
+    """An asset of the poller's site and its address: a trap from there is that asset's (docs/poller.md); listed
+    SNMP-polled devices first, so that of several assets at one address the poller picks the one the centre would."""
 
     asset: str
     address: str
@@ -99,5 +100,11 @@ def share_document(poller: str, site: str, refresh: float,
     return PollerShare(poller=poller, site=site, refresh=refresh, checks=[
         SharedCheck(asset=asset.id, address=asset.address, interval=interval, timeout=timeout,
                     spec=spec.model_dump(mode="json")) for asset, spec, interval, timeout in checks],
-        sources=[TrapSource(asset=a.id, address=a.address) for a in sorted(assets, key=lambda a: a.id)
+        sources=[TrapSource(asset=a.id, address=a.address) for a in sorted(assets, key=_source_order)
                  if a.site == site and a.address])
+
+
+def _source_order(asset: AssetSpec) -> tuple[bool, str]:
+    """Of several assets at one address the first takes its traps: an SNMP-polled device before the others (the
+    central receiver's rule), then by id."""
+    return (not any(check.type == "snmp" for check in asset.checks), asset.id)
