@@ -78,3 +78,20 @@ def test_varbinds_cross_the_wan_with_their_types() -> None:
     assert [(oid, type(v).__name__, v) for oid, v in back] == [(oid, type(v).__name__, v) for oid, v in varbinds]
     long = encode([((1, 3), rfc1902.OctetString(b"a" * 600))] + [((1, 4, i), rfc1902.Integer(i)) for i in range(150)])
     assert len(long) == 100 and long[0][2] == "61" * 512
+
+
+def test_a_forwarded_ups_alarm_names_the_fault_the_profiles_poll() -> None:
+    """same_fault across the WAN: RFC 1628's upsTrapAlarmEntryAdded for upsAlarmOnBattery (its upsAlarmDescr an OID
+    value, .33.1.6.3.2) forwarded by p-a raises `UPS power input` (the bundled standard map's same_fault, the name
+    the ups profiles poll), and upsTrapAlarmEntryRemoved clears that same component, each at its trap's time (offset
+    0); the same as test_snmp_traps.py's central case."""
+    out: list[Any] = []
+    taken = ForwardedTraps(TrapConfig(), load_trap_maps, out.append, None, {"ups": "hotan"}.get, {"p-a": "hotan"}.get)
+    alarm_id, alarm_descr = (1, 3, 6, 1, 2, 1, 33, 1, 6, 2, 1, 1, 7), (1, 3, 6, 1, 2, 1, 33, 1, 6, 2, 1, 2, 7)
+    varbinds = [(alarm_id, rfc1902.Integer(7)), (alarm_descr, rfc1902.ObjectIdentifier("1.3.6.1.2.1.33.1.6.3.2"))]
+    taken.take("p-a", [trap(T0, "ups", "1.3.6.1.2.1.33.2.3", 1, *varbinds),
+                       trap(T0 + 30, "ups", "1.3.6.1.2.1.33.2.4", 2, *varbinds)],
+               0.0, datetime.fromtimestamp(T0 + 60, UTC))
+    signals = [(h.asset_id, h.component, h.ts.timestamp(), h.cleared, h.source) for h in out
+               if isinstance(h, HardwareSignal)]
+    assert signals == [("ups", "UPS power input", T0, False, "trap"), ("ups", "UPS power input", T0 + 30, True, "trap")]
