@@ -79,5 +79,6 @@ def register(sub: Any) -> None:
     sp = command(sub, "poller", cmd_poller,
                  "run a site poller: the checks of its site, forwarded through a crash-safe spool (docs/poller.md)")
     sp.add_argument("file", nargs="?", default="/etc/opsmon/poller.toml", metavar="POLLER_TOML",
-                    help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports)")
+                    help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports); "
+                         "[traps] for the site's SNMP traps (docs/poller.md)")
     sp.add_argument("--max-concurrency", type=int, default=100, help="checks in flight at once")
