@@ -75,6 +75,7 @@ from opsmon.collector.inputs.poller.share import (
     pollable,
     share_document,
 )
+from opsmon.collector.inputs.poller.trap_ingest import ForwardedTraps
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -195,6 +196,12 @@ class Service:
             self.ctx.snmp = self.snmp
             self.ctx.presence = PresenceHub(self.snmp)  # the switches' shared walks for `presence` checks
             self.metrics.watch_snmp(self.snmp, config.snmp.export_rates)
+        # the SNMP traps site pollers forward, taken as the trap receiver takes its own (docs/poller.md)
+        self.forwarded_traps = ForwardedTraps(config.snmp.traps, config.trap_maps, self.publish, self.snmp,
+                                              lambda asset: meta.site if (meta := self.assets.get(asset)) else None,
+                                              lambda poller: self.pollers.get(poller))
+        self.ingest.on_traps = self.forwarded_traps.take
+        self.metrics.watch_forwarded_traps(self.forwarded_traps)
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
@@ -601,7 +608,8 @@ class Service:
         if site is None:
             return None
         refresh = share_refresh(len(self.groups.members.get(site, ())), self.config.pollers.delay_of(site))
-        return share_document(poller, site, refresh, self._shares.get(poller, []), self._uplinks.get(poller, []))
+        return share_document(poller, site, refresh, self._shares.get(poller, []), self._uplinks.get(poller, []),
+                              self._specs.values())
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""

@@ -24,6 +24,8 @@
   (`polled_hardware`: device, poll check, component, problem, time) and its SSH checks' host key events and
   findings (`polled_events`) are judged the same way, by the owner of the check at their time, and published as
   the collector's own hubs publish them (HardwareSignal; Event of kind security, SecurityFinding).
+- A site poller's report may carry the SNMP traps it received (`traps`): handed to `on_traps`
+  (inputs/poller/trap_ingest.py) with the report's offset, in the report's commit.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ from opsmon.collector.core.messages import Backlog, Event, Facts, HardwareSignal
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
 from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledEvent, PolledFault, PolledResult
+from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS, ForwardedTrap
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 from opsmon.collector.store import Store
@@ -80,6 +83,7 @@ class AgentReport(BaseModel):
     observations: list[PolledResult] | None = Field(None, max_length=MAX_OBSERVATIONS)
     polled_hardware: list[PolledFault] | None = Field(None, max_length=MAX_OBSERVATIONS)
     polled_events: list[PolledEvent] | None = Field(None, max_length=1000)
+    traps: list[ForwardedTrap] | None = Field(None, max_length=MAX_TRAPS)
 
 
 @dataclass(slots=True)
@@ -124,6 +128,8 @@ class Ingest:
             self.streams.load(session.execute(select(AgentStream.agent, AgentStream.stream, AgentStream.max_seq,
                                                      AgentStream.max_ts_ms)))
         self.owner_of = owner_of
+        # a site poller's forwarded traps (poller, traps, offset, now): inputs/poller/trap_ingest.py
+        self.on_traps: Callable[[str, list[ForwardedTrap], float, datetime], None] | None = None
         self.accepted = 0
         self.duplicates = 0
         self.render_errors = 0
@@ -199,6 +205,8 @@ class Ingest:
             if report.observations or report.polled_hardware or report.polled_events:
                 self._publish_polled(agent, report.observations or [], offset, remaining, now,
                                      [*(report.polled_hardware or ()), *(report.polled_events or ())])
+            if report.traps and self.on_traps is not None:
+                self.on_traps(agent, report.traps, offset, now)
             # last: should a commit ever hold this report's data without its position, a resend is stored again
             # rather than taken for a replay and lost
             self.publish(position)

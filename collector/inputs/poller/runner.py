@@ -34,7 +34,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -46,7 +46,11 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.poller.devices import CREDENTIALS, PollerDevices
 from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
+from opsmon.collector.inputs.poller.traps import into_report, trap_counts, trap_sources
 from opsmon.collector.inputs.scheduler import CheckScheduler
+
+if TYPE_CHECKING:  # loaded when [traps] is on only (pysnmp)
+    from opsmon.collector.inputs.poller.trap_port import SiteTraps
 
 log = logging.getLogger("opsmon.poller")
 SHARE_FILE = "share.json"
@@ -66,6 +70,7 @@ class Forwarder(Agent):
     """The agent's report loop (its thread), its reports carrying the check results the event loop hands over."""
 
     follow_collector_interval = False  # results go out every `interval` of poller.toml, not the agents' 30 s
+    traps: deque[dict[str, Any]] | None = None  # the trap port's queue (poller/trap_port.py), when [traps] is on
 
     def __init__(self, cfg: AgentConfig) -> None:
         super().__init__(poller_config(cfg))
@@ -86,7 +91,8 @@ class Forwarder(Agent):
 
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
-        size = 0  # bytes of the results so far as sent (wire: \uXXXX for CJK), a comma each
+        # bytes of the traps and results so far as sent (wire: \uXXXX for CJK), a comma each; traps first
+        size = 0 if self.traps is None else into_report(self.traps, doc, REPORT_BYTES // 2)
         while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
             o = self._results.popleft()
             item = {"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
@@ -97,8 +103,12 @@ class Forwarder(Agent):
             doc["observations"] = out
         room = REPORT_RESULTS - len(out)
         for field, items in self._extras.items():  # a poll's faults ride the report of its result or the next one
-            taken = [items.popleft() for _ in range(min(len(items), room))]
-            room -= len(taken)
+            taken = []
+            while items and room > 0 and size < REPORT_BYTES:  # the same byte bound: a report over 1 MiB is refused
+                item = items.popleft()
+                size += len(wire(item)) + 1
+                taken.append(item)
+                room -= 1
             if taken:
                 doc[field] = taken
 
@@ -182,8 +192,14 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext, centre: str | None = No
 class Poller:
     """The poller's event-loop side: the share, the scheduler, and the forwarder's thread."""
 
-    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100, credentials: str = CREDENTIALS) -> None:
+    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100, credentials: str = CREDENTIALS,
+                 traps: SiteTraps | None = None) -> None:
+        """credentials: the poller's own SNMP and SSH secrets file; traps: the site's trap port (poller.toml
+        [traps]), bound by the caller; started in `run`."""
         self.forwarder = Forwarder(cfg)
+        self.traps = traps
+        if traps is not None:
+            self.forwarder.traps = traps.queue
         self.cfg = self.forwarder.cfg
         self.ctx = CheckContext(pinger=Pinger())
         self.devices = PollerDevices(credentials, self.ctx, self.forwarder.take, self.forwarder.take_extra)
@@ -211,6 +227,8 @@ class Poller:
         stopped = len((self.share or {}).get("checks", []))
         self.share = None
         self.scheduler.sync({})
+        if self.traps is not None:
+            self.traps.use({})  # nor its traps: refused as unknown_source from now on
         self._share_file.unlink(missing_ok=True)
         log.error("collector refuses this poller's token; its checks stopped and share.json deleted (enrol it "
                   "again: opsmon agents enroll NAME --site SITE --poller)",
@@ -224,9 +242,13 @@ class Poller:
                           self.devices.check)
         self.scheduler.sync(jobs)
         log.info("checks of the site", extra={"site": share.get("site"), "checks": len(jobs)})
+        if self.traps is not None:
+            self.traps.use(trap_sources(share))
 
     async def run(self, stop: asyncio.Event) -> None:
         self.scheduler.start()
+        if self.traps is not None:
+            self.traps.start()
         reports = threading.Thread(target=self.forwarder.run, name="opsmon-poller-reports", daemon=True)
         reports.start()
         cached = self._load_cached()
@@ -246,12 +268,14 @@ class Poller:
                 except TimeoutError:
                     pass
         finally:
+            if self.traps is not None:
+                self.traps.close()  # no more traps; the queued ones ride the last report below
             await self.scheduler.shutdown()
             self.devices.close()
             self.forwarder.stop.set()
             await asyncio.to_thread(reports.join)
-            # the last results, faults and events: sent, or kept in the spool for the next start
-            if self.forwarder.waiting or self.forwarder.extras_waiting:
+            # the last results, faults, events and traps: sent, or kept in the spool for the next start
+            if self.forwarder.waiting or self.forwarder.extras_waiting or self.forwarder.traps:
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
@@ -261,4 +285,4 @@ class Poller:
                                               "events": self.forwarder.extras["polled_events"],
                                               "stream": self.forwarder.stream,
                                               "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
-                                              "waiting": self.forwarder.waiting})
+                                              "waiting": self.forwarder.waiting, **trap_counts(self.traps)})

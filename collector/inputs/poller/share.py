@@ -118,6 +118,14 @@ class SharedUplink(BaseModel):
     interface: str
 
 
+class TrapSource(BaseModel):
+    """An asset of the poller's site and its address: a trap from there is that asset's (docs/poller.md); listed
+    SNMP-polled devices first, so that of several assets at one address the poller picks the one the centre would."""
+
+    asset: str
+    address: str
+
+
 class PollerShare(BaseModel):
     """GET /api/v1/poller/checks: what a site poller runs, and when to ask again."""
 
@@ -127,13 +135,25 @@ class PollerShare(BaseModel):
     checks: list[SharedCheck]
     uplinks: list[SharedUplink] = Field(default_factory=list, description=(
         "Links whose state is an interface of a device polled here: published from each of its polls"))
+    sources: list[TrapSource] = Field(default_factory=list, description=(
+        "Every live asset of the site with an address, whichever poller runs its checks: the senders whose traps "
+        "the poller takes (a trap from another address is refused, reason unknown_source)"))
 
 
 def share_document(poller: str, site: str, refresh: float,
                    checks: Iterable[tuple[AssetSpec, Any, float, float]],
-                   uplinks: Iterable[SharedUplink] = ()) -> PollerShare:
-    """The checks `poller` runs, from (asset, check spec, interval, timeout), and the uplinks of its devices."""
+                   uplinks: Iterable[SharedUplink] = (), assets: Iterable[AssetSpec] = ()) -> PollerShare:
+    """The checks `poller` runs, from (asset, check spec, interval, timeout), the uplinks of its devices, and
+    assets: the site's (trap sources)."""
     return PollerShare(poller=poller, site=site, refresh=refresh, checks=[
         SharedCheck(asset=asset.id, address=asset.address, interval=interval, timeout=timeout,
                     spec=spec.model_dump(mode="json")) for asset, spec, interval, timeout in checks],
-        uplinks=list(uplinks))
+        uplinks=list(uplinks),
+        sources=[TrapSource(asset=a.id, address=a.address) for a in sorted(assets, key=_source_order)
+                 if a.site == site and a.address])
+
+
+def _source_order(asset: AssetSpec) -> tuple[bool, str]:
+    """Of several assets at one address the first takes its traps: an SNMP-polled device before the others (the
+    central receiver's rule), then by id."""
+    return (not any(check.type == "snmp" for check in asset.checks), asset.id)

@@ -38,6 +38,8 @@ REASONS = {
     "rate": "beyond the source's rate limit (snmp.traps.rate, burst): dropped before decoding",
     "unknown_source": "a valid trap from an address that is no asset (snmp.traps.store_unknown is false)",
     "error": "a valid trap the receiver failed to handle (a defect: the log line names the exception)",
+    "queue": "a site poller's traps waiting for its next report are at traps.max_queue (poller.toml)",
+    "not_site": "a site poller forwarded a trap of an asset that is not of its site",
 }
 
 

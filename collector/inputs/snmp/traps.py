@@ -213,6 +213,12 @@ class TrapReceiver:
         if asset is None and not self.settings.store_unknown:
             self.refusals.refuse("unknown_source", host)
             return
+        self.take(host, asset, ts, var_binds)
+
+    def take(self, host: str, asset: str | None, ts: datetime, var_binds: list[tuple[tuple[int, ...], Any]],
+             observer: str | None = None) -> None:
+        """A trap already attributed, received at `ts`: stored as an event (or counted in its storm's), mapped,
+        acted on. observer: the site poller that received it (inputs/poller/trap_ingest.py), in the details."""
         from pysnmp.proto.rfc1902 import TimeTicks
 
         trap_oid: tuple[int, ...] | None = None
@@ -247,12 +253,15 @@ class TrapReceiver:
             summary += f" (ifIndex {if_index})"
         self.storms.add(storm_key(f"{host}/{asset}", name, same), ts, lambda: Event(
             asset, ts, host, "trap", name, severity, summary,
-            details(kept, self.settings.max_detail_bytes, self.settings.max_varbinds)))
+            details(kept, self.settings.max_detail_bytes, self.settings.max_varbinds)
+            | ({"poller": observer} if observer else {})))
         self.counts.grouped = self.storms.grouped
         if asset is None:
             return
         if entry is not None:
             self._act(asset, ts, trap_oid, entry, component, meaning)
+        if self.hub is None:
+            return  # no SNMP polling here (a poller's traps reach a collector without snmp.credentials)
         if name in ("linkDown", "linkUp") and if_index is not None:
             status = DOWN if name == "linkDown" else UP
             self.hub.interface_event(asset, if_index, status, "linkDown trap" if status == DOWN else "")
