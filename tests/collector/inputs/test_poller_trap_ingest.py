@@ -31,7 +31,9 @@ def test_forwarded_traps_are_taken_as_the_receivers_own_on_their_times() -> None
     """The poller p-a of site hotan; its clock 100 s behind ours (offset +100), so every time below is ts + 100.
 
     - a hwFanFail of sw-1 (hotan) at T0 (T0 + 100 corrected): one Event dated T0 + 100, details poller=p-a and the
-      component's varbind, and one HardwareSignal of sw-1, component "FAN 1", at T0 + 100 (the incident's fault time);
+      component's varbind, and one HardwareSignal of sw-1 at T0 + 100 (the incident's fault time), component "fan":
+      the huawei-entity map's `same_fault` `*` names every trapped fan the profiles' `fan` (one fault, one incident
+      whether polled or trapped), the problem keeps "FAN 1";
     - the same trap again at T0 + 10 (its sysUpTime differs, which makes no difference): one storm, no second event;
       the report's end writes the count 2 (EventRepeated, last = T0 + 110); its HardwareSignal is sent again (a
       repeat keeps its one incident: the engine's de-duplication);
@@ -55,7 +57,8 @@ def test_forwarded_traps_are_taken_as_the_receivers_own_on_their_times() -> None
         ("sw-1", "hwFanFail", T0 + 100, "10.7.0.3")]
     assert events[0].details["poller"] == "p-a" and events[0].details[".".join(map(str, ENT_NAME_5))] == "FAN 1"
     signals = [(h.asset_id, h.component, h.ts.timestamp(), h.cleared) for h in out if isinstance(h, HardwareSignal)]
-    assert signals == [("sw-1", "FAN 1", T0 + 100, False), ("sw-1", "FAN 1", T0 + 110, False)]
+    assert signals == [("sw-1", "fan", T0 + 100, False), ("sw-1", "fan", T0 + 110, False)]
+    assert [h.problem for h in out if isinstance(h, HardwareSignal)][0].endswith(": FAN 1")
     repeated = [m for m in out if isinstance(m, EventRepeated)]
     assert [(r.details["count"], r.details["last"]) for r in repeated] == [
         (2, datetime.fromtimestamp(T0 + 110, UTC).isoformat())]
