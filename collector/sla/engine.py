@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -222,6 +223,7 @@ class AssetInfo(NamedTuple):
 _life_columns = itemgetter(0, 4, 5, 6)
 """The LIFE_COLUMNS of a row of the assets as _load reads them (id, category, site, tags, created, removed,
 joined)."""
+_tags_column = itemgetter(3)
 _info = tuple.__new__
 """An AssetInfo from its five fields without the named tuple's own __new__ (a Python call; 50k assets)."""
 
@@ -290,6 +292,7 @@ class Evaluation:
         self._fault_seconds: dict[tuple[str, ServiceHours | None], float] = {}
         self._judged: dict[str, list[IncidentTimes]] = {}
         self._present: list[tuple[str, AssetInfo]] | None = None  # the assets that lived in the period
+        self._by_category: dict[str, list[tuple[int, str]]] = {}  # _present's (position, asset) by category
         self._store: Store = store
         with _gc_paused():
             self._load(store)
@@ -336,10 +339,9 @@ class Evaluation:
                 # distinct value (a few dozen), not once per asset.
                 rows = conn.execute(select(Asset.id, Asset.category, Asset.site, cast(Asset.tags, Text),
                                            *LIFE_COLUMNS[1:])).all()
-                tags_of: dict[str | None, tuple[str, ...]] = {}
-                for r in rows:
-                    if r[3] not in tags_of:
-                        tags_of[r[3]] = tuple(json.loads(r[3]) or ()) if r[3] is not None else ()
+                tags_of: dict[str | None, tuple[str, ...]] = {None: ()}
+                for tags in set(map(_tags_column, rows)) - tags_of.keys():
+                    tags_of[tags] = tuple(json.loads(tags) or ())
                 kept: set[str] | None = None
                 if self.scope is not None:
                     scope = self.scope
@@ -397,26 +399,32 @@ class Evaluation:
                     gone_at = None if removed is None else from_ms(removed)
                     assets[aid] = _info(AssetInfo, (aid, category, site, tags_of[tags], gone_at))
                     times[aid] = AssetTime(aid, exist.get(aid, 0.0), {})
-                pivoted: list[Any] = []
+                odd: list[str] = []  # assets with a state outside the vocabulary (none, unless written by hand)
                 for part in as_completed(whole):  # the first half's seconds kept while the second is read
-                    half = part.result()
-                    pivoted += half
-                    for row in half:
-                        t = times.get(row[0])
-                        if t is None or row[0] in cut_set or row[-1]:
+                    for row in part.result():
+                        aid = row[0]
+                        if row[-1]:
+                            if aid not in cut_set:
+                                odd.append(aid)
+                            continue
+                        t = times.get(aid)
+                        if t is None or aid in cut_set:
                             continue
                         # In the order _SUM's rows come in (_BY_NAME), each state the asset has, as _SUM's row
                         # would give it.
-                        t.by_state = {state: ((int(ms) - gone[(row[0], state)]) if gone and (row[0], state) in gone
-                                              else int(ms)) / 1000
-                                      for state, ms in zip(_BY_NAME, row[1:-1], strict=True) if ms is not None}
+                        if gone:
+                            t.by_state = {state: ((int(ms) - gone[(aid, state)]) if (aid, state) in gone
+                                                  else int(ms)) / 1000
+                                          for state, ms in zip(_BY_NAME, row[1:-1], strict=True) if ms is not None}
+                        else:  # no restored asset's absence to take out (most estates): the lean comprehension
+                            t.by_state = {state: int(ms) / 1000 for state, ms in zip(_BY_NAME, row[1:-1], strict=True)
+                                          if ms is not None}
                 for part in clipped:
                     sums += part.result()
             finally:
                 aside.close()  # none of its statements outlives the measurement, even one that failed
             # An asset with a state outside the vocabulary (none, unless a row was written by hand) is read
             # again state by state, as _SUM gives them.
-            odd = [row[0] for row in pivoted if row[-1] and row[0] not in cut_set]
             for i in range(0, len(odd), 500):
                 in_ids, names = _in_list(odd[i:i + 500])
                 sums += conn.execute(text(_SUM.format(where=f" AND asset_id IN {in_ids}")), {**bounds, **names}).all()
@@ -473,14 +481,21 @@ class Evaluation:
 
     def _scoped(self, t: Target) -> list[str]:
         """The assets of `t`'s scope that lived in the period, in the order the fleet sums them (the assets'
-        own): a scope of categories alone (every bundled availability target's) is one set lookup an asset."""
+        own): a scope of categories alone (every bundled availability target's) is its categories' lists,
+        made once per Evaluation, not a pass over every asset per target."""
         if self._present is None:
             times_of = self.times
             self._present = [(a, info) for a, info in self.assets.items() if times_of[a].exist > 0]
+            by_category: dict[str, list[tuple[int, str]]] = {}
+            for i, (a, info) in enumerate(self._present):
+                by_category.setdefault(info.category, []).append((i, a))
+            self._by_category = by_category
         s = t.scope
         if s.categories and not (s.sites or s.tags or s.assets):
-            categories = set(s.categories)
-            return [a for a, info in self._present if info.category in categories]
+            parts = [self._by_category[c] for c in set(s.categories) if c in self._by_category]
+            # Several categories: their lists merged back into the assets' order (by position), as one pass
+            # over the assets would give them.
+            return list(map(itemgetter(1), parts[0] if len(parts) == 1 else sorted(chain.from_iterable(parts))))
         return [a for a, info in self._present if in_scope(t, info)]
 
     def _behind(self, t: Target, table: TargetTable | None) -> tuple[list[tuple[str, Figures]], float, float]:
