@@ -75,7 +75,8 @@ COUNTED_INCIDENTS = (
 # calls a function for each MIN and MAX of every row (CASE is inline: 10 % of the pass at 5 M intervals).
 # Every caller passes open_until <= asof (the last heartbeat, or asof itself), so `start_ts < :asof AND
 # start_ts < :open_until` is `start_ts < :open_until`, and an open interval ends at open_until: one comparison
-# a row fewer than spelling both out, the same rows and sums (SQLite's CPU for the pass: 5-10 % less at 5 M).
+# a row fewer than spelling both out, the same rows and sums (one half at 5 M alone on SQLite: 0.80-0.85 s of
+# CPU against 0.86-1.08 s; inside the noise of the whole bench on this shared machine, docs/sla.md "How fast").
 _SUM = """
 SELECT asset_id, state,
        CAST(SUM(CASE WHEN end_ts IS NULL THEN :open_until WHEN end_ts < :asof THEN end_ts ELSE :asof END
