@@ -3,11 +3,11 @@ minutes (link down in its namespace), then restored.
 
 The topology (tests/peers/topology.py): the collector runs in the centre's namespace (SQLite); prefectures `a` and
 `b` each run an `opsmon poller` in their own namespace with two hosts there, `srv-<x>` (a TCP listener) and
-`web-<x>` (an HTTP server), and the prefecture's router (a TCP listener on its end of the link, 127.1.<i>.2),
-which the centre probes as the link `wan-<x>`; the poller probes the centre from the far end (`from-site`, a TCP
-connection to the collector's port on the centre's end of its link, 127.1.<i>.1). The cut is the real thing:
-`ip link set to-centre down` in prefecture a's namespace; the centre's probes of its router time out, the poller's
-reports and its probes of the centre find no route.
+`web-<x>` (an HTTP server). The centre pings the prefecture's end of the link (127.1.<i>.2, the prefecture's
+router) as the link `wan-<x>`, as docs/poller.md shows for a real link; the poller probes the centre from the far
+end (`from-site`, a TCP connection to the collector's port on the centre's end of its link, 127.1.<i>.1). The cut
+is the real thing: `ip link set to-centre down` in prefecture a's namespace; the centre's echo requests go
+unanswered, the poller's reports and its probes of the centre find no route.
 """
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
 
     State intervals (touching rows of one state joined):
     - wan-a: unknown until its first result, up, then one down interval [d0, d1) with d0 in [A - 1 s, A + 2 s]
-      and d1 in [B - 1 s, B + 2 s] (the centre's probes of a's router time out from A; the poller's probes of the
-      centre, replayed, agree), then up; never degraded (both ends agree).
+      and d1 in [B - 1 s, B + 2 s] (the centre's pings of a's end go unanswered from A; the poller's probes of the
+      centre, replayed, agree), then up; never degraded (both ends agree, and no loss or RTT threshold is set).
     - 30 s into the cut (what the API says then): wan-a down; p-a unknown (silent behind a cut link, not down);
       srv-a and web-a unknown (no result for 30 s, over the 3 s silence limit; the replay rewrites it later);
       wan-b, srv-b, web-b, p-b up.
@@ -77,8 +77,6 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     """
     topo = topology(["a", "b"])
     a = topo.sites["a"]
-    routers = {x: topo.inside(s.netns, lambda s=s: tcp_service(s.site_end)) for x, s in topo.sites.items()}
-    router_ports = {x: sock.getsockname()[1] for x, sock in routers.items()}
     srvs = {x: topo.inside(s.netns, lambda s=s: tcp_service(s.hosts[0])) for x, s in topo.sites.items()}
     webs = {x: topo.inside(s.netns, lambda s=s: http_server({"/": (200, b"ok", 0.0)}, host=s.hosts[1]))
             for x, s in topo.sites.items()}
@@ -87,7 +85,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     for x, s in topo.sites.items():
         assets += f"""
   - {{id: wan-{x}, category: link, site: {x}, address: {s.site_end}, checks: [
-      {{type: tcp, port: {router_ports[x]}}}, {{type: tcp, id: from-site, port: {c.port}, from_site: true}}]}}
+      {{type: icmp}}, {{type: tcp, id: from-site, port: {c.port}, from_site: true}}]}}
   - {{id: srv-{x}, category: server, site: {x}, parent: wan-{x}, address: {s.hosts[0]},
       checks: [{{type: tcp, port: {srvs[x].getsockname()[1]}}}]}}
   - {{id: web-{x}, category: server, site: {x}, parent: wan-{x}, address: {s.hosts[1]},
@@ -134,7 +132,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     for proc in pollers.values():
         proc.wait(timeout=30)
     c.stop()
-    for sock in (*routers.values(), *srvs.values()):
+    for sock in srvs.values():
         sock.close()
 
     # 30 s into the cut: the link down, the poller silent behind it unknown, prefecture b untouched
@@ -164,7 +162,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
         for asset in (f"srv-{x}", f"web-{x}"):
             assert {observer for _, observer in _results(c, asset)} == {f"p-{x}"}, asset
         assert {o for _, o in _results(c, f"wan-{x}", check="from-site")} == {f"p-{x}"}
-        assert {o for _, o in _results(c, f"wan-{x}", check=f"tcp:{router_ports[x]}")} == {""}
+        assert {o for _, o in _results(c, f"wan-{x}", check="icmp")} == {""}
 
     # nothing lost, nothing doubled, per poller
     counts = {}
