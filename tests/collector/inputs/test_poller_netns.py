@@ -38,26 +38,32 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
         topology: Callable[..., Topology], collector_factory: Callable[..., Collector], http_server: Any,
         tmp_path: Path) -> None:
     """Every check runs each 1 s (timeout 0.8 s), down after 2 results, up after 1; a check silent for 3 intervals
-    is unknown; each poller reports every 1 s (agents.interval 1 s, so a poller is silent after 3 s). The cut
-    spans 120 check intervals and 40 silence limits of every check and poller. A is when the link goes down, B
+    is unknown; each poller reports every 1 s, and the collector judges a poller silent after 3 agents.interval
+    of 2 s, 6 s: above the link's detection time as docs/poller.md asks (2 results 1 s apart, the second up to
+    0.8 s long, plus lateness: about 3 s; with agents.interval 1 s, silent after 3 s, a poller whose last report
+    came just before the cut was judged down before the link in 1 run of 9). The cut spans 120 check intervals, 40
+    silence limits of every check and 20 of each poller. A is when the link goes down, B
     when it is up again (measured: A + 120 s, a little more on a loaded machine); srv-a's listener is closed at
     S = A + 40 s and open again at R = A + 80 s (both measured). Time bounds allow 2 intervals (2 s) of scheduling
     lateness, as tests/collector/inputs/test_site_poller.py does (its reasoning for each bound holds here).
 
-    State intervals (touching rows of one state joined):
-    - wan-a: unknown until its first result, up, then one down interval [d0, d1) with d0 in [A - 1 s, A + 2 s]
+    State intervals from P's start (below; touching rows of one state joined; before it the pollers start, and a
+    poller starved of CPU at its start on a loaded machine has left a check a few seconds unknown there):
+    - wan-a: up, then one down interval [d0, d1) with d0 in [A - 1 s, A + 2 s]
       and d1 in [B - 1 s, B + 2 s] (the centre's pings of a's end go unanswered from A; the poller's probes of the
       centre, replayed, agree), then up; never degraded (both ends agree, and no loss or RTT threshold is set).
     - 30 s into the cut (what the API says then): wan-a down; p-a unknown (silent behind a cut link, not down);
       srv-a and web-a unknown (no result for 30 s, over the 3 s silence limit; the replay rewrites it later);
       wan-b, srv-b, web-b, p-b up.
-    - srv-a: unknown until its first result, up, then down [s0, s1) with s0 in [S - 1 s, S + 2 s] and s1 in
+    - srv-a: up, then down [s0, s1) with s0 in [S - 1 s, S + 2 s] and s1 in
       [R - 1 s, R + 2 s] (what p-a saw in its namespace, replayed after B), then up: its own fault, never
-      unreachable; no unknown after its first result (the replay undoes the silence the centre judged).
-    - web-a, srv-b, web-b: unknown until their first result, then up to the end. p-a, p-b: never down.
-    - wan-b: up from its first result to the end: prefecture b is not touched.
+      unreachable; no unknown (the replay undoes the silence the centre judged).
+    - web-a, srv-b, web-b: up to the end. p-a, p-b: never down, in the whole run.
+    - wan-b: up to the end: prefecture b is not touched.
 
-    SLA over P = [A - 5 s, B + 5 s), L = B - A + 10 s long (about 130 s), all states known there:
+    SLA over P = [A - 5 s, B + 5 s) (its ends on whole milliseconds, the store's resolution), L = B - A + 10 s
+    long (about 130 s), all states known there; seconds compared within 10 ms (each interval end is rounded to
+    the millisecond), ratios within 1e-4:
     - wan-a: down D = d1 - d0 (B - A within 3 s, about 120 s), up L - D: value (L - D) / L, about 10 / 130 = 7.7 %,
       coverage 1. wan-b: value 1, coverage 1.
     - network_connectivity (scope: links; a fleet sums seconds): down D, observed 2L, value (2L - D) / 2L, about
@@ -80,7 +86,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     srvs = {x: topo.inside(s.netns, lambda s=s: tcp_service(s.hosts[0])) for x, s in topo.sites.items()}
     webs = {x: topo.inside(s.netns, lambda s=s: http_server({"/": (200, b"ok", 0.0)}, host=s.hosts[1]))
             for x, s in topo.sites.items()}
-    c = collector_factory("", extra="agents:\n  interval: 1s\n", netns=topo.centre)
+    c = collector_factory("", extra="agents:\n  interval: 2s\n", netns=topo.centre)
     assets = "assets:\n"
     for x, s in topo.sites.items():
         assets += f"""
@@ -124,7 +130,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     back_at = time.time()
     topo.restore("a")
     wait_for(lambda: c.states()["wan-a"]["state"] == "up", 20, "the link up again")
-    end = back_at + POST
+    end = round(back_at + POST, 3)
     # the replay has caught up once srv-a has a result from after the measured period (2 s of margin)
     wait_for(lambda: _ts(_results(c, "srv-a")[-1][0]) > end + 2, 30, "p-a's replay")
     for proc in pollers.values():
@@ -139,20 +145,20 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     assert during == {"wan-a": "down", "p-a": "unknown", "srv-a": "unknown", "web-a": "unknown",
                       "wan-b": "up", "srv-b": "up", "web-b": "up", "p-b": "up"}, during
 
-    # state intervals
-    link = _joined(_intervals(c, "wan-a"))
-    assert [state for state, _, _ in link] == ["unknown", "up", "down", "up"], link
-    d0, d1 = _ts(link[2][1]), _ts(link[2][2])
+    # state intervals from P's start
+    begin = round(cut_at - PRE, 3)
+    link = _since(c, "wan-a", begin)
+    assert [state for state, _, _ in link] == ["up", "down", "up"], link
+    d0, d1 = _ts(link[1][1]), _ts(link[1][2])
     assert cut_at - 1.0 <= d0 <= cut_at + 2.0, d0 - cut_at
     assert back_at - 1.0 <= d1 <= back_at + 2.0, d1 - back_at
-    srv = _joined(_intervals(c, "srv-a"))
-    assert [state for state, _, _ in srv] == ["unknown", "up", "down", "up"], srv
-    s0, s1 = _ts(srv[2][1]), _ts(srv[2][2])
+    srv = _since(c, "srv-a", begin)
+    assert [state for state, _, _ in srv] == ["up", "down", "up"], srv
+    s0, s1 = _ts(srv[1][1]), _ts(srv[1][2])
     assert stop_at - 1.0 <= s0 <= stop_at + 2.0, s0 - stop_at
     assert start_at - 1.0 <= s1 <= start_at + 2.0, s1 - start_at
     for asset in ("web-a", "srv-b", "web-b", "wan-b"):
-        assert [state for state, _, _ in _joined(_intervals(c, asset))] == ["unknown", "up"], (asset, _intervals(
-            c, asset))
+        assert [state for state, _, _ in _since(c, asset, begin)] == ["up"], (asset, _intervals(c, asset))
     for poller in ("p-a", "p-b"):
         assert "down" not in [state for state, _, _ in _intervals(c, poller)], _intervals(c, poller)
         assert "down" not in _transitions(c, poller)
@@ -178,44 +184,50 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
         counts[x] = (len(stored), produced["seq"])
     assert "collector unreachable; spooling reports" in logs["a"].read_text()
     assert "collector unreachable" not in logs["b"].read_text()
-    inside = [t for t, _ in ((_ts(ts), o) for ts, o in _results(c, "srv-a")) if cut_at < t < back_at]
+    inside = [t for t in (_ts(ts) for ts, _ in _results(c, "srv-a")) if cut_at < t < back_at]
     assert CUT / 2 <= len(inside) <= math.ceil(back_at - cut_at) + 1, (len(inside), back_at - cut_at)
 
     # the figures over P
-    result = _measure(c, cut_at - PRE, end)
-    length = end - (cut_at - PRE)
+    result = _measure(c, begin, end)
+    length = end - begin
     down, srv_down = d1 - d0, s1 - s0
     print(f"cut {back_at - cut_at:.1f} s; wan-a down {d0 - cut_at:+.2f} s .. {d1 - back_at:+.2f} s ({down:.1f} s); "
           f"srv-a down {s0 - stop_at:+.2f} s .. {s1 - start_at:+.2f} s ({srv_down:.1f} s); srv-a results in the cut "
           f"{len(inside)}; stored = produced (results, last report) {counts}; P {length:.1f} s; "
           f"network_connectivity {result.target('network_connectivity').value:.4f} "
-          f"(wan-a {[f.value for f in result.target('network_connectivity').per_asset]}); servers_ok "
+          f"({ {f.asset: round(f.value or 0, 4) for f in result.target('network_connectivity').per_asset} }); "
+          f"servers_ok "
           f"{result.target('servers_ok').value:.4f}")
     assert abs(down - (back_at - cut_at)) <= 3.0 and abs(srv_down - (start_at - stop_at)) <= 3.0
     links = result.target("network_connectivity")
     per = {f.asset: f for f in links.per_asset}
     assert set(per) == {"wan-a", "wan-b"}
-    assert per["wan-a"].value is not None and abs(per["wan-a"].value - (length - down) / length) < 1e-3
+    assert per["wan-a"].value is not None and abs(per["wan-a"].value - (length - down) / length) < 1e-4
     assert 7.0 / length <= per["wan-a"].value <= 13.0 / length  # about 10 s up of 130
     assert (per["wan-b"].value, per["wan-a"].coverage, per["wan-b"].coverage) == (1.0, 1.0, 1.0)
     detail = links.availability
-    assert abs(detail.down_seconds - down) < 1e-3 and abs(detail.observed_seconds - 2 * length) < 1e-3
+    assert abs(detail.down_seconds - down) < 0.01 and abs(detail.observed_seconds - 2 * length) < 0.01
     assert (detail.unreachable_excluded_seconds, detail.unknown_seconds) == (0.0, 0.0)
-    assert links.value is not None and abs(links.value - (2 * length - down) / (2 * length)) < 1e-3
+    assert links.value is not None and abs(links.value - (2 * length - down) / (2 * length)) < 1e-4
     servers = result.target("servers_ok")
     per = {f.asset: f for f in servers.per_asset}
     assert set(per) == {"srv-a", "web-a", "srv-b", "web-b", "p-a", "p-b"}
-    assert per["srv-a"].value is not None and abs(per["srv-a"].value - (length - srv_down) / length) < 1e-3
+    assert per["srv-a"].value is not None and abs(per["srv-a"].value - (length - srv_down) / length) < 1e-4
     for asset in ("web-a", "srv-b", "web-b", "p-a", "p-b"):
         assert (per[asset].value, per[asset].coverage) == (1.0, 1.0), (asset, per[asset])
     detail = servers.availability
-    assert abs(detail.down_seconds - srv_down) < 1e-3 and abs(detail.observed_seconds - 6 * length) < 1e-3
+    assert abs(detail.down_seconds - srv_down) < 0.01 and abs(detail.observed_seconds - 6 * length) < 0.01
     assert (detail.unreachable_excluded_seconds, detail.unknown_seconds) == (0.0, 0.0)
-    assert servers.value is not None and abs(servers.value - (6 * length - srv_down) / (6 * length)) < 1e-3
+    assert servers.value is not None and abs(servers.value - (6 * length - srv_down) / (6 * length)) < 1e-4
 
 
 def _sleep_until(at: float) -> None:
     time.sleep(max(0.0, at - time.time()))
+
+
+def _since(c: Collector, asset: str, at: float) -> list[tuple[str, datetime, datetime | None]]:
+    """The asset's intervals (touching rows of one state joined) that end after `at`."""
+    return [row for row in _joined(_intervals(c, asset)) if row[2] is None or _ts(row[2]) > at]
 
 
 def _by_observer(c: Collector, observer: str) -> list[tuple[str, str, datetime]]:
