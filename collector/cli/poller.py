@@ -56,13 +56,26 @@ def cmd_poller(args: argparse.Namespace) -> int:
     return 0
 
 
-def site_traps(path: str) -> Any:
-    """The trap port of poller.toml's [traps], bound (a taken port fails the start, not the first trap); None when
-    off; False, said on stderr, when [traps] is wrong (file, key, reason) or its port cannot be had."""
+def _bound(what: str, make: Any) -> Any:
+    """make(): a door of poller.toml, bound (a taken port fails the start, not the first packet), or None when off;
+    False, said on stderr, when its settings are wrong (file, key, reason) or its port cannot be had."""
     from opsmon.agent.errors import ConfigError
-    from opsmon.collector.inputs.poller.traps import load_settings
 
     try:
+        return make()
+    except ConfigError as exc:
+        print(f"opsmon poller: config error: {exc}", file=sys.stderr)
+        return False
+    except OSError as exc:
+        print(f"opsmon poller: {what}: {exc}", file=sys.stderr)
+        return False
+
+
+def site_traps(path: str) -> Any:
+    """The trap port of poller.toml's [traps] (_bound)."""
+    def make() -> Any:
+        from opsmon.collector.inputs.poller.traps import load_settings
+
         found = load_settings(path)
         if found is None:
             return None
@@ -70,32 +83,20 @@ def site_traps(path: str) -> Any:
 
         traps = SiteTraps(*found)
         traps.bind()
-    except ConfigError as exc:
-        print(f"opsmon poller: config error: {exc}", file=sys.stderr)
-        return False
-    except OSError as exc:
-        print(f"opsmon poller: traps: {exc}", file=sys.stderr)
-        return False
-    return traps
+        return traps
+
+    return _bound("traps", make)
 
 
 def metrics_door(path: str, port: int | None) -> Any:
-    """The SNMP metrics door of poller.toml's `metrics_port` and `metrics_address`, bound (a taken port fails the
-    start); None when off; False, said on stderr, when the address is wrong (file, key, reason) or cannot be had."""
-    from opsmon.agent.errors import ConfigError
-    from opsmon.collector.inputs.poller.metrics_door import SnmpDoor, metrics_address
+    """The SNMP devices' /metrics of poller.toml's `metrics_port` and `metrics_address` (_bound)."""
+    def make() -> Any:
+        from opsmon.collector.inputs.poller.metrics_door import SnmpDoor, metrics_address
 
-    try:
         address = metrics_address(path, port)
-        if port is None:
-            return None
-        return SnmpDoor(address, port, None)
-    except ConfigError as exc:
-        print(f"opsmon poller: config error: {exc}", file=sys.stderr)
-        return False
-    except OSError as exc:
-        print(f"opsmon poller: metrics_port {port}: {exc}", file=sys.stderr)
-        return False
+        return None if port is None else SnmpDoor(address, port, None)
+
+    return _bound(f"metrics_port {port}", make)
 
 
 def register(sub: Any) -> None:

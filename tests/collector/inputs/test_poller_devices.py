@@ -71,7 +71,9 @@ def test_the_poller_runs_its_sites_snmp_and_ssh_checks_and_the_centre_none(colle
       out (polls 1 s apart, dated by arrival: within 30 %), utilisation max(in, out) / (1000 * 1e6) = 8e-6 * i.
       opsmon_snmp_up 1 for sw and ups; the printer, never polled (no credential), has no series. The centre polls
       none of them (no snmp section): its /metrics has none of these series for sw or ups (not doubled).
-      The door answers /metrics only (another path 404) and gzips for Prometheus (Accept-Encoding: gzip).
+      The door answers GET /metrics only (another path 404, POST 405, a body 413) and gzips for Prometheus
+      (Accept-Encoding: gzip). Its bucket holds 10 scrapes at most and gains 5 a second: 15 scrapes within t s find
+      at most 10 + 5t tokens, under 14 for t < 0.8 s, so then at least one of them is 429 (else only 200s).
     """
     if (why := available()) is not None:
         import pytest
@@ -144,6 +146,11 @@ ssh:
             centre_resp = c.get("/metrics", c.token)
             centre = centre_resp.text
             elsewhere = httpx.get(f"http://127.0.0.1:{door}/", timeout=5).status_code
+            posted = httpx.post(f"http://127.0.0.1:{door}/metrics", timeout=5).status_code
+            with_body = httpx.request("GET", f"http://127.0.0.1:{door}/metrics", content=b"x", timeout=5).status_code
+            t0 = time.monotonic()
+            burst = [httpx.get(f"http://127.0.0.1:{door}/metrics", timeout=5).status_code for _ in range(15)]
+            burst_s = time.monotonic() - t0
             time.sleep(1)
             cut_at = time.time()
             wan.cut()
@@ -217,7 +224,8 @@ ssh:
     assert sum(hardware.values()) == int(produced["faults"]), (hardware, produced)  # all the poller found, once
 
     # the poller's /metrics: sw's interfaces under the centre's names, from the recording
-    assert scraped.headers["content-encoding"] == "gzip" and elsewhere == 404
+    assert scraped.headers["content-encoding"] == "gzip" and (elsewhere, posted, with_body) == (404, 405, 413)
+    assert set(burst) <= {200, 429} and (burst_s >= 0.8 or 429 in burst), (burst, burst_s)
     page = scraped.text
     series = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in page.splitlines()
               if line and not line.startswith("#")}
