@@ -19,7 +19,7 @@ def cmd_poller(args: argparse.Namespace) -> int:
     from opsmon.agent.spool import SpoolLock
     from opsmon.collector.inputs.poller.runner import Poller
 
-    cfg = configured(args.file, "opsmon poller", ("traps",))
+    cfg = configured(args.file, "opsmon poller", ("traps", "metrics_address"))
     if cfg is None:
         return 2
     try:
@@ -31,7 +31,10 @@ def cmd_poller(args: argparse.Namespace) -> int:
         print(f"opsmon poller: spool {cfg.spool_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     traps = site_traps(args.file)
-    if traps is False:
+    door = metrics_door(args.file, cfg.metrics_port) if traps is not False else None
+    if traps is False or door is False:
+        if traps:
+            traps.close()
         lock.release()
         return 2
 
@@ -40,7 +43,8 @@ def cmd_poller(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        poller = Poller(cfg, args.max_concurrency, args.credentials, traps=traps or None)
+        poller = Poller(cfg, args.max_concurrency, args.credentials, traps=traps or None,
+                        metrics=door or None)
         logging.getLogger("opsmon.poller").info("poller started", extra={
             "collector": " ".join(cfg.collector_urls) or cfg.collector_url, "interval": cfg.interval})
         await poller.run(stop)
@@ -52,13 +56,26 @@ def cmd_poller(args: argparse.Namespace) -> int:
     return 0
 
 
-def site_traps(path: str) -> Any:
-    """The trap port of poller.toml's [traps], bound (a taken port fails the start, not the first trap); None when
-    off; False, said on stderr, when [traps] is wrong (file, key, reason) or its port cannot be had."""
+def _bound(what: str, make: Any) -> Any:
+    """make(): a door of poller.toml, bound (a taken port fails the start, not the first packet), or None when off;
+    False, said on stderr, when its settings are wrong (file, key, reason) or its port cannot be had."""
     from opsmon.agent.errors import ConfigError
-    from opsmon.collector.inputs.poller.traps import load_settings
 
     try:
+        return make()
+    except ConfigError as exc:
+        print(f"opsmon poller: config error: {exc}", file=sys.stderr)
+        return False
+    except OSError as exc:
+        print(f"opsmon poller: {what}: {exc}", file=sys.stderr)
+        return False
+
+
+def site_traps(path: str) -> Any:
+    """The trap port of poller.toml's [traps] (_bound)."""
+    def make() -> Any:
+        from opsmon.collector.inputs.poller.traps import load_settings
+
         found = load_settings(path)
         if found is None:
             return None
@@ -66,13 +83,20 @@ def site_traps(path: str) -> Any:
 
         traps = SiteTraps(*found)
         traps.bind()
-    except ConfigError as exc:
-        print(f"opsmon poller: config error: {exc}", file=sys.stderr)
-        return False
-    except OSError as exc:
-        print(f"opsmon poller: traps: {exc}", file=sys.stderr)
-        return False
-    return traps
+        return traps
+
+    return _bound("traps", make)
+
+
+def metrics_door(path: str, port: int | None) -> Any:
+    """The SNMP devices' /metrics of poller.toml's `metrics_port` and `metrics_address` (_bound)."""
+    def make() -> Any:
+        from opsmon.collector.inputs.poller.metrics_door import SnmpDoor, metrics_address
+
+        address = metrics_address(path, port)
+        return None if port is None else SnmpDoor(address, port, None)
+
+    return _bound(f"metrics_port {port}", make)
 
 
 def register(sub: Any) -> None:
@@ -80,7 +104,8 @@ def register(sub: Any) -> None:
                  "run a site poller: the checks of its site, forwarded through a crash-safe spool (docs/poller.md)")
     sp.add_argument("file", nargs="?", default="/etc/opsmon/poller.toml", metavar="POLLER_TOML",
                     help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports); "
-                         "[traps] for the site's SNMP traps (docs/poller.md)")
+                         "[traps] for the site's SNMP traps; metrics_port (and metrics_address, default 127.0.0.1) "
+                         "for the SNMP devices' /metrics (docs/poller.md)")
     sp.add_argument("--max-concurrency", type=int, default=100, help="checks in flight at once")
     sp.add_argument("--credentials", default="/etc/opsmon/poller-credentials.yaml", metavar="FILE",
                     help="the SNMP and SSH credentials of the site's checks (collector.yaml's snmp: and ssh: "

@@ -511,7 +511,9 @@ class Service:
             self.ctx.presence.set_assets(specs)
         if self.snmp is not None:
             self.snmp.set_uplinks(uplinks)
-            self.snmp.forget(set(live))
+            # a device a site poller polls is on that poller's /metrics (poller/metrics_door.py): its last poll here,
+            # from before the move, would be served beside it, frozen, for ever
+            self.snmp.forget(set(live) - set(snmp_owner))
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
         return True

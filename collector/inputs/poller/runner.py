@@ -50,6 +50,7 @@ from opsmon.collector.inputs.poller.traps import into_report, trap_counts, trap_
 from opsmon.collector.inputs.scheduler import CheckScheduler
 
 if TYPE_CHECKING:  # loaded when [traps] is on only (pysnmp)
+    from opsmon.collector.inputs.poller.metrics_door import SnmpDoor
     from opsmon.collector.inputs.poller.trap_port import SiteTraps
 
 log = logging.getLogger("opsmon.poller")
@@ -193,9 +194,9 @@ class Poller:
     """The poller's event-loop side: the share, the scheduler, and the forwarder's thread."""
 
     def __init__(self, cfg: AgentConfig, max_concurrency: int = 100, credentials: str = CREDENTIALS,
-                 traps: SiteTraps | None = None) -> None:
+                 traps: SiteTraps | None = None, metrics: SnmpDoor | None = None) -> None:
         """credentials: the poller's own SNMP and SSH secrets file; traps: the site's trap port (poller.toml
-        [traps]), bound by the caller; started in `run`."""
+        [traps]); metrics: the SNMP devices' /metrics (metrics_port); both bound by the caller, started in `run`."""
         self.forwarder = Forwarder(cfg)
         self.traps = traps
         if traps is not None:
@@ -206,6 +207,9 @@ class Poller:
         self.scheduler = CheckScheduler(self.forwarder.take, max_concurrency, _Uncounted())
         self._share_file = Path(self.cfg.spool_dir) / SHARE_FILE
         self.share: dict[str, Any] | None = None
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.ctx = self.ctx  # it serves the SNMP hub devices.py makes there
 
     def _load_cached(self) -> dict[str, Any] | None:
         try:
@@ -249,6 +253,8 @@ class Poller:
         self.scheduler.start()
         if self.traps is not None:
             self.traps.start()
+        if self.metrics is not None:
+            self.metrics.start()
         reports = threading.Thread(target=self.forwarder.run, name="opsmon-poller-reports", daemon=True)
         reports.start()
         cached = self._load_cached()
@@ -270,6 +276,8 @@ class Poller:
         finally:
             if self.traps is not None:
                 self.traps.close()  # no more traps; the queued ones ride the last report below
+            if self.metrics is not None:
+                self.metrics.close()
             await self.scheduler.shutdown()
             self.devices.close()
             self.forwarder.stop.set()

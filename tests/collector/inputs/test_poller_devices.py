@@ -18,10 +18,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 
 from tests.collector.inputs.test_site_poller import _results, _stream_position, _ts, start_poller
 from tests.collector.inputs.test_snmp_devices import ups
+from tests.conftest import free_port
 from tests.peers.collector import wait_for
 from tests.peers.snmp import start_snmpsim, stop_snmpsim, switch_recording
 from tests.peers.sshd import Sshd, available
@@ -60,6 +62,18 @@ def test_the_poller_runs_its_sites_snmp_and_ssh_checks_and_the_centre_none(colle
     - The cut (CUT s): the reports are spooled and replayed in order; the collector stores each result once
       (distinct times per check) and as many as the poller says its checks gave (`poller stopped results=N`,
       spooled=0, waiting=0), and its position on the poller's stream is the last report number.
+    - The poller's /metrics (poller.toml metrics_port, on 127.0.0.1 by default; its credentials file sets
+      snmp.export_rates): the SNMP exposition of its hub, under the centre's names and labels. From sw's recording
+      (tests/peers/snmp.switch_recording, ports i = 1, 2): ifHighSpeed 1000, ifOperStatus 1, ifAdminStatus 1,
+      ifInErrors/ifOutErrors/ifInDiscards/ifOutDiscards 0, the info series Gi0/i, "port i", GigabitEthernet0/i,
+      ifType 6; counters ifHCInOctets = 7i + 1000i*t and ifHCOutOctets = 500i*t at snmpsim's time t, so for each
+      port (in - 7i) / out = 2 (both read in one request: within 1 %); rates 8 * 1000i = 8000i bit/s in, 4000i
+      out (polls 1 s apart, dated by arrival: within 30 %), utilisation max(in, out) / (1000 * 1e6) = 8e-6 * i.
+      opsmon_snmp_up 1 for sw and ups; the printer, never polled (no credential), has no series. The centre polls
+      none of them (no snmp section): its /metrics has none of these series for sw or ups (not doubled).
+      The door answers GET /metrics only (another path 404, POST 405, a body 413) and gzips for Prometheus
+      (Accept-Encoding: gzip). Its bucket holds 10 scrapes at most and gains 5 a second: 15 scrapes within t s find
+      at most 10 + 5t tokens, under 14 for t < 0.8 s, so then at least one of them is 429 (else only 200s).
     """
     if (why := available()) is not None:
         import pytest
@@ -104,6 +118,7 @@ assets:
             hosts.write(f"[127.0.0.1]:{mitm.port} {other[0]} {other[1]}\n")
         creds = tmp_path / "poller-credentials.yaml"
         creds.write_text(f"""snmp:
+  export_rates: true
   credentials:
     ups-v2: {{version: '2c', community_env: OPSMON_TEST_UPS_COMMUNITY}}
     sw-v2: {{version: '2c', community: sw-c}}
@@ -113,8 +128,10 @@ ssh:
     dev: {{user: root, private_key_file: {sshd.client_key}}}
 """)
         creds.chmod(0o600)
+        door = free_port()
         poller, log = start_poller(tmp_path, wan.url, token, "--credentials", str(creds),
-                                   env={**os.environ, "OPSMON_TEST_UPS_COMMUNITY": "ups-c"})
+                                   env={**os.environ, "OPSMON_TEST_UPS_COMMUNITY": "ups-c"},
+                                   toml=f"metrics_port = {door}\n")
         try:
             mine = ("ups", "sw", "srv", "printer", "wan-hotan", "ups-yutian", "srv-mitm")
             wait_for(lambda: {k: v["state"] for k, v in c.states().items() if k in mine} == {
@@ -124,6 +141,16 @@ ssh:
             states = c.states()
             rss_kb = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{poller.pid}/status").read_text())[1])
             print(f"poller RSS with SNMP and SSH checks: {rss_kb / 1024:.1f} MB; load {os.getloadavg()}")
+            wait_for(lambda: "opsmon_if_in_bits_per_second{" in _scrape(door).text, 10, "sw's rates (two polls)")
+            scraped = _scrape(door)
+            centre_resp = c.get("/metrics", c.token)
+            centre = centre_resp.text
+            elsewhere = httpx.get(f"http://127.0.0.1:{door}/", timeout=5).status_code
+            posted = httpx.post(f"http://127.0.0.1:{door}/metrics", timeout=5).status_code
+            with_body = httpx.request("GET", f"http://127.0.0.1:{door}/metrics", content=b"x", timeout=5).status_code
+            t0 = time.monotonic()
+            burst = [httpx.get(f"http://127.0.0.1:{door}/metrics", timeout=5).status_code for _ in range(15)]
+            burst_s = time.monotonic() - t0
             time.sleep(1)
             cut_at = time.time()
             wan.cut()
@@ -195,6 +222,42 @@ ssh:
     hardware = Counter(k for a, k, _t, _o, s, _r, kind in rows if kind == "hardware" and a == "ups" and s == "down")
     assert hardware == {"hw:UPS power input": ups_up, "hw:UPS battery": ups_up}, (hardware, ups_up)
     assert sum(hardware.values()) == int(produced["faults"]), (hardware, produced)  # all the poller found, once
+
+    # the poller's /metrics: sw's interfaces under the centre's names, from the recording
+    assert scraped.headers["content-encoding"] == "gzip" and (elsewhere, posted, with_body) == (404, 405, 413)
+    assert set(burst) <= {200, 429} and (burst_s >= 0.8 or 429 in burst), (burst, burst_s)
+    page = scraped.text
+    series = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in page.splitlines()
+              if line and not line.startswith("#")}
+    assert series['opsmon_snmp_up{asset="sw"}'] == 1 and series['opsmon_snmp_up{asset="ups"}'] == 1, page[:2000]
+    assert not [k for k in series if 'asset="printer"' in k]
+    for i in (1, 2):
+        port = f'asset="sw",ifIndex="{i}"'
+        assert series[f"opsmon_snmp_if_info{{{port},ifName=\"Gi0/{i}\",ifAlias=\"port {i}\","
+                      f"ifDescr=\"GigabitEthernet0/{i}\",ifType=\"6\"}}"] == 1, page[:3000]
+        for name, value in (("ifHighSpeed", 1000), ("ifOperStatus", 1), ("ifAdminStatus", 1), ("ifInErrors", 0),
+                            ("ifOutErrors", 0), ("ifInDiscards", 0), ("ifOutDiscards", 0)):
+            assert series[f"{name}{{{port}}}"] == value, (name, i)
+        octets_in, octets_out = series[f"ifHCInOctets{{{port}}}"], series[f"ifHCOutOctets{{{port}}}"]
+        assert octets_out > 0 and abs((octets_in - 7 * i) / octets_out - 2) < 0.01, (i, octets_in, octets_out)
+        for name, rate in (("opsmon_if_in_bits_per_second", 8000 * i), ("opsmon_if_out_bits_per_second", 4000 * i)):
+            assert abs(series[f"{name}{{{port}}}"] - rate) <= 0.3 * rate, (name, i, series[f"{name}{{{port}}}"])
+        ratio = series[f"opsmon_if_utilisation_ratio{{{port}}}"]
+        assert abs(ratio - 8e-6 * i) <= 0.3 * 8e-6 * i, (i, ratio)
+    # the centre's /metrics does not double them: none of the poller's series names for sw or ups there (though
+    # it has their asset states)
+    assert centre_resp.status_code == 200 and re.search(r'opsmon_asset_up\{[^}]*asset="sw"', centre), centre[:500]
+    names = {k.split("{", 1)[0] for k in series}
+    doubled = [line for line in centre.splitlines() if line.split("{", 1)[0] in names
+               and ('asset="sw"' in line or 'asset="ups"' in line)]
+    assert names >= {"ifHCInOctets", "opsmon_snmp_if_info", "opsmon_if_in_bits_per_second"} and doubled == [], doubled
+
+
+def _scrape(port: int) -> httpx.Response:
+    """The poller's /metrics as Prometheus asks for it."""
+    resp = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"}, timeout=5)
+    assert resp.status_code == 200, resp.text[:300]
+    return resp
 
 
 def _events(c, asset: str) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]

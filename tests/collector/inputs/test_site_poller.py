@@ -194,13 +194,13 @@ assets:
     assert 3 <= len(inside) <= math.ceil(back_at - cut_at) + 1, (len(inside), back_at - cut_at)
 
 
-def start_poller(tmp_path: Path, url: str, token: str, *args: str,
-                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+def start_poller(tmp_path: Path, url: str, token: str, *args: str, env: dict[str, str] | None = None,
+                 toml: str = "") -> tuple[subprocess.Popen[bytes], Path]:
     """A real `opsmon poller` (its poller.toml in tmp_path: reports every second, spool in tmp_path/poller-spool)
-    reporting to `url`, its log in tmp_path/poller.log; args: more of its command line."""
+    reporting to `url`, its log in tmp_path/poller.log; args: more of its command line; toml: more of poller.toml."""
     conf = tmp_path / "poller.toml"
     conf.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
-                    f'spool_dir = "{tmp_path / "poller-spool"}"\n')
+                    f'spool_dir = "{tmp_path / "poller-spool"}"\n{toml}')
     conf.chmod(0o600)
     log = tmp_path / "poller.log"
     with open(log, "w") as err:

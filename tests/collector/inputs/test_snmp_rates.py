@@ -112,3 +112,23 @@ def test_a_counter_reset_without_reboot_is_caught_by_the_speed_ceiling() -> None
     compute_rates(state, second)
     assert "opsmon_if_in_bits_per_second" not in state.rates.get("if", {}).get("1", {})
     assert state.discarded["absurd"] == 1
+
+
+def test_exposition_numbers_are_written_as_prometheus_client_writes_them() -> None:
+    """exposition.number() stands in for prometheus_client's floatToGoString (so a site poller's /metrics does not
+    load prometheus_client). By hand: an int as is; a float as repr() until its integer part has 7 digits, then
+    Go's exponent, trailing zeros and dot dropped: 1234567.0 -> 1.234567e+06, 12345678.9 -> 1.23456789e+07;
+    123456.0 (6 digits) stays; negatives and small numbers as repr(); infinities +Inf/-Inf, NaN."""
+    import math
+
+    from prometheus_client.utils import floatToGoString
+
+    from opsmon.collector.inputs.snmp.exposition import number
+
+    cases = {7: "7", 2**64 - 1: "18446744073709551615", 0.0: "0.0", 8e-06: "8e-06", 123456.0: "123456.0",
+             1234567.0: "1.234567e+06", 12345678.9: "1.23456789e+07", 8000.0: "8000.0", -12345678.5: "-12345678.5",
+             math.inf: "+Inf", -math.inf: "-Inf", math.nan: "NaN"}
+    for value, text in cases.items():
+        assert number(value) == text, (value, number(value))
+        if isinstance(value, float):
+            assert floatToGoString(value) == text, value  # the library agrees
