@@ -201,6 +201,9 @@ class Service:
                                               lambda asset: meta.site if (meta := self.assets.get(asset)) else None,
                                               lambda poller: self.pollers.get(poller))
         self.ingest.on_traps = self.forwarded_traps.take
+        # what the pollers' SNMP polls saw, beside the centre's own polls: a forwarded (or direct) recovery trap
+        # clears no fault the device's latest poll still reports, whoever polled it (inputs/snmp/device_faults.py)
+        self.ingest.on_polled = lambda taken: self.forwarded_traps.device_faults.report(taken, self._is_snmp_poll)
         self.metrics.watch_forwarded_traps(self.forwarded_traps)
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
@@ -443,6 +446,7 @@ class Service:
                       and any(c.type == "snmp" and pollable(spec, c) for c in spec.checks)}
         uplinks_of: dict[str, list[SharedUplink]] = {name: [] for name, _, _ in poller_rows}
         polled_via: dict[tuple[str, str], str] = {}
+        at_pollers: set[str] = set()  # devices a site poller polls over SNMP: the centre's hub does not
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
@@ -463,6 +467,8 @@ class Service:
                 poller = owner(spec, owners, check_spec)
                 if poller is not None:  # its site's poller runs it: the collector never probes it too
                     polled[(spec.id, conf.check_id)] = poller
+                    if check_spec.type == "snmp":
+                        at_pollers.add(spec.id)
                     shares[poller].append((spec, check_spec, interval, check.timeout))
                 elif conf.far_end:
                     pass  # a link's far end: only its site's poller runs it; without one the centre decides alone
@@ -511,12 +517,19 @@ class Service:
             self.ctx.presence.set_assets(specs)
         if self.snmp is not None:
             self.snmp.set_uplinks(uplinks)
-            # a device a site poller polls is on that poller's /metrics (poller/metrics_door.py): its last poll here,
-            # from before the move, would be served beside it, frozen, for ever
-            self.snmp.forget(set(live) - set(snmp_owner))
+            # a device moved to a site poller is no longer the centre's to poll: its state here (the faults of a
+            # poll before the move, shown by /metrics and the API) goes, or /metrics would serve its last poll frozen
+            # beside the poller's own page (poller/metrics_door.py); device_faults keeps the latest poll's, any
+            self.snmp.forget(set(live) - at_pollers)
+        self.forwarded_traps.device_faults.forget(set(live))
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
         return True
+
+    def _is_snmp_poll(self, asset_id: str, check_id: str) -> bool:
+        """Whether the check is the asset's SNMP poll (whose result says whether its hardware was read)."""
+        spec = self._specs.get(asset_id)
+        return spec is not None and any(c.check_id == check_id and c.type == "snmp" for c in spec.checks)
 
     def _arrange_pollers(self, ordered: list[tuple[Asset, AssetSpec]], poller_rows: Any) -> dict[str, str]:
         """Which poller runs each asset's polled checks (asset id -> poller, inputs/poller/group.py); a move is

@@ -8,8 +8,9 @@ own DB-API connection to the same Reader. There is no second copy of a query.
 
 `open_reading_store()` opens the plain driver when it can serve (a SQLite file that exists or a PostgreSQL URL,
 the driver importable, the schema at SCHEMA_REVISION); otherwise (a new or older database, a URL it does not
-know, a failed connection) it opens the full store, which creates, migrates or says why it cannot connect,
-with the same messages as before.
+know) it opens the full store, which creates, migrates or says why it cannot connect, with the same messages as
+before. A PostgreSQL server the plain driver cannot reach is said at once, in the full store's words, rather than
+waited for a second time. The plain connection refuses writes (PlainStore).
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from urllib.parse import quote
 SCHEMA_REVISION = "0027"
 
 Row = tuple[Any, ...]
-_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+# A quoted literal or identifier (kept as written: a `:x` inside is text, not a parameter), or a `:name` parameter
+# (not the `::` of a PostgreSQL cast, nor a `a:b` inside a word).
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w]):([A-Za-z_]\w*)")
 
 
 class Reader(Protocol):
@@ -42,8 +45,17 @@ class Readable(Protocol):
 
 
 def pyformat(sql: str) -> str:
-    """The query for psycopg, whose parameters are %(name)s: `:name` rewritten, a literal % doubled."""
-    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    """The query for psycopg, whose parameters are %(name)s: `:name` rewritten outside quoted literals and
+    identifiers (as sqlite3 and SQLAlchemy's text() read them), every literal % doubled, inside quotes too:
+    psycopg reads its placeholders across the whole string, quotes or not."""
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(sql):
+        out.append(sql[pos:match.start()].replace("%", "%%"))
+        out.append(f"%({match[1]})s" if match[1] else match[0].replace("%", "%%"))
+        pos = match.end()
+    out.append(sql[pos:].replace("%", "%%"))
+    return "".join(out)
 
 
 def in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -77,7 +89,9 @@ def postgres_connect_args(connect_timeout: float) -> dict[str, Any]:
 
 
 class PlainStore:
-    """One DB-API connection, read only, for a command that reads and exits."""
+    """One DB-API connection, read only, for a command that reads and exits: the connection itself refuses writes
+    (SQLite's query_only, PostgreSQL's read-only transactions), so a statement through reader() cannot change the
+    store, whatever its text."""
 
     def __init__(self, connection: Any, dialect: str) -> None:
         self.connection = connection
@@ -108,6 +122,9 @@ def _connect(url: str, connect_timeout: float) -> PlainStore | None:
 
         try:  # mode=rw: a missing file is the full store's to create (0600, with its folder) and migrate
             conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=10)
+            # not mode=ro: a reader of a WAL database must be able to create its -shm file; query_only refuses
+            # every write (and schema change) on this connection instead
+            conn.execute("PRAGMA query_only=ON")
         except sqlite3.Error:
             return None
         return PlainStore(conn, "sqlite")
@@ -119,8 +136,14 @@ def _connect(url: str, connect_timeout: float) -> PlainStore | None:
                 return None
             try:
                 pg = psycopg.connect("postgresql://" + url[len(scheme):], **postgres_connect_args(connect_timeout))
-            except psycopg.Error:
-                return None
+            except psycopg.Error as exc:
+                # The full store would connect with the same settings and fail the same way, after waiting
+                # connect_timeout a second time: say it now, in its words (store/db.open_store).
+                from opsmon.collector.core.errors import StoreError
+                from opsmon.collector.store.db import _short, safe_url
+
+                raise StoreError(f"cannot connect to database {safe_url(url)}: {_short(exc)}") from None
+            pg.read_only = True  # every transaction of this connection: BEGIN READ ONLY
             return PlainStore(pg, "postgresql")
     return None
 

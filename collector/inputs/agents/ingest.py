@@ -130,6 +130,9 @@ class Ingest:
         self.owner_of = owner_of
         # a site poller's forwarded traps (poller, traps, offset, now): inputs/poller/trap_ingest.py
         self.on_traps: Callable[[str, list[ForwardedTrap], float, datetime], None] | None = None
+        # a site poller's results and hardware faults the centre took from one report, before its traps: what its
+        # SNMP polls saw, which a recovery trap asks (inputs/snmp/device_faults.py)
+        self.on_polled: Callable[[list[Message]], None] | None = None
         self.accepted = 0
         self.duplicates = 0
         self.render_errors = 0
@@ -221,6 +224,7 @@ class Ingest:
         limit = now.timestamp() + MAX_FUTURE
         held: set[tuple[str, str]] = set()
         refused = {"not_owner": 0, "future": 0}  # one refuse() each: a line at once holds the first only
+        taken: list[Message] = []  # for on_polled
 
         def owned(r: PolledResult | PolledFault | PolledEvent) -> datetime | None:
             corrected = r.ts + offset
@@ -235,7 +239,8 @@ class Ingest:
             at = owned(r)
             if at is None:
                 continue
-            self.publish(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
+            taken.append(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
+            self.publish(taken[-1])
             self.polled += 1
             held.add((r.asset, r.check))
         for f in found or ():
@@ -243,12 +248,15 @@ class Ingest:
             if at is None:
                 continue
             if isinstance(f, PolledFault):
-                self.publish(HardwareSignal(f.asset, f.component, at, f.problem))
+                taken.append(HardwareSignal(f.asset, f.component, at, f.problem))
+                self.publish(taken[-1])
             elif f.key is not None:
                 self.publish(SecurityFinding(f.asset, f.key, f.failing, at, f.summary, f.severity))
             else:
                 self.publish(Event(f.asset, at, "ssh", "security", f.name, f.severity, f.summary,
                                    {**f.details, "observer": poller}))
+        if taken and self.on_polled is not None:
+            self.on_polled(taken)
         counts = self.polled_by.setdefault(poller, [0, 0])
         counts[0] += len(results) + len(found or ()) - sum(refused.values())
         for why, n in refused.items():

@@ -28,6 +28,7 @@ from typing import Any
 from opsmon.collector.config.trap_maps import TrapMap
 from opsmon.collector.core.messages import Message
 from opsmon.collector.inputs.poller.trap_wire import ForwardedTrap, decode
+from opsmon.collector.inputs.snmp.device_faults import DeviceFaults
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 from opsmon.collector.inputs.snmp.traps import TrapReceiver
 
@@ -49,6 +50,8 @@ class ForwardedTraps:
         self.maps = maps
         self.publish = publish
         self.hub = hub
+        # one record of the devices' polls and trapped parts for every poller's receiver (and the hub's, if any)
+        self.device_faults: DeviceFaults = hub.device_faults if hub is not None else DeviceFaults()
         self.site_of = site_of
         self.poller_site = poller_site
         self.receivers: dict[str, TrapReceiver] = {}
@@ -63,6 +66,7 @@ class ForwardedTraps:
             receiver = TrapReceiver(self.settings, {}, self.publish, lambda _address: None, self.hub,
                                     maps=self.maps())
             receiver.storms.clock = lambda: self._latest.get(poller, 0.0)
+            receiver.faults = self.device_faults
             self.receivers[poller] = receiver
         return receiver
 

@@ -22,6 +22,7 @@ from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import DEGRADED, DOWN, UNKNOWN, UP, Observation
 from opsmon.collector.inputs.checks.base import Outcome
 from opsmon.collector.inputs.snmp.client import SnmpClient, Target, no_answer
+from opsmon.collector.inputs.snmp.device_faults import DeviceFaults
 from opsmon.collector.inputs.snmp.poller import (
     DeviceState,
     compute_rates,
@@ -93,6 +94,9 @@ class SnmpHub:
         self.devices: dict[str, DeviceState] = {}
         self.uplinks: dict[str, list[Uplink]] = {}
         self.missing: dict[str, str] = {}  # link id -> why its interface was not found, logged once (issue 21)
+        # each device's latest poll's faults, this hub's or a site poller's (service.py feeds the pollers'): what a
+        # recovery trap asks before it clears a fault (traps.py)
+        self.device_faults = DeviceFaults()
         self.polls = 0
         self.varbinds = 0
 
@@ -133,6 +137,7 @@ class SnmpHub:
         state.duration = time.perf_counter() - t0
         state.answered = outcome.status == UP
         state.generation += 1
+        self.device_faults.polled(asset_id, self.clock(), state.answered, (c for c, _en, _zh in state.faults))
         if outcome.reason != state.error:
             if outcome.reason:
                 log.warning("snmp poll failed", extra={"asset": asset_id, "target": f"{target.host}:{target.port}",

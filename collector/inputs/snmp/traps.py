@@ -36,6 +36,7 @@ from opsmon.collector.core.incidents import CRITICAL, MAJOR, MINOR
 from opsmon.collector.core.messages import Event, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import DOWN, UP
 from opsmon.collector.inputs.base import InputContext, bind_udp
+from opsmon.collector.inputs.snmp.device_faults import DeviceFaults
 from opsmon.collector.inputs.snmp.trap_details import details
 from opsmon.collector.inputs.snmp.trap_guard import SM_FAILURES, TrapGate, guarded_transport, security_reason
 from opsmon.collector.inputs.snmp.trap_limits import SourceBuckets
@@ -101,6 +102,11 @@ class TrapReceiver:
         self.publish = publish
         self.asset_for = asset_for
         self.hub = hub
+        # the devices' latest polls, whoever polled them, and the parts of renamed components (device_faults.py):
+        # the hub's, fed by its polls and by the pollers' reports; a collector without a hub is given one
+        # (ForwardedTraps shares its own among its receivers)
+        known = getattr(hub, "device_faults", None)
+        self.faults: DeviceFaults = known if isinstance(known, DeviceFaults) else DeviceFaults()
         self.clock = clock
         self.engine: Any = None
         self.port: int | None = None
@@ -277,34 +283,36 @@ class TrapReceiver:
         by asset and component). Without a component varbind the fault is named by the trap that raises it, so
         its recovery (another trap, another name) finds it. A component the polled profiles name otherwise is
         renamed by the raising entry's `same_fault`, so a fault both polled and trapped is one incident; a part
-        renamed by `*` keeps its own name in the problem ("fan failed: FAN 2"). A recovery of a fault the device's
-        latest poll still reports clears nothing: a recovery trap ends one alarm, while the poll reads the state,
-        which may hold the fault through another object (a UPS's input-bad alarm removed while it still runs on
-        battery; another fan of the device still failed); the poll's own clearing ends the incident once gone."""
+        renamed by `*` keeps its own name in the problem ("fan failed: FAN 2"), and the component clears only once
+        every part raised under it has recovered. A recovery of a fault the device's latest answered poll (the
+        centre's or a site poller's: device_faults.py) still reports clears nothing: a recovery trap ends one alarm,
+        while the poll reads the state, which may hold the fault through another object (a UPS's input-bad alarm
+        removed while it still runs on battery; another fan of the device still failed); the poll's own clearing
+        ends the incident once gone. A latest answered poll that does not see the component lets it clear."""
         raised = self.maps.cleared.get(trap_oid)
         named = component or (raised or entry).name
         same = (raised or entry).same_fault
         component = same.get(named) or same.get("*") or named
-        if named not in same and "*" in same:  # the part's own name is in no component: keep it in the problem
+        part = named not in same and "*" in same  # one of many parts named `component`
+        if part:  # the part's own name is in no component: keep it in the problem
             summary += f": {named}"
         if raised is not None:
             if raised.action == "hardware":
-                if self._polled_fault(asset, component):
+                others = part and self.faults.recovered(asset, component, raised.name, named)
+                polled = self.faults.seen(asset, component)
+                if polled or (polled is None and others):
                     return
+                self.faults.cleared(asset, component)
                 self.publish(HardwareSignal(asset, component, ts, summary, cleared=True, source="trap"))
             else:
                 self.publish(SecurityFinding(asset, f"trap:{raised.name}:{component}", False, ts, summary))
         elif entry.action == "hardware":
+            if part:
+                self.faults.raised(asset, component, entry.name, named)
             self.publish(HardwareSignal(asset, component, ts, summary, source="trap"))
         elif entry.action == "security":
             self.publish(SecurityFinding(asset, f"trap:{entry.name}:{component}", True, ts, summary,
                                          severity=_SEVERITY.get(entry.severity, MAJOR)))
-
-    def _polled_fault(self, asset: str, component: str) -> bool:
-        """True when the asset's latest SNMP poll answered and reported a hardware fault of `component`
-        (state.faults). A latest poll the device did not answer sees nothing: its faults are an older poll's."""
-        state = self.hub.devices.get(asset) if self.hub is not None else None
-        return state is not None and state.answered and any(c == component for c, _en, _zh in state.faults)
 
     def close(self) -> None:
         """Stop taking packets, then write what storms counted and what the log still owes."""

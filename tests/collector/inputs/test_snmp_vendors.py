@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -580,9 +580,10 @@ def test_a_huawei_fan_or_power_supply_both_trapped_and_polled_is_one_incident(si
     assert [o for o in ops if isinstance(o, HardwareSignal)] == []  # fan 0.1 still abnormal at the latest poll
     feed(engine, ops, "huawei", T0 + timedelta(seconds=30))
     assert [i["status"] for i in list_incidents(store)] == ["open", "open"]
-    # A latest poll the device did not answer sees nothing (the hub sets `answered` from each poll's outcome, and
-    # keeps the last answered poll's faults): the recovery trap then clears `fan`, resolved at T0 + 40 s.
-    hub[0].devices["huawei"].answered = False
+    # A latest poll the device did not answer sees nothing (the hub records each poll's outcome in device_faults,
+    # whose polled() it calls; an unanswered poll's faults are none): FAN 2, the one part trapped, has recovered, so
+    # the recovery trap then clears `fan`, resolved at T0 + 40 s.
+    hub[0].device_faults.polled("huawei", datetime.now(UTC), False)
     send(receiver, f"{HW_TRAP}.2.6.4", (HW_ENT_INDEX, Integer(fan)), (f"{ENT_NAME}.{fan}", OctetString("FAN 2")))
     assert [(o.component, o.cleared) for o in ops if isinstance(o, HardwareSignal)] == [("fan", True)]
     feed(engine, ops, "huawei", T0 + timedelta(seconds=40))

@@ -17,20 +17,24 @@ Incidents, newest first (opened_ts descending):
 """
 from __future__ import annotations
 
+import socket
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from opsmon.collector.cli import main
+from opsmon.collector.core.errors import StoreError
 from opsmon.collector.incidents.read import IncidentFilter, incident_doc, list_incidents
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store import models as m
 from opsmon.collector.store.assets import AssetLine, asset_lines
-from opsmon.collector.store.dbapi import SCHEMA_REVISION, PlainStore, open_reading_store
+from opsmon.collector.store.dbapi import SCHEMA_REVISION, PlainStore, open_reading_store, pyformat
 from opsmon.collector.store.history import Span, current_states, last_heartbeat
 from tests.conftest import write_config
 from tests.peers.postgres import own_database
@@ -113,6 +117,60 @@ def _check(full: Store, plain: Any) -> None:
     assert orm_docs["i1"]["breached"] and orm_docs["i2"]["breached"] and not orm_docs["i4"]["breached"]
 
 
+def _guards(full: Store, plain: PlainStore, refused: type[Exception]) -> None:
+    """The plain connection refuses writes, whatever the statement (a schema change, an UPDATE): the driver's
+    read-only error (`refused`), and the full store then sees a1 still named "network a1" (_populate) and no table
+    `scratch`.
+    Quoted text is not a parameter and a % is a %, on both drivers; a parameter may have capitals."""
+    for statement in ("CREATE TABLE scratch (a INTEGER)", "UPDATE assets SET name = 'changed' WHERE id = 'a1'"):
+        with pytest.raises(refused), plain.reader() as r:
+            r.rows(statement)
+    with full.session() as s:
+        assert s.get(m.Asset, "a1").name == "network a1"
+    with full.reader() as r:
+        tables = r.rows("SELECT name FROM sqlite_master WHERE type = 'table'" if full.dialect == "sqlite"
+                        else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    assert ("scratch",) not in tables and ("assets",) in tables
+    for store in (plain, full):  # the same SQL on the plain driver and on the pooled connection
+        with store.reader() as r:
+            assert r.rows("SELECT ':name', '50%', :Name, 'it''s :x %(y)s', \"id\" FROM assets WHERE id = :a1",
+                          {"Name": 7, "a1": "a1"}) == [(":name", "50%", 7, "it's :x %(y)s", "a1")]
+
+
+def test_pyformat_rewrites_parameters_only() -> None:
+    """`:name` outside quotes becomes %(name)s (capitals too); quoted text and identifiers stay as written, a PostgreSQL
+    cast (`::`) is no parameter, and every % is doubled for psycopg, in quotes or not."""
+    assert pyformat("SELECT ':a', \"b:c\", :Big, x::text, '5%' WHERE y LIKE :p || '%'") == \
+        "SELECT ':a', \"b:c\", %(Big)s, x::text, '5%%' WHERE y LIKE %(p)s || '%%'"
+    assert pyformat("SELECT 'it''s :x', :_y1") == "SELECT 'it''s :x', %(_y1)s"
+
+
+def test_an_unreachable_postgresql_is_waited_for_once() -> None:
+    """A PostgreSQL server that takes the TCP connection and never answers (a listener nobody accepts from): the
+    command fails after one connection attempt (one connect_timeout, not the plain driver's and then the full
+    store's), with the full store's message."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    try:
+        with pytest.raises(StoreError) as raised:
+            open_reading_store(f"postgresql://opsmon:s3cret@127.0.0.1:{port}/opsmon", connect_timeout=1)
+        assert str(raised.value).startswith(f"cannot connect to database postgresql://opsmon:***@127.0.0.1:{port}/"
+                                            "opsmon: ")
+        listener.setblocking(False)
+        tries = 0
+        while True:
+            try:
+                listener.accept()[0].close()
+            except BlockingIOError:
+                break
+            tries += 1
+        assert tries == 1
+    finally:
+        listener.close()
+
+
 def _cli_lines(config: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     out = []
     for argv in (("status",), ("incidents", "list"), ("incidents", "list", "--format", "json"),
@@ -137,6 +195,7 @@ def test_plain_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store,
     assert isinstance(plain, PlainStore)
     try:
         _check(full, plain)
+        _guards(full, plain, sqlite3.OperationalError)
     finally:
         plain.close()
 
@@ -170,6 +229,7 @@ def test_plain_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
         assert isinstance(plain, PlainStore) and plain.dialect == "postgresql"
         try:
             _check(full, plain)
+            _guards(full, plain, psycopg.errors.ReadOnlySqlTransaction)
         finally:
             plain.close()
         config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  url: {url}\n")
