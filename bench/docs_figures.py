@@ -50,6 +50,7 @@ QUICK = {
     "flows-3": "bench/flow_bench.py --sflow --records 7 --rates 10000 --step 8",
     "poller-1": "bench/poller_bench.py --checks 300 --interval 5 --duration 40",
     "poller-5": "bench/poller_bench.py --replay 1000 --checks 357 --interval 60 --report-interval 5",
+    "poller-7": "bench/poller_bench.py --checks 300 --snmp 50 --ssh 10 --interval 5 --duration 60 --warmup 25",
     "snmp-1": "bench/snmp_bench.py --fair --devices 50 --cycles 3",
     "report-1": "bench/report_bench.py",
     "console-1": "bench/console_bench.py",
