@@ -199,7 +199,8 @@ class Service:
         # the SNMP traps site pollers forward, taken as the trap receiver takes its own (docs/poller.md)
         self.forwarded_traps = ForwardedTraps(config.snmp.traps, config.trap_maps, self.publish, self.snmp,
                                               lambda asset: meta.site if (meta := self.assets.get(asset)) else None,
-                                              lambda poller: self.pollers.get(poller))
+                                              lambda poller: self.pollers.get(poller),
+                                              clock=lambda: self.clock().timestamp())
         self.ingest.on_traps = self.forwarded_traps.take
         self.metrics.watch_forwarded_traps(self.forwarded_traps)
         self.targets = load_targets(config.targets_path())
@@ -662,6 +663,7 @@ class Service:
             self.timeline.started = now
         self.timeline.tick(now)
         self.ingest.refusals.tick()
+        self.forwarded_traps.refusals.tick()
         if self.groups.tick(now, lambda name: getattr(self.ingest.agents.get(name), "arrived", None)):
             self.reload_inventory(force=True)  # a site's online pollers changed: its assets may move
         self.escalator.step(now)
@@ -881,6 +883,7 @@ class Service:
         if self.ssh is not None:
             self.ssh.close()
         self.ingest.refusals.flush()
+        self.forwarded_traps.refusals.flush()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()
