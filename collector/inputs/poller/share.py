@@ -85,7 +85,9 @@ class PolledEvent(BaseModel):
     severity: Literal["info", "minor", "major", "critical"]
     summary: str = Field("", max_length=2000)
     details: dict[str, str | None] = Field(default_factory=dict, max_length=8)
-    key: str | None = Field(None, max_length=300)  # a finding's (ssh_host_key:HOST:PORT); None for an event
+    # a finding's (ssh_host_key:HOST:PORT: the SSH hub's, the only findings a poller makes, so it cannot clear an
+    # asset's other findings, its baseline's or file integrity's); None for an event
+    key: str | None = Field(None, max_length=300, pattern=r"^ssh_host_key:")
     failing: bool = False
 
 

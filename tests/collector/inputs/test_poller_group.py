@@ -529,3 +529,30 @@ def test_an_asset_whose_site_changed_moves_with_reason_moved() -> None:
     assert (event.details["reason"], event.severity) == ("moved", "info")
     assert event.summary == ("srv-1: 站点轮询器切换 / site poller handover p-b -> p-c "
                              "(资产换了站点 / asset moved to site yutian)")
+
+
+def test_a_poller_cannot_send_a_finding_that_is_not_a_host_keys(store) -> None:  # type: ignore[no-untyped-def]
+    """A poller's findings are its SSH hub's host key findings only (key ssh_host_key:HOST:PORT). A report naming
+    another finding of the asset (`config:running`, the configuration backup's change; `trap:...`) could clear it:
+    refused at the door (422, the key named: polled_events.0.key), so nothing of the report is published; the
+    host key one is taken."""
+    import pytest
+
+    from opsmon.collector.core.errors import InvalidInput
+    from tests.collector.inputs.test_agent_streams import STREAM
+
+    t0 = T0.timestamp()
+    c = _handed_over(store, "ssh:uptime")
+    try:
+        for key in ("config:running", "trap:hwFanFail:fan", "ssh_host_key:10.8.0.5:22"):
+            body = json.dumps({"schema": 1, "stream": STREAM, "seq": 1, "ts": t0 + 290, "interval": 5, "metrics": {},
+                               "polled_events": [{"asset": "srv-1", "check": "ssh:uptime", "ts": t0 + 100,
+                                                  "name": "ssh_host_key", "severity": "critical", "summary": "",
+                                                  "key": key}]}).encode()
+            if key.startswith("ssh_host_key:"):
+                assert c.ingest.parse(body).polled_events[0].key == key  # type: ignore[index]
+            else:
+                with pytest.raises(InvalidInput, match=r"^polled_events\.0\.key: String should match pattern"):
+                    c.ingest.parse(body)
+    finally:
+        c.close()
