@@ -112,10 +112,10 @@ class Forwarder(Agent):
             self._taken = []
 
     def extend(self, doc: dict[str, Any]) -> None:
-        # bytes of the traps and results so far as sent (wire: \uXXXX for CJK), a comma each; traps first
         self._taken = []  # each queue with what this report took off it, as it takes it (make_report)
         if self.traps is not None:
             self._taken.append((self.traps, doc.setdefault("traps", [])))
+        # bytes of the traps and results so far as sent (wire: \uXXXX for CJK), a comma each; traps first
         size = 0 if self.traps is None else into_report(self.traps, doc, REPORT_BYTES // 2)
         results: list[Observation] = []
         self._taken.append((self._results, results))
