@@ -151,6 +151,13 @@ def check_references(config: Any, assets: list[tuple[Any, int, Any]], found: Any
             who = f"(asset {asset.id}, check {check.check_id})"
             at_poller = {"snmp": config.pollers.snmp_credentials, "ssh": config.pollers.ssh_credentials}.get(
                 check.type, ())
+            # wherever its credential lives: a site poller's hub knows the bundled profiles and those of its own
+            # file's snmp.profile_dirs, so a custom profile is copied there too (docs/poller.md)
+            if check.type == "snmp":
+                for k, name in enumerate(check.profiles):
+                    if name != "auto" and profiles and name not in profiles:
+                        problem(doc, (*at, "profiles", k),
+                                f"unknown profile {name!r} (known: {', '.join(sorted(profiles))}) {who}")
             if check.type in ("snmp", "ssh") and getattr(check, "credential", None) in at_poller:
                 if not asset.site:  # held at the site pollers only: a check without a site is the centre's
                     problem(doc, (*at, "credential"), f"{check.credential!r} is held by the site pollers only "
@@ -159,10 +166,6 @@ def check_references(config: Any, assets: list[tuple[Any, int, Any]], found: Any
                 if check.credential not in config.snmp.credentials:
                     problem(doc, (*at, "credential"),
                             f"{check.credential!r} is not defined under snmp.credentials {who}")
-                for k, name in enumerate(check.profiles):
-                    if name != "auto" and profiles and name not in profiles:
-                        problem(doc, (*at, "profiles", k),
-                                f"unknown profile {name!r} (known: {', '.join(sorted(profiles))}) {who}")
             elif check.type in ("ssh", "ssh_config") and check.credential not in config.ssh.credentials:
                 problem(doc, (*at, "credential"), f"{check.credential!r} is not defined under ssh.credentials {who}")
             elif check.type == "hj212" and check.credential not in config.hj212.credentials:

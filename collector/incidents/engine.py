@@ -5,7 +5,8 @@ Inputs (all read-only facts from elsewhere):
   availability incident, up resolves it, unreachable attaches the asset to the
   incident of the ancestor at fault;
 - `hardware` observations (agent and SNMP): one incident per asset and component,
-  resolved when the signal has been absent for `hardware_clear_after`;
+  resolved when the signal has been absent for `hardware_clear_after` (not while the site poller polling the
+  asset is silent or replaying its spool: `observer_late`);
 - Prometheus alerts through Alertmanager's webhook: one incident per alert fingerprint.
 
 De-duplication is by fingerprint: an incident that is open or acknowledged takes
@@ -160,6 +161,9 @@ class IncidentEngine:
         self.response_limit = response_limit
         self.pending_fault = pending_fault  # does this asset have failing results not yet confirmed?
         self.maintenance = maintenance  # the window(s) covering this asset at this instant, if any
+        # is what observes this asset's hardware (a site poller) silent or replaying its spool at this instant?
+        # Then a polled fault's absence is the WAN's, not the device's: its clear waits (the service sets it)
+        self.observer_late: Callable[[str, datetime], bool] = lambda _a, _t: False
         self.by_fp: dict[str, Active] = {}
         self.by_id: dict[str, Active] = {}
         self.on_change: list[Callable[[Active, str, str, dict[str, Any]], None]] = []
@@ -562,7 +566,7 @@ class IncidentEngine:
             if inc.status == "resolved" and inc.resolved and now - inc.resolved > quiet:
                 self._close(inc, now)
             elif (inc.kind == HARDWARE and inc.source == SYSTEM and inc.status in ACTIVE
-                  and inc.last_seen and now - inc.last_seen > clear):
+                  and inc.last_seen and now - inc.last_seen > clear and not self.observer_late(inc.asset_id, now)):
                 self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True)
             elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
                 inc.held_since = None

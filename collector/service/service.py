@@ -156,6 +156,7 @@ class Service:
                                    lambda site: self.timeline.cut_off(self._site_links.get(site, ())) is not None)
         self._unknown_poller_sites: frozenset[str] = frozenset()  # pollers.sites keys warned about
         self.pollers: dict[str, str] = {}
+        self._poller_assets: dict[str, str] = {}  # poller -> its own asset (whose `agent` check its reports feed)
         self._shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {}
         self._uplinks: dict[str, list[SharedUplink]] = {}  # poller -> the links read from its devices' interfaces
         # (link, snmp_interface check) -> its device, when a poller polls that device: the device's owner judges it
@@ -199,7 +200,8 @@ class Service:
         # the SNMP traps site pollers forward, taken as the trap receiver takes its own (docs/poller.md)
         self.forwarded_traps = ForwardedTraps(config.snmp.traps, config.trap_maps, self.publish, self.snmp,
                                               lambda asset: meta.site if (meta := self.assets.get(asset)) else None,
-                                              lambda poller: self.pollers.get(poller))
+                                              lambda poller: self.pollers.get(poller),
+                                              clock=lambda: self.clock().timestamp())
         self.ingest.on_traps = self.forwarded_traps.take
         # what the pollers' SNMP polls saw, beside the centre's own polls: a forwarded (or direct) recovery trap
         # clears no fault the device's latest poll still reports, whoever polled it (inputs/snmp/device_faults.py)
@@ -210,6 +212,7 @@ class Service:
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
                                         self.targets.response_limit, self._pending_fault, config.timezone,
                                         self._maintenance_of)
+        self.incidents.observer_late = self._observer_late
         self.roster = (Roster(config.resolve(config.incidents.oncall_file), self.store, set(config.notify.channels))
                        if config.incidents.oncall_file else None)
         self.dispatcher: Any = None
@@ -499,6 +502,7 @@ class Service:
         self.polled, self._shares = polled, shares
         self._uplinks, self._polled_via = uplinks_of, polled_via
         self.pollers = {name: site for name, site, _ in poller_rows if site}
+        self._poller_assets = {name: asset_id for name, _, asset_id in poller_rows}
         self.asset_infos.clear()
         self.asset_infos.update(infos)
         for seen in (self.ctx.cert_expiry, self.ctx.icmp):
@@ -677,6 +681,7 @@ class Service:
             self.timeline.started = now
         self.timeline.tick(now)
         self.ingest.refusals.tick()
+        self.forwarded_traps.refusals.tick()
         if self.groups.tick(now, lambda name: getattr(self.ingest.agents.get(name), "arrived", None)):
             self.reload_inventory(force=True)  # a site's online pollers changed: its assets may move
         self.escalator.step(now)
@@ -685,6 +690,13 @@ class Service:
                 self.notices.handoff(schedule, person, now)
 
     # -- incidents ---------------------------------------------------------
+    def _observer_late(self, asset_id: str, now: datetime) -> bool:
+        """A site poller polling this asset is silent or replaying its spool (a WAN cut): its polled hardware
+        faults arrive late, so their absence clears nothing yet (IncidentEngine.tick). Asked only of a fault due to
+        clear."""
+        pollers = {poller for (asset, _check), poller in self.polled.items() if asset == asset_id}
+        return any(self.timeline.reporting_late(self._poller_assets.get(p, p), AGENT_CHECK, now) for p in pollers)
+
     def _pending_fault(self, asset_id: str) -> bool:
         track = self.timeline.tracks.get(asset_id)
         return track is not None and any(ct.pending == "bad" for ct in track.checks.values())
@@ -896,6 +908,7 @@ class Service:
         if self.ssh is not None:
             self.ssh.close()
         self.ingest.refusals.flush()
+        self.forwarded_traps.refusals.flush()
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

@@ -456,6 +456,19 @@ class Timeline:
             elif occ is not None:
                 track.maint = occ
 
+    def reporting_late(self, asset_id: str, check_id: str, now: datetime) -> bool:
+        """An agent's (or site poller's) reports, its check `check_id`, are silent (no result for
+        `stale_after_intervals` intervals) or replaying a spool (Backlog): what they carry is late, not absent.
+        False for a check not tracked."""
+        track = self.tracks.get(asset_id)
+        ct = track.checks.get(check_id) if track is not None else None
+        if ct is None:
+            return False
+        if ct.hold_until is not None and now < ct.hold_until:
+            return True
+        stale = timedelta(seconds=ct.conf.interval * self.stale_after_intervals)
+        return ct.last_ts is None or now - ct.last_ts > stale
+
     # -- a site poller's own silence (rule 10) -------------------------------
     def cut_off(self, links: tuple[str, ...]) -> datetime | None:
         """When the last of a poller's links stopped carrying (each down, unreachable, in maintenance or unknown to

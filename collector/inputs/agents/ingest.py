@@ -45,7 +45,7 @@ from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.messages import Backlog, Event, Facts, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
-from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledEvent, PolledFault, PolledResult
+from opsmon.collector.inputs.poller.share import MAX_EXTRAS, MAX_OBSERVATIONS, PolledEvent, PolledFault, PolledResult
 from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS, ForwardedTrap
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
@@ -81,8 +81,8 @@ class AgentReport(BaseModel):
     agent: dict[str, Any] = Field(default_factory=dict)
     security: SecurityIn | None = None
     observations: list[PolledResult] | None = Field(None, max_length=MAX_OBSERVATIONS)
-    polled_hardware: list[PolledFault] | None = Field(None, max_length=MAX_OBSERVATIONS)
-    polled_events: list[PolledEvent] | None = Field(None, max_length=1000)
+    polled_hardware: list[PolledFault] | None = Field(None, max_length=MAX_EXTRAS["polled_hardware"])
+    polled_events: list[PolledEvent] | None = Field(None, max_length=MAX_EXTRAS["polled_events"])
     traps: list[ForwardedTrap] | None = Field(None, max_length=MAX_TRAPS)
 
 

@@ -16,8 +16,11 @@ It is an agent whose reports carry check results:
 - when the collector refuses its token at the share door (401: revoked; 403: no site's poller), it stops its
   checks and deletes share.json (logged once): the checks are the collector's again.
 
-What a crash can lose: the results of the running report interval not yet in a report (at most `interval`
-seconds' worth, 5 s in the example); a report once written to the spool survives kill -9.
+What a crash can lose: what is queued for the next report and not yet in one: the results of the running report
+interval (at most `interval` seconds' worth, 5 s in the example), and the SNMP polls' hardware faults, the SSH
+checks' host key events and findings, and the traps received (trap port) since the last report; a report once
+written to the spool survives kill -9. A clean stop (SIGTERM) builds reports until those queues are empty
+(STOP_REPORTS at most), sent or spooled.
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.poller.devices import CREDENTIALS, PollerDevices
-from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
+from opsmon.collector.inputs.poller.share import MAX_EXTRAS, POLLED_TYPES, SHARE_PATH
 from opsmon.collector.inputs.poller.traps import into_report, trap_counts, trap_sources
 from opsmon.collector.inputs.scheduler import CheckScheduler
 
@@ -58,6 +61,7 @@ SHARE_FILE = "share.json"
 REPORT_RESULTS = 2000  # results in one report at most ...
 REPORT_BYTES = 700_000  # ... and about this much of them: the collector refuses a report over 1 MiB (413)
 REASON_CHARS = 500
+STOP_REPORTS = 100  # reports a clean stop builds at most to empty its queues (200,000 results; a fault-free spool)
 DEFAULT_REFRESH = 60.0
 _SPECS: TypeAdapter[Any] = TypeAdapter(CheckSpec)
 
@@ -77,25 +81,49 @@ class Forwarder(Agent):
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
-        # what SNMP and SSH checks found beside their results (devices.py), as sent: report field -> items
-        self._extras: dict[str, deque[dict[str, Any]]] = {}
+        # what SNMP and SSH checks found beside their results (devices.py), as sent: report field -> items; every
+        # field's queue made here, so the report thread never walks a dict the event loop adds to
+        self._extras: dict[str, deque[dict[str, Any]]] = {field: deque() for field in MAX_EXTRAS}
         self.extras = Counter[str]()  # of them since the start, by field: logged at the stop too
+        self._taken: list[tuple[deque[Any], list[Any]]] = []  # what the report being built took off each queue
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
         self.produced += 1
 
     def take_extra(self, field: str, item: dict[str, Any]) -> None:
-        """An item of report field `field` (polled_hardware, polled_events: share.py), for the next report."""
+        """An item of report field `field` (polled_hardware, polled_events: share.py's MAX_EXTRAS), for the next
+        report."""
         self._extras.setdefault(field, deque()).append(item)
         self.extras[field] += 1
 
+    def make_report(self, now: float | None = None) -> tuple[int, bytes]:
+        """The agent's report with the poller's part; one that cannot be built (whatever the reason) loses
+        nothing: what it took goes back to the head of its queue, in order, and its sequence number is free."""
+        seq = self.seq
+        self._taken = []
+        try:
+            return super().make_report(now)
+        except BaseException:
+            for queue, items in reversed(self._taken):
+                queue.extendleft(reversed(items))
+            self.seq = seq  # nothing went out under it
+            raise
+        finally:
+            self._taken = []
+
     def extend(self, doc: dict[str, Any]) -> None:
-        out = []
+        self._taken = []  # each queue with what this report took off it, as it takes it (make_report)
+        if self.traps is not None:
+            self._taken.append((self.traps, doc.setdefault("traps", [])))
         # bytes of the traps and results so far as sent (wire: \uXXXX for CJK), a comma each; traps first
         size = 0 if self.traps is None else into_report(self.traps, doc, REPORT_BYTES // 2)
+        results: list[Observation] = []
+        self._taken.append((self._results, results))
+        out = []
         while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
-            o = self._results.popleft()
+            results.append(self._results.popleft())
+            o = results[-1]
             item = {"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
                     "status": o.status, "reason": o.reason[:REASON_CHARS], "latency_ms": o.latency_ms}
             size += len(wire(item)) + 1
@@ -103,15 +131,31 @@ class Forwarder(Agent):
         if out:
             doc["observations"] = out
         room = REPORT_RESULTS - len(out)
-        for field, items in self._extras.items():  # a poll's faults ride the report of its result or the next one
-            taken = []
-            while items and room > 0 and size < REPORT_BYTES:  # the same byte bound: a report over 1 MiB is refused
-                item = items.popleft()
-                size += len(wire(item)) + 1
-                taken.append(item)
+        for field, most in MAX_EXTRAS.items():  # a poll's faults ride the report of its result or the next one
+            items = self._extras.get(field)
+            taken: list[dict[str, Any]] = []
+            self._taken.append((items or deque(), taken))
+            # at most what the collector's AgentReport takes of the field (share.py), and the same byte bound: a
+            # report over 1 MiB is refused
+            while items and room > 0 and len(taken) < most and size < REPORT_BYTES:
+                taken.append(items.popleft())
+                size += len(wire(taken[-1])) + 1
                 room -= 1
             if taken:
                 doc[field] = taken
+
+    def drain(self, most: int = STOP_REPORTS) -> int:
+        """At a clean stop: reports until nothing is queued (results, faults and events, traps), `most` at most
+        (each sent, or spooled for the next start); the reports built. A report that fails ends it (logged)."""
+        built = 0
+        while built < most and (self.waiting or self.extras_waiting or self.traps):
+            try:
+                self.cycle()
+            except Exception:
+                log.exception("report cycle failed")
+                break
+            built += 1
+        return built
 
     @property
     def waiting(self) -> int:
@@ -283,9 +327,8 @@ class Poller:
             self.forwarder.stop.set()
             await asyncio.to_thread(reports.join)
             # the last results, faults, events and traps: sent, or kept in the spool for the next start
-            if self.forwarder.waiting or self.forwarder.extras_waiting or self.forwarder.traps:
-                self.forwarder.stop.clear()
-                await asyncio.to_thread(self.forwarder.cycle)
+            self.forwarder.stop.clear()  # the spool's replay stops at a set stop
+            await asyncio.to_thread(self.forwarder.drain)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
             # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
             log.info("poller stopped", extra={"results": self.forwarder.produced,
@@ -293,4 +336,7 @@ class Poller:
                                               "events": self.forwarder.extras["polled_events"],
                                               "stream": self.forwarder.stream,
                                               "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
-                                              "waiting": self.forwarder.waiting, **trap_counts(self.traps)})
+                                              "waiting": self.forwarder.waiting,
+                                              "extras_waiting": self.forwarder.extras_waiting,
+                                              "traps_waiting": len(self.forwarder.traps or ()),
+                                              **trap_counts(self.traps)})

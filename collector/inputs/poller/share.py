@@ -40,6 +40,11 @@ CENTRAL_CATEGORIES = ("link",)  # measured from the centre; a poller runs only t
 # with one stays central. Of icmp, tcp and http only http's ca_file does (config/checks.py).
 LOCAL_FILES = ("ca_file",)
 MAX_OBSERVATIONS = 5000  # results in one report (a report is at most 1 MiB; a result about 100 bytes as JSON)
+MAX_EVENTS = 1000  # host key events and findings in one report
+# What a poller's checks found beside their results, by report field, and how many one report may carry: the
+# collector's AgentReport refuses more (422, a report the poller then drops), so the poller takes at most that
+# many of each into a report (runner.py, Forwarder.extend) and leaves the rest for the next.
+MAX_EXTRAS = {"polled_hardware": MAX_OBSERVATIONS, "polled_events": MAX_EVENTS}
 
 
 class PolledResult(BaseModel):
@@ -80,7 +85,9 @@ class PolledEvent(BaseModel):
     severity: Literal["info", "minor", "major", "critical"]
     summary: str = Field("", max_length=2000)
     details: dict[str, str | None] = Field(default_factory=dict, max_length=8)
-    key: str | None = Field(None, max_length=300)  # a finding's (ssh_host_key:HOST:PORT); None for an event
+    # a finding's (ssh_host_key:HOST:PORT: the SSH hub's, the only findings a poller makes, so it cannot clear an
+    # asset's other findings, its baseline's or file integrity's); None for an event
+    key: str | None = Field(None, max_length=300, pattern=r"^ssh_host_key:")
     failing: bool = False
 
 

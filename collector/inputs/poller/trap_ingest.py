@@ -15,12 +15,14 @@ on the traps' own times (the latest taken from that poller), not on their arriva
 cut is grouped as it happened, not as it arrived. A trap of an asset that is not of the poller's site (the
 inventory moved it since the poller's share, or a poller forwarding what is not its own) is refused
 (`not_site`), one dated in the future (over MAX_FUTURE after the corrected clock) too (`future`), and one whose
-varbinds do not decode (`malformed`): counted per poller, logged at most a line a minute per poller.
+varbinds do not decode (`malformed`): counted per poller, logged at most a line a minute per poller. An agent that
+is no site poller has no receiver here: its report's traps are all refused (`not_poller`), counted the same way.
 """
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -36,16 +38,18 @@ log = logging.getLogger(__name__)
 
 MAX_FUTURE = 300.0  # as a report's own time (inputs/agents/ingest.py)
 NOT_TAKEN = ("站点轮询器转发的陷阱未处理（每个轮询器每分钟至多一行）/ traps forwarded by a site poller not taken "
-             "(a line a minute per poller at most): not_site, future, malformed, error")
+             "(a line a minute per poller at most): not_poller, not_site, future, malformed, error")
 
 
 class ForwardedTraps:
     """Per poller a TrapReceiver without a port, fed from its reports (Ingest.on_traps)."""
 
     def __init__(self, settings: Any, maps: Callable[[], TrapMap], publish: Callable[[Message], None], hub: Any,
-                 site_of: Callable[[str], str | None], poller_site: Callable[[str], str | None]) -> None:
+                 site_of: Callable[[str], str | None], poller_site: Callable[[str], str | None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """settings: collector.yaml's snmp.traps (storm window, detail caps); maps: the trap maps, read at the
-        first forwarded trap; site_of: an asset's site; poller_site: an enrolled poller's site."""
+        first forwarded trap; site_of: an asset's site; poller_site: an enrolled poller's site; clock: seconds, of
+        the refusals' log lines a minute (the service's clock; it calls refusals.tick and flush)."""
         self.settings = settings
         self.maps = maps
         self.publish = publish
@@ -57,7 +61,7 @@ class ForwardedTraps:
         self.receivers: dict[str, TrapReceiver] = {}
         self._latest: dict[str, float] = {}  # poller -> the latest trap time taken (its receiver's storm clock)
         # per poller (enrolled, authenticated: bounded), by reason
-        self.refusals = Refusals(0, lambda poller: True, line=NOT_TAKEN)
+        self.refusals = Refusals(0, lambda poller: True, clock=clock, line=NOT_TAKEN)
         self.taken_by: dict[str, int] = {}  # poller -> traps taken (/metrics: opsmon_poller_traps_total)
 
     def _receiver(self, poller: str) -> TrapReceiver:
@@ -72,15 +76,18 @@ class ForwardedTraps:
 
     def take(self, poller: str, traps: list[ForwardedTrap], offset: float, now: datetime) -> None:
         """A report's traps, in the order the poller received them (inside the report's store commit)."""
-        receiver = self._receiver(poller)
         site = self.poller_site(poller)
+        if site is None:  # no site poller (an agent, a poller revoked since): no receiver made for it
+            self.refusals.refuse("not_poller", poller, f"{len(traps)} traps", len(traps))
+            return
+        receiver = self._receiver(poller)
         limit = now.timestamp() + MAX_FUTURE
         for trap in traps:
             at = trap.ts + offset
             if not (math.isfinite(at) and 0 <= at <= limit):
                 self.refusals.refuse("future", poller)
                 continue
-            if site is None or self.site_of(trap.asset) != site:
+            if self.site_of(trap.asset) != site:
                 self.refusals.refuse("not_site", poller, f"asset {trap.asset[:128]}")
                 continue
             try:

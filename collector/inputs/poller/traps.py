@@ -98,17 +98,17 @@ def load_settings(path: str) -> tuple[PollerTrapSettings, dict[str, Credential]]
 def into_report(queue: deque[dict[str, Any]], doc: dict[str, Any], budget: int) -> int:
     """Move queued traps into a report (`traps`), oldest first, within `budget` bytes as sent; the bytes used.
     Called on the report thread (deque's append and popleft are thread-safe): a trap in a report is sent or
-    spooled with it, so it has the report's guarantees (docs/agent.md, "Never losing a report")."""
+    spooled with it, so it has the report's guarantees (docs/agent.md, "Never losing a report"); a report that
+    cannot be built gives its traps back to the queue (runner.py, Forwarder.make_report)."""
     from opsmon.agent.runner import wire
 
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = doc.setdefault("traps", [])  # in the report as taken: a failure can give them back
     size = 0
     while queue and len(out) < MAX_TRAPS and size < budget:
-        trap = queue.popleft()
-        size += len(wire(trap)) + 1
-        out.append(trap)
-    if out:
-        doc["traps"] = out
+        out.append(queue.popleft())
+        size += len(wire(out[-1])) + 1
+    if not out:
+        del doc["traps"]
     return size
 
 

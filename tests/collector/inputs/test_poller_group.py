@@ -529,3 +529,97 @@ def test_an_asset_whose_site_changed_moves_with_reason_moved() -> None:
     assert (event.details["reason"], event.severity) == ("moved", "info")
     assert event.summary == ("srv-1: 站点轮询器切换 / site poller handover p-b -> p-c "
                              "(资产换了站点 / asset moved to site yutian)")
+
+
+def test_a_poller_cannot_send_a_finding_that_is_not_a_host_keys(store) -> None:  # type: ignore[no-untyped-def]
+    """A poller's findings are its SSH hub's host key findings only (key ssh_host_key:HOST:PORT). A report naming
+    another finding of the asset (`config:running`, the configuration backup's change; `trap:...`) could clear it:
+    refused at the door (422, the key named: polled_events.0.key), so nothing of the report is published; the
+    host key one is taken."""
+    import pytest
+
+    from opsmon.collector.core.errors import InvalidInput
+    from tests.collector.inputs.test_agent_streams import STREAM
+
+    t0 = T0.timestamp()
+    c = _handed_over(store, "ssh:uptime")
+    try:
+        for key in ("config:running", "trap:hwFanFail:fan", "ssh_host_key:10.8.0.5:22"):
+            body = json.dumps({"schema": 1, "stream": STREAM, "seq": 1, "ts": t0 + 290, "interval": 5, "metrics": {},
+                               "polled_events": [{"asset": "srv-1", "check": "ssh:uptime", "ts": t0 + 100,
+                                                  "name": "ssh_host_key", "severity": "critical", "summary": "",
+                                                  "key": key}]}).encode()
+            if key.startswith("ssh_host_key:"):
+                assert c.ingest.parse(body).polled_events[0].key == key  # type: ignore[index]
+            else:
+                with pytest.raises(InvalidInput, match=r"^polled_events\.0\.key: String should match pattern"):
+                    c.ingest.parse(body)
+    finally:
+        c.close()
+
+
+def test_a_cut_longer_than_the_clear_time_neither_clears_nor_reopens_a_polled_fault(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """In-process collector (fake clock, no peer): the switch sw of hotan polled by its poller p-a (SNMP), p-a's
+    reports every 30 s (agents.interval; silent after 3 x 30 = 90 s), hardware_clear_after 600 s (the default).
+
+    - T0: p-a's report carries sw's fan fault: incident sw:hw:fan open, last seen T0.
+    - T0+700 (a WAN cut since T0+1): 700 > 600 s unseen, but p-a is silent (700 > 90 s since its last report):
+      the fault's absence is the cut's, it stays open. (Before: resolved here, then reopened by the replay.)
+    - T0+900: the cut over, p-a replays its spool: a report of T0+600 with the fault, 1 more to come (Backlog):
+      seen again (last seen T0+900), open.
+    - T0+901: its live report, the fan fixed (no fault); T0+1499 another: p-a reports; at T0+1400 the fault was
+      unseen 500 s (< 600: open), at T0+1501 601 s (> 600) with p-a reporting (2 s since): resolved, at T0+1501.
+    """
+    from opsmon.collector.config import load_config
+    from opsmon.collector.config.inventory import AssetSpec, upsert_assets
+    from opsmon.collector.inputs.agents.auth import enroll
+    from opsmon.collector.service.service import Service
+    from tests.collector.inputs.test_agent_streams import STREAM
+    from tests.conftest import write_config
+
+    config = load_config(str(write_config(tmp_path, f"""
+        database: {{path: {tmp_path / 'c.db'}}}
+        listen: {{host: 127.0.0.1, port: 0}}
+        pollers: {{failover_delay: 60s, snmp_credentials: [far]}}
+    """)))
+    now = [T0]
+    service = Service(config, clock=lambda: now[0])
+    t0 = T0.timestamp()
+    seq = [0]
+
+    def report(ts: float, fault: bool, backlog: str | None = None) -> None:
+        seq[0] += 1
+        hw = [{"asset": "sw", "check": "snmp", "ts": ts, "component": "fan", "problem": "fan 1 failed"}]
+        body = json.dumps({"schema": 1, "stream": STREAM, "seq": seq[0], "ts": ts, "interval": 30, "metrics": {},
+                           **({"polled_hardware": hw} if fault else {})}).encode()
+        ingest = service.ingest
+        assert ingest.accept("p-a", "p-a", ingest.parse(body), None, body, backlog) == "accepted"
+
+    def status(s: float) -> str:
+        now[0] = at(s)
+        service.incidents.tick(now[0])
+        inc = service.incidents.by_fp["sw:hw:fan"]
+        return f"{inc.status} {(inc.resolved - T0).total_seconds():.0f}" if inc.resolved else inc.status
+
+    try:
+        upsert_assets(service.store, [AssetSpec.model_validate({
+            "id": "sw", "category": "network", "site": "hotan", "address": "10.8.0.9",
+            "checks": [{"type": "snmp", "credential": "far"}]})], "cli:test")
+        enroll(service.store, "p-a", "server", "hotan", "cli:test", role="poller")
+        assert service.reload_inventory(force=True)
+        assert service.polled[("sw", "snmp")] == "p-a"
+        report(t0, True)
+        assert status(0) == "open"
+        assert status(700) == "open"
+        now[0] = at(900)
+        report(t0 + 600, True, backlog="1")
+        assert status(900) == "open"
+        now[0] = at(901)
+        report(t0 + 901, False)
+        assert status(1400) == "open"
+        now[0] = at(1499)
+        report(t0 + 1499, False)
+        assert status(1501) == "resolved 1501"
+    finally:
+        service.ctx.pinger.close()
+        service.store.close()

@@ -118,3 +118,29 @@ def test_a_credential_missing_at_the_poller_is_unknown_with_its_reason_said_once
     gone.prepare(share)
     sw = asyncio.run(build_jobs(share, gone.ctx, None, gone.check)["sw/snmp"][0].run())
     assert sw.status == "unknown" and str(tmp_path / "none.yaml") in sw.reason and sw.reason.startswith("站点轮询器")
+
+
+def test_an_unknown_profile_at_the_poller_is_an_unknown_result_with_its_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A share whose SNMP check names a profile the poller's hub does not have (`nope`: neither bundled nor under
+    the credentials file's snmp.profile_dirs): its result is unknown, its reason naming the profile, at every run
+    (2 here), with no traceback and no packet sent (the hub answers before it polls: inputs/snmp/hub.py, poll)."""
+    import asyncio
+
+    from opsmon.collector.inputs.checks import CheckContext
+    from opsmon.collector.inputs.poller.devices import PollerDevices
+    from opsmon.collector.inputs.poller.runner import build_jobs
+
+    creds = tmp_path / "poller-credentials.yaml"
+    creds.write_text("snmp:\n  credentials:\n    core: {version: '2c', community: x}\n")
+    share = {"checks": [{"asset": "sw", "address": "127.0.0.1", "interval": 60, "timeout": 5,
+                         "spec": {"type": "snmp", "credential": "core", "profiles": ["auto", "nope"]}}]}
+    devices = PollerDevices(str(creds), CheckContext(), lambda obs: None, lambda field, item: None)
+    devices.prepare(share)
+    check = build_jobs(share, devices.ctx, None, devices.check)["sw/snmp"][0]
+    try:
+        for _ in range(2):
+            result = asyncio.run(check.run())
+            assert result.status == "unknown" and result.reason.startswith("unknown SNMP profile 'nope' (known: ")
+            assert devices.ctx.snmp.polls == 0  # type: ignore[union-attr]
+    finally:
+        devices.close()

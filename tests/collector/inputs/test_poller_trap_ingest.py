@@ -98,3 +98,50 @@ def test_a_forwarded_ups_alarm_names_the_fault_the_profiles_poll() -> None:
     signals = [(h.asset_id, h.component, h.ts.timestamp(), h.cleared, h.source) for h in out
                if isinstance(h, HardwareSignal)]
     assert signals == [("ups", "UPS power input", T0, False, "trap"), ("ups", "UPS power input", T0 + 30, True, "trap")]
+
+
+def test_an_agent_that_is_no_poller_gets_no_receiver_and_its_traps_are_refused() -> None:
+    """`traps` in the report of an enrolled agent that is no site poller (poller_site: None): before, a TrapReceiver
+    was made for it (one per such agent, kept) and each trap refused as not_site; now no receiver, and its 3 traps
+    counted at once as not_poller (one count of 3), nothing published."""
+    out: list[Any] = []
+    taken = ForwardedTraps(TrapConfig(), load_trap_maps, out.append, None, {"sw-1": "hotan"}.get, {"p-a": "hotan"}.get)
+    now = datetime.fromtimestamp(T0, UTC)
+    taken.take("srv-agent", [trap(T0 - i, "sw-1", FAN_FAIL, 100) for i in range(3)], 0.0, now)
+    assert (taken.receivers, taken.refusals.counts, out, taken.taken_by) == ({}, {("not_poller", "srv-agent"): 3},
+                                                                             [], {})
+
+
+def test_the_service_writes_the_forwarded_traps_refusal_lines_each_minute(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """In-process collector (fake clock, no peer). The refusals of forwarded traps are written at most a line a
+    minute per poller: the first refusal at T0 at once (line 1); a second at T0 + 1 waits; the service's tick at
+    T0 + 30 writes nothing (30 s < 60 s since line 1); its tick at T0 + 61 writes it (line 2, `not_poller:1`).
+    Before, the service never ticked these refusals (and their clock was not the service's): one line only."""
+    import logging
+
+    from opsmon.collector.config import load_config
+    from opsmon.collector.inputs.poller.trap_ingest import NOT_TAKEN
+    from opsmon.collector.service.service import Service
+    from tests.conftest import write_config
+
+    config = load_config(str(write_config(tmp_path, f"""
+        database: {{path: {tmp_path / 'c.db'}}}
+        listen: {{host: 127.0.0.1, port: 0}}
+    """)))
+    now = [datetime.fromtimestamp(T0, UTC)]
+    service = Service(config, clock=lambda: now[0])
+    try:
+        with caplog.at_level(logging.WARNING, logger="opsmon.collector.inputs.snmp.trap_refusals"):
+            lines = []
+            for second in (0, 1, 30, 61):
+                now[0] = datetime.fromtimestamp(T0 + second, UTC)
+                if second < 2:
+                    service.forwarded_traps.take("srv-agent", [trap(T0, "sw-1", FAN_FAIL, 100)], 0.0, now[0])
+                else:
+                    service._tick()
+                lines.append(sum(r.getMessage() == NOT_TAKEN for r in caplog.records))
+        assert lines == [1, 1, 1, 2]
+        assert [r for r in caplog.records if r.getMessage() == NOT_TAKEN][-1].refused == "not_poller:1"  # type: ignore[attr-defined]
+    finally:
+        service.ctx.pinger.close()
+        service.store.close()
