@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench bench-sla bench-cli bench-hj212 bench-agent bench-snmp dist dist-agent clean snmpsim \
+.PHONY: run test test-fast lint bench bench-sla bench-cli bench-hj212 bench-agent bench-snmp bench-docs dist dist-agent clean snmpsim \
 	report-shots old-pythons agent-binary agent-packages agent-vendor agent-python-packages debian-root \
 	debian-root-arm64 collector-wheels collector-packages offline-bundle
 
@@ -61,6 +61,13 @@ bench-cli: $(STAMP)
 # 5,000 DAUs on one `opsmon serve` against a read-and-discard floor (about 4 minutes; docs/hj212.md, "Cost").
 bench-hj212: $(STAMP)
 	$(PY) bench/hj212_bench.py
+
+# The docs' performance figures against their measurements (docs/measurements.md): per row, the commits that
+# changed its measured code since it was measured; RUN=1 also re-runs the benches of about 2 minutes or less
+# (bench/docs_figures.py QUICK; about 10 minutes in all, ONLY=id,id for some) and prints their output beside
+# the figures in the docs, with the load average.
+bench-docs: $(STAMP)
+	$(PY) bench/docs_figures.py $(if $(RUN),--run) $(if $(ONLY),--only $(ONLY))
 
 # snmpsim for the SNMP tests (tests/peers/snmp.py looks here, or at $$OPSMON_SNMPSIM).
 SNMPSIM_VENV ?= /opt/opsmon-test/snmpsim

@@ -72,7 +72,7 @@ def _once_beside(cfg: Any, busy: SpoolBusy) -> int:
     return 1
 
 
-def configured(path: str, prog: str) -> Any:
+def configured(path: str, prog: str, tables: tuple[str, ...] = ()) -> Any:
     """agent.toml read (an AgentConfig) and the log set up; None, said on stderr, when the file is wrong.
     Also how `opsmon poller` reads its poller.toml (the same format)."""
     from opsmon.agent import config as config_mod
@@ -80,7 +80,7 @@ def configured(path: str, prog: str) -> Any:
     from opsmon.agent.logfmt import TextFormatter
 
     try:
-        cfg = config_mod.load(path)
+        cfg = config_mod.load(path, tables)
     except ConfigError as exc:
         print(f"{prog}: config error: {exc}", file=sys.stderr)
         return None

@@ -91,7 +91,8 @@ def _ca_file(file: str, value: Any) -> str | None:
     return value
 
 
-def load(path: str | os.PathLike[str]) -> AgentConfig:
+def load(path: str | os.PathLike[str], tables: tuple[str, ...] = ()) -> AgentConfig:
+    """tables: keys another reader of the same file takes (`opsmon poller` reads poller.toml's [traps])."""
     file = str(path)
     try:
         with open(path, "rb") as fh:
@@ -101,7 +102,7 @@ def load(path: str | os.PathLike[str]) -> AgentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(file, "", f"invalid TOML: {exc}") from None
     for key in data:
-        if key not in KEYS:
+        if key not in KEYS and key not in tables:
             raise ConfigError(file, key, "unknown key")
     urls = _collector_urls(file, data.get("collector_url"))
     if "token" in data and "token_file" in data:

@@ -35,7 +35,7 @@ from tests.peers import missing_peer
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.peers.collector", "tests.peers.postgres", "tests.peers.snmp", "tests.peers.receiver",
-                  "tests.peers.browser"]
+                  "tests.peers.browser", "tests.peers.topology"]
 OPSMON = [sys.executable, "-m", "collector"]
 
 
@@ -43,8 +43,8 @@ OPSMON = [sys.executable, "-m", "collector"]
 # PostgreSQL, Prometheus, Alertmanager, promtool, Ansible over SSH, network namespaces); `slow`, it starts a
 # real collector process or runs property tests (seconds each). Applied here from the fixtures and modules a
 # test uses, so a new test in those gets its marker without remembering to add it.
-PEER_FIXTURES = {"netns", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend", "small_tmpfs",
-                 "browser"}
+PEER_FIXTURES = {"netns", "topology", "postgres_url", "snmpd", "sim", "device", "fresh_device", "estate", "backend",
+                 "small_tmpfs", "browser"}
 PEER_MODULES = {"test_rules", "test_prometheus_proof", "test_incidents_alertmanager", "test_snmp", "test_snmp_fast",
                 "test_snmp_devices", "test_snmp_service", "test_snmp_traps", "test_ssh", "test_ssh_service",
                 "test_ansible", "test_agent_binary", "test_agent_packages", "test_agent_aarch64",
@@ -122,16 +122,17 @@ def http_server() -> Iterator[Callable[..., str]]:
     """A real HTTP server on 127.0.0.1; call it with routes {path: (status, body, delay)}."""
     servers: list[_ThreadingServer] = []
 
-    def start(routes: dict[str, tuple[int, bytes, float]], ssl_context: Any = None) -> str:
+    def start(routes: dict[str, tuple[int, bytes, float]], ssl_context: Any = None, host: str = "127.0.0.1") -> str:
+        """host: another loopback address (a prefecture's host, bound inside its namespace: topology.py)."""
         handler = type("H", (_Handler,), {"routes": routes})
-        srv = _ThreadingServer(("127.0.0.1", 0), handler)
+        srv = _ThreadingServer((host, 0), handler)
         scheme = "http"
         if ssl_context is not None:
             srv.socket = ssl_context.wrap_socket(srv.socket, server_side=True)
             scheme = "https"
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
-        return f"{scheme}://127.0.0.1:{srv.server_address[1]}"
+        return f"{scheme}://{host}:{srv.server_address[1]}"
 
     yield start
     for srv in servers:

@@ -149,7 +149,13 @@ def check_references(config: Any, assets: list[tuple[Any, int, Any]], found: Any
         for j, check in enumerate(asset.checks):
             at = ("assets", i, "checks", j)
             who = f"(asset {asset.id}, check {check.check_id})"
-            if check.type == "snmp":
+            at_poller = {"snmp": config.pollers.snmp_credentials, "ssh": config.pollers.ssh_credentials}.get(
+                check.type, ())
+            if check.type in ("snmp", "ssh") and getattr(check, "credential", None) in at_poller:
+                if not asset.site:  # held at the site pollers only: a check without a site is the centre's
+                    problem(doc, (*at, "credential"), f"{check.credential!r} is held by the site pollers only "
+                            f"(pollers.{check.type}_credentials), and this asset has no site {who}")
+            elif check.type == "snmp":
                 if check.credential not in config.snmp.credentials:
                     problem(doc, (*at, "credential"),
                             f"{check.credential!r} is not defined under snmp.credentials {who}")

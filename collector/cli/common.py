@@ -43,6 +43,15 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_config(config_path(args), parsed_files=False)
 
 
+def read_config(args: argparse.Namespace) -> Any:
+    """For a read command (`status`, `incidents list`): only the sections it uses (organisation, timezone, lang,
+    database) of --config's collector.yaml, validated (config/basics.py); the rest of the file is not read, so
+    that the command answers at once (issue 25 item 2). ConfigError as load_config's."""
+    from opsmon.collector.config.basics import load_basics
+
+    return load_basics(config_path(args))
+
+
 def zone(args: argparse.Namespace, config: Any = None) -> str:
     """The configured time zone: every time a command prints is in it, with its offset (issue 21 item 6)."""
     return str((config or load_config(args)).timezone)
@@ -78,9 +87,9 @@ def named(asset_id: str | None, names: dict[str, str]) -> str:
 
 def asset_names(store: Any) -> dict[str, str]:
     """Every asset's name by id, removed ones too (an old incident names an asset that has left)."""
-    from opsmon.collector.store.assets import list_assets
+    from opsmon.collector.store.assets import asset_lines
 
-    return {a.id: a.name for a in list_assets(store, include_removed=True)}
+    return {a.id: a.name for a in asset_lines(store, include_removed=True)}
 
 
 def open_store(args: argparse.Namespace, config: Any = None) -> Any:
@@ -88,6 +97,14 @@ def open_store(args: argparse.Namespace, config: Any = None) -> Any:
 
     config = config or load_config(args)
     return open_store(config.database_url(), config.database.connect_timeout)
+
+
+def open_reading(args: argparse.Namespace, config: Any) -> Any:
+    """The store for a read command: the plain DB-API driver without SQLAlchemy when it can serve, else the full
+    store (which creates, migrates or says why not: store/dbapi.open_reading_store)."""
+    from opsmon.collector.store.dbapi import open_reading_store
+
+    return open_reading_store(config.database_url(), config.database.connect_timeout)
 
 
 def time_arg(value: str | None, name: str) -> datetime | None:

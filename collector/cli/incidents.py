@@ -11,9 +11,11 @@ from opsmon.collector.cli.common import (
     lang,
     load_config,
     named,
+    open_reading,
     open_store,
     print_json,
     print_table,
+    read_config,
     time_arg,
     when,
     zone,
@@ -25,10 +27,10 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.durations import say_duration
     from opsmon.collector.incidents.read import IncidentFilter, list_incidents
 
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
     said = lang(args, config)
-    store = open_store(args, config)
+    store = open_reading(args, config)
     names = asset_names(store)
     rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset),
                           since=time_arg(args.from_, "from"), limit=args.limit)

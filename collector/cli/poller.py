@@ -19,7 +19,7 @@ def cmd_poller(args: argparse.Namespace) -> int:
     from opsmon.agent.spool import SpoolLock
     from opsmon.collector.inputs.poller.runner import Poller
 
-    cfg = configured(args.file, "opsmon poller")
+    cfg = configured(args.file, "opsmon poller", ("traps",))
     if cfg is None:
         return 2
     try:
@@ -30,13 +30,17 @@ def cmd_poller(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"opsmon poller: spool {cfg.spool_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    traps = site_traps(args.file)
+    if traps is False:
+        lock.release()
+        return 2
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        poller = Poller(cfg, args.max_concurrency)
+        poller = Poller(cfg, args.max_concurrency, args.credentials, traps=traps or None)
         logging.getLogger("opsmon.poller").info("poller started", extra={
             "collector": " ".join(cfg.collector_urls) or cfg.collector_url, "interval": cfg.interval})
         await poller.run(stop)
@@ -48,9 +52,36 @@ def cmd_poller(args: argparse.Namespace) -> int:
     return 0
 
 
+def site_traps(path: str) -> Any:
+    """The trap port of poller.toml's [traps], bound (a taken port fails the start, not the first trap); None when
+    off; False, said on stderr, when [traps] is wrong (file, key, reason) or its port cannot be had."""
+    from opsmon.agent.errors import ConfigError
+    from opsmon.collector.inputs.poller.traps import load_settings
+
+    try:
+        found = load_settings(path)
+        if found is None:
+            return None
+        from opsmon.collector.inputs.poller.trap_port import SiteTraps
+
+        traps = SiteTraps(*found)
+        traps.bind()
+    except ConfigError as exc:
+        print(f"opsmon poller: config error: {exc}", file=sys.stderr)
+        return False
+    except OSError as exc:
+        print(f"opsmon poller: traps: {exc}", file=sys.stderr)
+        return False
+    return traps
+
+
 def register(sub: Any) -> None:
     sp = command(sub, "poller", cmd_poller,
                  "run a site poller: the checks of its site, forwarded through a crash-safe spool (docs/poller.md)")
     sp.add_argument("file", nargs="?", default="/etc/opsmon/poller.toml", metavar="POLLER_TOML",
-                    help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports)")
+                    help="agent.toml's format: collector_url, token or token_file, spool_dir, interval (of reports); "
+                         "[traps] for the site's SNMP traps (docs/poller.md)")
     sp.add_argument("--max-concurrency", type=int, default=100, help="checks in flight at once")
+    sp.add_argument("--credentials", default="/etc/opsmon/poller-credentials.yaml", metavar="FILE",
+                    help="the SNMP and SSH credentials of the site's checks (collector.yaml's snmp: and ssh: "
+                         "sections); read only when the share holds such a check (docs/poller.md)")

@@ -13,6 +13,7 @@ from opsmon.collector.cli.common import (
     load_config,
     open_store,
     print_json,
+    read_config,
     time_arg,
     when,
     zone,
@@ -38,7 +39,7 @@ def cmd_sla(args: argparse.Namespace) -> int:
     from opsmon.collector.sla.render import render_table
     from opsmon.collector.sla.targets import load_targets
 
-    config = load_config(args)
+    config = read_config(args)  # the sections it uses: database, timezone, lang, sla (config/basics.py)
     table = load_targets(config.targets_path())
     result = measure(open_store(args, config), table, period_arg(args, config))
     if args.format == "json":

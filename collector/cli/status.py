@@ -5,17 +5,17 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import command, lang, load_config, open_store, print_table, when, zone
+from opsmon.collector.cli.common import command, lang, open_reading, print_table, read_config, when, zone
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from opsmon.collector.core.durations import say_duration
-    from opsmon.collector.store.assets import list_assets
+    from opsmon.collector.store.assets import asset_lines
     from opsmon.collector.store.history import current_states, last_heartbeat
 
-    config = load_config(args)
+    config = read_config(args)
     tz, said = zone(args, config), lang(args, config)
-    store = open_store(args, config)
+    store = open_reading(args, config)
     states = current_states(store)
     now = datetime.now(UTC)
     beat = last_heartbeat(store)
@@ -24,7 +24,7 @@ def cmd_status(args: argparse.Namespace) -> int:
               "states below are as it left them\n")
         now = beat
     table = [("ASSET", "NAME", "CATEGORY", "SITE", "STATE", "FOR", "REASON")]
-    for row in list_assets(store):
+    for row in asset_lines(store):
         span = states.get(row.id)
         if span is None:
             table.append((row.id, row.name or "-", row.category, row.site or "-", "-", "-", "not tracked yet"))

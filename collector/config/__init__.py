@@ -9,11 +9,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from opsmon.collector.config.load import DEMO_CONFIG, load_config, resolve_config_path
+    from opsmon.collector.config.basics import DEMO_CONFIG, resolve_config_path
+    from opsmon.collector.config.load import load_config
     from opsmon.collector.config.schema import CollectorConfig
 
 __all__ = ["CollectorConfig", "DEMO_CONFIG", "load_config", "resolve_config_path"]
-_HOMES = {"CollectorConfig": "schema", "DEMO_CONFIG": "load", "load_config": "load", "resolve_config_path": "load"}
+_HOMES = {"CollectorConfig": "schema", "DEMO_CONFIG": "basics", "load_config": "load", "resolve_config_path": "basics"}
 
 
 def __getattr__(name: str) -> Any:

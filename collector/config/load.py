@@ -2,32 +2,17 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from opsmon.collector.config.basics import DEMO_CONFIG, SYSTEM_CONFIG, read_mapping, resolve_config_path
 from opsmon.collector.config.schema import CollectorConfig
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
 from opsmon.collector.core.errors import ConfigError, Problems
 
-DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")
-SYSTEM_CONFIG = "/etc/opsmon/collector.yaml"  # where the packages and the Ansible role put it
-
-
-def resolve_config_path(cli_value: str | None, demo: bool = False, system: str = SYSTEM_CONFIG) -> str:
-    """--config wins, then $OPSMON_CONFIG, then /etc/opsmon/collector.yaml when it exists; the bundled demo
-    config only when asked for (`demo`: `opsmon --demo`, or `opsmon serve` with nothing else found, which is how
-    `make run` starts the demo). Otherwise ConfigError naming where a config was looked for: a command run
-    without one used to write the demo's database (~/.local/state/opsmon/demo.db) silently (issue 20)."""
-    found = cli_value or os.environ.get("OPSMON_CONFIG") or (system if os.path.isfile(system) else None)
-    if found:
-        return found
-    if demo:
-        return DEMO_CONFIG
-    raise ConfigError(system, "", "not found, and neither --config FILE nor $OPSMON_CONFIG is given: give one or "
-                      "create this file; for the bundled demo of `make run`, add --demo (opsmon --demo COMMAND)")
+__all__ = ["DEMO_CONFIG", "SYSTEM_CONFIG", "check_config_file", "load_config", "resolve_config_path"]
 
 
 def load_config(path: str | os.PathLike[str], secrets: bool = False,
@@ -62,12 +47,9 @@ def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bo
     (their problems are reported in the same pass), never for running.
     """
     try:
-        doc = read_yaml(path)
+        doc = read_mapping(path)
     except ConfigError as exc:
         found.add(exc)
-        return None
-    if not isinstance(doc.data, dict):
-        found.add(ConfigError(str(path), "", "the file must hold a mapping of settings (it is empty or a list)"))
         return None
     config = _validated(doc, found)
     if config is None:

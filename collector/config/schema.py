@@ -5,12 +5,18 @@ time instead of a silently ignored setting.
 """
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
+from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig, bundled_targets_path
+    Basics,
+    DatabaseConfig,
+    SlaConfig,
+    bundled_targets_path,
+    targets_path,
+)
 from opsmon.collector.config.flows import FlowsConfig
 from opsmon.collector.config.hj212 import Hj212Config
 from opsmon.collector.config.ldap import LdapConfig
@@ -18,34 +24,12 @@ from opsmon.collector.config.notify import NotifyConfig
 from opsmon.collector.config.snmp_credentials import CredentialSpec
 from opsmon.collector.config.ssh import SshConfig
 from opsmon.collector.config.survey import SurveyConfig
-from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
+from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration
 from opsmon.collector.core.incidents import CRITICAL_PATHS
 from opsmon.collector.core.maintenance import WindowSpec
 
 if TYPE_CHECKING:
     from opsmon.collector.config.trap_maps import TrapMap
-
-
-class DatabaseConfig(BaseModel):
-    """Either `path` (embedded SQLite, WAL mode) or `url` (PostgreSQL), not both."""
-
-    model_config = FROZEN
-    path: str | None = Field(None, description="SQLite file (created with its folder); the embedded default")
-    url: str | None = Field(None, description="postgresql://user:password@host/db instead of path")
-    connect_timeout: PositiveDuration = Field(10.0, description="Give up connecting after this long")
-    standby: bool = Field(False, description=(
-        "When another collector holds this database, wait as its standby and take over once its lock is "
-        "free (its process or host died), instead of refusing to start; the same config on both hosts "
-        "(docs/operations.md, \"A standby collector\")"))
-    standby_poll: PositiveDuration = Field(2.0, description="How often a standby tries the lock")
-
-    @model_validator(mode="after")
-    def _one_of(self) -> DatabaseConfig:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("give exactly one of database.path (SQLite) or database.url (PostgreSQL)")
-        if self.url is not None and not self.url.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
-            raise ValueError("database.url must start with postgresql:// (or postgresql+psycopg://, sqlite:///)")
-        return self
 
 
 class ListenConfig(BaseModel):
@@ -142,6 +126,11 @@ class PollersConfig(BaseModel):
     sites: dict[str, PollerSiteConfig] = Field(default_factory=dict, description=(
         "One site's own `failover_delay` and `min_online` (by its inventory `site`), over the two above: "
         "`{hotan: {min_online: 2}}`"))
+    snmp_credentials: tuple[str, ...] = Field((), description=(
+        "Names of SNMP credentials only the site pollers hold (in their poller-credentials.yaml): the `snmp` "
+        "checks of a site's assets may name them, and the collector keeps no secret of them (docs/poller.md)"))
+    ssh_credentials: tuple[str, ...] = Field((), description=(
+        "Names of SSH credentials only the site pollers hold, for the `ssh` checks of a site's assets"))
 
     def delay_of(self, site: str) -> float:
         own = self.sites.get(site)
@@ -150,12 +139,6 @@ class PollersConfig(BaseModel):
     def min_online_of(self, site: str) -> int:
         own = self.sites.get(site)
         return own.min_online if own is not None and own.min_online is not None else self.min_online
-
-
-class SlaConfig(BaseModel):
-    model_config = FROZEN
-    targets_file: str | None = Field(None, description="The target table; default: rules/targets.yaml of opsmon")
-    refresh: PositiveDuration = Field(60.0, description="How often quarter-to-date figures for /metrics are computed")
 
 
 class TrapConfig(BaseModel):
@@ -275,17 +258,10 @@ class LoggingConfig(BaseModel):
     format: Literal["text", "json"] = Field("text", description="text (key=value) or json (one object a line)")
 
 
-class CollectorConfig(BaseModel):
-    """Root of collector.yaml."""
+class CollectorConfig(Basics):
+    """Root of collector.yaml: its first keys (organisation, timezone, lang, database) are config/basics.py's."""
 
     model_config = FROZEN
-    organisation: str = Field("opsmon", description="Name shown on reports")
-    timezone: str = Field("UTC", description=(
-        "IANA zone in which days, months, quarters and cron windows are cut, and in which every time a person "
-        "reads is written (CLI, API answers with its offset, pages, notices, reports)"))
-    lang: Literal["zh", "en"] = Field("zh", description=(
-        "Language of the CLI's texts and durations (3天19小时58分 or 3d19h58m) when a command is given no --lang"))
-    database: DatabaseConfig
     listen: ListenConfig = ListenConfig()
     api: ApiConfig = ApiConfig()
     console: ConsoleConfig = ConsoleConfig()
@@ -308,15 +284,7 @@ class CollectorConfig(BaseModel):
     reports: ReportsConfig = ReportsConfig()
     survey: SurveyConfig = SurveyConfig()
     logging: LoggingConfig = LoggingConfig()
-    # Set by the loader, not by the file: where relative paths are resolved from.
-    base_dir: str = Field("", exclude=True)
-    source_file: str = Field("", exclude=True)
     _trap_maps: TrapMap | None = PrivateAttr(None)  # trap_maps(), parsed once
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        return check_timezone(value)
 
     @model_validator(mode="after")
     def _report_mail(self) -> CollectorConfig:
@@ -337,11 +305,6 @@ class CollectorConfig(BaseModel):
             seen.add(window.id)
         return self
 
-    def resolve(self, path: str) -> Path:
-        """A path from the file: '~' expanded, relative paths taken from the config's folder."""
-        p = Path(path).expanduser()
-        return p if p.is_absolute() else Path(self.base_dir or ".") / p
-
     def trap_maps(self) -> TrapMap:
         """The bundled trap maps and snmp.traps.maps, parsed at the first call and kept: the loader's check at
         start (config/load.py check_snmp) parses them, the trap receiver takes the same maps. ConfigError
@@ -353,17 +316,4 @@ class CollectorConfig(BaseModel):
         return self._trap_maps
 
     def targets_path(self) -> Path:
-        return self.resolve(self.sla.targets_file) if self.sla.targets_file else bundled_targets_path()
-
-    def database_url(self) -> str:
-        if self.database.url:
-            return self.database.url
-        return f"sqlite:///{self.resolve(self.database.path or '').resolve()}"
-
-
-def bundled_targets_path() -> Path:
-    """rules/targets.yaml in a checkout; the packaged copy (collector/sla/targets.yaml) when installed."""
-    here = Path(__file__).resolve().parents[2] / "rules" / "targets.yaml"
-    if here.is_file():
-        return here
-    return Path(str(resources.files("opsmon.collector") / "sla" / "targets.yaml"))
+        return targets_path(self, self.sla)

@@ -16,7 +16,8 @@ incident for the same component. Every OID says its source (the MIB module and w
 
 `same_fault` maps a component the varbind names to the component the SNMP profiles name for the same fault
 (one fault, one incident, whether a poll or a trap says it: upsTrapAlarmEntryAdded's upsAlarmOnBattery is
-the profiles' `UPS power input`); a recovery trap uses the map of the trap it clears.
+the profiles' `UPS power input`; `*` maps any other value, so Huawei's hwFanFail for "FAN 2" is the profiles'
+`fan`); a recovery trap uses the map of the trap it clears.
 """
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ class TrapEntry(BaseModel):
     component_from: str | None = Field(None, description="OID prefix of the varbind naming the component")
     same_fault: dict[str, str] = Field(default_factory=dict, description=(
         "The varbind's value -> the component the SNMP profiles name for the same fault (one incident whether "
-        "polled or trapped); on the raising trap, its recovery uses it too"))
+        "polled or trapped); on the raising trap, its recovery uses it too. The key `*` takes every value not "
+        "listed: a part the trap names by an index the polled table does not use (Huawei's entPhysicalName "
+        "against hwFanStatusTable's slot.number) is the device's part the profile names with `device_index: 0`"))
     summary: Text
 
     @field_validator("oid", "component_from")

@@ -1,24 +1,82 @@
-"""Reading incidents and their trails back for the API and the CLI (closed ones included)."""
+"""Reading incidents and their trails back for the API and the CLI (closed ones included).
+
+list_incidents() is plain SQL on store/dbapi.py's Reader: the API, the console and `opsmon incidents list` run
+the same query, the CLI on the plain driver without SQLAlchemy (issue 25 item 2). show_incident() reads
+through the ORM, imported when called.
+"""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import and_, not_, or_, select
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opsmon.collector.core.deadlines import in_time, response_seconds
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.incidents import NOT_FAULTS
-from opsmon.collector.store import Store
-from opsmon.collector.store.models import Asset, Incident, IncidentEvent
+from opsmon.collector.store.dbapi import Readable, in_list
+from opsmon.collector.store.millis import from_ms_or_none, to_ms
+
+if TYPE_CHECKING:
+    from opsmon.collector.store import Store
+    from opsmon.collector.store.models import Incident
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def breached(row: Incident, now: datetime | None = None) -> bool:
+class IncidentRow(NamedTuple):
+    """The columns of an incident that incident_doc() reads, as the mapped class Incident names them (either
+    may be given to it)."""
+
+    id: str
+    asset_id: str
+    kind: str
+    severity: str | None
+    status: str
+    cause: str
+    fault_ts: datetime | None
+    opened_ts: datetime
+    deadline_ts: datetime | None
+    acknowledged_ts: datetime | None
+    acknowledged_by: str | None
+    resolved_ts: datetime | None
+    resolved_by: str | None
+    closed_ts: datetime | None
+    level: int
+    attached: list[str] | None
+    reopened: int
+    note: str
+    source: str
+    flapping_ts: datetime | None
+    breached_ts: datetime | None
+    maintenance_window: str | None
+    maintenance_ts: datetime | None
+    response_recorded_ts: datetime | None
+    response_evidence: str | None
+
+    @classmethod
+    def read(cls, row: tuple[Any, ...]) -> IncidentRow:
+        """A row of INCIDENT_COLUMNS: stored milliseconds as UTC datetimes, `attached` as a list (SQLite gives
+        the JSON text, psycopg the value)."""
+        values = dict(zip(cls._fields, row, strict=True))
+        for name in cls._fields:
+            if name.endswith("_ts"):
+                values[name] = from_ms_or_none(values[name])
+        if isinstance(values["attached"], str):
+            values["attached"] = json.loads(values["attached"])
+        return cls(**values)
+
+
+INCIDENT_COLUMNS = ", ".join(f"incidents.{c}" for c in IncidentRow._fields)
+# The breached rule of core/deadlines.in_time on stored milliseconds (breached() below, in SQL).
+LATE = ("(incidents.deadline_ts IS NOT NULL AND ((incidents.acknowledged_ts IS NOT NULL AND "
+        "incidents.acknowledged_ts > incidents.deadline_ts) OR (incidents.acknowledged_ts IS NULL AND "
+        "incidents.status NOT IN {not_faults} AND incidents.deadline_ts < :now)))")
+
+
+def breached(row: Incident | IncidentRow, now: datetime | None = None) -> bool:
     """Acknowledged after its deadline, or still unacknowledged with the deadline behind it."""
     if row.deadline_ts is None:
         return False
@@ -27,7 +85,7 @@ def breached(row: Incident, now: datetime | None = None) -> bool:
     return row.status not in NOT_FAULTS and not in_time(now or datetime.now(row.deadline_ts.tzinfo), row.deadline_ts)
 
 
-def incident_doc(row: Incident) -> dict[str, Any]:
+def incident_doc(row: Incident | IncidentRow) -> dict[str, Any]:
     response = response_seconds(row.opened_ts, row.acknowledged_ts) if row.acknowledged_ts else None
     return {
         "id": row.id, "asset": row.asset_id, "kind": row.kind, "severity": row.severity, "status": row.status,
@@ -58,43 +116,48 @@ class IncidentFilter:
     acknowledged_by: str | None = None
 
 
-def list_incidents(store: Store, where: IncidentFilter = IncidentFilter(), since: datetime | None = None,
+def list_incidents(store: Readable, where: IncidentFilter = IncidentFilter(), since: datetime | None = None,
                    until: datetime | None = None, limit: int = 100,
                    now: datetime | None = None) -> list[dict[str, Any]]:
     f = where
-    query = select(Incident)
-    if f.status == "active":
-        query = query.where(Incident.status.in_(("open", "acknowledged")))
-    elif f.status is not None:
-        query = query.where(Incident.status == f.status)
-    if f.asset is not None:
-        query = query.where(Incident.asset_id == f.asset)
-    for column, value in ((Incident.severity, f.severity), (Incident.kind, f.kind),
-                          (Incident.acknowledged_by, f.acknowledged_by)):
-        if value is not None:
-            query = query.where(column == value)
+    sql = [f"SELECT {INCIDENT_COLUMNS} FROM incidents"]
+    conds: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
     if f.site is not None or f.category is not None:
-        query = query.join(Asset, Asset.id == Incident.asset_id)
-        if f.site is not None:
-            query = query.where(Asset.site == f.site)
-        if f.category is not None:
-            query = query.where(Asset.category == f.category)
-    if f.breached is not None:  # stored milliseconds compared: the rule of core/deadlines.in_time
-        late = and_(Incident.deadline_ts.is_not(None), or_(
-            and_(Incident.acknowledged_ts.is_not(None), Incident.acknowledged_ts > Incident.deadline_ts),
-            and_(Incident.acknowledged_ts.is_(None), Incident.status.not_in(NOT_FAULTS),
-                 Incident.deadline_ts < (now or datetime.now(UTC)))))
-        query = query.where(late if f.breached else not_(late))
+        sql.append("JOIN assets ON assets.id = incidents.asset_id")
+    if f.status == "active":
+        conds.append("incidents.status IN ('open', 'acknowledged')")
+    for column, value in (("incidents.status", None if f.status == "active" else f.status),
+                          ("incidents.asset_id", f.asset), ("incidents.severity", f.severity),
+                          ("incidents.kind", f.kind), ("incidents.acknowledged_by", f.acknowledged_by),
+                          ("assets.site", f.site), ("assets.category", f.category)):
+        if value is not None:
+            name = column.replace(".", "_")
+            conds.append(f"{column} = :{name}")
+            params[name] = value
+    if f.breached is not None:
+        not_faults, nf = in_list("nf", NOT_FAULTS)
+        late = LATE.format(not_faults=not_faults)
+        conds.append(late if f.breached else f"NOT {late}")
+        params |= nf | {"now": to_ms(now or datetime.now(UTC))}
     if since is not None:
-        query = query.where(Incident.opened_ts >= since)
+        conds.append("incidents.opened_ts >= :since")
+        params["since"] = to_ms(since)
     if until is not None:
-        query = query.where(Incident.opened_ts < until)
-    with store.session() as session:
-        rows = session.scalars(query.order_by(Incident.opened_ts.desc(), Incident.id.desc()).limit(limit))
-        return [incident_doc(r) for r in rows]
+        conds.append("incidents.opened_ts < :until")
+        params["until"] = to_ms(until)
+    if conds:
+        sql.append("WHERE " + " AND ".join(conds))
+    sql.append("ORDER BY incidents.opened_ts DESC, incidents.id DESC LIMIT :limit")
+    with store.reader() as r:
+        return [incident_doc(IncidentRow.read(row)) for row in r.rows(" ".join(sql), params)]
 
 
 def show_incident(store: Store, incident_id: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Incident, IncidentEvent
+
     with store.session() as session:
         row = session.get(Incident, incident_id)
         if row is None:

@@ -290,6 +290,28 @@ class TrapCollector(Collector):
         yield from (packets, accepted, grouped, refused)
 
 
+class ForwardedTrapCollector(Collector):
+    """The SNMP traps site pollers forwarded, taken and refused by poller (inputs/poller/trap_ingest.py); what a
+    poller refused at its own port is in its log (docs/poller.md)."""
+
+    def __init__(self, traps: Any) -> None:
+        self.traps = traps
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily
+
+        taken = CounterMetricFamily("opsmon_poller_traps", "SNMP traps a site poller forwarded, taken as the trap "
+                                    "receiver's own (stored, or counted in a stored event)", labels=["poller"])
+        for poller, n in list(self.traps.taken_by.items()):
+            taken.add_metric([poller], n)
+        refused = CounterMetricFamily("opsmon_poller_traps_refused", "SNMP traps a site poller forwarded that were "
+                                      "not taken, by reason (not_site, future, malformed, error)",
+                                      labels=["reason", "poller"])
+        for (reason, poller), n in list(self.traps.refusals.counts.items()):
+            refused.add_metric([reason, poller], n)
+        yield from (taken, refused)
+
+
 class FlowCollector(Collector):
     """The flow receiver's datagrams, flow records by exporter and link (every configured exporter from zero),
     closed intervals, and refusals by reason and source (inputs/flows/receiver.py)."""
@@ -671,6 +693,9 @@ class CollectorMetrics:
 
     def watch_traps(self, counts: Any) -> None:
         self.registry.register(TrapCollector(counts))
+
+    def watch_forwarded_traps(self, traps: Any) -> None:
+        self.registry.register(ForwardedTrapCollector(traps))
 
     def watch_flows(self, counts: Any) -> None:
         self.registry.register(FlowCollector(counts))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import sys
 import threading
@@ -22,6 +21,8 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+
+from opsmon.collector.core.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,7 @@ class LoopWatch:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._stalled_at: float | None = None
-        self._logged = -math.inf
-        self._unlogged = 0
+        self._throttle = Throttle(log_every, clock)
         self._stall_logged = False
 
     @property
@@ -112,16 +112,14 @@ class LoopWatch:
         if self._stalled_at is None and lag > self.threshold:
             self._stalled_at = self._beat + self.period
             self.stalls += 1
-            now = self.clock()
-            self._stall_logged = now - self._logged >= self.log_every
-            if not self._stall_logged:
-                self._unlogged += 1
+            held = self._throttle.ask()
+            self._stall_logged = held is not None
+            if held is None:
                 return
-            self._logged = now
             frame = sys._current_frames().get(self._loop_thread or -1)
             extra: dict[str, object] = {"stalled_s": round(lag, 2), "where": where(frame)}
-            if self._unlogged:
-                extra["stalls_not_logged"], self._unlogged = self._unlogged, 0
+            if held:
+                extra["stalls_not_logged"] = held
             log.warning("event loop stalled", extra=extra)
         elif self._stalled_at is not None and lag <= self.threshold:
             lasted = self._beat - self._stalled_at

@@ -65,8 +65,17 @@ from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
 from opsmon.collector.inputs.flows.receiver import FlowReceiver
 from opsmon.collector.inputs.hj212.receiver import Hj212Receiver
+from opsmon.collector.inputs.poller.devices import Unresolved, held_at_pollers
 from opsmon.collector.inputs.poller.group import HANDOVER, PollerGroups, share_refresh
-from opsmon.collector.inputs.poller.share import POLLER, PollerShare, owner, pollable, share_document
+from opsmon.collector.inputs.poller.share import (
+    POLLER,
+    PollerShare,
+    SharedUplink,
+    owner,
+    pollable,
+    share_document,
+)
+from opsmon.collector.inputs.poller.trap_ingest import ForwardedTraps
 from opsmon.collector.inputs.scheduler import CheckScheduler
 from opsmon.collector.inputs.security import SecurityBook, security_catalog
 from opsmon.collector.inputs.snmp.hub import Uplink
@@ -148,6 +157,9 @@ class Service:
         self._unknown_poller_sites: frozenset[str] = frozenset()  # pollers.sites keys warned about
         self.pollers: dict[str, str] = {}
         self._shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {}
+        self._uplinks: dict[str, list[SharedUplink]] = {}  # poller -> the links read from its devices' interfaces
+        # (link, snmp_interface check) -> its device, when a poller polls that device: the device's owner judges it
+        self._polled_via: dict[tuple[str, str], str] = {}
         self._inventory_mark: tuple[Any, ...] | None = None
         self._windows_mark: tuple[Any, ...] | None = None
         self._stale_windows: list[str] = []
@@ -157,7 +169,8 @@ class Service:
         self.flushed = True
         self._stop: asyncio.Event | None = None
         self.ingest = Ingest(self.store, self.publish, clock, self._ensure_agent_tracked, atomic=self.writer.atomic,
-                             owner_of=lambda asset_id, check_id, at: self.groups.owner_at(asset_id, at)
+                             owner_of=lambda asset_id, check_id, at: self.groups.owner_at(
+                                 self._polled_via.get((asset_id, check_id), asset_id), at)
                              if (asset_id, check_id) in self.polled else None)
         self.agent_auth = AgentAuth(self.store)
         self.metrics.watch_agents(self.ingest)
@@ -183,6 +196,12 @@ class Service:
             self.ctx.snmp = self.snmp
             self.ctx.presence = PresenceHub(self.snmp)  # the switches' shared walks for `presence` checks
             self.metrics.watch_snmp(self.snmp, config.snmp.export_rates)
+        # the SNMP traps site pollers forward, taken as the trap receiver takes its own (docs/poller.md)
+        self.forwarded_traps = ForwardedTraps(config.snmp.traps, config.trap_maps, self.publish, self.snmp,
+                                              lambda asset: meta.site if (meta := self.assets.get(asset)) else None,
+                                              lambda poller: self.pollers.get(poller))
+        self.ingest.on_traps = self.forwarded_traps.take
+        self.metrics.watch_forwarded_traps(self.forwarded_traps)
         self.targets = load_targets(config.targets_path())
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
@@ -384,6 +403,9 @@ class Service:
         cfg = self.config
         interval, timeout = self._timing(spec)
         check = CHECKS[spec.type](asset.id, asset.address, spec, timeout, self.ctx)
+        held = {"snmp": cfg.pollers.snmp_credentials, "ssh": cfg.pollers.ssh_credentials}.get(spec.type, ())
+        if getattr(spec, "credential", None) in held:  # the centre runs it only while the site has no poller
+            check = Unresolved(check, held_at_pollers(spec.type, spec.credential, asset.site))
         fingerprint = json.dumps([asset.address, spec.model_dump(mode="json"), interval, timeout], sort_keys=True)
         conf = CheckConf(spec.check_id, interval, spec.down_after or cfg.timeline.down_after,
                          spec.up_after or cfg.timeline.up_after, far_end=getattr(spec, "from_site", False))
@@ -416,6 +438,11 @@ class Service:
         poller_sites = {asset_id: site for _, site, asset_id in poller_rows}  # the poller's own asset -> its site
         polled: dict[tuple[str, str], str] = {}
         shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _, _ in poller_rows}
+        # A device a poller polls over SNMP: its links' snmp_interface checks are fed by that poller's polls.
+        snmp_owner = {spec.id: owners[spec.id] for _, spec in ordered if spec.id in owners
+                      and any(c.type == "snmp" and pollable(spec, c) for c in spec.checks)}
+        uplinks_of: dict[str, list[SharedUplink]] = {name: [] for name, _, _ in poller_rows}
+        polled_via: dict[tuple[str, str], str] = {}
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
@@ -439,6 +466,12 @@ class Service:
                     shares[poller].append((spec, check_spec, interval, check.timeout))
                 elif conf.far_end:
                     pass  # a link's far end: only its site's poller runs it; without one the centre decides alone
+                elif check.passive and snmp_owner.get(check_spec.device) in uplinks_of:
+                    device_poller = snmp_owner[check_spec.device]
+                    polled[(spec.id, conf.check_id)] = device_poller
+                    polled_via[(spec.id, conf.check_id)] = check_spec.device
+                    uplinks_of[device_poller].append(SharedUplink(device=check_spec.device, link=spec.id,
+                                                                  check=conf.check_id, interface=check_spec.interface))
                 elif check.passive:
                     uplinks.setdefault(check_spec.device, []).append(
                         Uplink(spec.id, conf.check_id, check_spec.interface))
@@ -458,6 +491,7 @@ class Service:
         self.assets = live
         self._specs = specs
         self.polled, self._shares = polled, shares
+        self._uplinks, self._polled_via = uplinks_of, polled_via
         self.pollers = {name: site for name, site, _ in poller_rows if site}
         self.asset_infos.clear()
         self.asset_infos.update(infos)
@@ -574,7 +608,8 @@ class Service:
         if site is None:
             return None
         refresh = share_refresh(len(self.groups.members.get(site, ())), self.config.pollers.delay_of(site))
-        return share_document(poller, site, refresh, self._shares.get(poller, []))
+        return share_document(poller, site, refresh, self._shares.get(poller, []), self._uplinks.get(poller, []),
+                              self._specs.values())
 
     def _ensure_agent_tracked(self, asset_id: str) -> None:
         """A just-enrolled agent's first report must not wait for the periodic inventory reload."""

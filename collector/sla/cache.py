@@ -43,6 +43,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from opsmon.collector.core.throttle import Throttle
 from opsmon.collector.sla.engine import Evaluation, measured_with
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.results import PeriodResult
@@ -152,7 +153,7 @@ class PeriodCache:
         self._running: dict[tuple[object, ...], _Job] = {}
         self._failed: dict[tuple[object, ...], tuple[float, str]] = {}  # key: (time.monotonic() failed, why)
         # The warning's: per period, when its last line was written and the failures since (one line a minute).
-        self._warned: dict[str, tuple[float, int]] = {}
+        self._warned = Throttle(WARN_EVERY, max_keys=4 * SIZE)
         self._one = threading.Lock()  # held by the one background measurement running
 
     def measured(self, store: Store, targets_path: Path, period: Period, now: datetime, live: bool = False,
@@ -275,19 +276,11 @@ class PeriodCache:
         return job.future
 
     def _warn(self, period: str, exc: Exception) -> None:
-        """The failure's warning, at most one a minute per period (the trap receiver's Refusals pattern, which
-        the SLA stage may not import): a page reloading on it in several tabs writes one line, not one per tab
-        per reload; the next line says how many failed since."""
-        now = time.monotonic()
-        with self._lock:
-            logged, since = self._warned.get(period, (float("-inf"), 0))
-            if now - logged < WARN_EVERY:
-                self._warned[period] = (logged, since + 1)
-                return
-            self._warned[period] = (now, 0)
-            while len(self._warned) > 4 * SIZE:  # bounded: the oldest period's memory goes first
-                del self._warned[next(iter(self._warned))]
-        log.warning(FAILED_LINE, extra={"source": period, "error": str(exc), "failed_since": since + 1})
+        """The failure's warning, at most one a minute per period: a page reloading on it in several tabs
+        writes one line, not one per tab per reload; the next line says how many failed since."""
+        held = self._warned.ask(period)
+        if held is not None:
+            log.warning(FAILED_LINE, extra={"source": period, "error": str(exc), "failed_since": held + 1})
 
     def _forget(self, key: tuple[object, ...], job: _Job) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -68,17 +69,29 @@ COUNTED_INCIDENTS = (
     or_(Incident.maintenance_window.is_(None), Incident.breached_ts.is_not(None)),
 )
 """Which stored incidents the response figures judge (the report lists the same ones)."""
+# An asset's up and degraded intervals overlapping [lo, hi) ms, for its hardware faults (_load_faults): one
+# statement an asset with a fault, so it is plain SQL on the driver (store/dbapi.py), not an ORM statement built
+# and compiled each time (0.2 s of `opsmon sla`'s CPU when 350 assets had one). No ORDER BY: the rows come in
+# the order the same statement gave them through the ORM.
+_FAULT_INTERVALS = """
+SELECT state_intervals.state, state_intervals.start_ts, state_intervals.end_ts FROM state_intervals
+WHERE state_intervals.asset_id = :asset AND state_intervals.state IN (:up, :degraded)
+  AND state_intervals.start_ts < :hi AND (state_intervals.end_ts IS NULL OR state_intervals.end_ts > :lo)
+"""
 
 # One pass over the intervals: seconds per asset and state, clipped to [ps, asof) (an open interval to
 # open_until): MIN(COALESCE(end_ts, :open_until), :asof) - MAX(start_ts, :ps), written as CASE because SQLite
 # calls a function for each MIN and MAX of every row (CASE is inline: 10 % of the pass at 5 M intervals).
+# Every caller passes open_until <= asof (the last heartbeat, or asof itself), so `start_ts < :asof AND
+# start_ts < :open_until` is `start_ts < :open_until`, and an open interval ends at open_until: one comparison
+# a row fewer than spelling both out, the same rows and sums (one half at 5 M alone on SQLite: 0.80-0.85 s of
+# CPU against 0.86-1.08 s; inside the noise of the whole bench on this shared machine, docs/sla.md "How fast").
 _SUM = """
 SELECT asset_id, state,
-       CAST(SUM(CASE WHEN end_ts IS NULL THEN CASE WHEN :open_until < :asof THEN :open_until ELSE :asof END
-                     WHEN end_ts < :asof THEN end_ts ELSE :asof END
+       CAST(SUM(CASE WHEN end_ts IS NULL THEN :open_until WHEN end_ts < :asof THEN end_ts ELSE :asof END
                 - CASE WHEN start_ts > :ps THEN start_ts ELSE :ps END) AS BIGINT) AS ms
 FROM state_intervals
-WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps){where}
+WHERE start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps){where}
 GROUP BY asset_id, state
 """
 # The same, clipped to each asset's life as well (joined_at .. removed_at: opsmon.collector.sla.lives), for
@@ -217,6 +230,14 @@ class AssetInfo(NamedTuple):
     live_end: datetime | None  # removed_at
 
 
+_life_columns = itemgetter(0, 4, 5, 6)
+"""The LIFE_COLUMNS of a row of the assets as _load reads them (id, category, site, tags, created, removed,
+joined)."""
+_tags_column = itemgetter(3)
+_info = tuple.__new__
+"""An AssetInfo from its five fields without the named tuple's own __new__ (a Python call; 50k assets)."""
+
+
 def _absent_seconds(session: Session, lives: dict[str, Life], lo: int, hi: int) -> dict[tuple[str, str], int]:
     """Milliseconds per asset and state of the intervals inside [lo, hi) that fall in a restored asset's
     absence: _SUM counted them, the life does not. Absences are rare, so this reads only their intervals."""
@@ -281,6 +302,7 @@ class Evaluation:
         self._fault_seconds: dict[tuple[str, ServiceHours | None], float] = {}
         self._judged: dict[str, list[IncidentTimes]] = {}
         self._present: list[tuple[str, AssetInfo]] | None = None  # the assets that lived in the period
+        self._by_category: dict[str, list[tuple[int, str]]] = {}  # _present's (position, asset) by category
         self._store: Store = store
         with _gc_paused():
             self._load(store)
@@ -308,7 +330,7 @@ class Evaluation:
             open_until = asof
             if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
                 open_until = min(asof, to_ms(beat.ts))
-            bounds = {"ps": ps, "asof": asof, "open_until": open_until}
+            bounds = {"ps": ps, "asof": asof, "open_until": open_until}  # open_until <= asof: _SUM relies on it
             aside = _Aside(store, conn, snapshot)
             try:
                 whole: list[Future[list[Any]]] = []
@@ -327,17 +349,17 @@ class Evaluation:
                 # distinct value (a few dozen), not once per asset.
                 rows = conn.execute(select(Asset.id, Asset.category, Asset.site, cast(Asset.tags, Text),
                                            *LIFE_COLUMNS[1:])).all()
-                tags_of: dict[str | None, tuple[str, ...]] = {}
-                for r in rows:
-                    if r[3] not in tags_of:
-                        tags_of[r[3]] = tuple(json.loads(r[3]) or ()) if r[3] is not None else ()
+                tags_of: dict[str | None, tuple[str, ...]] = {None: ()}
+                for tags in set(map(_tags_column, rows)) - tags_of.keys():
+                    tags_of[tags] = tuple(json.loads(tags) or ())
                 kept: set[str] | None = None
                 if self.scope is not None:
                     scope = self.scope
                     rows = [r for r in rows if in_scope(scope, AssetInfo(r[0], r[1], r[2], tags_of[r[3]], None))]
                     kept = {r[0] for r in rows}
-                lives, exist = lived_in(session, self.period.start, self.as_of, [(r[0], *r[4:]) for r in rows])
-                cut = [a for a, life in lives.items() if life.cuts(ps, asof)]
+                lives, exist = lived_in(session, self.period.start, self.as_of, map(_life_columns, rows))
+                # Only a life with a known joining time or a removal can be cut (Life.cuts): the rest not asked.
+                cut = [a for a, life in lives.items() if (life.joined or life.end is not None) and life.cuts(ps, asof)]
                 cut_set = set(cut)
                 sums: list[Any] = []
                 if kept is not None:  # the scope's assets only: index range reads, 500 ids a statement
@@ -385,28 +407,34 @@ class Evaluation:
                 assets, times = self.assets, self.times
                 for aid, category, site, tags, _, removed, _ in rows:  # LIFE_COLUMNS: created, removed, joined
                     gone_at = None if removed is None else from_ms(removed)
-                    assets[aid] = AssetInfo(aid, category, site, tags_of[tags], gone_at)
+                    assets[aid] = _info(AssetInfo, (aid, category, site, tags_of[tags], gone_at))
                     times[aid] = AssetTime(aid, exist.get(aid, 0.0), {})
-                pivoted: list[Any] = []
+                odd: list[str] = []  # assets with a state outside the vocabulary (none, unless written by hand)
                 for part in as_completed(whole):  # the first half's seconds kept while the second is read
-                    half = part.result()
-                    pivoted += half
-                    for row in half:
-                        t = times.get(row[0])
-                        if t is None or row[0] in cut_set or row[-1]:
+                    for row in part.result():
+                        aid = row[0]
+                        if row[-1]:
+                            if aid not in cut_set:
+                                odd.append(aid)
+                            continue
+                        t = times.get(aid)
+                        if t is None or aid in cut_set:
                             continue
                         # In the order _SUM's rows come in (_BY_NAME), each state the asset has, as _SUM's row
                         # would give it.
-                        t.by_state = {state: ((int(ms) - gone[(row[0], state)]) if gone and (row[0], state) in gone
-                                              else int(ms)) / 1000
-                                      for state, ms in zip(_BY_NAME, row[1:-1], strict=True) if ms is not None}
+                        if gone:
+                            t.by_state = {state: ((int(ms) - gone[(aid, state)]) if (aid, state) in gone
+                                                  else int(ms)) / 1000
+                                          for state, ms in zip(_BY_NAME, row[1:-1], strict=True) if ms is not None}
+                        else:  # no restored asset's absence to take out (most estates): the lean comprehension
+                            t.by_state = {state: int(ms) / 1000 for state, ms in zip(_BY_NAME, row[1:-1], strict=True)
+                                          if ms is not None}
                 for part in clipped:
                     sums += part.result()
             finally:
                 aside.close()  # none of its statements outlives the measurement, even one that failed
             # An asset with a state outside the vocabulary (none, unless a row was written by hand) is read
             # again state by state, as _SUM gives them.
-            odd = [row[0] for row in pivoted if row[-1] and row[0] not in cut_set]
             for i in range(0, len(odd), 500):
                 in_ids, names = _in_list(odd[i:i + 500])
                 sums += conn.execute(text(_SUM.format(where=f" AND asset_id IN {in_ids}")), {**bounds, **names}).all()
@@ -463,14 +491,21 @@ class Evaluation:
 
     def _scoped(self, t: Target) -> list[str]:
         """The assets of `t`'s scope that lived in the period, in the order the fleet sums them (the assets'
-        own): a scope of categories alone (every bundled availability target's) is one set lookup an asset."""
+        own): a scope of categories alone (every bundled availability target's) is its categories' lists,
+        made once per Evaluation, not a pass over every asset per target."""
         if self._present is None:
             times_of = self.times
             self._present = [(a, info) for a, info in self.assets.items() if times_of[a].exist > 0]
+            by_category: dict[str, list[tuple[int, str]]] = {}
+            for i, (a, info) in enumerate(self._present):
+                by_category.setdefault(info.category, []).append((i, a))
+            self._by_category = by_category
         s = t.scope
         if s.categories and not (s.sites or s.tags or s.assets):
-            categories = set(s.categories)
-            return [a for a, info in self._present if info.category in categories]
+            parts = [self._by_category[c] for c in set(s.categories) if c in self._by_category]
+            # Several categories: their lists merged back into the assets' order (by position), as one pass
+            # over the assets would give them.
+            return list(map(itemgetter(1), parts[0] if len(parts) == 1 else sorted(chain.from_iterable(parts))))
         return [a for a, info in self._present if in_scope(t, info)]
 
     def _behind(self, t: Target, table: TargetTable | None) -> tuple[list[tuple[str, Figures]], float, float]:
@@ -535,9 +570,20 @@ class Evaluation:
 
     def _availability(self, t: Target, floor: float, table: TargetTable | None = None) -> TargetResult:
         per_asset, outside, faulty = self._behind(t, table)
-        total = fleet([f for _, f in per_asset])
+        total = fleet(f for _, f in per_asset)
         assets = self.assets
-        live = sum(1 for a, _ in per_asset if assets[a].live_end is None)
+        live = 0
+        # One pass for each asset's own value, coverage and observed time (Figures' properties written out: one
+        # asset and target at a time, 50k at a province's scale; the same divisions, so the same floats).
+        valued: list[tuple[str, Figures, float | None, float | None, float]] = []
+        for a, f in per_asset:
+            if assets[a].live_end is None:
+                live += 1
+            good, bad, _, _, _, expected, covered, _ = f
+            observed = good + bad
+            coverage = covered / expected if expected > 0 else None
+            valued.append((a, f, good / observed if observed > 0 else None,
+                           coverage if coverage is None or coverage < 1.0 else 1.0, observed))
         remaining = max(0.0, (self.period.end - self.as_of).total_seconds()) * live
         detail = AvailabilityDetail(
             assets=len(per_asset), up_seconds=total.good, down_seconds=total.bad, observed_seconds=total.observed,
@@ -546,15 +592,14 @@ class Evaluation:
             exclusion_seconds=total.taken_out, outside_hours_seconds=outside, hardware_fault_seconds=faulty)
         value = total.value
         budget = budget_left(total.good, total.observed, t.threshold, remaining) if value is not None else None
-        valued = [(a, f, f.value) for a, f in per_asset]
         # The worst first (lowest value, then most down time, then id: never a tie, each asset once): the few
         # listed picked from the assets, not all of them sorted.
-        ranked = heapq.nsmallest(t.worst, ((v, -f.bad, a, f) for a, f, v in valued if v is not None),
+        ranked = heapq.nsmallest(t.worst, ((v, -f.bad, a, f) for a, f, v, _, _ in valued if v is not None),
                                  key=lambda x: (x[0], x[1], x[2]))
         worst = tuple(WorstAsset(a, v, f.bad) for v, _, a, f in ranked)
         passed, status = verdict(t, value, t.threshold, total.coverage, floor)
         valued.sort(key=itemgetter(0))
-        per = tuple(AssetFigure(a, v, f.coverage, f.observed, f.expected) for a, f, v in valued)
+        per = tuple(AssetFigure(a, v, c, o, f.expected) for a, f, v, c, o in valued)
         return result(t, t.threshold, value, passed, status, coverage=total.coverage, budget_left_seconds=budget,
                       worst=worst, detail=detail, per_asset=per)
 
@@ -586,7 +631,7 @@ class Evaluation:
             return self._faults
         b = self._bounds
         spans: dict[str, list[tuple[int, int]]] = {}
-        with self._store.session() as session:
+        with self._store.session() as session, self._store.reader() as reader:
             for i in session.execute(select(Incident.asset_id, Incident.fault_ts, Incident.opened_ts,
                                             Incident.resolved_ts).where(
                     Incident.kind == HARDWARE, Incident.severity.in_((MAJOR, CRITICAL)),
@@ -609,19 +654,16 @@ class Evaluation:
                 if not faults:
                     continue
                 lo, hi = min(s for s, _ in faults), max(e for _, e in faults)
-                rows = session.execute(select(StateInterval.state, StateInterval.start_ts, StateInterval.end_ts).where(
-                    StateInterval.asset_id == asset_id, StateInterval.state.in_((UP, DEGRADED)),
-                    StateInterval.start_ts < datetime.fromtimestamp(hi / 1000, UTC),
-                    or_(StateInterval.end_ts.is_(None),
-                        StateInterval.end_ts > datetime.fromtimestamp(lo / 1000, UTC)))).all()
+                rows = reader.rows(_FAULT_INTERVALS, {"asset": asset_id, "up": UP, "degraded": DEGRADED, "hi": hi,
+                                                      "lo": lo})
                 out = []
-                for r in rows:
-                    rs = max(to_ms(r.start_ts), b["ps"])
-                    re_ = min(to_ms(r.end_ts) if r.end_ts is not None else b["open_until"], b["asof"])
+                for state, start, end in rows:
+                    rs = max(start, b["ps"])
+                    re_ = min(end if end is not None else b["open_until"], b["asof"])
                     for fs, fe in faults:
                         s, e = max(rs, fs), min(re_, fe)
                         if e > s:
-                            out.append((r.state, s, e))
+                            out.append((state, s, e))
                 self._faults[asset_id] = out
         return self._faults
 

@@ -12,7 +12,7 @@ and budget (docs/sla.md, "An asset's life").
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -55,18 +55,21 @@ class Life(NamedTuple):
         return tuple((max(s, lo), min(e, hi)) for s, e in self.absences if s < hi and e > lo)
 
 
+_life = tuple.__new__
+"""A Life from its five fields without the named tuple's own __new__ (a Python call; 50k assets)."""
+
 LIFE_COLUMNS = (Asset.id, type_coerce(Asset.created_at, BigInteger), type_coerce(Asset.removed_at, BigInteger),
                 type_coerce(Asset.joined_at, BigInteger))
 """What a life is made of, per asset: id, created_at, removed_at, joined_at as the stored integer milliseconds
 (no datetime per asset: 50k assets cost 0.3 s of conversions)."""
 
 
-def load_lives(session: Session, since: int, rows: Sequence[tuple[str, int, int | None, int | None]] | None = None
+def load_lives(session: Session, since: int, rows: Iterable[tuple[str, int, int | None, int | None]] | None = None
                ) -> dict[str, Life]:
     """Every asset's life, for a period starting at `since` (ms).
 
     `rows`: the assets' LIFE_COLUMNS when the caller has read them already (the SLA engine reads the
-    assets once); else they are read here.
+    assets once), read once; else they are read here.
     Only an asset created after `since` without a known joining time can have imported history from
     before its creation: only those few need the first-interval lookup.
     """
@@ -85,16 +88,17 @@ def load_lives(session: Session, since: int, rows: Sequence[tuple[str, int, int 
         absences.setdefault(a.asset_id, []).append((to_ms(a.start_ts), to_ms(a.end_ts)))
     lives = {}
     for aid, created, removed, joined in rows:
-        first = firsts.get(aid)
+        first = firsts.get(aid) if firsts else None
         start = life_start(int(created), int(joined) if joined is not None else None,
                            int(first) if first is not None else None)
-        lives[aid] = Life(aid, start, int(removed) if removed is not None else None,
-                          tuple(absences.get(aid, ())), joined is not None)
+        gone = absences.get(aid) if absences else None
+        lives[aid] = _life(Life, (aid, start, int(removed) if removed is not None else None,
+                                  tuple(gone) if gone else (), joined is not None))
     return lives
 
 
 def lived_in(session: Session, start: datetime, as_of: datetime,
-             rows: Sequence[tuple[str, int, int | None, int | None]] | None = None
+             rows: Iterable[tuple[str, int, int | None, int | None]] | None = None
              ) -> tuple[dict[str, Life], dict[str, float]]:
     """Every asset's life, and the seconds of it inside [start, as_of) for each asset that lived there
     at all: the assets a period counts (as_of = min(now, the period's end)), in every figure and section.
@@ -103,7 +107,13 @@ def lived_in(session: Session, start: datetime, as_of: datetime,
     lives = load_lives(session, lo, rows)
     present = {}
     for asset_id, life in lives.items():
-        seconds = life.seconds(lo, hi)
+        if life.absences:
+            seconds = life.seconds(lo, hi)
+        else:  # most assets: Life.seconds without absences, written out (50k assets a measurement)
+            a, b = life.start, life.end
+            a = lo if lo > a else a
+            b = hi if b is None or hi < b else b
+            seconds = (b - a) / 1000 if b > a else 0.0
         if seconds > 0:
             present[asset_id] = seconds
     return lives, present

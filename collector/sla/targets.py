@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from opsmon.collector.config.schema import bundled_targets_path  # noqa: F401  (re-exported)
+from opsmon.collector.config.basics import bundled_targets_path  # noqa: F401  (re-exported)
 from opsmon.collector.config.yamlfile import read_yaml
 from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, ObjectId

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,12 +24,11 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsmon.collector.core.errors import StoreError
+from opsmon.collector.store.dbapi import SCHEMA_REVISION, DbapiReader, Reader, postgres_connect_args
 
 log = logging.getLogger(__name__)
 
-# The newest migration. Checking it costs one query; running Alembic costs ~0.2 s and its imports,
-# so commands only migrate when the database is behind (a test keeps this equal to Alembic's head).
-SCHEMA_REVISION = "0027"
+__all__ = ["SCHEMA_REVISION", "Store", "open_store", "safe_url"]  # SCHEMA_REVISION: store/dbapi.py's
 
 
 def safe_url(url: str) -> str:
@@ -57,6 +58,13 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """The reads of store/dbapi.py on a pooled connection: the same SQL the plain driver runs for a CLI read
+        (run on the connection's own DB-API connection, so it is one query on both paths)."""
+        with self.engine.connect() as conn:
+            yield DbapiReader(conn.connection.driver_connection, self.dialect)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
@@ -114,11 +122,7 @@ def open_store(url: str, connect_timeout: float = 10.0, migrate: bool = True) ->
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        # Keepalives and a send timeout: a collector cut off from its database notices within seconds
-        # (and stops, having lost its lock: docs/operations.md), instead of waiting on TCP for hours.
-        kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout)), "keepalives": 1,
-                                  "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
-                                  "tcp_user_timeout": 15000}
+        kwargs["connect_args"] = postgres_connect_args(connect_timeout)
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)

@@ -1,16 +1,25 @@
-"""Reading the timeline back: current states and an asset's history over a range."""
+"""Reading the timeline back: current states and an asset's history over a range.
+
+current_states() and last_heartbeat() are plain SQL on store/dbapi.py's Reader (the running collector and a
+CLI read without SQLAlchemy run the same query); the rest reads through the ORM, imported when called.
+"""
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
-
-from sqlalchemy import or_, select
+from typing import TYPE_CHECKING, TypeVar
 
 from opsmon.collector.core.states import GAP_REASON, STATES, UNKNOWN
-from opsmon.collector.store import Store
-from opsmon.collector.store.models import Asset, Heartbeat, StateInterval
+from opsmon.collector.store.dbapi import Readable, in_list
+from opsmon.collector.store.millis import from_ms
+
+if TYPE_CHECKING:
+    from opsmon.collector.store import Store
+
+# The open interval of every asset (ux_intervals_one_open: at most one each).
+OPEN_INTERVALS = "SELECT asset_id, state, start_ts, reason FROM state_intervals WHERE end_ts IS NULL"
+HEARTBEAT = "SELECT ts FROM heartbeat WHERE id = 1"
 
 
 @dataclass(frozen=True)
@@ -33,20 +42,26 @@ def life_start(created: _When, joined: _When | None, first_interval: _When | Non
     return created if first_interval is None else min(created, first_interval)
 
 
-def current_states(store: Store, asset_ids: Collection[str] | None = None) -> dict[str, Span]:
-    """The open interval of every asset (or of just `asset_ids`), as stored (the service's view lags by
-    under a second)."""
-    q = select(StateInterval).where(StateInterval.end_ts.is_(None))
-    if asset_ids is not None:
-        q = q.where(StateInterval.asset_id.in_(list(asset_ids)))
-    with store.session() as session:
-        return {r.asset_id: Span(r.state, r.start_ts, None, r.reason) for r in session.scalars(q)}
+def current_states(store: Readable, asset_ids: Collection[str] | None = None) -> dict[str, Span]:
+    """The open interval of every asset (or of just `asset_ids`, 500 ids a query), as stored (the service's
+    view lags by under a second)."""
+    wanted = None if asset_ids is None else list(asset_ids)
+    out: dict[str, Span] = {}
+    with store.reader() as r:
+        for i in range(0, 1 if wanted is None else len(wanted), 500):
+            sql, params = OPEN_INTERVALS, dict[str, str]()
+            if wanted is not None:
+                ids, params = in_list("a", wanted[i:i + 500])
+                sql += f" AND asset_id IN {ids}"
+            for asset_id, state, start, reason in r.rows(sql, params):
+                out[asset_id] = Span(state, from_ms(start), None, reason)
+    return out
 
 
-def last_heartbeat(store: Store) -> datetime | None:
-    with store.session() as session:
-        beat = session.get(Heartbeat, 1)
-        return beat.ts if beat is not None else None
+def last_heartbeat(store: Readable) -> datetime | None:
+    with store.reader() as r:
+        beat = r.rows(HEARTBEAT)
+    return from_ms(beat[0][0]) if beat else None
 
 
 def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
@@ -58,6 +73,10 @@ def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
     is not running, pass its last heartbeat as `live_until`: the open interval
     then ends there and the rest is shown as unknown, as the next start will record it.
     """
+    from sqlalchemy import or_, select
+
+    from opsmon.collector.store.models import StateInterval
+
     now = now or datetime.now(UTC)
     with store.session() as session:
         rows = session.scalars(
@@ -88,5 +107,7 @@ def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
 
 
 def asset_exists(store: Store, asset_id: str) -> bool:
+    from opsmon.collector.store.models import Asset
+
     with store.session() as session:
         return session.get(Asset, asset_id) is not None

@@ -1,22 +1,14 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger
 from sqlalchemy.types import TypeDecorator
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from opsmon.collector.store.millis import EPOCH, from_ms, to_ms
 
-
-def to_ms(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store; opsmon stores only UTC-aware times")
-    return int(round(value.timestamp() * 1000))
-
-
-def from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+__all__ = ["EPOCH", "UTCMillis", "from_ms", "to_ms"]
 
 
 class UTCMillis(TypeDecorator[datetime]):

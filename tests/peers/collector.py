@@ -14,19 +14,26 @@ import httpx
 import pytest
 
 from tests.conftest import OPSMON, ROOT, free_port, run_cli, write_config
+from tests.peers import in_netns
 
 
 class Collector:
     def __init__(self, tmp_path: Path, assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None,
-                 database: Path | None = None, database_url: str | None = None, standby: bool = False) -> None:
+                 database: Path | None = None, database_url: str | None = None, standby: bool = False,
+                 netns: str | None = None) -> None:
         """tls: (certificate, key, CA file) to serve HTTPS and verify it. database: the SQLite file, when not
         tmp_path/opsmon.db (a fault test puts it on a small file system of its own); database_url: a
-        PostgreSQL database instead; standby: wait as a standby when another collector holds the database."""
+        PostgreSQL database instead; standby: wait as a standby when another collector holds the database.
+        netns: run inside this network namespace of the test's (tests/peers/topology.py), listening on all its
+        addresses (all 127.x there: its 127.0.0.1 and its ends of the links) so each prefecture reaches it on
+        its own link; the test's requests go from inside it too."""
         self.db = database or tmp_path / "opsmon.db"
         self.database_url = database_url
+        self.netns = netns
         self.port = free_port()
         self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.verify: Any = ssl.create_default_context(cafile=tls[2]) if tls else True
+        listen_host = "0.0.0.0" if netns else "127.0.0.1"  # in a namespace of the test's, every address is 127.x
         listen_tls = f"\n  tls_cert: {tls[0]}\n  tls_key: {tls[1]}" if tls else ""
         (tmp_path / "assets.yaml").write_text(assets)
         self.config = write_config(tmp_path, textwrap.dedent(f"""
@@ -34,7 +41,7 @@ class Collector:
             database:
               {{database}}
             listen:
-              host: 127.0.0.1
+              host: {listen_host}
               port: {self.port}{{listen_tls}}
             scheduler:
               default_interval: 1s
@@ -55,7 +62,8 @@ class Collector:
         # Output goes to files, not pipes: a pipe nobody reads fills up and freezes the collector.
         self._out = open(self.config.parent / "collector.out", "w+")  # noqa: SIM115 - closed in stop()
         self._err = open(self.config.parent / "collector.err", "w+")  # noqa: SIM115
-        self.proc = subprocess.Popen([*OPSMON, "--config", str(self.config), "serve"], cwd=ROOT,
+        inside = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen([*inside, *OPSMON, "--config", str(self.config), "serve"], cwd=ROOT,
                                      stdout=self._out, stderr=self._err, text=True)
         if wait:
             wait_for(lambda: self._healthy(), 30, "collector API to answer")
@@ -71,7 +79,8 @@ class Collector:
         if self.proc.poll() is not None:
             raise AssertionError(f"collector exited: {self.log()}")
         try:
-            return httpx.get(self.base + "/api/v1/health", timeout=1, verify=self.verify).status_code == 200
+            return in_netns(self.netns, lambda: httpx.get(self.base + "/api/v1/health", timeout=1,
+                                                          verify=self.verify)).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -96,7 +105,8 @@ class Collector:
 
     def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.get(self.base + path, headers=headers, timeout=5, verify=self.verify, **kw)
+        return in_netns(self.netns, lambda: httpx.get(self.base + path, headers=headers, timeout=5,
+                                                      verify=self.verify, **kw))
 
     def states(self) -> dict[str, dict[str, Any]]:
         return {s["asset"]: s for s in self.get("/api/v1/states", self.token).json()}
@@ -123,11 +133,11 @@ def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
 
     def make(assets: str, extra: str = "", tls: tuple[Path, Path, str] | None = None,
              database: Path | None = None, folder: str = "", database_url: str | None = None,
-             standby: bool = False) -> Collector:
+             standby: bool = False, netns: str | None = None) -> Collector:
         """folder: a subfolder of tmp_path for this collector's files (two collectors in one test)."""
         where = tmp_path / folder
         where.mkdir(exist_ok=True)
-        c = Collector(where, assets, extra, tls, database, database_url, standby)
+        c = Collector(where, assets, extra, tls, database, database_url, standby, netns)
         made.append(c)
         return c
 

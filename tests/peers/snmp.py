@@ -12,14 +12,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from tests.peers import missing_peer
+from tests.peers import in_netns, missing_peer
 
 V3_USERS = {
     # name: (auth protocol in net-snmp, auth key, priv protocol, priv key, opsmon's names)
@@ -34,7 +33,6 @@ V3_LOWER_USERS: dict[str, tuple[str, str] | None] = {
     "opsauth": ("SHA", "auth-pass-nopriv"),
 }
 COMMUNITY = "opsmon-test-community"
-T = TypeVar("T")
 
 
 def free_udp_port() -> int:
@@ -127,29 +125,6 @@ def credentials_yaml(indent: str = "    ") -> str:
         auth = f", auth_protocol: {auth_only[0]}, auth_key: {auth_only[1]}" if auth_only else ""
         out.append(f"{indent}{user}: {{version: '3', user: {user}{auth}}}")
     return "\n".join(out)
-
-
-def in_netns(name: str | None, make: Callable[[], T]) -> T:
-    """Call `make` (e.g. create a socket) inside network namespace `name`, then come back.
-
-    A socket keeps the namespace it was created in, so the relay can listen on the
-    host's loopback and talk to an agent on a test namespace's loopback: no packet
-    ever leaves 127.0.0.0/8 of either.
-    """
-    if name is None:
-        return make()
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    clone_newnet = 0x40000000
-    with open("/proc/thread-self/ns/net") as home, open(f"/var/run/netns/{name}") as target:
-        if libc.setns(target.fileno(), clone_newnet) != 0:
-            raise OSError(ctypes.get_errno(), f"setns into {name} failed")
-        try:
-            return make()
-        finally:
-            if libc.setns(home.fileno(), clone_newnet) != 0:
-                raise OSError(ctypes.get_errno(), "setns back failed")
 
 
 class UdpRelay:

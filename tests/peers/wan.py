@@ -41,14 +41,8 @@ class WanPath:
         with self._lock:
             listener, self._listener = self._listener, None
             conns, self._conns = self._conns, set()
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
+        for sock in (*([listener] if listener is not None else []), *conns):
+            shut(sock)
 
     close = cut
 
@@ -86,11 +80,12 @@ class WanPath:
                 dst.shutdown(socket.SHUT_WR)
 
 
-def tcp_service(host: str) -> socket.socket:
-    """A TCP service on `host` (any free port) that accepts and closes: what a TCP check finds up. Close the
-    returned socket to stop it."""
+def tcp_service(host: str, port: int = 0) -> socket.socket:
+    """A TCP service on `host` (any free port, or `port`: the same service started again) that accepts and
+    closes: what a TCP check finds up. Close the returned socket to stop it, or `shut` it to stop it at once."""
     sock = socket.socket()
-    sock.bind((host, 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
     sock.listen(1024)
 
     def serve() -> None:
@@ -103,3 +98,12 @@ def tcp_service(host: str) -> socket.socket:
 
     threading.Thread(target=serve, daemon=True).start()
     return sock
+
+
+def shut(sock: socket.socket) -> None:
+    """Shut a socket down, then close it: a listener (a `tcp_service`, the relay's) refuses the next connection
+    at once. A close alone leaves the thread blocked in its accept(), which then takes one more connection (a
+    probe a second after a service's stop found it up)."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

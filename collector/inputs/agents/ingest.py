@@ -20,7 +20,12 @@
   result for a check the poller did not own at the result's time (the inventory changed since it fetched
   its share; another poller of its site had the asset then: poller/group.py) is dropped and counted, and logged
   at most a line a minute per poller (a 3-day replay refuses results in thousands of reports). They ride the
-  report's stream, so a replayed one is stored once with it.
+  report's stream, so a replayed one is stored once with it. The hardware faults its SNMP polls found
+  (`polled_hardware`: device, poll check, component, problem, time) and its SSH checks' host key events and
+  findings (`polled_events`) are judged the same way, by the owner of the check at their time, and published as
+  the collector's own hubs publish them (HardwareSignal; Event of kind security, SecurityFinding).
+- A site poller's report may carry the SNMP traps it received (`traps`): handed to `on_traps`
+  (inputs/poller/trap_ingest.py) with the report's offset, in the report's commit.
 """
 from __future__ import annotations
 
@@ -37,10 +42,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from opsmon.collector.core.errors import InvalidInput
-from opsmon.collector.core.messages import Backlog, Facts, HardwareSignal, Message
+from opsmon.collector.core.messages import Backlog, Event, Facts, HardwareSignal, Message, SecurityFinding
 from opsmon.collector.core.states import UP, Observation
 from opsmon.collector.inputs.agents.streams import StreamBook
-from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledResult
+from opsmon.collector.inputs.poller.share import MAX_OBSERVATIONS, PolledEvent, PolledFault, PolledResult
+from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS, ForwardedTrap
 from opsmon.collector.inputs.security import SecurityIn
 from opsmon.collector.inputs.snmp.trap_refusals import Refusals
 from opsmon.collector.store import Store
@@ -75,6 +81,9 @@ class AgentReport(BaseModel):
     agent: dict[str, Any] = Field(default_factory=dict)
     security: SecurityIn | None = None
     observations: list[PolledResult] | None = Field(None, max_length=MAX_OBSERVATIONS)
+    polled_hardware: list[PolledFault] | None = Field(None, max_length=MAX_OBSERVATIONS)
+    polled_events: list[PolledEvent] | None = Field(None, max_length=1000)
+    traps: list[ForwardedTrap] | None = Field(None, max_length=MAX_TRAPS)
 
 
 @dataclass(slots=True)
@@ -119,6 +128,8 @@ class Ingest:
             self.streams.load(session.execute(select(AgentStream.agent, AgentStream.stream, AgentStream.max_seq,
                                                      AgentStream.max_ts_ms)))
         self.owner_of = owner_of
+        # a site poller's forwarded traps (poller, traps, offset, now): inputs/poller/trap_ingest.py
+        self.on_traps: Callable[[str, list[ForwardedTrap], float, datetime], None] | None = None
         self.accepted = 0
         self.duplicates = 0
         self.render_errors = 0
@@ -191,8 +202,11 @@ class Ingest:
             self.publish(Observation(asset_id, CHECK_ID, ts, UP, ""))
             if remaining:
                 self.publish(Backlog(asset_id, CHECK_ID, remaining, now))
-            if report.observations:
-                self._publish_polled(agent, report.observations, offset, remaining, now)
+            if report.observations or report.polled_hardware or report.polled_events:
+                self._publish_polled(agent, report.observations or [], offset, remaining, now,
+                                     [*(report.polled_hardware or ()), *(report.polled_events or ())])
+            if report.traps and self.on_traps is not None:
+                self.on_traps(agent, report.traps, offset, now)
             # last: should a commit ever hold this report's data without its position, a resend is stored again
             # rather than taken for a replay and lost
             self.publish(position)
@@ -200,23 +214,43 @@ class Ingest:
         return "accepted"
 
     def _publish_polled(self, poller: str, results: list[PolledResult], offset: float, remaining: int,
-                        now: datetime) -> None:
-        """A site poller's results, observed by it; held from silence like its own check while a backlog drains."""
+                        now: datetime, found: list[PolledFault | PolledEvent] | None = None) -> None:
+        """A site poller's results, observed by it; held from silence like its own check while a backlog drains.
+        What its SNMP polls and SSH checks found (hardware faults, host key events and findings) counts only when
+        their result would (the check's owner at their time)."""
         limit = now.timestamp() + MAX_FUTURE
         held: set[tuple[str, str]] = set()
         refused = {"not_owner": 0, "future": 0}  # one refuse() each: a line at once holds the first only
-        for r in results:
+
+        def owned(r: PolledResult | PolledFault | PolledEvent) -> datetime | None:
             corrected = r.ts + offset
             fits = math.isfinite(corrected) and 0 <= corrected <= limit
             at = datetime.fromtimestamp(corrected, UTC) if fits else None
             if at is None or self.owner_of(r.asset, r.check, at) != poller:
                 refused["future" if at is None else "not_owner"] += 1
+                return None
+            return at
+
+        for r in results:
+            at = owned(r)
+            if at is None:
                 continue
             self.publish(Observation(r.asset, r.check, at, r.status, r.reason, r.latency_ms, poller))
             self.polled += 1
             held.add((r.asset, r.check))
+        for f in found or ():
+            at = owned(f)
+            if at is None:
+                continue
+            if isinstance(f, PolledFault):
+                self.publish(HardwareSignal(f.asset, f.component, at, f.problem))
+            elif f.key is not None:
+                self.publish(SecurityFinding(f.asset, f.key, f.failing, at, f.summary, f.severity))
+            else:
+                self.publish(Event(f.asset, at, "ssh", "security", f.name, f.severity, f.summary,
+                                   {**f.details, "observer": poller}))
         counts = self.polled_by.setdefault(poller, [0, 0])
-        counts[0] += len(results) - sum(refused.values())
+        counts[0] += len(results) + len(found or ()) - sum(refused.values())
         for why, n in refused.items():
             if n:  # a poller's results of a time another poller (or the centre) had the check: a line a minute
                 self.polled_refused += n

@@ -11,8 +11,10 @@ After Zabbix 7's proxy groups (docs/poller.md, "Two pollers at a site"):
   report before the restart (the store's, `heard_from`), so one dead for days is not taken for alive.
 - **Cut off**: while every link of a site is cut (`cut`, the timeline's rule 10 test), its group is unknown as
   during the start's grace: its pollers' silence is the link's, and no poller there can take over.
-- **Assignment**: all the polled checks of one asset go to one poller, chosen by rendezvous hashing over the
-  site's online pollers (`pick`: the highest SHA-256 score of "poller/asset"). An asset moves only when its
+- **Assignment**: all the polled checks of one asset (its ICMP, TCP, HTTP, SNMP and SSH checks, share.py) go to
+  one poller (the `snmp_interface` checks of links on a polled device's interfaces follow the device: the service
+  judges their results by the device's owner), chosen by rendezvous hashing over the site's online pollers
+  (`pick`: the highest SHA-256 score of "poller/asset"). An asset moves only when its
   poller goes offline (to its next-highest online poller) or when a poller with a higher score for it comes
   online (back to it); the others stay where they are. A silent poller's asset goes only to a poller heard at or
   after the silent one's deadline less one report interval (`interval`): one cut off with it (a WAN cut, both

@@ -25,8 +25,9 @@ def share_router(endpoint: ReportEndpoint, door: ShareDoor) -> APIRouter:
     def poller_checks(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_TOKEN)]
                       ) -> PollerShare | JSONResponse:
         """The checks a site poller runs (its token: `opsmon agents enroll NAME --site SITE --poller`): the ICMP,
-        TCP and HTTP checks of the assets of its site it runs (all of them, or its share when the site has two or more
-        pollers), links excepted (docs/poller.md). It asks again after `refresh`."""
+        TCP, HTTP, SNMP and SSH checks of the assets of its site it runs (all of them, or its share when the site has
+        two or more pollers), links excepted but for their far-end checks and the interfaces of its devices
+        (`uplinks`); SNMP and SSH credentials by id only (docs/poller.md). It asks again after `refresh`."""
         found = endpoint.agent(request.headers.get("authorization"))
         if found is None:
             status, doc, headers = endpoint.UNAUTHORIZED

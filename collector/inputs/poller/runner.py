@@ -30,10 +30,11 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -43,8 +44,13 @@ from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.core.states import Observation
 from opsmon.collector.inputs.checks import CHECKS, Check, CheckContext
 from opsmon.collector.inputs.checks.pinger import Pinger
+from opsmon.collector.inputs.poller.devices import CREDENTIALS, PollerDevices
 from opsmon.collector.inputs.poller.share import POLLED_TYPES, SHARE_PATH
+from opsmon.collector.inputs.poller.traps import into_report, trap_counts, trap_sources
 from opsmon.collector.inputs.scheduler import CheckScheduler
+
+if TYPE_CHECKING:  # loaded when [traps] is on only (pysnmp)
+    from opsmon.collector.inputs.poller.trap_port import SiteTraps
 
 log = logging.getLogger("opsmon.poller")
 SHARE_FILE = "share.json"
@@ -64,19 +70,29 @@ class Forwarder(Agent):
     """The agent's report loop (its thread), its reports carrying the check results the event loop hands over."""
 
     follow_collector_interval = False  # results go out every `interval` of poller.toml, not the agents' 30 s
+    traps: deque[dict[str, Any]] | None = None  # the trap port's queue (poller/trap_port.py), when [traps] is on
 
     def __init__(self, cfg: AgentConfig) -> None:
         super().__init__(poller_config(cfg))
         self._results: deque[Observation] = deque()  # appended on the event loop, taken on the report thread
         self.produced = 0  # results the checks gave since the start: logged at the stop ("poller stopped")
+        # what SNMP and SSH checks found beside their results (devices.py), as sent: report field -> items
+        self._extras: dict[str, deque[dict[str, Any]]] = {}
+        self.extras = Counter[str]()  # of them since the start, by field: logged at the stop too
 
     def take(self, obs: Observation) -> None:
         self._results.append(obs)
         self.produced += 1
 
+    def take_extra(self, field: str, item: dict[str, Any]) -> None:
+        """An item of report field `field` (polled_hardware, polled_events: share.py), for the next report."""
+        self._extras.setdefault(field, deque()).append(item)
+        self.extras[field] += 1
+
     def extend(self, doc: dict[str, Any]) -> None:
         out = []
-        size = 0  # bytes of the results so far as sent (wire: \uXXXX for CJK), a comma each
+        # bytes of the traps and results so far as sent (wire: \uXXXX for CJK), a comma each; traps first
+        size = 0 if self.traps is None else into_report(self.traps, doc, REPORT_BYTES // 2)
         while self._results and len(out) < REPORT_RESULTS and size < REPORT_BYTES:
             o = self._results.popleft()
             item = {"asset": o.asset_id, "check": o.check_id, "ts": round(o.ts.timestamp(), 3),
@@ -85,11 +101,26 @@ class Forwarder(Agent):
             out.append(item)
         if out:
             doc["observations"] = out
+        room = REPORT_RESULTS - len(out)
+        for field, items in self._extras.items():  # a poll's faults ride the report of its result or the next one
+            taken = []
+            while items and room > 0 and size < REPORT_BYTES:  # the same byte bound: a report over 1 MiB is refused
+                item = items.popleft()
+                size += len(wire(item)) + 1
+                taken.append(item)
+                room -= 1
+            if taken:
+                doc[field] = taken
 
     @property
     def waiting(self) -> int:
         """Results not yet in a report."""
         return len(self._results)
+
+    @property
+    def extras_waiting(self) -> int:
+        """Hardware faults and host key events not yet in a report."""
+        return sum(len(items) for items in self._extras.values())
 
 
 class _Uncounted:
@@ -134,11 +165,12 @@ def fetch_share(cfg: AgentConfig) -> dict[str, Any] | int | None:
     return refused
 
 
-def build_jobs(share: dict[str, Any], ctx: CheckContext,
-               centre: str | None = None) -> dict[str, tuple[Check, float, str]]:
+def build_jobs(share: dict[str, Any], ctx: CheckContext, centre: str | None = None,
+               runs: Callable[[Check], Check] = lambda check: check) -> dict[str, tuple[Check, float, str]]:
     """The scheduler's jobs for a share; a check it cannot read is skipped and logged, never the whole share.
     A link's far-end check (`from_site`) probes the centre: without a `host` of its own, `centre` (the host of the
-    collector the poller reports to), not the link's address."""
+    collector the poller reports to), not the link's address. `runs`: the check as the poller runs it (an SNMP or
+    SSH check without its credential here is unknown, devices.py)."""
     jobs: dict[str, tuple[Check, float, str]] = {}
     for item in share.get("checks", []):
         try:
@@ -152,7 +184,7 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext,
             continue
         if getattr(spec, "from_site", False):
             address = centre
-        check = CHECKS[spec.type](asset, address, spec, timeout, ctx)
+        check = runs(CHECKS[spec.type](asset, address, spec, timeout, ctx))
         jobs[f"{asset}/{spec.check_id}"] = (check, interval, json.dumps(item, sort_keys=True))
     return jobs
 
@@ -160,10 +192,17 @@ def build_jobs(share: dict[str, Any], ctx: CheckContext,
 class Poller:
     """The poller's event-loop side: the share, the scheduler, and the forwarder's thread."""
 
-    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100) -> None:
+    def __init__(self, cfg: AgentConfig, max_concurrency: int = 100, credentials: str = CREDENTIALS,
+                 traps: SiteTraps | None = None) -> None:
+        """credentials: the poller's own SNMP and SSH secrets file; traps: the site's trap port (poller.toml
+        [traps]), bound by the caller; started in `run`."""
         self.forwarder = Forwarder(cfg)
+        self.traps = traps
+        if traps is not None:
+            self.forwarder.traps = traps.queue
         self.cfg = self.forwarder.cfg
         self.ctx = CheckContext(pinger=Pinger())
+        self.devices = PollerDevices(credentials, self.ctx, self.forwarder.take, self.forwarder.take_extra)
         self.scheduler = CheckScheduler(self.forwarder.take, max_concurrency, _Uncounted())
         self._share_file = Path(self.cfg.spool_dir) / SHARE_FILE
         self.share: dict[str, Any] | None = None
@@ -188,6 +227,8 @@ class Poller:
         stopped = len((self.share or {}).get("checks", []))
         self.share = None
         self.scheduler.sync({})
+        if self.traps is not None:
+            self.traps.use({})  # nor its traps: refused as unknown_source from now on
         self._share_file.unlink(missing_ok=True)
         log.error("collector refuses this poller's token; its checks stopped and share.json deleted (enrol it "
                   "again: opsmon agents enroll NAME --site SITE --poller)",
@@ -195,13 +236,19 @@ class Poller:
 
     def _use(self, share: dict[str, Any]) -> None:
         self.share = share
+        self.devices.prepare(share)
         jobs = build_jobs(share, self.ctx, urllib.parse.urlsplit(self.cfg.collector_urls[0] if self.cfg.collector_urls
-                                                                 else self.cfg.collector_url).hostname)
+                                                                 else self.cfg.collector_url).hostname,
+                          self.devices.check)
         self.scheduler.sync(jobs)
         log.info("checks of the site", extra={"site": share.get("site"), "checks": len(jobs)})
+        if self.traps is not None:
+            self.traps.use(trap_sources(share))
 
     async def run(self, stop: asyncio.Event) -> None:
         self.scheduler.start()
+        if self.traps is not None:
+            self.traps.start()
         reports = threading.Thread(target=self.forwarder.run, name="opsmon-poller-reports", daemon=True)
         reports.start()
         cached = self._load_cached()
@@ -221,14 +268,21 @@ class Poller:
                 except TimeoutError:
                     pass
         finally:
+            if self.traps is not None:
+                self.traps.close()  # no more traps; the queued ones ride the last report below
             await self.scheduler.shutdown()
+            self.devices.close()
             self.forwarder.stop.set()
             await asyncio.to_thread(reports.join)
-            if self.forwarder.waiting:  # the last results: sent, or kept in the spool for the next start
+            # the last results, faults, events and traps: sent, or kept in the spool for the next start
+            if self.forwarder.waiting or self.forwarder.extras_waiting or self.forwarder.traps:
                 self.forwarder.stop.clear()
                 await asyncio.to_thread(self.forwarder.cycle)
             # What this run gave and where it is: every result is in a report numbered up to `seq` on `stream`
             # (sent, or spooled), unless `waiting` says otherwise; a collector holding seq has them all.
-            log.info("poller stopped", extra={"results": self.forwarder.produced, "stream": self.forwarder.stream,
+            log.info("poller stopped", extra={"results": self.forwarder.produced,
+                                              "faults": self.forwarder.extras["polled_hardware"],
+                                              "events": self.forwarder.extras["polled_events"],
+                                              "stream": self.forwarder.stream,
                                               "seq": self.forwarder.seq, "spooled": len(self.forwarder.spool),
-                                              "waiting": self.forwarder.waiting})
+                                              "waiting": self.forwarder.waiting, **trap_counts(self.traps)})

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 MARKER = "…[截断 truncated]"
-RESERVED = 320  # bytes kept free for what the receiver adds: count, first, last, group, truncated
+RESERVED = 480  # bytes kept free for what the receiver adds: count, first, last, group, truncated, poller
 
 
 def text(value: Any, limit: int | None = None) -> Any:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from opsmon.collector.core.throttle import Throttle
+
 log = logging.getLogger(__name__)
 
 OTHER = "other"
@@ -36,14 +38,15 @@ REASONS = {
     "rate": "beyond the source's rate limit (snmp.traps.rate, burst): dropped before decoding",
     "unknown_source": "a valid trap from an address that is no asset (snmp.traps.store_unknown is false)",
     "error": "a valid trap the receiver failed to handle (a defect: the log line names the exception)",
+    "queue": "a site poller's traps waiting for its next report are at traps.max_queue (poller.toml)",
+    "not_site": "a site poller forwarded a trap of an asset that is not of its site",
 }
 
 
 @dataclass
 class _Line:
-    """The log state of one source label: when its last line was written and what happened since."""
+    """What happened to one source label since its last line (when that was written: the Throttle's)."""
 
-    logged_at: float = float("-inf")
     pending: dict[str, int] = field(default_factory=dict)
     detail: str = ""
 
@@ -62,6 +65,7 @@ class Refusals:
         self.is_asset = is_asset
         self.interval = interval
         self.clock = clock
+        self._throttle = Throttle(interval, clock, max_keys=1 << 30)  # bounded by the labels: max_sources + assets
         self.counts: dict[tuple[str, str], int] = {}
         self._strangers: set[str] = set()  # addresses that are no asset, with a label of their own
         self._lines: dict[str, _Line] = {}
@@ -86,31 +90,28 @@ class Refusals:
         line.pending[reason] = line.pending.get(reason, 0) + n
         if detail:
             line.detail = detail
-        now = self.clock()
-        if now - line.logged_at >= self.interval:
-            self._log(label, line, now)
+        if self._throttle.due(label):
+            self._log(label, line)
 
     def tick(self) -> None:
         """Write the line of every source whose refusals have waited a full interval since its last line."""
-        now = self.clock()
         for label, line in list(self._lines.items()):
-            if line.pending and now - line.logged_at >= self.interval:
-                self._log(label, line, now)
+            if line.pending and self._throttle.due(label):
+                self._log(label, line)
 
     def flush(self) -> None:
         """Write every pending line now (at close, so the last minute is not lost from the log)."""
-        now = self.clock()
         for label, line in list(self._lines.items()):
             if line.pending:
-                self._log(label, line, now)
+                self._log(label, line)
 
-    def _log(self, label: str, line: _Line, now: float) -> None:
-        first = line.logged_at == float("-inf")
+    def _log(self, label: str, line: _Line) -> None:
+        since = self._throttle.since(label)
         refused = ",".join(f"{reason}:{n}" for reason, n in sorted(line.pending.items()))
-        extra = {"source": label, "refused": refused, "since": "start" if first else f"{now - line.logged_at:.0f}s"}
+        extra = {"source": label, "refused": refused, "since": "start" if since is None else f"{since:.0f}s"}
         if line.detail:
             extra["detail"] = line.detail
         log.warning(self.line, extra=extra)
-        line.logged_at = now
+        self._throttle.written(label)
         line.pending = {}
         line.detail = ""

@@ -213,6 +213,12 @@ class TrapReceiver:
         if asset is None and not self.settings.store_unknown:
             self.refusals.refuse("unknown_source", host)
             return
+        self.take(host, asset, ts, var_binds)
+
+    def take(self, host: str, asset: str | None, ts: datetime, var_binds: list[tuple[tuple[int, ...], Any]],
+             observer: str | None = None) -> None:
+        """A trap already attributed, received at `ts`: stored as an event (or counted in its storm's), mapped,
+        acted on. observer: the site poller that received it (inputs/poller/trap_ingest.py), in the details."""
         from pysnmp.proto.rfc1902 import TimeTicks
 
         trap_oid: tuple[int, ...] | None = None
@@ -247,12 +253,15 @@ class TrapReceiver:
             summary += f" (ifIndex {if_index})"
         self.storms.add(storm_key(f"{host}/{asset}", name, same), ts, lambda: Event(
             asset, ts, host, "trap", name, severity, summary,
-            details(kept, self.settings.max_detail_bytes, self.settings.max_varbinds)))
+            details(kept, self.settings.max_detail_bytes, self.settings.max_varbinds)
+            | ({"poller": observer} if observer else {})))
         self.counts.grouped = self.storms.grouped
         if asset is None:
             return
         if entry is not None:
             self._act(asset, ts, trap_oid, entry, component, meaning)
+        if self.hub is None:
+            return  # no SNMP polling here (a poller's traps reach a collector without snmp.credentials)
         if name in ("linkDown", "linkUp") and if_index is not None:
             status = DOWN if name == "linkDown" else UP
             self.hub.interface_event(asset, if_index, status, "linkDown trap" if status == DOWN else "")
@@ -267,12 +276,21 @@ class TrapReceiver:
         incident (config/trap_maps.py). A repeat of a raised fault keeps its one incident (the engine de-duplicates
         by asset and component). Without a component varbind the fault is named by the trap that raises it, so
         its recovery (another trap, another name) finds it. A component the polled profiles name otherwise is
-        renamed by the raising entry's `same_fault`, so a fault both polled and trapped is one incident."""
+        renamed by the raising entry's `same_fault`, so a fault both polled and trapped is one incident; a part
+        renamed by `*` keeps its own name in the problem ("fan failed: FAN 2"). A recovery of a fault the device's
+        latest poll still reports clears nothing: a recovery trap ends one alarm, while the poll reads the state,
+        which may hold the fault through another object (a UPS's input-bad alarm removed while it still runs on
+        battery; another fan of the device still failed); the poll's own clearing ends the incident once gone."""
         raised = self.maps.cleared.get(trap_oid)
-        component = component or (raised or entry).name
-        component = (raised or entry).same_fault.get(component, component)
+        named = component or (raised or entry).name
+        same = (raised or entry).same_fault
+        component = same.get(named) or same.get("*") or named
+        if named not in same and "*" in same:  # the part's own name is in no component: keep it in the problem
+            summary += f": {named}"
         if raised is not None:
             if raised.action == "hardware":
+                if self._polled_fault(asset, component):
+                    return
                 self.publish(HardwareSignal(asset, component, ts, summary, cleared=True, source="trap"))
             else:
                 self.publish(SecurityFinding(asset, f"trap:{raised.name}:{component}", False, ts, summary))
@@ -281,6 +299,12 @@ class TrapReceiver:
         elif entry.action == "security":
             self.publish(SecurityFinding(asset, f"trap:{entry.name}:{component}", True, ts, summary,
                                          severity=_SEVERITY.get(entry.severity, MAJOR)))
+
+    def _polled_fault(self, asset: str, component: str) -> bool:
+        """True when the asset's latest SNMP poll answered and reported a hardware fault of `component`
+        (state.faults). A latest poll the device did not answer sees nothing: its faults are an older poll's."""
+        state = self.hub.devices.get(asset) if self.hub is not None else None
+        return state is not None and state.answered and any(c == component for c, _en, _zh in state.faults)
 
     def close(self) -> None:
         """Stop taking packets, then write what storms counted and what the log still owes."""

@@ -29,7 +29,6 @@ from opsmon.collector.config.ssh_platforms import Platform
 from opsmon.collector.core.incidents import CRITICAL
 from opsmon.collector.core.maintenance import MaintenanceBook, Window
 from opsmon.collector.core.messages import Event, Message, SecurityFinding
-from opsmon.collector.inputs.ssh.backup import ConfigBackup
 from opsmon.collector.inputs.ssh.client import KnownHosts, SshTarget, run_command
 from opsmon.collector.inputs.ssh.types import CommandResult, HostKeyMismatch
 
@@ -61,8 +60,12 @@ class SshHub:
         self.scope = scope
         self.clock = clock
         self.pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="opsmon-ssh")
-        self.backup = (ConfigBackup(store, publish, self.window_for, settings.ignore, settings.max_diff_lines, SOURCE)
-                       if store is not None else None)
+        self.backup: Any = None  # without a store (a site poller's hub): no configuration backup, no SQLAlchemy
+        if store is not None:
+            from opsmon.collector.inputs.ssh.backup import ConfigBackup
+
+            self.backup = ConfigBackup(store, publish, self.window_for, settings.ignore, settings.max_diff_lines,
+                                       SOURCE)
         self._mismatch: dict[str, str] = {}  # host:port -> offered fingerprint already reported
         self.sessions = 0
         self.failures = 0

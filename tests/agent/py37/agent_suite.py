@@ -84,6 +84,14 @@ class Config(unittest.TestCase):
             self.assertEqual(caught.exception.key, key)
             self.assertIn(reason, caught.exception.reason)
 
+    def test_a_table_another_reader_takes_is_left_to_it(self) -> None:
+        """`opsmon poller` reads poller.toml's [traps] itself: the agent's loader passes it by name only."""
+        text = f'collector_url = "https://c:1"\ntoken = "{TOKEN}"\n[traps]\nenabled = true\n'
+        with self.assertRaises(ConfigError) as caught:
+            load(self.write(text))
+        self.assertEqual((caught.exception.key, caught.exception.reason), ("traps", "unknown key"))
+        self.assertEqual(load(self.write(text), ("traps",)).collector_url, "https://c:1")
+
     def test_a_token_in_a_file_readable_by_others_is_refused(self) -> None:
         with self.assertRaises(ConfigError) as caught:
             load(self.write(f'collector_url = "https://c:1"\ntoken = "{TOKEN}"\n', mode=0o644))

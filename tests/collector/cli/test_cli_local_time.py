@@ -182,6 +182,27 @@ open(out, "w").write(json.dumps(seen))
 """
 
 
+# What the fastest reads (`status`, `incidents list`) may not import either: SQLAlchemy, the store's engine and mapped
+# classes, and the whole config schema's models (they read on the plain driver and validate only the sections
+# they use: store/dbapi.py, config/basics.py; issue 25 item 2).
+FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--format", "json"),
+              ("incidents", "list", "--status", "active"))
+NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collector.store.models",
+                      "opsmon.collector.config.schema", "opsmon.collector.config.load")
+
+
+def test_the_fastest_reads_import_no_sqlalchemy_and_no_config_schema(cli: Path, tmp_path: Path) -> None:
+    """status and incidents list, in one fresh interpreter, exit 0 and leave none of NOT_FOR_FAST_READS (nor
+    HEAVY) in sys.modules. On main before this change, the first command already loaded all five."""
+    out = tmp_path / "seen.json"
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(NOT_FOR_FAST_READS + HEAVY), str(out),
+                           json.dumps(FAST_READS)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(out.read_text())
+    assert [(argv, code) for argv, code, _ in seen] == [(list(argv), 0) for argv in FAST_READS]
+    assert [(argv, heavy) for argv, _, heavy in seen if heavy] == []
+
+
 def test_no_read_command_imports_anything_heavy(cli: Path, tmp_path: Path) -> None:
     """Every read command exits 0 and, at its end, none of HEAVY is in sys.modules. The commands run in one
     process (sys.modules only grows), so the first command to list a package is the one that imported it."""

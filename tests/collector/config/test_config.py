@@ -219,3 +219,30 @@ def test_survey_section_errors_name_file_line_and_key(tmp_path: Path, edit: tupl
     found = [p for p in getattr(err.value, "problems", [err.value]) if p.keypath == key]
     assert found and reason in found[0].reason, str(err.value)
     assert str(found[0]).startswith(f"{path}:{line}:" if line else str(path))
+
+
+def test_a_read_validates_only_the_sections_it_uses(tmp_path: Path) -> None:
+    """config/basics.load_basics (what `status`, `incidents list` and `sla` read): a mistake in a section they use
+    is the same ConfigError as load_config's, naming file, line, key and reason; a mistake elsewhere (snmp.timeout,
+    line 5, and an unknown key under notify) is load_config's alone. The basics agree with the whole model on the
+    same file: the zone, the language, the database URL (relative to the config's folder), the target table."""
+    from opsmon.collector.config.basics import load_basics
+
+    bad_zone = write_config(tmp_path, "timezone: Mars/Olympus\ndatabase:\n  path: opsmon.db\n", "zone.yaml")
+    for load in (load_basics, load_config):
+        with pytest.raises(ConfigError) as raised:
+            load(bad_zone)
+        assert str(raised.value).startswith(f"{bad_zone}:1: timezone: 'Mars/Olympus' is not an IANA time zone name")
+    (tmp_path / "t.yaml").touch()  # load_config checks that the target table is there
+    elsewhere = write_config(tmp_path, "lang: en\ntimezone: Asia/Shanghai\ndatabase:\n  path: opsmon.db\n"
+                                       "snmp:\n  timeout: -1s\nnotify:\n  nonsense: 1\nsla:\n  targets_file: t.yaml\n",
+                             "elsewhere.yaml")
+    with pytest.raises(ConfigError) as raised:
+        load_config(elsewhere)
+    assert f"{elsewhere}:6: snmp.timeout: '-1s' is not a duration" in str(raised.value)
+    basics = load_basics(elsewhere)
+    whole = load_config(write_config(tmp_path, "lang: en\ntimezone: Asia/Shanghai\ndatabase:\n  path: opsmon.db\n"
+                                               "sla:\n  targets_file: t.yaml\n", "whole.yaml"))
+    assert (basics.timezone, basics.lang) == (whole.timezone, whole.lang) == ("Asia/Shanghai", "en")
+    assert basics.database_url() == whole.database_url() == f"sqlite:///{tmp_path / 'opsmon.db'}"
+    assert basics.targets_path() == whole.targets_path() == tmp_path / "t.yaml"

@@ -85,3 +85,21 @@ def test_check_config_cross_checks_snmp_references(tmp_path: Path) -> None:
     out = run_cli("check-config", str(path))
     assert out.returncode == 2 and "polls the asset's address: give the asset an address" in out.stderr
     assert "s3cret-comm" not in out.stdout + out.stderr
+
+
+def test_a_credential_held_by_the_site_pollers_is_named_only(tmp_path: Path) -> None:
+    """`pollers.snmp_credentials` / `ssh_credentials` name credentials only the site pollers hold (docs/poller.md):
+    a sited asset's snmp or ssh check may name one without collector.yaml defining its secret; an asset without a
+    site cannot (the centre would run it, with no secret): one problem naming file, line, key and why."""
+    (tmp_path / "assets.yaml").write_text(
+        "assets:\n"
+        "  - {id: sw, category: network, site: hotan, address: 127.0.0.1, checks: [{type: snmp, credential: far},\n"
+        "      {type: ssh, credential: far-ssh, command: show version}]}\n"
+        "  - {id: core, category: network, address: 127.0.0.2, checks: [{type: snmp, credential: far}]}\n")
+    path = write_config(tmp_path, BASE + "inventory:\n  files: [assets.yaml]\n"
+                        "pollers:\n  snmp_credentials: [far]\n  ssh_credentials: [far-ssh]\n")
+    out = run_cli("check-config", str(path))
+    assert out.returncode == 2
+    assert (f"{tmp_path}/assets.yaml:4: assets[1].checks[0].credential: 'far' is held by the site pollers only "
+            "(pollers.snmp_credentials), and this asset has no site (asset core, check snmp)") in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr  # the sited asset's two checks: no problem

@@ -153,20 +153,29 @@ def test_how_soon_a_poller_asks_for_its_share_again() -> None:
         60.0, 15.0, 1.0, 60.0]
 
 
+def _handed_over(store, check_id: str):  # type: ignore[no-untyped-def]
+    """An Ingest over `store` (test_agent_streams' Collector, its clock at T0+300) whose owners are the first test's
+    timeline: srv-1 p-b's until T0+110 (p-b silent since T0+50), p-a's after; for the check `check_id` only."""
+    from tests.collector.inputs.test_agent_streams import Collector
+
+    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
+    g.tick(at(110), {"p-a": at(110), "p-b": at(50)}.get)
+    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(110))
+    c = Collector(store, now=T0.timestamp() + 300)
+    c.ingest.owner_of = lambda asset, check, when: g.owner_at(asset, when) if check == check_id else None
+    return c
+
+
 def test_a_late_replay_counts_only_what_its_poller_owned_then(store) -> None:  # type: ignore[no-untyped-def]
     """Through Ingest with a real store: srv-1 is p-b's until T0+110 (p-b silent since T0+50), p-a's after (the first
     test's timeline). p-b comes back and replays a report with srv-1/tcp results at T0+100 (its own time: counted)
     and T0+150 (p-a's time: refused); p-a's report has its result at T0+150 (counted) and one for srv-3 at T0+150
     (p-a's all along: counted). Stored: 3, refused: 1; each instant of srv-1 has one result, never two."""
-    from tests.collector.inputs.test_agent_streams import STREAM, Collector
+    from tests.collector.inputs.test_agent_streams import STREAM
 
     t0 = T0.timestamp()
-    g = PollerGroups(lambda site: 60.0, lambda site: 1, T0)
-    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, T0)
-    g.tick(at(110), {"p-a": at(110), "p-b": at(50)}.get)
-    g.arrange(ASSETS, {"hotan": ["p-a", "p-b"]}, at(110))
-    c = Collector(store, now=t0 + 300)
-    c.ingest.owner_of = lambda asset, check, when: g.owner_at(asset, when) if check == "tcp" else None
+    c = _handed_over(store, "tcp")
 
     def report(poller: str, seq: int, results: list[tuple[str, float]]) -> str:
         body = json.dumps({"schema": 1, "stream": STREAM, "seq": seq, "ts": t0 + 290, "interval": 5, "metrics": {},
@@ -183,6 +192,73 @@ def test_a_late_replay_counts_only_what_its_poller_owned_then(store) -> None:  #
     assert stored == [("srv-1", timedelta(seconds=100), "p-b"), ("srv-1", timedelta(seconds=150), "p-a"),
                       ("srv-3", timedelta(seconds=150), "p-a")]
     assert (c.ingest.polled, c.ingest.polled_refused) == (3, 1)
+
+
+def test_a_late_replays_hardware_faults_count_only_from_the_devices_owner_then(store) -> None:  # type: ignore[no-untyped-def]
+    """The same hand-over of srv-1 (a UPS polled over SNMP: p-b's until T0+110, p-a's after). p-b replays a report
+    with its polls at T0+100 and T0+150, each up and each finding the fault `UPS battery`; p-a's report has its poll
+    at T0+150 with the same fault. Counted: p-b's poll and fault at T0+100 (its time), p-a's fault at T0+150; refused:
+    p-b's poll and fault at T0+150 (p-a's time): one fault per instant, as one result per instant."""
+    from opsmon.collector.core.messages import HardwareSignal
+    from tests.collector.inputs.test_agent_streams import STREAM
+
+    t0 = T0.timestamp()
+    c = _handed_over(store, "snmp")
+    faults: list[tuple[str, str, timedelta, str]] = []
+    publish = c.ingest.publish
+    c.ingest.publish = lambda m: (faults.append((m.asset_id, m.component, m.ts - T0, m.problem))  # type: ignore[method-assign]
+                                  if isinstance(m, HardwareSignal) else publish(m))
+
+    def report(poller: str, seq: int, polls: list[float], up: bool) -> str:
+        body = json.dumps({"schema": 1, "stream": STREAM, "seq": seq, "ts": t0 + 290, "interval": 5, "metrics": {},
+                           "observations": [{"asset": "srv-1", "check": "snmp", "ts": t0 + s, "status": "up"}
+                                            for s in polls] if up else [],
+                           "polled_hardware": [{"asset": "srv-1", "check": "snmp", "ts": t0 + s + 0.5,
+                                                "component": "UPS battery", "problem": "battery low"}
+                                               for s in polls]}).encode()
+        return c.ingest.accept(poller, poller, c.ingest.parse(body), None, body)
+
+    try:
+        assert report("p-b", 1, [100, 150], True) == "accepted"
+        assert report("p-a", 1, [150], False) == "accepted"
+    finally:
+        c.close()
+    assert faults == [("srv-1", "UPS battery", timedelta(seconds=100.5), "battery low"),
+                      ("srv-1", "UPS battery", timedelta(seconds=150.5), "battery low")]
+    assert [(o.ts - T0, o.observer) for o in c.stored if o.check_id == "snmp"] == [(timedelta(seconds=100), "p-b")]
+    assert (c.ingest.polled, c.ingest.polled_refused) == (1, 2)
+
+
+def test_a_late_replays_host_key_events_count_only_from_the_assets_owner_then(store) -> None:  # type: ignore[no-untyped-def]
+    """The same hand-over of srv-1, now an SSH check `ssh:uptime`. p-b replays a report with what its SSH hub said at
+    T0+100 (the host key changed: the event and its finding) and at T0+150 (the trusted key again: the finding
+    clears). Counted: the two of T0+100, as the collector's own hub would publish them (an Event of kind security
+    with the observer p-b; a SecurityFinding, failing, critical); refused: the one of T0+150 (p-a's time)."""
+    from opsmon.collector.core.messages import Event, SecurityFinding
+    from tests.collector.inputs.test_agent_streams import STREAM
+
+    t0 = T0.timestamp()
+    c = _handed_over(store, "ssh:uptime")
+    said: list[tuple[object, ...]] = []
+    publish = c.ingest.publish
+    c.ingest.publish = lambda m: (  # type: ignore[method-assign]
+        said.append((type(m).__name__, m.ts - T0, m.name, m.severity, m.details["observer"])) if isinstance(m, Event)
+        else said.append((type(m).__name__, m.at - T0, m.key, m.failing, m.severity))
+        if isinstance(m, SecurityFinding) else publish(m))
+    key = {"asset": "srv-1", "check": "ssh:uptime", "key": "ssh_host_key:10.8.0.5:22", "name": "ssh_host_key"}
+    body = json.dumps({"schema": 1, "stream": STREAM, "seq": 1, "ts": t0 + 290, "interval": 5, "metrics": {},
+                       "polled_events": [
+                           {"asset": "srv-1", "check": "ssh:uptime", "ts": t0 + 100, "name": "ssh_host_key_changed",
+                            "severity": "critical", "summary": "changed", "details": {"host": "10.8.0.5:22"}},
+                           {**key, "ts": t0 + 100, "severity": "critical", "summary": "changed", "failing": True},
+                           {**key, "ts": t0 + 150, "severity": "critical", "summary": "trusted again"}]}).encode()
+    try:
+        assert c.ingest.accept("p-b", "p-b", c.ingest.parse(body), None, body) == "accepted"
+    finally:
+        c.close()
+    assert said == [("Event", timedelta(seconds=100), "ssh_host_key_changed", "critical", "p-b"),
+                    ("SecurityFinding", timedelta(seconds=100), "ssh_host_key:10.8.0.5:22", True, "critical")]
+    assert c.ingest.polled_refused == 1
 
 
 def test_a_long_replay_of_refused_results_logs_a_line_a_minute(store, caplog) -> None:  # type: ignore[no-untyped-def]

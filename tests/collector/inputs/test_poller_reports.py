@@ -18,6 +18,7 @@ def _report(reason: str, waiting: int = 3000) -> tuple[Forwarder, list[object], 
     serialised as the agent's transport does (json.dumps, ensure_ascii, no spaces)."""
     forwarder = Forwarder.__new__(Forwarder)  # only its queue: no spool, no transport
     forwarder._results = deque(Observation("srv", f"tcp:{i % 10:05d}", TS, DOWN, reason) for i in range(waiting))
+    forwarder._extras = {}
     doc: dict[str, object] = {}
     forwarder.extend(doc)
     return forwarder, doc["observations"], len(json.dumps(doc, separators=(",", ":")))  # type: ignore[return-value]
@@ -53,6 +54,7 @@ def test_the_result_size_docs_poller_md_gives() -> None:
     for status, reason, latency, size in (("up", "", 1.234, 101), (DOWN, "connection refused", None, 120)):
         forwarder = Forwarder.__new__(Forwarder)
         forwarder._results = deque([Observation("srv-01", "tcp:443", TS, status, reason, latency)])
+        forwarder._extras = {}
         doc: dict[str, object] = {}
         forwarder.extend(doc)
         assert len(wire(doc["observations"][0])) == size  # type: ignore[index]
@@ -83,3 +85,40 @@ def test_the_poller_process_does_not_import_what_it_does_not_run() -> None:
     out = subprocess.run([sys.executable, "-c", _POLLER_MODULES, *_NOT_IN_A_POLLER], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.split() == []
+
+
+_POLLER_SHARES = """
+import sys, tempfile
+from opsmon.agent.config import AgentConfig
+from opsmon.collector.inputs.poller.runner import Poller
+spool = tempfile.mkdtemp()
+poller = Poller(AgentConfig(collector_url="http://127.0.0.1:1", token="opsmon_agent_x", spool_dir=spool),
+                credentials=sys.argv[1])
+def share(spec):
+    return {"checks": [{"asset": "a", "address": "127.0.0.1", "interval": 60, "timeout": 5, "spec": spec}]}
+heavy = sys.argv[2:]
+poller._use(share({"type": "tcp", "port": 22}))
+print(*[m for m in heavy if m in sys.modules], sep=",", end=";")
+poller._use(share({"type": "snmp", "credential": "c"}))
+print(*[m for m in heavy if m in sys.modules], sep=",", end=";")
+poller._use(share({"type": "ssh", "credential": "s", "command": "uptime"}))
+print(*[m for m in heavy if m in sys.modules], sep=",")
+"""
+
+
+def test_the_snmp_and_ssh_code_loads_only_with_such_a_check_in_the_share(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/poller.md "SNMP and SSH credentials stay at the prefecture": a share of TCP checks loads none of the SNMP
+    hub, the profiles' YAML reader or paramiko; a share with an SNMP check loads the hub (and the YAML reader: its
+    credentials file and the profiles), not paramiko; one with an SSH check then loads paramiko too. Never
+    SQLAlchemy (the SSH hub's configuration backup needs a store, which a poller has not)."""
+    import subprocess
+    import sys
+
+    creds = tmp_path / "poller-credentials.yaml"
+    creds.write_text("snmp:\n  credentials:\n    c: {version: '2c', community: x}\n"
+                     "ssh:\n  credentials:\n    s: {user: u, password: p}\n")
+    heavy = ("opsmon.collector.inputs.snmp.hub", "yaml", "paramiko", "sqlalchemy")
+    out = subprocess.run([sys.executable, "-c", _POLLER_SHARES, str(creds), *heavy], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip().split(";") == ["", "opsmon.collector.inputs.snmp.hub,yaml",
+                                             "opsmon.collector.inputs.snmp.hub,yaml,paramiko"], out.stderr[-2000:]

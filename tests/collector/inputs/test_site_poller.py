@@ -91,13 +91,7 @@ assets:
     revoked = c.cli("agents", "enroll", "p-yutian", "--site", "yutian", "--poller").stdout.strip()
     c.cli("agents", "revoke", "p-yutian")
     c.start()
-    conf = tmp_path / "poller.toml"
-    conf.write_text(f'collector_url = "{wan.url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
-                    f'spool_dir = "{tmp_path / "poller-spool"}"\n')
-    conf.chmod(0o600)
-    log = tmp_path / "poller.log"
-    with open(log, "w") as err:
-        poller = subprocess.Popen([*OPSMON, "poller", str(conf)], cwd=ROOT, stdout=err, stderr=err)
+    poller, log = start_poller(tmp_path, wan.url, token)
     try:
         share = httpx.get(c.base + "/api/v1/poller/checks", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert share.status_code == 200
@@ -198,6 +192,20 @@ assets:
     assert _stream_position(c, "p-hotan", produced["stream"]) == int(produced["seq"])
     inside = [t for t in times if cut_at < t < back_at]
     assert 3 <= len(inside) <= math.ceil(back_at - cut_at) + 1, (len(inside), back_at - cut_at)
+
+
+def start_poller(tmp_path: Path, url: str, token: str, *args: str,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+    """A real `opsmon poller` (its poller.toml in tmp_path: reports every second, spool in tmp_path/poller-spool)
+    reporting to `url`, its log in tmp_path/poller.log; args: more of its command line."""
+    conf = tmp_path / "poller.toml"
+    conf.write_text(f'collector_url = "{url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
+                    f'spool_dir = "{tmp_path / "poller-spool"}"\n')
+    conf.chmod(0o600)
+    log = tmp_path / "poller.log"
+    with open(log, "w") as err:
+        return subprocess.Popen([*OPSMON, "poller", str(conf), *args], cwd=ROOT, stdout=err, stderr=err,
+                                env=env), log
 
 
 def _intervals(c, asset: str) -> list[tuple[str, datetime, datetime | None]]:  # type: ignore[no-untyped-def]

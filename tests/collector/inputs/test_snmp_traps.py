@@ -225,8 +225,9 @@ def test_a_huawei_fan_trap_is_named_by_the_map_and_raises_then_clears_a_hardware
         tmp_path: Path, store: Store) -> None:
     """hwFanFail and hwFanFailResume (HUAWEI-ENTITY-TRAP-MIB, with the varbinds its OBJECTS clause names) as a VRP
     switch sends them: each stored under its MIB name with the map's zh/en summary and the fan's entPhysicalName;
-    the first raises a hardware fault of component "FAN 2" said by a trap, the second clears that component;
-    an unmapped vendor trap stays an event only."""
+    the first raises a hardware fault of the device's `fan` (the component the huawei profile polls; the map's
+    `same_fault: {"*": fan}`), its problem naming "FAN 2", said by a trap, the second clears that component (this
+    receiver's asset is polled by no hub); an unmapped vendor trap stays an event only."""
     needs_snmptrap()
 
     def fan(oid: str) -> list[str]:
@@ -247,8 +248,9 @@ def test_a_huawei_fan_trap_is_named_by_the_map_and_raises_then_clears_a_hardware
         ("hwFanFailResume", "info", "风扇故障恢复 / fan recovered: FAN 2"),
         (VENDOR_TRAP, "info", "未知陷阱 / vendor trap")]
     signals = [m for m in published if isinstance(m, HardwareSignal)]
-    assert [(m.asset_id, m.component, m.cleared, m.source) for m in signals] == [
-        ("sw", "FAN 2", False, "trap"), ("sw", "FAN 2", True, "trap")]
+    assert [(m.asset_id, m.component, m.cleared, m.source, m.problem) for m in signals] == [
+        ("sw", "fan", False, "trap", "风扇故障 / fan failed: FAN 2"),
+        ("sw", "fan", True, "trap", "风扇故障恢复 / fan recovered: FAN 2")]
 
 
 RJ_CHECK_FAIL, RJ_CHECK_CLEAR = "1.3.6.1.4.1.4881.1.1.10.2.21.2.18", "1.3.6.1.4.1.4881.1.1.10.2.21.2.19"

@@ -1,6 +1,7 @@
 """The vendor packs (Huawei VRP, USG and UPS, H3C Comware, Ruijie, ZTE, Hillstone) against recordings built here
 from each vendor's published MIB (the object, its OID and its values are cited beside every line; no
-device recording of another project is used). One snmpsim serves them all under one community each.
+device recording of another project is used), and the USG's HA state from the standard VRRP-MIB (RFC 2787).
+One snmpsim serves them all under one community each.
 
 Each recording holds normal parts and failed parts, and parts the MIB reports as absent: a failed fan or
 power supply must come out as one hardware fault (one component, so one incident with its 1-hour clock),
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from opsmon.collector.config.checks import SnmpSpec
 from opsmon.collector.config.schema import IncidentsConfig, SnmpConfig
 from opsmon.collector.config.snmp_profiles import Table, load_profiles
+from opsmon.collector.config.trap_maps import load_trap_maps
 from opsmon.collector.core.messages import HardwareSignal, Message
 from opsmon.collector.core.states import UP
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
@@ -28,6 +30,7 @@ from opsmon.collector.incidents.read import list_incidents
 from opsmon.collector.inputs.snmp.exposition import SnmpExposition
 from opsmon.collector.inputs.snmp.hub import SnmpHub
 from opsmon.collector.inputs.snmp.poller import Poll, evaluate_faults
+from opsmon.collector.inputs.snmp.traps import TrapReceiver
 from opsmon.collector.store import Store
 from tests.conftest import utc
 from tests.peers.snmp import Recording, Snmpsim, start_snmpsim, stop_snmpsim
@@ -43,12 +46,17 @@ def huawei_switch() -> Recording:
         r.put(f"{ENT_NAME}.{idx}", 4, name)
         r.put(f"{st}.5.{idx}", 2, cpu).put(f"{st}.7.{idx}", 2, mem).put(f"{st}.11.{idx}", 2, temp)  # Cpu/MemUsage, °C
     fan = "1.3.6.1.4.1.2011.5.25.31.1.1.10.1"  # hwFanStatusEntry, index hwEntityFanSlot.hwEntityFanSn
-    # (slot.sn, hwEntityFanSpeed %, hwEntityFanPresent 1 present/2 absent, hwEntityFanState 1 normal/2 abnormal)
+    # (slot.sn, hwEntityFanSpeed %, hwEntityFanPresent 1 present/2 absent, hwEntityFanState 1 normal/2 abnormal);
+    # the index columns hwEntityFanSlot .1 and hwEntityFanSn .2 are read-only, so the agent answers them too
     for sn, speed, present, state in (("0.0", 45, 1, 1), ("0.1", 0, 1, 2), ("0.2", 0, 2, 2)):
+        slot, number = sn.split(".")
+        r.put(f"{fan}.1.{sn}", 2, int(slot)).put(f"{fan}.2.{sn}", 2, int(number))
         r.put(f"{fan}.5.{sn}", 2, speed).put(f"{fan}.6.{sn}", 2, present).put(f"{fan}.7.{sn}", 2, state)
     pwr = "1.3.6.1.4.1.2011.5.25.31.1.1.18.1"  # hwPwrStatusEntry, index hwEntityPwrSlot.hwEntityPwrSn
-    # (slot.sn, hwEntityPwrPresent 1 present, hwEntityPwrState 1 supply/2 notSupply)
+    # (slot.sn, hwEntityPwrPresent 1 present, hwEntityPwrState 1 supply/2 notSupply); hwEntityPwrSlot .1, Sn .2
     for sn, present, state in (("0.0", 1, 1), ("0.1", 1, 2)):
+        slot, number = sn.split(".")
+        r.put(f"{pwr}.1.{sn}", 2, int(slot)).put(f"{pwr}.2.{sn}", 2, int(number))
         r.put(f"{pwr}.5.{sn}", 2, present).put(f"{pwr}.6.{sn}", 2, state)
     return r
 
@@ -58,6 +66,12 @@ def huawei_usg() -> Recording:
     flow = "1.3.6.1.4.1.2011.6.122.15.1.2.1"  # HUAWEI-SECURITY-STAT-MIB hwSecStatMonitorGlobalSessFlow
     r.put(f"{flow}.1.0", 70, 9_876_543)  # hwSecStatMonTotalBootConnNum, Counter64
     r.put(f"{flow}.4.0", 70, 12_345)  # hwSecStatMonTotalSess, Counter64 in the MIB: sessions now
+    # Hot standby (HRP) over VRRP: VRRP-MIB (RFC 2787) vrrpOperEntry 1.3.6.1.2.1.68.1.3.1, index ifIndex.vrrpOperVrId:
+    # vrrpOperState .3 (1 initialize, 2 backup, 3 master), vrrpOperAdminState .4 (1 up), vrrpOperPriority .5. The
+    # active firewall of the pair: both groups (inside on ifIndex 5, outside on ifIndex 6) master, as VGMP keeps them.
+    for idx, priority in (("5.1", 120), ("6.2", 120)):
+        r.put(f"1.3.6.1.2.1.68.1.3.1.3.{idx}", 2, 3).put(f"1.3.6.1.2.1.68.1.3.1.4.{idx}", 2, 1)
+        r.put(f"1.3.6.1.2.1.68.1.3.1.5.{idx}", 2, priority)
     return r
 
 
@@ -247,16 +261,20 @@ def test_huawei_vrp_boards_fans_power_and_one_incident_per_failed_part(sim: Snmp
                      "hwEntityTemperature": 41},
         "67108873": {"entPhysicalName": "LPU Board 1", "hwEntityCpuUsage": 7, "hwEntityMemUsage": 35,
                      "hwEntityTemperature": 38}}
-    assert state.last.tables["huawei_fan"]["0.0"] == {"hwEntityFanPresent": 1, "hwEntityFanState": 1,
+    assert state.last.tables["huawei_fan"]["0.0"] == {"hwEntityFanSlot": 0, "hwEntityFanSn": 0,
+                                                      "hwEntityFanPresent": 1, "hwEntityFanState": 1,
                                                       "hwEntityFanSpeed": 45}
-    # fan 0.1 present and abnormal: a fault; fan 0.2 abnormal but absent: none; power 0.1 notSupply: a fault
-    assert faults(ops, "huawei") == {"fan 0.1": "fan failed (hwEntityFanState abnormal)",
-                                     "power supply 0.1": "power supply not supplying (hwEntityPwrState notSupply)"}
-    assert {c: zh for c, _en, zh in state.faults}["fan 0.1"] == "风扇故障（hwEntityFanState 异常）"
-    # First poll (static due): 5 system scalars + 2 boards x 4 columns + 3 fans x 3 + 2 supplies x 2 = 26.
-    assert state.last.varbinds == 5 + 8 + 9 + 4
+    # fan 0.1 present and abnormal: a fault; fan 0.2 abnormal but absent: none; power 0.1 notSupply: a fault. Each
+    # is the device's `fan` / `power supply` (device_index 0: the entity traps name them otherwise), the problem
+    # saying which slot.number.
+    assert faults(ops, "huawei") == {"fan": "fan 0.1 failed (hwEntityFanState abnormal)",
+                                     "power supply": "power supply 0.1 not supplying (hwEntityPwrState notSupply)"}
+    assert {c: zh for c, _en, zh in state.faults}["fan"] == "风扇 0.1 故障（hwEntityFanState 异常）"
+    # First poll (static due): 5 system scalars + 2 boards x 4 columns + 3 fans x 5 + 2 supplies x 4 = 36.
+    assert state.last.varbinds == 5 + 8 + 15 + 8
     state = poll(hub, sim, "huawei")
-    # Second poll: sysUpTime only of the scalars, entPhysicalName (static) not read: 1 + 2 x 3 + 9 + 4 = 20.
+    # Second poll: sysUpTime only of the scalars, entPhysicalName and the fans' and supplies' slot and number
+    # (static) not read: 1 + 2 x 3 + 3 x 3 + 2 x 2 = 20.
     assert state.last.varbinds == 1 + 6 + 9 + 4
     assert state.last.tables["huawei_entity"]["67108867"]["entPhysicalName"] == "MPU Board 0"  # carried over
     # /metrics: under the MIB's object names, labelled with the asset, the index and the board's name
@@ -270,16 +288,25 @@ def test_huawei_vrp_boards_fans_power_and_one_incident_per_failed_part(sim: Snmp
     # signals for the same parts add nothing.
     incidents = open_incidents(store, ops, "huawei", AssetInfo("core switch", "network", None, "medium", None))
     assert sorted(i["cause"] for i in incidents) == [
-        "fan 0.1: fan failed (hwEntityFanState abnormal)",
-        "power supply 0.1: power supply not supplying (hwEntityPwrState notSupply)"]
+        "fan: fan 0.1 failed (hwEntityFanState abnormal)",
+        "power supply: power supply 0.1 not supplying (hwEntityPwrState notSupply)"]
     assert {(i["kind"], i["severity"], i["deadline"]) for i in incidents} == {
         ("hardware", "major", (T0 + timedelta(hours=1)).isoformat())}
 
 
-def test_huawei_usg_sessions(sim: Snmpsim, hub) -> None:
+def test_huawei_usg_sessions_and_ha_state(sim: Snmpsim, hub) -> None:
+    """The USG's sessions (HUAWEI-SECURITY-STAT-MIB) and, its hot standby running over VRRP groups, its HA state
+    from the standard VRRP-MIB (the `vrrp` profile, chosen because vrrpOperState answers): both groups master
+    (3) with priority 120, admin up (1), exported per group. No HA fault: backup is a standby's normal state."""
     state = poll(hub, sim, "usg")
-    assert packs(state) == {"huawei", "huawei-usg"}
+    _h, ops, _r = hub
+    assert packs(state) == {"huawei", "huawei-usg", "vrrp"}
     assert state.last.scalars["hwSecStatMonTotalSess"] == 12_345
+    assert state.last.tables["vrrp_oper"] == {
+        "5.1": {"vrrpOperState": 3, "vrrpOperAdminState": 1, "vrrpOperPriority": 120},
+        "6.2": {"vrrpOperState": 3, "vrrpOperAdminState": 1, "vrrpOperPriority": 120}}
+    assert 'vrrpOperState{asset="usg",vrrpOperIndex="6.2"} 3\n' in SnmpExposition(hub[0]).render().decode()
+    assert faults(ops, "usg") == {}
 
 
 def test_h3c_comware_error_states_name_the_entity(sim: Snmpsim, hub) -> None:
@@ -481,3 +508,124 @@ def test_a_part_that_appeared_since_the_static_read_is_judged_once_its_name_is_r
     poll.tables["h3c_entity"]["42"]["entPhysicalName"] = "Fan 3"
     assert evaluate_faults((h3c,), poll) == [("Fan 3", "fan failed (hh3cEntityExtErrorStatus fanError)",
                                               "风扇故障（hh3cEntityExtErrorStatus fanError）")]
+
+
+SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)  # SNMPv2-MIB snmpTrapOID.0
+
+
+def receiver_for(hub: tuple[SnmpHub, list[Message], asyncio.Runner], asset: str) -> TrapReceiver:
+    """A trap receiver (bundled trap maps) whose traps belong to `asset` and whose SNMP hub is the one that polled
+    it, publishing into the same list as the polls: handed traps in process, no socket."""
+    h, ops, _runner = hub
+    settings = SnmpConfig.model_validate({"credentials": {"c": {"version": "2c", "community": "c"}},
+                                          "traps": {"enabled": True, "credentials": ["c"]}}).traps
+    return TrapReceiver(settings, {}, ops.append, lambda _host: asset, h, lambda: T0, maps=load_trap_maps())
+
+
+def send(receiver: TrapReceiver, trap_oid: str, *var_binds: tuple[str, Any]) -> None:
+    from pysnmp.proto.rfc1902 import ObjectIdentifier
+
+    receiver.handle("127.0.0.1", [(SNMP_TRAP_OID, ObjectIdentifier(trap_oid))]
+                    + [(tuple(int(p) for p in oid.split(".")), value) for oid, value in var_binds])
+    receiver.storms.close()
+
+
+def feed(engine: IncidentEngine, ops: list[Message], asset: str, at: Any) -> None:
+    """Every hardware signal of `asset` (raised or cleared, polled or trapped) into the engine at `at`."""
+    for o in ops:
+        if isinstance(o, HardwareSignal) and o.asset_id == asset:
+            engine.on_hardware(o.asset_id, o.component, at, o.problem, o.cleared, o.source)
+    engine.flush()
+
+
+HW_TRAP = "1.3.6.1.4.1.2011.5.25.219"  # HUAWEI-ENTITY-TRAP-MIB hwEntityTrapMIB
+HW_ENT_INDEX = f"{HW_TRAP}.1.1.0"  # hwEntityPhysicalIndex, the first varbind of every entity trap (OBJECTS)
+
+
+def test_a_huawei_fan_or_power_supply_both_trapped_and_polled_is_one_incident(sim: Snmpsim, hub, store: Store) -> None:
+    """Issue 21 item 2 for Huawei's parts: the poll reads hwFanStatusTable and hwPwrStatusTable, indexed by
+    slot.number (HUAWEI-ENTITY-EXTENT-MIB), and hwFanFail / hwPowerFail (HUAWEI-ENTITY-TRAP-MIB) name the part by
+    entPhysicalName, indexed by entPhysicalIndex; neither MIB relates the two indexes. So the part is named at the
+    one level both share, the device's `fan` and `power supply` (profile `device_index: 0`, trap map
+    `same_fault: {"*": ...}`), each problem saying which part. Recording `huawei`: fan 0.1 abnormal (0.2 absent,
+    no fault), power supply 0.1 notSupply; traps for "FAN 2" and "PWR 2", the same failed parts as the device
+    names them: 2 incidents (was 4: `fan 0.1`, `FAN 2`, `power supply 0.1`, `PWR 2`), each major with the deadline
+    T0 + 1 h. FAN 2's recovery trap while the latest poll still sees a fan failed does not resolve `fan`; after a
+    poll the device did not answer, it does."""
+    from pysnmp.proto.rfc1902 import Integer, OctetString
+
+    _h, ops, _r = hub
+    poll(hub, sim, "huawei")
+    receiver = receiver_for(hub, "huawei")
+    fan, pwr = 16842753, 16842761  # the parts' entPhysicalIndex (any: nothing may depend on them)
+    send(receiver, f"{HW_TRAP}.2.6.3", (HW_ENT_INDEX, Integer(fan)), (f"{ENT_NAME}.{fan}", OctetString("FAN 2")))
+    send(receiver, f"{HW_TRAP}.2.5.3", (HW_ENT_INDEX, Integer(pwr)), (f"{ENT_NAME}.{pwr}", OctetString("PWR 2")))
+    signals = [(o.component, o.source, o.problem) for o in ops if isinstance(o, HardwareSignal)]
+    assert signals == [
+        ("fan", "opsmon", "fan 0.1 failed (hwEntityFanState abnormal)"),
+        ("power supply", "opsmon", "power supply 0.1 not supplying (hwEntityPwrState notSupply)"),
+        ("fan", "trap", "风扇故障 / fan failed: FAN 2"),
+        ("power supply", "trap", "电源故障 / power supply failed: PWR 2")]
+    info = {"huawei": AssetInfo("core switch", "network", None, "medium", None)}
+    engine = IncidentEngine(store, lambda: T0, info.get, IncidentsConfig(), lambda _k: 3600.0)
+    feed(engine, ops, "huawei", T0)
+    incidents = list_incidents(store)
+    assert sorted(i["cause"] for i in incidents) == [
+        "fan: fan 0.1 failed (hwEntityFanState abnormal)",
+        "power supply: power supply 0.1 not supplying (hwEntityPwrState notSupply)"]
+    assert {(i["kind"], i["severity"], i["status"], i["deadline"]) for i in incidents} == {
+        ("hardware", "major", "open", (T0 + timedelta(hours=1)).isoformat())}
+    ops.clear()
+    send(receiver, f"{HW_TRAP}.2.6.4", (HW_ENT_INDEX, Integer(fan)), (f"{ENT_NAME}.{fan}", OctetString("FAN 2")))
+    assert [o for o in ops if isinstance(o, HardwareSignal)] == []  # fan 0.1 still abnormal at the latest poll
+    feed(engine, ops, "huawei", T0 + timedelta(seconds=30))
+    assert [i["status"] for i in list_incidents(store)] == ["open", "open"]
+    # A latest poll the device did not answer sees nothing (the hub sets `answered` from each poll's outcome, and
+    # keeps the last answered poll's faults): the recovery trap then clears `fan`, resolved at T0 + 40 s.
+    hub[0].devices["huawei"].answered = False
+    send(receiver, f"{HW_TRAP}.2.6.4", (HW_ENT_INDEX, Integer(fan)), (f"{ENT_NAME}.{fan}", OctetString("FAN 2")))
+    assert [(o.component, o.cleared) for o in ops if isinstance(o, HardwareSignal)] == [("fan", True)]
+    feed(engine, ops, "huawei", T0 + timedelta(seconds=40))
+    assert sorted((i["cause"].split(":")[0], i["status"], i["resolved_at"]) for i in list_incidents(store)) == [
+        ("fan", "resolved", (T0 + timedelta(seconds=40)).isoformat()), ("power supply", "open", None)]
+
+
+def test_a_ups_input_bad_removed_trap_does_not_resolve_what_the_latest_poll_still_sees(
+        sim: Snmpsim, hub, store: Store) -> None:
+    """Issue 21: RFC 1628's upsTrapAlarmEntryRemoved (1.3.6.1.2.1.33.2.4, OBJECTS upsAlarmId, upsAlarmDescr) for
+    upsAlarmInputBad (upsWellKnownAlarms .6) clears `UPS power input` (standard map's same_fault). The UPS2000 on
+    battery (recording `ups2000-battery`: hwUpsDevicePowerSupplyMethod battery, upsOutputSource battery, alarm
+    upsAlarmOnBattery still present) opens one incident at T0; the input-bad alarm removed at T0 + 30 s, while the
+    latest poll still sees the UPS on battery, leaves it open (before: resolved at T0 + 30 s, then reopened by the
+    next poll). Polled back on mains (`ups2000-mains`: no fault), the same trap at T0 + 90 s resolves it at
+    T0 + 90 s, by the trap (not 600 s later by hardware_clear_after)."""
+    from pysnmp.proto.rfc1902 import Integer, ObjectIdentifier
+
+    _h, ops, _r = hub
+    now = [T0]
+    info = {"ups2000": AssetInfo("UPS room 2", "power", None, "medium", None)}
+    engine = IncidentEngine(store, lambda: now[0], info.get, IncidentsConfig(), lambda _k: 3600.0)
+    poll(hub, sim, "ups2000-battery", asset="ups2000")
+    feed(engine, ops, "ups2000", T0)
+    (opened,) = list_incidents(store)
+    assert (opened["status"], opened["cause"].split(":")[0]) == ("open", "UPS power input")
+    receiver = receiver_for(hub, "ups2000")
+    alarm = ("1.3.6.1.2.1.33.1.6.2.1.1.2", Integer(2))  # upsAlarmId 2
+    input_bad = ("1.3.6.1.2.1.33.1.6.2.1.2.2", ObjectIdentifier("1.3.6.1.2.1.33.1.6.3.6"))  # upsAlarmDescr.2
+    ops.clear()
+    now[0] = T0 + timedelta(seconds=30)
+    send(receiver, "1.3.6.1.2.1.33.2.4", alarm, input_bad)
+    assert [o for o in ops if isinstance(o, HardwareSignal)] == []
+    feed(engine, ops, "ups2000", now[0])
+    assert [i["status"] for i in list_incidents(store)] == ["open"]
+
+    ops.clear()
+    poll(hub, sim, "ups2000-mains", asset="ups2000")
+    now[0] = T0 + timedelta(seconds=90)
+    send(receiver, "1.3.6.1.2.1.33.2.4", alarm, input_bad)
+    assert [(o.component, o.cleared, o.source) for o in ops if isinstance(o, HardwareSignal)] == [
+        ("UPS power input", True, "trap")]
+    feed(engine, ops, "ups2000", now[0])
+    (cleared,) = list_incidents(store)
+    assert (cleared["id"], cleared["status"], cleared["resolved_at"]) == (
+        opened["id"], "resolved", (T0 + timedelta(seconds=90)).isoformat())
