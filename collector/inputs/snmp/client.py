@@ -111,24 +111,28 @@ async def walk_columns(client: SnmpClient, target: Target, columns: Sequence[Oid
             raise ProtocolError("empty GETBULK response")
         arrived = time.time()
         n = len(active)
-        done: set[Oid] = set()
-        for i, (oid, value) in enumerate(vbs):
-            col = active[i % n]
-            if col in done:
-                continue
-            if value is END_OF_MIB_VIEW or oid[:len(col)] != col or len(oid) == len(col):
-                done.add(col)
-                continue
-            if oid <= cursor[col]:
-                raise ProtocolError(f"agent returned {'.'.join(map(str, oid))}, not after "
-                                    f"{'.'.join(map(str, cursor[col]))} (OIDs not increasing)")
-            if value is NO_SUCH_OBJECT or value is NO_SUCH_INSTANCE:
-                cursor[col] = oid
-                continue
-            out[col][oid[len(col):]] = value
-            if stamps is not None:
-                stamps.setdefault(col, {})[oid[len(col):]] = arrived
-            cursor[col] = oid
-        for col in done:
-            del cursor[col]
+        for k, col in enumerate(active):
+            # One column at a time over its own varbinds (every n-th, issue 25: no per-varbind index
+            # arithmetic or prefix slice). `col < oid < stop` is "inside the column's subtree and not
+            # the column itself": every OID after `col` that has it as a prefix sorts before the next
+            # sibling `stop`, and every other OID after `col` sorts at or after it.
+            size, got, cur = len(col), out[col], cursor[col]
+            stop = col[:-1] + (col[-1] + 1,)
+            at = stamps.setdefault(col, {}) if stamps is not None else None
+            for oid, value in vbs[k::n]:
+                if value is END_OF_MIB_VIEW or not col < oid < stop:
+                    del cursor[col]
+                    break
+                if oid <= cur:
+                    raise ProtocolError(f"agent returned {'.'.join(map(str, oid))}, not after "
+                                        f"{'.'.join(map(str, cur))} (OIDs not increasing)")
+                cur = oid
+                if value is NO_SUCH_OBJECT or value is NO_SUCH_INSTANCE:
+                    continue
+                index = oid[size:]
+                got[index] = value
+                if at is not None:
+                    at[index] = arrived
+            else:
+                cursor[col] = cur
     return out

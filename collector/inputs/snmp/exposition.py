@@ -85,6 +85,8 @@ class SnmpExposition:
         self._heads: dict[str, str] = {name: f"# HELP {name} {text}\n# TYPE {name} {kind}\n"
                                        for name, kind, text in DEVICE_FAMILIES}
         self._body: bytes | None = None
+        # asset -> (table, column names) -> row index -> (label values, label text, info line, line prefixes)
+        self._rows: dict[str, dict[tuple[str, tuple[str, ...]], dict[str, Any]]] = {}
 
     def render(self) -> bytes:
         with self._lock:
@@ -98,6 +100,7 @@ class SnmpExposition:
             if len(self._devices) != len(devices):  # devices the hub forgot
                 live = {asset for asset, _s in devices}
                 self._devices = {a: d for a, d in self._devices.items() if a in live}
+                self._rows = {a: r for a, r in self._rows.items() if a in live}
             if not changed and self._body is not None:
                 return self._body
             parts: list[str] = []
@@ -141,10 +144,10 @@ class SnmpExposition:
                     kind = "counter" if f.type in COUNTERS else "gauge"
                     self._family(fams, f.name, kind, f.help).append(f"{f.name}{{{a}}} {value}\n")
             for table in profile.tables:
-                self._table(fams, a, state, poll, table)
+                self._table(fams, asset, a, state, poll, table)
         return _Device(generation, fams)
 
-    def _table(self, fams: dict[str, list[str]], a: str, state: Any, poll: Any, table: Any) -> None:
+    def _table(self, fams: dict[str, list[str]], asset: str, a: str, state: Any, poll: Any, table: Any) -> None:
         rows = poll.tables.get(table.name, {})
         if not rows:
             return
@@ -158,19 +161,37 @@ class SnmpExposition:
         info_out = (self._family(fams, info, "gauge", f"The label columns of each {table.name} row, always 1: "
                                  f"join on (asset, {table.index_label})")
                     if table.info and table.labels else None)
+        names = tuple(name for name, _k, _t in cols)
+        # A row's label text, info line and "<column>{<labels>} " prefixes change only when its label columns do
+        # (static: hourly): kept per device, table and column set, rebuilt for a row whose label values moved.
+        key = (table.name, names)
+        cached = self._rows.setdefault(asset, {}).get(key, {})
+        fresh: dict[str, tuple[list[Any], str, str, tuple[str, ...]]] = {}
+        pairs: list[tuple[dict[str, Any], tuple[str, ...]]] = []
         for idx, row in rows.items():
-            labels = f'{a},{table.index_label}="{label_value(idx)}"'
-            extra = "".join(f',{n}="{label_value(str(row.get(n, "")))}"' for n in table.labels)
+            values = [row.get(n, "") for n in table.labels]
+            entry = cached.get(idx)
+            if entry is None or entry[0] != values:
+                labels = f'{a},{table.index_label}="{label_value(idx)}"'
+                extra = "".join(f',{n}="{label_value(str(v))}"' for n, v in zip(table.labels, values, strict=True))
+                line = ""
+                if info_out is not None:
+                    line = f"{info}{{{labels}{extra}}} 1\n"
+                else:
+                    labels += extra
+                entry = (values, labels, line, tuple(f"{name}{{{labels}}} " for name in names))
+            fresh[idx] = entry
+            pairs.append((row, entry[3]))
             if info_out is not None:
-                info_out.append(f"{info}{{{labels}{extra}}} 1\n")
-            else:
-                labels += extra
-            for (name, _kind, _text), out in zip(cols, outs, strict=True):
-                value = row.get(name)
-                if isinstance(value, int):
-                    out.append(f"{name}{{{labels}}} {value}\n")
-            if not self.export_rates:
-                continue
+                info_out.append(entry[2])
+        self._rows[asset][key] = fresh
+        for k, (name, out) in enumerate(zip(names, outs, strict=True)):
+            out.extend([f"{prefixes[k]}{value}\n" for row, prefixes in pairs
+                        if isinstance(value := row.get(name), int)])
+        if not self.export_rates:
+            return
+        for idx, row in rows.items():
+            labels = fresh[idx][1]
             got = rates.get(idx, {})
             for metric, value in got.items():
                 self._family(fams, metric, "gauge", helps.get(metric, "")).append(

@@ -34,6 +34,7 @@ from opsmon.collector.inputs.snmp.counters import Sample, counter_rate, rebooted
 SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 GET_CHUNK = 30
+RENDERED = frozenset(("string", "hex", "oid"))  # the field types render() changes
 
 
 def render(field_: Field_, value: Value) -> Any:
@@ -156,18 +157,33 @@ async def poll_device(client: SnmpClient, target: Target, state: DeviceState, st
         stamps: dict[tuple[int, ...], dict[tuple[int, ...], float]] = {}
         walked = await walk_columns(client, target, list(columns), varbinds_per_request, stamps)
         at = time.time()
+        texts: dict[tuple[int, ...], str] = {}  # index -> its text, once per walk, not once per column
         for col_oid, values in walked.items():
             table, col = columns[col_oid]
             varbinds += len(values)
+            table_rows, name, tname = rows[table.name], col.name, table.name
+            counter = col.type in COUNTERS
+            as_is = col.type not in RENDERED  # render() returns an int of such a column unchanged
+            arrived = stamps.get(col_oid, {})
             for index, value in values.items():
-                idx = index_text(index)
-                try:
-                    rows[table.name].setdefault(idx, {})[col.name] = render(col, value)
-                except ValueError:
-                    continue  # a value of the wrong type is skipped, never stored as something else
-                if col.type in COUNTERS and isinstance(value, int):
-                    raw[(table.name, idx, col.name)] = value
-                    read_at[(table.name, idx, col.name)] = stamps.get(col_oid, {}).get(index, at)
+                idx = texts.get(index)
+                if idx is None:
+                    idx = texts[index] = index_text(index)
+                if not (as_is and type(value) is int):
+                    try:
+                        rendered = render(col, value)
+                    except ValueError:
+                        continue  # a value of the wrong type is skipped, never stored as something else
+                else:
+                    rendered = value
+                row = table_rows.get(idx)
+                if row is None:
+                    row = table_rows[idx] = {}
+                row[name] = rendered
+                if counter and isinstance(value, int):
+                    key = (tname, idx, name)
+                    raw[key] = value
+                    read_at[key] = arrived.get(index, at)
         # a table or column whose walk ended at once (noSuchObject, endOfMibView, the next subtree): no such data
         for name, table in {t.name: t for t, _c in columns.values()}.items():
             if not rows[name]:
@@ -193,8 +209,9 @@ def merge_static(state: DeviceState, poll: Poll, static_read: bool) -> bool:
             if prev is None:
                 new_rows = True
                 continue
-            for key, value in prev.items():
-                row.setdefault(key, value)
+            # row.setdefault(key, value) for each of prev's items, in C: the row's keys first, then prev's
+            # others in prev's order, the row's values winning
+            rows[idx] = {**row, **prev, **row}
     return new_rows
 
 
@@ -221,27 +238,35 @@ def compute_rates(state: DeviceState, poll: Poll) -> None:
                 tag = f"{metric}/{source}"  # a switch of source starts afresh
                 ceiling_col = rule.ceiling.column if rule.ceiling is not None else None
                 ceiling_scale = rule.ceiling.scale if rule.ceiling is not None else 0.0
-                raw, read_at, old = poll.raw_counters, poll.read_at, state.samples
+                raw, read_at, old, uptime, poll_at = (poll.raw_counters, poll.read_at, state.samples, poll.uptime,
+                                                      poll.at)
+                new_sample = tuple.__new__  # Sample(value, at, uptime) without NamedTuple's Python-level __new__
                 out: dict[str, dict[str, float]] | None = None
                 for idx, row in poll.tables.get(name, {}).items():
-                    value = raw.get((name, idx, source))
+                    where = (name, idx, source)
+                    value = raw.get(where)
                     if value is None:
                         continue
                     key = (name, idx, tag)
-                    cur = Sample(value, read_at.get((name, idx, source), poll.at), poll.uptime)
-                    samples[key] = cur
+                    at = read_at.get(where, poll_at)
+                    cur = samples[key] = new_sample(Sample, (value, at, uptime))
                     prev = old.get(key)
                     if prev is None:
                         continue
-                    ceiling = None
-                    if ceiling_col is not None:
-                        speed = row.get(ceiling_col)
-                        if isinstance(speed, int) and speed > 0:
-                            ceiling = speed * ceiling_scale / scale
-                    rate, why = counter_rate(prev, cur, bits, ceiling)
-                    if rate is None:
-                        state.discarded[why] = state.discarded.get(why, 0) + 1
-                        continue
+                    elapsed = at - prev.at
+                    if (elapsed > 0 and value >= prev.value
+                            and (uptime is None or prev.uptime is None or uptime >= prev.uptime)):
+                        rate = (value - prev.value) / elapsed  # counter_rate's plain delta, without the call
+                    else:
+                        ceiling = None
+                        if ceiling_col is not None:
+                            speed = row.get(ceiling_col)
+                            if isinstance(speed, int) and speed > 0:
+                                ceiling = speed * ceiling_scale / scale
+                        rate, why = counter_rate(prev, cur, bits, ceiling)
+                        if rate is None:
+                            state.discarded[why] = state.discarded.get(why, 0) + 1
+                            continue
                     if out is None:
                         out = rates.setdefault(name, {})
                     per_row = out.get(idx)
