@@ -101,6 +101,13 @@ class SecurityIn(_Strict):
     fim: list[FimChangeIn] = Field(default_factory=list, max_length=1000)
     auth: AuthIn | None = None
 
+    def times(self) -> list[float]:
+        """Every agent time the part carries (the baseline's run, file changes, logins): the door checks them,
+        corrected by the agent's clock offset, before the report's commit, so a time no datetime can hold is a
+        4xx naming it, not an error inside the commit (which lost the security part and logged a traceback)."""
+        return ([self.baseline.ran_at] if self.baseline is not None else []) + [c.ts for c in self.fim] + (
+            [login.ts for login in self.auth.logins] if self.auth is not None else [])
+
 
 @dataclass(frozen=True)
 class CheckInfo:

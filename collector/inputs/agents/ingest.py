@@ -199,6 +199,10 @@ class Ingest:
         if corrected > now.timestamp() + MAX_FUTURE:
             raise InvalidInput(f"ts is {corrected - now.timestamp():.0f}s in the future; is the agent's clock set?")
         ts = datetime.fromtimestamp(corrected, UTC)
+        if report.security is not None and not all(
+                math.isfinite(t) and 0 <= t + offset <= MAX_TS for t in report.security.times()):
+            raise InvalidInput("security: ran_at and every ts must be Unix seconds between 1970 and 9999 "
+                               "(after the agent's clock offset)")
         position = self.streams.advance(agent, report.stream, report.seq, report.ts, report.interval, now)
         with self.atomic():  # one report, one commit: see StoreWriter.atomic
             self._publish_report(agent, asset_id, report, body, state, ts, offset)

@@ -71,6 +71,12 @@ def test_baseline_findings_scores_and_events(collector_factory) -> None:
     # A malformed security part is refused as a whole, with the key named.
     bad = post({"baseline": {"policy": "x", "ran_at": t0, "results": [{"id": "a", "status": "maybe"}]}})
     assert bad.status_code == 422 and "security.baseline.results.0.status" in bad.json()["detail"]
+    # A time no datetime holds (found by the API fuzz test: 200, then a traceback inside the commit and the
+    # security part lost) is refused before anything is stored, naming the part.
+    for part in ({"baseline": {"policy": "x", "ran_at": 1e300, "results": []}},
+                 {"auth": {"logins": [{"user": "li.wei", "ts": -1.0}]}}):
+        far = post(part)
+        assert far.status_code == 422 and "security: ran_at and every ts" in far.json()["detail"], far.text
     # The history behind the report's as-of-period compliance: one row per change, none for repeats
     # or for the older run replayed late.
     c.stop()
