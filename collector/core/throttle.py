@@ -22,10 +22,11 @@ class Throttle:
     """Per key: when its last line was written and how many were held back since. Safe across threads.
 
     At most `max_keys` keys are remembered (the least recently written is forgotten first), so a flood of
-    distinct keys cannot grow memory; a forgotten key's next line is written at once, as a first one."""
+    distinct keys cannot grow memory; a forgotten key's next line is written at once, as a first one. None: a
+    caller whose keys are already bounded (the receivers' labels: assets plus `max_sources`) keeps them all."""
 
     def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 4096) -> None:
+                 max_keys: int | None = 4096) -> None:
         self.every = every
         self.clock = clock
         self.max_keys = max_keys
@@ -64,5 +65,5 @@ class Throttle:
     def _written(self, key: str, now: float) -> None:
         self._lines.pop(key, None)  # re-inserted last: the dict's order is least recently written first
         self._lines[key] = (now, 0)
-        while len(self._lines) > self.max_keys:
+        while self.max_keys is not None and len(self._lines) > self.max_keys:
             del self._lines[next(iter(self._lines))]

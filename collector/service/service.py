@@ -150,6 +150,7 @@ class Service:
         # site pollers (inputs/poller/share.py): (asset, check) -> the poller that runs it; poller -> its site;
         # which asset each of a site's pollers runs, and who ran it when (group.py)
         self.polled: dict[tuple[str, str], str] = {}
+        self._pollers_of: dict[str, set[str]] = {}  # asset -> the pollers running any of its checks (from polled)
         self._site_links: dict[str, tuple[str, ...]] = {}  # site -> its links: all cut, its group is unknown
         self.groups = PollerGroups(config.pollers.delay_of, config.pollers.min_online_of, self.started,
                                    config.agents.interval,
@@ -444,12 +445,12 @@ class Service:
         poller_sites = {asset_id: site for _, site, asset_id in poller_rows}  # the poller's own asset -> its site
         polled: dict[tuple[str, str], str] = {}
         shares: dict[str, list[tuple[AssetSpec, Any, float, float]]] = {name: [] for name, _, _ in poller_rows}
-        # A device a poller polls over SNMP: its links' snmp_interface checks are fed by that poller's polls.
+        # A device a poller polls over SNMP: its links' snmp_interface checks are fed by that poller's polls, and the
+        # centre's hub forgets it (below).
         snmp_owner = {spec.id: owners[spec.id] for _, spec in ordered if spec.id in owners
                       and any(c.type == "snmp" and pollable(spec, c) for c in spec.checks)}
         uplinks_of: dict[str, list[SharedUplink]] = {name: [] for name, _, _ in poller_rows}
         polled_via: dict[tuple[str, str], str] = {}
-        at_pollers: set[str] = set()  # devices a site poller polls over SNMP: the centre's hub does not
         jobs: dict[str, tuple[Check, float, str]] = {}
         live: dict[str, AssetMeta] = {}
         uplinks: dict[str, list[Uplink]] = {}
@@ -470,8 +471,6 @@ class Service:
                 poller = owner(spec, owners, check_spec)
                 if poller is not None:  # its site's poller runs it: the collector never probes it too
                     polled[(spec.id, conf.check_id)] = poller
-                    if check_spec.type == "snmp":
-                        at_pollers.add(spec.id)
                     shares[poller].append((spec, check_spec, interval, check.timeout))
                 elif conf.far_end:
                     pass  # a link's far end: only its site's poller runs it; without one the centre decides alone
@@ -500,6 +499,9 @@ class Service:
         self.assets = live
         self._specs = specs
         self.polled, self._shares = polled, shares
+        self._pollers_of = {}
+        for (asset_id, _check), poller in polled.items():
+            self._pollers_of.setdefault(asset_id, set()).add(poller)
         self._uplinks, self._polled_via = uplinks_of, polled_via
         self.pollers = {name: site for name, site, _ in poller_rows if site}
         self._poller_assets = {name: asset_id for name, _, asset_id in poller_rows}
@@ -524,7 +526,7 @@ class Service:
             # a device moved to a site poller is no longer the centre's to poll: its state here (the faults of a
             # poll before the move, shown by /metrics and the API) goes, or /metrics would serve its last poll frozen
             # beside the poller's own page (poller/metrics_door.py); device_faults keeps the latest poll's, any
-            self.snmp.forget(set(live) - at_pollers)
+            self.snmp.forget(set(live) - set(snmp_owner))
         self.forwarded_traps.device_faults.forget(set(live))
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
@@ -694,8 +696,9 @@ class Service:
         """A site poller polling this asset is silent or replaying its spool (a WAN cut): its polled hardware
         faults arrive late, so their absence clears nothing yet (IncidentEngine.tick). Asked only of a fault due to
         clear."""
-        pollers = {poller for (asset, _check), poller in self.polled.items() if asset == asset_id}
-        return any(self.timeline.reporting_late(self._poller_assets.get(p, p), AGENT_CHECK, now) for p in pollers)
+        # by the asset's index, not a scan of every polled check: asked every tick of each fault held this way
+        return any(self.timeline.reporting_late(self._poller_assets.get(p, p), AGENT_CHECK, now)
+                   for p in self._pollers_of.get(asset_id, ()))
 
     def _pending_fault(self, asset_id: str) -> bool:
         track = self.timeline.tracks.get(asset_id)

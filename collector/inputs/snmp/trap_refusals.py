@@ -65,7 +65,7 @@ class Refusals:
         self.is_asset = is_asset
         self.interval = interval
         self.clock = clock
-        self._throttle = Throttle(interval, clock, max_keys=1 << 30)  # bounded by the labels: max_sources + assets
+        self._throttle = Throttle(interval, clock, max_keys=None)  # its labels are bounded: max_sources + assets
         self.counts: dict[tuple[str, str], int] = {}
         self._strangers: set[str] = set()  # addresses that are no asset, with a label of their own
         self._lines: dict[str, _Line] = {}
