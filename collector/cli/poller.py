@@ -89,14 +89,22 @@ def site_traps(path: str, credentials: str) -> Any:
 
 
 def metrics_door(path: str, port: int | None) -> Any:
-    """The SNMP devices' /metrics of poller.toml's `metrics_port` and `metrics_address` (_bound)."""
+    """The SNMP devices' /metrics of poller.toml's `metrics_port` and `metrics_address` (_bound); an address or
+    port that cannot be had is said naming the file and both keys."""
     def make() -> Any:
+        from opsmon.agent.errors import ConfigError
         from opsmon.collector.inputs.poller.metrics_door import SnmpDoor, metrics_address
 
         address = metrics_address(path, port)
-        return None if port is None else SnmpDoor(address, port, None)
+        if port is None:
+            return None
+        try:
+            return SnmpDoor(address, port, None)
+        except OSError as exc:
+            raise ConfigError(path, "metrics_address, metrics_port", f"cannot listen on {address}:{port}: "
+                              f"{exc.strerror or exc}") from None
 
-    return _bound(f"metrics_port {port}", make)
+    return _bound("metrics door", make)
 
 
 def register(sub: Any) -> None:
