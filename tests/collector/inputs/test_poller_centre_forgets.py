@@ -1,4 +1,4 @@
-"""The centre and a device its site poller polls (issue 22's leftovers, item 2), in process: the collector's
+"""The centre and a device its site poller polls (issue 22's leftovers, items 2 and 4), in process: the collector's
 Service on a fake clock (no collector process, no poller process), its SNMP hub polling a real snmpd on loopback.
 
 The decision is the inventory reload's (service.py, `reload_inventory`): a device whose `snmp` check a site poller
@@ -146,6 +146,40 @@ def test_the_centre_forgets_a_switch_at_the_first_reload_after_its_site_poller_i
         assert not _names(_page(service), "sw") & device
         assert _poll(service, "sw") == "up"
         assert device <= _names(_page(service), "sw")
+
+
+def test_the_api_says_which_poller_holds_a_sited_devices_interfaces(snmpd, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """GET /api/v1/assets/{id}/interfaces:
+    - core (the centre polls it; one poll): 200 with its rows (lo among them), polled_at set, polled_by null;
+    - sw (p-hotan enrolled before the start's load: the centre never polls it): 200 with empty lists, polled_at
+      null, polled_by p-hotan, and a reason, Chinese first, naming p-hotan and its /metrics (before: 404 "no SNMP
+      poll of 'sw' yet", which said nothing of the poller and was untrue for a device polled every minute);
+    - p-hotan itself (no SNMP check anywhere): 404 as before."""
+    from opsmon.collector.inputs.agents.auth import enroll
+
+    now = [T0]
+    with _collector(tmp_path, now, snmpd.port) as (service, app):
+        enroll(service.store, "p-hotan", "server", "hotan", "cli:test", role="poller")
+        assert service.reload_inventory()
+        assert _poll(service, "core") == "up"
+
+        core = _get(app, "/api/v1/assets/core/interfaces")
+        assert core.status_code == 200, core.text
+        assert core.json()["polled_by"] is None and core.json()["polled_at"] is not None
+        assert any(row.get("ifDescr") == "lo" for row in core.json()["interfaces"])
+
+        sw = _get(app, "/api/v1/assets/sw/interfaces")
+        assert sw.status_code == 200, sw.text
+        doc = sw.json()
+        reason = doc.pop("reason")
+        assert doc == {"asset": "sw", "polled_at": None, "profiles": [], "interfaces": [], "faults": [],
+                       "polled_by": "p-hotan"}
+        assert reason.startswith("sw 由站点轮询器 p-hotan 轮询：接口计数和速率在该轮询器自己的 /metrics 上")
+        assert ("sw is polled by the site poller p-hotan: its interface counters and rates are on that poller's own "
+                "/metrics (poller.toml metrics_address:metrics_port)") in reason
+
+        gone = _get(app, "/api/v1/assets/p-hotan/interfaces")
+        assert gone.status_code == 404 and "no SNMP poll of 'p-hotan' yet" in gone.text
 
 
 def test_revoking_a_sites_last_poller_gives_its_assets_back_to_the_centre() -> None:
