@@ -30,7 +30,7 @@ class AgentConfig:
     ca_file: str | None = None
     timeout: float = 10.0
     services: tuple[str, ...] = ()
-    metrics_port: int | None = None  # local /metrics on 127.0.0.1 only; off when None
+    metrics_port: int | None = None  # the agent's /metrics on 127.0.0.1 (a poller's: metrics_address); off: None
     smartctl: str | None = None
     log_level: str = "INFO"
     # host security baseline (agent/baseline, docs/baseline.md)
@@ -91,6 +91,14 @@ def _ca_file(file: str, value: Any) -> str | None:
     return value
 
 
+def _metrics_where(tables: tuple[str, ...]) -> str:
+    """Where metrics_port's page listens, for its error: the agent's on loopback only; a site poller's (the reader of
+    poller.toml takes `metrics_address`, which the agent's file does not have) on metrics_address."""
+    if "metrics_address" in tables:
+        return "the SNMP devices' /metrics of opsmon poller, on metrics_address, default 127.0.0.1"
+    return "the agent's /metrics, on 127.0.0.1 only"
+
+
 def load(path: str | os.PathLike[str], tables: tuple[str, ...] = ()) -> AgentConfig:
     """tables: keys another reader of the same file takes (`opsmon poller` reads poller.toml's [traps])."""
     file = str(path)
@@ -123,7 +131,7 @@ def load(path: str | os.PathLike[str], tables: tuple[str, ...] = ()) -> AgentCon
         raise ConfigError(file, "spool_max_mb", "expected a positive number of megabytes")
     port = data.get("metrics_port")
     if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535):
-        raise ConfigError(file, "metrics_port", "expected a port number (the endpoint binds 127.0.0.1 only)")
+        raise ConfigError(file, "metrics_port", f"expected a port number, 1 to 65535 ({_metrics_where(tables)})")
     level = data.get("log_level", "INFO")
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(file, "log_level", "one of DEBUG, INFO, WARNING, ERROR")

@@ -30,7 +30,7 @@ def cmd_poller(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"opsmon poller: spool {cfg.spool_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    traps = site_traps(args.file)
+    traps = site_traps(args.file, args.credentials)
     door = metrics_door(args.file, cfg.metrics_port) if traps is not False else None
     if traps is False or door is False:
         if traps:
@@ -71,12 +71,12 @@ def _bound(what: str, make: Any) -> Any:
         return False
 
 
-def site_traps(path: str) -> Any:
-    """The trap port of poller.toml's [traps] (_bound)."""
+def site_traps(path: str, credentials: str) -> Any:
+    """The trap port of poller.toml's [traps], its communities and v3 users from the credentials file (_bound)."""
     def make() -> Any:
         from opsmon.collector.inputs.poller.traps import load_settings
 
-        found = load_settings(path)
+        found = load_settings(path, credentials)
         if found is None:
             return None
         from opsmon.collector.inputs.poller.trap_port import SiteTraps
@@ -89,14 +89,22 @@ def site_traps(path: str) -> Any:
 
 
 def metrics_door(path: str, port: int | None) -> Any:
-    """The SNMP devices' /metrics of poller.toml's `metrics_port` and `metrics_address` (_bound)."""
+    """The SNMP devices' /metrics of poller.toml's `metrics_port` and `metrics_address` (_bound); an address or
+    port that cannot be had is said naming the file and both keys."""
     def make() -> Any:
+        from opsmon.agent.errors import ConfigError
         from opsmon.collector.inputs.poller.metrics_door import SnmpDoor, metrics_address
 
         address = metrics_address(path, port)
-        return None if port is None else SnmpDoor(address, port, None)
+        if port is None:
+            return None
+        try:
+            return SnmpDoor(address, port, None)
+        except OSError as exc:
+            raise ConfigError(path, "metrics_address, metrics_port", f"cannot listen on {address}:{port}: "
+                              f"{exc.strerror or exc}") from None
 
-    return _bound(f"metrics_port {port}", make)
+    return _bound("metrics door", make)
 
 
 def register(sub: Any) -> None:
@@ -109,4 +117,5 @@ def register(sub: Any) -> None:
     sp.add_argument("--max-concurrency", type=int, default=100, help="checks in flight at once")
     sp.add_argument("--credentials", default="/etc/opsmon/poller-credentials.yaml", metavar="FILE",
                     help="the SNMP and SSH credentials of the site's checks (collector.yaml's snmp: and ssh: "
-                         "sections); read only when the share holds such a check (docs/poller.md)")
+                         "sections); read when the share holds such a check, and at start for the communities "
+                         "and v3 users [traps] credentials names (docs/poller.md)")

@@ -20,6 +20,7 @@ from opsmon.collector.core.maintenance import WindowSpec
 from opsmon.collector.incidents.engine import Active
 from opsmon.collector.incidents.links import LinkClaim
 from opsmon.collector.inputs.agents.route import AgentAnswer
+from opsmon.collector.inputs.poller.devices import readings_at_poller
 from opsmon.collector.outputs.api.live import (
     Baseline,
     BaselineCheck,
@@ -122,7 +123,11 @@ class ServiceFace:
         hub = self._service.snmp
         state = hub.devices.get(asset_id) if hub is not None else None
         if state is None or state.last is None:
-            return None
+            poller = self._service.snmp_owner.get(asset_id)  # its hub forgot it (service.reload_inventory)
+            if poller is None:
+                return None
+            return Interfaces(asset=asset_id, polled_at=None, profiles=[], interfaces=[], faults=[], polled_by=poller,
+                              reason=readings_at_poller(asset_id, poller))
         rates = state.rates.get("if", {})
         rows = [InterfaceRow.model_validate({"ifIndex": idx, **row, **rates.get(idx, {})})
                 for idx, row in state.last.tables.get("if", {}).items()]

@@ -162,6 +162,7 @@ class Service:
         self._uplinks: dict[str, list[SharedUplink]] = {}  # poller -> the links read from its devices' interfaces
         # (link, snmp_interface check) -> its device, when a poller polls that device: the device's owner judges it
         self._polled_via: dict[tuple[str, str], str] = {}
+        self.snmp_owner: dict[str, str] = {}  # device -> the site poller polling it over SNMP (the hub forgets it)
         self._inventory_mark: tuple[Any, ...] | None = None
         self._windows_mark: tuple[Any, ...] | None = None
         self._stale_windows: list[str] = []
@@ -502,7 +503,7 @@ class Service:
         self._pollers_of = {}
         for (asset_id, _check), poller in polled.items():
             self._pollers_of.setdefault(asset_id, set()).add(poller)
-        self._uplinks, self._polled_via = uplinks_of, polled_via
+        self._uplinks, self._polled_via, self.snmp_owner = uplinks_of, polled_via, snmp_owner
         self.pollers = {name: site for name, site, _ in poller_rows if site}
         self._poller_assets = {name: asset_id for name, _, asset_id in poller_rows}
         self.asset_infos.clear()

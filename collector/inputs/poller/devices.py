@@ -56,6 +56,16 @@ def held_at_pollers(kind: str, credential: str, site: str | None) -> str:
             f"agents enroll NAME --site {site or 'SITE'} --poller)")
 
 
+def readings_at_poller(device: str, poller: str) -> str:
+    """Why the centre shows none of a device's interface readings (the API's `interfaces`): a site poller polls it,
+    and its counters and rates are on that poller's own /metrics (metrics_door.py); its faults are incidents."""
+    return (f"{device} 由站点轮询器 {poller} 轮询：接口计数和速率在该轮询器自己的 /metrics 上（poller.toml 的 "
+            f"metrics_address:metrics_port），中心不保存；硬件故障见该资产的事件 / {device} is polled by the site "
+            f"poller {poller}: its interface counters and rates are on that poller's own /metrics (poller.toml "
+            f"metrics_address:metrics_port), not kept at the centre; its hardware faults are its incidents "
+            f"(docs/poller.md)")
+
+
 class PollerDevices:
     """The poller's SNMP and SSH hubs, made from its credentials file when the share first needs them."""
 

@@ -208,6 +208,8 @@ class PollerGroups:
         for pollers in self.members.values():
             for p in pollers:
                 self.heard.setdefault(p, now)
+        for site in set(self.online) - set(self.members):  # its last poller revoked: none is online there (_look
+            del self.online[site]  # looks at the members' sites only; kept, the revoked poller would be picked again)
         self._look(now)
         moves: list[Handover] = []
         wanted: set[str] = set()

@@ -13,43 +13,62 @@ sent or spooled.
 The centre maps them (inputs/poller/trap_ingest.py): the trap maps and storm grouping live there only.
 
 `[traps]` in poller.toml (off by default: a poller is enrolled for its checks, and opens no port nobody asked
-for). Secrets as in collector.yaml's snmp.credentials: `community_env` / `_file` (or inline, in a file of mode
-0600); they are resolved at start on the poller's box, never sent to the centre, never logged:
+for). Its `credentials` name the communities and v3 users traps may use, as collector.yaml's snmp.traps.credentials
+does: names of `snmp.credentials` in the poller's credentials file (`opsmon poller --credentials`, default
+/etc/opsmon/poller-credentials.yaml), the file that already holds the secrets of the site's SNMP checks, so a site
+keeps its secrets in one place. They are resolved at start on the poller's box (`*_env`, `*_file` or inline), never
+sent to the centre, never logged:
 
     [traps]
     enabled = true
     host = "0.0.0.0"          # the prefecture's devices send here
     port = 162                # needs CAP_NET_BIND_SERVICE; or 1162 and a device configured so
+    credentials = ["trap-v2", "core-v3"]
     engine_ids = {sw-2 = "8000000001020304"}
-    [traps.credentials.v2]
-    version = "2c"
-    community_env = "OPSMON_TRAP_COMMUNITY"
+
+Deprecated, working for one release with a warning at start (naming the file, the key and the new form): the
+credentials written inline under `[traps.credentials.NAME]` (snmp.credentials' format), as before; the secrets
+then live in two files.
 """
 from __future__ import annotations
 
+import logging
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from opsmon.collector.config.snmp_credentials import Credential, CredentialSpec, resolve
+from opsmon.collector.inputs.poller.devices import CREDENTIALS
 from opsmon.collector.inputs.poller.trap_wire import MAX_TRAPS
 
 if TYPE_CHECKING:  # imported when [traps] is on only: pysnmp and the trap maps' YAML reader (memory on a small box)
     from opsmon.collector.inputs.poller.trap_port import SiteTraps
 
+log = logging.getLogger("opsmon.poller")
 MAX_QUEUE = 20_000  # traps held for the next report; beyond, refused (reason queue) until a report takes them
+NAMES, INLINE = "names", "inline"  # the two forms of [traps] credentials: names in the credentials file, or tables
+DEPRECATED = ("poller.toml 的 [traps.credentials] 已弃用：请把这些团体名和 v3 用户移到凭据文件的 snmp.credentials 中，"
+              "再在 [traps] 中按名称引用 / poller.toml's [traps.credentials] is deprecated: move these communities and "
+              "v3 users to snmp.credentials of the credentials file and name them under [traps]")
+
+
+def _form(value: Any) -> str:
+    """Which form `credentials` is written in: a TOML array of names (a table is the deprecated inline form)."""
+    return INLINE if isinstance(value, dict) else NAMES
 
 
 class PollerTrapSettings(BaseModel):
-    """poller.toml's [traps]: what TrapReceiver reads of collector.yaml's snmp.traps, with the credentials inline."""
+    """poller.toml's [traps]: what TrapReceiver reads of collector.yaml's snmp.traps (its `credentials` are names,
+    iterated as the centre's are; the deprecated inline tables are iterated by their names too)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = False
     host: str = "0.0.0.0"
     port: int = Field(162, ge=1, le=65535)
-    credentials: dict[str, CredentialSpec] = Field(default_factory=dict)
+    credentials: Annotated[Annotated[tuple[str, ...], Tag(NAMES)] | Annotated[dict[str, CredentialSpec], Tag(INLINE)],
+                           Discriminator(_form)] = ()
     engine_ids: dict[str, str] = Field(default_factory=dict)
     rate: float = Field(50.0, gt=0, le=1_000_000)
     burst: int = Field(200, ge=1, le=1_000_000)
@@ -62,7 +81,8 @@ class PollerTrapSettings(BaseModel):
     @model_validator(mode="after")
     def _usable(self) -> PollerTrapSettings:
         if self.enabled and not self.credentials:
-            raise ValueError("enabled needs credentials (the communities and v3 users traps may use)")
+            raise ValueError("enabled needs credentials (the communities and v3 users traps may use: names of "
+                             "snmp.credentials in the poller's credentials file, e.g. credentials = [\"trap-v2\"])")
         for asset, engine_id in self.engine_ids.items():
             try:
                 bytes.fromhex(engine_id)
@@ -71,8 +91,9 @@ class PollerTrapSettings(BaseModel):
         return self
 
 
-def load_settings(path: str) -> tuple[PollerTrapSettings, dict[str, Credential]] | None:
-    """poller.toml's [traps] and its secrets; None when off. Raises the agent's ConfigError (file, key, reason)."""
+def load_settings(path: str, credentials: str = CREDENTIALS) -> tuple[PollerTrapSettings, dict[str, Credential]] | None:
+    """poller.toml's [traps] and its secrets, read from the credentials file `credentials` (`opsmon poller
+    --credentials`); None when off. Raises the agent's ConfigError (file, key, reason)."""
     from opsmon.agent.compat import tomllib
     from opsmon.agent.errors import ConfigError
     from opsmon.collector.core.errors import ConfigError as CollectorConfigError
@@ -85,14 +106,54 @@ def load_settings(path: str) -> tuple[PollerTrapSettings, dict[str, Credential]]
         settings = PollerTrapSettings.model_validate(table)
     except ValidationError as exc:
         e = exc.errors()[0]
-        raise ConfigError(path, ".".join(["traps", *(str(p) for p in e["loc"])]), e["msg"]) from None
+        loc = [str(p) for i, p in enumerate(e["loc"]) if (i, e["loc"][0]) != (1, "credentials")]  # not the form's tag
+        raise ConfigError(path, ".".join(["traps", *loc]), e["msg"]) from None
     if not settings.enabled:
         return None
+    if isinstance(settings.credentials, tuple):
+        return settings, file_credentials(path, settings.credentials, credentials)
     try:
         creds = {name: resolve(name, spec, Path(path).parent, path) for name, spec in settings.credentials.items()}
     except CollectorConfigError as exc:  # a variable not set, a file not readable: named, the secret never
         raise ConfigError(path, "traps." + exc.keypath.removeprefix("snmp."), exc.reason) from None
+    names = ", ".join(f'"{name}"' for name in settings.credentials)
+    log.warning(DEPRECATED, extra={"file": path, "key": "traps.credentials",  # names only: no secret
+                                   "move_to": f"{credentials} snmp.credentials", "write": f"credentials = [{names}]"})
     return settings, creds
+
+
+def file_credentials(path: str, names: tuple[str, ...], credentials: str) -> dict[str, Credential]:
+    """The credentials [traps] names, from `snmp.credentials` of the poller's credentials file (the same the site's
+    SNMP checks use), their secrets read now. Only these are read and validated here: the rest of the file is the
+    hubs' (devices.py), read when the share first needs them. Raises the agent's ConfigError: a name the file does
+    not define names poller.toml's key; a problem in the file names the file, its line and key."""
+    from opsmon.agent.errors import ConfigError
+    from opsmon.collector.config.yamlfile import read_yaml, validation_to_config_error
+    from opsmon.collector.core.errors import ConfigError as CollectorConfigError
+
+    try:
+        doc = read_yaml(credentials)
+        snmp = doc.data.get("snmp") if isinstance(doc.data, dict) else None
+        specs = snmp.get("credentials") if isinstance(snmp, dict) else None
+        specs = specs if isinstance(specs, dict) else {}
+        out: dict[str, Credential] = {}
+        for name in names:
+            if name not in specs:
+                defined = ", ".join(sorted(str(n) for n in specs)) or "none"
+                raise ConfigError(path, "traps.credentials", f"names {name!r}, which snmp.credentials of {credentials} "
+                                  f"does not define (defined: {defined})")
+            try:
+                spec = CredentialSpec.model_validate(specs[name])
+            except ValidationError as exc:
+                raise validation_to_config_error(exc, doc, ("snmp", "credentials", name)) from None
+            out[name] = resolve(name, spec, Path(credentials).parent, credentials)
+    except CollectorConfigError as exc:  # the file, line and key; a secret's value never appears in it
+        more = len(exc.each()) - 1
+        reason = exc.reason + (f" (and {more} more)" if more else "")
+        if not exc.keypath:  # the file itself: say who wanted it
+            reason += f" (the SNMP credentials file, read for traps.credentials of {path})"
+        raise ConfigError(exc.file, exc.keypath, reason) from None
+    return out
 
 
 def into_report(queue: deque[dict[str, Any]], doc: dict[str, Any], budget: int) -> int:

@@ -83,7 +83,7 @@ class CollectorFace(AgentDoor, ShareDoor, Protocol):
         """Every monitored asset, by id."""
 
     def interfaces(self, asset_id: str) -> Interfaces | None:
-        """None: no SNMP poll of it yet."""
+        """None: no SNMP poll of it yet (and no site poller polls it)."""
 
     def compliance(self) -> list[ComplianceRow]: ...
 

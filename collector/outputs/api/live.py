@@ -71,10 +71,15 @@ class HardwareFault(BaseModel):
 
 class Interfaces(BaseModel):
     asset: str
-    polled_at: str
+    polled_at: str | None = Field(description="The centre's latest poll of the device; null when a site poller polls "
+                                              "it (polled_by)")
     profiles: list[str]
     interfaces: list[InterfaceRow]
-    faults: list[HardwareFault] = Field(description="Hardware faults present now")
+    faults: list[HardwareFault] = Field(description="Hardware faults present now, as the centre's latest poll saw them")
+    polled_by: str | None = Field(None, description=(
+        "The site poller that polls the device over SNMP: the centre holds none of its readings (empty lists), "
+        "they are on that poller's own /metrics (docs/poller.md, \"Interface metrics at the poller\")"))
+    reason: str | None = Field(None, description="Why the lists are empty, Chinese first, then English")
 
 
 class ComplianceRow(BaseModel):
