@@ -54,30 +54,35 @@ SLOW_MODULES = {"test_sla_properties", "test_timeline_properties", "test_hj212_p
                 "test_packaging", "test_report_delivery", "test_console_browser"}
 
 
-# The files that take longest, longest first: seconds on one worker in a full `make test` at 58c2ca2 with load
-# average 6-10 from other work (the Ansible run took 342 s at a lower load). `make test` hands whole files to its
-# two workers in the order collected (--dist loadfile --no-loadscope-reorder): these go first, so no long file
-# starts near the end while the other worker runs dry (xdist's own order, most tests first, put the Ansible file
-# halfway and the one-test files, such as the netns cut, last). The rest follow by their number of tests, most
-# first. A file missing here costs balance, never a result: add one that grows past a minute.
+# The files that take longest, longest first: seconds on one worker in a full `make test` at 58c2ca2 (36 min, load
+# average 7-10 from other work; the Ansible file took about 340 s at a lower load). `make test` hands whole files
+# to its two workers in the order collected (--dist loadfile --no-loadscope-reorder): these go first, so no long
+# file starts near the end while the other worker runs dry (xdist's own order, most tests first, started the
+# Ansible file halfway and left the one-test files, such as the netns cut, to the end). The rest follow by their
+# number of tests, most first. A file missing here costs balance, never a result: add one that grows past a minute.
 LONGEST_FIRST = (
-    "tests/ansible/test_ansible.py",  # 340-1000 s: the site playbook over real SSH, run four times
+    "tests/ansible/test_ansible.py",  # 1072 s: the site playbook over real SSH, run four times
     "tests/agent/test_old_pythons.py",  # 204 s
     "tests/agent/test_agent.py",  # 195 s
     "tests/collector/sla/test_sla_properties.py",  # 160 s
     "tests/collector/inputs/test_agent_door.py",  # 140 s
+    "tests/collector/outputs/test_api_fuzz.py",  # 135 s
     "tests/collector/outputs/test_console_browser.py",  # 129 s
     "tests/collector/outputs/test_report.py",  # 124 s
+    "tests/collector/inputs/test_agent_door_faults.py",  # 107 s
     "tests/collector/incidents/test_incidents_service.py",  # 103 s
+    "tests/packaging/test_collector_packages.py",  # 80 s
     "tests/agent/test_one_stream.py",  # 76 s
     "tests/agent/test_baseline.py",  # 74 s
     "tests/collector/service/test_service.py",  # 73 s
-    "tests/collector/inputs/test_poller_netns.py",  # 65-75 s
+    "tests/collector/inputs/test_poller_netns.py",  # 144 s with a 120 s cut; 65-75 s with its 30 s cut
+    "tests/collector/test_first_day.py",  # 59 s
     "tests/collector/service/test_maintenance_scope.py",  # 57 s
     "tests/collector/inputs/test_snmp_traps.py",  # 56 s
-    "tests/collector/outputs/test_api_fuzz.py",  # 55 s
+    "tests/collector/incidents/test_oncall_service.py",  # 54 s
     "tests/collector/inputs/test_ssh.py",  # 50 s
-    "tests/collector/inputs/test_agent_door_faults.py",  # 43 s
+    "tests/test_packaging.py",  # 48 s
+    "tests/packaging/test_agent_aarch64.py",  # 43 s
 )
 
 
