@@ -22,11 +22,13 @@ run: $(STAMP)
 	trap 'kill $$sim $$dau 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/opsmon serve
 
-# Two workers, each taking whole test files (module fixtures such as the Ansible estate stay on one worker);
-# TEST_WORKERS=0 runs everything in this process (a single failing test reads better that way).
+# Two workers, each taking whole test files (module fixtures such as the Ansible estate stay on one worker), in
+# the order tests/conftest.py collects them: its longest files first (LONGEST_FIRST), so neither worker is left
+# alone with a long file at the end; TEST_WORKERS=0 runs everything in this process (a single failing test reads
+# better that way).
 TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The quick loop while changing code: no real peers, no collector processes, no property tests (~2 min).
 test-fast: lint
