@@ -1,5 +1,5 @@
-"""Issue 22's first proof: the centre and two prefectures in network namespaces, one prefecture's link cut for 30 s
-(link down in its namespace, 10 silence limits of every check and 5 of each poller), then restored.
+"""Issue 22's first proof: the centre and two prefectures in network namespaces, one prefecture's link cut for two
+minutes (link down in its namespace), then restored.
 
 The topology (tests/peers/topology.py): the collector runs in the centre's namespace (SQLite); prefectures `a` and
 `b` each run an `opsmon poller` in their own namespace with two hosts there, `srv-<x>` (a TCP listener) and
@@ -29,9 +29,8 @@ from tests.peers.topology import Topology
 from tests.peers.wan import shut, tcp_service
 
 PRE = 5.0  # seconds of the measured period before the cut, all up
-CUT = 30.0  # seconds prefecture a's link is down
-DURING = 12.0  # seconds into the cut the API's states are read
-STOP, START = 15.0, 25.0  # srv-a's listener closed, then open again, this long into the cut
+CUT = 120.0  # seconds prefecture a's link is down
+STOP, START = 40.0, 80.0  # srv-a's listener closed, then open again, this long into the cut
 POST = 5.0  # seconds of the measured period after the link is back
 
 
@@ -42,23 +41,20 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     is unknown; each poller reports every 1 s, and the collector judges a poller silent after 3 agents.interval
     of 2 s, 6 s: above the link's detection time as docs/poller.md asks (2 results 1 s apart, the second up to
     0.8 s long, plus lateness: about 3 s; with agents.interval 1 s, silent after 3 s, a poller whose last report
-    came just before the cut was judged down before the link in 1 run of 9). The cut spans 30 check intervals, 10
-    silence limits of every check and 5 of each poller: what it proves (the link charged, the silent poller and
-    its hosts unknown at the centre, then their real states replayed) needs it longer than every silence limit,
-    not longer still. A is when the link goes down, B when it is up again (measured: A + 30 s, a little more on a
-    loaded machine); srv-a's listener is closed at S = A + 15 s and open again at R = A + 25 s (both measured).
-    Time bounds allow 2 intervals (2 s) of scheduling lateness, as tests/collector/inputs/test_site_poller.py does
-    (its reasoning for each bound holds here).
+    came just before the cut was judged down before the link in 1 run of 9). The cut spans 120 check intervals, 40
+    silence limits of every check and 20 of each poller. A is when the link goes down, B
+    when it is up again (measured: A + 120 s, a little more on a loaded machine); srv-a's listener is closed at
+    S = A + 40 s and open again at R = A + 80 s (both measured). Time bounds allow 2 intervals (2 s) of scheduling
+    lateness, as tests/collector/inputs/test_site_poller.py does (its reasoning for each bound holds here).
 
     State intervals from P's start (below; touching rows of one state joined; before it the pollers start, and a
     poller starved of CPU at its start on a loaded machine has left a check a few seconds unknown there):
     - wan-a: up, then one down interval [d0, d1) with d0 in [A - 1 s, A + 2 s]
       and d1 in [B - 1 s, B + 2 s] (the centre's pings of a's end go unanswered from A; the poller's probes of the
       centre, replayed, agree), then up; never degraded (both ends agree, and no loss or RTT threshold is set).
-    - DURING = 12 s into the cut, before S (what the API says then): wan-a down (2 unanswered pings 1 s apart,
-      each up to 0.8 s: down by about A + 3 s); p-a unknown (silent behind a cut link, not down: its last report
-      came by A, so it is judged silent by about A + 6 s, 6 s of margin left); srv-a and web-a unknown (no
-      result for 12 s, over the 3 s silence limit; the replay rewrites it later); wan-b, srv-b, web-b, p-b up.
+    - 30 s into the cut (what the API says then): wan-a down; p-a unknown (silent behind a cut link, not down);
+      srv-a and web-a unknown (no result for 30 s, over the 3 s silence limit; the replay rewrites it later);
+      wan-b, srv-b, web-b, p-b up.
     - srv-a: up, then down [s0, s1) with s0 in [S - 1 s, S + 2 s] and s1 in
       [R - 1 s, R + 2 s] (what p-a saw in its namespace, replayed after B), then up: its own fault, never
       unreachable; no unknown (the replay undoes the silence the centre judged).
@@ -66,22 +62,22 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     - wan-b: up to the end: prefecture b is not touched.
 
     SLA over P = [A - 5 s, B + 5 s) (its ends on whole milliseconds, the store's resolution), L = B - A + 10 s
-    long (about 40 s), all states known there; seconds compared within 10 ms (each interval end is rounded to
+    long (about 130 s), all states known there; seconds compared within 10 ms (each interval end is rounded to
     the millisecond), ratios within 1e-4:
-    - wan-a: down D = d1 - d0 (B - A within 3 s, about 30 s), up L - D: value (L - D) / L, about 10 / 40 = 25 %
-      (7 to 13 s up of L), coverage 1. wan-b: value 1, coverage 1.
+    - wan-a: down D = d1 - d0 (B - A within 3 s, about 120 s), up L - D: value (L - D) / L, about 10 / 130 = 7.7 %,
+      coverage 1. wan-b: value 1, coverage 1.
     - network_connectivity (scope: links; a fleet sums seconds): down D, observed 2L, value (2L - D) / 2L, about
-      50 / 80 = 62.5 %; nothing unreachable, nothing unknown.
-    - servers_ok (srv-a, web-a, srv-b, web-b, p-a, p-b): srv-a down E = s1 - s0 (R - S within 3 s, about 10 s),
-      value (L - E) / L, about 30 / 40 = 75 %; the other five value 1, coverage 1 each; the fleet: down E,
-      observed 6L, value (6L - E) / 6L, about 230 / 240 = 95.8 %, unreachable 0 s, unknown 0 s: the cut is
+      140 / 260 = 53.8 %; nothing unreachable, nothing unknown.
+    - servers_ok (srv-a, web-a, srv-b, web-b, p-a, p-b): srv-a down E = s1 - s0 (R - S within 3 s, about 40 s),
+      value (L - E) / L, about 90 / 130 = 69.2 %; the other five value 1, coverage 1 each; the fleet: down E,
+      observed 6L, value (6L - E) / 6L, about 740 / 780 = 94.9 %, unreachable 0 s, unknown 0 s: the cut is
       charged to the link only.
 
     Nothing lost, nothing doubled, per observer: each poller logs at its stop how many results its checks gave
     (N), on which stream, its last report number (Q), and that none is spooled or waiting; the store holds exactly
     N check results with that poller as observer, each (asset, check, time) once, and its position on that stream
-    is Q. p-a's srv-a results inside (A, B): between CUT / 2 = 15 (a run is skipped only when the poller's loop
-    stalls over a second) and ceil(B - A) + 1, about 31 (one per 1 s grid point in (A - 1, B)). Site hosts are probed by
+    is Q. p-a's srv-a results inside (A, B): between CUT / 2 = 60 (a run is skipped only when the poller's loop
+    stalls over a second) and ceil(B - A) + 1 (one per 1 s grid point in (A - 1, B)). Site hosts are probed by
     their poller only (observer p-a or p-b, never the centre's empty observer); the links' centre checks by the
     centre only.
     """
@@ -121,7 +117,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     time.sleep(PRE + 1)
     cut_at = time.time()
     topo.cut("a")
-    _sleep_until(cut_at + DURING)
+    _sleep_until(cut_at + 30)
     during = {k: v["state"] for k, v in c.states().items() if k in everything}
     _sleep_until(cut_at + STOP)
     stop_at = time.time()
@@ -145,7 +141,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     for sock in srvs.values():
         sock.close()
 
-    # DURING s into the cut: the link down, the poller silent behind it unknown, prefecture b untouched
+    # 30 s into the cut: the link down, the poller silent behind it unknown, prefecture b untouched
     assert during == {"wan-a": "down", "p-a": "unknown", "srv-a": "unknown", "web-a": "unknown",
                       "wan-b": "up", "srv-b": "up", "web-b": "up", "p-b": "up"}, during
 
@@ -207,7 +203,7 @@ def test_a_prefecture_cut_in_its_namespace_charges_the_link_and_keeps_every_resu
     per = {f.asset: f for f in links.per_asset}
     assert set(per) == {"wan-a", "wan-b"}
     assert per["wan-a"].value is not None and abs(per["wan-a"].value - (length - down) / length) < 1e-4
-    assert 7.0 / length <= per["wan-a"].value <= 13.0 / length  # about 10 s up of 40
+    assert 7.0 / length <= per["wan-a"].value <= 13.0 / length  # about 10 s up of 130
     assert (per["wan-b"].value, per["wan-a"].coverage, per["wan-b"].coverage) == (1.0, 1.0, 1.0)
     detail = links.availability
     assert abs(detail.down_seconds - down) < 0.01 and abs(detail.observed_seconds - 2 * length) < 0.01
