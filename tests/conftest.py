@@ -75,7 +75,7 @@ LONGEST_FIRST = (
     "tests/agent/test_one_stream.py",  # 76 s
     "tests/agent/test_baseline.py",  # 74 s
     "tests/collector/service/test_service.py",  # 73 s
-    "tests/collector/inputs/test_poller_netns.py",  # 144 s with a 120 s cut; 65-75 s with its 30 s cut
+    "tests/collector/inputs/test_poller_netns.py",  # 144 s: the 120 s cut
     "tests/collector/test_first_day.py",  # 59 s
     "tests/collector/service/test_maintenance_scope.py",  # 57 s
     "tests/collector/inputs/test_snmp_traps.py",  # 56 s
