@@ -65,6 +65,7 @@ LONGEST_FIRST = (
     "tests/agent/test_old_pythons.py",  # 204 s
     "tests/agent/test_agent.py",  # 195 s
     "tests/collector/sla/test_sla_properties.py",  # 160 s
+    "tests/collector/inputs/test_poller_netns.py",  # 144 s: the 120 s cut
     "tests/collector/inputs/test_agent_door.py",  # 140 s
     "tests/collector/outputs/test_api_fuzz.py",  # 135 s
     "tests/collector/outputs/test_console_browser.py",  # 129 s
@@ -75,7 +76,6 @@ LONGEST_FIRST = (
     "tests/agent/test_one_stream.py",  # 76 s
     "tests/agent/test_baseline.py",  # 74 s
     "tests/collector/service/test_service.py",  # 73 s
-    "tests/collector/inputs/test_poller_netns.py",  # 144 s: the 120 s cut
     "tests/collector/test_first_day.py",  # 59 s
     "tests/collector/service/test_maintenance_scope.py",  # 57 s
     "tests/collector/inputs/test_snmp_traps.py",  # 56 s
