@@ -20,6 +20,10 @@ FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microso
 
 
 def _css(data: ReportData) -> str:
+    """The page and print CSS. Kept cheap for WeasyPrint, whose time grows with every cell of the long tables:
+    no `overflow: hidden` on cells (each clipped cell is a stacking context of its own to draw), and
+    `tabular-nums` only on screen (Noto Sans CJK's digits are all one width already; the font feature
+    cost the PDF about a tenth of its time)."""
     t = TEXT[data.lang]
     if data.lang == "zh":
         footer = f'"{t["page"]} " counter(page) " {t["of"]} " counter(pages) " 页"'
@@ -48,12 +52,14 @@ table {{ border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; }}
 thead {{ display: table-header-group; }}
 tr {{ break-inside: avoid; page-break-inside: avoid; }}
 tr.trail {{ break-before: avoid; page-break-before: avoid; }}
-table.incidents {{ table-layout: fixed; font-size: 7.5pt; }}
-table.incidents td {{ padding: 0.3mm 1mm; overflow: hidden; }}
+table.incidents, table.compact {{ table-layout: fixed; font-size: 7.5pt; }}
+table.incidents td, table.compact td {{ padding: 0.3mm 1mm; overflow-wrap: anywhere; }}
+table.incidents td.id {{ white-space: normal; }}
 th, td {{ border: 0.5pt solid #999; padding: 0.8mm 1.5mm; vertical-align: top; text-align: left; }}
 th {{ background: #e8eef4; font-weight: bold; }}
 td.id {{ white-space: nowrap; }}
-td.n {{ text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }}
+td.n {{ text-align: right; white-space: nowrap; }}
+@media screen {{ td.n {{ font-variant-numeric: tabular-nums; }} }}
 tr.group td {{ background: #f3f3f3; font-weight: bold; }}
 .pass {{ color: #1e7b34; font-weight: bold; }}
 .fail {{ color: #c0392b; font-weight: bold; }}
@@ -309,6 +315,7 @@ def _sites(data: ReportData, draw: bool) -> str:
 # acknowledgement and who made it share another), with fixed column widths (`table-layout: fixed`
 # spares it measuring every cell). Measured: 9 cells 19 s, 6 cells ~13 s for 2,000 rows.
 _INCIDENT_COLS = (22, 11, 18, 8, 11, 30)
+_INCIDENT_GROUP = 50
 
 
 def _incident(inc: IncidentRow, lang: str, names: dict[str, str], tz: str) -> str:
@@ -356,7 +363,11 @@ def _incidents(data: ReportData) -> str:
     out.append('<table class="incidents"><colgroup>'
                + "".join(f'<col style="width:{w}%">' for w in _INCIDENT_COLS) + "</colgroup><thead><tr>"
                + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>")
-    out += [_incident(inc, data.lang, names, tz) for inc in data.incidents]
+    rows = [_incident(inc, data.lang, names, tz) for inc in data.incidents]
+    # Row groups of _INCIDENT_GROUP incidents (a breach's trail row stays in its incident's group): WeasyPrint
+    # walks the whole row group on every page the table spans, so one group of 2,000 rows costs pages x rows.
+    out += ["</tbody><tbody>".join("\n".join(rows[k:k + _INCIDENT_GROUP])
+                                   for k in range(0, len(rows), _INCIDENT_GROUP))]
     out.append("</tbody></table></section>")
     return "\n".join(out)
 

@@ -1,7 +1,9 @@
 """The PDF: WeasyPrint's rendering of the report's HTML (its print CSS does the paging).
 
 WeasyPrint is a well-kept pure-Python layout engine (with Pango for text): Chinese text renders
-with Debian's fonts-noto-cjk, rows are never split across pages and table headers repeat.
+with Debian's fonts-noto-cjk, rows are never split across pages and table headers repeat. Its time grows
+with the number of table cells (style, line layout and drawing of each), not with fonts or charts: the long
+tables' CSS in html.py and security_html.py is kept cheap for it (docs/report.md, "Speed").
 """
 from __future__ import annotations
 
