@@ -62,7 +62,7 @@ def config_errors(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> l
     out = []
     for error in exc.errors():
         loc = prefix + _data_path(doc.data, error["loc"])
-        out.append(ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", _reason(error)))
+        out.append(ConfigError(doc.where(loc), keypath_text(loc) or "(top level)", _reason(error, loc)))
     return out
 
 
@@ -84,7 +84,24 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
     return tuple(out)
 
 
-def _reason(error: dict[str, Any]) -> str:
+# Keys whose value is a secret (SNMP communities and keys, SSH passwords and passphrases, tokens): an error about
+# them must not quote the value, since config errors reach stderr and the journal.
+_SECRET_KEYS = ("community", "auth_key", "priv_key", "password", "passphrase", "secret", "token")
+_CREDENTIAL_MAPS = ("credentials", "snmp_credentials", "ssh_credentials")
+
+
+def _secret_at(loc: KeyPath) -> bool:
+    """Whether the value at `loc` is, or may be, a secret: a secret key, or a whole credentials entry written as a
+    scalar (`c1: s3cr3t` where a mapping was due, a slip that puts the community where its entry's name goes)."""
+    keys = [part.lower() for part in loc if isinstance(part, str)]
+    if not keys:
+        return False
+    if len(keys) >= 2 and keys[-2] in _CREDENTIAL_MAPS:
+        return True
+    return any(word in keys[-1] for word in _SECRET_KEYS)
+
+
+def _reason(error: dict[str, Any], loc: KeyPath = ()) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown key"
@@ -94,7 +111,8 @@ def _reason(error: dict[str, Any]) -> str:
     for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):
             msg = msg[len(lead):]
-    if "input" in error and kind not in ("value_error",) and not isinstance(error["input"], (dict, list)):
+    if ("input" in error and kind not in ("value_error",) and not isinstance(error["input"], (dict, list))
+            and not _secret_at(loc)):
         msg += f" (got {error['input']!r})"
     return msg
 

@@ -59,11 +59,12 @@ def held_at_pollers(kind: str, credential: str, site: str | None) -> str:
 def readings_at_poller(device: str, poller: str) -> str:
     """Why the centre shows none of a device's interface readings (the API's `interfaces`): a site poller polls it,
     and its counters and rates are on that poller's own /metrics (metrics_door.py); its faults are incidents."""
-    return (f"{device} 由站点轮询器 {poller} 轮询：接口计数和速率在该轮询器自己的 /metrics 上（poller.toml 的 "
-            f"metrics_address:metrics_port），中心不保存；硬件故障见该资产的事件 / {device} is polled by the site "
-            f"poller {poller}: its interface counters and rates are on that poller's own /metrics (poller.toml "
-            f"metrics_address:metrics_port), not kept at the centre; its hardware faults are its incidents "
-            f"(docs/poller.md)")
+    return (f"{device} 由站点轮询器 {poller} 轮询：接口计数和速率在该轮询器自己的 /metrics 上"
+            f"（poller.toml 设置了 metrics_port 时，在 metrics_address:metrics_port；默认不开），"
+            f"中心不保存；硬件故障见该资产的事件 / "
+            f"{device} is polled by the site poller {poller}: its interface counters and rates are on that "
+            f"poller's own /metrics (at metrics_address:metrics_port when its poller.toml sets metrics_port, off "
+            f"by default), not kept at the centre; its hardware faults are its incidents (docs/poller.md)")
 
 
 class PollerDevices:

@@ -75,7 +75,9 @@ class Interfaces(BaseModel):
                                               "it (polled_by)")
     profiles: list[str]
     interfaces: list[InterfaceRow]
-    faults: list[HardwareFault] = Field(description="Hardware faults present now, as the centre's latest poll saw them")
+    faults: list[HardwareFault] = Field(description=(
+        "Hardware faults present now, as the centre's latest poll saw them; empty when `polled_by` names a site "
+        "poller (its faults are the asset's incidents)"))
     polled_by: str | None = Field(None, description=(
         "The site poller that polls the device over SNMP: the centre holds none of its readings (empty lists), "
         "they are on that poller's own /metrics (docs/poller.md, \"Interface metrics at the poller\")"))

@@ -52,6 +52,32 @@ def test_secrets_from_env_and_file_and_never_printed(tmp_path: Path, monkeypatch
     assert "s3cret-comm" not in repr(load_config(inline))
 
 
+@pytest.mark.parametrize("snmp, key, secret", [
+    # An unquoted numeric community is not a string: pydantic's message would quote the value (got 73519846).
+    ("  credentials:\n    c: {version: '2c', community: 73519846}\n", "snmp.credentials.c.community", "73519846"),
+    # The community written where the entry's mapping goes.
+    ("  credentials:\n    c: s3cret-comm\n", "snmp.credentials.c", "s3cret-comm"),
+    ("  credentials:\n    c: {version: '3', user: u, auth_protocol: SHA, auth_key: 12345678}\n",
+     "snmp.credentials.c.auth_key", "12345678"),
+])
+def test_a_bad_secret_is_named_by_its_key_never_quoted(tmp_path: Path, snmp: str, key: str, secret: str) -> None:
+    path = write_config(tmp_path, BASE + "snmp:\n" + snmp)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, secrets=True)
+    assert str(path) in str(err.value) and key in str(err.value), str(err.value)
+    assert secret not in str(err.value), str(err.value)
+    assert "got" not in str(err.value), str(err.value)
+
+
+def test_a_bad_non_secret_is_still_quoted(tmp_path: Path) -> None:
+    path = write_config(tmp_path, BASE + "snmp:\n  credentials:\n    c: {version: '2c', community: ok-comm, "
+                        "timeout: soon}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, secrets=True)
+    assert "(got 'soon')" in str(err.value) or "unknown key" in str(err.value), str(err.value)
+    assert "ok-comm" not in str(err.value)
+
+
 def test_check_config_cross_checks_snmp_references(tmp_path: Path) -> None:
     (tmp_path / "assets.yaml").write_text(
         "assets:\n"

@@ -176,7 +176,8 @@ def test_the_api_says_which_poller_holds_a_sited_devices_interfaces(snmpd, tmp_p
                        "polled_by": "p-hotan"}
         assert reason.startswith("sw 由站点轮询器 p-hotan 轮询：接口计数和速率在该轮询器自己的 /metrics 上")
         assert ("sw is polled by the site poller p-hotan: its interface counters and rates are on that poller's own "
-                "/metrics (poller.toml metrics_address:metrics_port)") in reason
+                "/metrics (at metrics_address:metrics_port when its poller.toml sets metrics_port, off by default)"
+                ) in reason
 
         gone = _get(app, "/api/v1/assets/p-hotan/interfaces")
         assert gone.status_code == 404 and "no SNMP poll of 'p-hotan' yet" in gone.text
