@@ -21,12 +21,15 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from opsmon.collector.config.basics import bundled_targets_path
 from opsmon.collector.sla.engine import evaluate
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.sla.service_hours import ServiceHours
 from opsmon.collector.sla.targets import TargetTable, load_targets
 from opsmon.collector.store import Store, open_store
+from opsmon.collector.store.dbapi import PlainStore, open_reading_store
 from opsmon.collector.store.exclusions import ExclusionRequest, approve_exclusion, request_exclusion
 from opsmon.collector.store.models import (
     Asset,
@@ -143,22 +146,30 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_the_document_on_sqlite_is_integs(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+def _both(url: str, dialect: str) -> None:
+    """The full store's document is integ's; the plain driver's (opened as `opsmon sla` opens it) is the same
+    bytes; and the plain connection was left read only (its scratch connection made the service hours' tables)."""
+    store = open_store(url)
     try:
         _populate(store)
-        doc = _document(store)
-        assert _digest(doc) == GOLDEN
+        full = _document(store)
+        assert _digest(full) == GOLDEN
+        plain = open_reading_store(url)
+        assert isinstance(plain, PlainStore) and plain.dialect == dialect
+        try:
+            assert _document(plain) == full
+            with pytest.raises(Exception, match="(?i)read.?only"), plain.reader() as r:
+                r.run("DELETE FROM heartbeat")
+        finally:
+            plain.close()
     finally:
         store.close()
 
 
-def test_the_document_on_postgresql_is_integs(postgres_url: str) -> None:
-    store = open_store(own_database(postgres_url, "plain_sla"))
-    try:
-        _populate(store)
-        doc = _document(store)
-        assert _digest(doc) == GOLDEN
-    finally:
-        store.close()
+def test_the_document_on_sqlite_is_integs_on_both_stores(tmp_path: Path) -> None:
+    _both(f"sqlite:///{tmp_path / 'opsmon.db'}", "sqlite")
+
+
+def test_the_document_on_postgresql_is_integs_on_both_stores(postgres_url: str) -> None:
+    _both(own_database(postgres_url, "plain_sla"), "postgresql")
 
