@@ -148,7 +148,10 @@ def _digest(text: str) -> str:
 
 def _both(url: str, dialect: str) -> None:
     """The full store's document is integ's; the plain driver's (opened as `opsmon sla` opens it) is the same
-    bytes; and the plain connection was left read only (its scratch connection made the service hours' tables)."""
+    bytes; and the plain connection is still read only, as are its connections of their own (the two halves'),
+    after the service hours' temporary tables were made on its scratch connection. On SQLite that one opens the
+    file read-only (mode=ro) and refuses a write to it too; on PostgreSQL a read-only transaction may not create
+    a temporary table, so the scratch connection may write (only service_hours.py's statements run on it)."""
     store = open_store(url)
     try:
         _populate(store)
@@ -160,6 +163,13 @@ def _both(url: str, dialect: str) -> None:
             assert _document(plain) == full
             with pytest.raises(Exception, match="(?i)read.?only"), plain.reader() as r:
                 r.run("DELETE FROM heartbeat")
+            with pytest.raises(Exception, match="(?i)read.?only"), plain.own_reader() as r:
+                r.run("DELETE FROM heartbeat")
+            if dialect == "sqlite":
+                with pytest.raises(Exception, match="(?i)read.?only"), plain.own_reader(scratch=True) as r:
+                    r.run("DELETE FROM heartbeat")
+            with plain.reader() as r:
+                assert r.rows("SELECT COUNT(*) FROM heartbeat") == [(1,)]  # nothing was deleted
         finally:
             plain.close()
     finally:
