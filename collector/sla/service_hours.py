@@ -139,7 +139,8 @@ class Inside:
         The day and piece tables are temporary tables with the day as key (this connection's only, dropped
         after): joined by an index, not scanned for every interval end (a VALUES list was 20x slower). So
         `reader` is one that may make temporary tables: a pooled connection of the full store, or the plain
-        driver's scratch connection (store/dbapi.PlainStore.own_reader)."""
+        driver's scratch connection (store/dbapi.PlainStore.own_reader), whose transaction the caller rolls back
+        after (on PostgreSQL that drops the tables: the transaction is read only once they are made)."""
         sqlite = dialect == "sqlite"
         least, greatest = ("MIN", "MAX") if sqlite else ("LEAST", "GREATEST")
         days, pieces = self._tables(bounds["ps"], bounds["asof"])
@@ -152,6 +153,11 @@ class Inside:
         reader.run("CREATE TEMPORARY TABLE opsmon_sh_pieces (day BIGINT NOT NULL, ws BIGINT NOT NULL, "
                    "we BIGINT NOT NULL)")
         reader.run("CREATE INDEX opsmon_sh_pieces_day ON opsmon_sh_pieces (day)")
+        if not sqlite:
+            # The rest of this transaction writes nothing but these temporary tables' rows (allowed in a
+            # read-only transaction, unlike CREATE), and its end (a rollback) drops them: from here the
+            # plain driver's scratch connection is read only as well.
+            reader.run("SET TRANSACTION READ ONLY")
         reader.run("INSERT INTO opsmon_sh_days (day, cum) VALUES (:d, :c)", [{"d": d, "c": c} for d, c in days])
         if pieces:
             reader.run("INSERT INTO opsmon_sh_pieces (day, ws, we) VALUES (:d, :s, :e)",
@@ -179,6 +185,7 @@ SELECT asset_id, state, CAST(SUM(ms) AS BIGINT) AS ms FROM (
                 rows = reader.rows(query, {**bounds, **names})
                 out += [(asset_id, state, int(ms or 0)) for asset_id, state, ms in rows]
         finally:
-            reader.run("DROP TABLE IF EXISTS opsmon_sh_days")
-            reader.run("DROP TABLE IF EXISTS opsmon_sh_pieces")
+            if sqlite:  # SQLite made them outside any transaction: dropped here (PostgreSQL: at the rollback)
+                reader.run("DROP TABLE IF EXISTS opsmon_sh_days")
+                reader.run("DROP TABLE IF EXISTS opsmon_sh_pieces")
         return out

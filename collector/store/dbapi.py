@@ -139,7 +139,8 @@ class PlainStore:
         which may make temporary tables: on SQLite it opens the file read-only (mode=ro: the file cannot be
         written through it; its temporary tables are its own); on PostgreSQL it is a connection whose
         transactions may write (a read-only one may not create a temporary table), on which only
-        service_hours.py's fixed statements run (its own temporary tables, made, filled and dropped)."""
+        service_hours.py's fixed statements run: its temporary tables made, then `SET TRANSACTION READ ONLY`,
+        filled and read, and dropped by the rollback."""
         conn = self._connect(scratch)
         try:
             yield DbapiReader(conn, self._dialect)
