@@ -21,7 +21,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from opsmon.collector.core.fields import FROZEN
-from opsmon.collector.core.maintenance import Window, WindowSpec
 from opsmon.collector.core.workdays import WorkCalendar
 from opsmon.collector.store.dbapi import Reader
 from opsmon.collector.store.millis import to_ms
@@ -54,6 +53,10 @@ class ServiceHours(BaseModel):
 
     def windows(self, calendar: WorkCalendar, tz: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
         """The service windows inside [start, end), in UTC milliseconds, sorted and merged."""
+        # Imported here: the target table's model holds ServiceHours, but only a table with service hours cuts
+        # windows (the maintenance calendar's cron reading is some 10 ms of `opsmon sla`'s start otherwise).
+        from opsmon.collector.core.maintenance import Window, WindowSpec
+
         spans: list[tuple[int, int]] = []
         for r in self.hours:
             m = _RANGE.match(r)
