@@ -26,7 +26,7 @@ import pytest
 from opsmon.collector.config.basics import bundled_targets_path
 from opsmon.collector.sla.engine import evaluate
 from opsmon.collector.sla.periods import parse_period
-from opsmon.collector.sla.service_hours import ServiceHours
+from opsmon.collector.sla.service_hours import Inside, ServiceHours
 from opsmon.collector.sla.targets import TargetTable, load_targets
 from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.dbapi import PlainStore, open_reading_store
@@ -167,6 +167,15 @@ def _both(url: str, dialect: str) -> None:
                 r.run("DELETE FROM heartbeat")
             if dialect == "sqlite":
                 with pytest.raises(Exception, match="(?i)read.?only"), plain.own_reader(scratch=True) as r:
+                    r.run("DELETE FROM heartbeat")
+            # Once the service hours' sums have made their tables, the scratch connection refuses a write to the
+            # store on both (SQLite: mode=ro; PostgreSQL: its transaction turned read only after the CREATEs).
+            # One window [S, S + 1 day) over a00's intervals: its sums are whatever they are; the write is refused.
+            with plain.own_reader(scratch=True) as r:
+                day = to_ms(S)
+                assert Inside([(day, day + 86_400_000)]).sums(r, dialect, ["a00"], {
+                    "ps": day, "asof": to_ms(NOW), "open_until": to_ms(BEAT)})
+                with pytest.raises(Exception, match="(?i)read.?only"):
                     r.run("DELETE FROM heartbeat")
             with plain.reader() as r:
                 assert r.rows("SELECT COUNT(*) FROM heartbeat") == [(1,)]  # nothing was deleted
