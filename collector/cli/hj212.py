@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, time_arg
+from opsmon.collector.cli.common import actor, command, load_config, open_reading, open_store, print_table, time_arg
 from opsmon.collector.core.errors import InvalidInput
 
 REDACTED = "***"
@@ -86,7 +86,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
     period = period_arg(args, config)
     rules = rules_of(target.hj212 if target is not None else None, config.timezone)
     now = datetime.now(UTC)
-    counts = read_counts(open_store(args, config), period.start, min(now, period.end), now, rules)
+    counts = read_counts(open_reading(args, config), period.start, min(now, period.end), now, rules)
     rows = groups(counts, args.by, rules)
     if args.format == "json":
         print(json.dumps({"period": period.label, "timezone": period.timezone, "by": args.by, "rows": [

@@ -11,6 +11,7 @@ from opsmon.collector.cli.common import (
     lang,
     lang_option,
     load_config,
+    open_reading,
     open_store,
     print_json,
     read_config,
@@ -41,7 +42,7 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the sections it uses: database, timezone, lang, sla (config/basics.py)
     table = load_targets(config.targets_path())
-    result = measure(open_store(args, config), table, period_arg(args, config))
+    result = measure(open_reading(args, config), table, period_arg(args, config))
     if args.format == "json":
         print_json(result.as_document(), config.timezone)
     else:

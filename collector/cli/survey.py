@@ -12,6 +12,7 @@ from opsmon.collector.cli.common import (
     lang,
     lang_option,
     load_config,
+    open_reading,
     open_store,
     print_json,
     print_table,
@@ -59,7 +60,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     period = _period(args, config, "year")
-    rows = listing(open_store(args, config), period.start, period.end, config.timezone)
+    rows = listing(open_reading(args, config), period.start, period.end, config.timezone)
     if args.format == "json":
         print_json(rows, config.timezone)
         return 0
@@ -79,7 +80,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     period = _period(args, config, "year")
-    result = measure(open_store(args, config), load_targets(config.targets_path()), period)
+    result = measure(open_reading(args, config), load_targets(config.targets_path()), period)
     targets = [t for t in result.targets if t.measure == "survey"]
     if args.format == "json":
         print_json({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},

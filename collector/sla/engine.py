@@ -21,10 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter, truediv
-from typing import Any, NamedTuple
-
-from sqlalchemy import Connection, Text, cast, or_, select, text
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import CRITICAL, HARDWARE, MAJOR, NOT_FAULTS
@@ -34,7 +31,7 @@ from opsmon.collector.core.workdays import WorkCalendar
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
 from opsmon.collector.sla.hj212_read import read_counts, rules_of
-from opsmon.collector.sla.lives import LIFE_COLUMNS, Life, lived_in
+from opsmon.collector.sla.lives import Life, lived_in
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.sla.responses import IncidentTimes, Judged, judge, longest_response, response_rate
 from opsmon.collector.sla.results import (
@@ -56,19 +53,56 @@ from opsmon.collector.sla.results import (
 )
 from opsmon.collector.sla.service_hours import Inside, ServiceHours, merge
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
-from opsmon.collector.store import Store
+from opsmon.collector.store.dbapi import Reader, in_list
 from opsmon.collector.store.exclusions import in_force
-from opsmon.collector.store.models import Asset, Heartbeat, Incident, StateInterval, TargetValue
+from opsmon.collector.store.history import HEARTBEAT
+from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
 from opsmon.collector.store.surveys import answers, invitations
-from opsmon.collector.store.types import from_ms, to_ms
 
+if TYPE_CHECKING:
+    from opsmon.collector.store.dbapi import Readable
+
+# The engine reads the store through store/dbapi.py's Reader only (SQL strings, integer milliseconds as stored),
+# so `opsmon sla` runs it on the plain driver without SQLAlchemy, and the running collector runs the very same
+# strings on its pooled connections (Store.reader(), Store.own_reader()): one text per query (issue 25 item 2).
 STALE_HEARTBEAT = 60.0  # seconds: an older heartbeat means no collector is running
-COUNTED_INCIDENTS = (
-    Incident.status.not_in(NOT_FAULTS),  # merged into a parent's, or withdrawn: no fault of its own
-    # Covered by a maintenance window (declared work: nobody was paged, its clock stopped), unless it breached.
-    or_(Incident.maintenance_window.is_(None), Incident.breached_ts.is_not(None)),
-)
-"""Which stored incidents the response figures judge (the report lists the same ones)."""
+_NOT_FAULTS = ", ".join(f"'{s}'" for s in NOT_FAULTS)
+COUNTED_WHERE = (f"incidents.status NOT IN ({_NOT_FAULTS})"  # merged into a parent's, or withdrawn: no fault
+                 # Covered by a maintenance window (declared work: nobody was paged, its clock stopped), unless
+                 # it breached.
+                 " AND (incidents.maintenance_window IS NULL OR incidents.breached_ts IS NOT NULL)")
+"""Which stored incidents the response figures judge (the report lists the same ones: text(COUNTED_WHERE))."""
+# The incidents opened in [:ps, :pe) that the response figures judge, oldest first.
+_INCIDENTS = f"""
+SELECT incidents.id, incidents.asset_id, incidents.kind, incidents.opened_ts, incidents.acknowledged_ts,
+       incidents.resolved_ts, incidents.response_recorded_ts
+FROM incidents WHERE incidents.opened_ts >= :ps AND incidents.opened_ts < :pe AND {COUNTED_WHERE}
+ORDER BY incidents.opened_ts, incidents.id
+"""
+# The open hardware faults of major or critical severity that overlap [:ps, :asof).
+_HARDWARE_FAULTS = f"""
+SELECT incidents.asset_id, incidents.fault_ts, incidents.opened_ts, incidents.resolved_ts FROM incidents
+WHERE incidents.kind = :hardware AND incidents.severity IN (:major, :critical)
+  AND incidents.status NOT IN ({_NOT_FAULTS}) AND incidents.opened_ts < :asof
+  AND (incidents.resolved_ts IS NULL OR incidents.resolved_ts > :ps)
+"""
+# The assets once, for their scope and their lives: id, category, site, tags as their JSON text (decoded once per
+# distinct value), then lives.py's LIFE_COLUMNS (created, removed, joined). No ORDER BY: the assets' own order.
+_ASSETS = ("SELECT assets.id, assets.category, assets.site, CAST(assets.tags AS TEXT), assets.created_at, "
+           "assets.removed_at, assets.joined_at FROM assets")
+# A count target's events in [:s, :e) and a manual target's values covering [:s, :e).
+_EVENTS = ("SELECT target_values.value FROM target_values WHERE target_values.target_id = :target "
+           "AND target_values.kind = 'event' AND target_values.ts >= :s AND target_values.ts < :e")
+_VALUES = ("SELECT target_values.value, target_values.entered_by, target_values.entered_at, "
+           "target_values.period_start, target_values.period_end, target_values.note, target_values.evidence, "
+           "target_values.evidence_sha256 FROM target_values WHERE target_values.target_id = :target "
+           "AND target_values.kind = 'value' AND target_values.period_start <= :s AND target_values.period_end >= :e")
+# An asset's intervals overlapping [:lo, :hi), for the time of a restored asset's absence.
+_ASSET_INTERVALS = """
+SELECT state_intervals.state, state_intervals.start_ts, state_intervals.end_ts FROM state_intervals
+WHERE state_intervals.asset_id = :asset AND state_intervals.start_ts < :hi
+  AND (state_intervals.end_ts IS NULL OR state_intervals.end_ts > :lo)
+"""
 # An asset's up and degraded intervals overlapping [lo, hi) ms, for its hardware faults (_load_faults): one
 # statement an asset with a fault, so it is plain SQL on the driver (store/dbapi.py), not an ORM statement built
 # and compiled each time (0.2 s of `opsmon sla`'s CPU when 350 assets had one). No ORDER BY: the rows come in
@@ -136,15 +170,9 @@ def _pivoted(inner: str) -> str:
             + f", COUNT(CASE WHEN state NOT IN ({states}) THEN 1 END) FROM ({inner}) s GROUP BY asset_id")
 
 
-def _own_connections(store: Store) -> bool:
-    """Whether other connections see this one's database (not so for an in-memory SQLite database)."""
-    return store.dialect != "sqlite" or store.engine.url.database not in (None, "", ":memory:")
-
-
-def _in_list(ids: list[str]) -> tuple[str, dict[str, str]]:
+def _in_list(ids: list[str]) -> tuple[str, dict[str, Any]]:
     """`IN (...)` of `ids` as named parameters, and their values."""
-    names = {f"id{i}": a for i, a in enumerate(ids)}
-    return "(" + ", ".join(":" + n for n in names) + ")", names
+    return in_list("id", ids)
 
 
 class _Aside:
@@ -158,38 +186,37 @@ class _Aside:
     as it did on one connection (no transaction spans its SELECTs there). An in-memory SQLite database is seen
     by one connection only: there each statement is read at once, on `conn`."""
 
-    def __init__(self, store: Store, conn: Connection, snapshot: str | None) -> None:
+    def __init__(self, store: Readable, reader: Reader, snapshot: str | None) -> None:
         if snapshot is not None and not re.fullmatch(r"[0-9A-F-]+", snapshot):
             raise ValueError(f"unexpected snapshot id {snapshot!r}")
-        self._store, self._conn, self._snapshot = store, conn, snapshot
+        self._store, self._reader, self._snapshot = store, reader, snapshot
         self._pool = (ThreadPoolExecutor(max_workers=3, thread_name_prefix="opsmon-sla-sums")
-                      if _own_connections(store) else None)
+                      if store.shared else None)
         self._parts: list[Future[list[Any]]] = []
 
     def submit(self, sql: str, params: dict[str, Any]) -> Future[list[Any]]:
         """Start reading `sql` (named :parameters); its rows, when they are read."""
         if self._pool is None:
             f: Future[list[Any]] = Future()
-            f.set_result([tuple(r) for r in self._conn.execute(text(sql), params).all()])
+            f.set_result(self._reader.rows(sql, params))
         else:
             f = self._pool.submit(self._read, sql, params)
         self._parts.append(f)
         return f
 
     def _read(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        # At the driver's level (exec_driver_sql: no statement to compile), yet through the engine, so its
-        # events and logging see the statement as they see the rest.
-        with self._store.engine.connect() as c:
+        # At the driver's level (no statement to compile): a pooled connection of the full store, or one of
+        # the plain driver's own (store/dbapi.py).
+        with self._store.own_reader() as c:
             if self._store.dialect != "sqlite":
                 if self._snapshot is not None:
-                    c.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    c.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
-                c.exec_driver_sql("SET LOCAL jit = off")
+                    c.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    c.run(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
+                c.run("SET LOCAL jit = off")
                 # The two halves are the parallelism: a parallel plan of each (partial aggregates gathered and
                 # merged) cost 1.4-2.2 s of the server's CPU at 5 M intervals against 1.1-1.4 s without.
-                c.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-                sql = re.sub(r":(\w+)", r"%(\1)s", sql)  # psycopg's parameter style
-            return list(c.exec_driver_sql(sql, params).all())  # rolled back and back to the pool on leaving
+                c.run("SET LOCAL max_parallel_workers_per_gather = 0")
+            return c.rows(sql, params)  # rolled back on leaving
 
     def close(self) -> None:
         """Wait for every statement (none outlives its measurement, even one that failed)."""
@@ -238,7 +265,7 @@ class AssetInfo(NamedTuple):
 
 
 _life_columns = itemgetter(0, 4, 5, 6)
-"""The LIFE_COLUMNS of a row of the assets as _load reads them (id, category, site, tags, created, removed,
+"""lives.py's LIFE_COLUMNS of a row of the assets as _load reads them (id, category, site, tags, created, removed,
 joined)."""
 _tags_column = itemgetter(3)
 _second = itemgetter(1)
@@ -246,19 +273,17 @@ _info = tuple.__new__
 """An AssetInfo from its five fields without the named tuple's own __new__ (a Python call; 50k assets)."""
 
 
-def _absent_seconds(session: Session, lives: dict[str, Life], lo: int, hi: int) -> dict[tuple[str, str], int]:
+def _absent_seconds(reader: Reader, lives: dict[str, Life], lo: int, hi: int) -> dict[tuple[str, str], int]:
     """Milliseconds per asset and state of the intervals inside [lo, hi) that fall in a restored asset's
     absence: _SUM counted them, the life does not. Absences are rare, so this reads only their intervals."""
     out: dict[tuple[str, str], int] = {}
     for life in lives.values():
         for s, e in life.absent(lo, hi):
-            for row in session.execute(select(StateInterval.state, StateInterval.start_ts, StateInterval.end_ts).where(
-                    StateInterval.asset_id == life.asset_id, StateInterval.start_ts < from_ms(e),
-                    or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > from_ms(s)))):
-                end = to_ms(row.end_ts) if row.end_ts is not None else hi
-                ms = min(end, e) - max(to_ms(row.start_ts), s)
+            for state, start, stop in reader.rows(_ASSET_INTERVALS, {"asset": life.asset_id, "hi": e, "lo": s}):
+                end = stop if stop is not None else hi
+                ms = min(end, e) - max(start, s)
                 if ms > 0:
-                    out[(life.asset_id, row.state)] = out.get((life.asset_id, row.state), 0) + ms
+                    out[(life.asset_id, state)] = out.get((life.asset_id, state), 0) + ms
     return out
 
 
@@ -288,7 +313,7 @@ def in_scope(target: Target, a: AssetInfo) -> bool:
 class Evaluation:
     """Everything read from the store for one period, then evaluated target by target."""
 
-    def __init__(self, store: Store, period: Period, now: datetime | None = None, scope: Target | None = None
+    def __init__(self, store: Readable, period: Period, now: datetime | None = None, scope: Target | None = None
                  ) -> None:
         """`scope`: read only the assets in that availability target's scope (the console's click-through behind
         one figure, docs/sla.md "The period cache"): their figures are the same as in a whole measurement, but
@@ -311,33 +336,32 @@ class Evaluation:
         self._judged: dict[str, list[IncidentTimes]] = {}
         self._present: list[tuple[str, AssetInfo]] | None = None  # the assets that lived in the period
         self._by_category: dict[str, list[tuple[int, str]]] = {}  # _present's (position, asset) by category
-        self._store: Store = store
+        self._store: Readable = store
         with _gc_paused():
             self._load(store)
 
-    def _load(self, store: Store) -> None:
+    def _load(self, store: Readable) -> None:
         # as_of = min(now, period end): nothing after it is counted, even if stamped so by a skewed clock.
         ps, asof = to_ms(self.period.start), to_ms(self.as_of)
         sqlite = store.dialect == "sqlite"
         least, greatest, plus = ("MIN", "MAX", "+") if sqlite else ("LEAST", "GREATEST", "")
-        with store.session() as session:
+        with store.reader() as conn:
             snapshot = None
             if not sqlite:
                 # One snapshot for every read of this measurement, those on connections of their own included.
-                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                conn.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 # PostgreSQL's JIT compiles the aggregate anew on every call (0.1 s at 5 M intervals, more
                 # than it saves: docs/sla.md, "How fast"); for this transaction only.
-                session.execute(text("SET LOCAL jit = off"))
-                snapshot = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            # Read through the Core connection (no ORM row machinery) and with the stored integer milliseconds
-            # as they are: per-row conversions were most of the Python time at 50k assets (docs/sla.md, "How fast").
-            conn = session.connection()
+                conn.run("SET LOCAL jit = off")
+                snapshot = conn.rows("SELECT pg_export_snapshot()")[0][0]
+            # Read with the stored integer milliseconds as they are: per-row conversions were most of the Python
+            # time at 50k assets (docs/sla.md, "How fast").
             # Open intervals last until now only while a collector runs; after a stop or crash
             # they end at its last heartbeat, and the rest is no data (as the next start records it).
-            beat = session.get(Heartbeat, 1)
+            beat = conn.rows(HEARTBEAT)
             open_until = asof
-            if beat is not None and (self.now - beat.ts).total_seconds() > STALE_HEARTBEAT:
-                open_until = min(asof, to_ms(beat.ts))
+            if beat and (self.now - from_ms(beat[0][0])).total_seconds() > STALE_HEARTBEAT:
+                open_until = min(asof, int(beat[0][0]))
             bounds = {"ps": ps, "asof": asof, "open_until": open_until}  # open_until <= asof: _SUM relies on it
             aside = _Aside(store, conn, snapshot)
             try:
@@ -347,7 +371,8 @@ class Evaluation:
                     # one reads the rest: in two halves of the asset ids, one core each (each asset's sums come
                     # whole from one half).
                     query = _pivoted(_SUM.format(where="{where}"))
-                    mid = conn.execute(text(_MIDDLE)).scalar() if _own_connections(store) else None
+                    middle = conn.rows(_MIDDLE) if store.shared else []
+                    mid = middle[0][0] if middle else None
                     if mid is None:
                         whole.append(aside.submit(query.format(where=""), bounds))
                     else:
@@ -355,8 +380,7 @@ class Evaluation:
                         whole.append(aside.submit(query.format(where=" AND asset_id >= :mid"), {**bounds, "mid": mid}))
                 # The assets once, for their scope and their lives; tags as their JSON text, decoded once per
                 # distinct value (a few dozen), not once per asset.
-                rows = conn.execute(select(Asset.id, Asset.category, Asset.site, cast(Asset.tags, Text),
-                                           *LIFE_COLUMNS[1:])).all()
+                rows = conn.rows(_ASSETS)
                 tags_of: dict[str | None, tuple[str, ...]] = {None: ()}
                 for tags in set(map(_tags_column, rows)) - tags_of.keys():
                     tags_of[tags] = tuple(json.loads(tags) or ())
@@ -365,7 +389,7 @@ class Evaluation:
                     scope = self.scope
                     rows = [r for r in rows if in_scope(scope, AssetInfo(r[0], r[1], r[2], tags_of[r[3]], None))]
                     kept = {r[0] for r in rows}
-                lives, exist = lived_in(session, self.period.start, self.as_of, map(_life_columns, rows))
+                lives, exist = lived_in(conn, self.period.start, self.as_of, map(_life_columns, rows))
                 # Only a life with a known joining time or a removal can be cut (Life.cuts): the rest not asked.
                 cut = [a for a, life in lives.items() if (life.joined or life.end is not None) and life.cuts(ps, asof)]
                 cut_set = set(cut)
@@ -375,23 +399,17 @@ class Evaluation:
                     ids = sorted(kept - cut_set)
                     for i in range(0, len(ids), 500):
                         in_ids, names = _in_list(ids[i:i + 500])
-                        sums += conn.execute(text(_SUM.format(where=f" AND asset_id IN {in_ids}")),
-                                             {**bounds, **names}).all()
+                        sums += conn.rows(_SUM.format(where=f" AND asset_id IN {in_ids}"), {**bounds, **names})
                 clipped = []
                 for i in range(0, len(cut), 500):
                     in_ids, names = _in_list(cut[i:i + 500])
                     sql = _SUM_LIVES.format(least=least, greatest=greatest, plus=plus, ids=in_ids)
                     clipped.append(aside.submit(sql, {**bounds, **names}))
                 absent = {a: life for a, life in lives.items() if life.absences}
-                gone = _absent_seconds(session, absent, ps, min(asof, open_until))
+                gone = _absent_seconds(conn, absent, ps, min(asof, open_until))
                 self._bounds, self._lives = bounds, lives
-                incs = session.execute(
-                    select(Incident.id, Incident.asset_id, Incident.kind, Incident.opened_ts, Incident.acknowledged_ts,
-                           Incident.resolved_ts, Incident.response_recorded_ts)
-                    .where(Incident.opened_ts >= self.period.start, Incident.opened_ts < self.period.end,
-                           *COUNTED_INCIDENTS).order_by(Incident.opened_ts, Incident.id)
-                ).all()
-                exclusions = in_force(session, self.period.start, self.as_of)
+                incs = conn.rows(_INCIDENTS, {"ps": ps, "pe": to_ms(self.period.end)})
+                exclusions = in_force(conn, self.period.start, self.as_of)
                 # Each outage exclusion: the seconds per state of its asset's intervals inside it (same query, one
                 # asset). Clipped to the asset's life and less its restored absences, as the main pass counted them:
                 # an exclusion crossing a (back-dated) removal or an absence takes out only time the figures hold.
@@ -404,11 +422,10 @@ class Evaluation:
                     xs = max(ps, to_ms(x.start_ts), life.start)
                     xe = min(asof, to_ms(x.end_ts), asof if life.end is None else life.end)
                     if xe > xs:
-                        per_state = session.execute(
-                            text(_SUM.format(where=" AND asset_id = :asset")),
-                            {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": life.asset_id}
-                        ).all()
-                        out = _absent_seconds(session, {life.asset_id: life}, xs, max(xs, min(xe, open_until)))
+                        per_state = conn.rows(
+                            _SUM.format(where=" AND asset_id = :asset"),
+                            {"ps": xs, "asof": xe, "open_until": max(xs, min(open_until, xe)), "asset": life.asset_id})
+                        out = _absent_seconds(conn, {life.asset_id: life}, xs, max(xs, min(xe, open_until)))
                         span_sums.append((life.asset_id, xs, xe, [(a, st, int(ms) - out.get((a, st), 0))
                                                                   for a, st, ms in per_state]))
                         self._excluded_spans.setdefault(life.asset_id, []).append((xs, xe))
@@ -450,7 +467,7 @@ class Evaluation:
             # again state by state, as _SUM gives them.
             for i in range(0, len(odd), 500):
                 in_ids, names = _in_list(odd[i:i + 500])
-                sums += conn.execute(text(_SUM.format(where=f" AND asset_id IN {in_ids}")), {**bounds, **names}).all()
+                sums += conn.rows(_SUM.format(where=f" AND asset_id IN {in_ids}"), {**bounds, **names})
         self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
         for asset_id, state, ms in sums:
             t = times.get(asset_id)
@@ -460,8 +477,9 @@ class Evaluation:
                     asset_id, state) in gone else int(ms)) / 1000
         for asset_id, xs, xe, per_state in span_sums:
             self._take_out(asset_id, xs, xe, per_state, lives.get(asset_id))
-        self.incidents = [IncidentTimes(i.id, i.asset_id, i.kind, i.opened_ts, i.acknowledged_ts, i.resolved_ts,
-                                        i.response_recorded_ts is not None) for i in incs]
+        self.incidents = [IncidentTimes(iid, asset_id, kind, from_ms(opened), from_ms_or_none(acked),
+                                        from_ms_or_none(resolved), recorded is not None)
+                          for iid, asset_id, kind, opened, acked, resolved, recorded in incs]
 
     def _take_out(self, asset_id: str, xs: int, xe: int, per_state: Any, life: Life | None) -> None:
         """An approved outage exclusion over [xs, xe) ms: its time leaves the asset's figures as maintenance
@@ -481,10 +499,10 @@ class Evaluation:
         t.taken_out += max(0.0, span - kept_as_maintenance)
 
     # -- targets -------------------------------------------------------------
-    def evaluate(self, table: TargetTable, store: Store) -> tuple[TargetResult, ...]:
+    def evaluate(self, table: TargetTable, store: Readable) -> tuple[TargetResult, ...]:
         return tuple(self.target(t, table.floor(t), store, table) for t in table.targets)
 
-    def target(self, t: Target, floor: float, store: Store, table: TargetTable | None = None) -> TargetResult:
+    def target(self, t: Target, floor: float, store: Readable, table: TargetTable | None = None) -> TargetResult:
         if t.measure == "availability":
             return self._availability(t, floor, table)
         if t.measure in ("response_time", "response_rate"):
@@ -633,8 +651,8 @@ class Evaluation:
                 s, e = max(life.start, ps), min(asof if life.end is None else life.end, asof)
                 gone = sum(inside.within(gs, ge) for gs, ge in life.absent(ps, asof))
                 timed[a] = AssetTime(a, max(0, inside.within(s, e) - gone) / 1000)
-            with self._store.session() as session:
-                for asset_id, state, ms in inside.sums(session, self._store.dialect, missing, self._bounds):
+            with self._store.own_reader(scratch=True) as reader:
+                for asset_id, state, ms in inside.sums(reader, self._store.dialect, missing, self._bounds):
                     timed[asset_id].by_state[state] = timed[asset_id].by_state.get(state, 0.0) + ms / 1000
         return inside, timed
 
@@ -645,16 +663,14 @@ class Evaluation:
             return self._faults
         b = self._bounds
         spans: dict[str, list[tuple[int, int]]] = {}
-        with self._store.session() as session, self._store.reader() as reader:
-            for i in session.execute(select(Incident.asset_id, Incident.fault_ts, Incident.opened_ts,
-                                            Incident.resolved_ts).where(
-                    Incident.kind == HARDWARE, Incident.severity.in_((MAJOR, CRITICAL)),
-                    Incident.status.not_in(NOT_FAULTS), Incident.opened_ts < self.as_of,
-                    or_(Incident.resolved_ts.is_(None), Incident.resolved_ts > self.period.start))).all():
-                s = max(to_ms(i.fault_ts or i.opened_ts), b["ps"])
-                e = min(to_ms(i.resolved_ts) if i.resolved_ts is not None else b["asof"], b["asof"])
+        with self._store.reader() as reader:
+            for asset_id, fault, opened, resolved in reader.rows(_HARDWARE_FAULTS, {
+                    "hardware": HARDWARE, "major": MAJOR, "critical": CRITICAL, "asof": to_ms(self.as_of),
+                    "ps": to_ms(self.period.start)}):
+                s = max(fault if fault is not None else opened, b["ps"])
+                e = min(resolved if resolved is not None else b["asof"], b["asof"])
                 if e > s:
-                    spans.setdefault(i.asset_id, []).append((s, e))
+                    spans.setdefault(asset_id, []).append((s, e))
             self._faults = {}
             for asset_id, faults in spans.items():
                 # Only the asset's life counts, and time an approved exclusion took out is neither up nor down.
@@ -724,17 +740,15 @@ class Evaluation:
                 passed, status = False, "fail"
         return result(t, t.threshold, value, passed, status, worst=worst, detail=detail)
 
-    def _count(self, t: Target, store: Store) -> TargetResult:
-        with store.session() as session:
-            rows = session.execute(select(TargetValue.value).where(
-                TargetValue.target_id == t.id, TargetValue.kind == "event",
-                TargetValue.ts >= self.period.start, TargetValue.ts < self.period.end)).all()
-        value = float(sum(r.value for r in rows))
+    def _count(self, t: Target, store: Readable) -> TargetResult:
+        with store.reader() as reader:
+            rows = reader.rows(_EVENTS, {"target": t.id, "s": to_ms(self.period.start), "e": to_ms(self.period.end)})
+        value = float(sum(r[0] for r in rows))
         threshold = judged_threshold(t, self.period.kind, self.period.seconds)
         passed, status = verdict(t, value, threshold, None, 0.0)
         return result(t, threshold, value, passed, status, detail=CountDetail(len(rows), t.period, t.threshold))
 
-    def _hj212(self, t: Target, store: Store) -> TargetResult:
+    def _hj212(self, t: Target, store: Readable) -> TargetResult:
         rules = rules_of(t.hj212, self.period.timezone)
         counts = read_counts(store, self.period.start, self.as_of, self.now, rules,
                              lambda a: a.id in self.assets and in_scope(t, self.assets[a.id]))
@@ -765,21 +779,20 @@ class Evaluation:
             points_at_0=sum(1 for p in points if (p.rate or 0.0) == 0.0),
             manual_value=manual.value)
 
-    def _manual(self, t: Target, store: Store) -> TargetResult:
-        with store.session() as session:
-            rows = session.scalars(select(TargetValue).where(
-                TargetValue.target_id == t.id, TargetValue.kind == "value",
-                TargetValue.period_start <= self.period.start, TargetValue.period_end >= self.period.end)).all()
+    def _manual(self, t: Target, store: Readable) -> TargetResult:
+        with store.reader() as reader:
+            rows = reader.rows(_VALUES, {"target": t.id, "s": to_ms(self.period.start), "e": to_ms(self.period.end)})
         if not rows:
             return result(t, t.threshold, None, False, "no_data")
-        best = min(rows, key=lambda r: ((r.period_end - r.period_start).total_seconds(), -r.entered_at.timestamp()))
-        passed, status = verdict(t, best.value, t.threshold, None, 0.0)
-        return result(t, t.threshold, best.value, passed, status, detail=ManualDetail(
-            best.entered_by, best.entered_at, best.period_start, best.period_end, best.note, best.evidence,
-            best.evidence_sha256))
+        # The shortest period covering this one, then the latest entered (in ms as stored: the same order the
+        # datetimes gave, and the first row of a tie, as before).
+        value, by, at, start, end, note, evidence, sha = min(rows, key=lambda r: ((r[4] - r[3]) / 1000, -r[2] / 1000))
+        passed, status = verdict(t, value, t.threshold, None, 0.0)
+        return result(t, t.threshold, value, passed, status, detail=ManualDetail(
+            by, from_ms(at), from_ms(start), from_ms(end), note, evidence, sha))
 
 
-    def _survey(self, t: Target, store: Store) -> TargetResult:
+    def _survey(self, t: Target, store: Readable) -> TargetResult:
         """(满意 + 基本满意) / answers, over the surveys of the periods inside this one (a year: its quarters).
 
         The sample size goes with it: answers of the contacts the survey reached (a contact counted once per
@@ -829,12 +842,12 @@ def result(t: Target, threshold: float, value: float | None, passed: bool, statu
                         value=value, passed=passed, status=status, **measured)
 
 
-def measure(store: Store, table: TargetTable, period: Period, now: datetime | None = None) -> PeriodResult:
+def measure(store: Readable, table: TargetTable, period: Period, now: datetime | None = None) -> PeriodResult:
     """Every target of `table` over `period`, as of `now` (default: the current time)."""
     return measured_with(Evaluation(store, period, now), table, store)
 
 
-def measured_with(ev: Evaluation, table: TargetTable, store: Store) -> PeriodResult:
+def measured_with(ev: Evaluation, table: TargetTable, store: Readable) -> PeriodResult:
     """The target table from an Evaluation already loaded (the period cache keeps it for the click-through)."""
     period = ev.period
     measured = MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
@@ -843,7 +856,7 @@ def measured_with(ev: Evaluation, table: TargetTable, store: Store) -> PeriodRes
         return PeriodResult(measured, ev.evaluate(table, store))
 
 
-def evaluate(store: Store, table: TargetTable, period: Period, now: datetime | None = None) -> dict[str, Any]:
+def evaluate(store: Readable, table: TargetTable, period: Period, now: datetime | None = None) -> dict[str, Any]:
     """measure() as its JSON document: what /api/v1/sla serves (the API reads this until it calls
     measure(...).as_document() itself)."""
     result = measure(store, table, period, now)

@@ -4,20 +4,49 @@ One query per table over the period; the counting itself is opsmon.collector.sla
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import select
+from typing import Any
 
 from opsmon.collector.sla.hj212_rates import Counts, Exemption, HourValue, RateRules, Series, count
 from opsmon.collector.sla.targets import Hj212Rules
-from opsmon.collector.store import Store
+from opsmon.collector.store.dbapi import Readable, in_list
 from opsmon.collector.store.hj212_exemptions import dau_points
-from opsmon.collector.store.models import Asset, Hj212Datum, Hj212Exemption
-from opsmon.collector.store.types import to_ms
+from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
 
 HOURLY = "2061"  # CN of hourly data: what the assessment counts
+# Plain SQL on store/dbapi.py's Reader (the running collector and `opsmon sla` run the same text). The DAUs in
+# the assets' own order (no ORDER BY); the hourly values and the exemptions of a list of them over [:s, :e).
+_DAUS = ("SELECT assets.id, assets.name, assets.category, assets.site, CAST(assets.tags AS TEXT), "
+         "CAST(assets.checks AS TEXT), assets.created_at, assets.removed_at FROM assets WHERE assets.category = 'dau'")
+_HOURLY = """
+SELECT hj212_data.asset_id, hj212_data.point, hj212_data.factor, hj212_data.data_time, hj212_data.flag,
+       hj212_data.received, hj212_data.avg
+FROM hj212_data WHERE hj212_data.asset_id IN {ids} AND hj212_data.cn = :cn AND hj212_data.data_time >= :s
+  AND hj212_data.data_time < :e
+"""
+_EXEMPTIONS = """
+SELECT hj212_exemptions.asset_id, hj212_exemptions.point, hj212_exemptions.factor, hj212_exemptions.start_ts,
+       hj212_exemptions.end_ts, hj212_exemptions.entered_at
+FROM hj212_exemptions WHERE hj212_exemptions.asset_id IN {ids} AND hj212_exemptions.removed_at IS NULL
+  AND hj212_exemptions.start_ts < :e AND hj212_exemptions.end_ts > :s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Dau:
+    """A DAU as the rates and the reports read it: what dau_points() and dau_mn() read, and its life."""
+
+    id: str
+    name: str
+    category: str
+    site: str | None
+    tags: list[str]
+    checks: list[dict[str, Any]]
+    created_at: datetime
+    removed_at: datetime | None
 
 
 def rules_of(settings: Hj212Rules | None, timezone: str) -> RateRules:
@@ -26,7 +55,7 @@ def rules_of(settings: Hj212Rules | None, timezone: str) -> RateRules:
                      denominator=s.denominator, correction_day=s.correction_day, aggregation=s.aggregation)
 
 
-def dau_series(asset: Asset) -> list[Series]:
+def dau_series(asset: Dau) -> list[Series]:
     """The assessed (point, factor) pairs of a DAU, from its hj212 check as stored with the inventory."""
     enterprise, points = dau_points(asset)
     return [Series(asset.id, asset.site, enterprise, pid, factor)
@@ -38,50 +67,44 @@ class Inputs:
     """What the rates count, as read: `read_counts` counts them; the semi-monthly report
     judges the same hours (hj212_rates.judge) for its exceedances, flags and late values."""
 
-    assets: list[Asset]
+    assets: list[Dau]
     series: list[Series]
     values: list[HourValue]
     exemptions: list[Exemption]
     life: dict[str, tuple[int, int | None]]
 
 
-def read_inputs(store: Store, start: datetime, as_of: datetime,
-                wanted: Callable[[Asset], bool] = lambda a: True) -> Inputs:
+def read_inputs(store: Readable, start: datetime, as_of: datetime,
+                wanted: Callable[[Dau], bool] = lambda a: True) -> Inputs:
     """The assessed series of the DAUs `wanted` keeps, their hourly values and exemptions in [start, as_of)."""
-    with store.session() as session:
-        assets = [a for a in session.scalars(select(Asset).where(Asset.category == "dau")) if wanted(a)]
+    span = {"s": to_ms(start), "e": to_ms(as_of)}
+    with store.reader() as r:
+        daus = (Dau(aid, name, category, site, json.loads(tags) if tags is not None else [],
+                    json.loads(checks) if checks is not None else [], from_ms(made), from_ms_or_none(removed))
+                for aid, name, category, site, tags, checks, made, removed in r.rows(_DAUS))
+        assets = [a for a in daus if wanted(a)]
         series = [s for a in assets for s in dau_series(a)]
         ids = sorted({s.asset_id for s in series})
         values: list[HourValue] = []
         exemptions: list[Exemption] = []
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            values.extend(HourValue(r.asset_id, r.point, r.factor, to_ms(r.data_time), r.flag, to_ms(r.received),
-                                    r.avg)
-                          for r in session.execute(
-                              select(Hj212Datum.asset_id, Hj212Datum.point, Hj212Datum.factor, Hj212Datum.data_time,
-                                     Hj212Datum.flag, Hj212Datum.received, Hj212Datum.avg)
-                              .where(Hj212Datum.asset_id.in_(chunk), Hj212Datum.cn == HOURLY,
-                                     Hj212Datum.data_time >= start, Hj212Datum.data_time < as_of)))
-            exemptions.extend(Exemption(e.asset_id, e.point, e.factor, to_ms(e.start_ts), to_ms(e.end_ts),
-                                        to_ms(e.entered_at))
-                              for e in session.scalars(select(Hj212Exemption).where(
-                                  Hj212Exemption.asset_id.in_(chunk), Hj212Exemption.removed_at.is_(None),
-                                  Hj212Exemption.start_ts < as_of, Hj212Exemption.end_ts > start)))
+            chunk, params = in_list("a", ids[i:i + 500])
+            values.extend(HourValue(aid, point, factor, int(at), flag, int(got), avg) for aid, point, factor, at, flag,
+                          got, avg in r.rows(_HOURLY.format(ids=chunk), {**params, **span, "cn": HOURLY}))
+            exemptions.extend(Exemption(aid, point, factor, int(s), int(e), int(entered)) for aid, point, factor, s, e,
+                              entered in r.rows(_EXEMPTIONS.format(ids=chunk), {**params, **span}))
         # A DAU added after the period began counts from its first value if that is earlier (its history
         # was pulled or imported), as an asset's life does for availability.
         first: dict[str, int] = {}
         for v in values:
             first[v.asset_id] = min(first.get(v.asset_id, v.hour_ms), v.hour_ms)
-        life = {a.id: (min(to_ms(a.created_at), first.get(a.id, to_ms(a.created_at))),
-                       to_ms(a.removed_at) if a.removed_at is not None else None) for a in assets}
-        for a in assets:
-            session.expunge(a)
+    life = {a.id: (min(to_ms(a.created_at), first.get(a.id, to_ms(a.created_at))),
+                   to_ms(a.removed_at) if a.removed_at is not None else None) for a in assets}
     return Inputs(assets, series, values, exemptions, life)
 
 
-def read_counts(store: Store, start: datetime, as_of: datetime, now: datetime, rules: RateRules,
-                wanted: Callable[[Asset], bool] = lambda a: True) -> dict[Series, Counts]:
+def read_counts(store: Readable, start: datetime, as_of: datetime, now: datetime, rules: RateRules,
+                wanted: Callable[[Dau], bool] = lambda a: True) -> dict[Series, Counts]:
     """Counts per series for the DAUs `wanted` keeps, over the complete hours of [start, as_of)."""
     i = read_inputs(store, start, as_of, wanted)
     return count(i.series, i.values, i.exemptions, to_ms(start), to_ms(as_of), to_ms(now), rules, i.life)

@@ -19,13 +19,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from opsmon.collector.core.fields import FROZEN
-from opsmon.collector.core.maintenance import Window, WindowSpec
 from opsmon.collector.core.workdays import WorkCalendar
-from opsmon.collector.store.types import to_ms
+from opsmon.collector.store.dbapi import Reader
+from opsmon.collector.store.millis import to_ms
 
 DAY_MS = 86_400_000
 _RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -55,6 +53,10 @@ class ServiceHours(BaseModel):
 
     def windows(self, calendar: WorkCalendar, tz: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
         """The service windows inside [start, end), in UTC milliseconds, sorted and merged."""
+        # Imported here: the target table's model holds ServiceHours, but only a table with service hours cuts
+        # windows (the maintenance calendar's cron reading is some 10 ms of `opsmon sla`'s start otherwise).
+        from opsmon.collector.core.maintenance import Window, WindowSpec
+
         spans: list[tuple[int, int]] = []
         for r in self.hours:
             m = _RANGE.match(r)
@@ -132,30 +134,37 @@ class Inside:
                 s = cut
         return days, pieces
 
-    def sums(self, session: Session, dialect: str, asset_ids: list[str], bounds: dict[str, int]
+    def sums(self, reader: Reader, dialect: str, asset_ids: list[str], bounds: dict[str, int]
              ) -> list[tuple[str, str, int]]:
         """(asset, state, milliseconds inside service hours) of the assets' intervals clipped like the
         engine's one pass (`bounds`: ps, asof, open_until).
 
         The day and piece tables are temporary tables with the day as key (this connection's only, dropped
-        after): joined by an index, not scanned for every interval end (a VALUES list was 20x slower)."""
+        after): joined by an index, not scanned for every interval end (a VALUES list was 20x slower). So
+        `reader` is one that may make temporary tables: a pooled connection of the full store, or the plain
+        driver's scratch connection (store/dbapi.PlainStore.own_reader), whose transaction the caller rolls back
+        after (on PostgreSQL that drops the tables: the transaction is read only once they are made)."""
         sqlite = dialect == "sqlite"
         least, greatest = ("MIN", "MAX") if sqlite else ("LEAST", "GREATEST")
         days, pieces = self._tables(bounds["ps"], bounds["asof"])
         out: list[tuple[str, str, int]] = []
         if not days:
             return out
-        session.execute(text("DROP TABLE IF EXISTS opsmon_sh_days"))
-        session.execute(text("DROP TABLE IF EXISTS opsmon_sh_pieces"))
-        session.execute(text("CREATE TEMPORARY TABLE opsmon_sh_days (day BIGINT PRIMARY KEY, cum BIGINT NOT NULL)"))
-        session.execute(text("CREATE TEMPORARY TABLE opsmon_sh_pieces (day BIGINT NOT NULL, ws BIGINT NOT NULL, "
-                             "we BIGINT NOT NULL)"))
-        session.execute(text("CREATE INDEX opsmon_sh_pieces_day ON opsmon_sh_pieces (day)"))
-        session.execute(text("INSERT INTO opsmon_sh_days (day, cum) VALUES (:d, :c)"),
-                        [{"d": d, "c": c} for d, c in days])
+        reader.run("DROP TABLE IF EXISTS opsmon_sh_days")
+        reader.run("DROP TABLE IF EXISTS opsmon_sh_pieces")
+        reader.run("CREATE TEMPORARY TABLE opsmon_sh_days (day BIGINT PRIMARY KEY, cum BIGINT NOT NULL)")
+        reader.run("CREATE TEMPORARY TABLE opsmon_sh_pieces (day BIGINT NOT NULL, ws BIGINT NOT NULL, "
+                   "we BIGINT NOT NULL)")
+        reader.run("CREATE INDEX opsmon_sh_pieces_day ON opsmon_sh_pieces (day)")
+        if not sqlite:
+            # The rest of this transaction writes nothing but these temporary tables' rows (allowed in a
+            # read-only transaction, unlike CREATE), and its end (a rollback) drops them: from here the
+            # plain driver's scratch connection is read only as well.
+            reader.run("SET TRANSACTION READ ONLY")
+        reader.run("INSERT INTO opsmon_sh_days (day, cum) VALUES (:d, :c)", [{"d": d, "c": c} for d, c in days])
         if pieces:
-            session.execute(text("INSERT INTO opsmon_sh_pieces (day, ws, we) VALUES (:d, :s, :e)"),
-                            [{"d": d, "s": s, "e": e} for d, s, e in pieces])
+            reader.run("INSERT INTO opsmon_sh_pieces (day, ws, we) VALUES (:d, :s, :e)",
+                       [{"d": d, "s": s, "e": e} for d, s, e in pieces])
         try:
             for i in range(0, len(asset_ids), 500):
                 chunk = asset_ids[i:i + 500]
@@ -176,9 +185,10 @@ SELECT asset_id, state, CAST(SUM(ms) AS BIGINT) AS ms FROM (
   FROM p JOIN opsmon_sh_pieces w ON w.day = p.day
 ) x GROUP BY asset_id, state
 """
-                rows = session.execute(text(query), {**bounds, **names}).all()
-                out += [(r.asset_id, r.state, int(r.ms or 0)) for r in rows]
+                rows = reader.rows(query, {**bounds, **names})
+                out += [(asset_id, state, int(ms or 0)) for asset_id, state, ms in rows]
         finally:
-            session.execute(text("DROP TABLE IF EXISTS opsmon_sh_days"))
-            session.execute(text("DROP TABLE IF EXISTS opsmon_sh_pieces"))
+            if sqlite:  # SQLite made them outside any transaction: dropped here (PostgreSQL: at the rollback)
+                reader.run("DROP TABLE IF EXISTS opsmon_sh_days")
+                reader.run("DROP TABLE IF EXISTS opsmon_sh_pieces")
         return out

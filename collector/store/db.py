@@ -66,6 +66,15 @@ class Store:
         with self.engine.connect() as conn:
             yield DbapiReader(conn.connection.driver_connection, self.dialect)
 
+    def own_reader(self, scratch: bool = False) -> Any:
+        """reader(): each is a pooled connection of its own already (and may make temporary tables)."""
+        return self.reader()
+
+    @property
+    def shared(self) -> bool:
+        """Whether other connections see this one's database (not so for an in-memory SQLite database)."""
+        return self.dialect != "sqlite" or self.engine.url.database not in (None, "", ":memory:")
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
         from alembic import command

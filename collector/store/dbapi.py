@@ -34,6 +34,10 @@ _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w]):([A-Za-z_]\w
 class Reader(Protocol):
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
+    def run(self, sql: str, params: Sequence[Mapping[str, Any]] = ()) -> None: ...
+
+
+
 
 class Readable(Protocol):
     """What the reads take: the full store (store/db.Store) or the plain one (PlainStore)."""
@@ -42,6 +46,16 @@ class Readable(Protocol):
     def dialect(self) -> str: ...
 
     def reader(self) -> Any: ...  # a context manager giving a Reader
+
+    def own_reader(self, scratch: bool = False) -> Any:
+        """A context manager giving a Reader on a connection of its own (the SLA engine's passes read on such
+        connections while its own reads the rest); `scratch`: one on which temporary tables may be made."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether a connection of its own sees this store's data (not so for an in-memory SQLite database)."""
+        ...
 
 
 def pyformat(sql: str) -> str:
@@ -79,6 +93,19 @@ class DbapiReader:
         finally:
             cursor.close()
 
+    def run(self, sql: str, params: Sequence[Mapping[str, Any]] = ()) -> None:
+        """A statement that returns no rows, once per parameter set (or once without): only ever on temporary
+        tables of this connection (service_hours.py's), the plain connection refusing every other write."""
+        cursor = self.connection.cursor()
+        try:
+            text = pyformat(sql) if self.postgres else sql
+            if params:
+                cursor.executemany(text, [dict(p) for p in params])
+            else:
+                cursor.execute(text)
+        finally:
+            cursor.close()
+
 
 def postgres_connect_args(connect_timeout: float) -> dict[str, Any]:
     """psycopg's connection settings, the same for both stores: keepalives and a send timeout, so that a collector
@@ -93,13 +120,32 @@ class PlainStore:
     (SQLite's query_only, PostgreSQL's read-only transactions), so a statement through reader() cannot change the
     store, whatever its text."""
 
-    def __init__(self, connection: Any, dialect: str) -> None:
+    def __init__(self, connection: Any, dialect: str, connect: Any = None) -> None:
         self.connection = connection
         self._dialect = dialect
+        self._connect = connect  # (scratch: bool) -> another DB-API connection to the same store
 
     @property
     def dialect(self) -> str:
         return self._dialect
+
+    @property
+    def shared(self) -> bool:
+        return True  # a file or a server: never an in-memory database
+
+    @contextmanager
+    def own_reader(self, scratch: bool = False) -> Iterator[Reader]:
+        """A Reader on a new connection, closed after. Read only as this one, except a `scratch` connection,
+        which may make temporary tables: on SQLite it opens the file read-only (mode=ro: the file cannot be
+        written through it; its temporary tables are its own); on PostgreSQL it is a connection whose
+        transactions may write (a read-only one may not create a temporary table), on which only
+        service_hours.py's fixed statements run: its temporary tables made, then `SET TRANSACTION READ ONLY`,
+        filled and read, and dropped by the rollback."""
+        conn = self._connect(scratch)
+        try:
+            yield DbapiReader(conn, self._dialect)
+        finally:
+            conn.close()
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:
@@ -120,14 +166,21 @@ def _connect(url: str, connect_timeout: float) -> PlainStore | None:
             return None
         import sqlite3
 
-        try:  # mode=rw: a missing file is the full store's to create (0600, with its folder) and migrate
-            conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=10)
+        def lite(scratch: bool) -> Any:
+            if scratch:  # temporary tables of its own; the file itself opened read-only
+                return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=10,
+                                       check_same_thread=False)
+            conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=10, check_same_thread=False)
             # not mode=ro: a reader of a WAL database must be able to create its -shm file; query_only refuses
             # every write (and schema change) on this connection instead
             conn.execute("PRAGMA query_only=ON")
+            return conn
+
+        try:  # mode=rw: a missing file is the full store's to create (0600, with its folder) and migrate
+            conn = lite(False)
         except sqlite3.Error:
             return None
-        return PlainStore(conn, "sqlite")
+        return PlainStore(conn, "sqlite", lite)
     for scheme in ("postgresql://", "postgresql+psycopg://"):
         if url.startswith(scheme):
             try:
@@ -144,7 +197,14 @@ def _connect(url: str, connect_timeout: float) -> PlainStore | None:
 
                 raise StoreError(f"cannot connect to database {safe_url(url)}: {_short(exc)}") from None
             pg.read_only = True  # every transaction of this connection: BEGIN READ ONLY
-            return PlainStore(pg, "postgresql")
+            target = "postgresql://" + url[len(scheme):]
+
+            def server(scratch: bool, target: str = target) -> Any:
+                other = psycopg.connect(target, **postgres_connect_args(connect_timeout))
+                other.read_only = not scratch
+                return other
+
+            return PlainStore(pg, "postgresql", server)
     return None
 
 

@@ -12,15 +12,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from opsmon.collector.core.actors import person
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
-from opsmon.collector.store import audit
-from opsmon.collector.store.db import Store
-from opsmon.collector.store.models import Asset, Exclusion, Incident
+from opsmon.collector.store.dbapi import Reader
+from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
+
+if TYPE_CHECKING:  # the changes and listings read through the ORM; in_force() (the SLA engine's) does not
+    from sqlalchemy.orm import Session
+
+    from opsmon.collector.store.db import Store
+    from opsmon.collector.store.models import Exclusion
+
+# The approved, not removed exclusions, oldest first (in_force keeps those bearing on its span).
+_APPROVED = """
+SELECT exclusions.id, exclusions.incident_id, exclusions.asset_id, exclusions.start_ts, exclusions.end_ts,
+       exclusions.planned, exclusions.reason, exclusions.requested_by, exclusions.requested_at, exclusions.approved_by,
+       exclusions.approved_at
+FROM exclusions WHERE exclusions.removed_at IS NULL AND exclusions.approved_at IS NOT NULL ORDER BY exclusions.id
+"""
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,28 @@ class ExclusionRequest:
     planned: bool = False  # an outage reclassified as planned work (an asset's span only)
 
 
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """An approved exclusion, as the SLA engine and the report read it (in_force)."""
+
+    id: int
+    incident_id: str | None
+    asset_id: str | None
+    start_ts: datetime | None
+    end_ts: datetime | None
+    planned: bool
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+
+
 def _live(session: Session) -> list[Exclusion]:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Exclusion
+
     return list(session.scalars(select(Exclusion).where(Exclusion.removed_at.is_(None)).order_by(Exclusion.id)))
 
 
@@ -60,6 +92,9 @@ def request_exclusion(store: Store, req: ExclusionRequest, actor: str, now: date
         raise InvalidInput("give either an incident, or an asset with start and end (an outage)")
     if req.planned and req.asset is None:
         raise InvalidInput("planned: only an asset's outage (start and end) is reclassified as planned work")
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import Asset, Exclusion, Incident
+
     with store.session.begin() as session:
         if req.incident is not None:
             if session.get(Incident, req.incident) is None:
@@ -91,6 +126,9 @@ def request_exclusion(store: Store, req: ExclusionRequest, actor: str, now: date
 
 def approve_exclusion(store: Store, exclusion_id: int, actor: str, now: datetime) -> dict[str, object]:
     """Approve a pending exclusion: by another person than the requester (InvalidInput otherwise)."""
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import Exclusion
+
     with store.session.begin() as session:
         row = session.get(Exclusion, exclusion_id)
         if row is None or row.removed_at is not None:
@@ -108,6 +146,9 @@ def approve_exclusion(store: Store, exclusion_id: int, actor: str, now: datetime
 
 def remove_exclusion(store: Store, exclusion_id: int, actor: str, now: datetime) -> None:
     """Withdraw an exclusion: the figure counts the incident or the span again; the row stays, marked removed."""
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import Exclusion
+
     with store.session.begin() as session:
         row = session.get(Exclusion, exclusion_id)
         if row is None or row.removed_at is not None:
@@ -117,6 +158,10 @@ def remove_exclusion(store: Store, exclusion_id: int, actor: str, now: datetime)
 
 
 def list_exclusions(store: Store, include_removed: bool = False) -> list[dict[str, object]]:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Exclusion
+
     with store.session() as session:
         q = select(Exclusion).order_by(Exclusion.id)
         if not include_removed:
@@ -124,10 +169,11 @@ def list_exclusions(store: Store, include_removed: bool = False) -> list[dict[st
         return [doc(r) for r in session.scalars(q)]
 
 
-def in_force(session: Session, start: datetime, end: datetime) -> list[Exclusion]:
+def in_force(reader: Reader, start: datetime, end: datetime) -> list[InForce]:
     """The approved, not removed exclusions that bear on [start, end): outages overlapping it, and incident
     exclusions (the caller keeps those of the incidents it counts)."""
-    rows = session.scalars(select(Exclusion).where(Exclusion.removed_at.is_(None), Exclusion.approved_at.is_not(None))
-                           .order_by(Exclusion.id))
-    return [r for r in rows if r.incident_id is not None
-            or (r.start_ts is not None and r.end_ts is not None and r.start_ts < end and r.end_ts > start)]
+    lo, hi = to_ms(start), to_ms(end)
+    return [InForce(xid, incident, asset, from_ms_or_none(s), from_ms_or_none(e), bool(planned), reason, by,
+                    from_ms(at), approver, from_ms_or_none(approved))
+            for xid, incident, asset, s, e, planned, reason, by, at, approver, approved in reader.rows(_APPROVED)
+            if incident is not None or (s is not None and e is not None and s < hi and e > lo)]

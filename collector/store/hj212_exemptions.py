@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING, Any
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.store import audit
-from opsmon.collector.store.db import Store
-from opsmon.collector.store.models import Asset, Hj212Exemption
+
+if TYPE_CHECKING:  # imported where an exemption is written or listed: dau_points() (the rates') needs neither
+    from opsmon.collector.store.db import Store
+    from opsmon.collector.store.models import Hj212Exemption
 
 KINDS = ("stopped", "no_discharge", "equipment_stopped", "maintenance")
 """停产 (production stopped), 停排 (no discharge), 设备停运 (equipment stopped), 维护 (reported maintenance)."""
 
 
-def dau_points(asset: Asset) -> tuple[str, dict[str, set[str]]]:
+def dau_points(asset: Any) -> tuple[str, dict[str, set[str]]]:
     """(enterprise, point -> assessed factors), from the asset's hj212 check as stored with the inventory: the
     one reading of it, for exemptions here and for the rates (sla/hj212_read.py). No hj212 check: ("", {})."""
     for check in asset.checks or ():
@@ -32,7 +31,7 @@ def dau_points(asset: Asset) -> tuple[str, dict[str, set[str]]]:
     return "", {}
 
 
-def dau_mn(asset: Asset) -> str:
+def dau_mn(asset: Any) -> str:
     """The MN of the asset's hj212 check as stored with the inventory (what /metrics labels its series with)."""
     return next((str(c.get("mn") or "") for c in asset.checks or () if c.get("type") == "hj212"), "")
 
@@ -55,6 +54,9 @@ def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str
     if any("\x00" in text for text in (asset_id, point or "", factor or "", reason, proof)):
         # refused before any look-up: PostgreSQL cannot even compare a text holding one
         raise InvalidInput("no text may hold a NUL character (PostgreSQL cannot store one)")
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import Asset, Hj212Exemption
+
     with store.session.begin() as session:
         asset = session.get(Asset, asset_id)
         if asset is None or asset.removed_at is not None or asset.category != "dau":
@@ -77,6 +79,9 @@ def add_exemption(store: Store, *, asset_id: str, point: str | None, factor: str
 
 
 def remove_exemption(store: Store, exemption_id: int, actor: str, now: datetime) -> None:
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import Hj212Exemption
+
     with store.session.begin() as session:
         row = session.get(Hj212Exemption, exemption_id)
         if row is None or row.removed_at is not None:
@@ -86,6 +91,10 @@ def remove_exemption(store: Store, exemption_id: int, actor: str, now: datetime)
 
 
 def list_exemptions(store: Store, include_removed: bool = False) -> list[Hj212Exemption]:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Hj212Exemption
+
     with store.session() as session:
         q = select(Hj212Exemption).order_by(Hj212Exemption.start_ts, Hj212Exemption.id)
         if not include_removed:

@@ -12,17 +12,31 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from typing import TYPE_CHECKING, Any
 
 from opsmon.collector.core.errors import InvalidInput
 from opsmon.collector.core.signing import LinkRefused, Signer
 from opsmon.collector.core.survey import COMMENT_MAX, SCORES
-from opsmon.collector.store.audit import record
-from opsmon.collector.store.db import Store
-from opsmon.collector.store.models import SurveyAnswer, SurveyInvitation
+from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.millis import from_ms, to_ms
+
+if TYPE_CHECKING:  # the links write through the ORM; invitations() and answers() (the SLA engine's) read plain SQL
+    from opsmon.collector.store.db import Store
+    from opsmon.collector.store.models import SurveyInvitation
+
+# The invitations and the answers of the periods inside [:s, :e), oldest first.
+_INVITATIONS = """
+SELECT survey_invitations.period, survey_invitations.department, survey_invitations.contact, survey_invitations.email,
+       survey_invitations.sent_ts, survey_invitations.expires_ts, survey_invitations.delivered, survey_invitations.error
+FROM survey_invitations WHERE survey_invitations.period_start >= :s AND survey_invitations.period_end <= :e
+ORDER BY survey_invitations.sent_ts, survey_invitations.email
+"""
+_ANSWERS = """
+SELECT survey_answers.period, survey_answers.email, survey_answers.score, survey_answers.comment,
+       survey_answers.answered_ts
+FROM survey_answers WHERE survey_answers.period_start >= :s AND survey_answers.period_end <= :e
+ORDER BY survey_answers.id
+"""
 
 ALREADY = ("an answer for this period was already given by this contact", "该联系人本期已提交过评价")
 UNKNOWN = ("this link is unknown to this collector", "本系统未生成此链接")
@@ -41,6 +55,31 @@ class Invitation:
     expires: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An invitation as the figure and the listing read it."""
+
+    period: str
+    department: str
+    contact: str
+    email: str
+    sent_ts: datetime
+    expires_ts: datetime
+    delivered: bool
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer as the figure and the listing read it."""
+
+    period: str
+    email: str
+    score: str
+    comment: str
+    answered_ts: datetime
+
+
 class SurveyLinks:
     def __init__(self, store: Store, key: bytes, ttl: float) -> None:
         self.store = store
@@ -50,6 +89,8 @@ class SurveyLinks:
     def invite(self, period: Any, department: str, contact: str, email: str, now: datetime) -> tuple[str, str]:
         """(nonce, token) of a new link for `email` to answer for `period` (a sla.periods.Period); stored now,
         not yet delivered (mark() says so once the mail went)."""
+        from opsmon.collector.store.models import SurveyInvitation
+
         nonce = secrets.token_hex(16)
         expires = now + timedelta(seconds=self.ttl)
         with self.store.session() as session:
@@ -62,6 +103,10 @@ class SurveyLinks:
 
     def mark(self, nonce: str, error: str | None) -> None:
         """The mail of this invitation went (error None), or why not."""
+        from sqlalchemy import update
+
+        from opsmon.collector.store.models import SurveyInvitation
+
         with self.store.session() as session:
             session.execute(update(SurveyInvitation).where(SurveyInvitation.nonce == nonce)
                             .values(delivered=error is None, error=error))
@@ -88,6 +133,11 @@ class SurveyLinks:
         if len(comment) > COMMENT_MAX:
             raise InvalidInput(f"the comment is longer than {COMMENT_MAX} characters")
         inv = self.check(token, now)
+        from sqlalchemy.exc import IntegrityError
+
+        from opsmon.collector.store.audit import record
+        from opsmon.collector.store.models import SurveyAnswer
+
         try:
             with self.store.session.begin() as session:
                 session.add(SurveyAnswer(period=inv.period, period_start=inv.period_start, period_end=inv.period_end,
@@ -103,6 +153,10 @@ class SurveyLinks:
         return inv
 
     def _check(self, session: Any, token: str, now: datetime) -> Invitation:
+        from sqlalchemy import select
+
+        from opsmon.collector.store.models import SurveyAnswer, SurveyInvitation
+
         try:
             (nonce,), expires = self.signer.open(token, now, 1)
         except LinkRefused as exc:
@@ -135,37 +189,39 @@ class Answered(LinkRefused):
 
 def _refused(session: Any, exc: LinkRefused, inv: Invitation | None, now: datetime) -> None:
     """Audit a refused link: who, if the link names an invitation, and why (never the token)."""
+    from opsmon.collector.store.audit import record
+
     record(session, f"survey:{inv.email}" if inv else "survey:?", "survey.refused", inv.period if inv else "",
            {"status": exc.status, "reason": exc.reason_en, **({"nonce": inv.nonce} if inv else {})}, now)
 
 
 def delivered(store: Store, period: str) -> set[str]:
     """E-mail addresses whose invitation for `period` went (the send skips them)."""
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import SurveyInvitation
+
     with store.session() as session:
         return set(session.scalars(select(SurveyInvitation.email).where(
             SurveyInvitation.period == period, SurveyInvitation.delivered.is_(True))))
 
 
-def invitations(store: Store, start: datetime, end: datetime) -> list[SurveyInvitation]:
-    """The invitations of the periods inside [start, end), oldest first (detached rows)."""
-    with store.session() as session:
-        rows = list(session.scalars(select(SurveyInvitation).where(
-            SurveyInvitation.period_start >= start, SurveyInvitation.period_end <= end)
-            .order_by(SurveyInvitation.sent_ts, SurveyInvitation.email)))
-        session.expunge_all()
-    return rows
+def invitations(store: Readable, start: datetime, end: datetime) -> list[Sent]:
+    """The invitations of the periods inside [start, end), oldest first."""
+    with store.reader() as r:
+        rows = r.rows(_INVITATIONS, {"s": to_ms(start), "e": to_ms(end)})
+    return [Sent(period, dept, contact, email, from_ms(sent), from_ms(expires), bool(delivered), error)
+            for period, dept, contact, email, sent, expires, delivered, error in rows]
 
 
-def answers(store: Store, start: datetime, end: datetime) -> list[SurveyAnswer]:
-    """The answers for the periods inside [start, end), oldest first (detached rows)."""
-    with store.session() as session:
-        rows = list(session.scalars(select(SurveyAnswer).where(
-            SurveyAnswer.period_start >= start, SurveyAnswer.period_end <= end).order_by(SurveyAnswer.id)))
-        session.expunge_all()
-    return rows
+def answers(store: Readable, start: datetime, end: datetime) -> list[Answer]:
+    """The answers for the periods inside [start, end), oldest first."""
+    with store.reader() as r:
+        rows = r.rows(_ANSWERS, {"s": to_ms(start), "e": to_ms(end)})
+    return [Answer(period, email, score, comment, from_ms(at)) for period, email, score, comment, at in rows]
 
 
-def listing(store: Store, start: datetime, end: datetime, tz: str) -> list[dict[str, Any]]:
+def listing(store: Readable, start: datetime, end: datetime, tz: str) -> list[dict[str, Any]]:
     """Each contact sent to for the periods inside [start, end), with their answer (one row per period and
     contact: the latest invitation's delivery, times in `tz`): what `opsmon survey list` and the API show."""
     from zoneinfo import ZoneInfo

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 
 from opsmon.collector import __version__
 from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import HARDWARE
 from opsmon.collector.outputs.report.security import security_section
 from opsmon.collector.outputs.report.sheet import Sheet, build_sheets
-from opsmon.collector.sla.engine import COUNTED_INCIDENTS, AssetInfo, in_scope, judge_target, measure
+from opsmon.collector.sla.engine import COUNTED_WHERE, AssetInfo, in_scope, judge_target, measure
 from opsmon.collector.sla.lives import lived_in
 from opsmon.collector.sla.periods import Period, parse_period
 from opsmon.collector.sla.responses import IncidentTimes
@@ -36,10 +36,9 @@ from opsmon.collector.sla.results import MeasuredPeriod, Status, TargetResult
 from opsmon.collector.sla.targets import Target, TargetTable, load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store.db import safe_url
-from opsmon.collector.store.exclusions import in_force
+from opsmon.collector.store.exclusions import InForce, in_force
 from opsmon.collector.store.models import (
     Asset,
-    Exclusion,
     Heartbeat,
     Incident,
     IncidentEvent,
@@ -270,16 +269,16 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
     if table is None:
         table = load_targets(targets_path)
 
-    with store.session() as session:
+    with store.session() as session, store.reader() as reader:
         assets = {r.id: r for r in session.execute(
             select(Asset.id, Asset.name, Asset.category, Asset.site, Asset.tags, Asset.removed_at)).all()}
         # The assets the period counts, by the SLA engine's rule (an asset's life: opsmon.collector.sla.lives).
-        _, lived = lived_in(session, period.start, min(now, period.end))
+        _, lived = lived_in(reader, period.start, min(now, period.end))
         n_intervals = session.scalar(select(func.count()).select_from(StateInterval).where(
             StateInterval.start_ts < period.end,
             or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > period.start))) or 0
         inc_rows = list(session.scalars(select(Incident).where(
-            Incident.opened_ts >= period.start, Incident.opened_ts < period.end, *COUNTED_INCIDENTS)
+            Incident.opened_ts >= period.start, Incident.opened_ts < period.end, text(COUNTED_WHERE))
             .order_by(Incident.opened_ts, Incident.id)))
         beat = session.get(Heartbeat, 1)
         api_windows = list(session.scalars(select(MaintenanceWindow).where(
@@ -287,7 +286,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
             or_(MaintenanceWindow.removed_at.is_(None), MaintenanceWindow.removed_at > period.start))
             .order_by(MaintenanceWindow.id)))
         counted_ids = {r.id for r in inc_rows}
-        exclusions = [x for x in in_force(session, period.start, min(now, period.end))
+        exclusions = [x for x in in_force(reader, period.start, min(now, period.end))
                       if x.incident_id is None or x.incident_id in counted_ids]
     infos = {a.id: AssetInfo(a.id, a.category, a.site, tuple(a.tags or ()), a.removed_at) for a in assets.values()}
     in_period = [a for a in assets.values() if a.id in lived]
@@ -357,7 +356,7 @@ def build_report(store: Store, config: Any, period: Period, lang: str, now: date
         exclusions=[_exclusion(x, period, min(now, period.end), tz) for x in exclusions])
 
 
-def _exclusion(x: Exclusion, period: Period, as_of: datetime, tz: ZoneInfo) -> ExclusionRow:
+def _exclusion(x: InForce, period: Period, as_of: datetime, tz: ZoneInfo) -> ExclusionRow:
     taken = None
     if x.start_ts is not None and x.end_ts is not None:
         taken = max(0.0, (min(x.end_ts, as_of) - max(x.start_ts, period.start)).total_seconds())
