@@ -195,7 +195,7 @@ NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collect
 
 def test_the_fastest_reads_import_no_sqlalchemy_and_no_config_schema(cli: Path, tmp_path: Path) -> None:
     """status, incidents list and sla, in one fresh interpreter, exit 0 and leave none of NOT_FOR_FAST_READS (nor
-    HEAVY) in sys.modules. On main before this change, the first command already loaded all five; on integ before
+    HEAVY) in sys.modules. On main before this change, the first command already loaded all five; at 2e76a62, before
     the SLA engine's reads moved to the plain driver, `sla` loaded the first three."""
     out = tmp_path / "seen.json"
     done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(NOT_FOR_FAST_READS + HEAVY), str(out),

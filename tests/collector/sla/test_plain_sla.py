@@ -8,7 +8,7 @@ proves that moving the reads changed nothing: the document of one estate touchin
 (assets' lives with a joining time, a removal, imported history and a restored absence; a stale heartbeat; a state
 outside the vocabulary; an approved outage exclusion and an incident exclusion, a pending one; hardware faults;
 service hours; count and manual values; an HJ 212 DAU with hourly values and an exemption; survey invitations and
-answers) is compared byte for byte with the document integ's engine (2e76a62, before the reads moved) gave for
+answers) is compared byte for byte with the document the engine gave at 2e76a62 (before the reads moved) for
 it, recorded below as its SHA-256, and the plain store's document with the full store's.
 
 The estate is random but seeded (random.Random(25)), so it is the same on every run and in both databases.
@@ -55,7 +55,7 @@ CATEGORIES = ("server", "computer", "peripheral", "network", "security", "link",
 STATES = ("up", "up", "up", "down", "degraded", "maintenance", "unknown", "unreachable")
 DAU_CHECK = {"type": "hj212", "mn": "MN0001", "credential": "c", "enterprise": "某企业",
              "points": {"ww1": {"factors": {"w01018": {}, "w21003": {}}}}}
-# The document of integ's engine (2e76a62, before the reads moved) for this estate, the same on SQLite and on
+# The document of the engine at 2e76a62 (before the reads moved) for this estate, the same on SQLite and on
 # PostgreSQL: SHA-256 of json.dumps(evaluate(...), default=str).
 GOLDEN = "3e92dc54718cef2defb55d01421f6f23fb1a6d2c32855d8e425345dfe3703f82"
 
@@ -147,7 +147,7 @@ def _digest(text: str) -> str:
 
 
 def _both(url: str, dialect: str) -> None:
-    """The full store's document is integ's; the plain driver's (opened as `opsmon sla` opens it) is the same
+    """The full store's document is 2e76a62's; the plain driver's (opened as `opsmon sla` opens it) is the same
     bytes; and the plain connection is still read only, as are its connections of their own (the two halves'),
     after the service hours' temporary tables were made on its scratch connection. On SQLite that one opens the
     file read-only (mode=ro) and refuses a write to it too; on PostgreSQL a read-only transaction may not create
@@ -185,10 +185,10 @@ def _both(url: str, dialect: str) -> None:
         store.close()
 
 
-def test_the_document_on_sqlite_is_integs_on_both_stores(tmp_path: Path) -> None:
+def test_the_document_on_sqlite_is_the_one_before_the_move_on_both_stores(tmp_path: Path) -> None:
     _both(f"sqlite:///{tmp_path / 'opsmon.db'}", "sqlite")
 
 
-def test_the_document_on_postgresql_is_integs_on_both_stores(postgres_url: str) -> None:
+def test_the_document_on_postgresql_is_the_one_before_the_move_on_both_stores(postgres_url: str) -> None:
     _both(own_database(postgres_url, "plain_sla"), "postgresql")
 
