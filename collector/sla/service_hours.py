@@ -150,8 +150,9 @@ class Inside:
         out: list[tuple[str, str, int]] = []
         if not days:
             return out
-        reader.run("DROP TABLE IF EXISTS opsmon_sh_days")
-        reader.run("DROP TABLE IF EXISTS opsmon_sh_pieces")
+        own = "temp" if sqlite else "pg_temp"  # this connection's own tables only: never a table of the store
+        reader.run(f"DROP TABLE IF EXISTS {own}.opsmon_sh_days")
+        reader.run(f"DROP TABLE IF EXISTS {own}.opsmon_sh_pieces")
         reader.run("CREATE TEMPORARY TABLE opsmon_sh_days (day BIGINT PRIMARY KEY, cum BIGINT NOT NULL)")
         reader.run("CREATE TEMPORARY TABLE opsmon_sh_pieces (day BIGINT NOT NULL, ws BIGINT NOT NULL, "
                    "we BIGINT NOT NULL)")
@@ -188,7 +189,9 @@ SELECT asset_id, state, CAST(SUM(ms) AS BIGINT) AS ms FROM (
                 rows = reader.rows(query, {**bounds, **names})
                 out += [(asset_id, state, int(ms or 0)) for asset_id, state, ms in rows]
         finally:
-            if sqlite:  # SQLite made them outside any transaction: dropped here (PostgreSQL: at the rollback)
-                reader.run("DROP TABLE IF EXISTS opsmon_sh_days")
-                reader.run("DROP TABLE IF EXISTS opsmon_sh_pieces")
+            if sqlite:  # dropped here; on a pooled connection the INSERTs opened a transaction whose rollback at
+                # the pool undoes these DROPs too, leaving the empty tables behind, which the next call drops first
+                # (PostgreSQL: the rollback drops them)
+                reader.run("DROP TABLE IF EXISTS temp.opsmon_sh_days")
+                reader.run("DROP TABLE IF EXISTS temp.opsmon_sh_pieces")
         return out

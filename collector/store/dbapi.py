@@ -102,7 +102,7 @@ class DbapiReader:
             if params:
                 cursor.executemany(text, [dict(p) for p in params])
             else:
-                cursor.execute(text)
+                cursor.execute(text, {})  # with parameters, so psycopg turns pyformat's %% back into %
         finally:
             cursor.close()
 

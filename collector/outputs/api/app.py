@@ -67,10 +67,25 @@ def _refusal(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespon
 
 
 async def _store_unwritable(_: Request, exc: Exception) -> JSONResponse:
-    """The store refused (locked past its timeout, disk full, connection lost): nothing of the request was
-    kept, so the sender is told to try again, never a 500."""
-    return JSONResponse({"detail": f"the store cannot be written now ({type(exc).__name__}); nothing was changed, "
+    """The store refused (locked past its timeout, disk full, connection lost), on a write or a read: nothing of
+    the request was kept, so the sender is told to try again, never a 500."""
+    return JSONResponse({"detail": f"the store cannot be used now ({type(exc).__name__}); nothing was changed, "
                                    "try again later"}, status_code=503, headers={"Retry-After": "10"})
+
+
+def store_refusals() -> tuple[type[Exception], ...]:
+    """The errors of a store that refused for now: SQLAlchemy's, and the drivers' own, which reads on the DB-API
+    connection (store/dbapi.py's Reader: the SLA engine, the surveys, the plain listings) raise unwrapped."""
+    import sqlite3
+
+    found: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
+    try:
+        import psycopg
+    except ImportError:  # no PostgreSQL driver installed: no PostgreSQL store either
+        pass
+    else:
+        found.append(psycopg.OperationalError)
+    return tuple(found)
 
 
 def create_app(face: CollectorFace) -> ReportRoute:
@@ -101,7 +116,8 @@ def fastapi_app(face: CollectorFace, endpoint: ReportEndpoint) -> FastAPI:
 
     for error, status in ERRORS.items():
         app.add_exception_handler(error, _refusal(status))
-    app.add_exception_handler(OperationalError, _store_unwritable)
+    for refused in store_refusals():
+        app.add_exception_handler(refused, _store_unwritable)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

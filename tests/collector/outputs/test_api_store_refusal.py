@@ -1,0 +1,54 @@
+"""A store that refuses a read on the plain DB-API connection (store/dbapi.py's Reader, which the SLA engine,
+the surveys and the incident listings use) answers 503 with Retry-After, as SQLAlchemy's refusals always did,
+never a 500: the driver's own OperationalError is not wrapped by SQLAlchemy there."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from opsmon.collector.outputs.api.app import create_app, store_refusals
+from opsmon.collector.store import open_store, tokens
+from tests.collector.cli.test_cli_local_time import KNOWN, _populate
+
+
+def test_the_drivers_refusals_are_the_stores() -> None:
+    """sqlite3's and (installed with the postgres extra) psycopg's OperationalError, beside SQLAlchemy's."""
+    psycopg = pytest.importorskip("psycopg")
+    assert {sqlite3.OperationalError, psycopg.OperationalError} <= set(store_refusals())
+
+
+def test_a_locked_store_on_a_plain_read_is_a_503_not_a_500(tmp_path: Path) -> None:
+    db = tmp_path / "opsmon.db"
+    _populate(db)
+    store = open_store(f"sqlite:///{db}")
+    token = tokens.create(store, "reader", "operator", "test")
+
+    @contextmanager
+    def locked() -> Iterator[None]:  # what sqlite3 raises after the busy timeout while a writer holds the lock
+        raise sqlite3.OperationalError("database is locked")
+        yield
+
+    face = SimpleNamespace(store=store, max_body_bytes=1 << 20, timezone="Asia/Shanghai", now=lambda: KNOWN)
+    app = create_app(face)  # type: ignore[arg-type]
+
+    async def get(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+    try:
+        assert asyncio.run(get("/api/v1/incidents")).status_code == 200  # the same read, the store answering
+        store.reader = locked  # type: ignore[method-assign]
+        answer = asyncio.run(get("/api/v1/incidents"))
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"] == "10"
+        assert "OperationalError" in answer.json()["detail"] and "try again later" in answer.json()["detail"]
+    finally:
+        store.close()
