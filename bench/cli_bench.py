@@ -146,6 +146,9 @@ def main() -> int:
         timed([*opsmon, "status"])  # warm-up: the page cache holds the interpreter, the packages and the store
         before_env = None
         if args.before:
+            if not (Path(args.before) / "opsmon" / "collector").is_dir():  # else the installed code runs twice
+                parser.error(f"--before {args.before}: no opsmon/collector in it (give a folder whose `opsmon` is "
+                             "the other checkout, e.g. a link to it)")
             before_env = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())}
             timed([*opsmon, "status"], before_env)
         load_start = os.getloadavg()
