@@ -30,7 +30,7 @@ import pytest
 
 from tests.ansible import wheels
 from tests.conftest import ROOT, free_port
-from tests.peers import missing_peer, needs_peer
+from tests.peers import CI, missing_peer, needs_peer
 from tests.peers import sshd as sshd_peer
 
 ANSIBLE = ROOT / "ansible"
@@ -235,7 +235,13 @@ def estate() -> Iterator[Estate]:
     if reason:
         missing_peer(reason)
     if _user_exists(COLLECTOR_USER) or _user_exists(AGENT_USER):
-        pytest.skip(f"users {COLLECTOR_USER}/{AGENT_USER} exist already (a previous run left them?)")
+        # A run killed half-way leaves them (and their processes). Not this test's to delete on a person's machine;
+        # under CI=true a skip would hide that the playbook never ran, so it fails, saying how to clean up.
+        left = (f"users {COLLECTOR_USER}/{AGENT_USER} exist already (a previous run left them?); clean up: "
+                f"pkill -u {COLLECTOR_USER}; pkill -u {AGENT_USER}; userdel {COLLECTOR_USER}; userdel {AGENT_USER}")
+        if CI:
+            pytest.fail(f"CI=true: {left}", pytrace=False)
+        pytest.skip(left)
     # Not under pytest's tmp_path: its folders are 0700 and the service users must reach the prefix.
     work = Path(tempfile.mkdtemp(prefix="opsmon-ansible-"))
     os.chmod(work, 0o755)
