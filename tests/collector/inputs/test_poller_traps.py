@@ -107,15 +107,19 @@ assets:
     conf.write_text(f'collector_url = "{wan.url}"\ntoken = "{token}"\ninterval = 1\ntimeout = 2\n'
                     f'spool_dir = "{tmp_path / "spool"}"\n\n'
                     f'[traps]\nenabled = true\nhost = "127.0.0.1"\nport = {trap_port}\nrate = 0.01\nburst = {BURST}\n'
-                    f'engine_ids = {{sw-2 = "{ENGINE_ID}"}}\n'
-                    f'[traps.credentials.v2]\nversion = "2c"\ncommunity_env = "TEST_TRAP_COMMUNITY"\n'
-                    f'[traps.credentials.v3]\nversion = "3"\nuser = "opsha256"\nauth_protocol = "SHA256"\n'
-                    f'auth_key_env = "TEST_TRAP_AUTH"\npriv_protocol = "AES256"\npriv_key_env = "TEST_TRAP_PRIV"\n')
+                    f'credentials = ["v2", "v3"]\nengine_ids = {{sw-2 = "{ENGINE_ID}"}}\n')
     conf.chmod(0o600)
+    # The trap credentials by name, from the poller's credentials file (docs/poller.md, "Traps"), secrets from env.
+    creds = tmp_path / "poller-credentials.yaml"
+    creds.write_text("snmp:\n  credentials:\n    v2: {version: '2c', community_env: TEST_TRAP_COMMUNITY}\n"
+                     "    v3: {version: '3', user: opsha256, auth_protocol: SHA256, auth_key_env: TEST_TRAP_AUTH,\n"
+                     "         priv_protocol: AES256, priv_key_env: TEST_TRAP_PRIV}\n")
+    creds.chmod(0o600)
     log = tmp_path / "poller.log"
     env = {"PATH": "/usr/bin:/bin", "TEST_TRAP_COMMUNITY": COMMUNITY, "TEST_TRAP_AUTH": akey, "TEST_TRAP_PRIV": pkey}
     with open(log, "w") as err:
-        poller = subprocess.Popen([*OPSMON, "poller", str(conf)], cwd=ROOT, stdout=err, stderr=err, env=env)
+        poller = subprocess.Popen([*OPSMON, "poller", str(conf), "--credentials", str(creds)], cwd=ROOT, stdout=err,
+                                  stderr=err, env=env)
     try:
         wait_for(lambda: "checks of the site" in log.read_text(), 30, "the poller's share")
         f0 = time.time()
@@ -154,6 +158,7 @@ assets:
     text = log.read_text()
     stopped = re.findall(r"opsmon\.poller: poller stopped (.*)", text)
     assert len(stopped) == 1, text[-3000:]
+    assert "deprecated" not in text  # the credentials by name: not the old inline form's warning
     counts = dict(pair.split("=", 1) for pair in stopped[0].split())
     assert (counts["traps"], counts["traps_packets"]) == ("8", "27"), counts
     assert counts["traps_refused"] == "auth_key:1,community:1,rate:15,unknown_source:2", counts
