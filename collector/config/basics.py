@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
 from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.fields import FROZEN, PositiveDuration, check_timezone
-from opsmon.collector.core.maintenance import WindowSpec, check_unique_ids
 
 DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")
 SYSTEM_CONFIG = "/etc/opsmon/collector.yaml"  # where the packages and the Ansible role put it
@@ -122,19 +121,7 @@ class ReadBasics(Basics):
         return targets_path(self, self.sla)
 
 
-WINDOWS = "Maintenance windows; more can be added through the API"
-
-
-class WindowsBasics(ReadBasics):
-    """ReadBasics and the file's maintenance windows (`opsmon maintenance list`), validated as the whole schema
-    validates them (WindowSpec; ids unique)."""
-
-    maintenance: tuple[WindowSpec, ...] = Field((), description=WINDOWS)
-
-    @model_validator(mode="after")
-    def _unique_windows(self) -> WindowsBasics:
-        check_unique_ids(self.maintenance)
-        return self
+WINDOWS = "Maintenance windows; more can be added through the API"  # schema.py's and basics_windows.py's
 
 
 def targets_path(config: Basics, sla: SlaConfig) -> Path:

@@ -261,3 +261,26 @@ def test_plain_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
         assert _cli_outputs(config, capsys) == _cli_outputs(sqlite_store[1], capsys)
     finally:
         full.close()
+
+
+@pytest.mark.parametrize(("windows", "said"), [
+    ("  - {id: w, assets: [a1], start: '2026-12-06T03:00:00Z', end: '2026-12-06T04:00:00Z'}\n"
+     "  - {id: w, assets: [a2], cron: '0 2 * * sun', duration: 2h}\n", "maintenance window id 'w' is used twice"),
+    ("  - {id: w, assets: [a1], cron: '0 2 * * 0', duration: 2h}\n", "write the day-of-week field with names"),
+])
+def test_maintenance_list_refuses_a_bad_window_in_the_whole_schemas_words(
+        tmp_path: Path, windows: str, said: str) -> None:
+    """`maintenance list` validates the file's windows with config/basics_windows.py, not the whole schema: the
+    same ConfigError text (file, line, key, reason) as load_config's, for an id used twice and for a cron whose
+    day of week is a number."""
+    from opsmon.collector.config import load_config
+    from opsmon.collector.config.basics import load_basics
+    from opsmon.collector.config.basics_windows import WindowsBasics
+    from opsmon.collector.core.errors import ConfigError
+
+    config = write_config(tmp_path, f"database:\n  path: {tmp_path / 'opsmon.db'}\nmaintenance:\n{windows}")
+    with pytest.raises(ConfigError) as whole:
+        load_config(config, parsed_files=False)
+    with pytest.raises(ConfigError) as read:
+        load_basics(config, WindowsBasics)
+    assert str(read.value) == str(whole.value) and said in str(read.value)
