@@ -4,7 +4,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg, zone
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    load_config,
+    open_reading,
+    open_store,
+    print_json,
+    print_table,
+    read_config,
+    time_arg,
+    zone,
+)
 
 
 def cmd_assets_import(args: argparse.Namespace) -> int:
@@ -17,20 +28,23 @@ def cmd_assets_import(args: argparse.Namespace) -> int:
 
 
 def cmd_assets_list(args: argparse.Namespace) -> int:
-    from opsmon.collector.config.inventory import asset_document, list_assets
+    from opsmon.collector.store.assets import list_assets
     from opsmon.collector.store.history import current_states
 
-    store = open_store(args)
+    config = read_config(args)
+    store = open_reading(args, config)
     rows = list_assets(store, args.all)
     states = current_states(store)
     if args.format == "json":
+        from opsmon.collector.config.inventory import asset_document  # the spec's models: JSON only
+
         docs = []
         for row in rows:
             doc = asset_document(row)
             span = states.get(row.id)
             doc["state"] = span.state if span else None
             docs.append(doc)
-        print_json(docs, zone(args))
+        print_json(docs, zone(args, config))
         return 0
     table = [("ID", "NAME", "CATEGORY", "SITE", "ADDRESS", "PARENT", "CHECKS", "STATE")]
     for row in rows:

@@ -5,17 +5,15 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store, when, zone
+from opsmon.collector.cli.common import command, open_reading, read_config, when, zone
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from opsmon.collector.store import audit
 
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
-    store = open_store(args, config)
-    with store.session() as session:
-        entries = audit.read(session, args.limit)
+    entries = audit.read(open_reading(args, config), args.limit)
     for e in reversed(entries):
         print(f"{when(e.ts, tz)} {e.actor} {e.action} {e.target} "
               f"{json.dumps(e.detail, ensure_ascii=False)}")

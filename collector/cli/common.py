@@ -43,13 +43,18 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_config(config_path(args), parsed_files=False)
 
 
-def read_config(args: argparse.Namespace) -> Any:
-    """For a read command (`status`, `incidents list`): only the sections it uses (organisation, timezone, lang,
-    database) of --config's collector.yaml, validated (config/basics.py); the rest of the file is not read, so
-    that the command answers at once (issue 25 item 2). ConfigError as load_config's."""
-    from opsmon.collector.config.basics import load_basics
+def read_config(args: argparse.Namespace, windows: bool = False) -> Any:
+    """For a read command (`status`, `incidents list`, `audit`...): only the sections it uses (organisation,
+    timezone, lang, database, sla, timeline; the maintenance windows too with `windows`) of --config's
+    collector.yaml, validated (config/basics.py; basics_windows.py); the rest of the file is not read, so that the
+    command answers at once (issue 25 item 2). ConfigError as load_config's."""
+    from opsmon.collector.config.basics import ReadBasics, load_basics
 
-    return load_basics(config_path(args))
+    if windows:
+        from opsmon.collector.config.basics_windows import WindowsBasics
+
+        return load_basics(config_path(args), WindowsBasics)
+    return load_basics(config_path(args), ReadBasics)
 
 
 def zone(args: argparse.Namespace, config: Any = None) -> str:

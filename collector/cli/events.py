@@ -7,10 +7,10 @@ from typing import Any
 from opsmon.collector.cli.common import (
     asset_names,
     command,
-    load_config,
     named,
-    open_store,
+    open_reading,
     print_json,
+    read_config,
     time_arg,
     when,
     zone,
@@ -20,9 +20,9 @@ from opsmon.collector.cli.common import (
 def cmd_events(args: argparse.Namespace) -> int:
     from opsmon.collector.store.events import read_events
 
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
-    store = open_store(args, config)
+    store = open_reading(args, config)
     names = asset_names(store)
     rows = read_events(store, args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
                        None, args.name, args.limit)

@@ -11,15 +11,25 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    load_config,
+    open_reading,
+    open_store,
+    print_json,
+    print_table,
+    read_config,
+    time_arg,
+)
 
 
 def cmd_exclusions_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.fields import parse_timestamp
     from opsmon.collector.store.exclusions import list_exclusions
 
-    config = load_config(args)
-    rows = list_exclusions(open_store(args, config), include_removed=args.removed)
+    config = read_config(args)
+    rows = list_exclusions(open_reading(args, config), include_removed=args.removed)
     if args.format == "json":
         print_json(rows, config.timezone)
         return 0

@@ -6,7 +6,18 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, lang, load_config, open_store, print_table, time_arg, when, zone
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    lang,
+    open_reading,
+    open_store,
+    print_table,
+    read_config,
+    time_arg,
+    when,
+    zone,
+)
 from opsmon.collector.core.errors import InvalidInput, NotFound
 
 
@@ -15,9 +26,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from opsmon.collector.core.lang import local_iso
     from opsmon.collector.store.history import asset_exists, asset_history, last_heartbeat
 
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
-    store = open_store(args, config)
+    store = open_reading(args, config)
     if not asset_exists(store, args.asset):
         raise NotFound(f"no asset {args.asset!r}")
     now = datetime.now(UTC)

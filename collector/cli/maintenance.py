@@ -10,7 +10,18 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg, when
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    load_config,
+    open_reading,
+    open_store,
+    print_json,
+    print_table,
+    read_config,
+    time_arg,
+    when,
+)
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -31,9 +42,10 @@ def cmd_maintenance_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.store.windows import live_windows
 
-    config = load_config(args)
+    config = read_config(args, windows=True)
     windows = [(w, "config") for w in config.maintenance]
-    windows += [(WindowSpec.model_validate(r.spec), f"{r.created_by}") for r in live_windows(open_store(args, config))]
+    stored = live_windows(open_reading(args, config))
+    windows += [(WindowSpec.model_validate(r.spec), f"{r.created_by}") for r in stored]
     if args.format == "json":  # start and end in the configured zone (a stored window's are UTC text)
         print_json([{**w.model_dump(mode="json", exclude_none=True), "source": source} for w, source in windows],
                    config.timezone)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -66,6 +66,17 @@ class SlaConfig(BaseModel):
     refresh: PositiveDuration = Field(60.0, description="How often quarter-to-date figures for /metrics are computed")
 
 
+class TimelineConfig(BaseModel):
+    model_config = FROZEN
+    down_after: int = Field(3, ge=1, le=100, description="Consecutive bad results before a check counts as down")
+    up_after: int = Field(1, ge=1, le=100, description="Consecutive good results before it counts as up again")
+    stale_after_intervals: float = Field(3.0, ge=1.5, description="No result for this many intervals -> unknown")
+    heartbeat_interval: PositiveDuration = Field(5.0, description=(
+        "How often the collector records that it is alive; a restart counts the time since the last one as unknown"))
+    tick: PositiveDuration = Field(
+        1.0, description="How often time-driven changes (maintenance, staleness) are applied")
+
+
 class Basics(BaseModel):
     """The first keys of collector.yaml: the root model (schema.CollectorConfig) extends this one."""
 
@@ -98,19 +109,27 @@ class Basics(BaseModel):
 
 
 class ReadBasics(Basics):
-    """Basics of a whole collector.yaml and its `sla` section (where the target table is, for `opsmon sla`), its
-    other sections left unread (they are validated by the commands that use them)."""
+    """Basics of a whole collector.yaml, its `sla` section (where the target table is, for `opsmon sla`) and its
+    `timeline` (how often the collector beats: `opsmon history show` tells a stopped one by it), its other
+    sections left unread (they are validated by the commands that use them)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     sla: SlaConfig = SlaConfig()
+    timeline: TimelineConfig = TimelineConfig()
 
     def targets_path(self) -> Path:
         return targets_path(self, self.sla)
 
 
+WINDOWS = "Maintenance windows; more can be added through the API"  # schema.py's and basics_windows.py's
+
+
 def targets_path(config: Basics, sla: SlaConfig) -> Path:
     """The target table: sla.targets_file from the config's folder, else the bundled one."""
     return config.resolve(sla.targets_file) if sla.targets_file else bundled_targets_path()
+
+
+Read = TypeVar("Read", bound=ReadBasics)
 
 
 def read_mapping(path: str | os.PathLike[str]) -> YamlDoc:
@@ -121,11 +140,11 @@ def read_mapping(path: str | os.PathLike[str]) -> YamlDoc:
     return doc
 
 
-def load_basics(path: str | os.PathLike[str]) -> ReadBasics:
-    """organisation, timezone, lang and database of collector.yaml, validated (ConfigError naming file, line, key
-    and reason); the rest of the file is not."""
+def load_basics(path: str | os.PathLike[str], model: type[Read] = ReadBasics) -> Read:  # type: ignore[assignment]
+    """organisation, timezone, lang and database of collector.yaml (and the other sections of `model`, a
+    ReadBasics), validated (ConfigError naming file, line, key and reason); the rest of the file is not."""
     doc = read_mapping(path)
-    basics: ReadBasics = doc.validate(ReadBasics)
+    basics: Read = doc.validate(model)
     return basics.model_copy(update={"base_dir": str(Path(path).resolve().parent), "source_file": str(path)})
 
 

@@ -9,22 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from opsmon.collector.config.checks import CheckSpec
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml, validation_to_config_error
 from opsmon.collector.core.errors import ConfigError, InvalidInput, NotFound, Problems, valid_ids
 from opsmon.collector.core.fields import FROZEN, ObjectId
 from opsmon.collector.core.states import Category, Criticality
-from opsmon.collector.store import Store
-from opsmon.collector.store.assets import asset_names, asset_sites, count_assets, list_assets  # noqa: F401 (re-exported)
+from opsmon.collector.store.assets import (  # noqa: F401 (re-exported)
+    AssetRow,
+    asset_names,
+    asset_sites,
+    count_assets,
+    list_assets,
+)
 from opsmon.collector.store.audit import record
 from opsmon.collector.store.history import life_start
-from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
+
+if TYPE_CHECKING:  # the changes write through the ORM, imported when called: `opsmon assets list --format json`
+    # reads on the plain driver and shows asset_document() without SQLAlchemy (issue 25 item 2)
+    from sqlalchemy.orm import Session
+
+    from opsmon.collector.store import Store
+    from opsmon.collector.store.models import Asset
 
 
 class AssetSpec(BaseModel):
@@ -81,7 +90,7 @@ class AssetSpec(BaseModel):
         }
 
     @classmethod
-    def from_row(cls, row: Asset) -> AssetSpec:
+    def from_row(cls, row: Asset | AssetRow) -> AssetSpec:
         return cls.model_validate(
             {
                 "id": row.id,
@@ -197,6 +206,10 @@ def _check_graph(new: Iterable[AssetSpec], existing_parents: dict[str, str | Non
 
 
 def _live_parents(session: Session) -> dict[str, str | None]:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Asset
+
     rows = session.execute(select(Asset.id, Asset.parent_id).where(Asset.removed_at.is_(None)))
     return {r.id: r.parent_id for r in rows}
 
@@ -208,6 +221,10 @@ def upsert_assets(store: Store, specs: list[AssetSpec], actor: str,
     restore=False leaves removed assets removed (reported as "kept_removed"): the files
     re-imported at every start must not undo an operator's explicit removal.
     """
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Asset, AssetAbsence
+
     now = now or datetime.now(UTC)
     result: dict[str, list[str]] = {"created": [], "updated": [], "restored": [], "unchanged": []}
     if not restore:
@@ -259,6 +276,10 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
     intervals after `at` stay stored but outside the asset's life, so outside its figures. Refused
     while live assets name it as their parent, and for an `at` in the future, not after its life began,
     or before a restore on record."""
+    from sqlalchemy import select
+
+    from opsmon.collector.store.models import Asset
+
     now = now or datetime.now(UTC)
     with store.session.begin() as session:
         row = session.get(Asset, asset_id)
@@ -272,6 +293,10 @@ def remove_asset(store: Store, asset_id: str, actor: str, now: datetime | None =
 def mark_removed(session: Session, row: Asset, at: datetime, now: datetime, earliest: datetime | None = None) -> None:
     """Set `row` removed at `at`; InvalidInput (with the reason) when it cannot have left then.
     `earliest`: the first of its intervals not stored yet (an import's), which its life may start at."""
+    from sqlalchemy import func, select
+
+    from opsmon.collector.store.models import Asset, AssetAbsence, StateInterval
+
     children = session.scalars(
         select(Asset.id).where(Asset.parent_id == row.id, Asset.removed_at.is_(None))
     ).all()
@@ -295,7 +320,7 @@ def mark_removed(session: Session, row: Asset, at: datetime, now: datetime, earl
     row.updated_at = now
 
 
-def asset_document(row: Asset) -> dict[str, Any]:
+def asset_document(row: Asset | AssetRow) -> dict[str, Any]:
     """A stored asset as JSON (`opsmon assets list --format json`, the API): its spec, when it was
     removed, and when it joined if the system opsmon replaces said so (its figures start there)."""
     doc = AssetSpec.from_row(row).model_dump(mode="json", exclude_none=True)

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig, bundled_targets_path
+    WINDOWS,
     Basics,
     DatabaseConfig,
     SlaConfig,
+    TimelineConfig,
     bundled_targets_path,
     targets_path,
 )
@@ -26,7 +28,7 @@ from opsmon.collector.config.ssh import SshConfig
 from opsmon.collector.config.survey import SurveyConfig
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration
 from opsmon.collector.core.incidents import CRITICAL_PATHS
-from opsmon.collector.core.maintenance import WindowSpec
+from opsmon.collector.core.maintenance import WindowSpec, check_unique_ids
 
 if TYPE_CHECKING:
     from opsmon.collector.config.trap_maps import TrapMap
@@ -75,17 +77,6 @@ class SchedulerConfig(BaseModel):
     default_interval: PositiveDuration = Field(60.0, description="For checks without their own interval")
     default_timeout: PositiveDuration = Field(
         5.0, description="For checks without their own timeout (capped at 90% of the interval)")
-
-
-class TimelineConfig(BaseModel):
-    model_config = FROZEN
-    down_after: int = Field(3, ge=1, le=100, description="Consecutive bad results before a check counts as down")
-    up_after: int = Field(1, ge=1, le=100, description="Consecutive good results before it counts as up again")
-    stale_after_intervals: float = Field(3.0, ge=1.5, description="No result for this many intervals -> unknown")
-    heartbeat_interval: PositiveDuration = Field(5.0, description=(
-        "How often the collector records that it is alive; a restart counts the time since the last one as unknown"))
-    tick: PositiveDuration = Field(
-        1.0, description="How often time-driven changes (maintenance, staleness) are applied")
 
 
 class RetentionConfig(BaseModel):
@@ -270,8 +261,7 @@ class CollectorConfig(Basics):
     timeline: TimelineConfig = TimelineConfig()
     retention: RetentionConfig = RetentionConfig()
     inventory: InventoryConfig = InventoryConfig()
-    maintenance: tuple[WindowSpec, ...] = Field(
-        (), description="Maintenance windows; more can be added through the API")
+    maintenance: tuple[WindowSpec, ...] = Field((), description=WINDOWS)
     agents: AgentsConfig = AgentsConfig()
     pollers: PollersConfig = PollersConfig()
     sla: SlaConfig = SlaConfig()
@@ -298,11 +288,7 @@ class CollectorConfig(Basics):
 
     @model_validator(mode="after")
     def _unique_windows(self) -> CollectorConfig:
-        seen: set[str] = set()
-        for window in self.maintenance:
-            if window.id in seen:
-                raise ValueError(f"maintenance window id {window.id!r} is used twice")
-            seen.add(window.id)
+        check_unique_ids(self.maintenance)
         return self
 
     def trap_maps(self) -> TrapMap:

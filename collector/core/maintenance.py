@@ -74,6 +74,16 @@ class WindowSpec(BaseModel):
         return self
 
 
+def check_unique_ids(windows: Iterable[WindowSpec]) -> None:
+    """ValueError naming the first id two windows of one config file share (the root model's validator: the
+    whole schema's, and config/basics.py's for `opsmon maintenance list`)."""
+    seen: set[str] = set()
+    for window in windows:
+        if window.id in seen:
+            raise ValueError(f"maintenance window id {window.id!r} is used twice")
+        seen.add(window.id)
+
+
 def parse_window(body: Any) -> WindowSpec:
     """A window from the API's JSON or the console's form; InvalidInput naming the first field at fault, so
     both refuse a window in the same words."""

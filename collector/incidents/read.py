@@ -6,7 +6,6 @@ through the ORM, imported when called.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from opsmon.collector.core.deadlines import in_time, response_seconds
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.incidents import NOT_FAULTS
-from opsmon.collector.store.dbapi import Readable, in_list
+from opsmon.collector.store.dbapi import Readable, in_list, json_value
 from opsmon.collector.store.millis import from_ms_or_none, to_ms
 
 if TYPE_CHECKING:
@@ -64,8 +63,7 @@ class IncidentRow(NamedTuple):
         for name in cls._fields:
             if name.endswith("_ts"):
                 values[name] = from_ms_or_none(values[name])
-        if isinstance(values["attached"], str):
-            values["attached"] = json.loads(values["attached"])
+        values["attached"] = json_value(values["attached"])
         return cls(**values)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from opsmon.collector.core.incidents import CRITICAL, CRITICAL_PATHS, MAJOR
 from opsmon.collector.core.messages import BaselineResults, Event, Message, SecurityFinding
+from opsmon.collector.inputs.security_catalog import CheckInfo, security_catalog, tally  # noqa: F401 (re-exported)
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import BaselineChange, BaselineResult
 
@@ -109,17 +110,6 @@ class SecurityIn(_Strict):
             [login.ts for login in self.auth.logins] if self.auth is not None else [])
 
 
-@dataclass(frozen=True)
-class CheckInfo:
-    """What the collector knows of a check from the policies: where it belongs and how it matters."""
-
-    control: str
-    title_en: str
-    title_zh: str
-    severity: str = MAJOR
-    incident: bool = False
-
-
 @dataclass
 class HostResults:
     policy: str = ""
@@ -149,39 +139,6 @@ def last_changes(session: Any, before: datetime | None = None, decided_only: boo
         last = last.where(BaselineChange.status.in_(DECIDED))
     return list(session.execute(select(BaselineChange.asset_id, BaselineChange.policy, BaselineChange.check_id,
                                        BaselineChange.status).where(BaselineChange.id.in_(last))).all())
-
-
-def tally(results: Iterable[tuple[str, str, str, str]], catalog: Callable[[str, str], CheckInfo | None],
-          ) -> dict[tuple[str, str], list[int]]:
-    """(asset, policy, check, status) rows -> {(asset, control): [passed, failed]}; other statuses not counted
-    but the control point still listed (so "nothing counted" shows as such)."""
-    out: dict[tuple[str, str], list[int]] = {}
-    for asset, policy, check, status in results:
-        info = catalog(policy, check)
-        counts = out.setdefault((asset, info.control if info else "unknown"), [0, 0])
-        if status == "pass":
-            counts[0] += 1
-        elif status == "fail":
-            counts[1] += 1
-    return out
-
-
-def security_catalog() -> Callable[[str, str], CheckInfo | None]:
-    """What each baseline check is, from the policies the agents run (rules/baseline/)."""
-    try:
-        from opsmon.agent.baseline.catalog import load_catalog  # type: ignore[import-not-found]
-    except ImportError:
-        return lambda _policy, _check: None
-    known = load_catalog()
-
-    def lookup(policy: str, check_id: str) -> CheckInfo | None:
-        entry = known.get((policy, check_id)) or known.get(("", check_id))
-        if entry is None:
-            return None
-        return CheckInfo(entry["control"], entry["title_en"], entry["title_zh"], entry.get("severity", MAJOR),
-                         bool(entry.get("incident", False)))
-
-    return lookup
 
 
 class SecurityBook:

@@ -2,42 +2,43 @@
 
 The latest result of every check on every host (baseline_results), counted per control point of GB/T
 22239-2019 8.1.4 in the standard's order: passed, failed, passed / (passed + failed) (not-applicable and
-errors are not counted, as everywhere: inputs/security.py), and the failing checks with their evidence.
+errors are not counted, as everywhere: inputs/security_catalog.py), and the failing checks with their evidence.
+Plain SQL on store/dbapi.py's Reader, so that the command reads on the plain driver without SQLAlchemy
+(issue 25 item 2).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.millis import from_ms
 
-from opsmon.collector.store import Store
+# The latest result of every check (of one host: {where}), by host and check.
+RESULTS = ("SELECT asset_id, policy, check_id, status, evidence, ran_at, since FROM baseline_results{where} "
+           "ORDER BY asset_id, check_id")
 
 
-def compliance(store: Store, host: str | None = None) -> list[dict[str, Any]]:
+def compliance(store: Readable, host: str | None = None) -> list[dict[str, Any]]:
     """One row per host and control point (hosts by name, control points in the standard's order)."""
     from opsmon.agent.baseline.catalog import CONTROLS
-    from opsmon.collector.inputs.security import security_catalog, tally
-    from opsmon.collector.outputs.report.security import standard_order
-    from opsmon.collector.store.models import BaselineResult
+    from opsmon.collector.inputs.security_catalog import security_catalog, standard_order, tally
 
     catalog = security_catalog()
-    query = select(BaselineResult)
-    if host is not None:
-        query = query.where(BaselineResult.asset_id == host)
-    with store.session() as session:
-        results = list(session.scalars(query))
-    counts = tally(((r.asset_id, r.policy, r.check_id, r.status) for r in results), catalog)
+    sql = RESULTS.format(where="" if host is None else " WHERE asset_id = :host")
+    with store.reader() as r:
+        results = r.rows(sql, {} if host is None else {"host": host})
+    counts = tally(((asset, policy, check, status) for asset, policy, check, status, *_ in results), catalog)
     failing: dict[tuple[str, str], list[dict[str, Any]]] = {}
     ran: dict[str, str] = {}
-    for r in results:
-        ran[r.asset_id] = max(ran.get(r.asset_id, ""), r.ran_at.isoformat())
-        if r.status != "fail":
+    for asset, policy, check, status, evidence, ran_at, since in results:
+        ran[asset] = max(ran.get(asset, ""), from_ms(ran_at).isoformat())
+        if status != "fail":
             continue
-        info = catalog(r.policy, r.check_id)
-        failing.setdefault((r.asset_id, info.control if info else "unknown"), []).append(
-            {"check": r.check_id, "zh": info.title_zh if info else r.check_id,
-             "en": info.title_en if info else r.check_id, "severity": info.severity if info else "",
-             "evidence": r.evidence, "since": r.since.isoformat()})
+        info = catalog(policy, check)
+        failing.setdefault((asset, info.control if info else "unknown"), []).append(
+            {"check": check, "zh": info.title_zh if info else check,
+             "en": info.title_en if info else check, "severity": info.severity if info else "",
+             "evidence": evidence, "since": from_ms(since).isoformat()})
     rows = []
     for (asset, control), (passed, failed) in sorted(counts.items(),
                                                      key=lambda kv: (kv[0][0], standard_order(kv[0][1]))):

@@ -2,19 +2,21 @@
 
 Here, in the store, not beside the inventory's models that write them, so that a command that lists a table
 (`opsmon status`, `incidents list`) reads assets without importing those models (issue 25 item 2);
-config/inventory.py re-exports these names. asset_lines() is plain SQL on store/dbapi.py's Reader, so that
-those commands read assets without SQLAlchemy either; the others read through the ORM, imported when called.
+config/inventory.py re-exports these names. asset_lines() and list_assets() are plain SQL on store/dbapi.py's
+Reader, so that those commands (and `opsmon assets list`) read assets without SQLAlchemy either, the running
+collector running the same queries; the others read through the ORM, imported when called.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.dbapi import Readable, json_value
+from opsmon.collector.store.millis import from_ms, from_ms_or_none
 
 if TYPE_CHECKING:
     from opsmon.collector.store import Store
-    from opsmon.collector.store.models import Asset
 
 # What a table of assets shows; live ones only unless a removed one's name is wanted too (an old incident).
 ASSET_LINES = "SELECT id, name, category, site FROM assets{where} ORDER BY id"
@@ -36,6 +38,40 @@ def asset_lines(store: Readable, include_removed: bool = False) -> list[AssetLin
         return [AssetLine(*row) for row in r.rows(sql)]
 
 
+class AssetRow(NamedTuple):
+    """A stored asset, every column, named as the mapped class Asset names them (what reads them takes either)."""
+
+    id: str
+    name: str
+    category: str
+    site: str | None
+    address: str | None
+    tags: list[str]
+    criticality: str
+    parent_id: str | None
+    checks: list[dict[str, Any]]
+    facts: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    removed_at: datetime | None
+    joined_at: datetime | None
+
+    @classmethod
+    def read(cls, row: tuple[Any, ...]) -> AssetRow:
+        """A row of LIST_ASSETS: the JSON columns as values, stored milliseconds as UTC datetimes."""
+        v = dict(zip(cls._fields, row, strict=True))
+        return cls(**v | {"tags": json_value(v["tags"]), "checks": json_value(v["checks"]),
+                          "facts": json_value(v["facts"]), "created_at": from_ms(v["created_at"]),
+                          "updated_at": from_ms(v["updated_at"]), "removed_at": from_ms_or_none(v["removed_at"]),
+                          "joined_at": from_ms_or_none(v["joined_at"])})
+
+
+# {where}: the filters; {order}: by id, or by site, category and id (assets without a site first on SQLite, last
+# on PostgreSQL: each database's order of NULL); {page}: LIMIT and OFFSET when a page is asked for.
+LIST_ASSETS = f"SELECT {', '.join(AssetRow._fields)} FROM assets{{where}} ORDER BY {{order}}{{page}}"
+BY_SITE = "site, category, id"
+
+
 def _where(q: Any, include_removed: bool, category: str | None, site: str | None) -> Any:
     from opsmon.collector.store.models import Asset
 
@@ -48,23 +84,25 @@ def _where(q: Any, include_removed: bool, category: str | None, site: str | None
     return q
 
 
-def list_assets(store: Store, include_removed: bool = False, category: str | None = None,
+def list_assets(store: Readable, include_removed: bool = False, category: str | None = None,
                 site: str | None = None, asset_id: str | None = None, by_site: bool = False,
-                limit: int | None = None, offset: int = 0) -> list[Asset]:
+                limit: int | None = None, offset: int = 0) -> list[AssetRow]:
     """Assets by id (by site, category and id with by_site); the filters and the page (limit, offset) are
     applied in the database (a listing of thousands of assets must not load them all to show a few)."""
-    from sqlalchemy import select
-
-    from opsmon.collector.store.models import Asset
-
-    with store.session() as session:
-        q = _where(select(Asset), include_removed, category, site)
-        q = q.order_by(Asset.site, Asset.category, Asset.id) if by_site else q.order_by(Asset.id)
-        if asset_id is not None:
-            q = q.where(Asset.id == asset_id)
-        if limit is not None:
-            q = q.limit(limit).offset(offset)
-        return list(session.scalars(q))
+    conds = [] if include_removed else ["removed_at IS NULL"]
+    params: dict[str, Any] = {}
+    for column, value in (("category", category), ("site", site), ("id", asset_id)):
+        if value is not None:
+            conds.append(f"{column} = :{column}")
+            params[column] = value
+    page = ""
+    if limit is not None:
+        page = " LIMIT :limit OFFSET :offset"
+        params |= {"limit": limit, "offset": offset}
+    sql = LIST_ASSETS.format(where=" WHERE " + " AND ".join(conds) if conds else "",
+                             order=BY_SITE if by_site else "id", page=page)
+    with store.reader() as r:
+        return [AssetRow.read(row) for row in r.rows(sql, params)]
 
 
 def count_assets(store: Store, category: str | None = None, site: str | None = None) -> int:

@@ -72,6 +72,22 @@ def pyformat(sql: str) -> str:
     return "".join(out)
 
 
+def json_value(value: Any) -> Any:
+    """A JSON column read back as SQLAlchemy's JSON type gives it: SQLite holds the text, psycopg parses a json
+    column itself; NULL (and JSON's null) is None."""
+    if isinstance(value, str):
+        import json
+
+        return json.loads(value)
+    return value
+
+
+def contains(value: str) -> str:
+    """The LIKE pattern of `column LIKE :p ESCAPE '/'` matching `value` anywhere in the column, its own %, _ and /
+    taken literally (what SQLAlchemy's contains(autoescape=True) sends)."""
+    return "%" + value.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
 def in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """`(:p0, :p1, ...)` and its parameters, for an IN over a list of values."""
     params = {f"{prefix}{i}": v for i, v in enumerate(values)}

@@ -1,30 +1,33 @@
-"""Reading stored events (SNMP traps, ...): newest first, filtered, bounded."""
+"""Reading stored events (SNMP traps, ...): newest first, filtered, bounded.
+
+Plain SQL on store/dbapi.py's Reader: GET /api/v1/events and `opsmon events` (on the plain driver, without
+SQLAlchemy: issue 25 item 2) run the same query."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from opsmon.collector.store.dbapi import Readable, json_value
+from opsmon.collector.store.millis import from_ms, to_ms
 
-from opsmon.collector.store import Store
-from opsmon.collector.store.models import Event
+EVENTS = ("SELECT id, ts, asset_id, source, kind, name, severity, summary, details FROM events{where} "
+          "ORDER BY ts DESC, id DESC LIMIT :limit")
 
 
-def read_events(store: Store, asset: str | None = None, since: datetime | None = None,
+def read_events(store: Readable, asset: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, kind: str | None = None, name: str | None = None,
                 limit: int = 100) -> list[dict[str, Any]]:
-    query = select(Event)
-    if asset is not None:
-        query = query.where(Event.asset_id == asset)
-    if since is not None:
-        query = query.where(Event.ts >= since)
-    if until is not None:
-        query = query.where(Event.ts < until)
-    if kind is not None:
-        query = query.where(Event.kind == kind)
-    if name is not None:
-        query = query.where(Event.name == name)
-    with store.session() as session:
-        rows = session.scalars(query.order_by(Event.ts.desc(), Event.id.desc()).limit(limit))
-        return [{"id": e.id, "ts": e.ts.isoformat(), "asset": e.asset_id, "source": e.source, "kind": e.kind,
-                 "name": e.name, "severity": e.severity, "summary": e.summary, "details": e.details} for e in rows]
+    conds: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    for cond, key, value in (("asset_id = :asset", "asset", asset),
+                             ("ts >= :since", "since", None if since is None else to_ms(since)),
+                             ("ts < :until", "until", None if until is None else to_ms(until)),
+                             ("kind = :kind", "kind", kind), ("name = :name", "name", name)):
+        if value is not None:
+            conds.append(cond)
+            params[key] = value
+    sql = EVENTS.format(where=" WHERE " + " AND ".join(conds) if conds else "")
+    with store.reader() as r:
+        return [{"id": i, "ts": from_ms(ts).isoformat(), "asset": asset_id, "source": source, "kind": k, "name": n,
+                 "severity": severity, "summary": summary, "details": json_value(details)}
+                for i, ts, asset_id, source, k, n, severity, summary, details in r.rows(sql, params)]

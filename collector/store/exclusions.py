@@ -10,13 +10,13 @@ Both doors (API, CLI) call these functions, so an exclusion is refused for the s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opsmon.collector.core.actors import person
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
-from opsmon.collector.store.dbapi import Reader
+from opsmon.collector.store.dbapi import Readable, Reader
 from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
 
 if TYPE_CHECKING:  # the changes and listings read through the ORM; in_force() (the SLA engine's) does not
@@ -71,7 +71,27 @@ def _live(session: Session) -> list[Exclusion]:
     return list(session.scalars(select(Exclusion).where(Exclusion.removed_at.is_(None)).order_by(Exclusion.id)))
 
 
-def doc(row: Exclusion) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class Listed(InForce):
+    """An exclusion as listings show it (doc()): InForce's fields and who removed it, when."""
+
+    removed_by: str | None
+    removed_at: datetime | None
+
+    @classmethod
+    def read(cls, row: tuple[Any, ...]) -> Listed:
+        """A row of LISTED: stored milliseconds as UTC datetimes (None for NULL)."""
+        values = dict(zip(_LISTED_FIELDS, row, strict=True))
+        return cls(**values | {t: from_ms_or_none(values[t]) for t in _TIMES})
+
+
+_LISTED_FIELDS = tuple(f.name for f in fields(Listed))
+_TIMES = ("start_ts", "end_ts", "requested_at", "approved_at", "removed_at")
+# Every column doc() shows, by id; {where}: not removed ones only, unless all are asked for.
+LISTED = f"SELECT {', '.join(_LISTED_FIELDS)} FROM exclusions{{where}} ORDER BY id"
+
+
+def doc(row: Exclusion | Listed) -> dict[str, object]:
     """An exclusion as the API and `opsmon exclusions list --format json` show it (UTC ISO times)."""
     def iso(t: datetime | None) -> str | None:
         return t.isoformat() if t is not None else None
@@ -157,16 +177,12 @@ def remove_exclusion(store: Store, exclusion_id: int, actor: str, now: datetime)
         audit.record(session, actor, "exclusion.remove", str(exclusion_id), {}, now)
 
 
-def list_exclusions(store: Store, include_removed: bool = False) -> list[dict[str, object]]:
-    from sqlalchemy import select
-
-    from opsmon.collector.store.models import Exclusion
-
-    with store.session() as session:
-        q = select(Exclusion).order_by(Exclusion.id)
-        if not include_removed:
-            q = q.where(Exclusion.removed_at.is_(None))
-        return [doc(r) for r in session.scalars(q)]
+def list_exclusions(store: Readable, include_removed: bool = False) -> list[dict[str, object]]:
+    """Every exclusion by id (removed ones too with include_removed), as doc() shows it: plain SQL, so the API,
+    the console and `opsmon exclusions list` (on the plain driver, without SQLAlchemy) run the same query."""
+    sql = LISTED.format(where="" if include_removed else " WHERE removed_at IS NULL")
+    with store.reader() as r:
+        return [doc(Listed.read(row)) for row in r.rows(sql)]
 
 
 def in_force(reader: Reader, start: datetime, end: datetime) -> list[InForce]:

@@ -1,25 +1,26 @@
 """Reading the timeline back: current states and an asset's history over a range.
 
-current_states() and last_heartbeat() are plain SQL on store/dbapi.py's Reader (the running collector and a
-CLI read without SQLAlchemy run the same query); the rest reads through the ORM, imported when called.
+Plain SQL on store/dbapi.py's Reader: the running collector (API, console) and a CLI read without SQLAlchemy
+(`opsmon status`, `history show`: issue 25 item 2) run the same queries.
 """
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from opsmon.collector.core.states import GAP_REASON, STATES, UNKNOWN
 from opsmon.collector.store.dbapi import Readable, in_list
-from opsmon.collector.store.millis import from_ms
-
-if TYPE_CHECKING:
-    from opsmon.collector.store import Store
+from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
 
 # The open interval of every asset (ux_intervals_one_open: at most one each).
 OPEN_INTERVALS = "SELECT asset_id, state, start_ts, reason FROM state_intervals WHERE end_ts IS NULL"
 HEARTBEAT = "SELECT ts FROM heartbeat WHERE id = 1"
+# An asset's intervals overlapping [:start, :end), in time order.
+HISTORY = ("SELECT state, start_ts, end_ts, reason FROM state_intervals WHERE asset_id = :asset AND start_ts < :end "
+           "AND (end_ts IS NULL OR end_ts > :start) ORDER BY start_ts, id")
+ASSET_EXISTS = "SELECT 1 FROM assets WHERE id = :asset"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def last_heartbeat(store: Readable) -> datetime | None:
     return from_ms(beat[0][0]) if beat else None
 
 
-def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
+def asset_history(store: Readable, asset_id: str, start: datetime, end: datetime,
                   now: datetime | None = None, live_until: datetime | None = None,
                   ) -> tuple[list[Span], dict[str, float]]:
     """Intervals overlapping [start, end), clipped to it, and seconds per state.
@@ -73,28 +74,20 @@ def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
     is not running, pass its last heartbeat as `live_until`: the open interval
     then ends there and the rest is shown as unknown, as the next start will record it.
     """
-    from sqlalchemy import or_, select
-
-    from opsmon.collector.store.models import StateInterval
-
     now = now or datetime.now(UTC)
-    with store.session() as session:
-        rows = session.scalars(
-            select(StateInterval)
-            .where(StateInterval.asset_id == asset_id, StateInterval.start_ts < end,
-                   or_(StateInterval.end_ts.is_(None), StateInterval.end_ts > start))
-            .order_by(StateInterval.start_ts, StateInterval.id)
-        ).all()
+    with store.reader() as r:
+        rows = r.rows(HISTORY, {"asset": asset_id, "start": to_ms(start), "end": to_ms(end)})
     spans: list[Span] = []
     totals = {s: 0.0 for s in STATES}
-    for r in rows:
-        s = max(r.start_ts, start)
-        e_raw = r.end_ts if r.end_ts is not None else max(now, r.start_ts)
+    for state, start_ms, end_ms, reason in rows:
+        began, ended = from_ms(start_ms), from_ms_or_none(end_ms)
+        s = max(began, start)
+        e_raw = ended if ended is not None else max(now, began)
         e = min(e_raw, end)
         if e < s:
             continue
-        spans.append(Span(r.state, s, e if (r.end_ts is not None or e < e_raw) else None, r.reason))
-        totals[r.state] += (e - s).total_seconds()
+        spans.append(Span(state, s, e if (ended is not None or e < e_raw) else None, reason))
+        totals[state] += (e - s).total_seconds()
     if live_until is not None and spans and spans[-1].end is None and live_until < now:
         last = spans[-1]
         cut = max(last.start, min(live_until, end))
@@ -106,8 +99,7 @@ def asset_history(store: Store, asset_id: str, start: datetime, end: datetime,
     return spans, totals
 
 
-def asset_exists(store: Store, asset_id: str) -> bool:
-    from opsmon.collector.store.models import Asset
-
-    with store.session() as session:
-        return session.get(Asset, asset_id) is not None
+def asset_exists(store: Readable, asset_id: str) -> bool:
+    """Whether the inventory holds it, removed or not."""
+    with store.reader() as r:
+        return bool(r.rows(ASSET_EXISTS, {"asset": asset_id}))

@@ -27,8 +27,7 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     @router.get("/api/v1/audit", response_model=list[AuditDoc], responses={**OPERATOR, **errors(422)})
     def audit_log(_: str = Depends(auth.operator), limit: int = Query(100, ge=1, le=10000)) -> list[AuditDoc]:
         """The newest entries of the append-only audit log first."""
-        with store.session() as session:
-            return [AuditDoc(ts=e.ts.isoformat(), actor=e.actor, action=e.action, target=e.target, detail=e.detail)
-                    for e in audit.read(session, limit)]
+        return [AuditDoc(ts=e.ts.isoformat(), actor=e.actor, action=e.action, target=e.target, detail=e.detail)
+                for e in audit.read(store, limit)]
 
     return router

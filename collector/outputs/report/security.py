@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from opsmon.collector.inputs.security_catalog import standard_order
 from opsmon.collector.sla.periods import Period
 from opsmon.collector.store import Store
 
@@ -43,16 +44,6 @@ def security_section(store: Store, period: Period, excluded: Collection[str] = (
         "findings_closed": closed,
         **security_events(store, period, excluded),
     }
-
-
-def standard_order(control: str) -> tuple[int, ...]:
-    """A control point's place in GB/T 22239-2019 8.1.4 (8.1.4.1 身份鉴别 ... 8.1.4.10 剩余信息保护), compared
-    clause number by number (8.1.4.10 after 8.1.4.9, not after 8.1.4.1); others after them."""
-    from opsmon.agent.baseline.catalog import CONTROLS
-
-    clause = CONTROLS.get(control, {}).get("mlps", "")
-    parts = clause.split(".")
-    return tuple(int(x) for x in parts) if all(x.isdigit() for x in parts) else (99,)
 
 
 def _per_control(store: Store, at: datetime) -> dict[str, float]:

@@ -206,11 +206,9 @@ def routes(face: CollectorFace) -> APIRouter:
             raise Refused(422, "搜索词过长。", "actor, action, target: at most 128 characters")
         start = local_date(since, face.timezone, "since")
         end = local_date(until, face.timezone, "until")
-        with store.session() as session:
-            entries = audit.read(session, 500, start, end + timedelta(days=1) if end else None, actor, action,
-                                 target)
-            rows = [{"when": views.local(e.ts, face.timezone), "actor": e.actor, "action": e.action,
-                     "target": e.target, "detail": e.detail} for e in entries]
+        entries = audit.read(store, 500, start, end + timedelta(days=1) if end else None, actor, action, target)
+        rows = [{"when": views.local(e.ts, face.timezone), "actor": e.actor, "action": e.action,
+                 "target": e.target, "detail": e.detail} for e in entries]
         return render(request, face, "audit.html", person, lang, rows=rows,
                       chosen={"actor": actor, "action": action, "target": target, "since": since,
                               "until": until})

@@ -219,8 +219,7 @@ def test_an_operator_sees_the_targets_and_acknowledges_a_real_incident(
     shot(driver, f"acknowledged-{width}-{lang}")
     stored = show_incident(console.store(), incident)
     assert (stored["status"], stored["acknowledged_by"]) == ("acknowledged", f"ui:{person}")
-    with console.store().session() as session:
-        entries = [(e.actor, e.action, e.target) for e in audit.read(session, 200)]
+    entries = [(e.actor, e.action, e.target) for e in audit.read(console.store(), 200)]
     assert (f"ui:{person}", "incident.acknowledged", incident) in entries
     assert (f"ui:{person}", "console.login", person) in entries
 
@@ -300,9 +299,8 @@ def test_repeated_failures_lock_the_account(console: Console) -> None:
         assert answer.status_code == 401 and "用户名或密码错误。" in answer.text
     _, answer = http_login(c, "locky", PASSWORD, client)
     assert answer.status_code == 429
-    with console.store().session() as session:
-        failed = [e.ts for e in audit.read(session, 200)
-                  if (e.action, e.target) == ("console.login_failed", "locky")]
+    failed = [e.ts for e in audit.read(console.store(), 200)
+              if (e.action, e.target) == ("console.login_failed", "locky")]
     assert len(failed) == 3
     until: datetime = min(failed) + timedelta(minutes=10)
     assert f"该账户已锁定至 {until.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M:%S}。" in answer.text
@@ -404,8 +402,7 @@ def test_a_window_added_through_the_page_changes_the_figure(console: Console, br
     driver.get(c.base + "/ui/maintenance")
     click_and_wait(driver, driver.find_element("id", "end-upgrade"), "done", 10, "the window ended")
     assert driver.find_elements("id", "window-upgrade") == []
-    with console.store().session() as session:
-        entries = [(e.actor, e.action, e.target) for e in audit.read(session, 200)]
+    entries = [(e.actor, e.action, e.target) for e in audit.read(console.store(), 200)]
     assert ("ui:ops", "maintenance.add", "upgrade") in entries
     assert ("ui:ops", "maintenance.remove", "upgrade") in entries
     assert not any(t == "sneaky" for _, _, t in entries)
@@ -481,8 +478,7 @@ def test_an_outage_reclassified_as_planned_counts_once_another_person_approves(c
     # (in the run read, web1's fault came 7.6 s after its creation), so the lower bound stays within 1 s.
     taken, wanted = taken_out(), expected()
     assert wanted - 1.0 <= taken <= wanted + 0.002, (taken, wanted)
-    with console.store().session() as session:
-        entries = [(e.actor, e.action, e.target) for e in audit.read(session, 200)]
+    entries = [(e.actor, e.action, e.target) for e in audit.read(console.store(), 200)]
     assert ("ui:ops", "exclusion.request", str(doc["id"])) in entries
     assert ("ui:ops2", "exclusion.approve", str(doc["id"])) in entries
 
@@ -519,9 +515,8 @@ def test_a_report_is_generated_and_downloaded(console: Console, browser: Any) ->
             assert "word/document.xml" in zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
     refused = client.post("/ui/reports", data={"csrf": page_csrf(client, "/ui/reports"), "period": label})
     assert refused.status_code == 403
-    with console.store().session() as session:
-        assert any((e.actor, e.action, e.target) == ("ui:ops2", "report.generate", label)
-                   for e in audit.read(session, 200))
+    assert any((e.actor, e.action, e.target) == ("ui:ops2", "report.generate", label)
+               for e in audit.read(console.store(), 200))
 
 
 @pytest.mark.parametrize("width", [1280, 375])
