@@ -43,13 +43,14 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_config(config_path(args), parsed_files=False)
 
 
-def read_config(args: argparse.Namespace) -> Any:
+def read_config(args: argparse.Namespace, model: Any = None) -> Any:
     """For a read command (`status`, `incidents list`): only the sections it uses (organisation, timezone, lang,
-    database) of --config's collector.yaml, validated (config/basics.py); the rest of the file is not read, so
-    that the command answers at once (issue 25 item 2). ConfigError as load_config's."""
-    from opsmon.collector.config.basics import load_basics
+    database; those `model` adds, e.g. config/basics.OncallBasics) of --config's collector.yaml, validated
+    (config/basics.py); the rest of the file is not read, so that the command answers at once (issue 25 item 2).
+    ConfigError as load_config's."""
+    from opsmon.collector.config.basics import ReadBasics, load_basics
 
-    return load_basics(config_path(args))
+    return load_basics(config_path(args), model or ReadBasics)
 
 
 def zone(args: argparse.Namespace, config: Any = None) -> str:
