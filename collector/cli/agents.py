@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_table, when, zone
+from opsmon.collector.cli.common import actor, command, open_reading, open_store, print_table, read_config, when, zone
 
 
 def cmd_agents_enroll(args: argparse.Namespace) -> int:
@@ -28,12 +28,12 @@ def cmd_agents_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_agents_list(args: argparse.Namespace) -> int:
-    from opsmon.collector.inputs.agents import auth as agents
+    from opsmon.collector.store.agents import list_agents
 
     table = [("NAME", "ROLE", "ASSET", "ENROLLED", "REVOKED")]
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
-    for a in agents.list_agents(open_store(args, config)):
+    for a in list_agents(open_reading(args, config)):
         table.append((a.name, a.role, a.asset_id, when(a.created_at, tz, "minutes"), when(a.revoked_at, tz, "minutes")))
     print_table(table)
     return 0

@@ -43,18 +43,15 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_config(config_path(args), parsed_files=False)
 
 
-def read_config(args: argparse.Namespace, windows: bool = False) -> Any:
+def read_config(args: argparse.Namespace, model: Any = None) -> Any:
     """For a read command (`status`, `incidents list`, `audit`...): only the sections it uses (organisation,
-    timezone, lang, database, sla, timeline; the maintenance windows too with `windows`) of --config's
-    collector.yaml, validated (config/basics.py; basics_windows.py); the rest of the file is not read, so that the
-    command answers at once (issue 25 item 2). ConfigError as load_config's."""
+    timezone, lang, database, sla, timeline; those `model` adds, e.g. config/basics.OncallBasics, or
+    config/basics_windows.WindowsBasics for the maintenance windows) of --config's collector.yaml, validated
+    (config/basics.py); the rest of the file is not read, so that the command answers at once (issue 25 item 2).
+    ConfigError as load_config's."""
     from opsmon.collector.config.basics import ReadBasics, load_basics
 
-    if windows:
-        from opsmon.collector.config.basics_windows import WindowsBasics
-
-        return load_basics(config_path(args), WindowsBasics)
-    return load_basics(config_path(args), ReadBasics)
+    return load_basics(config_path(args), model or ReadBasics)
 
 
 def zone(args: argparse.Namespace, config: Any = None) -> str:

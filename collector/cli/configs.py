@@ -5,15 +5,15 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import command, load_config, open_store, print_table, when, zone
+from opsmon.collector.cli.common import command, open_reading, open_store, print_table, read_config, when, zone
 
 
 def cmd_configs_list(args: argparse.Namespace) -> int:
-    from opsmon.collector.inputs.ssh import configs
+    from opsmon.collector.store import config_versions as configs
 
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
-    store = open_store(args, config)
+    store = open_reading(args, config)
     if args.asset:
         rows = configs.list_versions(store, args.asset, args.name)
         table = [("VERSION", "FETCHED", "LAST SEEN", "SIZE", "SHA256")]

@@ -17,7 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import actor, command, load_config, open_reading, open_store, print_table, time_arg
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    load_config,
+    open_reading,
+    open_store,
+    print_table,
+    read_config,
+    time_arg,
+)
 from opsmon.collector.core.errors import InvalidInput
 
 REDACTED = "***"
@@ -130,8 +139,8 @@ def cmd_exempt_add(args: argparse.Namespace) -> int:
 def cmd_exempt_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store.hj212_exemptions import exemption_document, list_exemptions
 
-    config = load_config(args)
-    rows = list_exemptions(open_store(args, config), include_removed=args.all)
+    config = read_config(args)
+    rows = list_exemptions(open_reading(args, config), include_removed=args.all)
     zone = ZoneInfo(config.timezone)
     if args.format == "json":  # the API's rows, in the configured zone as the API answers
         print(json.dumps([exemption_document(r, zone) for r in rows], ensure_ascii=False, indent=2))

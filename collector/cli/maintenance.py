@@ -39,10 +39,11 @@ def _when(spec: Any, tz: str) -> str:
 
 
 def cmd_maintenance_list(args: argparse.Namespace) -> int:
+    from opsmon.collector.config.basics_windows import WindowsBasics
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.store.windows import live_windows
 
-    config = read_config(args, windows=True)
+    config = read_config(args, WindowsBasics)
     windows = [(w, "config") for w in config.maintenance]
     stored = live_windows(open_reading(args, config))
     windows += [(WindowSpec.model_validate(r.spec), f"{r.created_by}") for r in stored]

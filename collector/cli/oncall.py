@@ -10,19 +10,33 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, load_config, open_store, print_json, print_table, time_arg, when
+from opsmon.collector.cli.common import (
+    actor,
+    command,
+    load_config,
+    open_reading,
+    open_store,
+    print_json,
+    print_table,
+    read_config,
+    time_arg,
+    when,
+)
 from opsmon.collector.core.errors import InvalidInput
 
 
 def _roster(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """(config, store, oncall in force: file plus stored overrides)."""
+    """(config, store, oncall in force: file plus stored overrides). Read as the other listings are (issue 25 item
+    2): of collector.yaml only the basics and the incidents section (config/basics.OncallBasics), the on-call file
+    validated whole by its own model, the overrides on the plain driver."""
+    from opsmon.collector.config.basics import OncallBasics
     from opsmon.collector.config.oncall import load_oncall
     from opsmon.collector.store.oncall import live_overrides
 
-    config = load_config(args)
+    config = read_config(args, OncallBasics)
     if not config.incidents.oncall_file:
         raise InvalidInput("no on-call configured: set incidents.oncall_file in collector.yaml")
-    store = open_store(args, config)
+    store = open_reading(args, config)
     from_file = load_oncall(str(config.resolve(config.incidents.oncall_file)))
     return config, store, from_file.with_overrides(live_overrides(store))
 

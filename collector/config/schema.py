@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig, bundled_targets_path
+from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig, IncidentsConfig...
     WINDOWS,
     Basics,
     DatabaseConfig,
+    IncidentsConfig,
     SlaConfig,
     TimelineConfig,
     bundled_targets_path,
@@ -27,7 +28,6 @@ from opsmon.collector.config.snmp_credentials import CredentialSpec
 from opsmon.collector.config.ssh import SshConfig
 from opsmon.collector.config.survey import SurveyConfig
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration
-from opsmon.collector.core.incidents import CRITICAL_PATHS
 from opsmon.collector.core.maintenance import WindowSpec, check_unique_ids
 
 if TYPE_CHECKING:
@@ -188,30 +188,6 @@ class SnmpConfig(BaseModel):
             if name not in self.credentials:
                 raise ValueError(f"traps.credentials names {name!r}, which snmp.credentials does not define")
         return self
-
-
-class IncidentsConfig(BaseModel):
-    model_config = FROZEN
-    quiet_time: Duration = Field(1800.0, description=(
-        "A fault that comes back within this long after it was resolved reopens the same incident"))
-    hardware_clear_after: PositiveDuration = Field(
-        600.0, description="A hardware fault not signalled again for this long is resolved")
-    hold_max: PositiveDuration = Field(120.0, description=(
-        "Longest wait before notifying about an asset whose parent is failing but not yet confirmed down"))
-    flap_reopens: int = Field(3, ge=0, description=(
-        "Reopens within flap_window that mark an incident flapping: one notice, then quiet until it settles "
-        "(0 = never)"))
-    flap_window: PositiveDuration = Field(600.0, description="The window in which flap_reopens are counted")
-    flap_settle: PositiveDuration = Field(600.0, description=(
-        "A flapping incident settles after this long without a reopen or a recovery (one notice)"))
-    security_critical_paths: tuple[str, ...] = Field(CRITICAL_PATHS, description=(
-        "Watched files (agents' fim_paths) whose change opens a security incident, not only an event; a directory "
-        "covers what lies under it"))
-    oncall_file: str | None = Field(None, description="oncall.yaml: people, schedules, escalation policies, routes")
-    public_url: str = Field("http://127.0.0.1:8470", description="Base URL of acknowledge links in messages")
-    link_ttl: PositiveDuration = Field(86400.0, description="How long an acknowledge link stays valid")
-    link_key_file: str = Field("~/.local/state/opsmon/ack-link.key", description=(
-        "Key that signs acknowledge links (created, mode 0600, when missing)"))
 
 
 class SignOffConfig(BaseModel):

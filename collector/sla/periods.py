@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from opsmon.collector.core.errors import InvalidInput
@@ -98,3 +98,9 @@ def containing(kind: str, at: datetime, tz_name: str) -> Period:
     if kind == "half":
         return parse_period(f"{local.year}-{local.month:02d}-H{1 if local.day <= 15 else 2}", tz_name)
     raise ValueError(kind)
+
+
+def last_complete(kind: str, now: datetime, tz: str) -> Period:
+    """The latest period of `kind` that has ended by `now` (the reports' delivery and `opsmon survey send`; here,
+    beside containing(), so that a command reading it imports no report machinery)."""
+    return containing(kind, containing(kind, now, tz).start - timedelta(seconds=1), tz)

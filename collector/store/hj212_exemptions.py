@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
+from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.millis import from_ms_or_none
 
-if TYPE_CHECKING:  # imported where an exemption is written or listed: dau_points() (the rates') needs neither
+if TYPE_CHECKING:  # imported where an exemption is written: dau_points() and list_exemptions() need neither
     from opsmon.collector.store.db import Store
     from opsmon.collector.store.models import Hj212Exemption
 
@@ -90,16 +92,43 @@ def remove_exemption(store: Store, exemption_id: int, actor: str, now: datetime)
         audit.record(session, actor, "hj212.exemption.remove", str(exemption_id), {}, now)
 
 
-def list_exemptions(store: Store, include_removed: bool = False) -> list[Hj212Exemption]:
-    from sqlalchemy import select
+class StoredExemption(NamedTuple):
+    """An exemption as list_exemptions() reads it: the columns of the mapped class Hj212Exemption, by its names
+    (ExemptionRow.of takes either)."""
 
-    from opsmon.collector.store.models import Hj212Exemption
+    id: int
+    asset_id: str
+    point: str | None
+    factor: str | None
+    start_ts: datetime
+    end_ts: datetime
+    kind: str
+    reason: str
+    proof: str
+    entered_by: str
+    entered_at: datetime
+    removed_by: str | None
+    removed_at: datetime | None
 
-    with store.session() as session:
-        q = select(Hj212Exemption).order_by(Hj212Exemption.start_ts, Hj212Exemption.id)
-        if not include_removed:
-            q = q.where(Hj212Exemption.removed_at.is_(None))
-        return list(session.scalars(q))
+
+# Oldest first (by start, then as entered); removed ones only when asked for.
+EXEMPTIONS = f"SELECT {', '.join(StoredExemption._fields)} FROM hj212_exemptions{{where}} ORDER BY start_ts, id"
+_TIMES = ("start_ts", "end_ts", "entered_at", "removed_at")
+
+
+def list_exemptions(store: Readable, include_removed: bool = False) -> list[StoredExemption]:
+    """Plain SQL on store/dbapi.py's Reader: the API, the HJ 212 report and `opsmon hj212 exempt list` (which reads
+    without SQLAlchemy, issue 25 item 2) run this one query."""
+    sql = EXEMPTIONS.format(where="" if include_removed else " WHERE removed_at IS NULL")
+    with store.reader() as r:
+        rows = r.rows(sql)
+    out = []
+    for row in rows:
+        values = dict(zip(StoredExemption._fields, row, strict=True))
+        for name in _TIMES:
+            values[name] = from_ms_or_none(values[name])
+        out.append(StoredExemption(**values))
+    return out
 
 
 @dataclass(frozen=True)
@@ -123,7 +152,7 @@ class ExemptionRow:
     removed_at: str | None
 
     @classmethod
-    def of(cls, row: Hj212Exemption, zone: tzinfo = UTC) -> ExemptionRow:
+    def of(cls, row: Hj212Exemption | StoredExemption, zone: tzinfo = UTC) -> ExemptionRow:
         """The stored row with its times written in `zone` (the same instants)."""
         return cls(row.id, row.asset_id, row.point, row.factor, row.start_ts.astimezone(zone).isoformat(),
                    row.end_ts.astimezone(zone).isoformat(), row.kind, row.reason, row.proof, row.entered_by,
@@ -131,6 +160,6 @@ class ExemptionRow:
                    row.removed_at.astimezone(zone).isoformat() if row.removed_at is not None else None)
 
 
-def exemption_document(row: Hj212Exemption, zone: tzinfo = UTC) -> dict[str, Any]:
+def exemption_document(row: Hj212Exemption | StoredExemption, zone: tzinfo = UTC) -> dict[str, Any]:
     """ExemptionRow.of as a JSON object (the audit entry, the CLI's JSON)."""
     return asdict(ExemptionRow.of(row, zone))

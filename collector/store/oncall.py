@@ -3,19 +3,26 @@
 Both doors use these functions, so an override is refused for the same reasons whichever way it comes: a
 schedule or person oncall.yaml does not define, an end not after its start, or an end already past. The
 running collector takes them up at its next reload (within 10 s; at once for the API), without a restart.
+
+live_overrides() is plain SQL on store/dbapi.py's Reader, the one query of the running roster and of `opsmon oncall
+now|next|list` (which read without SQLAlchemy, issue 25 item 2); the writes import the ORM when called.
 """
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import func, select
+from typing import TYPE_CHECKING
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.store import audit
-from opsmon.collector.store.db import Store
-from opsmon.collector.store.models import OncallOverride
+from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.millis import from_ms
+
+if TYPE_CHECKING:
+    from opsmon.collector.store.db import Store
+
+LIVE_OVERRIDES = ("SELECT id, schedule, person, start_ts, end_ts, reason FROM oncall_overrides "
+                  "WHERE removed_at IS NULL ORDER BY id")
 
 
 @dataclass(frozen=True)
@@ -28,12 +35,11 @@ class StoredOverride:
     reason: str
 
 
-def live_overrides(store: Store) -> list[StoredOverride]:
+def live_overrides(store: Readable) -> list[StoredOverride]:
     """Every stored override not removed, oldest first (Oncall.with_overrides puts them in force)."""
-    with store.session() as session:
-        rows = list(session.scalars(select(OncallOverride).where(OncallOverride.removed_at.is_(None))
-                                    .order_by(OncallOverride.id)))
-        return [StoredOverride(r.id, r.schedule, r.person, r.start_ts, r.end_ts, r.reason) for r in rows]
+    with store.reader() as r:
+        return [StoredOverride(oid, schedule, person, from_ms(start), from_ms(end), reason)
+                for oid, schedule, person, start, end, reason in r.rows(LIVE_OVERRIDES)]
 
 
 def add_override(store: Store, schedules: Collection[str], people: Collection[str], schedule: str, person: str,
@@ -52,6 +58,9 @@ def add_override(store: Store, schedules: Collection[str], people: Collection[st
         raise InvalidInput("end: must be after start")
     if end <= now:
         raise InvalidInput("end: the override would be over already")
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import OncallOverride
+
     with store.session.begin() as session:
         row = OncallOverride(schedule=schedule, person=person, start_ts=start, end_ts=end, reason=reason[:512],
                              created_by=actor, created_at=now)
@@ -64,6 +73,9 @@ def add_override(store: Store, schedules: Collection[str], people: Collection[st
 
 
 def remove_override(store: Store, override_id: int, actor: str, now: datetime) -> None:
+    from opsmon.collector.store import audit
+    from opsmon.collector.store.models import OncallOverride
+
     with store.session.begin() as session:
         row = session.get(OncallOverride, override_id)
         if row is None or row.removed_at is not None:
@@ -76,6 +88,10 @@ def remove_override(store: Store, override_id: int, actor: str, now: datetime) -
 
 def overrides_mark(store: Store) -> tuple[int, int]:
     """Changes whenever an override is added or removed: (rows, removed rows)."""
+    from sqlalchemy import func, select
+
+    from opsmon.collector.store.models import OncallOverride
+
     with store.session() as session:
         total = session.scalar(select(func.count(OncallOverride.id))) or 0
         removed = session.scalar(select(func.count(OncallOverride.id)).where(OncallOverride.removed_at.is_not(None)))

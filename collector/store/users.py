@@ -13,6 +13,9 @@ Every change, login and refusal is in the audit log.
 
 With `ldap:` configured, a name without a local account is checked against the directory (docs/console.md):
 the person then has an account here with no password hash (`DIRECTORY`), kept for their sessions and language.
+
+list_users() is plain SQL on store/dbapi.py's Reader and never reads a hash; the rest imports SQLAlchemy and the
+mapped classes when called, so that `opsmon users list` reads without them (issue 25 item 2).
 """
 from __future__ import annotations
 
@@ -22,22 +25,35 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, NamedTuple
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.store import Store
-from opsmon.collector.store.audit import record
-from opsmon.collector.store.models import ConsoleSession, ConsoleUser, LoginFailure
+from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.millis import from_ms
 from opsmon.collector.store.tokens import ROLES
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
+    from sqlalchemy.orm import Session
+
+    from opsmon.collector.store import Store
+    from opsmon.collector.store.models import ConsoleUser
 
 MIN_PASSWORD = 10
 DIRECTORY = "ldap"  # the password_hash of a person who logs in through the directory: no hash, no local login
+# The accounts by name, each with how it logs in (never its hash): local (a password here) or ldap (the directory's)
+USER_LINES = ("SELECT name, role, CASE WHEN password_hash = :directory THEN 'ldap' ELSE 'local' END, lang, created_at "
+              "FROM console_users ORDER BY name")
+
+
+class UserLine(NamedTuple):
+    """An account as `opsmon users list` shows it."""
+
+    name: str
+    role: str
+    login: str  # "local" or "ldap" (DIRECTORY)
+    lang: str
+    created_at: datetime
 
 
 @functools.cache
@@ -77,6 +93,11 @@ def _check_password(password: str) -> None:
 
 
 def add(store: Store, name: str, role: str, password: str, actor: str, now: datetime) -> None:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleUser
+
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if not name or len(name) > 128 or name != name.strip() or any(c.isspace() for c in name):
@@ -91,6 +112,11 @@ def add(store: Store, name: str, role: str, password: str, actor: str, now: date
 
 
 def remove(store: Store, name: str, actor: str, now: datetime) -> None:
+    from sqlalchemy import delete, select
+
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleSession, ConsoleUser
+
     with store.session.begin() as session:
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
         if user is None:
@@ -102,6 +128,11 @@ def remove(store: Store, name: str, actor: str, now: datetime) -> None:
 
 def set_password(store: Store, name: str, password: str, actor: str, now: datetime) -> None:
     """A new password ends every session of the person (a stolen cookie dies with the old password)."""
+    from sqlalchemy import delete, select
+
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleSession, ConsoleUser, LoginFailure
+
     _check_password(password)
     hashed = hasher().hash(password)
     with store.session.begin() as session:
@@ -116,9 +147,11 @@ def set_password(store: Store, name: str, password: str, actor: str, now: dateti
         record(session, actor, "users.passwd", name, {}, now)
 
 
-def list_users(store: Store) -> list[ConsoleUser]:
-    with store.session() as session:
-        return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.name)))
+def list_users(store: Readable) -> list[UserLine]:
+    """Every account by name, with how it logs in; its password hash is not read."""
+    with store.reader() as r:
+        return [UserLine(name, role, login, lang, from_ms(made))
+                for name, role, login, lang, made in r.rows(USER_LINES, {"directory": DIRECTORY})]
 
 
 @dataclass(frozen=True)
@@ -152,6 +185,11 @@ def login(store: Store, name: str, password: str, now: datetime, failures: int, 
     outside any transaction (it may wait for a server), and a person it accepts gets a console account of
     theirs (no password, role from their groups, refreshed at every login) so their sessions, language and
     audit trail are those of a local person."""
+    from sqlalchemy import delete, select
+
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleUser, LoginFailure
+
     since = now - timedelta(seconds=window)
     name = name[:128]
     with store.session.begin() as session:
@@ -195,12 +233,20 @@ def login(store: Store, name: str, password: str, now: datetime, failures: int, 
 
 
 def _failed(session: Session, door: str, name: str, before: int, now: datetime, via: str) -> None:
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import LoginFailure
+
     session.add(LoginFailure(name=name, ts=now))
     record(session, f"{door}:{name}", "console.login_failed", name, {"failures": before + 1, "via": via}, now)
 
 
 def _open(session: Session, user: ConsoleUser, door: str, now: datetime, lifetime: float, via: str) -> Login:
     """A new session of `user` (the name's failures forgotten, expired sessions swept), audited."""
+    from sqlalchemy import delete
+
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleSession, LoginFailure
+
     session.execute(delete(LoginFailure).where(LoginFailure.name == user.name))
     session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
     session_id = secrets.token_urlsafe(32)
@@ -222,6 +268,8 @@ def _verify(hashed: str, password: str) -> bool:
 
 def person(store: Store, session_id: str, now: datetime) -> Person | None:
     """The person of a live session; None for an unknown, ended or expired one."""
+    from opsmon.collector.store.models import ConsoleSession, ConsoleUser
+
     if not session_id or len(session_id) > 128:
         return None
     with store.session() as session:
@@ -235,6 +283,9 @@ def person(store: Store, session_id: str, now: datetime) -> Person | None:
 
 
 def logout(store: Store, session_id: str, door: str, now: datetime) -> None:
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleSession, ConsoleUser
+
     with store.session.begin() as session:
         row = session.get(ConsoleSession, _digest(session_id))
         if row is None:
@@ -246,6 +297,11 @@ def logout(store: Store, session_id: str, door: str, now: datetime) -> None:
 
 
 def set_lang(store: Store, name: str, lang: str, door: str, now: datetime) -> None:
+    from sqlalchemy import select
+
+    from opsmon.collector.store.audit import record
+    from opsmon.collector.store.models import ConsoleUser
+
     with store.session.begin() as session:
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name))
         if user is None:

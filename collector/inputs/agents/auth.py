@@ -65,11 +65,6 @@ def revoke(store: Store, name: str, actor: str) -> None:
         record(session, actor, "agents.revoke", name, {}, now)
 
 
-def list_agents(store: Store) -> list[AgentRow]:
-    with store.session() as session:
-        return list(session.scalars(select(AgentRow).order_by(AgentRow.name)))
-
-
 class AgentAuth:
     """token -> (agent name, asset id), from a cache of active hashes."""
 

@@ -1,4 +1,5 @@
-"""Reading stored configurations, for `opsmon configs list|show|diff` and the API.
+"""Reading stored configurations, for `opsmon configs list|show|diff` and the API (the listings are
+store/config_versions.py's plain SQL, which `opsmon configs list` imports alone).
 
 A version is an int (1 is the first stored), "latest", or "previous" (the one before latest).
 Unknown assets or versions raise NotFound; a malformed version raises InvalidInput.
@@ -7,40 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.inputs.ssh.backup import unified_diff
 from opsmon.collector.inputs.ssh.models import ConfigVersion
+from opsmon.collector.store.config_versions import SUMMARY, list_assets, list_versions
+
+__all__ = ["MAX_VERSION", "Version", "diff", "list_assets", "list_versions", "show"]
 
 Version = int | str
 
 
 def _summary(row: ConfigVersion) -> dict[str, Any]:
-    return {"asset_id": row.asset_id, "name": row.name, "version": row.version, "fetched_at": row.fetched_at,
-            "last_seen": row.last_seen, "sha256": row.sha256, "size": row.size, "command": row.command}
-
-
-def list_assets(store: Any) -> list[dict[str, Any]]:
-    """Every asset and configuration name with a stored version: how many, and the latest."""
-    with store.session() as session:
-        rows = session.execute(
-            select(ConfigVersion.asset_id, ConfigVersion.name, func.max(ConfigVersion.version),
-                   func.max(ConfigVersion.last_seen))
-            .group_by(ConfigVersion.asset_id, ConfigVersion.name)
-            .order_by(ConfigVersion.asset_id, ConfigVersion.name)).all()
-    return [{"asset_id": a, "name": n, "versions": v, "last_seen": seen} for a, n, v, seen in rows]
-
-
-def list_versions(store: Any, asset_id: str, name: str = "running") -> list[dict[str, Any]]:
-    """The versions of one configuration, newest first (without their content)."""
-    with store.session() as session:
-        rows = session.scalars(select(ConfigVersion)
-                               .where(ConfigVersion.asset_id == asset_id, ConfigVersion.name == name)
-                               .order_by(ConfigVersion.version.desc())).all()
-    if not rows:
-        raise NotFound(f"no stored {name} configuration for asset {asset_id!r}")
-    return [_summary(r) for r in rows]
+    return {k: getattr(row, k) for k in SUMMARY}
 
 
 MAX_VERSION = 2 ** 63 - 1  # versions are the store's 64-bit integers: SQLite refuses a larger one (OverflowError)

@@ -11,16 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from opsmon.collector.sla.periods import Period, containing
+from opsmon.collector.sla.periods import Period, containing, last_complete
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import ReportFile
 
 log = logging.getLogger(__name__)
-
-
-def last_complete(kind: str, now: datetime, tz: str) -> Period:
-    """The latest period of `kind` that has ended by `now`."""
-    return containing(kind, containing(kind, now, tz).start - timedelta(seconds=1), tz)
 
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",

@@ -182,11 +182,11 @@ open(out, "w").write(json.dumps(seen))
 """
 
 
-# What the fastest reads (`status`, `incidents list`, `sla`, `assets list`, `history show`, `audit`, `events`,
-# `maintenance list`, `exclusions list`, `compliance`) may not import either: SQLAlchemy, the store's engine and
-# mapped classes, and the whole config schema's models (they read on the plain driver and validate only the sections
-# they use: store/dbapi.py, config/basics.py; issue 25 item 2). `sla` measures the bundled table: every measure's
-# reads (availability with its lives and exclusions, responses, count, manual, HJ 212, survey).
+# What the fastest reads (`status`, `incidents list`, `sla`, the listings of assets, history, audit, events,
+# maintenance, exclusions, compliance, and the administration listings) may not import either: SQLAlchemy, the
+# store's engine and mapped classes, and the whole config schema's models (they read on the plain driver and validate
+# only the sections they use: store/dbapi.py, config/basics.py; issue 25 item 2). `sla` measures the bundled table:
+# every measure's reads (availability with its lives and exclusions, responses, count, manual, HJ 212, survey).
 FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--format", "json"),
               ("incidents", "list", "--status", "active"), ("sla", "--period", "2026Q4"),
               ("sla", "--period", "2026Q4", "--format", "json"), ("assets", "list"),
@@ -195,16 +195,20 @@ FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--forma
               ("history", "show", "sw-1", "--format", "json"), ("audit",), ("events",), ("events", "--format", "json"),
               ("maintenance", "list"), ("maintenance", "list", "--format", "json"), ("exclusions", "list"),
               ("exclusions", "list", "--removed", "--format", "json"), ("compliance",),
-              ("compliance", "--format", "json"))
+              ("compliance", "--format", "json"), ("oncall", "now", "--at", "2026-12-06T12:55:00Z"),
+              ("oncall", "next", "--at", "2026-12-06T12:55:00Z", "--format", "json"), ("oncall", "list"),
+              ("agents", "list"), ("tokens", "list"), ("users", "list"), ("configs", "list"),
+              ("hj212", "exempt", "list"), ("hj212", "exempt", "list", "--all", "--format", "json"),
+              ("survey", "list"))
 NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collector.store.models",
                       "opsmon.collector.config.schema", "opsmon.collector.config.load")
 
 
 def test_the_fastest_reads_import_no_sqlalchemy_and_no_config_schema(cli: Path, tmp_path: Path) -> None:
     """FAST_READS, in one fresh interpreter, exit 0 and leave none of NOT_FOR_FAST_READS (nor HEAVY) in sys.modules.
-    On main before this change, the first command already loaded all five; at 2e76a62, before the SLA engine's
-    reads moved to the plain driver, `sla` loaded the first three; at 8e6ade8, `assets list` (the first of the
-    commands added since) loaded all five."""
+    On main before the first of them moved, the first command already loaded all five; at 2e76a62, before the SLA
+    engine's reads moved to the plain driver, `sla` loaded the first three; at 8e6ade8, `assets list` (the first of
+    the listings moved since) loaded all five, and at 78572eb `oncall now` (the first administration listing)."""
     out = tmp_path / "seen.json"
     done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(NOT_FOR_FAST_READS + HEAVY), str(out),
                            json.dumps(FAST_READS)], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -183,7 +183,7 @@ ldap:
         assert not any("ldap-viewer" in target for _, _, target, _ in entries)
         # the directory people have accounts here without a password: one cannot be given them
         store = open_store(f"sqlite:///{c.db}", migrate=False)
-        rows = {u.name: (u.role, u.password_hash == users.DIRECTORY) for u in users.list_users(store)}
+        rows = {u.name: (u.role, u.login == users.DIRECTORY) for u in users.list_users(store)}
         assert rows == {"li.ops": ("operator", True), "ops.local": ("operator", False), "zhao.view": ("viewer", True)}
         with pytest.raises(InvalidInput, match="logs in through LDAP"):
             users.set_password(store, "li.ops", "a-local-password", "test", datetime.now(UTC))

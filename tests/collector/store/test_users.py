@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.store import Store, audit, users
+from opsmon.collector.store.models import ConsoleUser
 from tests.conftest import utc
 
 T0 = utc(2026, 12, 6, 2, 0, 0)
@@ -21,8 +23,10 @@ def login(store: Store, name: str, password: str, at: float) -> users.Login:
 
 def test_a_password_is_stored_as_argon2id_and_checked(store: Store) -> None:
     users.add(store, "zhang", "operator", PASSWORD, "cli:root", T0)
-    (row,) = users.list_users(store)
-    assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
+    with store.session() as session:  # the hash as stored (the listing never reads it)
+        (hashed,) = session.scalars(select(ConsoleUser.password_hash)).all()
+    assert hashed.startswith("$argon2id$") and PASSWORD not in hashed
+    assert [(u.name, u.login) for u in users.list_users(store)] == [("zhang", "local")]
     ok = login(store, "zhang", PASSWORD, 1)
     assert ok.session is not None and ok.person is not None and ok.person.role == "operator"
     assert ok.person.lang == "zh"  # Chinese first
