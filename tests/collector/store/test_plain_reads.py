@@ -28,16 +28,15 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from opsmon.collector.cli import main
 from opsmon.collector.core.errors import StoreError
 from opsmon.collector.incidents.read import IncidentFilter, incident_doc, list_incidents
-from opsmon.collector.store import Store, open_store
+from opsmon.collector.store import Store
 from opsmon.collector.store import models as m
 from opsmon.collector.store.assets import AssetLine, asset_lines
 from opsmon.collector.store.dbapi import SCHEMA_REVISION, PlainStore, open_reading_store, pyformat
 from opsmon.collector.store.history import Span, current_states, last_heartbeat
+from tests.collector.store.plain_pair import cli_outputs, plain_store, postgres_estate, sqlite_estate
 from tests.conftest import write_config
-from tests.peers.postgres import own_database
 
 T0 = datetime(2026, 12, 6, tzinfo=UTC)
 H, MIN = timedelta(hours=1), timedelta(minutes=1)
@@ -171,40 +170,28 @@ def test_an_unreachable_postgresql_is_waited_for_once() -> None:
         listener.close()
 
 
-def _cli_lines(config: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
-    out = []
-    for argv in (("status",), ("incidents", "list"), ("incidents", "list", "--format", "json"),
-                 ("--lang", "en", "incidents", "list", "--status", "active")):
-        assert main(["--config", str(config), *argv]) == 0
-        out.append(capsys.readouterr().out)
-    return out
+# status (zh), incidents list as a table and as JSON, and the active ones in English.
+CLI = (("status",), ("incidents", "list"), ("incidents", "list", "--format", "json"),
+       ("--lang", "en", "incidents", "list", "--status", "active"))
 
 
 @pytest.fixture(scope="module")
 def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    folder = tmp_path_factory.mktemp("plain-reads")
-    store = open_store(f"sqlite:///{folder / 'opsmon.db'}")
-    _populate(store)
-    yield store, write_config(folder, f"timezone: Asia/Shanghai\ndatabase:\n  path: {folder / 'opsmon.db'}\n")
-    store.close()
+    yield from sqlite_estate(tmp_path_factory, "plain-reads", _populate, lambda _: "timezone: Asia/Shanghai\n")
 
 
 def test_plain_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store, Path]) -> None:
-    full, config = sqlite_store
-    plain = open_reading_store(full.engine.url.render_as_string())
-    assert isinstance(plain, PlainStore)
-    try:
+    full, _ = sqlite_store
+    with plain_store(full.engine.url.render_as_string(), "sqlite") as plain:
         _check(full, plain)
         _guards(full, plain, sqlite3.OperationalError)
-    finally:
-        plain.close()
 
 
 def test_status_and_incidents_list_print_the_estate(sqlite_store: tuple[Store, Path],
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """The heartbeat is older than a minute, so `status` counts to it (T0): a1 up for 1 h (T0-1h to T0), a2 down
     for 30 min (T0-30min to T0); a3 is removed, not listed. Times in Shanghai: T0-30min is 07:30+08:00."""
-    status, table, _, active = _cli_lines(sqlite_store[1], capsys)
+    status, table, _, active = cli_outputs(sqlite_store[1], capsys, CLI)
     assert status.splitlines()[0] == "collector not running since 2026-12-06 08:00:00+08:00 (its last heartbeat): " \
                                      "states below are as it left them"
     assert status.splitlines()[3].split() == ["a1", "network", "a1", "network", "s1", "up", "1小时", "ok"]
@@ -221,21 +208,12 @@ def test_plain_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
         capsys: pytest.CaptureFixture[str]) -> None:
     """The same estate on the real PostgreSQL peer: the same answers, and the CLI prints the same bytes as on
     SQLite (psycopg through the plain driver; the URL as collector.yaml gives it)."""
-    url = own_database(postgres_url, "plain_reads")
-    full = open_store(url)
-    try:
-        _populate(full)
-        plain = open_reading_store(url)
-        assert isinstance(plain, PlainStore) and plain.dialect == "postgresql"
-        try:
+    with postgres_estate(postgres_url, "plain_reads", _populate) as (full, url):
+        with plain_store(url, "postgresql") as plain:
             _check(full, plain)
             _guards(full, plain, psycopg.errors.ReadOnlySqlTransaction)
-        finally:
-            plain.close()
         config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  url: {url}\n")
-        assert _cli_lines(config, capsys) == _cli_lines(sqlite_store[1], capsys)
-    finally:
-        full.close()
+        assert cli_outputs(config, capsys, CLI) == cli_outputs(sqlite_store[1], capsys, CLI)
 
 
 def test_a_store_the_plain_driver_cannot_serve_opens_the_full_store(tmp_path: Path) -> None:

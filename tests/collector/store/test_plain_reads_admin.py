@@ -33,20 +33,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from opsmon.collector.cli import main
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.inputs.ssh import configs as ssh_configs
-from opsmon.collector.store import Store, open_store
+from opsmon.collector.store import Store
 from opsmon.collector.store import models as m
 from opsmon.collector.store.agents import AgentLine, list_agents
 from opsmon.collector.store.config_versions import list_assets, list_versions
-from opsmon.collector.store.dbapi import PlainStore, open_reading_store
+from opsmon.collector.store.dbapi import PlainStore
 from opsmon.collector.store.hj212_exemptions import ExemptionRow, StoredExemption, list_exemptions
 from opsmon.collector.store.oncall import StoredOverride, live_overrides
 from opsmon.collector.store.tokens import TokenLine, list_tokens
 from opsmon.collector.store.users import UserLine, list_users
+from tests.collector.store.plain_pair import cli_outputs, plain_store, postgres_estate, sqlite_estate
 from tests.conftest import write_config
-from tests.peers.postgres import own_database
 
 T0 = datetime(2026, 12, 6, tzinfo=UTC)
 F = datetime(2036, 12, 6, tzinfo=UTC)
@@ -58,8 +57,8 @@ ONCALL_YAML = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n
                "    overrides:\n      - {person: li.wei, start: '2036-12-08T00:00:00Z', end: '2036-12-08T12:00:00Z'}\n"
                "policies:\n  default:\n    levels:\n      - {after: 0s, notify: [schedule:ops], channels: [hook]}\n"
                "routes:\n  - {policy: default}\n")
-CONFIG = ("timezone: Asia/Shanghai\ndatabase:\n  {database}\nincidents:\n  oncall_file: oncall.yaml\n"
-          "notify:\n  channels:\n    hook: {{type: webhook, url: 'http://127.0.0.1:9/h', secret: s3cret-hook}}\n")
+CONFIG = ("timezone: Asia/Shanghai\nincidents:\n  oncall_file: oncall.yaml\n"
+          "notify:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/h', secret: s3cret-hook}\n")
 # The listings the CLI prints, each run on both databases (bytes compared).
 ARGVS = (("tokens", "list"), ("users", "list"), ("agents", "list"), ("configs", "list"), ("configs", "list", "sw-1"),
          ("configs", "list", "sw-1", "--name", "startup"), ("hj212", "exempt", "list"),
@@ -173,38 +172,26 @@ def _check(full: Store, plain: PlainStore) -> None:
     assert ssh_configs.list_assets is list_assets and ssh_configs.list_versions is list_versions  # the API's
 
 
-def _cli(config: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
-    out = []
-    for argv in ARGVS:
-        assert main(["--config", str(config), *argv]) == 0, argv
-        out.append(capsys.readouterr().out)
-    return out
+def _config(folder: Path) -> str:
+    (folder / "oncall.yaml").write_text(ONCALL_YAML, encoding="utf-8")
+    return CONFIG
 
 
 @pytest.fixture(scope="module")
 def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    folder = tmp_path_factory.mktemp("plain-reads-admin")
-    store = open_store(f"sqlite:///{folder / 'opsmon.db'}")
-    _populate(store)
-    (folder / "oncall.yaml").write_text(ONCALL_YAML, encoding="utf-8")
-    yield store, write_config(folder, CONFIG.format(database=f"path: {folder / 'opsmon.db'}"))
-    store.close()
+    yield from sqlite_estate(tmp_path_factory, "plain-reads-admin", _populate, _config)
 
 
 def test_plain_admin_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store, Path]) -> None:
     full, _ = sqlite_store
-    plain = open_reading_store(full.engine.url.render_as_string())
-    assert isinstance(plain, PlainStore)
-    try:
+    with plain_store(full.engine.url.render_as_string(), "sqlite") as plain:
         _check(full, plain)
-    finally:
-        plain.close()
 
 
 def test_the_admin_listings_print_the_estate(sqlite_store: tuple[Store, Path],
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """Times in Shanghai (UTC+8): T0-1h is 2026-12-06 07:00+08:00, T0-2d is 2026-12-04 08:00+08:00."""
-    out = dict(zip(ARGVS, _cli(sqlite_store[1], capsys), strict=True))
+    out = dict(zip(ARGVS, cli_outputs(sqlite_store[1], capsys, ARGVS), strict=True))
     printed = "".join(out.values())
     assert "h-alice" not in printed and "a-srv" not in printed and "$argon2id$" not in printed  # no hash, ever
     tokens = out[("tokens", "list")].splitlines()
@@ -239,18 +226,8 @@ def test_plain_admin_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
         capsys: pytest.CaptureFixture[str]) -> None:
     """The same estate on the real PostgreSQL peer: the same answers, and the CLI prints the same bytes as on
     SQLite (psycopg through the plain driver)."""
-    url = own_database(postgres_url, "plain_reads_admin")
-    full = open_store(url)
-    try:
-        _populate(full)
-        plain = open_reading_store(url)
-        assert isinstance(plain, PlainStore) and plain.dialect == "postgresql"
-        try:
+    with postgres_estate(postgres_url, "plain_reads_admin", _populate) as (full, url):
+        with plain_store(url, "postgresql") as plain:
             _check(full, plain)
-        finally:
-            plain.close()
-        (tmp_path / "oncall.yaml").write_text(ONCALL_YAML, encoding="utf-8")
-        config = write_config(tmp_path, CONFIG.format(database=f"url: {url}"))
-        assert _cli(config, capsys) == _cli(sqlite_store[1], capsys)
-    finally:
-        full.close()
+        config = write_config(tmp_path, f"{_config(tmp_path)}database:\n  url: {url}\n")
+        assert cli_outputs(config, capsys, ARGVS) == cli_outputs(sqlite_store[1], capsys, ARGVS)

@@ -31,19 +31,17 @@ from typing import Any
 import pytest
 from sqlalchemy import or_, select
 
-from opsmon.collector.cli import main
 from opsmon.collector.config.inventory import asset_document
 from opsmon.collector.outputs.compliance import compliance
-from opsmon.collector.store import Store, audit, open_store
+from opsmon.collector.store import Store, audit
 from opsmon.collector.store import models as m
 from opsmon.collector.store.assets import list_assets
-from opsmon.collector.store.dbapi import PlainStore, open_reading_store
 from opsmon.collector.store.events import read_events
 from opsmon.collector.store.exclusions import doc, list_exclusions
 from opsmon.collector.store.history import Span, asset_exists, asset_history
 from opsmon.collector.store.windows import live_windows
+from tests.collector.store.plain_pair import cli_outputs, plain_store, postgres_estate, sqlite_estate
 from tests.conftest import write_config
-from tests.peers.postgres import own_database
 
 T0 = datetime(2026, 12, 6, tzinfo=UTC)
 H, MIN = timedelta(hours=1), timedelta(minutes=1)
@@ -198,38 +196,22 @@ def _check(full: Store, plain: Any) -> None:
         assert compliance(store, "srv-2") == rows[2:]
 
 
-def _cli_outputs(config: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
-    out = []
-    for argv in COMMANDS:
-        assert main(["--config", str(config), *argv]) == 0, argv
-        out.append(capsys.readouterr().out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    folder = tmp_path_factory.mktemp("plain-reads-more")
-    store = open_store(f"sqlite:///{folder / 'opsmon.db'}")
-    _populate(store)
-    yield store, write_config(folder, f"{CONFIG}database:\n  path: {folder / 'opsmon.db'}\n")
-    store.close()
+    yield from sqlite_estate(tmp_path_factory, "plain-reads-more", _populate, lambda _: CONFIG)
 
 
 def test_plain_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store, Path]) -> None:
     full, _ = sqlite_store
-    plain = open_reading_store(full.engine.url.render_as_string())
-    assert isinstance(plain, PlainStore)
-    try:
+    with plain_store(full.engine.url.render_as_string(), "sqlite") as plain:
         _check(full, plain)
-    finally:
-        plain.close()
 
 
 def test_the_commands_print_the_estate(sqlite_store: tuple[Store, Path], capsys: pytest.CaptureFixture[str]) -> None:
     """Some lines by hand (times in Shanghai, T0 = 08:00+08:00): the history of a1 from 06:30 to 08:30 (--to is
     in the past, so its open interval is shown up to --to, the heartbeat not applying); the audit log oldest
     first; the config's window before the stored ones; the exclusions not removed."""
-    out = dict(zip(COMMANDS, _cli_outputs(sqlite_store[1], capsys), strict=True))
+    out = dict(zip(COMMANDS, cli_outputs(sqlite_store[1], capsys, COMMANDS), strict=True))
     assert [line.split()[0] for line in out[("assets", "list")].splitlines()] == ["ID", "a1", "a2"]
     history = out[COMMANDS[2]].splitlines()
     assert history[1].split() == ["2026-12-06", "06:30:00+08:00", "2026-12-06", "07:00:00+08:00", "down", "30分", "x"]
@@ -247,20 +229,11 @@ def test_plain_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
         capsys: pytest.CaptureFixture[str]) -> None:
     """The same estate on the real PostgreSQL peer: the same answers, and every command prints the same bytes as
     on SQLite (psycopg through the plain driver)."""
-    url = own_database(postgres_url, "plain_reads_more")
-    full = open_store(url)
-    try:
-        _populate(full)
-        plain = open_reading_store(url)
-        assert isinstance(plain, PlainStore) and plain.dialect == "postgresql"
-        try:
+    with postgres_estate(postgres_url, "plain_reads_more", _populate) as (full, url):
+        with plain_store(url, "postgresql") as plain:
             _check(full, plain)
-        finally:
-            plain.close()
         config = write_config(tmp_path, f"{CONFIG}database:\n  url: {url}\n")
-        assert _cli_outputs(config, capsys) == _cli_outputs(sqlite_store[1], capsys)
-    finally:
-        full.close()
+        assert cli_outputs(config, capsys, COMMANDS) == cli_outputs(sqlite_store[1], capsys, COMMANDS)
 
 
 @pytest.mark.parametrize(("windows", "said"), [
