@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter, truediv
@@ -176,15 +176,20 @@ def _in_list(ids: list[str]) -> tuple[str, dict[str, Any]]:
 
 
 class _Aside:
-    """Statements of one measurement read on pooled connections of their own, each on a thread, while the
+    """Statements of one measurement read on connections of their own, each on a thread, while the
     measurement's own connection reads the rest: SQLite's calls release the GIL, so its passes over the
     intervals run on other cores; PostgreSQL's run in its server (a backend each) while this process does its
     Python.
 
-    On PostgreSQL every one reads the snapshot of the measurement's own transaction (`snapshot`, exported by
-    it): the same data as one connection reading it all. SQLite reads each statement whole from one snapshot,
-    as it did on one connection (no transaction spans its SELECTs there). An in-memory SQLite database is seen
-    by one connection only: there each statement is read at once, on `conn`."""
+    Each thread opens one connection at its first statement and keeps it until close(), however many statements
+    it reads (the two halves, one per 500 assets whose life is cut): on the plain driver every connection is a
+    new one (on PostgreSQL a new backend and login), not one a statement.
+
+    On PostgreSQL every statement reads the snapshot of the measurement's own transaction (`snapshot`, exported
+    by it): each connection's one transaction imports it before its first statement, so every statement of the
+    measurement sees the same data as one connection reading it all. SQLite reads each statement whole from one
+    snapshot, as it did on one connection (no transaction spans its SELECTs there). An in-memory SQLite database
+    is seen by one connection only: there each statement is read at once, on `conn`."""
 
     def __init__(self, store: Readable, reader: Reader, snapshot: str | None) -> None:
         if snapshot is not None and not re.fullmatch(r"[0-9A-F-]+", snapshot):
@@ -193,6 +198,9 @@ class _Aside:
         self._pool = (ThreadPoolExecutor(max_workers=3, thread_name_prefix="opsmon-sla-sums")
                       if store.shared else None)
         self._parts: list[Future[list[Any]]] = []
+        self._mine = threading.local()  # this thread's Reader, once it has one
+        self._held: list[ExitStack] = []  # every thread's connection, closed by close()
+        self._held_lock = threading.Lock()
 
     def submit(self, sql: str, params: dict[str, Any]) -> Future[list[Any]]:
         """Start reading `sql` (named :parameters); its rows, when they are read."""
@@ -205,26 +213,41 @@ class _Aside:
         return f
 
     def _read(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        # At the driver's level (no statement to compile): a pooled connection of the full store, or one of
-        # the plain driver's own (store/dbapi.py).
-        with self._store.own_reader() as c:
-            if self._store.dialect != "sqlite":
-                if self._snapshot is not None:
-                    c.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    c.run(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
-                c.run("SET LOCAL jit = off")
-                # The two halves are the parallelism: a parallel plan of each (partial aggregates gathered and
-                # merged) cost 1.4-2.2 s of the server's CPU at 5 M intervals against 1.1-1.4 s without.
-                c.run("SET LOCAL max_parallel_workers_per_gather = 0")
-            return c.rows(sql, params)  # rolled back on leaving
+        return self._connection().rows(sql, params)
+
+    def _connection(self) -> Reader:
+        """This thread's connection of its own, opened at its first statement (at the driver's level, no
+        statement to compile: a pooled connection of the full store, or one of the plain driver's own,
+        store/dbapi.py); on PostgreSQL in a transaction of the measurement's snapshot, kept until close()."""
+        reader: Reader | None = getattr(self._mine, "reader", None)
+        if reader is not None:
+            return reader
+        held = ExitStack()
+        with self._held_lock:
+            self._held.append(held)
+        reader = held.enter_context(self._store.own_reader())
+        if self._store.dialect != "sqlite":
+            if self._snapshot is not None:
+                reader.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                reader.run(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
+            reader.run("SET LOCAL jit = off")
+            # The two halves are the parallelism: a parallel plan of each (partial aggregates gathered and
+            # merged) cost 1.4-2.2 s of the server's CPU at 5 M intervals against 1.1-1.4 s without.
+            reader.run("SET LOCAL max_parallel_workers_per_gather = 0")
+        self._mine.reader = reader
+        return reader
 
     def close(self) -> None:
-        """Wait for every statement (none outlives its measurement, even one that failed)."""
+        """Wait for every statement (none outlives its measurement, even one that failed), then close the
+        threads' connections (rolled back on leaving)."""
         for f in self._parts:
             f.cancel()
         wait(self._parts)
         if self._pool is not None:
             self._pool.shutdown()
+        with ExitStack() as every:
+            for held in self._held:
+                every.enter_context(held)
 
 
 _gc_lock = threading.Lock()
