@@ -594,13 +594,13 @@ def _short_sql(statement: str) -> str:
 def child_evaluate(url: str, per_asset: bool) -> int:
     """In a fresh process: import, open the store, then time evaluate() alone (printed as JSON).
 
-    Breakdown: every SQL statement evaluate() sent is captured, then replayed alone on the raw DB-API
-    connection (execute + fetchall, best of 3), so the report says which query takes the time whatever
-    shape the engine has; the rest of evaluate() is Python (row handling, per-target arithmetic).
+    Breakdown: every SQL statement evaluate() read is captured (at store/dbapi.py's DbapiReader.rows, which
+    every read of the engine goes through, on its own connection or a pass thread's; SQLAlchemy's events no
+    longer see them), then replayed alone on a raw DB-API connection (best of 3), so the report says which query
+    takes the time whatever shape the engine has; the rest of evaluate() is Python (row handling, per-target
+    arithmetic).
     """
     t0 = time.perf_counter()
-    from sqlalchemy import event
-
     from opsmon.collector.sla import engine
     from opsmon.collector.sla.periods import parse_period
     from opsmon.collector.sla.targets import bundled_targets_path, load_targets
@@ -612,12 +612,16 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     table = load_targets(bundled_targets_path())
     period = parse_period(PERIOD, TZ)
     t_open = time.perf_counter() - t0
+    from opsmon.collector.store.dbapi import DbapiReader
+
     captured: list[tuple[str, Any]] = []
+    rows_of = DbapiReader.rows
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
-        captured.append((statement, parameters))
+    def capture(self: Any, sql: str, params: Any = None) -> list[Any]:
+        captured.append((sql, dict(params or {})))  # list.append: safe from the pass's threads
+        return rows_of(self, sql, params)
 
-    event.listen(store.engine, "before_cursor_execute", capture)
+    DbapiReader.rows = capture  # type: ignore[method-assign]
     try:  # reset the peak-RSS counter so VmHWM below is the peak during evaluate() alone
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
             f.write("5")
@@ -634,21 +638,19 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     cpu, main_cpu = _cpu() - c0, time.thread_time() - m0
     server_cpu = _server_cpu(int(server)) - s0 if server else None
     added = max(0, _status_kb("VmHWM") - rss0)
-    event.remove(store.engine, "before_cursor_execute", capture)
+    DbapiReader.rows = rows_of  # type: ignore[method-assign]
     statements = []
     raw = store.engine.raw_connection()
     try:
+        replay = DbapiReader(raw.driver_connection, store.dialect)  # the same SQL text and parameters
         for statement, parameters in captured:
-            if statement.startswith("SET ") or "pg_export_snapshot" in statement:
-                continue  # a transaction's settings and its snapshot: nothing to time alone
+            if "pg_export_snapshot" in statement:
+                continue  # the measurement's snapshot: nothing to time alone
             best, rows = float("inf"), 0
             for _ in range(3):
-                cur = raw.cursor()
                 t = time.perf_counter()
-                cur.execute(statement, parameters)
-                rows = len(cur.fetchall()) if cur.description else 0  # SET LOCAL returns no rows
+                rows = len(replay.rows(statement, parameters))
                 best = min(best, time.perf_counter() - t)
-                cur.close()
             statements.append({"sql": _short_sql(statement), "rows": rows, "s": round(best, 4)})
         raw.rollback()
     finally:

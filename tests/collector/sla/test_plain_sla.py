@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from opsmon.collector.config.basics import bundled_targets_path
+from opsmon.collector.sla import engine
 from opsmon.collector.sla.engine import evaluate
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.sla.service_hours import Inside, ServiceHours
@@ -192,3 +194,58 @@ def test_the_document_on_sqlite_is_the_one_before_the_move_on_both_stores(tmp_pa
 def test_the_document_on_postgresql_is_the_one_before_the_move_on_both_stores(postgres_url: str) -> None:
     _both(own_database(postgres_url, "plain_sla"), "postgresql")
 
+
+
+def _one_connection_a_thread(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,100 assets, each removed ten days into the quarter, with one open `up` interval from the day before the
+    quarter: every life is cut, so the pass reads them in three statements of 500, 500 and 100 ids (the lives-
+    clipped sums) besides its two halves: five statements on connections of their own, on at most three threads.
+    The plain driver opens one connection a thread and keeps it for the measurement: at most three, not five
+    (before: one a statement, on PostgreSQL a new backend and login each). Each asset's figures are its ten
+    days: up 10 x 86,400 = 864,000 s, nothing else (the open interval ends at the removal)."""
+    store = open_store(url)
+    try:
+        with store.session.begin() as s:
+            for i in range(1100):
+                aid = f"r{i:04d}"
+                s.add(Asset(id=aid, name=aid, category="server", site=None, address=None, tags=[],
+                            criticality="medium", parent_id=None, checks=[], created_at=S - timedelta(days=30),
+                            updated_at=S, removed_at=S + timedelta(days=10)))
+                s.add(StateInterval(asset_id=aid, state="up", start_ts=S - timedelta(days=1), end_ts=None,
+                                    reason=""))
+        plain = open_reading_store(url)
+        assert isinstance(plain, PlainStore)
+        opened: list[str] = []
+        statements: list[str] = []
+        connect, read = plain._connect, engine._Aside._read
+
+        def counted_connect(scratch: bool) -> object:
+            opened.append(threading.current_thread().name)
+            return connect(scratch)
+
+        def counted_read(self: engine._Aside, sql: str, params: dict[str, object]) -> list[object]:
+            statements.append(threading.current_thread().name)
+            return read(self, sql, params)
+
+        monkeypatch.setattr(plain, "_connect", counted_connect)
+        monkeypatch.setattr(engine._Aside, "_read", counted_read)
+        try:
+            ev = engine.Evaluation(plain, PERIOD, NOW)
+        finally:
+            plain.close()
+        assert len(statements) == 5 and 1 <= len(set(statements)) <= 3
+        assert sorted(opened) == sorted(set(statements))  # one connection for each thread that read, no more
+        assert len(ev.times) == 1100
+        assert all(t.by_state == {"up": 864_000.0} for t in ev.times.values())
+    finally:
+        store.close()
+
+
+def test_the_pass_reads_on_one_connection_a_thread_on_sqlite(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _one_connection_a_thread(f"sqlite:///{tmp_path / 'opsmon.db'}", monkeypatch)
+
+
+def test_the_pass_reads_on_one_connection_a_thread_on_postgresql(postgres_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _one_connection_a_thread(own_database(postgres_url, "plain_sla_threads"), monkeypatch)
