@@ -18,7 +18,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
-from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.core.errors import ConfigError, ConfigProblems
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from opsmon.collector.core.incidents import CRITICAL_PATHS
 
@@ -163,6 +163,14 @@ def targets_path(config: Basics, sla: SlaConfig) -> Path:
 
 Read = TypeVar("Read", bound=ReadBasics)
 
+# Every top-level key of collector.yaml (config/schema.CollectorConfig's fields; a test keeps the two equal). A read
+# command validates only its own sections and leaves the others unread, but a key that is no section at all (a
+# misspelt `timezon:`) is refused as the whole schema refuses it: ignored, its default would silently stand in.
+SECTIONS = frozenset((
+    "agents", "api", "base_dir", "console", "database", "flows", "hj212", "incidents", "inventory", "lang", "ldap",
+    "listen", "logging", "maintenance", "notify", "organisation", "pollers", "reports", "retention", "scheduler",
+    "sla", "snmp", "source_file", "ssh", "survey", "timeline", "timezone"))
+
 
 def read_mapping(path: str | os.PathLike[str]) -> YamlDoc:
     """collector.yaml read (YAML errors name file and line), which must hold a mapping."""
@@ -176,7 +184,15 @@ def load_basics(path: str | os.PathLike[str], model: type[Read] = ReadBasics) ->
     """organisation, timezone, lang and database of collector.yaml (and the other sections of `model`, a
     ReadBasics), validated (ConfigError naming file, line, key and reason); the rest of the file is not."""
     doc = read_mapping(path)
-    basics: Read = doc.validate(model)
+    problems = [ConfigError(doc.where((key,)), str(key), "unknown key") for key in doc.data if key not in SECTIONS]
+    try:
+        basics: Read = doc.validate(model)
+    except ConfigProblems as exc:
+        problems += exc.problems
+    except ConfigError as exc:
+        problems.append(exc)
+    if problems:  # all of them at once, as the whole schema says them
+        raise problems[0] if len(problems) == 1 else ConfigProblems(f"{len(problems)} problems in {doc.file}", problems)
     return basics.model_copy(update={"base_dir": str(Path(path).resolve().parent), "source_file": str(path)})
 
 

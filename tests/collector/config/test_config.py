@@ -246,3 +246,25 @@ def test_a_read_validates_only_the_sections_it_uses(tmp_path: Path) -> None:
     assert (basics.timezone, basics.lang) == (whole.timezone, whole.lang) == ("Asia/Shanghai", "en")
     assert basics.database_url() == whole.database_url() == f"sqlite:///{tmp_path / 'opsmon.db'}"
     assert basics.targets_path() == whole.targets_path() == tmp_path / "t.yaml"
+
+
+def test_a_read_refuses_a_misspelt_section_as_the_whole_schema_does(tmp_path: Path) -> None:
+    """A top-level key that is no section of collector.yaml (`timezon:` for `timezone:`, line 1) is not left
+    unread by a read command's basics: ignored, its default (UTC) would stand in silently and every time printed
+    would be in the wrong zone. load_basics says it in load_config's words, with every other problem of its own
+    sections at once (lang on line 4); and SECTIONS is the whole schema's top level, key for key."""
+    from opsmon.collector.config.basics import SECTIONS, OncallBasics, load_basics
+    from opsmon.collector.config.schema import CollectorConfig
+    from opsmon.collector.core.errors import ConfigProblems
+
+    assert frozenset(CollectorConfig.model_fields) == SECTIONS
+    typo = write_config(tmp_path, "timezon: Asia/Shanghai\ndatabase:\n  path: opsmon.db\n", "typo.yaml")
+    for load in (load_basics, load_config):
+        with pytest.raises(ConfigError) as raised:
+            load(typo)
+        assert str(raised.value).startswith(f"{typo}:1: timezon: unknown key"), str(raised.value)
+    both = write_config(tmp_path, "timezon: Asia/Shanghai\ndatabase:\n  path: opsmon.db\nlang: fr\n", "both.yaml")
+    with pytest.raises(ConfigProblems) as raised:
+        load_basics(both, OncallBasics)
+    assert [(p.keypath, str(p).split(": ")[0]) for p in raised.value.problems] == [
+        ("timezon", f"{both}:1"), ("lang", f"{both}:4")]
