@@ -793,17 +793,22 @@ class Evaluation:
 
 
     def _survey(self, t: Target, store: Readable) -> TargetResult:
-        """(满意 + 基本满意) / answers, over the surveys of the periods inside this one (a year: its quarters).
+        return survey_result(t, store, self.period)
 
-        The sample size goes with it: answers of the contacts the survey reached (a contact counted once per
-        period). Nobody answered: no data, never a pass."""
-        sent = {(i.period, i.email) for i in invitations(store, self.period.start, self.period.end) if i.delivered}
-        got = answers(store, self.period.start, self.period.end)
-        by = {score: sum(1 for a in got if a.score == score) for score in ("satisfied", "fair", "dissatisfied")}
-        detail = SurveyDetail(sent=len(sent), answered=len(got), **by)
-        value = sum(1 for a in got if a.score in SATISFIED) / len(got) if got else None
-        passed, status = verdict(t, value, t.threshold, None, 0.0)
-        return result(t, t.threshold, value, passed, status, detail=detail)
+
+def survey_result(t: Target, store: Readable, period: Period) -> TargetResult:
+    """(满意 + 基本满意) / answers, over the surveys of the periods inside this one (a year: its quarters).
+
+    The sample size goes with it: answers of the contacts the survey reached (a contact counted once per
+    period). Nobody answered: no data, never a pass. It reads the survey's tables alone, none of what an
+    Evaluation loads: `opsmon survey results` measures it without reading any interval (measure_surveys)."""
+    sent = {(i.period, i.email) for i in invitations(store, period.start, period.end) if i.delivered}
+    got = answers(store, period.start, period.end)
+    by = {score: sum(1 for a in got if a.score == score) for score in ("satisfied", "fair", "dissatisfied")}
+    detail = SurveyDetail(sent=len(sent), answered=len(got), **by)
+    value = sum(1 for a in got if a.score in SATISFIED) / len(got) if got else None
+    passed, status = verdict(t, value, t.threshold, None, 0.0)
+    return result(t, t.threshold, value, passed, status, detail=detail)
 
 
 def limit_of(t: Target) -> float:
@@ -849,11 +854,22 @@ def measure(store: Readable, table: TargetTable, period: Period, now: datetime |
 
 def measured_with(ev: Evaluation, table: TargetTable, store: Readable) -> PeriodResult:
     """The target table from an Evaluation already loaded (the period cache keeps it for the click-through)."""
-    period = ev.period
-    measured = MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
-                              complete=ev.now >= period.end, as_of=ev.as_of)
     with _gc_paused():
-        return PeriodResult(measured, ev.evaluate(table, store))
+        return PeriodResult(measured_period(ev.period, ev.now), ev.evaluate(table, store))
+
+
+def measured_period(period: Period, now: datetime) -> MeasuredPeriod:
+    """The period as measured at `now`: complete once it has ended, its figures reaching min(now, end)."""
+    return MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
+                          complete=now >= period.end, as_of=min(now, period.end))
+
+
+def measure_surveys(store: Readable, table: TargetTable, period: Period, now: datetime | None = None) -> PeriodResult:
+    """The survey targets of `table` alone, as measure() gives them (the same survey_result), without loading
+    an Evaluation: a survey figure reads no interval, incident or asset, and loading them was most of
+    `opsmon survey results`' time (0.53 s over 1,000 assets; issue 25 item 2)."""
+    return PeriodResult(measured_period(period, now or datetime.now(UTC)),
+                        tuple(survey_result(t, store, period) for t in table.targets if t.measure == "survey"))
 
 
 def evaluate(store: Readable, table: TargetTable, period: Period, now: datetime | None = None) -> dict[str, Any]:
