@@ -182,8 +182,9 @@ open(out, "w").write(json.dumps(seen))
 """
 
 
-# What the fastest reads (`status`, `incidents list`, `sla`, the listings of assets, history, audit, events,
-# maintenance, exclusions, compliance, and the administration listings) may not import either: SQLAlchemy, the
+# What the fastest reads (`status`, `incidents list` and `show`, `sla`, `survey results`, `hj212 rates`, the listings
+# of assets, history, audit, events, maintenance, exclusions, compliance, and the administration listings) may not
+# import either: SQLAlchemy, the
 # store's engine and mapped classes, and the whole config schema's models (they read on the plain driver and validate
 # only the sections they use: store/dbapi.py, config/basics.py; issue 25 item 2). `sla` measures the bundled table:
 # every measure's reads (availability with its lives and exclusions, responses, count, manual, HJ 212, survey).
@@ -199,7 +200,9 @@ FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--forma
               ("oncall", "next", "--at", "2026-12-06T12:55:00Z", "--format", "json"), ("oncall", "list"),
               ("agents", "list"), ("tokens", "list"), ("users", "list"), ("configs", "list"),
               ("hj212", "exempt", "list"), ("hj212", "exempt", "list", "--all", "--format", "json"),
-              ("survey", "list"))
+              ("survey", "list"), ("incidents", "show", "inc-1"), ("incidents", "show", "inc-1", "--format", "json"),
+              ("survey", "results", "--period", "2026Q4"),
+              ("survey", "results", "--period", "2026Q4", "--format", "json"), ("hj212", "rates", "--period", "2026Q4"))
 NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collector.store.models",
                       "opsmon.collector.config.schema", "opsmon.collector.config.load")
 
@@ -208,7 +211,8 @@ def test_the_fastest_reads_import_no_sqlalchemy_and_no_config_schema(cli: Path, 
     """FAST_READS, in one fresh interpreter, exit 0 and leave none of NOT_FOR_FAST_READS (nor HEAVY) in sys.modules.
     On main before the first of them moved, the first command already loaded all five; at 2e76a62, before the SLA
     engine's reads moved to the plain driver, `sla` loaded the first three; at 8e6ade8, `assets list` (the first of
-    the listings moved since) loaded all five, and at 78572eb `oncall now` (the first administration listing)."""
+    the listings moved since) loaded all five, and at 78572eb `oncall now` (the first administration listing); at
+    1cb6d7f, `incidents show` (and after it `survey results` and `hj212 rates`) loaded all five."""
     out = tmp_path / "seen.json"
     done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(NOT_FOR_FAST_READS + HEAVY), str(out),
                            json.dumps(FAST_READS)], cwd=ROOT, capture_output=True, text=True, timeout=120)
