@@ -74,8 +74,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from opsmon.collector.sla.engine import measure_surveys
     from opsmon.collector.sla.render import TEXT, measured
+    from opsmon.collector.sla.survey import measure_surveys
     from opsmon.collector.sla.targets import load_targets
 
     config = read_config(args)  # the zone, the language and the target table's path (config/basics.py)

@@ -29,9 +29,10 @@ from sqlalchemy import select
 
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.incidents.read import incident_doc, show_incident
-from opsmon.collector.sla.engine import measure, measure_surveys
+from opsmon.collector.sla.engine import measure
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.sla.results import SurveyDetail
+from opsmon.collector.sla.survey import measure_surveys
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store import models as m
