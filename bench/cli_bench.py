@@ -41,8 +41,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -58,12 +59,14 @@ ONCALL = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n"
           "routes:\n  - {policy: default}\n")
 ONCALL_CONFIG = ("incidents:\n  oncall_file: oncall.yaml\n"
                  "notify:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/h', secret: bench-hook}\n")
-# The read commands: what they list or show exists in the bench's store (a00042 is one of its assets).
+# The read commands: what they list or show exists in the bench's store (a00042 is one of its assets; INC-000000
+# the first of console_bench.seed_more's incidents, an open one; a00042's configuration has three versions).
 READ_COMMANDS = (
     ("status",),
     ("sla", "--period", PERIOD),
     ("sla", "--period", PERIOD, "--format", "json"),
     ("incidents", "list"),
+    ("incidents", "show", "INC-000000"),
     ("assets", "list"),
     ("history", "show", "a00042", "--from", "2026-09-01T00:00:00+08:00", "--to", "2026-09-30T00:00:00+08:00"),
     ("audit",),
@@ -76,9 +79,13 @@ READ_COMMANDS = (
     ("tokens", "list"),
     ("users", "list"),
     ("configs", "list"),
+    ("configs", "show", "a00042"),
+    ("configs", "diff", "a00042"),
     ("compliance",),
     ("hj212", "exempt", "list"),
     ("survey", "list"),
+    ("survey", "results", "--period", PERIOD),
+    ("hj212", "rates", "--period", PERIOD),
 )
 # What the reads import before any work of their own, cumulatively (printed after the commands with --floor): the
 # part of the goal's 0.3 s these packages take alone. `status` and `incidents list` need the first three lines
@@ -88,6 +95,21 @@ FLOOR = (("pydantic and PyYAML", "import pydantic, yaml; from pydantic import Ba
          ("+ the plain-driver reads (sqlite3, dbapi.py)", "import opsmon.collector.store.history, "
           "opsmon.collector.store.assets, opsmon.collector.incidents.read"),
          ("+ SQLAlchemy and the store's models (sla)", "import sqlalchemy.orm, opsmon.collector.store.models"))
+
+
+def seed_configs(store: Any, at: datetime) -> None:
+    """Three versions of a00042's running configuration (a 48-port switch's, 194 lines), version n
+    setting port n's VLAN, for `configs show` and `configs diff`."""
+    from opsmon.collector.store.models import ConfigVersion
+
+    with store.session.begin() as session:
+        for n in (1, 2, 3):
+            ports = "".join(f"interface GigabitEthernet1/0/{p}\n switchport access vlan {10 + (p == n) * n}\n"
+                            " spanning-tree portfast\n!\n" for p in range(1, 49))
+            content = f"hostname a00042\n{ports}end\n"
+            session.add(ConfigVersion(asset_id="a00042", name="running", version=n, fetched_at=at, last_seen=at,
+                                      sha256=f"{n}" * 64, raw_sha256=f"{n}" * 64, size=len(content),
+                                      command="show running-config", content=content))
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -144,6 +166,7 @@ def main() -> int:
         store = open_store(f"sqlite:///{db}")
         seed_more(store, args.incidents, args.audit, period.start, period.end - timedelta(hours=4), args.seed,
                   args.assets)
+        seed_configs(store, period.start)
         store.close()
         config = write_config(Path(folder), {"path": str(db)})
         (Path(folder) / "oncall.yaml").write_text(ONCALL, encoding="utf-8")

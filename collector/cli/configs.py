@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_reading, open_store, print_table, read_config, when, zone
+from opsmon.collector.cli.common import command, open_reading, print_table, read_config, when, zone
 
 
 def cmd_configs_list(args: argparse.Namespace) -> int:
@@ -31,22 +31,24 @@ def cmd_configs_list(args: argparse.Namespace) -> int:
 
 
 def _version_arg(value: str | None, default: str) -> Any:
-    value = value or default
-    return int(value) if value.isdigit() else value
+    from opsmon.collector.store.config_versions import version_of
+
+    return version_of(value or default)
 
 
 def cmd_configs_show(args: argparse.Namespace) -> int:
-    from opsmon.collector.inputs.ssh import configs
+    from opsmon.collector.store import config_versions as configs
 
-    doc = configs.show(open_store(args), args.asset, _version_arg(args.version, "latest"), args.name)
+    store = open_reading(args, read_config(args))  # the database alone (config/basics.py), the plain driver
+    doc = configs.show(store, args.asset, _version_arg(args.version, "latest"), args.name)
     sys.stdout.write(doc["content"])
     return 0
 
 
 def cmd_configs_diff(args: argparse.Namespace) -> int:
-    from opsmon.collector.inputs.ssh import configs
+    from opsmon.collector.store import config_versions as configs
 
-    sys.stdout.write(configs.diff(open_store(args), args.asset, _version_arg(args.a, "previous"),
+    sys.stdout.write(configs.diff(open_reading(args, read_config(args)), args.asset, _version_arg(args.a, "previous"),
                                   _version_arg(args.b, "latest"), args.name))
     return 0
 

@@ -89,7 +89,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
     from opsmon.collector.sla.hj212_read import read_counts, rules_of
     from opsmon.collector.sla.targets import load_targets
 
-    config = load_config(args)
+    config = read_config(args)  # the zone and the target table's path (config/basics.py): no whole schema
     table = load_targets(config.targets_path())
     target = next((t for t in table.targets if t.measure == "hj212_rate"), None)
     period = period_arg(args, config)

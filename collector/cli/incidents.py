@@ -12,7 +12,6 @@ from opsmon.collector.cli.common import (
     load_config,
     named,
     open_reading,
-    open_store,
     print_json,
     print_table,
     read_config,
@@ -53,9 +52,9 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
 def cmd_incidents_show(args: argparse.Namespace) -> int:
     from opsmon.collector.incidents.read import show_incident
 
-    config = load_config(args)
+    config = read_config(args)
     tz = zone(args, config)
-    doc = show_incident(open_store(args, config), args.id)
+    doc = show_incident(open_reading(args, config), args.id)
     if args.format == "json":
         print_json(doc, tz)
         return 0

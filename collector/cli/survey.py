@@ -74,14 +74,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from opsmon.collector.sla.engine import measure
     from opsmon.collector.sla.render import TEXT, measured
+    from opsmon.collector.sla.survey import measure_surveys
     from opsmon.collector.sla.targets import load_targets
 
-    config = load_config(args)
+    config = read_config(args)  # the zone, the language and the target table's path (config/basics.py)
     period = _period(args, config, "year")
-    result = measure(open_reading(args, config), load_targets(config.targets_path()), period)
-    targets = [t for t in result.targets if t.measure == "survey"]
+    result = measure_surveys(open_reading(args, config), load_targets(config.targets_path()), period)
+    targets = list(result.targets)
     if args.format == "json":
         print_json({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},
                    config.timezone)

@@ -161,6 +161,15 @@ def targets_path(config: Basics, sla: SlaConfig) -> Path:
     return config.resolve(sla.targets_file) if sla.targets_file else bundled_targets_path()
 
 
+def missing_targets(config: Basics, sla: SlaConfig, doc: YamlDoc) -> ConfigError | None:
+    """sla.targets_file named but absent: the error of load_config (config/load.py) and of load_basics, the same
+    words (file, line, key and reason) whichever validated the file."""
+    if sla.targets_file and not targets_path(config, sla).is_file():
+        return ConfigError(doc.where(("sla", "targets_file")), "sla.targets_file",
+                           f"no such file: {targets_path(config, sla)}")
+    return None
+
+
 Read = TypeVar("Read", bound=ReadBasics)
 
 # Every top-level key of collector.yaml (config/schema.CollectorConfig's fields; a test keeps the two equal). A read
@@ -182,7 +191,8 @@ def read_mapping(path: str | os.PathLike[str]) -> YamlDoc:
 
 def load_basics(path: str | os.PathLike[str], model: type[Read] = ReadBasics) -> Read:  # type: ignore[assignment]
     """organisation, timezone, lang and database of collector.yaml (and the other sections of `model`, a
-    ReadBasics), validated (ConfigError naming file, line, key and reason); the rest of the file is not."""
+    ReadBasics), validated (ConfigError naming file, line, key and reason), and the target table it names present,
+    as load_config checks it; the rest of the file is not."""
     doc = read_mapping(path)
     problems = [ConfigError(doc.where((key,)), str(key), "unknown key") for key in doc.data if key not in SECTIONS]
     try:
@@ -193,7 +203,11 @@ def load_basics(path: str | os.PathLike[str], model: type[Read] = ReadBasics) ->
         problems.append(exc)
     if problems:  # all of them at once, as the whole schema says them
         raise problems[0] if len(problems) == 1 else ConfigProblems(f"{len(problems)} problems in {doc.file}", problems)
-    return basics.model_copy(update={"base_dir": str(Path(path).resolve().parent), "source_file": str(path)})
+    basics = basics.model_copy(update={"base_dir": str(Path(path).resolve().parent), "source_file": str(path)})
+    missing = missing_targets(basics, basics.sla, doc)
+    if missing is not None:
+        raise missing
+    return basics
 
 
 def bundled_targets_path() -> Path:

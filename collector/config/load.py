@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from opsmon.collector.config.basics import DEMO_CONFIG, SYSTEM_CONFIG, read_mapping, resolve_config_path
+from opsmon.collector.config.basics import (
+    DEMO_CONFIG,
+    SYSTEM_CONFIG,
+    missing_targets,
+    read_mapping,
+    resolve_config_path,
+)
 from opsmon.collector.config.schema import CollectorConfig
 from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
 from opsmon.collector.core.errors import ConfigError, Problems
@@ -56,9 +62,9 @@ def check_config_file(path: str | os.PathLike[str], found: Problems, secrets: bo
         return None
     base = str(Path(path).resolve().parent)
     config = config.model_copy(update={"base_dir": base, "source_file": str(path)})
-    if config.sla.targets_file and not config.targets_path().is_file():
-        found.add(ConfigError(doc.where(("sla", "targets_file")), "sla.targets_file",
-                              f"no such file: {config.targets_path()}"))
+    missing = missing_targets(config, config.sla, doc)
+    if missing is not None:
+        found.add(missing)
     for i, name in enumerate(config.inventory.files):
         if not config.resolve(name).is_file():
             found.add(ConfigError(doc.where(("inventory", "files", i)), f"inventory.files[{i}]",

@@ -1,8 +1,8 @@
 """Reading incidents and their trails back for the API and the CLI (closed ones included).
 
 list_incidents() is plain SQL on store/dbapi.py's Reader: the API, the console and `opsmon incidents list` run
-the same query, the CLI on the plain driver without SQLAlchemy (issue 25 item 2). show_incident() reads
-through the ORM, imported when called.
+the same query, the CLI on the plain driver without SQLAlchemy (issue 25 item 2); so do show_incident()'s two
+(`opsmon incidents show`, the API's incident and the console's incident page).
 """
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from opsmon.collector.core.deadlines import in_time, response_seconds
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.incidents import NOT_FAULTS
 from opsmon.collector.store.dbapi import Readable, in_list, json_value
-from opsmon.collector.store.millis import from_ms_or_none, to_ms
+from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
 
 if TYPE_CHECKING:
-    from opsmon.collector.store import Store
     from opsmon.collector.store.models import Incident
 
 
@@ -151,17 +150,19 @@ def list_incidents(store: Readable, where: IncidentFilter = IncidentFilter(), si
         return [incident_doc(IncidentRow.read(row)) for row in r.rows(" ".join(sql), params)]
 
 
-def show_incident(store: Store, incident_id: str) -> dict[str, Any]:
-    from sqlalchemy import select
+# The trail of one incident, oldest first (the API, the console's incident page and `opsmon incidents show`).
+TRAIL = "SELECT ts, actor, action, detail FROM incident_events WHERE incident_id = :id ORDER BY id"
 
-    from opsmon.collector.store.models import Incident, IncidentEvent
 
-    with store.session() as session:
-        row = session.get(Incident, incident_id)
-        if row is None:
+def show_incident(store: Readable, incident_id: str) -> dict[str, Any]:
+    """One incident and its trail: two SQL strings on the Reader, so the CLI reads it on the plain driver and the
+    API, the console and the CLI run the same queries (issue 25 item 2); NotFound naming the id."""
+    with store.reader() as r:
+        found = r.rows(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE incidents.id = :id", {"id": incident_id})
+        if not found:
             raise NotFound(f"no incident {incident_id!r}")
-        doc = incident_doc(row)
-        doc["trail"] = [{"ts": e.ts.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-                        for e in session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-                                                 .order_by(IncidentEvent.id))]
+        doc = incident_doc(IncidentRow.read(found[0]))
+        trail = r.rows(TRAIL, {"id": incident_id})
+        doc["trail"] = [{"ts": from_ms(ts).isoformat(), "actor": actor, "action": action, "detail": json_value(detail)}
+                        for ts, actor, action, detail in trail]
     return doc

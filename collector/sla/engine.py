@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from opsmon.collector.core.deadlines import response_seconds
 from opsmon.collector.core.incidents import CRITICAL, HARDWARE, MAJOR, NOT_FAULTS
 from opsmon.collector.core.states import DEGRADED, DOWN, MAINTENANCE, STATES, UP
-from opsmon.collector.core.survey import SATISFIED
 from opsmon.collector.core.workdays import WorkCalendar
 from opsmon.collector.sla.availability import AssetTime, Figures, asset_figures, budget_left, fleet
 from opsmon.collector.sla.hj212_rates import Counts, Group, RateRules, Series, groups
@@ -41,23 +40,21 @@ from opsmon.collector.sla.results import (
     HealedIncident,
     Hj212Detail,
     ManualDetail,
-    MeasuredPeriod,
     PeriodResult,
     ResponseDetail,
     SlowIncident,
-    Status,
-    SurveyDetail,
     TargetResult,
     WorstAsset,
     WorstPoint,
 )
 from opsmon.collector.sla.service_hours import Inside, ServiceHours, merge
+from opsmon.collector.sla.survey import survey_result
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
+from opsmon.collector.sla.verdicts import measured_period, result, verdict
 from opsmon.collector.store.dbapi import Reader, in_list
 from opsmon.collector.store.exclusions import in_force
 from opsmon.collector.store.history import HEARTBEAT
 from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
-from opsmon.collector.store.surveys import answers, invitations
 
 if TYPE_CHECKING:
     from opsmon.collector.store.dbapi import Readable
@@ -837,17 +834,7 @@ class Evaluation:
 
 
     def _survey(self, t: Target, store: Readable) -> TargetResult:
-        """(满意 + 基本满意) / answers, over the surveys of the periods inside this one (a year: its quarters).
-
-        The sample size goes with it: answers of the contacts the survey reached (a contact counted once per
-        period). Nobody answered: no data, never a pass."""
-        sent = {(i.period, i.email) for i in invitations(store, self.period.start, self.period.end) if i.delivered}
-        got = answers(store, self.period.start, self.period.end)
-        by = {score: sum(1 for a in got if a.score == score) for score in ("satisfied", "fair", "dissatisfied")}
-        detail = SurveyDetail(sent=len(sent), answered=len(got), **by)
-        value = sum(1 for a in got if a.score in SATISFIED) / len(got) if got else None
-        passed, status = verdict(t, value, t.threshold, None, 0.0)
-        return result(t, t.threshold, value, passed, status, detail=detail)
+        return survey_result(t, store, self.period)
 
 
 def limit_of(t: Target) -> float:
@@ -867,25 +854,6 @@ def judge_target(t: Target, incidents: list[IncidentTimes], assets: dict[str, As
     return judge(held, limit_of(t), now, until, float(t.self_healed_under or 0), excluded)
 
 
-def verdict(t: Target, value: float | None, threshold: float, coverage: float | None,
-            floor: float) -> tuple[bool, Status]:
-    """Pass or fail; no value is no data, and too little known time is low coverage: neither ever passes."""
-    if value is None:
-        return False, "no_data"
-    if coverage is not None and coverage < floor:
-        return False, "low_coverage"
-    ok = t.passes(value, threshold)
-    return ok, "pass" if ok else "fail"
-
-
-def result(t: Target, threshold: float, value: float | None, passed: bool, status: Status,
-           **measured: Any) -> TargetResult:
-    """A target's result: its own words from the table, the figures measured for it."""
-    return TargetResult(id=t.id, name_zh=t.name_zh, name_en=t.name_en, project=t.project, measure=t.measure,
-                        unit=t.unit, comparator=t.comparator, threshold=threshold, judged_over=t.period,
-                        value=value, passed=passed, status=status, **measured)
-
-
 def measure(store: Readable, table: TargetTable, period: Period, now: datetime | None = None) -> PeriodResult:
     """Every target of `table` over `period`, as of `now` (default: the current time)."""
     return measured_with(Evaluation(store, period, now), table, store)
@@ -893,11 +861,8 @@ def measure(store: Readable, table: TargetTable, period: Period, now: datetime |
 
 def measured_with(ev: Evaluation, table: TargetTable, store: Readable) -> PeriodResult:
     """The target table from an Evaluation already loaded (the period cache keeps it for the click-through)."""
-    period = ev.period
-    measured = MeasuredPeriod(period.label, period.kind, period.timezone, period.start, period.end,
-                              complete=ev.now >= period.end, as_of=ev.as_of)
     with _gc_paused():
-        return PeriodResult(measured, ev.evaluate(table, store))
+        return PeriodResult(measured_period(ev.period, ev.now), ev.evaluate(table, store))
 
 
 def evaluate(store: Readable, table: TargetTable, period: Period, now: datetime | None = None) -> dict[str, Any]:

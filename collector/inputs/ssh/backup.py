@@ -16,7 +16,6 @@ It is synchronous (SQLAlchemy): the hub runs it in a worker thread.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import threading
@@ -29,6 +28,7 @@ from sqlalchemy import select
 
 from opsmon.collector.core.messages import Event, Message, SecurityFinding
 from opsmon.collector.inputs.ssh.models import ConfigVersion
+from opsmon.collector.store.config_versions import unified_diff
 
 # Lines that change without anyone changing the configuration.
 DEFAULT_IGNORE: tuple[str, ...] = (
@@ -100,11 +100,6 @@ def redact(text: str) -> str:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def unified_diff(old: str, new: str, old_label: str, new_label: str, context: int = 3) -> list[str]:
-    return [line.rstrip("\n") for line in difflib.unified_diff(
-        old.splitlines(), new.splitlines(), old_label, new_label, n=context, lineterm="")]
 
 
 def bounded(lines: list[str], max_lines: int, max_bytes: int = 64 << 10, width: int = 400) -> tuple[str, bool]:

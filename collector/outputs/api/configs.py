@@ -15,6 +15,7 @@ from opsmon.collector.core.http import OPERATOR, errors
 from opsmon.collector.inputs.ssh import configs
 from opsmon.collector.outputs.api.deps import Auth
 from opsmon.collector.outputs.api.face import CollectorFace
+from opsmon.collector.store.config_versions import version_of
 
 
 class ConfigSeries(BaseModel):
@@ -39,11 +40,6 @@ class ConfigText(ConfigVersion):
     content: str
 
 
-def _version(v: str) -> int | str:
-    """A number for ASCII digits (`latest`, `previous` and anything else is checked by configs._parse)."""
-    return int(v) if v.isascii() and v.isdigit() and len(v) <= 4300 else v
-
-
 def routes(face: CollectorFace, auth: Auth) -> APIRouter:
     router = APIRouter(tags=["configs"])
     store = face.store
@@ -65,12 +61,12 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
                            **OPERATOR, **errors(404, 422)})
     def configs_diff(asset_id: str, a: str = "previous", b: str = "latest", name: str = "running",
                      _: str = Depends(auth.operator)) -> Response:
-        return Response(configs.diff(store, asset_id, _version(a), _version(b), name), media_type="text/plain")
+        return Response(configs.diff(store, asset_id, version_of(a), version_of(b), name), media_type="text/plain")
 
     @router.get("/api/v1/configs/{asset_id}/{version}", response_model=ConfigText,
                 responses={**OPERATOR, **errors(404, 422)})
     def configs_show(asset_id: str, version: str, name: str = "running",
                      _: str = Depends(auth.operator)) -> dict[str, Any]:
-        return configs.show(store, asset_id, _version(version), name)
+        return configs.show(store, asset_id, version_of(version), name)
 
     return router

@@ -88,17 +88,16 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         """Each contact asked in the period's surveys, whether the mail went, and their answer; and the
         satisfaction figure with its sample size (the `survey` targets of the table, as /api/v1/sla has them).
         Operator role, even with api.public_read: names, addresses and comments are personal data."""
-        from opsmon.collector.sla.engine import measure
         from opsmon.collector.sla.periods import containing, parse_period
+        from opsmon.collector.sla.survey import measure_surveys
         from opsmon.collector.sla.targets import load_targets
         from opsmon.collector.store.surveys import listing
 
         tz = face.timezone
         chosen = parse_period(period, tz) if period else containing("year", face.now(), tz)
         table = load_targets(face.targets_path())
-        result = measure(face.store, table, chosen, face.now())
-        return {"period": result.period.as_document(),
-                "targets": [t.as_document() for t in result.targets if t.measure == "survey"],
+        result = measure_surveys(face.store, table, chosen, face.now())  # `opsmon survey results`' reads
+        return {"period": result.period.as_document(), "targets": [t.as_document() for t in result.targets],
                 "contacts": listing(face.store, chosen.start, chosen.end, tz)}
 
     return router

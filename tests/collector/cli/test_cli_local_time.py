@@ -88,6 +88,10 @@ def _populate(db: Path) -> None:
         s.add(models.ApiToken(name="alice", role="viewer", token_hash="h1", created_at=KNOWN))
         s.add(models.ConsoleUser(name="bob", role="viewer", password_hash="x", created_at=KNOWN))
         s.add(models.AgentRow(name="pc-1", asset_id="sw-1", token_hash="h2", created_at=KNOWN))
+        for n in (1, 2):  # two versions of sw-1's running configuration, for configs show and diff
+            s.add(models.ConfigVersion(asset_id="sw-1", name="running", version=n, fetched_at=KNOWN, last_seen=KNOWN,
+                                       sha256=f"{n}" * 64, raw_sha256="0" * 64, size=10, command="show run",
+                                       content=f"hostname sw-{n}\n"))
     with store.session.begin() as s:
         for mapper in models.Base.registry.mappers:
             cls = mapper.class_
@@ -182,8 +186,9 @@ open(out, "w").write(json.dumps(seen))
 """
 
 
-# What the fastest reads (`status`, `incidents list`, `sla`, the listings of assets, history, audit, events,
-# maintenance, exclusions, compliance, and the administration listings) may not import either: SQLAlchemy, the
+# What the fastest reads (`status`, `incidents list` and `show`, `sla`, `survey results`, `hj212 rates`, the listings
+# of assets, history, audit, events, maintenance, exclusions, compliance, the administration listings, and
+# `configs show|diff`) may not import either: SQLAlchemy, the
 # store's engine and mapped classes, and the whole config schema's models (they read on the plain driver and validate
 # only the sections they use: store/dbapi.py, config/basics.py; issue 25 item 2). `sla` measures the bundled table:
 # every measure's reads (availability with its lives and exclusions, responses, count, manual, HJ 212, survey).
@@ -199,7 +204,10 @@ FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--forma
               ("oncall", "next", "--at", "2026-12-06T12:55:00Z", "--format", "json"), ("oncall", "list"),
               ("agents", "list"), ("tokens", "list"), ("users", "list"), ("configs", "list"),
               ("hj212", "exempt", "list"), ("hj212", "exempt", "list", "--all", "--format", "json"),
-              ("survey", "list"))
+              ("survey", "list"), ("incidents", "show", "inc-1"), ("incidents", "show", "inc-1", "--format", "json"),
+              ("survey", "results", "--period", "2026Q4"),
+              ("survey", "results", "--period", "2026Q4", "--format", "json"), ("hj212", "rates", "--period", "2026Q4"),
+              ("configs", "show", "sw-1"), ("configs", "diff", "sw-1"))
 NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collector.store.models",
                       "opsmon.collector.config.schema", "opsmon.collector.config.load")
 
@@ -208,7 +216,9 @@ def test_the_fastest_reads_import_no_sqlalchemy_and_no_config_schema(cli: Path, 
     """FAST_READS, in one fresh interpreter, exit 0 and leave none of NOT_FOR_FAST_READS (nor HEAVY) in sys.modules.
     On main before the first of them moved, the first command already loaded all five; at 2e76a62, before the SLA
     engine's reads moved to the plain driver, `sla` loaded the first three; at 8e6ade8, `assets list` (the first of
-    the listings moved since) loaded all five, and at 78572eb `oncall now` (the first administration listing)."""
+    the listings moved since) loaded all five, and at 78572eb `oncall now` (the first administration listing); at
+    1cb6d7f, `incidents show` (and after it `survey results`, `hj212 rates` and `configs show|diff`) loaded all
+    five."""
     out = tmp_path / "seen.json"
     done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(NOT_FOR_FAST_READS + HEAVY), str(out),
                            json.dumps(FAST_READS)], cwd=ROOT, capture_output=True, text=True, timeout=120)

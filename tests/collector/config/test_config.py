@@ -246,6 +246,14 @@ def test_a_read_validates_only_the_sections_it_uses(tmp_path: Path) -> None:
     assert (basics.timezone, basics.lang) == (whole.timezone, whole.lang) == ("Asia/Shanghai", "en")
     assert basics.database_url() == whole.database_url() == f"sqlite:///{tmp_path / 'opsmon.db'}"
     assert basics.targets_path() == whole.targets_path() == tmp_path / "t.yaml"
+    # a target table named but absent: load_config's words from both, line 5 (main's load_basics left it to the
+    # table's reader, "<table>: file not found", without the line or the key)
+    no_table = write_config(tmp_path, "timezone: UTC\ndatabase:\n  path: opsmon.db\nsla:\n  targets_file: gone.yaml\n",
+                            "no-table.yaml")
+    for load in (load_basics, load_config):
+        with pytest.raises(ConfigError) as raised:
+            load(no_table)
+        assert str(raised.value) == f"{no_table}:5: sla.targets_file: no such file: {tmp_path / 'gone.yaml'}"
 
 
 def test_a_read_refuses_a_misspelt_section_as_the_whole_schema_does(tmp_path: Path) -> None:

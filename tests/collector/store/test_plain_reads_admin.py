@@ -1,7 +1,8 @@
 """The administration listings read without SQLAlchemy (store/dbapi.py, issue 25 item 2) give what the ORM gave,
-on SQLite and on the real PostgreSQL peer: tokens, console accounts, agents, stored device configurations, HJ 212
-exemptions and on-call overrides. The same SQL runs on the plain driver (PlainStore) and on the collector's pooled
-connection (Store.reader(): the API's configs and exemptions endpoints, the HJ 212 report, the running roster);
+on SQLite and on the real PostgreSQL peer: tokens, console accounts, agents, stored device configurations (listed,
+one shown, two compared), HJ 212 exemptions and on-call overrides. The same SQL runs on the plain driver
+(PlainStore) and on the collector's pooled connection (Store.reader(): the API's configs and exemptions endpoints,
+the HJ 212 report, the running roster);
 both are checked against the mapped classes read through the ORM, as main read them, and against hand-listed
 answers. The CLI prints the same bytes on both databases, and never a token's or a password's hash.
 
@@ -14,6 +15,7 @@ The estate (T0 = 2026-12-06 00:00 UTC, 08:00 in Shanghai), in the order the rows
   config_versions: sw-1 running v1 (fetched T0-2d, seen T0-1d), v2 (T0-1d, T0-1h); sw-1 startup v1 (T0-3d, T0-3d);
     rt-9 running v1 (T0-5h, T0-10min). Per asset and name: rt-9 running 1 seen T0-10min; sw-1 running 2 seen T0-1h
     (the later of T0-1d and T0-1h); sw-1 startup 1 seen T0-3d. sw-1 running's versions newest first: 2, 1.
+    Each version's content: "hostname <asset>", then "! v<n>".
   hj212_exemptions: x1 dau-1 p1 [T0-1d, T0) stopped; x2 dau-1 (every point) [T0-2d, T0-1d) maintenance, removed
     T0-3h by cli:root; x3 dau-2 p2 a01 [T0-1d, T0+1d) equipment_stopped. In force, by start then id: x1, x3 (same
     start, x1 entered first); all: x2, x1, x3.
@@ -33,12 +35,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from opsmon.collector.core.errors import NotFound
+from opsmon.collector.cli import main
+from opsmon.collector.core.errors import InvalidInput, NotFound
 from opsmon.collector.inputs.ssh import configs as ssh_configs
 from opsmon.collector.store import Store
 from opsmon.collector.store import models as m
 from opsmon.collector.store.agents import AgentLine, list_agents
-from opsmon.collector.store.config_versions import list_assets, list_versions
+from opsmon.collector.store.config_versions import SUMMARY, diff, list_assets, list_versions, show, version_of
 from opsmon.collector.store.dbapi import PlainStore
 from opsmon.collector.store.hj212_exemptions import ExemptionRow, StoredExemption, list_exemptions
 from opsmon.collector.store.oncall import StoredOverride, live_overrides
@@ -51,6 +54,8 @@ T0 = datetime(2026, 12, 6, tzinfo=UTC)
 F = datetime(2036, 12, 6, tzinfo=UTC)
 D, H, MIN = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"  # shaped as one; never printed
+# sw-1 running v1 to v2 (each "hostname sw-1", then "! v1" or "! v2"): one line changed, in a hunk of both lines.
+DIFF = "--- sw-1 running v1\n+++ sw-1 running v2\n@@ -1,2 +1,2 @@\n hostname sw-1\n-! v1\n+! v2\n"
 ONCALL_YAML = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n"
                "schedules:\n  ops:\n    rotation: {people: [li.wei, wang.fang], shift: 1d, "
                "start: '2026-12-01T00:00:00Z'}\n"
@@ -64,14 +69,16 @@ ARGVS = (("tokens", "list"), ("users", "list"), ("agents", "list"), ("configs", 
          ("configs", "list", "sw-1", "--name", "startup"), ("hj212", "exempt", "list"),
          ("hj212", "exempt", "list", "--all", "--format", "json"), ("oncall", "now", "--at", "2026-12-06T00:00:00Z"),
          ("oncall", "next", "--at", "2036-12-06T00:00:00Z", "--format", "json"), ("oncall", "list"),
-         ("survey", "list", "--period", "2026Q4"), ("survey", "list", "--period", "2026Q4", "--format", "json"))
+         ("survey", "list", "--period", "2026Q4"), ("survey", "list", "--period", "2026Q4", "--format", "json"),
+         ("configs", "show", "sw-1"), ("configs", "show", "sw-1", "1", "--name", "startup"),
+         ("configs", "diff", "sw-1"))
 
 
 def _populate(store: Store) -> None:
     def version(asset: str, name: str, n: int, fetched: datetime, seen: datetime) -> m.ConfigVersion:
         return m.ConfigVersion(asset_id=asset, name=name, version=n, fetched_at=fetched, last_seen=seen,
                                sha256=f"{asset}{name}{n}".ljust(64, "0"), raw_sha256="0" * 64, size=100 * n,
-                               command="show running-config", content=f"hostname {asset}\n")
+                               command="show running-config", content=f"hostname {asset}\n! v{n}\n")
 
     def exemption(asset: str, point: str | None, factor: str | None, start: datetime, end: datetime, kind: str,
                   entered: datetime, **removed: Any) -> m.Hj212Exemption:
@@ -135,6 +142,9 @@ def _orm(full: Store) -> dict[str, Any]:
                          for r in s.scalars(select(m.ConfigVersion).where(m.ConfigVersion.asset_id == "sw-1",
                                                                           m.ConfigVersion.name == "running")
                                             .order_by(m.ConfigVersion.version.desc()))],
+            "shown": [{**{k: getattr(r, k) for k in SUMMARY}, "content": r.content} for r in s.scalars(
+                select(m.ConfigVersion).where(m.ConfigVersion.asset_id == "sw-1").order_by(m.ConfigVersion.name,
+                                                                                           m.ConfigVersion.version))],
             "exemptions": [ExemptionRow.of(x) for x in s.scalars(select(m.Hj212Exemption).order_by(
                 m.Hj212Exemption.start_ts, m.Hj212Exemption.id))],
             "overrides": [StoredOverride(o.id, o.schedule, o.person, o.start_ts, o.end_ts, o.reason)
@@ -162,6 +172,14 @@ def _check(full: Store, plain: PlainStore) -> None:
         assert list_assets(store) == orm["series"]
         assert list_versions(store, "sw-1") == orm["versions"]
         assert [v["version"] for v in list_versions(store, "sw-1", "startup")] == [1]
+        # show and diff: running v1, v2, then startup v1 in orm["shown"]; previous is v1, latest v2
+        assert [show(store, "sw-1", v) for v in (1, "latest")] == [show(store, "sw-1", "previous"), orm["shown"][1]]
+        assert show(store, "sw-1", 1) == orm["shown"][0] and show(store, "sw-1", name="startup") == orm["shown"][2]
+        assert diff(store, "sw-1") == DIFF and diff(store, "sw-1", 2, "2") == ""
+        with pytest.raises(NotFound, match="asset 'sw-1' has no startup configuration version previous"):
+            show(store, "sw-1", "previous", "startup")
+        with pytest.raises(InvalidInput, match="version '²': give a number from 1"):
+            diff(store, "sw-1", version_of("²"))
         with pytest.raises(NotFound, match="no stored running configuration for asset 'nope'"):
             list_versions(store, "nope")
         every = list_exemptions(store, include_removed=True)
@@ -169,7 +187,8 @@ def _check(full: Store, plain: PlainStore) -> None:
         assert [ExemptionRow.of(x) for x in every] == orm["exemptions"]  # every field, as the API answers it
         assert [ExemptionRow.of(x) for x in list_exemptions(store)] == [orm["exemptions"][1], orm["exemptions"][2]]
         assert live_overrides(store) == orm["overrides"]
-    assert ssh_configs.list_assets is list_assets and ssh_configs.list_versions is list_versions  # the API's
+    assert (ssh_configs.list_assets, ssh_configs.list_versions, ssh_configs.show, ssh_configs.diff) == (
+        list_assets, list_versions, show, diff)  # the API's
 
 
 def _config(folder: Path) -> str:
@@ -205,6 +224,12 @@ def test_the_admin_listings_print_the_estate(sqlite_store: tuple[Store, Path],
     assert [line.split()[:3] for line in out[("configs", "list")].splitlines()] == [
         ["ASSET", "NAME", "VERSIONS"], ["rt-9", "running", "1"], ["sw-1", "running", "2"], ["sw-1", "startup", "1"]]
     assert [line.split()[0] for line in out[("configs", "list", "sw-1")].splitlines()] == ["VERSION", "2", "1"]
+    assert out[("configs", "show", "sw-1")] == "hostname sw-1\n! v2\n"
+    assert out[("configs", "show", "sw-1", "1", "--name", "startup")] == "hostname sw-1\n! v1\n"
+    assert out[("configs", "diff", "sw-1")] == DIFF
+    # a digit that is not ASCII: a sentence and exit 2 (main's int('²') ended in a traceback)
+    assert main(["--config", str(sqlite_store[1]), "configs", "show", "sw-1", "²"]) == 2
+    assert capsys.readouterr().err == "opsmon: version '²': give a number from 1, 'latest' or 'previous'\n"
     assert [line.split()[0] for line in out[("hj212", "exempt", "list")].splitlines()] == ["ID", "1", "3"]
     assert '"removed_at": "2026-12-06T05:00:00+08:00"' in out[("hj212", "exempt", "list", "--all", "--format", "json")]
     # the rotation from 2026-12-01 in 1-day turns: T0 is turn 5, wang.fang's, until T0+1d (2026-12-07 08:00+08:00)
