@@ -408,6 +408,7 @@ def test_an_incident_whose_fault_a_replay_relabels_away_is_withdrawn_and_the_pag
     # a fault after it is a new incident, not the withdrawn one reopened
     w.clock.now = T0 + timedelta(seconds=100)
     w.timeline.tick(w.clock.now)
+    w.engine.flush()  # openings are committed at the engine's tick (test_incident_storm.py)
     rows = list_incidents(store)
     assert len(rows) == 2 and {r["status"] for r in rows} == {"open", "withdrawn"}
 
