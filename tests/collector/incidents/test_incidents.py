@@ -323,6 +323,7 @@ def test_alertmanager_alerts_open_and_resolve_and_our_own_are_ignored(world: Wor
     inc_id = world.engine.on_alert(firing, T0)
     assert world.engine.on_alert(firing, T0 + timedelta(minutes=1)) == inc_id  # deduplicated
     assert world.engine.on_alert({"status": "firing", "labels": {"alertname": "OpsmonIncident"}}, T0) is None
+    world.engine.flush()  # as the webhook does before it answers (openings are committed at the tick)
     doc = show_incident(store, inc_id)
     assert (doc["kind"], doc["severity"], doc["asset"], doc["cause"]) == (
         "alert", "critical", "db-01", "FilesystemFull: /var is 97% full")
