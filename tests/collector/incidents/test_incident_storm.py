@@ -10,11 +10,14 @@ maintenance of every active incident only when the windows in force (or the inve
 opened or reopened since the last tick.
 
 In-process, fake clock, a real SQLite store; statements and commits counted with SQLAlchemy's engine events.
+The stop's commit: an in-process collector (Service.run on loopback, no inventory), about 2 s.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +31,7 @@ from opsmon.collector.core.states import DOWN, UNKNOWN, UP
 from opsmon.collector.incidents.engine import AssetInfo, IncidentEngine
 from opsmon.collector.incidents.read import show_incident
 from opsmon.collector.outputs.metrics import CollectorMetrics
-from opsmon.collector.store import Store
+from opsmon.collector.store import Store, open_store
 from opsmon.collector.store.models import Incident, IncidentEvent
 
 T0 = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)  # 10:00 on 2026-07-01 in Shanghai: ids INC-20260701-...
@@ -227,3 +230,44 @@ def test_a_reopened_incident_is_asked_at_the_next_tick_whatever_the_stamp(store:
     assert rig.tick(T0 + timedelta(seconds=61)) == [inc]
     assert len(rig.asked) == asked + 1
     assert [a for _i, a in rig.heard] == ["opened", "resolved", "reopened", "maintenance_ended"]
+
+
+def test_a_clean_stop_commits_the_openings_the_last_tick_left(tmp_path: Path) -> None:
+    """An in-process collector (no inventory; `timeline.tick` an hour, so no tick runs while it is up): an
+    Alertmanager alert opens an incident (staged: not stored) and the collector is told to stop at once. The stop
+    commits it: after run() returns, the store holds the incident and its one "opened" trail row."""
+    from opsmon.collector.config import load_config
+    from opsmon.collector.service.service import Service
+    from tests.conftest import write_config
+
+    config = load_config(str(write_config(tmp_path, f"""
+        database: {{path: {tmp_path / 'c.db'}}}
+        listen: {{host: 127.0.0.1, port: 0}}
+        timeline: {{tick: 3600}}
+    """)))
+    service = Service(config)
+    service.prepare()
+    alert = {"status": "firing", "fingerprint": "f1", "labels": {"alertname": "DiskFull", "asset": "db"},
+             "annotations": {"summary": "/var full"}}
+    opened: list[str | None] = []
+
+    async def run() -> None:
+        stop = asyncio.Event()
+
+        async def open_then_stop() -> None:
+            await asyncio.sleep(0.2)  # the service is running
+            opened.append(service.incidents.on_alert(alert, service.clock()))
+            assert stored(service.store) == []
+            stop.set()
+
+        task = asyncio.create_task(open_then_stop())
+        await service.run(stop)
+        await task
+
+    asyncio.run(run())
+    [inc] = opened
+    db = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        assert [(i, a) for i, a, _ts in stored(db)] == [(inc, "opened")]
+    finally:
+        db.close()
