@@ -244,12 +244,6 @@ class MaintenanceBook:
                 out.append((window, occ))
         return out
 
-    def stamp(self, t: datetime) -> tuple[tuple[WindowSpec, datetime, datetime], ...]:
-        """What every answer of `covering` at instant t depends on, the assets' scopes aside: the windows in force
-        with their occurrence's bounds. Equal stamps, equal answers: the incident engine asks `covering` of its
-        open incidents again only when this changes (a window begins or ends, a window is added or changed)."""
-        return tuple((window.spec, occ.start, occ.end) for window, occ in self.active(t))
-
     def covering(self, asset: Scoped, t: datetime) -> ActiveWindow | None:
         """The windows covering asset at instant t, merged (the incident engine asks this of every fault)."""
         return self.for_asset(self.active(t), asset)

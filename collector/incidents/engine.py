@@ -36,14 +36,13 @@ change, with an append-only trail (incident_events) naming the actor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from opsmon.collector.core.actors import person
 from opsmon.collector.core.deadlines import in_time, response_seconds
@@ -67,7 +66,6 @@ log = logging.getLogger(__name__)
 SYSTEM = "opsmon"
 ACTIVE = ("open", "acknowledged")
 PAGE_STEPS = ("escalated", "repeated", "reassigned", "taken_over")  # trail rows that say who was paged or owns
-_UNSEEN = object()  # the maintenance stamp before the first tick: every incident is asked
 
 
 @dataclass
@@ -128,7 +126,6 @@ class Active:
     response_recorded: datetime | None = None  # a response recorded after the fault healed: when it was recorded
     response_evidence: str | None = None  # ... and the evidence of the time it claims
     alert_labels: dict[str, str] | None = None  # opened by an Alertmanager alert: its labels, to silence it on ack
-    stored: bool = True  # its opening is committed; until then nothing says it exists (notices, API, /metrics)
 
     @property
     def quiet(self) -> bool:
@@ -155,8 +152,7 @@ class IncidentEngine:
     def __init__(self, store: Store, clock: Callable[[], datetime], asset_info: Callable[[str], AssetInfo | None],
                  settings: Any, response_limit: Callable[[str], float | None],
                  pending_fault: Callable[[str], bool] = lambda _a: False, timezone: str = "UTC",
-                 maintenance: Callable[[str, datetime], str | None] = lambda _a, _t: None,
-                 maintenance_stamp: Callable[[datetime], Hashable] | None = None) -> None:
+                 maintenance: Callable[[str, datetime], str | None] = lambda _a, _t: None) -> None:
         self.store = store
         self.timezone = timezone
         self.clock = clock
@@ -165,11 +161,6 @@ class IncidentEngine:
         self.response_limit = response_limit
         self.pending_fault = pending_fault  # does this asset have failing results not yet confirmed?
         self.maintenance = maintenance  # the window(s) covering this asset at this instant, if any
-        # what `maintenance`'s answers depend on at this instant (the windows in force and the assets' scopes): while
-        # it stays the same, the tick asks `maintenance` only of incidents new or reopened since; None: every tick
-        self.maintenance_stamp = maintenance_stamp
-        self._stamp: Hashable = _UNSEEN
-        self._recheck: set[str] = set()  # incidents whose maintenance the next tick asks whatever the stamp
         # is what observes this asset's hardware (a site poller) silent or replaying its spool at this instant?
         # Then a polled fault's absence is the WAN's, not the device's: its clear waits (the service sets it)
         self.observer_late: Callable[[str, datetime], bool] = lambda _a, _t: False
@@ -178,7 +169,6 @@ class IncidentEngine:
         self.on_change: list[Callable[[Active, str, str, dict[str, Any]], None]] = []
         self.breaches = 0
         self._unsaved: dict[str, tuple[Active, list[_Step]]] = {}  # steps the store refused, to commit again
-        self._staged: list[tuple[Active, _Step]] = []  # the rules' own steps waiting for the tick's commit, in order
         self._flush_failing = False
         self._next_number: dict[str, int] = {}  # today's id prefix -> the next number to try (_new_id)
 
@@ -195,7 +185,6 @@ class IncidentEngine:
             inc = self._from_row(r)
             self.by_fp[inc.fingerprint] = inc
             self.by_id[inc.id] = inc
-        self._stamp = _UNSEEN  # the first tick asks every one of them
         for incident_id, ts in reopens:
             self.by_id[incident_id].reopens.append(ts)
         self._load_pages()
@@ -232,35 +221,26 @@ class IncidentEngine:
         """INC-<local day>-<n>: n one past the day's incidents, counted once a day and then kept in memory (the
         collector is the one writer of its ids). Counted at every opening, a storm of n faults (a site's hosts,
         the scheduler bench's 10,000 closed ports) scanned the day's ids n times over: O(n^2) on the event loop,
-        3.3 ms an opening at 10,000. A number stored meanwhile (an imported incident) is skipped by its key (on
-        the plain driver: through the ORM, that look was a sixth of an opening's cost); one written between this
-        look and the opening's commit at the tick's end (a history import of today's ids while the collector runs)
-        would still be overwritten, as before this change (a wider window then)."""
+        3.3 ms an opening at 10,000. A number stored meanwhile (an imported incident) is skipped by its key; one
+        written in the instant between this look and the opening's commit (a history import of today's ids
+        while the collector runs) would still be overwritten, as before this change (a wider window then)."""
         from zoneinfo import ZoneInfo
 
         day = at.astimezone(ZoneInfo(self.timezone)).strftime("%Y%m%d")
         prefix = f"INC-{day}-"
-        n = self._next_number.get(prefix)
-        if n is None:  # the day's first opening since the start: one count of the day's ids
-            with self.store.session() as session:
+        with self.store.session() as session:
+            n = self._next_number.get(prefix)
+            if n is None:  # the day's first opening since the start: one count of the day's ids
                 n = (session.scalar(select(func.count(Incident.id)).where(Incident.id.like(prefix + "%"))) or 0) + 1
-        with self.store.reader() as reader:
-            while f"{prefix}{n:04d}" in self.by_id or reader.rows(
-                    "SELECT id FROM incidents WHERE id = :id", {"id": f"{prefix}{n:04d}"}):
+            while f"{prefix}{n:04d}" in self.by_id or session.scalar(
+                    select(Incident.id).where(Incident.id == f"{prefix}{n:04d}")) is not None:
                 n += 1  # taken: an active incident, or one stored meanwhile (an import): not reused
         self._next_number = {prefix: n + 1}  # today's only: a new day counts again
         return f"{prefix}{n:04d}"
 
     def _save(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,
-              operator: bool = False, later: bool = False) -> None:
+              operator: bool = False) -> None:
         """Commit the incident as it is in memory, with `action` on its trail; then tell the hooks.
-
-        `later`: the rules' own change is staged, not committed now: an opening (a storm of 10,000 closed ports
-        opens 10,000 in a minute, each its own transaction on the event loop before) and the tick's own changes
-        wait for the tick's end (`flush`), where they are committed in one transaction, in the order they
-        happened. Until then the hooks hear nothing of them and the incident is not `stored`: nothing says it
-        exists (the tick's notices, the API, /metrics). Any change committed at once takes what is staged along
-        first, so the trail keeps the order things happened in.
 
         When the store refuses (locked, full, away) the exception goes to the caller, and:
         - a change of the rules' own (a transition, a signal, an alert, the tick) stays in memory, and the
@@ -270,75 +250,32 @@ class IncidentEngine:
         - a person's change (operator) is undone by the caller (`_undone_on_failure`): they are answered 503
           and may try again.
         """
-        step = _Step(action, actor, detail, at, operator)
-        if later:
-            if inc.id in self._unsaved:  # behind its own refused steps, so its trail stays in order
-                self._unsaved[inc.id] = (inc, [*self._unsaved[inc.id][1], step])
-            else:
-                self._staged.append((inc, step))
-            return
+        steps = [*self._unsaved.get(inc.id, (inc, []))[1], _Step(action, actor, detail, at, operator)]
         try:
-            if self._staged:
-                self._commit_staged()
-            steps = [*self._unsaved.get(inc.id, (inc, []))[1], step]
             self._commit(inc, steps)
         except Exception:
             if not operator:
-                self._unsaved[inc.id] = (inc, [*self._unsaved.get(inc.id, (inc, []))[1], step])
+                self._unsaved[inc.id] = (inc, steps)
             raise
         self._unsaved.pop(inc.id, None)
-        self._stored([(inc, s) for s in steps])
+        self._tell(inc, steps)
 
-    def _stored(self, pairs: list[tuple[Active, _Step]]) -> None:
-        """After the commit of `pairs`: the incidents are stored, the closed ones forgotten (what a failed save's
-        caller did not do after it), and the hooks hear every step in the order it happened."""
-        for inc, _step in pairs:
-            inc.stored = True
-            if inc.status in ("closed", "merged", "withdrawn"):
-                self._forget(inc)
-        for inc, step in pairs:
+    def _tell(self, inc: Active, steps: list[_Step]) -> None:
+        for step in steps:
             for hook in self.on_change:
                 try:
                     hook(inc, step.action, step.actor, step.detail)
                 except Exception:  # noqa: BLE001 - an output must never stop incident handling
                     log.exception("incident hook failed", extra={"incident": inc.id})
 
-    def _commit_staged(self) -> None:
-        """Commit the staged steps in one transaction; if the store refuses, they wait in `_unsaved` (raises)."""
-        staged, self._staged = self._staged, []
-        try:
-            self._commit_many(staged)
-        except Exception:
-            for inc, step in staged:
-                self._unsaved[inc.id] = (inc, [*self._unsaved.get(inc.id, (inc, []))[1], step])
-            raise
-        self._stored(staged)
-
     def flush(self) -> None:
-        """Commit what is staged and every change the store refused before; raises (the store's error) while
-        it still refuses. A refusal of the whole store (locked, full, away: OperationalError) ends the attempt
-        at once (every other commit would wait as long); one of a single incident's rows leaves the others to
-        be committed each on its own."""
-        if self._staged:
-            try:
-                self._commit_staged()
-            except OperationalError:
-                raise
-            except Exception:  # noqa: BLE001 - one incident's row the store will not take: the others alone below
-                pass
-        first: Exception | None = None
+        """Commit every change the store refused before; raises (the store's error) while it still refuses."""
         for inc_id, (inc, steps) in list(self._unsaved.items()):
-            try:
-                self._commit(inc, steps)
-            except OperationalError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - raised below, once the others are stored
-                first = first or exc
-                continue
+            self._commit(inc, steps)
             del self._unsaved[inc_id]
-            self._stored([(inc, s) for s in steps])
-        if first is not None:
-            raise first
+            if inc.status in ("closed", "merged", "withdrawn"):
+                self._forget(inc)  # what the failed save's caller would have done after it
+            self._tell(inc, steps)
 
     @contextmanager
     def _undone_on_failure(self, inc: Active) -> Iterator[None]:
@@ -352,58 +289,35 @@ class IncidentEngine:
             raise
 
     def _commit(self, inc: Active, steps: list[_Step]) -> None:
-        self._commit_many([(inc, step) for step in steps])
-
-    def _commit_many(self, pairs: list[tuple[Active, _Step]]) -> None:
-        """One transaction: each incident's row as it is in memory, the trail entries in the order of `pairs`."""
-        incidents: dict[str, Active] = {}
-        steps_of: dict[str, list[_Step]] = {}
-        for inc, step in pairs:
-            incidents[inc.id] = inc
-            steps_of.setdefault(inc.id, []).append(step)
         with self.store.session() as session:
-            ids = list(incidents)
-            rows: dict[str, Incident] = {}
-            for i in range(0, len(ids), 500):  # the stored ones among them, by key (bounded IN lists)
-                rows |= {r.id: r for r in session.scalars(select(Incident).where(Incident.id.in_(ids[i:i + 500])))}
-            for inc in incidents.values():
-                row = rows.get(inc.id)
-                if row is None:  # added, not merged: a merge of a new row looked it up a second time
-                    row = Incident(id=inc.id)
-                    session.add(row)
-                self._fill(row, inc, steps_of[inc.id])
-            for inc, step in pairs:
+            row = session.get(Incident, inc.id)
+            if row is None:  # added, not merged: a merge of a new row looked it up a second time
+                row = Incident(id=inc.id)
+                session.add(row)
+            row.asset_id, row.kind, row.severity, row.status = inc.asset_id, inc.kind, inc.severity, inc.status
+            row.opened_ts, row.fault_ts, row.deadline_ts, row.cause = inc.opened, inc.fault, inc.deadline, inc.cause
+            row.acknowledged_ts, row.acknowledged_by = inc.acknowledged, inc.acknowledged_by
+            row.resolved_ts, row.resolved_by, row.note = inc.resolved, inc.resolved_by, inc.note
+            row.fingerprint, row.level, row.attached, row.reopened = inc.fingerprint, inc.level, list(inc.attached), \
+                inc.reopened
+            row.source = inc.source
+            row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
+            row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
+            row.response_recorded_ts, row.response_evidence = inc.response_recorded, inc.response_evidence
+            row.alert_labels = inc.alert_labels
+            if inc.status in ("closed", "merged"):
+                row.closed_ts = row.closed_ts or next(
+                    (s.at for s in steps if s.action in ("closed", "merged")), steps[-1].at)
+            for step in steps:
                 session.add(IncidentEvent(incident_id=inc.id, ts=step.at, actor=step.actor, action=step.action,
                                           detail=step.detail))
                 if step.operator:
                     audit.record(session, step.actor, f"incident.{step.action}", inc.id, step.detail, step.at)
             session.commit()
 
-    @staticmethod
-    def _fill(row: Incident, inc: Active, steps: list[_Step]) -> None:
-        """The row as the incident is in memory; its `steps` in this commit date a closing or a merge."""
-        row.asset_id, row.kind, row.severity, row.status = inc.asset_id, inc.kind, inc.severity, inc.status
-        row.opened_ts, row.fault_ts, row.deadline_ts, row.cause = inc.opened, inc.fault, inc.deadline, inc.cause
-        row.acknowledged_ts, row.acknowledged_by = inc.acknowledged, inc.acknowledged_by
-        row.resolved_ts, row.resolved_by, row.note = inc.resolved, inc.resolved_by, inc.note
-        row.fingerprint, row.level, row.attached, row.reopened = inc.fingerprint, inc.level, list(inc.attached), \
-            inc.reopened
-        row.source = inc.source
-        row.escalate_from_ts, row.flapping_ts, row.breached_ts = inc.escalate_from, inc.flapping, inc.breached
-        row.maintenance_window, row.maintenance_ts = inc.maintenance_window, inc.maintenance_since
-        row.response_recorded_ts, row.response_evidence = inc.response_recorded, inc.response_evidence
-        row.alert_labels = inc.alert_labels
-        if inc.status in ("closed", "merged"):
-            row.closed_ts = row.closed_ts or next(
-                (s.at for s in steps if s.action in ("closed", "merged")), steps[-1].at)
-
     def _forget(self, inc: Active) -> None:
-        """Drop it from memory, unless another incident has taken its place (a new one of its fingerprint, opened
-        after it was closed and before its staged close was committed)."""
-        if self.by_fp.get(inc.fingerprint) is inc:
-            del self.by_fp[inc.fingerprint]
-        if self.by_id.get(inc.id) is inc:
-            del self.by_id[inc.id]
+        self.by_fp.pop(inc.fingerprint, None)
+        self.by_id.pop(inc.id, None)
 
     # -- inputs --------------------------------------------------------------
     def on_transition(self, asset_id: str, at: datetime, detected: datetime, old: str, new: str, reason: str) -> None:
@@ -512,12 +426,10 @@ class IncidentEngine:
         window = self.maintenance(asset_id, detected)
         if window is not None:
             inc.maintenance_window, inc.maintenance_since = window, detected
-        inc.stored = False
         self.by_fp[fp] = inc
         self.by_id[inc.id] = inc
-        self._recheck.add(inc.id)
         detail = {"cause": cause, "severity": sev, "kind": kind, "fault_at": at.isoformat()}
-        self._save(inc, "opened", SYSTEM, detail | ({"maintenance": window} if window else {}), detected, later=True)
+        self._save(inc, "opened", SYSTEM, detail | ({"maintenance": window} if window else {}), detected)
         return inc
 
     def _reopen(self, inc: Active, severity: str, cause: str, at: datetime) -> None:
@@ -530,7 +442,6 @@ class IncidentEngine:
         inc.status = "acknowledged" if inc.acknowledged is not None else "open"
         inc.resolved, inc.resolved_by = None, None
         inc.reopened += 1
-        self._recheck.add(inc.id)  # a window may have begun or ended while it was resolved
         inc.cause, inc.last_seen, inc.changed = cause, at, at
         if RANK[severity] > RANK[inc.severity]:
             inc.severity = severity
@@ -557,7 +468,7 @@ class IncidentEngine:
         if inc.status == "open":
             inc.escalate_from = now
         self._save(inc, "settled", SYSTEM, {"status": inc.status,
-                                            "flapping_since": since.isoformat() if since else None}, now, later=True)
+                                            "flapping_since": since.isoformat() if since else None}, now)
 
     def _follow_maintenance(self, inc: Active, now: datetime) -> None:
         """A window began over an active incident: mark it (escalation stops). Its window ended: unmark it,
@@ -565,7 +476,7 @@ class IncidentEngine:
         window = self.maintenance(inc.asset_id, now)
         if window is not None and inc.maintenance_since is None:
             inc.maintenance_window, inc.maintenance_since = window, now
-            self._save(inc, "maintenance", SYSTEM, {"window": window}, now, later=True)
+            self._save(inc, "maintenance", SYSTEM, {"window": window}, now)
         elif window is None and inc.maintenance_since is not None:
             paused = now - inc.maintenance_since
             inc.maintenance_since = None
@@ -575,7 +486,7 @@ class IncidentEngine:
                 inc.escalate_from = now
             self._save(inc, "maintenance_ended", SYSTEM, {
                 "window": inc.maintenance_window, "paused_seconds": round(paused.total_seconds(), 3),
-                "deadline": inc.deadline.isoformat() if inc.deadline else None}, now, later=True)
+                "deadline": inc.deadline.isoformat() if inc.deadline else None}, now)
 
     def _held(self, asset_id: str) -> bool:
         """An ancestor is failing but not yet confirmed: wait before telling anyone about this asset."""
@@ -629,56 +540,28 @@ class IncidentEngine:
         self._save(inc, "withdrawn", SYSTEM, {"note": note, "up_since": up_since.isoformat()}, now)
         self._forget(inc)
 
-    def _resolve(self, inc: Active, actor: str, note: str, at: datetime, auto: bool = False,
-                 later: bool = False) -> None:
+    def _resolve(self, inc: Active, actor: str, note: str, at: datetime, auto: bool = False) -> None:
         at = max(at, inc.opened)  # a result stamped before the incident opened resolves it no earlier
         inc.status, inc.resolved, inc.resolved_by = "resolved", at, actor
         inc.changed = at
         if note:
             inc.note = (inc.note + "\n" if inc.note else "") + note
-        self._save(inc, "resolved", actor, {"note": note, "auto": auto}, at, operator=not auto, later=later)
+        self._save(inc, "resolved", actor, {"note": note, "auto": auto}, at, operator=not auto)
 
-    def _close(self, inc: Active, at: datetime, later: bool = False) -> None:
+    def _close(self, inc: Active, at: datetime) -> None:
         inc.status = "closed"
-        self._save(inc, "closed", SYSTEM, {}, at, later=later)
+        self._save(inc, "closed", SYSTEM, {}, at)
         self._forget(inc)
 
     # -- time --------------------------------------------------------------
     def tick(self, now: datetime) -> list[Active]:
-        """Close quiet incidents, clear absent hardware signals, release held ones, settle flapping ones, follow
-        maintenance; commit what waits (the openings since the last tick and these changes, one transaction);
-        return those due to notify (stored, open, not held, not flapping, not under maintenance).
-
-        Maintenance is asked of every active incident only when its stamp changed (a window began or ended, the
-        windows or the inventory changed): at 10,000 open incidents, asking each every second held the event loop
-        24-39 ms a tick. Else only of the incidents opened or reopened since the last tick."""
+        """Close quiet incidents, clear absent hardware signals, release held ones, settle flapping ones; return
+        those due to notify (open, not held, not flapping, not under maintenance)."""
         quiet = timedelta(seconds=self.settings.quiet_time)
         clear = timedelta(seconds=self.settings.hardware_clear_after)
         hold_max = timedelta(seconds=self.settings.hold_max)
         settle = timedelta(seconds=self.settings.flap_settle)
-        stamp = self.maintenance_stamp(now) if self.maintenance_stamp is not None else _UNSEEN
-        every = stamp is _UNSEEN or stamp != self._stamp
-        self._stamp, recheck, self._recheck = stamp, self._recheck, set()
-        for inc in list(self.by_id.values()):
-            if inc.flapping is not None and inc.changed is not None and now - inc.changed >= settle:
-                self._settle(inc, now)
-            if inc.status == "resolved" and inc.resolved and now - inc.resolved > quiet:
-                self._close(inc, now, later=True)
-            elif (inc.kind == HARDWARE and inc.source == SYSTEM and inc.status in ACTIVE
-                  and inc.last_seen and now - inc.last_seen > clear and not self.observer_late(inc.asset_id, now)):
-                self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True, later=True)
-            elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
-                inc.held_since = None
-            if inc.status in ACTIVE and (every or inc.id in recheck):
-                self._follow_maintenance(inc, now)
-            # `now > deadline` first: a comparison, where in_time's millisecond rule costs two conversions for each
-            # of (in a storm) 10,000 incidents a second; it is never true while in_time is
-            if (inc.status in ACTIVE and inc.deadline and now > inc.deadline and inc.acknowledged is None
-                    and not in_time(now, inc.deadline) and inc.breached is None and inc.maintenance_since is None):
-                inc.breached = now
-                self.breaches += 1
-                self._save(inc, "breached", SYSTEM, {"deadline": inc.deadline.isoformat()}, now, later=True)
-        if self._unsaved or self._staged:
+        if self._unsaved:
             try:
                 self.flush()
                 if self._flush_failing:
@@ -689,17 +572,29 @@ class IncidentEngine:
                     log.error("incident changes wait for the store", extra={"error": str(exc)[:200],
                                                                              "incidents": len(self._unsaved)})
                 self._flush_failing = True
-        return [i for i in self.by_id.values()
-                if i.status == "open" and i.stored and i.held_since is None and not i.quiet]
+        for inc in list(self.by_id.values()):
+            if inc.flapping is not None and inc.changed is not None and now - inc.changed >= settle:
+                self._settle(inc, now)
+            if inc.status == "resolved" and inc.resolved and now - inc.resolved > quiet:
+                self._close(inc, now)
+            elif (inc.kind == HARDWARE and inc.source == SYSTEM and inc.status in ACTIVE
+                  and inc.last_seen and now - inc.last_seen > clear and not self.observer_late(inc.asset_id, now)):
+                self._resolve(inc, SYSTEM, "the hardware signal has not been seen again", now, auto=True)
+            elif inc.held_since is not None and (not self._held(inc.asset_id) or now - inc.held_since > hold_max):
+                inc.held_since = None
+            if inc.status in ACTIVE:
+                self._follow_maintenance(inc, now)
+            if (inc.status in ACTIVE and inc.deadline and inc.acknowledged is None and not in_time(now, inc.deadline)
+                    and inc.breached is None and inc.maintenance_since is None):
+                inc.breached = now
+                self.breaches += 1
+                self._save(inc, "breached", SYSTEM, {"deadline": inc.deadline.isoformat()}, now)
+        return [i for i in self.by_id.values() if i.status == "open" and i.held_since is None and not i.quiet]
 
     # -- people ------------------------------------------------------------
-    def visible(self) -> list[Active]:
-        """The incidents in memory that may be told (/metrics): those whose opening is committed."""
-        return [inc for inc in list(self.by_id.values()) if inc.stored]
-
     def get(self, incident_id: str) -> Active:
         inc = self.by_id.get(incident_id)
-        if inc is None or not inc.stored:  # an opening not yet committed does not exist for anyone yet
+        if inc is None:
             raise NotFound(f"no open incident {incident_id!r} (closed ones are read with `incidents show`)")
         return inc
 
@@ -807,8 +702,6 @@ class IncidentEngine:
         if inc is not None:
             self._save(inc, action, SYSTEM, detail, at)
             return
-        if self._staged:
-            self._commit_staged()  # what happened before goes first on the trail
         with self.store.session() as session:
             session.add(IncidentEvent(incident_id=incident_id, ts=at, actor=SYSTEM, action=action, detail=detail))
             session.commit()

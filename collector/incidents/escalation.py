@@ -52,10 +52,7 @@ class Escalator:
         return self.oncall.policy_for(inc.kind, inc.severity, info.category if info else "", info.site if info else "")
 
     def step(self, now: datetime) -> None:
-        due = self.engine.tick(now)
-        if self.oncall is None:
-            return  # no policy pages anyone: not a look at each of (in a storm) 10,000 open incidents a second
-        for inc in due:
+        for inc in self.engine.tick(now):
             policy = self._policy(inc)
             if policy is None:
                 continue

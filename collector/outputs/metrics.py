@@ -152,7 +152,7 @@ class IncidentCollector(Collector):
                                     "How long each open incident has waited for acknowledgement",
                                     labels=["incident", "asset", "kind", "severity"])
         now = self.engine.clock()
-        for inc in self.engine.visible():
+        for inc in list(self.engine.by_id.values()):
             if inc.status in ("open", "acknowledged"):
                 key = (inc.severity, inc.kind, inc.status)
                 counts[key] = counts.get(key, 0) + 1
@@ -174,7 +174,7 @@ class IncidentCollector(Collector):
                                 "trap (hardware raised by a mapped trap, security from a trap mapped security), per "
                                 "asset and kind", labels=["asset", "kind"])
         counts: dict[tuple[str, str], int] = {}
-        for inc in self.engine.visible():
+        for inc in list(self.engine.by_id.values()):
             from_trap = (inc.kind == HARDWARE and inc.source == "trap") or (
                 inc.kind == SECURITY and ":sec:trap:" in inc.fingerprint)
             if from_trap and inc.status in ("open", "acknowledged"):
@@ -190,7 +190,7 @@ class IncidentCollector(Collector):
                                 "asset and cause (bruteforce, fim, config, ssh_host_key, baseline)",
                                 labels=["asset", "cause"])
         counts: dict[tuple[str, str], int] = {}
-        for inc in self.engine.visible():
+        for inc in list(self.engine.by_id.values()):
             if inc.kind == SECURITY and inc.status in ("open", "acknowledged"):
                 cause = inc.fingerprint.partition(":sec:")[2].partition(":")[0] or "other"
                 counts[(inc.asset_id, cause)] = counts.get((inc.asset_id, cause), 0) + 1

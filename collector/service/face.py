@@ -178,8 +178,7 @@ class ServiceFace:
                 for w in s.book.specs()]
 
     def incident(self, incident_id: str) -> Active | None:
-        inc = self._service.incidents.by_id.get(incident_id)
-        return inc if inc is not None and inc.stored else None  # an opening not yet committed is nobody's yet
+        return self._service.incidents.by_id.get(incident_id)
 
     def ack_link(self, token: str, use: bool, by: str | None = None) -> LinkClaim | None:
         links = self._service.links

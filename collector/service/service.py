@@ -15,7 +15,7 @@ import getpass
 import json
 import logging
 import socket
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -164,7 +164,6 @@ class Service:
         self._polled_via: dict[tuple[str, str], str] = {}
         self.snmp_owner: dict[str, str] = {}  # device -> the site poller polling it over SNMP (the hub forgets it)
         self._inventory_mark: tuple[Any, ...] | None = None
-        self._inventory_applied = 0  # inventories applied since the start: an asset's site or tags may have changed
         self._windows_mark: tuple[Any, ...] | None = None
         self._stale_windows: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -214,7 +213,7 @@ class Service:
         self.asset_infos: dict[str, AssetInfo] = {}
         self.incidents = IncidentEngine(self.store, clock, self.asset_infos.get, config.incidents,
                                         self.targets.response_limit, self._pending_fault, config.timezone,
-                                        self._maintenance_of, self._maintenance_stamp)
+                                        self._maintenance_of)
         self.incidents.observer_late = self._observer_late
         self.roster = (Roster(config.resolve(config.incidents.oncall_file), self.store, set(config.notify.channels))
                        if config.incidents.oncall_file else None)
@@ -532,7 +531,6 @@ class Service:
         self.forwarded_traps.device_faults.forget(set(live))
         self.scheduler.sync(jobs, at)
         self._inventory_mark = mark
-        self._inventory_applied += 1
         return True
 
     def _is_snmp_poll(self, asset_id: str, check_id: str) -> bool:
@@ -713,12 +711,6 @@ class Service:
         track = self.timeline.tracks.get(asset_id)
         occ = self.book.covering(track if track is not None else UntrackedAsset(asset_id), at)
         return occ.id if occ is not None else None
-
-    def _maintenance_stamp(self, at: datetime) -> Hashable:
-        """What `_maintenance_of`'s answers depend on at this instant: the windows in force (with their occurrence's
-        bounds) and the inventory applied (an asset's site and tags). The incident engine asks its open incidents
-        again only when this changes."""
-        return self._inventory_applied, self.book.stamp(at)
 
     def _delivered(self, incident_id: str, channel: str, attempt: int, ok: bool, error: str | None,
                    at: datetime) -> None:
@@ -921,10 +913,6 @@ class Service:
             self.ssh.close()
         self.ingest.refusals.flush()
         self.forwarded_traps.refusals.flush()
-        try:
-            self.incidents.flush()  # openings staged since the last tick: stored before the store stops
-        except Exception:  # noqa: BLE001 - the store refuses: logged; a restart detects the faults again
-            log.exception("incident changes not stored at the stop")
         self.flushed = self.writer.stop()
         self.lock.release()
         self.store.close()

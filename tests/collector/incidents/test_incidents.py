@@ -323,7 +323,6 @@ def test_alertmanager_alerts_open_and_resolve_and_our_own_are_ignored(world: Wor
     inc_id = world.engine.on_alert(firing, T0)
     assert world.engine.on_alert(firing, T0 + timedelta(minutes=1)) == inc_id  # deduplicated
     assert world.engine.on_alert({"status": "firing", "labels": {"alertname": "OpsmonIncident"}}, T0) is None
-    world.engine.flush()  # as the webhook does before it answers (openings are committed at the tick)
     doc = show_incident(store, inc_id)
     assert (doc["kind"], doc["severity"], doc["asset"], doc["cause"]) == (
         "alert", "critical", "db-01", "FilesystemFull: /var is 97% full")
@@ -409,7 +408,6 @@ def test_an_incident_whose_fault_a_replay_relabels_away_is_withdrawn_and_the_pag
     # a fault after it is a new incident, not the withdrawn one reopened
     w.clock.now = T0 + timedelta(seconds=100)
     w.timeline.tick(w.clock.now)
-    w.engine.flush()  # openings are committed at the engine's tick (test_incident_storm.py)
     rows = list_incidents(store)
     assert len(rows) == 2 and {r["status"] for r in rows} == {"open", "withdrawn"}
 

@@ -144,7 +144,6 @@ def test_each_source_opens_one_security_incident_per_source_and_cause(store: Sto
     assert len(list_incidents(store)) == 4
     # a second source is another cause: its own incident
     sec.report("web1", {"auth": {"bruteforce": [{"source": "198.51.100.7", "count": 30, "window_s": 300}]}})
-    w.engine.flush()  # openings are committed at the engine's tick (test_incident_storm.py)
     assert len(list_incidents(store)) == 5
     # what the security alert rules read (rules/prometheus/alerts.yml, opsmon-security): per asset and cause
     metrics = CollectorMetrics()
@@ -261,7 +260,6 @@ def test_incidents_a_trap_opened_are_counted_for_the_trap_alert(store: Store) ->
     w.engine.on_hardware("sw2", "PSU 1", T0, "power supply failed", source=SYSTEM)
     w.engine.on_security("fw1", "trap:hwSecStatAttack:eth0", True, T0, "攻击告警 / attack detected")
     w.engine.on_security("fw1", "bruteforce:198.51.100.7", True, T0, "brute force")
-    w.engine.flush()  # openings are committed at the engine's tick (test_incident_storm.py)
 
     def trap_series() -> list[str]:
         metrics = CollectorMetrics()
