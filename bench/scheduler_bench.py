@@ -20,12 +20,15 @@ What it measures
       observe() of this Service's metrics (collector code is not changed), plus the runs APScheduler
       dropped as missed or skipped (those never reach the lag histogram);
     - CPU: process_time() delta (all threads of this process) as % of one core, split by thread
-      from /proc/self/task; peak RSS (ru_maxrss) and RSS at the end;
+      from /proc/self/task and by minute of the window (the closed ports' incidents open in the
+      run's third minute with down_after 3: the storm apart from the steady state after it); peak
+      RSS (ru_maxrss) and RSS at the end;
     - event-loop delay (how late a 0.5 s sleep wakes up), store writer queue length (max over the
       window and at its end), writer batches/failures/dropped; busy cores of the whole machine (from
       /proc/stat), so a run skewed by other processes on this 2-core box is flagged;
     - the collector log's warnings and errors, counted apart while running and after the stop;
-  then, after a clean stop: rows stored (observations, state intervals, transitions) against the
+  then, after a clean stop: rows stored (observations, state intervals, transitions, incidents and
+  their trail rows) against the
   results produced, and every asset's state (open ones should be up, closed ones down).
   Goal (issue): lag p99 < 1 s using < 25 % of one core; each is printed PASS/FAIL.
 
@@ -293,6 +296,7 @@ def main() -> None:
     m = service.metrics
     window: dict[str, dict] = {}
     samples: dict[str, list[float]] = {"queue": [], "in_flight": [], "loop_delay": []}
+    cpu_marks: list[tuple[float, float]] = []  # (monotonic, process CPU s) every 0.5 s: CPU by minute of the window
     end_states: dict[str, Counter[str]] = defaultdict(Counter)
     profiler = None
 
@@ -311,6 +315,7 @@ def main() -> None:
             samples["queue"].append(service.writer.queue.qsize())
             samples["in_flight"].append(service.scheduler.in_flight)
             t = time.monotonic()
+            cpu_marks.append((t, time.process_time()))
             await asyncio.sleep(0.5)
             samples["loop_delay"].append(time.monotonic() - t - 0.5)
 
@@ -382,8 +387,22 @@ def main() -> None:
     stored = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("observations", "state_intervals", "transitions")}
     stored["open_intervals"] = db.execute("SELECT count(*) FROM state_intervals WHERE end_ts IS NULL").fetchone()[0]
+    stored["incidents"] = db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    stored["incident_events"] = db.execute("SELECT count(*) FROM incident_events").fetchone()[0]
     db.close()
     n_open = sum(1 for g in group.values() if g == "open")
+    # CPU by minute of the window (the closed ports' incidents open in the run's third minute, the window's second,
+    # when down_after is 3 and the interval 60 s): (seconds since run() began at the slice's start, % of one core)
+    by_minute: list[tuple[float, float]] = []
+    marks = [(a["mono"], a["cpu"]), *cpu_marks, (b["mono"], b["cpu"])]
+    start_i = 0
+    for i in range(1, len(marks)):
+        if marks[i][0] - marks[start_i][0] >= 60.0 - 0.25 or i == len(marks) - 1:
+            span = marks[i][0] - marks[start_i][0]
+            if span >= 30.0:
+                by_minute.append((round(marks[start_i][0] - run_mono),
+                                  round(100 * (marks[i][1] - marks[start_i][1]) / span, 1)))
+            start_i = i
 
     r = {
         "targets": args.targets, "open_targets": n_open, "closed_targets": args.targets - n_open,
@@ -399,7 +418,7 @@ def main() -> None:
         "missed_runs": int(sum(b["missed"].values()) - sum(a["missed"].values())),
         "skipped_runs": int(sum(b["skipped"].values()) - sum(a["skipped"].values())),
         "cpu_s": round(cpu, 2), "cpu_core_pct": round(100 * cpu / wall, 1),
-        "cpu_core_pct_by_thread": threads,
+        "cpu_core_pct_by_thread": threads, "cpu_core_pct_by_minute": by_minute,
         "machine_busy_cores": round(busy_cores, 2), "other_processes_cores": round(others, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_end_mb": round(rss_mb(), 1),
@@ -437,6 +456,8 @@ def main() -> None:
             ("missed / skipped runs", f"{r['missed_runs']} / {r['skipped_runs']}"),
             ("CPU", f"{r['cpu_core_pct']} % of one core ({r['cpu_s']} s in {wall:.0f} s)"),
             ("CPU by thread", ", ".join(f"{k} {v} %" for k, v in threads.items())),
+            ("CPU by minute", ", ".join(f"from t={t:g} s {v} %" for t, v in by_minute)
+                              + " (t: seconds since run() began)"),
             ("machine", f"{os.cpu_count()} cores, {r['machine_busy_cores']} busy on average, "
                         f"{r['other_processes_cores']} of them outside the collector (listener included)"
                         + (" -- OTHER LOAD: figures may be skewed" if others > 0.25 else "")),
@@ -450,7 +471,8 @@ def main() -> None:
                                    f"{r['store_failures']} failures, {r['store_dropped']} dropped"),
             ("rows stored", f"{stored['observations']} observations (of {r['results_produced_total']} results "
                             f"produced), {stored['state_intervals']} state intervals "
-                            f"({stored['open_intervals']} open), {stored['transitions']} transitions"),
+                            f"({stored['open_intervals']} open), {stored['transitions']} transitions, "
+                            f"{stored['incidents']} incidents ({stored['incident_events']} trail rows)"),
             ("state at window end", f"open targets {r['end_state_open']}, closed targets {r['end_state_closed']}"),
             ("set-up / stop", f"prepare() {r['prepare_s']} s (import of {args.targets} assets included), "
                               f"stop {r['stop_s']} s; closed ports still closed {r['closed_ports_still_closed']}"),
