@@ -60,7 +60,8 @@ ONCALL = ("people:\n  li.wei: {name: 李伟}\n  wang.fang: {name: 王芳}\n"
 ONCALL_CONFIG = ("incidents:\n  oncall_file: oncall.yaml\n"
                  "notify:\n  channels:\n    hook: {type: webhook, url: 'http://127.0.0.1:9/h', secret: bench-hook}\n")
 # The read commands: what they list or show exists in the bench's store (a00042 is one of its assets; INC-000000
-# the first of console_bench.seed_more's incidents, an open one; a00042's configuration has three versions).
+# the first of console_bench.seed_more's incidents, an open one; a00042's configuration has three versions; a00030 to
+# a00049 are links with a day of flow intervals, seed_flows).
 READ_COMMANDS = (
     ("status",),
     ("sla", "--period", PERIOD),
@@ -86,6 +87,9 @@ READ_COMMANDS = (
     ("survey", "list"),
     ("survey", "results", "--period", PERIOD),
     ("hj212", "rates", "--period", PERIOD),
+    ("flows", "top", "--link", "a00042", "--period", PERIOD),
+    ("flows", "top", "--site", "kashgar", "--period", PERIOD),
+    ("flows", "sites", "--period", PERIOD),
 )
 # What the reads import before any work of their own, cumulatively (printed after the commands with --floor): the
 # part of the goal's 0.3 s these packages take alone. `status` and `incidents list` need the first three lines
@@ -110,6 +114,24 @@ def seed_configs(store: Any, at: datetime) -> None:
             session.add(ConfigVersion(asset_id="a00042", name="running", version=n, fetched_at=at, last_seen=at,
                                       sha256=f"{n}" * 64, raw_sha256=f"{n}" * 64, size=len(content),
                                       command="show running-config", content=content))
+
+
+def seed_flows(store: Any, at: datetime, links: int = 20, intervals: int = 288) -> None:
+    """A day of 5-minute flow intervals from `at` for the links a00030.. (the estate's assets, each of a site):
+    five keys and an `other` row an interval, as the flow receiver stores them (20 x 288 x 6 = 34,560 rows by
+    default), for `flows top` and `flows sites`."""
+    from sqlalchemy import insert
+
+    from opsmon.collector.store.models import FlowTopRow
+
+    five = timedelta(minutes=5)
+    rows = [{"link": f"a{30 + k:05d}", "start_ts": at + n * five, "end_ts": at + (n + 1) * five,
+             "src": f"10.{k}.0.{j}" if j < 5 else "other", "dst": "10.200.0.1" if j < 5 else "other",
+             "dst_port": (443, 80, 22, 53, 8080)[j] if j < 5 else -1, "protocol": (6, 6, 6, 17, 6)[j] if j < 5 else -1,
+             "bytes": 1000 * (j + 1) + n, "packets": j + 1, "flows": 1}
+            for k in range(links) for n in range(intervals) for j in range(6)]
+    with store.session.begin() as session:
+        session.execute(insert(FlowTopRow), rows)
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -167,6 +189,7 @@ def main() -> int:
         seed_more(store, args.incidents, args.audit, period.start, period.end - timedelta(hours=4), args.seed,
                   args.assets)
         seed_configs(store, period.start)
+        seed_flows(store, period.start)
         store.close()
         config = write_config(Path(folder), {"path": str(db)})
         (Path(folder) / "oncall.yaml").write_text(ONCALL, encoding="utf-8")

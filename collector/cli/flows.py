@@ -13,7 +13,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsmon.collector.cli.common import command, load_config, open_store, print_table
+from opsmon.collector.cli.common import command, open_reading, print_table, read_config
 
 PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 58: "icmpv6", 132: "sctp"}
 
@@ -26,9 +26,9 @@ def cmd_top(args: argparse.Namespace) -> int:
     from opsmon.collector.cli.sla import period_arg
     from opsmon.collector.store.flows import top_talkers
 
-    config = load_config(args)
+    config = read_config(args)  # the sections it uses: database, timezone (config/basics.py)
     period = period_arg(args, config)
-    rows, total, intervals = top_talkers(open_store(args, config), args.link, period.start, period.end, args.limit,
+    rows, total, intervals = top_talkers(open_reading(args, config), args.link, period.start, period.end, args.limit,
                                          site=args.site)
     zone = ZoneInfo(period.timezone)
     scope = {"link": args.link} if args.link is not None else {"site": args.site}
@@ -64,9 +64,9 @@ def cmd_sites(args: argparse.Namespace) -> int:
     from opsmon.collector.cli.sla import period_arg
     from opsmon.collector.store.flows import site_totals
 
-    config = load_config(args)
+    config = read_config(args)  # the sections it uses: database, timezone (config/basics.py)
     period = period_arg(args, config)
-    sites = site_totals(open_store(args, config), period.start, period.end)
+    sites = site_totals(open_reading(args, config), period.start, period.end)
     zone = ZoneInfo(period.timezone)
     if args.format == "json":
         print(json.dumps({"period": period.label, "timezone": period.timezone,

@@ -188,7 +188,7 @@ open(out, "w").write(json.dumps(seen))
 
 # What the fastest reads (`status`, `incidents list` and `show`, `sla`, `survey results`, `hj212 rates`, the listings
 # of assets, history, audit, events, maintenance, exclusions, compliance, the administration listings, and
-# `configs show|diff`) may not import either: SQLAlchemy, the
+# `configs show|diff`, `flows top|sites`) may not import either: SQLAlchemy, the
 # store's engine and mapped classes, and the whole config schema's models (they read on the plain driver and validate
 # only the sections they use: store/dbapi.py, config/basics.py; issue 25 item 2). `sla` measures the bundled table:
 # every measure's reads (availability with its lives and exclusions, responses, count, manual, HJ 212, survey).
@@ -207,7 +207,11 @@ FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--forma
               ("survey", "list"), ("incidents", "show", "inc-1"), ("incidents", "show", "inc-1", "--format", "json"),
               ("survey", "results", "--period", "2026Q4"),
               ("survey", "results", "--period", "2026Q4", "--format", "json"), ("hj212", "rates", "--period", "2026Q4"),
-              ("configs", "show", "sw-1"), ("configs", "diff", "sw-1"))
+              ("configs", "show", "sw-1"), ("configs", "diff", "sw-1"),
+              ("flows", "top", "--link", "sw-1", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"),
+              ("flows", "top", "--site", "urumqi", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z",
+               "--format", "json"),
+              ("flows", "sites", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"))
 NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collector.store.models",
                       "opsmon.collector.config.schema", "opsmon.collector.config.load")
 
@@ -218,7 +222,7 @@ def test_the_fastest_reads_import_no_sqlalchemy_and_no_config_schema(cli: Path, 
     engine's reads moved to the plain driver, `sla` loaded the first three; at 8e6ade8, `assets list` (the first of
     the listings moved since) loaded all five, and at 78572eb `oncall now` (the first administration listing); at
     1cb6d7f, `incidents show` (and after it `survey results`, `hj212 rates` and `configs show|diff`) loaded all
-    five."""
+    five; at c3cd335, `flows top` loaded all five."""
     out = tmp_path / "seen.json"
     done = subprocess.run([sys.executable, "-c", _WRAPPER, str(cli), ",".join(NOT_FOR_FAST_READS + HEAVY), str(out),
                            json.dumps(FAST_READS)], cwd=ROOT, capture_output=True, text=True, timeout=120)
