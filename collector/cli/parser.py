@@ -61,6 +61,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return p
 
 
+def _driver_refusals() -> tuple[type[Exception], ...]:
+    """Imported when an error is being matched only: a command that never reads the store does not pay for it."""
+    from opsmon.collector.store.dbapi import driver_refusals
+
+    return driver_refusals()
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
@@ -73,6 +80,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"opsmon: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:
+        print(f"opsmon: database error: {exc}", file=sys.stderr)
+        return 1
+    except _driver_refusals() as exc:  # a plain read's store refused (locked, connection lost): as StoreError
         print(f"opsmon: database error: {exc}", file=sys.stderr)
         return 1
     except OpsmonError as exc:

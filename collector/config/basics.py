@@ -17,8 +17,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
-from opsmon.collector.core.errors import ConfigError, ConfigProblems
+from opsmon.collector.config.yamlfile import YamlDoc, problems_error, read_yaml
+from opsmon.collector.core.errors import ConfigError
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
 from opsmon.collector.core.incidents import CRITICAL_PATHS
 
@@ -197,12 +197,10 @@ def load_basics(path: str | os.PathLike[str], model: type[Read] = ReadBasics) ->
     problems = [ConfigError(doc.where((key,)), str(key), "unknown key") for key in doc.data if key not in SECTIONS]
     try:
         basics: Read = doc.validate(model)
-    except ConfigProblems as exc:
-        problems += exc.problems
     except ConfigError as exc:
-        problems.append(exc)
+        problems += exc.each()
     if problems:  # all of them at once, as the whole schema says them
-        raise problems[0] if len(problems) == 1 else ConfigProblems(f"{len(problems)} problems in {doc.file}", problems)
+        raise problems_error(problems, doc.file)
     basics = basics.model_copy(update={"base_dir": str(Path(path).resolve().parent), "source_file": str(path)})
     missing = missing_targets(basics, basics.sla, doc)
     if missing is not None:

@@ -51,10 +51,14 @@ def keypath_text(path: KeyPath) -> str:
 def validation_to_config_error(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> ConfigError:
     """Every error pydantic found in the document, each naming its line and key: one ConfigError, or several
     behind a count (ConfigProblems), so a file with three mistakes is fixed in one pass, not three."""
-    problems = config_errors(exc, doc, prefix)
+    return problems_error(config_errors(exc, doc, prefix), doc.file)
+
+
+def problems_error(problems: list[ConfigError], file: str) -> ConfigError:
+    """One problem as itself, several behind a count (ConfigProblems): what a loader raises for a file's problems."""
     if len(problems) == 1:
         return problems[0]
-    return ConfigProblems(f"{len(problems)} problems in {doc.file}", problems)
+    return ConfigProblems(f"{len(problems)} problems in {file}", problems)
 
 
 def config_errors(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> list[ConfigError]:

@@ -188,11 +188,6 @@ def _pivoted(inner: str) -> str:
             + f", COUNT(CASE WHEN state NOT IN ({states}) THEN 1 END) FROM ({inner}) s GROUP BY asset_id")
 
 
-def _in_list(ids: list[str]) -> tuple[str, dict[str, Any]]:
-    """`IN (...)` of `ids` as named parameters, and their values."""
-    return in_list("id", ids)
-
-
 class _Aside:
     """Statements of one measurement read on connections of their own, each on a thread, while the
     measurement's own connection reads the rest: SQLite's calls release the GIL, so its passes over the
@@ -439,11 +434,11 @@ class Evaluation:
                     cut = [a for a in cut if a in kept]
                     ids = sorted(kept - cut_set)
                     for i in range(0, len(ids), 500):
-                        in_ids, names = _in_list(ids[i:i + 500])
+                        in_ids, names = in_list("id", ids[i:i + 500])
                         sums += conn.rows(_SUM.format(where=f" AND asset_id IN {in_ids}"), {**bounds, **names})
                 clipped = []
                 for i in range(0, len(cut), 500):
-                    in_ids, names = _in_list(cut[i:i + 500])
+                    in_ids, names = in_list("id", cut[i:i + 500])
                     sql = sum_lives.format(ids=in_ids)
                     clipped.append(aside.submit(sql, {**bounds, **names}))
                 absent = {a: life for a, life in lives.items() if life.absences}
@@ -507,7 +502,7 @@ class Evaluation:
             # An asset with a state outside the vocabulary (none, unless a row was written by hand) is read
             # again state by state, as _SUM gives them.
             for i in range(0, len(odd), 500):
-                in_ids, names = _in_list(odd[i:i + 500])
+                in_ids, names = in_list("id", odd[i:i + 500])
                 sums += conn.rows(_SUM.format(where=f" AND asset_id IN {in_ids}"), {**bounds, **names})
         self.excluded_incidents = frozenset(x.incident_id for x in exclusions if x.incident_id is not None)
         for asset_id, state, ms in sums:

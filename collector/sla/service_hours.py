@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from opsmon.collector.core.fields import FROZEN
 from opsmon.collector.core.workdays import WorkCalendar
-from opsmon.collector.store.dbapi import Reader
+from opsmon.collector.store.dbapi import Reader, in_list
 from opsmon.collector.store.millis import to_ms
 
 DAY_MS = 86_400_000
@@ -169,13 +169,13 @@ class Inside:
         try:
             for i in range(0, len(asset_ids), 500):
                 chunk = asset_ids[i:i + 500]
-                names = {f"a{j}": a for j, a in enumerate(chunk)}
+                in_ids, names = in_list("a", chunk)
                 query = f"""
 WITH c AS (
   SELECT asset_id, state, {greatest}(start_ts, :ps) AS s, {least}(COALESCE(end_ts, :open_until), :asof) AS e
   FROM state_intervals
   WHERE start_ts < :asof AND start_ts < :open_until AND (end_ts IS NULL OR end_ts > :ps)
-    AND asset_id IN ({", ".join(":" + n for n in names)})
+    AND asset_id IN {in_ids}
 ),
 p AS (SELECT asset_id, state, s AS t, s / {DAY_MS} AS day, -1 AS sign FROM c WHERE e > s
       UNION ALL SELECT asset_id, state, e AS t, e / {DAY_MS} AS day, 1 AS sign FROM c WHERE e > s)

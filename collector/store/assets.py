@@ -72,16 +72,16 @@ LIST_ASSETS = f"SELECT {', '.join(AssetRow._fields)} FROM assets{{where}} ORDER 
 BY_SITE = "site, category, id"
 
 
-def _where(q: Any, include_removed: bool, category: str | None, site: str | None) -> Any:
-    from opsmon.collector.store.models import Asset
-
-    if not include_removed:
-        q = q.where(Asset.removed_at.is_(None))
-    if category is not None:
-        q = q.where(Asset.category == category)
-    if site is not None:
-        q = q.where(Asset.site == site)
-    return q
+def _filters(include_removed: bool, category: str | None, site: str | None,
+             asset_id: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The WHERE of list_assets() and count_assets(), and its parameters: one filter for the page and its count."""
+    conds = [] if include_removed else ["removed_at IS NULL"]
+    params: dict[str, Any] = {}
+    for column, value in (("category", category), ("site", site), ("id", asset_id)):
+        if value is not None:
+            conds.append(f"{column} = :{column}")
+            params[column] = value
+    return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
 
 def list_assets(store: Readable, include_removed: bool = False, category: str | None = None,
@@ -89,30 +89,21 @@ def list_assets(store: Readable, include_removed: bool = False, category: str | 
                 limit: int | None = None, offset: int = 0) -> list[AssetRow]:
     """Assets by id (by site, category and id with by_site); the filters and the page (limit, offset) are
     applied in the database (a listing of thousands of assets must not load them all to show a few)."""
-    conds = [] if include_removed else ["removed_at IS NULL"]
-    params: dict[str, Any] = {}
-    for column, value in (("category", category), ("site", site), ("id", asset_id)):
-        if value is not None:
-            conds.append(f"{column} = :{column}")
-            params[column] = value
+    where, params = _filters(include_removed, category, site, asset_id)
     page = ""
     if limit is not None:
         page = " LIMIT :limit OFFSET :offset"
         params |= {"limit": limit, "offset": offset}
-    sql = LIST_ASSETS.format(where=" WHERE " + " AND ".join(conds) if conds else "",
-                             order=BY_SITE if by_site else "id", page=page)
+    sql = LIST_ASSETS.format(where=where, order=BY_SITE if by_site else "id", page=page)
     with store.reader() as r:
         return [AssetRow.read(row) for row in r.rows(sql, params)]
 
 
-def count_assets(store: Store, category: str | None = None, site: str | None = None) -> int:
-    """How many live assets list_assets() would list with these filters."""
-    from sqlalchemy import func, select
-
-    from opsmon.collector.store.models import Asset
-
-    with store.session() as session:
-        return int(session.scalar(_where(select(func.count()).select_from(Asset), False, category, site)) or 0)
+def count_assets(store: Readable, category: str | None = None, site: str | None = None) -> int:
+    """How many live assets list_assets() would list with these filters (the same WHERE)."""
+    where, params = _filters(False, category, site)
+    with store.reader() as r:
+        return int(r.rows(f"SELECT COUNT(*) FROM assets{where}", params)[0][0])
 
 
 def asset_sites(store: Store) -> list[str]:

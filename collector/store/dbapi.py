@@ -14,7 +14,9 @@ waited for a second time. The plain connection refuses writes (PlainStore).
 """
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -35,8 +37,6 @@ class Reader(Protocol):
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
     def run(self, sql: str, params: Sequence[Mapping[str, Any]] = ()) -> None: ...
-
-
 
 
 class Readable(Protocol):
@@ -76,8 +76,6 @@ def json_value(value: Any) -> Any:
     """A JSON column read back as SQLAlchemy's JSON type gives it: SQLite holds the text, psycopg parses a json
     column itself; NULL (and JSON's null) is None."""
     if isinstance(value, str):
-        import json
-
         return json.loads(value)
     return value
 
@@ -110,8 +108,9 @@ class DbapiReader:
             cursor.close()
 
     def run(self, sql: str, params: Sequence[Mapping[str, Any]] = ()) -> None:
-        """A statement that returns no rows, once per parameter set (or once without): only ever on temporary
-        tables of this connection (service_hours.py's), the plain connection refusing every other write."""
+        """A statement that returns no rows, once per parameter set (or once without): a transaction's settings
+        (the SLA pass's SET TRANSACTION, its snapshot) and service_hours.py's temporary tables, nothing else; the
+        plain connection refuses every other write."""
         cursor = self.connection.cursor()
         try:
             text = pyformat(sql) if self.postgres else sql
@@ -121,6 +120,16 @@ class DbapiReader:
                 cursor.execute(text, {})  # with parameters, so psycopg turns pyformat's %% back into %
         finally:
             cursor.close()
+
+
+def driver_refusals() -> tuple[type[Exception], ...]:
+    """The drivers' own errors of a store that refused for now (locked past its timeout, connection lost): reads
+    on the DB-API connection raise them unwrapped, where SQLAlchemy would have wrapped them. psycopg's only once
+    something imported it: before that no PostgreSQL store was opened, and a read command must not import it."""
+    import sqlite3
+
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.OperationalError, psycopg.OperationalError) if psycopg else (sqlite3.OperationalError,)
 
 
 def postgres_connect_args(connect_timeout: float) -> dict[str, Any]:

@@ -12,26 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from opsmon.collector.core.actors import person
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
 from opsmon.collector.store.dbapi import Readable, Reader
-from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
+from opsmon.collector.store.millis import from_ms_or_none, to_ms
 
 if TYPE_CHECKING:  # the changes and listings read through the ORM; in_force() (the SLA engine's) does not
     from sqlalchemy.orm import Session
 
     from opsmon.collector.store.db import Store
     from opsmon.collector.store.models import Exclusion
-
-# The approved, not removed exclusions, oldest first (in_force keeps those bearing on its span).
-_APPROVED = """
-SELECT exclusions.id, exclusions.incident_id, exclusions.asset_id, exclusions.start_ts, exclusions.end_ts,
-       exclusions.planned, exclusions.reason, exclusions.requested_by, exclusions.requested_at, exclusions.approved_by,
-       exclusions.approved_at
-FROM exclusions WHERE exclusions.removed_at IS NULL AND exclusions.approved_at IS NOT NULL ORDER BY exclusions.id
-"""
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,14 @@ class InForce:
     approved_by: str | None
     approved_at: datetime | None
 
+    @classmethod
+    def read(cls, row: tuple[Any, ...]) -> Self:
+        """A row of this class's columns in their order (LISTED, _APPROVED): stored milliseconds as UTC datetimes
+        (None for NULL), planned as a bool (SQLite gives 0 or 1)."""
+        values = dict(zip((f.name for f in fields(cls)), row, strict=True))
+        return cls(**values | {t: from_ms_or_none(values[t]) for t in _TIMES if t in values}
+                   | {"planned": bool(values["planned"])})
+
 
 def _live(session: Session) -> list[Exclusion]:
     from sqlalchemy import select
@@ -78,17 +78,14 @@ class Listed(InForce):
     removed_by: str | None
     removed_at: datetime | None
 
-    @classmethod
-    def read(cls, row: tuple[Any, ...]) -> Listed:
-        """A row of LISTED: stored milliseconds as UTC datetimes (None for NULL)."""
-        values = dict(zip(_LISTED_FIELDS, row, strict=True))
-        return cls(**values | {t: from_ms_or_none(values[t]) for t in _TIMES})
-
 
 _LISTED_FIELDS = tuple(f.name for f in fields(Listed))
 _TIMES = ("start_ts", "end_ts", "requested_at", "approved_at", "removed_at")
 # Every column doc() shows, by id; {where}: not removed ones only, unless all are asked for.
 LISTED = f"SELECT {', '.join(_LISTED_FIELDS)} FROM exclusions{{where}} ORDER BY id"
+# The approved, not removed exclusions, oldest first (in_force keeps those bearing on its span).
+_APPROVED = (f"SELECT {', '.join(f.name for f in fields(InForce))} FROM exclusions "
+             "WHERE removed_at IS NULL AND approved_at IS NOT NULL ORDER BY id")
 
 
 def doc(row: Exclusion | Listed) -> dict[str, object]:
@@ -189,7 +186,6 @@ def in_force(reader: Reader, start: datetime, end: datetime) -> list[InForce]:
     """The approved, not removed exclusions that bear on [start, end): outages overlapping it, and incident
     exclusions (the caller keeps those of the incidents it counts)."""
     lo, hi = to_ms(start), to_ms(end)
-    return [InForce(xid, incident, asset, from_ms_or_none(s), from_ms_or_none(e), bool(planned), reason, by,
-                    from_ms(at), approver, from_ms_or_none(approved))
-            for xid, incident, asset, s, e, planned, reason, by, at, approver, approved in reader.rows(_APPROVED)
-            if incident is not None or (s is not None and e is not None and s < hi and e > lo)]
+    return [x for x in map(InForce.read, reader.rows(_APPROVED))
+            if x.incident_id is not None or (x.start_ts is not None and x.end_ts is not None
+                                             and to_ms(x.start_ts) < hi and to_ms(x.end_ts) > lo)]

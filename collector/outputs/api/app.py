@@ -74,18 +74,10 @@ async def _store_unwritable(_: Request, exc: Exception) -> JSONResponse:
 
 
 def store_refusals() -> tuple[type[Exception], ...]:
-    """The errors of a store that refused for now: SQLAlchemy's, and the drivers' own, which reads on the DB-API
-    connection (store/dbapi.py's Reader: the SLA engine, the surveys, the plain listings) raise unwrapped."""
-    import sqlite3
+    """The errors of a store that refused for now: SQLAlchemy's, and the drivers' own (store/dbapi.py)."""
+    from opsmon.collector.store.dbapi import driver_refusals
 
-    found: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
-    try:
-        import psycopg
-    except ImportError:  # no PostgreSQL driver installed: no PostgreSQL store either
-        pass
-    else:
-        found.append(psycopg.OperationalError)
-    return tuple(found)
+    return (OperationalError, *driver_refusals())
 
 
 def create_app(face: CollectorFace) -> ReportRoute:

@@ -16,6 +16,7 @@ import pytest
 from opsmon.collector.outputs.api.app import create_app, store_refusals
 from opsmon.collector.store import open_store, tokens
 from tests.collector.cli.test_cli_local_time import KNOWN, _populate
+from tests.conftest import write_config
 
 
 def test_the_drivers_refusals_are_the_stores() -> None:
@@ -52,3 +53,27 @@ def test_a_locked_store_on_a_plain_read_is_a_503_not_a_500(tmp_path: Path) -> No
         assert "OperationalError" in answer.json()["detail"] and "try again later" in answer.json()["detail"]
     finally:
         store.close()
+
+
+def test_a_locked_store_on_a_plain_read_is_a_sentence_on_the_command_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same refusal on the command line (`opsmon incidents list` on the plain driver): the CLI's database
+    error, exit 1, not a traceback (the driver's error is not the store's StoreError the CLI knew)."""
+    from opsmon.collector.cli import main
+    from opsmon.collector.store import dbapi
+
+    class Locked:
+        dialect = "sqlite"
+
+        @contextmanager
+        def reader(self) -> Iterator[None]:
+            raise sqlite3.OperationalError("database is locked")
+            yield
+
+    _populate(tmp_path / "opsmon.db")
+    config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  path: {tmp_path / 'opsmon.db'}\n")
+    assert main(["--config", str(config), "incidents", "list"]) == 0  # the same read, the store answering
+    capsys.readouterr()
+    monkeypatch.setattr(dbapi, "open_reading_store", lambda *_: Locked())
+    assert main(["--config", str(config), "incidents", "list"]) == 1
+    assert capsys.readouterr().err == "opsmon: database error: database is locked\n"

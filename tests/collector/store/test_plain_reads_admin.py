@@ -209,7 +209,7 @@ def test_plain_admin_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[
 
 def test_the_admin_listings_print_the_estate(sqlite_store: tuple[Store, Path],
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    """Times in Shanghai (UTC+8): T0-1h is 2026-12-06 07:00+08:00, T0-2d is 2026-12-04 08:00+08:00."""
+    """Times in Shanghai (UTC+8): T0-1d is 2026-12-05 08:00+08:00, T0-1h 2026-12-06 07:00, T0-2h 06:00."""
     out = dict(zip(ARGVS, cli_outputs(sqlite_store[1], capsys, ARGVS), strict=True))
     printed = "".join(out.values())
     assert "h-alice" not in printed and "a-srv" not in printed and "$argon2id$" not in printed  # no hash, ever

@@ -35,7 +35,7 @@ from opsmon.collector.config.inventory import asset_document
 from opsmon.collector.outputs.compliance import compliance
 from opsmon.collector.store import Store, audit
 from opsmon.collector.store import models as m
-from opsmon.collector.store.assets import list_assets
+from opsmon.collector.store.assets import count_assets, list_assets
 from opsmon.collector.store.events import read_events
 from opsmon.collector.store.exclusions import doc, list_exclusions
 from opsmon.collector.store.history import Span, asset_exists, asset_history
@@ -138,6 +138,7 @@ def _check(full: Store, plain: Any) -> None:
     orm = _orm(full)
     assert [e[0] for e in orm["audit"]] == [4, 3, 2, 1] and [e["id"] for e in orm["events"]] == [3, 2, 1]
     assert orm["a1"] == [("down", T0 - 2 * H, T0 - H, "x"), ("up", T0 - H, None, "ok")]
+    assert [x["status"] for x in orm["exclusions"]] == ["approved", "pending", "removed"]  # the ORM's, once
     for store in (plain, full):
         # assets list: live by id; --all with a3; by site (the console's page): a2 has none, first on SQLite and
         # last on PostgreSQL (each database's order of NULL, as the ORM's query had it)
@@ -149,6 +150,8 @@ def _check(full: Store, plain: Any) -> None:
         by_site = [a.id for a in list_assets(store, include_removed=True, by_site=True)]
         assert by_site == (["a2", "a1", "a3"] if full.dialect == "sqlite" else ["a1", "a3", "a2"])
         assert [a.id for a in list_assets(store, True, category="server", site="s1")] == ["a3"]
+        # the console's count of a page's assets: live ones only (a1 network s1, a2 no site; a3 removed)
+        assert (count_assets(store), count_assets(store, site="s1"), count_assets(store, "server", "s1")) == (2, 1, 0)
         assert [a.id for a in list_assets(store, True, asset_id="a3")] == ["a3"]
         assert [a.id for a in list_assets(store, True, limit=1, offset=1)] == ["a2"]
         # history: a1 over [T0-90min, T0+30min) at now = T0+10min: down 30 min (clipped at T0-90min), up 70 min,
@@ -185,7 +188,6 @@ def _check(full: Store, plain: Any) -> None:
         assert list_exclusions(store, include_removed=True) == orm["exclusions"]
         assert [(x["id"], x["status"], x["planned"]) for x in list_exclusions(store)] == [
             (1, "approved", False), (2, "pending", True)]
-        assert [x["status"] for x in orm["exclusions"]] == ["approved", "pending", "removed"]
         # compliance: srv-1 8.1.4.1 1 passed 1 failed (50 %), 8.1.4.10 0 and 1; srv-2 8.1.4.2 1 and 0
         rows = compliance(store)
         assert [(r["asset"], r["clause"], r["passed"], r["failed"], r["score"]) for r in rows] == [
