@@ -47,7 +47,8 @@ How to run (from the repository root):
                                                         # the same, the estates kept for the next run
     flags: --assets --intervals --prom-assets --prom-step --runs --seed --skip-postgres
            --skip-prometheus --sqlite-covering-index --sizes (the curve: one run per asset count) --per-asset
-           --json --keep --cache DIR
+           --json --keep --cache DIR --scoped (each availability target over its scope alone, as the
+           console's click-through, beside the whole period)
 
 What it needs: the opsmon venv (.venv, with psycopg), PostgreSQL server binaries
 (/usr/lib/postgresql/*/bin; a throwaway cluster on 127.0.0.1 run as the `postgres` user when root,
@@ -76,6 +77,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -532,10 +534,12 @@ def measure_cli(config: Path, folder: Path, runs: int, label: str) -> dict[str, 
 
 
 def measure_evaluate(url: str, folder: Path, runs: int, label: str, per_asset: bool = False,
-                     server_pid: int | None = None) -> dict[str, Any]:
+                     server_pid: int | None = None, scoped: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child-evaluate", url]
     if per_asset:
         cmd.append("--child-per-asset")
+    if scoped:
+        cmd.append("--child-scoped")
     best: dict[str, Any] | None = None
     times, cpus, shas = [], [], set()
     env = {**os.environ, **({"OPSMON_BENCH_SERVER_PID": str(server_pid)} if server_pid else {})}
@@ -591,7 +595,30 @@ def _short_sql(statement: str) -> str:
     return flat if len(flat) <= 90 else flat[:87] + "..."
 
 
-def child_evaluate(url: str, per_asset: bool) -> int:
+def child_scoped(store: Any, table: Any, period: Any, now: datetime, whole: dict[str, Any]) -> dict[str, Any]:
+    """The console's click-through behind one availability figure of a period not in its cache
+    (sla/cache.py: `Evaluation(scope=target)`, only the scope's assets read) beside the whole period's
+    measurement, as of the same instant: CPU of each (this process, every thread), and whether each scoped
+    figure equals the whole table's to the last digit (docs/sla.md, "The period cache")."""
+    from opsmon.collector.sla.engine import Evaluation, measured_with
+
+    c0 = _cpu()
+    measured_with(Evaluation(store, period, now), table, store)
+    out: dict[str, Any] = {"whole_cpu_s": _cpu() - c0, "targets": {}}
+    values = {t["id"]: t["value"] for t in whole["targets"]}
+    for target in table.targets:
+        if target.measure != "availability":
+            continue
+        c0 = _cpu()
+        ev = Evaluation(store, period, now, target)
+        one = measured_with(ev, table.model_copy(update={"targets": [target]}), store)
+        cpu = _cpu() - c0
+        value = one.as_document()["targets"][0]["value"]
+        out["targets"][target.id] = {"cpu_s": cpu, "assets": len(ev.assets), "same": value == values[target.id]}
+    return out
+
+
+def child_evaluate(url: str, per_asset: bool, scoped: bool = False) -> int:
     """In a fresh process: import, open the store, then time evaluate() alone (printed as JSON).
 
     Breakdown: every SQL statement evaluate() read is captured (at store/dbapi.py's DbapiReader.rows, which
@@ -633,7 +660,8 @@ def child_evaluate(url: str, per_asset: bool) -> int:
     s0 = _server_cpu(int(server)) if server else 0.0
     c0, m0 = _cpu(), time.thread_time()
     t0 = time.perf_counter()
-    result = engine.evaluate(store, table, period)
+    now = datetime.now(UTC)
+    result = engine.evaluate(store, table, period, now)
     seconds = time.perf_counter() - t0
     cpu, main_cpu = _cpu() - c0, time.thread_time() - m0
     server_cpu = _server_cpu(int(server)) - s0 if server else None
@@ -667,6 +695,8 @@ def child_evaluate(url: str, per_asset: bool) -> int:
         "breakdown": breakdown, "statements": statements,
         "values": {t["id"]: t["value"] for t in result["targets"] if t["id"] in AVAILABILITY_TARGETS},
     }
+    if scoped:
+        doc["scoped"] = child_scoped(store, table, period, now, result)
     if per_asset:
         ev = engine.Evaluation(store, period)
         doc["per_asset"] = {}
@@ -688,7 +718,7 @@ def bench_database(label: str, url: str, config: Path, folder: Path, args: argpa
     cli = measure_cli(config, folder, args.runs, label)
     wait_quiet(report)
     log(f"{label}: measuring evaluate() alone ({args.runs} runs, fresh process each)")
-    ev = measure_evaluate(url, folder, args.runs, label, server_pid=server_pid)
+    ev = measure_evaluate(url, folder, args.runs, label, server_pid=server_pid, scoped=args.scoped)
     return {"cli": cli, "evaluate": ev}
 
 
@@ -830,6 +860,12 @@ def render(report: dict[str, Any]) -> str:
                          f"its statements replayed alone, one after another: {b['sql_total_s']:.3f} s; slowest:")
             for st in e["statements"][:3]:
                 lines.append(f"    {st['s']:.3f} s  {st['rows']:>6} rows  {st['sql']}")
+            if e.get("scoped"):
+                sc = e["scoped"]
+                each = ", ".join(f"{k} {v['cpu_s']:.3f} s ({v['assets']:,} assets{'' if v['same'] else ', DIFFERS'})"
+                                 for k, v in sc["targets"].items())
+                lines.append(f"{label}: one availability target over its scope alone (the console's click-through), "
+                             f"CPU: {each}; the whole period {sc['whole_cpu_s']:.3f} s (best run's process)")
     if report.get("sqlite") and report.get("postgres"):
         a, b = report["sqlite"]["cli"]["values"], report["postgres"]["cli"]["values"]
         same = all(a[k] is not None and b[k] is not None and abs(a[k] - b[k]) <= 1e-12 for k in a)
@@ -933,7 +969,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "runs with the same sizes, seed and schema (5 M intervals take minutes to generate and load); "
                    "PostgreSQL is then loaded from it, the same rows in the same order")
     p.add_argument("--child-evaluate", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--scoped", action="store_true",
+                   help="also time each availability target measured over its scope alone (the console's "
+                        "click-through, sla/cache.py) beside the whole period, in the evaluate() process")
     p.add_argument("--child-per-asset", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--child-scoped", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not args.child_evaluate:
         if args.assets < 1 or args.intervals < 2 * args.assets:
@@ -946,7 +986,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child_evaluate:
-        return child_evaluate(args.child_evaluate, args.child_per_asset)
+        return child_evaluate(args.child_evaluate, args.child_per_asset, args.child_scoped)
     if not args.sizes:
         report = run(args)
         print(json.dumps(report, indent=2, default=str) if args.json else render(report))
