@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_reading, open_store, print_table, read_config, when, zone
+from opsmon.collector.cli.common import actor, command, open_store, print_table, reading, when, zone
 
 
 def cmd_agents_enroll(args: argparse.Namespace) -> int:
@@ -31,9 +31,9 @@ def cmd_agents_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store.agents import list_agents
 
     table = [("NAME", "ROLE", "ASSET", "ENROLLED", "REVOKED")]
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
-    for a in list_agents(open_reading(args, config)):
+    for a in list_agents(store):
         table.append((a.name, a.role, a.asset_id, when(a.created_at, tz, "minutes"), when(a.revoked_at, tz, "minutes")))
     print_table(table)
     return 0

@@ -8,11 +8,10 @@ from opsmon.collector.cli.common import (
     actor,
     command,
     load_config,
-    open_reading,
     open_store,
     print_json,
     print_table,
-    read_config,
+    reading,
     time_arg,
     zone,
 )
@@ -31,8 +30,7 @@ def cmd_assets_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store.assets import list_assets
     from opsmon.collector.store.history import current_states
 
-    config = read_config(args)
-    store = open_reading(args, config)
+    config, store = reading(args)
     rows = list_assets(store, args.all)
     states = current_states(store)
     if args.format == "json":

@@ -5,15 +5,15 @@ import argparse
 import json
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_reading, read_config, when, zone
+from opsmon.collector.cli.common import command, reading, when, zone
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from opsmon.collector.store import audit
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
-    entries = audit.read(open_reading(args, config), args.limit)
+    entries = audit.read(store, args.limit)
     for e in reversed(entries):
         print(f"{when(e.ts, tz)} {e.actor} {e.action} {e.target} "
               f"{json.dumps(e.detail, ensure_ascii=False)}")

@@ -101,12 +101,21 @@ def open_store(args: argparse.Namespace, config: Any = None) -> Any:
     return open_store(config.database_url(), config.database.connect_timeout)
 
 
-def open_reading(args: argparse.Namespace, config: Any) -> Any:
+def open_reading(config: Any) -> Any:
     """The store for a read command: the plain DB-API driver without SQLAlchemy when it can serve, else the full
     store (which creates, migrates or says why not: store/dbapi.open_reading_store)."""
     from opsmon.collector.store.dbapi import open_reading_store
 
     return open_reading_store(config.database_url(), config.database.connect_timeout)
+
+
+def reading(args: argparse.Namespace, model: Any = None) -> tuple[Any, Any]:
+    """A read command's config and store (read_config's, then open_reading's) for a command with nothing of its own
+    to read or check in between. One that does (the SLA target table, a --period in the configured zone, the on-call
+    file being set) calls the two itself, so that a mistake there is said before the database is opened: neither
+    waited on (an unreachable server) nor created (a SQLite file not there yet)."""
+    config = read_config(args, model)
+    return config, open_reading(config)
 
 
 def time_arg(value: str | None, name: str) -> datetime | None:

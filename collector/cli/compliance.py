@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from opsmon.collector.cli.common import command, lang, lang_option, open_reading, print_json, print_table, read_config
+from opsmon.collector.cli.common import command, lang, lang_option, print_json, print_table, reading
 from opsmon.collector.core.errors import NotFound
 
 HEAD = {"zh": ("主机", "条款", "控制点", "通过", "不通过", "符合率"),
@@ -15,8 +15,8 @@ FAILING = {"zh": "  不通过", "en": "  failing"}
 def cmd_compliance(args: argparse.Namespace) -> int:
     from opsmon.collector.outputs.compliance import compliance
 
-    config = read_config(args)
-    rows = compliance(open_reading(args, config), args.host)
+    config, store = reading(args)
+    rows = compliance(store, args.host)
     if args.host is not None and not rows:
         raise NotFound(f"no baseline results for host {args.host!r} (has its agent run the baseline yet?)")
     if args.format == "json":

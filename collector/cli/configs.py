@@ -5,15 +5,14 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import command, open_reading, print_table, read_config, when, zone
+from opsmon.collector.cli.common import command, print_table, reading, when, zone
 
 
 def cmd_configs_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store import config_versions as configs
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
-    store = open_reading(args, config)
     if args.asset:
         rows = configs.list_versions(store, args.asset, args.name)
         table = [("VERSION", "FETCHED", "LAST SEEN", "SIZE", "SHA256")]
@@ -39,7 +38,7 @@ def _version_arg(value: str | None, default: str) -> Any:
 def cmd_configs_show(args: argparse.Namespace) -> int:
     from opsmon.collector.store import config_versions as configs
 
-    store = open_reading(args, read_config(args))  # the database alone (config/basics.py), the plain driver
+    _, store = reading(args)  # the database alone (config/basics.py), the plain driver
     doc = configs.show(store, args.asset, _version_arg(args.version, "latest"), args.name)
     sys.stdout.write(doc["content"])
     return 0
@@ -48,8 +47,9 @@ def cmd_configs_show(args: argparse.Namespace) -> int:
 def cmd_configs_diff(args: argparse.Namespace) -> int:
     from opsmon.collector.store import config_versions as configs
 
-    sys.stdout.write(configs.diff(open_reading(args, read_config(args)), args.asset, _version_arg(args.a, "previous"),
-                                  _version_arg(args.b, "latest"), args.name))
+    _, store = reading(args)  # the database alone, as `configs show`
+    sys.stdout.write(configs.diff(store, args.asset, _version_arg(args.a, "previous"), _version_arg(args.b, "latest"),
+                                  args.name))
     return 0
 
 

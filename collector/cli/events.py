@@ -8,9 +8,8 @@ from opsmon.collector.cli.common import (
     asset_names,
     command,
     named,
-    open_reading,
     print_json,
-    read_config,
+    reading,
     time_arg,
     when,
     zone,
@@ -20,9 +19,8 @@ from opsmon.collector.cli.common import (
 def cmd_events(args: argparse.Namespace) -> int:
     from opsmon.collector.store.events import read_events
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
-    store = open_reading(args, config)
     names = asset_names(store)
     rows = read_events(store, args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
                        None, args.name, args.limit)

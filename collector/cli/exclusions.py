@@ -15,11 +15,10 @@ from opsmon.collector.cli.common import (
     actor,
     command,
     load_config,
-    open_reading,
     open_store,
     print_json,
     print_table,
-    read_config,
+    reading,
     time_arg,
 )
 
@@ -28,8 +27,8 @@ def cmd_exclusions_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.fields import parse_timestamp
     from opsmon.collector.store.exclusions import list_exclusions
 
-    config = read_config(args)
-    rows = list_exclusions(open_reading(args, config), include_removed=args.removed)
+    config, store = reading(args)
+    rows = list_exclusions(store, include_removed=args.removed)
     if args.format == "json":
         print_json(rows, config.timezone)
         return 0

@@ -28,7 +28,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the sections it uses: database, timezone (config/basics.py)
     period = period_arg(args, config)
-    rows, total, intervals = top_talkers(open_reading(args, config), args.link, period.start, period.end, args.limit,
+    rows, total, intervals = top_talkers(open_reading(config), args.link, period.start, period.end, args.limit,
                                          site=args.site)
     zone = ZoneInfo(period.timezone)
     scope = {"link": args.link} if args.link is not None else {"site": args.site}
@@ -66,7 +66,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the sections it uses: database, timezone (config/basics.py)
     period = period_arg(args, config)
-    sites = site_totals(open_reading(args, config), period.start, period.end)
+    sites = site_totals(open_reading(config), period.start, period.end)
     zone = ZoneInfo(period.timezone)
     if args.format == "json":
         print(json.dumps({"period": period.label, "timezone": period.timezone,

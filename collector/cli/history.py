@@ -10,10 +10,9 @@ from opsmon.collector.cli.common import (
     actor,
     command,
     lang,
-    open_reading,
     open_store,
     print_table,
-    read_config,
+    reading,
     time_arg,
     when,
     zone,
@@ -26,9 +25,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     from opsmon.collector.core.lang import local_iso
     from opsmon.collector.store.history import asset_exists, asset_history, last_heartbeat
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
-    store = open_reading(args, config)
     if not asset_exists(store, args.asset):
         raise NotFound(f"no asset {args.asset!r}")
     now = datetime.now(UTC)

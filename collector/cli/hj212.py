@@ -25,6 +25,7 @@ from opsmon.collector.cli.common import (
     open_store,
     print_table,
     read_config,
+    reading,
     time_arg,
 )
 from opsmon.collector.core.errors import InvalidInput
@@ -95,7 +96,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
     period = period_arg(args, config)
     rules = rules_of(target.hj212 if target is not None else None, config.timezone)
     now = datetime.now(UTC)
-    counts = read_counts(open_reading(args, config), period.start, min(now, period.end), now, rules)
+    counts = read_counts(open_reading(config), period.start, min(now, period.end), now, rules)
     rows = groups(counts, args.by, rules)
     if args.format == "json":
         print(json.dumps({"period": period.label, "timezone": period.timezone, "by": args.by, "rows": [
@@ -139,8 +140,8 @@ def cmd_exempt_add(args: argparse.Namespace) -> int:
 def cmd_exempt_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store.hj212_exemptions import exemption_document, list_exemptions
 
-    config = read_config(args)
-    rows = list_exemptions(open_reading(args, config), include_removed=args.all)
+    config, store = reading(args)
+    rows = list_exemptions(store, include_removed=args.all)
     zone = ZoneInfo(config.timezone)
     if args.format == "json":  # the API's rows, in the configured zone as the API answers
         print(json.dumps([exemption_document(r, zone) for r in rows], ensure_ascii=False, indent=2))

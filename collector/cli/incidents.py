@@ -11,10 +11,9 @@ from opsmon.collector.cli.common import (
     lang,
     load_config,
     named,
-    open_reading,
     print_json,
     print_table,
-    read_config,
+    reading,
     time_arg,
     when,
     zone,
@@ -26,10 +25,9 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.durations import say_duration
     from opsmon.collector.incidents.read import IncidentFilter, list_incidents
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
     said = lang(args, config)
-    store = open_reading(args, config)
     names = asset_names(store)
     rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset),
                           since=time_arg(args.from_, "from"), limit=args.limit)
@@ -52,9 +50,9 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
 def cmd_incidents_show(args: argparse.Namespace) -> int:
     from opsmon.collector.incidents.read import show_incident
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
-    doc = show_incident(open_reading(args, config), args.id)
+    doc = show_incident(store, args.id)
     if args.format == "json":
         print_json(doc, tz)
         return 0

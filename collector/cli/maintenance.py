@@ -14,11 +14,10 @@ from opsmon.collector.cli.common import (
     actor,
     command,
     load_config,
-    open_reading,
     open_store,
     print_json,
     print_table,
-    read_config,
+    reading,
     time_arg,
     when,
 )
@@ -43,9 +42,9 @@ def cmd_maintenance_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.maintenance import WindowSpec
     from opsmon.collector.store.windows import live_windows
 
-    config = read_config(args, WindowsBasics)
+    config, store = reading(args, WindowsBasics)
     windows = [(w, "config") for w in config.maintenance]
-    stored = live_windows(open_reading(args, config))
+    stored = live_windows(store)
     windows += [(WindowSpec.model_validate(r.spec), f"{r.created_by}") for r in stored]
     if args.format == "json":  # start and end in the configured zone (a stored window's are UTC text)
         print_json([{**w.model_dump(mode="json", exclude_none=True), "source": source} for w, source in windows],

@@ -36,7 +36,7 @@ def _roster(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     config = read_config(args, OncallBasics)
     if not config.incidents.oncall_file:
         raise InvalidInput("no on-call configured: set incidents.oncall_file in collector.yaml")
-    store = open_reading(args, config)
+    store = open_reading(config)
     from_file = load_oncall(str(config.resolve(config.incidents.oncall_file)))
     return config, store, from_file.with_overrides(live_overrides(store))
 

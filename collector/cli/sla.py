@@ -42,7 +42,7 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the sections it uses: database, timezone, lang, sla (config/basics.py)
     table = load_targets(config.targets_path())
-    result = measure(open_reading(args, config), table, period_arg(args, config))
+    result = measure(open_reading(config), table, period_arg(args, config))
     if args.format == "json":
         print_json(result.as_document(), config.timezone)
     else:

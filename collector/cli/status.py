@@ -5,7 +5,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import command, lang, open_reading, print_table, read_config, when, zone
+from opsmon.collector.cli.common import command, lang, print_table, reading, when, zone
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -13,9 +13,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from opsmon.collector.store.assets import asset_lines
     from opsmon.collector.store.history import current_states, last_heartbeat
 
-    config = read_config(args)
+    config, store = reading(args)
     tz, said = zone(args, config), lang(args, config)
-    store = open_reading(args, config)
     states = current_states(store)
     now = datetime.now(UTC)
     beat = last_heartbeat(store)

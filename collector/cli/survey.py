@@ -60,7 +60,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the zone alone: no whole schema for a listing (issue 25 item 2)
     period = _period(args, config, "year")
-    rows = listing(open_reading(args, config), period.start, period.end, config.timezone)
+    rows = listing(open_reading(config), period.start, period.end, config.timezone)
     if args.format == "json":
         print_json(rows, config.timezone)
         return 0
@@ -80,7 +80,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the zone, the language and the target table's path (config/basics.py)
     period = _period(args, config, "year")
-    result = measure_surveys(open_reading(args, config), load_targets(config.targets_path()), period)
+    result = measure_surveys(open_reading(config), load_targets(config.targets_path()), period)
     targets = list(result.targets)
     if args.format == "json":
         print_json({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_reading, open_store, print_table, read_config, when, zone
+from opsmon.collector.cli.common import actor, command, open_store, print_table, reading, when, zone
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
@@ -28,10 +28,10 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store import tokens
 
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
     table = [("NAME", "ROLE", "CREATED", "REVOKED")]
-    for t in tokens.list_tokens(open_reading(args, config)):
+    for t in tokens.list_tokens(store):
         table.append((t.name, t.role, when(t.created_at, tz, "minutes"), when(t.revoked_at, tz, "minutes")))
     print_table(table)
     return 0

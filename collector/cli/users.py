@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from opsmon.collector.cli.common import actor, command, open_reading, open_store, print_table, read_config, when, zone
+from opsmon.collector.cli.common import actor, command, open_store, print_table, reading, when, zone
 from opsmon.collector.core.errors import InvalidInput
 
 
@@ -50,10 +50,10 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     from opsmon.collector.store import users
 
     table = [("NAME", "ROLE", "LOGIN", "LANG", "CREATED")]
-    config = read_config(args)
+    config, store = reading(args)
     tz = zone(args, config)
     # LOGIN: local (a password here) or ldap (the directory's; role as of the person's last login)
-    for u in users.list_users(open_reading(args, config)):
+    for u in users.list_users(store):
         table.append((u.name, u.role, u.login, u.lang, when(u.created_at, tz, "minutes")))
     print_table(table)
     return 0
