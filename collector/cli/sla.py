@@ -42,7 +42,8 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the sections it uses: database, timezone, lang, sla (config/basics.py)
     table = load_targets(config.targets_path())
-    result = measure(open_reading(config), table, period_arg(args, config))
+    period = period_arg(args, config)  # a wrong --period is said before the store is opened (or created)
+    result = measure(open_reading(config), table, period)
     if args.format == "json":
         print_json(result.as_document(), config.timezone)
     else:
