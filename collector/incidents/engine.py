@@ -170,7 +170,7 @@ class IncidentEngine:
         self.breaches = 0
         self._unsaved: dict[str, tuple[Active, list[_Step]]] = {}  # steps the store refused, to commit again
         self._flush_failing = False
-        self._next_number: dict[str, int] = {}  # today's id prefix -> the next number to try (_new_id)
+        self._next_number = ("", 1)  # the last opening's id prefix (its local day) and the next number to try
 
     # -- loading and saving ------------------------------------------------
     def load(self) -> None:
@@ -228,14 +228,14 @@ class IncidentEngine:
 
         day = at.astimezone(ZoneInfo(self.timezone)).strftime("%Y%m%d")
         prefix = f"INC-{day}-"
+        last, n = self._next_number
         with self.store.session() as session:
-            n = self._next_number.get(prefix)
-            if n is None:  # the day's first opening since the start: one count of the day's ids
+            if prefix != last:  # the day's first opening since the start, or since another day's: one count
                 n = (session.scalar(select(func.count(Incident.id)).where(Incident.id.like(prefix + "%"))) or 0) + 1
             while f"{prefix}{n:04d}" in self.by_id or session.scalar(
                     select(Incident.id).where(Incident.id == f"{prefix}{n:04d}")) is not None:
                 n += 1  # taken: an active incident, or one stored meanwhile (an import): not reused
-        self._next_number = {prefix: n + 1}  # today's only: a new day counts again
+        self._next_number = (prefix, n + 1)
         return f"{prefix}{n:04d}"
 
     def _save(self, inc: Active, action: str, actor: str, detail: dict[str, Any], at: datetime,

@@ -2,8 +2,7 @@
 with its content (show) and what changed between two (diff).
 
 Plain SQL on store/dbapi.py's Reader: `opsmon configs list|show|diff` read without SQLAlchemy (issue 25 item 2), and
-the API (GET /api/v1/configs, /api/v1/configs/{asset}, its version and diff) runs the same queries through
-inputs/ssh/configs.py, which re-exports them.
+the API (GET /api/v1/configs, /api/v1/configs/{asset}, its version and diff) runs the same queries.
 
 A version is an int (1 is the first stored), "latest", or "previous" (the one before latest). Unknown assets or
 versions raise NotFound; a malformed version raises InvalidInput.

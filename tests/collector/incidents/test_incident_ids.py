@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from opsmon.collector.config.schema import IncidentsConfig
 from opsmon.collector.core.states import DOWN, UNKNOWN
@@ -83,3 +83,31 @@ def test_numbering_goes_on_after_a_restart_and_skips_a_stored_id(store: Store) -
     now[0] = midnight
     assert down(again, "c0", midnight) == "INC-20260702-0001"
     assert down(again, "c1", midnight) == "INC-20260702-0002"
+
+
+def test_a_late_opening_of_the_day_before_takes_its_own_days_next_free_number(store: Store,
+                                                                              statements: list[str]) -> None:
+    """Shanghai's day ends at 16:00 UTC: 15:59:59 is still INC-20260701, 16:00 is INC-20260702. After the new day's
+    first opening, one stamped the day before (a poller's spool replayed after midnight) takes the day before's next
+    free number: 0001 and 0002 are the engine's, 0004 was imported meanwhile (a history import of that day), so the
+    count (3) gives 0004, taken, and 0005 it is; the new day then goes on at 0002. Each change of day counts its ids
+    once: 4 counts for the 5 openings (07-01, 07-02, 07-01 again, 07-02 again), none of an id reused."""
+    now = [T0]
+    eng = engine(store, now)
+    last_second = datetime(2026, 7, 1, 15, 59, 59, tzinfo=UTC)
+    midnight = datetime(2026, 7, 1, 16, 0, tzinfo=UTC)
+    assert [down(eng, "a0", T0), down(eng, "a1", last_second)] == ["INC-20260701-0001", "INC-20260701-0002"]
+    now[0] = midnight
+    assert down(eng, "c0", midnight) == "INC-20260702-0001"
+    with store.session() as s:
+        s.add(Incident(id="INC-20260701-0004", asset_id="imported", kind="availability", severity="minor",
+                       status="closed", opened_ts=T0, cause="imported"))
+        s.commit()
+    assert down(eng, "late", T0 + timedelta(hours=1)) == "INC-20260701-0005"
+    assert down(eng, "c1", midnight) == "INC-20260702-0002"
+    assert len([s for s in statements if "count(" in s and "incidents" in s]) == 4
+    with store.session() as s:
+        assert s.get(Incident, "INC-20260701-0004").asset_id == "imported"  # not overwritten
+        assert sorted(s.scalars(select(Incident.id))) == [
+            "INC-20260701-0001", "INC-20260701-0002", "INC-20260701-0004", "INC-20260701-0005",
+            "INC-20260702-0001", "INC-20260702-0002"]

@@ -24,10 +24,10 @@ from opsmon.collector.core.messages import Message, SecurityFinding
 from opsmon.collector.core.states import DEGRADED, DOWN, UNKNOWN, UP
 from opsmon.collector.inputs.checks.base import CheckContext
 from opsmon.collector.inputs.checks.ssh import SshCheck, SshConfigCheck
-from opsmon.collector.inputs.ssh import configs
 from opsmon.collector.inputs.ssh.backup import DEFAULT_IGNORE, REDACTED, compile_patterns, normalise, redact
 from opsmon.collector.inputs.ssh.hub import SshHub
 from opsmon.collector.store import Store
+from opsmon.collector.store import config_versions as configs
 from tests.peers import missing_peer
 from tests.peers.ssh_device import SshDevice, available, fingerprint_of
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from opsmon.collector.core.states import DOWN, UP
-from opsmon.collector.inputs.ssh import configs
 from opsmon.collector.store import Store
+from opsmon.collector.store import config_versions as configs
 from tests.collector.inputs.test_ssh import ASSET, Env
 from tests.peers import missing_peer
 from tests.peers.ssh_device import SshDevice, available

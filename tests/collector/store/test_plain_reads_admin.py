@@ -37,7 +37,6 @@ from sqlalchemy import func, select
 
 from opsmon.collector.cli import main
 from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.inputs.ssh import configs as ssh_configs
 from opsmon.collector.store import Store
 from opsmon.collector.store import models as m
 from opsmon.collector.store.agents import AgentLine, list_agents
@@ -187,8 +186,6 @@ def _check(full: Store, plain: PlainStore) -> None:
         assert [ExemptionRow.of(x) for x in every] == orm["exemptions"]  # every field, as the API answers it
         assert [ExemptionRow.of(x) for x in list_exemptions(store)] == [orm["exemptions"][1], orm["exemptions"][2]]
         assert live_overrides(store) == orm["overrides"]
-    assert (ssh_configs.list_assets, ssh_configs.list_versions, ssh_configs.show, ssh_configs.diff) == (
-        list_assets, list_versions, show, diff)  # the API's
 
 
 def _config(folder: Path) -> str:
