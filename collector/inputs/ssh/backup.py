@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import select
 
 from opsmon.collector.core.messages import Event, Message, SecurityFinding
-from opsmon.collector.inputs.ssh.models import ConfigVersion
 from opsmon.collector.store.config_versions import unified_diff
+from opsmon.collector.store.models import ConfigVersion
 
 # Lines that change without anyone changing the configuration.
 DEFAULT_IGNORE: tuple[str, ...] = (
