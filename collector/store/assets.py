@@ -67,7 +67,7 @@ class AssetRow(NamedTuple):
 
 
 # {where}: the filters; {order}: by id, or by site, category and id (assets without a site first on SQLite, last
-# on PostgreSQL: each database's order of NULL); {page}: LIMIT and OFFSET when a page is asked for.
+# on PostgreSQL: each database's order of NULL); {page}: LIMIT and OFFSET when a page (or an offset) is asked for.
 LIST_ASSETS = f"SELECT {', '.join(AssetRow._fields)} FROM assets{{where}} ORDER BY {{order}}{{page}}"
 BY_SITE = "site, category, id"
 
@@ -94,6 +94,9 @@ def list_assets(store: Readable, include_removed: bool = False, category: str | 
     if limit is not None:
         page = " LIMIT :limit OFFSET :offset"
         params |= {"limit": limit, "offset": offset}
+    elif offset:  # SQLite takes an OFFSET only after a LIMIT (-1: none); PostgreSQL takes it alone
+        page = (" LIMIT -1" if store.dialect == "sqlite" else "") + " OFFSET :offset"
+        params["offset"] = offset
     sql = LIST_ASSETS.format(where=where, order=BY_SITE if by_site else "id", page=page)
     with store.reader() as r:
         return [AssetRow.read(row) for row in r.rows(sql, params)]
