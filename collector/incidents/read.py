@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from opsmon.collector.core.deadlines import in_time, response_seconds
 from opsmon.collector.core.errors import NotFound
 from opsmon.collector.core.incidents import NOT_FAULTS
-from opsmon.collector.store.dbapi import Readable, in_list, json_value
-from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
+from opsmon.collector.store.dbapi import Readable, Row, in_list, json_value, row_values
+from opsmon.collector.store.millis import from_ms, to_ms
 
 if TYPE_CHECKING:
     from opsmon.collector.store.models import Incident
@@ -55,18 +55,13 @@ class IncidentRow(NamedTuple):
     response_evidence: str | None
 
     @classmethod
-    def read(cls, row: tuple[Any, ...]) -> IncidentRow:
-        """A row of INCIDENT_COLUMNS: stored milliseconds as UTC datetimes, `attached` as a list (SQLite gives
-        the JSON text, psycopg the value)."""
-        values = dict(zip(cls._fields, row, strict=True))
-        for name in cls._fields:
-            if name.endswith("_ts"):
-                values[name] = from_ms_or_none(values[name])
-        values["attached"] = json_value(values["attached"])
-        return cls(**values)
+    def read(cls, row: Row) -> IncidentRow:
+        """A row of INCIDENT_COLUMNS: the *_ts columns' milliseconds as UTC datetimes, `attached` as a list."""
+        return cls(**row_values(cls._fields, row, json=("attached",), times=_TIMES))
 
 
 INCIDENT_COLUMNS = ", ".join(f"incidents.{c}" for c in IncidentRow._fields)
+_TIMES = tuple(c for c in IncidentRow._fields if c.endswith("_ts"))
 # The breached rule of core/deadlines.in_time on stored milliseconds (breached() below, in SQL).
 LATE = ("(incidents.deadline_ts IS NOT NULL AND ((incidents.acknowledged_ts IS NOT NULL AND "
         "incidents.acknowledged_ts > incidents.deadline_ts) OR (incidents.acknowledged_ts IS NULL AND "

@@ -4,23 +4,20 @@ One query per table over the period; the counting itself is opsmon.collector.sla
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from opsmon.collector.sla.hj212_rates import Counts, Exemption, HourValue, RateRules, Series, count
 from opsmon.collector.sla.targets import Hj212Rules
-from opsmon.collector.store.dbapi import Readable, in_list
+from opsmon.collector.store.dbapi import Readable, Row, in_list, row_values
 from opsmon.collector.store.hj212_exemptions import dau_points
-from opsmon.collector.store.millis import from_ms, from_ms_or_none, to_ms
+from opsmon.collector.store.millis import to_ms
 
 HOURLY = "2061"  # CN of hourly data: what the assessment counts
-# Plain SQL on store/dbapi.py's Reader (the running collector and `opsmon sla` run the same text). The DAUs in
-# the assets' own order (no ORDER BY); the hourly values and the exemptions of a list of them over [:s, :e).
-_DAUS = ("SELECT assets.id, assets.name, assets.category, assets.site, CAST(assets.tags AS TEXT), "
-         "CAST(assets.checks AS TEXT), assets.created_at, assets.removed_at FROM assets WHERE assets.category = 'dau'")
+# Plain SQL on store/dbapi.py's Reader (the running collector and `opsmon sla` run the same text): the DAUs
+# (_DAUS, below), and the hourly values and the exemptions of a list of them over [:s, :e).
 _HOURLY = """
 SELECT hj212_data.asset_id, hj212_data.point, hj212_data.factor, hj212_data.data_time, hj212_data.flag,
        hj212_data.received, hj212_data.avg
@@ -47,6 +44,16 @@ class Dau:
     checks: list[dict[str, Any]]
     created_at: datetime
     removed_at: datetime | None
+
+    @classmethod
+    def read(cls, row: Row) -> Dau:
+        """A row of _DAUS: the JSON columns as values, stored milliseconds as UTC datetimes."""
+        return cls(**row_values(_DAU_FIELDS, row, json=("tags", "checks"), times=("created_at", "removed_at")))
+
+
+_DAU_FIELDS = tuple(f.name for f in fields(Dau))
+# The DAUs in the assets' own order (no ORDER BY).
+_DAUS = f"SELECT {', '.join(_DAU_FIELDS)} FROM assets WHERE category = 'dau'"
 
 
 def rules_of(settings: Hj212Rules | None, timezone: str) -> RateRules:
@@ -79,10 +86,7 @@ def read_inputs(store: Readable, start: datetime, as_of: datetime,
     """The assessed series of the DAUs `wanted` keeps, their hourly values and exemptions in [start, as_of)."""
     span = {"s": to_ms(start), "e": to_ms(as_of)}
     with store.reader() as r:
-        daus = (Dau(aid, name, category, site, json.loads(tags) if tags is not None else [],
-                    json.loads(checks) if checks is not None else [], from_ms(made), from_ms_or_none(removed))
-                for aid, name, category, site, tags, checks, made, removed in r.rows(_DAUS))
-        assets = [a for a in daus if wanted(a)]
+        assets = [a for a in map(Dau.read, r.rows(_DAUS)) if wanted(a)]
         series = [s for a in assets for s in dau_series(a)]
         ids = sorted({s.asset_id for s in series})
         values: list[HourValue] = []

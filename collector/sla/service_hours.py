@@ -139,11 +139,13 @@ class Inside:
         """(asset, state, milliseconds inside service hours) of the assets' intervals clipped like the
         engine's one pass (`bounds`: ps, asof, open_until).
 
-        The day and piece tables are temporary tables with the day as key (this connection's only, dropped
-        after): joined by an index, not scanned for every interval end (a VALUES list was 20x slower). So
-        `reader` is one that may make temporary tables: a pooled connection of the full store, or the plain
-        driver's scratch connection (store/dbapi.PlainStore.own_reader), whose transaction the caller rolls back
-        after (on PostgreSQL that drops the tables: the transaction is read only once they are made)."""
+        The day and piece tables are temporary tables with the day as key (this connection's only): joined by an
+        index, not scanned for every interval end (a VALUES list was 20x slower). So `reader` is one that may
+        make temporary tables: a pooled connection of the full store, or the plain driver's scratch connection
+        (store/dbapi.PlainStore.own_reader). Nothing here drops them after: on PostgreSQL the caller's rollback
+        does (the transaction is read only once they are made); the plain driver's scratch connection is closed
+        after, and they go with it; a pooled SQLite connection keeps them, empty (the rollback at the pool undoes
+        the INSERTs, and would undo a DROP after them), and the next call drops them first."""
         sqlite = dialect == "sqlite"
         least, greatest = ("MIN", "MAX") if sqlite else ("LEAST", "GREATEST")
         days, pieces = self._tables(bounds["ps"], bounds["asof"])
@@ -166,11 +168,10 @@ class Inside:
         if pieces:
             reader.run("INSERT INTO opsmon_sh_pieces (day, ws, we) VALUES (:d, :s, :e)",
                        [{"d": d, "s": s, "e": e} for d, s, e in pieces])
-        try:
-            for i in range(0, len(asset_ids), 500):
-                chunk = asset_ids[i:i + 500]
-                in_ids, names = in_list("a", chunk)
-                query = f"""
+        for i in range(0, len(asset_ids), 500):
+            chunk = asset_ids[i:i + 500]
+            in_ids, names = in_list("a", chunk)
+            query = f"""
 WITH c AS (
   SELECT asset_id, state, {greatest}(start_ts, :ps) AS s, {least}(COALESCE(end_ts, :open_until), :asof) AS e
   FROM state_intervals
@@ -186,12 +187,6 @@ SELECT asset_id, state, CAST(SUM(ms) AS BIGINT) AS ms FROM (
   FROM p JOIN opsmon_sh_pieces w ON w.day = p.day
 ) x GROUP BY asset_id, state
 """
-                rows = reader.rows(query, {**bounds, **names})
-                out += [(asset_id, state, int(ms or 0)) for asset_id, state, ms in rows]
-        finally:
-            if sqlite:  # dropped here; on a pooled connection the INSERTs opened a transaction whose rollback at
-                # the pool undoes these DROPs too, leaving the empty tables behind, which the next call drops first
-                # (PostgreSQL: the rollback drops them)
-                reader.run("DROP TABLE IF EXISTS temp.opsmon_sh_days")
-                reader.run("DROP TABLE IF EXISTS temp.opsmon_sh_pieces")
+            rows = reader.rows(query, {**bounds, **names})
+            out += [(asset_id, state, int(ms or 0)) for asset_id, state, ms in rows]
         return out

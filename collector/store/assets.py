@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from opsmon.collector.store.dbapi import Readable, json_value
-from opsmon.collector.store.millis import from_ms, from_ms_or_none
+from opsmon.collector.store.dbapi import Readable, Row, row_values
 
 if TYPE_CHECKING:
     from opsmon.collector.store import Store
@@ -57,17 +56,14 @@ class AssetRow(NamedTuple):
     joined_at: datetime | None
 
     @classmethod
-    def read(cls, row: tuple[Any, ...]) -> AssetRow:
+    def read(cls, row: Row) -> AssetRow:
         """A row of LIST_ASSETS: the JSON columns as values, stored milliseconds as UTC datetimes."""
-        v = dict(zip(cls._fields, row, strict=True))
-        return cls(**v | {"tags": json_value(v["tags"]), "checks": json_value(v["checks"]),
-                          "facts": json_value(v["facts"]), "created_at": from_ms(v["created_at"]),
-                          "updated_at": from_ms(v["updated_at"]), "removed_at": from_ms_or_none(v["removed_at"]),
-                          "joined_at": from_ms_or_none(v["joined_at"])})
+        return cls(**row_values(cls._fields, row, json=("tags", "checks", "facts"),
+                                times=("created_at", "updated_at", "removed_at", "joined_at")))
 
 
 # {where}: the filters; {order}: by id, or by site, category and id (assets without a site first on SQLite, last
-# on PostgreSQL: each database's order of NULL); {page}: LIMIT and OFFSET when a page is asked for.
+# on PostgreSQL: each database's order of NULL); {page}: LIMIT and OFFSET when a page (or an offset) is asked for.
 LIST_ASSETS = f"SELECT {', '.join(AssetRow._fields)} FROM assets{{where}} ORDER BY {{order}}{{page}}"
 BY_SITE = "site, category, id"
 
@@ -94,6 +90,9 @@ def list_assets(store: Readable, include_removed: bool = False, category: str | 
     if limit is not None:
         page = " LIMIT :limit OFFSET :offset"
         params |= {"limit": limit, "offset": offset}
+    elif offset:  # SQLite takes an OFFSET only after a LIMIT (-1: none); PostgreSQL takes it alone
+        page = (" LIMIT -1" if store.dialect == "sqlite" else "") + " OFFSET :offset"
+        params["offset"] = offset
     sql = LIST_ASSETS.format(where=where, order=BY_SITE if by_site else "id", page=page)
     with store.reader() as r:
         return [AssetRow.read(row) for row in r.rows(sql, params)]

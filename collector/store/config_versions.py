@@ -13,7 +13,7 @@ import difflib
 from typing import Any
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.store.dbapi import Readable
+from opsmon.collector.store.dbapi import Readable, row_values
 from opsmon.collector.store.millis import from_ms
 
 # A version as listed (without its content), in this order: the API's ConfigVersion and show()'s answer.
@@ -38,7 +38,7 @@ def list_versions(store: Readable, asset_id: str, name: str = "running") -> list
         rows = r.rows(VERSIONS, {"asset": asset_id, "name": name})
     if not rows:
         raise NotFound(f"no stored {name} configuration for asset {asset_id!r}")
-    return [{k: from_ms(v) if k in _TIMES else v for k, v in zip(SUMMARY, row, strict=True)} for row in rows]
+    return [row_values(SUMMARY, row, times=_TIMES) for row in rows]
 
 
 Version = int | str
@@ -83,7 +83,7 @@ def _get(reader: Any, asset_id: str, name: str, version: Version) -> dict[str, A
         rows = reader.rows(NEWEST, params | {"skip": 1 if want == "previous" else 0})
     if not rows:
         raise NotFound(f"asset {asset_id!r} has no {name} configuration version {version}")
-    return {k: from_ms(v) if k in _TIMES else v for k, v in zip((*SUMMARY, "content"), rows[0], strict=True)}
+    return row_values((*SUMMARY, "content"), rows[0], times=_TIMES)
 
 
 def show(store: Readable, asset_id: str, version: Version = "latest", name: str = "running") -> dict[str, Any]:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 from urllib.parse import quote
+
+from opsmon.collector.store.millis import from_ms_or_none
 
 # The newest migration. Checking it costs one query; running Alembic costs ~0.2 s and its imports, so commands
 # only migrate when the database is behind (a test keeps this equal to Alembic's head). Here, not in db.py,
@@ -78,6 +80,19 @@ def json_value(value: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value)
     return value
+
+
+def row_values(names: Iterable[str], row: Row, *, json: Collection[str] = (), times: Collection[str] = (),
+               flags: Collection[str] = ()) -> dict[str, Any]:
+    """A row of the columns `names` as {name: value}, as the mapped classes read it back: `json` cells as values
+    (json_value), `times` (stored milliseconds) as UTC datetimes or None, `flags` as bools (SQLite's 0 or 1).
+    A name `names` lacks is skipped (InForce and its subclass Listed share one list of times)."""
+    values = dict(zip(names, row, strict=True))
+    for said, read in ((json, json_value), (times, from_ms_or_none), (flags, bool)):
+        for name in said:
+            if name in values:
+                values[name] = read(values[name])
+    return values
 
 
 def contains(value: str) -> str:

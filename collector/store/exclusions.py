@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from opsmon.collector.core.actors import person
 from opsmon.collector.core.errors import Conflict, InvalidInput, NotFound
-from opsmon.collector.store.dbapi import Readable, Reader
-from opsmon.collector.store.millis import from_ms_or_none, to_ms
+from opsmon.collector.store.dbapi import Readable, Reader, Row, row_values
+from opsmon.collector.store.millis import to_ms
 
 if TYPE_CHECKING:  # the changes and listings read through the ORM; in_force() (the SLA engine's) does not
     from sqlalchemy.orm import Session
@@ -55,12 +55,10 @@ class InForce:
     approved_at: datetime | None
 
     @classmethod
-    def read(cls, row: tuple[Any, ...]) -> Self:
+    def read(cls, row: Row) -> Self:
         """A row of this class's columns in their order (LISTED, _APPROVED): stored milliseconds as UTC datetimes
-        (None for NULL), planned as a bool (SQLite gives 0 or 1)."""
-        values = dict(zip((f.name for f in fields(cls)), row, strict=True))
-        return cls(**values | {t: from_ms_or_none(values[t]) for t in _TIMES if t in values}
-                   | {"planned": bool(values["planned"])})
+        (None for NULL), planned as a bool."""
+        return cls(**row_values((f.name for f in fields(cls)), row, times=_TIMES, flags=("planned",)))
 
 
 def _live(session: Session) -> list[Exclusion]:

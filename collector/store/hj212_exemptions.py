@@ -11,8 +11,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opsmon.collector.core.errors import InvalidInput, NotFound
-from opsmon.collector.store.dbapi import Readable
-from opsmon.collector.store.millis import from_ms_or_none
+from opsmon.collector.store.dbapi import Readable, row_values
 
 if TYPE_CHECKING:  # imported where an exemption is written: dau_points() and list_exemptions() need neither
     from opsmon.collector.store.db import Store
@@ -121,14 +120,7 @@ def list_exemptions(store: Readable, include_removed: bool = False) -> list[Stor
     without SQLAlchemy, issue 25 item 2) run this one query."""
     sql = EXEMPTIONS.format(where="" if include_removed else " WHERE removed_at IS NULL")
     with store.reader() as r:
-        rows = r.rows(sql)
-    out = []
-    for row in rows:
-        values = dict(zip(StoredExemption._fields, row, strict=True))
-        for name in _TIMES:
-            values[name] = from_ms_or_none(values[name])
-        out.append(StoredExemption(**values))
-    return out
+        return [StoredExemption(**row_values(StoredExemption._fields, row, times=_TIMES)) for row in r.rows(sql)]
 
 
 @dataclass(frozen=True)

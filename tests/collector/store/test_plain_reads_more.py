@@ -154,6 +154,10 @@ def _check(full: Store, plain: Any) -> None:
         assert (count_assets(store), count_assets(store, site="s1"), count_assets(store, "server", "s1")) == (2, 1, 0)
         assert [a.id for a in list_assets(store, True, asset_id="a3")] == ["a3"]
         assert [a.id for a in list_assets(store, True, limit=1, offset=1)] == ["a2"]
+        # an offset without a limit: the rest of the listing (SQLite's LIMIT -1, PostgreSQL's OFFSET alone)
+        assert [a.id for a in list_assets(store, True, offset=1)] == ["a2", "a3"]
+        assert [a.id for a in list_assets(store, offset=1)] == ["a2"] and list_assets(store, offset=2) == []
+        assert [a.id for a in list_assets(store, True, by_site=True, offset=2)] == by_site[2:]
         # history: a1 over [T0-90min, T0+30min) at now = T0+10min: down 30 min (clipped at T0-90min), up 70 min,
         # open; with the heartbeat at T0 as live_until, up ends at T0 (60 min) and 10 min are unknown
         spans, totals = asset_history(store, "a1", T0 - 90 * MIN, T0 + 30 * MIN, now=T0 + 10 * MIN)
