@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from opsmon.collector.core.messages import FlowRow
+from opsmon.collector.core.flow_rows import FlowRow
 from opsmon.collector.store.dbapi import Readable
 from opsmon.collector.store.millis import to_ms
 
@@ -73,8 +73,9 @@ def top_talkers(store: Readable, link: str | None, start: datetime, end: datetim
                 site: str | None = None) -> tuple[list[FlowRow], FlowRow, int]:
     """The keys of the link (or, with `site` and no link, of the site's links summed) by bytes over [start, end),
     at most `limit` (the `other` row last, summed with what the limit leaves out); the total; the intervals
-    counted. Rows are the message's FlowRow, summed over the period. Plain SQL on store/dbapi.py's Reader:
-    `opsmon flows top` (without SQLAlchemy, issue 25 item 2) and GET /api/v1/flows/top run these strings."""
+    counted. Rows are FlowRow (core/flow_rows.py, what the receiver's FlowTop carries), summed over the period.
+    Plain SQL on store/dbapi.py's Reader: `opsmon flows top` (without SQLAlchemy, issue 25 item 2) and
+    GET /api/v1/flows/top run these strings."""
     params: dict[str, Any] = {"start": to_ms(start), "end": to_ms(end)}
     if site is None:
         where = _LINK_ROWS
