@@ -11,7 +11,8 @@ Who produces what:
 
 - inputs (checks, SNMP, agents' reports, the HJ 212 receiver): `Observation` (a check result, in
   `core.states`), `Backlog`, `HardwareSignal`, `Event` (and `EventRepeated`), `StreamPosition`, `Facts`,
-  `BaselineResults`, `SecurityFinding`, `Hj212Data`, `Hj212Frame`;
+  `BaselineResults`, `SecurityFinding`, `Hj212Data`, `Hj212Frame`, `FlowTop` (its rows: `FlowRow`, in
+  `core.flow_rows`);
 - the timeline: `ResultRecorded`, `IntervalOpened`, `IntervalClosed`,
   `IntervalRelabelled`, `IntervalsMerged`, `GapFilled`, `Recombined`, `Transition`;
 - the service: `Heartbeat`, `Prune`.
@@ -22,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from opsmon.collector.core.flow_rows import FlowRow
 from opsmon.collector.core.incidents import MAJOR
 from opsmon.collector.core.states import Observation
 
 __all__ = [
-    "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "GapFilled", "HardwareSignal", "Heartbeat",
-    "IntervalClosed", "Hj212Data", "Hj212Frame", "Hj212Value", "IntervalOpened",
+    "Backlog", "BaselineResults", "Event", "EventRepeated", "Facts", "FlowRow", "FlowTop", "GapFilled",
+    "HardwareSignal", "Heartbeat", "IntervalClosed", "Hj212Data", "Hj212Frame", "Hj212Value", "IntervalOpened",
     "IntervalRelabelled", "IntervalsMerged", "Message", "Observation", "Prune", "Recombined", "ResultRecorded",
     "SecurityFinding", "StreamPosition", "Transition", "Written",
 ]
@@ -275,19 +277,6 @@ class Hj212Frame:
     crc: str
     oversize: bool
     raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class FlowRow:
-    """One key's sums in a closed flow interval; src/dst `other` (port and protocol -1) sums the rest."""
-
-    src: str
-    dst: str
-    dst_port: int
-    protocol: int
-    bytes: int
-    packets: int
-    flows: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,8 +190,10 @@ open(out, "w").write(json.dumps(seen))
 # of assets, history, audit, events, maintenance, exclusions, compliance, the administration listings, and
 # `configs show|diff`, `flows top|sites`) may not import either: SQLAlchemy, the
 # store's engine and mapped classes, and the whole config schema's models (they read on the plain driver and validate
-# only the sections they use: store/dbapi.py, config/basics.py; issue 25 item 2). `sla` measures the bundled table:
-# every measure's reads (availability with its lives and exclusions, responses, count, manual, HJ 212, survey).
+# only the sections they use: store/dbapi.py, config/basics.py; issue 25 item 2), nor the collector's messages
+# (core/messages.py's thirty-odd dataclasses, about 10 ms: the flow reads' rows are core/flow_rows.py's). `sla`
+# measures the bundled table: every measure's reads (availability with its lives and exclusions, responses, count,
+# manual, HJ 212, survey).
 FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--format", "json"),
               ("incidents", "list", "--status", "active"), ("sla", "--period", "2026Q4"),
               ("sla", "--period", "2026Q4", "--format", "json"), ("assets", "list"),
@@ -213,7 +215,8 @@ FAST_READS = (("status",), ("incidents", "list"), ("incidents", "list", "--forma
                "--format", "json"),
               ("flows", "sites", "--from", "2026-12-06T00:00:00Z", "--to", "2026-12-07T00:00:00Z"))
 NOT_FOR_FAST_READS = ("sqlalchemy", "opsmon.collector.store.db", "opsmon.collector.store.models",
-                      "opsmon.collector.config.schema", "opsmon.collector.config.load")
+                      "opsmon.collector.config.schema", "opsmon.collector.config.load",
+                      "opsmon.collector.core.messages")
 
 
 def test_no_read_command_imports_anything_heavy_and_the_fastest_no_sqlalchemy(cli: Path, tmp_path: Path) -> None:
@@ -226,7 +229,8 @@ def test_no_read_command_imports_anything_heavy_and_the_fastest_no_sqlalchemy(cl
     2e76a62, before the SLA engine's reads moved to the plain driver, `sla` loaded the first three; at 8e6ade8, `assets
     list` (the first of the listings moved since) loaded all five, and at 78572eb `oncall now` (the first
     administration listing); at 1cb6d7f, `incidents show` (and after it `survey results`, `hj212 rates` and `configs
-    show|diff`) loaded all five; at c3cd335, `flows top` loaded all five."""
+    show|diff`) loaded all five; at c3cd335, `flows top` loaded all five, and at e1bcd6c still the
+    messages (opsmon.collector.core.messages)."""
     others = tuple(argv for argv in READS if argv not in FAST_READS)
     assert len(READS) == 30  # the 21 listings above and 9 more
     out = tmp_path / "seen.json"

@@ -235,8 +235,9 @@ def test_a_removed_link_counts_for_unknown_from_its_removal_and_for_its_site_aga
 
 
 def test_removed_and_restored_links_give_the_same_site_figures_on_postgresql(postgres_url: str) -> None:
-    """The row's site is SQL (a CASE with a correlated EXISTS on asset_absences, in a subquery the sums group
-    over): the scenario below, in a database of its own on the PostgreSQL peer, gives the same figures."""
+    """The row's site is SQL (store/flows.py: a CASE with a correlated EXISTS on asset_absences, placing each
+    link-interval for every site's sums; a named site's top filters its assets' rows on the same test): the scenario
+    below, in a database of its own on the PostgreSQL peer, gives the same figures."""
     from opsmon.collector.store.db import open_store
     from tests.peers.postgres import own_database
 

@@ -37,7 +37,7 @@ import pytest
 from sqlalchemy import select
 
 from opsmon.collector.core.messages import FlowRow
-from opsmon.collector.store import Store
+from opsmon.collector.store import Store, open_store
 from opsmon.collector.store import models as m
 from opsmon.collector.store.dbapi import Readable
 from opsmon.collector.store.flows import SiteTotal, site_totals, top_talkers
@@ -64,12 +64,12 @@ SITES = [(KASHGAR, 4640, 8, 5, 2, [("wan-1", "喀什专线一", 4140), ("wan-3",
                                     ("wan-4", "空地州", 20)])]
 
 
-def _populate(store: Store) -> None:
-    def asset(aid: str, name: str, site: str, removed: datetime | None = None) -> m.Asset:
-        return m.Asset(id=aid, name=name, category="link", site=site, criticality="high", address=None, tags=[],
-                       parent_id=None, checks=[], created_at=T0 - 10 * FIVE, updated_at=T0 - 10 * FIVE,
-                       removed_at=removed)
+def asset(aid: str, name: str, site: str, removed: datetime | None = None) -> m.Asset:
+    return m.Asset(id=aid, name=name, category="link", site=site, criticality="high", address=None, tags=[],
+                   parent_id=None, checks=[], created_at=T0 - 10 * FIVE, updated_at=T0 - 10 * FIVE, removed_at=removed)
 
+
+def _populate(store: Store) -> None:
     with store.session.begin() as session:
         session.add_all([asset("wan-1", "喀什专线一", KASHGAR), asset("wan-2", "和田专线", HOTAN),
                          asset("wan-3", "旧专线", KASHGAR, T0 + FIVE), asset("wan-4", "空地州", ""),
@@ -185,3 +185,63 @@ def test_plain_flow_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
         on_sqlite = cli_outputs(sqlite_store[1], capsys, ARGVS)
         config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  url: {url}\n")
         assert cli_outputs(config, capsys, ARGVS) == on_sqlite
+
+
+# The placing's edges that the estate above leaves out, in a store of their own (T0 and FIVE as above; the period
+# [T0, T0+10min)): e-1 (site 喀什) is absent [T0, T0+5min) and has two intervals starting at T0, one of 5 minutes
+# (wholly inside the absence: unknown) and one of 10 (the interval length changed: not wholly inside, so 喀什):
+# where a row counts depends on its own interval's end too. e-2's site is named `unknown` (its rows count there,
+# as the receiver counts them); e-3's site is '' (unknown; `top --site ''` is no site's figures).
+#   s1 e-1 [T0, +5min)   10.0.0.1 -> 10.9.0.1:443/6   100 1 1 -> unknown
+#   s2 e-1 [T0, +10min)  10.0.0.1 -> 10.9.0.1:443/6  1000 2 1 -> 喀什
+#   s3 e-1 [T0, +10min)  other                         10 1 1 -> 喀什
+#   s4 e-2 [+5, +10min)  10.0.0.2 -> 10.9.0.1:80/6     40 1 1 -> unknown
+#   s5 e-3 [T0, +5min)   10.0.0.3 -> 10.9.0.1:53/17     7 1 1 -> unknown
+# 喀什 = s2+s3: 1010 bytes, 3 packets, 2 flows, intervals {T0} = 1, e-1 1010. unknown = s1+s4+s5: 100+40+7 = 147
+# bytes, 3 packets, 3 flows, intervals {T0, T0+5min} = 2; e-1 100, e-2 40, e-3 7.
+EDGE_ROWS = (("e-1", 0, 1, "10.0.0.1", 443, 6, 100, 1, 1), ("e-1", 0, 2, "10.0.0.1", 443, 6, 1000, 2, 1),
+             ("e-1", 0, 2, "other", -1, -1, 10, 1, 1), ("e-2", 1, 2, "10.0.0.2", 80, 6, 40, 1, 1),
+             ("e-3", 0, 1, "10.0.0.3", 53, 17, 7, 1, 1))
+EDGE_SITES = [(KASHGAR, 1010, 3, 2, 1, [("e-1", "边一", 1010)]),
+              ("unknown", 147, 3, 3, 2, [("e-1", "边一", 100), ("e-2", "名为未知", 40), ("e-3", "无地州", 7)])]
+
+
+def _populate_edges(store: Store) -> None:
+    with store.session.begin() as session:
+        session.add_all([asset("e-1", "边一", KASHGAR), asset("e-2", "名为未知", "unknown"), asset("e-3", "无地州", ""),
+                         m.AssetAbsence(asset_id="e-1", start_ts=T0, end_ts=T0 + FIVE)])
+        session.add_all([m.FlowTopRow(link=link, start_ts=T0 + n * FIVE, end_ts=T0 + e * FIVE, src=src,
+                                      dst="other" if src == "other" else "10.9.0.1", dst_port=port, protocol=proto,
+                                      bytes=octets, packets=packets, flows=flows)
+                         for link, n, e, src, port, proto, octets, packets, flows in EDGE_ROWS])
+
+
+def _check_edges(full: Store, plain: Readable) -> None:
+    start, end = T0, T0 + 2 * FIVE
+    assert _orm_totals(_orm_sites(full, start, end)) == EDGE_SITES
+    for store in (plain, full):
+        assert _as_tuples(site_totals(store, start, end)) == EDGE_SITES
+        assert top_talkers(store, None, start, end, site=KASHGAR) == (
+            [FlowRow("10.0.0.1", "10.9.0.1", 443, 6, 1000, 2, 1), FlowRow("other", "other", -1, -1, 10, 1, 1)],
+            FlowRow("*", "*", -1, -1, 1010, 3, 2), 1)
+        assert top_talkers(store, None, start, end, site="unknown") == (
+            [FlowRow("10.0.0.1", "10.9.0.1", 443, 6, 100, 1, 1), FlowRow("10.0.0.2", "10.9.0.1", 80, 6, 40, 1, 1),
+             FlowRow("10.0.0.3", "10.9.0.1", 53, 17, 7, 1, 1)], FlowRow("*", "*", -1, -1, 147, 3, 3), 2)
+        for nobody in ("", "和田"):
+            assert top_talkers(store, None, start, end, site=nobody) == ([], FlowRow("*", "*", -1, -1, 0, 0, 0), 0)
+
+
+def test_a_link_interval_is_placed_by_its_own_bounds_on_sqlite(tmp_path: Path) -> None:
+    full = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
+    try:
+        _populate_edges(full)
+        with plain_store(full.engine.url.render_as_string(), "sqlite") as plain:
+            _check_edges(full, plain)
+    finally:
+        full.close()
+
+
+def test_a_link_interval_is_placed_by_its_own_bounds_on_postgresql(postgres_url: str) -> None:
+    with postgres_estate(postgres_url, "plain_reads_flow_edges", _populate_edges) as (full, url):
+        with plain_store(url, "postgresql") as plain:
+            _check_edges(full, plain)
