@@ -111,9 +111,10 @@ def open_reading(config: Any) -> Any:
 
 def reading(args: argparse.Namespace, model: Any = None) -> tuple[Any, Any]:
     """A read command's config and store (read_config's, then open_reading's) for a command with nothing of its own
-    to read or check in between. One that does (the SLA target table, a --period in the configured zone, the on-call
-    file being set) calls the two itself, so that a mistake there is said before the database is opened: neither
-    waited on (an unreachable server) nor created (a SQLite file not there yet)."""
+    to read or check in between. A command's own mistakes are said before the database is opened, which would wait
+    on an unreachable server or create a SQLite file not there yet: its arguments are checked before it calls this
+    (--from, a version), and one that reads something needing the config first (the SLA target table, a --period in
+    the configured zone, the on-call file) calls the two itself (tests/collector/cli/test_cli_refusals_first.py)."""
     config = read_config(args, model)
     return config, open_reading(config)
 

@@ -30,16 +30,19 @@ def cmd_configs_list(args: argparse.Namespace) -> int:
 
 
 def _version_arg(value: str | None, default: str) -> Any:
-    from opsmon.collector.store.config_versions import version_of
+    """A version argument checked as the store's reading checks it (parse_version, the same words), so that a wrong
+    one is said before the store is opened."""
+    from opsmon.collector.store.config_versions import parse_version, version_of
 
-    return version_of(value or default)
+    return parse_version(version_of(value or default))
 
 
 def cmd_configs_show(args: argparse.Namespace) -> int:
     from opsmon.collector.store import config_versions as configs
 
+    version = _version_arg(args.version, "latest")  # refused before the store is opened
     _, store = reading(args)  # the database alone (config/basics.py), the plain driver
-    doc = configs.show(store, args.asset, _version_arg(args.version, "latest"), args.name)
+    doc = configs.show(store, args.asset, version, args.name)
     sys.stdout.write(doc["content"])
     return 0
 
@@ -47,9 +50,9 @@ def cmd_configs_show(args: argparse.Namespace) -> int:
 def cmd_configs_diff(args: argparse.Namespace) -> int:
     from opsmon.collector.store import config_versions as configs
 
+    a, b = _version_arg(args.a, "previous"), _version_arg(args.b, "latest")  # refused before the store is opened
     _, store = reading(args)  # the database alone, as `configs show`
-    sys.stdout.write(configs.diff(store, args.asset, _version_arg(args.a, "previous"), _version_arg(args.b, "latest"),
-                                  args.name))
+    sys.stdout.write(configs.diff(store, args.asset, a, b, args.name))
     return 0
 
 

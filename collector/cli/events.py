@@ -19,11 +19,11 @@ from opsmon.collector.cli.common import (
 def cmd_events(args: argparse.Namespace) -> int:
     from opsmon.collector.store.events import read_events
 
+    since, until = time_arg(args.from_, "from"), time_arg(args.to, "to")  # refused before the store is opened
     config, store = reading(args)
     tz = zone(args, config)
     names = asset_names(store)
-    rows = read_events(store, args.asset, time_arg(args.from_, "from"), time_arg(args.to, "to"),
-                       None, args.name, args.limit)
+    rows = read_events(store, args.asset, since, until, None, args.name, args.limit)
     if args.format == "json":
         print_json(rows, tz)
         return 0

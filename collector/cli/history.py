@@ -25,6 +25,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from opsmon.collector.core.lang import local_iso
     from opsmon.collector.store.history import asset_exists, asset_history, last_heartbeat
 
+    until, since = time_arg(args.to, "to"), time_arg(args.from_, "from")  # refused before the store is opened
+    if until is not None and since is not None and until <= since:
+        raise InvalidInput("--to must be after --from")
     config, store = reading(args)
     tz = zone(args, config)
     if not asset_exists(store, args.asset):
@@ -34,8 +37,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     # A heartbeat older than three beats means no collector is running now.
     stale = beat is not None and (now - beat).total_seconds() > 3 * config.timeline.heartbeat_interval + 5
     live_until = beat if stale else None
-    end = time_arg(args.to, "to") or now
-    start = time_arg(args.from_, "from") or end - timedelta(days=1)
+    end = until or now
+    start = since or end - timedelta(days=1)
     if end <= start:
         raise InvalidInput("--to must be after --from")
     spans, totals = asset_history(store, args.asset, start, end, now, live_until)

@@ -25,12 +25,13 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
     from opsmon.collector.core.durations import say_duration
     from opsmon.collector.incidents.read import IncidentFilter, list_incidents
 
+    since = time_arg(args.from_, "from")  # refused before the store is opened
     config, store = reading(args)
     tz = zone(args, config)
     said = lang(args, config)
     names = asset_names(store)
-    rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset),
-                          since=time_arg(args.from_, "from"), limit=args.limit)
+    rows = list_incidents(store, IncidentFilter(status=args.status, asset=args.asset), since=since,
+                          limit=args.limit)
     if args.format == "json":
         print_json(rows, tz)
         return 0

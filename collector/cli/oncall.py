@@ -36,15 +36,15 @@ def _roster(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     config = read_config(args, OncallBasics)
     if not config.incidents.oncall_file:
         raise InvalidInput("no on-call configured: set incidents.oncall_file in collector.yaml")
+    from_file = load_oncall(str(config.resolve(config.incidents.oncall_file)))  # its mistakes before the store
     store = open_reading(config)
-    from_file = load_oncall(str(config.resolve(config.incidents.oncall_file)))
     return config, store, from_file.with_overrides(live_overrides(store))
 
 
 def cmd_oncall_show(args: argparse.Namespace) -> int:
     """now: who is on call per schedule and until when; next: who follows and from when."""
+    at = time_arg(args.at, "at") or datetime.now(UTC)  # refused before the store is opened
     config, _store, oncall = _roster(args)
-    at = time_arg(args.at, "at") or datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for name, schedule in oncall.schedules.items():
         who = schedule.on_call(at)

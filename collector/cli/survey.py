@@ -80,7 +80,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 
     config = read_config(args)  # the zone, the language and the target table's path (config/basics.py)
     period = _period(args, config, "year")
-    result = measure_surveys(open_reading(config), load_targets(config.targets_path()), period)
+    table = load_targets(config.targets_path())  # the period's and the table's mistakes before the store is opened
+    result = measure_surveys(open_reading(config), table, period)
     targets = list(result.targets)
     if args.format == "json":
         print_json({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},

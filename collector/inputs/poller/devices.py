@@ -86,8 +86,8 @@ class PollerDevices:
 
     # -- the file and the hubs -------------------------------------------------
     def _read(self) -> Any:
-        """The file's `snmp` and `ssh` sections (collector.yaml's models); ConfigError names file, line and key.
-        The whole file, with collector.yaml's schema. The trap port (traps.file_credentials) reads the same file
+        """The file's `snmp` and `ssh` sections, every entry validated with collector.yaml's models; ConfigError
+        names file, line and key. The trap port (traps.file_credentials) reads the same file
         apart, on purpose: only the snmp.credentials entries it names, at the poller's start, so a problem elsewhere
         in the file does not stop it, and the schema (about 2 MB) is loaded only once the share holds an SNMP or
         SSH check."""

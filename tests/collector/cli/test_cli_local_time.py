@@ -243,16 +243,3 @@ def test_no_read_command_imports_anything_heavy_and_the_fastest_no_sqlalchemy(cl
     assert [(argv, [m for m in loaded if m in HEAVY]) for argv, _, loaded in seen[len(FAST_READS):]
             if set(loaded) & set(HEAVY)] == []
 
-
-@pytest.mark.parametrize("argv", [("sla", "--period", "2026Q9"), ("sla", "--from", "2026-07-01T00:00:00+08:00")])
-def test_a_wrong_period_is_said_before_the_store_is_opened(tmp_path: Path, argv: tuple[str, ...],
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """`opsmon sla` with a period it cannot read answers exit 2 with the reason, and a database path that does not
-    exist yet stays absent: the period is parsed before the store is opened (which would create it)."""
-    db = tmp_path / "new" / "opsmon.db"
-    db.parent.mkdir()
-    cfg = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  path: {db}\n")
-    assert main(["--config", str(cfg), *argv]) == 2
-    err = capsys.readouterr().err
-    assert ("2026Q9" in err) if "--period" in argv else ("give both --from and --to" in err)
-    assert not db.exists()
