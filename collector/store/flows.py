@@ -36,8 +36,9 @@ UNKNOWN = "unknown"  # the site of a link that is no asset or has no site (input
 # (asset_absences). The receiver counts the same (inputs/flows/sites.py: the site if the link was in the inventory
 # at any moment of the interval), so the metric and these figures agree. `f` is a row of flow_top or a
 # link-interval (link, start_ts, end_ts), `a` the link's asset row (NULL when it is none). _OUT's absence is matched
-# on a.id, not f.link (the same value after the join): PostgreSQL then tests it after the join, on a site's rows
-# only, rather than on every row of the period before it.
+# on a.id, not f.link: the same value when the link is an asset, and NULL (no absence found) when it is none, whose
+# rows are `unknown` either way; PostgreSQL then tests it after the join, on a site's rows only, rather than on every
+# row of the period before it.
 _OUT = ("((a.removed_at IS NOT NULL AND f.start_ts >= a.removed_at) OR EXISTS (SELECT 1 FROM asset_absences x "
         "WHERE x.asset_id = a.id AND x.start_ts <= f.start_ts AND f.end_ts <= x.end_ts))")
 _SITE = f"CASE WHEN {_OUT} THEN '{UNKNOWN}' ELSE COALESCE(NULLIF(a.site, ''), '{UNKNOWN}') END"

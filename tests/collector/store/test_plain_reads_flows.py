@@ -191,24 +191,32 @@ def test_plain_flow_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
 # [T0, T0+10min)): e-1 (site 喀什) is absent [T0, T0+5min) and has two intervals starting at T0, one of 5 minutes
 # (wholly inside the absence: unknown) and one of 10 (the interval length changed: not wholly inside, so 喀什):
 # where a row counts depends on its own interval's end too. e-2's site is named `unknown` (its rows count there,
-# as the receiver counts them); e-3's site is '' (unknown; `top --site ''` is no site's figures).
+# as the receiver counts them); e-3's site is '' (unknown; `top --site ''` is no site's figures); e-4 (和田) was
+# removed at T0+2.5min, inside its first interval (which stays under 和田) and before its second (unknown).
 #   s1 e-1 [T0, +5min)   10.0.0.1 -> 10.9.0.1:443/6   100 1 1 -> unknown
 #   s2 e-1 [T0, +10min)  10.0.0.1 -> 10.9.0.1:443/6  1000 2 1 -> 喀什
 #   s3 e-1 [T0, +10min)  other                         10 1 1 -> 喀什
 #   s4 e-2 [+5, +10min)  10.0.0.2 -> 10.9.0.1:80/6     40 1 1 -> unknown
 #   s5 e-3 [T0, +5min)   10.0.0.3 -> 10.9.0.1:53/17     7 1 1 -> unknown
-# 喀什 = s2+s3: 1010 bytes, 3 packets, 2 flows, intervals {T0} = 1, e-1 1010. unknown = s1+s4+s5: 100+40+7 = 147
-# bytes, 3 packets, 3 flows, intervals {T0, T0+5min} = 2; e-1 100, e-2 40, e-3 7.
+#   s6 e-4 [T0, +5min)   10.0.0.4 -> 10.9.0.1:22/6      5 1 1 -> 和田 (removed during it)
+#   s7 e-4 [+5, +10min)  10.0.0.4 -> 10.9.0.1:22/6      3 1 1 -> unknown (removed before it)
+# 喀什 = s2+s3: 1010 bytes, 3 packets, 2 flows, intervals {T0} = 1, e-1 1010. unknown = s1+s4+s5+s7: 100+40+7+3 =
+# 150 bytes, 4 packets, 4 flows, intervals {T0, T0+5min} = 2; e-1 100, e-2 40, e-3 7, e-4 3. 和田 = s6: 5 bytes, 1
+# packet, 1 flow, intervals {T0} = 1; e-4 5.
 EDGE_ROWS = (("e-1", 0, 1, "10.0.0.1", 443, 6, 100, 1, 1), ("e-1", 0, 2, "10.0.0.1", 443, 6, 1000, 2, 1),
              ("e-1", 0, 2, "other", -1, -1, 10, 1, 1), ("e-2", 1, 2, "10.0.0.2", 80, 6, 40, 1, 1),
-             ("e-3", 0, 1, "10.0.0.3", 53, 17, 7, 1, 1))
+             ("e-3", 0, 1, "10.0.0.3", 53, 17, 7, 1, 1), ("e-4", 0, 1, "10.0.0.4", 22, 6, 5, 1, 1),
+             ("e-4", 1, 2, "10.0.0.4", 22, 6, 3, 1, 1))
 EDGE_SITES = [(KASHGAR, 1010, 3, 2, 1, [("e-1", "边一", 1010)]),
-              ("unknown", 147, 3, 3, 2, [("e-1", "边一", 100), ("e-2", "名为未知", 40), ("e-3", "无地州", 7)])]
+              ("unknown", 150, 4, 4, 2, [("e-1", "边一", 100), ("e-2", "名为未知", 40), ("e-3", "无地州", 7),
+                                         ("e-4", "边四", 3)]),
+              ("和田", 5, 1, 1, 1, [("e-4", "边四", 5)])]
 
 
 def _populate_edges(store: Store) -> None:
     with store.session.begin() as session:
         session.add_all([asset("e-1", "边一", KASHGAR), asset("e-2", "名为未知", "unknown"), asset("e-3", "无地州", ""),
+                         asset("e-4", "边四", "和田", removed=T0 + FIVE / 2),
                          m.AssetAbsence(asset_id="e-1", start_ts=T0, end_ts=T0 + FIVE)])
         session.add_all([m.FlowTopRow(link=link, start_ts=T0 + n * FIVE, end_ts=T0 + e * FIVE, src=src,
                                       dst="other" if src == "other" else "10.9.0.1", dst_port=port, protocol=proto,
@@ -226,8 +234,11 @@ def _check_edges(full: Store, plain: Readable) -> None:
             FlowRow("*", "*", -1, -1, 1010, 3, 2), 1)
         assert top_talkers(store, None, start, end, site="unknown") == (
             [FlowRow("10.0.0.1", "10.9.0.1", 443, 6, 100, 1, 1), FlowRow("10.0.0.2", "10.9.0.1", 80, 6, 40, 1, 1),
-             FlowRow("10.0.0.3", "10.9.0.1", 53, 17, 7, 1, 1)], FlowRow("*", "*", -1, -1, 147, 3, 3), 2)
-        for nobody in ("", "和田"):
+             FlowRow("10.0.0.3", "10.9.0.1", 53, 17, 7, 1, 1), FlowRow("10.0.0.4", "10.9.0.1", 22, 6, 3, 1, 1)],
+            FlowRow("*", "*", -1, -1, 150, 4, 4), 2)
+        assert top_talkers(store, None, start, end, site="和田") == (
+            [FlowRow("10.0.0.4", "10.9.0.1", 22, 6, 5, 1, 1)], FlowRow("*", "*", -1, -1, 5, 1, 1), 1)
+        for nobody in ("", "阿勒泰"):
             assert top_talkers(store, None, start, end, site=nobody) == ([], FlowRow("*", "*", -1, -1, 0, 0, 0), 0)
 
 
