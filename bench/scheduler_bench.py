@@ -445,6 +445,7 @@ def main() -> None:
               f"{len(open_ports)} listeners, {args.targets - n_open} closed on {len(shut_ports)} ports), "
               f"interval {args.interval:g} s, timeout {args.timeout:g} s, max_concurrency {args.concurrency}; "
               f"measured {wall:.0f} s after {warmup:g} s of warm-up")
+        running = sum(n for k, n in warnings.items() if k.startswith("while running"))
         rows = [
             ("checks per second", f"{r['checks_per_s']} (expected {r['expected_per_s']}); "
                                   f"results in window {r['results_in_window']}"),
@@ -477,7 +478,8 @@ def main() -> None:
             ("set-up / stop", f"prepare() {r['prepare_s']} s (import of {args.targets} assets included), "
                               f"stop {r['stop_s']} s; closed ports still closed {r['closed_ports_still_closed']}"),
             ("listener process", json.dumps(listener_stats)),
-            ("collector log", f"{r['log_warnings']} warnings/errors" + "".join(
+            ("collector log", f"{r['log_warnings']} warnings/errors ({running} while running, "
+                              f"{r['log_warnings'] - running} after stop)" + "".join(
                 f"\n{'':24}{n} x {k}" for k, n in warnings.most_common(5))),
         ]
         for name, value in rows:
