@@ -98,7 +98,7 @@ FLOOR = (("pydantic and PyYAML", "import pydantic, yaml; from pydantic import Ba
          ("+ config/basics.py (the sections a read uses)", "import opsmon.collector.config.basics"),
          ("+ the plain-driver reads (sqlite3, dbapi.py)", "import opsmon.collector.store.history, "
           "opsmon.collector.store.assets, opsmon.collector.incidents.read"),
-         ("+ SQLAlchemy and the store's models (sla)", "import sqlalchemy.orm, opsmon.collector.store.models"))
+         ("+ SQLAlchemy, models (the reads go without)", "import sqlalchemy.orm, opsmon.collector.store.models"))
 
 
 def seed_configs(store: Any, at: datetime) -> None:
