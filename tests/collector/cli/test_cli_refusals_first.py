@@ -19,8 +19,11 @@ import pytest
 from opsmon.collector.cli import main
 from tests.conftest import write_config
 
+# A valid on-call file (test_its_files_are_valid): only the arguments are wrong in CASES.
 ONCALL = ("people:\n  li.wei: {name: 李伟}\nschedules:\n  ops:\n    rotation: {people: [li.wei], shift: 1d, "
-          "start: '2026-07-01T00:00:00+08:00'}\n")
+          "start: '2026-07-01T00:00:00+08:00'}\n"
+          "policies:\n  default:\n    levels:\n      - {after: 0s, notify: [schedule:ops], channels: [hook]}\n"
+          "routes:\n  - {policy: default}\n")
 CASES = (
     (("sla", "--period", "2026Q9"), "2026Q9"),
     (("sla", "--from", "2026-07-01T00:00:00+08:00"), "give both --from and --to"),
@@ -46,6 +49,14 @@ def _config(tmp_path: Path, extra: str = "") -> tuple[Path, Path]:
     (tmp_path / "oncall.yaml").write_text(ONCALL, encoding="utf-8")
     return write_config(tmp_path, f"timezone: Asia/Shanghai\nincidents:\n  oncall_file: oncall.yaml\n{extra}"
                                   f"database:\n  path: {db}\n"), db
+
+
+def test_its_files_are_valid(tmp_path: Path) -> None:
+    """The on-call file CASES run with is valid, so each case is refused for its argument alone."""
+    from opsmon.collector.config.oncall import load_oncall
+
+    _config(tmp_path)
+    assert list(load_oncall(str(tmp_path / "oncall.yaml")).schedules) == ["ops"]
 
 
 @pytest.mark.parametrize(("argv", "said"), CASES, ids=[" ".join(a) for a, _ in CASES])
