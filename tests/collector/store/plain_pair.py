@@ -38,10 +38,11 @@ def sqlite_estate(factory: pytest.TempPathFactory, name: str, populate: Callable
 
 
 @contextmanager
-def plain_store(url: str, dialect: str) -> Iterator[PlainStore]:
-    """The plain driver's store on `url` (not the full store's fallback), closed after."""
-    plain = open_reading_store(url)
-    assert isinstance(plain, PlainStore) and plain.dialect == dialect
+def plain_store(full: Store) -> Iterator[PlainStore]:
+    """The plain driver's store on the database `full` (the full store) has open (not the full store's fallback),
+    closed after."""
+    plain = open_reading_store(full.engine.url.render_as_string(hide_password=False))
+    assert isinstance(plain, PlainStore) and plain.dialect == full.dialect
     try:
         yield plain
     finally:

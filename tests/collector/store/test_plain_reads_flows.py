@@ -150,7 +150,7 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sto
 
 def test_plain_flow_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store, Path]) -> None:
     full, _ = sqlite_store
-    with plain_store(full.engine.url.render_as_string(), "sqlite") as plain:
+    with plain_store(full) as plain:
         _check(full, plain)
 
 
@@ -180,7 +180,7 @@ def test_plain_flow_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
     """The same checks on the real PostgreSQL (its SUM of a BIGINT is a numeric: the reads make ints of it), and the
     CLI's bytes there equal SQLite's."""
     with postgres_estate(postgres_url, "plain_reads_flows", _populate) as (full, url):
-        with plain_store(url, "postgresql") as plain:
+        with plain_store(full) as plain:
             _check(full, plain)
         on_sqlite = cli_outputs(sqlite_store[1], capsys, ARGVS)
         config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  url: {url}\n")
@@ -246,13 +246,13 @@ def test_a_link_interval_is_placed_by_its_own_bounds_on_sqlite(tmp_path: Path) -
     full = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
     try:
         _populate_edges(full)
-        with plain_store(full.engine.url.render_as_string(), "sqlite") as plain:
+        with plain_store(full) as plain:
             _check_edges(full, plain)
     finally:
         full.close()
 
 
 def test_a_link_interval_is_placed_by_its_own_bounds_on_postgresql(postgres_url: str) -> None:
-    with postgres_estate(postgres_url, "plain_reads_flow_edges", _populate_edges) as (full, url):
-        with plain_store(url, "postgresql") as plain:
+    with postgres_estate(postgres_url, "plain_reads_flow_edges", _populate_edges) as (full, _):
+        with plain_store(full) as plain:
             _check_edges(full, plain)
