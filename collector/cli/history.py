@@ -25,22 +25,19 @@ def cmd_history(args: argparse.Namespace) -> int:
     from opsmon.collector.core.lang import local_iso
     from opsmon.collector.store.history import asset_exists, asset_history, last_heartbeat
 
-    until, since = time_arg(args.to, "to"), time_arg(args.from_, "from")  # refused before the store is opened
-    if until is not None and since is not None and until <= since:
+    now = datetime.now(UTC)
+    end = time_arg(args.to, "to") or now  # the period is refused, if it must be, before the store is opened
+    start = time_arg(args.from_, "from") or end - timedelta(days=1)
+    if end <= start:
         raise InvalidInput("--to must be after --from")
     config, store = reading(args)
     tz = zone(args, config)
     if not asset_exists(store, args.asset):
         raise NotFound(f"no asset {args.asset!r}")
-    now = datetime.now(UTC)
     beat = last_heartbeat(store)
     # A heartbeat older than three beats means no collector is running now.
     stale = beat is not None and (now - beat).total_seconds() > 3 * config.timeline.heartbeat_interval + 5
     live_until = beat if stale else None
-    end = until or now
-    start = since or end - timedelta(days=1)
-    if end <= start:
-        raise InvalidInput("--to must be after --from")
     spans, totals = asset_history(store, args.asset, start, end, now, live_until)
     if args.format == "json":
         print(json.dumps({"asset": args.asset, "from": local_iso(start, tz), "to": local_iso(end, tz),
