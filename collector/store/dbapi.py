@@ -86,12 +86,12 @@ def row_values(names: Iterable[str], row: Row, *, json: Collection[str] = (), ti
                flags: Collection[str] = ()) -> dict[str, Any]:
     """A row of the columns `names` as {name: value}, as the mapped classes read it back: `json` cells as values
     (json_value), `times` (stored milliseconds) as UTC datetimes or None, `flags` as bools (SQLite's 0 or 1).
-    A name `names` lacks is skipped (InForce and its subclass Listed share one list of times)."""
+    A name to convert that is no column of `names` is a KeyError: a misspelt one would leave SQLite's text or
+    milliseconds unconverted where psycopg hands over values, so the two databases would answer differently."""
     values = dict(zip(names, row, strict=True))
     for said, read in ((json, json_value), (times, from_ms_or_none), (flags, bool)):
         for name in said:
-            if name in values:
-                values[name] = read(values[name])
+            values[name] = read(values[name])
     return values
 
 

@@ -58,7 +58,9 @@ class InForce:
     def read(cls, row: Row) -> Self:
         """A row of this class's columns in their order (LISTED, _APPROVED): stored milliseconds as UTC datetimes
         (None for NULL), planned as a bool."""
-        return cls(**row_values((f.name for f in fields(cls)), row, times=_TIMES, flags=("planned",)))
+        names = [f.name for f in fields(cls)]
+        # The times among this class's columns: Listed adds removed_at to InForce's.
+        return cls(**row_values(names, row, times=[t for t in _TIMES if t in names], flags=("planned",)))
 
 
 def _live(session: Session) -> list[Exclusion]:
