@@ -75,13 +75,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_results(args: argparse.Namespace) -> int:
     from opsmon.collector.sla.render import TEXT, measured
-    from opsmon.collector.sla.survey import measure_surveys
+    from opsmon.collector.sla.survey import measure_surveys, read_surveys
     from opsmon.collector.sla.targets import load_targets
 
     config = read_config(args)  # the zone, the language and the target table's path (config/basics.py)
     period = _period(args, config, "year")
     table = load_targets(config.targets_path())  # the period's and the table's mistakes before the store is opened
-    result = measure_surveys(open_reading(config), table, period)
+    result = measure_surveys(read_surveys(open_reading(config), period), table, period)
     targets = list(result.targets)
     if args.format == "json":
         print_json({"period": result.period.as_document(), "targets": [t.as_document() for t in targets]},

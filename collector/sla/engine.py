@@ -48,7 +48,7 @@ from opsmon.collector.sla.results import (
     WorstPoint,
 )
 from opsmon.collector.sla.service_hours import Inside, ServiceHours, merge
-from opsmon.collector.sla.survey import survey_result
+from opsmon.collector.sla.survey import read_surveys, survey_result
 from opsmon.collector.sla.targets import Target, TargetTable, judged_threshold
 from opsmon.collector.sla.verdicts import measured_period, result, verdict
 from opsmon.collector.store.dbapi import Reader, in_list
@@ -548,7 +548,7 @@ class Evaluation:
         if t.measure == "hj212_rate":
             return self._hj212(t, store)
         if t.measure == "survey":
-            return self._survey(t, store)
+            return survey_result(t, read_surveys(store, self.period))
         return self._manual(t, store)
 
     def assets_behind(self, t: Target, table: TargetTable | None = None) -> list[tuple[str, Figures]]:
@@ -828,8 +828,7 @@ class Evaluation:
             by, from_ms(at), from_ms(start), from_ms(end), note, evidence, sha))
 
 
-    def _survey(self, t: Target, store: Readable) -> TargetResult:
-        return survey_result(t, store, self.period)
+
 
 
 def limit_of(t: Target) -> float:

@@ -224,13 +224,19 @@ def answers(store: Readable, start: datetime, end: datetime) -> list[Answer]:
 def listing(store: Readable, start: datetime, end: datetime, tz: str) -> list[dict[str, Any]]:
     """Each contact sent to for the periods inside [start, end), with their answer (one row per period and
     contact: the latest invitation's delivery, times in `tz`): what `opsmon survey list` and the API show."""
+    return contacts(invitations(store, start, end), answers(store, start, end), tz)
+
+
+def contacts(sent: list[Sent], got: list[Answer], tz: str) -> list[dict[str, Any]]:
+    """listing()'s rows from the invitations and answers already read (GET /api/v1/surveys reads them once for
+    the figure and the contacts)."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(tz)
-    got = {(a.period, a.email): a for a in answers(store, start, end)}
+    by_contact = {(a.period, a.email): a for a in got}
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for inv in invitations(store, start, end):
-        a = got.get((inv.period, inv.email))
+    for inv in sent:
+        a = by_contact.get((inv.period, inv.email))
         rows[(inv.period, inv.email)] = {
             "period": inv.period, "department": inv.department, "contact": inv.contact, "email": inv.email,
             "sent_at": inv.sent_ts.astimezone(zone).isoformat(), "delivered": inv.delivered, "error": inv.error,

@@ -89,15 +89,16 @@ def routes(face: CollectorFace, auth: Auth) -> APIRouter:
         satisfaction figure with its sample size (the `survey` targets of the table, as /api/v1/sla has them).
         Operator role, even with api.public_read: names, addresses and comments are personal data."""
         from opsmon.collector.sla.periods import containing, parse_period
-        from opsmon.collector.sla.survey import measure_surveys
+        from opsmon.collector.sla.survey import measure_surveys, read_surveys
         from opsmon.collector.sla.targets import load_targets
-        from opsmon.collector.store.surveys import listing
+        from opsmon.collector.store.surveys import contacts
 
         tz = face.timezone
         chosen = parse_period(period, tz) if period else containing("year", face.now(), tz)
         table = load_targets(face.targets_path())
-        result = measure_surveys(face.store, table, chosen, face.now())  # `opsmon survey results`' reads
+        surveyed = read_surveys(face.store, chosen)  # the two tables once, for the figure and the contacts
+        result = measure_surveys(surveyed, table, chosen, face.now())  # `opsmon survey results`' figure
         return {"period": result.period.as_document(), "targets": [t.as_document() for t in result.targets],
-                "contacts": listing(face.store, chosen.start, chosen.end, tz)}
+                "contacts": contacts(*surveyed, tz)}
 
     return router

@@ -32,7 +32,7 @@ from opsmon.collector.incidents.read import incident_doc, show_incident
 from opsmon.collector.sla.engine import measure
 from opsmon.collector.sla.periods import parse_period
 from opsmon.collector.sla.results import SurveyDetail
-from opsmon.collector.sla.survey import measure_surveys
+from opsmon.collector.sla.survey import measure_surveys, read_surveys
 from opsmon.collector.sla.targets import load_targets
 from opsmon.collector.store import Store
 from opsmon.collector.store import models as m
@@ -114,7 +114,7 @@ def _check(full: Store, plain: PlainStore) -> None:
         assert {i: show_incident(store, i) for i in orm} == orm
         with pytest.raises(NotFound, match="no incident 'nope'"):
             show_incident(store, "nope")
-        assert measure_surveys(store, table, period, NOW).as_document() == {
+        assert measure_surveys(read_surveys(store, period), table, period, NOW).as_document() == {
             "period": whole.period.as_document(), "targets": [t.as_document() for t in surveys]}
 
 
