@@ -58,7 +58,9 @@ def test_a_locked_store_on_a_plain_read_is_a_503_not_a_500(tmp_path: Path) -> No
 def test_a_locked_store_on_a_plain_read_is_a_sentence_on_the_command_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The same refusal on the command line (`opsmon incidents list` on the plain driver): the CLI's database
-    error, exit 1, not a traceback (the driver's error is not the store's StoreError the CLI knew)."""
+    error, exit 1, not a traceback (the driver's error is not the store's StoreError the CLI knew). The store that
+    refuses is a stand-in raising sqlite3's own error, as the API test's above: a real lock on a WAL store blocks
+    no reader, and one that does would hold the read for the plain driver's 10 s busy timeout first."""
     from opsmon.collector.cli import main
     from opsmon.collector.store import dbapi
 

@@ -220,6 +220,7 @@ def _one_connection_a_thread(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         assert isinstance(plain, PlainStore)
         opened: list[str] = []
         statements: list[str] = []
+        ids: list[int] = []  # the asset ids each statement names (in_list's :id0, :id1, ...)
         connect, read = plain._connect, engine._Aside._read
 
         def counted_connect(scratch: bool) -> object:
@@ -228,6 +229,7 @@ def _one_connection_a_thread(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
         def counted_read(self: engine._Aside, sql: str, params: dict[str, object]) -> list[object]:
             statements.append(threading.current_thread().name)
+            ids.append(sum(1 for key in params if key.startswith("id")))
             return read(self, sql, params)
 
         monkeypatch.setattr(plain, "_connect", counted_connect)
@@ -237,6 +239,7 @@ def _one_connection_a_thread(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         finally:
             plain.close()
         assert len(statements) == 5 and 1 <= len(set(statements)) <= 3
+        assert sorted(ids) == [0, 0, 100, 500, 500]  # the two halves, then the lives in 500, 500 and 100 ids
         assert sorted(opened) == sorted(set(statements))  # one connection for each thread that read, no more
         assert len(ev.times) == 1100
         assert all(t.by_state == {"up": 864_000.0} for t in ev.times.values())

@@ -38,11 +38,11 @@ def sqlite_estate(factory: pytest.TempPathFactory, name: str, populate: Callable
 
 
 @contextmanager
-def plain_store(full: Store) -> Iterator[PlainStore]:
+def plain_store(full: Store, dialect: str) -> Iterator[PlainStore]:
     """The plain driver's store on the database `full` (the full store) has open (not the full store's fallback),
-    closed after."""
+    closed after; `dialect` is the one the test means to run on."""
     plain = open_reading_store(full.engine.url.render_as_string(hide_password=False))
-    assert isinstance(plain, PlainStore) and plain.dialect == full.dialect
+    assert isinstance(plain, PlainStore) and plain.dialect == full.dialect == dialect
     try:
         yield plain
     finally:

@@ -182,7 +182,7 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sto
 
 def test_plain_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store, Path]) -> None:
     full, _ = sqlite_store
-    with plain_store(full) as plain:
+    with plain_store(full, "sqlite") as plain:
         _check(full, plain)
         _guards(full, plain, sqlite3.OperationalError)
 
@@ -209,7 +209,7 @@ def test_plain_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
     """The same estate on the real PostgreSQL peer: the same answers, and the CLI prints the same bytes as on
     SQLite (psycopg through the plain driver; the URL as collector.yaml gives it)."""
     with postgres_estate(postgres_url, "plain_reads", _populate) as (full, url):
-        with plain_store(full) as plain:
+        with plain_store(full, "postgresql") as plain:
             _check(full, plain)
             _guards(full, plain, psycopg.errors.ReadOnlySqlTransaction)
         config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  url: {url}\n")

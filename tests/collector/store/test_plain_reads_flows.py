@@ -124,6 +124,11 @@ def _check(full: Store, plain: Readable) -> None:
     assert _orm_totals(placed) == SITES
     for store in (plain, full):  # the CLI's driver, and the API's pooled connection
         assert _as_tuples(site_totals(store, start, end)) == SITES
+        # PostgreSQL's SUM of a BIGINT is a numeric (Decimal), equal to the int above: the reads make ints of it
+        assert {type(v) for t in site_totals(store, start, end)
+                for v in (t.bytes, t.packets, t.flows, t.intervals, *(octets for *_, octets in t.links))} == {int}
+        _, top_total, top_intervals = top_talkers(store, None, start, end, site=KASHGAR)
+        assert {type(v) for v in (top_total.bytes, top_total.packets, top_total.flows, top_intervals)} == {int}
         assert site_totals(store, start - FIVE, start) == []
         rows, total, intervals = top_talkers(store, None, start, end, site=KASHGAR)
         assert rows == [FlowRow("10.1.0.5", "10.9.0.1", 443, 6, 4500, 6, 3),
@@ -150,7 +155,7 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sto
 
 def test_plain_flow_reads_on_sqlite_give_what_the_orm_gave(sqlite_store: tuple[Store, Path]) -> None:
     full, _ = sqlite_store
-    with plain_store(full) as plain:
+    with plain_store(full, "sqlite") as plain:
         _check(full, plain)
 
 
@@ -180,7 +185,7 @@ def test_plain_flow_reads_on_postgresql_give_what_the_orm_and_sqlite_gave(
     """The same checks on the real PostgreSQL (its SUM of a BIGINT is a numeric: the reads make ints of it), and the
     CLI's bytes there equal SQLite's."""
     with postgres_estate(postgres_url, "plain_reads_flows", _populate) as (full, url):
-        with plain_store(full) as plain:
+        with plain_store(full, "postgresql") as plain:
             _check(full, plain)
         on_sqlite = cli_outputs(sqlite_store[1], capsys, ARGVS)
         config = write_config(tmp_path, f"timezone: Asia/Shanghai\ndatabase:\n  url: {url}\n")
@@ -246,7 +251,7 @@ def test_a_link_interval_is_placed_by_its_own_bounds_on_sqlite(tmp_path: Path) -
     full = open_store(f"sqlite:///{tmp_path / 'opsmon.db'}")
     try:
         _populate_edges(full)
-        with plain_store(full) as plain:
+        with plain_store(full, "sqlite") as plain:
             _check_edges(full, plain)
     finally:
         full.close()
@@ -254,5 +259,5 @@ def test_a_link_interval_is_placed_by_its_own_bounds_on_sqlite(tmp_path: Path) -
 
 def test_a_link_interval_is_placed_by_its_own_bounds_on_postgresql(postgres_url: str) -> None:
     with postgres_estate(postgres_url, "plain_reads_flow_edges", _populate_edges) as (full, _):
-        with plain_store(full) as plain:
+        with plain_store(full, "postgresql") as plain:
             _check_edges(full, plain)

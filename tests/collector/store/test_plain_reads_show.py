@@ -125,7 +125,7 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sto
 
 def test_show_and_survey_results_on_sqlite_give_what_the_orm_and_measure_gave(sqlite_store: tuple[Store, Path]) -> None:
     full, _ = sqlite_store
-    with plain_store(full) as plain:
+    with plain_store(full, "sqlite") as plain:
         _check(full, plain)
 
 
@@ -154,7 +154,7 @@ def test_show_and_survey_results_on_postgresql_give_what_the_orm_and_sqlite_gave
     """The same estate on the real PostgreSQL peer: the same answers, and the CLI prints the same bytes as on
     SQLite (psycopg through the plain driver)."""
     with postgres_estate(postgres_url, "plain_reads_show", _populate) as (full, url):
-        with plain_store(full) as plain:
+        with plain_store(full, "postgresql") as plain:
             _check(full, plain)
         config = write_config(tmp_path, f"{CONFIG}database:\n  url: {url}\n")
         assert _timeless(cli_outputs(config, capsys, ARGVS)) == _timeless(cli_outputs(sqlite_store[1], capsys, ARGVS))
