@@ -846,7 +846,8 @@ def render(report: dict[str, Any]) -> str:
     lines += [fmt.format(*r) for r in rows]
     lines.append("")
     lines.append("time: wall clock of a fresh process (CLI) or of evaluate() alone after imports and open_store();"
-                 " peak RSS: that process's maximum; +RSS: the peak added during evaluate(). value: servers_ok.")
+                 " peak RSS: that process's maximum (with --scoped, its scoped measurements after evaluate() "
+                 "included); +RSS: the peak added during evaluate(). value: servers_ok.")
     for label, key in dbs:
         r = report.get(key)
         if r:
