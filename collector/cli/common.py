@@ -45,7 +45,7 @@ def load_config(args: argparse.Namespace) -> Any:
 
 def read_config(args: argparse.Namespace, model: Any = None) -> Any:
     """For a read command (`status`, `incidents list`, `audit`...): only the sections it uses (organisation,
-    timezone, lang, database, sla, timeline; those `model` adds, e.g. config/basics.OncallBasics, or
+    timezone, lang, database, sla, timeline; those `model` adds, e.g. config/basics_oncall.OncallBasics, or
     config/basics_windows.WindowsBasics for the maintenance windows) of --config's collector.yaml, validated
     (config/basics.py); the rest of the file is not read, so that the command answers at once (issue 25 item 2).
     ConfigError as load_config's."""

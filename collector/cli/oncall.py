@@ -27,9 +27,9 @@ from opsmon.collector.core.errors import InvalidInput
 
 def _roster(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(config, store, oncall in force: file plus stored overrides). Read as the other listings are (issue 25 item
-    2): of collector.yaml only the basics and the incidents section (config/basics.OncallBasics), the on-call file
-    validated whole by its own model, the overrides on the plain driver."""
-    from opsmon.collector.config.basics import OncallBasics
+    2): of collector.yaml only the basics and the incidents section (config/basics_oncall.OncallBasics), the on-call
+    file validated whole by its own model, the overrides on the plain driver."""
+    from opsmon.collector.config.basics_oncall import OncallBasics
     from opsmon.collector.config.oncall import load_oncall
     from opsmon.collector.store.oncall import live_overrides
 

@@ -1,6 +1,6 @@
 """The sections of collector.yaml every read command needs (organisation, timezone, lang, database, and where the
-SLA target table is; for `opsmon oncall`, the incidents section with the on-call file) and a loader that validates
-only those.
+SLA target table is) and a loader that validates only those (`opsmon oncall` adds the incidents section:
+basics_oncall.py).
 
 Why apart from schema.py: a read command (`opsmon status`, `incidents list`) needs the store, the zone and the
 language, and building the whole schema's 44 models cost it ~0.11 s of its start (issue 25 item 2). So it
@@ -19,8 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from opsmon.collector.config.yamlfile import YamlDoc, problems_error, read_yaml
 from opsmon.collector.core.errors import ConfigError
-from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration, check_timezone
-from opsmon.collector.core.incidents import CRITICAL_PATHS
+from opsmon.collector.core.fields import FROZEN, PositiveDuration, check_timezone
 
 DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")
 SYSTEM_CONFIG = "/etc/opsmon/collector.yaml"  # where the packages and the Ansible role put it
@@ -79,30 +78,6 @@ class TimelineConfig(BaseModel):
         1.0, description="How often time-driven changes (maintenance, staleness) are applied")
 
 
-class IncidentsConfig(BaseModel):
-    model_config = FROZEN
-    quiet_time: Duration = Field(1800.0, description=(
-        "A fault that comes back within this long after it was resolved reopens the same incident"))
-    hardware_clear_after: PositiveDuration = Field(
-        600.0, description="A hardware fault not signalled again for this long is resolved")
-    hold_max: PositiveDuration = Field(120.0, description=(
-        "Longest wait before notifying about an asset whose parent is failing but not yet confirmed down"))
-    flap_reopens: int = Field(3, ge=0, description=(
-        "Reopens within flap_window that mark an incident flapping: one notice, then quiet until it settles "
-        "(0 = never)"))
-    flap_window: PositiveDuration = Field(600.0, description="The window in which flap_reopens are counted")
-    flap_settle: PositiveDuration = Field(600.0, description=(
-        "A flapping incident settles after this long without a reopen or a recovery (one notice)"))
-    security_critical_paths: tuple[str, ...] = Field(CRITICAL_PATHS, description=(
-        "Watched files (agents' fim_paths) whose change opens a security incident, not only an event; a directory "
-        "covers what lies under it"))
-    oncall_file: str | None = Field(None, description="oncall.yaml: people, schedules, escalation policies, routes")
-    public_url: str = Field("http://127.0.0.1:8470", description="Base URL of acknowledge links in messages")
-    link_ttl: PositiveDuration = Field(86400.0, description="How long an acknowledge link stays valid")
-    link_key_file: str = Field("~/.local/state/opsmon/ack-link.key", description=(
-        "Key that signs acknowledge links (created, mode 0600, when missing)"))
-
-
 class Basics(BaseModel):
     """The first keys of collector.yaml: the root model (schema.CollectorConfig) extends this one."""
 
@@ -148,12 +123,6 @@ class ReadBasics(Basics):
 
 
 WINDOWS = "Maintenance windows; more can be added through the API"  # schema.py's and basics_windows.py's
-
-
-class OncallBasics(ReadBasics):
-    """ReadBasics and the `incidents` section, where the on-call file is (for `opsmon oncall now|next|list`)."""
-
-    incidents: IncidentsConfig = IncidentsConfig()
 
 
 def targets_path(config: Basics, sla: SlaConfig) -> Path:

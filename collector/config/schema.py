@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig, IncidentsConfig...
+from opsmon.collector.config.basics import (  # noqa: F401 - the old home of DatabaseConfig, SlaConfig...
     WINDOWS,
     Basics,
     DatabaseConfig,
-    IncidentsConfig,
     SlaConfig,
     TimelineConfig,
     bundled_targets_path,
     targets_path,
 )
+from opsmon.collector.config.basics_oncall import IncidentsConfig  # noqa: F401 - also imported from here
 from opsmon.collector.config.flows import FlowsConfig
 from opsmon.collector.config.hj212 import Hj212Config
 from opsmon.collector.config.ldap import LdapConfig

@@ -261,7 +261,8 @@ def test_a_read_refuses_a_misspelt_section_as_the_whole_schema_does(tmp_path: Pa
     unread by a read command's basics: ignored, its default (UTC) would stand in silently and every time printed
     would be in the wrong zone. load_basics says it in load_config's words, with every other problem of its own
     sections at once (lang on line 4); and SECTIONS is the whole schema's top level, key for key."""
-    from opsmon.collector.config.basics import SECTIONS, OncallBasics, load_basics
+    from opsmon.collector.config.basics import SECTIONS, load_basics
+    from opsmon.collector.config.basics_oncall import OncallBasics
     from opsmon.collector.config.schema import CollectorConfig
     from opsmon.collector.core.errors import ConfigProblems
 
