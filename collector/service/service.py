@@ -760,7 +760,7 @@ class Service:
         if self.survey_links is None or self.config.survey.channel is None:
             return
         from opsmon.collector.notify.survey import send_survey
-        from opsmon.collector.outputs.report.delivery import last_complete
+        from opsmon.collector.sla.periods import last_complete
 
         now = self.clock()
         period = last_complete("quarter", now, self.config.timezone)

@@ -100,7 +100,12 @@ def containing(kind: str, at: datetime, tz_name: str) -> Period:
     raise ValueError(kind)
 
 
+def previous(period: Period) -> Period:
+    """The period of the same kind just before `period`, in its zone."""
+    return containing(period.kind, period.start - timedelta(seconds=1), period.timezone)
+
+
 def last_complete(kind: str, now: datetime, tz: str) -> Period:
     """The latest period of `kind` that has ended by `now` (the reports' delivery and `opsmon survey send`; here,
     beside containing(), so that a command reading it imports no report machinery)."""
-    return containing(kind, containing(kind, now, tz).start - timedelta(seconds=1), tz)
+    return previous(containing(kind, now, tz))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from opsmon.collector.sla.periods import Period, containing, last_complete
+from opsmon.collector.sla.periods import Period, last_complete, previous
 from opsmon.collector.store import Store
 from opsmon.collector.store.models import ReportFile
 
@@ -58,10 +58,6 @@ def due(config: Any, store: Store, now: datetime) -> list[tuple[Period, str]]:
             period = previous(period)
         out += sorted(missing, key=lambda pl: pl[0].start)
     return out
-
-
-def previous(period: Period) -> Period:
-    return containing(period.kind, period.start - timedelta(seconds=1), period.timezone)
 
 
 def _kind_of(label: str) -> str:

@@ -151,7 +151,8 @@ def routes(face: CollectorFace) -> APIRouter:
         return see(f"/ui/maintenance?done={'approved' if act == 'approve' else 'withdrawn'}")
 
     def report_page(request: Request, status: int = 200, error: str = "", done: str = "") -> Response:
-        from opsmon.collector.outputs.report.delivery import last_complete, listing
+        from opsmon.collector.outputs.report.delivery import listing
+        from opsmon.collector.sla.periods import last_complete
 
         person = who(face, request)
         lang = lang_of(request, person)

@@ -163,8 +163,7 @@ def period_of(text: str, now: datetime, tz: str) -> Period:
 
 def period_choices(now: datetime, tz: str) -> list[tuple[str, str]]:
     """(kind, label) of the periods the picker offers: this and the previous quarter, month and year."""
-    from opsmon.collector.outputs.report.delivery import previous
-    from opsmon.collector.sla.periods import containing
+    from opsmon.collector.sla.periods import containing, previous
 
     out = []
     for kind in ("quarter", "month", "year"):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opsmon.collector.outputs.report.delivery import last_complete
+from opsmon.collector.sla.periods import last_complete
 from tests.peers.collector import wait_for
 
 pytest.importorskip("weasyprint")

@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 
 from opsmon.collector.core.signing import Signer, load_key
-from opsmon.collector.outputs.report.delivery import last_complete, previous
-from opsmon.collector.sla.periods import containing
+from opsmon.collector.sla.periods import containing, last_complete, previous
 from tests.peers.collector import wait_for
 from tests.peers.smtp import SmtpServer, self_signed
 
