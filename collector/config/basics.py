@@ -17,8 +17,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from opsmon.collector.config.yamlfile import YamlDoc, problems_error, read_yaml
-from opsmon.collector.core.errors import ConfigError
+from opsmon.collector.config.yamlfile import YamlDoc, read_yaml
+from opsmon.collector.core.errors import ConfigError, problems_error
 from opsmon.collector.core.fields import FROZEN, PositiveDuration, check_timezone
 
 DEMO_CONFIG = str(resources.files("opsmon.collector") / "demo" / "collector.yaml")

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from opsmon.collector.config.yamlfile import config_errors, read_yaml
-from opsmon.collector.core.errors import ConfigProblems
+from opsmon.collector.core.errors import problems_error
 from opsmon.collector.core.fields import FROZEN, Duration, PositiveDuration
 from opsmon.collector.core.incidents import Kind, Severity
 
@@ -199,7 +199,4 @@ def load_oncall(path: str) -> Oncall:
     try:
         return Oncall.model_validate(doc.data)
     except ValidationError as exc:
-        problems = config_errors(exc, doc)
-        if len(problems) == 1:
-            raise problems[0] from None
-        raise ConfigProblems(f"{path}: {len(problems)} problems", problems) from None
+        raise problems_error(config_errors(exc, doc), path) from None

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from opsmon.collector.core.errors import ConfigError, ConfigProblems
+from opsmon.collector.core.errors import ConfigError, problems_error
 
 KeyPath = tuple[Any, ...]
 
@@ -52,13 +52,6 @@ def validation_to_config_error(exc: ValidationError, doc: YamlDoc, prefix: KeyPa
     """Every error pydantic found in the document, each naming its line and key: one ConfigError, or several
     behind a count (ConfigProblems), so a file with three mistakes is fixed in one pass, not three."""
     return problems_error(config_errors(exc, doc, prefix), doc.file)
-
-
-def problems_error(problems: list[ConfigError], file: str) -> ConfigError:
-    """One problem as itself, several behind a count (ConfigProblems): what a loader raises for a file's problems."""
-    if len(problems) == 1:
-        return problems[0]
-    return ConfigProblems(f"{len(problems)} problems in {file}", problems)
 
 
 def config_errors(exc: ValidationError, doc: YamlDoc, prefix: KeyPath = ()) -> list[ConfigError]:

@@ -38,6 +38,14 @@ class ConfigError(OpsmonError):
         return "; ".join(f"{p.keypath}: {p.reason}" if p.keypath else p.reason for p in self.each())
 
 
+def problems_error(problems: list[ConfigError], file: str) -> ConfigError:
+    """One problem as itself, several behind a count (ConfigProblems): what a loader raises for a file's problems
+    (collector.yaml's sections, the on-call file, the work calendar: one wording for all)."""
+    if len(problems) == 1:
+        return problems[0]
+    return ConfigProblems(f"{len(problems)} problems in {file}", problems)
+
+
 class ConfigProblems(ConfigError):
     """Several problems of one kind reported at once: a summary line, then one line per problem."""
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import chinese_calendar  # type: ignore[import-untyped]
 
-from opsmon.collector.core.errors import ConfigError, ConfigProblems, InvalidInput
+from opsmon.collector.core.errors import ConfigError, InvalidInput, problems_error
 
 KEYS = ("holidays", "workdays")
 
@@ -97,9 +97,7 @@ def load_calendar(path: str | Path | None) -> WorkCalendar:
         problems.append(ConfigError(doc.where(("workdays", i)), f"workdays[{i}]",
                                     f"{day.isoformat()} is listed both as a holiday and as a working day"))
     if problems:
-        if len(problems) == 1:
-            raise problems[0]
-        raise ConfigProblems(f"{len(problems)} problems in {path}", problems)
+        raise problems_error(problems, str(path))
     return WorkCalendar({d: e for d, (_, e) in found["holidays"].items()},
                         {d: e for d, (_, e) in found["workdays"].items()}, str(path))
 

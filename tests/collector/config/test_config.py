@@ -277,3 +277,18 @@ def test_a_read_refuses_a_misspelt_section_as_the_whole_schema_does(tmp_path: Pa
         load_basics(both, OncallBasics)
     assert [(p.keypath, str(p).split(": ")[0]) for p in raised.value.problems] == [
         ("timezon", f"{both}:1"), ("lang", f"{both}:4")]
+
+
+def test_every_loader_says_several_problems_in_one_wording(tmp_path: Path) -> None:
+    """collector.yaml's sections, the on-call file and the work calendar name several problems behind one summary,
+    '<n> problems in <file>' (core/errors.problems_error), each problem on its own line after it. The on-call
+    file's said '<file>: <n> problems' before its loader used the shared one."""
+    from opsmon.collector.config.oncall import load_oncall
+    from opsmon.collector.core.errors import ConfigProblems
+
+    bad = tmp_path / "oncall.yaml"
+    bad.write_text("people: {}\nschedules: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigProblems) as caught:
+        load_oncall(str(bad))
+    n = len(caught.value.problems)
+    assert n >= 2 and str(caught.value).splitlines()[0] == f"{n} problems in {bad}:"
