@@ -49,9 +49,9 @@ def read_config(args: argparse.Namespace, model: Any = None) -> Any:
     config/basics_windows.WindowsBasics for the maintenance windows) of --config's collector.yaml, validated
     (config/basics.py); the rest of the file is not read, so that the command answers at once (issue 25 item 2).
     ConfigError as load_config's."""
-    from opsmon.collector.config.basics import load_basics
+    from opsmon.collector.config.basics import ReadBasics, load_basics
 
-    return load_basics(config_path(args), model) if model else load_basics(config_path(args))
+    return load_basics(config_path(args), model or ReadBasics)
 
 
 def zone(args: argparse.Namespace, config: Any = None) -> str:
